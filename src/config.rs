@@ -1,0 +1,147 @@
+//! Race configuration: what to race, with what workload and load, as built from defaults <
+//! race file < command line. Secrets are never stored here: only the names of the environment
+//! variables that hold them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Protocol;
+
+/// A whole race, fully resolved (every default filled in). Serialized into `run.json` as "the
+/// race as run", so it must never hold a secret value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RaceConfig {
+    pub name: String,
+    pub workload: WorkloadConfig,
+    pub load: LoadConfig,
+    pub timeouts: Timeouts,
+    pub slo: Slo,
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadConfig {
+    pub prompts: PromptSource,
+    /// Default `max_tokens` for every endpoint (an endpoint may override it).
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    /// Ask for a streamed response (the default); `false` measures non-streaming requests.
+    pub stream: bool,
+}
+
+/// Where the prompts come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptSource {
+    /// One or more prompts given inline (`--prompt`, `prompt = "…"`).
+    Inline(Vec<String>),
+    /// A file: `.jsonl` (`{"prompt":…}` or `{"messages":[…]}` per line) or text (a prompt per line).
+    File(PathBuf),
+    /// A built-in set shipped in `assets/`: `chat`, `rag`, `code`.
+    Builtin(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadConfig {
+    /// Stop after this many requests per endpoint (warm-up requests not included).
+    pub requests: Option<u64>,
+    /// Stop sending after this long; whichever of `requests` and `duration` comes first wins.
+    #[serde(with = "humantime_serde_opt")]
+    pub duration: Option<Duration>,
+    /// Requests in flight per endpoint (closed loop), unless the endpoint overrides it.
+    pub concurrency: u32,
+    /// Requests per endpoint sent first and kept out of the statistics.
+    pub warmup_requests: u32,
+    /// Open every connection before the synchronized start.
+    pub warm_connections: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Timeouts {
+    #[serde(with = "humantime_serde")]
+    pub connect: Duration,
+    #[serde(with = "humantime_serde")]
+    pub first_token: Duration,
+    #[serde(with = "humantime_serde")]
+    pub idle: Duration,
+    #[serde(with = "humantime_serde")]
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            first_token: Duration::from_secs(120),
+            idle: Duration::from_secs(60),
+            total: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Service-level objectives: a request counts toward goodput when it meets every one that is set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    #[serde(with = "humantime_serde_opt")]
+    pub ttft: Option<Duration>,
+    #[serde(with = "humantime_serde_opt")]
+    pub tpot: Option<Duration>,
+    #[serde(with = "humantime_serde_opt")]
+    pub ttlt: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointConfig {
+    pub name: String,
+    pub protocol: Protocol,
+    /// `http(s)://…` or `mock://PROFILE` for an in-process mock server.
+    pub base_url: String,
+    pub model: String,
+    /// The name of the environment variable holding the API key (never the key).
+    pub api_key_env: Option<String>,
+    /// Extra request headers. A value written `${NAME}` is read from the environment when the
+    /// race starts, so header secrets stay out of files too.
+    pub headers: BTreeMap<String, String>,
+    /// Extra top-level JSON body fields (`top_p`, `ignore_eos`, …).
+    pub body: serde_json::Map<String, serde_json::Value>,
+    pub concurrency: Option<u32>,
+    pub max_tokens: Option<u32>,
+    pub color: Option<String>,
+}
+
+mod humantime_serde {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}

@@ -1,0 +1,247 @@
+//! The race's event vocabulary: every module that produces or consumes what happened in a race
+//! speaks these types. Live races and replays both travel as a stream of [`RaceEvent`]s, so this
+//! file is versioned ([`EVENT_FORMAT_VERSION`]) and only ever grows compatibly.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a change to these types would make an older reader misread a newer stream.
+pub const EVENT_FORMAT_VERSION: u32 = 1;
+
+/// Index of an endpoint in the race as run (its position in the endpoint list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EndpointId(pub u16);
+
+/// A request, unique within one race (across endpoints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
+
+/// Index of a prompt in the race's workload; every endpoint is sent prompt 0, 1, 2, … in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PromptId(pub u32);
+
+/// Time since the race started, on the race's monotonic clock, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Offset(pub u64);
+
+impl Offset {
+    pub const ZERO: Offset = Offset(0);
+
+    pub fn from_duration(d: Duration) -> Self {
+        Offset(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    pub fn as_duration(self) -> Duration {
+        Duration::from_nanos(self.0)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Offset) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// One thing that happened to one request, stamped where the bytes arrived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RaceEvent {
+    pub t: Offset,
+    pub endpoint: EndpointId,
+    pub request: RequestId,
+    pub kind: EventKind,
+}
+
+/// The lifecycle of a request: `Sent`, then usually `Headers`, any number of `Content`,
+/// `Usage` and `ServerTimings`, and exactly one of `Finished`, `Failed` or `Cancelled`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The request left the client. `warmup` requests are recorded but kept out of statistics.
+    Sent {
+        prompt: PromptId,
+        bytes: u64,
+        warmup: bool,
+    },
+    /// Response headers arrived.
+    Headers {
+        status: u16,
+        /// Whether this request had to open a new connection (it was not warm).
+        new_connection: bool,
+        /// How long opening that connection took, when it was opened for this request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connect_us: Option<u64>,
+        /// The server's id for the request from headers such as `x-request-id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_request_id: Option<String>,
+    },
+    /// Text decoded from one network read. `chunks` counts the protocol events (SSE events,
+    /// NDJSON lines) merged into it: they arrived together, so they share one timestamp.
+    Content {
+        text: String,
+        reasoning: bool,
+        chunks: u32,
+    },
+    /// Token counts. Fields that are `None` leave an earlier report's value standing: a
+    /// later report replaces an earlier one field by field, never adds to it.
+    Usage {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached_input: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reasoning: Option<u32>,
+        source: TokenSource,
+    },
+    /// Timings the server reports about itself (Ollama's native API).
+    ServerTimings(ServerTimings),
+    /// The response completed as the protocol says a response completes.
+    Finished {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finish_reason: Option<String>,
+        /// The `id` field of the response body, when the protocol has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response_id: Option<String>,
+        bytes: u64,
+    },
+    /// The request failed; any content that arrived before stays in the record.
+    Failed {
+        class: ErrorClass,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        bytes: u64,
+    },
+    /// The race was stopped (Ctrl-C) while this request was in flight.
+    Cancelled { bytes: u64 },
+}
+
+/// Where a token count came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// Reported by the server.
+    Usage,
+    /// Counted by llmrace with a BPE tokenizer because the server did not report it.
+    Estimate,
+}
+
+/// Server-side timings, as Ollama's `/api/chat` reports them (nanoseconds).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTimings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_eval_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_eval_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_ns: Option<u64>,
+}
+
+/// Why a request failed. Stable names: they appear in result files and thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The host name did not resolve.
+    Dns,
+    /// No connection could be made (refused, unreachable, TLS failure).
+    Connect,
+    /// Connecting took longer than the connect timeout.
+    ConnectTimeout,
+    /// The connection closed or reset before the response headers arrived.
+    ConnectionLost,
+    /// HTTP 429.
+    RateLimited,
+    /// HTTP 401 or 403.
+    Auth,
+    /// HTTP 404.
+    NotFound,
+    /// Any other 4xx.
+    BadRequest,
+    /// Any 5xx.
+    ServerError,
+    /// No content token within the first-token timeout.
+    FirstTokenTimeout,
+    /// Too long a silence between two chunks.
+    IdleTimeout,
+    /// The whole request took longer than the total timeout.
+    TotalTimeout,
+    /// The body was not the protocol: wrong content type, malformed JSON, invalid UTF-8.
+    Protocol,
+    /// The server reported an error inside the stream.
+    StreamError,
+    /// The stream ended early: connection lost mid-way, or no end-of-stream marker.
+    StreamCut,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 15] = [
+        ErrorClass::Dns,
+        ErrorClass::Connect,
+        ErrorClass::ConnectTimeout,
+        ErrorClass::ConnectionLost,
+        ErrorClass::RateLimited,
+        ErrorClass::Auth,
+        ErrorClass::NotFound,
+        ErrorClass::BadRequest,
+        ErrorClass::ServerError,
+        ErrorClass::FirstTokenTimeout,
+        ErrorClass::IdleTimeout,
+        ErrorClass::TotalTimeout,
+        ErrorClass::Protocol,
+        ErrorClass::StreamError,
+        ErrorClass::StreamCut,
+    ];
+
+    /// The class of an HTTP error status.
+    pub fn from_status(status: u16) -> ErrorClass {
+        match status {
+            429 => ErrorClass::RateLimited,
+            401 | 403 => ErrorClass::Auth,
+            404 => ErrorClass::NotFound,
+            500..=599 => ErrorClass::ServerError,
+            _ => ErrorClass::BadRequest,
+        }
+    }
+
+    /// The stable snake_case name used in files and on screen.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Dns => "dns",
+            ErrorClass::Connect => "connect",
+            ErrorClass::ConnectTimeout => "connect_timeout",
+            ErrorClass::ConnectionLost => "connection_lost",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::Auth => "auth",
+            ErrorClass::NotFound => "not_found",
+            ErrorClass::BadRequest => "bad_request",
+            ErrorClass::ServerError => "server_error",
+            ErrorClass::FirstTokenTimeout => "first_token_timeout",
+            ErrorClass::IdleTimeout => "idle_timeout",
+            ErrorClass::TotalTimeout => "total_timeout",
+            ErrorClass::Protocol => "protocol",
+            ErrorClass::StreamError => "stream_error",
+            ErrorClass::StreamCut => "stream_cut",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

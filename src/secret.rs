@@ -1,0 +1,1 @@
+//! API keys and other secrets: read from the environment, redacted everywhere.

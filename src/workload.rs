@@ -1,0 +1,1 @@
+//! The prompts of a race: built-in sets, files and inline prompts.
