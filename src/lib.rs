@@ -2,9 +2,411 @@
 //! the aggregator, the recorder and the views together.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod event;
 pub mod mock;
 pub mod protocol;
+pub mod record;
+pub mod report;
 pub mod secret;
+pub mod stats;
 pub mod workload;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use config::RaceConfig;
+use engine::{Controls, Limits, Target, TargetSpec};
+use event::{EndpointId, RaceEvent};
+use record::{EndpointInfo, ResultsWriter, RunInfo, Summary};
+use stats::{Aggregator, Snapshot};
+
+/// How a race is run, beyond what is raced.
+#[derive(Clone, Debug, Default)]
+pub struct RaceOptions {
+    /// The results folder; a fresh folder under the platform data folder when `None`.
+    pub out: Option<PathBuf>,
+    /// No progress lines, only the final table.
+    pub quiet: bool,
+}
+
+/// What a finished race left behind.
+#[derive(Debug)]
+pub struct RaceOutcome {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub interrupted: bool,
+}
+
+/// Why a race could not run. Setup problems (exit code 2) are found before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum RaceError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Workload(#[from] workload::WorkloadError),
+    #[error(transparent)]
+    Secret(#[from] secret::SecretError),
+    #[error(transparent)]
+    Target(#[from] engine::TargetError),
+    #[error("endpoint '{endpoint}': cannot start the built-in mock server: {message}")]
+    Mock { endpoint: String, message: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+    #[error("no results folder: the platform data folder is unknown here; choose one with --out DIR")]
+    NoDataDir,
+    #[error("{0}")]
+    Init(String),
+}
+
+impl RaceError {
+    /// 2 for problems with what the user asked for, 1 for failures while running.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RaceError::Config(_)
+            | RaceError::Workload(_)
+            | RaceError::Secret(_)
+            | RaceError::Target(_)
+            | RaceError::Mock { .. }
+            | RaceError::NoDataDir
+            | RaceError::Init(_) => 2,
+            RaceError::Client(_) | RaceError::Record(_) => 1,
+        }
+    }
+}
+
+/// Endpoints resolved for racing: targets ready to send, with the mock servers they need
+/// kept alive for the race.
+struct Field {
+    targets: Vec<Arc<Target>>,
+    info: Vec<EndpointInfo>,
+    _mocks: Vec<mock::MockServer>,
+}
+
+async fn resolve_endpoints(config: &RaceConfig, prompts: &[workload::Prompt]) -> Result<Field, RaceError> {
+    let mut targets = Vec::new();
+    let mut info = Vec::new();
+    let mut mocks = Vec::new();
+    for (i, endpoint) in config.endpoints.iter().enumerate() {
+        let api_key = endpoint
+            .api_key_env
+            .as_deref()
+            .map(|var| secret::ApiKey::from_env(var, &endpoint.name))
+            .transpose()?;
+        let headers = endpoint.resolve_headers()?;
+        let (base_url, simulated) = match endpoint.base_url.strip_prefix("mock://") {
+            Some(spec) => {
+                let profile = mock::Profile::parse(spec).map_err(|e| RaceError::Mock {
+                    endpoint: endpoint.name.clone(),
+                    message: e.to_string(),
+                })?;
+                let server = mock::MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+                    .await
+                    .map_err(|e| RaceError::Mock {
+                        endpoint: endpoint.name.clone(),
+                        message: e.to_string(),
+                    })?;
+                let url = server.base_url(endpoint.protocol);
+                mocks.push(server);
+                (url, true)
+            }
+            None => (endpoint.base_url.clone(), false),
+        };
+        let concurrency = endpoint.concurrency.unwrap_or(config.load.concurrency).max(1);
+        let spec = TargetSpec {
+            id: EndpointId(u16::try_from(i).unwrap_or(u16::MAX)),
+            name: &endpoint.name,
+            protocol: endpoint.protocol,
+            base_url: &base_url,
+            model: &endpoint.model,
+            api_key: api_key.as_ref(),
+            headers: &headers,
+            body: &endpoint.body,
+            max_tokens: endpoint.max_tokens.or(config.workload.max_tokens),
+            temperature: config.workload.temperature,
+            stream: config.workload.stream,
+            concurrency,
+        };
+        targets.push(Arc::new(Target::new(&spec, prompts)?));
+        info.push(EndpointInfo {
+            name: endpoint.name.clone(),
+            protocol: endpoint.protocol.name().to_string(),
+            model: endpoint.model.clone(),
+            base_url: secret::redact_url(&endpoint.base_url),
+            simulated,
+            concurrency,
+        });
+    }
+    Ok(Field {
+        targets,
+        info,
+        _mocks: mocks,
+    })
+}
+
+/// Runs a whole race: resolves the endpoints, warms the connections, races, and writes the
+/// result files — also when the race is interrupted with Ctrl-C.
+pub async fn race(config: RaceConfig, base_dir: &Path, options: &RaceOptions) -> Result<RaceOutcome, RaceError> {
+    let prompts = workload::load(&config.workload.prompts, base_dir)?;
+    let field = resolve_endpoints(&config, &prompts).await?;
+    let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
+
+    let started_wall = chrono::Utc::now();
+    let dir = match &options.out {
+        Some(dir) => dir.clone(),
+        None => {
+            let parent = record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
+            record::race_folder(&parent, &config.name, started_wall)
+        }
+    };
+    let results = ResultsWriter::create(&dir)?;
+
+    let workers = engine::workers(&field.targets, &config.timeouts).map_err(|e| RaceError::Client(e.to_string()))?;
+    let mut notices = Vec::new();
+    if config.load.warm_connections {
+        for problem in engine::warm_connections(&workers, &config.timeouts).await {
+            notices.push(format!("{}: could not open a connection before the start: {}", problem.endpoint, problem.message));
+        }
+    }
+    for notice in &notices {
+        if !options.quiet {
+            eprintln!("! {notice}");
+        }
+    }
+
+    let controls = Controls::default();
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signals = tokio::spawn({
+        let controls = controls.clone();
+        let interrupted = Arc::clone(&interrupted);
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                controls.interrupt();
+            }
+        }
+    });
+
+    let clock = clock::RaceClock::start();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(Snapshot {
+        t: event::Offset::ZERO,
+        finished: false,
+        endpoints: Vec::new(),
+    }));
+    let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
+    let pipeline = tokio::spawn(aggregate(aggregator, events_rx, results, snapshots_tx, clock));
+    let progress = (!options.quiet).then(|| {
+        let targets = vec![config.load.requests; names.len()];
+        tokio::spawn(print_progress(snapshots_rx, targets))
+    });
+
+    let limits = Limits {
+        requests: config.load.requests,
+        duration: config.load.duration,
+        warmup_requests: config.load.warmup_requests,
+    };
+    engine::run(workers, limits, config.timeouts.clone(), clock, events_tx, controls).await;
+    signals.abort();
+    let (final_snapshot, results, write_error) = pipeline.await.map_err(|e| RaceError::Client(e.to_string()))?;
+    if let Some(progress) = progress {
+        progress.abort();
+    }
+
+    let ended_wall = chrono::Utc::now();
+    let duration_s = clock.now().as_secs_f64();
+    let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    if let Some(e) = write_error {
+        notices.push(format!("writing request records failed part-way: {e}"));
+    }
+    let summary = Summary {
+        format_version: record::run_info::RESULTS_FORMAT_VERSION,
+        name: config.name.clone(),
+        started_at: clock.wall_start(),
+        duration_s,
+        interrupted,
+        endpoints: final_snapshot.endpoints.clone(),
+    };
+    let run = RunInfo {
+        format_version: record::run_info::RESULTS_FORMAT_VERSION,
+        llmrace_version: env!("CARGO_PKG_VERSION").to_string(),
+        name: config.name.clone(),
+        started_at: clock.wall_start(),
+        ended_at: ended_wall,
+        duration_s,
+        interrupted,
+        host: record::run_info::host_name(),
+        endpoints: field.info,
+        notices,
+        race: secret::redact_config(&config),
+    };
+    let _ = started_wall;
+    let dir = results.finish(&run, &summary)?;
+    Ok(RaceOutcome {
+        dir,
+        summary,
+        interrupted,
+    })
+}
+
+/// The aggregator's task: folds every event, streams finished request records to disk and
+/// publishes a snapshot at most ~30 times a second, when something changed.
+async fn aggregate(
+    mut aggregator: Aggregator,
+    mut events: mpsc::UnboundedReceiver<RaceEvent>,
+    mut results: ResultsWriter,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    clock: clock::RaceClock,
+) -> (Snapshot, ResultsWriter, Option<record::RecordError>) {
+    let mut batch = Vec::with_capacity(1024);
+    let mut tick = tokio::time::interval(Duration::from_millis(33));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut write_error = None;
+    loop {
+        tokio::select! {
+            n = events.recv_many(&mut batch, 1024) => {
+                if n == 0 {
+                    break;
+                }
+                for event in batch.drain(..) {
+                    if let Some(record) = aggregator.apply(&event) {
+                        if write_error.is_none() {
+                            if let Err(e) = results.write(&record) {
+                                write_error = Some(e);
+                            }
+                        }
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if aggregator.changed() {
+                    let _ = snapshots.send(Arc::new(aggregator.snapshot(clock.now(), false)));
+                }
+            }
+        }
+    }
+    let last = aggregator.snapshot(clock.now(), true);
+    let _ = snapshots.send(Arc::new(last.clone()));
+    (last, results, write_error)
+}
+
+/// Prints a progress line to stderr every second while the race runs.
+async fn print_progress(mut snapshots: watch::Receiver<Arc<Snapshot>>, targets: Vec<Option<u64>>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let snapshot = Arc::clone(&snapshots.borrow_and_update());
+        if snapshot.finished {
+            break;
+        }
+        if !snapshot.endpoints.is_empty() {
+            eprintln!("{}", report::progress::progress_line(&snapshot, &targets));
+        }
+    }
+}
+
+/// `llmrace race`: resolves the race, runs it, prints the final table and where the files
+/// are. Returns the process exit code.
+pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
+    let (config, base_dir) = config::resolve(args)?;
+    let options = RaceOptions {
+        out: args.out.clone(),
+        quiet: args.quiet,
+    };
+    if !options.quiet {
+        eprintln!("{}", race_banner(&config));
+    }
+    let outcome = race(config, &base_dir, &options).await?;
+    print!("{}", report::table::render(&outcome.summary.endpoints));
+    println!("Results: {}", outcome.dir.display());
+    if outcome.interrupted {
+        eprintln!("Interrupted: requests in flight were cancelled; everything sent so far is in the results.");
+        return Ok(130);
+    }
+    Ok(0)
+}
+
+/// What is about to be raced, in a few lines.
+fn race_banner(config: &RaceConfig) -> String {
+    let mut text = format!("Race '{}': {} endpoints", config.name, config.endpoints.len());
+    match (config.load.requests, config.load.duration) {
+        (Some(n), Some(d)) => text.push_str(&format!(", {n} requests each or {} whichever first", humantime::format_duration(d))),
+        (Some(n), None) => text.push_str(&format!(", {n} requests each")),
+        (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
+        (None, None) => {}
+    }
+    text.push_str(&format!(", concurrency {}", config.load.concurrency));
+    for e in &config.endpoints {
+        let simulated = if e.base_url.starts_with("mock://") { "  (simulated)" } else { "" };
+        text.push_str(&format!(
+            "\n  {:<12} {:<18} {} {}{simulated}",
+            e.name,
+            e.protocol.name(),
+            secret::redact_url(&e.base_url),
+            e.model
+        ));
+    }
+    text
+}
+
+/// `llmrace mock`: serves the mock until Ctrl-C.
+pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
+    let mock_error = |message: String| RaceError::Mock {
+        endpoint: "mock".to_string(),
+        message,
+    };
+    let profile = mock::Profile::parse(&args.profile).map_err(|e| mock_error(e.to_string()))?;
+    let ip: std::net::IpAddr = args.host.parse().map_err(|_| {
+        mock_error(format!("'{}' is not an IP address; use e.g. --host 127.0.0.1", args.host))
+    })?;
+    let server = mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
+        .await
+        .map_err(|e| mock_error(e.to_string()))?;
+    println!("llmrace mock (profile '{}') listening on {}", args.profile, server.addr());
+    for (label, protocol) in [
+        ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
+        ("Anthropic Messages", protocol::Protocol::Anthropic),
+        ("Ollama", protocol::Protocol::Ollama),
+    ] {
+        println!("  {label:<26} base URL {}", server.base_url(protocol));
+    }
+    println!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    let stats = server.stats();
+    server.shutdown().await;
+    println!("Stopped after {} requests on {} connections.", stats.requests, stats.connections_accepted);
+    Ok(0)
+}
+
+/// `llmrace init`: writes the commented example race file.
+pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
+    use std::io::Write;
+    let path = &args.path;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if args.force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (it exists; pass --force to overwrite it)"
+        } else {
+            ""
+        };
+        RaceError::Init(format!("cannot write {}: {e}{hint}", path.display()))
+    })?;
+    file.write_all(config::EXAMPLE_RACE_FILE.as_bytes())
+        .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
+    println!("Wrote {}. Run it with: llmrace race {}", path.display(), path.display());
+    Ok(0)
+}

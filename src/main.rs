@@ -1,1 +1,39 @@
-fn main() {}
+//! The `llmrace` command: parse the command line, build the runtime, call the library, turn
+//! errors into messages and exit codes (2 for usage and configuration errors).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use llmrace::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with exit 0, usage errors with exit 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = match cli.into_command() {
+        Command::Race(args) => runtime.block_on(llmrace::race_command(&args)),
+        Command::Mock(args) => runtime.block_on(llmrace::mock_command(&args)),
+        Command::Init(args) => llmrace::init_command(&args),
+    };
+    // Mock servers and abandoned connections must not delay the exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
+}

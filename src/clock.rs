@@ -1,0 +1,59 @@
+//! The race clock: the one place live code reads time. Every event offset comes from here, on
+//! one monotonic clock per race, with the wall-clock (UTC) start kept beside it so any offset
+//! can be turned back into a `request_time`.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::Offset;
+
+/// Zero is the synchronized start of the race.
+#[derive(Clone, Copy, Debug)]
+pub struct RaceClock {
+    start: Instant,
+    wall_start: DateTime<Utc>,
+}
+
+impl RaceClock {
+    /// Starts the clock now.
+    pub fn start() -> Self {
+        RaceClock {
+            start: Instant::now(),
+            wall_start: Utc::now(),
+        }
+    }
+
+    pub fn now(&self) -> Offset {
+        Offset::from_duration(self.start.elapsed())
+    }
+
+    /// The monotonic instant of an offset, for deadlines.
+    pub fn instant_at(&self, t: Offset) -> Instant {
+        self.start + t.as_duration()
+    }
+
+    pub fn wall_start(&self) -> DateTime<Utc> {
+        self.wall_start
+    }
+}
+
+/// The wall-clock time of an offset into a race that started at `wall_start`.
+pub fn wall_time(wall_start: DateTime<Utc>, t: Offset) -> DateTime<Utc> {
+    let nanos = i64::try_from(t.0).unwrap_or(i64::MAX);
+    wall_start + chrono::Duration::nanoseconds(nanos)
+}
+
+/// Measures a short span (connecting) outside the race clock, where no race exists yet.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    pub fn start() -> Self {
+        Stopwatch(Instant::now())
+    }
+
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.0.elapsed()
+    }
+}

@@ -1,0 +1,208 @@
+//! The race engine: workers that send the workload to every endpoint at once and report what
+//! happens as events. It owns no statistics and knows nothing of views; it only sends.
+
+pub mod connection;
+pub mod estimate;
+pub mod request;
+pub mod target;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Barrier;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::RaceClock;
+use crate::config::Timeouts;
+use crate::event::RequestId;
+use connection::{WorkerClient, worker_client};
+use request::{RequestContext, run_request};
+pub use request::EventSender;
+pub use target::{Target, TargetError, TargetSpec};
+
+/// When to stop sending.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Measured requests per endpoint.
+    pub requests: Option<u64>,
+    /// Time from the (post-warm-up) start after which no request is sent.
+    pub duration: Option<Duration>,
+    /// Requests per endpoint sent before the measured start and kept out of statistics.
+    pub warmup_requests: u32,
+}
+
+/// How the outside world steers a running race.
+#[derive(Clone, Debug, Default)]
+pub struct Controls {
+    /// No new request is sent once this is cancelled; requests in flight finish.
+    pub stop_sending: CancellationToken,
+    /// Requests in flight are cancelled (and counted as cancelled).
+    pub abort: CancellationToken,
+}
+
+impl Controls {
+    /// What Ctrl-C does: stop sending and cancel what is in flight.
+    pub fn interrupt(&self) {
+        self.stop_sending.cancel();
+        self.abort.cancel();
+    }
+}
+
+/// A worker with its own connection, before the race starts.
+pub struct Worker {
+    target: Arc<Target>,
+    client: WorkerClient,
+}
+
+/// What warming a connection found.
+#[derive(Debug)]
+pub struct WarmupProblem {
+    pub endpoint: String,
+    pub message: String,
+}
+
+/// Builds `concurrency` workers per target, each with its own client.
+pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worker>, reqwest::Error> {
+    let mut workers = Vec::new();
+    for target in targets {
+        for _ in 0..target.concurrency {
+            workers.push(Worker {
+                target: Arc::clone(target),
+                client: worker_client(timeouts.connect)?,
+            });
+        }
+    }
+    Ok(workers)
+}
+
+/// Opens every worker's connection before the start, so no measured request pays for
+/// connecting by accident. Returns one problem per endpoint that could not be reached.
+pub async fn warm_connections(workers: &[Worker], timeouts: &Timeouts) -> Vec<WarmupProblem> {
+    let attempts = workers.iter().map(|w| async move {
+        let request = w.target.warmup_request(&w.client.http).timeout(timeouts.connect + timeouts.first_token.min(Duration::from_secs(10)));
+        match request.send().await {
+            // Reading the body lets the connection go back to the worker's pool.
+            Ok(response) => {
+                let _ = response.bytes().await;
+                None
+            }
+            Err(err) => Some((w.target.name.clone(), request::classify_send_error(&err).1)),
+        }
+    });
+    let mut problems: Vec<WarmupProblem> = Vec::new();
+    for (endpoint, message) in futures_util::future::join_all(attempts).await.into_iter().flatten() {
+        if !problems.iter().any(|p| p.endpoint == endpoint) {
+            problems.push(WarmupProblem { endpoint, message });
+        }
+    }
+    problems
+}
+
+/// Runs all workers until the limits are reached or the race is stopped; every event goes to
+/// `events`. Returns when every request has ended.
+pub async fn run(
+    workers: Vec<Worker>,
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: RaceClock,
+    events: EventSender,
+    controls: Controls,
+) {
+    let endpoints = workers
+        .iter()
+        .map(|w| usize::from(w.target.id.0) + 1)
+        .max()
+        .unwrap_or(0);
+    let shared = Arc::new(Shared {
+        limits,
+        timeouts,
+        clock,
+        events,
+        controls,
+        next_request: AtomicU64::new(0),
+        start: Barrier::new(workers.len()),
+        sequences: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in workers {
+        tasks.spawn(worker_loop(worker, Arc::clone(&shared)));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+struct Shared {
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: RaceClock,
+    events: EventSender,
+    controls: Controls,
+    next_request: AtomicU64,
+    /// Every worker waits here after the warm-up requests: the synchronized start.
+    start: Barrier,
+    /// Per endpoint (by id), the next request's sequence number: which prompt it gets.
+    sequences: Vec<AtomicU64>,
+}
+
+async fn worker_loop(worker: Worker, shared: Arc<Shared>) {
+    let ctx = RequestContext {
+        clock: &shared.clock,
+        events: &shared.events,
+        timeouts: &shared.timeouts,
+        abort: &shared.controls.abort,
+    };
+    let stop = &shared.controls.stop_sending;
+    let Some(sequence) = shared.sequences.get(usize::from(worker.target.id.0)) else {
+        return;
+    };
+    let warmups = u64::from(shared.limits.warmup_requests);
+    let limit = shared.limits.requests.map(|n| n + warmups);
+    let mut started = false;
+    loop {
+        if stop.is_cancelled() {
+            break;
+        }
+        let seq = sequence.fetch_add(1, Ordering::AcqRel);
+        if limit.is_some_and(|limit| seq >= limit) {
+            break;
+        }
+        if !started && seq >= warmups {
+            started = true;
+            if !synchronized_start(&shared).await {
+                break;
+            }
+        }
+        let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
+        let prompt = worker.target.prompt_for(seq);
+        run_request(&ctx, &worker.client, &worker.target, request, prompt, seq < warmups).await;
+    }
+    if !started {
+        // Every worker must arrive at the start, or the others would wait for ever.
+        synchronized_start(&shared).await;
+    }
+}
+
+/// Waits until every worker has finished its warm-up; false if the race was stopped first.
+async fn synchronized_start(shared: &Shared) -> bool {
+    let stop = &shared.controls.stop_sending;
+    tokio::select! {
+        () = stop.cancelled() => false,
+        result = shared.start.wait() => {
+            if result.is_leader() {
+                if let Some(duration) = shared.limits.duration {
+                    arm_duration_limit(duration, stop.clone());
+                }
+            }
+            true
+        }
+    }
+}
+
+fn arm_duration_limit(duration: Duration, stop: CancellationToken) {
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(duration) => stop.cancel(),
+            () = stop.cancelled() => {}
+        }
+    });
+}

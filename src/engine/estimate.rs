@@ -1,0 +1,26 @@
+//! Token counts for servers that do not report usage, from a real BPE tokenizer (o200k, the
+//! encoding of current OpenAI models) that ships inside the binary and works offline.
+
+use std::sync::OnceLock;
+
+/// Counts the tokens of `text`. The tokenizer is built on first use (~100 ms), so races whose
+/// servers report usage never pay for it.
+pub fn count_tokens(text: &str) -> u32 {
+    static BPE: OnceLock<&'static tiktoken_rs::CoreBPE> = OnceLock::new();
+    let bpe = BPE.get_or_init(tiktoken_rs::o200k_base_singleton);
+    u32::try_from(bpe.encode_ordinary(text).len()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_like_a_bpe_tokenizer() {
+        assert_eq!(count_tokens(""), 0);
+        assert_eq!(count_tokens("hello"), 1);
+        // Common words are one token each with their leading space.
+        assert_eq!(count_tokens("hello world and more"), 4);
+        assert!(count_tokens("日本語のテキスト") >= 2);
+    }
+}

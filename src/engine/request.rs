@@ -1,0 +1,565 @@
+//! One request's life: send it, stamp the response's bytes as they arrive, decode them into
+//! events, enforce the timeouts, and end with exactly one of finished, failed or cancelled.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::connection::WorkerClient;
+use super::estimate::count_tokens;
+use super::target::Target;
+use crate::clock::RaceClock;
+use crate::config::Timeouts;
+use crate::event::{EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, TokenSource};
+use crate::protocol::Decoded;
+
+/// Where a request's events go.
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
+
+/// Response headers that carry the server's id for a request, most specific first.
+const REQUEST_ID_HEADERS: [&str; 4] = ["x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id"];
+
+/// How much of an error body is read for its message.
+const ERROR_BODY_LIMIT: usize = 16 * 1024;
+
+/// Text kept per request to estimate token counts when the server reports none.
+const CAPTURE_LIMIT: usize = 4 * 1024 * 1024;
+
+pub struct RequestContext<'a> {
+    pub clock: &'a RaceClock,
+    pub events: &'a EventSender,
+    pub timeouts: &'a Timeouts,
+    pub abort: &'a CancellationToken,
+}
+
+struct Emitter<'a> {
+    events: &'a EventSender,
+    endpoint: EndpointId,
+    request: RequestId,
+}
+
+impl Emitter<'_> {
+    fn emit(&self, t: Offset, kind: EventKind) {
+        // The receiver only goes away when the whole race is being torn down.
+        let _ = self.events.send(RaceEvent {
+            t,
+            endpoint: self.endpoint,
+            request: self.request,
+            kind,
+        });
+    }
+}
+
+/// Sends prompt `prompt` to `target` and reports everything that happens as events.
+pub async fn run_request(
+    ctx: &RequestContext<'_>,
+    client: &WorkerClient,
+    target: &Target,
+    request: RequestId,
+    prompt: PromptId,
+    warmup: bool,
+) {
+    let out = Emitter {
+        events: ctx.events,
+        endpoint: target.id,
+        request,
+    };
+    let body = target.body_for(prompt).clone();
+    let opened_before = client.connects.opened();
+    let bytes_sent = body.len() as u64;
+    let builder = target.request_builder(&client.http, body);
+    let sent = ctx.clock.now();
+    out.emit(
+        sent,
+        EventKind::Sent {
+            prompt,
+            bytes: bytes_sent,
+            warmup,
+        },
+    );
+    let deadlines = Deadlines::new(ctx.clock, ctx.timeouts, sent);
+
+    let response = tokio::select! {
+        biased;
+        () = ctx.abort.cancelled() => {
+            out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
+            return;
+        }
+        r = tokio::time::timeout_at(deadlines.before_first_token(), builder.send()) => r,
+    };
+    let mut response = match response {
+        Err(_) => {
+            let (class, message) = deadlines.expired_before_first_token();
+            out.emit(ctx.clock.now(), failed(class, message, None, 0));
+            return;
+        }
+        Ok(Err(err)) => {
+            let (class, message) = classify_send_error(&err);
+            out.emit(ctx.clock.now(), failed(class, message, None, 0));
+            return;
+        }
+        Ok(Ok(response)) => response,
+    };
+    let t_headers = ctx.clock.now();
+    let status = response.status().as_u16();
+    let new_connection = client.connects.opened() != opened_before;
+    out.emit(
+        t_headers,
+        EventKind::Headers {
+            status,
+            new_connection,
+            connect_us: new_connection.then(|| client.connects.last_connect_us()),
+            server_request_id: server_request_id(response.headers()),
+        },
+    );
+
+    if !response.status().is_success() {
+        let (message, bytes) = error_body(&mut response, &deadlines, ctx).await;
+        let class = ErrorClass::from_status(status);
+        let message = describe_status(status, response.headers(), &message);
+        out.emit(ctx.clock.now(), failed(class, message, Some(status), bytes));
+        return;
+    }
+    if is_html(response.headers()) {
+        let (message, bytes) = error_body(&mut response, &deadlines, ctx).await;
+        let message = format!("the server answered with an HTML page, not {}: {message}", target.protocol.name());
+        out.emit(ctx.clock.now(), failed(ErrorClass::Protocol, message, Some(status), bytes));
+        return;
+    }
+
+    let mut stream = StreamState::new(target, prompt, &out);
+    loop {
+        let deadline = if stream.seen_content {
+            deadlines.between_chunks(ctx.clock, stream.last_bytes)
+        } else {
+            deadlines.before_first_token()
+        };
+        let chunk = tokio::select! {
+            biased;
+            () = ctx.abort.cancelled() => {
+                stream.flush(ctx.clock.now());
+                out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: stream.bytes });
+                return;
+            }
+            r = tokio::time::timeout_at(deadline, response.chunk()) => r,
+        };
+        match chunk {
+            Ok(Ok(Some(bytes))) => {
+                let t = ctx.clock.now();
+                if let Some(end) = stream.on_bytes(t, &bytes) {
+                    return stream.end(end);
+                }
+            }
+            Ok(Ok(None)) => {
+                let end = stream.on_body_end();
+                return stream.end(end);
+            }
+            Ok(Err(err)) => {
+                let message = format!("the connection failed mid-stream: {}", error_chain(&err));
+                return stream.end(StreamEnd::Failed(ErrorClass::StreamCut, message));
+            }
+            Err(_) => {
+                let (class, message) = if stream.seen_content {
+                    deadlines.expired_between_chunks(ctx.clock, stream.last_bytes)
+                } else {
+                    deadlines.expired_before_first_token()
+                };
+                return stream.end(StreamEnd::Failed(class, message));
+            }
+        }
+    }
+}
+
+fn failed(class: ErrorClass, message: String, status: Option<u16>, bytes: u64) -> EventKind {
+    EventKind::Failed {
+        class,
+        message,
+        status,
+        bytes,
+    }
+}
+
+/// How a response body ended.
+enum StreamEnd {
+    Finished,
+    Failed(ErrorClass, String),
+}
+
+/// The decoding side of one response: bytes in, events out.
+struct StreamState<'a> {
+    out: &'a Emitter<'a>,
+    decoder: Box<dyn crate::protocol::Decoder>,
+    items: Vec<Decoded>,
+    /// Content decoded from the current read, merged: it arrived together.
+    pending: Option<(String, bool, u32)>,
+    seen_content: bool,
+    ended: bool,
+    usage_output: bool,
+    usage_input: bool,
+    finish_reason: Option<String>,
+    response_id: Option<String>,
+    captured: String,
+    prompt_text: &'a str,
+    bytes: u64,
+    last_bytes: Offset,
+}
+
+impl<'a> StreamState<'a> {
+    fn new(target: &'a Target, prompt: PromptId, out: &'a Emitter<'a>) -> Self {
+        StreamState {
+            out,
+            decoder: target.protocol.decoder(target.stream),
+            items: Vec::new(),
+            pending: None,
+            seen_content: false,
+            ended: false,
+            usage_output: false,
+            usage_input: false,
+            finish_reason: None,
+            response_id: None,
+            captured: String::new(),
+            prompt_text: target.prompt_text(prompt),
+            bytes: 0,
+            last_bytes: Offset::ZERO,
+        }
+    }
+
+    /// Decodes one network read stamped `t`; returns how the stream ended if it did.
+    fn on_bytes(&mut self, t: Offset, bytes: &Bytes) -> Option<StreamEnd> {
+        self.bytes += bytes.len() as u64;
+        self.last_bytes = t;
+        self.decoder.feed(bytes, &mut self.items);
+        self.drain(t)
+    }
+
+    fn on_body_end(&mut self) -> StreamEnd {
+        let t = self.last_bytes;
+        self.decoder.finish(&mut self.items);
+        if let Some(end) = self.drain(t) {
+            return end;
+        }
+        if self.ended {
+            StreamEnd::Finished
+        } else {
+            StreamEnd::Failed(
+                ErrorClass::StreamCut,
+                "the stream ended without the protocol's end-of-response marker".to_string(),
+            )
+        }
+    }
+
+    fn drain(&mut self, t: Offset) -> Option<StreamEnd> {
+        let mut items = std::mem::take(&mut self.items);
+        let mut result = None;
+        for item in items.drain(..) {
+            match item {
+                Decoded::Content { text, reasoning } => {
+                    if self.captured.len() < CAPTURE_LIMIT {
+                        self.captured.push_str(&text);
+                    }
+                    match &mut self.pending {
+                        Some((buf, r, n)) if *r == reasoning => {
+                            buf.push_str(&text);
+                            *n += 1;
+                        }
+                        _ => {
+                            self.flush(t);
+                            self.pending = Some((text, reasoning, 1));
+                        }
+                    }
+                }
+                other => {
+                    self.flush(t);
+                    if let Some(end) = self.on_item(t, other) {
+                        result = Some(end);
+                        break;
+                    }
+                }
+            }
+        }
+        self.flush(t);
+        items.clear();
+        self.items = items;
+        result
+    }
+
+    fn flush(&mut self, t: Offset) {
+        if let Some((text, reasoning, chunks)) = self.pending.take() {
+            self.seen_content = true;
+            self.out.emit(
+                t,
+                EventKind::Content {
+                    text,
+                    reasoning,
+                    chunks,
+                },
+            );
+        }
+    }
+
+    fn on_item(&mut self, t: Offset, item: Decoded) -> Option<StreamEnd> {
+        match item {
+            Decoded::Content { .. } => None,
+            Decoded::Usage {
+                input,
+                output,
+                cached_input,
+                reasoning,
+            } => {
+                self.usage_input |= input.is_some();
+                self.usage_output |= output.is_some();
+                self.out.emit(
+                    t,
+                    EventKind::Usage {
+                        input,
+                        output,
+                        cached_input,
+                        reasoning,
+                        source: TokenSource::Usage,
+                    },
+                );
+                None
+            }
+            Decoded::ServerTimings(timings) => {
+                self.out.emit(t, EventKind::ServerTimings(timings));
+                None
+            }
+            Decoded::ResponseId(id) => {
+                self.response_id.get_or_insert(id);
+                None
+            }
+            Decoded::FinishReason(reason) => {
+                self.finish_reason = Some(reason);
+                None
+            }
+            Decoded::End => {
+                self.ended = true;
+                None
+            }
+            Decoded::ServerError { message } => Some(StreamEnd::Failed(
+                ErrorClass::StreamError,
+                format!("the server reported an error mid-stream: {message}"),
+            )),
+            Decoded::Malformed { message } => Some(StreamEnd::Failed(ErrorClass::Protocol, message)),
+        }
+    }
+
+    /// Emits the terminal event (and estimated token counts for a success without usage).
+    fn end(mut self, end: StreamEnd) {
+        let t = self.last_bytes;
+        self.flush(t);
+        match end {
+            StreamEnd::Finished => {
+                if !self.usage_output || !self.usage_input {
+                    let output = (!self.usage_output).then(|| count_tokens(&self.captured));
+                    let input = (!self.usage_input).then(|| count_tokens(self.prompt_text));
+                    self.out.emit(
+                        t,
+                        EventKind::Usage {
+                            input: input.filter(|_| !self.prompt_text.is_empty()),
+                            output,
+                            cached_input: None,
+                            reasoning: None,
+                            source: TokenSource::Estimate,
+                        },
+                    );
+                }
+                self.out.emit(
+                    t,
+                    EventKind::Finished {
+                        finish_reason: self.finish_reason.take(),
+                        response_id: self.response_id.take(),
+                        bytes: self.bytes,
+                    },
+                );
+            }
+            StreamEnd::Failed(class, message) => {
+                self.out.emit(t, failed(class, message, None, self.bytes));
+            }
+        }
+    }
+}
+
+/// The deadlines of one request, as instants on the race clock.
+struct Deadlines {
+    first_token: Duration,
+    idle: Duration,
+    total: Duration,
+    clock_first_token: tokio::time::Instant,
+    clock_total: tokio::time::Instant,
+}
+
+impl Deadlines {
+    fn new(clock: &RaceClock, timeouts: &Timeouts, sent: Offset) -> Self {
+        let at = |d: Duration| tokio::time::Instant::from_std(clock.instant_at(sent) + d);
+        Deadlines {
+            first_token: timeouts.first_token,
+            idle: timeouts.idle,
+            total: timeouts.total,
+            clock_first_token: at(timeouts.first_token),
+            clock_total: at(timeouts.total),
+        }
+    }
+
+    fn before_first_token(&self) -> tokio::time::Instant {
+        self.clock_first_token.min(self.clock_total)
+    }
+
+    fn expired_before_first_token(&self) -> (ErrorClass, String) {
+        if self.first_token <= self.total {
+            (
+                ErrorClass::FirstTokenTimeout,
+                format!("no token within the first-token timeout ({})", humantime::format_duration(self.first_token)),
+            )
+        } else {
+            self.expired_total()
+        }
+    }
+
+    fn between_chunks(&self, clock: &RaceClock, last_bytes: Offset) -> tokio::time::Instant {
+        let idle = tokio::time::Instant::from_std(clock.instant_at(last_bytes) + self.idle);
+        idle.min(self.clock_total)
+    }
+
+    fn expired_between_chunks(&self, clock: &RaceClock, last_bytes: Offset) -> (ErrorClass, String) {
+        if self.between_chunks(clock, last_bytes) < self.clock_total {
+            (
+                ErrorClass::IdleTimeout,
+                format!("nothing arrived for {} mid-stream (idle timeout)", humantime::format_duration(self.idle)),
+            )
+        } else {
+            self.expired_total()
+        }
+    }
+
+    fn expired_total(&self) -> (ErrorClass, String) {
+        (
+            ErrorClass::TotalTimeout,
+            format!("the request took longer than the total timeout ({})", humantime::format_duration(self.total)),
+        )
+    }
+}
+
+/// Why a request got no response headers.
+pub fn classify_send_error(err: &reqwest::Error) -> (ErrorClass, String) {
+    let chain = error_chain(err);
+    let lower = chain.to_ascii_lowercase();
+    if err.is_connect() {
+        if err.is_timeout() || lower.contains("timed out") {
+            return (ErrorClass::ConnectTimeout, format!("connecting timed out: {chain}"));
+        }
+        if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service not known") {
+            return (ErrorClass::Dns, format!("the host name did not resolve: {chain}"));
+        }
+        return (ErrorClass::Connect, format!("could not connect: {chain}"));
+    }
+    if err.is_timeout() {
+        return (ErrorClass::ConnectTimeout, format!("connecting timed out: {chain}"));
+    }
+    (ErrorClass::ConnectionLost, format!("the connection closed before the response headers: {chain}"))
+}
+
+/// An error and its causes on one line, without the URL (which may carry a key).
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    if parts.is_empty() {
+        parts.push(crate::secret::redact_url(&err.to_string()));
+    }
+    parts.join(": ")
+}
+
+fn server_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/html"))
+}
+
+/// Reads up to [`ERROR_BODY_LIMIT`] bytes of an error response and pulls out its message.
+async fn error_body(response: &mut reqwest::Response, deadlines: &Deadlines, ctx: &RequestContext<'_>) -> (String, u64) {
+    let mut body = Vec::new();
+    let mut total = 0u64;
+    let deadline = deadlines.before_first_token();
+    loop {
+        let chunk = tokio::select! {
+            biased;
+            () = ctx.abort.cancelled() => break,
+            r = tokio::time::timeout_at(deadline, response.chunk()) => r,
+        };
+        match chunk {
+            Ok(Ok(Some(bytes))) => {
+                total += bytes.len() as u64;
+                let room = ERROR_BODY_LIMIT.saturating_sub(body.len());
+                body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                if body.len() >= ERROR_BODY_LIMIT {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    (error_message(&body), total)
+}
+
+/// The human part of an error body: `error.message`, `error` or `message` of a JSON body, else
+/// the start of the text.
+pub fn error_message(body: &[u8]) -> String {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        let found = json
+            .pointer("/error/message")
+            .or_else(|| json.get("error"))
+            .or_else(|| json.get("message"))
+            .or_else(|| json.get("detail"));
+        if let Some(v) = found {
+            return match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+fn describe_status(status: u16, headers: &reqwest::header::HeaderMap, message: &str) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut text = format!("HTTP {status} {reason}");
+    if !message.is_empty() {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    if let Some(retry) = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()) {
+        text.push_str(&format!(" (retry after {retry})"));
+    }
+    if (300..400).contains(&status) {
+        if let Some(location) = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) {
+            text.push_str(&format!(" — redirected to {}; set base_url to the final address", crate::secret::redact_url(location)));
+        }
+    }
+    text
+}

@@ -1,0 +1,134 @@
+//! An endpoint ready to race: its URL, headers (with the API key) and the request body for
+//! every prompt, built once before the start so that sending costs no serialization.
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::event::{EndpointId, PromptId};
+use crate::protocol::{Protocol, RequestSpec};
+use crate::secret::ApiKey;
+use crate::workload::Prompt;
+
+pub struct Target {
+    pub id: EndpointId,
+    pub name: String,
+    pub protocol: Protocol,
+    pub stream: bool,
+    pub concurrency: u32,
+    url: String,
+    warmup_url: String,
+    headers: HeaderMap,
+    bodies: Vec<Bytes>,
+    prompt_texts: Vec<String>,
+}
+
+/// What an endpoint needs to be turned into a [`Target`].
+pub struct TargetSpec<'a> {
+    pub id: EndpointId,
+    pub name: &'a str,
+    pub protocol: Protocol,
+    /// The real base URL (a mock endpoint's already started server).
+    pub base_url: &'a str,
+    pub model: &'a str,
+    pub api_key: Option<&'a ApiKey>,
+    /// User headers with `${VAR}` references already resolved.
+    pub headers: &'a [(String, String)],
+    pub body: &'a serde_json::Map<String, serde_json::Value>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    pub stream: bool,
+    pub concurrency: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("endpoint '{endpoint}': header '{name}' is not a valid HTTP header name or value")]
+    BadHeader { endpoint: String, name: String },
+    #[error("endpoint '{endpoint}': the workload has no prompts")]
+    NoPrompts { endpoint: String },
+}
+
+impl Target {
+    pub fn new(spec: &TargetSpec<'_>, prompts: &[Prompt]) -> Result<Target, TargetError> {
+        let first = prompts.first().ok_or_else(|| TargetError::NoPrompts {
+            endpoint: spec.name.to_string(),
+        })?;
+        let build = |prompt: &Prompt| {
+            spec.protocol.build_request(
+                spec.base_url,
+                &RequestSpec {
+                    model: spec.model,
+                    messages: &prompt.messages,
+                    max_tokens: spec.max_tokens,
+                    temperature: spec.temperature,
+                    stream: spec.stream,
+                    extra_body: spec.body,
+                },
+            )
+        };
+        let wire = build(first);
+        let bad_header = |name: &str| TargetError::BadHeader {
+            endpoint: spec.name.to_string(),
+            name: name.to_string(),
+        };
+        let mut headers = HeaderMap::new();
+        let mut insert = |name: &str, value: &str, sensitive: bool| -> Result<(), TargetError> {
+            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad_header(name))?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| bad_header(name))?;
+            // Keeps the value out of any debug output of the request.
+            value.set_sensitive(sensitive);
+            headers.insert(header, value);
+            Ok(())
+        };
+        for (name, value) in &wire.headers {
+            insert(name, value, false)?;
+        }
+        if let Some(key) = spec.api_key {
+            let (name, value) = spec.protocol.auth_header(key.expose());
+            insert(name, &value, true)?;
+        }
+        for (name, value) in spec.headers {
+            insert(name, value, crate::secret::is_sensitive_header(name))?;
+        }
+        let bodies = std::iter::once(wire.body.clone())
+            .chain(prompts.iter().skip(1).map(|p| build(p).body))
+            .map(Bytes::from)
+            .collect();
+        Ok(Target {
+            id: spec.id,
+            name: spec.name.to_string(),
+            protocol: spec.protocol,
+            stream: spec.stream,
+            concurrency: spec.concurrency.max(1),
+            url: wire.url,
+            warmup_url: spec.protocol.warmup_url(spec.base_url),
+            headers,
+            bodies,
+            prompt_texts: prompts.iter().map(Prompt::text).collect(),
+        })
+    }
+
+    /// The prompts are sent in order and wrap around when the race asks for more requests.
+    pub fn prompt_for(&self, sequence: u64) -> PromptId {
+        let n = self.bodies.len().max(1) as u64;
+        PromptId(u32::try_from(sequence % n).unwrap_or(0))
+    }
+
+    pub fn body_for(&self, prompt: PromptId) -> &Bytes {
+        &self.bodies[prompt.0 as usize % self.bodies.len()]
+    }
+
+    pub fn prompt_text(&self, prompt: PromptId) -> &str {
+        &self.prompt_texts[prompt.0 as usize % self.prompt_texts.len()]
+    }
+
+    pub fn request_builder(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
+        client.post(&self.url).headers(self.headers.clone()).body(body)
+    }
+
+    /// A cheap request that opens the connection before the race starts. Its answer does not
+    /// matter (a 404 still leaves the connection open), only that a connection was made.
+    pub fn warmup_request(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
+        client.get(&self.warmup_url).headers(self.headers.clone())
+    }
+}

@@ -1,0 +1,12 @@
+//! What a race leaves on disk: one folder per race with `run.json`, `requests.jsonl`,
+//! `requests.csv` and `summary.json`. Request records stream to disk as requests end, so memory
+//! stays flat however long the race runs; every file appears under its final name only once
+//! complete (written aside, then renamed).
+
+pub mod folder;
+pub mod results;
+pub mod run_info;
+
+pub use folder::{default_runs_dir, race_folder};
+pub use results::{RecordError, ResultsWriter};
+pub use run_info::{EndpointInfo, RunInfo, Summary};

@@ -1,0 +1,303 @@
+//! Writes a race's result files as the race runs: request records are appended as they end,
+//! the run and summary files at the end. Each file is written aside (`.partial`) and renamed
+//! into place once complete, so a reader never sees half a file under a final name.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::run_info::{RunInfo, Summary};
+use crate::stats::RequestRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot create the results folder {path}: {source}. Choose another with --out DIR.")]
+    CreateFolder { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot encode {what}: {reason}")]
+    Encode { what: &'static str, reason: String },
+}
+
+const REQUESTS_JSONL: &str = "requests.jsonl";
+const REQUESTS_CSV: &str = "requests.csv";
+const RUN_JSON: &str = "run.json";
+const SUMMARY_JSON: &str = "summary.json";
+
+pub struct ResultsWriter {
+    dir: PathBuf,
+    jsonl: BufWriter<File>,
+    csv: csv::Writer<File>,
+    line: Vec<u8>,
+    written: u64,
+}
+
+impl ResultsWriter {
+    /// Creates the folder (and its parents) and opens the request files, so a folder that
+    /// cannot be written is found before the race starts, not after.
+    pub fn create(dir: &Path) -> Result<ResultsWriter, RecordError> {
+        std::fs::create_dir_all(dir).map_err(|source| RecordError::CreateFolder {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let open = |name: &str| {
+            let path = partial(dir, name);
+            File::create(&path).map_err(|source| RecordError::Write { path, source })
+        };
+        let jsonl = BufWriter::with_capacity(64 * 1024, open(REQUESTS_JSONL)?);
+        // The header is written by hand so that a race with no requests still has one.
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(open(REQUESTS_CSV)?);
+        csv.write_record(CsvRow::HEADER)
+            .map_err(|e| write_error(dir, REQUESTS_CSV, e))?;
+        Ok(ResultsWriter {
+            dir: dir.to_path_buf(),
+            jsonl,
+            csv,
+            line: Vec::with_capacity(1024),
+            written: 0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Requests written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn write(&mut self, record: &RequestRecord) -> Result<(), RecordError> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record).map_err(|e| RecordError::Encode {
+            what: "a request record",
+            reason: e.to_string(),
+        })?;
+        self.line.push(b'\n');
+        self.jsonl
+            .write_all(&self.line)
+            .map_err(|source| RecordError::Write {
+                path: partial(&self.dir, REQUESTS_JSONL),
+                source,
+            })?;
+        self.csv
+            .serialize(CsvRow::from(record))
+            .map_err(|e| write_error(&self.dir, REQUESTS_CSV, e))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Completes every file: the request files are flushed and renamed into place, then
+    /// `summary.json` and `run.json` are written.
+    pub fn finish(mut self, run: &RunInfo, summary: &Summary) -> Result<PathBuf, RecordError> {
+        self.jsonl.flush().map_err(|source| RecordError::Write {
+            path: partial(&self.dir, REQUESTS_JSONL),
+            source,
+        })?;
+        self.csv
+            .flush()
+            .map_err(|source| RecordError::Write {
+                path: partial(&self.dir, REQUESTS_CSV),
+                source,
+            })?;
+        for name in [REQUESTS_JSONL, REQUESTS_CSV] {
+            promote(&self.dir, name)?;
+        }
+        write_json(&self.dir, SUMMARY_JSON, summary)?;
+        write_json(&self.dir, RUN_JSON, run)?;
+        Ok(self.dir)
+    }
+}
+
+fn partial(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.partial"))
+}
+
+fn promote(dir: &Path, name: &str) -> Result<(), RecordError> {
+    let path = dir.join(name);
+    std::fs::rename(partial(dir, name), &path).map_err(|source| RecordError::Write { path, source })
+}
+
+fn write_error(dir: &Path, name: &str, e: csv::Error) -> RecordError {
+    RecordError::Write {
+        path: partial(dir, name),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Writes pretty JSON aside and renames it into place.
+pub fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), RecordError> {
+    let text = serde_json::to_vec_pretty(value).map_err(|e| RecordError::Encode {
+        what: "a results file",
+        reason: e.to_string(),
+    })?;
+    let aside = partial(dir, name);
+    std::fs::write(&aside, text).map_err(|source| RecordError::Write {
+        path: aside.clone(),
+        source,
+    })?;
+    promote(dir, name)
+}
+
+/// One row of `requests.csv`: the record's scalar fields, with the gaps summarised.
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    request: u64,
+    endpoint: &'a str,
+    prompt: u32,
+    warmup: bool,
+    request_time: String,
+    sent_at_s: f64,
+    outcome: &'static str,
+    http_status: Option<u16>,
+    error_class: Option<&'static str>,
+    error_message: Option<&'a str>,
+    finish_reason: Option<&'a str>,
+    ttfb_ms: Option<f64>,
+    ttft_ms: Option<f64>,
+    ttfa_ms: Option<f64>,
+    ttlt_ms: Option<f64>,
+    tpot_ms: Option<f64>,
+    itl_mean_ms: Option<f64>,
+    itl_max_ms: Option<f64>,
+    output_tps: Option<f64>,
+    chunks: u32,
+    input_tokens: Option<u32>,
+    input_tokens_source: Option<&'static str>,
+    output_tokens: Option<u32>,
+    output_tokens_source: Option<&'static str>,
+    cached_input_tokens: Option<u32>,
+    reasoning_tokens: Option<u32>,
+    bytes_sent: u64,
+    bytes_received: u64,
+    new_connection: bool,
+    connect_ms: Option<f64>,
+    server_request_id: Option<&'a str>,
+    response_id: Option<&'a str>,
+}
+
+impl CsvRow<'_> {
+    const HEADER: [&'static str; 32] = [
+        "request",
+        "endpoint",
+        "prompt",
+        "warmup",
+        "request_time",
+        "sent_at_s",
+        "outcome",
+        "http_status",
+        "error_class",
+        "error_message",
+        "finish_reason",
+        "ttfb_ms",
+        "ttft_ms",
+        "ttfa_ms",
+        "ttlt_ms",
+        "tpot_ms",
+        "itl_mean_ms",
+        "itl_max_ms",
+        "output_tps",
+        "chunks",
+        "input_tokens",
+        "input_tokens_source",
+        "output_tokens",
+        "output_tokens_source",
+        "cached_input_tokens",
+        "reasoning_tokens",
+        "bytes_sent",
+        "bytes_received",
+        "new_connection",
+        "connect_ms",
+        "server_request_id",
+        "response_id",
+    ];
+}
+
+impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
+    fn from(r: &'a RequestRecord) -> Self {
+        use crate::event::TokenSource;
+        use crate::stats::Outcome;
+        let source = |s: Option<TokenSource>| {
+            s.map(|s| match s {
+                TokenSource::Usage => "usage",
+                TokenSource::Estimate => "estimate",
+            })
+        };
+        let itl_mean = (!r.itl_ms.is_empty()).then(|| r.itl_ms.iter().sum::<f64>() / r.itl_ms.len() as f64);
+        CsvRow {
+            request: r.request.0,
+            endpoint: &r.endpoint_name,
+            prompt: r.prompt.0,
+            warmup: r.warmup,
+            request_time: r.request_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            sent_at_s: r.sent_at_s,
+            outcome: match r.outcome {
+                Outcome::Succeeded => "succeeded",
+                Outcome::Failed => "failed",
+                Outcome::Cancelled => "cancelled",
+            },
+            http_status: r.http_status,
+            error_class: r.error_class.map(crate::event::ErrorClass::name),
+            error_message: r.error_message.as_deref(),
+            finish_reason: r.finish_reason.as_deref(),
+            ttfb_ms: r.ttfb_ms,
+            ttft_ms: r.ttft_ms,
+            ttfa_ms: r.ttfa_ms,
+            ttlt_ms: r.ttlt_ms,
+            tpot_ms: r.tpot_ms,
+            itl_mean_ms: itl_mean,
+            itl_max_ms: r.itl_ms.iter().copied().reduce(f64::max),
+            output_tps: r.output_tps,
+            chunks: r.chunks,
+            input_tokens: r.input_tokens,
+            input_tokens_source: source(r.input_tokens_source),
+            output_tokens: r.output_tokens,
+            output_tokens_source: source(r.output_tokens_source),
+            cached_input_tokens: r.cached_input_tokens,
+            reasoning_tokens: r.reasoning_tokens,
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+            new_connection: r.new_connection,
+            connect_ms: r.connect_ms,
+            server_request_id: r.server_request_id.as_deref(),
+            response_id: r.response_id.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_header_names_every_column_in_order() {
+        let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
+        let record: RequestRecord = serde_json::from_str(SAMPLE_RECORD).unwrap();
+        w.serialize(CsvRow::from(&record)).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let header = text.lines().next().unwrap();
+        assert_eq!(header, CsvRow::HEADER.join(","));
+    }
+
+    const SAMPLE_RECORD: &str = r#"{"request":3,"endpoint":0,"endpoint_name":"a","prompt":1,"warmup":false,
+        "request_time":"2026-11-23T06:00:00Z","sent_at_s":0.5,"outcome":"succeeded","http_status":200,
+        "error_class":null,"error_message":null,"finish_reason":"stop","ttfb_ms":1.0,"ttft_ms":2.0,
+        "ttfa_ms":2.0,"ttlt_ms":10.0,"tpot_ms":1.0,"output_tps":900.0,"itl_ms":[1.0,3.0],"chunks":3,
+        "input_tokens":5,"input_tokens_source":"usage","output_tokens":9,"output_tokens_source":"estimate",
+        "cached_input_tokens":null,"reasoning_tokens":null,"bytes_sent":100,"bytes_received":200,
+        "new_connection":false,"connect_ms":null,"server_request_id":null,"response_id":"x"}"#;
+
+    #[test]
+    fn files_appear_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = ResultsWriter::create(dir.path()).unwrap();
+        let record: RequestRecord = serde_json::from_str(SAMPLE_RECORD).unwrap();
+        w.write(&record).unwrap();
+        assert!(!dir.path().join(REQUESTS_JSONL).exists());
+        assert!(dir.path().join("requests.jsonl.partial").exists());
+    }
+}

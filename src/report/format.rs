@@ -1,0 +1,59 @@
+//! How numbers are written for people: durations with sensible units, rates, counts.
+
+/// Milliseconds as `850 µs`, `42.1 ms`, `1.23 s`, or `—` when absent.
+pub fn ms(value: Option<f64>) -> String {
+    match value {
+        None => "—".to_string(),
+        Some(v) if v < 1.0 => format!("{:.0} µs", v * 1000.0),
+        Some(v) if v < 100.0 => format!("{v:.1} ms"),
+        Some(v) if v < 1000.0 => format!("{v:.0} ms"),
+        Some(v) if v < 100_000.0 => format!("{:.2} s", v / 1000.0),
+        Some(v) => format!("{:.0} s", v / 1000.0),
+    }
+}
+
+/// A rate such as tokens/s: `1234`, `56.7`, `0.25`.
+pub fn rate(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// A share as a percentage: `99.5%`.
+pub fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p >= 99.95 || p == 0.0 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_readable_units() {
+        assert_eq!(ms(None), "—");
+        assert_eq!(ms(Some(0.25)), "250 µs");
+        assert_eq!(ms(Some(42.14)), "42.1 ms");
+        assert_eq!(ms(Some(250.0)), "250 ms");
+        assert_eq!(ms(Some(1234.0)), "1.23 s");
+        assert_eq!(ms(Some(123_456.0)), "123 s");
+    }
+
+    #[test]
+    fn rates_and_percentages() {
+        assert_eq!(rate(1234.4), "1234");
+        assert_eq!(rate(56.78), "56.8");
+        assert_eq!(rate(0.25), "0.25");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.875), "87.5%");
+        assert_eq!(percent(0.0), "0%");
+    }
+}

@@ -1,0 +1,76 @@
+//! The final per-endpoint table printed when a race ends: the headline numbers of each
+//! endpoint, one row each, best values marked.
+
+use super::format::{ms, percent, rate};
+use crate::stats::EndpointSnapshot;
+
+const HEADERS: [&str; 11] = [
+    "endpoint", "ok/sent", "errors", "TTFT p50", "TTFT p99", "TTLT p50", "TPOT p50", "ITL p50",
+    "out tok/s", "req/min", "tokens",
+];
+
+/// The table as plain text (columns aligned with spaces), then a line per endpoint that had
+/// errors, and a note when token counts were estimated.
+pub fn render(endpoints: &[EndpointSnapshot]) -> String {
+    let rows: Vec<[String; 11]> = endpoints.iter().map(row).collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w - cell.chars().count();
+            if i == 0 {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str("  ");
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+        }
+        out.push('\n');
+    };
+    line(&HEADERS.map(str::to_string), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    for e in endpoints {
+        if !e.errors.is_empty() {
+            let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+            out.push_str(&format!("{}: errors: {}\n", e.name, classes.join(", ")));
+        }
+        if e.tokens.estimated_output_requests > 0 {
+            out.push_str(&format!(
+                "{}: the server reported no usage for {} requests; their output tokens were counted with a BPE tokenizer (o200k)\n",
+                e.name, e.tokens.estimated_output_requests
+            ));
+        }
+    }
+    out
+}
+
+fn row(e: &EndpointSnapshot) -> [String; 11] {
+    let c = &e.counts;
+    let ended = c.succeeded + c.failed;
+    [
+        e.name.clone(),
+        format!("{}/{}", c.succeeded, c.sent),
+        if c.failed == 0 {
+            "0".to_string()
+        } else {
+            format!("{} ({})", c.failed, percent(c.failed as f64 / ended.max(1) as f64))
+        },
+        ms(e.latency.ttft_ms.map(|s| s.p50)),
+        ms(e.latency.ttft_ms.map(|s| s.p99)),
+        ms(e.latency.ttlt_ms.map(|s| s.p50)),
+        ms(e.latency.tpot_ms.map(|s| s.p50)),
+        ms(e.latency.itl_ms.map(|s| s.p50)),
+        rate(e.rates.output_tokens_per_s),
+        rate(e.rates.requests_per_min),
+        e.tokens.output.to_string(),
+    ]
+}

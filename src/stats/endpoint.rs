@@ -1,0 +1,172 @@
+//! One endpoint's running statistics: counters, distributions and the last minute, folded from
+//! finished request records. Memory is bounded whatever the race length.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::distribution::Distribution;
+use super::request::{Outcome, RequestRecord};
+use super::snapshot::{Counts, EndpointSnapshot, Latency, Rates, Tokens};
+use super::window::SecondsWindow;
+use crate::config::Slo;
+use crate::event::{ErrorClass, Offset, TokenSource};
+
+/// How many finished requests each endpoint keeps for the inspector.
+pub const RECENT_REQUESTS: usize = 64;
+/// The span of the live rates.
+const LIVE_SECS: usize = 10;
+
+#[derive(Clone, Debug, Default)]
+pub struct EndpointStats {
+    name: String,
+    counts: Counts,
+    errors: BTreeMap<ErrorClass, u64>,
+    ttfb: Distribution,
+    ttft: Distribution,
+    ttfa: Distribution,
+    ttlt: Distribution,
+    tpot: Distribution,
+    itl: Distribution,
+    output_tps: Distribution,
+    tokens: Tokens,
+    first_sent: Option<Offset>,
+    last_finished: Option<Offset>,
+    window: SecondsWindow,
+    recent: VecDeque<RequestRecord>,
+}
+
+impl EndpointStats {
+    pub fn new(name: &str) -> Self {
+        EndpointStats {
+            name: name.to_string(),
+            ..EndpointStats::default()
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn on_sent(&mut self, t: Offset, warmup: bool) {
+        if warmup {
+            self.counts.warmup += 1;
+            return;
+        }
+        self.counts.sent += 1;
+        self.counts.in_flight += 1;
+        self.first_sent.get_or_insert(t);
+    }
+
+    /// Folds a finished request in; `t` is when it ended.
+    pub fn on_finished(&mut self, t: Offset, record: &RequestRecord, slo: &Slo) {
+        self.recent.push_back(record.clone());
+        if self.recent.len() > RECENT_REQUESTS {
+            self.recent.pop_front();
+        }
+        if record.warmup {
+            return;
+        }
+        self.counts.in_flight = self.counts.in_flight.saturating_sub(1);
+        self.last_finished = Some(self.last_finished.map_or(t, |l| l.max(t)));
+        if record.new_connection {
+            self.counts.new_connections += 1;
+        }
+        let second = self.window.at(t.as_secs_f64());
+        match record.outcome {
+            Outcome::Succeeded => {
+                self.counts.succeeded += 1;
+                second.completed += 1;
+                if let Some(ttft) = record.ttft_ms {
+                    second.ttft_sum_ms += ttft;
+                    second.ttft_count += 1;
+                }
+                let output = u64::from(record.output_tokens.unwrap_or(0));
+                second.output_tokens += output;
+                self.tokens.output += output;
+                if record.output_tokens_source == Some(TokenSource::Estimate) {
+                    self.tokens.estimated_output_requests += 1;
+                }
+                if record.meets(slo) {
+                    self.counts.good += 1;
+                }
+                record_opt(&mut self.ttft, record.ttft_ms);
+                record_opt(&mut self.ttfa, record.ttfa_ms);
+                record_opt(&mut self.ttlt, record.ttlt_ms);
+                record_opt(&mut self.tpot, record.tpot_ms);
+                if let Some(tps) = record.output_tps {
+                    self.output_tps.record_value(tps);
+                }
+                for gap in &record.itl_ms {
+                    self.itl.record_ms(*gap);
+                }
+            }
+            Outcome::Failed => {
+                self.counts.failed += 1;
+                second.failed += 1;
+                if let Some(class) = record.error_class {
+                    *self.errors.entry(class).or_default() += 1;
+                }
+            }
+            Outcome::Cancelled => self.counts.cancelled += 1,
+        }
+        record_opt(&mut self.ttfb, record.ttfb_ms);
+        self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
+        self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
+        self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
+        self.tokens.chunks += u64::from(record.chunks);
+    }
+
+    pub fn snapshot(&self, now: Offset) -> EndpointSnapshot {
+        let window_s = match (self.first_sent, self.last_finished) {
+            (Some(first), Some(last)) => last.since(first).as_secs_f64(),
+            _ => 0.0,
+        };
+        let per_s = |n: f64| if window_s > 0.0 { n / window_s } else { 0.0 };
+        let recent_seconds = self.window.recent(now.as_secs_f64());
+        // The live window ends at the last whole second, so a half-begun second does not
+        // drag the rate down.
+        let live: u64 = recent_seconds
+            .iter()
+            .rev()
+            .skip(1)
+            .take(LIVE_SECS)
+            .map(|s| s.output_tokens)
+            .sum();
+        let ended = self.counts.succeeded + self.counts.failed;
+        EndpointSnapshot {
+            name: self.name.clone(),
+            counts: self.counts,
+            errors: self.errors.clone(),
+            latency: Latency {
+                ttfb_ms: self.ttfb.summary(),
+                ttft_ms: self.ttft.summary(),
+                ttfa_ms: self.ttfa.summary(),
+                ttlt_ms: self.ttlt.summary(),
+                tpot_ms: self.tpot.summary(),
+                itl_ms: self.itl.summary(),
+                output_tps: self.output_tps.summary(),
+            },
+            tokens: self.tokens,
+            rates: Rates {
+                window_s,
+                requests_per_s: per_s(self.counts.succeeded as f64),
+                requests_per_min: per_s(self.counts.succeeded as f64) * 60.0,
+                output_tokens_per_s: per_s(self.tokens.output as f64),
+                goodput_per_s: per_s(self.counts.good as f64),
+                success_rate: if ended == 0 {
+                    1.0
+                } else {
+                    self.counts.succeeded as f64 / ended as f64
+                },
+                live_output_tokens_per_s: live as f64 / LIVE_SECS as f64,
+            },
+            recent_seconds,
+            recent_requests: self.recent.iter().cloned().collect(),
+        }
+    }
+}
+
+fn record_opt(d: &mut Distribution, ms: Option<f64>) {
+    if let Some(ms) = ms {
+        d.record_ms(ms);
+    }
+}

@@ -1,0 +1,484 @@
+//! One request's record: its events folded into timings, token counts and outcome. The metric
+//! definitions (TTFT, TPOT, ITL, …) live here as pure functions of event timestamps, so a
+//! definition can change and old event streams can be re-analysed.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{
+    EndpointId, ErrorClass, EventKind, Offset, PromptId, RequestId, ServerTimings, TokenSource,
+};
+
+/// How a request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// Everything recorded about one finished request: one line of `requests.jsonl`.
+/// Times are milliseconds from the moment the request was sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub request: RequestId,
+    pub endpoint: EndpointId,
+    pub endpoint_name: String,
+    pub prompt: PromptId,
+    pub warmup: bool,
+    /// When the request was sent (UTC).
+    pub request_time: DateTime<Utc>,
+    /// When the request was sent, as seconds since the race started.
+    pub sent_at_s: f64,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    pub error_message: Option<String>,
+    pub finish_reason: Option<String>,
+    pub ttfb_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    /// Time to the first non-reasoning token; equals TTFT for models that do not reason.
+    pub ttfa_ms: Option<f64>,
+    pub ttlt_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    /// Output tokens per second of this request over its whole duration (tokens / TTLT).
+    pub output_tps: Option<f64>,
+    /// Every gap between successive content arrivals.
+    pub itl_ms: Vec<f64>,
+    /// Protocol events that carried content (SSE events, NDJSON lines).
+    pub chunks: u32,
+    pub input_tokens: Option<u32>,
+    pub input_tokens_source: Option<TokenSource>,
+    pub output_tokens: Option<u32>,
+    pub output_tokens_source: Option<TokenSource>,
+    pub cached_input_tokens: Option<u32>,
+    pub reasoning_tokens: Option<u32>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub new_connection: bool,
+    pub connect_ms: Option<f64>,
+    pub server_request_id: Option<String>,
+    pub response_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_timings: Option<ServerTimings>,
+}
+
+impl RequestRecord {
+    /// Whether this request met every objective that is set.
+    pub fn meets(&self, slo: &crate::config::Slo) -> bool {
+        let within = |limit: Option<Duration>, value: Option<f64>| match (limit, value) {
+            (None, _) => true,
+            (Some(limit), Some(v)) => v <= limit.as_secs_f64() * 1000.0,
+            (Some(_), None) => false,
+        };
+        self.outcome == Outcome::Succeeded
+            && within(slo.ttft, self.ttft_ms)
+            && within(slo.ttlt, self.ttlt_ms)
+            && (slo.tpot.is_none() || self.tpot_ms.is_none() || within(slo.tpot, self.tpot_ms))
+    }
+}
+
+/// A request in flight: the timestamps it has collected so far.
+#[derive(Clone, Debug)]
+pub struct RequestTrace {
+    request: RequestId,
+    endpoint: EndpointId,
+    prompt: PromptId,
+    warmup: bool,
+    sent: Offset,
+    bytes_sent: u64,
+    headers: Option<Offset>,
+    status: Option<u16>,
+    new_connection: bool,
+    connect_us: Option<u64>,
+    server_request_id: Option<String>,
+    first_content: Option<Offset>,
+    first_answer: Option<Offset>,
+    last_content: Option<Offset>,
+    itl: Vec<Duration>,
+    chunks: u32,
+    usage: TokenCounts,
+    server_timings: Option<ServerTimings>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct TokenCounts {
+    input: Option<(u32, TokenSource)>,
+    output: Option<(u32, TokenSource)>,
+    cached_input: Option<u32>,
+    reasoning: Option<u32>,
+}
+
+impl RequestTrace {
+    pub fn new(
+        request: RequestId,
+        endpoint: EndpointId,
+        prompt: PromptId,
+        warmup: bool,
+        sent: Offset,
+        bytes_sent: u64,
+    ) -> Self {
+        RequestTrace {
+            request,
+            endpoint,
+            prompt,
+            warmup,
+            sent,
+            bytes_sent,
+            headers: None,
+            status: None,
+            new_connection: false,
+            connect_us: None,
+            server_request_id: None,
+            first_content: None,
+            first_answer: None,
+            last_content: None,
+            itl: Vec::new(),
+            chunks: 0,
+            usage: TokenCounts::default(),
+            server_timings: None,
+        }
+    }
+
+    pub fn endpoint(&self) -> EndpointId {
+        self.endpoint
+    }
+
+    pub fn is_warmup(&self) -> bool {
+        self.warmup
+    }
+
+    pub fn sent(&self) -> Offset {
+        self.sent
+    }
+
+    /// Time to first token so far, if one has arrived.
+    pub fn ttft(&self) -> Option<Duration> {
+        self.first_content.map(|t| t.since(self.sent))
+    }
+
+    /// Folds a non-terminal event in. Terminal events go to [`RequestTrace::finish`].
+    pub fn apply(&mut self, t: Offset, kind: &EventKind) {
+        match kind {
+            EventKind::Headers {
+                status,
+                new_connection,
+                connect_us,
+                server_request_id,
+            } => {
+                self.headers = Some(t);
+                self.status = Some(*status);
+                self.new_connection = *new_connection;
+                self.connect_us = *connect_us;
+                self.server_request_id.clone_from(server_request_id);
+            }
+            EventKind::Content {
+                text,
+                reasoning,
+                chunks,
+            } => {
+                if text.is_empty() {
+                    return;
+                }
+                if let Some(last) = self.last_content {
+                    self.itl.push(t.since(last));
+                }
+                self.first_content.get_or_insert(t);
+                if !reasoning {
+                    self.first_answer.get_or_insert(t);
+                }
+                self.last_content = Some(t);
+                self.chunks += chunks;
+            }
+            EventKind::Usage {
+                input,
+                output,
+                cached_input,
+                reasoning,
+                source,
+            } => {
+                // A later report replaces an earlier one field by field (providers that repeat
+                // usage in every chunk must not be summed). A server's count is never replaced
+                // by an estimate.
+                let keep = |slot: &mut Option<(u32, TokenSource)>, value: Option<u32>| {
+                    if let Some(v) = value {
+                        let server_had_it = matches!(slot, Some((_, TokenSource::Usage)));
+                        if !(server_had_it && *source == TokenSource::Estimate) {
+                            *slot = Some((v, *source));
+                        }
+                    }
+                };
+                keep(&mut self.usage.input, *input);
+                keep(&mut self.usage.output, *output);
+                if cached_input.is_some() {
+                    self.usage.cached_input = *cached_input;
+                }
+                if reasoning.is_some() {
+                    self.usage.reasoning = *reasoning;
+                }
+            }
+            EventKind::ServerTimings(timings) => self.server_timings = Some(timings.clone()),
+            EventKind::Sent { .. }
+            | EventKind::Finished { .. }
+            | EventKind::Failed { .. }
+            | EventKind::Cancelled { .. } => {}
+        }
+    }
+
+    /// Closes the trace with its terminal event into a record. Returns `None` for a
+    /// non-terminal event.
+    pub fn finish(
+        self,
+        t: Offset,
+        kind: &EventKind,
+        endpoint_name: &str,
+        wall_start: DateTime<Utc>,
+    ) -> Option<RequestRecord> {
+        let (outcome, error_class, error_message, status_override, finish_reason, response_id, bytes) =
+            match kind {
+                EventKind::Finished {
+                    finish_reason,
+                    response_id,
+                    bytes,
+                } => (
+                    Outcome::Succeeded,
+                    None,
+                    None,
+                    None,
+                    finish_reason.clone(),
+                    response_id.clone(),
+                    *bytes,
+                ),
+                EventKind::Failed {
+                    class,
+                    message,
+                    status,
+                    bytes,
+                } => (
+                    Outcome::Failed,
+                    Some(*class),
+                    Some(message.clone()),
+                    *status,
+                    None,
+                    None,
+                    *bytes,
+                ),
+                EventKind::Cancelled { bytes } => {
+                    (Outcome::Cancelled, None, None, None, None, None, *bytes)
+                }
+                _ => return None,
+            };
+        let ms = duration_ms;
+        let ttlt = t.since(self.sent);
+        let ttft = self.ttft();
+        let output_tokens = self.usage.output.map(|(n, _)| n);
+        let succeeded = outcome == Outcome::Succeeded;
+        Some(RequestRecord {
+            request: self.request,
+            endpoint: self.endpoint,
+            endpoint_name: endpoint_name.to_string(),
+            prompt: self.prompt,
+            warmup: self.warmup,
+            request_time: crate::clock::wall_time(wall_start, self.sent),
+            sent_at_s: self.sent.as_secs_f64(),
+            outcome,
+            http_status: status_override.or(self.status),
+            error_class,
+            error_message,
+            finish_reason,
+            ttfb_ms: self.headers.map(|h| ms(h.since(self.sent))),
+            ttft_ms: ttft.map(ms),
+            ttfa_ms: self.first_answer.map(|a| ms(a.since(self.sent))),
+            ttlt_ms: succeeded.then(|| ms(ttlt)),
+            tpot_ms: if succeeded {
+                tpot(ttft, ttlt, output_tokens).map(ms)
+            } else {
+                None
+            },
+            output_tps: if succeeded {
+                output_tps(ttlt, output_tokens)
+            } else {
+                None
+            },
+            itl_ms: self.itl.iter().copied().map(ms).collect(),
+            chunks: self.chunks,
+            input_tokens: self.usage.input.map(|(n, _)| n),
+            input_tokens_source: self.usage.input.map(|(_, s)| s),
+            output_tokens,
+            output_tokens_source: self.usage.output.map(|(_, s)| s),
+            cached_input_tokens: self.usage.cached_input,
+            reasoning_tokens: self.usage.reasoning,
+            bytes_sent: self.bytes_sent,
+            bytes_received: bytes,
+            new_connection: self.new_connection,
+            connect_ms: self.connect_us.map(|us| duration_ms(Duration::from_micros(us))),
+            server_request_id: self.server_request_id,
+            response_id,
+            server_timings: self.server_timings,
+        })
+    }
+}
+
+/// Milliseconds with microsecond precision: finer digits would be noise, and fewer make the
+/// result files shorter.
+fn duration_ms(d: Duration) -> f64 {
+    (d.as_nanos() as f64 / 1000.0).round() / 1000.0
+}
+
+/// Time per output token after the first: (TTLT − TTFT) / (output tokens − 1). Undefined for
+/// fewer than two tokens.
+pub fn tpot(ttft: Option<Duration>, ttlt: Duration, output_tokens: Option<u32>) -> Option<Duration> {
+    let ttft = ttft?;
+    let tokens = output_tokens?;
+    if tokens < 2 {
+        return None;
+    }
+    Some(ttlt.saturating_sub(ttft) / (tokens - 1))
+}
+
+/// Output tokens per second over the request's whole duration.
+pub fn output_tps(ttlt: Duration, output_tokens: Option<u32>) -> Option<f64> {
+    let secs = ttlt.as_secs_f64();
+    let tokens = output_tokens?;
+    (secs > 0.0).then(|| f64::from(tokens) / secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Offset {
+        Offset(n * 1_000_000)
+    }
+
+    fn content(text: &str, reasoning: bool) -> EventKind {
+        EventKind::Content {
+            text: text.to_string(),
+            reasoning,
+            chunks: 1,
+        }
+    }
+
+    fn usage(output: u32, source: TokenSource) -> EventKind {
+        EventKind::Usage {
+            input: Some(10),
+            output: Some(output),
+            cached_input: None,
+            reasoning: None,
+            source,
+        }
+    }
+
+    fn trace() -> RequestTrace {
+        RequestTrace::new(RequestId(1), EndpointId(0), PromptId(0), false, ms(100), 42)
+    }
+
+    fn finish(trace: RequestTrace, at: Offset) -> RequestRecord {
+        let kind = EventKind::Finished {
+            finish_reason: Some("stop".into()),
+            response_id: None,
+            bytes: 10,
+        };
+        trace.finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH).unwrap()
+    }
+
+    #[test]
+    fn metrics_follow_their_definitions() {
+        let mut t = trace();
+        t.apply(
+            ms(120),
+            &EventKind::Headers {
+                status: 200,
+                new_connection: false,
+                connect_us: None,
+                server_request_id: None,
+            },
+        );
+        // A role-only chunk is not a token: empty content does not set TTFT.
+        t.apply(ms(130), &content("", false));
+        t.apply(ms(150), &content("think", true));
+        t.apply(ms(200), &content("Hello", false));
+        t.apply(ms(210), &content(" world", false));
+        t.apply(ms(240), &usage(5, TokenSource::Usage));
+        let r = finish(t, ms(250));
+        assert_eq!(r.ttfb_ms, Some(20.0));
+        assert_eq!(r.ttft_ms, Some(50.0), "first reasoning token counts for TTFT");
+        assert_eq!(r.ttfa_ms, Some(100.0), "first answer token");
+        assert_eq!(r.ttlt_ms, Some(150.0));
+        // (150 - 50) / (5 - 1)
+        assert_eq!(r.tpot_ms, Some(25.0));
+        assert_eq!(r.itl_ms, vec![50.0, 10.0]);
+        assert_eq!(r.chunks, 3);
+        assert_eq!(r.output_tokens, Some(5));
+        assert_eq!(r.output_tokens_source, Some(TokenSource::Usage));
+        let tps = r.output_tps.unwrap();
+        assert_eq!(duration_ms(Duration::from_nanos(1_234_567)), 1.235);
+        assert!((tps - 5.0 / 0.150).abs() < 1e-9);
+        assert_eq!(r.request_time, DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::milliseconds(100));
+    }
+
+    #[test]
+    fn repeated_usage_is_replaced_not_summed_and_estimates_never_override_the_server() {
+        let mut t = trace();
+        t.apply(ms(110), &content("a", false));
+        t.apply(ms(111), &usage(1, TokenSource::Usage));
+        t.apply(ms(112), &usage(2, TokenSource::Usage));
+        t.apply(ms(113), &usage(99, TokenSource::Estimate));
+        let r = finish(t, ms(120));
+        assert_eq!(r.output_tokens, Some(2));
+        assert_eq!(r.output_tokens_source, Some(TokenSource::Usage));
+    }
+
+    #[test]
+    fn tpot_needs_two_tokens() {
+        assert_eq!(tpot(Some(Duration::from_millis(10)), Duration::from_millis(50), Some(1)), None);
+        assert_eq!(tpot(None, Duration::from_millis(50), Some(5)), None);
+        assert_eq!(
+            tpot(Some(Duration::from_millis(10)), Duration::from_millis(50), Some(5)),
+            Some(Duration::from_millis(10))
+        );
+    }
+
+    #[test]
+    fn failures_keep_partial_output_but_no_completion_metrics() {
+        let mut t = trace();
+        t.apply(ms(150), &content("partial", false));
+        let kind = EventKind::Failed {
+            class: ErrorClass::StreamCut,
+            message: "cut".into(),
+            status: None,
+            bytes: 3,
+        };
+        let r = t.finish(ms(300), &kind, "e", DateTime::<Utc>::UNIX_EPOCH).unwrap();
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert_eq!(r.error_class, Some(ErrorClass::StreamCut));
+        assert_eq!(r.ttft_ms, Some(50.0));
+        assert_eq!(r.ttlt_ms, None);
+        assert_eq!(r.tpot_ms, None);
+    }
+
+    #[test]
+    fn non_terminal_events_do_not_finish() {
+        let t = trace();
+        assert!(t.finish(ms(1), &content("x", false), "e", DateTime::<Utc>::UNIX_EPOCH).is_none());
+    }
+
+    #[test]
+    fn slo_goodput() {
+        let mut t = trace();
+        t.apply(ms(200), &content("a", false));
+        t.apply(ms(201), &usage(3, TokenSource::Usage));
+        let r = finish(t, ms(300));
+        let slo = |ttft: u64| crate::config::Slo {
+            ttft: Some(Duration::from_millis(ttft)),
+            tpot: None,
+            ttlt: None,
+        };
+        assert!(r.meets(&slo(100)));
+        assert!(!r.meets(&slo(99)));
+        assert!(r.meets(&crate::config::Slo::default()));
+    }
+}

@@ -1,0 +1,106 @@
+//! Per-second buckets over the last minute: live rates and sparklines without keeping samples.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+/// How many one-second buckets are kept (the sparkline span).
+pub const WINDOW_SECS: usize = 60;
+
+/// What happened during one second of the race.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Second {
+    /// Seconds since the race started.
+    pub second: u64,
+    pub completed: u32,
+    pub failed: u32,
+    pub output_tokens: u64,
+    /// Sum and count of TTFTs that arrived in this second, for the mean.
+    pub ttft_sum_ms: f64,
+    pub ttft_count: u32,
+}
+
+impl Second {
+    pub fn ttft_mean_ms(&self) -> Option<f64> {
+        (self.ttft_count > 0).then(|| self.ttft_sum_ms / f64::from(self.ttft_count))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SecondsWindow {
+    seconds: VecDeque<Second>,
+}
+
+impl SecondsWindow {
+    /// The bucket for the second containing `t_secs`, creating it (and any empty seconds before
+    /// it) as time moves on. Events from a second already dropped land in the oldest bucket.
+    pub fn at(&mut self, t_secs: f64) -> &mut Second {
+        let second = t_secs.max(0.0) as u64;
+        let last = self.seconds.back().map(|s| s.second);
+        match last {
+            None => self.seconds.push_back(Second {
+                second,
+                ..Second::default()
+            }),
+            Some(last) if second > last => {
+                let first_new = last + 1 + (second - last).saturating_sub(WINDOW_SECS as u64);
+                for s in first_new..=second {
+                    self.seconds.push_back(Second {
+                        second: s,
+                        ..Second::default()
+                    });
+                }
+            }
+            Some(_) => {}
+        }
+        while self.seconds.len() > WINDOW_SECS {
+            self.seconds.pop_front();
+        }
+        let front = self.seconds.front().map_or(second, |s| s.second);
+        let index = usize::try_from(second.saturating_sub(front)).unwrap_or(0);
+        let index = index.min(self.seconds.len() - 1);
+        &mut self.seconds[index]
+    }
+
+    /// The last `WINDOW_SECS` seconds up to and including `now_secs`, oldest first, with
+    /// empty seconds filled in.
+    pub fn recent(&self, now_secs: f64) -> Vec<Second> {
+        let now = now_secs.max(0.0) as u64;
+        let first = now.saturating_sub(WINDOW_SECS as u64 - 1);
+        (first..=now)
+            .map(|s| {
+                self.seconds
+                    .iter()
+                    .find(|b| b.second == s)
+                    .copied()
+                    .unwrap_or(Second {
+                        second: s,
+                        ..Second::default()
+                    })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_follow_time_and_stay_bounded() {
+        let mut w = SecondsWindow::default();
+        w.at(0.5).completed += 1;
+        w.at(0.9).completed += 1;
+        w.at(3.2).output_tokens += 10;
+        let recent = w.recent(3.5);
+        assert_eq!(recent.len(), 4);
+        assert_eq!(recent[0].completed, 2);
+        assert_eq!(recent[3].output_tokens, 10);
+        w.at(500.0).completed += 1;
+        assert!(w.seconds.len() <= WINDOW_SECS);
+        let recent = w.recent(500.0);
+        assert_eq!(recent.len(), WINDOW_SECS);
+        assert_eq!(recent.last().unwrap().completed, 1);
+        assert_eq!(recent.iter().map(|s| s.completed).sum::<u32>(), 1);
+    }
+}
