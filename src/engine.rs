@@ -175,6 +175,9 @@ async fn worker_loop(worker: Worker, shared: Arc<Shared>) {
         let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
         let prompt = worker.target.prompt_for(seq);
         run_request(&ctx, &worker.client, &worker.target, request, prompt, seq < warmups).await;
+        // hyper hands a finished HTTP/1 connection back to the pool from another task; give
+        // that task its turn, or the next request would open a second connection.
+        tokio::task::yield_now().await;
     }
     if !started {
         // Every worker must arrive at the start, or the others would wait for ever.

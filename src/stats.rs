@@ -75,6 +75,13 @@ impl Aggregator {
                 Some(record)
             }
             kind => {
+                if let EventKind::Content { chunks, .. } = kind {
+                    if let Some(trace) = self.in_flight.get(&event.request) {
+                        if !trace.is_warmup() {
+                            stats.on_content(event.t, *chunks);
+                        }
+                    }
+                }
                 if let Some(trace) = self.in_flight.get_mut(&event.request) {
                     trace.apply(event.t, kind);
                 }

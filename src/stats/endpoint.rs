@@ -56,6 +56,11 @@ impl EndpointStats {
         self.first_sent.get_or_insert(t);
     }
 
+    /// Content arriving now, for the live rate.
+    pub fn on_content(&mut self, t: Offset, chunks: u32) {
+        self.window.at(t.as_secs_f64()).streamed_chunks += u64::from(chunks);
+    }
+
     /// Folds a finished request in; `t` is when it ended.
     pub fn on_finished(&mut self, t: Offset, record: &RequestRecord, slo: &Slo) {
         self.recent.push_back(record.clone());
@@ -124,13 +129,20 @@ impl EndpointStats {
         let recent_seconds = self.window.recent(now.as_secs_f64());
         // The live window ends at the last whole second, so a half-begun second does not
         // drag the rate down.
-        let live: u64 = recent_seconds
+        let live_chunks: u64 = recent_seconds
             .iter()
             .rev()
             .skip(1)
             .take(LIVE_SECS)
-            .map(|s| s.output_tokens)
+            .map(|s| s.streamed_chunks)
             .sum();
+        // Servers may batch several tokens per chunk: scale by what finished requests showed.
+        let tokens_per_chunk = if self.tokens.chunks > 0 && self.tokens.output > 0 {
+            self.tokens.output as f64 / self.tokens.chunks as f64
+        } else {
+            1.0
+        };
+        let live = live_chunks as f64 * tokens_per_chunk;
         let ended = self.counts.succeeded + self.counts.failed;
         EndpointSnapshot {
             name: self.name.clone(),
@@ -157,7 +169,7 @@ impl EndpointStats {
                 } else {
                     self.counts.succeeded as f64 / ended as f64
                 },
-                live_output_tokens_per_s: live as f64 / LIVE_SECS as f64,
+                live_output_tokens_per_s: live / LIVE_SECS as f64,
             },
             recent_seconds,
             recent_requests: self.recent.iter().cloned().collect(),

@@ -15,6 +15,9 @@ pub struct Second {
     pub completed: u32,
     pub failed: u32,
     pub output_tokens: u64,
+    /// Protocol chunks with content that arrived in this second (for live rates: tokens are
+    /// only known for sure when a request ends).
+    pub streamed_chunks: u64,
     /// Sum and count of TTFTs that arrived in this second, for the mean.
     pub ttft_sum_ms: f64,
     pub ttft_count: u32,

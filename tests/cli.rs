@@ -1,0 +1,188 @@
+//! The real `llmrace` binary, as a user runs it: the demo race, bad input, `init`, and Ctrl-C
+//! in the middle of a race. Every race talks only to built-in mocks on 127.0.0.1.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn llmrace() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmrace"));
+    cmd.env_remove("RUST_BACKTRACE").stdin(Stdio::null());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run(args: &[&str]) -> Output {
+    llmrace().args(args).output().expect("llmrace runs")
+}
+
+#[test]
+fn the_demo_race_runs_with_nothing_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = run(&["-n", "3", "-c", "2", "--max-tokens", "8", "-o", out.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for name in ["turbo", "steady", "thinker", "flaky"] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
+    assert!(stderr.contains("(simulated)"), "{stderr}");
+    assert!(stdout.contains(&format!("Results: {}", out.display())), "{stdout}");
+    for file in ["run.json", "requests.jsonl", "requests.csv", "summary.json"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    for e in summary["endpoints"].as_array().unwrap() {
+        let c = &e["counts"];
+        let ended = c["succeeded"].as_u64().unwrap() + c["failed"].as_u64().unwrap() + c["cancelled"].as_u64().unwrap();
+        assert_eq!(c["sent"].as_u64().unwrap(), 3);
+        assert_eq!(ended, 3, "{e}");
+    }
+}
+
+#[test]
+fn quiet_prints_only_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&[
+        "race", "-q", "-e", "a=openai:mock://instant#m", "-n", "2", "-o",
+        dir.path().join("r").to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert!(text(&output.stderr).is_empty(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).starts_with("endpoint"));
+}
+
+#[test]
+fn bad_command_lines_and_race_files_exit_2_with_a_message() {
+    let output = run(&["race", "-e", "nonsense"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("nonsense"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(&file, "name = \"x\"\n[load]\nconcurency = 3\n").unwrap();
+    let output = run(&["race", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("concurency"), "{stderr}");
+    assert!(stderr.contains("race.toml:3"), "{stderr}");
+
+    let output = run(&["race", dir.path().join("missing.toml").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("missing.toml"));
+
+    let output = run(&["-n", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_api_key_is_named_before_anything_is_sent() {
+    let output = llmrace()
+        .args(["race", "-e", "a=openai:mock://instant#m", "-n", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[[endpoint]]\nname = \"k\"\nprotocol = \"openai\"\nbase_url = \"mock://instant\"\nmodel = \"m\"\napi_key_env = \"LLMRACE_TEST_UNSET_KEY\"\n",
+    )
+    .unwrap();
+    let output = llmrace()
+        .env_remove("LLMRACE_TEST_UNSET_KEY")
+        .args(["race", file.to_str().unwrap(), "-n", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("LLMRACE_TEST_UNSET_KEY") && stderr.contains('k'), "{stderr}");
+}
+
+#[test]
+fn the_api_key_never_reaches_the_result_files_or_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[[endpoint]]\nname = \"k\"\nprotocol = \"openai\"\nbase_url = \"mock://instant\"\nmodel = \"m\"\napi_key_env = \"LLMRACE_TEST_KEY\"\n[endpoint.headers]\nX-Token = \"${LLMRACE_TEST_KEY}\"\n",
+    )
+    .unwrap();
+    let key = "sk-test-8f3a0c2b9d1e4f5a";
+    let out = dir.path().join("r");
+    let output = llmrace()
+        .env("LLMRACE_TEST_KEY", key)
+        .args(["race", file.to_str().unwrap(), "-n", "2", "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(!text(&output.stdout).contains(key) && !text(&output.stderr).contains(key));
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains(key), "{} leaks the key", path.display());
+    }
+}
+
+#[test]
+fn init_writes_an_example_that_runs_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    let output = run(&["init", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = run(&["init", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--force"));
+    let out = dir.path().join("r");
+    let output = run(&["race", file.to_str().unwrap(), "-n", "1", "--max-tokens", "4", "-q", "-o", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(out.join("summary.json").is_file());
+}
+
+#[test]
+fn ctrl_c_cancels_in_flight_requests_and_still_writes_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut child = llmrace()
+        .args([
+            "race", "-e", "slow=openai:mock://instant,ttft=20ms,itl=50ms,tokens=400#m", "-n", "1000",
+            "-c", "4", "--max-tokens", "400", "-o", out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first progress line means the race is under way with requests in flight.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the race ended before any progress");
+        if line.starts_with('[') {
+            break;
+        }
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stdout));
+    check_accounted(&out);
+}
+
+fn check_accounted(out: &Path) {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["interrupted"], true);
+    let c = &summary["endpoints"][0]["counts"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    assert!(n("cancelled") >= 1, "{c}");
+    assert_eq!(n("sent"), n("succeeded") + n("failed") + n("cancelled"), "{c}");
+    let lines = std::fs::read_to_string(out.join("requests.jsonl")).unwrap().lines().count() as u64;
+    assert_eq!(lines, n("sent"));
+}

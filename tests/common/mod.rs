@@ -1,0 +1,44 @@
+//! Helpers shared by the end-to-end tests: build a race against built-in mocks, run it into a
+//! temporary folder, read the result files back.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use llmrace::config::{RaceConfig, demo_race, parse_endpoint_spec};
+use llmrace::stats::RequestRecord;
+
+/// A race of `requests` requests at concurrency `concurrency` against `endpoints`
+/// (`NAME=PROTOCOL:URL#MODEL` specs), short timeouts so fault tests end quickly.
+pub fn race_config(endpoints: &[&str], requests: u64, concurrency: u32) -> RaceConfig {
+    let mut config = demo_race();
+    config.name = "test".to_string();
+    config.endpoints = endpoints
+        .iter()
+        .map(|spec| parse_endpoint_spec(spec).expect("valid endpoint spec"))
+        .collect();
+    config.load.requests = Some(requests);
+    config.load.concurrency = concurrency;
+    config.workload.max_tokens = Some(16);
+    config.timeouts.first_token = Duration::from_secs(2);
+    config.timeouts.idle = Duration::from_millis(500);
+    config.timeouts.total = Duration::from_secs(20);
+    config
+}
+
+pub async fn run(config: RaceConfig, out: &Path) -> llmrace::RaceOutcome {
+    let options = llmrace::RaceOptions {
+        out: Some(out.to_path_buf()),
+        quiet: true,
+    };
+    llmrace::race(config, Path::new("."), &options)
+        .await
+        .expect("race runs")
+}
+
+pub fn records(dir: &Path) -> Vec<RequestRecord> {
+    let text = std::fs::read_to_string(dir.join("requests.jsonl")).expect("requests.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a request record"))
+        .collect()
+}

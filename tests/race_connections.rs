@@ -1,0 +1,80 @@
+//! Connections: warmed before the synchronized start and reused, so no measured request pays
+//! for connecting by accident — and when warming is off, the requests that connect say so.
+
+mod common;
+
+use common::{race_config, records, run};
+use llmrace::mock::{MockServer, Profile};
+use llmrace::protocol::Protocol;
+
+async fn mock_server() -> MockServer {
+    let profile = Profile::parse("instant,tokens=8").unwrap();
+    MockServer::start(([127, 0, 0, 1], 0).into(), profile).await.unwrap()
+}
+
+#[tokio::test]
+async fn warm_connections_are_opened_before_the_start_and_reused() {
+    let server = mock_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("m=openai:{}#m", server.base_url(Protocol::OpenAiChat));
+    let outcome = run(race_config(&[&spec], 12, 3), dir.path()).await;
+    assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 12);
+    // One connection per worker, all opened by the warm-up.
+    assert_eq!(server.stats().connections_accepted, 3);
+    let records = records(dir.path());
+    assert!(records.iter().all(|r| !r.new_connection && r.connect_ms.is_none()));
+    assert_eq!(outcome.summary.endpoints[0].counts.new_connections, 0);
+}
+
+#[tokio::test]
+async fn without_warming_the_first_request_of_each_worker_connects() {
+    let server = mock_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("m=anthropic:{}#m", server.base_url(Protocol::Anthropic));
+    let mut config = race_config(&[&spec], 8, 2);
+    config.load.warm_connections = false;
+    run(config, dir.path()).await;
+    assert_eq!(server.stats().connections_accepted, 2);
+    let records = records(dir.path());
+    let connected: Vec<_> = records.iter().filter(|r| r.new_connection).collect();
+    assert_eq!(connected.len(), 2, "{records:?}");
+    assert!(connected.iter().all(|r| r.connect_ms.is_some()));
+}
+
+#[tokio::test]
+async fn warmup_requests_are_recorded_but_kept_out_of_the_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&["w=ollama:mock://instant,tokens=4#m"], 3, 2);
+    config.load.warmup_requests = 2;
+    let outcome = run(config, dir.path()).await;
+    let counts = outcome.summary.endpoints[0].counts;
+    assert_eq!((counts.sent, counts.succeeded, counts.warmup), (3, 3, 2));
+    let records = records(dir.path());
+    assert_eq!(records.iter().filter(|r| r.warmup).count(), 2);
+    // Warm-up requests take the first prompts; the measured ones follow on.
+    let mut measured: Vec<u32> = records.iter().filter(|r| !r.warmup).map(|r| r.prompt.0).collect();
+    measured.sort_unstable();
+    assert_eq!(measured, vec![2, 3, 4]);
+    // Every warm-up request ended before the first measured one was sent.
+    let last_warmup_end = records
+        .iter()
+        .filter(|r| r.warmup)
+        .map(|r| r.sent_at_s + r.ttlt_ms.unwrap() / 1000.0)
+        .fold(0.0, f64::max);
+    let first_measured = records.iter().filter(|r| !r.warmup).map(|r| r.sent_at_s).fold(f64::MAX, f64::min);
+    assert!(first_measured >= last_warmup_end, "{last_warmup_end} vs {first_measured}");
+}
+
+#[tokio::test]
+async fn a_duration_limit_stops_sending_and_lets_requests_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&["d=openai:mock://instant,tokens=4,ttft=20ms#m"], 1, 2);
+    config.load.requests = None;
+    config.load.duration = Some(std::time::Duration::from_millis(300));
+    let outcome = run(config, dir.path()).await;
+    let c = outcome.summary.endpoints[0].counts;
+    assert!(c.sent >= 2, "{c:?}");
+    assert_eq!(c.sent, c.succeeded, "in-flight requests finished: {c:?}");
+    assert_eq!(c.cancelled, 0);
+}
+

@@ -1,0 +1,118 @@
+//! Every fault a server can throw at a race, injected by the built-in mock over real HTTP:
+//! each request ends with the right error class, the race goes on, nothing is lost, and per
+//! endpoint sent = succeeded + failed + cancelled.
+
+mod common;
+
+use common::{race_config, records, run};
+use llmrace::event::ErrorClass;
+use llmrace::stats::Outcome;
+
+async fn fault_gives(fault: &str, protocol: &str, class: ErrorClass) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("f={protocol}:mock://instant,tokens=12,fault={fault}#m");
+    let config = race_config(&[&spec, "ok=openai:mock://instant,tokens=4#m"], 3, 1);
+    let outcome = run(config, dir.path()).await;
+    let faulty = &outcome.summary.endpoints[0];
+    let c = faulty.counts;
+    assert_eq!(c.sent, 3, "{fault}");
+    assert_eq!(c.sent, c.succeeded + c.failed + c.cancelled, "{fault}");
+    assert_eq!(c.failed, 3, "{fault} over {protocol}: {:?}", faulty.errors);
+    assert_eq!(faulty.errors.get(&class), Some(&3), "{fault} over {protocol}: {:?}", faulty.errors);
+    // The healthy endpoint raced on regardless.
+    assert_eq!(outcome.summary.endpoints[1].counts.succeeded, 3, "{fault}");
+    let failed: Vec<_> = records(dir.path())
+        .into_iter()
+        .filter(|r| r.endpoint_name == "f")
+        .collect();
+    assert_eq!(failed.len(), 3);
+    for r in failed {
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert_eq!(r.error_class, Some(class));
+        assert!(!r.error_message.unwrap_or_default().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn http_errors_are_classified_by_status() {
+    fault_gives("http_429", "openai", ErrorClass::RateLimited).await;
+    fault_gives("http_500", "anthropic", ErrorClass::ServerError).await;
+    fault_gives("http_503", "ollama", ErrorClass::ServerError).await;
+    fault_gives("http_401", "openai", ErrorClass::Auth).await;
+    fault_gives("http_400", "openai-completions", ErrorClass::BadRequest).await;
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_the_protocol() {
+    fault_gives("html", "openai", ErrorClass::Protocol).await;
+    fault_gives("wrong_protocol", "anthropic", ErrorClass::Protocol).await;
+    fault_gives("malformed_chunk", "openai", ErrorClass::Protocol).await;
+    fault_gives("malformed_chunk", "ollama", ErrorClass::Protocol).await;
+    fault_gives("invalid_utf8", "anthropic", ErrorClass::Protocol).await;
+}
+
+#[tokio::test]
+async fn streams_that_end_wrongly() {
+    fault_gives("no_terminator", "openai", ErrorClass::StreamCut).await;
+    fault_gives("no_terminator", "anthropic", ErrorClass::StreamCut).await;
+    fault_gives("no_terminator", "ollama", ErrorClass::StreamCut).await;
+    fault_gives("error_mid_stream", "openai", ErrorClass::StreamError).await;
+    fault_gives("error_mid_stream", "anthropic", ErrorClass::StreamError).await;
+    fault_gives("error_mid_stream", "ollama", ErrorClass::StreamError).await;
+    fault_gives("reset_mid_stream", "openai", ErrorClass::StreamCut).await;
+}
+
+#[tokio::test]
+async fn connections_that_break_or_hang() {
+    fault_gives("reset_before_headers", "openai", ErrorClass::ConnectionLost).await;
+    fault_gives("hang_before_headers", "openai", ErrorClass::FirstTokenTimeout).await;
+    fault_gives("hang_mid_stream", "anthropic", ErrorClass::IdleTimeout).await;
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error() {
+    // A port that was just free and is closed again: nothing listens there.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("down=openai:http://127.0.0.1:{port}/v1#m");
+    let outcome = run(race_config(&[&spec], 2, 1), dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.counts.failed, 2);
+    assert_eq!(e.errors.get(&ErrorClass::Connect), Some(&2), "{:?}", e.errors);
+    let run_json = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
+    assert!(run_json.contains("could not open a connection before the start"), "{run_json}");
+}
+
+#[tokio::test]
+async fn the_total_timeout_bounds_a_slow_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&["slow=openai:mock://instant,tokens=200,itl=20ms#m"], 1, 1);
+    config.workload.max_tokens = Some(200);
+    config.timeouts.total = std::time::Duration::from_millis(300);
+    let outcome = run(config, dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.errors.get(&ErrorClass::TotalTimeout), Some(&1), "{:?}", e.errors);
+    let r = &records(dir.path())[0];
+    assert!(r.ttft_ms.is_some(), "the partial output is kept: {r:?}");
+}
+
+#[tokio::test]
+async fn slow_headers_and_huge_responses_still_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = race_config(
+        &[
+            "slowh=openai:mock://instant,tokens=8,header_delay=50ms,fault=slow_headers#m",
+            "huge=openai:mock://instant,fault=huge#m",
+        ],
+        1,
+        1,
+    );
+    let outcome = run(config, dir.path()).await;
+    assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 1, "{:?}", outcome.summary.endpoints[0].errors);
+    let huge = &outcome.summary.endpoints[1];
+    assert_eq!(huge.counts.succeeded, 1, "{:?}", huge.errors);
+    assert!(huge.tokens.output > 16, "far more than max_tokens: {}", huge.tokens.output);
+}
