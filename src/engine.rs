@@ -17,8 +17,8 @@ use crate::clock::RaceClock;
 use crate::config::Timeouts;
 use crate::event::RequestId;
 use connection::{WorkerClient, worker_client};
-use request::{RequestContext, run_request};
 pub use request::EventSender;
+use request::{RequestContext, run_request};
 pub use target::{Target, TargetError, TargetSpec};
 
 /// When to stop sending.
@@ -63,7 +63,10 @@ pub struct WarmupProblem {
 }
 
 /// Builds `concurrency` workers per target, each with its own client.
-pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worker>, reqwest::Error> {
+pub fn workers(
+    targets: &[Arc<Target>],
+    timeouts: &Timeouts,
+) -> Result<Vec<Worker>, reqwest::Error> {
     let mut workers = Vec::new();
     for target in targets {
         for _ in 0..target.concurrency {
@@ -80,7 +83,10 @@ pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worke
 /// connecting by accident. Returns one problem per endpoint that could not be reached.
 pub async fn warm_connections(workers: &[Worker], timeouts: &Timeouts) -> Vec<WarmupProblem> {
     let attempts = workers.iter().map(|w| async move {
-        let request = w.target.warmup_request(&w.client.http).timeout(timeouts.connect + timeouts.first_token.min(Duration::from_secs(10)));
+        let request = w
+            .target
+            .warmup_request(&w.client.http)
+            .timeout(timeouts.connect + timeouts.first_token.min(Duration::from_secs(10)));
         match request.send().await {
             // Reading the body lets the connection go back to the worker's pool.
             Ok(response) => {
@@ -91,7 +97,11 @@ pub async fn warm_connections(workers: &[Worker], timeouts: &Timeouts) -> Vec<Wa
         }
     });
     let mut problems: Vec<WarmupProblem> = Vec::new();
-    for (endpoint, message) in futures_util::future::join_all(attempts).await.into_iter().flatten() {
+    for (endpoint, message) in futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .flatten()
+    {
         if !problems.iter().any(|p| p.endpoint == endpoint) {
             problems.push(WarmupProblem { endpoint, message });
         }
@@ -174,7 +184,15 @@ async fn worker_loop(worker: Worker, shared: Arc<Shared>) {
         }
         let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
         let prompt = worker.target.prompt_for(seq);
-        run_request(&ctx, &worker.client, &worker.target, request, prompt, seq < warmups).await;
+        run_request(
+            &ctx,
+            &worker.client,
+            &worker.target,
+            request,
+            prompt,
+            seq < warmups,
+        )
+        .await;
         // hyper hands a finished HTTP/1 connection back to the pool from another task; give
         // that task its turn, or the next request would open a second connection.
         tokio::task::yield_now().await;
@@ -191,10 +209,10 @@ async fn synchronized_start(shared: &Shared) -> bool {
     tokio::select! {
         () = stop.cancelled() => false,
         result = shared.start.wait() => {
-            if result.is_leader() {
-                if let Some(duration) = shared.limits.duration {
-                    arm_duration_limit(duration, stop.clone());
-                }
+            if result.is_leader()
+                && let Some(duration) = shared.limits.duration
+            {
+                arm_duration_limit(duration, stop.clone());
             }
             true
         }

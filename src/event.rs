@@ -25,7 +25,9 @@ pub struct RequestId(pub u64);
 pub struct PromptId(pub u32);
 
 /// Time since the race started, on the race's monotonic clock, in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Offset(pub u64);
 

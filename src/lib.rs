@@ -60,7 +60,9 @@ pub enum RaceError {
     Client(String),
     #[error(transparent)]
     Record(#[from] record::RecordError),
-    #[error("no results folder: the platform data folder is unknown here; choose one with --out DIR")]
+    #[error(
+        "no results folder: the platform data folder is unknown here; choose one with --out DIR"
+    )]
     NoDataDir,
     #[error("{0}")]
     Init(String),
@@ -90,7 +92,10 @@ struct Field {
     _mocks: Vec<mock::MockServer>,
 }
 
-async fn resolve_endpoints(config: &RaceConfig, prompts: &[workload::Prompt]) -> Result<Field, RaceError> {
+async fn resolve_endpoints(
+    config: &RaceConfig,
+    prompts: &[workload::Prompt],
+) -> Result<Field, RaceError> {
     let mut targets = Vec::new();
     let mut info = Vec::new();
     let mut mocks = Vec::new();
@@ -119,7 +124,10 @@ async fn resolve_endpoints(config: &RaceConfig, prompts: &[workload::Prompt]) ->
             }
             None => (endpoint.base_url.clone(), false),
         };
-        let concurrency = endpoint.concurrency.unwrap_or(config.load.concurrency).max(1);
+        let concurrency = endpoint
+            .concurrency
+            .unwrap_or(config.load.concurrency)
+            .max(1);
         let spec = TargetSpec {
             id: EndpointId(u16::try_from(i).unwrap_or(u16::MAX)),
             name: &endpoint.name,
@@ -153,7 +161,11 @@ async fn resolve_endpoints(config: &RaceConfig, prompts: &[workload::Prompt]) ->
 
 /// Runs a whole race: resolves the endpoints, warms the connections, races, and writes the
 /// result files — also when the race is interrupted with Ctrl-C.
-pub async fn race(config: RaceConfig, base_dir: &Path, options: &RaceOptions) -> Result<RaceOutcome, RaceError> {
+pub async fn race(
+    config: RaceConfig,
+    base_dir: &Path,
+    options: &RaceOptions,
+) -> Result<RaceOutcome, RaceError> {
     let prompts = workload::load(&config.workload.prompts, base_dir)?;
     let field = resolve_endpoints(&config, &prompts).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
@@ -168,11 +180,15 @@ pub async fn race(config: RaceConfig, base_dir: &Path, options: &RaceOptions) ->
     };
     let results = ResultsWriter::create(&dir)?;
 
-    let workers = engine::workers(&field.targets, &config.timeouts).map_err(|e| RaceError::Client(e.to_string()))?;
+    let workers = engine::workers(&field.targets, &config.timeouts)
+        .map_err(|e| RaceError::Client(e.to_string()))?;
     let mut notices = Vec::new();
     if config.load.warm_connections {
         for problem in engine::warm_connections(&workers, &config.timeouts).await {
-            notices.push(format!("{}: could not open a connection before the start: {}", problem.endpoint, problem.message));
+            notices.push(format!(
+                "{}: could not open a connection before the start: {}",
+                problem.endpoint, problem.message
+            ));
         }
     }
     for notice in &notices {
@@ -202,7 +218,13 @@ pub async fn race(config: RaceConfig, base_dir: &Path, options: &RaceOptions) ->
         endpoints: Vec::new(),
     }));
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
-    let pipeline = tokio::spawn(aggregate(aggregator, events_rx, results, snapshots_tx, clock));
+    let pipeline = tokio::spawn(aggregate(
+        aggregator,
+        events_rx,
+        results,
+        snapshots_tx,
+        clock,
+    ));
     let progress = (!options.quiet).then(|| {
         let targets = vec![config.load.requests; names.len()];
         tokio::spawn(print_progress(snapshots_rx, targets))
@@ -213,9 +235,19 @@ pub async fn race(config: RaceConfig, base_dir: &Path, options: &RaceOptions) ->
         duration: config.load.duration,
         warmup_requests: config.load.warmup_requests,
     };
-    engine::run(workers, limits, config.timeouts.clone(), clock, events_tx, controls).await;
+    engine::run(
+        workers,
+        limits,
+        config.timeouts.clone(),
+        clock,
+        events_tx,
+        controls,
+    )
+    .await;
     signals.abort();
-    let (final_snapshot, results, write_error) = pipeline.await.map_err(|e| RaceError::Client(e.to_string()))?;
+    let (final_snapshot, results, write_error) = pipeline
+        .await
+        .map_err(|e| RaceError::Client(e.to_string()))?;
     if let Some(progress) = progress {
         progress.abort();
     }
@@ -276,12 +308,12 @@ async fn aggregate(
                     break;
                 }
                 for event in batch.drain(..) {
-                    if let Some(record) = aggregator.apply(&event) {
-                        if write_error.is_none() {
-                            if let Err(e) = results.write(&record) {
-                                write_error = Some(e);
-                            }
-                        }
+                    // After a write error the race goes on; the error is reported at the end.
+                    if let Some(record) = aggregator.apply(&event)
+                        && write_error.is_none()
+                        && let Err(e) = results.write(&record)
+                    {
+                        write_error = Some(e);
                     }
                 }
             }
@@ -328,7 +360,9 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     print!("{}", report::table::render(&outcome.summary.endpoints));
     println!("Results: {}", outcome.dir.display());
     if outcome.interrupted {
-        eprintln!("Interrupted: requests in flight were cancelled; everything sent so far is in the results.");
+        eprintln!(
+            "Interrupted: requests in flight were cancelled; everything sent so far is in the results."
+        );
         return Ok(130);
     }
     Ok(0)
@@ -336,16 +370,27 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
 
 /// What is about to be raced, in a few lines.
 fn race_banner(config: &RaceConfig) -> String {
-    let mut text = format!("Race '{}': {} endpoints", config.name, config.endpoints.len());
+    let mut text = format!(
+        "Race '{}': {} endpoints",
+        config.name,
+        config.endpoints.len()
+    );
     match (config.load.requests, config.load.duration) {
-        (Some(n), Some(d)) => text.push_str(&format!(", {n} requests each or {} whichever first", humantime::format_duration(d))),
+        (Some(n), Some(d)) => text.push_str(&format!(
+            ", {n} requests each or {} whichever first",
+            humantime::format_duration(d)
+        )),
         (Some(n), None) => text.push_str(&format!(", {n} requests each")),
         (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
         (None, None) => {}
     }
     text.push_str(&format!(", concurrency {}", config.load.concurrency));
     for e in &config.endpoints {
-        let simulated = if e.base_url.starts_with("mock://") { "  (simulated)" } else { "" };
+        let simulated = if e.base_url.starts_with("mock://") {
+            "  (simulated)"
+        } else {
+            ""
+        };
         text.push_str(&format!(
             "\n  {:<12} {:<18} {} {}{simulated}",
             e.name,
@@ -365,12 +410,20 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
     };
     let profile = mock::Profile::parse(&args.profile).map_err(|e| mock_error(e.to_string()))?;
     let ip: std::net::IpAddr = args.host.parse().map_err(|_| {
-        mock_error(format!("'{}' is not an IP address; use e.g. --host 127.0.0.1", args.host))
+        mock_error(format!(
+            "'{}' is not an IP address; use e.g. --host 127.0.0.1",
+            args.host
+        ))
     })?;
-    let server = mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
-        .await
-        .map_err(|e| mock_error(e.to_string()))?;
-    println!("llmrace mock (profile '{}') listening on {}", args.profile, server.addr());
+    let server =
+        mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
+            .await
+            .map_err(|e| mock_error(e.to_string()))?;
+    println!(
+        "llmrace mock (profile '{}') listening on {}",
+        args.profile,
+        server.addr()
+    );
     for (label, protocol) in [
         ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
         ("Anthropic Messages", protocol::Protocol::Anthropic),
@@ -382,7 +435,10 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
     let _ = tokio::signal::ctrl_c().await;
     let stats = server.stats();
     server.shutdown().await;
-    println!("Stopped after {} requests on {} connections.", stats.requests, stats.connections_accepted);
+    println!(
+        "Stopped after {} requests on {} connections.",
+        stats.requests, stats.connections_accepted
+    );
     Ok(0)
 }
 
@@ -407,6 +463,10 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
     })?;
     file.write_all(config::EXAMPLE_RACE_FILE.as_bytes())
         .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-    println!("Wrote {}. Run it with: llmrace race {}", path.display(), path.display());
+    println!(
+        "Wrote {}. Run it with: llmrace race {}",
+        path.display(),
+        path.display()
+    );
     Ok(0)
 }

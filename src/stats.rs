@@ -32,7 +32,10 @@ impl Aggregator {
     /// `wall_start` is the race's UTC start, from which each request's `request_time` follows.
     pub fn new(endpoint_names: &[String], slo: Slo, wall_start: DateTime<Utc>) -> Self {
         Aggregator {
-            endpoints: endpoint_names.iter().map(|n| EndpointStats::new(n)).collect(),
+            endpoints: endpoint_names
+                .iter()
+                .map(|n| EndpointStats::new(n))
+                .collect(),
             in_flight: HashMap::new(),
             slo,
             wall_start,
@@ -75,16 +78,13 @@ impl Aggregator {
                 Some(record)
             }
             kind => {
-                if let EventKind::Content { chunks, .. } = kind {
-                    if let Some(trace) = self.in_flight.get(&event.request) {
-                        if !trace.is_warmup() {
-                            stats.on_content(event.t, *chunks);
-                        }
-                    }
+                let trace = self.in_flight.get_mut(&event.request)?;
+                if let EventKind::Content { chunks, .. } = kind
+                    && !trace.is_warmup()
+                {
+                    stats.on_content(event.t, *chunks);
                 }
-                if let Some(trace) = self.in_flight.get_mut(&event.request) {
-                    trace.apply(event.t, kind);
-                }
+                trace.apply(event.t, kind);
                 None
             }
         }

@@ -1,5 +1,9 @@
 //! The real `llmrace` binary, as a user runs it: the demo race, bad input, `init`, and Ctrl-C
 //! in the middle of a race. Every race talks only to built-in mocks on 127.0.0.1.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -23,7 +27,16 @@ fn run(args: &[&str]) -> Output {
 fn the_demo_race_runs_with_nothing_configured() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let output = run(&["-n", "3", "-c", "2", "--max-tokens", "8", "-o", out.to_str().unwrap()]);
+    let output = run(&[
+        "-n",
+        "3",
+        "-c",
+        "2",
+        "--max-tokens",
+        "8",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -31,7 +44,10 @@ fn the_demo_race_runs_with_nothing_configured() {
         assert!(stdout.contains(name), "{stdout}");
     }
     assert!(stderr.contains("(simulated)"), "{stderr}");
-    assert!(stdout.contains(&format!("Results: {}", out.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Results: {}", out.display())),
+        "{stdout}"
+    );
     for file in ["run.json", "requests.jsonl", "requests.csv", "summary.json"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
@@ -39,7 +55,9 @@ fn the_demo_race_runs_with_nothing_configured() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     for e in summary["endpoints"].as_array().unwrap() {
         let c = &e["counts"];
-        let ended = c["succeeded"].as_u64().unwrap() + c["failed"].as_u64().unwrap() + c["cancelled"].as_u64().unwrap();
+        let ended = c["succeeded"].as_u64().unwrap()
+            + c["failed"].as_u64().unwrap()
+            + c["cancelled"].as_u64().unwrap();
         assert_eq!(c["sent"].as_u64().unwrap(), 3);
         assert_eq!(ended, 3, "{e}");
     }
@@ -49,7 +67,13 @@ fn the_demo_race_runs_with_nothing_configured() {
 fn quiet_prints_only_the_table() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(&[
-        "race", "-q", "-e", "a=openai:mock://instant#m", "-n", "2", "-o",
+        "race",
+        "-q",
+        "-e",
+        "a=openai:mock://instant#m",
+        "-n",
+        "2",
+        "-o",
         dir.path().join("r").to_str().unwrap(),
     ]);
     assert!(output.status.success());
@@ -103,7 +127,10 @@ fn a_missing_api_key_is_named_before_anything_is_sent() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("LLMRACE_TEST_UNSET_KEY") && stderr.contains('k'), "{stderr}");
+    assert!(
+        stderr.contains("LLMRACE_TEST_UNSET_KEY") && stderr.contains('k'),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -119,14 +146,25 @@ fn the_api_key_never_reaches_the_result_files_or_the_output() {
     let out = dir.path().join("r");
     let output = llmrace()
         .env("LLMRACE_TEST_KEY", key)
-        .args(["race", file.to_str().unwrap(), "-n", "2", "-o", out.to_str().unwrap()])
+        .args([
+            "race",
+            file.to_str().unwrap(),
+            "-n",
+            "2",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(!text(&output.stdout).contains(key) && !text(&output.stderr).contains(key));
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
-        assert!(!std::fs::read_to_string(&path).unwrap().contains(key), "{} leaks the key", path.display());
+        assert!(
+            !std::fs::read_to_string(&path).unwrap().contains(key),
+            "{} leaks the key",
+            path.display()
+        );
     }
 }
 
@@ -140,7 +178,17 @@ fn init_writes_an_example_that_runs_and_refuses_to_overwrite() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("--force"));
     let out = dir.path().join("r");
-    let output = run(&["race", file.to_str().unwrap(), "-n", "1", "--max-tokens", "4", "-q", "-o", out.to_str().unwrap()]);
+    let output = run(&[
+        "race",
+        file.to_str().unwrap(),
+        "-n",
+        "1",
+        "--max-tokens",
+        "4",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(out.join("summary.json").is_file());
 }
@@ -151,8 +199,17 @@ fn ctrl_c_cancels_in_flight_requests_and_still_writes_every_file() {
     let out = dir.path().join("run");
     let mut child = llmrace()
         .args([
-            "race", "-e", "slow=openai:mock://instant,ttft=20ms,itl=50ms,tokens=400#m", "-n", "1000",
-            "-c", "4", "--max-tokens", "400", "-o", out.to_str().unwrap(),
+            "race",
+            "-e",
+            "slow=openai:mock://instant,ttft=20ms,itl=50ms,tokens=400#m",
+            "-n",
+            "1000",
+            "-c",
+            "4",
+            "--max-tokens",
+            "400",
+            "-o",
+            out.to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -163,12 +220,18 @@ fn ctrl_c_cancels_in_flight_requests_and_still_writes_every_file() {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the race ended before any progress");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the race ended before any progress"
+        );
         if line.starts_with('[') {
             break;
         }
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", text(&output.stdout));
@@ -182,7 +245,14 @@ fn check_accounted(out: &Path) {
     let c = &summary["endpoints"][0]["counts"];
     let n = |k: &str| c[k].as_u64().unwrap();
     assert!(n("cancelled") >= 1, "{c}");
-    assert_eq!(n("sent"), n("succeeded") + n("failed") + n("cancelled"), "{c}");
-    let lines = std::fs::read_to_string(out.join("requests.jsonl")).unwrap().lines().count() as u64;
+    assert_eq!(
+        n("sent"),
+        n("succeeded") + n("failed") + n("cancelled"),
+        "{c}"
+    );
+    let lines = std::fs::read_to_string(out.join("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .count() as u64;
     assert_eq!(lines, n("sent"));
 }

@@ -1,5 +1,9 @@
 //! Connections: warmed before the synchronized start and reused, so no measured request pays
 //! for connecting by accident — and when warming is off, the requests that connect say so.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
 
 mod common;
 
@@ -8,8 +12,10 @@ use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
 
 async fn mock_server() -> MockServer {
-    let profile = Profile::parse("instant,tokens=8").unwrap();
-    MockServer::start(([127, 0, 0, 1], 0).into(), profile).await.unwrap()
+    let profile = Profile::parse("instant,tokens=8").expect("valid profile");
+    MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .expect("mock starts")
 }
 
 #[tokio::test]
@@ -22,7 +28,11 @@ async fn warm_connections_are_opened_before_the_start_and_reused() {
     // One connection per worker, all opened by the warm-up.
     assert_eq!(server.stats().connections_accepted, 3);
     let records = records(dir.path());
-    assert!(records.iter().all(|r| !r.new_connection && r.connect_ms.is_none()));
+    assert!(
+        records
+            .iter()
+            .all(|r| !r.new_connection && r.connect_ms.is_none())
+    );
     assert_eq!(outcome.summary.endpoints[0].counts.new_connections, 0);
 }
 
@@ -52,7 +62,11 @@ async fn warmup_requests_are_recorded_but_kept_out_of_the_statistics() {
     let records = records(dir.path());
     assert_eq!(records.iter().filter(|r| r.warmup).count(), 2);
     // Warm-up requests take the first prompts; the measured ones follow on.
-    let mut measured: Vec<u32> = records.iter().filter(|r| !r.warmup).map(|r| r.prompt.0).collect();
+    let mut measured: Vec<u32> = records
+        .iter()
+        .filter(|r| !r.warmup)
+        .map(|r| r.prompt.0)
+        .collect();
     measured.sort_unstable();
     assert_eq!(measured, vec![2, 3, 4]);
     // Every warm-up request ended before the first measured one was sent.
@@ -61,8 +75,15 @@ async fn warmup_requests_are_recorded_but_kept_out_of_the_statistics() {
         .filter(|r| r.warmup)
         .map(|r| r.sent_at_s + r.ttlt_ms.unwrap() / 1000.0)
         .fold(0.0, f64::max);
-    let first_measured = records.iter().filter(|r| !r.warmup).map(|r| r.sent_at_s).fold(f64::MAX, f64::min);
-    assert!(first_measured >= last_warmup_end, "{last_warmup_end} vs {first_measured}");
+    let first_measured = records
+        .iter()
+        .filter(|r| !r.warmup)
+        .map(|r| r.sent_at_s)
+        .fold(f64::MAX, f64::min);
+    assert!(
+        first_measured >= last_warmup_end,
+        "{last_warmup_end} vs {first_measured}"
+    );
 }
 
 #[tokio::test]
@@ -77,4 +98,3 @@ async fn a_duration_limit_stops_sending_and_lets_requests_finish() {
     assert_eq!(c.sent, c.succeeded, "in-flight requests finished: {c:?}");
     assert_eq!(c.cancelled, 0);
 }
-

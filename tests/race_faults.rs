@@ -1,6 +1,10 @@
 //! Every fault a server can throw at a race, injected by the built-in mock over real HTTP:
 //! each request ends with the right error class, the race goes on, nothing is lost, and per
 //! endpoint sent = succeeded + failed + cancelled.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
 
 mod common;
 
@@ -18,7 +22,12 @@ async fn fault_gives(fault: &str, protocol: &str, class: ErrorClass) {
     assert_eq!(c.sent, 3, "{fault}");
     assert_eq!(c.sent, c.succeeded + c.failed + c.cancelled, "{fault}");
     assert_eq!(c.failed, 3, "{fault} over {protocol}: {:?}", faulty.errors);
-    assert_eq!(faulty.errors.get(&class), Some(&3), "{fault} over {protocol}: {:?}", faulty.errors);
+    assert_eq!(
+        faulty.errors.get(&class),
+        Some(&3),
+        "{fault} over {protocol}: {:?}",
+        faulty.errors
+    );
     // The healthy endpoint raced on regardless.
     assert_eq!(outcome.summary.endpoints[1].counts.succeeded, 3, "{fault}");
     let failed: Vec<_> = records(dir.path())
@@ -65,7 +74,12 @@ async fn streams_that_end_wrongly() {
 #[tokio::test]
 async fn connections_that_break_or_hang() {
     fault_gives("reset_before_headers", "openai", ErrorClass::ConnectionLost).await;
-    fault_gives("hang_before_headers", "openai", ErrorClass::FirstTokenTimeout).await;
+    fault_gives(
+        "hang_before_headers",
+        "openai",
+        ErrorClass::FirstTokenTimeout,
+    )
+    .await;
     fault_gives("hang_mid_stream", "anthropic", ErrorClass::IdleTimeout).await;
 }
 
@@ -81,9 +95,17 @@ async fn a_refused_connection_is_a_connect_error() {
     let outcome = run(race_config(&[&spec], 2, 1), dir.path()).await;
     let e = &outcome.summary.endpoints[0];
     assert_eq!(e.counts.failed, 2);
-    assert_eq!(e.errors.get(&ErrorClass::Connect), Some(&2), "{:?}", e.errors);
+    assert_eq!(
+        e.errors.get(&ErrorClass::Connect),
+        Some(&2),
+        "{:?}",
+        e.errors
+    );
     let run_json = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
-    assert!(run_json.contains("could not open a connection before the start"), "{run_json}");
+    assert!(
+        run_json.contains("could not open a connection before the start"),
+        "{run_json}"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +116,12 @@ async fn the_total_timeout_bounds_a_slow_request() {
     config.timeouts.total = std::time::Duration::from_millis(300);
     let outcome = run(config, dir.path()).await;
     let e = &outcome.summary.endpoints[0];
-    assert_eq!(e.errors.get(&ErrorClass::TotalTimeout), Some(&1), "{:?}", e.errors);
+    assert_eq!(
+        e.errors.get(&ErrorClass::TotalTimeout),
+        Some(&1),
+        "{:?}",
+        e.errors
+    );
     let r = &records(dir.path())[0];
     assert!(r.ttft_ms.is_some(), "the partial output is kept: {r:?}");
 }
@@ -111,8 +138,16 @@ async fn slow_headers_and_huge_responses_still_succeed() {
         1,
     );
     let outcome = run(config, dir.path()).await;
-    assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 1, "{:?}", outcome.summary.endpoints[0].errors);
+    assert_eq!(
+        outcome.summary.endpoints[0].counts.succeeded, 1,
+        "{:?}",
+        outcome.summary.endpoints[0].errors
+    );
     let huge = &outcome.summary.endpoints[1];
     assert_eq!(huge.counts.succeeded, 1, "{:?}", huge.errors);
-    assert!(huge.tokens.output > 16, "far more than max_tokens: {}", huge.tokens.output);
+    assert!(
+        huge.tokens.output > 16,
+        "far more than max_tokens: {}",
+        huge.tokens.output
+    );
 }

@@ -1,5 +1,9 @@
 //! Whole races over real HTTP on 127.0.0.1 against the built-in mock, one per protocol and
 //! mode: every request succeeds, with the timings and token counts the protocol provides.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
 
 mod common;
 
@@ -15,7 +19,11 @@ async fn check_protocol(protocol: &str, stream: bool) {
     let outcome = run(config, dir.path()).await;
     let e = &outcome.summary.endpoints[0];
     assert_eq!(e.counts.sent, 4, "{protocol} stream={stream}");
-    assert_eq!(e.counts.succeeded, 4, "{protocol} stream={stream}: {:?}", e.errors);
+    assert_eq!(
+        e.counts.succeeded, 4,
+        "{protocol} stream={stream}: {:?}",
+        e.errors
+    );
     let records = records(dir.path());
     assert_eq!(records.len(), 4);
     for r in &records {

@@ -11,14 +11,21 @@ use super::estimate::count_tokens;
 use super::target::Target;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;
-use crate::event::{EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, TokenSource};
+use crate::event::{
+    EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, TokenSource,
+};
 use crate::protocol::Decoded;
 
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
 
 /// Response headers that carry the server's id for a request, most specific first.
-const REQUEST_ID_HEADERS: [&str; 4] = ["x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id"];
+const REQUEST_ID_HEADERS: [&str; 4] = [
+    "x-request-id",
+    "request-id",
+    "x-amzn-requestid",
+    "x-correlation-id",
+];
 
 /// How much of an error body is read for its message.
 const ERROR_BODY_LIMIT: usize = 16 * 1024;
@@ -115,16 +122,22 @@ pub async fn run_request(
     );
 
     if !response.status().is_success() {
-        let (message, bytes) = error_body(&mut response, &deadlines, ctx).await;
+        let (message, bytes) = error_body(&mut response, &deadlines, ctx, target.protocol).await;
         let class = ErrorClass::from_status(status);
         let message = describe_status(status, response.headers(), &message);
         out.emit(ctx.clock.now(), failed(class, message, Some(status), bytes));
         return;
     }
     if is_html(response.headers()) {
-        let (message, bytes) = error_body(&mut response, &deadlines, ctx).await;
-        let message = format!("the server answered with an HTML page, not {}: {message}", target.protocol.name());
-        out.emit(ctx.clock.now(), failed(ErrorClass::Protocol, message, Some(status), bytes));
+        let (message, bytes) = error_body(&mut response, &deadlines, ctx, target.protocol).await;
+        let message = format!(
+            "the server answered with an HTML page, not {}: {message}",
+            target.protocol.name()
+        );
+        out.emit(
+            ctx.clock.now(),
+            failed(ErrorClass::Protocol, message, Some(status), bytes),
+        );
         return;
     }
 
@@ -341,7 +354,9 @@ impl<'a> StreamState<'a> {
                 ErrorClass::StreamError,
                 format!("the server reported an error mid-stream: {message}"),
             )),
-            Decoded::Malformed { message } => Some(StreamEnd::Failed(ErrorClass::Protocol, message)),
+            Decoded::Malformed { message } => {
+                Some(StreamEnd::Failed(ErrorClass::Protocol, message))
+            }
         }
     }
 
@@ -410,7 +425,10 @@ impl Deadlines {
         if self.first_token <= self.total {
             (
                 ErrorClass::FirstTokenTimeout,
-                format!("no token within the first-token timeout ({})", humantime::format_duration(self.first_token)),
+                format!(
+                    "no token within the first-token timeout ({})",
+                    humantime::format_duration(self.first_token)
+                ),
             )
         } else {
             self.expired_total()
@@ -422,11 +440,18 @@ impl Deadlines {
         idle.min(self.clock_total)
     }
 
-    fn expired_between_chunks(&self, clock: &RaceClock, last_bytes: Offset) -> (ErrorClass, String) {
+    fn expired_between_chunks(
+        &self,
+        clock: &RaceClock,
+        last_bytes: Offset,
+    ) -> (ErrorClass, String) {
         if self.between_chunks(clock, last_bytes) < self.clock_total {
             (
                 ErrorClass::IdleTimeout,
-                format!("nothing arrived for {} mid-stream (idle timeout)", humantime::format_duration(self.idle)),
+                format!(
+                    "nothing arrived for {} mid-stream (idle timeout)",
+                    humantime::format_duration(self.idle)
+                ),
             )
         } else {
             self.expired_total()
@@ -436,7 +461,10 @@ impl Deadlines {
     fn expired_total(&self) -> (ErrorClass, String) {
         (
             ErrorClass::TotalTimeout,
-            format!("the request took longer than the total timeout ({})", humantime::format_duration(self.total)),
+            format!(
+                "the request took longer than the total timeout ({})",
+                humantime::format_duration(self.total)
+            ),
         )
     }
 }
@@ -447,17 +475,32 @@ pub fn classify_send_error(err: &reqwest::Error) -> (ErrorClass, String) {
     let lower = chain.to_ascii_lowercase();
     if err.is_connect() {
         if err.is_timeout() || lower.contains("timed out") {
-            return (ErrorClass::ConnectTimeout, format!("connecting timed out: {chain}"));
+            return (
+                ErrorClass::ConnectTimeout,
+                format!("connecting timed out: {chain}"),
+            );
         }
-        if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service not known") {
-            return (ErrorClass::Dns, format!("the host name did not resolve: {chain}"));
+        if lower.contains("dns error")
+            || lower.contains("failed to lookup address")
+            || lower.contains("name or service not known")
+        {
+            return (
+                ErrorClass::Dns,
+                format!("the host name did not resolve: {chain}"),
+            );
         }
         return (ErrorClass::Connect, format!("could not connect: {chain}"));
     }
     if err.is_timeout() {
-        return (ErrorClass::ConnectTimeout, format!("connecting timed out: {chain}"));
+        return (
+            ErrorClass::ConnectTimeout,
+            format!("connecting timed out: {chain}"),
+        );
     }
-    (ErrorClass::ConnectionLost, format!("the connection closed before the response headers: {chain}"))
+    (
+        ErrorClass::ConnectionLost,
+        format!("the connection closed before the response headers: {chain}"),
+    )
 }
 
 /// An error and its causes on one line, without the URL (which may carry a key).
@@ -493,7 +536,12 @@ fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
 }
 
 /// Reads up to [`ERROR_BODY_LIMIT`] bytes of an error response and pulls out its message.
-async fn error_body(response: &mut reqwest::Response, deadlines: &Deadlines, ctx: &RequestContext<'_>) -> (String, u64) {
+async fn error_body(
+    response: &mut reqwest::Response,
+    deadlines: &Deadlines,
+    ctx: &RequestContext<'_>,
+    protocol: crate::protocol::Protocol,
+) -> (String, u64) {
     let mut body = Vec::new();
     let mut total = 0u64;
     let deadline = deadlines.before_first_token();
@@ -515,24 +563,13 @@ async fn error_body(response: &mut reqwest::Response, deadlines: &Deadlines, ctx
             _ => break,
         }
     }
-    (error_message(&body), total)
+    (error_message(protocol, &body), total)
 }
 
-/// The human part of an error body: `error.message`, `error` or `message` of a JSON body, else
-/// the start of the text.
-pub fn error_message(body: &[u8]) -> String {
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-        let found = json
-            .pointer("/error/message")
-            .or_else(|| json.get("error"))
-            .or_else(|| json.get("message"))
-            .or_else(|| json.get("detail"));
-        if let Some(v) = found {
-            return match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-        }
+/// The human part of an error body: the protocol's error message, else the start of the text.
+fn error_message(protocol: crate::protocol::Protocol, body: &[u8]) -> String {
+    if let Some(message) = protocol.error_message(body) {
+        return message;
     }
     let text = String::from_utf8_lossy(body);
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -553,13 +590,21 @@ fn describe_status(status: u16, headers: &reqwest::header::HeaderMap, message: &
         text.push_str(": ");
         text.push_str(message);
     }
-    if let Some(retry) = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()) {
+    if let Some(retry) = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+    {
         text.push_str(&format!(" (retry after {retry})"));
     }
-    if (300..400).contains(&status) {
-        if let Some(location) = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) {
-            text.push_str(&format!(" — redirected to {}; set base_url to the final address", crate::secret::redact_url(location)));
-        }
+    if (300..400).contains(&status)
+        && let Some(location) = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    {
+        text.push_str(&format!(
+            " — redirected to {}; set base_url to the final address",
+            crate::secret::redact_url(location)
+        ));
     }
     text
 }

@@ -122,8 +122,15 @@ impl Target {
         &self.prompt_texts[prompt.0 as usize % self.prompt_texts.len()]
     }
 
-    pub fn request_builder(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
-        client.post(&self.url).headers(self.headers.clone()).body(body)
+    pub fn request_builder(
+        &self,
+        client: &reqwest::Client,
+        body: Bytes,
+    ) -> reqwest::RequestBuilder {
+        client
+            .post(&self.url)
+            .headers(self.headers.clone())
+            .body(body)
     }
 
     /// A cheap request that opens the connection before the race starts. Its answer does not

@@ -54,7 +54,9 @@ mod tests {
     #[test]
     fn folders_do_not_collide() {
         let dir = tempfile::tempdir().unwrap();
-        let start = DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z")
+            .unwrap()
+            .to_utc();
         let first = race_folder(dir.path(), "demo", start);
         assert!(first.ends_with("20261123-060000-demo"));
         std::fs::create_dir(&first).unwrap();

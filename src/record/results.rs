@@ -14,9 +14,15 @@ use crate::stats::RequestRecord;
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error("cannot create the results folder {path}: {source}. Choose another with --out DIR.")]
-    CreateFolder { path: PathBuf, source: std::io::Error },
+    CreateFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot encode {what}: {reason}")]
     Encode { what: &'static str, reason: String },
 }
@@ -98,12 +104,10 @@ impl ResultsWriter {
             path: partial(&self.dir, REQUESTS_JSONL),
             source,
         })?;
-        self.csv
-            .flush()
-            .map_err(|source| RecordError::Write {
-                path: partial(&self.dir, REQUESTS_CSV),
-                source,
-            })?;
+        self.csv.flush().map_err(|source| RecordError::Write {
+            path: partial(&self.dir, REQUESTS_CSV),
+            source,
+        })?;
         for name in [REQUESTS_JSONL, REQUESTS_CSV] {
             promote(&self.dir, name)?;
         }
@@ -227,13 +231,16 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
                 TokenSource::Estimate => "estimate",
             })
         };
-        let itl_mean = (!r.itl_ms.is_empty()).then(|| r.itl_ms.iter().sum::<f64>() / r.itl_ms.len() as f64);
+        let itl_mean =
+            (!r.itl_ms.is_empty()).then(|| r.itl_ms.iter().sum::<f64>() / r.itl_ms.len() as f64);
         CsvRow {
             request: r.request.0,
             endpoint: &r.endpoint_name,
             prompt: r.prompt.0,
             warmup: r.warmup,
-            request_time: r.request_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            request_time: r
+                .request_time
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             sent_at_s: r.sent_at_s,
             outcome: match r.outcome {
                 Outcome::Succeeded => "succeeded",
@@ -275,7 +282,9 @@ mod tests {
 
     #[test]
     fn csv_header_names_every_column_in_order() {
-        let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(true)
+            .from_writer(Vec::new());
         let record: RequestRecord = serde_json::from_str(SAMPLE_RECORD).unwrap();
         w.serialize(CsvRow::from(&record)).unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();

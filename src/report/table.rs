@@ -5,8 +5,17 @@ use super::format::{ms, percent, rate};
 use crate::stats::EndpointSnapshot;
 
 const HEADERS: [&str; 11] = [
-    "endpoint", "ok/sent", "errors", "TTFT p50", "TTFT p99", "TTLT p50", "TPOT p50", "ITL p50",
-    "out tok/s", "req/min", "tokens",
+    "endpoint",
+    "ok/sent",
+    "errors",
+    "TTFT p50",
+    "TTFT p99",
+    "TTLT p50",
+    "TPOT p50",
+    "ITL p50",
+    "out tok/s",
+    "req/min",
+    "tokens",
 ];
 
 /// The table as plain text (columns aligned with spaces), then a line per endpoint that had
@@ -62,7 +71,11 @@ fn row(e: &EndpointSnapshot) -> [String; 11] {
         if c.failed == 0 {
             "0".to_string()
         } else {
-            format!("{} ({})", c.failed, percent(c.failed as f64 / ended.max(1) as f64))
+            format!(
+                "{} ({})",
+                c.failed,
+                percent(c.failed as f64 / ended.max(1) as f64)
+            )
         },
         ms(e.latency.ttft_ms.map(|s| s.p50)),
         ms(e.latency.ttft_ms.map(|s| s.p99)),

@@ -237,40 +237,47 @@ impl RequestTrace {
         endpoint_name: &str,
         wall_start: DateTime<Utc>,
     ) -> Option<RequestRecord> {
-        let (outcome, error_class, error_message, status_override, finish_reason, response_id, bytes) =
-            match kind {
-                EventKind::Finished {
-                    finish_reason,
-                    response_id,
-                    bytes,
-                } => (
-                    Outcome::Succeeded,
-                    None,
-                    None,
-                    None,
-                    finish_reason.clone(),
-                    response_id.clone(),
-                    *bytes,
-                ),
-                EventKind::Failed {
-                    class,
-                    message,
-                    status,
-                    bytes,
-                } => (
-                    Outcome::Failed,
-                    Some(*class),
-                    Some(message.clone()),
-                    *status,
-                    None,
-                    None,
-                    *bytes,
-                ),
-                EventKind::Cancelled { bytes } => {
-                    (Outcome::Cancelled, None, None, None, None, None, *bytes)
-                }
-                _ => return None,
-            };
+        let (
+            outcome,
+            error_class,
+            error_message,
+            status_override,
+            finish_reason,
+            response_id,
+            bytes,
+        ) = match kind {
+            EventKind::Finished {
+                finish_reason,
+                response_id,
+                bytes,
+            } => (
+                Outcome::Succeeded,
+                None,
+                None,
+                None,
+                finish_reason.clone(),
+                response_id.clone(),
+                *bytes,
+            ),
+            EventKind::Failed {
+                class,
+                message,
+                status,
+                bytes,
+            } => (
+                Outcome::Failed,
+                Some(*class),
+                Some(message.clone()),
+                *status,
+                None,
+                None,
+                *bytes,
+            ),
+            EventKind::Cancelled { bytes } => {
+                (Outcome::Cancelled, None, None, None, None, None, *bytes)
+            }
+            _ => return None,
+        };
         let ms = duration_ms;
         let ttlt = t.since(self.sent);
         let ttft = self.ttft();
@@ -314,7 +321,9 @@ impl RequestTrace {
             bytes_sent: self.bytes_sent,
             bytes_received: bytes,
             new_connection: self.new_connection,
-            connect_ms: self.connect_us.map(|us| duration_ms(Duration::from_micros(us))),
+            connect_ms: self
+                .connect_us
+                .map(|us| duration_ms(Duration::from_micros(us))),
             server_request_id: self.server_request_id,
             response_id,
             server_timings: self.server_timings,
@@ -330,7 +339,11 @@ fn duration_ms(d: Duration) -> f64 {
 
 /// Time per output token after the first: (TTLT − TTFT) / (output tokens − 1). Undefined for
 /// fewer than two tokens.
-pub fn tpot(ttft: Option<Duration>, ttlt: Duration, output_tokens: Option<u32>) -> Option<Duration> {
+pub fn tpot(
+    ttft: Option<Duration>,
+    ttlt: Duration,
+    output_tokens: Option<u32>,
+) -> Option<Duration> {
     let ttft = ttft?;
     let tokens = output_tokens?;
     if tokens < 2 {
@@ -382,7 +395,9 @@ mod tests {
             response_id: None,
             bytes: 10,
         };
-        trace.finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH).unwrap()
+        trace
+            .finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
+            .unwrap()
     }
 
     #[test]
@@ -405,7 +420,11 @@ mod tests {
         t.apply(ms(240), &usage(5, TokenSource::Usage));
         let r = finish(t, ms(250));
         assert_eq!(r.ttfb_ms, Some(20.0));
-        assert_eq!(r.ttft_ms, Some(50.0), "first reasoning token counts for TTFT");
+        assert_eq!(
+            r.ttft_ms,
+            Some(50.0),
+            "first reasoning token counts for TTFT"
+        );
         assert_eq!(r.ttfa_ms, Some(100.0), "first answer token");
         assert_eq!(r.ttlt_ms, Some(150.0));
         // (150 - 50) / (5 - 1)
@@ -417,7 +436,10 @@ mod tests {
         let tps = r.output_tps.unwrap();
         assert_eq!(duration_ms(Duration::from_nanos(1_234_567)), 1.235);
         assert!((tps - 5.0 / 0.150).abs() < 1e-9);
-        assert_eq!(r.request_time, DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::milliseconds(100));
+        assert_eq!(
+            r.request_time,
+            DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::milliseconds(100)
+        );
     }
 
     #[test]
@@ -434,10 +456,21 @@ mod tests {
 
     #[test]
     fn tpot_needs_two_tokens() {
-        assert_eq!(tpot(Some(Duration::from_millis(10)), Duration::from_millis(50), Some(1)), None);
+        assert_eq!(
+            tpot(
+                Some(Duration::from_millis(10)),
+                Duration::from_millis(50),
+                Some(1)
+            ),
+            None
+        );
         assert_eq!(tpot(None, Duration::from_millis(50), Some(5)), None);
         assert_eq!(
-            tpot(Some(Duration::from_millis(10)), Duration::from_millis(50), Some(5)),
+            tpot(
+                Some(Duration::from_millis(10)),
+                Duration::from_millis(50),
+                Some(5)
+            ),
             Some(Duration::from_millis(10))
         );
     }
@@ -452,7 +485,9 @@ mod tests {
             status: None,
             bytes: 3,
         };
-        let r = t.finish(ms(300), &kind, "e", DateTime::<Utc>::UNIX_EPOCH).unwrap();
+        let r = t
+            .finish(ms(300), &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
+            .unwrap();
         assert_eq!(r.outcome, Outcome::Failed);
         assert_eq!(r.error_class, Some(ErrorClass::StreamCut));
         assert_eq!(r.ttft_ms, Some(50.0));
@@ -463,7 +498,15 @@ mod tests {
     #[test]
     fn non_terminal_events_do_not_finish() {
         let t = trace();
-        assert!(t.finish(ms(1), &content("x", false), "e", DateTime::<Utc>::UNIX_EPOCH).is_none());
+        assert!(
+            t.finish(
+                ms(1),
+                &content("x", false),
+                "e",
+                DateTime::<Utc>::UNIX_EPOCH
+            )
+            .is_none()
+        );
     }
 
     #[test]
