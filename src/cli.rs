@@ -1,1 +1,458 @@
-//! Command-line definitions (clap).
+//! Command-line definitions (clap): what can be typed, with help texts. Turning the race flags
+//! into a race is `config::resolve`'s job; running anything is `lib.rs`'s.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
+
+const LONG_ABOUT: &str = "\
+Race LLM endpoints head to head: llmrace sends the same prompts to several endpoints at once \
+and measures every request token by token (TTFT, TTLT, TPOT, ITL, tokens/s, errors), live in \
+the terminal, then writes the results and a replay to disk.
+
+With no race file and no --endpoint, llmrace runs a demo race between four built-in mock \
+servers, so you can see it work without any server.";
+
+/// The endpoint and layering notes shared by `llmrace --help` and `llmrace race --help`.
+macro_rules! race_notes {
+    () => {
+        "\
+Endpoints (-e NAME=PROTOCOL:URL#MODEL):
+  protocols   openai (chat completions), openai-completions, anthropic, ollama
+  URL         http(s)://host[:port][/base], or mock://PROFILE for a built-in mock server
+              (profiles: instant, turbo, steady, thinker, flaky, slow; settings such as
+              mock://steady,ttft=200ms)
+  #MODEL      the model to ask for; optional for mock:// URLs
+
+Layering: built-in defaults < race file < flags. If any -e is given, those endpoints replace
+the race file's. --concurrency and --max-tokens also replace per-endpoint values of the file.
+
+Durations are written with a unit: 500ms, 10s, 2m, 1h 30m."
+    };
+}
+
+const AFTER_HELP: &str = concat!(
+    race_notes!(),
+    "
+
+Examples:
+  llmrace                                   run the demo race against built-in mocks
+  llmrace race.toml                         run the race described in race.toml
+  llmrace -e a=openai:http://localhost:8000/v1#llama3 -e b=ollama:http://localhost:11434#llama3
+  llmrace init race.toml                    write a commented example race file
+  llmrace mock --port 8080 --profile steady serve a mock LLM for other tools"
+);
+
+const RACE_AFTER_HELP: &str = concat!(
+    race_notes!(),
+    "
+
+Examples:
+  llmrace race                                   the demo race
+  llmrace race race.toml -n 50 -c 8              a race file with more load
+  llmrace race -e fast=openai:http://localhost:8000/v1#llama3 \\
+               -e local=ollama:http://127.0.0.1:11434#llama3.2 --workload rag
+  llmrace race race.toml --headless -o results/  in CI: no dashboard, results in results/"
+);
+
+const MOCK_LONG_ABOUT: &str = "\
+Serve the built-in mock LLM server. It speaks the OpenAI (chat and legacy completions), \
+Anthropic Messages and Ollama APIs, with the latency and fault behaviour of a profile.
+
+Profiles: instant, turbo, steady, thinker (reasoning tokens first), flaky (errors and cut \
+streams), slow. Settings follow the name: --profile steady,ttft=200ms
+
+Example:
+  llmrace mock --port 8080 --profile thinker
+  llmrace race -e m=openai:http://127.0.0.1:8080/v1#mock";
+
+const INIT_LONG_ABOUT: &str = "\
+Write a commented example race file. Every key is documented in it, and its endpoints are \
+built-in mocks, so it runs as is:
+
+  llmrace init race.toml && llmrace race.toml";
+
+/// `llmrace [RACE_ARGS]` is `llmrace race [RACE_ARGS]`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "llmrace",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub race: RaceArgs,
+}
+
+impl Cli {
+    /// The command to run: a bare `llmrace [RACE_ARGS]` is a race.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Race(self.race))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per process from the command line; boxing would only add noise"
+)]
+pub enum Command {
+    /// Race endpoints (the default command).
+    #[command(
+        long_about = "Race endpoints: send the same prompts to each endpoint and measure every \
+                      request. Without a race file or -e, runs the demo race against built-in \
+                      mock servers.",
+        after_help = RACE_AFTER_HELP
+    )]
+    Race(RaceArgs),
+    /// Serve the built-in mock LLM (OpenAI, Anthropic and Ollama APIs) for demos and tests.
+    #[command(long_about = MOCK_LONG_ABOUT)]
+    Mock(MockArgs),
+    /// Write a commented example race file to start from.
+    #[command(long_about = INIT_LONG_ABOUT)]
+    Init(InitArgs),
+}
+
+/// What to race and how hard; every flag overrides the race file.
+#[derive(Debug, Default, Clone, PartialEq, Args)]
+pub struct RaceArgs {
+    /// Race file (TOML); relative paths inside it are relative to the file.
+    #[arg(value_name = "RACE.toml")]
+    pub race_file: Option<PathBuf>,
+
+    /// An endpoint to race, repeatable; replaces the race file's endpoints.
+    #[arg(
+        short = 'e',
+        long = "endpoint",
+        value_name = "NAME=PROTOCOL:URL#MODEL",
+        long_help = "An endpoint to race: NAME=PROTOCOL:URL#MODEL. Repeatable. If any is given, \
+                     they replace the race file's endpoints.\n\
+                     Protocols: openai, openai-completions, anthropic, ollama.\n\
+                     Example: -e fast=openai:http://localhost:8000/v1#llama3"
+    )]
+    pub endpoints: Vec<String>,
+
+    /// A prompt to send (repeatable; each is one prompt of the workload).
+    #[arg(long = "prompt", value_name = "TEXT", help_heading = "Workload", conflicts_with_all = ["prompts_file", "workload"])]
+    pub prompts: Vec<String>,
+
+    /// Prompts from a file: .jsonl ({"prompt": ...} or {"messages": [...]} per line) or text
+    /// (one prompt per line).
+    #[arg(
+        long = "prompts",
+        value_name = "FILE",
+        help_heading = "Workload",
+        conflicts_with = "workload"
+    )]
+    pub prompts_file: Option<PathBuf>,
+
+    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512).
+    #[arg(long, value_name = "SET", help_heading = "Workload", value_parser = ["chat", "rag", "code"])]
+    pub workload: Option<String>,
+
+    /// Most output tokens per request (replaces per-endpoint values).
+    #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
+    pub max_tokens: Option<u32>,
+
+    /// Sampling temperature, 0.0 to 2.0.
+    #[arg(long, value_name = "F", help_heading = "Workload", value_parser = parse_temperature)]
+    pub temperature: Option<f32>,
+
+    /// Ask for complete (non-streamed) responses.
+    #[arg(long, help_heading = "Workload")]
+    pub no_stream: bool,
+
+    /// Requests per endpoint (warm-up not included).
+    #[arg(short = 'n', long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u64)]
+    pub requests: Option<u64>,
+
+    /// Stop sending after this long; with --requests, whichever comes first.
+    #[arg(short = 'd', long, value_name = "DURATION", help_heading = "Load", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Requests in flight per endpoint (replaces per-endpoint values).
+    #[arg(short = 'c', long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u32)]
+    pub concurrency: Option<u32>,
+
+    /// Warm-up requests per endpoint, sent first and kept out of the statistics.
+    #[arg(long, value_name = "N", help_heading = "Load")]
+    pub warmup: Option<u32>,
+
+    /// Do not open connections before the start (TTFT then includes connection setup).
+    #[arg(long, help_heading = "Load")]
+    pub no_warm_connections: bool,
+
+    /// Give up connecting after this long.
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Give up when no token has arrived after this long.
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts", value_parser = parse_duration)]
+    pub first_token_timeout: Option<Duration>,
+
+    /// Give up when the response stays silent this long between two chunks.
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Give up on a request after this long in all.
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts", value_parser = parse_duration)]
+    pub total_timeout: Option<Duration>,
+
+    /// Goodput objective: time to first token at most this.
+    #[arg(long, value_name = "DURATION", help_heading = "Objectives (goodput)", value_parser = parse_duration)]
+    pub slo_ttft: Option<Duration>,
+
+    /// Goodput objective: time per output token at most this.
+    #[arg(long, value_name = "DURATION", help_heading = "Objectives (goodput)", value_parser = parse_duration)]
+    pub slo_tpot: Option<Duration>,
+
+    /// Goodput objective: time to last token at most this.
+    #[arg(long, value_name = "DURATION", help_heading = "Objectives (goodput)", value_parser = parse_duration)]
+    pub slo_ttlt: Option<Duration>,
+
+    /// The race's name (in results and on screen).
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    pub name: Option<String>,
+
+    /// Write the results folder here instead of the platform data folder.
+    #[arg(short = 'o', long, value_name = "DIR", help_heading = "Output")]
+    pub out: Option<PathBuf>,
+
+    /// Run without the live dashboard (for CI and scripts).
+    #[arg(long, help_heading = "Output")]
+    pub headless: bool,
+
+    /// Print less: no progress, only the summary and errors.
+    #[arg(short = 'q', long, help_heading = "Output")]
+    pub quiet: bool,
+}
+
+/// `llmrace mock`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct MockArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short = 'p', value_name = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Latency and fault profile: instant, turbo, steady, thinker, flaky or slow, with optional
+    /// overrides (steady,ttft=200ms).
+    #[arg(long, value_name = "SPEC", default_value = "steady")]
+    pub profile: String,
+
+    /// Allow listening on an address other than loopback (the mock has no authentication).
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+}
+
+/// `llmrace init`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct InitArgs {
+    /// Where to write the example race file.
+    #[arg(value_name = "PATH", default_value = "race.toml")]
+    pub path: PathBuf,
+
+    /// Overwrite the file if it exists.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+}
+
+/// A positive duration with a unit: `500ms`, `10s`, `2m`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let hint = "write a duration with a unit, e.g. 500ms, 10s, 2m or \"1h 30m\"";
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err(format!("must be longer than zero; {hint}")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e}; {hint}")),
+    }
+}
+
+fn parse_positive_u64(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number, at least 1".to_string()),
+    }
+}
+
+fn parse_positive_u32(text: &str) -> Result<u32, String> {
+    let n = parse_positive_u64(text)?;
+    u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))
+}
+
+fn parse_temperature(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(t) if t.is_finite() && (0.0..=2.0).contains(&t) => Ok(t),
+        _ => Err("expected a number from 0.0 to 2.0, e.g. 0.7".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn race(args: &[&str]) -> Result<RaceArgs, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("llmrace").chain(args.iter().copied()))?;
+        match cli.into_command() {
+            Command::Race(race) => Ok(race),
+            other => panic!("expected a race, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bare_invocation_is_the_demo_race() -> TestResult {
+        assert_eq!(race(&[])?, RaceArgs::default());
+        Ok(())
+    }
+
+    #[test]
+    fn race_flags_parse_with_and_without_subcommand() -> TestResult {
+        let argv = [
+            "race.toml",
+            "-e",
+            "a=openai:http://h:8000/v1#m",
+            "--endpoint",
+            "b=ollama:http://h:11434#m",
+            "-n",
+            "50",
+            "-d",
+            "90s",
+            "-c",
+            "8",
+            "--warmup",
+            "2",
+            "--max-tokens",
+            "64",
+            "--temperature",
+            "0.5",
+            "--no-stream",
+            "--no-warm-connections",
+            "--first-token-timeout",
+            "30s",
+            "--slo-ttft",
+            "500ms",
+            "--name",
+            "nightly",
+            "-o",
+            "out",
+            "--headless",
+            "-q",
+            "--workload",
+            "rag",
+        ];
+        let bare = race(&argv)?;
+        let mut with_subcommand = vec!["race"];
+        with_subcommand.extend(argv);
+        assert_eq!(race(&with_subcommand)?, bare);
+        assert_eq!(bare.race_file, Some(PathBuf::from("race.toml")));
+        assert_eq!(bare.endpoints.len(), 2);
+        assert_eq!(bare.requests, Some(50));
+        assert_eq!(bare.duration, Some(Duration::from_secs(90)));
+        assert_eq!(bare.concurrency, Some(8));
+        assert_eq!(bare.temperature, Some(0.5));
+        assert!(bare.no_stream && bare.no_warm_connections && bare.headless && bare.quiet);
+        assert_eq!(bare.first_token_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(bare.slo_ttft, Some(Duration::from_millis(500)));
+        assert_eq!(bare.workload.as_deref(), Some("rag"));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for argv in [
+            &["-n", "0"][..],
+            &["-c", "0"],
+            &["-d", "10"],
+            &["-d", "0s"],
+            &["--temperature", "3"],
+            &["--workload", "poetry"],
+            &["--prompt", "hi", "--workload", "chat"],
+            &["--prompts", "p.jsonl", "--prompt", "hi"],
+        ] {
+            assert!(race(argv).is_err(), "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_prompts_accumulate() -> TestResult {
+        let args = race(&["--prompt", "one", "--prompt", "two"])?;
+        assert_eq!(args.prompts, ["one", "two"]);
+        Ok(())
+    }
+
+    #[test]
+    fn mock_and_init_subcommands() -> TestResult {
+        let cli = Cli::try_parse_from(["llmrace", "mock"])?;
+        let Some(Command::Mock(mock)) = cli.command else {
+            panic!("expected mock");
+        };
+        assert_eq!((mock.host.as_str(), mock.port), ("127.0.0.1", 8080));
+        assert!(!mock.allow_non_loopback);
+
+        let cli = Cli::try_parse_from([
+            "llmrace",
+            "mock",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9000",
+            "--profile",
+            "steady,ttft=200ms",
+            "--allow-non-loopback",
+        ])?;
+        let Some(Command::Mock(mock)) = cli.command else {
+            panic!("expected mock");
+        };
+        assert_eq!(mock.profile, "steady,ttft=200ms");
+        assert!(mock.allow_non_loopback);
+
+        let cli = Cli::try_parse_from(["llmrace", "init"])?;
+        let Some(Command::Init(init)) = cli.command else {
+            panic!("expected init");
+        };
+        assert_eq!((init.path, init.force), (PathBuf::from("race.toml"), false));
+        let cli = Cli::try_parse_from(["llmrace", "init", "x.toml", "--force"])?;
+        assert!(matches!(
+            cli.command,
+            Some(Command::Init(InitArgs { force: true, .. }))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn help_mentions_protocols_and_profiles() {
+        let mut command = Cli::command();
+        let race_help = command
+            .find_subcommand_mut("race")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        for word in [
+            "openai-completions",
+            "anthropic",
+            "ollama",
+            "thinker",
+            "--endpoint",
+        ] {
+            assert!(race_help.contains(word), "{word} missing from race help");
+        }
+    }
+}

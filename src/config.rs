@@ -10,6 +10,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::Protocol;
 
+mod demo;
+mod endpoint_spec;
+mod error;
+mod headers;
+mod layer;
+mod raw;
+mod resolve;
+mod toml_error;
+mod validate;
+
+pub use demo::demo_race;
+pub use endpoint_spec::parse_endpoint_spec;
+pub use error::{ConfigError, Location};
+pub use layer::{apply_overrides, resolve};
+pub use resolve::{from_toml_str, load_file};
+pub use validate::{COLOR_NAMES, MOCK_PROFILES, PROTOCOL_NAMES, protocol_name};
+
+/// The commented example race file that `llmrace init` writes.
+pub const EXAMPLE_RACE_FILE: &str = include_str!("../assets/race.example.toml");
+
+/// Requests per endpoint when neither `requests` nor `duration` bounds the race.
+pub const DEFAULT_REQUESTS: u64 = 20;
+/// Requests in flight per endpoint when nothing says otherwise: one at a time measures latency
+/// without queueing effects.
+pub const DEFAULT_CONCURRENCY: u32 = 1;
+/// The prompt set used when the workload names none.
+pub const DEFAULT_BUILTIN: &str = "chat";
+/// The model asked of `mock://` endpoints that name none (the mock serves any name).
+pub const MOCK_MODEL: &str = "mock";
+
 /// A whole race, fully resolved (every default filled in). Serialized into `run.json` as "the
 /// race as run", so it must never hold a secret value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,1 +1,144 @@
-//! The built-in mock LLM server.
+//! The built-in mock LLM server: speaks OpenAI (chat and legacy completions), Anthropic
+//! Messages and Ollama over real HTTP on loopback, with seeded latency and fault profiles, so a
+//! first run needs no keys or network and every test and benchmark has a precise opponent.
+
+mod body;
+mod faults;
+mod plan;
+mod profile;
+mod request;
+mod server;
+mod spec;
+mod stats;
+mod text;
+mod wire;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use faults::Fault;
+pub use profile::{Delay, Profile, TokenCount};
+pub use spec::ProfileError;
+pub use stats::{FirstContent, Lateness, MockStats};
+
+use crate::protocol::Protocol;
+use server::Shared;
+use stats::Counters;
+
+/// Why the mock could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    #[error(
+        "refusing to serve the mock on {addr}, which is not a loopback address: bind 127.0.0.1 \
+         or ::1, or pass allow_non_loopback to expose it on purpose"
+    )]
+    NotLoopback { addr: SocketAddr },
+    #[error("cannot listen on {addr} for the mock server: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running mock server. Dropping it or calling [`MockServer::shutdown`] stops it and closes
+/// every connection, hanging ones included.
+pub struct MockServer {
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts serving on `addr` (port 0 picks a free port); only loopback addresses.
+    ///
+    /// # Errors
+    /// [`MockError::NotLoopback`] for any other address, [`MockError::Bind`] when the
+    /// address cannot be listened on.
+    pub async fn start(addr: SocketAddr, profile: Profile) -> Result<MockServer, MockError> {
+        MockServer::start_with(addr, profile, false).await
+    }
+
+    /// Starts serving on `addr`; a non-loopback address needs `allow_non_loopback`.
+    ///
+    /// # Errors
+    /// As [`MockServer::start`].
+    pub async fn start_with(
+        addr: SocketAddr,
+        profile: Profile,
+        allow_non_loopback: bool,
+    ) -> Result<MockServer, MockError> {
+        if !addr.ip().is_loopback() && !allow_non_loopback {
+            return Err(MockError::NotLoopback { addr });
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| MockError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| MockError::Bind { addr, source })?;
+        let started = chrono::Utc::now();
+        let counters = Arc::new(Counters::new());
+        let shared = Arc::new(Shared {
+            profile,
+            counters: Arc::clone(&counters),
+            created: u64::try_from(started.timestamp()).unwrap_or(0),
+            created_at: started.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        });
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(server::serve(listener, shared, stop.clone()));
+        Ok(MockServer {
+            addr: bound,
+            counters,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL a client of `protocol` is configured with: `/v1` for OpenAI and
+    /// Anthropic, the server root for Ollama.
+    #[must_use]
+    pub fn base_url(&self, protocol: Protocol) -> String {
+        // A wildcard bind is reached through loopback.
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let root = SocketAddr::new(ip, self.addr.port());
+        match protocol {
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
+                format!("http://{root}/v1")
+            }
+            Protocol::Ollama => format!("http://{root}"),
+        }
+    }
+
+    #[must_use]
+    pub fn stats(&self) -> MockStats {
+        self.counters.snapshot()
+    }
+
+    /// Stops accepting, closes every connection and waits until they are gone.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -1,1 +1,356 @@
-//! API keys and other secrets: read from the environment, redacted everywhere.
+//! API keys and other secrets: read from the environment, redacted everywhere. Nothing in this
+//! file ever formats a secret value, not even in errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::config::RaceConfig;
+
+/// What every redacted value is replaced with.
+pub const REDACTED: &str = "REDACTED";
+
+/// An API key. `Debug` and `Display` never show it; only [`ApiKey::expose`] does, at the one
+/// place a request header is built.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Reads the key from environment variable `var` for the endpoint named `endpoint`.
+    pub fn from_env(var: &str, endpoint: &str) -> Result<ApiKey, SecretError> {
+        match std::env::var(var) {
+            Ok(value) => ApiKey::from_value(Some(value), var, endpoint),
+            Err(std::env::VarError::NotPresent) => ApiKey::from_value(None, var, endpoint),
+            Err(std::env::VarError::NotUnicode(_)) => Err(SecretError::NotUnicode {
+                endpoint: endpoint.to_string(),
+                var: var.to_string(),
+            }),
+        }
+    }
+
+    /// Like [`ApiKey::from_env`] with the variable's value already looked up (for tests and
+    /// for other sources of environment).
+    pub fn from_value(
+        value: Option<String>,
+        var: &str,
+        endpoint: &str,
+    ) -> Result<ApiKey, SecretError> {
+        let unset = || SecretError::Unset {
+            endpoint: endpoint.to_string(),
+            var: var.to_string(),
+        };
+        // Keys pasted from files often carry a trailing newline, which would break the header.
+        let key = value.ok_or_else(unset)?.trim().to_string();
+        if key.is_empty() {
+            return Err(SecretError::Empty {
+                endpoint: endpoint.to_string(),
+                var: var.to_string(),
+            });
+        }
+        Ok(ApiKey(key))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({REDACTED})")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// A secret that could not be read. Messages name the endpoint and the variable, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "endpoint `{endpoint}`: the API key variable {var} is not set\n  help: export {var}=... \
+         before starting the race (keys are read from the environment, never from race files)"
+    )]
+    Unset { endpoint: String, var: String },
+    #[error(
+        "endpoint `{endpoint}`: the API key variable {var} is set but empty\n  help: export \
+         {var}=... with the key as its value"
+    )]
+    Empty { endpoint: String, var: String },
+    #[error(
+        "endpoint `{endpoint}`: the API key variable {var} is not valid UTF-8\n  help: export \
+         {var}=... again with the key as plain text"
+    )]
+    NotUnicode { endpoint: String, var: String },
+}
+
+/// Query parameters whose values are secrets (compared case-insensitively).
+const SECRET_PARAMS: [&str; 9] = [
+    "key",
+    "api_key",
+    "api-key",
+    "apikey",
+    "token",
+    "access_token",
+    "sig",
+    "signature",
+    "password",
+];
+
+/// `url` with the values of key-like query (and fragment) parameters and any userinfo password
+/// replaced by `REDACTED`. Works on any text holding a URL, such as `-e NAME=openai:URL#MODEL`.
+pub fn redact_url(url: &str) -> String {
+    let (before_fragment, fragment) = match url.split_once('#') {
+        Some((head, fragment)) => (head, Some(fragment)),
+        None => (url, None),
+    };
+    let (before_query, query) = match before_fragment.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (before_fragment, None),
+    };
+    let mut out = redact_userinfo(before_query);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&redact_params(query));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(&redact_params(fragment));
+    }
+    out
+}
+
+fn redact_userinfo(url: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[authority_start..]
+        .find('/')
+        .map_or(url.len(), |i| authority_start + i);
+    let authority = &url[authority_start..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    let Some(colon) = userinfo.find(':') else {
+        return url.to_string();
+    };
+    let password_start = authority_start + colon + 1;
+    let password_end = authority_start + at;
+    format!(
+        "{}{REDACTED}{}",
+        &url[..password_start],
+        &url[password_end..]
+    )
+}
+
+fn redact_params(params: &str) -> String {
+    params
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(name) => format!("{name}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn is_secret_param(name: &str) -> bool {
+    SECRET_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// Whether a header carries credentials: its value must never be written anywhere.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "x-api-key" | "api-key" | "cookie" | "set-cookie"
+    ) || ["key", "token", "secret", "password", "auth"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// Headers with the values of sensitive ones replaced by `REDACTED`, except values that only
+/// refer to environment variables (`${VAR}`, `Bearer ${VAR}`): those hold no secret and show
+/// which variable was used.
+pub fn redact_headers<K, V, C>(headers: impl IntoIterator<Item = (K, V)>) -> C
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+    C: FromIterator<(String, String)>,
+{
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            let value = if is_sensitive_header(name) && !is_env_reference(value) {
+                REDACTED
+            } else {
+                value
+            };
+            (name.to_string(), value.to_string())
+        })
+        .collect()
+}
+
+/// `${VAR}` or `SCHEME ${VAR}` (`Bearer ${TOKEN}`): text that names a secret without holding it.
+fn is_env_reference(value: &str) -> bool {
+    let reference = match value.trim().rsplit_once(' ') {
+        Some((scheme, reference)) if scheme.chars().all(|c| c.is_ascii_alphabetic()) => reference,
+        Some(_) => return false,
+        None => value.trim(),
+    };
+    reference
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|var| {
+            !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// The race as it may be written to `run.json`: URLs redacted, sensitive header values and
+/// key-like body fields replaced by `REDACTED`.
+pub fn redact_config(cfg: &RaceConfig) -> RaceConfig {
+    let mut cfg = cfg.clone();
+    for endpoint in &mut cfg.endpoints {
+        endpoint.base_url = redact_url(&endpoint.base_url);
+        endpoint.headers = redact_headers::<_, _, BTreeMap<_, _>>(&endpoint.headers);
+        for (name, value) in &mut endpoint.body {
+            if is_sensitive_header(name) {
+                *value = serde_json::Value::String(REDACTED.to_string());
+            }
+        }
+    }
+    cfg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_never_print() {
+        let key = ApiKey::from_value(Some("sk-live-123\n".into()), "K", "e");
+        let Ok(key) = key else {
+            panic!("key should be accepted");
+        };
+        assert_eq!(key.expose(), "sk-live-123");
+        assert_eq!(format!("{key}"), "REDACTED");
+        assert_eq!(format!("{key:?}"), "ApiKey(REDACTED)");
+        assert!(!format!("{:?}", Some(&key)).contains("sk-live"));
+    }
+
+    #[test]
+    fn missing_keys_say_which_endpoint_and_variable() {
+        let err = ApiKey::from_value(None, "VLLM_API_KEY", "vllm")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`vllm`"), "{err}");
+        assert!(err.contains("export VLLM_API_KEY=..."), "{err}");
+        let err = ApiKey::from_value(Some("  ".into()), "K", "e").err();
+        assert!(matches!(err, Some(SecretError::Empty { .. })));
+    }
+
+    #[test]
+    fn from_env_reports_unset_variables() {
+        let err = ApiKey::from_env("LLMRACE_TEST_SURELY_UNSET_VARIABLE", "x").err();
+        assert!(matches!(err, Some(SecretError::Unset { .. })));
+    }
+
+    #[test]
+    fn urls_lose_keys_and_passwords() {
+        assert_eq!(
+            redact_url("https://h/v1?api_key=sk-1&model=m&Token=t"),
+            "https://h/v1?api_key=REDACTED&model=m&Token=REDACTED"
+        );
+        assert_eq!(
+            redact_url("https://user:hunter2@h:8443/v1"),
+            "https://user:REDACTED@h:8443/v1"
+        );
+        assert_eq!(
+            redact_url("https://h/x#access_token=abc"),
+            "https://h/x#access_token=REDACTED"
+        );
+        assert_eq!(
+            redact_url("http://localhost:8000/v1"),
+            "http://localhost:8000/v1"
+        );
+        assert_eq!(
+            redact_url("mock://steady,ttft=200ms"),
+            "mock://steady,ttft=200ms"
+        );
+        assert_eq!(
+            redact_url("https://h/?sig=a%3D&x=1"),
+            "https://h/?sig=REDACTED&x=1"
+        );
+        assert_eq!(redact_url("https://h/?KEY=abc"), "https://h/?KEY=REDACTED");
+        assert_eq!(
+            redact_url("e=openai:http://u:p@h/v1?key=k#model"),
+            "e=openai:http://u:REDACTED@h/v1?key=REDACTED#model"
+        );
+    }
+
+    #[test]
+    fn sensitive_header_names() {
+        for name in [
+            "Authorization",
+            "proxy-authorization",
+            "X-API-Key",
+            "api-key",
+            "Cookie",
+            "x-goog-api-key",
+            "X-Auth-Token",
+            "x-client-secret",
+        ] {
+            assert!(is_sensitive_header(name), "{name}");
+        }
+        for name in ["content-type", "x-team", "accept", "user-agent"] {
+            assert!(!is_sensitive_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn headers_keep_env_references_only() {
+        let headers = [
+            ("Authorization", "Bearer sk-123"),
+            ("X-Api-Key", "${MY_KEY}"),
+            ("Authorization2-Token", "Bearer ${TOKEN}"),
+            ("X-Secret", "abc${X}"),
+            ("X-Team", "perf"),
+        ];
+        let redacted: Vec<(String, String)> = redact_headers(headers);
+        let values: Vec<&str> = redacted.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "REDACTED",
+                "${MY_KEY}",
+                "Bearer ${TOKEN}",
+                "REDACTED",
+                "perf"
+            ]
+        );
+    }
+
+    #[test]
+    fn config_for_run_json_holds_no_secrets() -> Result<(), Box<dyn std::error::Error>> {
+        let mut cfg = crate::config::demo_race();
+        let endpoint = cfg.endpoints.first_mut().ok_or("demo has endpoints")?;
+        endpoint.base_url = "https://u:pw@h/v1?key=sk-1".into();
+        endpoint
+            .headers
+            .insert("Authorization".into(), "Bearer sk-2".into());
+        endpoint.headers.insert("X-Key".into(), "${K}".into());
+        endpoint
+            .body
+            .insert("api_key".into(), serde_json::Value::String("sk-3".into()));
+        endpoint.body.insert("top_p".into(), serde_json::json!(0.9));
+        let json = serde_json::to_string(&redact_config(&cfg))?;
+        for secret in ["sk-1", "pw", "sk-2", "sk-3"] {
+            assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+        assert!(json.contains("${K}") && json.contains("0.9"));
+        Ok(())
+    }
+}

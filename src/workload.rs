@@ -1,1 +1,355 @@
-//! The prompts of a race: built-in sets, files and inline prompts.
+//! The prompts of a race: built-in sets, files and inline prompts, loaded into [`Prompt`]s once
+//! before the race starts.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::config::PromptSource;
+use crate::event::PromptId;
+use crate::protocol::Message;
+
+/// The built-in prompt sets, by name.
+pub const BUILTIN_SETS: [&str; 3] = ["chat", "rag", "code"];
+
+const CHAT: &str = include_str!("../assets/prompts/chat.jsonl");
+const RAG: &str = include_str!("../assets/prompts/rag.jsonl");
+const CODE: &str = include_str!("../assets/prompts/code.jsonl");
+
+/// One prompt of the workload: the messages sent as one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub id: PromptId,
+    pub messages: Vec<Message>,
+}
+
+impl Prompt {
+    /// All message contents, one after the other (for token estimates and the inspector).
+    pub fn text(&self) -> String {
+        self.messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Prompts that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("cannot read prompts file {}: {io}\n  help: check the path (relative paths in a race file are relative to the race file)", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
+    #[error("{source_name}:{line}: {problem}\n  help: {help}")]
+    Line {
+        source_name: String,
+        line: usize,
+        problem: String,
+        help: String,
+    },
+    #[error(
+        "{}: JSON files are not read as prompt lists\n  help: write one JSON object per line \
+         in a .jsonl file: {{\"prompt\": \"...\"}} or {{\"messages\": [{{\"role\": \"user\", \
+         \"content\": \"...\"}}]}}",
+        path.display()
+    )]
+    JsonFile { path: PathBuf },
+    #[error("unknown built-in prompt set `{name}`\n  help: built-in sets: chat, rag, code")]
+    UnknownBuiltin { name: String },
+    #[error("{source_name}: holds no prompts\n  help: give at least one prompt")]
+    Empty { source_name: String },
+    #[error("{source_name}: more than {} prompts", u32::MAX)]
+    TooMany { source_name: String },
+}
+
+const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"} or \
+    {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}";
+
+/// Loads the prompts of `source`; relative file paths are relative to `base_dir`.
+pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
+    match source {
+        PromptSource::Inline(texts) => {
+            let mut prompts = Prompts::new("inline prompts");
+            for text in texts {
+                prompts.push(vec![user(text)])?;
+            }
+            prompts.finish()
+        }
+        PromptSource::Builtin(name) => {
+            let text = builtin_text(name)
+                .ok_or_else(|| WorkloadError::UnknownBuiltin { name: name.clone() })?;
+            read_jsonl(text.as_bytes(), &format!("built-in `{name}`"))
+        }
+        PromptSource::File(file) => {
+            let path = base_dir.join(file);
+            let extension = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            if extension.as_deref() == Some("json") {
+                return Err(WorkloadError::JsonFile { path });
+            }
+            let reader = File::open(&path).map_err(|io| WorkloadError::Read {
+                path: path.clone(),
+                io,
+            })?;
+            let name = path.display().to_string();
+            let reader = BufReader::new(reader);
+            match extension.as_deref() {
+                Some("jsonl" | "ndjson") => read_jsonl(reader, &name),
+                _ => read_text(reader, &name),
+            }
+        }
+    }
+}
+
+fn builtin_text(name: &str) -> Option<&'static str> {
+    match name {
+        "chat" => Some(CHAT),
+        "rag" => Some(RAG),
+        "code" => Some(CODE),
+        _ => None,
+    }
+}
+
+fn user(text: &str) -> Message {
+    Message {
+        role: "user".to_string(),
+        content: text.to_string(),
+    }
+}
+
+/// Prompts collected in order, numbered as they come.
+struct Prompts<'a> {
+    source_name: &'a str,
+    prompts: Vec<Prompt>,
+}
+
+impl<'a> Prompts<'a> {
+    fn new(source_name: &'a str) -> Self {
+        Prompts {
+            source_name,
+            prompts: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, messages: Vec<Message>) -> Result<(), WorkloadError> {
+        let id = u32::try_from(self.prompts.len()).map_err(|_| WorkloadError::TooMany {
+            source_name: self.source_name.to_string(),
+        })?;
+        self.prompts.push(Prompt {
+            id: PromptId(id),
+            messages,
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<Prompt>, WorkloadError> {
+        if self.prompts.is_empty() {
+            return Err(WorkloadError::Empty {
+                source_name: self.source_name.to_string(),
+            });
+        }
+        Ok(self.prompts)
+    }
+}
+
+/// Visits each line with its 1-based number, reading one line at a time.
+fn each_line(
+    reader: impl BufRead,
+    source_name: &str,
+    mut visit: impl FnMut(usize, &str) -> Result<(), WorkloadError>,
+) -> Result<(), WorkloadError> {
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = line.map_err(|io| WorkloadError::Line {
+            source_name: source_name.to_string(),
+            line: number,
+            problem: format!("cannot read this line: {io}"),
+            help: "prompt files must be UTF-8 text".to_string(),
+        })?;
+        visit(number, &line)?;
+    }
+    Ok(())
+}
+
+fn read_text(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, WorkloadError> {
+    let mut prompts = Prompts::new(source_name);
+    each_line(reader, source_name, |_, line| {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        prompts.push(vec![user(line)])
+    })?;
+    prompts.finish()
+}
+
+fn read_jsonl(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, WorkloadError> {
+    let mut prompts = Prompts::new(source_name);
+    each_line(reader, source_name, |number, line| {
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let messages = parse_jsonl_line(line).map_err(|problem| WorkloadError::Line {
+            source_name: source_name.to_string(),
+            line: number,
+            problem,
+            help: LINE_HELP.to_string(),
+        })?;
+        prompts.push(messages)
+    })?;
+    prompts.finish()
+}
+
+/// One JSONL line: `{"prompt": "…"}` or `{"messages": [{"role", "content"}, …]}`. Other fields
+/// (ids, metadata from datasets) are ignored.
+fn parse_jsonl_line(line: &str) -> Result<Vec<Message>, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(object) = value else {
+        return Err("expected a JSON object".to_string());
+    };
+    match (object.get("prompt"), object.get("messages")) {
+        (Some(_), Some(_)) => Err("has both `prompt` and `messages`; keep one".to_string()),
+        (Some(Value::String(text)), None) if !text.trim().is_empty() => Ok(vec![user(text)]),
+        (Some(_), None) => Err("`prompt` must be a non-empty string".to_string()),
+        (None, Some(Value::Array(items))) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| parse_message(item).map_err(|e| format!("messages[{i}]: {e}")))
+            .collect(),
+        (None, Some(_)) => Err("`messages` must be a non-empty array".to_string()),
+        (None, None) => Err("has neither `prompt` nor `messages`".to_string()),
+    }
+}
+
+fn parse_message(item: &Value) -> Result<Message, String> {
+    let role = item
+        .get("role")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .ok_or("needs a `role` string (system, user or assistant)")?;
+    let content = match item.get("content") {
+        Some(Value::String(text)) => text.clone(),
+        // OpenAI's list-of-parts form: keep the text parts.
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => return Err("needs a `content` string".to_string()),
+    };
+    Ok(Message {
+        role: role.to_string(),
+        content,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn builtin_sets_have_the_promised_shape() -> TestResult {
+        // (name, prompt count range, bytes per prompt range): ~4 bytes per token.
+        let expected = [
+            ("chat", 16..=24, 700..=1_600),
+            ("rag", 8..=12, 15_000..=24_000),
+            ("code", 12..=16, 1_400..=3_000),
+        ];
+        for (name, count, bytes) in expected {
+            let prompts = load(&PromptSource::Builtin(name.to_string()), Path::new("."))?;
+            assert!(
+                count.contains(&prompts.len()),
+                "{name}: {} prompts",
+                prompts.len()
+            );
+            for prompt in &prompts {
+                let size = prompt.text().len();
+                assert!(
+                    bytes.contains(&size),
+                    "{name} #{}: {size} bytes",
+                    prompt.id.0
+                );
+                assert_eq!(
+                    prompt.messages.last().map(|m| m.role.as_str()),
+                    Some("user")
+                );
+            }
+            let ids: Vec<u32> = prompts.iter().map(|p| p.id.0).collect();
+            assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_builtin_is_refused() {
+        let err = load(&PromptSource::Builtin("poetry".into()), Path::new("."));
+        assert!(matches!(err, Err(WorkloadError::UnknownBuiltin { .. })));
+    }
+
+    #[test]
+    fn inline_prompts_become_user_messages() -> TestResult {
+        let source = PromptSource::Inline(vec!["a".into(), "b".into()]);
+        let prompts = load(&source, Path::new("."))?;
+        assert_eq!(prompts.len(), 2);
+        assert_eq!(prompts[1].id, PromptId(1));
+        assert_eq!(prompts[1].messages, [user("b")]);
+        assert!(load(&PromptSource::Inline(vec![]), Path::new(".")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn jsonl_lines_in_both_forms() -> TestResult {
+        let text = "{\"prompt\": \"hi\"}\n\n{\"messages\": [{\"role\": \"system\", \"content\": \
+                    \"be brief\"}, {\"role\": \"user\", \"content\": [{\"type\": \"text\", \
+                    \"text\": \"why?\"}]}], \"id\": 7}\r\n";
+        let prompts = read_jsonl(text.as_bytes(), "t.jsonl")?;
+        assert_eq!(prompts.len(), 2);
+        assert_eq!(prompts[1].text(), "be brief\nwhy?");
+        Ok(())
+    }
+
+    #[test]
+    fn jsonl_errors_name_file_and_line() {
+        for (text, needle) in [
+            ("{\"prompt\": \"ok\"}\n{\"promt\": \"x\"}\n", "neither"),
+            ("{\"prompt\": \"ok\"}\nnot json\n", "not valid JSON"),
+            ("[1]\n", "JSON object"),
+            ("{\"messages\": [{\"content\": \"x\"}]}\n", "role"),
+            ("{\"prompt\": \"\"}\n", "non-empty"),
+        ] {
+            let message = read_jsonl(text.as_bytes(), "p.jsonl")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains(needle), "{message}");
+            assert!(message.starts_with("p.jsonl:"), "{message}");
+        }
+        let message = read_jsonl("\n\n".as_bytes(), "p.jsonl")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("no prompts"), "{message}");
+    }
+
+    #[test]
+    fn text_files_hold_one_prompt_per_line() -> TestResult {
+        let prompts = read_text("first\r\n\n  \nsecond\n".as_bytes(), "p.txt")?;
+        let texts: Vec<String> = prompts.iter().map(Prompt::text).collect();
+        assert_eq!(texts, ["first", "second"]);
+        Ok(())
+    }
+
+    #[test]
+    fn json_files_are_refused_with_a_hint() {
+        let source = PromptSource::File("prompts.json".into());
+        let message = load(&source, Path::new("/nowhere"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains(".jsonl"), "{message}");
+    }
+}

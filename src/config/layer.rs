@@ -1,0 +1,189 @@
+//! Layering: built-in defaults < race file < command-line flags. If any `-e` endpoint is given,
+//! the command line's endpoints replace the file's; with neither a file nor `-e`, the demo race
+//! is the base the flags apply to.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::cli::RaceArgs;
+
+use super::error::{ConfigError, Location};
+use super::{
+    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, EndpointConfig, LoadConfig,
+    PromptSource, RaceConfig, Slo, Timeouts, WorkloadConfig, demo_race, parse_endpoint_spec,
+};
+
+/// The race to run for `llmrace race …`, and the folder that relative paths in it (a
+/// `prompts_file`) are relative to: the race file's folder, or `.` without a file.
+pub fn resolve(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> {
+    let endpoints = args
+        .endpoints
+        .iter()
+        .map(|spec| parse_endpoint_spec(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (base, base_dir, origin) = match &args.race_file {
+        Some(path) => (
+            super::resolve::load_file_layer(path)?,
+            base_dir_of(path),
+            Location::file(path),
+        ),
+        None if endpoints.is_empty() => (demo_race(), PathBuf::from("."), Location::CommandLine),
+        None => (bare_race(), PathBuf::from("."), Location::CommandLine),
+    };
+    let race = apply_overrides(base, args, endpoints, origin)?;
+    Ok((race, base_dir))
+}
+
+/// Applies the flags in `args` over `base` (a race file's layer or the demo race), with
+/// `endpoints` already parsed from `args.endpoints`. `origin` is where `base` came from, for
+/// the message when no endpoint is left.
+pub fn apply_overrides(
+    mut race: RaceConfig,
+    args: &RaceArgs,
+    endpoints: Vec<EndpointConfig>,
+    origin: Location,
+) -> Result<RaceConfig, ConfigError> {
+    if !endpoints.is_empty() {
+        check_unique(&endpoints)?;
+        race.endpoints = endpoints;
+    }
+    if race.endpoints.is_empty() {
+        return Err(ConfigError::invalid(
+            origin,
+            "endpoint",
+            "there are no endpoints to race",
+            "add an [[endpoint]] table to the race file, or pass \
+             -e NAME=PROTOCOL:URL#MODEL (e.g. -e local=ollama:http://127.0.0.1:11434#llama3.2)",
+        ));
+    }
+    if let Some(name) = &args.name {
+        if name.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                "--name",
+                "the race name is empty",
+                "write e.g. --name nightly",
+            ));
+        }
+        race.name.clone_from(name);
+    }
+
+    let workload = &mut race.workload;
+    if !args.prompts.is_empty() {
+        if args.prompts.iter().any(|p| p.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                "--prompt",
+                "a prompt is empty",
+                "write the text to send, e.g. --prompt \"Explain TCP slow start.\"",
+            ));
+        }
+        workload.prompts = PromptSource::Inline(args.prompts.clone());
+    }
+    if let Some(file) = &args.prompts_file {
+        // Relative to where the command was typed, unlike a race file's `prompts_file`.
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        workload.prompts = PromptSource::File(file);
+    }
+    if let Some(set) = &args.workload {
+        workload.prompts = PromptSource::Builtin(set.clone());
+    }
+    if let Some(max_tokens) = args.max_tokens {
+        workload.max_tokens = Some(max_tokens);
+        race.endpoints.iter_mut().for_each(|e| e.max_tokens = None);
+    }
+    override_with(&mut workload.temperature, args.temperature);
+    if args.no_stream {
+        workload.stream = false;
+    }
+
+    let load = &mut race.load;
+    override_with(&mut load.requests, args.requests);
+    override_with(&mut load.duration, args.duration);
+    if let Some(concurrency) = args.concurrency {
+        load.concurrency = concurrency;
+        race.endpoints.iter_mut().for_each(|e| e.concurrency = None);
+    }
+    if let Some(warmup) = args.warmup {
+        load.warmup_requests = warmup;
+    }
+    if args.no_warm_connections {
+        load.warm_connections = false;
+    }
+
+    let timeouts = &mut race.timeouts;
+    timeouts.connect = args.connect_timeout.unwrap_or(timeouts.connect);
+    timeouts.first_token = args.first_token_timeout.unwrap_or(timeouts.first_token);
+    timeouts.idle = args.idle_timeout.unwrap_or(timeouts.idle);
+    timeouts.total = args.total_timeout.unwrap_or(timeouts.total);
+
+    override_with(&mut race.slo.ttft, args.slo_ttft);
+    override_with(&mut race.slo.tpot, args.slo_tpot);
+    override_with(&mut race.slo.ttlt, args.slo_ttlt);
+
+    fill_defaults(&mut race);
+    Ok(race)
+}
+
+/// Defaults that depend on more than one layer: a race bounded by neither a request count nor
+/// a duration gets the default request count.
+pub(super) fn fill_defaults(race: &mut RaceConfig) {
+    if race.load.requests.is_none() && race.load.duration.is_none() {
+        race.load.requests = Some(DEFAULT_REQUESTS);
+    }
+}
+
+fn override_with<T>(slot: &mut Option<T>, flag: Option<T>) {
+    if flag.is_some() {
+        *slot = flag;
+    }
+}
+
+fn check_unique(endpoints: &[EndpointConfig]) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for endpoint in endpoints {
+        if !seen.insert(endpoint.name.as_str()) {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                "--endpoint",
+                format!("endpoint name `{}` is used twice", endpoint.name),
+                "give each -e endpoint its own NAME (the part before `=`)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Defaults only, no endpoints: the base when endpoints come from `-e` alone.
+fn bare_race() -> RaceConfig {
+    RaceConfig {
+        name: "race".to_string(),
+        workload: WorkloadConfig {
+            prompts: PromptSource::Builtin(DEFAULT_BUILTIN.to_string()),
+            max_tokens: None,
+            temperature: None,
+            stream: true,
+        },
+        load: LoadConfig {
+            requests: None,
+            duration: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            warmup_requests: 0,
+            warm_connections: true,
+        },
+        timeouts: Timeouts::default(),
+        slo: Slo::default(),
+        endpoints: Vec::new(),
+    }
+}
+
+fn base_dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+#[path = "layer_tests.rs"]
+mod tests;

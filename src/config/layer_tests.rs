@@ -1,0 +1,229 @@
+//! Unit tests of layering: built-in defaults < race file < command-line flags.
+
+use std::time::Duration;
+
+use super::*;
+use crate::config::from_toml_str;
+use crate::protocol::Protocol;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const FILE: &str = r#"
+name = "file race"
+[workload]
+prompts_file = "prompts.jsonl"
+max_tokens = 128
+[load]
+duration = "60s"
+concurrency = 4
+[timeouts]
+idle = "30s"
+[[endpoint]]
+name = "a"
+protocol = "openai"
+base_url = "http://localhost:8000/v1"
+model = "m"
+concurrency = 2
+max_tokens = 64
+[[endpoint]]
+name = "b"
+protocol = "ollama"
+base_url = "mock://steady"
+"#;
+
+fn file_layer() -> Result<RaceConfig, ConfigError> {
+    // The file's layer, before defaults that depend on later layers.
+    let mut race = from_toml_str(FILE, Path::new("race.toml"))?;
+    race.load.requests = None;
+    Ok(race)
+}
+
+fn args(argv: &[&str]) -> Result<RaceArgs, clap::Error> {
+    use clap::Parser;
+    let cli =
+        crate::cli::Cli::try_parse_from(std::iter::once("llmrace").chain(argv.iter().copied()))?;
+    Ok(match cli.into_command() {
+        crate::cli::Command::Race(race) => race,
+        _ => RaceArgs::default(),
+    })
+}
+
+fn layered(argv: &[&str]) -> Result<RaceConfig, Box<dyn std::error::Error>> {
+    let args = args(argv)?;
+    let endpoints = args
+        .endpoints
+        .iter()
+        .map(|s| parse_endpoint_spec(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(apply_overrides(
+        file_layer()?,
+        &args,
+        endpoints,
+        Location::file(Path::new("race.toml")),
+    )?)
+}
+
+#[test]
+fn file_values_stand_without_flags() -> TestResult {
+    let race = layered(&[])?;
+    assert_eq!(race.name, "file race");
+    assert_eq!(race.workload.max_tokens, Some(128));
+    assert_eq!(race.load.duration, Some(Duration::from_secs(60)));
+    // Bounded by duration alone: the default request count must not cap it.
+    assert_eq!(race.load.requests, None);
+    assert_eq!(race.timeouts.idle, Duration::from_secs(30));
+    assert_eq!(race.timeouts.connect, Timeouts::default().connect);
+    assert_eq!(race.endpoints.len(), 2);
+    assert_eq!(race.endpoints[1].model, "mock");
+    Ok(())
+}
+
+#[test]
+fn flags_override_the_file() -> TestResult {
+    let race = layered(&[
+        "--name",
+        "cli",
+        "-n",
+        "5",
+        "-c",
+        "16",
+        "--max-tokens",
+        "32",
+        "--no-stream",
+        "--idle-timeout",
+        "5s",
+        "--slo-ttft",
+        "300ms",
+        "--workload",
+        "code",
+        "--temperature",
+        "0.2",
+        "--warmup",
+        "3",
+        "--no-warm-connections",
+    ])?;
+    assert_eq!(race.name, "cli");
+    assert_eq!(race.load.requests, Some(5));
+    assert_eq!(race.load.duration, Some(Duration::from_secs(60)));
+    assert_eq!(race.load.concurrency, 16);
+    assert_eq!(race.load.warmup_requests, 3);
+    assert!(!race.load.warm_connections);
+    assert_eq!(race.workload.max_tokens, Some(32));
+    assert_eq!(race.workload.temperature, Some(0.2));
+    assert!(!race.workload.stream);
+    assert_eq!(race.workload.prompts, PromptSource::Builtin("code".into()));
+    assert_eq!(race.timeouts.idle, Duration::from_secs(5));
+    assert_eq!(race.slo.ttft, Some(Duration::from_millis(300)));
+    // Flags apply to every endpoint: per-endpoint file values give way.
+    assert!(race.endpoints.iter().all(|e| e.concurrency.is_none()));
+    assert!(race.endpoints.iter().all(|e| e.max_tokens.is_none()));
+    Ok(())
+}
+
+#[test]
+fn command_line_endpoints_replace_the_files() -> TestResult {
+    let race = layered(&[
+        "-e",
+        "x=anthropic:mock://turbo",
+        "-e",
+        "y=openai:http://h/v1#m",
+    ])?;
+    let names: Vec<&str> = race.endpoints.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["x", "y"]);
+    assert_eq!(race.endpoints[0].protocol, Protocol::Anthropic);
+    Ok(())
+}
+
+#[test]
+fn duplicate_command_line_endpoints_are_refused() -> TestResult {
+    let message = layered(&["-e", "x=openai:mock://turbo", "-e", "x=ollama:mock://slow"])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("`x` is used twice"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn prompt_files_from_flags_are_relative_to_the_working_directory() -> TestResult {
+    let race = layered(&["--prompts", "mine.jsonl"])?;
+    let PromptSource::File(path) = race.workload.prompts else {
+        return Err("expected a file source".into());
+    };
+    assert!(path.is_absolute(), "{}", path.display());
+    assert!(path.ends_with("mine.jsonl"));
+    Ok(())
+}
+
+#[test]
+fn nothing_configured_is_the_demo_race() -> TestResult {
+    let (race, base_dir) = resolve(&RaceArgs::default())?;
+    assert_eq!(race, demo_race());
+    assert_eq!(base_dir, PathBuf::from("."));
+    let (race, _) = resolve(&args(&["--workload", "rag", "-n", "4"])?)?;
+    assert_eq!(race.name, "demo");
+    assert_eq!(race.load.requests, Some(4));
+    assert_eq!(race.workload.prompts, PromptSource::Builtin("rag".into()));
+    Ok(())
+}
+
+#[test]
+fn endpoints_from_flags_alone_get_the_defaults() -> TestResult {
+    let (race, _) = resolve(&args(&["-e", "o=ollama:http://127.0.0.1:11434#llama3.2"])?)?;
+    assert_eq!(race.name, "race");
+    assert_eq!(race.load.requests, Some(DEFAULT_REQUESTS));
+    assert_eq!(race.load.concurrency, DEFAULT_CONCURRENCY);
+    assert_eq!(race.workload.prompts, PromptSource::Builtin("chat".into()));
+    assert_eq!(race.timeouts, Timeouts::default());
+    assert_eq!(race.endpoints.len(), 1);
+    let (race, _) = resolve(&args(&["-e", "o=ollama:mock://turbo", "-d", "10s"])?)?;
+    assert_eq!(race.load.requests, None);
+    Ok(())
+}
+
+#[test]
+fn a_file_without_endpoints_needs_some_from_flags() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("workload-only.toml");
+    std::fs::write(&path, "[workload]\nbuiltin = \"code\"\n")?;
+    let path_arg = path.to_string_lossy().into_owned();
+    let message = resolve(&args(&[&path_arg])?)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("no endpoints"), "{message}");
+    assert!(message.contains("workload-only.toml"), "{message}");
+
+    let (race, base_dir) = resolve(&args(&[&path_arg, "-e", "t=openai:mock://turbo"])?)?;
+    assert_eq!(race.name, "workload-only");
+    assert_eq!(race.workload.prompts, PromptSource::Builtin("code".into()));
+    assert_eq!(base_dir, dir.path());
+    Ok(())
+}
+
+#[test]
+fn the_demo_race_exercises_every_protocol() {
+    let race = demo_race();
+    for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Ollama] {
+        assert!(race.endpoints.iter().any(|e| e.protocol == protocol));
+    }
+    let mut names: Vec<&str> = race.endpoints.iter().map(|e| e.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 4);
+    for endpoint in &race.endpoints {
+        assert!(crate::config::validate::base_url(&endpoint.base_url).is_ok());
+    }
+}
+
+#[test]
+fn the_example_race_file_loads_and_uses_mocks() -> TestResult {
+    let race = from_toml_str(crate::config::EXAMPLE_RACE_FILE, Path::new("race.toml"))?;
+    assert!(!race.endpoints.is_empty());
+    assert!(
+        race.endpoints
+            .iter()
+            .all(|e| e.base_url.starts_with("mock://"))
+    );
+    Ok(())
+}

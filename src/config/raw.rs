@@ -1,0 +1,244 @@
+//! The race file as written: every key optional, unknown keys refused, values kept with their
+//! place in the file so that validation can point at them. [`KEYS`] documents every key; it
+//! feeds the "allowed keys" and "write it like this" parts of error messages.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRace {
+    pub name: Option<Spanned<String>>,
+    pub workload: Option<RawWorkload>,
+    pub load: Option<RawLoad>,
+    pub timeouts: Option<RawTimeouts>,
+    pub slo: Option<RawSlo>,
+    #[serde(default)]
+    pub endpoint: Vec<Spanned<RawEndpoint>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkload {
+    pub prompt: Option<Spanned<String>>,
+    pub prompts: Option<Spanned<Vec<String>>>,
+    pub prompts_file: Option<Spanned<String>>,
+    pub builtin: Option<Spanned<String>>,
+    pub max_tokens: Option<Spanned<u32>>,
+    pub temperature: Option<Spanned<f32>>,
+    pub stream: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLoad {
+    pub requests: Option<Spanned<u64>>,
+    pub duration: Option<Spanned<String>>,
+    pub concurrency: Option<Spanned<u32>>,
+    pub warmup_requests: Option<u32>,
+    pub warm_connections: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTimeouts {
+    pub connect: Option<Spanned<String>>,
+    pub first_token: Option<Spanned<String>>,
+    pub idle: Option<Spanned<String>>,
+    pub total: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSlo {
+    pub ttft: Option<Spanned<String>>,
+    pub tpot: Option<Spanned<String>>,
+    pub ttlt: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEndpoint {
+    pub name: Option<Spanned<String>>,
+    pub protocol: Option<Spanned<String>>,
+    pub base_url: Option<Spanned<String>>,
+    pub model: Option<Spanned<String>>,
+    pub api_key_env: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub body: serde_json::Map<String, serde_json::Value>,
+    pub concurrency: Option<Spanned<u32>>,
+    pub max_tokens: Option<Spanned<u32>>,
+    pub color: Option<Spanned<String>>,
+}
+
+/// One key of the race file and how to write it.
+pub(super) struct KeyDoc {
+    /// The table holding the key: `""` for the top level, `endpoint` for every `[[endpoint]]`.
+    pub table: &'static str,
+    pub key: &'static str,
+    pub example: &'static str,
+}
+
+const fn doc(table: &'static str, key: &'static str, example: &'static str) -> KeyDoc {
+    KeyDoc {
+        table,
+        key,
+        example,
+    }
+}
+
+/// Every key the race file accepts, in the order the example file shows them. Must match the
+/// raw structs above (a test checks).
+pub(super) const KEYS: &[KeyDoc] = &[
+    doc("", "name", r#"name = "my race""#),
+    doc("", "workload", "a [workload] table"),
+    doc("", "load", "a [load] table"),
+    doc("", "timeouts", "a [timeouts] table"),
+    doc("", "slo", "an [slo] table"),
+    doc("", "endpoint", "one [[endpoint]] table per endpoint"),
+    doc(
+        "workload",
+        "prompt",
+        r#"prompt = "Explain TCP slow start.""#,
+    ),
+    doc(
+        "workload",
+        "prompts",
+        r#"prompts = ["first prompt", "second prompt"]"#,
+    ),
+    doc(
+        "workload",
+        "prompts_file",
+        r#"prompts_file = "prompts.jsonl""#,
+    ),
+    doc(
+        "workload",
+        "builtin",
+        r#"builtin = "chat" (or "rag", "code")"#,
+    ),
+    doc("workload", "max_tokens", "max_tokens = 128"),
+    doc("workload", "temperature", "temperature = 0.0"),
+    doc("workload", "stream", "stream = true"),
+    doc("load", "requests", "requests = 20"),
+    doc("load", "duration", r#"duration = "60s""#),
+    doc("load", "concurrency", "concurrency = 4"),
+    doc("load", "warmup_requests", "warmup_requests = 2"),
+    doc("load", "warm_connections", "warm_connections = true"),
+    doc("timeouts", "connect", r#"connect = "10s""#),
+    doc("timeouts", "first_token", r#"first_token = "120s""#),
+    doc("timeouts", "idle", r#"idle = "60s""#),
+    doc("timeouts", "total", r#"total = "10m""#),
+    doc("slo", "ttft", r#"ttft = "500ms""#),
+    doc("slo", "tpot", r#"tpot = "50ms""#),
+    doc("slo", "ttlt", r#"ttlt = "10s""#),
+    doc("endpoint", "name", r#"name = "vllm""#),
+    doc(
+        "endpoint",
+        "protocol",
+        r#"protocol = "openai" (or "openai-completions", "anthropic", "ollama")"#,
+    ),
+    doc(
+        "endpoint",
+        "base_url",
+        r#"base_url = "http://localhost:8000/v1" (or "mock://steady")"#,
+    ),
+    doc(
+        "endpoint",
+        "model",
+        r#"model = "meta-llama/Llama-3.1-8B-Instruct""#,
+    ),
+    doc("endpoint", "api_key_env", r#"api_key_env = "VLLM_API_KEY""#),
+    doc(
+        "endpoint",
+        "headers",
+        r#"headers = { "X-Team" = "perf", "X-Token" = "${TEAM_TOKEN}" }"#,
+    ),
+    doc(
+        "endpoint",
+        "body",
+        "body = { top_p = 0.9, ignore_eos = true }",
+    ),
+    doc("endpoint", "concurrency", "concurrency = 8"),
+    doc("endpoint", "max_tokens", "max_tokens = 256"),
+    doc("endpoint", "color", r#"color = "cyan""#),
+];
+
+/// The keys allowed in `table`.
+pub(super) fn keys_of(table: &str) -> Vec<&'static str> {
+    KEYS.iter()
+        .filter(|doc| doc.table == table)
+        .map(|doc| doc.key)
+        .collect()
+}
+
+/// How to write `key` of `table`, if it is a known key.
+pub(super) fn example_of(table: &str, key: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .find(|doc| doc.table == table && doc.key == key)
+        .map(|doc| doc.example)
+}
+
+/// How a table is written in the file, for messages (`[load]`, `[[endpoint]]`, "the top level").
+pub(super) fn table_display(table: &str) -> String {
+    match table {
+        "" => "the top level of the race file".to_string(),
+        "endpoint" => "[[endpoint]]".to_string(),
+        other => format!("[{other}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepts(table: &str, key: &str) -> bool {
+        let snippet = match (table, key) {
+            ("", "endpoint") => "[[endpoint]]\n".to_string(),
+            ("", key) if key != "name" => format!("[{key}]\n"),
+            ("", key) => format!("{key} = \"x\"\n"),
+            ("endpoint", key) => format!("[[endpoint]]\n{key} = {{}}\n"),
+            (table, key) => format!("[{table}]\n{key} = {{}}\n"),
+        };
+        match toml::from_str::<RawRace>(&snippet) {
+            Ok(_) => true,
+            // A type error means the key was recognised; only unknown keys matter here.
+            Err(e) => !e.message().contains("unknown field"),
+        }
+    }
+
+    #[test]
+    fn every_documented_key_is_accepted() {
+        for doc in KEYS {
+            assert!(accepts(doc.table, doc.key), "{}.{}", doc.table, doc.key);
+        }
+    }
+
+    #[test]
+    fn undocumented_keys_are_refused() {
+        for table in ["", "workload", "load", "timeouts", "slo", "endpoint"] {
+            assert!(!accepts(table, "nonsense"), "{table}");
+        }
+    }
+
+    #[test]
+    fn every_table_documents_all_fields_of_its_struct() {
+        // serde lists the expected fields in its unknown-field message: compare with KEYS.
+        for table in ["", "workload", "load", "timeouts", "slo", "endpoint"] {
+            let snippet = match table {
+                "" => "nonsense = 1\n".to_string(),
+                "endpoint" => "[[endpoint]]\nnonsense = 1\n".to_string(),
+                t => format!("[{t}]\nnonsense = 1\n"),
+            };
+            let message = toml::from_str::<RawRace>(&snippet)
+                .err()
+                .map(|e| e.message().to_string())
+                .unwrap_or_default();
+            let listed = message.matches('`').count() / 2 - 1;
+            assert_eq!(listed, keys_of(table).len(), "{table}: {message}");
+        }
+    }
+}

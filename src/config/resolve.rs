@@ -1,0 +1,370 @@
+//! Reading a race file: TOML text → raw structs → a [`RaceConfig`] with defaults filled in,
+//! refusing anything invalid with the file, line, column and key path of the offending value.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{ConfigError, Location};
+use super::raw::{RawEndpoint, RawLoad, RawRace, RawSlo, RawTimeouts, RawWorkload};
+use super::toml_error;
+use super::validate::{self, Problem};
+use super::{
+    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, EndpointConfig, LoadConfig, PromptSource, RaceConfig,
+    Slo, Timeouts, WorkloadConfig,
+};
+
+/// Reads and resolves a race file. Defaults are filled in, so the result can be raced as is.
+pub fn load_file(path: &Path) -> Result<RaceConfig, ConfigError> {
+    let mut race = load_file_layer(path)?;
+    super::layer::fill_defaults(&mut race);
+    Ok(race)
+}
+
+/// Resolves race-file text; `path` is only used in messages and for the default race name.
+pub fn from_toml_str(text: &str, path: &Path) -> Result<RaceConfig, ConfigError> {
+    let mut race = parse_layer(text, path)?;
+    super::layer::fill_defaults(&mut race);
+    Ok(race)
+}
+
+/// The file's layer: like [`load_file`], but `load.requests` stays unset when the file sets
+/// neither `requests` nor `duration`, so a `--duration` flag alone is not capped by the
+/// default request count.
+pub(super) fn load_file_layer(path: &Path) -> Result<RaceConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|io| ConfigError::Read {
+        path: path.to_path_buf(),
+        io,
+    })?;
+    parse_layer(&text, path)
+}
+
+fn parse_layer(text: &str, path: &Path) -> Result<RaceConfig, ConfigError> {
+    if is_blank_toml(text) {
+        return Err(ConfigError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let raw: RawRace = toml::from_str(text).map_err(|e| toml_error::from_toml(&e, text, path))?;
+    Resolver { path, text }.race(raw)
+}
+
+/// Nothing but whitespace and comments.
+fn is_blank_toml(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with('#'))
+}
+
+/// Resolution of one file, so errors can name it and point into it.
+struct Resolver<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Resolver<'_> {
+    fn at<T>(&self, value: &Spanned<T>) -> Location {
+        Location::at_offset(self.path, self.text, value.span().start)
+    }
+
+    fn fail<T>(&self, value: &Spanned<T>, key: &str, problem: Problem) -> ConfigError {
+        ConfigError::invalid(self.at(value), key, problem.problem, problem.help)
+    }
+
+    fn check<T, V>(
+        &self,
+        value: &Spanned<T>,
+        key: &str,
+        check: impl FnOnce(&T) -> Result<V, Problem>,
+    ) -> Result<V, ConfigError> {
+        check(value.get_ref()).map_err(|p| self.fail(value, key, p))
+    }
+
+    fn race(&self, raw: RawRace) -> Result<RaceConfig, ConfigError> {
+        let name = match &raw.name {
+            Some(name) => self.check(name, "name", |n| {
+                if n.trim().is_empty() {
+                    Err(Problem::new(
+                        "race name is empty",
+                        r#"write e.g. `name = "vllm vs ollama"`, or leave the key out"#,
+                    ))
+                } else {
+                    Ok(n.clone())
+                }
+            })?,
+            None => self.default_name(),
+        };
+        Ok(RaceConfig {
+            name,
+            workload: self.workload(raw.workload.unwrap_or_default())?,
+            load: self.load(raw.load.unwrap_or_default())?,
+            timeouts: self.timeouts(raw.timeouts.unwrap_or_default())?,
+            slo: self.slo(raw.slo.unwrap_or_default())?,
+            endpoints: self.endpoints(raw.endpoint)?,
+        })
+    }
+
+    /// The file's stem: `vllm-vs-ollama.toml` races as "vllm-vs-ollama".
+    fn default_name(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "race".to_string())
+    }
+
+    fn workload(&self, raw: RawWorkload) -> Result<WorkloadConfig, ConfigError> {
+        let mut sources: Vec<(&str, PromptSource, std::ops::Range<usize>)> = Vec::new();
+        if let Some(prompt) = &raw.prompt {
+            self.check(prompt, "workload.prompt", |p| non_empty_prompt(p))?;
+            let source = PromptSource::Inline(vec![prompt.get_ref().clone()]);
+            sources.push(("prompt", source, prompt.span()));
+        }
+        if let Some(prompts) = &raw.prompts {
+            self.check(prompts, "workload.prompts", |ps| {
+                if ps.is_empty() {
+                    return Err(Problem::new(
+                        "the prompt list is empty",
+                        r#"write e.g. `prompts = ["first prompt", "second prompt"]`"#,
+                    ));
+                }
+                ps.iter().try_for_each(|p| non_empty_prompt(p))
+            })?;
+            let source = PromptSource::Inline(prompts.get_ref().clone());
+            sources.push(("prompts", source, prompts.span()));
+        }
+        if let Some(file) = &raw.prompts_file {
+            self.check(file, "workload.prompts_file", |f| {
+                if f.trim().is_empty() {
+                    Err(Problem::new(
+                        "the file name is empty",
+                        r#"write e.g. `prompts_file = "prompts.jsonl"` (relative to this race file)"#,
+                    ))
+                } else {
+                    Ok(())
+                }
+            })?;
+            let source = PromptSource::File(PathBuf::from(file.get_ref()));
+            sources.push(("prompts_file", source, file.span()));
+        }
+        if let Some(builtin) = &raw.builtin {
+            self.check(builtin, "workload.builtin", |b| validate::builtin(b))?;
+            let source = PromptSource::Builtin(builtin.get_ref().clone());
+            sources.push(("builtin", source, builtin.span()));
+        }
+        if let [(first, ..), (second, _, span), ..] = sources.as_slice() {
+            return Err(ConfigError::invalid(
+                Location::at_offset(self.path, self.text, span.start),
+                format!("workload.{second}"),
+                format!("both `{first}` and `{second}` are given"),
+                "choose one prompt source: `prompt`, `prompts`, `prompts_file` or `builtin`",
+            ));
+        }
+        let prompts = sources.pop().map_or_else(
+            || PromptSource::Builtin(DEFAULT_BUILTIN.to_string()),
+            |(_, source, _)| source,
+        );
+        if let Some(max_tokens) = &raw.max_tokens {
+            self.check(max_tokens, "workload.max_tokens", |m| {
+                validate::at_least_one(u64::from(*m), "max_tokens = 128")
+            })?;
+        }
+        if let Some(temperature) = &raw.temperature {
+            self.check(temperature, "workload.temperature", |t| {
+                validate::temperature(*t)
+            })?;
+        }
+        Ok(WorkloadConfig {
+            prompts,
+            max_tokens: raw.max_tokens.map(Spanned::into_inner),
+            temperature: raw.temperature.map(Spanned::into_inner),
+            stream: raw.stream.unwrap_or(true),
+        })
+    }
+
+    fn load(&self, raw: RawLoad) -> Result<LoadConfig, ConfigError> {
+        if let Some(requests) = &raw.requests {
+            self.check(requests, "load.requests", |r| {
+                validate::at_least_one(*r, "requests = 20")
+            })?;
+        }
+        if let Some(concurrency) = &raw.concurrency {
+            self.check(concurrency, "load.concurrency", |c| {
+                validate::at_least_one(u64::from(*c), "concurrency = 4")
+            })?;
+        }
+        Ok(LoadConfig {
+            requests: raw.requests.map(Spanned::into_inner),
+            duration: self.duration(raw.duration.as_ref(), "load.duration")?,
+            concurrency: raw
+                .concurrency
+                .map_or(DEFAULT_CONCURRENCY, Spanned::into_inner),
+            warmup_requests: raw.warmup_requests.unwrap_or(0),
+            warm_connections: raw.warm_connections.unwrap_or(true),
+        })
+    }
+
+    fn duration(
+        &self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
+        value
+            .map(|v| self.check(v, key, |text| validate::duration(text)))
+            .transpose()
+    }
+
+    fn timeouts(&self, raw: RawTimeouts) -> Result<Timeouts, ConfigError> {
+        let defaults = Timeouts::default();
+        Ok(Timeouts {
+            connect: self
+                .duration(raw.connect.as_ref(), "timeouts.connect")?
+                .unwrap_or(defaults.connect),
+            first_token: self
+                .duration(raw.first_token.as_ref(), "timeouts.first_token")?
+                .unwrap_or(defaults.first_token),
+            idle: self
+                .duration(raw.idle.as_ref(), "timeouts.idle")?
+                .unwrap_or(defaults.idle),
+            total: self
+                .duration(raw.total.as_ref(), "timeouts.total")?
+                .unwrap_or(defaults.total),
+        })
+    }
+
+    fn slo(&self, raw: RawSlo) -> Result<Slo, ConfigError> {
+        Ok(Slo {
+            ttft: self.duration(raw.ttft.as_ref(), "slo.ttft")?,
+            tpot: self.duration(raw.tpot.as_ref(), "slo.tpot")?,
+            ttlt: self.duration(raw.ttlt.as_ref(), "slo.ttlt")?,
+        })
+    }
+
+    fn endpoints(
+        &self,
+        raw: Vec<Spanned<RawEndpoint>>,
+    ) -> Result<Vec<EndpointConfig>, ConfigError> {
+        let mut seen = HashSet::new();
+        let mut endpoints = Vec::with_capacity(raw.len());
+        for (index, table) in raw.into_iter().enumerate() {
+            let key = |field: &str| format!("endpoint[{index}].{field}");
+            let endpoint = self.endpoint(&table, index)?;
+            if !seen.insert(endpoint.name.clone()) {
+                let span = table
+                    .get_ref()
+                    .name
+                    .as_ref()
+                    .map_or(table.span(), Spanned::span);
+                return Err(ConfigError::invalid(
+                    Location::at_offset(self.path, self.text, span.start),
+                    key("name"),
+                    format!("endpoint name `{}` is used twice", endpoint.name),
+                    "endpoint names must be unique: they label lanes, result rows and files",
+                ));
+            }
+            endpoints.push(endpoint);
+        }
+        Ok(endpoints)
+    }
+
+    fn endpoint(
+        &self,
+        table: &Spanned<RawEndpoint>,
+        index: usize,
+    ) -> Result<EndpointConfig, ConfigError> {
+        let raw = table.get_ref();
+        let key = |field: &str| format!("endpoint[{index}].{field}");
+        let missing = |field: &str, help: &str| {
+            ConfigError::invalid(
+                self.at(table),
+                key(field),
+                format!("this [[endpoint]] has no `{field}`"),
+                help,
+            )
+        };
+
+        let name = raw.name.as_ref().ok_or_else(|| {
+            missing(
+                "name",
+                r#"add e.g. `name = "vllm"` (unique among the endpoints)"#,
+            )
+        })?;
+        self.check(name, &key("name"), |n| validate::endpoint_name(n))?;
+        let protocol = raw.protocol.as_ref().ok_or_else(|| {
+            missing(
+                "protocol",
+                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama"#,
+            )
+        })?;
+        let protocol = self.check(protocol, &key("protocol"), |p| validate::protocol(p))?;
+        let base_url = raw.base_url.as_ref().ok_or_else(|| {
+            missing(
+                "base_url",
+                r#"add e.g. `base_url = "http://localhost:8000/v1"` (or "mock://steady" for a built-in mock)"#,
+            )
+        })?;
+        self.check(base_url, &key("base_url"), |u| validate::base_url(u))?;
+        let is_mock = base_url.get_ref().starts_with("mock://");
+        let model = match &raw.model {
+            Some(model) => {
+                self.check(model, &key("model"), |m| validate::model(m))?;
+                model.get_ref().clone()
+            }
+            // A mock serves any model name; asking for one would only be noise.
+            None if is_mock => super::MOCK_MODEL.to_string(),
+            None => {
+                return Err(missing(
+                    "model",
+                    r#"add e.g. `model = "llama3.2"`: the model the server should run"#,
+                ));
+            }
+        };
+        if let Some(var) = &raw.api_key_env {
+            self.check(var, &key("api_key_env"), |v| validate::env_var_name(v))?;
+        }
+        let mut headers = BTreeMap::new();
+        for (header, value) in &raw.headers {
+            let header_key = key(&format!("headers.{}", header.get_ref()));
+            self.check(header, &header_key, |h| validate::header_name(h))?;
+            self.check(value, &header_key, |v| validate::header_value(v))?;
+            headers.insert(header.get_ref().clone(), value.get_ref().clone());
+        }
+        if let Some(concurrency) = &raw.concurrency {
+            self.check(concurrency, &key("concurrency"), |c| {
+                validate::at_least_one(u64::from(*c), "concurrency = 8")
+            })?;
+        }
+        if let Some(max_tokens) = &raw.max_tokens {
+            self.check(max_tokens, &key("max_tokens"), |m| {
+                validate::at_least_one(u64::from(*m), "max_tokens = 256")
+            })?;
+        }
+        if let Some(color) = &raw.color {
+            self.check(color, &key("color"), |c| validate::color(c))?;
+        }
+        Ok(EndpointConfig {
+            name: name.get_ref().clone(),
+            protocol,
+            base_url: base_url.get_ref().clone(),
+            model,
+            api_key_env: raw.api_key_env.as_ref().map(|v| v.get_ref().clone()),
+            headers,
+            body: raw.body.clone(),
+            concurrency: raw.concurrency.as_ref().map(|c| *c.get_ref()),
+            max_tokens: raw.max_tokens.as_ref().map(|m| *m.get_ref()),
+            color: raw.color.as_ref().map(|c| c.get_ref().clone()),
+        })
+    }
+}
+
+fn non_empty_prompt(prompt: &str) -> Result<(), Problem> {
+    if prompt.trim().is_empty() {
+        return Err(Problem::new(
+            "a prompt is empty",
+            "write the text to send, e.g. `prompt = \"Explain TCP slow start.\"`",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! Checks shared by the race file and the command line: each returns the resolved value or a
+//! [`Problem`] (what is wrong, what to write instead) that the caller places in a file or flag.
+
+use std::time::Duration;
+
+use crate::protocol::Protocol;
+
+use super::error::{did_you_mean, shown};
+
+/// What is wrong with one value, before the caller says where the value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub problem: String,
+    pub help: String,
+}
+
+impl Problem {
+    pub fn new(problem: impl Into<String>, help: impl Into<String>) -> Problem {
+        Problem {
+            problem: problem.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// The protocol names users write, as `Protocol`'s serde names spell them.
+pub const PROTOCOL_NAMES: [&str; 4] = ["openai", "openai-completions", "anthropic", "ollama"];
+
+/// The mock server profiles named in help texts.
+pub const MOCK_PROFILES: [&str; 6] = ["instant", "turbo", "steady", "thinker", "flaky", "slow"];
+
+/// Endpoint colours: the terminal's 16 named colours, or `#rrggbb`.
+pub const COLOR_NAMES: [&str; 16] = [
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "gray",
+    "dark_gray",
+    "light_red",
+    "light_green",
+    "light_yellow",
+    "light_blue",
+    "light_magenta",
+    "light_cyan",
+    "white",
+];
+
+pub fn protocol(name: &str) -> Result<Protocol, Problem> {
+    // Parse through serde so the accepted names can never drift from `Protocol`'s own.
+    if let Ok(protocol) = serde_json::from_value(serde_json::Value::String(name.to_string())) {
+        return Ok(protocol);
+    }
+    let allowed = PROTOCOL_NAMES.join(", ");
+    let help = match did_you_mean(name, &PROTOCOL_NAMES) {
+        Some(guess) => format!("did you mean `{guess}`? allowed protocols: {allowed}"),
+        None => format!("allowed protocols: {allowed}"),
+    };
+    Err(Problem::new(
+        format!("unknown protocol {}", shown(name)),
+        help,
+    ))
+}
+
+pub fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::OpenAiChat => "openai",
+        Protocol::OpenAiCompletions => "openai-completions",
+        Protocol::Anthropic => "anthropic",
+        Protocol::Ollama => "ollama",
+    }
+}
+
+/// Paths that protocols append to the base URL themselves; a base URL ending in one of them
+/// would have it twice.
+const PROTOCOL_PATHS: [&str; 4] = [
+    "/chat/completions",
+    "/completions",
+    "/messages",
+    "/api/chat",
+];
+
+pub fn base_url(url: &str) -> Result<(), Problem> {
+    let examples = "write e.g. `http://localhost:8000/v1`, `https://api.anthropic.com/v1` \
+                    or `mock://steady`";
+    if let Some(spec) = url.strip_prefix("mock://") {
+        return mock_spec(spec);
+    }
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Err(Problem::new(
+            format!(
+                "base URL {} must start with http://, https:// or mock://",
+                shown(url)
+            ),
+            examples,
+        ));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(Problem::new(
+            format!("base URL {} has no host or contains spaces", shown(url)),
+            examples,
+        ));
+    }
+    let path = url.trim_end_matches('/');
+    if let Some(suffix) = PROTOCOL_PATHS.iter().find(|p| path.ends_with(*p)) {
+        return Err(Problem::new(
+            format!("base URL {} already ends with `{suffix}`", shown(url)),
+            format!(
+                "give the base only (e.g. `http://localhost:8000/v1`); llmrace appends \
+                 `{suffix}` for the protocol itself"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A `mock://SPEC` profile spec: a profile name and/or `,KEY=VALUE` settings, as the mock
+/// server reads it.
+pub fn mock_spec(spec: &str) -> Result<(), Problem> {
+    let help = format!(
+        "write `mock://PROFILE` with a profile out of {}, optionally with settings such as \
+         `mock://steady,ttft=200ms`",
+        MOCK_PROFILES.join(", ")
+    );
+    match crate::mock::Profile::parse(spec) {
+        Ok(_) => Ok(()),
+        Err(crate::mock::ProfileError::UnknownProfile { name, .. }) => {
+            let help = match did_you_mean(&name, &MOCK_PROFILES) {
+                Some(guess) => format!("did you mean `{guess}`? {help}"),
+                None => help,
+            };
+            Err(Problem::new(format!("unknown mock profile `{name}`"), help))
+        }
+        Err(e) => Err(Problem::new(format!("bad mock spec: {e}"), help)),
+    }
+}
+
+pub fn endpoint_name(name: &str) -> Result<(), Problem> {
+    let help = "give each endpoint a short unique name such as `vllm` or `gpt-4o`";
+    if name.trim().is_empty() {
+        return Err(Problem::new("endpoint name is empty", help));
+    }
+    if name.chars().any(char::is_control) || name.chars().count() > 64 {
+        return Err(Problem::new(
+            "endpoint name has control characters or is longer than 64 characters",
+            help,
+        ));
+    }
+    Ok(())
+}
+
+pub fn model(model: &str) -> Result<(), Problem> {
+    if model.trim().is_empty() {
+        return Err(Problem::new(
+            "model is empty",
+            "name the model the server should run, e.g. `llama3.2` or `gpt-4o-mini`",
+        ));
+    }
+    Ok(())
+}
+
+/// The name of an environment variable. The value itself is never echoed: a user who pasted
+/// the key here by mistake must not see it printed back into their terminal history or CI log.
+pub fn env_var_name(name: &str) -> Result<(), Problem> {
+    let mut chars = name.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if starts_well && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Ok(());
+    }
+    Err(Problem::new(
+        "is not the name of an environment variable (letters, digits and `_`, not starting \
+         with a digit)",
+        "give the variable's NAME, e.g. `api_key_env = \"OPENAI_API_KEY\"`, and export the key \
+         in that variable; never write the key itself into a race file",
+    ))
+}
+
+pub fn header_name(name: &str) -> Result<(), Problem> {
+    let is_token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if !name.is_empty() && name.chars().all(is_token) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        format!("`{name}` is not a valid HTTP header name"),
+        "header names use letters, digits and `-`, e.g. `X-Team`",
+    ))
+}
+
+pub fn header_value(value: &str) -> Result<(), Problem> {
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(Problem::new(
+            "header value contains a line break or NUL",
+            "header values must be a single line",
+        ));
+    }
+    Ok(())
+}
+
+pub fn color(color: &str) -> Result<(), Problem> {
+    let normalized = color.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    let normalized = match normalized.as_str() {
+        "grey" => "gray",
+        "dark_grey" => "dark_gray",
+        other => other,
+    };
+    let is_hex = normalized.len() == 7
+        && normalized.starts_with('#')
+        && normalized[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if is_hex || COLOR_NAMES.contains(&normalized) {
+        return Ok(());
+    }
+    let names = COLOR_NAMES.join(", ");
+    let help = match did_you_mean(normalized, &COLOR_NAMES) {
+        Some(guess) => format!("did you mean `{guess}`? use one of {names}, or `#rrggbb`"),
+        None => format!("use one of {names}, or `#rrggbb`"),
+    };
+    Err(Problem::new(format!("unknown color `{color}`"), help))
+}
+
+/// A positive duration such as `500ms`, `10s`, `2m` or `1h 30m`.
+pub fn duration(text: &str) -> Result<Duration, Problem> {
+    let help = "write a duration with a unit, e.g. \"500ms\", \"10s\", \"2m\" or \"1h 30m\"";
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err(Problem::new("duration must be longer than zero", help)),
+        Ok(d) => Ok(d),
+        Err(e) => Err(Problem::new(
+            format!("`{text}` is not a duration ({e})"),
+            help,
+        )),
+    }
+}
+
+pub fn at_least_one(value: u64, example: &str) -> Result<(), Problem> {
+    if value == 0 {
+        return Err(Problem::new(
+            "must be at least 1",
+            format!("write e.g. `{example}`"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn temperature(value: f32) -> Result<(), Problem> {
+    if value.is_finite() && (0.0..=2.0).contains(&value) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        format!("temperature {value} is out of range"),
+        "use a number from 0.0 to 2.0 (Anthropic accepts up to 1.0), e.g. `temperature = 0.0`",
+    ))
+}
+
+pub fn builtin(name: &str) -> Result<(), Problem> {
+    if crate::workload::BUILTIN_SETS.contains(&name) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        format!("unknown built-in workload `{name}`"),
+        format!(
+            "built-in workloads: {}",
+            crate::workload::BUILTIN_SETS.join(", ")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protocol_name_parses_and_round_trips() {
+        for name in PROTOCOL_NAMES {
+            let parsed = protocol(name).map(protocol_name);
+            assert_eq!(parsed, Ok(name));
+        }
+        let err = protocol("opneai")
+            .err()
+            .unwrap_or_else(|| Problem::new("", ""));
+        assert!(err.help.contains("did you mean `openai`"), "{err:?}");
+    }
+
+    #[test]
+    fn mock_profile_names_match_the_mock_server() {
+        let names: Vec<&str> = crate::mock::Profile::names()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(names, MOCK_PROFILES);
+    }
+
+    #[test]
+    fn base_urls() {
+        assert!(base_url("http://localhost:8000/v1").is_ok());
+        assert!(base_url("https://api.anthropic.com/v1/").is_ok());
+        assert!(base_url("mock://steady,ttft=200ms").is_ok());
+        assert!(base_url("localhost:8000").is_err());
+        assert!(base_url("http://").is_err());
+        assert!(base_url("mock://").is_err());
+        assert!(base_url("mock://stedy").is_err());
+        assert!(base_url("mock://ttft=200ms").is_ok());
+        assert!(base_url("mock://steady,bogus=1").is_err());
+        let err = base_url("http://h/v1/chat/completions").err();
+        assert!(err.is_some_and(|e| e.help.contains("appends")));
+    }
+
+    #[test]
+    fn bad_url_messages_never_echo_keys() {
+        let err = base_url("ftp://h/?api_key=sk-secret").err();
+        assert!(err.is_some_and(|e| !e.problem.contains("sk-secret")));
+    }
+
+    #[test]
+    fn env_var_names_are_checked_without_echoing() {
+        assert!(env_var_name("OPENAI_API_KEY").is_ok());
+        assert!(env_var_name("_X1").is_ok());
+        let err = env_var_name("sk-abc123").err();
+        assert!(err.is_some_and(|e| !e.problem.contains("sk-") && !e.help.contains("sk-abc")));
+        assert!(env_var_name("1X").is_err());
+    }
+
+    #[test]
+    fn colors_and_durations() {
+        assert!(color("cyan").is_ok());
+        assert!(color("Light-Blue").is_ok());
+        assert!(color("#00ff7f").is_ok());
+        assert!(color("cyna").is_err());
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(duration("10").is_err());
+        assert!(duration("0s").is_err());
+    }
+
+    #[test]
+    fn header_names_and_values() {
+        assert!(header_name("X-Team").is_ok());
+        assert!(header_name("X Team").is_err());
+        assert!(header_value("a\r\nb").is_err());
+    }
+}

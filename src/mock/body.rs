@@ -1,0 +1,270 @@
+//! The bodies the mock answers with: whole bodies, bodies cut short by a fault, and token
+//! streams that write each chunk at its deadline, batching whatever is due at once.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+
+use super::faults::Fault;
+use super::plan::Plan;
+use super::stats::{Counters, FirstContent};
+use super::wire::Wire;
+
+/// A frame is handed over once it holds this much, even if more is due: the connection
+/// writes while the rest is encoded, and memory stays bounded for `huge` answers.
+const MAX_FRAME: usize = 64 * 1024;
+
+/// The error that makes hyper abort a connection mid-body (`reset_mid_stream`).
+#[derive(Debug, thiserror::Error)]
+#[error("mock fault: connection reset mid-stream")]
+pub(crate) struct Aborted;
+
+/// Any body the mock sends.
+pub(crate) enum MockBody {
+    Whole(Option<Bytes>),
+    /// Part of a body whose headers promised `promised` bytes; then the connection is aborted
+    /// or left hanging.
+    Cut {
+        part: Option<Bytes>,
+        promised: u64,
+        then: Ending,
+    },
+    Stream(Box<TokenStream>),
+}
+
+/// What a body does once it has nothing more to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Done,
+    /// Abort the connection; `armed` once hyper had a chance to flush what came before.
+    Abort {
+        armed: bool,
+    },
+    Hang,
+}
+
+impl Ending {
+    /// Polls an ending that has been reached.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        match self {
+            Ending::Done => Poll::Ready(None),
+            // Hyper flushes buffered data while the body is pending, so the client sees the
+            // tokens before the abort; waking at once keeps the abort prompt.
+            Ending::Abort { armed: false } => {
+                *self = Ending::Abort { armed: true };
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Ending::Abort { armed: true } => Poll::Ready(Some(Err(Aborted))),
+            // Never woken: the connection stays open until the client or shutdown drops it.
+            Ending::Hang => Poll::Pending,
+        }
+    }
+}
+
+impl MockBody {
+    pub(crate) fn whole(bytes: impl Into<Bytes>) -> MockBody {
+        MockBody::Whole(Some(bytes.into()))
+    }
+}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = Aborted;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        match self.get_mut() {
+            MockBody::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            MockBody::Cut { part, then, .. } => match part.take() {
+                Some(part) => Poll::Ready(Some(Ok(Frame::data(part)))),
+                None => then.poll(cx),
+            },
+            MockBody::Stream(stream) => stream.poll_next(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            MockBody::Whole(bytes) => bytes.is_none(),
+            MockBody::Cut { .. } => false,
+            MockBody::Stream(stream) => stream.stage == Stage::End(Ending::Done),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Whole(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            MockBody::Cut { promised, .. } => SizeHint::with_exact(*promised),
+            MockBody::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Start,
+    Tokens,
+    Finish,
+    End(Ending),
+}
+
+/// A streamed response: each chunk is written at its own deadline on the plan's clock.
+pub(crate) struct TokenStream {
+    wire: Wire,
+    plan: Plan,
+    stage: Stage,
+    /// Tokens written so far.
+    sent: u32,
+    /// Deadline of the next piece.
+    due: Instant,
+    sleep: Pin<Box<Sleep>>,
+    /// Reused across frames: once hyper has written a frame, its space is reclaimed.
+    buf: BytesMut,
+    counters: Arc<Counters>,
+    seq: u64,
+    arrived: Instant,
+    first_written: bool,
+}
+
+impl TokenStream {
+    pub(crate) fn new(
+        wire: Wire,
+        plan: Plan,
+        counters: Arc<Counters>,
+        seq: u64,
+        arrived: Instant,
+    ) -> TokenStream {
+        let due = plan.clock.origin;
+        TokenStream {
+            wire,
+            plan,
+            stage: Stage::Start,
+            sent: 0,
+            due,
+            sleep: Box::pin(tokio::time::sleep_until(due)),
+            buf: BytesMut::new(),
+            counters,
+            seq,
+            arrived,
+            first_written: false,
+        }
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        loop {
+            if let Stage::End(ending) = &mut self.stage {
+                return ending.poll(cx);
+            }
+            let now = Instant::now();
+            if self.due > now {
+                if self.sleep.deadline() != self.due {
+                    self.sleep.as_mut().reset(self.due);
+                }
+                ready!(self.sleep.as_mut().poll(cx));
+                continue;
+            }
+            self.counters.write_late(now - self.due);
+            self.buf.reserve(4096);
+            while self.buf.len() < MAX_FRAME && self.due <= now {
+                if !self.step(now) {
+                    break;
+                }
+            }
+            if !self.buf.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))));
+            }
+        }
+    }
+
+    /// Writes the next piece into `buf`; false once the stream has reached its end.
+    fn step(&mut self, now: Instant) -> bool {
+        match self.stage {
+            Stage::Start => {
+                self.wire.start(&mut self.buf, &self.plan.tally);
+                self.stage = Stage::Tokens;
+                self.schedule_next();
+            }
+            Stage::Tokens => {
+                let striking = self.plan.fault.filter(|f| *f != Fault::NoTerminator);
+                if let Some(fault) = striking.filter(|_| self.sent >= self.plan.fault_at) {
+                    return self.strike(fault);
+                }
+                if self.sent < self.plan.tally.output {
+                    self.write_chunk(now);
+                } else if self.plan.fault == Some(Fault::NoTerminator) {
+                    // The end marker is the one thing left out: the body just stops.
+                    self.stage = Stage::End(Ending::Done);
+                    return false;
+                } else {
+                    self.stage = Stage::Finish;
+                }
+            }
+            Stage::Finish => {
+                self.plan.settle_timings();
+                self.wire.finish(&mut self.buf, &self.plan.tally);
+                self.stage = Stage::End(Ending::Done);
+            }
+            Stage::End(_) => return false,
+        }
+        true
+    }
+
+    /// Draws the deadline of the next chunk, if there is one; the finish shares the last
+    /// chunk's deadline.
+    fn schedule_next(&mut self) {
+        if self.sent < self.plan.tally.output {
+            let n = self.plan.chunk_len(self.sent);
+            self.due = self.plan.clock.advance(n);
+        }
+    }
+
+    fn write_chunk(&mut self, now: Instant) {
+        let (words, reasoning) = self.plan.words(self.sent);
+        self.wire.delta(&mut self.buf, reasoning, words);
+        self.sent += words.count;
+        if !self.first_written {
+            self.first_written = true;
+            self.counters.first_content(FirstContent {
+                request: self.seq,
+                arrived: self.arrived.into_std(),
+                due: self.due.into_std(),
+                written: now.into_std(),
+            });
+        }
+        self.schedule_next();
+    }
+
+    /// Injects the plan's mid-stream fault; false if the stream goes no further.
+    fn strike(&mut self, fault: Fault) -> bool {
+        self.plan.fault = None;
+        let ending = match fault {
+            Fault::MalformedChunk => {
+                self.wire.broken(&mut self.buf);
+                return true;
+            }
+            Fault::InvalidUtf8 => {
+                let reasoning = self.sent < self.plan.tally.reasoning;
+                self.wire.invalid_utf8(&mut self.buf, reasoning);
+                return true;
+            }
+            Fault::ErrorMidStream => {
+                self.wire.error(&mut self.buf);
+                Ending::Done
+            }
+            Fault::ResetMidStream => Ending::Abort { armed: false },
+            Fault::HangMidStream => Ending::Hang,
+            _ => Ending::Done,
+        };
+        self.stage = Stage::End(ending);
+        false
+    }
+}

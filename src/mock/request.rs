@@ -1,0 +1,205 @@
+//! Reading a generation request the way each protocol sends it: the few fields the mock acts
+//! on (model, streaming, usage option, token cap) and the size of the prompt.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::text::{estimate_tokens, hash_bytes};
+use crate::protocol::Protocol;
+
+/// What the mock needs to know about one generation request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ask {
+    /// The model name as a JSON string literal (quoted and escaped), ready to paste.
+    pub model_json: String,
+    pub stream: bool,
+    pub include_usage: bool,
+    /// The request's cap on output tokens, if it set one.
+    pub max_tokens: Option<u32>,
+    pub input_tokens: u32,
+    /// Hash of the whole body: the same request gets the same text.
+    pub body_hash: u64,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+    #[serde(default)]
+    max_tokens: Option<i64>,
+    #[serde(default)]
+    max_completion_tokens: Option<i64>,
+    #[serde(default)]
+    options: Option<OllamaOptions>,
+    #[serde(default)]
+    messages: TextBytes,
+    #[serde(default)]
+    prompt: TextBytes,
+    #[serde(default)]
+    system: TextBytes,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
+}
+
+#[derive(Deserialize)]
+struct OllamaOptions {
+    #[serde(default)]
+    num_predict: Option<i64>,
+}
+
+/// Sums the bytes of every string inside a JSON value without building it: the prompt's size
+/// is all the token estimate needs. Numbers count as four bytes (token-id prompts).
+#[derive(Default)]
+struct TextBytes(u64);
+
+impl<'de> Deserialize<'de> for TextBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(TextBytesVisitor)
+            .map(TextBytes)
+    }
+}
+
+struct TextBytesVisitor;
+
+impl<'de> Visitor<'de> for TextBytesVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        Ok(v.len() as u64)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<u64, E> {
+        Ok(4)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<u64, E> {
+        Ok(4)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<u64, E> {
+        Ok(0)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<u64, E> {
+        Ok(0)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
+        Ok(0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut total = 0u64;
+        while let Some(TextBytes(n)) = seq.next_element()? {
+            total = total.saturating_add(n);
+        }
+        Ok(total)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+        let mut total = 0u64;
+        while let Some(PromptKey(counts)) = map.next_key()? {
+            let TextBytes(n) = map.next_value()?;
+            if counts {
+                total = total.saturating_add(n);
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Whether an object key holds prompt text: roles and part types do not. Read without
+/// allocating, escaped or not.
+struct PromptKey(bool);
+
+impl<'de> Deserialize<'de> for PromptKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = PromptKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptKey, E> {
+                Ok(PromptKey(v != "role" && v != "type"))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Why a request body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadRequest(pub String);
+
+impl Ask {
+    pub(crate) fn parse(protocol: Protocol, body: &[u8]) -> Result<Ask, BadRequest> {
+        let parsed: Body = serde_json::from_slice(body)
+            .map_err(|e| BadRequest(format!("request body is not valid JSON for this API: {e}")))?;
+        let model = parsed.model.unwrap_or_else(|| "mock".to_owned());
+        let model_json = serde_json::to_string(&model).unwrap_or_else(|_| "\"mock\"".to_owned());
+        let cap = match protocol {
+            Protocol::OpenAiChat => parsed.max_completion_tokens.or(parsed.max_tokens),
+            Protocol::OpenAiCompletions | Protocol::Anthropic => parsed.max_tokens,
+            Protocol::Ollama => parsed.options.and_then(|o| o.num_predict),
+        };
+        // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
+        let max_tokens = cap.and_then(|n| u32::try_from(n).ok());
+        let text = parsed.messages.0 + parsed.prompt.0 + parsed.system.0;
+        Ok(Ask {
+            model_json,
+            stream: parsed.stream.unwrap_or(protocol == Protocol::Ollama),
+            include_usage: parsed.stream_options.is_some_and(|o| o.include_usage),
+            max_tokens,
+            input_tokens: estimate_tokens(text),
+            body_hash: hash_bytes(body),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_openai_chat_fields() {
+        let body = br#"{"model":"m\"x","messages":[{"role":"user","content":"hello there friend"}],
+            "stream":true,"stream_options":{"include_usage":true},"max_tokens":9,"max_completion_tokens":5}"#;
+        let ask = Ask::parse(Protocol::OpenAiChat, body).unwrap();
+        assert_eq!(ask.model_json, r#""m\"x""#);
+        assert!(ask.stream && ask.include_usage);
+        assert_eq!(ask.max_tokens, Some(5));
+        assert_eq!(ask.input_tokens, 5);
+    }
+
+    #[test]
+    fn ollama_streams_by_default_and_negative_cap_is_none() {
+        let body = br#"{"model":"llama","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"options":{"num_predict":-1}}"#;
+        let ask = Ask::parse(Protocol::Ollama, body).unwrap();
+        assert!(ask.stream);
+        assert_eq!(ask.max_tokens, None);
+        assert_eq!(ask.input_tokens, 1);
+    }
+
+    #[test]
+    fn bad_json_is_refused() {
+        assert!(Ask::parse(Protocol::Anthropic, b"{nope").is_err());
+        assert!(Ask::parse(Protocol::Anthropic, b"[1,2]").is_err());
+    }
+}

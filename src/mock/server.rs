@@ -1,0 +1,370 @@
+//! The mock's HTTP side: accepting connections (one task each, HTTP/1.1 keep-alive), routing
+//! requests, and turning a request, the profile and its fault into a response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::body::{Ending, MockBody, TokenStream};
+use super::faults::Fault;
+use super::plan::Plan;
+use super::profile::Profile;
+use super::request::{Ask, BadRequest};
+use super::stats::{Counters, FirstContent, OpenConnection};
+use super::text::mix;
+use super::wire::{INVALID_UTF8, Stamp, Wire, error_body, foreign_body};
+use crate::protocol::Protocol;
+
+/// Larger request bodies are refused with 413: no prompt a race sends comes close.
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+const HTML_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n\
+    <body><h1>502 Bad Gateway</h1><p>The upstream server is temporarily unavailable.</p>\n\
+    <hr><address>nginx (llmrace mock)</address></body></html>\n";
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub profile: Profile,
+    pub counters: Arc<Counters>,
+    /// Server start, Unix seconds and RFC 3339: the `created` stamps of every response, so
+    /// the same request gets the same body.
+    pub created: u64,
+    pub created_at: String,
+}
+
+/// The service's error: hyper closes the connection without a response.
+#[derive(Debug, thiserror::Error)]
+#[error("mock closed the connection without a response")]
+pub(crate) struct Refused;
+
+/// Accepts connections until `stop`, then drops every connection still open.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let open = shared.counters.connection_accepted();
+                    connections.spawn(serve_connection(stream, Arc::clone(&shared), open));
+                }
+                // Out of file descriptors and the like: pause instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenConnection) {
+    // Tokens are small writes that must leave at once.
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |req| handle(Arc::clone(&shared), req));
+    // Errors here are clients going away or faults closing on purpose.
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+fn generation_protocol(path: &str) -> Option<Protocol> {
+    match path {
+        "/v1/chat/completions" => Some(Protocol::OpenAiChat),
+        "/v1/completions" => Some(Protocol::OpenAiCompletions),
+        "/v1/messages" => Some(Protocol::Anthropic),
+        "/api/chat" => Some(Protocol::Ollama),
+        _ => None,
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<MockBody>, Refused> {
+    let arrived = Instant::now();
+    let seq = shared.counters.request_arrived();
+    let path = req.uri().path().to_owned();
+    let protocol = generation_protocol(&path);
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let response = match (protocol, path.as_str()) {
+        (Some(protocol), _) if req.method() == Method::POST => {
+            return generate(&shared, protocol, req, arrived, seq).await;
+        }
+        (Some(protocol), _) => method_not_allowed(Some(protocol), "POST"),
+        (None, "/v1/models") if get => json_ok(&json!({
+            "object": "list",
+            "data": [{"id": "mock", "object": "model", "created": shared.created, "owned_by": "llmrace"}],
+        })),
+        (None, "/api/tags") if get => json_ok(&json!({
+            "models": [{"name": "mock", "model": "mock", "modified_at": shared.created_at, "size": 0}],
+        })),
+        (None, "/") if get => plain(
+            StatusCode::OK,
+            "text/plain",
+            "llmrace mock server is running\n",
+        ),
+        (None, "/v1/models" | "/api/tags" | "/") => method_not_allowed(None, "GET"),
+        (None, _) => {
+            let shape = path.starts_with("/api/").then_some(Protocol::Ollama);
+            error(
+                shape,
+                StatusCode::NOT_FOUND,
+                &format!("no route for {path} on the llmrace mock"),
+            )
+        }
+    };
+    Ok(with_request_id(response, seq))
+}
+
+async fn generate(
+    shared: &Shared,
+    protocol: Protocol,
+    req: Request<Incoming>,
+    arrived: Instant,
+    seq: u64,
+) -> Result<Response<MockBody>, Refused> {
+    let mut forced = None;
+    if let Some(value) = req.headers().get("x-mock-fault") {
+        forced = value.to_str().ok().and_then(Fault::from_name);
+        if forced.is_none() {
+            let message = format!(
+                "unknown x-mock-fault `{}`: the faults are {}",
+                String::from_utf8_lossy(value.as_bytes()),
+                Fault::names_list()
+            );
+            return Ok(with_request_id(
+                error(Some(protocol), StatusCode::BAD_REQUEST, &message),
+                seq,
+            ));
+        }
+    }
+    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            let message = format!("request body over {MAX_REQUEST_BYTES} bytes");
+            return Ok(with_request_id(
+                error(Some(protocol), StatusCode::PAYLOAD_TOO_LARGE, &message),
+                seq,
+            ));
+        }
+        Err(_) => return Err(Refused),
+    };
+    let ask = match Ask::parse(protocol, &body) {
+        Ok(ask) => ask,
+        Err(BadRequest(message)) => {
+            return Ok(with_request_id(
+                error(Some(protocol), StatusCode::BAD_REQUEST, &message),
+                seq,
+            ));
+        }
+    };
+    let profile = &shared.profile;
+    let fault = forced.or_else(|| profile.pick_fault(unit_draw(profile.seed, seq)));
+    if let Some(fault) = fault {
+        shared.counters.fault_injected(fault);
+    }
+    let stamp = Stamp {
+        seq,
+        created: shared.created,
+        created_at: &shared.created_at,
+        model_json: &ask.model_json,
+    };
+    let mut origin = arrived;
+    match fault {
+        Some(Fault::ResetBeforeHeaders) => return Err(Refused),
+        Some(Fault::HangBeforeHeaders) => return std::future::pending().await,
+        Some(Fault::SlowHeaders) => {
+            origin += profile.header_delay;
+            sleep_until(origin).await;
+        }
+        _ => {}
+    }
+    let plan = Plan::new(profile, protocol, &ask, seq, fault, origin);
+    let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
+        Some(response) => response,
+        None if ask.stream => {
+            let wire = Wire::new(protocol, &stamp);
+            let content_type = wire.content_type(true);
+            let stream = TokenStream::new(wire, plan, Arc::clone(&shared.counters), seq, arrived);
+            let mut response = Response::new(MockBody::Stream(Box::new(stream)));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+                .headers_mut()
+                .insert("cache-control", HeaderValue::from_static("no-cache"));
+            response
+        }
+        None => whole_response(shared, protocol, &stamp, plan, fault, seq, arrived).await,
+    };
+    Ok(with_request_id(response, seq))
+}
+
+/// Responses that faults decide before any generation.
+fn up_front(
+    fault: Fault,
+    protocol: Protocol,
+    stamp: &Stamp<'_>,
+    plan: &Plan,
+) -> Option<Response<MockBody>> {
+    let status = match fault {
+        Fault::Http429 => StatusCode::TOO_MANY_REQUESTS,
+        Fault::Http500 => StatusCode::INTERNAL_SERVER_ERROR,
+        Fault::Http503 => StatusCode::SERVICE_UNAVAILABLE,
+        Fault::Http401 => StatusCode::UNAUTHORIZED,
+        Fault::Http400 => StatusCode::BAD_REQUEST,
+        Fault::Html => return Some(plain(StatusCode::OK, "text/html; charset=utf-8", HTML_PAGE)),
+        Fault::WrongProtocol => {
+            let (_, answer) = plan.all_words();
+            let (content_type, body) = foreign_body(protocol, stamp, &plan.tally, answer);
+            return Some(plain(StatusCode::OK, content_type, body));
+        }
+        _ => return None,
+    };
+    let message = format!("mock fault {fault}: {}", fault.description());
+    let mut response = error(Some(protocol), status, &message);
+    if fault == Fault::Http429 {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    Some(response)
+}
+
+/// A non-streaming answer: sent whole once the last token is due, as real servers do.
+async fn whole_response(
+    shared: &Shared,
+    protocol: Protocol,
+    stamp: &Stamp<'_>,
+    mut plan: Plan,
+    fault: Option<Fault>,
+    seq: u64,
+    arrived: Instant,
+) -> Response<MockBody> {
+    let due = plan.schedule_all();
+    sleep_until(due).await;
+    let written = Instant::now();
+    shared.counters.write_late(written - due);
+    shared.counters.first_content(FirstContent {
+        request: seq,
+        arrived: arrived.into_std(),
+        due: due.into_std(),
+        written: written.into_std(),
+    });
+    let (reasoning_words, answer_words) = plan.all_words();
+    let mut reasoning = BytesMut::new();
+    reasoning_words.write_to(&mut reasoning);
+    let mut answer = BytesMut::new();
+    if fault == Some(Fault::InvalidUtf8) {
+        answer.extend_from_slice(INVALID_UTF8);
+    }
+    answer_words.write_to(&mut answer);
+    let wire = Wire::new(protocol, stamp);
+    let full = wire.full(&plan.tally, &reasoning, &answer).freeze();
+    let half = full.slice(..full.len() / 2);
+    let promised = full.len() as u64;
+    let body = match fault {
+        Some(Fault::ErrorMidStream) => {
+            MockBody::whole(error_body(Some(protocol), 500, "mock overloaded"))
+        }
+        // Trailing garbage after a complete object: every byte of the answer, not valid JSON.
+        Some(Fault::MalformedChunk) => MockBody::whole([&full[..], b",}"].concat()),
+        // A clean end after half the object.
+        Some(Fault::NoTerminator) => MockBody::whole(half),
+        Some(Fault::ResetMidStream) => MockBody::Cut {
+            part: Some(half),
+            promised,
+            then: Ending::Abort { armed: false },
+        },
+        Some(Fault::HangMidStream) => MockBody::Cut {
+            part: Some(half),
+            promised,
+            then: Ending::Hang,
+        },
+        _ => MockBody::whole(full),
+    };
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(wire.content_type(false)),
+    );
+    response
+}
+
+/// A uniform draw in `[0, 1)` for request `seq`: which fault, if any, strikes it.
+fn unit_draw(seed: u64, seq: u64) -> f64 {
+    let bits = mix(seed ^ mix(seq ^ 0xFA17_FA17));
+    #[expect(clippy::cast_precision_loss, reason = "53-bit values are exact in f64")]
+    let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
+    unit
+}
+
+fn plain(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::whole(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn json_ok(value: &serde_json::Value) -> Response<MockBody> {
+    plain(StatusCode::OK, "application/json", value.to_string())
+}
+
+fn error(protocol: Option<Protocol>, status: StatusCode, message: &str) -> Response<MockBody> {
+    plain(
+        status,
+        "application/json",
+        error_body(protocol, status.as_u16(), message),
+    )
+}
+
+fn method_not_allowed(protocol: Option<Protocol>, allowed: &'static str) -> Response<MockBody> {
+    let message = format!("method not allowed here: use {allowed}");
+    let mut response = error(protocol, StatusCode::METHOD_NOT_ALLOWED, &message);
+    response
+        .headers_mut()
+        .insert("allow", HeaderValue::from_static(allowed));
+    response
+}
+
+fn with_request_id(mut response: Response<MockBody>, seq: u64) -> Response<MockBody> {
+    if let Ok(value) = HeaderValue::from_str(&format!("mock-{seq}")) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_draws_are_uniform_enough() {
+        let hits = (0..10_000).filter(|&seq| unit_draw(1, seq) < 0.08).count();
+        assert!((600..1000).contains(&hits), "{hits}");
+        assert!((0..1000).all(|seq| (0.0..1.0).contains(&unit_draw(7, seq))));
+    }
+}

@@ -1,0 +1,199 @@
+//! What the running mock counts about itself: connections, requests, injected faults, and how
+//! late it wrote against its own schedule, so benchmarks can tell mock error from client error.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::faults::Fault;
+
+/// How many recent first-content records the mock keeps.
+const RECENT: usize = 4096;
+/// Lateness above this (µs) is recorded as this: a mock an hour late is broken anyway.
+const MAX_LATENESS_US: u64 = 3_600_000_000;
+
+/// A snapshot of the mock's counters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MockStats {
+    pub connections_accepted: u64,
+    /// Connections open right now (a client that gave up on a hang should bring this down).
+    pub connections_open: u64,
+    /// Every HTTP request, generation or not.
+    pub requests: u64,
+    pub faults_injected: u64,
+    /// Faults injected so far, by kind; kinds never injected are left out.
+    pub faults_by_kind: Vec<(Fault, u64)>,
+    /// How late each scheduled write was handed to the connection, against its deadline.
+    pub write_lateness: Lateness,
+    /// The same for the first content of each response only (what TTFT measures).
+    pub first_content_lateness: Lateness,
+    /// The most recent responses' first content, oldest first (at most 4096).
+    pub recent: Vec<FirstContent>,
+}
+
+/// A lateness distribution, at microsecond resolution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lateness {
+    pub samples: u64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+/// When one response's first content was due and when the mock handed it to the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstContent {
+    /// The request's sequence number: the `<n>` of its response id (`chatcmpl-mock-<n>`).
+    pub request: u64,
+    /// When the mock had read the request's headers.
+    pub arrived: std::time::Instant,
+    pub due: std::time::Instant,
+    pub written: std::time::Instant,
+}
+
+/// The live counters, shared by every connection.
+pub(crate) struct Counters {
+    connections: AtomicU64,
+    open: AtomicU64,
+    requests: AtomicU64,
+    faults: [AtomicU64; Fault::ALL.len()],
+    writes: Mutex<Option<Histogram<u64>>>,
+    firsts: Mutex<Option<Histogram<u64>>>,
+    recent: Mutex<VecDeque<FirstContent>>,
+}
+
+/// One open connection, counted until dropped.
+pub(crate) struct OpenConnection(Arc<Counters>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn histogram() -> Option<Histogram<u64>> {
+    Histogram::new_with_max(MAX_LATENESS_US, 2).ok()
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn record(h: &Mutex<Option<Histogram<u64>>>, late: Duration) {
+    let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(h) = h.as_mut() {
+        h.saturating_record(micros(late).min(MAX_LATENESS_US));
+    }
+}
+
+fn summarise(h: &Mutex<Option<Histogram<u64>>>) -> Lateness {
+    let h = h.lock().unwrap_or_else(PoisonError::into_inner);
+    match h.as_ref() {
+        Some(h) if !h.is_empty() => Lateness {
+            samples: h.len(),
+            p50: Duration::from_micros(h.value_at_quantile(0.5)),
+            p99: Duration::from_micros(h.value_at_quantile(0.99)),
+            max: Duration::from_micros(h.max()),
+        },
+        _ => Lateness::default(),
+    }
+}
+
+impl Counters {
+    pub(crate) fn new() -> Counters {
+        Counters {
+            connections: AtomicU64::new(0),
+            open: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            faults: std::array::from_fn(|_| AtomicU64::new(0)),
+            writes: Mutex::new(histogram()),
+            firsts: Mutex::new(histogram()),
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+        }
+    }
+
+    /// Counts a connection; it stays open until the returned guard is dropped, which also
+    /// happens when its task is aborted.
+    pub(crate) fn connection_accepted(self: &Arc<Self>) -> OpenConnection {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        self.open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(Arc::clone(self))
+    }
+
+    /// Counts a request and returns its sequence number, from 1.
+    pub(crate) fn request_arrived(&self) -> u64 {
+        self.requests.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn fault_injected(&self, fault: Fault) {
+        self.faults[fault.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn write_late(&self, late: Duration) {
+        record(&self.writes, late);
+    }
+
+    pub(crate) fn first_content(&self, first: FirstContent) {
+        record(
+            &self.firsts,
+            first.written.saturating_duration_since(first.due),
+        );
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        if recent.len() == RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(first);
+    }
+
+    pub(crate) fn snapshot(&self) -> MockStats {
+        let faults_by_kind: Vec<(Fault, u64)> = Fault::ALL
+            .into_iter()
+            .map(|f| (f, self.faults[f.index()].load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        MockStats {
+            connections_accepted: self.connections.load(Ordering::Relaxed),
+            connections_open: self.open.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            faults_injected: faults_by_kind.iter().map(|(_, n)| n).sum(),
+            faults_by_kind,
+            write_lateness: summarise(&self.writes),
+            first_content_lateness: summarise(&self.firsts),
+            recent: self
+                .recent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .copied()
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_summarises() {
+        let c = Counters::new();
+        assert_eq!(c.request_arrived(), 1);
+        assert_eq!(c.request_arrived(), 2);
+        c.fault_injected(Fault::Huge);
+        c.fault_injected(Fault::Huge);
+        for us in [100, 200, 300] {
+            c.write_late(Duration::from_micros(us));
+        }
+        let s = c.snapshot();
+        assert_eq!(s.requests, 2);
+        assert_eq!(s.faults_injected, 2);
+        assert_eq!(s.faults_by_kind, vec![(Fault::Huge, 2)]);
+        assert_eq!(s.write_lateness.samples, 3);
+        assert!(s.write_lateness.max >= Duration::from_micros(299));
+        assert_eq!(s.first_content_lateness, Lateness::default());
+    }
+}

@@ -1,0 +1,193 @@
+//! Anthropic Messages: named SSE events from `message_start` to `message_stop`, a thinking
+//! block before the text block for reasoning answers, or one JSON message body.
+
+use bytes::{BufMut, BytesMut};
+
+use super::{Finish, Stamp, Tally, Words, put, put_num};
+
+pub(super) const ERROR_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"mock overloaded\"}}\n\n";
+
+/// Encoder for one Anthropic response; tracks which content block is open.
+pub(crate) struct Messages {
+    id: String,
+    model_json: String,
+    /// Index of the open content block and whether it is the thinking block.
+    block: Option<(u32, bool)>,
+    next_block: u32,
+}
+
+impl Messages {
+    pub(super) fn new(stamp: &Stamp<'_>) -> Messages {
+        Messages {
+            id: format!("msg_mock_{}", stamp.seq),
+            model_json: stamp.model_json.to_owned(),
+            block: None,
+            next_block: 0,
+        }
+    }
+
+    pub(super) fn start(&mut self, out: &mut BytesMut, tally: &Tally) {
+        put(
+            out,
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"",
+        );
+        put(out, &self.id);
+        put(
+            out,
+            "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":",
+        );
+        put(out, &self.model_json);
+        put(
+            out,
+            ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":",
+        );
+        put_num(out, u64::from(tally.input));
+        put(out, ",\"output_tokens\":1}}}\n\n");
+        self.open_block(out, tally.reasoning > 0);
+        put(out, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+    }
+
+    fn open_block(&mut self, out: &mut BytesMut, thinking: bool) {
+        let index = self.next_block;
+        self.next_block += 1;
+        self.block = Some((index, thinking));
+        put(
+            out,
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":",
+        );
+        put_num(out, u64::from(index));
+        put(
+            out,
+            if thinking {
+                ",\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n"
+            } else {
+                ",\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+            },
+        );
+    }
+
+    fn close_block(&mut self, out: &mut BytesMut) {
+        let Some((index, thinking)) = self.block.take() else {
+            return;
+        };
+        if thinking {
+            // Real thinking blocks end with a signature the client must send back.
+            put(
+                out,
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+            );
+            put_num(out, u64::from(index));
+            put(
+                out,
+                ",\"delta\":{\"type\":\"signature_delta\",\"signature\":\"bW9jaw==\"}}\n\n",
+            );
+        }
+        put(
+            out,
+            "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":",
+        );
+        put_num(out, u64::from(index));
+        put(out, "}\n\n");
+    }
+
+    fn delta_open(&mut self, out: &mut BytesMut, reasoning: bool) {
+        if self.block.map(|(_, thinking)| thinking) != Some(reasoning) {
+            self.close_block(out);
+            self.open_block(out, reasoning);
+        }
+        let index = self.block.map_or(0, |(index, _)| index);
+        put(
+            out,
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+        );
+        put_num(out, u64::from(index));
+        put(
+            out,
+            if reasoning {
+                ",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\""
+            } else {
+                ",\"delta\":{\"type\":\"text_delta\",\"text\":\""
+            },
+        );
+    }
+
+    pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
+        self.delta_open(out, reasoning);
+        words.write_to(out);
+        put(out, "\"}}\n\n");
+    }
+
+    pub(super) fn raw_delta(&mut self, out: &mut BytesMut, reasoning: bool, raw: &[u8]) {
+        self.delta_open(out, reasoning);
+        out.put_slice(raw);
+        put(out, "\"}}\n\n");
+    }
+
+    pub(super) fn broken(&self, out: &mut BytesMut) {
+        let index = self.block.map_or(0, |(index, _)| index);
+        put(
+            out,
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+        );
+        put_num(out, u64::from(index));
+        put(
+            out,
+            ",\"delta\":{\"type\":\"text_delta\",\"text\":\" cut\n\n",
+        );
+    }
+
+    pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {
+        self.close_block(out);
+        put(
+            out,
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"",
+        );
+        put(out, stop_reason(tally.finish));
+        put(
+            out,
+            "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":",
+        );
+        put_num(out, u64::from(tally.output));
+        put(
+            out,
+            "}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        );
+    }
+
+    pub(super) fn full(&self, tally: &Tally, reasoning: &[u8], answer: &[u8]) -> BytesMut {
+        let mut out = BytesMut::with_capacity(reasoning.len() + answer.len() + 320);
+        put(&mut out, "{\"id\":\"");
+        put(&mut out, &self.id);
+        put(
+            &mut out,
+            "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":",
+        );
+        put(&mut out, &self.model_json);
+        put(&mut out, ",\"content\":[");
+        if !reasoning.is_empty() {
+            put(&mut out, "{\"type\":\"thinking\",\"thinking\":\"");
+            out.put_slice(reasoning);
+            put(&mut out, "\",\"signature\":\"bW9jaw==\"},");
+        }
+        put(&mut out, "{\"type\":\"text\",\"text\":\"");
+        out.put_slice(answer);
+        put(&mut out, "\"}],\"stop_reason\":\"");
+        put(&mut out, stop_reason(tally.finish));
+        put(
+            &mut out,
+            "\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":",
+        );
+        put_num(&mut out, u64::from(tally.input));
+        put(&mut out, ",\"output_tokens\":");
+        put_num(&mut out, u64::from(tally.output));
+        put(&mut out, "}}");
+        out
+    }
+}
+
+fn stop_reason(finish: Finish) -> &'static str {
+    match finish {
+        Finish::Stop => "end_turn",
+        Finish::Length => "max_tokens",
+    }
+}

@@ -1,0 +1,197 @@
+//! Anthropic Messages responses: the streamed events (`message_start`, `content_block_delta`,
+//! `message_delta`, `message_stop`, `ping`, `error`) and the whole message body.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::decode::{
+    BodyDecoder, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
+    unexpected_body,
+};
+use super::sse::SseEvent;
+use super::{Decoded, Decoder};
+
+/// Every event's data in one flat shape: each event type fills the fields it has.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+    #[serde(borrow)]
+    content_block: Option<Block<'a>>,
+    #[serde(borrow)]
+    delta: Option<Block<'a>>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+}
+
+/// `message_start`'s message, and the whole non-streaming body.
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    content: Vec<Block<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Str<'a>>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+}
+
+/// A content block, a `content_block_delta`'s delta or a `message_delta`'s delta.
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(borrow)]
+    text: Option<Str<'a>>,
+    #[serde(borrow)]
+    thinking: Option<Str<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    input_tokens: Option<u32>,
+    output_tokens: Option<u32>,
+    cache_read_input_tokens: Option<u32>,
+}
+
+pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
+    if stream {
+        Box::new(SseDecoder::new(AnthropicStream { ended: false }))
+    } else {
+        Box::new(BodyDecoder::new(decode_body))
+    }
+}
+
+struct AnthropicStream {
+    ended: bool,
+}
+
+impl SseHandler for AnthropicStream {
+    const WHAT: &'static str = "an Anthropic event stream";
+
+    fn event(&mut self, event: SseEvent<'_>, at_end: bool, out: &mut Vec<Decoded>) {
+        if self.ended {
+            return;
+        }
+        let data = event.data.trim();
+        if data.is_empty() {
+            return;
+        }
+        let parsed: Event<'_> = match serde_json::from_str(data) {
+            Ok(parsed) => parsed,
+            Err(err) if cut_short(at_end, &err) => return,
+            Err(_) if event.event == "error" => {
+                out.push(Decoded::ServerError {
+                    message: error_text(&Value::String(data.to_owned())),
+                });
+                return;
+            }
+            Err(err) => {
+                out.push(not_json("an Anthropic event", data, &err));
+                return;
+            }
+        };
+        // The data's `type` is authoritative; the SSE event name stands in when a proxy drops it.
+        let kind = parsed.kind.as_ref().map_or(event.event, Str::as_str);
+        match kind {
+            "message_start" => {
+                if let Some(message) = parsed.message {
+                    if let Some(id) = message.id.filter(|id| !id.as_str().is_empty()) {
+                        out.push(Decoded::ResponseId(id.0.into_owned()));
+                    }
+                    // The output count here is a placeholder; the real one comes in `message_delta`.
+                    push_usage(message.usage, false, out);
+                }
+            }
+            "content_block_start" | "content_block_delta" => {
+                if let Some(block) = parsed.content_block.or(parsed.delta) {
+                    push_content(block.thinking, true, out);
+                    push_content(block.text, false, out);
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = parsed
+                    .delta
+                    .and_then(|d| d.stop_reason)
+                    .filter(|r| !r.as_str().is_empty())
+                {
+                    out.push(Decoded::FinishReason(reason.0.into_owned()));
+                }
+                push_usage(parsed.usage, true, out);
+            }
+            "message_stop" => {
+                self.ended = true;
+                out.push(Decoded::End);
+            }
+            "error" => out.push(Decoded::ServerError {
+                message: parsed
+                    .error
+                    .as_ref()
+                    .map_or_else(|| error_text(&Value::String(data.to_owned())), error_text),
+            }),
+            // `ping`, `content_block_stop` and event types added later carry nothing we measure.
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, _out: &mut Vec<Decoded>) {}
+}
+
+fn push_usage(usage: Option<Usage>, with_output: bool, out: &mut Vec<Decoded>) {
+    let Some(usage) = usage else { return };
+    let output = usage.output_tokens.filter(|_| with_output);
+    if usage.input_tokens.is_none() && output.is_none() && usage.cache_read_input_tokens.is_none() {
+        return;
+    }
+    out.push(Decoded::Usage {
+        input: usage.input_tokens,
+        output,
+        cached_input: usage.cache_read_input_tokens,
+        reasoning: None,
+    });
+}
+
+fn decode_body(body: &str, out: &mut Vec<Decoded>) {
+    const WHAT: &str = "an Anthropic message object";
+    let message: Message<'_> = match serde_json::from_str(body) {
+        Ok(message) => message,
+        Err(err) => {
+            out.push(match serde_json::from_str::<Value>(body) {
+                Ok(_) => unexpected_body(WHAT, body),
+                Err(_) => not_json("the response body", body, &err),
+            });
+            return;
+        }
+    };
+    if let Some(error) = message.error.as_ref().filter(|e| !e.is_null()) {
+        out.push(Decoded::ServerError {
+            message: error_text(error),
+        });
+        return;
+    }
+    if message.kind.as_ref().map(Str::as_str) != Some("message") {
+        out.push(unexpected_body(WHAT, body));
+        return;
+    }
+    if let Some(id) = message.id.filter(|id| !id.as_str().is_empty()) {
+        out.push(Decoded::ResponseId(id.0.into_owned()));
+    }
+    let mut thinking = String::new();
+    let mut text = String::new();
+    for block in &message.content {
+        thinking.push_str(block.thinking.as_ref().map_or("", Str::as_str));
+        text.push_str(block.text.as_ref().map_or("", Str::as_str));
+    }
+    push_content(Some(Str(thinking.into())), true, out);
+    push_content(Some(Str(text.into())), false, out);
+    if let Some(reason) = message.stop_reason.filter(|r| !r.as_str().is_empty()) {
+        out.push(Decoded::FinishReason(reason.0.into_owned()));
+    }
+    push_usage(message.usage, true, out);
+    out.push(Decoded::End);
+}

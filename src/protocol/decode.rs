@@ -1,0 +1,361 @@
+//! Building blocks every decoder shares: borrowed JSON strings, the first-choice-only list,
+//! quoting offending bytes, reading error objects, the SSE and whole-body decoder shells, and the
+//! check that a body held the protocol at all.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::sse::{SseEvent, SseItem, SseParser};
+use super::{Decoded, Decoder};
+
+/// A JSON string borrowed from the input when it has no escapes (the common case for deltas).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(super) struct Str<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl Str<'_> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The first element of a JSON array; the others are skipped without being stored, so a chunk's
+/// `choices` costs no allocation.
+#[derive(Debug)]
+pub(super) struct First<T>(pub Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FirstVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for FirstVisitor<T> {
+            type Value = First<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
+                let first = seq.next_element()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+        deserializer.deserialize_seq(FirstVisitor(PhantomData))
+    }
+}
+
+/// Pushes text as `Content` unless it is empty: empty deltas are not tokens.
+pub(super) fn push_content(text: Option<Str<'_>>, reasoning: bool, out: &mut Vec<Decoded>) {
+    if let Some(Str(text)) = text
+        && !text.is_empty()
+    {
+        out.push(Decoded::Content {
+            text: text.into_owned(),
+            reasoning,
+        });
+    }
+}
+
+const QUOTE_CHARS: usize = 80;
+const MESSAGE_CHARS: usize = 500;
+
+/// At most 80 characters of `bytes`, quoted and escaped so that control characters stay inert.
+pub(super) fn quote(bytes: &[u8]) -> String {
+    // 80 characters never take more than 320 bytes.
+    let head = bytes.get(..4 * QUOTE_CHARS).unwrap_or(bytes);
+    let text = String::from_utf8_lossy(head);
+    let mut chars = text.char_indices();
+    match chars.nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("{:?}…", text.get(..cut).unwrap_or_default()),
+        None if head.len() < bytes.len() => format!("{text:?}…"),
+        None => format!("{text:?}"),
+    }
+}
+
+/// Whether a JSON error means the body ended inside the last event or line. That yields no
+/// item: the missing end marker already tells the engine the stream was cut, which is what
+/// happened, rather than the server sending something that is not the protocol.
+pub(super) fn cut_short(at_end: bool, err: &serde_json::Error) -> bool {
+    at_end && err.is_eof()
+}
+
+pub(super) fn not_json(what: &str, data: &str, err: &serde_json::Error) -> Decoded {
+    Decoded::Malformed {
+        message: format!(
+            "{what} is not valid JSON ({err}): {}",
+            quote(data.as_bytes())
+        ),
+    }
+}
+
+pub(super) fn invalid_utf8(what: &str, bytes: &[u8]) -> Decoded {
+    Decoded::Malformed {
+        message: format!("{what} is not valid UTF-8: {}", quote(bytes)),
+    }
+}
+
+/// The message of an error value: a string, or an object with `message` (and `type`/`code`).
+pub(super) fn error_text(error: &Value) -> String {
+    let text = match error {
+        Value::String(s) => s.clone(),
+        Value::Object(map) => {
+            let kind = ["type", "code"].iter().find_map(|k| match map.get(*k) {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            });
+            match (map.get("message"), kind) {
+                (Some(Value::String(m)), Some(kind)) => format!("{kind}: {m}"),
+                (Some(Value::String(m)), None) => m.clone(),
+                (Some(Value::Object(_)), _) => {
+                    map.get("message").map(error_text).unwrap_or_default()
+                }
+                _ => error.to_string(),
+            }
+        }
+        other => other.to_string(),
+    };
+    truncate(text)
+}
+
+fn truncate(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(MESSAGE_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// The error a whole JSON body reports, in any of the shapes servers use: `{"error": …}`
+/// (OpenAI, Anthropic, Ollama), `{"object": "error", "message": …}` (older vLLM) or
+/// `{"detail": …}` (FastAPI-based servers).
+pub(super) fn body_error(body: &[u8]) -> Option<String> {
+    let Value::Object(map) = serde_json::from_slice::<Value>(body).ok()? else {
+        return None;
+    };
+    if let Some(error) = map.get("error")
+        && !error.is_null()
+    {
+        return Some(error_text(error));
+    }
+    let is_error = |k: &str| map.get(k).and_then(Value::as_str) == Some("error");
+    if (is_error("object") || is_error("type"))
+        && let Some(Value::String(message)) = map.get("message")
+    {
+        return Some(truncate(message.clone()));
+    }
+    map.get("detail").map(error_text)
+}
+
+/// Keeps the start of a body until the protocol shows up in it, so a body that never does (an
+/// HTML error page served with status 200, a plain JSON error) can be described at the end.
+#[derive(Debug, Default)]
+pub(super) struct Sniff {
+    head: Vec<u8>,
+    seen: bool,
+}
+
+/// Enough to hold a JSON error body whole.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+impl Sniff {
+    pub fn record(&mut self, bytes: &[u8]) {
+        if !self.seen {
+            let room = SNIFF_BYTES.saturating_sub(self.head.len());
+            self.head
+                .extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+        }
+    }
+
+    /// The protocol showed up: the start of the body is not needed any more.
+    pub fn seen(&mut self) {
+        if !self.seen {
+            self.seen = true;
+            self.head = Vec::new();
+        }
+    }
+
+    pub fn is_seen(&self) -> bool {
+        self.seen
+    }
+
+    /// At the end of a body: the item describing a body that never held `what`.
+    pub fn finish(&mut self, what: &str, out: &mut Vec<Decoded>) {
+        if self.seen {
+            return;
+        }
+        self.seen = true;
+        let head = std::mem::take(&mut self.head);
+        if head.is_empty() {
+            out.push(Decoded::Malformed {
+                message: format!("the response body was empty; expected {what}"),
+            });
+        } else if let Some(message) = body_error(&head) {
+            out.push(Decoded::ServerError { message });
+        } else {
+            out.push(Decoded::Malformed {
+                message: format!("expected {what}, but the body starts with {}", quote(&head)),
+            });
+        }
+    }
+}
+
+/// What a protocol does with the events of an SSE body.
+pub(super) trait SseHandler: Send {
+    /// What the body should have been, for the message when it was not.
+    const WHAT: &'static str;
+    /// `at_end`: the body ended before the event's blank line (see [`cut_short`]).
+    fn event(&mut self, event: SseEvent<'_>, at_end: bool, out: &mut Vec<Decoded>);
+    /// The body ended (after every event was handled).
+    fn finish(&mut self, out: &mut Vec<Decoded>);
+}
+
+/// A streaming decoder: SSE framing, the no-protocol check, and a protocol's event handler.
+pub(super) struct SseDecoder<H> {
+    parser: SseParser,
+    sniff: Sniff,
+    handler: H,
+}
+
+impl<H: SseHandler> SseDecoder<H> {
+    pub fn new(handler: H) -> Self {
+        Self {
+            parser: SseParser::new(),
+            sniff: Sniff::default(),
+            handler,
+        }
+    }
+}
+
+impl<H: SseHandler> Decoder for SseDecoder<H> {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Decoded>) {
+        let Self {
+            parser,
+            sniff,
+            handler,
+        } = self;
+        sniff.record(bytes);
+        parser.feed(bytes, |item| on_item(item, false, sniff, handler, out));
+    }
+
+    fn finish(&mut self, out: &mut Vec<Decoded>) {
+        let Self {
+            parser,
+            sniff,
+            handler,
+        } = self;
+        parser.finish(|item| on_item(item, true, sniff, handler, out));
+        handler.finish(out);
+        sniff.finish(H::WHAT, out);
+    }
+}
+
+fn on_item<H: SseHandler>(
+    item: SseItem<'_>,
+    at_end: bool,
+    sniff: &mut Sniff,
+    handler: &mut H,
+    out: &mut Vec<Decoded>,
+) {
+    match item {
+        SseItem::Event(event) => {
+            sniff.seen();
+            handler.event(event, at_end, out);
+        }
+        SseItem::InvalidUtf8(line) => out.push(invalid_utf8("an event stream line", line)),
+    }
+}
+
+/// A non-streaming decoder: the body is kept whole and decoded by `decode` when it ends.
+pub(super) struct BodyDecoder {
+    body: Vec<u8>,
+    decode: fn(&str, &mut Vec<Decoded>),
+    finished: bool,
+}
+
+impl BodyDecoder {
+    pub fn new(decode: fn(&str, &mut Vec<Decoded>)) -> Self {
+        Self {
+            body: Vec::new(),
+            decode,
+            finished: false,
+        }
+    }
+}
+
+impl Decoder for BodyDecoder {
+    fn feed(&mut self, bytes: &[u8], _out: &mut Vec<Decoded>) {
+        self.body.extend_from_slice(bytes);
+    }
+
+    fn finish(&mut self, out: &mut Vec<Decoded>) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let body = std::mem::take(&mut self.body);
+        if body.iter().all(u8::is_ascii_whitespace) {
+            out.push(Decoded::Malformed {
+                message: "the response body was empty; expected a JSON object".to_owned(),
+            });
+            return;
+        }
+        match std::str::from_utf8(&body) {
+            Ok(text) => (self.decode)(text, out),
+            Err(_) => out.push(invalid_utf8("the response body", &body)),
+        }
+    }
+}
+
+/// The item for a whole body that parsed as JSON but did not have the protocol's shape.
+pub(super) fn unexpected_body(what: &str, body: &str) -> Decoded {
+    match body_error(body.as_bytes()) {
+        Some(message) => Decoded::ServerError { message },
+        None => Decoded::Malformed {
+            message: format!(
+                "expected {what}, but the body is {}",
+                quote(body.as_bytes())
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_cuts_at_80_chars_and_escapes() {
+        assert_eq!(quote(b"a\nb"), "\"a\\nb\"");
+        let long = "é".repeat(100);
+        let q = quote(long.as_bytes());
+        assert_eq!(q, format!("{:?}…", "é".repeat(80)));
+    }
+
+    #[test]
+    fn error_text_shapes() {
+        let v: Value = serde_json::from_str(r#"{"message":"boom","type":"overloaded"}"#).unwrap();
+        assert_eq!(error_text(&v), "overloaded: boom");
+        assert_eq!(error_text(&Value::String("plain".into())), "plain");
+        assert_eq!(
+            body_error(br#"{"detail":"Not Found"}"#).as_deref(),
+            Some("Not Found")
+        );
+        assert_eq!(
+            body_error(br#"{"object":"error","message":"m"}"#).as_deref(),
+            Some("m")
+        );
+        assert_eq!(body_error(b"<html>"), None);
+    }
+
+    #[test]
+    fn str_borrows_when_unescaped() {
+        let s: Str<'_> = serde_json::from_str(r#""plain""#).unwrap();
+        assert!(matches!(s.0, Cow::Borrowed(_)));
+        let s: Option<Str<'_>> = serde_json::from_str(r#""plain""#).unwrap();
+        assert!(matches!(s, Some(Str(Cow::Borrowed(_)))));
+    }
+}

@@ -1,0 +1,294 @@
+//! OpenAI-compatible responses: the chunk rules both OpenAI endpoints share (ids, usage, errors,
+//! `[DONE]`, streams that never send it) and the chat completions choice shape.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::decode::{
+    BodyDecoder, First, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
+    unexpected_body,
+};
+use super::sse::SseEvent;
+use super::{Decoded, Decoder};
+
+/// A streamed chunk or a whole response body, generic over the endpoint's choice shape.
+#[derive(Deserialize)]
+pub(super) struct Chunk<'a, C> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    /// `"error"` when the whole chunk is an error object (older vLLM).
+    #[serde(borrow)]
+    object: Option<Str<'a>>,
+    choices: Option<First<C>>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: Option<u32>,
+    completion_tokens: Option<u32>,
+    prompt_tokens_details: Option<PromptDetails>,
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    reasoning_tokens: Option<u32>,
+}
+
+/// What one choice of a chunk says.
+#[derive(Default)]
+pub(super) struct ChoiceParts<'a> {
+    pub reasoning: Option<Str<'a>>,
+    pub content: Option<Str<'a>>,
+    pub finish_reason: Option<Str<'a>>,
+}
+
+/// Everything one chunk (or body) says, independent of the endpoint.
+pub(super) struct Parts<'a> {
+    id: Option<Str<'a>>,
+    is_error_object: bool,
+    has_choices: bool,
+    choice: ChoiceParts<'a>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+}
+
+impl<'a, C> Chunk<'a, C> {
+    pub fn into_parts(self, choice: impl FnOnce(C) -> ChoiceParts<'a>) -> Parts<'a> {
+        Parts {
+            id: self.id,
+            is_error_object: self.object.is_some_and(|o| o.as_str() == "error"),
+            has_choices: self.choices.is_some(),
+            choice: self
+                .choices
+                .and_then(|c| c.0)
+                .map(choice)
+                .unwrap_or_default(),
+            usage: self.usage,
+            error: self.error,
+        }
+    }
+}
+
+impl Parts<'_> {
+    /// The error this chunk reports instead of content; `json` is the chunk's text.
+    fn server_error(&self, json: &str) -> Option<String> {
+        match &self.error {
+            Some(error) if !error.is_null() => Some(error_text(error)),
+            _ if self.is_error_object => Some(event_error(json)),
+            _ => None,
+        }
+    }
+}
+
+/// Parses one chunk's JSON for one endpoint.
+pub(super) type ParseFn = for<'a> fn(&'a str) -> serde_json::Result<Parts<'a>>;
+
+/// The chat completions choice: `delta` when streamed, `message` in a whole body.
+#[derive(Deserialize)]
+struct ChatChoice<'a> {
+    #[serde(borrow)]
+    delta: Option<ChatDelta<'a>>,
+    #[serde(borrow)]
+    message: Option<ChatDelta<'a>>,
+    #[serde(borrow)]
+    finish_reason: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ChatDelta<'a> {
+    #[serde(borrow)]
+    content: Option<Str<'a>>,
+    /// DeepSeek, vLLM, SGLang and llama.cpp.
+    #[serde(borrow)]
+    reasoning_content: Option<Str<'a>>,
+    /// OpenRouter, Ollama's OpenAI endpoint and newer vLLM (which may send both).
+    #[serde(borrow)]
+    reasoning: Option<Str<'a>>,
+}
+
+fn parse_chat(data: &str) -> serde_json::Result<Parts<'_>> {
+    let chunk: Chunk<'_, ChatChoice<'_>> = serde_json::from_str(data)?;
+    Ok(chunk.into_parts(|c| {
+        let delta = c.delta.or(c.message);
+        let (reasoning, content) = match delta {
+            Some(d) => {
+                let reasoning_content = d.reasoning_content.filter(|r| !r.as_str().is_empty());
+                (reasoning_content.or(d.reasoning), d.content)
+            }
+            None => (None, None),
+        };
+        ChoiceParts {
+            reasoning,
+            content,
+            finish_reason: c.finish_reason,
+        }
+    }))
+}
+
+/// The decoder for chat completions.
+pub(super) fn chat_decoder(stream: bool) -> Box<dyn Decoder> {
+    decoder(stream, parse_chat, decode_chat_body)
+}
+
+/// A decoder for an OpenAI endpoint: `parse` reads its stream chunks, `body` its whole bodies.
+pub(super) fn decoder(
+    stream: bool,
+    parse: ParseFn,
+    body: fn(&str, &mut Vec<Decoded>),
+) -> Box<dyn Decoder> {
+    if stream {
+        Box::new(SseDecoder::new(OpenAiStream {
+            parse,
+            id_sent: false,
+            finish_seen: false,
+            ended: false,
+        }))
+    } else {
+        Box::new(BodyDecoder::new(body))
+    }
+}
+
+struct OpenAiStream {
+    parse: ParseFn,
+    id_sent: bool,
+    finish_seen: bool,
+    ended: bool,
+}
+
+impl SseHandler for OpenAiStream {
+    const WHAT: &'static str = "an OpenAI event stream";
+
+    fn event(&mut self, event: SseEvent<'_>, at_end: bool, out: &mut Vec<Decoded>) {
+        if self.ended {
+            return;
+        }
+        let data = event.data.trim();
+        if event.event == "error" {
+            out.push(Decoded::ServerError {
+                message: event_error(data),
+            });
+            return;
+        }
+        if data == "[DONE]" {
+            self.ended = true;
+            out.push(Decoded::End);
+            return;
+        }
+        if data.is_empty() {
+            return; // a keep-alive
+        }
+        let parts = match (self.parse)(data) {
+            Ok(parts) => parts,
+            Err(err) if cut_short(at_end, &err) => return,
+            Err(err) => {
+                out.push(not_json("an OpenAI stream chunk", data, &err));
+                return;
+            }
+        };
+        if let Some(message) = parts.server_error(data) {
+            out.push(Decoded::ServerError { message });
+            return;
+        }
+        if let Some(id) = parts
+            .id
+            .filter(|id| !self.id_sent && !id.as_str().is_empty())
+        {
+            self.id_sent = true;
+            out.push(Decoded::ResponseId(id.0.into_owned()));
+        }
+        self.finish_seen |= push_parts(parts.choice, parts.usage, out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<Decoded>) {
+        // Some servers close the body after the last chunk instead of sending `[DONE]`.
+        if self.finish_seen && !self.ended {
+            self.ended = true;
+            out.push(Decoded::End);
+        }
+    }
+}
+
+/// Pushes content, finish reason and usage; says whether there was a finish reason.
+fn push_parts(choice: ChoiceParts<'_>, usage: Option<Usage>, out: &mut Vec<Decoded>) -> bool {
+    push_content(choice.reasoning, true, out);
+    push_content(choice.content, false, out);
+    let finished = match choice.finish_reason {
+        Some(reason) if !reason.as_str().is_empty() => {
+            out.push(Decoded::FinishReason(reason.0.into_owned()));
+            true
+        }
+        _ => false,
+    };
+    if let Some(usage) = usage {
+        let item = Decoded::Usage {
+            input: usage.prompt_tokens,
+            output: usage.completion_tokens,
+            cached_input: usage.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            reasoning: usage
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens),
+        };
+        let empty = Decoded::Usage {
+            input: None,
+            output: None,
+            cached_input: None,
+            reasoning: None,
+        };
+        if item != empty {
+            out.push(item);
+        }
+    }
+    finished
+}
+
+/// The message of an `event: error` event, whose data may be JSON or plain text.
+fn event_error(data: &str) -> String {
+    match serde_json::from_str::<Value>(data) {
+        Ok(Value::Object(map)) => match map.get("error") {
+            Some(error) => error_text(error),
+            None => error_text(&Value::Object(map)),
+        },
+        Ok(other) => error_text(&other),
+        Err(_) if data.is_empty() => "the server sent an error event with no message".to_owned(),
+        Err(_) => error_text(&Value::String(data.to_owned())),
+    }
+}
+
+/// Decodes a whole (non-streaming) body with `parse` into the items a stream would give.
+pub(super) fn decode_body(body: &str, parse: ParseFn, what: &str, out: &mut Vec<Decoded>) {
+    let parts = match parse(body) {
+        Ok(parts) => parts,
+        Err(err) => {
+            out.push(match serde_json::from_str::<Value>(body) {
+                Ok(_) => unexpected_body(what, body),
+                Err(_) => not_json("the response body", body, &err),
+            });
+            return;
+        }
+    };
+    if let Some(message) = parts.server_error(body) {
+        out.push(Decoded::ServerError { message });
+        return;
+    }
+    if !parts.has_choices {
+        out.push(unexpected_body(what, body));
+        return;
+    }
+    if let Some(id) = parts.id.filter(|id| !id.as_str().is_empty()) {
+        out.push(Decoded::ResponseId(id.0.into_owned()));
+    }
+    push_parts(parts.choice, parts.usage, out);
+    out.push(Decoded::End);
+}
+
+fn decode_chat_body(body: &str, out: &mut Vec<Decoded>) {
+    decode_body(body, parse_chat, "a chat completion object", out);
+}

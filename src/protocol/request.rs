@@ -1,0 +1,116 @@
+//! Building the HTTP request each protocol expects: URL, protocol headers and JSON body.
+
+use serde_json::{Map, Value, json};
+
+use super::{Message, Protocol, RequestSpec, WireRequest};
+
+/// Anthropic requires `max_tokens`; this is what a race asks for when the user set none.
+pub(super) const ANTHROPIC_DEFAULT_MAX_TOKENS: u32 = 1024;
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// `base` joined with `path`, keeping a query string (Azure's `?api-version=…`) at the end.
+pub(super) fn join_url(base: &str, path: &str) -> String {
+    let (base, query) = match base.find('?') {
+        Some(q) => base.split_at(q),
+        None => (base, ""),
+    };
+    format!("{}/{path}{query}", base.trim_end_matches('/'))
+}
+
+pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) -> WireRequest {
+    let mut headers = vec![("content-type", "application/json".to_owned())];
+    let mut body = Map::new();
+    body.insert("model".to_owned(), spec.model.into());
+    body.insert("stream".to_owned(), spec.stream.into());
+    let path = match protocol {
+        Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+            if protocol == Protocol::OpenAiChat {
+                body.insert("messages".to_owned(), messages(spec.messages.iter()));
+            } else {
+                body.insert("prompt".to_owned(), flatten(spec.messages.iter()).into());
+            }
+            if spec.stream {
+                body.insert(
+                    "stream_options".to_owned(),
+                    json!({ "include_usage": true }),
+                );
+            }
+            insert_opt(&mut body, "max_tokens", spec.max_tokens.map(Value::from));
+            insert_opt(&mut body, "temperature", spec.temperature.map(number));
+            if protocol == Protocol::OpenAiChat {
+                "chat/completions"
+            } else {
+                "completions"
+            }
+        }
+        Protocol::Anthropic => {
+            headers.push(("anthropic-version", ANTHROPIC_VERSION.to_owned()));
+            let (system, chat): (Vec<&Message>, Vec<&Message>) =
+                spec.messages.iter().partition(|m| m.role == "system");
+            if !system.is_empty() {
+                body.insert("system".to_owned(), flatten(system.into_iter()).into());
+            }
+            body.insert("messages".to_owned(), messages(chat.into_iter()));
+            let max_tokens = spec.max_tokens.unwrap_or(ANTHROPIC_DEFAULT_MAX_TOKENS);
+            body.insert("max_tokens".to_owned(), max_tokens.into());
+            insert_opt(&mut body, "temperature", spec.temperature.map(number));
+            "messages"
+        }
+        Protocol::Ollama => {
+            body.insert("messages".to_owned(), messages(spec.messages.iter()));
+            let mut options = Map::new();
+            insert_opt(
+                &mut options,
+                "num_predict",
+                spec.max_tokens.map(Value::from),
+            );
+            insert_opt(&mut options, "temperature", spec.temperature.map(number));
+            if !options.is_empty() {
+                body.insert("options".to_owned(), options.into());
+            }
+            "api/chat"
+        }
+    };
+    for (key, value) in spec.extra_body {
+        body.insert(key.clone(), value.clone());
+    }
+    WireRequest {
+        url: join_url(base_url, path),
+        headers,
+        // Serializing a map of JSON values cannot fail.
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    }
+}
+
+fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        map.insert(key.to_owned(), value);
+    }
+}
+
+fn messages<'m>(messages: impl Iterator<Item = &'m Message>) -> Value {
+    messages
+        .map(|m| json!({ "role": m.role, "content": m.content }))
+        .collect()
+}
+
+/// The contents of `messages` as one text, for endpoints that take a single prompt.
+fn flatten<'m>(messages: impl Iterator<Item = &'m Message>) -> String {
+    let mut text = String::new();
+    for (i, m) in messages.enumerate() {
+        if i > 0 {
+            text.push_str("\n\n");
+        }
+        text.push_str(&m.content);
+    }
+    text
+}
+
+/// An `f32` as the JSON number a person would write: `0.7`, not `0.699999988079071`.
+fn number(x: f32) -> Value {
+    x.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}

@@ -1,0 +1,309 @@
+//! Incremental Server-Sent Events parser, following the WHATWG "event stream interpretation"
+//! rules, fed with whatever byte slices the network hands over.
+//!
+//! This is a synchronous push parser (`feed(&[u8])`) rather than the `eventsource-stream` crate's
+//! `Stream` adapter: the engine stamps arrival times per network read and must see the events of
+//! that read right away, and benchmarks and fixture tests drive it with plain byte slices.
+//!
+//! Deviations from the spec, on purpose: a last event not followed by a blank line is still
+//! dispatched by [`SseParser::finish`] (many servers end the body right after the last `data:`
+//! line), and invalid UTF-8 is reported instead of being replaced with U+FFFD, so a decoder can
+//! flag the body as malformed.
+
+/// What the parser reports while fed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SseItem<'a> {
+    /// A dispatched event.
+    Event(SseEvent<'a>),
+    /// A `data:` or `event:` line that was not UTF-8 (the whole line, without its line end).
+    /// The event it belonged to is dropped.
+    InvalidUtf8(&'a [u8]),
+}
+
+/// One dispatched event. `data` holds the event's `data:` lines joined with `"\n"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseEvent<'a> {
+    /// The `event:` name; `"message"` when the event had none, as the spec says.
+    pub event: &'a str,
+    pub data: &'a str,
+}
+
+/// Parser state carried across `feed` calls. Buffers are reused from event to event, so a
+/// steady stream allocates nothing once they have grown to the size of its events.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    /// The bytes of a line whose end has not arrived yet.
+    partial: Vec<u8>,
+    /// The previous feed ended on a CR: an LF opening the next feed belongs to that line end.
+    skip_lf: bool,
+    /// The first line has been seen (a byte order mark is only stripped from the first line).
+    started: bool,
+    event: String,
+    /// The event's data lines so far, unless the only one still lives in the caller's slice.
+    data: String,
+    has_data: bool,
+    /// A line of the current event was not UTF-8: the event is dropped at dispatch.
+    poisoned: bool,
+}
+
+impl SseParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses the next bytes of the body; complete events are handed to `on` as they are found.
+    pub fn feed(&mut self, bytes: &[u8], mut on: impl FnMut(SseItem<'_>)) {
+        let mut rest = bytes;
+        if self.skip_lf && !rest.is_empty() {
+            self.skip_lf = false;
+            if let [b'\n', tail @ ..] = rest {
+                rest = tail;
+            }
+        }
+        // Finish the line the previous feed left open before lines borrowed in place.
+        if !self.partial.is_empty() {
+            let Some(end) = line_end(rest) else {
+                self.partial.extend_from_slice(rest);
+                return;
+            };
+            let (head, tail) = rest.split_at(end);
+            self.partial.extend_from_slice(head);
+            rest = self.skip_line_end(tail);
+            let line = std::mem::take(&mut self.partial);
+            self.line_owned(&line, &mut on);
+            self.partial = line;
+            self.partial.clear();
+        }
+        // The data of an event whose only data line sits in `bytes` is handed out without a copy.
+        let mut single: Option<&str> = None;
+        while let Some(end) = line_end(rest) {
+            let (line, tail) = rest.split_at(end);
+            rest = self.skip_line_end(tail);
+            self.line(line, &mut single, &mut on);
+        }
+        if let Some(s) = single {
+            self.data.push_str(s);
+        }
+        self.partial.extend_from_slice(rest);
+    }
+
+    /// The body ended: a line without a line end and an event without its blank line are
+    /// dispatched. The parser is then ready for a new body.
+    pub fn finish(&mut self, mut on: impl FnMut(SseItem<'_>)) {
+        self.skip_lf = false;
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line_owned(&line, &mut on);
+            self.partial = line;
+            self.partial.clear();
+        }
+        let mut single = None;
+        self.line(b"", &mut single, &mut on);
+        self.started = false;
+    }
+
+    /// A line held in a buffer of ours: its data is copied before the buffer is reused.
+    fn line_owned(&mut self, line: &[u8], on: &mut impl FnMut(SseItem<'_>)) {
+        let mut single = None;
+        self.line(line, &mut single, on);
+        if let Some(s) = single {
+            self.data.push_str(s);
+        }
+    }
+
+    /// Consumes the line end at the start of `tail` (CR, LF or CRLF).
+    fn skip_line_end<'b>(&mut self, tail: &'b [u8]) -> &'b [u8] {
+        match tail {
+            [b'\r', b'\n', rest @ ..] => rest,
+            [b'\r'] => {
+                self.skip_lf = true;
+                &[]
+            }
+            [_, rest @ ..] => rest,
+            [] => tail,
+        }
+    }
+
+    fn line<'l>(
+        &mut self,
+        mut line: &'l [u8],
+        single: &mut Option<&'l str>,
+        on: &mut impl FnMut(SseItem<'_>),
+    ) {
+        if !self.started {
+            self.started = true;
+            if let [0xEF, 0xBB, 0xBF, rest @ ..] = line {
+                line = rest;
+            }
+        }
+        if line.is_empty() {
+            self.dispatch(single.take(), on);
+            return;
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(0) => return, // a comment, often a keep-alive
+            Some(colon) => {
+                let value = line.get(colon + 1..).unwrap_or_default();
+                let value = value.strip_prefix(b" ").unwrap_or(value);
+                (line.get(..colon).unwrap_or_default(), value)
+            }
+            None => (line, &[][..]),
+        };
+        // `id`, `retry` and unknown fields do not matter to a decoder, so only the two fields
+        // that do are checked for UTF-8.
+        let is_data = match name {
+            b"data" => true,
+            b"event" => false,
+            _ => return,
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            self.poisoned = true;
+            on(SseItem::InvalidUtf8(line));
+            return;
+        };
+        if !is_data {
+            self.event.clear();
+            self.event.push_str(value);
+        } else if !self.has_data {
+            self.has_data = true;
+            *single = Some(value);
+        } else {
+            if let Some(first) = single.take() {
+                self.data.push_str(first);
+            }
+            self.data.push('\n');
+            self.data.push_str(value);
+        }
+    }
+
+    fn dispatch(&mut self, single: Option<&str>, on: &mut impl FnMut(SseItem<'_>)) {
+        if self.has_data && !self.poisoned {
+            let event = if self.event.is_empty() {
+                "message"
+            } else {
+                &self.event
+            };
+            let data = single.unwrap_or(&self.data);
+            on(SseItem::Event(SseEvent { event, data }));
+        }
+        self.event.clear();
+        self.data.clear();
+        self.has_data = false;
+        self.poisoned = false;
+    }
+}
+
+/// Index of the first LF, or of the first CR or LF when `cr` (an SSE line end). Eight bytes at
+/// a time: words with no byte below 0x0E (CR is 0x0D, LF 0x0A) are skipped whole, which is
+/// nearly every word of JSON text.
+pub(super) fn find_line_end(bytes: &[u8], cr: bool) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let is_end = |b: &u8| *b == b'\n' || cr && *b == b'\r';
+    let mut words = bytes.chunks_exact(8);
+    let mut start = 0;
+    for word in &mut words {
+        let w = u64::from_ne_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
+        if w.wrapping_sub(ONES * 0x0E) & !w & HIGHS != 0
+            && let Some(i) = word.iter().position(is_end)
+        {
+            return Some(start + i);
+        }
+        start += 8;
+    }
+    words.remainder().iter().position(is_end).map(|i| start + i)
+}
+
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    find_line_end(bytes, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&[u8]]) -> Vec<(String, String)> {
+        let mut parser = SseParser::new();
+        let mut got = Vec::new();
+        let mut push = |item: SseItem<'_>| match item {
+            SseItem::Event(e) => got.push((e.event.to_owned(), e.data.to_owned())),
+            SseItem::InvalidUtf8(line) => got.push(("!utf8".to_owned(), format!("{line:?}"))),
+        };
+        for chunk in chunks {
+            parser.feed(chunk, &mut push);
+        }
+        parser.finish(&mut push);
+        got
+    }
+
+    fn ev(event: &str, data: &str) -> (String, String) {
+        (event.to_owned(), data.to_owned())
+    }
+
+    #[test]
+    fn cr_split_from_its_lf_is_one_line_end() {
+        let got = events(&[b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]);
+        assert_eq!(got, vec![ev("message", "a\nb")]);
+    }
+
+    #[test]
+    fn multi_line_data_across_feeds_is_joined() {
+        let got = events(&[b"event: x\ndata: one\nda", b"ta:two\ndata\n\n"]);
+        assert_eq!(got, vec![ev("x", "one\ntwo\n")]);
+    }
+
+    #[test]
+    fn blank_line_without_data_dispatches_nothing_and_resets_the_name() {
+        let got = events(&[b"event: a\n\ndata: 1\n\n"]);
+        assert_eq!(got, vec![ev("message", "1")]);
+    }
+
+    #[test]
+    fn bom_is_stripped_from_the_first_line_only() {
+        let got = events(&[b"\xEF\xBB", b"\xBFdata: 1\n\n\xEF\xBB\xBFdata: 2\n\n"]);
+        assert_eq!(got, vec![ev("message", "1")]);
+    }
+
+    #[test]
+    fn last_event_without_blank_line_is_dispatched_at_finish() {
+        assert_eq!(events(&[b"data: end"]), vec![ev("message", "end")]);
+        assert_eq!(events(&[b"data: end\r"]), vec![ev("message", "end")]);
+    }
+
+    #[test]
+    fn invalid_utf8_drops_the_event_and_is_reported() {
+        let got = events(&[b"data: \xFF\n\ndata: ok\n\n"]);
+        assert_eq!(
+            got,
+            vec![
+                ev("!utf8", "[100, 97, 116, 97, 58, 32, 255]"),
+                ev("message", "ok")
+            ]
+        );
+    }
+
+    #[test]
+    fn line_end_search_agrees_with_a_plain_scan() {
+        for filler in [0x00, 0x09, 0x0B, 0x0E, 0x20, 0x7F, 0x80, 0xFF] {
+            for len in 0..24 {
+                for at in 0..=len {
+                    for end in [b'\r', b'\n'] {
+                        let mut bytes = vec![filler; len];
+                        if at < len {
+                            bytes[at] = end;
+                        }
+                        for cr in [true, false] {
+                            let plain = bytes.iter().position(|&b| b == b'\n' || cr && b == b'\r');
+                            assert_eq!(find_line_end(&bytes, cr), plain, "{bytes:?} cr={cr}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_one_space_after_the_colon_is_stripped() {
+        assert_eq!(events(&[b"data:  x\n\n"]), vec![ev("message", " x")]);
+    }
+}
