@@ -10,8 +10,10 @@ const ABOUT: &str = "Race LLM endpoints head to head and measure every request t
 
 const LONG_ABOUT: &str = "\
 Race LLM endpoints head to head: llmrace sends the same prompts to several endpoints at once \
-and measures every request token by token (TTFT, TTLT, TPOT, ITL, tokens/s, errors), live in \
-the terminal, then writes the results and a replay to disk.
+and measures every request token by token (TTFT, TTLT, TPOT, ITL, tokens/s, errors). It runs \
+headless: it prints progress while the race runs and a per-endpoint table at the end, and \
+writes the results to a folder (run.json: the race as run; requests.jsonl and requests.csv: \
+one record per request; summary.json: the final numbers).
 
 With no race file and no --endpoint, llmrace runs a demo race between four built-in mock \
 servers, so you can see it work without any server.";
@@ -26,9 +28,12 @@ Endpoints (-e NAME=PROTOCOL:URL#MODEL):
               (profiles: instant, turbo, steady, thinker, flaky, slow; settings such as
               mock://steady,ttft=200ms)
   #MODEL      the model to ask for; optional for mock:// URLs
+  API key     --api-key-env NAME=VAR: endpoint NAME sends the key held in environment
+              variable VAR (keys never go on the command line or into race files)
 
 Layering: built-in defaults < race file < flags. If any -e is given, those endpoints replace
-the race file's. --concurrency and --max-tokens also replace per-endpoint values of the file.
+the race file's. --concurrency and --max-tokens also replace per-endpoint values of the file;
+--api-key-env sets the key variable of an endpoint from -e or from the file.
 
 Durations are written with a unit: 500ms, 10s, 2m, 1h 30m."
     };
@@ -42,6 +47,7 @@ Examples:
   llmrace                                   run the demo race against built-in mocks
   llmrace race.toml                         run the race described in race.toml
   llmrace -e a=openai:http://localhost:8000/v1#llama3 -e b=ollama:http://localhost:11434#llama3
+  llmrace -e gpt=openai:https://api.openai.com/v1#gpt-4o-mini --api-key-env gpt=OPENAI_API_KEY
   llmrace init race.toml                    write a commented example race file
   llmrace mock --port 8080 --profile steady serve a mock LLM for other tools"
 );
@@ -55,7 +61,7 @@ Examples:
   llmrace race race.toml -n 50 -c 8              a race file with more load
   llmrace race -e fast=openai:http://localhost:8000/v1#llama3 \\
                -e local=ollama:http://127.0.0.1:11434#llama3.2 --workload rag
-  llmrace race race.toml --headless -o results/  in CI: no dashboard, results in results/"
+  llmrace race race.toml -q -o results/         in CI: only the final table, results in results/"
 );
 
 const MOCK_LONG_ABOUT: &str = "\
@@ -133,12 +139,27 @@ pub struct RaceArgs {
         short = 'e',
         long = "endpoint",
         value_name = "NAME=PROTOCOL:URL#MODEL",
+        help_heading = "Endpoints",
         long_help = "An endpoint to race: NAME=PROTOCOL:URL#MODEL. Repeatable. If any is given, \
                      they replace the race file's endpoints.\n\
                      Protocols: openai, openai-completions, anthropic, ollama.\n\
+                     API key: export it in an environment variable and name that variable with \
+                     --api-key-env NAME=VAR.\n\
                      Example: -e fast=openai:http://localhost:8000/v1#llama3"
     )]
     pub endpoints: Vec<String>,
+
+    /// Endpoint NAME sends the API key held in environment variable VAR (repeatable).
+    #[arg(
+        long = "api-key-env",
+        value_name = "NAME=VAR",
+        help_heading = "Endpoints",
+        long_help = "Endpoint NAME (from -e or the race file) sends the API key held in \
+                     environment variable VAR, like `api_key_env` in a race file. Repeatable, \
+                     once per endpoint. Give the variable's name, never the key itself.\n\
+                     Example: --api-key-env gpt=OPENAI_API_KEY (after export OPENAI_API_KEY=...)"
+    )]
+    pub api_key_envs: Vec<String>,
 
     /// A prompt to send (repeatable; each is one prompt of the workload).
     #[arg(long = "prompt", value_name = "TEXT", help_heading = "Workload", conflicts_with_all = ["prompts_file", "workload"])]
@@ -218,7 +239,7 @@ pub struct RaceArgs {
     #[arg(long, value_name = "DURATION", help_heading = "Objectives (goodput)", value_parser = parse_duration)]
     pub slo_ttlt: Option<Duration>,
 
-    /// The race's name (in results and on screen).
+    /// The race's name (printed at the start and stored with the results).
     #[arg(long, value_name = "NAME", help_heading = "Output")]
     pub name: Option<String>,
 
@@ -226,8 +247,15 @@ pub struct RaceArgs {
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
-    /// Run without the live dashboard (for CI and scripts).
-    #[arg(long, help_heading = "Output")]
+    /// Run without a dashboard (today every race runs headless; kept for scripts).
+    #[arg(
+        long,
+        help_heading = "Output",
+        long_help = "Run without a dashboard: progress lines, the final table and the result \
+                     files only. Today every race runs headless, with or without this flag; it \
+                     is accepted so that scripts written now keep running headless once a live \
+                     dashboard lands."
+    )]
     pub headless: bool,
 
     /// Print less: no progress, only the summary and errors.
@@ -358,6 +386,10 @@ mod tests {
             "-q",
             "--workload",
             "rag",
+            "--api-key-env",
+            "a=A_KEY",
+            "--api-key-env",
+            "b=B_KEY",
         ];
         let bare = race(&argv)?;
         let mut with_subcommand = vec!["race"];
@@ -373,6 +405,15 @@ mod tests {
         assert_eq!(bare.first_token_timeout, Some(Duration::from_secs(30)));
         assert_eq!(bare.slo_ttft, Some(Duration::from_millis(500)));
         assert_eq!(bare.workload.as_deref(), Some("rag"));
+        assert_eq!(bare.api_key_envs, ["a=A_KEY", "b=B_KEY"]);
+        Ok(())
+    }
+
+    #[test]
+    fn api_key_env_values_are_checked_by_config_not_clap() -> TestResult {
+        // clap would echo a refused value; a key pasted here by mistake must not be printed.
+        let args = race(&["--api-key-env", "sk-live-0123456789abcdef"])?;
+        assert_eq!(args.api_key_envs, ["sk-live-0123456789abcdef"]);
         Ok(())
     }
 
@@ -453,6 +494,59 @@ mod tests {
             "--endpoint",
         ] {
             assert!(race_help.contains(word), "{word} missing from race help");
+        }
+    }
+
+    fn long_help_of(command: &mut clap::Command, arg: &str) -> String {
+        command
+            .get_arguments()
+            .find(|a| a.get_id() == arg)
+            .and_then(clap::Arg::get_long_help)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn help_tells_how_to_give_an_api_key() {
+        let mut command = Cli::command();
+        let endpoint_help = long_help_of(&mut command, "endpoints");
+        assert!(
+            endpoint_help.contains("--api-key-env NAME=VAR"),
+            "{endpoint_help}"
+        );
+        let help = command.render_long_help().to_string();
+        assert!(help.contains("Endpoints:"), "{help}");
+        assert!(help.contains("--api-key-env <NAME=VAR>"), "{help}");
+    }
+
+    #[test]
+    fn help_claims_only_what_exists_today() {
+        let mut command = Cli::command();
+        let help = command.render_long_help().to_string();
+        for file in ["run.json", "requests.jsonl", "requests.csv", "summary.json"] {
+            assert!(help.contains(file), "{file} missing from help");
+        }
+        assert!(help.contains("It runs headless"), "{help}");
+        for claim in ["replay", "live in", "on screen"] {
+            assert!(!help.contains(claim), "help claims {claim:?}: {help}");
+        }
+        // The dashboard is mentioned only where --headless says it does not exist yet.
+        let headless = long_help_of(&mut command, "headless");
+        assert!(
+            headless.contains("Today every race runs headless"),
+            "{headless}"
+        );
+        assert_eq!(
+            help.matches("dashboard").count(),
+            headless.matches("dashboard").count(),
+            "{help}"
+        );
+        let race_help = command
+            .find_subcommand_mut("race")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        for claim in ["replay", "no dashboard", "on screen"] {
+            assert!(!race_help.contains(claim), "race help claims {claim:?}");
         }
     }
 }

@@ -1,8 +1,9 @@
-//! Endpoints given on the command line: `-e NAME=PROTOCOL:URL#MODEL`.
+//! Endpoints given on the command line: `-e NAME=PROTOCOL:URL#MODEL`, and the API key
+//! variables of endpoints given with `--api-key-env NAME=VAR`.
 
 use std::collections::BTreeMap;
 
-use super::error::{ConfigError, Location, shown};
+use super::error::{ConfigError, Location, did_you_mean, shown};
 use super::validate::{self, PROTOCOL_NAMES, Problem};
 use super::{EndpointConfig, MOCK_MODEL};
 
@@ -75,6 +76,113 @@ fn parse(spec: &str) -> Result<EndpointConfig, Problem> {
         max_tokens: None,
         color: None,
     })
+}
+
+/// The example variable in `--api-key-env` help texts.
+const EXAMPLE_VAR: &str = "OPENAI_API_KEY";
+
+/// Applies `--api-key-env NAME=VAR` flags: endpoint NAME (from `-e` or the race file) reads its
+/// API key from variable VAR. Messages echo nothing typed in these flags except a known endpoint
+/// name: a key pasted here by mistake must not be printed back into a terminal or CI log.
+pub(super) fn apply_api_key_envs(
+    endpoints: &mut [EndpointConfig],
+    flags: &[String],
+) -> Result<(), ConfigError> {
+    let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
+    let mut chosen: Vec<(usize, &str)> = Vec::with_capacity(flags.len());
+    for (position, flag) in flags.iter().enumerate() {
+        let (index, var) = api_key_env(flag, &names).map_err(|p| {
+            ConfigError::invalid(
+                Location::CommandLine,
+                api_key_env_flag(position, flags.len()),
+                p.problem,
+                p.help,
+            )
+        })?;
+        if chosen.iter().any(|(i, _)| *i == index) {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                api_key_env_flag(position, flags.len()),
+                format!("endpoint `{}` is given --api-key-env twice", names[index]),
+                "give one --api-key-env NAME=VAR per endpoint",
+            ));
+        }
+        chosen.push((index, var));
+    }
+    for (index, var) in chosen {
+        if let Some(endpoint) = endpoints.get_mut(index) {
+            endpoint.api_key_env = Some(var.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Which `--api-key-env` a message is about: its position when there are several, since the
+/// value itself may not be echoed.
+fn api_key_env_flag(position: usize, count: usize) -> String {
+    if count == 1 {
+        "--api-key-env".to_string()
+    } else {
+        format!("--api-key-env (value {} of {count})", position + 1)
+    }
+}
+
+/// One `NAME=VAR`: the index of endpoint NAME in `names`, and VAR.
+fn api_key_env<'a>(flag: &'a str, names: &[&str]) -> Result<(usize, &'a str), Problem> {
+    let listed = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let example = names.first().copied().unwrap_or("NAME");
+    let format_help = format!(
+        "write NAME=VAR, e.g. `--api-key-env {example}={EXAMPLE_VAR}` after \
+         `export {EXAMPLE_VAR}=...`; endpoints: {listed}"
+    );
+    let Some((name, var)) = flag.split_once('=') else {
+        return Err(Problem::new(
+            "expected NAME=VAR (an endpoint's name, `=`, then the environment variable that \
+             holds its API key)",
+            format_help,
+        ));
+    };
+    let (name, var) = (name.trim(), var.trim());
+    if name.is_empty() {
+        return Err(Problem::new(
+            "the endpoint name before `=` is empty",
+            format_help,
+        ));
+    }
+    let index = names.iter().position(|n| *n == name);
+    if let Err(p) = validate::env_var_name(var) {
+        let problem = match index {
+            Some(_) => format!("for endpoint `{name}`, the part after `=` {}", p.problem),
+            None => format!("the part after `=` {}", p.problem),
+        };
+        let example = index.map_or(example, |_| name);
+        return Err(Problem::new(
+            problem,
+            format!(
+                "give the variable's NAME, e.g. `--api-key-env {example}={EXAMPLE_VAR}`, and \
+                 export the key in it (`export {EXAMPLE_VAR}=...`); never put the key itself \
+                 on the command line, where shell history and process lists keep it"
+            ),
+        ));
+    }
+    let Some(index) = index else {
+        let help = match did_you_mean(name, names) {
+            Some(guess) => format!("did you mean `{guess}`? endpoints: {listed}"),
+            None => format!(
+                "NAME must be an endpoint of this race (from -e or the race file); \
+                 endpoints: {listed}"
+            ),
+        };
+        return Err(Problem::new(
+            "the name before `=` is not an endpoint of this race",
+            help,
+        ));
+    };
+    Ok((index, var))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::RaceArgs;
 
+use super::endpoint_spec::apply_api_key_envs;
 use super::error::{ConfigError, Location};
 use super::{
     DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, EndpointConfig, LoadConfig,
@@ -56,6 +57,7 @@ pub fn apply_overrides(
              -e NAME=PROTOCOL:URL#MODEL (e.g. -e local=ollama:http://127.0.0.1:11434#llama3.2)",
         ));
     }
+    apply_api_key_envs(&mut race.endpoints, &args.api_key_envs)?;
     if let Some(name) = &args.name {
         if name.trim().is_empty() {
             return Err(ConfigError::invalid(

@@ -29,6 +29,7 @@ max_tokens = 64
 name = "b"
 protocol = "ollama"
 base_url = "mock://steady"
+api_key_env = "FILE_KEY"
 "#;
 
 fn file_layer() -> Result<RaceConfig, ConfigError> {
@@ -142,6 +143,110 @@ fn duplicate_command_line_endpoints_are_refused() -> TestResult {
         .unwrap_or_default();
     assert!(message.contains("`x` is used twice"), "{message}");
     Ok(())
+}
+
+fn error_of(argv: &[&str]) -> String {
+    layered(argv)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn api_key_env_flags_name_the_variables_of_file_endpoints() -> TestResult {
+    let race = layered(&[])?;
+    let vars: Vec<Option<&str>> = race
+        .endpoints
+        .iter()
+        .map(|e| e.api_key_env.as_deref())
+        .collect();
+    assert_eq!(vars, [None, Some("FILE_KEY")]);
+
+    let race = layered(&["--api-key-env", "a=A_KEY", "--api-key-env", " b = B_KEY "])?;
+    let vars: Vec<Option<&str>> = race
+        .endpoints
+        .iter()
+        .map(|e| e.api_key_env.as_deref())
+        .collect();
+    assert_eq!(vars, [Some("A_KEY"), Some("B_KEY")]);
+    Ok(())
+}
+
+#[test]
+fn api_key_env_flags_name_the_variables_of_command_line_endpoints() -> TestResult {
+    let (race, _) = resolve(&args(&[
+        "-e",
+        "gpt=openai:https://api.openai.com/v1#gpt-4o-mini",
+        "-e",
+        "local=ollama:http://127.0.0.1:11434#llama3.2",
+        "--api-key-env",
+        "gpt=OPENAI_API_KEY",
+    ])?)?;
+    let vars: Vec<Option<&str>> = race
+        .endpoints
+        .iter()
+        .map(|e| e.api_key_env.as_deref())
+        .collect();
+    assert_eq!(vars, [Some("OPENAI_API_KEY"), None]);
+    Ok(())
+}
+
+#[test]
+fn api_key_env_for_an_unknown_endpoint_lists_the_endpoints() {
+    let e = error_of(&["--api-key-env", "vllm=VLLM_KEY"]);
+    assert!(e.starts_with("command line: --api-key-env: "), "{e}");
+    assert!(e.contains("not an endpoint of this race"), "{e}");
+    assert!(e.contains("endpoints: `a`, `b`"), "{e}");
+    // `-e` endpoints replace the file's, so the file's names are gone.
+    let e = error_of(&["-e", "x=openai:mock://turbo", "--api-key-env", "a=K"]);
+    assert!(e.contains("endpoints: `x`") && !e.contains("`a`"), "{e}");
+    let e = error_of(&["--api-key-env", "c=K"]);
+    assert!(e.contains("did you mean `a`?"), "{e}");
+}
+
+#[test]
+fn malformed_api_key_env_flags_say_which_value_and_how_to_write_it() {
+    let e = error_of(&["--api-key-env", "a=A", "--api-key-env", "OPENAI_API_KEY"]);
+    assert!(e.contains("--api-key-env (value 2 of 2)"), "{e}");
+    assert!(e.contains("expected NAME=VAR"), "{e}");
+    assert!(e.contains("--api-key-env a=OPENAI_API_KEY"), "{e}");
+    assert!(e.contains("endpoints: `a`, `b`"), "{e}");
+    let e = error_of(&["--api-key-env", "=K"]);
+    assert!(e.contains("name before `=` is empty"), "{e}");
+    let e = error_of(&["--api-key-env", "a=1KEY"]);
+    assert!(e.contains("for endpoint `a`"), "{e}");
+    assert!(e.contains("not the name of an environment variable"), "{e}");
+    let e = error_of(&["--api-key-env", "a="]);
+    assert!(e.contains("not the name of an environment variable"), "{e}");
+    let e = error_of(&["--api-key-env", "b=X", "--api-key-env", "b=Y"]);
+    assert!(
+        e.contains("endpoint `b` is given --api-key-env twice"),
+        "{e}"
+    );
+}
+
+#[test]
+fn api_key_env_messages_never_echo_key_like_values() {
+    let key = "sk-live-0123456789abcdef";
+    for value in [
+        format!("a={key}"),
+        key.to_string(),
+        format!("OPENAI_API_KEY={key}"),
+        format!("{key}=OPENAI_API_KEY"),
+        format!("b=Bearer {key}"),
+    ] {
+        let e = error_of(&["--api-key-env", &value]);
+        assert!(e.contains("--api-key-env"), "{value}: {e}");
+        assert!(
+            !e.contains("sk-live") && !e.contains("0123456789"),
+            "{value}: {e}"
+        );
+    }
+    let e = error_of(&["--api-key-env", &format!("a={key}")]);
+    assert!(
+        e.contains("never put the key itself on the command line"),
+        "{e}"
+    );
 }
 
 #[test]
