@@ -151,3 +151,31 @@ async fn slow_headers_and_huge_responses_still_succeed() {
         huge.tokens.output
     );
 }
+
+#[tokio::test]
+async fn a_wrong_path_is_not_found() {
+    let profile = llmrace::mock::Profile::parse("instant").unwrap();
+    let server = llmrace::mock::MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The mock serves /v1/chat/completions; a base URL without /v1 misses it.
+    let spec = format!("lost=openai:http://{}/nope#m", server.addr());
+    let outcome = run(race_config(&[&spec], 2, 1), dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(
+        e.errors.get(&ErrorClass::NotFound),
+        Some(&2),
+        "{:?}",
+        e.errors
+    );
+    let r = &records(dir.path())[0];
+    assert_eq!(r.http_status, Some(404));
+    assert!(
+        r.error_message
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("HTTP 404"),
+        "{r:?}"
+    );
+}

@@ -471,36 +471,36 @@ impl Deadlines {
 
 /// Why a request got no response headers.
 pub fn classify_send_error(err: &reqwest::Error) -> (ErrorClass, String) {
-    let chain = error_chain(err);
+    classify_failure(err.is_connect(), err.is_timeout(), error_chain(err))
+}
+
+/// The class of a failure before headers, from what reqwest says of it and its cause chain.
+fn classify_failure(connect: bool, timeout: bool, chain: String) -> (ErrorClass, String) {
     let lower = chain.to_ascii_lowercase();
-    if err.is_connect() {
-        if err.is_timeout() || lower.contains("timed out") {
-            return (
-                ErrorClass::ConnectTimeout,
-                format!("connecting timed out: {chain}"),
-            );
-        }
-        if lower.contains("dns error")
-            || lower.contains("failed to lookup address")
-            || lower.contains("name or service not known")
-        {
-            return (
-                ErrorClass::Dns,
-                format!("the host name did not resolve: {chain}"),
-            );
-        }
-        return (ErrorClass::Connect, format!("could not connect: {chain}"));
-    }
-    if err.is_timeout() {
-        return (
+    let dns = [
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "no such host",
+    ];
+    if connect && (timeout || lower.contains("timed out")) || (!connect && timeout) {
+        (
             ErrorClass::ConnectTimeout,
             format!("connecting timed out: {chain}"),
-        );
+        )
+    } else if connect && dns.iter().any(|d| lower.contains(d)) {
+        (
+            ErrorClass::Dns,
+            format!("the host name did not resolve: {chain}"),
+        )
+    } else if connect {
+        (ErrorClass::Connect, format!("could not connect: {chain}"))
+    } else {
+        (
+            ErrorClass::ConnectionLost,
+            format!("the connection closed before the response headers: {chain}"),
+        )
     }
-    (
-        ErrorClass::ConnectionLost,
-        format!("the connection closed before the response headers: {chain}"),
-    )
 }
 
 /// An error and its causes on one line, without the URL (which may carry a key).
@@ -607,4 +607,37 @@ fn describe_status(status: u16, headers: &reqwest::header::HeaderMap, message: &
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_before_headers_are_classified_from_their_causes() {
+        let class =
+            |connect, timeout, text: &str| classify_failure(connect, timeout, text.to_string()).0;
+        // What hyper-util reports when getaddrinfo fails (tested here rather than end to end:
+        // a real lookup would leave 127.0.0.1).
+        let dns = "client error (Connect): dns error: failed to lookup address information: Name or service not known";
+        assert_eq!(class(true, false, dns), ErrorClass::Dns);
+        assert_eq!(
+            class(
+                true,
+                false,
+                "tcp connect error: Connection refused (os error 111)"
+            ),
+            ErrorClass::Connect
+        );
+        assert_eq!(
+            class(true, true, "operation timed out"),
+            ErrorClass::ConnectTimeout
+        );
+        assert_eq!(
+            class(false, false, "connection closed before message completed"),
+            ErrorClass::ConnectionLost
+        );
+        let (_, message) = classify_failure(true, false, dns.to_string());
+        assert!(message.starts_with("the host name did not resolve"));
+    }
 }
