@@ -483,7 +483,7 @@ fn classify_failure(connect: bool, timeout: bool, chain: String) -> (ErrorClass,
         "name or service not known",
         "no such host",
     ];
-    if connect && (timeout || lower.contains("timed out")) || (!connect && timeout) {
+    if timeout || (connect && lower.contains("timed out")) {
         (
             ErrorClass::ConnectTimeout,
             format!("connecting timed out: {chain}"),
