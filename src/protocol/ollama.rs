@@ -56,40 +56,38 @@ struct OllamaStream {
 
 const WHAT: &str = "Ollama NDJSON objects";
 
-impl Decoder for OllamaStream {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Decoded>) {
-        self.sniff.record(bytes);
+impl OllamaStream {
+    /// The splitter and the per-line state borrowed apart, so lines can be decoded while the
+    /// splitter is being fed.
+    fn split(&mut self, at_end: bool) -> (&mut LineSplitter, LineState<'_>) {
         let Self {
             lines,
             sniff,
             early_garbage,
             ended,
         } = self;
-        let mut state = LineState {
+        let state = LineState {
             sniff,
             early_garbage,
             ended,
-            at_end: false,
+            at_end,
         };
+        (lines, state)
+    }
+}
+
+impl Decoder for OllamaStream {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Decoded>) {
+        self.sniff.record(bytes);
+        let (lines, mut state) = self.split(false);
         lines.feed(bytes, |line| state.line(line, out));
     }
 
     fn finish(&mut self, out: &mut Vec<Decoded>) {
-        let Self {
-            lines,
-            sniff,
-            early_garbage,
-            ended,
-        } = self;
-        let mut state = LineState {
-            sniff,
-            early_garbage,
-            ended,
-            at_end: true,
-        };
+        let (lines, mut state) = self.split(true);
         lines.finish(|line| state.line(line, out));
-        sniff.finish(WHAT, out);
-        *early_garbage = None;
+        self.sniff.finish(WHAT, out);
+        self.early_garbage = None;
     }
 }
 
