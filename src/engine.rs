@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;
 use crate::event::RequestId;
-use connection::{WorkerClient, worker_client};
+use connection::{Connection, Tls};
 pub use request::EventSender;
 use request::{RequestContext, run_request};
 pub use target::{Target, TargetError, TargetSpec};
@@ -52,7 +52,7 @@ impl Controls {
 /// A worker with its own connection, before the race starts.
 pub struct Worker {
     target: Arc<Target>,
-    client: WorkerClient,
+    connection: Connection,
 }
 
 /// What warming a connection found.
@@ -62,17 +62,24 @@ pub struct WarmupProblem {
     pub message: String,
 }
 
-/// Builds `concurrency` workers per target, each with its own client.
-pub fn workers(
-    targets: &[Arc<Target>],
-    timeouts: &Timeouts,
-) -> Result<Vec<Worker>, reqwest::Error> {
+/// Builds `concurrency` workers per target, each with its own connection (opened later).
+/// Fails only when TLS is needed and the system's trusted certificates cannot be loaded.
+pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worker>, String> {
+    let tls = if targets.iter().any(|t| t.origin().https) {
+        Some(Tls::new()?)
+    } else {
+        None
+    };
     let mut workers = Vec::new();
     for target in targets {
         for _ in 0..target.concurrency {
             workers.push(Worker {
                 target: Arc::clone(target),
-                client: worker_client(timeouts.connect)?,
+                connection: Connection::new(
+                    Arc::clone(target.origin()),
+                    tls.clone(),
+                    timeouts.connect,
+                ),
             });
         }
     }
@@ -81,19 +88,20 @@ pub fn workers(
 
 /// Opens every worker's connection before the start, so no measured request pays for
 /// connecting by accident. Returns one problem per endpoint that could not be reached.
-pub async fn warm_connections(workers: &[Worker], timeouts: &Timeouts) -> Vec<WarmupProblem> {
-    let attempts = workers.iter().map(|w| async move {
-        let request = w
-            .target
-            .warmup_request(&w.client.http)
-            .timeout(timeouts.connect + timeouts.first_token.min(Duration::from_secs(10)));
-        match request.send().await {
-            // Reading the body lets the connection go back to the worker's pool.
-            Ok(response) => {
-                let _ = response.bytes().await;
-                None
-            }
-            Err(err) => Some((w.target.name.clone(), request::classify_send_error(&err).1)),
+pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Vec<WarmupProblem> {
+    let limit = timeouts.connect + timeouts.first_token.min(Duration::from_secs(10));
+    let attempts = workers.iter_mut().map(|w| async move {
+        let warm = async {
+            w.connection.ready().await?;
+            let response = w.connection.send(w.target.warmup_request()).await?;
+            // Reading the whole answer leaves the connection idle, ready for the race.
+            let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+            Ok::<(), connection::ConnectFailure>(())
+        };
+        match tokio::time::timeout(limit, warm).await {
+            Ok(Ok(())) => None,
+            Ok(Err((_, message))) => Some((w.target.name.clone(), message)),
+            Err(_) => Some((w.target.name.clone(), "no answer in time".to_string())),
         }
     });
     let mut problems: Vec<WarmupProblem> = Vec::new();
@@ -154,7 +162,7 @@ struct Shared {
     sequences: Vec<AtomicU64>,
 }
 
-async fn worker_loop(worker: Worker, shared: Arc<Shared>) {
+async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
     let ctx = RequestContext {
         clock: &shared.clock,
         events: &shared.events,
@@ -186,16 +194,13 @@ async fn worker_loop(worker: Worker, shared: Arc<Shared>) {
         let prompt = worker.target.prompt_for(seq);
         run_request(
             &ctx,
-            &worker.client,
+            &mut worker.connection,
             &worker.target,
             request,
             prompt,
             seq < warmups,
         )
         .await;
-        // hyper hands a finished HTTP/1 connection back to the pool from another task; give
-        // that task its turn, or the next request would open a second connection.
-        tokio::task::yield_now().await;
     }
     if !started {
         // Every worker must arrive at the start, or the others would wait for ever.

@@ -180,11 +180,11 @@ pub async fn race(
     };
     let results = ResultsWriter::create(&dir)?;
 
-    let workers = engine::workers(&field.targets, &config.timeouts)
+    let mut workers = engine::workers(&field.targets, &config.timeouts)
         .map_err(|e| RaceError::Client(e.to_string()))?;
     let mut notices = Vec::new();
     if config.load.warm_connections {
-        for problem in engine::warm_connections(&workers, &config.timeouts).await {
+        for problem in engine::warm_connections(&mut workers, &config.timeouts).await {
             notices.push(format!(
                 "{}: could not open a connection before the start: {}",
                 problem.endpoint, problem.message

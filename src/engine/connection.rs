@@ -1,116 +1,269 @@
-//! HTTP clients for the race: one per worker, so each worker keeps its own warm connection
-//! and can tell whether a request had to open a new one, and how long connecting took.
+//! One HTTP/1.1 connection per worker, opened, timed and kept by llmrace itself. Owning the
+//! connection (instead of borrowing one from a client's pool) is what makes the numbers exact:
+//! a worker knows whether a request opened a new connection and how long connecting took, and
+//! it waits until its connection is idle again before the next request, so no request ever
+//! opens a second connection just because the first was not back in a pool yet.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tower_layer::Layer;
-use tower_service::Service;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 
 use crate::clock::Stopwatch;
+use crate::event::ErrorClass;
 
-/// Connections a client opened, and how long the last one took.
-#[derive(Debug, Default)]
-pub struct ConnectLog {
-    opened: AtomicU64,
-    last_connect_us: AtomicU64,
+pub type Body = Full<Bytes>;
+
+/// Where a target's connections go: scheme, host and port of its base URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+    /// The `Host` header: the host, and the port when it is not the scheme's default.
+    pub authority: String,
 }
 
-impl ConnectLog {
-    pub fn opened(&self) -> u64 {
-        self.opened.load(Ordering::Acquire)
+impl Origin {
+    /// The origin of `url` and the path (with query) to request on it.
+    pub fn parse(url: &str) -> Result<(Origin, String), String> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(format!("`{url}` must start with http:// or https://")),
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("`{url}` has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(
+                "credentials in the URL are not supported: use api_key_env or headers".into(),
+            );
+        }
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let path = uri
+            .path_and_query()
+            .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+        Ok((
+            Origin {
+                https,
+                host,
+                port,
+                authority: authority.as_str().to_string(),
+            },
+            path,
+        ))
     }
-
-    pub fn last_connect_us(&self) -> u64 {
-        self.last_connect_us.load(Ordering::Acquire)
-    }
 }
 
-/// A client and its connection log.
-pub struct WorkerClient {
-    pub http: reqwest::Client,
-    pub connects: Arc<ConnectLog>,
-}
-
-/// Builds the client a worker uses for its whole life.
-pub fn worker_client(connect_timeout: Duration) -> Result<WorkerClient, reqwest::Error> {
-    install_crypto_provider();
-    let connects = Arc::new(ConnectLog::default());
-    let http = reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        // A worker sends one request at a time: one idle connection is all it can reuse,
-        // and it must never be dropped between requests (that would put a connect into TTFT).
-        .pool_max_idle_per_host(1)
-        .pool_idle_timeout(None)
-        .tcp_nodelay(true)
-        // Following a redirect would time two servers as one and could carry credentials to
-        // another host; a redirect is reported as an error instead.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("llmrace/", env!("CARGO_PKG_VERSION")))
-        .connector_layer(ConnectTimingLayer(Arc::clone(&connects)))
-        .build()?;
-    Ok(WorkerClient { http, connects })
-}
-
-/// reqwest is built without a default TLS provider so that no C crypto library has to be
-/// compiled; ring is installed once for the whole process instead.
-fn install_crypto_provider() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        // Fails only if another provider was installed first, which is just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
+/// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1.
 #[derive(Clone)]
-struct ConnectTimingLayer(Arc<ConnectLog>);
+pub struct Tls(Arc<rustls::ClientConfig>);
 
-impl<S> Layer<S> for ConnectTimingLayer {
-    type Service = ConnectTiming<S>;
+impl Tls {
+    pub fn new() -> Result<Tls, String> {
+        use rustls_platform_verifier::BuilderVerifierExt;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_platform_verifier()
+            .map_err(|e| format!("cannot load the system's trusted certificates: {e}"))?
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Tls(Arc::new(config)))
+    }
+}
 
-    fn layer(&self, inner: S) -> Self::Service {
-        ConnectTiming {
-            inner,
-            log: Arc::clone(&self.0),
+/// A worker's connection to one origin; opened on first use and again whenever it closed.
+pub struct Connection {
+    origin: Arc<Origin>,
+    tls: Option<Tls>,
+    connect_timeout: Duration,
+    sender: Option<SendRequest<Body>>,
+}
+
+/// Why no connection could be had: the class and the message of the request that needed it.
+pub type ConnectFailure = (ErrorClass, String);
+
+impl Connection {
+    pub fn new(origin: Arc<Origin>, tls: Option<Tls>, connect_timeout: Duration) -> Self {
+        Connection {
+            origin,
+            tls,
+            connect_timeout,
+            sender: None,
+        }
+    }
+
+    /// Waits until the connection can take a request (the previous response is fully read),
+    /// opening a new one if it closed. Returns how long connecting took when it had to.
+    pub async fn ready(&mut self) -> Result<Option<Duration>, ConnectFailure> {
+        if let Some(sender) = &mut self.sender
+            && sender.ready().await.is_ok()
+        {
+            return Ok(None);
+        }
+        self.sender = None;
+        let watch = Stopwatch::start();
+        let sender = tokio::time::timeout(self.connect_timeout, self.open())
+            .await
+            .map_err(|_| {
+                (
+                    ErrorClass::ConnectTimeout,
+                    format!(
+                        "connecting to {} took longer than the connect timeout ({})",
+                        self.origin.authority,
+                        humantime::format_duration(self.connect_timeout)
+                    ),
+                )
+            })??;
+        self.sender = Some(sender);
+        Ok(Some(watch.elapsed()))
+    }
+
+    /// Sends a request on the ready connection.
+    pub async fn send(
+        &mut self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<hyper::body::Incoming>, ConnectFailure> {
+        let Some(sender) = &mut self.sender else {
+            return Err((ErrorClass::ConnectionLost, "no open connection".to_string()));
+        };
+        sender.send_request(request).await.map_err(|e| {
+            self.sender = None;
+            (
+                ErrorClass::ConnectionLost,
+                format!(
+                    "the connection closed before the response headers: {}",
+                    chain(&e)
+                ),
+            )
+        })
+    }
+
+    async fn open(&self) -> Result<SendRequest<Body>, ConnectFailure> {
+        let origin = &self.origin;
+        let addrs: Vec<_> = tokio::net::lookup_host((origin.host.as_str(), origin.port))
+            .await
+            .map_err(|e| {
+                (
+                    ErrorClass::Dns,
+                    format!("the host name `{}` did not resolve: {e}", origin.host),
+                )
+            })?
+            .collect();
+        let mut last_error = None;
+        let mut stream = None;
+        for addr in &addrs {
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(format!("{addr}: {e}")),
+            }
+        }
+        let stream = stream.ok_or_else(|| {
+            let why = last_error.unwrap_or_else(|| "no address".to_string());
+            (
+                ErrorClass::Connect,
+                format!("could not connect to {}: {why}", origin.authority),
+            )
+        })?;
+        // Tokens are small writes the server must see at once; so are our requests.
+        let _ = stream.set_nodelay(true);
+        match &self.tls {
+            Some(tls) if origin.https => {
+                let name =
+                    rustls::pki_types::ServerName::try_from(origin.host.clone()).map_err(|e| {
+                        (
+                            ErrorClass::Connect,
+                            format!("`{}` is not a TLS server name: {e}", origin.host),
+                        )
+                    })?;
+                let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.0));
+                let stream = connector.connect(name, stream).await.map_err(|e| {
+                    (
+                        ErrorClass::Connect,
+                        format!("the TLS handshake with {} failed: {e}", origin.authority),
+                    )
+                })?;
+                handshake(TokioIo::new(stream)).await
+            }
+            _ => handshake(TokioIo::new(stream)).await,
         }
     }
 }
 
-#[derive(Clone)]
-struct ConnectTiming<S> {
-    inner: S,
-    log: Arc<ConnectLog>,
+async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectFailure>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| {
+            (
+                ErrorClass::Connect,
+                format!("the HTTP handshake failed: {}", chain(&e)),
+            )
+        })?;
+    // The connection's own task drives reads and writes; it ends when the connection closes.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
 }
 
-impl<S, R> Service<R> for ConnectTiming<S>
-where
-    S: Service<R>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+/// An error and its causes on one line.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
     }
+    text
+}
 
-    fn call(&mut self, req: R) -> Self::Future {
-        let watch = Stopwatch::start();
-        let connecting = self.inner.call(req);
-        let log = Arc::clone(&self.log);
-        Box::pin(async move {
-            let result = connecting.await;
-            if result.is_ok() {
-                let us = u64::try_from(watch.elapsed().as_micros()).unwrap_or(u64::MAX);
-                log.last_connect_us.store(us, Ordering::Release);
-                log.opened.fetch_add(1, Ordering::AcqRel);
-            }
-            result
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_and_paths() {
+        let (o, path) =
+            Origin::parse("http://127.0.0.1:8000/proxy/v1/chat/completions?x=1").unwrap();
+        assert_eq!(
+            (o.https, o.host.as_str(), o.port),
+            (false, "127.0.0.1", 8000)
+        );
+        assert_eq!(o.authority, "127.0.0.1:8000");
+        assert_eq!(path, "/proxy/v1/chat/completions?x=1");
+        let (o, path) = Origin::parse("https://api.example.com/v1/messages").unwrap();
+        assert_eq!(
+            (o.https, o.port, o.authority.as_str()),
+            (true, 443, "api.example.com")
+        );
+        assert_eq!(path, "/v1/messages");
+        let (o, _) = Origin::parse("http://[::1]:9/").unwrap();
+        assert_eq!(o.host, "::1");
+        assert!(Origin::parse("ftp://x/").is_err());
+        assert!(Origin::parse("http://user:pw@x/").is_err());
     }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::WorkerClient;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::connection::{Connection, chain};
 use super::estimate::count_tokens;
 use super::target::Target;
 use crate::clock::RaceClock;
@@ -58,10 +61,11 @@ impl Emitter<'_> {
     }
 }
 
-/// Sends prompt `prompt` to `target` and reports everything that happens as events.
+/// Sends prompt `prompt` to `target` over `connection` and reports everything that happens
+/// as events.
 pub async fn run_request(
     ctx: &RequestContext<'_>,
-    client: &WorkerClient,
+    connection: &mut Connection,
     target: &Target,
     request: RequestId,
     prompt: PromptId,
@@ -73,36 +77,61 @@ pub async fn run_request(
         request,
     };
     let body = target.body_for(prompt).clone();
-    let opened_before = client.connects.opened();
-    let bytes_sent = body.len() as u64;
-    let builder = target.request_builder(&client.http, body);
-    let sent = ctx.clock.now();
-    out.emit(
-        sent,
-        EventKind::Sent {
-            prompt,
-            bytes: bytes_sent,
-            warmup,
-        },
-    );
+    let sent_event = |t| {
+        out.emit(
+            t,
+            EventKind::Sent {
+                prompt,
+                bytes: body.len() as u64,
+                warmup,
+            },
+        );
+    };
+    // A warm connection is ready at once and the request counts from when it is written. A
+    // request that must connect counts from before connecting: that wait is part of what it
+    // experienced, and its record says so.
+    let before = ctx.clock.now();
+    let ready = tokio::select! {
+        biased;
+        () = ctx.abort.cancelled() => {
+            sent_event(before);
+            out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
+            return;
+        }
+        r = connection.ready() => r,
+    };
+    let connect = match ready {
+        Ok(connect) => connect,
+        Err((class, message)) => {
+            sent_event(before);
+            out.emit(ctx.clock.now(), failed(class, message, None, 0));
+            return;
+        }
+    };
+    let sent = if connect.is_some() {
+        before
+    } else {
+        ctx.clock.now()
+    };
+    sent_event(sent);
     let deadlines = Deadlines::new(ctx.clock, ctx.timeouts, sent);
 
+    let sending = connection.send(target.request(body.clone()));
     let response = tokio::select! {
         biased;
         () = ctx.abort.cancelled() => {
             out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
             return;
         }
-        r = tokio::time::timeout_at(deadlines.before_first_token(), builder.send()) => r,
+        r = tokio::time::timeout_at(deadlines.before_first_token(), sending) => r,
     };
-    let mut response = match response {
+    let response = match response {
         Err(_) => {
             let (class, message) = deadlines.expired_before_first_token();
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
             return;
         }
-        Ok(Err(err)) => {
-            let (class, message) = classify_send_error(&err);
+        Ok(Err((class, message))) => {
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
             return;
         }
@@ -110,25 +139,25 @@ pub async fn run_request(
     };
     let t_headers = ctx.clock.now();
     let status = response.status().as_u16();
-    let new_connection = client.connects.opened() != opened_before;
     out.emit(
         t_headers,
         EventKind::Headers {
             status,
-            new_connection,
-            connect_us: new_connection.then(|| client.connects.last_connect_us()),
+            new_connection: connect.is_some(),
+            connect_us: connect.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             server_request_id: server_request_id(response.headers()),
         },
     );
+    let (parts, mut response) = response.into_parts();
 
-    if !response.status().is_success() {
+    if !parts.status.is_success() {
         let (message, bytes) = error_body(&mut response, &deadlines, ctx, target.protocol).await;
         let class = ErrorClass::from_status(status);
-        let message = describe_status(status, response.headers(), &message);
+        let message = describe_status(status, &parts.headers, &message);
         out.emit(ctx.clock.now(), failed(class, message, Some(status), bytes));
         return;
     }
-    if is_html(response.headers()) {
+    if is_html(&parts.headers) {
         let (message, bytes) = error_body(&mut response, &deadlines, ctx, target.protocol).await;
         let message = format!(
             "the server answered with an HTML page, not {}: {message}",
@@ -155,21 +184,21 @@ pub async fn run_request(
                 out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: stream.bytes });
                 return;
             }
-            r = tokio::time::timeout_at(deadline, response.chunk()) => r,
+            r = tokio::time::timeout_at(deadline, next_data(&mut response)) => r,
         };
         match chunk {
-            Ok(Ok(Some(bytes))) => {
+            Ok(Some(Ok(bytes))) => {
                 let t = ctx.clock.now();
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     return stream.end(end);
                 }
             }
-            Ok(Ok(None)) => {
+            Ok(None) => {
                 let end = stream.on_body_end();
                 return stream.end(end);
             }
-            Ok(Err(err)) => {
-                let message = format!("the connection failed mid-stream: {}", error_chain(&err));
+            Ok(Some(Err(err))) => {
+                let message = format!("the connection failed mid-stream: {}", chain(&err));
                 return stream.end(StreamEnd::Failed(ErrorClass::StreamCut, message));
             }
             Err(_) => {
@@ -469,58 +498,21 @@ impl Deadlines {
     }
 }
 
-/// Why a request got no response headers.
-pub fn classify_send_error(err: &reqwest::Error) -> (ErrorClass, String) {
-    classify_failure(err.is_connect(), err.is_timeout(), error_chain(err))
-}
-
-/// The class of a failure before headers, from what reqwest says of it and its cause chain.
-fn classify_failure(connect: bool, timeout: bool, chain: String) -> (ErrorClass, String) {
-    let lower = chain.to_ascii_lowercase();
-    let dns = [
-        "dns error",
-        "failed to lookup address",
-        "name or service not known",
-        "no such host",
-    ];
-    if timeout || (connect && lower.contains("timed out")) {
-        (
-            ErrorClass::ConnectTimeout,
-            format!("connecting timed out: {chain}"),
-        )
-    } else if connect && dns.iter().any(|d| lower.contains(d)) {
-        (
-            ErrorClass::Dns,
-            format!("the host name did not resolve: {chain}"),
-        )
-    } else if connect {
-        (ErrorClass::Connect, format!("could not connect: {chain}"))
-    } else {
-        (
-            ErrorClass::ConnectionLost,
-            format!("the connection closed before the response headers: {chain}"),
-        )
-    }
-}
-
-/// An error and its causes on one line, without the URL (which may carry a key).
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
-    while let Some(e) = source {
-        let text = e.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
+/// The next piece of the body's data (trailers are skipped), `None` at its end.
+async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    loop {
+        match body.frame().await? {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    return Some(Ok(data));
+                }
+            }
+            Err(e) => return Some(Err(e)),
         }
-        source = e.source();
     }
-    if parts.is_empty() {
-        parts.push(crate::secret::redact_url(&err.to_string()));
-    }
-    parts.join(": ")
 }
 
-fn server_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+fn server_request_id(headers: &http::HeaderMap) -> Option<String> {
     REQUEST_ID_HEADERS
         .iter()
         .find_map(|name| headers.get(*name))
@@ -528,16 +520,16 @@ fn server_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
+fn is_html(headers: &http::HeaderMap) -> bool {
     headers
-        .get(reqwest::header::CONTENT_TYPE)
+        .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/html"))
 }
 
 /// Reads up to [`ERROR_BODY_LIMIT`] bytes of an error response and pulls out its message.
 async fn error_body(
-    response: &mut reqwest::Response,
+    response: &mut Incoming,
     deadlines: &Deadlines,
     ctx: &RequestContext<'_>,
     protocol: crate::protocol::Protocol,
@@ -549,10 +541,10 @@ async fn error_body(
         let chunk = tokio::select! {
             biased;
             () = ctx.abort.cancelled() => break,
-            r = tokio::time::timeout_at(deadline, response.chunk()) => r,
+            r = tokio::time::timeout_at(deadline, next_data(response)) => r,
         };
         match chunk {
-            Ok(Ok(Some(bytes))) => {
+            Ok(Some(Ok(bytes))) => {
                 total += bytes.len() as u64;
                 let room = ERROR_BODY_LIMIT.saturating_sub(body.len());
                 body.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -580,8 +572,8 @@ fn error_message(protocol: crate::protocol::Protocol, body: &[u8]) -> String {
     short
 }
 
-fn describe_status(status: u16, headers: &reqwest::header::HeaderMap, message: &str) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
+fn describe_status(status: u16, headers: &http::header::HeaderMap, message: &str) -> String {
+    let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
@@ -591,14 +583,14 @@ fn describe_status(status: u16, headers: &reqwest::header::HeaderMap, message: &
         text.push_str(message);
     }
     if let Some(retry) = headers
-        .get(reqwest::header::RETRY_AFTER)
+        .get(http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
     {
         text.push_str(&format!(" (retry after {retry})"));
     }
     if (300..400).contains(&status)
         && let Some(location) = headers
-            .get(reqwest::header::LOCATION)
+            .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
     {
         text.push_str(&format!(
@@ -607,37 +599,4 @@ fn describe_status(status: u16, headers: &reqwest::header::HeaderMap, message: &
         ));
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failures_before_headers_are_classified_from_their_causes() {
-        let class =
-            |connect, timeout, text: &str| classify_failure(connect, timeout, text.to_string()).0;
-        // What hyper-util reports when getaddrinfo fails (tested here rather than end to end:
-        // a real lookup would leave 127.0.0.1).
-        let dns = "client error (Connect): dns error: failed to lookup address information: Name or service not known";
-        assert_eq!(class(true, false, dns), ErrorClass::Dns);
-        assert_eq!(
-            class(
-                true,
-                false,
-                "tcp connect error: Connection refused (os error 111)"
-            ),
-            ErrorClass::Connect
-        );
-        assert_eq!(
-            class(true, true, "operation timed out"),
-            ErrorClass::ConnectTimeout
-        );
-        assert_eq!(
-            class(false, false, "connection closed before message completed"),
-            ErrorClass::ConnectionLost
-        );
-        let (_, message) = classify_failure(true, false, dns.to_string());
-        assert!(message.starts_with("the host name did not resolve"));
-    }
 }

@@ -1,8 +1,13 @@
 //! An endpoint ready to race: its URL, headers (with the API key) and the request body for
 //! every prompt, built once before the start so that sending costs no serialization.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::Full;
+
+use super::connection::{Body, Origin};
 
 use crate::event::{EndpointId, PromptId};
 use crate::protocol::{Protocol, RequestSpec};
@@ -15,8 +20,9 @@ pub struct Target {
     pub protocol: Protocol,
     pub stream: bool,
     pub concurrency: u32,
-    url: String,
-    warmup_url: String,
+    origin: Arc<Origin>,
+    path: String,
+    warmup_path: String,
     headers: HeaderMap,
     bodies: Vec<Bytes>,
     prompt_texts: Vec<String>,
@@ -46,6 +52,8 @@ pub enum TargetError {
     BadHeader { endpoint: String, name: String },
     #[error("endpoint '{endpoint}': the workload has no prompts")]
     NoPrompts { endpoint: String },
+    #[error("endpoint '{endpoint}': {problem}")]
+    BadUrl { endpoint: String, problem: String },
 }
 
 impl Target {
@@ -71,14 +79,21 @@ impl Target {
             endpoint: spec.name.to_string(),
             name: name.to_string(),
         };
+        let bad_url = |problem: String| TargetError::BadUrl {
+            endpoint: spec.name.to_string(),
+            problem,
+        };
+        let (origin, path) = Origin::parse(&wire.url).map_err(bad_url)?;
+        let (_, warmup_path) =
+            Origin::parse(&spec.protocol.warmup_url(spec.base_url)).map_err(bad_url)?;
         let mut headers = HeaderMap::new();
-        let mut insert = |name: &str, value: &str, sensitive: bool| -> Result<(), TargetError> {
-            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad_header(name))?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| bad_header(name))?;
-            // Keeps the value out of any debug output of the request.
-            value.set_sensitive(sensitive);
-            headers.insert(header, value);
-            Ok(())
+        insert_header(&mut headers, "host", &origin.authority, false)
+            .map_err(|()| bad_header("host"))?;
+        let agent = concat!("llmrace/", env!("CARGO_PKG_VERSION"));
+        insert_header(&mut headers, "user-agent", agent, false)
+            .map_err(|()| bad_header("user-agent"))?;
+        let mut insert = |name: &str, value: &str, sensitive: bool| {
+            insert_header(&mut headers, name, value, sensitive).map_err(|()| bad_header(name))
         };
         for (name, value) in &wire.headers {
             insert(name, value, false)?;
@@ -100,8 +115,9 @@ impl Target {
             protocol: spec.protocol,
             stream: spec.stream,
             concurrency: spec.concurrency.max(1),
-            url: wire.url,
-            warmup_url: spec.protocol.warmup_url(spec.base_url),
+            origin: Arc::new(origin),
+            path,
+            warmup_path,
             headers,
             bodies,
             prompt_texts: prompts.iter().map(Prompt::text).collect(),
@@ -122,20 +138,42 @@ impl Target {
         &self.prompt_texts[prompt.0 as usize % self.prompt_texts.len()]
     }
 
-    pub fn request_builder(
-        &self,
-        client: &reqwest::Client,
-        body: Bytes,
-    ) -> reqwest::RequestBuilder {
-        client
-            .post(&self.url)
-            .headers(self.headers.clone())
-            .body(body)
+    /// Where this target's connections go.
+    pub fn origin(&self) -> &Arc<Origin> {
+        &self.origin
+    }
+
+    /// The request for a prompt's body.
+    pub fn request(&self, body: Bytes) -> http::Request<Body> {
+        self.build(http::Method::POST, &self.path, body)
     }
 
     /// A cheap request that opens the connection before the race starts. Its answer does not
     /// matter (a 404 still leaves the connection open), only that a connection was made.
-    pub fn warmup_request(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
-        client.get(&self.warmup_url).headers(self.headers.clone())
+    pub fn warmup_request(&self) -> http::Request<Body> {
+        self.build(http::Method::GET, &self.warmup_path, Bytes::new())
     }
+
+    fn build(&self, method: http::Method, path: &str, body: Bytes) -> http::Request<Body> {
+        let mut request = http::Request::new(Full::new(body));
+        *request.method_mut() = method;
+        // The path was checked when the target was built; a failed parse cannot happen here.
+        *request.uri_mut() = path.parse().unwrap_or_default();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
+fn insert_header(
+    headers: &mut HeaderMap,
+    name: &str,
+    value: &str,
+    sensitive: bool,
+) -> Result<(), ()> {
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ())?;
+    let mut value = HeaderValue::from_str(value).map_err(|_| ())?;
+    // Keeps the value out of any debug output of the request.
+    value.set_sensitive(sensitive);
+    headers.insert(header, value);
+    Ok(())
 }
