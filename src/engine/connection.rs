@@ -195,9 +195,19 @@ impl Connection {
                     })?;
                 let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.0));
                 let stream = connector.connect(name, stream).await.map_err(|e| {
+                    let text = e.to_string();
+                    // What rustls says when the other side answers in plain HTTP.
+                    let hint = if text.contains("corrupt message") {
+                        " (the server may speak plain HTTP: try an http:// URL)"
+                    } else {
+                        ""
+                    };
                     (
                         ErrorClass::Connect,
-                        format!("the TLS handshake with {} failed: {e}", origin.authority),
+                        format!(
+                            "the TLS handshake with {} failed: {text}{hint}",
+                            origin.authority
+                        ),
                     )
                 })?;
                 handshake(TokioIo::new(stream)).await
