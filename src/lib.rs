@@ -12,6 +12,7 @@ pub mod record;
 pub mod report;
 pub mod secret;
 pub mod stats;
+pub mod tui;
 pub mod workload;
 
 use std::path::{Path, PathBuf};

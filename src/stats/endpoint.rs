@@ -172,7 +172,8 @@ impl EndpointStats {
                 live_output_tokens_per_s: live / LIVE_SECS as f64,
             },
             recent_seconds,
-            recent_requests: self.recent.iter().cloned().collect(),
+            requests: Vec::new(),
+            health: super::snapshot::Health::default(),
         }
     }
 }

@@ -3,13 +3,13 @@
 //! final one.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::distribution::Summary;
 use super::window::Second;
-use crate::event::{ErrorClass, Offset};
-use crate::stats::request::RequestRecord;
+use crate::event::{ErrorClass, Offset, PromptId, RequestId};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -32,9 +32,78 @@ pub struct EndpointSnapshot {
     /// The last minute, one bucket per second (oldest first), for live rates and sparklines.
     #[serde(skip)]
     pub recent_seconds: Vec<Second>,
-    /// The most recently finished requests, newest last (bounded).
+    /// Recent requests, in flight and finished, oldest first (bounded): what the inspector
+    /// shows. Shared, so a snapshot costs a pointer copy per request, not its text.
     #[serde(skip)]
-    pub recent_requests: Vec<RequestRecord>,
+    pub requests: Vec<Arc<RequestView>>,
+    /// How the endpoint is doing lately, for the lane's badge.
+    #[serde(skip)]
+    pub health: Health,
+}
+
+/// The lane badge: judged from the recent error rate and latency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Health {
+    /// Too few requests have ended to judge.
+    #[default]
+    WarmingUp,
+    Healthy,
+    /// Some recent requests failed, or recent latency is far above the race's norm.
+    Degraded,
+    /// Most recent requests failed.
+    Failing,
+}
+
+/// One request as the inspector shows it: what was sent, what came back and when.
+/// Times are milliseconds since the request was sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestView {
+    pub request: RequestId,
+    pub prompt: PromptId,
+    pub warmup: bool,
+    /// Race time it was sent.
+    pub sent: Offset,
+    pub state: RequestState,
+    pub http_status: Option<u16>,
+    pub server_request_id: Option<String>,
+    pub new_connection: bool,
+    pub ttft_ms: Option<f64>,
+    /// Set once the request ended (any outcome): its duration.
+    pub ended_ms: Option<f64>,
+    pub output_tokens: Option<u32>,
+    pub finish_reason: Option<String>,
+    /// The response text as it arrived, one segment per arrival (capped, see `truncated`).
+    pub segments: Vec<Segment>,
+    /// Everything else that arrived (headers, usage, the end), for the raw view.
+    pub marks: Vec<Mark>,
+    /// Text beyond the inspector's cap was dropped (the result files have the timings).
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RequestState {
+    InFlight,
+    Succeeded,
+    Failed { class: ErrorClass, message: String },
+    Cancelled,
+}
+
+/// Text that arrived together, `at_ms` after the request was sent. Unsanitised model output:
+/// views must make it inert before drawing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub at_ms: f64,
+    pub text: String,
+    pub reasoning: bool,
+    pub chunks: u32,
+}
+
+/// A non-text stream event, `at_ms` after the request was sent, described for people
+/// (`headers 200`, `usage in=12 out=96`, `finished: stop`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    pub at_ms: f64,
+    pub label: String,
 }
 
 /// `sent = succeeded + failed + cancelled + in_flight`; warm-up requests are counted apart.

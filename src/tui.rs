@@ -1,0 +1,19 @@
+//! The live dashboard: draws immutable snapshots of the race in the terminal and turns keys
+//! into view changes and race commands. It never computes statistics and never talks to the
+//! engine directly.
+
+pub mod info;
+pub mod state;
+pub mod theme;
+
+pub use info::{LaneInfo, RaceInfo};
+pub use state::{Action, Effect, Rank, Screen, ViewState};
+pub use theme::{Theme, ThemeName};
+
+/// Everything one frame is drawn from. Views take this and nothing else: no clock, no I/O.
+pub struct Scene<'a> {
+    pub info: &'a RaceInfo,
+    pub view: &'a ViewState,
+    pub snapshot: &'a crate::stats::Snapshot,
+    pub theme: &'a Theme,
+}

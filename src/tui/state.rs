@@ -1,0 +1,195 @@
+//! The dashboard's own state — which screen, which endpoint and request are selected, how the
+//! leaderboard ranks — and how keys change it. Pure: no terminal, no clock, no statistics.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::stats::Snapshot;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Screen {
+    #[default]
+    Board,
+    Inspector,
+    Charts,
+}
+
+/// What the leaderboard ranks by; `s` cycles through them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rank {
+    #[default]
+    TtftP50,
+    OutputTokensPerS,
+    TtltP50,
+    SuccessRate,
+}
+
+impl Rank {
+    pub const ALL: [Rank; 4] = [
+        Rank::TtftP50,
+        Rank::OutputTokensPerS,
+        Rank::TtltP50,
+        Rank::SuccessRate,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Rank::TtftP50 => "TTFT p50",
+            Rank::OutputTokensPerS => "tokens/s",
+            Rank::TtltP50 => "TTLT p50",
+            Rank::SuccessRate => "success rate",
+        }
+    }
+
+    fn next(self) -> Rank {
+        let i = Rank::ALL.iter().position(|r| *r == self).unwrap_or(0);
+        Rank::ALL[(i + 1) % Rank::ALL.len()]
+    }
+}
+
+/// The inspector's selection: a request of the selected endpoint, counted from the newest
+/// (0 = newest) so the selection stays on "latest" while requests stream in, unless pinned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InspectorState {
+    pub from_newest: usize,
+    /// Show each stream event with its arrival time instead of the text.
+    pub raw: bool,
+    /// Lines scrolled up from the end of the response (0 = follow the end).
+    pub scroll: u16,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewState {
+    pub screen: Screen,
+    pub help: bool,
+    /// Index of the selected endpoint.
+    pub selected: usize,
+    pub rank: Rank,
+    pub inspector: InspectorState,
+    /// Sending is paused (the engine was told so).
+    pub paused: bool,
+    /// The leaderboard's previous order (endpoint indices, leader first), to show moves.
+    pub previous_order: Vec<usize>,
+}
+
+/// What a key asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    TogglePause,
+    SelectNext,
+    SelectPrevious,
+    Select(usize),
+    Drill,
+    ShowInspector,
+    ShowCharts,
+    CycleRank,
+    ToggleHelp,
+    Back,
+    Up,
+    Down,
+    ToggleRaw,
+}
+
+/// What the outside world must do after an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Stop the race (if running) and leave once results are saved.
+    Quit,
+    /// Pause (`true`) or resume sending.
+    Pause(bool),
+}
+
+/// The action a key press stands for on the current screen.
+pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let action = match key.code {
+        KeyCode::Char('c') if ctrl => Action::Quit,
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('p') => Action::TogglePause,
+        KeyCode::Tab | KeyCode::Right => Action::SelectNext,
+        KeyCode::BackTab | KeyCode::Left => Action::SelectPrevious,
+        KeyCode::Char(c @ '1'..='9') => Action::Select(usize::from(c as u8 - b'1')),
+        KeyCode::Enter => Action::Drill,
+        KeyCode::Char('i') => Action::ShowInspector,
+        KeyCode::Char('c') => Action::ShowCharts,
+        KeyCode::Char('s') => Action::CycleRank,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::Char('r') if state.screen == Screen::Inspector => Action::ToggleRaw,
+        _ => return None,
+    };
+    Some(action)
+}
+
+impl ViewState {
+    /// Applies an action; `endpoints` is how many lanes there are.
+    pub fn apply(&mut self, action: Action, endpoints: usize) -> Effect {
+        match action {
+            Action::Quit => return Effect::Quit,
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                return Effect::Pause(self.paused);
+            }
+            Action::SelectNext if endpoints > 0 => {
+                self.selected = (self.selected + 1) % endpoints;
+                self.inspector = InspectorState::default();
+            }
+            Action::SelectPrevious if endpoints > 0 => {
+                self.selected = (self.selected + endpoints - 1) % endpoints;
+                self.inspector = InspectorState::default();
+            }
+            Action::Select(i) if i < endpoints => {
+                self.selected = i;
+                self.inspector = InspectorState::default();
+            }
+            Action::Drill | Action::ShowInspector => {
+                self.screen = Screen::Inspector;
+                self.help = false;
+            }
+            Action::ShowCharts => {
+                self.screen = Screen::Charts;
+                self.help = false;
+            }
+            Action::CycleRank => self.rank = self.rank.next(),
+            Action::ToggleHelp => self.help = !self.help,
+            Action::Back => {
+                if self.help {
+                    self.help = false;
+                } else {
+                    self.screen = Screen::Board;
+                }
+            }
+            Action::Up if self.screen == Screen::Inspector => {
+                self.inspector.from_newest += 1;
+                self.inspector.scroll = 0;
+            }
+            Action::Down if self.screen == Screen::Inspector => {
+                self.inspector.from_newest = self.inspector.from_newest.saturating_sub(1);
+                self.inspector.scroll = 0;
+            }
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::Down if endpoints > 0 => self.selected = (self.selected + 1).min(endpoints - 1),
+            Action::ToggleRaw => self.inspector.raw = !self.inspector.raw,
+            _ => {}
+        }
+        Effect::None
+    }
+
+    /// Keeps selections valid for a new snapshot (endpoints and requests come and go).
+    pub fn clamp_to(&mut self, snapshot: &Snapshot) {
+        let endpoints = snapshot.endpoints.len();
+        if endpoints == 0 {
+            self.selected = 0;
+            return;
+        }
+        self.selected = self.selected.min(endpoints - 1);
+        let requests = snapshot.endpoints[self.selected].requests.len();
+        self.inspector.from_newest = self.inspector.from_newest.min(requests.saturating_sub(1));
+    }
+}
