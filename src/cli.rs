@@ -10,10 +10,12 @@ const ABOUT: &str = "Race LLM endpoints head to head and measure every request t
 
 const LONG_ABOUT: &str = "\
 Race LLM endpoints head to head: llmrace sends the same prompts to several endpoints at once \
-and measures every request token by token (TTFT, TTLT, TPOT, ITL, tokens/s, errors). It runs \
-headless: it prints progress while the race runs and a per-endpoint table at the end, and \
-writes the results to a folder (run.json: the race as run; requests.jsonl and requests.csv: \
-one record per request; summary.json: the final numbers).
+and measures every request token by token (TTFT, TTLT, TPOT, ITL, tokens/s, errors). In a \
+terminal it shows the race live in a dashboard (lanes, leaderboard, charts, and an inspector \
+where responses stream in); with --headless, or when output is not a terminal, it prints \
+progress lines instead. Either way it prints a per-endpoint table at the end and writes the \
+results to a folder (run.json: the race as run; requests.jsonl and requests.csv: one record \
+per request; summary.json: the final numbers).
 
 With no race file and no --endpoint, llmrace runs a demo race between four built-in mock \
 servers, so you can see it work without any server.";
@@ -247,16 +249,21 @@ pub struct RaceArgs {
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
-    /// Run without a dashboard (today every race runs headless; kept for scripts).
+    /// Run without the dashboard: progress lines, the final table and the result files.
     #[arg(
         long,
         help_heading = "Output",
-        long_help = "Run without a dashboard: progress lines, the final table and the result \
-                     files only. Today every race runs headless, with or without this flag; it \
-                     is accepted so that scripts written now keep running headless once a live \
-                     dashboard lands."
+        long_help = "Run without the dashboard: progress lines on stderr, the final table on \
+                     stdout and the result files. Races are headless anyway when stdout or \
+                     stdin is not a terminal (CI, pipes)."
     )]
     pub headless: bool,
+
+    /// Dashboard colours: dark (default), light, colorblind (Okabe–Ito palette) or plain.
+    /// NO_COLOR in the environment means plain.
+    #[arg(long, value_name = "THEME", help_heading = "Output",
+          value_parser = ["dark", "light", "colorblind", "plain"])]
+    pub theme: Option<String>,
 
     /// Print less: no progress, only the summary and errors.
     #[arg(short = 'q', long, help_heading = "Output")]
@@ -526,21 +533,14 @@ mod tests {
         for file in ["run.json", "requests.jsonl", "requests.csv", "summary.json"] {
             assert!(help.contains(file), "{file} missing from help");
         }
-        assert!(help.contains("It runs headless"), "{help}");
-        for claim in ["replay", "live in", "on screen"] {
-            assert!(!help.contains(claim), "help claims {claim:?}: {help}");
-        }
-        // The dashboard is mentioned only where --headless says it does not exist yet.
-        let headless = long_help_of(&mut command, "headless");
         assert!(
-            headless.contains("Today every race runs headless"),
-            "{headless}"
-        );
-        assert_eq!(
-            help.matches("dashboard").count(),
-            headless.matches("dashboard").count(),
+            help.contains("dashboard") && help.contains("--headless"),
             "{help}"
         );
+        // Replays are not built yet.
+        for claim in ["replay", "on screen"] {
+            assert!(!help.contains(claim), "help claims {claim:?}: {help}");
+        }
         let race_help = command
             .find_subcommand_mut("race")
             .map(|c| c.render_long_help().to_string())

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::RaceClock;
@@ -39,6 +39,9 @@ pub struct Controls {
     pub stop_sending: CancellationToken,
     /// Requests in flight are cancelled (and counted as cancelled).
     pub abort: CancellationToken,
+    /// While `true`, no new request is sent; requests in flight go on. Set it with
+    /// [`Controls::pause`].
+    pub paused: watch::Sender<bool>,
 }
 
 impl Controls {
@@ -46,6 +49,17 @@ impl Controls {
     pub fn interrupt(&self) {
         self.stop_sending.cancel();
         self.abort.cancel();
+    }
+
+    /// Pauses (`true`) or resumes (`false`) sending. Requests in flight are not touched, and
+    /// stopping still works while paused. A duration limit keeps counting while paused: it
+    /// limits the race's time, not its sending time.
+    pub fn pause(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.paused.borrow()
     }
 }
 
@@ -190,6 +204,9 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
                 break;
             }
         }
+        if !wait_while_paused(&shared.controls.paused, stop).await {
+            break;
+        }
         let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
         let prompt = worker.target.prompt_for(seq);
         run_request(
@@ -224,6 +241,24 @@ async fn synchronized_start(shared: &Shared) -> bool {
     }
 }
 
+/// The gate a worker passes before sending a request: returns at once unless paused, else
+/// when sending resumes (`true`) or stops (`false`).
+///
+/// Only a waiting worker subscribes to `paused`, so `paused.receiver_count()` tells how many
+/// workers wait at the gate.
+pub async fn wait_while_paused(paused: &watch::Sender<bool>, stop: &CancellationToken) -> bool {
+    if !*paused.borrow() {
+        return !stop.is_cancelled();
+    }
+    let mut resumed = paused.subscribe();
+    tokio::select! {
+        biased;
+        () = stop.cancelled() => false,
+        // Fails only if the sender is gone, which cannot be while it is borrowed here.
+        _ = resumed.wait_for(|paused| !paused) => !stop.is_cancelled(),
+    }
+}
+
 fn arm_duration_limit(duration: Duration, stop: CancellationToken) {
     tokio::spawn(async move {
         tokio::select! {
@@ -231,4 +266,59 @@ fn arm_duration_limit(duration: Duration, stop: CancellationToken) {
             () = stop.cancelled() => {}
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[test]
+    fn the_gate_is_open_unless_paused() {
+        let controls = Controls::default();
+        assert!(!controls.is_paused());
+        let gate = wait_while_paused(&controls.paused, &controls.stop_sending);
+        assert_eq!(gate.now_or_never(), Some(true));
+        assert_eq!(controls.paused.receiver_count(), 0);
+    }
+
+    #[test]
+    fn a_paused_gate_opens_when_resumed() {
+        let controls = Controls::default();
+        controls.pause(true);
+        let mut gate = pin!(wait_while_paused(&controls.paused, &controls.stop_sending));
+        assert_eq!(gate.as_mut().now_or_never(), None);
+        assert_eq!(controls.paused.receiver_count(), 1, "one worker waits");
+        // Pausing again changes nothing.
+        controls.pause(true);
+        assert_eq!(gate.as_mut().now_or_never(), None);
+        controls.pause(false);
+        assert_eq!(gate.now_or_never(), Some(true));
+        assert_eq!(controls.paused.receiver_count(), 0);
+    }
+
+    #[test]
+    fn stopping_wins_while_paused() {
+        let controls = Controls::default();
+        controls.pause(true);
+        let mut gate = pin!(wait_while_paused(&controls.paused, &controls.stop_sending));
+        assert_eq!(gate.as_mut().now_or_never(), None);
+        controls.stop_sending.cancel();
+        assert_eq!(gate.now_or_never(), Some(false));
+        // And a stopped race does not pass an open gate either.
+        controls.pause(false);
+        let gate = wait_while_paused(&controls.paused, &controls.stop_sending);
+        assert_eq!(gate.now_or_never(), Some(false));
+    }
+
+    #[test]
+    fn clones_share_the_pause() {
+        let controls = Controls::default();
+        let ui = controls.clone();
+        ui.pause(true);
+        assert!(controls.is_paused());
+    }
 }

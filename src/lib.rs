@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod event;
@@ -17,6 +18,7 @@ pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -34,6 +36,8 @@ pub struct RaceOptions {
     pub out: Option<PathBuf>,
     /// No progress lines, only the final table.
     pub quiet: bool,
+    /// Show the live dashboard in this theme (the terminal must be a terminal).
+    pub dashboard: Option<tui::Theme>,
 }
 
 /// What a finished race left behind.
@@ -41,7 +45,10 @@ pub struct RaceOptions {
 pub struct RaceOutcome {
     pub dir: PathBuf,
     pub summary: Summary,
+    /// Stopped before its end, by a signal or by the user quitting the dashboard.
     pub interrupted: bool,
+    /// Stopped by a signal (Ctrl-C): exit code 130.
+    pub signalled: bool,
 }
 
 /// Why a race could not run. Setup problems (exit code 2) are found before anything is sent.
@@ -199,14 +206,18 @@ pub async fn race(
     }
 
     let controls = Controls::default();
-    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stops = Arc::new(Stops::default());
+    // Ctrl-C (SIGINT) stops the race; the dashboard, if any, leaves once results are saved.
+    let exit = tokio_util::sync::CancellationToken::new();
     let signals = tokio::spawn({
         let controls = controls.clone();
-        let interrupted = Arc::clone(&interrupted);
+        let stops = Arc::clone(&stops);
+        let exit = exit.clone();
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                stops.signalled.store(true, Ordering::SeqCst);
                 controls.interrupt();
+                exit.cancel();
             }
         }
     });
@@ -226,10 +237,25 @@ pub async fn race(
         snapshots_tx,
         clock,
     ));
-    let progress = (!options.quiet).then(|| {
-        let targets = vec![config.load.requests; names.len()];
-        tokio::spawn(print_progress(snapshots_rx, targets))
-    });
+    let view = match &options.dashboard {
+        Some(theme) => {
+            let info = race_info(&config, &field, prompts, &notices);
+            let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+            tokio::spawn(obey(commands_rx, controls.clone(), Arc::clone(&stops)));
+            View::Dashboard(tokio::spawn(tui::app::run(
+                info,
+                theme.clone(),
+                snapshots_rx,
+                commands_tx,
+                exit,
+            )))
+        }
+        _ if options.quiet => View::None,
+        _ => {
+            let targets = vec![config.load.requests; names.len()];
+            View::Progress(tokio::spawn(print_progress(snapshots_rx, targets)))
+        }
+    };
 
     let limits = Limits {
         requests: config.load.requests,
@@ -245,17 +271,14 @@ pub async fn race(
         controls,
     )
     .await;
-    signals.abort();
     let (final_snapshot, results, write_error) = pipeline
         .await
         .map_err(|e| RaceError::Client(e.to_string()))?;
-    if let Some(progress) = progress {
-        progress.abort();
-    }
 
     let ended_wall = chrono::Utc::now();
     let duration_s = clock.now().as_secs_f64();
-    let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let signalled = stops.signalled.load(Ordering::SeqCst);
+    let interrupted = signalled || stops.by_user.load(Ordering::SeqCst);
     if let Some(e) = write_error {
         notices.push(format!("writing request records failed part-way: {e}"));
     }
@@ -280,13 +303,100 @@ pub async fn race(
         notices,
         race: secret::redact_config(&config),
     };
-    let _ = started_wall;
-    let dir = results.finish(&run, &summary)?;
+    let finished = results.finish(&run, &summary);
+    // The dashboard stays until the user has seen the finish and quits (or a signal came).
+    let view_error: Option<String> = match view {
+        View::Dashboard(dashboard) => match dashboard.await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("the dashboard failed: {e}")),
+            Err(e) => Some(format!("the dashboard failed: {e}")),
+        },
+        View::Progress(progress) => {
+            progress.abort();
+            None
+        }
+        View::None => None,
+    };
+    signals.abort();
+    let dir = finished?;
+    if let Some(e) = view_error {
+        eprintln!("{e}");
+    }
     Ok(RaceOutcome {
         dir,
         summary,
         interrupted,
+        signalled,
     })
+}
+
+/// How the race is shown while it runs.
+enum View {
+    Dashboard(tokio::task::JoinHandle<std::io::Result<()>>),
+    Progress(tokio::task::JoinHandle<()>),
+    None,
+}
+
+/// Who stopped the race early, if anyone.
+#[derive(Default)]
+struct Stops {
+    /// Ctrl-C or another signal.
+    signalled: AtomicBool,
+    /// The user quit the dashboard before the race ended.
+    by_user: AtomicBool,
+}
+
+/// Carries out the dashboard's commands on the engine.
+async fn obey(
+    mut commands: mpsc::UnboundedReceiver<tui::app::RaceCommand>,
+    controls: Controls,
+    stops: Arc<Stops>,
+) {
+    while let Some(command) = commands.recv().await {
+        match command {
+            tui::app::RaceCommand::Stop => {
+                if !controls.stop_sending.is_cancelled() || !controls.abort.is_cancelled() {
+                    stops.by_user.store(true, Ordering::SeqCst);
+                }
+                controls.interrupt();
+            }
+            tui::app::RaceCommand::Pause(paused) => controls.pause(paused),
+        }
+    }
+}
+
+/// The race as the dashboard describes it.
+fn race_info(
+    config: &RaceConfig,
+    field: &Field,
+    prompts: Vec<workload::Prompt>,
+    notices: &[String],
+) -> tui::RaceInfo {
+    tui::RaceInfo {
+        name: config.name.clone(),
+        lanes: config
+            .endpoints
+            .iter()
+            .zip(&field.info)
+            .map(|(e, info)| tui::LaneInfo {
+                name: e.name.clone(),
+                model: e.model.clone(),
+                protocol: e.protocol.name().to_string(),
+                color: e.color.clone(),
+                simulated: info.simulated,
+                concurrency: info.concurrency,
+            })
+            .collect(),
+        requests: config.load.requests,
+        duration: config.load.duration,
+        load: format!(
+            "closed loop, {} in flight per endpoint",
+            config.load.concurrency
+        ),
+        prompts: prompts.into(),
+        replay: false,
+        notices: notices.to_vec(),
+    }
 }
 
 /// The aggregator's task: folds every event, streams finished request records to disk and
@@ -344,130 +454,4 @@ async fn print_progress(mut snapshots: watch::Receiver<Arc<Snapshot>>, targets: 
             eprintln!("{}", report::progress::progress_line(&snapshot, &targets));
         }
     }
-}
-
-/// `llmrace race`: resolves the race, runs it, prints the final table and where the files
-/// are. Returns the process exit code.
-pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::resolve(args)?;
-    let options = RaceOptions {
-        out: args.out.clone(),
-        quiet: args.quiet,
-    };
-    if !options.quiet {
-        eprintln!("{}", race_banner(&config));
-    }
-    let outcome = race(config, &base_dir, &options).await?;
-    print!("{}", report::table::render(&outcome.summary.endpoints));
-    println!("Results: {}", outcome.dir.display());
-    if outcome.interrupted {
-        eprintln!(
-            "Interrupted: requests in flight were cancelled; everything sent so far is in the results."
-        );
-        return Ok(130);
-    }
-    Ok(0)
-}
-
-/// What is about to be raced, in a few lines.
-fn race_banner(config: &RaceConfig) -> String {
-    let mut text = format!(
-        "Race '{}': {} endpoints",
-        config.name,
-        config.endpoints.len()
-    );
-    match (config.load.requests, config.load.duration) {
-        (Some(n), Some(d)) => text.push_str(&format!(
-            ", {n} requests each or {} whichever first",
-            humantime::format_duration(d)
-        )),
-        (Some(n), None) => text.push_str(&format!(", {n} requests each")),
-        (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
-        (None, None) => {}
-    }
-    text.push_str(&format!(", concurrency {}", config.load.concurrency));
-    for e in &config.endpoints {
-        let simulated = if e.base_url.starts_with("mock://") {
-            "  (simulated)"
-        } else {
-            ""
-        };
-        text.push_str(&format!(
-            "\n  {:<12} {:<18} {} {}{simulated}",
-            e.name,
-            e.protocol.name(),
-            secret::redact_url(&e.base_url),
-            e.model
-        ));
-    }
-    text
-}
-
-/// `llmrace mock`: serves the mock until Ctrl-C.
-pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
-    let mock_error = |message: String| RaceError::Mock {
-        endpoint: "mock".to_string(),
-        message,
-    };
-    let profile = mock::Profile::parse(&args.profile).map_err(|e| mock_error(e.to_string()))?;
-    let ip: std::net::IpAddr = args.host.parse().map_err(|_| {
-        mock_error(format!(
-            "'{}' is not an IP address; use e.g. --host 127.0.0.1",
-            args.host
-        ))
-    })?;
-    let server =
-        mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
-            .await
-            .map_err(|e| mock_error(e.to_string()))?;
-    println!(
-        "llmrace mock (profile '{}') listening on {}",
-        args.profile,
-        server.addr()
-    );
-    for (label, protocol) in [
-        ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
-        ("Anthropic Messages", protocol::Protocol::Anthropic),
-        ("Ollama", protocol::Protocol::Ollama),
-    ] {
-        println!("  {label:<26} base URL {}", server.base_url(protocol));
-    }
-    println!("Press Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
-    let stats = server.stats();
-    server.shutdown().await;
-    println!(
-        "Stopped after {} requests on {} connections.",
-        stats.requests, stats.connections_accepted
-    );
-    Ok(0)
-}
-
-/// `llmrace init`: writes the commented example race file.
-pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
-    use std::io::Write;
-    let path = &args.path;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if args.force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let mut file = options.open(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
-            " (it exists; pass --force to overwrite it)"
-        } else {
-            ""
-        };
-        RaceError::Init(format!("cannot write {}: {e}{hint}", path.display()))
-    })?;
-    file.write_all(config::EXAMPLE_RACE_FILE.as_bytes())
-        .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "Wrote {}. Run it with: llmrace race {}",
-        path.display(),
-        path.display()
-    );
-    Ok(0)
 }

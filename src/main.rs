@@ -26,9 +26,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.into_command() {
-        Command::Race(args) => runtime.block_on(llmrace::race_command(&args)),
-        Command::Mock(args) => runtime.block_on(llmrace::mock_command(&args)),
-        Command::Init(args) => llmrace::init_command(&args),
+        Command::Race(args) => runtime.block_on(llmrace::commands::race_command(&args)),
+        Command::Mock(args) => runtime.block_on(llmrace::commands::mock_command(&args)),
+        Command::Init(args) => llmrace::commands::init_command(&args),
     };
     // Mock servers and abandoned connections must not delay the exit.
     runtime.shutdown_background();

@@ -4,6 +4,9 @@
 
 pub mod distribution;
 pub mod endpoint;
+pub mod fixture;
+pub mod health;
+pub mod recent;
 pub mod request;
 pub mod snapshot;
 pub mod window;
@@ -15,16 +18,23 @@ use chrono::{DateTime, Utc};
 use crate::config::Slo;
 use crate::event::{EventKind, Offset, RaceEvent, RequestId};
 use endpoint::EndpointStats;
+use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
-pub use snapshot::{EndpointSnapshot, Snapshot};
+pub use snapshot::{EndpointSnapshot, Health, Mark, RequestState, RequestView, Segment, Snapshot};
 
 pub struct Aggregator {
     endpoints: Vec<EndpointStats>,
-    in_flight: HashMap<RequestId, RequestTrace>,
+    in_flight: HashMap<RequestId, InFlight>,
     slo: Slo,
     wall_start: DateTime<Utc>,
     last_t: Offset,
     changed: bool,
+}
+
+/// A request between its `Sent` and its end: its timings and its place in the inspector.
+struct InFlight {
+    trace: RequestTrace,
+    view: ViewHandle,
 }
 
 impl Aggregator {
@@ -57,34 +67,35 @@ impl Aggregator {
                 bytes,
                 warmup,
             } => {
-                stats.on_sent(event.t, *warmup);
-                self.in_flight.insert(
+                let view = stats.on_sent(event.t, event.request, *prompt, *warmup);
+                let trace = RequestTrace::new(
                     event.request,
-                    RequestTrace::new(
-                        event.request,
-                        event.endpoint,
-                        *prompt,
-                        *warmup,
-                        event.t,
-                        *bytes,
-                    ),
+                    event.endpoint,
+                    *prompt,
+                    *warmup,
+                    event.t,
+                    *bytes,
                 );
+                self.in_flight
+                    .insert(event.request, InFlight { trace, view });
                 None
             }
             EventKind::Finished { .. } | EventKind::Failed { .. } | EventKind::Cancelled { .. } => {
-                let trace = self.in_flight.remove(&event.request)?;
+                let InFlight { trace, mut view } = self.in_flight.remove(&event.request)?;
+                stats.follow(&mut view, event.t, &event.kind);
                 let record = trace.finish(event.t, &event.kind, stats.name(), self.wall_start)?;
-                stats.on_finished(event.t, &record, &self.slo);
+                stats.on_finished(event.t, &record, &view, &self.slo);
                 Some(record)
             }
             kind => {
-                let trace = self.in_flight.get_mut(&event.request)?;
+                let InFlight { trace, view } = self.in_flight.get_mut(&event.request)?;
                 if let EventKind::Content { chunks, .. } = kind
                     && !trace.is_warmup()
                 {
                     stats.on_content(event.t, *chunks);
                 }
                 trace.apply(event.t, kind);
+                stats.follow(view, event.t, kind);
                 None
             }
         }
@@ -104,5 +115,169 @@ impl Aggregator {
             finished,
             endpoints: self.endpoints.iter().map(|e| e.snapshot(t)).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::event::{EndpointId, ErrorClass, PromptId, TokenSource};
+
+    fn ms(n: u64) -> Offset {
+        Offset(n * 1_000_000)
+    }
+
+    fn aggregator() -> Aggregator {
+        Aggregator::new(
+            &["a".to_string(), "b".to_string()],
+            Slo::default(),
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+    }
+
+    fn event(t: u64, endpoint: u16, request: u64, kind: EventKind) -> RaceEvent {
+        RaceEvent {
+            t: ms(t),
+            endpoint: EndpointId(endpoint),
+            request: RequestId(request),
+            kind,
+        }
+    }
+
+    fn sent(t: u64, endpoint: u16, request: u64, warmup: bool) -> RaceEvent {
+        let kind = EventKind::Sent {
+            prompt: PromptId(0),
+            bytes: 10,
+            warmup,
+        };
+        event(t, endpoint, request, kind)
+    }
+
+    fn content(t: u64, request: u64, text: &str) -> RaceEvent {
+        let kind = EventKind::Content {
+            text: text.to_string(),
+            reasoning: false,
+            chunks: 1,
+        };
+        event(t, 0, request, kind)
+    }
+
+    fn finished(t: u64, request: u64) -> RaceEvent {
+        let kind = EventKind::Finished {
+            finish_reason: Some("stop".into()),
+            response_id: None,
+            bytes: 10,
+        };
+        event(t, 0, request, kind)
+    }
+
+    #[test]
+    fn requests_are_followed_into_the_snapshot() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, true));
+        agg.apply(&sent(10, 0, 2, false));
+        agg.apply(&sent(10, 1, 3, false));
+        agg.apply(&content(60, 2, "hi"));
+        let usage = EventKind::Usage {
+            input: Some(5),
+            output: Some(7),
+            cached_input: None,
+            reasoning: None,
+            source: TokenSource::Usage,
+        };
+        agg.apply(&event(65, 0, 2, usage));
+        // An estimate never replaces the server's count, in the view as in the record.
+        let estimate = EventKind::Usage {
+            input: None,
+            output: Some(99),
+            cached_input: None,
+            reasoning: None,
+            source: TokenSource::Estimate,
+        };
+        agg.apply(&event(66, 0, 2, estimate));
+        let record = agg.apply(&finished(70, 2)).unwrap();
+        let failed = EventKind::Failed {
+            class: ErrorClass::Auth,
+            message: "HTTP 401".into(),
+            status: Some(401),
+            bytes: 0,
+        };
+        agg.apply(&event(30, 1, 3, failed));
+
+        let s = agg.snapshot(ms(100), false);
+        let a = &s.endpoints[0].requests;
+        assert_eq!(a.len(), 2);
+        assert!(a[0].warmup && a[0].state == RequestState::InFlight);
+        let r = &a[1];
+        assert_eq!(r.state, RequestState::Succeeded);
+        assert_eq!(r.ttft_ms, record.ttft_ms);
+        assert_eq!(r.ended_ms, record.ttlt_ms);
+        assert_eq!(r.output_tokens, Some(7));
+        assert_eq!(r.segments.len(), 1);
+        let b = &s.endpoints[1].requests;
+        assert_eq!(b.len(), 1);
+        assert!(matches!(
+            b[0].state,
+            RequestState::Failed {
+                class: ErrorClass::Auth,
+                ..
+            }
+        ));
+        assert_eq!(b[0].http_status, Some(401));
+        assert_eq!(b[0].ended_ms, Some(20.0));
+    }
+
+    #[test]
+    fn snapshots_share_unchanged_requests() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, false));
+        agg.apply(&sent(0, 0, 2, false));
+        let first = agg.snapshot(ms(1), false);
+        agg.apply(&content(5, 2, "x"));
+        let second = agg.snapshot(ms(6), false);
+        let (before, after) = (&first.endpoints[0].requests, &second.endpoints[0].requests);
+        assert!(Arc::ptr_eq(&before[0], &after[0]));
+        assert!(!Arc::ptr_eq(&before[1], &after[1]));
+        assert!(before[1].segments.is_empty());
+        assert_eq!(after[1].segments.len(), 1);
+    }
+
+    #[test]
+    fn the_ring_stays_bounded_in_a_long_race() {
+        let mut agg = aggregator();
+        let n = recent::RECENT_REQUESTS as u64 * 4;
+        for r in 0..n {
+            agg.apply(&sent(r, 0, r, false));
+        }
+        // The oldest requests end after they left the ring: nothing breaks, counts stay right.
+        for r in 0..n {
+            agg.apply(&content(n + r, r, "t"));
+            agg.apply(&finished(n + r + 1, r));
+        }
+        let s = agg.snapshot(ms(3 * n), true);
+        let e = &s.endpoints[0];
+        assert_eq!(e.counts.succeeded, n);
+        assert_eq!(e.requests.len(), recent::RECENT_REQUESTS);
+        let oldest_kept = n - recent::RECENT_REQUESTS as u64;
+        assert_eq!(e.requests[0].request, RequestId(oldest_kept));
+        assert!(
+            e.requests
+                .iter()
+                .all(|r| r.state == RequestState::Succeeded)
+        );
+        assert!(agg.in_flight.is_empty());
+        assert_eq!(e.health, Health::Healthy);
+    }
+
+    #[test]
+    fn health_starts_warming_up() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, false));
+        assert_eq!(
+            agg.snapshot(ms(1), false).endpoints[0].health,
+            Health::WarmingUp
+        );
     }
 }

@@ -2,8 +2,20 @@
 //! into view changes and race commands. It never computes statistics and never talks to the
 //! engine directly.
 
+pub mod app;
+pub mod board;
+pub mod charts;
+pub mod finish;
+pub mod help;
 pub mod info;
+pub mod inspector;
+pub mod lane;
+pub mod leaderboard;
+pub mod notices;
+pub mod screen;
 pub mod state;
+pub mod terminal;
+pub mod text;
 pub mod theme;
 
 pub use info::{LaneInfo, RaceInfo};

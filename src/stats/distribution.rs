@@ -1,6 +1,8 @@
 //! A latency distribution: an HDR histogram of microseconds that reports the percentiles
 //! everyone quotes. Memory is fixed however many values go in.
 
+use std::cell::Cell;
+
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +10,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug)]
 pub struct Distribution {
     histogram: Histogram<u64>,
+    /// The sum of the recorded values, for the mean: the histogram's own mean walks every
+    /// bucket, which made it most of a snapshot's cost.
+    sum: f64,
+    /// The last summary, until a value is recorded: snapshots come far more often than most
+    /// distributions change, and percentiles walk the histogram.
+    cached: Cell<Option<Summary>>,
 }
 
 impl Default for Distribution {
@@ -23,7 +31,11 @@ impl Distribution {
         let mut histogram =
             Histogram::new(3).expect("3 significant digits is a valid HDR histogram precision");
         histogram.auto(true);
-        Distribution { histogram }
+        Distribution {
+            histogram,
+            sum: 0.0,
+            cached: Cell::new(None),
+        }
     }
 
     /// Records a value in milliseconds.
@@ -40,7 +52,10 @@ impl Distribution {
         if scaled.is_finite() && scaled >= 0.0 {
             // Rounded to the nearest unit; values beyond u64 cannot occur from real timings.
             let v = scaled.round() as u64;
-            let _ = self.histogram.record(v.max(1));
+            if self.histogram.record(v.max(1)).is_ok() {
+                self.sum += v.max(1) as f64;
+                self.cached.set(None);
+            }
         }
     }
 
@@ -57,18 +72,23 @@ impl Distribution {
         if self.histogram.is_empty() {
             return None;
         }
+        if let Some(summary) = self.cached.get() {
+            return Some(summary);
+        }
         let unit = |v: u64| v as f64 / 1000.0;
         let q = |q: f64| unit(self.histogram.value_at_quantile(q));
-        Some(Summary {
+        let summary = Summary {
             count: self.histogram.len(),
             min: unit(self.histogram.min()),
-            mean: self.histogram.mean() / 1000.0,
+            mean: self.sum / self.histogram.len() as f64 / 1000.0,
             p50: q(0.50),
             p90: q(0.90),
             p95: q(0.95),
             p99: q(0.99),
             max: unit(self.histogram.max()),
-        })
+        };
+        self.cached.set(Some(summary));
+        Some(summary)
     }
 }
 
@@ -101,6 +121,23 @@ mod tests {
         assert!((s.p99 - 99.0).abs() < 0.1, "{s:?}");
         assert!((s.max - 100.0).abs() < 0.1, "{s:?}");
         assert!((s.mean - 50.5).abs() < 0.1, "{s:?}");
+    }
+
+    #[test]
+    fn a_cached_summary_follows_new_values() {
+        let mut d = Distribution::new();
+        d.record_ms(10.0);
+        assert_eq!(d.summary().unwrap().count, 1);
+        assert_eq!(d.summary().unwrap().mean, 10.0);
+        d.record_ms(20.0);
+        let s = d.summary().unwrap();
+        assert_eq!((s.count, s.mean), (2, 15.0));
+        assert!((s.max - 20.0).abs() < 0.1, "{s:?}");
+        // A clone carries the summary and stays right on its own.
+        let mut c = d.clone();
+        c.record_ms(30.0);
+        assert_eq!(c.summary().unwrap().count, 3);
+        assert_eq!(d.summary().unwrap().count, 2);
     }
 
     #[test]

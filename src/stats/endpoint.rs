@@ -1,17 +1,18 @@
 //! One endpoint's running statistics: counters, distributions and the last minute, folded from
-//! finished request records. Memory is bounded whatever the race length.
+//! finished request records, and its recent requests for the inspector. Memory is bounded
+//! whatever the race length.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use super::distribution::Distribution;
+use super::health;
+use super::recent::{RecentRequests, ViewHandle};
 use super::request::{Outcome, RequestRecord};
 use super::snapshot::{Counts, EndpointSnapshot, Latency, Rates, Tokens};
 use super::window::SecondsWindow;
 use crate::config::Slo;
-use crate::event::{ErrorClass, Offset, TokenSource};
+use crate::event::{ErrorClass, EventKind, Offset, PromptId, RequestId, TokenSource};
 
-/// How many finished requests each endpoint keeps for the inspector.
-pub const RECENT_REQUESTS: usize = 64;
 /// The span of the live rates.
 const LIVE_SECS: usize = 10;
 
@@ -31,7 +32,7 @@ pub struct EndpointStats {
     first_sent: Option<Offset>,
     last_finished: Option<Offset>,
     window: SecondsWindow,
-    recent: VecDeque<RequestRecord>,
+    requests: RecentRequests,
 }
 
 impl EndpointStats {
@@ -46,14 +47,27 @@ impl EndpointStats {
         &self.name
     }
 
-    pub fn on_sent(&mut self, t: Offset, warmup: bool) {
+    /// A request was sent at `t`; the handle follows it in the inspector's ring.
+    pub fn on_sent(
+        &mut self,
+        t: Offset,
+        request: RequestId,
+        prompt: PromptId,
+        warmup: bool,
+    ) -> ViewHandle {
         if warmup {
             self.counts.warmup += 1;
-            return;
+        } else {
+            self.counts.sent += 1;
+            self.counts.in_flight += 1;
+            self.first_sent.get_or_insert(t);
         }
-        self.counts.sent += 1;
-        self.counts.in_flight += 1;
-        self.first_sent.get_or_insert(t);
+        self.requests.sent(request, prompt, warmup, t)
+    }
+
+    /// Any later event of a request, for the inspector.
+    pub fn follow(&mut self, view: &mut ViewHandle, t: Offset, kind: &EventKind) {
+        self.requests.apply(view, t, kind);
     }
 
     /// Content arriving now, for the live rate.
@@ -61,12 +75,10 @@ impl EndpointStats {
         self.window.at(t.as_secs_f64()).streamed_chunks += u64::from(chunks);
     }
 
-    /// Folds a finished request in; `t` is when it ended.
-    pub fn on_finished(&mut self, t: Offset, record: &RequestRecord, slo: &Slo) {
-        self.recent.push_back(record.clone());
-        if self.recent.len() > RECENT_REQUESTS {
-            self.recent.pop_front();
-        }
+    /// Folds a finished request in; `t` is when it ended, `view` its inspector entry (which
+    /// has seen the terminal event already).
+    pub fn on_finished(&mut self, t: Offset, record: &RequestRecord, view: &ViewHandle, slo: &Slo) {
+        self.requests.ended(view, record.output_tokens);
         if record.warmup {
             return;
         }
@@ -144,19 +156,21 @@ impl EndpointStats {
         };
         let live = live_chunks as f64 * tokens_per_chunk;
         let ended = self.counts.succeeded + self.counts.failed;
+        let latency = Latency {
+            ttfb_ms: self.ttfb.summary(),
+            ttft_ms: self.ttft.summary(),
+            ttfa_ms: self.ttfa.summary(),
+            ttlt_ms: self.ttlt.summary(),
+            tpot_ms: self.tpot.summary(),
+            itl_ms: self.itl.summary(),
+            output_tps: self.output_tps.summary(),
+        };
+        let health = health::judge(&recent_seconds, ended, latency.ttft_ms.as_ref());
         EndpointSnapshot {
             name: self.name.clone(),
             counts: self.counts,
             errors: self.errors.clone(),
-            latency: Latency {
-                ttfb_ms: self.ttfb.summary(),
-                ttft_ms: self.ttft.summary(),
-                ttfa_ms: self.ttfa.summary(),
-                ttlt_ms: self.ttlt.summary(),
-                tpot_ms: self.tpot.summary(),
-                itl_ms: self.itl.summary(),
-                output_tps: self.output_tps.summary(),
-            },
+            latency,
             tokens: self.tokens,
             rates: Rates {
                 window_s,
@@ -172,8 +186,8 @@ impl EndpointStats {
                 live_output_tokens_per_s: live / LIVE_SECS as f64,
             },
             recent_seconds,
-            requests: Vec::new(),
-            health: super::snapshot::Health::default(),
+            requests: self.requests.shared(),
+            health,
         }
     }
 }

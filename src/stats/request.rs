@@ -333,7 +333,7 @@ impl RequestTrace {
 
 /// Milliseconds with microsecond precision: finer digits would be noise, and fewer make the
 /// result files shorter.
-fn duration_ms(d: Duration) -> f64 {
+pub(crate) fn duration_ms(d: Duration) -> f64 {
     (d.as_nanos() as f64 / 1000.0).round() / 1000.0
 }
 

@@ -87,6 +87,8 @@ pub enum Action {
     Back,
     Up,
     Down,
+    ScrollUp,
+    ScrollDown,
     ToggleRaw,
 }
 
@@ -122,6 +124,8 @@ pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Char('r') if state.screen == Screen::Inspector => Action::ToggleRaw,
+        KeyCode::PageUp => Action::ScrollUp,
+        KeyCode::PageDown => Action::ScrollDown,
         _ => return None,
     };
     Some(action)
@@ -176,6 +180,9 @@ impl ViewState {
             Action::Up => self.selected = self.selected.saturating_sub(1),
             Action::Down if endpoints > 0 => self.selected = (self.selected + 1).min(endpoints - 1),
             Action::ToggleRaw => self.inspector.raw = !self.inspector.raw,
+            // The response follows its end unless scrolled; the view clamps to what exists.
+            Action::ScrollUp => self.inspector.scroll = self.inspector.scroll.saturating_add(10),
+            Action::ScrollDown => self.inspector.scroll = self.inspector.scroll.saturating_sub(10),
             _ => {}
         }
         Effect::None
@@ -191,5 +198,105 @@ impl ViewState {
         self.selected = self.selected.min(endpoints - 1);
         let requests = snapshot.endpoints[self.selected].requests.len();
         self.inspector.from_newest = self.inspector.from_newest.min(requests.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn press(state: &mut ViewState, code: KeyCode) -> Effect {
+        let action = action_for(key(code), state).expect("a bound key");
+        state.apply(action, 3)
+    }
+
+    #[test]
+    fn quit_and_ctrl_c_quit_and_release_events_are_ignored() {
+        let state = ViewState::default();
+        assert_eq!(
+            action_for(key(KeyCode::Char('q')), &state),
+            Some(Action::Quit)
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(ctrl_c, &state), Some(Action::Quit));
+        let mut release = key(KeyCode::Char('q'));
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action_for(release, &state), None);
+        assert_eq!(action_for(key(KeyCode::Char('z')), &state), None);
+    }
+
+    #[test]
+    fn selection_wraps_and_numbers_pick_lanes() {
+        let mut s = ViewState::default();
+        press(&mut s, KeyCode::BackTab);
+        assert_eq!(s.selected, 2);
+        press(&mut s, KeyCode::Tab);
+        assert_eq!(s.selected, 0);
+        press(&mut s, KeyCode::Char('2'));
+        assert_eq!(s.selected, 1);
+        // There is no ninth endpoint: nothing changes.
+        press(&mut s, KeyCode::Char('9'));
+        assert_eq!(s.selected, 1);
+    }
+
+    #[test]
+    fn screens_help_and_back() {
+        let mut s = ViewState::default();
+        press(&mut s, KeyCode::Enter);
+        assert_eq!(s.screen, Screen::Inspector);
+        press(&mut s, KeyCode::Char('?'));
+        assert!(s.help);
+        press(&mut s, KeyCode::Esc);
+        assert!(!s.help, "esc closes help first");
+        assert_eq!(s.screen, Screen::Inspector);
+        press(&mut s, KeyCode::Esc);
+        assert_eq!(s.screen, Screen::Board);
+        press(&mut s, KeyCode::Char('c'));
+        assert_eq!(s.screen, Screen::Charts);
+    }
+
+    #[test]
+    fn the_inspector_moves_between_requests_scrolls_and_shows_raw_events() {
+        let mut s = ViewState::default();
+        press(&mut s, KeyCode::Char('i'));
+        press(&mut s, KeyCode::Up);
+        press(&mut s, KeyCode::Up);
+        assert_eq!(s.inspector.from_newest, 2);
+        press(&mut s, KeyCode::PageUp);
+        assert_eq!(s.inspector.scroll, 10);
+        press(&mut s, KeyCode::Down);
+        assert_eq!((s.inspector.from_newest, s.inspector.scroll), (1, 0));
+        press(&mut s, KeyCode::Char('r'));
+        assert!(s.inspector.raw);
+        // Another endpoint starts at its newest request again.
+        press(&mut s, KeyCode::Tab);
+        assert_eq!(s.inspector, InspectorState::default());
+        // `r` means nothing on the board.
+        s.screen = Screen::Board;
+        assert_eq!(action_for(key(KeyCode::Char('r')), &s), None);
+    }
+
+    #[test]
+    fn pause_and_quit_are_effects_for_the_race() {
+        let mut s = ViewState::default();
+        assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(true));
+        assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(false));
+        assert_eq!(press(&mut s, KeyCode::Char('q')), Effect::Quit);
+    }
+
+    #[test]
+    fn the_rank_cycles_through_every_metric() {
+        let mut s = ViewState::default();
+        let mut seen = vec![s.rank];
+        for _ in 0..Rank::ALL.len() {
+            press(&mut s, KeyCode::Char('s'));
+            seen.push(s.rank);
+        }
+        assert_eq!(&seen[..4], &Rank::ALL);
+        assert_eq!(seen[4], Rank::TtftP50);
     }
 }

@@ -81,7 +81,9 @@ impl Theme {
                 leader: base.leader.fg(Color::Rgb(0x8a, 0x5a, 0x00)),
                 good: Style::default().fg(Color::Rgb(0x1a, 0x7f, 0x37)),
                 warn: base.warn.fg(Color::Rgb(0x9a, 0x67, 0x00)),
-                bad: Style::default().fg(Color::Rgb(0xcf, 0x22, 0x2e)).add_modifier(Modifier::BOLD),
+                bad: Style::default()
+                    .fg(Color::Rgb(0xcf, 0x22, 0x2e))
+                    .add_modifier(Modifier::BOLD),
                 selected: Style::default().bg(Color::Rgb(0xdd, 0xe4, 0xee)),
                 reasoning: base.reasoning.fg(Color::DarkGray),
                 marker: base.marker.fg(Color::Rgb(0x9a, 0x67, 0x00)),
@@ -104,7 +106,9 @@ impl Theme {
                 leader: base.leader.fg(Color::Rgb(0xf0, 0xe4, 0x42)),
                 good: Style::default().fg(Color::Rgb(0x00, 0x9e, 0x73)),
                 warn: base.warn.fg(Color::Rgb(0xe6, 0x9f, 0x00)),
-                bad: Style::default().fg(Color::Rgb(0xd5, 0x5e, 0x00)).add_modifier(Modifier::BOLD),
+                bad: Style::default()
+                    .fg(Color::Rgb(0xd5, 0x5e, 0x00))
+                    .add_modifier(Modifier::BOLD),
                 selected: Style::default().bg(Color::DarkGray),
                 reasoning: base.reasoning.fg(Color::Gray),
                 marker: base.marker.fg(Color::Rgb(0xf0, 0xe4, 0x42)),
@@ -138,7 +142,9 @@ impl Theme {
 /// A colour name as the race file spells it (`light_blue`, `dark_gray`) or `#rrggbb`.
 pub fn parse_color(name: &str) -> Option<Color> {
     if let Some(hex) = name.strip_prefix('#') {
-        let n = u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 6)?;
+        let n = u32::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| hex.len() == 6)?;
         let [_, r, g, b] = n.to_be_bytes();
         return Some(Color::Rgb(r, g, b));
     }

@@ -1,0 +1,115 @@
+//! The dashboard's loop: waits for keys, resizes and new snapshots, and redraws only when
+//! something changed, at most ~30 times a second. An idle, finished race draws nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::state::{Effect, action_for};
+use super::terminal::TerminalGuard;
+use super::{RaceInfo, Scene, Theme, ViewState, leaderboard, screen};
+use crate::stats::Snapshot;
+
+/// What the dashboard asks of the race.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaceCommand {
+    /// Pause (`true`) or resume sending.
+    Pause(bool),
+    /// Stop the race: stop sending and cancel what is in flight.
+    Stop,
+}
+
+/// The shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Runs the dashboard until the user quits and the race has ended (its results saved), or
+/// until `exit` is cancelled (a signal) and the race has ended.
+pub async fn run(
+    info: RaceInfo,
+    theme: Theme,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    commands: mpsc::UnboundedSender<RaceCommand>,
+    exit: CancellationToken,
+) -> std::io::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let mut keys = EventStream::new();
+    let mut view = ViewState::default();
+    let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
+    let mut order = leaderboard::order(&snapshot, view.rank);
+    let mut race_over = false;
+    let mut quitting = false;
+    let mut dirty = true;
+    let mut frames = tokio::time::interval(FRAME);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if quitting && snapshot.finished {
+            break;
+        }
+        tokio::select! {
+            biased;
+            () = exit.cancelled(), if !quitting => {
+                quitting = true;
+                let _ = commands.send(RaceCommand::Stop);
+            }
+            event = keys.next() => match event {
+                Some(Ok(Event::Key(key))) => {
+                    if let Some(action) = action_for(key, &view) {
+                        match view.apply(action, snapshot.endpoints.len()) {
+                            Effect::Quit => {
+                                quitting = true;
+                                let _ = commands.send(RaceCommand::Stop);
+                            }
+                            Effect::Pause(paused) => {
+                                let _ = commands.send(RaceCommand::Pause(paused));
+                            }
+                            Effect::None => {}
+                        }
+                        let now = leaderboard::order(&snapshot, view.rank);
+                        if now != order {
+                            // A new ranking metric starts afresh: no moves to show yet.
+                            view.previous_order.clone_from(&now);
+                            order = now;
+                        }
+                        dirty = true;
+                    }
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                // The terminal is gone (closed): stop the race and leave.
+                None => {
+                    quitting = true;
+                    let _ = commands.send(RaceCommand::Stop);
+                }
+            },
+            changed = snapshots.changed(), if !race_over => {
+                if changed.is_err() {
+                    race_over = true;
+                }
+                snapshot = Arc::clone(&snapshots.borrow_and_update());
+                let now = leaderboard::order(&snapshot, view.rank);
+                if now != order {
+                    view.previous_order = std::mem::replace(&mut order, now);
+                }
+                dirty = true;
+            }
+            _ = frames.tick(), if dirty => {
+                view.clamp_to(&snapshot);
+                let scene = Scene {
+                    info: &info,
+                    view: &view,
+                    snapshot: &snapshot,
+                    theme: &theme,
+                };
+                guard.terminal.draw(|frame| screen::draw(frame, &scene))?;
+                dirty = false;
+            }
+        }
+    }
+    drop(guard);
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! The charts screen: TTFT and output tokens/s over the last minute, every endpoint overlaid
+//! in its lane colour, and each endpoint's TTFT and TTLT distribution as a row on a shared axis.
+//! Everything is read from the snapshot: per-second buckets and the aggregator's summaries.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
+
+use crate::report::format::{ms, rate};
+use crate::stats::distribution::Summary;
+use crate::stats::snapshot::EndpointSnapshot;
+use crate::stats::window::Second;
+use crate::tui::Scene;
+
+/// Draws the charts screen into `area`.
+pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    let endpoints = &scene.snapshot.endpoints;
+    if endpoints.is_empty() {
+        Paragraph::new("No endpoints in this race.")
+            .style(scene.theme.dim)
+            .centered()
+            .render(area, buf);
+        return;
+    }
+    let lanes: Vec<Style> = (0..endpoints.len())
+        .map(|i| {
+            let chosen = scene.info.lanes.get(i).and_then(|l| l.color.as_deref());
+            scene.theme.lane(i, chosen)
+        })
+        .collect();
+    // A row per endpoint, a header and an axis row, inside a border; never more than half.
+    let wanted = u16::try_from(endpoints.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(4);
+    let distribution_height = wanted.min(area.height / 2);
+    let [legend, over_time, distributions] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(distribution_height),
+    ])
+    .areas(area);
+    render_legend(legend, buf, scene, &lanes);
+
+    let halves = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]);
+    let [ttft_chart, tokens_chart] = halves.areas(over_time);
+    let x = TimeAxis::of(scene);
+    let ttft: Vec<Vec<Vec<(f64, f64)>>> = endpoints.iter().map(|e| ttft_runs(e, &x)).collect();
+    let tokens: Vec<Vec<(f64, f64)>> = endpoints.iter().map(|e| tokens_per_s(e, &x)).collect();
+    let ttft_series: Vec<(Style, &[(f64, f64)])> = ttft
+        .iter()
+        .zip(&lanes)
+        .flat_map(|(runs, lane)| runs.iter().map(move |run| (*lane, run.as_slice())))
+        .collect();
+    let tokens_series: Vec<(Style, &[(f64, f64)])> = tokens
+        .iter()
+        .zip(&lanes)
+        .map(|(points, lane)| (*lane, points.as_slice()))
+        .collect();
+    let title = " TTFT · mean per second ";
+    time_chart(ttft_chart, buf, scene, title, &x, &ttft_series, ms_label);
+    let title = " output tokens/s ";
+    time_chart(
+        tokens_chart,
+        buf,
+        scene,
+        title,
+        &x,
+        &tokens_series,
+        rate_label,
+    );
+
+    let [ttft_rows, ttlt_rows] = halves.areas(distributions);
+    let summaries = |pick: fn(&EndpointSnapshot) -> Option<&Summary>| {
+        endpoints.iter().map(pick).collect::<Vec<_>>()
+    };
+    let ttft = summaries(|e| e.latency.ttft_ms.as_ref());
+    let ttlt = summaries(|e| e.latency.ttlt_ms.as_ref());
+    distribution(ttft_rows, buf, scene, " TTFT distribution ", &ttft, &lanes);
+    distribution(ttlt_rows, buf, scene, " TTLT distribution ", &ttlt, &lanes);
+}
+
+/// Which colour is which endpoint, shared by every chart on the screen.
+fn render_legend(area: Rect, buf: &mut Buffer, scene: &Scene, lanes: &[Style]) {
+    let mut spans = vec![Span::raw(" ")];
+    for (endpoint, lane) in scene.snapshot.endpoints.iter().zip(lanes) {
+        spans.push(Span::styled("■ ", *lane));
+        spans.push(Span::styled(endpoint.name.clone(), scene.theme.text));
+        spans.push(Span::raw("  "));
+    }
+    let note = Span::styled("last minute, by race time ", scene.theme.dim);
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used + note.width() <= usize::from(area.width) {
+        let gap = usize::from(area.width) - used - note.width();
+        spans.push(Span::raw(" ".repeat(gap)));
+        spans.push(note);
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The race seconds the time charts span: the last minute up to the snapshot.
+struct TimeAxis {
+    first: f64,
+    now: f64,
+    /// The second still being filled; its counts are partial while the race runs.
+    partial: Option<u64>,
+}
+
+impl TimeAxis {
+    fn of(scene: &Scene) -> TimeAxis {
+        let now = scene.snapshot.t.as_secs_f64();
+        let first = scene
+            .snapshot
+            .endpoints
+            .iter()
+            .filter_map(|e| e.recent_seconds.first())
+            .map(|s| s.second)
+            .min()
+            .unwrap_or(0) as f64;
+        TimeAxis {
+            first,
+            now: now.max(first + 1.0),
+            partial: (!scene.snapshot.finished).then_some(now as u64),
+        }
+    }
+
+    /// A bucket's point sits in the middle of its second (not past the present).
+    fn x(&self, second: &Second) -> f64 {
+        (second.second as f64 + 0.5).min(self.now)
+    }
+
+    fn labels(&self) -> Vec<Span<'static>> {
+        let middle = f64::midpoint(self.first, self.now);
+        [self.first, middle, self.now]
+            .into_iter()
+            .map(|s| {
+                let s = s as u64;
+                Span::raw(format!("{}:{:02}", s / 60, s % 60))
+            })
+            .collect()
+    }
+}
+
+/// Per-second mean TTFT, split where a second had none so no line bridges a gap.
+fn ttft_runs(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = vec![Vec::new()];
+    for second in &endpoint.recent_seconds {
+        match second.ttft_mean_ms() {
+            Some(mean) => {
+                if let Some(run) = runs.last_mut() {
+                    run.push((x.x(second), mean));
+                }
+            }
+            None => {
+                if runs.last().is_some_and(|run| !run.is_empty()) {
+                    runs.push(Vec::new());
+                }
+            }
+        }
+    }
+    runs.retain(|run| !run.is_empty());
+    runs
+}
+
+/// Output tokens per second as they streamed: chunks per second, scaled by the tokens per chunk
+/// finished requests showed (as the lane's live rate is). The second still being filled is left
+/// out so the line does not dip at the end.
+fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
+    let tokens = &endpoint.tokens;
+    let per_chunk = if tokens.chunks > 0 && tokens.output > 0 {
+        tokens.output as f64 / tokens.chunks as f64
+    } else {
+        1.0
+    };
+    endpoint
+        .recent_seconds
+        .iter()
+        .filter(|s| Some(s.second) != x.partial)
+        .map(|s| (x.x(s), s.streamed_chunks as f64 * per_chunk))
+        .collect()
+}
+
+fn ms_label(value: f64) -> String {
+    if value == 0.0 {
+        "0".into()
+    } else {
+        ms(Some(value))
+    }
+}
+
+fn rate_label(value: f64) -> String {
+    if value == 0.0 {
+        "0".into()
+    } else {
+        rate(value)
+    }
+}
+
+/// One time chart: every series in its colour, braille lines, y from zero.
+fn time_chart(
+    area: Rect,
+    buf: &mut Buffer,
+    scene: &Scene,
+    title: &str,
+    x: &TimeAxis,
+    series: &[(Style, &[(f64, f64)])],
+    label: fn(f64) -> String,
+) {
+    let theme = scene.theme;
+    let block = Block::bordered()
+        .border_style(theme.border)
+        .title(Span::styled(title.to_string(), theme.title));
+    let top = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    if top <= 0.0 {
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let middle = Rect::new(inner.x, inner.y + inner.height / 2, inner.width, 1);
+        Paragraph::new("nothing yet")
+            .style(theme.dim)
+            .centered()
+            .render(middle, buf);
+        return;
+    }
+    let ceiling = top * 1.1;
+    let datasets = series
+        .iter()
+        .map(|(style, points)| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(*style)
+                .data(points)
+        })
+        .collect();
+    let y_labels: Vec<Span> = [0.0, ceiling / 2.0, ceiling]
+        .into_iter()
+        .map(|v| Span::raw(label(v)))
+        .collect();
+    Chart::new(datasets)
+        .block(block)
+        .legend_position(None)
+        .x_axis(
+            Axis::default()
+                .style(theme.dim)
+                .bounds([x.first, x.now])
+                .labels(x.labels()),
+        )
+        .y_axis(
+            Axis::default()
+                .style(theme.dim)
+                .bounds([0.0, ceiling])
+                .labels(y_labels),
+        )
+        .render(area, buf);
+}
+
+/// One distribution per endpoint as a row on a shared linear axis from zero:
+/// `├───███──┤ ·` — whiskers from min to p99, the box from p50 to p90, a dot at the max.
+fn distribution(
+    area: Rect,
+    buf: &mut Buffer,
+    scene: &Scene,
+    title: &str,
+    summaries: &[Option<&Summary>],
+    lanes: &[Style],
+) {
+    let theme = scene.theme;
+    let block = Block::bordered()
+        .border_style(theme.border)
+        .title(Span::styled(title.to_string(), theme.title))
+        .title_bottom(Line::styled(" ├─┤ min–p99 █ p50–p90 · max ", theme.dim));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height < 3 || inner.width < 20 {
+        return;
+    }
+    let width = usize::from(inner.width);
+    let names: Vec<&str> = scene
+        .snapshot
+        .endpoints
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    let name_width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width / 4);
+    let p99_column = width >= 50;
+    let values_width = if p99_column { 16 } else { 8 };
+    let bar_width = width.saturating_sub(name_width + 1 + values_width + 1);
+    // Up to the largest p99, so one outlier does not squash every box to a cell.
+    let top = summaries
+        .iter()
+        .flatten()
+        .map(|s| s.p99)
+        .fold(0.0, f64::max)
+        * 1.05;
+    let scale = Scale {
+        top,
+        width: bar_width,
+    };
+
+    let rows = usize::from(inner.height) - 2;
+    let hidden = summaries.len().saturating_sub(rows);
+    let lead = if hidden > 0 {
+        format!("+{hidden} more")
+    } else {
+        String::new()
+    };
+    let mut header = format!("{lead:<w$}", w = name_width + 1 + bar_width + 1);
+    header.push_str("     p50");
+    if p99_column {
+        header.push_str("     p99");
+    }
+    buf.set_line(
+        inner.x,
+        inner.y,
+        &Line::styled(header, theme.dim),
+        inner.width,
+    );
+
+    let rows_y = (inner.y + 1..inner.bottom()).take(rows);
+    for (((name, summary), lane), y) in names.iter().zip(summaries).zip(lanes).zip(rows_y) {
+        let mut spans = vec![Span::styled(
+            format!("{:<name_width$} ", truncate(name, name_width)),
+            theme.text,
+        )];
+        match summary {
+            Some(summary) if top > 0.0 => {
+                spans.extend(scale.bar(summary, *lane, theme.dim));
+                spans.push(Span::styled(
+                    format!(" {:>8}", ms(Some(summary.p50))),
+                    theme.text,
+                ));
+                if p99_column {
+                    spans.push(Span::styled(
+                        format!("{:>8}", ms(Some(summary.p99))),
+                        theme.text,
+                    ));
+                }
+            }
+            _ => spans.push(Span::styled("no requests ended yet", theme.dim)),
+        }
+        buf.set_line(inner.x, y, &Line::from(spans), inner.width);
+    }
+
+    // The axis under the bars: zero, the middle, the top.
+    let axis_y = inner.y + inner.height - 1;
+    let bar_x = inner.x + u16::try_from(name_width + 1).unwrap_or(0);
+    if top > 0.0 && bar_width >= 12 {
+        let labels = [ms_label(0.0), ms(Some(top / 2.0)), ms(Some(top))];
+        let bar = u16::try_from(bar_width).unwrap_or(0);
+        let width = |label: &String| u16::try_from(label.chars().count()).unwrap_or(bar);
+        let middle = width(&labels[1]) / 2;
+        buf.set_string(bar_x, axis_y, &labels[0], theme.dim);
+        buf.set_string(
+            bar_x + bar / 2 - middle.min(bar / 2),
+            axis_y,
+            &labels[1],
+            theme.dim,
+        );
+        let end = width(&labels[2]);
+        buf.set_string(
+            bar_x + bar.saturating_sub(end),
+            axis_y,
+            &labels[2],
+            theme.dim,
+        );
+    }
+}
+
+/// Maps milliseconds to columns of a bar.
+struct Scale {
+    top: f64,
+    width: usize,
+}
+
+impl Scale {
+    fn column(&self, value: f64) -> usize {
+        let last = self.width.saturating_sub(1);
+        ((value / self.top * self.width as f64) as usize).min(last)
+    }
+
+    fn bar(&self, s: &Summary, lane: Style, dim: Style) -> Vec<Span<'static>> {
+        let (min, p50, p90, p99) = (
+            self.column(s.min),
+            self.column(s.p50),
+            self.column(s.p90),
+            self.column(s.p99),
+        );
+        let max = self.column(s.max);
+        let mut cells: Vec<(char, Style)> = vec![(' ', dim); self.width];
+        for (column, cell) in cells.iter_mut().enumerate() {
+            if column == max && max > p99 {
+                *cell = ('·', lane);
+            }
+            if (min..=p99).contains(&column) {
+                *cell = ('─', lane);
+            }
+        }
+        if let Some(cell) = cells.get_mut(min) {
+            *cell = ('├', lane);
+        }
+        if let Some(cell) = cells.get_mut(p99) {
+            *cell = ('┤', lane);
+        }
+        for cell in cells.iter_mut().take(p90 + 1).skip(p50) {
+            *cell = ('█', lane);
+        }
+        let mut spans: Vec<Span<'static>> = Vec::new();
+        for (c, style) in cells {
+            match spans.last_mut() {
+                Some(last) if last.style == style => last.content.to_mut().push(c),
+                _ => spans.push(Span::styled(c.to_string(), style)),
+            }
+        }
+        spans
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+//! The charts screen at 120×40 and 80×24, drawn from the fixture's races, live and finished.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::render;
+use crate::stats::Snapshot;
+use crate::stats::fixture::{endpoint_names, finished_race, race};
+use crate::tui::{LaneInfo, RaceInfo, Scene, Screen, Theme, ThemeName, ViewState};
+
+fn race_info(endpoints: usize) -> RaceInfo {
+    RaceInfo {
+        name: "fixture".into(),
+        lanes: endpoint_names(endpoints)
+            .into_iter()
+            .map(|name| LaneInfo {
+                name,
+                model: "mock-1".into(),
+                protocol: "openai".into(),
+                color: None,
+                simulated: true,
+                concurrency: 4,
+            })
+            .collect(),
+        requests: None,
+        duration: None,
+        load: "constant rate".into(),
+        prompts: Vec::new().into(),
+        replay: false,
+        notices: Vec::new(),
+    }
+}
+
+fn draw(width: u16, height: u16, snapshot: &Snapshot) -> TestBackend {
+    let info = race_info(snapshot.endpoints.len());
+    let theme = Theme::new(ThemeName::Dark);
+    let view = ViewState {
+        screen: Screen::Charts,
+        ..ViewState::default()
+    };
+    let scene = Scene {
+        info: &info,
+        view: &view,
+        snapshot,
+        theme: &theme,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| render(frame.area(), frame.buffer_mut(), &scene))
+        .expect("draw");
+    terminal.backend().clone()
+}
+
+fn check(name: &str, snapshot: &Snapshot) {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let backend = draw(w, h, snapshot);
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(format!("charts_{name}_{w}x{h}"), backend.to_string());
+        });
+    }
+}
+
+/// A minute and a half of racing, still running: the charts show the last minute.
+#[test]
+fn live_race() {
+    check("live", &race(5, 900));
+}
+
+/// A short race played to the end, all eight kinds of endpoint.
+#[test]
+fn finished_race_of_eight() {
+    check("finished", &finished_race(8, 120));
+}
+
+#[test]
+fn nothing_ended_yet() {
+    let backend = draw(80, 24, &race(3, 1));
+    let text = backend.to_string();
+    assert!(text.contains("nothing yet"), "{text}");
+    assert!(text.contains("no requests ended yet"), "{text}");
+}
+
+#[test]
+fn each_endpoint_draws_in_its_lane_colour() {
+    let theme = Theme::new(ThemeName::Dark);
+    let backend = draw(120, 40, &race(3, 300));
+    let buffer = backend.buffer();
+    for (i, colour) in theme.lanes.iter().take(3).enumerate() {
+        let braille = buffer.content().iter().any(|cell| {
+            cell.fg == *colour
+                && cell
+                    .symbol()
+                    .chars()
+                    .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+        });
+        assert!(braille, "endpoint {i} has a line in its colour");
+        let boxes = buffer
+            .content()
+            .iter()
+            .filter(|cell| cell.fg == *colour && cell.symbol() == "█")
+            .count();
+        assert!(boxes >= 2, "endpoint {i} has a TTFT and a TTLT box");
+    }
+}
+
+#[test]
+fn tiny_areas_do_not_panic() {
+    let snapshot = race(8, 50);
+    for (w, h) in [(1, 1), (10, 3), (30, 6), (50, 8), (69, 12)] {
+        draw(w, h, &snapshot);
+    }
+    draw(80, 24, &race(0, 0));
+}

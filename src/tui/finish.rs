@@ -1,0 +1,121 @@
+//! The finish panel, shown once the race is over: the winner of each headline metric and the
+//! podium under the leaderboard's current ranking.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Widget};
+
+use super::board::{Pen, fit, lane_color, text_width};
+use super::leaderboard::{order, show, value};
+use super::{Rank, Scene};
+use crate::stats::Snapshot;
+
+/// Places on the podium.
+const PODIUM: usize = 3;
+
+/// Rows the panel needs for `endpoints` (borders included): one per metric, the podium heading
+/// and up to three places.
+pub fn height(endpoints: usize) -> u16 {
+    let places = u16::try_from(endpoints.min(PODIUM)).unwrap_or(0);
+    2 + 4 + 1 + places
+}
+
+/// The best endpoint under `rank` (the first in race order if several share the best value),
+/// its value, and how many others share it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Winner {
+    pub endpoint: usize,
+    pub value: f64,
+    pub tied: usize,
+}
+
+pub fn winner(snapshot: &Snapshot, rank: Rank) -> Option<Winner> {
+    let order = order(snapshot, rank);
+    let first = *order.first()?;
+    let best = value(snapshot.endpoints.get(first)?, rank)?;
+    let tied = order[1..]
+        .iter()
+        .filter_map(|&i| snapshot.endpoints.get(i))
+        .take_while(|e| value(e, rank) == Some(best))
+        .count();
+    Some(Winner {
+        endpoint: first,
+        value: best,
+        tied,
+    })
+}
+
+pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    let theme = scene.theme;
+    let block = Block::bordered()
+        .border_style(theme.border)
+        .title(Line::styled(" Finish · winners ", theme.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.is_empty() {
+        return;
+    }
+    let pen = &mut Pen::new(buf, inner);
+    let x = inner.x + 1;
+    let width = inner.width.saturating_sub(2);
+    let label_width = 13;
+    let value_width = 7;
+    let name_x = x + label_width;
+    let name_width = width.saturating_sub(label_width + value_width);
+    let value_x = x + width.saturating_sub(value_width);
+    let endpoints = &scene.snapshot.endpoints;
+    let mut rows = inner.y..inner.bottom();
+
+    for rank in Rank::ALL {
+        let Some(y) = rows.next() else { return };
+        pen.left(x, y, label_width, rank.label(), theme.dim);
+        let Some(w) = winner(scene.snapshot, rank) else {
+            pen.left(name_x, y, name_width, "—", theme.dim);
+            continue;
+        };
+        let name = endpoints.get(w.endpoint).map_or("", |e| e.name.as_str());
+        let name = if w.tied > 0 {
+            let tied = format!(" +{} tied", w.tied);
+            let room = usize::from(name_width.saturating_sub(2 + text_width(&tied)));
+            format!("{}{tied}", fit(name, room))
+        } else {
+            fit(name, usize::from(name_width.saturating_sub(2)))
+        };
+        pen.left(name_x, y, 1, "●", lane_color(scene, w.endpoint));
+        pen.left(
+            name_x + 2,
+            y,
+            name_width.saturating_sub(2),
+            &name,
+            theme.leader,
+        );
+        let text = show(rank, Some(w.value));
+        pen.right(value_x, y, value_width, &text, theme.text);
+    }
+
+    let rank = scene.view.rank;
+    let Some(y) = rows.next() else { return };
+    let heading = format!("podium · {}", rank.label());
+    pen.left(x, y, width, &heading, theme.title);
+    for ((place, &index), y) in ["1st", "2nd", "3rd"]
+        .iter()
+        .zip(&order(scene.snapshot, rank))
+        .zip(rows)
+    {
+        let Some(endpoint) = endpoints.get(index) else {
+            continue;
+        };
+        let v = value(endpoint, rank);
+        let style = if *place == "1st" && v.is_some() {
+            theme.leader
+        } else {
+            theme.text
+        };
+        pen.left(x + 2, y, 4, place, style);
+        pen.left(name_x, y, 1, "●", lane_color(scene, index));
+        let name = fit(&endpoint.name, usize::from(name_width.saturating_sub(2)));
+        pen.left(name_x + 2, y, name_width.saturating_sub(2), &name, style);
+        pen.right(value_x, y, value_width, &show(rank, v), theme.text);
+    }
+}

@@ -1,0 +1,62 @@
+//! The help overlay (`?`): every key and what it does, drawn over the middle of the screen.
+//! Kept in step with `state::action_for`, which is what the keys really do.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Widget};
+
+use super::Scene;
+use super::board::Pen;
+
+/// Every key, as `action_for` maps it.
+pub const KEYS: [(&str, &str); 14] = [
+    (
+        "q  ctrl-c",
+        "quit: stop the race and leave once results are saved",
+    ),
+    ("p", "pause / resume sending"),
+    ("tab  →", "select the next endpoint"),
+    ("shift-tab  ←", "select the previous endpoint"),
+    ("1 … 9", "select endpoint 1 to 9"),
+    ("enter", "inspect the selected endpoint's requests"),
+    ("i", "inspector: requests and responses as they arrive"),
+    ("c", "charts: latency and throughput over time"),
+    ("s", "rank by: TTFT p50, tokens/s, TTLT p50, success rate"),
+    (
+        "↑ k  ↓ j",
+        "board: select endpoint · inspector: older / newer",
+    ),
+    ("r", "inspector: raw stream events with arrival times"),
+    ("pgup  pgdn", "inspector: scroll the response"),
+    ("esc", "close this help, or back to the race board"),
+    ("?", "show / hide this help"),
+];
+
+const KEY_WIDTH: u16 = 14;
+
+pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    let theme = scene.theme;
+    let widest = KEYS
+        .iter()
+        .map(|(_, what)| super::board::text_width(what))
+        .max()
+        .unwrap_or(0);
+    let width = (KEY_WIDTH + widest + 4).min(area.width);
+    let height = (u16::try_from(KEYS.len()).unwrap_or(0) + 4).min(area.height);
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_style(theme.title)
+        .title(Line::styled(" Keys ", theme.title))
+        .title_bottom(Line::styled(" esc or ? to close ", theme.dim).right_aligned());
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let rows = (inner.y + 1)..inner.bottom();
+    let pen = &mut Pen::new(buf, inner);
+    for (y, (key, what)) in rows.zip(KEYS) {
+        pen.left(inner.x + 1, y, KEY_WIDTH, key, theme.title);
+        let rest = inner.width.saturating_sub(KEY_WIDTH + 1);
+        pen.left(inner.x + 1 + KEY_WIDTH, y, rest, what, theme.text);
+    }
+}

@@ -1,0 +1,565 @@
+//! One endpoint's lane on the race board: who it is, how it is doing (health, progress, in
+//! flight), its latency percentiles, rates, errors and its last minute as sparklines — drawn at
+//! the density the board can afford, under a column header shared by all lanes.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::Widget;
+
+use super::board::{Align, Pen, bar, fit, text_width};
+use super::{LaneInfo, Theme};
+use crate::report::format::{ms, percent, rate};
+use crate::stats::distribution::Summary;
+use crate::stats::{EndpointSnapshot, Health};
+
+/// How many rows a lane gets: the board picks the richest one that lets every lane fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Density {
+    /// Title, then TTFB, TTFT, TTLT, TPOT and ITL percentiles beside rates, two-row
+    /// sparklines and errors.
+    Tall,
+    /// Title, then TTFT, TTLT and TPOT beside rates, one-row sparklines and errors.
+    Full,
+    /// Title, then one row of the headline numbers.
+    Compact,
+    /// One row per endpoint: the last resort of a crowded or short terminal.
+    Line,
+}
+
+impl Density {
+    pub fn rows(self) -> u16 {
+        match self {
+            Density::Tall => 6,
+            Density::Full => 4,
+            Density::Compact => 2,
+            Density::Line => 1,
+        }
+    }
+}
+
+/// The largest per-second values across all lanes, so sparklines share one scale and lanes
+/// can be compared at a glance.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Scale {
+    pub ttft_ms: f64,
+    pub tokens_per_s: f64,
+}
+
+impl Scale {
+    /// The scale of the seconds lanes `lane_width` wide show (an older peak that scrolled out
+    /// of view must not flatten what is shown).
+    pub fn of(endpoints: &[EndpointSnapshot], lane_width: u16) -> Scale {
+        let span = usize::from(spark_width(lane_width));
+        let mut scale = Scale::default();
+        for e in endpoints {
+            let skip = e.recent_seconds.len().saturating_sub(span);
+            for s in &e.recent_seconds[skip..] {
+                scale.ttft_ms = scale.ttft_ms.max(s.ttft_mean_ms().unwrap_or(0.0));
+            }
+            for v in tokens_per_second(e).skip(skip) {
+                scale.tokens_per_s = scale.tokens_per_s.max(v);
+            }
+        }
+        scale
+    }
+}
+
+/// Per-second output tokens/s of the last minute. Chunks are counted as they arrive (tokens are
+/// only known once a request ends), scaled by the tokens per chunk finished requests showed.
+fn tokens_per_second(e: &EndpointSnapshot) -> impl Iterator<Item = f64> + '_ {
+    let per_chunk = if e.tokens.chunks > 0 && e.tokens.output > 0 {
+        e.tokens.output as f64 / e.tokens.chunks as f64
+    } else {
+        1.0
+    };
+    e.recent_seconds
+        .iter()
+        .map(move |s| s.streamed_chunks as f64 * per_chunk)
+}
+
+pub struct Lane<'a> {
+    /// Position in the race (0-based); shown 1-based, as the `1`–`9` keys select it.
+    pub index: usize,
+    pub info: Option<&'a LaneInfo>,
+    pub endpoint: &'a EndpointSnapshot,
+    pub theme: &'a Theme,
+    /// The lane's own colour.
+    pub color: Style,
+    pub selected: bool,
+    pub finished: bool,
+    /// Requests per endpoint the race stops at.
+    pub target: Option<u64>,
+    pub density: Density,
+    pub scale: Scale,
+    /// Width given to names in `Line` density, so the columns after them line up.
+    pub name_width: u16,
+}
+
+// Column offsets from the start of a lane's content (after the colour bar and marker). The
+// header and every lane use the same ones, so the board reads like a table.
+const CONTENT: u16 = 2;
+const LATENCY: [u16; 3] = [4, 13, 22];
+const VALUE: u16 = 9;
+const RATES: u16 = 33;
+const RATE_LABEL: u16 = 8;
+const RATE_VALUE: u16 = 7;
+const RIGHT: u16 = 50;
+const SPARK_LABEL: u16 = 6;
+/// Badge width: the longest badge, so progress and badges line up from lane to lane.
+const BADGE: u16 = 12;
+/// Compact row: (offset, width, header). Values sit right-aligned under their header, except
+/// the last (errors), which takes what is left.
+const COMPACT: [(u16, u16, &str); 8] = [
+    (0, 8, "TTFT p50"),
+    (8, 8, "p99"),
+    (18, 8, "TTLT p50"),
+    (28, 8, "TPOT p50"),
+    (38, 7, "tok/s"),
+    (45, 7, "RPM"),
+    (52, 7, "ok"),
+    (61, 0, "errors"),
+];
+/// Line row, after the name: (offset, width, header).
+const LINE: [(u16, u16, &str); 6] = [
+    (0, BADGE, "health"),
+    (12, 9, "TTFT p50"),
+    (21, 9, "TTLT p50"),
+    (30, 7, "tok/s"),
+    (37, 7, "ok"),
+    (46, 0, "done"),
+];
+
+/// One character per value and row, from `▁` up to `█` against `max`, top row first;
+/// a second without data is blank.
+pub fn spark(values: &[Option<f64>], max: f64, rows: u16) -> Vec<String> {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let steps = f64::from(rows) * 8.0;
+    let levels: Vec<u16> = values
+        .iter()
+        .map(|v| match v {
+            Some(v) if *v > 0.0 && max > 0.0 => (v / max * steps).ceil().clamp(1.0, steps) as u16,
+            _ => 0,
+        })
+        .collect();
+    (0..rows)
+        .rev()
+        .map(|row| {
+            levels
+                .iter()
+                .map(|level| match level.saturating_sub(row * 8).min(8) {
+                    0 => ' ',
+                    l => LEVELS[usize::from(l) - 1],
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The health badge's text and look.
+pub fn badge(health: Health, theme: &Theme) -> (&'static str, Style) {
+    match health {
+        Health::WarmingUp => ("● warming up", theme.dim),
+        Health::Healthy => ("● healthy", theme.good),
+        Health::Degraded => ("● degraded", theme.warn),
+        Health::Failing => ("● failing", theme.bad),
+    }
+}
+
+/// Errors as `3 errors: rate_limited 2, server_error 1` (the most frequent classes first, at
+/// most `max_classes`).
+pub fn errors_text(e: &EndpointSnapshot, max_classes: usize) -> String {
+    if e.counts.failed == 0 {
+        return "no errors".to_string();
+    }
+    let mut classes: Vec<_> = e.errors.iter().collect();
+    // Stable: equal counts keep the class order, so the text does not flicker.
+    classes.sort_by(|a, b| b.1.cmp(a.1));
+    let top: Vec<String> = classes
+        .iter()
+        .take(max_classes)
+        .map(|(class, n)| format!("{} {n}", class.name()))
+        .collect();
+    let noun = if e.counts.failed == 1 {
+        "error"
+    } else {
+        "errors"
+    };
+    if top.is_empty() {
+        format!("{} {noun}", e.counts.failed)
+    } else {
+        format!("{} {noun}: {}", e.counts.failed, top.join(", "))
+    }
+}
+
+/// A count in a few characters: `950`, `12.3k`, `4.56M`.
+fn count(n: u64) -> String {
+    match n {
+        0..10_000 => n.to_string(),
+        10_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.2}M", n as f64 / 1e6),
+    }
+}
+
+/// Draws the column header above the lanes; `area` is one row.
+pub fn header(area: Rect, buf: &mut Buffer, density: Density, name_width: u16, theme: &Theme) {
+    let mut pen = Pen::new(buf, area);
+    let x0 = area.x + CONTENT;
+    let y = area.y;
+    let style = theme.dim;
+    match density {
+        Density::Tall | Density::Full => {
+            for (x, label) in LATENCY.iter().zip(["p50", "p90", "p99"]) {
+                pen.right(x0 + x, y, VALUE, label, style);
+            }
+            let label = format!("last {} s", spark_width(area.width));
+            pen.left(x0 + RIGHT + SPARK_LABEL, y, area.width, &label, style);
+        }
+        Density::Compact => {
+            for (x, width, label) in COMPACT {
+                let (width, align) = if width == 0 {
+                    (area.width, Align::Left)
+                } else {
+                    (width, Align::Right)
+                };
+                pen.put(x0 + x, y, width, label, style, align);
+            }
+        }
+        Density::Line => {
+            let xs = x0 + 3 + name_width + 2;
+            for (x, width, label) in LINE {
+                let (width, align) = line_cell(x, width, area.width);
+                pen.put(xs + x, y, width, label, style, align);
+            }
+        }
+    }
+}
+
+/// A `Line` cell's width and alignment: the badge (first) and the last cell (open-ended) read
+/// left to right, numbers line up on the right.
+fn line_cell(x: u16, width: u16, rest: u16) -> (u16, Align) {
+    match (x, width) {
+        (_, 0) => (rest, Align::Left),
+        (0, w) => (w, Align::Left),
+        (_, w) => (w, Align::Right),
+    }
+}
+
+/// How many seconds of sparkline a lane of this width shows.
+fn spark_width(lane_width: u16) -> u16 {
+    lane_width.saturating_sub(CONTENT + RIGHT + SPARK_LABEL + 1)
+}
+
+impl Lane<'_> {
+    fn ended(&self) -> u64 {
+        let c = &self.endpoint.counts;
+        c.succeeded + c.failed + c.cancelled
+    }
+
+    /// Output tokens/s: the live rate while the race runs, the race-long one at the end.
+    fn tokens_per_s(&self) -> String {
+        let r = &self.endpoint.rates;
+        if self.endpoint.counts.succeeded == 0 && r.live_output_tokens_per_s == 0.0 {
+            return "—".to_string();
+        }
+        rate(if self.finished {
+            r.output_tokens_per_s
+        } else {
+            r.live_output_tokens_per_s
+        })
+    }
+
+    fn success(&self) -> String {
+        let c = &self.endpoint.counts;
+        if c.succeeded + c.failed == 0 {
+            "—".to_string()
+        } else {
+            percent(self.endpoint.rates.success_rate)
+        }
+    }
+
+    fn rpm(&self) -> String {
+        if self.endpoint.counts.succeeded == 0 {
+            "—".to_string()
+        } else {
+            rate(self.endpoint.rates.requests_per_min)
+        }
+    }
+
+    fn progress(&self, with_bar: bool) -> String {
+        match self.target {
+            Some(target) if with_bar => {
+                let fraction = if target == 0 {
+                    1.0
+                } else {
+                    self.ended() as f64 / target as f64
+                };
+                format!("{}/{target} {}", self.ended(), bar(fraction, 6))
+            }
+            Some(target) => format!("{}/{target}", self.ended()),
+            None => format!("{} done", self.ended()),
+        }
+    }
+
+    fn error_style(&self) -> Style {
+        if self.endpoint.counts.failed > 0 {
+            self.theme.warn
+        } else {
+            self.theme.dim
+        }
+    }
+
+    /// `1 name (simulated)  model · protocol` and, at the right, in flight, progress and the
+    /// health badge. The model gives way first when the row is short.
+    fn title(&self, pen: &mut Pen) {
+        let area = pen.clip;
+        let (x0, y) = (area.x + CONTENT, area.y);
+        let (badge, badge_style) = badge(self.endpoint.health, self.theme);
+        let mut right = Vec::new();
+        let in_flight = self.endpoint.counts.in_flight;
+        if !self.finished && in_flight > 0 {
+            right.push((format!("{in_flight} in flight"), self.theme.dim, 0));
+        }
+        right.push((self.progress(true), self.color, 0));
+        right.push((badge.to_string(), badge_style, BADGE));
+        let total: u16 = right
+            .iter()
+            .map(|(text, _, width)| text_width(text).max(*width) + 2)
+            .sum();
+        let right_x = area.right().saturating_sub(total - 1).max(x0);
+        let mut x = right_x;
+        for (text, style, width) in &right {
+            let width = text_width(text).max(*width);
+            pen.left(x, y, width, text, *style);
+            x += width + 2;
+        }
+
+        let room = right_x.saturating_sub(x0 + 2);
+        let number = format!("{} ", self.index + 1);
+        pen.left(x0, y, room, &number, self.theme.dim);
+        let mut x = x0 + text_width(&number);
+        let name = fit(&self.endpoint.name, usize::from(room.saturating_sub(2)));
+        let name_style = self.color.add_modifier(Modifier::BOLD);
+        pen.left(x, y, text_width(&name), &name, name_style);
+        x += text_width(&name);
+        let Some(info) = self.info else { return };
+        let mut room = usize::from(right_x.saturating_sub(x + 2));
+        if info.simulated && room >= 12 {
+            pen.left(x, y, 12, " (simulated)", self.theme.dim);
+            x += 12;
+            room -= 12;
+        }
+        // `model · protocol`, or the protocol alone when the model would be cut to nothing.
+        let protocol = info.protocol.as_str();
+        let about = match room.checked_sub(protocol.len() + 5) {
+            Some(model_room) if model_room >= 6 => {
+                format!("{} · {protocol}", fit(&info.model, model_room))
+            }
+            _ if room >= protocol.len() + 2 => protocol.to_string(),
+            _ => return,
+        };
+        pen.left(x + 2, y, text_width(&about), &about, self.theme.dim);
+    }
+
+    /// Percentile rows of the Tall and Full lanes.
+    fn latency(&self, rows: &[(&str, Option<Summary>)], pen: &mut Pen) {
+        let area = pen.clip;
+        let x0 = area.x + CONTENT;
+        for (y, (label, summary)) in (area.y + 1..).zip(rows) {
+            pen.left(x0, y, 4, label, self.theme.title);
+            let values = [
+                summary.map(|s| s.p50),
+                summary.map(|s| s.p90),
+                summary.map(|s| s.p99),
+            ];
+            for (x, v) in LATENCY.iter().zip(values) {
+                pen.right(x0 + x, y, VALUE, &ms(v), self.theme.text);
+            }
+        }
+    }
+
+    fn rates(&self, rows: &[(&str, String)], pen: &mut Pen) {
+        let area = pen.clip;
+        let x = area.x + CONTENT + RATES;
+        for (y, (label, value)) in (area.y + 1..).zip(rows) {
+            let style = if *label == "ok" && self.endpoint.counts.failed > 0 {
+                self.theme.warn
+            } else {
+                self.theme.text
+            };
+            pen.left(x, y, RATE_LABEL, label, self.theme.dim);
+            pen.right(x + RATE_LABEL, y, RATE_VALUE, value, style);
+        }
+    }
+
+    /// TTFT and tokens/s sparklines, `height` rows each, from the lane's second row; then the
+    /// errors on the row after them.
+    fn sparks(&self, height: u16, pen: &mut Pen) {
+        let area = pen.clip;
+        let x = area.x + CONTENT + RIGHT;
+        let span = usize::from(spark_width(area.width));
+        let recent = &self.endpoint.recent_seconds;
+        let skip = recent.len().saturating_sub(span);
+        let ttft: Vec<Option<f64>> = recent.iter().skip(skip).map(|s| s.ttft_mean_ms()).collect();
+        let tokens: Vec<Option<f64>> = tokens_per_second(self.endpoint)
+            .skip(skip)
+            .map(Some)
+            .collect();
+        let charts = [
+            ("TTFT", spark(&ttft, self.scale.ttft_ms, height)),
+            ("tok/s", spark(&tokens, self.scale.tokens_per_s, height)),
+        ];
+        let width = area.right().saturating_sub(x);
+        let mut y = area.y + 1;
+        for (label, rows) in charts {
+            pen.left(x, y, SPARK_LABEL, label, self.theme.dim);
+            for row in rows {
+                let w = width.saturating_sub(SPARK_LABEL);
+                pen.left(x + SPARK_LABEL, y, w, &row, self.color);
+                y += 1;
+            }
+        }
+        let errors = fit(&errors_text(self.endpoint, 2), usize::from(width));
+        pen.left(x, y, width, &errors, self.error_style());
+    }
+
+    fn tall(&self, pen: &mut Pen) {
+        let l = &self.endpoint.latency;
+        let latency = [
+            ("TTFB", l.ttfb_ms),
+            ("TTFT", l.ttft_ms),
+            ("TTLT", l.ttlt_ms),
+            ("TPOT", l.tpot_ms),
+            ("ITL", l.itl_ms),
+        ];
+        self.latency(&latency, pen);
+        let rates = [
+            ("tok/s", self.tokens_per_s()),
+            ("RPM", self.rpm()),
+            ("ok", self.success()),
+            ("tokens", count(self.endpoint.tokens.output)),
+            ("new conn", count(self.endpoint.counts.new_connections)),
+        ];
+        self.rates(&rates, pen);
+        self.sparks(2, pen);
+    }
+
+    fn full(&self, pen: &mut Pen) {
+        let l = &self.endpoint.latency;
+        let latency = [
+            ("TTFT", l.ttft_ms),
+            ("TTLT", l.ttlt_ms),
+            ("TPOT", l.tpot_ms),
+        ];
+        self.latency(&latency, pen);
+        let rates = [
+            ("tok/s", self.tokens_per_s()),
+            ("RPM", self.rpm()),
+            ("ok", self.success()),
+        ];
+        self.rates(&rates, pen);
+        self.sparks(1, pen);
+    }
+
+    fn compact(&self, pen: &mut Pen) {
+        let area = pen.clip;
+        let (x0, y) = (area.x + CONTENT, area.y + 1);
+        let l = &self.endpoint.latency;
+        let values = [
+            ms(l.ttft_ms.map(|s| s.p50)),
+            ms(l.ttft_ms.map(|s| s.p99)),
+            ms(l.ttlt_ms.map(|s| s.p50)),
+            ms(l.tpot_ms.map(|s| s.p50)),
+            self.tokens_per_s(),
+            self.rpm(),
+            self.success(),
+        ];
+        for ((x, width, _), value) in COMPACT.iter().zip(values) {
+            pen.right(x0 + x, y, *width, &value, self.theme.text);
+        }
+        let (x, _, _) = COMPACT[COMPACT.len() - 1];
+        let width = area.right().saturating_sub(x0 + x);
+        let errors = fit(&errors_text(self.endpoint, 1), usize::from(width));
+        pen.left(x0 + x, y, width, &errors, self.error_style());
+    }
+
+    fn line(&self, pen: &mut Pen) {
+        let area = pen.clip;
+        let (x0, y) = (area.x + CONTENT, area.y);
+        let number = format!("{}", self.index + 1);
+        pen.left(x0, y, 3, &number, self.theme.dim);
+        let name = fit(&self.endpoint.name, usize::from(self.name_width));
+        let name_style = self.color.add_modifier(Modifier::BOLD);
+        pen.left(x0 + 3, y, self.name_width, &name, name_style);
+        let xs = x0 + 3 + self.name_width + 2;
+        let (badge, badge_style) = badge(self.endpoint.health, self.theme);
+        let l = &self.endpoint.latency;
+        let cells = [
+            (badge.to_string(), badge_style),
+            (ms(l.ttft_ms.map(|s| s.p50)), self.theme.text),
+            (ms(l.ttlt_ms.map(|s| s.p50)), self.theme.text),
+            (self.tokens_per_s(), self.theme.text),
+            (self.success(), self.theme.text),
+            (self.progress(false), self.color),
+        ];
+        for ((x, width, _), (text, style)) in LINE.iter().zip(cells) {
+            let (width, align) = line_cell(*x, *width, area.width);
+            pen.put(xs + x, y, width, &text, style, align);
+        }
+    }
+}
+
+impl Widget for &Lane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.is_empty() {
+            return;
+        }
+        let pen = &mut Pen::new(buf, area);
+        for y in area.top()..area.bottom() {
+            pen.left(area.x, y, 1, "▌", self.color);
+        }
+        if self.selected {
+            pen.left(area.x + 1, area.y, 1, "▶", self.color);
+        }
+        match self.density {
+            Density::Tall => {
+                self.title(pen);
+                self.tall(pen);
+            }
+            Density::Full => {
+                self.title(pen);
+                self.full(pen);
+            }
+            Density::Compact => {
+                self.title(pen);
+                self.compact(pen);
+            }
+            Density::Line => self.line(pen),
+        }
+        if self.selected {
+            pen.buf.set_style(area, self.theme.selected);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_share_a_scale_and_stack_rows() {
+        let values = [None, Some(0.0), Some(1.0), Some(4.0), Some(8.0)];
+        assert_eq!(spark(&values, 8.0, 1), vec!["  ▁▄█"]);
+        assert_eq!(spark(&values, 8.0, 2), vec!["    █", "  ▂██"]);
+        assert_eq!(spark(&values, 0.0, 1), vec!["     "]);
+        // Above the scale (a stale maximum) is drawn full, never wrapped.
+        assert_eq!(spark(&[Some(20.0)], 8.0, 1), vec!["█"]);
+    }
+
+    #[test]
+    fn counts_stay_short() {
+        assert_eq!(count(950), "950");
+        assert_eq!(count(12_345), "12.3k");
+        assert_eq!(count(4_560_000), "4.56M");
+    }
+}

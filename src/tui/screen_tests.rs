@@ -1,0 +1,299 @@
+//! Whole frames rendered into ratatui's `TestBackend` and checked with insta snapshots (the
+//! spec of what users see), plus the colours that carry meaning, checked on buffer cells.
+
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Modifier;
+
+use super::draw;
+use crate::stats::Snapshot;
+use crate::stats::fixture::{endpoint_names, finished_race, race};
+use crate::tui::{
+    LaneInfo, RaceInfo, Rank, Scene, Screen, Theme, ThemeName, ViewState, leaderboard,
+};
+
+const MODELS: [(&str, &str, bool); 8] = [
+    ("gpt-4o-mini", "openai", false),
+    ("claude-3-5-haiku-latest", "anthropic", false),
+    ("deepseek-r1:14b", "ollama", true),
+    ("llama-3.1-8b-instant", "openai", false),
+    ("qwen2.5:32b", "ollama", true),
+    ("mistral-small-latest", "openai", false),
+    ("mock-tiny", "openai", true),
+    ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "openai", false),
+];
+
+fn info(endpoints: usize, requests: u64) -> RaceInfo {
+    RaceInfo {
+        name: "demo race".to_string(),
+        lanes: endpoint_names(endpoints)
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let (model, protocol, simulated) = MODELS[i % MODELS.len()];
+                LaneInfo {
+                    name,
+                    model: model.to_string(),
+                    protocol: protocol.to_string(),
+                    color: None,
+                    simulated,
+                    concurrency: 4,
+                }
+            })
+            .collect(),
+        requests: Some(requests),
+        duration: None,
+        load: "open loop, 10 requests/s per endpoint".to_string(),
+        prompts: Arc::from(Vec::new()),
+        replay: false,
+        notices: Vec::new(),
+    }
+}
+
+fn view(snapshot: &Snapshot) -> ViewState {
+    // As the app loop keeps it: last order, here with the first two swapped so moves show.
+    let mut previous_order = leaderboard::order(snapshot, Rank::TtftP50);
+    if previous_order.len() > 1 {
+        previous_order.swap(0, 1);
+    }
+    ViewState {
+        selected: 1,
+        previous_order,
+        ..ViewState::default()
+    }
+}
+
+fn render(
+    width: u16,
+    height: u16,
+    info: &RaceInfo,
+    view: &ViewState,
+    snapshot: &Snapshot,
+) -> Buffer {
+    let theme = Theme::new(ThemeName::Dark);
+    let scene = Scene {
+        info,
+        view,
+        snapshot,
+        theme: &theme,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, &scene)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer as text, one line per row, trailing blanks cut.
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    (area.top()..area.bottom())
+        .map(|y| {
+            let row: String = (area.left()..area.right())
+                .map(|x| buf[(x, y)].symbol())
+                .collect();
+            row.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Where `needle` starts in the buffer, searching rows top-down and from column `from_x`.
+fn find(buf: &Buffer, needle: &str, from_x: u16) -> Option<(u16, u16)> {
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        let cells: Vec<&str> = (from_x..area.right())
+            .map(|x| buf[(x, y)].symbol())
+            .collect();
+        let row: String = cells.concat();
+        if let Some(byte) = row.find(needle) {
+            // Columns, not bytes: count the cells before the match.
+            let mut seen = 0;
+            let column = cells.iter().take_while(|c| {
+                seen += c.len();
+                seen <= byte
+            });
+            return Some((from_x + u16::try_from(column.count()).unwrap(), y));
+        }
+    }
+    None
+}
+
+#[test]
+fn board_mid_race() {
+    let snapshot = race(4, 200);
+    let info = info(4, 200);
+    let view = view(&snapshot);
+    insta::assert_snapshot!(
+        "board_mid_race_120x40",
+        text(&render(120, 40, &info, &view, &snapshot))
+    );
+    insta::assert_snapshot!(
+        "board_mid_race_80x24",
+        text(&render(80, 24, &info, &view, &snapshot))
+    );
+}
+
+#[test]
+fn board_finished() {
+    let snapshot = finished_race(4, 200);
+    let info = info(4, 200);
+    let view = ViewState {
+        previous_order: leaderboard::order(&snapshot, Rank::TtftP50),
+        ..view(&snapshot)
+    };
+    insta::assert_snapshot!(
+        "board_finished_120x40",
+        text(&render(120, 40, &info, &view, &snapshot))
+    );
+    insta::assert_snapshot!(
+        "board_finished_80x24",
+        text(&render(80, 24, &info, &view, &snapshot))
+    );
+}
+
+#[test]
+fn help_overlay() {
+    let snapshot = race(3, 100);
+    let info = info(3, 100);
+    let view = ViewState {
+        help: true,
+        paused: true,
+        ..view(&snapshot)
+    };
+    insta::assert_snapshot!(
+        "help_120x40",
+        text(&render(120, 40, &info, &view, &snapshot))
+    );
+    insta::assert_snapshot!("help_80x24", text(&render(80, 24, &info, &view, &snapshot)));
+}
+
+#[test]
+fn too_small() {
+    let snapshot = race(3, 100);
+    let info = info(3, 100);
+    let view = view(&snapshot);
+    insta::assert_snapshot!(
+        "too_small_60x20",
+        text(&render(60, 20, &info, &view, &snapshot))
+    );
+    let tiny = text(&render(30, 6, &info, &view, &snapshot));
+    assert!(tiny.contains("80×24"), "{tiny}");
+}
+
+#[test]
+fn eight_endpoints() {
+    let snapshot = race(8, 200);
+    let mut info = info(8, 200);
+    info.replay = true;
+    info.notices = vec!["tiny: warm-up took 3 tries to connect".to_string()];
+    let view = view(&snapshot);
+    let wide = render(120, 40, &info, &view, &snapshot);
+    insta::assert_snapshot!("eight_endpoints_120x40", text(&wide));
+    for name in endpoint_names(8) {
+        assert!(find(&wide, &name, 0).is_some(), "{name} has no lane");
+    }
+    assert!(!text(&wide).contains(" of 8"), "every lane fits");
+    insta::assert_snapshot!(
+        "eight_endpoints_80x24",
+        text(&render(80, 24, &info, &view, &snapshot))
+    );
+}
+
+#[test]
+fn the_leader_and_a_failing_badge_stand_out() {
+    let snapshot = race(4, 200);
+    let info = info(4, 200);
+    let view = view(&snapshot);
+    let theme = Theme::new(ThemeName::Dark);
+    let buf = render(120, 40, &info, &view, &snapshot);
+
+    let leader = &snapshot.endpoints[leaderboard::order(&snapshot, Rank::TtftP50)[0]].name;
+    // The leaderboard is the side column.
+    let (x, y) = find(&buf, &format!("● {leader}"), 120 - 40).expect("leader row");
+    let cell = &buf[(x + 2, y)];
+    assert_eq!(cell.fg, theme.leader.fg.unwrap());
+    assert!(cell.modifier.contains(Modifier::BOLD));
+    // The runner-up is plain.
+    let (_, y2) = find(&buf, "  2 ", 120 - 40).expect("second row");
+    assert_eq!(y2, y + 1);
+
+    // The selected lane (steady) is lit from its title to its last row; the others are not.
+    let (x, y) = find(&buf, "▶2 steady", 0).expect("selected lane");
+    assert_eq!(buf[(x + 3, y)].bg, theme.selected.bg.unwrap());
+    assert_eq!(buf[(x + 3, y + 5)].bg, theme.selected.bg.unwrap());
+    let (x, y) = find(&buf, "1 turbo", 0).expect("first lane");
+    assert_ne!(buf[(x, y)].bg, theme.selected.bg.unwrap());
+
+    let (x, y) = find(&buf, "● failing", 0).expect("flaky's badge");
+    for dx in 0..9 {
+        let cell = &buf[(x + dx, y)];
+        assert_eq!(cell.fg, theme.bad.fg.unwrap(), "cell {dx}");
+        assert!(cell.modifier.contains(Modifier::BOLD));
+    }
+}
+
+#[test]
+fn other_screens_keep_the_frame() {
+    let snapshot = race(3, 50);
+    let info = info(3, 50);
+    for screen in [Screen::Inspector, Screen::Charts] {
+        let view = ViewState {
+            screen,
+            ..view(&snapshot)
+        };
+        let frame = text(&render(80, 24, &info, &view, &snapshot));
+        assert!(frame.starts_with(" llmrace · demo race"), "{frame}");
+        assert!(
+            frame.lines().last().unwrap().contains("esc board"),
+            "{frame}"
+        );
+    }
+}
+
+#[test]
+fn many_endpoints_scroll_around_the_selected_one() {
+    let snapshot = race(20, 30);
+    let info = info(20, 30);
+    let view = ViewState {
+        selected: 15,
+        ..ViewState::default()
+    };
+    // 120×40 fits all twenty at one row each; 80×24 shows a window around the selection.
+    for (width, height, window) in [(80, 24, true), (120, 40, false)] {
+        let frame = text(&render(width, height, &info, &view, &snapshot));
+        assert_eq!(frame.contains(" of 20"), window, "{frame}");
+        assert!(frame.contains("▶16"), "the selected lane shows:\n{frame}");
+        assert!(frame.lines().last().unwrap().contains("? help"), "{frame}");
+    }
+}
+
+#[test]
+fn a_timed_race_shows_its_clock_against_the_limit() {
+    let snapshot = race(2, 100);
+    let mut info = info(2, 100);
+    info.requests = None;
+    info.duration = Some(std::time::Duration::from_secs(90));
+    let view = ViewState::default();
+    let frame = text(&render(80, 24, &info, &view, &snapshot));
+    let second = frame.lines().nth(1).unwrap();
+    assert!(second.ends_with("of 01:30.0"), "{second}");
+    assert!(frame.contains(" done"), "lanes count what ended: {frame}");
+    assert_eq!(
+        super::clock(std::time::Duration::from_millis(3_723_400)),
+        "1:02:03"
+    );
+    assert_eq!(
+        super::clock(std::time::Duration::from_millis(83_450)),
+        "01:23.4"
+    );
+}
+
+#[test]
+fn no_endpoints_is_not_a_crash() {
+    let snapshot = race(0, 10);
+    let info = info(0, 10);
+    let frame = text(&render(80, 24, &info, &ViewState::default(), &snapshot));
+    assert!(frame.contains("waiting for the first endpoint"), "{frame}");
+}

@@ -1,0 +1,148 @@
+//! The real binary in a real terminal (tmux), driven as a person would: the dashboard comes
+//! up with a lane per endpoint, the inspector shows a response streaming, `q` stops the race,
+//! restores the terminal, prints the table and leaves every result file.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            return None;
+        }
+        let session = format!("llmrace-test-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(command)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Some(Tmux { session })
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session, keys])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits until the screen shows what `done` looks for (polling the pane: the terminal is a
+    /// separate process, there is nothing else to wait on), or fails with the last screen.
+    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+#[test]
+fn the_dashboard_runs_inspects_and_quits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let bin = env!("CARGO_BIN_EXE_llmrace");
+    // `; sleep` keeps the pane open after llmrace exits, so what it printed can be read.
+    let command = format!(
+        "{bin} -e fast=openai:mock://steady,ttft=50ms,itl=30ms,tokens=400 \
+         -e slow=anthropic:mock://steady,ttft=100ms,itl=40ms,tokens=400 \
+         -n 1000 -c 2 --max-tokens 400 -o {} ; echo EXITED=$? ; sleep 60",
+        out.display()
+    );
+    let Some(tmux) = Tmux::start(&command, 120, 40) else {
+        // CI installs tmux (.ci/run); only a developer machine without it skips.
+        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    };
+    let board = tmux.wait_for("two lanes with numbers", |s| {
+        s.contains("fast") && s.contains("slow") && s.contains("TTFT")
+    });
+    assert!(board.contains("q quit"), "footer with keys:\n{board}");
+
+    tmux.keys("i");
+    // The selected request's prompt, then its response with the first-token mark.
+    tmux.wait_for("the inspector with a response streaming", |s| {
+        s.contains("─ prompt")
+            && s.contains("response")
+            && s.contains("TTFT")
+            && s.contains("r raw")
+    });
+    tmux.keys("?");
+    tmux.wait_for("the help overlay", |s| {
+        s.contains("stop the race and leave once results are saved")
+    });
+    tmux.keys("Escape");
+    tmux.wait_for("help closed", |s| !s.contains("esc or ? to close"));
+
+    tmux.keys("q");
+    let after = tmux.wait_for("the exit", |s| s.contains("EXITED="));
+    assert!(after.contains("EXITED=0"), "{after}");
+    // Back on the normal screen: the final table and the results path are printed there.
+    assert!(
+        after.contains("ok/sent") && after.contains("Results:"),
+        "{after}"
+    );
+    check_files(&out);
+}
+
+fn check_files(out: &Path) {
+    for file in ["run.json", "requests.jsonl", "requests.csv", "summary.json"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["interrupted"], true);
+    for e in summary["endpoints"].as_array().unwrap() {
+        let c = &e["counts"];
+        let n = |k: &str| c[k].as_u64().unwrap();
+        assert_eq!(
+            n("sent"),
+            n("succeeded") + n("failed") + n("cancelled"),
+            "{c}"
+        );
+    }
+}
