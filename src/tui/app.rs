@@ -23,7 +23,7 @@ pub enum RaceCommand {
     Stop,
 }
 
-/// The shortest time between two frames.
+/// The shortest time between two frames drawn for new snapshots (keys draw at once).
 const FRAME: Duration = Duration::from_millis(33);
 
 /// Runs the dashboard until the user quits and the race has ended (its results saved), or
@@ -74,7 +74,10 @@ pub async fn run(
                             view.previous_order.clone_from(&now);
                             order = now;
                         }
-                        dirty = true;
+                        // A key is answered at once; only snapshot frames wait for the tick.
+                        draw(&mut guard, &info, &mut view, &snapshot, &theme)?;
+                        frames.reset();
+                        dirty = false;
                     }
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
@@ -98,18 +101,29 @@ pub async fn run(
                 dirty = true;
             }
             _ = frames.tick(), if dirty => {
-                view.clamp_to(&snapshot);
-                let scene = Scene {
-                    info: &info,
-                    view: &view,
-                    snapshot: &snapshot,
-                    theme: &theme,
-                };
-                guard.terminal.draw(|frame| screen::draw(frame, &scene))?;
+                draw(&mut guard, &info, &mut view, &snapshot, &theme)?;
                 dirty = false;
             }
         }
     }
     drop(guard);
+    Ok(())
+}
+
+fn draw(
+    guard: &mut TerminalGuard,
+    info: &RaceInfo,
+    view: &mut ViewState,
+    snapshot: &Snapshot,
+    theme: &Theme,
+) -> std::io::Result<()> {
+    view.clamp_to(snapshot);
+    let scene = Scene {
+        info,
+        view,
+        snapshot,
+        theme,
+    };
+    guard.terminal.draw(|frame| screen::draw(frame, &scene))?;
     Ok(())
 }
