@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// How many response headers a `Headers` event keeps.
+pub const MAX_HEADERS: usize = 24;
+
 /// Bumped when a change to these types would make an older reader misread a newer stream.
 pub const EVENT_FORMAT_VERSION: u32 = 1;
 
@@ -83,6 +86,10 @@ pub enum EventKind {
         /// The server's id for the request from headers such as `x-request-id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         server_request_id: Option<String>,
+        /// The response headers as received, without sensitive ones (cookies, anything that
+        /// looks like a key or token), at most [`MAX_HEADERS`], values shortened.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        headers: Vec<(String, String)>,
     },
     /// Text decoded from one network read. `chunks` counts the protocol events (SSE events,
     /// NDJSON lines) merged into it: they arrived together, so they share one timestamp.

@@ -146,6 +146,7 @@ pub async fn run_request(
             new_connection: connect.is_some(),
             connect_us: connect.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             server_request_id: server_request_id(response.headers()),
+            headers: shown_headers(response.headers()),
         },
     );
     let (parts, mut response) = response.into_parts();
@@ -512,6 +513,25 @@ async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
     }
 }
 
+/// The response headers worth showing: none that could carry a secret, a bounded number,
+/// values shortened.
+fn shown_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !crate::secret::is_sensitive_header(name.as_str()))
+        .take(crate::event::MAX_HEADERS)
+        .map(|(name, value)| {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let value = if text.chars().count() > 200 {
+                format!("{}…", text.chars().take(200).collect::<String>())
+            } else {
+                text.into_owned()
+            };
+            (name.as_str().to_string(), value)
+        })
+        .collect()
+}
+
 fn server_request_id(headers: &http::HeaderMap) -> Option<String> {
     REQUEST_ID_HEADERS
         .iter()
@@ -599,4 +619,34 @@ fn describe_status(status: u16, headers: &http::header::HeaderMap, message: &str
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_headers_keep_no_secrets_and_stay_bounded() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "text/event-stream".parse().unwrap());
+        headers.insert("set-cookie", "session=abc".parse().unwrap());
+        headers.insert("x-api-key", "sk-123".parse().unwrap());
+        headers.insert("x-auth-token", "t".parse().unwrap());
+        headers.insert("x-long", "v".repeat(500).parse().unwrap());
+        let shown = shown_headers(&headers);
+        let names: Vec<&str> = shown.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["content-type", "x-long"]);
+        assert_eq!(
+            shown[1].1.chars().count(),
+            201,
+            "200 characters and an ellipsis"
+        );
+        for i in 0..40 {
+            headers.insert(
+                http::HeaderName::from_bytes(format!("x-h{i}").as_bytes()).unwrap(),
+                "1".parse().unwrap(),
+            );
+        }
+        assert_eq!(shown_headers(&headers).len(), crate::event::MAX_HEADERS);
+    }
 }

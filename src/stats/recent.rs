@@ -111,6 +111,7 @@ impl RequestView {
             state: RequestState::InFlight,
             http_status: None,
             server_request_id: None,
+            headers: Vec::new(),
             new_connection: false,
             ttft_ms: None,
             ended_ms: None,
@@ -132,10 +133,12 @@ impl RequestView {
                 new_connection,
                 connect_us,
                 server_request_id,
+                headers,
             } => {
                 self.http_status = Some(*status);
                 self.new_connection = *new_connection;
                 self.server_request_id.clone_from(server_request_id);
+                self.headers.clone_from(headers);
                 if *new_connection {
                     // The connection was opened before the request went out: its mark sits
                     // where connecting ended, when that is known.

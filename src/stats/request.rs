@@ -168,6 +168,7 @@ impl RequestTrace {
                 new_connection,
                 connect_us,
                 server_request_id,
+                ..
             } => {
                 self.headers = Some(t);
                 self.status = Some(*status);
@@ -410,6 +411,7 @@ mod tests {
                 new_connection: false,
                 connect_us: None,
                 server_request_id: None,
+                headers: Vec::new(),
             },
         );
         // A role-only chunk is not a token: empty content does not set TTFT.

@@ -66,6 +66,8 @@ pub struct RequestView {
     pub state: RequestState,
     pub http_status: Option<u16>,
     pub server_request_id: Option<String>,
+    /// The response headers (sensitive ones never recorded).
+    pub headers: Vec<(String, String)>,
     pub new_connection: bool,
     pub ttft_ms: Option<f64>,
     /// Set once the request ended (any outcome): its duration.

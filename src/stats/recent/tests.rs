@@ -57,6 +57,7 @@ fn a_request_is_followed_from_sent_to_finished() {
             new_connection: true,
             connect_us: Some(12_345),
             server_request_id: Some("req-1".into()),
+            headers: vec![("server".into(), "mock".into())],
         },
     );
     f.apply(ms(1030), &content("", false));
@@ -89,6 +90,7 @@ fn a_request_is_followed_from_sent_to_finished() {
     );
     assert_eq!(v.http_status, Some(200));
     assert_eq!(v.server_request_id.as_deref(), Some("req-1"));
+    assert_eq!(v.headers, vec![("server".to_string(), "mock".to_string())]);
     assert!(v.new_connection);
     assert_eq!(v.ttft_ms, Some(50.0), "the empty chunk is not a token");
     assert_eq!(v.ended_ms, Some(80.0));
@@ -168,6 +170,7 @@ fn server_timings_and_plain_new_connections_are_described() {
             new_connection: true,
             connect_us: None,
             server_request_id: None,
+            headers: Vec::new(),
         },
     );
     f.apply(

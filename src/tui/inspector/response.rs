@@ -117,7 +117,7 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
     if events.is_empty() {
         return vec![Line::styled("no stream events yet", theme.dim)];
     }
-    events
+    let mut rows: Vec<Line<'static>> = events
         .into_iter()
         .map(|(at, event)| {
             let mut spans = vec![
@@ -150,7 +150,19 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
             }
             Line::from(spans)
         })
-        .collect()
+        .collect();
+    if !req.headers.is_empty() {
+        // Sensitive headers were never recorded; values are the server's, so made inert.
+        rows.push(heading("response headers", theme.dim, width, theme));
+        for (name, value) in &req.headers {
+            let room = width.saturating_sub(name.chars().count() + 2);
+            rows.push(Line::from(vec![
+                Span::styled(format!("{}: ", inert(name)), theme.dim),
+                Span::styled(truncate(&inert(value), room), theme.text),
+            ]));
+        }
+    }
+    rows
 }
 
 /// A rule with a name: `─ thinking ──────`.
@@ -200,6 +212,7 @@ mod tests {
             state: RequestState::Succeeded,
             http_status: Some(200),
             server_request_id: None,
+            headers: Vec::new(),
             new_connection: false,
             ttft_ms: segments.first().map(|s| s.at_ms),
             ended_ms: Some(3000.0),
