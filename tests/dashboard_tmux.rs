@@ -19,7 +19,9 @@ impl Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             return None;
         }
-        let session = format!("llmrace-test-{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("llmrace-test-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -44,6 +46,21 @@ impl Tmux {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pid of the program the pane's shell is running.
+    fn program_pid(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["display", "-p", "-t", &self.session, "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 
     fn keys(&self, keys: &str) {
@@ -145,4 +162,34 @@ fn check_files(out: &Path) {
             "{c}"
         );
     }
+}
+
+#[test]
+fn ctrl_c_from_outside_stops_the_race_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let bin = env!("CARGO_BIN_EXE_llmrace");
+    let command = format!(
+        "{bin} -e a=ollama:mock://steady,ttft=50ms,itl=30ms,tokens=400 -n 1000 -c 2 \
+         --max-tokens 400 -o {} ; echo EXITED=$? ; sleep 60",
+        out.display()
+    );
+    let Some(tmux) = Tmux::start(&command, 100, 30) else {
+        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+        return;
+    };
+    tmux.wait_for("the board", |s| {
+        s.contains("q quit") && s.contains("in flight")
+    });
+    let pid = tmux.program_pid();
+    assert!(!pid.is_empty(), "llmrace runs in the pane");
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let after = tmux.wait_for("the exit", |s| s.contains("EXITED="));
+    assert!(after.contains("EXITED=130"), "{after}");
+    assert!(
+        after.contains("Results:") && after.contains("Stopped early"),
+        "{after}"
+    );
+    check_files(&out);
 }
