@@ -17,6 +17,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     let options = RaceOptions {
         out: args.out.clone(),
         quiet: args.quiet,
+        replay: !args.no_replay,
         dashboard,
     };
     if !options.quiet {
@@ -147,4 +148,137 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
         path.display()
     );
     Ok(0)
+}
+
+/// `llmrace report`: rebuilds the result files from a replay and prints the table.
+pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
+    let replay = crate::record::Replay::open(&args.run)?;
+    if let Some(damage) = &replay.damage {
+        eprintln!("note: {damage}; reporting up to its last whole event");
+    }
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => {
+            let folder = if args.run.is_dir() {
+                args.run.clone()
+            } else {
+                args.run
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_default()
+            };
+            folder.join("report")
+        }
+    };
+    let (dir, summary) = crate::report(&replay, &out)?;
+    print!("{}", report::table::render(&summary.endpoints));
+    println!("Results: {}", dir.display());
+    Ok(0)
+}
+
+/// `llmrace replay`: plays a replay (dashboard or headless), or lists recent races.
+pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
+    let Some(which) = &args.file else {
+        list_recent_races();
+        return Ok(0);
+    };
+    let path = match which.parse::<usize>() {
+        Ok(n) if n >= 1 && !std::path::Path::new(which).exists() => {
+            let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
+            let races = crate::record::recent_races(&parent);
+            races.get(n - 1).cloned().ok_or_else(|| {
+                RaceError::Init(format!(
+                    "there is no race number {n}: {} recorded races in {} (run `llmrace replay` to list them)",
+                    races.len(),
+                    parent.display()
+                ))
+            })?
+        }
+        _ => std::path::PathBuf::from(which),
+    };
+    let replay = crate::record::Replay::open(&path)?;
+    if let Some(damage) = &replay.damage {
+        eprintln!("note: {damage}; playing up to its last whole event");
+    }
+    let interactive =
+        !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if interactive {
+        let speed = crate::player::Speed::parse(&args.speed)
+            .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
+        let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
+        crate::play(replay.clone(), theme, speed).await?;
+    }
+    let last = crate::fold_replay(&replay, |_| {});
+    print!("{}", report::table::render(&last.endpoints));
+    Ok(0)
+}
+
+/// Prints the most recent races, newest first, numbered for `llmrace replay N`.
+fn list_recent_races() {
+    let Some(parent) = crate::record::default_runs_dir() else {
+        println!("No races recorded yet: the platform data folder is unknown here.");
+        return;
+    };
+    let races = crate::record::recent_races(&parent);
+    if races.is_empty() {
+        println!(
+            "No races recorded yet in {}. Run `llmrace` to race the built-in mocks.",
+            parent.display()
+        );
+        return;
+    }
+    println!("Recent races in {} (newest first):", parent.display());
+    for (i, dir) in races.iter().take(15).enumerate() {
+        println!("{:>3}  {}", i + 1, describe_race(dir));
+    }
+    println!("Play one with `llmrace replay N` (or give its folder or replay file).");
+}
+
+/// `demo  2026-11-23 06:14 UTC  4 endpoints: turbo, steady, …  fastest first token: turbo`
+fn describe_race(dir: &std::path::Path) -> String {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).ok()?).ok()
+    };
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(run) = read("run.json") else {
+        return format!("{folder}  (no run.json: the race did not finish writing)");
+    };
+    let name = run["name"].as_str().unwrap_or("?");
+    let when = run["started_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let names: Vec<&str> = run["endpoints"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["name"].as_str()).collect())
+        .unwrap_or_default();
+    let winner = read("summary.json").and_then(|s| {
+        s["endpoints"]
+            .as_array()?
+            .iter()
+            .filter_map(|e| {
+                Some((
+                    e["name"].as_str()?.to_string(),
+                    e["latency"]["ttft_ms"]["p50"].as_f64()?,
+                ))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(name, _)| name)
+    });
+    let mut text = format!(
+        "{name:<16} {when}  {} endpoints: {}",
+        names.len(),
+        names.join(", ")
+    );
+    if let Some(winner) = winner {
+        text.push_str(&format!("  fastest first token: {winner}"));
+    }
+    if run["interrupted"].as_bool() == Some(true) {
+        text.push_str("  (stopped early)");
+    }
+    text
 }

@@ -8,6 +8,8 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod mock;
+pub mod playback;
+pub mod player;
 pub mod protocol;
 pub mod record;
 pub mod report;
@@ -23,10 +25,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+pub use playback::{fold_replay, play, report};
+
 use config::RaceConfig;
 use engine::{Controls, Limits, Target, TargetSpec};
 use event::{EndpointId, RaceEvent};
-use record::{EndpointInfo, ResultsWriter, RunInfo, Summary};
+use record::{EndpointInfo, Recorder, ResultsWriter, RunInfo, Summary};
 use stats::{Aggregator, Snapshot};
 
 /// How a race is run, beyond what is raced.
@@ -36,6 +40,8 @@ pub struct RaceOptions {
     pub out: Option<PathBuf>,
     /// No progress lines, only the final table.
     pub quiet: bool,
+    /// Record the race's event stream into a replay file in the results folder.
+    pub replay: bool,
     /// Show the live dashboard in this theme (the terminal must be a terminal).
     pub dashboard: Option<tui::Theme>,
 }
@@ -68,12 +74,16 @@ pub enum RaceError {
     Client(String),
     #[error(transparent)]
     Record(#[from] record::RecordError),
+    #[error(transparent)]
+    Replay(#[from] record::ReplayError),
     #[error(
         "no results folder: the platform data folder is unknown here; choose one with --out DIR"
     )]
     NoDataDir,
     #[error("{0}")]
     Init(String),
+    #[error("the dashboard failed: {0}")]
+    Dashboard(String),
 }
 
 impl RaceError {
@@ -87,7 +97,9 @@ impl RaceError {
             | RaceError::Mock { .. }
             | RaceError::NoDataDir
             | RaceError::Init(_) => 2,
-            RaceError::Client(_) | RaceError::Record(_) => 1,
+            RaceError::Replay(record::ReplayError::Write { .. }) => 1,
+            RaceError::Replay(_) => 2,
+            RaceError::Client(_) | RaceError::Record(_) | RaceError::Dashboard(_) => 1,
         }
     }
 }
@@ -223,17 +235,31 @@ pub async fn race(
     });
 
     let clock = clock::RaceClock::start();
+    // The replay's header carries the clock's wall start, so a replay gives every request
+    // the same `request_time` as the live race did.
+    let replay = if options.replay {
+        let header = record::ReplayHeader::new(
+            secret::redact_config(&config),
+            field.info.clone(),
+            prompts.iter().map(|p| p.messages.clone()).collect(),
+            clock.wall_start(),
+        );
+        Some(record::ReplayWriter::create(&dir, &header)?)
+    } else {
+        None
+    };
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(Snapshot {
         t: event::Offset::ZERO,
         finished: false,
         endpoints: Vec::new(),
+        playback: None,
     }));
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
     let pipeline = tokio::spawn(aggregate(
         aggregator,
         events_rx,
-        results,
+        Recorder::new(results, replay),
         snapshots_tx,
         clock,
     ));
@@ -271,17 +297,16 @@ pub async fn race(
         controls,
     )
     .await;
-    let (final_snapshot, results, write_error) = pipeline
+    let (final_snapshot, recorder) = pipeline
         .await
         .map_err(|e| RaceError::Client(e.to_string()))?;
 
     let ended_wall = chrono::Utc::now();
-    let duration_s = clock.now().as_secs_f64();
+    // The final snapshot's time: what a replay of this race ends at too.
+    let duration_s = final_snapshot.t.as_secs_f64();
     let signalled = stops.signalled.load(Ordering::SeqCst);
     let interrupted = signalled || stops.by_user.load(Ordering::SeqCst);
-    if let Some(e) = write_error {
-        notices.push(format!("writing request records failed part-way: {e}"));
-    }
+    notices.extend(recorder.problems().iter().cloned());
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         name: config.name.clone(),
@@ -303,7 +328,11 @@ pub async fn race(
         notices,
         race: secret::redact_config(&config),
     };
-    let finished = results.finish(&run, &summary);
+    let end = record::ReplayEnd {
+        t: final_snapshot.t,
+        interrupted,
+    };
+    let finished = recorder.finish(&run, &summary, end);
     // The dashboard stays until the user has seen the finish and quits (or a signal came).
     let view_error: Option<String> = match view {
         View::Dashboard(dashboard) => match dashboard.await {
@@ -361,6 +390,8 @@ async fn obey(
                 controls.interrupt();
             }
             tui::app::RaceCommand::Pause(paused) => controls.pause(paused),
+            // Only replays are played back; a live race has no playback to steer.
+            tui::app::RaceCommand::Playback(_) => {}
         }
     }
 }
@@ -404,14 +435,14 @@ fn race_info(
 async fn aggregate(
     mut aggregator: Aggregator,
     mut events: mpsc::UnboundedReceiver<RaceEvent>,
-    mut results: ResultsWriter,
+    mut recorder: Recorder,
     snapshots: watch::Sender<Arc<Snapshot>>,
     clock: clock::RaceClock,
-) -> (Snapshot, ResultsWriter, Option<record::RecordError>) {
+) -> (Snapshot, Recorder) {
     let mut batch = Vec::with_capacity(1024);
     let mut tick = tokio::time::interval(Duration::from_millis(33));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut write_error = None;
+    let mut ticks = 0u32;
     loop {
         tokio::select! {
             n = events.recv_many(&mut batch, 1024) => {
@@ -419,12 +450,9 @@ async fn aggregate(
                     break;
                 }
                 for event in batch.drain(..) {
-                    // After a write error the race goes on; the error is reported at the end.
-                    if let Some(record) = aggregator.apply(&event)
-                        && write_error.is_none()
-                        && let Err(e) = results.write(&record)
-                    {
-                        write_error = Some(e);
+                    recorder.event(&event);
+                    if let Some(record) = aggregator.apply(&event) {
+                        recorder.request(&record);
                     }
                 }
             }
@@ -432,12 +460,16 @@ async fn aggregate(
                 if aggregator.changed() {
                     let _ = snapshots.send(Arc::new(aggregator.snapshot(clock.now(), false)));
                 }
+                ticks = ticks.wrapping_add(1);
+                if ticks.is_multiple_of(30) {
+                    recorder.flush();
+                }
             }
         }
     }
     let last = aggregator.snapshot(clock.now(), true);
     let _ = snapshots.send(Arc::new(last.clone()));
-    (last, results, write_error)
+    (last, recorder)
 }
 
 /// Prints a progress line to stderr every second while the race runs.

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         Command::Race(args) => runtime.block_on(llmrace::commands::race_command(&args)),
         Command::Mock(args) => runtime.block_on(llmrace::commands::mock_command(&args)),
         Command::Init(args) => llmrace::commands::init_command(&args),
+        Command::Replay(args) => runtime.block_on(llmrace::commands::replay_command(&args)),
+        Command::Report(args) => llmrace::commands::report_command(&args),
     };
     // Mock servers and abandoned connections must not delay the exit.
     runtime.shutdown_background();

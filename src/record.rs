@@ -4,9 +4,13 @@
 //! complete (written aside, then renamed).
 
 pub mod folder;
+pub mod recorder;
+pub mod replay;
 pub mod results;
 pub mod run_info;
 
-pub use folder::{default_runs_dir, race_folder};
+pub use folder::{default_runs_dir, race_folder, recent_races};
+pub use recorder::Recorder;
+pub use replay::{REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
 pub use results::{RecordError, ResultsWriter};
 pub use run_info::{EndpointInfo, RunInfo, Summary};

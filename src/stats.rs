@@ -114,6 +114,7 @@ impl Aggregator {
             t,
             finished,
             endpoints: self.endpoints.iter().map(|e| e.snapshot(t)).collect(),
+            playback: None,
         }
     }
 }

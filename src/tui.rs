@@ -1,6 +1,6 @@
-//! The live dashboard: draws immutable snapshots of the race in the terminal and turns keys
-//! into view changes and race commands. It never computes statistics and never talks to the
-//! engine directly.
+//! The dashboard: draws immutable snapshots of a race, live or played back, in the terminal
+//! and turns keys into view changes and race or playback commands. It never computes
+//! statistics and never talks to the engine directly.
 
 pub mod app;
 pub mod board;
@@ -17,6 +17,7 @@ pub mod state;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod timeline;
 
 pub use info::{LaneInfo, RaceInfo};
 pub use state::{Action, Effect, Rank, Screen, ViewState};

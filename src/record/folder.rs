@@ -22,6 +22,22 @@ pub fn race_folder(parent: &Path, name: &str, start: DateTime<Utc>) -> PathBuf {
     candidate
 }
 
+/// The results folders under `parent` that hold a replay, newest first (folder names start
+/// with the race's UTC start, so they sort by time).
+pub fn recent_races(parent: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join(super::REPLAY_FILE).is_file())
+        .collect();
+    folders.sort();
+    folders.reverse();
+    folders
+}
+
 /// A file-name-safe, lower-case version of a race name.
 fn slug(name: &str) -> String {
     let mut out = String::new();

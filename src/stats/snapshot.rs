@@ -18,6 +18,23 @@ pub struct Snapshot {
     /// All endpoints have finished (or the race was stopped).
     pub finished: bool,
     pub endpoints: Vec<EndpointSnapshot>,
+    /// Where playback stands, when this snapshot comes from a replay.
+    #[serde(skip)]
+    pub playback: Option<Playback>,
+}
+
+/// A replay's playback state, for the header and the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Playback {
+    /// The race time the replay covers.
+    pub duration: Offset,
+    /// Playback speed: 1.0 is the race's own pace; `None` is as fast as possible.
+    pub speed: Option<f64>,
+    pub paused: bool,
+    /// Race times worth marking on the timeline (failed requests), shared between snapshots.
+    pub marks: Arc<[Offset]>,
+    /// The replay stops early or is damaged past this point; says why.
+    pub damage: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

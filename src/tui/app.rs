@@ -1,5 +1,6 @@
 //! The dashboard's loop: waits for keys, resizes and new snapshots, and redraws only when
-//! something changed, at most ~30 times a second. An idle, finished race draws nothing.
+//! something changed, at most ~30 times a second. An idle, finished race draws nothing. The
+//! same loop shows replays: their playback keys go out as commands like the race's own.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::state::{Effect, action_for};
 use super::terminal::TerminalGuard;
 use super::{RaceInfo, Scene, Theme, ViewState, leaderboard, screen};
+use crate::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
 /// What the dashboard asks of the race.
@@ -21,13 +23,16 @@ pub enum RaceCommand {
     Pause(bool),
     /// Stop the race: stop sending and cancel what is in flight.
     Stop,
+    /// Pause, speed up, seek… the replay being played back.
+    Playback(PlaybackCommand),
 }
 
 /// The shortest time between two frames drawn for new snapshots (keys draw at once).
 const FRAME: Duration = Duration::from_millis(33);
 
 /// Runs the dashboard until the user quits and the race has ended (its results saved), or
-/// until `exit` is cancelled (a signal) and the race has ended.
+/// until `exit` is cancelled (a signal) and the race has ended. A replay has nothing to save:
+/// it leaves at once.
 pub async fn run(
     info: RaceInfo,
     theme: Theme,
@@ -37,7 +42,10 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let mut keys = EventStream::new();
-    let mut view = ViewState::default();
+    let mut view = ViewState {
+        replay: info.replay,
+        ..ViewState::default()
+    };
     let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
     let mut order = leaderboard::order(&snapshot, view.rank);
     let mut race_over = false;
@@ -46,7 +54,7 @@ pub async fn run(
     let mut frames = tokio::time::interval(FRAME);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if quitting && snapshot.finished {
+        if quitting && (snapshot.finished || info.replay) {
             break;
         }
         tokio::select! {
@@ -65,6 +73,9 @@ pub async fn run(
                             }
                             Effect::Pause(paused) => {
                                 let _ = commands.send(RaceCommand::Pause(paused));
+                            }
+                            Effect::Playback(command) => {
+                                let _ = commands.send(RaceCommand::Playback(command));
                             }
                             Effect::None => {}
                         }

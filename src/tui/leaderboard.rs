@@ -241,6 +241,7 @@ mod tests {
 
     fn snapshot(endpoints: Vec<EndpointSnapshot>) -> Snapshot {
         Snapshot {
+            playback: None,
             t: Offset::ZERO,
             finished: false,
             endpoints,

@@ -197,6 +197,7 @@ mod tests {
     #[test]
     fn a_healthy_race_has_none() {
         let snapshot = Snapshot {
+            playback: None,
             t: Offset::ZERO,
             finished: false,
             endpoints: vec![endpoint("a", 10, &[]), endpoint("idle", 0, &[])],
@@ -207,6 +208,7 @@ mod tests {
     #[test]
     fn failing_rate_limited_and_protocol_errors_are_told() {
         let snapshot = Snapshot {
+            playback: None,
             t: Offset::ZERO,
             finished: false,
             endpoints: vec![

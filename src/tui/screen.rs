@@ -1,6 +1,7 @@
-//! The frame around every screen: the header (race, clock, load, progress, badges), the body
-//! of the current screen, the notices strip, the footer of keys and the help overlay on top —
-//! or, below 80×24, a plain request for a bigger terminal instead of a broken layout.
+//! The frame around every screen: the header (race, clock, load, progress or a replay's
+//! timeline, badges), the body of the current screen, the notices strip, the footer of keys and
+//! the help overlay on top — or, below 80×24, a plain request for a bigger terminal instead of
+//! a broken layout.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::board::{Pen, bar, fit, text_width};
-use super::{Scene, Screen, board, help, notices};
+use super::{Scene, Screen, board, help, notices, timeline};
 use crate::report::format::percent;
 
 /// The smallest terminal the dashboard lays itself out in.
@@ -143,16 +144,27 @@ fn header(area: Rect, buf: &mut Buffer, scene: &Scene) {
     pen.left(area.x + 11, top, name_room, &name, theme.title);
 
     let mut load_room = area.width.saturating_sub(2);
-    if let Some((fraction, words)) = progress(scene) {
-        let bar_width = if area.width >= 100 { 20 } else { 10 };
-        let text = format!(
-            "{} {:>4}  {words}",
-            bar(fraction, bar_width),
-            percent(fraction)
-        );
-        let width = text_width(&text);
-        let x = area.right().saturating_sub(width + 1);
-        pen.left(x, second, width, &text, theme.text);
+    // A replay shows where playback stands instead of how far the race has come.
+    let status = match &scene.snapshot.playback {
+        Some(playback) => {
+            let bar_width = if area.width >= 100 { 30 } else { 16 };
+            Some(timeline::line(playback, scene.snapshot.t, bar_width, theme))
+        }
+        None => progress(scene).map(|(fraction, words)| {
+            let bar_width = if area.width >= 100 { 20 } else { 10 };
+            let text = format!(
+                "{} {:>4}  {words}",
+                bar(fraction, bar_width),
+                percent(fraction)
+            );
+            Line::styled(text, theme.text)
+        }),
+    };
+    if let Some(status) = status {
+        let width = u16::try_from(status.width()).unwrap_or(u16::MAX);
+        let x = area.right().saturating_sub(width + 1).max(area.x);
+        pen.buf
+            .set_line(x, second, &status, area.right().saturating_sub(x));
         load_room = x.saturating_sub(area.x + 3);
     }
     let load = fit(&scene.info.load, usize::from(load_room));
@@ -161,6 +173,9 @@ fn header(area: Rect, buf: &mut Buffer, scene: &Scene) {
 
 /// The keys that matter on the current screen; `?` lists them all.
 fn footer(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    if scene.view.replay {
+        return fit_footer(area, buf, scene, replay_keys(scene));
+    }
     let pause = if scene.view.paused {
         ("p", "resume")
     } else {
@@ -196,8 +211,60 @@ fn footer(area: Rect, buf: &mut Buffer, scene: &Scene) {
             ("?", "help"),
         ],
     };
-    // Three spaces between keys where they fit, two where not; then keys that another key
-    // also reaches (`i`: `enter` inspects too) give way, so `? help` always shows.
+    fit_footer(area, buf, scene, keys);
+}
+
+/// A replay's footer: its playback keys first, then the views'.
+fn replay_keys(scene: &Scene) -> Vec<(&'static str, &'static str)> {
+    let paused = scene.snapshot.playback.as_ref().is_some_and(|p| p.paused);
+    // At the end, space plays the replay again from its start.
+    let space = if scene.snapshot.finished {
+        "restart"
+    } else if paused {
+        "play"
+    } else {
+        "pause"
+    };
+    let mut keys = vec![
+        ("q", "quit"),
+        ("space", space),
+        ("+-", "speed"),
+        ("<>", "seek"),
+        (".", "step"),
+    ];
+    keys.extend_from_slice(match scene.view.screen {
+        Screen::Board => &[
+            ("tab", "select"),
+            ("enter", "inspect"),
+            ("i", "inspector"),
+            ("c", "charts"),
+            ("s", "rank"),
+            ("?", "help"),
+        ][..],
+        Screen::Inspector => &[
+            ("esc", "board"),
+            ("tab", "endpoint"),
+            ("↑↓", "request"),
+            ("r", "raw"),
+            ("c", "charts"),
+            ("?", "help"),
+        ],
+        Screen::Charts => &[
+            ("esc", "board"),
+            ("tab", "endpoint"),
+            ("i", "inspector"),
+            ("?", "help"),
+        ],
+    });
+    keys
+}
+
+/// Keys that give way when the footer is too narrow, first to go first: ones that another key
+/// also reaches (`i`: `enter` inspects too) or that the help lists, so `? help` always shows.
+const OPTIONAL_KEYS: [&str; 5] = ["i", "s", "c", "r", "."];
+
+fn fit_footer(area: Rect, buf: &mut Buffer, scene: &Scene, keys: Vec<(&str, &str)>) {
+    // Three spaces between keys where they fit, two where not; then optional keys give way.
     let mut keys = keys;
     let line = loop {
         let fits = |gap: usize| {
@@ -208,7 +275,9 @@ fn footer(area: Rect, buf: &mut Buffer, scene: &Scene) {
             1 + width + gap * keys.len().saturating_sub(1) <= usize::from(area.width)
         };
         let gap = if fits(3) { 3 } else { 2 };
-        let optional = keys.iter().position(|(k, _)| *k == "i");
+        let optional = OPTIONAL_KEYS
+            .iter()
+            .find_map(|o| keys.iter().position(|(k, _)| k == o));
         if fits(gap) || optional.is_none() {
             break footer_line(&keys, gap, scene);
         }

@@ -9,6 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 
 use super::draw;
+use crate::player::{PlaybackCommand, Player, Speed};
 use crate::stats::Snapshot;
 use crate::stats::fixture::{endpoint_names, finished_race, race};
 use crate::tui::{
@@ -296,4 +297,82 @@ fn no_endpoints_is_not_a_crash() {
     let info = info(0, 10);
     let frame = text(&render(80, 24, &info, &ViewState::default(), &snapshot));
     assert!(frame.contains("waiting for the first endpoint"), "{frame}");
+}
+
+/// The fixture race played back to 60 %, at 2×, paused: what a replay shows.
+fn replay_at_60_percent() -> (RaceInfo, Snapshot) {
+    let mut player = Player::new(
+        Arc::new(crate::player::fixture::replay(4, 200)),
+        Speed::NORMAL,
+    );
+    for command in [
+        PlaybackCommand::SeekToPercent(60),
+        PlaybackCommand::Faster,
+        PlaybackCommand::TogglePause,
+    ] {
+        player.obey(command);
+    }
+    let mut info = info(4, 200);
+    info.replay = true;
+    (info, player.snapshot())
+}
+
+#[test]
+fn board_replay() {
+    let (info, snapshot) = replay_at_60_percent();
+    let view = ViewState {
+        replay: true,
+        ..view(&snapshot)
+    };
+    let wide = text(&render(120, 40, &info, &view, &snapshot));
+    insta::assert_snapshot!("board_replay_120x40", wide);
+    let narrow = text(&render(80, 24, &info, &view, &snapshot));
+    insta::assert_snapshot!("board_replay_80x24", narrow);
+    for frame in [&wide, &narrow] {
+        let second = frame.lines().nth(1).unwrap();
+        assert!(second.contains(" / 00:"), "the timeline: {second}");
+        assert!(second.ends_with("2×  PAUSED"), "{second}");
+        let footer = frame.lines().last().unwrap();
+        assert!(
+            footer.contains("space play") && footer.contains("? help"),
+            "{footer}"
+        );
+        assert!(!footer.contains("p pause"), "{footer}");
+    }
+}
+
+#[test]
+fn the_timeline_marks_failures_in_the_bad_colour() {
+    let (info, ahead) = replay_at_60_percent();
+    let mut player = Player::new(Arc::new(crate::player::fixture::replay(4, 200)), Speed::MAX);
+    player.advance(std::time::Duration::ZERO);
+    let played = player.snapshot();
+    let view = ViewState {
+        replay: true,
+        ..ViewState::default()
+    };
+    let theme = Theme::new(ThemeName::Dark);
+    // flaky's outage in its last seconds ticks the bar: ahead of the position, then played.
+    for (snapshot, mark) in [(&ahead, "┼"), (&played, "┿")] {
+        let buf = render(120, 40, &info, &view, snapshot);
+        let (x, y) = find(&buf, mark, 0).expect(mark);
+        assert_eq!(y, 1);
+        assert_eq!(buf[(x, y)].fg, theme.bad.fg.unwrap(), "{mark}");
+    }
+}
+
+#[test]
+fn help_in_a_replay_lists_the_playback_keys() {
+    let (info, snapshot) = replay_at_60_percent();
+    let view = ViewState {
+        replay: true,
+        help: true,
+        ..view(&snapshot)
+    };
+    let frame = text(&render(80, 24, &info, &view, &snapshot));
+    insta::assert_snapshot!("help_replay_80x24", frame);
+    for key in ["space", "<  >", "home  end", "0 … 9", "esc or ? to close"] {
+        assert!(frame.contains(key), "{key}:\n{frame}");
+    }
+    assert!(!frame.contains("pause / resume sending"), "{frame}");
 }

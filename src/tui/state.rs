@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,8 +66,10 @@ pub struct ViewState {
     pub selected: usize,
     pub rank: Rank,
     pub inspector: InspectorState,
-    /// Sending is paused (the engine was told so).
+    /// Sending is paused (the engine was told so). A replay's pause is the player's.
     pub paused: bool,
+    /// Playing back a replay: the playback keys apply, the race's own (`p`) do not.
+    pub replay: bool,
     /// The leaderboard's previous order (endpoint indices, leader first), to show moves.
     pub previous_order: Vec<usize>,
 }
@@ -90,6 +93,8 @@ pub enum Action {
     ScrollUp,
     ScrollDown,
     ToggleRaw,
+    /// A replay's playback: pause, speed, seek, step.
+    Playback(PlaybackCommand),
 }
 
 /// What the outside world must do after an action.
@@ -100,6 +105,8 @@ pub enum Effect {
     Quit,
     /// Pause (`true`) or resume sending.
     Pause(bool),
+    /// Tell the replay's player.
+    Playback(PlaybackCommand),
 }
 
 /// The action a key press stands for on the current screen.
@@ -108,6 +115,14 @@ pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
         return None;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if state.replay && !ctrl {
+        match playback_for(key.code) {
+            Some(command) => return Some(Action::Playback(command)),
+            // There is no sending to pause in a replay.
+            None if key.code == KeyCode::Char('p') => return None,
+            None => {}
+        }
+    }
     let action = match key.code {
         KeyCode::Char('c') if ctrl => Action::Quit,
         KeyCode::Char('q') => Action::Quit,
@@ -131,11 +146,33 @@ pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
     Some(action)
 }
 
+/// The playback keys of a replay. Digits seek rather than select lanes (tab and the arrows
+/// still select); `<` and `>` are shift-`,` and shift-`.`, and `=` is `+` unshifted.
+fn playback_for(code: KeyCode) -> Option<PlaybackCommand> {
+    let command = match code {
+        KeyCode::Char(' ') => PlaybackCommand::TogglePause,
+        KeyCode::Char('+' | '=') => PlaybackCommand::Faster,
+        KeyCode::Char('-') => PlaybackCommand::Slower,
+        KeyCode::Char('<') => PlaybackCommand::SeekBy(-SEEK_SECS),
+        KeyCode::Char('>') => PlaybackCommand::SeekBy(SEEK_SECS),
+        KeyCode::Home => PlaybackCommand::ToStart,
+        KeyCode::End => PlaybackCommand::ToEnd,
+        KeyCode::Char(c @ '0'..='9') => PlaybackCommand::SeekToPercent((c as u8 - b'0') * 10),
+        KeyCode::Char('.') => PlaybackCommand::Step,
+        _ => return None,
+    };
+    Some(command)
+}
+
+/// How far `<` and `>` seek.
+pub const SEEK_SECS: i64 = 10;
+
 impl ViewState {
     /// Applies an action; `endpoints` is how many lanes there are.
     pub fn apply(&mut self, action: Action, endpoints: usize) -> Effect {
         match action {
             Action::Quit => return Effect::Quit,
+            Action::Playback(command) => return Effect::Playback(command),
             Action::TogglePause => {
                 self.paused = !self.paused;
                 return Effect::Pause(self.paused);
@@ -286,6 +323,63 @@ mod tests {
         assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(true));
         assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(false));
         assert_eq!(press(&mut s, KeyCode::Char('q')), Effect::Quit);
+    }
+
+    #[test]
+    fn replay_keys_drive_playback() {
+        let mut s = ViewState {
+            replay: true,
+            ..ViewState::default()
+        };
+        let playback = |s: &mut ViewState, code| match press(s, code) {
+            Effect::Playback(command) => command,
+            other => panic!("{code:?} gave {other:?}"),
+        };
+        use PlaybackCommand as P;
+        for (code, command) in [
+            (KeyCode::Char(' '), P::TogglePause),
+            (KeyCode::Char('+'), P::Faster),
+            (KeyCode::Char('='), P::Faster),
+            (KeyCode::Char('-'), P::Slower),
+            (KeyCode::Char('<'), P::SeekBy(-10)),
+            (KeyCode::Char('>'), P::SeekBy(10)),
+            (KeyCode::Home, P::ToStart),
+            (KeyCode::End, P::ToEnd),
+            (KeyCode::Char('0'), P::SeekToPercent(0)),
+            (KeyCode::Char('5'), P::SeekToPercent(50)),
+            (KeyCode::Char('9'), P::SeekToPercent(90)),
+            (KeyCode::Char('.'), P::Step),
+        ] {
+            assert_eq!(playback(&mut s, code), command, "{code:?}");
+        }
+        // Digits seek, so the view's selection stays; tab still selects.
+        assert_eq!(s.selected, 0);
+        press(&mut s, KeyCode::Tab);
+        assert_eq!(s.selected, 1);
+        // `p` pauses a race's sending: nothing in a replay. `q` and ctrl-c still quit.
+        assert_eq!(action_for(key(KeyCode::Char('p')), &s), None);
+        assert!(!s.paused);
+        assert_eq!(press(&mut s, KeyCode::Char('q')), Effect::Quit);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(ctrl_c, &s), Some(Action::Quit));
+    }
+
+    #[test]
+    fn playback_keys_mean_nothing_in_a_live_race() {
+        let mut s = ViewState::default();
+        for code in [
+            KeyCode::Char(' '),
+            KeyCode::Char('+'),
+            KeyCode::Char('<'),
+            KeyCode::Char('.'),
+            KeyCode::Home,
+            KeyCode::End,
+        ] {
+            assert_eq!(action_for(key(code), &s), None, "{code:?}");
+        }
+        assert_eq!(action_for(key(KeyCode::Char('0')), &s), None, "no lane 0");
+        press(&mut s, KeyCode::Char('3'));
+        assert_eq!(s.selected, 2, "digits select lanes");
     }
 
     #[test]

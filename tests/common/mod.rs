@@ -30,6 +30,7 @@ pub async fn run(config: RaceConfig, out: &Path) -> llmrace::RaceOutcome {
     let options = llmrace::RaceOptions {
         out: Some(out.to_path_buf()),
         quiet: true,
+        replay: true,
         dashboard: None,
     };
     llmrace::race(config, Path::new("."), &options)

@@ -1,0 +1,211 @@
+//! Recorded races wired to the same parts as live ones: a replay folded through the
+//! aggregator into result files (`llmrace report`), or played on a virtual clock into the
+//! dashboard (`llmrace replay`). The live race's wiring is in `lib.rs`; this is its other half.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::record::{Recorder, ResultsWriter, RunInfo, Summary};
+use crate::stats::{Aggregator, Snapshot};
+use crate::{RaceError, clock, event, player, record, stats, tui, workload};
+
+/// Folds a replay's events through the aggregator, as fast as possible, handing each finished
+/// request to `on_request`. Returns the final snapshot: exactly the live race's.
+pub fn fold_replay(
+    replay: &record::Replay,
+    mut on_request: impl FnMut(&stats::RequestRecord),
+) -> Snapshot {
+    let names: Vec<String> = replay
+        .header
+        .endpoints
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let mut aggregator = Aggregator::new(
+        &names,
+        replay.header.race.slo.clone(),
+        replay.header.started_at,
+    );
+    for event in &replay.events {
+        if let Some(record) = aggregator.apply(event) {
+            on_request(&record);
+        }
+    }
+    aggregator.snapshot(replay.duration(), true)
+}
+
+/// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json)
+/// in `dir` from its replay.
+pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary), RaceError> {
+    let mut recorder = Recorder::new(ResultsWriter::create(dir)?, None);
+    let last = fold_replay(replay, |record| recorder.request(record));
+    let header = &replay.header;
+    let interrupted = replay.end.is_none_or(|e| e.interrupted);
+    let duration_s = last.t.as_secs_f64();
+    let summary = Summary {
+        format_version: record::run_info::RESULTS_FORMAT_VERSION,
+        name: header.name.clone(),
+        started_at: header.started_at,
+        duration_s,
+        interrupted,
+        endpoints: last.endpoints,
+    };
+    let mut notices: Vec<String> = recorder.problems().to_vec();
+    notices.extend(replay.damage.clone());
+    let run = RunInfo {
+        format_version: record::run_info::RESULTS_FORMAT_VERSION,
+        llmrace_version: header.llmrace_version.clone(),
+        name: header.name.clone(),
+        started_at: header.started_at,
+        ended_at: clock::wall_time(header.started_at, last.t),
+        duration_s,
+        interrupted,
+        host: record::run_info::host_name(),
+        endpoints: header.endpoints.clone(),
+        notices,
+        race: header.race.clone(),
+    };
+    let end = record::ReplayEnd {
+        t: last.t,
+        interrupted,
+    };
+    let dir = recorder.finish(&run, &summary, end)?;
+    Ok((dir, summary))
+}
+
+/// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
+/// virtual clock the user steers (pause, speed, seek, step). Returns when the user quits.
+pub async fn play(
+    replay: record::Replay,
+    theme: tui::Theme,
+    speed: player::Speed,
+) -> Result<(), RaceError> {
+    let info = replay_info(&replay);
+    let mut player = player::Player::new(Arc::new(replay), speed);
+    // The first frame shows the replay's start, not an empty board.
+    let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(player.snapshot()));
+    let (playback_tx, playback_rx) = mpsc::unbounded_channel();
+    let playback = tokio::spawn(player::play(player, snapshots_tx, playback_rx));
+    let (commands_tx, mut commands_rx) = mpsc::unbounded_channel();
+    let forward = tokio::spawn(async move {
+        while let Some(command) = commands_rx.recv().await {
+            match command {
+                tui::app::RaceCommand::Playback(command) => {
+                    if playback_tx.send(command).is_err() {
+                        break;
+                    }
+                }
+                // A replay has no sending to pause or stop: quitting just leaves.
+                tui::app::RaceCommand::Pause(_) | tui::app::RaceCommand::Stop => {}
+            }
+        }
+    });
+    // A signal (the terminal's Ctrl-C reaches the dashboard as a key) leaves the replay too.
+    let exit = tokio_util::sync::CancellationToken::new();
+    let signals = tokio::spawn({
+        let exit = exit.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                exit.cancel();
+            }
+        }
+    });
+    let shown = tui::app::run(info, theme, snapshots_rx, commands_tx, exit).await;
+    signals.abort();
+    // The dashboard dropped its command sender: forwarding ends, and with it playback.
+    let _ = forward.await;
+    let _ = playback.await;
+    shown.map_err(|e| RaceError::Dashboard(e.to_string()))
+}
+
+/// The recorded race as the dashboard describes it, with what is wrong with the file told.
+fn replay_info(replay: &record::Replay) -> tui::RaceInfo {
+    let header = &replay.header;
+    let race = &header.race;
+    let lanes = header
+        .endpoints
+        .iter()
+        .map(|e| tui::LaneInfo {
+            name: e.name.clone(),
+            model: e.model.clone(),
+            protocol: e.protocol.clone(),
+            color: race
+                .endpoints
+                .iter()
+                .find(|c| c.name == e.name)
+                .and_then(|c| c.color.clone()),
+            simulated: e.simulated,
+            concurrency: e.concurrency,
+        })
+        .collect();
+    let prompts: Vec<workload::Prompt> = header
+        .prompts
+        .iter()
+        .enumerate()
+        .map(|(i, messages)| workload::Prompt {
+            id: event::PromptId(u32::try_from(i).unwrap_or(u32::MAX)),
+            messages: messages.clone(),
+        })
+        .collect();
+    let mut notices = Vec::new();
+    if replay.end.is_some_and(|end| end.interrupted) {
+        notices.push("the race was stopped early: the replay ends where it stopped".to_string());
+    }
+    if let Some(damage) = &replay.damage {
+        notices.push(format!(
+            "this replay is incomplete ({damage}): it plays up to its last whole event"
+        ));
+    }
+    tui::RaceInfo {
+        name: header.name.clone(),
+        lanes,
+        requests: race.load.requests,
+        duration: race.load.duration,
+        load: format!(
+            "closed loop, {} in flight per endpoint",
+            race.load.concurrency
+        ),
+        prompts: prompts.into(),
+        replay: true,
+        notices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_replay_is_described_from_its_header_with_its_damage_told() {
+        let mut replay = player::fixture::replay(3, 10);
+        replay.header.prompts = vec![Vec::new(), Vec::new()];
+        // The race as run names endpoint 0 differently: no colour is guessed for it.
+        replay.header.race.endpoints[0].name = "elsewhere".to_string();
+        replay.damage = Some("the file ends in the middle of line 7".to_string());
+        let info = replay_info(&replay);
+        assert!(info.replay);
+        let names: Vec<&str> = info.lanes.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["turbo", "steady", "thinker"]);
+        // Colours come from the race as run, matched by name.
+        assert_eq!(info.lanes[1].color.as_deref(), Some("green"));
+        assert_eq!(info.lanes[0].color, None);
+        assert_eq!(info.prompts[1].id, event::PromptId(1));
+        assert_eq!(info.notices.len(), 1);
+        assert!(info.notices[0].contains("line 7"), "{:?}", info.notices);
+    }
+
+    #[test]
+    fn playing_to_the_end_gives_what_folding_the_replay_gives() {
+        let replay = player::fixture::replay(4, 100);
+        let folded = fold_replay(&replay, |_| {});
+        let mut played = player::Player::new(Arc::new(replay), player::Speed::MAX);
+        played.advance(Duration::ZERO);
+        let mut end = played.snapshot();
+        end.playback = None;
+        assert_eq!(end, folded);
+    }
+}

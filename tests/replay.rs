@@ -1,0 +1,305 @@
+//! Replays: every race records its event stream; folding it back gives exactly the live
+//! race's numbers and records. Damaged, foreign and future files are handled with a clear
+//! message, and a replay never holds an API key.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+
+use common::{race_config, run};
+use llmrace::record::{REPLAY_FILE, Replay, ReplayError};
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn decompressed(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+async fn recorded_race(dir: &Path) {
+    let mut config = race_config(
+        &[
+            "turbo=openai:mock://instant,tokens=24,itl=1ms#m",
+            "thinker=anthropic:mock://instant,tokens=16,reasoning=6,ttft=5ms#m",
+            "flaky=ollama:mock://instant,tokens=20,fault=reset_mid_stream:0.3,fault=http_503:0.2#m",
+        ],
+        12,
+        3,
+    );
+    // Short prompts keep the header small, so cutting the file lands among the events.
+    config.workload.prompts =
+        llmrace::config::PromptSource::Inline(vec!["Say hello.".into(), "Count to ten.".into()]);
+    run(config, dir).await;
+}
+
+#[tokio::test]
+async fn a_replay_gives_exactly_the_live_numbers_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    recorded_race(&live).await;
+    let replay = Replay::open(&live).unwrap();
+    assert!(replay.damage.is_none(), "{:?}", replay.damage);
+    assert!(replay.end.is_some());
+    let again = dir.path().join("again");
+    llmrace::report(&replay, &again).unwrap();
+
+    assert_eq!(
+        json(&live.join("summary.json")),
+        json(&again.join("summary.json"))
+    );
+    let records = |d: &Path| std::fs::read_to_string(d.join("requests.jsonl")).unwrap();
+    assert_eq!(records(&live), records(&again));
+    assert_eq!(
+        std::fs::read_to_string(live.join("requests.csv")).unwrap(),
+        std::fs::read_to_string(again.join("requests.csv")).unwrap()
+    );
+    // The replay carries what the inspector needs: the prompts and the endpoints.
+    assert_eq!(replay.header.endpoints.len(), 3);
+    assert!(!replay.header.prompts.is_empty());
+}
+
+#[tokio::test]
+async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    recorded_race(&live).await;
+    let whole = std::fs::read(live.join(REPLAY_FILE)).unwrap();
+    let complete = Replay::open(&live).unwrap();
+
+    let cut = dir.path().join("cut.jsonl.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let replay = Replay::open(&cut).unwrap();
+    assert!(replay.damage.is_some());
+    assert!(replay.end.is_none());
+    assert!(!replay.events.is_empty() && replay.events.len() < complete.events.len());
+    assert_eq!(replay.events[..], complete.events[..replay.events.len()]);
+    llmrace::report(&replay, &dir.path().join("cut-report")).unwrap();
+
+    let mut corrupt = whole.clone();
+    // Past the header (which a damaged file cannot do without), among the events.
+    let middle = corrupt.len() * 3 / 4;
+    for b in &mut corrupt[middle..middle + 64] {
+        *b ^= 0x5a;
+    }
+    let damaged = dir.path().join("corrupt.jsonl.gz");
+    std::fs::write(&damaged, &corrupt).unwrap();
+    let replay = Replay::open(&damaged).unwrap();
+    assert!(replay.damage.is_some());
+    assert!(replay.events.len() < complete.events.len());
+    assert_eq!(replay.events[..], complete.events[..replay.events.len()]);
+}
+
+fn gzip(path: &Path, text: &str) {
+    let mut out = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::default(),
+    );
+    out.write_all(text.as_bytes()).unwrap();
+    out.finish().unwrap();
+}
+
+#[test]
+fn foreign_and_future_files_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello").unwrap();
+    assert!(matches!(
+        Replay::open(&text),
+        Err(ReplayError::NotAReplay { .. })
+    ));
+    let other = dir.path().join("other.jsonl.gz");
+    gzip(&other, "{\"some\":\"json\"}\n");
+    let err = Replay::open(&other).unwrap_err();
+    assert!(err.to_string().contains("not an llmrace replay"), "{err}");
+    let future = dir.path().join("future.jsonl.gz");
+    gzip(&future, "{\"llmrace_replay\":99}\n");
+    let err = Replay::open(&future).unwrap_err();
+    assert!(
+        matches!(err, ReplayError::TooNew { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade llmrace"), "{err}");
+    assert!(matches!(
+        Replay::open(&dir.path().join("missing.gz")),
+        Err(ReplayError::Read { .. })
+    ));
+
+    // Through the real binary: exit 2 and the message, never a panic.
+    for (file, says) in [
+        (&text, "not an llmrace replay"),
+        (&future, "upgrade llmrace"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+            .args(["replay", file.to_str().unwrap(), "--headless"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(says) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_replay_never_holds_the_api_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[[endpoint]]\nname = \"k\"\nprotocol = \"openai\"\nbase_url = \"mock://instant\"\nmodel = \"m\"\napi_key_env = \"LLMRACE_TEST_KEY\"\n[endpoint.headers]\nX-Token = \"Bearer ${LLMRACE_TEST_KEY}\"\n",
+    )
+    .unwrap();
+    let key = "sk-replay-5b7c1d9e0f2a3b4c";
+    let out = dir.path().join("r");
+    let status = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .env("LLMRACE_TEST_KEY", key)
+        .args([
+            "race",
+            file.to_str().unwrap(),
+            "-n",
+            "3",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let replay = decompressed(&out.join(REPLAY_FILE));
+    assert!(
+        replay.contains("LLMRACE_TEST_KEY"),
+        "the variable's name is kept"
+    );
+    assert!(!replay.contains(key), "the replay holds the key");
+}
+
+#[test]
+fn replay_headless_and_report_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let status = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args([
+            "race",
+            "-e",
+            "a=openai:mock://instant#m",
+            "-n",
+            "4",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let played = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["replay", out.to_str().unwrap(), "--headless"])
+        .output()
+        .unwrap();
+    assert!(played.status.success());
+    let table = String::from_utf8_lossy(&played.stdout);
+    assert!(
+        table.starts_with("endpoint") && table.contains("4/4"),
+        "{table}"
+    );
+
+    let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["report", out.join(REPLAY_FILE).to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert_eq!(
+        json(&out.join("summary.json"))["endpoints"],
+        json(&out.join("report").join("summary.json"))["endpoints"]
+    );
+}
+
+/// The sample shipped in `replays/` (recorded from the demo race) plays with this llmrace.
+#[test]
+fn the_sample_replay_plays_headless() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("replays/demo.jsonl.gz");
+    let replay = Replay::open(&sample).unwrap();
+    assert!(replay.damage.is_none(), "{:?}", replay.damage);
+    assert_eq!(replay.header.endpoints.len(), 4);
+    let out = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["replay", sample.to_str().unwrap(), "--headless"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    for name in ["turbo", "steady", "thinker", "flaky"] {
+        assert!(table.contains(name), "{table}");
+    }
+}
+
+#[test]
+fn recent_races_are_listed_and_picked_by_number() {
+    let data = tempfile::tempdir().unwrap();
+    let llmrace = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmrace"));
+        cmd.env("XDG_DATA_HOME", data.path())
+            .env("HOME", data.path());
+        cmd
+    };
+    let empty = llmrace().arg("replay").output().unwrap();
+    assert!(empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("No races recorded yet"));
+    for name in ["first", "second"] {
+        let status = llmrace()
+            .args([
+                "race",
+                "-e",
+                "a=openai:mock://instant#m",
+                "-n",
+                "2",
+                "-q",
+                "--name",
+                name,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let list = llmrace().arg("replay").output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("  1  second ") && text.contains("  2  first "),
+        "newest first:\n{text}"
+    );
+    assert!(text.contains("fastest first token: a"), "{text}");
+    let played = llmrace()
+        .args(["replay", "1", "--headless"])
+        .output()
+        .unwrap();
+    assert!(
+        played.status.success(),
+        "{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    let missing = llmrace()
+        .args(["replay", "9", "--headless"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no race number 9"));
+}
