@@ -99,6 +99,7 @@ fn render_cost(snapshot: &Snapshot, screen_shown: Screen) -> Vec<Duration> {
                 model: "model".into(),
                 protocol: "openai".into(),
                 color: None,
+                price: None,
                 simulated: true,
                 concurrency: 16,
             })

@@ -134,6 +134,9 @@ pub enum Command {
     /// Regenerate a race's result files and table from its replay.
     #[command(long_about = REPORT_LONG_ABOUT)]
     Report(ReportArgs),
+    /// Compare runs: per endpoint and metric, the change and whether it is beyond noise.
+    #[command(long_about = COMPARE_LONG_ABOUT)]
+    Compare(CompareArgs),
 }
 
 /// What to race and how hard; every flag overrides the race file.
@@ -248,6 +251,12 @@ pub struct RaceArgs {
     #[arg(long, value_name = "DURATION", help_heading = "Objectives (goodput)", value_parser = parse_duration)]
     pub slo_ttlt: Option<Duration>,
 
+    /// Fail the race (for CI) when this holds for an endpoint, e.g. `ttft.p95 > 800ms`,
+    /// `error_rate > 1%`, `vllm: output_tps.p50 < 20`. Repeatable; added to the race file's
+    /// `[thresholds] fail_if`.
+    #[arg(long = "fail-if", value_name = "EXPR", help_heading = "Gating (CI)")]
+    pub fail_if: Vec<String>,
+
     /// The race's name (printed at the start and stored with the results).
     #[arg(long, value_name = "NAME", help_heading = "Output")]
     pub name: Option<String>,
@@ -313,9 +322,27 @@ FILE is a replay file or a results folder. Without FILE, lists the most recent r
 first); `llmrace replay 1` plays the newest, `llmrace replay 2` the one before.";
 
 const REPORT_LONG_ABOUT: &str = "\
-Regenerate a race's result files from its replay: summary.json, requests.jsonl and
-requests.csv are rebuilt from the recorded events (the same numbers as the live race) and the
-per-endpoint table is printed. RUN is a replay file or a results folder.";
+Report a saved race: the per-endpoint table (text), a GitHub-friendly summary (md), JSON, CSV
+(a row per endpoint) or one self-contained HTML page with charts (CDFs of TTFT and TTLT, TTFT
+and tokens/s over the race, headline bars, errors, a sortable per-request table) that works
+offline. RUN is a results folder or a replay. --results DIR rebuilds the result files from
+the replay (the same numbers as the live race); --fail-if gates on thresholds (exit 1).
+
+Examples:
+  llmrace report RUN --format md > summary.md
+  llmrace report RUN --format html -o report.html
+  llmrace report RUN --fail-if 'ttft.p95 > 800ms' --fail-if 'error_rate > 1%'";
+
+const COMPARE_LONG_ABOUT: &str = "\
+Compare saved races (results folders or replays), endpoints matched by name: for TTFT, TTLT,
+TPOT, ITL, tokens/s, requests/min and error rate, the two values, the change, and a verdict —
+better, worse, or within noise. Noise is judged from the distributions (Mann-Whitney U on
+per-request values, a bootstrap for rates, a two-proportion test for errors) and a change
+must also be at least 2% to count. With more than two runs, a trend of all follows.
+
+Examples:
+  llmrace compare last-week/ today/
+  llmrace compare base.jsonl.gz head.jsonl.gz --format md --fail-on-regression 10";
 
 /// `llmrace replay`.
 #[derive(Debug, Clone, PartialEq, Args)]
@@ -340,13 +367,46 @@ pub struct ReplayArgs {
 /// `llmrace report`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ReportArgs {
-    /// A replay file or a results folder.
+    /// A results folder or a replay file.
     #[arg(value_name = "RUN")]
     pub run: PathBuf,
 
-    /// Write the regenerated files here (default: a `report` folder next to the replay).
-    #[arg(short = 'o', long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// text (the terminal table), md (GitHub Markdown), json, csv (a row per endpoint) or
+    /// html (one self-contained page with charts, works offline).
+    #[arg(short = 'f', long, value_name = "FORMAT", default_value = "text",
+          value_parser = ["text", "md", "markdown", "json", "csv", "html"])]
+    pub format: String,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also rebuild the result files (summary.json, requests.jsonl, requests.csv, run.json)
+    /// from the run's replay into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+
+    /// Fail (exit 1) if this holds for an endpoint, e.g. 'ttft.p95 > 800ms' (repeatable).
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
+}
+
+/// `llmrace compare`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CompareArgs {
+    /// The runs (results folders or replays), oldest first: the first is the baseline and
+    /// the last is compared with it; with more than two, a trend of all of them follows.
+    #[arg(value_name = "RUN", num_args = 2.., required = true)]
+    pub runs: Vec<PathBuf>,
+
+    /// text (terminal table) or md (Markdown for a pull request).
+    #[arg(short = 'f', long, value_name = "FORMAT", default_value = "text",
+          value_parser = ["text", "md", "markdown"])]
+    pub format: String,
+
+    /// Exit 1 when a metric got worse beyond noise by more than PCT percent.
+    #[arg(long, value_name = "PCT")]
+    pub fail_on_regression: Option<f64>,
 }
 
 /// `llmrace init`.

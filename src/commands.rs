@@ -23,15 +23,19 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     if !options.quiet {
         eprintln!("{}", race_banner(&config));
     }
+    let thresholds = report::threshold::parse_all(&config.fail_if)
+        .map_err(|e| RaceError::Init(e.to_string()))?;
     let outcome = race(config, &base_dir, &options).await?;
     print!("{}", report::table::render(&outcome.summary.endpoints));
+    print!("{}", report::cost::lines(&outcome.summary.costs));
     println!("Results: {}", outcome.dir.display());
     if outcome.interrupted {
         eprintln!(
             "Stopped early: requests in flight were cancelled; everything sent so far is in the results."
         );
     }
-    Ok(if outcome.signalled { 130 } else { 0 })
+    let gated = gate(&thresholds, &outcome.summary);
+    Ok(if outcome.signalled { 130 } else { gated })
 }
 
 /// The theme asked for; `NO_COLOR` (any non-empty value) wins over everything.
@@ -150,30 +154,88 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
     Ok(0)
 }
 
-/// `llmrace report`: rebuilds the result files from a replay and prints the table.
+/// `llmrace report`: a saved race in the format asked for, optionally its result files rebuilt
+/// from the replay, and thresholds checked.
 pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
-    let replay = crate::record::Replay::open(&args.run)?;
-    if let Some(damage) = &replay.damage {
-        eprintln!("note: {damage}; reporting up to its last whole event");
+    let thresholds =
+        report::threshold::parse_all(&args.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
+    let run = report::load(&args.run).map_err(|e| RaceError::Init(e.to_string()))?;
+    for notice in &run.info.notices {
+        eprintln!("note: {notice}");
     }
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => {
-            let folder = if args.run.is_dir() {
-                args.run.clone()
-            } else {
-                args.run
-                    .parent()
-                    .map(std::path::Path::to_path_buf)
-                    .unwrap_or_default()
-            };
-            folder.join("report")
+    let names: Vec<String> = run
+        .summary
+        .endpoints
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    report::threshold::check_endpoints(&thresholds, &names)
+        .map_err(|e| RaceError::Init(e.to_string()))?;
+    if let Some(dir) = &args.results {
+        let replay = crate::record::Replay::open(&args.run)?;
+        let (dir, _) = crate::report(&replay, dir)?;
+        eprintln!("Result files rebuilt from the replay: {}", dir.display());
+    }
+    let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
+    let text = report::render(&run, format);
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!("Wrote {}", path.display());
         }
+        None => print!("{text}"),
+    }
+    Ok(gate(&thresholds, &run.summary))
+}
+
+/// Checks thresholds against a race's summary: prints each with its measured value (to
+/// stderr, so a report on stdout stays clean) and returns the exit code, 1 if any failed.
+fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Summary) -> i32 {
+    if thresholds.is_empty() {
+        return 0;
+    }
+    let checks = report::threshold::evaluate(thresholds, &summary.endpoints, &summary.costs);
+    eprint!("{}", report::threshold::render(&checks));
+    i32::from(checks.iter().any(|c| !c.passed))
+}
+
+/// `llmrace compare`: the last run against the first, and a trend when there are more.
+pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
+    let runs = args
+        .runs
+        .iter()
+        .map(|p| report::load(p).map_err(|e| RaceError::Init(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (Some(base), Some(current)) = (runs.first(), runs.last()) else {
+        return Err(RaceError::Init(
+            "compare needs two runs: BASE CURRENT".to_string(),
+        ));
     };
-    let (dir, summary) = crate::report(&replay, &out)?;
-    print!("{}", report::table::render(&summary.endpoints));
-    println!("Results: {}", dir.display());
-    Ok(0)
+    let comparison = report::compare::compare(base, current);
+    let markdown = matches!(args.format.as_str(), "md" | "markdown");
+    if markdown {
+        print!("{}", report::compare::render_markdown(&comparison));
+    } else {
+        print!("{}", report::compare::render_text(&comparison));
+    }
+    if runs.len() > 2 {
+        println!();
+        print!("{}", report::compare::trend(&runs));
+    }
+    let Some(pct) = args.fail_on_regression else {
+        return Ok(0);
+    };
+    let regressions = report::compare::regressions(&comparison, pct);
+    if regressions.is_empty() {
+        eprintln!("No regression beyond noise and {pct}%.");
+        return Ok(0);
+    }
+    eprintln!("Regressions beyond noise and {pct}%:");
+    for r in &regressions {
+        eprintln!("  {r}");
+    }
+    Ok(1)
 }
 
 /// `llmrace replay`: plays a replay (dashboard or headless), or lists recent races.

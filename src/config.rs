@@ -22,8 +22,9 @@ mod validate;
 
 pub use demo::demo_race;
 pub use endpoint_spec::parse_endpoint_spec;
+pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location};
-pub use layer::{apply_overrides, resolve};
+pub use layer::{add_fail_if, apply_overrides, resolve};
 pub use resolve::{from_toml_str, load_file};
 pub use validate::{COLOR_NAMES, MOCK_PROFILES, PROTOCOL_NAMES, protocol_name};
 
@@ -50,6 +51,10 @@ pub struct RaceConfig {
     pub timeouts: Timeouts,
     pub slo: Slo,
     pub endpoints: Vec<EndpointConfig>,
+    /// Threshold expressions (`[thresholds] fail_if`, then `--fail-if`): the race fails CI when
+    /// any holds. Checked with `report::threshold::parse` when the config is built.
+    #[serde(default)]
+    pub fail_if: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,6 +145,18 @@ pub struct EndpointConfig {
     pub concurrency: Option<u32>,
     pub max_tokens: Option<u32>,
     pub color: Option<String>,
+    /// What the endpoint charges, for cost figures; `None` when unpriced.
+    #[serde(default)]
+    pub price: Option<Price>,
+}
+
+/// US dollars per million tokens. `cached_input` (input served from the provider's prompt
+/// cache) defaults to the `input` price when the race file leaves it out.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub input: f64,
+    pub cached_input: f64,
+    pub output: f64,
 }
 
 mod humantime_serde {

@@ -314,6 +314,7 @@ pub async fn race(
         duration_s,
         interrupted,
         endpoints: final_snapshot.endpoints.clone(),
+        costs: record::run_info::costs(&config, &final_snapshot.endpoints),
     };
     let run = RunInfo {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
@@ -414,6 +415,7 @@ fn race_info(
                 model: e.model.clone(),
                 protocol: e.protocol.name().to_string(),
                 color: e.color.clone(),
+                price: e.price,
                 simulated: info.simulated,
                 concurrency: info.concurrency,
             })

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::record::{Recorder, ResultsWriter, RunInfo, Summary};
-use crate::stats::{Aggregator, Snapshot};
-use crate::{RaceError, clock, event, player, record, stats, tui, workload};
+use crate::record::{ResultsWriter, Summary};
+use crate::stats::Snapshot;
+use crate::{RaceError, event, player, record, stats, tui, workload};
 
 /// Folds a replay's events through the aggregator, as fast as possible, handing each finished
 /// request to `on_request`. Returns the final snapshot: exactly the live race's.
@@ -17,17 +17,7 @@ pub fn fold_replay(
     replay: &record::Replay,
     mut on_request: impl FnMut(&stats::RequestRecord),
 ) -> Snapshot {
-    let names: Vec<String> = replay
-        .header
-        .endpoints
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
-    let mut aggregator = Aggregator::new(
-        &names,
-        replay.header.race.slo.clone(),
-        replay.header.started_at,
-    );
+    let mut aggregator = player::aggregator_for(replay);
     for event in &replay.events {
         if let Some(record) = aggregator.apply(event) {
             on_request(&record);
@@ -39,40 +29,13 @@ pub fn fold_replay(
 /// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json)
 /// in `dir` from its replay.
 pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary), RaceError> {
-    let mut recorder = Recorder::new(ResultsWriter::create(dir)?, None);
-    let last = fold_replay(replay, |record| recorder.request(record));
-    let header = &replay.header;
-    let interrupted = replay.end.is_none_or(|e| e.interrupted);
-    let duration_s = last.t.as_secs_f64();
-    let summary = Summary {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        name: header.name.clone(),
-        started_at: header.started_at,
-        duration_s,
-        interrupted,
-        endpoints: last.endpoints,
-    };
-    let mut notices: Vec<String> = recorder.problems().to_vec();
-    notices.extend(replay.damage.clone());
-    let run = RunInfo {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        llmrace_version: header.llmrace_version.clone(),
-        name: header.name.clone(),
-        started_at: header.started_at,
-        ended_at: clock::wall_time(header.started_at, last.t),
-        duration_s,
-        interrupted,
-        host: record::run_info::host_name(),
-        endpoints: header.endpoints.clone(),
-        notices,
-        race: header.race.clone(),
-    };
-    let end = record::ReplayEnd {
-        t: last.t,
-        interrupted,
-    };
-    let dir = recorder.finish(&run, &summary, end)?;
-    Ok((dir, summary))
+    let run = crate::report::run::from_replay(replay);
+    let mut results = ResultsWriter::create(dir)?;
+    for request in &run.requests {
+        results.write(request)?;
+    }
+    let dir = results.finish(&run.info, &run.summary)?;
+    Ok((dir, run.summary))
 }
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
@@ -136,6 +99,11 @@ fn replay_info(replay: &record::Replay) -> tui::RaceInfo {
                 .iter()
                 .find(|c| c.name == e.name)
                 .and_then(|c| c.color.clone()),
+            price: race
+                .endpoints
+                .iter()
+                .find(|c| c.name == e.name)
+                .and_then(|c| c.price),
             simulated: e.simulated,
             concurrency: e.concurrency,
         })

@@ -42,7 +42,6 @@ pub enum PlaybackCommand {
 
 pub struct Player {
     replay: Arc<Replay>,
-    names: Vec<String>,
     aggregator: Aggregator,
     /// Index of the next event to fold.
     next: usize,
@@ -61,18 +60,11 @@ pub struct Player {
 impl Player {
     /// A player at the start of `replay`, playing at `speed`.
     pub fn new(replay: Arc<Replay>, speed: Speed) -> Player {
-        let names: Vec<String> = replay
-            .header
-            .endpoints
-            .iter()
-            .map(|e| e.name.clone())
-            .collect();
-        let aggregator = fresh_aggregator(&replay, &names);
+        let aggregator = aggregator_for(&replay);
         let marks = failure_marks(&replay);
         let duration = replay.duration();
         let mut player = Player {
             replay,
-            names,
             aggregator,
             next: 0,
             folded_to: Offset::ZERO,
@@ -253,7 +245,7 @@ impl Player {
     fn settle(&mut self) {
         let at_end = self.at_end();
         if !at_end && self.folded_to > self.position {
-            self.aggregator = fresh_aggregator(&self.replay, &self.names);
+            self.aggregator = aggregator_for(&self.replay);
             self.next = 0;
             self.folded_to = Offset::ZERO;
         }
@@ -269,9 +261,11 @@ impl Player {
     }
 }
 
-fn fresh_aggregator(replay: &Replay, names: &[String]) -> Aggregator {
+/// An empty aggregator set up as the recorded race's was: its endpoints, SLOs and start.
+pub fn aggregator_for(replay: &Replay) -> Aggregator {
     let header = &replay.header;
-    Aggregator::new(names, header.race.slo.clone(), header.started_at)
+    let names: Vec<String> = header.endpoints.iter().map(|e| e.name.clone()).collect();
+    Aggregator::new(&names, header.race.slo.clone(), header.started_at)
 }
 
 /// The race times at which measured requests failed (warm-ups are kept out, as from every

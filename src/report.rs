@@ -1,6 +1,119 @@
 //! Human-readable views of a race outside the dashboard: the live progress line of a headless
-//! race and the final per-endpoint table.
+//! race and the final per-endpoint table; what a race cost; threshold checks for CI gating;
+//! the report formats of a finished race (text, Markdown, JSON, CSV, a self-contained HTML
+//! page).
 
+pub mod compare;
+pub mod cost;
+pub mod csv;
 pub mod format;
+pub mod headline;
+pub mod html;
+pub mod json;
+pub mod markdown;
 pub mod progress;
+pub mod run;
+pub mod svg;
 pub mod table;
+pub mod threshold;
+
+pub use run::{Run, RunError, load};
+
+/// A report format, as `--format` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The terminal table.
+    Text,
+    Markdown,
+    Json,
+    Csv,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Markdown,
+        Format::Json,
+        Format::Csv,
+        Format::Html,
+    ];
+
+    /// `text`, `md` (or `markdown`), `json`, `csv`, `html`, in any case.
+    pub fn parse(name: &str) -> Result<Format, String> {
+        match name.to_ascii_lowercase().as_str() {
+            "text" | "txt" => Ok(Format::Text),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "html" | "htm" => Ok(Format::Html),
+            _ => Err(format!(
+                "unknown report format '{name}': choose text, md, json, csv or html"
+            )),
+        }
+    }
+
+    /// The canonical name, as `parse` accepts it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Markdown => "md",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Html => "html",
+        }
+    }
+
+    /// The file extension for a report written in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            other => other.name(),
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::parse(s)
+    }
+}
+
+/// The run as a report in `format`.
+pub fn render(run: &Run, format: Format) -> String {
+    match format {
+        Format::Text => table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs),
+        Format::Markdown => markdown::render(run),
+        Format::Json => json::render(run),
+        Format::Csv => csv::render(run),
+        Format::Html => html::render(run),
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_by_name() {
+        for format in Format::ALL {
+            assert_eq!(Format::parse(format.name()), Ok(format));
+        }
+        assert_eq!(Format::parse("Markdown"), Ok(Format::Markdown));
+        let error = Format::parse("pdf").unwrap_err();
+        assert!(error.contains("pdf") && error.contains("html"), "{error}");
+    }
+
+    #[test]
+    fn empty_races_render_in_every_format() {
+        for run in [run::fixture(2, 0), run::fixture(0, 0)] {
+            for format in Format::ALL {
+                let text = render(&run, format);
+                assert!(!text.is_empty(), "{format:?}");
+            }
+            assert!(html::render(&run).contains("No request failed."));
+        }
+    }
+}

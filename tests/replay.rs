@@ -215,18 +215,22 @@ fn replay_headless_and_report_through_the_binary() {
         "{table}"
     );
 
+    let rebuilt = dir.path().join("rebuilt");
     let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
-        .args(["report", out.join(REPLAY_FILE).to_str().unwrap()])
+        .args([
+            "report",
+            out.join(REPLAY_FILE).to_str().unwrap(),
+            "--results",
+            rebuilt.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(report.status.success(), "{stderr}");
+    assert!(stderr.contains("rebuilt from the replay"), "{stderr}");
     assert_eq!(
-        json(&out.join("summary.json"))["endpoints"],
-        json(&out.join("report").join("summary.json"))["endpoints"]
+        json(&out.join("summary.json")),
+        json(&rebuilt.join("summary.json"))
     );
 }
 

@@ -34,6 +34,7 @@ pub fn demo_race() -> RaceConfig {
             mock("thinker", Protocol::OpenAiChat, "yellow"),
             mock("flaky", Protocol::Ollama, "magenta"),
         ],
+        fail_if: Vec::new(),
     }
 }
 
@@ -49,5 +50,6 @@ fn mock(profile: &str, protocol: Protocol, color: &str) -> EndpointConfig {
         concurrency: None,
         max_tokens: None,
         color: Some(color.to_string()),
+        price: None,
     }
 }

@@ -75,6 +75,7 @@ fn parse(spec: &str) -> Result<EndpointConfig, Problem> {
         concurrency: None,
         max_tokens: None,
         color: None,
+        price: None,
     })
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::RaceArgs;
+use crate::report::threshold;
 
 use super::endpoint_spec::apply_api_key_envs;
 use super::error::{ConfigError, Location};
@@ -123,8 +124,56 @@ pub fn apply_overrides(
     override_with(&mut race.slo.tpot, args.slo_tpot);
     override_with(&mut race.slo.ttlt, args.slo_ttlt);
 
+    add_fail_if(&mut race, &args.fail_if, &origin)?;
     fill_defaults(&mut race);
     Ok(race)
+}
+
+/// Appends `--fail-if` expressions to the race's thresholds (each parsed, so a typo is refused
+/// before anything is sent) and checks that every endpoint prefix, the file's included, names
+/// an endpoint of the race as it will run. `origin` is where the race's own thresholds came
+/// from, for that last message.
+pub fn add_fail_if(
+    race: &mut RaceConfig,
+    exprs: &[String],
+    origin: &Location,
+) -> Result<(), ConfigError> {
+    for expr in exprs {
+        threshold::parse(expr)
+            .map_err(|e| threshold_error(Location::CommandLine, "--fail-if", &e))?;
+    }
+    let from_file = race.fail_if.len();
+    race.fail_if.extend(exprs.iter().cloned());
+    let parsed: Vec<_> = race
+        .fail_if
+        .iter()
+        .filter_map(|expr| threshold::parse(expr).ok())
+        .collect();
+    let names: Vec<String> = race.endpoints.iter().map(|e| e.name.clone()).collect();
+    if let Err(e) = threshold::check_endpoints(&parsed, &names) {
+        let index = race.fail_if.iter().position(|t| t.trim() == e.expression);
+        let (at, key) = match index {
+            Some(i) if i >= from_file => (Location::CommandLine, "--fail-if".to_string()),
+            Some(i) => (origin.clone(), format!("thresholds.fail_if[{i}]")),
+            None => (origin.clone(), "thresholds.fail_if".to_string()),
+        };
+        return Err(threshold_error(at, key, &e));
+    }
+    Ok(())
+}
+
+/// A threshold problem as a configuration error: the expression with its caret in the problem.
+pub(super) fn threshold_error(
+    at: Location,
+    key: impl Into<String>,
+    e: &threshold::ThresholdError,
+) -> ConfigError {
+    ConfigError::invalid(
+        at,
+        key,
+        format!("{}\n{}", e.problem, e.pointer("    ")),
+        e.help.clone(),
+    )
 }
 
 /// Defaults that depend on more than one layer: a race bounded by neither a request count nor
@@ -176,6 +225,7 @@ fn bare_race() -> RaceConfig {
         timeouts: Timeouts::default(),
         slo: Slo::default(),
         endpoints: Vec::new(),
+        fail_if: Vec::new(),
     }
 }
 

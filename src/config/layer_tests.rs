@@ -332,3 +332,64 @@ fn the_example_race_file_loads_and_uses_mocks() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn fail_if_flags_are_appended_to_the_files_thresholds() -> TestResult {
+    let mut base = file_layer()?;
+    base.fail_if = vec!["ttft.p95 > 800ms".to_string()];
+    let args = args(&["--fail-if", "error_rate > 1%", "--fail-if", "b: rpm < 100"])?;
+    let race = apply_overrides(base, &args, Vec::new(), Location::CommandLine)?;
+    assert_eq!(
+        race.fail_if,
+        ["ttft.p95 > 800ms", "error_rate > 1%", "b: rpm < 100"]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_bad_fail_if_flag_is_refused_with_a_caret() -> TestResult {
+    let message = layered(&["--fail-if", "ttft.p95 > 800"])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("command line: --fail-if: "),
+        "{message}"
+    );
+    assert!(message.contains("a duration needs a unit"), "{message}");
+    assert!(
+        message.contains("    ttft.p95 > 800\n               ^^^"),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[test]
+fn fail_if_endpoints_are_checked_against_the_race_as_run() -> TestResult {
+    // `a` exists in the file, but `-e` replaces the file's endpoints.
+    let message = layered(&["--fail-if", "a: rpm < 1", "-e", "z=openai:mock://turbo"])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("--fail-if"), "{message}");
+    assert!(message.contains("no endpoint is named `a`"), "{message}");
+    let ok = layered(&["--fail-if", "z: rpm < 1", "-e", "z=openai:mock://turbo"])?;
+    assert_eq!(ok.fail_if, ["z: rpm < 1"]);
+    Ok(())
+}
+
+#[test]
+fn prices_default_cached_input_to_input() -> TestResult {
+    let text = format!(
+        "{FILE}price = {{ input = 0.15, output = 0.60 }}\n[thresholds]\nfail_if = [\"b: cost > 1\"]\n"
+    );
+    let race = from_toml_str(&text, Path::new("race.toml"))?;
+    let price = race.endpoints[1].price.ok_or("no price")?;
+    assert_eq!(
+        (price.input, price.cached_input, price.output),
+        (0.15, 0.15, 0.60)
+    );
+    assert_eq!(race.endpoints[0].price, None);
+    assert_eq!(race.fail_if, ["b: cost > 1"]);
+    Ok(())
+}

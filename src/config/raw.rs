@@ -15,6 +15,7 @@ pub(super) struct RawRace {
     pub load: Option<RawLoad>,
     pub timeouts: Option<RawTimeouts>,
     pub slo: Option<RawSlo>,
+    pub thresholds: Option<RawThresholds>,
     #[serde(default)]
     pub endpoint: Vec<Spanned<RawEndpoint>>,
 }
@@ -60,6 +61,22 @@ pub(super) struct RawSlo {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawThresholds {
+    #[serde(default)]
+    pub fail_if: Vec<Spanned<String>>,
+}
+
+/// `price = { input = 0.15, cached_input = 0.075, output = 0.60 }`, USD per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrice {
+    pub input: Spanned<f64>,
+    pub cached_input: Option<Spanned<f64>>,
+    pub output: Spanned<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawEndpoint {
     pub name: Option<Spanned<String>>,
     pub protocol: Option<Spanned<String>>,
@@ -73,6 +90,7 @@ pub(super) struct RawEndpoint {
     pub concurrency: Option<Spanned<u32>>,
     pub max_tokens: Option<Spanned<u32>>,
     pub color: Option<Spanned<String>>,
+    pub price: Option<Spanned<RawPrice>>,
 }
 
 /// One key of the race file and how to write it.
@@ -99,6 +117,7 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("", "load", "a [load] table"),
     doc("", "timeouts", "a [timeouts] table"),
     doc("", "slo", "an [slo] table"),
+    doc("", "thresholds", "a [thresholds] table"),
     doc("", "endpoint", "one [[endpoint]] table per endpoint"),
     doc(
         "workload",
@@ -135,6 +154,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("slo", "ttft", r#"ttft = "500ms""#),
     doc("slo", "tpot", r#"tpot = "50ms""#),
     doc("slo", "ttlt", r#"ttlt = "10s""#),
+    doc(
+        "thresholds",
+        "fail_if",
+        r#"fail_if = ["ttft.p95 > 800ms", "error_rate > 1%", "vllm: output_tps.p50 < 20"]"#,
+    ),
     doc("endpoint", "name", r#"name = "vllm""#),
     doc(
         "endpoint",
@@ -165,6 +189,26 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("endpoint", "concurrency", "concurrency = 8"),
     doc("endpoint", "max_tokens", "max_tokens = 256"),
     doc("endpoint", "color", r#"color = "cyan""#),
+    doc(
+        "endpoint",
+        "price",
+        "price = { input = 0.15, cached_input = 0.075, output = 0.60 } (USD per million tokens)",
+    ),
+    doc(
+        "endpoint.price",
+        "input",
+        "input = 0.15 (USD per million input tokens)",
+    ),
+    doc(
+        "endpoint.price",
+        "cached_input",
+        "cached_input = 0.075 (USD per million cached input tokens; default: input)",
+    ),
+    doc(
+        "endpoint.price",
+        "output",
+        "output = 0.60 (USD per million output tokens)",
+    ),
 ];
 
 /// The keys allowed in `table`.
@@ -187,6 +231,7 @@ pub(super) fn table_display(table: &str) -> String {
     match table {
         "" => "the top level of the race file".to_string(),
         "endpoint" => "[[endpoint]]".to_string(),
+        "endpoint.price" => "an [[endpoint]]'s `price`".to_string(),
         other => format!("[{other}]"),
     }
 }
@@ -201,6 +246,7 @@ mod tests {
             ("", key) if key != "name" => format!("[{key}]\n"),
             ("", key) => format!("{key} = \"x\"\n"),
             ("endpoint", key) => format!("[[endpoint]]\n{key} = {{}}\n"),
+            ("endpoint.price", key) => format!("[[endpoint]]\nprice = {{ {key} = {{}} }}\n"),
             (table, key) => format!("[{table}]\n{key} = {{}}\n"),
         };
         match toml::from_str::<RawRace>(&snippet) {
@@ -219,7 +265,16 @@ mod tests {
 
     #[test]
     fn undocumented_keys_are_refused() {
-        for table in ["", "workload", "load", "timeouts", "slo", "endpoint"] {
+        for table in [
+            "",
+            "workload",
+            "load",
+            "timeouts",
+            "slo",
+            "thresholds",
+            "endpoint",
+            "endpoint.price",
+        ] {
             assert!(!accepts(table, "nonsense"), "{table}");
         }
     }
@@ -227,10 +282,20 @@ mod tests {
     #[test]
     fn every_table_documents_all_fields_of_its_struct() {
         // serde lists the expected fields in its unknown-field message: compare with KEYS.
-        for table in ["", "workload", "load", "timeouts", "slo", "endpoint"] {
+        for table in [
+            "",
+            "workload",
+            "load",
+            "timeouts",
+            "slo",
+            "thresholds",
+            "endpoint",
+            "endpoint.price",
+        ] {
             let snippet = match table {
                 "" => "nonsense = 1\n".to_string(),
                 "endpoint" => "[[endpoint]]\nnonsense = 1\n".to_string(),
+                "endpoint.price" => "[[endpoint]]\nprice = { nonsense = 1 }\n".to_string(),
                 t => format!("[{t}]\nnonsense = 1\n"),
             };
             let message = toml::from_str::<RawRace>(&snippet)

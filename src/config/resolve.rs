@@ -8,13 +8,16 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{ConfigError, Location};
-use super::raw::{RawEndpoint, RawLoad, RawRace, RawSlo, RawTimeouts, RawWorkload};
+use super::raw::{
+    RawEndpoint, RawLoad, RawPrice, RawRace, RawSlo, RawThresholds, RawTimeouts, RawWorkload,
+};
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
-    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, EndpointConfig, LoadConfig, PromptSource, RaceConfig,
-    Slo, Timeouts, WorkloadConfig,
+    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, EndpointConfig, LoadConfig, Price, PromptSource,
+    RaceConfig, Slo, Timeouts, WorkloadConfig,
 };
+use crate::report::threshold;
 
 /// Reads and resolves a race file. Defaults are filled in, so the result can be raced as is.
 pub fn load_file(path: &Path) -> Result<RaceConfig, ConfigError> {
@@ -96,13 +99,63 @@ impl Resolver<'_> {
             })?,
             None => self.default_name(),
         };
+        let endpoints = self.endpoints(raw.endpoint)?;
+        let fail_if = self.thresholds(raw.thresholds.unwrap_or_default(), &endpoints)?;
         Ok(RaceConfig {
             name,
             workload: self.workload(raw.workload.unwrap_or_default())?,
             load: self.load(raw.load.unwrap_or_default())?,
             timeouts: self.timeouts(raw.timeouts.unwrap_or_default())?,
             slo: self.slo(raw.slo.unwrap_or_default())?,
-            endpoints: self.endpoints(raw.endpoint)?,
+            endpoints,
+            fail_if,
+        })
+    }
+
+    /// Every `fail_if` expression parsed, and its endpoint prefix checked against the file's
+    /// endpoints (when the file has any: `-e` endpoints may replace them, and are checked then).
+    fn thresholds(
+        &self,
+        raw: RawThresholds,
+        endpoints: &[EndpointConfig],
+    ) -> Result<Vec<String>, ConfigError> {
+        let names: Vec<String> = endpoints.iter().map(|e| e.name.clone()).collect();
+        for (index, expr) in raw.fail_if.iter().enumerate() {
+            let key = format!("thresholds.fail_if[{index}]");
+            let fail = |e: &threshold::ThresholdError| {
+                super::layer::threshold_error(self.at(expr), key.clone(), e)
+            };
+            let parsed = threshold::parse(expr.get_ref()).map_err(|e| fail(&e))?;
+            if !names.is_empty() {
+                threshold::check_endpoints(&[parsed], &names).map_err(|e| fail(&e))?;
+            }
+        }
+        Ok(raw.fail_if.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    fn price(&self, raw: &Spanned<RawPrice>, key: &str) -> Result<Price, ConfigError> {
+        let raw = raw.get_ref();
+        let check = |value: &Spanned<f64>, field: &str| {
+            self.check(value, &format!("{key}.{field}"), |v| {
+                if v.is_finite() && *v >= 0.0 {
+                    Ok(*v)
+                } else {
+                    Err(Problem::new(
+                        format!("a price must be 0 or more, not {v}"),
+                        "write US dollars per million tokens, 0 or more, e.g. \
+                         `price = { input = 0.15, cached_input = 0.075, output = 0.60 }`",
+                    ))
+                }
+            })
+        };
+        let input = check(&raw.input, "input")?;
+        Ok(Price {
+            input,
+            cached_input: raw
+                .cached_input
+                .as_ref()
+                .map_or(Ok(input), |c| check(c, "cached_input"))?,
+            output: check(&raw.output, "output")?,
         })
     }
 
@@ -355,6 +408,11 @@ impl Resolver<'_> {
             concurrency: raw.concurrency.as_ref().map(|c| *c.get_ref()),
             max_tokens: raw.max_tokens.as_ref().map(|m| *m.get_ref()),
             color: raw.color.as_ref().map(|c| c.get_ref().clone()),
+            price: raw
+                .price
+                .as_ref()
+                .map(|p| self.price(p, &key("price")))
+                .transpose()?,
         })
     }
 }

@@ -1,9 +1,12 @@
 //! The contents of `run.json` (the race as run) and `summary.json` (its final numbers).
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::RaceConfig;
+use crate::report::cost::Cost;
 use crate::stats::EndpointSnapshot;
 
 /// Bumped when a change would make older readers misread `run.json` or `summary.json`.
@@ -49,6 +52,20 @@ pub struct Summary {
     pub duration_s: f64,
     pub interrupted: bool,
     pub endpoints: Vec<EndpointSnapshot>,
+    /// What each priced endpoint's requests cost, by endpoint name (empty when none is priced).
+    #[serde(default)]
+    pub costs: BTreeMap<String, Cost>,
+}
+
+/// The cost of every endpoint that `race` prices, by name.
+pub fn costs(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> BTreeMap<String, Cost> {
+    endpoints
+        .iter()
+        .filter_map(|e| {
+            let price = race.endpoints.iter().find(|c| c.name == e.name)?.price?;
+            Some((e.name.clone(), crate::report::cost::cost(e, &price)))
+        })
+        .collect()
 }
 
 /// The host name, for telling runs from different machines apart.
@@ -60,4 +77,54 @@ pub fn host_name() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Price, demo_race};
+    use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
+
+    fn endpoint(name: &str) -> EndpointSnapshot {
+        EndpointSnapshot {
+            name: name.to_string(),
+            counts: Counts {
+                sent: 2,
+                succeeded: 2,
+                ..Counts::default()
+            },
+            errors: Default::default(),
+            latency: Latency::default(),
+            tokens: Tokens {
+                input: 2_000_000,
+                output: 1_000_000,
+                ..Tokens::default()
+            },
+            rates: Rates::default(),
+            recent_seconds: Vec::new(),
+            requests: Vec::new(),
+            health: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_priced_endpoints_have_costs_and_old_summaries_still_read() {
+        let mut race = demo_race();
+        race.endpoints[1].price = Some(Price {
+            input: 1.0,
+            cached_input: 0.5,
+            output: 2.0,
+        });
+        let endpoints: Vec<_> = race.endpoints.iter().map(|e| endpoint(&e.name)).collect();
+        let costs = costs(&race, &endpoints);
+        let names: Vec<&str> = costs.keys().map(String::as_str).collect();
+        assert_eq!(names, ["steady"]);
+        assert_eq!(costs["steady"].total_usd, 4.0);
+
+        // A summary.json from before costs existed.
+        let old = r#"{"format_version":1,"name":"x","started_at":"2026-11-23T08:00:00Z",
+            "duration_s":1.0,"interrupted":false,"endpoints":[]}"#;
+        let summary: Summary = serde_json::from_str(old).expect("an old summary reads");
+        assert!(summary.costs.is_empty());
+    }
 }

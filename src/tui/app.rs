@@ -44,10 +44,12 @@ pub async fn run(
     let mut keys = EventStream::new();
     let mut view = ViewState {
         replay: info.replay,
+        priced: info.priced(),
         ..ViewState::default()
     };
+    let prices = info.prices();
     let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
-    let mut order = leaderboard::order(&snapshot, view.rank);
+    let mut order = leaderboard::order(&snapshot, view.rank, &prices);
     let mut race_over = false;
     let mut quitting = false;
     let mut dirty = true;
@@ -79,7 +81,7 @@ pub async fn run(
                             }
                             Effect::None => {}
                         }
-                        let now = leaderboard::order(&snapshot, view.rank);
+                        let now = leaderboard::order(&snapshot, view.rank, &prices);
                         if now != order {
                             // A new ranking metric starts afresh: no moves to show yet.
                             view.previous_order.clone_from(&now);
@@ -105,7 +107,7 @@ pub async fn run(
                     race_over = true;
                 }
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
-                let now = leaderboard::order(&snapshot, view.rank);
+                let now = leaderboard::order(&snapshot, view.rank, &prices);
                 if now != order {
                     view.previous_order = std::mem::replace(&mut order, now);
                 }

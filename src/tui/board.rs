@@ -30,7 +30,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     }
     let board = leaderboard::height(endpoints);
     let finish = if snapshot.finished {
-        finish::height(endpoints)
+        finish::height(endpoints, scene.info.priced())
     } else {
         0
     };

@@ -7,18 +7,20 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
 use super::board::{Pen, fit, lane_color, text_width};
-use super::leaderboard::{order, show, value};
+use super::leaderboard::{order, price_of, show, value};
 use super::{Rank, Scene};
+use crate::config::Price;
 use crate::stats::Snapshot;
 
 /// Places on the podium.
 const PODIUM: usize = 3;
 
-/// Rows the panel needs for `endpoints` (borders included): one per metric, the podium heading
-/// and up to three places.
-pub fn height(endpoints: usize) -> u16 {
+/// Rows the panel needs for `endpoints` (borders included): one per metric (cost too when
+/// `priced`), the podium heading and up to three places.
+pub fn height(endpoints: usize, priced: bool) -> u16 {
     let places = u16::try_from(endpoints.min(PODIUM)).unwrap_or(0);
-    2 + 4 + 1 + places
+    let metrics = u16::try_from(Rank::available(priced).len()).unwrap_or(4);
+    2 + metrics + 1 + places
 }
 
 /// The best endpoint under `rank` (the first in race order if several share the best value),
@@ -30,14 +32,18 @@ pub struct Winner {
     pub tied: usize,
 }
 
-pub fn winner(snapshot: &Snapshot, rank: Rank) -> Option<Winner> {
-    let order = order(snapshot, rank);
+pub fn winner(snapshot: &Snapshot, rank: Rank, prices: &[Option<Price>]) -> Option<Winner> {
+    let order = order(snapshot, rank, prices);
     let first = *order.first()?;
-    let best = value(snapshot.endpoints.get(first)?, rank)?;
+    let best = value(
+        snapshot.endpoints.get(first)?,
+        rank,
+        price_of(prices, first),
+    )?;
     let tied = order[1..]
         .iter()
-        .filter_map(|&i| snapshot.endpoints.get(i))
-        .take_while(|e| value(e, rank) == Some(best))
+        .filter_map(|&i| Some((snapshot.endpoints.get(i)?, price_of(prices, i))))
+        .take_while(|(e, price)| value(e, rank, *price) == Some(best))
         .count();
     Some(Winner {
         endpoint: first,
@@ -67,10 +73,11 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let endpoints = &scene.snapshot.endpoints;
     let mut rows = inner.y..inner.bottom();
 
-    for rank in Rank::ALL {
+    let prices = scene.info.prices();
+    for &rank in Rank::available(scene.info.priced()) {
         let Some(y) = rows.next() else { return };
         pen.left(x, y, label_width, rank.label(), theme.dim);
-        let Some(w) = winner(scene.snapshot, rank) else {
+        let Some(w) = winner(scene.snapshot, rank, &prices) else {
             pen.left(name_x, y, name_width, "—", theme.dim);
             continue;
         };
@@ -100,13 +107,13 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     pen.left(x, y, width, &heading, theme.title);
     for ((place, &index), y) in ["1st", "2nd", "3rd"]
         .iter()
-        .zip(&order(scene.snapshot, rank))
+        .zip(&order(scene.snapshot, rank, &prices))
         .zip(rows)
     {
         let Some(endpoint) = endpoints.get(index) else {
             continue;
         };
-        let v = value(endpoint, rank);
+        let v = value(endpoint, rank, price_of(&prices, index));
         let style = if *place == "1st" && v.is_some() {
             theme.leader
         } else {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::Price;
 use crate::workload::Prompt;
 
 #[derive(Clone, Debug)]
@@ -25,6 +26,18 @@ pub struct RaceInfo {
     pub notices: Vec<String>,
 }
 
+impl RaceInfo {
+    /// Each lane's price, in lane order.
+    pub fn prices(&self) -> Vec<Option<Price>> {
+        self.lanes.iter().map(|l| l.price).collect()
+    }
+
+    /// Whether any endpoint has a price (cost figures are shown only then).
+    pub fn priced(&self) -> bool {
+        self.lanes.iter().any(|l| l.price.is_some())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct LaneInfo {
     pub name: String,
@@ -32,6 +45,9 @@ pub struct LaneInfo {
     pub protocol: String,
     /// The colour the race file asked for (a name or `#rrggbb`); the theme's otherwise.
     pub color: Option<String>,
+    /// What the endpoint charges: the lane shows the race's cost so far, and the leaderboard
+    /// can rank by cost per 1000 requests.
+    pub price: Option<Price>,
     /// Served by the built-in mock.
     pub simulated: bool,
     pub concurrency: u32,

@@ -9,6 +9,7 @@ use ratatui::widgets::Widget;
 
 use super::board::{Align, Pen, bar, fit, text_width};
 use super::{LaneInfo, Theme};
+use crate::report::cost::{cost, usd};
 use crate::report::format::{ms, percent, rate};
 use crate::stats::distribution::Summary;
 use crate::stats::{EndpointSnapshot, Health};
@@ -319,6 +320,11 @@ impl Lane<'_> {
         let in_flight = self.endpoint.counts.in_flight;
         if !self.finished && in_flight > 0 {
             right.push((format!("{in_flight} in flight"), self.theme.dim, 0));
+        }
+        // What the race has cost at this endpoint so far, when it has a price.
+        if let Some(price) = self.info.and_then(|i| i.price.as_ref()) {
+            let spent = usd(cost(self.endpoint, price).total_usd);
+            right.push((spent, self.theme.text, 0));
         }
         right.push((self.progress(true), self.color, 0));
         right.push((badge.to_string(), badge_style, BADGE));

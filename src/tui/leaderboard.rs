@@ -10,11 +10,14 @@ use ratatui::widgets::{Block, Widget};
 
 use super::board::{Pen, fit, lane_color, text_width};
 use super::{Rank, Scene};
+use crate::config::Price;
+use crate::report::cost::{cost, usd_short};
 use crate::report::format::{ms, percent, rate};
 use crate::stats::{EndpointSnapshot, Snapshot};
 
-/// The value `rank` orders by, `None` while the endpoint has none.
-pub fn value(endpoint: &EndpointSnapshot, rank: Rank) -> Option<f64> {
+/// The value `rank` orders by, `None` while the endpoint has none. `price` is the endpoint's,
+/// for ranking by cost.
+pub fn value(endpoint: &EndpointSnapshot, rank: Rank, price: Option<&Price>) -> Option<f64> {
     let value = match rank {
         Rank::TtftP50 => endpoint.latency.ttft_ms.map(|s| s.p50),
         Rank::TtltP50 => endpoint.latency.ttlt_ms.map(|s| s.p50),
@@ -25,6 +28,8 @@ pub fn value(endpoint: &EndpointSnapshot, rank: Rank) -> Option<f64> {
         // The rate reads 1 before anything ended: that is no data, not a perfect score.
         Rank::SuccessRate => (endpoint.counts.succeeded + endpoint.counts.failed > 0)
             .then_some(endpoint.rates.success_rate),
+        // An unpriced endpoint has no cost to compare: it comes last, not first.
+        Rank::Cost => price.and_then(|p| cost(endpoint, p).per_1k_requests_usd),
     };
     value.filter(|v| v.is_finite())
 }
@@ -35,11 +40,12 @@ pub fn show(rank: Rank, value: Option<f64>) -> String {
         Rank::TtftP50 | Rank::TtltP50 => ms(value),
         Rank::OutputTokensPerS => value.map_or_else(|| "—".to_string(), rate),
         Rank::SuccessRate => value.map_or_else(|| "—".to_string(), percent),
+        Rank::Cost => value.map_or_else(|| "—".to_string(), usd_short),
     }
 }
 
 fn lower_is_better(rank: Rank) -> bool {
-    matches!(rank, Rank::TtftP50 | Rank::TtltP50)
+    matches!(rank, Rank::TtftP50 | Rank::TtltP50 | Rank::Cost)
 }
 
 /// Better first under `rank`; endpoints without a value come last.
@@ -53,10 +59,18 @@ pub fn compare(a: Option<f64>, b: Option<f64>, rank: Rank) -> Ordering {
     }
 }
 
+/// The price of the endpoint at `index` in `prices` (lane order), if it has one.
+pub fn price_of(prices: &[Option<Price>], index: usize) -> Option<&Price> {
+    prices.get(index).and_then(Option::as_ref)
+}
+
 /// Endpoint indices, leader first. Ties and endpoints without data keep the race's endpoint
 /// order (the sort is stable), so equal endpoints never swap places from frame to frame.
-pub fn order(snapshot: &Snapshot, rank: Rank) -> Vec<usize> {
-    let values: Vec<Option<f64>> = snapshot.endpoints.iter().map(|e| value(e, rank)).collect();
+/// `prices` are the endpoints' prices in lane order (only ranking by cost reads them).
+pub fn order(snapshot: &Snapshot, rank: Rank, prices: &[Option<Price>]) -> Vec<usize> {
+    let values: Vec<Option<f64>> = (snapshot.endpoints.iter().enumerate())
+        .map(|(i, e)| value(e, rank, price_of(prices, i)))
+        .collect();
     let mut indices: Vec<usize> = (0..values.len()).collect();
     indices.sort_by(|&a, &b| compare(values[a], values[b], rank));
     indices
@@ -107,8 +121,11 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     // `  1 ▲2 ● name`: place, move, lane colour, name.
     let name_x = inner.x + 9;
     let used = name_x - inner.x + 1;
-    let all = inner.width >= used + names.min(NAME_MAX) + 2 + METRIC * 4;
-    let metrics: Vec<Rank> = if all { Rank::ALL.to_vec() } else { vec![rank] };
+    let prices = scene.info.prices();
+    let available = Rank::available(scene.info.priced());
+    let columns = u16::try_from(available.len()).unwrap_or(4);
+    let all = inner.width >= used + names.min(NAME_MAX) + 2 + METRIC * columns;
+    let metrics: Vec<Rank> = if all { available.to_vec() } else { vec![rank] };
     let metrics_width = METRIC * u16::try_from(metrics.len()).unwrap_or(1);
     let room = inner.width.saturating_sub(used + metrics_width);
     // Every metric: a table as narrow as its names. One metric: the value at the right edge.
@@ -119,7 +136,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     };
     let metrics_x = name_x + name_width;
 
-    let order = order(scene.snapshot, rank);
+    let order = order(scene.snapshot, rank, &prices);
     let mut rows = inner.y..inner.bottom();
     // The column header goes first when there is room for it and every endpoint.
     if usize::from(inner.height) > order.len() {
@@ -142,7 +159,8 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let Some(endpoint) = endpoints.get(index) else {
             continue;
         };
-        let has_value = value(endpoint, rank).is_some();
+        let price = price_of(&prices, index);
+        let has_value = value(endpoint, rank, price).is_some();
         let style = match (place, has_value) {
             (0, true) => theme.leader,
             (_, true) => theme.text,
@@ -163,7 +181,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let name = fit(&endpoint.name, usize::from(name_width.saturating_sub(1)));
         pen.left(name_x, y, name_width, &name, style);
         for (i, m) in (0u16..).zip(&metrics) {
-            let text = show(*m, value(endpoint, *m));
+            let text = show(*m, value(endpoint, *m, price));
             let cell_style = if *m == rank { style } else { theme.text };
             let x = metrics_x + i * METRIC;
             pen.right(x, y, METRIC, &text, cell_style);
@@ -184,6 +202,7 @@ fn short_label(rank: Rank) -> &'static str {
         Rank::OutputTokensPerS => "tok/s",
         Rank::TtltP50 => "TTLT p50",
         Rank::SuccessRate => "ok",
+        Rank::Cost => "$/1k req",
     }
 }
 
@@ -255,10 +274,10 @@ mod tests {
             endpoint("b", Some(100.0), 20.0, 10, 0),
             endpoint("c", Some(200.0), 90.0, 5, 5),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50), vec![1, 2, 0]);
-        assert_eq!(order(&s, Rank::TtltP50), vec![1, 2, 0]);
-        assert_eq!(order(&s, Rank::OutputTokensPerS), vec![2, 0, 1]);
-        assert_eq!(order(&s, Rank::SuccessRate), vec![0, 1, 2]);
+        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![1, 2, 0]);
+        assert_eq!(order(&s, Rank::TtltP50, &[]), vec![1, 2, 0]);
+        assert_eq!(order(&s, Rank::OutputTokensPerS, &[]), vec![2, 0, 1]);
+        assert_eq!(order(&s, Rank::SuccessRate, &[]), vec![0, 1, 2]);
     }
 
     #[test]
@@ -268,9 +287,9 @@ mod tests {
             endpoint("b", Some(100.0), 50.0, 10, 0),
             endpoint("c", Some(100.0), 50.0, 10, 0),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50), vec![1, 2, 0]);
-        assert_eq!(order(&s, Rank::OutputTokensPerS), vec![0, 1, 2]);
-        assert_eq!(order(&s, Rank::SuccessRate), vec![0, 1, 2]);
+        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![1, 2, 0]);
+        assert_eq!(order(&s, Rank::OutputTokensPerS, &[]), vec![0, 1, 2]);
+        assert_eq!(order(&s, Rank::SuccessRate, &[]), vec![0, 1, 2]);
     }
 
     #[test]
@@ -282,11 +301,11 @@ mod tests {
             endpoint("failing", None, 0.0, 0, 4),
             endpoint("slow", Some(900.0), 5.0, 3, 1),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50), vec![2, 0, 1]);
-        assert_eq!(order(&s, Rank::OutputTokensPerS), vec![2, 0, 1]);
-        assert_eq!(order(&s, Rank::SuccessRate), vec![2, 1, 0]);
-        assert_eq!(value(&s.endpoints[0], Rank::SuccessRate), None);
-        assert_eq!(value(&s.endpoints[1], Rank::SuccessRate), Some(0.0));
+        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![2, 0, 1]);
+        assert_eq!(order(&s, Rank::OutputTokensPerS, &[]), vec![2, 0, 1]);
+        assert_eq!(order(&s, Rank::SuccessRate, &[]), vec![2, 1, 0]);
+        assert_eq!(value(&s.endpoints[0], Rank::SuccessRate, None), None);
+        assert_eq!(value(&s.endpoints[1], Rank::SuccessRate, None), Some(0.0));
     }
 
     #[test]
@@ -295,7 +314,28 @@ mod tests {
             endpoint("nan", Some(f64::NAN), 1.0, 1, 0),
             endpoint("ok", Some(500.0), 1.0, 1, 0),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50), vec![1, 0]);
+        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![1, 0]);
+    }
+
+    #[test]
+    fn cost_ranks_cheapest_first_and_unpriced_last() {
+        let mut cheap = endpoint("cheap", Some(100.0), 1.0, 10, 0);
+        cheap.tokens.output = 1000;
+        let mut dear = endpoint("dear", Some(100.0), 1.0, 10, 0);
+        dear.tokens.output = 1000;
+        let unpriced = endpoint("free?", Some(100.0), 1.0, 10, 0);
+        let s = snapshot(vec![dear, unpriced, cheap]);
+        let price = |output| Price {
+            input: 1.0,
+            cached_input: 1.0,
+            output,
+        };
+        let prices = [Some(price(10.0)), None, Some(price(1.0))];
+        assert_eq!(order(&s, Rank::Cost, &prices), vec![2, 0, 1]);
+        // 1000 output tokens at $1/M over 10 requests: $0.001 per request, $0.10 per 1000.
+        let per_1k = value(&s.endpoints[2], Rank::Cost, prices[2].as_ref());
+        assert_eq!(show(Rank::Cost, per_1k), "$0.1000");
+        assert_eq!(value(&s.endpoints[1], Rank::Cost, None), None);
     }
 
     #[test]

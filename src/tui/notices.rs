@@ -177,6 +177,7 @@ mod tests {
                     model: String::new(),
                     protocol: (*p).to_string(),
                     color: None,
+                    price: None,
                     simulated: false,
                     concurrency: 1,
                 })

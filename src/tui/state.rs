@@ -22,15 +22,31 @@ pub enum Rank {
     OutputTokensPerS,
     TtltP50,
     SuccessRate,
+    /// Cost per 1000 requests: only when some endpoint has a price.
+    Cost,
 }
 
 impl Rank {
+    /// The ranks every race has.
     pub const ALL: [Rank; 4] = [
         Rank::TtftP50,
         Rank::OutputTokensPerS,
         Rank::TtltP50,
         Rank::SuccessRate,
     ];
+    /// The ranks of a race with a priced endpoint.
+    pub const WITH_COST: [Rank; 5] = [
+        Rank::TtftP50,
+        Rank::OutputTokensPerS,
+        Rank::TtltP50,
+        Rank::SuccessRate,
+        Rank::Cost,
+    ];
+
+    /// The ranks `s` cycles through: cost only when an endpoint is priced.
+    pub fn available(priced: bool) -> &'static [Rank] {
+        if priced { &Rank::WITH_COST } else { &Rank::ALL }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -38,12 +54,14 @@ impl Rank {
             Rank::OutputTokensPerS => "tokens/s",
             Rank::TtltP50 => "TTLT p50",
             Rank::SuccessRate => "success rate",
+            Rank::Cost => "cost/1k req",
         }
     }
 
-    fn next(self) -> Rank {
-        let i = Rank::ALL.iter().position(|r| *r == self).unwrap_or(0);
-        Rank::ALL[(i + 1) % Rank::ALL.len()]
+    fn next(self, priced: bool) -> Rank {
+        let ranks = Rank::available(priced);
+        let i = ranks.iter().position(|r| *r == self).unwrap_or(0);
+        ranks[(i + 1) % ranks.len()]
     }
 }
 
@@ -65,6 +83,8 @@ pub struct ViewState {
     /// Index of the selected endpoint.
     pub selected: usize,
     pub rank: Rank,
+    /// Some endpoint has a price, so `s` can rank by cost too (set once from the race info).
+    pub priced: bool,
     pub inspector: InspectorState,
     /// Sending is paused (the engine was told so). A replay's pause is the player's.
     pub paused: bool,
@@ -197,7 +217,7 @@ impl ViewState {
                 self.screen = Screen::Charts;
                 self.help = false;
             }
-            Action::CycleRank => self.rank = self.rank.next(),
+            Action::CycleRank => self.rank = self.rank.next(self.priced),
             Action::ToggleHelp => self.help = !self.help,
             Action::Back => {
                 if self.help {
@@ -392,5 +412,22 @@ mod tests {
         }
         assert_eq!(&seen[..4], &Rank::ALL);
         assert_eq!(seen[4], Rank::TtftP50);
+    }
+
+    #[test]
+    fn cost_joins_the_cycle_only_when_an_endpoint_is_priced() {
+        let mut s = ViewState {
+            priced: true,
+            ..ViewState::default()
+        };
+        let mut seen = vec![s.rank];
+        for _ in 0..Rank::WITH_COST.len() {
+            press(&mut s, KeyCode::Char('s'));
+            seen.push(s.rank);
+        }
+        assert_eq!(&seen[..5], &Rank::WITH_COST);
+        assert_eq!(seen[5], Rank::TtftP50);
+        let unpriced = ViewState::default();
+        assert!(!Rank::available(unpriced.priced).contains(&Rank::Cost));
     }
 }

@@ -18,6 +18,7 @@ fn race_info(endpoints: usize) -> RaceInfo {
                 model: "mock-1".into(),
                 protocol: "openai".into(),
                 color: None,
+                price: None,
                 simulated: true,
                 concurrency: 4,
             })

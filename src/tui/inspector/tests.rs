@@ -67,6 +67,7 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
                 model: "mock-1".into(),
                 protocol: "openai".into(),
                 color: None,
+                price: None,
                 simulated: true,
                 concurrency: 4,
             })

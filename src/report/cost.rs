@@ -1,0 +1,170 @@
+//! What a race cost at an endpoint's prices: input tokens (the cached part at the cached
+//! price), output tokens, per request and per million output tokens.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Price;
+use crate::stats::EndpointSnapshot;
+
+/// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is
+/// nothing to divide by (no request ended, no output token).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    pub total_usd: f64,
+    pub per_1k_requests_usd: Option<f64>,
+    pub per_million_output_usd: Option<f64>,
+}
+
+/// The cost of every token `endpoint` counted (failed and cancelled requests' tokens too: a
+/// provider bills them), per 1000 ended requests and per million output tokens.
+pub fn cost(endpoint: &EndpointSnapshot, price: &Price) -> Cost {
+    let tokens = &endpoint.tokens;
+    let cached = tokens.cached_input.min(tokens.input);
+    let uncached = tokens.input - cached;
+    let total_usd = (uncached as f64 * price.input
+        + cached as f64 * price.cached_input
+        + tokens.output as f64 * price.output)
+        / 1e6;
+    let counts = &endpoint.counts;
+    let ended = counts.succeeded + counts.failed + counts.cancelled;
+    Cost {
+        total_usd,
+        per_1k_requests_usd: (ended > 0).then(|| total_usd / ended as f64 * 1000.0),
+        per_million_output_usd: (tokens.output > 0).then(|| total_usd / tokens.output as f64 * 1e6),
+    }
+}
+
+/// Dollars for people: `$12.35`, `$0.0123`, `$0.000041`.
+pub fn usd(value: f64) -> String {
+    if value >= 1.0 || value == 0.0 {
+        format!("${value:.2}")
+    } else if value >= 0.01 {
+        format!("${value:.4}")
+    } else {
+        format!("${value:.6}")
+    }
+}
+
+/// Dollars in at most 7 characters, for narrow columns: `$1234`, `$12.35`, `$0.0073`,
+/// `<$0.001`.
+pub fn usd_short(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("${value:.0}")
+    } else if value >= 1.0 || value == 0.0 {
+        format!("${value:.2}")
+    } else if value >= 0.001 {
+        format!("${value:.4}")
+    } else {
+        "<$0.001".to_string()
+    }
+}
+
+/// The cost table of a race as text cells: endpoint, total, per 1 000 requests, per million
+/// output tokens; one row per priced endpoint (none when nothing is priced).
+pub fn rows(costs: &std::collections::BTreeMap<String, Cost>) -> Vec<[String; 4]> {
+    let or_dash = |v: Option<f64>| v.map_or_else(|| "—".to_string(), usd);
+    costs
+        .iter()
+        .map(|(name, c)| {
+            [
+                name.clone(),
+                usd(c.total_usd),
+                or_dash(c.per_1k_requests_usd),
+                or_dash(c.per_million_output_usd),
+            ]
+        })
+        .collect()
+}
+
+/// Column names for [`rows`].
+pub const COLUMNS: [&str; 4] = ["endpoint", "cost", "per 1k requests", "per M output tokens"];
+
+/// One line per priced endpoint, for the terminal: `cost: a $0.0123 · $1.02 per 1k requests …`.
+pub fn lines(costs: &std::collections::BTreeMap<String, Cost>) -> String {
+    rows(costs)
+        .into_iter()
+        .map(|[name, total, per_1k, per_m]| {
+            format!(
+                "{name}: cost {total} · {per_1k} per 1k requests · {per_m} per M output tokens\n"
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
+
+    fn endpoint(input: u64, cached: u64, output: u64, ended: u64) -> EndpointSnapshot {
+        EndpointSnapshot {
+            name: "e".to_string(),
+            counts: Counts {
+                sent: ended,
+                succeeded: ended,
+                ..Counts::default()
+            },
+            errors: Default::default(),
+            latency: Latency::default(),
+            tokens: Tokens {
+                input,
+                cached_input: cached,
+                output,
+                ..Tokens::default()
+            },
+            rates: Rates::default(),
+            recent_seconds: Vec::new(),
+            requests: Vec::new(),
+            health: Default::default(),
+        }
+    }
+
+    const PRICE: Price = Price {
+        input: 0.15,
+        cached_input: 0.075,
+        output: 0.60,
+    };
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn cached_input_is_billed_at_the_cached_price() {
+        // 1M input of which 400k cached, 500k output, 100 requests.
+        let c = cost(&endpoint(1_000_000, 400_000, 500_000, 100), &PRICE);
+        let expected = 0.6 * 0.15 + 0.4 * 0.075 + 0.5 * 0.60;
+        assert!(close(c.total_usd, expected), "{c:?}");
+        assert!(close(
+            c.per_1k_requests_usd.unwrap_or_default(),
+            expected * 10.0
+        ));
+        assert!(close(
+            c.per_million_output_usd.unwrap_or_default(),
+            expected * 2.0
+        ));
+    }
+
+    #[test]
+    fn nothing_to_divide_by_is_no_figure() {
+        let c = cost(&endpoint(0, 0, 0, 0), &PRICE);
+        assert_eq!(c.total_usd, 0.0);
+        assert_eq!(c.per_1k_requests_usd, None);
+        assert_eq!(c.per_million_output_usd, None);
+        // A server reporting more cached than input tokens never makes a negative bill.
+        let c = cost(&endpoint(10, 20, 0, 1), &PRICE);
+        assert!(c.total_usd >= 0.0);
+    }
+
+    #[test]
+    fn dollars_keep_their_significant_digits() {
+        assert_eq!(usd(12.345), "$12.35");
+        assert_eq!(usd(0.01234), "$0.0123");
+        assert_eq!(usd(0.0000412), "$0.000041");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd_short(0.007336), "$0.0073");
+        assert_eq!(usd_short(12.345), "$12.35");
+        assert_eq!(usd_short(4321.0), "$4321");
+        assert_eq!(usd_short(0.0000412), "<$0.001");
+    }
+}

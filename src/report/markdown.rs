@@ -1,0 +1,275 @@
+//! The race as GitHub-flavoured Markdown: what was raced, a table per metric group, the winner
+//! of each metric. Text from outside (names, models) is made safe for table cells.
+
+use std::fmt::Write as _;
+
+use super::format::{ms, percent, rate};
+use super::headline::{self, TokenSource};
+use super::run::Run;
+use crate::stats::EndpointSnapshot;
+use crate::stats::distribution::Summary as Distribution;
+
+pub fn render(run: &Run) -> String {
+    let mut out = String::new();
+    let info = &run.info;
+    let endpoints = &run.summary.endpoints;
+    let _ = writeln!(out, "# llmrace report: {}\n", cell(&info.name));
+    let _ = writeln!(
+        out,
+        "Started {} · ran {} · llmrace {} · host {}{}\n",
+        info.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        ms(Some(info.duration_s * 1000.0)),
+        cell(&info.llmrace_version),
+        cell(&info.host),
+        if info.interrupted {
+            " · **stopped early**"
+        } else {
+            ""
+        },
+    );
+    race_as_run(&mut out, run);
+    for notice in &info.notices {
+        let _ = writeln!(out, "> **Note:** {}\n", cell(notice));
+    }
+
+    out.push_str("## Latency\n\n");
+    type Pick = fn(&EndpointSnapshot) -> Option<Distribution>;
+    let latencies: [(&str, Pick); 4] = [
+        ("TTFT (time to first token)", |e| e.latency.ttft_ms),
+        ("TTLT (time to last token)", |e| e.latency.ttlt_ms),
+        ("TPOT (time per output token)", |e| e.latency.tpot_ms),
+        ("ITL (inter-token latency)", |e| e.latency.itl_ms),
+    ];
+    for (title, pick) in latencies {
+        let _ = writeln!(out, "### {title}\n");
+        let rows = endpoints.iter().map(|e| {
+            let d = pick(e);
+            vec![
+                cell(&e.name),
+                ms(d.map(|d| d.p50)),
+                ms(d.map(|d| d.p90)),
+                ms(d.map(|d| d.p99)),
+                ms(d.map(|d| d.mean)),
+                d.map_or(0, |d| d.count).to_string(),
+            ]
+        });
+        table(
+            &mut out,
+            &["endpoint", "p50", "p90", "p99", "mean", "samples"],
+            "lrrrrr",
+            rows,
+        );
+    }
+
+    out.push_str("## Throughput\n\n");
+    let rows = endpoints.iter().map(|e| {
+        vec![
+            cell(&e.name),
+            format!(
+                "{}{}",
+                rate(e.rates.output_tokens_per_s),
+                TokenSource::of(e).mark()
+            ),
+            rate(e.rates.requests_per_min),
+            rate(e.rates.goodput_per_s),
+            format!("{:.1} s", e.rates.window_s),
+        ]
+    });
+    table(
+        &mut out,
+        &[
+            "endpoint",
+            "output tok/s",
+            "req/min",
+            "goodput req/s",
+            "window",
+        ],
+        "lrrrr",
+        rows,
+    );
+    if let Some(slo) = headline::describe_slo(&run.info.race.slo) {
+        let _ = writeln!(
+            out,
+            "Goodput counts requests that met every objective: {slo}.\n"
+        );
+    }
+
+    out.push_str("## Reliability\n\n");
+    let rows = endpoints.iter().map(|e| {
+        let c = e.counts;
+        vec![
+            cell(&e.name),
+            format!("{}/{}", c.succeeded, c.sent),
+            percent(e.rates.success_rate),
+            c.failed.to_string(),
+            c.cancelled.to_string(),
+            cell(&headline::errors_line(e)),
+        ]
+    });
+    table(
+        &mut out,
+        &[
+            "endpoint",
+            "ok/sent",
+            "success rate",
+            "failed",
+            "cancelled",
+            "errors by class",
+        ],
+        "lrrrrl",
+        rows,
+    );
+
+    out.push_str("## Tokens\n\n");
+    let rows = endpoints.iter().map(|e| {
+        let t = e.tokens;
+        vec![
+            cell(&e.name),
+            t.input.to_string(),
+            t.output.to_string(),
+            t.reasoning.to_string(),
+            t.cached_input.to_string(),
+            TokenSource::of(e).label(e),
+        ]
+    });
+    table(
+        &mut out,
+        &[
+            "endpoint",
+            "input",
+            "output",
+            "reasoning",
+            "cached input",
+            "output source",
+        ],
+        "lrrrrl",
+        rows,
+    );
+    out.push_str(
+        "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
+         server reported no usage.\n\n",
+    );
+
+    if !run.summary.costs.is_empty() {
+        out.push_str("## Cost\n\n");
+        let rows = super::cost::rows(&run.summary.costs)
+            .into_iter()
+            .map(|[name, a, b, c]| vec![cell(&name), a, b, c]);
+        table(&mut out, &super::cost::COLUMNS, "lrrr", rows);
+        out.push_str("Prices as set in the race file, in USD; every counted token is billed.\n\n");
+    }
+
+    out.push_str("## Winners\n\n");
+    let rows = headline::winners(endpoints).into_iter().map(|(metric, w)| {
+        let names: Vec<String> = w.endpoints.iter().map(|n| cell(n)).collect();
+        vec![
+            metric.label.to_string(),
+            format!("**{}**", names.join(", ")),
+            format!(
+                "{}{}",
+                headline::show(metric, w.value),
+                headline::winner_mark(metric, &w, endpoints)
+            ),
+        ]
+    });
+    table(&mut out, &["metric", "winner", "value"], "llr", rows);
+    out
+}
+
+fn race_as_run(out: &mut String, run: &Run) {
+    let race = &run.info.race;
+    out.push_str("## The race\n\n");
+    let rows = run.info.endpoints.iter().map(|e| {
+        vec![
+            cell(&e.name),
+            cell(&e.protocol),
+            format!("`{}`", code(&e.model)),
+            format!(
+                "`{}`{}",
+                code(&e.base_url),
+                if e.simulated { " (simulated)" } else { "" }
+            ),
+            e.concurrency.to_string(),
+        ]
+    });
+    table(
+        out,
+        &["endpoint", "protocol", "model", "base URL", "in flight"],
+        "llllr",
+        rows,
+    );
+    let _ = writeln!(out, "- **Load:** {}", cell(&headline::describe_load(race)));
+    let _ = writeln!(
+        out,
+        "- **Workload:** {}",
+        cell(&headline::describe_workload(race))
+    );
+    if let Some(slo) = headline::describe_slo(&race.slo) {
+        let _ = writeln!(out, "- **Objectives:** {slo}");
+    }
+    out.push('\n');
+}
+
+/// A table; `align` has an `l` (text) or `r` (numbers) per column.
+fn table(out: &mut String, headers: &[&str], align: &str, rows: impl Iterator<Item = Vec<String>>) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let aligns: Vec<&str> = align
+        .chars()
+        .map(|a| if a == 'r' { "--:" } else { "---" })
+        .collect();
+    let _ = writeln!(out, "| {} |", aligns.join(" | "));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// Text from outside made safe for a table cell: no line breaks, pipes and HTML escaped, and
+/// Markdown's own marks made literal.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for inside a code span in a table cell: only pipes, backticks and control characters
+/// need care there.
+fn code(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '`' => '\''.to_string(),
+            '|' => "\\|".to_string(),
+            c if c.is_control() => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixture_race_as_markdown() {
+        insta::assert_snapshot!(render(&super::super::run::fixture(6, 30)));
+    }
+
+    #[test]
+    fn names_cannot_break_a_table() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(cell("<script>"), "&lt;script&gt;");
+        assert_eq!(code("x|`y`"), "x\\|'y'");
+    }
+}

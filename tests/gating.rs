@@ -1,0 +1,208 @@
+//! CI gating through the real binary: thresholds on a race, on a saved run, and regressions
+//! between runs set the exit code; malformed expressions are refused before anything runs.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn llmrace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn race(out: &Path, endpoint: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "race",
+        "-q",
+        "-e",
+        endpoint,
+        "-n",
+        "12",
+        "-c",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    llmrace(&args)
+}
+
+#[test]
+fn thresholds_on_a_race_set_the_exit_code_and_list_each_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = "a=openai:mock://instant,tokens=8,ttft=20ms#m";
+    let pass = race(
+        &dir.path().join("pass"),
+        fast,
+        &["--fail-if", "ttft.p95 > 2s", "--fail-if", "error_rate > 1%"],
+    );
+    assert_eq!(pass.status.code(), Some(0), "{}", text(&pass.stderr));
+    let checks = text(&pass.stderr);
+    assert!(
+        checks.contains("ttft.p95 > 2s") && checks.contains("pass"),
+        "{checks}"
+    );
+
+    let fail = race(
+        &dir.path().join("fail"),
+        fast,
+        &["--fail-if", "ttft.p50 > 1ms"],
+    );
+    assert_eq!(fail.status.code(), Some(1), "{}", text(&fail.stderr));
+    assert!(
+        text(&fail.stderr).contains("FAIL"),
+        "{}",
+        text(&fail.stderr)
+    );
+    // The race ran and its files are there even though the gate failed.
+    assert!(dir.path().join("fail").join("summary.json").is_file());
+}
+
+#[test]
+fn malformed_thresholds_are_refused_before_the_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let bad = race(
+        &out,
+        "a=openai:mock://instant#m",
+        &["--fail-if", "ttft.p95 > 800"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = text(&bad.stderr);
+    assert!(
+        stderr.contains("ttft.p95 > 800") && stderr.contains('^'),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing ran");
+    let unknown = race(
+        &out,
+        "a=openai:mock://instant#m",
+        &["--fail-if", "zz: ttft.p95 > 1s"],
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown.stderr));
+}
+
+#[test]
+fn report_formats_and_gating_on_a_saved_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    assert!(
+        race(&run, "a=anthropic:mock://instant,tokens=8#m", &[])
+            .status
+            .success()
+    );
+    let run = run.to_str().unwrap();
+    let md = llmrace(&["report", run, "--format", "md"]);
+    assert!(md.status.success());
+    assert!(text(&md.stdout).contains("| a "), "{}", text(&md.stdout));
+    let json = llmrace(&["report", run, "--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(parsed.is_object());
+    let html = dir.path().join("r.html");
+    let out = llmrace(&[
+        "report",
+        run,
+        "--format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
+    let gated = llmrace(&["report", run, "--fail-if", "rpm < 1000000"]);
+    assert_eq!(gated.status.code(), Some(1));
+    let missing = llmrace(&["report", dir.path().join("nope").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn compare_flags_a_regression_and_not_an_identical_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let same = dir.path().join("same");
+    let slow = dir.path().join("slow");
+    let endpoint = |ttft: &str| format!("a=openai:mock://instant,tokens=8,ttft={ttft}#m");
+    assert!(race(&base, &endpoint("20ms"), &[]).status.success());
+    assert!(race(&same, &endpoint("20ms"), &[]).status.success());
+    assert!(race(&slow, &endpoint("80ms"), &[]).status.success());
+    let (base, same, slow) = (
+        base.to_str().unwrap(),
+        same.to_str().unwrap(),
+        slow.to_str().unwrap(),
+    );
+
+    let ok = llmrace(&["compare", base, same, "--fail-on-regression", "10"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}{}",
+        text(&ok.stdout),
+        text(&ok.stderr)
+    );
+    let worse = llmrace(&["compare", base, slow, "--fail-on-regression", "10"]);
+    assert_eq!(worse.status.code(), Some(1), "{}", text(&worse.stdout));
+    assert!(
+        text(&worse.stdout).contains("worse"),
+        "{}",
+        text(&worse.stdout)
+    );
+    assert!(
+        text(&worse.stderr).contains("TTFT"),
+        "{}",
+        text(&worse.stderr)
+    );
+    let md = llmrace(&["compare", base, same, slow, "--format", "md"]);
+    assert!(md.status.success());
+    assert!(text(&md.stdout).contains('|'));
+}
+
+#[test]
+fn prices_give_costs_in_the_summary_and_every_report_and_can_be_gated() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[load]\nrequests = 4\n[[endpoint]]\nname = \"cheap\"\nprotocol = \"openai\"\nbase_url = \"mock://instant,tokens=10\"\nprice = { input = 1.0, output = 2.0 }\n[[endpoint]]\nname = \"free\"\nprotocol = \"ollama\"\nbase_url = \"mock://instant,tokens=10\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let ran = llmrace(&[
+        "race",
+        file.to_str().unwrap(),
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+        "--fail-if",
+        "cheap: cost.total > $1",
+    ]);
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+    assert!(
+        text(&ran.stdout).contains("cheap: cost $"),
+        "{}",
+        text(&ran.stdout)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cost = summary["costs"]["cheap"]["total_usd"].as_f64().unwrap();
+    assert!(cost > 0.0);
+    assert!(
+        summary["costs"].get("free").is_none(),
+        "unpriced endpoints have no cost"
+    );
+    let run = out.to_str().unwrap();
+    assert!(text(&llmrace(&["report", run, "--format", "md"]).stdout).contains("## Cost"));
+    assert!(text(&llmrace(&["report", run, "--format", "html"]).stdout).contains("<h2>Cost</h2>"));
+    let csv = text(&llmrace(&["report", run, "--format", "csv"]).stdout);
+    assert!(csv.lines().next().unwrap().contains("cost_usd"), "{csv}");
+    let gated = llmrace(&["report", run, "--fail-if", "cheap: cost.total > $0.0000001"]);
+    assert_eq!(gated.status.code(), Some(1), "{}", text(&gated.stderr));
+}

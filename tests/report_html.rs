@@ -1,0 +1,141 @@
+//! The HTML report in a real browser: headless Chromium loads the page from a file with the
+//! network off, runs its script without an error, ends with `data-ready="1"`, and paints
+//! something. Without Chromium the test is skipped with a note, except in CI (`CI` set),
+//! where it fails: CI installs it (`apt-get install -y chromium`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use llmrace::record::{EndpointInfo, Replay, ReplayEnd, ReplayHeader};
+use llmrace::report::{self, Format};
+
+/// A fixture race of four endpoints, one with a hostile name, folded into a run.
+fn run() -> report::Run {
+    let endpoints = 4;
+    let events: Vec<_> = llmrace::stats::fixture::events(endpoints, 150).collect();
+    let end = events.last().map(|e| ReplayEnd {
+        t: e.t,
+        interrupted: false,
+    });
+    let mut names = llmrace::stats::fixture::endpoint_names(endpoints);
+    names[0] = "<script>alert(\"x\")</script>turbo".to_string();
+    let infos = names
+        .into_iter()
+        .map(|name| EndpointInfo {
+            name,
+            protocol: "openai".to_string(),
+            model: "mock</title><b>".to_string(),
+            base_url: "mock://turbo".to_string(),
+            simulated: true,
+            concurrency: 4,
+        })
+        .collect();
+    let started_at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(20_454);
+    let replay = Replay {
+        header: ReplayHeader::new(llmrace::config::demo_race(), infos, Vec::new(), started_at),
+        events,
+        end,
+        damage: None,
+    };
+    report::run::from_replay(&replay)
+}
+
+/// Chromium's binary, or `None` (with the reason printed) when the test should be skipped.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(which);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed; CI must install it (apt-get install -y chromium)"
+        );
+        eprintln!("note: skipping the headless browser test: chromium is not installed");
+    }
+    found
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn headless(browser: &Path, profile: &Path) -> Command {
+    let mut command = Command::new(browser);
+    command.args([
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    command
+}
+
+#[test]
+fn the_html_report_runs_and_paints_in_a_headless_browser() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, report::render(&run(), Format::Html)).expect("the page is written");
+    let url = format!("file://{}", page.display());
+    // For looking at the page and its screenshot by hand.
+    let keep = std::env::var_os("LLMRACE_KEEP_REPORT").map(PathBuf::from);
+    if let Some(keep) = &keep {
+        let _ = std::fs::copy(&page, keep.join("report.html"));
+    }
+
+    let output = headless(&browser, &dir.path().join("profile-dom"))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "chromium failed: {log}");
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the script did not finish; stderr:\n{log}"
+    );
+    assert!(!log.contains("Uncaught"), "a script error:\n{log}");
+    assert!(
+        !log.contains(":CONSOLE"),
+        "the page logged to the console:\n{log}"
+    );
+    // The hostile endpoint name is text, not an element: the page's only script is its own.
+    assert_eq!(dom.matches("<script").count(), 1, "{dom}");
+    assert!(dom.contains("&lt;script&gt;alert"));
+    assert!(dom.matches("<svg").count() >= 8);
+
+    let shot = dir.path().join("shot.png");
+    let output = headless(&browser, &dir.path().join("profile-shot"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,2000")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "chromium failed: {log}");
+    if let Some(keep) = &keep {
+        let _ = std::fs::copy(&shot, keep.join("shot.png"));
+    }
+    let png = std::fs::read(&shot).expect("a screenshot was written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    assert_eq!((width, height), (1280, 2000));
+    // A blank page of this size compresses to a few kilobytes; tables and charts do not.
+    assert!(
+        png.len() > 40_000,
+        "the screenshot looks blank ({} bytes)",
+        png.len()
+    );
+}
