@@ -39,7 +39,7 @@ const VIEW_KEYS: [(&str, &str); 9] = [
     ("enter", "inspect the selected endpoint's requests"),
     ("i", "inspector: requests and responses as they arrive"),
     ("c", "charts: latency and throughput over time"),
-    ("s", "rank by: TTFT p50, tokens/s, TTLT p50, success rate"),
+    ("s", "rank by: TTFT p50, tokens/s, TTLT p50, success, cost"),
     (
         "↑ k  ↓ j",
         "board: select endpoint · inspector: older / newer",
