@@ -115,6 +115,7 @@ fn render_cost(snapshot: &Snapshot, screen_shown: Screen) -> Vec<Duration> {
                         role: "user".into(),
                         content: format!("prompt {i}"),
                     }],
+                    max_tokens: None,
                 })
                 .collect::<Vec<_>>(),
         ),

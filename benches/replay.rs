@@ -108,6 +108,8 @@ fn race() -> Vec<RaceEvent> {
                         prompt: PromptId((n % 20) as u32),
                         bytes: 1200,
                         warmup: false,
+                        lag_us: None,
+                        lap: None,
                     },
                 );
                 push(

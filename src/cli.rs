@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::schedule::{Ramp, Rate};
+
 const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
 
 const LONG_ABOUT: &str = "\
@@ -109,9 +111,10 @@ impl Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[expect(
+#[allow(
     clippy::large_enum_variant,
-    reason = "built once per process from the command line; boxing would only add noise"
+    reason = "built once per process from the command line; boxing would only add noise (an \
+              allow, not an expect: whether it fires depends on which variant grows)"
 )]
 pub enum Command {
     /// Race endpoints (the default command).
@@ -137,6 +140,114 @@ pub enum Command {
     /// Compare runs: per endpoint and metric, the change and whether it is beyond noise.
     #[command(long_about = COMPARE_LONG_ABOUT)]
     Compare(CompareArgs),
+    /// Run a race at rising concurrency levels and recommend an operating point per endpoint.
+    #[command(long_about = SWEEP_LONG_ABOUT)]
+    Sweep(SweepArgs),
+}
+
+const SWEEP_LONG_ABOUT: &str = "Run the same race once per concurrency level, headless, each \
+level's results in DIR/level-<n>/ and every level's numbers in DIR/sweep.json. Prints a table \
+per endpoint, a plot of throughput against TTFT p95, and the recommended operating point: the \
+level with the most output tokens/s whose TTFT p95 meets --ttft-p95-target and whose error \
+rate is under 1 %.\n\
+Example: llmrace sweep race.toml --concurrency 1,2,4,8,16 --per-level-requests 100 -o sweep";
+
+/// `llmrace sweep`: what to race (as `llmrace race`) and the levels to race it at.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct SweepArgs {
+    /// Race file (TOML); relative paths inside it are relative to the file.
+    #[arg(value_name = "RACE.toml")]
+    pub race_file: Option<PathBuf>,
+
+    /// An endpoint to race (NAME=PROTOCOL:URL#MODEL), repeatable; replaces the race file's.
+    #[arg(short = 'e', long = "endpoint", value_name = "NAME=PROTOCOL:URL#MODEL")]
+    pub endpoints: Vec<String>,
+
+    /// Endpoint NAME sends the API key held in environment variable VAR (repeatable).
+    #[arg(long = "api-key-env", value_name = "NAME=VAR")]
+    pub api_key_envs: Vec<String>,
+
+    /// A prompt to send (repeatable).
+    #[arg(long = "prompt", value_name = "TEXT", conflicts_with_all = ["prompts_file", "workload"])]
+    pub prompts: Vec<String>,
+
+    /// Prompts from a file (.jsonl or one prompt per line).
+    #[arg(long = "prompts", value_name = "FILE", conflicts_with = "workload")]
+    pub prompts_file: Option<PathBuf>,
+
+    /// A built-in prompt set: chat, rag, code.
+    #[arg(long, value_name = "SET", value_parser = ["chat", "rag", "code"])]
+    pub workload: Option<String>,
+
+    /// Most output tokens per request.
+    #[arg(long, value_name = "N", value_parser = parse_positive_u32)]
+    pub max_tokens: Option<u32>,
+
+    /// Concurrency levels to run, in order, comma separated.
+    #[arg(short = 'c', long, value_name = "N,N,...", value_delimiter = ',',
+          value_parser = parse_positive_u32, default_value = "1,2,4,8,16")]
+    pub concurrency: Vec<u32>,
+
+    /// Open-loop rates to run instead of concurrency levels, e.g. 1/s,2/s,5/s (per endpoint).
+    #[arg(
+        long,
+        value_name = "RATE,RATE,...",
+        value_delimiter = ',',
+        conflicts_with = "concurrency"
+    )]
+    pub rates: Vec<Rate>,
+
+    /// Requests per endpoint at each level.
+    #[arg(short = 'n', long, value_name = "N", value_parser = parse_positive_u64)]
+    pub per_level_requests: Option<u64>,
+
+    /// How long each level runs; with --per-level-requests, whichever comes first.
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub per_level_duration: Option<Duration>,
+
+    /// Warm-up requests per endpoint at each level, kept out of the statistics.
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+
+    /// The recommended level's TTFT p95 must be at most this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+    pub ttft_p95_target: Duration,
+
+    /// The sweep's name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The sweep folder (a fresh folder under the platform data folder otherwise).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// No line per level, only the tables, the plot and the recommendation.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+impl SweepArgs {
+    /// The race this sweep runs, as `llmrace race` would read it (the levels set later).
+    #[must_use]
+    pub fn race_args(&self) -> RaceArgs {
+        RaceArgs {
+            race_file: self.race_file.clone(),
+            endpoints: self.endpoints.clone(),
+            api_key_envs: self.api_key_envs.clone(),
+            prompts: self.prompts.clone(),
+            prompts_file: self.prompts_file.clone(),
+            workload: self.workload.clone(),
+            max_tokens: self.max_tokens,
+            requests: self.per_level_requests,
+            duration: self.per_level_duration,
+            warmup: self.warmup,
+            name: self.name.clone(),
+            headless: true,
+            no_replay: true,
+            quiet: true,
+            ..RaceArgs::default()
+        }
+    }
 }
 
 /// What to race and how hard; every flag overrides the race file.
@@ -177,8 +288,8 @@ pub struct RaceArgs {
     #[arg(long = "prompt", value_name = "TEXT", help_heading = "Workload", conflicts_with_all = ["prompts_file", "workload"])]
     pub prompts: Vec<String>,
 
-    /// Prompts from a file: .jsonl ({"prompt": ...} or {"messages": [...]} per line) or text
-    /// (one prompt per line).
+    /// Prompts from a file: .jsonl ({"prompt": ...} or {"messages": [...]} per line), .json
+    /// (`ShareGPT`: the first human turn of each conversation) or text (one prompt per line).
     #[arg(
         long = "prompts",
         value_name = "FILE",
@@ -187,9 +298,29 @@ pub struct RaceArgs {
     )]
     pub prompts_file: Option<PathBuf>,
 
-    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512).
-    #[arg(long, value_name = "SET", help_heading = "Workload", value_parser = ["chat", "rag", "code"])]
+    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512), long (~32k).
+    #[arg(long, value_name = "SET", help_heading = "Workload",
+          value_parser = ["chat", "rag", "code", "long"])]
     pub workload: Option<String>,
+
+    /// Synthetic prompts of N tokens (o200k), or of MIN..MAX tokens spread evenly; 100 prompts
+    /// unless the race file's `synthetic` says otherwise.
+    #[arg(long, value_name = "N|MIN..MAX", help_heading = "Workload",
+          value_parser = parse_token_range,
+          conflicts_with_all = ["prompts", "prompts_file", "workload"])]
+    pub synthetic: Option<TokenRange>,
+
+    /// Send the prompts in a shuffled order, the same for the same --seed.
+    #[arg(long, help_heading = "Workload")]
+    pub shuffle: bool,
+
+    /// Seed of --shuffle and of synthetic prompts (same seed, same prompts and order).
+    #[arg(long, value_name = "N", help_heading = "Workload")]
+    pub seed: Option<u64>,
+
+    /// `ShareGPT` files: each prompt's `max_tokens` is the length of its reference answer.
+    #[arg(long, help_heading = "Workload")]
+    pub sharegpt_output_len: bool,
 
     /// Most output tokens per request (replaces per-endpoint values).
     #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
@@ -211,9 +342,39 @@ pub struct RaceArgs {
     #[arg(short = 'd', long, value_name = "DURATION", help_heading = "Load", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
-    /// Requests in flight per endpoint (replaces per-endpoint values).
+    /// Requests in flight per endpoint (replaces per-endpoint values). A closed loop: each
+    /// request leaves when one ends. Ignored with --rate or --ramp.
     #[arg(short = 'c', long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u32)]
     pub concurrency: Option<u32>,
+
+    /// Open loop: send at this rate per endpoint (e.g. 5/s, 300/min), however many requests
+    /// are in flight; --concurrency is then ignored.
+    #[arg(long, value_name = "RATE", help_heading = "Load", conflicts_with_all = ["ramp", "laps"])]
+    pub rate: Option<Rate>,
+
+    /// Open loop with a rate rising (or falling) linearly: FROM..TO:OVER, e.g. 1/s..20/s:60s.
+    #[arg(
+        long,
+        value_name = "RAMP",
+        help_heading = "Load",
+        conflicts_with = "laps"
+    )]
+    pub ramp: Option<Ramp>,
+
+    /// Head-to-head laps: each prompt to every endpoint at the same instant, the next lap when
+    /// all have finished; the final table counts each endpoint's lap wins. --requests counts
+    /// laps; --concurrency is ignored.
+    #[arg(long, help_heading = "Load")]
+    pub laps: bool,
+
+    /// Open loop: Poisson arrivals (random gaps, as independent users) instead of even spacing.
+    #[arg(long, help_heading = "Load")]
+    pub poisson: bool,
+
+    /// Open loop: at most N requests in flight per endpoint; a request due beyond that waits
+    /// (and its lag shows it).
+    #[arg(long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u32)]
+    pub max_in_flight: Option<u32>,
 
     /// Warm-up requests per endpoint, sent first and kept out of the statistics.
     #[arg(long, value_name = "N", help_heading = "Load")]
@@ -431,6 +592,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// `--synthetic`: a length in tokens (`512`) or a range (`256..1024`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+fn parse_token_range(text: &str) -> Result<TokenRange, String> {
+    let hint = "write a length in tokens such as 512, or a range such as 256..1024";
+    let number = |t: &str| match t.trim().parse::<u32>() {
+        Ok(0) | Err(_) => Err(format!(
+            "expected a whole number of tokens, at least 1; {hint}"
+        )),
+        Ok(n) => Ok(n),
+    };
+    let (min, max) = match text.split_once("..") {
+        Some((min, max)) => (number(min)?, number(max.trim_start_matches('='))?),
+        None => {
+            let n = number(text)?;
+            (n, n)
+        }
+    };
+    if min > max {
+        return Err(format!("the range {min}..{max} is empty; {hint}"));
+    }
+    Ok(TokenRange { min, max })
+}
+
 fn parse_positive_u64(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(0) => Err("must be at least 1".to_string()),
@@ -556,6 +745,27 @@ mod tests {
         ] {
             assert!(race(argv).is_err(), "{argv:?}");
         }
+    }
+
+    #[test]
+    fn synthetic_lengths_and_ranges() -> TestResult {
+        let args = race(&["--synthetic", "512", "--shuffle", "--seed", "7"])?;
+        assert_eq!(args.synthetic, Some(TokenRange { min: 512, max: 512 }));
+        assert!(args.shuffle);
+        assert_eq!(args.seed, Some(7));
+        let args = race(&["--synthetic", "256..1024"])?;
+        assert_eq!(
+            args.synthetic,
+            Some(TokenRange {
+                min: 256,
+                max: 1024
+            })
+        );
+        for bad in ["0", "1024..256", "lots", "..5"] {
+            assert!(race(&["--synthetic", bad]).is_err(), "{bad}");
+        }
+        assert!(race(&["--synthetic", "512", "--workload", "chat"]).is_err());
+        Ok(())
     }
 
     #[test]

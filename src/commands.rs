@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::config::{self, RaceConfig};
-use crate::{RaceError, RaceOptions, cli, mock, protocol, race, report, secret, tui};
+use crate::{RaceError, RaceOptions, cli, mock, protocol, race, report, secret, sweep, tui};
 
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.
@@ -38,6 +38,73 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     Ok(if outcome.signalled { 130 } else { gated })
 }
 
+/// `llmrace sweep`: resolves the race like `llmrace race`, runs it once per level, prints a
+/// table per endpoint, the throughput/TTFT plot and the recommended operating points.
+pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
+    let (config, base_dir) = config::resolve(&args.race_args())?;
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
+            crate::record::race_folder(
+                &parent,
+                &format!("{}-sweep", config.name),
+                chrono::Utc::now(),
+            )
+        }
+    };
+    let options = sweep::SweepOptions {
+        levels: if args.rates.is_empty() {
+            args.concurrency
+                .iter()
+                .map(|&n| sweep::Level::Concurrency(n))
+                .collect()
+        } else {
+            args.rates.iter().map(|&r| sweep::Level::Rate(r)).collect()
+        },
+        ttft_p95_target: args.ttft_p95_target,
+        out,
+        quiet: args.quiet,
+    };
+    if !args.quiet {
+        // The banner's concurrency is the race's own, which the levels replace: leave it out.
+        let banner = race_banner(&config);
+        let banner = banner.replace(&format!(", concurrency {}", config.load.concurrency), "");
+        eprintln!("{banner}");
+        eprintln!(
+            "Sweep over {}",
+            options
+                .levels
+                .iter()
+                .map(sweep::Level::describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let outcome = sweep::sweep(config, &base_dir, &options).await?;
+    let report = &outcome.report;
+    for endpoint in &report.endpoints {
+        println!("{}", sweep::chart::table(endpoint));
+    }
+    println!("Throughput against TTFT p95");
+    println!(
+        "{}",
+        sweep::chart::plot(&report.endpoints, report.ttft_p95_target_ms, 60, 14)
+    );
+    println!("Recommended operating point (TTFT p95 within target, errors under 1 %):");
+    for endpoint in &report.endpoints {
+        println!(
+            "  {}",
+            sweep::chart::recommendation(endpoint, report.ttft_p95_target_ms)
+        );
+    }
+    println!("Results: {}", outcome.dir.display());
+    if report.interrupted {
+        eprintln!("Stopped early: only the levels that finished are in sweep.json.");
+    }
+    Ok(if outcome.signalled { 130 } else { 0 })
+}
+
 /// The theme asked for; `NO_COLOR` (any non-empty value) wins over everything.
 fn theme_name(asked: Option<&str>) -> tui::ThemeName {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
@@ -48,6 +115,30 @@ fn theme_name(asked: Option<&str>) -> tui::ThemeName {
         Some("colorblind") => tui::ThemeName::ColorBlind,
         Some("plain") => tui::ThemeName::Plain,
         _ => tui::ThemeName::Dark,
+    }
+}
+
+/// The load shape as the banner tells it: the closed loop's concurrency, or the open loop's
+/// rate, arrivals and cap.
+fn load_shape(load: &crate::config::LoadConfig) -> String {
+    let arrivals = match load.arrivals {
+        crate::engine::schedule::Arrivals::Constant => "",
+        crate::engine::schedule::Arrivals::Poisson => " poisson",
+    };
+    let cap = load
+        .max_in_flight
+        .map(|n| format!(", at most {n} in flight"))
+        .unwrap_or_default();
+    match (load.ramp, load.rate) {
+        (Some(ramp), _) => format!(
+            ", open loop ramping {} to {} over {}{arrivals}{cap}",
+            ramp.from,
+            ramp.to,
+            humantime::format_duration(ramp.over)
+        ),
+        (None, Some(rate)) => format!(", open loop at {rate}{arrivals}{cap}"),
+        (None, None) if load.laps => ", head-to-head laps".to_string(),
+        (None, None) => format!(", concurrency {}", load.concurrency),
     }
 }
 
@@ -67,7 +158,7 @@ fn race_banner(config: &RaceConfig) -> String {
         (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
         (None, None) => {}
     }
-    text.push_str(&format!(", concurrency {}", config.load.concurrency));
+    text.push_str(&load_shape(&config.load));
     for e in &config.endpoints {
         let simulated = if e.base_url.starts_with("mock://") {
             "  (simulated)"

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::schedule::{Arrivals, LoadShape, Ramp, Rate, RateShape};
 use crate::protocol::Protocol;
 
 mod demo;
@@ -65,6 +66,25 @@ pub struct WorkloadConfig {
     pub temperature: Option<f32>,
     /// Ask for a streamed response (the default); `false` measures non-streaming requests.
     pub stream: bool,
+    /// Send the prompts in an order shuffled with `seed` (same seed, same order) instead of
+    /// the file's order.
+    // Left out of `run.json` at their defaults, so races that use none of them record as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shuffle: bool,
+    /// The seed of `shuffle`, and of `synthetic` prompts that name no seed of their own.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seed: u64,
+    /// ShareGPT files: each prompt's `max_tokens` is the token count of its reference answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sharegpt_output_len: bool,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// Where the prompts come from.
@@ -73,11 +93,44 @@ pub struct WorkloadConfig {
 pub enum PromptSource {
     /// One or more prompts given inline (`--prompt`, `prompt = "…"`).
     Inline(Vec<String>),
-    /// A file: `.jsonl` (`{"prompt":…}` or `{"messages":[…]}` per line) or text (a prompt per line).
+    /// A file: `.jsonl` (`{"prompt":…}` or `{"messages":[…]}` per line), `.json` (ShareGPT) or
+    /// text (a prompt per line).
     File(PathBuf),
-    /// A built-in set shipped in `assets/`: `chat`, `rag`, `code`.
+    /// A built-in set: `chat`, `rag`, `code` (shipped in `assets/`) or `long` (composed from
+    /// `rag` at load time).
     Builtin(String),
+    /// Prompts generated to a length in tokens.
+    Synthetic(SyntheticSpec),
 }
+
+/// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`:
+/// prompts of generated words whose o200k token counts follow a distribution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyntheticSpec {
+    /// The length of every prompt (`fixed`), or the middle of the distribution.
+    pub input_tokens: u32,
+    pub distribution: LengthDistribution,
+    /// Half the width (`uniform`) or the standard deviation (`normal`); unused for `fixed`.
+    pub spread: u32,
+    /// How many prompts to generate.
+    pub count: u32,
+    /// Same seed, same prompts.
+    pub seed: u64,
+}
+
+/// How the lengths of synthetic prompts are spread around `input_tokens`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthDistribution {
+    Fixed,
+    /// Evenly from `input_tokens - spread` to `input_tokens + spread`.
+    Uniform,
+    /// Normal with mean `input_tokens` and standard deviation `spread` (at least 1 token).
+    Normal,
+}
+
+/// Synthetic prompts generated when `count` is not given.
+pub const DEFAULT_SYNTHETIC_COUNT: u32 = 100;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadConfig {
@@ -92,6 +145,38 @@ pub struct LoadConfig {
     pub warmup_requests: u32,
     /// Open every connection before the synchronized start.
     pub warm_connections: bool,
+    /// Open loop: send at this rate per endpoint, however many requests are in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Open loop with a rate that changes linearly (exclusive with `rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<Ramp>,
+    /// How open-loop requests are spaced.
+    #[serde(default, skip_serializing_if = "Arrivals::is_constant")]
+    pub arrivals: Arrivals,
+    /// Open loop: at most this many requests in flight per endpoint; a request due while the
+    /// cap is reached waits, and its lag shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// Head-to-head laps: each prompt to every endpoint at the same instant, one lap at a
+    /// time (`requests` counts laps). Exclusive with the open loop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub laps: bool,
+}
+
+impl LoadConfig {
+    /// The open-loop shape, or `None` for a closed loop (`concurrency` workers).
+    pub fn open_loop(&self) -> Option<LoadShape> {
+        let rate = match (self.ramp, self.rate) {
+            (Some(ramp), _) => RateShape::Ramp(ramp),
+            (None, Some(rate)) => RateShape::Fixed(rate),
+            (None, None) => return None,
+        };
+        Some(LoadShape {
+            rate,
+            arrivals: self.arrivals,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

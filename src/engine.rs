@@ -3,7 +3,10 @@
 
 pub mod connection;
 pub mod estimate;
+mod laps;
+mod open_loop;
 pub mod request;
+pub mod schedule;
 pub mod target;
 
 use std::sync::Arc;
@@ -17,8 +20,10 @@ use crate::clock::RaceClock;
 use crate::config::Timeouts;
 use crate::event::RequestId;
 use connection::{Connection, Tls};
+pub use laps::run_laps;
+pub use open_loop::{OpenLoop, run_open};
 pub use request::EventSender;
-use request::{RequestContext, run_request};
+use request::{RequestContext, SendTag, run_request};
 pub use target::{Target, TargetError, TargetSpec};
 
 /// When to stop sending.
@@ -215,7 +220,10 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
             &worker.target,
             request,
             prompt,
-            seq < warmups,
+            SendTag {
+                warmup: seq < warmups,
+                ..SendTag::default()
+            },
         )
         .await;
     }

@@ -74,6 +74,14 @@ pub enum EventKind {
         prompt: PromptId,
         bytes: u64,
         warmup: bool,
+        /// Open loop only: how late the request left after its scheduled time, in
+        /// microseconds (the client fell behind when this grows).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lag_us: Option<u64>,
+        /// Head-to-head laps only: the lap (from 0) this request ran in; every endpoint ran
+        /// the lap's prompt at the same instant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lap: Option<u32>,
     },
     /// Response headers arrived.
     Headers {

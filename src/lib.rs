@@ -15,6 +15,7 @@ pub mod record;
 pub mod report;
 pub mod secret;
 pub mod stats;
+pub mod sweep;
 pub mod tui;
 pub mod workload;
 
@@ -32,6 +33,10 @@ use engine::{Controls, Limits, Target, TargetSpec};
 use event::{EndpointId, RaceEvent};
 use record::{EndpointInfo, Recorder, ResultsWriter, RunInfo, Summary};
 use stats::{Aggregator, Snapshot};
+
+/// The seed of Poisson schedules: fixed, so that the same race file sends the same schedule
+/// every time it is run.
+const OPEN_LOOP_SEED: u64 = 0x006c_6c6d_7261_6365;
 
 /// How a race is run, beyond what is raced.
 #[derive(Clone, Debug, Default)]
@@ -186,7 +191,10 @@ pub async fn race(
     base_dir: &Path,
     options: &RaceOptions,
 ) -> Result<RaceOutcome, RaceError> {
-    let prompts = workload::load(&config.workload.prompts, base_dir)?;
+    let workload::Workload {
+        prompts,
+        notes: workload_notes,
+    } = workload::load_workload(&config.workload, base_dir)?;
     let field = resolve_endpoints(&config, &prompts).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
 
@@ -202,7 +210,7 @@ pub async fn race(
 
     let mut workers = engine::workers(&field.targets, &config.timeouts)
         .map_err(|e| RaceError::Client(e.to_string()))?;
-    let mut notices = Vec::new();
+    let mut notices = workload_notes;
     if config.load.warm_connections {
         for problem in engine::warm_connections(&mut workers, &config.timeouts).await {
             notices.push(format!(
@@ -288,15 +296,25 @@ pub async fn race(
         duration: config.load.duration,
         warmup_requests: config.load.warmup_requests,
     };
-    engine::run(
-        workers,
-        limits,
-        config.timeouts.clone(),
-        clock,
-        events_tx,
-        controls,
-    )
-    .await;
+    match config.load.open_loop() {
+        None if config.load.laps => {
+            let timeouts = config.timeouts.clone();
+            engine::run_laps(workers, limits, timeouts, clock, events_tx, controls).await;
+        }
+        Some(shape) => {
+            let open = engine::OpenLoop {
+                shape,
+                max_in_flight: config.load.max_in_flight,
+                seed: OPEN_LOOP_SEED,
+            };
+            let timeouts = config.timeouts.clone();
+            engine::run_open(workers, open, limits, timeouts, clock, events_tx, controls).await;
+        }
+        None => {
+            let timeouts = config.timeouts.clone();
+            engine::run(workers, limits, timeouts, clock, events_tx, controls).await;
+        }
+    }
     let (final_snapshot, recorder) = pipeline
         .await
         .map_err(|e| RaceError::Client(e.to_string()))?;
@@ -307,6 +325,12 @@ pub async fn race(
     let signalled = stops.signalled.load(Ordering::SeqCst);
     let interrupted = signalled || stops.by_user.load(Ordering::SeqCst);
     notices.extend(recorder.problems().iter().cloned());
+    for notice in record::run_info::lag_notices(&final_snapshot.endpoints) {
+        if !options.quiet {
+            eprintln!("! {notice}");
+        }
+        notices.push(notice);
+    }
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         name: config.name.clone(),

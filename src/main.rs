@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => runtime.block_on(llmrace::commands::replay_command(&args)),
         Command::Report(args) => llmrace::commands::report_command(&args),
         Command::Compare(args) => llmrace::commands::compare_command(&args),
+        Command::Sweep(args) => runtime.block_on(llmrace::commands::sweep_command(&args)),
     };
     // Mock servers and abandoned connections must not delay the exit.
     runtime.shutdown_background();

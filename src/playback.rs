@@ -115,6 +115,7 @@ fn replay_info(replay: &record::Replay) -> tui::RaceInfo {
         .map(|(i, messages)| workload::Prompt {
             id: event::PromptId(u32::try_from(i).unwrap_or(u32::MAX)),
             messages: messages.clone(),
+            max_tokens: None,
         })
         .collect();
     let mut notices = Vec::new();

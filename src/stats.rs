@@ -6,6 +6,7 @@ pub mod distribution;
 pub mod endpoint;
 pub mod fixture;
 pub mod health;
+pub mod laps;
 pub mod recent;
 pub mod request;
 pub mod snapshot;
@@ -29,6 +30,7 @@ pub struct Aggregator {
     wall_start: DateTime<Utc>,
     last_t: Offset,
     changed: bool,
+    laps: laps::LapTally,
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
@@ -51,6 +53,7 @@ impl Aggregator {
             wall_start,
             last_t: Offset::ZERO,
             changed: true,
+            laps: laps::LapTally::new(endpoint_names.len()),
         }
     }
 
@@ -66,8 +69,16 @@ impl Aggregator {
                 prompt,
                 bytes,
                 warmup,
+                lag_us,
+                lap,
             } => {
-                let view = stats.on_sent(event.t, event.request, *prompt, *warmup);
+                if let Some(lap) = lap
+                    && !warmup
+                {
+                    self.laps
+                        .on_sent(event.request, event.endpoint, *lap, event.t);
+                }
+                let view = stats.on_sent(event.t, event.request, *prompt, *warmup, *lag_us);
                 let trace = RequestTrace::new(
                     event.request,
                     event.endpoint,
@@ -81,6 +92,8 @@ impl Aggregator {
                 None
             }
             EventKind::Finished { .. } | EventKind::Failed { .. } | EventKind::Cancelled { .. } => {
+                let finished = matches!(event.kind, EventKind::Finished { .. });
+                self.laps.on_ended(event.request, event.t, finished);
                 let InFlight { trace, mut view } = self.in_flight.remove(&event.request)?;
                 stats.follow(&mut view, event.t, &event.kind);
                 let record = trace.finish(event.t, &event.kind, stats.name(), self.wall_start)?;
@@ -92,6 +105,7 @@ impl Aggregator {
                 if let EventKind::Content { chunks, .. } = kind
                     && !trace.is_warmup()
                 {
+                    self.laps.on_content(event.request, event.t);
                     stats.on_content(event.t, *chunks);
                 }
                 trace.apply(event.t, kind);
@@ -113,7 +127,20 @@ impl Aggregator {
         Snapshot {
             t,
             finished,
-            endpoints: self.endpoints.iter().map(|e| e.snapshot(t)).collect(),
+            endpoints: self
+                .endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let (first_token, first_finished) = self.laps.wins(i);
+                    EndpointSnapshot {
+                        wins_first_token: first_token,
+                        wins_first_finished: first_finished,
+                        laps: self.laps.judged(),
+                        ..e.snapshot(t)
+                    }
+                })
+                .collect(),
             playback: None,
         }
     }
@@ -152,6 +179,8 @@ mod tests {
             prompt: PromptId(0),
             bytes: 10,
             warmup,
+            lag_us: None,
+            lap: None,
         };
         event(t, endpoint, request, kind)
     }

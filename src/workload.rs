@@ -1,5 +1,5 @@
-//! The prompts of a race: built-in sets, files and inline prompts, loaded into [`Prompt`]s once
-//! before the race starts.
+//! The prompts of a race: built-in sets, files (text, JSONL, ShareGPT), inline and synthetic
+//! prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -7,12 +7,17 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::config::PromptSource;
+use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
 use crate::protocol::Message;
 
+mod long;
+mod rng;
+mod sharegpt;
+mod synthetic;
+
 /// The built-in prompt sets, by name.
-pub const BUILTIN_SETS: [&str; 3] = ["chat", "rag", "code"];
+pub const BUILTIN_SETS: [&str; 4] = ["chat", "rag", "code", "long"];
 
 const CHAT: &str = include_str!("../assets/prompts/chat.jsonl");
 const RAG: &str = include_str!("../assets/prompts/rag.jsonl");
@@ -23,6 +28,17 @@ const CODE: &str = include_str!("../assets/prompts/code.jsonl");
 pub struct Prompt {
     pub id: PromptId,
     pub messages: Vec<Message>,
+    /// This prompt's own output budget (a ShareGPT reference answer's length); it overrides
+    /// the endpoint's `max_tokens`.
+    pub max_tokens: Option<u32>,
+}
+
+/// The loaded prompts, and what the user should hear about how they were loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    pub prompts: Vec<Prompt>,
+    /// One line each, e.g. conversations left out of a ShareGPT file.
+    pub notes: Vec<String>,
 }
 
 impl Prompt {
@@ -48,14 +64,21 @@ pub enum WorkloadError {
         problem: String,
         help: String,
     },
+    #[error("{source_name}:{line}:{column}: {problem}\n  help: {help}")]
+    Json {
+        source_name: String,
+        line: usize,
+        column: usize,
+        problem: String,
+        help: String,
+    },
     #[error(
-        "{}: JSON files are not read as prompt lists\n  help: write one JSON object per line \
-         in a .jsonl file: {{\"prompt\": \"...\"}} or {{\"messages\": [{{\"role\": \"user\", \
-         \"content\": \"...\"}}]}}",
-        path.display()
+        "{source_name}: no conversation has a human turn ({skipped} without one)\n  help: \
+         ShareGPT turns are {{\"from\": \"human\", \"value\": \"...\"}}; the first human turn \
+         of each conversation is its prompt"
     )]
-    JsonFile { path: PathBuf },
-    #[error("unknown built-in prompt set `{name}`\n  help: built-in sets: chat, rag, code")]
+    NoConversations { source_name: String, skipped: usize },
+    #[error("unknown built-in prompt set `{name}`\n  help: built-in sets: chat, rag, code, long")]
     UnknownBuiltin { name: String },
     #[error("{source_name}: holds no prompts\n  help: give at least one prompt")]
     Empty { source_name: String },
@@ -66,13 +89,69 @@ pub enum WorkloadError {
 const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"} or \
     {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}";
 
-/// Loads the prompts of `source`; relative file paths are relative to `base_dir`.
+/// Loads the workload of a race: its prompts (relative file paths are relative to `base_dir`),
+/// with ShareGPT output lengths when asked for, in a seeded shuffled order when asked for.
+pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workload, WorkloadError> {
+    let mut notes = Vec::new();
+    let mut prompts = load_source(
+        &config.prompts,
+        base_dir,
+        config.sharegpt_output_len,
+        &mut notes,
+    )?;
+    let is_sharegpt = matches!(&config.prompts, PromptSource::File(f)
+        if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")));
+    if config.sharegpt_output_len && !is_sharegpt {
+        notes.push(
+            "sharegpt_output_len only applies to ShareGPT (.json) prompt files: ignored"
+                .to_string(),
+        );
+    }
+    if config.shuffle {
+        rng::Rng::new(config.seed).shuffle(&mut prompts);
+        // Ids are positions: targets index their request bodies by them.
+        for (index, prompt) in prompts.iter_mut().enumerate() {
+            prompt.id = PromptId(u32::try_from(index).unwrap_or(u32::MAX));
+        }
+    }
+    Ok(Workload { prompts, notes })
+}
+
+/// Loads the prompts of `source` in their own order; relative file paths are relative to
+/// `base_dir`.
 pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
+    load_source(source, base_dir, false, &mut Vec::new())
+}
+
+fn load_source(
+    source: &PromptSource,
+    base_dir: &Path,
+    sharegpt_output_len: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Prompt>, WorkloadError> {
     match source {
         PromptSource::Inline(texts) => {
             let mut prompts = Prompts::new("inline prompts");
             for text in texts {
                 prompts.push(vec![user(text)])?;
+            }
+            prompts.finish()
+        }
+        PromptSource::Synthetic(spec) => {
+            let mut prompts = Prompts::new("synthetic prompts");
+            for messages in synthetic::generate(spec) {
+                prompts.push(messages)?;
+            }
+            prompts.finish()
+        }
+        PromptSource::Builtin(name) if name == "long" => {
+            let rag: Vec<Vec<Message>> = read_jsonl(RAG.as_bytes(), "built-in `rag`")?
+                .into_iter()
+                .map(|p| p.messages)
+                .collect();
+            let mut prompts = Prompts::new("built-in `long`");
+            for messages in long::compose(&rag) {
+                prompts.push(messages)?;
             }
             prompts.finish()
         }
@@ -87,7 +166,7 @@ pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, Workl
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase());
             if extension.as_deref() == Some("json") {
-                return Err(WorkloadError::JsonFile { path });
+                return read_sharegpt(&path, sharegpt_output_len, notes);
             }
             let reader = File::open(&path).map_err(|io| WorkloadError::Read {
                 path: path.clone(),
@@ -101,6 +180,33 @@ pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, Workl
             }
         }
     }
+}
+
+fn read_sharegpt(
+    path: &Path,
+    output_len: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Prompt>, WorkloadError> {
+    let file = File::open(path).map_err(|io| WorkloadError::Read {
+        path: path.to_path_buf(),
+        io,
+    })?;
+    let name = path.display().to_string();
+    let parsed = sharegpt::parse(file, &name, output_len)?;
+    if parsed.skipped > 0 {
+        notes.push(format!(
+            "{name}: {} conversation(s) without a human turn were left out",
+            parsed.skipped
+        ));
+    }
+    let mut prompts = Prompts::new(&name);
+    for (messages, max_tokens) in parsed.prompts {
+        prompts.push(messages)?;
+        if let Some(last) = prompts.prompts.last_mut() {
+            last.max_tokens = max_tokens;
+        }
+    }
+    prompts.finish()
 }
 
 fn builtin_text(name: &str) -> Option<&'static str> {
@@ -140,6 +246,7 @@ impl<'a> Prompts<'a> {
         self.prompts.push(Prompt {
             id: PromptId(id),
             messages,
+            max_tokens: None,
         });
         Ok(())
     }
@@ -344,12 +451,52 @@ mod tests {
     }
 
     #[test]
-    fn json_files_are_refused_with_a_hint() {
-        let source = PromptSource::File("prompts.json".into());
-        let message = load(&source, Path::new("/nowhere"))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(message.contains(".jsonl"), "{message}");
+    fn long_builtin_is_about_32k_tokens() -> TestResult {
+        let prompts = load(&PromptSource::Builtin("long".into()), Path::new("."))?;
+        assert!((4..=6).contains(&prompts.len()), "{}", prompts.len());
+        for prompt in &prompts {
+            let tokens = crate::engine::estimate::count_tokens(&prompt.text());
+            assert!(
+                (28_000..=36_000).contains(&tokens),
+                "#{}: {tokens}",
+                prompt.id.0
+            );
+            assert!(
+                prompt
+                    .text()
+                    .contains("Question: The answer is in collection 4")
+            );
+        }
+        assert_ne!(prompts[0].text(), prompts[1].text());
+        Ok(())
+    }
+
+    #[test]
+    fn shuffle_is_seeded_and_renumbers() -> TestResult {
+        let config = |shuffle, seed| WorkloadConfig {
+            prompts: PromptSource::Builtin("chat".into()),
+            max_tokens: None,
+            temperature: None,
+            stream: true,
+            shuffle,
+            seed,
+            sharegpt_output_len: false,
+        };
+        let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
+        let plain = load_workload(&config(false, 7), Path::new("."))?;
+        let a = load_workload(&config(true, 7), Path::new("."))?;
+        let b = load_workload(&config(true, 7), Path::new("."))?;
+        let c = load_workload(&config(true, 8), Path::new("."))?;
+        assert_eq!(texts(&a), texts(&b));
+        assert_ne!(texts(&a), texts(&plain));
+        assert_ne!(texts(&a), texts(&c));
+        let mut sorted = texts(&a);
+        sorted.sort();
+        let mut expected = texts(&plain);
+        expected.sort();
+        assert_eq!(sorted, expected);
+        let ids: Vec<u32> = a.prompts.iter().map(|p| p.id.0).collect();
+        assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
+        Ok(())
     }
 }

@@ -5,14 +5,16 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::cli::RaceArgs;
+use crate::cli::{RaceArgs, TokenRange};
+use crate::engine::schedule::Arrivals;
 use crate::report::threshold;
 
 use super::endpoint_spec::apply_api_key_envs;
 use super::error::{ConfigError, Location};
 use super::{
-    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, EndpointConfig, LoadConfig,
-    PromptSource, RaceConfig, Slo, Timeouts, WorkloadConfig, demo_race, parse_endpoint_spec,
+    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, DEFAULT_SYNTHETIC_COUNT,
+    EndpointConfig, LengthDistribution, LoadConfig, PromptSource, RaceConfig, Slo, SyntheticSpec,
+    Timeouts, WorkloadConfig, demo_race, parse_endpoint_spec,
 };
 
 /// The race to run for `llmrace race …`, and the folder that relative paths in it (a
@@ -91,6 +93,15 @@ pub fn apply_overrides(
     if let Some(set) = &args.workload {
         workload.prompts = PromptSource::Builtin(set.clone());
     }
+    workload.seed = args.seed.unwrap_or(workload.seed);
+    workload.shuffle |= args.shuffle;
+    workload.sharegpt_output_len |= args.sharegpt_output_len;
+    if let Some(range) = args.synthetic {
+        workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));
+    }
+    if let (PromptSource::Synthetic(spec), Some(seed)) = (&mut workload.prompts, args.seed) {
+        spec.seed = seed;
+    }
     if let Some(max_tokens) = args.max_tokens {
         workload.max_tokens = Some(max_tokens);
         race.endpoints.iter_mut().for_each(|e| e.max_tokens = None);
@@ -113,6 +124,26 @@ pub fn apply_overrides(
     if args.no_warm_connections {
         load.warm_connections = false;
     }
+    // A rate, a ramp or laps from the command line replace whichever the file set.
+    if let Some(rate) = args.rate {
+        load.rate = Some(rate);
+        load.ramp = None;
+        load.laps = false;
+    }
+    if let Some(ramp) = args.ramp {
+        load.ramp = Some(ramp);
+        load.rate = None;
+        load.laps = false;
+    }
+    if args.laps {
+        load.laps = true;
+        load.rate = None;
+        load.ramp = None;
+    }
+    if args.poisson {
+        load.arrivals = Arrivals::Poisson;
+    }
+    override_with(&mut load.max_in_flight, args.max_in_flight);
 
     let timeouts = &mut race.timeouts;
     timeouts.connect = args.connect_timeout.unwrap_or(timeouts.connect);
@@ -184,6 +215,27 @@ pub(super) fn fill_defaults(race: &mut RaceConfig) {
     }
 }
 
+/// `--synthetic N` (fixed) or `MIN..MAX` (uniform), keeping the count and seed of the file's
+/// `synthetic` table if it has one (`--seed` is applied after).
+fn synthetic_from_flag(range: TokenRange, workload: &WorkloadConfig) -> SyntheticSpec {
+    let (count, seed) = match &workload.prompts {
+        PromptSource::Synthetic(spec) => (spec.count, spec.seed),
+        _ => (DEFAULT_SYNTHETIC_COUNT, workload.seed),
+    };
+    let distribution = if range.min == range.max {
+        LengthDistribution::Fixed
+    } else {
+        LengthDistribution::Uniform
+    };
+    SyntheticSpec {
+        input_tokens: range.min + (range.max - range.min) / 2,
+        distribution,
+        spread: (range.max - range.min).div_ceil(2),
+        count,
+        seed,
+    }
+}
+
 fn override_with<T>(slot: &mut Option<T>, flag: Option<T>) {
     if flag.is_some() {
         *slot = flag;
@@ -214,6 +266,9 @@ fn bare_race() -> RaceConfig {
             max_tokens: None,
             temperature: None,
             stream: true,
+            shuffle: false,
+            seed: 0,
+            sharegpt_output_len: false,
         },
         load: LoadConfig {
             requests: None,
@@ -221,6 +276,11 @@ fn bare_race() -> RaceConfig {
             concurrency: DEFAULT_CONCURRENCY,
             warmup_requests: 0,
             warm_connections: true,
+            rate: None,
+            ramp: None,
+            arrivals: Arrivals::Constant,
+            max_in_flight: None,
+            laps: false,
         },
         timeouts: Timeouts::default(),
         slo: Slo::default(),

@@ -393,3 +393,68 @@ fn prices_default_cached_input_to_input() -> TestResult {
     assert_eq!(race.fail_if, ["b: cost > 1"]);
     Ok(())
 }
+
+#[test]
+fn synthetic_flag_and_seed_override_the_file() -> TestResult {
+    let (race, _) = resolve(&args(&["--synthetic", "512", "--shuffle", "--seed", "9"])?)?;
+    let PromptSource::Synthetic(spec) = race.workload.prompts else {
+        panic!(
+            "expected synthetic prompts, got {:?}",
+            race.workload.prompts
+        );
+    };
+    assert_eq!(spec.input_tokens, 512);
+    assert_eq!(spec.distribution, LengthDistribution::Fixed);
+    assert_eq!((spec.count, spec.seed), (DEFAULT_SYNTHETIC_COUNT, 9));
+    assert!(race.workload.shuffle);
+    assert_eq!(race.workload.seed, 9);
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("synthetic.toml");
+    std::fs::write(
+        &path,
+        "[workload]\nsynthetic = { input_tokens = 100, count = 7, seed = 3 }\n\
+         [[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n",
+    )?;
+    let path_arg = path.to_string_lossy().into_owned();
+    let (race, _) = resolve(&args(&[&path_arg, "--synthetic", "256..1024"])?)?;
+    let PromptSource::Synthetic(spec) = race.workload.prompts else {
+        panic!("expected synthetic prompts");
+    };
+    assert_eq!(spec.distribution, LengthDistribution::Uniform);
+    assert_eq!((spec.input_tokens, spec.spread), (640, 384));
+    assert_eq!((spec.count, spec.seed), (7, 3));
+    let (race, _) = resolve(&args(&[&path_arg, "--seed", "5"])?)?;
+    assert!(matches!(race.workload.prompts, PromptSource::Synthetic(s) if s.seed == 5));
+    Ok(())
+}
+
+#[test]
+fn load_shape_flags_replace_the_files_shape() -> TestResult {
+    let race = layered(&[
+        "race",
+        "--rate",
+        "300/min",
+        "--poisson",
+        "--max-in-flight",
+        "8",
+    ])?;
+    let shape = race.load.open_loop().ok_or("an open loop")?;
+    assert_eq!(shape.arrivals, crate::engine::schedule::Arrivals::Poisson);
+    assert_eq!(race.load.max_in_flight, Some(8));
+    assert!(!race.load.laps);
+
+    let race = layered(&["race", "--ramp", "1/s..20/s:60s"])?;
+    assert!(race.load.ramp.is_some() && race.load.rate.is_none());
+
+    let race = layered(&["race", "--laps"])?;
+    assert!(race.load.laps && race.load.open_loop().is_none());
+    Ok(())
+}
+
+#[test]
+fn laps_and_a_rate_cannot_both_be_asked_for() {
+    assert!(args(&["race", "--laps", "--rate", "5/s"]).is_err());
+    assert!(args(&["race", "--ramp", "1/s..2/s:1s", "--rate", "5/s"]).is_err());
+    assert!(args(&["race", "--rate", "5/fortnight"]).is_err());
+}

@@ -30,6 +30,21 @@ pub(super) struct RawWorkload {
     pub max_tokens: Option<Spanned<u32>>,
     pub temperature: Option<Spanned<f32>>,
     pub stream: Option<bool>,
+    pub synthetic: Option<Spanned<RawSynthetic>>,
+    pub shuffle: Option<bool>,
+    pub seed: Option<u64>,
+    pub sharegpt_output_len: Option<bool>,
+}
+
+/// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSynthetic {
+    pub input_tokens: Spanned<u32>,
+    pub distribution: Option<Spanned<String>>,
+    pub spread: Option<Spanned<u32>>,
+    pub count: Option<Spanned<u32>>,
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +55,20 @@ pub(super) struct RawLoad {
     pub concurrency: Option<Spanned<u32>>,
     pub warmup_requests: Option<u32>,
     pub warm_connections: Option<bool>,
+    pub rate: Option<Spanned<String>>,
+    pub arrivals: Option<Spanned<String>>,
+    pub max_in_flight: Option<Spanned<u32>>,
+    pub ramp: Option<Spanned<RawRamp>>,
+    pub laps: Option<Spanned<bool>>,
+}
+
+/// `ramp = { from = "1/s", to = "20/s", over = "60s" }`: a linear open-loop rate ramp.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRamp {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub over: Spanned<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,11 +171,61 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("workload", "max_tokens", "max_tokens = 128"),
     doc("workload", "temperature", "temperature = 0.0"),
     doc("workload", "stream", "stream = true"),
+    doc(
+        "workload",
+        "synthetic",
+        r#"synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100, seed = 7 }"#,
+    ),
+    doc(
+        "workload",
+        "shuffle",
+        "shuffle = true (send the prompts in an order set by `seed`)",
+    ),
+    doc("workload", "seed", "seed = 7"),
+    doc(
+        "workload",
+        "sharegpt_output_len",
+        "sharegpt_output_len = true (max_tokens = each ShareGPT reference answer's length)",
+    ),
+    doc(
+        "workload.synthetic",
+        "input_tokens",
+        "input_tokens = 512 (o200k tokens per prompt, or the middle of the distribution)",
+    ),
+    doc(
+        "workload.synthetic",
+        "distribution",
+        r#"distribution = "fixed" (or "uniform", "normal")"#,
+    ),
+    doc(
+        "workload.synthetic",
+        "spread",
+        "spread = 128 (uniform: half the width; normal: the standard deviation)",
+    ),
+    doc("workload.synthetic", "count", "count = 100"),
+    doc(
+        "workload.synthetic",
+        "seed",
+        "seed = 7 (default: [workload] seed)",
+    ),
     doc("load", "requests", "requests = 20"),
     doc("load", "duration", r#"duration = "60s""#),
     doc("load", "concurrency", "concurrency = 4"),
     doc("load", "warmup_requests", "warmup_requests = 2"),
     doc("load", "warm_connections", "warm_connections = true"),
+    doc("load", "rate", r#"rate = "5/s" (or "300/min")"#),
+    doc(
+        "load",
+        "arrivals",
+        r#"arrivals = "constant" (or "poisson")"#,
+    ),
+    doc("load", "max_in_flight", "max_in_flight = 64"),
+    doc(
+        "load",
+        "ramp",
+        r#"ramp = { from = "1/s", to = "20/s", over = "60s" }"#,
+    ),
+    doc("load", "laps", "laps = true"),
     doc("timeouts", "connect", r#"connect = "10s""#),
     doc("timeouts", "first_token", r#"first_token = "120s""#),
     doc("timeouts", "idle", r#"idle = "60s""#),
@@ -232,6 +311,7 @@ pub(super) fn table_display(table: &str) -> String {
         "" => "the top level of the race file".to_string(),
         "endpoint" => "[[endpoint]]".to_string(),
         "endpoint.price" => "an [[endpoint]]'s `price`".to_string(),
+        "workload.synthetic" => "[workload] `synthetic`".to_string(),
         other => format!("[{other}]"),
     }
 }
@@ -247,6 +327,7 @@ mod tests {
             ("", key) => format!("{key} = \"x\"\n"),
             ("endpoint", key) => format!("[[endpoint]]\n{key} = {{}}\n"),
             ("endpoint.price", key) => format!("[[endpoint]]\nprice = {{ {key} = {{}} }}\n"),
+            ("workload.synthetic", key) => format!("[workload]\nsynthetic = {{ {key} = {{}} }}\n"),
             (table, key) => format!("[{table}]\n{key} = {{}}\n"),
         };
         match toml::from_str::<RawRace>(&snippet) {
@@ -274,6 +355,7 @@ mod tests {
             "thresholds",
             "endpoint",
             "endpoint.price",
+            "workload.synthetic",
         ] {
             assert!(!accepts(table, "nonsense"), "{table}");
         }
@@ -291,11 +373,13 @@ mod tests {
             "thresholds",
             "endpoint",
             "endpoint.price",
+            "workload.synthetic",
         ] {
             let snippet = match table {
                 "" => "nonsense = 1\n".to_string(),
                 "endpoint" => "[[endpoint]]\nnonsense = 1\n".to_string(),
                 "endpoint.price" => "[[endpoint]]\nprice = { nonsense = 1 }\n".to_string(),
+                "workload.synthetic" => "[workload]\nsynthetic = { nonsense = 1 }\n".to_string(),
                 t => format!("[{t}]\nnonsense = 1\n"),
             };
             let message = toml::from_str::<RawRace>(&snippet)

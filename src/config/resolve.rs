@@ -9,14 +9,16 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Location};
 use super::raw::{
-    RawEndpoint, RawLoad, RawPrice, RawRace, RawSlo, RawThresholds, RawTimeouts, RawWorkload,
+    RawEndpoint, RawLoad, RawPrice, RawRace, RawRamp, RawSlo, RawSynthetic, RawThresholds,
+    RawTimeouts, RawWorkload,
 };
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
     DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, EndpointConfig, LoadConfig, Price, PromptSource,
-    RaceConfig, Slo, Timeouts, WorkloadConfig,
+    RaceConfig, Slo, SyntheticSpec, Timeouts, WorkloadConfig,
 };
+use crate::engine::schedule::{Arrivals, Ramp, Rate};
 use crate::report::threshold;
 
 /// Reads and resolves a race file. Defaults are filled in, so the result can be raced as is.
@@ -207,12 +209,17 @@ impl Resolver<'_> {
             let source = PromptSource::Builtin(builtin.get_ref().clone());
             sources.push(("builtin", source, builtin.span()));
         }
+        if let Some(synthetic) = &raw.synthetic {
+            let spec = self.synthetic(synthetic, raw.seed.unwrap_or(0))?;
+            sources.push(("synthetic", PromptSource::Synthetic(spec), synthetic.span()));
+        }
         if let [(first, ..), (second, _, span), ..] = sources.as_slice() {
             return Err(ConfigError::invalid(
                 Location::at_offset(self.path, self.text, span.start),
                 format!("workload.{second}"),
                 format!("both `{first}` and `{second}` are given"),
-                "choose one prompt source: `prompt`, `prompts`, `prompts_file` or `builtin`",
+                "choose one prompt source: `prompt`, `prompts`, `prompts_file`, `builtin` or \
+                 `synthetic`",
             ));
         }
         let prompts = sources.pop().map_or_else(
@@ -234,6 +241,43 @@ impl Resolver<'_> {
             max_tokens: raw.max_tokens.map(Spanned::into_inner),
             temperature: raw.temperature.map(Spanned::into_inner),
             stream: raw.stream.unwrap_or(true),
+            shuffle: raw.shuffle.unwrap_or(false),
+            seed: raw.seed.unwrap_or(0),
+            sharegpt_output_len: raw.sharegpt_output_len.unwrap_or(false),
+        })
+    }
+
+    /// `synthetic = { … }`, checked value by value; `seed` falls back to `[workload] seed`.
+    fn synthetic(
+        &self,
+        raw: &Spanned<RawSynthetic>,
+        workload_seed: u64,
+    ) -> Result<SyntheticSpec, ConfigError> {
+        let table = raw.get_ref();
+        let key = |field: &str| format!("workload.synthetic.{field}");
+        let input_tokens = self.check(&table.input_tokens, &key("input_tokens"), |n| {
+            validate::synthetic_tokens(*n)
+        })?;
+        let distribution = match &table.distribution {
+            Some(d) => self.check(d, &key("distribution"), |d| validate::distribution(d))?,
+            None => super::LengthDistribution::Fixed,
+        };
+        let spread = match &table.spread {
+            Some(spread) => self.check(spread, &key("spread"), |s| {
+                validate::spread(*s, input_tokens, distribution)
+            })?,
+            None => input_tokens / 4,
+        };
+        let count = match &table.count {
+            Some(count) => self.check(count, &key("count"), |c| validate::synthetic_count(*c))?,
+            None => super::DEFAULT_SYNTHETIC_COUNT,
+        };
+        Ok(SyntheticSpec {
+            input_tokens,
+            distribution,
+            spread,
+            count,
+            seed: table.seed.unwrap_or(workload_seed),
         })
     }
 
@@ -248,6 +292,29 @@ impl Resolver<'_> {
                 validate::at_least_one(u64::from(*c), "concurrency = 4")
             })?;
         }
+        if let Some(laps) = raw.laps.as_ref().filter(|l| *l.get_ref())
+            && (raw.rate.is_some() || raw.ramp.is_some())
+        {
+            return Err(self.fail(
+                laps,
+                "load.laps",
+                Problem::new(
+                    "laps and an open-loop `rate` or `ramp` cannot go together",
+                    "laps send each prompt to every endpoint at once and wait for all of them; \
+                     a rate sends on a clock: keep `laps = true` or the rate, not both",
+                ),
+            ));
+        }
+        if let (Some(_), Some(ramp)) = (&raw.rate, &raw.ramp) {
+            return Err(self.fail(
+                ramp,
+                "load.ramp",
+                Problem::new(
+                    "`rate` and `ramp` both set the open-loop rate",
+                    r#"keep one: `rate = "5/s"` for a steady rate, or `ramp = { from = "1/s", to = "20/s", over = "60s" }`"#,
+                ),
+            ));
+        }
         Ok(LoadConfig {
             requests: raw.requests.map(Spanned::into_inner),
             duration: self.duration(raw.duration.as_ref(), "load.duration")?,
@@ -256,6 +323,50 @@ impl Resolver<'_> {
                 .map_or(DEFAULT_CONCURRENCY, Spanned::into_inner),
             warmup_requests: raw.warmup_requests.unwrap_or(0),
             warm_connections: raw.warm_connections.unwrap_or(true),
+            rate: raw
+                .rate
+                .as_ref()
+                .map(|r| self.check(r, "load.rate", |t| rate(t)))
+                .transpose()?,
+            ramp: raw.ramp.as_ref().map(|r| self.ramp(r)).transpose()?,
+            arrivals: raw
+                .arrivals
+                .as_ref()
+                .map(|a| self.check(a, "load.arrivals", |t| arrivals(t)))
+                .transpose()?
+                .unwrap_or_default(),
+            max_in_flight: raw
+                .max_in_flight
+                .as_ref()
+                .map(|m| {
+                    self.check(m, "load.max_in_flight", |m| {
+                        validate::at_least_one(u64::from(*m), "max_in_flight = 64").map(|()| *m)
+                    })
+                })
+                .transpose()?,
+            laps: raw.laps.is_some_and(|l| l.into_inner()),
+        })
+    }
+
+    fn ramp(&self, raw: &Spanned<RawRamp>) -> Result<Ramp, ConfigError> {
+        let ramp = raw.get_ref();
+        let over = self
+            .duration(Some(&ramp.over), "load.ramp.over")?
+            .unwrap_or_default();
+        if over.is_zero() {
+            return Err(self.fail(
+                &ramp.over,
+                "load.ramp.over",
+                Problem::new(
+                    "a ramp must last longer than zero",
+                    r#"write e.g. `ramp = { from = "1/s", to = "20/s", over = "60s" }`"#,
+                ),
+            ));
+        }
+        Ok(Ramp {
+            from: self.check(&ramp.from, "load.ramp.from", |t| rate(t))?,
+            to: self.check(&ramp.to, "load.ramp.to", |t| rate(t))?,
+            over,
         })
     }
 
@@ -425,4 +536,24 @@ fn non_empty_prompt(prompt: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+fn rate(text: &str) -> Result<Rate, Problem> {
+    text.parse::<Rate>().map_err(|e| {
+        Problem::new(
+            e.to_string(),
+            r#"write requests per second or per minute, e.g. `rate = "5/s"` or `rate = "300/min"`"#,
+        )
+    })
+}
+
+fn arrivals(text: &str) -> Result<Arrivals, Problem> {
+    match text {
+        "constant" => Ok(Arrivals::Constant),
+        "poisson" => Ok(Arrivals::Poisson),
+        other => Err(Problem::new(
+            format!("'{other}' is not a kind of arrivals"),
+            r#"write `arrivals = "constant"` (evenly spaced) or `arrivals = "poisson"` (random, as independent users)"#,
+        )),
+    }
 }

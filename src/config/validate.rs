@@ -272,6 +272,77 @@ pub fn builtin(name: &str) -> Result<(), Problem> {
     ))
 }
 
+/// The largest synthetic prompt: far beyond any context window, but bounded so a typo cannot
+/// make llmrace generate gigabytes.
+pub const MAX_SYNTHETIC_TOKENS: u32 = 1_000_000;
+/// The most synthetic prompts: each is built and kept in memory before the race.
+pub const MAX_SYNTHETIC_COUNT: u32 = 100_000;
+
+pub fn synthetic_tokens(tokens: u32) -> Result<u32, Problem> {
+    if (1..=MAX_SYNTHETIC_TOKENS).contains(&tokens) {
+        return Ok(tokens);
+    }
+    Err(Problem::new(
+        format!("input_tokens must be from 1 to {MAX_SYNTHETIC_TOKENS}, not {tokens}"),
+        "write the prompt length in tokens, e.g. `input_tokens = 512`",
+    ))
+}
+
+pub fn synthetic_count(count: u32) -> Result<u32, Problem> {
+    if (1..=MAX_SYNTHETIC_COUNT).contains(&count) {
+        return Ok(count);
+    }
+    Err(Problem::new(
+        format!("count must be from 1 to {MAX_SYNTHETIC_COUNT}, not {count}"),
+        "write how many prompts to generate, e.g. `count = 100`",
+    ))
+}
+
+const DISTRIBUTIONS: [&str; 3] = ["fixed", "uniform", "normal"];
+
+pub fn distribution(name: &str) -> Result<super::LengthDistribution, Problem> {
+    use super::LengthDistribution as D;
+    match name {
+        "fixed" => Ok(D::Fixed),
+        "uniform" => Ok(D::Uniform),
+        "normal" => Ok(D::Normal),
+        other => {
+            let allowed = "allowed distributions: fixed, uniform, normal";
+            let help = match did_you_mean(other, &DISTRIBUTIONS) {
+                Some(guess) => format!("did you mean `{guess}`? {allowed}"),
+                None => allowed.to_string(),
+            };
+            Err(Problem::new(
+                format!("unknown distribution {}", shown(other)),
+                help,
+            ))
+        }
+    }
+}
+
+/// A spread only means something for `uniform` and `normal`; a uniform spread as wide as the
+/// middle would ask for prompts of 0 tokens.
+pub fn spread(
+    spread: u32,
+    input_tokens: u32,
+    distribution: super::LengthDistribution,
+) -> Result<u32, Problem> {
+    match distribution {
+        super::LengthDistribution::Fixed if spread > 0 => Err(Problem::new(
+            "`spread` has no effect with distribution = \"fixed\"",
+            "add `distribution = \"uniform\"` or `\"normal\"`, or leave `spread` out",
+        )),
+        super::LengthDistribution::Uniform if spread >= input_tokens => Err(Problem::new(
+            format!(
+                "a uniform spread of {spread} reaches 0 tokens (input_tokens = {input_tokens})"
+            ),
+            "keep `spread` below `input_tokens`: lengths run from input_tokens - spread to \
+             input_tokens + spread",
+        )),
+        _ => Ok(spread),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,15 @@ impl Connection {
         }
     }
 
+    /// A new, not yet opened connection to the same origin.
+    pub fn fresh(&self) -> Connection {
+        Connection::new(
+            Arc::clone(&self.origin),
+            self.tls.clone(),
+            self.connect_timeout,
+        )
+    }
+
     /// Waits until the connection can take a request (the previous response is fully read),
     /// opening a new one if it closed. Returns how long connecting took when it had to.
     pub async fn ready(&mut self) -> Result<Option<Duration>, ConnectFailure> {

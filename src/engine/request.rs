@@ -61,6 +61,17 @@ impl Emitter<'_> {
     }
 }
 
+/// What a request's `Sent` event says besides the prompt: how the load shape sent it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendTag {
+    /// Kept out of the statistics.
+    pub warmup: bool,
+    /// Open loop: when it was meant to leave, so its lag can be told.
+    pub scheduled: Option<Offset>,
+    /// Head-to-head laps: which lap it runs in.
+    pub lap: Option<u32>,
+}
+
 /// Sends prompt `prompt` to `target` over `connection` and reports everything that happens
 /// as events.
 pub async fn run_request(
@@ -69,21 +80,29 @@ pub async fn run_request(
     target: &Target,
     request: RequestId,
     prompt: PromptId,
-    warmup: bool,
+    tag: SendTag,
 ) {
+    let SendTag {
+        warmup,
+        scheduled,
+        lap,
+    } = tag;
     let out = Emitter {
         events: ctx.events,
         endpoint: target.id,
         request,
     };
     let body = target.body_for(prompt).clone();
-    let sent_event = |t| {
+    let sent_event = |t: Offset| {
         out.emit(
             t,
             EventKind::Sent {
                 prompt,
                 bytes: body.len() as u64,
                 warmup,
+                lag_us: scheduled
+                    .map(|at| u64::try_from(t.since(at).as_micros()).unwrap_or(u64::MAX)),
+                lap,
             },
         );
     };

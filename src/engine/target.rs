@@ -67,7 +67,8 @@ impl Target {
                 &RequestSpec {
                     model: spec.model,
                     messages: &prompt.messages,
-                    max_tokens: spec.max_tokens,
+                    // A prompt's own budget (ShareGPT reference length) wins.
+                    max_tokens: prompt.max_tokens.or(spec.max_tokens),
                     temperature: spec.temperature,
                     stream: spec.stream,
                     extra_body: spec.body,

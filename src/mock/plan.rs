@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::faults::Fault;
 use super::profile::{Profile, Sampler};
 use super::request::Ask;
+use super::stats::Busy;
 use super::text::mix;
 use super::wire::{Finish, Tally, Timings, Words};
 use crate::protocol::Protocol;
@@ -29,6 +30,8 @@ pub(crate) struct Plan {
     pub fault: Option<Fault>,
     pub fault_at: u32,
     pub clock: Clock,
+    /// Keeps this generation counted as in progress while the plan lives.
+    busy: Option<Busy>,
 }
 
 impl Plan {
@@ -91,8 +94,21 @@ impl Plan {
                 rng: SmallRng::seed_from_u64(mix(profile.seed ^ mix(seq))),
                 ttft,
                 itl,
+                extra_ttft: Duration::ZERO,
+                itl_factor: 1.0,
             },
+            busy: None,
         }
+    }
+
+    /// Slows this response down for the `others` generations in progress at its arrival (a
+    /// profile's `load`), and counts it as in progress until the plan is dropped.
+    pub(crate) fn loaded(mut self, profile: &Profile, busy: Busy, others: u64) -> Plan {
+        let (extra, factor) = profile.slowdown(others);
+        self.clock.extra_ttft = extra;
+        self.clock.itl_factor = factor;
+        self.busy = Some(busy);
+        self
     }
 
     /// Size of the chunk starting at token `sent`: chunks never mix reasoning and answer.
@@ -167,6 +183,8 @@ pub(crate) struct Clock {
     rng: SmallRng,
     ttft: Sampler,
     itl: Sampler,
+    extra_ttft: Duration,
+    itl_factor: f64,
 }
 
 impl Clock {
@@ -174,10 +192,10 @@ impl Clock {
     pub(crate) fn advance(&mut self, tokens: u32) -> Instant {
         for _ in 0..tokens {
             if self.first.is_none() {
-                self.offset += self.ttft.draw(&mut self.rng);
+                self.offset += self.ttft.draw(&mut self.rng) + self.extra_ttft;
                 self.first = Some(self.offset);
             } else {
-                self.offset += self.itl.draw(&mut self.rng);
+                self.offset += self.itl.draw(&mut self.rng).mul_f64(self.itl_factor);
             }
         }
         self.origin + self.offset
@@ -254,5 +272,21 @@ mod tests {
         assert_eq!(plan.schedule_all() - origin, Duration::from_millis(140));
         assert_eq!(plan.tally.timings.prompt_eval_ns, 100_000_000);
         assert_eq!(plan.tally.timings.eval_ns, 40_000_000);
+    }
+
+    #[tokio::test]
+    async fn load_delays_by_the_others_in_flight() {
+        let profile = Profile::parse("ttft=100ms,itl=10ms,tokens=5,chunk=2,load=50ms").unwrap();
+        let counters = std::sync::Arc::new(super::super::stats::Counters::new());
+        let (first, none) = counters.generation_started();
+        let (second, one) = counters.generation_started();
+        assert_eq!((none, one), (0, 1));
+        let origin = Instant::now();
+        let mut plan = Plan::new(&profile, Protocol::Ollama, &ask(None), 2, None, origin)
+            .loaded(&profile, second, one);
+        // TTFT 100 + 50 ms; four ITLs of 10 ms grown by the same 50 %.
+        assert_eq!(plan.schedule_all() - origin, Duration::from_millis(210));
+        drop((plan, first));
+        assert_eq!(counters.generation_started().1, 0);
     }
 }

@@ -56,6 +56,9 @@ pub struct Profile {
     pub faults: Vec<(Fault, f64)>,
     /// How late the headers are under the `slow_headers` fault.
     pub header_delay: Duration,
+    /// Extra TTFT per other generation already in progress when a request arrives, with the
+    /// ITL growing in the same proportion: a server that saturates, for sweeps to find.
+    pub load: Duration,
     pub seed: u64,
 }
 
@@ -104,6 +107,7 @@ impl Profile {
             reasoning: 0,
             faults: Vec::new(),
             header_delay: ms(2000),
+            load: Duration::ZERO,
             seed: 1,
         };
         let profile = match name {
@@ -176,6 +180,29 @@ impl Profile {
             }
         }
         None
+    }
+
+    /// The extra TTFT and the ITL factor for a request that arrives while `others`
+    /// generations are in progress. The ITL grows by the same fraction as the mean TTFT, so
+    /// both latency and throughput per request degrade together as a real server's do.
+    pub(crate) fn slowdown(&self, others: u64) -> (Duration, f64) {
+        if self.load.is_zero() || others == 0 {
+            return (Duration::ZERO, 1.0);
+        }
+        let extra = self
+            .load
+            .saturating_mul(u32::try_from(others).unwrap_or(u32::MAX));
+        let base = match self.ttft {
+            Delay::Fixed(d) | Delay::Normal { mean: d, .. } | Delay::LogNormal { mean: d, .. } => d,
+        };
+        // Without a base TTFT to scale against, each other request adds 10 % to the ITL.
+        #[expect(clippy::cast_precision_loss, reason = "a count of requests in flight")]
+        let factor = if base.is_zero() {
+            1.0 + 0.1 * others as f64
+        } else {
+            1.0 + extra.as_secs_f64() / base.as_secs_f64()
+        };
+        (extra, factor)
     }
 
     /// The answer length for the prompt whose text seed is `text_seed`.
@@ -285,6 +312,9 @@ impl fmt::Display for Profile {
             format_duration(self.header_delay),
             self.seed
         )?;
+        if !self.load.is_zero() {
+            write!(f, ",load={}", format_duration(self.load))?;
+        }
         for (fault, rate) in &self.faults {
             write!(f, ",fault={fault}:{rate}")?;
         }
@@ -339,6 +369,16 @@ mod tests {
         for seed in 0..200 {
             assert!((5..=7).contains(&p.answer_tokens(seed)));
         }
+    }
+
+    #[test]
+    fn load_slows_down_with_others_in_flight() {
+        let p = Profile::parse("ttft=100ms,itl=10ms,load=50ms").unwrap();
+        assert_eq!(p.slowdown(0), (Duration::ZERO, 1.0));
+        let (extra, factor) = p.slowdown(4);
+        assert_eq!(extra, ms(200));
+        assert!((factor - 3.0).abs() < 1e-9);
+        assert_eq!(Profile::default().slowdown(7), (Duration::ZERO, 1.0));
     }
 
     #[test]

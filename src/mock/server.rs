@@ -195,7 +195,8 @@ async fn generate(
         }
         _ => {}
     }
-    let plan = Plan::new(profile, protocol, &ask, seq, fault, origin);
+    let (busy, others) = shared.counters.generation_started();
+    let plan = Plan::new(profile, protocol, &ask, seq, fault, origin).loaded(profile, busy, others);
     let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
         Some(response) => response,
         None if ask.stream => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
-const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, fault, header_delay, seed";
+const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, fault, header_delay, load, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
@@ -117,6 +117,7 @@ fn apply(profile: &mut Profile, key: &str, value: &str) -> Result<(), ProfileErr
         "header_delay" => {
             profile.header_delay = parse_duration(value).ok_or_else(|| bad(DURATION))?;
         }
+        "load" => profile.load = parse_duration(value).ok_or_else(|| bad(DURATION))?,
         "fault" | "faults" => {
             if value == "none" {
                 profile.faults.clear();
@@ -224,6 +225,7 @@ mod tests {
                 mean: Duration::from_micros(1500),
                 std_dev: Duration::from_millis(3),
             };
+            p.load = Duration::from_millis(40);
             let again = Profile::parse(&p.to_string()).unwrap();
             assert_eq!(again, p, "{p}");
         }

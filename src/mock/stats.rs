@@ -59,10 +59,21 @@ pub(crate) struct Counters {
     connections: AtomicU64,
     open: AtomicU64,
     requests: AtomicU64,
+    /// Generations between arrival and their last byte (or abandonment).
+    busy: AtomicU64,
     faults: [AtomicU64; Fault::ALL.len()],
     writes: Mutex<Option<Histogram<u64>>>,
     firsts: Mutex<Option<Histogram<u64>>>,
     recent: Mutex<VecDeque<FirstContent>>,
+}
+
+/// One generation in progress, counted until dropped (with its response or its task).
+pub(crate) struct Busy(Arc<Counters>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One open connection, counted until dropped.
@@ -108,6 +119,7 @@ impl Counters {
             connections: AtomicU64::new(0),
             open: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
             faults: std::array::from_fn(|_| AtomicU64::new(0)),
             writes: Mutex::new(histogram()),
             firsts: Mutex::new(histogram()),
@@ -121,6 +133,13 @@ impl Counters {
         self.connections.fetch_add(1, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::Relaxed);
         OpenConnection(Arc::clone(self))
+    }
+
+    /// Counts a generation in progress; returns its guard and how many others were already
+    /// in progress, which is what a load-dependent profile slows down by.
+    pub(crate) fn generation_started(self: &Arc<Self>) -> (Busy, u64) {
+        let others = self.busy.fetch_add(1, Ordering::Relaxed);
+        (Busy(Arc::clone(self)), others)
     }
 
     /// Counts a request and returns its sequence number, from 1.

@@ -43,6 +43,27 @@ pub struct EndpointInfo {
     pub concurrency: u32,
 }
 
+/// Above this p99 send lag, an open-loop race did not send the load it claims to have sent.
+pub const LAG_NOTICE_MS: f64 = 10.0;
+
+/// One notice per endpoint whose open-loop requests left late (p99 lag above
+/// [`LAG_NOTICE_MS`]): the rate measured is then lower than the rate asked for.
+pub fn lag_notices(endpoints: &[EndpointSnapshot]) -> Vec<String> {
+    endpoints
+        .iter()
+        .filter_map(|e| {
+            let lag = e.latency.send_lag_ms?;
+            (lag.p99 > LAG_NOTICE_MS).then(|| {
+                format!(
+                    "{}: the client fell behind its schedule (send lag p50 {:.1} ms, p99 {:.1} ms); \
+                     raise --max-in-flight or lower the rate",
+                    e.name, lag.p50, lag.p99
+                )
+            })
+        })
+        .collect()
+}
+
 /// `summary.json`: the final per-endpoint numbers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -104,7 +125,33 @@ mod tests {
             recent_seconds: Vec::new(),
             requests: Vec::new(),
             health: Default::default(),
+            wins_first_token: 0,
+            wins_first_finished: 0,
+            laps: 0,
         }
+    }
+
+    #[test]
+    fn only_endpoints_that_fell_behind_their_schedule_get_a_notice() {
+        let lag = |p99: f64| crate::stats::distribution::Summary {
+            count: 10,
+            min: 0.1,
+            mean: p99 / 2.0,
+            p50: 0.5,
+            p90: p99,
+            p95: p99,
+            p99,
+            max: p99,
+        };
+        let closed = endpoint("closed");
+        let mut on_time = endpoint("on_time");
+        on_time.latency.send_lag_ms = Some(lag(2.0));
+        let mut late = endpoint("late");
+        late.latency.send_lag_ms = Some(lag(45.0));
+        let notices = lag_notices(&[closed, on_time, late]);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].starts_with("late: the client fell behind its schedule"));
+        assert!(notices[0].contains("p99 45.0 ms"));
     }
 
     #[test]

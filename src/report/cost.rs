@@ -116,6 +116,9 @@ mod tests {
             recent_seconds: Vec::new(),
             requests: Vec::new(),
             health: Default::default(),
+            wins_first_token: 0,
+            wins_first_finished: 0,
+            laps: 0,
         }
     }
 

@@ -275,6 +275,10 @@ pub fn describe_workload(race: &crate::config::RaceConfig) -> String {
         PromptSource::Inline(prompts) => format!("{} inline prompts", prompts.len()),
         PromptSource::File(path) => format!("prompts from {}", path.display()),
         PromptSource::Builtin(name) => format!("built-in prompts \"{name}\""),
+        PromptSource::Synthetic(spec) => format!(
+            "{} synthetic prompts of ~{} tokens",
+            spec.count, spec.input_tokens
+        ),
     }];
     if let Some(n) = w.max_tokens {
         parts.push(format!("max_tokens {n}"));

@@ -21,8 +21,23 @@ const HEADERS: [&str; 11] = [
 /// The table as plain text (columns aligned with spaces), then a line per endpoint that had
 /// errors, and a note when token counts were estimated.
 pub fn render(endpoints: &[EndpointSnapshot]) -> String {
-    let rows: Vec<[String; 11]> = endpoints.iter().map(row).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
+    // Lap wins only mean something when laps were run.
+    let laps = endpoints.iter().any(|e| e.laps > 0);
+    let mut headers: Vec<String> = HEADERS.map(str::to_string).to_vec();
+    if laps {
+        headers.push("wins tok/fin".to_string());
+    }
+    let rows: Vec<Vec<String>> = endpoints
+        .iter()
+        .map(|e| {
+            let mut cells = row(e).to_vec();
+            if laps {
+                cells.push(wins(e));
+            }
+            cells
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -30,7 +45,7 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
     }
     let mut out = String::new();
     let line = |cells: &[String], out: &mut String| {
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             let pad = w - cell.chars().count();
             if i == 0 {
                 out.push_str(cell);
@@ -43,7 +58,7 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
         }
         out.push('\n');
     };
-    line(&HEADERS.map(str::to_string), &mut out);
+    line(&headers, &mut out);
     for row in &rows {
         line(row, &mut out);
     }
@@ -51,6 +66,14 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
         if !e.errors.is_empty() {
             let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
             out.push_str(&format!("{}: errors: {}\n", e.name, classes.join(", ")));
+        }
+        if let Some(lag) = e.latency.send_lag_ms {
+            out.push_str(&format!(
+                "{}: send lag (open loop) p50 {}, p99 {}\n",
+                e.name,
+                ms(Some(lag.p50)),
+                ms(Some(lag.p99))
+            ));
         }
         if e.tokens.estimated_output_requests > 0 {
             out.push_str(&format!(
@@ -60,6 +83,14 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
         }
     }
     out
+}
+
+/// Laps won by first token and by first finished, of the laps run: `3/2 of 5`.
+fn wins(e: &EndpointSnapshot) -> String {
+    format!(
+        "{}/{} of {}",
+        e.wins_first_token, e.wins_first_finished, e.laps
+    )
 }
 
 fn row(e: &EndpointSnapshot) -> [String; 11] {

@@ -28,6 +28,8 @@ pub struct EndpointStats {
     tpot: Distribution,
     itl: Distribution,
     output_tps: Distribution,
+    /// Open loop: how late requests left after their scheduled time.
+    lag: Distribution,
     tokens: Tokens,
     first_sent: Option<Offset>,
     last_finished: Option<Offset>,
@@ -54,10 +56,15 @@ impl EndpointStats {
         request: RequestId,
         prompt: PromptId,
         warmup: bool,
+        lag_us: Option<u64>,
     ) -> ViewHandle {
         if warmup {
             self.counts.warmup += 1;
         } else {
+            if let Some(lag) = lag_us {
+                #[expect(clippy::cast_precision_loss, reason = "a lag is far below 2^52 µs")]
+                self.lag.record_ms(lag as f64 / 1000.0);
+            }
             self.counts.sent += 1;
             self.counts.in_flight += 1;
             self.first_sent.get_or_insert(t);
@@ -164,6 +171,7 @@ impl EndpointStats {
             tpot_ms: self.tpot.summary(),
             itl_ms: self.itl.summary(),
             output_tps: self.output_tps.summary(),
+            send_lag_ms: self.lag.summary(),
         };
         let health = health::judge(&recent_seconds, ended, latency.ttft_ms.as_ref());
         EndpointSnapshot {
@@ -188,6 +196,9 @@ impl EndpointStats {
             recent_seconds,
             requests: self.requests.shared(),
             health,
+            wins_first_token: 0,
+            wins_first_finished: 0,
+            laps: 0,
         }
     }
 }

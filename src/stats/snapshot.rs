@@ -56,6 +56,15 @@ pub struct EndpointSnapshot {
     /// How the endpoint is doing lately, for the lane's badge.
     #[serde(skip)]
     pub health: Health,
+    /// Head-to-head laps won by first token (0 when no laps were run).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wins_first_token: u64,
+    /// Head-to-head laps won by first finished response.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wins_first_finished: u64,
+    /// Head-to-head laps judged (every endpoint's request in them ended); 0 without laps.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub laps: u64,
 }
 
 /// The lane badge: judged from the recent error rate and latency.
@@ -140,6 +149,15 @@ pub struct Counts {
     pub new_connections: u64,
 }
 
+/// Lap counters are left out of the JSON of races without laps.
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Latency distributions in milliseconds (`None` until a value exists).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
@@ -151,6 +169,9 @@ pub struct Latency {
     pub itl_ms: Option<Summary>,
     /// Per-request output tokens/s (tokens / TTLT).
     pub output_tps: Option<Summary>,
+    /// Open loop: actual minus scheduled send time. Absent in closed-loop races.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_ms: Option<Summary>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

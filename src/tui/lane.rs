@@ -321,6 +321,14 @@ impl Lane<'_> {
         if !self.finished && in_flight > 0 {
             right.push((format!("{in_flight} in flight"), self.theme.dim, 0));
         }
+        // Head-to-head laps won by first token, of the laps judged so far.
+        if self.endpoint.laps > 0 {
+            let wins = format!(
+                "wins {}/{}",
+                self.endpoint.wins_first_token, self.endpoint.laps
+            );
+            right.push((wins, self.theme.text, 0));
+        }
         // What the race has cost at this endpoint so far, when it has a price.
         if let Some(price) = self.info.and_then(|i| i.price.as_ref()) {
             let spent = usd(cost(self.endpoint, price).total_usd);
@@ -560,6 +568,47 @@ mod tests {
         assert_eq!(spark(&values, 0.0, 1), vec!["     "]);
         // Above the scale (a stale maximum) is drawn full, never wrapped.
         assert_eq!(spark(&[Some(20.0)], 8.0, 1), vec!["█"]);
+    }
+
+    fn title_of(endpoint: &EndpointSnapshot) -> String {
+        let theme = Theme::new(super::super::theme::ThemeName::Dark);
+        let lane = Lane {
+            index: 0,
+            info: None,
+            endpoint,
+            theme: &theme,
+            color: Style::default(),
+            selected: false,
+            finished: true,
+            target: Some(5),
+            density: Density::Compact,
+            scale: Scale::default(),
+            name_width: 8,
+        };
+        let area = Rect::new(0, 0, 80, 2);
+        let mut buf = Buffer::empty(area);
+        (&lane).render(area, &mut buf);
+        (0..area.width)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn lanes_show_lap_wins_only_when_laps_were_run() {
+        let mut aggregator = crate::stats::Aggregator::new(
+            &["fast".to_string()],
+            crate::config::Slo::default(),
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        let mut endpoint = aggregator
+            .snapshot(crate::event::Offset::ZERO, true)
+            .endpoints
+            .remove(0);
+        assert!(!title_of(&endpoint).contains("wins"));
+        endpoint.laps = 5;
+        endpoint.wins_first_token = 3;
+        let title = title_of(&endpoint);
+        assert!(title.contains("wins 3/5"), "{title}");
     }
 
     #[test]

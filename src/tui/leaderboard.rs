@@ -255,6 +255,9 @@ mod tests {
             recent_seconds: Vec::new(),
             requests: Vec::new(),
             health: Health::default(),
+            wins_first_token: 0,
+            wins_first_finished: 0,
+            laps: 0,
         }
     }
 

@@ -152,6 +152,9 @@ fn summarise(name: &str, records: &[RequestRecord]) -> EndpointSnapshot {
         recent_seconds: Vec::new(),
         requests: Vec::new(),
         health: Health::default(),
+        wins_first_token: 0,
+        wins_first_finished: 0,
+        laps: 0,
     }
 }
 

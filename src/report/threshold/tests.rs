@@ -233,6 +233,9 @@ fn endpoint(name: &str, ok: u64, failed: u64, ttft: Option<f64>) -> EndpointSnap
         recent_seconds: Vec::new(),
         requests: Vec::new(),
         health: Default::default(),
+        wins_first_token: 0,
+        wins_first_finished: 0,
+        laps: 0,
     }
 }
 

@@ -55,6 +55,7 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
             Prompt {
                 id: PromptId(id),
                 messages,
+                max_tokens: None,
             }
         })
         .collect();

@@ -1,0 +1,67 @@
+//! Head-to-head laps: each prompt goes to every endpoint at the same instant, and the next lap
+//! starts only when every endpoint has finished the last one. Each `Sent` carries its lap, so
+//! the aggregator can tell who won each lap from the events alone.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::connection::Connection;
+use super::request::{RequestContext, SendTag, run_request};
+use super::{Controls, EventSender, Limits, Target, Worker, arm_duration_limit, wait_while_paused};
+use crate::clock::RaceClock;
+use crate::config::Timeouts;
+use crate::event::RequestId;
+
+/// Runs laps until the request count (laps, per endpoint) or the duration is reached, or the
+/// race is stopped. One connection per endpoint: the first of its workers'.
+pub async fn run_laps(
+    workers: Vec<Worker>,
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: RaceClock,
+    events: EventSender,
+    controls: Controls,
+) {
+    let mut lanes: BTreeMap<u16, (Arc<Target>, Connection)> = BTreeMap::new();
+    for worker in workers {
+        lanes
+            .entry(worker.target.id.0)
+            .or_insert((worker.target, worker.connection));
+    }
+    let mut lanes: Vec<(Arc<Target>, Connection)> = lanes.into_values().collect();
+    let ctx = RequestContext {
+        clock: &clock,
+        events: &events,
+        timeouts: &timeouts,
+        abort: &controls.abort,
+    };
+    let stop = &controls.stop_sending;
+    let warmups = u64::from(limits.warmup_requests);
+    let mut next_request = 0_u64;
+    for seq in 0_u64.. {
+        let measured = seq.checked_sub(warmups);
+        if measured.is_some_and(|lap| limits.requests.is_some_and(|limit| lap >= limit)) {
+            break;
+        }
+        if measured == Some(0)
+            && let Some(duration) = limits.duration
+        {
+            arm_duration_limit(duration, stop.clone());
+        }
+        if !wait_while_paused(&controls.paused, stop).await {
+            break;
+        }
+        let tag = SendTag {
+            warmup: measured.is_none(),
+            scheduled: None,
+            lap: measured.map(|lap| u32::try_from(lap).unwrap_or(u32::MAX)),
+        };
+        let lap = lanes.iter_mut().map(|(target, connection)| {
+            let request = RequestId(next_request);
+            next_request += 1;
+            let prompt = target.prompt_for(seq);
+            run_request(&ctx, connection, target, request, prompt, tag)
+        });
+        futures_util::future::join_all(lap.collect::<Vec<_>>()).await;
+    }
+}

@@ -1,0 +1,219 @@
+//! The open loop: requests leave at scheduled times, however many are still in flight, each on
+//! an idle connection from its endpoint's pool or on a new one. How late each one left (its
+//! lag) goes into its `Sent` event, so a client that falls behind its schedule shows it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Barrier, Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::connection::Connection;
+use super::request::{RequestContext, SendTag, run_request};
+use super::schedule::{LoadShape, Schedule};
+use super::{Controls, EventSender, Limits, Shared, Target, Worker, synchronized_start};
+use crate::clock::RaceClock;
+use crate::config::Timeouts;
+use crate::event::{Offset, RequestId};
+
+/// How an open-loop race sends.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenLoop {
+    pub shape: LoadShape,
+    /// Requests in flight per endpoint at most; a request due while this many are in flight
+    /// waits for one to end (and its lag grows). `None`: no cap.
+    pub max_in_flight: Option<u32>,
+    /// The Poisson schedule's seed; each endpoint draws from `seed + its id`.
+    pub seed: u64,
+}
+
+/// Runs an open-loop race: one dispatcher per endpoint sends at the scheduled times until the
+/// limits are reached or the race is stopped. The workers' (warmed) connections seed each
+/// endpoint's pool of idle connections. Returns when every request has ended.
+pub async fn run_open(
+    workers: Vec<Worker>,
+    open: OpenLoop,
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: RaceClock,
+    events: EventSender,
+    controls: Controls,
+) {
+    let mut pools: BTreeMap<u16, (Arc<Target>, Vec<Connection>)> = BTreeMap::new();
+    for worker in workers {
+        pools
+            .entry(worker.target.id.0)
+            .or_insert_with(|| (Arc::clone(&worker.target), Vec::new()))
+            .1
+            .push(worker.connection);
+    }
+    let endpoints = pools
+        .keys()
+        .map(|id| usize::from(*id) + 1)
+        .max()
+        .unwrap_or(0);
+    let shared = Arc::new(Shared {
+        limits,
+        timeouts,
+        clock,
+        events,
+        controls,
+        next_request: AtomicU64::new(0),
+        start: Barrier::new(pools.len()),
+        sequences: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
+    });
+    let mut tasks = JoinSet::new();
+    for (target, connections) in pools.into_values() {
+        tasks.spawn(dispatch(target, connections, open, Arc::clone(&shared)));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Idle connections of one endpoint. A channel, so a finished request hands its connection
+/// back without a lock.
+struct Pool {
+    idle_tx: mpsc::UnboundedSender<Connection>,
+    idle_rx: mpsc::UnboundedReceiver<Connection>,
+    /// A template for new connections to the endpoint's origin.
+    template: Connection,
+}
+
+impl Pool {
+    fn new(connections: Vec<Connection>) -> Option<Pool> {
+        let template = connections.first()?.fresh();
+        let (idle_tx, idle_rx) = mpsc::unbounded_channel();
+        for connection in connections {
+            let _ = idle_tx.send(connection);
+        }
+        Some(Pool {
+            idle_tx,
+            idle_rx,
+            template,
+        })
+    }
+
+    /// An idle connection, or a new one (which connects when used, and says so) if none is.
+    fn take(&mut self) -> Connection {
+        self.idle_rx
+            .try_recv()
+            .unwrap_or_else(|_| self.template.fresh())
+    }
+}
+
+async fn dispatch(
+    target: Arc<Target>,
+    connections: Vec<Connection>,
+    open: OpenLoop,
+    shared: Arc<Shared>,
+) {
+    let Some(mut pool) = Pool::new(connections) else {
+        synchronized_start(&shared).await;
+        return;
+    };
+    let Some(sequence) = shared.sequences.get(usize::from(target.id.0)) else {
+        synchronized_start(&shared).await;
+        return;
+    };
+    let stop = shared.controls.stop_sending.clone();
+    // Warm-up requests go one at a time before the start, as in the closed loop.
+    let warmups = u64::from(shared.limits.warmup_requests);
+    for _ in 0..warmups {
+        if stop.is_cancelled() {
+            break;
+        }
+        let seq = sequence.fetch_add(1, Ordering::AcqRel);
+        let mut connection = pool.take();
+        send(&shared, &target, &mut connection, seq, true, None).await;
+        let _ = pool.idle_tx.send(connection);
+    }
+    if !synchronized_start(&shared).await {
+        return;
+    }
+    let start = shared.clock.now();
+    let seed = open.seed.wrapping_add(u64::from(target.id.0));
+    let cap = open
+        .max_in_flight
+        .map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX))));
+    let mut in_flight = JoinSet::new();
+    // Time spent paused moves the rest of the schedule later: resuming continues the schedule
+    // rather than firing every request that fell due while paused at once.
+    let mut paused_for = Duration::ZERO;
+    for (sent, offset) in (0_u64..).zip(Schedule::new(open.shape, seed)) {
+        if shared.limits.requests.is_some_and(|limit| sent >= limit) {
+            break;
+        }
+        let scheduled = Offset::from_duration(start.as_duration() + offset + paused_for);
+        let due = tokio::time::Instant::from_std(shared.clock.instant_at(scheduled));
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep_until(due) => {}
+        }
+        if shared.controls.is_paused() {
+            let since = shared.clock.now();
+            if !super::wait_while_paused(&shared.controls.paused, &stop).await {
+                break;
+            }
+            paused_for += shared.clock.now().since(since);
+        } else if stop.is_cancelled() {
+            break;
+        }
+        // The request that met the pause is due when it ends: its lag counts from the resume.
+        let scheduled = Offset::from_duration(start.as_duration() + offset + paused_for);
+        let permit = match &cap {
+            Some(cap) => tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                permit = Arc::clone(cap).acquire_owned() => permit.ok(),
+            },
+            None => None,
+        };
+        let seq = sequence.fetch_add(1, Ordering::AcqRel);
+        let mut connection = pool.take();
+        let idle = pool.idle_tx.clone();
+        let shared = Arc::clone(&shared);
+        let target = Arc::clone(&target);
+        in_flight.spawn(async move {
+            send(
+                &shared,
+                &target,
+                &mut connection,
+                seq,
+                false,
+                Some(scheduled),
+            )
+            .await;
+            let _ = idle.send(connection);
+            drop(permit);
+        });
+        // Reaps what ended, so a long race does not keep a handle per request.
+        while in_flight.try_join_next().is_some() {}
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+async fn send(
+    shared: &Shared,
+    target: &Target,
+    connection: &mut Connection,
+    seq: u64,
+    warmup: bool,
+    scheduled: Option<Offset>,
+) {
+    let ctx = RequestContext {
+        clock: &shared.clock,
+        events: &shared.events,
+        timeouts: &shared.timeouts,
+        abort: &shared.controls.abort,
+    };
+    let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
+    let prompt = target.prompt_for(seq);
+    let tag = SendTag {
+        warmup,
+        scheduled,
+        lap: None,
+    };
+    run_request(&ctx, connection, target, request, prompt, tag).await;
+}

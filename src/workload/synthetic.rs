@@ -1,0 +1,200 @@
+//! Synthetic prompts of a chosen length in tokens: seeded random words whose o200k token count
+//! (the tokenizer of [`count_tokens`]) is the sampled length exactly. Chat templates add a few
+//! tokens of their own on the server, and other tokenizers count a little differently.
+
+use crate::config::{LengthDistribution, SyntheticSpec};
+use crate::engine::estimate::count_tokens;
+use crate::protocol::Message;
+
+use super::rng::Rng;
+
+/// Lower-case English words that are each one o200k token with their leading space (a test
+/// checks), so a prompt's length can be tuned word by word.
+#[rustfmt::skip]
+const WORDS: &[&str] = &[
+    "the", "time", "year", "people", "way", "day", "man", "thing", "woman", "life", "child",
+    "world", "school", "state", "family", "student", "group", "country", "problem", "hand", "part",
+    "place", "case", "week", "company", "system", "program", "question", "work", "government",
+    "number", "night", "point", "home", "water", "room", "mother", "area", "money", "story",
+    "fact", "month", "lot", "right", "study", "book", "eye", "job", "word", "business", "issue",
+    "side", "kind", "head", "house", "service", "friend", "father", "power", "hour", "game",
+    "line", "end", "member", "law", "car", "city", "community", "name", "president", "team",
+    "minute", "idea", "kid", "body", "information", "back", "parent", "face", "others", "level",
+    "office", "door", "health", "person", "art", "war", "history", "party", "result", "change",
+    "morning", "reason", "research", "girl", "guy", "moment", "air", "teacher", "force",
+    "education", "good", "new", "first", "last", "long", "great", "little", "own", "other", "old",
+    "big", "high", "different", "small", "large", "next", "early", "young", "important", "few",
+    "public", "bad", "same", "able", "make", "take", "come", "see", "know", "get", "give", "find",
+    "think", "tell", "become", "show", "leave", "feel", "put", "bring", "begin", "keep", "hold",
+    "write", "stand", "hear", "let", "mean", "set", "meet", "run", "pay", "sit", "speak", "lie",
+    "lead", "read", "grow", "lose", "fall", "send", "build", "understand", "draw", "break",
+    "spend", "cut", "rise", "drive", "buy", "wear", "choose", "and", "with", "from", "about",
+    "over", "after", "under", "before", "often", "always", "never", "very", "quite", "rather",
+    "slowly", "quickly", "river", "mountain", "garden", "window", "market", "bridge", "letter",
+    "music", "paper", "summer", "winter", "island", "forest", "engine", "village", "station",
+    "kitchen", "doctor",
+];
+
+/// The prompts of `spec`: `count` user messages, each with its sampled length in tokens.
+pub(super) fn generate(spec: &SyntheticSpec) -> Vec<Vec<Message>> {
+    let mut rng = Rng::new(spec.seed);
+    (0..spec.count)
+        .map(|_| {
+            let tokens = sample_length(spec, &mut rng);
+            vec![Message {
+                role: "user".to_string(),
+                content: text_of(tokens, &mut rng),
+            }]
+        })
+        .collect()
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "clamped to 1..=u32::MAX before the cast"
+)]
+fn sample_length(spec: &SyntheticSpec, rng: &mut Rng) -> u32 {
+    let middle = spec.input_tokens.max(1);
+    match spec.distribution {
+        LengthDistribution::Fixed => middle,
+        LengthDistribution::Uniform => {
+            let low = middle.saturating_sub(spec.spread).max(1);
+            let high = middle.saturating_add(spec.spread);
+            let width = u64::from(high - low) + 1;
+            low + u32::try_from(rng.below(width)).unwrap_or(0)
+        }
+        LengthDistribution::Normal => {
+            let value = f64::from(middle) + f64::from(spec.spread) * rng.normal();
+            value.round().clamp(1.0, f64::from(u32::MAX)) as u32
+        }
+    }
+}
+
+/// Random words, with a full stop now and then, counting exactly `tokens` o200k tokens.
+fn text_of(tokens: u32, rng: &mut Rng) -> String {
+    let target = tokens as usize;
+    let mut pieces: Vec<&str> = Vec::with_capacity(target + 8);
+    let mut until_stop = 8 + rng.below(10);
+    let mut grow = |pieces: &mut Vec<&str>, n: usize| {
+        for _ in 0..n {
+            if until_stop == 0 {
+                pieces.push(".");
+                until_stop = 8 + rng.below(10);
+            } else {
+                let word = WORDS[usize::try_from(rng.below(WORDS.len() as u64)).unwrap_or(0)];
+                pieces.push(word);
+                until_stop -= 1;
+            }
+        }
+    };
+    grow(&mut pieces, target);
+    // Pieces are about one token each; recount and adjust until the count is exact. Additivity
+    // makes this converge in a step or two; the bound only guards against a tokenizer surprise.
+    for _ in 0..64 {
+        let count = count_tokens(&join(&pieces)) as usize;
+        match count.cmp(&target) {
+            std::cmp::Ordering::Equal => break,
+            std::cmp::Ordering::Less => grow(&mut pieces, target - count),
+            std::cmp::Ordering::Greater => {
+                let keep = pieces.len().saturating_sub(count - target);
+                pieces.truncate(keep);
+            }
+        }
+    }
+    join(&pieces)
+}
+
+fn join(pieces: &[&str]) -> String {
+    let mut text = String::with_capacity(pieces.len() * 7);
+    for piece in pieces {
+        if !text.is_empty() && *piece != "." {
+            text.push(' ');
+        }
+        text.push_str(piece);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(distribution: LengthDistribution, spread: u32, count: u32) -> SyntheticSpec {
+        SyntheticSpec {
+            input_tokens: 512,
+            distribution,
+            spread,
+            count,
+            seed: 7,
+        }
+    }
+
+    fn lengths(prompts: &[Vec<Message>]) -> Vec<f64> {
+        prompts
+            .iter()
+            .map(|p| f64::from(count_tokens(&p[0].content)))
+            .collect()
+    }
+
+    #[test]
+    fn every_word_is_one_token() {
+        for word in WORDS {
+            assert_eq!(count_tokens(&format!(" {word}")), 1, "{word}");
+        }
+    }
+
+    #[test]
+    fn fixed_lengths_are_exact() {
+        for tokens in [1, 2, 7, 100, 512, 4096] {
+            let spec = SyntheticSpec {
+                input_tokens: tokens,
+                count: 3,
+                ..spec(LengthDistribution::Fixed, 0, 3)
+            };
+            for prompt in generate(&spec) {
+                assert_eq!(count_tokens(&prompt[0].content), tokens);
+            }
+        }
+    }
+
+    #[test]
+    #[expect(clippy::cast_precision_loss, reason = "a few hundred samples")]
+    fn distributions_have_their_mean_and_spread() {
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let sd = |v: &[f64]| {
+            let m = mean(v);
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+        };
+        let uniform = lengths(&generate(&spec(LengthDistribution::Uniform, 128, 400)));
+        assert!(uniform.iter().all(|l| (384.0..=640.0).contains(l)));
+        assert!(
+            (mean(&uniform) - 512.0).abs() < 512.0 * 0.03,
+            "{}",
+            mean(&uniform)
+        );
+        // A uniform on [a, b] has standard deviation (b - a) / sqrt(12).
+        assert!((sd(&uniform) - 256.0 / 12f64.sqrt()).abs() < 10.0);
+
+        let normal = lengths(&generate(&spec(LengthDistribution::Normal, 64, 400)));
+        assert!(
+            (mean(&normal) - 512.0).abs() < 512.0 * 0.03,
+            "{}",
+            mean(&normal)
+        );
+        assert!((sd(&normal) - 64.0).abs() < 10.0, "{}", sd(&normal));
+    }
+
+    #[test]
+    fn same_seed_same_prompts() {
+        let a = generate(&spec(LengthDistribution::Normal, 64, 5));
+        let b = generate(&spec(LengthDistribution::Normal, 64, 5));
+        let c = generate(&SyntheticSpec {
+            seed: 8,
+            ..spec(LengthDistribution::Normal, 64, 5)
+        });
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a[0], a[1]);
+    }
+}
