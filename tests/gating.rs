@@ -206,3 +206,38 @@ fn prices_give_costs_in_the_summary_and_every_report_and_can_be_gated() {
     let gated = llmrace(&["report", run, "--fail-if", "cheap: cost.total > $0.0000001"]);
     assert_eq!(gated.status.code(), Some(1), "{}", text(&gated.stderr));
 }
+
+#[test]
+fn lap_wins_are_in_the_markdown_and_html_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("laps");
+    let ran = llmrace(&[
+        "race",
+        "-q",
+        "--laps",
+        "-n",
+        "3",
+        "-o",
+        out.to_str().unwrap(),
+        "-e",
+        "fast=openai:mock://instant,tokens=4,ttft=2ms#m",
+        "-e",
+        "slow=openai:mock://instant,tokens=4,ttft=60ms#m",
+    ]);
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    let run = out.to_str().unwrap();
+    let md = text(&llmrace(&["report", run, "--format", "md"]).stdout);
+    assert!(md.contains("## Head-to-head laps"), "{md}");
+    assert!(md.contains("| fast | 3 | 3 | 3 |"), "{md}");
+    let html = text(&llmrace(&["report", run, "--format", "html"]).stdout);
+    assert!(html.contains("<h2>Head-to-head laps</h2>"));
+    // A race without laps has no laps section.
+    let plain = dir.path().join("plain");
+    assert!(
+        race(&plain, "a=openai:mock://instant#m", &[])
+            .status
+            .success()
+    );
+    let md = text(&llmrace(&["report", plain.to_str().unwrap(), "--format", "md"]).stdout);
+    assert!(!md.contains("laps"), "{md}");
+}

@@ -301,6 +301,33 @@ pub fn describe_slo(slo: &crate::config::Slo) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
+/// Head-to-head laps per endpoint as text cells: endpoint, laps judged, wins by first token,
+/// wins by first finished. Empty when the race ran no laps.
+pub fn lap_rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 4]> {
+    if endpoints.iter().all(|e| e.laps == 0) {
+        return Vec::new();
+    }
+    endpoints
+        .iter()
+        .map(|e| {
+            [
+                e.name.clone(),
+                e.laps.to_string(),
+                e.wins_first_token.to_string(),
+                e.wins_first_finished.to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// Column names for [`lap_rows`].
+pub const LAP_COLUMNS: [&str; 4] = [
+    "endpoint",
+    "laps",
+    "won: first token",
+    "won: first finished",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -172,27 +172,52 @@ fn headline_table(out: &mut String, run: &Run) {
 }
 
 fn cost_table(out: &mut String, run: &Run) {
-    let rows = super::cost::rows(&run.summary.costs);
+    simple_table(
+        out,
+        "Cost",
+        &super::cost::COLUMNS,
+        super::cost::rows(&run.summary.costs),
+        "USD, from the prices in the race file.",
+    );
+    simple_table(
+        out,
+        "Head-to-head laps",
+        &super::headline::LAP_COLUMNS,
+        super::headline::lap_rows(&run.summary.endpoints),
+        "Every prompt went to every endpoint at the same instant.",
+    );
+}
+
+/// A small titled table (first column text, the others numbers); nothing when there are no rows.
+fn simple_table(
+    out: &mut String,
+    title: &str,
+    columns: &[&str; 4],
+    rows: Vec<[String; 4]>,
+    note: &str,
+) {
     if rows.is_empty() {
         return;
     }
-    out.push_str("<section><h2>Cost</h2><table><thead><tr>");
-    for column in super::cost::COLUMNS {
+    let _ = write!(out, "<section><h2>{}</h2><table><thead><tr>", escape(title));
+    for column in columns {
         let _ = write!(out, "<th>{}</th>", escape(column));
     }
     out.push_str("</tr></thead><tbody>");
-    for [name, total, per_1k, per_m] in rows {
+    for [name, a, b, c] in rows {
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&name),
-            escape(&total),
-            escape(&per_1k),
-            escape(&per_m)
+            escape(&a),
+            escape(&b),
+            escape(&c)
         );
     }
-    out.push_str(
-        "</tbody></table><p class=\"note\">USD, from the prices in the race file.</p></section>\n",
+    let _ = writeln!(
+        out,
+        "</tbody></table><p class=\"note\">{}</p></section>",
+        escape(note)
     );
 }
 

@@ -150,6 +150,19 @@ pub fn render(run: &Run) -> String {
          server reported no usage.\n\n",
     );
 
+    let laps = headline::lap_rows(endpoints);
+    if !laps.is_empty() {
+        out.push_str("## Head-to-head laps\n\n");
+        let rows = laps
+            .into_iter()
+            .map(|[name, n, first, finished]| vec![cell(&name), n, first, finished]);
+        table(&mut out, &headline::LAP_COLUMNS, "lrrr", rows);
+        out.push_str(
+            "Every prompt went to every endpoint at the same instant; a lap is won by the first \
+             token, and by the first complete answer.\n\n",
+        );
+    }
+
     if !run.summary.costs.is_empty() {
         out.push_str("## Cost\n\n");
         let rows = super::cost::rows(&run.summary.costs)
