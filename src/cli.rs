@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::schedule::{Ramp, Rate};
+use crate::load::{ConcurrencyRamp, Ramp, Rate};
 
 const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
 
@@ -167,21 +167,9 @@ pub struct SweepArgs {
     #[arg(long = "api-key-env", value_name = "NAME=VAR")]
     pub api_key_envs: Vec<String>,
 
-    /// A prompt to send (repeatable).
-    #[arg(long = "prompt", value_name = "TEXT", conflicts_with_all = ["prompts_file", "workload"])]
-    pub prompts: Vec<String>,
-
-    /// Prompts from a file (.jsonl or one prompt per line).
-    #[arg(long = "prompts", value_name = "FILE", conflicts_with = "workload")]
-    pub prompts_file: Option<PathBuf>,
-
-    /// A built-in prompt set: chat, rag, code.
-    #[arg(long, value_name = "SET", value_parser = ["chat", "rag", "code"])]
-    pub workload: Option<String>,
-
-    /// Most output tokens per request.
-    #[arg(long, value_name = "N", value_parser = parse_positive_u32)]
-    pub max_tokens: Option<u32>,
+    /// What is sent, as for `llmrace race`.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
 
     /// Concurrency levels to run, in order, comma separated.
     #[arg(short = 'c', long, value_name = "N,N,...", value_delimiter = ',',
@@ -196,6 +184,19 @@ pub struct SweepArgs {
         conflicts_with = "concurrency"
     )]
     pub rates: Vec<Rate>,
+
+    /// Rate levels: Poisson arrivals (random gaps, as independent users) instead of even
+    /// spacing.
+    #[arg(long, requires = "rates")]
+    pub poisson: bool,
+
+    /// Rate levels: at most N requests in flight per endpoint.
+    #[arg(long, value_name = "N", requires = "rates", value_parser = parse_positive_u32)]
+    pub max_in_flight: Option<u32>,
+
+    /// Retry a request that got HTTP 429 or 503 up to N times, as for `llmrace race`.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
 
     /// Requests per endpoint at each level.
     #[arg(short = 'n', long, value_name = "N", value_parser = parse_positive_u64)]
@@ -234,12 +235,15 @@ impl SweepArgs {
             race_file: self.race_file.clone(),
             endpoints: self.endpoints.clone(),
             api_key_envs: self.api_key_envs.clone(),
-            prompts: self.prompts.clone(),
-            prompts_file: self.prompts_file.clone(),
             workload: self.workload.clone(),
-            max_tokens: self.max_tokens,
             requests: self.per_level_requests,
             duration: self.per_level_duration,
+            // The first level stands for them all while the race is resolved, so open-loop
+            // settings are checked as open-loop settings; each level sets its own rate.
+            rate: self.rates.first().copied(),
+            poisson: self.poisson,
+            max_in_flight: self.max_in_flight,
+            retries: self.retries,
             warmup: self.warmup,
             name: self.name.clone(),
             headless: true,
@@ -248,6 +252,62 @@ impl SweepArgs {
             ..RaceArgs::default()
         }
     }
+}
+
+/// The workload flags, the same for `llmrace race` and `llmrace sweep`: which prompts, in
+/// what order, with what request settings. Every flag overrides the race file.
+#[derive(Debug, Default, Clone, PartialEq, Args)]
+pub struct WorkloadArgs {
+    /// A prompt to send (repeatable; each is one prompt of the workload).
+    #[arg(long = "prompt", value_name = "TEXT", help_heading = "Workload", conflicts_with_all = ["prompts_file", "workload"])]
+    pub prompts: Vec<String>,
+
+    /// Prompts from a file: .jsonl ({"prompt": ...} or {"messages": [...]} per line), .json
+    /// (`ShareGPT`: the first human turn of each conversation) or text (one prompt per line).
+    #[arg(
+        long = "prompts",
+        value_name = "FILE",
+        help_heading = "Workload",
+        conflicts_with = "workload"
+    )]
+    pub prompts_file: Option<PathBuf>,
+
+    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512), long (~32k).
+    #[arg(long = "workload", id = "workload", value_name = "SET", help_heading = "Workload",
+          value_parser = ["chat", "rag", "code", "long"])]
+    pub builtin: Option<String>,
+
+    /// Synthetic prompts of N tokens (o200k), or of MIN..MAX tokens spread evenly; 100 prompts
+    /// unless the race file's `synthetic` says otherwise.
+    #[arg(long, value_name = "N|MIN..MAX", help_heading = "Workload",
+          value_parser = parse_token_range,
+          conflicts_with_all = ["prompts", "prompts_file", "workload"])]
+    pub synthetic: Option<TokenRange>,
+
+    /// Send the prompts in a shuffled order, the same for the same --seed.
+    #[arg(long, help_heading = "Workload")]
+    pub shuffle: bool,
+
+    /// Seed of --shuffle, of synthetic prompts and of --poisson arrivals (same seed, same
+    /// prompts, order and schedule).
+    #[arg(long, value_name = "N", help_heading = "Workload")]
+    pub seed: Option<u64>,
+
+    /// `ShareGPT` files: each prompt's `max_tokens` is the length of its reference answer.
+    #[arg(long, help_heading = "Workload")]
+    pub sharegpt_output_len: bool,
+
+    /// Most output tokens per request (replaces per-endpoint values).
+    #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
+    pub max_tokens: Option<u32>,
+
+    /// Sampling temperature, 0.0 to 2.0.
+    #[arg(long, value_name = "F", help_heading = "Workload", value_parser = parse_temperature)]
+    pub temperature: Option<f32>,
+
+    /// Ask for complete (non-streamed) responses.
+    #[arg(long, help_heading = "Workload")]
+    pub no_stream: bool,
 }
 
 /// What to race and how hard; every flag overrides the race file.
@@ -284,55 +344,9 @@ pub struct RaceArgs {
     )]
     pub api_key_envs: Vec<String>,
 
-    /// A prompt to send (repeatable; each is one prompt of the workload).
-    #[arg(long = "prompt", value_name = "TEXT", help_heading = "Workload", conflicts_with_all = ["prompts_file", "workload"])]
-    pub prompts: Vec<String>,
-
-    /// Prompts from a file: .jsonl ({"prompt": ...} or {"messages": [...]} per line), .json
-    /// (`ShareGPT`: the first human turn of each conversation) or text (one prompt per line).
-    #[arg(
-        long = "prompts",
-        value_name = "FILE",
-        help_heading = "Workload",
-        conflicts_with = "workload"
-    )]
-    pub prompts_file: Option<PathBuf>,
-
-    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512), long (~32k).
-    #[arg(long, value_name = "SET", help_heading = "Workload",
-          value_parser = ["chat", "rag", "code", "long"])]
-    pub workload: Option<String>,
-
-    /// Synthetic prompts of N tokens (o200k), or of MIN..MAX tokens spread evenly; 100 prompts
-    /// unless the race file's `synthetic` says otherwise.
-    #[arg(long, value_name = "N|MIN..MAX", help_heading = "Workload",
-          value_parser = parse_token_range,
-          conflicts_with_all = ["prompts", "prompts_file", "workload"])]
-    pub synthetic: Option<TokenRange>,
-
-    /// Send the prompts in a shuffled order, the same for the same --seed.
-    #[arg(long, help_heading = "Workload")]
-    pub shuffle: bool,
-
-    /// Seed of --shuffle and of synthetic prompts (same seed, same prompts and order).
-    #[arg(long, value_name = "N", help_heading = "Workload")]
-    pub seed: Option<u64>,
-
-    /// `ShareGPT` files: each prompt's `max_tokens` is the length of its reference answer.
-    #[arg(long, help_heading = "Workload")]
-    pub sharegpt_output_len: bool,
-
-    /// Most output tokens per request (replaces per-endpoint values).
-    #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
-    pub max_tokens: Option<u32>,
-
-    /// Sampling temperature, 0.0 to 2.0.
-    #[arg(long, value_name = "F", help_heading = "Workload", value_parser = parse_temperature)]
-    pub temperature: Option<f32>,
-
-    /// Ask for complete (non-streamed) responses.
-    #[arg(long, help_heading = "Workload")]
-    pub no_stream: bool,
+    /// What is sent: prompts, their order, and the request settings.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
 
     /// Requests per endpoint (warm-up not included).
     #[arg(short = 'n', long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u64)]
@@ -346,6 +360,17 @@ pub struct RaceArgs {
     /// request leaves when one ends. Ignored with --rate or --ramp.
     #[arg(short = 'c', long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u32)]
     pub concurrency: Option<u32>,
+
+    /// Closed loop with the requests in flight per endpoint changing linearly: FROM..TO:OVER,
+    /// e.g. 1..16:60s (then TO holds). Rising adds workers; falling retires each after its
+    /// request ends.
+    #[arg(
+        long,
+        value_name = "RAMP",
+        help_heading = "Load",
+        conflicts_with_all = ["concurrency", "rate", "ramp", "laps"]
+    )]
+    pub concurrency_ramp: Option<ConcurrencyRamp>,
 
     /// Open loop: send at this rate per endpoint (e.g. 5/s, 300/min), however many requests
     /// are in flight; --concurrency is then ignored.
@@ -367,18 +392,25 @@ pub struct RaceArgs {
     #[arg(long, help_heading = "Load")]
     pub laps: bool,
 
-    /// Open loop: Poisson arrivals (random gaps, as independent users) instead of even spacing.
+    /// Open loop: Poisson arrivals (random gaps, as independent users, drawn from --seed)
+    /// instead of even spacing. Needs --rate or --ramp.
     #[arg(long, help_heading = "Load")]
     pub poisson: bool,
 
     /// Open loop: at most N requests in flight per endpoint; a request due beyond that waits
-    /// (and its lag shows it).
+    /// (and its lag shows it). Needs --rate or --ramp.
     #[arg(long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u32)]
     pub max_in_flight: Option<u32>,
 
     /// Warm-up requests per endpoint, sent first and kept out of the statistics.
     #[arg(long, value_name = "N", help_heading = "Load")]
     pub warmup: Option<u32>,
+
+    /// Retry a request that got HTTP 429 or 503 up to N times (default 0: never), waiting as
+    /// its Retry-After says (at most 60 s) or else 0.5 s, 1 s, 2 s, … with jitter. Every
+    /// attempt is sent, recorded and counted as a request; the table shows the retries.
+    #[arg(long, value_name = "N", help_heading = "Load")]
+    pub retries: Option<u32>,
 
     /// Do not open connections before the start (TTFT then includes connection setup).
     #[arg(long, help_heading = "Load")]
@@ -641,238 +673,4 @@ fn parse_temperature(text: &str) -> Result<f32, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-    fn race(args: &[&str]) -> Result<RaceArgs, clap::Error> {
-        let cli = Cli::try_parse_from(std::iter::once("llmrace").chain(args.iter().copied()))?;
-        match cli.into_command() {
-            Command::Race(race) => Ok(race),
-            other => panic!("expected a race, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn definitions_are_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn bare_invocation_is_the_demo_race() -> TestResult {
-        assert_eq!(race(&[])?, RaceArgs::default());
-        Ok(())
-    }
-
-    #[test]
-    fn race_flags_parse_with_and_without_subcommand() -> TestResult {
-        let argv = [
-            "race.toml",
-            "-e",
-            "a=openai:http://h:8000/v1#m",
-            "--endpoint",
-            "b=ollama:http://h:11434#m",
-            "-n",
-            "50",
-            "-d",
-            "90s",
-            "-c",
-            "8",
-            "--warmup",
-            "2",
-            "--max-tokens",
-            "64",
-            "--temperature",
-            "0.5",
-            "--no-stream",
-            "--no-warm-connections",
-            "--first-token-timeout",
-            "30s",
-            "--slo-ttft",
-            "500ms",
-            "--name",
-            "nightly",
-            "-o",
-            "out",
-            "--headless",
-            "-q",
-            "--workload",
-            "rag",
-            "--api-key-env",
-            "a=A_KEY",
-            "--api-key-env",
-            "b=B_KEY",
-        ];
-        let bare = race(&argv)?;
-        let mut with_subcommand = vec!["race"];
-        with_subcommand.extend(argv);
-        assert_eq!(race(&with_subcommand)?, bare);
-        assert_eq!(bare.race_file, Some(PathBuf::from("race.toml")));
-        assert_eq!(bare.endpoints.len(), 2);
-        assert_eq!(bare.requests, Some(50));
-        assert_eq!(bare.duration, Some(Duration::from_secs(90)));
-        assert_eq!(bare.concurrency, Some(8));
-        assert_eq!(bare.temperature, Some(0.5));
-        assert!(bare.no_stream && bare.no_warm_connections && bare.headless && bare.quiet);
-        assert_eq!(bare.first_token_timeout, Some(Duration::from_secs(30)));
-        assert_eq!(bare.slo_ttft, Some(Duration::from_millis(500)));
-        assert_eq!(bare.workload.as_deref(), Some("rag"));
-        assert_eq!(bare.api_key_envs, ["a=A_KEY", "b=B_KEY"]);
-        Ok(())
-    }
-
-    #[test]
-    fn api_key_env_values_are_checked_by_config_not_clap() -> TestResult {
-        // clap would echo a refused value; a key pasted here by mistake must not be printed.
-        let args = race(&["--api-key-env", "sk-live-0123456789abcdef"])?;
-        assert_eq!(args.api_key_envs, ["sk-live-0123456789abcdef"]);
-        Ok(())
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        for argv in [
-            &["-n", "0"][..],
-            &["-c", "0"],
-            &["-d", "10"],
-            &["-d", "0s"],
-            &["--temperature", "3"],
-            &["--workload", "poetry"],
-            &["--prompt", "hi", "--workload", "chat"],
-            &["--prompts", "p.jsonl", "--prompt", "hi"],
-        ] {
-            assert!(race(argv).is_err(), "{argv:?}");
-        }
-    }
-
-    #[test]
-    fn synthetic_lengths_and_ranges() -> TestResult {
-        let args = race(&["--synthetic", "512", "--shuffle", "--seed", "7"])?;
-        assert_eq!(args.synthetic, Some(TokenRange { min: 512, max: 512 }));
-        assert!(args.shuffle);
-        assert_eq!(args.seed, Some(7));
-        let args = race(&["--synthetic", "256..1024"])?;
-        assert_eq!(
-            args.synthetic,
-            Some(TokenRange {
-                min: 256,
-                max: 1024
-            })
-        );
-        for bad in ["0", "1024..256", "lots", "..5"] {
-            assert!(race(&["--synthetic", bad]).is_err(), "{bad}");
-        }
-        assert!(race(&["--synthetic", "512", "--workload", "chat"]).is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn repeated_prompts_accumulate() -> TestResult {
-        let args = race(&["--prompt", "one", "--prompt", "two"])?;
-        assert_eq!(args.prompts, ["one", "two"]);
-        Ok(())
-    }
-
-    #[test]
-    fn mock_and_init_subcommands() -> TestResult {
-        let cli = Cli::try_parse_from(["llmrace", "mock"])?;
-        let Some(Command::Mock(mock)) = cli.command else {
-            panic!("expected mock");
-        };
-        assert_eq!((mock.host.as_str(), mock.port), ("127.0.0.1", 8080));
-        assert!(!mock.allow_non_loopback);
-
-        let cli = Cli::try_parse_from([
-            "llmrace",
-            "mock",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "9000",
-            "--profile",
-            "steady,ttft=200ms",
-            "--allow-non-loopback",
-        ])?;
-        let Some(Command::Mock(mock)) = cli.command else {
-            panic!("expected mock");
-        };
-        assert_eq!(mock.profile, "steady,ttft=200ms");
-        assert!(mock.allow_non_loopback);
-
-        let cli = Cli::try_parse_from(["llmrace", "init"])?;
-        let Some(Command::Init(init)) = cli.command else {
-            panic!("expected init");
-        };
-        assert_eq!((init.path, init.force), (PathBuf::from("race.toml"), false));
-        let cli = Cli::try_parse_from(["llmrace", "init", "x.toml", "--force"])?;
-        assert!(matches!(
-            cli.command,
-            Some(Command::Init(InitArgs { force: true, .. }))
-        ));
-        Ok(())
-    }
-
-    #[test]
-    fn help_mentions_protocols_and_profiles() {
-        let mut command = Cli::command();
-        let race_help = command
-            .find_subcommand_mut("race")
-            .map(|c| c.render_long_help().to_string())
-            .unwrap_or_default();
-        for word in [
-            "openai-completions",
-            "anthropic",
-            "ollama",
-            "thinker",
-            "--endpoint",
-        ] {
-            assert!(race_help.contains(word), "{word} missing from race help");
-        }
-    }
-
-    fn long_help_of(command: &mut clap::Command, arg: &str) -> String {
-        command
-            .get_arguments()
-            .find(|a| a.get_id() == arg)
-            .and_then(clap::Arg::get_long_help)
-            .map(ToString::to_string)
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn help_tells_how_to_give_an_api_key() {
-        let mut command = Cli::command();
-        let endpoint_help = long_help_of(&mut command, "endpoints");
-        assert!(
-            endpoint_help.contains("--api-key-env NAME=VAR"),
-            "{endpoint_help}"
-        );
-        let help = command.render_long_help().to_string();
-        assert!(help.contains("Endpoints:"), "{help}");
-        assert!(help.contains("--api-key-env <NAME=VAR>"), "{help}");
-    }
-
-    #[test]
-    fn help_claims_only_what_exists_today() {
-        let mut command = Cli::command();
-        let help = command.render_long_help().to_string();
-        for file in ["run.json", "requests.jsonl", "requests.csv", "summary.json"] {
-            assert!(help.contains(file), "{file} missing from help");
-        }
-        assert!(
-            help.contains("dashboard") && help.contains("--headless"),
-            "{help}"
-        );
-        assert!(help.contains("replay.jsonl.gz"), "{help}");
-        assert!(!help.contains("on screen"), "{help}");
-        let race_help = command
-            .find_subcommand_mut("race")
-            .map(|c| c.render_long_help().to_string())
-            .unwrap_or_default();
-        for claim in ["no dashboard", "on screen"] {
-            assert!(!race_help.contains(claim), "race help claims {claim:?}");
-        }
-    }
-}
+mod tests;

@@ -4,7 +4,9 @@
 use std::io::IsTerminal;
 
 use crate::config::{self, RaceConfig};
-use crate::{RaceError, RaceOptions, cli, mock, protocol, race, report, secret, sweep, tui};
+use crate::{
+    RaceError, RaceOptions, cli, console, mock, protocol, race, report, secret, sweep, tui,
+};
 
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.
@@ -21,21 +23,48 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         dashboard,
     };
     if !options.quiet {
-        eprintln!("{}", race_banner(&config));
+        console::err(&race_banner(&config));
     }
     let thresholds = report::threshold::parse_all(&config.fail_if)
         .map_err(|e| RaceError::Init(e.to_string()))?;
     let outcome = race(config, &base_dir, &options).await?;
-    print!("{}", report::table::render(&outcome.summary.endpoints));
-    print!("{}", report::cost::lines(&outcome.summary.costs));
-    println!("Results: {}", outcome.dir.display());
+    // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
+    console::out(&report::table::render(&outcome.summary.endpoints));
+    console::out(&report::cost::lines(&outcome.summary.costs));
+    console::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
-        eprintln!(
-            "Stopped early: requests in flight were cancelled; everything sent so far is in the results."
-        );
+        let by = outcome
+            .signal
+            .map(|s| format!(" by {}", s.name()))
+            .unwrap_or_default();
+        console::err(&format!(
+            "Stopped early{by}: requests in flight were cancelled; everything sent so far is in the results."
+        ));
+    }
+    if let Some(failure) = &outcome.dashboard_failure {
+        console::err(&format!("error: {failure}"));
+    }
+    for failure in &outcome.write_failures {
+        console::err(&format!("error: {failure}"));
+    }
+    if !outcome.write_failures.is_empty() {
+        console::err(&format!(
+            "Some result files in {} are missing or incomplete (see above); the others are whole.",
+            outcome.dir.display()
+        ));
     }
     let gated = gate(&thresholds, &outcome.summary);
-    Ok(if outcome.signalled { 130 } else { gated })
+    Ok(race_exit_code(&outcome, gated))
+}
+
+/// A signal's own code (128 + its number) first, then 1 for files that could not be written
+/// or a dashboard that failed, then the thresholds' verdict.
+fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
+    match outcome.signal {
+        Some(signal) => signal.exit_code(),
+        None if !outcome.write_failures.is_empty() || outcome.dashboard_failure.is_some() => 1,
+        None => gated,
+    }
 }
 
 /// `llmrace sweep`: resolves the race like `llmrace race`, runs it once per level, prints a
@@ -70,8 +99,8 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
         // The banner's concurrency is the race's own, which the levels replace: leave it out.
         let banner = race_banner(&config);
         let banner = banner.replace(&format!(", concurrency {}", config.load.concurrency), "");
-        eprintln!("{banner}");
-        eprintln!(
+        console::err(&banner);
+        console::err(&format!(
             "Sweep over {}",
             options
                 .levels
@@ -79,28 +108,28 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
                 .map(sweep::Level::describe)
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ));
     }
     let outcome = sweep::sweep(config, &base_dir, &options).await?;
     let report = &outcome.report;
     for endpoint in &report.endpoints {
-        println!("{}", sweep::chart::table(endpoint));
+        console::out(&format!("{}\n", sweep::chart::table(endpoint)));
     }
-    println!("Throughput against TTFT p95");
-    println!(
-        "{}",
+    console::out("Throughput against TTFT p95\n");
+    console::out(&format!(
+        "{}\n",
         sweep::chart::plot(&report.endpoints, report.ttft_p95_target_ms, 60, 14)
-    );
-    println!("Recommended operating point (TTFT p95 within target, errors under 1 %):");
+    ));
+    console::out("Recommended operating point (TTFT p95 within target, errors under 1 %):\n");
     for endpoint in &report.endpoints {
-        println!(
-            "  {}",
+        console::out(&format!(
+            "  {}\n",
             sweep::chart::recommendation(endpoint, report.ttft_p95_target_ms)
-        );
+        ));
     }
-    println!("Results: {}", outcome.dir.display());
+    console::out(&format!("Results: {}\n", outcome.dir.display()));
     if report.interrupted {
-        eprintln!("Stopped early: only the levels that finished are in sweep.json.");
+        console::err("Stopped early: only the levels that finished are in sweep.json.");
     }
     Ok(if outcome.signalled { 130 } else { 0 })
 }
@@ -118,28 +147,9 @@ fn theme_name(asked: Option<&str>) -> tui::ThemeName {
     }
 }
 
-/// The load shape as the banner tells it: the closed loop's concurrency, or the open loop's
-/// rate, arrivals and cap.
+/// The load shape as the banner tells it (see `LoadConfig::describe`).
 fn load_shape(load: &crate::config::LoadConfig) -> String {
-    let arrivals = match load.arrivals {
-        crate::engine::schedule::Arrivals::Constant => "",
-        crate::engine::schedule::Arrivals::Poisson => " poisson",
-    };
-    let cap = load
-        .max_in_flight
-        .map(|n| format!(", at most {n} in flight"))
-        .unwrap_or_default();
-    match (load.ramp, load.rate) {
-        (Some(ramp), _) => format!(
-            ", open loop ramping {} to {} over {}{arrivals}{cap}",
-            ramp.from,
-            ramp.to,
-            humantime::format_duration(ramp.over)
-        ),
-        (None, Some(rate)) => format!(", open loop at {rate}{arrivals}{cap}"),
-        (None, None) if load.laps => ", head-to-head laps".to_string(),
-        (None, None) => format!(", concurrency {}", load.concurrency),
-    }
+    format!(", {}", load.describe())
 }
 
 /// What is about to be raced, in a few lines.
@@ -176,7 +186,7 @@ fn race_banner(config: &RaceConfig) -> String {
     text
 }
 
-/// `llmrace mock`: serves the mock until Ctrl-C.
+/// `llmrace mock`: serves the mock until Ctrl-C, SIGTERM or SIGHUP.
 pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
     let mock_error = |message: String| RaceError::Mock {
         endpoint: "mock".to_string(),
@@ -193,26 +203,29 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
         mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
             .await
             .map_err(|e| mock_error(e.to_string()))?;
-    println!(
-        "llmrace mock (profile '{}') listening on {}",
+    console::out(&format!(
+        "llmrace mock (profile '{}') listening on {}\n",
         args.profile,
         server.addr()
-    );
+    ));
     for (label, protocol) in [
         ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
         ("Anthropic Messages", protocol::Protocol::Anthropic),
         ("Ollama", protocol::Protocol::Ollama),
     ] {
-        println!("  {label:<26} base URL {}", server.base_url(protocol));
+        console::out(&format!(
+            "  {label:<26} base URL {}\n",
+            server.base_url(protocol)
+        ));
     }
-    println!("Press Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
+    console::out("Press Ctrl-C to stop.\n");
+    crate::signals::shutdown().await;
     let stats = server.stats();
     server.shutdown().await;
-    println!(
-        "Stopped after {} requests on {} connections.",
+    console::out(&format!(
+        "Stopped after {} requests on {} connections.\n",
         stats.requests, stats.connections_accepted
-    );
+    ));
     Ok(0)
 }
 
@@ -237,11 +250,11 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
     })?;
     file.write_all(config::EXAMPLE_RACE_FILE.as_bytes())
         .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "Wrote {}. Run it with: llmrace race {}",
+    console::out(&format!(
+        "Wrote {}. Run it with: llmrace race {}\n",
         path.display(),
         path.display()
-    );
+    ));
     Ok(0)
 }
 
@@ -252,7 +265,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
         report::threshold::parse_all(&args.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
     let run = report::load(&args.run).map_err(|e| RaceError::Init(e.to_string()))?;
     for notice in &run.info.notices {
-        eprintln!("note: {notice}");
+        console::err(&format!("note: {notice}"));
     }
     let names: Vec<String> = run
         .summary
@@ -265,7 +278,10 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     if let Some(dir) = &args.results {
         let replay = crate::record::Replay::open(&args.run)?;
         let (dir, _) = crate::report(&replay, dir)?;
-        eprintln!("Result files rebuilt from the replay: {}", dir.display());
+        console::err(&format!(
+            "Result files rebuilt from the replay: {}",
+            dir.display()
+        ));
     }
     let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
     let text = report::render(&run, format);
@@ -273,9 +289,9 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
         Some(path) => {
             std::fs::write(path, text)
                 .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("Wrote {}", path.display());
+            console::err(&format!("Wrote {}", path.display()));
         }
-        None => print!("{text}"),
+        None => console::out(&text),
     }
     Ok(gate(&thresholds, &run.summary))
 }
@@ -287,7 +303,7 @@ fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Su
         return 0;
     }
     let checks = report::threshold::evaluate(thresholds, &summary.endpoints, &summary.costs);
-    eprint!("{}", report::threshold::render(&checks));
+    console::err_part(&report::threshold::render(&checks));
     i32::from(checks.iter().any(|c| !c.passed))
 }
 
@@ -306,25 +322,25 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     let comparison = report::compare::compare(base, current);
     let markdown = matches!(args.format.as_str(), "md" | "markdown");
     if markdown {
-        print!("{}", report::compare::render_markdown(&comparison));
+        console::out(&report::compare::render_markdown(&comparison));
     } else {
-        print!("{}", report::compare::render_text(&comparison));
+        console::out(&report::compare::render_text(&comparison));
     }
     if runs.len() > 2 {
-        println!();
-        print!("{}", report::compare::trend(&runs));
+        console::out("\n");
+        console::out(&report::compare::trend(&runs));
     }
     let Some(pct) = args.fail_on_regression else {
         return Ok(0);
     };
     let regressions = report::compare::regressions(&comparison, pct);
     if regressions.is_empty() {
-        eprintln!("No regression beyond noise and {pct}%.");
+        console::err(&format!("No regression beyond noise and {pct}%."));
         return Ok(0);
     }
-    eprintln!("Regressions beyond noise and {pct}%:");
+    console::err(&format!("Regressions beyond noise and {pct}%:"));
     for r in &regressions {
-        eprintln!("  {r}");
+        console::err(&format!("  {r}"));
     }
     Ok(1)
 }
@@ -351,7 +367,9 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
     };
     let replay = crate::record::Replay::open(&path)?;
     if let Some(damage) = &replay.damage {
-        eprintln!("note: {damage}; playing up to its last whole event");
+        console::err(&format!(
+            "note: {damage}; playing up to its last whole event"
+        ));
     }
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
@@ -362,29 +380,32 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         crate::play(replay.clone(), theme, speed).await?;
     }
     let last = crate::fold_replay(&replay, |_| {});
-    print!("{}", report::table::render(&last.endpoints));
+    console::out(&report::table::render(&last.endpoints));
     Ok(0)
 }
 
 /// Prints the most recent races, newest first, numbered for `llmrace replay N`.
 fn list_recent_races() {
     let Some(parent) = crate::record::default_runs_dir() else {
-        println!("No races recorded yet: the platform data folder is unknown here.");
+        console::out("No races recorded yet: the platform data folder is unknown here.\n");
         return;
     };
     let races = crate::record::recent_races(&parent);
     if races.is_empty() {
-        println!(
-            "No races recorded yet in {}. Run `llmrace` to race the built-in mocks.",
+        console::out(&format!(
+            "No races recorded yet in {}. Run `llmrace` to race the built-in mocks.\n",
             parent.display()
-        );
+        ));
         return;
     }
-    println!("Recent races in {} (newest first):", parent.display());
+    console::out(&format!(
+        "Recent races in {} (newest first):\n",
+        parent.display()
+    ));
     for (i, dir) in races.iter().take(15).enumerate() {
-        println!("{:>3}  {}", i + 1, describe_race(dir));
+        console::out(&format!("{:>3}  {}\n", i + 1, describe_race(dir)));
     }
-    println!("Play one with `llmrace replay N` (or give its folder or replay file).");
+    console::out("Play one with `llmrace replay N` (or give its folder or replay file).\n");
 }
 
 /// `demo  2026-11-23 06:14 UTC  4 endpoints: turbo, steady, …  fastest first token: turbo`

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::schedule::{Arrivals, LoadShape, Ramp, Rate, RateShape};
+use crate::load::{Arrivals, ConcurrencyRamp, LoadShape, Ramp, Rate, RateShape};
 use crate::protocol::Protocol;
 
 mod demo;
@@ -162,9 +162,60 @@ pub struct LoadConfig {
     /// time (`requests` counts laps). Exclusive with the open loop.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub laps: bool,
+    /// Closed loop with the number of requests in flight per endpoint changing linearly
+    /// (`concurrency` is then its peak). Exclusive with the open loop and laps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_ramp: Option<ConcurrencyRamp>,
+    /// Poisson arrivals: the seed their gaps are drawn from (each endpoint's own seed is
+    /// derived from it). Set from the workload's `seed` when the race has Poisson arrivals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_seed: Option<u64>,
+    /// Retries of a request that failed with 429 or 503, at most (0: none). Each attempt is
+    /// sent, recorded and counted as a request of its own.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub retries: u32,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
 }
 
 impl LoadConfig {
+    /// The load shape in a few words, for banners and the dashboard: `concurrency 4`,
+    /// `open loop at 5/s poisson, at most 64 in flight`, `closed loop ramping 1 to 16 in
+    /// flight over 1m`, …, and the retries when there are any.
+    pub fn describe(&self) -> String {
+        let arrivals = match self.arrivals {
+            Arrivals::Constant => "",
+            Arrivals::Poisson => " poisson",
+        };
+        let cap = self
+            .max_in_flight
+            .map(|n| format!(", at most {n} in flight"))
+            .unwrap_or_default();
+        let shape = match (self.ramp, self.rate, self.concurrency_ramp) {
+            (Some(ramp), ..) => format!(
+                "open loop ramping {} to {} over {}{arrivals}{cap}",
+                ramp.from,
+                ramp.to,
+                humantime::format_duration(ramp.over)
+            ),
+            (None, Some(rate), _) => format!("open loop at {rate}{arrivals}{cap}"),
+            _ if self.laps => "head-to-head laps".to_string(),
+            (None, None, Some(ramp)) => format!("closed loop ramping {ramp}"),
+            (None, None, None) => format!("concurrency {}", self.concurrency),
+        };
+        match self.retries {
+            0 => shape,
+            1 => format!("{shape}, retrying 429/503 once"),
+            n => format!("{shape}, retrying 429/503 up to {n} times"),
+        }
+    }
+
     /// The open-loop shape, or `None` for a closed loop (`concurrency` workers).
     pub fn open_loop(&self) -> Option<LoadShape> {
         let rate = match (self.ramp, self.rate) {

@@ -6,6 +6,7 @@ pub mod estimate;
 mod laps;
 mod open_loop;
 pub mod request;
+pub mod retry;
 pub mod schedule;
 pub mod target;
 
@@ -17,13 +18,15 @@ use tokio::sync::{Barrier, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::RaceClock;
-use crate::config::Timeouts;
-use crate::event::RequestId;
+use crate::config::{RaceConfig, Timeouts};
+use crate::load::ConcurrencyRamp;
 use connection::{Connection, Tls};
-pub use laps::run_laps;
-pub use open_loop::{OpenLoop, run_open};
+use laps::run_laps;
+pub use open_loop::OpenLoop;
+use open_loop::run_open;
 pub use request::EventSender;
-use request::{RequestContext, SendTag, run_request};
+use request::{RequestContext, SendTag};
+use retry::{Attempts, run_attempts};
 pub use target::{Target, TargetError, TargetSpec};
 
 /// When to stop sending.
@@ -35,6 +38,92 @@ pub struct Limits {
     pub duration: Option<Duration>,
     /// Requests per endpoint sent before the measured start and kept out of statistics.
     pub warmup_requests: u32,
+}
+
+/// How requests are paced.
+#[derive(Clone, Copy, Debug)]
+pub enum Pacing {
+    /// Each worker sends its next request when its last one ends; with a ramp, the number of
+    /// workers allowed to send follows it.
+    Closed(Option<ConcurrencyRamp>),
+    /// Requests leave on a schedule, however many are in flight.
+    Open(OpenLoop),
+    /// Head-to-head laps.
+    Laps,
+}
+
+/// Everything the engine needs to know about the load of a race.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub pacing: Pacing,
+    pub limits: Limits,
+    /// Retries of an attempt that failed with 429 or 503, at most.
+    pub retries: u32,
+}
+
+impl Plan {
+    /// The plan of a resolved race.
+    pub fn of(config: &RaceConfig) -> Plan {
+        let load = &config.load;
+        let pacing = match load.open_loop() {
+            Some(shape) => Pacing::Open(OpenLoop {
+                shape,
+                max_in_flight: load.max_in_flight,
+                seed: load.arrival_seed.unwrap_or(config.workload.seed),
+            }),
+            None if load.laps => Pacing::Laps,
+            None => Pacing::Closed(load.concurrency_ramp),
+        };
+        Plan {
+            pacing,
+            limits: Limits {
+                requests: load.requests,
+                duration: load.duration,
+                warmup_requests: load.warmup_requests,
+            },
+            retries: load.retries,
+        }
+    }
+}
+
+/// Runs the race as `plan` says until its limits are reached or it is stopped; every event
+/// goes to `events`. Returns when every request has ended.
+pub async fn drive(
+    workers: Vec<Worker>,
+    plan: Plan,
+    timeouts: Timeouts,
+    clock: RaceClock,
+    events: EventSender,
+    controls: Controls,
+) {
+    let Plan {
+        pacing,
+        limits,
+        retries,
+    } = plan;
+    let endpoints = workers
+        .iter()
+        .map(|w| usize::from(w.target.id.0) + 1)
+        .max()
+        .unwrap_or(0);
+    let shared = Shared {
+        limits,
+        timeouts,
+        clock,
+        events,
+        controls,
+        next_request: AtomicU64::new(0),
+        start: Barrier::new(0),
+        sequences: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
+        exhausted: (0..endpoints).map(|_| CancellationToken::new()).collect(),
+        ramp: None,
+        retries,
+    };
+    match pacing {
+        Pacing::Closed(ramp) => run_closed(workers, Shared { ramp, ..shared }).await,
+        Pacing::Open(open) => run_open(workers, open, shared).await,
+        Pacing::Laps => run_laps(workers, shared).await,
+    }
 }
 
 /// How the outside world steers a running race.
@@ -72,6 +161,9 @@ impl Controls {
 pub struct Worker {
     target: Arc<Target>,
     connection: Connection,
+    /// Its place among its endpoint's workers, from 0: a concurrency ramp lets the first
+    /// `n` send.
+    slot: u32,
 }
 
 /// What warming a connection found.
@@ -91,8 +183,9 @@ pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worke
     };
     let mut workers = Vec::new();
     for target in targets {
-        for _ in 0..target.concurrency {
+        for slot in 0..target.concurrency {
             workers.push(Worker {
+                slot,
                 target: Arc::clone(target),
                 connection: Connection::new(
                     Arc::clone(target.origin()),
@@ -136,8 +229,8 @@ pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Ve
     problems
 }
 
-/// Runs all workers until the limits are reached or the race is stopped; every event goes to
-/// `events`. Returns when every request has ended.
+/// Runs all workers in a closed loop until the limits are reached or the race is stopped;
+/// every event goes to `events`. Returns when every request has ended.
 pub async fn run(
     workers: Vec<Worker>,
     limits: Limits,
@@ -146,20 +239,19 @@ pub async fn run(
     events: EventSender,
     controls: Controls,
 ) {
-    let endpoints = workers
-        .iter()
-        .map(|w| usize::from(w.target.id.0) + 1)
-        .max()
-        .unwrap_or(0);
-    let shared = Arc::new(Shared {
+    let plan = Plan {
+        pacing: Pacing::Closed(None),
         limits,
-        timeouts,
-        clock,
-        events,
-        controls,
-        next_request: AtomicU64::new(0),
+        retries: 0,
+    };
+    drive(workers, plan, timeouts, clock, events, controls).await;
+}
+
+/// The closed loop, with an optional concurrency ramp over the workers.
+async fn run_closed(workers: Vec<Worker>, shared: Shared) {
+    let shared = Arc::new(Shared {
         start: Barrier::new(workers.len()),
-        sequences: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
+        ..shared
     });
     let mut tasks = tokio::task::JoinSet::new();
     for worker in workers {
@@ -168,6 +260,7 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
 }
 
+/// What every sender of a race shares.
 struct Shared {
     limits: Limits,
     timeouts: Timeouts,
@@ -179,6 +272,23 @@ struct Shared {
     start: Barrier,
     /// Per endpoint (by id), the next request's sequence number: which prompt it gets.
     sequences: Vec<AtomicU64>,
+    /// Per endpoint (by id), cancelled once its request count is reached: a worker waiting for
+    /// its turn on a ramp need not wait any longer.
+    exhausted: Vec<CancellationToken>,
+    /// Closed loop: how many of each endpoint's workers may send, over time.
+    ramp: Option<ConcurrencyRamp>,
+    /// Retries of an attempt that failed with 429 or 503, at most.
+    retries: u32,
+}
+
+impl Shared {
+    fn attempts(&self) -> Attempts<'_> {
+        Attempts {
+            retries: self.retries,
+            next_request: &self.next_request,
+            controls: &self.controls,
+        }
+    }
 }
 
 async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
@@ -189,48 +299,94 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         abort: &shared.controls.abort,
     };
     let stop = &shared.controls.stop_sending;
-    let Some(sequence) = shared.sequences.get(usize::from(worker.target.id.0)) else {
+    let endpoint = usize::from(worker.target.id.0);
+    let (Some(sequence), Some(exhausted)) = (
+        shared.sequences.get(endpoint),
+        shared.exhausted.get(endpoint),
+    ) else {
         return;
     };
     let warmups = u64::from(shared.limits.warmup_requests);
     let limit = shared.limits.requests.map(|n| n + warmups);
-    let mut started = false;
+    let attempts = shared.attempts();
+    let mut send = async |seq: u64| {
+        let prompt = worker.target.prompt_for(seq);
+        let tag = SendTag {
+            warmup: seq < warmups,
+            ..SendTag::default()
+        };
+        run_attempts(
+            &ctx,
+            &mut worker.connection,
+            &worker.target,
+            prompt,
+            tag,
+            &attempts,
+        )
+        .await;
+    };
+    // Warm-up prompts are taken only while some are left, so that no worker holds a measured
+    // prompt while it waits at the start (or for its turn on a rising ramp).
+    while let Ok(seq) = sequence.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+        (s < warmups).then_some(s + 1)
+    }) {
+        if !wait_while_paused(&shared.controls.paused, stop).await {
+            break;
+        }
+        send(seq).await;
+    }
+    // Every worker arrives at the start, or the others would wait for ever.
+    if !synchronized_start(&shared).await {
+        return;
+    }
+    // The ramp's time counts from the start.
+    let start = shared.clock.now();
     loop {
-        if stop.is_cancelled() {
+        // A worker waits for its turn before taking a prompt, so none is held by a worker a
+        // rising ramp has not reached yet, nor lost with one a falling ramp retires.
+        if stop.is_cancelled() || !wait_for_turn(&shared, worker.slot, start, exhausted).await {
             break;
         }
         let seq = sequence.fetch_add(1, Ordering::AcqRel);
         if limit.is_some_and(|limit| seq >= limit) {
+            exhausted.cancel();
             break;
-        }
-        if !started && seq >= warmups {
-            started = true;
-            if !synchronized_start(&shared).await {
-                break;
-            }
         }
         if !wait_while_paused(&shared.controls.paused, stop).await {
             break;
         }
-        let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
-        let prompt = worker.target.prompt_for(seq);
-        run_request(
-            &ctx,
-            &mut worker.connection,
-            &worker.target,
-            request,
-            prompt,
-            SendTag {
-                warmup: seq < warmups,
-                ..SendTag::default()
-            },
-        )
-        .await;
+        send(seq).await;
     }
-    if !started {
-        // Every worker must arrive at the start, or the others would wait for ever.
-        synchronized_start(&shared).await;
+}
+
+/// Waits until the concurrency ramp lets worker `slot` send: `false` when it never will again
+/// (retired by a falling ramp), or the race stopped or its endpoint ran out of requests
+/// (`exhausted`) first. Without a ramp, at once.
+async fn wait_for_turn(
+    shared: &Shared,
+    slot: u32,
+    start: crate::event::Offset,
+    exhausted: &CancellationToken,
+) -> bool {
+    let Some(ramp) = shared.ramp else {
+        return true;
+    };
+    let elapsed = shared.clock.now().since(start);
+    let Some(turn) = ramp.turn(slot, elapsed) else {
+        return false;
+    };
+    if turn > elapsed {
+        let at = crate::event::Offset::from_duration(start.as_duration() + turn);
+        let due = tokio::time::Instant::from_std(shared.clock.instant_at(at));
+        let stop = &shared.controls.stop_sending;
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => return false,
+            () = exhausted.cancelled() => return false,
+            () = tokio::time::sleep_until(due) => {}
+        }
     }
+    true
 }
 
 /// Waits until every worker has finished its warm-up; false if the race was stopped first.
@@ -320,6 +476,34 @@ mod tests {
         controls.pause(false);
         let gate = wait_while_paused(&controls.paused, &controls.stop_sending);
         assert_eq!(gate.now_or_never(), Some(false));
+    }
+
+    #[test]
+    fn the_plan_follows_the_races_load_and_seed() {
+        let mut race = crate::config::demo_race();
+        race.load.retries = 2;
+        let plan = Plan::of(&race);
+        assert!(matches!(plan.pacing, Pacing::Closed(None)));
+        assert_eq!(plan.retries, 2);
+
+        let ramp: ConcurrencyRamp = "1..8:10s".parse().expect("a ramp");
+        race.load.concurrency_ramp = Some(ramp);
+        assert!(matches!(Plan::of(&race).pacing, Pacing::Closed(Some(r)) if r == ramp));
+
+        race.load.concurrency_ramp = None;
+        race.load.rate = Some("5/s".parse().expect("a rate"));
+        race.load.arrivals = crate::load::Arrivals::Poisson;
+        race.workload.seed = 9;
+        let Pacing::Open(open) = Plan::of(&race).pacing else {
+            panic!("an open loop");
+        };
+        // The workload's seed drives the arrivals (the config layer records it as well).
+        assert_eq!(open.seed, 9);
+        race.load.arrival_seed = Some(4);
+        let Pacing::Open(open) = Plan::of(&race).pacing else {
+            panic!("an open loop");
+        };
+        assert_eq!(open.seed, 4);
     }
 
     #[test]

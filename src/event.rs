@@ -82,6 +82,9 @@ pub enum EventKind {
         /// the lap's prompt at the same instant.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lap: Option<u32>,
+        /// A retry of an earlier attempt that failed with a status worth retrying (429, 503).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry: Option<Retry>,
     },
     /// Response headers arrived.
     Headers {
@@ -140,6 +143,16 @@ pub enum EventKind {
     },
     /// The race was stopped (Ctrl-C) while this request was in flight.
     Cancelled { bytes: u64 },
+}
+
+/// Which attempt a retried request is: every attempt is a request of its own, with its own
+/// events and record, so nothing about a failed attempt is hidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retry {
+    /// The attempt this one repeats (the one just before it).
+    pub of: RequestId,
+    /// This attempt's number: 2 for the first retry, 3 for the second, …
+    pub attempt: u32,
 }
 
 /// Where a token count came from.

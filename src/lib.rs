@@ -5,8 +5,13 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
+mod live;
+pub mod load;
 pub mod mock;
 pub mod playback;
 pub mod player;
@@ -14,6 +19,7 @@ pub mod protocol;
 pub mod record;
 pub mod report;
 pub mod secret;
+pub mod signals;
 pub mod stats;
 pub mod sweep;
 pub mod tui;
@@ -21,22 +27,17 @@ pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, watch};
 
 pub use playback::{fold_replay, play, report};
 
 use config::RaceConfig;
-use engine::{Controls, Limits, Target, TargetSpec};
-use event::{EndpointId, RaceEvent};
+use engine::{Controls, Target, TargetSpec};
+use event::EndpointId;
 use record::{EndpointInfo, Recorder, ResultsWriter, RunInfo, Summary};
 use stats::{Aggregator, Snapshot};
-
-/// The seed of Poisson schedules: fixed, so that the same race file sends the same schedule
-/// every time it is run.
-const OPEN_LOOP_SEED: u64 = 0x006c_6c6d_7261_6365;
 
 /// How a race is run, beyond what is raced.
 #[derive(Clone, Debug, Default)]
@@ -58,8 +59,15 @@ pub struct RaceOutcome {
     pub summary: Summary,
     /// Stopped before its end, by a signal or by the user quitting the dashboard.
     pub interrupted: bool,
-    /// Stopped by a signal (Ctrl-C): exit code 130.
+    /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP, or Ctrl-C in the dashboard).
     pub signalled: bool,
+    /// Which signal stopped it: the exit code is 128 + its number.
+    pub signal: Option<signals::Signal>,
+    /// Files that could not be written (disk full, folder removed): the race still ran and
+    /// the other files were written, but the exit code must not be 0.
+    pub write_failures: Vec<String>,
+    /// Why the dashboard stopped working (its terminal closed, …), which also stopped the race.
+    pub dashboard_failure: Option<String>,
 }
 
 /// Why a race could not run. Setup problems (exit code 2) are found before anything is sent.
@@ -89,6 +97,12 @@ pub enum RaceError {
     Init(String),
     #[error("the dashboard failed: {0}")]
     Dashboard(String),
+    #[error(
+        "llmrace failed inside ({why}) and stopped the race. What was recorded until then is in \
+         {dir}: requests.jsonl.partial, and replay.jsonl.gz, which `llmrace report {dir}` reads. \
+         Please report this as a bug."
+    )]
+    Crashed { why: String, dir: PathBuf },
 }
 
 impl RaceError {
@@ -104,7 +118,15 @@ impl RaceError {
             | RaceError::Init(_) => 2,
             RaceError::Replay(record::ReplayError::Write { .. }) => 1,
             RaceError::Replay(_) => 2,
-            RaceError::Client(_) | RaceError::Record(_) | RaceError::Dashboard(_) => 1,
+            RaceError::Record(
+                record::RecordError::CreateFolder { .. }
+                | record::RecordError::NotWritable { .. }
+                | record::RecordError::LowSpace { .. },
+            ) => 2,
+            RaceError::Client(_)
+            | RaceError::Record(_)
+            | RaceError::Dashboard(_)
+            | RaceError::Crashed { .. } => 1,
         }
     }
 }
@@ -114,6 +136,8 @@ impl RaceError {
 struct Field {
     targets: Vec<Arc<Target>>,
     info: Vec<EndpointInfo>,
+    /// What the race sends that must never come back into a file or onto the screen.
+    secrets: secret::Secrets,
     _mocks: Vec<mock::MockServer>,
 }
 
@@ -124,6 +148,7 @@ async fn resolve_endpoints(
     let mut targets = Vec::new();
     let mut info = Vec::new();
     let mut mocks = Vec::new();
+    let mut secrets = secret::Secrets::default();
     for (i, endpoint) in config.endpoints.iter().enumerate() {
         let api_key = endpoint
             .api_key_env
@@ -131,6 +156,15 @@ async fn resolve_endpoints(
             .map(|var| secret::ApiKey::from_env(var, &endpoint.name))
             .transpose()?;
         let headers = endpoint.resolve_headers()?;
+        if let Some(key) = &api_key {
+            secrets.add(key.expose());
+        }
+        for (name, value) in &headers {
+            if secret::is_sensitive_header(name) {
+                secrets.add(value);
+            }
+        }
+        secrets.add_url(&endpoint.base_url);
         let (base_url, simulated) = match endpoint.base_url.strip_prefix("mock://") {
             Some(spec) => {
                 let profile = mock::Profile::parse(spec).map_err(|e| RaceError::Mock {
@@ -180,12 +214,13 @@ async fn resolve_endpoints(
     Ok(Field {
         targets,
         info,
+        secrets,
         _mocks: mocks,
     })
 }
 
 /// Runs a whole race: resolves the endpoints, warms the connections, races, and writes the
-/// result files — also when the race is interrupted with Ctrl-C.
+/// result files — also when the race is stopped by a signal (SIGINT, SIGTERM, SIGHUP).
 pub async fn race(
     config: RaceConfig,
     base_dir: &Path,
@@ -195,6 +230,9 @@ pub async fn race(
         prompts,
         notes: workload_notes,
     } = workload::load_workload(&config.workload, base_dir)?;
+    // Listening starts before anything is sent, so no signal can end the process between the
+    // first request and the files being complete.
+    let shutdown = signals::Shutdown::listen();
     let field = resolve_endpoints(&config, &prompts).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
 
@@ -206,6 +244,8 @@ pub async fn race(
             record::race_folder(&parent, &config.name, started_wall)
         }
     };
+    // Before anything is sent: a race that cannot keep its results is not worth running.
+    record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
     let results = ResultsWriter::create(&dir)?;
 
     let mut workers = engine::workers(&field.targets, &config.timeouts)
@@ -221,26 +261,20 @@ pub async fn race(
     }
     for notice in &notices {
         if !options.quiet {
-            eprintln!("! {notice}");
+            console::err(&format!("! {notice}"));
         }
     }
 
     let controls = Controls::default();
-    let stops = Arc::new(Stops::default());
-    // Ctrl-C (SIGINT) stops the race; the dashboard, if any, leaves once results are saved.
+    let stops = Arc::new(live::Stops::default());
+    // A signal stops the race; the dashboard, if any, leaves once results are saved.
     let exit = tokio_util::sync::CancellationToken::new();
-    let signals = tokio::spawn({
-        let controls = controls.clone();
-        let stops = Arc::clone(&stops);
-        let exit = exit.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stops.signalled.store(true, Ordering::SeqCst);
-                controls.interrupt();
-                exit.cancel();
-            }
-        }
-    });
+    let signals = tokio::spawn(live::stop_on_signals(
+        shutdown,
+        controls.clone(),
+        Arc::clone(&stops),
+        exit.clone(),
+    ));
 
     let clock = clock::RaceClock::start();
     // The replay's header carries the clock's wall start, so a replay gives every request
@@ -263,71 +297,80 @@ pub async fn race(
         endpoints: Vec::new(),
         playback: None,
     }));
+    let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
-    let pipeline = tokio::spawn(aggregate(
+    let pipeline = tokio::spawn(live::aggregate(
         aggregator,
         events_rx,
-        Recorder::new(results, replay),
-        snapshots_tx,
+        live::Pipeline {
+            recorder: Recorder::new(results, replay),
+            snapshots: snapshots_tx,
+            problems: problems_tx,
+            controls: controls.clone(),
+            secrets: field.secrets.clone(),
+        },
         clock,
     ));
     let view = match &options.dashboard {
         Some(theme) => {
             let info = race_info(&config, &field, prompts, &notices);
             let (commands_tx, commands_rx) = mpsc::unbounded_channel();
-            tokio::spawn(obey(commands_rx, controls.clone(), Arc::clone(&stops)));
+            tokio::spawn(live::obey(
+                commands_rx,
+                controls.clone(),
+                Arc::clone(&stops),
+            ));
             View::Dashboard(tokio::spawn(tui::app::run(
                 info,
                 theme.clone(),
-                snapshots_rx,
+                tui::app::Feeds {
+                    snapshots: snapshots_rx,
+                    problems: problems_rx,
+                },
                 commands_tx,
                 exit,
             )))
         }
-        _ if options.quiet => View::None,
         _ => {
-            let targets = vec![config.load.requests; names.len()];
-            View::Progress(tokio::spawn(print_progress(snapshots_rx, targets)))
+            // Quiet races print no progress, but a file that fails is told at once all the same.
+            let targets = (!options.quiet).then(|| vec![config.load.requests; names.len()]);
+            View::Progress(tokio::spawn(live::print_progress(
+                snapshots_rx,
+                problems_rx,
+                targets,
+            )))
         }
     };
 
-    let limits = Limits {
-        requests: config.load.requests,
-        duration: config.load.duration,
-        warmup_requests: config.load.warmup_requests,
+    let plan = engine::Plan::of(&config);
+    let timeouts = config.timeouts.clone();
+    engine::drive(workers, plan, timeouts, clock, events_tx, controls).await;
+    let (final_snapshot, recorder) = match pipeline.await {
+        Ok(done) => done,
+        Err(e) => {
+            // The statistics task crashed (a bug): its guard stopped the race, and dropping its
+            // writers flushed what was recorded. Say where that is rather than hang or vanish.
+            let why = live::panic_message(e);
+            if let View::Dashboard(dashboard) = view {
+                let _ = dashboard.await;
+            }
+            signals.abort();
+            return Err(RaceError::Crashed {
+                why,
+                dir: dir.clone(),
+            });
+        }
     };
-    match config.load.open_loop() {
-        None if config.load.laps => {
-            let timeouts = config.timeouts.clone();
-            engine::run_laps(workers, limits, timeouts, clock, events_tx, controls).await;
-        }
-        Some(shape) => {
-            let open = engine::OpenLoop {
-                shape,
-                max_in_flight: config.load.max_in_flight,
-                seed: OPEN_LOOP_SEED,
-            };
-            let timeouts = config.timeouts.clone();
-            engine::run_open(workers, open, limits, timeouts, clock, events_tx, controls).await;
-        }
-        None => {
-            let timeouts = config.timeouts.clone();
-            engine::run(workers, limits, timeouts, clock, events_tx, controls).await;
-        }
-    }
-    let (final_snapshot, recorder) = pipeline
-        .await
-        .map_err(|e| RaceError::Client(e.to_string()))?;
 
     let ended_wall = chrono::Utc::now();
     // The final snapshot's time: what a replay of this race ends at too.
     let duration_s = final_snapshot.t.as_secs_f64();
-    let signalled = stops.signalled.load(Ordering::SeqCst);
-    let interrupted = signalled || stops.by_user.load(Ordering::SeqCst);
+    let signal = stops.signal.get().copied();
+    let interrupted = signal.is_some() || stops.by_user.load(Ordering::SeqCst);
     notices.extend(recorder.problems().iter().cloned());
     for notice in record::run_info::lag_notices(&final_snapshot.endpoints) {
         if !options.quiet {
-            eprintln!("! {notice}");
+            console::err(&format!("! {notice}"));
         }
         notices.push(notice);
     }
@@ -357,7 +400,7 @@ pub async fn race(
         t: final_snapshot.t,
         interrupted,
     };
-    let finished = recorder.finish(&run, &summary, end);
+    let recorded = recorder.finish(&run, &summary, end);
     // The dashboard stays until the user has seen the finish and quits (or a signal came).
     let view_error: Option<String> = match view {
         View::Dashboard(dashboard) => match dashboard.await {
@@ -366,21 +409,20 @@ pub async fn race(
             Err(e) => Some(format!("the dashboard failed: {e}")),
         },
         View::Progress(progress) => {
-            progress.abort();
+            // It ends with the last snapshot, once every recording problem is told.
+            let _ = progress.await;
             None
         }
-        View::None => None,
     };
     signals.abort();
-    let dir = finished?;
-    if let Some(e) = view_error {
-        eprintln!("{e}");
-    }
     Ok(RaceOutcome {
-        dir,
+        dir: recorded.dir,
         summary,
         interrupted,
-        signalled,
+        signalled: signal.is_some(),
+        signal,
+        write_failures: recorded.problems,
+        dashboard_failure: view_error,
     })
 }
 
@@ -388,37 +430,6 @@ pub async fn race(
 enum View {
     Dashboard(tokio::task::JoinHandle<std::io::Result<()>>),
     Progress(tokio::task::JoinHandle<()>),
-    None,
-}
-
-/// Who stopped the race early, if anyone.
-#[derive(Default)]
-struct Stops {
-    /// Ctrl-C or another signal.
-    signalled: AtomicBool,
-    /// The user quit the dashboard before the race ended.
-    by_user: AtomicBool,
-}
-
-/// Carries out the dashboard's commands on the engine.
-async fn obey(
-    mut commands: mpsc::UnboundedReceiver<tui::app::RaceCommand>,
-    controls: Controls,
-    stops: Arc<Stops>,
-) {
-    while let Some(command) = commands.recv().await {
-        match command {
-            tui::app::RaceCommand::Stop => {
-                if !controls.stop_sending.is_cancelled() || !controls.abort.is_cancelled() {
-                    stops.by_user.store(true, Ordering::SeqCst);
-                }
-                controls.interrupt();
-            }
-            tui::app::RaceCommand::Pause(paused) => controls.pause(paused),
-            // Only replays are played back; a live race has no playback to steer.
-            tui::app::RaceCommand::Playback(_) => {}
-        }
-    }
 }
 
 /// The race as the dashboard describes it.
@@ -446,70 +457,9 @@ fn race_info(
             .collect(),
         requests: config.load.requests,
         duration: config.load.duration,
-        load: format!(
-            "closed loop, {} in flight per endpoint",
-            config.load.concurrency
-        ),
+        load: config.load.describe(),
         prompts: prompts.into(),
         replay: false,
         notices: notices.to_vec(),
-    }
-}
-
-/// The aggregator's task: folds every event, streams finished request records to disk and
-/// publishes a snapshot at most ~30 times a second, when something changed.
-async fn aggregate(
-    mut aggregator: Aggregator,
-    mut events: mpsc::UnboundedReceiver<RaceEvent>,
-    mut recorder: Recorder,
-    snapshots: watch::Sender<Arc<Snapshot>>,
-    clock: clock::RaceClock,
-) -> (Snapshot, Recorder) {
-    let mut batch = Vec::with_capacity(1024);
-    let mut tick = tokio::time::interval(Duration::from_millis(33));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut ticks = 0u32;
-    loop {
-        tokio::select! {
-            n = events.recv_many(&mut batch, 1024) => {
-                if n == 0 {
-                    break;
-                }
-                for event in batch.drain(..) {
-                    recorder.event(&event);
-                    if let Some(record) = aggregator.apply(&event) {
-                        recorder.request(&record);
-                    }
-                }
-            }
-            _ = tick.tick() => {
-                if aggregator.changed() {
-                    let _ = snapshots.send(Arc::new(aggregator.snapshot(clock.now(), false)));
-                }
-                ticks = ticks.wrapping_add(1);
-                if ticks.is_multiple_of(30) {
-                    recorder.flush();
-                }
-            }
-        }
-    }
-    let last = aggregator.snapshot(clock.now(), true);
-    let _ = snapshots.send(Arc::new(last.clone()));
-    (last, recorder)
-}
-
-/// Prints a progress line to stderr every second while the race runs.
-async fn print_progress(mut snapshots: watch::Receiver<Arc<Snapshot>>, targets: Vec<Option<u64>>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        let snapshot = Arc::clone(&snapshots.borrow_and_update());
-        if snapshot.finished {
-            break;
-        }
-        if !snapshot.endpoints.is_empty() {
-            eprintln!("{}", report::progress::progress_line(&snapshot, &targets));
-        }
     }
 }

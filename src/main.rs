@@ -39,7 +39,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            eprintln!("error: {e}");
+            // Not `eprintln!`: with the terminal gone (SIGHUP) it would panic.
+            llmrace::console::err(&format!("error: {e}"));
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }

@@ -1,12 +1,15 @@
 //! The built-in mock LLM server: speaks OpenAI (chat and legacy completions), Anthropic
 //! Messages and Ollama over real HTTP on loopback, with seeded latency and fault profiles, so a
 //! first run needs no keys or network and every test and benchmark has a precise opponent.
+//! `GET /mock/stats` reports how late the mock itself was, per request, so benchmarks can
+//! subtract it from what a client measured.
 
 mod body;
 mod faults;
 mod plan;
 mod profile;
 mod request;
+mod sample;
 mod server;
 mod spec;
 mod stats;
@@ -21,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use faults::Fault;
 pub use profile::{Delay, Profile, TokenCount};
+pub use sample::streamed_body;
 pub use spec::ProfileError;
 pub use stats::{FirstContent, Lateness, MockStats};
 
@@ -75,9 +79,7 @@ impl MockServer {
         if !addr.ip().is_loopback() && !allow_non_loopback {
             return Err(MockError::NotLoopback { addr });
         }
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| MockError::Bind { addr, source })?;
+        let listener = listen(addr).map_err(|source| MockError::Bind { addr, source })?;
         let bound = listener
             .local_addr()
             .map_err(|source| MockError::Bind { addr, source })?;
@@ -135,6 +137,24 @@ impl MockServer {
             let _ = task.await;
         }
     }
+}
+
+/// How many connections may wait to be accepted. The usual 128 overflows when a client opens
+/// a few hundred connections at once (a race warming 1000 streams): the kernel then drops
+/// SYNs, and each dropped one costs the client a 1 s retransmission. Real inference servers
+/// listen with 2048 or more; the kernel caps this at `net.core.somaxconn`.
+const BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted mock can take its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 impl Drop for MockServer {

@@ -13,14 +13,44 @@ use crate::{RaceError, event, player, record, stats, tui, workload};
 
 /// Folds a replay's events through the aggregator, as fast as possible, handing each finished
 /// request to `on_request`. Returns the final snapshot: exactly the live race's.
+///
+/// A replay cut short (the race crashed or was killed) has requests that were sent and never
+/// ended: they are counted as cancelled at the replay's last moment, so that every request
+/// sent is accounted for (sent = succeeded + failed + cancelled) in what is rebuilt from it.
 pub fn fold_replay(
     replay: &record::Replay,
     mut on_request: impl FnMut(&stats::RequestRecord),
 ) -> Snapshot {
     let mut aggregator = player::aggregator_for(replay);
+    let mut open = std::collections::BTreeMap::new();
     for event in &replay.events {
+        match event.kind {
+            event::EventKind::Sent { .. } => {
+                open.insert(event.request, event.endpoint);
+            }
+            event::EventKind::Finished { .. }
+            | event::EventKind::Failed { .. }
+            | event::EventKind::Cancelled { .. } => {
+                open.remove(&event.request);
+            }
+            _ => {}
+        }
         if let Some(record) = aggregator.apply(event) {
             on_request(&record);
+        }
+    }
+    if replay.end.is_none() {
+        let t = replay.duration();
+        for (request, endpoint) in open {
+            let cut = event::RaceEvent {
+                t,
+                endpoint,
+                request,
+                kind: event::EventKind::Cancelled { bytes: 0 },
+            };
+            if let Some(record) = aggregator.apply(&cut) {
+                on_request(&record);
+            }
         }
     }
     aggregator.snapshot(replay.duration(), true)
@@ -34,8 +64,11 @@ pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary),
     for request in &run.requests {
         results.write(request)?;
     }
-    let dir = results.finish(&run.info, &run.summary)?;
-    Ok((dir, run.summary))
+    let finished = results.finish(&run.info, &run.summary);
+    if let Some(failure) = finished.failures.into_iter().next() {
+        return Err(failure.into());
+    }
+    Ok((finished.dir, run.summary))
 }
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
@@ -61,21 +94,25 @@ pub async fn play(
                     }
                 }
                 // A replay has no sending to pause or stop: quitting just leaves.
-                tui::app::RaceCommand::Pause(_) | tui::app::RaceCommand::Stop => {}
+                tui::app::RaceCommand::Pause(_)
+                | tui::app::RaceCommand::Stop
+                | tui::app::RaceCommand::Interrupt
+                | tui::app::RaceCommand::TerminalClosed => {}
             }
         }
     });
     // A signal (the terminal's Ctrl-C reaches the dashboard as a key) leaves the replay too.
     let exit = tokio_util::sync::CancellationToken::new();
+    let mut shutdown = crate::signals::Shutdown::listen();
     let signals = tokio::spawn({
         let exit = exit.clone();
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                exit.cancel();
-            }
+            shutdown.recv().await;
+            exit.cancel();
         }
     });
-    let shown = tui::app::run(info, theme, snapshots_rx, commands_tx, exit).await;
+    let feeds = tui::app::Feeds::snapshots(snapshots_rx);
+    let shown = tui::app::run(info, theme, feeds, commands_tx, exit).await;
     signals.abort();
     // The dashboard dropped its command sender: forwarding ends, and with it playback.
     let _ = forward.await;
@@ -165,6 +202,30 @@ mod tests {
         assert_eq!(info.prompts[1].id, event::PromptId(1));
         assert_eq!(info.notices.len(), 1);
         assert!(info.notices[0].contains("line 7"), "{:?}", info.notices);
+    }
+
+    #[test]
+    fn a_cut_replay_counts_what_was_in_flight_as_cancelled() {
+        let mut replay = player::fixture::replay(3, 40);
+        let half = replay.events.len() / 2;
+        replay.events.truncate(half);
+        replay.end = None;
+        let mut records = 0u64;
+        let last = fold_replay(&replay, |_| records += 1);
+        let mut cancelled = 0;
+        for e in &last.endpoints {
+            let c = e.counts;
+            assert_eq!(c.sent, c.succeeded + c.failed + c.cancelled, "{}", e.name);
+            cancelled += c.cancelled;
+        }
+        assert!(cancelled > 0, "the fixture has requests in flight half-way");
+        // Warm-up requests have records too, kept out of the counts.
+        let sent: u64 = last
+            .endpoints
+            .iter()
+            .map(|e| e.counts.sent + e.counts.warmup)
+            .sum();
+        assert_eq!(records, sent, "a record for every request sent");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! stays flat however long the race runs; every file appears under its final name only once
 //! complete (written aside, then renamed).
 
+pub mod disk;
 pub mod folder;
 pub mod recorder;
 pub mod replay;
@@ -10,7 +11,7 @@ pub mod results;
 pub mod run_info;
 
 pub use folder::{default_runs_dir, race_folder, recent_races};
-pub use recorder::Recorder;
+pub use recorder::{Recorded, Recorder};
 pub use replay::{REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
-pub use results::{RecordError, ResultsWriter};
+pub use results::{Finished, RecordError, ResultsWriter};
 pub use run_info::{EndpointInfo, RunInfo, Summary};

@@ -159,6 +159,73 @@ fn is_secret_param(name: &str) -> bool {
     SECRET_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
 }
 
+/// The secret values a race sends — API keys, sensitive header values, key-like URL
+/// parameters — so that text coming back from servers can have them blanked before it is
+/// recorded or shown: an error body quoting the key it refused ("Incorrect API key provided:
+/// sk-…") would otherwise carry it into the results.
+#[derive(Clone, Default)]
+pub struct Secrets(Vec<String>);
+
+/// Values shorter than this are not blanked: such a value is no real secret, and blanking a
+/// short common word would garble every message it appears in.
+const MIN_SECRET_LEN: usize = 8;
+
+impl Secrets {
+    /// A secret value; with a scheme (`Bearer sk-…`), the token alone is added too.
+    pub fn add(&mut self, value: &str) {
+        let value = value.trim();
+        let token = value.rsplit(' ').next().unwrap_or(value);
+        for v in [value, token] {
+            if v.len() >= MIN_SECRET_LEN && !self.0.iter().any(|s| s == v) {
+                self.0.push(v.to_string());
+            }
+        }
+        // The longest first, so a token inside a longer value never leaves part of it behind.
+        self.0.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// The values of `url`'s key-like query and fragment parameters and its password.
+    pub fn add_url(&mut self, url: &str) {
+        let after_query = url.split_once('?').map_or("", |(_, q)| q);
+        for params in after_query.split('#') {
+            for pair in params.split('&') {
+                if let Some((name, value)) = pair.split_once('=')
+                    && is_secret_param(name)
+                {
+                    self.add(value);
+                }
+            }
+        }
+        let redacted = redact_userinfo(url);
+        if redacted != url
+            && let Some(start) = redacted.find(REDACTED)
+        {
+            let rest = &url[start..];
+            if let Some(end) = rest.find('@') {
+                self.add(&rest[..end]);
+            }
+        }
+    }
+
+    /// `text` with every secret value replaced by `REDACTED`; `None` when it holds none.
+    pub fn scrub(&self, text: &str) -> Option<String> {
+        if !self.0.iter().any(|s| text.contains(s.as_str())) {
+            return None;
+        }
+        let mut out = text.to_string();
+        for secret in &self.0 {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+        Some(out)
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets({} values, {REDACTED})", self.0.len())
+    }
+}
+
 /// Whether a header carries credentials: its value must never be written anywhere.
 pub fn is_sensitive_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -289,6 +356,24 @@ mod tests {
             redact_url("e=openai:http://u:p@h/v1?key=k#model"),
             "e=openai:http://u:REDACTED@h/v1?key=REDACTED#model"
         );
+    }
+
+    #[test]
+    fn secrets_quoted_back_by_a_server_are_blanked() {
+        let mut secrets = Secrets::default();
+        secrets.add("Bearer sk-live-0123456789");
+        secrets
+            .add_url("https://u:hunter2-long@h/v1?api-key=q-secret-99&model=gpt#key=frag-secret");
+        secrets.add("perf");
+        let message = "Incorrect API key provided: sk-live-0123456789 (q-secret-99, \
+                       hunter2-long, frag-secret); model gpt; perf team";
+        let scrubbed = secrets.scrub(message).unwrap();
+        for secret in ["sk-live", "q-secret", "hunter2", "frag-secret"] {
+            assert!(!scrubbed.contains(secret), "{scrubbed}");
+        }
+        assert!(scrubbed.contains("model gpt; perf team"), "{scrubbed}");
+        assert_eq!(secrets.scrub("nothing to hide"), None);
+        assert!(!format!("{secrets:?}").contains("sk-live"));
     }
 
     #[test]

@@ -71,6 +71,7 @@ impl Aggregator {
                 warmup,
                 lag_us,
                 lap,
+                retry,
             } => {
                 if let Some(lap) = lap
                     && !warmup
@@ -78,7 +79,14 @@ impl Aggregator {
                     self.laps
                         .on_sent(event.request, event.endpoint, *lap, event.t);
                 }
-                let view = stats.on_sent(event.t, event.request, *prompt, *warmup, *lag_us);
+                let view = stats.on_sent(
+                    event.t,
+                    event.request,
+                    *prompt,
+                    *warmup,
+                    *lag_us,
+                    retry.is_some(),
+                );
                 let trace = RequestTrace::new(
                     event.request,
                     event.endpoint,
@@ -86,7 +94,8 @@ impl Aggregator {
                     *warmup,
                     event.t,
                     *bytes,
-                );
+                )
+                .sent_as(*lag_us, *retry);
                 self.in_flight
                     .insert(event.request, InFlight { trace, view });
                 None
@@ -181,6 +190,7 @@ mod tests {
             warmup,
             lag_us: None,
             lap: None,
+            retry: None,
         };
         event(t, endpoint, request, kind)
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RaceConfig;
-use crate::engine::schedule::Rate;
+use crate::load::Rate;
 use crate::record::RecordError;
 use crate::stats::EndpointSnapshot;
 use crate::{RaceError, RaceOptions};
@@ -51,21 +51,22 @@ impl Level {
     }
 
     /// `config` set to run at this level: every endpoint at the level's concurrency, or the
-    /// level's open-loop rate in place of any rate or ramp the race had.
+    /// level's open-loop rate, in place of any load shape (rate, ramp, concurrency ramp,
+    /// laps) the race had.
     fn apply(&self, config: &mut RaceConfig) {
+        config.load.ramp = None;
+        config.load.concurrency_ramp = None;
+        config.load.laps = false;
         match *self {
             Level::Concurrency(n) => {
                 config.load.concurrency = n.max(1);
                 config.load.rate = None;
-                config.load.ramp = None;
+                config.load.arrival_seed = None;
                 for endpoint in &mut config.endpoints {
                     endpoint.concurrency = None;
                 }
             }
-            Level::Rate(rate) => {
-                config.load.rate = Some(rate);
-                config.load.ramp = None;
-            }
+            Level::Rate(rate) => config.load.rate = Some(rate),
         }
     }
 }
@@ -244,9 +245,8 @@ pub async fn sweep(
     let listener = tokio::spawn({
         let signalled = Arc::clone(&signalled);
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                signalled.store(true, Ordering::SeqCst);
-            }
+            crate::signals::shutdown().await;
+            signalled.store(true, Ordering::SeqCst);
         }
     });
     for (i, &level) in options.levels.iter().enumerate() {
@@ -367,6 +367,25 @@ mod tests {
         assert_eq!(
             recommend(&points, 1000.0).and_then(|p| p.concurrency),
             Some(4)
+        );
+    }
+
+    #[test]
+    fn a_level_replaces_the_races_load_shape() {
+        let mut config = crate::config::demo_race();
+        config.load.concurrency_ramp = Some("1..8:10s".parse().expect("a ramp"));
+        config.load.laps = true;
+        Level::Concurrency(4).apply(&mut config);
+        assert!(config.load.concurrency_ramp.is_none() && !config.load.laps);
+        assert_eq!(config.load.concurrency, 4);
+        config.load.ramp = Some("1/s..2/s:1s".parse().expect("a ramp"));
+        Level::Rate("3/s".parse().expect("a rate")).apply(&mut config);
+        assert!(config.load.ramp.is_none());
+        assert_eq!(
+            config.load.open_loop().map(|s| s.rate),
+            Some(crate::load::RateShape::Fixed(
+                "3/s".parse().expect("a rate")
+            ))
         );
     }
 

@@ -112,6 +112,8 @@ fn the_example_race_file_is_valid_and_documents_every_key() {
         "arrivals",
         "max_in_flight",
         "laps",
+        "concurrency_ramp",
+        "retries",
         "connect",
         "first_token",
         "idle",

@@ -131,9 +131,10 @@ fn compare_flags_a_regression_and_not_an_identical_run() {
     let same = dir.path().join("same");
     let slow = dir.path().join("slow");
     let endpoint = |ttft: &str| format!("a=openai:mock://instant,tokens=8,ttft={ttft}#m");
-    assert!(race(&base, &endpoint("20ms"), &[]).status.success());
-    assert!(race(&same, &endpoint("20ms"), &[]).status.success());
-    assert!(race(&slow, &endpoint("80ms"), &[]).status.success());
+    // Long enough that a loaded machine's scheduling jitter stays well under the 10 % gate.
+    assert!(race(&base, &endpoint("150ms"), &[]).status.success());
+    assert!(race(&same, &endpoint("150ms"), &[]).status.success());
+    assert!(race(&slow, &endpoint("450ms"), &[]).status.success());
     let (base, same, slow) = (
         base.to_str().unwrap(),
         same.to_str().unwrap(),

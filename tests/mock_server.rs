@@ -472,6 +472,35 @@ async fn timed_streams_record_their_lateness() {
 }
 
 #[tokio::test]
+async fn stats_route_reports_per_request_lateness_for_benchmarks() {
+    let server = start("steady,ttft=2ms,itl=1ms,tokens=3").await;
+    let client = client();
+    let url = endpoint(&server, Protocol::OpenAiChat);
+    post(&client, &url, &chat_body("one", true)).await;
+    post(&client, &url, &chat_body("two", true)).await;
+    let stats = json_body(
+        client
+            .get(format!("http://{}/mock/stats", server.addr()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(stats["requests"], 3, "two generations and this GET");
+    assert_eq!(stats["first_content_lateness_us"]["samples"], 2);
+    let recent = stats["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 2);
+    for (r, seq) in recent.iter().zip([1, 2]) {
+        assert_eq!(r["request"], seq);
+        let at = |k: &str| r[k].as_u64().unwrap();
+        assert!(at("arrived_us") < at("due_us") && at("due_us") <= at("written_us"));
+    }
+    // The first request was the first generation: stamped one after the other.
+    let first = stats["first_request_unix_us"].as_u64().unwrap();
+    assert!(stats["first_generation_unix_us"].as_u64().unwrap() >= first);
+}
+
+#[tokio::test]
 async fn side_endpoints_and_http_errors() {
     let server = start("instant").await;
     let client = client();

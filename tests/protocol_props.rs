@@ -81,6 +81,7 @@ proptest! {
         let mut on = |item: SseItem<'_>| match item {
             SseItem::Event(e) => got.push((e.event.to_owned(), e.data.to_owned())),
             SseItem::InvalidUtf8(_) => panic!("valid UTF-8 reported invalid"),
+            SseItem::TooLong { .. } => panic!("a small stream reported too long"),
         };
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
         cuts.sort_unstable();

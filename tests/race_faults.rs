@@ -7,10 +7,12 @@
 )]
 
 mod common;
+mod running;
 
 use common::{race_config, records, run};
 use llmrace::event::ErrorClass;
 use llmrace::stats::Outcome;
+use running::check_accounting;
 
 async fn fault_gives(fault: &str, protocol: &str, class: ErrorClass) {
     let dir = tempfile::tempdir().unwrap();
@@ -40,6 +42,13 @@ async fn fault_gives(fault: &str, protocol: &str, class: ErrorClass) {
         assert_eq!(r.error_class, Some(class));
         assert!(!r.error_message.unwrap_or_default().is_empty());
     }
+    // The files on disk tell the same: every request sent has its record and an outcome.
+    let counts = check_accounting(dir.path());
+    assert_eq!(counts[0].1.failed, 3, "{fault}: {counts:?}");
+    // The race went on past each fault: at concurrency 1 the second and third requests were
+    // only sent once the one before had failed, and the healthy endpoint finished.
+    assert_eq!(counts[0].1.sent, 3, "{fault}");
+    assert_eq!(counts[1].1.succeeded, 3, "{fault}: {counts:?}");
 }
 
 #[tokio::test]
@@ -106,6 +115,7 @@ async fn a_refused_connection_is_a_connect_error() {
         run_json.contains("could not open a connection before the start"),
         "{run_json}"
     );
+    assert_eq!(check_accounting(dir.path())[0].1.failed, 2);
 }
 
 #[tokio::test]
@@ -124,6 +134,7 @@ async fn the_total_timeout_bounds_a_slow_request() {
     );
     let r = &records(dir.path())[0];
     assert!(r.ttft_ms.is_some(), "the partial output is kept: {r:?}");
+    assert_eq!(check_accounting(dir.path())[0].1.failed, 1);
 }
 
 #[tokio::test]
@@ -150,6 +161,9 @@ async fn slow_headers_and_huge_responses_still_succeed() {
         "far more than max_tokens: {}",
         huge.tokens.output
     );
+    for (name, c) in check_accounting(dir.path()) {
+        assert_eq!(c.succeeded, 1, "{name}");
+    }
 }
 
 #[tokio::test]
@@ -177,5 +191,67 @@ async fn a_wrong_path_is_not_found() {
             .unwrap_or("")
             .starts_with("HTTP 404"),
         "{r:?}"
+    );
+    assert_eq!(check_accounting(dir.path())[0].1.failed, 2);
+}
+
+#[tokio::test]
+async fn a_race_with_many_faults_at_once_accounts_for_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = race_config(
+        &[
+            "mixed=openai:mock://instant,tokens=8,fault=http_500:0.15,fault=reset_mid_stream:0.15,\
+             fault=malformed_chunk:0.15,fault=http_429:0.1#m",
+            "cut=anthropic:mock://instant,tokens=8,fault=no_terminator:0.2,\
+             fault=error_mid_stream:0.2,fault=reset_before_headers:0.2#m",
+            "ok=ollama:mock://instant,tokens=8#m",
+        ],
+        40,
+        2,
+    );
+    let outcome = run(config, dir.path()).await;
+    let counts = check_accounting(dir.path());
+    assert_eq!(counts.len(), 3);
+    for ((name, c), e) in counts.iter().zip(&outcome.summary.endpoints) {
+        assert_eq!(c.sent, 40, "{name}");
+        assert_eq!(c.cancelled, 0, "{name}");
+        assert_eq!(
+            e.counts.failed, c.failed,
+            "{name}: the summary is the files'"
+        );
+    }
+    let records = records(dir.path());
+    for name in ["mixed", "cut"] {
+        let mut mine: Vec<_> = records.iter().filter(|r| r.endpoint_name == name).collect();
+        mine.sort_by(|a, b| a.sent_at_s.total_cmp(&b.sent_at_s));
+        let classes: std::collections::BTreeSet<_> =
+            mine.iter().filter_map(|r| r.error_class).collect();
+        assert!(
+            classes.len() >= 2,
+            "{name}: several kinds of fault: {classes:?}"
+        );
+        // Past the first fault, the endpoint kept racing and kept succeeding.
+        let first = mine
+            .iter()
+            .position(|r| r.outcome == Outcome::Failed)
+            .unwrap();
+        assert!(
+            mine[first + 1..]
+                .iter()
+                .any(|r| r.outcome == Outcome::Succeeded),
+            "{name}: nothing succeeded after the first fault"
+        );
+        // Failures carry their class and message; successes carry neither.
+        for r in &mine {
+            assert_eq!(
+                r.outcome == Outcome::Failed,
+                r.error_class.is_some(),
+                "{name}: {r:?}"
+            );
+        }
+    }
+    assert_eq!(
+        counts[2].1.succeeded, 40,
+        "the healthy endpoint is untouched"
     );
 }

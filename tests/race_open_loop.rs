@@ -10,7 +10,7 @@ mod common;
 
 use common::{race_config, records, run};
 use llmrace::config::RaceConfig;
-use llmrace::engine::schedule::Rate;
+use llmrace::load::Rate;
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
 use llmrace::stats::RequestRecord;
@@ -68,8 +68,27 @@ async fn a_constant_rate_sends_every_request_on_schedule() {
     assert_eq!(lag.count, 40);
     assert!(lag.p50 < 100.0, "lag p50 {} ms", lag.p50);
     // 40 requests at 50/s: the last is scheduled 0.78 s after the first.
-    let span = send_span_s(&records(dir.path()));
+    let records = records(dir.path());
+    let span = send_span_s(&records);
     assert!((0.7..10.0).contains(&span), "sent over {span} s");
+    // Each request's own lag is in its record, and in requests.csv.
+    assert!(
+        records
+            .iter()
+            .all(|r| r.send_lag_ms.is_some_and(|l| l >= 0.0))
+    );
+    let csv = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
+    let lag_column = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "send_lag_ms")
+        .unwrap();
+    for row in csv.lines().skip(1) {
+        let lag = row.split(',').nth(lag_column).unwrap();
+        assert!(lag.parse::<f64>().is_ok(), "{row}");
+    }
 }
 
 #[tokio::test]
@@ -124,4 +143,65 @@ async fn a_closed_loop_race_has_no_lag() {
     )
     .await;
     assert!(outcome.summary.endpoints[0].latency.send_lag_ms.is_none());
+    assert!(records(dir.path()).iter().all(|r| r.send_lag_ms.is_none()));
+}
+
+fn llmrace(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn open_loop_flags_without_a_rate_are_a_usage_error() {
+    for (flag, argv) in [
+        ("--poisson", &["--poisson"][..]),
+        ("--max-in-flight", &["--max-in-flight", "4"]),
+    ] {
+        let mut full = vec!["race", "-e", "m=openai:mock://instant#m", "--headless"];
+        full.extend_from_slice(argv);
+        let output = llmrace(&full);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(flag), "{stderr}");
+        assert!(stderr.contains("only to an open loop"), "{stderr}");
+        assert!(stderr.contains("--rate"), "says what to do: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn open_loop_keys_in_a_file_without_a_rate_are_refused_at_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("race.toml");
+    std::fs::write(
+        &path,
+        "[load]\narrivals = \"poisson\"\n[[endpoint]]\nname = \"m\"\nprotocol = \"openai\"\nbase_url = \"mock://instant\"\n",
+    )
+    .unwrap();
+    let output = llmrace(&["race", path.to_str().unwrap(), "--headless"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("race.toml:2:12"), "{stderr}");
+    // A rate on the command line completes the file's open loop.
+    let out = dir.path().join("out");
+    let output = llmrace(&[
+        "race",
+        path.to_str().unwrap(),
+        "--rate",
+        "50/s",
+        "-n",
+        "3",
+        "--headless",
+        "--no-replay",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

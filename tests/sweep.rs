@@ -121,3 +121,50 @@ fn a_sweep_over_open_loop_rates() {
     let text = std::fs::read_to_string(out.join("sweep.json")).expect("sweep.json");
     assert!(text.contains("\"rate_per_s\": 8.0"), "{text}");
 }
+
+#[test]
+fn a_sweep_takes_the_races_workload_and_open_loop_flags() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("sweep");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["sweep", "-e", "a=openai:mock://ttft=5ms,itl=1ms,tokens=4#m"])
+        .args(["--rates", "20/s", "--poisson", "--max-in-flight", "2"])
+        .args(["--synthetic", "32..64", "--shuffle", "--seed", "11"])
+        .args(["--temperature", "0.5", "--retries", "1"])
+        .args(["--per-level-requests", "3", "-q", "-o"])
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("llmrace runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let run_json = std::fs::read_to_string(out.join("level-20ps").join("run.json"))
+        .expect("the level's run.json");
+    let run: serde_json::Value = serde_json::from_str(&run_json).expect("run.json parses");
+    let race = &run["race"];
+    let synthetic = &race["workload"]["prompts"]["synthetic"];
+    assert_eq!(synthetic["seed"], 11, "{race}");
+    assert_eq!(synthetic["distribution"], "uniform", "{race}");
+    assert_eq!(race["workload"]["shuffle"], true, "{race}");
+    assert_eq!(race["workload"]["seed"], 11, "{race}");
+    assert_eq!(race["workload"]["temperature"], 0.5, "{race}");
+    assert_eq!(race["load"]["arrivals"], "poisson", "{race}");
+    assert_eq!(race["load"]["arrival_seed"], 11, "{race}");
+    assert_eq!(race["load"]["max_in_flight"], 2, "{race}");
+    assert_eq!(race["load"]["retries"], 1, "{race}");
+}
+
+#[test]
+fn open_loop_flags_need_rate_levels() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["sweep", "-e", "a=openai:mock://turbo#m", "--poisson"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("llmrace runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--poisson") && stderr.contains("--rates"),
+        "{stderr}"
+    );
+}

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{RaceArgs, TokenRange};
-use crate::engine::schedule::Arrivals;
+use crate::load::Arrivals;
 use crate::report::threshold;
 
 use super::endpoint_spec::apply_api_key_envs;
@@ -25,17 +25,27 @@ pub fn resolve(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> {
         .iter()
         .map(|spec| parse_endpoint_spec(spec))
         .collect::<Result<Vec<_>, _>>()?;
-    let (base, base_dir, origin) = match &args.race_file {
-        Some(path) => (
-            super::resolve::load_file_layer(path)?,
-            base_dir_of(path),
-            Location::file(path),
-        ),
-        None if endpoints.is_empty() => (demo_race(), PathBuf::from("."), Location::CommandLine),
-        None => (bare_race(), PathBuf::from("."), Location::CommandLine),
+    let (base, open_loop_only, base_dir, origin) = match &args.race_file {
+        Some(path) => {
+            let layer = super::resolve::load_file_layer(path)?;
+            (
+                layer.race,
+                layer.open_loop_only,
+                base_dir_of(path),
+                Location::file(path),
+            )
+        }
+        None if endpoints.is_empty() => {
+            (demo_race(), None, PathBuf::from("."), Location::CommandLine)
+        }
+        None => (bare_race(), None, PathBuf::from("."), Location::CommandLine),
     };
     let race = apply_overrides(base, args, endpoints, origin)?;
-    Ok((race, base_dir))
+    // The file's open-loop settings are fine if a flag made the race an open loop.
+    match open_loop_only {
+        Some(problem) if race.load.open_loop().is_none() => Err(problem),
+        _ => Ok((race, base_dir)),
+    }
 }
 
 /// Applies the flags in `args` over `base` (a race file's layer or the demo race), with
@@ -73,9 +83,10 @@ pub fn apply_overrides(
         race.name.clone_from(name);
     }
 
+    let flags = &args.workload;
     let workload = &mut race.workload;
-    if !args.prompts.is_empty() {
-        if args.prompts.iter().any(|p| p.trim().is_empty()) {
+    if !flags.prompts.is_empty() {
+        if flags.prompts.iter().any(|p| p.trim().is_empty()) {
             return Err(ConfigError::invalid(
                 Location::CommandLine,
                 "--prompt",
@@ -83,31 +94,31 @@ pub fn apply_overrides(
                 "write the text to send, e.g. --prompt \"Explain TCP slow start.\"",
             ));
         }
-        workload.prompts = PromptSource::Inline(args.prompts.clone());
+        workload.prompts = PromptSource::Inline(flags.prompts.clone());
     }
-    if let Some(file) = &args.prompts_file {
+    if let Some(file) = &flags.prompts_file {
         // Relative to where the command was typed, unlike a race file's `prompts_file`.
         let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
         workload.prompts = PromptSource::File(file);
     }
-    if let Some(set) = &args.workload {
+    if let Some(set) = &flags.builtin {
         workload.prompts = PromptSource::Builtin(set.clone());
     }
-    workload.seed = args.seed.unwrap_or(workload.seed);
-    workload.shuffle |= args.shuffle;
-    workload.sharegpt_output_len |= args.sharegpt_output_len;
-    if let Some(range) = args.synthetic {
+    workload.seed = flags.seed.unwrap_or(workload.seed);
+    workload.shuffle |= flags.shuffle;
+    workload.sharegpt_output_len |= flags.sharegpt_output_len;
+    if let Some(range) = flags.synthetic {
         workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));
     }
-    if let (PromptSource::Synthetic(spec), Some(seed)) = (&mut workload.prompts, args.seed) {
+    if let (PromptSource::Synthetic(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
         spec.seed = seed;
     }
-    if let Some(max_tokens) = args.max_tokens {
+    if let Some(max_tokens) = flags.max_tokens {
         workload.max_tokens = Some(max_tokens);
         race.endpoints.iter_mut().for_each(|e| e.max_tokens = None);
     }
-    override_with(&mut workload.temperature, args.temperature);
-    if args.no_stream {
+    override_with(&mut workload.temperature, flags.temperature);
+    if flags.no_stream {
         workload.stream = false;
     }
 
@@ -124,26 +135,43 @@ pub fn apply_overrides(
     if args.no_warm_connections {
         load.warm_connections = false;
     }
-    // A rate, a ramp or laps from the command line replace whichever the file set.
-    if let Some(rate) = args.rate {
-        load.rate = Some(rate);
-        load.ramp = None;
-        load.laps = false;
+    // A rate, a ramp, laps or a concurrency ramp from the command line replace whichever
+    // load shape the file set; a fixed --concurrency replaces the file's concurrency ramp.
+    if args.rate.is_some() || args.ramp.is_some() || args.laps || args.concurrency_ramp.is_some() {
+        load.rate = args.rate;
+        load.ramp = args.ramp;
+        load.laps = args.laps;
+        load.concurrency_ramp = args.concurrency_ramp;
     }
-    if let Some(ramp) = args.ramp {
-        load.ramp = Some(ramp);
-        load.rate = None;
-        load.laps = false;
-    }
-    if args.laps {
-        load.laps = true;
-        load.rate = None;
-        load.ramp = None;
+    if args.concurrency.is_some() {
+        load.concurrency_ramp = None;
     }
     if args.poisson {
         load.arrivals = Arrivals::Poisson;
     }
     override_with(&mut load.max_in_flight, args.max_in_flight);
+    if let Some(retries) = args.retries {
+        load.retries = retries;
+    }
+    if load.open_loop().is_none() {
+        let flag = if args.poisson {
+            Some("--poisson")
+        } else if args.max_in_flight.is_some() {
+            Some("--max-in-flight")
+        } else {
+            None
+        };
+        if let Some(flag) = flag {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                flag,
+                format!("{flag} applies only to an open loop, and this race has no rate or ramp"),
+                "add --rate (e.g. --rate 5/s) or --ramp (e.g. --ramp 1/s..20/s:60s) to send on \
+                 a schedule, or leave the flag out; a closed loop's load is set with \
+                 --concurrency",
+            ));
+        }
+    }
 
     let timeouts = &mut race.timeouts;
     timeouts.connect = args.connect_timeout.unwrap_or(timeouts.connect);
@@ -210,9 +238,18 @@ pub(super) fn threshold_error(
 /// Defaults that depend on more than one layer: a race bounded by neither a request count nor
 /// a duration gets the default request count.
 pub(super) fn fill_defaults(race: &mut RaceConfig) {
-    if race.load.requests.is_none() && race.load.duration.is_none() {
-        race.load.requests = Some(DEFAULT_REQUESTS);
+    let load = &mut race.load;
+    if load.requests.is_none() && load.duration.is_none() {
+        load.requests = Some(DEFAULT_REQUESTS);
     }
+    // A ramp needs its peak of workers on every endpoint.
+    if let Some(ramp) = load.concurrency_ramp {
+        load.concurrency = ramp.peak();
+        race.endpoints.iter_mut().for_each(|e| e.concurrency = None);
+    }
+    // Recorded, so a run says which arrivals it drew.
+    load.arrival_seed = (load.arrivals == Arrivals::Poisson && load.open_loop().is_some())
+        .then_some(race.workload.seed);
 }
 
 /// `--synthetic N` (fixed) or `MIN..MAX` (uniform), keeping the count and seed of the file's
@@ -281,6 +318,9 @@ fn bare_race() -> RaceConfig {
             arrivals: Arrivals::Constant,
             max_in_flight: None,
             laps: false,
+            concurrency_ramp: None,
+            arrival_seed: None,
+            retries: 0,
         },
         timeouts: Timeouts::default(),
         slo: Slo::default(),
@@ -299,3 +339,7 @@ fn base_dir_of(path: &Path) -> PathBuf {
 #[cfg(test)]
 #[path = "layer_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod load_tests;

@@ -440,7 +440,7 @@ fn load_shape_flags_replace_the_files_shape() -> TestResult {
         "8",
     ])?;
     let shape = race.load.open_loop().ok_or("an open loop")?;
-    assert_eq!(shape.arrivals, crate::engine::schedule::Arrivals::Poisson);
+    assert_eq!(shape.arrivals, crate::load::Arrivals::Poisson);
     assert_eq!(race.load.max_in_flight, Some(8));
     assert!(!race.load.laps);
 

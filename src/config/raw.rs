@@ -58,16 +58,19 @@ pub(super) struct RawLoad {
     pub rate: Option<Spanned<String>>,
     pub arrivals: Option<Spanned<String>>,
     pub max_in_flight: Option<Spanned<u32>>,
-    pub ramp: Option<Spanned<RawRamp>>,
+    pub ramp: Option<Spanned<RawRamp<String>>>,
     pub laps: Option<Spanned<bool>>,
+    pub concurrency_ramp: Option<Spanned<RawRamp<u32>>>,
+    pub retries: Option<u32>,
 }
 
-/// `ramp = { from = "1/s", to = "20/s", over = "60s" }`: a linear open-loop rate ramp.
+/// A linear ramp: `ramp = { from = "1/s", to = "20/s", over = "60s" }` (open-loop rates) or
+/// `concurrency_ramp = { from = 1, to = 16, over = "60s" }` (requests in flight).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawRamp {
-    pub from: Spanned<String>,
-    pub to: Spanned<String>,
+pub(super) struct RawRamp<T> {
+    pub from: Spanned<T>,
+    pub to: Spanned<T>,
     pub over: Spanned<String>,
 }
 
@@ -226,6 +229,16 @@ pub(super) const KEYS: &[KeyDoc] = &[
         r#"ramp = { from = "1/s", to = "20/s", over = "60s" }"#,
     ),
     doc("load", "laps", "laps = true"),
+    doc(
+        "load",
+        "concurrency_ramp",
+        r#"concurrency_ramp = { from = 1, to = 16, over = "60s" }"#,
+    ),
+    doc(
+        "load",
+        "retries",
+        "retries = 2 (retry a request that got 429 or 503 up to 2 times; default 0)",
+    ),
     doc("timeouts", "connect", r#"connect = "10s""#),
     doc("timeouts", "first_token", r#"first_token = "120s""#),
     doc("timeouts", "idle", r#"idle = "60s""#),

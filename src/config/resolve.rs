@@ -9,36 +9,50 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Location};
 use super::raw::{
-    RawEndpoint, RawLoad, RawPrice, RawRace, RawRamp, RawSlo, RawSynthetic, RawThresholds,
-    RawTimeouts, RawWorkload,
+    RawEndpoint, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts, RawWorkload,
 };
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
-    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, EndpointConfig, LoadConfig, Price, PromptSource,
-    RaceConfig, Slo, SyntheticSpec, Timeouts, WorkloadConfig,
+    DEFAULT_BUILTIN, EndpointConfig, Price, PromptSource, RaceConfig, Slo, SyntheticSpec, Timeouts,
+    WorkloadConfig,
 };
-use crate::engine::schedule::{Arrivals, Ramp, Rate};
 use crate::report::threshold;
+
+mod load;
 
 /// Reads and resolves a race file. Defaults are filled in, so the result can be raced as is.
 pub fn load_file(path: &Path) -> Result<RaceConfig, ConfigError> {
-    let mut race = load_file_layer(path)?;
-    super::layer::fill_defaults(&mut race);
-    Ok(race)
+    complete(load_file_layer(path)?)
 }
 
 /// Resolves race-file text; `path` is only used in messages and for the default race name.
 pub fn from_toml_str(text: &str, path: &Path) -> Result<RaceConfig, ConfigError> {
-    let mut race = parse_layer(text, path)?;
+    complete(parse_layer(text, path)?)
+}
+
+/// A file's layer raced as it is, with nothing on the command line to complete it.
+fn complete(layer: FileLayer) -> Result<RaceConfig, ConfigError> {
+    if let Some(problem) = layer.open_loop_only {
+        return Err(problem);
+    }
+    let mut race = layer.race;
     super::layer::fill_defaults(&mut race);
     Ok(race)
+}
+
+/// A race file's settings, before the command line is layered over them.
+pub(super) struct FileLayer {
+    pub race: RaceConfig,
+    /// The file sets something only an open loop uses (`arrivals`, `max_in_flight`) but no
+    /// `rate` or `ramp`: refused unless the command line gives one.
+    pub open_loop_only: Option<ConfigError>,
 }
 
 /// The file's layer: like [`load_file`], but `load.requests` stays unset when the file sets
 /// neither `requests` nor `duration`, so a `--duration` flag alone is not capped by the
 /// default request count.
-pub(super) fn load_file_layer(path: &Path) -> Result<RaceConfig, ConfigError> {
+pub(super) fn load_file_layer(path: &Path) -> Result<FileLayer, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|io| ConfigError::Read {
         path: path.to_path_buf(),
         io,
@@ -46,14 +60,19 @@ pub(super) fn load_file_layer(path: &Path) -> Result<RaceConfig, ConfigError> {
     parse_layer(&text, path)
 }
 
-fn parse_layer(text: &str, path: &Path) -> Result<RaceConfig, ConfigError> {
+fn parse_layer(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     if is_blank_toml(text) {
         return Err(ConfigError::Empty {
             path: path.to_path_buf(),
         });
     }
     let raw: RawRace = toml::from_str(text).map_err(|e| toml_error::from_toml(&e, text, path))?;
-    Resolver { path, text }.race(raw)
+    let resolver = Resolver { path, text };
+    let open_loop_only = raw.load.as_ref().and_then(|l| resolver.open_loop_only(l));
+    Ok(FileLayer {
+        race: resolver.race(raw)?,
+        open_loop_only,
+    })
 }
 
 /// Nothing but whitespace and comments.
@@ -103,6 +122,22 @@ impl Resolver<'_> {
         };
         let endpoints = self.endpoints(raw.endpoint)?;
         let fail_if = self.thresholds(raw.thresholds.unwrap_or_default(), &endpoints)?;
+        if let Some(ramp) = raw.load.as_ref().and_then(|l| l.concurrency_ramp.as_ref())
+            && let Some(index) = endpoints.iter().position(|e| e.concurrency.is_some())
+        {
+            return Err(self.fail(
+                ramp,
+                "load.concurrency_ramp",
+                Problem::new(
+                    format!(
+                        "endpoint `{}` sets its own `concurrency`, which the ramp would override",
+                        endpoints[index].name
+                    ),
+                    "a concurrency ramp sets every endpoint's requests in flight: remove \
+                     `concurrency` from the [[endpoint]] tables, or the ramp",
+                ),
+            ));
+        }
         Ok(RaceConfig {
             name,
             workload: self.workload(raw.workload.unwrap_or_default())?,
@@ -281,95 +316,6 @@ impl Resolver<'_> {
         })
     }
 
-    fn load(&self, raw: RawLoad) -> Result<LoadConfig, ConfigError> {
-        if let Some(requests) = &raw.requests {
-            self.check(requests, "load.requests", |r| {
-                validate::at_least_one(*r, "requests = 20")
-            })?;
-        }
-        if let Some(concurrency) = &raw.concurrency {
-            self.check(concurrency, "load.concurrency", |c| {
-                validate::at_least_one(u64::from(*c), "concurrency = 4")
-            })?;
-        }
-        if let Some(laps) = raw.laps.as_ref().filter(|l| *l.get_ref())
-            && (raw.rate.is_some() || raw.ramp.is_some())
-        {
-            return Err(self.fail(
-                laps,
-                "load.laps",
-                Problem::new(
-                    "laps and an open-loop `rate` or `ramp` cannot go together",
-                    "laps send each prompt to every endpoint at once and wait for all of them; \
-                     a rate sends on a clock: keep `laps = true` or the rate, not both",
-                ),
-            ));
-        }
-        if let (Some(_), Some(ramp)) = (&raw.rate, &raw.ramp) {
-            return Err(self.fail(
-                ramp,
-                "load.ramp",
-                Problem::new(
-                    "`rate` and `ramp` both set the open-loop rate",
-                    r#"keep one: `rate = "5/s"` for a steady rate, or `ramp = { from = "1/s", to = "20/s", over = "60s" }`"#,
-                ),
-            ));
-        }
-        Ok(LoadConfig {
-            requests: raw.requests.map(Spanned::into_inner),
-            duration: self.duration(raw.duration.as_ref(), "load.duration")?,
-            concurrency: raw
-                .concurrency
-                .map_or(DEFAULT_CONCURRENCY, Spanned::into_inner),
-            warmup_requests: raw.warmup_requests.unwrap_or(0),
-            warm_connections: raw.warm_connections.unwrap_or(true),
-            rate: raw
-                .rate
-                .as_ref()
-                .map(|r| self.check(r, "load.rate", |t| rate(t)))
-                .transpose()?,
-            ramp: raw.ramp.as_ref().map(|r| self.ramp(r)).transpose()?,
-            arrivals: raw
-                .arrivals
-                .as_ref()
-                .map(|a| self.check(a, "load.arrivals", |t| arrivals(t)))
-                .transpose()?
-                .unwrap_or_default(),
-            max_in_flight: raw
-                .max_in_flight
-                .as_ref()
-                .map(|m| {
-                    self.check(m, "load.max_in_flight", |m| {
-                        validate::at_least_one(u64::from(*m), "max_in_flight = 64").map(|()| *m)
-                    })
-                })
-                .transpose()?,
-            laps: raw.laps.is_some_and(|l| l.into_inner()),
-        })
-    }
-
-    fn ramp(&self, raw: &Spanned<RawRamp>) -> Result<Ramp, ConfigError> {
-        let ramp = raw.get_ref();
-        let over = self
-            .duration(Some(&ramp.over), "load.ramp.over")?
-            .unwrap_or_default();
-        if over.is_zero() {
-            return Err(self.fail(
-                &ramp.over,
-                "load.ramp.over",
-                Problem::new(
-                    "a ramp must last longer than zero",
-                    r#"write e.g. `ramp = { from = "1/s", to = "20/s", over = "60s" }`"#,
-                ),
-            ));
-        }
-        Ok(Ramp {
-            from: self.check(&ramp.from, "load.ramp.from", |t| rate(t))?,
-            to: self.check(&ramp.to, "load.ramp.to", |t| rate(t))?,
-            over,
-        })
-    }
-
     fn duration(
         &self,
         value: Option<&Spanned<String>>,
@@ -536,24 +482,4 @@ fn non_empty_prompt(prompt: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
-}
-
-fn rate(text: &str) -> Result<Rate, Problem> {
-    text.parse::<Rate>().map_err(|e| {
-        Problem::new(
-            e.to_string(),
-            r#"write requests per second or per minute, e.g. `rate = "5/s"` or `rate = "300/min"`"#,
-        )
-    })
-}
-
-fn arrivals(text: &str) -> Result<Arrivals, Problem> {
-    match text {
-        "constant" => Ok(Arrivals::Constant),
-        "poisson" => Ok(Arrivals::Poisson),
-        other => Err(Problem::new(
-            format!("'{other}' is not a kind of arrivals"),
-            r#"write `arrivals = "constant"` (evenly spaced) or `arrivals = "poisson"` (random, as independent users)"#,
-        )),
-    }
 }

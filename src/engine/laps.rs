@@ -6,22 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::connection::Connection;
-use super::request::{RequestContext, SendTag, run_request};
-use super::{Controls, EventSender, Limits, Target, Worker, arm_duration_limit, wait_while_paused};
-use crate::clock::RaceClock;
-use crate::config::Timeouts;
-use crate::event::RequestId;
+use super::request::{RequestContext, SendTag};
+use super::retry::run_attempts;
+use super::{Shared, Target, Worker, arm_duration_limit, wait_while_paused};
 
 /// Runs laps until the request count (laps, per endpoint) or the duration is reached, or the
 /// race is stopped. One connection per endpoint: the first of its workers'.
-pub async fn run_laps(
-    workers: Vec<Worker>,
-    limits: Limits,
-    timeouts: Timeouts,
-    clock: RaceClock,
-    events: EventSender,
-    controls: Controls,
-) {
+pub(super) async fn run_laps(workers: Vec<Worker>, shared: Shared) {
     let mut lanes: BTreeMap<u16, (Arc<Target>, Connection)> = BTreeMap::new();
     for worker in workers {
         lanes
@@ -29,15 +20,18 @@ pub async fn run_laps(
             .or_insert((worker.target, worker.connection));
     }
     let mut lanes: Vec<(Arc<Target>, Connection)> = lanes.into_values().collect();
+    let Shared {
+        limits, controls, ..
+    } = &shared;
     let ctx = RequestContext {
-        clock: &clock,
-        events: &events,
-        timeouts: &timeouts,
+        clock: &shared.clock,
+        events: &shared.events,
+        timeouts: &shared.timeouts,
         abort: &controls.abort,
     };
+    let attempts = shared.attempts();
     let stop = &controls.stop_sending;
     let warmups = u64::from(limits.warmup_requests);
-    let mut next_request = 0_u64;
     for seq in 0_u64.. {
         let measured = seq.checked_sub(warmups);
         if measured.is_some_and(|lap| limits.requests.is_some_and(|limit| lap >= limit)) {
@@ -53,14 +47,12 @@ pub async fn run_laps(
         }
         let tag = SendTag {
             warmup: measured.is_none(),
-            scheduled: None,
             lap: measured.map(|lap| u32::try_from(lap).unwrap_or(u32::MAX)),
+            ..SendTag::default()
         };
         let lap = lanes.iter_mut().map(|(target, connection)| {
-            let request = RequestId(next_request);
-            next_request += 1;
             let prompt = target.prompt_for(seq);
-            run_request(&ctx, connection, target, request, prompt, tag)
+            run_attempts(&ctx, connection, target, prompt, tag, &attempts)
         });
         futures_util::future::join_all(lap.collect::<Vec<_>>()).await;
     }

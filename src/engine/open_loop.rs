@@ -4,19 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::{Barrier, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::connection::Connection;
-use super::request::{RequestContext, SendTag, run_request};
+use super::request::{RequestContext, SendTag};
+use super::retry::run_attempts;
 use super::schedule::{LoadShape, Schedule};
-use super::{Controls, EventSender, Limits, Shared, Target, Worker, synchronized_start};
-use crate::clock::RaceClock;
-use crate::config::Timeouts;
-use crate::event::{Offset, RequestId};
+use super::{Shared, Target, Worker, synchronized_start};
+use crate::event::Offset;
 
 /// How an open-loop race sends.
 #[derive(Clone, Copy, Debug)]
@@ -25,22 +24,14 @@ pub struct OpenLoop {
     /// Requests in flight per endpoint at most; a request due while this many are in flight
     /// waits for one to end (and its lag grows). `None`: no cap.
     pub max_in_flight: Option<u32>,
-    /// The Poisson schedule's seed; each endpoint draws from `seed + its id`.
+    /// The Poisson schedule's seed; each endpoint draws from its own seed derived from it.
     pub seed: u64,
 }
 
 /// Runs an open-loop race: one dispatcher per endpoint sends at the scheduled times until the
 /// limits are reached or the race is stopped. The workers' (warmed) connections seed each
 /// endpoint's pool of idle connections. Returns when every request has ended.
-pub async fn run_open(
-    workers: Vec<Worker>,
-    open: OpenLoop,
-    limits: Limits,
-    timeouts: Timeouts,
-    clock: RaceClock,
-    events: EventSender,
-    controls: Controls,
-) {
+pub(super) async fn run_open(workers: Vec<Worker>, open: OpenLoop, shared: Shared) {
     let mut pools: BTreeMap<u16, (Arc<Target>, Vec<Connection>)> = BTreeMap::new();
     for worker in workers {
         pools
@@ -49,20 +40,9 @@ pub async fn run_open(
             .1
             .push(worker.connection);
     }
-    let endpoints = pools
-        .keys()
-        .map(|id| usize::from(*id) + 1)
-        .max()
-        .unwrap_or(0);
     let shared = Arc::new(Shared {
-        limits,
-        timeouts,
-        clock,
-        events,
-        controls,
-        next_request: AtomicU64::new(0),
         start: Barrier::new(pools.len()),
-        sequences: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
+        ..shared
     });
     let mut tasks = JoinSet::new();
     for (target, connections) in pools.into_values() {
@@ -132,7 +112,7 @@ async fn dispatch(
         return;
     }
     let start = shared.clock.now();
-    let seed = open.seed.wrapping_add(u64::from(target.id.0));
+    let seed = super::schedule::endpoint_seed(open.seed, target.id.0);
     let cap = open
         .max_in_flight
         .map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX))));
@@ -208,12 +188,11 @@ async fn send(
         timeouts: &shared.timeouts,
         abort: &shared.controls.abort,
     };
-    let request = RequestId(shared.next_request.fetch_add(1, Ordering::Relaxed));
     let prompt = target.prompt_for(seq);
     let tag = SendTag {
         warmup,
         scheduled,
-        lap: None,
+        ..SendTag::default()
     };
-    run_request(&ctx, connection, target, request, prompt, tag).await;
+    run_attempts(&ctx, connection, target, prompt, tag, &shared.attempts()).await;
 }

@@ -11,11 +11,12 @@ use hyper::body::Incoming;
 
 use super::connection::{Connection, chain};
 use super::estimate::count_tokens;
+use super::retry::{RetryHint, is_retryable, parse_retry_after};
 use super::target::Target;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;
 use crate::event::{
-    EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, TokenSource,
+    EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, Retry, TokenSource,
 };
 use crate::protocol::Decoded;
 
@@ -70,10 +71,12 @@ pub struct SendTag {
     pub scheduled: Option<Offset>,
     /// Head-to-head laps: which lap it runs in.
     pub lap: Option<u32>,
+    /// A retry: the attempt it repeats.
+    pub retry: Option<Retry>,
 }
 
 /// Sends prompt `prompt` to `target` over `connection` and reports everything that happens
-/// as events.
+/// as events. Returns a hint when it failed with a status worth retrying.
 pub async fn run_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
@@ -81,11 +84,12 @@ pub async fn run_request(
     request: RequestId,
     prompt: PromptId,
     tag: SendTag,
-) {
+) -> Option<RetryHint> {
     let SendTag {
         warmup,
         scheduled,
         lap,
+        retry,
     } = tag;
     let out = Emitter {
         events: ctx.events,
@@ -103,6 +107,7 @@ pub async fn run_request(
                 lag_us: scheduled
                     .map(|at| u64::try_from(t.since(at).as_micros()).unwrap_or(u64::MAX)),
                 lap,
+                retry,
             },
         );
     };
@@ -115,7 +120,7 @@ pub async fn run_request(
         () = ctx.abort.cancelled() => {
             sent_event(before);
             out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
-            return;
+            return None;
         }
         r = connection.ready() => r,
     };
@@ -124,7 +129,7 @@ pub async fn run_request(
         Err((class, message)) => {
             sent_event(before);
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
-            return;
+            return None;
         }
     };
     let sent = if connect.is_some() {
@@ -140,7 +145,7 @@ pub async fn run_request(
         biased;
         () = ctx.abort.cancelled() => {
             out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
-            return;
+            return None;
         }
         r = tokio::time::timeout_at(deadlines.before_first_token(), sending) => r,
     };
@@ -148,11 +153,11 @@ pub async fn run_request(
         Err(_) => {
             let (class, message) = deadlines.expired_before_first_token();
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
-            return;
+            return None;
         }
         Ok(Err((class, message))) => {
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
-            return;
+            return None;
         }
         Ok(Ok(response)) => response,
     };
@@ -175,7 +180,13 @@ pub async fn run_request(
         let class = ErrorClass::from_status(status);
         let message = describe_status(status, &parts.headers, &message);
         out.emit(ctx.clock.now(), failed(class, message, Some(status), bytes));
-        return;
+        return is_retryable(status).then(|| RetryHint {
+            retry_after: parts
+                .headers
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now())),
+        });
     }
     if is_html(&parts.headers) {
         let (message, bytes) = error_body(&mut response, &deadlines, ctx, target.protocol).await;
@@ -187,7 +198,7 @@ pub async fn run_request(
             ctx.clock.now(),
             failed(ErrorClass::Protocol, message, Some(status), bytes),
         );
-        return;
+        return None;
     }
 
     let mut stream = StreamState::new(target, prompt, &out);
@@ -202,7 +213,7 @@ pub async fn run_request(
             () = ctx.abort.cancelled() => {
                 stream.flush(ctx.clock.now());
                 out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: stream.bytes });
-                return;
+                return None;
             }
             r = tokio::time::timeout_at(deadline, next_data(&mut response)) => r,
         };
@@ -210,16 +221,23 @@ pub async fn run_request(
             Ok(Some(Ok(bytes))) => {
                 let t = ctx.clock.now();
                 if let Some(end) = stream.on_bytes(t, &bytes) {
-                    return stream.end(end);
+                    {
+                        stream.end(end);
+                        return None;
+                    }
                 }
             }
             Ok(None) => {
                 let end = stream.on_body_end();
-                return stream.end(end);
+                {
+                    stream.end(end);
+                    return None;
+                }
             }
             Ok(Some(Err(err))) => {
                 let message = format!("the connection failed mid-stream: {}", chain(&err));
-                return stream.end(StreamEnd::Failed(ErrorClass::StreamCut, message));
+                stream.end(StreamEnd::Failed(ErrorClass::StreamCut, message));
+                return None;
             }
             Err(_) => {
                 let (class, message) = if stream.seen_content {
@@ -227,7 +245,8 @@ pub async fn run_request(
                 } else {
                     deadlines.expired_before_first_token()
                 };
-                return stream.end(StreamEnd::Failed(class, message));
+                stream.end(StreamEnd::Failed(class, message));
+                return None;
             }
         }
     }

@@ -1,135 +1,14 @@
 //! Open-loop schedules: when each request is meant to leave, as offsets from the start, given a
 //! rate, an arrival process and a seed. Pure: no clock, no I/O, so it is tested on numbers.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Exp1};
-use serde::{Deserialize, Serialize};
 
-/// Requests per second, parsed from `"5/s"`, `"300/min"` or `"2/h"`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Rate {
-    per_sec: f64,
-}
-
-impl Rate {
-    pub fn per_sec(self) -> f64 {
-        self.per_sec
-    }
-}
-
-/// Why a rate string was refused.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error(
-    "'{0}' is not a rate: write a positive number of requests per unit, like \"5/s\" or \"300/min\""
-)]
-pub struct RateError(pub String);
-
-impl FromStr for Rate {
-    type Err = RateError;
-
-    fn from_str(text: &str) -> Result<Rate, RateError> {
-        let bad = || RateError(text.to_string());
-        let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
-        let count: f64 = count.trim().parse().map_err(|_| bad())?;
-        let secs = match unit.trim() {
-            "s" | "sec" | "second" => 1.0,
-            "m" | "min" | "minute" => 60.0,
-            "h" | "hour" => 3600.0,
-            _ => return Err(bad()),
-        };
-        let per_sec = count / secs;
-        if !per_sec.is_finite() || per_sec <= 0.0 {
-            return Err(bad());
-        }
-        Ok(Rate { per_sec })
-    }
-}
-
-impl TryFrom<String> for Rate {
-    type Error = RateError;
-
-    fn try_from(text: String) -> Result<Rate, RateError> {
-        text.parse()
-    }
-}
-
-impl From<Rate> for String {
-    fn from(rate: Rate) -> String {
-        rate.to_string()
-    }
-}
-
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/s", self.per_sec)
-    }
-}
-
-/// How arrivals are spaced at a given rate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Arrivals {
-    /// Evenly spaced: one every `1/rate`.
-    #[default]
-    Constant,
-    /// A Poisson process: exponential gaps with mean `1/rate`, as independent users arrive.
-    Poisson,
-}
-
-impl Arrivals {
-    /// The default, left out of `run.json` so closed-loop races read as before.
-    pub fn is_constant(&self) -> bool {
-        *self == Arrivals::Constant
-    }
-}
-
-/// A linear change of rate from `from` to `to` over `over`; `to` holds afterwards.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Ramp {
-    pub from: Rate,
-    pub to: Rate,
-    #[serde(with = "humantime_secs")]
-    pub over: Duration,
-}
-
-impl FromStr for Ramp {
-    type Err = String;
-
-    /// `1/s..20/s:60s`.
-    fn from_str(text: &str) -> Result<Ramp, String> {
-        let bad = || format!("'{text}' is not a ramp: write FROM..TO:OVER, like \"1/s..20/s:60s\"");
-        let (rates, over) = text.rsplit_once(':').ok_or_else(bad)?;
-        let (from, to) = rates.split_once("..").ok_or_else(bad)?;
-        let over = humantime::parse_duration(over.trim()).map_err(|_| bad())?;
-        if over.is_zero() {
-            return Err(bad());
-        }
-        Ok(Ramp {
-            from: from.parse().map_err(|_| bad())?,
-            to: to.parse().map_err(|_| bad())?,
-            over,
-        })
-    }
-}
-
-/// The shape of an open-loop load: a fixed rate or a ramp, and how arrivals are spaced.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LoadShape {
-    pub rate: RateShape,
-    pub arrivals: Arrivals,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum RateShape {
-    Fixed(Rate),
-    Ramp(Ramp),
-}
+// The load types lived here once; they stay reachable by their old paths.
+pub use crate::load::{Arrivals, LoadShape, Ramp, Rate, RateError, RateShape, parse_ramp};
 
 /// The intended send offsets of an open-loop run, in order; endless (the engine stops it).
 ///
@@ -157,7 +36,7 @@ impl Schedule {
 
     fn time_at(&self, work: f64) -> f64 {
         match self.shape.rate {
-            RateShape::Fixed(rate) => work / rate.per_sec,
+            RateShape::Fixed(rate) => work / rate.per_sec(),
             RateShape::Ramp(ramp) => ramp_time_at(ramp, work),
         }
     }
@@ -167,8 +46,8 @@ impl Schedule {
 /// until `T`, then `to` per second.
 fn ramp_time_at(ramp: Ramp, work: f64) -> f64 {
     let over = ramp.over.as_secs_f64();
-    let b = ramp.from.per_sec;
-    let a = (ramp.to.per_sec - b) / (2.0 * over);
+    let b = ramp.from.per_sec();
+    let a = (ramp.to.per_sec() - b) / (2.0 * over);
     let at_end = b * over + a * over * over;
     if work <= at_end {
         // The root of a·t² + b·t − w, written so that a = 0 needs no special case.
@@ -179,8 +58,21 @@ fn ramp_time_at(ramp: Ramp, work: f64) -> f64 {
             2.0 * work / denominator
         }
     } else {
-        over + (work - at_end) / ramp.to.per_sec
+        over + (work - at_end) / ramp.to.per_sec()
     }
+}
+
+/// The seed of endpoint `endpoint`'s arrivals in a race seeded with `seed`: distinct per
+/// endpoint, and well mixed, so neighbouring seeds or endpoints share no arrivals.
+pub fn endpoint_seed(seed: u64, endpoint: u16) -> u64 {
+    // SplitMix64's finaliser over the pair: a bijection, so distinct inputs stay distinct.
+    let mut z = seed
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(u64::from(endpoint))
+        ^ 0x006c_6c6d_7261_6365;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl Iterator for Schedule {
@@ -214,21 +106,6 @@ impl Iterator for Schedule {
     }
 }
 
-mod humantime_secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,16 +118,6 @@ mod tests {
         LoadShape {
             rate: RateShape::Fixed(rate(text)),
             arrivals,
-        }
-    }
-
-    #[test]
-    fn rates_parse_per_second_and_per_minute() {
-        assert!((rate("5/s").per_sec() - 5.0).abs() < 1e-12);
-        assert!((rate("300/min").per_sec() - 5.0).abs() < 1e-12);
-        assert!((rate(" 0.5 / s ").per_sec() - 0.5).abs() < 1e-12);
-        for bad in ["5", "5/day", "0/s", "-1/s", "x/s", "inf/s", ""] {
-            assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }
 
@@ -276,6 +143,25 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn the_race_seed_drives_every_endpoints_arrivals() {
+        let shape = fixed("5/s", Arrivals::Poisson);
+        let arrivals = |seed, endpoint| -> Vec<Duration> {
+            Schedule::new(shape, endpoint_seed(seed, endpoint))
+                .take(50)
+                .collect()
+        };
+        // The same seed gives the same arrivals, run after run.
+        assert_eq!(arrivals(7, 0), arrivals(7, 0));
+        assert_eq!(arrivals(7, 1), arrivals(7, 1));
+        // Another seed gives other arrivals, and each endpoint has its own.
+        assert_ne!(arrivals(7, 0), arrivals(8, 0));
+        assert_ne!(arrivals(7, 0), arrivals(7, 1));
+        // Neighbouring seeds and endpoints do not share a stream.
+        assert_ne!(endpoint_seed(1, 0), endpoint_seed(0, 1));
+        assert_ne!(endpoint_seed(0, 0), endpoint_seed(1, 0));
     }
 
     #[test]
@@ -338,15 +224,5 @@ mod tests {
         assert!((offsets[24] - 4.0).abs() < 1e-6);
         assert!((offsets[26] - 5.0).abs() < 1e-6);
         assert!(offsets.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn ramps_parse_from_the_command_line_form() {
-        let ramp: Ramp = "1/s..20/s:60s".parse().expect("a valid ramp");
-        assert_eq!(ramp.over, Duration::from_secs(60));
-        assert!((ramp.to.per_sec() - 20.0).abs() < 1e-12);
-        for bad in ["1/s..20/s", "1/s:60s", "1/s..20/s:0s", "1/s..x:60s"] {
-            assert!(bad.parse::<Ramp>().is_err(), "{bad}");
-        }
     }
 }

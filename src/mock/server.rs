@@ -101,6 +101,7 @@ async fn handle(
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
     let response = match (protocol, path.as_str()) {
         (Some(protocol), _) if req.method() == Method::POST => {
+            shared.counters.generation_arrived();
             return generate(&shared, protocol, req, arrived, seq).await;
         }
         (Some(protocol), _) => method_not_allowed(Some(protocol), "POST"),
@@ -111,12 +112,14 @@ async fn handle(
         (None, "/api/tags") if get => json_ok(&json!({
             "models": [{"name": "mock", "model": "mock", "modified_at": shared.created_at, "size": 0}],
         })),
+        // Benchmarks read the mock's own lateness here to tell it from the client's.
+        (None, "/mock/stats") if get => json_ok(&shared.counters.report()),
         (None, "/") if get => plain(
             StatusCode::OK,
             "text/plain",
             "llmrace mock server is running\n",
         ),
-        (None, "/v1/models" | "/api/tags" | "/") => method_not_allowed(None, "GET"),
+        (None, "/v1/models" | "/api/tags" | "/mock/stats" | "/") => method_not_allowed(None, "GET"),
         (None, _) => {
             let shape = path.starts_with("/api/").then_some(Protocol::Ollama);
             error(

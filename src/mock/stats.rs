@@ -3,10 +3,11 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
+use serde_json::{Value, json};
 
 use super::faults::Fault;
 
@@ -32,6 +33,10 @@ pub struct MockStats {
     pub first_content_lateness: Lateness,
     /// The most recent responses' first content, oldest first (at most 4096).
     pub recent: Vec<FirstContent>,
+    /// When the first request of any kind arrived (wall clock), and the first generation:
+    /// start-up benchmarks time a client from its exec to these.
+    pub first_request_at: Option<SystemTime>,
+    pub first_generation_at: Option<SystemTime>,
 }
 
 /// A lateness distribution, at microsecond resolution.
@@ -65,6 +70,10 @@ pub(crate) struct Counters {
     writes: Mutex<Option<Histogram<u64>>>,
     firsts: Mutex<Option<Histogram<u64>>>,
     recent: Mutex<VecDeque<FirstContent>>,
+    /// The monotonic origin of the per-request times `GET /mock/stats` reports.
+    started: Instant,
+    first_request_at: OnceLock<SystemTime>,
+    first_generation_at: OnceLock<SystemTime>,
 }
 
 /// One generation in progress, counted until dropped (with its response or its task).
@@ -124,6 +133,9 @@ impl Counters {
             writes: Mutex::new(histogram()),
             firsts: Mutex::new(histogram()),
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            started: Instant::now(),
+            first_request_at: OnceLock::new(),
+            first_generation_at: OnceLock::new(),
         }
     }
 
@@ -144,7 +156,18 @@ impl Counters {
 
     /// Counts a request and returns its sequence number, from 1.
     pub(crate) fn request_arrived(&self) -> u64 {
-        self.requests.fetch_add(1, Ordering::Relaxed) + 1
+        let seq = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if seq == 1 {
+            let _ = self.first_request_at.set(SystemTime::now());
+        }
+        seq
+    }
+
+    /// Notes the first generation request's arrival (later calls cost one atomic load).
+    pub(crate) fn generation_arrived(&self) {
+        if self.first_generation_at.get().is_none() {
+            let _ = self.first_generation_at.set(SystemTime::now());
+        }
     }
 
     pub(crate) fn fault_injected(&self, fault: Fault) {
@@ -188,7 +211,52 @@ impl Counters {
                 .iter()
                 .copied()
                 .collect(),
+            first_request_at: self.first_request_at.get().copied(),
+            first_generation_at: self.first_generation_at.get().copied(),
         }
+    }
+
+    /// The counters as JSON for `GET /mock/stats`: lateness in µs, per-request times in µs
+    /// since the mock started (one monotonic clock, so they subtract exactly), first arrivals
+    /// in µs since the Unix epoch (to compare with another process's wall clock).
+    pub(crate) fn report(&self) -> Value {
+        let s = self.snapshot();
+        let since_start = |t: Instant| micros(t.saturating_duration_since(self.started));
+        let unix = |t: Option<SystemTime>| {
+            t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map(micros)
+        };
+        let lateness = |l: Lateness| {
+            json!({
+                "samples": l.samples,
+                "p50": micros(l.p50),
+                "p99": micros(l.p99),
+                "max": micros(l.max),
+            })
+        };
+        let recent: Vec<Value> = s
+            .recent
+            .iter()
+            .map(|r| {
+                json!({
+                    "request": r.request,
+                    "arrived_us": since_start(r.arrived),
+                    "due_us": since_start(r.due),
+                    "written_us": since_start(r.written),
+                })
+            })
+            .collect();
+        json!({
+            "connections_accepted": s.connections_accepted,
+            "connections_open": s.connections_open,
+            "requests": s.requests,
+            "faults_injected": s.faults_injected,
+            "write_lateness_us": lateness(s.write_lateness),
+            "first_content_lateness_us": lateness(s.first_content_lateness),
+            "first_request_unix_us": unix(s.first_request_at),
+            "first_generation_unix_us": unix(s.first_generation_at),
+            "recent": recent,
+        })
     }
 }
 
@@ -214,5 +282,29 @@ mod tests {
         assert_eq!(s.write_lateness.samples, 3);
         assert!(s.write_lateness.max >= Duration::from_micros(299));
         assert_eq!(s.first_content_lateness, Lateness::default());
+        assert!(s.first_request_at.is_some());
+        assert!(s.first_generation_at.is_none());
+    }
+
+    #[test]
+    fn reports_per_request_times_on_one_clock() {
+        let c = Counters::new();
+        c.generation_arrived();
+        let arrived = c.started + Duration::from_millis(5);
+        c.first_content(FirstContent {
+            request: 7,
+            arrived,
+            due: arrived + Duration::from_millis(200),
+            written: arrived + Duration::from_micros(200_150),
+        });
+        let r = c.report();
+        let first = &r["recent"][0];
+        assert_eq!(first["request"], 7);
+        assert_eq!(first["arrived_us"], 5_000);
+        assert_eq!(first["due_us"], 205_000);
+        assert_eq!(first["written_us"], 205_150);
+        assert_eq!(r["first_content_lateness_us"]["samples"], 1);
+        assert!(r["first_request_unix_us"].is_null());
+        assert!(r["first_generation_unix_us"].as_u64().unwrap() > 1_700_000_000_000_000);
     }
 }

@@ -91,6 +91,17 @@ pub(super) fn not_json(what: &str, data: &str, err: &serde_json::Error) -> Decod
     }
 }
 
+/// The item for a body part that outgrew its buffer.
+pub(super) fn too_long(what: &str, limit: usize) -> Decoded {
+    Decoded::Malformed {
+        message: format!(
+            "{what} is longer than {} MiB, the most llmrace buffers; the rest of the response \
+             was not read (does the endpoint stream this protocol, or send a runaway line?)",
+            limit / (1024 * 1024)
+        ),
+    }
+}
+
 pub(super) fn invalid_utf8(what: &str, bytes: &[u8]) -> Decoded {
     Decoded::Malformed {
         message: format!("{what} is not valid UTF-8: {}", quote(bytes)),
@@ -266,13 +277,25 @@ fn on_item<H: SseHandler>(
             handler.event(event, at_end, out);
         }
         SseItem::InvalidUtf8(line) => out.push(invalid_utf8("an event stream line", line)),
+        SseItem::TooLong { limit } => {
+            // The start of the body is not worth describing: it was the protocol, or the
+            // message below says enough.
+            sniff.seen();
+            out.push(too_long("an event stream line or event", limit));
+        }
     }
 }
+
+/// The largest non-streaming body kept: a whole answer with room for logprobs and other extras
+/// (a 128k-token answer is well under 1 MiB of JSON), while 200 concurrent requests stuck at the
+/// limit still fit in a few GiB.
+pub(super) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// A non-streaming decoder: the body is kept whole and decoded by `decode` when it ends.
 pub(super) struct BodyDecoder {
     body: Vec<u8>,
     decode: fn(&str, &mut Vec<Decoded>),
+    /// Ended, or too large to keep: nothing more is decoded.
     finished: bool,
 }
 
@@ -287,7 +310,16 @@ impl BodyDecoder {
 }
 
 impl Decoder for BodyDecoder {
-    fn feed(&mut self, bytes: &[u8], _out: &mut Vec<Decoded>) {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Decoded>) {
+        if self.finished {
+            return;
+        }
+        if self.body.len() + bytes.len() > MAX_BODY_BYTES {
+            self.finished = true;
+            self.body = Vec::new();
+            out.push(too_long("the response body", MAX_BODY_BYTES));
+            return;
+        }
         self.body.extend_from_slice(bytes);
     }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::decode::{
     BodyDecoder, Sniff, Str, cut_short, error_text, invalid_utf8, not_json, push_content, quote,
-    unexpected_body,
+    too_long, unexpected_body,
 };
 use super::ndjson::{Line, LineSplitter};
 use super::{Decoded, Decoder};
@@ -106,6 +106,11 @@ impl LineState<'_> {
             Line::Text(text) => text.trim(),
             Line::InvalidUtf8(bytes) => {
                 out.push(invalid_utf8("an NDJSON line", bytes));
+                return;
+            }
+            Line::TooLong { limit } => {
+                self.sniff.seen();
+                out.push(too_long("an NDJSON line", limit));
                 return;
             }
         };

@@ -9,6 +9,16 @@
 //! dispatched by [`SseParser::finish`] (many servers end the body right after the last `data:`
 //! line), and invalid UTF-8 is reported instead of being replaced with U+FFFD, so a decoder can
 //! flag the body as malformed.
+//!
+//! Memory is bounded: a line or an event's data longer than [`MAX_EVENT_BYTES`] ends the parse
+//! of that body with [`SseItem::TooLong`], so a server that never sends a line end cannot make
+//! the client buffer without limit.
+
+/// The longest line, and the most data one event may carry. Real events are a few hundred bytes
+/// (one token's delta) to a few hundred KiB (a whole non-streamed answer sent as one event); 4 MiB
+/// is ten times the largest answer a 128k-token context can produce, yet 200 concurrent requests
+/// stuck at the limit hold under 1 GiB.
+pub const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the parser reports while fed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +28,9 @@ pub enum SseItem<'a> {
     /// A `data:` or `event:` line that was not UTF-8 (the whole line, without its line end).
     /// The event it belonged to is dropped.
     InvalidUtf8(&'a [u8]),
+    /// A line or an event's data grew past `limit` bytes. The rest of the body is ignored: an
+    /// event was lost, so nothing after it can be trusted to be complete.
+    TooLong { limit: usize },
 }
 
 /// One dispatched event. `data` holds the event's `data:` lines joined with `"\n"`.
@@ -42,8 +55,12 @@ pub struct SseParser {
     /// The event's data lines so far, unless the only one still lives in the caller's slice.
     data: String,
     has_data: bool,
+    /// The length of the event's data, wherever it lives.
+    data_len: usize,
     /// A line of the current event was not UTF-8: the event is dropped at dispatch.
     poisoned: bool,
+    /// The body overflowed [`MAX_EVENT_BYTES`]: everything up to [`SseParser::finish`] is ignored.
+    overflowed: bool,
 }
 
 impl SseParser {
@@ -53,6 +70,9 @@ impl SseParser {
 
     /// Parses the next bytes of the body; complete events are handed to `on` as they are found.
     pub fn feed(&mut self, bytes: &[u8], mut on: impl FnMut(SseItem<'_>)) {
+        if self.overflowed {
+            return;
+        }
         let mut rest = bytes;
         if self.skip_lf && !rest.is_empty() {
             self.skip_lf = false;
@@ -63,10 +83,14 @@ impl SseParser {
         // Finish the line the previous feed left open before lines borrowed in place.
         if !self.partial.is_empty() {
             let Some(end) = line_end(rest) else {
-                self.partial.extend_from_slice(rest);
+                self.keep_partial(rest, &mut on);
                 return;
             };
             let (head, tail) = rest.split_at(end);
+            if self.partial.len() + head.len() > MAX_EVENT_BYTES {
+                self.overflow(&mut on);
+                return;
+            }
             self.partial.extend_from_slice(head);
             rest = self.skip_line_end(tail);
             let line = std::mem::take(&mut self.partial);
@@ -76,30 +100,62 @@ impl SseParser {
         }
         // The data of an event whose only data line sits in `bytes` is handed out without a copy.
         let mut single: Option<&str> = None;
-        while let Some(end) = line_end(rest) {
+        while !self.overflowed
+            && let Some(end) = line_end(rest)
+        {
             let (line, tail) = rest.split_at(end);
             rest = self.skip_line_end(tail);
             self.line(line, &mut single, &mut on);
         }
+        if self.overflowed {
+            return;
+        }
         if let Some(s) = single {
             self.data.push_str(s);
         }
-        self.partial.extend_from_slice(rest);
+        self.keep_partial(rest, &mut on);
     }
 
     /// The body ended: a line without a line end and an event without its blank line are
     /// dispatched. The parser is then ready for a new body.
     pub fn finish(&mut self, mut on: impl FnMut(SseItem<'_>)) {
-        self.skip_lf = false;
-        if !self.partial.is_empty() {
+        if !self.overflowed && !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.line_owned(&line, &mut on);
             self.partial = line;
-            self.partial.clear();
         }
-        let mut single = None;
-        self.line(b"", &mut single, &mut on);
+        if !self.overflowed {
+            let mut single = None;
+            self.line(b"", &mut single, &mut on);
+        }
+        self.partial.clear();
+        self.event.clear();
+        self.data.clear();
+        self.data_len = 0;
+        self.has_data = false;
+        self.poisoned = false;
+        self.overflowed = false;
+        self.skip_lf = false;
         self.started = false;
+    }
+
+    /// Holds the start of a line until its end arrives, unless the line is already too long.
+    fn keep_partial(&mut self, bytes: &[u8], on: &mut impl FnMut(SseItem<'_>)) {
+        if self.partial.len() + bytes.len() > MAX_EVENT_BYTES {
+            self.overflow(on);
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+
+    fn overflow(&mut self, on: &mut impl FnMut(SseItem<'_>)) {
+        self.overflowed = true;
+        // Released, not cleared: the next body should not inherit a buffer of this size.
+        self.partial = Vec::new();
+        self.data = String::new();
+        on(SseItem::TooLong {
+            limit: MAX_EVENT_BYTES,
+        });
     }
 
     /// A line held in a buffer of ours: its data is copied before the buffer is reused.
@@ -130,6 +186,10 @@ impl SseParser {
         single: &mut Option<&'l str>,
         on: &mut impl FnMut(SseItem<'_>),
     ) {
+        if line.len() > MAX_EVENT_BYTES {
+            self.overflow(on);
+            return;
+        }
         if !self.started {
             self.started = true;
             if let [0xEF, 0xBB, 0xBF, rest @ ..] = line {
@@ -166,8 +226,15 @@ impl SseParser {
             self.event.push_str(value);
         } else if !self.has_data {
             self.has_data = true;
+            self.data_len = value.len();
             *single = Some(value);
         } else {
+            self.data_len += 1 + value.len();
+            if self.data_len > MAX_EVENT_BYTES {
+                *single = None;
+                self.overflow(on);
+                return;
+            }
             if let Some(first) = single.take() {
                 self.data.push_str(first);
             }
@@ -188,6 +255,7 @@ impl SseParser {
         }
         self.event.clear();
         self.data.clear();
+        self.data_len = 0;
         self.has_data = false;
         self.poisoned = false;
     }
@@ -228,6 +296,7 @@ mod tests {
         let mut push = |item: SseItem<'_>| match item {
             SseItem::Event(e) => got.push((e.event.to_owned(), e.data.to_owned())),
             SseItem::InvalidUtf8(line) => got.push(("!utf8".to_owned(), format!("{line:?}"))),
+            SseItem::TooLong { limit } => got.push(("!too_long".to_owned(), limit.to_string())),
         };
         for chunk in chunks {
             parser.feed(chunk, &mut push);
@@ -305,5 +374,71 @@ mod tests {
     #[test]
     fn only_one_space_after_the_colon_is_stripped() {
         assert_eq!(events(&[b"data:  x\n\n"]), vec![ev("message", " x")]);
+    }
+
+    fn too_long() -> (String, String) {
+        ev("!too_long", &MAX_EVENT_BYTES.to_string())
+    }
+
+    #[test]
+    fn a_line_at_the_limit_is_kept_whole_or_split() {
+        let data = "x".repeat(MAX_EVENT_BYTES - "data: ".len());
+        let body = format!("data: {data}\n\n");
+        let (a, b) = body.as_bytes().split_at(body.len() / 2);
+        assert_eq!(events(&[body.as_bytes()]), vec![ev("message", &data)]);
+        assert_eq!(events(&[a, b]), vec![ev("message", &data)]);
+    }
+
+    #[test]
+    fn a_line_past_the_limit_ends_the_body_whole_or_split() {
+        let body = format!("data: {}\n\ndata: after\n\n", "x".repeat(MAX_EVENT_BYTES));
+        let bytes = body.as_bytes();
+        assert_eq!(events(&[bytes]), vec![too_long()]);
+        let chunks: Vec<&[u8]> = bytes.chunks(64 * 1024).collect();
+        assert_eq!(events(&chunks), vec![too_long()]);
+    }
+
+    #[test]
+    fn a_line_without_end_is_not_buffered_past_the_limit() {
+        let mut parser = SseParser::new();
+        let mut items = 0;
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..64 {
+            parser.feed(&chunk, |item| {
+                assert_eq!(
+                    item,
+                    SseItem::TooLong {
+                        limit: MAX_EVENT_BYTES
+                    }
+                );
+                items += 1;
+            });
+            assert!(parser.partial.capacity() <= 2 * MAX_EVENT_BYTES);
+        }
+        parser.finish(|_| items += 1);
+        assert_eq!(items, 1, "one report, nothing dispatched at the end");
+    }
+
+    #[test]
+    fn many_data_lines_past_the_limit_end_the_body() {
+        let line = format!("data: {}\n", "y".repeat(1024));
+        let body = line.repeat(MAX_EVENT_BYTES / 1024 + 1);
+        assert_eq!(events(&[body.as_bytes()]), vec![too_long()]);
+        let chunks: Vec<&[u8]> = body.as_bytes().chunks(1000).collect();
+        assert_eq!(events(&chunks), vec![too_long()]);
+    }
+
+    #[test]
+    fn the_parser_is_fresh_after_an_overflowed_body() {
+        let mut parser = SseParser::new();
+        parser.feed(&vec![b'z'; MAX_EVENT_BYTES + 1], |_| {});
+        parser.finish(|_| {});
+        let mut got = Vec::new();
+        parser.feed(b"data: next\n\n", |item| {
+            if let SseItem::Event(e) = item {
+                got.push(e.data.to_owned());
+            }
+        });
+        assert_eq!(got, vec!["next".to_owned()]);
     }
 }

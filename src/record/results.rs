@@ -18,6 +18,22 @@ pub enum RecordError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "cannot write into the results folder {path}: {source}. Choose another with --out DIR."
+    )]
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the results folder {path} has only {free} free, less than the {needed} a race needs at \
+         least. Free some space or choose another folder with --out DIR."
+    )]
+    LowSpace {
+        path: PathBuf,
+        free: String,
+        needed: String,
+    },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -36,8 +52,20 @@ pub struct ResultsWriter {
     dir: PathBuf,
     jsonl: BufWriter<File>,
     csv: csv::Writer<File>,
+    /// Set once a file fails: it is written no further and never renamed into place, so a
+    /// reader never takes a cut file for a whole one.
+    jsonl_failed: bool,
+    csv_failed: bool,
     line: Vec<u8>,
     written: u64,
+}
+
+/// What completing the result files left: the folder, and every file that could not be
+/// completed (each already kept aside as `NAME.partial` where it had been started).
+#[derive(Debug)]
+pub struct Finished {
+    pub dir: PathBuf,
+    pub failures: Vec<RecordError>,
 }
 
 impl ResultsWriter {
@@ -63,6 +91,8 @@ impl ResultsWriter {
             dir: dir.to_path_buf(),
             jsonl,
             csv,
+            jsonl_failed: false,
+            csv_failed: false,
             line: Vec::with_capacity(1024),
             written: 0,
         })
@@ -77,43 +107,93 @@ impl ResultsWriter {
         self.written
     }
 
+    /// Appends a request to both request files. A file that fails stops there (the other goes
+    /// on); the error is returned once, when it happens.
     pub fn write(&mut self, record: &RequestRecord) -> Result<(), RecordError> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, record).map_err(|e| RecordError::Encode {
-            what: "a request record",
-            reason: e.to_string(),
-        })?;
-        self.line.push(b'\n');
-        self.jsonl
-            .write_all(&self.line)
-            .map_err(|source| RecordError::Write {
-                path: partial(&self.dir, REQUESTS_JSONL),
-                source,
+        let mut failure = None;
+        if !self.jsonl_failed {
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, record).map_err(|e| RecordError::Encode {
+                what: "a request record",
+                reason: e.to_string(),
             })?;
-        self.csv
-            .serialize(CsvRow::from(record))
-            .map_err(|e| write_error(&self.dir, REQUESTS_CSV, e))?;
+            self.line.push(b'\n');
+            if let Err(source) = self.jsonl.write_all(&self.line) {
+                self.jsonl_failed = true;
+                failure = Some(RecordError::Write {
+                    path: partial(&self.dir, REQUESTS_JSONL),
+                    source,
+                });
+            }
+        }
+        if !self.csv_failed
+            && let Err(e) = self.csv.serialize(CsvRow::from(record))
+        {
+            self.csv_failed = true;
+            failure.get_or_insert_with(|| write_error(&self.dir, REQUESTS_CSV, e));
+        }
         self.written += 1;
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
-    /// Completes every file: the request files are flushed and renamed into place, then
-    /// `summary.json` and `run.json` are written.
-    pub fn finish(mut self, run: &RunInfo, summary: &Summary) -> Result<PathBuf, RecordError> {
-        self.jsonl.flush().map_err(|source| RecordError::Write {
-            path: partial(&self.dir, REQUESTS_JSONL),
-            source,
-        })?;
-        self.csv.flush().map_err(|source| RecordError::Write {
-            path: partial(&self.dir, REQUESTS_CSV),
-            source,
-        })?;
-        for name in [REQUESTS_JSONL, REQUESTS_CSV] {
-            promote(&self.dir, name)?;
+    /// Pushes the request records written so far to disk, so that after a crash the
+    /// `.partial` files hold all but the last moment's requests.
+    pub fn flush(&mut self) -> Result<(), RecordError> {
+        let mut failure = None;
+        if !self.jsonl_failed
+            && let Err(source) = self.jsonl.flush()
+        {
+            self.jsonl_failed = true;
+            failure = Some(RecordError::Write {
+                path: partial(&self.dir, REQUESTS_JSONL),
+                source,
+            });
         }
-        write_json(&self.dir, SUMMARY_JSON, summary)?;
-        write_json(&self.dir, RUN_JSON, run)?;
-        Ok(self.dir)
+        if !self.csv_failed
+            && let Err(source) = self.csv.flush()
+        {
+            self.csv_failed = true;
+            failure.get_or_insert(RecordError::Write {
+                path: partial(&self.dir, REQUESTS_CSV),
+                source,
+            });
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Completes every file it can: the request files are flushed, synced and renamed into
+    /// place, then `summary.json` and `run.json` are written. One file failing does not stop
+    /// the others; `run.json`, written last, lists what failed before it.
+    pub fn finish(mut self, run: &RunInfo, summary: &Summary) -> Finished {
+        let mut failures = Vec::new();
+        if !self.jsonl_failed {
+            let path = partial(&self.dir, REQUESTS_JSONL);
+            let done = self
+                .jsonl
+                .flush()
+                .and_then(|()| self.jsonl.get_ref().sync_all())
+                .map_err(|source| RecordError::Write { path, source })
+                .and_then(|()| promote(&self.dir, REQUESTS_JSONL));
+            failures.extend(done.err());
+        }
+        if !self.csv_failed {
+            let path = partial(&self.dir, REQUESTS_CSV);
+            let done = self
+                .csv
+                .flush()
+                .and_then(|()| self.csv.get_ref().sync_all())
+                .map_err(|source| RecordError::Write { path, source })
+                .and_then(|()| promote(&self.dir, REQUESTS_CSV));
+            failures.extend(done.err());
+        }
+        failures.extend(write_json(&self.dir, SUMMARY_JSON, summary).err());
+        let mut run = run.clone();
+        run.notices.extend(failures.iter().map(ToString::to_string));
+        failures.extend(write_json(&self.dir, RUN_JSON, &run).err());
+        Finished {
+            dir: self.dir,
+            failures,
+        }
     }
 }
 
@@ -133,17 +213,26 @@ fn write_error(dir: &Path, name: &str, e: csv::Error) -> RecordError {
     }
 }
 
-/// Writes pretty JSON aside and renames it into place.
+/// Writes pretty JSON aside, syncs it and renames it into place: after a crash or a power cut
+/// the final name holds the whole file or nothing.
 pub fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), RecordError> {
     let text = serde_json::to_vec_pretty(value).map_err(|e| RecordError::Encode {
         what: "a results file",
         reason: e.to_string(),
     })?;
     let aside = partial(dir, name);
-    std::fs::write(&aside, text).map_err(|source| RecordError::Write {
-        path: aside.clone(),
-        source,
-    })?;
+    let written = File::create(&aside).and_then(|mut file| {
+        file.write_all(&text)?;
+        file.sync_all()
+    });
+    if let Err(source) = written {
+        // A cut `.partial` is worth nothing and would only confuse.
+        let _ = std::fs::remove_file(&aside);
+        return Err(RecordError::Write {
+            path: dir.join(name),
+            source,
+        });
+    }
     promote(dir, name)
 }
 
@@ -182,10 +271,13 @@ struct CsvRow<'a> {
     connect_ms: Option<f64>,
     server_request_id: Option<&'a str>,
     response_id: Option<&'a str>,
+    send_lag_ms: Option<f64>,
+    attempt: u32,
+    retry_of: Option<u64>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 32] = [
+    const HEADER: [&'static str; 35] = [
         "request",
         "endpoint",
         "prompt",
@@ -218,6 +310,9 @@ impl CsvRow<'_> {
         "connect_ms",
         "server_request_id",
         "response_id",
+        "send_lag_ms",
+        "attempt",
+        "retry_of",
     ];
 }
 
@@ -272,6 +367,9 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             connect_ms: r.connect_ms,
             server_request_id: r.server_request_id.as_deref(),
             response_id: r.response_id.as_deref(),
+            send_lag_ms: r.send_lag_ms,
+            attempt: r.attempt,
+            retry_of: r.retry_of.map(|r| r.0),
         }
     }
 }
@@ -292,6 +390,44 @@ mod tests {
         assert_eq!(header, CsvRow::HEADER.join(","));
     }
 
+    #[test]
+    fn rows_tell_the_send_lag_and_the_attempt() {
+        let row = |record: &RequestRecord| {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            w.serialize(CsvRow::from(record)).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        };
+        // A closed-loop first attempt (written before these columns existed): empty lag,
+        // attempt 1, no retry_of.
+        let closed: RequestRecord = serde_json::from_str(SAMPLE_RECORD).unwrap();
+        assert_eq!(
+            (closed.send_lag_ms, closed.attempt, closed.retry_of),
+            (None, 1, None)
+        );
+        assert!(
+            row(&closed).trim_end().ends_with(",x,,1,"),
+            "{}",
+            row(&closed)
+        );
+        let mut retry = closed.clone();
+        retry.send_lag_ms = Some(1.5);
+        retry.attempt = 2;
+        retry.retry_of = Some(crate::event::RequestId(2));
+        assert!(
+            row(&retry).trim_end().ends_with(",x,1.5,2,2"),
+            "{}",
+            row(&retry)
+        );
+        let json = serde_json::to_value(&retry).unwrap();
+        assert_eq!(json["send_lag_ms"], 1.5);
+        assert_eq!(json["attempt"], 2);
+        assert_eq!(json["retry_of"], 2);
+        let json = serde_json::to_value(&closed).unwrap();
+        assert!(json.get("send_lag_ms").is_none() && json.get("retry_of").is_none());
+    }
+
     const SAMPLE_RECORD: &str = r#"{"request":3,"endpoint":0,"endpoint_name":"a","prompt":1,"warmup":false,
         "request_time":"2026-11-23T06:00:00Z","sent_at_s":0.5,"outcome":"succeeded","http_status":200,
         "error_class":null,"error_message":null,"finish_reason":"stop","ttfb_ms":1.0,"ttft_ms":2.0,
@@ -299,6 +435,18 @@ mod tests {
         "input_tokens":5,"input_tokens_source":"usage","output_tokens":9,"output_tokens_source":"estimate",
         "cached_input_tokens":null,"reasoning_tokens":null,"bytes_sent":100,"bytes_received":200,
         "new_connection":false,"connect_ms":null,"server_request_id":null,"response_id":"x"}"#;
+
+    #[test]
+    fn a_json_file_that_cannot_be_written_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("removed");
+        let err = write_json(&gone, SUMMARY_JSON, &serde_json::json!({"a": 1})).unwrap_err();
+        assert!(err.to_string().contains("summary.json"), "{err}");
+        assert!(!gone.join(SUMMARY_JSON).exists());
+        write_json(dir.path(), SUMMARY_JSON, &serde_json::json!({"a": 1})).unwrap();
+        assert!(dir.path().join(SUMMARY_JSON).is_file());
+        assert!(!dir.path().join("summary.json.partial").exists());
+    }
 
     #[test]
     fn files_appear_only_when_finished() {

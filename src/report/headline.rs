@@ -253,10 +253,15 @@ pub fn describe_load(race: &crate::config::RaceConfig) -> String {
         (None, Some(d)) => parts.push(format!("for {}", humantime::format_duration(d))),
         (None, None) => parts.push("until stopped".to_string()),
     }
-    parts.push(format!(
-        "closed loop, {} in flight per endpoint",
-        load.concurrency
-    ));
+    let plain_closed_loop = load.open_loop().is_none()
+        && !load.laps
+        && load.concurrency_ramp.is_none()
+        && load.retries == 0;
+    parts.push(if plain_closed_loop {
+        format!("closed loop, {} in flight per endpoint", load.concurrency)
+    } else {
+        load.describe()
+    });
     if load.warmup_requests > 0 {
         parts.push(format!(
             "{} warm-up requests per endpoint (not counted)",

@@ -119,6 +119,7 @@ pub fn render(run: &Run) -> String {
         "lrrrrl",
         rows,
     );
+    retries_line(&mut out, endpoints);
 
     out.push_str("## Tokens\n\n");
     let rows = endpoints.iter().map(|e| {
@@ -223,6 +224,22 @@ fn race_as_run(out: &mut String, run: &Run) {
     out.push('\n');
 }
 
+/// The retries made, when there were any: each was counted above as a request of its own.
+fn retries_line(out: &mut String, endpoints: &[crate::stats::EndpointSnapshot]) {
+    let retried: Vec<String> = endpoints
+        .iter()
+        .filter(|e| e.counts.retries > 0)
+        .map(|e| format!("{} {}", cell(&e.name), e.counts.retries))
+        .collect();
+    if !retried.is_empty() {
+        let _ = writeln!(
+            out,
+            "Retries after HTTP 429 or 503 (each one also counted above as a request): {}.\n",
+            retried.join(", ")
+        );
+    }
+}
+
 /// A table; `align` has an `l` (text) or `r` (numbers) per column.
 fn table(out: &mut String, headers: &[&str], align: &str, rows: impl Iterator<Item = Vec<String>>) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -277,6 +294,21 @@ mod tests {
     #[test]
     fn a_fixture_race_as_markdown() {
         insta::assert_snapshot!(render(&super::super::run::fixture(6, 30)));
+    }
+
+    #[test]
+    fn retries_are_told_only_when_some_were_made() {
+        let mut run = super::super::run::fixture(6, 30);
+        assert!(!render(&run).contains("Retries after"));
+        run.summary.endpoints[0].counts.retries = 4;
+        let name = run.summary.endpoints[0].name.clone();
+        let text = render(&run);
+        assert!(
+            text.contains(&format!(
+                "429 or 503 (each one also counted above as a request): {name} 4."
+            )),
+            "{text}"
+        );
     }
 
     #[test]

@@ -21,9 +21,13 @@ const HEADERS: [&str; 11] = [
 /// The table as plain text (columns aligned with spaces), then a line per endpoint that had
 /// errors, and a note when token counts were estimated.
 pub fn render(endpoints: &[EndpointSnapshot]) -> String {
-    // Lap wins only mean something when laps were run.
+    // Lap wins only mean something when laps were run, retries when some were made.
     let laps = endpoints.iter().any(|e| e.laps > 0);
+    let retries = endpoints.iter().any(|e| e.counts.retries > 0);
     let mut headers: Vec<String> = HEADERS.map(str::to_string).to_vec();
+    if retries {
+        headers.push("retries".to_string());
+    }
     if laps {
         headers.push("wins tok/fin".to_string());
     }
@@ -31,6 +35,9 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
         .iter()
         .map(|e| {
             let mut cells = row(e).to_vec();
+            if retries {
+                cells.push(e.counts.retries.to_string());
+            }
             if laps {
                 cells.push(wins(e));
             }

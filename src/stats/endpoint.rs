@@ -57,10 +57,14 @@ impl EndpointStats {
         prompt: PromptId,
         warmup: bool,
         lag_us: Option<u64>,
+        retry: bool,
     ) -> ViewHandle {
         if warmup {
             self.counts.warmup += 1;
         } else {
+            if retry {
+                self.counts.retries += 1;
+            }
             if let Some(lag) = lag_us {
                 #[expect(clippy::cast_precision_loss, reason = "a lag is far below 2^52 µs")]
                 self.lag.record_ms(lag as f64 / 1000.0);

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    EndpointId, ErrorClass, EventKind, Offset, PromptId, RequestId, ServerTimings, TokenSource,
+    EndpointId, ErrorClass, EventKind, Offset, PromptId, RequestId, Retry, ServerTimings,
+    TokenSource,
 };
 
 /// How a request ended.
@@ -64,6 +65,20 @@ pub struct RequestRecord {
     pub response_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_timings: Option<ServerTimings>,
+    /// Open loop only: how late the request left after its scheduled time; absent in a
+    /// closed loop, where a request leaves when the last one ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_ms: Option<f64>,
+    /// 1 for a first attempt, 2 for its first retry, …
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// For a retry, the request (attempt) it repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<RequestId>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 impl RequestRecord {
@@ -102,6 +117,8 @@ pub struct RequestTrace {
     chunks: u32,
     usage: TokenCounts,
     server_timings: Option<ServerTimings>,
+    lag_us: Option<u64>,
+    retry: Option<Retry>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -140,7 +157,18 @@ impl RequestTrace {
             chunks: 0,
             usage: TokenCounts::default(),
             server_timings: None,
+            lag_us: None,
+            retry: None,
         }
+    }
+
+    /// How the load shape sent it, from its `Sent` event: its send lag (open loop) and
+    /// which attempt it is (retries).
+    #[must_use]
+    pub fn sent_as(mut self, lag_us: Option<u64>, retry: Option<Retry>) -> Self {
+        self.lag_us = lag_us;
+        self.retry = retry;
+        self
     }
 
     pub fn endpoint(&self) -> EndpointId {
@@ -328,6 +356,9 @@ impl RequestTrace {
             server_request_id: self.server_request_id,
             response_id,
             server_timings: self.server_timings,
+            send_lag_ms: self.lag_us.map(|us| duration_ms(Duration::from_micros(us))),
+            attempt: self.retry.map_or(1, |r| r.attempt),
+            retry_of: self.retry.map(|r| r.of),
         })
     }
 }

@@ -147,6 +147,10 @@ pub struct Counts {
     pub good: u64,
     /// Requests that opened a new connection.
     pub new_connections: u64,
+    /// Of `sent`, the retries of earlier attempts (each also counted as sent, and as whatever
+    /// it ended as). Left out of the JSON of races without retries.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u64,
 }
 
 /// Lap counters are left out of the JSON of races without laps.

@@ -23,8 +23,31 @@ pub enum RaceCommand {
     Pause(bool),
     /// Stop the race: stop sending and cancel what is in flight.
     Stop,
+    /// Ctrl-C: in raw mode it is a key, not a signal, but it means what SIGINT means (exit 130).
+    Interrupt,
+    /// The terminal is gone (reads and writes fail with EIO): what SIGHUP means (exit 129),
+    /// whether or not the signal itself reaches llmrace.
+    TerminalClosed,
     /// Pause, speed up, seek… the replay being played back.
     Playback(PlaybackCommand),
+}
+
+/// What the dashboard watches: the race's snapshots, and the problems writing its files (which
+/// must be seen at once, not only at the end).
+pub struct Feeds {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub problems: watch::Receiver<Vec<String>>,
+}
+
+impl Feeds {
+    /// Snapshots only, for a replay: it writes nothing.
+    pub fn snapshots(snapshots: watch::Receiver<Arc<Snapshot>>) -> Feeds {
+        Feeds {
+            snapshots,
+            // Its sender is gone at once: no problem ever comes.
+            problems: watch::channel(Vec::new()).1,
+        }
+    }
 }
 
 /// The shortest time between two frames drawn for new snapshots (keys draw at once).
@@ -32,14 +55,52 @@ const FRAME: Duration = Duration::from_millis(33);
 
 /// Runs the dashboard until the user quits and the race has ended (its results saved), or
 /// until `exit` is cancelled (a signal) and the race has ended. A replay has nothing to save:
-/// it leaves at once.
+/// it leaves at once. If the terminal fails (it was closed), the race is stopped: nobody would
+/// see it any more.
 pub async fn run(
     info: RaceInfo,
     theme: Theme,
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    feeds: Feeds,
     commands: mpsc::UnboundedSender<RaceCommand>,
     exit: CancellationToken,
 ) -> std::io::Result<()> {
+    // Also if the dashboard panics: a race nobody sees must not run on to its end.
+    let _stop = StopOnLeave(commands.clone());
+    let shown = show(info, theme, feeds, &commands, exit).await;
+    if let Err(e) = &shown
+        && e.raw_os_error() == Some(EIO)
+    {
+        let _ = commands.send(RaceCommand::TerminalClosed);
+    }
+    shown
+}
+
+/// The errno of I/O on a terminal that was hung up; 5 on Linux, macOS and the BSDs alike.
+const EIO: i32 = 5;
+
+/// Stops the race when the dashboard goes, however it goes. After a normal quit the race is
+/// already stopped or over, and stopping again changes nothing.
+struct StopOnLeave(mpsc::UnboundedSender<RaceCommand>);
+
+impl Drop for StopOnLeave {
+    fn drop(&mut self) {
+        let _ = self.0.send(RaceCommand::Stop);
+    }
+}
+
+async fn show(
+    mut info: RaceInfo,
+    theme: Theme,
+    feeds: Feeds,
+    commands: &mpsc::UnboundedSender<RaceCommand>,
+    exit: CancellationToken,
+) -> std::io::Result<()> {
+    let Feeds {
+        mut snapshots,
+        mut problems,
+    } = feeds;
+    let race_notices = info.notices.clone();
+    let mut problems_open = true;
     let mut guard = TerminalGuard::enter()?;
     let mut keys = EventStream::new();
     let mut view = ViewState {
@@ -55,8 +116,17 @@ pub async fn run(
     let mut dirty = true;
     let mut frames = tokio::time::interval(FRAME);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A closed terminal is noticed when a frame fails to draw; an idle dashboard (the finish
+    // screen) draws nothing, and its key reader only sees end-of-file, so it is asked.
+    let mut pulse = tokio::time::interval(Duration::from_secs(1));
+    pulse.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if quitting && (snapshot.finished || info.replay) {
+            break;
+        }
+        // The snapshots ended before the race finished: the pipeline failed, nothing more
+        // will come. Leave, so the error can be told on the normal screen.
+        if race_over && !snapshot.finished && !info.replay {
             break;
         }
         tokio::select! {
@@ -67,6 +137,9 @@ pub async fn run(
             }
             event = keys.next() => match event {
                 Some(Ok(Event::Key(key))) => {
+                    if is_ctrl_c(key) && !info.replay && !snapshot.finished {
+                        let _ = commands.send(RaceCommand::Interrupt);
+                    }
                     if let Some(action) = action_for(key, &view) {
                         match view.apply(action, snapshot.endpoints.len()) {
                             Effect::Quit => {
@@ -99,7 +172,7 @@ pub async fn run(
                 // The terminal is gone (closed): stop the race and leave.
                 None => {
                     quitting = true;
-                    let _ = commands.send(RaceCommand::Stop);
+                    let _ = commands.send(RaceCommand::TerminalClosed);
                 }
             },
             changed = snapshots.changed(), if !race_over => {
@@ -113,6 +186,19 @@ pub async fn run(
                 }
                 dirty = true;
             }
+            changed = problems.changed(), if problems_open => {
+                problems_open = changed.is_ok();
+                info.notices.clone_from(&race_notices);
+                info.notices.extend(problems.borrow_and_update().iter().cloned());
+                dirty = true;
+            }
+            _ = pulse.tick() => {
+                if let Err(e) = crossterm::terminal::window_size()
+                    && e.raw_os_error() == Some(EIO)
+                {
+                    return Err(e);
+                }
+            }
             _ = frames.tick(), if dirty => {
                 draw(&mut guard, &info, &mut view, &snapshot, &theme)?;
                 dirty = false;
@@ -121,6 +207,14 @@ pub async fn run(
     }
     drop(guard);
     Ok(())
+}
+
+fn is_ctrl_c(key: crossterm::event::KeyEvent) -> bool {
+    key.code == crossterm::event::KeyCode::Char('c')
+        && key
+            .modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+        && key.kind == crossterm::event::KeyEventKind::Press
 }
 
 fn draw(
@@ -137,6 +231,5 @@ fn draw(
         snapshot,
         theme,
     };
-    guard.terminal.draw(|frame| screen::draw(frame, &scene))?;
-    Ok(())
+    guard.draw(|frame| screen::draw(frame, &scene))
 }

@@ -16,7 +16,8 @@ pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// The terminal in dashboard mode; dropping it restores the terminal.
 pub struct TerminalGuard {
-    pub terminal: Term,
+    /// Always `Some` until dropped.
+    terminal: Option<Term>,
 }
 
 impl TerminalGuard {
@@ -28,7 +29,9 @@ impl TerminalGuard {
             return Err(e);
         }
         match Terminal::new(CrosstermBackend::new(io::stdout())) {
-            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Ok(terminal) => Ok(TerminalGuard {
+                terminal: Some(terminal),
+            }),
             Err(e) => {
                 restore();
                 Err(e)
@@ -37,9 +40,28 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    pub fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
+        match &mut self.terminal {
+            Some(terminal) => terminal.draw(render).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
+        if let Some(mut terminal) = self.terminal.take() {
+            // ratatui shows a hidden cursor when dropped and, if the terminal is gone (closed:
+            // SIGHUP, EIO), reports that with `eprintln!`, which panics when stderr is that
+            // same terminal. Such a terminal is forgotten instead: nothing is left to restore.
+            if terminal.show_cursor().is_ok() {
+                drop(terminal);
+            } else {
+                std::mem::forget(terminal);
+            }
+        }
     }
 }
 

@@ -92,6 +92,9 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             server_request_id: None,
             response_id: None,
             server_timings: None,
+            send_lag_ms: None,
+            attempt: 1,
+            retry_of: None,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

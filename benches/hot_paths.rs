@@ -1,0 +1,269 @@
+//! The client's hot paths under criterion: stream decoding for each protocol, the aggregator
+//! folding events, the snapshot and the frame of a big race, and loading a replay.
+//!
+//! Run: `cargo bench --bench hot_paths` (a few minutes; `-- decode` and the like run one group).
+//! Times are the benchmark thread's CPU time (see `support/cpu_time.rs`: the machine is
+//! shared). Decoding reports MB/s; the events in each stream are printed once at the start,
+//! so events/s is that count divided by the time per iteration.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use llmrace::event::{EventKind, RaceEvent};
+use llmrace::mock::{Profile, streamed_body};
+use llmrace::protocol::{Decoded, Protocol};
+use llmrace::record::Replay;
+use llmrace::stats::{Aggregator, Snapshot, fixture};
+use llmrace::tui::{LaneInfo, RaceInfo, Scene, Screen, Theme, ThemeName, ViewState, screen};
+use llmrace::workload::Prompt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+#[path = "support/replay_race.rs"]
+mod replay_race;
+
+use cpu_time::{ThreadCpu, cpu_now};
+
+/// A TCP segment's payload on a 1500-byte MTU link, and a typical large socket read.
+const PIECES: [usize; 2] = [1448, 16 * 1024];
+/// The dashboard race: endpoints × finished requests each.
+const ENDPOINTS: usize = 8;
+const REQUESTS: usize = 100_000;
+/// Events folded between two snapshots in the "live" case: one 30 Hz tick of a race
+/// streaming 30 k tokens/s.
+const BATCH: usize = 1000;
+
+fn config() -> Criterion<ThreadCpu> {
+    Criterion::default()
+        .with_measurement(ThreadCpu)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .without_plots()
+}
+
+/// A realistic response (256 tokens of the mock's text, usage at the end) in `protocol`, with
+/// `chunk` tokens per event, and how many items it decodes to.
+fn stream(protocol: Protocol, chunk: u32) -> (Bytes, usize) {
+    let profile =
+        Profile::parse(&format!("instant,tokens=256,chunk={chunk}")).expect("a valid profile");
+    let one = streamed_body(protocol, &profile, "Tell me a story about a race.", None)
+        .expect("the mock answers llmrace's own request");
+    let events = decode(protocol, &one, one.len()).len();
+    (one, events)
+}
+
+fn decode(protocol: Protocol, body: &[u8], piece: usize) -> Vec<Decoded> {
+    let mut decoder = protocol.decoder(true);
+    let mut out = Vec::with_capacity(300);
+    for part in body.chunks(piece) {
+        decoder.feed(part, &mut out);
+    }
+    decoder.finish(&mut out);
+    out
+}
+
+fn decoding(c: &mut Criterion<ThreadCpu>) {
+    let mut group = c.benchmark_group("decode");
+    for (protocol, chunk) in [
+        (Protocol::OpenAiChat, 1),
+        (Protocol::OpenAiChat, 16),
+        (Protocol::OpenAiCompletions, 1),
+        (Protocol::Anthropic, 1),
+        (Protocol::Ollama, 1),
+    ] {
+        let (body, items) = stream(protocol, chunk);
+        eprintln!(
+            "decode/{}: one response of {} bytes, {items} decoded items ({} tokens, {chunk} per event)",
+            protocol.name(),
+            body.len(),
+            256
+        );
+        group.throughput(Throughput::BytesDecimal(body.len() as u64));
+        for piece in PIECES {
+            let id = format!("{}/chunk{chunk}/{piece}B", protocol.name());
+            group.bench_function(id, |b| {
+                b.iter(|| decode(protocol, black_box(&body), piece));
+            });
+        }
+    }
+    group.finish();
+}
+
+fn aggregation(c: &mut Criterion<ThreadCpu>) {
+    let events: Vec<RaceEvent> = fixture::events(ENDPOINTS, 1000).collect();
+    let mut group = c.benchmark_group("aggregate");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(format!("{}_events_8x1000_requests", events.len()), |b| {
+        b.iter_batched(
+            || fixture::aggregator(ENDPOINTS),
+            |mut aggregator| {
+                for event in &events {
+                    aggregator.apply(event);
+                }
+                aggregator
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+/// The race of 8 × 100 k requests live (events up to the fixture's snapshot time; the race
+/// goes on, generated as it is consumed) and the same race of 8 × 100 k requests finished.
+fn big_race() -> (Aggregator, fixture::Events, Aggregator) {
+    let started = Instant::now();
+    let until = fixture::live_at(REQUESTS as u64);
+    let mut live = fixture::aggregator(ENDPOINTS);
+    // Room for every batch criterion asks for: the live race keeps sending past 100 k.
+    let mut events = fixture::events(ENDPOINTS, REQUESTS * 3);
+    for event in events.by_ref() {
+        let last = event.t > until;
+        live.apply(&event);
+        if last {
+            break;
+        }
+    }
+    let mut finished = fixture::aggregator(ENDPOINTS);
+    for event in fixture::events(ENDPOINTS, REQUESTS) {
+        finished.apply(&event);
+    }
+    eprintln!(
+        "built {ENDPOINTS} endpoints × {REQUESTS} requests (live and finished) in {:.1} s",
+        started.elapsed().as_secs_f64(),
+    );
+    (live, events, finished)
+}
+
+fn dashboard(c: &mut Criterion<ThreadCpu>) {
+    let (mut live, mut tail, mut finished) = big_race();
+    let live_t = fixture::live_at(REQUESTS as u64);
+    let mut group = c.benchmark_group("dashboard_8x100k");
+    group.bench_function("snapshot/live_unchanged", |b| {
+        b.iter(|| live.snapshot(live_t, false));
+    });
+    group.bench_function("snapshot/finished_unchanged", |b| {
+        b.iter(|| finished.snapshot(live_t, true));
+    });
+    // Only the snapshot is timed, not folding the batch before it.
+    let mut ended = 0u64;
+    let mut batches = 0u64;
+    let mut t = live_t;
+    group.bench_function(format!("snapshot/live_after_{BATCH}_events"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                for event in tail.by_ref().take(BATCH) {
+                    t = event.t;
+                    ended += u64::from(matches!(event.kind, EventKind::Finished { .. }));
+                    live.apply(&event);
+                }
+                batches += 1;
+                let started = cpu_now();
+                black_box(live.snapshot(t, false));
+                total += cpu_now().saturating_sub(started);
+            }
+            total
+        });
+    });
+    eprintln!(
+        "{batches} batches of {BATCH} events ended {:.1} requests each",
+        ended as f64 / batches.max(1) as f64
+    );
+    for (label, snapshot) in [
+        ("live", Arc::new(live.snapshot(live_t, false))),
+        ("finished", Arc::new(finished.snapshot(live_t, true))),
+    ] {
+        for view in [Screen::Board, Screen::Inspector, Screen::Charts] {
+            let info = race_info();
+            let theme = Theme::new(ThemeName::Dark);
+            let state = ViewState {
+                screen: view,
+                ..ViewState::default()
+            };
+            let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
+            group.bench_function(format!("render_120x40/{label}/{view:?}"), |b| {
+                b.iter(|| {
+                    let scene = Scene {
+                        info: &info,
+                        view: &state,
+                        snapshot: &snapshot,
+                        theme: &theme,
+                    };
+                    terminal
+                        .draw(|frame| screen::draw(frame, &scene))
+                        .expect("draw");
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+fn race_info() -> RaceInfo {
+    RaceInfo {
+        name: "bench".into(),
+        lanes: fixture::endpoint_names(ENDPOINTS)
+            .into_iter()
+            .map(|name| LaneInfo {
+                name,
+                model: "model".into(),
+                protocol: "openai".into(),
+                color: None,
+                price: None,
+                simulated: true,
+                concurrency: 16,
+            })
+            .collect(),
+        requests: Some(REQUESTS as u64),
+        duration: None,
+        load: "open loop".into(),
+        prompts: Arc::from(
+            (0..fixture::PROMPTS)
+                .map(|i| Prompt {
+                    id: llmrace::event::PromptId(i),
+                    messages: vec![llmrace::protocol::Message {
+                        role: "user".into(),
+                        content: format!("prompt {i}"),
+                    }],
+                    max_tokens: None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        replay: false,
+        notices: Vec::new(),
+    }
+}
+
+fn replay_load(c: &mut Criterion<ThreadCpu>) {
+    const SECONDS: u64 = 60;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = replay_race::events(SECONDS);
+    let path = replay_race::write(dir.path(), &events, SECONDS);
+    let mut group = c.benchmark_group("replay");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(format!("load/{}_events", events.len()), |b| {
+        b.iter(|| Replay::open(&path).expect("open the replay"));
+    });
+    group.bench_function(format!("load_and_aggregate/{}_events", events.len()), |b| {
+        b.iter(|| -> Snapshot {
+            let replay = Replay::open(&path).expect("open the replay");
+            llmrace::fold_replay(&replay, |_| {})
+        });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = hot_paths;
+    config = config();
+    targets = decoding, aggregation, dashboard, replay_load
+}
+criterion_main!(hot_paths);

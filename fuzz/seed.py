@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Builds the seed corpora in fuzz/corpus/<target>/ from the repository's fixtures.
+
+Run from the repository root: python3 fuzz/seed.py. The saved corpora were grown from these
+seeds by the fuzzer and then minimized with `cargo fuzz cmin`.
+"""
+import glob
+import gzip
+import json
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+
+
+def put(target, name, data):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def fixtures(protocol):
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests/fixtures/streams", protocol, "*"))):
+        if path.endswith(".expected"):
+            continue
+        with open(path, "rb") as f:
+            yield os.path.basename(path), path.endswith(".stream"), f.read()
+
+
+# The split seed byte: 7 gives pieces of 1 to 8 bytes, 63 pieces of up to 64.
+for split in (7, 63):
+    for protocol, target in [("openai", "openai_chat"), ("openai-completions", "openai_completions"),
+                             ("anthropic", "anthropic"), ("ollama", "ollama")]:
+        for name, stream, body in fixtures(protocol):
+            put(target, f"{split}-{name}", bytes([1 if stream else 0, split]) + body)
+            if stream:
+                put("ndjson" if protocol == "ollama" else "sse", f"{protocol}-{split}-{name}",
+                    bytes([split]) + body)
+
+for path in glob.glob(os.path.join(ROOT, "tests/fixtures/config/*/*.toml")) + [
+        os.path.join(ROOT, "assets/race.example.toml")]:
+    with open(path, "rb") as f:
+        put("race_file", os.path.basename(os.path.dirname(path)) + "-" + os.path.basename(path),
+            f.read())
+
+expressions = set()
+for path in glob.glob(os.path.join(ROOT, "tests/fixtures/config/*/*.toml")) + [
+        os.path.join(ROOT, "assets/race.example.toml"), os.path.join(ROOT, "README.md")]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if "fail_if" in line:
+                expressions.update(re.findall(r'"([^"]*[<>=][^"]*)"', line))
+expressions.update(["ttft.p95 > 800ms", "error_rate > 1%", "turbo: output_tps.p50 < 20",
+                    "cost > $0.50", "tpot.p99 <= 50ms", "ttlt.max >= 2s"])
+for i, expr in enumerate(sorted(expressions)):
+    put("threshold", f"{i:02}", expr.encode())
+
+# A small replay: the sample's header, its first events of each kind, and its end line.
+with gzip.open(os.path.join(ROOT, "replays/demo.jsonl.gz"), "rb") as f:
+    lines = f.read().splitlines(keepends=True)
+kept, kinds = [lines[0]], {}
+for line in lines[1:-1]:
+    kind = json.loads(line)["kind"]["kind"]
+    if kinds.get(kind, 0) < 2:
+        kinds[kind] = kinds.get(kind, 0) + 1
+        kept.append(line)
+small = b"".join(kept + [lines[-1]])
+put("replay", "small.jsonl", small)
+put("replay", "small.jsonl.gz", gzip.compress(small))
+put("replay", "cut.jsonl.gz", gzip.compress(small)[: len(gzip.compress(small)) * 2 // 3])

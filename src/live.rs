@@ -1,0 +1,251 @@
+//! The tasks of a live race besides the engine: the pipeline folding events into statistics
+//! and files, the headless progress printer, and the listener that turns signals into a stop.
+//! `lib.rs` wires them together; `playback.rs` is the same for recorded races.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Controls;
+use crate::event::RaceEvent;
+use crate::record::Recorder;
+use crate::stats::{Aggregator, Snapshot};
+use crate::{clock, console, report, signals, tui};
+
+/// Who stopped the race early, if anyone.
+#[derive(Default)]
+pub(crate) struct Stops {
+    /// The first signal that came (Ctrl-C in the dashboard counts as SIGINT).
+    pub signal: std::sync::OnceLock<signals::Signal>,
+    /// The user quit the dashboard before the race ended.
+    pub by_user: AtomicBool,
+}
+
+/// Where the pipeline's work goes: the files, the views, and the engine if the pipeline fails.
+pub(crate) struct Pipeline {
+    pub recorder: Recorder,
+    pub snapshots: watch::Sender<Arc<Snapshot>>,
+    /// Every recording problem so far, for the views to tell at once.
+    pub problems: watch::Sender<Vec<String>>,
+    pub controls: Controls,
+    /// Blanked out of error messages before anything records or shows them.
+    pub secrets: crate::secret::Secrets,
+}
+
+/// Stops the race if the pipeline task unwinds: without statistics the race would run on
+/// unseen and unrecorded until its end.
+struct StopOnPanic(Controls);
+
+impl Drop for StopOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.interrupt();
+        }
+    }
+}
+
+/// The aggregator's task: folds every event, streams finished request records to disk and
+/// publishes a snapshot at most ~30 times a second, when something changed.
+pub(crate) async fn aggregate(
+    mut aggregator: Aggregator,
+    mut events: mpsc::UnboundedReceiver<RaceEvent>,
+    pipeline: Pipeline,
+    clock: clock::RaceClock,
+) -> (Snapshot, Recorder) {
+    let Pipeline {
+        mut recorder,
+        snapshots,
+        problems,
+        controls,
+        secrets,
+    } = pipeline;
+    let _stop_on_panic = StopOnPanic(controls);
+    let mut batch = Vec::with_capacity(1024);
+    let mut tick = tokio::time::interval(Duration::from_millis(33));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticks = 0u32;
+    let mut told = 0;
+    loop {
+        tokio::select! {
+            n = events.recv_many(&mut batch, 1024) => {
+                if n == 0 {
+                    break;
+                }
+                for mut event in batch.drain(..) {
+                    // Servers quote the key they refused; the message is the one place a
+                    // server's words about the request reach the files.
+                    if let crate::event::EventKind::Failed { message, .. } = &mut event.kind
+                        && let Some(clean) = secrets.scrub(message)
+                    {
+                        *message = clean;
+                    }
+                    recorder.event(&event);
+                    if let Some(record) = aggregator.apply(&event) {
+                        recorder.request(&record);
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if aggregator.changed() {
+                    let _ = snapshots.send(Arc::new(aggregator.snapshot(clock.now(), false)));
+                }
+                ticks = ticks.wrapping_add(1);
+                if ticks.is_multiple_of(30) {
+                    recorder.flush();
+                }
+            }
+        }
+        if recorder.problems().len() != told {
+            told = recorder.problems().len();
+            let _ = problems.send(recorder.problems().to_vec());
+        }
+    }
+    let last = aggregator.snapshot(clock.now(), true);
+    let _ = snapshots.send(Arc::new(last.clone()));
+    (last, recorder)
+}
+
+/// The text of a task's panic, for the error that replaces it.
+pub(crate) fn panic_message(error: tokio::task::JoinError) -> String {
+    match error.try_into_panic() {
+        Ok(panic) => panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Headless: a progress line to stderr every second (when `targets` is given) and every
+/// recording problem the moment it happens. Ends with the race's last snapshot.
+pub(crate) async fn print_progress(
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    mut problems: watch::Receiver<Vec<String>>,
+    targets: Option<Vec<Option<u64>>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut told = 0;
+    let mut problems_open = true;
+    loop {
+        tokio::select! {
+            changed = problems.changed(), if problems_open => {
+                problems_open = changed.is_ok();
+                told = tell_problems(&problems.borrow_and_update(), told);
+            }
+            changed = snapshots.changed() => {
+                if changed.is_err() || snapshots.borrow_and_update().finished {
+                    break;
+                }
+            }
+            _ = tick.tick(), if targets.is_some() => {
+                let snapshot = Arc::clone(&snapshots.borrow());
+                if let Some(targets) = &targets
+                    && !snapshot.endpoints.is_empty()
+                {
+                    console::err(&report::progress::progress_line(&snapshot, targets));
+                }
+            }
+        }
+    }
+    tell_problems(&problems.borrow(), told);
+}
+
+/// Prints the problems after the first `told`; returns how many are told now.
+fn tell_problems(problems: &[String], told: usize) -> usize {
+    for problem in problems.iter().skip(told) {
+        console::err(&format!("! {problem}"));
+    }
+    problems.len().max(told)
+}
+
+/// Stops the race at the first signal. Later signals cannot lose anything: the files are being
+/// completed and the process ends as soon as they are, so they are only acknowledged.
+pub(crate) async fn stop_on_signals(
+    mut shutdown: signals::Shutdown,
+    controls: Controls,
+    stops: Arc<Stops>,
+    exit: CancellationToken,
+) {
+    let first = shutdown.recv().await;
+    let _ = stops.signal.set(first);
+    controls.interrupt();
+    exit.cancel();
+    loop {
+        let again = shutdown.recv().await;
+        console::err(&format!(
+            "! {}: still saving the results; llmrace exits as soon as they are complete",
+            again.name()
+        ));
+    }
+}
+
+/// Carries out the dashboard's commands on the engine.
+pub(crate) async fn obey(
+    mut commands: mpsc::UnboundedReceiver<tui::app::RaceCommand>,
+    controls: Controls,
+    stops: Arc<Stops>,
+) {
+    while let Some(command) = commands.recv().await {
+        match command {
+            tui::app::RaceCommand::Stop => {
+                if !controls.stop_sending.is_cancelled() || !controls.abort.is_cancelled() {
+                    stops.by_user.store(true, Ordering::SeqCst);
+                }
+                controls.interrupt();
+            }
+            tui::app::RaceCommand::Interrupt => {
+                let _ = stops.signal.set(signals::Signal::Interrupt);
+                controls.interrupt();
+            }
+            tui::app::RaceCommand::TerminalClosed => {
+                let _ = stops.signal.set(signals::Signal::Hangup);
+                controls.interrupt();
+            }
+            tui::app::RaceCommand::Pause(paused) => controls.pause(paused),
+            // Only replays are played back; a live race has no playback to steer.
+            tui::app::RaceCommand::Playback(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pipeline_that_panics_stops_the_race() {
+        let controls = Controls::default();
+        let guard = StopOnPanic(controls.clone());
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            panic!("a bug in the statistics");
+        });
+        let error = task.await.unwrap_err();
+        assert!(
+            controls.abort.is_cancelled(),
+            "requests in flight are cancelled"
+        );
+        assert!(controls.stop_sending.is_cancelled(), "nothing more is sent");
+        assert_eq!(panic_message(error), "a bug in the statistics");
+    }
+
+    #[test]
+    fn a_pipeline_that_ends_normally_leaves_the_race_alone() {
+        let controls = Controls::default();
+        drop(StopOnPanic(controls.clone()));
+        assert!(!controls.abort.is_cancelled());
+    }
+
+    #[test]
+    fn problems_are_told_once_each() {
+        let problems = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(tell_problems(&problems[..1], 0), 1);
+        assert_eq!(tell_problems(&problems, 1), 2);
+        assert_eq!(tell_problems(&problems, 2), 2);
+    }
+}

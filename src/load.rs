@@ -1,0 +1,10 @@
+//! Load shapes as users describe them — rates, rate ramps, arrivals, concurrency ramps — shared
+//! by the command line, the race file and the engine. Pure values and arithmetic: no clock and
+//! no I/O; the engine turns them into sends.
+
+mod concurrency_ramp;
+mod rate;
+
+pub use concurrency_ramp::{CONCURRENCY_RAMP_EXAMPLE, ConcurrencyRamp};
+pub(crate) use rate::humantime_secs;
+pub use rate::{Arrivals, LoadShape, Ramp, Rate, RateError, RateShape, parse_ramp};

@@ -1,0 +1,103 @@
+//! A streamed mock response produced at once, without a server or delays: byte for byte what
+//! the server streams for a request, for decoder benchmarks and fixtures.
+
+use bytes::{Bytes, BytesMut};
+
+use super::plan::Plan;
+use super::profile::Profile;
+use super::request::Ask;
+use super::wire::{Stamp, Wire};
+use crate::protocol::{Message, Protocol, RequestSpec};
+
+/// The streamed body the mock answers `prompt` with in `protocol` (usage included where the
+/// protocol has it), every piece back to back. `profile` sets its length, chunking and
+/// reasoning; its delays and faults are ignored.
+///
+/// # Errors
+/// A message when the request llmrace builds for `protocol` is not one the mock reads (a bug
+/// in either).
+pub fn streamed_body(
+    protocol: Protocol,
+    profile: &Profile,
+    prompt: &str,
+    max_tokens: Option<u32>,
+) -> Result<Bytes, String> {
+    let messages = [Message {
+        role: "user".into(),
+        content: prompt.into(),
+    }];
+    let extra = serde_json::Map::new();
+    let request = protocol.build_request(
+        "http://127.0.0.1/v1",
+        &RequestSpec {
+            model: "mock",
+            messages: &messages,
+            max_tokens,
+            temperature: None,
+            stream: true,
+            extra_body: &extra,
+        },
+    );
+    let ask = Ask::parse(protocol, &request.body).map_err(|e| e.0)?;
+    let stamp = Stamp {
+        seq: 1,
+        created: 1_767_225_600,
+        created_at: "2026-01-01T00:00:00Z",
+        model_json: &ask.model_json,
+    };
+    let mut plan = Plan::new(
+        profile,
+        protocol,
+        &ask,
+        1,
+        None,
+        tokio::time::Instant::now(),
+    );
+    let mut wire = Wire::new(protocol, &stamp);
+    let mut out = BytesMut::new();
+    wire.start(&mut out, &plan.tally);
+    let mut sent = 0;
+    while sent < plan.tally.output {
+        let (words, reasoning) = plan.words(sent);
+        wire.delta(&mut out, reasoning, words);
+        sent += words.count;
+    }
+    plan.schedule_all();
+    wire.finish(&mut out, &plan.tally);
+    Ok(out.freeze())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+    use crate::protocol::Decoded;
+
+    #[test]
+    fn every_protocol_decodes_to_the_profiles_tokens() {
+        let profile = Profile::parse("instant,tokens=40,chunk=4").unwrap();
+        for protocol in Protocol::ALL {
+            let body = streamed_body(protocol, &profile, "hello", None).unwrap();
+            let mut decoder = protocol.decoder(true);
+            let mut out = Vec::new();
+            decoder.feed(&body, &mut out);
+            decoder.finish(&mut out);
+            let contents = out
+                .iter()
+                .filter(|d| matches!(d, Decoded::Content { .. }))
+                .count();
+            assert_eq!(contents, 10, "{protocol:?}");
+            assert!(out.contains(&Decoded::End), "{protocol:?}");
+            assert!(
+                out.iter().any(|d| matches!(
+                    d,
+                    Decoded::Usage {
+                        output: Some(40),
+                        ..
+                    }
+                )),
+                "{protocol:?}: {out:?}"
+            );
+        }
+    }
+}
