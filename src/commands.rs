@@ -131,7 +131,7 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
     if report.interrupted {
         console::err("Stopped early: only the levels that finished are in sweep.json.");
     }
-    Ok(if outcome.signalled { 130 } else { 0 })
+    Ok(outcome.signal.map_or(0, crate::signals::Signal::exit_code))
 }
 
 /// The theme asked for; `NO_COLOR` (any non-empty value) wins over everything.
@@ -377,7 +377,10 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         let speed = crate::player::Speed::parse(&args.speed)
             .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
-        crate::play(replay.clone(), theme, speed).await?;
+        if let Some(signal) = crate::play(replay.clone(), theme, speed).await? {
+            // SIGTERM or a closed terminal: leave without printing to what may be gone.
+            return Ok(signal.exit_code());
+        }
     }
     let last = crate::fold_replay(&replay, |_| {});
     console::out(&report::table::render(&last.endpoints));

@@ -59,9 +59,8 @@ pub struct RaceOutcome {
     pub summary: Summary,
     /// Stopped before its end, by a signal or by the user quitting the dashboard.
     pub interrupted: bool,
-    /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP, or Ctrl-C in the dashboard).
-    pub signalled: bool,
-    /// Which signal stopped it: the exit code is 128 + its number.
+    /// Which signal stopped it (SIGINT, SIGTERM, SIGHUP, or Ctrl-C in the dashboard): the exit
+    /// code is 128 + its number.
     pub signal: Option<signals::Signal>,
     /// Files that could not be written (disk full, folder removed): the race still ran and
     /// the other files were written, but the exit code must not be 0.
@@ -419,7 +418,6 @@ pub async fn race(
         dir: recorded.dir,
         summary,
         interrupted,
-        signalled: signal.is_some(),
         signal,
         write_failures: recorded.problems,
         dashboard_failure: view_error,

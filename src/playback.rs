@@ -72,12 +72,13 @@ pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary),
 }
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
-/// virtual clock the user steers (pause, speed, seek, step). Returns when the user quits.
+/// virtual clock the user steers (pause, speed, seek, step). Returns when the user quits, with
+/// the signal that made it quit if one did (its exit code is 128 + its number).
 pub async fn play(
     replay: record::Replay,
     theme: tui::Theme,
     speed: player::Speed,
-) -> Result<(), RaceError> {
+) -> Result<Option<crate::signals::Signal>, RaceError> {
     let info = replay_info(&replay);
     let mut player = player::Player::new(Arc::new(replay), speed);
     // The first frame shows the replay's start, not an empty board.
@@ -107,17 +108,21 @@ pub async fn play(
     let signals = tokio::spawn({
         let exit = exit.clone();
         async move {
-            shutdown.recv().await;
+            let signal = shutdown.recv().await;
             exit.cancel();
+            signal
         }
     });
     let feeds = tui::app::Feeds::snapshots(snapshots_rx);
     let shown = tui::app::run(info, theme, feeds, commands_tx, exit).await;
+    // Aborting a listener that already returned keeps what it returned.
     signals.abort();
+    let signal = signals.await.ok();
     // The dashboard dropped its command sender: forwarding ends, and with it playback.
     let _ = forward.await;
     let _ = playback.await;
-    shown.map_err(|e| RaceError::Dashboard(e.to_string()))
+    shown.map_err(|e| RaceError::Dashboard(e.to_string()))?;
+    Ok(signal)
 }
 
 /// The recorded race as the dashboard describes it, with what is wrong with the file told.

@@ -6,7 +6,7 @@ pub mod chart;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RaceConfig;
 use crate::load::Rate;
 use crate::record::RecordError;
+use crate::signals::Signal;
 use crate::stats::EndpointSnapshot;
 use crate::{RaceError, RaceOptions};
 
@@ -207,8 +208,8 @@ pub struct SweepOptions {
 pub struct SweepOutcome {
     pub dir: PathBuf,
     pub report: SweepReport,
-    /// Stopped by a signal (Ctrl-C): exit code 130.
-    pub signalled: bool,
+    /// The signal that stopped it: the exit code is 128 + its number.
+    pub signal: Option<Signal>,
 }
 
 /// The folder of one level inside the sweep folder: `level-8`, or `level-2ps` for 2/s.
@@ -241,28 +242,27 @@ pub async fn sweep(
         endpoints: Vec::new(),
     };
     // Between levels no race listens for Ctrl-C; this listener covers those gaps.
-    let signalled = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(OnceLock::new());
     let listener = tokio::spawn({
         let signalled = Arc::clone(&signalled);
         async move {
-            crate::signals::shutdown().await;
-            signalled.store(true, Ordering::SeqCst);
+            let _ = signalled.set(crate::signals::shutdown().await);
         }
     });
     for (i, &level) in options.levels.iter().enumerate() {
-        if signalled.load(Ordering::SeqCst) {
+        if signalled.get().is_some() {
             report.interrupted = true;
             break;
         }
         let mut level_config = config.clone();
         level.apply(&mut level_config);
         if !options.quiet {
-            eprintln!(
+            crate::console::err(&format!(
                 "Level {}/{}: {}",
                 i + 1,
                 options.levels.len(),
                 level.describe()
-            );
+            ));
         }
         let race_options = RaceOptions {
             out: Some(level_dir(&options.out, &level)),
@@ -274,10 +274,9 @@ pub async fn sweep(
         if outcome.interrupted {
             // A level cut short would pass for a lighter load than it was: leave it out.
             report.interrupted = true;
-            signalled.store(
-                outcome.signalled || signalled.load(Ordering::SeqCst),
-                Ordering::SeqCst,
-            );
+            if let Some(signal) = outcome.signal {
+                let _ = signalled.set(signal);
+            }
             break;
         }
         report.add_level(level, &outcome.summary.endpoints);
@@ -290,7 +289,7 @@ pub async fn sweep(
     Ok(SweepOutcome {
         dir: options.out.clone(),
         report,
-        signalled: signalled.load(Ordering::SeqCst),
+        signal: signalled.get().copied(),
     })
 }
 

@@ -147,6 +147,17 @@ fn a_second_signal_while_saving_loses_nothing() {
     check_stopped_race(&out);
 }
 
+/// The exit code a detached llmrace's shell wrote to `code`, once it is there.
+fn exit_code_file(code: &Path, hung: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !code.exists() {
+        // llmrace runs detached from this test: polling its exit-code file is the only way.
+        assert!(Instant::now() < deadline, "{hung}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::read_to_string(code).unwrap()
+}
+
 fn dashboard_command(out: &Path, then: &str) -> String {
     format!(
         "{} -e a=openai:mock://steady,ttft=50ms,itl=30ms,tokens=400 \
@@ -232,16 +243,7 @@ fn closing_the_terminal_under_the_dashboard_saves_everything() {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !code.exists() {
-        // llmrace runs detached from this test: polling its exit-code file is the only way.
-        assert!(
-            Instant::now() < deadline,
-            "llmrace did not exit after SIGHUP"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let written = std::fs::read_to_string(&code).unwrap();
+    let written = exit_code_file(&code, "llmrace did not exit after SIGHUP");
     assert_eq!(written.trim(), "129", "exit code after the terminal closed");
     check_stopped_race(&out);
 }
@@ -271,17 +273,8 @@ fn a_terminal_closed_under_the_finish_screen_ends_llmrace() {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !code.exists() {
-        // llmrace runs detached from this test: polling its exit-code file is the only way.
-        assert!(
-            Instant::now() < deadline,
-            "llmrace did not notice its terminal closed"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     // The race was over: nothing was cut short, but the way it ended is still told.
-    let written = std::fs::read_to_string(&code).unwrap();
+    let written = exit_code_file(&code, "llmrace did not notice its terminal closed");
     assert_eq!(written.trim(), "1", "exit code after the terminal closed");
     let counts = check_accounting(&out);
     assert_eq!(counts[0].1.succeeded, 2);
@@ -304,4 +297,70 @@ fn ctrl_c_in_the_dashboard_is_an_interrupt() {
     assert!(screen.contains("EXITED=130"), "{screen}");
     assert!(!tmux.alternate_screen(), "{screen}");
     check_stopped_race(&out);
+}
+
+#[test]
+fn sigterm_stops_a_sweep_with_exit_code_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let mut sweep = Running::start(&[
+        "sweep",
+        "-e",
+        "a=openai:mock://steady,ttft=50ms,itl=30ms,tokens=400",
+        "--concurrency",
+        "1,2",
+        "--per-level-requests",
+        "1000",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    sweep.wait_for_line("the first level", |l| l.starts_with("Level 1/2"));
+    sweep.signal("TERM");
+    let ended = sweep.end();
+    assert_eq!(ended.code, Some(143), "{}", ended.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(saved["interrupted"], true, "{saved}");
+}
+
+#[test]
+fn sigterm_to_a_replay_in_the_dashboard_exits_143_and_gives_the_terminal_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let recorded = Command::new(running::BIN)
+        .args([
+            "--headless",
+            "-q",
+            "-e",
+            "a=openai:mock://instant,tokens=5",
+            "-n",
+            "4",
+        ])
+        .args(["-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(recorded.status.success());
+    let command = format!(
+        "{} replay {}; echo EXITED=$?; sleep 60",
+        running::BIN,
+        out.join("replay.jsonl.gz").display()
+    );
+    let Some(tmux) = Tmux::start(&command) else {
+        return;
+    };
+    tmux.wait_for("the replay's board", |t| t.alternate_screen());
+    let pid = tmux.program_pid();
+    assert!(!pid.is_empty(), "llmrace runs in the pane");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tmux.wait_for("the exit", |t| t.screen().contains("EXITED="));
+    let screen = tmux.screen();
+    assert!(screen.contains("EXITED=143"), "{screen}");
+    assert!(!tmux.alternate_screen(), "{screen}");
+    assert!(tmux.cursor_visible(), "the cursor is hidden:\n{screen}");
 }
