@@ -9,7 +9,7 @@ use crate::stats::Snapshot;
 pub fn progress_line(snapshot: &Snapshot, targets: &[Option<u64>]) -> String {
     let mut line = format!("[{:>5.1}s]", snapshot.t.as_secs_f64());
     for (i, e) in snapshot.endpoints.iter().enumerate() {
-        let done = e.counts.succeeded + e.counts.failed + e.counts.cancelled;
+        let done = e.counts.requests_done();
         let of = targets
             .get(i)
             .copied()
@@ -24,6 +24,9 @@ pub fn progress_line(snapshot: &Snapshot, targets: &[Option<u64>]) -> String {
         ));
         if e.counts.failed > 0 {
             line.push_str(&format!(" ✗{}", e.counts.failed));
+        }
+        if e.counts.retries > 0 {
+            line.push_str(&format!(" ↻{}", e.counts.retries));
         }
     }
     line

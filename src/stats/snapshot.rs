@@ -153,6 +153,15 @@ pub struct Counts {
     pub retries: u64,
 }
 
+impl Counts {
+    /// Requests of the workload that have ended, against which progress is told: an attempt
+    /// that was retried is not one (its retry stands for the same request).
+    #[must_use]
+    pub fn requests_done(&self) -> u64 {
+        (self.succeeded + self.failed + self.cancelled).saturating_sub(self.retries)
+    }
+}
+
 /// Lap counters are left out of the JSON of races without laps.
 #[expect(
     clippy::trivially_copy_pass_by_ref,
@@ -204,4 +213,30 @@ pub struct Rates {
     pub success_rate: f64,
     /// Output tokens/s over the last 10 seconds.
     pub live_output_tokens_per_s: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn retried_attempts_are_not_requests_done() {
+        // 6 prompts: 4 succeeded at once, one failed, was retried and then succeeded, one
+        // failed, was retried twice and failed again (3 failures, 2 retries).
+        let counts = Counts {
+            sent: 9,
+            succeeded: 5,
+            failed: 4,
+            retries: 3,
+            ..Counts::default()
+        };
+        assert_eq!(counts.requests_done(), 6);
+        let plain = Counts {
+            sent: 3,
+            succeeded: 2,
+            cancelled: 1,
+            ..Counts::default()
+        };
+        assert_eq!(plain.requests_done(), 3);
+    }
 }

@@ -253,8 +253,7 @@ fn spark_width(lane_width: u16) -> u16 {
 
 impl Lane<'_> {
     fn ended(&self) -> u64 {
-        let c = &self.endpoint.counts;
-        c.succeeded + c.failed + c.cancelled
+        self.endpoint.counts.requests_done()
     }
 
     /// Output tokens/s: the live rate while the race runs, the race-long one at the end.

@@ -94,7 +94,7 @@ fn progress(scene: &Scene) -> Option<(f64, String)> {
         let ended: u64 = snapshot
             .endpoints
             .iter()
-            .map(|e| e.counts.succeeded + e.counts.failed + e.counts.cancelled)
+            .map(|e| e.counts.requests_done())
             .sum();
         if target > 0 {
             fraction = fraction.max(ended as f64 / target as f64);
