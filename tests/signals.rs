@@ -147,6 +147,15 @@ fn a_second_signal_while_saving_loses_nothing() {
     check_stopped_race(&out);
 }
 
+/// Ends the tmux session: the terminal llmrace draws on goes away (writes to it fail, EIO).
+fn close_terminal(tmux: &Tmux) {
+    let status = Command::new("tmux")
+        .args(["kill-session", "-t", &tmux.session])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// The exit code a detached llmrace's shell wrote to `code`, once it is there.
 fn exit_code_file(code: &Path, hung: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -238,11 +247,7 @@ fn closing_the_terminal_under_the_dashboard_saves_everything() {
         t.alternate_screen() && t.screen().contains("in flight")
     });
     // The terminal goes away: from now on writes to it fail (EIO).
-    let status = Command::new("tmux")
-        .args(["kill-session", "-t", &tmux.session])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    close_terminal(&tmux);
     let written = exit_code_file(&code, "llmrace did not exit after SIGHUP");
     assert_eq!(written.trim(), "129", "exit code after the terminal closed");
     check_stopped_race(&out);
@@ -268,11 +273,7 @@ fn a_terminal_closed_under_the_finish_screen_ends_llmrace() {
     tmux.wait_for("the finish screen", |t| {
         t.alternate_screen() && t.screen().contains("2/2")
     });
-    let status = Command::new("tmux")
-        .args(["kill-session", "-t", &tmux.session])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    close_terminal(&tmux);
     // The race was over: nothing was cut short, but the way it ended is still told.
     let written = exit_code_file(&code, "llmrace did not notice its terminal closed");
     assert_eq!(written.trim(), "1", "exit code after the terminal closed");

@@ -357,19 +357,22 @@ mod tests {
         }
     }
 
+    /// Every table of a race file, by its path.
+    const TABLES: [&str; 9] = [
+        "",
+        "workload",
+        "load",
+        "timeouts",
+        "slo",
+        "thresholds",
+        "endpoint",
+        "endpoint.price",
+        "workload.synthetic",
+    ];
+
     #[test]
     fn undocumented_keys_are_refused() {
-        for table in [
-            "",
-            "workload",
-            "load",
-            "timeouts",
-            "slo",
-            "thresholds",
-            "endpoint",
-            "endpoint.price",
-            "workload.synthetic",
-        ] {
+        for table in TABLES {
             assert!(!accepts(table, "nonsense"), "{table}");
         }
     }
@@ -377,17 +380,7 @@ mod tests {
     #[test]
     fn every_table_documents_all_fields_of_its_struct() {
         // serde lists the expected fields in its unknown-field message: compare with KEYS.
-        for table in [
-            "",
-            "workload",
-            "load",
-            "timeouts",
-            "slo",
-            "thresholds",
-            "endpoint",
-            "endpoint.price",
-            "workload.synthetic",
-        ] {
+        for table in TABLES {
             let snippet = match table {
                 "" => "nonsense = 1\n".to_string(),
                 "endpoint" => "[[endpoint]]\nnonsense = 1\n".to_string(),
