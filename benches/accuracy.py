@@ -11,9 +11,12 @@ Per request, the client's requests.jsonl is joined with the mock's own record th
 `x-request-id` the mock sent (`mock-<n>`):
   measured - intended  = client TTFT - 200 ms
   mock lateness        = when the mock wrote the first token - when it was due
-  client-added         = client TTFT - (mock wrote the first token - mock read the request)
-The client-added error is what the client put on top of the server's own record: sending the
-request, loopback both ways, reading and stamping the first token; the mock's lateness is
+  client-added         = client TTFT - (mock wrote the first token - request reached the mock)
+"Reached" is the kernel's receive stamp of the request's bytes (Linux; elsewhere, when the
+mock read them), so the mock's intake queue -- requests waiting for its one core to read them
+-- counts as mock lateness, and its schedule (first token due at arrival + TTFT) starts there
+too. The client-added error is what the client put on top of the server's own record: sending
+the request, loopback both ways, reading and stamping the first token; the mock's lateness is
 subtracted per request. ITL: measured - intended is every gap the client recorded minus
 20 ms; the mock's lateness per write is only kept as a distribution (`write_lateness_us`), so
 it is reported beside the ITL error rather than subtracted gap by gap.
@@ -23,7 +26,8 @@ statistic (p50, p99, max across that run's requests), with the range over the ru
 
 Usage: benches/accuracy.py [RUNS] [CONCURRENCIES...]   defaults: 3, 1 32 256 1000
        (build first: cargo build --release; LLMRACE=path overrides the binary;
-       ACCURACY_PROFILE=SPEC other mock delays, tokens=50 kept)
+       ACCURACY_PROFILE=SPEC other mock delays, tokens=50 kept; ACCURACY_PORT=N the mock's
+       port, 18081 by default)
 """
 
 import json
@@ -38,7 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = os.environ.get("LLMRACE", str(ROOT / "target/release/llmrace"))
-PORT = 18081
+# ACCURACY_PORT: another port, when another benchmark holds this one.
+PORT = int(os.environ.get("ACCURACY_PORT", "18081"))
 TTFT_MS, ITL_MS, TOKENS = 200, 20, 50
 # ACCURACY_PROFILE swaps in other delays (e.g. with jitter: ttft=200ms~2ms,itl=20ms~1ms), so
 # the streams drift apart instead of sending in waves; measured - intended is then nominal,

@@ -28,6 +28,11 @@ impl RaceClock {
         Offset::from_duration(self.start.elapsed())
     }
 
+    /// The offset of a monotonic instant (one before the start is the start).
+    pub fn offset_of(&self, at: Instant) -> Offset {
+        Offset::from_duration(at.saturating_duration_since(self.start))
+    }
+
     /// The monotonic instant of an offset, for deadlines.
     pub fn instant_at(&self, t: Offset) -> Instant {
         self.start + t.as_duration()

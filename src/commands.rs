@@ -263,7 +263,15 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
 pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     let thresholds =
         report::threshold::parse_all(&args.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
-    let run = report::load(&args.run).map_err(|e| RaceError::Init(e.to_string()))?;
+    let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
+    // Only the HTML report draws every request; the others need the summary alone.
+    let records = if format == report::Format::Html {
+        report::run::Records::Keep
+    } else {
+        report::run::Records::Skip
+    };
+    let run =
+        report::run::load_with(&args.run, records).map_err(|e| RaceError::Init(e.to_string()))?;
     for notice in &run.info.notices {
         console::err(&format!("note: {notice}"));
     }
@@ -276,14 +284,13 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     report::threshold::check_endpoints(&thresholds, &names)
         .map_err(|e| RaceError::Init(e.to_string()))?;
     if let Some(dir) = &args.results {
-        let replay = crate::record::Replay::open(&args.run)?;
-        let (dir, _) = crate::report(&replay, dir)?;
+        // Its damage, if any, was told with the notices above.
+        let (dir, _, _) = crate::playback::report_file(&args.run, dir)?;
         console::err(&format!(
             "Result files rebuilt from the replay: {}",
             dir.display()
         ));
     }
-    let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
     let text = report::render(&run, format);
     match &args.output {
         Some(path) => {
@@ -365,26 +372,38 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         }
         _ => std::path::PathBuf::from(which),
     };
-    let replay = crate::record::Replay::open(&path)?;
-    if let Some(damage) = &replay.damage {
+    let interactive =
+        !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let last = if interactive {
+        // The dashboard seeks back and forth: it holds every event.
+        let replay = crate::record::Replay::open(&path)?;
+        tell_damage(replay.damage.as_deref());
+        let speed = crate::player::Speed::parse(&args.speed)
+            .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
+        let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
+        // Shared with the player, not copied: a long replay is large.
+        let replay = std::sync::Arc::new(replay);
+        if let Some(signal) = crate::play(std::sync::Arc::clone(&replay), theme, speed).await? {
+            // SIGTERM or a closed terminal: leave without printing to what may be gone.
+            return Ok(signal.exit_code());
+        }
+        crate::fold_replay(&replay, |_| {})
+    } else {
+        let mut reader = crate::record::replay::ReplayReader::open(&path)?;
+        let last = crate::playback::fold_stream(&mut reader, |_| {});
+        tell_damage(reader.damage());
+        last
+    };
+    console::out(&report::table::render(&last.endpoints));
+    Ok(0)
+}
+
+fn tell_damage(damage: Option<&str>) {
+    if let Some(damage) = damage {
         console::err(&format!(
             "note: {damage}; playing up to its last whole event"
         ));
     }
-    let interactive =
-        !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    if interactive {
-        let speed = crate::player::Speed::parse(&args.speed)
-            .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
-        let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
-        if let Some(signal) = crate::play(replay.clone(), theme, speed).await? {
-            // SIGTERM or a closed terminal: leave without printing to what may be gone.
-            return Ok(signal.exit_code());
-        }
-    }
-    let last = crate::fold_replay(&replay, |_| {});
-    console::out(&report::table::render(&last.endpoints));
-    Ok(0)
 }
 
 /// Prints the most recent races, newest first, numbered for `llmrace replay N`.

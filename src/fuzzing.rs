@@ -98,13 +98,21 @@ pub fn replay(data: &[u8]) {
     let Some(path) = scratch_file(&file) else {
         return;
     };
-    let read = crate::record::Replay::open(&path);
+    let whole = crate::record::Replay::open(&path);
+    let streamed = crate::record::replay::ReplayReader::open(&path);
     let _ = std::fs::remove_file(&path);
-    if let Ok(replay) = read {
-        let _ = replay.duration();
-        let mut requests = 0usize;
-        crate::fold_replay(&replay, |_| requests += 1);
-    }
+    let (Ok(replay), Ok(mut reader)) = (whole, streamed) else {
+        return;
+    };
+    let mut requests = 0usize;
+    let folded = crate::fold_replay(&replay, |_| requests += 1);
+    // Read whole or as a stream, a replay must give the same numbers and the same damage.
+    let mut streamed_requests = 0usize;
+    let streamed = crate::playback::fold_stream(&mut reader, |_| streamed_requests += 1);
+    assert_eq!(folded, streamed, "streamed fold differs");
+    assert_eq!(requests, streamed_requests);
+    assert_eq!(replay.duration(), reader.duration());
+    assert_eq!(replay.damage.as_deref(), reader.damage());
 }
 
 /// The race-file parser and validator, including the text of any error it reports.

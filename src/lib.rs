@@ -18,6 +18,7 @@ pub mod player;
 pub mod protocol;
 pub mod record;
 pub mod report;
+pub mod rx_time;
 pub mod secret;
 pub mod signals;
 pub mod stats;

@@ -2,12 +2,15 @@
 //! aggregator into result files (`llmrace report`), or played on a virtual clock into the
 //! dashboard (`llmrace replay`). The live race's wiring is in `lib.rs`; this is its other half.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::record::replay::ReplayReader;
 use crate::record::{ResultsWriter, Summary};
+use crate::report::run::Run;
 use crate::stats::Snapshot;
 use crate::{RaceError, event, player, record, stats, tui, workload};
 
@@ -21,39 +24,83 @@ pub fn fold_replay(
     replay: &record::Replay,
     mut on_request: impl FnMut(&stats::RequestRecord),
 ) -> Snapshot {
-    let mut aggregator = player::aggregator_for(replay);
-    let mut open = std::collections::BTreeMap::new();
+    let mut fold = Fold::new(&replay.header);
     for event in &replay.events {
+        fold.apply(event, &mut on_request);
+    }
+    fold.finish(replay.end, replay.duration(), on_request)
+}
+
+/// [`fold_replay`] on a replay read as it is folded: memory stays flat however long the race
+/// was. The reader is left at its end, holding how the file ended and its damage.
+pub fn fold_stream<R: std::io::BufRead>(
+    reader: &mut ReplayReader<R>,
+    mut on_request: impl FnMut(&stats::RequestRecord),
+) -> Snapshot {
+    let mut fold = Fold::new(reader.header());
+    for event in reader.by_ref() {
+        fold.apply(&event, &mut on_request);
+    }
+    fold.finish(reader.end(), reader.duration(), on_request)
+}
+
+/// The aggregator over a replay's events, with the requests still open so that a cut replay
+/// can close them.
+struct Fold {
+    aggregator: stats::Aggregator,
+    open: BTreeMap<event::RequestId, event::EndpointId>,
+}
+
+impl Fold {
+    fn new(header: &record::ReplayHeader) -> Fold {
+        Fold {
+            aggregator: player::aggregator_for(header),
+            open: BTreeMap::new(),
+        }
+    }
+
+    fn apply(
+        &mut self,
+        event: &event::RaceEvent,
+        on_request: &mut impl FnMut(&stats::RequestRecord),
+    ) {
         match event.kind {
             event::EventKind::Sent { .. } => {
-                open.insert(event.request, event.endpoint);
+                self.open.insert(event.request, event.endpoint);
             }
             event::EventKind::Finished { .. }
             | event::EventKind::Failed { .. }
             | event::EventKind::Cancelled { .. } => {
-                open.remove(&event.request);
+                self.open.remove(&event.request);
             }
             _ => {}
         }
-        if let Some(record) = aggregator.apply(event) {
+        if let Some(record) = self.aggregator.apply(event) {
             on_request(&record);
         }
     }
-    if replay.end.is_none() {
-        let t = replay.duration();
-        for (request, endpoint) in open {
-            let cut = event::RaceEvent {
-                t,
-                endpoint,
-                request,
-                kind: event::EventKind::Cancelled { bytes: 0 },
-            };
-            if let Some(record) = aggregator.apply(&cut) {
-                on_request(&record);
+
+    fn finish(
+        mut self,
+        end: Option<record::ReplayEnd>,
+        duration: event::Offset,
+        mut on_request: impl FnMut(&stats::RequestRecord),
+    ) -> Snapshot {
+        if end.is_none() {
+            for (request, endpoint) in std::mem::take(&mut self.open) {
+                let cut = event::RaceEvent {
+                    t: duration,
+                    endpoint,
+                    request,
+                    kind: event::EventKind::Cancelled { bytes: 0 },
+                };
+                if let Some(record) = self.aggregator.apply(&cut) {
+                    on_request(&record);
+                }
             }
         }
+        self.aggregator.snapshot(duration, true)
     }
-    aggregator.snapshot(replay.duration(), true)
 }
 
 /// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json)
@@ -64,23 +111,51 @@ pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary),
     for request in &run.requests {
         results.write(request)?;
     }
+    finish_results(results, &run)
+}
+
+/// [`report`] from a replay file (or a folder holding one) read as a stream: each request
+/// record goes to disk as it is folded, so nothing grows with the race's length. Also returns
+/// what is wrong with the replay, if anything.
+pub fn report_file(
+    replay: &Path,
+    dir: &Path,
+) -> Result<(PathBuf, Summary, Option<String>), RaceError> {
+    let mut reader = ReplayReader::open(replay)?;
+    let mut results = ResultsWriter::create(dir)?;
+    let mut failed = None;
+    let last = fold_stream(&mut reader, |request| {
+        if failed.is_none() {
+            failed = results.write(request).err();
+        }
+    });
+    if let Some(failure) = failed {
+        return Err(failure.into());
+    }
+    let (header, end, damage) = reader.into_parts();
+    let run = crate::report::run::assemble(&header, last, end, damage.clone(), Vec::new());
+    let (dir, summary) = finish_results(results, &run)?;
+    Ok((dir, summary, damage))
+}
+
+fn finish_results(results: ResultsWriter, run: &Run) -> Result<(PathBuf, Summary), RaceError> {
     let finished = results.finish(&run.info, &run.summary);
     if let Some(failure) = finished.failures.into_iter().next() {
         return Err(failure.into());
     }
-    Ok((finished.dir, run.summary))
+    Ok((finished.dir, run.summary.clone()))
 }
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
 /// virtual clock the user steers (pause, speed, seek, step). Returns when the user quits, with
 /// the signal that made it quit if one did (its exit code is 128 + its number).
 pub async fn play(
-    replay: record::Replay,
+    replay: Arc<record::Replay>,
     theme: tui::Theme,
     speed: player::Speed,
 ) -> Result<Option<crate::signals::Signal>, RaceError> {
     let info = replay_info(&replay);
-    let mut player = player::Player::new(Arc::new(replay), speed);
+    let mut player = player::Player::new(replay, speed);
     // The first frame shows the replay's start, not an empty board.
     let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(player.snapshot()));
     let (playback_tx, playback_rx) = mpsc::unbounded_channel();
@@ -231,6 +306,36 @@ mod tests {
             .map(|e| e.counts.sent + e.counts.warmup)
             .sum();
         assert_eq!(records, sent, "a record for every request sent");
+    }
+
+    #[test]
+    fn a_replay_folded_as_a_stream_gives_what_folding_it_whole_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let replay = player::fixture::replay(3, 40);
+        let mut writer = record::ReplayWriter::create(dir.path(), &replay.header).unwrap();
+        for event in &replay.events {
+            writer.write(event).unwrap();
+        }
+        writer.finish(replay.end.unwrap()).unwrap();
+        let (mut whole, mut streamed) = (Vec::new(), Vec::new());
+        let folded = fold_replay(&replay, |r| whole.push(r.clone()));
+        let mut reader = ReplayReader::open(dir.path()).unwrap();
+        assert_eq!(
+            fold_stream(&mut reader, |r| streamed.push(r.clone())),
+            folded
+        );
+        assert_eq!(streamed, whole);
+
+        // Written as a stream too, the result files are those of the replay held whole.
+        let (from_stream, from_memory) = (dir.path().join("a"), dir.path().join("b"));
+        let (_, summary, damage) = report_file(dir.path(), &from_stream).unwrap();
+        assert_eq!(damage, None);
+        let (_, held) = report(&replay, &from_memory).unwrap();
+        assert_eq!(summary, held);
+        for name in ["requests.jsonl", "requests.csv", "summary.json"] {
+            let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
+            assert_eq!(read(&from_stream), read(&from_memory), "{name}");
+        }
     }
 
     #[test]

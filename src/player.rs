@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::{EventKind, Offset};
-use crate::record::Replay;
+use crate::record::{Replay, ReplayHeader};
 use crate::stats::snapshot::Playback;
 use crate::stats::{Aggregator, Snapshot};
 pub use run::play;
@@ -60,7 +60,7 @@ pub struct Player {
 impl Player {
     /// A player at the start of `replay`, playing at `speed`.
     pub fn new(replay: Arc<Replay>, speed: Speed) -> Player {
-        let aggregator = aggregator_for(&replay);
+        let aggregator = aggregator_for(&replay.header);
         let marks = failure_marks(&replay);
         let duration = replay.duration();
         let mut player = Player {
@@ -245,7 +245,7 @@ impl Player {
     fn settle(&mut self) {
         let at_end = self.at_end();
         if !at_end && self.folded_to > self.position {
-            self.aggregator = aggregator_for(&self.replay);
+            self.aggregator = aggregator_for(&self.replay.header);
             self.next = 0;
             self.folded_to = Offset::ZERO;
         }
@@ -262,8 +262,7 @@ impl Player {
 }
 
 /// An empty aggregator set up as the recorded race's was: its endpoints, SLOs and start.
-pub fn aggregator_for(replay: &Replay) -> Aggregator {
-    let header = &replay.header;
+pub fn aggregator_for(header: &ReplayHeader) -> Aggregator {
     let names: Vec<String> = header.endpoints.iter().map(|e| e.name.clone()).collect();
     Aggregator::new(&names, header.race.slo.clone(), header.started_at)
 }

@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod fixture;
 pub mod health;
 pub mod laps;
+mod quantile;
 pub mod recent;
 pub mod request;
 pub mod snapshot;

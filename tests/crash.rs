@@ -17,8 +17,13 @@ use running::{BIN, Running, check_accounting};
 
 /// Starts a long race and kills it once the replay has been flushed a few times.
 fn killed_race(out: &Path) {
+    killed_race_with(out, &[]);
+}
+
+/// [`killed_race`] with more arguments for the race.
+fn killed_race_with(out: &Path, more: &[&str]) {
     let out = out.display().to_string();
-    let mut race = Running::start(&[
+    let mut args = vec![
         "--headless",
         "-e",
         "a=openai:mock://steady,ttft=20ms,itl=5ms,tokens=50",
@@ -30,7 +35,9 @@ fn killed_race(out: &Path) {
         "4",
         "-o",
         &out,
-    ]);
+    ];
+    args.extend_from_slice(more);
+    let mut race = Running::start(&args);
     // The replay and the request files are flushed about once a second.
     race.wait_for_progress(3);
     race.signal("KILL");
@@ -106,4 +113,115 @@ fn a_killed_race_leaves_files_that_report_and_replay_still_read() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(rebuilt.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["interrupted"], true);
+}
+
+/// The whole request records of a `requests.jsonl(.partial)`, and whether its last line is cut.
+fn whole_records(path: &Path) -> (usize, bool) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let whole = text
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .count();
+    (whole, !text.is_empty() && !text.ends_with('\n'))
+}
+
+#[test]
+fn a_killed_race_without_a_replay_is_reported_from_its_whole_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    killed_race_with(&out, &["--no-replay"]);
+    assert!(!out.join("replay.jsonl.gz").exists());
+    for file in ["run.json", "summary.json", "requests.jsonl"] {
+        assert!(!out.join(file).exists(), "{file} exists after a kill");
+    }
+    let partial = out.join("requests.jsonl.partial");
+    // Cut the last line in half, as a kill in the middle of a write leaves it.
+    let mut text = std::fs::read(&partial).unwrap();
+    text.extend_from_slice(b"{\"request\":99999,\"endpoint\":0,\"endpoint_na");
+    std::fs::write(&partial, text).unwrap();
+    let (whole, cut) = whole_records(&partial);
+    assert!(whole > 0 && cut, "{whole} whole records");
+
+    let (code, json, notes) = llmrace(&["report", &out.display().to_string(), "-f", "json"]);
+    assert_eq!(code, 0, "{notes}");
+    assert!(notes.contains("the race was cut"), "{notes}");
+    assert!(
+        notes.contains(&format!("{whole} request records")),
+        "{notes}"
+    );
+    assert!(notes.contains("cut last line is left out"), "{notes}");
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let summary = &document["summary"];
+    assert_eq!(summary["interrupted"], true);
+    let mut ended = 0;
+    for e in summary["endpoints"].as_array().unwrap() {
+        let n = |k: &str| e["counts"][k].as_u64().unwrap();
+        // Only requests that ended have records: nothing is left in flight, no half line counted.
+        assert_eq!(n("sent"), n("succeeded") + n("failed") + n("cancelled"));
+        assert!(n("succeeded") > 0, "{e}");
+        ended += n("sent") + n("warmup");
+    }
+    assert_eq!(ended, u64::try_from(whole).unwrap());
+
+    let (code, table, notes) = llmrace(&["report", &out.display().to_string()]);
+    assert_eq!(code, 0, "{notes}");
+    assert!(table.contains("ok/sent"), "{table}");
+}
+
+#[test]
+fn a_complete_race_reports_the_same_numbers_from_its_records_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (code, _, notes) = llmrace(&[
+        "race",
+        "--headless",
+        "-q",
+        "--no-replay",
+        "-e",
+        "a=openai:mock://instant,ttft=2ms,itl=1ms,tokens=20",
+        "-e",
+        "b=anthropic:mock://instant,tokens=12,reasoning=4,fault=http_503:0.2",
+        "-n",
+        "40",
+        "-c",
+        "3",
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{notes}");
+    let report = |dir: &Path| -> serde_json::Value {
+        let (code, json, notes) = llmrace(&["report", &dir.display().to_string(), "-f", "json"]);
+        assert_eq!(code, 0, "{notes}");
+        serde_json::from_str(&json).unwrap()
+    };
+    let complete = report(&out);
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    std::fs::rename(
+        out.join("requests.jsonl"),
+        out.join("requests.jsonl.partial"),
+    )
+    .unwrap();
+    let rebuilt = report(&out);
+    let endpoints = |d: &serde_json::Value| d["summary"]["endpoints"].as_array().unwrap().clone();
+    let (complete, rebuilt) = (endpoints(&complete), endpoints(&rebuilt));
+    assert_eq!(complete.len(), 2);
+    for (want, got) in complete.iter().zip(&rebuilt) {
+        for key in ["name", "counts", "errors", "latency", "tokens"] {
+            assert_eq!(got[key], want[key], "{key} of {}", want["name"]);
+        }
+        // The records keep times to the microsecond: the rates' window may move by that much.
+        for key in [
+            "window_s",
+            "requests_per_s",
+            "output_tokens_per_s",
+            "goodput_per_s",
+        ] {
+            let (g, w) = (
+                got["rates"][key].as_f64().unwrap(),
+                want["rates"][key].as_f64().unwrap(),
+            );
+            assert!((g - w).abs() <= w.abs() * 1e-5, "{key}: {g} against {w}");
+        }
+        assert_eq!(got["rates"]["success_rate"], want["rates"]["success_rate"]);
+    }
 }

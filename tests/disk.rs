@@ -1,6 +1,7 @@
 //! The results folder under pressure: checked before the race (a folder that cannot be made
-//! stops the race before anything is sent), a disk that fills up during the race (run with a
-//! file-size limit, so no root is needed) and a folder removed under a running race. Every
+//! stops the race before anything is sent, and so does a disk with less than 64 MB free), a
+//! disk that fills up during the race (run with a file-size limit, so no root is needed) and a
+//! folder removed under a running race. Every
 //! failure is told, live and at the end, with a non-zero exit; the files that could be
 //! written are whole, and no file under its final name is ever half-written.
 #![allow(
@@ -169,4 +170,38 @@ fn the_dashboard_shows_a_full_disk_while_the_race_runs() {
         "told again at the end:\n{screen}"
     );
     final_files_are_whole(&out);
+}
+
+/// A disk with less than the 64 MB floor free: a 40 MB tmpfs, mounted in a private user and
+/// mount namespace (`unshare -rm`), so no root is needed and nothing outside the test sees it.
+#[test]
+fn a_nearly_full_disk_stops_the_race_before_it_starts() {
+    let probe = Command::new("unshare")
+        .args(["-rm", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !probe {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs user namespaces (unshare -rm) for the near-full disk test"
+        );
+        eprintln!("unshare -rm is not allowed here: skipping the near-full disk test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().display().to_string();
+    let script = format!(
+        "mount -t tmpfs -o size=40m llmrace-test {disk} && exec {BIN} --headless \
+         -e a=openai:mock://instant,tokens=4 -n 2 -o {disk}/run"
+    );
+    let ended = Running::spawn(Command::new("unshare").args(["-rm", "sh", "-c", &script])).end();
+    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains(&format!("{disk}/run"))
+            && ended.stderr.contains("40.0 MB")
+            && ended.stderr.contains("64.0 MB"),
+        "the message names the folder, what is free and what is needed: {}",
+        ended.stderr
+    );
+    assert!(!ended.stdout.contains("ok/sent"), "no race ran");
 }

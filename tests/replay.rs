@@ -307,3 +307,34 @@ fn recent_races_are_listed_and_picked_by_number() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no race number 9"));
 }
+
+#[tokio::test]
+async fn an_over_long_line_is_damage_and_the_events_before_it_still_play() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    recorded_race(&live).await;
+    let complete = Replay::open(&live).unwrap();
+    let text = decompressed(&live.join(REPLAY_FILE));
+    // The header and the first ten events, then a line past the 16 MiB cap.
+    let kept: String = text.split_inclusive('\n').take(11).collect();
+    let long = format!(
+        "{kept}{}\n",
+        "x".repeat(llmrace::record::replay::MAX_LINE_BYTES + 1)
+    );
+    let file = dir.path().join("long.jsonl.gz");
+    gzip(&file, &long);
+    let replay = Replay::open(&file).unwrap();
+    assert_eq!(replay.events[..], complete.events[..10]);
+    assert_eq!(
+        replay.damage.as_deref(),
+        Some("line 12 is longer than 16 MiB")
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["report", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("line 12 is longer than 16 MiB"), "{stderr}");
+}

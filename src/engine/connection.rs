@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
+use crate::rx_time::{LastArrival, TimedStream};
 
 pub type Body = Full<Bytes>;
 
@@ -92,6 +93,8 @@ pub struct Connection {
     tls: Option<Tls>,
     connect_timeout: Duration,
     sender: Option<SendRequest<Body>>,
+    /// When the bytes the open connection read last reached this machine.
+    arrival: LastArrival,
 }
 
 /// Why no connection could be had: the class and the message of the request that needed it.
@@ -104,6 +107,7 @@ impl Connection {
             tls,
             connect_timeout,
             sender: None,
+            arrival: LastArrival::default(),
         }
     }
 
@@ -126,7 +130,7 @@ impl Connection {
         }
         self.sender = None;
         let watch = Stopwatch::start();
-        let sender = tokio::time::timeout(self.connect_timeout, self.open())
+        let opened = tokio::time::timeout(self.connect_timeout, self.open())
             .await
             .map_err(|_| {
                 (
@@ -138,8 +142,18 @@ impl Connection {
                     ),
                 )
             })??;
+        let (sender, arrival) = opened;
         self.sender = Some(sender);
+        self.arrival = arrival;
         Ok(Some(watch.elapsed()))
+    }
+
+    /// When the bytes this connection read last reached the machine (the kernel's receive
+    /// stamp where there is one). Bytes are read in order before they are handed on, so for
+    /// any response bytes a request has been given, this is no earlier than their arrival
+    /// and no later than now: a client slow to read does not count its own queue.
+    pub fn arrival(&self) -> &LastArrival {
+        &self.arrival
     }
 
     /// Sends a request on the ready connection.
@@ -162,7 +176,7 @@ impl Connection {
         })
     }
 
-    async fn open(&self) -> Result<SendRequest<Body>, ConnectFailure> {
+    async fn open(&self) -> Result<(SendRequest<Body>, LastArrival), ConnectFailure> {
         let origin = &self.origin;
         let addrs: Vec<_> = tokio::net::lookup_host((origin.host.as_str(), origin.port))
             .await
@@ -193,6 +207,8 @@ impl Connection {
         })?;
         // Tokens are small writes the server must see at once; so are our requests.
         let _ = stream.set_nodelay(true);
+        let stream = TimedStream::new(stream);
+        let arrival = stream.arrival();
         match &self.tls {
             Some(tls) if origin.https => {
                 let name =
@@ -223,6 +239,7 @@ impl Connection {
             }
             _ => handshake(TokioIo::new(stream)).await,
         }
+        .map(|sender| (sender, arrival))
     }
 }
 
@@ -284,5 +301,53 @@ mod tests {
         assert_eq!(o.host, "::1");
         assert!(Origin::parse("ftp://x/").is_err());
         assert!(Origin::parse("http://user:pw@x/").is_err());
+    }
+
+    /// On one thread, the client cannot read the response before this test yields after
+    /// writing it; a stamp taken at that read would be later than `written`. (The kernel
+    /// stamps loopback bytes as the writer sends them.)
+    #[test]
+    fn response_bytes_are_timed_from_their_arrival_not_their_read() {
+        use std::time::Instant;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _stamping = crate::rx_time::kernel_stamps_on();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/v1", listener.local_addr().unwrap());
+            let (origin, _) = Origin::parse(&url).unwrap();
+            let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
+            connection.ready().await.unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let request = http::Request::post("/v1/x")
+                .header("host", "mock")
+                .body(Body::from("hi"))
+                .unwrap();
+            let mut sending = Box::pin(connection.send(request));
+            let mut got = [0; 1024];
+            tokio::select! {
+                biased;
+                _ = &mut sending => panic!("a response before the server wrote one"),
+                n = server.read(&mut got) => assert!(n.unwrap() > 0),
+            }
+            let before = Instant::now();
+            server
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            let written = Instant::now();
+            let response = sending.await.unwrap();
+            assert_eq!(response.status(), 200);
+            let arrived = connection.arrival().get().unwrap();
+            assert!(before <= arrived, "{before:?} {arrived:?}");
+            #[cfg(target_os = "linux")]
+            assert!(arrived <= written, "{arrived:?} {written:?}");
+            #[cfg(not(target_os = "linux"))]
+            let _ = written;
+        });
     }
 }

@@ -161,7 +161,17 @@ pub async fn run_request(
         }
         Ok(Ok(response)) => response,
     };
-    let t_headers = ctx.clock.now();
+    // Response bytes count from when they reached the machine, not from when this task got
+    // round to them (the kernel's stamp, where there is one): never before the request was
+    // sent, never after now.
+    let arrival = connection.arrival().clone();
+    let received = || {
+        arrival
+            .get()
+            .map_or_else(|| ctx.clock.now(), |at| ctx.clock.offset_of(at))
+            .max(sent)
+    };
+    let t_headers = received();
     let status = response.status().as_u16();
     out.emit(
         t_headers,
@@ -219,7 +229,7 @@ pub async fn run_request(
         };
         match chunk {
             Ok(Some(Ok(bytes))) => {
-                let t = ctx.clock.now();
+                let t = received();
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     {
                         stream.end(end);

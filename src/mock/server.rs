@@ -27,6 +27,7 @@ use super::stats::{Counters, FirstContent, OpenConnection};
 use super::text::mix;
 use super::wire::{INVALID_UTF8, Stamp, Wire, error_body, foreign_body};
 use crate::protocol::Protocol;
+use crate::rx_time::{self, TimedStream};
 
 /// Larger request bodies are refused with 413: no prompt a race sends comes close.
 const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
@@ -52,6 +53,8 @@ pub(crate) struct Refused;
 
 /// Accepts connections until `stop`, then drops every connection still open.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    // Bytes queued before their connection is accepted get stamped too.
+    rx_time::stamp_arrivals(&listener);
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -73,7 +76,14 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Canc
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenConnection) {
     // Tokens are small writes that must leave at once.
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |req| handle(Arc::clone(&shared), req));
+    // A request's time starts when its bytes reached the machine, not when this one core got
+    // round to reading them: the intake queue is the mock's lateness, not the client's.
+    let stream = TimedStream::new(stream);
+    let arrival = stream.arrival();
+    let service = service_fn(move |req| {
+        let arrived = arrival.get().map(Instant::from_std);
+        handle(Arc::clone(&shared), arrived, req)
+    });
     // Errors here are clients going away or faults closing on purpose.
     let _ = http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
@@ -90,11 +100,13 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
     }
 }
 
+/// `arrived`: when the request's bytes reached the machine, if the connection knows.
 async fn handle(
     shared: Arc<Shared>,
+    arrived: Option<Instant>,
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Refused> {
-    let arrived = Instant::now();
+    let arrived = arrived.unwrap_or_else(Instant::now);
     let seq = shared.counters.request_arrived();
     let path = req.uri().path().to_owned();
     let protocol = generation_protocol(&path);
@@ -364,6 +376,53 @@ fn with_request_id(mut response: Response<MockBody>, seq: u64) -> Response<MockB
 #[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
+
+    /// The mock's `arrived` is when the request reached the machine: the test holds the
+    /// accepted connection until the request is queued there, so a stamp taken when the mock
+    /// read or handled it would be later than `queued`. The schedule runs from that arrival.
+    #[tokio::test]
+    async fn requests_are_timed_from_their_arrival_not_their_handling() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let _stamping = rx_time::kernel_stamps_on();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        rx_time::stamp_arrivals(&listener);
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        let counters = Arc::new(Counters::new());
+        let shared = Arc::new(Shared {
+            profile: Profile::parse("steady,ttft=5ms,itl=1ms,tokens=1").unwrap(),
+            counters: Arc::clone(&counters),
+            created: 0,
+            created_at: "1970-01-01T00:00:00Z".to_owned(),
+        });
+        let body = r#"{"messages":[{"role":"user","content":"hi"}],"stream":false}"#;
+        let request = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: mock\r\ncontent-type: \
+             application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let before = std::time::Instant::now();
+        client.write_all(request.as_bytes()).await.unwrap();
+        accepted.readable().await.unwrap();
+        let queued = std::time::Instant::now();
+        let open = counters.connection_accepted();
+        tokio::spawn(serve_connection(accepted, shared, open));
+        let mut response = String::new();
+        client.read_to_string(&mut response).await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+
+        let first = counters.snapshot().recent[0];
+        assert!(before <= first.arrived, "{before:?} {:?}", first.arrived);
+        #[cfg(target_os = "linux")]
+        assert!(first.arrived <= queued, "{:?} {queued:?}", first.arrived);
+        #[cfg(not(target_os = "linux"))]
+        let _ = queued;
+        assert_eq!(first.due - first.arrived, Duration::from_millis(5));
+        assert!(first.due <= first.written);
+    }
 
     #[test]
     fn unit_draws_are_uniform_enough() {

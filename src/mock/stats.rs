@@ -53,7 +53,10 @@ pub struct Lateness {
 pub struct FirstContent {
     /// The request's sequence number: the `<n>` of its response id (`chatcmpl-mock-<n>`).
     pub request: u64,
-    /// When the mock had read the request's headers.
+    /// When the request reached the machine: the kernel's receive stamp of the read that
+    /// completed its headers (that read's own instant where the kernel gives none). The
+    /// schedule runs from here, so time the request waited for the mock to read it is the
+    /// mock's (late if it misses `due`), never the client's.
     pub arrived: std::time::Instant,
     pub due: std::time::Instant,
     pub written: std::time::Instant,

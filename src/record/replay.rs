@@ -5,12 +5,11 @@
 //! so a crash leaves a file that plays up to its last whole event.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use flate2::Compression;
-use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +17,11 @@ use super::run_info::EndpointInfo;
 use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;
+
+mod reader;
+
+pub(crate) use reader::{Line, read_line};
+pub use reader::{MAX_LINE_BYTES, ReplayReader};
 
 /// The replay's file name inside a results folder.
 pub const REPLAY_FILE: &str = "replay.jsonl.gz";
@@ -172,7 +176,9 @@ impl ReplayWriter {
     }
 }
 
-/// A replay read back: its header, every whole event in order, and how it ended.
+/// A replay read back whole: its header, every whole event in order, and how it ended. The
+/// dashboard's player needs every event at hand to seek; everything that only folds the
+/// events streams them with [`ReplayReader`] instead.
 #[derive(Clone, Debug)]
 pub struct Replay {
     pub header: ReplayHeader,
@@ -192,115 +198,20 @@ impl Replay {
             .unwrap_or(Offset::ZERO)
     }
 
-    /// Reads a replay file, or a results folder holding one.
+    /// Reads a replay file, or a results folder holding one, into memory.
     pub fn open(path: &Path) -> Result<Replay, ReplayError> {
-        let path = if path.is_dir() {
-            path.join(REPLAY_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let file = File::open(&path).map_err(|source| ReplayError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let mut magic = [0u8; 2];
-        let is_gzip = {
-            use std::io::Read;
-            let mut peek = File::open(&path).map_err(|source| ReplayError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            peek.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
-        };
-        if !is_gzip {
-            return Err(ReplayError::NotAReplay {
-                path,
-                why: "it is not gzip-compressed".to_string(),
-            });
-        }
-        read(
-            // Small reads: a damaged stream fails at the read that reaches the damage, and what
-            // was decompressed before it still comes out as whole lines.
-            BufReader::with_capacity(8 * 1024, MultiGzDecoder::new(file)),
-            &path,
-        )
+        ReplayReader::open(path).map(Replay::read_all)
     }
-}
 
-fn read(mut input: impl BufRead, path: &Path) -> Result<Replay, ReplayError> {
-    let not_a_replay = |why: String| ReplayError::NotAReplay {
-        path: path.to_path_buf(),
-        why,
-    };
-    let mut line = Vec::with_capacity(512);
-    match input.read_until(b'\n', &mut line) {
-        Ok(0) => return Err(not_a_replay("it is empty".to_string())),
-        Ok(_) => {}
-        Err(e) => {
-            return Err(not_a_replay(format!(
-                "it cannot be decompressed before the end of its header: {e}"
-            )));
+    /// Reads the rest of a stream into memory.
+    pub fn read_all<R: std::io::BufRead>(mut reader: ReplayReader<R>) -> Replay {
+        let events = reader.by_ref().collect();
+        let (header, end, damage) = reader.into_parts();
+        Replay {
+            header,
+            events,
+            end,
+            damage,
         }
     }
-    let version: serde_json::Value = serde_json::from_slice(&line)
-        .map_err(|_| not_a_replay("its first line is not a replay header".to_string()))?;
-    let found = version
-        .get("llmrace_replay")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| not_a_replay("its first line is not a replay header".to_string()))?;
-    let found = u32::try_from(found).unwrap_or(u32::MAX);
-    if found > REPLAY_FORMAT_VERSION {
-        return Err(ReplayError::TooNew {
-            path: path.to_path_buf(),
-            found,
-        });
-    }
-    let header: ReplayHeader = serde_json::from_value(version)
-        .map_err(|e| not_a_replay(format!("its header is damaged: {e}")))?;
-
-    let mut events = Vec::new();
-    let mut end = None;
-    let mut damage = None;
-    let mut number = 1usize;
-    loop {
-        line.clear();
-        number += 1;
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                damage = Some(format!(
-                    "the file is cut or damaged after line {}: {e}",
-                    number - 1
-                ));
-                break;
-            }
-        }
-        if line.last() != Some(&b'\n') {
-            damage = Some(format!("the file ends in the middle of line {number}"));
-            break;
-        }
-        match serde_json::from_slice::<RaceEvent>(&line) {
-            Ok(event) => events.push(event),
-            Err(event_error) => match serde_json::from_slice::<EndLine>(&line) {
-                Ok(e) => {
-                    end = Some(e.end);
-                    break;
-                }
-                Err(_) => {
-                    damage = Some(format!("line {number} is damaged: {event_error}"));
-                    break;
-                }
-            },
-        }
-    }
-    if end.is_none() && damage.is_none() {
-        damage = Some("the file stops before the race's end (was the race cut off?)".to_string());
-    }
-    Ok(Replay {
-        header,
-        events,
-        end,
-        damage,
-    })
 }

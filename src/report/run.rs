@@ -4,8 +4,14 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use crate::record::{self, REPLAY_FILE, Replay, ReplayError, RunInfo, Summary};
-use crate::stats::RequestRecord;
+mod partial;
+
+use crate::playback::fold_stream;
+use crate::record::replay::ReplayReader;
+use crate::record::{
+    self, REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary,
+};
+use crate::stats::{RequestRecord, Snapshot};
 use crate::{clock, fold_replay};
 
 const SUMMARY_JSON: &str = "summary.json";
@@ -26,8 +32,8 @@ pub enum RunError {
     #[error("{path} does not exist")]
     NotFound { path: PathBuf },
     #[error(
-        "{path} is not a race's results: it has no {missing} and no {REPLAY_FILE} to rebuild them \
-         from"
+        "{path} is not a race's results: it has no {missing}, and no {REPLAY_FILE} or \
+         requests.jsonl.partial to rebuild them from"
     )]
     Incomplete { path: PathBuf, missing: String },
     #[error("cannot read {path}: {source}")]
@@ -41,27 +47,45 @@ pub enum RunError {
     Replay(#[from] ReplayError),
 }
 
+/// Whether a loaded run keeps every request record: the HTML report and `compare` need them,
+/// the other formats only the summary, and a long race has many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Records {
+    Keep,
+    Skip,
+}
+
 /// Loads a race from a results folder (`summary.json`, `run.json`, `requests.jsonl`), from a
 /// folder holding only its replay, or from a replay file. The result files win when all three
-/// are there; otherwise the replay is folded, which gives the same numbers.
+/// are there; otherwise the replay is folded, which gives the same numbers. A folder with
+/// neither (a race killed without a replay) is rebuilt from the request records that reached
+/// disk.
 pub fn load(path: &Path) -> Result<Run, RunError> {
+    load_with(path, Records::Keep)
+}
+
+/// [`load`], keeping the request records or not. A replay is read as a stream either way.
+pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
     if !path.exists() {
         return Err(RunError::NotFound {
             path: path.to_path_buf(),
         });
     }
     if !path.is_dir() {
-        return Ok(from_replay(&Replay::open(path)?));
+        return from_replay_file(path, records);
     }
     let missing: Vec<&str> = [SUMMARY_JSON, RUN_JSON, REQUESTS_JSONL]
         .into_iter()
         .filter(|name| !path.join(name).is_file())
         .collect();
     if missing.is_empty() {
-        return from_files(path);
+        return from_files(path, records);
     }
     if path.join(REPLAY_FILE).is_file() {
-        return Ok(from_replay(&Replay::open(path)?));
+        return from_replay_file(path, records);
+    }
+    if let Some(run) = partial::load(path, records)? {
+        return Ok(run);
     }
     Err(RunError::Incomplete {
         path: path.to_path_buf(),
@@ -69,15 +93,26 @@ pub fn load(path: &Path) -> Result<Run, RunError> {
     })
 }
 
-fn from_files(dir: &Path) -> Result<Run, RunError> {
+fn from_files(dir: &Path, records: Records) -> Result<Run, RunError> {
     let summary = read_json(&dir.join(SUMMARY_JSON))?;
     let info = read_json(&dir.join(RUN_JSON))?;
-    let path = dir.join(REQUESTS_JSONL);
+    let requests = match records {
+        Records::Keep => read_records(&dir.join(REQUESTS_JSONL))?,
+        Records::Skip => Vec::new(),
+    };
+    Ok(Run {
+        info,
+        summary,
+        requests,
+    })
+}
+
+fn read_records(path: &Path) -> Result<Vec<RequestRecord>, RunError> {
     let read_error = |source| RunError::Read {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(&path).map_err(read_error)?;
+    let file = std::fs::File::open(path).map_err(read_error)?;
     let mut requests = Vec::new();
     for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(read_error)?;
@@ -85,16 +120,12 @@ fn from_files(dir: &Path) -> Result<Run, RunError> {
             continue;
         }
         let record = serde_json::from_str(&line).map_err(|e| RunError::Damaged {
-            path: path.clone(),
+            path: path.to_path_buf(),
             reason: format!("line {}: {e}", number + 1),
         })?;
         requests.push(record);
     }
-    Ok(Run {
-        info,
-        summary,
-        requests,
-    })
+    Ok(requests)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunError> {
@@ -113,8 +144,38 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunError>
 pub fn from_replay(replay: &Replay) -> Run {
     let mut requests = Vec::new();
     let last = fold_replay(replay, |r| requests.push(r.clone()));
-    let header = &replay.header;
-    let interrupted = replay.end.is_none_or(|e| e.interrupted);
+    assemble(
+        &replay.header,
+        last,
+        replay.end,
+        replay.damage.clone(),
+        requests,
+    )
+}
+
+/// [`from_replay`] on a replay file (or a folder holding one) read as it is folded, so that
+/// only the records kept, never the events, grow with the race's length.
+pub fn from_replay_file(path: &Path, records: Records) -> Result<Run, RunError> {
+    let mut reader = ReplayReader::open(path)?;
+    let mut requests = Vec::new();
+    let last = fold_stream(&mut reader, |r| {
+        if records == Records::Keep {
+            requests.push(r.clone());
+        }
+    });
+    let (header, end, damage) = reader.into_parts();
+    Ok(assemble(&header, last, end, damage, requests))
+}
+
+/// The run a replay's header and final snapshot describe.
+pub(crate) fn assemble(
+    header: &ReplayHeader,
+    last: Snapshot,
+    end: Option<ReplayEnd>,
+    damage: Option<String>,
+    requests: Vec<RequestRecord>,
+) -> Run {
+    let interrupted = end.is_none_or(|e| e.interrupted);
     let duration_s = last.t.as_secs_f64();
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
@@ -136,7 +197,7 @@ pub fn from_replay(replay: &Replay) -> Run {
         // A replay does not say where it was raced.
         host: "unknown".to_string(),
         endpoints: header.endpoints.clone(),
-        notices: replay.damage.iter().cloned().collect(),
+        notices: damage.into_iter().collect(),
         race: header.race.clone(),
     };
     Run {
@@ -190,6 +251,138 @@ mod tests {
         let folded = from_replay(&replay);
         assert!(load(dir.path()).unwrap().summary == folded.summary);
         assert!(load(&file).unwrap().requests == folded.requests);
+    }
+
+    #[test]
+    fn a_replay_file_streams_into_the_same_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let replay = fixture::replay(3, 30);
+        let mut writer = record::ReplayWriter::create(dir.path(), &replay.header).unwrap();
+        for event in &replay.events {
+            writer.write(event).unwrap();
+        }
+        writer.finish(replay.end.unwrap()).unwrap();
+        let whole = from_replay(&replay);
+        assert!(from_replay_file(dir.path(), Records::Keep).unwrap() == whole);
+        let summary_only = load_with(dir.path(), Records::Skip).unwrap();
+        assert!(summary_only.summary == whole.summary);
+        assert!(summary_only.requests.is_empty());
+    }
+
+    /// A folder as a race killed without a replay leaves it: the request records so far under
+    /// their `.partial` name, with a cut last line, and no summary.
+    fn cut_folder(keep_run_json: bool) -> (tempfile::TempDir, Run) {
+        let replay = fixture::replay(3, 40);
+        let dir = tempfile::tempdir().unwrap();
+        crate::report(&replay, dir.path()).unwrap();
+        let complete = load(dir.path()).unwrap();
+        std::fs::remove_file(dir.path().join(SUMMARY_JSON)).unwrap();
+        if !keep_run_json {
+            std::fs::remove_file(dir.path().join(RUN_JSON)).unwrap();
+        }
+        let mut records = std::fs::read(dir.path().join(REQUESTS_JSONL)).unwrap();
+        records.extend_from_slice(b"{\"request\":12,\"endpo");
+        std::fs::write(dir.path().join("requests.jsonl.partial"), records).unwrap();
+        std::fs::remove_file(dir.path().join(REQUESTS_JSONL)).unwrap();
+        (dir, complete)
+    }
+
+    #[test]
+    fn a_cut_folder_without_a_replay_is_rebuilt_from_its_whole_records() {
+        let (dir, complete) = cut_folder(true);
+        let rebuilt = load(dir.path()).unwrap();
+        assert_eq!(
+            rebuilt.requests.len(),
+            complete.requests.len(),
+            "the half line is left out"
+        );
+        assert!(rebuilt.summary.interrupted);
+        let note = rebuilt.info.notices.last().unwrap();
+        assert!(
+            note.contains(&format!("{} request records", complete.requests.len())),
+            "{note}"
+        );
+        assert!(note.contains("cut last line"), "{note}");
+        assert_eq!(
+            rebuilt.summary.endpoints.len(),
+            complete.summary.endpoints.len()
+        );
+        for (got, want) in rebuilt
+            .summary
+            .endpoints
+            .iter()
+            .zip(&complete.summary.endpoints)
+        {
+            assert_same_numbers(got, want);
+        }
+        assert_eq!(rebuilt.summary.costs, complete.summary.costs);
+    }
+
+    #[test]
+    fn a_cut_folder_without_run_json_says_what_is_unknown() {
+        let (dir, complete) = cut_folder(false);
+        let rebuilt = load_with(dir.path(), Records::Skip).unwrap();
+        assert!(rebuilt.requests.is_empty());
+        let names: Vec<&str> = rebuilt
+            .summary
+            .endpoints
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        let want: Vec<&str> = complete
+            .summary
+            .endpoints
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(names, want);
+        assert_eq!(rebuilt.summary.started_at, complete.summary.started_at);
+        assert!(
+            rebuilt
+                .info
+                .notices
+                .iter()
+                .any(|n| n.contains("run.json is missing"))
+        );
+        for (got, want) in rebuilt
+            .summary
+            .endpoints
+            .iter()
+            .zip(&complete.summary.endpoints)
+        {
+            assert_eq!(got.counts.sent, want.counts.sent, "{}", want.name);
+            assert!(got.latency == want.latency, "{}", want.name);
+        }
+    }
+
+    /// What a summary rebuilt from request records must share with the race's own: everything
+    /// but the live rate, and the rate window to the microsecond the records keep.
+    fn assert_same_numbers(
+        got: &crate::stats::EndpointSnapshot,
+        want: &crate::stats::EndpointSnapshot,
+    ) {
+        assert_eq!(got.counts, want.counts, "{}", want.name);
+        assert_eq!(got.errors, want.errors, "{}", want.name);
+        assert!(got.latency == want.latency, "{}", want.name);
+        assert_eq!(got.tokens, want.tokens, "{}", want.name);
+        let (g, w) = (&got.rates, &want.rates);
+        assert!(
+            (g.window_s - w.window_s).abs() < 1e-6,
+            "{} {g:?} {w:?}",
+            want.name
+        );
+        for (g, w) in [
+            (g.requests_per_s, w.requests_per_s),
+            (g.output_tokens_per_s, w.output_tokens_per_s),
+            (g.goodput_per_s, w.goodput_per_s),
+        ] {
+            assert!(
+                (g - w).abs() <= w.abs() * 1e-6,
+                "{}: {g} against {w}",
+                want.name
+            );
+        }
+        assert_eq!(g.success_rate, w.success_rate, "{}", want.name);
     }
 
     #[test]

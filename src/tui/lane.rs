@@ -168,8 +168,18 @@ pub fn badge(health: Health, theme: &Theme) -> (&'static str, Style) {
 }
 
 /// Errors as `3 errors: rate_limited 2, server_error 1` (the most frequent classes first, at
-/// most `max_classes`).
+/// most `max_classes`), then `↻2` when failed attempts were retried, as the headless line
+/// shows them: a retry hides nothing.
 pub fn errors_text(e: &EndpointSnapshot, max_classes: usize) -> String {
+    let text = failures_text(e, max_classes);
+    if e.counts.retries > 0 {
+        format!("{text} ↻{}", e.counts.retries)
+    } else {
+        text
+    }
+}
+
+fn failures_text(e: &EndpointSnapshot, max_classes: usize) -> String {
     if e.counts.failed == 0 {
         return "no errors".to_string();
     }
@@ -608,6 +618,27 @@ mod tests {
         endpoint.wins_first_token = 3;
         let title = title_of(&endpoint);
         assert!(title.contains("wins 3/5"), "{title}");
+    }
+
+    #[test]
+    fn errors_show_retries_beside_the_failures() {
+        let mut aggregator = crate::stats::Aggregator::new(
+            &["busy".to_string()],
+            crate::config::Slo::default(),
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        let mut endpoint = aggregator
+            .snapshot(crate::event::Offset::ZERO, true)
+            .endpoints
+            .remove(0);
+        assert_eq!(errors_text(&endpoint, 2), "no errors");
+        endpoint.counts.failed = 3;
+        endpoint
+            .errors
+            .insert(crate::event::ErrorClass::RateLimited, 3);
+        assert_eq!(errors_text(&endpoint, 2), "3 errors: rate_limited 3");
+        endpoint.counts.retries = 2;
+        assert_eq!(errors_text(&endpoint, 2), "3 errors: rate_limited 3 ↻2");
     }
 
     #[test]

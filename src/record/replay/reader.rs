@@ -1,0 +1,317 @@
+//! Reading a replay as a stream: the header first, then one event at a time, then how the file
+//! ended. Lines are capped, so neither a long run nor a damaged file makes reading it hold more
+//! than one line.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use super::{EndLine, REPLAY_FILE, REPLAY_FORMAT_VERSION, ReplayEnd, ReplayError, ReplayHeader};
+use crate::event::{Offset, RaceEvent};
+
+/// The longest line a replay may have. Real events are a few hundred bytes (a content delta
+/// carries one chunk's text); the header carries the workload's prompts and stays far below
+/// this. A longer line is damage, read no further, so a corrupt or hostile file cannot make
+/// the reader allocate without bound.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A replay read as a stream: the header at once, then its events one at a time (the
+/// iterator), then how it ended. Memory stays flat however long the race was, so reports and
+/// folds of long runs need no more than the aggregator does.
+pub struct ReplayReader<R = BufReader<MultiGzDecoder<File>>> {
+    header: ReplayHeader,
+    input: R,
+    line: Vec<u8>,
+    /// The number of the line read last (the header is line 1).
+    number: usize,
+    last_t: Option<Offset>,
+    end: Option<ReplayEnd>,
+    damage: Option<String>,
+    done: bool,
+}
+
+impl ReplayReader {
+    /// Opens a replay file, or a results folder holding one, and reads its header.
+    pub fn open(path: &Path) -> Result<ReplayReader, ReplayError> {
+        let path = if path.is_dir() {
+            path.join(REPLAY_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let read_error = |source| ReplayError::Read {
+            path: path.clone(),
+            source,
+        };
+        let mut file = File::open(&path).map_err(read_error)?;
+        let mut magic = [0u8; 2];
+        let is_gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        if !is_gzip {
+            return Err(ReplayError::NotAReplay {
+                path,
+                why: "it is not gzip-compressed".to_string(),
+            });
+        }
+        file.seek(SeekFrom::Start(0)).map_err(read_error)?;
+        ReplayReader::new(
+            // Small reads: a damaged stream fails at the read that reaches the damage, and what
+            // was decompressed before it still comes out as whole lines.
+            BufReader::with_capacity(8 * 1024, MultiGzDecoder::new(file)),
+            &path,
+        )
+    }
+}
+
+impl<R: BufRead> ReplayReader<R> {
+    /// Reads the header from decompressed replay lines; `path` is for messages.
+    fn new(mut input: R, path: &Path) -> Result<ReplayReader<R>, ReplayError> {
+        let not_a_replay = |why: String| ReplayError::NotAReplay {
+            path: path.to_path_buf(),
+            why,
+        };
+        let mut line = Vec::with_capacity(512);
+        match read_line(&mut input, &mut line) {
+            Ok(Line::Eof) => return Err(not_a_replay("it is empty".to_string())),
+            Ok(Line::Whole | Line::Cut) => {}
+            Ok(Line::TooLong) => {
+                return Err(not_a_replay(format!(
+                    "its first line is longer than {} MiB",
+                    MAX_LINE_BYTES >> 20
+                )));
+            }
+            Err(e) => {
+                return Err(not_a_replay(format!(
+                    "it cannot be decompressed before the end of its header: {e}"
+                )));
+            }
+        }
+        let version: serde_json::Value = serde_json::from_slice(&line)
+            .map_err(|_| not_a_replay("its first line is not a replay header".to_string()))?;
+        let found = version
+            .get("llmrace_replay")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| not_a_replay("its first line is not a replay header".to_string()))?;
+        let found = u32::try_from(found).unwrap_or(u32::MAX);
+        if found > REPLAY_FORMAT_VERSION {
+            return Err(ReplayError::TooNew {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        let header: ReplayHeader = serde_json::from_value(version)
+            .map_err(|e| not_a_replay(format!("its header is damaged: {e}")))?;
+        Ok(ReplayReader {
+            header,
+            input,
+            line,
+            number: 1,
+            last_t: None,
+            end: None,
+            damage: None,
+            done: false,
+        })
+    }
+
+    pub fn header(&self) -> &ReplayHeader {
+        &self.header
+    }
+
+    /// The end line, once the events are read; `None` when the file stops before it (a crash,
+    /// a cut download).
+    pub fn end(&self) -> Option<ReplayEnd> {
+        self.end
+    }
+
+    /// What was wrong with the file past its last whole event, once the events are read.
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
+    }
+
+    /// The race time the events read so far cover: the end, or the last event when cut short.
+    pub fn duration(&self) -> Offset {
+        self.end
+            .map(|e| e.t)
+            .or(self.last_t)
+            .unwrap_or(Offset::ZERO)
+    }
+
+    /// The header, how the file ended and its damage, once the events are read.
+    pub fn into_parts(self) -> (ReplayHeader, Option<ReplayEnd>, Option<String>) {
+        (self.header, self.end, self.damage)
+    }
+
+    fn stop(&mut self, damage: Option<String>) -> Option<RaceEvent> {
+        self.done = true;
+        self.damage = damage;
+        if self.end.is_none() && self.damage.is_none() {
+            self.damage =
+                Some("the file stops before the race's end (was the race cut off?)".to_string());
+        }
+        None
+    }
+}
+
+impl<R: BufRead> Iterator for ReplayReader<R> {
+    type Item = RaceEvent;
+
+    fn next(&mut self) -> Option<RaceEvent> {
+        if self.done {
+            return None;
+        }
+        self.number += 1;
+        let number = self.number;
+        match read_line(&mut self.input, &mut self.line) {
+            Ok(Line::Whole) => {}
+            Ok(Line::Eof) => return self.stop(None),
+            Ok(Line::Cut) => {
+                return self.stop(Some(format!(
+                    "the file ends in the middle of line {number}"
+                )));
+            }
+            Ok(Line::TooLong) => {
+                return self.stop(Some(format!(
+                    "line {number} is longer than {} MiB",
+                    MAX_LINE_BYTES >> 20
+                )));
+            }
+            Err(e) => {
+                return self.stop(Some(format!(
+                    "the file is cut or damaged after line {}: {e}",
+                    number - 1
+                )));
+            }
+        }
+        match serde_json::from_slice::<RaceEvent>(&self.line) {
+            Ok(event) => {
+                self.last_t = Some(event.t);
+                Some(event)
+            }
+            Err(event_error) => match serde_json::from_slice::<EndLine>(&self.line) {
+                Ok(e) => {
+                    self.end = Some(e.end);
+                    self.stop(None)
+                }
+                Err(_) => self.stop(Some(format!("line {number} is damaged: {event_error}"))),
+            },
+        }
+    }
+}
+
+/// How reading one line went.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Line {
+    /// A line with its newline.
+    Whole,
+    /// The input ended in the middle of a line.
+    Cut,
+    /// Nothing was left to read.
+    Eof,
+    /// The line is longer than [`MAX_LINE_BYTES`]: what was read of it is dropped.
+    TooLong,
+}
+
+/// Reads one line into `line` (cleared first), never holding more than [`MAX_LINE_BYTES`].
+pub(crate) fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Line> {
+    line.clear();
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if line.is_empty() {
+                Line::Eof
+            } else {
+                Line::Cut
+            });
+        }
+        let (taken, whole) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if line.len() + taken > MAX_LINE_BYTES {
+            line.clear();
+            line.shrink_to(512);
+            return Ok(Line::TooLong);
+        }
+        line.extend_from_slice(&available[..taken]);
+        input.consume(taken);
+        if whole {
+            return Ok(Line::Whole);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufReader, Cursor, Read};
+
+    use super::*;
+
+    fn lines(replay: &super::super::Replay) -> Vec<u8> {
+        let mut text = serde_json::to_vec(&replay.header).unwrap();
+        text.push(b'\n');
+        for event in &replay.events {
+            text.extend(serde_json::to_vec(event).unwrap());
+            text.push(b'\n');
+        }
+        text
+    }
+
+    #[test]
+    fn an_over_long_line_is_damage_and_never_read_whole() {
+        let replay = crate::player::fixture::replay(2, 3);
+        // The events, then a line longer than the cap that never ends: the reader must stop
+        // at the cap, not try to hold it.
+        let input = Cursor::new(lines(&replay)).chain(std::io::repeat(b'x').take(u64::MAX));
+        let mut reader = ReplayReader::new(BufReader::new(input), Path::new("long.gz")).unwrap();
+        let events: Vec<RaceEvent> = reader.by_ref().collect();
+        assert_eq!(events, replay.events);
+        let line = replay.events.len() + 2;
+        assert_eq!(
+            reader.damage(),
+            Some(format!("line {line} is longer than 16 MiB").as_str())
+        );
+        assert_eq!(reader.end(), None);
+        assert!(reader.line.capacity() <= MAX_LINE_BYTES);
+    }
+
+    #[test]
+    fn an_over_long_header_is_not_a_replay() {
+        let input = BufReader::new(std::io::repeat(b'{').take(u64::MAX));
+        let Err(error) = ReplayReader::new(input, Path::new("huge.gz")) else {
+            panic!("a header longer than the cap was read");
+        };
+        assert!(error.to_string().contains("longer than 16 MiB"), "{error}");
+    }
+
+    #[test]
+    fn a_whole_file_tells_its_end_and_its_duration_once_read() {
+        let replay = crate::player::fixture::replay(2, 4);
+        let mut text = lines(&replay);
+        let end = replay.end.unwrap();
+        text.extend(serde_json::to_vec(&EndLine { end }).unwrap());
+        text.push(b'\n');
+        let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
+        assert_eq!(reader.header(), &replay.header);
+        assert_eq!(reader.by_ref().count(), replay.events.len());
+        assert_eq!(reader.end(), Some(end));
+        assert_eq!(reader.damage(), None);
+        assert_eq!(reader.duration(), replay.duration());
+        // Past the end it stays ended.
+        assert_eq!(reader.next(), None);
+    }
+
+    #[test]
+    fn lines_are_read_whole_cut_or_not_at_all() {
+        let mut line = Vec::new();
+        let mut input = BufReader::with_capacity(2, Cursor::new(b"ab\ncd".to_vec()));
+        assert_eq!(read_line(&mut input, &mut line).unwrap(), Line::Whole);
+        assert_eq!(line, b"ab\n");
+        assert_eq!(read_line(&mut input, &mut line).unwrap(), Line::Cut);
+        assert_eq!(line, b"cd");
+        assert_eq!(read_line(&mut input, &mut line).unwrap(), Line::Eof);
+    }
+}

@@ -1,0 +1,377 @@
+//! When the bytes a TCP socket reads reached this machine: the kernel's receive timestamp of
+//! each read, not the moment a busy program got round to reading them.
+//!
+//! A program slow to read (the mock on one core with many connections, or a client racing
+//! hundreds of streams) would otherwise count its own read queue as the other side's latency.
+//! On Linux the socket asks for software receive timestamps (`SO_TIMESTAMPNS`, delivered with
+//! TCP reads since 4.13) and reads with `recvmsg`; the kernel stamps the last segment a read
+//! returns. Elsewhere, or when the kernel gives no stamp, the read's own instant stands in:
+//! late, never early.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The arrival of the bytes most recently read from one connection, shared with whoever
+/// handles what they carried.
+///
+/// Bytes are read in stream order, so when an HTTP/1.1 server is handed a request, the last
+/// read holds that request's final header bytes or later ones: its arrival is never earlier
+/// than the request's, and no earlier request's body can stand in for it.
+#[derive(Clone, Debug, Default)]
+pub struct LastArrival(Arc<Mutex<Option<Instant>>>);
+
+impl LastArrival {
+    /// The arrival of the last read that returned bytes; `None` before the first.
+    #[must_use]
+    pub fn get(&self) -> Option<Instant> {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self, arrived: Instant) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(arrived);
+    }
+}
+
+/// A TCP stream that notes when the bytes it reads arrived; writes pass straight through.
+#[derive(Debug)]
+pub struct TimedStream {
+    stream: TcpStream,
+    arrival: LastArrival,
+    /// Room for the timestamp control message, kept so reads do not allocate.
+    #[cfg(target_os = "linux")]
+    control: Vec<u8>,
+}
+
+impl TimedStream {
+    /// Wraps `stream`, asking the kernel to stamp what it receives; where it will not, reads
+    /// are stamped when they happen.
+    #[must_use]
+    pub fn new(stream: TcpStream) -> TimedStream {
+        #[cfg(target_os = "linux")]
+        {
+            kernel::stamp_receives(&stream);
+            TimedStream {
+                stream,
+                arrival: LastArrival::default(),
+                control: kernel::control_space(),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        TimedStream {
+            stream,
+            arrival: LastArrival::default(),
+        }
+    }
+
+    /// A handle on the arrival of the bytes read last.
+    #[must_use]
+    pub fn arrival(&self) -> LastArrival {
+        self.arrival.clone()
+    }
+
+    #[must_use]
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+/// Asks the kernel to stamp what `listener` receives: the connections it accepts then carry
+/// stamps on bytes that arrived before they were accepted, too (best effort).
+pub fn stamp_arrivals(listener: &TcpListener) {
+    #[cfg(target_os = "linux")]
+    kernel::stamp_receives(listener);
+    #[cfg(not(target_os = "linux"))]
+    let _ = listener;
+}
+
+/// The monotonic instant of a wall-clock receive `stamp`, given both clocks read together
+/// (wall first, so the result errs late). A stamp from the future (the wall clock stepped
+/// back) or none at all gives `now`: arrivals are never later than the read that saw them.
+fn arrival_instant(stamp: Option<SystemTime>, wall_now: SystemTime, now: Instant) -> Instant {
+    stamp
+        .and_then(|stamp| wall_now.duration_since(stamp).ok())
+        .and_then(|age| now.checked_sub(age))
+        .unwrap_or(now)
+}
+
+#[cfg(target_os = "linux")]
+mod kernel {
+    use std::io::{self, IoSliceMut};
+    use std::os::fd::{AsFd, AsRawFd, RawFd};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+    use nix::sys::time::TimeSpec;
+
+    /// Best effort: a socket that refuses is read all the same, stamped at the read.
+    pub(super) fn stamp_receives(socket: &impl AsFd) {
+        let _ = setsockopt(socket, sockopt::ReceiveTimestampns, &true);
+    }
+
+    pub(super) fn control_space() -> Vec<u8> {
+        nix::cmsg_space!(TimeSpec)
+    }
+
+    /// One `recvmsg` into `buf`: how many bytes, and the kernel's wall-clock stamp of the
+    /// last segment they came in, if it gave one.
+    pub(super) fn receive(
+        fd: RawFd,
+        buf: &mut [u8],
+        control: &mut [u8],
+    ) -> io::Result<(usize, Option<SystemTime>)> {
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg = recvmsg::<()>(fd, &mut iov, Some(control), MsgFlags::empty())?;
+        // A truncated control buffer yields no messages: the read is stamped when it happened.
+        let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
+            cmsgs.find_map(|cmsg| match cmsg {
+                ControlMessageOwned::ScmTimestampns(ts) => wall_time(ts),
+                _ => None,
+            })
+        });
+        Ok((msg.bytes, stamp))
+    }
+
+    fn wall_time(ts: TimeSpec) -> Option<SystemTime> {
+        let secs = u64::try_from(ts.tv_sec()).ok()?;
+        let nanos = u32::try_from(ts.tv_nsec()).ok()?;
+        if secs == 0 && nanos == 0 {
+            return None;
+        }
+        UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+    }
+
+    pub(super) fn raw(stream: &tokio::net::TcpStream) -> RawFd {
+        stream.as_raw_fd()
+    }
+}
+
+/// Waits until the kernel stamps what loopback sockets receive, and keeps it so while the
+/// returned sockets live. Turning stamping on is deferred in the kernel, so the first bytes
+/// after the first stamping socket opens can arrive unstamped (and be timed at their read:
+/// late, not wrong); tests that compare against a kernel stamp must not race that.
+///
+/// # Panics
+/// When no stamp comes within about two seconds: this kernel does not stamp TCP receives.
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test helper: a failure is a failed test"
+)]
+pub(crate) fn kernel_stamps_on() -> impl Sized {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        kernel::stamp_receives(&server);
+        let mut control = kernel::control_space();
+        for _ in 0..2000 {
+            client.write_all(b"?").unwrap();
+            let (_, stamp) =
+                kernel::receive(server.as_raw_fd(), &mut [0; 16], &mut control).unwrap();
+            if stamp.is_some() {
+                return (client, server);
+            }
+            // Polling a condition the kernel sets from its own worker: nothing to wait on.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("this kernel gives no receive timestamps on TCP sockets (Linux 4.13 or later does)");
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        client.write_all(b"?").unwrap();
+        (client, server)
+    }
+}
+
+impl AsyncRead for TimedStream {
+    #[cfg(target_os = "linux")]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let fd = kernel::raw(&this.stream);
+        loop {
+            std::task::ready!(this.stream.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            let control = &mut this.control;
+            let read = this.stream.try_io(tokio::io::Interest::READABLE, || {
+                kernel::receive(fd, unfilled, control)
+            });
+            match read {
+                Ok((n, stamp)) => {
+                    if n > 0 {
+                        let wall_now = SystemTime::now();
+                        this.arrival
+                            .set(arrival_instant(stamp, wall_now, Instant::now()));
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was stale and has been cleared: wait for the next.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.arrival
+                .set(arrival_instant(None, SystemTime::now(), Instant::now()));
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for TimedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    fn wall(micros: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_micros(micros)
+    }
+
+    #[test]
+    fn a_stamp_becomes_the_same_age_on_the_monotonic_clock() {
+        let now = Instant::now();
+        let wall_now = wall(1_800_000_000_000_000);
+        let stamp = wall(1_800_000_000_000_000 - 3_000);
+        assert_eq!(
+            arrival_instant(Some(stamp), wall_now, now),
+            now.checked_sub(Duration::from_millis(3)).unwrap()
+        );
+    }
+
+    #[test]
+    fn no_stamp_or_a_future_one_gives_the_read_instant() {
+        let now = Instant::now();
+        let wall_now = wall(1_800_000_000_000_000);
+        assert_eq!(arrival_instant(None, wall_now, now), now);
+        let future = wall(1_800_000_000_000_000 + 5_000);
+        assert_eq!(arrival_instant(Some(future), wall_now, now), now);
+    }
+
+    async fn pair() -> (TcpStream, TimedStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        stamp_arrivals(&listener);
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, TimedStream::new(server))
+    }
+
+    /// Writes `bytes`, waits until they are queued at the server, reads them through the
+    /// wrapper, and returns (before the write, once queued, the arrival the wrapper noted).
+    async fn send_and_read(
+        client: &mut TcpStream,
+        server: &mut TimedStream,
+        bytes: &[u8],
+    ) -> (Instant, Instant, Instant) {
+        let before = Instant::now();
+        client.write_all(bytes).await.unwrap();
+        server.get_ref().readable().await.unwrap();
+        let queued = Instant::now();
+        let mut got = vec![0; bytes.len()];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, bytes);
+        (before, queued, server.arrival().get().unwrap())
+    }
+
+    #[tokio::test]
+    async fn notes_when_bytes_arrived_not_when_they_were_read() {
+        let _stamping = kernel_stamps_on();
+        let (mut client, mut server) = pair().await;
+        assert_eq!(server.arrival().get(), None);
+        let (before, queued, arrived) = send_and_read(&mut client, &mut server, b"hello").await;
+        assert!(before <= arrived, "{before:?} {arrived:?}");
+        // A stamp taken at the read would come after `queued`.
+        #[cfg(target_os = "linux")]
+        assert!(arrived <= queued, "{arrived:?} {queued:?}");
+        #[cfg(not(target_os = "linux"))]
+        let _ = queued;
+    }
+
+    #[tokio::test]
+    async fn later_bytes_replace_the_arrival() {
+        let (mut client, mut server) = pair().await;
+        let handle = server.arrival();
+        let (_, _, first) = send_and_read(&mut client, &mut server, b"one").await;
+        let (before, _, second) = send_and_read(&mut client, &mut server, b"two").await;
+        assert!(
+            first <= before && before <= second,
+            "{first:?} {before:?} {second:?}"
+        );
+        assert_eq!(handle.get(), Some(second));
+    }
+
+    #[tokio::test]
+    async fn writes_pass_through_and_end_of_stream_keeps_the_arrival() {
+        let (mut client, mut server) = pair().await;
+        let (_, _, arrived) = send_and_read(&mut client, &mut server, b"ping").await;
+        server.write_all(b"pong").await.unwrap();
+        server.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        assert_eq!(answer, b"pong");
+        drop(client);
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(server.arrival().get(), Some(arrived));
+    }
+}
