@@ -12,6 +12,9 @@ use crate::{
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     let (config, base_dir) = config::resolve(args)?;
+    // Listening starts before anything is announced or sent, so no signal can end the process
+    // between the first request and the files being complete.
+    let shutdown = crate::signals::Shutdown::listen();
     // The dashboard needs a terminal to draw on; scripts and CI get progress lines instead.
     let dashboard =
         (!args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal())
@@ -27,7 +30,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     }
     let thresholds = report::threshold::parse_all(&config.fail_if)
         .map_err(|e| RaceError::Init(e.to_string()))?;
-    let outcome = race(config, &base_dir, &options).await?;
+    let outcome = race(config, &base_dir, &options, shutdown).await?;
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
     console::out(&report::table::render(&outcome.summary.endpoints));
     console::out(&report::cost::lines(&outcome.summary.costs));

@@ -221,18 +221,18 @@ async fn resolve_endpoints(
 
 /// Runs a whole race: resolves the endpoints, warms the connections, races, and writes the
 /// result files — also when the race is stopped by a signal (SIGINT, SIGTERM, SIGHUP).
+/// `shutdown` is listening already: the caller starts it before it tells the user anything,
+/// so a signal sent as soon as the race is announced still stops this race.
 pub async fn race(
     config: RaceConfig,
     base_dir: &Path,
     options: &RaceOptions,
+    shutdown: signals::Shutdown,
 ) -> Result<RaceOutcome, RaceError> {
     let workload::Workload {
         prompts,
         notes: workload_notes,
     } = workload::load_workload(&config.workload, base_dir)?;
-    // Listening starts before anything is sent, so no signal can end the process between the
-    // first request and the files being complete.
-    let shutdown = signals::Shutdown::listen();
     let field = resolve_endpoints(&config, &prompts).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
 

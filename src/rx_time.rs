@@ -38,11 +38,28 @@ impl LastArrival {
     }
 }
 
-/// A TCP stream that notes when the bytes it reads arrived; writes pass straight through.
+/// How many messages a connection has handed whole to the kernel, and when it handed the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub count: u64,
+    pub at: Option<Instant>,
+}
+
+/// A handle on a connection's [`Written`], to wait for the next message to leave.
+///
+/// HTTP/1.1 in hyper writes a whole message (head and body) out of its buffer and only then
+/// flushes the IO (`Buffered::poll_flush` in hyper 1.x), so a flush that follows written bytes
+/// marks the end of a message: the moment it really left, not when it was issued.
+pub type LastWrite = tokio::sync::watch::Receiver<Written>;
+
+/// A TCP stream that notes when the bytes it reads arrived and when what it wrote was flushed.
 #[derive(Debug)]
 pub struct TimedStream {
     stream: TcpStream,
     arrival: LastArrival,
+    written: tokio::sync::watch::Sender<Written>,
+    /// Bytes written since the last flush: an empty flush marks no message.
+    unflushed: bool,
     /// Room for the timestamp control message, kept so reads do not allocate.
     #[cfg(target_os = "linux")]
     control: Vec<u8>,
@@ -59,6 +76,8 @@ impl TimedStream {
             TimedStream {
                 stream,
                 arrival: LastArrival::default(),
+                written: tokio::sync::watch::Sender::new(Written::default()),
+                unflushed: false,
                 control: kernel::control_space(),
             }
         }
@@ -66,6 +85,8 @@ impl TimedStream {
         TimedStream {
             stream,
             arrival: LastArrival::default(),
+            written: tokio::sync::watch::Sender::new(Written::default()),
+            unflushed: false,
         }
     }
 
@@ -73,6 +94,12 @@ impl TimedStream {
     #[must_use]
     pub fn arrival(&self) -> LastArrival {
         self.arrival.clone()
+    }
+
+    /// A handle on when the messages written last left.
+    #[must_use]
+    pub fn last_write(&self) -> LastWrite {
+        self.written.subscribe()
     }
 
     #[must_use]
@@ -248,7 +275,10 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.unflushed |= matches!(polled, Poll::Ready(Ok(n)) if n > 0);
+        polled
     }
 
     fn poll_write_vectored(
@@ -256,7 +286,10 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.unflushed |= matches!(polled, Poll::Ready(Ok(n)) if n > 0);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -264,7 +297,18 @@ impl AsyncWrite for TimedStream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        if this.unflushed && matches!(polled, Poll::Ready(Ok(()))) {
+            this.unflushed = false;
+            // Taken after the kernel accepted the last byte: late, never early.
+            let at = Instant::now();
+            this.written.send_modify(|w| {
+                w.count += 1;
+                w.at = Some(at);
+            });
+        }
+        polled
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -256,6 +256,8 @@ pub async fn sweep(
         }
         let mut level_config = config.clone();
         level.apply(&mut level_config);
+        // Before the level is announced: a signal that follows the announcement stops it.
+        let shutdown = crate::signals::Shutdown::listen();
         if !options.quiet {
             crate::console::err(&format!(
                 "Level {}/{}: {}",
@@ -270,7 +272,7 @@ pub async fn sweep(
             replay: false,
             dashboard: None,
         };
-        let outcome = crate::race(level_config, base_dir, &race_options).await?;
+        let outcome = crate::race(level_config, base_dir, &race_options, shutdown).await?;
         if outcome.interrupted {
             // A level cut short would pass for a lighter load than it was: leave it out.
             report.interrupted = true;

@@ -84,6 +84,7 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     assert!(replay.end.is_none());
     assert!(!replay.events.is_empty() && replay.events.len() < complete.events.len());
     assert_eq!(replay.events[..], complete.events[..replay.events.len()]);
+    let first_half = replay.events.len();
     llmrace::report(&replay, &dir.path().join("cut-report")).unwrap();
 
     let mut corrupt = whole.clone();
@@ -97,7 +98,11 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     let replay = Replay::open(&damaged).unwrap();
     assert!(replay.damage.is_some());
     assert!(replay.events.len() < complete.events.len());
-    assert_eq!(replay.events[..], complete.events[..replay.events.len()]);
+    // gzip checks its CRC only at the end of the file, so bytes garbled in place can inflate
+    // to different lines that still parse before the damage shows: what is promised is every
+    // event decoded from the bytes before the damage, here at least those of the first half.
+    assert!(replay.events.len() >= first_half);
+    assert_eq!(replay.events[..first_half], complete.events[..first_half]);
 }
 
 fn gzip(path: &Path, text: &str) {

@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
-use crate::rx_time::{LastArrival, TimedStream};
+use crate::rx_time::{LastArrival, LastWrite, TimedStream, Written};
 
 pub type Body = Full<Bytes>;
 
@@ -95,6 +95,8 @@ pub struct Connection {
     sender: Option<SendRequest<Body>>,
     /// When the bytes the open connection read last reached this machine.
     arrival: LastArrival,
+    /// When the open connection last handed a whole request to the kernel.
+    written: LastWrite,
 }
 
 /// Why no connection could be had: the class and the message of the request that needed it.
@@ -108,6 +110,7 @@ impl Connection {
             connect_timeout,
             sender: None,
             arrival: LastArrival::default(),
+            written: tokio::sync::watch::Sender::new(Written::default()).subscribe(),
         }
     }
 
@@ -142,9 +145,10 @@ impl Connection {
                     ),
                 )
             })??;
-        let (sender, arrival) = opened;
+        let (sender, arrival, written) = opened;
         self.sender = Some(sender);
         self.arrival = arrival;
+        self.written = written;
         Ok(Some(watch.elapsed()))
     }
 
@@ -154,6 +158,12 @@ impl Connection {
     /// and no later than now: a client slow to read does not count its own queue.
     pub fn arrival(&self) -> &LastArrival {
         &self.arrival
+    }
+
+    /// When the open connection last finished writing a request, to tell when the next one
+    /// really left: mark the count before sending, then wait for a higher one.
+    pub fn last_write(&self) -> LastWrite {
+        self.written.clone()
     }
 
     /// Sends a request on the ready connection.
@@ -176,7 +186,7 @@ impl Connection {
         })
     }
 
-    async fn open(&self) -> Result<(SendRequest<Body>, LastArrival), ConnectFailure> {
+    async fn open(&self) -> Result<(SendRequest<Body>, LastArrival, LastWrite), ConnectFailure> {
         let origin = &self.origin;
         let addrs: Vec<_> = tokio::net::lookup_host((origin.host.as_str(), origin.port))
             .await
@@ -209,6 +219,7 @@ impl Connection {
         let _ = stream.set_nodelay(true);
         let stream = TimedStream::new(stream);
         let arrival = stream.arrival();
+        let written = stream.last_write();
         match &self.tls {
             Some(tls) if origin.https => {
                 let name =
@@ -239,7 +250,7 @@ impl Connection {
             }
             _ => handshake(TokioIo::new(stream)).await,
         }
-        .map(|sender| (sender, arrival))
+        .map(|sender| (sender, arrival, written))
     }
 }
 
@@ -348,6 +359,58 @@ mod tests {
             assert!(arrived <= written, "{arrived:?} {written:?}");
             #[cfg(not(target_os = "linux"))]
             let _ = written;
+        });
+    }
+
+    /// On one thread, the connection's task cannot write the request before this test yields,
+    /// so `issued` is before the write; the server reads only what was written, after it.
+    #[test]
+    fn a_request_is_timed_from_when_it_was_written_not_issued() {
+        use std::future::Future;
+        use std::time::Instant;
+        use tokio::io::AsyncReadExt;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/v1", listener.local_addr().unwrap());
+            let (origin, _) = Origin::parse(&url).unwrap();
+            let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
+            connection.ready().await.unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let mut written = connection.last_write();
+            let seen = written.borrow_and_update().count;
+            let request = http::Request::post("/v1/x")
+                .header("host", "mock")
+                .body(Body::from("hi"))
+                .unwrap();
+            let mut sending = Box::pin(connection.send(request));
+            // Issue the request without yielding to the runtime.
+            std::future::poll_fn(|cx| {
+                assert!(sending.as_mut().poll(cx).is_pending());
+                std::task::Poll::Ready(())
+            })
+            .await;
+            let issued = Instant::now();
+            assert_eq!(written.borrow().count, seen, "written before the task ran");
+            let mut got = Vec::new();
+            while !got.ends_with(b"hi") {
+                let mut buf = [0; 1024];
+                tokio::select! {
+                    biased;
+                    _ = &mut sending => panic!("a response before the server wrote one"),
+                    n = server.read(&mut buf) => got.extend_from_slice(&buf[..n.unwrap()]),
+                }
+            }
+            let read = Instant::now();
+            let last = *written.borrow();
+            assert_eq!(last.count, seen + 1, "one message, one signal");
+            let at = last.at.unwrap();
+            assert!(issued <= at, "{issued:?} {at:?}");
+            assert!(at <= read, "{at:?} {read:?}");
         });
     }
 }

@@ -1,8 +1,6 @@
 //! One request's life: send it, stamp the response's bytes as they arrive, decode them into
 //! events, enforce the timeouts, and end with exactly one of finished, failed or cancelled.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
@@ -10,6 +8,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::connection::{Connection, chain};
+use super::deadlines::Deadlines;
 use super::estimate::count_tokens;
 use super::retry::{RetryHint, is_retryable, parse_retry_after};
 use super::target::Target;
@@ -19,6 +18,7 @@ use crate::event::{
     EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, Retry, TokenSource,
 };
 use crate::protocol::Decoded;
+use crate::rx_time::Written;
 
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
@@ -132,25 +132,66 @@ pub async fn run_request(
             return None;
         }
     };
-    let sent = if connect.is_some() {
+    let issued = if connect.is_some() {
         before
     } else {
         ctx.clock.now()
     };
-    sent_event(sent);
-    let deadlines = Deadlines::new(ctx.clock, ctx.timeouts, sent);
-
-    let sending = connection.send(target.request(body.clone()));
-    let response = tokio::select! {
-        biased;
-        () = ctx.abort.cancelled() => {
-            out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
-            return None;
-        }
-        r = tokio::time::timeout_at(deadlines.before_first_token(), sending) => r,
+    let deadlines = Deadlines::new(ctx.clock, ctx.timeouts, issued);
+    // On a warm connection the request counts from when its last byte went to the kernel:
+    // with hundreds of streams issuing at once on one core, the connection tasks write them
+    // one after another, milliseconds apart, and that queue is ours, not the server's. The
+    // connection is idle (the previous response was read whole), so the first write to end
+    // after `seen` is this request's.
+    let mut written = connection.last_write();
+    let seen = written.borrow_and_update().count;
+    let mut sent = connect.is_some().then(|| {
+        sent_event(issued);
+        issued
+    });
+    // Never before it was issued, never after now.
+    let write_time = |w: &Written| {
+        w.at.filter(|_| w.count > seen)
+            .map(|at| ctx.clock.offset_of(at).max(issued).min(ctx.clock.now()))
     };
+    let response = {
+        let sending = connection.send(target.request(body.clone()));
+        tokio::pin!(sending);
+        let expiry = tokio::time::sleep_until(deadlines.before_first_token());
+        tokio::pin!(expiry);
+        let mut watching = sent.is_none();
+        loop {
+            tokio::select! {
+                biased;
+                () = ctx.abort.cancelled() => {
+                    if sent.is_none() {
+                        sent_event(issued);
+                    }
+                    out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
+                    return None;
+                }
+                changed = written.changed(), if watching => {
+                    watching = changed.is_ok();
+                    if let Some(t) = write_time(&written.borrow_and_update()) {
+                        sent_event(t);
+                        sent = Some(t);
+                        watching = false;
+                    }
+                }
+                r = &mut sending => break Ok(r),
+                () = &mut expiry => break Err(()),
+            }
+        }
+    };
+    // The write may have ended unobserved just before the outcome; a request that failed
+    // before it was written counts from when it was issued.
+    let sent = sent.unwrap_or_else(|| {
+        let t = write_time(&written.borrow()).unwrap_or(issued);
+        sent_event(t);
+        t
+    });
     let response = match response {
-        Err(_) => {
+        Err(()) => {
             let (class, message) = deadlines.expired_before_first_token();
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
             return None;
@@ -471,79 +512,6 @@ impl<'a> StreamState<'a> {
                 self.out.emit(t, failed(class, message, None, self.bytes));
             }
         }
-    }
-}
-
-/// The deadlines of one request, as instants on the race clock.
-struct Deadlines {
-    first_token: Duration,
-    idle: Duration,
-    total: Duration,
-    clock_first_token: tokio::time::Instant,
-    clock_total: tokio::time::Instant,
-}
-
-impl Deadlines {
-    fn new(clock: &RaceClock, timeouts: &Timeouts, sent: Offset) -> Self {
-        let at = |d: Duration| tokio::time::Instant::from_std(clock.instant_at(sent) + d);
-        Deadlines {
-            first_token: timeouts.first_token,
-            idle: timeouts.idle,
-            total: timeouts.total,
-            clock_first_token: at(timeouts.first_token),
-            clock_total: at(timeouts.total),
-        }
-    }
-
-    fn before_first_token(&self) -> tokio::time::Instant {
-        self.clock_first_token.min(self.clock_total)
-    }
-
-    fn expired_before_first_token(&self) -> (ErrorClass, String) {
-        if self.first_token <= self.total {
-            (
-                ErrorClass::FirstTokenTimeout,
-                format!(
-                    "no token within the first-token timeout ({})",
-                    humantime::format_duration(self.first_token)
-                ),
-            )
-        } else {
-            self.expired_total()
-        }
-    }
-
-    fn between_chunks(&self, clock: &RaceClock, last_bytes: Offset) -> tokio::time::Instant {
-        let idle = tokio::time::Instant::from_std(clock.instant_at(last_bytes) + self.idle);
-        idle.min(self.clock_total)
-    }
-
-    fn expired_between_chunks(
-        &self,
-        clock: &RaceClock,
-        last_bytes: Offset,
-    ) -> (ErrorClass, String) {
-        if self.between_chunks(clock, last_bytes) < self.clock_total {
-            (
-                ErrorClass::IdleTimeout,
-                format!(
-                    "nothing arrived for {} mid-stream (idle timeout)",
-                    humantime::format_duration(self.idle)
-                ),
-            )
-        } else {
-            self.expired_total()
-        }
-    }
-
-    fn expired_total(&self) -> (ErrorClass, String) {
-        (
-            ErrorClass::TotalTimeout,
-            format!(
-                "the request took longer than the total timeout ({})",
-                humantime::format_duration(self.total)
-            ),
-        )
     }
 }
 

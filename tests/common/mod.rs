@@ -33,9 +33,14 @@ pub async fn run(config: RaceConfig, out: &Path) -> llmrace::RaceOutcome {
         replay: true,
         dashboard: None,
     };
-    llmrace::race(config, Path::new("."), &options)
-        .await
-        .expect("race runs")
+    llmrace::race(
+        config,
+        Path::new("."),
+        &options,
+        llmrace::signals::Shutdown::listen(),
+    )
+    .await
+    .expect("race runs")
 }
 
 pub fn records(dir: &Path) -> Vec<RequestRecord> {
