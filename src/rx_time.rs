@@ -76,23 +76,22 @@ impl TimedStream {
     #[must_use]
     pub fn new(stream: TcpStream) -> TimedStream {
         #[cfg(target_os = "linux")]
-        {
-            kernel::stamp_receives(&stream);
-            TimedStream {
-                stream,
-                arrival: LastArrival::default(),
-                written: tokio::sync::watch::Sender::new(Written::default()),
-                unflushed: false,
-                control: kernel::control_space(),
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
+        kernel::stamp_receives(&stream);
         TimedStream {
             stream,
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()),
             unflushed: false,
+            #[cfg(target_os = "linux")]
+            control: kernel::control_space(),
         }
+    }
+
+    /// Notes that a read returned bytes, which the kernel stamped `stamp` if it did.
+    fn note_arrival(&self, stamp: Option<SystemTime>) {
+        let wall_now = SystemTime::now();
+        self.arrival
+            .set(arrival_instant(stamp, wall_now, Instant::now()));
     }
 
     /// A handle on the arrival of the bytes read last.
@@ -225,56 +224,50 @@ pub(crate) fn kernel_stamps_on() -> impl Sized {
 }
 
 impl AsyncRead for TimedStream {
-    #[cfg(target_os = "linux")]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let fd = kernel::raw(&this.stream);
-        loop {
-            std::task::ready!(this.stream.poll_read_ready(cx))?;
-            // recvmsg needs initialized memory, and zeroing hyper's whole spare capacity on
-            // every read would cost a memset per token and make every page of every
-            // connection's buffer resident (+5 MB at 256 streams): a read takes at most this.
-            let room = buf.remaining().min(MAX_READ);
-            let unfilled = buf.initialize_unfilled_to(room);
-            let control = &mut this.control;
-            let read = this.stream.try_io(tokio::io::Interest::READABLE, || {
-                kernel::receive(fd, unfilled, control)
-            });
-            match read {
-                Ok((n, stamp)) => {
-                    if n > 0 {
-                        let wall_now = SystemTime::now();
-                        this.arrival
-                            .set(arrival_instant(stamp, wall_now, Instant::now()));
+        #[cfg(target_os = "linux")]
+        {
+            let fd = kernel::raw(&this.stream);
+            loop {
+                std::task::ready!(this.stream.poll_read_ready(cx))?;
+                // recvmsg needs initialized memory, and zeroing hyper's whole spare capacity on
+                // every read would cost a memset per token and make every page of every
+                // connection's buffer resident (+5 MB at 256 streams): a read takes at most
+                // this.
+                let room = buf.remaining().min(MAX_READ);
+                let unfilled = buf.initialize_unfilled_to(room);
+                let control = &mut this.control;
+                let read = this.stream.try_io(tokio::io::Interest::READABLE, || {
+                    kernel::receive(fd, unfilled, control)
+                });
+                match read {
+                    Ok((n, stamp)) => {
+                        if n > 0 {
+                            this.note_arrival(stamp);
+                        }
+                        buf.advance(n);
+                        return Poll::Ready(Ok(()));
                     }
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
+                    // Readiness was stale and has been cleared: wait for the next.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Poll::Ready(Err(e)),
                 }
-                // Readiness was stale and has been cleared: wait for the next.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
             }
         }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            this.arrival
-                .set(arrival_instant(None, SystemTime::now(), Instant::now()));
+        #[cfg(not(target_os = "linux"))]
+        {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                this.note_arrival(None);
+            }
+            polled
         }
-        polled
     }
 }
 

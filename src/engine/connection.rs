@@ -314,6 +314,33 @@ mod tests {
         assert!(Origin::parse("http://user:pw@x/").is_err());
     }
 
+    /// Runs `test` on a runtime of one thread: nothing else runs until it yields.
+    fn on_one_thread(test: impl std::future::Future<Output = ()>) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(test);
+    }
+
+    /// A ready connection to a bare listener on 127.0.0.1, and the server side of it.
+    async fn connected() -> (Connection, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let (origin, _) = Origin::parse(&url).unwrap();
+        let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
+        connection.ready().await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (connection, server)
+    }
+
+    fn post_hi() -> http::Request<Body> {
+        http::Request::post("/v1/x")
+            .header("host", "mock")
+            .body(Body::from("hi"))
+            .unwrap()
+    }
+
     /// On one thread, the client cannot read the response before this test yields after
     /// writing it; a stamp taken at that read would be later than `written`. (The kernel
     /// stamps loopback bytes as the writer sends them.)
@@ -322,23 +349,10 @@ mod tests {
         use std::time::Instant;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         let _stamping = crate::rx_time::kernel_stamps_on();
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/v1", listener.local_addr().unwrap());
-            let (origin, _) = Origin::parse(&url).unwrap();
-            let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
-            connection.ready().await.unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
-            let request = http::Request::post("/v1/x")
-                .header("host", "mock")
-                .body(Body::from("hi"))
-                .unwrap();
-            let mut sending = Box::pin(connection.send(request));
+        on_one_thread(async {
+            let (mut connection, mut server) = connected().await;
+            let mut sending = Box::pin(connection.send(post_hi()));
             let mut got = [0; 1024];
             tokio::select! {
                 biased;
@@ -370,24 +384,11 @@ mod tests {
         use std::time::Instant;
         use tokio::io::AsyncReadExt;
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/v1", listener.local_addr().unwrap());
-            let (origin, _) = Origin::parse(&url).unwrap();
-            let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
-            connection.ready().await.unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
+        on_one_thread(async {
+            let (mut connection, mut server) = connected().await;
             let mut written = connection.last_write();
             let seen = written.borrow_and_update().count;
-            let request = http::Request::post("/v1/x")
-                .header("host", "mock")
-                .body(Body::from("hi"))
-                .unwrap();
-            let mut sending = Box::pin(connection.send(request));
+            let mut sending = Box::pin(connection.send(post_hi()));
             // Issue the request without yielding to the runtime.
             std::future::poll_fn(|cx| {
                 assert!(sending.as_mut().poll(cx).is_pending());

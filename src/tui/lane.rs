@@ -602,17 +602,21 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn lanes_show_lap_wins_only_when_laps_were_run() {
-        let mut aggregator = crate::stats::Aggregator::new(
-            &["fast".to_string()],
+    /// The snapshot of an endpoint that has run nothing yet.
+    fn empty_endpoint(name: &str) -> EndpointSnapshot {
+        crate::stats::Aggregator::new(
+            &[name.to_string()],
             crate::config::Slo::default(),
             chrono::DateTime::UNIX_EPOCH,
-        );
-        let mut endpoint = aggregator
-            .snapshot(crate::event::Offset::ZERO, true)
-            .endpoints
-            .remove(0);
+        )
+        .snapshot(crate::event::Offset::ZERO, true)
+        .endpoints
+        .remove(0)
+    }
+
+    #[test]
+    fn lanes_show_lap_wins_only_when_laps_were_run() {
+        let mut endpoint = empty_endpoint("fast");
         assert!(!title_of(&endpoint).contains("wins"));
         endpoint.laps = 5;
         endpoint.wins_first_token = 3;
@@ -622,15 +626,7 @@ mod tests {
 
     #[test]
     fn errors_show_retries_beside_the_failures() {
-        let mut aggregator = crate::stats::Aggregator::new(
-            &["busy".to_string()],
-            crate::config::Slo::default(),
-            chrono::DateTime::UNIX_EPOCH,
-        );
-        let mut endpoint = aggregator
-            .snapshot(crate::event::Offset::ZERO, true)
-            .endpoints
-            .remove(0);
+        let mut endpoint = empty_endpoint("busy");
         assert_eq!(errors_text(&endpoint, 2), "no errors");
         endpoint.counts.failed = 3;
         endpoint
