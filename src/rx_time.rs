@@ -43,7 +43,8 @@ impl LastArrival {
     }
 }
 
-/// How many messages a connection has handed whole to the kernel, and when it handed the last.
+/// How many messages a connection has handed whole to the kernel, and when the write of the
+/// last one's final bytes began.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Written {
     pub count: u64,
@@ -63,8 +64,9 @@ pub struct TimedStream {
     stream: TcpStream,
     arrival: LastArrival,
     written: tokio::sync::watch::Sender<Written>,
-    /// Bytes written since the last flush: an empty flush marks no message.
-    unflushed: bool,
+    /// When the write that handed the kernel the last bytes since the last flush began; `None`
+    /// when nothing was written since (an empty flush marks no message).
+    unflushed: Option<Instant>,
     /// Room for the timestamp control message, kept so reads do not allocate.
     #[cfg(target_os = "linux")]
     control: Vec<u8>,
@@ -81,9 +83,20 @@ impl TimedStream {
             stream,
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()),
-            unflushed: false,
+            unflushed: None,
             #[cfg(target_os = "linux")]
             control: kernel::control_space(),
+        }
+    }
+
+    /// Notes that a write which began at `began` handed bytes to the kernel, if `polled` says
+    /// it did. A write is timed from its start, not its return or the flush after it: on a busy
+    /// machine the receiver it wakes can preempt the writing thread inside the call, and on
+    /// loopback the answer can then arrive before the write returns. Early by the call's own
+    /// few microseconds, never late.
+    fn note_written(&mut self, began: Instant, polled: &Poll<io::Result<usize>>) {
+        if matches!(polled, Poll::Ready(Ok(n)) if *n > 0) {
+            self.unflushed = Some(began);
         }
     }
 
@@ -278,8 +291,9 @@ impl AsyncWrite for TimedStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let before = Instant::now();
         let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
-        this.unflushed |= matches!(polled, Poll::Ready(Ok(n)) if n > 0);
+        this.note_written(before, &polled);
         polled
     }
 
@@ -289,8 +303,9 @@ impl AsyncWrite for TimedStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let before = Instant::now();
         let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        this.unflushed |= matches!(polled, Poll::Ready(Ok(n)) if n > 0);
+        this.note_written(before, &polled);
         polled
     }
 
@@ -301,10 +316,9 @@ impl AsyncWrite for TimedStream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.stream).poll_flush(cx);
-        if this.unflushed && matches!(polled, Poll::Ready(Ok(()))) {
-            this.unflushed = false;
-            // Taken after the kernel accepted the last byte: late, never early.
-            let at = Instant::now();
+        if matches!(polled, Poll::Ready(Ok(())))
+            && let Some(at) = this.unflushed.take()
+        {
             this.written.send_modify(|w| {
                 w.count += 1;
                 w.at = Some(at);
