@@ -175,7 +175,7 @@ pub struct WarmupProblem {
 }
 
 /// Builds `concurrency` workers per target, each with its own connection (opened later).
-/// Fails only when TLS is needed and the system's trusted certificates cannot be loaded.
+/// Fails only when TLS is needed and the trusted certificates cannot be had (see [`Tls::new`]).
 pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worker>, String> {
     let tls = if targets.iter().any(|t| t.origin().https) {
         Some(Tls::new()?)

@@ -83,8 +83,8 @@ pub enum RaceError {
     Target(#[from] engine::TargetError),
     #[error("endpoint '{endpoint}': cannot start the built-in mock server: {message}")]
     Mock { endpoint: String, message: String },
-    #[error("cannot set up the HTTP client: {0}")]
-    Client(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     #[error(transparent)]
     Record(#[from] record::RecordError),
     #[error(transparent)]
@@ -115,7 +115,8 @@ impl RaceError {
             | RaceError::Target(_)
             | RaceError::Mock { .. }
             | RaceError::NoDataDir
-            | RaceError::Init(_) => 2,
+            | RaceError::Init(_)
+            | RaceError::Tls(_) => 2,
             RaceError::Replay(record::ReplayError::Write { .. }) => 1,
             RaceError::Replay(_) => 2,
             RaceError::Record(
@@ -123,10 +124,7 @@ impl RaceError {
                 | record::RecordError::NotWritable { .. }
                 | record::RecordError::LowSpace { .. },
             ) => 2,
-            RaceError::Client(_)
-            | RaceError::Record(_)
-            | RaceError::Dashboard(_)
-            | RaceError::Crashed { .. } => 1,
+            RaceError::Record(_) | RaceError::Dashboard(_) | RaceError::Crashed { .. } => 1,
         }
     }
 }
@@ -244,12 +242,11 @@ pub async fn race(
             record::race_folder(&parent, &config.name, started_wall)
         }
     };
+    let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
     let results = ResultsWriter::create(&dir)?;
 
-    let mut workers = engine::workers(&field.targets, &config.timeouts)
-        .map_err(|e| RaceError::Client(e.to_string()))?;
     let mut notices = workload_notes;
     if config.load.warm_connections {
         for problem in engine::warm_connections(&mut workers, &config.timeouts).await {

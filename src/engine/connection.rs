@@ -69,11 +69,15 @@ impl Origin {
 }
 
 /// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1.
+///
+/// On Linux those roots are the system's, or what `SSL_CERT_FILE` and `SSL_CERT_DIR` name, as
+/// for OpenSSL, curl and Python's clients.
 #[derive(Clone)]
 pub struct Tls(Arc<rustls::ClientConfig>);
 
 impl Tls {
     pub fn new() -> Result<Tls, String> {
+        check_cert_file(std::env::var_os(CERT_FILE_VAR).as_deref())?;
         use rustls_platform_verifier::BuilderVerifierExt;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -85,6 +89,30 @@ impl Tls {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Tls(Arc::new(config)))
     }
+}
+
+/// The variable that replaces the system's trusted certificates with a file's.
+const CERT_FILE_VAR: &str = "SSL_CERT_FILE";
+
+/// A certificate file that cannot be read or holds no certificate would fail every handshake
+/// with a message far from its cause (the verifier reads it lazily); refused before the race.
+fn check_cert_file(path: Option<&std::ffi::OsStr>) -> Result<(), String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let shown = std::path::Path::new(path).display();
+    let what_to_do = "point it at a PEM file of the certificates to trust, or unset it to trust \
+                      the system's";
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{CERT_FILE_VAR}={shown} cannot be read ({e}): {what_to_do}"))?;
+    if certs.filter(Result::is_ok).count() == 0 {
+        return Err(format!(
+            "{CERT_FILE_VAR}={shown} holds no PEM certificate: {what_to_do}"
+        ));
+    }
+    Ok(())
 }
 
 /// A worker's connection to one origin; opened on first use and again whenever it closed.
@@ -235,6 +263,9 @@ impl Connection {
                     // What rustls says when the other side answers in plain HTTP.
                     let hint = if text.contains("corrupt message") {
                         " (the server may speak plain HTTP: try an http:// URL)"
+                    } else if text.contains("UnknownIssuer") {
+                        " (signed by a CA this machine does not trust: for a private CA, set \
+                         SSL_CERT_FILE to a PEM file holding its certificate and the system's)"
                     } else {
                         ""
                     };
@@ -312,6 +343,32 @@ mod tests {
         assert_eq!(o.host, "::1");
         assert!(Origin::parse("ftp://x/").is_err());
         assert!(Origin::parse("http://user:pw@x/").is_err());
+    }
+
+    #[test]
+    fn a_cert_file_must_hold_certificates() {
+        assert_eq!(check_cert_file(None), Ok(()));
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let e = check_cert_file(Some(missing.as_os_str())).unwrap_err();
+        assert!(e.starts_with("SSL_CERT_FILE="), "{e}");
+        assert!(
+            e.contains("missing.pem") && e.contains("cannot be read"),
+            "{e}"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let e = check_cert_file(Some(empty.as_os_str())).unwrap_err();
+        assert!(e.contains("holds no PEM certificate"), "{e}");
+        assert!(e.contains("unset it"), "{e}");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let good = dir.path().join("ca.pem");
+        std::fs::write(&good, format!("junk before\n{}", cert.pem())).unwrap();
+        assert_eq!(check_cert_file(Some(good.as_os_str())), Ok(()));
     }
 
     /// Runs `test` on a runtime of one thread: nothing else runs until it yields.

@@ -1,0 +1,255 @@
+//! Races over HTTPS, the way every hosted provider is reached: the real binary against the
+//! built-in mock behind a TLS terminator on 127.0.0.1, with a certificate from a test CA made
+//! for each run. Trust comes from `SSL_CERT_FILE`, as for curl, Python and OpenSSL tools.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+mod running;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use llmrace::mock::{MockServer, Profile};
+use llmrace::protocol::Protocol;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use running::BIN;
+use tokio::net::TcpListener;
+
+/// The mock's first-token delay: a request timed through TLS must never show less.
+const MOCK_TTFT_MS: f64 = 40.0;
+
+/// A certificate authority of this test alone.
+struct Authority {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Authority {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let key = KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        Authority {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate for 127.0.0.1 signed by this authority, and its key.
+    fn server_config(&self) -> rustls::ServerConfig {
+        let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .unwrap()
+    }
+
+    fn write(&self, dir: &Path, name: &str) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, &self.pem).unwrap();
+        path.display().to_string()
+    }
+}
+
+/// The mock on 127.0.0.1, and in front of it a TLS terminator: the HTTPS origin to race.
+struct HttpsMock {
+    /// Runs the mock and the terminator; dropped with them.
+    _runtime: tokio::runtime::Runtime,
+    mock: MockServer,
+    https: std::net::SocketAddr,
+}
+
+impl HttpsMock {
+    fn start(tls: rustls::ServerConfig) -> HttpsMock {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let profile = Profile::parse(&format!("instant,ttft={MOCK_TTFT_MS}ms,tokens=8")).unwrap();
+        let mock = runtime
+            .block_on(MockServer::start(([127, 0, 0, 1], 0).into(), profile))
+            .unwrap();
+        let plain = mock.addr();
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let https = listener.local_addr().unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that rejects the certificate ends the handshake: nothing to relay.
+                    let Ok(mut client) = acceptor.accept(client).await else {
+                        return;
+                    };
+                    let mut server = tokio::net::TcpStream::connect(plain).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+        HttpsMock {
+            _runtime: runtime,
+            mock,
+            https,
+        }
+    }
+
+    /// The endpoint spec of the HTTPS origin, as `base_url` gives it for plain HTTP.
+    fn endpoint(&self) -> String {
+        let plain = self.mock.base_url(Protocol::OpenAiChat);
+        let url = plain.replace(
+            &format!("http://{}", self.mock.addr()),
+            &format!("https://{}", self.https),
+        );
+        format!("secure=openai:{url}#mock")
+    }
+}
+
+/// Runs a headless race of 6 requests at concurrency 2 against `endpoint`, trusting what
+/// `cert_file` holds; returns the exit code, everything printed, and the results folder.
+fn race(endpoint: &str, cert_file: &str, out: &Path) -> (i32, String) {
+    let output = Command::new(BIN)
+        .args([
+            "race",
+            "--headless",
+            "-q",
+            "-n",
+            "6",
+            "-c",
+            "2",
+            "-e",
+            endpoint,
+        ])
+        .arg("--out")
+        .arg(out)
+        .env("SSL_CERT_FILE", cert_file)
+        .env_remove("SSL_CERT_DIR")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+fn records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_race_over_https_measures_every_request_through_tls() {
+    let authority = Authority::new("llmrace test CA");
+    let server = HttpsMock::start(authority.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = authority.write(dir.path(), "ca.pem");
+    let out = dir.path().join("race");
+    let (code, text) = race(&server.endpoint(), &trusted, &out);
+    assert_eq!(code, 0, "{text}");
+    let records = records(&out);
+    assert_eq!(records.len(), 6, "{text}");
+    for r in &records {
+        assert_eq!(r["outcome"], "succeeded", "{r}");
+        // Timed from bytes read under TLS: never before the server sent its first token.
+        let ttft = r["ttft_ms"].as_f64().unwrap();
+        assert!(
+            ttft >= MOCK_TTFT_MS,
+            "TTFT {ttft} ms under the mock's {MOCK_TTFT_MS}"
+        );
+        // Timed from when the request was written under TLS: its answer came after.
+        assert!(r["ttfb_ms"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["ttlt_ms"].as_f64().unwrap() >= ttft, "{r}");
+        assert_eq!(r["output_tokens"], 8, "{r}");
+    }
+    // Two workers, each with one connection opened (and its TLS handshake made) before the
+    // race and reused by every request.
+    assert!(records.iter().all(|r| r["new_connection"] == false));
+    assert_eq!(server.mock.stats().connections_accepted, 2);
+}
+
+#[test]
+fn an_untrusted_certificate_fails_each_request_with_what_to_do() {
+    let authority = Authority::new("llmrace test CA");
+    let stranger = Authority::new("some other CA");
+    let server = HttpsMock::start(authority.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let other = stranger.write(dir.path(), "other.pem");
+    let out = dir.path().join("race");
+    let (code, text) = race(&server.endpoint(), &other, &out);
+    // Failed requests are results: the race ran.
+    assert_eq!(code, 0, "{text}");
+    let records = records(&out);
+    assert!(!records.is_empty(), "{text}");
+    for r in &records {
+        assert_eq!(r["outcome"], "failed", "{r}");
+        assert_eq!(r["error_class"], "connect", "{r}");
+        let message = r["error_message"].as_str().unwrap();
+        assert!(message.contains("certificate"), "{message}");
+        assert!(message.contains("SSL_CERT_FILE"), "{message}");
+    }
+    assert_eq!(server.mock.stats().connections_accepted, 0);
+}
+
+#[test]
+fn a_plain_http_server_behind_an_https_url_is_named() {
+    let authority = Authority::new("llmrace test CA");
+    let server = HttpsMock::start(authority.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = authority.write(dir.path(), "ca.pem");
+    // The mock itself speaks plain HTTP.
+    let endpoint = format!("plain=openai:https://{}/v1#mock", server.mock.addr());
+    let out = dir.path().join("race");
+    let (code, text) = race(&endpoint, &trusted, &out);
+    assert_eq!(code, 0, "{text}");
+    let records = records(&out);
+    assert!(!records.is_empty(), "{text}");
+    for r in &records {
+        assert_eq!(r["error_class"], "connect", "{r}");
+        let message = r["error_message"].as_str().unwrap();
+        assert!(message.contains("try an http:// URL"), "{message}");
+    }
+}
+
+#[test]
+fn a_certificate_file_without_certificates_is_refused_before_the_race() {
+    let authority = Authority::new("llmrace test CA");
+    let server = HttpsMock::start(authority.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere.pem");
+    let not_pem = dir.path().join("notes.pem");
+    std::fs::write(&not_pem, "no certificate here\n").unwrap();
+    for (file, why) in [
+        (&missing, "cannot be read"),
+        (&not_pem, "holds no PEM certificate"),
+    ] {
+        let out = dir.path().join("race");
+        let (code, text) = race(&server.endpoint(), &file.display().to_string(), &out);
+        assert_eq!(code, 2, "{text}");
+        assert!(
+            text.contains(&format!("SSL_CERT_FILE={}", file.display())),
+            "{text}"
+        );
+        assert!(text.contains(why), "{text}");
+        assert!(
+            !out.exists(),
+            "nothing is written for a race that did not start"
+        );
+    }
+    assert_eq!(server.mock.stats().connections_accepted, 0);
+}
