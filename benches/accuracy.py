@@ -22,7 +22,9 @@ subtracted per request. ITL: measured - intended is every gap the client recorde
 it is reported beside the ITL error rather than subtracted gap by gap.
 
 Prints a Markdown table: for each mode and concurrency, the median over RUNS runs of each
-statistic (p50, p99, max across that run's requests), with the range over the runs.
+statistic (min, p50, p99, max across that run's requests), with the range over the runs. A
+negative client-added minimum would mean a request timed as sent after its answer was already
+on its way.
 
 Usage: benches/accuracy.py [RUNS] [CONCURRENCIES...]   defaults: 3, 1 32 256 1000
        (build first: cargo build --release; LLMRACE=path overrides the binary;
@@ -63,7 +65,8 @@ def pct(values, q):
 
 
 def summary(values):
-    return {"p50": pct(values, 0.5), "p99": pct(values, 0.99), "max": max(values)}
+    return {"min": min(values), "p50": pct(values, 0.5), "p99": pct(values, 0.99),
+            "max": max(values)}
 
 
 def start_mock(workdir):
@@ -145,13 +148,17 @@ def main():
           f"Intended: TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {TOKENS} tokens.")
     print()
     names = list(next(iter(table.values()))[0].keys())
-    print("| connections | streams | what | p50 | p99 | max |")
-    print("|---|---|---|---|---|---|")
+    print("| connections | streams | what | min | p50 | p99 | max |")
+    print("|---|---|---|---|---|---|---|")
     for (warm, streams), results in table.items():
         for name in names:
             cells = []
-            for q in ("p50", "p99", "max"):
-                vals = [r[name][q] for r in results]
+            for q in ("min", "p50", "p99", "max"):
+                vals = [r[name][q] for r in results if q in r[name]]
+                if not vals:
+                    # The mock keeps no minimum of its write lateness.
+                    cells.append("—")
+                    continue
                 med = statistics.median(vals)
                 cells.append(f"{ms(med)} ({ms(min(vals))}–{ms(max(vals))})")
             mode = "warm" if warm else "cold"
