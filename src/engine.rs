@@ -7,6 +7,7 @@ pub mod estimate;
 mod laps;
 mod open_loop;
 pub mod request;
+mod response_head;
 pub mod retry;
 pub mod schedule;
 pub mod target;

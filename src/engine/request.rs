@@ -10,6 +10,9 @@ use hyper::body::Incoming;
 use super::connection::{Connection, chain};
 use super::deadlines::Deadlines;
 use super::estimate::count_tokens;
+use super::response_head::{
+    describe_status, error_message, is_html, server_request_id, shown_headers,
+};
 use super::retry::{RetryHint, is_retryable, parse_retry_after};
 use super::target::Target;
 use crate::clock::RaceClock;
@@ -22,14 +25,6 @@ use crate::rx_time::Written;
 
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
-
-/// Response headers that carry the server's id for a request, most specific first.
-const REQUEST_ID_HEADERS: [&str; 4] = [
-    "x-request-id",
-    "request-id",
-    "x-amzn-requestid",
-    "x-correlation-id",
-];
 
 /// How much of an error body is read for its message.
 const ERROR_BODY_LIMIT: usize = 16 * 1024;
@@ -529,40 +524,6 @@ async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
     }
 }
 
-/// The response headers worth showing: none that could carry a secret, a bounded number,
-/// values shortened.
-fn shown_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| !crate::secret::is_sensitive_header(name.as_str()))
-        .take(crate::event::MAX_HEADERS)
-        .map(|(name, value)| {
-            let text = String::from_utf8_lossy(value.as_bytes());
-            let value = if text.chars().count() > 200 {
-                format!("{}…", text.chars().take(200).collect::<String>())
-            } else {
-                text.into_owned()
-            };
-            (name.as_str().to_string(), value)
-        })
-        .collect()
-}
-
-fn server_request_id(headers: &http::HeaderMap) -> Option<String> {
-    REQUEST_ID_HEADERS
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-fn is_html(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/html"))
-}
-
 /// Reads up to [`ERROR_BODY_LIMIT`] bytes of an error response and pulls out its message.
 async fn error_body(
     response: &mut Incoming,
@@ -592,77 +553,4 @@ async fn error_body(
         }
     }
     (error_message(protocol, &body), total)
-}
-
-/// The human part of an error body: the protocol's error message, else the start of the text.
-fn error_message(protocol: crate::protocol::Protocol, body: &[u8]) -> String {
-    if let Some(message) = protocol.error_message(body) {
-        return message;
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut short: String = text.chars().take(200).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
-}
-
-fn describe_status(status: u16, headers: &http::header::HeaderMap, message: &str) -> String {
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    let mut text = format!("HTTP {status} {reason}");
-    if !message.is_empty() {
-        text.push_str(": ");
-        text.push_str(message);
-    }
-    if let Some(retry) = headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-    {
-        text.push_str(&format!(" (retry after {retry})"));
-    }
-    if (300..400).contains(&status)
-        && let Some(location) = headers
-            .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-    {
-        text.push_str(&format!(
-            " — redirected to {}; set base_url to the final address",
-            crate::secret::redact_url(location)
-        ));
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn response_headers_keep_no_secrets_and_stay_bounded() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("content-type", "text/event-stream".parse().unwrap());
-        headers.insert("set-cookie", "session=abc".parse().unwrap());
-        headers.insert("x-api-key", "sk-123".parse().unwrap());
-        headers.insert("x-auth-token", "t".parse().unwrap());
-        headers.insert("x-long", "v".repeat(500).parse().unwrap());
-        let shown = shown_headers(&headers);
-        let names: Vec<&str> = shown.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["content-type", "x-long"]);
-        assert_eq!(
-            shown[1].1.chars().count(),
-            201,
-            "200 characters and an ellipsis"
-        );
-        for i in 0..40 {
-            headers.insert(
-                http::HeaderName::from_bytes(format!("x-h{i}").as_bytes()).unwrap(),
-                "1".parse().unwrap(),
-            );
-        }
-        assert_eq!(shown_headers(&headers).len(), crate::event::MAX_HEADERS);
-    }
 }
