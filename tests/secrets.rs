@@ -97,19 +97,13 @@ fn closed_port() -> u16 {
 
 /// Runs llmrace with the secrets in its environment; returns stdout and stderr together.
 fn llmrace(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("LLMRACE_TEST_KEY", ENV_KEY)
-        .env("LLMRACE_TEST_HEADER_KEY", HEADER_KEY)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    running::run_to_end(
+        Command::new(BIN)
+            .args(args)
+            .env("LLMRACE_TEST_KEY", ENV_KEY)
+            .env("LLMRACE_TEST_HEADER_KEY", HEADER_KEY)
+            .env("NO_COLOR", "1"),
+    )
 }
 
 /// Every file under `dir`, gzip ones decompressed, as text.

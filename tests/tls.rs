@@ -57,12 +57,6 @@ impl Authority {
         .with_single_cert(vec![cert.der().clone()], key)
         .unwrap()
     }
-
-    fn write(&self, dir: &Path, name: &str) -> String {
-        let path = dir.join(name);
-        std::fs::write(&path, &self.pem).unwrap();
-        path.display().to_string()
-    }
 }
 
 /// The mock on 127.0.0.1, and in front of it a TLS terminator: the HTTPS origin to race.
@@ -116,55 +110,70 @@ impl HttpsMock {
 }
 
 /// Runs a headless race of 6 requests at concurrency 2 against `endpoint`, trusting what
-/// `cert_file` holds; returns the exit code, everything printed, and the results folder.
-fn race(endpoint: &str, cert_file: &str, out: &Path) -> (i32, String) {
-    let output = Command::new(BIN)
-        .args([
-            "race",
-            "--headless",
-            "-q",
-            "-n",
-            "6",
-            "-c",
-            "2",
-            "-e",
-            endpoint,
-        ])
-        .arg("--out")
-        .arg(out)
-        .env("SSL_CERT_FILE", cert_file)
-        .env_remove("SSL_CERT_DIR")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), text)
+/// `cert_file` holds; returns the exit code and everything printed.
+fn race(endpoint: &str, cert_file: &Path, out: &Path) -> (i32, String) {
+    running::run_to_end(
+        Command::new(BIN)
+            .args([
+                "race",
+                "--headless",
+                "-q",
+                "-n",
+                "6",
+                "-c",
+                "2",
+                "-e",
+                endpoint,
+            ])
+            .arg("--out")
+            .arg(out)
+            .env("SSL_CERT_FILE", cert_file)
+            .env_remove("SSL_CERT_DIR")
+            .env("NO_COLOR", "1"),
+    )
 }
 
-fn records(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("requests.jsonl"))
-        .unwrap()
+/// What a race over HTTPS left: the server, the exit code, the output, the request records.
+struct Raced {
+    server: HttpsMock,
+    code: i32,
+    text: String,
+    records: Vec<serde_json::Value>,
+}
+
+/// Races the HTTPS mock, whose certificate `signer` signed, trusting only `trusted`; `endpoint`
+/// makes the endpoint spec from the server.
+fn race_trusting(
+    trusted: &Authority,
+    signer: &Authority,
+    endpoint: impl Fn(&HttpsMock) -> String,
+) -> Raced {
+    let server = HttpsMock::start(signer.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("trusted.pem");
+    std::fs::write(&cert_file, &trusted.pem).unwrap();
+    let out = dir.path().join("race");
+    let (code, text) = race(&endpoint(&server), &cert_file, &out);
+    let records = std::fs::read_to_string(out.join("requests.jsonl"))
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    Raced {
+        server,
+        code,
+        text,
+        records,
+    }
 }
 
 #[test]
 fn a_race_over_https_measures_every_request_through_tls() {
     let authority = Authority::new("llmrace test CA");
-    let server = HttpsMock::start(authority.server_config());
-    let dir = tempfile::tempdir().unwrap();
-    let trusted = authority.write(dir.path(), "ca.pem");
-    let out = dir.path().join("race");
-    let (code, text) = race(&server.endpoint(), &trusted, &out);
-    assert_eq!(code, 0, "{text}");
-    let records = records(&out);
-    assert_eq!(records.len(), 6, "{text}");
-    for r in &records {
+    let raced = race_trusting(&authority, &authority, HttpsMock::endpoint);
+    assert_eq!(raced.code, 0, "{}", raced.text);
+    assert_eq!(raced.records.len(), 6, "{}", raced.text);
+    for r in &raced.records {
         assert_eq!(r["outcome"], "succeeded", "{r}");
         // Timed from bytes read under TLS: never before the server sent its first token.
         let ttft = r["ttft_ms"].as_f64().unwrap();
@@ -179,47 +188,38 @@ fn a_race_over_https_measures_every_request_through_tls() {
     }
     // Two workers, each with one connection opened (and its TLS handshake made) before the
     // race and reused by every request.
-    assert!(records.iter().all(|r| r["new_connection"] == false));
-    assert_eq!(server.mock.stats().connections_accepted, 2);
+    assert!(raced.records.iter().all(|r| r["new_connection"] == false));
+    assert_eq!(raced.server.mock.stats().connections_accepted, 2);
 }
 
 #[test]
 fn an_untrusted_certificate_fails_each_request_with_what_to_do() {
     let authority = Authority::new("llmrace test CA");
     let stranger = Authority::new("some other CA");
-    let server = HttpsMock::start(authority.server_config());
-    let dir = tempfile::tempdir().unwrap();
-    let other = stranger.write(dir.path(), "other.pem");
-    let out = dir.path().join("race");
-    let (code, text) = race(&server.endpoint(), &other, &out);
+    let raced = race_trusting(&stranger, &authority, HttpsMock::endpoint);
     // Failed requests are results: the race ran.
-    assert_eq!(code, 0, "{text}");
-    let records = records(&out);
-    assert!(!records.is_empty(), "{text}");
-    for r in &records {
+    assert_eq!(raced.code, 0, "{}", raced.text);
+    assert!(!raced.records.is_empty(), "{}", raced.text);
+    for r in &raced.records {
         assert_eq!(r["outcome"], "failed", "{r}");
         assert_eq!(r["error_class"], "connect", "{r}");
         let message = r["error_message"].as_str().unwrap();
         assert!(message.contains("certificate"), "{message}");
         assert!(message.contains("SSL_CERT_FILE"), "{message}");
     }
-    assert_eq!(server.mock.stats().connections_accepted, 0);
+    assert_eq!(raced.server.mock.stats().connections_accepted, 0);
 }
 
 #[test]
 fn a_plain_http_server_behind_an_https_url_is_named() {
     let authority = Authority::new("llmrace test CA");
-    let server = HttpsMock::start(authority.server_config());
-    let dir = tempfile::tempdir().unwrap();
-    let trusted = authority.write(dir.path(), "ca.pem");
     // The mock itself speaks plain HTTP.
-    let endpoint = format!("plain=openai:https://{}/v1#mock", server.mock.addr());
-    let out = dir.path().join("race");
-    let (code, text) = race(&endpoint, &trusted, &out);
-    assert_eq!(code, 0, "{text}");
-    let records = records(&out);
-    assert!(!records.is_empty(), "{text}");
-    for r in &records {
+    let raced = race_trusting(&authority, &authority, |server| {
+        format!("plain=openai:https://{}/v1#mock", server.mock.addr())
+    });
+    assert_eq!(raced.code, 0, "{}", raced.text);
+    assert!(!raced.records.is_empty(), "{}", raced.text);
+    for r in &raced.records {
         assert_eq!(r["error_class"], "connect", "{r}");
         let message = r["error_message"].as_str().unwrap();
         assert!(message.contains("try an http:// URL"), "{message}");
@@ -239,7 +239,7 @@ fn a_certificate_file_without_certificates_is_refused_before_the_race() {
         (&not_pem, "holds no PEM certificate"),
     ] {
         let out = dir.path().join("race");
-        let (code, text) = race(&server.endpoint(), &file.display().to_string(), &out);
+        let (code, text) = race(&server.endpoint(), file, &out);
         assert_eq!(code, 2, "{text}");
         assert!(
             text.contains(&format!("SSL_CERT_FILE={}", file.display())),

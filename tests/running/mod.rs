@@ -132,6 +132,17 @@ impl Running {
     }
 }
 
+/// Runs `command` to its end; its exit code (-1 when killed) and stdout then stderr as one text.
+pub fn run_to_end(command: &mut Command) -> (i32, String) {
+    let output = command.output().unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
 /// The per-endpoint counts of a results folder's summary, each checked:
 /// sent = succeeded + failed + cancelled, and as many request records as requests sent.
 pub fn check_accounting(dir: &Path) -> Vec<(String, Counts)> {
