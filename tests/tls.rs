@@ -61,10 +61,10 @@ impl Authority {
 
 /// The mock on 127.0.0.1, and in front of it a TLS terminator: the HTTPS origin to race.
 struct HttpsMock {
-    /// Runs the mock and the terminator; dropped with them.
-    _runtime: tokio::runtime::Runtime,
     mock: MockServer,
     https: std::net::SocketAddr,
+    /// Runs the mock and the terminator; dropped last (fields drop in order).
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl HttpsMock {
@@ -92,9 +92,9 @@ impl HttpsMock {
             }
         });
         HttpsMock {
-            _runtime: runtime,
             mock,
             https,
+            _runtime: runtime,
         }
     }
 
