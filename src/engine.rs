@@ -138,6 +138,37 @@ pub struct Controls {
     /// While `true`, no new request is sent; requests in flight go on. Set it with
     /// [`Controls::pause`].
     pub paused: watch::Sender<bool>,
+    /// How long the race has been paused, for schedules that stand still while it is.
+    /// Kept apart from `paused`, whose receivers are the workers waiting at the gate.
+    pause_clock: watch::Sender<PauseClock>,
+}
+
+/// Time spent paused: the pauses that ended, and when the current one began.
+#[derive(Clone, Copy, Debug, Default)]
+struct PauseClock {
+    ended: Duration,
+    since: Option<std::time::Instant>,
+}
+
+impl PauseClock {
+    fn set(&mut self, paused: bool, now: std::time::Instant) {
+        match (paused, self.since) {
+            (true, None) => self.since = Some(now),
+            (false, Some(since)) => {
+                self.ended += now.saturating_duration_since(since);
+                self.since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// All the time spent paused up to `now`, the current pause included.
+    fn paused_for(&self, now: std::time::Instant) -> Duration {
+        self.ended
+            + self
+                .since
+                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
+    }
 }
 
 impl Controls {
@@ -149,8 +180,12 @@ impl Controls {
 
     /// Pauses (`true`) or resumes (`false`) sending. Requests in flight are not touched, and
     /// stopping still works while paused. A duration limit keeps counting while paused: it
-    /// limits the race's time, not its sending time.
+    /// limits the race's time, not its sending time. Ramps stand still: resuming goes on from
+    /// the level the ramp had reached.
     pub fn pause(&self, paused: bool) {
+        // The clock first: a worker that sees the resume sees the pause's length with it.
+        let now = std::time::Instant::now();
+        self.pause_clock.send_modify(|clock| clock.set(paused, now));
         self.paused.send_replace(paused);
     }
 
@@ -341,8 +376,15 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
     if !synchronized_start(&shared).await {
         return;
     }
-    // The ramp's time counts from the start.
-    let start = shared.clock.now();
+    // The ramp's time counts from the start, and stands still while the race is paused.
+    let start = RampStart {
+        at: shared.clock.now(),
+        paused: shared
+            .controls
+            .pause_clock
+            .borrow()
+            .paused_for(std::time::Instant::now()),
+    };
     loop {
         // A worker waits for its turn before taking a prompt, so none is held by a worker a
         // rising ramp has not reached yet, nor lost with one a falling ramp retires.
@@ -361,34 +403,60 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
     }
 }
 
+/// When a closed loop's ramp began, and how long the race had been paused by then.
+#[derive(Clone, Copy)]
+struct RampStart {
+    at: crate::event::Offset,
+    paused: Duration,
+}
+
 /// Waits until the concurrency ramp lets worker `slot` send: `false` when it never will again
 /// (retired by a falling ramp), or the race stopped or its endpoint ran out of requests
-/// (`exhausted`) first. Without a ramp, at once.
+/// (`exhausted`) first. Without a ramp, at once. Time spent paused does not move the ramp.
 async fn wait_for_turn(
     shared: &Shared,
     slot: u32,
-    start: crate::event::Offset,
+    start: RampStart,
     exhausted: &CancellationToken,
 ) -> bool {
     let Some(ramp) = shared.ramp else {
         return true;
     };
-    let elapsed = shared.clock.now().since(start);
-    let Some(turn) = ramp.turn(slot, elapsed) else {
-        return false;
-    };
-    if turn > elapsed {
-        let at = crate::event::Offset::from_duration(start.as_duration() + turn);
-        let due = tokio::time::Instant::from_std(shared.clock.instant_at(at));
-        let stop = &shared.controls.stop_sending;
+    let controls = &shared.controls;
+    let stop = &controls.stop_sending;
+    let mut pauses = controls.pause_clock.subscribe();
+    loop {
+        if !wait_while_paused(&controls.paused, stop).await {
+            return false;
+        }
+        let paused = pauses
+            .borrow_and_update()
+            .paused_for(std::time::Instant::now());
+        let elapsed = shared
+            .clock
+            .now()
+            .since(start.at)
+            .saturating_sub(paused.saturating_sub(start.paused));
+        let Some(turn) = ramp.turn(slot, elapsed) else {
+            return false;
+        };
+        if turn <= elapsed {
+            return true;
+        }
+        let due = tokio::time::Instant::now() + (turn - elapsed);
         tokio::select! {
             biased;
             () = stop.cancelled() => return false,
             () = exhausted.cancelled() => return false,
-            () = tokio::time::sleep_until(due) => {}
+            // Paused while waiting: the turn moves later by however long the pause lasts.
+            changed = pauses.changed() => {
+                if changed.is_err() {
+                    return false;
+                }
+            }
+            () = tokio::time::sleep_until(due) => return true,
         }
     }
-    true
 }
 
 /// Waits until every worker has finished its warm-up; false if the race was stopped first.
@@ -441,6 +509,23 @@ mod tests {
     use futures_util::FutureExt;
 
     use super::*;
+
+    #[test]
+    fn the_pause_clock_counts_only_time_spent_paused() {
+        let t0 = std::time::Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut clock = PauseClock::default();
+        assert_eq!(clock.paused_for(at(5)), Duration::ZERO);
+        clock.set(true, at(10));
+        assert_eq!(clock.paused_for(at(25)), Duration::from_millis(15));
+        // Pausing again while paused changes nothing.
+        clock.set(true, at(20));
+        clock.set(false, at(30));
+        assert_eq!(clock.paused_for(at(100)), Duration::from_millis(20));
+        clock.set(false, at(110));
+        clock.set(true, at(200));
+        assert_eq!(clock.paused_for(at(205)), Duration::from_millis(25));
+    }
 
     #[test]
     fn the_gate_is_open_unless_paused() {

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use llmrace::clock::RaceClock;
 use llmrace::config::{PromptSource, Timeouts};
-use llmrace::engine::{self, Controls, Limits, Target, TargetSpec};
+use llmrace::engine::{self, Controls, Limits, Pacing, Plan, Target, TargetSpec};
 use llmrace::event::{EndpointId, EventKind, RaceEvent};
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
@@ -34,6 +34,16 @@ struct Race {
 /// Starts a race of `requests` requests against a mock at `concurrency`, with `controls`
 /// as set up by the caller (maybe paused already).
 async fn start(profile: &str, limits: Limits, concurrency: u32, controls: Controls) -> Race {
+    let plan = Plan {
+        pacing: Pacing::Closed(None),
+        limits,
+        retries: 0,
+    };
+    start_with(profile, plan, concurrency, controls).await
+}
+
+/// As [`start`], with the pacing and limits of `plan`.
+async fn start_with(profile: &str, plan: Plan, concurrency: u32, controls: Controls) -> Race {
     let server = MockServer::start(([127, 0, 0, 1], 0).into(), Profile::parse(profile).unwrap())
         .await
         .unwrap();
@@ -62,9 +72,9 @@ async fn start(profile: &str, limits: Limits, concurrency: u32, controls: Contro
     let timeouts = Timeouts::default();
     let workers = engine::workers(&targets, &timeouts).unwrap();
     let (tx, events) = mpsc::unbounded_channel();
-    let run = tokio::spawn(engine::run(
+    let run = tokio::spawn(engine::drive(
         workers,
-        limits,
+        plan,
         timeouts,
         RaceClock::start(),
         tx,
@@ -207,4 +217,36 @@ async fn a_duration_limit_keeps_counting_while_paused() {
     let mut race = start("instant,tokens=4", limits, 2, paused()).await;
     let events = race.finish().await;
     assert!(events.is_empty(), "{events:?}");
+}
+
+/// A rising ramp stands still while the race is paused: a race resumed after a pause longer
+/// than its whole ramp starts again from the ramp's first level, one worker, not its last.
+#[tokio::test]
+async fn a_concurrency_ramp_stands_still_while_paused() {
+    let ramp: llmrace::load::ConcurrencyRamp = "1..4:600ms".parse().unwrap();
+    let plan = Plan {
+        pacing: Pacing::Closed(Some(ramp)),
+        limits: requests(8),
+        retries: 0,
+    };
+    let mut race = start_with("instant,tokens=4,ttft=20ms", plan, 4, paused()).await;
+    let mut seen = Vec::new();
+    race.until_parked(&mut seen).await;
+    assert!(seen.is_empty(), "{seen:?}");
+    // The pause itself, longer than the ramp: had the ramp gone on, all four workers would
+    // send at the resume.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    race.controls.pause(false);
+    let events = race.finish().await;
+    assert_eq!(count(&events, is_sent), 8);
+    // The second worker's turn comes 200 ms into the ramp; a request takes ~25 ms.
+    let first_end = events.iter().position(|e| is_end(&e.kind)).unwrap();
+    let second_sent = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| is_sent(&e.kind))
+        .nth(1)
+        .unwrap()
+        .0;
+    assert!(first_end < second_sent, "{events:?}");
 }
