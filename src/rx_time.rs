@@ -55,7 +55,8 @@ pub struct Written {
 ///
 /// HTTP/1.1 in hyper writes a whole message (head and body) out of its buffer and only then
 /// flushes the IO (`Buffered::poll_flush` in hyper 1.x), so a flush that follows written bytes
-/// marks the end of a message: the moment it really left, not when it was issued.
+/// marks the end of a message. Its instant is when the write of the message's last bytes
+/// began: when it really left, not when it was issued nor when the flush got round to it.
 pub type LastWrite = tokio::sync::watch::Receiver<Written>;
 
 /// A TCP stream that notes when the bytes it reads arrived and when what it wrote was flushed.
@@ -433,5 +434,32 @@ mod tests {
         server.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty());
         assert_eq!(server.arrival().get(), Some(arrived));
+    }
+
+    #[tokio::test]
+    async fn a_message_is_timed_from_its_write_not_from_its_flush() {
+        let (mut client, mut server) = pair().await;
+        let mut written = server.last_write();
+        server.write_all(b"one message").await.unwrap();
+        let wrote = Instant::now();
+        assert_eq!(
+            *written.borrow_and_update(),
+            Written::default(),
+            "not before the flush"
+        );
+        server.flush().await.unwrap();
+        let flushed = Instant::now();
+        let last = *written.borrow_and_update();
+        assert_eq!(last.count, 1);
+        let at = last.at.unwrap();
+        assert!(at <= wrote && wrote <= flushed, "{at:?} {wrote:?}");
+        server.flush().await.unwrap();
+        assert!(
+            !written.has_changed().unwrap(),
+            "a flush of nothing is no message"
+        );
+        let mut got = [0; 11];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"one message");
     }
 }

@@ -105,6 +105,7 @@ impl HttpsMock {
             &format!("http://{}", self.mock.addr()),
             &format!("https://{}", self.https),
         );
+        assert!(url.starts_with("https://"), "{plain} was not rewritten");
         format!("secure=openai:{url}#mock")
     }
 }
@@ -112,25 +113,33 @@ impl HttpsMock {
 /// Runs a headless race of 6 requests at concurrency 2 against `endpoint`, trusting what
 /// `cert_file` holds; returns the exit code and everything printed.
 fn race(endpoint: &str, cert_file: &Path, out: &Path) -> (i32, String) {
-    running::run_to_end(
-        Command::new(BIN)
-            .args([
-                "race",
-                "--headless",
-                "-q",
-                "-n",
-                "6",
-                "-c",
-                "2",
-                "-e",
-                endpoint,
-            ])
-            .arg("--out")
-            .arg(out)
-            .env("SSL_CERT_FILE", cert_file)
-            .env_remove("SSL_CERT_DIR")
-            .env("NO_COLOR", "1"),
-    )
+    race_with(endpoint, &[("SSL_CERT_FILE", cert_file)], out)
+}
+
+/// As [`race`], with the trust settings `trust` (variable, path) alone.
+fn race_with(endpoint: &str, trust: &[(&str, &Path)], out: &Path) -> (i32, String) {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "race",
+            "--headless",
+            "-q",
+            "-n",
+            "6",
+            "-c",
+            "2",
+            "-e",
+            endpoint,
+        ])
+        .arg("--out")
+        .arg(out)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .env("NO_COLOR", "1");
+    for (name, path) in trust {
+        command.env(name, path);
+    }
+    running::run_to_end(&mut command)
 }
 
 /// What a race over HTTPS left: the server, the exit code, the output, the request records.
@@ -252,4 +261,35 @@ fn a_certificate_file_without_certificates_is_refused_before_the_race() {
         );
     }
     assert_eq!(server.mock.stats().connections_accepted, 0);
+}
+
+#[test]
+fn a_certificate_folder_is_trusted_beside_a_missing_file() {
+    let authority = Authority::new("llmrace test CA");
+    let server = HttpsMock::start(authority.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("certs");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("private-ca.pem"), &authority.pem).unwrap();
+    let missing = dir.path().join("nowhere.pem");
+    let out = dir.path().join("race");
+    let trust = [
+        ("SSL_CERT_FILE", missing.as_path()),
+        ("SSL_CERT_DIR", &folder),
+    ];
+    let (code, text) = race_with(&server.endpoint(), &trust, &out);
+    assert_eq!(code, 0, "{text}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["endpoints"][0]["counts"]["succeeded"], 6, "{text}");
+}
+
+#[test]
+fn certificate_settings_do_not_touch_a_race_without_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere.pem");
+    let out = dir.path().join("race");
+    let (code, text) = race("m=openai:mock://instant,tokens=4#m", &missing, &out);
+    assert_eq!(code, 0, "{text}");
+    assert!(out.join("summary.json").exists(), "{text}");
 }

@@ -77,7 +77,10 @@ pub struct Tls(Arc<rustls::ClientConfig>);
 
 impl Tls {
     pub fn new() -> Result<Tls, String> {
-        check_cert_file(std::env::var_os(CERT_FILE_VAR).as_deref())?;
+        // With a folder named as well, the verifier trusts what loads from either.
+        if CERT_ENV_READ && std::env::var_os("SSL_CERT_DIR").is_none_or(|dir| dir.is_empty()) {
+            check_cert_file(std::env::var_os(CERT_FILE_VAR).as_deref())?;
+        }
         use rustls_platform_verifier::BuilderVerifierExt;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -94,8 +97,17 @@ impl Tls {
 /// The variable that replaces the system's trusted certificates with a file's.
 const CERT_FILE_VAR: &str = "SSL_CERT_FILE";
 
-/// A certificate file that cannot be read or holds no certificate would fail every handshake
-/// with a message far from its cause (the verifier reads it lazily); refused before the race.
+/// Whether the verifier reads `SSL_CERT_FILE` and `SSL_CERT_DIR` here (through
+/// rustls-native-certs): Unix but not Apple or Android. Elsewhere the OS store alone decides.
+const CERT_ENV_READ: bool = cfg!(all(
+    unix,
+    not(target_vendor = "apple"),
+    not(target_os = "android")
+));
+
+/// A certificate file that cannot be read or holds no certificate leaves the verifier with
+/// nothing to trust; it refuses at start-up with a message that names neither the variable nor
+/// the file. This names both and says what to do.
 fn check_cert_file(path: Option<&std::ffi::OsStr>) -> Result<(), String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
@@ -263,9 +275,12 @@ impl Connection {
                     // What rustls says when the other side answers in plain HTTP.
                     let hint = if text.contains("corrupt message") {
                         " (the server may speak plain HTTP: try an http:// URL)"
-                    } else if text.contains("UnknownIssuer") {
+                    } else if text.contains("UnknownIssuer") && CERT_ENV_READ {
                         " (signed by a CA this machine does not trust: for a private CA, set \
                          SSL_CERT_FILE to a PEM file holding its certificate and the system's)"
+                    } else if text.contains("UnknownIssuer") {
+                        " (signed by a CA this machine does not trust: for a private CA, add its \
+                         certificate to the system's trusted certificates)"
                     } else {
                         ""
                     };

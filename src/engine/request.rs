@@ -137,7 +137,9 @@ pub async fn run_request(
     // with hundreds of streams issuing at once on one core, the connection tasks write them
     // one after another, milliseconds apart, and that queue is ours, not the server's. The
     // connection is idle (the previous response was read whole), so the first write to end
-    // after `seen` is this request's.
+    // after `seen` is this request's. Two rare writes could come first and time it early, never
+    // before it was issued: the rest of the previous request's body when its server answered
+    // before reading it, or a TLS alert or key update on the idle connection.
     let mut written = connection.last_write();
     let seen = written.borrow_and_update().count;
     let mut sent = connect.is_some().then(|| {
