@@ -223,7 +223,7 @@ async fn a_duration_limit_keeps_counting_while_paused() {
 /// than its whole ramp starts again from the ramp's first level, one worker, not its last.
 #[tokio::test]
 async fn a_concurrency_ramp_stands_still_while_paused() {
-    let ramp: llmrace::load::ConcurrencyRamp = "1..4:600ms".parse().unwrap();
+    let ramp: llmrace::load::ConcurrencyRamp = "1..4:1500ms".parse().unwrap();
     let plan = Plan {
         pacing: Pacing::Closed(Some(ramp)),
         limits: requests(8),
@@ -235,11 +235,11 @@ async fn a_concurrency_ramp_stands_still_while_paused() {
     assert!(seen.is_empty(), "{seen:?}");
     // The pause itself, longer than the ramp: had the ramp gone on, all four workers would
     // send at the resume.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
     race.controls.pause(false);
     let events = race.finish().await;
     assert_eq!(count(&events, is_sent), 8);
-    // The second worker's turn comes 200 ms into the ramp; a request takes ~25 ms.
+    // The second worker's turn comes 500 ms into the ramp; a request takes ~25 ms.
     let first_end = events.iter().position(|e| is_end(&e.kind)).unwrap();
     let second_sent = events
         .iter()
