@@ -378,19 +378,19 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let last = if interactive {
-        // The dashboard seeks back and forth: it holds every event.
-        let replay = crate::record::Replay::open(&path)?;
-        tell_damage(replay.damage.as_deref());
         let speed = crate::player::Speed::parse(&args.speed)
             .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
+        // The dashboard seeks back and forth: the events are held, compressed, and the race's
+        // final numbers are folded as they load.
+        let reader = crate::record::replay::ReplayReader::open(&path)?;
+        let (log, last) = crate::playback::load_for_playback(reader);
+        tell_damage(log.damage.as_deref());
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
-        // Shared with the player, not copied: a long replay is large.
-        let replay = std::sync::Arc::new(replay);
-        if let Some(signal) = crate::play(std::sync::Arc::clone(&replay), theme, speed).await? {
+        if let Some(signal) = crate::play(log, theme, speed).await? {
             // SIGTERM or a closed terminal: leave without printing to what may be gone.
             return Ok(signal.exit_code());
         }
-        crate::fold_replay(&replay, |_| {})
+        last
     } else {
         let mut reader = crate::record::replay::ReplayReader::open(&path)?;
         let last = crate::playback::fold_stream(&mut reader, |_| {});

@@ -146,16 +146,32 @@ fn finish_results(results: ResultsWriter, run: &Run) -> Result<(PathBuf, Summary
     Ok((finished.dir, run.summary.clone()))
 }
 
+/// Reads a replay for the dashboard: its events into a compact log to play back and seek in,
+/// and, folded on the way, the final snapshot of the race (what [`fold_stream`] returns).
+pub fn load_for_playback<R: std::io::BufRead>(
+    mut reader: ReplayReader<R>,
+) -> (player::EventLog, Snapshot) {
+    let mut fold = Fold::new(reader.header());
+    let mut log = player::LogBuilder::new(reader.header().clone());
+    for event in reader.by_ref() {
+        log.push(&event, &fold.aggregator);
+        fold.apply(&event, &mut |_| {});
+    }
+    let last = fold.finish(reader.end(), reader.duration(), |_| {});
+    let (_, end, damage) = reader.into_parts();
+    (log.finish(end, damage), last)
+}
+
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
 /// virtual clock the user steers (pause, speed, seek, step). Returns when the user quits, with
 /// the signal that made it quit if one did (its exit code is 128 + its number).
 pub async fn play(
-    replay: Arc<record::Replay>,
+    log: player::EventLog,
     theme: tui::Theme,
     speed: player::Speed,
 ) -> Result<Option<crate::signals::Signal>, RaceError> {
-    let info = replay_info(&replay);
-    let mut player = player::Player::new(replay, speed);
+    let info = replay_info(&log);
+    let mut player = player::Player::new(log, speed);
     // The first frame shows the replay's start, not an empty board.
     let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(player.snapshot()));
     let (playback_tx, playback_rx) = mpsc::unbounded_channel();
@@ -201,7 +217,7 @@ pub async fn play(
 }
 
 /// The recorded race as the dashboard describes it, with what is wrong with the file told.
-fn replay_info(replay: &record::Replay) -> tui::RaceInfo {
+fn replay_info(replay: &player::EventLog) -> tui::RaceInfo {
     let header = &replay.header;
     let race = &header.race;
     let lanes = header
@@ -272,7 +288,7 @@ mod tests {
         // The race as run names endpoint 0 differently: no colour is guessed for it.
         replay.header.race.endpoints[0].name = "elsewhere".to_string();
         replay.damage = Some("the file ends in the middle of line 7".to_string());
-        let info = replay_info(&replay);
+        let info = replay_info(&player::EventLog::of(&replay));
         assert!(info.replay);
         let names: Vec<&str> = info.lanes.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["turbo", "steady", "thinker"]);
@@ -342,7 +358,7 @@ mod tests {
     fn playing_to_the_end_gives_what_folding_the_replay_gives() {
         let replay = player::fixture::replay(4, 100);
         let folded = fold_replay(&replay, |_| {});
-        let mut played = player::Player::new(Arc::new(replay), player::Speed::MAX);
+        let mut played = player::Player::new(player::EventLog::of(&replay), player::Speed::MAX);
         played.advance(Duration::ZERO);
         let mut end = played.snapshot();
         end.playback = None;

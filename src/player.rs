@@ -4,6 +4,7 @@
 //! moment. No I/O and no clock reads: it is told how much real time passed ([`run::play`]
 //! is the task that tells it).
 
+pub mod log;
 pub mod run;
 pub mod speed;
 
@@ -12,14 +13,14 @@ pub(crate) mod fixture;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::event::{EventKind, Offset};
-use crate::record::{Replay, ReplayHeader};
+use crate::event::Offset;
+use crate::record::ReplayHeader;
 use crate::stats::snapshot::Playback;
 use crate::stats::{Aggregator, Snapshot};
+pub use log::{EventLog, LogBuilder};
 pub use run::play;
 pub use speed::Speed;
 
@@ -41,7 +42,9 @@ pub enum PlaybackCommand {
 }
 
 pub struct Player {
-    replay: Arc<Replay>,
+    log: EventLog,
+    /// The block of events being folded, decoded.
+    cursor: log::Cursor,
     aggregator: Aggregator,
     /// Index of the next event to fold.
     next: usize,
@@ -58,13 +61,14 @@ pub struct Player {
 }
 
 impl Player {
-    /// A player at the start of `replay`, playing at `speed`.
-    pub fn new(replay: Arc<Replay>, speed: Speed) -> Player {
-        let aggregator = aggregator_for(&replay.header);
-        let marks = failure_marks(&replay);
-        let duration = replay.duration();
+    /// A player at the start of `log`, playing at `speed`.
+    pub fn new(log: EventLog, speed: Speed) -> Player {
+        let aggregator = aggregator_for(&log.header);
+        let marks = log.marks();
+        let duration = log.duration();
         let mut player = Player {
-            replay,
+            log,
+            cursor: log::Cursor::default(),
             aggregator,
             next: 0,
             folded_to: Offset::ZERO,
@@ -176,8 +180,9 @@ impl Player {
         self.paused = true;
         self.changed = true;
         // Not yet folded means later than the position (or the position is the end).
-        if let Some(event) = self.replay.events.get(self.next) {
-            self.move_to(event.t.max(self.position));
+        if let Some(event) = self.cursor.get(&self.log, self.next) {
+            let t = event.t;
+            self.move_to(t.max(self.position));
         }
         self.settle();
     }
@@ -192,7 +197,7 @@ impl Player {
             speed: self.speed.factor(),
             paused: self.paused,
             marks: Arc::clone(&self.marks),
-            damage: self.replay.damage.clone(),
+            damage: self.log.damage.clone(),
         });
         snapshot
     }
@@ -237,20 +242,26 @@ impl Player {
         }
     }
 
-    /// Folds events up to the position — from the first event again when the position went
-    /// back before an event already folded (the aggregator is a fold: it cannot unfold).
+    /// Folds events up to the position: from the log's kept state nearest before it when the
+    /// position went back before an event already folded (the aggregator is a fold: it cannot
+    /// unfold), or when a kept state lies ahead of what is folded (a long seek forward).
     /// Events go in file order, the order the live aggregator took them in: folding stops at
     /// the first one later than the position, so any position gives the same prefix however it
     /// was reached. At the end every event is folded, whatever its time.
     fn settle(&mut self) {
         let at_end = self.at_end();
-        if !at_end && self.folded_to > self.position {
-            self.aggregator = aggregator_for(&self.replay.header);
-            self.next = 0;
-            self.folded_to = Offset::ZERO;
+        let kept = if at_end {
+            self.log.last_checkpoint()
+        } else {
+            self.log.checkpoint_for(self.position)
+        };
+        let rewind = !at_end && self.folded_to > self.position;
+        if rewind || kept.next > self.next {
+            self.aggregator = kept.aggregator.clone();
+            self.next = kept.next;
+            self.folded_to = kept.folded_to;
         }
-        let events = &self.replay.events;
-        while let Some(event) = events.get(self.next) {
+        while let Some(event) = self.cursor.get(&self.log, self.next) {
             if !at_end && event.t > self.position {
                 break;
             }
@@ -265,22 +276,4 @@ impl Player {
 pub fn aggregator_for(header: &ReplayHeader) -> Aggregator {
     let names: Vec<String> = header.endpoints.iter().map(|e| e.name.clone()).collect();
     Aggregator::new(&names, header.race.slo.clone(), header.started_at)
-}
-
-/// The race times at which measured requests failed (warm-ups are kept out, as from every
-/// statistic), in order.
-fn failure_marks(replay: &Replay) -> Arc<[Offset]> {
-    let mut warmups = HashSet::new();
-    let mut marks = Vec::new();
-    for event in &replay.events {
-        match event.kind {
-            EventKind::Sent { warmup: true, .. } => {
-                warmups.insert(event.request);
-            }
-            EventKind::Failed { .. } if !warmups.contains(&event.request) => marks.push(event.t),
-            _ => {}
-        }
-    }
-    marks.sort_unstable();
-    marks.into()
 }

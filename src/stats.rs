@@ -24,6 +24,8 @@ use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
 pub use snapshot::{EndpointSnapshot, Health, Mark, RequestState, RequestView, Segment, Snapshot};
 
+/// Cloned by the replay player to keep its state every so many events.
+#[derive(Clone)]
 pub struct Aggregator {
     endpoints: Vec<EndpointStats>,
     in_flight: HashMap<RequestId, InFlight>,
@@ -35,6 +37,7 @@ pub struct Aggregator {
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
+#[derive(Clone)]
 struct InFlight {
     trace: RequestTrace,
     view: ViewHandle,

@@ -71,7 +71,10 @@ mod tests {
 
     #[tokio::test]
     async fn plays_to_the_end_obeys_and_ends_with_its_commands() {
-        let player = Player::new(Arc::new(fixture::replay(2, 30)), Speed::MAX);
+        let player = Player::new(
+            crate::player::EventLog::of(&fixture::replay(2, 30)),
+            Speed::MAX,
+        );
         let first = Arc::new(Snapshot {
             t: crate::event::Offset::ZERO,
             finished: false,

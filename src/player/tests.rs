@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fixture::replay;
-use super::{PlaybackCommand, Player, Speed};
+use super::{EventLog, PlaybackCommand, Player, Speed};
 use crate::event::{EventKind, Offset, RaceEvent};
 use crate::record::Replay;
 use crate::stats::{Snapshot, fixture};
@@ -15,7 +15,7 @@ fn secs(s: u64) -> Offset {
 }
 
 fn player(endpoints: usize, requests: usize) -> Player {
-    Player::new(Arc::new(replay(endpoints, requests)), Speed::NORMAL)
+    Player::new(EventLog::of(&replay(endpoints, requests)), Speed::NORMAL)
 }
 
 /// The snapshot without its playback state: what the aggregator says.
@@ -52,7 +52,7 @@ fn time_passes_at_the_speed_asked() {
     assert_eq!(playback.speed, Some(0.25));
     assert!(!playback.paused && !s.finished);
 
-    let mut max = Player::new(Arc::new(replay(2, 100)), Speed::MAX);
+    let mut max = Player::new(EventLog::of(&replay(2, 100)), Speed::MAX);
     max.advance(Duration::from_millis(1));
     assert_eq!(max.position(), max.duration());
     assert!(max.snapshot().finished && max.is_idle());
@@ -60,7 +60,7 @@ fn time_passes_at_the_speed_asked() {
 
 #[test]
 fn the_end_is_exactly_the_live_race_folded_to_its_end() {
-    let mut p = Player::new(Arc::new(replay(4, 200)), Speed::MAX);
+    let mut p = Player::new(EventLog::of(&replay(4, 200)), Speed::MAX);
     p.advance(Duration::ZERO);
     assert_eq!(race(p.snapshot()), fixture::finished_race(4, 200));
     // Played at 16× through every tick, too.
@@ -144,7 +144,7 @@ fn seeks_stay_within_the_replay() {
 fn step_goes_to_the_next_event_and_pauses() {
     let r = replay(2, 20);
     let times: Vec<Offset> = r.events.iter().map(|e| e.t).collect();
-    let mut p = Player::new(Arc::new(r), Speed::NORMAL);
+    let mut p = Player::new(EventLog::of(&r), Speed::NORMAL);
     p.advance(Duration::from_millis(1));
     let first_after = *times.iter().find(|t| **t > p.position()).unwrap();
     p.step();
@@ -164,13 +164,13 @@ fn step_goes_to_the_next_event_and_pauses() {
 
 #[test]
 fn resuming_at_the_end_plays_again_from_the_start() {
-    let mut p = Player::new(Arc::new(replay(2, 20)), Speed::MAX);
+    let mut p = Player::new(EventLog::of(&replay(2, 20)), Speed::MAX);
     p.advance(Duration::ZERO);
     assert!(p.snapshot().finished);
     p.toggle_pause();
     assert!(!p.paused());
     assert_eq!(p.position(), Offset::ZERO);
-    let fresh = Player::new(Arc::new(replay(2, 20)), Speed::MAX).snapshot();
+    let fresh = Player::new(EventLog::of(&replay(2, 20)), Speed::MAX).snapshot();
     assert!(!fresh.finished);
     assert_eq!(p.snapshot(), fresh);
 }
@@ -183,7 +183,7 @@ fn marks_are_the_measured_failures_in_time_order() {
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Failed { .. }))
         .count();
-    let mut p = Player::new(Arc::new(r), Speed::NORMAL);
+    let mut p = Player::new(EventLog::of(&r), Speed::NORMAL);
     let s = p.snapshot();
     let marks = &s.playback.as_ref().unwrap().marks;
     assert_eq!(marks.len(), failed);
@@ -208,7 +208,7 @@ fn events_out_of_time_order_fold_in_file_order() {
         folded.apply(event);
     }
     let end = folded.snapshot(r.duration(), true);
-    let mut p = Player::new(Arc::new(r.clone()), Speed::NORMAL);
+    let mut p = Player::new(EventLog::of(&r), Speed::NORMAL);
     p.seek_to(1.0);
     assert_eq!(race(p.snapshot()), end);
     // Just before the later-stamped event, neither of the two is folded.
@@ -224,7 +224,7 @@ fn a_cut_replay_plays_to_its_last_event_and_says_so() {
     r.end = None;
     r.damage = Some("the file ends in the middle of line 99".to_string());
     let last = r.events.last().unwrap().t;
-    let mut p = Player::new(Arc::new(r), Speed::MAX);
+    let mut p = Player::new(EventLog::of(&r), Speed::MAX);
     p.advance(Duration::ZERO);
     let s = p.snapshot();
     assert!(s.finished);
@@ -239,11 +239,40 @@ fn an_empty_replay_is_at_its_end() {
     let mut r = replay(2, 0);
     r.events.clear();
     r.end = None;
-    let mut p = Player::new(Arc::new(r), Speed::NORMAL);
+    let mut p = Player::new(EventLog::of(&r), Speed::NORMAL);
     p.advance(Duration::from_secs(1));
     p.step();
     p.seek_to(0.5);
     let s = p.snapshot();
     assert!(s.finished);
     assert_eq!(s.t, Offset::ZERO);
+}
+
+/// `replay` in blocks of 7 events with a kept state every 2 blocks, so that seeks cross many
+/// blocks and start from many kept states.
+fn small_blocks(replay: &Replay) -> EventLog {
+    let mut log = super::LogBuilder::sized(replay.header.clone(), 7, 2);
+    let mut aggregator = super::aggregator_for(&replay.header);
+    for event in &replay.events {
+        log.push(event, &aggregator);
+        aggregator.apply(event);
+    }
+    log.finish(replay.end, replay.damage.clone())
+}
+
+#[test]
+fn seeks_through_blocks_and_kept_states_land_where_playing_straight_lands() {
+    let r = replay(3, 40);
+    let mut p = Player::new(small_blocks(&r), Speed::NORMAL);
+    p.toggle_pause();
+    // Forward and back, near and far, the end and the start, in no order.
+    for percent in [37, 5, 90, 91, 12, 100, 0, 63, 62, 64, 1, 99, 50] {
+        p.obey(PlaybackCommand::SeekToPercent(percent));
+        let mut straight = Player::new(EventLog::of(&r), Speed::NORMAL);
+        straight.toggle_pause();
+        straight.obey(PlaybackCommand::SeekToPercent(percent));
+        assert_eq!(p.snapshot(), straight.snapshot(), "at {percent} %");
+    }
+    p.obey(PlaybackCommand::ToEnd);
+    assert_eq!(race(p.snapshot()), fixture::finished_race(3, 40));
 }

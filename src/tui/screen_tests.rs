@@ -303,7 +303,7 @@ fn no_endpoints_is_not_a_crash() {
 /// The fixture race played back to 60 %, at 2×, paused: what a replay shows.
 fn replay_at_60_percent() -> (RaceInfo, Snapshot) {
     let mut player = Player::new(
-        Arc::new(crate::player::fixture::replay(4, 200)),
+        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
         Speed::NORMAL,
     );
     for command in [
@@ -345,7 +345,10 @@ fn board_replay() {
 #[test]
 fn the_timeline_marks_failures_in_the_bad_colour() {
     let (info, ahead) = replay_at_60_percent();
-    let mut player = Player::new(Arc::new(crate::player::fixture::replay(4, 200)), Speed::MAX);
+    let mut player = Player::new(
+        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
+        Speed::MAX,
+    );
     player.advance(std::time::Duration::ZERO);
     let played = player.snapshot();
     let view = ViewState {

@@ -1,0 +1,292 @@
+//! A replay's events held for playback in little memory: in blocks of JSON lines compressed
+//! as the file was, so a 30-minute race of five million events takes the size of its file
+//! rather than gigabytes, with the aggregator's state kept every so many blocks so that a seek
+//! folds at most that many blocks, not the race from its start.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+
+use crate::event::{EventKind, Offset, RaceEvent};
+use crate::record::{Replay, ReplayEnd, ReplayHeader};
+use crate::stats::Aggregator;
+
+/// Events per block: decoding one costs a few milliseconds.
+const BLOCK_EVENTS: usize = 4096;
+
+/// Blocks between two kept aggregator states: a seek folds at most this many blocks
+/// (about a quarter of a million events, well under a second).
+const CHECKPOINT_BLOCKS: usize = 64;
+
+/// The events of a replay, its header and how it ended; what the player needs and no more.
+pub struct EventLog {
+    pub header: ReplayHeader,
+    pub end: Option<ReplayEnd>,
+    pub damage: Option<String>,
+    blocks: Vec<Vec<u8>>,
+    block_events: usize,
+    len: usize,
+    last_t: Option<Offset>,
+    checkpoints: Vec<Checkpoint>,
+    marks: Arc<[Offset]>,
+}
+
+/// The aggregator after folding every event before `next`, all of them at or before
+/// `folded_to`: playback may start from here at any position from `folded_to` on.
+pub struct Checkpoint {
+    pub next: usize,
+    pub folded_to: Offset,
+    pub aggregator: Aggregator,
+}
+
+impl EventLog {
+    /// A log of a replay already in memory (tests and fixtures).
+    pub fn of(replay: &Replay) -> EventLog {
+        let mut builder = LogBuilder::new(replay.header.clone());
+        let mut aggregator = super::aggregator_for(&replay.header);
+        for event in &replay.events {
+            builder.push(event, &aggregator);
+            aggregator.apply(event);
+        }
+        builder.finish(replay.end, replay.damage.clone())
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The race time the replay covers: its end, or its last event when cut short.
+    pub fn duration(&self) -> Offset {
+        self.end
+            .map(|e| e.t)
+            .or(self.last_t)
+            .unwrap_or(Offset::ZERO)
+    }
+
+    /// The race times at which measured requests failed, in order.
+    pub fn marks(&self) -> Arc<[Offset]> {
+        Arc::clone(&self.marks)
+    }
+
+    /// The latest kept state from which playback can reach `position`: the one that has
+    /// folded the most events while none of them is later than `position`.
+    pub fn checkpoint_for(&self, position: Offset) -> &Checkpoint {
+        let later = self
+            .checkpoints
+            .partition_point(|c| c.folded_to <= position);
+        // The first checkpoint, before any event, serves every position.
+        &self.checkpoints[later.saturating_sub(1)]
+    }
+
+    /// The last kept state, for playing to the end.
+    pub fn last_checkpoint(&self) -> &Checkpoint {
+        let last = self.checkpoints.len() - 1;
+        &self.checkpoints[last]
+    }
+
+    /// The events of block `index`, decoded.
+    fn block(&self, index: usize) -> Vec<RaceEvent> {
+        let bytes = &self.blocks[index];
+        serde_json::Deserializer::from_reader(DeflateDecoder::new(&bytes[..]))
+            .into_iter::<RaceEvent>()
+            .map(|event| event.expect("a block holds the events it was written with"))
+            .collect()
+    }
+}
+
+/// Reads a log's events in order, a decoded block at a time.
+#[derive(Default)]
+pub struct Cursor {
+    block: Option<(usize, Vec<RaceEvent>)>,
+}
+
+impl Cursor {
+    /// Event `index` of `log`, or `None` past its end.
+    pub fn get<'a>(&'a mut self, log: &EventLog, index: usize) -> Option<&'a RaceEvent> {
+        if index >= log.len {
+            return None;
+        }
+        let block = index / log.block_events;
+        if self.block.as_ref().is_none_or(|(held, _)| *held != block) {
+            self.block = Some((block, log.block(block)));
+        }
+        self.block
+            .as_ref()
+            .and_then(|(_, events)| events.get(index % log.block_events))
+    }
+}
+
+/// Builds an [`EventLog`] from events in file order, each handed with the aggregator as it
+/// stood before that event.
+pub struct LogBuilder {
+    log: EventLog,
+    block_events: usize,
+    checkpoint_blocks: usize,
+    /// The open block's JSON lines, compressed whole when it closes: the encoder is slow
+    /// with the many small writes serde makes.
+    current: Vec<u8>,
+    in_block: usize,
+    folded_to: Offset,
+    warmups: HashSet<crate::event::RequestId>,
+    marks: Vec<Offset>,
+}
+
+impl LogBuilder {
+    pub fn new(header: ReplayHeader) -> LogBuilder {
+        LogBuilder::sized(header, BLOCK_EVENTS, CHECKPOINT_BLOCKS)
+    }
+
+    /// With blocks of `block_events` events and a kept state every `checkpoint_blocks` blocks.
+    pub fn sized(header: ReplayHeader, block_events: usize, checkpoint_blocks: usize) -> Self {
+        let block_events = block_events.max(1);
+        let aggregator = super::aggregator_for(&header);
+        LogBuilder {
+            log: EventLog {
+                header,
+                end: None,
+                damage: None,
+                blocks: Vec::new(),
+                block_events,
+                len: 0,
+                last_t: None,
+                checkpoints: vec![Checkpoint {
+                    next: 0,
+                    folded_to: Offset::ZERO,
+                    aggregator,
+                }],
+                marks: Arc::from([]),
+            },
+            block_events,
+            checkpoint_blocks: checkpoint_blocks.max(1),
+            current: Vec::new(),
+            in_block: 0,
+            folded_to: Offset::ZERO,
+            warmups: HashSet::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// Adds `event`; `before` is the aggregator with every earlier event folded in.
+    pub fn push(&mut self, event: &RaceEvent, before: &Aggregator) {
+        if self.in_block == self.block_events {
+            self.close_block();
+            if self.log.blocks.len().is_multiple_of(self.checkpoint_blocks) {
+                self.log.checkpoints.push(Checkpoint {
+                    next: self.log.len,
+                    folded_to: self.folded_to,
+                    aggregator: before.clone(),
+                });
+            }
+        }
+        serde_json::to_writer(&mut self.current, event).expect("events serialize");
+        self.current.push(b'\n');
+        self.in_block += 1;
+        self.log.len += 1;
+        self.folded_to = self.folded_to.max(event.t);
+        self.log.last_t = Some(event.t);
+        // Warm-ups are kept out of the marks, as out of every statistic.
+        match event.kind {
+            EventKind::Sent { warmup: true, .. } => {
+                self.warmups.insert(event.request);
+            }
+            EventKind::Failed { .. } if !self.warmups.contains(&event.request) => {
+                self.marks.push(event.t);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(mut self, end: Option<ReplayEnd>, damage: Option<String>) -> EventLog {
+        if self.in_block > 0 {
+            self.close_block();
+        }
+        self.marks.sort_unstable();
+        self.log.marks = self.marks.into();
+        self.log.end = end;
+        self.log.damage = damage;
+        self.log
+    }
+
+    fn close_block(&mut self) {
+        // Fast: this runs while the replay loads; the ratio is near the file's level 6.
+        let mut block = DeflateEncoder::new(Vec::new(), Compression::fast());
+        block
+            .write_all(&self.current)
+            .expect("writing to memory cannot fail");
+        let bytes = block.finish().expect("writing to memory cannot fail");
+        self.log.blocks.push(bytes);
+        self.current.clear();
+        self.in_block = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::player::fixture;
+
+    fn log_of(replay: &Replay, block_events: usize, checkpoint_blocks: usize) -> EventLog {
+        let mut log = LogBuilder::sized(replay.header.clone(), block_events, checkpoint_blocks);
+        let mut aggregator = crate::player::aggregator_for(&replay.header);
+        for event in &replay.events {
+            log.push(event, &aggregator);
+            aggregator.apply(event);
+        }
+        log.finish(replay.end, replay.damage.clone())
+    }
+
+    #[test]
+    fn every_event_reads_back_in_order_across_blocks() {
+        let replay = fixture::replay(2, 30);
+        for block in [1, 5, 4096] {
+            let log = log_of(&replay, block, 3);
+            assert_eq!(log.len(), replay.events.len());
+            assert_eq!(log.duration(), replay.duration());
+            let mut cursor = Cursor::default();
+            let read: Vec<RaceEvent> = (0..log.len())
+                .map(|i| cursor.get(&log, i).cloned().unwrap())
+                .collect();
+            assert_eq!(read, replay.events, "blocks of {block}");
+            assert!(cursor.get(&log, log.len()).is_none());
+            // Back to the start after the end: the first block again.
+            assert_eq!(cursor.get(&log, 0), replay.events.first());
+        }
+    }
+
+    #[test]
+    fn a_kept_state_serves_only_positions_it_has_not_passed() {
+        let replay = fixture::replay(2, 30);
+        let log = log_of(&replay, 4, 2);
+        assert!(log.checkpoints.len() > 3, "{}", log.checkpoints.len());
+        for pair in log.checkpoints.windows(2) {
+            assert!(pair[0].next < pair[1].next);
+            assert!(pair[0].folded_to <= pair[1].folded_to);
+        }
+        for event in &replay.events {
+            let kept = log.checkpoint_for(event.t);
+            assert!(kept.folded_to <= event.t);
+            // None later would do: the next one has folded past the position.
+            let index = log
+                .checkpoints
+                .iter()
+                .position(|c| c.next == kept.next)
+                .unwrap();
+            if let Some(next) = log.checkpoints.get(index + 1) {
+                assert!(next.folded_to > event.t);
+            }
+        }
+        assert_eq!(log.checkpoint_for(Offset::ZERO).next, 0);
+        assert_eq!(
+            log.last_checkpoint().next,
+            log.checkpoints.last().unwrap().next
+        );
+    }
+}
