@@ -46,7 +46,16 @@ pub struct Checkpoint {
 impl EventLog {
     /// A log of a replay already in memory (tests and fixtures).
     pub fn of(replay: &Replay) -> EventLog {
-        let mut builder = LogBuilder::new(replay.header.clone());
+        EventLog::of_sized(replay, BLOCK_EVENTS, CHECKPOINT_BLOCKS)
+    }
+
+    /// [`EventLog::of`] in blocks of `block_events`, a state kept every `checkpoint_blocks`.
+    pub(crate) fn of_sized(
+        replay: &Replay,
+        block_events: usize,
+        checkpoint_blocks: usize,
+    ) -> EventLog {
+        let mut builder = LogBuilder::sized(replay.header.clone(), block_events, checkpoint_blocks);
         let mut aggregator = super::aggregator_for(&replay.header);
         for event in &replay.events {
             builder.push(event, &aggregator);
@@ -238,21 +247,11 @@ mod tests {
     use super::*;
     use crate::player::fixture;
 
-    fn log_of(replay: &Replay, block_events: usize, checkpoint_blocks: usize) -> EventLog {
-        let mut log = LogBuilder::sized(replay.header.clone(), block_events, checkpoint_blocks);
-        let mut aggregator = crate::player::aggregator_for(&replay.header);
-        for event in &replay.events {
-            log.push(event, &aggregator);
-            aggregator.apply(event);
-        }
-        log.finish(replay.end, replay.damage.clone())
-    }
-
     #[test]
     fn every_event_reads_back_in_order_across_blocks() {
         let replay = fixture::replay(2, 30);
         for block in [1, 5, 4096] {
-            let log = log_of(&replay, block, 3);
+            let log = EventLog::of_sized(&replay, block, 3);
             assert_eq!(log.len(), replay.events.len());
             assert_eq!(log.duration(), replay.duration());
             let mut cursor = Cursor::default();
@@ -269,7 +268,7 @@ mod tests {
     #[test]
     fn a_kept_state_is_the_fold_of_every_event_before_it() {
         let replay = fixture::replay(2, 30);
-        let log = log_of(&replay, 4, 2);
+        let log = EventLog::of_sized(&replay, 4, 2);
         assert!(log.checkpoints.len() > 3, "{}", log.checkpoints.len());
         for kept in &log.checkpoints {
             let mut fresh = crate::player::aggregator_for(&replay.header);

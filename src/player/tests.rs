@@ -248,18 +248,6 @@ fn an_empty_replay_is_at_its_end() {
     assert_eq!(s.t, Offset::ZERO);
 }
 
-/// `replay` in blocks of 7 events with a kept state every 2 blocks, so that seeks cross many
-/// blocks and start from many kept states.
-fn small_blocks(replay: &Replay) -> EventLog {
-    let mut log = super::LogBuilder::sized(replay.header.clone(), 7, 2);
-    let mut aggregator = super::aggregator_for(&replay.header);
-    for event in &replay.events {
-        log.push(event, &aggregator);
-        aggregator.apply(event);
-    }
-    log.finish(replay.end, replay.damage.clone())
-}
-
 /// What folding `replay` from its start gives at `position`: every event in file order up to
 /// the first one later than the position. Independent of the player.
 fn folded_at(replay: &Replay, position: Offset) -> Snapshot {
@@ -280,7 +268,8 @@ fn seeks_through_blocks_and_kept_states_land_where_folding_lands() {
             r.events.swap(i, i + 1);
         }
     }
-    let mut p = Player::new(small_blocks(&r), Speed::NORMAL);
+    // Blocks of 7 events, a kept state every 2 blocks: seeks cross many of both.
+    let mut p = Player::new(EventLog::of_sized(&r, 7, 2), Speed::NORMAL);
     p.toggle_pause();
     let mut positions: Vec<Offset> = r
         .events
