@@ -3,27 +3,36 @@
 //! events/s on a shorter race is also in the criterion suite, `benches/hot_paths.rs`; this
 //! report stays outside criterion because its point is one 940 k-event file, not a loop.)
 //!
-//! Run: `cargo bench --bench replay`
+//! Run: `cargo bench --bench replay`. `REPLAY_MINUTES=50` races longer (4.7 M events);
+//! `REPLAY_OUT=DIR` keeps the replay in `DIR` (to open it with `llmrace replay` by hand).
 
 use std::time::Instant;
 
 use llmrace::record::Replay;
+use llmrace::record::replay::ReplayReader;
 
 #[path = "support/replay_race.rs"]
 mod replay_race;
 
-const RACE_S: u64 = 600;
 const LOADS: usize = 5;
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let events = replay_race::events(RACE_S);
+    let minutes: u64 = std::env::var("REPLAY_MINUTES")
+        .map(|m| {
+            m.parse()
+                .expect("REPLAY_MINUTES is a whole number of minutes")
+        })
+        .unwrap_or(10);
+    let race_s = minutes * 60;
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = std::env::var_os("REPLAY_OUT").map_or(temp.path().to_path_buf(), Into::into);
+    let events = replay_race::events(race_s);
     let started = Instant::now();
-    let path = replay_race::write(dir.path(), &events, RACE_S);
+    let path = replay_race::write(&dir, &events, race_s);
     let write_s = started.elapsed().as_secs_f64();
     let size = std::fs::metadata(&path).expect("replay size").len();
     println!(
-        "10-minute race, {} endpoints × {} streams: {} events, replay {:.2} MB \
+        "{minutes}-minute race, {} endpoints × {} streams: {} events, replay {:.2} MB \
          ({:.1} bytes/event), written in {write_s:.2} s",
         replay_race::ENDPOINTS,
         replay_race::STREAMS,
@@ -53,5 +62,24 @@ fn main() {
         total - loaded,
         events.len(),
         events.len() as f64 / total / 1e6
+    );
+
+    // What `llmrace replay` does before the dashboard's first frame.
+    let mut opens = Vec::new();
+    for _ in 0..LOADS {
+        let started = Instant::now();
+        let reader = ReplayReader::open(&path).expect("open the replay");
+        let (log, last) = llmrace::playback::load_for_playback(reader);
+        opens.push(started.elapsed().as_secs_f64());
+        assert_eq!(log.len(), events.len());
+        assert!(!last.endpoints.is_empty());
+    }
+    opens.sort_by(f64::total_cmp);
+    println!(
+        "open for the dashboard {:.3} s ({:.2} M events/s), median of {LOADS} (range {:.3}-{:.3} s)",
+        opens[LOADS / 2],
+        events.len() as f64 / opens[LOADS / 2] / 1e6,
+        opens[0],
+        opens[LOADS - 1]
     );
 }

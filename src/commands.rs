@@ -355,6 +355,42 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     Ok(1)
 }
 
+/// Loads a replay for the dashboard. A long race takes seconds to load (about a million events
+/// a second): past a moment, stderr tells how far it is, and the line is cleared before the
+/// dashboard draws.
+async fn load_telling_progress(
+    reader: crate::record::replay::ReplayReader,
+) -> (crate::player::EventLog, crate::stats::Snapshot) {
+    let progress = reader
+        .progress()
+        .filter(|_| std::io::stderr().is_terminal());
+    let mut loading =
+        tokio::task::spawn_blocking(move || crate::playback::load_for_playback(reader));
+    let every = std::time::Duration::from_millis(100);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + 3 * every, every);
+    let mut told = false;
+    let loaded = loop {
+        tokio::select! {
+            loaded = &mut loading => break loaded,
+            _ = tick.tick() => {
+                if let Some(progress) = &progress {
+                    let percent = (progress.fraction() * 100.0).floor();
+                    console::err_part(&format!("\rLoading the replay: {percent:.0} %"));
+                    told = true;
+                }
+            }
+        }
+    };
+    if told {
+        console::err_part("\r\x1b[2K");
+    }
+    loaded.unwrap_or_else(|error| match error.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        // The runtime only cancels a blocking task when it shuts down, and it is running this.
+        Err(error) => unreachable!("the replay's loading was cancelled: {error}"),
+    })
+}
+
 /// `llmrace replay`: plays a replay (dashboard or headless), or lists recent races.
 pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
     let Some(which) = &args.file else {
@@ -383,7 +419,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         // The dashboard seeks back and forth: the events are held, compressed, and the race's
         // final numbers are folded as they load.
         let reader = crate::record::replay::ReplayReader::open(&path)?;
-        let (log, last) = crate::playback::load_for_playback(reader);
+        let (log, last) = load_telling_progress(reader).await;
         tell_damage(log.damage.as_deref());
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
         if let Some(signal) = crate::play(log, theme, speed).await? {

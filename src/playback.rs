@@ -148,18 +148,71 @@ fn finish_results(results: ResultsWriter, run: &Run) -> Result<(PathBuf, Summary
 
 /// Reads a replay for the dashboard: its events into a compact log to play back and seek in,
 /// and, folded on the way, the final snapshot of the race (what [`fold_stream`] returns).
-pub fn load_for_playback<R: std::io::BufRead>(
+///
+/// Inflating and parsing the file, the larger half of the work, runs on a thread of its own
+/// beside the fold and the log's compression.
+pub fn load_for_playback<R: std::io::BufRead + Send>(
     mut reader: ReplayReader<R>,
 ) -> (player::EventLog, Snapshot) {
     let mut fold = Fold::new(reader.header());
     let mut log = player::LogBuilder::new(reader.header().clone());
-    for event in reader.by_ref() {
-        log.push(&event, &fold.aggregator);
-        fold.apply(&event, &mut |_| {});
-    }
+    let reader = std::thread::scope(|scope| {
+        // A few batches in flight keep both threads busy without holding much.
+        let (batches, read) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let reading = scope.spawn(move || {
+            let mut batch = Batch::default();
+            while let Some(event) = reader.next() {
+                batch.push(event, reader.line());
+                if batch.events.len() == Batch::EVENTS
+                    && batches.send(std::mem::take(&mut batch)).is_err()
+                {
+                    break;
+                }
+            }
+            // The receiver outlives this thread: it reads until the channel closes.
+            let _ = batches.send(batch);
+            reader
+        });
+        for batch in read {
+            for (event, line) in batch.iter() {
+                log.push(event, line, &fold.aggregator);
+                fold.apply(event, &mut |_| {});
+            }
+        }
+        reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
     let last = fold.finish(reader.end(), reader.duration(), |_| {});
     let (_, end, damage) = reader.into_parts();
     (log.finish(end, damage), last)
+}
+
+/// Events read together, each with the line it was read from.
+#[derive(Default)]
+struct Batch {
+    events: Vec<event::RaceEvent>,
+    lines: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    /// One send per event would cost more than reading the event.
+    const EVENTS: usize = 1024;
+
+    fn push(&mut self, event: event::RaceEvent, line: &[u8]) {
+        self.events.push(event);
+        self.lines.extend_from_slice(line);
+        self.ends.push(self.lines.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&event::RaceEvent, &[u8])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        self.events
+            .iter()
+            .zip(starts.zip(&self.ends))
+            .map(|(event, (start, &end))| (event, &self.lines[start..end]))
+    }
 }
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
@@ -328,11 +381,7 @@ mod tests {
     fn a_replay_folded_as_a_stream_gives_what_folding_it_whole_gives() {
         let dir = tempfile::tempdir().unwrap();
         let replay = player::fixture::replay(3, 40);
-        let mut writer = record::ReplayWriter::create(dir.path(), &replay.header).unwrap();
-        for event in &replay.events {
-            writer.write(event).unwrap();
-        }
-        writer.finish(replay.end.unwrap()).unwrap();
+        write_file(dir.path(), &replay, None);
         let (mut whole, mut streamed) = (Vec::new(), Vec::new());
         let folded = fold_replay(&replay, |r| whole.push(r.clone()));
         let mut reader = ReplayReader::open(dir.path()).unwrap();
@@ -351,6 +400,58 @@ mod tests {
         for name in ["requests.jsonl", "requests.csv", "summary.json"] {
             let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
             assert_eq!(read(&from_stream), read(&from_memory), "{name}");
+        }
+    }
+
+    /// Writes `replay` as a file in `dir`, cut after `events` events when given.
+    fn write_file(dir: &Path, replay: &record::Replay, cut_after: Option<usize>) {
+        let mut writer = record::ReplayWriter::create(dir, &replay.header).unwrap();
+        let kept = cut_after.unwrap_or(replay.events.len());
+        for event in &replay.events[..kept] {
+            writer.write(event).unwrap();
+        }
+        if cut_after.is_none() {
+            writer.finish(replay.end.unwrap()).unwrap();
+        }
+        // Otherwise dropped without its end line, as after a crash.
+    }
+
+    #[test]
+    fn a_replay_loaded_for_the_dashboard_holds_every_event_and_the_final_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        // Several of the reading thread's batches, the last one part-full.
+        let replay = player::fixture::replay(4, 400);
+        assert!(
+            replay.events.len() > 3 * Batch::EVENTS + 1,
+            "{}",
+            replay.events.len()
+        );
+        for cut_after in [None, Some(replay.events.len() / 2)] {
+            let dir = dir.path().join(format!("{cut_after:?}"));
+            std::fs::create_dir(&dir).unwrap();
+            write_file(&dir, &replay, cut_after);
+            let mut held = replay.clone();
+            if let Some(kept) = cut_after {
+                held.events.truncate(kept);
+                held.end = None;
+            }
+            let reader = ReplayReader::open(&dir).unwrap();
+            let progress = reader.progress().unwrap();
+            let (log, last) = load_for_playback(reader);
+            assert_eq!(progress.fraction(), 1.0);
+            assert_eq!(last, fold_replay(&held, |_| {}), "{cut_after:?}");
+            assert_eq!(log.end, held.end);
+            assert_eq!(
+                log.damage.is_some(),
+                cut_after.is_some(),
+                "{:?}",
+                log.damage
+            );
+            let mut cursor = player::log::Cursor::default();
+            let read: Vec<event::RaceEvent> = (0..log.len())
+                .map(|i| cursor.get(&log, i).cloned().unwrap())
+                .collect();
+            assert_eq!(read, held.events, "{cut_after:?}");
         }
     }
 

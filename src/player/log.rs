@@ -57,8 +57,11 @@ impl EventLog {
     ) -> EventLog {
         let mut builder = LogBuilder::sized(replay.header.clone(), block_events, checkpoint_blocks);
         let mut aggregator = super::aggregator_for(&replay.header);
+        let mut line = Vec::new();
         for event in &replay.events {
-            builder.push(event, &aggregator);
+            line.clear();
+            serde_json::to_writer(&mut line, event).expect("events serialize");
+            builder.push(event, &line, &aggregator);
             aggregator.apply(event);
         }
         builder.finish(replay.end, replay.damage.clone())
@@ -145,7 +148,7 @@ pub struct LogBuilder {
     block_events: usize,
     checkpoint_blocks: usize,
     /// The open block's JSON lines, compressed whole when it closes: the encoder is slow
-    /// with the many small writes serde makes.
+    /// with many small writes.
     current: Vec<u8>,
     in_block: usize,
     folded_to: Offset,
@@ -188,8 +191,10 @@ impl LogBuilder {
         }
     }
 
-    /// Adds `event`; `before` is the aggregator with every earlier event folded in.
-    pub fn push(&mut self, event: &RaceEvent, before: &Aggregator) {
+    /// Adds `event`, whose JSON text is `line` (the replay's line: parsed again when played,
+    /// it gives back the same event); `before` is the aggregator with every earlier event
+    /// folded in.
+    pub fn push(&mut self, event: &RaceEvent, line: &[u8], before: &Aggregator) {
         if self.in_block == self.block_events {
             self.close_block();
             if self.log.blocks.len().is_multiple_of(self.checkpoint_blocks) {
@@ -200,7 +205,8 @@ impl LogBuilder {
                 });
             }
         }
-        serde_json::to_writer(&mut self.current, event).expect("events serialize");
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        self.current.extend_from_slice(line);
         self.current.push(b'\n');
         self.in_block += 1;
         self.log.len += 1;

@@ -21,7 +21,7 @@ use crate::protocol::Message;
 mod reader;
 
 pub(crate) use reader::{Line, read_line};
-pub use reader::{MAX_LINE_BYTES, ReplayReader};
+pub use reader::{MAX_LINE_BYTES, Progress, ReplayReader, Tally};
 
 /// The replay's file name inside a results folder.
 pub const REPLAY_FILE: &str = "replay.jsonl.gz";

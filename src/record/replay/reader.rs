@@ -5,6 +5,8 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
@@ -20,8 +22,9 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// A replay read as a stream: the header at once, then its events one at a time (the
 /// iterator), then how it ended. Memory stays flat however long the race was, so reports and
 /// folds of long runs need no more than the aggregator does.
-pub struct ReplayReader<R = BufReader<MultiGzDecoder<File>>> {
+pub struct ReplayReader<R = BufReader<MultiGzDecoder<Tally<File>>>> {
     header: ReplayHeader,
+    progress: Option<Progress>,
     input: R,
     line: Vec<u8>,
     /// The number of the line read last (the header is line 1).
@@ -54,12 +57,58 @@ impl ReplayReader {
             });
         }
         file.seek(SeekFrom::Start(0)).map_err(read_error)?;
-        ReplayReader::new(
+        let progress = Progress {
+            read: Arc::new(AtomicU64::new(0)),
+            total: file.metadata().map(|m| m.len()).unwrap_or(0),
+        };
+        let file = Tally {
+            inner: file,
+            read: Arc::clone(&progress.read),
+        };
+        let mut reader = ReplayReader::new(
             // Small reads: a damaged stream fails at the read that reaches the damage, and what
             // was decompressed before it still comes out as whole lines.
             BufReader::with_capacity(8 * 1024, MultiGzDecoder::new(file)),
             &path,
-        )
+        )?;
+        reader.progress = Some(progress);
+        Ok(reader)
+    }
+
+    /// How far through its file the reader is, readable from another thread while it reads.
+    pub fn progress(&self) -> Option<Progress> {
+        self.progress.clone()
+    }
+}
+
+/// How much of a replay file has been read, of how much.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    read: Arc<AtomicU64>,
+    total: u64,
+}
+
+impl Progress {
+    /// The part read, from 0 to 1.
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            return 1.0;
+        }
+        (self.read.load(Ordering::Relaxed) as f64 / self.total as f64).min(1.0)
+    }
+}
+
+/// A file that counts the bytes read from it.
+pub struct Tally<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Tally<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 
@@ -103,6 +152,7 @@ impl<R: BufRead> ReplayReader<R> {
             .map_err(|e| not_a_replay(format!("its header is damaged: {e}")))?;
         Ok(ReplayReader {
             header,
+            progress: None,
             input,
             line,
             number: 1,
@@ -134,6 +184,11 @@ impl<R: BufRead> ReplayReader<R> {
             .map(|e| e.t)
             .or(self.last_t)
             .unwrap_or(Offset::ZERO)
+    }
+
+    /// The line the event returned last was read from, with its newline.
+    pub fn line(&self) -> &[u8] {
+        &self.line
     }
 
     /// The header, how the file ended and its damage, once the events are read.
