@@ -26,6 +26,12 @@ fn main() {
     let race_s = minutes * 60;
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = std::env::var_os("REPLAY_OUT").map_or(temp.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&dir).expect("REPLAY_OUT is a folder that can be created");
+    assert!(
+        !dir.join(llmrace::record::REPLAY_FILE).exists(),
+        "{} already holds a replay: give REPLAY_OUT an empty folder",
+        dir.display()
+    );
     let events = replay_race::events(race_s);
     let started = Instant::now();
     let path = replay_race::write(&dir, &events, race_s);
@@ -62,6 +68,25 @@ fn main() {
         total - loaded,
         events.len(),
         events.len() as f64 / total / 1e6
+    );
+
+    // Reading alone, on the reading thread as every pass over a replay does: the floor of what
+    // follows.
+    let mut reads = Vec::new();
+    for _ in 0..LOADS {
+        let started = Instant::now();
+        let mut reader = ReplayReader::open(&path).expect("open the replay");
+        let mut count = 0;
+        reader.read_ahead(|_, _| count += 1);
+        reads.push(started.elapsed().as_secs_f64());
+        assert_eq!(count, events.len());
+    }
+    reads.sort_by(f64::total_cmp);
+    println!(
+        "read {:.3} s, median of {LOADS} (range {:.3}-{:.3} s)",
+        reads[LOADS / 2],
+        reads[0],
+        reads[LOADS - 1]
     );
 
     // What `llmrace replay` does before the dashboard's first frame.

@@ -273,8 +273,18 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     } else {
         report::run::Records::Skip
     };
-    let run =
-        report::run::load_with(&args.run, records).map_err(|e| RaceError::Init(e.to_string()))?;
+    // Result files rebuilt from the replay the report is read from: one pass gives both.
+    let (run, rebuilt) = match &args.results {
+        Some(dir) if report::run::is_read_from_replay(&args.run) => {
+            let (dir, run) = crate::playback::report_file(&args.run, dir, records)?;
+            (run, Some(dir))
+        }
+        _ => (
+            report::run::load_with(&args.run, records)
+                .map_err(|e| RaceError::Init(e.to_string()))?,
+            None,
+        ),
+    };
     for notice in &run.info.notices {
         console::err(&format!("note: {notice}"));
     }
@@ -288,7 +298,10 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
         .map_err(|e| RaceError::Init(e.to_string()))?;
     if let Some(dir) = &args.results {
         // Its damage, if any, was told with the notices above.
-        let (dir, _, _) = crate::playback::report_file(&args.run, dir)?;
+        let dir = match rebuilt {
+            Some(dir) => dir,
+            None => crate::playback::report_file(&args.run, dir, report::run::Records::Skip)?.0,
+        };
         console::err(&format!(
             "Result files rebuilt from the replay: {}",
             dir.display()
@@ -366,24 +379,30 @@ async fn load_telling_progress(
         .filter(|_| std::io::stderr().is_terminal());
     let mut loading =
         tokio::task::spawn_blocking(move || crate::playback::load_for_playback(reader));
-    let every = std::time::Duration::from_millis(100);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + 3 * every, every);
-    let mut told = false;
-    let loaded = loop {
-        tokio::select! {
-            loaded = &mut loading => break loaded,
-            _ = tick.tick() => {
-                if let Some(progress) = &progress {
-                    let percent = (progress.fraction() * 100.0).floor();
-                    console::err_part(&format!("\rLoading the replay: {percent:.0} %"));
-                    told = true;
+    let loaded = match progress {
+        None => loading.await,
+        Some(progress) => {
+            let every = std::time::Duration::from_millis(100);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + 3 * every, every);
+            let mut told = false;
+            let loaded = loop {
+                tokio::select! {
+                    loaded = &mut loading => break loaded,
+                    _ = tick.tick() => {
+                        let percent = (progress.fraction() * 100.0).floor();
+                        console::err_part(&format!("\rLoading the replay: {percent:3.0} %"));
+                        told = true;
+                    }
                 }
+            };
+            // Spaces rather than an escape sequence: any terminal clears the line this way.
+            if told {
+                let widest = "Loading the replay: 100 %".len();
+                console::err_part(&format!("\r{}\r", " ".repeat(widest)));
             }
+            loaded
         }
     };
-    if told {
-        console::err_part("\r\x1b[2K");
-    }
     loaded.unwrap_or_else(|error| match error.try_into_panic() {
         Ok(panic) => std::panic::resume_unwind(panic),
         // The runtime only cancels a blocking task when it shuts down, and it is running this.

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::record::replay::ReplayReader;
 use crate::record::{ResultsWriter, Summary};
-use crate::report::run::Run;
+use crate::report::run::{Records, Run};
 use crate::stats::Snapshot;
 use crate::{RaceError, event, player, record, stats, tui, workload};
 
@@ -33,14 +33,12 @@ pub fn fold_replay(
 
 /// [`fold_replay`] on a replay read as it is folded: memory stays flat however long the race
 /// was. The reader is left at its end, holding how the file ended and its damage.
-pub fn fold_stream<R: std::io::BufRead>(
+pub fn fold_stream<R: std::io::BufRead + Send>(
     reader: &mut ReplayReader<R>,
     mut on_request: impl FnMut(&stats::RequestRecord),
 ) -> Snapshot {
     let mut fold = Fold::new(reader.header());
-    for event in reader.by_ref() {
-        fold.apply(&event, &mut on_request);
-    }
+    reader.read_ahead(|event, _| fold.apply(event, &mut on_request));
     fold.finish(reader.end(), reader.duration(), on_request)
 }
 
@@ -115,16 +113,18 @@ pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary),
 }
 
 /// [`report`] from a replay file (or a folder holding one) read as a stream: each request
-/// record goes to disk as it is folded, so nothing grows with the race's length. Also returns
-/// what is wrong with the replay, if anything.
+/// record goes to disk as it is folded, so nothing grows with the race's length. Returns the
+/// run as the files describe it, with its request records if asked; what is wrong with the
+/// replay, if anything, is among its notices.
 pub fn report_file(
     replay: &Path,
     dir: &Path,
-) -> Result<(PathBuf, Summary, Option<String>), RaceError> {
-    let mut reader = ReplayReader::open(replay)?;
+    records: Records,
+) -> Result<(PathBuf, Run), RaceError> {
+    let reader = ReplayReader::open(replay)?;
     let mut results = ResultsWriter::create(dir)?;
     let mut failed = None;
-    let last = fold_stream(&mut reader, |request| {
+    let run = crate::report::run::fold_file(reader, records, |request| {
         if failed.is_none() {
             failed = results.write(request).err();
         }
@@ -132,10 +132,8 @@ pub fn report_file(
     if let Some(failure) = failed {
         return Err(failure.into());
     }
-    let (header, end, damage) = reader.into_parts();
-    let run = crate::report::run::assemble(&header, last, end, damage.clone(), Vec::new());
-    let (dir, summary) = finish_results(results, &run)?;
-    Ok((dir, summary, damage))
+    let (dir, _) = finish_results(results, &run)?;
+    Ok((dir, run))
 }
 
 fn finish_results(results: ResultsWriter, run: &Run) -> Result<(PathBuf, Summary), RaceError> {
@@ -148,71 +146,18 @@ fn finish_results(results: ResultsWriter, run: &Run) -> Result<(PathBuf, Summary
 
 /// Reads a replay for the dashboard: its events into a compact log to play back and seek in,
 /// and, folded on the way, the final snapshot of the race (what [`fold_stream`] returns).
-///
-/// Inflating and parsing the file, the larger half of the work, runs on a thread of its own
-/// beside the fold and the log's compression.
 pub fn load_for_playback<R: std::io::BufRead + Send>(
     mut reader: ReplayReader<R>,
 ) -> (player::EventLog, Snapshot) {
     let mut fold = Fold::new(reader.header());
     let mut log = player::LogBuilder::new(reader.header().clone());
-    let reader = std::thread::scope(|scope| {
-        // A few batches in flight keep both threads busy without holding much.
-        let (batches, read) = std::sync::mpsc::sync_channel::<Batch>(4);
-        let reading = scope.spawn(move || {
-            let mut batch = Batch::default();
-            while let Some(event) = reader.next() {
-                batch.push(event, reader.line());
-                if batch.events.len() == Batch::EVENTS
-                    && batches.send(std::mem::take(&mut batch)).is_err()
-                {
-                    break;
-                }
-            }
-            // The receiver outlives this thread: it reads until the channel closes.
-            let _ = batches.send(batch);
-            reader
-        });
-        for batch in read {
-            for (event, line) in batch.iter() {
-                log.push(event, line, &fold.aggregator);
-                fold.apply(event, &mut |_| {});
-            }
-        }
-        reading
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    reader.read_ahead(|event, line| {
+        log.push(event, line, &fold.aggregator);
+        fold.apply(event, &mut |_| {});
     });
     let last = fold.finish(reader.end(), reader.duration(), |_| {});
     let (_, end, damage) = reader.into_parts();
     (log.finish(end, damage), last)
-}
-
-/// Events read together, each with the line it was read from.
-#[derive(Default)]
-struct Batch {
-    events: Vec<event::RaceEvent>,
-    lines: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Batch {
-    /// One send per event would cost more than reading the event.
-    const EVENTS: usize = 1024;
-
-    fn push(&mut self, event: event::RaceEvent, line: &[u8]) {
-        self.events.push(event);
-        self.lines.extend_from_slice(line);
-        self.ends.push(self.lines.len());
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&event::RaceEvent, &[u8])> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        self.events
-            .iter()
-            .zip(starts.zip(&self.ends))
-            .map(|(event, (start, &end))| (event, &self.lines[start..end]))
-    }
 }
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
@@ -381,7 +326,7 @@ mod tests {
     fn a_replay_folded_as_a_stream_gives_what_folding_it_whole_gives() {
         let dir = tempfile::tempdir().unwrap();
         let replay = player::fixture::replay(3, 40);
-        write_file(dir.path(), &replay, None);
+        player::fixture::write_file(dir.path(), &replay, None);
         let (mut whole, mut streamed) = (Vec::new(), Vec::new());
         let folded = fold_replay(&replay, |r| whole.push(r.clone()));
         let mut reader = ReplayReader::open(dir.path()).unwrap();
@@ -393,8 +338,10 @@ mod tests {
 
         // Written as a stream too, the result files are those of the replay held whole.
         let (from_stream, from_memory) = (dir.path().join("a"), dir.path().join("b"));
-        let (_, summary, damage) = report_file(dir.path(), &from_stream).unwrap();
-        assert_eq!(damage, None);
+        let (_, run) = report_file(dir.path(), &from_stream, Records::Skip).unwrap();
+        assert_eq!(run.info.notices, Vec::<String>::new());
+        assert!(run.requests.is_empty());
+        let summary = run.summary;
         let (_, held) = report(&replay, &from_memory).unwrap();
         assert_eq!(summary, held);
         for name in ["requests.jsonl", "requests.csv", "summary.json"] {
@@ -403,33 +350,14 @@ mod tests {
         }
     }
 
-    /// Writes `replay` as a file in `dir`, cut after `events` events when given.
-    fn write_file(dir: &Path, replay: &record::Replay, cut_after: Option<usize>) {
-        let mut writer = record::ReplayWriter::create(dir, &replay.header).unwrap();
-        let kept = cut_after.unwrap_or(replay.events.len());
-        for event in &replay.events[..kept] {
-            writer.write(event).unwrap();
-        }
-        if cut_after.is_none() {
-            writer.finish(replay.end.unwrap()).unwrap();
-        }
-        // Otherwise dropped without its end line, as after a crash.
-    }
-
     #[test]
     fn a_replay_loaded_for_the_dashboard_holds_every_event_and_the_final_numbers() {
         let dir = tempfile::tempdir().unwrap();
-        // Several of the reading thread's batches, the last one part-full.
         let replay = player::fixture::replay(4, 400);
-        assert!(
-            replay.events.len() > 3 * Batch::EVENTS + 1,
-            "{}",
-            replay.events.len()
-        );
-        for cut_after in [None, Some(replay.events.len() / 2)] {
+        for cut_after in [None, Some(replay.events.len() / 2 + 1)] {
             let dir = dir.path().join(format!("{cut_after:?}"));
             std::fs::create_dir(&dir).unwrap();
-            write_file(&dir, &replay, cut_after);
+            player::fixture::write_file(&dir, &replay, cut_after);
             let mut held = replay.clone();
             if let Some(kept) = cut_after {
                 held.events.truncate(kept);

@@ -237,6 +237,27 @@ fn replay_headless_and_report_through_the_binary() {
         json(&out.join("summary.json")),
         json(&rebuilt.join("summary.json"))
     );
+    // Rebuilding reads the replay once for the files and the report: the report is the one
+    // given without rebuilding, from the replay or from the race's own files.
+    let report_of = |source: &Path, results: Option<&Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_llmrace"));
+        command.arg("report").arg(source);
+        if let Some(results) = results {
+            command.arg("--results").arg(results);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let alone = report_of(&out.join(REPLAY_FILE), None);
+    assert!(alone.contains("4/4"), "{alone}");
+    assert_eq!(String::from_utf8_lossy(&report.stdout), alone);
+    let again = dir.path().join("again");
+    assert_eq!(report_of(&out, Some(&again)), report_of(&out, None));
+    assert_eq!(
+        json(&out.join("summary.json")),
+        json(&again.join("summary.json"))
+    );
 }
 
 /// The sample shipped in `replays/` (recorded from the demo race) plays with this llmrace.

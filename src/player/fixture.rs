@@ -38,3 +38,16 @@ pub(crate) fn replay(endpoints: usize, requests: usize) -> Replay {
         damage: None,
     }
 }
+
+/// Writes `replay` as a replay file in `dir`, cut after `cut_after` events when given: the
+/// file then stops without its end line, as after a crash.
+pub(crate) fn write_file(dir: &std::path::Path, replay: &Replay, cut_after: Option<usize>) {
+    let mut writer = crate::record::ReplayWriter::create(dir, &replay.header).unwrap();
+    let kept = cut_after.unwrap_or(replay.events.len());
+    for event in &replay.events[..kept] {
+        writer.write(event).unwrap();
+    }
+    if cut_after.is_none() {
+        writer.finish(replay.end.unwrap()).unwrap();
+    }
+}

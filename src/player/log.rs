@@ -205,6 +205,11 @@ impl LogBuilder {
                 });
             }
         }
+        debug_assert_eq!(
+            serde_json::from_slice::<RaceEvent>(line).ok().as_ref(),
+            Some(event),
+            "a line the player keeps gives back its event"
+        );
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         self.current.extend_from_slice(line);
         self.current.push(b'\n');

@@ -18,6 +18,7 @@ use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;
 
+mod read_ahead;
 mod reader;
 
 pub(crate) use reader::{Line, read_line};

@@ -71,18 +71,12 @@ pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
             path: path.to_path_buf(),
         });
     }
-    if !path.is_dir() {
+    if is_read_from_replay(path) {
         return from_replay_file(path, records);
     }
-    let missing: Vec<&str> = [SUMMARY_JSON, RUN_JSON, REQUESTS_JSONL]
-        .into_iter()
-        .filter(|name| !path.join(name).is_file())
-        .collect();
+    let missing = missing_files(path);
     if missing.is_empty() {
         return from_files(path, records);
-    }
-    if path.join(REPLAY_FILE).is_file() {
-        return from_replay_file(path, records);
     }
     if let Some(run) = partial::load(path, records)? {
         return Ok(run);
@@ -91,6 +85,22 @@ pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
         path: path.to_path_buf(),
         missing: missing.join(", "),
     })
+}
+
+/// Whether [`load_with`] reads `path` from a replay: a replay file, or a folder without its
+/// result files that holds one.
+pub fn is_read_from_replay(path: &Path) -> bool {
+    match path.is_dir() {
+        true => !missing_files(path).is_empty() && path.join(REPLAY_FILE).is_file(),
+        false => path.exists(),
+    }
+}
+
+fn missing_files(dir: &Path) -> Vec<&'static str> {
+    [SUMMARY_JSON, RUN_JSON, REQUESTS_JSONL]
+        .into_iter()
+        .filter(|name| !dir.join(name).is_file())
+        .collect()
 }
 
 fn from_files(dir: &Path, records: Records) -> Result<Run, RunError> {
@@ -156,15 +166,25 @@ pub fn from_replay(replay: &Replay) -> Run {
 /// [`from_replay`] on a replay file (or a folder holding one) read as it is folded, so that
 /// only the records kept, never the events, grow with the race's length.
 pub fn from_replay_file(path: &Path, records: Records) -> Result<Run, RunError> {
-    let mut reader = ReplayReader::open(path)?;
+    Ok(fold_file(ReplayReader::open(path)?, records, |_| {}))
+}
+
+/// The run a replay describes, folded as it is read; every request record also goes to
+/// `each` as it ends.
+pub(crate) fn fold_file(
+    mut reader: ReplayReader,
+    records: Records,
+    mut each: impl FnMut(&RequestRecord),
+) -> Run {
     let mut requests = Vec::new();
     let last = fold_stream(&mut reader, |r| {
+        each(r);
         if records == Records::Keep {
             requests.push(r.clone());
         }
     });
     let (header, end, damage) = reader.into_parts();
-    Ok(assemble(&header, last, end, damage, requests))
+    assemble(&header, last, end, damage, requests)
 }
 
 /// The run a replay's header and final snapshot describe.
@@ -243,11 +263,8 @@ mod tests {
     fn a_folder_with_only_a_replay_or_the_replay_file_is_folded() {
         let dir = tempfile::tempdir().unwrap();
         let replay = fixture::replay(2, 5);
-        let mut writer = record::ReplayWriter::create(dir.path(), &replay.header).unwrap();
-        for event in &replay.events {
-            writer.write(event).unwrap();
-        }
-        let file = writer.finish(replay.end.unwrap()).unwrap();
+        fixture::write_file(dir.path(), &replay, None);
+        let file = dir.path().join(record::REPLAY_FILE);
         let folded = from_replay(&replay);
         assert!(load(dir.path()).unwrap().summary == folded.summary);
         assert!(load(&file).unwrap().requests == folded.requests);
@@ -257,11 +274,7 @@ mod tests {
     fn a_replay_file_streams_into_the_same_run() {
         let dir = tempfile::tempdir().unwrap();
         let replay = fixture::replay(3, 30);
-        let mut writer = record::ReplayWriter::create(dir.path(), &replay.header).unwrap();
-        for event in &replay.events {
-            writer.write(event).unwrap();
-        }
-        writer.finish(replay.end.unwrap()).unwrap();
+        fixture::write_file(dir.path(), &replay, None);
         let whole = from_replay(&replay);
         assert!(from_replay_file(dir.path(), Records::Keep).unwrap() == whole);
         let summary_only = load_with(dir.path(), Records::Skip).unwrap();

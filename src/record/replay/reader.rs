@@ -114,7 +114,7 @@ impl<R: Read> Read for Tally<R> {
 
 impl<R: BufRead> ReplayReader<R> {
     /// Reads the header from decompressed replay lines; `path` is for messages.
-    fn new(mut input: R, path: &Path) -> Result<ReplayReader<R>, ReplayError> {
+    pub(crate) fn new(mut input: R, path: &Path) -> Result<ReplayReader<R>, ReplayError> {
         let not_a_replay = |why: String| ReplayError::NotAReplay {
             path: path.to_path_buf(),
             why,
@@ -186,7 +186,8 @@ impl<R: BufRead> ReplayReader<R> {
             .unwrap_or(Offset::ZERO)
     }
 
-    /// The line the event returned last was read from, with its newline.
+    /// The line, with its newline, that the event just returned was read from: meaningful
+    /// only right after the iterator returned `Some`.
     pub fn line(&self) -> &[u8] {
         &self.line
     }
