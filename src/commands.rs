@@ -273,10 +273,24 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     } else {
         report::run::Records::Skip
     };
+    let check_names = |names: Vec<String>| {
+        report::threshold::check_endpoints(&thresholds, &names)
+            .map_err(|e| RaceError::Init(e.to_string()))
+    };
     // Result files rebuilt from the replay the report is read from: one pass gives both.
     let (run, rebuilt) = match &args.results {
         Some(dir) if report::run::is_read_from_replay(&args.run) => {
-            let (dir, run) = crate::playback::report_file(&args.run, dir, records)?;
+            let reader = crate::record::replay::ReplayReader::open(&args.run)?;
+            // A threshold naming no endpoint is refused before anything is written.
+            check_names(
+                reader
+                    .header()
+                    .endpoints
+                    .iter()
+                    .map(|e| e.name.clone())
+                    .collect(),
+            )?;
+            let (dir, run) = crate::playback::report_file(reader, dir, records)?;
             (run, Some(dir))
         }
         _ => (
@@ -288,19 +302,21 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     for notice in &run.info.notices {
         console::err(&format!("note: {notice}"));
     }
-    let names: Vec<String> = run
-        .summary
-        .endpoints
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
-    report::threshold::check_endpoints(&thresholds, &names)
-        .map_err(|e| RaceError::Init(e.to_string()))?;
+    check_names(
+        run.summary
+            .endpoints
+            .iter()
+            .map(|e| e.name.clone())
+            .collect(),
+    )?;
     if let Some(dir) = &args.results {
         // Its damage, if any, was told with the notices above.
         let dir = match rebuilt {
             Some(dir) => dir,
-            None => crate::playback::report_file(&args.run, dir, report::run::Records::Skip)?.0,
+            None => {
+                let reader = crate::record::replay::ReplayReader::open(&args.run)?;
+                crate::playback::report_file(reader, dir, report::run::Records::Skip)?.0
+            }
         };
         console::err(&format!(
             "Result files rebuilt from the replay: {}",

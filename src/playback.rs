@@ -112,16 +112,15 @@ pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary),
     finish_results(results, &run)
 }
 
-/// [`report`] from a replay file (or a folder holding one) read as a stream: each request
+/// [`report`] from a replay file (or a folder holding one, opened by `reader`) read as a stream: each request
 /// record goes to disk as it is folded, so nothing grows with the race's length. Returns the
 /// run as the files describe it, with its request records if asked; what is wrong with the
 /// replay, if anything, is among its notices.
 pub fn report_file(
-    replay: &Path,
+    reader: ReplayReader,
     dir: &Path,
     records: Records,
 ) -> Result<(PathBuf, Run), RaceError> {
-    let reader = ReplayReader::open(replay)?;
     let mut results = ResultsWriter::create(dir)?;
     let mut failed = None;
     let run = crate::report::run::fold_file(reader, records, |request| {
@@ -338,10 +337,16 @@ mod tests {
 
         // Written as a stream too, the result files are those of the replay held whole.
         let (from_stream, from_memory) = (dir.path().join("a"), dir.path().join("b"));
-        let (_, run) = report_file(dir.path(), &from_stream, Records::Skip).unwrap();
+        let open = || ReplayReader::open(dir.path()).unwrap();
+        let (_, run) = report_file(open(), &from_stream, Records::Skip).unwrap();
         assert_eq!(run.info.notices, Vec::<String>::new());
         assert!(run.requests.is_empty());
         let summary = run.summary;
+        // Kept, the records are those the files hold.
+        let kept = dir.path().join("kept");
+        let (_, run) = report_file(open(), &kept, Records::Keep).unwrap();
+        assert_eq!(run.requests, whole);
+        assert_eq!(run.summary, summary);
         let (_, held) = report(&replay, &from_memory).unwrap();
         assert_eq!(summary, held);
         for name in ["requests.jsonl", "requests.csv", "summary.json"] {

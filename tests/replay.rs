@@ -252,6 +252,8 @@ fn replay_headless_and_report_through_the_binary() {
     let alone = report_of(&out.join(REPLAY_FILE), None);
     assert!(alone.contains("4/4"), "{alone}");
     assert_eq!(String::from_utf8_lossy(&report.stdout), alone);
+    // And it is the report of the race's own files.
+    assert_eq!(alone, report_of(&out, None));
     let again = dir.path().join("again");
     assert_eq!(report_of(&out, Some(&again)), report_of(&out, None));
     assert_eq!(

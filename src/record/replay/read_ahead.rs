@@ -11,13 +11,15 @@ impl<R: BufRead + Send> ReplayReader<R> {
     /// Hands every event left, in order, to `each` with the line it was read from, while the
     /// next ones are being read. The reader is then at its end, as after iterating it.
     pub fn read_ahead(&mut self, mut each: impl FnMut(&RaceEvent, &[u8])) {
-        std::thread::scope(|scope| {
+        let reader = &mut *self;
+        let read_ahead = std::thread::scope(|scope| {
             // A few batches in flight keep both threads busy without holding much.
             let (batches, read) = std::sync::mpsc::sync_channel::<Batch>(4);
-            let reading = scope.spawn(move || {
+            let reading = std::thread::Builder::new().name("replay reader".into());
+            let reading = reading.spawn_scoped(scope, move || {
                 let mut batch = Batch::default();
-                while let Some(event) = self.next() {
-                    batch.push(event, self.line());
+                while let Some(event) = reader.next() {
+                    batch.push(event, reader.line());
                     if batch.is_full() && batches.send(std::mem::take(&mut batch)).is_err() {
                         // The receiver is gone: the caller panicked, and the scope re-raises it.
                         return;
@@ -25,6 +27,9 @@ impl<R: BufRead + Send> ReplayReader<R> {
                 }
                 let _ = batches.send(batch);
             });
+            let Ok(reading) = reading else {
+                return false;
+            };
             for batch in read {
                 for (event, line) in batch.iter() {
                     each(event, line);
@@ -34,7 +39,14 @@ impl<R: BufRead + Send> ReplayReader<R> {
             if let Err(panic) = reading.join() {
                 std::panic::resume_unwind(panic);
             }
+            true
         });
+        if !read_ahead {
+            // No thread to be had (a process limit): the same, one event after another.
+            while let Some(event) = self.next() {
+                each(&event, self.line());
+            }
+        }
     }
 }
 
