@@ -127,28 +127,24 @@ fn report_formats_and_gating_on_a_saved_run() {
     // file is written.
     let replay = Path::new(run).join("replay.jsonl.gz");
     let rebuilt = dir.path().join("rebuilt");
-    let typo = llmrace(&[
-        "report",
-        replay.to_str().unwrap(),
-        "--results",
-        rebuilt.to_str().unwrap(),
-        "--fail-if",
-        "zz: ttft.p95 > 1s",
-    ]);
+    let rebuild_gated_by = |threshold: &str| {
+        llmrace(&[
+            "report",
+            replay.to_str().unwrap(),
+            "--results",
+            rebuilt.to_str().unwrap(),
+            "--fail-if",
+            threshold,
+        ])
+    };
+    let typo = rebuild_gated_by("zz: ttft.p95 > 1s");
     assert_eq!(typo.status.code(), Some(2), "{}", text(&typo.stderr));
     assert!(text(&typo.stderr).contains("zz"), "{}", text(&typo.stderr));
     assert!(
         !rebuilt.exists(),
         "nothing is written for a refused threshold"
     );
-    let gated = llmrace(&[
-        "report",
-        replay.to_str().unwrap(),
-        "--results",
-        rebuilt.to_str().unwrap(),
-        "--fail-if",
-        "rpm < 1000000",
-    ]);
+    let gated = rebuild_gated_by("rpm < 1000000");
     assert_eq!(gated.status.code(), Some(1), "{}", text(&gated.stderr));
     assert!(rebuilt.join("summary.json").is_file());
 }
