@@ -112,10 +112,10 @@ pub fn report(replay: &record::Replay, dir: &Path) -> Result<(PathBuf, Summary),
     finish_results(results, &run)
 }
 
-/// [`report`] from a replay file (or a folder holding one, opened by `reader`) read as a stream: each request
-/// record goes to disk as it is folded, so nothing grows with the race's length. Returns the
-/// run as the files describe it, with its request records if asked; what is wrong with the
-/// replay, if anything, is among its notices.
+/// [`report`] from a replay file (or a folder holding one) that `reader` opened, read as a
+/// stream: each request record goes to disk as it is folded, so nothing grows with the race's
+/// length. Returns the run as the files describe it, with its request records if asked; what
+/// is wrong with the replay, if anything, is among its notices.
 pub fn report_file(
     reader: ReplayReader,
     dir: &Path,
