@@ -121,7 +121,11 @@ impl Aggregator {
                     self.laps.on_content(event.request, event.t);
                     stats.on_content(event.t, *chunks);
                 }
+                let before = (trace.ttfb(), trace.ttft());
                 trace.apply(event.t, kind);
+                if !trace.is_warmup() {
+                    stats.on_first_moments(before, (trace.ttfb(), trace.ttft()));
+                }
                 stats.follow(view, event.t, kind);
                 None
             }
@@ -313,6 +317,43 @@ mod tests {
         );
         assert!(agg.in_flight.is_empty());
         assert_eq!(e.health, Health::Healthy);
+    }
+
+    #[test]
+    fn first_tokens_show_their_ttft_before_any_request_ends() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, false));
+        agg.apply(&sent(0, 0, 2, false));
+        let headers = EventKind::Headers {
+            status: 200,
+            new_connection: false,
+            connect_us: None,
+            server_request_id: None,
+            headers: Vec::new(),
+        };
+        agg.apply(&event(20, 0, 1, headers));
+        agg.apply(&content(60, 1, "hi"));
+        agg.apply(&content(90, 1, " there"));
+        let latency = agg.snapshot(ms(100), false).endpoints[0].latency.clone();
+        // The histograms keep three significant digits.
+        let near = |s: Option<distribution::Summary>, ms: f64| {
+            s.is_some_and(|s| s.count == 1 && (s.p50 - ms).abs() < ms / 100.0)
+        };
+        assert!(near(latency.ttfb_ms, 20.0), "{:?}", latency.ttfb_ms);
+        assert!(near(latency.ttft_ms, 60.0), "{:?}", latency.ttft_ms);
+
+        // A request that then fails counted while it streamed, never in the final figures.
+        let failed = EventKind::Failed {
+            class: ErrorClass::StreamCut,
+            message: "cut".into(),
+            status: None,
+            bytes: 0,
+        };
+        agg.apply(&event(120, 0, 1, failed));
+        agg.apply(&finished(130, 2));
+        let last = agg.snapshot(ms(130), true).endpoints[0].latency.clone();
+        assert_eq!(last.ttft_ms, None);
+        assert_eq!(last.ttfb_ms.map(|s| s.count), Some(1));
     }
 
     #[test]

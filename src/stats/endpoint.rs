@@ -3,11 +3,12 @@
 //! whatever the race length.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::distribution::Distribution;
 use super::health;
 use super::recent::{RecentRequests, ViewHandle};
-use super::request::{Outcome, RequestRecord};
+use super::request::{Outcome, RequestRecord, duration_ms};
 use super::snapshot::{Counts, EndpointSnapshot, Latency, Rates, Tokens};
 use super::window::SecondsWindow;
 use crate::config::Slo;
@@ -28,6 +29,10 @@ pub struct EndpointStats {
     tpot: Distribution,
     itl: Distribution,
     output_tps: Distribution,
+    /// TTFB and TTFT as they arrive, before any request ended: the lanes show these while the
+    /// first requests stream, instead of a dash for as long as the slowest answer takes.
+    first_ttfb: Distribution,
+    first_ttft: Distribution,
     /// Open loop: how late requests left after their scheduled time.
     lag: Distribution,
     tokens: Tokens,
@@ -84,6 +89,25 @@ impl EndpointStats {
     /// Content arriving now, for the live rate.
     pub fn on_content(&mut self, t: Offset, chunks: u32) {
         self.window.at(t.as_secs_f64()).streamed_chunks += u64::from(chunks);
+    }
+
+    /// A request's first byte or first token arrived: `before` and `after` are its (TTFB, TTFT)
+    /// around the event. Kept only until the ended requests give the real figures.
+    pub fn on_first_moments(
+        &mut self,
+        before: (Option<Duration>, Option<Duration>),
+        after: (Option<Duration>, Option<Duration>),
+    ) {
+        if let (None, Some(ttfb)) = (before.0, after.0)
+            && self.ttfb.is_empty()
+        {
+            self.first_ttfb.record_ms(duration_ms(ttfb));
+        }
+        if let (None, Some(ttft)) = (before.1, after.1)
+            && self.ttft.is_empty()
+        {
+            self.first_ttft.record_ms(duration_ms(ttft));
+        }
     }
 
     /// Folds a finished request in; `t` is when it ended, `view` its inspector entry (which
@@ -167,9 +191,12 @@ impl EndpointStats {
         };
         let live = live_chunks as f64 * tokens_per_chunk;
         let ended = self.counts.succeeded + self.counts.failed;
+        // While requests stream and none has ended, their first moments stand in; once the
+        // race is over (nothing in flight) only ended requests count.
+        let streaming = |d: &Distribution| d.summary().filter(|_| self.counts.in_flight > 0);
         let latency = Latency {
-            ttfb_ms: self.ttfb.summary(),
-            ttft_ms: self.ttft.summary(),
+            ttfb_ms: self.ttfb.summary().or_else(|| streaming(&self.first_ttfb)),
+            ttft_ms: self.ttft.summary().or_else(|| streaming(&self.first_ttft)),
             ttfa_ms: self.ttfa.summary(),
             ttlt_ms: self.ttlt.summary(),
             tpot_ms: self.tpot.summary(),

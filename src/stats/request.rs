@@ -188,6 +188,11 @@ impl RequestTrace {
         self.first_content.map(|t| t.since(self.sent))
     }
 
+    /// Time to first byte (the response head) so far, if it has arrived.
+    pub fn ttfb(&self) -> Option<Duration> {
+        self.headers.map(|t| t.since(self.sent))
+    }
+
     /// Folds a non-terminal event in. Terminal events go to [`RequestTrace::finish`].
     pub fn apply(&mut self, t: Offset, kind: &EventKind) {
         match kind {
