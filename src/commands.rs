@@ -158,9 +158,9 @@ fn load_shape(load: &crate::config::LoadConfig) -> String {
 /// What is about to be raced, in a few lines.
 fn race_banner(config: &RaceConfig) -> String {
     let mut text = format!(
-        "Race '{}': {} endpoints",
+        "Race '{}': {}",
         config.name,
-        config.endpoints.len()
+        report::format::count(config.endpoints.len() as u64, "endpoint")
     );
     match (config.load.requests, config.load.duration) {
         (Some(n), Some(d)) => text.push_str(&format!(
@@ -540,8 +540,8 @@ fn describe_race(dir: &std::path::Path) -> String {
             .map(|(name, _)| name)
     });
     let mut text = format!(
-        "{name:<16} {when}  {} endpoints: {}",
-        names.len(),
+        "{name:<16} {when}  {}: {}",
+        report::format::count(names.len() as u64, "endpoint"),
         names.join(", ")
     );
     if let Some(winner) = winner {
