@@ -104,6 +104,32 @@ fn each_endpoint_draws_in_its_lane_colour() {
     }
 }
 
+/// A slow endpoint ends a request now and then: its few TTFT means are points that can be
+/// seen, joined by a line, not a braille dot or two lost in the chart.
+#[test]
+fn sparse_ttft_is_drawn_as_visible_points_and_lines() {
+    let theme = Theme::new(ThemeName::Dark);
+    let mut snapshot = race(1, 300);
+    let seconds = &mut snapshot.endpoints[0].recent_seconds;
+    let last = seconds.len() - 1;
+    for (i, second) in seconds.iter_mut().enumerate() {
+        let kept = i == last - 20 || i == last - 10;
+        second.ttft_count = u32::from(kept);
+        second.ttft_sum_ms = if i == last - 10 { 400.0 } else { 200.0 };
+    }
+    let backend = draw(120, 40, &snapshot);
+    let buffer = backend.buffer();
+    // The TTFT chart: the left half, between the legend and the distributions.
+    let cells: Vec<&str> = (1..24)
+        .flat_map(|y| (0..60).map(move |x| (x, y)))
+        .map(|(x, y)| &buffer[(x, y)])
+        .filter(|cell| cell.fg == theme.lanes[0] && cell.symbol() != " ")
+        .map(ratatui::buffer::Cell::symbol)
+        .collect();
+    assert_eq!(cells.iter().filter(|s| **s == "•").count(), 2, "{cells:?}");
+    assert!(cells.len() >= 10, "a line joins the points: {cells:?}");
+}
+
 #[test]
 fn tiny_areas_do_not_panic() {
     let snapshot = race(8, 50);
