@@ -409,3 +409,16 @@ fn board_finished_priced() {
         text(&render(80, 24, &info, &view, &snapshot))
     );
 }
+
+#[test]
+fn the_finish_panel_gives_names_the_room_their_values_leave() {
+    let mut snapshot = finished_race(4, 200);
+    snapshot.endpoints[2].name = "thinker-deepseek".to_string();
+    let info = info(4, 200);
+    let view = view(&snapshot);
+    for (width, height) in [(120, 40), (80, 24)] {
+        let frame = text(&render(width, height, &info, &view, &snapshot));
+        let row = frame.lines().find(|l| l.contains("│ tokens/s ")).unwrap();
+        assert!(row.contains("● thinker-deepseek "), "{frame}");
+    }
+}
