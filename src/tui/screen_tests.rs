@@ -422,3 +422,28 @@ fn the_finish_panel_gives_names_the_room_their_values_leave() {
         assert!(row.contains("● thinker-deepseek "), "{frame}");
     }
 }
+
+#[test]
+fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
+    let mut player = Player::new(
+        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
+        Speed::MAX,
+    );
+    player.obey(PlaybackCommand::ToEnd);
+    let end = player.snapshot();
+    player.obey(PlaybackCommand::ToStart);
+    let start = player.snapshot();
+    let mut info = info(4, 200);
+    info.replay = true;
+    let view = ViewState {
+        replay: true,
+        previous_order: leaderboard::order(&end, Rank::TtftP50, &[]),
+        ..ViewState::default()
+    };
+    assert_ne!(
+        view.previous_order,
+        leaderboard::order(&start, Rank::TtftP50, &[])
+    );
+    let frame = text(&render(120, 40, &info, &view, &start));
+    assert!(!frame.contains('▲') && !frame.contains('▼'), "{frame}");
+}
