@@ -32,7 +32,8 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         .map_err(|e| RaceError::Init(e.to_string()))?;
     let outcome = race(config, &base_dir, &options, shutdown).await?;
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
-    console::out(&report::table::render(&outcome.summary.endpoints));
+    let table = report::table::render_within(&outcome.summary.endpoints, console::width());
+    console::out(&table);
     console::out(&report::cost::lines(&outcome.summary.costs));
     console::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
@@ -468,7 +469,10 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         tell_damage(reader.damage());
         last
     };
-    console::out(&report::table::render(&last.endpoints));
+    console::out(&report::table::render_within(
+        &last.endpoints,
+        console::width(),
+    ));
     Ok(0)
 }
 
