@@ -185,12 +185,13 @@ pub fn stacked_bars(title: &str, rows: &[Stack]) -> String {
             );
             left += w;
         }
+        // Written as a count: an empty row's float sum is -0.
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" class="value">{}</text>"#,
             left + 6.0,
             top + row * 0.6,
-            total(stack)
+            total(stack).round().abs()
         );
     }
     out.push_str("</svg>");
@@ -344,6 +345,24 @@ mod tests {
             !chart.contains("<script>") && !chart.contains("<t>"),
             "{chart}"
         );
+    }
+
+    #[test]
+    fn a_row_without_errors_counts_zero() {
+        let rows = [
+            Stack {
+                label: "clean".to_string(),
+                parts: Vec::new(),
+            },
+            Stack {
+                label: "flaky".to_string(),
+                parts: vec![(3.0, PALETTE[0], "stream_cut".to_string())],
+            },
+        ];
+        let chart = stacked_bars("errors", &rows);
+        assert!(chart.contains(r#"class="value">0</text>"#), "{chart}");
+        assert!(chart.contains(r#"class="value">3</text>"#), "{chart}");
+        assert!(!chart.contains("-0"), "{chart}");
     }
 
     #[test]
