@@ -164,11 +164,14 @@ fn headline_table(out: &mut String, run: &Run) {
         }
         out.push_str("</ul>");
     }
-    out.push_str(
-        "<p class=\"note\">Token counts come from the server's usage report; \
-         \"estimated\" ones were counted by llmrace with a BPE tokenizer (o200k) because the \
-         server reported none.</p></section>\n",
-    );
+    if headline::any_estimated(endpoints) {
+        out.push_str(
+            "<p class=\"note\">Token counts come from the server's usage report; \
+             \"estimated\" ones were counted by llmrace with a BPE tokenizer (o200k) because \
+             the server reported none.</p>",
+        );
+    }
+    out.push_str("</section>\n");
 }
 
 fn cost_table(out: &mut String, run: &Run) {

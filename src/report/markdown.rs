@@ -146,10 +146,12 @@ pub fn render(run: &Run) -> String {
         "lrrrrl",
         rows,
     );
-    out.push_str(
-        "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
-         server reported no usage.\n\n",
-    );
+    if headline::any_estimated(endpoints) {
+        out.push_str(
+            "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
+             server reported no usage.\n\n",
+        );
+    }
 
     let laps = headline::lap_rows(endpoints);
     if !laps.is_empty() {
@@ -294,6 +296,14 @@ mod tests {
     #[test]
     fn a_fixture_race_as_markdown() {
         insta::assert_snapshot!(render(&super::super::run::fixture(6, 30)));
+    }
+
+    #[test]
+    fn estimates_are_explained_only_when_some_were_made() {
+        let note = "\"Estimated\" counts were made";
+        // Of the fixture's endpoints only the sixth, bursty, reports no usage.
+        assert!(!render(&super::super::run::fixture(2, 10)).contains(note));
+        assert!(render(&super::super::run::fixture(6, 10)).contains(note));
     }
 
     #[test]
