@@ -11,14 +11,19 @@ use llmrace::report::{self, Format};
 
 /// A fixture race of four endpoints, one with a hostile name, folded into a run.
 fn run() -> report::Run {
-    let endpoints = 4;
+    let mut names = llmrace::stats::fixture::endpoint_names(4);
+    names[0] = "<script>alert(\"x\")</script>turbo".to_string();
+    run_of(names)
+}
+
+/// The fixture race between endpoints named `names`, folded into a run.
+fn run_of(names: Vec<String>) -> report::Run {
+    let endpoints = names.len();
     let events: Vec<_> = llmrace::stats::fixture::events(endpoints, 150).collect();
     let end = events.last().map(|e| ReplayEnd {
         t: e.t,
         interrupted: false,
     });
-    let mut names = llmrace::stats::fixture::endpoint_names(endpoints);
-    names[0] = "<script>alert(\"x\")</script>turbo".to_string();
     let infos = names
         .into_iter()
         .map(|name| EndpointInfo {
@@ -137,5 +142,48 @@ fn the_html_report_runs_and_paints_in_a_headless_browser() {
         png.len() > 40_000,
         "the screenshot looks blank ({} bytes)",
         png.len()
+    );
+}
+
+/// The headline table fits a 1400 px window without scrolling sideways, with eight endpoints,
+/// long names and estimated token counts (the widest it gets). The page is loaded with a probe
+/// script of the test's own that writes the table's widths into the DOM.
+#[test]
+fn the_headline_table_fits_a_1400_px_window() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let mut names = llmrace::stats::fixture::endpoint_names(8);
+    names[7] = "meta-llama/Llama-3.3-70B-Instruct-Turbo".to_string();
+    let page = report::render(&run_of(names), Format::Html);
+    assert!(page.contains("estimated"), "bursty's counts are estimated");
+    let probe = "<script>addEventListener('load', function () {\
+        var box = document.querySelector('#headline').parentElement;\
+        document.body.setAttribute('data-widths', box.scrollWidth + '/' + box.clientWidth);\
+        });</script></body>";
+    let page = page.replace("</body>", probe);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("report.html");
+    std::fs::write(&path, page).expect("the page is written");
+    if let Some(keep) = std::env::var_os("LLMRACE_KEEP_REPORT").map(PathBuf::from) {
+        let _ = std::fs::copy(&path, keep.join("headline.html"));
+    }
+    let output = headless(&browser, &dir.path().join("profile"))
+        .arg("--window-size=1400,900")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let widths = dom
+        .split("data-widths=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the probe did not run: {dom}"));
+    let (scroll, client) = widths.split_once('/').expect("scroll/client");
+    let (scroll, client): (u32, u32) = (scroll.parse().unwrap(), client.parse().unwrap());
+    assert!(
+        scroll <= client,
+        "the table is {scroll} px wide in {client} px"
     );
 }

@@ -99,6 +99,9 @@ fn swatch(index: usize, name: &str) -> String {
 
 fn headline_table(out: &mut String, run: &Run) {
     let endpoints = &run.summary.endpoints;
+    // Where the token counts came from matters only when some were estimated; a column that
+    // says "server usage" on every row would only push the numbers off a laptop's screen.
+    let estimated = headline::any_estimated(endpoints);
     out.push_str(
         "<section><h2>Headline</h2><div class=\"scroll\"><table class=\"sortable\" id=\"headline\"><thead><tr>\
          <th>endpoint</th><th data-type=\"num\">ok/sent</th><th data-type=\"num\">success</th>\
@@ -107,8 +110,12 @@ fn headline_table(out: &mut String, run: &Run) {
          <th data-type=\"num\">TTLT p99</th><th data-type=\"num\">TPOT p50</th>\
          <th data-type=\"num\">ITL p50</th><th data-type=\"num\">output tok/s</th>\
          <th data-type=\"num\">req/min</th><th data-type=\"num\">goodput req/s</th>\
-         <th data-type=\"num\">output tokens</th><th>token source</th></tr></thead><tbody>",
+         <th data-type=\"num\">output tokens</th>",
     );
+    if estimated {
+        out.push_str("<th>token source</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
     for (i, e) in endpoints.iter().enumerate() {
         let l = &e.latency;
         let _ = write!(out, "<tr><td>{}</td>", swatch(i, &e.name));
@@ -141,11 +148,18 @@ fn headline_table(out: &mut String, run: &Run) {
         }
         let _ = write!(
             out,
-            "<td class=\"n\" data-v=\"{0}\">{0}</td><td class=\"src-{1}\">{2}</td></tr>",
-            e.tokens.output,
-            source.key(),
-            escape(&source.label(e))
+            "<td class=\"n\" data-v=\"{0}\">{0}</td>",
+            e.tokens.output
         );
+        if estimated {
+            let _ = write!(
+                out,
+                "<td class=\"src-{}\">{}</td>",
+                source.key(),
+                escape(&source.label(e))
+            );
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>");
     let winners = headline::winners(endpoints);
@@ -432,6 +446,8 @@ table{border-collapse:collapse;margin:6px 0 10px}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
 th{background:var(--head);font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
+#headline th{white-space:normal;vertical-align:bottom}#headline th,#headline td{padding:3px 6px}
+#headline td:first-child{white-space:normal;min-width:9em}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[data-dir=asc]::after{content:" ▲"}table.sortable th[data-dir=desc]::after{content:" ▼"}
 tr.failed td{background:#ffebe9}tr.cancelled td{background:#f6f8fa}
