@@ -402,7 +402,7 @@ fn more_errors_are_worse_and_regressions_respect_the_threshold() {
         .collect();
     assert_eq!(
         lines,
-        ["a: error rate worse by +16.7 pp (0% → 16.7%, p 0.007)"]
+        ["a: error rate worse by 16.7 pp (0% → 16.7%, p 0.007)"]
     );
 }
 
