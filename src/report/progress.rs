@@ -43,11 +43,24 @@ impl Progress {
             })
             .collect();
         // Wide enough for the end (`24/24`), so the columns stay put as the race goes on.
-        let finals = self.targets.iter().flatten().map(|n| 2 * n.to_string().len() + 1);
-        let count_width = counts.iter().map(String::len).chain(finals).max().unwrap_or(0);
+        let finals = self
+            .targets
+            .iter()
+            .flatten()
+            .map(|n| 2 * n.to_string().len() + 1);
+        let count_width = counts
+            .iter()
+            .map(String::len)
+            .chain(finals)
+            .max()
+            .unwrap_or(0);
         let mut block = String::new();
         for (i, (e, count)) in snapshot.endpoints.iter().zip(&counts).enumerate() {
-            let lead = if i == 0 { stamp.clone() } else { " ".repeat(stamp.len()) };
+            let lead = if i == 0 {
+                stamp.clone()
+            } else {
+                " ".repeat(stamp.len())
+            };
             block.push_str(&format!(
                 "{lead} {:<name_width$}  {count:>count_width$}  TTFT {:>7}  {:>6} tok/s",
                 e.name,
@@ -81,7 +94,10 @@ mod tests {
         assert_eq!(lines.len(), 8, "{block}");
         assert!(lines[0].starts_with("[  4.0s] "), "{block}");
         // Only the first line starts like a progress line: one update is one block.
-        assert!(lines[1..].iter().all(|l| l.starts_with("         ")), "{block}");
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("         ")),
+            "{block}"
+        );
         assert!(lines.iter().all(|l| l.chars().count() <= 80), "{block}");
         let at = |l: &str| l.find("TTFT");
         assert!(lines.iter().all(|l| at(l) == at(lines[0])), "{block}");
