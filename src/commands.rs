@@ -556,3 +556,14 @@ fn describe_race(dir: &std::path::Path) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_banner_counts_one_endpoint_as_one() {
+        let mut config = crate::config::demo_race();
+        config.endpoints.truncate(1);
+        let banner = super::race_banner(&config);
+        assert!(banner.starts_with("Race 'demo': 1 endpoint,"), "{banner}");
+    }
+}
