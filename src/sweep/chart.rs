@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{EndpointSweep, MAX_ERROR_RATE, Point, recommend};
-use crate::report::format::ms;
+use crate::report::format::{ms, percent, rate};
 
 /// Series markers, in endpoint order (repeating past the last).
 const MARKERS: [char; 6] = ['●', '▲', '■', '◆', '✚', '★'];
@@ -24,13 +24,13 @@ pub fn table(endpoint: &EndpointSweep) -> String {
         };
         let _ = writeln!(
             out,
-            "  {mark} {:>5} {:>8.2} {:>8.1} {:>9} {:>9} {:>6.1}%",
+            "  {mark} {:>5} {:>8} {:>8} {:>9} {:>9} {:>7}",
             p.level,
-            p.requests_per_s,
-            p.output_tokens_per_s,
+            rate(p.requests_per_s),
+            rate(p.output_tokens_per_s),
             ms(p.ttft_p50_ms),
             ms(p.ttft_p95_ms),
-            p.error_rate * 100.0
+            percent(p.error_rate)
         );
     }
     out
@@ -41,14 +41,14 @@ pub fn table(endpoint: &EndpointSweep) -> String {
 pub fn recommendation(endpoint: &EndpointSweep, target_ms: f64) -> String {
     match recommend(&endpoint.points, target_ms) {
         Some(p) => format!(
-            "{}: {} ({:.1} tok/s, {:.2} req/s, TTFT p95 {})",
+            "{}: {} ({} tok/s, {} req/s, TTFT p95 {})",
             endpoint.name,
             match p.concurrency {
                 Some(n) => format!("concurrency {n}"),
                 None => format!("rate {}", p.level),
             },
-            p.output_tokens_per_s,
-            p.requests_per_s,
+            rate(p.output_tokens_per_s),
+            rate(p.requests_per_s),
             ms(p.ttft_p95_ms)
         ),
         None => format!(
@@ -246,7 +246,7 @@ mod tests {
         assert!(text.contains("1.50 s"), "{text}");
         assert_eq!(
             recommendation(&a, 1000.0),
-            "a: concurrency 1 (100.0 tok/s, 10.00 req/s, TTFT p95 100 ms)"
+            "a: concurrency 1 (100 tok/s, 10.0 req/s, TTFT p95 100 ms)"
         );
         let none = sweep("b", &[(1, 100.0, 2000.0)]);
         assert!(recommendation(&none, 1000.0).contains("none within target"));
