@@ -124,7 +124,7 @@ impl Aggregator {
                 let before = (trace.ttfb(), trace.ttft());
                 trace.apply(event.t, kind);
                 if !trace.is_warmup() {
-                    stats.on_first_moments(before, (trace.ttfb(), trace.ttft()));
+                    stats.on_first_moments(event.t, before, (trace.ttfb(), trace.ttft()));
                 }
                 stats.follow(view, event.t, kind);
                 None
@@ -341,6 +341,11 @@ mod tests {
         };
         assert!(near(latency.ttfb_ms, 20.0), "{:?}", latency.ttfb_ms);
         assert!(near(latency.ttft_ms, 60.0), "{:?}", latency.ttft_ms);
+        // The TTFT charts and sparklines have it in the second it arrived.
+        let seconds = agg.snapshot(ms(100), false).endpoints[0]
+            .recent_seconds
+            .clone();
+        assert_eq!(seconds.iter().map(|s| s.ttft_count).sum::<u32>(), 1);
 
         // A request that then fails counted while it streamed, never in the final figures.
         let failed = EventKind::Failed {

@@ -91,10 +91,13 @@ impl EndpointStats {
         self.window.at(t.as_secs_f64()).streamed_chunks += u64::from(chunks);
     }
 
-    /// A request's first byte or first token arrived: `before` and `after` are its (TTFB, TTFT)
-    /// around the event. Kept only until the ended requests give the real figures.
+    /// A request's first byte or first token arrived at `t`: `before` and `after` are its
+    /// (TTFB, TTFT) around the event. The TTFT goes into its second of the window at once, for
+    /// the charts and sparklines; both stand in for the distributions until ended requests
+    /// give the real figures.
     pub fn on_first_moments(
         &mut self,
+        t: Offset,
         before: (Option<Duration>, Option<Duration>),
         after: (Option<Duration>, Option<Duration>),
     ) {
@@ -103,10 +106,14 @@ impl EndpointStats {
         {
             self.first_ttfb.record_ms(duration_ms(ttfb));
         }
-        if let (None, Some(ttft)) = (before.1, after.1)
-            && self.ttft.is_empty()
-        {
-            self.first_ttft.record_ms(duration_ms(ttft));
+        if let (None, Some(ttft)) = (before.1, after.1) {
+            let ttft = duration_ms(ttft);
+            let second = self.window.at(t.as_secs_f64());
+            second.ttft_sum_ms += ttft;
+            second.ttft_count += 1;
+            if self.ttft.is_empty() {
+                self.first_ttft.record_ms(ttft);
+            }
         }
     }
 
@@ -127,10 +134,6 @@ impl EndpointStats {
             Outcome::Succeeded => {
                 self.counts.succeeded += 1;
                 second.completed += 1;
-                if let Some(ttft) = record.ttft_ms {
-                    second.ttft_sum_ms += ttft;
-                    second.ttft_count += 1;
-                }
                 let output = u64::from(record.output_tokens.unwrap_or(0));
                 second.output_tokens += output;
                 self.tokens.output += output;
