@@ -146,8 +146,16 @@ fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
     } else {
         1.0
     };
-    endpoint
-        .recent_seconds
+    // With nothing in flight the endpoint is done (or between two requests): its line ends
+    // with its last activity rather than running on at 0 tok/s to the end of the race.
+    let seconds = &endpoint.recent_seconds;
+    let active = |s: &Second| s.streamed_chunks > 0 || s.completed > 0 || s.failed > 0;
+    let end = if endpoint.counts.in_flight == 0 {
+        seconds.iter().rposition(active).map_or(0, |last| last + 1)
+    } else {
+        seconds.len()
+    };
+    seconds[..end]
         .iter()
         .filter(|s| Some(s.second) != x.partial)
         .map(|s| (x.x(s), s.streamed_chunks as f64 * per_chunk))

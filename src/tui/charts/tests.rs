@@ -130,6 +130,32 @@ fn sparse_ttft_is_drawn_as_visible_points_and_lines() {
     assert!(cells.len() >= 10, "a line joins the points: {cells:?}");
 }
 
+/// An endpoint that finished ten seconds before the others is not drawn at 0 tok/s after.
+#[test]
+fn an_endpoint_done_early_leaves_the_tokens_chart() {
+    let theme = Theme::new(ThemeName::Dark);
+    let mut snapshot = finished_race(2, 120);
+    let seconds = &mut snapshot.endpoints[0].recent_seconds;
+    let last = seconds.len();
+    for second in &mut seconds[last - 10..] {
+        *second = crate::stats::window::Second {
+            second: second.second,
+            ..Default::default()
+        };
+    }
+    let backend = draw(120, 40, &snapshot);
+    let buffer = backend.buffer();
+    // The right-most column of the tokens chart each endpoint's colour reaches.
+    let reach = |colour| {
+        (60..120)
+            .filter(|&x| (1..24).any(|y| buffer[(x, y)].fg == colour))
+            .max()
+            .unwrap_or(0)
+    };
+    let (done, racing) = (reach(theme.lanes[0]), reach(theme.lanes[1]));
+    assert!(done + 5 < racing, "{done} vs {racing}");
+}
+
 #[test]
 fn tiny_areas_do_not_panic() {
     let snapshot = race(8, 50);
