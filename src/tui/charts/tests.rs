@@ -148,7 +148,7 @@ fn an_endpoint_done_early_leaves_the_tokens_chart() {
     // The right-most column of the tokens chart each endpoint's colour reaches.
     let reach = |colour| {
         (60..120)
-            .filter(|&x| (1..24).any(|y| buffer[(x, y)].fg == colour))
+            .filter(|&x| (1..34).any(|y| buffer[(x, y)].fg == colour))
             .max()
             .unwrap_or(0)
     };
