@@ -145,11 +145,11 @@ fn the_html_report_runs_and_paints_in_a_headless_browser() {
     );
 }
 
-/// The headline table fits a 1400 px window without scrolling sideways, with eight endpoints,
-/// long names and estimated token counts (the widest it gets). The page is loaded with a probe
-/// script of the test's own that writes the table's widths into the DOM.
+/// The headline and request tables fit a 1400 px window without scrolling sideways, with eight
+/// endpoints, long names, failures and estimated token counts (the widest they get). The page
+/// is loaded with a probe script of the test's own that writes what overflows into the DOM.
 #[test]
-fn the_headline_table_fits_a_1400_px_window() {
+fn the_tables_fit_a_1400_px_window() {
     let Some(browser) = chromium() else {
         return;
     };
@@ -157,16 +157,23 @@ fn the_headline_table_fits_a_1400_px_window() {
     names[7] = "meta-llama/Llama-3.3-70B-Instruct-Turbo".to_string();
     let page = report::render(&run_of(names), Format::Html);
     assert!(page.contains("estimated"), "bursty's counts are estimated");
+    assert!(
+        page.contains("stream_cut: "),
+        "flaky's failures have messages"
+    );
     let probe = "<script>addEventListener('load', function () {\
-        var box = document.querySelector('#headline').parentElement;\
-        document.body.setAttribute('data-widths', box.scrollWidth + '/' + box.clientWidth);\
+        var wide = ['headline', 'requests'].map(function (id) {\
+          var box = document.getElementById(id).parentElement;\
+          return id + ' ' + box.scrollWidth + '/' + box.clientWidth;\
+        });\
+        document.body.setAttribute('data-widths', wide.join(', '));\
         });</script></body>";
     let page = page.replace("</body>", probe);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("report.html");
     std::fs::write(&path, page).expect("the page is written");
     if let Some(keep) = std::env::var_os("LLMRACE_KEEP_REPORT").map(PathBuf::from) {
-        let _ = std::fs::copy(&path, keep.join("headline.html"));
+        let _ = std::fs::copy(&path, keep.join("tables.html"));
     }
     let output = headless(&browser, &dir.path().join("profile"))
         .arg("--window-size=1400,900")
@@ -180,10 +187,10 @@ fn the_headline_table_fits_a_1400_px_window() {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("the probe did not run: {dom}"));
-    let (scroll, client) = widths.split_once('/').expect("scroll/client");
-    let (scroll, client): (u32, u32) = (scroll.parse().unwrap(), client.parse().unwrap());
-    assert!(
-        scroll <= client,
-        "the table is {scroll} px wide in {client} px"
-    );
+    for table in widths.split(", ") {
+        let (id, sizes) = table.split_once(' ').expect("id and sizes");
+        let (scroll, client) = sizes.split_once('/').expect("scroll/client");
+        let (scroll, client): (u32, u32) = (scroll.parse().unwrap(), client.parse().unwrap());
+        assert!(scroll <= client, "{id}: {scroll} px wide in {client} px");
+    }
 }

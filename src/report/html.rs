@@ -367,10 +367,10 @@ fn requests_table(out: &mut String, run: &Run) {
     out.push_str(
         "</p><div class=\"scroll\"><table class=\"sortable\" id=\"requests\"><thead><tr>\
          <th data-type=\"num\">#</th><th>endpoint</th><th data-type=\"num\">sent at (s)</th>\
-         <th>outcome</th><th data-type=\"num\">HTTP</th><th>error</th>\
+         <th>outcome</th><th data-type=\"num\">HTTP</th>\
          <th data-type=\"num\">TTFT</th><th data-type=\"num\">TTLT</th>\
          <th data-type=\"num\">TPOT</th><th data-type=\"num\">output tokens</th>\
-         <th>token source</th><th data-type=\"num\">tok/s</th></tr></thead><tbody>",
+         <th>token source</th><th data-type=\"num\">tok/s</th><th>error</th></tr></thead><tbody>",
     );
     for r in measured.iter().take(MAX_REQUEST_ROWS) {
         request_row(out, r);
@@ -398,23 +398,6 @@ fn request_row(out: &mut String, r: &RequestRecord) {
         }
         None => out.push_str("<td class=\"n\">—</td>"),
     }
-    let error = match (r.error_class, &r.error_message) {
-        (Some(c), Some(m)) => format!("{}: {m}", c.name()),
-        (Some(c), None) => c.name().to_string(),
-        (None, _) => String::new(),
-    };
-    // Long messages are cut in the cell and whole on hover.
-    let shown: String = if error.chars().count() > 90 {
-        error.chars().take(89).chain(['…']).collect()
-    } else {
-        error.clone()
-    };
-    let _ = write!(
-        out,
-        "<td title=\"{}\">{}</td>",
-        escape(&error),
-        escape(&shown)
-    );
     for v in [r.ttft_ms, r.ttlt_ms, r.tpot_ms] {
         num_cell(out, v, &ms(v));
     }
@@ -431,6 +414,24 @@ fn request_row(out: &mut String, r: &RequestRecord) {
         r.output_tps,
         &r.output_tps.map_or("—".to_string(), rate),
     );
+    let error = match (r.error_class, &r.error_message) {
+        (Some(c), Some(m)) => format!("{}: {m}", c.name()),
+        (Some(c), None) => c.name().to_string(),
+        (None, _) => String::new(),
+    };
+    // Last, and wrapping: most requests have none, and a wide empty column would push the
+    // numbers off the screen. Long messages are cut in the cell and whole on hover.
+    let shown: String = if error.chars().count() > 90 {
+        error.chars().take(89).chain(['…']).collect()
+    } else {
+        error.clone()
+    };
+    let _ = write!(
+        out,
+        "<td class=\"err\" title=\"{}\">{}</td>",
+        escape(&error),
+        escape(&shown)
+    );
     out.push_str("</tr>");
 }
 
@@ -446,8 +447,10 @@ table{border-collapse:collapse;margin:6px 0 10px}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
 th{background:var(--head);font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-#headline th{white-space:normal;vertical-align:bottom}#headline th,#headline td{padding:3px 6px}
-#headline td:first-child{white-space:normal;min-width:9em}
+#headline th,#requests th{white-space:normal;vertical-align:bottom}
+#headline th,#headline td,#requests th,#requests td{padding:3px 6px}
+#headline td:first-child,#requests td:nth-child(2){white-space:normal;min-width:9em}
+td.err{white-space:normal;min-width:14em;font-size:13px}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[data-dir=asc]::after{content:" ▲"}table.sortable th[data-dir=desc]::after{content:" ▼"}
 tr.failed td{background:#ffebe9}tr.cancelled td{background:#f6f8fa}
