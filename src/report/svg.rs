@@ -22,6 +22,9 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
 
+/// Series of at most this many points have each point marked.
+const MARKED_POINTS: usize = 30;
+
 /// One line of a chart.
 pub struct Series<'a> {
     pub name: &'a str,
@@ -86,15 +89,18 @@ impl LineChart<'_> {
                 s.color,
                 escape(s.name)
             );
-            if s.points.len() == 1 {
-                let (px, py) = s.points[0];
-                let _ = write!(
-                    out,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
-                    x(px),
-                    y(py),
-                    s.color
-                );
+            // Few points (a short race, a slow endpoint) are each marked, so a lone one shows
+            // and the reader sees what the line joins; a CDF's steps need no marks.
+            if s.points.len() == 1 || (!self.steps && s.points.len() <= MARKED_POINTS) {
+                for &(px, py) in &s.points {
+                    let _ = write!(
+                        out,
+                        r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
+                        x(px),
+                        y(py),
+                        s.color
+                    );
+                }
             }
         }
         out.push_str("</svg>");
@@ -389,5 +395,29 @@ mod tests {
         .render();
         assert_eq!(chart.matches("<path").count(), 2);
         assert!(chart.starts_with("<svg") && chart.ends_with("</svg>"));
+        // Steps (a CDF) mark only a lone point.
+        assert_eq!(chart.matches("<circle").count(), 1);
+    }
+
+    #[test]
+    fn a_few_points_over_time_are_marked() {
+        let series = |n: u32| Series {
+            name: "a",
+            color: PALETTE[0],
+            points: (0..n).map(|i| (f64::from(i), 1.0)).collect(),
+        };
+        let chart = |n| {
+            LineChart {
+                title: "t",
+                x_label: "x",
+                y_label: "y",
+                series: vec![series(n)],
+                steps: false,
+                y_max: None,
+            }
+            .render()
+        };
+        assert_eq!(chart(3).matches("<circle").count(), 3);
+        assert_eq!(chart(200).matches("<circle").count(), 0);
     }
 }
