@@ -2,6 +2,7 @@
 //! speaks these types. Live races and replays both travel as a stream of [`RaceEvent`]s, so this
 //! file is versioned ([`EVENT_FORMAT_VERSION`]) and only ever grows compatibly.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -109,17 +110,29 @@ pub enum EventKind {
         reasoning: bool,
         chunks: u32,
     },
-    /// Token counts. Fields that are `None` leave an earlier report's value standing: a
-    /// later report replaces an earlier one field by field, never adds to it.
+    /// Token counts, with one meaning whatever the protocol. Fields that are `None` leave an
+    /// earlier report's value standing: a later report replaces an earlier one field by field,
+    /// never adds to it.
     Usage {
+        /// Every prompt token, those served from or written to a prompt cache included (what
+        /// OpenAI's `prompt_tokens` counts; Anthropic's `input_tokens` leaves the cached ones
+        /// out, so its decoder adds them back).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         input: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<u32>,
+        /// Of `input`, the tokens read from the prompt cache.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cached_input: Option<u32>,
+        /// Of `input`, the tokens written to the prompt cache (Anthropic bills them apart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_write: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reasoning: Option<u32>,
+        /// The server's usage fields as it named and counted them, before the counts above
+        /// were given one meaning. Empty for estimates and in streams recorded before it was.
+        #[serde(default, skip_serializing_if = "ReportedUsage::is_empty")]
+        reported: ReportedUsage,
         source: TokenSource,
     },
     /// Timings the server reports about itself (Ollama's native API).
@@ -155,13 +168,18 @@ pub struct Retry {
     pub attempt: u32,
 }
 
+/// A server's usage fields under its own names (`prompt_tokens`, `cache_read_input_tokens`,
+/// nested ones dotted: `prompt_tokens_details.cached_tokens`), as it counted them.
+pub type ReportedUsage = BTreeMap<String, u32>;
+
 /// Where a token count came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// Reported by the server.
     Usage,
-    /// Counted by llmrace with a BPE tokenizer because the server did not report it.
+    /// Counted by llmrace with a BPE tokenizer because the server did not report it, or
+    /// reported zero output tokens for a response that carried text.
     Estimate,
 }
 

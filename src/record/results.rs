@@ -264,6 +264,7 @@ struct CsvRow<'a> {
     output_tokens: Option<u32>,
     output_tokens_source: Option<&'static str>,
     cached_input_tokens: Option<u32>,
+    cache_write_input_tokens: Option<u32>,
     reasoning_tokens: Option<u32>,
     bytes_sent: u64,
     bytes_received: u64,
@@ -277,7 +278,7 @@ struct CsvRow<'a> {
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 35] = [
+    const HEADER: [&'static str; 36] = [
         "request",
         "endpoint",
         "prompt",
@@ -303,6 +304,7 @@ impl CsvRow<'_> {
         "output_tokens",
         "output_tokens_source",
         "cached_input_tokens",
+        "cache_write_input_tokens",
         "reasoning_tokens",
         "bytes_sent",
         "bytes_received",
@@ -360,6 +362,7 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             output_tokens: r.output_tokens,
             output_tokens_source: source(r.output_tokens_source),
             cached_input_tokens: r.cached_input_tokens,
+            cache_write_input_tokens: r.cache_write_input_tokens,
             reasoning_tokens: r.reasoning_tokens,
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
