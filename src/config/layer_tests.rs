@@ -379,15 +379,17 @@ fn fail_if_endpoints_are_checked_against_the_race_as_run() -> TestResult {
 }
 
 #[test]
-fn prices_default_cached_input_to_input() -> TestResult {
+fn prices_price_cached_input_as_input_unless_told() -> TestResult {
     let text = format!(
         "{FILE}price = {{ input = 0.15, output = 0.60 }}\n[thresholds]\nfail_if = [\"b: cost > 1\"]\n"
     );
     let race = from_toml_str(&text, Path::new("race.toml"))?;
     let price = race.endpoints[1].price.ok_or("no price")?;
+    assert_eq!((price.input, price.output), (0.15, 0.60));
+    assert_eq!((price.cached_input, price.cache_write), (None, None));
     assert_eq!(
-        (price.input, price.cached_input, price.output),
-        (0.15, 0.15, 0.60)
+        (price.cache_read_price(), price.cache_write_price()),
+        (0.15, 0.15)
     );
     assert_eq!(race.endpoints[0].price, None);
     assert_eq!(race.fail_if, ["b: cost > 1"]);
