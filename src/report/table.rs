@@ -82,10 +82,15 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
                 ms(Some(lag.p99))
             ));
         }
-        if e.tokens.estimated_output_requests > 0 {
+        // Those whose usage said 0 output tokens for text are told by the race's notices.
+        let missing = e
+            .tokens
+            .estimated_output_requests
+            .saturating_sub(e.tokens.contradicted_output_requests);
+        if missing > 0 {
             out.push_str(&format!(
-                "{}: the server reported no usage for {} requests; their output tokens were counted with a BPE tokenizer (o200k)\n",
-                e.name, e.tokens.estimated_output_requests
+                "{}: the server reported no usage for {missing} requests; their output tokens were counted with a BPE tokenizer (o200k)\n",
+                e.name
             ));
         }
     }
