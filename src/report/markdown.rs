@@ -148,8 +148,15 @@ pub fn render(run: &Run) -> String {
     );
     out.push_str(
         "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
-         server reported no usage.\n\n",
+         server reported no usage",
     );
+    if endpoints
+        .iter()
+        .any(|e| e.tokens.contradicted_output_requests > 0)
+    {
+        out.push_str(", or reported 0 output tokens for a response that carried text");
+    }
+    out.push_str(".\n\n");
 
     let laps = headline::lap_rows(endpoints);
     if !laps.is_empty() {
