@@ -115,8 +115,9 @@ pub enum EventKind {
     /// never adds to it.
     Usage {
         /// Every prompt token, those served from or written to a prompt cache included (what
-        /// OpenAI's `prompt_tokens` and Gemini's `promptTokenCount` count; Anthropic's and
-        /// Bedrock's `input_tokens` leave the cached ones out, so their decoders add them back).
+        /// OpenAI's `prompt_tokens` and Gemini's `promptTokenCount` count; Anthropic's
+        /// `input_tokens` and Bedrock's `inputTokens` leave the cached ones out, so their
+        /// decoders add them back).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         input: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
