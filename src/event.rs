@@ -2,6 +2,7 @@
 //! speaks these types. Live races and replays both travel as a stream of [`RaceEvent`]s, so this
 //! file is versioned ([`EVENT_FORMAT_VERSION`]) and only ever grows compatibly.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -10,8 +11,10 @@ use serde::{Deserialize, Serialize};
 /// How many response headers a `Headers` event keeps.
 pub const MAX_HEADERS: usize = 24;
 
-/// Bumped when a change to these types would make an older reader misread a newer stream.
-pub const EVENT_FORMAT_VERSION: u32 = 1;
+/// Bumped when a change to these types, or to what a field means, would make a reader misread
+/// a stream. 2: `Usage.input` counts Anthropic's cached prompt tokens too (in 1 it was
+/// Anthropic's own `input_tokens`, which leaves them out).
+pub const EVENT_FORMAT_VERSION: u32 = 2;
 
 /// Index of an endpoint in the race as run (its position in the endpoint list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -115,9 +118,9 @@ pub enum EventKind {
     /// never adds to it.
     Usage {
         /// Every prompt token, those served from or written to a prompt cache included (what
-        /// OpenAI's `prompt_tokens` and Gemini's `promptTokenCount` count; Anthropic's
-        /// `input_tokens` and Bedrock's `inputTokens` leave the cached ones out, so their
-        /// decoders add them back).
+        /// OpenAI's `prompt_tokens` and Gemini's `promptTokenCount` count). Anthropic's
+        /// `input_tokens` leaves the cached ones out, so its decoder adds them back; Bedrock's
+        /// `inputTokens` does too, so a decoder for it would have to.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         input: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,8 +173,10 @@ pub struct Retry {
 }
 
 /// A server's usage fields under its own names (`prompt_tokens`, `cache_read_input_tokens`,
-/// nested ones dotted: `prompt_tokens_details.cached_tokens`), as it counted them.
-pub type ReportedUsage = BTreeMap<String, u32>;
+/// nested ones dotted: `prompt_tokens_details.cached_tokens`), as it counted them. Live names
+/// are the decoders' static strings, so a provider repeating usage in every chunk costs no
+/// allocation per name; names read back from a file are owned.
+pub type ReportedUsage = BTreeMap<Cow<'static, str>, u32>;
 
 /// Where a token count came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

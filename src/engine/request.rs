@@ -327,6 +327,9 @@ struct StreamState<'a> {
     /// The output count the server reported last, if any.
     usage_output: Option<u32>,
     usage_input: bool,
+    /// The server's raw usage fields as last sent on: a provider that repeats the same usage
+    /// in every chunk has them recorded once.
+    usage_reported: Vec<(&'static str, u32)>,
     finish_reason: Option<String>,
     response_id: Option<String>,
     captured: String,
@@ -346,6 +349,7 @@ impl<'a> StreamState<'a> {
             ended: false,
             usage_output: None,
             usage_input: false,
+            usage_reported: Vec::new(),
             finish_reason: None,
             response_id: None,
             captured: String::new(),
@@ -441,6 +445,14 @@ impl<'a> StreamState<'a> {
             } => {
                 self.usage_input |= input.is_some();
                 self.usage_output = output.or(self.usage_output);
+                // Unchanged fields are left out: an empty map leaves the earlier ones standing.
+                let reported = if reported == self.usage_reported {
+                    crate::event::ReportedUsage::new()
+                } else {
+                    let map = reported.iter().map(|&(name, n)| (name.into(), n)).collect();
+                    self.usage_reported = reported;
+                    map
+                };
                 self.out.emit(
                     t,
                     EventKind::Usage {
@@ -449,10 +461,7 @@ impl<'a> StreamState<'a> {
                         cached_input,
                         cache_write,
                         reasoning,
-                        reported: reported
-                            .into_iter()
-                            .map(|(name, n)| (name.to_owned(), n))
-                            .collect(),
+                        reported,
                         source: TokenSource::Usage,
                     },
                 );

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::ReplayHeader;
 use crate::config::{Price, RaceConfig};
+use crate::protocol::Protocol;
 use crate::report::cost::Cost;
 use crate::stats::EndpointSnapshot;
 use crate::stats::snapshot::Tokens;
@@ -79,22 +81,40 @@ pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Ve
     notices
 }
 
+/// What a replay's numbers mean differently for having been recorded by an older llmrace: in
+/// event format 1, an Anthropic endpoint's input tokens were its own `input_tokens`, which
+/// leave out the prompt tokens read from or written to the prompt cache.
+pub fn replay_notices(header: &ReplayHeader) -> Vec<String> {
+    if header.event_format >= 2 {
+        return Vec::new();
+    }
+    header
+        .endpoints
+        .iter()
+        .filter(|e| e.protocol == Protocol::Anthropic.name())
+        .map(|e| {
+            format!(
+                "{}: recorded by llmrace {} (event format {}), its input tokens leave out those \
+                 read from or written to the prompt cache (Anthropic's own input_tokens)",
+                e.name, header.llmrace_version, header.event_format
+            )
+        })
+        .collect()
+}
+
 /// The notice for an endpoint whose server reported zero output tokens for responses that
 /// carried text (its counts are then llmrace's estimates).
 pub fn usage_notice(e: &EndpointSnapshot) -> Option<String> {
     let n = e.tokens.contradicted_output_requests;
-    let responses = if n == 1 {
-        "1 response".to_string()
-    } else {
-        format!("{n} responses")
-    };
-    (n > 0).then(|| {
-        format!(
-            "{}: the server reported 0 output tokens for {responses} that carried text; \
-             llmrace counted them with its tokenizer (estimate)",
-            e.name
-        )
-    })
+    if n == 0 {
+        return None;
+    }
+    let responses = if n == 1 { "response" } else { "responses" };
+    Some(format!(
+        "{}: the server reported 0 output tokens for {n} {responses} that carried text; \
+         llmrace counted them with its tokenizer (estimate)",
+        e.name
+    ))
 }
 
 /// The notice for cached tokens priced as ordinary input because the price left out theirs.

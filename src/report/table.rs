@@ -2,6 +2,7 @@
 //! endpoint, one row each, best values marked.
 
 use super::format::{ms, percent, rate};
+use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
 
 const HEADERS: [&str; 11] = [
@@ -82,7 +83,12 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
                 ms(Some(lag.p99))
             ));
         }
-        // Those whose usage said 0 output tokens for text are told by the race's notices.
+        // Those whose usage said 0 output tokens for text have their own line: the table is the
+        // one output every race, quiet or not, and every replay prints.
+        if let Some(notice) = usage_notice(e) {
+            out.push_str(&notice);
+            out.push('\n');
+        }
         let missing = e
             .tokens
             .estimated_output_requests

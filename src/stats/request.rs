@@ -251,21 +251,22 @@ impl RequestTrace {
             } => {
                 // A later report replaces an earlier one field by field (providers that repeat
                 // usage in every chunk must not be summed). A server's count is never replaced
-                // by an estimate, except a zero where the tokenizer found tokens: that zero
-                // contradicts what arrived.
+                // by an estimate, except a zero output where the tokenizer found tokens: that
+                // zero contradicts the text that arrived. Input has no such text to check it by.
                 // Says whether the value replaced a server's zero.
-                let keep = |slot: &mut Option<(u32, TokenSource)>, value: Option<u32>| {
+                let keep = |slot: &mut Option<(u32, TokenSource)>, value: Option<u32>, output| {
                     let Some(v) = value else { return false };
-                    let overruled = match (*slot, source) {
-                        (Some((0, TokenSource::Usage)), TokenSource::Estimate) if v > 0 => true,
-                        (Some((_, TokenSource::Usage)), TokenSource::Estimate) => return false,
-                        _ => false,
-                    };
+                    let estimate = *source == TokenSource::Estimate;
+                    let contradicts =
+                        estimate && output && v > 0 && *slot == Some((0, TokenSource::Usage));
+                    if estimate && matches!(slot, Some((_, TokenSource::Usage))) && !contradicts {
+                        return false;
+                    }
                     *slot = Some((v, *source));
-                    overruled
+                    contradicts
                 };
-                keep(&mut self.usage.input, *input);
-                self.usage.contradicted |= keep(&mut self.usage.output, *output);
+                keep(&mut self.usage.input, *input, false);
+                self.usage.contradicted |= keep(&mut self.usage.output, *output, true);
                 for (slot, value) in [
                     (&mut self.usage.cached_input, cached_input),
                     (&mut self.usage.cache_write, cache_write),
@@ -275,6 +276,7 @@ impl RequestTrace {
                         *slot = *value;
                     }
                 }
+                // A live name is borrowed: cloning it allocates nothing.
                 for (name, n) in reported {
                     self.usage.reported.insert(name.clone(), *n);
                 }
@@ -543,9 +545,31 @@ mod tests {
         assert_eq!(r.output_tokens_source, Some(TokenSource::Estimate));
         assert!(r.usage_contradicted);
         assert_eq!(r.input_tokens_source, Some(TokenSource::Usage));
+        assert_eq!(r.input_tokens, Some(10));
         // What the server said stays in the record.
         assert_eq!(r.usage_reported.get("output_tokens"), Some(&0));
         assert!(r.tpot_ms.is_some() && r.output_tps.is_some());
+    }
+
+    #[test]
+    fn a_reported_zero_input_stands_against_an_estimate() {
+        let mut t = trace();
+        t.apply(ms(110), &content("Hello", false));
+        let zero_input = EventKind::Usage {
+            input: Some(0),
+            output: Some(1),
+            cached_input: None,
+            cache_write: None,
+            reasoning: None,
+            reported: ReportedUsage::new(),
+            source: TokenSource::Usage,
+        };
+        t.apply(ms(111), &zero_input);
+        t.apply(ms(111), &usage(1, TokenSource::Estimate));
+        let r = finish(t, ms(120));
+        assert_eq!(r.input_tokens, Some(0));
+        assert_eq!(r.input_tokens_source, Some(TokenSource::Usage));
+        assert!(!r.usage_contradicted);
     }
 
     #[test]
