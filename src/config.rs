@@ -295,7 +295,8 @@ pub struct Price {
     /// Input tokens read from the prompt cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_input: Option<f64>,
-    /// Input tokens written to the prompt cache.
+    /// Input tokens written to the prompt cache. One rate for every write, though Anthropic
+    /// bills 5-minute writes at 1.25× input and 1-hour ones at 2×.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write: Option<f64>,
     pub output: f64,

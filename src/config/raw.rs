@@ -303,8 +303,8 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc(
         "endpoint.price",
         "cache_write",
-        "cache_write = 3.75 (USD per million input tokens written to the prompt cache; \
-         default: the input price)",
+        "cache_write = 3.75 (USD per million input tokens written to the prompt cache, one \
+         rate for 5-minute and 1-hour writes; default: the input price)",
     ),
     doc(
         "endpoint.price",

@@ -130,6 +130,7 @@ pub fn render(run: &Run) -> String {
             t.output.to_string(),
             t.reasoning.to_string(),
             t.cached_input.to_string(),
+            t.cache_write_input.to_string(),
             TokenSource::of(e).label(e),
         ]
     });
@@ -141,9 +142,10 @@ pub fn render(run: &Run) -> String {
             "output",
             "reasoning",
             "cached input",
+            "cache writes",
             "output source",
         ],
-        "lrrrrl",
+        "lrrrrrl",
         rows,
     );
     out.push_str(

@@ -1,6 +1,7 @@
 //! Notices: what the user should know that the numbers alone do not say — an endpoint failing
 //! every request, rate limiting, responses that were not the protocol, token counts the server
-//! got wrong — plus what was found before the start. Drawn in their own strip, never over other content.
+//! got wrong — plus what was found before the start. Drawn in their own strip, never over other
+//! content.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
