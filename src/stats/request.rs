@@ -555,15 +555,10 @@ mod tests {
     fn a_reported_zero_input_stands_against_an_estimate() {
         let mut t = trace();
         t.apply(ms(110), &content("Hello", false));
-        let zero_input = EventKind::Usage {
-            input: Some(0),
-            output: Some(1),
-            cached_input: None,
-            cache_write: None,
-            reasoning: None,
-            reported: ReportedUsage::new(),
-            source: TokenSource::Usage,
-        };
+        let mut zero_input = usage(1, TokenSource::Usage);
+        if let EventKind::Usage { input, .. } = &mut zero_input {
+            *input = Some(0);
+        }
         t.apply(ms(111), &zero_input);
         t.apply(ms(111), &usage(1, TokenSource::Estimate));
         let r = finish(t, ms(120));
