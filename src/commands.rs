@@ -274,8 +274,10 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     } else {
         report::run::Records::Skip
     };
-    let check_names = |names: Vec<String>| {
+    // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
+    let check_names = |names: Vec<String>, stream: bool| {
         report::threshold::check_endpoints(&thresholds, &names)
+            .and_then(|()| report::threshold::check_streamed(&thresholds, stream))
             .map_err(|e| RaceError::Init(e.to_string()))
     };
     // Result files rebuilt from the replay the report is read from: one pass gives both.
@@ -290,6 +292,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
                     .iter()
                     .map(|e| e.name.clone())
                     .collect(),
+                reader.header().race.workload.stream,
             )?;
             let (dir, run) = crate::playback::report_file(reader, dir, records)?;
             (run, Some(dir))
@@ -309,6 +312,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             .iter()
             .map(|e| e.name.clone())
             .collect(),
+        run.info.race.workload.stream,
     )?;
     if let Some(dir) = &args.results {
         // Its damage, if any, was told with the notices above.
@@ -457,6 +461,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         let reader = crate::record::replay::ReplayReader::open(&path)?;
         let (log, last) = load_telling_progress(reader).await;
         tell_damage(log.damage.as_deref());
+        tell_format(&log.header);
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
         if let Some(signal) = crate::play(log, theme, speed).await? {
             // SIGTERM or a closed terminal: leave without printing to what may be gone.
@@ -467,6 +472,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         let mut reader = crate::record::replay::ReplayReader::open(&path)?;
         let last = crate::playback::fold_stream(&mut reader, |_| {});
         tell_damage(reader.damage());
+        tell_format(reader.header());
         last
     };
     console::out(&report::table::render_within(
@@ -474,6 +480,15 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         console::width(),
     ));
     Ok(0)
+}
+
+/// What the replay's numbers mean differently for its age (see [`replay_notices`]).
+///
+/// [`replay_notices`]: crate::record::run_info::replay_notices
+fn tell_format(header: &crate::record::ReplayHeader) {
+    for notice in crate::record::run_info::replay_notices(header) {
+        console::err(&format!("note: {notice}"));
+    }
 }
 
 fn tell_damage(damage: Option<&str>) {

@@ -232,7 +232,9 @@ mod tests {
             input: Some(5),
             output: Some(7),
             cached_input: None,
+            cache_write: None,
             reasoning: None,
+            reported: Default::default(),
             source: TokenSource::Usage,
         };
         agg.apply(&event(65, 0, 2, usage));
@@ -241,7 +243,9 @@ mod tests {
             input: None,
             output: Some(99),
             cached_input: None,
+            cache_write: None,
             reasoning: None,
+            reported: Default::default(),
             source: TokenSource::Estimate,
         };
         agg.apply(&event(66, 0, 2, estimate));

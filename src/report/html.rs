@@ -182,10 +182,11 @@ fn headline_table(out: &mut String, run: &Run) {
         out.push_str(
             "<p class=\"note\">Token counts come from the server's usage report; \
              \"estimated\" ones were counted by llmrace with a BPE tokenizer (o200k) because \
-             the server reported none.</p>",
+             the server reported none, or 0 output tokens for a response that carried text.</p>",
         );
     }
-    out.push_str("</section>\n");
+    out.push_str("</section>
+");
 }
 
 fn cost_table(out: &mut String, run: &Run) {
@@ -287,8 +288,8 @@ fn chart_section(out: &mut String, run: &Run) {
     } else {
         let _ = write!(
             out,
-            "{} had no usage from the server for some or all requests; those counts were \
-             estimated with a BPE tokenizer (o200k).",
+            "{} had no usable usage from the server for some or all requests; those counts \
+             were estimated with a BPE tokenizer (o200k).",
             estimated.join(", ")
         );
     }

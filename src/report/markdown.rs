@@ -130,6 +130,7 @@ pub fn render(run: &Run) -> String {
             t.output.to_string(),
             t.reasoning.to_string(),
             t.cached_input.to_string(),
+            t.cache_write_input.to_string(),
             TokenSource::of(e).label(e),
         ]
     });
@@ -141,16 +142,26 @@ pub fn render(run: &Run) -> String {
             "output",
             "reasoning",
             "cached input",
+            "cache writes",
             "output source",
         ],
-        "lrrrrl",
+        "lrrrrrl",
         rows,
     );
     if headline::any_estimated(endpoints) {
         out.push_str(
             "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
-             server reported no usage.\n\n",
+             server reported no usage",
         );
+        if endpoints
+            .iter()
+            .any(|e| e.tokens.contradicted_output_requests > 0)
+        {
+            out.push_str(", or reported 0 output tokens for a response that carried text");
+        }
+        out.push_str(".
+
+");
     }
 
     let laps = headline::lap_rows(endpoints);

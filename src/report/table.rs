@@ -2,6 +2,7 @@
 //! endpoint, one row each, best values marked.
 
 use super::format::{ms, percent, rate};
+use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
 
 const HEADERS: [&str; 11] = [
@@ -88,10 +89,19 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
                 ms(Some(lag.p99))
             ));
         }
-        if e.tokens.estimated_output_requests > 0 {
+        // Those whose usage said 0 output tokens for text have their own line: the table is the
+        // one output every race, quiet or not, and every replay prints.
+        if let Some(notice) = usage_notice(e) {
+            notes.push(notice);
+        }
+        let missing = e
+            .tokens
+            .estimated_output_requests
+            .saturating_sub(e.tokens.contradicted_output_requests);
+        if missing > 0 {
             notes.push(format!(
-                "{}: the server reported no usage for {} requests; their output tokens were counted with a BPE tokenizer (o200k)",
-                e.name, e.tokens.estimated_output_requests
+                "{}: the server reported no usage for {missing} requests; their output tokens were counted with a BPE tokenizer (o200k)",
+                e.name
             ));
         }
     }

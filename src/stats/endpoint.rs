@@ -140,6 +140,9 @@ impl EndpointStats {
                 if record.output_tokens_source == Some(TokenSource::Estimate) {
                     self.tokens.estimated_output_requests += 1;
                 }
+                if record.usage_contradicted {
+                    self.tokens.contradicted_output_requests += 1;
+                }
                 if record.meets(slo) {
                     self.counts.good += 1;
                 }
@@ -166,6 +169,7 @@ impl EndpointStats {
         record_opt(&mut self.ttfb, record.ttfb_ms);
         self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
         self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
+        self.tokens.cache_write_input += u64::from(record.cache_write_input_tokens.unwrap_or(0));
         self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
         self.tokens.chunks += u64::from(record.chunks);
     }

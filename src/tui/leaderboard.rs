@@ -332,7 +332,8 @@ mod tests {
         let s = snapshot(vec![dear, unpriced, cheap]);
         let price = |output| Price {
             input: 1.0,
-            cached_input: 1.0,
+            cached_input: None,
+            cache_write: None,
             output,
         };
         let prices = [Some(price(10.0)), None, Some(price(1.0))];

@@ -391,7 +391,8 @@ fn board_finished_priced() {
     for (lane, (input, cached_input, output)) in info.lanes.iter_mut().zip(prices) {
         lane.price = Some(crate::config::Price {
             input,
-            cached_input,
+            cached_input: Some(cached_input),
+            cache_write: None,
             output,
         });
     }
