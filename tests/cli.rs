@@ -107,6 +107,39 @@ fn bad_command_lines_and_race_files_exit_2_with_a_message() {
 }
 
 #[test]
+fn a_port_out_of_range_is_a_config_error_and_no_key_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    for port in ["99999", "65536", "-5", "abc"] {
+        let spec = format!("k=openai:http://127.0.0.1:{port}/v1#m");
+        let output = llmrace()
+            .env("LLMRACE_TEST_PORT_KEY", "FAKE")
+            .args(["race", "-q", "-n", "1", "-e", &spec])
+            .args(["--api-key-env", "k=LLMRACE_TEST_PORT_KEY", "-o", out])
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("port `{port}`")), "{stderr}");
+        assert!(stderr.contains("-e"), "{stderr}");
+    }
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[[endpoint]]\nname = \"k\"\nprotocol = \"openai\"\nbase_url = \"http://127.0.0.1:99999/v1\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let output = run(&["race", file.to_str().unwrap(), "-n", "1", "-o", out]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("port `99999`") && stderr.contains("race.toml:4"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_api_key_is_named_before_anything_is_sent() {
     let output = llmrace()
         .args(["race", "-e", "a=openai:mock://instant#m", "-n", "1"])
