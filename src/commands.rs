@@ -475,7 +475,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
 fn tell_damage(damage: Option<&str>) {
     if let Some(damage) = damage {
         console::err(&format!(
-            "note: {damage}; playing up to its last whole event"
+            "note: the replay is damaged: {damage}; what it plays leaves out what was lost"
         ));
     }
 }

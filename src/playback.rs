@@ -254,7 +254,7 @@ fn replay_info(replay: &player::EventLog) -> tui::RaceInfo {
     }
     if let Some(damage) = &replay.damage {
         notices.push(format!(
-            "this replay is incomplete ({damage}): it plays up to its last whole event"
+            "this replay is damaged: {damage}; what it plays leaves out what was lost"
         ));
     }
     tui::RaceInfo {

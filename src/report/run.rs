@@ -217,7 +217,10 @@ pub(crate) fn assemble(
         // A replay does not say where it was raced.
         host: "unknown".to_string(),
         endpoints: header.endpoints.clone(),
-        notices: damage.into_iter().collect(),
+        notices: damage
+            .map(|damage| format!("the replay is damaged: {damage}"))
+            .into_iter()
+            .collect(),
         race: header.race.clone(),
     };
     Run {
