@@ -600,6 +600,10 @@ pub struct CompareArgs {
     /// Exit 1 when a metric got worse beyond noise by more than PCT percent.
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
+
+    /// Gate on runs that share no endpoint or sent different workloads (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `llmrace init`.

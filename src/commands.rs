@@ -359,6 +359,18 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
         ));
     };
     let comparison = report::compare::compare(base, current);
+    if args.fail_on_regression.is_some() && !args.force {
+        let mismatches = report::compare::mismatches(base, current, &comparison);
+        if !mismatches.is_empty() {
+            return Err(RaceError::Init(format!(
+                "cannot gate {} against {}: {}\n  help: compare runs of the same race, or add \
+                 --force to gate on what they have in common",
+                args.runs[args.runs.len() - 1].display(),
+                args.runs[0].display(),
+                mismatches.join("; ")
+            )));
+        }
+    }
     let markdown = matches!(args.format.as_str(), "md" | "markdown");
     if markdown {
         console::out(&report::compare::render_markdown(&comparison));

@@ -192,6 +192,54 @@ fn compare_flags_a_regression_and_not_an_identical_run() {
 }
 
 #[test]
+fn compare_refuses_to_gate_runs_that_measure_different_things() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, endpoint: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        assert!(race(&out, endpoint, extra).status.success());
+        out.to_str().unwrap().to_string()
+    };
+    let base = run("base", "a=openai:mock://instant,tokens=8#m", &[]);
+    let other = run("other", "b=openai:mock://instant,tokens=8#m", &[]);
+    let longer = run(
+        "longer",
+        "a=openai:mock://instant,tokens=8#m",
+        &["--max-tokens", "4"],
+    );
+
+    let unrelated = llmrace(&["compare", &base, &other, "--fail-on-regression", "1"]);
+    let stderr = text(&unrelated.stderr);
+    assert_eq!(unrelated.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no endpoint is in both runs (base: a; current: b)")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let workload = llmrace(&["compare", &base, &longer, "--fail-on-regression", "1"]);
+    let stderr = text(&workload.stderr);
+    assert_eq!(workload.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("max_tokens: null → 4"), "{stderr}");
+
+    // Forced, the user means it; the table says nothing was compared.
+    let forced = llmrace(&[
+        "compare",
+        &base,
+        &other,
+        "--fail-on-regression",
+        "1",
+        "--force",
+    ]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    let table = text(&forced.stdout);
+    assert!(
+        table.contains("no endpoint is in both runs: nothing is compared"),
+        "{table}"
+    );
+    // Without gating the comparison is shown as before.
+    assert_eq!(llmrace(&["compare", &base, &other]).status.code(), Some(0));
+}
+
+#[test]
 fn prices_give_costs_in_the_summary_and_every_report_and_can_be_gated() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("race.toml");
