@@ -458,6 +458,10 @@ pub struct RaceArgs {
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
+    /// Replace the results of an earlier race in the --out folder (refused otherwise).
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
+
     /// Run without the dashboard: progress lines, the final table and the result files.
     #[arg(
         long,

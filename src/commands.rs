@@ -12,6 +12,9 @@ use crate::{
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     let (config, base_dir) = config::resolve(args)?;
+    if let Some(out) = &args.out {
+        crate::record::folder::prepare_named_folder(out, args.force).map_err(RaceError::Init)?;
+    }
     // Listening starts before anything is announced or sent, so no signal can end the process
     // between the first request and the files being complete.
     let shutdown = crate::signals::Shutdown::listen();

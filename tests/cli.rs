@@ -140,6 +140,98 @@ fn a_port_out_of_range_is_a_config_error_and_no_key_is_sent() {
 }
 
 #[test]
+fn an_earlier_race_in_the_out_folder_is_never_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let race = |extra: &[&str]| {
+        let mut args = vec!["race", "-q", "-e", "a=openai:mock://instant#m", "-n", "2"];
+        args.extend_from_slice(&["-o", out]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert!(race(&[]).status.success());
+    let first = std::fs::read(Path::new(out).join("run.json")).unwrap();
+    let again = race(&["--no-replay"]);
+    let stderr = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds a race's results") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(Path::new(out).join("run.json")).unwrap(),
+        first
+    );
+    // Forced, the earlier race is replaced whole: its replay does not outlive it.
+    let forced = race(&["--no-replay", "--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_ne!(
+        std::fs::read(Path::new(out).join("run.json")).unwrap(),
+        first
+    );
+    assert!(!Path::new(out).join("replay.jsonl.gz").exists());
+}
+
+#[test]
+fn messages_say_what_happened_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("somefile");
+    std::fs::write(&file, "mine").unwrap();
+    let endpoint = ["race", "-q", "-e", "a=openai:mock://instant#m", "-n", "1"];
+    let output = llmrace()
+        .args(endpoint)
+        .args(["-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
+    assert!(!stderr.contains("File exists"), "{stderr}");
+
+    let out = dir.path().join("run");
+    let output = llmrace()
+        .args(endpoint)
+        .args(["--prompts", dir.path().to_str().unwrap()])
+        .args(["-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is a folder") && stderr.contains("help: name a file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("UTF-8"), "{stderr}");
+
+    let output = llmrace()
+        .args(endpoint)
+        .args(["--no-replay", "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let rebuilt = dir.path().join("rebuilt");
+    for args in [
+        vec!["replay", out.to_str().unwrap(), "--headless"],
+        vec![
+            "report",
+            out.to_str().unwrap(),
+            "--results",
+            rebuilt.to_str().unwrap(),
+        ],
+    ] {
+        let output = run(&args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("holds no replay") && stderr.contains("--no-replay"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("No such file"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn a_missing_api_key_is_named_before_anything_is_sent() {
     let output = llmrace()
         .args(["race", "-e", "a=openai:mock://instant#m", "-n", "1"])

@@ -22,6 +22,47 @@ pub fn race_folder(parent: &Path, name: &str, start: DateTime<Utc>) -> PathBuf {
     candidate
 }
 
+/// Checks a results folder the user named (`-o DIR`) before anything is sent: it must be a
+/// folder or not exist yet, and it must not hold an earlier race's results, which the race
+/// would overwrite, unless `force` says to; then they are removed, so that none (a replay the
+/// new race does not record) outlives it. The error says what is there and what to do.
+pub fn prepare_named_folder(dir: &Path, force: bool) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "--out {} is a file, not a folder: name a folder for the results (it is created \
+             when missing)",
+            dir.display()
+        ));
+    }
+    let names = super::results::RESULT_FILES
+        .iter()
+        .chain(std::iter::once(&super::REPLAY_FILE));
+    let held: Vec<PathBuf> = names
+        .flat_map(|name| [dir.join(name), super::results::partial(dir, name)])
+        .filter(|path| path.exists())
+        .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    if force {
+        for path in &held {
+            std::fs::remove_file(path)
+                .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+        }
+        return Ok(());
+    }
+    let held: Vec<String> = held
+        .iter()
+        .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
+        .collect();
+    Err(format!(
+        "--out {} already holds a race's results ({}), which this race would overwrite\n  \
+         help: name a new folder, or add --force to replace them",
+        dir.display(),
+        held.join(", ")
+    ))
+}
+
 /// The results folders under `parent` that hold a replay, newest first (folder names start
 /// with the race's UTC start, so they sort by time).
 pub fn recent_races(parent: &Path) -> Vec<PathBuf> {
@@ -58,6 +99,28 @@ fn slug(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_named_folder_with_results_is_refused_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        assert_eq!(super::prepare_named_folder(&out, false), Ok(()));
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        assert_eq!(super::prepare_named_folder(&out, false), Ok(()));
+        std::fs::write(out.join("requests.jsonl.partial"), "").unwrap();
+        std::fs::write(out.join("summary.json"), "{}").unwrap();
+        let error = super::prepare_named_folder(&out, false).unwrap_err();
+        assert!(
+            error.contains("(requests.jsonl.partial, summary.json)") && error.contains("--force"),
+            "{error}"
+        );
+        assert_eq!(super::prepare_named_folder(&out, true), Ok(()));
+        assert!(!out.join("summary.json").exists() && out.join("notes.txt").exists());
+        let file = out.join("notes.txt");
+        let error = super::prepare_named_folder(&file, true).unwrap_err();
+        assert!(error.contains("is a file, not a folder"), "{error}");
+    }
+
     use super::*;
 
     #[test]

@@ -121,6 +121,14 @@ pub enum ReplayError {
         source: std::io::Error,
     },
     #[error(
+        "{} holds no replay ({REPLAY_FILE}): the race was run with --no-replay, or this is not \
+         a race's results folder\n  help: `llmrace report {}` reports from its result files; \
+         `llmrace replay` with no argument lists the races that can be played",
+        dir.display(),
+        dir.display()
+    )]
+    NoReplay { dir: PathBuf },
+    #[error(
         "{path} is not an llmrace replay ({why}). Replays are the {REPLAY_FILE} files in a race's \
          results folder."
     )]

@@ -45,7 +45,13 @@ impl ReplayReader {
     /// Opens a replay file, or a results folder holding one, and reads its header.
     pub fn open(path: &Path) -> Result<ReplayReader, ReplayError> {
         let path = if path.is_dir() {
-            path.join(REPLAY_FILE)
+            let file = path.join(REPLAY_FILE);
+            if !file.exists() {
+                return Err(ReplayError::NoReplay {
+                    dir: path.to_path_buf(),
+                });
+            }
+            file
         } else {
             path.to_path_buf()
         };
