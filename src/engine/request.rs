@@ -270,7 +270,7 @@ pub async fn run_request(
                 let t = received();
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     {
-                        stream.end(end);
+                        stream.end(end).await;
                         return None;
                     }
                 }
@@ -278,13 +278,15 @@ pub async fn run_request(
             Ok(None) => {
                 let end = stream.on_body_end();
                 {
-                    stream.end(end);
+                    stream.end(end).await;
                     return None;
                 }
             }
             Ok(Some(Err(err))) => {
                 let message = format!("the connection failed mid-stream: {}", chain(&err));
-                stream.end(StreamEnd::Failed(ErrorClass::StreamCut, message));
+                stream
+                    .end(StreamEnd::Failed(ErrorClass::StreamCut, message))
+                    .await;
                 return None;
             }
             Err(_) => {
@@ -293,7 +295,7 @@ pub async fn run_request(
                 } else {
                     deadlines.expired_before_first_token()
                 };
-                stream.end(StreamEnd::Failed(class, message));
+                stream.end(StreamEnd::Failed(class, message)).await;
                 return None;
             }
         }
@@ -477,7 +479,7 @@ impl<'a> StreamState<'a> {
     }
 
     /// Emits the terminal event (and estimated token counts for a success without usage).
-    fn end(mut self, end: StreamEnd) {
+    async fn end(mut self, end: StreamEnd) {
         let t = self.last_bytes;
         self.flush(t);
         match end {
@@ -506,6 +508,26 @@ impl<'a> StreamState<'a> {
                 );
             }
             StreamEnd::Failed(class, message) => {
+                // The text that arrived before the failure is in the replay; its record
+                // counts it too. Off the runtime's threads: the tokenizer is built on first
+                // use, which would hold up other requests' timings.
+                if !self.usage_output && !self.captured.is_empty() {
+                    let text = std::mem::take(&mut self.captured);
+                    if let Ok(output) =
+                        tokio::task::spawn_blocking(move || count_tokens(&text)).await
+                    {
+                        self.out.emit(
+                            t,
+                            EventKind::Usage {
+                                input: None,
+                                output: Some(output),
+                                cached_input: None,
+                                reasoning: None,
+                                source: TokenSource::Estimate,
+                            },
+                        );
+                    }
+                }
                 self.out.emit(t, failed(class, message, None, self.bytes));
             }
         }
