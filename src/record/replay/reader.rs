@@ -176,6 +176,12 @@ impl<R: BufRead> ReplayReader<R> {
             number += 1;
             match read_line(&mut input, &mut line) {
                 Ok(Line::Whole) => {}
+                Ok(Line::TooLong) => {
+                    return Err(not_a_replay(format!(
+                        "line {number}, a prompt, is longer than {} MiB",
+                        MAX_LINE_BYTES >> 20
+                    )));
+                }
                 _ => {
                     return Err(not_a_replay(format!(
                         "it stops in its prompts, at line {number}"
@@ -426,6 +432,36 @@ mod tests {
         assert_eq!(reader.duration(), replay.duration());
         // Past the end it stays ended.
         assert_eq!(reader.next(), None);
+    }
+
+    #[test]
+    fn a_damaged_prompt_line_leaves_that_prompt_empty_and_the_race_whole() {
+        use super::super::{EventLine, HeaderLine};
+        let mut replay = crate::player::fixture::replay(2, 3);
+        replay.header.prompts = vec![Vec::new(); 2];
+        let mut text = serde_json::to_vec(&HeaderLine {
+            header: &replay.header,
+            prompt_lines: 2,
+        })
+        .unwrap();
+        text.push(b'\n');
+        text.extend(b"{\"prompt\":0,\"messages\":[{\"role\"\n");
+        text.extend(b"{\"prompt\":1,\"messages\":[]}\n");
+        for (n, event) in (1..).zip(&replay.events) {
+            text.extend(serde_json::to_vec(&EventLine { n, event }).unwrap());
+            text.push(b'\n');
+        }
+        let events = Some(replay.events.len() as u64);
+        let end = replay.end.unwrap();
+        text.extend(serde_json::to_vec(&EndLine { end, events }).unwrap());
+        text.push(b'\n');
+        let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
+        assert_eq!(reader.header().prompts, vec![Vec::new(); 2]);
+        assert_eq!(reader.by_ref().count(), replay.events.len());
+        assert_eq!(
+            reader.damage(),
+            Some("1 line unreadable: line 2 is unreadable and left out")
+        );
     }
 
     #[test]
