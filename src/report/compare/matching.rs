@@ -55,8 +55,13 @@ fn names(run: &Run) -> String {
     }
 }
 
-/// The workload settings that differ, as `key: base → current`.
+/// The workload settings that differ, as `key: base → current`. A run rebuilt from its
+/// request records alone (its `run.json` never written) does not know its workload, and
+/// differs from nothing.
 fn workload_differences(base: &Run, current: &Run) -> Vec<String> {
+    if base.info.race.endpoints.is_empty() || current.info.race.endpoints.is_empty() {
+        return Vec::new();
+    }
     let fields = |run: &Run| match serde_json::to_value(&run.info.race.workload) {
         Ok(serde_json::Value::Object(fields)) => fields,
         _ => serde_json::Map::new(),
@@ -103,6 +108,9 @@ mod tests {
             "{reasons:?}"
         );
         assert!(reasons[1].contains("max_tokens: 96 → 64"), "{reasons:?}");
+        // A run rebuilt from its records alone does not know its workload.
+        current.info.race.endpoints.clear();
+        assert_eq!(mismatches(&base, &current, &comparison).len(), 1);
         assert_eq!(
             partial_match(&comparison).as_deref(),
             Some("no endpoint is in both runs: nothing is compared")
