@@ -222,6 +222,10 @@ pub struct SweepArgs {
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
+    /// Replace the results of an earlier sweep or race in the --out folder (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
+
     /// No line per level, only the tables, the plot and the recommendation.
     #[arg(short = 'q', long)]
     pub quiet: bool,

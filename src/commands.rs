@@ -13,7 +13,7 @@ use crate::{
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     let (config, base_dir) = config::resolve(args)?;
     if let Some(out) = &args.out {
-        crate::record::folder::prepare_named_folder(out, args.force).map_err(RaceError::Init)?;
+        crate::record::folder::check_named_folder(out, args.force).map_err(RaceError::Init)?;
     }
     // Listening starts before anything is announced or sent, so no signal can end the process
     // between the first request and the files being complete.
@@ -27,6 +27,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         quiet: args.quiet,
         replay: !args.no_replay,
         dashboard,
+        replace: args.out.clone().filter(|_| args.force),
     };
     if !options.quiet {
         console::err(&race_banner(&config));
@@ -78,7 +79,10 @@ fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
 pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
     let (config, base_dir) = config::resolve(&args.race_args())?;
     let out = match &args.out {
-        Some(dir) => dir.clone(),
+        Some(dir) => {
+            crate::record::folder::check_named_folder(dir, args.force).map_err(RaceError::Init)?;
+            dir.clone()
+        }
         None => {
             let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
             crate::record::race_folder(
@@ -100,6 +104,7 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
         ttft_p95_target: args.ttft_p95_target,
         out,
         quiet: args.quiet,
+        replace: args.force,
     };
     if !args.quiet {
         // The banner's concurrency is the race's own, which the levels replace: leave it out.

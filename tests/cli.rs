@@ -156,13 +156,21 @@ fn an_earlier_race_in_the_out_folder_is_never_overwritten_silently() {
     let stderr = text(&again.stderr);
     assert_eq!(again.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("already holds a race's results") && stderr.contains("--force"),
+        stderr.contains("already holds llmrace's results") && stderr.contains("--force"),
         "{stderr}"
     );
     assert_eq!(
         std::fs::read(Path::new(out).join("run.json")).unwrap(),
         first
     );
+    // Forced, but the race fails before it writes: the earlier results are all still there.
+    let failed = race(&["--force", "--api-key-env", "a=LLMRACE_TEST_UNSET_KEY"]);
+    assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
+    assert_eq!(
+        std::fs::read(Path::new(out).join("run.json")).unwrap(),
+        first
+    );
+    assert!(Path::new(out).join("replay.jsonl.gz").exists());
     // Forced, the earlier race is replaced whole: its replay does not outlive it.
     let forced = race(&["--no-replay", "--force"]);
     assert!(forced.status.success(), "{}", text(&forced.stderr));
@@ -171,6 +179,37 @@ fn an_earlier_race_in_the_out_folder_is_never_overwritten_silently() {
         first
     );
     assert!(!Path::new(out).join("replay.jsonl.gz").exists());
+}
+
+#[test]
+fn an_earlier_sweep_in_the_out_folder_is_never_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", "-q", "-e", "a=openai:mock://instant#m", "-n", "2"];
+        args.extend_from_slice(&["-c", "1", "-o", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert!(sweep(&[]).status.success());
+    let first = std::fs::read(out.join("level-1").join("run.json")).unwrap();
+    let again = sweep(&[]);
+    let stderr = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds llmrace's results") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("level-1").join("run.json")).unwrap(),
+        first
+    );
+    let forced = sweep(&["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_ne!(
+        std::fs::read(out.join("level-1").join("run.json")).unwrap(),
+        first
+    );
 }
 
 #[test]
