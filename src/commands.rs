@@ -307,7 +307,9 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             None,
         ),
     };
-    for notice in &run.info.notices {
+    // A replay's damage is told in the report itself, the other notices here.
+    let damage = crate::record::replay::damage::is_notice;
+    for notice in run.info.notices.iter().filter(|n| !damage(n)) {
         console::err(&format!("note: {notice}"));
     }
     check_names(
@@ -366,13 +368,26 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
             "compare needs two runs: BASE CURRENT".to_string(),
         ));
     };
+    for (path, run) in args.runs.iter().zip(&runs) {
+        for notice in &run.info.notices {
+            console::err(&format!("note: {}: {notice}", path.display()));
+        }
+    }
     let comparison = report::compare::compare(base, current);
-    if args.fail_on_regression.is_some() && !args.force {
+    // Forced, runs that differ are gated on what they share; when they share no endpoint
+    // there is nothing to gate on, and no verdict can pass.
+    let nothing_compared = comparison.endpoints.is_empty();
+    if args.fail_on_regression.is_some() && (!args.force || nothing_compared) {
         let mismatches = report::compare::mismatches(base, current, &comparison);
         if !mismatches.is_empty() {
+            let help = if nothing_compared {
+                "help: gate runs that share an endpoint (by name); --force cannot gate on nothing"
+            } else {
+                "help: compare runs of the same race, or add --force to gate on what they have \
+                 in common"
+            };
             return Err(RaceError::Init(format!(
-                "cannot gate {} against {}: {}\n  help: compare runs of the same race, or add \
-                 --force to gate on what they have in common",
+                "cannot gate {} against {}: {}\n  {help}",
                 args.runs[args.runs.len() - 1].display(),
                 args.runs[0].display(),
                 mismatches.join("; ")
@@ -384,6 +399,9 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
         console::out(&report::compare::render_markdown(&comparison));
     } else {
         console::out(&report::compare::render_text(&comparison));
+    }
+    if let Some(unchecked) = report::compare::unchecked(base, current) {
+        console::out(&format!("{unchecked}\n"));
     }
     if runs.len() > 2 {
         console::out("\n");
@@ -495,7 +513,8 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
 fn tell_damage(damage: Option<&str>) {
     if let Some(damage) = damage {
         console::err(&format!(
-            "note: the replay is damaged: {damage}; what it plays leaves out what was lost"
+            "note: {}",
+            crate::record::replay::damage::notice(damage)
         ));
     }
 }

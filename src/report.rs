@@ -89,6 +89,7 @@ pub fn render(run: &Run, format: Format) -> String {
                 .info
                 .notices
                 .iter()
+                .filter(|n| crate::record::replay::damage::is_notice(n))
                 .map(|n| format!("note: {n}\n"))
                 .collect();
             table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs) + &notes

@@ -220,23 +220,65 @@ fn compare_refuses_to_gate_runs_that_measure_different_things() {
     assert_eq!(workload.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("max_tokens: null → 4"), "{stderr}");
 
-    // Forced, the user means it; the table says nothing was compared.
-    let forced = llmrace(&[
-        "compare",
-        &base,
-        &other,
-        "--fail-on-regression",
-        "1",
-        "--force",
-    ]);
-    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
-    let table = text(&forced.stdout);
+    // Forced, a different workload is gated on what the runs share; with no endpoint in
+    // common there is nothing to gate on, forced or not.
+    let gated = |current: &str| {
+        let args = [
+            "compare",
+            &base,
+            current,
+            "--fail-on-regression",
+            "50",
+            "--force",
+        ];
+        llmrace(&args)
+    };
+    let forced = gated(&longer);
+    assert_ne!(forced.status.code(), Some(2), "{}", text(&forced.stderr));
+    let forced = gated(&other);
+    let stderr = text(&forced.stderr);
+    assert_eq!(forced.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no endpoint is in both runs") && stderr.contains("cannot gate on nothing"),
+        "{stderr}"
+    );
+    // Without gating the comparison is shown, saying nothing was compared.
+    let shown = llmrace(&["compare", &base, &other]);
+    assert_eq!(shown.status.code(), Some(0));
+    let table = text(&shown.stdout);
     assert!(
         table.contains("no endpoint is in both runs: nothing is compared"),
         "{table}"
     );
-    // Without gating the comparison is shown as before.
-    assert_eq!(llmrace(&["compare", &base, &other]).status.code(), Some(0));
+}
+
+#[test]
+fn compare_gates_runs_of_the_same_work_from_other_folders_and_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = "a=openai:mock://instant,tokens=8#m";
+    let run = |name: &str, prompts: &str, seed: &str| {
+        let checkout = dir.path().join(name);
+        std::fs::create_dir(&checkout).unwrap();
+        let file = checkout.join("p.txt");
+        std::fs::write(&file, prompts).unwrap();
+        let out = checkout.join("run");
+        let extra = ["--prompts", file.to_str().unwrap(), "--seed", seed];
+        let raced = race(&out, endpoint, &extra);
+        assert!(raced.status.success(), "{}", text(&raced.stderr));
+        out.to_str().unwrap().to_string()
+    };
+    // A CI runner's checkout folder differs from run to run; without --shuffle the seed
+    // changes nothing that is sent.
+    let base = run("ci-1", "hello\nworld\n", "1");
+    let current = run("ci-2", "hello\nworld\n", "2");
+    let gated = llmrace(&["compare", &base, &current, "--fail-on-regression", "50"]);
+    let stderr = text(&gated.stderr);
+    assert_ne!(gated.status.code(), Some(2), "{stderr}");
+    assert!(
+        text(&gated.stdout).contains("prompt files are compared by name only (p.txt)"),
+        "{}",
+        text(&gated.stdout)
+    );
 }
 
 #[test]

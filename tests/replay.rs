@@ -80,7 +80,12 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     let cut = dir.path().join("cut.jsonl.gz");
     std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
     let replay = Replay::open(&cut).unwrap();
-    assert!(replay.damage.is_some());
+    let damage = replay.damage.as_deref().unwrap();
+    // Told as a cut file, not as events lost inside it.
+    assert!(
+        damage.starts_with("the file is cut or damaged after line ") && !damage.contains("missing"),
+        "{damage}"
+    );
     assert!(replay.end.is_none());
     assert!(!replay.events.is_empty() && replay.events.len() < complete.events.len());
     assert_eq!(replay.events[..], complete.events[..replay.events.len()]);
@@ -302,10 +307,11 @@ fn lines_repeated_or_lost_in_a_replay_are_named_in_every_output() {
         number(lost_line),
         lost_line + 2
     );
+    // A garbled line is told once, with the event it held.
     let garbled = format!(
-        "event {} is missing before line {}",
+        "line {} is unreadable: event {} is lost with it",
+        lost_line + 6,
         number(lost_line + 5),
-        lost_line + 7
     );
 
     let played = Command::new(env!("CARGO_BIN_EXE_llmrace"))
@@ -339,7 +345,25 @@ fn lines_repeated_or_lost_in_a_replay_are_named_in_every_output() {
                 "{format}: {told} not in {stdout}"
             );
         }
+        // Told in the report, once: not again on stderr.
+        if format == "text" {
+            assert_eq!(stdout.matches(repeated.as_str()).count(), 1, "{stdout}");
+        }
+        let stderr = String::from_utf8_lossy(&report.stderr);
+        assert!(!stderr.contains(repeated.as_str()), "{format}: {stderr}");
     }
+    // compare tells each run's damage too.
+    let compared = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["compare", out.to_str().unwrap(), file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&compared.stderr);
+    assert!(compared.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: the replay is damaged: ", file.display()))
+            && stderr.contains(repeated.as_str()),
+        "{stderr}"
+    );
     let rebuilt = json(&dir.path().join("rebuilt-json/run.json"));
     let notices = rebuilt["notices"].to_string();
     assert!(notices.contains(&repeated), "{notices}");
@@ -467,10 +491,15 @@ async fn an_over_long_line_is_damage_and_the_events_before_it_still_play() {
         .args(["report", file.to_str().unwrap()])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
-        stderr.contains(&format!("line {} is longer than 16 MiB", 12 + prompts)),
-        "{stderr}"
+        stdout.contains(&format!("line {} is longer than 16 MiB", 12 + prompts)),
+        "{stdout}"
     );
 }

@@ -20,7 +20,7 @@ use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;
 
-mod damage;
+pub mod damage;
 mod prompt_line;
 mod read_ahead;
 mod reader;

@@ -218,7 +218,7 @@ pub(crate) fn assemble(
         host: "unknown".to_string(),
         endpoints: header.endpoints.clone(),
         notices: damage
-            .map(|damage| format!("the replay is damaged: {damage}"))
+            .map(|damage| crate::record::replay::damage::notice(&damage))
             .into_iter()
             .collect(),
         race: header.race.clone(),

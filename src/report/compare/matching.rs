@@ -2,7 +2,10 @@
 //! common, or that sent different work, says nothing, so gating on it is refused unless the
 //! user insists, and a partial match is said next to the table.
 
+use std::path::PathBuf;
+
 use super::Comparison;
+use crate::config::{PromptSource, WorkloadConfig};
 use crate::report::run::Run;
 
 /// Why `current` cannot be gated against `base`: one line per reason, none when they can.
@@ -62,10 +65,12 @@ fn workload_differences(base: &Run, current: &Run) -> Vec<String> {
     if base.info.race.endpoints.is_empty() || current.info.race.endpoints.is_empty() {
         return Vec::new();
     }
-    let fields = |run: &Run| match serde_json::to_value(&run.info.race.workload) {
-        Ok(serde_json::Value::Object(fields)) => fields,
-        _ => serde_json::Map::new(),
-    };
+    let shuffled = base.info.race.workload.shuffle || current.info.race.workload.shuffle;
+    let fields =
+        |run: &Run| match serde_json::to_value(comparable(&run.info.race.workload, shuffled)) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
     let (base, current) = (fields(base), fields(current));
     let mut keys: Vec<&String> = base.keys().chain(current.keys()).collect();
     keys.sort();
@@ -76,6 +81,38 @@ fn workload_differences(base: &Run, current: &Run) -> Vec<String> {
         .filter(|k| base.get(*k) != current.get(*k))
         .map(|k| format!("{k}: {} → {}", shown(base.get(k)), shown(current.get(k))))
         .collect()
+}
+
+/// The workload as far as it decides what was sent: the seed only when prompts were shuffled
+/// (synthetic prompts carry their own), and a prompt file by its name, since the same file is
+/// found at another path from another checkout (a CI runner's folder).
+fn comparable(workload: &WorkloadConfig, shuffled: bool) -> WorkloadConfig {
+    let mut workload = workload.clone();
+    if !shuffled {
+        workload.seed = 0;
+    }
+    if let PromptSource::File(path) = &workload.prompts {
+        workload.prompts =
+            PromptSource::File(path.file_name().map(PathBuf::from).unwrap_or_default());
+    }
+    workload
+}
+
+/// What the comparison could not check, to be said under the table: runs record a prompt
+/// file's path, not its content, so an edited file of the same name goes unnoticed.
+pub fn unchecked(base: &Run, current: &Run) -> Option<String> {
+    let file = |run: &Run| match &run.info.race.workload.prompts {
+        PromptSource::File(path) => path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned()),
+        _ => None,
+    };
+    match (file(base), file(current)) {
+        (Some(name), Some(other)) if name == other => Some(format!(
+            "prompt files are compared by name only ({name}): runs do not record their content"
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +152,36 @@ mod tests {
             partial_match(&comparison).as_deref(),
             Some("no endpoint is in both runs: nothing is compared")
         );
+    }
+
+    #[test]
+    fn a_seed_that_changes_nothing_and_a_prompt_file_elsewhere_match() {
+        let mut base = fixture(2, 10);
+        let mut current = fixture(2, 10);
+        base.info.race.workload.seed = 1;
+        current.info.race.workload.seed = 2;
+        base.info.race.workload.prompts = PromptSource::File("/ci/run-1/bench/p.txt".into());
+        current.info.race.workload.prompts = PromptSource::File("/ci/run-2/bench/p.txt".into());
+        let comparison = compare(&base, &current);
+        assert!(mismatches(&base, &current, &comparison).is_empty());
+        assert_eq!(
+            unchecked(&base, &current).as_deref(),
+            Some(
+                "prompt files are compared by name only (p.txt): runs do not record their content"
+            )
+        );
+        // Shuffled, the seed decides the order sent.
+        current.info.race.workload.shuffle = true;
+        let reasons = mismatches(&base, &current, &comparison);
+        assert!(reasons[0].contains("seed: 1 → 2"), "{reasons:?}");
+        current.info.race.workload.shuffle = false;
+        current.info.race.workload.prompts = PromptSource::File("/ci/run-2/bench/q.txt".into());
+        let reasons = mismatches(&base, &current, &comparison);
+        assert!(
+            reasons[0].contains(r#"{"file":"p.txt"} → {"file":"q.txt"}"#),
+            "{reasons:?}"
+        );
+        assert_eq!(unchecked(&base, &current), None);
     }
 
     #[test]
