@@ -364,11 +364,15 @@ mod tests {
 
     #[test]
     fn a_port_out_of_range_is_an_error_not_the_default_port() {
-        for port in ["99999", "65536", "-5", "abc", "0"] {
-            let url = format!("http://127.0.0.1:{port}/v1");
-            let err = Origin::parse(&url).unwrap_err();
-            assert!(err.contains(&format!("port `{port}`")), "{err}");
+        for port in ["99999", "65536", "-5", "abc", "0", "+80"] {
+            for host in ["127.0.0.1", "[::1]"] {
+                let url = format!("http://{host}:{port}/v1");
+                let err = Origin::parse(&url).unwrap_err();
+                assert!(err.contains(&format!("port `{port}`")), "{url}: {err}");
+            }
         }
+        let (o, _) = Origin::parse("http://[::1]:8000/v1").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("::1", 8000));
         let (o, _) = Origin::parse("http://127.0.0.1:/v1").unwrap();
         assert_eq!(o.port, 80);
     }

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 
 use super::connection::{Connection, chain};
 use super::deadlines::Deadlines;
-use super::estimate::count_tokens;
+use super::estimate::count_tokens_aside;
 use super::response_head::{
     describe_status, error_message, is_html, server_request_id, shown_headers,
 };
@@ -485,8 +485,16 @@ impl<'a> StreamState<'a> {
         match end {
             StreamEnd::Finished => {
                 if !self.usage_output || !self.usage_input {
-                    let output = (!self.usage_output).then(|| count_tokens(&self.captured));
-                    let input = (!self.usage_input).then(|| count_tokens(self.prompt_text));
+                    let output = if self.usage_output {
+                        None
+                    } else {
+                        count_tokens_aside(&self.captured).await
+                    };
+                    let input = if self.usage_input {
+                        None
+                    } else {
+                        count_tokens_aside(self.prompt_text).await
+                    };
                     self.out.emit(
                         t,
                         EventKind::Usage {
@@ -509,24 +517,21 @@ impl<'a> StreamState<'a> {
             }
             StreamEnd::Failed(class, message) => {
                 // The text that arrived before the failure is in the replay; its record
-                // counts it too. Off the runtime's threads: the tokenizer is built on first
-                // use, which would hold up other requests' timings.
-                if !self.usage_output && !self.captured.is_empty() {
-                    let text = std::mem::take(&mut self.captured);
-                    if let Ok(output) =
-                        tokio::task::spawn_blocking(move || count_tokens(&text)).await
-                    {
-                        self.out.emit(
-                            t,
-                            EventKind::Usage {
-                                input: None,
-                                output: Some(output),
-                                cached_input: None,
-                                reasoning: None,
-                                source: TokenSource::Estimate,
-                            },
-                        );
-                    }
+                // counts it too.
+                if !self.usage_output
+                    && !self.captured.is_empty()
+                    && let Some(output) = count_tokens_aside(&self.captured).await
+                {
+                    self.out.emit(
+                        t,
+                        EventKind::Usage {
+                            input: None,
+                            output: Some(output),
+                            cached_input: None,
+                            reasoning: None,
+                            source: TokenSource::Estimate,
+                        },
+                    );
                 }
                 self.out.emit(t, failed(class, message, None, self.bytes));
             }

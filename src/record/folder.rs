@@ -113,7 +113,7 @@ fn race_files(folder: &Path) -> Vec<PathBuf> {
 /// Whether llmrace wrote the race in `folder`: its `run.json` reads as one, or its replay
 /// opens with a replay header.
 fn wrote_race(folder: &Path) -> bool {
-    let run = std::fs::read(folder.join("run.json"))
+    let run = std::fs::read(folder.join(super::results::RUN_JSON))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<super::RunInfo>(&bytes).ok());
     run.is_some() || super::replay::ReplayReader::open(folder).is_ok()

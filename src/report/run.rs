@@ -8,15 +8,12 @@ mod partial;
 
 use crate::playback::fold_stream;
 use crate::record::replay::ReplayReader;
+use crate::record::results::{REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
 use crate::record::{
     self, REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary,
 };
 use crate::stats::{RequestRecord, Snapshot};
 use crate::{clock, fold_replay};
-
-const SUMMARY_JSON: &str = "summary.json";
-const RUN_JSON: &str = "run.json";
-const REQUESTS_JSONL: &str = "requests.jsonl";
 
 /// Everything a report needs about one race.
 #[derive(Clone, Debug, PartialEq)]
