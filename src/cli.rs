@@ -609,7 +609,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
 
-    /// Gate on runs that share no endpoint or sent different workloads (refused otherwise).
+    /// Gate on runs that sent different workloads (refused otherwise); runs with no endpoint
+    /// in common are refused even so.
     #[arg(long)]
     pub force: bool,
 }
