@@ -222,6 +222,10 @@ pub struct SweepArgs {
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
+    /// Replace the results of an earlier sweep or race in the --out folder (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
+
     /// No line per level, only the tables, the plot and the recommendation.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -458,6 +462,10 @@ pub struct RaceArgs {
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
+    /// Replace the results of an earlier race in the --out folder (refused otherwise).
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
+
     /// Run without the dashboard: progress lines, the final table and the result files.
     #[arg(
         long,
@@ -600,6 +608,11 @@ pub struct CompareArgs {
     /// Exit 1 when a metric got worse beyond noise by more than PCT percent.
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
+
+    /// Gate on runs that sent different workloads (refused otherwise); runs with no endpoint
+    /// in common are refused even so.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `llmrace init`.

@@ -12,6 +12,9 @@ use crate::{
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     let (config, base_dir) = config::resolve(args)?;
+    if let Some(out) = &args.out {
+        crate::record::folder::check_named_folder(out, args.force).map_err(RaceError::Init)?;
+    }
     // Listening starts before anything is announced or sent, so no signal can end the process
     // between the first request and the files being complete.
     let shutdown = crate::signals::Shutdown::listen();
@@ -24,6 +27,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         quiet: args.quiet,
         replay: !args.no_replay,
         dashboard,
+        replace: args.out.clone().filter(|_| args.force),
     };
     if !options.quiet {
         console::err(&race_banner(&config));
@@ -76,7 +80,10 @@ fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
 pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
     let (config, base_dir) = config::resolve(&args.race_args())?;
     let out = match &args.out {
-        Some(dir) => dir.clone(),
+        Some(dir) => {
+            crate::record::folder::check_named_folder(dir, args.force).map_err(RaceError::Init)?;
+            dir.clone()
+        }
         None => {
             let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
             crate::record::race_folder(
@@ -98,6 +105,7 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
         ttft_p95_target: args.ttft_p95_target,
         out,
         quiet: args.quiet,
+        replace: args.force,
     };
     if !args.quiet {
         // The banner's concurrency is the race's own, which the levels replace: leave it out.
@@ -303,7 +311,9 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             None,
         ),
     };
-    for notice in &run.info.notices {
+    // A replay's damage is told in the report itself, the other notices here.
+    let damage = crate::record::replay::damage::is_notice;
+    for notice in run.info.notices.iter().filter(|n| !damage(n)) {
         console::err(&format!("note: {notice}"));
     }
     check_names(
@@ -363,12 +373,40 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
             "compare needs two runs: BASE CURRENT".to_string(),
         ));
     };
+    for (path, run) in args.runs.iter().zip(&runs) {
+        for notice in &run.info.notices {
+            console::err(&format!("note: {}: {notice}", path.display()));
+        }
+    }
     let comparison = report::compare::compare(base, current);
+    // Forced, runs that differ are gated on what they share; when they share no endpoint
+    // there is nothing to gate on, and no verdict can pass.
+    let nothing_compared = comparison.endpoints.is_empty();
+    if args.fail_on_regression.is_some() && (!args.force || nothing_compared) {
+        let mismatches = report::compare::mismatches(base, current, &comparison);
+        if !mismatches.is_empty() {
+            let help = if nothing_compared {
+                "help: gate runs that share an endpoint (by name); --force cannot gate on nothing"
+            } else {
+                "help: compare runs of the same race, or add --force to gate on what they have \
+                 in common"
+            };
+            return Err(RaceError::Init(format!(
+                "cannot gate {} against {}: {}\n  {help}",
+                args.runs[args.runs.len() - 1].display(),
+                args.runs[0].display(),
+                mismatches.join("; ")
+            )));
+        }
+    }
     let markdown = matches!(args.format.as_str(), "md" | "markdown");
     if markdown {
         console::out(&report::compare::render_markdown(&comparison));
     } else {
         console::out(&report::compare::render_text(&comparison));
+    }
+    if let Some(unchecked) = report::compare::unchecked(base, current) {
+        console::out(&format!("{unchecked}\n"));
     }
     if runs.len() > 2 {
         console::out("\n");
@@ -494,7 +532,8 @@ fn tell_format(header: &crate::record::ReplayHeader) {
 fn tell_damage(damage: Option<&str>) {
     if let Some(damage) = damage {
         console::err(&format!(
-            "note: {damage}; playing up to its last whole event"
+            "note: {}",
+            crate::record::replay::damage::notice(damage)
         ));
     }
 }

@@ -51,6 +51,9 @@ pub struct RaceOptions {
     pub replay: bool,
     /// Show the live dashboard in this theme (the terminal must be a terminal).
     pub dashboard: Option<tui::Theme>,
+    /// A folder whose earlier results `--force` replaces (checked by
+    /// [`record::folder::check_named_folder`]): removed only once this race is about to write.
+    pub replace: Option<PathBuf>,
 }
 
 /// What a finished race left behind.
@@ -245,6 +248,9 @@ pub async fn race(
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
+    if let Some(earlier) = &options.replace {
+        record::folder::remove_earlier(earlier).map_err(RaceError::Init)?;
+    }
     let results = ResultsWriter::create(&dir)?;
 
     let mut notices = workload_notes;

@@ -253,9 +253,7 @@ fn replay_info(replay: &player::EventLog) -> tui::RaceInfo {
         notices.push("the race was stopped early: the replay ends where it stopped".to_string());
     }
     if let Some(damage) = &replay.damage {
-        notices.push(format!(
-            "this replay is incomplete ({damage}): it plays up to its last whole event"
-        ));
+        notices.push(record::replay::damage::notice(damage));
     }
     tui::RaceInfo {
         name: header.name.clone(),

@@ -84,7 +84,16 @@ impl std::str::FromStr for Format {
 /// The run as a report in `format`.
 pub fn render(run: &Run, format: Format) -> String {
     match format {
-        Format::Text => table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs),
+        Format::Text => {
+            let notes: String = run
+                .info
+                .notices
+                .iter()
+                .filter(|n| crate::record::replay::damage::is_notice(n))
+                .map(|n| format!("note: {n}\n"))
+                .collect();
+            table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs) + &notes
+        }
         Format::Markdown => markdown::render(run),
         Format::Json => json::render(run),
         Format::Csv => csv::render(run),

@@ -201,6 +201,8 @@ pub struct SweepOptions {
     pub out: PathBuf,
     /// No line per level on stderr.
     pub quiet: bool,
+    /// `--force`: earlier results in `out` are removed as the first level starts writing.
+    pub replace: bool,
 }
 
 /// What a sweep left behind.
@@ -271,6 +273,7 @@ pub async fn sweep(
             quiet: true,
             replay: false,
             dashboard: None,
+            replace: (options.replace && i == 0).then(|| options.out.clone()),
         };
         let outcome = crate::race(level_config, base_dir, &race_options, shutdown).await?;
         if outcome.interrupted {
@@ -296,7 +299,7 @@ pub async fn sweep(
 }
 
 fn write_report(dir: &Path, report: &SweepReport) -> Result<(), RecordError> {
-    let path = dir.join("sweep.json");
+    let path = dir.join(crate::record::folder::SWEEP_FILE);
     let text = serde_json::to_string_pretty(report).map_err(|e| RecordError::Encode {
         what: "sweep.json",
         reason: e.to_string(),

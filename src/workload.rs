@@ -57,6 +57,8 @@ impl Prompt {
 pub enum WorkloadError {
     #[error("cannot read prompts file {}: {io}\n  help: check the path (relative paths in a race file are relative to the race file)", path.display())]
     Read { path: PathBuf, io: std::io::Error },
+    #[error("the prompts file {} is a folder\n  help: name a file in it: one prompt a line, a .jsonl file of {{\"prompt\": ...}} lines or a ShareGPT .json file", path.display())]
+    Folder { path: PathBuf },
     #[error("{source_name}:{line}: {problem}\n  help: {help}")]
     Line {
         source_name: String,
@@ -162,6 +164,9 @@ fn load_source(
         }
         PromptSource::File(file) => {
             let path = base_dir.join(file);
+            if path.is_dir() {
+                return Err(WorkloadError::Folder { path });
+            }
             let extension = path
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -273,7 +278,12 @@ fn each_line(
             source_name: source_name.to_string(),
             line: number,
             problem: format!("cannot read this line: {io}"),
-            help: "prompt files must be UTF-8 text".to_string(),
+            help: if io.kind() == std::io::ErrorKind::InvalidData {
+                "prompt files must be UTF-8 text"
+            } else {
+                "check that the file can be read"
+            }
+            .to_string(),
         })?;
         visit(number, &line)?;
     }

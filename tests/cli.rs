@@ -107,6 +107,170 @@ fn bad_command_lines_and_race_files_exit_2_with_a_message() {
 }
 
 #[test]
+fn a_port_out_of_range_is_a_config_error_and_no_key_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    for port in ["99999", "65536", "-5", "abc"] {
+        let spec = format!("k=openai:http://127.0.0.1:{port}/v1#m");
+        let output = llmrace()
+            .env("LLMRACE_TEST_PORT_KEY", "FAKE")
+            .args(["race", "-q", "-n", "1", "-e", &spec])
+            .args(["--api-key-env", "k=LLMRACE_TEST_PORT_KEY", "-o", out])
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("port `{port}`")), "{stderr}");
+        assert!(stderr.contains("-e"), "{stderr}");
+    }
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[[endpoint]]\nname = \"k\"\nprotocol = \"openai\"\nbase_url = \"http://127.0.0.1:99999/v1\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let output = run(&["race", file.to_str().unwrap(), "-n", "1", "-o", out]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("port `99999`") && stderr.contains("race.toml:4"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_earlier_race_in_the_out_folder_is_never_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let race = |extra: &[&str]| {
+        let mut args = vec!["race", "-q", "-e", "a=openai:mock://instant#m", "-n", "2"];
+        args.extend_from_slice(&["-o", out]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert!(race(&[]).status.success());
+    let first = std::fs::read(Path::new(out).join("run.json")).unwrap();
+    let again = race(&["--no-replay"]);
+    let stderr = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds llmrace's results") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(Path::new(out).join("run.json")).unwrap(),
+        first
+    );
+    // Forced, but the race fails before it writes: the earlier results are all still there.
+    let failed = race(&["--force", "--api-key-env", "a=LLMRACE_TEST_UNSET_KEY"]);
+    assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
+    assert_eq!(
+        std::fs::read(Path::new(out).join("run.json")).unwrap(),
+        first
+    );
+    assert!(Path::new(out).join("replay.jsonl.gz").exists());
+    // Forced, the earlier race is replaced whole: its replay does not outlive it.
+    let forced = race(&["--no-replay", "--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_ne!(
+        std::fs::read(Path::new(out).join("run.json")).unwrap(),
+        first
+    );
+    assert!(!Path::new(out).join("replay.jsonl.gz").exists());
+}
+
+#[test]
+fn an_earlier_sweep_in_the_out_folder_is_never_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", "-q", "-e", "a=openai:mock://instant#m", "-n", "2"];
+        args.extend_from_slice(&["-c", "1", "-o", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert!(sweep(&[]).status.success());
+    let first = std::fs::read(out.join("level-1").join("run.json")).unwrap();
+    let again = sweep(&[]);
+    let stderr = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds llmrace's results") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("level-1").join("run.json")).unwrap(),
+        first
+    );
+    let forced = sweep(&["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_ne!(
+        std::fs::read(out.join("level-1").join("run.json")).unwrap(),
+        first
+    );
+}
+
+#[test]
+fn messages_say_what_happened_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("somefile");
+    std::fs::write(&file, "mine").unwrap();
+    let endpoint = ["race", "-q", "-e", "a=openai:mock://instant#m", "-n", "1"];
+    let output = llmrace()
+        .args(endpoint)
+        .args(["-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
+    assert!(!stderr.contains("File exists"), "{stderr}");
+
+    let out = dir.path().join("run");
+    let output = llmrace()
+        .args(endpoint)
+        .args(["--prompts", dir.path().to_str().unwrap()])
+        .args(["-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is a folder") && stderr.contains("help: name a file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("UTF-8"), "{stderr}");
+
+    let output = llmrace()
+        .args(endpoint)
+        .args(["--no-replay", "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let rebuilt = dir.path().join("rebuilt");
+    for args in [
+        vec!["replay", out.to_str().unwrap(), "--headless"],
+        vec![
+            "report",
+            out.to_str().unwrap(),
+            "--results",
+            rebuilt.to_str().unwrap(),
+        ],
+    ] {
+        let output = run(&args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("holds no replay") && stderr.contains("--no-replay"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("No such file"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn a_missing_api_key_is_named_before_anything_is_sent() {
     let output = llmrace()
         .args(["race", "-e", "a=openai:mock://instant#m", "-n", "1"])

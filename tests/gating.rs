@@ -192,6 +192,96 @@ fn compare_flags_a_regression_and_not_an_identical_run() {
 }
 
 #[test]
+fn compare_refuses_to_gate_runs_that_measure_different_things() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, endpoint: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        assert!(race(&out, endpoint, extra).status.success());
+        out.to_str().unwrap().to_string()
+    };
+    let base = run("base", "a=openai:mock://instant,tokens=8#m", &[]);
+    let other = run("other", "b=openai:mock://instant,tokens=8#m", &[]);
+    let longer = run(
+        "longer",
+        "a=openai:mock://instant,tokens=8#m",
+        &["--max-tokens", "4"],
+    );
+
+    let unrelated = llmrace(&["compare", &base, &other, "--fail-on-regression", "1"]);
+    let stderr = text(&unrelated.stderr);
+    assert_eq!(unrelated.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no endpoint is in both runs (base: a; current: b)")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let workload = llmrace(&["compare", &base, &longer, "--fail-on-regression", "1"]);
+    let stderr = text(&workload.stderr);
+    assert_eq!(workload.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("max_tokens: null → 4"), "{stderr}");
+
+    // Forced, a different workload is gated on what the runs share; with no endpoint in
+    // common there is nothing to gate on, forced or not.
+    let gated = |current: &str| {
+        let args = [
+            "compare",
+            &base,
+            current,
+            "--fail-on-regression",
+            "50",
+            "--force",
+        ];
+        llmrace(&args)
+    };
+    let forced = gated(&longer);
+    assert_ne!(forced.status.code(), Some(2), "{}", text(&forced.stderr));
+    let forced = gated(&other);
+    let stderr = text(&forced.stderr);
+    assert_eq!(forced.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no endpoint is in both runs") && stderr.contains("cannot gate on nothing"),
+        "{stderr}"
+    );
+    // Without gating the comparison is shown, saying nothing was compared.
+    let shown = llmrace(&["compare", &base, &other]);
+    assert_eq!(shown.status.code(), Some(0));
+    let table = text(&shown.stdout);
+    assert!(
+        table.contains("no endpoint is in both runs: nothing is compared"),
+        "{table}"
+    );
+}
+
+#[test]
+fn compare_gates_runs_of_the_same_work_from_other_folders_and_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = "a=openai:mock://instant,tokens=8#m";
+    let run = |name: &str, prompts: &str, seed: &str| {
+        let checkout = dir.path().join(name);
+        std::fs::create_dir(&checkout).unwrap();
+        let file = checkout.join("p.txt");
+        std::fs::write(&file, prompts).unwrap();
+        let out = checkout.join("run");
+        let extra = ["--prompts", file.to_str().unwrap(), "--seed", seed];
+        let raced = race(&out, endpoint, &extra);
+        assert!(raced.status.success(), "{}", text(&raced.stderr));
+        out.to_str().unwrap().to_string()
+    };
+    // A CI runner's checkout folder differs from run to run; without --shuffle the seed
+    // changes nothing that is sent.
+    let base = run("ci-1", "hello\nworld\n", "1");
+    let current = run("ci-2", "hello\nworld\n", "2");
+    let gated = llmrace(&["compare", &base, &current, "--fail-on-regression", "50"]);
+    let stderr = text(&gated.stderr);
+    assert_ne!(gated.status.code(), Some(2), "{stderr}");
+    assert!(
+        text(&gated.stdout).contains("prompt files are compared by name only (p.txt)"),
+        "{}",
+        text(&gated.stdout)
+    );
+}
+
+#[test]
 fn prices_give_costs_in_the_summary_and_every_report_and_can_be_gated() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("race.toml");

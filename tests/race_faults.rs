@@ -10,7 +10,7 @@ mod common;
 mod running;
 
 use common::{race_config, records, run};
-use llmrace::event::ErrorClass;
+use llmrace::event::{ErrorClass, TokenSource};
 use llmrace::stats::Outcome;
 use running::check_accounting;
 
@@ -78,6 +78,24 @@ async fn streams_that_end_wrongly() {
     fault_gives("error_mid_stream", "anthropic", ErrorClass::StreamError).await;
     fault_gives("error_mid_stream", "ollama", ErrorClass::StreamError).await;
     fault_gives("reset_mid_stream", "openai", ErrorClass::StreamCut).await;
+}
+
+/// A stream cut after some chunks keeps its partial text in the replay; its record counts
+/// the tokens of that text rather than none.
+#[tokio::test]
+async fn a_failed_stream_counts_the_tokens_that_arrived() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "f=openai:mock://instant,tokens=12,fault=reset_mid_stream#m";
+    run(race_config(&[spec], 2, 1), dir.path()).await;
+    let failed = records(dir.path());
+    assert_eq!(failed.len(), 2);
+    for r in failed {
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert!(r.chunks > 0, "{r:?}");
+        let tokens = r.output_tokens.unwrap_or(0);
+        assert!(tokens > 0 && tokens < 12, "{tokens} tokens: {r:?}");
+        assert_eq!(r.output_tokens_source, Some(TokenSource::Estimate));
+    }
 }
 
 #[tokio::test]

@@ -80,7 +80,12 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     let cut = dir.path().join("cut.jsonl.gz");
     std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
     let replay = Replay::open(&cut).unwrap();
-    assert!(replay.damage.is_some());
+    let damage = replay.damage.as_deref().unwrap();
+    // Told as a cut file, not as events lost inside it.
+    assert!(
+        damage.starts_with("the file is cut or damaged after line ") && !damage.contains("missing"),
+        "{damage}"
+    );
     assert!(replay.end.is_none());
     assert!(!replay.events.is_empty() && replay.events.len() < complete.events.len());
     assert_eq!(replay.events[..], complete.events[..replay.events.len()]);
@@ -262,13 +267,136 @@ fn replay_headless_and_report_through_the_binary() {
     );
 }
 
+/// A replay with event lines repeated, lost or garbled: the repeats are left out so that the
+/// counts stay right, and every output says exactly which events are missing or repeated.
+#[test]
+fn lines_repeated_or_lost_in_a_replay_are_named_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let status = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["race", "-q", "-e", "a=openai:mock://instant#m", "-n", "40"])
+        .args(["-c", "1", "-o", out.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = decompressed(&out.join(REPLAY_FILE));
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let first_event = lines
+        .iter()
+        .position(|l| l.starts_with("{\"n\":1,"))
+        .unwrap();
+    let sent_line = (first_event..lines.len())
+        .find(|&i| lines[i].contains("\"kind\":\"sent\""))
+        .unwrap();
+    let lost_line = sent_line + 5;
+    let mut damaged: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
+    damaged[lost_line + 5] = "{\"garbled\n".to_string();
+    damaged.remove(lost_line);
+    damaged.insert(sent_line + 1, lines[sent_line].to_string());
+    let file = dir.path().join("damaged.jsonl.gz");
+    gzip(&file, &damaged.concat());
+    let number = |i: usize| i - first_event + 1;
+    // Line numbers count from 1; the repeat sits right after the line it repeats.
+    let repeated = format!(
+        "event {} is repeated at line {} and left out",
+        number(sent_line),
+        sent_line + 2
+    );
+    let missing = format!(
+        "event {} is missing before line {}",
+        number(lost_line),
+        lost_line + 2
+    );
+    // A garbled line is told once, with the event it held.
+    let garbled = format!(
+        "line {} is unreadable: event {} is lost with it",
+        lost_line + 6,
+        number(lost_line + 5),
+    );
+
+    let played = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["replay", file.to_str().unwrap(), "--headless"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&played.stderr);
+    assert!(played.status.success(), "{stderr}");
+    for told in [&repeated, &missing, &garbled] {
+        assert!(stderr.contains(told.as_str()), "{told} not in: {stderr}");
+    }
+    assert!(
+        stderr.contains("2 events missing, 1 event repeated"),
+        "{stderr}"
+    );
+    // The repeated `sent` is not counted twice.
+    let table = String::from_utf8_lossy(&played.stdout);
+    assert!(table.contains("/40"), "{table}");
+
+    for format in ["text", "md", "json", "html"] {
+        let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+            .args(["report", file.to_str().unwrap(), "-f", format, "--results"])
+            .arg(dir.path().join(format!("rebuilt-{format}")))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&report.stdout);
+        assert!(report.status.success(), "{format}: {report:?}");
+        for told in [&repeated, &missing] {
+            assert!(
+                stdout.contains(told.as_str()),
+                "{format}: {told} not in {stdout}"
+            );
+        }
+        // Told in the report, once: not again on stderr.
+        if format == "text" {
+            assert_eq!(stdout.matches(repeated.as_str()).count(), 1, "{stdout}");
+        }
+        let stderr = String::from_utf8_lossy(&report.stderr);
+        assert!(!stderr.contains(repeated.as_str()), "{format}: {stderr}");
+    }
+    // compare tells each run's damage too.
+    let compared = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["compare", out.to_str().unwrap(), file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&compared.stderr);
+    assert!(compared.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: the replay is damaged: ", file.display()))
+            && stderr.contains(repeated.as_str()),
+        "{stderr}"
+    );
+    let rebuilt = json(&dir.path().join("rebuilt-json/run.json"));
+    let notices = rebuilt["notices"].to_string();
+    assert!(notices.contains(&repeated), "{notices}");
+    let summary = json(&dir.path().join("rebuilt-json/summary.json"));
+    assert_eq!(summary["endpoints"][0]["counts"]["sent"], 40);
+
+    // Lines lost at the end show against the count the end line keeps.
+    let mut cut: Vec<&str> = lines.clone();
+    let end = cut.pop().unwrap();
+    cut.pop();
+    cut.push(end);
+    gzip(&file, &cut.concat());
+    let replay = Replay::open(&file).unwrap();
+    let damage = replay.damage.unwrap();
+    assert_eq!(
+        damage,
+        format!(
+            "1 event missing: event {} is missing before the end line, line {}",
+            number(lines.len() - 2),
+            lines.len() - 1
+        )
+    );
+}
+
 /// The sample shipped in `replays/` (recorded from the demo race) plays with this llmrace.
+/// It is in format 1, prompts in the header and events unnumbered: still read whole.
 #[test]
 fn the_sample_replay_plays_headless() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("replays/demo.jsonl.gz");
     let replay = Replay::open(&sample).unwrap();
     assert!(replay.damage.is_none(), "{:?}", replay.damage);
     assert_eq!(replay.header.endpoints.len(), 4);
+    assert_eq!(replay.header.prompts.len(), 20);
     let out = Command::new(env!("CARGO_BIN_EXE_llmrace"))
         .args(["replay", sample.to_str().unwrap(), "--headless"])
         .output()
@@ -343,8 +471,9 @@ async fn an_over_long_line_is_damage_and_the_events_before_it_still_play() {
     recorded_race(&live).await;
     let complete = Replay::open(&live).unwrap();
     let text = decompressed(&live.join(REPLAY_FILE));
-    // The header and the first ten events, then a line past the 16 MiB cap.
-    let kept: String = text.split_inclusive('\n').take(11).collect();
+    // The header, the prompts and the first ten events, then a line past the 16 MiB cap.
+    let prompts = complete.header.prompts.len();
+    let kept: String = text.split_inclusive('\n').take(11 + prompts).collect();
     let long = format!(
         "{kept}{}\n",
         "x".repeat(llmrace::record::replay::MAX_LINE_BYTES + 1)
@@ -355,14 +484,22 @@ async fn an_over_long_line_is_damage_and_the_events_before_it_still_play() {
     assert_eq!(replay.events[..], complete.events[..10]);
     assert_eq!(
         replay.damage.as_deref(),
-        Some("line 12 is longer than 16 MiB")
+        Some(format!("line {} is longer than 16 MiB", 12 + prompts).as_str())
     );
 
     let out = Command::new(env!("CARGO_BIN_EXE_llmrace"))
         .args(["report", file.to_str().unwrap()])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("line 12 is longer than 16 MiB"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("line {} is longer than 16 MiB", 12 + prompts)),
+        "{stdout}"
+    );
 }

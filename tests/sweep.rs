@@ -23,6 +23,7 @@ async fn the_more_sensitive_endpoint_saturates_earlier() {
         ttft_p95_target: Duration::from_millis(400),
         out: tmp.path().join("sweep"),
         quiet: true,
+        replace: false,
     };
     let outcome = sweep::sweep(config, std::path::Path::new("."), &options)
         .await

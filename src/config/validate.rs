@@ -108,6 +108,13 @@ pub fn base_url(url: &str) -> Result<(), Problem> {
             examples,
         ));
     }
+    authority_port(host).map_err(|problem| {
+        Problem::new(
+            format!("base URL {}: {problem}", shown(url)),
+            "write the port the server listens on, or leave `:PORT` out for the scheme's \
+             default (80 for http, 443 for https)",
+        )
+    })?;
     let path = url.trim_end_matches('/');
     if let Some(suffix) = PROTOCOL_PATHS.iter().find(|p| path.ends_with(*p)) {
         return Err(Problem::new(
@@ -119,6 +126,30 @@ pub fn base_url(url: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// The port an authority (`[userinfo@]host[:port]`, an IPv6 host in brackets) names, if any.
+///
+/// `http::Uri` reads a port that is not a `u16` as no port at all, so a typo such as `:99999`
+/// would send the request, key included, to the scheme's default port: every URL's port is
+/// read here instead, by the config checks and by the engine alike.
+pub fn authority_port(authority: &str) -> Result<Option<u16>, String> {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let after_host = match host_port.rfind(']') {
+        Some(end) => &host_port[end + 1..],
+        None => host_port.find(':').map_or("", |colon| &host_port[colon..]),
+    };
+    let port = match after_host.strip_prefix(':') {
+        // `host:` with nothing after the colon names no port (RFC 3986).
+        Some("") => return Ok(None),
+        Some(port) => port,
+        None if after_host.is_empty() => return Ok(None),
+        None => return Err(format!("`{after_host}` after the host is not `:PORT`")),
+    };
+    match port.parse::<u16>() {
+        Ok(n) if n > 0 && port.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+        _ => Err(format!("port `{port}` is not a number from 1 to 65535")),
+    }
 }
 
 /// A `mock://SPEC` profile spec: a profile name and/or `,KEY=VALUE` settings, as the mock
@@ -379,6 +410,13 @@ mod tests {
         assert!(base_url("mock://stedy").is_err());
         assert!(base_url("mock://ttft=200ms").is_ok());
         assert!(base_url("mock://steady,bogus=1").is_err());
+        for bad in ["99999", "65536", "-5", "abc", "0", "+80", "80x"] {
+            let err = base_url(&format!("http://127.0.0.1:{bad}/v1")).unwrap_err();
+            assert!(err.problem.contains(&format!("port `{bad}`")), "{err:?}");
+        }
+        assert!(base_url("http://127.0.0.1:65535/v1").is_ok());
+        assert!(base_url("http://[::1]:8000/v1").is_ok());
+        assert!(base_url("http://[::1]:70000/v1").is_err());
         let err = base_url("http://h/v1/chat/completions").err();
         assert!(err.is_some_and(|e| e.help.contains("appends")));
     }

@@ -52,7 +52,9 @@ impl Origin {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let port = crate::config::authority_port(authority.as_str())
+            .map_err(|e| format!("`{}`: {e}", crate::secret::redact_url(url)))?
+            .unwrap_or(if https { 443 } else { 80 });
         let path = uri
             .path_and_query()
             .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
@@ -358,6 +360,21 @@ mod tests {
         assert_eq!(o.host, "::1");
         assert!(Origin::parse("ftp://x/").is_err());
         assert!(Origin::parse("http://user:pw@x/").is_err());
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_an_error_not_the_default_port() {
+        for port in ["99999", "65536", "-5", "abc", "0", "+80"] {
+            for host in ["127.0.0.1", "[::1]"] {
+                let url = format!("http://{host}:{port}/v1");
+                let err = Origin::parse(&url).unwrap_err();
+                assert!(err.contains(&format!("port `{port}`")), "{url}: {err}");
+            }
+        }
+        let (o, _) = Origin::parse("http://[::1]:8000/v1").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("::1", 8000));
+        let (o, _) = Origin::parse("http://127.0.0.1:/v1").unwrap();
+        assert_eq!(o.port, 80);
     }
 
     #[test]

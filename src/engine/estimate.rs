@@ -11,6 +11,16 @@ pub fn count_tokens(text: &str) -> u32 {
     u32::try_from(bpe.encode_ordinary(text).len()).unwrap_or(u32::MAX)
 }
 
+/// [`count_tokens`] on a blocking thread, never on the runtime's: the tokenizer is built on
+/// first use and a long text takes a while, which would hold up other requests' timings.
+/// `None` only if that thread could not run.
+pub async fn count_tokens_aside(text: &str) -> Option<u32> {
+    let text = text.to_owned();
+    tokio::task::spawn_blocking(move || count_tokens(&text))
+        .await
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -22,5 +32,10 @@ mod tests {
         // Common words are one token each with their leading space.
         assert_eq!(count_tokens("hello world and more"), 4);
         assert!(count_tokens("日本語のテキスト") >= 2);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn counting_aside_counts_the_same() {
+        assert_eq!(count_tokens_aside("hello world and more").await, Some(4));
     }
 }

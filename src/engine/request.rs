@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 
 use super::connection::{Connection, chain};
 use super::deadlines::Deadlines;
-use super::estimate::count_tokens;
+use super::estimate::count_tokens_aside;
 use super::response_head::{
     describe_status, error_message, is_html, server_request_id, shown_headers,
 };
@@ -270,7 +270,7 @@ pub async fn run_request(
                 let t = received();
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     {
-                        stream.end(end);
+                        stream.end(end).await;
                         return None;
                     }
                 }
@@ -278,13 +278,15 @@ pub async fn run_request(
             Ok(None) => {
                 let end = stream.on_body_end();
                 {
-                    stream.end(end);
+                    stream.end(end).await;
                     return None;
                 }
             }
             Ok(Some(Err(err))) => {
                 let message = format!("the connection failed mid-stream: {}", chain(&err));
-                stream.end(StreamEnd::Failed(ErrorClass::StreamCut, message));
+                stream
+                    .end(StreamEnd::Failed(ErrorClass::StreamCut, message))
+                    .await;
                 return None;
             }
             Err(_) => {
@@ -293,7 +295,7 @@ pub async fn run_request(
                 } else {
                     deadlines.expired_before_first_token()
                 };
-                stream.end(StreamEnd::Failed(class, message));
+                stream.end(StreamEnd::Failed(class, message)).await;
                 return None;
             }
         }
@@ -494,7 +496,7 @@ impl<'a> StreamState<'a> {
     }
 
     /// Emits the terminal event (and estimated token counts for a success without usage).
-    fn end(mut self, end: StreamEnd) {
+    async fn end(mut self, end: StreamEnd) {
         let t = self.last_bytes;
         self.flush(t);
         match end {
@@ -507,8 +509,16 @@ impl<'a> StreamState<'a> {
                     Some(n) => n == 0 && !self.captured.is_empty(),
                 };
                 if count_output || !self.usage_input {
-                    let output = count_output.then(|| count_tokens(&self.captured));
-                    let input = (!self.usage_input).then(|| count_tokens(self.prompt_text));
+                    let output = if count_output {
+                        count_tokens_aside(&self.captured).await
+                    } else {
+                        None
+                    };
+                    let input = if self.usage_input {
+                        None
+                    } else {
+                        count_tokens_aside(self.prompt_text).await
+                    };
                     self.out.emit(
                         t,
                         EventKind::Usage {
@@ -532,6 +542,25 @@ impl<'a> StreamState<'a> {
                 );
             }
             StreamEnd::Failed(class, message) => {
+                // The text that arrived before the failure is in the replay; its record
+                // counts it too.
+                if self.usage_output.is_none_or(|n| n == 0)
+                    && !self.captured.is_empty()
+                    && let Some(output) = count_tokens_aside(&self.captured).await
+                {
+                    self.out.emit(
+                        t,
+                        EventKind::Usage {
+                            input: None,
+                            output: Some(output),
+                            cached_input: None,
+                            cache_write: None,
+                            reasoning: None,
+                            reported: crate::event::ReportedUsage::new(),
+                            source: TokenSource::Estimate,
+                        },
+                    );
+                }
                 self.out.emit(t, failed(class, message, None, self.bytes));
             }
         }

@@ -1,9 +1,11 @@
 //! The replay file: a race's event stream on disk, so that playing it back feeds the same
 //! aggregator and views as the live race did. Gzip-compressed JSON lines: a header (format
-//! version, the race as run without secrets, the endpoints, the prompts, the UTC start), one
-//! line per event, and an end line. It is written as the race runs and flushed every second,
-//! so a crash leaves a file that plays up to its last whole event.
+//! version, the race as run without secrets, the endpoints, the UTC start), one line per
+//! prompt, one line per event numbered from 1, and an end line with the number of events. It
+//! is written as the race runs and flushed every second, so a crash leaves a file that plays
+//! up to its last whole event; the numbers tell a line lost or repeated in between.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;
 
+pub mod damage;
+mod prompt_line;
 mod read_ahead;
 mod reader;
 
@@ -27,8 +31,10 @@ pub use reader::{MAX_LINE_BYTES, Progress, ReplayReader, Tally};
 /// The replay's file name inside a results folder.
 pub const REPLAY_FILE: &str = "replay.jsonl.gz";
 
-/// Bumped when a change would make an older llmrace misread a replay.
-pub const REPLAY_FORMAT_VERSION: u32 = 1;
+/// Bumped when a change would make an older llmrace misread a replay. Format 2 moved the
+/// prompts out of the header (a big workload made it longer than a line may be) and numbered
+/// the events; format 1 is still read.
+pub const REPLAY_FORMAT_VERSION: u32 = 2;
 
 /// The first line of a replay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,8 +48,33 @@ pub struct ReplayHeader {
     pub endpoints: Vec<EndpointInfo>,
     /// The race as run, secrets removed.
     pub race: RaceConfig,
-    /// The workload's prompts, by `PromptId`, so the inspector can show what was sent.
+    /// The workload's prompts, by `PromptId`, so the inspector can show what was sent. Format
+    /// 1 kept them in the header line; they now follow it, one line each.
+    #[serde(default, skip_serializing)]
     pub prompts: Vec<Vec<Message>>,
+}
+
+/// The header as its line holds it: without the prompts, which follow it one a line.
+#[derive(Serialize)]
+struct HeaderLine<'a> {
+    #[serde(flatten)]
+    header: &'a ReplayHeader,
+    prompt_lines: usize,
+}
+
+/// One prompt of the workload, on a line of its own after the header.
+#[derive(Serialize, Deserialize)]
+struct PromptLine<'a> {
+    prompt: usize,
+    messages: Cow<'a, [Message]>,
+}
+
+/// An event as its line holds it: numbered, so that a line lost or repeated shows.
+#[derive(Serialize)]
+struct EventLine<'a> {
+    n: u64,
+    #[serde(flatten)]
+    event: &'a RaceEvent,
 }
 
 impl ReplayHeader {
@@ -77,6 +108,9 @@ pub struct ReplayEnd {
 #[derive(Serialize, Deserialize)]
 struct EndLine {
     end: ReplayEnd,
+    /// How many events the file holds (format 2 on), so that lines lost at the end show too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    events: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +120,14 @@ pub enum ReplayError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} holds no replay ({REPLAY_FILE}): the race was run with --no-replay, or this is not \
+         a race's results folder\n  help: `llmrace report {}` reports from its result files; \
+         `llmrace replay` with no argument lists the races that can be played",
+        dir.display(),
+        dir.display()
+    )]
+    NoReplay { dir: PathBuf },
     #[error(
         "{path} is not an llmrace replay ({why}). Replays are the {REPLAY_FILE} files in a race's \
          results folder."
@@ -108,6 +150,8 @@ pub struct ReplayWriter {
     path: PathBuf,
     out: GzEncoder<BufWriter<File>>,
     line: Vec<u8>,
+    /// The events written so far.
+    events: u64,
 }
 
 impl ReplayWriter {
@@ -127,13 +171,27 @@ impl ReplayWriter {
             path,
             out,
             line: Vec::with_capacity(512),
+            events: 0,
         };
-        writer.put(header)?;
+        writer.put(&HeaderLine {
+            header,
+            prompt_lines: header.prompts.len(),
+        })?;
+        for (prompt, messages) in header.prompts.iter().enumerate() {
+            writer.put(&PromptLine {
+                prompt,
+                messages: prompt_line::fit(messages),
+            })?;
+        }
         Ok(writer)
     }
 
     pub fn write(&mut self, event: &RaceEvent) -> Result<(), ReplayError> {
-        self.put(event)
+        self.events += 1;
+        self.put(&EventLine {
+            n: self.events,
+            event,
+        })
     }
 
     /// Pushes what is written so far to the file, so a crash loses at most this much.
@@ -143,7 +201,10 @@ impl ReplayWriter {
 
     /// Writes the end line and completes the file.
     pub fn finish(mut self, end: ReplayEnd) -> Result<PathBuf, ReplayError> {
-        self.put(&EndLine { end })?;
+        self.put(&EndLine {
+            end,
+            events: Some(self.events),
+        })?;
         let inner = self.out.finish().map_err(|source| ReplayError::Write {
             path: self.path.clone(),
             source,
@@ -214,5 +275,40 @@ impl Replay {
             end,
             damage,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt(content: String) -> Vec<Message> {
+        vec![Message {
+            role: "user".to_string(),
+            content,
+        }]
+    }
+
+    #[test]
+    fn prompts_past_the_line_cap_are_written_so_that_they_read_back() {
+        let mut replay = crate::player::fixture::replay(2, 3);
+        // Together more than a line may hold (the header held them all in format 1).
+        let mib = |c: char| c.to_string().repeat(1 << 20);
+        replay.header.prompts = ('a'..='q').map(|c| prompt(mib(c))).collect();
+        // One prompt alone past the cap: kept cut, and the file still reads.
+        replay
+            .header
+            .prompts
+            .push(prompt("z".repeat(MAX_LINE_BYTES + 1)));
+        let dir = tempfile::tempdir().unwrap();
+        crate::player::fixture::write_file(dir.path(), &replay, None);
+        let read = Replay::open(dir.path()).unwrap();
+        assert_eq!(read.damage, None);
+        assert_eq!(read.events, replay.events);
+        let prompts = &replay.header.prompts;
+        assert_eq!(read.header.prompts[..17], prompts[..17]);
+        let cut = &read.header.prompts[17][0].content;
+        assert!(cut.starts_with("zzz") && cut.ends_with(prompt_line::CUT_MARK));
+        assert!(cut.len() < MAX_LINE_BYTES);
     }
 }

@@ -43,10 +43,12 @@ pub enum RecordError {
     Encode { what: &'static str, reason: String },
 }
 
-const REQUESTS_JSONL: &str = "requests.jsonl";
-const REQUESTS_CSV: &str = "requests.csv";
-const RUN_JSON: &str = "run.json";
-const SUMMARY_JSON: &str = "summary.json";
+pub const REQUESTS_JSONL: &str = "requests.jsonl";
+pub const REQUESTS_CSV: &str = "requests.csv";
+pub const RUN_JSON: &str = "run.json";
+pub const SUMMARY_JSON: &str = "summary.json";
+/// The files a race writes here (the replay aside), each first as `NAME.partial`.
+pub(super) const RESULT_FILES: [&str; 4] = [REQUESTS_JSONL, REQUESTS_CSV, RUN_JSON, SUMMARY_JSON];
 
 pub struct ResultsWriter {
     dir: PathBuf,
@@ -197,7 +199,7 @@ impl ResultsWriter {
     }
 }
 
-fn partial(dir: &Path, name: &str) -> PathBuf {
+pub(super) fn partial(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.partial"))
 }
 

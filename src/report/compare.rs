@@ -4,6 +4,7 @@
 //! Values shown are the races' own summary numbers; whether a change is real is judged from
 //! the distributions behind them (see [`significance`]), never from a fixed percentage alone.
 
+mod matching;
 mod render;
 pub mod significance;
 #[cfg(test)]
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use super::headline::Better;
 use super::run::Run;
 use crate::stats::{EndpointSnapshot, Outcome, RequestRecord};
+pub use matching::{mismatches, partial_match, unchecked};
 pub use render::{render_markdown, render_text};
 use significance::{log_rate_p, log_ratio_se, mann_whitney, two_proportion_p};
 pub use trend::trend;

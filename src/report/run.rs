@@ -8,15 +8,12 @@ mod partial;
 
 use crate::playback::fold_stream;
 use crate::record::replay::ReplayReader;
+use crate::record::results::{REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
 use crate::record::{
     self, REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary,
 };
 use crate::stats::{RequestRecord, Snapshot};
 use crate::{clock, fold_replay};
-
-const SUMMARY_JSON: &str = "summary.json";
-const RUN_JSON: &str = "run.json";
-const REQUESTS_JSONL: &str = "requests.jsonl";
 
 /// Everything a report needs about one race.
 #[derive(Clone, Debug, PartialEq)]
@@ -199,6 +196,7 @@ pub(crate) fn assemble(
     let duration_s = last.t.as_secs_f64();
     // What the race itself would have said about these numbers.
     let notices = damage
+        .map(|damage| crate::record::replay::damage::notice(&damage))
         .into_iter()
         .chain(record::run_info::replay_notices(header))
         .chain(record::run_info::endpoint_notices(

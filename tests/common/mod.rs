@@ -32,6 +32,7 @@ pub async fn run(config: RaceConfig, out: &Path) -> llmrace::RaceOutcome {
         quiet: true,
         replay: true,
         dashboard: None,
+        replace: None,
     };
     llmrace::race(
         config,

@@ -10,13 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
-use super::{EndLine, REPLAY_FILE, REPLAY_FORMAT_VERSION, ReplayEnd, ReplayError, ReplayHeader};
+use super::damage::Damage;
+use super::{
+    EndLine, PromptLine, REPLAY_FILE, REPLAY_FORMAT_VERSION, ReplayEnd, ReplayError, ReplayHeader,
+};
 use crate::event::{Offset, RaceEvent};
 
 /// The longest line a replay may have. Real events are a few hundred bytes (a content delta
-/// carries one chunk's text); the header carries the workload's prompts and stays far below
-/// this. A longer line is damage, read no further, so a corrupt or hostile file cannot make
-/// the reader allocate without bound.
+/// carries one chunk's text); a prompt has a line of its own, cut by the writer to fit. A
+/// longer line is damage, read no further, so a corrupt or hostile file cannot make the
+/// reader allocate without bound.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A replay read as a stream: the header at once, then its events one at a time (the
@@ -31,6 +34,9 @@ pub struct ReplayReader<R = BufReader<MultiGzDecoder<Tally<File>>>> {
     number: usize,
     last_t: Option<Offset>,
     end: Option<ReplayEnd>,
+    /// What is wrong inside the file, as found so far.
+    problems: Damage,
+    /// All of it in one line, once the events are read.
     damage: Option<String>,
     done: bool,
 }
@@ -39,7 +45,13 @@ impl ReplayReader {
     /// Opens a replay file, or a results folder holding one, and reads its header.
     pub fn open(path: &Path) -> Result<ReplayReader, ReplayError> {
         let path = if path.is_dir() {
-            path.join(REPLAY_FILE)
+            let file = path.join(REPLAY_FILE);
+            if !file.exists() {
+                return Err(ReplayError::NoReplay {
+                    dir: path.to_path_buf(),
+                });
+            }
+            file
         } else {
             path.to_path_buf()
         };
@@ -148,16 +160,53 @@ impl<R: BufRead> ReplayReader<R> {
                 found,
             });
         }
-        let header: ReplayHeader = serde_json::from_value(version)
+        let prompt_lines = version
+            .get("prompt_lines")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        let mut header: ReplayHeader = serde_json::from_value(version)
             .map_err(|e| not_a_replay(format!("its header is damaged: {e}")))?;
+        let mut problems = if found >= 2 {
+            Damage::numbered()
+        } else {
+            Damage::default()
+        };
+        let mut number = 1;
+        for prompt in 0..prompt_lines {
+            number += 1;
+            match read_line(&mut input, &mut line) {
+                Ok(Line::Whole) => {}
+                Ok(Line::TooLong) => {
+                    return Err(not_a_replay(format!(
+                        "line {number}, a prompt, is longer than {} MiB",
+                        MAX_LINE_BYTES >> 20
+                    )));
+                }
+                _ => {
+                    return Err(not_a_replay(format!(
+                        "it stops in its prompts, at line {number}"
+                    )));
+                }
+            }
+            let messages = match serde_json::from_slice::<PromptLine<'_>>(&line) {
+                Ok(p) if p.prompt as u64 == prompt => p.messages.into_owned(),
+                // The inspector shows that one prompt as empty; the race itself is whole.
+                _ => {
+                    problems.unreadable(number);
+                    Vec::new()
+                }
+            };
+            header.prompts.push(messages);
+        }
         Ok(ReplayReader {
             header,
             progress: None,
             input,
             line,
-            number: 1,
+            number,
             last_t: None,
             end: None,
+            problems,
             damage: None,
             done: false,
         })
@@ -197,13 +246,15 @@ impl<R: BufRead> ReplayReader<R> {
         (self.header, self.end, self.damage)
     }
 
-    fn stop(&mut self, damage: Option<String>) -> Option<RaceEvent> {
+    fn stop(&mut self, why: Option<String>) -> Option<RaceEvent> {
         self.done = true;
-        self.damage = damage;
-        if self.end.is_none() && self.damage.is_none() {
-            self.damage =
-                Some("the file stops before the race's end (was the race cut off?)".to_string());
+        if let Some(why) = why {
+            self.problems.stopped(why);
+        } else if self.end.is_none() {
+            self.problems
+                .stopped("the file stops before the race's end (was the race cut off?)".into());
         }
+        self.damage = self.problems.told();
         None
     }
 }
@@ -212,9 +263,18 @@ impl<R: BufRead> Iterator for ReplayReader<R> {
     type Item = RaceEvent;
 
     fn next(&mut self) -> Option<RaceEvent> {
-        if self.done {
-            return None;
+        while !self.done {
+            if let Some(event) = self.read_event() {
+                return Some(event);
+            }
         }
+        None
+    }
+}
+
+impl<R: BufRead> ReplayReader<R> {
+    /// Reads one line: the event it holds, or `None` for a line left out or the end.
+    fn read_event(&mut self) -> Option<RaceEvent> {
         self.number += 1;
         let number = self.number;
         match read_line(&mut self.input, &mut self.line) {
@@ -240,18 +300,32 @@ impl<R: BufRead> Iterator for ReplayReader<R> {
         }
         match serde_json::from_slice::<RaceEvent>(&self.line) {
             Ok(event) => {
+                if !self.problems.keep(event_number(&self.line), number) {
+                    return None;
+                }
                 self.last_t = Some(event.t);
                 Some(event)
             }
-            Err(event_error) => match serde_json::from_slice::<EndLine>(&self.line) {
+            Err(_) => match serde_json::from_slice::<EndLine>(&self.line) {
                 Ok(e) => {
                     self.end = Some(e.end);
+                    self.problems.ended(e.events, number);
                     self.stop(None)
                 }
-                Err(_) => self.stop(Some(format!("line {number} is damaged: {event_error}"))),
+                Err(_) => {
+                    self.problems.unreadable(number);
+                    None
+                }
             },
         }
     }
+}
+
+/// The number an event line starts with (`{"n":12,…`, as the writer puts it first).
+fn event_number(line: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(br#"{"n":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
 /// How reading one line went.
@@ -348,7 +422,7 @@ mod tests {
         let replay = crate::player::fixture::replay(2, 4);
         let mut text = lines(&replay);
         let end = replay.end.unwrap();
-        text.extend(serde_json::to_vec(&EndLine { end }).unwrap());
+        text.extend(serde_json::to_vec(&EndLine { end, events: None }).unwrap());
         text.push(b'\n');
         let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
         assert_eq!(reader.header(), &replay.header);
@@ -358,6 +432,36 @@ mod tests {
         assert_eq!(reader.duration(), replay.duration());
         // Past the end it stays ended.
         assert_eq!(reader.next(), None);
+    }
+
+    #[test]
+    fn a_damaged_prompt_line_leaves_that_prompt_empty_and_the_race_whole() {
+        use super::super::{EventLine, HeaderLine};
+        let mut replay = crate::player::fixture::replay(2, 3);
+        replay.header.prompts = vec![Vec::new(); 2];
+        let mut text = serde_json::to_vec(&HeaderLine {
+            header: &replay.header,
+            prompt_lines: 2,
+        })
+        .unwrap();
+        text.push(b'\n');
+        text.extend(b"{\"prompt\":0,\"messages\":[{\"role\"\n");
+        text.extend(b"{\"prompt\":1,\"messages\":[]}\n");
+        for (n, event) in (1..).zip(&replay.events) {
+            text.extend(serde_json::to_vec(&EventLine { n, event }).unwrap());
+            text.push(b'\n');
+        }
+        let events = Some(replay.events.len() as u64);
+        let end = replay.end.unwrap();
+        text.extend(serde_json::to_vec(&EndLine { end, events }).unwrap());
+        text.push(b'\n');
+        let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
+        assert_eq!(reader.header().prompts, vec![Vec::new(); 2]);
+        assert_eq!(reader.by_ref().count(), replay.events.len());
+        assert_eq!(
+            reader.damage(),
+            Some("1 line unreadable: line 2 is unreadable and left out")
+        );
     }
 
     #[test]

@@ -225,6 +225,9 @@ fn tally(comparison: &Comparison) -> String {
             comparison.removed.join(", ")
         );
     }
+    if let Some(partial) = super::partial_match(comparison) {
+        let _ = writeln!(out, "{partial}");
+    }
     out
 }
 
