@@ -272,7 +272,15 @@ pub async fn sweep(
             replay: false,
             dashboard: None,
         };
-        let outcome = crate::race(level_config, base_dir, &race_options, shutdown).await?;
+        let outcome = match crate::race(level_config, base_dir, &race_options, shutdown).await {
+            Ok(outcome) => outcome,
+            Err(RaceError::StoppedBeforeStart(signal)) => {
+                report.interrupted = true;
+                let _ = signalled.set(signal);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         if outcome.interrupted {
             // A level cut short would pass for a lighter load than it was: leave it out.
             report.interrupted = true;

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
@@ -84,20 +85,68 @@ pub enum WorkloadError {
     Empty { source_name: String },
     #[error("{source_name}: more than {} prompts", u32::MAX)]
     TooMany { source_name: String },
+    #[error("making the prompts was stopped")]
+    Stopped,
 }
 
 const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"} or \
     {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}";
 
+/// How much of a workload to load, and when to give up.
+#[derive(Clone, Copy, Debug)]
+pub struct Loading<'a> {
+    /// The most prompts the race can send (its requests and warm-ups per endpoint, when it
+    /// counts them): the prompts after these are never sent, so synthetic ones are not made and
+    /// the others are let go before request bodies are built for them. `None`: all of them.
+    pub needed: Option<u64>,
+    /// Set when the user stops llmrace: making prompts stops soon after.
+    pub stop: &'a AtomicBool,
+}
+
+/// The prompts a race will keep and their text in bytes, told before they are made: known for
+/// synthetic prompts only (the others are measured once read).
+pub fn planned_size(config: &WorkloadConfig, needed: Option<u64>) -> Option<(u64, u64)> {
+    let PromptSource::Synthetic(spec) = &config.prompts else {
+        return None;
+    };
+    // A shuffle draws from every prompt, so all of them are made.
+    let made = match needed {
+        Some(needed) if !config.shuffle => u64::from(spec.count).min(needed),
+        _ => u64::from(spec.count),
+    };
+    Some((made, made.saturating_mul(synthetic::bytes_per_prompt(spec))))
+}
+
 /// Loads the workload of a race: its prompts (relative file paths are relative to `base_dir`),
 /// with ShareGPT output lengths when asked for, in a seeded shuffled order when asked for.
 pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workload, WorkloadError> {
+    let stop = AtomicBool::new(false);
+    let all = Loading {
+        needed: None,
+        stop: &stop,
+    };
+    load_needed(config, base_dir, all)
+}
+
+/// [`load_workload`], keeping only the prompts a race can send. Prompts come in the same order
+/// with the same text as when all are loaded: the first `needed` of them.
+pub fn load_needed(
+    config: &WorkloadConfig,
+    base_dir: &Path,
+    loading: Loading<'_>,
+) -> Result<Workload, WorkloadError> {
     let mut notes = Vec::new();
+    // A shuffle draws from every prompt, so all of them are made first.
+    let made = Loading {
+        needed: loading.needed.filter(|_| !config.shuffle),
+        ..loading
+    };
     let mut prompts = load_source(
         &config.prompts,
         base_dir,
         config.sharegpt_output_len,
         &mut notes,
+        made,
     )?;
     let is_sharegpt = matches!(&config.prompts, PromptSource::File(f)
         if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")));
@@ -114,13 +163,21 @@ pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workloa
             prompt.id = PromptId(u32::try_from(index).unwrap_or(u32::MAX));
         }
     }
+    if let Some(needed) = loading.needed {
+        prompts.truncate(usize::try_from(needed).unwrap_or(usize::MAX).max(1));
+    }
     Ok(Workload { prompts, notes })
 }
 
 /// Loads the prompts of `source` in their own order; relative file paths are relative to
 /// `base_dir`.
 pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
-    load_source(source, base_dir, false, &mut Vec::new())
+    let stop = AtomicBool::new(false);
+    let all = Loading {
+        needed: None,
+        stop: &stop,
+    };
+    load_source(source, base_dir, false, &mut Vec::new(), all)
 }
 
 fn load_source(
@@ -128,6 +185,7 @@ fn load_source(
     base_dir: &Path,
     sharegpt_output_len: bool,
     notes: &mut Vec<String>,
+    loading: Loading<'_>,
 ) -> Result<Vec<Prompt>, WorkloadError> {
     match source {
         PromptSource::Inline(texts) => {
@@ -139,7 +197,13 @@ fn load_source(
         }
         PromptSource::Synthetic(spec) => {
             let mut prompts = Prompts::new("synthetic prompts");
-            for messages in synthetic::generate(spec) {
+            let needed = loading.needed.unwrap_or(u64::MAX).max(1);
+            let made = synthetic::generate(spec, loading.stop);
+            for messages in made.take(usize::try_from(needed).unwrap_or(usize::MAX)) {
+                // Thousands of prompts take seconds to make: a signal must not wait for them.
+                if loading.stop.load(Ordering::Relaxed) {
+                    return Err(WorkloadError::Stopped);
+                }
                 prompts.push(messages)?;
             }
             prompts.finish()
@@ -498,5 +562,75 @@ mod tests {
         let ids: Vec<u32> = a.prompts.iter().map(|p| p.id.0).collect();
         assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
         Ok(())
+    }
+
+    #[test]
+    fn a_race_that_counts_its_requests_gets_the_first_prompts_only() -> TestResult {
+        let synthetic = |count, shuffle| WorkloadConfig {
+            prompts: PromptSource::Synthetic(crate::config::SyntheticSpec {
+                input_tokens: 16,
+                distribution: crate::config::LengthDistribution::Fixed,
+                spread: 0,
+                count,
+                seed: 3,
+            }),
+            max_tokens: None,
+            temperature: None,
+            stream: true,
+            shuffle,
+            seed: 3,
+            sharegpt_output_len: false,
+        };
+        let stop = AtomicBool::new(false);
+        let needed = |n| Loading {
+            needed: Some(n),
+            stop: &stop,
+        };
+        let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
+        let all = load_workload(&synthetic(50, false), Path::new("."))?;
+        let first = load_needed(&synthetic(50, false), Path::new("."), needed(7))?;
+        assert_eq!(texts(&first), texts(&all)[..7]);
+        // A hundred million are asked for; the seven sent are all that is made.
+        let huge = load_needed(&synthetic(100_000_000, false), Path::new("."), needed(7))?;
+        assert_eq!(texts(&huge), texts(&all)[..7]);
+        assert_eq!(
+            planned_size(&synthetic(100_000_000, false), Some(7)).map(|p| p.0),
+            Some(7)
+        );
+        // A shuffle draws from them all; the race still keeps only what it sends.
+        let shuffled = load_workload(&synthetic(50, true), Path::new("."))?;
+        let kept = load_needed(&synthetic(50, true), Path::new("."), needed(7))?;
+        assert_eq!(texts(&kept), texts(&shuffled)[..7]);
+        assert_eq!(
+            planned_size(&synthetic(50, true), Some(7)).map(|p| p.0),
+            Some(50)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn making_prompts_stops_when_asked() {
+        let config = WorkloadConfig {
+            prompts: PromptSource::Synthetic(crate::config::SyntheticSpec {
+                input_tokens: 16,
+                distribution: crate::config::LengthDistribution::Fixed,
+                spread: 0,
+                count: u32::MAX,
+                seed: 3,
+            }),
+            max_tokens: None,
+            temperature: None,
+            stream: true,
+            shuffle: false,
+            seed: 3,
+            sharegpt_output_len: false,
+        };
+        let stop = AtomicBool::new(true);
+        let loading = Loading {
+            needed: None,
+            stop: &stop,
+        };
+        let loaded = load_needed(&config, Path::new("."), loading);
+        assert!(matches!(loaded, Err(WorkloadError::Stopped)));
     }
 }
