@@ -133,8 +133,9 @@ impl Demand {
         self.endpoints.iter().map(|(n, _)| n).sum()
     }
 
-    /// A connection's descriptors: two when both ends are in this process.
-    fn descriptors_per_connection(&self) -> u64 {
+    /// The descriptors of one more connection on every endpoint: two for a mock's, whose
+    /// server end is in this process too.
+    fn descriptors_per_level(&self) -> u64 {
         self.endpoints
             .iter()
             .map(|&(_, mock)| 1 + u64::from(mock))
@@ -174,8 +175,7 @@ impl Demand {
         if let Some(limit) = open_files
             && self.descriptors() > limit
         {
-            let fit =
-                limit.saturating_sub(SPARE_DESCRIPTORS) / self.descriptors_per_connection().max(1);
+            let fit = limit.saturating_sub(SPARE_DESCRIPTORS) / self.descriptors_per_level().max(1);
             return Err(CapacityError::Descriptors {
                 needed: self.descriptors(),
                 connections: self.connections(),

@@ -564,9 +564,9 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn a_race_that_counts_its_requests_gets_the_first_prompts_only() -> TestResult {
-        let synthetic = |count, shuffle| WorkloadConfig {
+    /// `count` synthetic prompts of 16 tokens.
+    fn synthetic(count: u32, shuffle: bool) -> WorkloadConfig {
+        WorkloadConfig {
             prompts: PromptSource::Synthetic(crate::config::SyntheticSpec {
                 input_tokens: 16,
                 distribution: crate::config::LengthDistribution::Fixed,
@@ -580,7 +580,11 @@ mod tests {
             shuffle,
             seed: 3,
             sharegpt_output_len: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_race_that_counts_its_requests_gets_the_first_prompts_only() -> TestResult {
         let stop = AtomicBool::new(false);
         let needed = |n| Loading {
             needed: Some(n),
@@ -610,21 +614,7 @@ mod tests {
 
     #[test]
     fn making_prompts_stops_when_asked() {
-        let config = WorkloadConfig {
-            prompts: PromptSource::Synthetic(crate::config::SyntheticSpec {
-                input_tokens: 16,
-                distribution: crate::config::LengthDistribution::Fixed,
-                spread: 0,
-                count: u32::MAX,
-                seed: 3,
-            }),
-            max_tokens: None,
-            temperature: None,
-            stream: true,
-            shuffle: false,
-            seed: 3,
-            sharegpt_output_len: false,
-        };
+        let config = synthetic(u32::MAX, false);
         let stop = AtomicBool::new(true);
         let loading = Loading {
             needed: None,
