@@ -229,6 +229,17 @@ pub async fn sweep(
     base_dir: &Path,
     options: &SweepOptions,
 ) -> Result<SweepOutcome, RaceError> {
+    // Every level's connections are checked before the first: a sweep must not be refused
+    // its last level an hour in.
+    let (open_files, memory) = (
+        crate::capacity::open_file_limit(),
+        crate::capacity::available_memory(),
+    );
+    for level in &options.levels {
+        let mut level_config = config.clone();
+        level.apply(&mut level_config);
+        crate::capacity::Demand::of(&level_config, 0, 0, false).check(open_files, memory)?;
+    }
     std::fs::create_dir_all(&options.out).map_err(|source| RecordError::CreateFolder {
         path: options.out.clone(),
         source,

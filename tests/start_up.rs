@@ -214,3 +214,28 @@ fn a_low_soft_limit_on_open_files_is_raised_to_the_hard_limit() {
     );
     assert!(out.join("run.json").is_file());
 }
+
+#[test]
+fn a_sweep_whose_last_level_cannot_be_held_is_refused_before_its_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let ended = Running::start(&[
+        "sweep",
+        "-e",
+        "a=openai:mock://instant",
+        "--concurrency",
+        "1,1000000",
+        "--per-level-requests",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .end();
+    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("lower the concurrency"),
+        "{}",
+        ended.stderr
+    );
+    assert!(!ended.stderr.contains("Level 1/2"), "{}", ended.stderr);
+}
