@@ -53,12 +53,13 @@ pub enum Knob {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CapacityError {
     #[error(
-        "the race needs about {needed} open files ({connections} connections and {SPARE_DESCRIPTORS} \
-         for its files) but this process may open only {limit} (ulimit -n)\n  help: {help}"
+        "the race needs about {needed} open files ({parts}) but this process may open only \
+         {limit} (ulimit -n)\n  help: {help}"
     )]
     Descriptors {
         needed: u64,
-        connections: u64,
+        /// What they are for: "200 connections, their 200 ends in the built-in mock, 64 …".
+        parts: String,
         limit: u64,
         help: String,
     },
@@ -176,9 +177,23 @@ impl Demand {
             && self.descriptors() > limit
         {
             let fit = limit.saturating_sub(SPARE_DESCRIPTORS) / self.descriptors_per_level().max(1);
+            let mock_ends: u64 = self
+                .endpoints
+                .iter()
+                .filter(|(_, mock)| *mock)
+                .map(|(n, _)| n)
+                .sum();
+            let mock_ends = if mock_ends > 0 {
+                format!(", their {mock_ends} ends in the built-in mock")
+            } else {
+                String::new()
+            };
             return Err(CapacityError::Descriptors {
                 needed: self.descriptors(),
-                connections: self.connections(),
+                parts: format!(
+                    "{} connections{mock_ends}, {SPARE_DESCRIPTORS} for its files",
+                    self.connections()
+                ),
                 limit,
                 help: format!(
                     "raise the limit (ulimit -n {}; the hard limit `ulimit -Hn` may need root or \
@@ -211,9 +226,9 @@ impl Demand {
                     .unwrap_or(u64::MAX)
             };
             format!(
-                "use at most {} prompts (a smaller `count` of synthetic prompts, or a shorter \
-                 file), or bound the race with a request count (-n N): only that many prompts \
-                 are then made",
+                "use at most {} prompts (a smaller `count` of synthetic prompts, shorter \
+                 prompts, or a shorter file), or bound the race with a request count (-n N): only \
+                 that many prompts are then made",
                 fit.max(1)
             )
         };

@@ -1,5 +1,6 @@
 //! The prompts of a race: built-in sets, files (text, JSONL, ShareGPT), inline and synthetic
-//! prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order.
+//! prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order;
+//! only as many as the race can send are kept, and synthetic ones past those are never made.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -103,6 +104,18 @@ pub struct Loading<'a> {
     pub stop: &'a AtomicBool,
 }
 
+impl Loading<'static> {
+    /// Every prompt, never stopped.
+    #[must_use]
+    pub fn all() -> Loading<'static> {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        Loading {
+            needed: None,
+            stop: &NEVER,
+        }
+    }
+}
+
 /// The prompts a race will keep and their text in bytes, told before they are made: known for
 /// synthetic prompts only (the others are measured once read).
 pub fn planned_size(config: &WorkloadConfig, needed: Option<u64>) -> Option<(u64, u64)> {
@@ -120,12 +133,7 @@ pub fn planned_size(config: &WorkloadConfig, needed: Option<u64>) -> Option<(u64
 /// Loads the workload of a race: its prompts (relative file paths are relative to `base_dir`),
 /// with ShareGPT output lengths when asked for, in a seeded shuffled order when asked for.
 pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workload, WorkloadError> {
-    let stop = AtomicBool::new(false);
-    let all = Loading {
-        needed: None,
-        stop: &stop,
-    };
-    load_needed(config, base_dir, all)
+    load_needed(config, base_dir, Loading::all())
 }
 
 /// [`load_workload`], keeping only the prompts a race can send. Prompts come in the same order
@@ -172,12 +180,7 @@ pub fn load_needed(
 /// Loads the prompts of `source` in their own order; relative file paths are relative to
 /// `base_dir`.
 pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
-    let stop = AtomicBool::new(false);
-    let all = Loading {
-        needed: None,
-        stop: &stop,
-    };
-    load_source(source, base_dir, false, &mut Vec::new(), all)
+    load_source(source, base_dir, false, &mut Vec::new(), Loading::all())
 }
 
 fn load_source(

@@ -40,6 +40,7 @@ const WORDS: &[&str] = &[
 /// The prompts of `spec`, made one at a time as they are taken: `count` user messages, each
 /// with its sampled length in tokens. Each prompt draws from where the previous one left the
 /// generator, so taking the first `n` gives exactly the first `n` of the whole set.
+///
 /// Once `stop` is set, the prompt being made is cut short and the caller must let it go.
 pub(super) fn generate<'a>(
     spec: &SyntheticSpec,
@@ -56,17 +57,15 @@ pub(super) fn generate<'a>(
     })
 }
 
-/// About how many bytes of text the prompts of `spec` hold each, from above: the words average
-/// under 5 letters and a space, about one token each.
+/// About how many bytes of text a prompt of `spec` holds on average, from above: the mean
+/// length is `input_tokens` (with half a spread of margin for lengths clamped at one token),
+/// and a token is a short word with its space.
 pub(crate) fn bytes_per_prompt(spec: &SyntheticSpec) -> u64 {
-    let widest = match spec.distribution {
-        LengthDistribution::Fixed => spec.input_tokens,
-        // A normal length rarely goes past two spreads above the middle; its mean is the middle.
-        LengthDistribution::Uniform | LengthDistribution::Normal => {
-            spec.input_tokens.saturating_add(spec.spread / 2)
-        }
+    let margin = match spec.distribution {
+        LengthDistribution::Fixed => 0,
+        LengthDistribution::Uniform | LengthDistribution::Normal => spec.spread / 2,
     };
-    u64::from(widest.max(1)) * BYTES_PER_TOKEN
+    u64::from(spec.input_tokens.saturating_add(margin).max(1)) * BYTES_PER_TOKEN
 }
 
 /// Bytes of synthetic text per token, rounded up (a test checks it against the words).
