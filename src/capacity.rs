@@ -8,7 +8,7 @@ mod memory;
 pub use descriptors::{Reserve, open_file_limit, raise_open_file_limit};
 pub use memory::available_memory;
 
-use crate::config::RaceConfig;
+use crate::config::{PromptSource, RaceConfig};
 
 /// Descriptors a race needs besides its connections: stdio, the runtime's own (epoll, signal
 /// pipes, timers), the mock servers' listeners, the result files and the replay, with room to
@@ -32,13 +32,51 @@ pub struct Demand {
     /// Each endpoint's connections at once, and whether it is a built-in mock (which runs in
     /// this process, so each connection takes the server's end too).
     pub endpoints: Vec<(u64, bool)>,
-    /// Prompts kept for the race, and their text in bytes.
-    pub prompts: u64,
-    pub prompt_bytes: u64,
-    /// The replay's header keeps a copy of every prompt.
+    /// The prompts made or read, held once before the race keeps its share of them.
+    pub made: Prompts,
+    /// The prompts kept for the race: each gets a request body on every endpoint and, with a
+    /// replay, a copy in its header.
+    pub kept: Prompts,
     pub replay: bool,
     /// How the user sets the connections, for the message.
     pub knob: Knob,
+    /// Where the prompts come from and whether they are shuffled, for the message.
+    pub source: Source,
+    pub shuffle: bool,
+}
+
+/// A number of prompts and their text in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prompts {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// Where a race's prompts come from: what a user changes to have fewer of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Synthetic,
+    File,
+    /// A built-in set or prompts written in the race file.
+    Listed,
+}
+
+/// The machine's limits, read once for the checks that follow (either unknown: not checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    pub open_files: Option<u64>,
+    pub memory: Option<u64>,
+}
+
+impl Machine {
+    /// This process's open-file limit and the memory available now.
+    #[must_use]
+    pub fn now() -> Machine {
+        Machine {
+            open_files: open_file_limit(),
+            memory: available_memory(),
+        }
+    }
 }
 
 /// The setting that decides how many connections a race opens.
@@ -47,6 +85,8 @@ pub enum Knob {
     Concurrency,
     ConcurrencyRamp,
     MaxInFlight,
+    /// A sweep's concurrency levels.
+    SweepLevels,
 }
 
 /// A race the machine cannot hold.
@@ -102,13 +142,16 @@ impl Knob {
                 "cap the requests in flight at {n} per endpoint (--max-in-flight {n}) and keep \
                  the concurrency at or below it"
             ),
+            Knob::SweepLevels => {
+                format!("keep the sweep's levels at or below {n} per endpoint (--concurrency)")
+            }
         }
     }
 }
 
 impl Demand {
-    /// What `config` will hold, with `prompts` prompts of `prompt_bytes` bytes in all.
-    pub fn of(config: &RaceConfig, prompts: u64, prompt_bytes: u64, replay: bool) -> Demand {
+    /// What `config` will hold, with the prompts `made` and `kept` of them.
+    pub fn of(config: &RaceConfig, made: Prompts, kept: Prompts, replay: bool) -> Demand {
         let load = &config.load;
         let endpoints = config
             .endpoints
@@ -121,12 +164,19 @@ impl Demand {
                 (u64::from(workers.max(open)), mock)
             })
             .collect();
+        let source = match &config.workload.prompts {
+            PromptSource::Synthetic(_) => Source::Synthetic,
+            PromptSource::File(_) => Source::File,
+            PromptSource::Builtin(_) | PromptSource::Inline(_) => Source::Listed,
+        };
         Demand {
             endpoints,
-            prompts,
-            prompt_bytes,
+            made,
+            kept,
             replay,
             knob: Knob::of(config),
+            source,
+            shuffle: config.workload.shuffle,
         }
     }
 
@@ -156,14 +206,22 @@ impl Demand {
         self.connections().saturating_mul(BYTES_PER_CONNECTION)
     }
 
-    /// The prompts' text, then per endpoint a request body and the text kept for counting its
-    /// tokens, then the replay's copy.
+    /// The prompts made, then for each one kept a request body and the text kept for counting
+    /// its tokens per endpoint, and the replay's copy.
     fn prompt_memory(&self) -> u64 {
         let endpoints = self.endpoints.len() as u64;
-        let copies = 1 + 2 * endpoints + u64::from(self.replay);
-        self.prompt_bytes
-            .saturating_mul(copies)
-            .saturating_add(self.prompts.saturating_mul(BYTES_PER_BODY * endpoints))
+        let copies = 2 * endpoints + u64::from(self.replay);
+        self.made.bytes.saturating_add(
+            self.kept
+                .bytes
+                .saturating_mul(copies)
+                .saturating_add(self.kept.count.saturating_mul(BYTES_PER_BODY * endpoints)),
+        )
+    }
+
+    /// Checks the demand against `machine`.
+    pub fn fits(&self, machine: &Machine) -> Result<(), CapacityError> {
+        self.check(machine.open_files, machine.memory)
     }
 
     /// Checks the demand against an open-file limit and the memory available (either unknown:
@@ -218,19 +276,7 @@ impl Demand {
             self.knob
                 .advice(budget.saturating_sub(prompts) / per_connection)
         } else {
-            let room = budget.saturating_sub(workers);
-            let fit = if self.prompts == 0 || prompts == 0 {
-                0
-            } else {
-                u64::try_from(u128::from(self.prompts) * u128::from(room) / u128::from(prompts))
-                    .unwrap_or(u64::MAX)
-            };
-            format!(
-                "use at most {} prompts (a smaller `count` of synthetic prompts, shorter \
-                 prompts, or a shorter file), or bound the race with a request count (-n N): only \
-                 that many prompts are then made",
-                fit.max(1)
-            )
+            self.fewer_prompts(budget.saturating_sub(workers))
         };
         Err(CapacityError::Memory {
             needed: size(needed),
@@ -239,6 +285,41 @@ impl Demand {
             available: size(available),
             help,
         })
+    }
+
+    /// "use at most 1200 prompts (a smaller `count` …)": how to hold the prompts in `room`
+    /// bytes; a request count is offered where it bounds what is held.
+    fn fewer_prompts(&self, room: u64) -> String {
+        let prompts = self.prompt_memory();
+        // Unknown before a file is read: only its size is.
+        let fit = (self.made.count > 0 && prompts > 0).then(|| {
+            u64::try_from(u128::from(self.made.count) * u128::from(room) / u128::from(prompts))
+                .unwrap_or(u64::MAX)
+                .max(1)
+        });
+        let at_most = fit.map_or_else(String::new, |n| format!("at most {n} "));
+        let mut help = match self.source {
+            Source::Synthetic => format!(
+                "use {at_most}prompts (a smaller `count` of synthetic prompts, or fewer \
+                 `input_tokens`)"
+            ),
+            Source::File => format!("use {at_most}prompts (a shorter file, or shorter prompts)"),
+            Source::Listed => format!("use {at_most}prompts (fewer or shorter prompts)"),
+        };
+        // A shuffle makes or reads every prompt to draw from; a file is read whole either way,
+        // so a count helps it only when the file itself fits.
+        let made_fit = self.made.bytes <= room;
+        let counted = match self.source {
+            Source::Synthetic => Some("made"),
+            Source::File | Source::Listed => made_fit.then_some("kept"),
+        };
+        if let Some(counted) = counted.filter(|_| !self.shuffle) {
+            help.push_str(&format!(
+                ", or bound the race with a request count (-n N): only that many prompts are \
+                 then {counted}"
+            ));
+        }
+        help
     }
 }
 

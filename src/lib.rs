@@ -39,7 +39,7 @@ pub use playback::{fold_replay, play, report};
 use config::RaceConfig;
 use engine::{Controls, Target, TargetSpec};
 use event::EndpointId;
-use record::{EndpointInfo, Recorder, ResultsWriter, RunInfo, Summary};
+use record::{EndpointInfo, Recorder, RunInfo, Summary};
 use stats::{Aggregator, Snapshot};
 
 /// How a race is run, beyond what is raced.
@@ -242,9 +242,11 @@ pub async fn race(
         field,
         workers,
         dir,
+        results,
+        replay,
+        clock,
     } = start_up::start(&config, base_dir, options, &mut shutdown).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
-    let results = ResultsWriter::create(&dir)?;
 
     for notice in &notices {
         if !options.quiet {
@@ -263,20 +265,6 @@ pub async fn race(
         exit.clone(),
     ));
 
-    let clock = clock::RaceClock::start();
-    // The replay's header carries the clock's wall start, so a replay gives every request
-    // the same `request_time` as the live race did.
-    let replay = if options.replay {
-        let header = record::ReplayHeader::new(
-            secret::redact_config(&config),
-            field.info.clone(),
-            prompts.iter().map(|p| p.messages.clone()).collect(),
-            clock.wall_start(),
-        );
-        Some(record::ReplayWriter::create(&dir, &header)?)
-    } else {
-        None
-    };
     // Held until the end, so the files written then can be opened whatever the race opened.
     let reserve = capacity::Reserve::hold();
     let (events_tx, events_rx) = mpsc::unbounded_channel();

@@ -1,29 +1,39 @@
 //! Everything a race does before its first request — checking what it asks of the machine,
 //! making its prompts, resolving its endpoints, checking its results folder, warming its
-//! connections — run so that a signal stops it at once. Before the start nothing has been sent
-//! and there is nothing to save, so the race ends there.
+//! connections, opening its result files — run so that a signal stops it at once. Before the
+//! start nothing has been sent and there is nothing to save, so the race ends there and what it
+//! wrote is removed. Part of the race's wiring: called only from `lib.rs`'s `race`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::RaceConfig;
-use crate::{Field, RaceError, RaceOptions, capacity, engine, record, signals, workload};
+use tokio::task::JoinHandle;
 
-/// A race ready to start: nothing sent yet, no result file written yet.
+use crate::config::RaceConfig;
+use crate::record::{ReplayHeader, ReplayWriter, ResultsWriter};
+use crate::{Field, RaceError, RaceOptions, capacity, clock, engine, record, secret, signals};
+use crate::{workload, workload::Prompt};
+
+/// A race ready to start: nothing sent yet, its result files open.
 pub(crate) struct Started {
-    pub prompts: Vec<workload::Prompt>,
+    pub prompts: Vec<Prompt>,
     /// What the user should hear before the start (prompts left out, endpoints not reached).
     pub notices: Vec<String>,
     pub field: Field,
     pub workers: Vec<engine::Worker>,
     /// The results folder, checked: it exists, takes a file, and its disk has room.
     pub dir: PathBuf,
+    pub results: ResultsWriter,
+    /// With its header written; the header's start is the clock's.
+    pub replay: Option<ReplayWriter>,
+    pub clock: clock::RaceClock,
 }
 
 /// Prepares the race in a task of its own while listening to `shutdown`: a signal ends the
 /// preparation where it is (a connection warming towards a server that never answers,
-/// thousands of prompts being made) and the race with [`RaceError::StoppedBeforeStart`].
+/// thousands of prompts being made, the replay's header being written) and the race with
+/// [`RaceError::StoppedBeforeStart`].
 pub(crate) async fn start(
     config: &RaceConfig,
     base_dir: &Path,
@@ -37,31 +47,113 @@ pub(crate) async fn start(
             record::race_folder(&parent, &config.name, chrono::Utc::now())
         }
     };
+    // What a signal may remove: only what this race creates.
     let existed = dir.exists();
+    let created: Vec<PathBuf> = record::results::opened_files(&dir)
+        .into_iter()
+        .chain(options.replay.then(|| dir.join(record::REPLAY_FILE)))
+        .filter(|file| !file.exists())
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut task = tokio::spawn(prepare(
+    let discard = |signal| {
+        for file in &created {
+            let _ = std::fs::remove_file(file);
+        }
+        if !existed {
+            // Only if now empty: a folder the race made and nothing else was written into.
+            let _ = std::fs::remove_dir(&dir);
+        }
+        RaceError::StoppedBeforeStart(signal)
+    };
+    let task = tokio::spawn(prepare(
         config.clone(),
         base_dir.to_path_buf(),
         dir.clone(),
         options.replay,
         Arc::clone(&stop),
     ));
+    let prepared = until_signal(task, shutdown, &stop, "preparing the race")
+        .await
+        .map_err(discard)??;
+    let opening = tokio::task::spawn_blocking({
+        let (config, dir, stop) = (config.clone(), dir.clone(), Arc::clone(&stop));
+        let replay = options.replay;
+        move || open_files(prepared, &config, &dir, replay, &stop)
+    });
+    until_signal(opening, shutdown, &stop, "opening the result files")
+        .await
+        .map_err(discard)?
+}
+
+/// `task`'s result, or the signal that came first: then `stop` is set and `task` is ended —
+/// aborted at its next await, or left to see `stop` — and waited for, so nothing it writes
+/// comes after the clean-up.
+async fn until_signal<T>(
+    mut task: JoinHandle<Result<T, RaceError>>,
+    shutdown: &mut signals::Shutdown,
+    stop: &AtomicBool,
+    what: &str,
+) -> Result<Result<T, RaceError>, signals::Signal> {
     tokio::select! {
-        joined = &mut task => joined.map_err(|e| RaceError::Init(format!(
-            "preparing the race failed: {}",
+        joined = &mut task => Ok(joined.unwrap_or_else(|e| Err(RaceError::Init(format!(
+            "{what} failed: {}",
             crate::live::panic_message(e)
-        )))?,
+        ))))),
         signal = shutdown.recv() => {
-            // Making prompts stops at its next one; the rest of the task at its next await.
             stop.store(true, Ordering::Relaxed);
             task.abort();
-            if !existed {
-                // Only if still empty: a folder the race made and nothing was written into.
-                let _ = std::fs::remove_dir(&dir);
-            }
-            Err(RaceError::StoppedBeforeStart(signal))
+            let _ = (&mut task).await;
+            Err(signal)
         }
     }
+}
+
+/// Opens the result files of a prepared race and starts its clock; the replay's header is
+/// written, which for a large prompt set takes seconds and stops on `stop`.
+fn open_files(
+    prepared: Prepared,
+    config: &RaceConfig,
+    dir: &Path,
+    replay: bool,
+    stop: &AtomicBool,
+) -> Result<Started, RaceError> {
+    let results = ResultsWriter::create(dir)?;
+    let clock = clock::RaceClock::start();
+    // The replay's header carries the clock's wall start, so a replay gives every request
+    // the same `request_time` as the live race did.
+    let replay = if replay {
+        let header = ReplayHeader::new(
+            secret::redact_config(config),
+            prepared.field.info.clone(),
+            prepared
+                .prompts
+                .iter()
+                .map(|p| p.messages.clone())
+                .collect(),
+            clock.wall_start(),
+        );
+        Some(ReplayWriter::create_until(dir, &header, stop)?)
+    } else {
+        None
+    };
+    Ok(Started {
+        prompts: prepared.prompts,
+        notices: prepared.notices,
+        field: prepared.field,
+        workers: prepared.workers,
+        dir: dir.to_path_buf(),
+        results,
+        replay,
+        clock,
+    })
+}
+
+/// A race ready for its files: prompts made, endpoints resolved, connections warm.
+struct Prepared {
+    prompts: Vec<Prompt>,
+    notices: Vec<String>,
+    field: Field,
+    workers: Vec<engine::Worker>,
 }
 
 async fn prepare(
@@ -70,18 +162,16 @@ async fn prepare(
     dir: PathBuf,
     replay: bool,
     stop: Arc<AtomicBool>,
-) -> Result<Started, RaceError> {
+) -> Result<Prepared, RaceError> {
     let load = &config.load;
     // The race sends at most this many prompts per endpoint when it counts its requests.
     let needed = load
         .requests
         .map(|n| n.saturating_add(u64::from(load.warmup_requests)));
-    let open_files = capacity::open_file_limit();
-    let memory = capacity::available_memory();
-    // Before any prompt is made: synthetic ones are known by their spec.
-    let (planned, planned_bytes) =
-        workload::planned_size(&config.workload, needed).unwrap_or_default();
-    capacity::Demand::of(&config, planned, planned_bytes, replay).check(open_files, memory)?;
+    let machine = capacity::Machine::now();
+    // Before any prompt is made: synthetic ones are known by their spec, a file by its size.
+    let (made, kept) = workload::planned_size(&config.workload, &base_dir, needed);
+    capacity::Demand::of(&config, made, kept, replay).fits(&machine)?;
     let workload = {
         let workload = config.workload.clone();
         let stop = Arc::clone(&stop);
@@ -100,15 +190,18 @@ async fn prepare(
             ))
         })??
     };
-    // Read prompts are measured, before a request body is built for each on every endpoint.
-    let bytes: usize = workload
-        .prompts
-        .iter()
-        .flat_map(|p| &p.messages)
-        .map(|m| m.content.len())
-        .sum();
-    capacity::Demand::of(&config, workload.prompts.len() as u64, bytes as u64, replay)
-        .check(open_files, memory)?;
+    // Kept prompts are measured, before a request body is built for each on every endpoint;
+    // the others are gone.
+    let kept = capacity::Prompts {
+        count: workload.prompts.len() as u64,
+        bytes: workload
+            .prompts
+            .iter()
+            .flat_map(|p| &p.messages)
+            .map(|m| m.content.len() as u64)
+            .sum(),
+    };
+    capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;
     let field = crate::resolve_endpoints(&config, &workload.prompts).await?;
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
@@ -122,11 +215,10 @@ async fn prepare(
             ));
         }
     }
-    Ok(Started {
+    Ok(Prepared {
         prompts: workload.prompts,
         notices,
         field,
         workers,
-        dir,
     })
 }

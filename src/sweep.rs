@@ -231,14 +231,20 @@ pub async fn sweep(
 ) -> Result<SweepOutcome, RaceError> {
     // Every level's connections are checked before the first: a sweep must not be refused
     // its last level an hour in.
-    let (open_files, memory) = (
-        crate::capacity::open_file_limit(),
-        crate::capacity::available_memory(),
-    );
+    let machine = crate::capacity::Machine::now();
     for level in &options.levels {
         let mut level_config = config.clone();
         level.apply(&mut level_config);
-        crate::capacity::Demand::of(&level_config, 0, 0, false).check(open_files, memory)?;
+        let mut demand = crate::capacity::Demand::of(
+            &level_config,
+            crate::capacity::Prompts::default(),
+            crate::capacity::Prompts::default(),
+            false,
+        );
+        if let Level::Concurrency(_) = level {
+            demand.knob = crate::capacity::Knob::SweepLevels;
+        }
+        demand.fits(&machine)?;
     }
     std::fs::create_dir_all(&options.out).map_err(|source| RecordError::CreateFolder {
         path: options.out.clone(),

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
+use crate::capacity;
 use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
 use crate::protocol::Message;
@@ -116,18 +117,38 @@ impl Loading<'static> {
     }
 }
 
-/// The prompts a race will keep and their text in bytes, told before they are made: known for
-/// synthetic prompts only (the others are measured once read).
-pub fn planned_size(config: &WorkloadConfig, needed: Option<u64>) -> Option<(u64, u64)> {
-    let PromptSource::Synthetic(spec) = &config.prompts else {
-        return None;
+/// The prompts a race will make (or read) and keep, and their text in bytes, as far as they are
+/// known before they are made: synthetic ones by their spec; a text or JSONL file's text is at
+/// most its size (a ShareGPT file's answers, dropped, can be most of it). Zero: not known yet.
+pub fn planned_size(
+    config: &WorkloadConfig,
+    base_dir: &Path,
+    needed: Option<u64>,
+) -> (capacity::Prompts, capacity::Prompts) {
+    let spec = match &config.prompts {
+        PromptSource::Synthetic(spec) => spec,
+        PromptSource::File(file) if !is_sharegpt(file) => {
+            let bytes = std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len());
+            let read = capacity::Prompts { count: 0, bytes };
+            return (read, capacity::Prompts::default());
+        }
+        _ => return Default::default(),
     };
-    // A shuffle draws from every prompt, so all of them are made.
-    let made = match needed {
-        Some(needed) if !config.shuffle => u64::from(spec.count).min(needed),
-        _ => u64::from(spec.count),
+    let count = u64::from(spec.count);
+    let sized = |needed: Option<u64>| {
+        let count = needed.map_or(count, |n| count.min(n.max(1)));
+        capacity::Prompts {
+            count,
+            bytes: count.saturating_mul(synthetic::bytes_per_prompt(spec)),
+        }
     };
-    Some((made, made.saturating_mul(synthetic::bytes_per_prompt(spec))))
+    (sized(made_of(config, needed)), sized(needed))
+}
+
+/// The prompts to make or read (`None`: all of them) when the race keeps the first `needed`:
+/// a shuffle draws from every prompt, so all of them are made first.
+fn made_of(config: &WorkloadConfig, needed: Option<u64>) -> Option<u64> {
+    needed.filter(|_| !config.shuffle)
 }
 
 /// Loads the workload of a race: its prompts (relative file paths are relative to `base_dir`),
@@ -144,9 +165,8 @@ pub fn load_needed(
     loading: Loading<'_>,
 ) -> Result<Workload, WorkloadError> {
     let mut notes = Vec::new();
-    // A shuffle draws from every prompt, so all of them are made first.
     let made = Loading {
-        needed: loading.needed.filter(|_| !config.shuffle),
+        needed: made_of(config, loading.needed),
         ..loading
     };
     let mut prompts = load_source(
@@ -156,9 +176,8 @@ pub fn load_needed(
         &mut notes,
         made,
     )?;
-    let is_sharegpt = matches!(&config.prompts, PromptSource::File(f)
-        if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")));
-    if config.sharegpt_output_len && !is_sharegpt {
+    let sharegpt = matches!(&config.prompts, PromptSource::File(f) if is_sharegpt(f));
+    if config.sharegpt_output_len && !sharegpt {
         notes.push(
             "sharegpt_output_len only applies to ShareGPT (.json) prompt files: ignored"
                 .to_string(),
@@ -212,10 +231,11 @@ fn load_source(
             prompts.finish()
         }
         PromptSource::Builtin(name) if name == "long" => {
-            let rag: Vec<Vec<Message>> = read_jsonl(RAG.as_bytes(), "built-in `rag`")?
-                .into_iter()
-                .map(|p| p.messages)
-                .collect();
+            let rag: Vec<Vec<Message>> =
+                read_jsonl(RAG.as_bytes(), "built-in `rag`", loading.stop)?
+                    .into_iter()
+                    .map(|p| p.messages)
+                    .collect();
             let mut prompts = Prompts::new("built-in `long`");
             for messages in long::compose(&rag) {
                 prompts.push(messages)?;
@@ -225,16 +245,16 @@ fn load_source(
         PromptSource::Builtin(name) => {
             let text = builtin_text(name)
                 .ok_or_else(|| WorkloadError::UnknownBuiltin { name: name.clone() })?;
-            read_jsonl(text.as_bytes(), &format!("built-in `{name}`"))
+            read_jsonl(text.as_bytes(), &format!("built-in `{name}`"), loading.stop)
         }
         PromptSource::File(file) => {
             let path = base_dir.join(file);
+            if is_sharegpt(&path) {
+                return read_sharegpt(&path, sharegpt_output_len, notes, loading.stop);
+            }
             let extension = path
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase());
-            if extension.as_deref() == Some("json") {
-                return read_sharegpt(&path, sharegpt_output_len, notes);
-            }
             let reader = File::open(&path).map_err(|io| WorkloadError::Read {
                 path: path.clone(),
                 io,
@@ -242,8 +262,8 @@ fn load_source(
             let name = path.display().to_string();
             let reader = BufReader::new(reader);
             match extension.as_deref() {
-                Some("jsonl" | "ndjson") => read_jsonl(reader, &name),
-                _ => read_text(reader, &name),
+                Some("jsonl" | "ndjson") => read_jsonl(reader, &name, loading.stop),
+                _ => read_text(reader, &name, loading.stop),
             }
         }
     }
@@ -253,13 +273,14 @@ fn read_sharegpt(
     path: &Path,
     output_len: bool,
     notes: &mut Vec<String>,
+    stop: &AtomicBool,
 ) -> Result<Vec<Prompt>, WorkloadError> {
     let file = File::open(path).map_err(|io| WorkloadError::Read {
         path: path.to_path_buf(),
         io,
     })?;
     let name = path.display().to_string();
-    let parsed = sharegpt::parse(file, &name, output_len)?;
+    let parsed = sharegpt::parse(file, &name, output_len, stop)?;
     if parsed.skipped > 0 {
         notes.push(format!(
             "{name}: {} conversation(s) without a human turn were left out",
@@ -328,13 +349,26 @@ impl<'a> Prompts<'a> {
     }
 }
 
-/// Visits each line with its 1-based number, reading one line at a time.
+/// `ShareGPT` files are `.json`; other files hold a prompt per line.
+fn is_sharegpt(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Lines or conversations read between two looks at `stop`: a file of millions takes seconds.
+const STOP_EVERY: usize = 1024;
+
+/// Visits each line with its 1-based number, reading one line at a time, until `stop` is set.
 fn each_line(
     reader: impl BufRead,
     source_name: &str,
+    stop: &AtomicBool,
     mut visit: impl FnMut(usize, &str) -> Result<(), WorkloadError>,
 ) -> Result<(), WorkloadError> {
     for (index, line) in reader.lines().enumerate() {
+        if index % STOP_EVERY == 0 && stop.load(Ordering::Relaxed) {
+            return Err(WorkloadError::Stopped);
+        }
         let number = index + 1;
         let line = line.map_err(|io| WorkloadError::Line {
             source_name: source_name.to_string(),
@@ -347,9 +381,13 @@ fn each_line(
     Ok(())
 }
 
-fn read_text(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, WorkloadError> {
+fn read_text(
+    reader: impl BufRead,
+    source_name: &str,
+    stop: &AtomicBool,
+) -> Result<Vec<Prompt>, WorkloadError> {
     let mut prompts = Prompts::new(source_name);
-    each_line(reader, source_name, |_, line| {
+    each_line(reader, source_name, stop, |_, line| {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             return Ok(());
@@ -359,9 +397,13 @@ fn read_text(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, Wor
     prompts.finish()
 }
 
-fn read_jsonl(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, WorkloadError> {
+fn read_jsonl(
+    reader: impl BufRead,
+    source_name: &str,
+    stop: &AtomicBool,
+) -> Result<Vec<Prompt>, WorkloadError> {
     let mut prompts = Prompts::new(source_name);
-    each_line(reader, source_name, |number, line| {
+    each_line(reader, source_name, stop, |number, line| {
         if line.trim().is_empty() {
             return Ok(());
         }
@@ -480,7 +522,7 @@ mod tests {
         let text = "{\"prompt\": \"hi\"}\n\n{\"messages\": [{\"role\": \"system\", \"content\": \
                     \"be brief\"}, {\"role\": \"user\", \"content\": [{\"type\": \"text\", \
                     \"text\": \"why?\"}]}], \"id\": 7}\r\n";
-        let prompts = read_jsonl(text.as_bytes(), "t.jsonl")?;
+        let prompts = read_jsonl(text.as_bytes(), "t.jsonl", Loading::all().stop)?;
         assert_eq!(prompts.len(), 2);
         assert_eq!(prompts[1].text(), "be brief\nwhy?");
         Ok(())
@@ -495,14 +537,14 @@ mod tests {
             ("{\"messages\": [{\"content\": \"x\"}]}\n", "role"),
             ("{\"prompt\": \"\"}\n", "non-empty"),
         ] {
-            let message = read_jsonl(text.as_bytes(), "p.jsonl")
+            let message = read_jsonl(text.as_bytes(), "p.jsonl", Loading::all().stop)
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(message.contains(needle), "{message}");
             assert!(message.starts_with("p.jsonl:"), "{message}");
         }
-        let message = read_jsonl("\n\n".as_bytes(), "p.jsonl")
+        let message = read_jsonl("\n\n".as_bytes(), "p.jsonl", Loading::all().stop)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -511,7 +553,11 @@ mod tests {
 
     #[test]
     fn text_files_hold_one_prompt_per_line() -> TestResult {
-        let prompts = read_text("first\r\n\n  \nsecond\n".as_bytes(), "p.txt")?;
+        let prompts = read_text(
+            "first\r\n\n  \nsecond\n".as_bytes(),
+            "p.txt",
+            Loading::all().stop,
+        )?;
         let texts: Vec<String> = prompts.iter().map(Prompt::text).collect();
         assert_eq!(texts, ["first", "second"]);
         Ok(())
@@ -600,18 +646,62 @@ mod tests {
         // A hundred million are asked for; the seven sent are all that is made.
         let huge = load_needed(&synthetic(100_000_000, false), Path::new("."), needed(7))?;
         assert_eq!(texts(&huge), texts(&all)[..7]);
-        assert_eq!(
-            planned_size(&synthetic(100_000_000, false), Some(7)).map(|p| p.0),
-            Some(7)
-        );
+        let planned = |config, needed| {
+            let (made, kept) = planned_size(&config, Path::new("."), needed);
+            (made.count, kept.count)
+        };
+        assert_eq!(planned(synthetic(100_000_000, false), Some(7)), (7, 7));
         // A shuffle draws from them all; the race still keeps only what it sends.
         let shuffled = load_workload(&synthetic(50, true), Path::new("."))?;
         let kept = load_needed(&synthetic(50, true), Path::new("."), needed(7))?;
         assert_eq!(texts(&kept), texts(&shuffled)[..7]);
-        assert_eq!(
-            planned_size(&synthetic(50, true), Some(7)).map(|p| p.0),
-            Some(50)
-        );
+        assert_eq!(planned(synthetic(50, true), Some(7)), (50, 7));
+        assert_eq!(planned(synthetic(50, true), None), (50, 50));
+        Ok(())
+    }
+
+    #[test]
+    fn reading_a_file_stops_when_asked() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let stop = AtomicBool::new(true);
+        let stopped = Loading {
+            needed: None,
+            stop: &stop,
+        };
+        for (name, text) in [
+            ("p.txt", "one\ntwo\n"),
+            ("p.jsonl", "{\"prompt\": \"one\"}\n"),
+            (
+                "p.json",
+                "[{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}]}]",
+            ),
+        ] {
+            std::fs::write(dir.path().join(name), text)?;
+            let source = PromptSource::File(name.into());
+            let loaded = load_source(&source, dir.path(), false, &mut Vec::new(), stopped);
+            assert!(matches!(loaded, Err(WorkloadError::Stopped)), "{name}");
+            assert_eq!(
+                load(&source, dir.path())?.len(),
+                1 + usize::from(name == "p.txt")
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_files_size_bounds_its_prompts_before_it_is_read() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("p.jsonl"), "{\"prompt\": \"one\"}\n")?;
+        std::fs::write(dir.path().join("p.json"), "[]")?;
+        let file = |name: &str| WorkloadConfig {
+            prompts: PromptSource::File(name.into()),
+            ..synthetic(1, false)
+        };
+        let (read, kept) = planned_size(&file("p.jsonl"), dir.path(), Some(5));
+        assert_eq!((read.bytes, kept.bytes), (18, 0));
+        // A ShareGPT file's answers, dropped as it is read, may be most of it.
+        let (read, _) = planned_size(&file("p.json"), dir.path(), Some(5));
+        assert_eq!(read.bytes, 0);
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use flate2::Compression;
@@ -103,6 +104,9 @@ pub enum ReplayError {
     },
 }
 
+/// The header is compressed this much at a time between looks at the stop.
+const HEADER_CHUNK: usize = 1 << 20;
+
 /// Writes a replay as the race runs.
 pub struct ReplayWriter {
     path: PathBuf,
@@ -113,6 +117,18 @@ pub struct ReplayWriter {
 impl ReplayWriter {
     /// Creates `replay.jsonl.gz` in `dir` and writes the header.
     pub fn create(dir: &Path, header: &ReplayHeader) -> Result<ReplayWriter, ReplayError> {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        Self::create_until(dir, header, &NEVER)
+    }
+
+    /// [`ReplayWriter::create`], giving up soon after `stop` is set (an `Interrupted` write
+    /// error, the file left for the caller): the header holds every prompt, and compressing a
+    /// large set takes seconds.
+    pub fn create_until(
+        dir: &Path,
+        header: &ReplayHeader,
+        stop: &AtomicBool,
+    ) -> Result<ReplayWriter, ReplayError> {
         let path = dir.join(REPLAY_FILE);
         let file = File::create(&path).map_err(|source| ReplayError::Write {
             path: path.clone(),
@@ -128,7 +144,14 @@ impl ReplayWriter {
             out,
             line: Vec::with_capacity(512),
         };
-        writer.put(header)?;
+        writer.serialise(header)?;
+        for chunk in writer.line.chunks(HEADER_CHUNK) {
+            if stop.load(Ordering::Relaxed) {
+                let stopped = std::io::Error::new(std::io::ErrorKind::Interrupted, "stopped");
+                return Err(writer.error(stopped));
+            }
+            writer.out.write_all(chunk).map_err(|e| writer.error(e))?;
+        }
         Ok(writer)
     }
 
@@ -160,13 +183,19 @@ impl ReplayWriter {
     }
 
     fn put<T: Serialize>(&mut self, value: &T) -> Result<(), ReplayError> {
+        self.serialise(value)?;
+        self.out
+            .write_all(&self.line)
+            .map_err(|source| self.error(source))
+    }
+
+    /// `value` as one line in `self.line`.
+    fn serialise<T: Serialize>(&mut self, value: &T) -> Result<(), ReplayError> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, value)
             .map_err(|e| self.error(std::io::Error::other(e.to_string())))?;
         self.line.push(b'\n');
-        self.out
-            .write_all(&self.line)
-            .map_err(|source| self.error(source))
+        Ok(())
     }
 
     fn error(&self, source: std::io::Error) -> ReplayError {
