@@ -72,7 +72,7 @@ pub(crate) async fn start(
         options.replay,
         Arc::clone(&stop),
     ));
-    let prepared = until_signal(task, shutdown, &stop, "preparing the race")
+    let prepared = until_signal(task, shutdown.recv(), &stop, "preparing the race")
         .await
         .map_err(discard)??;
     let opening = tokio::task::spawn_blocking({
@@ -80,17 +80,18 @@ pub(crate) async fn start(
         let replay = options.replay;
         move || open_files(prepared, &config, &dir, replay, &stop)
     });
-    until_signal(opening, shutdown, &stop, "opening the result files")
+    until_signal(opening, shutdown.recv(), &stop, "opening the result files")
         .await
         .map_err(discard)?
 }
 
 /// `task`'s result, or the signal that came first: then `stop` is set and `task` is ended —
-/// aborted at its next await, or left to see `stop` — and waited for, so nothing it writes
-/// comes after the clean-up.
+/// aborted at its next await, or left to see `stop` — and waited for: an aborted task runs on
+/// to its next await on another worker (it may be writing the folder's probe), and nothing it
+/// writes may come after the clean-up.
 async fn until_signal<T>(
     mut task: JoinHandle<Result<T, RaceError>>,
-    shutdown: &mut signals::Shutdown,
+    signal: impl Future<Output = signals::Signal>,
     stop: &AtomicBool,
     what: &str,
 ) -> Result<Result<T, RaceError>, signals::Signal> {
@@ -99,7 +100,7 @@ async fn until_signal<T>(
             "{what} failed: {}",
             crate::live::panic_message(e)
         ))))),
-        signal = shutdown.recv() => {
+        signal = signal => {
             stop.store(true, Ordering::Relaxed);
             task.abort();
             let _ = (&mut task).await;
@@ -221,4 +222,44 @@ async fn prepare(
         field,
         workers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_signal_waits_for_the_task_to_reach_its_next_await() {
+        let (entered, has_entered) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (returned, has_returned) = std::sync::mpsc::channel::<()>();
+        // The task is let go once `until_signal` has returned, or a while after it should have:
+        // a call that does not wait for the task sees it unfinished every time.
+        std::thread::spawn(move || {
+            let _ = has_returned.recv_timeout(std::time::Duration::from_millis(200));
+            let _ = release.send(());
+        });
+        let done = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let done = Arc::clone(&done);
+            async move {
+                let _ = entered.send(());
+                // Holds its worker without an await, as writing a file does.
+                let _ = released.recv();
+                done.store(true, Ordering::Relaxed);
+                Ok::<(), RaceError>(())
+            }
+        });
+        let signal = async move {
+            let _ = tokio::task::spawn_blocking(move || has_entered.recv()).await;
+            signals::Signal::Terminate
+        };
+        let stop = AtomicBool::new(false);
+        let ended = until_signal(task, signal, &stop, "a test").await;
+        let finished = done.load(Ordering::Relaxed);
+        let _ = returned.send(());
+        assert!(matches!(ended, Err(signals::Signal::Terminate)));
+        assert!(stop.load(Ordering::Relaxed));
+        assert!(finished, "returned before the task stopped");
+    }
 }

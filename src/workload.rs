@@ -366,7 +366,7 @@ fn each_line(
     mut visit: impl FnMut(usize, &str) -> Result<(), WorkloadError>,
 ) -> Result<(), WorkloadError> {
     for (index, line) in reader.lines().enumerate() {
-        if index % STOP_EVERY == 0 && stop.load(Ordering::Relaxed) {
+        if index.is_multiple_of(STOP_EVERY) && stop.load(Ordering::Relaxed) {
             return Err(WorkloadError::Stopped);
         }
         let number = index + 1;

@@ -107,6 +107,30 @@ pub enum ReplayError {
 /// The header is compressed this much at a time between looks at the stop.
 const HEADER_CHUNK: usize = 1 << 20;
 
+/// The stop of everything but a replay's header, which is never set.
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// A line being serialised, given up on once `stop` is set.
+struct Until<'a> {
+    line: &'a mut Vec<u8>,
+    stop: &'a AtomicBool,
+}
+
+impl Write for Until<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        // Not `Interrupted`: `write_all` would try again.
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped"));
+        }
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes a replay as the race runs.
 pub struct ReplayWriter {
     path: PathBuf,
@@ -117,12 +141,11 @@ pub struct ReplayWriter {
 impl ReplayWriter {
     /// Creates `replay.jsonl.gz` in `dir` and writes the header.
     pub fn create(dir: &Path, header: &ReplayHeader) -> Result<ReplayWriter, ReplayError> {
-        static NEVER: AtomicBool = AtomicBool::new(false);
         Self::create_until(dir, header, &NEVER)
     }
 
-    /// [`ReplayWriter::create`], giving up soon after `stop` is set (an `Interrupted` write
-    /// error, the file left for the caller): the header holds every prompt, and compressing a
+    /// [`ReplayWriter::create`], giving up soon after `stop` is set (a write error, the file
+    /// left for the caller): the header holds every prompt, and serialising and compressing a
     /// large set takes seconds.
     pub fn create_until(
         dir: &Path,
@@ -144,11 +167,10 @@ impl ReplayWriter {
             out,
             line: Vec::with_capacity(512),
         };
-        writer.serialise(header)?;
+        writer.serialise(header, stop)?;
         for chunk in writer.line.chunks(HEADER_CHUNK) {
             if stop.load(Ordering::Relaxed) {
-                let stopped = std::io::Error::new(std::io::ErrorKind::Interrupted, "stopped");
-                return Err(writer.error(stopped));
+                return Err(writer.error(std::io::Error::other("stopped")));
             }
             writer.out.write_all(chunk).map_err(|e| writer.error(e))?;
         }
@@ -183,16 +205,20 @@ impl ReplayWriter {
     }
 
     fn put<T: Serialize>(&mut self, value: &T) -> Result<(), ReplayError> {
-        self.serialise(value)?;
+        self.serialise(value, &NEVER)?;
         self.out
             .write_all(&self.line)
             .map_err(|source| self.error(source))
     }
 
-    /// `value` as one line in `self.line`.
-    fn serialise<T: Serialize>(&mut self, value: &T) -> Result<(), ReplayError> {
+    /// `value` as one line in `self.line`, unless `stop` is set first.
+    fn serialise<T: Serialize>(&mut self, value: &T, stop: &AtomicBool) -> Result<(), ReplayError> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, value)
+        let line = Until {
+            line: &mut self.line,
+            stop,
+        };
+        serde_json::to_writer(line, value)
             .map_err(|e| self.error(std::io::Error::other(e.to_string())))?;
         self.line.push(b'\n');
         Ok(())

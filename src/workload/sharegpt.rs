@@ -108,7 +108,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(entry) = seq.next_element::<Entry>()? {
             let seen = self.into.prompts.len() + self.into.skipped;
-            if seen % super::STOP_EVERY == 0 && self.stop.load(Ordering::Relaxed) {
+            if seen.is_multiple_of(super::STOP_EVERY) && self.stop.load(Ordering::Relaxed) {
                 return Err(serde::de::Error::custom("stopped"));
             }
             match prompt_of(&entry.conversations, self.output_len) {
