@@ -174,23 +174,28 @@ fn a_race_whose_prompts_do_not_fit_in_memory_is_refused_before_they_are_made() {
 fn a_million_workers_are_refused_with_the_concurrency_to_use() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let ended = under_ulimit(
+    let stderr = refused_under(
         "ulimit -n 4096",
         &format!(
             "--headless -e a=openai:mock://instant -c 1000000 -n 2 -o {}",
             out.display()
         ),
+        &out,
     );
-    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
     // 4096 descriptors less 64 for the files, two for each connection to the mock.
     assert!(
-        ended
-            .stderr
-            .contains("lower the concurrency to at most 2016 per endpoint (-c 2016)"),
-        "{}",
-        ended.stderr
+        stderr.contains("lower the concurrency to at most 2016 per endpoint (-c 2016)"),
+        "{stderr}"
     );
+}
+
+/// Runs llmrace under `ulimit` and expects it refused (exit 2) with no results folder at
+/// `out`. Returns what it said.
+fn refused_under(ulimit: &str, args: &str, out: &Path) -> String {
+    let ended = under_ulimit(ulimit, args);
+    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
     assert!(!out.exists());
+    ended.stderr
 }
 
 /// Runs llmrace under `ulimit` settings given to the shell first.
@@ -204,22 +209,17 @@ fn too_few_file_descriptors_are_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     // Soft and hard limit 128: 100 connections to the mock take 200 descriptors.
-    let ended = under_ulimit(
+    let stderr = refused_under(
         "ulimit -n 128",
         &format!(
             "--headless -e a=openai:mock://instant -c 100 -n 200 -o {}",
             out.display()
         ),
+        &out,
     );
-    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
-    assert!(
-        ended.stderr.contains("may open only 128 (ulimit -n)"),
-        "{}",
-        ended.stderr
-    );
-    assert!(ended.stderr.contains("ulimit -n 264"), "{}", ended.stderr);
-    assert!(ended.stderr.contains("-c 32"), "{}", ended.stderr);
-    assert!(!out.exists());
+    assert!(stderr.contains("may open only 128 (ulimit -n)"), "{stderr}");
+    assert!(stderr.contains("ulimit -n 264"), "{stderr}");
+    assert!(stderr.contains("-c 32"), "{stderr}");
 }
 
 #[test]
@@ -256,21 +256,18 @@ fn a_low_soft_limit_on_open_files_is_raised_to_the_hard_limit() {
 fn a_sweep_whose_last_level_cannot_be_held_is_refused_before_its_first() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
-    let ended = under_ulimit(
+    let stderr = refused_under(
         "ulimit -n 4096",
         &format!(
             "sweep -e a=openai:mock://instant --concurrency 1,1000000 --per-level-requests 2 \
              -o {}",
             out.display()
         ),
+        &out,
     );
-    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
     assert!(
-        ended
-            .stderr
-            .contains("keep the sweep's levels at or below 2016 per endpoint"),
-        "{}",
-        ended.stderr
+        stderr.contains("keep the sweep's levels at or below 2016 per endpoint"),
+        "{stderr}"
     );
-    assert!(!ended.stderr.contains("Level 1/2"), "{}", ended.stderr);
+    assert!(!stderr.contains("Level 1/2"), "{stderr}");
 }

@@ -201,26 +201,16 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let message = parse(
-            "[\n {\"conversations\": [}\n]".as_bytes(),
-            "s.json",
-            false,
-            &GO,
-        )
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let error = |text: &str| {
+            parse(text.as_bytes(), "s.json", false, &GO)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let message = error("[\n {\"conversations\": [}\n]");
         assert!(message.starts_with("s.json:2:"), "{message}");
         assert!(message.contains("help: a ShareGPT file"), "{message}");
-        let message = parse(
-            "[{\"conversations\": [{\"from\": \"gpt\", \"value\": \"x\"}]}]".as_bytes(),
-            "s.json",
-            false,
-            &GO,
-        )
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let message = error("[{\"conversations\": [{\"from\": \"gpt\", \"value\": \"x\"}]}]");
         assert!(
             message.contains("no conversation has a human turn"),
             "{message}"
