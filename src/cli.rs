@@ -662,6 +662,11 @@ fn parse_token_range(text: &str) -> Result<TokenRange, String> {
     if min > max {
         return Err(format!("the range {min}..{max} is empty; {hint}"));
     }
+    // The race file's bound: a typo must not make llmrace generate gigabytes.
+    let most = crate::config::MAX_SYNTHETIC_TOKENS;
+    if max > most {
+        return Err(format!("at most {most} tokens a prompt, not {max}; {hint}"));
+    }
     Ok(TokenRange { min, max })
 }
 

@@ -34,7 +34,18 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
     }
     let thresholds = report::threshold::parse_all(&config.fail_if)
         .map_err(|e| RaceError::Init(e.to_string()))?;
-    let outcome = race(config, &base_dir, &options, shutdown).await?;
+    let outcome = match race(config, &base_dir, &options, shutdown).await {
+        Ok(outcome) => outcome,
+        // Not an error: the user stopped it, and was right to be able to.
+        Err(RaceError::StoppedBeforeStart(signal)) => {
+            console::err(&format!(
+                "Stopped by {} before the race started: nothing was sent, no results were written.",
+                signal.name()
+            ));
+            return Ok(signal.exit_code());
+        }
+        Err(e) => return Err(e),
+    };
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
     let table = report::table::render_within(&outcome.summary.endpoints, console::width());
     console::out(&table);

@@ -27,7 +27,9 @@ pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location};
 pub use layer::{add_fail_if, apply_overrides, resolve};
 pub use resolve::{from_toml_str, load_file};
-pub use validate::{COLOR_NAMES, MOCK_PROFILES, PROTOCOL_NAMES, authority_port, protocol_name};
+pub use validate::{
+    COLOR_NAMES, MAX_SYNTHETIC_TOKENS, MOCK_PROFILES, PROTOCOL_NAMES, authority_port, protocol_name,
+};
 
 /// The commented example race file that `llmrace init` writes.
 pub const EXAMPLE_RACE_FILE: &str = include_str!("../assets/race.example.toml");

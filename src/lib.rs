@@ -1,6 +1,7 @@
 //! llmrace: race LLM endpoints head to head. This file is the only place that wires the engine,
 //! the aggregator, the recorder and the views together.
 
+pub mod capacity;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod rx_time;
 pub mod secret;
 pub mod signals;
+mod start_up;
 pub mod stats;
 pub mod sweep;
 pub mod tui;
@@ -37,7 +39,7 @@ pub use playback::{fold_replay, play, report};
 use config::RaceConfig;
 use engine::{Controls, Target, TargetSpec};
 use event::EndpointId;
-use record::{EndpointInfo, Recorder, ResultsWriter, RunInfo, Summary};
+use record::{EndpointInfo, Recorder, RunInfo, Summary};
 use stats::{Aggregator, Snapshot};
 
 /// How a race is run, beyond what is raced.
@@ -84,6 +86,11 @@ pub enum RaceError {
     Secret(#[from] secret::SecretError),
     #[error(transparent)]
     Target(#[from] engine::TargetError),
+    #[error(transparent)]
+    Capacity(#[from] capacity::CapacityError),
+    /// A signal came before the first request was sent: there is nothing to save.
+    #[error("stopped by {} before the race started: nothing was sent", .0.name())]
+    StoppedBeforeStart(signals::Signal),
     #[error("endpoint '{endpoint}': cannot start the built-in mock server: {message}")]
     Mock { endpoint: String, message: String },
     #[error("cannot set up TLS: {0}")]
@@ -116,10 +123,12 @@ impl RaceError {
             | RaceError::Workload(_)
             | RaceError::Secret(_)
             | RaceError::Target(_)
+            | RaceError::Capacity(_)
             | RaceError::Mock { .. }
             | RaceError::NoDataDir
             | RaceError::Init(_)
             | RaceError::Tls(_) => 2,
+            RaceError::StoppedBeforeStart(signal) => signal.exit_code(),
             RaceError::Replay(record::ReplayError::Write { .. }) => 1,
             RaceError::Replay(_) => 2,
             RaceError::Record(
@@ -228,40 +237,20 @@ pub async fn race(
     config: RaceConfig,
     base_dir: &Path,
     options: &RaceOptions,
-    shutdown: signals::Shutdown,
+    mut shutdown: signals::Shutdown,
 ) -> Result<RaceOutcome, RaceError> {
-    let workload::Workload {
+    let start_up::Started {
         prompts,
-        notes: workload_notes,
-    } = workload::load_workload(&config.workload, base_dir)?;
-    let field = resolve_endpoints(&config, &prompts).await?;
+        mut notices,
+        field,
+        workers,
+        dir,
+        results,
+        replay,
+        clock,
+    } = start_up::start(&config, base_dir, options, &mut shutdown).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
 
-    let started_wall = chrono::Utc::now();
-    let dir = match &options.out {
-        Some(dir) => dir.clone(),
-        None => {
-            let parent = record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
-            record::race_folder(&parent, &config.name, started_wall)
-        }
-    };
-    let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
-    // Before anything is sent: a race that cannot keep its results is not worth running.
-    record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
-    if let Some(earlier) = &options.replace {
-        record::folder::remove_earlier(earlier).map_err(RaceError::Init)?;
-    }
-    let results = ResultsWriter::create(&dir)?;
-
-    let mut notices = workload_notes;
-    if config.load.warm_connections {
-        for problem in engine::warm_connections(&mut workers, &config.timeouts).await {
-            notices.push(format!(
-                "{}: could not open a connection before the start: {}",
-                problem.endpoint, problem.message
-            ));
-        }
-    }
     for notice in &notices {
         if !options.quiet {
             console::err(&format!("! {notice}"));
@@ -279,20 +268,8 @@ pub async fn race(
         exit.clone(),
     ));
 
-    let clock = clock::RaceClock::start();
-    // The replay's header carries the clock's wall start, so a replay gives every request
-    // the same `request_time` as the live race did.
-    let replay = if options.replay {
-        let header = record::ReplayHeader::new(
-            secret::redact_config(&config),
-            field.info.clone(),
-            prompts.iter().map(|p| p.messages.clone()).collect(),
-            clock.wall_start(),
-        );
-        Some(record::ReplayWriter::create(&dir, &header)?)
-    } else {
-        None
-    };
+    // Held until the end, so the files written then can be opened whatever the race opened.
+    let reserve = capacity::Reserve::hold();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(Snapshot {
         t: event::Offset::ZERO,
@@ -403,6 +380,7 @@ pub async fn race(
         t: final_snapshot.t,
         interrupted,
     };
+    reserve.release();
     let recorded = recorder.finish(&run, &summary, end);
     // The dashboard stays until the user has seen the finish and quits (or a signal came).
     let view_error: Option<String> = match view {

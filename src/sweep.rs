@@ -231,6 +231,23 @@ pub async fn sweep(
     base_dir: &Path,
     options: &SweepOptions,
 ) -> Result<SweepOutcome, RaceError> {
+    // Every level's connections are checked before the first: a sweep must not be refused
+    // its last level an hour in.
+    let machine = crate::capacity::Machine::now();
+    for level in &options.levels {
+        let mut level_config = config.clone();
+        level.apply(&mut level_config);
+        let mut demand = crate::capacity::Demand::of(
+            &level_config,
+            crate::capacity::Prompts::default(),
+            crate::capacity::Prompts::default(),
+            false,
+        );
+        if let Level::Concurrency(_) = level {
+            demand.knob = crate::capacity::Knob::SweepLevels;
+        }
+        demand.fits(&machine)?;
+    }
     std::fs::create_dir_all(&options.out).map_err(|source| RecordError::CreateFolder {
         path: options.out.clone(),
         source,
@@ -275,7 +292,15 @@ pub async fn sweep(
             dashboard: None,
             replace: (options.replace && i == 0).then(|| options.out.clone()),
         };
-        let outcome = crate::race(level_config, base_dir, &race_options, shutdown).await?;
+        let outcome = match crate::race(level_config, base_dir, &race_options, shutdown).await {
+            Ok(outcome) => outcome,
+            Err(RaceError::StoppedBeforeStart(signal)) => {
+                report.interrupted = true;
+                let _ = signalled.set(signal);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         if outcome.interrupted {
             // A level cut short would pass for a lighter load than it was: leave it out.
             report.interrupted = true;

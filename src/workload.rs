@@ -1,12 +1,15 @@
 //! The prompts of a race: built-in sets, files (text, JSONL, ShareGPT), inline and synthetic
-//! prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order.
+//! prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order;
+//! only as many as the race can send are kept, and synthetic ones past those are never made.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
+use crate::capacity;
 use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
 use crate::protocol::Message;
@@ -86,24 +89,97 @@ pub enum WorkloadError {
     Empty { source_name: String },
     #[error("{source_name}: more than {} prompts", u32::MAX)]
     TooMany { source_name: String },
+    #[error("making the prompts was stopped")]
+    Stopped,
 }
 
 const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"} or \
     {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}";
 
+/// How much of a workload to load, and when to give up.
+#[derive(Clone, Copy, Debug)]
+pub struct Loading<'a> {
+    /// The most prompts the race can send (its requests and warm-ups per endpoint, when it
+    /// counts them): the prompts after these are never sent, so synthetic ones are not made and
+    /// the others are let go before request bodies are built for them. `None`: all of them.
+    pub needed: Option<u64>,
+    /// Set when the user stops llmrace: making prompts stops soon after.
+    pub stop: &'a AtomicBool,
+}
+
+impl Loading<'static> {
+    /// Every prompt, never stopped.
+    #[must_use]
+    pub fn all() -> Loading<'static> {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        Loading {
+            needed: None,
+            stop: &NEVER,
+        }
+    }
+}
+
+/// The prompts a race will make (or read) and keep, and their text in bytes, as far as they are
+/// known before they are made: synthetic ones by their spec; a text or JSONL file's text is at
+/// most its size (a ShareGPT file's answers, dropped, can be most of it). Zero: not known yet.
+pub fn planned_size(
+    config: &WorkloadConfig,
+    base_dir: &Path,
+    needed: Option<u64>,
+) -> (capacity::Prompts, capacity::Prompts) {
+    let spec = match &config.prompts {
+        PromptSource::Synthetic(spec) => spec,
+        PromptSource::File(file) if !is_sharegpt(file) => {
+            let bytes = std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len());
+            let read = capacity::Prompts { count: 0, bytes };
+            return (read, capacity::Prompts::default());
+        }
+        _ => return Default::default(),
+    };
+    let count = u64::from(spec.count);
+    let sized = |needed: Option<u64>| {
+        let count = needed.map_or(count, |n| count.min(n.max(1)));
+        capacity::Prompts {
+            count,
+            bytes: count.saturating_mul(synthetic::bytes_per_prompt(spec)),
+        }
+    };
+    (sized(made_of(config, needed)), sized(needed))
+}
+
+/// The prompts to make or read (`None`: all of them) when the race keeps the first `needed`:
+/// a shuffle draws from every prompt, so all of them are made first.
+fn made_of(config: &WorkloadConfig, needed: Option<u64>) -> Option<u64> {
+    needed.filter(|_| !config.shuffle)
+}
+
 /// Loads the workload of a race: its prompts (relative file paths are relative to `base_dir`),
 /// with ShareGPT output lengths when asked for, in a seeded shuffled order when asked for.
 pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workload, WorkloadError> {
+    load_needed(config, base_dir, Loading::all())
+}
+
+/// [`load_workload`], keeping only the prompts a race can send. Prompts come in the same order
+/// with the same text as when all are loaded: the first `needed` of them.
+pub fn load_needed(
+    config: &WorkloadConfig,
+    base_dir: &Path,
+    loading: Loading<'_>,
+) -> Result<Workload, WorkloadError> {
     let mut notes = Vec::new();
+    let made = Loading {
+        needed: made_of(config, loading.needed),
+        ..loading
+    };
     let mut prompts = load_source(
         &config.prompts,
         base_dir,
         config.sharegpt_output_len,
         &mut notes,
+        made,
     )?;
-    let is_sharegpt = matches!(&config.prompts, PromptSource::File(f)
-        if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")));
-    if config.sharegpt_output_len && !is_sharegpt {
+    let sharegpt = matches!(&config.prompts, PromptSource::File(f) if is_sharegpt(f));
+    if config.sharegpt_output_len && !sharegpt {
         notes.push(
             "sharegpt_output_len only applies to ShareGPT (.json) prompt files: ignored"
                 .to_string(),
@@ -116,13 +192,16 @@ pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workloa
             prompt.id = PromptId(u32::try_from(index).unwrap_or(u32::MAX));
         }
     }
+    if let Some(needed) = loading.needed {
+        prompts.truncate(usize::try_from(needed).unwrap_or(usize::MAX).max(1));
+    }
     Ok(Workload { prompts, notes })
 }
 
 /// Loads the prompts of `source` in their own order; relative file paths are relative to
 /// `base_dir`.
 pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
-    load_source(source, base_dir, false, &mut Vec::new())
+    load_source(source, base_dir, false, &mut Vec::new(), Loading::all())
 }
 
 fn load_source(
@@ -130,6 +209,7 @@ fn load_source(
     base_dir: &Path,
     sharegpt_output_len: bool,
     notes: &mut Vec<String>,
+    loading: Loading<'_>,
 ) -> Result<Vec<Prompt>, WorkloadError> {
     match source {
         PromptSource::Inline(texts) => {
@@ -141,16 +221,23 @@ fn load_source(
         }
         PromptSource::Synthetic(spec) => {
             let mut prompts = Prompts::new("synthetic prompts");
-            for messages in synthetic::generate(spec) {
+            let needed = loading.needed.unwrap_or(u64::MAX).max(1);
+            let made = synthetic::generate(spec, loading.stop);
+            for messages in made.take(usize::try_from(needed).unwrap_or(usize::MAX)) {
+                // Thousands of prompts take seconds to make: a signal must not wait for them.
+                if loading.stop.load(Ordering::Relaxed) {
+                    return Err(WorkloadError::Stopped);
+                }
                 prompts.push(messages)?;
             }
             prompts.finish()
         }
         PromptSource::Builtin(name) if name == "long" => {
-            let rag: Vec<Vec<Message>> = read_jsonl(RAG.as_bytes(), "built-in `rag`")?
-                .into_iter()
-                .map(|p| p.messages)
-                .collect();
+            let rag: Vec<Vec<Message>> =
+                read_jsonl(RAG.as_bytes(), "built-in `rag`", loading.stop)?
+                    .into_iter()
+                    .map(|p| p.messages)
+                    .collect();
             let mut prompts = Prompts::new("built-in `long`");
             for messages in long::compose(&rag) {
                 prompts.push(messages)?;
@@ -160,19 +247,19 @@ fn load_source(
         PromptSource::Builtin(name) => {
             let text = builtin_text(name)
                 .ok_or_else(|| WorkloadError::UnknownBuiltin { name: name.clone() })?;
-            read_jsonl(text.as_bytes(), &format!("built-in `{name}`"))
+            read_jsonl(text.as_bytes(), &format!("built-in `{name}`"), loading.stop)
         }
         PromptSource::File(file) => {
             let path = base_dir.join(file);
             if path.is_dir() {
                 return Err(WorkloadError::Folder { path });
             }
+            if is_sharegpt(&path) {
+                return read_sharegpt(&path, sharegpt_output_len, notes, loading.stop);
+            }
             let extension = path
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase());
-            if extension.as_deref() == Some("json") {
-                return read_sharegpt(&path, sharegpt_output_len, notes);
-            }
             let reader = File::open(&path).map_err(|io| WorkloadError::Read {
                 path: path.clone(),
                 io,
@@ -180,8 +267,8 @@ fn load_source(
             let name = path.display().to_string();
             let reader = BufReader::new(reader);
             match extension.as_deref() {
-                Some("jsonl" | "ndjson") => read_jsonl(reader, &name),
-                _ => read_text(reader, &name),
+                Some("jsonl" | "ndjson") => read_jsonl(reader, &name, loading.stop),
+                _ => read_text(reader, &name, loading.stop),
             }
         }
     }
@@ -191,13 +278,14 @@ fn read_sharegpt(
     path: &Path,
     output_len: bool,
     notes: &mut Vec<String>,
+    stop: &AtomicBool,
 ) -> Result<Vec<Prompt>, WorkloadError> {
     let file = File::open(path).map_err(|io| WorkloadError::Read {
         path: path.to_path_buf(),
         io,
     })?;
     let name = path.display().to_string();
-    let parsed = sharegpt::parse(file, &name, output_len)?;
+    let parsed = sharegpt::parse(file, &name, output_len, stop)?;
     if parsed.skipped > 0 {
         notes.push(format!(
             "{name}: {} conversation(s) without a human turn were left out",
@@ -266,13 +354,26 @@ impl<'a> Prompts<'a> {
     }
 }
 
-/// Visits each line with its 1-based number, reading one line at a time.
+/// `ShareGPT` files are `.json`; other files hold a prompt per line.
+fn is_sharegpt(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Lines or conversations read between two looks at `stop`: a file of millions takes seconds.
+const STOP_EVERY: usize = 1024;
+
+/// Visits each line with its 1-based number, reading one line at a time, until `stop` is set.
 fn each_line(
     reader: impl BufRead,
     source_name: &str,
+    stop: &AtomicBool,
     mut visit: impl FnMut(usize, &str) -> Result<(), WorkloadError>,
 ) -> Result<(), WorkloadError> {
     for (index, line) in reader.lines().enumerate() {
+        if index.is_multiple_of(STOP_EVERY) && stop.load(Ordering::Relaxed) {
+            return Err(WorkloadError::Stopped);
+        }
         let number = index + 1;
         let line = line.map_err(|io| WorkloadError::Line {
             source_name: source_name.to_string(),
@@ -290,9 +391,13 @@ fn each_line(
     Ok(())
 }
 
-fn read_text(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, WorkloadError> {
+fn read_text(
+    reader: impl BufRead,
+    source_name: &str,
+    stop: &AtomicBool,
+) -> Result<Vec<Prompt>, WorkloadError> {
     let mut prompts = Prompts::new(source_name);
-    each_line(reader, source_name, |_, line| {
+    each_line(reader, source_name, stop, |_, line| {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             return Ok(());
@@ -302,9 +407,13 @@ fn read_text(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, Wor
     prompts.finish()
 }
 
-fn read_jsonl(reader: impl BufRead, source_name: &str) -> Result<Vec<Prompt>, WorkloadError> {
+fn read_jsonl(
+    reader: impl BufRead,
+    source_name: &str,
+    stop: &AtomicBool,
+) -> Result<Vec<Prompt>, WorkloadError> {
     let mut prompts = Prompts::new(source_name);
-    each_line(reader, source_name, |number, line| {
+    each_line(reader, source_name, stop, |number, line| {
         if line.trim().is_empty() {
             return Ok(());
         }
@@ -363,150 +472,4 @@ fn parse_message(item: &Value) -> Result<Message, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-    #[test]
-    fn builtin_sets_have_the_promised_shape() -> TestResult {
-        // (name, prompt count range, bytes per prompt range): ~4 bytes per token.
-        let expected = [
-            ("chat", 16..=24, 700..=1_600),
-            ("rag", 8..=12, 15_000..=24_000),
-            ("code", 12..=16, 1_400..=3_000),
-        ];
-        for (name, count, bytes) in expected {
-            let prompts = load(&PromptSource::Builtin(name.to_string()), Path::new("."))?;
-            assert!(
-                count.contains(&prompts.len()),
-                "{name}: {} prompts",
-                prompts.len()
-            );
-            for prompt in &prompts {
-                let size = prompt.text().len();
-                assert!(
-                    bytes.contains(&size),
-                    "{name} #{}: {size} bytes",
-                    prompt.id.0
-                );
-                assert_eq!(
-                    prompt.messages.last().map(|m| m.role.as_str()),
-                    Some("user")
-                );
-            }
-            let ids: Vec<u32> = prompts.iter().map(|p| p.id.0).collect();
-            assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn unknown_builtin_is_refused() {
-        let err = load(&PromptSource::Builtin("poetry".into()), Path::new("."));
-        assert!(matches!(err, Err(WorkloadError::UnknownBuiltin { .. })));
-    }
-
-    #[test]
-    fn inline_prompts_become_user_messages() -> TestResult {
-        let source = PromptSource::Inline(vec!["a".into(), "b".into()]);
-        let prompts = load(&source, Path::new("."))?;
-        assert_eq!(prompts.len(), 2);
-        assert_eq!(prompts[1].id, PromptId(1));
-        assert_eq!(prompts[1].messages, [user("b")]);
-        assert!(load(&PromptSource::Inline(vec![]), Path::new(".")).is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn jsonl_lines_in_both_forms() -> TestResult {
-        let text = "{\"prompt\": \"hi\"}\n\n{\"messages\": [{\"role\": \"system\", \"content\": \
-                    \"be brief\"}, {\"role\": \"user\", \"content\": [{\"type\": \"text\", \
-                    \"text\": \"why?\"}]}], \"id\": 7}\r\n";
-        let prompts = read_jsonl(text.as_bytes(), "t.jsonl")?;
-        assert_eq!(prompts.len(), 2);
-        assert_eq!(prompts[1].text(), "be brief\nwhy?");
-        Ok(())
-    }
-
-    #[test]
-    fn jsonl_errors_name_file_and_line() {
-        for (text, needle) in [
-            ("{\"prompt\": \"ok\"}\n{\"promt\": \"x\"}\n", "neither"),
-            ("{\"prompt\": \"ok\"}\nnot json\n", "not valid JSON"),
-            ("[1]\n", "JSON object"),
-            ("{\"messages\": [{\"content\": \"x\"}]}\n", "role"),
-            ("{\"prompt\": \"\"}\n", "non-empty"),
-        ] {
-            let message = read_jsonl(text.as_bytes(), "p.jsonl")
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(message.contains(needle), "{message}");
-            assert!(message.starts_with("p.jsonl:"), "{message}");
-        }
-        let message = read_jsonl("\n\n".as_bytes(), "p.jsonl")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(message.contains("no prompts"), "{message}");
-    }
-
-    #[test]
-    fn text_files_hold_one_prompt_per_line() -> TestResult {
-        let prompts = read_text("first\r\n\n  \nsecond\n".as_bytes(), "p.txt")?;
-        let texts: Vec<String> = prompts.iter().map(Prompt::text).collect();
-        assert_eq!(texts, ["first", "second"]);
-        Ok(())
-    }
-
-    #[test]
-    fn long_builtin_is_about_32k_tokens() -> TestResult {
-        let prompts = load(&PromptSource::Builtin("long".into()), Path::new("."))?;
-        assert!((4..=6).contains(&prompts.len()), "{}", prompts.len());
-        for prompt in &prompts {
-            let tokens = crate::engine::estimate::count_tokens(&prompt.text());
-            assert!(
-                (28_000..=36_000).contains(&tokens),
-                "#{}: {tokens}",
-                prompt.id.0
-            );
-            assert!(
-                prompt
-                    .text()
-                    .contains("Question: The answer is in collection 4")
-            );
-        }
-        assert_ne!(prompts[0].text(), prompts[1].text());
-        Ok(())
-    }
-
-    #[test]
-    fn shuffle_is_seeded_and_renumbers() -> TestResult {
-        let config = |shuffle, seed| WorkloadConfig {
-            prompts: PromptSource::Builtin("chat".into()),
-            max_tokens: None,
-            temperature: None,
-            stream: true,
-            shuffle,
-            seed,
-            sharegpt_output_len: false,
-        };
-        let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
-        let plain = load_workload(&config(false, 7), Path::new("."))?;
-        let a = load_workload(&config(true, 7), Path::new("."))?;
-        let b = load_workload(&config(true, 7), Path::new("."))?;
-        let c = load_workload(&config(true, 8), Path::new("."))?;
-        assert_eq!(texts(&a), texts(&b));
-        assert_ne!(texts(&a), texts(&plain));
-        assert_ne!(texts(&a), texts(&c));
-        let mut sorted = texts(&a);
-        sorted.sort();
-        let mut expected = texts(&plain);
-        expected.sort();
-        assert_eq!(sorted, expected);
-        let ids: Vec<u32> = a.prompts.iter().map(|p| p.id.0).collect();
-        assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
-        Ok(())
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use flate2::Compression;
@@ -145,6 +146,33 @@ pub enum ReplayError {
     },
 }
 
+/// The header is compressed this much at a time between looks at the stop.
+const HEADER_CHUNK: usize = 1 << 20;
+
+/// The stop of everything but a replay's header, which is never set.
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// A line being serialised, given up on once `stop` is set.
+struct Until<'a> {
+    line: &'a mut Vec<u8>,
+    stop: &'a AtomicBool,
+}
+
+impl Write for Until<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        // Not `Interrupted`: `write_all` would try again.
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped"));
+        }
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes a replay as the race runs.
 pub struct ReplayWriter {
     path: PathBuf,
@@ -157,6 +185,17 @@ pub struct ReplayWriter {
 impl ReplayWriter {
     /// Creates `replay.jsonl.gz` in `dir` and writes the header.
     pub fn create(dir: &Path, header: &ReplayHeader) -> Result<ReplayWriter, ReplayError> {
+        Self::create_until(dir, header, &NEVER)
+    }
+
+    /// [`ReplayWriter::create`], giving up soon after `stop` is set (a write error, the file
+    /// left for the caller): the header holds every prompt, and serialising and compressing a
+    /// large set takes seconds.
+    pub fn create_until(
+        dir: &Path,
+        header: &ReplayHeader,
+        stop: &AtomicBool,
+    ) -> Result<ReplayWriter, ReplayError> {
         let path = dir.join(REPLAY_FILE);
         let file = File::create(&path).map_err(|source| ReplayError::Write {
             path: path.clone(),
@@ -173,15 +212,21 @@ impl ReplayWriter {
             line: Vec::with_capacity(512),
             events: 0,
         };
-        writer.put(&HeaderLine {
-            header,
-            prompt_lines: header.prompts.len(),
-        })?;
+        writer.put_until(
+            &HeaderLine {
+                header,
+                prompt_lines: header.prompts.len(),
+            },
+            stop,
+        )?;
         for (prompt, messages) in header.prompts.iter().enumerate() {
-            writer.put(&PromptLine {
-                prompt,
-                messages: prompt_line::fit(messages),
-            })?;
+            writer.put_until(
+                &PromptLine {
+                    prompt,
+                    messages: prompt_line::fit(messages),
+                },
+                stop,
+            )?;
         }
         Ok(writer)
     }
@@ -221,13 +266,36 @@ impl ReplayWriter {
     }
 
     fn put<T: Serialize>(&mut self, value: &T) -> Result<(), ReplayError> {
+        self.put_until(value, &NEVER)
+    }
+
+    /// One line written, unless `stop` is set first; compressed a chunk at a time so that a
+    /// long line (a prompt of megabytes) gives up soon after `stop` too.
+    fn put_until<T: Serialize>(&mut self, value: &T, stop: &AtomicBool) -> Result<(), ReplayError> {
+        self.serialise(value, stop)?;
+        for chunk in self.line.chunks(HEADER_CHUNK) {
+            if stop.load(Ordering::Relaxed) {
+                return Err(self.error(std::io::Error::other("stopped")));
+            }
+            self.out.write_all(chunk).map_err(|e| ReplayError::Write {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `value` as one line in `self.line`, unless `stop` is set first.
+    fn serialise<T: Serialize>(&mut self, value: &T, stop: &AtomicBool) -> Result<(), ReplayError> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, value)
+        let line = Until {
+            line: &mut self.line,
+            stop,
+        };
+        serde_json::to_writer(line, value)
             .map_err(|e| self.error(std::io::Error::other(e.to_string())))?;
         self.line.push(b'\n');
-        self.out
-            .write_all(&self.line)
-            .map_err(|source| self.error(source))
+        Ok(())
     }
 
     fn error(&self, source: std::io::Error) -> ReplayError {

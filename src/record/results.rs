@@ -199,6 +199,11 @@ impl ResultsWriter {
     }
 }
 
+/// The files [`ResultsWriter::create`] opens in `dir`.
+pub fn opened_files(dir: &Path) -> [PathBuf; 2] {
+    [partial(dir, REQUESTS_JSONL), partial(dir, REQUESTS_CSV)]
+}
+
 pub(super) fn partial(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.partial"))
 }

@@ -185,8 +185,10 @@ fn headline_table(out: &mut String, run: &Run) {
              the server reported none, or 0 output tokens for a response that carried text.</p>",
         );
     }
-    out.push_str("</section>
-");
+    out.push_str(
+        "</section>
+",
+    );
 }
 
 fn cost_table(out: &mut String, run: &Run) {

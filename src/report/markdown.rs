@@ -159,9 +159,11 @@ pub fn render(run: &Run) -> String {
         {
             out.push_str(", or reported 0 output tokens for a response that carried text");
         }
-        out.push_str(".
+        out.push_str(
+            ".
 
-");
+",
+        );
     }
 
     let laps = headline::lap_rows(endpoints);

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
@@ -39,10 +40,12 @@ pub(super) struct Conversations {
 }
 
 /// Parses `ShareGPT` JSON from `reader`; `output_len` asks for the reference answers' lengths.
+/// Stops soon after `stop` is set.
 pub(super) fn parse(
     reader: impl Read,
     source_name: &str,
     output_len: bool,
+    stop: &AtomicBool,
 ) -> Result<Conversations, WorkloadError> {
     let json_error = |e: &serde_json::Error| {
         let full = e.to_string();
@@ -60,12 +63,16 @@ pub(super) fn parse(
         skipped: 0,
     };
     let mut json = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
-    Collect {
+    let parsed = Collect {
         output_len,
+        stop,
         into: &mut collected,
     }
-    .deserialize(&mut json)
-    .map_err(|e| json_error(&e))?;
+    .deserialize(&mut json);
+    if stop.load(Ordering::Relaxed) {
+        return Err(WorkloadError::Stopped);
+    }
+    parsed.map_err(|e| json_error(&e))?;
     json.end().map_err(|e| json_error(&e))?;
     if collected.prompts.is_empty() {
         return Err(WorkloadError::NoConversations {
@@ -79,6 +86,7 @@ pub(super) fn parse(
 /// Visits the array one conversation at a time, keeping only each one's prompt.
 struct Collect<'a> {
     output_len: bool,
+    stop: &'a AtomicBool,
     into: &'a mut Conversations,
 }
 
@@ -99,6 +107,10 @@ impl<'de> Visitor<'de> for Collect<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(entry) = seq.next_element::<Entry>()? {
+            let seen = self.into.prompts.len() + self.into.skipped;
+            if seen.is_multiple_of(super::STOP_EVERY) && self.stop.load(Ordering::Relaxed) {
+                return Err(serde::de::Error::custom("stopped"));
+            }
             match prompt_of(&entry.conversations, self.output_len) {
                 Some(prompt) => self.into.prompts.push(prompt),
                 None => self.into.skipped += 1,
@@ -168,9 +180,11 @@ mod tests {
       {"id": "c", "conversations": [{"from": "human", "value": "Hi"}], "extra": 1}
     ]"#;
 
+    static GO: AtomicBool = AtomicBool::new(false);
+
     #[test]
     fn first_human_turn_with_its_system_turn() -> Result<(), WorkloadError> {
-        let parsed = parse(FILE.as_bytes(), "s.json", true)?;
+        let parsed = parse(FILE.as_bytes(), "s.json", true, &GO)?;
         assert_eq!(parsed.skipped, 1);
         assert_eq!(parsed.prompts.len(), 2);
         let (messages, max_tokens) = &parsed.prompts[0];
@@ -178,26 +192,25 @@ mod tests {
         assert_eq!(messages[1], message("user", "What is TCP?"));
         assert_eq!(*max_tokens, Some(4));
         assert_eq!(parsed.prompts[1].1, None);
-        assert_eq!(parse(FILE.as_bytes(), "s.json", false)?.prompts[0].1, None);
+        assert_eq!(
+            parse(FILE.as_bytes(), "s.json", false, &GO)?.prompts[0].1,
+            None
+        );
         Ok(())
     }
 
     #[test]
     fn errors_name_line_and_column() {
-        let message = parse("[\n {\"conversations\": [}\n]".as_bytes(), "s.json", false)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let error = |text: &str| {
+            parse(text.as_bytes(), "s.json", false, &GO)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let message = error("[\n {\"conversations\": [}\n]");
         assert!(message.starts_with("s.json:2:"), "{message}");
         assert!(message.contains("help: a ShareGPT file"), "{message}");
-        let message = parse(
-            "[{\"conversations\": [{\"from\": \"gpt\", \"value\": \"x\"}]}]".as_bytes(),
-            "s.json",
-            false,
-        )
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let message = error("[{\"conversations\": [{\"from\": \"gpt\", \"value\": \"x\"}]}]");
         assert!(
             message.contains("no conversation has a human turn"),
             "{message}"

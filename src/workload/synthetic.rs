@@ -2,6 +2,8 @@
 //! (the tokenizer of [`count_tokens`]) is the sampled length exactly. Chat templates add a few
 //! tokens of their own on the server, and other tokenizers count a little differently.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::config::{LengthDistribution, SyntheticSpec};
 use crate::engine::estimate::count_tokens;
 use crate::protocol::Message;
@@ -35,19 +37,39 @@ const WORDS: &[&str] = &[
     "kitchen", "doctor",
 ];
 
-/// The prompts of `spec`: `count` user messages, each with its sampled length in tokens.
-pub(super) fn generate(spec: &SyntheticSpec) -> Vec<Vec<Message>> {
+/// The prompts of `spec`, made one at a time as they are taken: `count` user messages, each
+/// with its sampled length in tokens. Each prompt draws from where the previous one left the
+/// generator, so taking the first `n` gives exactly the first `n` of the whole set.
+///
+/// Once `stop` is set, the prompt being made is cut short and the caller must let it go.
+pub(super) fn generate<'a>(
+    spec: &SyntheticSpec,
+    stop: &'a AtomicBool,
+) -> impl Iterator<Item = Vec<Message>> + use<'a> {
+    let spec = *spec;
     let mut rng = Rng::new(spec.seed);
-    (0..spec.count)
-        .map(|_| {
-            let tokens = sample_length(spec, &mut rng);
-            vec![Message {
-                role: "user".to_string(),
-                content: text_of(tokens, &mut rng),
-            }]
-        })
-        .collect()
+    (0..spec.count).map(move |_| {
+        let tokens = sample_length(&spec, &mut rng);
+        vec![Message {
+            role: "user".to_string(),
+            content: text_of(tokens, &mut rng, stop),
+        }]
+    })
 }
+
+/// About how many bytes of text a prompt of `spec` holds on average, from above: the mean
+/// length is `input_tokens` (with half a spread of margin for lengths clamped at one token),
+/// and a token is a short word with its space.
+pub(crate) fn bytes_per_prompt(spec: &SyntheticSpec) -> u64 {
+    let margin = match spec.distribution {
+        LengthDistribution::Fixed => 0,
+        LengthDistribution::Uniform | LengthDistribution::Normal => spec.spread / 2,
+    };
+    u64::from(spec.input_tokens.saturating_add(margin).max(1)) * BYTES_PER_TOKEN
+}
+
+/// Bytes of synthetic text per token, rounded up (a test checks it against the words).
+const BYTES_PER_TOKEN: u64 = 6;
 
 #[expect(
     clippy::cast_possible_truncation,
@@ -72,7 +94,7 @@ fn sample_length(spec: &SyntheticSpec, rng: &mut Rng) -> u32 {
 }
 
 /// Random words, with a full stop now and then, counting exactly `tokens` o200k tokens.
-fn text_of(tokens: u32, rng: &mut Rng) -> String {
+fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
     let target = tokens as usize;
     let mut pieces: Vec<&str> = Vec::with_capacity(target + 8);
     let mut until_stop = 8 + rng.below(10);
@@ -92,6 +114,10 @@ fn text_of(tokens: u32, rng: &mut Rng) -> String {
     // Pieces are about one token each; recount and adjust until the count is exact. Additivity
     // makes this converge in a step or two; the bound only guards against a tokenizer surprise.
     for _ in 0..64 {
+        // Counting a prompt of a million tokens takes a while: a signal need not wait for more.
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let count = count_tokens(&join(&pieces)) as usize;
         match count.cmp(&target) {
             std::cmp::Ordering::Equal => break,
@@ -120,6 +146,9 @@ fn join(pieces: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    /// Never set: these prompts are made to the end.
+    static GO: AtomicBool = AtomicBool::new(false);
+
     fn spec(distribution: LengthDistribution, spread: u32, count: u32) -> SyntheticSpec {
         SyntheticSpec {
             input_tokens: 512,
@@ -128,6 +157,10 @@ mod tests {
             count,
             seed: 7,
         }
+    }
+
+    fn all(spec: &SyntheticSpec) -> Vec<Vec<Message>> {
+        generate(spec, &GO).collect()
     }
 
     fn lengths(prompts: &[Vec<Message>]) -> Vec<f64> {
@@ -152,7 +185,7 @@ mod tests {
                 count: 3,
                 ..spec(LengthDistribution::Fixed, 0, 3)
             };
-            for prompt in generate(&spec) {
+            for prompt in generate(&spec, &GO) {
                 assert_eq!(count_tokens(&prompt[0].content), tokens);
             }
         }
@@ -166,7 +199,7 @@ mod tests {
             let m = mean(v);
             (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
         };
-        let uniform = lengths(&generate(&spec(LengthDistribution::Uniform, 128, 400)));
+        let uniform = lengths(&all(&spec(LengthDistribution::Uniform, 128, 400)));
         assert!(uniform.iter().all(|l| (384.0..=640.0).contains(l)));
         assert!(
             (mean(&uniform) - 512.0).abs() < 512.0 * 0.03,
@@ -176,7 +209,7 @@ mod tests {
         // A uniform on [a, b] has standard deviation (b - a) / sqrt(12).
         assert!((sd(&uniform) - 256.0 / 12f64.sqrt()).abs() < 10.0);
 
-        let normal = lengths(&generate(&spec(LengthDistribution::Normal, 64, 400)));
+        let normal = lengths(&all(&spec(LengthDistribution::Normal, 64, 400)));
         assert!(
             (mean(&normal) - 512.0).abs() < 512.0 * 0.03,
             "{}",
@@ -187,14 +220,90 @@ mod tests {
 
     #[test]
     fn same_seed_same_prompts() {
-        let a = generate(&spec(LengthDistribution::Normal, 64, 5));
-        let b = generate(&spec(LengthDistribution::Normal, 64, 5));
-        let c = generate(&SyntheticSpec {
+        let a = all(&spec(LengthDistribution::Normal, 64, 5));
+        let b = all(&spec(LengthDistribution::Normal, 64, 5));
+        let c = all(&SyntheticSpec {
             seed: 8,
             ..spec(LengthDistribution::Normal, 64, 5)
         });
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a[0], a[1]);
+    }
+
+    /// FNV-1a over every prompt's text, each closed by a NUL.
+    fn fingerprint(prompts: impl Iterator<Item = Vec<Message>>) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for prompt in prompts {
+            for byte in prompt[0].content.bytes().chain([0]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        hash
+    }
+
+    #[test]
+    fn prompts_made_as_taken_are_the_ones_made_all_at_once_before() {
+        // Fingerprints of the prompts the eager generator made (before prompts were made one at
+        // a time): same seed, same text, same order.
+        for (distribution, spread, expected, start) in [
+            (
+                LengthDistribution::Normal,
+                64,
+                0x7e6e_54fd_c9b2_9dd1,
+                "time before doctor",
+            ),
+            (
+                LengthDistribution::Uniform,
+                100,
+                0x134d_048b_b1ec_4982,
+                "public time before",
+            ),
+            (
+                LengthDistribution::Fixed,
+                0,
+                0xc7c8_0bd8_21fb_3ab9,
+                "child public time",
+            ),
+        ] {
+            let spec = SyntheticSpec {
+                input_tokens: 300,
+                distribution,
+                spread,
+                count: 40,
+                seed: 11,
+            };
+            assert_eq!(
+                fingerprint(generate(&spec, &GO)),
+                expected,
+                "{distribution:?}"
+            );
+            let first = generate(&spec, &GO).next().unwrap_or_default();
+            assert!(first[0].content.starts_with(start), "{distribution:?}");
+            // The first few taken alone are the first few of the whole set.
+            let whole = all(&spec);
+            let few: Vec<_> = generate(&spec, &GO).take(3).collect();
+            assert_eq!(few, whole[..3]);
+        }
+    }
+
+    #[test]
+    fn the_size_estimate_is_an_upper_bound_close_to_the_truth() {
+        for (distribution, spread) in [
+            (LengthDistribution::Fixed, 0),
+            (LengthDistribution::Uniform, 256),
+            (LengthDistribution::Normal, 128),
+        ] {
+            let spec = spec(distribution, spread, 200);
+            let bytes: usize = generate(&spec, &GO).map(|p| p[0].content.len()).sum();
+            let estimate = bytes_per_prompt(&spec) * 200;
+            let bytes = bytes as u64;
+            assert!(estimate >= bytes, "{distribution:?}: {estimate} < {bytes}");
+            assert!(
+                estimate < bytes * 3 / 2,
+                "{distribution:?}: {estimate} vs {bytes}"
+            );
+        }
     }
 }
