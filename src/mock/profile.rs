@@ -59,6 +59,10 @@ pub struct Profile {
     /// Extra TTFT per other generation already in progress when a request arrives, with the
     /// ITL growing in the same proportion: a server that saturates, for sweeps to find.
     pub load: Duration,
+    /// Say `Keep-Alive: timeout=5, max=100` yet close the connection this long after a
+    /// streamed response has been sent, reading no further request on it: what llama.cpp's
+    /// server does.
+    pub close_after_stream: Option<Duration>,
     pub seed: u64,
 }
 
@@ -108,6 +112,7 @@ impl Profile {
             faults: Vec::new(),
             header_delay: ms(2000),
             load: Duration::ZERO,
+            close_after_stream: None,
             seed: 1,
         };
         let profile = match name {
@@ -314,6 +319,9 @@ impl fmt::Display for Profile {
         )?;
         if !self.load.is_zero() {
             write!(f, ",load={}", format_duration(self.load))?;
+        }
+        if let Some(after) = self.close_after_stream {
+            write!(f, ",close_after_stream={}", format_duration(after))?;
         }
         for (fault, rate) in &self.faults {
             write!(f, ",fault={fault}:{rate}")?;
