@@ -102,10 +102,9 @@ impl Body for Announced {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.body).poll_frame(cx);
         // Hyper stops polling once a body says it has ended: either way, this is the end.
-        if matches!(polled, Poll::Ready(None)) || this.body.is_end_stream() {
-            if let Some(done) = this.done.take() {
-                done.notify_one();
-            }
+        let ended = matches!(polled, Poll::Ready(None)) || this.body.is_end_stream();
+        if ended && let Some(done) = this.done.take() {
+            done.notify_one();
         }
         polled
     }
