@@ -99,18 +99,25 @@ async fn a_duration_limit_stops_sending_and_lets_requests_finish() {
     assert_eq!(c.cancelled, 0);
 }
 
+/// A mock that closes each connection `linger` after a streamed response, as llama.cpp's
+/// server does, and the endpoint spec that races it.
+async fn closing_mock(linger: &str) -> (MockServer, String) {
+    let spec = format!("instant,tokens=8,close_after_stream={linger}");
+    let server = MockServer::start(([127, 0, 0, 1], 0).into(), Profile::parse(&spec).unwrap())
+        .await
+        .expect("mock starts");
+    let endpoint = format!("l=openai:{}#m", server.base_url(Protocol::OpenAiChat));
+    (server, endpoint)
+}
+
 /// llama.cpp's server answers `Keep-Alive` yet closes the connection right after every
 /// streamed response: a request sent on it before its FIN is seen is never read. Each such
 /// request must go out again on a new connection, say so, and count once.
 #[tokio::test]
 async fn a_server_that_closes_after_each_stream_loses_no_request() {
     for concurrency in [1, 4] {
-        let profile = Profile::parse("instant,tokens=8,close_after_stream=2ms").unwrap();
-        let server = MockServer::start(([127, 0, 0, 1], 0).into(), profile)
-            .await
-            .expect("mock starts");
+        let (server, spec) = closing_mock("2ms").await;
         let dir = tempfile::tempdir().unwrap();
-        let spec = format!("l=openai:{}#m", server.base_url(Protocol::OpenAiChat));
         let outcome = run(race_config(&[&spec], 200, concurrency), dir.path()).await;
         let counts = outcome.summary.endpoints[0].counts;
         assert_eq!(
@@ -147,12 +154,8 @@ async fn a_server_that_closes_after_each_stream_loses_no_request() {
 /// waited for is in no TTFT.
 #[tokio::test]
 async fn a_request_lost_unanswered_on_a_reused_connection_is_sent_again() {
-    let profile = Profile::parse("instant,tokens=8,close_after_stream=1s").unwrap();
-    let server = MockServer::start(([127, 0, 0, 1], 0).into(), profile)
-        .await
-        .expect("mock starts");
+    let (server, spec) = closing_mock("1s").await;
     let dir = tempfile::tempdir().unwrap();
-    let spec = format!("l=openai:{}#m", server.base_url(Protocol::OpenAiChat));
     let mut config = race_config(&[&spec], 3, 1);
     config.load.warm_connections = false;
     let outcome = run(config, dir.path()).await;

@@ -416,13 +416,19 @@ mod tests {
 
     /// A ready connection to a bare listener on 127.0.0.1, and the server side of it.
     async fn connected() -> (Connection, tokio::net::TcpStream) {
+        let (connection, server, _) = accepted().await;
+        (connection, server)
+    }
+
+    /// [`connected`], and the listener, to see whether another connection is opened.
+    async fn accepted() -> (Connection, tokio::net::TcpStream, tokio::net::TcpListener) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/v1", listener.local_addr().unwrap());
         let (origin, _) = Origin::parse(&url).unwrap();
         let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
         connection.ready().await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (connection, server)
+        (connection, server, listener)
     }
 
     fn post_hi() -> http::Request<Body> {
@@ -458,12 +464,7 @@ mod tests {
     #[test]
     fn a_connection_its_server_closed_is_not_reused() {
         on_one_thread(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/v1", listener.local_addr().unwrap());
-            let (origin, _) = Origin::parse(&url).unwrap();
-            let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
-            connection.ready().await.unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
+            let (mut connection, mut server, listener) = accepted().await;
             exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
             assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
             drop(server);
@@ -484,12 +485,7 @@ mod tests {
     /// `Connection: close` is honoured even when the server leaves the connection open.
     #[tokio::test]
     async fn connection_close_is_honoured() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let (origin, _) = Origin::parse(&url).unwrap();
-        let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
-        connection.ready().await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (mut connection, mut server, listener) = accepted().await;
         exchange(&mut connection, &mut server, "connection: close\r\n").await;
         assert!(
             connection.ready().await.unwrap().is_some(),
