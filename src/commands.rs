@@ -32,7 +32,8 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         .map_err(|e| RaceError::Init(e.to_string()))?;
     let outcome = race(config, &base_dir, &options, shutdown).await?;
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
-    console::out(&report::table::render(&outcome.summary.endpoints));
+    let table = report::table::render_within(&outcome.summary.endpoints, console::width());
+    console::out(&table);
     console::out(&report::cost::lines(&outcome.summary.costs));
     console::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
@@ -158,9 +159,9 @@ fn load_shape(load: &crate::config::LoadConfig) -> String {
 /// What is about to be raced, in a few lines.
 fn race_banner(config: &RaceConfig) -> String {
     let mut text = format!(
-        "Race '{}': {} endpoints",
+        "Race '{}': {}",
         config.name,
-        config.endpoints.len()
+        report::format::count(config.endpoints.len() as u64, "endpoint")
     );
     match (config.load.requests, config.load.duration) {
         (Some(n), Some(d)) => text.push_str(&format!(
@@ -273,8 +274,10 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     } else {
         report::run::Records::Skip
     };
-    let check_names = |names: Vec<String>| {
+    // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
+    let check_names = |names: Vec<String>, stream: bool| {
         report::threshold::check_endpoints(&thresholds, &names)
+            .and_then(|()| report::threshold::check_streamed(&thresholds, stream))
             .map_err(|e| RaceError::Init(e.to_string()))
     };
     // Result files rebuilt from the replay the report is read from: one pass gives both.
@@ -289,6 +292,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
                     .iter()
                     .map(|e| e.name.clone())
                     .collect(),
+                reader.header().race.workload.stream,
             )?;
             let (dir, run) = crate::playback::report_file(reader, dir, records)?;
             (run, Some(dir))
@@ -308,6 +312,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             .iter()
             .map(|e| e.name.clone())
             .collect(),
+        run.info.race.workload.stream,
     )?;
     if let Some(dir) = &args.results {
         // Its damage, if any, was told with the notices above.
@@ -456,6 +461,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         let reader = crate::record::replay::ReplayReader::open(&path)?;
         let (log, last) = load_telling_progress(reader).await;
         tell_damage(log.damage.as_deref());
+        tell_format(&log.header);
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
         if let Some(signal) = crate::play(log, theme, speed).await? {
             // SIGTERM or a closed terminal: leave without printing to what may be gone.
@@ -466,10 +472,23 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         let mut reader = crate::record::replay::ReplayReader::open(&path)?;
         let last = crate::playback::fold_stream(&mut reader, |_| {});
         tell_damage(reader.damage());
+        tell_format(reader.header());
         last
     };
-    console::out(&report::table::render(&last.endpoints));
+    console::out(&report::table::render_within(
+        &last.endpoints,
+        console::width(),
+    ));
     Ok(0)
+}
+
+/// What the replay's numbers mean differently for its age (see [`replay_notices`]).
+///
+/// [`replay_notices`]: crate::record::run_info::replay_notices
+fn tell_format(header: &crate::record::ReplayHeader) {
+    for notice in crate::record::run_info::replay_notices(header) {
+        console::err(&format!("note: {notice}"));
+    }
 }
 
 fn tell_damage(damage: Option<&str>) {
@@ -540,8 +559,8 @@ fn describe_race(dir: &std::path::Path) -> String {
             .map(|(name, _)| name)
     });
     let mut text = format!(
-        "{name:<16} {when}  {} endpoints: {}",
-        names.len(),
+        "{name:<16} {when}  {}: {}",
+        report::format::count(names.len() as u64, "endpoint"),
         names.join(", ")
     );
     if let Some(winner) = winner {
@@ -551,4 +570,15 @@ fn describe_race(dir: &std::path::Path) -> String {
         text.push_str("  (stopped early)");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_banner_counts_one_endpoint_as_one() {
+        let mut config = crate::config::demo_race();
+        config.endpoints.truncate(1);
+        let banner = super::race_banner(&config);
+        assert!(banner.starts_with("Race 'demo': 1 endpoint,"), "{banner}");
+    }
 }

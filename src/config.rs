@@ -286,13 +286,32 @@ pub struct EndpointConfig {
     pub price: Option<Price>,
 }
 
-/// US dollars per million tokens. `cached_input` (input served from the provider's prompt
-/// cache) defaults to the `input` price when the race file leaves it out.
+/// US dollars per million tokens. Providers bill the prompt's cached tokens apart: reads from
+/// the prompt cache at a discount (OpenAI, Anthropic), writes to it at a premium (Anthropic).
+/// Either price left out prices those tokens as ordinary input, and the race says so.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Price {
     pub input: f64,
-    pub cached_input: f64,
+    /// Input tokens read from the prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+    /// Input tokens written to the prompt cache. One rate for every write, though Anthropic
+    /// bills 5-minute writes at 1.25× input and 1-hour ones at 2×.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
     pub output: f64,
+}
+
+impl Price {
+    /// The price of a token read from the prompt cache.
+    pub fn cache_read_price(&self) -> f64 {
+        self.cached_input.unwrap_or(self.input)
+    }
+
+    /// The price of a token written to the prompt cache.
+    pub fn cache_write_price(&self) -> f64 {
+        self.cache_write.unwrap_or(self.input)
+    }
 }
 
 mod humantime_serde {

@@ -22,3 +22,14 @@ pub fn err(text: &str) {
 pub fn err_part(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
+
+/// How many columns the final table may take: the terminal's width when stdout is one; no
+/// limit for a file or a pipe, which keep one row per endpoint for scripts.
+pub fn width() -> usize {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        crossterm::terminal::size().map_or(usize::MAX, |(columns, _)| usize::from(columns))
+    } else {
+        usize::MAX
+    }
+}

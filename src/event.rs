@@ -2,6 +2,8 @@
 //! speaks these types. Live races and replays both travel as a stream of [`RaceEvent`]s, so this
 //! file is versioned ([`EVENT_FORMAT_VERSION`]) and only ever grows compatibly.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -9,8 +11,10 @@ use serde::{Deserialize, Serialize};
 /// How many response headers a `Headers` event keeps.
 pub const MAX_HEADERS: usize = 24;
 
-/// Bumped when a change to these types would make an older reader misread a newer stream.
-pub const EVENT_FORMAT_VERSION: u32 = 1;
+/// Bumped when a change to these types, or to what a field means, would make a reader misread
+/// a stream. 2: `Usage.input` counts Anthropic's cached prompt tokens too (in 1 it was
+/// Anthropic's own `input_tokens`, which leaves them out).
+pub const EVENT_FORMAT_VERSION: u32 = 2;
 
 /// Index of an endpoint in the race as run (its position in the endpoint list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -113,17 +117,30 @@ pub enum EventKind {
         reasoning: bool,
         chunks: u32,
     },
-    /// Token counts. Fields that are `None` leave an earlier report's value standing: a
-    /// later report replaces an earlier one field by field, never adds to it.
+    /// Token counts, with one meaning whatever the protocol. Fields that are `None` leave an
+    /// earlier report's value standing: a later report replaces an earlier one field by field,
+    /// never adds to it.
     Usage {
+        /// Every prompt token, those served from or written to a prompt cache included (what
+        /// OpenAI's `prompt_tokens` and Gemini's `promptTokenCount` count). Anthropic's
+        /// `input_tokens` leaves the cached ones out, so its decoder adds them back; Bedrock's
+        /// `inputTokens` does too, so a decoder for it would have to.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         input: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<u32>,
+        /// Of `input`, the tokens read from the prompt cache.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cached_input: Option<u32>,
+        /// Of `input`, the tokens written to the prompt cache (Anthropic bills them apart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_write: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reasoning: Option<u32>,
+        /// The server's usage fields as it named and counted them, before the counts above
+        /// were given one meaning. Empty for estimates and in streams recorded before it was.
+        #[serde(default, skip_serializing_if = "ReportedUsage::is_empty")]
+        reported: ReportedUsage,
         source: TokenSource,
     },
     /// Timings the server reports about itself (Ollama's native API).
@@ -159,13 +176,20 @@ pub struct Retry {
     pub attempt: u32,
 }
 
+/// A server's usage fields under its own names (`prompt_tokens`, `cache_read_input_tokens`,
+/// nested ones dotted: `prompt_tokens_details.cached_tokens`), as it counted them. Live names
+/// are the decoders' static strings, so a provider repeating usage in every chunk costs no
+/// allocation per name; names read back from a file are owned.
+pub type ReportedUsage = BTreeMap<Cow<'static, str>, u32>;
+
 /// Where a token count came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// Reported by the server.
     Usage,
-    /// Counted by llmrace with a BPE tokenizer because the server did not report it.
+    /// Counted by llmrace with a BPE tokenizer because the server did not report it, or
+    /// reported zero output tokens for a response that carried text.
     Estimate,
 }
 

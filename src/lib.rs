@@ -365,7 +365,7 @@ pub async fn race(
     let signal = stops.signal.get().copied();
     let interrupted = signal.is_some() || stops.by_user.load(Ordering::SeqCst);
     notices.extend(recorder.problems().iter().cloned());
-    for notice in record::run_info::lag_notices(&final_snapshot.endpoints) {
+    for notice in record::run_info::endpoint_notices(&config, &final_snapshot.endpoints) {
         if !options.quiet {
             console::err(&format!("! {notice}"));
         }

@@ -89,7 +89,9 @@ pub(crate) async fn aggregate(
                 }
             }
             _ = tick.tick() => {
-                if aggregator.changed() {
+                // Once a second even when nothing arrived: race time and live rates move on
+                // while every endpoint is still thinking.
+                if aggregator.changed() || ticks.is_multiple_of(30) {
                     let _ = snapshots.send(Arc::new(aggregator.snapshot(clock.now(), false)));
                 }
                 ticks = ticks.wrapping_add(1);
@@ -128,7 +130,9 @@ pub(crate) async fn print_progress(
     targets: Option<Vec<Option<u64>>>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
+    let mut progress = targets.map(report::progress::Progress::new);
     let mut told = 0;
     let mut problems_open = true;
     loop {
@@ -142,12 +146,10 @@ pub(crate) async fn print_progress(
                     break;
                 }
             }
-            _ = tick.tick(), if targets.is_some() => {
+            _ = tick.tick(), if progress.is_some() => {
                 let snapshot = Arc::clone(&snapshots.borrow());
-                if let Some(targets) = &targets
-                    && !snapshot.endpoints.is_empty()
-                {
-                    console::err(&report::progress::progress_line(&snapshot, targets));
+                if let Some(block) = progress.as_mut().and_then(|p| p.block(&snapshot)) {
+                    console::err(&block);
                 }
             }
         }

@@ -66,12 +66,16 @@ pub struct WireRequest {
 pub enum Decoded {
     /// A piece of generated text; `reasoning` for thinking/reasoning deltas. Never empty.
     Content { text: String, reasoning: bool },
-    /// Token counts as the server reported them; `None` fields were not in this report.
+    /// Token counts as the server reported them, given the meanings of
+    /// [`crate::event::EventKind::Usage`] (`input` counts cached prompt tokens too); `None`
+    /// fields were not in this report. `reported` holds the fields as the server sent them.
     Usage {
         input: Option<u32>,
         output: Option<u32>,
         cached_input: Option<u32>,
+        cache_write: Option<u32>,
         reasoning: Option<u32>,
+        reported: Vec<(&'static str, u32)>,
     },
     /// Server-side timings (Ollama).
     ServerTimings(crate::event::ServerTimings),

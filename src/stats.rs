@@ -121,7 +121,11 @@ impl Aggregator {
                     self.laps.on_content(event.request, event.t);
                     stats.on_content(event.t, *chunks);
                 }
+                let before = (trace.ttfb(), trace.ttft());
                 trace.apply(event.t, kind);
+                if !trace.is_warmup() {
+                    stats.on_first_moments(event.t, before, (trace.ttfb(), trace.ttft()));
+                }
                 stats.follow(view, event.t, kind);
                 None
             }
@@ -228,7 +232,9 @@ mod tests {
             input: Some(5),
             output: Some(7),
             cached_input: None,
+            cache_write: None,
             reasoning: None,
+            reported: Default::default(),
             source: TokenSource::Usage,
         };
         agg.apply(&event(65, 0, 2, usage));
@@ -237,7 +243,9 @@ mod tests {
             input: None,
             output: Some(99),
             cached_input: None,
+            cache_write: None,
             reasoning: None,
+            reported: Default::default(),
             source: TokenSource::Estimate,
         };
         agg.apply(&event(66, 0, 2, estimate));
@@ -313,6 +321,48 @@ mod tests {
         );
         assert!(agg.in_flight.is_empty());
         assert_eq!(e.health, Health::Healthy);
+    }
+
+    #[test]
+    fn first_tokens_show_their_ttft_before_any_request_ends() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, false));
+        agg.apply(&sent(0, 0, 2, false));
+        let headers = EventKind::Headers {
+            status: 200,
+            new_connection: false,
+            connect_us: None,
+            server_request_id: None,
+            headers: Vec::new(),
+        };
+        agg.apply(&event(20, 0, 1, headers));
+        agg.apply(&content(60, 1, "hi"));
+        agg.apply(&content(90, 1, " there"));
+        let latency = agg.snapshot(ms(100), false).endpoints[0].latency.clone();
+        // The histograms keep three significant digits.
+        let near = |s: Option<distribution::Summary>, ms: f64| {
+            s.is_some_and(|s| s.count == 1 && (s.p50 - ms).abs() < ms / 100.0)
+        };
+        assert!(near(latency.ttfb_ms, 20.0), "{:?}", latency.ttfb_ms);
+        assert!(near(latency.ttft_ms, 60.0), "{:?}", latency.ttft_ms);
+        // The TTFT charts and sparklines have it in the second it arrived.
+        let seconds = agg.snapshot(ms(100), false).endpoints[0]
+            .recent_seconds
+            .clone();
+        assert_eq!(seconds.iter().map(|s| s.ttft_count).sum::<u32>(), 1);
+
+        // A request that then fails counted while it streamed, never in the final figures.
+        let failed = EventKind::Failed {
+            class: ErrorClass::StreamCut,
+            message: "cut".into(),
+            status: None,
+            bytes: 0,
+        };
+        agg.apply(&event(120, 0, 1, failed));
+        agg.apply(&finished(130, 2));
+        let last = agg.snapshot(ms(130), true).endpoints[0].latency.clone();
+        assert_eq!(last.ttft_ms, None);
+        assert_eq!(last.ttfb_ms.map(|s| s.count), Some(1));
     }
 
     #[test]

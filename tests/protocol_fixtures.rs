@@ -78,14 +78,19 @@ fn render(items: &[Decoded]) -> String {
         match item {
             Decoded::Content { text, reasoning: false } => writeln!(s, "content {text:?}"),
             Decoded::Content { text, reasoning: true } => writeln!(s, "reasoning {text:?}"),
-            Decoded::Usage { input, output, cached_input, reasoning } => writeln!(
-                s,
-                "usage input={} output={} cached_input={} reasoning={}",
-                opt(input.map(u64::from)),
-                opt(output.map(u64::from)),
-                opt(cached_input.map(u64::from)),
-                opt(reasoning.map(u64::from)),
-            ),
+            Decoded::Usage { input, output, cached_input, cache_write, reasoning, reported } => {
+                let reported: String =
+                    reported.iter().map(|(name, n)| format!(" {name}={n}")).collect();
+                writeln!(
+                    s,
+                    "usage input={} output={} cached_input={} cache_write={} reasoning={}\n  reported{reported}",
+                    opt(input.map(u64::from)),
+                    opt(output.map(u64::from)),
+                    opt(cached_input.map(u64::from)),
+                    opt(cache_write.map(u64::from)),
+                    opt(reasoning.map(u64::from)),
+                )
+            }
             Decoded::ServerTimings(t) => writeln!(
                 s,
                 "timings prompt_eval_count={} eval_count={} prompt_eval_ns={} eval_ns={} load_ns={} total_ns={}",

@@ -121,7 +121,10 @@ proptest! {
         want.extend(content_items(&deltas));
         want.push(Decoded::FinishReason("stop".to_owned()));
         if let Some((input, output)) = usage {
-            want.push(Decoded::Usage { input: Some(input), output: Some(output), cached_input: None, reasoning: None });
+            want.push(Decoded::Usage {
+                input: Some(input), output: Some(output), cached_input: None, cache_write: None, reasoning: None,
+                reported: vec![("prompt_tokens", input), ("completion_tokens", output)],
+            });
         }
         want.push(Decoded::End);
         prop_assert_eq!(decode(Protocol::OpenAiChat, true, body.as_bytes(), &cuts), want);
@@ -137,7 +140,8 @@ proptest! {
         let mut push = |name: &str, v: serde_json::Value| {
             body.push_str(&format!("event: {name}{eol}data: {v}{eol}{eol}"));
         };
-        push("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 3}}}));
+        push("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "usage": {
+            "input_tokens": 3, "cache_read_input_tokens": 40, "cache_creation_input_tokens": 5}}}));
         for (i, (reasoning, t)) in deltas.iter().enumerate() {
             if i % 3 == 0 {
                 push("ping", json!({"type": "ping"}));
@@ -153,11 +157,18 @@ proptest! {
         push("message_stop", json!({"type": "message_stop"}));
         let mut want = vec![
             Decoded::ResponseId("msg_1".to_owned()),
-            Decoded::Usage { input: Some(3), output: None, cached_input: None, reasoning: None },
+            // Anthropic's input_tokens leaves the cached tokens out; the decoder counts them in.
+            Decoded::Usage {
+                input: Some(48), output: None, cached_input: Some(40), cache_write: Some(5), reasoning: None,
+                reported: vec![("input_tokens", 3), ("cache_read_input_tokens", 40), ("cache_creation_input_tokens", 5)],
+            },
         ];
         want.extend(content_items(&deltas));
         want.push(Decoded::FinishReason("end_turn".to_owned()));
-        want.push(Decoded::Usage { input: None, output: Some(9), cached_input: None, reasoning: None });
+        want.push(Decoded::Usage {
+            input: None, output: Some(9), cached_input: None, cache_write: None, reasoning: None,
+            reported: vec![("output_tokens", 9)],
+        });
         want.push(Decoded::End);
         prop_assert_eq!(decode(Protocol::Anthropic, true, body.as_bytes(), &cuts), want);
     }
@@ -182,7 +193,10 @@ proptest! {
             "done_reason": "stop", "prompt_eval_count": 4, "eval_count": 7}).to_string());
         let mut want = content_items(&deltas);
         want.push(Decoded::FinishReason("stop".to_owned()));
-        want.push(Decoded::Usage { input: Some(4), output: Some(7), cached_input: None, reasoning: None });
+        want.push(Decoded::Usage {
+            input: Some(4), output: Some(7), cached_input: None, cache_write: None, reasoning: None,
+            reported: vec![("prompt_eval_count", 4), ("eval_count", 7)],
+        });
         want.push(Decoded::ServerTimings(llmrace::event::ServerTimings {
             prompt_eval_count: Some(4),
             eval_count: Some(7),

@@ -11,14 +11,19 @@ use llmrace::report::{self, Format};
 
 /// A fixture race of four endpoints, one with a hostile name, folded into a run.
 fn run() -> report::Run {
-    let endpoints = 4;
+    let mut names = llmrace::stats::fixture::endpoint_names(4);
+    names[0] = "<script>alert(\"x\")</script>turbo".to_string();
+    run_of(names)
+}
+
+/// The fixture race between endpoints named `names`, folded into a run.
+fn run_of(names: Vec<String>) -> report::Run {
+    let endpoints = names.len();
     let events: Vec<_> = llmrace::stats::fixture::events(endpoints, 150).collect();
     let end = events.last().map(|e| ReplayEnd {
         t: e.t,
         interrupted: false,
     });
-    let mut names = llmrace::stats::fixture::endpoint_names(endpoints);
-    names[0] = "<script>alert(\"x\")</script>turbo".to_string();
     let infos = names
         .into_iter()
         .map(|name| EndpointInfo {
@@ -138,4 +143,54 @@ fn the_html_report_runs_and_paints_in_a_headless_browser() {
         "the screenshot looks blank ({} bytes)",
         png.len()
     );
+}
+
+/// The headline and request tables fit a 1400 px window without scrolling sideways, with eight
+/// endpoints, long names, failures and estimated token counts (the widest they get). The page
+/// is loaded with a probe script of the test's own that writes what overflows into the DOM.
+#[test]
+fn the_tables_fit_a_1400_px_window() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let mut names = llmrace::stats::fixture::endpoint_names(8);
+    names[7] = "meta-llama/Llama-3.3-70B-Instruct-Turbo".to_string();
+    let page = report::render(&run_of(names), Format::Html);
+    assert!(page.contains("estimated"), "bursty's counts are estimated");
+    assert!(
+        page.contains("stream_cut: "),
+        "flaky's failures have messages"
+    );
+    let probe = "<script>addEventListener('load', function () {\
+        var wide = ['headline', 'requests'].map(function (id) {\
+          var box = document.getElementById(id).parentElement;\
+          return id + ' ' + box.scrollWidth + '/' + box.clientWidth;\
+        });\
+        document.body.setAttribute('data-widths', wide.join(', '));\
+        });</script></body>";
+    let page = page.replace("</body>", probe);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("report.html");
+    std::fs::write(&path, page).expect("the page is written");
+    if let Some(keep) = std::env::var_os("LLMRACE_KEEP_REPORT").map(PathBuf::from) {
+        let _ = std::fs::copy(&path, keep.join("tables.html"));
+    }
+    let output = headless(&browser, &dir.path().join("profile"))
+        .arg("--window-size=1400,900")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let widths = dom
+        .split("data-widths=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the probe did not run: {dom}"));
+    for table in widths.split(", ") {
+        let (id, sizes) = table.split_once(' ').expect("id and sizes");
+        let (scroll, client) = sizes.split_once('/').expect("scroll/client");
+        let (scroll, client): (u32, u32) = (scroll.parse().unwrap(), client.parse().unwrap());
+        assert!(scroll <= client, "{id}: {scroll} px wide in {client} px");
+    }
 }

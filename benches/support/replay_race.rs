@@ -83,7 +83,9 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         input: Some(260),
                         output: Some(u32::try_from(TOKENS).unwrap_or(0)),
                         cached_input: None,
+                        cache_write: None,
                         reasoning: None,
+                        reported: Default::default(),
                         source: TokenSource::Usage,
                     },
                 );

@@ -182,6 +182,20 @@ pub fn apply_overrides(
     override_with(&mut race.slo.ttft, args.slo_ttft);
     override_with(&mut race.slo.tpot, args.slo_tpot);
     override_with(&mut race.slo.ttlt, args.slo_ttlt);
+    if race.slo.tpot.is_some() && !race.workload.stream {
+        let (at, key) = match args.slo_tpot {
+            Some(_) => (Location::CommandLine, "--slo-tpot"),
+            None => (origin.clone(), "slo.tpot"),
+        };
+        return Err(ConfigError::invalid(
+            at,
+            key,
+            "a TPOT objective needs a streamed race, and this one does not stream (`stream = \
+             false` or --no-stream): each response arrives whole, with no time per output token",
+            "stream the race, or leave the TPOT objective out (`slo.ttlt` bounds a whole \
+             response)",
+        ));
+    }
 
     add_fail_if(&mut race, &args.fail_if, &origin)?;
     fill_defaults(&mut race);
@@ -209,7 +223,9 @@ pub fn add_fail_if(
         .filter_map(|expr| threshold::parse(expr).ok())
         .collect();
     let names: Vec<String> = race.endpoints.iter().map(|e| e.name.clone()).collect();
-    if let Err(e) = threshold::check_endpoints(&parsed, &names) {
+    let checked = threshold::check_endpoints(&parsed, &names)
+        .and_then(|()| threshold::check_streamed(&parsed, race.workload.stream));
+    if let Err(e) = checked {
         let index = race.fail_if.iter().position(|t| t.trim() == e.expression);
         let (at, key) = match index {
             Some(i) if i >= from_file => (Location::CommandLine, "--fail-if".to_string()),

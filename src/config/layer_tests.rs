@@ -365,6 +365,40 @@ fn a_bad_fail_if_flag_is_refused_with_a_caret() -> TestResult {
 }
 
 #[test]
+fn no_stream_refuses_tpot_thresholds_and_objectives() -> TestResult {
+    let refused = |argv: &[&str]| {
+        layered(argv)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let message = refused(&["--no-stream", "--fail-if", "tpot.p95 > 50ms"]);
+    assert!(
+        message.starts_with("command line: --fail-if: "),
+        "{message}"
+    );
+    assert!(message.contains("`tpot` has no value"), "{message}");
+    let message = refused(&["--no-stream", "--fail-if", "itl.p50 > 5ms"]);
+    assert!(message.contains("`itl` has no value"), "{message}");
+    let message = refused(&["--no-stream", "--slo-tpot", "50ms"]);
+    assert!(
+        message.starts_with("command line: --slo-tpot: "),
+        "{message}"
+    );
+    assert!(message.contains("needs a streamed race"), "{message}");
+    // Streamed, both stand; unstreamed, the other metrics do.
+    layered(&["--fail-if", "tpot.p95 > 50ms", "--slo-tpot", "50ms"])?;
+    layered(&[
+        "--no-stream",
+        "--fail-if",
+        "ttlt.p95 > 5s",
+        "--slo-ttlt",
+        "5s",
+    ])?;
+    Ok(())
+}
+
+#[test]
 fn fail_if_endpoints_are_checked_against_the_race_as_run() -> TestResult {
     // `a` exists in the file, but `-e` replaces the file's endpoints.
     let message = layered(&["--fail-if", "a: rpm < 1", "-e", "z=openai:mock://turbo"])
@@ -379,15 +413,17 @@ fn fail_if_endpoints_are_checked_against_the_race_as_run() -> TestResult {
 }
 
 #[test]
-fn prices_default_cached_input_to_input() -> TestResult {
+fn prices_price_cached_input_as_input_unless_told() -> TestResult {
     let text = format!(
         "{FILE}price = {{ input = 0.15, output = 0.60 }}\n[thresholds]\nfail_if = [\"b: cost > 1\"]\n"
     );
     let race = from_toml_str(&text, Path::new("race.toml"))?;
     let price = race.endpoints[1].price.ok_or("no price")?;
+    assert_eq!((price.input, price.output), (0.15, 0.60));
+    assert_eq!((price.cached_input, price.cache_write), (None, None));
     assert_eq!(
-        (price.input, price.cached_input, price.output),
-        (0.15, 0.15, 0.60)
+        (price.cache_read_price(), price.cache_write_price()),
+        (0.15, 0.15)
     );
     assert_eq!(race.endpoints[0].price, None);
     assert_eq!(race.fail_if, ["b: cost > 1"]);

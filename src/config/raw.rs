@@ -98,12 +98,14 @@ pub(super) struct RawThresholds {
     pub fail_if: Vec<Spanned<String>>,
 }
 
-/// `price = { input = 0.15, cached_input = 0.075, output = 0.60 }`, USD per million tokens.
+/// `price = { input = 3, cached_input = 0.30, cache_write = 3.75, output = 15 }`, USD per
+/// million tokens.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPrice {
     pub input: Spanned<f64>,
     pub cached_input: Option<Spanned<f64>>,
+    pub cache_write: Option<Spanned<f64>>,
     pub output: Spanned<f64>,
 }
 
@@ -284,7 +286,8 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc(
         "endpoint",
         "price",
-        "price = { input = 0.15, cached_input = 0.075, output = 0.60 } (USD per million tokens)",
+        "price = { input = 3, cached_input = 0.30, cache_write = 3.75, output = 15 } (USD per \
+         million tokens)",
     ),
     doc(
         "endpoint.price",
@@ -294,7 +297,14 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc(
         "endpoint.price",
         "cached_input",
-        "cached_input = 0.075 (USD per million cached input tokens; default: input)",
+        "cached_input = 0.30 (USD per million input tokens read from the prompt cache; \
+         default: the input price)",
+    ),
+    doc(
+        "endpoint.price",
+        "cache_write",
+        "cache_write = 3.75 (USD per million input tokens written to the prompt cache, one \
+         rate for 5-minute and 1-hour writes; default: the input price)",
     ),
     doc(
         "endpoint.price",

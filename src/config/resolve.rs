@@ -180,18 +180,18 @@ impl Resolver<'_> {
                     Err(Problem::new(
                         format!("a price must be 0 or more, not {v}"),
                         "write US dollars per million tokens, 0 or more, e.g. \
-                         `price = { input = 0.15, cached_input = 0.075, output = 0.60 }`",
+                         `price = { input = 3, cached_input = 0.30, cache_write = 3.75, \
+                         output = 15 }`",
                     ))
                 }
             })
         };
-        let input = check(&raw.input, "input")?;
+        let optional =
+            |value: Option<&Spanned<f64>>, field: &str| value.map(|v| check(v, field)).transpose();
         Ok(Price {
-            input,
-            cached_input: raw
-                .cached_input
-                .as_ref()
-                .map_or(Ok(input), |c| check(c, "cached_input"))?,
+            input: check(&raw.input, "input")?,
+            cached_input: optional(raw.cached_input.as_ref(), "cached_input")?,
+            cache_write: optional(raw.cache_write.as_ref(), "cache_write")?,
             output: check(&raw.output, "output")?,
         })
     }

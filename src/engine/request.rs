@@ -360,8 +360,12 @@ struct StreamState<'a> {
     pending: Option<(String, bool, u32)>,
     seen_content: bool,
     ended: bool,
-    usage_output: bool,
+    /// The output count the server reported last, if any.
+    usage_output: Option<u32>,
     usage_input: bool,
+    /// The server's raw usage fields as last sent on: a provider that repeats the same usage
+    /// in every chunk has them recorded once.
+    usage_reported: Vec<(&'static str, u32)>,
     finish_reason: Option<String>,
     response_id: Option<String>,
     captured: String,
@@ -379,8 +383,9 @@ impl<'a> StreamState<'a> {
             pending: None,
             seen_content: false,
             ended: false,
-            usage_output: false,
+            usage_output: None,
             usage_input: false,
+            usage_reported: Vec::new(),
             finish_reason: None,
             response_id: None,
             captured: String::new(),
@@ -470,17 +475,29 @@ impl<'a> StreamState<'a> {
                 input,
                 output,
                 cached_input,
+                cache_write,
                 reasoning,
+                reported,
             } => {
                 self.usage_input |= input.is_some();
-                self.usage_output |= output.is_some();
+                self.usage_output = output.or(self.usage_output);
+                // Unchanged fields are left out: an empty map leaves the earlier ones standing.
+                let reported = if reported == self.usage_reported {
+                    crate::event::ReportedUsage::new()
+                } else {
+                    let map = reported.iter().map(|&(name, n)| (name.into(), n)).collect();
+                    self.usage_reported = reported;
+                    map
+                };
                 self.out.emit(
                     t,
                     EventKind::Usage {
                         input,
                         output,
                         cached_input,
+                        cache_write,
                         reasoning,
+                        reported,
                         source: TokenSource::Usage,
                     },
                 );
@@ -518,8 +535,15 @@ impl<'a> StreamState<'a> {
         self.flush(t);
         match end {
             StreamEnd::Finished => {
-                if !self.usage_output || !self.usage_input {
-                    let output = (!self.usage_output).then(|| count_tokens(&self.captured));
+                // Zero output tokens for a response that carried text is a count the server
+                // got wrong (some servers report 0 after streaming a whole answer): the
+                // tokenizer counts it instead, and the record says the count is an estimate.
+                let count_output = match self.usage_output {
+                    None => true,
+                    Some(n) => n == 0 && !self.captured.is_empty(),
+                };
+                if count_output || !self.usage_input {
+                    let output = count_output.then(|| count_tokens(&self.captured));
                     let input = (!self.usage_input).then(|| count_tokens(self.prompt_text));
                     self.out.emit(
                         t,
@@ -527,7 +551,9 @@ impl<'a> StreamState<'a> {
                             input: input.filter(|_| !self.prompt_text.is_empty()),
                             output,
                             cached_input: None,
+                            cache_write: None,
                             reasoning: None,
+                            reported: crate::event::ReportedUsage::new(),
                             source: TokenSource::Estimate,
                         },
                     );

@@ -24,13 +24,14 @@ pub enum Fault {
     HangMidStream,
     SlowHeaders,
     Huge,
+    ZeroUsage,
 }
 
 /// A name accepted for a fault besides its own.
 const ALIASES: &[(&str, Fault)] = &[("cut", Fault::ResetMidStream)];
 
 impl Fault {
-    pub const ALL: [Fault; 17] = [
+    pub const ALL: [Fault; 18] = [
         Fault::Http429,
         Fault::Http500,
         Fault::Http503,
@@ -48,6 +49,7 @@ impl Fault {
         Fault::HangMidStream,
         Fault::SlowHeaders,
         Fault::Huge,
+        Fault::ZeroUsage,
     ];
 
     /// The stable name used in specs, headers and stats.
@@ -71,6 +73,7 @@ impl Fault {
             Fault::HangMidStream => "hang_mid_stream",
             Fault::SlowHeaders => "slow_headers",
             Fault::Huge => "huge",
+            Fault::ZeroUsage => "zero_usage",
         }
     }
 
@@ -95,6 +98,7 @@ impl Fault {
             Fault::HangMidStream => "silence after a few tokens, the connection stays open",
             Fault::SlowHeaders => "headers late by header_delay, then a normal response",
             Fault::Huge => "100000 tokens at full speed, ignoring max_tokens",
+            Fault::ZeroUsage => "the whole answer, with usage reporting 0 output tokens",
         }
     }
 

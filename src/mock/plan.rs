@@ -74,11 +74,19 @@ impl Plan {
         } else {
             (Sampler::new(profile.ttft), Sampler::new(profile.itl))
         };
+        let cache_read = profile.cache_read.min(ask.input_tokens);
         Plan {
             tally: Tally {
                 input: ask.input_tokens,
                 reasoning,
                 output,
+                usage_output: if fault == Some(Fault::ZeroUsage) {
+                    0
+                } else {
+                    output
+                },
+                cache_read,
+                cache_write: profile.cache_write.min(ask.input_tokens - cache_read),
                 finish,
                 include_usage: ask.include_usage,
                 timings: Timings::default(),

@@ -52,6 +52,11 @@ pub struct Profile {
     pub chunk: u32,
     /// Reasoning tokens sent before the answer (chat protocols only).
     pub reasoning: u32,
+    /// Prompt tokens the usage reports as read from the prompt cache (at most the prompt).
+    pub cache_read: u32,
+    /// Prompt tokens the usage reports as written to the prompt cache (Anthropic only: at most
+    /// the prompt's tokens not read from it).
+    pub cache_write: u32,
     /// Probability per request of each fault; they add up to at most 1.
     pub faults: Vec<(Fault, f64)>,
     /// How late the headers are under the `slow_headers` fault.
@@ -109,6 +114,8 @@ impl Profile {
             tokens: TokenCount::Fixed(128),
             chunk: 1,
             reasoning: 0,
+            cache_read: 0,
+            cache_write: 0,
             faults: Vec::new(),
             header_delay: ms(2000),
             load: Duration::ZERO,
@@ -319,6 +326,12 @@ impl fmt::Display for Profile {
         )?;
         if !self.load.is_zero() {
             write!(f, ",load={}", format_duration(self.load))?;
+        }
+        if self.cache_read > 0 {
+            write!(f, ",cache_read={}", self.cache_read)?;
+        }
+        if self.cache_write > 0 {
+            write!(f, ",cache_write={}", self.cache_write)?;
         }
         if let Some(after) = self.close_after_stream {
             write!(f, ",close_after_stream={}", format_duration(after))?;

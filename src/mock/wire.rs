@@ -30,10 +30,17 @@ pub(crate) struct Timings {
 /// The totals of a response, reported in its finish and usage pieces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tally {
+    /// Every prompt token, cached ones included.
     pub input: u32,
     pub reasoning: u32,
     /// All output tokens, reasoning included (as the real APIs count them).
     pub output: u32,
+    /// The output count the usage reports: `output`, but 0 under the `zero_usage` fault.
+    pub usage_output: u32,
+    /// Of `input`, the tokens the usage reports as read from the prompt cache.
+    pub cache_read: u32,
+    /// Of `input`, the tokens the usage reports as written to the prompt cache (Anthropic).
+    pub cache_write: u32,
     pub finish: Finish,
     pub include_usage: bool,
     pub timings: Timings,

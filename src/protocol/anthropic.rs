@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::decode::{
     BodyDecoder, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
-    unexpected_body,
+    reported, unexpected_body,
 };
 use super::sse::SseEvent;
 use super::{Decoded, Decoder};
@@ -57,18 +57,74 @@ struct Usage {
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,
     cache_read_input_tokens: Option<u32>,
+    cache_creation_input_tokens: Option<u32>,
 }
 
 pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
     if stream {
-        Box::new(SseDecoder::new(AnthropicStream { ended: false }))
+        Box::new(SseDecoder::new(AnthropicStream::default()))
     } else {
         Box::new(BodyDecoder::new(decode_body))
     }
 }
 
+#[derive(Default)]
 struct AnthropicStream {
     ended: bool,
+    input: InputParts,
+}
+
+/// The parts Anthropic splits the prompt's tokens into, as last reported. Its `input_tokens`
+/// leaves out the tokens read from or written to the prompt cache, where OpenAI's
+/// `prompt_tokens` counts them: the total llmrace stores is the sum of the three, so the same
+/// prompt counts the same whatever the protocol. `message_start` and `message_delta` may each
+/// carry some of the parts, so they are kept across events.
+#[derive(Default)]
+struct InputParts {
+    uncached: Option<u32>,
+    cache_read: Option<u32>,
+    cache_write: Option<u32>,
+}
+
+impl InputParts {
+    /// The item for one `usage` object. `with_output`: its `output_tokens` is a real count
+    /// (in `message_start` it is a placeholder; the real one comes in `message_delta`).
+    fn usage(&mut self, usage: Option<Usage>, with_output: bool, out: &mut Vec<Decoded>) {
+        let Some(usage) = usage else { return };
+        let output = usage.output_tokens.filter(|_| with_output);
+        let reported = reported([
+            ("input_tokens", usage.input_tokens),
+            ("cache_read_input_tokens", usage.cache_read_input_tokens),
+            (
+                "cache_creation_input_tokens",
+                usage.cache_creation_input_tokens,
+            ),
+            ("output_tokens", output),
+        ]);
+        if reported.is_empty() {
+            return;
+        }
+        let input_changed = usage.input_tokens.is_some()
+            || usage.cache_read_input_tokens.is_some()
+            || usage.cache_creation_input_tokens.is_some();
+        self.uncached = usage.input_tokens.or(self.uncached);
+        self.cache_read = usage.cache_read_input_tokens.or(self.cache_read);
+        self.cache_write = usage.cache_creation_input_tokens.or(self.cache_write);
+        let total = self.uncached.filter(|_| input_changed).map(|uncached| {
+            [self.cache_read, self.cache_write]
+                .into_iter()
+                .flatten()
+                .fold(uncached, u32::saturating_add)
+        });
+        out.push(Decoded::Usage {
+            input: total,
+            output,
+            cached_input: usage.cache_read_input_tokens,
+            cache_write: usage.cache_creation_input_tokens,
+            reasoning: None,
+            reported,
+        });
+    }
 }
 
 impl SseHandler for AnthropicStream {
@@ -105,7 +161,7 @@ impl SseHandler for AnthropicStream {
                         out.push(Decoded::ResponseId(id.0.into_owned()));
                     }
                     // The output count here is a placeholder; the real one comes in `message_delta`.
-                    push_usage(message.usage, false, out);
+                    self.input.usage(message.usage, false, out);
                 }
             }
             "content_block_start" | "content_block_delta" => {
@@ -122,7 +178,7 @@ impl SseHandler for AnthropicStream {
                 {
                     out.push(Decoded::FinishReason(reason.0.into_owned()));
                 }
-                push_usage(parsed.usage, true, out);
+                self.input.usage(parsed.usage, true, out);
             }
             "message_stop" => {
                 self.ended = true;
@@ -140,20 +196,6 @@ impl SseHandler for AnthropicStream {
     }
 
     fn finish(&mut self, _out: &mut Vec<Decoded>) {}
-}
-
-fn push_usage(usage: Option<Usage>, with_output: bool, out: &mut Vec<Decoded>) {
-    let Some(usage) = usage else { return };
-    let output = usage.output_tokens.filter(|_| with_output);
-    if usage.input_tokens.is_none() && output.is_none() && usage.cache_read_input_tokens.is_none() {
-        return;
-    }
-    out.push(Decoded::Usage {
-        input: usage.input_tokens,
-        output,
-        cached_input: usage.cache_read_input_tokens,
-        reasoning: None,
-    });
 }
 
 fn decode_body(body: &str, out: &mut Vec<Decoded>) {
@@ -192,6 +234,6 @@ fn decode_body(body: &str, out: &mut Vec<Decoded>) {
     if let Some(reason) = message.stop_reason.filter(|r| !r.as_str().is_empty()) {
         out.push(Decoded::FinishReason(reason.0.into_owned()));
     }
-    push_usage(message.usage, true, out);
+    InputParts::default().usage(message.usage, true, out);
     out.push(Decoded::End);
 }

@@ -59,6 +59,17 @@ pub(super) fn push_content(text: Option<Str<'_>>, reasoning: bool, out: &mut Vec
     }
 }
 
+/// The fields a usage report held, under the server's names, leaving out those it did not
+/// send.
+pub(super) fn reported<const N: usize>(
+    fields: [(&'static str, Option<u32>); N],
+) -> Vec<(&'static str, u32)> {
+    fields
+        .into_iter()
+        .filter_map(|(name, n)| Some((name, n?)))
+        .collect()
+}
+
 const QUOTE_CHARS: usize = 80;
 const MESSAGE_CHARS: usize = 500;
 

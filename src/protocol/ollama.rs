@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::decode::{
     BodyDecoder, Sniff, Str, cut_short, error_text, invalid_utf8, not_json, push_content, quote,
-    too_long, unexpected_body,
+    reported, too_long, unexpected_body,
 };
 use super::ndjson::{Line, LineSplitter};
 use super::{Decoded, Decoder};
@@ -159,12 +159,15 @@ fn push_chunk(chunk: Chunk<'_>, out: &mut Vec<Decoded>) -> bool {
     }
     let input = chunk.prompt_eval_count.and_then(|n| u32::try_from(n).ok());
     let output = chunk.eval_count.and_then(|n| u32::try_from(n).ok());
-    if input.is_some() || output.is_some() {
+    let reported = reported([("prompt_eval_count", input), ("eval_count", output)]);
+    if !reported.is_empty() {
         out.push(Decoded::Usage {
             input,
             output,
             cached_input: None,
+            cache_write: None,
             reasoning: None,
+            reported,
         });
     }
     let timings = ServerTimings {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::decode::{
     BodyDecoder, First, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
-    unexpected_body,
+    reported, unexpected_body,
 };
 use super::sse::SseEvent;
 use super::{Decoded, Decoder};
@@ -228,22 +228,26 @@ fn push_parts(choice: ChoiceParts<'_>, usage: Option<Usage>, out: &mut Vec<Decod
         _ => false,
     };
     if let Some(usage) = usage {
-        let item = Decoded::Usage {
-            input: usage.prompt_tokens,
-            output: usage.completion_tokens,
-            cached_input: usage.prompt_tokens_details.and_then(|d| d.cached_tokens),
-            reasoning: usage
-                .completion_tokens_details
-                .and_then(|d| d.reasoning_tokens),
-        };
-        let empty = Decoded::Usage {
-            input: None,
-            output: None,
-            cached_input: None,
-            reasoning: None,
-        };
-        if item != empty {
-            out.push(item);
+        let cached_input = usage.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        let reasoning = usage
+            .completion_tokens_details
+            .and_then(|d| d.reasoning_tokens);
+        // `prompt_tokens` already counts the cached tokens: it is the total as it stands.
+        let reported = reported([
+            ("prompt_tokens", usage.prompt_tokens),
+            ("completion_tokens", usage.completion_tokens),
+            ("prompt_tokens_details.cached_tokens", cached_input),
+            ("completion_tokens_details.reasoning_tokens", reasoning),
+        ]);
+        if !reported.is_empty() {
+            out.push(Decoded::Usage {
+                input: usage.prompt_tokens,
+                output: usage.completion_tokens,
+                cached_input,
+                cache_write: None,
+                reasoning,
+                reported,
+            });
         }
     }
     finished

@@ -274,10 +274,13 @@ struct CsvRow<'a> {
     send_lag_ms: Option<f64>,
     attempt: u32,
     retry_of: Option<u64>,
+    // Columns added later go last, so scripts that read columns by position keep working.
+    cache_write_input_tokens: Option<u32>,
+    usage_contradicted: bool,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 35] = [
+    const HEADER: [&'static str; 37] = [
         "request",
         "endpoint",
         "prompt",
@@ -313,6 +316,8 @@ impl CsvRow<'_> {
         "send_lag_ms",
         "attempt",
         "retry_of",
+        "cache_write_input_tokens",
+        "usage_contradicted",
     ];
 }
 
@@ -370,6 +375,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             send_lag_ms: r.send_lag_ms,
             attempt: r.attempt,
             retry_of: r.retry_of.map(|r| r.0),
+            cache_write_input_tokens: r.cache_write_input_tokens,
+            usage_contradicted: r.usage_contradicted,
         }
     }
 }
@@ -388,6 +395,16 @@ mod tests {
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let header = text.lines().next().unwrap();
         assert_eq!(header, CsvRow::HEADER.join(","));
+        // Columns are only ever added at the end: a script reading by position keeps working.
+        assert!(header.starts_with(
+            "request,endpoint,prompt,warmup,request_time,sent_at_s,outcome,http_status,\
+             error_class,error_message,finish_reason,ttfb_ms,ttft_ms,ttfa_ms,ttlt_ms,tpot_ms,\
+             itl_mean_ms,itl_max_ms,output_tps,chunks,input_tokens,input_tokens_source,\
+             output_tokens,output_tokens_source,cached_input_tokens,reasoning_tokens,bytes_sent,\
+             bytes_received,new_connection,connect_ms,server_request_id,response_id,\
+             send_lag_ms,attempt,retry_of,"
+        ));
+        assert!(header.ends_with(",cache_write_input_tokens,usage_contradicted"));
     }
 
     #[test]
@@ -407,7 +424,7 @@ mod tests {
             (None, 1, None)
         );
         assert!(
-            row(&closed).trim_end().ends_with(",x,,1,"),
+            row(&closed).trim_end().ends_with(",x,,1,,,false"),
             "{}",
             row(&closed)
         );
@@ -416,7 +433,7 @@ mod tests {
         retry.attempt = 2;
         retry.retry_of = Some(crate::event::RequestId(2));
         assert!(
-            row(&retry).trim_end().ends_with(",x,1.5,2,2"),
+            row(&retry).trim_end().ends_with(",x,1.5,2,2,,false"),
             "{}",
             row(&retry)
         );

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RaceConfig;
+use super::ReplayHeader;
+use crate::config::{Price, RaceConfig};
+use crate::protocol::Protocol;
 use crate::report::cost::Cost;
 use crate::stats::EndpointSnapshot;
+use crate::stats::snapshot::Tokens;
 
 /// Bumped when a change would make older readers misread `run.json` or `summary.json`.
 pub const RESULTS_FORMAT_VERSION: u32 = 1;
@@ -62,6 +65,84 @@ pub fn lag_notices(endpoints: &[EndpointSnapshot]) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// What the final numbers need said besides themselves, per endpoint: open-loop requests that
+/// left late, output counts the server got wrong, cached tokens priced as ordinary input.
+pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Vec<String> {
+    let mut notices = lag_notices(endpoints);
+    notices.extend(endpoints.iter().filter_map(usage_notice));
+    for e in endpoints {
+        let price = race.endpoints.iter().find(|c| c.name == e.name);
+        if let Some(price) = price.and_then(|c| c.price) {
+            notices.extend(cache_price_notice(&e.name, &e.tokens, &price));
+        }
+    }
+    notices
+}
+
+/// What a replay's numbers mean differently for having been recorded by an older llmrace: in
+/// event format 1, an Anthropic endpoint's input tokens were its own `input_tokens`, which
+/// leave out the prompt tokens read from or written to the prompt cache.
+pub fn replay_notices(header: &ReplayHeader) -> Vec<String> {
+    if header.event_format >= 2 {
+        return Vec::new();
+    }
+    header
+        .endpoints
+        .iter()
+        .filter(|e| e.protocol == Protocol::Anthropic.name())
+        .map(|e| {
+            format!(
+                "{}: recorded by llmrace {} (event format {}), its input tokens leave out those \
+                 read from or written to the prompt cache (Anthropic's own input_tokens)",
+                e.name, header.llmrace_version, header.event_format
+            )
+        })
+        .collect()
+}
+
+/// The notice for an endpoint whose server reported zero output tokens for responses that
+/// carried text (its counts are then llmrace's estimates).
+pub fn usage_notice(e: &EndpointSnapshot) -> Option<String> {
+    let n = e.tokens.contradicted_output_requests;
+    if n == 0 {
+        return None;
+    }
+    let responses = if n == 1 { "response" } else { "responses" };
+    Some(format!(
+        "{}: the server reported 0 output tokens for {n} {responses} that carried text; \
+         llmrace counted them with its tokenizer (estimate)",
+        e.name
+    ))
+}
+
+/// The notice for cached tokens priced as ordinary input because the price left out theirs.
+fn cache_price_notice(name: &str, tokens: &Tokens, price: &Price) -> Option<String> {
+    let unpriced: Vec<String> = [
+        (
+            tokens.cached_input,
+            price.cached_input,
+            "read from",
+            "cached_input",
+        ),
+        (
+            tokens.cache_write_input,
+            price.cache_write,
+            "written to",
+            "cache_write",
+        ),
+    ]
+    .into_iter()
+    .filter(|(n, price, _, _)| *n > 0 && price.is_none())
+    .map(|(n, _, what, key)| format!("{n} {what} the prompt cache (set price.{key})"))
+    .collect();
+    (!unpriced.is_empty()).then(|| {
+        format!(
+            "{name}: input tokens priced as ordinary input: {}",
+            unpriced.join(", ")
+        )
+    })
 }
 
 /// `summary.json`: the final per-endpoint numbers.
@@ -159,7 +240,8 @@ mod tests {
         let mut race = demo_race();
         race.endpoints[1].price = Some(Price {
             input: 1.0,
-            cached_input: 0.5,
+            cached_input: Some(0.5),
+            cache_write: None,
             output: 2.0,
         });
         let endpoints: Vec<_> = race.endpoints.iter().map(|e| endpoint(&e.name)).collect();
@@ -173,5 +255,42 @@ mod tests {
             "duration_s":1.0,"interrupted":false,"endpoints":[]}"#;
         let summary: Summary = serde_json::from_str(old).expect("an old summary reads");
         assert!(summary.costs.is_empty());
+    }
+
+    #[test]
+    fn wrong_zero_counts_and_unpriced_cache_tokens_are_told() {
+        let mut race = demo_race();
+        let price = Price {
+            input: 3.0,
+            cached_input: Some(0.3),
+            cache_write: None,
+            output: 15.0,
+        };
+        race.endpoints[0].price = Some(price);
+        race.endpoints[1].price = Some(Price {
+            cache_write: Some(3.75),
+            ..price
+        });
+        let mut endpoints: Vec<_> = race.endpoints.iter().map(|e| endpoint(&e.name)).collect();
+        for e in &mut endpoints {
+            e.tokens.cached_input = 500;
+            e.tokens.cache_write_input = 200;
+        }
+        endpoints[1].tokens.contradicted_output_requests = 2;
+        let first = endpoints[0].name.clone();
+        let second = endpoints[1].name.clone();
+        assert_eq!(
+            endpoint_notices(&race, &endpoints),
+            [
+                format!(
+                    "{second}: the server reported 0 output tokens for 2 responses that carried \
+                     text; llmrace counted them with its tokenizer (estimate)"
+                ),
+                format!(
+                    "{first}: input tokens priced as ordinary input: 200 written to the prompt \
+                     cache (set price.cache_write)"
+                ),
+            ]
+        );
     }
 }

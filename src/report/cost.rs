@@ -1,5 +1,6 @@
-//! What a race cost at an endpoint's prices: input tokens (the cached part at the cached
-//! price), output tokens, per request and per million output tokens.
+//! What a race cost at an endpoint's prices: input tokens (those read from and written to the
+//! prompt cache at their own prices), output tokens, per request and per million output
+//! tokens.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,10 +20,14 @@ pub struct Cost {
 /// provider bills them), per 1000 ended requests and per million output tokens.
 pub fn cost(endpoint: &EndpointSnapshot, price: &Price) -> Cost {
     let tokens = &endpoint.tokens;
-    let cached = tokens.cached_input.min(tokens.input);
-    let uncached = tokens.input - cached;
+    // `input` counts the cached tokens too; a server reporting more cached tokens than input
+    // never makes a negative bill.
+    let read = tokens.cached_input.min(tokens.input);
+    let written = tokens.cache_write_input.min(tokens.input - read);
+    let uncached = tokens.input - read - written;
     let total_usd = (uncached as f64 * price.input
-        + cached as f64 * price.cached_input
+        + read as f64 * price.cache_read_price()
+        + written as f64 * price.cache_write_price()
         + tokens.output as f64 * price.output)
         / 1e6;
     let counts = &endpoint.counts;
@@ -97,6 +102,16 @@ mod tests {
     use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
 
     fn endpoint(input: u64, cached: u64, output: u64, ended: u64) -> EndpointSnapshot {
+        with_writes(input, cached, 0, output, ended)
+    }
+
+    fn with_writes(
+        input: u64,
+        cached: u64,
+        written: u64,
+        output: u64,
+        ended: u64,
+    ) -> EndpointSnapshot {
         EndpointSnapshot {
             name: "e".to_string(),
             counts: Counts {
@@ -109,6 +124,7 @@ mod tests {
             tokens: Tokens {
                 input,
                 cached_input: cached,
+                cache_write_input: written,
                 output,
                 ..Tokens::default()
             },
@@ -124,7 +140,8 @@ mod tests {
 
     const PRICE: Price = Price {
         input: 0.15,
-        cached_input: 0.075,
+        cached_input: Some(0.075),
+        cache_write: None,
         output: 0.60,
     };
 
@@ -146,6 +163,34 @@ mod tests {
             c.per_million_output_usd.unwrap_or_default(),
             expected * 2.0
         ));
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_billed_at_their_prices_or_as_input() {
+        // Anthropic's prices for one model: reads at a tenth, writes at a premium.
+        let price = Price {
+            input: 3.0,
+            cached_input: Some(0.30),
+            cache_write: Some(3.75),
+            output: 15.0,
+        };
+        // 1M input tokens: 500k read from the cache, 200k written to it, 300k neither.
+        let c = cost(&with_writes(1_000_000, 500_000, 200_000, 0, 1), &price);
+        assert!(
+            close(c.total_usd, 0.3 * 3.0 + 0.5 * 0.30 + 0.2 * 3.75),
+            "{c:?}"
+        );
+        // No cache prices given: every input token at the input price.
+        let plain = Price {
+            cached_input: None,
+            cache_write: None,
+            ..price
+        };
+        let c = cost(&with_writes(1_000_000, 500_000, 200_000, 0, 1), &plain);
+        assert!(close(c.total_usd, 3.0), "{c:?}");
+        // Reads and writes beyond the input never bill a negative uncached part.
+        let c = cost(&with_writes(10, 8, 8, 0, 1), &price);
+        assert!(close(c.total_usd, (8.0 * 0.30 + 2.0 * 3.75) / 1e6), "{c:?}");
     }
 
     #[test]

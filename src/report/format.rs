@@ -1,4 +1,6 @@
 //! How numbers are written for people: durations with sensible units, rates, counts.
+//! Every view and report writes its numbers through here, so `26.0 ms` reads the same
+//! everywhere.
 
 /// Milliseconds as `850 µs`, `42.1 ms`, `1.23 s`, or `—` when absent.
 pub fn ms(value: Option<f64>) -> String {
@@ -20,6 +22,14 @@ pub fn rate(value: f64) -> String {
         format!("{value:.1}")
     } else {
         format!("{value:.2}")
+    }
+}
+
+/// A count of things, with the noun's plural when it is not one: `1 chunk`, `3 chunks`.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    match n.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 
@@ -45,6 +55,13 @@ mod tests {
         assert_eq!(ms(Some(250.0)), "250 ms");
         assert_eq!(ms(Some(1234.0)), "1.23 s");
         assert_eq!(ms(Some(123_456.0)), "123 s");
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(1u32, "chunk"), "1 chunk");
+        assert_eq!(count(0u32, "endpoint"), "0 endpoints");
+        assert_eq!(count(8usize as u64, "endpoint"), "8 endpoints");
     }
 
     #[test]

@@ -171,6 +171,14 @@ pub enum TokenSource {
     None,
 }
 
+/// Whether any endpoint's token counts were estimated, so a report explains estimates only
+/// when it has some.
+pub fn any_estimated(endpoints: &[EndpointSnapshot]) -> bool {
+    endpoints
+        .iter()
+        .any(|e| e.tokens.estimated_output_requests > 0)
+}
+
 impl TokenSource {
     pub fn of(e: &EndpointSnapshot) -> TokenSource {
         let estimated = e.tokens.estimated_output_requests;

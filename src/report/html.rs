@@ -99,6 +99,9 @@ fn swatch(index: usize, name: &str) -> String {
 
 fn headline_table(out: &mut String, run: &Run) {
     let endpoints = &run.summary.endpoints;
+    // Where the token counts came from matters only when some were estimated; a column that
+    // says "server usage" on every row would only push the numbers off a laptop's screen.
+    let estimated = headline::any_estimated(endpoints);
     out.push_str(
         "<section><h2>Headline</h2><div class=\"scroll\"><table class=\"sortable\" id=\"headline\"><thead><tr>\
          <th>endpoint</th><th data-type=\"num\">ok/sent</th><th data-type=\"num\">success</th>\
@@ -107,8 +110,12 @@ fn headline_table(out: &mut String, run: &Run) {
          <th data-type=\"num\">TTLT p99</th><th data-type=\"num\">TPOT p50</th>\
          <th data-type=\"num\">ITL p50</th><th data-type=\"num\">output tok/s</th>\
          <th data-type=\"num\">req/min</th><th data-type=\"num\">goodput req/s</th>\
-         <th data-type=\"num\">output tokens</th><th>token source</th></tr></thead><tbody>",
+         <th data-type=\"num\">output tokens</th>",
     );
+    if estimated {
+        out.push_str("<th>token source</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
     for (i, e) in endpoints.iter().enumerate() {
         let l = &e.latency;
         let _ = write!(out, "<tr><td>{}</td>", swatch(i, &e.name));
@@ -141,11 +148,18 @@ fn headline_table(out: &mut String, run: &Run) {
         }
         let _ = write!(
             out,
-            "<td class=\"n\" data-v=\"{0}\">{0}</td><td class=\"src-{1}\">{2}</td></tr>",
-            e.tokens.output,
-            source.key(),
-            escape(&source.label(e))
+            "<td class=\"n\" data-v=\"{0}\">{0}</td>",
+            e.tokens.output
         );
+        if estimated {
+            let _ = write!(
+                out,
+                "<td class=\"src-{}\">{}</td>",
+                source.key(),
+                escape(&source.label(e))
+            );
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>");
     let winners = headline::winners(endpoints);
@@ -164,11 +178,15 @@ fn headline_table(out: &mut String, run: &Run) {
         }
         out.push_str("</ul>");
     }
-    out.push_str(
-        "<p class=\"note\">Token counts come from the server's usage report; \
-         \"estimated\" ones were counted by llmrace with a BPE tokenizer (o200k) because the \
-         server reported none.</p></section>\n",
-    );
+    if headline::any_estimated(endpoints) {
+        out.push_str(
+            "<p class=\"note\">Token counts come from the server's usage report; \
+             \"estimated\" ones were counted by llmrace with a BPE tokenizer (o200k) because \
+             the server reported none, or 0 output tokens for a response that carried text.</p>",
+        );
+    }
+    out.push_str("</section>
+");
 }
 
 fn cost_table(out: &mut String, run: &Run) {
@@ -270,8 +288,8 @@ fn chart_section(out: &mut String, run: &Run) {
     } else {
         let _ = write!(
             out,
-            "{} had no usage from the server for some or all requests; those counts were \
-             estimated with a BPE tokenizer (o200k).",
+            "{} had no usable usage from the server for some or all requests; those counts \
+             were estimated with a BPE tokenizer (o200k).",
             estimated.join(", ")
         );
     }
@@ -350,10 +368,10 @@ fn requests_table(out: &mut String, run: &Run) {
     out.push_str(
         "</p><div class=\"scroll\"><table class=\"sortable\" id=\"requests\"><thead><tr>\
          <th data-type=\"num\">#</th><th>endpoint</th><th data-type=\"num\">sent at (s)</th>\
-         <th>outcome</th><th data-type=\"num\">HTTP</th><th>error</th>\
+         <th>outcome</th><th data-type=\"num\">HTTP</th>\
          <th data-type=\"num\">TTFT</th><th data-type=\"num\">TTLT</th>\
          <th data-type=\"num\">TPOT</th><th data-type=\"num\">output tokens</th>\
-         <th>token source</th><th data-type=\"num\">tok/s</th></tr></thead><tbody>",
+         <th>token source</th><th data-type=\"num\">tok/s</th><th>error</th></tr></thead><tbody>",
     );
     for r in measured.iter().take(MAX_REQUEST_ROWS) {
         request_row(out, r);
@@ -381,23 +399,6 @@ fn request_row(out: &mut String, r: &RequestRecord) {
         }
         None => out.push_str("<td class=\"n\">—</td>"),
     }
-    let error = match (r.error_class, &r.error_message) {
-        (Some(c), Some(m)) => format!("{}: {m}", c.name()),
-        (Some(c), None) => c.name().to_string(),
-        (None, _) => String::new(),
-    };
-    // Long messages are cut in the cell and whole on hover.
-    let shown: String = if error.chars().count() > 90 {
-        error.chars().take(89).chain(['…']).collect()
-    } else {
-        error.clone()
-    };
-    let _ = write!(
-        out,
-        "<td title=\"{}\">{}</td>",
-        escape(&error),
-        escape(&shown)
-    );
     for v in [r.ttft_ms, r.ttlt_ms, r.tpot_ms] {
         num_cell(out, v, &ms(v));
     }
@@ -414,6 +415,24 @@ fn request_row(out: &mut String, r: &RequestRecord) {
         r.output_tps,
         &r.output_tps.map_or("—".to_string(), rate),
     );
+    let error = match (r.error_class, &r.error_message) {
+        (Some(c), Some(m)) => format!("{}: {m}", c.name()),
+        (Some(c), None) => c.name().to_string(),
+        (None, _) => String::new(),
+    };
+    // Last, and wrapping: most requests have none, and a wide empty column would push the
+    // numbers off the screen. Long messages are cut in the cell and whole on hover.
+    let shown: String = if error.chars().count() > 90 {
+        error.chars().take(89).chain(['…']).collect()
+    } else {
+        error.clone()
+    };
+    let _ = write!(
+        out,
+        "<td class=\"err\" title=\"{}\">{}</td>",
+        escape(&error),
+        escape(&shown)
+    );
     out.push_str("</tr>");
 }
 
@@ -429,6 +448,10 @@ table{border-collapse:collapse;margin:6px 0 10px}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
 th{background:var(--head);font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
+#headline th,#requests th{white-space:normal;vertical-align:bottom}
+#headline th,#headline td,#requests th,#requests td{padding:3px 6px}
+#headline td:first-child,#requests td:nth-child(2){white-space:normal;min-width:9em}
+td.err{white-space:normal;min-width:14em;font-size:13px}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[data-dir=asc]::after{content:" ▲"}table.sortable th[data-dir=desc]::after{content:" ▼"}
 tr.failed td{background:#ffebe9}tr.cancelled td{background:#f6f8fa}

@@ -130,6 +130,7 @@ pub fn render(run: &Run) -> String {
             t.output.to_string(),
             t.reasoning.to_string(),
             t.cached_input.to_string(),
+            t.cache_write_input.to_string(),
             TokenSource::of(e).label(e),
         ]
     });
@@ -141,15 +142,27 @@ pub fn render(run: &Run) -> String {
             "output",
             "reasoning",
             "cached input",
+            "cache writes",
             "output source",
         ],
-        "lrrrrl",
+        "lrrrrrl",
         rows,
     );
-    out.push_str(
-        "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
-         server reported no usage.\n\n",
-    );
+    if headline::any_estimated(endpoints) {
+        out.push_str(
+            "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
+             server reported no usage",
+        );
+        if endpoints
+            .iter()
+            .any(|e| e.tokens.contradicted_output_requests > 0)
+        {
+            out.push_str(", or reported 0 output tokens for a response that carried text");
+        }
+        out.push_str(".
+
+");
+    }
 
     let laps = headline::lap_rows(endpoints);
     if !laps.is_empty() {
@@ -294,6 +307,14 @@ mod tests {
     #[test]
     fn a_fixture_race_as_markdown() {
         insta::assert_snapshot!(render(&super::super::run::fixture(6, 30)));
+    }
+
+    #[test]
+    fn estimates_are_explained_only_when_some_were_made() {
+        let note = "\"Estimated\" counts were made";
+        // Of the fixture's endpoints only the sixth, bursty, reports no usage.
+        assert!(!render(&super::super::run::fixture(2, 10)).contains(note));
+        assert!(render(&super::super::run::fixture(6, 10)).contains(note));
     }
 
     #[test]

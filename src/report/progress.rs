@@ -1,33 +1,118 @@
-//! The one-line-per-update progress of a headless race: enough to see it is alive and who is
-//! ahead, without a terminal UI.
+//! The progress of a headless race, once a second: enough to see it is alive and who is ahead,
+//! without a terminal UI. One line per endpoint, so eight endpoints still fit 80 columns.
 
 use super::format::{ms, rate};
+use crate::event::Offset;
 use crate::stats::Snapshot;
 
-/// One line describing the race so far, e.g.
-/// `[ 4.0s] turbo 12/24 ttft 81 ms 95 tok/s │ steady 8/24 …`.
-pub fn progress_line(snapshot: &Snapshot, targets: &[Option<u64>]) -> String {
-    let mut line = format!("[{:>5.1}s]", snapshot.t.as_secs_f64());
-    for (i, e) in snapshot.endpoints.iter().enumerate() {
-        let done = e.counts.requests_done();
-        let of = targets
-            .get(i)
-            .copied()
-            .flatten()
-            .map_or(String::new(), |n| format!("/{n}"));
-        let sep = if i == 0 { " " } else { " │ " };
-        line.push_str(&format!(
-            "{sep}{} {done}{of} ttft {} {} tok/s",
-            e.name,
-            ms(e.latency.ttft_ms.map(|s| s.p50)),
-            rate(e.rates.live_output_tokens_per_s),
-        ));
-        if e.counts.failed > 0 {
-            line.push_str(&format!(" ✗{}", e.counts.failed));
-        }
-        if e.counts.retries > 0 {
-            line.push_str(&format!(" ↻{}", e.counts.retries));
+/// Writes the progress blocks, each snapshot at most once.
+pub struct Progress {
+    /// Requests each endpoint will send, when known.
+    targets: Vec<Option<u64>>,
+    /// The race time of the last block written.
+    written: Option<Offset>,
+}
+
+impl Progress {
+    pub fn new(targets: Vec<Option<u64>>) -> Self {
+        Progress {
+            targets,
+            written: None,
         }
     }
-    line
+
+    /// The block for `snapshot`, or `None` when it is the one written last (the race was quiet
+    /// for a while: repeating the same numbers under the same time says nothing), e.g.
+    /// ```text
+    /// [  4.0s] turbo   12/24  TTFT 81.0 ms   95.0 tok/s
+    ///          steady   8/24  TTFT  250 ms   41.2 tok/s  ✗1
+    /// ```
+    pub fn block(&mut self, snapshot: &Snapshot) -> Option<String> {
+        if snapshot.endpoints.is_empty() || self.written == Some(snapshot.t) {
+            return None;
+        }
+        self.written = Some(snapshot.t);
+        let stamp = format!("[{:>5.1}s]", snapshot.t.as_secs_f64());
+        let names = snapshot.endpoints.iter().map(|e| e.name.chars().count());
+        let name_width = names.max().unwrap_or(0);
+        let counts: Vec<String> = (snapshot.endpoints.iter().enumerate())
+            .map(|(i, e)| {
+                let of = (self.targets.get(i).copied().flatten())
+                    .map_or(String::new(), |n| format!("/{n}"));
+                format!("{}{of}", e.counts.requests_done())
+            })
+            .collect();
+        // Wide enough for the end (`24/24`), so the columns stay put as the race goes on.
+        let finals = self
+            .targets
+            .iter()
+            .flatten()
+            .map(|n| 2 * n.to_string().len() + 1);
+        let count_width = counts
+            .iter()
+            .map(String::len)
+            .chain(finals)
+            .max()
+            .unwrap_or(0);
+        let mut block = String::new();
+        for (i, (e, count)) in snapshot.endpoints.iter().zip(&counts).enumerate() {
+            let lead = if i == 0 {
+                stamp.clone()
+            } else {
+                " ".repeat(stamp.len())
+            };
+            block.push_str(&format!(
+                "{lead} {:<name_width$}  {count:>count_width$}  TTFT {:>7}  {:>6} tok/s",
+                e.name,
+                ms(e.latency.ttft_ms.map(|s| s.p50)),
+                rate(e.rates.live_output_tokens_per_s),
+            ));
+            if e.counts.failed > 0 {
+                block.push_str(&format!("  ✗{}", e.counts.failed));
+            }
+            if e.counts.retries > 0 {
+                block.push_str(&format!("  ↻{}", e.counts.retries));
+            }
+            block.push('\n');
+        }
+        block.pop();
+        Some(block)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::fixture;
+
+    #[test]
+    fn one_aligned_line_per_endpoint_within_80_columns() {
+        let mut snapshot = fixture::race(8, 30);
+        snapshot.t = Offset::from_duration(std::time::Duration::from_secs(4));
+        let block = Progress::new(vec![Some(240); 8]).block(&snapshot).unwrap();
+        let lines: Vec<&str> = block.lines().collect();
+        assert_eq!(lines.len(), 8, "{block}");
+        assert!(lines[0].starts_with("[  4.0s] "), "{block}");
+        // Only the first line starts like a progress line: one update is one block.
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("         ")),
+            "{block}"
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{block}");
+        let at = |l: &str| l.find("TTFT");
+        assert!(lines.iter().all(|l| at(l) == at(lines[0])), "{block}");
+    }
+
+    #[test]
+    fn a_quiet_race_prints_each_moment_once() {
+        let snapshot = fixture::race(2, 10);
+        let mut progress = Progress::new(Vec::new());
+        assert!(progress.block(&snapshot).is_some());
+        assert_eq!(progress.block(&snapshot), None);
+        let later = Snapshot {
+            t: Offset(snapshot.t.0 + 1),
+            ..snapshot
+        };
+        assert!(progress.block(&later).is_some());
+    }
 }

@@ -197,6 +197,15 @@ pub(crate) fn assemble(
 ) -> Run {
     let interrupted = end.is_none_or(|e| e.interrupted);
     let duration_s = last.t.as_secs_f64();
+    // What the race itself would have said about these numbers.
+    let notices = damage
+        .into_iter()
+        .chain(record::run_info::replay_notices(header))
+        .chain(record::run_info::endpoint_notices(
+            &header.race,
+            &last.endpoints,
+        ))
+        .collect();
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         name: header.name.clone(),
@@ -217,7 +226,7 @@ pub(crate) fn assemble(
         // A replay does not say where it was raced.
         host: "unknown".to_string(),
         endpoints: header.endpoints.clone(),
-        notices: damage.into_iter().collect(),
+        notices,
         race: header.race.clone(),
     };
     Run {
@@ -424,5 +433,27 @@ mod tests {
         std::fs::write(&not_replay, "hello").unwrap();
         let message = load(&not_replay).unwrap_err().to_string();
         assert!(message.contains("not an llmrace replay"), "{message}");
+    }
+
+    #[test]
+    fn an_anthropic_replay_of_event_format_1_says_its_input_left_out_the_cache() {
+        let mut replay = fixture::replay(2, 4);
+        replay.header.endpoints[1].protocol = "anthropic".to_string();
+        let anthropic = replay.header.endpoints[1].name.clone();
+        assert!(from_replay(&replay).info.notices.is_empty());
+        replay.header.event_format = 1;
+        let notices = from_replay(&replay).info.notices;
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].starts_with(&format!("{anthropic}: recorded by llmrace")),
+            "{notices:?}"
+        );
+        assert!(
+            notices[0].contains(
+                "event format 1), its input tokens leave out those read from or \
+                 written to the prompt cache"
+            ),
+            "{notices:?}"
+        );
     }
 }

@@ -22,6 +22,9 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
 
+/// Series of at most this many points have each point marked.
+const MARKED_POINTS: usize = 30;
+
 /// One line of a chart.
 pub struct Series<'a> {
     pub name: &'a str,
@@ -86,15 +89,18 @@ impl LineChart<'_> {
                 s.color,
                 escape(s.name)
             );
-            if s.points.len() == 1 {
-                let (px, py) = s.points[0];
-                let _ = write!(
-                    out,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
-                    x(px),
-                    y(py),
-                    s.color
-                );
+            // Few points (a short race, a slow endpoint) are each marked, so a lone one shows
+            // and the reader sees what the line joins; a CDF's steps need no marks.
+            if s.points.len() == 1 || (!self.steps && s.points.len() <= MARKED_POINTS) {
+                for &(px, py) in &s.points {
+                    let _ = write!(
+                        out,
+                        r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
+                        x(px),
+                        y(py),
+                        s.color
+                    );
+                }
             }
         }
         out.push_str("</svg>");
@@ -185,12 +191,13 @@ pub fn stacked_bars(title: &str, rows: &[Stack]) -> String {
             );
             left += w;
         }
+        // Written as a count: an empty row's float sum is -0.
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" class="value">{}</text>"#,
             left + 6.0,
             top + row * 0.6,
-            total(stack)
+            total(stack).round().abs()
         );
     }
     out.push_str("</svg>");
@@ -347,6 +354,24 @@ mod tests {
     }
 
     #[test]
+    fn a_row_without_errors_counts_zero() {
+        let rows = [
+            Stack {
+                label: "clean".to_string(),
+                parts: Vec::new(),
+            },
+            Stack {
+                label: "flaky".to_string(),
+                parts: vec![(3.0, PALETTE[0], "stream_cut".to_string())],
+            },
+        ];
+        let chart = stacked_bars("errors", &rows);
+        assert!(chart.contains(r#"class="value">0</text>"#), "{chart}");
+        assert!(chart.contains(r#"class="value">3</text>"#), "{chart}");
+        assert!(!chart.contains("-0"), "{chart}");
+    }
+
+    #[test]
     fn a_line_chart_draws_a_path_per_series() {
         let chart = LineChart {
             title: "t",
@@ -370,5 +395,29 @@ mod tests {
         .render();
         assert_eq!(chart.matches("<path").count(), 2);
         assert!(chart.starts_with("<svg") && chart.ends_with("</svg>"));
+        // Steps (a CDF) mark only a lone point.
+        assert_eq!(chart.matches("<circle").count(), 1);
+    }
+
+    #[test]
+    fn a_few_points_over_time_are_marked() {
+        let series = |n: u32| Series {
+            name: "a",
+            color: PALETTE[0],
+            points: (0..n).map(|i| (f64::from(i), 1.0)).collect(),
+        };
+        let chart = |n| {
+            LineChart {
+                title: "t",
+                x_label: "x",
+                y_label: "y",
+                series: vec![series(n)],
+                steps: false,
+                y_max: None,
+            }
+            .render()
+        };
+        assert_eq!(chart(3).matches("<circle").count(), 3);
+        assert_eq!(chart(200).matches("<circle").count(), 0);
     }
 }

@@ -2,6 +2,7 @@
 //! endpoint, one row each, best values marked.
 
 use super::format::{ms, percent, rate};
+use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
 
 const HEADERS: [&str; 11] = [
@@ -21,6 +22,13 @@ const HEADERS: [&str; 11] = [
 /// The table as plain text (columns aligned with spaces), then a line per endpoint that had
 /// errors, and a note when token counts were estimated.
 pub fn render(endpoints: &[EndpointSnapshot]) -> String {
+    render_within(endpoints, usize::MAX)
+}
+
+/// [`render`] for a terminal `width` columns wide: a table wider than that is cut into blocks
+/// of whole columns, one under the other, each led by the endpoint names, rather than leaving
+/// the terminal to wrap every row in the middle of a number.
+pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
     // Lap wins only mean something when laps were run, retries when some were made.
     let laps = endpoints.iter().any(|e| e.laps > 0);
     let retries = endpoints.iter().any(|e| e.counts.retries > 0);
@@ -51,45 +59,98 @@ pub fn render(endpoints: &[EndpointSnapshot]) -> String {
         }
     }
     let mut out = String::new();
-    let line = |cells: &[String], out: &mut String| {
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            let pad = w - cell.chars().count();
-            if i == 0 {
-                out.push_str(cell);
-                out.push_str(&" ".repeat(pad));
-            } else {
-                out.push_str("  ");
-                out.push_str(&" ".repeat(pad));
-                out.push_str(cell);
-            }
+    let line = |cells: &[String], columns: &[usize], out: &mut String| {
+        out.push_str(&format!("{:<w$}", cells[0], w = widths[0]));
+        for &i in columns {
+            out.push_str(&format!("  {:>w$}", cells[i], w = widths[i]));
         }
         out.push('\n');
     };
-    line(&headers, &mut out);
-    for row in &rows {
-        line(row, &mut out);
+    for (i, columns) in blocks(&widths, width).iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        line(&headers, columns, &mut out);
+        for row in &rows {
+            line(row, columns, &mut out);
+        }
     }
+    let mut notes = Vec::new();
     for e in endpoints {
         if !e.errors.is_empty() {
             let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
-            out.push_str(&format!("{}: errors: {}\n", e.name, classes.join(", ")));
+            notes.push(format!("{}: errors: {}", e.name, classes.join(", ")));
         }
         if let Some(lag) = e.latency.send_lag_ms {
-            out.push_str(&format!(
-                "{}: send lag (open loop) p50 {}, p99 {}\n",
+            notes.push(format!(
+                "{}: send lag (open loop) p50 {}, p99 {}",
                 e.name,
                 ms(Some(lag.p50)),
                 ms(Some(lag.p99))
             ));
         }
-        if e.tokens.estimated_output_requests > 0 {
-            out.push_str(&format!(
-                "{}: the server reported no usage for {} requests; their output tokens were counted with a BPE tokenizer (o200k)\n",
-                e.name, e.tokens.estimated_output_requests
+        // Those whose usage said 0 output tokens for text have their own line: the table is the
+        // one output every race, quiet or not, and every replay prints.
+        if let Some(notice) = usage_notice(e) {
+            notes.push(notice);
+        }
+        let missing = e
+            .tokens
+            .estimated_output_requests
+            .saturating_sub(e.tokens.contradicted_output_requests);
+        if missing > 0 {
+            notes.push(format!(
+                "{}: the server reported no usage for {missing} requests; their output tokens were counted with a BPE tokenizer (o200k)",
+                e.name
             ));
         }
     }
+    for note in notes {
+        out.push_str(&wrap(&note, width));
+    }
     out
+}
+
+/// `text` broken between words into lines of at most `width` columns (a longer word stays
+/// whole), the lines after the first indented.
+fn wrap(text: &str, width: usize) -> String {
+    const INDENT: &str = "  ";
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if line.is_empty() {
+            line.push_str(word);
+        } else if fits {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            out.push_str(&line);
+            out.push('\n');
+            line = format!("{INDENT}{word}");
+        }
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// The columns after the first, in blocks that each fit `width` after the first column (at
+/// least one column a block, however narrow the terminal).
+fn blocks(widths: &[usize], width: usize) -> Vec<Vec<usize>> {
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0;
+    for (i, w) in widths.iter().enumerate().skip(1) {
+        match blocks.last_mut() {
+            Some(block) if used + 2 + w <= width => block.push(i),
+            _ => {
+                blocks.push(vec![i]);
+                used = widths[0];
+            }
+        }
+        used += 2 + w;
+    }
+    blocks
 }
 
 /// Laps won by first token and by first finished, of the laps run: `3/2 of 5`.
@@ -124,4 +185,36 @@ fn row(e: &EndpointSnapshot) -> [String; 11] {
         rate(e.rates.requests_per_min),
         e.tokens.output.to_string(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::fixture::finished_race;
+
+    #[test]
+    fn an_80_column_terminal_gets_blocks_of_whole_columns() {
+        let endpoints = finished_race(4, 20).endpoints;
+        let wide = render(&endpoints);
+        let table_lines = |text: &str| text.lines().take_while(|l| !l.contains(": ")).count();
+        assert!(wide.lines().next().is_some_and(|l| l.chars().count() > 80));
+        let narrow = render_within(&endpoints, 80);
+        assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+        let headers: Vec<&str> = narrow
+            .lines()
+            .filter(|l| l.starts_with("endpoint"))
+            .collect();
+        assert_eq!(headers.len(), 2, "{narrow}");
+        assert!(headers[1].contains("tokens"), "{narrow}");
+        // Every number is still there, none cut: the same cells, one block under the other.
+        let cells = |text: &str| {
+            let mut cells: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+            cells.sort();
+            cells.dedup();
+            cells
+        };
+        assert_eq!(cells(&narrow), cells(&wide));
+        assert_eq!(table_lines(&wide), 5);
+        assert!(narrow.contains("\n  stream_cut ×3\n"), "{narrow}");
+    }
 }

@@ -29,7 +29,7 @@ mod check;
 #[cfg(test)]
 mod tests;
 
-pub use check::{Check, check_endpoints, evaluate, render};
+pub use check::{Check, check_endpoints, check_streamed, evaluate, render};
 
 /// One parsed threshold: the race fails when `metric` compares to `limit` as `op` says.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,11 +3,12 @@
 //! whatever the race length.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::distribution::Distribution;
 use super::health;
 use super::recent::{RecentRequests, ViewHandle};
-use super::request::{Outcome, RequestRecord};
+use super::request::{Outcome, RequestRecord, duration_ms};
 use super::snapshot::{Counts, EndpointSnapshot, Latency, Rates, Tokens};
 use super::window::SecondsWindow;
 use crate::config::Slo;
@@ -28,6 +29,10 @@ pub struct EndpointStats {
     tpot: Distribution,
     itl: Distribution,
     output_tps: Distribution,
+    /// TTFB and TTFT as they arrive, before any request ended: the lanes show these while the
+    /// first requests stream, instead of a dash for as long as the slowest answer takes.
+    first_ttfb: Distribution,
+    first_ttft: Distribution,
     /// Open loop: how late requests left after their scheduled time.
     lag: Distribution,
     tokens: Tokens,
@@ -86,6 +91,32 @@ impl EndpointStats {
         self.window.at(t.as_secs_f64()).streamed_chunks += u64::from(chunks);
     }
 
+    /// A request's first byte or first token arrived at `t`: `before` and `after` are its
+    /// (TTFB, TTFT) around the event. The TTFT goes into its second of the window at once, for
+    /// the charts and sparklines; both stand in for the distributions until ended requests
+    /// give the real figures.
+    pub fn on_first_moments(
+        &mut self,
+        t: Offset,
+        before: (Option<Duration>, Option<Duration>),
+        after: (Option<Duration>, Option<Duration>),
+    ) {
+        if let (None, Some(ttfb)) = (before.0, after.0)
+            && self.ttfb.is_empty()
+        {
+            self.first_ttfb.record_ms(duration_ms(ttfb));
+        }
+        if let (None, Some(ttft)) = (before.1, after.1) {
+            let ttft = duration_ms(ttft);
+            let second = self.window.at(t.as_secs_f64());
+            second.ttft_sum_ms += ttft;
+            second.ttft_count += 1;
+            if self.ttft.is_empty() {
+                self.first_ttft.record_ms(ttft);
+            }
+        }
+    }
+
     /// Folds a finished request in; `t` is when it ended, `view` its inspector entry (which
     /// has seen the terminal event already).
     pub fn on_finished(&mut self, t: Offset, record: &RequestRecord, view: &ViewHandle, slo: &Slo) {
@@ -103,15 +134,14 @@ impl EndpointStats {
             Outcome::Succeeded => {
                 self.counts.succeeded += 1;
                 second.completed += 1;
-                if let Some(ttft) = record.ttft_ms {
-                    second.ttft_sum_ms += ttft;
-                    second.ttft_count += 1;
-                }
                 let output = u64::from(record.output_tokens.unwrap_or(0));
                 second.output_tokens += output;
                 self.tokens.output += output;
                 if record.output_tokens_source == Some(TokenSource::Estimate) {
                     self.tokens.estimated_output_requests += 1;
+                }
+                if record.usage_contradicted {
+                    self.tokens.contradicted_output_requests += 1;
                 }
                 if record.meets(slo) {
                     self.counts.good += 1;
@@ -139,6 +169,7 @@ impl EndpointStats {
         record_opt(&mut self.ttfb, record.ttfb_ms);
         self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
         self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
+        self.tokens.cache_write_input += u64::from(record.cache_write_input_tokens.unwrap_or(0));
         self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
         self.tokens.chunks += u64::from(record.chunks);
     }
@@ -167,9 +198,12 @@ impl EndpointStats {
         };
         let live = live_chunks as f64 * tokens_per_chunk;
         let ended = self.counts.succeeded + self.counts.failed;
+        // While requests stream and none has ended, their first moments stand in; once the
+        // race is over (nothing in flight) only ended requests count.
+        let streaming = |d: &Distribution| d.summary().filter(|_| self.counts.in_flight > 0);
         let latency = Latency {
-            ttfb_ms: self.ttfb.summary(),
-            ttft_ms: self.ttft.summary(),
+            ttfb_ms: self.ttfb.summary().or_else(|| streaming(&self.first_ttfb)),
+            ttft_ms: self.ttft.summary().or_else(|| streaming(&self.first_ttft)),
             ttfa_ms: self.ttfa.summary(),
             ttlt_ms: self.ttlt.summary(),
             tpot_ms: self.tpot.summary(),

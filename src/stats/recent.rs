@@ -169,14 +169,17 @@ impl RequestView {
                 input,
                 output,
                 cached_input,
+                cache_write,
                 reasoning,
                 source,
+                ..
             } => {
                 let mut label = String::from("usage");
                 for (name, value) in [
                     ("in", input),
                     ("out", output),
                     ("cached", cached_input),
+                    ("cache_write", cache_write),
                     ("reasoning", reasoning),
                 ] {
                     if let Some(n) = value {

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    EndpointId, ErrorClass, EventKind, Offset, PromptId, RequestId, Retry, ServerTimings,
-    TokenSource,
+    EndpointId, ErrorClass, EventKind, Offset, PromptId, ReportedUsage, RequestId, Retry,
+    ServerTimings, TokenSource,
 };
 
 /// How a request ended.
@@ -51,12 +51,26 @@ pub struct RequestRecord {
     pub itl_ms: Vec<f64>,
     /// Protocol events that carried content (SSE events, NDJSON lines).
     pub chunks: u32,
+    /// Every prompt token, cached ones included, whatever the protocol.
     pub input_tokens: Option<u32>,
     pub input_tokens_source: Option<TokenSource>,
     pub output_tokens: Option<u32>,
     pub output_tokens_source: Option<TokenSource>,
+    /// Of `input_tokens`, those read from the prompt cache.
     pub cached_input_tokens: Option<u32>,
+    /// Of `input_tokens`, those written to the prompt cache (Anthropic's
+    /// `cache_creation_input_tokens`).
+    #[serde(default)]
+    pub cache_write_input_tokens: Option<u32>,
     pub reasoning_tokens: Option<u32>,
+    /// The server's usage fields as it named and counted them (Anthropic's `input_tokens`
+    /// leaves the cached tokens out, for one).
+    #[serde(default, skip_serializing_if = "ReportedUsage::is_empty")]
+    pub usage_reported: ReportedUsage,
+    /// The server reported zero output tokens for a response that carried text:
+    /// `output_tokens` is llmrace's estimate instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub usage_contradicted: bool,
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub new_connection: bool,
@@ -131,7 +145,11 @@ struct TokenCounts {
     input: Option<(u32, TokenSource)>,
     output: Option<(u32, TokenSource)>,
     cached_input: Option<u32>,
+    cache_write: Option<u32>,
     reasoning: Option<u32>,
+    reported: ReportedUsage,
+    /// The server's zero output tokens were replaced by an estimate that found some.
+    contradicted: bool,
 }
 
 impl RequestTrace {
@@ -194,6 +212,11 @@ impl RequestTrace {
         self.first_content.map(|t| t.since(self.sent))
     }
 
+    /// Time to first byte (the response head) so far, if it has arrived.
+    pub fn ttfb(&self) -> Option<Duration> {
+        self.headers.map(|t| t.since(self.sent))
+    }
+
     /// Folds a non-terminal event in. Terminal events go to [`RequestTrace::finish`].
     pub fn apply(&mut self, t: Offset, kind: &EventKind) {
         match kind {
@@ -236,27 +259,41 @@ impl RequestTrace {
                 input,
                 output,
                 cached_input,
+                cache_write,
                 reasoning,
+                reported,
                 source,
             } => {
                 // A later report replaces an earlier one field by field (providers that repeat
                 // usage in every chunk must not be summed). A server's count is never replaced
-                // by an estimate.
-                let keep = |slot: &mut Option<(u32, TokenSource)>, value: Option<u32>| {
-                    if let Some(v) = value {
-                        let server_had_it = matches!(slot, Some((_, TokenSource::Usage)));
-                        if !(server_had_it && *source == TokenSource::Estimate) {
-                            *slot = Some((v, *source));
-                        }
+                // by an estimate, except a zero output where the tokenizer found tokens: that
+                // zero contradicts the text that arrived. Input has no such text to check it by.
+                // Says whether the value replaced a server's zero.
+                let keep = |slot: &mut Option<(u32, TokenSource)>, value: Option<u32>, output| {
+                    let Some(v) = value else { return false };
+                    let estimate = *source == TokenSource::Estimate;
+                    let contradicts =
+                        estimate && output && v > 0 && *slot == Some((0, TokenSource::Usage));
+                    if estimate && matches!(slot, Some((_, TokenSource::Usage))) && !contradicts {
+                        return false;
                     }
+                    *slot = Some((v, *source));
+                    contradicts
                 };
-                keep(&mut self.usage.input, *input);
-                keep(&mut self.usage.output, *output);
-                if cached_input.is_some() {
-                    self.usage.cached_input = *cached_input;
+                keep(&mut self.usage.input, *input, false);
+                self.usage.contradicted |= keep(&mut self.usage.output, *output, true);
+                for (slot, value) in [
+                    (&mut self.usage.cached_input, cached_input),
+                    (&mut self.usage.cache_write, cache_write),
+                    (&mut self.usage.reasoning, reasoning),
+                ] {
+                    if value.is_some() {
+                        *slot = *value;
+                    }
                 }
-                if reasoning.is_some() {
-                    self.usage.reasoning = *reasoning;
+                // A live name is borrowed: cloning it allocates nothing.
+                for (name, n) in reported {
+                    self.usage.reported.insert(name.clone(), *n);
                 }
             }
             EventKind::ServerTimings(timings) => self.server_timings = Some(timings.clone()),
@@ -340,7 +377,8 @@ impl RequestTrace {
             ttfa_ms: self.first_answer.map(|a| ms(a.since(self.sent))),
             ttlt_ms: succeeded.then(|| ms(ttlt)),
             tpot_ms: if succeeded {
-                tpot(ttft, ttlt, output_tokens).map(ms)
+                let last = self.last_content.map(|l| l.since(self.sent));
+                tpot(ttft, last, ttlt, output_tokens).map(ms)
             } else {
                 None
             },
@@ -356,7 +394,10 @@ impl RequestTrace {
             output_tokens,
             output_tokens_source: self.usage.output.map(|(_, s)| s),
             cached_input_tokens: self.usage.cached_input,
+            cache_write_input_tokens: self.usage.cache_write,
             reasoning_tokens: self.usage.reasoning,
+            usage_reported: self.usage.reported,
+            usage_contradicted: self.usage.contradicted,
             bytes_sent: self.bytes_sent,
             bytes_received: bytes,
             new_connection: self.new_connection,
@@ -381,15 +422,18 @@ pub(crate) fn duration_ms(d: Duration) -> f64 {
 }
 
 /// Time per output token after the first: (TTLT − TTFT) / (output tokens − 1). Undefined for
-/// fewer than two tokens.
+/// fewer than two tokens, and when the output arrived all at once (`last_content`, the time
+/// of its last arrival, is its first): a non-streamed response, or a stream read in one go,
+/// shows no time between its tokens to divide.
 pub fn tpot(
     ttft: Option<Duration>,
+    last_content: Option<Duration>,
     ttlt: Duration,
     output_tokens: Option<u32>,
 ) -> Option<Duration> {
     let ttft = ttft?;
     let tokens = output_tokens?;
-    if tokens < 2 {
+    if tokens < 2 || last_content? <= ttft {
         return None;
     }
     Some(ttlt.saturating_sub(ttft) / (tokens - 1))
@@ -423,7 +467,9 @@ mod tests {
             input: Some(10),
             output: Some(output),
             cached_input: None,
+            cache_write: None,
             reasoning: None,
+            reported: ReportedUsage::new(),
             source,
         }
     }
@@ -529,27 +575,72 @@ mod tests {
         let r = finish(t, ms(120));
         assert_eq!(r.output_tokens, Some(2));
         assert_eq!(r.output_tokens_source, Some(TokenSource::Usage));
+        assert!(!r.usage_contradicted);
     }
 
     #[test]
-    fn tpot_needs_two_tokens() {
+    fn a_reported_zero_for_a_response_with_text_gives_way_to_the_estimate() {
+        let mut t = trace();
+        t.apply(ms(110), &content("Hello", false));
+        t.apply(ms(120), &content(" world", false));
+        let mut zero = usage(0, TokenSource::Usage);
+        if let EventKind::Usage { reported, .. } = &mut zero {
+            reported.insert("output_tokens".into(), 0);
+        }
+        t.apply(ms(121), &zero);
+        t.apply(ms(121), &usage(2, TokenSource::Estimate));
+        let r = finish(t, ms(130));
+        assert_eq!(r.output_tokens, Some(2));
+        assert_eq!(r.output_tokens_source, Some(TokenSource::Estimate));
+        assert!(r.usage_contradicted);
+        assert_eq!(r.input_tokens_source, Some(TokenSource::Usage));
+        assert_eq!(r.input_tokens, Some(10));
+        // What the server said stays in the record.
+        assert_eq!(r.usage_reported.get("output_tokens"), Some(&0));
+        assert!(r.tpot_ms.is_some() && r.output_tps.is_some());
+    }
+
+    #[test]
+    fn a_reported_zero_input_stands_against_an_estimate() {
+        let mut t = trace();
+        t.apply(ms(110), &content("Hello", false));
+        let mut zero_input = usage(1, TokenSource::Usage);
+        if let EventKind::Usage { input, .. } = &mut zero_input {
+            *input = Some(0);
+        }
+        t.apply(ms(111), &zero_input);
+        t.apply(ms(111), &usage(1, TokenSource::Estimate));
+        let r = finish(t, ms(120));
+        assert_eq!(r.input_tokens, Some(0));
+        assert_eq!(r.input_tokens_source, Some(TokenSource::Usage));
+        assert!(!r.usage_contradicted);
+    }
+
+    #[test]
+    fn tpot_needs_two_tokens_arriving_apart() {
+        let at = Duration::from_millis;
+        assert_eq!(tpot(Some(at(10)), Some(at(40)), at(50), Some(1)), None);
+        assert_eq!(tpot(None, None, at(50), Some(5)), None);
         assert_eq!(
-            tpot(
-                Some(Duration::from_millis(10)),
-                Duration::from_millis(50),
-                Some(1)
-            ),
-            None
+            tpot(Some(at(10)), Some(at(40)), at(50), Some(5)),
+            Some(at(10))
         );
-        assert_eq!(tpot(None, Duration::from_millis(50), Some(5)), None);
-        assert_eq!(
-            tpot(
-                Some(Duration::from_millis(10)),
-                Duration::from_millis(50),
-                Some(5)
-            ),
-            Some(Duration::from_millis(10))
-        );
+        // Everything arrived at once: no time between tokens to divide.
+        assert_eq!(tpot(Some(at(50)), Some(at(50)), at(50), Some(5)), None);
+    }
+
+    #[test]
+    fn a_non_streamed_response_has_no_tpot() {
+        // A whole body decodes into its reasoning and its answer at the moment it ends.
+        let mut t = trace();
+        t.apply(ms(300), &content("think", true));
+        t.apply(ms(300), &content("Hello world", false));
+        t.apply(ms(300), &usage(40, TokenSource::Usage));
+        let r = finish(t, ms(300));
+        assert_eq!(r.ttft_ms, Some(200.0));
+        assert_eq!(r.ttlt_ms, Some(200.0));
+        assert_eq!(r.tpot_ms, None);
+        assert_eq!(r.output_tokens, Some(40));
     }
 
     #[test]

@@ -189,12 +189,22 @@ pub struct Latency {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tokens {
+    /// Every prompt token, cached ones included.
     pub input: u64,
     pub output: u64,
+    /// Of `input`, those read from the prompt cache.
     pub cached_input: u64,
+    /// Of `input`, those written to the prompt cache. Left out of the JSON when none were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_input: u64,
     pub reasoning: u64,
-    /// Succeeded requests whose output count was estimated (the server reported none).
+    /// Succeeded requests whose output count was estimated (the server reported none, or
+    /// zero for a response that carried text).
     pub estimated_output_requests: u64,
+    /// Of those, the requests whose server reported zero output tokens for a response that
+    /// carried text. Left out of the JSON when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub contradicted_output_requests: u64,
     pub chunks: u64,
 }
 

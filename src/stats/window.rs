@@ -18,7 +18,8 @@ pub struct Second {
     /// Protocol chunks with content that arrived in this second (for live rates: tokens are
     /// only known for sure when a request ends).
     pub streamed_chunks: u64,
-    /// Sum and count of TTFTs that arrived in this second, for the mean.
+    /// Sum and count of TTFTs that arrived in this second (first tokens of measured requests,
+    /// whatever became of them), for the mean.
     pub ttft_sum_ms: f64,
     pub ttft_count: u32,
 }

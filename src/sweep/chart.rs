@@ -4,19 +4,12 @@
 use std::fmt::Write as _;
 
 use super::{EndpointSweep, MAX_ERROR_RATE, Point, recommend};
+use crate::report::format::{ms, percent, rate};
 
 /// Series markers, in endpoint order (repeating past the last).
 const MARKERS: [char; 6] = ['●', '▲', '■', '◆', '✚', '★'];
 /// Where the plot's columns meet the target, drawn under the points.
 const TARGET: char = '┊';
-
-fn ms(v: Option<f64>) -> String {
-    match v {
-        None => "-".to_owned(),
-        Some(v) if v >= 1000.0 => format!("{:.2}s", v / 1000.0),
-        Some(v) => format!("{v:.0}ms"),
-    }
-}
 
 /// One endpoint's levels as a table; the recommended level is marked with `*`.
 #[must_use]
@@ -31,13 +24,13 @@ pub fn table(endpoint: &EndpointSweep) -> String {
         };
         let _ = writeln!(
             out,
-            "  {mark} {:>5} {:>8.2} {:>8.1} {:>9} {:>9} {:>6.1}%",
+            "  {mark} {:>5} {:>8} {:>8} {:>9} {:>9} {:>7}",
             p.level,
-            p.requests_per_s,
-            p.output_tokens_per_s,
+            rate(p.requests_per_s),
+            rate(p.output_tokens_per_s),
             ms(p.ttft_p50_ms),
             ms(p.ttft_p95_ms),
-            p.error_rate * 100.0
+            percent(p.error_rate)
         );
     }
     out
@@ -48,14 +41,14 @@ pub fn table(endpoint: &EndpointSweep) -> String {
 pub fn recommendation(endpoint: &EndpointSweep, target_ms: f64) -> String {
     match recommend(&endpoint.points, target_ms) {
         Some(p) => format!(
-            "{}: {} ({:.1} tok/s, {:.2} req/s, TTFT p95 {})",
+            "{}: {} ({} tok/s, {} req/s, TTFT p95 {})",
             endpoint.name,
             match p.concurrency {
                 Some(n) => format!("concurrency {n}"),
                 None => format!("rate {}", p.level),
             },
-            p.output_tokens_per_s,
-            p.requests_per_s,
+            rate(p.output_tokens_per_s),
+            rate(p.requests_per_s),
             ms(p.ttft_p95_ms)
         ),
         None => format!(
@@ -79,11 +72,11 @@ pub fn plot(endpoints: &[EndpointSweep], target_ms: f64, width: usize, height: u
             .enumerate()
             .flat_map(|(i, e)| e.points.iter().map(move |p| (i, p)))
             .filter_map(|(i, p): (usize, &Point)| {
-                p.ttft_p95_ms.map(|x| (i, x, p.output_tokens_per_s))
+                (p.ttft_p95_ms).map(|x| (i, x, p.output_tokens_per_s, p.level.as_str()))
             })
     };
-    let x_max = points().map(|(_, x, _)| x).fold(target_ms, f64::max) * 1.05;
-    let y_max = points().map(|(_, _, y)| y).fold(0.0, f64::max);
+    let x_max = points().map(|(_, x, _, _)| x).fold(target_ms, f64::max) * 1.05;
+    let y_max = points().map(|(_, _, y, _)| y).fold(0.0, f64::max);
     let y_max = if y_max > 0.0 { y_max * 1.05 } else { 1.0 };
     let x_max = if x_max > 0.0 { x_max } else { 1.0 };
     let col = |x: f64| cell(x / x_max, width);
@@ -94,8 +87,29 @@ pub fn plot(endpoints: &[EndpointSweep], target_ms: f64, width: usize, height: u
     for line in &mut grid {
         line[target_col] = TARGET;
     }
-    for (i, x, y) in points() {
-        grid[row(y)][col(x)] = MARKERS[i % MARKERS.len()];
+    // Each point is labelled with its level where the cells to its right are free; points
+    // of one endpoint that share a cell share a label (`2,4`).
+    let mut cells: Vec<((usize, usize), usize, Vec<&str>)> = Vec::new();
+    for (i, x, y, level) in points() {
+        let at = (row(y), col(x));
+        match cells.iter_mut().find(|(c, e, _)| *c == at && *e == i) {
+            Some((_, _, levels)) => levels.push(level),
+            None => cells.push((at, i, vec![level])),
+        }
+    }
+    for &((r, c), i, _) in &cells {
+        grid[r][c] = MARKERS[i % MARKERS.len()];
+    }
+    for ((r, c), _, levels) in &cells {
+        let label: Vec<char> = levels.join(",").chars().collect();
+        let span = c + 1..c + 1 + label.len();
+        if span.end <= width
+            && grid[*r][span.clone()]
+                .iter()
+                .all(|&g| g == ' ' || g == TARGET)
+        {
+            grid[*r][span].copy_from_slice(&label);
+        }
     }
 
     let top = format!("{:.0}", y_max);
@@ -187,7 +201,28 @@ mod tests {
             lines[8].contains("● a") && lines[8].contains("▲ b"),
             "{text}"
         );
-        assert!(lines[8].contains("target 500ms"), "{text}");
+        assert!(lines[8].contains("target 500 ms"), "{text}");
+    }
+
+    #[test]
+    fn each_point_is_labelled_with_its_level() {
+        let a = sweep("a", &[(1, 100.0, 100.0), (8, 400.0, 800.0)]);
+        let b = sweep(
+            "b",
+            &[(1, 100.0, 110.0), (2, 100.0, 112.0), (16, 300.0, 1500.0)],
+        );
+        let text = plot(&[a, b], 1000.0, 40, 8);
+        assert!(text.contains("●8"), "{text}");
+        assert!(text.contains("▲16"), "{text}");
+        // b's first two levels land on one cell, under a's first: one label for both.
+        assert!(text.contains("▲1,2"), "{text}");
+    }
+
+    #[test]
+    fn durations_read_as_everywhere_else() {
+        let a = sweep("a", &[(1, 100.0, 26.0)]);
+        assert!(table(&a).contains("26.0 ms"), "{}", table(&a));
+        assert!(recommendation(&a, 500.0).ends_with("TTFT p95 26.0 ms)"));
     }
 
     #[test]
@@ -208,10 +243,10 @@ mod tests {
                 .is_some_and(|l| l.starts_with("  *     1")),
             "{text}"
         );
-        assert!(text.contains("1.50s"), "{text}");
+        assert!(text.contains("1.50 s"), "{text}");
         assert_eq!(
             recommendation(&a, 1000.0),
-            "a: concurrency 1 (100.0 tok/s, 10.00 req/s, TTFT p95 100ms)"
+            "a: concurrency 1 (100 tok/s, 10.0 req/s, TTFT p95 100 ms)"
         );
         let none = sweep("b", &[(1, 100.0, 2000.0)]);
         assert!(recommendation(&none, 1000.0).contains("none within target"));

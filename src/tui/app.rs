@@ -179,9 +179,15 @@ async fn show(
                 if changed.is_err() {
                     race_over = true;
                 }
+                let before = snapshot.t;
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
                 let now = leaderboard::order(&snapshot, view.rank, &prices);
-                if now != order {
+                if snapshot.t < before {
+                    // A replay went back (a seek, a restart): moves since a later moment
+                    // would be news from the future.
+                    view.previous_order.clone_from(&now);
+                    order = now;
+                } else if now != order {
                     view.previous_order = std::mem::replace(&mut order, now);
                 }
                 dirty = true;

@@ -47,30 +47,15 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let halves = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]);
     let [ttft_chart, tokens_chart] = halves.areas(over_time);
     let x = TimeAxis::of(scene);
-    let ttft: Vec<Vec<Vec<(f64, f64)>>> = endpoints.iter().map(|e| ttft_runs(e, &x)).collect();
+    let ttft: Vec<Vec<(f64, f64)>> = endpoints.iter().map(|e| ttft_means(e, &x)).collect();
     let tokens: Vec<Vec<(f64, f64)>> = endpoints.iter().map(|e| tokens_per_s(e, &x)).collect();
-    let ttft_series: Vec<(Style, &[(f64, f64)])> = ttft
-        .iter()
-        .zip(&lanes)
-        .flat_map(|(runs, lane)| runs.iter().map(move |run| (*lane, run.as_slice())))
-        .collect();
-    let tokens_series: Vec<(Style, &[(f64, f64)])> = tokens
-        .iter()
-        .zip(&lanes)
-        .map(|(points, lane)| (*lane, points.as_slice()))
-        .collect();
     let title = " TTFT · mean per second ";
-    time_chart(ttft_chart, buf, scene, title, &x, &ttft_series, ms_label);
+    // TTFT is known only for the seconds in which requests ended: each is a point.
+    let ttft = Series::new(&ttft, &lanes, true);
+    time_chart(ttft_chart, buf, scene, title, &x, &ttft, ms_label);
     let title = " output tokens/s ";
-    time_chart(
-        tokens_chart,
-        buf,
-        scene,
-        title,
-        &x,
-        &tokens_series,
-        rate_label,
-    );
+    let tokens = Series::new(&tokens, &lanes, false);
+    time_chart(tokens_chart, buf, scene, title, &x, &tokens, rate_label);
 
     let [ttft_rows, ttlt_rows] = halves.areas(distributions);
     let summaries = |pick: fn(&EndpointSnapshot) -> Option<&Summary>| {
@@ -143,25 +128,12 @@ impl TimeAxis {
     }
 }
 
-/// Per-second mean TTFT, split where a second had none so no line bridges a gap.
-fn ttft_runs(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<Vec<(f64, f64)>> {
-    let mut runs = vec![Vec::new()];
-    for second in &endpoint.recent_seconds {
-        match second.ttft_mean_ms() {
-            Some(mean) => {
-                if let Some(run) = runs.last_mut() {
-                    run.push((x.x(second), mean));
-                }
-            }
-            None => {
-                if runs.last().is_some_and(|run| !run.is_empty()) {
-                    runs.push(Vec::new());
-                }
-            }
-        }
-    }
-    runs.retain(|run| !run.is_empty());
-    runs
+/// Per-second mean TTFT, over the seconds that had one. A slow endpoint ends requests only
+/// every few seconds: the line joins its points rather than leaving them apart, unseen.
+fn ttft_means(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
+    (endpoint.recent_seconds.iter())
+        .filter_map(|second| Some((x.x(second), second.ttft_mean_ms()?)))
+        .collect()
 }
 
 /// Output tokens per second as they streamed: chunks per second, scaled by the tokens per chunk
@@ -174,8 +146,16 @@ fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
     } else {
         1.0
     };
-    endpoint
-        .recent_seconds
+    // With nothing in flight the endpoint is done (or between two requests): its line ends
+    // with its last activity rather than running on at 0 tok/s to the end of the race.
+    let seconds = &endpoint.recent_seconds;
+    let active = |s: &Second| s.streamed_chunks > 0 || s.completed > 0 || s.failed > 0;
+    let end = if endpoint.counts.in_flight == 0 {
+        seconds.iter().rposition(active).map_or(0, |last| last + 1)
+    } else {
+        seconds.len()
+    };
+    seconds[..end]
         .iter()
         .filter(|s| Some(s.second) != x.partial)
         .map(|s| (x.x(s), s.streamed_chunks as f64 * per_chunk))
@@ -198,22 +178,38 @@ fn rate_label(value: f64) -> String {
     }
 }
 
+/// What a time chart draws: a line per endpoint in its colour, and whether each point is
+/// marked as well.
+struct Series<'a> {
+    lines: Vec<(Style, &'a [(f64, f64)])>,
+    points: bool,
+}
+
+impl<'a> Series<'a> {
+    fn new(per_endpoint: &'a [Vec<(f64, f64)>], lanes: &[Style], points: bool) -> Self {
+        let lines = per_endpoint.iter().zip(lanes);
+        Series {
+            lines: lines.map(|(line, lane)| (*lane, line.as_slice())).collect(),
+            points,
+        }
+    }
+}
+
 /// One time chart: every series in its colour, braille lines, y from zero.
-fn time_chart(
+fn time_chart<'a>(
     area: Rect,
     buf: &mut Buffer,
     scene: &Scene,
     title: &str,
     x: &TimeAxis,
-    series: &[(Style, &[(f64, f64)])],
+    series: &Series<'a>,
     label: fn(f64) -> String,
 ) {
     let theme = scene.theme;
     let block = Block::bordered()
         .border_style(theme.border)
         .title(Span::styled(title.to_string(), theme.title));
-    let top = series
-        .iter()
+    let top = (series.lines.iter())
         .flat_map(|(_, points)| points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
     if top <= 0.0 {
@@ -227,16 +223,25 @@ fn time_chart(
         return;
     }
     let ceiling = top * 1.1;
-    let datasets = series
-        .iter()
-        .map(|(style, points)| {
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(*style)
-                .data(points)
-        })
+    let dataset = |(style, points): &(Style, &'a [(f64, f64)]), marker, graph_type| {
+        Dataset::default()
+            .marker(marker)
+            .graph_type(graph_type)
+            .style(*style)
+            .data(points)
+    };
+    let lines = series.lines.iter();
+    let mut datasets: Vec<Dataset> = lines
+        .map(|l| dataset(l, Marker::Braille, GraphType::Line))
         .collect();
+    if series.points {
+        // A whole cell per point, over the line, where points are a few cells apart; denser
+        // ones would bury the line under dots.
+        let sparse =
+            |(_, points): &&(Style, &[(f64, f64)])| points.len() * 4 <= usize::from(area.width);
+        let points = series.lines.iter().filter(sparse);
+        datasets.extend(points.map(|l| dataset(l, Marker::Dot, GraphType::Scatter)));
+    }
     let y_labels: Vec<Span> = [0.0, ceiling / 2.0, ceiling]
         .into_iter()
         .map(|v| Span::raw(label(v)))

@@ -66,10 +66,9 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let x = inner.x + 1;
     let width = inner.width.saturating_sub(2);
     let label_width = 13;
-    let value_width = 7;
     let name_x = x + label_width;
-    let name_width = width.saturating_sub(label_width + value_width);
-    let value_x = x + width.saturating_sub(value_width);
+    // A name takes all the row its value leaves (after the dot and a space before the value).
+    let name_room = |value: &str| width.saturating_sub(label_width + 2 + text_width(value) + 1);
     let endpoints = &scene.snapshot.endpoints;
     let mut rows = inner.y..inner.bottom();
 
@@ -78,27 +77,22 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let Some(y) = rows.next() else { return };
         pen.left(x, y, label_width, rank.label(), theme.dim);
         let Some(w) = winner(scene.snapshot, rank, &prices) else {
-            pen.left(name_x, y, name_width, "—", theme.dim);
+            pen.left(name_x, y, width.saturating_sub(label_width), "—", theme.dim);
             continue;
         };
+        let text = show(rank, Some(w.value));
+        let room = name_room(&text);
         let name = endpoints.get(w.endpoint).map_or("", |e| e.name.as_str());
         let name = if w.tied > 0 {
             let tied = format!(" +{} tied", w.tied);
-            let room = usize::from(name_width.saturating_sub(2 + text_width(&tied)));
-            format!("{}{tied}", fit(name, room))
+            let left = usize::from(room.saturating_sub(text_width(&tied)));
+            format!("{}{tied}", fit(name, left))
         } else {
-            fit(name, usize::from(name_width.saturating_sub(2)))
+            fit(name, usize::from(room))
         };
         pen.left(name_x, y, 1, "●", lane_color(scene, w.endpoint));
-        pen.left(
-            name_x + 2,
-            y,
-            name_width.saturating_sub(2),
-            &name,
-            theme.leader,
-        );
-        let text = show(rank, Some(w.value));
-        pen.right(value_x, y, value_width, &text, theme.text);
+        pen.left(name_x + 2, y, room, &name, theme.leader);
+        pen.right(x, y, width, &text, theme.text);
     }
 
     let rank = scene.view.rank;
@@ -121,8 +115,10 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         };
         pen.left(x + 2, y, 4, place, style);
         pen.left(name_x, y, 1, "●", lane_color(scene, index));
-        let name = fit(&endpoint.name, usize::from(name_width.saturating_sub(2)));
-        pen.left(name_x + 2, y, name_width.saturating_sub(2), &name, style);
-        pen.right(value_x, y, value_width, &show(rank, v), theme.text);
+        let text = show(rank, v);
+        let room = name_room(&text);
+        let name = fit(&endpoint.name, usize::from(room));
+        pen.left(name_x + 2, y, room, &name, style);
+        pen.right(x, y, width, &text, theme.text);
     }
 }

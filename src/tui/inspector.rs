@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use self::flow::{Flow, char_width, pack, take_width, truncate};
 use self::response::{heading, raw_rows, response_rows};
-use crate::report::format::{ms, rate};
+use crate::report::format::{count, ms, rate};
 use crate::stats::snapshot::{EndpointSnapshot, RequestState, RequestView};
 use crate::tui::text::inert;
 use crate::tui::{Scene, Theme};
@@ -320,13 +320,13 @@ fn summary(
     let chunks: u32 = request.segments.iter().map(|s| s.chunks).sum();
     match (request.output_tokens, request.ended_ms) {
         (Some(tokens), Some(ended)) if ended > 0.0 => {
-            items.push(Span::styled(format!("{tokens} tokens"), theme.text));
+            items.push(Span::styled(count(tokens, "token"), theme.text));
             let per_s = f64::from(tokens) / (ended / 1000.0);
             items.push(Span::styled(format!("{} tok/s", rate(per_s)), theme.text));
         }
-        (Some(tokens), _) => items.push(Span::styled(format!("{tokens} tokens"), theme.text)),
+        (Some(tokens), _) => items.push(Span::styled(count(tokens, "token"), theme.text)),
         // Tokens are counted when the request ends; until then the chunks tell the progress.
-        (None, _) if chunks > 0 => items.push(Span::styled(format!("{chunks} chunks"), theme.dim)),
+        (None, _) if chunks > 0 => items.push(Span::styled(count(chunks, "chunk"), theme.dim)),
         (None, _) => {}
     }
     if let Some(reason) = &request.finish_reason {

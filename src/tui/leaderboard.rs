@@ -168,7 +168,9 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         };
         let place_text = (place + 1).to_string();
         pen.right(inner.x + 1, y, 2, &place_text, style);
-        if let Some((up, by)) = movement(&scene.view.previous_order, index, place) {
+        // An endpoint without data has no place to have moved from or to.
+        let moved = movement(&scene.view.previous_order, index, place).filter(|_| has_value);
+        if let Some((up, by)) = moved {
             let (arrow, arrow_style) = if up {
                 ("▲", theme.good)
             } else {
@@ -330,7 +332,8 @@ mod tests {
         let s = snapshot(vec![dear, unpriced, cheap]);
         let price = |output| Price {
             input: 1.0,
-            cached_input: 1.0,
+            cached_input: None,
+            cache_write: None,
             output,
         };
         let prices = [Some(price(10.0)), None, Some(price(1.0))];

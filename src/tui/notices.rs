@@ -1,6 +1,7 @@
 //! Notices: what the user should know that the numbers alone do not say — an endpoint failing
-//! every request, rate limiting, responses that were not the protocol — plus what was found
-//! before the start. Drawn in their own strip, never over other content.
+//! every request, rate limiting, responses that were not the protocol, token counts the server
+//! got wrong — plus what was found before the start. Drawn in their own strip, never over other
+//! content.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,6 +9,7 @@ use ratatui::layout::Rect;
 use super::board::{Pen, fit};
 use super::{RaceInfo, Theme};
 use crate::event::ErrorClass;
+use crate::record::run_info::usage_notice;
 use crate::stats::Snapshot;
 
 /// How bad it is: decides the look.
@@ -84,6 +86,12 @@ pub fn notices(info: &RaceInfo, snapshot: &Snapshot) -> Vec<Notice> {
                     "{}: {responses} not valid {protocol} — check the endpoint's protocol",
                     e.name
                 ),
+            });
+        }
+        if let Some(text) = usage_notice(e) {
+            out.push(Notice {
+                level: Level::Warn,
+                text,
             });
         }
     }
@@ -259,6 +267,23 @@ mod tests {
             ]
         );
         assert_eq!(height(&all), MAX_ROWS);
+        let mut zero = endpoint("zero", 3, &[]);
+        zero.tokens.contradicted_output_requests = 3;
+        let snapshot = Snapshot {
+            endpoints: vec![zero],
+            ..snapshot
+        };
+        assert_eq!(
+            texts(&notices(&info, &snapshot)),
+            [
+                (Level::Warn, "warm-up: x unreachable"),
+                (
+                    Level::Warn,
+                    "zero: the server reported 0 output tokens for 3 responses that carried \
+                     text; llmrace counted them with its tokenizer (estimate)"
+                ),
+            ]
+        );
         assert_eq!(height(&all[..1]), 1);
         assert_eq!(height(&[]), 0);
     }

@@ -391,7 +391,8 @@ fn board_finished_priced() {
     for (lane, (input, cached_input, output)) in info.lanes.iter_mut().zip(prices) {
         lane.price = Some(crate::config::Price {
             input,
-            cached_input,
+            cached_input: Some(cached_input),
+            cache_write: None,
             output,
         });
     }
@@ -408,4 +409,42 @@ fn board_finished_priced() {
         "board_finished_priced_80x24",
         text(&render(80, 24, &info, &view, &snapshot))
     );
+}
+
+#[test]
+fn the_finish_panel_gives_names_the_room_their_values_leave() {
+    let mut snapshot = finished_race(4, 200);
+    snapshot.endpoints[2].name = "thinker-deepseek".to_string();
+    let info = info(4, 200);
+    let view = view(&snapshot);
+    for (width, height) in [(120, 40), (80, 24)] {
+        let frame = text(&render(width, height, &info, &view, &snapshot));
+        let row = frame.lines().find(|l| l.contains("│ tokens/s ")).unwrap();
+        assert!(row.contains("● thinker-deepseek "), "{frame}");
+    }
+}
+
+#[test]
+fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
+    let mut player = Player::new(
+        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
+        Speed::MAX,
+    );
+    player.obey(PlaybackCommand::ToEnd);
+    let end = player.snapshot();
+    player.obey(PlaybackCommand::ToStart);
+    let start = player.snapshot();
+    let mut info = info(4, 200);
+    info.replay = true;
+    let view = ViewState {
+        replay: true,
+        previous_order: leaderboard::order(&end, Rank::TtftP50, &[]),
+        ..ViewState::default()
+    };
+    assert_ne!(
+        view.previous_order,
+        leaderboard::order(&start, Rank::TtftP50, &[])
+    );
+    let frame = text(&render(120, 40, &info, &view, &start));
+    assert!(!frame.contains('▲') && !frame.contains('▼'), "{frame}");
 }

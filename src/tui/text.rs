@@ -59,6 +59,24 @@ pub fn inert(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` on one line with its controls spelled out (`\n`, `\u{1b}`), for the raw view.
+/// Backslashes and double quotes are escaped too, so the quoted text reads back exactly;
+/// everything else (apostrophes, accents, emoji) is shown as it is.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if needs_care(c) => out.extend(c.escape_debug()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Characters `inert` changes or drops (all controls and the bidi formatting characters).
 fn needs_care(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
@@ -167,6 +185,15 @@ mod tests {
         assert_eq!(inert("a\x1b]52;c;Zm9v\u{9c}b"), "ab");
         assert_eq!(inert("\x1bPq#0;2;0;0;0\x1b\\ok"), "ok");
         assert_eq!(inert("cut\x1b]0;never ended"), "cut");
+    }
+
+    #[test]
+    fn the_raw_view_escapes_only_what_must_be() {
+        assert_eq!(escaped("it's «ok» ✓"), "it's «ok» ✓");
+        assert_eq!(
+            escaped("a\"b\\c\nd\u{1b}[31m\u{202e}"),
+            "a\\\"b\\\\c\\nd\\u{1b}[31m\\u{202e}"
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@ use super::screen::clock;
 use crate::event::Offset;
 use crate::stats::snapshot::Playback;
 
+/// The badge of a paused replay.
+const PAUSED: &str = " PAUSED ";
+
 /// What one cell of the bar shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cell {
@@ -63,17 +66,21 @@ pub fn line(playback: &Playback, t: Offset, bar_width: u16, theme: &Theme) -> Li
     if let Some((s, text)) = run {
         spans.push(Span::styled(text, s));
     }
+    // The speed and the badge keep their width whatever they say: the line is right-aligned,
+    // and pausing or speeding up must not shift the bar under the user's eyes.
     let speed = match playback.speed {
-        Some(factor) => format!(" {factor}×"),
-        None => " max".to_string(),
+        Some(factor) => format!("{factor}×"),
+        None => "max".to_string(),
     };
-    spans.push(Span::styled(speed, theme.title));
+    spans.push(Span::styled(format!(" {speed:>5}"), theme.title));
+    spans.push(Span::raw(" "));
     if playback.paused {
-        spans.push(Span::raw(" "));
         spans.push(Span::styled(
-            " PAUSED ",
+            PAUSED,
             theme.warn.add_modifier(Modifier::REVERSED),
         ));
+    } else {
+        spans.push(Span::raw(" ".repeat(PAUSED.len())));
     }
     Line::from(spans)
 }
@@ -165,9 +172,15 @@ mod tests {
             text(&playback),
             "00:13.0 / 01:05.0 ━━────┼────── 0.25×  PAUSED "
         );
+        let paused = text(&playback);
         playback.paused = false;
         playback.speed = None;
-        assert_eq!(text(&playback), "00:13.0 / 01:05.0 ━━────┼────── max");
+        assert_eq!(
+            text(&playback),
+            "00:13.0 / 01:05.0 ━━────┼──────   max         "
+        );
+        // Right-aligned in the header: pausing or changing speed must not move the bar.
+        assert_eq!(text(&playback).chars().count(), paused.chars().count());
         let marked = line(&playback, secs(13), 13, &theme)
             .spans
             .into_iter()

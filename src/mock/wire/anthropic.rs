@@ -39,9 +39,9 @@ impl Messages {
         put(out, &self.model_json);
         put(
             out,
-            ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":",
+            ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":",
         );
-        put_num(out, u64::from(tally.input));
+        input_usage(out, tally);
         put(out, ",\"output_tokens\":1}}}\n\n");
         self.open_block(out, tally.reasoning > 0);
         put(out, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
@@ -147,7 +147,7 @@ impl Messages {
             out,
             "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":",
         );
-        put_num(out, u64::from(tally.output));
+        put_num(out, u64::from(tally.usage_output));
         put(
             out,
             "}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
@@ -173,16 +173,27 @@ impl Messages {
         out.put_slice(answer);
         put(&mut out, "\"}],\"stop_reason\":\"");
         put(&mut out, stop_reason(tally.finish));
-        put(
-            &mut out,
-            "\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":",
-        );
-        put_num(&mut out, u64::from(tally.input));
+        put(&mut out, "\",\"stop_sequence\":null,\"usage\":");
+        input_usage(&mut out, tally);
         put(&mut out, ",\"output_tokens\":");
-        put_num(&mut out, u64::from(tally.output));
+        put_num(&mut out, u64::from(tally.usage_output));
         put(&mut out, "}}");
         out
     }
+}
+
+/// The opening of a `usage` object up to its input fields: as Anthropic counts them,
+/// `input_tokens` leaves out the tokens read from or written to the prompt cache.
+fn input_usage(out: &mut BytesMut, tally: &Tally) {
+    put(out, "{\"input_tokens\":");
+    put_num(
+        out,
+        u64::from(tally.input - tally.cache_read - tally.cache_write),
+    );
+    put(out, ",\"cache_creation_input_tokens\":");
+    put_num(out, u64::from(tally.cache_write));
+    put(out, ",\"cache_read_input_tokens\":");
+    put_num(out, u64::from(tally.cache_read));
 }
 
 fn stop_reason(finish: Finish) -> &'static str {

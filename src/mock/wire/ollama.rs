@@ -93,7 +93,7 @@ fn done_fields(out: &mut BytesMut, tally: &Tally) {
     put(out, ",\"prompt_eval_duration\":");
     put_num(out, tally.timings.prompt_eval_ns);
     put(out, ",\"eval_count\":");
-    put_num(out, u64::from(tally.output));
+    put_num(out, u64::from(tally.usage_output));
     put(out, ",\"eval_duration\":");
     put_num(out, tally.timings.eval_ns);
     put(out, "}");

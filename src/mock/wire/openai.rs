@@ -144,12 +144,18 @@ fn finish_reason(finish: Finish) -> &'static str {
 }
 
 fn usage(out: &mut BytesMut, tally: &Tally) {
+    // `prompt_tokens` counts the cached tokens too; OpenAI reports no cache writes.
     put(out, "{\"prompt_tokens\":");
     put_num(out, u64::from(tally.input));
     put(out, ",\"completion_tokens\":");
-    put_num(out, u64::from(tally.output));
+    put_num(out, u64::from(tally.usage_output));
     put(out, ",\"total_tokens\":");
-    put_num(out, u64::from(tally.input) + u64::from(tally.output));
+    put_num(out, u64::from(tally.input) + u64::from(tally.usage_output));
+    if tally.cache_read > 0 {
+        put(out, ",\"prompt_tokens_details\":{\"cached_tokens\":");
+        put_num(out, u64::from(tally.cache_read));
+        put(out, "}");
+    }
     if tally.reasoning > 0 {
         put(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":");
         put_num(out, u64::from(tally.reasoning));

@@ -83,14 +83,15 @@ pub fn render_markdown(comparison: &Comparison) -> String {
     out
 }
 
-/// One line for a failed gate: `vllm: TTFT p50 worse by +106.5% (98.2 ms → 203 ms, p <0.001)`.
+/// One line for a failed gate: `vllm: TTFT p50 worse by 106.5% (98.2 ms → 203 ms, p <0.001)`.
+/// The size has no sign: "worse" says which way, and tokens/s get worse by falling.
 impl std::fmt::Display for Regression<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let m = self.metric;
         let kind = m.metric.kind();
         let change = match (kind, m.delta_pct, m.delta) {
-            (Kind::Share, _, Some(d)) | (_, None, Some(d)) => delta(kind, d),
-            (_, Some(pct), _) => format!("{pct:+.1}%"),
+            (Kind::Share, _, Some(d)) | (_, None, Some(d)) => size(kind, d),
+            (_, Some(pct), _) => format!("{:.1}%", pct.abs()),
             (_, None, None) => "—".to_string(),
         };
         write!(
@@ -149,12 +150,16 @@ fn delta(kind: Kind, d: f64) -> String {
         return "0".to_string();
     }
     let sign = if d < 0.0 { "-" } else { "+" };
-    let size = match kind {
+    format!("{sign}{}", size(kind, d))
+}
+
+/// How large a change is, whichever way it went.
+fn size(kind: Kind, d: f64) -> String {
+    match kind {
         Kind::Latency => ms(Some(d.abs())),
         Kind::RequestRate | Kind::Rate => rate(d.abs()),
         Kind::Share => format!("{:.1} pp", d.abs() * 100.0),
-    };
-    format!("{sign}{size}")
+    }
 }
 
 fn p_value(p: f64) -> String {
@@ -171,7 +176,8 @@ fn verdict(m: &MetricComparison) -> &'static str {
         (Verdict::Worse, _) => "▼ worse",
         (Verdict::WithinNoise, Reason::Small) => "≈ too small",
         (Verdict::WithinNoise, Reason::Disagrees) => "≈ noise (tail)",
-        (Verdict::WithinNoise, Reason::TooFewSamples) => "≈ too few samples",
+        // Not "≈": that would read as "no change" next to a change of any size.
+        (Verdict::WithinNoise, Reason::TooFewSamples) => "? not enough samples to judge",
         (Verdict::WithinNoise, Reason::NoData) => "— no data",
         (Verdict::WithinNoise, _) => "≈ noise",
     }
@@ -187,20 +193,24 @@ pub(super) fn label(run: &super::RunLabel) -> String {
 
 /// How many changes went each way, and the endpoints raced in only one run.
 fn tally(comparison: &Comparison) -> String {
-    let count = |v: Verdict| {
-        comparison
-            .endpoints
-            .iter()
+    let count = |v: Verdict, judged: bool| {
+        (comparison.endpoints.iter())
             .flat_map(|e| &e.metrics)
             .filter(|m| m.verdict == v)
+            .filter(|m| (m.reason != Reason::TooFewSamples) == judged)
             .count()
     };
     let mut out = format!(
-        "{} worse, {} better, {} within noise\n",
-        count(Verdict::Worse),
-        count(Verdict::Better),
-        count(Verdict::WithinNoise)
+        "{} worse, {} better, {} within noise",
+        count(Verdict::Worse, true),
+        count(Verdict::Better, true),
+        count(Verdict::WithinNoise, true)
     );
+    let unjudged = count(Verdict::WithinNoise, false);
+    if unjudged > 0 {
+        let _ = write!(out, ", {unjudged} with not enough samples to judge");
+    }
+    out.push('\n');
     if !comparison.added.is_empty() {
         let _ = writeln!(
             out,
@@ -221,4 +231,47 @@ fn tally(comparison: &Comparison) -> String {
 /// Endpoint and race names are the user's: a `|` would split a Markdown cell.
 fn escape(text: &str) -> String {
     text.replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens_per_s(base: f64, current: f64, reason: Reason) -> MetricComparison {
+        MetricComparison {
+            metric: super::super::Metric::OutputTps,
+            base: Some(base),
+            current: Some(current),
+            delta: Some(current - base),
+            delta_pct: Some((current - base) / base * 100.0),
+            verdict: if reason == Reason::Significant {
+                Verdict::Worse
+            } else {
+                Verdict::WithinNoise
+            },
+            reason,
+            p: Some(0.001),
+            samples: (7, 6),
+        }
+    }
+
+    #[test]
+    fn a_regression_says_worse_by_a_size_without_a_sign() {
+        let fell = tokens_per_s(428.0, 41.0, Reason::Significant);
+        let line = Regression {
+            endpoint: "vllm",
+            metric: &fell,
+        }
+        .to_string();
+        assert_eq!(line, "vllm: out tok/s worse by 90.4% (428 → 41.0, p 0.001)");
+    }
+
+    #[test]
+    fn too_few_samples_show_the_change_and_say_they_cannot_judge_it() {
+        let m = tokens_per_s(428.0, 41.0, Reason::TooFewSamples);
+        let cells = row("vllm".to_string(), &m);
+        assert_eq!(cells[5], "-90.4%");
+        assert_eq!(cells[7], "? not enough samples to judge");
+        assert!(!cells[7].contains('≈'));
+    }
 }

@@ -84,7 +84,10 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             output_tokens: ok.then_some(TOKENS),
             output_tokens_source: None,
             cached_input_tokens: None,
+            cache_write_input_tokens: None,
             reasoning_tokens: None,
+            usage_reported: Default::default(),
+            usage_contradicted: false,
             bytes_sent: 0,
             bytes_received: 0,
             new_connection: false,
@@ -403,7 +406,7 @@ fn more_errors_are_worse_and_regressions_respect_the_threshold() {
         .collect();
     assert_eq!(
         lines,
-        ["a: error rate worse by +16.7 pp (0% → 16.7%, p 0.007)"]
+        ["a: error rate worse by 16.7 pp (0% → 16.7%, p 0.007)"]
     );
 }
 

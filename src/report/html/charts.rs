@@ -42,13 +42,8 @@ pub fn cdf(
     title: &str,
     pick: fn(&RequestRecord) -> Option<f64>,
 ) -> String {
-    let series = run
-        .summary
-        .endpoints
-        .iter()
-        .zip(requests)
-        .enumerate()
-        .map(|(i, (e, rs))| {
+    let values: Vec<Vec<f64>> = (requests.iter())
+        .map(|rs| {
             let mut values: Vec<f64> = rs
                 .iter()
                 .filter(|r| r.outcome == Outcome::Succeeded)
@@ -56,22 +51,64 @@ pub fn cdf(
                 .filter(|v| v.is_finite())
                 .collect();
             values.sort_by(f64::total_cmp);
-            Series {
-                name: &e.name,
-                color: svg::color(i),
-                points: cdf_points(&values),
-            }
+            values
+        })
+        .collect();
+    let largest = values
+        .iter()
+        .filter_map(|v| v.last())
+        .fold(0.0, |a: f64, b| a.max(*b));
+    let unit = DurationUnit::for_up_to(largest);
+    let series = (run.summary.endpoints.iter())
+        .zip(&values)
+        .enumerate()
+        .map(|(i, (e, values))| Series {
+            name: &e.name,
+            color: svg::color(i),
+            points: (cdf_points(values).into_iter())
+                .map(|(x, y)| (unit.of(x), y))
+                .collect(),
         })
         .collect();
     LineChart {
         title,
-        x_label: "milliseconds",
+        x_label: unit.name,
         y_label: "share of requests",
         series,
         steps: true,
         y_max: Some(1.0),
     }
     .render()
+}
+
+/// The unit a chart's duration axis counts in: milliseconds, or seconds once the axis would
+/// run into five digits of milliseconds.
+struct DurationUnit {
+    per_ms: f64,
+    name: &'static str,
+    short: &'static str,
+}
+
+impl DurationUnit {
+    fn for_up_to(largest_ms: f64) -> Self {
+        if largest_ms >= 10_000.0 {
+            DurationUnit {
+                per_ms: 0.001,
+                name: "seconds",
+                short: "s",
+            }
+        } else {
+            DurationUnit {
+                per_ms: 1.0,
+                name: "milliseconds",
+                short: "ms",
+            }
+        }
+    }
+
+    fn of(&self, ms: f64) -> f64 {
+        ms * self.per_ms
+    }
 }
 
 /// The points of the empirical CDF of sorted `values`, at most [`CDF_POINTS`] of them.
@@ -98,6 +135,10 @@ pub fn bucket_width(duration_s: f64) -> f64 {
 /// Mean TTFT of the requests whose first token arrived in each bucket, per endpoint.
 pub fn ttft_over_time(run: &Run, requests: &[Vec<&RequestRecord>]) -> String {
     let width = bucket_width(run.summary.duration_s);
+    let largest = (requests.iter().flatten())
+        .filter_map(|r| r.ttft_ms)
+        .fold(0.0, f64::max);
+    let unit = DurationUnit::for_up_to(largest);
     let series = each_endpoint(run, requests, |rs| {
         let mut buckets: BTreeMap<u64, (f64, u32)> = BTreeMap::new();
         for r in rs {
@@ -110,13 +151,13 @@ pub fn ttft_over_time(run: &Run, requests: &[Vec<&RequestRecord>]) -> String {
         }
         buckets
             .into_iter()
-            .map(|(b, (sum, n))| ((b as f64 + 0.5) * width, sum / f64::from(n)))
+            .map(|(b, (sum, n))| ((b as f64 + 0.5) * width, unit.of(sum / f64::from(n))))
             .collect()
     });
     LineChart {
         title: "TTFT over the race",
         x_label: &time_label(width),
-        y_label: "mean TTFT (ms)",
+        y_label: &format!("mean TTFT ({})", unit.short),
         series,
         steps: false,
         y_max: None,
@@ -144,9 +185,10 @@ pub fn tokens_over_time(run: &Run, requests: &[Vec<&RequestRecord>]) -> String {
                 f64::from(tokens),
             );
         }
-        buckets
-            .iter()
-            .enumerate()
+        // An endpoint that finished early is not drawn at 0 tok/s for the rest of the race.
+        let until = rs.iter().map(|r| ended_at(r)).fold(0.0, f64::max);
+        (buckets.iter().enumerate())
+            .take_while(|(b, _)| *b as f64 * width <= until)
             .map(|(b, tokens)| ((b as f64 + 0.5) * width, tokens / width))
             .collect()
     });
@@ -159,6 +201,13 @@ pub fn tokens_over_time(run: &Run, requests: &[Vec<&RequestRecord>]) -> String {
         y_max: None,
     }
     .render()
+}
+
+/// The last moment known of a request, in seconds of the race: its last token, else its first
+/// byte, else when it left.
+fn ended_at(r: &RequestRecord) -> f64 {
+    let last_known = r.ttlt_ms.or(r.ttft_ms).or(r.ttfb_ms).unwrap_or(0.0);
+    r.sent_at_s + last_known / 1000.0
 }
 
 /// Adds `amount` to the buckets from `start` to `end` (seconds), in proportion to overlap.
@@ -320,6 +369,41 @@ mod tests {
         assert_eq!(points.len(), CDF_POINTS + 1);
         assert_eq!(points.last(), Some(&(99_999.0, 1.0)));
         assert!(cdf_points(&[]).is_empty());
+    }
+
+    /// The `x` pixels of the polyline of the chart's series titled `name`.
+    fn series_xs(chart: &str, name: &str) -> Vec<f64> {
+        let end = chart.find(&format!("<title>{name}</title>")).unwrap();
+        let start = chart[..end].rfind(" d=\"").unwrap() + 4;
+        let d = &chart[start..chart[start..].find('"').unwrap() + start];
+        d.split(['M', 'L'])
+            .filter_map(|p| p.split(',').next()?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn an_endpoint_that_finished_early_leaves_the_tokens_chart() {
+        let run = crate::report::run::fixture(2, 60);
+        let mut requests = by_endpoint(&run);
+        // turbo stops after its first ten requests; steady races on.
+        requests[0].truncate(10);
+        let chart = tokens_over_time(&run, &requests);
+        let last_x = |name| series_xs(&chart, name).last().copied().unwrap_or(0.0);
+        assert!(last_x("turbo") < last_x("steady") / 2.0, "{chart}");
+    }
+
+    #[test]
+    fn long_durations_are_charted_in_seconds() {
+        let run = crate::report::run::fixture(2, 10);
+        let mut requests = by_endpoint(&run);
+        let chart = cdf(&run, &requests, "TTLT", |r| r.ttlt_ms);
+        assert!(chart.contains(">milliseconds</text>"), "{chart}");
+        let mut slow = requests[0][0].clone();
+        slow.ttlt_ms = Some(15_000.0);
+        requests[0].push(&slow);
+        let chart = cdf(&run, &requests, "TTLT", |r| r.ttlt_ms);
+        assert!(chart.contains(">seconds</text>"), "{chart}");
+        assert!(!chart.contains("k</text>"), "no 15k ms ticks: {chart}");
     }
 
     #[test]

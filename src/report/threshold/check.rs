@@ -50,6 +50,35 @@ pub fn check_endpoints(thresholds: &[Threshold], names: &[String]) -> Result<(),
     Ok(())
 }
 
+/// Refuses TPOT and ITL thresholds for a race that does not stream: every response arrives
+/// whole, so neither has a value and the threshold could only fail.
+pub fn check_streamed(thresholds: &[Threshold], stream: bool) -> Result<(), ThresholdError> {
+    if stream {
+        return Ok(());
+    }
+    for threshold in thresholds {
+        let name = match threshold.metric {
+            Metric::Latency(Latency::Tpot, _) => "tpot",
+            Metric::Latency(Latency::Itl, _) => "itl",
+            _ => continue,
+        };
+        let text = &threshold.text;
+        // The metric comes after any endpoint prefix, which may hold the same letters.
+        let start = text.rfind(name).unwrap_or(0);
+        return Err(ThresholdError::new(
+            text,
+            start..start + name.len(),
+            format!(
+                "`{name}` has no value in a race that does not stream (`stream = false` or \
+                 --no-stream): each response arrives whole, so this threshold could only fail"
+            ),
+            "stream the race, or leave this threshold out (`ttlt` bounds a whole response)"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Every threshold against every endpoint it covers, in threshold order. `costs` holds the
 /// priced endpoints' costs by name; a cost threshold on an unpriced endpoint fails (no data).
 pub fn evaluate(
@@ -102,6 +131,14 @@ fn measure(
                 Latency::Tpot => l.tpot_ms,
                 Latency::Itl => l.itl_ms,
             };
+            // Requests that succeeded with output in one piece (one token, or a stream read in
+            // one go) have no time between tokens: say so, not just that nothing was measured.
+            if summary.is_none()
+                && c.succeeded > 0
+                && matches!(latency, Latency::Tpot | Latency::Itl)
+            {
+                return Err("no data: no request had two tokens arriving apart");
+            }
             summary.map(|s| statistic(&s, stat))
         }
         Metric::OutputTps(stat) => endpoint.latency.output_tps.map(|s| statistic(&s, stat)),

@@ -344,6 +344,44 @@ fn no_data_fails() {
 }
 
 #[test]
+fn a_tpot_without_data_fails_saying_why() {
+    // Requests succeeded, but none had two tokens arriving apart: TPOT and ITL are undefined.
+    let endpoints = [
+        endpoint("whole", 5, 0, Some(100.0)),
+        endpoint("down", 0, 5, None),
+    ];
+    let checks = run(&["tpot.p95 > 50ms", "itl.p50 > 5ms"], &endpoints);
+    let summary: Vec<(&str, &str, bool)> = checks
+        .iter()
+        .map(|c| (c.endpoint.as_str(), c.measured.as_str(), c.passed))
+        .collect();
+    let why = "no data: no request had two tokens arriving apart";
+    assert_eq!(
+        summary,
+        vec![
+            ("whole", why, false),
+            ("down", "no data", false),
+            ("whole", why, false),
+            ("down", "no data", false),
+        ]
+    );
+}
+
+#[test]
+fn tpot_and_itl_thresholds_need_a_streamed_race() {
+    let thresholds = [ok("ttlt.p95 > 1s"), ok("itl: tpot.p95 > 50ms")];
+    assert_eq!(check_streamed(&thresholds, true), Ok(()));
+    assert_eq!(check_streamed(&thresholds[..1], false), Ok(()));
+    let Err(e) = check_streamed(&thresholds, false) else {
+        panic!("a TPOT threshold was accepted for a race that does not stream")
+    };
+    // The caret is under the metric, not the endpoint of the same letters.
+    assert_eq!(caret(&e), (5, 4));
+    assert!(e.problem.contains("does not stream"), "{e}");
+    assert!(check_streamed(&[ok("itl.max > 1s")], false).is_err());
+}
+
+#[test]
 fn cost_thresholds_read_the_costs() {
     let endpoints = [endpoint("a", 10, 0, Some(1.0)), endpoint("b", 10, 0, None)];
     let mut costs = BTreeMap::new();

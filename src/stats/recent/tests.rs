@@ -69,7 +69,9 @@ fn a_request_is_followed_from_sent_to_finished() {
             input: Some(12),
             output: Some(2),
             cached_input: None,
+            cache_write: None,
             reasoning: Some(1),
+            reported: Default::default(),
             source: TokenSource::Estimate,
         },
     );

@@ -104,6 +104,58 @@ fn each_endpoint_draws_in_its_lane_colour() {
     }
 }
 
+/// A slow endpoint ends a request now and then: its few TTFT means are points that can be
+/// seen, joined by a line, not a braille dot or two lost in the chart.
+#[test]
+fn sparse_ttft_is_drawn_as_visible_points_and_lines() {
+    let theme = Theme::new(ThemeName::Dark);
+    let mut snapshot = race(1, 300);
+    let seconds = &mut snapshot.endpoints[0].recent_seconds;
+    let last = seconds.len() - 1;
+    for (i, second) in seconds.iter_mut().enumerate() {
+        let kept = i == last - 20 || i == last - 10;
+        second.ttft_count = u32::from(kept);
+        second.ttft_sum_ms = if i == last - 10 { 400.0 } else { 200.0 };
+    }
+    let backend = draw(120, 40, &snapshot);
+    let buffer = backend.buffer();
+    // The TTFT chart: the left half, between the legend and the distributions.
+    let cells: Vec<&str> = (1..24)
+        .flat_map(|y| (0..60).map(move |x| (x, y)))
+        .map(|(x, y)| &buffer[(x, y)])
+        .filter(|cell| cell.fg == theme.lanes[0] && cell.symbol() != " ")
+        .map(ratatui::buffer::Cell::symbol)
+        .collect();
+    assert_eq!(cells.iter().filter(|s| **s == "•").count(), 2, "{cells:?}");
+    assert!(cells.len() >= 10, "a line joins the points: {cells:?}");
+}
+
+/// An endpoint that finished ten seconds before the others is not drawn at 0 tok/s after.
+#[test]
+fn an_endpoint_done_early_leaves_the_tokens_chart() {
+    let theme = Theme::new(ThemeName::Dark);
+    let mut snapshot = finished_race(2, 120);
+    let seconds = &mut snapshot.endpoints[0].recent_seconds;
+    let last = seconds.len();
+    for second in &mut seconds[last - 10..] {
+        *second = crate::stats::window::Second {
+            second: second.second,
+            ..Default::default()
+        };
+    }
+    let backend = draw(120, 40, &snapshot);
+    let buffer = backend.buffer();
+    // The right-most column of the tokens chart each endpoint's colour reaches.
+    let reach = |colour| {
+        (60..120)
+            .filter(|&x| (1..34).any(|y| buffer[(x, y)].fg == colour))
+            .max()
+            .unwrap_or(0)
+    };
+    let (done, racing) = (reach(theme.lanes[0]), reach(theme.lanes[1]));
+    assert!(done + 5 < racing, "{done} vs {racing}");
+}
+
 #[test]
 fn tiny_areas_do_not_panic() {
     let snapshot = race(8, 50);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::flow::{Flow, GUTTER, char_width, truncate};
 use crate::stats::snapshot::{Mark, RequestState, RequestView, Segment};
 use crate::tui::Theme;
-use crate::tui::text::inert;
+use crate::tui::text::{escaped, inert};
 
 /// The response as rows `width` wide; `elapsed_ms` is how long an in-flight request has run.
 pub fn response_rows(
@@ -134,8 +134,7 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
                     let chunks = format!("×{:<3}", segment.chunks);
                     let room = width.saturating_sub(OFFSET + 6 + chunks.chars().count() + 3);
                     // Escaped, so line breaks and controls show as `\n`, `\u{1b}`.
-                    let escaped = segment.text.escape_debug().to_string();
-                    let excerpt = truncate(&inert(&escaped), room);
+                    let excerpt = truncate(&escaped(&segment.text), room);
                     spans.push(Span::styled(kind, style));
                     spans.push(Span::styled(format!(" {chunks}"), theme.dim));
                     spans.push(Span::styled(format!(" \"{excerpt}\""), style));

@@ -353,3 +353,22 @@ fn tiny_areas_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn the_raw_view_shows_apostrophes_as_they_are() {
+    let mut snapshot = snapshot();
+    let view = view_of(&snapshot, THINKER, true, reasoned);
+    let requests = &mut snapshot.endpoints[THINKER].requests;
+    let selected = requests.len() - 1 - view.inspector.from_newest;
+    let request = std::sync::Arc::make_mut(&mut requests[selected]);
+    let last = request.segments.len() - 1;
+    request.segments[last].text = "it's \"fine\"\n".to_string();
+    for (w, h) in SIZES {
+        let buffer = draw(w, h, &snapshot, &view);
+        assert!(
+            find(&buffer, r#""it's \"fine\"\n""#).is_some(),
+            "{}",
+            text(&buffer)
+        );
+    }
+}
