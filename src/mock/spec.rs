@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
-const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, cache_read, cache_write, fault, header_delay, load, \
-     close_after_stream, seed";
+const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, cache_read, cache_write, fault, \
+                    header_delay, load, close_after_stream, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
