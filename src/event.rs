@@ -90,6 +90,10 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry: Option<Retry>,
     },
+    /// The request went out once more, on a new connection: the reused one it was first sent
+    /// on closed before any byte of the response (`lost` says how), so the server never read
+    /// it. The request counts from here now, as one that had to connect.
+    Resent { lost: String },
     /// Response headers arrived.
     Headers {
         status: u16,

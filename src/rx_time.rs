@@ -10,7 +10,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
@@ -62,7 +62,8 @@ pub type LastWrite = tokio::sync::watch::Receiver<Written>;
 /// A TCP stream that notes when the bytes it reads arrived and when what it wrote was flushed.
 #[derive(Debug)]
 pub struct TimedStream {
-    stream: TcpStream,
+    /// Shared only with [`Peer`]s, which hold it weakly: the socket closes when this drops.
+    stream: Arc<TcpStream>,
     arrival: LastArrival,
     written: tokio::sync::watch::Sender<Written>,
     /// When the write that handed the kernel the last bytes since the last flush began; `None`
@@ -81,7 +82,7 @@ impl TimedStream {
         #[cfg(target_os = "linux")]
         kernel::stamp_receives(&stream);
         TimedStream {
-            stream,
+            stream: Arc::new(stream),
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()),
             unflushed: None,
@@ -123,6 +124,37 @@ impl TimedStream {
     #[must_use]
     pub fn get_ref(&self) -> &TcpStream {
         &self.stream
+    }
+
+    /// A look at the socket from outside whoever reads it: whether the other side closed it.
+    #[must_use]
+    pub fn peer(&self) -> Peer {
+        Peer(Arc::downgrade(&self.stream))
+    }
+}
+
+/// Whether the other side of a connection has closed it, asked without reading it: an idle
+/// HTTP/1.1 connection whose server closed it holds a readable end of stream that its reader
+/// may not have got round to yet. Curl and Go's `net/http` look before reusing one too.
+#[derive(Clone, Debug, Default)]
+pub struct Peer(Weak<TcpStream>);
+
+impl Peer {
+    /// True when the socket is gone, reset, or has nothing left to read but its end. Bytes
+    /// still waiting say nothing of the end: whoever reads the connection will see them.
+    #[must_use]
+    pub fn has_closed(&self) -> bool {
+        let Some(stream) = self.0.upgrade() else {
+            return true;
+        };
+        let mut byte = [std::mem::MaybeUninit::uninit()];
+        // The socket is non-blocking (tokio's): this never waits, and peeking leaves the byte
+        // and the runtime's readiness as they were.
+        match socket2::SockRef::from(&*stream).peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        }
     }
 }
 
@@ -274,13 +306,19 @@ impl AsyncRead for TimedStream {
             }
         }
         #[cfg(not(target_os = "linux"))]
-        {
-            let before = buf.filled().len();
-            let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
-            if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-                this.note_arrival(None);
+        loop {
+            std::task::ready!(this.stream.poll_read_ready(cx))?;
+            match this.stream.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    if n > 0 {
+                        this.note_arrival(None);
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
             }
-            polled
         }
     }
 }
@@ -291,11 +329,8 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let before = Instant::now();
-        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
-        this.note_written(before, &polled);
-        polled
+        self.get_mut()
+            .write_with(cx, |stream| stream.try_write(buf))
     }
 
     fn poll_write_vectored(
@@ -303,33 +338,51 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let before = Instant::now();
-        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        this.note_written(before, &polled);
-        polled
+        self.get_mut()
+            .write_with(cx, |stream| stream.try_write_vectored(bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        true
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A TCP socket has no buffer of its own to flush: what was written is the kernel's.
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.stream).poll_flush(cx);
-        if matches!(polled, Poll::Ready(Ok(())))
-            && let Some(at) = this.unflushed.take()
-        {
+        if let Some(at) = this.unflushed.take() {
             this.written.send_modify(|w| {
                 w.count += 1;
                 w.at = Some(at);
             });
         }
-        polled
+        Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Write))
+    }
+}
+
+impl TimedStream {
+    /// One write as tokio's own stream does it, through the shared socket: wait until it is
+    /// writable, try, and wait again if that readiness was stale.
+    fn write_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        write: impl Fn(&TcpStream) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.stream.poll_write_ready(cx))?;
+            let before = Instant::now();
+            match write(&self.stream) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                written => {
+                    let polled = Poll::Ready(written);
+                    self.note_written(before, &polled);
+                    return polled;
+                }
+            }
+        }
     }
 }
 

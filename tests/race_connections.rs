@@ -98,3 +98,78 @@ async fn a_duration_limit_stops_sending_and_lets_requests_finish() {
     assert_eq!(c.sent, c.succeeded, "in-flight requests finished: {c:?}");
     assert_eq!(c.cancelled, 0);
 }
+
+/// A mock that closes each connection `linger` after a streamed response, as llama.cpp's
+/// server does, and the endpoint spec that races it.
+async fn closing_mock(linger: &str) -> (MockServer, String) {
+    let spec = format!("instant,tokens=8,close_after_stream={linger}");
+    let server = MockServer::start(([127, 0, 0, 1], 0).into(), Profile::parse(&spec).unwrap())
+        .await
+        .expect("mock starts");
+    let endpoint = format!("l=openai:{}#m", server.base_url(Protocol::OpenAiChat));
+    (server, endpoint)
+}
+
+/// llama.cpp's server answers `Keep-Alive` yet closes the connection right after every
+/// streamed response: a request sent on it before its FIN is seen is never read. Each such
+/// request must go out again on a new connection, say so, and count once.
+#[tokio::test]
+async fn a_server_that_closes_after_each_stream_loses_no_request() {
+    for concurrency in [1, 4] {
+        let (server, spec) = closing_mock("2ms").await;
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = run(race_config(&[&spec], 200, concurrency), dir.path()).await;
+        let counts = outcome.summary.endpoints[0].counts;
+        assert_eq!(
+            (counts.sent, counts.succeeded, counts.failed),
+            (200, 200, 0),
+            "at -c {concurrency}: {counts:?}"
+        );
+        // What the server read: one warm-up per worker and each request once.
+        let stats = server.stats();
+        assert_eq!(stats.requests, 200 + u64::from(concurrency));
+        let records = records(dir.path());
+        // Each measured request after a worker's first ran on a connection of its own.
+        let connected = records.iter().filter(|r| r.new_connection).count();
+        assert!(connected >= 200 - concurrency as usize, "{connected}");
+        assert!(
+            records
+                .iter()
+                .filter(|r| r.new_connection)
+                .all(|r| r.connect_ms.is_some())
+        );
+        assert_eq!(
+            stats.connections_accepted,
+            u64::from(concurrency) + connected as u64
+        );
+        for r in records.iter().filter(|r| r.resent_after.is_some()) {
+            assert!(r.new_connection && r.connect_ms.is_some(), "{r:?}");
+        }
+    }
+}
+
+/// A server that keeps the connection a whole second after each stream, reading nothing: the
+/// next request is sent on it and dies unanswered when it closes. It goes out again on a new
+/// connection, its record says why, and its times count from the second send: the second it
+/// waited for is in no TTFT.
+#[tokio::test]
+async fn a_request_lost_unanswered_on_a_reused_connection_is_sent_again() {
+    let (server, spec) = closing_mock("1s").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&[&spec], 3, 1);
+    config.load.warm_connections = false;
+    let outcome = run(config, dir.path()).await;
+    let counts = outcome.summary.endpoints[0].counts;
+    assert_eq!((counts.sent, counts.succeeded), (3, 3), "{counts:?}");
+    assert_eq!(server.stats().requests, 3);
+    assert_eq!(server.stats().connections_accepted, 3);
+    let mut records = records(dir.path());
+    records.sort_by_key(|r| r.request);
+    assert_eq!(records[0].resent_after, None);
+    for r in &records[1..] {
+        let lost = r.resent_after.as_deref().unwrap_or_default();
+        assert!(lost.starts_with("connection_lost: "), "{r:?}");
+        assert!(r.new_connection && r.connect_ms.is_some(), "{r:?}");
+        assert!(r.ttft_ms.unwrap() < 500.0, "{r:?}");
+    }
+}

@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
-use crate::rx_time::{LastArrival, LastWrite, TimedStream, Written};
+use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
 
 pub type Body = Full<Bytes>;
 
@@ -139,6 +139,8 @@ pub struct Connection {
     arrival: LastArrival,
     /// When the open connection last handed a whole request to the kernel.
     written: LastWrite,
+    /// Whether the server closed the open connection.
+    peer: Peer,
 }
 
 /// Why no connection could be had: the class and the message of the request that needed it.
@@ -153,6 +155,7 @@ impl Connection {
             sender: None,
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()).subscribe(),
+            peer: Peer::default(),
         }
     }
 
@@ -167,9 +170,14 @@ impl Connection {
 
     /// Waits until the connection can take a request (the previous response is fully read),
     /// opening a new one if it closed. Returns how long connecting took when it had to.
+    ///
+    /// A server may close an idle connection (llama.cpp does after every stream, whatever its
+    /// `Keep-Alive` says) a moment before hyper reads that end: the socket is asked too, so that
+    /// no request is sent on a connection already known to be closed.
     pub async fn ready(&mut self) -> Result<Option<Duration>, ConnectFailure> {
         if let Some(sender) = &mut self.sender
             && sender.ready().await.is_ok()
+            && !self.peer.has_closed()
         {
             return Ok(None);
         }
@@ -187,10 +195,11 @@ impl Connection {
                     ),
                 )
             })??;
-        let (sender, arrival, written) = opened;
+        let (sender, stream) = opened;
         self.sender = Some(sender);
-        self.arrival = arrival;
-        self.written = written;
+        self.arrival = stream.arrival;
+        self.written = stream.written;
+        self.peer = stream.peer;
         Ok(Some(watch.elapsed()))
     }
 
@@ -228,7 +237,7 @@ impl Connection {
         })
     }
 
-    async fn open(&self) -> Result<(SendRequest<Body>, LastArrival, LastWrite), ConnectFailure> {
+    async fn open(&self) -> Result<(SendRequest<Body>, Watched), ConnectFailure> {
         let origin = &self.origin;
         let addrs: Vec<_> = tokio::net::lookup_host((origin.host.as_str(), origin.port))
             .await
@@ -260,8 +269,11 @@ impl Connection {
         // Tokens are small writes the server must see at once; so are our requests.
         let _ = stream.set_nodelay(true);
         let stream = TimedStream::new(stream);
-        let arrival = stream.arrival();
-        let written = stream.last_write();
+        let watched = Watched {
+            arrival: stream.arrival(),
+            written: stream.last_write(),
+            peer: stream.peer(),
+        };
         match &self.tls {
             Some(tls) if origin.https => {
                 let name =
@@ -298,8 +310,15 @@ impl Connection {
             }
             _ => handshake(TokioIo::new(stream)).await,
         }
-        .map(|sender| (sender, arrival, written))
+        .map(|sender| (sender, watched))
     }
+}
+
+/// What a connection's owner keeps watching of the socket that hyper reads and writes.
+struct Watched {
+    arrival: LastArrival,
+    written: LastWrite,
+    peer: Peer,
 }
 
 async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectFailure>
@@ -414,13 +433,19 @@ mod tests {
 
     /// A ready connection to a bare listener on 127.0.0.1, and the server side of it.
     async fn connected() -> (Connection, tokio::net::TcpStream) {
+        let (connection, server, _) = accepted().await;
+        (connection, server)
+    }
+
+    /// [`connected`], and the listener, to see whether another connection is opened.
+    async fn accepted() -> (Connection, tokio::net::TcpStream, tokio::net::TcpListener) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/v1", listener.local_addr().unwrap());
         let (origin, _) = Origin::parse(&url).unwrap();
         let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
         connection.ready().await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (connection, server)
+        (connection, server, listener)
     }
 
     fn post_hi() -> http::Request<Body> {
@@ -428,6 +453,63 @@ mod tests {
             .header("host", "mock")
             .body(Body::from("hi"))
             .unwrap()
+    }
+
+    /// Answers the request waiting on `server` with `head` (status line and headers, no
+    /// body), and reads the response whole on `connection`.
+    async fn exchange(connection: &mut Connection, server: &mut tokio::net::TcpStream, head: &str) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let sending = connection.send(post_hi());
+        let answering = async {
+            let mut got = Vec::new();
+            while !got.ends_with(b"hi") {
+                let mut buf = [0; 1024];
+                let n = server.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            let response = format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n{head}\r\nok");
+            server.write_all(response.as_bytes()).await.unwrap();
+        };
+        let (response, ()) = tokio::join!(sending, answering);
+        let body = http_body_util::BodyExt::collect(response.unwrap().into_body());
+        assert_eq!(&body.await.unwrap().to_bytes()[..], b"ok");
+    }
+
+    /// The server closes the idle connection, and its end has reached this machine; on one
+    /// thread hyper's task has not read it yet, so hyper still offers the connection. It is
+    /// not reused: a request sent on it would never be read.
+    #[test]
+    fn a_connection_its_server_closed_is_not_reused() {
+        on_one_thread(async {
+            let (mut connection, mut server, listener) = accepted().await;
+            exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
+            assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
+            drop(server);
+            // Wait for the end to arrive, without yielding to hyper's task.
+            let waiting = std::time::Instant::now();
+            while !connection.peer.has_closed() {
+                assert!(waiting.elapsed() < Duration::from_secs(5), "no end arrived");
+                std::thread::yield_now();
+            }
+            assert!(
+                connection.ready().await.unwrap().is_some(),
+                "a new connection"
+            );
+            listener.accept().await.unwrap();
+        });
+    }
+
+    /// `Connection: close` is honoured even when the server leaves the connection open.
+    #[tokio::test]
+    async fn connection_close_is_honoured() {
+        let (mut connection, mut server, listener) = accepted().await;
+        exchange(&mut connection, &mut server, "connection: close\r\n").await;
+        assert!(
+            connection.ready().await.unwrap().is_some(),
+            "a new connection"
+        );
+        listener.accept().await.unwrap();
+        drop(server);
     }
 
     /// On one thread, the client cannot read the response before this test yields after

@@ -72,6 +72,11 @@ pub struct SendTag {
 
 /// Sends prompt `prompt` to `target` over `connection` and reports everything that happens
 /// as events. Returns a hint when it failed with a status worth retrying.
+///
+/// A reused connection that dies before any byte of the response (its server closed it just
+/// as the request went out: llama.cpp does after every stream) never had the request read: it
+/// is sent once more on a new connection, as curl does, and counts from before that connection
+/// was opened, like any request that had to connect; its record says why.
 pub async fn run_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
@@ -79,6 +84,25 @@ pub async fn run_request(
     request: RequestId,
     prompt: PromptId,
     tag: SendTag,
+) -> Option<RetryHint> {
+    let mut lost = None;
+    let hint = send_request(ctx, connection, target, request, prompt, tag, &mut lost).await;
+    if lost.is_none() {
+        return hint;
+    }
+    send_request(ctx, connection, target, request, prompt, tag, &mut lost).await
+}
+
+/// One try of [`run_request`]. The first gives up without a final event when its reused
+/// connection was lost unanswered, saying how in `lost`; the second, given that, sends again.
+async fn send_request(
+    ctx: &RequestContext<'_>,
+    connection: &mut Connection,
+    target: &Target,
+    request: RequestId,
+    prompt: PromptId,
+    tag: SendTag,
+    lost: &mut Option<String>,
 ) -> Option<RetryHint> {
     let SendTag {
         warmup,
@@ -92,7 +116,12 @@ pub async fn run_request(
         request,
     };
     let body = target.body_for(prompt).clone();
+    let resending = lost.clone();
     let sent_event = |t: Offset| {
+        if let Some(lost) = &resending {
+            out.emit(t, EventKind::Resent { lost: lost.clone() });
+            return;
+        }
         out.emit(
             t,
             EventKind::Sent {
@@ -142,6 +171,7 @@ pub async fn run_request(
     // before reading it, or a TLS alert or key update on the idle connection.
     let mut written = connection.last_write();
     let seen = written.borrow_and_update().count;
+    let heard = connection.arrival().get();
     let mut sent = connect.is_some().then(|| {
         sent_event(issued);
         issued
@@ -194,6 +224,12 @@ pub async fn run_request(
             return None;
         }
         Ok(Err((class, message))) => {
+            let unanswered =
+                class == ErrorClass::ConnectionLost && connection.arrival().get() == heard;
+            if resending.is_none() && connect.is_none() && unanswered {
+                *lost = Some(format!("{class}: {message}"));
+                return None;
+            }
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
             return None;
         }

@@ -7,6 +7,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
+use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
 use super::faults::Fault;
@@ -69,6 +70,51 @@ impl Ending {
 impl MockBody {
     pub(crate) fn whole(bytes: impl Into<Bytes>) -> MockBody {
         MockBody::Whole(Some(bytes.into()))
+    }
+
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(self, MockBody::Stream(_))
+    }
+}
+
+/// A body that says when its last frame has been handed over, so that its connection can be
+/// closed right after it (`close_after_stream`).
+pub(crate) struct Announced {
+    body: MockBody,
+    done: Option<Arc<Notify>>,
+}
+
+impl Announced {
+    /// `done` is told once, when the body has nothing more to send.
+    pub(crate) fn new(body: MockBody, done: Option<Arc<Notify>>) -> Announced {
+        Announced { body, done }
+    }
+}
+
+impl Body for Announced {
+    type Data = Bytes;
+    type Error = Aborted;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        // Hyper stops polling once a body says it has ended: either way, this is the end.
+        let ended = matches!(polled, Poll::Ready(None)) || this.body.is_end_stream();
+        if ended && let Some(done) = this.done.take() {
+            done.notify_one();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -64,6 +64,10 @@ pub struct Profile {
     /// Extra TTFT per other generation already in progress when a request arrives, with the
     /// ITL growing in the same proportion: a server that saturates, for sweeps to find.
     pub load: Duration,
+    /// Say `Keep-Alive: timeout=5, max=100` yet close the connection this long after a
+    /// streamed response has been sent, reading no further request on it: what llama.cpp's
+    /// server does.
+    pub close_after_stream: Option<Duration>,
     pub seed: u64,
 }
 
@@ -115,6 +119,7 @@ impl Profile {
             faults: Vec::new(),
             header_delay: ms(2000),
             load: Duration::ZERO,
+            close_after_stream: None,
             seed: 1,
         };
         let profile = match name {
@@ -327,6 +332,9 @@ impl fmt::Display for Profile {
         }
         if self.cache_write > 0 {
             write!(f, ",cache_write={}", self.cache_write)?;
+        }
+        if let Some(after) = self.close_after_stream {
+            write!(f, ",close_after_stream={}", format_duration(after))?;
         }
         for (fault, rate) in &self.faults {
             write!(f, ",fault={fault}:{rate}")?;

@@ -14,12 +14,14 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::body::{Ending, MockBody, TokenStream};
+use super::body::{Announced, Ending, MockBody, TokenStream};
 use super::faults::Fault;
+use super::linger::Linger;
 use super::plan::Plan;
 use super::profile::Profile;
 use super::request::{Ask, BadRequest};
@@ -80,14 +82,43 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
     // round to reading them: the intake queue is the mock's lateness, not the client's.
     let stream = TimedStream::new(stream);
     let arrival = stream.arrival();
+    let Some(linger) = shared.profile.close_after_stream else {
+        let service = service_fn(move |req| {
+            let arrived = arrival.get().map(Instant::from_std);
+            handle(Arc::clone(&shared), arrived, req)
+        });
+        // Errors here are clients going away or faults closing on purpose.
+        let _ = http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+        return;
+    };
+    let streamed = Arc::new(Notify::new());
+    let done = Arc::clone(&streamed);
     let service = service_fn(move |req| {
         let arrived = arrival.get().map(Instant::from_std);
-        handle(Arc::clone(&shared), arrived, req)
+        let handled = handle(Arc::clone(&shared), arrived, req);
+        let done = Arc::clone(&done);
+        async move {
+            let mut response = handled.await?;
+            response
+                .headers_mut()
+                .insert("keep-alive", HeaderValue::from_static("timeout=5, max=100"));
+            let announce = response.body().is_stream().then_some(done);
+            Ok::<_, Refused>(response.map(|body| Announced::new(body, announce)))
+        }
     });
-    // Errors here are clients going away or faults closing on purpose.
-    let _ = http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let stream = TokioIo::new(Linger::new(stream, linger));
+    let connection = http1::Builder::new().serve_connection(stream, service);
+    tokio::pin!(connection);
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            // The response in progress is finished, then the connection closes, the headers'
+            // keep-alive notwithstanding: a request sent meanwhile is never read.
+            () = streamed.notified() => connection.as_mut().graceful_shutdown(),
+        }
+    }
 }
 
 fn generation_protocol(path: &str) -> Option<Protocol> {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
-const KEYS: &str =
-    "ttft, itl, tokens, chunk, reasoning, cache_read, cache_write, fault, header_delay, load, seed";
+const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, cache_read, cache_write, fault, \
+                    header_delay, load, close_after_stream, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
@@ -121,6 +121,9 @@ fn apply(profile: &mut Profile, key: &str, value: &str) -> Result<(), ProfileErr
             profile.header_delay = parse_duration(value).ok_or_else(|| bad(DURATION))?;
         }
         "load" => profile.load = parse_duration(value).ok_or_else(|| bad(DURATION))?,
+        "close_after_stream" => {
+            profile.close_after_stream = Some(parse_duration(value).ok_or_else(|| bad(DURATION))?);
+        }
         "fault" | "faults" => {
             if value == "none" {
                 profile.faults.clear();
@@ -231,6 +234,7 @@ mod tests {
             p.load = Duration::from_millis(40);
             p.cache_read = 100;
             p.cache_write = 20;
+            p.close_after_stream = Some(Duration::from_millis(2));
             let again = Profile::parse(&p.to_string()).unwrap();
             assert_eq!(again, p, "{p}");
         }

@@ -128,6 +128,11 @@ impl RequestView {
         let at_ms = duration_ms(t.since(self.sent));
         match kind {
             EventKind::Sent { .. } => {}
+            EventKind::Resent { lost } => {
+                // Times count from the second send now, as the record's do.
+                self.sent = t;
+                self.mark(0.0, format!("sent again on a new connection: {lost}"));
+            }
             EventKind::Headers {
                 status,
                 new_connection,

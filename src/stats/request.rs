@@ -89,6 +89,10 @@ pub struct RequestRecord {
     /// For a retry, the request (attempt) it repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_of: Option<RequestId>,
+    /// Why the request was sent a second time, on a new connection: the reused one it first
+    /// went out on closed before any byte of the response. Its times count from the second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resent_after: Option<String>,
 }
 
 fn first_attempt() -> u32 {
@@ -133,6 +137,7 @@ pub struct RequestTrace {
     server_timings: Option<ServerTimings>,
     lag_us: Option<u64>,
     retry: Option<Retry>,
+    resent_after: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -177,6 +182,7 @@ impl RequestTrace {
             server_timings: None,
             lag_us: None,
             retry: None,
+            resent_after: None,
         }
     }
 
@@ -214,6 +220,10 @@ impl RequestTrace {
     /// Folds a non-terminal event in. Terminal events go to [`RequestTrace::finish`].
     pub fn apply(&mut self, t: Offset, kind: &EventKind) {
         match kind {
+            EventKind::Resent { lost } => {
+                self.sent = t;
+                self.resent_after = Some(lost.clone());
+            }
             EventKind::Headers {
                 status,
                 new_connection,
@@ -400,6 +410,7 @@ impl RequestTrace {
             send_lag_ms: self.lag_us.map(|us| duration_ms(Duration::from_micros(us))),
             attempt: self.retry.map_or(1, |r| r.attempt),
             retry_of: self.retry.map(|r| r.of),
+            resent_after: self.resent_after,
         })
     }
 }
@@ -476,6 +487,39 @@ mod tests {
         trace
             .finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
             .unwrap()
+    }
+
+    /// A request sent again on a new connection counts from the second send, like any
+    /// request that had to connect, and its record says why it was sent again.
+    #[test]
+    fn a_resent_request_counts_from_its_second_send() {
+        let mut t = trace();
+        t.apply(
+            ms(1100),
+            &EventKind::Resent {
+                lost: "connection_lost: closed".into(),
+            },
+        );
+        t.apply(
+            ms(1102),
+            &EventKind::Headers {
+                status: 200,
+                new_connection: true,
+                connect_us: Some(1500),
+                server_request_id: None,
+                headers: Vec::new(),
+            },
+        );
+        t.apply(ms(1110), &content("Hi", false));
+        let r = finish(t, ms(1120));
+        assert_eq!(r.sent_at_s, 1.1);
+        assert_eq!(
+            (r.ttfb_ms, r.ttft_ms, r.ttlt_ms),
+            (Some(2.0), Some(10.0), Some(20.0))
+        );
+        assert_eq!(r.resent_after.as_deref(), Some("connection_lost: closed"));
+        assert_eq!((r.new_connection, r.connect_ms), (true, Some(1.5)));
+        assert_eq!(r.outcome, Outcome::Succeeded);
     }
 
     #[test]

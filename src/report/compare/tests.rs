@@ -98,6 +98,7 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             send_lag_ms: None,
             attempt: 1,
             retry_of: None,
+            resent_after: None,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

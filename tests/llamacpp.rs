@@ -1,0 +1,107 @@
+//! llmrace against the real llama.cpp server (PyPI's `xllamacpp`, serving a tiny random-weight
+//! model that `tests/llamacpp/tiny_gguf.py` writes): it answers `Keep-Alive` yet closes the
+//! connection after every streamed response, and not one request may fail for it.
+//!
+//! Ignored by default: it needs `python3 -m pip install xllamacpp gguf`. CI installs them and
+//! runs it on its own: `cargo test --test llamacpp -- --ignored`. `LLMRACE_PYTHON` names
+//! another interpreter.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::{race_config, records, run};
+
+/// The llama.cpp server, stopped when dropped.
+struct LlamaCpp {
+    child: Child,
+    url: String,
+}
+
+impl LlamaCpp {
+    fn start() -> LlamaCpp {
+        let python = std::env::var("LLMRACE_PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/llamacpp/serve.py");
+        let mut child = Command::new(&python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut url = None;
+        for line in stdout.lines() {
+            if let Some(found) = line.unwrap().strip_prefix("listening ") {
+                url = Some(found.trim().to_string());
+                break;
+            }
+        }
+        let Some(url) = url else {
+            let _ = child.kill();
+            panic!(
+                "the llama.cpp server did not start: is xllamacpp installed \
+                 (`{python} -m pip install xllamacpp gguf`)?"
+            );
+        };
+        LlamaCpp { child, url }
+    }
+}
+
+impl Drop for LlamaCpp {
+    /// Closing its stdin stops the server and removes its model; killed if it lingers.
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let asked = std::time::Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if asked.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs llama.cpp: python3 -m pip install xllamacpp gguf"]
+async fn llama_cpp_closing_after_each_stream_costs_no_request() {
+    let server = LlamaCpp::start();
+    let spec = format!("l=openai:{}/v1#tiny", server.url);
+    for concurrency in [1, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = race_config(&[&spec], 50, concurrency);
+        config.timeouts.first_token = std::time::Duration::from_secs(20);
+        config.timeouts.idle = std::time::Duration::from_secs(10);
+        config.timeouts.total = std::time::Duration::from_secs(60);
+        let outcome = run(config, dir.path()).await;
+        let counts = outcome.summary.endpoints[0].counts;
+        let records = records(dir.path());
+        let errors: Vec<_> = records
+            .iter()
+            .filter_map(|r| r.error_message.as_ref())
+            .collect();
+        assert_eq!(
+            (counts.sent, counts.succeeded, counts.failed),
+            (50, 50, 0),
+            "at -c {concurrency}: {errors:?}"
+        );
+        assert!(records.iter().all(|r| r.output_tokens > Some(0)));
+        // Every request after a worker's first found its connection closed.
+        let connected = records.iter().filter(|r| r.new_connection).count();
+        let resent = records.iter().filter(|r| r.resent_after.is_some()).count();
+        eprintln!("-c {concurrency}: {connected} new connections, {resent} of them resent");
+        assert!(
+            records
+                .iter()
+                .filter(|r| r.new_connection)
+                .all(|r| r.connect_ms.is_some())
+        );
+    }
+}
