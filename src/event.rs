@@ -12,6 +12,10 @@ pub const MAX_HEADERS: usize = 24;
 /// Bumped when a change to these types would make an older reader misread a newer stream.
 pub const EVENT_FORMAT_VERSION: u32 = 1;
 
+/// Reads later than this after their bytes arrived are noted on the content they carried;
+/// below it, a read is as prompt as a busy client can be and the note would only fill files.
+pub const LATE_READ_FLOOR_US: u64 = 1_000;
+
 /// Index of an endpoint in the race as run (its position in the endpoint list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -104,10 +108,22 @@ pub enum EventKind {
     },
     /// Text decoded from one network read. `chunks` counts the protocol events (SSE events,
     /// NDJSON lines) merged into it: they arrived together, so they share one timestamp.
+    ///
+    /// That timestamp is when the read's last segment arrived: when one read carried several
+    /// events, the earlier ones arrived at an unknown moment between `after` and it.
     Content {
         text: String,
         reasoning: bool,
         chunks: u32,
+        /// On a request's first content only: none of its read's bytes arrived before this
+        /// (the previous read, which left the socket empty; the request's sending at the
+        /// earliest).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Offset>,
+        /// How long after its bytes arrived the client read them, when that was
+        /// [`LATE_READ_FLOOR_US`] or more.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        late_us: Option<u64>,
     },
     /// Token counts. Fields that are `None` leave an earlier report's value standing: a
     /// later report replaces an earlier one field by field, never adds to it.

@@ -365,7 +365,12 @@ pub async fn race(
     let signal = stops.signal.get().copied();
     let interrupted = signal.is_some() || stops.by_user.load(Ordering::SeqCst);
     notices.extend(recorder.problems().iter().cloned());
-    for notice in record::run_info::lag_notices(&final_snapshot.endpoints) {
+    let endpoints = &final_snapshot.endpoints;
+    let client_notices = record::run_info::read_notices(endpoints);
+    for notice in record::run_info::lag_notices(endpoints)
+        .into_iter()
+        .chain(client_notices)
+    {
         if !options.quiet {
             console::err(&format!("! {notice}"));
         }
@@ -392,6 +397,7 @@ pub async fn race(
         endpoints: field.info,
         notices,
         race: secret::redact_config(&config),
+        read_late_max_ms: record::run_info::read_late_max_ms(endpoints),
     };
     let end = record::ReplayEnd {
         t: final_snapshot.t,

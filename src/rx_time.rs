@@ -7,6 +7,13 @@
 //! TCP reads since 4.13) and reads with `recvmsg`; the kernel stamps the last segment a read
 //! returns. Elsewhere, or when the kernel gives no stamp, the read's own instant stands in:
 //! late, never early.
+//!
+//! The stamp is of the last segment only, and reading less does not recover the others: bytes
+//! left waiting in the receive queue are merged into its last buffer, which takes the newer
+//! segment's stamp (`tcp_try_coalesce`), so a read of a few bytes after a late wake-up still
+//! carries the latest segment's time. What a late read can tell is how late it was (its
+//! instant against its stamp) and a floor under the arrival of everything it returned: the
+//! previous read, which left the queue empty.
 
 use std::io;
 use std::pin::Pin;
@@ -29,17 +36,52 @@ const MAX_READ: usize = 8 * 1024;
 /// read holds that request's final header bytes or later ones: its arrival is never earlier
 /// than the request's, and no earlier request's body can stand in for it.
 #[derive(Clone, Debug, Default)]
-pub struct LastArrival(Arc<Mutex<Option<Instant>>>);
+pub struct LastArrival(Arc<Mutex<Reads>>);
+
+/// One read that returned bytes, as its handler sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// When its last segment reached the machine (the kernel's stamp, or the read's instant).
+    pub arrived: Instant,
+    /// How long after `arrived` the read happened: the time the bytes waited for the reader.
+    pub late: std::time::Duration,
+    /// No byte it returned can have arrived before this: the last earlier read that left the
+    /// socket empty. `None` for the connection's first read.
+    pub after: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct Reads {
+    last: Option<Read>,
+    /// The instant of the latest read that did not fill its buffer (so left the queue empty).
+    drained: Option<Instant>,
+}
 
 impl LastArrival {
     /// The arrival of the last read that returned bytes; `None` before the first.
     #[must_use]
     pub fn get(&self) -> Option<Instant> {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.last_read().map(|read| read.arrived)
     }
 
-    fn set(&self, arrived: Instant) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(arrived);
+    /// The last read that returned bytes; `None` before the first.
+    #[must_use]
+    pub fn last_read(&self) -> Option<Read> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).last
+    }
+
+    /// Notes a read at `now` of bytes whose last segment arrived at `arrived`; `filled` when it
+    /// took all the room it was given, so more may have been waiting.
+    fn set(&self, arrived: Instant, now: Instant, filled: bool) {
+        let mut reads = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        reads.last = Some(Read {
+            arrived,
+            late: now.saturating_duration_since(arrived),
+            after: reads.drained,
+        });
+        if !filled {
+            reads.drained = Some(now);
+        }
     }
 }
 
@@ -101,11 +143,13 @@ impl TimedStream {
         }
     }
 
-    /// Notes that a read returned bytes, which the kernel stamped `stamp` if it did.
-    fn note_arrival(&self, stamp: Option<SystemTime>) {
+    /// Notes that a read returned bytes, which the kernel stamped `stamp` if it did; `filled`
+    /// when the read took all the room it had.
+    fn note_arrival(&self, stamp: Option<SystemTime>, filled: bool) {
         let wall_now = SystemTime::now();
+        let now = Instant::now();
         self.arrival
-            .set(arrival_instant(stamp, wall_now, Instant::now()));
+            .set(arrival_instant(stamp, wall_now, now), now, filled);
     }
 
     /// A handle on the arrival of the bytes read last.
@@ -262,7 +306,7 @@ impl AsyncRead for TimedStream {
                 match read {
                     Ok((n, stamp)) => {
                         if n > 0 {
-                            this.note_arrival(stamp);
+                            this.note_arrival(stamp, n == room);
                         }
                         buf.advance(n);
                         return Poll::Ready(Ok(()));
@@ -278,7 +322,7 @@ impl AsyncRead for TimedStream {
             let before = buf.filled().len();
             let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
             if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-                this.note_arrival(None);
+                this.note_arrival(None, buf.remaining() == 0);
             }
             polled
         }

@@ -18,10 +18,11 @@ use super::target::Target;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;
 use crate::event::{
-    EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, Retry, TokenSource,
+    EndpointId, ErrorClass, EventKind, LATE_READ_FLOOR_US, Offset, PromptId, RaceEvent, RequestId,
+    Retry, TokenSource,
 };
 use crate::protocol::Decoded;
-use crate::rx_time::Written;
+use crate::rx_time::{Read, Written};
 
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
@@ -203,13 +204,11 @@ pub async fn run_request(
     // round to them (the kernel's stamp, where there is one): never before the request was
     // sent, never after now.
     let arrival = connection.arrival().clone();
-    let received = || {
-        arrival
-            .get()
-            .map_or_else(|| ctx.clock.now(), |at| ctx.clock.offset_of(at))
+    let received = |read: Option<Read>| {
+        read.map_or_else(|| ctx.clock.now(), |read| ctx.clock.offset_of(read.arrived))
             .max(sent)
     };
-    let t_headers = received();
+    let t_headers = received(arrival.last_read());
     let status = response.status().as_u16();
     out.emit(
         t_headers,
@@ -267,7 +266,9 @@ pub async fn run_request(
         };
         match chunk {
             Ok(Some(Ok(bytes))) => {
-                let t = received();
+                let read = arrival.last_read();
+                let t = received(read);
+                stream.read = ReadNote::of(read, |at| ctx.clock.offset_of(at).clamp(sent, t));
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     {
                         stream.end(end);
@@ -315,6 +316,27 @@ enum StreamEnd {
     Failed(ErrorClass, String),
 }
 
+/// What the read being decoded tells about the content it carried.
+#[derive(Clone, Copy, Debug, Default)]
+struct ReadNote {
+    /// None of its bytes arrived before this.
+    after: Option<Offset>,
+    /// How long after its bytes arrived it happened, when that was worth noting.
+    late_us: Option<u64>,
+}
+
+impl ReadNote {
+    /// The note of `read`, its instants placed on the race clock by `offset`.
+    fn of(read: Option<Read>, offset: impl Fn(std::time::Instant) -> Offset) -> ReadNote {
+        read.map_or_else(ReadNote::default, |read| ReadNote {
+            after: read.after.map(offset),
+            late_us: u64::try_from(read.late.as_micros())
+                .ok()
+                .filter(|us| *us >= LATE_READ_FLOOR_US),
+        })
+    }
+}
+
 /// The decoding side of one response: bytes in, events out.
 struct StreamState<'a> {
     out: &'a Emitter<'a>,
@@ -323,6 +345,8 @@ struct StreamState<'a> {
     /// Content decoded from the current read, merged: it arrived together.
     pending: Option<(String, bool, u32)>,
     seen_content: bool,
+    /// The read the bytes being decoded came in.
+    read: ReadNote,
     ended: bool,
     usage_output: bool,
     usage_input: bool,
@@ -342,6 +366,7 @@ impl<'a> StreamState<'a> {
             items: Vec::new(),
             pending: None,
             seen_content: false,
+            read: ReadNote::default(),
             ended: false,
             usage_output: false,
             usage_input: false,
@@ -415,6 +440,8 @@ impl<'a> StreamState<'a> {
 
     fn flush(&mut self, t: Offset) {
         if let Some((text, reasoning, chunks)) = self.pending.take() {
+            // Only the first token's floor is kept: a later one's is the content before it.
+            let after = self.read.after.filter(|_| !self.seen_content);
             self.seen_content = true;
             self.out.emit(
                 t,
@@ -422,6 +449,8 @@ impl<'a> StreamState<'a> {
                     text,
                     reasoning,
                     chunks,
+                    after,
+                    late_us: self.read.late_us,
                 },
             );
         }

@@ -29,6 +29,11 @@ pub struct RunInfo {
     /// Things the user should know about the race (unreachable endpoints, …).
     pub notices: Vec<String>,
     pub race: RaceConfig,
+    /// The longest the client took to read a response's content after it reached the machine;
+    /// absent when it never took 1 ms or more. Above [`LATE_READ_NOTICE_MS`] the client fell
+    /// behind and a notice says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_max_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,6 +67,55 @@ pub fn lag_notices(endpoints: &[EndpointSnapshot]) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// Above this, the client read content so late after it arrived that tokens waiting for it
+/// were read together: a whole gap between tokens on a typical stream.
+pub const LATE_READ_NOTICE_MS: f64 = 10.0;
+
+/// The longest any endpoint's content waited for the client to read it.
+pub fn read_late_max_ms(endpoints: &[EndpointSnapshot]) -> Option<f64> {
+    endpoints
+        .iter()
+        .filter_map(|e| e.latency.read_late_ms.map(|late| late.max))
+        .reduce(f64::max)
+}
+
+/// What the client's reading did to the times: one notice when it fell behind (content read
+/// more than [`LATE_READ_NOTICE_MS`] after it arrived), and one per endpoint some of whose
+/// first tokens came in one read with later content, so that their TTFT is an upper bound.
+pub fn read_notices(endpoints: &[EndpointSnapshot]) -> Vec<String> {
+    let mut notices = Vec::new();
+    if let Some(late) = read_late_max_ms(endpoints).filter(|ms| *ms > LATE_READ_NOTICE_MS) {
+        notices.push(format!(
+            "the client fell behind reading responses: content waited up to {late:.1} ms for \
+             it after reaching this machine (times are the kernel's arrival stamps, but tokens \
+             read together share the last one's); give llmrace more CPU or race fewer streams"
+        ));
+    }
+    for e in endpoints {
+        let batched = e.counts.batched_first_token;
+        let Some(of) = e
+            .latency
+            .ttft_ms
+            .map(|ttft| ttft.count)
+            .filter(|n| *n > 0 && batched > 0)
+        else {
+            continue;
+        };
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "request counts are far below 2^52"
+        )]
+        let share = 100.0 * batched as f64 / of as f64;
+        notices.push(format!(
+            "{}: {batched} of {of} first tokens ({share:.1}%) came in one read with later \
+             tokens, so their TTFT is an upper bound (requests.jsonl: batched_first_token, \
+             ttft_min_ms)",
+            e.name
+        ));
+    }
+    notices
 }
 
 /// `summary.json`: the final per-endpoint numbers.

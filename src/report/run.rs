@@ -217,8 +217,12 @@ pub(crate) fn assemble(
         // A replay does not say where it was raced.
         host: "unknown".to_string(),
         endpoints: header.endpoints.clone(),
-        notices: damage.into_iter().collect(),
+        notices: damage
+            .into_iter()
+            .chain(record::run_info::read_notices(&summary.endpoints))
+            .collect(),
         race: header.race.clone(),
+        read_late_max_ms: record::run_info::read_late_max_ms(&summary.endpoints),
     };
     Run {
         info,

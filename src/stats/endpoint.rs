@@ -30,6 +30,8 @@ pub struct EndpointStats {
     output_tps: Distribution,
     /// Open loop: how late requests left after their scheduled time.
     lag: Distribution,
+    /// Per request, its latest read of content (when noted).
+    read_late: Distribution,
     tokens: Tokens,
     first_sent: Option<Offset>,
     last_finished: Option<Offset>,
@@ -126,6 +128,9 @@ impl EndpointStats {
                 for gap in &record.itl_ms {
                     self.itl.record_ms(*gap);
                 }
+                if record.batched_first_token {
+                    self.counts.batched_first_token += 1;
+                }
             }
             Outcome::Failed => {
                 self.counts.failed += 1;
@@ -137,6 +142,7 @@ impl EndpointStats {
             Outcome::Cancelled => self.counts.cancelled += 1,
         }
         record_opt(&mut self.ttfb, record.ttfb_ms);
+        record_opt(&mut self.read_late, record.read_late_max_ms);
         self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
         self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
         self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
@@ -176,6 +182,7 @@ impl EndpointStats {
             itl_ms: self.itl.summary(),
             output_tps: self.output_tps.summary(),
             send_lag_ms: self.lag.summary(),
+            read_late_ms: self.read_late.summary(),
         };
         let health = health::judge(&recent_seconds, ended, latency.ttft_ms.as_ref());
         EndpointSnapshot {

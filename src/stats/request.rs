@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::read_timing::ReadTiming;
 use crate::event::{
     EndpointId, ErrorClass, EventKind, Offset, PromptId, RequestId, Retry, ServerTimings,
     TokenSource,
@@ -75,6 +76,20 @@ pub struct RequestRecord {
     /// For a retry, the request (attempt) it repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_of: Option<RequestId>,
+    /// The first token came in one network read with later content (the client read late, or
+    /// the server wrote them together): `ttft_ms` is when that read's last segment arrived, an
+    /// upper bound, and the first token arrived no earlier than `ttft_min_ms`.
+    #[serde(default)]
+    pub batched_first_token: bool,
+    /// Content events (SSE events, NDJSON lines) in the read that carried the first token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_read_events: Option<u32>,
+    /// With `batched_first_token`: the earliest the first token can have arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_min_ms: Option<f64>,
+    /// The longest the client took to read content after it arrived, when 1 ms or more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_max_ms: Option<f64>,
 }
 
 fn first_attempt() -> u32 {
@@ -119,6 +134,7 @@ pub struct RequestTrace {
     server_timings: Option<ServerTimings>,
     lag_us: Option<u64>,
     retry: Option<Retry>,
+    reads: ReadTiming,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -159,6 +175,7 @@ impl RequestTrace {
             server_timings: None,
             lag_us: None,
             retry: None,
+            reads: ReadTiming::default(),
         }
     }
 
@@ -208,10 +225,13 @@ impl RequestTrace {
                 text,
                 reasoning,
                 chunks,
+                after,
+                late_us,
             } => {
                 if text.is_empty() {
                     return;
                 }
+                self.reads.content(t, *chunks, *after, *late_us);
                 if let Some(last) = self.last_content {
                     self.itl.push(t.since(last));
                 }
@@ -359,6 +379,16 @@ impl RequestTrace {
             send_lag_ms: self.lag_us.map(|us| duration_ms(Duration::from_micros(us))),
             attempt: self.retry.map_or(1, |r| r.attempt),
             retry_of: self.retry.map(|r| r.of),
+            batched_first_token: self.reads.batched_first_token(),
+            first_read_events: self.reads.first_read_events(),
+            ttft_min_ms: self
+                .reads
+                .first_token_floor(self.sent, self.headers)
+                .map(|floor| ms(floor.since(self.sent))),
+            read_late_max_ms: self
+                .reads
+                .late_max_us()
+                .map(|us| duration_ms(Duration::from_micros(us))),
         })
     }
 }
@@ -404,6 +434,8 @@ mod tests {
             text: text.to_string(),
             reasoning,
             chunks: 1,
+            after: None,
+            late_us: None,
         }
     }
 

@@ -151,6 +151,10 @@ pub struct Counts {
     /// it ended as). Left out of the JSON of races without retries.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retries: u64,
+    /// Of `succeeded`, those whose first token came in one network read with later content:
+    /// their TTFT is an upper bound. Left out of the JSON when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub batched_first_token: u64,
 }
 
 impl Counts {
@@ -185,6 +189,10 @@ pub struct Latency {
     /// Open loop: actual minus scheduled send time. Absent in closed-loop races.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_ms: Option<Summary>,
+    /// Per request that read content late (by 1 ms or more), the longest it took the client
+    /// to read what had arrived. Absent when the client always kept up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_ms: Option<Summary>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

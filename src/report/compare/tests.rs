@@ -95,6 +95,10 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             send_lag_ms: None,
             attempt: 1,
             retry_of: None,
+            batched_first_token: false,
+            first_read_events: ok.then_some(1),
+            ttft_min_ms: None,
+            read_late_max_ms: None,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

@@ -296,5 +296,6 @@ fn unknown_info(
             .collect(),
         notices,
         race,
+        read_late_max_ms: None,
     }
 }

@@ -1,0 +1,137 @@
+//! A client that falls behind reading: tokens that waited in the socket are read together, and
+//! the race says so instead of reporting the last one's arrival as the first token's.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::time::Duration;
+
+use common::{race_config, records, run};
+
+/// Content events the server streams, and the gap between them.
+const EVENTS: usize = 5;
+const GAP: Duration = Duration::from_millis(10);
+/// How long the client's only thread is held once the request reached the server: far longer
+/// than the whole stream, so every token waits for the client.
+const STALL: Duration = Duration::from_millis(300);
+
+/// Serves OpenAI chat streams on 127.0.0.1 (any other request gets a 404): for each, tells
+/// `arrived` when the request is in, then writes the head and [`EVENTS`] content events [`GAP`]
+/// apart, each in its own write.
+fn serve(listener: std::net::TcpListener, arrived: std::sync::mpsc::Sender<()>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { return };
+        let arrived = arrived.clone();
+        std::thread::spawn(move || while serve_request(&stream, &arrived).is_some() {});
+    }
+}
+
+/// Answers one request of `stream`; `None` once the client hung up.
+fn serve_request(
+    mut stream: &std::net::TcpStream,
+    arrived: &std::sync::mpsc::Sender<()>,
+) -> Option<()> {
+    stream.set_nodelay(true).ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut head = Vec::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().ok()?;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push(line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    if !head.first()?.starts_with("POST") {
+        stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+            .ok()?;
+        return Some(());
+    }
+    let _ = arrived.send(());
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                transfer-encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut chunk = |data: &str| {
+        let text = format!("{:x}\r\n{data}\r\n", data.len());
+        stream.write_all(text.as_bytes())
+    };
+    for i in 0..EVENTS {
+        std::thread::sleep(GAP);
+        chunk(&format!(
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"t{i} \"}}}}]}}\n\n"
+        ))
+        .ok()?;
+    }
+    chunk("data: [DONE]\n\n").ok()?;
+    stream.write_all(b"0\r\n\r\n").ok()?;
+    Some(())
+}
+
+/// The race runs on this test's one thread; holding it stands for a client too busy to read.
+#[tokio::test]
+async fn tokens_read_together_mark_the_first_token_and_the_lateness() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    std::thread::spawn(move || serve(listener, arrived_tx));
+    // Waits off the runtime for the request to reach the server, then holds the runtime's
+    // thread: the stream's tokens all arrive while nobody reads.
+    let (stall_tx, stall) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        if arrived.recv().is_ok() {
+            let _ = stall_tx.send(());
+        }
+    });
+    tokio::spawn(async move {
+        if stall.await.is_ok() {
+            std::thread::sleep(STALL);
+        }
+    });
+
+    let dir = tempfile::tempdir().expect("a folder");
+    let spec = format!("busy=openai:http://127.0.0.1:{port}/v1#m");
+    let outcome = run(race_config(&[&spec], 1, 1), dir.path()).await;
+
+    let record = &records(dir.path())[0];
+    assert!(record.batched_first_token, "{record:?}");
+    assert_eq!(record.first_read_events, Some(5), "{record:?}");
+    let (floor, ttft) = (record.ttft_min_ms.unwrap(), record.ttft_ms.unwrap());
+    assert!(floor < ttft, "{floor} {ttft}");
+    let late = record.read_late_max_ms.expect("the late read is noted");
+    assert!(
+        late > llmrace::record::run_info::LATE_READ_NOTICE_MS,
+        "{late}"
+    );
+    assert_eq!(outcome.summary.endpoints[0].counts.batched_first_token, 1);
+
+    let run_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run.json")).expect("run.json"),
+    )
+    .expect("JSON");
+    // The race's figure comes from a histogram: as precise as its other percentiles.
+    let race_late = run_json["read_late_max_ms"]
+        .as_f64()
+        .expect("the race's lateness");
+    assert!(
+        (race_late - late).abs() <= late / 100.0,
+        "{race_late} {late}"
+    );
+    let notices = run_json["notices"].to_string();
+    assert!(
+        notices.contains("the client fell behind reading"),
+        "{notices}"
+    );
+    assert!(
+        notices.contains("busy: 1 of 1 first tokens (100.0%) came in one read"),
+        "{notices}"
+    );
+}
