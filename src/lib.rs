@@ -296,7 +296,7 @@ pub async fn race(
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
-    let pipeline = tokio::spawn(live::aggregate(
+    let pipeline = live::apart(live::aggregate(
         aggregator,
         events_rx,
         live::Pipeline {
