@@ -317,7 +317,8 @@ pub async fn race(
                 controls.clone(),
                 Arc::clone(&stops),
             ));
-            View::Dashboard(tokio::spawn(tui::app::run(
+            // Drawing writes to the terminal, which can block: not on the workers either.
+            View::Dashboard(live::apart(tui::app::run(
                 info,
                 theme.clone(),
                 tui::app::Feeds {

@@ -50,10 +50,10 @@ impl Drop for StopOnPanic {
 /// Runs `task` on a thread of its own, not on the runtime's workers.
 ///
 /// The workers' tasks read the sockets: a task that holds a worker for milliseconds (folding a
-/// batch of events, compressing the replay, writing files) leaves the reads queued behind it
-/// waiting, even with another worker idle, and tokens that wait are read together. The
-/// kernel preempts a thread of its own instead. Its timers and channels still run on the
-/// runtime's drivers.
+/// batch of events, compressing the replay, writing files, drawing to a slow terminal) leaves
+/// the reads queued behind it waiting, even with another worker idle, and tokens that wait
+/// are read together. The kernel preempts a thread of its own instead. Its timers and
+/// channels still run on the runtime's drivers.
 pub(crate) fn apart<F>(task: F) -> tokio::task::JoinHandle<F::Output>
 where
     F: std::future::Future + Send + 'static,

@@ -465,6 +465,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_notes_how_late_it_came_and_the_read_that_emptied_the_socket() {
+        let _stamping = kernel_stamps_on();
+        let (mut client, mut server) = pair().await;
+        // Reads with room to spare: each empties the socket.
+        let mut room = [0; 64];
+        let mut send_and_read = async |bytes: &[u8]| {
+            client.write_all(bytes).await.unwrap();
+            server.get_ref().readable().await.unwrap();
+            let queued = Instant::now();
+            assert_eq!(server.read(&mut room).await.unwrap(), bytes.len());
+            (queued, server.arrival().last_read().unwrap())
+        };
+        let (_, first) = send_and_read(b"one").await;
+        assert_eq!(first.after, None);
+        let emptied = Instant::now();
+        let (queued, read) = send_and_read(b"two").await;
+        let (first, second) = (first.arrived, read.arrived);
+        let after = read.after.unwrap();
+        assert!(
+            first <= after && after <= emptied,
+            "{first:?} {after:?} {emptied:?}"
+        );
+        // It was read once the bytes were queued, so at least that long after they arrived.
+        assert!(
+            read.late >= queued.saturating_duration_since(second),
+            "{read:?}"
+        );
+
+        // A read that fills its buffer may leave bytes behind: it is no floor for the next.
+        client.write_all(b"abc").await.unwrap();
+        server.get_ref().readable().await.unwrap();
+        let mut two = [0; 2];
+        server.read_exact(&mut two).await.unwrap();
+        let filled = server.arrival().last_read().unwrap();
+        assert!(
+            filled.after.unwrap() > after,
+            "the read of `two` emptied the socket"
+        );
+        let mut rest = [0; 1];
+        server.read_exact(&mut rest).await.unwrap();
+        assert_eq!(server.arrival().last_read().unwrap().after, filled.after);
+    }
+
+    #[tokio::test]
     async fn writes_pass_through_and_end_of_stream_keeps_the_arrival() {
         let (mut client, mut server) = pair().await;
         let (_, _, arrived) = send_and_read(&mut client, &mut server, b"ping").await;
