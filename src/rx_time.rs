@@ -45,15 +45,16 @@ pub struct Read {
     pub arrived: Instant,
     /// How long after `arrived` the read happened: the time the bytes waited for the reader.
     pub late: std::time::Duration,
-    /// No byte it returned can have arrived before this: the last earlier read that left the
-    /// socket empty. `None` for the connection's first read.
+    /// No byte it returned can have arrived before this: when the last earlier read that left
+    /// the socket empty began. `None` for the connection's first read.
     pub after: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
 struct Reads {
     last: Option<Read>,
-    /// The instant of the latest read that did not fill its buffer (so left the queue empty).
+    /// When the latest read that did not fill its buffer (so left the queue empty) began:
+    /// whatever a later read returns arrived after it.
     drained: Option<Instant>,
 }
 
@@ -70,17 +71,17 @@ impl LastArrival {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).last
     }
 
-    /// Notes a read at `now` of bytes whose last segment arrived at `arrived`; `filled` when it
-    /// took all the room it was given, so more may have been waiting.
-    fn set(&self, arrived: Instant, now: Instant, filled: bool) {
+    /// Notes a read at `now` of bytes whose last segment arrived at `arrived`; `emptied` is when
+    /// it began if it left the socket empty (it did not take all the room it had).
+    fn set(&self, arrived: Instant, now: Instant, emptied: Option<Instant>) {
         let mut reads = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         reads.last = Some(Read {
             arrived,
             late: now.saturating_duration_since(arrived),
             after: reads.drained,
         });
-        if !filled {
-            reads.drained = Some(now);
+        if emptied.is_some() {
+            reads.drained = emptied;
         }
     }
 }
@@ -143,13 +144,14 @@ impl TimedStream {
         }
     }
 
-    /// Notes that a read returned bytes, which the kernel stamped `stamp` if it did; `filled`
-    /// when the read took all the room it had.
-    fn note_arrival(&self, stamp: Option<SystemTime>, filled: bool) {
+    /// Notes that a read which began at `began` returned bytes, which the kernel stamped
+    /// `stamp` if it did; `filled` when the read took all the room it had.
+    fn note_arrival(&self, stamp: Option<SystemTime>, began: Instant, filled: bool) {
         let wall_now = SystemTime::now();
         let now = Instant::now();
+        let emptied = (!filled).then_some(began);
         self.arrival
-            .set(arrival_instant(stamp, wall_now, now), now, filled);
+            .set(arrival_instant(stamp, wall_now, now), now, emptied);
     }
 
     /// A handle on the arrival of the bytes read last.
@@ -300,13 +302,14 @@ impl AsyncRead for TimedStream {
                 let room = buf.remaining().min(MAX_READ);
                 let unfilled = buf.initialize_unfilled_to(room);
                 let control = &mut this.control;
+                let began = Instant::now();
                 let read = this.stream.try_io(tokio::io::Interest::READABLE, || {
                     kernel::receive(fd, unfilled, control)
                 });
                 match read {
                     Ok((n, stamp)) => {
                         if n > 0 {
-                            this.note_arrival(stamp, n == room);
+                            this.note_arrival(stamp, began, n == room);
                         }
                         buf.advance(n);
                         return Poll::Ready(Ok(()));
@@ -320,9 +323,10 @@ impl AsyncRead for TimedStream {
         #[cfg(not(target_os = "linux"))]
         {
             let before = buf.filled().len();
+            let began = Instant::now();
             let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
             if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-                this.note_arrival(None, buf.remaining() == 0);
+                this.note_arrival(None, began, buf.remaining() == 0);
             }
             polled
         }

@@ -103,7 +103,9 @@ async fn tokens_read_together_mark_the_first_token_and_the_lateness() {
 
     let record = &records(dir.path())[0];
     assert!(record.batched_first_token, "{record:?}");
-    assert_eq!(record.first_read_events, Some(5), "{record:?}");
+    // All of them, read at the end of the stall; a read as the stall began may split them.
+    let together = record.first_read_events.expect("counted");
+    assert!((2..=EVENTS as u32).contains(&together), "{record:?}");
     let (floor, ttft) = (record.ttft_min_ms.unwrap(), record.ttft_ms.unwrap());
     assert!(floor < ttft, "{floor} {ttft}");
     let late = record.read_late_max_ms.expect("the late read is noted");
