@@ -209,6 +209,46 @@ mod tests {
     }
 
     #[test]
+    fn a_late_client_and_batched_first_tokens_are_told() {
+        let summary = |count: u64, max: f64| crate::stats::distribution::Summary {
+            count,
+            min: 0.0,
+            mean: max,
+            p50: max,
+            p90: max,
+            p95: max,
+            p99: max,
+            max,
+        };
+        let mut prompt = endpoint("prompt");
+        prompt.latency.ttft_ms = Some(summary(40, 100.0));
+        prompt.latency.read_late_ms = Some(summary(3, LATE_READ_NOTICE_MS));
+        assert_eq!(
+            read_notices(std::slice::from_ref(&prompt)),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            read_late_max_ms(&[prompt.clone()]),
+            Some(LATE_READ_NOTICE_MS)
+        );
+
+        let mut behind = endpoint("behind");
+        behind.latency.ttft_ms = Some(summary(40, 300.0));
+        behind.latency.read_late_ms = Some(summary(30, 160.0));
+        behind.counts.batched_first_token = 10;
+        let notices = read_notices(&[prompt, behind]);
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("the client fell behind reading responses"));
+        assert!(notices[0].contains("up to 160.0 ms"), "{}", notices[0]);
+        assert!(
+            notices[1].starts_with("behind: 10 of 40 first tokens (25.0%) came in one read"),
+            "{}",
+            notices[1]
+        );
+        assert_eq!(read_late_max_ms(&[endpoint("none")]), None);
+    }
+
+    #[test]
     fn only_priced_endpoints_have_costs_and_old_summaries_still_read() {
         let mut race = demo_race();
         race.endpoints[1].price = Some(Price {
