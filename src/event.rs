@@ -16,6 +16,12 @@ pub const EVENT_FORMAT_VERSION: u32 = 1;
 /// below it, a read is as prompt as a busy client can be and the note would only fill files.
 pub const LATE_READ_FLOOR_US: u64 = 1_000;
 
+/// Taken off a read's floor (`Content::after`): the kernel stamps a segment as it enters the
+/// network stack and queues it on the socket a little later, so a segment stamped just before
+/// a read began can still miss that read. A floor is sound when the kernel queues what it
+/// stamped within this.
+pub const READ_FLOOR_SLACK_US: u64 = 1_000;
+
 /// Index of an endpoint in the race as run (its position in the endpoint list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -116,14 +122,19 @@ pub enum EventKind {
         reasoning: bool,
         chunks: u32,
         /// On a request's first content only: none of its read's bytes arrived before this
-        /// (the previous read, which left the socket empty; the request's sending at the
-        /// earliest).
+        /// (the start of a read before it that left the socket empty, less
+        /// [`READ_FLOOR_SLACK_US`]; the request's sending at the earliest).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<Offset>,
         /// How long after its bytes arrived the client read them, when that was
-        /// [`LATE_READ_FLOOR_US`] or more.
+        /// [`LATE_READ_FLOOR_US`] or more: a lower bound (measured against the read's last
+        /// segment).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         late_us: Option<u64>,
+        /// Its read had no kernel receive stamp: its time is when it was read, and how late
+        /// that was is not known.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unstamped: bool,
     },
     /// Token counts. Fields that are `None` leave an earlier report's value standing: a
     /// later report replaces an earlier one field by field, never adds to it.

@@ -18,6 +18,7 @@ pub mod player;
 pub mod protocol;
 pub mod record;
 pub mod report;
+mod runtime_lag;
 pub mod rx_time;
 pub mod secret;
 pub mod signals;
@@ -296,6 +297,7 @@ pub async fn race(
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
+    let lag_probe = runtime_lag::LagProbe::start();
     let pipeline = live::apart(live::aggregate(
         aggregator,
         events_rx,
@@ -343,6 +345,7 @@ pub async fn race(
     let plan = engine::Plan::of(&config);
     let timeouts = config.timeouts.clone();
     engine::drive(workers, plan, timeouts, clock, events_tx, controls).await;
+    let runtime_late_ms = lag_probe.stop();
     let (final_snapshot, recorder) = match pipeline.await {
         Ok(done) => done,
         Err(e) => {
@@ -367,7 +370,7 @@ pub async fn race(
     let interrupted = signal.is_some() || stops.by_user.load(Ordering::SeqCst);
     notices.extend(recorder.problems().iter().cloned());
     let endpoints = &final_snapshot.endpoints;
-    let client_notices = record::run_info::read_notices(endpoints);
+    let client_notices = record::run_info::read_notices(endpoints, Some(runtime_late_ms));
     for notice in record::run_info::lag_notices(endpoints)
         .into_iter()
         .chain(client_notices)
@@ -399,6 +402,7 @@ pub async fn race(
         notices,
         race: secret::redact_config(&config),
         read_late_max_ms: record::run_info::read_late_max_ms(endpoints),
+        runtime_late_max_ms: Some(runtime_late_ms),
     };
     let end = record::ReplayEnd {
         t: final_snapshot.t,

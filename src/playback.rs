@@ -340,7 +340,7 @@ mod tests {
         let open = || ReplayReader::open(dir.path()).unwrap();
         let (_, run) = report_file(open(), &from_stream, Records::Skip).unwrap();
         // No damage to tell; only what the fixture's reads say about its times.
-        let reads = crate::record::run_info::read_notices(&run.summary.endpoints);
+        let reads = crate::record::run_info::read_notices(&run.summary.endpoints, None);
         assert_eq!(run.info.notices, reads);
         assert!(run.requests.is_empty());
         let summary = run.summary;

@@ -44,10 +44,17 @@ pub struct Read {
     /// When its last segment reached the machine (the kernel's stamp, or the read's instant).
     pub arrived: Instant,
     /// How long after `arrived` the read happened: the time the bytes waited for the reader.
+    /// A lower bound on how long its earliest bytes waited: segments queued before the last
+    /// one carry its stamp too. Never more than the time since `after`, so a stepped wall
+    /// clock cannot make a prompt read look late.
     pub late: std::time::Duration,
     /// No byte it returned can have arrived before this: when the last earlier read that left
     /// the socket empty began. `None` for the connection's first read.
     pub after: Option<Instant>,
+    /// The kernel stamped it: `arrived` and `late` are measured. Without a stamp (not Linux,
+    /// a socket that refused stamping, bytes before the kernel turned stamping on) `arrived`
+    /// is the read's own instant and `late` is 0, which says nothing about how late it was.
+    pub stamped: bool,
 }
 
 #[derive(Debug, Default)]
@@ -71,14 +78,22 @@ impl LastArrival {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).last
     }
 
-    /// Notes a read at `now` of bytes whose last segment arrived at `arrived`; `emptied` is when
-    /// it began if it left the socket empty (it did not take all the room it had).
-    fn set(&self, arrived: Instant, now: Instant, emptied: Option<Instant>) {
+    /// Notes a read at `now` of bytes whose last segment arrived at `arrived` (`stamped` when
+    /// the kernel said so); `emptied` is when it began if it left the socket empty (it did not
+    /// take all the room it had).
+    fn set(&self, arrived: Instant, now: Instant, emptied: Option<Instant>, stamped: bool) {
         let mut reads = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let late = now.saturating_duration_since(arrived);
+        // Nothing it returned was queued before the previous read emptied the socket: a wall
+        // clock stepped back between the stamp and the read cannot make it later than that.
+        let late = reads.drained.map_or(late, |drained| {
+            late.min(now.saturating_duration_since(drained))
+        });
         reads.last = Some(Read {
             arrived,
-            late: now.saturating_duration_since(arrived),
+            late,
             after: reads.drained,
+            stamped,
         });
         if emptied.is_some() {
             reads.drained = emptied;
@@ -150,8 +165,9 @@ impl TimedStream {
         let wall_now = SystemTime::now();
         let now = Instant::now();
         let emptied = (!filled).then_some(began);
+        let stamped = stamp.is_some_and(|stamp| stamp <= wall_now);
         self.arrival
-            .set(arrival_instant(stamp, wall_now, now), now, emptied);
+            .set(arrival_instant(stamp, wall_now, now), now, emptied, stamped);
     }
 
     /// A handle on the arrival of the bytes read last.
@@ -441,6 +457,34 @@ mod tests {
         (before, queued, server.arrival().get().unwrap())
     }
 
+    /// A wall clock stepped back between a segment's stamp and its read puts the stamp far in
+    /// the past; the read before, which emptied the socket, bounds how late it can be.
+    #[test]
+    fn a_stepped_wall_clock_makes_no_read_later_than_the_read_before_it() {
+        let arrival = LastArrival::default();
+        let drained = Instant::now();
+        arrival.set(drained, drained, Some(drained), true);
+        let now = drained + Duration::from_millis(2);
+        let stepped = drained.checked_sub(Duration::from_secs(5)).unwrap();
+        arrival.set(stepped, now, Some(now), true);
+        let read = arrival.last_read().unwrap();
+        assert_eq!(read.late, Duration::from_millis(2), "{read:?}");
+        assert_eq!(read.after, Some(drained));
+    }
+
+    #[tokio::test]
+    async fn unstamped_reads_say_so() {
+        let (mut client, mut server) = pair().await;
+        let _ = send_and_read(&mut client, &mut server, b"x").await;
+        #[cfg(not(target_os = "linux"))]
+        assert!(!server.arrival().last_read().unwrap().stamped);
+        let read = Instant::now();
+        server.note_arrival(None, read, false);
+        let noted = server.arrival().last_read().unwrap();
+        assert!(!noted.stamped, "{noted:?}");
+        assert_eq!(noted.late, Duration::ZERO);
+    }
+
     #[tokio::test]
     async fn notes_when_bytes_arrived_not_when_they_were_read() {
         let _stamping = kernel_stamps_on();
@@ -448,6 +492,8 @@ mod tests {
         assert_eq!(server.arrival().get(), None);
         let (before, queued, arrived) = send_and_read(&mut client, &mut server, b"hello").await;
         assert!(before <= arrived, "{before:?} {arrived:?}");
+        #[cfg(target_os = "linux")]
+        assert!(server.arrival().last_read().unwrap().stamped);
         // A stamp taken at the read would come after `queued`.
         #[cfg(target_os = "linux")]
         assert!(arrived <= queued, "{arrived:?} {queued:?}");

@@ -207,6 +207,7 @@ mod tests {
             chunks: 1,
             after: None,
             late_us: None,
+            unstamped: false,
         };
         event(t, 0, request, kind)
     }

@@ -74,6 +74,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                             chunks: 1,
                             after: None,
                             late_us: None,
+                            unstamped: false,
                         },
                     );
                 }

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use super::connection::{Connection, chain};
 use super::deadlines::Deadlines;
 use super::estimate::count_tokens;
+use super::read_note::ReadNote;
 use super::response_head::{
     describe_status, error_message, is_html, server_request_id, shown_headers,
 };
@@ -18,8 +19,7 @@ use super::target::Target;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;
 use crate::event::{
-    EndpointId, ErrorClass, EventKind, LATE_READ_FLOOR_US, Offset, PromptId, RaceEvent, RequestId,
-    Retry, TokenSource,
+    EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, Retry, TokenSource,
 };
 use crate::protocol::Decoded;
 use crate::rx_time::{Read, Written};
@@ -250,6 +250,11 @@ pub async fn run_request(
 
     let mut stream = StreamState::new(target, prompt, &out);
     loop {
+        // Sampled before the next frame is taken: the connection reads no further than the
+        // read that completes it until then, so this read is that one or an earlier one, and
+        // the socket it left empty before it is a floor under the frame's bytes. Sampled after,
+        // it could be a later read that emptied the socket after they arrived.
+        let before_frame = arrival.last_read();
         let deadline = if stream.seen_content {
             deadlines.between_chunks(ctx.clock, stream.last_bytes)
         } else {
@@ -268,7 +273,9 @@ pub async fn run_request(
             Ok(Some(Ok(bytes))) => {
                 let read = arrival.last_read();
                 let t = received(read);
-                stream.read = ReadNote::of(read, |at| ctx.clock.offset_of(at).clamp(sent, t));
+                stream.read = ReadNote::of(read, before_frame, |at| {
+                    ctx.clock.offset_of(at).clamp(sent, t)
+                });
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     {
                         stream.end(end);
@@ -314,27 +321,6 @@ fn failed(class: ErrorClass, message: String, status: Option<u16>, bytes: u64) -
 enum StreamEnd {
     Finished,
     Failed(ErrorClass, String),
-}
-
-/// What the read being decoded tells about the content it carried.
-#[derive(Clone, Copy, Debug, Default)]
-struct ReadNote {
-    /// None of its bytes arrived before this.
-    after: Option<Offset>,
-    /// How long after its bytes arrived it happened, when that was worth noting.
-    late_us: Option<u64>,
-}
-
-impl ReadNote {
-    /// The note of `read`, its instants placed on the race clock by `offset`.
-    fn of(read: Option<Read>, offset: impl Fn(std::time::Instant) -> Offset) -> ReadNote {
-        read.map_or_else(ReadNote::default, |read| ReadNote {
-            after: read.after.map(offset),
-            late_us: u64::try_from(read.late.as_micros())
-                .ok()
-                .filter(|us| *us >= LATE_READ_FLOOR_US),
-        })
-    }
 }
 
 /// The decoding side of one response: bytes in, events out.
@@ -451,6 +437,7 @@ impl<'a> StreamState<'a> {
                     chunks,
                     after,
                     late_us: self.read.late_us,
+                    unstamped: self.read.unstamped,
                 },
             );
         }

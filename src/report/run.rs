@@ -206,7 +206,7 @@ pub(crate) fn assemble(
         costs: record::run_info::costs(&header.race, &last.endpoints),
         endpoints: last.endpoints,
     };
-    let info = RunInfo {
+    let mut info = RunInfo {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         llmrace_version: header.llmrace_version.clone(),
         name: header.name.clone(),
@@ -217,13 +217,12 @@ pub(crate) fn assemble(
         // A replay does not say where it was raced.
         host: "unknown".to_string(),
         endpoints: header.endpoints.clone(),
-        notices: damage
-            .into_iter()
-            .chain(record::run_info::read_notices(&summary.endpoints))
-            .collect(),
+        notices: damage.into_iter().collect(),
         race: header.race.clone(),
-        read_late_max_ms: record::run_info::read_late_max_ms(&summary.endpoints),
+        read_late_max_ms: None,
+        runtime_late_max_ms: None,
     };
+    record::run_info::note_reads(&mut info, &summary.endpoints);
     Run {
         info,
         summary,
@@ -360,6 +359,16 @@ mod tests {
                 .notices
                 .iter()
                 .any(|n| n.contains("run.json is missing"))
+        );
+        // What the race's reads said is rebuilt as a complete run tells it.
+        let reads = crate::record::run_info::read_notices(&complete.summary.endpoints, None);
+        assert!(!reads.is_empty());
+        for notice in &reads {
+            assert!(rebuilt.info.notices.contains(notice), "{notice}");
+        }
+        assert_eq!(
+            rebuilt.info.read_late_max_ms,
+            complete.info.read_late_max_ms
         );
         for (got, want) in rebuilt
             .summary

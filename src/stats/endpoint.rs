@@ -32,6 +32,8 @@ pub struct EndpointStats {
     lag: Distribution,
     /// Per request, its latest read of content (when noted).
     read_late: Distribution,
+    /// The latest of them exactly, which the histogram gives to within its precision only.
+    read_late_max_ms: Option<f64>,
     tokens: Tokens,
     first_sent: Option<Offset>,
     last_finished: Option<Offset>,
@@ -143,6 +145,12 @@ impl EndpointStats {
         }
         record_opt(&mut self.ttfb, record.ttfb_ms);
         record_opt(&mut self.read_late, record.read_late_max_ms);
+        if let Some(late) = record.read_late_max_ms {
+            self.read_late_max_ms = Some(self.read_late_max_ms.map_or(late, |max| max.max(late)));
+        }
+        if record.unstamped_reads > 0 {
+            self.counts.unstamped_reads += 1;
+        }
         self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
         self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
         self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
@@ -183,6 +191,7 @@ impl EndpointStats {
             output_tps: self.output_tps.summary(),
             send_lag_ms: self.lag.summary(),
             read_late_ms: self.read_late.summary(),
+            read_late_max_ms: self.read_late_max_ms,
         };
         let health = health::judge(&recent_seconds, ended, latency.ttft_ms.as_ref());
         EndpointSnapshot {

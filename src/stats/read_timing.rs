@@ -18,18 +18,23 @@ pub(crate) struct ReadTiming {
     /// None of the first content's read arrived before this (the previous read), if noted.
     after: Option<Offset>,
     late_max_us: Option<u64>,
+    /// Content events whose read had no kernel stamp: how late those were read is unknown.
+    unstamped: u32,
 }
 
 impl ReadTiming {
     /// Folds in a content event stamped `t` that merged `chunks` protocol events, with what its
-    /// read noted: its floor (first content only) and how late it was read.
+    /// read noted: its floor (first content only), how late it was read, whether it was
+    /// stamped at all.
     pub(crate) fn content(
         &mut self,
         t: Offset,
         chunks: u32,
         after: Option<Offset>,
         late_us: Option<u64>,
+        unstamped: bool,
     ) {
+        self.unstamped += u32::from(unstamped);
         if let Some(late) = late_us {
             self.late_max_us = Some(self.late_max_us.map_or(late, |max| max.max(late)));
         }
@@ -75,10 +80,15 @@ impl ReadTiming {
         Some(floor.min(first))
     }
 
-    /// The longest any of its content waited in the socket for the client to read it, when
-    /// one did for a noted time.
+    /// The longest any of its content waited in the socket for the client to read it (a lower
+    /// bound: measured from the read's last segment), when one did for a noted time.
     pub(crate) fn late_max_us(&self) -> Option<u64> {
         self.late_max_us
+    }
+
+    /// Content events read without a kernel stamp, whose lateness was not measured.
+    pub(crate) fn unstamped(&self) -> u32 {
+        self.unstamped
     }
 }
 
@@ -94,31 +104,33 @@ mod tests {
     fn a_first_token_read_alone_keeps_its_time() {
         let mut reads = ReadTiming::default();
         assert_eq!(reads.first_read_events(), None);
-        reads.content(ms(100), 1, Some(ms(3)), None);
-        reads.content(ms(120), 1, None, None);
+        reads.content(ms(100), 1, Some(ms(3)), None, false);
+        reads.content(ms(120), 1, None, None, false);
         assert_eq!(reads.first_read_events(), Some(1));
         assert!(!reads.batched_first_token());
         assert_eq!(reads.first_token_floor(ms(0), Some(ms(2))), None);
         assert_eq!(reads.late_max_us(), None);
+        assert_eq!(reads.unstamped(), 0);
     }
 
     #[test]
     fn content_sharing_the_first_tokens_stamp_makes_it_an_upper_bound() {
         let mut reads = ReadTiming::default();
-        reads.content(ms(160), 1, Some(ms(40)), Some(60_000));
-        reads.content(ms(160), 2, None, Some(60_000));
-        reads.content(ms(180), 1, None, Some(2_000));
+        reads.content(ms(160), 1, Some(ms(40)), Some(60_000), false);
+        reads.content(ms(160), 2, None, Some(60_000), false);
+        reads.content(ms(180), 1, None, Some(2_000), true);
         assert_eq!(reads.first_read_events(), Some(3));
         assert!(reads.batched_first_token());
         // The previous read is a closer floor than the headers' arrival.
         assert_eq!(reads.first_token_floor(ms(0), Some(ms(5))), Some(ms(40)));
         assert_eq!(reads.late_max_us(), Some(60_000));
+        assert_eq!(reads.unstamped(), 1);
     }
 
     #[test]
     fn one_event_merging_several_protocol_events_is_batched_too() {
         let mut reads = ReadTiming::default();
-        reads.content(ms(160), 4, None, None);
+        reads.content(ms(160), 4, None, None, false);
         assert!(reads.batched_first_token());
         assert_eq!(reads.first_read_events(), Some(4));
     }
@@ -167,7 +179,7 @@ mod tests {
     #[test]
     fn without_a_noted_read_the_floor_is_the_earlier_headers_or_the_sending() {
         let mut reads = ReadTiming::default();
-        reads.content(ms(160), 2, None, None);
+        reads.content(ms(160), 2, None, None, false);
         assert_eq!(reads.first_token_floor(ms(10), Some(ms(50))), Some(ms(50)));
         // Headers read with the first token say nothing earlier than the sending.
         assert_eq!(reads.first_token_floor(ms(10), Some(ms(160))), Some(ms(10)));

@@ -87,9 +87,19 @@ pub struct RequestRecord {
     /// With `batched_first_token`: the earliest the first token can have arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttft_min_ms: Option<f64>,
-    /// The longest the client took to read content after it arrived, when 1 ms or more.
+    /// The longest the client took to read content after it arrived, when 1 ms or more: a lower
+    /// bound, measured from the last segment of each read (earlier ones share its stamp).
+    /// Absent also when it was not measured: see `unstamped_reads`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_late_max_ms: Option<f64>,
+    /// Content reads without a kernel receive stamp (not Linux, or the kernel gave none): their
+    /// times are when they were read, and how late that was is not measured.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub unstamped_reads: u32,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 fn first_attempt() -> u32 {
@@ -227,11 +237,12 @@ impl RequestTrace {
                 chunks,
                 after,
                 late_us,
+                unstamped,
             } => {
                 if text.is_empty() {
                     return;
                 }
-                self.reads.content(t, *chunks, *after, *late_us);
+                self.reads.content(t, *chunks, *after, *late_us, *unstamped);
                 if let Some(last) = self.last_content {
                     self.itl.push(t.since(last));
                 }
@@ -389,6 +400,7 @@ impl RequestTrace {
                 .reads
                 .late_max_us()
                 .map(|us| duration_ms(Duration::from_micros(us))),
+            unstamped_reads: self.reads.unstamped(),
         })
     }
 }
@@ -436,6 +448,7 @@ mod tests {
             chunks: 1,
             after: None,
             late_us: None,
+            unstamped: false,
         }
     }
 

@@ -41,6 +41,7 @@ fn content(text: &str, reasoning: bool) -> EventKind {
         chunks: 1,
         after: None,
         late_us: None,
+        unstamped: false,
     }
 }
 
