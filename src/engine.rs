@@ -6,6 +6,7 @@ mod deadlines;
 pub mod estimate;
 mod laps;
 mod open_loop;
+mod read_note;
 pub mod request;
 mod response_head;
 pub mod retry;

@@ -16,6 +16,16 @@ pub const MAX_HEADERS: usize = 24;
 /// Anthropic's own `input_tokens`, which leaves them out).
 pub const EVENT_FORMAT_VERSION: u32 = 2;
 
+/// Reads later than this after their bytes arrived are noted on the content they carried;
+/// below it, a read is as prompt as a busy client can be and the note would only fill files.
+pub const LATE_READ_FLOOR_US: u64 = 1_000;
+
+/// Taken off a read's floor (`Content::after`): the kernel stamps a segment as it enters the
+/// network stack and queues it on the socket a little later, so a segment stamped just before
+/// a read began can still miss that read. A floor is sound when the kernel queues what it
+/// stamped within this.
+pub const READ_FLOOR_SLACK_US: u64 = 1_000;
+
 /// Index of an endpoint in the race as run (its position in the endpoint list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -112,10 +122,27 @@ pub enum EventKind {
     },
     /// Text decoded from one network read. `chunks` counts the protocol events (SSE events,
     /// NDJSON lines) merged into it: they arrived together, so they share one timestamp.
+    ///
+    /// That timestamp is when the read's last segment arrived: when one read carried several
+    /// events, the earlier ones arrived at an unknown moment between `after` and it.
     Content {
         text: String,
         reasoning: bool,
         chunks: u32,
+        /// On a request's first content only: none of its read's bytes arrived before this
+        /// (the start of a read before it that left the socket empty, less
+        /// [`READ_FLOOR_SLACK_US`]; the request's sending at the earliest).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Offset>,
+        /// How long after its bytes arrived the client read them, when that was
+        /// [`LATE_READ_FLOOR_US`] or more: a lower bound (measured against the read's last
+        /// segment).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        late_us: Option<u64>,
+        /// Its read had no kernel receive stamp: its time is when it was read, and how late
+        /// that was is not known.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unstamped: bool,
     },
     /// Token counts, with one meaning whatever the protocol. Fields that are `None` leave an
     /// earlier report's value standing: a later report replaces an earlier one field by field,

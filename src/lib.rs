@@ -19,6 +19,7 @@ pub mod player;
 pub mod protocol;
 pub mod record;
 pub mod report;
+mod runtime_lag;
 pub mod rx_time;
 pub mod secret;
 pub mod signals;
@@ -279,7 +280,8 @@ pub async fn race(
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
-    let pipeline = tokio::spawn(live::aggregate(
+    let lag_probe = runtime_lag::LagProbe::start();
+    let pipeline = live::apart(live::aggregate(
         aggregator,
         events_rx,
         live::Pipeline {
@@ -300,7 +302,8 @@ pub async fn race(
                 controls.clone(),
                 Arc::clone(&stops),
             ));
-            View::Dashboard(tokio::spawn(tui::app::run(
+            // Drawing writes to the terminal, which can block: not on the workers either.
+            View::Dashboard(live::apart(tui::app::run(
                 info,
                 theme.clone(),
                 tui::app::Feeds {
@@ -325,6 +328,7 @@ pub async fn race(
     let plan = engine::Plan::of(&config);
     let timeouts = config.timeouts.clone();
     engine::drive(workers, plan, timeouts, clock, events_tx, controls).await;
+    let runtime_late_ms = lag_probe.stop();
     let (final_snapshot, recorder) = match pipeline.await {
         Ok(done) => done,
         Err(e) => {
@@ -348,7 +352,12 @@ pub async fn race(
     let signal = stops.signal.get().copied();
     let interrupted = signal.is_some() || stops.by_user.load(Ordering::SeqCst);
     notices.extend(recorder.problems().iter().cloned());
-    for notice in record::run_info::endpoint_notices(&config, &final_snapshot.endpoints) {
+    let endpoints = &final_snapshot.endpoints;
+    let client_notices = record::run_info::read_notices(endpoints, Some(runtime_late_ms));
+    for notice in record::run_info::endpoint_notices(&config, endpoints)
+        .into_iter()
+        .chain(client_notices)
+    {
         if !options.quiet {
             console::err(&format!("! {notice}"));
         }
@@ -375,6 +384,8 @@ pub async fn race(
         endpoints: field.info,
         notices,
         race: secret::redact_config(&config),
+        read_late_max_ms: record::run_info::read_late_max_ms(endpoints),
+        runtime_late_max_ms: Some(runtime_late_ms),
     };
     let end = record::ReplayEnd {
         t: final_snapshot.t,

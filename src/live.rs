@@ -47,6 +47,22 @@ impl Drop for StopOnPanic {
     }
 }
 
+/// Runs `task` on a thread of its own, not on the runtime's workers.
+///
+/// The workers' tasks read the sockets: a task that holds a worker for milliseconds (folding a
+/// batch of events, compressing the replay, writing files, drawing to a slow terminal) leaves
+/// the reads queued behind it waiting, even with another worker idle, and tokens that wait
+/// are read together. The kernel preempts a thread of its own instead. Its timers and
+/// channels still run on the runtime's drivers.
+pub(crate) fn apart<F>(task: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(task))
+}
+
 /// The aggregator's task: folds every event, streams finished request records to disk and
 /// publishes a snapshot at most ~30 times a second, when something changed.
 pub(crate) async fn aggregate(
@@ -234,6 +250,18 @@ mod tests {
         );
         assert!(controls.stop_sending.is_cancelled(), "nothing more is sent");
         assert_eq!(panic_message(error), "a bug in the statistics");
+    }
+
+    /// On a runtime of one thread, a task spawned on it would hold the very thread that reads
+    /// the sockets; apart, it runs elsewhere, and the runtime's timers still serve it.
+    #[tokio::test]
+    async fn a_task_apart_runs_off_the_runtimes_threads_with_its_timers() {
+        let runtime_thread = std::thread::current().id();
+        let task = apart(async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            std::thread::current().id()
+        });
+        assert_ne!(task.await.unwrap(), runtime_thread);
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! TCP reads since 4.13) and reads with `recvmsg`; the kernel stamps the last segment a read
 //! returns. Elsewhere, or when the kernel gives no stamp, the read's own instant stands in:
 //! late, never early.
+//!
+//! The stamp is of the last segment only, and reading less does not recover the others: bytes
+//! left waiting in the receive queue are merged into its last buffer, which takes the newer
+//! segment's stamp (`tcp_try_coalesce`), so a read of a few bytes after a late wake-up still
+//! carries the latest segment's time. What a late read can tell is how late it was (its
+//! instant against its stamp) and a floor under the arrival of everything it returned: the
+//! previous read, which left the queue empty.
 
 use std::io;
 use std::pin::Pin;
@@ -29,17 +36,68 @@ const MAX_READ: usize = 8 * 1024;
 /// read holds that request's final header bytes or later ones: its arrival is never earlier
 /// than the request's, and no earlier request's body can stand in for it.
 #[derive(Clone, Debug, Default)]
-pub struct LastArrival(Arc<Mutex<Option<Instant>>>);
+pub struct LastArrival(Arc<Mutex<Reads>>);
+
+/// One read that returned bytes, as its handler sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// When its last segment reached the machine (the kernel's stamp, or the read's instant).
+    pub arrived: Instant,
+    /// How long after `arrived` the read happened: the time the bytes waited for the reader.
+    /// A lower bound on how long its earliest bytes waited: segments queued before the last
+    /// one carry its stamp too. Never more than the time since `after`, so a stepped wall
+    /// clock cannot make a prompt read look late.
+    pub late: std::time::Duration,
+    /// No byte it returned can have arrived before this: when the last earlier read that left
+    /// the socket empty began. `None` for the connection's first read.
+    pub after: Option<Instant>,
+    /// The kernel stamped it: `arrived` and `late` are measured. Without a stamp (not Linux,
+    /// a socket that refused stamping, bytes before the kernel turned stamping on) `arrived`
+    /// is the read's own instant and `late` is 0, which says nothing about how late it was.
+    pub stamped: bool,
+}
+
+#[derive(Debug, Default)]
+struct Reads {
+    last: Option<Read>,
+    /// When the latest read that did not fill its buffer (so left the queue empty) began:
+    /// whatever a later read returns arrived after it.
+    drained: Option<Instant>,
+}
 
 impl LastArrival {
     /// The arrival of the last read that returned bytes; `None` before the first.
     #[must_use]
     pub fn get(&self) -> Option<Instant> {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.last_read().map(|read| read.arrived)
     }
 
-    fn set(&self, arrived: Instant) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(arrived);
+    /// The last read that returned bytes; `None` before the first.
+    #[must_use]
+    pub fn last_read(&self) -> Option<Read> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).last
+    }
+
+    /// Notes a read at `now` of bytes whose last segment arrived at `arrived` (`stamped` when
+    /// the kernel said so); `emptied` is when it began if it left the socket empty (it did not
+    /// take all the room it had).
+    fn set(&self, arrived: Instant, now: Instant, emptied: Option<Instant>, stamped: bool) {
+        let mut reads = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let late = now.saturating_duration_since(arrived);
+        // Nothing it returned was queued before the previous read emptied the socket: a wall
+        // clock stepped back between the stamp and the read cannot make it later than that.
+        let late = reads.drained.map_or(late, |drained| {
+            late.min(now.saturating_duration_since(drained))
+        });
+        reads.last = Some(Read {
+            arrived,
+            late,
+            after: reads.drained,
+            stamped,
+        });
+        if emptied.is_some() {
+            reads.drained = emptied;
+        }
     }
 }
 
@@ -102,11 +160,15 @@ impl TimedStream {
         }
     }
 
-    /// Notes that a read returned bytes, which the kernel stamped `stamp` if it did.
-    fn note_arrival(&self, stamp: Option<SystemTime>) {
+    /// Notes that a read which began at `began` returned bytes, which the kernel stamped
+    /// `stamp` if it did; `filled` when the read took all the room it had.
+    fn note_arrival(&self, stamp: Option<SystemTime>, began: Instant, filled: bool) {
         let wall_now = SystemTime::now();
+        let now = Instant::now();
+        let emptied = (!filled).then_some(began);
+        let stamped = stamp.is_some_and(|stamp| stamp <= wall_now);
         self.arrival
-            .set(arrival_instant(stamp, wall_now, Instant::now()));
+            .set(arrival_instant(stamp, wall_now, now), now, emptied, stamped);
     }
 
     /// A handle on the arrival of the bytes read last.
@@ -288,13 +350,14 @@ impl AsyncRead for TimedStream {
                 let room = buf.remaining().min(MAX_READ);
                 let unfilled = buf.initialize_unfilled_to(room);
                 let control = &mut this.control;
+                let began = Instant::now();
                 let read = this.stream.try_io(tokio::io::Interest::READABLE, || {
                     kernel::receive(fd, unfilled, control)
                 });
                 match read {
                     Ok((n, stamp)) => {
                         if n > 0 {
-                            this.note_arrival(stamp);
+                            this.note_arrival(stamp, began, n == room);
                         }
                         buf.advance(n);
                         return Poll::Ready(Ok(()));
@@ -308,10 +371,12 @@ impl AsyncRead for TimedStream {
         #[cfg(not(target_os = "linux"))]
         loop {
             std::task::ready!(this.stream.poll_read_ready(cx))?;
+            let began = Instant::now();
+            let room = buf.remaining();
             match this.stream.try_read(buf.initialize_unfilled()) {
                 Ok(n) => {
                     if n > 0 {
-                        this.note_arrival(None);
+                        this.note_arrival(None, began, n == room);
                     }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
@@ -446,6 +511,34 @@ mod tests {
         (before, queued, server.arrival().get().unwrap())
     }
 
+    /// A wall clock stepped back between a segment's stamp and its read puts the stamp far in
+    /// the past; the read before, which emptied the socket, bounds how late it can be.
+    #[test]
+    fn a_stepped_wall_clock_makes_no_read_later_than_the_read_before_it() {
+        let arrival = LastArrival::default();
+        let drained = Instant::now();
+        arrival.set(drained, drained, Some(drained), true);
+        let now = drained + Duration::from_millis(2);
+        let stepped = drained.checked_sub(Duration::from_secs(5)).unwrap();
+        arrival.set(stepped, now, Some(now), true);
+        let read = arrival.last_read().unwrap();
+        assert_eq!(read.late, Duration::from_millis(2), "{read:?}");
+        assert_eq!(read.after, Some(drained));
+    }
+
+    #[tokio::test]
+    async fn unstamped_reads_say_so() {
+        let (mut client, mut server) = pair().await;
+        let _ = send_and_read(&mut client, &mut server, b"x").await;
+        #[cfg(not(target_os = "linux"))]
+        assert!(!server.arrival().last_read().unwrap().stamped);
+        let read = Instant::now();
+        server.note_arrival(None, read, false);
+        let noted = server.arrival().last_read().unwrap();
+        assert!(!noted.stamped, "{noted:?}");
+        assert_eq!(noted.late, Duration::ZERO);
+    }
+
     #[tokio::test]
     async fn notes_when_bytes_arrived_not_when_they_were_read() {
         let _stamping = kernel_stamps_on();
@@ -453,6 +546,8 @@ mod tests {
         assert_eq!(server.arrival().get(), None);
         let (before, queued, arrived) = send_and_read(&mut client, &mut server, b"hello").await;
         assert!(before <= arrived, "{before:?} {arrived:?}");
+        #[cfg(target_os = "linux")]
+        assert!(server.arrival().last_read().unwrap().stamped);
         // A stamp taken at the read would come after `queued`.
         #[cfg(target_os = "linux")]
         assert!(arrived <= queued, "{arrived:?} {queued:?}");
@@ -471,6 +566,50 @@ mod tests {
             "{first:?} {before:?} {second:?}"
         );
         assert_eq!(handle.get(), Some(second));
+    }
+
+    #[tokio::test]
+    async fn a_read_notes_how_late_it_came_and_the_read_that_emptied_the_socket() {
+        let _stamping = kernel_stamps_on();
+        let (mut client, mut server) = pair().await;
+        // Reads with room to spare: each empties the socket.
+        let mut room = [0; 64];
+        let mut send_and_read = async |bytes: &[u8]| {
+            client.write_all(bytes).await.unwrap();
+            server.get_ref().readable().await.unwrap();
+            let queued = Instant::now();
+            assert_eq!(server.read(&mut room).await.unwrap(), bytes.len());
+            (queued, server.arrival().last_read().unwrap())
+        };
+        let (_, first) = send_and_read(b"one").await;
+        assert_eq!(first.after, None);
+        let emptied = Instant::now();
+        let (queued, read) = send_and_read(b"two").await;
+        let (first, second) = (first.arrived, read.arrived);
+        let after = read.after.unwrap();
+        assert!(
+            first <= after && after <= emptied,
+            "{first:?} {after:?} {emptied:?}"
+        );
+        // It was read once the bytes were queued, so at least that long after they arrived.
+        assert!(
+            read.late >= queued.saturating_duration_since(second),
+            "{read:?}"
+        );
+
+        // A read that fills its buffer may leave bytes behind: it is no floor for the next.
+        client.write_all(b"abc").await.unwrap();
+        server.get_ref().readable().await.unwrap();
+        let mut two = [0; 2];
+        server.read_exact(&mut two).await.unwrap();
+        let filled = server.arrival().last_read().unwrap();
+        assert!(
+            filled.after.unwrap() > after,
+            "the read of `two` emptied the socket"
+        );
+        let mut rest = [0; 1];
+        server.read_exact(&mut rest).await.unwrap();
+        assert_eq!(server.arrival().last_read().unwrap().after, filled.after);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod fixture;
 pub mod health;
 pub mod laps;
 mod quantile;
+mod read_timing;
 pub mod recent;
 pub mod request;
 pub mod snapshot;
@@ -208,6 +209,9 @@ mod tests {
             text: text.to_string(),
             reasoning: false,
             chunks: 1,
+            after: None,
+            late_us: None,
+            unstamped: false,
         };
         event(t, 0, request, kind)
     }

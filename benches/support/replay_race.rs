@@ -72,6 +72,9 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                             text: word.to_string(),
                             reasoning: false,
                             chunks: 1,
+                            after: None,
+                            late_us: None,
+                            unstamped: false,
                         },
                     );
                 }

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use super::connection::{Connection, chain};
 use super::deadlines::Deadlines;
 use super::estimate::count_tokens_aside;
+use super::read_note::ReadNote;
 use super::response_head::{
     describe_status, error_message, is_html, server_request_id, shown_headers,
 };
@@ -21,7 +22,7 @@ use crate::event::{
     EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, RequestId, Retry, TokenSource,
 };
 use crate::protocol::Decoded;
-use crate::rx_time::Written;
+use crate::rx_time::{Read, Written};
 
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
@@ -239,13 +240,11 @@ async fn send_request(
     // round to them (the kernel's stamp, where there is one): never before the request was
     // sent, never after now.
     let arrival = connection.arrival().clone();
-    let received = || {
-        arrival
-            .get()
-            .map_or_else(|| ctx.clock.now(), |at| ctx.clock.offset_of(at))
+    let received = |read: Option<Read>| {
+        read.map_or_else(|| ctx.clock.now(), |read| ctx.clock.offset_of(read.arrived))
             .max(sent)
     };
-    let t_headers = received();
+    let t_headers = received(arrival.last_read());
     let status = response.status().as_u16();
     out.emit(
         t_headers,
@@ -287,6 +286,11 @@ async fn send_request(
 
     let mut stream = StreamState::new(target, prompt, &out);
     loop {
+        // Sampled before the next frame is taken: the connection reads no further than the
+        // read that completes it until then, so this read is that one or an earlier one, and
+        // the socket it left empty before it is a floor under the frame's bytes. Sampled after,
+        // it could be a later read that emptied the socket after they arrived.
+        let before_frame = arrival.last_read();
         let deadline = if stream.seen_content {
             deadlines.between_chunks(ctx.clock, stream.last_bytes)
         } else {
@@ -303,7 +307,11 @@ async fn send_request(
         };
         match chunk {
             Ok(Some(Ok(bytes))) => {
-                let t = received();
+                let read = arrival.last_read();
+                let t = received(read);
+                stream.read = ReadNote::of(read, before_frame, |at| {
+                    ctx.clock.offset_of(at).clamp(sent, t)
+                });
                 if let Some(end) = stream.on_bytes(t, &bytes) {
                     {
                         stream.end(end).await;
@@ -361,6 +369,8 @@ struct StreamState<'a> {
     /// Content decoded from the current read, merged: it arrived together.
     pending: Option<(String, bool, u32)>,
     seen_content: bool,
+    /// The read the bytes being decoded came in.
+    read: ReadNote,
     ended: bool,
     /// The output count the server reported last, if any.
     usage_output: Option<u32>,
@@ -384,6 +394,7 @@ impl<'a> StreamState<'a> {
             items: Vec::new(),
             pending: None,
             seen_content: false,
+            read: ReadNote::default(),
             ended: false,
             usage_output: None,
             usage_input: false,
@@ -458,6 +469,8 @@ impl<'a> StreamState<'a> {
 
     fn flush(&mut self, t: Offset) {
         if let Some((text, reasoning, chunks)) = self.pending.take() {
+            // Only the first token's floor is kept: a later one's is the content before it.
+            let after = self.read.after.filter(|_| !self.seen_content);
             self.seen_content = true;
             self.out.emit(
                 t,
@@ -465,6 +478,9 @@ impl<'a> StreamState<'a> {
                     text,
                     reasoning,
                     chunks,
+                    after,
+                    late_us: self.read.late_us,
+                    unstamped: self.read.unstamped,
                 },
             );
         }

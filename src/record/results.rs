@@ -284,10 +284,15 @@ struct CsvRow<'a> {
     // Columns added later go last, so scripts that read columns by position keep working.
     cache_write_input_tokens: Option<u32>,
     usage_contradicted: bool,
+    batched_first_token: bool,
+    first_read_events: Option<u32>,
+    ttft_min_ms: Option<f64>,
+    read_late_max_ms: Option<f64>,
+    unstamped_reads: u32,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 37] = [
+    const HEADER: [&'static str; 42] = [
         "request",
         "endpoint",
         "prompt",
@@ -325,6 +330,11 @@ impl CsvRow<'_> {
         "retry_of",
         "cache_write_input_tokens",
         "usage_contradicted",
+        "batched_first_token",
+        "first_read_events",
+        "ttft_min_ms",
+        "read_late_max_ms",
+        "unstamped_reads",
     ];
 }
 
@@ -384,6 +394,11 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             retry_of: r.retry_of.map(|r| r.0),
             cache_write_input_tokens: r.cache_write_input_tokens,
             usage_contradicted: r.usage_contradicted,
+            batched_first_token: r.batched_first_token,
+            first_read_events: r.first_read_events,
+            ttft_min_ms: r.ttft_min_ms,
+            read_late_max_ms: r.read_late_max_ms,
+            unstamped_reads: r.unstamped_reads,
         }
     }
 }
@@ -431,7 +446,9 @@ mod tests {
             (None, 1, None)
         );
         assert!(
-            row(&closed).trim_end().ends_with(",x,,1,,,false"),
+            row(&closed)
+                .trim_end()
+                .ends_with(",x,,1,,,false,false,,,,0"),
             "{}",
             row(&closed)
         );
@@ -440,7 +457,9 @@ mod tests {
         retry.attempt = 2;
         retry.retry_of = Some(crate::event::RequestId(2));
         assert!(
-            row(&retry).trim_end().ends_with(",x,1.5,2,2,,false"),
+            row(&retry)
+                .trim_end()
+                .ends_with(",x,1.5,2,2,,false,false,,,,0"),
             "{}",
             row(&retry)
         );
@@ -450,6 +469,34 @@ mod tests {
         assert_eq!(json["retry_of"], 2);
         let json = serde_json::to_value(&closed).unwrap();
         assert!(json.get("send_lag_ms").is_none() && json.get("retry_of").is_none());
+    }
+
+    /// The CSV holds what requests.jsonl does about the client's reads, in the last columns.
+    #[test]
+    fn rows_tell_how_far_the_reads_can_be_trusted() {
+        let mut record: RequestRecord = serde_json::from_str(SAMPLE_RECORD).unwrap();
+        record.batched_first_token = true;
+        record.first_read_events = Some(3);
+        record.ttft_min_ms = Some(0.5);
+        record.read_late_max_ms = Some(12.5);
+        record.unstamped_reads = 2;
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(CsvRow::from(&record)).unwrap();
+        let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(row.trim_end().ends_with(",true,3,0.5,12.5,2"), "{row}");
+        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 5..];
+        assert_eq!(
+            tail,
+            [
+                "batched_first_token",
+                "first_read_events",
+                "ttft_min_ms",
+                "read_late_max_ms",
+                "unstamped_reads"
+            ]
+        );
     }
 
     const SAMPLE_RECORD: &str = r#"{"request":3,"endpoint":0,"endpoint_name":"a","prompt":1,"warmup":false,

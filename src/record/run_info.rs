@@ -32,6 +32,18 @@ pub struct RunInfo {
     /// Things the user should know about the race (unreachable endpoints, …).
     pub notices: Vec<String>,
     pub race: RaceConfig,
+    /// The longest the client took to read a response's content after it reached the machine,
+    /// a lower bound (measured from each read's last segment, whose stamp the segments queued
+    /// before it share); absent when no read was measured 1 ms late or more, which kernel
+    /// stamps (Linux) are needed to measure at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_max_ms: Option<f64>,
+    /// The most a timer on the client's workers woke past its deadline during the race: how
+    /// late the client ran its tasks, reads included, on any platform. Above
+    /// [`LATE_READ_NOTICE_MS`], or with `read_late_max_ms` above it, the client fell behind and
+    /// a notice says so. Absent from runs rebuilt from a replay, which does not hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_late_max_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +88,92 @@ pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Ve
         let price = race.endpoints.iter().find(|c| c.name == e.name);
         if let Some(price) = price.and_then(|c| c.price) {
             notices.extend(cache_price_notice(&e.name, &e.tokens, &price));
+        }
+    }
+    notices
+}
+
+/// Above this, the client read content so late after it arrived, or ran its tasks so late,
+/// that tokens waiting for it were read together: a whole gap between tokens on a typical
+/// stream.
+pub const LATE_READ_NOTICE_MS: f64 = 10.0;
+
+/// The longest any endpoint's content was measured waiting for the client to read it (a lower
+/// bound, see [`RunInfo::read_late_max_ms`]).
+pub fn read_late_max_ms(endpoints: &[EndpointSnapshot]) -> Option<f64> {
+    endpoints
+        .iter()
+        .filter_map(|e| e.latency.read_late_max_ms)
+        .reduce(f64::max)
+}
+
+/// Notes on `info` what the client's reading did to the times of `endpoints`, as the race
+/// itself does: the largest lateness and the notices of [`read_notices`] it does not hold yet.
+/// For runs rebuilt from a replay or from request records.
+pub fn note_reads(info: &mut RunInfo, endpoints: &[EndpointSnapshot]) {
+    let measured = read_late_max_ms(endpoints);
+    info.read_late_max_ms = match (info.read_late_max_ms, measured) {
+        (Some(known), Some(measured)) => Some(known.max(measured)),
+        (known, measured) => known.or(measured),
+    };
+    for notice in read_notices(endpoints, info.runtime_late_max_ms) {
+        if !info.notices.contains(&notice) {
+            info.notices.push(notice);
+        }
+    }
+}
+
+/// What the client's reading did to the times: one notice when it fell behind (its tasks ran,
+/// or its reads came, more than [`LATE_READ_NOTICE_MS`] late: `runtime_late_ms` from
+/// [`RunInfo::runtime_late_max_ms`]), one per endpoint some of whose first tokens came in one
+/// read with later content, so that their TTFT is an upper bound, and one per endpoint some of
+/// whose reads had no kernel stamp, so that how late they were is not known.
+pub fn read_notices(endpoints: &[EndpointSnapshot], runtime_late_ms: Option<f64>) -> Vec<String> {
+    let mut notices = Vec::new();
+    let over = |ms: Option<f64>| ms.filter(|ms| *ms > LATE_READ_NOTICE_MS);
+    let read_late = over(read_late_max_ms(endpoints));
+    let runtime_late = over(runtime_late_ms);
+    if read_late.is_some() || runtime_late.is_some() {
+        let how = match (runtime_late, read_late) {
+            (Some(tasks), Some(reads)) => format!(
+                "its tasks ran up to {tasks:.1} ms late, and content waited at least {reads:.1} \
+                 ms for it after reaching this machine"
+            ),
+            (Some(tasks), None) => format!("its tasks ran up to {tasks:.1} ms late"),
+            (None, reads) => format!(
+                "content waited at least {:.1} ms for it after reaching this machine",
+                reads.unwrap_or_default()
+            ),
+        };
+        notices.push(format!(
+            "the client fell behind reading responses: {how} (times are the kernel's arrival \
+             stamps, but tokens read together share the last one's); give llmrace more CPU or \
+             race fewer streams"
+        ));
+    }
+    for e in endpoints {
+        let Some(of) = e.latency.ttft_ms.map(|ttft| ttft.count).filter(|n| *n > 0) else {
+            continue;
+        };
+        let batched = e.counts.batched_first_token;
+        if batched > 0 {
+            notices.push(format!(
+                "{}: {batched} of {of} first tokens ({}) came in one read with later tokens (the \
+                 server sent them together, or llmrace read late: see read_late_max_ms), so \
+                 their TTFT is an upper bound and the true one lies between ttft_min_ms and \
+                 ttft_ms (requests.jsonl: batched_first_token)",
+                e.name,
+                percent(batched, of)
+            ));
+        }
+        let unstamped = e.counts.unstamped_reads;
+        if unstamped > 0 {
+            notices.push(format!(
+                "{}: {unstamped} requests read content the kernel did not stamp (lateness is \
+                 measured on Linux only): their times are when llmrace read them, and how late \
+                 that was is not known",
+                e.name
+            ));
         }
     }
     notices
@@ -143,6 +241,14 @@ fn cache_price_notice(name: &str, tokens: &Tokens, price: &Price) -> Option<Stri
             unpriced.join(", ")
         )
     })
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "request counts are far below 2^52"
+)]
+fn percent(part: u64, of: u64) -> String {
+    format!("{:.1}%", 100.0 * part as f64 / of as f64)
 }
 
 /// `summary.json`: the final per-endpoint numbers.
@@ -233,6 +339,121 @@ mod tests {
         assert_eq!(notices.len(), 1, "{notices:?}");
         assert!(notices[0].starts_with("late: the client fell behind its schedule"));
         assert!(notices[0].contains("p99 45.0 ms"));
+    }
+
+    fn summary(count: u64, max: f64) -> crate::stats::distribution::Summary {
+        crate::stats::distribution::Summary {
+            count,
+            min: 0.0,
+            mean: max,
+            p50: max,
+            p90: max,
+            p95: max,
+            p99: max,
+            max,
+        }
+    }
+
+    #[test]
+    fn a_late_client_and_batched_first_tokens_are_told() {
+        let mut prompt = endpoint("prompt");
+        prompt.latency.ttft_ms = Some(summary(40, 100.0));
+        prompt.latency.read_late_ms = Some(summary(3, LATE_READ_NOTICE_MS));
+        prompt.latency.read_late_max_ms = Some(LATE_READ_NOTICE_MS);
+        assert_eq!(
+            read_notices(std::slice::from_ref(&prompt), Some(1.0)),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            read_late_max_ms(&[prompt.clone()]),
+            Some(LATE_READ_NOTICE_MS)
+        );
+
+        let mut behind = endpoint("behind");
+        behind.latency.ttft_ms = Some(summary(40, 300.0));
+        behind.latency.read_late_ms = Some(summary(30, 160.0));
+        behind.latency.read_late_max_ms = Some(160.3);
+        behind.counts.batched_first_token = 10;
+        let notices = read_notices(&[prompt, behind], None);
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("the client fell behind reading responses"));
+        assert!(notices[0].contains("at least 160.3 ms"), "{}", notices[0]);
+        assert!(
+            notices[1].starts_with("behind: 10 of 40 first tokens (25.0%) came in one read"),
+            "{}",
+            notices[1]
+        );
+        assert!(
+            notices[1].contains("or llmrace read late: see read_late_max_ms"),
+            "{}",
+            notices[1]
+        );
+        assert_eq!(read_late_max_ms(&[endpoint("none")]), None);
+    }
+
+    /// Reads a fast stream's client makes just after each latest token look prompt; the
+    /// runtime's own lateness still tells that it stalled.
+    #[test]
+    fn a_late_runtime_is_told_though_reads_look_prompt() {
+        let mut fast = endpoint("fast");
+        fast.latency.ttft_ms = Some(summary(40, 100.0));
+        fast.latency.read_late_max_ms = Some(2.0);
+        let notices = read_notices(std::slice::from_ref(&fast), Some(80.0));
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].contains("its tasks ran up to 80.0 ms late ("),
+            "{}",
+            notices[0]
+        );
+        assert!(read_notices(&[fast], Some(LATE_READ_NOTICE_MS)).is_empty());
+    }
+
+    /// Lateness that was never measured is not told as keeping up.
+    #[test]
+    fn reads_without_a_stamp_are_told_unmeasured() {
+        let mut blind = endpoint("blind");
+        blind.latency.ttft_ms = Some(summary(40, 100.0));
+        blind.counts.unstamped_reads = 40;
+        let notices = read_notices(&[blind], None);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].starts_with("blind: 40 requests read content the kernel did not stamp"),
+            "{}",
+            notices[0]
+        );
+    }
+
+    /// A rebuilt run gets the race's figure and notices once, whatever it already held.
+    #[test]
+    fn noting_reads_twice_adds_nothing() {
+        let mut behind = endpoint("behind");
+        behind.latency.ttft_ms = Some(summary(40, 300.0));
+        behind.latency.read_late_max_ms = Some(50.0);
+        behind.counts.batched_first_token = 4;
+        let endpoints = [behind];
+        let mut info = RunInfo {
+            format_version: RESULTS_FORMAT_VERSION,
+            llmrace_version: "0".to_string(),
+            name: "demo".to_string(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            ended_at: DateTime::<Utc>::UNIX_EPOCH,
+            duration_s: 1.0,
+            interrupted: true,
+            host: "unknown".to_string(),
+            endpoints: Vec::new(),
+            notices: vec!["cut".to_string()],
+            race: demo_race(),
+            read_late_max_ms: Some(20.0),
+            runtime_late_max_ms: None,
+        };
+        info.runtime_late_max_ms = Some(70.0);
+        note_reads(&mut info, &endpoints);
+        let once = info.clone();
+        note_reads(&mut info, &endpoints);
+        assert_eq!(info, once);
+        assert_eq!(info.read_late_max_ms, Some(50.0));
+        assert_eq!(info.notices.len(), 3, "{:?}", info.notices);
+        assert!(info.notices[1].contains("its tasks ran up to 70.0 ms late"));
     }
 
     #[test]

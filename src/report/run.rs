@@ -213,7 +213,7 @@ pub(crate) fn assemble(
         costs: record::run_info::costs(&header.race, &last.endpoints),
         endpoints: last.endpoints,
     };
-    let info = RunInfo {
+    let mut info = RunInfo {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         llmrace_version: header.llmrace_version.clone(),
         name: header.name.clone(),
@@ -226,7 +226,10 @@ pub(crate) fn assemble(
         endpoints: header.endpoints.clone(),
         notices,
         race: header.race.clone(),
+        read_late_max_ms: None,
+        runtime_late_max_ms: None,
     };
+    record::run_info::note_reads(&mut info, &summary.endpoints);
     Run {
         info,
         summary,
@@ -363,6 +366,16 @@ mod tests {
                 .notices
                 .iter()
                 .any(|n| n.contains("run.json is missing"))
+        );
+        // What the race's reads said is rebuilt as a complete run tells it.
+        let reads = crate::record::run_info::read_notices(&complete.summary.endpoints, None);
+        assert!(!reads.is_empty());
+        for notice in &reads {
+            assert!(rebuilt.info.notices.contains(notice), "{notice}");
+        }
+        assert_eq!(
+            rebuilt.info.read_late_max_ms,
+            complete.info.read_late_max_ms
         );
         for (got, want) in rebuilt
             .summary

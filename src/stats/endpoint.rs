@@ -35,6 +35,10 @@ pub struct EndpointStats {
     first_ttft: Distribution,
     /// Open loop: how late requests left after their scheduled time.
     lag: Distribution,
+    /// Per request, its latest read of content (when noted).
+    read_late: Distribution,
+    /// The latest of them exactly, which the histogram gives to within its precision only.
+    read_late_max_ms: Option<f64>,
     tokens: Tokens,
     first_sent: Option<Offset>,
     last_finished: Option<Offset>,
@@ -156,6 +160,9 @@ impl EndpointStats {
                 for gap in &record.itl_ms {
                     self.itl.record_ms(*gap);
                 }
+                if record.batched_first_token {
+                    self.counts.batched_first_token += 1;
+                }
             }
             Outcome::Failed => {
                 self.counts.failed += 1;
@@ -167,6 +174,13 @@ impl EndpointStats {
             Outcome::Cancelled => self.counts.cancelled += 1,
         }
         record_opt(&mut self.ttfb, record.ttfb_ms);
+        record_opt(&mut self.read_late, record.read_late_max_ms);
+        if let Some(late) = record.read_late_max_ms {
+            self.read_late_max_ms = Some(self.read_late_max_ms.map_or(late, |max| max.max(late)));
+        }
+        if record.unstamped_reads > 0 {
+            self.counts.unstamped_reads += 1;
+        }
         self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
         self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
         self.tokens.cache_write_input += u64::from(record.cache_write_input_tokens.unwrap_or(0));
@@ -210,6 +224,8 @@ impl EndpointStats {
             itl_ms: self.itl.summary(),
             output_tps: self.output_tps.summary(),
             send_lag_ms: self.lag.summary(),
+            read_late_ms: self.read_late.summary(),
+            read_late_max_ms: self.read_late_max_ms,
         };
         let health = health::judge(&recent_seconds, ended, latency.ttft_ms.as_ref());
         EndpointSnapshot {

@@ -164,6 +164,7 @@ impl RequestView {
                 text,
                 reasoning,
                 chunks,
+                ..
             } => self.content(at_ms, text, *reasoning, *chunks, text_bytes),
             EventKind::Usage {
                 input,

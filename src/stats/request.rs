@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::read_timing::ReadTiming;
 use crate::event::{
     EndpointId, ErrorClass, EventKind, Offset, PromptId, ReportedUsage, RequestId, Retry,
     ServerTimings, TokenSource,
@@ -93,6 +94,30 @@ pub struct RequestRecord {
     /// went out on closed before any byte of the response. Its times count from the second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resent_after: Option<String>,
+    /// The first token came in one network read with later content (the client read late, or
+    /// the server wrote them together): `ttft_ms` is when that read's last segment arrived, an
+    /// upper bound, and the first token arrived no earlier than `ttft_min_ms`.
+    #[serde(default)]
+    pub batched_first_token: bool,
+    /// Content events (SSE events, NDJSON lines) in the read that carried the first token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_read_events: Option<u32>,
+    /// With `batched_first_token`: the earliest the first token can have arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_min_ms: Option<f64>,
+    /// The longest the client took to read content after it arrived, when 1 ms or more: a lower
+    /// bound, measured from the last segment of each read (earlier ones share its stamp).
+    /// Absent also when it was not measured: see `unstamped_reads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_max_ms: Option<f64>,
+    /// Content reads without a kernel receive stamp (not Linux, or the kernel gave none): their
+    /// times are when they were read, and how late that was is not measured.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub unstamped_reads: u32,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 fn first_attempt() -> u32 {
@@ -138,6 +163,7 @@ pub struct RequestTrace {
     lag_us: Option<u64>,
     retry: Option<Retry>,
     resent_after: Option<String>,
+    reads: ReadTiming,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -183,6 +209,7 @@ impl RequestTrace {
             lag_us: None,
             retry: None,
             resent_after: None,
+            reads: ReadTiming::default(),
         }
     }
 
@@ -241,10 +268,14 @@ impl RequestTrace {
                 text,
                 reasoning,
                 chunks,
+                after,
+                late_us,
+                unstamped,
             } => {
                 if text.is_empty() {
                     return;
                 }
+                self.reads.content(t, *chunks, *after, *late_us, *unstamped);
                 if let Some(last) = self.last_content {
                     self.itl.push(t.since(last));
                 }
@@ -411,6 +442,17 @@ impl RequestTrace {
             attempt: self.retry.map_or(1, |r| r.attempt),
             retry_of: self.retry.map(|r| r.of),
             resent_after: self.resent_after,
+            batched_first_token: self.reads.batched_first_token(),
+            first_read_events: self.reads.first_read_events(),
+            ttft_min_ms: self
+                .reads
+                .first_token_floor(self.sent, self.headers)
+                .map(|floor| ms(floor.since(self.sent))),
+            read_late_max_ms: self
+                .reads
+                .late_max_us()
+                .map(|us| duration_ms(Duration::from_micros(us))),
+            unstamped_reads: self.reads.unstamped(),
         })
     }
 }
@@ -459,6 +501,9 @@ mod tests {
             text: text.to_string(),
             reasoning,
             chunks: 1,
+            after: None,
+            late_us: None,
+            unstamped: false,
         }
     }
 

@@ -151,6 +151,15 @@ pub struct Counts {
     /// it ended as). Left out of the JSON of races without retries.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retries: u64,
+    /// Of `succeeded`, those whose first token came in one network read with later content:
+    /// their TTFT is an upper bound. Left out of the JSON when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub batched_first_token: u64,
+    /// Requests some of whose content was read without a kernel receive stamp: how late the
+    /// client read it is not measured (`latency.read_late_ms` leaves them out). Left out of the
+    /// JSON when none was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unstamped_reads: u64,
 }
 
 impl Counts {
@@ -185,6 +194,15 @@ pub struct Latency {
     /// Open loop: actual minus scheduled send time. Absent in closed-loop races.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_ms: Option<Summary>,
+    /// Per request that read content measurably late (by 1 ms or more), the longest it took
+    /// the client to read what had arrived: a lower bound, from each read's last segment.
+    /// Absent when no read was measured that late, which is not proof the client kept up:
+    /// reads without a kernel stamp are not measured (`counts.unstamped_reads`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_ms: Option<Summary>,
+    /// The largest of `read_late_ms`, exactly (the summary's max is the histogram's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_late_max_ms: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

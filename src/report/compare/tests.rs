@@ -99,6 +99,11 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             attempt: 1,
             retry_of: None,
             resent_after: None,
+            batched_first_token: false,
+            first_read_events: ok.then_some(1),
+            ttft_min_ms: None,
+            read_late_max_ms: None,
+            unstamped_reads: 0,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

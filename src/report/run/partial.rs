@@ -61,7 +61,7 @@ pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError
     let duration_s = known.as_ref().map_or(end.as_secs_f64(), |info| {
         info.duration_s.max(end.as_secs_f64())
     });
-    let info = match known {
+    let mut info = match known {
         Some(mut info) => {
             info.interrupted |= cut;
             info.notices.extend(notices);
@@ -69,6 +69,7 @@ pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError
         }
         None => unknown_info(dir, &names, started_at, duration_s, notices),
     };
+    record::run_info::note_reads(&mut info, &endpoints);
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         name: info.name.clone(),
@@ -296,5 +297,7 @@ fn unknown_info(
             .collect(),
         notices,
         race,
+        read_late_max_ms: None,
+        runtime_late_max_ms: None,
     }
 }

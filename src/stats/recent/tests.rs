@@ -39,6 +39,9 @@ fn content(text: &str, reasoning: bool) -> EventKind {
         text: text.to_string(),
         reasoning,
         chunks: 1,
+        after: None,
+        late_us: None,
+        unstamped: false,
     }
 }
 
