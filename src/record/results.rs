@@ -426,7 +426,10 @@ mod tests {
              bytes_received,new_connection,connect_ms,server_request_id,response_id,\
              send_lag_ms,attempt,retry_of,"
         ));
-        assert!(header.ends_with(",cache_write_input_tokens,usage_contradicted"));
+        assert!(header.ends_with(
+            ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
+             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads"
+        ));
     }
 
     #[test]
