@@ -322,9 +322,12 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             None,
         ),
     };
-    // A replay's damage is told in the report itself, the other notices here.
-    let damage = crate::record::replay::damage::is_notice;
-    for notice in run.info.notices.iter().filter(|n| !damage(n)) {
+    // A replay's damage is told in the report itself (CSV has no room for it: here), the
+    // other notices here.
+    let told_here = |notice: &String| {
+        format == report::Format::Csv || !crate::record::replay::damage::is_notice(notice)
+    };
+    for notice in run.info.notices.iter().filter(|n| told_here(n)) {
         console::err(&format!("note: {notice}"));
     }
     check_names(
