@@ -147,26 +147,7 @@ fn ttft_line_breaks_at_a_long_gap() {
 /// An endpoint that finished ten seconds before the others is not drawn at 0 tok/s after.
 #[test]
 fn an_endpoint_done_early_leaves_the_tokens_chart() {
-    let theme = Theme::new(ThemeName::Dark);
-    let mut snapshot = finished_race(2, 120);
-    let seconds = &mut snapshot.endpoints[0].recent_seconds;
-    let last = seconds.len();
-    for second in &mut seconds[last - 10..] {
-        *second = crate::stats::window::Second {
-            second: second.second,
-            ..Default::default()
-        };
-    }
-    let backend = draw(120, 40, &snapshot);
-    let buffer = backend.buffer();
-    // The right-most column of the tokens chart each endpoint's colour reaches.
-    let reach = |colour| {
-        (60..120)
-            .filter(|&x| (1..34).any(|y| buffer[(x, y)].fg == colour))
-            .max()
-            .unwrap_or(0)
-    };
-    let (done, racing) = (reach(theme.lanes[0]), reach(theme.lanes[1]));
+    let (done, racing) = tokens_reach(finished_race(2, 120), 10);
     assert!(done + 5 < racing, "{done} vs {racing}");
 }
 
@@ -175,12 +156,19 @@ fn an_endpoint_done_early_leaves_the_tokens_chart() {
 /// the next.
 #[test]
 fn an_endpoint_between_requests_stays_on_the_tokens_chart() {
-    let theme = Theme::new(ThemeName::Dark);
     let mut snapshot = race(2, 300);
-    let endpoint = &mut snapshot.endpoints[0];
-    endpoint.counts.in_flight = 0;
-    let last = endpoint.recent_seconds.len();
-    for second in &mut endpoint.recent_seconds[last - 4..] {
+    snapshot.endpoints[0].counts.in_flight = 0;
+    let (quiet, racing) = tokens_reach(snapshot, 4);
+    assert!(quiet + 1 >= racing, "{quiet} vs {racing}");
+}
+
+/// The right-most column of the tokens chart each of the first two endpoints' colours
+/// reaches, the first one quiet for its last `quiet_secs` seconds.
+fn tokens_reach(mut snapshot: Snapshot, quiet_secs: usize) -> (u16, u16) {
+    let theme = Theme::new(ThemeName::Dark);
+    let seconds = &mut snapshot.endpoints[0].recent_seconds;
+    let last = seconds.len();
+    for second in &mut seconds[last - quiet_secs..] {
         *second = crate::stats::window::Second {
             second: second.second,
             ..Default::default()
@@ -194,8 +182,7 @@ fn an_endpoint_between_requests_stays_on_the_tokens_chart() {
             .max()
             .unwrap_or(0)
     };
-    let (quiet, racing) = (reach(theme.lanes[0]), reach(theme.lanes[1]));
-    assert!(quiet + 1 >= racing, "{quiet} vs {racing}");
+    (reach(theme.lanes[0]), reach(theme.lanes[1]))
 }
 
 #[test]
