@@ -184,10 +184,13 @@ fn race_banner(config: &RaceConfig) -> String {
     );
     match (config.load.requests, config.load.duration) {
         (Some(n), Some(d)) => text.push_str(&format!(
-            ", {n} requests each or {} whichever first",
+            ", {} each or {} whichever first",
+            report::format::count(n, "request"),
             humantime::format_duration(d)
         )),
-        (Some(n), None) => text.push_str(&format!(", {n} requests each")),
+        (Some(n), None) => {
+            text.push_str(&format!(", {} each", report::format::count(n, "request")));
+        }
         (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
         (None, None) => {}
     }
@@ -633,5 +636,9 @@ mod tests {
         config.endpoints.truncate(1);
         let banner = super::race_banner(&config);
         assert!(banner.starts_with("Race 'demo': 1 endpoint,"), "{banner}");
+        config.load.requests = Some(1);
+        config.load.duration = None;
+        let banner = super::race_banner(&config);
+        assert!(banner.contains(", 1 request each"), "{banner}");
     }
 }

@@ -23,13 +23,40 @@ pub fn err_part(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// Narrower terminals than this get the table unwrapped: cut into blocks that narrow, it
+/// would be one column per block and harder to read than lines the terminal wraps itself.
+const NARROWEST: usize = 40;
+
 /// How many columns the final table may take: the terminal's width when stdout is one; no
-/// limit for a file or a pipe, which keep one row per endpoint for scripts.
+/// limit for a file or a pipe, which keep one row per endpoint for scripts, nor for a terminal
+/// narrower than 40 columns (or one that reports 0).
 pub fn width() -> usize {
     use std::io::IsTerminal;
     if std::io::stdout().is_terminal() {
-        crossterm::terminal::size().map_or(usize::MAX, |(columns, _)| usize::from(columns))
+        usable(
+            crossterm::terminal::size()
+                .map(|(columns, _)| usize::from(columns))
+                .ok(),
+        )
     } else {
         usize::MAX
+    }
+}
+
+fn usable(columns: Option<usize>) -> usize {
+    columns.filter(|&c| c >= NARROWEST).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_under_40_columns_is_unlimited() {
+        assert_eq!(usable(Some(0)), usize::MAX);
+        assert_eq!(usable(Some(39)), usize::MAX);
+        assert_eq!(usable(Some(40)), 40);
+        assert_eq!(usable(Some(120)), 120);
+        assert_eq!(usable(None), usize::MAX);
     }
 }

@@ -64,7 +64,8 @@ where
 }
 
 /// The aggregator's task: folds every event, streams finished request records to disk and
-/// publishes a snapshot at most ~30 times a second, when something changed.
+/// publishes a snapshot at most ~30 times a second when something changed, and once a second
+/// in quiet spells (race time and live rates move on while every endpoint is thinking).
 pub(crate) async fn aggregate(
     mut aggregator: Aggregator,
     mut events: mpsc::UnboundedReceiver<RaceEvent>,

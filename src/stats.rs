@@ -155,7 +155,7 @@ impl Aggregator {
                         wins_first_token: first_token,
                         wins_first_finished: first_finished,
                         laps: self.laps.judged(),
-                        ..e.snapshot(t)
+                        ..e.snapshot(t, finished)
                     }
                 })
                 .collect(),
@@ -367,6 +367,38 @@ mod tests {
         let last = agg.snapshot(ms(130), true).endpoints[0].latency.clone();
         assert_eq!(last.ttft_ms, None);
         assert_eq!(last.ttfb_ms.map(|s| s.count), Some(1));
+    }
+
+    #[test]
+    fn live_ttft_keeps_every_first_token_until_the_ended_catch_up() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, false));
+        agg.apply(&sent(0, 0, 2, false));
+        agg.apply(&content(50, 1, "a"));
+        agg.apply(&content(400, 2, "b"));
+        let ttft = |agg: &mut Aggregator, t: u64| {
+            agg.snapshot(ms(t), false).endpoints[0]
+                .latency
+                .ttft_ms
+                .map(|s| (s.count, s.max.round()))
+        };
+        assert_eq!(ttft(&mut agg, 410), Some((2, 400.0)));
+        // The fast request ends: showing it alone would drop the slow one's 400 ms meanwhile.
+        agg.apply(&finished(420, 1));
+        assert_eq!(ttft(&mut agg, 430), Some((2, 400.0)));
+        agg.apply(&finished(500, 2));
+        assert_eq!(ttft(&mut agg, 510), Some((2, 400.0)));
+    }
+
+    #[test]
+    fn a_finished_snapshot_shows_ended_requests_only() {
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 1, false));
+        agg.apply(&content(50, 1, "a"));
+        // Stopped with the request still streaming: no stand-in in the final figures.
+        let latency = agg.snapshot(ms(60), true).endpoints[0].latency.clone();
+        assert_eq!(latency.ttft_ms, None);
+        assert_eq!(latency.ttfb_ms, None);
     }
 
     #[test]

@@ -199,8 +199,9 @@ impl TokenSource {
             TokenSource::Usage => "server usage".to_string(),
             TokenSource::Estimated => "estimated (o200k)".to_string(),
             TokenSource::Mixed => format!(
-                "{} of {} requests estimated (o200k)",
-                e.tokens.estimated_output_requests, e.counts.succeeded
+                "{} of {} estimated (o200k)",
+                e.tokens.estimated_output_requests,
+                super::format::count(e.counts.succeeded, "request")
             ),
             TokenSource::None => "no requests succeeded".to_string(),
         }
@@ -254,10 +255,14 @@ pub fn describe_load(race: &crate::config::RaceConfig) -> String {
     let mut parts = Vec::new();
     match (load.requests, load.duration) {
         (Some(n), Some(d)) => parts.push(format!(
-            "{n} requests per endpoint or {}, whichever first",
+            "{} per endpoint or {}, whichever first",
+            super::format::count(n, "request"),
             humantime::format_duration(d)
         )),
-        (Some(n), None) => parts.push(format!("{n} requests per endpoint")),
+        (Some(n), None) => parts.push(format!(
+            "{} per endpoint",
+            super::format::count(n, "request")
+        )),
         (None, Some(d)) => parts.push(format!("for {}", humantime::format_duration(d))),
         (None, None) => parts.push("until stopped".to_string()),
     }
@@ -363,5 +368,21 @@ mod tests {
         assert_eq!(TokenSource::of(&s.endpoints[5]), TokenSource::Estimated);
         let empty = fixture::finished_race(1, 0);
         assert_eq!(TokenSource::of(&empty.endpoints[0]), TokenSource::None);
+    }
+
+    #[test]
+    fn one_request_is_one_request() {
+        let mut e = fixture::finished_race(1, 1).endpoints.remove(0);
+        e.counts.succeeded = 1;
+        e.tokens.estimated_output_requests = 1;
+        assert_eq!(
+            TokenSource::Mixed.label(&e),
+            "1 of 1 request estimated (o200k)"
+        );
+        let mut race = crate::config::demo_race();
+        race.load.requests = Some(1);
+        race.load.duration = None;
+        let load = describe_load(&race);
+        assert!(load.starts_with("1 request per endpoint;"), "{load}");
     }
 }

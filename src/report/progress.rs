@@ -1,9 +1,16 @@
 //! The progress of a headless race, once a second: enough to see it is alive and who is ahead,
 //! without a terminal UI. One line per endpoint, so eight endpoints still fit 80 columns.
 
+use std::borrow::Cow;
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 use super::format::{ms, rate};
 use crate::event::Offset;
 use crate::stats::Snapshot;
+
+/// The columns a name may take: longer ones are cut, so a line stays within 80 columns.
+const NAME_COLUMNS: usize = 20;
 
 /// Writes the progress blocks, each snapshot at most once.
 pub struct Progress {
@@ -33,8 +40,10 @@ impl Progress {
         }
         self.written = Some(snapshot.t);
         let stamp = format!("[{:>5.1}s]", snapshot.t.as_secs_f64());
-        let names = snapshot.endpoints.iter().map(|e| e.name.chars().count());
-        let name_width = names.max().unwrap_or(0);
+        let names: Vec<Cow<'_, str>> = (snapshot.endpoints.iter())
+            .map(|e| cut(&e.name, NAME_COLUMNS))
+            .collect();
+        let name_width = names.iter().map(|n| n.width()).max().unwrap_or(0);
         let counts: Vec<String> = (snapshot.endpoints.iter().enumerate())
             .map(|(i, e)| {
                 let of = (self.targets.get(i).copied().flatten())
@@ -55,15 +64,16 @@ impl Progress {
             .max()
             .unwrap_or(0);
         let mut block = String::new();
-        for (i, (e, count)) in snapshot.endpoints.iter().zip(&counts).enumerate() {
+        let rows = snapshot.endpoints.iter().zip(&names).zip(&counts);
+        for (i, ((e, name), count)) in rows.enumerate() {
             let lead = if i == 0 {
                 stamp.clone()
             } else {
                 " ".repeat(stamp.len())
             };
+            let pad = " ".repeat(name_width - name.width());
             block.push_str(&format!(
-                "{lead} {:<name_width$}  {count:>count_width$}  TTFT {:>7}  {:>6} tok/s",
-                e.name,
+                "{lead} {name}{pad}  {count:>count_width$}  TTFT {:>7}  {:>6} tok/s",
                 ms(e.latency.ttft_ms.map(|s| s.p50)),
                 rate(e.rates.live_output_tokens_per_s),
             ));
@@ -78,6 +88,25 @@ impl Progress {
         block.pop();
         Some(block)
     }
+}
+
+/// `name` cut to `columns` display columns, its end replaced by `…` when cut.
+fn cut(name: &str, columns: usize) -> Cow<'_, str> {
+    if name.width() <= columns {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in name.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > columns {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -98,8 +127,28 @@ mod tests {
             lines[1..].iter().all(|l| l.starts_with("         ")),
             "{block}"
         );
-        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{block}");
+        assert!(lines.iter().all(|l| l.width() <= 80), "{block}");
         let at = |l: &str| l.find("TTFT");
+        assert!(lines.iter().all(|l| at(l) == at(lines[0])), "{block}");
+    }
+
+    #[test]
+    fn long_and_wide_names_are_cut_to_fit_80_columns() {
+        let mut snapshot = fixture::race(3, 30);
+        snapshot.endpoints[0].name = "a-very-long-endpoint-name-from-a-generated-config".into();
+        snapshot.endpoints[1].name = "模型服务器模型服务器模型服务器".into();
+        snapshot.endpoints[2].name = "short".into();
+        for e in &mut snapshot.endpoints {
+            e.counts.failed = 123;
+            e.counts.retries = 456;
+        }
+        let block = Progress::new(vec![Some(1000); 3]).block(&snapshot).unwrap();
+        let lines: Vec<&str> = block.lines().collect();
+        assert!(lines.iter().all(|l| l.width() <= 80), "{block}");
+        assert!(lines[0].contains("a-very-long-endpoin…"), "{block}");
+        assert!(lines[1].contains("模型服务器模型服务…"), "{block}");
+        // Columns line up on the screen, whatever the names' widths.
+        let at = |l: &str| l.find("TTFT").map(|i| l[..i].width());
         assert!(lines.iter().all(|l| at(l) == at(lines[0])), "{block}");
     }
 

@@ -1,7 +1,7 @@
 //! The final per-endpoint table printed when a race ends: the headline numbers of each
 //! endpoint, one row each, best values marked.
 
-use super::format::{ms, percent, rate};
+use super::format::{count, ms, percent, rate};
 use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
 
@@ -100,8 +100,9 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
             .saturating_sub(e.tokens.contradicted_output_requests);
         if missing > 0 {
             notes.push(format!(
-                "{}: the server reported no usage for {missing} requests; their output tokens were counted with a BPE tokenizer (o200k)",
-                e.name
+                "{}: the server reported no usage for {}; their output tokens were counted with a BPE tokenizer (o200k)",
+                e.name,
+                count(missing, "request")
             ));
         }
     }
@@ -216,5 +217,14 @@ mod tests {
         assert_eq!(cells(&narrow), cells(&wide));
         assert_eq!(table_lines(&wide), 5);
         assert!(narrow.contains("\n  stream_cut ×3\n"), "{narrow}");
+    }
+
+    #[test]
+    fn one_estimated_request_is_one_request() {
+        let mut endpoints = finished_race(1, 3).endpoints;
+        endpoints[0].tokens.estimated_output_requests = 1;
+        endpoints[0].tokens.contradicted_output_requests = 0;
+        let table = render(&endpoints);
+        assert!(table.contains("no usage for 1 request;"), "{table}");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::distribution::Distribution;
+use super::distribution::{Distribution, Summary};
 use super::health;
 use super::recent::{RecentRequests, ViewHandle};
 use super::request::{Outcome, RequestRecord, duration_ms};
@@ -29,8 +29,8 @@ pub struct EndpointStats {
     tpot: Distribution,
     itl: Distribution,
     output_tps: Distribution,
-    /// TTFB and TTFT as they arrive, before any request ended: the lanes show these while the
-    /// first requests stream, instead of a dash for as long as the slowest answer takes.
+    /// TTFB and TTFT as they arrive, of every request: the lanes show these while requests that
+    /// got them stream, instead of a dash for as long as the slowest answer takes.
     first_ttfb: Distribution,
     first_ttft: Distribution,
     /// Open loop: how late requests left after their scheduled time.
@@ -97,17 +97,15 @@ impl EndpointStats {
 
     /// A request's first byte or first token arrived at `t`: `before` and `after` are its
     /// (TTFB, TTFT) around the event. The TTFT goes into its second of the window at once, for
-    /// the charts and sparklines; both stand in for the distributions until ended requests
-    /// give the real figures.
+    /// the charts and sparklines; both stand in for the distributions while requests that got
+    /// them have not ended yet.
     pub fn on_first_moments(
         &mut self,
         t: Offset,
         before: (Option<Duration>, Option<Duration>),
         after: (Option<Duration>, Option<Duration>),
     ) {
-        if let (None, Some(ttfb)) = (before.0, after.0)
-            && self.ttfb.is_empty()
-        {
+        if let (None, Some(ttfb)) = (before.0, after.0) {
             self.first_ttfb.record_ms(duration_ms(ttfb));
         }
         if let (None, Some(ttft)) = (before.1, after.1) {
@@ -115,9 +113,7 @@ impl EndpointStats {
             let second = self.window.at(t.as_secs_f64());
             second.ttft_sum_ms += ttft;
             second.ttft_count += 1;
-            if self.ttft.is_empty() {
-                self.first_ttft.record_ms(ttft);
-            }
+            self.first_ttft.record_ms(ttft);
         }
     }
 
@@ -188,7 +184,9 @@ impl EndpointStats {
         self.tokens.chunks += u64::from(record.chunks);
     }
 
-    pub fn snapshot(&self, now: Offset) -> EndpointSnapshot {
+    /// The endpoint as of `now`; `finished` when the race is over, so that only ended requests
+    /// count.
+    pub fn snapshot(&self, now: Offset, finished: bool) -> EndpointSnapshot {
         let window_s = match (self.first_sent, self.last_finished) {
             (Some(first), Some(last)) => last.since(first).as_secs_f64(),
             _ => 0.0,
@@ -212,12 +210,9 @@ impl EndpointStats {
         };
         let live = live_chunks as f64 * tokens_per_chunk;
         let ended = self.counts.succeeded + self.counts.failed;
-        // While requests stream and none has ended, their first moments stand in; once the
-        // race is over (nothing in flight) only ended requests count.
-        let streaming = |d: &Distribution| d.summary().filter(|_| self.counts.in_flight > 0);
         let latency = Latency {
-            ttfb_ms: self.ttfb.summary().or_else(|| streaming(&self.first_ttfb)),
-            ttft_ms: self.ttft.summary().or_else(|| streaming(&self.first_ttft)),
+            ttfb_ms: live_or_ended(&self.first_ttfb, &self.ttfb, finished),
+            ttft_ms: live_or_ended(&self.first_ttft, &self.ttft, finished),
             ttfa_ms: self.ttfa.summary(),
             ttlt_ms: self.ttlt.summary(),
             tpot_ms: self.tpot.summary(),
@@ -254,6 +249,19 @@ impl EndpointStats {
             wins_first_finished: 0,
             laps: 0,
         }
+    }
+}
+
+/// Every first moment so far (`arrived`) stands in for the ended requests' figures (`ended`)
+/// until as many have ended as arrived: switching earlier would jump from one set of requests
+/// to another (or show nothing while the first answers are long). When the counts meet, both
+/// hold the same requests unless some failed after their first token, so the switch shows no
+/// move. A finished race shows ended requests only, as the final table and summary do.
+fn live_or_ended(arrived: &Distribution, ended: &Distribution, finished: bool) -> Option<Summary> {
+    if finished || ended.len() >= arrived.len() {
+        ended.summary()
+    } else {
+        arrived.summary()
     }
 }
 

@@ -61,7 +61,7 @@ pub fn judge(recent: &[Second], ended: u64, ttft: Option<&Summary>) -> Health {
 mod tests {
     use super::*;
 
-    /// `spec[i]` is second i: (succeeded, failed, mean TTFT of the succeeded in ms).
+    /// `spec[i]` is second i: (succeeded, failed, mean TTFT in ms), one first token per success.
     fn window(spec: &[(u32, u32, f64)]) -> Vec<Second> {
         spec.iter()
             .enumerate()

@@ -182,14 +182,7 @@ async fn show(
                 let before = snapshot.t;
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
                 let now = leaderboard::order(&snapshot, view.rank, &prices);
-                if snapshot.t < before {
-                    // A replay went back (a seek, a restart): moves since a later moment
-                    // would be news from the future.
-                    view.previous_order.clone_from(&now);
-                    order = now;
-                } else if now != order {
-                    view.previous_order = std::mem::replace(&mut order, now);
-                }
+                reorder(&mut view.previous_order, &mut order, now, snapshot.t < before);
                 dirty = true;
             }
             changed = problems.changed(), if problems_open => {
@@ -215,6 +208,18 @@ async fn show(
     Ok(())
 }
 
+/// Follows the leaderboard's new order `now`: the one it replaces is what moves are shown
+/// against. A replay that `went_back` (a seek, a restart) starts afresh: moves since a later
+/// moment would be news from the future.
+fn reorder(previous: &mut Vec<usize>, order: &mut Vec<usize>, now: Vec<usize>, went_back: bool) {
+    if went_back {
+        previous.clone_from(&now);
+        *order = now;
+    } else if now != *order {
+        *previous = std::mem::replace(order, now);
+    }
+}
+
 fn is_ctrl_c(key: crossterm::event::KeyEvent) -> bool {
     key.code == crossterm::event::KeyCode::Char('c')
         && key
@@ -238,4 +243,23 @@ fn draw(
         theme,
     };
     guard.draw(|frame| screen::draw(frame, &scene))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reorder;
+
+    #[test]
+    fn a_replay_that_goes_back_shows_no_moves() {
+        let (mut previous, mut order) = (vec![0, 1, 2], vec![0, 1, 2]);
+        reorder(&mut previous, &mut order, vec![2, 0, 1], false);
+        assert_eq!((&previous, &order), (&vec![0, 1, 2], &vec![2, 0, 1]));
+        // Restarted from the start: the new order is compared with itself, not with the end.
+        reorder(&mut previous, &mut order, vec![1, 0, 2], true);
+        assert_eq!((&previous, &order), (&vec![1, 0, 2], &vec![1, 0, 2]));
+        // Even when the order happens to be the one it had.
+        let (mut previous, mut order) = (vec![0, 1], vec![1, 0]);
+        reorder(&mut previous, &mut order, vec![1, 0], true);
+        assert_eq!(previous, vec![1, 0]);
+    }
 }

@@ -48,10 +48,13 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let [ttft_chart, tokens_chart] = halves.areas(over_time);
     let x = TimeAxis::of(scene);
     let ttft: Vec<Vec<(f64, f64)>> = endpoints.iter().map(|e| ttft_means(e, &x)).collect();
-    let tokens: Vec<Vec<(f64, f64)>> = endpoints.iter().map(|e| tokens_per_s(e, &x)).collect();
+    let tokens: Vec<Vec<(f64, f64)>> = (endpoints.iter())
+        .map(|e| tokens_per_s(e, &x, sent_all(scene, e)))
+        .collect();
     let title = " TTFT · mean per second ";
-    // TTFT is known only for the seconds in which requests ended: each is a point.
-    let ttft = Series::new(&ttft, &lanes, true);
+    // TTFT is known only for the seconds in which first tokens arrived: each is a point, and
+    // a long quiet spell leaves a gap.
+    let ttft = Series::new(&ttft, &lanes, true).split_after(TTFT_GAP_S);
     time_chart(ttft_chart, buf, scene, title, &x, &ttft, ms_label);
     let title = " output tokens/s ";
     let tokens = Series::new(&tokens, &lanes, false);
@@ -128,8 +131,13 @@ impl TimeAxis {
     }
 }
 
-/// Per-second mean TTFT, over the seconds that had one. A slow endpoint ends requests only
-/// every few seconds: the line joins its points rather than leaving them apart, unseen.
+/// Seconds without a first token after which the TTFT line breaks: a line over a longer gap
+/// would draw values nobody measured.
+const TTFT_GAP_S: f64 = 5.0;
+
+/// Per-second mean TTFT of the first tokens that arrived in it, over the seconds that had one.
+/// A slow endpoint has first tokens only every few seconds: the line joins its points (up to
+/// [`TTFT_GAP_S`] apart) rather than leaving them apart, unseen.
 fn ttft_means(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
     (endpoint.recent_seconds.iter())
         .filter_map(|second| Some((x.x(second), second.ttft_mean_ms()?)))
@@ -138,19 +146,20 @@ fn ttft_means(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
 
 /// Output tokens per second as they streamed: chunks per second, scaled by the tokens per chunk
 /// finished requests showed (as the lane's live rate is). The second still being filled is left
-/// out so the line does not dip at the end.
-fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
+/// out so the line does not dip at the end. `done` when the endpoint will send nothing more.
+fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis, done: bool) -> Vec<(f64, f64)> {
     let tokens = &endpoint.tokens;
     let per_chunk = if tokens.chunks > 0 && tokens.output > 0 {
         tokens.output as f64 / tokens.chunks as f64
     } else {
         1.0
     };
-    // With nothing in flight the endpoint is done (or between two requests): its line ends
-    // with its last activity rather than running on at 0 tok/s to the end of the race.
+    // A done endpoint's line ends with its last activity rather than running on at 0 tok/s
+    // to the end of the race. Nothing in flight alone does not make it done: at a low open-loop
+    // rate it is only between two requests, and the line's end would come and go.
     let seconds = &endpoint.recent_seconds;
     let active = |s: &Second| s.streamed_chunks > 0 || s.completed > 0 || s.failed > 0;
-    let end = if endpoint.counts.in_flight == 0 {
+    let end = if done && endpoint.counts.in_flight == 0 {
         seconds.iter().rposition(active).map_or(0, |last| last + 1)
     } else {
         seconds.len()
@@ -160,6 +169,13 @@ fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
         .filter(|s| Some(s.second) != x.partial)
         .map(|s| (x.x(s), s.streamed_chunks as f64 * per_chunk))
         .collect()
+}
+
+/// Whether `endpoint` will send no more requests: the race is over, or it sent all it was to.
+fn sent_all(scene: &Scene, endpoint: &EndpointSnapshot) -> bool {
+    let counts = &endpoint.counts;
+    scene.snapshot.finished
+        || (scene.info.requests).is_some_and(|n| counts.sent.saturating_sub(counts.retries) >= n)
 }
 
 fn ms_label(value: f64) -> String {
@@ -178,11 +194,12 @@ fn rate_label(value: f64) -> String {
     }
 }
 
-/// What a time chart draws: a line per endpoint in its colour, and whether each point is
-/// marked as well.
+/// What a time chart draws: a line per endpoint in its colour, whether each point is marked
+/// as well, and the gap (in seconds) past which a line breaks.
 struct Series<'a> {
     lines: Vec<(Style, &'a [(f64, f64)])>,
     points: bool,
+    gap: Option<f64>,
 }
 
 impl<'a> Series<'a> {
@@ -191,7 +208,22 @@ impl<'a> Series<'a> {
         Series {
             lines: lines.map(|(line, lane)| (*lane, line.as_slice())).collect(),
             points,
+            gap: None,
         }
+    }
+
+    fn split_after(self, gap: f64) -> Self {
+        Series {
+            gap: Some(gap),
+            ..self
+        }
+    }
+
+    /// Each line cut where its points are further apart than the gap, in its colour.
+    fn runs(&self) -> impl Iterator<Item = (Style, &'a [(f64, f64)])> + '_ {
+        let joined = |a: &(f64, f64), b: &(f64, f64)| self.gap.is_none_or(|gap| b.0 - a.0 <= gap);
+        (self.lines.iter())
+            .flat_map(move |&(style, points)| points.chunk_by(joined).map(move |run| (style, run)))
     }
 }
 
@@ -230,9 +262,8 @@ fn time_chart<'a>(
             .style(*style)
             .data(points)
     };
-    let lines = series.lines.iter();
-    let mut datasets: Vec<Dataset> = lines
-        .map(|l| dataset(l, Marker::Braille, GraphType::Line))
+    let mut datasets: Vec<Dataset> = (series.runs())
+        .map(|l| dataset(&l, Marker::Braille, GraphType::Line))
         .collect();
     if series.points {
         // A whole cell per point, over the line, where points are a few cells apart; denser

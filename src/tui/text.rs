@@ -59,9 +59,10 @@ pub fn inert(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `text` on one line with its controls spelled out (`\n`, `\u{1b}`), for the raw view.
-/// Backslashes and double quotes are escaped too, so the quoted text reads back exactly;
-/// everything else (apostrophes, accents, emoji) is shown as it is.
+/// `text` on one line with its controls and invisible characters spelled out (`\n`,
+/// `\u{1b}`, `\u{200b}`), for the raw view. Backslashes and double quotes are escaped too, so
+/// the quoted text reads back exactly; everything else (apostrophes, accents, emoji) is shown
+/// as it is.
 pub fn escaped(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -71,10 +72,41 @@ pub fn escaped(text: &str) -> String {
                 out.push(c);
             }
             c if needs_care(c) => out.extend(c.escape_debug()),
+            c if is_invisible(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Unicode format characters (Cf) and the line and paragraph separators (Zl, Zp): they take
+/// no cell, so the raw view would hide that the model sent them (a zero-width space, a byte
+/// order mark, a soft hyphen). The Cf ranges of Unicode 16.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
 }
 
 /// Characters `inert` changes or drops (all controls and the bidi formatting characters).
@@ -193,6 +225,15 @@ mod tests {
         assert_eq!(
             escaped("a\"b\\c\nd\u{1b}[31m\u{202e}"),
             "a\\\"b\\\\c\\nd\\u{1b}[31m\\u{202e}"
+        );
+    }
+
+    #[test]
+    fn the_raw_view_shows_invisible_characters() {
+        assert_eq!(escaped("\u{feff}a\u{200b}b"), "\\u{feff}a\\u{200b}b");
+        assert_eq!(
+            escaped("x\u{ad}\u{200d}\u{2060}\u{2028}\u{2029}'"),
+            "x\\u{ad}\\u{200d}\\u{2060}\\u{2028}\\u{2029}'"
         );
     }
 

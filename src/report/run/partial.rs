@@ -221,7 +221,7 @@ fn fold(
             }
         }
     }
-    (stats.iter().map(|s| s.snapshot(end)).collect(), end)
+    (stats.iter().map(|s| s.snapshot(end, true)).collect(), end)
 }
 
 fn key(endpoint: EndpointId, request: RequestId) -> (u16, u64) {

@@ -104,40 +104,71 @@ fn each_endpoint_draws_in_its_lane_colour() {
     }
 }
 
-/// A slow endpoint ends a request now and then: its few TTFT means are points that can be
-/// seen, joined by a line, not a braille dot or two lost in the chart.
-#[test]
-fn sparse_ttft_is_drawn_as_visible_points_and_lines() {
+/// The cells of the TTFT chart (the left half, between the legend and the distributions) in
+/// the first lane's colour, of one endpoint whose first tokens came only in the seconds
+/// `ago` (counted back from the last) with these mean TTFTs.
+fn sparse_ttft_cells(ago: &[(usize, f64)]) -> Vec<String> {
     let theme = Theme::new(ThemeName::Dark);
     let mut snapshot = race(1, 300);
     let seconds = &mut snapshot.endpoints[0].recent_seconds;
     let last = seconds.len() - 1;
     for (i, second) in seconds.iter_mut().enumerate() {
-        let kept = i == last - 20 || i == last - 10;
-        second.ttft_count = u32::from(kept);
-        second.ttft_sum_ms = if i == last - 10 { 400.0 } else { 200.0 };
+        let kept = ago.iter().find(|(a, _)| last - a == i);
+        second.ttft_count = u32::from(kept.is_some());
+        second.ttft_sum_ms = kept.map_or(0.0, |(_, ms)| *ms);
     }
     let backend = draw(120, 40, &snapshot);
     let buffer = backend.buffer();
-    // The TTFT chart: the left half, between the legend and the distributions.
-    let cells: Vec<&str> = (1..24)
+    (1..24)
         .flat_map(|y| (0..60).map(move |x| (x, y)))
         .map(|(x, y)| &buffer[(x, y)])
         .filter(|cell| cell.fg == theme.lanes[0] && cell.symbol() != " ")
-        .map(ratatui::buffer::Cell::symbol)
-        .collect();
-    assert_eq!(cells.iter().filter(|s| **s == "•").count(), 2, "{cells:?}");
-    assert!(cells.len() >= 10, "a line joins the points: {cells:?}");
+        .map(|cell| cell.symbol().to_string())
+        .collect()
+}
+
+/// A slow endpoint has a first token now and then: its few TTFT means are points that can be
+/// seen, joined by a line, not a braille dot or two lost in the chart.
+#[test]
+fn sparse_ttft_is_drawn_as_visible_points_and_lines() {
+    let cells = sparse_ttft_cells(&[(20, 200.0), (16, 400.0), (12, 200.0)]);
+    assert_eq!(cells.iter().filter(|s| *s == "•").count(), 3, "{cells:?}");
+    assert!(cells.len() >= 8, "a line joins the points: {cells:?}");
+}
+
+/// Twenty seconds without a first token are a gap, not a line through values nobody measured.
+#[test]
+fn ttft_line_breaks_at_a_long_gap() {
+    let cells = sparse_ttft_cells(&[(30, 200.0), (10, 400.0)]);
+    assert_eq!(cells.iter().filter(|s| *s == "•").count(), 2, "{cells:?}");
+    assert!(cells.len() <= 4, "no line across the gap: {cells:?}");
 }
 
 /// An endpoint that finished ten seconds before the others is not drawn at 0 tok/s after.
 #[test]
 fn an_endpoint_done_early_leaves_the_tokens_chart() {
+    let (done, racing) = tokens_reach(finished_race(2, 120), 10);
+    assert!(done + 5 < racing, "{done} vs {racing}");
+}
+
+/// At a low open-loop rate an endpoint often has nothing in flight while the race goes on:
+/// its line runs on to the present instead of ending and coming back from one second to
+/// the next.
+#[test]
+fn an_endpoint_between_requests_stays_on_the_tokens_chart() {
+    let mut snapshot = race(2, 300);
+    snapshot.endpoints[0].counts.in_flight = 0;
+    let (quiet, racing) = tokens_reach(snapshot, 4);
+    assert!(quiet + 1 >= racing, "{quiet} vs {racing}");
+}
+
+/// The right-most column of the tokens chart each of the first two endpoints' colours
+/// reaches, the first one quiet for its last `quiet_secs` seconds.
+fn tokens_reach(mut snapshot: Snapshot, quiet_secs: usize) -> (u16, u16) {
     let theme = Theme::new(ThemeName::Dark);
-    let mut snapshot = finished_race(2, 120);
     let seconds = &mut snapshot.endpoints[0].recent_seconds;
     let last = seconds.len();
-    for second in &mut seconds[last - 10..] {
+    for second in &mut seconds[last - quiet_secs..] {
         *second = crate::stats::window::Second {
             second: second.second,
             ..Default::default()
@@ -145,15 +176,13 @@ fn an_endpoint_done_early_leaves_the_tokens_chart() {
     }
     let backend = draw(120, 40, &snapshot);
     let buffer = backend.buffer();
-    // The right-most column of the tokens chart each endpoint's colour reaches.
     let reach = |colour| {
         (60..120)
             .filter(|&x| (1..34).any(|y| buffer[(x, y)].fg == colour))
             .max()
             .unwrap_or(0)
     };
-    let (done, racing) = (reach(theme.lanes[0]), reach(theme.lanes[1]));
-    assert!(done + 5 < racing, "{done} vs {racing}");
+    (reach(theme.lanes[0]), reach(theme.lanes[1]))
 }
 
 #[test]
