@@ -24,6 +24,17 @@ pub struct Run {
     pub requests: Vec<RequestRecord>,
 }
 
+impl Run {
+    /// The endpoints' names, in the race's order.
+    pub fn endpoint_names(&self) -> Vec<&str> {
+        self.summary
+            .endpoints
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("{path} does not exist")]
@@ -346,18 +357,8 @@ mod tests {
         let (dir, complete) = cut_folder(false);
         let rebuilt = load_with(dir.path(), Records::Skip).unwrap();
         assert!(rebuilt.requests.is_empty());
-        let names: Vec<&str> = rebuilt
-            .summary
-            .endpoints
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        let want: Vec<&str> = complete
-            .summary
-            .endpoints
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
+        let names = rebuilt.endpoint_names();
+        let want = complete.endpoint_names();
         assert_eq!(names, want);
         assert_eq!(rebuilt.summary.started_at, complete.summary.started_at);
         assert!(

@@ -45,12 +45,7 @@ pub fn partial_match(comparison: &Comparison) -> Option<String> {
 }
 
 fn names(run: &Run) -> String {
-    let names: Vec<&str> = run
-        .summary
-        .endpoints
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
+    let names = run.endpoint_names();
     if names.is_empty() {
         "none".to_string()
     } else {

@@ -16,12 +16,7 @@ const TIME_BUCKETS: f64 = 600.0;
 
 /// The measured (not warm-up) requests of each endpoint, in endpoint order.
 pub fn by_endpoint(run: &Run) -> Vec<Vec<&RequestRecord>> {
-    let names: Vec<&str> = run
-        .summary
-        .endpoints
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
+    let names = run.endpoint_names();
     let mut out = vec![Vec::new(); names.len()];
     for r in run.requests.iter().filter(|r| !r.warmup) {
         let index = names
