@@ -2,6 +2,7 @@
 //! happens as events. It owns no statistics and knows nothing of views; it only sends.
 
 pub mod connection;
+mod counted;
 mod deadlines;
 pub mod estimate;
 mod laps;

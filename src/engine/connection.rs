@@ -12,6 +12,7 @@ use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
+use super::counted::{BytesRead, Counted};
 use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
 use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
@@ -141,6 +142,10 @@ pub struct Connection {
     written: LastWrite,
     /// Whether the server closed the open connection.
     peer: Peer,
+    /// The bytes hyper read from the open connection, after TLS.
+    read: BytesRead,
+    /// How long opening the open connection took: about a round trip, or a few with TLS.
+    connected_in: Duration,
 }
 
 /// Why no connection could be had: the class and the message of the request that needed it.
@@ -156,6 +161,8 @@ impl Connection {
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()).subscribe(),
             peer: Peer::default(),
+            read: BytesRead::default(),
+            connected_in: Duration::ZERO,
         }
     }
 
@@ -200,7 +207,9 @@ impl Connection {
         self.arrival = stream.arrival;
         self.written = stream.written;
         self.peer = stream.peer;
-        Ok(Some(watch.elapsed()))
+        self.read = stream.read;
+        self.connected_in = watch.elapsed();
+        Ok(Some(self.connected_in))
     }
 
     /// When the bytes this connection read last reached the machine (the kernel's receive
@@ -209,6 +218,17 @@ impl Connection {
     /// and no later than now: a client slow to read does not count its own queue.
     pub fn arrival(&self) -> &LastArrival {
         &self.arrival
+    }
+
+    /// How many bytes of HTTP (decrypted, for TLS) the open connection has read: unchanged
+    /// across a request, no byte of its response arrived.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.get()
+    }
+
+    /// How long opening the open connection took.
+    pub fn connected_in(&self) -> Duration {
+        self.connected_in
     }
 
     /// When the open connection last finished writing a request, to tell when the next one
@@ -269,10 +289,11 @@ impl Connection {
         // Tokens are small writes the server must see at once; so are our requests.
         let _ = stream.set_nodelay(true);
         let stream = TimedStream::new(stream);
-        let watched = Watched {
+        let mut watched = Watched {
             arrival: stream.arrival(),
             written: stream.last_write(),
             peer: stream.peer(),
+            read: BytesRead::default(),
         };
         match &self.tls {
             Some(tls) if origin.https => {
@@ -306,9 +327,15 @@ impl Connection {
                         ),
                     )
                 })?;
+                let (stream, read) = Counted::new(stream);
+                watched.read = read;
                 handshake(TokioIo::new(stream)).await
             }
-            _ => handshake(TokioIo::new(stream)).await,
+            _ => {
+                let (stream, read) = Counted::new(stream);
+                watched.read = read;
+                handshake(TokioIo::new(stream)).await
+            }
         }
         .map(|sender| (sender, watched))
     }
@@ -319,6 +346,7 @@ struct Watched {
     arrival: LastArrival,
     written: LastWrite,
     peer: Peer,
+    read: BytesRead,
 }
 
 async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectFailure>
@@ -489,6 +517,37 @@ mod tests {
             let waiting = std::time::Instant::now();
             while !connection.peer.has_closed() {
                 assert!(waiting.elapsed() < Duration::from_secs(5), "no end arrived");
+                std::thread::yield_now();
+            }
+            assert!(
+                connection.ready().await.unwrap().is_some(),
+                "a new connection"
+            );
+            listener.accept().await.unwrap();
+        });
+    }
+
+    /// An idle connection holding bytes nobody asked for (a 408 a server sends before it
+    /// closes; over TLS, the `close_notify` before the FIN) is not reused: hyper's task has not
+    /// read them yet, and a request sent on it would get that answer or die unanswered.
+    #[test]
+    fn a_connection_with_unsolicited_bytes_waiting_is_not_reused() {
+        use tokio::io::AsyncWriteExt;
+        on_one_thread(async {
+            let (mut connection, mut server, listener) = accepted().await;
+            exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
+            assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
+            server
+                .write_all(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            // Wait for the bytes to arrive, without yielding to hyper's task.
+            let waiting = std::time::Instant::now();
+            while connection.peer.peek().is_err() {
+                assert!(
+                    waiting.elapsed() < Duration::from_secs(5),
+                    "no byte arrived"
+                );
                 std::thread::yield_now();
             }
             assert!(
