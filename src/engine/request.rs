@@ -690,3 +690,6 @@ async fn error_body(
     }
     (error_message(protocol, &body), total)
 }
+
+#[cfg(test)]
+mod tests;
