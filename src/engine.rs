@@ -2,7 +2,6 @@
 //! happens as events. It owns no statistics and knows nothing of views; it only sends.
 
 pub mod connection;
-mod counted;
 mod deadlines;
 pub mod estimate;
 mod laps;

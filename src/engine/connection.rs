@@ -5,6 +5,7 @@
 //! opens a second connection just because the first was not back in a pool yet.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,7 +13,6 @@ use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
-use super::counted::{BytesRead, Counted};
 use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
 use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
@@ -289,7 +289,7 @@ impl Connection {
         // Tokens are small writes the server must see at once; so are our requests.
         let _ = stream.set_nodelay(true);
         let stream = TimedStream::new(stream);
-        let mut watched = Watched {
+        let watched = Watched {
             arrival: stream.arrival(),
             written: stream.last_write(),
             peer: stream.peer(),
@@ -327,15 +327,9 @@ impl Connection {
                         ),
                     )
                 })?;
-                let (stream, read) = Counted::new(stream);
-                watched.read = read;
-                handshake(TokioIo::new(stream)).await
+                handshake(TokioIo::new(watched.read.counting(stream))).await
             }
-            _ => {
-                let (stream, read) = Counted::new(stream);
-                watched.read = read;
-                handshake(TokioIo::new(stream)).await
-            }
+            _ => handshake(TokioIo::new(watched.read.counting(stream))).await,
         }
         .map(|sender| (sender, watched))
     }
@@ -347,6 +341,28 @@ struct Watched {
     written: LastWrite,
     peer: Peer,
     read: BytesRead,
+}
+
+/// How many bytes hyper has read from a connection, counted above TLS: the response's own
+/// bytes, not TLS records (a `close_notify` before the end carries none of the response).
+#[derive(Clone, Debug, Default)]
+struct BytesRead(Arc<AtomicU64>);
+
+impl BytesRead {
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// `stream`, counting into this what is read from it.
+    fn counting<S: tokio::io::AsyncRead>(
+        &self,
+        stream: S,
+    ) -> tokio_util::io::InspectReader<S, impl FnMut(&[u8]) + use<S>> {
+        let count = Arc::clone(&self.0);
+        tokio_util::io::InspectReader::new(stream, move |bytes: &[u8]| {
+            count.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        })
+    }
 }
 
 async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectFailure>
