@@ -10,6 +10,8 @@ mod common;
 use common::{race_config, records, run};
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
+use llmrace::stats::RequestRecord;
+use llmrace::stats::snapshot::Counts;
 
 async fn mock_server() -> MockServer {
     let profile = Profile::parse("instant,tokens=8").expect("valid profile");
@@ -142,23 +144,29 @@ async fn a_server_that_closes_after_each_stream_loses_no_request() {
     }
 }
 
+/// `requests` cold requests at `-c 1` against a mock that closes `linger` after each stream:
+/// the mock, the counts and the records in request order.
+async fn race_closing(linger: &str, requests: u64) -> (MockServer, Counts, Vec<RequestRecord>) {
+    let (server, spec) = closing_mock(linger).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&[&spec], requests, 1);
+    config.load.warm_connections = false;
+    let outcome = run(config, dir.path()).await;
+    let mut records = records(dir.path());
+    records.sort_by_key(|r| r.request);
+    (server, outcome.summary.endpoints[0].counts, records)
+}
+
 /// A server that keeps the connection 20 ms after each stream, reading nothing: the next
 /// request is sent on it and dies unanswered when it closes, soon after it was written (the
 /// idle-close race). It goes out again on a new connection, its record says why and how long
 /// it waited on the lost one, and its times count from the second send.
 #[tokio::test]
 async fn a_request_lost_unanswered_on_a_reused_connection_is_sent_again() {
-    let (server, spec) = closing_mock("20ms").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = race_config(&[&spec], 3, 1);
-    config.load.warm_connections = false;
-    let outcome = run(config, dir.path()).await;
-    let counts = outcome.summary.endpoints[0].counts;
+    let (server, counts, records) = race_closing("20ms", 3).await;
     assert_eq!((counts.sent, counts.succeeded), (3, 3), "{counts:?}");
     assert_eq!(server.stats().requests, 3);
     assert_eq!(server.stats().connections_accepted, 3);
-    let mut records = records(dir.path());
-    records.sort_by_key(|r| r.request);
     assert_eq!(
         (records[0].resent_after.as_ref(), records[0].lost_ms),
         (None, None)
@@ -176,19 +184,13 @@ async fn a_request_lost_unanswered_on_a_reused_connection_is_sent_again() {
 /// as `connection_lost`, saying so, and the next request opens a new connection.
 #[tokio::test]
 async fn a_request_lost_long_after_its_write_fails_and_is_not_sent_again() {
-    let (server, spec) = closing_mock("1s").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = race_config(&[&spec], 4, 1);
-    config.load.warm_connections = false;
-    let outcome = run(config, dir.path()).await;
-    let counts = outcome.summary.endpoints[0].counts;
+    let (server, counts, records) = race_closing("1s", 4).await;
     assert_eq!(
         (counts.sent, counts.succeeded, counts.failed),
         (4, 2, 2),
         "{counts:?}"
     );
     assert_eq!(server.stats().requests, 2);
-    let records = records(dir.path());
     for r in records.iter().filter(|r| r.error_message.is_some()) {
         let message = r.error_message.as_deref().unwrap_or_default();
         assert!(message.contains("not sent again"), "{r:?}");
