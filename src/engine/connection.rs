@@ -519,20 +519,25 @@ mod tests {
         assert_eq!(&body.await.unwrap().to_bytes()[..], b"ok");
     }
 
-    /// The server closes the idle connection, and its end has reached this machine; on one
-    /// thread hyper's task has not read it yet, so hyper still offers the connection. It is
-    /// not reused: a request sent on it would never be read.
-    #[test]
-    fn a_connection_its_server_closed_is_not_reused() {
+    /// A kept-alive connection, idle, whose server then does `then` (giving back the socket
+    /// if it keeps it open): once what it did reached this machine, and on one thread hyper's
+    /// task has not read it yet, so hyper still offers the connection, it is not reused.
+    fn not_reused_after<F>(then: impl FnOnce(tokio::net::TcpStream) -> F)
+    where
+        F: std::future::Future<Output = Option<tokio::net::TcpStream>>,
+    {
         on_one_thread(async {
             let (mut connection, mut server, listener) = accepted().await;
             exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
             assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
-            drop(server);
-            // Wait for the end to arrive, without yielding to hyper's task.
+            let _open = then(server).await;
+            // Wait for it to arrive, without yielding to hyper's task.
             let waiting = std::time::Instant::now();
-            while !connection.peer.has_closed() {
-                assert!(waiting.elapsed() < Duration::from_secs(5), "no end arrived");
+            while connection.peer.peek().is_err() {
+                assert!(
+                    waiting.elapsed() < Duration::from_secs(5),
+                    "nothing arrived"
+                );
                 std::thread::yield_now();
             }
             assert!(
@@ -543,34 +548,27 @@ mod tests {
         });
     }
 
+    /// The server closes the idle connection: a request sent on it would never be read.
+    #[test]
+    fn a_connection_its_server_closed_is_not_reused() {
+        not_reused_after(|server| async move {
+            drop(server);
+            None
+        });
+    }
+
     /// An idle connection holding bytes nobody asked for (a 408 a server sends before it
-    /// closes; over TLS, the `close_notify` before the FIN) is not reused: hyper's task has not
-    /// read them yet, and a request sent on it would get that answer or die unanswered.
+    /// closes; over TLS, the `close_notify` before the FIN) is not reused: a request sent on it
+    /// would get that answer or die unanswered.
     #[test]
     fn a_connection_with_unsolicited_bytes_waiting_is_not_reused() {
         use tokio::io::AsyncWriteExt;
-        on_one_thread(async {
-            let (mut connection, mut server, listener) = accepted().await;
-            exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
-            assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
+        not_reused_after(|mut server| async move {
             server
                 .write_all(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")
                 .await
                 .unwrap();
-            // Wait for the bytes to arrive, without yielding to hyper's task.
-            let waiting = std::time::Instant::now();
-            while connection.peer.peek().is_err() {
-                assert!(
-                    waiting.elapsed() < Duration::from_secs(5),
-                    "no byte arrived"
-                );
-                std::thread::yield_now();
-            }
-            assert!(
-                connection.ready().await.unwrap().is_some(),
-                "a new connection"
-            );
-            listener.accept().await.unwrap();
+            Some(server)
         });
     }
 
