@@ -13,7 +13,8 @@ pub const MAX_HEADERS: usize = 24;
 
 /// Bumped when a change to these types, or to what a field means, would make a reader misread
 /// a stream. 2: `Usage.input` counts Anthropic's cached prompt tokens too (in 1 it was
-/// Anthropic's own `input_tokens`, which leaves them out).
+/// Anthropic's own `input_tokens`, which leaves them out), and `Resent` is new (a request
+/// sent again on a new connection; a format-1 reader cannot read it).
 pub const EVENT_FORMAT_VERSION: u32 = 2;
 
 /// Reads later than this after their bytes arrived are noted on the content they carried;

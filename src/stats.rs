@@ -115,6 +115,10 @@ impl Aggregator {
                 Some(record)
             }
             kind => {
+                if let EventKind::Resent { .. } = kind {
+                    // The lap, like the record, counts from the second send.
+                    self.laps.on_resent(event.request, event.t);
+                }
                 let InFlight { trace, view } = self.in_flight.get_mut(&event.request)?;
                 if let EventKind::Content { chunks, .. } = kind
                     && !trace.is_warmup()
@@ -367,6 +371,70 @@ mod tests {
         let last = agg.snapshot(ms(130), true).endpoints[0].latency.clone();
         assert_eq!(last.ttft_ms, None);
         assert_eq!(last.ttfb_ms.map(|s| s.count), Some(1));
+    }
+
+    fn in_lap(t: u64, endpoint: u16, request: u64) -> RaceEvent {
+        let mut e = sent(t, endpoint, request, false);
+        if let EventKind::Sent { lap, .. } = &mut e.kind {
+            *lap = Some(0);
+        }
+        e
+    }
+
+    fn resent(t: u64, endpoint: u16, request: u64) -> RaceEvent {
+        let lost = "connection_lost: closed".to_string();
+        event(t, endpoint, request, EventKind::Resent { lost })
+    }
+
+    fn on(endpoint: u16, mut e: RaceEvent) -> RaceEvent {
+        e.endpoint = EndpointId(endpoint);
+        e
+    }
+
+    /// A request sent again counts from its second send everywhere: its TTFT, its lap, its
+    /// counts (once); one cancelled before it went out again counts once, as cancelled.
+    #[test]
+    fn a_request_sent_again_counts_from_its_second_send() {
+        let mut agg = aggregator();
+        // Lap 0: `a` lost 500 ms on a dead connection, then answered in 20 ms; `b` in 100.
+        agg.apply(&in_lap(0, 0, 1));
+        agg.apply(&in_lap(0, 1, 2));
+        agg.apply(&resent(500, 0, 1));
+        let headers = EventKind::Headers {
+            status: 200,
+            new_connection: true,
+            connect_us: Some(1000),
+            server_request_id: None,
+            headers: Vec::new(),
+        };
+        agg.apply(&event(510, 0, 1, headers));
+        agg.apply(&on(1, content(100, 2, "b")));
+        agg.apply(&on(1, finished(110, 2)));
+        agg.apply(&content(520, 1, "a"));
+        let record = agg.apply(&finished(530, 1)).unwrap();
+        assert_eq!((record.ttft_ms, record.lost_ms), (Some(20.0), Some(500.0)));
+        // Another of `a`'s is lost, and the race stops before it goes out again.
+        agg.apply(&sent(600, 0, 3, false));
+        agg.apply(&resent(700, 0, 3));
+        let cancelled = agg.apply(&event(701, 0, 3, EventKind::Cancelled { bytes: 0 }));
+        assert_eq!(
+            cancelled.map(|r| r.outcome),
+            Some(request::Outcome::Cancelled)
+        );
+
+        let s = agg.snapshot(ms(800), true);
+        let a = &s.endpoints[0];
+        assert_eq!(
+            (a.counts.sent, a.counts.succeeded, a.counts.cancelled),
+            (2, 1, 1)
+        );
+        let ttft = a.latency.ttft_ms.unwrap();
+        assert!((ttft.p50 - 20.0).abs() < 0.2, "{ttft:?}");
+        assert_eq!(
+            (a.wins_first_token, s.endpoints[1].wins_first_token),
+            (1, 0),
+            "the lap counts `a` from its second send"
+        );
     }
 
     #[test]

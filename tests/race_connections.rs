@@ -10,6 +10,8 @@ mod common;
 use common::{race_config, records, run};
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
+use llmrace::stats::RequestRecord;
+use llmrace::stats::snapshot::Counts;
 
 async fn mock_server() -> MockServer {
     let profile = Profile::parse("instant,tokens=8").expect("valid profile");
@@ -132,44 +134,66 @@ async fn a_server_that_closes_after_each_stream_loses_no_request() {
         // Each measured request after a worker's first ran on a connection of its own.
         let connected = records.iter().filter(|r| r.new_connection).count();
         assert!(connected >= 200 - concurrency as usize, "{connected}");
-        assert!(
-            records
-                .iter()
-                .filter(|r| r.new_connection)
-                .all(|r| r.connect_ms.is_some())
-        );
         assert_eq!(
             stats.connections_accepted,
             u64::from(concurrency) + connected as u64
         );
         for r in records.iter().filter(|r| r.resent_after.is_some()) {
-            assert!(r.new_connection && r.connect_ms.is_some(), "{r:?}");
+            assert!(r.new_connection && r.lost_ms.is_some(), "{r:?}");
         }
     }
 }
 
-/// A server that keeps the connection a whole second after each stream, reading nothing: the
-/// next request is sent on it and dies unanswered when it closes. It goes out again on a new
-/// connection, its record says why, and its times count from the second send: the second it
-/// waited for is in no TTFT.
-#[tokio::test]
-async fn a_request_lost_unanswered_on_a_reused_connection_is_sent_again() {
-    let (server, spec) = closing_mock("1s").await;
+/// `requests` cold requests at `-c 1` against a mock that closes `linger` after each stream:
+/// the mock, the counts and the records in request order.
+async fn race_closing(linger: &str, requests: u64) -> (MockServer, Counts, Vec<RequestRecord>) {
+    let (server, spec) = closing_mock(linger).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = race_config(&[&spec], 3, 1);
+    let mut config = race_config(&[&spec], requests, 1);
     config.load.warm_connections = false;
     let outcome = run(config, dir.path()).await;
-    let counts = outcome.summary.endpoints[0].counts;
+    let mut records = records(dir.path());
+    records.sort_by_key(|r| r.request);
+    (server, outcome.summary.endpoints[0].counts, records)
+}
+
+/// A server that keeps the connection 20 ms after each stream, reading nothing: the next
+/// request is sent on it and dies unanswered when it closes, soon after it was written (the
+/// idle-close race). It goes out again on a new connection, its record says why and how long
+/// it waited on the lost one, and its times count from the second send.
+#[tokio::test]
+async fn a_request_lost_unanswered_on_a_reused_connection_is_sent_again() {
+    let (server, counts, records) = race_closing("20ms", 3).await;
     assert_eq!((counts.sent, counts.succeeded), (3, 3), "{counts:?}");
     assert_eq!(server.stats().requests, 3);
     assert_eq!(server.stats().connections_accepted, 3);
-    let mut records = records(dir.path());
-    records.sort_by_key(|r| r.request);
-    assert_eq!(records[0].resent_after, None);
+    assert_eq!(
+        (records[0].resent_after.as_ref(), records[0].lost_ms),
+        (None, None)
+    );
     for r in &records[1..] {
         let lost = r.resent_after.as_deref().unwrap_or_default();
         assert!(lost.starts_with("connection_lost: "), "{r:?}");
         assert!(r.new_connection && r.connect_ms.is_some(), "{r:?}");
-        assert!(r.ttft_ms.unwrap() < 500.0, "{r:?}");
+        assert!(r.lost_ms.is_some_and(|ms| ms > 0.0), "{r:?}");
+    }
+}
+
+/// A reused connection lost a whole second after the request was written: the server may
+/// have read it and be working on it, so it is not sent again (it could run twice). It fails
+/// as `connection_lost`, saying so, and the next request opens a new connection.
+#[tokio::test]
+async fn a_request_lost_long_after_its_write_fails_and_is_not_sent_again() {
+    let (server, counts, records) = race_closing("1s", 4).await;
+    assert_eq!(
+        (counts.sent, counts.succeeded, counts.failed),
+        (4, 2, 2),
+        "{counts:?}"
+    );
+    assert_eq!(server.stats().requests, 2);
+    for r in records.iter().filter(|r| r.error_message.is_some()) {
+        let message = r.error_message.as_deref().unwrap_or_default();
+        assert!(message.contains("not sent again"), "{r:?}");
+        assert_eq!((r.resent_after.as_ref(), r.lost_ms), (None, None), "{r:?}");
     }
 }

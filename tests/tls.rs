@@ -69,8 +69,14 @@ struct HttpsMock {
 
 impl HttpsMock {
     fn start(tls: rustls::ServerConfig) -> HttpsMock {
+        HttpsMock::start_with(tls, "")
+    }
+
+    /// As [`HttpsMock::start`], the mock's profile given more settings (`,key=value…`).
+    fn start_with(tls: rustls::ServerConfig, more: &str) -> HttpsMock {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let profile = Profile::parse(&format!("instant,ttft={MOCK_TTFT_MS}ms,tokens=8")).unwrap();
+        let profile = format!("instant,ttft={MOCK_TTFT_MS}ms,tokens=8{more}");
+        let profile = Profile::parse(&profile).unwrap();
         let mock = runtime
             .block_on(MockServer::start(([127, 0, 0, 1], 0).into(), profile))
             .unwrap();
@@ -199,6 +205,38 @@ fn a_race_over_https_measures_every_request_through_tls() {
     // race and reused by every request.
     assert!(raced.records.iter().all(|r| r["new_connection"] == false));
     assert_eq!(raced.server.mock.stats().connections_accepted, 2);
+}
+
+/// A server that closes after each stream, as llama.cpp's does, behind TLS: the terminator
+/// sends `close_notify` before its FIN. Those bytes are no answer: a connection holding them is
+/// not reused, and a request sent as they came is sent again, not failed.
+#[test]
+fn a_server_closing_after_each_stream_loses_no_request_over_tls() {
+    let authority = Authority::new("llmrace test CA");
+    let server = HttpsMock::start_with(authority.server_config(), ",close_after_stream=2ms");
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("trusted.pem");
+    std::fs::write(&cert_file, &authority.pem).unwrap();
+    let out = dir.path().join("race");
+    let (code, text) = race(&server.endpoint(), &cert_file, &out);
+    assert_eq!(code, 0, "{text}");
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(out.join("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6, "{text}");
+    for r in &records {
+        assert_eq!(r["outcome"], "succeeded", "{r}");
+    }
+    // Each worker's requests after its first found their connection closed.
+    let connected = records.iter().filter(|r| r["new_connection"] == true);
+    assert!(connected.count() >= 4, "{records:?}");
+    assert_eq!(
+        server.mock.stats().requests,
+        6 + 2,
+        "each once, and a warm-up per worker"
+    );
 }
 
 #[test]

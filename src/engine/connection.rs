@@ -5,6 +5,7 @@
 //! opens a second connection just because the first was not back in a pool yet.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -141,6 +142,10 @@ pub struct Connection {
     written: LastWrite,
     /// Whether the server closed the open connection.
     peer: Peer,
+    /// The bytes hyper read from the open connection, after TLS.
+    read: BytesRead,
+    /// How long opening the open connection took: about a round trip, or a few with TLS.
+    connected_in: Duration,
 }
 
 /// Why no connection could be had: the class and the message of the request that needed it.
@@ -156,6 +161,8 @@ impl Connection {
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()).subscribe(),
             peer: Peer::default(),
+            read: BytesRead::default(),
+            connected_in: Duration::ZERO,
         }
     }
 
@@ -200,7 +207,9 @@ impl Connection {
         self.arrival = stream.arrival;
         self.written = stream.written;
         self.peer = stream.peer;
-        Ok(Some(watch.elapsed()))
+        self.read = stream.read;
+        self.connected_in = watch.elapsed();
+        Ok(Some(self.connected_in))
     }
 
     /// When the bytes this connection read last reached the machine (the kernel's receive
@@ -209,6 +218,17 @@ impl Connection {
     /// and no later than now: a client slow to read does not count its own queue.
     pub fn arrival(&self) -> &LastArrival {
         &self.arrival
+    }
+
+    /// How many bytes of HTTP (decrypted, for TLS) the open connection has read: unchanged
+    /// across a request, no byte of its response arrived.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.get()
+    }
+
+    /// How long opening the open connection took.
+    pub fn connected_in(&self) -> Duration {
+        self.connected_in
     }
 
     /// When the open connection last finished writing a request, to tell when the next one
@@ -273,6 +293,7 @@ impl Connection {
             arrival: stream.arrival(),
             written: stream.last_write(),
             peer: stream.peer(),
+            read: BytesRead::default(),
         };
         match &self.tls {
             Some(tls) if origin.https => {
@@ -306,9 +327,9 @@ impl Connection {
                         ),
                     )
                 })?;
-                handshake(TokioIo::new(stream)).await
+                handshake(TokioIo::new(watched.read.counting(stream))).await
             }
-            _ => handshake(TokioIo::new(stream)).await,
+            _ => handshake(TokioIo::new(watched.read.counting(stream))).await,
         }
         .map(|sender| (sender, watched))
     }
@@ -319,6 +340,29 @@ struct Watched {
     arrival: LastArrival,
     written: LastWrite,
     peer: Peer,
+    read: BytesRead,
+}
+
+/// How many bytes hyper has read from a connection, counted above TLS: the response's own
+/// bytes, not TLS records (a `close_notify` before the end carries none of the response).
+#[derive(Clone, Debug, Default)]
+struct BytesRead(Arc<AtomicU64>);
+
+impl BytesRead {
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// `stream`, counting into this what is read from it.
+    fn counting<S: tokio::io::AsyncRead>(
+        &self,
+        stream: S,
+    ) -> tokio_util::io::InspectReader<S, impl FnMut(&[u8]) + use<S>> {
+        let count = Arc::clone(&self.0);
+        tokio_util::io::InspectReader::new(stream, move |bytes: &[u8]| {
+            count.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        })
+    }
 }
 
 async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectFailure>
@@ -475,20 +519,25 @@ mod tests {
         assert_eq!(&body.await.unwrap().to_bytes()[..], b"ok");
     }
 
-    /// The server closes the idle connection, and its end has reached this machine; on one
-    /// thread hyper's task has not read it yet, so hyper still offers the connection. It is
-    /// not reused: a request sent on it would never be read.
-    #[test]
-    fn a_connection_its_server_closed_is_not_reused() {
+    /// A kept-alive connection, idle, whose server then does `then` (giving back the socket
+    /// if it keeps it open): once what it did reached this machine, and on one thread hyper's
+    /// task has not read it yet, so hyper still offers the connection, it is not reused.
+    fn not_reused_after<F>(then: impl FnOnce(tokio::net::TcpStream) -> F)
+    where
+        F: std::future::Future<Output = Option<tokio::net::TcpStream>>,
+    {
         on_one_thread(async {
             let (mut connection, mut server, listener) = accepted().await;
             exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
             assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
-            drop(server);
-            // Wait for the end to arrive, without yielding to hyper's task.
+            let _open = then(server).await;
+            // Wait for it to arrive, without yielding to hyper's task.
             let waiting = std::time::Instant::now();
-            while !connection.peer.has_closed() {
-                assert!(waiting.elapsed() < Duration::from_secs(5), "no end arrived");
+            while connection.peer.peek().is_err() {
+                assert!(
+                    waiting.elapsed() < Duration::from_secs(5),
+                    "nothing arrived"
+                );
                 std::thread::yield_now();
             }
             assert!(
@@ -496,6 +545,30 @@ mod tests {
                 "a new connection"
             );
             listener.accept().await.unwrap();
+        });
+    }
+
+    /// The server closes the idle connection: a request sent on it would never be read.
+    #[test]
+    fn a_connection_its_server_closed_is_not_reused() {
+        not_reused_after(|server| async move {
+            drop(server);
+            None
+        });
+    }
+
+    /// An idle connection holding bytes nobody asked for (a 408 a server sends before it
+    /// closes; over TLS, the `close_notify` before the FIN) is not reused: a request sent on it
+    /// would get that answer or die unanswered.
+    #[test]
+    fn a_connection_with_unsolicited_bytes_waiting_is_not_reused() {
+        use tokio::io::AsyncWriteExt;
+        not_reused_after(|mut server| async move {
+            server
+                .write_all(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            Some(server)
         });
     }
 

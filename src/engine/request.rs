@@ -27,6 +27,17 @@ use crate::rx_time::{Read, Written};
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;
 
+/// A reused connection lost unanswered within this of the request's write (or within
+/// [`RESEND_CONNECTS`] times the time its opening took, if longer) is taken for the idle-close
+/// race, whose loss shows about a round trip after the write, and the request is sent again.
+/// Lost later, the server may have read it and be working on it: sending it again could run it
+/// twice, so it fails as `connection_lost`.
+const RESEND_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Opening a connection takes a round trip (a few with TLS): a slow network's race is this
+/// many times that.
+const RESEND_CONNECTS: u32 = 3;
+
 /// How much of an error body is read for its message.
 const ERROR_BODY_LIMIT: usize = 16 * 1024;
 
@@ -77,7 +88,8 @@ pub struct SendTag {
 /// A reused connection that dies before any byte of the response (its server closed it just
 /// as the request went out: llama.cpp does after every stream) never had the request read: it
 /// is sent once more on a new connection, as curl does, and counts from before that connection
-/// was opened, like any request that had to connect; its record says why.
+/// was opened, like any request that had to connect; its record says why. Only a loss soon
+/// after the write is taken for that race ([`RESEND_WINDOW`]).
 pub async fn run_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
@@ -143,7 +155,10 @@ async fn send_request(
     let ready = tokio::select! {
         biased;
         () = ctx.abort.cancelled() => {
-            sent_event(before);
+            // A request to send again that was not is cancelled as first sent.
+            if resending.is_none() {
+                sent_event(before);
+            }
             out.emit(ctx.clock.now(), EventKind::Cancelled { bytes: 0 });
             return None;
         }
@@ -172,7 +187,7 @@ async fn send_request(
     // before reading it, or a TLS alert or key update on the idle connection.
     let mut written = connection.last_write();
     let seen = written.borrow_and_update().count;
-    let heard = connection.arrival().get();
+    let read_before = connection.bytes_read();
     let mut sent = connect.is_some().then(|| {
         sent_event(issued);
         issued
@@ -226,11 +241,23 @@ async fn send_request(
         }
         Ok(Err((class, message))) => {
             let unanswered =
-                class == ErrorClass::ConnectionLost && connection.arrival().get() == heard;
-            if resending.is_none() && connect.is_none() && unanswered {
+                class == ErrorClass::ConnectionLost && connection.bytes_read() == read_before;
+            let after_write = ctx.clock.now().since(sent);
+            let window = RESEND_WINDOW.max(connection.connected_in() * RESEND_CONNECTS);
+            let reused = resending.is_none() && connect.is_none();
+            if reused && unanswered && after_write <= window {
                 *lost = Some(format!("{class}: {message}"));
                 return None;
             }
+            let message = if reused && unanswered {
+                format!(
+                    "{message} ({} ms after the request was written: the server may have read \
+                     it, so it was not sent again)",
+                    after_write.as_millis()
+                )
+            } else {
+                message
+            };
             out.emit(ctx.clock.now(), failed(class, message, None, 0));
             return None;
         }
@@ -663,3 +690,6 @@ async fn error_body(
     }
     (error_message(protocol, &body), total)
 }
+
+#[cfg(test)]
+mod tests;

@@ -289,10 +289,12 @@ struct CsvRow<'a> {
     ttft_min_ms: Option<f64>,
     read_late_max_ms: Option<f64>,
     unstamped_reads: u32,
+    resent_after: Option<&'a str>,
+    lost_ms: Option<f64>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 42] = [
+    const HEADER: [&'static str; 44] = [
         "request",
         "endpoint",
         "prompt",
@@ -335,6 +337,8 @@ impl CsvRow<'_> {
         "ttft_min_ms",
         "read_late_max_ms",
         "unstamped_reads",
+        "resent_after",
+        "lost_ms",
     ];
 }
 
@@ -399,6 +403,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             ttft_min_ms: r.ttft_min_ms,
             read_late_max_ms: r.read_late_max_ms,
             unstamped_reads: r.unstamped_reads,
+            resent_after: r.resent_after.as_deref(),
+            lost_ms: r.lost_ms,
         }
     }
 }
@@ -428,7 +434,7 @@ mod tests {
         ));
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
-             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads"
+             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms"
         ));
     }
 
@@ -451,7 +457,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0"),
+                .ends_with(",x,,1,,,false,false,,,,0,,"),
             "{}",
             row(&closed)
         );
@@ -462,7 +468,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,"),
             "{}",
             row(&retry)
         );
@@ -474,7 +480,8 @@ mod tests {
         assert!(json.get("send_lag_ms").is_none() && json.get("retry_of").is_none());
     }
 
-    /// The CSV holds what requests.jsonl does about the client's reads, in the last columns.
+    /// The CSV holds what requests.jsonl does about the client's reads and a request sent
+    /// again, in the last columns.
     #[test]
     fn rows_tell_how_far_the_reads_can_be_trusted() {
         let mut record: RequestRecord = serde_json::from_str(SAMPLE_RECORD).unwrap();
@@ -483,13 +490,19 @@ mod tests {
         record.ttft_min_ms = Some(0.5);
         record.read_late_max_ms = Some(12.5);
         record.unstamped_reads = 2;
+        record.resent_after = Some("connection_lost: closed".into());
+        record.lost_ms = Some(3.5);
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",true,3,0.5,12.5,2"), "{row}");
-        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 5..];
+        assert!(
+            row.trim_end()
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5"),
+            "{row}"
+        );
+        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 7..];
         assert_eq!(
             tail,
             [
@@ -497,7 +510,9 @@ mod tests {
                 "first_read_events",
                 "ttft_min_ms",
                 "read_late_max_ms",
-                "unstamped_reads"
+                "unstamped_reads",
+                "resent_after",
+                "lost_ms"
             ]
         );
     }

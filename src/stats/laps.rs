@@ -63,6 +63,14 @@ impl LapTally {
         self.laps.entry(lap).or_default();
     }
 
+    /// The request went out again at `t` (its first connection was lost unanswered): it
+    /// counts from there, as its record does.
+    pub fn on_resent(&mut self, request: RequestId, t: Offset) {
+        if let Some(entry) = self.requests.get_mut(&request) {
+            entry.sent = t;
+        }
+    }
+
     pub fn on_content(&mut self, request: RequestId, t: Offset) {
         let Some(entry) = self.requests.get_mut(&request) else {
             return;

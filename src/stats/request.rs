@@ -94,6 +94,10 @@ pub struct RequestRecord {
     /// went out on closed before any byte of the response. Its times count from the second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resent_after: Option<String>,
+    /// For a request sent again: how long it waited on the connection that was lost, from
+    /// its first send to the second. Left out of its times, it is not hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_ms: Option<f64>,
     /// The first token came in one network read with later content (the client read late, or
     /// the server wrote them together): `ttft_ms` is when that read's last segment arrived, an
     /// upper bound, and the first token arrived no earlier than `ttft_min_ms`.
@@ -163,6 +167,8 @@ pub struct RequestTrace {
     lag_us: Option<u64>,
     retry: Option<Retry>,
     resent_after: Option<String>,
+    /// From the first send to the second, for a request sent again.
+    lost: Option<Duration>,
     reads: ReadTiming,
 }
 
@@ -209,6 +215,7 @@ impl RequestTrace {
             lag_us: None,
             retry: None,
             resent_after: None,
+            lost: None,
             reads: ReadTiming::default(),
         }
     }
@@ -248,6 +255,7 @@ impl RequestTrace {
     pub fn apply(&mut self, t: Offset, kind: &EventKind) {
         match kind {
             EventKind::Resent { lost } => {
+                self.lost = Some(t.since(self.sent));
                 self.sent = t;
                 self.resent_after = Some(lost.clone());
             }
@@ -442,6 +450,7 @@ impl RequestTrace {
             attempt: self.retry.map_or(1, |r| r.attempt),
             retry_of: self.retry.map(|r| r.of),
             resent_after: self.resent_after,
+            lost_ms: self.lost.map(duration_ms),
             batched_first_token: self.reads.batched_first_token(),
             first_read_events: self.reads.first_read_events(),
             ttft_min_ms: self
@@ -563,6 +572,11 @@ mod tests {
             (Some(2.0), Some(10.0), Some(20.0))
         );
         assert_eq!(r.resent_after.as_deref(), Some("connection_lost: closed"));
+        assert_eq!(
+            r.lost_ms,
+            Some(1000.0),
+            "the wait on the lost connection is told"
+        );
         assert_eq!((r.new_connection, r.connect_ms), (true, Some(1.5)));
         assert_eq!(r.outcome, Outcome::Succeeded);
     }

@@ -77,9 +77,18 @@ def main(path):
 
     writer.add_tensor("token_embd.weight", weights(n_vocab, N_EMBD, scale=1.0))
     writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-    # Only words and letters get a logit: never a control, unknown or byte token, so answers
-    # are text that always runs to max_tokens (no end-of-sequence, no broken UTF-8).
+    # Only words and letters are ever sampled: never a control, unknown or byte token, so
+    # answers are text that always runs to max_tokens (no end-of-sequence, no broken UTF-8).
+    # The others' rows are zero, so their logit is 0, whatever the hidden state; a linear
+    # layer cannot push them lower for every state. Instead the words come in pairs of
+    # opposite rows: one of each pair is at least 0, so at least half the words score at
+    # least every other token, and with more pairs than llama.cpp samples from (its top_k,
+    # 40 by default) no other token is ever in the running.
     output = weights(n_vocab, N_EMBD, scale=1.0)
+    normal = [i for i, kind in enumerate(types) if kind == gguf.TokenType.NORMAL]
+    assert len(normal) // 2 > 40, "more word pairs than llama.cpp's top_k"
+    for a, b in zip(normal[0::2], normal[1::2]):
+        output[b] = -output[a]
     for i, kind in enumerate(types):
         if kind != gguf.TokenType.NORMAL:
             output[i] = 0.0

@@ -8,15 +8,21 @@ const TOLD: usize = 5;
 /// How every output opens the damage told: [`notice`] gives it, [`is_notice`] knows it.
 const DAMAGED: &str = "the replay is damaged: ";
 
+/// How the notice of a replay with events this llmrace does not know opens: not damage.
+const NEWER: &str = "the replay was written by a newer llmrace";
+
 /// The notice of a damaged replay, the same in every output built from it.
 pub fn notice(damage: &str) -> String {
+    if damage.starts_with(NEWER) {
+        return damage.to_string();
+    }
     format!("{DAMAGED}{damage}; what was lost is left out")
 }
 
 /// Whether a run's notice is the damage [`notice`]: a report's body tells it, where the other
 /// notices go to stderr.
 pub fn is_notice(notice: &str) -> bool {
-    notice.starts_with(DAMAGED)
+    notice.starts_with(DAMAGED) || notice.starts_with(NEWER)
 }
 
 /// An event number this far past the one due is taken for a garbled number, not for events
@@ -39,6 +45,11 @@ pub(super) struct Damage {
     /// The line just left out as unreadable, and where among `told` it is told: the event
     /// found missing right after it is the one it held, told once with it.
     garbled: Option<(usize, Option<usize>)>,
+    /// The event format of a file newer than this llmrace reads: a line it cannot read may
+    /// be an event it does not know, not damage.
+    newer: Option<u32>,
+    /// Lines of such a file not read.
+    unknown: u64,
 }
 
 impl Damage {
@@ -71,6 +82,30 @@ impl Damage {
         self.lost(next, number, &format!("before line {line}"), garbled);
         self.next = Some(number + 1);
         true
+    }
+
+    /// The file's events are of `format`, newer than this llmrace's.
+    pub fn newer(&mut self, format: u32) {
+        self.newer = Some(format);
+    }
+
+    /// A whole line that cannot be read for what it should hold, numbered `number` if it
+    /// says: in a file of a newer event format, an event this llmrace does not know, left out
+    /// and not counted as damage; otherwise unreadable.
+    pub fn unknown(&mut self, number: Option<u64>, line: usize) {
+        if self.newer.is_none() {
+            self.unreadable(line);
+            return;
+        }
+        self.unknown += 1;
+        if let (Some(next), Some(number)) = (self.next, number)
+            && number >= next
+            && number - next <= FAR_AHEAD
+        {
+            let garbled = self.garbled.take().filter(|(at, _)| at + 1 == line);
+            self.lost(next, number, &format!("before line {line}"), garbled);
+            self.next = Some(number + 1);
+        }
     }
 
     /// A whole line on `line` that cannot be read for what it should hold.
@@ -118,7 +153,21 @@ impl Damage {
             parts.push(format!("{}: {details}", counts.join(", ")));
         }
         parts.extend(self.stopped.clone());
-        (!parts.is_empty()).then(|| parts.join("; "))
+        let damage = (!parts.is_empty()).then(|| parts.join("; "));
+        let Some(format) = self.newer.filter(|_| self.unknown > 0) else {
+            return damage;
+        };
+        let events = if self.unknown == 1 { "event" } else { "events" };
+        let newer = format!(
+            "{NEWER} (event format {format}; this one reads up to {}): {} {events} it does not \
+             know left out; update llmrace to read them",
+            crate::event::EVENT_FORMAT_VERSION,
+            self.unknown
+        );
+        Some(match damage {
+            Some(damage) => format!("{newer}; and {DAMAGED}{damage}"),
+            None => newer,
+        })
     }
 
     /// Events numbered from `from` up to `to` (excluded) never arrived; the first was on the
@@ -166,6 +215,40 @@ impl Damage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Events a newer llmrace wrote that this one does not know are not damage: the notice
+    /// says to update, and real damage beside them is still told.
+    #[test]
+    fn unknown_events_of_a_newer_format_are_not_damage() {
+        let newer = crate::event::EVENT_FORMAT_VERSION + 1;
+        let mut damage = Damage::numbered();
+        damage.newer(newer);
+        assert!(damage.keep(Some(1), 2));
+        damage.unknown(Some(2), 3);
+        damage.unknown(Some(3), 4);
+        assert!(damage.keep(Some(4), 5));
+        let told = damage.told().unwrap();
+        assert!(
+            told.starts_with(&format!(
+                "the replay was written by a newer llmrace (event format {newer}"
+            )),
+            "{told}"
+        );
+        assert!(told.contains("2 events it does not know"), "{told}");
+        assert!(!told.contains("damaged"), "{told}");
+        assert_eq!(notice(&told), told);
+        assert!(is_notice(&notice(&told)));
+        damage.stopped("the file ends in the middle of line 6".into());
+        let told = damage.told().unwrap();
+        assert!(
+            told.contains("; and the replay is damaged: the file ends"),
+            "{told}"
+        );
+        // The same lines in a file of this llmrace's format are damage.
+        let mut damage = Damage::numbered();
+        damage.unknown(Some(1), 2);
+        assert!(damage.told().unwrap().starts_with("1 line unreadable"));
+    }
 
     #[test]
     fn a_sound_file_has_no_damage() {

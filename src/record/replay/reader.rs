@@ -171,6 +171,9 @@ impl<R: BufRead> ReplayReader<R> {
         } else {
             Damage::default()
         };
+        if header.event_format > crate::event::EVENT_FORMAT_VERSION {
+            problems.newer(header.event_format);
+        }
         let mut number = 1;
         for prompt in 0..prompt_lines {
             number += 1;
@@ -313,7 +316,7 @@ impl<R: BufRead> ReplayReader<R> {
                     self.stop(None)
                 }
                 Err(_) => {
-                    self.problems.unreadable(number);
+                    self.problems.unknown(event_number(&self.line), number);
                     None
                 }
             },

@@ -99,6 +99,7 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             attempt: 1,
             retry_of: None,
             resent_after: None,
+            lost_ms: None,
             batched_first_token: false,
             first_read_events: ok.then_some(1),
             ttft_min_ms: None,
