@@ -8,7 +8,18 @@ mod memory;
 pub use descriptors::{Reserve, open_file_limit, raise_open_file_limit};
 pub use memory::available_memory;
 
-use crate::config::{PromptSource, RaceConfig};
+use crate::config::{LoadConfig, PromptSource, RaceConfig};
+
+/// The workers, each with its connection, an endpoint set to `concurrency` has: never more than
+/// the requests it sends (warm-ups included), which are all it could ever hold at once.
+#[must_use]
+pub fn workers(load: &LoadConfig, concurrency: u32) -> u32 {
+    let sent = load
+        .requests
+        .map(|n| n.saturating_add(u64::from(load.warmup_requests)));
+    let cap = sent.map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    concurrency.min(cap).max(1)
+}
 
 /// Descriptors a race needs besides its connections: stdio, the runtime's own (epoll, signal
 /// pipes, timers), the mock servers' listeners, the result files and the replay, with room to
@@ -157,11 +168,15 @@ impl Demand {
             .endpoints
             .iter()
             .map(|e| {
-                let workers = e.concurrency.unwrap_or(load.concurrency).max(1);
-                // An open loop opens a connection per request in flight; its cap bounds them.
-                let open = load.open_loop().and(load.max_in_flight).unwrap_or(0);
+                let closed = workers(load, e.concurrency.unwrap_or(load.concurrency));
+                // An open loop opens a connection per request in flight; its cap bounds them,
+                // and so do the requests it sends.
+                let open = load
+                    .open_loop()
+                    .and(load.max_in_flight)
+                    .map_or(0, |cap| workers(load, cap));
                 let mock = e.base_url.starts_with("mock://");
-                (u64::from(workers.max(open)), mock)
+                (u64::from(closed.max(open)), mock)
             })
             .collect();
         let source = match &config.workload.prompts {

@@ -646,11 +646,20 @@ pub struct TokenRange {
 
 fn parse_token_range(text: &str) -> Result<TokenRange, String> {
     let hint = "write a length in tokens such as 512, or a range such as 256..1024";
-    let number = |t: &str| match t.trim().parse::<u32>() {
-        Ok(0) | Err(_) => Err(format!(
-            "expected a whole number of tokens, at least 1; {hint}"
-        )),
-        Ok(n) => Ok(n),
+    // The race file's bound: a typo must not make llmrace generate gigabytes.
+    let most = crate::config::MAX_SYNTHETIC_TOKENS;
+    let number = |t: &str| {
+        let t = t.trim();
+        match t.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            // Digits only, yet too big for a number: the bound is what was missed.
+            Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(format!("at most {most} tokens a prompt, not {t}; {hint}"))
+            }
+            _ => Err(format!(
+                "expected a whole number of tokens, at least 1; {hint}"
+            )),
+        }
     };
     let (min, max) = match text.split_once("..") {
         Some((min, max)) => (number(min)?, number(max.trim_start_matches('='))?),
@@ -662,8 +671,6 @@ fn parse_token_range(text: &str) -> Result<TokenRange, String> {
     if min > max {
         return Err(format!("the range {min}..{max} is empty; {hint}"));
     }
-    // The race file's bound: a typo must not make llmrace generate gigabytes.
-    let most = crate::config::MAX_SYNTHETIC_TOKENS;
     if max > most {
         return Err(format!("at most {most} tokens a prompt, not {max}; {hint}"));
     }

@@ -210,7 +210,8 @@ async fn resolve_endpoints(
             max_tokens: endpoint.max_tokens.or(config.workload.max_tokens),
             temperature: config.workload.temperature,
             stream: config.workload.stream,
-            concurrency,
+            // More workers than requests would only open idle connections.
+            concurrency: crate::capacity::workers(&config.load, concurrency),
         };
         targets.push(Arc::new(Target::new(&spec, prompts)?));
         info.push(EndpointInfo {

@@ -177,7 +177,7 @@ fn a_million_workers_are_refused_with_the_concurrency_to_use() {
     let stderr = refused_under(
         "ulimit -n 4096",
         &format!(
-            "--headless -e a=openai:mock://instant -c 1000000 -n 2 -o {}",
+            "--headless -e a=openai:mock://instant -c 1000000 -n 2000000 -o {}",
             out.display()
         ),
         &out,
@@ -186,6 +186,27 @@ fn a_million_workers_are_refused_with_the_concurrency_to_use() {
     assert!(
         stderr.contains("lower the concurrency to at most 2016 per endpoint (-c 2016)"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_million_workers_for_five_requests_open_only_five_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // Five requests hold five connections at most, however high the concurrency.
+    let ended = under_ulimit(
+        "ulimit -n 4096",
+        &format!(
+            "--headless -e a=openai:mock://instant,tokens=5 -c 1000000 -n 5 -o {}",
+            out.display()
+        ),
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["endpoints"][0]["counts"]["succeeded"], 5,
+        "{summary}"
     );
 }
 
@@ -259,7 +280,7 @@ fn a_sweep_whose_last_level_cannot_be_held_is_refused_before_its_first() {
     let stderr = refused_under(
         "ulimit -n 4096",
         &format!(
-            "sweep -e a=openai:mock://instant --concurrency 1,1000000 --per-level-requests 2 \
+            "sweep -e a=openai:mock://instant --concurrency 1,1000000 --per-level-requests 2000000 \
              -o {}",
             out.display()
         ),

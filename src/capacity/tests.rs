@@ -85,6 +85,7 @@ fn too_many_prompts_for_the_memory_advise_fewer_prompts_or_a_request_count() {
 fn the_demand_follows_the_races_load() -> Result<(), crate::load::RateError> {
     let mut race = crate::config::demo_race();
     race.load.concurrency = 7;
+    race.load.requests = None;
     race.endpoints.truncate(2);
     race.endpoints[1].concurrency = Some(3);
     race.endpoints[1].base_url = "http://127.0.0.1:9/v1".to_string();
@@ -100,6 +101,15 @@ fn the_demand_follows_the_races_load() -> Result<(), crate::load::RateError> {
     let d = Demand::of(&race, some, some, false);
     assert_eq!(d.endpoints, [(50, true), (50, false)]);
     assert_eq!(d.knob, Knob::MaxInFlight);
+    // No more connections than requests sent, warm-ups included.
+    race.load.requests = Some(4);
+    race.load.warmup_requests = 2;
+    let d = Demand::of(&race, some, some, false);
+    assert_eq!(d.endpoints, [(6, true), (6, false)]);
+    race.load.rate = None;
+    race.load.concurrency = 1_000_000;
+    let d = Demand::of(&race, some, some, false);
+    assert_eq!(d.endpoints, [(6, true), (3, false)]);
     Ok(())
 }
 

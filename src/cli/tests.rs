@@ -126,6 +126,11 @@ fn synthetic_lengths_and_ranges() -> TestResult {
         assert!(race(&["--synthetic", bad]).is_err(), "{bad}");
     }
     assert!(race(&["--synthetic", "512", "--workload", "chat"]).is_err());
+    // Too big for a number is too big for the bound, and said so.
+    for big in ["99999999999999999999", "10..99999999999", "1000000000"] {
+        let error = race(&["--synthetic", big]).err().ok_or(big)?.to_string();
+        assert!(error.contains("at most 1000000 tokens"), "{big}: {error}");
+    }
     Ok(())
 }
 

@@ -11,10 +11,16 @@ const DAMAGED: &str = "the replay is damaged: ";
 /// How the notice of a replay with events this llmrace does not know opens: not damage.
 const NEWER: &str = "the replay was written by a newer llmrace";
 
+/// How the damage told ends when only repeated lines were found: nothing is lost.
+const NOTHING_LOST: &str = "nothing was lost";
+
 /// The notice of a damaged replay, the same in every output built from it.
 pub fn notice(damage: &str) -> String {
     if damage.starts_with(NEWER) {
         return damage.to_string();
+    }
+    if damage.ends_with(NOTHING_LOST) {
+        return format!("{DAMAGED}{damage}");
     }
     format!("{DAMAGED}{damage}; what was lost is left out")
 }
@@ -37,6 +43,8 @@ pub(super) struct Damage {
     next: Option<u64>,
     missing: u64,
     repeated: u64,
+    /// Lines of the header (its first line or a prompt line) found again, told once.
+    header_repeated: u64,
     unreadable: u64,
     told: Vec<String>,
     untold: usize,
@@ -108,6 +116,17 @@ impl Damage {
         }
     }
 
+    /// The header's first line or one of its prompt lines, read already, is on `line` again:
+    /// left out, and told once however many there are.
+    pub fn header_repeated(&mut self, line: usize) {
+        self.header_repeated += 1;
+        if self.header_repeated == 1 {
+            self.tell(format!(
+                "the header is repeated at line {line} and left out"
+            ));
+        }
+    }
+
     /// A whole line on `line` that cannot be read for what it should hold.
     pub fn unreadable(&mut self, line: usize) {
         self.unreadable += 1;
@@ -143,6 +162,11 @@ impl Damage {
         };
         count(self.missing, "event missing", "events missing");
         count(self.repeated, "event repeated", "events repeated");
+        count(
+            self.header_repeated,
+            "header line repeated",
+            "header lines repeated",
+        );
         count(self.unreadable, "line unreadable", "lines unreadable");
         let mut parts = Vec::new();
         if !counts.is_empty() {
@@ -153,6 +177,10 @@ impl Damage {
             parts.push(format!("{}: {details}", counts.join(", ")));
         }
         parts.extend(self.stopped.clone());
+        if !parts.is_empty() && self.missing == 0 && self.unreadable == 0 && self.stopped.is_none()
+        {
+            parts.push(NOTHING_LOST.to_string());
+        }
         let damage = (!parts.is_empty()).then(|| parts.join("; "));
         let Some(format) = self.newer.filter(|_| self.unknown > 0) else {
             return damage;
@@ -275,6 +303,36 @@ mod tests {
              events 3–4 are missing before line 5; line 6 is unreadable: event 6 is lost with \
              it; event 7 is missing before the end line, line 7"
         );
+    }
+
+    /// A repeated event is left out: nothing is lost, and the notice does not say it is.
+    #[test]
+    fn a_repeated_event_alone_loses_nothing() {
+        let mut damage = Damage::numbered();
+        assert!(damage.keep(Some(1), 2));
+        assert!(!damage.keep(Some(1), 3));
+        assert!(damage.keep(Some(2), 4));
+        damage.ended(Some(2), 5);
+        let told = damage.told().unwrap();
+        assert_eq!(
+            notice(&told),
+            "the replay is damaged: 1 event repeated: event 1 is repeated at line 3 and left \
+             out; nothing was lost"
+        );
+        // A header line repeated too is told once, however many.
+        damage.header_repeated(6);
+        damage.header_repeated(7);
+        assert!(
+            damage
+                .told()
+                .unwrap()
+                .contains("2 header lines repeated: event 1 is repeated at line 3 and left out; the header is repeated at line 6 and left out; nothing was lost"),
+            "{:?}",
+            damage.told()
+        );
+        // Something lost besides: said so.
+        damage.unreadable(8);
+        assert!(notice(&damage.told().unwrap()).ends_with("what was lost is left out"));
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct ReplayReader<R = BufReader<MultiGzDecoder<Tally<File>>>> {
     end: Option<ReplayEnd>,
     /// What is wrong inside the file, as found so far.
     problems: Damage,
+    /// The header's first line, to know it when it is repeated.
+    header_line: Vec<u8>,
     /// All of it in one line, once the events are read.
     damage: Option<String>,
     done: bool,
@@ -175,7 +177,9 @@ impl<R: BufRead> ReplayReader<R> {
             problems.newer(header.event_format);
         }
         let mut number = 1;
-        for prompt in 0..prompt_lines {
+        let header_line = line.clone();
+        let mut prompt = 0;
+        while prompt < prompt_lines {
             number += 1;
             match read_line(&mut input, &mut line) {
                 Ok(Line::Whole) => {}
@@ -193,6 +197,15 @@ impl<R: BufRead> ReplayReader<R> {
             }
             let messages = match serde_json::from_slice::<PromptLine<'_>>(&line) {
                 Ok(p) if p.prompt as u64 == prompt => p.messages.into_owned(),
+                // The header or a prompt read already, again: left out, the prompt still due.
+                Ok(p) if (p.prompt as u64) < prompt => {
+                    problems.header_repeated(number);
+                    continue;
+                }
+                _ if line == header_line => {
+                    problems.header_repeated(number);
+                    continue;
+                }
                 // The inspector shows that one prompt as empty; the race itself is whole.
                 _ => {
                     problems.unreadable(number);
@@ -200,6 +213,7 @@ impl<R: BufRead> ReplayReader<R> {
                 }
             };
             header.prompts.push(messages);
+            prompt += 1;
         }
         Ok(ReplayReader {
             header,
@@ -210,6 +224,7 @@ impl<R: BufRead> ReplayReader<R> {
             last_t: None,
             end: None,
             problems,
+            header_line,
             damage: None,
             done: false,
         })
@@ -314,6 +329,13 @@ impl<R: BufRead> ReplayReader<R> {
                     self.end = Some(e.end);
                     self.problems.ended(e.events, number);
                     self.stop(None)
+                }
+                Err(_)
+                    if self.line == self.header_line
+                        || serde_json::from_slice::<PromptLine<'_>>(&self.line).is_ok() =>
+                {
+                    self.problems.header_repeated(number);
+                    None
                 }
                 Err(_) => {
                     self.problems.unknown(event_number(&self.line), number);
@@ -465,6 +487,40 @@ mod tests {
             reader.damage(),
             Some("1 line unreadable: line 2 is unreadable and left out")
         );
+    }
+
+    /// The header's first line and a prompt line written twice: each left out, the prompts
+    /// and events all read, the repeat told once, and nothing said to be lost.
+    #[test]
+    fn a_repeated_header_or_prompt_line_is_left_out_and_told_once() {
+        use super::super::{EventLine, HeaderLine};
+        let replay = crate::player::fixture::replay(2, 3);
+        let mut header = serde_json::to_vec(&HeaderLine {
+            header: &replay.header,
+            prompt_lines: 2,
+        })
+        .unwrap();
+        header.push(b'\n');
+        let prompt = |n: u32| format!("{{\"prompt\":{n},\"messages\":[]}}\n").into_bytes();
+        let mut text = [header.clone(), header, prompt(0), prompt(1), prompt(1)].concat();
+        for (n, event) in (1..).zip(&replay.events) {
+            text.extend(serde_json::to_vec(&EventLine { n, event }).unwrap());
+            text.push(b'\n');
+        }
+        let events = Some(replay.events.len() as u64);
+        let end = replay.end.unwrap();
+        text.extend(serde_json::to_vec(&EndLine { end, events }).unwrap());
+        text.push(b'\n');
+        let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
+        assert_eq!(reader.header().prompts.len(), 2);
+        assert_eq!(reader.by_ref().count(), replay.events.len());
+        let damage = reader.damage().unwrap();
+        assert_eq!(
+            damage,
+            "2 header lines repeated: the header is repeated at line 2 and left out; nothing \
+             was lost"
+        );
+        assert!(!super::super::damage::notice(damage).contains("what was lost"));
     }
 
     #[test]
