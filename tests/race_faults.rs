@@ -210,6 +210,14 @@ async fn a_wrong_path_is_not_found() {
             .starts_with("HTTP 404"),
         "{r:?}"
     );
+    // The path asked for is named, and the missing /v1 suggested.
+    let message = r.error_message.as_deref().unwrap_or("");
+    assert!(
+        message.contains(
+            "nothing at POST /nope/chat/completions; the base URL may need to end in /v1"
+        ),
+        "{message}"
+    );
     assert_eq!(check_accounting(dir.path())[0].1.failed, 2);
 }
 

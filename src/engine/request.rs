@@ -288,7 +288,13 @@ async fn send_request(
     if !parts.status.is_success() {
         let (message, bytes) = error_body(&mut response, &deadlines, ctx, target.protocol).await;
         let class = ErrorClass::from_status(status);
-        let message = describe_status(status, &parts.headers, &message);
+        let mut message = describe_status(status, &parts.headers, &message);
+        if status == 404 {
+            message.push_str(&super::response_head::not_found_hint(
+                target.protocol,
+                target.path(),
+            ));
+        }
         out.emit(ctx.clock.now(), failed(class, message, Some(status), bytes));
         return is_retryable(status).then(|| RetryHint {
             retry_after: parts

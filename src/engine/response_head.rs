@@ -57,6 +57,17 @@ pub(super) fn error_message(protocol: crate::protocol::Protocol, body: &[u8]) ->
     short
 }
 
+/// What a 404 adds to its message: the path asked for (without its query), and `/v1` when the
+/// base URL lacks the version the protocol's usual paths start with.
+pub(super) fn not_found_hint(protocol: crate::protocol::Protocol, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut hint = format!(" — nothing at POST {path}");
+    if protocol != crate::protocol::Protocol::Ollama && !path.split('/').any(|s| s == "v1") {
+        hint.push_str("; the base URL may need to end in /v1");
+    }
+    hint
+}
+
 pub(super) fn describe_status(
     status: u16,
     headers: &http::header::HeaderMap,

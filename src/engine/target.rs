@@ -144,6 +144,11 @@ impl Target {
         &self.origin
     }
 
+    /// The path (and query) every request of this target asks for.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// The request for a prompt's body.
     pub fn request(&self, body: Bytes) -> http::Request<Body> {
         self.build(http::Method::POST, &self.path, body)

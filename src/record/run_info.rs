@@ -83,6 +83,7 @@ pub fn lag_notices(endpoints: &[EndpointSnapshot]) -> Vec<String> {
 /// left late, output counts the server got wrong, cached tokens priced as ordinary input.
 pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Vec<String> {
     let mut notices = lag_notices(endpoints);
+    notices.extend(endpoints.iter().filter_map(all_failed_notice));
     notices.extend(endpoints.iter().filter_map(usage_notice));
     for e in endpoints {
         let price = race.endpoints.iter().find(|c| c.name == e.name);
@@ -202,6 +203,28 @@ pub fn replay_notices(header: &ReplayHeader) -> Vec<String> {
 
 /// The notice for an endpoint whose server reported zero output tokens for responses that
 /// carried text (its counts are then llmrace's estimates).
+/// "a: all 40 requests failed: not_found — check the URL", when every request of an endpoint
+/// failed alike: most likely its configuration, not the server's load.
+fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
+    let mut errors = e.errors.iter().filter(|(_, n)| **n > 0);
+    let (class, n) = errors.next()?;
+    if errors.next().is_some() || e.counts.succeeded > 0 || *n < e.counts.failed {
+        return None;
+    }
+    use crate::event::ErrorClass;
+    let hint = match class {
+        ErrorClass::NotFound | ErrorClass::Dns | ErrorClass::Connect => " — check the URL",
+        ErrorClass::Auth => " — check the API key",
+        _ => "",
+    };
+    let what = if *n == 1 {
+        "its only request".to_string()
+    } else {
+        format!("all {n} requests")
+    };
+    Some(format!("{}: {what} failed: {}{hint}", e.name, class.name()))
+}
+
 pub fn usage_notice(e: &EndpointSnapshot) -> Option<String> {
     let n = e.tokens.contradicted_output_requests;
     if n == 0 {
@@ -498,11 +521,18 @@ mod tests {
             e.tokens.cache_write_input = 200;
         }
         endpoints[1].tokens.contradicted_output_requests = 2;
+        let mut lost = endpoint("lost");
+        lost.counts.sent = 40;
+        lost.counts.succeeded = 0;
+        lost.counts.failed = 40;
+        lost.errors.insert(crate::event::ErrorClass::NotFound, 40);
+        endpoints.push(lost);
         let first = endpoints[0].name.clone();
         let second = endpoints[1].name.clone();
         assert_eq!(
             endpoint_notices(&race, &endpoints),
             [
+                "lost: all 40 requests failed: not_found — check the URL".to_string(),
                 format!(
                     "{second}: the server reported 0 output tokens for 2 responses that carried \
                      text; llmrace counted them with its tokenizer (estimate)"
