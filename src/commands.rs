@@ -347,7 +347,26 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             Some(dir) => dir,
             None => {
                 let reader = crate::record::replay::ReplayReader::open(&args.run)?;
-                crate::playback::report_file(reader, dir, report::run::Records::Skip)?.0
+                let (out, replayed) =
+                    crate::playback::report_file(reader, dir, report::run::Records::Skip)?;
+                // The report comes from the folder's own files, which the replay's damage
+                // does not touch: the rebuilt files do, and may say something else.
+                let damage = (replayed.info.notices.iter())
+                    .filter(|n| crate::record::replay::damage::is_notice(n));
+                let mut damaged = false;
+                for notice in damage {
+                    console::err(&format!("note: {}: {notice}", out.display()));
+                    damaged = true;
+                }
+                if damaged {
+                    console::err(&format!(
+                        "note: the report printed comes from the result files in {}; {} was \
+                         rebuilt from its damaged replay and may differ",
+                        args.run.display(),
+                        out.display()
+                    ));
+                }
+                out
             }
         };
         console::err(&format!(
@@ -425,6 +444,13 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     if let Some(unchecked) = report::compare::unchecked(base, current) {
         console::out(&format!("{unchecked}\n"));
     }
+    let differences = report::compare::setup_differences(base, current);
+    if !differences.is_empty() {
+        console::out(&format!(
+            "the runs differ in load or endpoints ({}): changes may come from that\n",
+            differences.join("; ")
+        ));
+    }
     if runs.len() > 2 {
         console::out("\n");
         console::out(&report::compare::trend(&runs));
@@ -432,6 +458,25 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     let Some(pct) = args.fail_on_regression else {
         return Ok(0);
     };
+    // A gate that could judge nothing must not pass: "no regression" would be unfounded.
+    let (judged, metrics) = report::compare::judged(&comparison);
+    if judged == 0 {
+        return Err(RaceError::Init(format!(
+            "cannot gate {} against {}: not enough samples to judge any metric (each test \
+             needs at least {} succeeded requests per endpoint in both runs)\n  help: race \
+             more requests (-n) in both runs",
+            args.runs[args.runs.len() - 1].display(),
+            args.runs[0].display(),
+            report::compare::MIN_SAMPLES
+        )));
+    }
+    if judged < metrics {
+        console::err(&format!(
+            "note: {} of {metrics} metrics could not be judged (not enough samples or no \
+             data): the gate covers the other {judged}",
+            metrics - judged
+        ));
+    }
     let regressions = report::compare::regressions(&comparison, pct);
     if regressions.is_empty() {
         console::err(&format!("No regression beyond noise and {pct}%."));

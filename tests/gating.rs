@@ -357,3 +357,44 @@ fn lap_wins_are_in_the_markdown_and_html_reports() {
     let md = text(&llmrace(&["report", plain.to_str().unwrap(), "--format", "md"]).stdout);
     assert!(!md.contains("laps"), "{md}");
 }
+
+#[test]
+fn a_gate_that_could_judge_nothing_fails_and_a_different_load_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, requests: &str, concurrency: &str| {
+        let out = dir.path().join(name);
+        let done = llmrace(&[
+            "race",
+            "-q",
+            "-e",
+            "a=openai:mock://instant,tokens=8#m",
+            "-n",
+            requests,
+            "-c",
+            concurrency,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(done.status.success(), "{}", text(&done.stderr));
+        out.to_str().unwrap().to_string()
+    };
+    let (base, few) = (run("base", "3", "1"), run("few", "3", "1"));
+    let gate = llmrace(&["compare", &base, &few, "--fail-on-regression", "1"]);
+    assert_eq!(gate.status.code(), Some(2), "{}", text(&gate.stderr));
+    let stderr = text(&gate.stderr);
+    assert!(
+        stderr.contains("not enough samples to judge any metric") && stderr.contains("at least 8"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("No regression"), "{stderr}");
+
+    // Runs under another load are compared, and the difference is said under the table.
+    let (one, four) = (run("c1", "12", "1"), run("c4", "12", "4"));
+    let shown = llmrace(&["compare", &one, &four]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stdout).contains("concurrency: 1 → 4"),
+        "{}",
+        text(&shown.stdout)
+    );
+}

@@ -503,3 +503,48 @@ async fn an_over_long_line_is_damage_and_the_events_before_it_still_play() {
         "{stdout}"
     );
 }
+
+/// `report DIR --results OUT` when DIR's files are whole but its replay is cut: the report
+/// comes from DIR's files, OUT from the cut replay, and stderr says both and the damage.
+#[test]
+fn a_folder_report_rebuilding_from_a_cut_replay_tells_the_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let status = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args([
+            "race",
+            "-e",
+            "a=openai:mock://instant,tokens=24#m",
+            "-n",
+            "12",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let replay = out.join(REPLAY_FILE);
+    // Cut in the middle of an event late in the race.
+    let whole = decompressed(&replay);
+    let mut cut = whole.len() - whole.len() / 10;
+    while !whole.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    gzip(&replay, &whole[..cut]);
+    let rebuilt = dir.path().join("rebuilt");
+    let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["report", out.to_str().unwrap(), "--results"])
+        .arg(&rebuilt)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(report.status.success(), "{stderr}");
+    assert!(stderr.contains("the replay is damaged"), "{stderr}");
+    assert!(
+        stderr.contains("the report printed comes from the result files in")
+            && stderr.contains("rebuilt from its damaged replay"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&report.stdout).contains("12/12"));
+}

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::headline::Better;
 use super::run::Run;
 use crate::stats::{EndpointSnapshot, Outcome, RequestRecord};
-pub use matching::{mismatches, partial_match, unchecked};
+pub use matching::{mismatches, partial_match, setup_differences, unchecked};
 pub use render::{render_markdown, render_text};
 use significance::{log_rate_p, log_ratio_se, mann_whitney, two_proportion_p};
 pub use trend::trend;
@@ -289,6 +289,17 @@ pub fn regressions(comparison: &Comparison, fail_pct: f64) -> Vec<Regression<'_>
                 })
         })
         .collect()
+}
+
+/// Metrics judged (a test ran) and metrics in all, over every endpoint compared: a metric
+/// with too few samples or no data on a side has no verdict a gate can rely on.
+pub fn judged(comparison: &Comparison) -> (usize, usize) {
+    let metrics = comparison.endpoints.iter().flat_map(|e| &e.metrics);
+    let judged = metrics
+        .clone()
+        .filter(|m| !matches!(m.reason, Reason::TooFewSamples | Reason::NoData))
+        .count();
+    (judged, metrics.count())
 }
 
 /// One endpoint in one run: its summary and its measured, succeeded requests.

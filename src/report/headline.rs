@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary as Distribution;
+use crate::stats::{EndpointSnapshot, Outcome, RequestRecord};
 
 /// Whether a smaller or a larger value is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,6 +177,35 @@ pub fn any_estimated(endpoints: &[EndpointSnapshot]) -> bool {
     endpoints
         .iter()
         .any(|e| e.tokens.estimated_output_requests > 0)
+}
+
+/// Failed requests of `e` whose output tokens (the text that arrived before the failure) were
+/// estimated. The endpoint's counts cover succeeded requests only, so [`TokenSource::of`] does
+/// not see them, but the per-request rows show them as estimated.
+pub fn failed_estimated(e: &EndpointSnapshot, requests: &[RequestRecord]) -> u64 {
+    requests
+        .iter()
+        .filter(|r| r.endpoint_name == e.name && !r.warmup && r.outcome == Outcome::Failed)
+        .filter(|r| r.output_tokens_source == Some(crate::event::TokenSource::Estimate))
+        .count() as u64
+}
+
+/// Where an endpoint's output token counts came from, said to people: [`TokenSource::label`]
+/// for the succeeded requests, and the failed requests whose counts were estimated.
+pub fn source_label(e: &EndpointSnapshot, requests: &[RequestRecord]) -> String {
+    let label = TokenSource::of(e).label(e);
+    match failed_estimated(e, requests) {
+        0 => label,
+        failed => format!(
+            "{label}; {} estimated (o200k)",
+            super::format::count(failed, "failed request")
+        ),
+    }
+}
+
+/// Whether any count a report shows, per endpoint or per request, was estimated.
+pub fn any_estimated_in(endpoints: &[EndpointSnapshot], requests: &[RequestRecord]) -> bool {
+    any_estimated(endpoints) || endpoints.iter().any(|e| failed_estimated(e, requests) > 0)
 }
 
 impl TokenSource {
@@ -384,5 +413,35 @@ mod tests {
         race.load.duration = None;
         let load = describe_load(&race);
         assert!(load.starts_with("1 request per endpoint;"), "{load}");
+    }
+
+    #[test]
+    fn failed_requests_with_estimated_tokens_are_told_in_every_report() {
+        let mut run = crate::report::run::fixture(2, 20);
+        let usage: Vec<String> = (run.summary.endpoints.iter())
+            .filter(|e| TokenSource::of(e) == TokenSource::Usage)
+            .map(|e| e.name.clone())
+            .collect();
+        assert_eq!(usage.len(), 2, "every count reported by the server");
+        let name = usage[0].clone();
+        // A request that failed after some text arrived: its output tokens are estimated.
+        let failed = (run.requests.iter_mut())
+            .find(|r| r.endpoint_name == name && !r.warmup)
+            .unwrap();
+        failed.outcome = Outcome::Failed;
+        failed.output_tokens = Some(5);
+        failed.output_tokens_source = Some(crate::event::TokenSource::Estimate);
+        let e = &run.summary.endpoints[0];
+        assert_eq!(e.name, name);
+        assert_eq!(failed_estimated(e, &run.requests), 1);
+        let html = crate::report::html::render(&run);
+        assert!(!html.contains("every count was reported"), "{html}");
+        assert!(html.contains("1 failed request estimated (o200k)"));
+        let md = crate::report::markdown::render(&run);
+        assert!(
+            md.contains("server usage; 1 failed request estimated (o200k)"),
+            "{md}"
+        );
+        assert!(md.contains("\"Estimated\" counts"), "{md}");
     }
 }

@@ -101,7 +101,7 @@ fn headline_table(out: &mut String, run: &Run) {
     let endpoints = &run.summary.endpoints;
     // Where the token counts came from matters only when some were estimated; a column that
     // says "server usage" on every row would only push the numbers off a laptop's screen.
-    let estimated = headline::any_estimated(endpoints);
+    let estimated = headline::any_estimated_in(endpoints, &run.requests);
     out.push_str(
         "<section><h2>Headline</h2><div class=\"scroll\"><table class=\"sortable\" id=\"headline\"><thead><tr>\
          <th>endpoint</th><th data-type=\"num\">ok/sent</th><th data-type=\"num\">success</th>\
@@ -156,7 +156,7 @@ fn headline_table(out: &mut String, run: &Run) {
                 out,
                 "<td class=\"src-{}\">{}</td>",
                 source.key(),
-                escape(&source.label(e))
+                escape(&headline::source_label(e, &run.requests))
             );
         }
         out.push_str("</tr>");
@@ -178,7 +178,7 @@ fn headline_table(out: &mut String, run: &Run) {
         }
         out.push_str("</ul>");
     }
-    if headline::any_estimated(endpoints) {
+    if headline::any_estimated_in(endpoints, &run.requests) {
         out.push_str(
             "<p class=\"note\">Token counts come from the server's usage report; \
              \"estimated\" ones were counted by llmrace with a BPE tokenizer (o200k) because \
@@ -281,7 +281,10 @@ fn chart_section(out: &mut String, run: &Run) {
         .summary
         .endpoints
         .iter()
-        .filter(|e| !TokenSource::of(e).mark().is_empty())
+        .filter(|e| {
+            !TokenSource::of(e).mark().is_empty()
+                || headline::failed_estimated(e, &run.requests) > 0
+        })
         .map(|e| escape(&e.name))
         .collect();
     out.push_str("</div><p class=\"note\">Output tokens: ");

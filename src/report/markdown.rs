@@ -131,7 +131,7 @@ pub fn render(run: &Run) -> String {
             t.reasoning.to_string(),
             t.cached_input.to_string(),
             t.cache_write_input.to_string(),
-            TokenSource::of(e).label(e),
+            headline::source_label(e, &run.requests),
         ]
     });
     table(
@@ -148,7 +148,7 @@ pub fn render(run: &Run) -> String {
         "lrrrrrl",
         rows,
     );
-    if headline::any_estimated(endpoints) {
+    if headline::any_estimated_in(endpoints, &run.requests) {
         out.push_str(
             "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \
              server reported no usage",

@@ -81,6 +81,14 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
             let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
             notes.push(format!("{}: errors: {}", e.name, classes.join(", ")));
         }
+        // Cancelled requests are in no column: without this line a stopped race reads as
+        // fewer requests sent than were.
+        if e.counts.cancelled > 0 {
+            notes.push(format!(
+                "{}: {} cancelled (the race was stopped)",
+                e.name, e.counts.cancelled
+            ));
+        }
         if let Some(lag) = e.latency.send_lag_ms {
             notes.push(format!(
                 "{}: send lag (open loop) p50 {}, p99 {}",
@@ -226,5 +234,19 @@ mod tests {
         endpoints[0].tokens.contradicted_output_requests = 0;
         let table = render(&endpoints);
         assert!(table.contains("no usage for 1 request;"), "{table}");
+    }
+
+    #[test]
+    fn cancelled_requests_are_told_under_the_table() {
+        let mut endpoints = finished_race(2, 3).endpoints;
+        endpoints[0].counts.cancelled = 1;
+        endpoints[1].counts.cancelled = 0;
+        let table = render(&endpoints);
+        let name = &endpoints[0].name;
+        assert!(
+            table.contains(&format!("{name}: 1 cancelled (the race was stopped)")),
+            "{table}"
+        );
+        assert_eq!(table.matches("cancelled").count(), 1, "{table}");
     }
 }

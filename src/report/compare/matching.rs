@@ -110,6 +110,55 @@ pub fn unchecked(base: &Run, current: &Run) -> Option<String> {
     }
 }
 
+/// Settings that differ between the runs without changing what was sent: the load and the
+/// endpoints' URL and model. The comparison still holds, but its numbers may reflect them, so
+/// they are said under the table (as `what: base → current`).
+pub fn setup_differences(base: &Run, current: &Run) -> Vec<String> {
+    let (b, c) = (&base.info.race, &current.info.race);
+    if b.endpoints.is_empty() || c.endpoints.is_empty() {
+        return Vec::new();
+    }
+    let shown = |v: serde_json::Value| match v {
+        serde_json::Value::Null => "none".to_string(),
+        v => v.to_string(),
+    };
+    let mut differ = Vec::new();
+    let mut differs = |what: String, base: serde_json::Value, current: serde_json::Value| {
+        if base != current {
+            differ.push(format!("{what}: {} → {}", shown(base), shown(current)));
+        }
+    };
+    differs(
+        "concurrency".to_string(),
+        json(&b.load.concurrency),
+        json(&c.load.concurrency),
+    );
+    differs("rate".to_string(), json(&b.load.rate), json(&c.load.rate));
+    for e in &b.endpoints {
+        let Some(other) = c.endpoints.iter().find(|o| o.name == e.name) else {
+            continue;
+        };
+        let name = &e.name;
+        differs(
+            format!("{name} URL"),
+            json(&e.base_url),
+            json(&other.base_url),
+        );
+        differs(format!("{name} model"), json(&e.model), json(&other.model));
+        differs(
+            format!("{name} concurrency"),
+            json(&e.concurrency),
+            json(&other.concurrency),
+        );
+    }
+    differ
+}
+
+/// A setting as JSON, to compare and show settings of different types alike.
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +238,27 @@ mod tests {
             partial_match(&comparison).as_deref(),
             Some("2 of 3 endpoints are in both runs: only those are compared")
         );
+    }
+
+    #[test]
+    fn another_load_url_or_model_is_told_not_refused() {
+        let base = fixture(2, 10);
+        let mut current = fixture(2, 10);
+        assert!(setup_differences(&base, &current).is_empty());
+        current.info.race.load.concurrency += 3;
+        let e = &mut current.info.race.endpoints[0];
+        e.base_url.push_str("/v2");
+        e.model.push_str("-next");
+        let name = e.name.clone();
+        let differ = setup_differences(&base, &current);
+        assert_eq!(differ.len(), 3, "{differ:?}");
+        assert!(differ[0].starts_with("concurrency: "), "{differ:?}");
+        assert!(
+            differ[1].starts_with(&format!("{name} URL: ")),
+            "{differ:?}"
+        );
+        assert!(differ[2].contains("-next\""), "{differ:?}");
+        let comparison = compare(&base, &current);
+        assert!(mismatches(&base, &current, &comparison).is_empty());
     }
 }

@@ -182,10 +182,7 @@ pub fn tokens_over_time(run: &Run, requests: &[Vec<&RequestRecord>]) -> String {
         }
         // An endpoint that finished early is not drawn at 0 tok/s for the rest of the race.
         let until = rs.iter().map(|r| ended_at(r)).fold(0.0, f64::max);
-        (buckets.iter().enumerate())
-            .take_while(|(b, _)| *b as f64 * width <= until)
-            .map(|(b, tokens)| ((b as f64 + 0.5) * width, tokens / width))
-            .collect()
+        rates(&buckets, width, until)
     });
     LineChart {
         title: "Output tokens/s over the race",
@@ -196,6 +193,21 @@ pub fn tokens_over_time(run: &Run, requests: &[Vec<&RequestRecord>]) -> String {
         y_max: None,
     }
     .render()
+}
+
+/// Tokens per bucket as tokens/s, up to `until` (seconds): the bucket `until` falls in holds
+/// only the part of it before `until`, so it is divided by that part, not the whole width,
+/// or every line would dive at its end.
+fn rates(buckets: &[f64], width: f64, until: f64) -> Vec<(f64, f64)> {
+    (buckets.iter().enumerate())
+        .take_while(|(b, _)| *b as f64 * width <= until)
+        .filter_map(|(b, tokens)| {
+            let start = b as f64 * width;
+            let filled = (start + width).min(until) - start;
+            // A bucket the endpoint barely entered holds too little to be a rate.
+            (filled > width * 0.05).then(|| ((b as f64 + 0.5) * width, tokens / filled))
+        })
+        .collect()
 }
 
 /// The last moment known of a request, in seconds of the race: its last token, else its first
@@ -399,6 +411,17 @@ mod tests {
         let chart = cdf(&run, &requests, "TTLT", |r| r.ttlt_ms);
         assert!(chart.contains(">seconds</text>"), "{chart}");
         assert!(!chart.contains("k</text>"), "no 15k ms ticks: {chart}");
+    }
+
+    #[test]
+    fn the_last_partial_second_is_a_rate_of_its_part() {
+        // 100 tokens/s from 0 s to 2.5 s: the last second is half filled, still 100 tokens/s.
+        let mut buckets = vec![0.0; 4];
+        spread(&mut buckets, 1.0, 0.0, 2.5, 250.0);
+        let points = rates(&buckets, 1.0, 2.5);
+        assert_eq!(points, [(0.5, 100.0), (1.5, 100.0), (2.5, 100.0)]);
+        // Ending right at (or just past) a bucket's start leaves no rate for it.
+        assert_eq!(rates(&[100.0, 0.0], 1.0, 1.0), [(0.5, 100.0)]);
     }
 
     #[test]
