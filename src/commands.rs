@@ -28,10 +28,8 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         replay: !args.no_replay,
         dashboard,
         replace: args.out.clone().filter(|_| args.force),
+        banner: (!args.quiet).then(|| race_banner(&config)),
     };
-    if !options.quiet {
-        console::err(&race_banner(&config));
-    }
     let thresholds = report::threshold::parse_all(&config.fail_if)
         .map_err(|e| RaceError::Init(e.to_string()))?;
     let outcome = match race(config, &base_dir, &options, shutdown).await {

@@ -239,7 +239,7 @@ pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worke
 /// Opens every worker's connection before the start, so no measured request pays for
 /// connecting by accident. Returns one problem per endpoint that could not be reached.
 pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Vec<WarmupProblem> {
-    let limit = timeouts.connect + timeouts.first_token.min(Duration::from_secs(10));
+    let limit = warming_limit(timeouts);
     let attempts = workers.iter_mut().map(|w| async move {
         let warm = async {
             w.connection.ready().await?;
@@ -251,7 +251,7 @@ pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Ve
         match tokio::time::timeout(limit, warm).await {
             Ok(Ok(())) => None,
             Ok(Err((_, message))) => Some((w.target.name.clone(), message)),
-            Err(_) => Some((w.target.name.clone(), "no answer in time".to_string())),
+            Err(_) => Some((w.target.name.clone(), warming_timed_out(limit))),
         }
     });
     let mut problems: Vec<WarmupProblem> = Vec::new();
@@ -265,6 +265,21 @@ pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Ve
         }
     }
     problems
+}
+
+/// How long warming a connection may take: connecting, and a first answer (at most 10 s of it).
+pub fn warming_limit(timeouts: &Timeouts) -> Duration {
+    timeouts.connect + timeouts.first_token.min(Duration::from_secs(10))
+}
+
+/// Why a connection was not warm in time, with the settings that decide how long that is.
+fn warming_timed_out(limit: Duration) -> String {
+    format!(
+        "no answer within {} s (the connect timeout plus at most 10 s of the first-token \
+         timeout: --connect-timeout and --first-token-timeout, or [timeouts] connect and \
+         first_token; --no-warm-connections skips warming)",
+        limit.as_secs_f64()
+    )
 }
 
 /// Runs all workers in a closed loop until the limits are reached or the race is stopped;
@@ -510,6 +525,24 @@ mod tests {
     use futures_util::FutureExt;
 
     use super::*;
+
+    #[test]
+    fn a_connection_not_warm_in_time_names_the_limit_and_its_settings() {
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(2),
+            first_token: Duration::from_secs(60),
+            ..Timeouts::default()
+        };
+        let message = warming_timed_out(warming_limit(&timeouts));
+        for part in [
+            "12 s",
+            "--connect-timeout",
+            "--first-token-timeout",
+            "[timeouts]",
+        ] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+    }
 
     #[test]
     fn the_pause_clock_counts_only_time_spent_paused() {

@@ -57,6 +57,9 @@ pub struct RaceOptions {
     /// A folder whose earlier results `--force` replaces (checked by
     /// [`record::folder::check_named_folder`]): removed only once this race is about to write.
     pub replace: Option<PathBuf>,
+    /// What the race is, told on stderr once it can start: its prompts made and its endpoints
+    /// resolved, so a bad workload or endpoint is told alone.
+    pub banner: Option<String>,
 }
 
 /// What a finished race left behind.
@@ -253,11 +256,7 @@ pub async fn race(
     } = start_up::start(&config, base_dir, options, &mut shutdown).await?;
     let names: Vec<String> = config.endpoints.iter().map(|e| e.name.clone()).collect();
 
-    for notice in &notices {
-        if !options.quiet {
-            console::err(&format!("! {notice}"));
-        }
-    }
+    tell_notices(&notices, options.quiet);
 
     let controls = Controls::default();
     let stops = Arc::new(live::Stops::default());
@@ -280,6 +279,8 @@ pub async fn race(
         playback: None,
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
+    // The notices found at the end reach the dashboard this way too, after the pipeline ended.
+    let end_feed = problems_tx.clone();
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
     let lag_probe = runtime_lag::LagProbe::start();
     let pipeline = live::apart(live::aggregate(
@@ -355,15 +356,24 @@ pub async fn race(
     notices.extend(recorder.problems().iter().cloned());
     let endpoints = &final_snapshot.endpoints;
     let client_notices = record::run_info::read_notices(endpoints, Some(runtime_late_ms));
-    for notice in record::run_info::endpoint_notices(&config, endpoints)
+    let end_notices: Vec<String> = record::run_info::endpoint_notices(&config, endpoints)
         .into_iter()
         .chain(client_notices)
-    {
-        if !options.quiet {
-            console::err(&format!("! {notice}"));
+        .collect();
+    notices.extend(end_notices.iter().cloned());
+    // The dashboard owns the terminal until it closes: it shows them now, they are printed after.
+    let told_later = match &view {
+        View::Dashboard(_) => {
+            let mut shown = recorder.problems().to_vec();
+            shown.extend(end_notices.iter().cloned());
+            let _ = end_feed.send(shown);
+            end_notices
         }
-        notices.push(notice);
-    }
+        View::Progress(_) => {
+            tell_notices(&end_notices, options.quiet);
+            Vec::new()
+        }
+    };
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         name: config.name.clone(),
@@ -407,6 +417,7 @@ pub async fn race(
             None
         }
     };
+    tell_notices(&told_later, options.quiet);
     signals.abort();
     Ok(RaceOutcome {
         dir: recorded.dir,
@@ -416,6 +427,15 @@ pub async fn race(
         write_failures: recorded.problems,
         dashboard_failure: view_error,
     })
+}
+
+/// Prints notices to stderr, unless the race is quiet.
+fn tell_notices(notices: &[String], quiet: bool) {
+    if !quiet {
+        for notice in notices {
+            console::err(&format!("! {notice}"));
+        }
+    }
 }
 
 /// How the race is shown while it runs.

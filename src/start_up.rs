@@ -70,6 +70,8 @@ pub(crate) async fn start(
         base_dir.to_path_buf(),
         dir.clone(),
         options.replay,
+        options.banner.clone(),
+        options.quiet,
         Arc::clone(&stop),
     ));
     let prepared = until_signal(task, shutdown.recv(), &stop, "preparing the race")
@@ -169,6 +171,8 @@ async fn prepare(
     base_dir: PathBuf,
     dir: PathBuf,
     replay: bool,
+    banner: Option<String>,
+    quiet: bool,
     stop: Arc<AtomicBool>,
 ) -> Result<Prepared, RaceError> {
     let load = &config.load;
@@ -214,9 +218,37 @@ async fn prepare(
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
+    // The race can start: what it is, told before the connections are warmed.
+    if let Some(banner) = banner {
+        crate::console::err(&banner);
+    }
     let mut notices = workload.notes;
     if config.load.warm_connections {
-        for problem in engine::warm_connections(&mut workers, &config.timeouts).await {
+        let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+        let connections = if workers.len() == 1 {
+            "connection"
+        } else {
+            "connections"
+        };
+        let doing = format!(
+            "Warming {} {connections} to {} (up to {} s)…",
+            workers.len(),
+            names.join(", "),
+            engine::warming_limit(&config.timeouts).as_secs_f64()
+        );
+        let warming = engine::warm_connections(&mut workers, &config.timeouts);
+        tokio::pin!(warming);
+        // Most warm at once; a slow one is told, so start-up is not a silent wait.
+        let problems = tokio::select! {
+            problems = &mut warming => problems,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                if !quiet {
+                    crate::console::err(&doing);
+                }
+                warming.await
+            }
+        };
+        for problem in problems {
             notices.push(format!(
                 "{}: could not open a connection before the start: {}",
                 problem.endpoint, problem.message

@@ -291,6 +291,7 @@ pub async fn sweep(
             replay: false,
             dashboard: None,
             replace: (options.replace && i == 0).then(|| options.out.clone()),
+            banner: None,
         };
         let outcome = match crate::race(level_config, base_dir, &race_options, shutdown).await {
             Ok(outcome) => outcome,

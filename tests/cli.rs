@@ -433,3 +433,48 @@ fn check_accounted(out: &Path) {
         .count() as u64;
     assert_eq!(lines, n("sent"));
 }
+
+#[test]
+fn the_banner_waits_for_the_race_to_be_able_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let args = ["race", "-e", "m=openai:mock://instant", "-o"];
+    let output = run(&[&args[..], &[out.to_str().unwrap(), "--prompts", "/etc"]].concat());
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("/etc"), "{stderr}");
+    assert!(!stderr.contains("Race '"), "{stderr}");
+}
+
+#[test]
+fn a_slow_warming_is_told_and_its_timeout_named() {
+    // Connections complete in the listener's backlog, and nothing ever answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("a=openai:http://{}#m", listener.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = run(&[
+        "race",
+        "-e",
+        &url,
+        "-n",
+        "1",
+        "--connect-timeout",
+        "1s",
+        "--first-token-timeout",
+        "1s",
+        "--headless",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("Warming 1 connection to a (up to 2 s)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no answer within 2 s") && stderr.contains("--connect-timeout"),
+        "{stderr}"
+    );
+    drop(listener);
+}

@@ -193,3 +193,29 @@ fn ctrl_c_from_outside_stops_the_race_and_restores_the_terminal() {
     );
     check_files(&out);
 }
+
+#[test]
+fn notices_found_at_the_end_wait_for_the_dashboard_to_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let bin = env!("CARGO_BIN_EXE_llmrace");
+    // Every answer reports 0 output tokens: a notice the race can only give at its end.
+    let command = format!(
+        "{bin} -e a=openai:mock://instant,fault=zero_usage:1 -n 3 -o {} ; echo EXITED=$? ; \
+         sleep 60",
+        out.display()
+    );
+    let Some(tmux) = Tmux::start(&command, 120, 40) else {
+        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+        return;
+    };
+    let notice = "a: the server reported 0 output tokens";
+    let finished = tmux.wait_for("the finish with its notice", |s| {
+        s.contains("FINISHED") && s.contains(notice)
+    });
+    assert_eq!(finished.matches(notice).count(), 1, "{finished}");
+    tmux.keys("q");
+    let after = tmux.wait_for("the exit", |s| s.contains("EXITED="));
+    // Printed once, on the normal screen, where it stays.
+    assert_eq!(after.matches(&format!("! {notice}")).count(), 1, "{after}");
+}

@@ -198,10 +198,16 @@ impl Columns {
             Span::styled(format!("{:>8}", ms(request.ttft_ms)), theme.text),
         ];
         if self.tokens {
-            let tokens = request
-                .output_tokens
-                .map_or_else(|| "—".to_string(), |n| n.to_string());
-            spans.push(Span::styled(format!("{tokens:>6}"), theme.text));
+            let chunks: u32 = request.segments.iter().map(|s| s.chunks).sum();
+            spans.push(match request.output_tokens {
+                Some(n) => Span::styled(format!("{n:>6}"), theme.text),
+                // Tokens are counted when the request ends; until then its chunks so far, as
+                // quiet as the time so far.
+                None if chunks > 0 && request.ended_ms.is_none() => {
+                    Span::styled(format!("{chunks:>6}"), theme.dim)
+                }
+                None => Span::styled(format!("{:>6}", "—"), theme.text),
+            });
         }
         spans.push(match request.ended_ms {
             Some(ended) => Span::styled(format!("{:>8}", ms(Some(ended))), theme.text),

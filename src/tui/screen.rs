@@ -181,7 +181,7 @@ fn footer(area: Rect, buf: &mut Buffer, scene: &Scene) {
     } else {
         ("p", "pause")
     };
-    let keys: Vec<(&str, &str)> = match scene.view.screen {
+    let mut keys: Vec<(&str, &str)> = match scene.view.screen {
         Screen::Board => vec![
             ("q", "quit"),
             pause,
@@ -211,6 +211,10 @@ fn footer(area: Rect, buf: &mut Buffer, scene: &Scene) {
             ("?", "help"),
         ],
     };
+    // A finished race has nothing left to pause.
+    if scene.snapshot.finished {
+        keys.retain(|&(key, _)| key != "p");
+    }
     fit_footer(area, buf, scene, keys);
 }
 

@@ -448,3 +448,19 @@ fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
     let frame = text(&render(120, 40, &info, &view, &start));
     assert!(!frame.contains('▲') && !frame.contains('▼'), "{frame}");
 }
+
+#[test]
+fn a_finished_race_offers_no_pause() {
+    let info = info(2, 200);
+    for (snapshot, offered) in [(race(2, 200), true), (finished_race(2, 200), false)] {
+        for screen in [Screen::Board, Screen::Inspector, Screen::Charts] {
+            let view = ViewState {
+                screen,
+                ..view(&snapshot)
+            };
+            let frame = text(&render(120, 40, &info, &view, &snapshot));
+            let footer = frame.lines().last().unwrap();
+            assert_eq!(footer.contains("p pause"), offered, "{screen:?}: {footer}");
+        }
+    }
+}

@@ -33,6 +33,7 @@ pub async fn run(config: RaceConfig, out: &Path) -> llmrace::RaceOutcome {
         replay: true,
         dashboard: None,
         replace: None,
+        banner: None,
     };
     llmrace::race(
         config,

@@ -372,3 +372,27 @@ fn the_raw_view_shows_apostrophes_as_they_are() {
         );
     }
 }
+
+#[test]
+fn a_streaming_row_counts_its_chunks_so_far() {
+    let snapshot = snapshot();
+    let view = view_of(&snapshot, STEADY, false, streaming);
+    let request = snapshot.endpoints[STEADY]
+        .requests
+        .iter()
+        .rev()
+        .find(|r| streaming(r))
+        .expect("a streaming request");
+    let chunks: u32 = request.segments.iter().map(|s| s.chunks).sum();
+    let frame = text(&draw(120, 40, &snapshot, &view));
+    let row = frame
+        .lines()
+        .find(|l| l.contains(&format!("›#{}", request.request.0)))
+        .expect("the selected row");
+    let tok = row.split('│').nth(1).expect("the list");
+    assert!(
+        tok.split_whitespace().any(|w| w == chunks.to_string()),
+        "{chunks} chunks: {row}"
+    );
+    assert!(!tok.contains('—') || request.ttft_ms.is_none(), "{row}");
+}
