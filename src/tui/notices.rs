@@ -95,6 +95,10 @@ pub fn notices(info: &RaceInfo, snapshot: &Snapshot) -> Vec<Notice> {
             });
         }
     }
+    // The race's notices at its end repeat some of those told live (the same words, from the
+    // same functions): each is shown once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|notice| seen.insert(notice.text.clone()));
     out
 }
 
@@ -286,6 +290,21 @@ mod tests {
         );
         assert_eq!(height(&all[..1]), 1);
         assert_eq!(height(&[]), 0);
+    }
+
+    #[test]
+    fn a_notice_told_live_and_at_the_end_is_shown_once() {
+        let mut e = endpoint("a", 3, &[]);
+        e.tokens.contradicted_output_requests = 3;
+        let live = usage_notice(&e).unwrap();
+        let snapshot = Snapshot {
+            playback: None,
+            t: Offset::ZERO,
+            finished: true,
+            endpoints: vec![e],
+        };
+        let shown = notices(&info(&["openai"], &[live.as_str()]), &snapshot);
+        assert_eq!(shown.iter().filter(|n| n.text == live).count(), 1);
     }
 
     #[test]
