@@ -87,8 +87,8 @@ pub struct SendTag {
 ///
 /// A reused connection that dies before any byte of the response (its server closed it just
 /// as the request went out: llama.cpp does after every stream) never had the request read: it
-/// is sent once more on a new connection, as curl does, and counts from before that connection
-/// was opened, like any request that had to connect; its record says why. Only a loss soon
+/// is sent once more on a new connection, as curl does, and counts from its write there (the
+/// reconnect is its connect time, not its TTFT); its record says why. Only a loss soon
 /// after the write is taken for that race ([`RESEND_WINDOW`]).
 pub async fn run_request(
     ctx: &RequestContext<'_>,
@@ -172,7 +172,10 @@ async fn send_request(
             return None;
         }
     };
-    let issued = if connect.is_some() {
+    // A request sent again counts from its write on the new connection: the reconnect is its
+    // connect time, and the dead connection's wait is `lost_ms`, neither its TTFT.
+    let counts_from_connect = connect.is_some() && resending.is_none();
+    let issued = if counts_from_connect {
         before
     } else {
         ctx.clock.now()
@@ -188,7 +191,7 @@ async fn send_request(
     let mut written = connection.last_write();
     let seen = written.borrow_and_update().count;
     let read_before = connection.bytes_read();
-    let mut sent = connect.is_some().then(|| {
+    let mut sent = counts_from_connect.then(|| {
         sent_event(issued);
         issued
     });

@@ -94,8 +94,8 @@ pub struct RequestRecord {
     /// went out on closed before any byte of the response. Its times count from the second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resent_after: Option<String>,
-    /// For a request sent again: how long it waited on the connection that was lost, from
-    /// its first send to the second. Left out of its times, it is not hidden.
+    /// For a request sent again: from its first send to its write on the new connection (the
+    /// wait on the lost connection and the reconnect). Left out of its times, not hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_ms: Option<f64>,
     /// The first token came in one network read with later content (the client read late, or
