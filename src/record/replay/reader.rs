@@ -405,6 +405,19 @@ mod tests {
 
     use super::*;
 
+    /// Appends `replay`'s events, numbered from 1, and its end line, as the writer does.
+    fn push_events_and_end(text: &mut Vec<u8>, replay: &super::super::Replay) {
+        use super::super::EventLine;
+        for (n, event) in (1..).zip(&replay.events) {
+            text.extend(serde_json::to_vec(&EventLine { n, event }).unwrap());
+            text.push(b'\n');
+        }
+        let events = Some(replay.events.len() as u64);
+        let end = replay.end.unwrap();
+        text.extend(serde_json::to_vec(&EndLine { end, events }).unwrap());
+        text.push(b'\n');
+    }
+
     fn lines(replay: &super::super::Replay) -> Vec<u8> {
         let mut text = serde_json::to_vec(&replay.header).unwrap();
         text.push(b'\n');
@@ -461,7 +474,7 @@ mod tests {
 
     #[test]
     fn a_damaged_prompt_line_leaves_that_prompt_empty_and_the_race_whole() {
-        use super::super::{EventLine, HeaderLine};
+        use super::super::HeaderLine;
         let mut replay = crate::player::fixture::replay(2, 3);
         replay.header.prompts = vec![Vec::new(); 2];
         let mut text = serde_json::to_vec(&HeaderLine {
@@ -472,14 +485,7 @@ mod tests {
         text.push(b'\n');
         text.extend(b"{\"prompt\":0,\"messages\":[{\"role\"\n");
         text.extend(b"{\"prompt\":1,\"messages\":[]}\n");
-        for (n, event) in (1..).zip(&replay.events) {
-            text.extend(serde_json::to_vec(&EventLine { n, event }).unwrap());
-            text.push(b'\n');
-        }
-        let events = Some(replay.events.len() as u64);
-        let end = replay.end.unwrap();
-        text.extend(serde_json::to_vec(&EndLine { end, events }).unwrap());
-        text.push(b'\n');
+        push_events_and_end(&mut text, &replay);
         let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
         assert_eq!(reader.header().prompts, vec![Vec::new(); 2]);
         assert_eq!(reader.by_ref().count(), replay.events.len());
@@ -493,7 +499,7 @@ mod tests {
     /// and events all read, the repeat told once, and nothing said to be lost.
     #[test]
     fn a_repeated_header_or_prompt_line_is_left_out_and_told_once() {
-        use super::super::{EventLine, HeaderLine};
+        use super::super::HeaderLine;
         let replay = crate::player::fixture::replay(2, 3);
         let mut header = serde_json::to_vec(&HeaderLine {
             header: &replay.header,
@@ -503,14 +509,7 @@ mod tests {
         header.push(b'\n');
         let prompt = |n: u32| format!("{{\"prompt\":{n},\"messages\":[]}}\n").into_bytes();
         let mut text = [header.clone(), header, prompt(0), prompt(1), prompt(1)].concat();
-        for (n, event) in (1..).zip(&replay.events) {
-            text.extend(serde_json::to_vec(&EventLine { n, event }).unwrap());
-            text.push(b'\n');
-        }
-        let events = Some(replay.events.len() as u64);
-        let end = replay.end.unwrap();
-        text.extend(serde_json::to_vec(&EndLine { end, events }).unwrap());
-        text.push(b'\n');
+        push_events_and_end(&mut text, &replay);
         let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
         assert_eq!(reader.header().prompts.len(), 2);
         assert_eq!(reader.by_ref().count(), replay.events.len());
