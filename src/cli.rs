@@ -1,12 +1,12 @@
 //! Command-line definitions (clap): what can be typed, with help texts. Turning the race flags
-//! into a race is `config::resolve`'s job; running anything is `lib.rs`'s.
+//! into a race is `config::from_args`'s job; running anything is `lib.rs`'s.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::load::{ConcurrencyRamp, Ramp, Rate};
+use crate::pace::{ConcurrencyRamp, Ramp, Rate};
 
 const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
 

@@ -4,14 +4,12 @@
 use std::io::IsTerminal;
 
 use crate::config::{self, RaceConfig};
-use crate::{
-    RaceError, RaceOptions, cli, console, mock, protocol, race, report, secret, sweep, tui,
-};
+use crate::{RaceError, RaceOptions, cli, mock, print, protocol, race, report, secret, sweep, tui};
 
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::resolve(args)?;
+    let (config, base_dir) = config::from_args(args)?;
     if let Some(out) = &args.out {
         crate::record::folder::check_named_folder(out, args.force).map_err(RaceError::Init)?;
     }
@@ -36,7 +34,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         Ok(outcome) => outcome,
         // Not an error: the user stopped it, and was right to be able to.
         Err(RaceError::StoppedBeforeStart(signal)) => {
-            console::err(&format!(
+            print::err(&format!(
                 "Stopped by {} before the race started: nothing was sent, no results were written.",
                 signal.name()
             ));
@@ -45,27 +43,27 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         Err(e) => return Err(e),
     };
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
-    let table = report::table::render_within(&outcome.summary.endpoints, console::width());
-    console::out(&table);
-    console::out(&report::cost::lines(&outcome.summary.costs));
-    console::out(&format!("Results: {}\n", outcome.dir.display()));
+    let table = report::table::render_within(&outcome.summary.endpoints, print::width());
+    print::out(&table);
+    print::out(&report::cost::lines(&outcome.summary.costs));
+    print::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
         let by = outcome
             .signal
             .map(|s| format!(" by {}", s.name()))
             .unwrap_or_default();
-        console::err(&format!(
+        print::err(&format!(
             "Stopped early{by}: requests in flight were cancelled; everything sent so far is in the results."
         ));
     }
     if let Some(failure) = &outcome.dashboard_failure {
-        console::err(&format!("error: {failure}"));
+        print::err(&format!("error: {failure}"));
     }
     for failure in &outcome.write_failures {
-        console::err(&format!("error: {failure}"));
+        print::err(&format!("error: {failure}"));
     }
     if !outcome.write_failures.is_empty() {
-        console::err(&format!(
+        print::err(&format!(
             "Some result files in {} are missing or incomplete (see above); the others are whole.",
             outcome.dir.display()
         ));
@@ -87,7 +85,7 @@ fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
 /// `llmrace sweep`: resolves the race like `llmrace race`, runs it once per level, prints a
 /// table per endpoint, the throughput/TTFT plot and the recommended operating points.
 pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::resolve(&args.race_args())?;
+    let (config, base_dir) = config::from_args(&args.race_args())?;
     let out = match &args.out {
         Some(dir) => {
             crate::record::folder::check_named_folder(dir, args.force).map_err(RaceError::Init)?;
@@ -120,8 +118,8 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
         // The banner's concurrency is the race's own, which the levels replace: leave it out.
         let banner = race_banner(&config);
         let banner = banner.replace(&format!(", concurrency {}", config.load.concurrency), "");
-        console::err(&banner);
-        console::err(&format!(
+        print::err(&banner);
+        print::err(&format!(
             "Sweep over {}",
             options
                 .levels
@@ -134,23 +132,23 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
     let outcome = sweep::sweep(config, &base_dir, &options).await?;
     let report = &outcome.report;
     for endpoint in &report.endpoints {
-        console::out(&format!("{}\n", sweep::chart::table(endpoint)));
+        print::out(&format!("{}\n", sweep::chart::table(endpoint)));
     }
-    console::out("Throughput against TTFT p95\n");
-    console::out(&format!(
+    print::out("Throughput against TTFT p95\n");
+    print::out(&format!(
         "{}\n",
         sweep::chart::plot(&report.endpoints, report.ttft_p95_target_ms, 60, 14)
     ));
-    console::out("Recommended operating point (TTFT p95 within target, errors under 1 %):\n");
+    print::out("Recommended operating point (TTFT p95 within target, errors under 1 %):\n");
     for endpoint in &report.endpoints {
-        console::out(&format!(
+        print::out(&format!(
             "  {}\n",
             sweep::chart::recommendation(endpoint, report.ttft_p95_target_ms)
         ));
     }
-    console::out(&format!("Results: {}\n", outcome.dir.display()));
+    print::out(&format!("Results: {}\n", outcome.dir.display()));
     if report.interrupted {
-        console::err("Stopped early: only the levels that finished are in sweep.json.");
+        print::err("Stopped early: only the levels that finished are in sweep.json.");
     }
     Ok(outcome.signal.map_or(0, crate::signals::Signal::exit_code))
 }
@@ -227,7 +225,7 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
         mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
             .await
             .map_err(|e| mock_error(e.to_string()))?;
-    console::out(&format!(
+    print::out(&format!(
         "llmrace mock (profile '{}') listening on {}\n",
         args.profile,
         server.addr()
@@ -237,16 +235,16 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
         ("Anthropic Messages", protocol::Protocol::Anthropic),
         ("Ollama", protocol::Protocol::Ollama),
     ] {
-        console::out(&format!(
+        print::out(&format!(
             "  {label:<26} base URL {}\n",
             server.base_url(protocol)
         ));
     }
-    console::out("Press Ctrl-C to stop.\n");
+    print::out("Press Ctrl-C to stop.\n");
     crate::signals::shutdown().await;
     let stats = server.stats();
     server.shutdown().await;
-    console::out(&format!(
+    print::out(&format!(
         "Stopped after {} requests on {} connections.\n",
         stats.requests, stats.connections_accepted
     ));
@@ -274,7 +272,7 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
     })?;
     file.write_all(config::EXAMPLE_RACE_FILE.as_bytes())
         .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-    console::out(&format!(
+    print::out(&format!(
         "Wrote {}. Run it with: llmrace race {}\n",
         path.display(),
         path.display()
@@ -329,7 +327,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
         format == report::Format::Csv || !crate::record::replay::damage::is_notice(notice)
     };
     for notice in run.info.notices.iter().filter(|n| told_here(n)) {
-        console::err(&format!("note: {notice}"));
+        print::err(&format!("note: {notice}"));
     }
     check_names(
         run.summary
@@ -353,11 +351,11 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
                     .filter(|n| crate::record::replay::damage::is_notice(n));
                 let mut damaged = false;
                 for notice in damage {
-                    console::err(&format!("note: {}: {notice}", out.display()));
+                    print::err(&format!("note: {}: {notice}", out.display()));
                     damaged = true;
                 }
                 if damaged {
-                    console::err(&format!(
+                    print::err(&format!(
                         "note: the report printed comes from the result files in {}; {} was \
                          rebuilt from its damaged replay and may differ",
                         args.run.display(),
@@ -367,7 +365,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
                 out
             }
         };
-        console::err(&format!(
+        print::err(&format!(
             "Result files rebuilt from the replay: {}",
             dir.display()
         ));
@@ -377,9 +375,9 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
         Some(path) => {
             std::fs::write(path, text)
                 .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-            console::err(&format!("Wrote {}", path.display()));
+            print::err(&format!("Wrote {}", path.display()));
         }
-        None => console::out(&text),
+        None => print::out(&text),
     }
     Ok(gate(&thresholds, &run.summary))
 }
@@ -391,7 +389,7 @@ fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Su
         return 0;
     }
     let checks = report::threshold::evaluate(thresholds, &summary.endpoints, &summary.costs);
-    console::err_part(&report::threshold::render(&checks));
+    print::err_part(&report::threshold::render(&checks));
     i32::from(checks.iter().any(|c| !c.passed))
 }
 
@@ -409,7 +407,7 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     };
     for (path, run) in args.runs.iter().zip(&runs) {
         for notice in &run.info.notices {
-            console::err(&format!("note: {}: {notice}", path.display()));
+            print::err(&format!("note: {}: {notice}", path.display()));
         }
     }
     let comparison = report::compare::compare(base, current);
@@ -435,23 +433,23 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     }
     let markdown = matches!(args.format.as_str(), "md" | "markdown");
     if markdown {
-        console::out(&report::compare::render_markdown(&comparison));
+        print::out(&report::compare::render_markdown(&comparison));
     } else {
-        console::out(&report::compare::render_text(&comparison));
+        print::out(&report::compare::render_text(&comparison));
     }
     if let Some(unchecked) = report::compare::unchecked(base, current) {
-        console::out(&format!("{unchecked}\n"));
+        print::out(&format!("{unchecked}\n"));
     }
     let differences = report::compare::setup_differences(base, current);
     if !differences.is_empty() {
-        console::out(&format!(
+        print::out(&format!(
             "the runs differ in load or endpoints ({}): changes may come from that\n",
             differences.join("; ")
         ));
     }
     if runs.len() > 2 {
-        console::out("\n");
-        console::out(&report::compare::trend(&runs));
+        print::out("\n");
+        print::out(&report::compare::trend(&runs));
     }
     let Some(pct) = args.fail_on_regression else {
         return Ok(0);
@@ -469,7 +467,7 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
         )));
     }
     if judged < metrics {
-        console::err(&format!(
+        print::err(&format!(
             "note: {} of {metrics} metrics could not be judged (not enough samples or no \
              data): the gate covers the other {judged}",
             metrics - judged
@@ -477,12 +475,12 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     }
     let regressions = report::compare::regressions(&comparison, pct);
     if regressions.is_empty() {
-        console::err(&format!("No regression beyond noise and {pct}%."));
+        print::err(&format!("No regression beyond noise and {pct}%."));
         return Ok(0);
     }
-    console::err(&format!("Regressions beyond noise and {pct}%:"));
+    print::err(&format!("Regressions beyond noise and {pct}%:"));
     for r in &regressions {
-        console::err(&format!("  {r}"));
+        print::err(&format!("  {r}"));
     }
     Ok(1)
 }
@@ -509,7 +507,7 @@ async fn load_telling_progress(
                     loaded = &mut loading => break loaded,
                     _ = tick.tick() => {
                         let percent = (progress.fraction() * 100.0).floor();
-                        console::err_part(&format!("\rLoading the replay: {percent:3.0} %"));
+                        print::err_part(&format!("\rLoading the replay: {percent:3.0} %"));
                         told = true;
                     }
                 }
@@ -517,7 +515,7 @@ async fn load_telling_progress(
             // Spaces rather than an escape sequence: any terminal clears the line this way.
             if told {
                 let widest = "Loading the replay: 100 %".len();
-                console::err_part(&format!("\r{}\r", " ".repeat(widest)));
+                print::err_part(&format!("\r{}\r", " ".repeat(widest)));
             }
             loaded
         }
@@ -573,9 +571,9 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         tell_format(reader.header());
         last
     };
-    console::out(&report::table::render_within(
+    print::out(&report::table::render_within(
         &last.endpoints,
-        console::width(),
+        print::width(),
     ));
     Ok(0)
 }
@@ -585,13 +583,13 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
 /// [`replay_notices`]: crate::record::run_info::replay_notices
 fn tell_format(header: &crate::record::ReplayHeader) {
     for notice in crate::record::run_info::replay_notices(header) {
-        console::err(&format!("note: {notice}"));
+        print::err(&format!("note: {notice}"));
     }
 }
 
 fn tell_damage(damage: Option<&str>) {
     if let Some(damage) = damage {
-        console::err(&format!(
+        print::err(&format!(
             "note: {}",
             crate::record::replay::damage::notice(damage)
         ));
@@ -601,25 +599,25 @@ fn tell_damage(damage: Option<&str>) {
 /// Prints the most recent races, newest first, numbered for `llmrace replay N`.
 fn list_recent_races() {
     let Some(parent) = crate::record::default_runs_dir() else {
-        console::out("No races recorded yet: the platform data folder is unknown here.\n");
+        print::out("No races recorded yet: the platform data folder is unknown here.\n");
         return;
     };
     let races = crate::record::recent_races(&parent);
     if races.is_empty() {
-        console::out(&format!(
+        print::out(&format!(
             "No races recorded yet in {}. Run `llmrace` to race the built-in mocks.\n",
             parent.display()
         ));
         return;
     }
-    console::out(&format!(
+    print::out(&format!(
         "Recent races in {} (newest first):\n",
         parent.display()
     ));
     for (i, dir) in races.iter().take(15).enumerate() {
-        console::out(&format!("{:>3}  {}\n", i + 1, describe_race(dir)));
+        print::out(&format!("{:>3}  {}\n", i + 1, describe_race(dir)));
     }
-    console::out("Play one with `llmrace replay N` (or give its folder or replay file).\n");
+    print::out("Play one with `llmrace replay N` (or give its folder or replay file).\n");
 }
 
 /// `demo  2026-11-23 06:14 UTC  4 endpoints: turbo, steady, …  fastest first token: turbo`

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::load::{Arrivals, ConcurrencyRamp, LoadShape, Ramp, Rate, RateShape};
+use crate::pace::{Arrivals, ConcurrencyRamp, LoadShape, Ramp, Rate, RateShape};
 use crate::protocol::Protocol;
 
 mod demo;
@@ -16,8 +16,8 @@ mod endpoint_spec;
 mod error;
 mod headers;
 mod layer;
+mod race_file;
 mod raw;
-mod resolve;
 mod toml_error;
 mod validate;
 
@@ -25,8 +25,8 @@ pub use demo::demo_race;
 pub use endpoint_spec::parse_endpoint_spec;
 pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location};
-pub use layer::{add_fail_if, apply_overrides, resolve};
-pub use resolve::{from_toml_str, load_file};
+pub use layer::{add_fail_if, apply_overrides, from_args};
+pub use race_file::{from_toml_str, load_file};
 pub use validate::{
     COLOR_NAMES, MAX_SYNTHETIC_TOKENS, MOCK_PROFILES, PROTOCOL_NAMES, authority_port, protocol_name,
 };

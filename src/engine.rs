@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::RaceClock;
 use crate::config::{RaceConfig, Timeouts};
-use crate::load::ConcurrencyRamp;
+use crate::pace::ConcurrencyRamp;
 use connection::{Connection, Tls};
 use laps::run_laps;
 pub use open_loop::OpenLoop;
@@ -613,7 +613,7 @@ mod tests {
 
         race.load.concurrency_ramp = None;
         race.load.rate = Some("5/s".parse().expect("a rate"));
-        race.load.arrivals = crate::load::Arrivals::Poisson;
+        race.load.arrivals = crate::pace::Arrivals::Poisson;
         race.workload.seed = 9;
         let Pacing::Open(open) = Plan::of(&race).pacing else {
             panic!("an open loop");

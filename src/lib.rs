@@ -6,16 +6,16 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
-pub mod console;
 pub mod engine;
 pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
-mod live;
-pub mod load;
 pub mod mock;
+pub mod pace;
+mod pipeline;
 pub mod playback;
 pub mod player;
+pub mod print;
 pub mod protocol;
 pub mod record;
 pub mod report;
@@ -259,10 +259,10 @@ pub async fn race(
     tell_notices(&notices, options.quiet);
 
     let controls = Controls::default();
-    let stops = Arc::new(live::Stops::default());
+    let stops = Arc::new(pipeline::Stops::default());
     // A signal stops the race; the dashboard, if any, leaves once results are saved.
     let exit = tokio_util::sync::CancellationToken::new();
-    let signals = tokio::spawn(live::stop_on_signals(
+    let signals = tokio::spawn(pipeline::stop_on_signals(
         shutdown,
         controls.clone(),
         Arc::clone(&stops),
@@ -283,10 +283,10 @@ pub async fn race(
     let end_feed = problems_tx.clone();
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
     let lag_probe = runtime_lag::LagProbe::start();
-    let pipeline = live::apart(live::aggregate(
+    let pipeline = pipeline::apart(pipeline::aggregate(
         aggregator,
         events_rx,
-        live::Pipeline {
+        pipeline::Pipeline {
             recorder: Recorder::new(results, replay),
             snapshots: snapshots_tx,
             problems: problems_tx,
@@ -299,13 +299,13 @@ pub async fn race(
         Some(theme) => {
             let info = race_info(&config, &field, prompts, &notices);
             let (commands_tx, commands_rx) = mpsc::unbounded_channel();
-            tokio::spawn(live::obey(
+            tokio::spawn(pipeline::obey(
                 commands_rx,
                 controls.clone(),
                 Arc::clone(&stops),
             ));
             // Drawing writes to the terminal, which can block: not on the workers either.
-            View::Dashboard(live::apart(tui::app::run(
+            View::Dashboard(pipeline::apart(tui::app::run(
                 info,
                 theme.clone(),
                 tui::app::Feeds {
@@ -319,7 +319,7 @@ pub async fn race(
         _ => {
             // Quiet races print no progress, but a file that fails is told at once all the same.
             let targets = (!options.quiet).then(|| vec![config.load.requests; names.len()]);
-            View::Progress(tokio::spawn(live::print_progress(
+            View::Progress(tokio::spawn(pipeline::print_progress(
                 snapshots_rx,
                 problems_rx,
                 targets,
@@ -336,7 +336,7 @@ pub async fn race(
         Err(e) => {
             // The statistics task crashed (a bug): its guard stopped the race, and dropping its
             // writers flushed what was recorded. Say where that is rather than hang or vanish.
-            let why = live::panic_message(e);
+            let why = pipeline::panic_message(e);
             if let View::Dashboard(dashboard) = view {
                 let _ = dashboard.await;
             }
@@ -433,7 +433,7 @@ pub async fn race(
 fn tell_notices(notices: &[String], quiet: bool) {
     if !quiet {
         for notice in notices {
-            console::err(&format!("! {notice}"));
+            print::err(&format!("! {notice}"));
         }
     }
 }

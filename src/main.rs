@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             // Not `eprintln!`: with the terminal gone (SIGHUP) it would panic.
-            llmrace::console::err(&format!("error: {e}"));
+            llmrace::print::err(&format!("error: {e}"));
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }

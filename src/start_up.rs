@@ -101,7 +101,7 @@ async fn until_signal<T>(
     tokio::select! {
         joined = &mut task => Ok(joined.unwrap_or_else(|e| Err(RaceError::Init(format!(
             "{what} failed: {}",
-            crate::live::panic_message(e)
+            crate::pipeline::panic_message(e)
         ))))),
         signal = signal => {
             stop.store(true, Ordering::Relaxed);
@@ -198,7 +198,7 @@ async fn prepare(
         .map_err(|e| {
             RaceError::Init(format!(
                 "loading the prompts failed: {}",
-                crate::live::panic_message(e)
+                crate::pipeline::panic_message(e)
             ))
         })??
     };
@@ -220,7 +220,7 @@ async fn prepare(
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
     // The race can start: what it is, told before the connections are warmed.
     if let Some(banner) = banner {
-        crate::console::err(&banner);
+        crate::print::err(&banner);
     }
     let mut notices = workload.notes;
     if config.load.warm_connections {
@@ -243,7 +243,7 @@ async fn prepare(
             problems = &mut warming => problems,
             () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
                 if !quiet {
-                    crate::console::err(&doing);
+                    crate::print::err(&doing);
                 }
                 warming.await
             }

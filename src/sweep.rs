@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RaceConfig;
-use crate::load::Rate;
+use crate::pace::Rate;
 use crate::record::RecordError;
 use crate::signals::Signal;
 use crate::stats::EndpointSnapshot;
@@ -278,7 +278,7 @@ pub async fn sweep(
         // Before the level is announced: a signal that follows the announcement stops it.
         let shutdown = crate::signals::Shutdown::listen();
         if !options.quiet {
-            crate::console::err(&format!(
+            crate::print::err(&format!(
                 "Level {}/{}: {}",
                 i + 1,
                 options.levels.len(),
@@ -413,7 +413,7 @@ mod tests {
         assert!(config.load.ramp.is_none());
         assert_eq!(
             config.load.open_loop().map(|s| s.rate),
-            Some(crate::load::RateShape::Fixed(
+            Some(crate::pace::RateShape::Fixed(
                 "3/s".parse().expect("a rate")
             ))
         );

@@ -10,8 +10,8 @@ mod common;
 
 use common::{race_config, records, run};
 use llmrace::config::RaceConfig;
-use llmrace::load::Rate;
 use llmrace::mock::{MockServer, Profile};
+use llmrace::pace::Rate;
 use llmrace::protocol::Protocol;
 use llmrace::stats::RequestRecord;
 

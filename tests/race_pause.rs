@@ -223,7 +223,7 @@ async fn a_duration_limit_keeps_counting_while_paused() {
 /// than its whole ramp starts again from the ramp's first level, one worker, not its last.
 #[tokio::test]
 async fn a_concurrency_ramp_stands_still_while_paused() {
-    let ramp: llmrace::load::ConcurrencyRamp = "1..4:1500ms".parse().unwrap();
+    let ramp: llmrace::pace::ConcurrencyRamp = "1..4:1500ms".parse().unwrap();
     let plan = Plan {
         pacing: Pacing::Closed(Some(ramp)),
         limits: requests(8),

@@ -82,7 +82,7 @@ fn too_many_prompts_for_the_memory_advise_fewer_prompts_or_a_request_count() {
 }
 
 #[test]
-fn the_demand_follows_the_races_load() -> Result<(), crate::load::RateError> {
+fn the_demand_follows_the_races_load() -> Result<(), crate::pace::RateError> {
     let mut race = crate::config::demo_race();
     race.load.concurrency = 7;
     race.load.requests = None;

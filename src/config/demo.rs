@@ -30,7 +30,7 @@ pub fn demo_race() -> RaceConfig {
             warm_connections: true,
             rate: None,
             ramp: None,
-            arrivals: crate::load::Arrivals::Constant,
+            arrivals: crate::pace::Arrivals::Constant,
             max_in_flight: None,
             laps: false,
             concurrency_ramp: None,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{RaceArgs, TokenRange};
-use crate::load::Arrivals;
+use crate::pace::Arrivals;
 use crate::report::threshold;
 
 use super::endpoint_spec::apply_api_key_envs;
@@ -19,7 +19,7 @@ use super::{
 
 /// The race to run for `llmrace race …`, and the folder that relative paths in it (a
 /// `prompts_file`) are relative to: the race file's folder, or `.` without a file.
-pub fn resolve(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> {
+pub fn from_args(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> {
     let endpoints = args
         .endpoints
         .iter()
@@ -27,7 +27,7 @@ pub fn resolve(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> {
         .collect::<Result<Vec<_>, _>>()?;
     let (base, open_loop_only, base_dir, origin) = match &args.race_file {
         Some(path) => {
-            let layer = super::resolve::load_file_layer(path)?;
+            let layer = super::race_file::load_file_layer(path)?;
             (
                 layer.race,
                 layer.open_loop_only,

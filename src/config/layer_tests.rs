@@ -174,7 +174,7 @@ fn api_key_env_flags_name_the_variables_of_file_endpoints() -> TestResult {
 
 #[test]
 fn api_key_env_flags_name_the_variables_of_command_line_endpoints() -> TestResult {
-    let (race, _) = resolve(&args(&[
+    let (race, _) = from_args(&args(&[
         "-e",
         "gpt=openai:https://api.openai.com/v1#gpt-4o-mini",
         "-e",
@@ -262,10 +262,10 @@ fn prompt_files_from_flags_are_relative_to_the_working_directory() -> TestResult
 
 #[test]
 fn nothing_configured_is_the_demo_race() -> TestResult {
-    let (race, base_dir) = resolve(&RaceArgs::default())?;
+    let (race, base_dir) = from_args(&RaceArgs::default())?;
     assert_eq!(race, demo_race());
     assert_eq!(base_dir, PathBuf::from("."));
-    let (race, _) = resolve(&args(&["--workload", "rag", "-n", "4"])?)?;
+    let (race, _) = from_args(&args(&["--workload", "rag", "-n", "4"])?)?;
     assert_eq!(race.name, "demo");
     assert_eq!(race.load.requests, Some(4));
     assert_eq!(race.workload.prompts, PromptSource::Builtin("rag".into()));
@@ -274,14 +274,14 @@ fn nothing_configured_is_the_demo_race() -> TestResult {
 
 #[test]
 fn endpoints_from_flags_alone_get_the_defaults() -> TestResult {
-    let (race, _) = resolve(&args(&["-e", "o=ollama:http://127.0.0.1:11434#llama3.2"])?)?;
+    let (race, _) = from_args(&args(&["-e", "o=ollama:http://127.0.0.1:11434#llama3.2"])?)?;
     assert_eq!(race.name, "race");
     assert_eq!(race.load.requests, Some(DEFAULT_REQUESTS));
     assert_eq!(race.load.concurrency, DEFAULT_CONCURRENCY);
     assert_eq!(race.workload.prompts, PromptSource::Builtin("chat".into()));
     assert_eq!(race.timeouts, Timeouts::default());
     assert_eq!(race.endpoints.len(), 1);
-    let (race, _) = resolve(&args(&["-e", "o=ollama:mock://turbo", "-d", "10s"])?)?;
+    let (race, _) = from_args(&args(&["-e", "o=ollama:mock://turbo", "-d", "10s"])?)?;
     assert_eq!(race.load.requests, None);
     Ok(())
 }
@@ -292,14 +292,14 @@ fn a_file_without_endpoints_needs_some_from_flags() -> TestResult {
     let path = dir.path().join("workload-only.toml");
     std::fs::write(&path, "[workload]\nbuiltin = \"code\"\n")?;
     let path_arg = path.to_string_lossy().into_owned();
-    let message = resolve(&args(&[&path_arg])?)
+    let message = from_args(&args(&[&path_arg])?)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(message.contains("no endpoints"), "{message}");
     assert!(message.contains("workload-only.toml"), "{message}");
 
-    let (race, base_dir) = resolve(&args(&[&path_arg, "-e", "t=openai:mock://turbo"])?)?;
+    let (race, base_dir) = from_args(&args(&[&path_arg, "-e", "t=openai:mock://turbo"])?)?;
     assert_eq!(race.name, "workload-only");
     assert_eq!(race.workload.prompts, PromptSource::Builtin("code".into()));
     assert_eq!(base_dir, dir.path());
@@ -432,7 +432,7 @@ fn prices_price_cached_input_as_input_unless_told() -> TestResult {
 
 #[test]
 fn synthetic_flag_and_seed_override_the_file() -> TestResult {
-    let (race, _) = resolve(&args(&["--synthetic", "512", "--shuffle", "--seed", "9"])?)?;
+    let (race, _) = from_args(&args(&["--synthetic", "512", "--shuffle", "--seed", "9"])?)?;
     let PromptSource::Synthetic(spec) = race.workload.prompts else {
         panic!(
             "expected synthetic prompts, got {:?}",
@@ -453,14 +453,14 @@ fn synthetic_flag_and_seed_override_the_file() -> TestResult {
          [[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n",
     )?;
     let path_arg = path.to_string_lossy().into_owned();
-    let (race, _) = resolve(&args(&[&path_arg, "--synthetic", "256..1024"])?)?;
+    let (race, _) = from_args(&args(&[&path_arg, "--synthetic", "256..1024"])?)?;
     let PromptSource::Synthetic(spec) = race.workload.prompts else {
         panic!("expected synthetic prompts");
     };
     assert_eq!(spec.distribution, LengthDistribution::Uniform);
     assert_eq!((spec.input_tokens, spec.spread), (640, 384));
     assert_eq!((spec.count, spec.seed), (7, 3));
-    let (race, _) = resolve(&args(&[&path_arg, "--seed", "5"])?)?;
+    let (race, _) = from_args(&args(&[&path_arg, "--seed", "5"])?)?;
     assert!(matches!(race.workload.prompts, PromptSource::Synthetic(s) if s.seed == 5));
     Ok(())
 }
@@ -476,7 +476,7 @@ fn load_shape_flags_replace_the_files_shape() -> TestResult {
         "8",
     ])?;
     let shape = race.load.open_loop().ok_or("an open loop")?;
-    assert_eq!(shape.arrivals, crate::load::Arrivals::Poisson);
+    assert_eq!(shape.arrivals, crate::pace::Arrivals::Poisson);
     assert_eq!(race.load.max_in_flight, Some(8));
     assert!(!race.load.laps);
 

@@ -26,7 +26,7 @@ fn over_file(load: &str, argv: &[&str]) -> Result<RaceConfig, Box<dyn std::error
     std::fs::write(&path, format!("[load]\n{load}\n{ENDPOINT}"))?;
     let mut full = vec![path.to_str().ok_or("a UTF-8 path")?];
     full.extend_from_slice(argv);
-    Ok(resolve(&args(&full)?)?.0)
+    Ok(from_args(&args(&full)?)?.0)
 }
 
 fn message(result: Result<RaceConfig, Box<dyn std::error::Error>>) -> String {
@@ -38,7 +38,7 @@ fn message(result: Result<RaceConfig, Box<dyn std::error::Error>>) -> String {
 
 #[test]
 fn a_concurrency_ramp_from_the_command_line_sets_the_peak_everywhere() -> TestResult {
-    let (race, _) = resolve(&args(&[
+    let (race, _) = from_args(&args(&[
         "-e",
         "a=openai:mock://turbo",
         "--concurrency-ramp",
@@ -143,7 +143,7 @@ fn open_loop_flags_without_a_rate_are_refused() {
         let mut full = vec!["-e", "a=openai:mock://turbo"];
         full.extend_from_slice(argv);
         let text = message(
-            resolve(&args(&full).expect("parses"))
+            from_args(&args(&full).expect("parses"))
                 .map(|r| r.0)
                 .map_err(Into::into),
         );
@@ -191,7 +191,7 @@ fn poisson_arrivals_record_the_seed_they_are_drawn_from() -> TestResult {
     let seeded = |extra: &[&str]| -> Result<RaceConfig, Box<dyn std::error::Error>> {
         let mut argv = base.to_vec();
         argv.extend_from_slice(extra);
-        Ok(resolve(&args(&argv)?)?.0)
+        Ok(from_args(&args(&argv)?)?.0)
     };
     assert_eq!(
         seeded(&["--poisson", "--seed", "9"])?.load.arrival_seed,
@@ -206,7 +206,7 @@ fn poisson_arrivals_record_the_seed_they_are_drawn_from() -> TestResult {
 
 #[test]
 fn retries_are_off_unless_asked_for() -> TestResult {
-    let (race, _) = resolve(&args(&["-e", "a=openai:mock://turbo"])?)?;
+    let (race, _) = from_args(&args(&["-e", "a=openai:mock://turbo"])?)?;
     assert_eq!(race.load.retries, 0);
     assert!(
         serde_json::to_value(&race)?["load"]

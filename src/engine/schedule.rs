@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Exp1};
 
 // The load types lived here once; they stay reachable by their old paths.
-pub use crate::load::{Arrivals, LoadShape, Ramp, Rate, RateError, RateShape, parse_ramp};
+pub use crate::pace::{Arrivals, LoadShape, Ramp, Rate, RateError, RateShape, parse_ramp};
 
 /// The intended send offsets of an open-loop run, in order; endless (the engine stops it).
 ///

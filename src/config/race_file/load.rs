@@ -10,7 +10,7 @@ use crate::config::error::ConfigError;
 use crate::config::raw::{RawLoad, RawRamp};
 use crate::config::validate::{self, Problem};
 use crate::config::{DEFAULT_CONCURRENCY, LoadConfig};
-use crate::load::{Arrivals, ConcurrencyRamp, Ramp, Rate};
+use crate::pace::{Arrivals, ConcurrencyRamp, Ramp, Rate};
 
 impl Resolver<'_> {
     pub(super) fn load(&self, raw: RawLoad) -> Result<LoadConfig, ConfigError> {

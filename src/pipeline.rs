@@ -13,7 +13,7 @@ use crate::engine::Controls;
 use crate::event::RaceEvent;
 use crate::record::Recorder;
 use crate::stats::{Aggregator, Snapshot};
-use crate::{clock, console, report, signals, tui};
+use crate::{clock, print, report, signals, tui};
 
 /// Who stopped the race early, if anyone.
 #[derive(Default)]
@@ -166,7 +166,7 @@ pub(crate) async fn print_progress(
             _ = tick.tick(), if progress.is_some() => {
                 let snapshot = Arc::clone(&snapshots.borrow());
                 if let Some(block) = progress.as_mut().and_then(|p| p.block(&snapshot)) {
-                    console::err(&block);
+                    print::err(&block);
                 }
             }
         }
@@ -177,7 +177,7 @@ pub(crate) async fn print_progress(
 /// Prints the problems after the first `told`; returns how many are told now.
 fn tell_problems(problems: &[String], told: usize) -> usize {
     for problem in problems.iter().skip(told) {
-        console::err(&format!("! {problem}"));
+        print::err(&format!("! {problem}"));
     }
     problems.len().max(told)
 }
@@ -196,7 +196,7 @@ pub(crate) async fn stop_on_signals(
     exit.cancel();
     loop {
         let again = shutdown.recv().await;
-        console::err(&format!(
+        print::err(&format!(
             "! {}: still saving the results; llmrace exits as soon as they are complete",
             again.name()
         ));
