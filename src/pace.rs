@@ -1,6 +1,6 @@
-//! The pace of sending as users describe it (load shapes: rates, rate ramps, arrivals, concurrency ramps), shared
-//! by the command line, the race file and the engine. Pure values and arithmetic: no clock and
-//! no I/O; the engine turns them into sends.
+//! The pace of sending as users describe it (load shapes: rates, rate ramps, arrivals,
+//! concurrency ramps), shared by the command line, the race file and the engine. Pure values and
+//! arithmetic: no clock and no I/O; the engine turns them into sends.
 
 mod concurrency_ramp;
 mod rate;
