@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::race::RaceError;
 use crate::record::replay::ReplayReader;
 use crate::record::{ResultsWriter, Summary};
 use crate::report::run::{Records, Run};
 use crate::stats::Snapshot;
-use crate::{RaceError, event, player, record, stats, tui, workload};
+use crate::{event, player, record, stats, tui, workload};
 
 /// Folds a replay's events through the aggregator, as fast as possible, handing each finished
 /// request to `on_request`. Returns the final snapshot: exactly the live race's.
