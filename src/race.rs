@@ -83,26 +83,31 @@ pub async fn race(
     Ok(finish(&config, options, ended).await)
 }
 
-/// A race under way: the pipeline folding what the engine sends, a view showing it, a
-/// listener ready to stop it at a signal.
-struct Live {
-    workers: Vec<engine::Worker>,
+/// What a race holds from the start to its finish.
+struct Held {
     clock: crate::clock::RaceClock,
     dir: PathBuf,
     /// Kept until the end: its mock servers serve the race.
     field: Field,
     notices: Vec<String>,
-    controls: Controls,
     stops: Arc<pipeline::Stops>,
     signals: JoinHandle<()>,
     /// Held until the end, so the files written then can be opened whatever the race opened.
     reserve: capacity::Reserve,
-    events: mpsc::UnboundedSender<event::RaceEvent>,
     /// The notices found at the end reach the dashboard this way too, after the pipeline ended.
     end_feed: watch::Sender<Vec<String>>,
+    view: View,
+}
+
+/// A race under way: the pipeline folding what the engine sends, a view showing it, a
+/// listener ready to stop it at a signal.
+struct Live {
+    held: Held,
+    workers: Vec<engine::Worker>,
+    controls: Controls,
+    events: mpsc::UnboundedSender<event::RaceEvent>,
     lag_probe: runtime_lag::LagProbe,
     pipeline: JoinHandle<(Snapshot, Recorder)>,
-    view: View,
 }
 
 /// Sets the race's tasks going, before the first request: the signal listener, the pipeline
@@ -177,36 +182,31 @@ fn set_off(
         },
     );
     Live {
+        held: Held {
+            clock,
+            dir,
+            field,
+            notices,
+            stops,
+            signals,
+            reserve,
+            end_feed,
+            view,
+        },
         workers,
-        clock,
-        dir,
-        field,
-        notices,
         controls,
-        stops,
-        signals,
-        reserve,
         events: events_tx,
-        end_feed,
         lag_probe,
         pipeline,
-        view,
     }
 }
 
 /// A race whose engine has stopped and whose pipeline has folded every event.
 struct Ended {
+    held: Held,
     final_snapshot: Snapshot,
     recorder: Recorder,
     runtime_late_ms: f64,
-    clock: crate::clock::RaceClock,
-    field: Field,
-    notices: Vec<String>,
-    stops: Arc<pipeline::Stops>,
-    signals: JoinHandle<()>,
-    reserve: capacity::Reserve,
-    end_feed: watch::Sender<Vec<String>>,
-    view: View,
 }
 
 impl Live {
@@ -214,24 +214,16 @@ impl Live {
     /// last events. A pipeline that crashed is told with where its records are.
     async fn run(self, config: &RaceConfig) -> Result<Ended, RaceError> {
         let Live {
+            held,
             workers,
-            clock,
-            dir,
-            field,
-            notices,
             controls,
-            stops,
-            signals,
-            reserve,
             events,
-            end_feed,
             lag_probe,
             pipeline,
-            view,
         } = self;
         let plan = engine::Plan::of(config);
         let timeouts = config.timeouts.clone();
-        engine::drive(workers, plan, timeouts, clock, events, controls).await;
+        engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
         let runtime_late_ms = lag_probe.stop();
         let (final_snapshot, recorder) = match pipeline.await {
             Ok(done) => done,
@@ -240,71 +232,77 @@ impl Live {
                 // its writers flushed what was recorded. Say where that is rather than hang or
                 // vanish.
                 let why = pipeline::panic_message(e);
-                if let View::Dashboard(dashboard) = view {
+                if let View::Dashboard(dashboard) = held.view {
                     let _ = dashboard.await;
                 }
-                signals.abort();
-                return Err(RaceError::Crashed { why, dir });
+                held.signals.abort();
+                return Err(RaceError::Crashed { why, dir: held.dir });
             }
         };
         Ok(Ended {
+            held,
             final_snapshot,
             recorder,
             runtime_late_ms,
-            clock,
-            field,
-            notices,
-            stops,
-            signals,
-            reserve,
-            end_feed,
-            view,
         })
     }
 }
 
-/// Tells the end's notices (what the final numbers say about the race and the client), writes
-/// the result files, and waits for the view to close.
-async fn finish(config: &RaceConfig, options: &RaceOptions, ended: Ended) -> RaceOutcome {
-    let Ended {
-        final_snapshot,
-        recorder,
-        runtime_late_ms,
-        clock,
-        field,
-        mut notices,
-        stops,
-        signals,
-        reserve,
-        end_feed,
-        view,
-    } = ended;
-    let ended_wall = chrono::Utc::now();
-    // The final snapshot's time: what a replay of this race ends at too.
-    let duration_s = final_snapshot.t.as_secs_f64();
-    let signal = stops.signal.get().copied();
-    let interrupted = signal.is_some() || stops.by_user.load(Ordering::SeqCst);
-    notices.extend(recorder.problems().iter().cloned());
-    let endpoints = &final_snapshot.endpoints;
-    let client_notices = record::run_info::read_notices(endpoints, Some(runtime_late_ms));
+/// The end's notices, what the final numbers say about the endpoints and the client, join the
+/// race's notices (for `run.json`), after the files' problems. Headless, they are told now;
+/// the dashboard owns the terminal until it closes: it shows them now, and they are returned
+/// to be told after.
+fn tell_the_end(config: &RaceConfig, options: &RaceOptions, ended: &mut Ended) -> Vec<String> {
+    let held = &mut ended.held;
+    held.notices
+        .extend(ended.recorder.problems().iter().cloned());
+    let endpoints = &ended.final_snapshot.endpoints;
+    let client_notices = record::run_info::read_notices(endpoints, Some(ended.runtime_late_ms));
     let end_notices: Vec<String> = record::run_info::endpoint_notices(config, endpoints)
         .into_iter()
         .chain(client_notices)
         .collect();
-    notices.extend(end_notices.iter().cloned());
-    // The dashboard owns the terminal until it closes: it shows them now, they are told after.
-    let told_later = match &view {
+    held.notices.extend(end_notices.iter().cloned());
+    match &held.view {
         View::Dashboard(_) => {
-            let mut shown = recorder.problems().to_vec();
+            let mut shown = ended.recorder.problems().to_vec();
             shown.extend(end_notices.iter().cloned());
-            let _ = end_feed.send(shown);
+            let _ = held.end_feed.send(shown);
             end_notices
         }
         View::Progress(_) => {
             options.tell.tell(Telling::Notices(&end_notices));
             Vec::new()
         }
-    };
+    }
+}
+
+/// Writes the result files once the end is told, and waits for the view to close.
+async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) -> RaceOutcome {
+    let ended_wall = chrono::Utc::now();
+    // The final snapshot's time: what a replay of this race ends at too.
+    let duration_s = ended.final_snapshot.t.as_secs_f64();
+    let signal = ended.held.stops.signal.get().copied();
+    let interrupted = signal.is_some() || ended.held.stops.by_user.load(Ordering::SeqCst);
+    let told_later = tell_the_end(config, options, &mut ended);
+    let Ended {
+        held:
+            Held {
+                clock,
+                dir: _,
+                field,
+                notices,
+                stops: _,
+                signals,
+                reserve,
+                end_feed: _,
+                view,
+            },
+        final_snapshot,
+        recorder,
+        runtime_late_ms,
+    } = ended;
+    let endpoints = &final_snapshot.endpoints;
     let summary = Summary {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,
         name: config.name.clone(),
