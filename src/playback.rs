@@ -1,6 +1,6 @@
 //! Recorded races wired to the same parts as live ones: a replay folded through the
 //! aggregator into result files (`llmrace report`), or played on a virtual clock into the
-//! dashboard (`llmrace replay`). The live race's wiring is in `lib.rs`; this is its other half.
+//! dashboard (`llmrace replay`). The live race's wiring is in `race.rs`; this is its other half.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
