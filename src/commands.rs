@@ -288,9 +288,9 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
     // Only the HTML report draws every request; the others need the summary alone.
     let records = if format == report::Format::Html {
-        report::run::Records::Keep
+        crate::replay::Records::Keep
     } else {
-        report::run::Records::Skip
+        crate::replay::Records::Skip
     };
     // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
     let check_names = |names: Vec<String>, stream: bool| {
@@ -300,7 +300,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     };
     // Result files rebuilt from the replay the report is read from: one pass gives both.
     let (run, rebuilt) = match &args.results {
-        Some(dir) if report::run::is_read_from_replay(&args.run) => {
+        Some(dir) if crate::replay::load::is_read_from_replay(&args.run) => {
             let reader = crate::record::replay::ReplayReader::open(&args.run)?;
             // A threshold naming no endpoint is refused before anything is written.
             check_names(
@@ -312,11 +312,11 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
                     .collect(),
                 reader.header().race.workload.stream,
             )?;
-            let (dir, run) = crate::playback::report_file(reader, dir, records)?;
+            let (dir, run) = crate::replay::report_file(reader, dir, records)?;
             (run, Some(dir))
         }
         _ => (
-            report::run::load_with(&args.run, records)
+            crate::replay::load::load_with(&args.run, records)
                 .map_err(|e| RaceError::Init(e.to_string()))?,
             None,
         ),
@@ -344,7 +344,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
             None => {
                 let reader = crate::record::replay::ReplayReader::open(&args.run)?;
                 let (out, replayed) =
-                    crate::playback::report_file(reader, dir, report::run::Records::Skip)?;
+                    crate::replay::report_file(reader, dir, crate::replay::Records::Skip)?;
                 // The report comes from the folder's own files, which the replay's damage
                 // does not touch: the rebuilt files do, and may say something else.
                 let damage = (replayed.info.notices.iter())
@@ -398,7 +398,7 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
     let runs = args
         .runs
         .iter()
-        .map(|p| report::load(p).map_err(|e| RaceError::Init(e.to_string())))
+        .map(|p| crate::replay::load::load(p).map_err(|e| RaceError::Init(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let (Some(base), Some(current)) = (runs.first(), runs.last()) else {
         return Err(RaceError::Init(
@@ -490,12 +490,11 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
 /// dashboard draws.
 async fn load_telling_progress(
     reader: crate::record::replay::ReplayReader,
-) -> (crate::player::EventLog, crate::stats::Snapshot) {
+) -> (crate::replay::player::EventLog, crate::stats::Snapshot) {
     let progress = reader
         .progress()
         .filter(|_| std::io::stderr().is_terminal());
-    let mut loading =
-        tokio::task::spawn_blocking(move || crate::playback::load_for_playback(reader));
+    let mut loading = tokio::task::spawn_blocking(move || crate::replay::load_for_playback(reader));
     let loaded = match progress {
         None => loading.await,
         Some(progress) => {
@@ -550,7 +549,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let last = if interactive {
-        let speed = crate::player::Speed::parse(&args.speed)
+        let speed = crate::replay::player::Speed::parse(&args.speed)
             .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
         // The dashboard seeks back and forth: the events are held, compressed, and the race's
         // final numbers are folded as they load.
@@ -566,7 +565,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         last
     } else {
         let mut reader = crate::record::replay::ReplayReader::open(&path)?;
-        let last = crate::playback::fold_stream(&mut reader, |_| {});
+        let last = crate::replay::fold_stream(&mut reader, |_| {});
         tell_damage(reader.damage());
         tell_format(reader.header());
         last

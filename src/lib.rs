@@ -13,11 +13,11 @@ pub mod fuzzing;
 pub mod mock;
 pub mod pace;
 mod pipeline;
-pub mod playback;
-pub mod player;
 pub mod print;
 pub mod protocol;
 pub mod record;
+pub mod replay;
+pub mod replay_dashboard;
 pub mod report;
 mod runtime_lag;
 pub mod rx_time;
@@ -35,7 +35,8 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, watch};
 
-pub use playback::{fold_replay, play, report};
+pub use replay::{fold_replay, report};
+pub use replay_dashboard::play;
 
 use config::RaceConfig;
 use engine::{Controls, Target, TargetSpec};

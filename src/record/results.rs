@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::files::{REQUESTS_CSV, REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON, partial};
 use super::run_info::{RunInfo, Summary};
 use crate::stats::RequestRecord;
 
@@ -42,13 +43,6 @@ pub enum RecordError {
     #[error("cannot encode {what}: {reason}")]
     Encode { what: &'static str, reason: String },
 }
-
-pub const REQUESTS_JSONL: &str = "requests.jsonl";
-pub const REQUESTS_CSV: &str = "requests.csv";
-pub const RUN_JSON: &str = "run.json";
-pub const SUMMARY_JSON: &str = "summary.json";
-/// The files a race writes here (the replay aside), each first as `NAME.partial`.
-pub(super) const RESULT_FILES: [&str; 4] = [REQUESTS_JSONL, REQUESTS_CSV, RUN_JSON, SUMMARY_JSON];
 
 pub struct ResultsWriter {
     dir: PathBuf,
@@ -202,10 +196,6 @@ impl ResultsWriter {
 /// The files [`ResultsWriter::create`] opens in `dir`.
 pub fn opened_files(dir: &Path) -> [PathBuf; 2] {
     [partial(dir, REQUESTS_JSONL), partial(dir, REQUESTS_CSV)]
-}
-
-pub(super) fn partial(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.partial"))
 }
 
 fn promote(dir: &Path, name: &str) -> Result<(), RecordError> {

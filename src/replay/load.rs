@@ -4,16 +4,14 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-mod partial;
+mod records;
 
-use crate::playback::fold_stream;
+use super::fold::{fold_replay, fold_stream};
+use crate::clock;
+use crate::record::files::{REPLAY_FILE, REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
 use crate::record::replay::ReplayReader;
-use crate::record::results::{REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
-use crate::record::{
-    self, REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary,
-};
+use crate::record::{self, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary};
 use crate::stats::{RequestRecord, Snapshot};
-use crate::{clock, fold_replay};
 
 /// Everything a report needs about one race.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +39,7 @@ pub enum RunError {
     NotFound { path: PathBuf },
     #[error(
         "{path} is not a race's results: it has no {missing}, and no {REPLAY_FILE} or \
-         requests.jsonl.partial to rebuild them from"
+         {REQUESTS_JSONL}.partial to rebuild them from"
     )]
     Incomplete { path: PathBuf, missing: String },
     #[error("cannot read {path}: {source}")]
@@ -86,7 +84,7 @@ pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
     if missing.is_empty() {
         return from_files(path, records);
     }
-    if let Some(run) = partial::load(path, records)? {
+    if let Some(run) = records::load(path, records)? {
         return Ok(run);
     }
     Err(RunError::Incomplete {
@@ -252,7 +250,7 @@ pub(crate) fn assemble(
 /// with the version pinned so snapshots survive releases.
 #[cfg(test)]
 pub(crate) fn fixture(endpoints: usize, requests: usize) -> Run {
-    let mut run = from_replay(&crate::player::fixture::replay(endpoints, requests));
+    let mut run = from_replay(&crate::record::replay::fixture::replay(endpoints, requests));
     run.info.llmrace_version = "0.0.0-test".to_string();
     run
 }
@@ -260,13 +258,13 @@ pub(crate) fn fixture(endpoints: usize, requests: usize) -> Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::player::fixture;
+    use crate::record::replay::fixture;
 
     #[test]
     fn a_results_folder_and_its_replay_load_alike() {
         let replay = fixture::replay(3, 20);
         let dir = tempfile::tempdir().unwrap();
-        crate::report(&replay, dir.path()).unwrap();
+        crate::replay::report(&replay, dir.path()).unwrap();
         let from_folder = load(dir.path()).unwrap();
         let folded = from_replay(&replay);
         // Through the files as the folder went: the snapshot's view-only fields are not
@@ -285,7 +283,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let replay = fixture::replay(2, 5);
         fixture::write_file(dir.path(), &replay, None);
-        let file = dir.path().join(record::REPLAY_FILE);
+        let file = dir.path().join(REPLAY_FILE);
         let folded = from_replay(&replay);
         assert!(load(dir.path()).unwrap().summary == folded.summary);
         assert!(load(&file).unwrap().requests == folded.requests);
@@ -308,7 +306,7 @@ mod tests {
     fn cut_folder(keep_run_json: bool) -> (tempfile::TempDir, Run) {
         let replay = fixture::replay(3, 40);
         let dir = tempfile::tempdir().unwrap();
-        crate::report(&replay, dir.path()).unwrap();
+        crate::replay::report(&replay, dir.path()).unwrap();
         let complete = load(dir.path()).unwrap();
         std::fs::remove_file(dir.path().join(SUMMARY_JSON)).unwrap();
         if !keep_run_json {
@@ -316,7 +314,11 @@ mod tests {
         }
         let mut records = std::fs::read(dir.path().join(REQUESTS_JSONL)).unwrap();
         records.extend_from_slice(b"{\"request\":12,\"endpo");
-        std::fs::write(dir.path().join("requests.jsonl.partial"), records).unwrap();
+        std::fs::write(
+            crate::record::files::partial(dir.path(), REQUESTS_JSONL),
+            records,
+        )
+        .unwrap();
         std::fs::remove_file(dir.path().join(REQUESTS_JSONL)).unwrap();
         (dir, complete)
     }

@@ -1,28 +1,26 @@
 //! Replay playback: a pure state machine that moves a virtual clock over a loaded replay and
 //! folds its events, in file order, through the same [`Aggregator`] the live race used — so a
 //! paused, sped-up or sought replay shows exactly the numbers the live race showed at that
-//! moment. No I/O and no clock reads: it is told how much real time passed ([`run::play`]
+//! moment. No I/O and no clock reads: it is told how much real time passed ([`task::play`]
 //! is the task that tells it).
 
 pub mod log;
-pub mod run;
 pub mod speed;
+pub mod task;
 
-#[cfg(test)]
-pub(crate) mod fixture;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::fold::aggregator_for;
 use crate::event::Offset;
-use crate::record::ReplayHeader;
 use crate::stats::snapshot::Playback;
 use crate::stats::{Aggregator, Snapshot};
-pub use log::{EventLog, LogBuilder};
-pub use run::play;
+pub use log::{EventLog, LogBuilder, load_for_playback};
 pub use speed::Speed;
+pub use task::play;
 
 /// What the dashboard asks of a replay's playback (the keys of replay mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,10 +268,4 @@ impl Player {
             self.next += 1;
         }
     }
-}
-
-/// An empty aggregator set up as the recorded race's was: its endpoints, SLOs and start.
-pub fn aggregator_for(header: &ReplayHeader) -> Aggregator {
-    let names: Vec<String> = header.endpoints.iter().map(|e| e.name.clone()).collect();
-    Aggregator::new(&names, header.race.slo.clone(), header.started_at)
 }

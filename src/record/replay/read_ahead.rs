@@ -89,7 +89,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::player::fixture;
+    use crate::record::replay::fixture;
 
     type InMemory = ReplayReader<Cursor<Vec<u8>>>;
 

@@ -5,9 +5,10 @@
 use std::io::BufReader;
 use std::path::Path;
 
-use super::{REQUESTS_JSONL, RUN_JSON, Records, Run, RunError, read_json};
+use super::{Records, Run, RunError, read_json};
 use crate::config::RaceConfig;
 use crate::event::{EndpointId, Offset, RequestId};
+use crate::record::files::{REQUESTS_JSONL, RUN_JSON, partial};
 use crate::record::replay::{Line, read_line};
 use crate::record::{self, EndpointInfo, RunInfo, Summary};
 use crate::stats::endpoint::EndpointStats;
@@ -15,7 +16,7 @@ use crate::stats::{Outcome, RequestRecord};
 
 /// The run rebuilt from `dir`'s request records, or `None` when it has none to rebuild from.
 pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError> {
-    let partial = dir.join(format!("{REQUESTS_JSONL}.partial"));
+    let partial = partial(dir, REQUESTS_JSONL);
     let whole = dir.join(REQUESTS_JSONL);
     let (path, cut) = if whole.is_file() {
         (whole, false)
