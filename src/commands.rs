@@ -621,38 +621,23 @@ fn list_recent_races() {
 
 /// `demo  2026-11-23 06:14 UTC  4 endpoints: turbo, steady, …  fastest first token: turbo`
 fn describe_race(dir: &std::path::Path) -> String {
-    let read = |name: &str| -> Option<serde_json::Value> {
-        serde_json::from_slice(&std::fs::read(dir.join(name)).ok()?).ok()
-    };
+    use crate::record::{RunInfo, Summary, files::RUN_JSON};
     let folder = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(run) = read("run.json") else {
-        return format!("{folder}  (no run.json: the race did not finish writing)");
+    let Some(run) = RunInfo::read(dir) else {
+        return format!("{folder}  (no {RUN_JSON}: the race did not finish writing)");
     };
-    let name = run["name"].as_str().unwrap_or("?");
-    let when = run["started_at"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
-    let names: Vec<&str> = run["endpoints"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["name"].as_str()).collect())
-        .unwrap_or_default();
-    let winner = read("summary.json").and_then(|s| {
-        s["endpoints"]
-            .as_array()?
-            .iter()
-            .filter_map(|e| {
-                Some((
-                    e["name"].as_str()?.to_string(),
-                    e["latency"]["ttft_ms"]["p50"].as_f64()?,
-                ))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(name, _)| name)
+    let name = &run.name;
+    let when = run.started_at.format("%Y-%m-%d %H:%M UTC");
+    let names: Vec<&str> = run.endpoints.iter().map(|e| e.name.as_str()).collect();
+    let winner = Summary::read(dir).and_then(|s| {
+        s.endpoints
+            .into_iter()
+            .filter_map(|e| Some((e.latency.ttft_ms?.p50, e.name)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, name)| name)
     });
     let mut text = format!(
         "{name:<16} {when}  {}: {}",
@@ -662,7 +647,7 @@ fn describe_race(dir: &std::path::Path) -> String {
     if let Some(winner) = winner {
         text.push_str(&format!("  fastest first token: {winner}"));
     }
-    if run["interrupted"].as_bool() == Some(true) {
+    if run.interrupted {
         text.push_str("  (stopped early)");
     }
     text

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::files::{REPLAY_FILE, RESULT_FILES, RUN_JSON, SWEEP_FILE, partial};
+use super::files::{REPLAY_FILE, RESULT_FILES, SWEEP_FILE, partial};
 
 /// The platform's data folder for llmrace runs (`~/.local/share/llmrace/runs` on Linux).
 pub fn default_runs_dir() -> Option<PathBuf> {
@@ -112,10 +112,7 @@ fn race_files(folder: &Path) -> Vec<PathBuf> {
 /// Whether llmrace wrote the race in `folder`: its `run.json` reads as one, or its replay
 /// opens with a replay header.
 fn wrote_race(folder: &Path) -> bool {
-    let run = std::fs::read(folder.join(RUN_JSON))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<super::RunInfo>(&bytes).ok());
-    run.is_some() || super::replay::ReplayReader::open(folder).is_ok()
+    super::RunInfo::read(folder).is_some() || super::replay::ReplayReader::open(folder).is_ok()
 }
 
 /// Whether `path` has the layout of a sweep's `sweep.json`.

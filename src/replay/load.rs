@@ -10,7 +10,8 @@ use super::fold::{fold_replay, fold_stream};
 use crate::clock;
 use crate::record::files::{REPLAY_FILE, REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
 use crate::record::replay::ReplayReader;
-use crate::record::{self, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary};
+use crate::record::run_info::Span;
+use crate::record::{Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary};
 use crate::stats::{RequestRecord, Snapshot};
 
 /// Everything a report needs about one race.
@@ -201,44 +202,14 @@ pub(crate) fn assemble(
     damage: Option<String>,
     requests: Vec<RequestRecord>,
 ) -> Run {
-    let interrupted = end.is_none_or(|e| e.interrupted);
-    let duration_s = last.t.as_secs_f64();
-    // What the race itself would have said about these numbers.
-    let notices = damage
-        .map(|damage| crate::record::replay::damage::notice(&damage))
-        .into_iter()
-        .chain(record::run_info::replay_notices(header))
-        .chain(record::run_info::endpoint_notices(
-            &header.race,
-            &last.endpoints,
-        ))
-        .collect();
-    let summary = Summary {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        name: header.name.clone(),
-        started_at: header.started_at,
-        duration_s,
-        interrupted,
-        costs: record::run_info::costs(&header.race, &last.endpoints),
-        endpoints: last.endpoints,
-    };
-    let mut info = RunInfo {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        llmrace_version: header.llmrace_version.clone(),
-        name: header.name.clone(),
+    let span = Span {
         started_at: header.started_at,
         ended_at: clock::wall_time(header.started_at, last.t),
-        duration_s,
-        interrupted,
-        // A replay does not say where it was raced.
-        host: "unknown".to_string(),
-        endpoints: header.endpoints.clone(),
-        notices,
-        race: header.race.clone(),
-        read_late_max_ms: None,
-        runtime_late_max_ms: None,
+        duration_s: last.t.as_secs_f64(),
+        interrupted: end.is_none_or(|e| e.interrupted),
     };
-    record::run_info::note_reads(&mut info, &summary.endpoints);
+    let info = RunInfo::of_replay(header, span, damage.as_deref(), &last.endpoints);
+    let summary = Summary::new(&info, span.duration_s, last.endpoints);
     Run {
         info,
         summary,
