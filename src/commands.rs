@@ -645,7 +645,8 @@ fn describe_race(dir: &std::path::Path) -> String {
         names.join(", ")
     );
     if let Some(winner) = winner {
-        text.push_str(&format!("  fastest first token: {winner}"));
+        text.push_str("  fastest first token: ");
+        text.push_str(&winner);
     }
     if run.interrupted {
         text.push_str("  (stopped early)");

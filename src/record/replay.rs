@@ -256,7 +256,7 @@ impl ReplayWriter {
         })?;
         inner
             .into_inner()
-            .map_err(|e| e.into_error())
+            .map_err(std::io::IntoInnerError::into_error)
             .and_then(|file| file.sync_all())
             .map_err(|source| ReplayError::Write {
                 path: self.path.clone(),

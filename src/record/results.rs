@@ -82,7 +82,7 @@ impl ResultsWriter {
             .has_headers(false)
             .from_writer(open(REQUESTS_CSV)?);
         csv.write_record(CsvRow::HEADER)
-            .map_err(|e| write_error(dir, REQUESTS_CSV, e))?;
+            .map_err(|e| write_error(dir, REQUESTS_CSV, &e))?;
         Ok(ResultsWriter {
             dir: dir.to_path_buf(),
             jsonl,
@@ -126,7 +126,7 @@ impl ResultsWriter {
             && let Err(e) = self.csv.serialize(CsvRow::from(record))
         {
             self.csv_failed = true;
-            failure.get_or_insert_with(|| write_error(&self.dir, REQUESTS_CSV, e));
+            failure.get_or_insert_with(|| write_error(&self.dir, REQUESTS_CSV, &e));
         }
         self.written += 1;
         failure.map_or(Ok(()), Err)
@@ -203,7 +203,7 @@ fn promote(dir: &Path, name: &str) -> Result<(), RecordError> {
     std::fs::rename(partial(dir, name), &path).map_err(|source| RecordError::Write { path, source })
 }
 
-fn write_error(dir: &Path, name: &str, e: csv::Error) -> RecordError {
+fn write_error(dir: &Path, name: &str, e: &csv::Error) -> RecordError {
     RecordError::Write {
         path: partial(dir, name),
         source: std::io::Error::other(e.to_string()),

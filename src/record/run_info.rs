@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ReplayHeader;
 use super::files::{RUN_JSON, SUMMARY_JSON};
 use crate::config::{Price, RaceConfig};
+use crate::event::ErrorClass;
 use crate::protocol::Protocol;
 use crate::report::cost::Cost;
 use crate::stats::EndpointSnapshot;
@@ -120,13 +121,13 @@ impl RunInfo {
     /// alone: named `name` (its folder's), with its endpoints' names, and nothing made up (no
     /// objective, price or threshold applies).
     pub fn of_records(
-        name: String,
+        name: &str,
         endpoints: &[String],
         span: Span,
         notices: Vec<String>,
     ) -> RunInfo {
         let mut race = crate::config::demo_race();
-        race.name.clone_from(&name);
+        name.clone_into(&mut race.name);
         race.endpoints.clear();
         race.slo = crate::config::Slo::default();
         race.fail_if.clear();
@@ -340,9 +341,7 @@ pub fn replay_notices(header: &ReplayHeader) -> Vec<String> {
         .collect()
 }
 
-/// The notice for an endpoint whose server reported zero output tokens for responses that
-/// carried text (its counts are then llmrace's estimates).
-/// "a: all 40 requests failed: not_found — check the URL", when every request of an endpoint
+/// "a: all 40 requests failed: `not_found` — check the URL", when every request of an endpoint
 /// failed alike: most likely its configuration, not the server's load.
 fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
     let mut errors = e.errors.iter().filter(|(_, n)| **n > 0);
@@ -350,7 +349,6 @@ fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
     if errors.next().is_some() || e.counts.succeeded > 0 || *n < e.counts.failed {
         return None;
     }
-    use crate::event::ErrorClass;
     let hint = match class {
         ErrorClass::NotFound | ErrorClass::Dns | ErrorClass::Connect => " — check the URL",
         ErrorClass::Auth => " — check the API key",
@@ -364,6 +362,8 @@ fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
     Some(format!("{}: {what} failed: {}{hint}", e.name, class.name()))
 }
 
+/// The notice for an endpoint whose server reported zero output tokens for responses that
+/// carried text (its counts are then llmrace's estimates).
 pub fn usage_notice(e: &EndpointSnapshot) -> Option<String> {
     let n = e.tokens.contradicted_output_requests;
     if n == 0 {

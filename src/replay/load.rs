@@ -97,9 +97,10 @@ pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
 /// Whether [`load_with`] reads `path` from a replay: a replay file, or a folder without its
 /// result files that holds one.
 pub fn is_read_from_replay(path: &Path) -> bool {
-    match path.is_dir() {
-        true => !missing_files(path).is_empty() && path.join(REPLAY_FILE).is_file(),
-        false => path.exists(),
+    if path.is_dir() {
+        !missing_files(path).is_empty() && path.join(REPLAY_FILE).is_file()
+    } else {
+        path.exists()
     }
 }
 
@@ -165,7 +166,7 @@ pub fn from_replay(replay: &Replay) -> Run {
         &replay.header,
         last,
         replay.end,
-        replay.damage.clone(),
+        replay.damage.as_deref(),
         requests,
     )
 }
@@ -191,7 +192,7 @@ pub(crate) fn fold_file(
         }
     });
     let (header, end, damage) = reader.into_parts();
-    assemble(&header, last, end, damage, requests)
+    assemble(&header, last, end, damage.as_deref(), requests)
 }
 
 /// The run a replay's header and final snapshot describe.
@@ -199,7 +200,7 @@ pub(crate) fn assemble(
     header: &ReplayHeader,
     last: Snapshot,
     end: Option<ReplayEnd>,
-    damage: Option<String>,
+    damage: Option<&str>,
     requests: Vec<RequestRecord>,
 ) -> Run {
     let span = Span {
@@ -208,7 +209,7 @@ pub(crate) fn assemble(
         duration_s: last.t.as_secs_f64(),
         interrupted: end.is_none_or(|e| e.interrupted),
     };
-    let info = RunInfo::of_replay(header, span, damage.as_deref(), &last.endpoints);
+    let info = RunInfo::of_replay(header, span, damage, &last.endpoints);
     let summary = Summary::new(&info, span.duration_s, last.endpoints);
     Run {
         info,
@@ -233,16 +234,16 @@ mod tests {
 
     #[test]
     fn a_results_folder_and_its_replay_load_alike() {
-        let replay = fixture::replay(3, 20);
-        let dir = tempfile::tempdir().unwrap();
-        crate::replay::report(&replay, dir.path()).unwrap();
-        let from_folder = load(dir.path()).unwrap();
-        let folded = from_replay(&replay);
         // Through the files as the folder went: the snapshot's view-only fields are not
         // stored, and JSON may move a float by its last bit.
         fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
             serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
         }
+        let replay = fixture::replay(3, 20);
+        let dir = tempfile::tempdir().unwrap();
+        crate::replay::report(&replay, dir.path()).unwrap();
+        let from_folder = load(dir.path()).unwrap();
+        let folded = from_replay(&replay);
         assert!(from_folder.summary == through_json(&folded.summary));
         assert!(from_folder.requests == through_json(&folded.requests));
         assert_eq!(from_folder.info.endpoints, folded.info.endpoints);
@@ -364,6 +365,10 @@ mod tests {
 
     /// What a summary rebuilt from request records must share with the race's own: everything
     /// but the live rate, and the rate window to the microsecond the records keep.
+    #[expect(
+        clippy::float_cmp,
+        reason = "the success rate is a ratio of the same two counts"
+    )]
     fn assert_same_numbers(
         got: &crate::stats::EndpointSnapshot,
         want: &crate::stats::EndpointSnapshot,

@@ -160,6 +160,11 @@ impl Player {
             fraction.clamp(0.0, 1.0)
         };
         // Rounded to the nanosecond; `as` saturates, and the fraction is within [0, 1].
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a share in [0, 1] of a duration in u64: within 0..=duration"
+        )]
         let target = (self.duration.0 as f64 * fraction).round() as u64;
         self.move_to(Offset(target));
     }

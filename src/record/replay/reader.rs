@@ -72,7 +72,7 @@ impl ReplayReader {
         file.seek(SeekFrom::Start(0)).map_err(read_error)?;
         let progress = Progress {
             read: Arc::new(AtomicU64::new(0)),
-            total: file.metadata().map(|m| m.len()).unwrap_or(0),
+            total: file.metadata().map_or(0, |m| m.len()),
         };
         let file = Tally {
             inner: file,

@@ -13,7 +13,7 @@ fn endpoint(name: &str) -> EndpointSnapshot {
             succeeded: 2,
             ..Counts::default()
         },
-        errors: Default::default(),
+        errors: std::collections::BTreeMap::default(),
         latency: Latency::default(),
         tokens: Tokens {
             input: 2_000_000,
@@ -23,7 +23,7 @@ fn endpoint(name: &str) -> EndpointSnapshot {
         rates: Rates::default(),
         recent_seconds: Vec::new(),
         requests: Vec::new(),
-        health: Default::default(),
+        health: crate::stats::Health::default(),
         wins_first_token: 0,
         wins_first_finished: 0,
         laps: 0,
@@ -169,6 +169,10 @@ fn noting_reads_twice_adds_nothing() {
 }
 
 #[test]
+#[expect(
+    clippy::float_cmp,
+    reason = "4 tokens of a whole price: the cost is exact"
+)]
 fn only_priced_endpoints_have_costs_and_old_summaries_still_read() {
     let mut race = demo_race();
     race.endpoints[1].price = Some(Price {

@@ -65,21 +65,18 @@ pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError
     let duration_s = known.as_ref().map_or(end.as_secs_f64(), |info| {
         info.duration_s.max(end.as_secs_f64())
     });
-    let mut info = match known {
-        Some(mut info) => {
-            info.interrupted |= cut;
-            info.notices.extend(notices);
-            info
-        }
-        None => {
-            let span = Span {
-                started_at,
-                ended_at: crate::clock::wall_time(started_at, at(duration_s)),
-                duration_s,
-                interrupted: true,
-            };
-            RunInfo::of_records(folder_name(dir), &names, span, notices)
-        }
+    let mut info = if let Some(mut info) = known {
+        info.interrupted |= cut;
+        info.notices.extend(notices);
+        info
+    } else {
+        let span = Span {
+            started_at,
+            ended_at: crate::clock::wall_time(started_at, at(duration_s)),
+            duration_s,
+            interrupted: true,
+        };
+        RunInfo::of_records(&folder_name(dir), &names, span, notices)
     };
     note_reads(&mut info, &endpoints);
     let summary = Summary::new(&info, duration_s, endpoints);

@@ -328,6 +328,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "the share read is exactly 1.0 once every byte was read"
+    )]
     fn a_replay_loaded_for_the_dashboard_holds_every_event_and_the_final_numbers() {
         let dir = tempfile::tempdir().unwrap();
         let replay = fixture::replay(4, 400);
