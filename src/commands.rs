@@ -656,6 +656,27 @@ fn describe_race(dir: &std::path::Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The race list reads `run.json` and `summary.json` typed, as llmrace wrote them.
+    #[test]
+    fn a_recorded_race_is_described_from_its_files() {
+        use crate::record::files::{RUN_JSON, SUMMARY_JSON};
+        use crate::record::results::write_json;
+        let dir = tempfile::tempdir().unwrap();
+        let run = crate::replay::load::fixture(2, 5);
+        write_json(dir.path(), RUN_JSON, &run.info).unwrap();
+        let folder = dir.path().display().to_string();
+        let line = super::describe_race(dir.path());
+        assert!(line.starts_with("demo "), "{line}");
+        assert!(line.contains("2 endpoints: turbo, steady"), "{line}");
+        assert!(!line.contains("fastest"), "{line}");
+        write_json(dir.path(), SUMMARY_JSON, &run.summary).unwrap();
+        let line = super::describe_race(dir.path());
+        assert!(line.ends_with("fastest first token: turbo"), "{line}");
+        std::fs::write(dir.path().join(RUN_JSON), "{}").unwrap();
+        let line = super::describe_race(dir.path());
+        assert!(line.contains("(no run.json"), "{line} in {folder}");
+    }
+
     #[test]
     fn the_banner_counts_one_endpoint_as_one() {
         let mut config = crate::config::demo_race();
