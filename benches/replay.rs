@@ -94,7 +94,7 @@ fn main() {
     for _ in 0..LOADS {
         let started = Instant::now();
         let reader = ReplayReader::open(&path).expect("open the replay");
-        let (log, last) = llmrace::playback::load_for_playback(reader);
+        let (log, last) = llmrace::replay::load_for_playback(reader);
         opens.push(started.elapsed().as_secs_f64());
         assert_eq!(log.len(), events.len());
         assert!(!last.endpoints.is_empty());

@@ -272,12 +272,11 @@ fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Su
 /// dashboard draws.
 async fn load_telling_progress(
     reader: crate::record::replay::ReplayReader,
-) -> (crate::player::EventLog, crate::stats::Snapshot) {
+) -> (crate::replay::player::EventLog, crate::stats::Snapshot) {
     let progress = reader
         .progress()
         .filter(|_| std::io::stderr().is_terminal());
-    let mut loading =
-        tokio::task::spawn_blocking(move || crate::playback::load_for_playback(reader));
+    let mut loading = tokio::task::spawn_blocking(move || crate::replay::load_for_playback(reader));
     let loaded = match progress {
         None => loading.await,
         Some(progress) => {
@@ -333,11 +332,12 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let last = if interactive {
-        let speed =
-            crate::player::Speed::parse(&args.speed).map_err(|why| CommandError::Speed {
+        let speed = crate::replay::player::Speed::parse(&args.speed).map_err(|why| {
+            CommandError::Speed {
                 given: args.speed.clone(),
                 why,
-            })?;
+            }
+        })?;
         // The dashboard seeks back and forth: the events are held, compressed, and the race's
         // final numbers are folded as they load.
         let reader = crate::record::replay::ReplayReader::open(&path)?;
@@ -352,7 +352,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         last
     } else {
         let mut reader = crate::record::replay::ReplayReader::open(&path)?;
-        let last = crate::playback::fold_stream(&mut reader, |_| {});
+        let last = crate::replay::fold_stream(&mut reader, |_| {});
         tell_damage(reader.damage());
         tell_format(reader.header());
         last
@@ -408,38 +408,23 @@ fn list_recent_races() {
 
 /// `demo  2026-11-23 06:14 UTC  4 endpoints: turbo, steady, …  fastest first token: turbo`
 fn describe_race(dir: &std::path::Path) -> String {
-    let read = |name: &str| -> Option<serde_json::Value> {
-        serde_json::from_slice(&std::fs::read(dir.join(name)).ok()?).ok()
-    };
+    use crate::record::{RunInfo, Summary, files::RUN_JSON};
     let folder = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(run) = read("run.json") else {
-        return format!("{folder}  (no run.json: the race did not finish writing)");
+    let Some(run) = RunInfo::read(dir) else {
+        return format!("{folder}  (no {RUN_JSON}: the race did not finish writing)");
     };
-    let name = run["name"].as_str().unwrap_or("?");
-    let when = run["started_at"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
-    let names: Vec<&str> = run["endpoints"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["name"].as_str()).collect())
-        .unwrap_or_default();
-    let winner = read("summary.json").and_then(|s| {
-        s["endpoints"]
-            .as_array()?
-            .iter()
-            .filter_map(|e| {
-                Some((
-                    e["name"].as_str()?.to_string(),
-                    e["latency"]["ttft_ms"]["p50"].as_f64()?,
-                ))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(name, _)| name)
+    let name = &run.name;
+    let when = run.started_at.format("%Y-%m-%d %H:%M UTC");
+    let names: Vec<&str> = run.endpoints.iter().map(|e| e.name.as_str()).collect();
+    let winner = Summary::read(dir).and_then(|s| {
+        s.endpoints
+            .into_iter()
+            .filter_map(|e| Some((e.latency.ttft_ms?.p50, e.name)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, name)| name)
     });
     let mut text = format!(
         "{name:<16} {when}  {}: {}",
@@ -449,7 +434,7 @@ fn describe_race(dir: &std::path::Path) -> String {
     if let Some(winner) = winner {
         let _ = write!(text, "  fastest first token: {winner}");
     }
-    if run["interrupted"].as_bool() == Some(true) {
+    if run.interrupted {
         text.push_str("  (stopped early)");
     }
     text
@@ -457,6 +442,27 @@ fn describe_race(dir: &std::path::Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The race list reads `run.json` and `summary.json` typed, as llmrace wrote them.
+    #[test]
+    fn a_recorded_race_is_described_from_its_files() {
+        use crate::record::files::{RUN_JSON, SUMMARY_JSON};
+        use crate::record::results::write_json;
+        let dir = tempfile::tempdir().unwrap();
+        let run = crate::replay::load::fixture(2, 5);
+        write_json(dir.path(), RUN_JSON, &run.info).unwrap();
+        let folder = dir.path().display().to_string();
+        let line = super::describe_race(dir.path());
+        assert!(line.starts_with("demo "), "{line}");
+        assert!(line.contains("2 endpoints: turbo, steady"), "{line}");
+        assert!(!line.contains("fastest"), "{line}");
+        write_json(dir.path(), SUMMARY_JSON, &run.summary).unwrap();
+        let line = super::describe_race(dir.path());
+        assert!(line.ends_with("fastest first token: turbo"), "{line}");
+        std::fs::write(dir.path().join(RUN_JSON), "{}").unwrap();
+        let line = super::describe_race(dir.path());
+        assert!(line.contains("(no run.json"), "{line} in {folder}");
+    }
+
     #[test]
     fn the_banner_counts_one_endpoint_as_one() {
         let mut config = crate::config::demo_race();

@@ -108,7 +108,7 @@ pub fn replay(data: &[u8]) {
     let folded = crate::fold_replay(&replay, |_| requests += 1);
     // Read whole or as a stream, a replay must give the same numbers and the same damage.
     let mut streamed_requests = 0usize;
-    let streamed = crate::playback::fold_stream(&mut reader, |_| streamed_requests += 1);
+    let streamed = crate::replay::fold_stream(&mut reader, |_| streamed_requests += 1);
     assert_eq!(folded, streamed, "streamed fold differs");
     assert_eq!(requests, streamed_requests);
     assert_eq!(replay.duration(), reader.duration());

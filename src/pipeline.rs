@@ -1,6 +1,7 @@
 //! The tasks of a live race besides the engine: the pipeline folding events into statistics
 //! and files, the headless progress printer, and the listener that turns signals into a stop.
-//! `race.rs` wires them together; `playback.rs` is the same for recorded races.
+//! `race.rs` wires them together; `replay/` and `replay_dashboard.rs` are the same for recorded
+//! races.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -19,7 +19,7 @@ use crate::config::RaceConfig;
 use crate::engine::{self, Controls};
 use crate::record::{self, Recorder, RunInfo, Summary};
 use crate::stats::{Aggregator, Snapshot};
-use crate::{capacity, event, pipeline, runtime_lag, secret, signals, start_up, tui};
+use crate::{capacity, event, pipeline, runtime_lag, signals, start_up, tui};
 
 pub use error::RaceError;
 pub(crate) use field::{Field, resolve_endpoints};
@@ -303,30 +303,21 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         runtime_late_ms,
     } = ended;
     let endpoints = &final_snapshot.endpoints;
-    let summary = Summary {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        name: config.name.clone(),
-        started_at: clock.wall_start(),
-        duration_s,
-        interrupted,
-        endpoints: final_snapshot.endpoints.clone(),
-        costs: record::run_info::costs(config, &final_snapshot.endpoints),
-    };
-    let run = RunInfo {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        llmrace_version: env!("CARGO_PKG_VERSION").to_string(),
-        name: config.name.clone(),
+    let span = record::run_info::Span {
         started_at: clock.wall_start(),
         ended_at: ended_wall,
         duration_s,
         interrupted,
-        host: record::run_info::host_name(),
-        endpoints: field.info,
-        notices,
-        race: secret::redact_config(config),
-        read_late_max_ms: record::run_info::read_late_max_ms(endpoints),
-        runtime_late_max_ms: Some(runtime_late_ms),
     };
+    let run = RunInfo::of_race(
+        config,
+        field.info,
+        span,
+        notices,
+        endpoints,
+        runtime_late_ms,
+    );
+    let summary = Summary::new(&run, duration_s, final_snapshot.endpoints.clone());
     let end = record::ReplayEnd {
         t: final_snapshot.t,
         interrupted,

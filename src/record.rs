@@ -4,14 +4,16 @@
 //! complete (written aside, then renamed).
 
 pub mod disk;
+pub mod files;
 pub mod folder;
 pub mod recorder;
 pub mod replay;
 pub mod results;
 pub mod run_info;
 
+pub use files::REPLAY_FILE;
 pub use folder::{default_runs_dir, race_folder, recent_races};
 pub use recorder::{Recorded, Recorder};
-pub use replay::{REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
+pub use replay::{Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
 pub use results::{Finished, RecordError, ResultsWriter};
 pub use run_info::{EndpointInfo, RunInfo, Summary};

@@ -12,12 +12,11 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod progress;
-pub mod run;
 pub mod svg;
 pub mod table;
 pub mod threshold;
 
-pub use run::{Run, RunError, load};
+use crate::replay::Run;
 
 /// A report format, as `--format` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +116,10 @@ mod format_tests {
 
     #[test]
     fn empty_races_render_in_every_format() {
-        for run in [run::fixture(2, 0), run::fixture(0, 0)] {
+        for run in [
+            crate::replay::load::fixture(2, 0),
+            crate::replay::load::fixture(0, 0),
+        ] {
             for format in Format::ALL {
                 let text = render(&run, format);
                 assert!(!text.is_empty(), "{format:?}");

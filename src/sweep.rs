@@ -328,9 +328,10 @@ pub async fn sweep(
 }
 
 fn write_report(dir: &Path, report: &SweepReport) -> Result<(), RecordError> {
-    let path = dir.join(crate::record::folder::SWEEP_FILE);
+    use crate::record::files::SWEEP_FILE;
+    let path = dir.join(SWEEP_FILE);
     let text = serde_json::to_string_pretty(report).map_err(|e| RecordError::Encode {
-        what: "sweep.json",
+        what: SWEEP_FILE,
         reason: e.to_string(),
     })?;
     std::fs::write(&path, text + "\n").map_err(|source| RecordError::Write { path, source })

@@ -10,7 +10,7 @@ mod common;
 use common::{race_config, records, run};
 use llmrace::config::Price;
 use llmrace::event::TokenSource;
-use llmrace::report::run::Records;
+use llmrace::replay::Records;
 use llmrace::stats::{Outcome, RequestRecord};
 
 async fn check_protocol(protocol: &str, stream: bool) {
@@ -183,7 +183,7 @@ async fn zero_output_usage_for_a_response_with_text_is_counted_by_the_tokenizer(
                 "{case}: {table}"
             );
             let rebuilt =
-                llmrace::report::run::from_replay_file(dir.path(), Records::Skip).unwrap();
+                llmrace::replay::load::from_replay_file(dir.path(), Records::Skip).unwrap();
             assert!(
                 rebuilt.info.notices.iter().any(|n| n.starts_with(told)),
                 "{case}: {:?}",

@@ -10,14 +10,14 @@ use llmrace::record::{EndpointInfo, Replay, ReplayEnd, ReplayHeader};
 use llmrace::report::{self, Format};
 
 /// A fixture race of four endpoints, one with a hostile name, folded into a run.
-fn run() -> report::Run {
+fn run() -> llmrace::replay::Run {
     let mut names = llmrace::stats::fixture::endpoint_names(4);
     names[0] = "<script>alert(\"x\")</script>turbo".to_string();
     run_of(names)
 }
 
 /// The fixture race between endpoints named `names`, folded into a run.
-fn run_of(names: Vec<String>) -> report::Run {
+fn run_of(names: Vec<String>) -> llmrace::replay::Run {
     let endpoints = names.len();
     let events: Vec<_> = llmrace::stats::fixture::events(endpoints, 150).collect();
     let end = events.last().map(|e| ReplayEnd {
@@ -42,7 +42,7 @@ fn run_of(names: Vec<String>) -> report::Run {
         end,
         damage: None,
     };
-    report::run::from_replay(&replay)
+    llmrace::replay::load::from_replay(&replay)
 }
 
 /// Chromium's binary, or `None` (with the reason printed) when the test should be skipped.

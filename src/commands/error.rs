@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::race::RaceError;
-use crate::report::run::RunError;
+use crate::replay::RunError;
 use crate::report::threshold::ThresholdError;
 
 /// Why a subcommand failed. Its message is printed after `error: `.
@@ -103,6 +103,13 @@ impl From<RaceError> for CommandError {
 /// A replay read (or rebuilt from) by a command fails as a race's replay does.
 impl From<crate::record::ReplayError> for CommandError {
     fn from(error: crate::record::ReplayError) -> CommandError {
+        CommandError::Race(Box::new(error.into()))
+    }
+}
+
+/// Result files rebuilt by a command that cannot be written fail as a race's do.
+impl From<crate::record::RecordError> for CommandError {
+    fn from(error: crate::record::RecordError) -> CommandError {
         CommandError::Race(Box::new(error.into()))
     }
 }

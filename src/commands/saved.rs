@@ -11,9 +11,9 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, CommandError> {
     let format = report::Format::parse(&args.format).map_err(CommandError::Format)?;
     // Only the HTML report draws every request; the others need the summary alone.
     let records = if format == report::Format::Html {
-        report::run::Records::Keep
+        crate::replay::Records::Keep
     } else {
-        report::run::Records::Skip
+        crate::replay::Records::Skip
     };
     // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
     let check_names = |names: Vec<String>, stream: bool| {
@@ -23,7 +23,7 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, CommandError> {
     };
     // Result files rebuilt from the replay the report is read from: one pass gives both.
     let (run, rebuilt) = match &args.results {
-        Some(dir) if report::run::is_read_from_replay(&args.run) => {
+        Some(dir) if crate::replay::load::is_read_from_replay(&args.run) => {
             let reader = crate::record::replay::ReplayReader::open(&args.run)?;
             // A threshold naming no endpoint is refused before anything is written.
             check_names(
@@ -35,10 +35,10 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, CommandError> {
                     .collect(),
                 reader.header().race.workload.stream,
             )?;
-            let (dir, run) = crate::playback::report_file(reader, dir, records)?;
+            let (dir, run) = crate::replay::report_file(reader, dir, records)?;
             (run, Some(dir))
         }
-        _ => (report::run::load_with(&args.run, records)?, None),
+        _ => (crate::replay::load::load_with(&args.run, records)?, None),
     };
     // A replay's damage is told in the report itself (CSV has no room for it: here), the
     // other notices here.
@@ -89,7 +89,7 @@ fn rebuild_beside(
     dir: &std::path::Path,
 ) -> Result<std::path::PathBuf, CommandError> {
     let reader = crate::record::replay::ReplayReader::open(run)?;
-    let (out, replayed) = crate::playback::report_file(reader, dir, report::run::Records::Skip)?;
+    let (out, replayed) = crate::replay::report_file(reader, dir, crate::replay::Records::Skip)?;
     // The report comes from the folder's own files, which the replay's damage
     // does not touch: the rebuilt files do, and may say something else.
     let damage =
@@ -115,7 +115,7 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, CommandError> {
     let runs = args
         .runs
         .iter()
-        .map(|p| report::load(p))
+        .map(|p| crate::replay::load::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let (Some(base), Some(current)) = (runs.first(), runs.last()) else {
         return Err(CommandError::TwoRunsNeeded);

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::files::{REPLAY_FILE, RESULT_FILES, SWEEP_FILE, partial};
+
 /// The platform's data folder for llmrace runs (`~/.local/share/llmrace/runs` on Linux).
 pub fn default_runs_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "llmrace").map(|dirs| dirs.data_dir().join("runs"))
@@ -21,9 +23,6 @@ pub fn race_folder(parent: &Path, name: &str, start: DateTime<Utc>) -> PathBuf {
     }
     candidate
 }
-
-/// A sweep's file of every level's numbers, beside its `level-<n>/` race folders.
-pub const SWEEP_FILE: &str = "sweep.json";
 
 /// Checks a results folder the user named (`-o DIR`, a race's or a sweep's) before anything
 /// is sent: it must be a folder or not exist yet, and must not hold llmrace's earlier results,
@@ -102,10 +101,10 @@ fn earlier_results(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// The files in `folder` named as a race's results, whole or `.partial`.
 fn race_files(folder: &Path) -> Vec<PathBuf> {
-    super::results::RESULT_FILES
+    RESULT_FILES
         .iter()
-        .chain(std::iter::once(&super::REPLAY_FILE))
-        .flat_map(|name| [folder.join(name), super::results::partial(folder, name)])
+        .chain(std::iter::once(&REPLAY_FILE))
+        .flat_map(|name| [folder.join(name), partial(folder, name)])
         .filter(|path| path.exists())
         .collect()
 }
@@ -113,10 +112,7 @@ fn race_files(folder: &Path) -> Vec<PathBuf> {
 /// Whether llmrace wrote the race in `folder`: its `run.json` reads as one, or its replay
 /// opens with a replay header.
 fn wrote_race(folder: &Path) -> bool {
-    let run = std::fs::read(folder.join(super::results::RUN_JSON))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<super::RunInfo>(&bytes).ok());
-    run.is_some() || super::replay::ReplayReader::open(folder).is_ok()
+    super::RunInfo::read(folder).is_some() || super::replay::ReplayReader::open(folder).is_ok()
 }
 
 /// Whether `path` has the layout of a sweep's `sweep.json`.
@@ -164,7 +160,7 @@ pub fn recent_races(parent: &Path) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.join(super::REPLAY_FILE).is_file())
+        .filter(|p| p.join(REPLAY_FILE).is_file())
         .collect();
     folders.sort();
     folders.reverse();
@@ -259,7 +255,7 @@ mod tests {
     #[test]
     fn an_earlier_sweep_is_refused_and_removed_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let sweep = dir.path().join(super::SWEEP_FILE);
+        let sweep = dir.path().join(SWEEP_FILE);
         std::fs::write(&sweep, "{}").unwrap();
         let error = super::check_named_folder(dir.path(), true).unwrap_err();
         assert!(

@@ -16,21 +16,21 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
+use super::files::REPLAY_FILE;
 use super::run_info::EndpointInfo;
 use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;
 
 pub mod damage;
+#[cfg(test)]
+pub(crate) mod fixture;
 mod prompt_line;
 mod read_ahead;
 mod reader;
 
 pub(crate) use reader::{Line, read_line};
 pub use reader::{MAX_LINE_BYTES, Progress, ReplayReader, Tally};
-
-/// The replay's file name inside a results folder.
-pub const REPLAY_FILE: &str = "replay.jsonl.gz";
 
 /// Bumped when a change would make an older llmrace misread a replay. Format 2 moved the
 /// prompts out of the header (a big workload made it longer than a line may be) and numbered
@@ -256,7 +256,7 @@ impl ReplayWriter {
         })?;
         inner
             .into_inner()
-            .map_err(|e| e.into_error())
+            .map_err(std::io::IntoInnerError::into_error)
             .and_then(|file| file.sync_all())
             .map_err(|source| ReplayError::Write {
                 path: self.path.clone(),
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn prompts_past_the_line_cap_are_written_so_that_they_read_back() {
-        let mut replay = crate::player::fixture::replay(2, 3);
+        let mut replay = fixture::replay(2, 3);
         // Together more than a line may hold (the header held them all in format 1).
         let mib = |c: char| c.to_string().repeat(1 << 20);
         replay.header.prompts = ('a'..='q').map(|c| prompt(mib(c))).collect();
@@ -369,7 +369,7 @@ mod tests {
             .prompts
             .push(prompt("z".repeat(MAX_LINE_BYTES + 1)));
         let dir = tempfile::tempdir().unwrap();
-        crate::player::fixture::write_file(dir.path(), &replay, None);
+        fixture::write_file(dir.path(), &replay, None);
         let read = Replay::open(dir.path()).unwrap();
         assert_eq!(read.damage, None);
         assert_eq!(read.events, replay.events);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::files::{REQUESTS_CSV, REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON, partial};
 use super::run_info::{RunInfo, Summary};
 use crate::stats::RequestRecord;
 
@@ -42,13 +43,6 @@ pub enum RecordError {
     #[error("cannot encode {what}: {reason}")]
     Encode { what: &'static str, reason: String },
 }
-
-pub const REQUESTS_JSONL: &str = "requests.jsonl";
-pub const REQUESTS_CSV: &str = "requests.csv";
-pub const RUN_JSON: &str = "run.json";
-pub const SUMMARY_JSON: &str = "summary.json";
-/// The files a race writes here (the replay aside), each first as `NAME.partial`.
-pub(super) const RESULT_FILES: [&str; 4] = [REQUESTS_JSONL, REQUESTS_CSV, RUN_JSON, SUMMARY_JSON];
 
 pub struct ResultsWriter {
     dir: PathBuf,
@@ -88,7 +82,7 @@ impl ResultsWriter {
             .has_headers(false)
             .from_writer(open(REQUESTS_CSV)?);
         csv.write_record(CsvRow::HEADER)
-            .map_err(|e| write_error(dir, REQUESTS_CSV, e))?;
+            .map_err(|e| write_error(dir, REQUESTS_CSV, &e))?;
         Ok(ResultsWriter {
             dir: dir.to_path_buf(),
             jsonl,
@@ -132,7 +126,7 @@ impl ResultsWriter {
             && let Err(e) = self.csv.serialize(CsvRow::from(record))
         {
             self.csv_failed = true;
-            failure.get_or_insert_with(|| write_error(&self.dir, REQUESTS_CSV, e));
+            failure.get_or_insert_with(|| write_error(&self.dir, REQUESTS_CSV, &e));
         }
         self.written += 1;
         failure.map_or(Ok(()), Err)
@@ -204,16 +198,12 @@ pub fn opened_files(dir: &Path) -> [PathBuf; 2] {
     [partial(dir, REQUESTS_JSONL), partial(dir, REQUESTS_CSV)]
 }
 
-pub(super) fn partial(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.partial"))
-}
-
 fn promote(dir: &Path, name: &str) -> Result<(), RecordError> {
     let path = dir.join(name);
     std::fs::rename(partial(dir, name), &path).map_err(|source| RecordError::Write { path, source })
 }
 
-fn write_error(dir: &Path, name: &str, e: csv::Error) -> RecordError {
+fn write_error(dir: &Path, name: &str, e: &csv::Error) -> RecordError {
     RecordError::Write {
         path: partial(dir, name),
         source: std::io::Error::other(e.to_string()),

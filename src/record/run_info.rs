@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::ReplayHeader;
+use super::files::{RUN_JSON, SUMMARY_JSON};
 use crate::config::{Price, RaceConfig};
+use crate::event::ErrorClass;
 use crate::protocol::Protocol;
 use crate::report::cost::Cost;
 use crate::stats::EndpointSnapshot;
@@ -44,6 +47,143 @@ pub struct RunInfo {
     /// a notice says so. Absent from runs rebuilt from a replay, which does not hold it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_late_max_ms: Option<f64>,
+}
+
+/// When a race ran and how it ended, as `run.json` and `summary.json` tell it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    /// Race time from the start to the final snapshot: what a replay of the race ends at.
+    pub duration_s: f64,
+    /// Stopped before its end (a signal, the user quitting, or cut by a crash).
+    pub interrupted: bool,
+}
+
+impl RunInfo {
+    /// `run.json` of a race just run on this machine: `race` as configured (stored with its
+    /// secrets redacted), its resolved endpoints, how it went, every notice told of it, and
+    /// the client's lateness: the reads' from the final numbers, the runtime's as measured.
+    pub fn of_race(
+        race: &RaceConfig,
+        endpoints: Vec<EndpointInfo>,
+        span: Span,
+        notices: Vec<String>,
+        numbers: &[EndpointSnapshot],
+        runtime_late_max_ms: f64,
+    ) -> RunInfo {
+        RunInfo {
+            read_late_max_ms: read_late_max_ms(numbers),
+            runtime_late_max_ms: Some(runtime_late_max_ms),
+            ..RunInfo::base(
+                crate::secret::redact_config(race),
+                env!("CARGO_PKG_VERSION").to_string(),
+                host_name(),
+                endpoints,
+                span,
+                notices,
+            )
+        }
+    }
+
+    /// `run.json` of a race rebuilt from its replay: what its header tells, and what the race
+    /// itself would have said about `numbers`, the replay's final ones: the replay's damage
+    /// (if any), what its age changes, the endpoints' notices and the client's reads.
+    pub fn of_replay(
+        header: &ReplayHeader,
+        span: Span,
+        damage: Option<&str>,
+        numbers: &[EndpointSnapshot],
+    ) -> RunInfo {
+        let notices = damage
+            .map(super::replay::damage::notice)
+            .into_iter()
+            .chain(replay_notices(header))
+            .chain(endpoint_notices(&header.race, numbers))
+            .collect();
+        let mut info = RunInfo {
+            name: header.name.clone(),
+            ..RunInfo::base(
+                header.race.clone(),
+                header.llmrace_version.clone(),
+                // A replay does not say where it was raced.
+                "unknown".to_string(),
+                header.endpoints.clone(),
+                span,
+                notices,
+            )
+        };
+        note_reads(&mut info, numbers);
+        info
+    }
+
+    /// `run.json` of a race whose own was never written, rebuilt from its request records
+    /// alone: named `name` (its folder's), with its endpoints' names, and nothing made up (no
+    /// objective, price or threshold applies).
+    pub fn of_records(
+        name: &str,
+        endpoints: &[String],
+        span: Span,
+        notices: Vec<String>,
+    ) -> RunInfo {
+        let mut race = crate::config::demo_race();
+        name.clone_into(&mut race.name);
+        race.endpoints.clear();
+        race.slo = crate::config::Slo::default();
+        race.fail_if.clear();
+        let unknown = || "unknown".to_string();
+        let endpoints = endpoints
+            .iter()
+            .map(|name| EndpointInfo {
+                name: name.clone(),
+                protocol: unknown(),
+                model: unknown(),
+                base_url: unknown(),
+                simulated: false,
+                concurrency: 0,
+            })
+            .collect();
+        RunInfo::base(
+            race,
+            env!("CARGO_PKG_VERSION").to_string(),
+            unknown(),
+            endpoints,
+            span,
+            notices,
+        )
+    }
+
+    /// The `run.json` in the results folder `dir`, if there is one that reads. Every field has
+    /// been there since format 1; those added since have serde defaults.
+    pub fn read(dir: &Path) -> Option<RunInfo> {
+        read_json(&dir.join(RUN_JSON))
+    }
+
+    /// The fields every `run.json` fills alike; the client's lateness unknown.
+    fn base(
+        race: RaceConfig,
+        llmrace_version: String,
+        host: String,
+        endpoints: Vec<EndpointInfo>,
+        span: Span,
+        notices: Vec<String>,
+    ) -> RunInfo {
+        RunInfo {
+            format_version: RESULTS_FORMAT_VERSION,
+            llmrace_version,
+            name: race.name.clone(),
+            started_at: span.started_at,
+            ended_at: span.ended_at,
+            duration_s: span.duration_s,
+            interrupted: span.interrupted,
+            host,
+            endpoints,
+            notices,
+            race,
+            read_late_max_ms: None,
+            runtime_late_max_ms: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -201,9 +341,7 @@ pub fn replay_notices(header: &ReplayHeader) -> Vec<String> {
         .collect()
 }
 
-/// The notice for an endpoint whose server reported zero output tokens for responses that
-/// carried text (its counts are then llmrace's estimates).
-/// "a: all 40 requests failed: not_found — check the URL", when every request of an endpoint
+/// "a: all 40 requests failed: `not_found` — check the URL", when every request of an endpoint
 /// failed alike: most likely its configuration, not the server's load.
 fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
     let mut errors = e.errors.iter().filter(|(_, n)| **n > 0);
@@ -211,7 +349,6 @@ fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
     if errors.next().is_some() || e.counts.succeeded > 0 || *n < e.counts.failed {
         return None;
     }
-    use crate::event::ErrorClass;
     let hint = match class {
         ErrorClass::NotFound | ErrorClass::Dns | ErrorClass::Connect => " — check the URL",
         ErrorClass::Auth => " — check the API key",
@@ -225,6 +362,8 @@ fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
     Some(format!("{}: {what} failed: {}{hint}", e.name, class.name()))
 }
 
+/// The notice for an endpoint whose server reported zero output tokens for responses that
+/// carried text (its counts are then llmrace's estimates).
 pub fn usage_notice(e: &EndpointSnapshot) -> Option<String> {
     let n = e.tokens.contradicted_output_requests;
     if n == 0 {
@@ -288,6 +427,33 @@ pub struct Summary {
     pub costs: BTreeMap<String, Cost>,
 }
 
+impl Summary {
+    /// `summary.json` of the race `run` describes: `endpoints`' final numbers over
+    /// `duration_s`, priced as the race prices them.
+    pub fn new(run: &RunInfo, duration_s: f64, endpoints: Vec<EndpointSnapshot>) -> Summary {
+        Summary {
+            format_version: RESULTS_FORMAT_VERSION,
+            name: run.name.clone(),
+            started_at: run.started_at,
+            duration_s,
+            interrupted: run.interrupted,
+            costs: costs(&run.race, &endpoints),
+            endpoints,
+        }
+    }
+}
+
+impl Summary {
+    /// The `summary.json` in the results folder `dir`, if there is one that reads.
+    pub fn read(dir: &Path) -> Option<Summary> {
+        read_json(&dir.join(SUMMARY_JSON))
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
 /// The cost of every endpoint that `race` prices, by name.
 pub fn costs(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> BTreeMap<String, Cost> {
     endpoints
@@ -311,237 +477,4 @@ pub fn host_name() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Price, demo_race};
-    use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
-
-    fn endpoint(name: &str) -> EndpointSnapshot {
-        EndpointSnapshot {
-            name: name.to_string(),
-            counts: Counts {
-                sent: 2,
-                succeeded: 2,
-                ..Counts::default()
-            },
-            errors: Default::default(),
-            latency: Latency::default(),
-            tokens: Tokens {
-                input: 2_000_000,
-                output: 1_000_000,
-                ..Tokens::default()
-            },
-            rates: Rates::default(),
-            recent_seconds: Vec::new(),
-            requests: Vec::new(),
-            health: Default::default(),
-            wins_first_token: 0,
-            wins_first_finished: 0,
-            laps: 0,
-        }
-    }
-
-    #[test]
-    fn only_endpoints_that_fell_behind_their_schedule_get_a_notice() {
-        let lag = |p99: f64| crate::stats::distribution::Summary {
-            count: 10,
-            min: 0.1,
-            mean: p99 / 2.0,
-            p50: 0.5,
-            p90: p99,
-            p95: p99,
-            p99,
-            max: p99,
-        };
-        let closed = endpoint("closed");
-        let mut on_time = endpoint("on_time");
-        on_time.latency.send_lag_ms = Some(lag(2.0));
-        let mut late = endpoint("late");
-        late.latency.send_lag_ms = Some(lag(45.0));
-        let notices = lag_notices(&[closed, on_time, late]);
-        assert_eq!(notices.len(), 1, "{notices:?}");
-        assert!(notices[0].starts_with("late: the client fell behind its schedule"));
-        assert!(notices[0].contains("p99 45.0 ms"));
-    }
-
-    fn summary(count: u64, max: f64) -> crate::stats::distribution::Summary {
-        crate::stats::distribution::Summary {
-            count,
-            min: 0.0,
-            mean: max,
-            p50: max,
-            p90: max,
-            p95: max,
-            p99: max,
-            max,
-        }
-    }
-
-    #[test]
-    fn a_late_client_and_batched_first_tokens_are_told() {
-        let mut prompt = endpoint("prompt");
-        prompt.latency.ttft_ms = Some(summary(40, 100.0));
-        prompt.latency.read_late_ms = Some(summary(3, LATE_READ_NOTICE_MS));
-        prompt.latency.read_late_max_ms = Some(LATE_READ_NOTICE_MS);
-        assert_eq!(
-            read_notices(std::slice::from_ref(&prompt), Some(1.0)),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            read_late_max_ms(&[prompt.clone()]),
-            Some(LATE_READ_NOTICE_MS)
-        );
-
-        let mut behind = endpoint("behind");
-        behind.latency.ttft_ms = Some(summary(40, 300.0));
-        behind.latency.read_late_ms = Some(summary(30, 160.0));
-        behind.latency.read_late_max_ms = Some(160.3);
-        behind.counts.batched_first_token = 10;
-        let notices = read_notices(&[prompt, behind], None);
-        assert_eq!(notices.len(), 2, "{notices:?}");
-        assert!(notices[0].starts_with("the client fell behind reading responses"));
-        assert!(notices[0].contains("at least 160.3 ms"), "{}", notices[0]);
-        assert!(
-            notices[1].starts_with("behind: 10 of 40 first tokens (25.0%) came in one read"),
-            "{}",
-            notices[1]
-        );
-        assert!(
-            notices[1].contains("or llmrace read late: see read_late_max_ms"),
-            "{}",
-            notices[1]
-        );
-        assert_eq!(read_late_max_ms(&[endpoint("none")]), None);
-    }
-
-    /// Reads a fast stream's client makes just after each latest token look prompt; the
-    /// runtime's own lateness still tells that it stalled.
-    #[test]
-    fn a_late_runtime_is_told_though_reads_look_prompt() {
-        let mut fast = endpoint("fast");
-        fast.latency.ttft_ms = Some(summary(40, 100.0));
-        fast.latency.read_late_max_ms = Some(2.0);
-        let notices = read_notices(std::slice::from_ref(&fast), Some(80.0));
-        assert_eq!(notices.len(), 1, "{notices:?}");
-        assert!(
-            notices[0].contains("its tasks ran up to 80.0 ms late ("),
-            "{}",
-            notices[0]
-        );
-        assert!(read_notices(&[fast], Some(LATE_READ_NOTICE_MS)).is_empty());
-    }
-
-    /// Lateness that was never measured is not told as keeping up.
-    #[test]
-    fn reads_without_a_stamp_are_told_unmeasured() {
-        let mut blind = endpoint("blind");
-        blind.latency.ttft_ms = Some(summary(40, 100.0));
-        blind.counts.unstamped_reads = 40;
-        let notices = read_notices(&[blind], None);
-        assert_eq!(notices.len(), 1, "{notices:?}");
-        assert!(
-            notices[0].starts_with("blind: 40 requests read content the kernel did not stamp"),
-            "{}",
-            notices[0]
-        );
-    }
-
-    /// A rebuilt run gets the race's figure and notices once, whatever it already held.
-    #[test]
-    fn noting_reads_twice_adds_nothing() {
-        let mut behind = endpoint("behind");
-        behind.latency.ttft_ms = Some(summary(40, 300.0));
-        behind.latency.read_late_max_ms = Some(50.0);
-        behind.counts.batched_first_token = 4;
-        let endpoints = [behind];
-        let mut info = RunInfo {
-            format_version: RESULTS_FORMAT_VERSION,
-            llmrace_version: "0".to_string(),
-            name: "demo".to_string(),
-            started_at: DateTime::<Utc>::UNIX_EPOCH,
-            ended_at: DateTime::<Utc>::UNIX_EPOCH,
-            duration_s: 1.0,
-            interrupted: true,
-            host: "unknown".to_string(),
-            endpoints: Vec::new(),
-            notices: vec!["cut".to_string()],
-            race: demo_race(),
-            read_late_max_ms: Some(20.0),
-            runtime_late_max_ms: None,
-        };
-        info.runtime_late_max_ms = Some(70.0);
-        note_reads(&mut info, &endpoints);
-        let once = info.clone();
-        note_reads(&mut info, &endpoints);
-        assert_eq!(info, once);
-        assert_eq!(info.read_late_max_ms, Some(50.0));
-        assert_eq!(info.notices.len(), 3, "{:?}", info.notices);
-        assert!(info.notices[1].contains("its tasks ran up to 70.0 ms late"));
-    }
-
-    #[test]
-    fn only_priced_endpoints_have_costs_and_old_summaries_still_read() {
-        let mut race = demo_race();
-        race.endpoints[1].price = Some(Price {
-            input: 1.0,
-            cached_input: Some(0.5),
-            cache_write: None,
-            output: 2.0,
-        });
-        let endpoints: Vec<_> = race.endpoints.iter().map(|e| endpoint(&e.name)).collect();
-        let costs = costs(&race, &endpoints);
-        let names: Vec<&str> = costs.keys().map(String::as_str).collect();
-        assert_eq!(names, ["steady"]);
-        assert_eq!(costs["steady"].total_usd, 4.0);
-
-        // A summary.json from before costs existed.
-        let old = r#"{"format_version":1,"name":"x","started_at":"2026-11-23T08:00:00Z",
-            "duration_s":1.0,"interrupted":false,"endpoints":[]}"#;
-        let summary: Summary = serde_json::from_str(old).expect("an old summary reads");
-        assert!(summary.costs.is_empty());
-    }
-
-    #[test]
-    fn wrong_zero_counts_and_unpriced_cache_tokens_are_told() {
-        let mut race = demo_race();
-        let price = Price {
-            input: 3.0,
-            cached_input: Some(0.3),
-            cache_write: None,
-            output: 15.0,
-        };
-        race.endpoints[0].price = Some(price);
-        race.endpoints[1].price = Some(Price {
-            cache_write: Some(3.75),
-            ..price
-        });
-        let mut endpoints: Vec<_> = race.endpoints.iter().map(|e| endpoint(&e.name)).collect();
-        for e in &mut endpoints {
-            e.tokens.cached_input = 500;
-            e.tokens.cache_write_input = 200;
-        }
-        endpoints[1].tokens.contradicted_output_requests = 2;
-        let mut lost = endpoint("lost");
-        lost.counts.sent = 40;
-        lost.counts.succeeded = 0;
-        lost.counts.failed = 40;
-        lost.errors.insert(crate::event::ErrorClass::NotFound, 40);
-        endpoints.push(lost);
-        let first = endpoints[0].name.clone();
-        let second = endpoints[1].name.clone();
-        assert_eq!(
-            endpoint_notices(&race, &endpoints),
-            [
-                "lost: all 40 requests failed: not_found — check the URL".to_string(),
-                format!(
-                    "{second}: the server reported 0 output tokens for 2 responses that carried \
-                     text; llmrace counted them with its tokenizer (estimate)"
-                ),
-                format!(
-                    "{first}: input tokens priced as ordinary input: 200 written to the prompt \
-                     cache (set price.cache_write)"
-                ),
-            ]
-        );
-    }
-}
+mod tests;

@@ -14,7 +14,7 @@ mod trend;
 use chrono::{DateTime, Utc};
 
 use super::headline::Better;
-use super::run::Run;
+use crate::replay::Run;
 use crate::stats::{EndpointSnapshot, Outcome, RequestRecord};
 pub use matching::{mismatches, partial_match, setup_differences, unchecked};
 pub use render::{render_markdown, render_text};

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::headline::TokenSource;
-use super::run::Run;
+use crate::replay::Run;
 
 /// One endpoint's headline numbers. Field names are the column names: keep them stable.
 #[derive(Debug, Serialize)]
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn rows_parse_back_with_their_numbers() {
-        let run = super::super::run::fixture(6, 30);
+        let run = crate::replay::load::fixture(6, 30);
         let text = render(&run);
         let mut reader = ::csv::Reader::from_reader(text.as_bytes());
         let header: Vec<String> = reader
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn names_with_commas_and_quotes_survive_and_an_empty_race_has_a_header() {
-        let mut run = super::super::run::fixture(1, 3);
+        let mut run = crate::replay::load::fixture(1, 3);
         run.summary.endpoints[0].name = "a, \"b\"\nc".to_string();
         let text = render(&run);
         let mut reader = ::csv::Reader::from_reader(text.as_bytes());

@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn failed_requests_with_estimated_tokens_are_told_in_every_report() {
-        let mut run = crate::report::run::fixture(2, 20);
+        let mut run = crate::replay::load::fixture(2, 20);
         let usage: Vec<String> = (run.summary.endpoints.iter())
             .filter(|e| TokenSource::of(e) == TokenSource::Usage)
             .map(|e| e.name.clone())

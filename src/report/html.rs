@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 
 use super::format::{ms, percent, rate};
 use super::headline::{self, TokenSource};
-use super::run::Run;
 use super::svg::{self, escape};
 use crate::event::TokenSource as RecordSource;
+use crate::replay::Run;
 use crate::stats::{Outcome, RequestRecord};
 
 /// Most rows the per-request table shows; the result files have every request.
@@ -516,7 +516,7 @@ const SCRIPT: &str = r#"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::run::fixture;
+    use crate::replay::load::fixture;
 
     #[test]
     fn the_page_fetches_nothing_and_has_its_charts() {

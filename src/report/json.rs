@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::headline::{self, TokenSource, Winner};
-use super::run::Run;
 use crate::record::{RunInfo, Summary};
+use crate::replay::Run;
 
 /// Bumped when a change would make older readers misread the document.
 pub const REPORT_FORMAT_VERSION: u32 = 1;
@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn a_fixture_race_as_json() {
-        let text = render(&super::super::run::fixture(6, 30));
+        let text = render(&crate::replay::load::fixture(6, 30));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["report_format"], 1);
         assert_eq!(value["summary"]["endpoints"][0]["name"], "turbo");

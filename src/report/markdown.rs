@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::format::{ms, percent, rate};
 use super::headline::{self, TokenSource};
-use super::run::Run;
+use crate::replay::Run;
 use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary as Distribution;
 
@@ -308,20 +308,20 @@ mod tests {
 
     #[test]
     fn a_fixture_race_as_markdown() {
-        insta::assert_snapshot!(render(&super::super::run::fixture(6, 30)));
+        insta::assert_snapshot!(render(&crate::replay::load::fixture(6, 30)));
     }
 
     #[test]
     fn estimates_are_explained_only_when_some_were_made() {
         let note = "\"Estimated\" counts were made";
         // Of the fixture's endpoints only the sixth, bursty, reports no usage.
-        assert!(!render(&super::super::run::fixture(2, 10)).contains(note));
-        assert!(render(&super::super::run::fixture(6, 10)).contains(note));
+        assert!(!render(&crate::replay::load::fixture(2, 10)).contains(note));
+        assert!(render(&crate::replay::load::fixture(6, 10)).contains(note));
     }
 
     #[test]
     fn retries_are_told_only_when_some_were_made() {
-        let mut run = super::super::run::fixture(6, 30);
+        let mut run = crate::replay::load::fixture(6, 30);
         assert!(!render(&run).contains("Retries after"));
         run.summary.endpoints[0].counts.retries = 4;
         let name = run.summary.endpoints[0].name.clone();

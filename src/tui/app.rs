@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::state::{Effect, action_for};
 use super::terminal::TerminalGuard;
 use super::{RaceInfo, Scene, Theme, ViewState, leaderboard, screen};
-use crate::player::PlaybackCommand;
+use crate::replay::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
 /// What the dashboard asks of the race.

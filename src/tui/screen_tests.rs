@@ -9,7 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 
 use super::draw;
-use crate::player::{PlaybackCommand, Player, Speed};
+use crate::replay::player::{PlaybackCommand, Player, Speed};
 use crate::stats::Snapshot;
 use crate::stats::fixture::{endpoint_names, finished_race, race};
 use crate::tui::{
@@ -303,7 +303,7 @@ fn no_endpoints_is_not_a_crash() {
 /// The fixture race played back to 60 %, at 2×, paused: what a replay shows.
 fn replay_at_60_percent() -> (RaceInfo, Snapshot) {
     let mut player = Player::new(
-        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
+        crate::replay::player::EventLog::of(&crate::record::replay::fixture::replay(4, 200)),
         Speed::NORMAL,
     );
     for command in [
@@ -346,7 +346,7 @@ fn board_replay() {
 fn the_timeline_marks_failures_in_the_bad_colour() {
     let (info, ahead) = replay_at_60_percent();
     let mut player = Player::new(
-        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
+        crate::replay::player::EventLog::of(&crate::record::replay::fixture::replay(4, 200)),
         Speed::MAX,
     );
     player.advance(std::time::Duration::ZERO);
@@ -427,7 +427,7 @@ fn the_finish_panel_gives_names_the_room_their_values_leave() {
 #[test]
 fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
     let mut player = Player::new(
-        crate::player::EventLog::of(&crate::player::fixture::replay(4, 200)),
+        crate::replay::player::EventLog::of(&crate::record::replay::fixture::replay(4, 200)),
         Speed::MAX,
     );
     player.obey(PlaybackCommand::ToEnd);

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::player::PlaybackCommand;
+use crate::replay::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

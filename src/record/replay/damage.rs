@@ -2,6 +2,8 @@
 //! their numbers), lines that are not events, and how the file stopped; all told in one line
 //! that names what was lost, so every output built from the replay can say it.
 
+use std::fmt::Write as _;
+
 /// How many problems are told one by one; past these only their count is.
 const TOLD: usize = 5;
 
@@ -172,7 +174,7 @@ impl Damage {
         if !counts.is_empty() {
             let mut details = self.told.join("; ");
             if self.untold > 0 {
-                details.push_str(&format!("; and {} more", self.untold));
+                let _ = write!(details, "; and {} more", self.untold);
             }
             parts.push(format!("{}: {details}", counts.join(", ")));
         }
@@ -282,7 +284,7 @@ mod tests {
     fn a_sound_file_has_no_damage() {
         let mut damage = Damage::numbered();
         for n in 1..=3 {
-            assert!(damage.keep(Some(n), n as usize + 1));
+            assert!(damage.keep(Some(n), usize::try_from(n).unwrap() + 1));
         }
         damage.ended(Some(3), 5);
         assert_eq!(damage.told(), None);
@@ -344,7 +346,7 @@ mod tests {
         // Event 4's number garbled upward: that line alone is lost, not the events after it.
         assert!(!damage.keep(Some(1_000_000_000), 5));
         for n in 5..=7 {
-            assert!(damage.keep(Some(n), n as usize + 1));
+            assert!(damage.keep(Some(n), usize::try_from(n).unwrap() + 1));
         }
         damage.unreadable(9);
         assert!(damage.keep(Some(9), 11));

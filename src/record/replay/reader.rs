@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::read::MultiGzDecoder;
 
 use super::damage::Damage;
-use super::{
-    EndLine, PromptLine, REPLAY_FILE, REPLAY_FORMAT_VERSION, ReplayEnd, ReplayError, ReplayHeader,
-};
+use super::{EndLine, PromptLine, REPLAY_FORMAT_VERSION, ReplayEnd, ReplayError, ReplayHeader};
 use crate::event::{Offset, RaceEvent};
+use crate::record::files::REPLAY_FILE;
 
 /// The longest line a replay may have. Real events are a few hundred bytes (a content delta
 /// carries one chunk's text); a prompt has a line of its own, cut by the writer to fit. A
@@ -73,7 +72,7 @@ impl ReplayReader {
         file.seek(SeekFrom::Start(0)).map_err(read_error)?;
         let progress = Progress {
             read: Arc::new(AtomicU64::new(0)),
-            total: file.metadata().map(|m| m.len()).unwrap_or(0),
+            total: file.metadata().map_or(0, |m| m.len()),
         };
         let file = Tally {
             inner: file,
@@ -430,7 +429,7 @@ mod tests {
 
     #[test]
     fn an_over_long_line_is_damage_and_never_read_whole() {
-        let replay = crate::player::fixture::replay(2, 3);
+        let replay = crate::record::replay::fixture::replay(2, 3);
         // The events, then a line longer than the cap that never ends: the reader must stop
         // at the cap, not try to hold it.
         let input = Cursor::new(lines(&replay)).chain(std::io::repeat(b'x').take(u64::MAX));
@@ -457,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_whole_file_tells_its_end_and_its_duration_once_read() {
-        let replay = crate::player::fixture::replay(2, 4);
+        let replay = crate::record::replay::fixture::replay(2, 4);
         let mut text = lines(&replay);
         let end = replay.end.unwrap();
         text.extend(serde_json::to_vec(&EndLine { end, events: None }).unwrap());
@@ -475,7 +474,7 @@ mod tests {
     #[test]
     fn a_damaged_prompt_line_leaves_that_prompt_empty_and_the_race_whole() {
         use super::super::HeaderLine;
-        let mut replay = crate::player::fixture::replay(2, 3);
+        let mut replay = crate::record::replay::fixture::replay(2, 3);
         replay.header.prompts = vec![Vec::new(); 2];
         let mut text = serde_json::to_vec(&HeaderLine {
             header: &replay.header,
@@ -500,7 +499,7 @@ mod tests {
     #[test]
     fn a_repeated_header_or_prompt_line_is_left_out_and_told_once() {
         use super::super::HeaderLine;
-        let replay = crate::player::fixture::replay(2, 3);
+        let replay = crate::record::replay::fixture::replay(2, 3);
         let mut header = serde_json::to_vec(&HeaderLine {
             header: &replay.header,
             prompt_lines: 2,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::Comparison;
 use crate::config::{PromptSource, WorkloadConfig};
-use crate::report::run::Run;
+use crate::replay::Run;
 
 /// Why `current` cannot be gated against `base`: one line per reason, none when they can.
 pub fn mismatches(base: &Run, current: &Run, comparison: &Comparison) -> Vec<String> {
@@ -162,8 +162,8 @@ fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::load::fixture;
     use crate::report::compare::compare;
-    use crate::report::run::fixture;
 
     #[test]
     fn the_same_race_matches() {

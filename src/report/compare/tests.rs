@@ -183,7 +183,7 @@ fn run(name: &str, day: u32, endpoints: &[(&str, Shape)]) -> Run {
         requests.extend(r);
     }
     // The fixture run supplies the run info; its endpoints and requests are replaced.
-    let mut run = crate::report::run::fixture(1, 1);
+    let mut run = crate::replay::load::fixture(1, 1);
     run.info.name = name.to_string();
     run.info.started_at = started_at;
     run.summary.name = name.to_string();

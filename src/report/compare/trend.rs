@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::render::{label, value};
 use super::{Metric, RunLabel};
-use crate::report::run::Run;
+use crate::replay::Run;
 
 /// The metrics a trend follows.
 const TREND_METRICS: [Metric; 4] = [

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::event::ErrorClass;
+use crate::replay::Run;
 use crate::report::format::{ms, percent, rate};
-use crate::report::run::Run;
 use crate::report::svg::{self, Bar, LineChart, Series, Stack};
 use crate::stats::{Outcome, RequestRecord};
 
@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn an_endpoint_that_finished_early_leaves_the_tokens_chart() {
-        let run = crate::report::run::fixture(2, 60);
+        let run = crate::replay::load::fixture(2, 60);
         let mut requests = by_endpoint(&run);
         // turbo stops after its first ten requests; steady races on.
         requests[0].truncate(10);
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn long_durations_are_charted_in_seconds() {
-        let run = crate::report::run::fixture(2, 10);
+        let run = crate::replay::load::fixture(2, 10);
         let mut requests = by_endpoint(&run);
         let chart = cdf(&run, &requests, "TTLT", |r| r.ttlt_ms);
         assert!(chart.contains(">milliseconds</text>"), "{chart}");

@@ -67,14 +67,12 @@ pub async fn play(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::player::{Speed, fixture};
+    use crate::record::replay::fixture;
+    use crate::replay::player::{EventLog, Speed};
 
     #[tokio::test]
     async fn plays_to_the_end_obeys_and_ends_with_its_commands() {
-        let player = Player::new(
-            crate::player::EventLog::of(&fixture::replay(2, 30)),
-            Speed::MAX,
-        );
+        let player = Player::new(EventLog::of(&fixture::replay(2, 30)), Speed::MAX);
         let first = Arc::new(Snapshot {
             t: crate::event::Offset::ZERO,
             finished: false,

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::fixture::replay;
 use super::{EventLog, PlaybackCommand, Player, Speed};
 use crate::event::{EventKind, Offset, RaceEvent};
 use crate::record::Replay;
+use crate::record::replay::fixture::replay;
 use crate::stats::{Snapshot, fixture};
 
 fn secs(s: u64) -> Offset {
@@ -251,7 +251,7 @@ fn an_empty_replay_is_at_its_end() {
 /// What folding `replay` from its start gives at `position`: every event in file order up to
 /// the first one later than the position. Independent of the player.
 fn folded_at(replay: &Replay, position: Offset) -> Snapshot {
-    let mut aggregator = super::aggregator_for(&replay.header);
+    let mut aggregator = crate::replay::aggregator_for(&replay.header);
     for event in replay.events.iter().take_while(|e| e.t <= position) {
         aggregator.apply(event);
     }
@@ -287,4 +287,15 @@ fn seeks_through_blocks_and_kept_states_land_where_folding_lands() {
     }
     p.obey(PlaybackCommand::ToEnd);
     assert!(p.snapshot().finished);
+}
+
+#[test]
+fn playing_to_the_end_gives_what_folding_the_replay_gives() {
+    let replay = replay(4, 100);
+    let folded = crate::replay::fold_replay(&replay, |_| {});
+    let mut played = Player::new(EventLog::of(&replay), Speed::MAX);
+    played.advance(Duration::ZERO);
+    let mut end = played.snapshot();
+    end.playback = None;
+    assert_eq!(end, folded);
 }

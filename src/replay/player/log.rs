@@ -12,8 +12,10 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
 use crate::event::{EventKind, Offset, RaceEvent};
+use crate::record::replay::ReplayReader;
 use crate::record::{Replay, ReplayEnd, ReplayHeader};
-use crate::stats::Aggregator;
+use crate::replay::fold::{Fold, aggregator_for};
+use crate::stats::{Aggregator, Snapshot};
 
 /// Events per block: decoding one costs a few milliseconds.
 const BLOCK_EVENTS: usize = 4096;
@@ -56,7 +58,7 @@ impl EventLog {
         checkpoint_blocks: usize,
     ) -> EventLog {
         let mut builder = LogBuilder::sized(replay.header.clone(), block_events, checkpoint_blocks);
-        let mut aggregator = super::aggregator_for(&replay.header);
+        let mut aggregator = aggregator_for(&replay.header);
         let mut line = Vec::new();
         for event in &replay.events {
             line.clear();
@@ -164,7 +166,7 @@ impl LogBuilder {
     /// With blocks of `block_events` events and a kept state every `checkpoint_blocks` blocks.
     pub fn sized(header: ReplayHeader, block_events: usize, checkpoint_blocks: usize) -> Self {
         let block_events = block_events.max(1);
-        let aggregator = super::aggregator_for(&header);
+        let aggregator = aggregator_for(&header);
         LogBuilder {
             log: EventLog {
                 header,
@@ -253,10 +255,27 @@ impl LogBuilder {
     }
 }
 
+/// Reads a replay for the dashboard: its events into a compact log to play back and seek in,
+/// and, folded on the way, the final snapshot of the race (what [`fold_stream`](crate::replay::fold_stream) returns).
+pub fn load_for_playback<R: std::io::BufRead + Send>(
+    mut reader: ReplayReader<R>,
+) -> (EventLog, Snapshot) {
+    let mut fold = Fold::new(reader.header());
+    let mut log = LogBuilder::new(reader.header().clone());
+    reader.read_ahead(|event, line| {
+        log.push(event, line, fold.aggregator());
+        fold.apply(event, &mut |_| {});
+    });
+    let last = fold.finish(reader.end(), reader.duration(), |_| {});
+    let (_, end, damage) = reader.into_parts();
+    (log.finish(end, damage), last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::player::fixture;
+    use crate::record::replay::fixture;
+    use crate::replay::fold_replay;
 
     #[test]
     fn every_event_reads_back_in_order_across_blocks() {
@@ -282,7 +301,7 @@ mod tests {
         let log = EventLog::of_sized(&replay, 4, 2);
         assert!(log.checkpoints.len() > 3, "{}", log.checkpoints.len());
         for kept in &log.checkpoints {
-            let mut fresh = crate::player::aggregator_for(&replay.header);
+            let mut fresh = aggregator_for(&replay.header);
             for event in &replay.events[..kept.next] {
                 fresh.apply(event);
             }
@@ -306,5 +325,42 @@ mod tests {
             }
         }
         assert_eq!(log.checkpoint_for(Offset::ZERO).next, 0);
+    }
+
+    #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "the share read is exactly 1.0 once every byte was read"
+    )]
+    fn a_replay_loaded_for_the_dashboard_holds_every_event_and_the_final_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let replay = fixture::replay(4, 400);
+        for cut_after in [None, Some(replay.events.len() / 2 + 1)] {
+            let dir = dir.path().join(format!("{cut_after:?}"));
+            std::fs::create_dir(&dir).unwrap();
+            fixture::write_file(&dir, &replay, cut_after);
+            let mut held = replay.clone();
+            if let Some(kept) = cut_after {
+                held.events.truncate(kept);
+                held.end = None;
+            }
+            let reader = ReplayReader::open(&dir).unwrap();
+            let progress = reader.progress().unwrap();
+            let (log, last) = load_for_playback(reader);
+            assert_eq!(progress.fraction(), 1.0);
+            assert_eq!(last, fold_replay(&held, |_| {}), "{cut_after:?}");
+            assert_eq!(log.end, held.end);
+            assert_eq!(
+                log.damage.is_some(),
+                cut_after.is_some(),
+                "{:?}",
+                log.damage
+            );
+            let mut cursor = Cursor::default();
+            let read: Vec<RaceEvent> = (0..log.len())
+                .map(|i| cursor.get(&log, i).cloned().unwrap())
+                .collect();
+            assert_eq!(read, held.events, "{cut_after:?}");
+        }
     }
 }

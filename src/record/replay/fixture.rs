@@ -1,5 +1,5 @@
-//! Replays made in memory from the synthetic race of [`crate::stats::fixture`], for playback
-//! and view tests: the same endpoints, objectives and start, ending at the last event.
+//! Replays made in memory from the synthetic race of [`crate::stats::fixture`], for replay,
+//! playback and view tests: the same endpoints, objectives and start, ending at the last event.
 
 use crate::config::demo_race;
 use crate::record::{EndpointInfo, Replay, ReplayEnd, ReplayHeader};

@@ -4,16 +4,15 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-mod partial;
+mod records;
 
-use crate::playback::fold_stream;
+use super::fold::{fold_replay, fold_stream};
+use crate::clock;
+use crate::record::files::{REPLAY_FILE, REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
 use crate::record::replay::ReplayReader;
-use crate::record::results::{REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
-use crate::record::{
-    self, REPLAY_FILE, Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary,
-};
+use crate::record::run_info::Span;
+use crate::record::{Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary};
 use crate::stats::{RequestRecord, Snapshot};
-use crate::{clock, fold_replay};
 
 /// Everything a report needs about one race.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +40,7 @@ pub enum RunError {
     NotFound { path: PathBuf },
     #[error(
         "{path} is not a race's results: it has no {missing}, and no {REPLAY_FILE} or \
-         requests.jsonl.partial to rebuild them from"
+         {REQUESTS_JSONL}.partial to rebuild them from"
     )]
     Incomplete { path: PathBuf, missing: String },
     #[error("cannot read {path}: {source}")]
@@ -86,7 +85,7 @@ pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
     if missing.is_empty() {
         return from_files(path, records);
     }
-    if let Some(run) = partial::load(path, records)? {
+    if let Some(run) = records::load(path, records)? {
         return Ok(run);
     }
     Err(RunError::Incomplete {
@@ -98,9 +97,10 @@ pub fn load_with(path: &Path, records: Records) -> Result<Run, RunError> {
 /// Whether [`load_with`] reads `path` from a replay: a replay file, or a folder without its
 /// result files that holds one.
 pub fn is_read_from_replay(path: &Path) -> bool {
-    match path.is_dir() {
-        true => !missing_files(path).is_empty() && path.join(REPLAY_FILE).is_file(),
-        false => path.exists(),
+    if path.is_dir() {
+        !missing_files(path).is_empty() && path.join(REPLAY_FILE).is_file()
+    } else {
+        path.exists()
     }
 }
 
@@ -166,7 +166,7 @@ pub fn from_replay(replay: &Replay) -> Run {
         &replay.header,
         last,
         replay.end,
-        replay.damage.clone(),
+        replay.damage.as_deref(),
         requests,
     )
 }
@@ -192,7 +192,7 @@ pub(crate) fn fold_file(
         }
     });
     let (header, end, damage) = reader.into_parts();
-    assemble(&header, last, end, damage, requests)
+    assemble(&header, last, end, damage.as_deref(), requests)
 }
 
 /// The run a replay's header and final snapshot describe.
@@ -200,47 +200,17 @@ pub(crate) fn assemble(
     header: &ReplayHeader,
     last: Snapshot,
     end: Option<ReplayEnd>,
-    damage: Option<String>,
+    damage: Option<&str>,
     requests: Vec<RequestRecord>,
 ) -> Run {
-    let interrupted = end.is_none_or(|e| e.interrupted);
-    let duration_s = last.t.as_secs_f64();
-    // What the race itself would have said about these numbers.
-    let notices = damage
-        .map(|damage| crate::record::replay::damage::notice(&damage))
-        .into_iter()
-        .chain(record::run_info::replay_notices(header))
-        .chain(record::run_info::endpoint_notices(
-            &header.race,
-            &last.endpoints,
-        ))
-        .collect();
-    let summary = Summary {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        name: header.name.clone(),
-        started_at: header.started_at,
-        duration_s,
-        interrupted,
-        costs: record::run_info::costs(&header.race, &last.endpoints),
-        endpoints: last.endpoints,
-    };
-    let mut info = RunInfo {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        llmrace_version: header.llmrace_version.clone(),
-        name: header.name.clone(),
+    let span = Span {
         started_at: header.started_at,
         ended_at: clock::wall_time(header.started_at, last.t),
-        duration_s,
-        interrupted,
-        // A replay does not say where it was raced.
-        host: "unknown".to_string(),
-        endpoints: header.endpoints.clone(),
-        notices,
-        race: header.race.clone(),
-        read_late_max_ms: None,
-        runtime_late_max_ms: None,
+        duration_s: last.t.as_secs_f64(),
+        interrupted: end.is_none_or(|e| e.interrupted),
     };
-    record::run_info::note_reads(&mut info, &summary.endpoints);
+    let info = RunInfo::of_replay(header, span, damage, &last.endpoints);
+    let summary = Summary::new(&info, span.duration_s, last.endpoints);
     Run {
         info,
         summary,
@@ -252,7 +222,7 @@ pub(crate) fn assemble(
 /// with the version pinned so snapshots survive releases.
 #[cfg(test)]
 pub(crate) fn fixture(endpoints: usize, requests: usize) -> Run {
-    let mut run = from_replay(&crate::player::fixture::replay(endpoints, requests));
+    let mut run = from_replay(&crate::record::replay::fixture::replay(endpoints, requests));
     run.info.llmrace_version = "0.0.0-test".to_string();
     run
 }
@@ -260,20 +230,20 @@ pub(crate) fn fixture(endpoints: usize, requests: usize) -> Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::player::fixture;
+    use crate::record::replay::fixture;
 
     #[test]
     fn a_results_folder_and_its_replay_load_alike() {
-        let replay = fixture::replay(3, 20);
-        let dir = tempfile::tempdir().unwrap();
-        crate::report(&replay, dir.path()).unwrap();
-        let from_folder = load(dir.path()).unwrap();
-        let folded = from_replay(&replay);
         // Through the files as the folder went: the snapshot's view-only fields are not
         // stored, and JSON may move a float by its last bit.
         fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
             serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
         }
+        let replay = fixture::replay(3, 20);
+        let dir = tempfile::tempdir().unwrap();
+        crate::replay::report(&replay, dir.path()).unwrap();
+        let from_folder = load(dir.path()).unwrap();
+        let folded = from_replay(&replay);
         assert!(from_folder.summary == through_json(&folded.summary));
         assert!(from_folder.requests == through_json(&folded.requests));
         assert_eq!(from_folder.info.endpoints, folded.info.endpoints);
@@ -285,7 +255,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let replay = fixture::replay(2, 5);
         fixture::write_file(dir.path(), &replay, None);
-        let file = dir.path().join(record::REPLAY_FILE);
+        let file = dir.path().join(REPLAY_FILE);
         let folded = from_replay(&replay);
         assert!(load(dir.path()).unwrap().summary == folded.summary);
         assert!(load(&file).unwrap().requests == folded.requests);
@@ -308,7 +278,7 @@ mod tests {
     fn cut_folder(keep_run_json: bool) -> (tempfile::TempDir, Run) {
         let replay = fixture::replay(3, 40);
         let dir = tempfile::tempdir().unwrap();
-        crate::report(&replay, dir.path()).unwrap();
+        crate::replay::report(&replay, dir.path()).unwrap();
         let complete = load(dir.path()).unwrap();
         std::fs::remove_file(dir.path().join(SUMMARY_JSON)).unwrap();
         if !keep_run_json {
@@ -316,7 +286,11 @@ mod tests {
         }
         let mut records = std::fs::read(dir.path().join(REQUESTS_JSONL)).unwrap();
         records.extend_from_slice(b"{\"request\":12,\"endpo");
-        std::fs::write(dir.path().join("requests.jsonl.partial"), records).unwrap();
+        std::fs::write(
+            crate::record::files::partial(dir.path(), REQUESTS_JSONL),
+            records,
+        )
+        .unwrap();
         std::fs::remove_file(dir.path().join(REQUESTS_JSONL)).unwrap();
         (dir, complete)
     }
@@ -391,6 +365,10 @@ mod tests {
 
     /// What a summary rebuilt from request records must share with the race's own: everything
     /// but the live rate, and the rate window to the microsecond the records keep.
+    #[expect(
+        clippy::float_cmp,
+        reason = "the success rate is a ratio of the same two counts"
+    )]
     fn assert_same_numbers(
         got: &crate::stats::EndpointSnapshot,
         want: &crate::stats::EndpointSnapshot,

@@ -1,28 +1,26 @@
 //! Replay playback: a pure state machine that moves a virtual clock over a loaded replay and
 //! folds its events, in file order, through the same [`Aggregator`] the live race used — so a
 //! paused, sped-up or sought replay shows exactly the numbers the live race showed at that
-//! moment. No I/O and no clock reads: it is told how much real time passed ([`run::play`]
+//! moment. No I/O and no clock reads: it is told how much real time passed ([`task::play`]
 //! is the task that tells it).
 
 pub mod log;
-pub mod run;
 pub mod speed;
+pub mod task;
 
-#[cfg(test)]
-pub(crate) mod fixture;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::fold::aggregator_for;
 use crate::event::Offset;
-use crate::record::ReplayHeader;
 use crate::stats::snapshot::Playback;
 use crate::stats::{Aggregator, Snapshot};
-pub use log::{EventLog, LogBuilder};
-pub use run::play;
+pub use log::{EventLog, LogBuilder, load_for_playback};
 pub use speed::Speed;
+pub use task::play;
 
 /// What the dashboard asks of a replay's playback (the keys of replay mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +160,11 @@ impl Player {
             fraction.clamp(0.0, 1.0)
         };
         // Rounded to the nanosecond; `as` saturates, and the fraction is within [0, 1].
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a share in [0, 1] of a duration in u64: within 0..=duration"
+        )]
         let target = (self.duration.0 as f64 * fraction).round() as u64;
         self.move_to(Offset(target));
     }
@@ -270,10 +273,4 @@ impl Player {
             self.next += 1;
         }
     }
-}
-
-/// An empty aggregator set up as the recorded race's was: its endpoints, SLOs and start.
-pub fn aggregator_for(header: &ReplayHeader) -> Aggregator {
-    let names: Vec<String> = header.endpoints.iter().map(|e| e.name.clone()).collect();
-    Aggregator::new(&names, header.race.slo.clone(), header.started_at)
 }

@@ -1,21 +1,25 @@
 //! A race cut before its result files were complete and without a replay to fold (killed with
-//! `--no-replay`): its summary rebuilt from the request records that reached disk, through the
-//! aggregator's own per-endpoint statistics, so the numbers are those a complete run gives.
+//! `--no-replay`): its summary rebuilt from the request records that reached disk, each told
+//! again as the events it ended from and folded by the aggregator, as a live race's are, so the
+//! numbers are those a complete run gives.
 
 use std::io::BufReader;
 use std::path::Path;
 
-use super::{REQUESTS_JSONL, RUN_JSON, Records, Run, RunError, read_json};
-use crate::config::RaceConfig;
-use crate::event::{EndpointId, Offset, RequestId};
+use chrono::{DateTime, Utc};
+
+use super::{Records, Run, RunError, read_json};
+use crate::config::Slo;
+use crate::event::{ErrorClass, EventKind, Offset, RaceEvent, Retry};
+use crate::record::files::{REQUESTS_JSONL, RUN_JSON, partial};
 use crate::record::replay::{Line, read_line};
-use crate::record::{self, EndpointInfo, RunInfo, Summary};
-use crate::stats::endpoint::EndpointStats;
-use crate::stats::{Outcome, RequestRecord};
+use crate::record::run_info::{Span, note_reads};
+use crate::record::{RunInfo, Summary};
+use crate::stats::{Aggregator, EndpointSnapshot, Outcome, RequestRecord};
 
 /// The run rebuilt from `dir`'s request records, or `None` when it has none to rebuild from.
 pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError> {
-    let partial = dir.join(format!("{REQUESTS_JSONL}.partial"));
+    let partial = partial(dir, REQUESTS_JSONL);
     let whole = dir.join(REQUESTS_JSONL);
     let (path, cut) = if whole.is_file() {
         (whole, false)
@@ -57,28 +61,25 @@ pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError
     if known.as_ref().is_some_and(|info| info.race.load.laps) {
         notices.push("laps are not in request records: lap wins are not rebuilt".to_string());
     }
-    let (endpoints, end) = fold(&names, &requests, &slo.unwrap_or_default());
+    let (endpoints, end) = fold(&names, started_at, &requests, &slo.unwrap_or_default());
     let duration_s = known.as_ref().map_or(end.as_secs_f64(), |info| {
         info.duration_s.max(end.as_secs_f64())
     });
-    let mut info = match known {
-        Some(mut info) => {
-            info.interrupted |= cut;
-            info.notices.extend(notices);
-            info
-        }
-        None => unknown_info(dir, &names, started_at, duration_s, notices),
+    let mut info = if let Some(mut info) = known {
+        info.interrupted |= cut;
+        info.notices.extend(notices);
+        info
+    } else {
+        let span = Span {
+            started_at,
+            ended_at: crate::clock::wall_time(started_at, at(duration_s)),
+            duration_s,
+            interrupted: true,
+        };
+        RunInfo::of_records(&folder_name(dir), &names, span, notices)
     };
-    record::run_info::note_reads(&mut info, &endpoints);
-    let summary = Summary {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        name: info.name.clone(),
-        started_at: info.started_at,
-        duration_s,
-        interrupted: info.interrupted,
-        costs: record::run_info::costs(&info.race, &endpoints),
-        endpoints,
-    };
+    note_reads(&mut info, &endpoints);
+    let summary = Summary::new(&info, duration_s, endpoints);
     Ok(Some(Run {
         info,
         summary,
@@ -161,71 +162,102 @@ enum Step {
     Ended,
 }
 
-/// Folds the records through each endpoint's statistics in race-time order, as the aggregator
-/// did live. Returns the endpoints' final numbers and the last moment any record tells of.
+/// Folds the records through the aggregator, each told again as the events it ended from, in
+/// race-time order, as the live race fed them. Returns the endpoints' final numbers and the
+/// last moment any record tells of.
 fn fold(
     names: &[String],
+    started_at: DateTime<Utc>,
     requests: &[RequestRecord],
-    slo: &crate::config::Slo,
-) -> (Vec<crate::stats::EndpointSnapshot>, Offset) {
-    let mut steps: Vec<(Offset, Step, usize)> = Vec::new();
-    for (i, r) in requests.iter().enumerate() {
+    slo: &Slo,
+) -> (Vec<EndpointSnapshot>, Offset) {
+    // (when it comes in order, what, which record, its time)
+    let mut steps: Vec<(Offset, Step, usize, Offset)> = Vec::new();
+    let known = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| usize::from(r.endpoint.0) < names.len());
+    for (i, r) in known {
         let sent = at(r.sent_at_s);
-        steps.push((sent, Step::Sent, i));
+        steps.push((sent, Step::Sent, i, sent));
         // Content arrivals: the first token, then each gap; the chunks beyond one per
         // arrival (servers that batch) go with the first.
+        let mut last = sent;
         if let Some(ttft) = r.ttft_ms {
             let arrivals = u32::try_from(r.itl_ms.len() + 1).unwrap_or(u32::MAX);
             let mut t = sent.0 + ms_to_ns(ttft);
-            steps.push((
-                Offset(t),
-                Step::Content(r.chunks.saturating_sub(arrivals - 1).max(1)),
-                i,
-            ));
+            let chunks = r.chunks.saturating_sub(arrivals - 1).max(1);
+            steps.push((Offset(t), Step::Content(chunks), i, Offset(t)));
             for gap in &r.itl_ms {
                 t += ms_to_ns(*gap);
-                steps.push((Offset(t), Step::Content(1), i));
+                steps.push((Offset(t), Step::Content(1), i, Offset(t)));
             }
+            last = Offset(t);
         }
-        steps.push((Offset(sent.0 + ms_to_ns(ended_after_ms(r))), Step::Ended, i));
+        // Times kept to the microsecond can put the last arrival after the end; the end
+        // still comes after it, at its own time.
+        let ended = Offset(sent.0 + ms_to_ns(ended_after_ms(r)));
+        steps.push((ended.max(last), Step::Ended, i, ended));
     }
-    steps.sort_by_key(|&(t, step, i)| (t, step, i));
-    let mut stats: Vec<EndpointStats> = names.iter().map(|n| EndpointStats::new(n)).collect();
-    let mut views = std::collections::HashMap::new();
+    steps.sort_by_key(|&(order, step, i, _)| (order, step, i));
+    let mut aggregator = Aggregator::new(names, slo.clone(), started_at);
     let mut end = Offset::ZERO;
-    for (t, step, i) in steps {
-        let r = &requests[i];
-        let Some(endpoint) = stats.get_mut(usize::from(r.endpoint.0)) else {
-            continue;
-        };
+    for (_, step, i, t) in steps {
+        let record = &requests[i];
         end = end.max(t);
-        match step {
-            Step::Sent => {
-                let lag_us = r.send_lag_ms.map(|ms| ms_to_ns(ms) / 1000);
-                let view = endpoint.on_sent(
-                    t,
-                    r.request,
-                    r.prompt,
-                    r.warmup,
-                    lag_us,
-                    r.retry_of.is_some(),
-                );
-                views.insert(key(r.endpoint, r.request), view);
-            }
-            Step::Content(chunks) if !r.warmup => endpoint.on_content(t, chunks),
-            Step::Content(_) => {}
-            Step::Ended => {
-                if let Some(view) = views.remove(&key(r.endpoint, r.request)) {
-                    endpoint.on_finished(t, r, &view, slo);
-                }
-            }
-        }
+        aggregator.apply_recorded(&event(t, step, record), record);
     }
-    (stats.iter().map(|s| s.snapshot(end, true)).collect(), end)
+    (aggregator.snapshot(end, true).endpoints, end)
 }
 
-fn key(endpoint: EndpointId, request: RequestId) -> (u16, u64) {
-    (endpoint.0, request.0)
+/// The event of `record` that `step` names, at `t`. Its end is told by the record itself (see
+/// [`Aggregator::apply_recorded`]); the content's text is not kept in records, and the live
+/// rate needs only the arrival and its chunks.
+fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
+    let kind = match step {
+        Step::Sent => EventKind::Sent {
+            prompt: record.prompt,
+            bytes: record.bytes_sent,
+            warmup: record.warmup,
+            lag_us: record.send_lag_ms.map(|ms| ms_to_ns(ms) / 1000),
+            lap: None,
+            retry: record.retry_of.map(|of| Retry {
+                of,
+                attempt: record.attempt,
+            }),
+        },
+        Step::Content(chunks) => EventKind::Content {
+            text: String::new(),
+            reasoning: false,
+            chunks,
+            after: None,
+            late_us: None,
+            unstamped: false,
+        },
+        Step::Ended => match record.outcome {
+            Outcome::Succeeded => EventKind::Finished {
+                finish_reason: record.finish_reason.clone(),
+                response_id: record.response_id.clone(),
+                bytes: record.bytes_received,
+            },
+            Outcome::Failed => EventKind::Failed {
+                // Every failed record has its class; the record, not this, is folded.
+                class: record.error_class.unwrap_or(ErrorClass::Protocol),
+                message: record.error_message.clone().unwrap_or_default(),
+                status: record.http_status,
+                bytes: record.bytes_received,
+            },
+            Outcome::Cancelled => EventKind::Cancelled {
+                bytes: record.bytes_received,
+            },
+        },
+    };
+    RaceEvent {
+        t,
+        endpoint: record.endpoint,
+        request: record.request,
+        kind,
+    }
 }
 
 /// How long after its sending a request ended, as far as its record tells: its TTLT when it
@@ -258,46 +290,8 @@ fn ms_to_ns(ms: f64) -> u64 {
     (ms * 1e6).round().max(0.0) as u64
 }
 
-/// The run info of a race whose `run.json` was never written: what its records tell, and
-/// nothing made up.
-fn unknown_info(
-    dir: &Path,
-    names: &[String],
-    started_at: chrono::DateTime<chrono::Utc>,
-    duration_s: f64,
-    notices: Vec<String>,
-) -> RunInfo {
-    let name = dir
-        .file_name()
-        .map_or_else(|| "race".to_string(), |n| n.to_string_lossy().into_owned());
-    let mut race: RaceConfig = crate::config::demo_race();
-    race.name.clone_from(&name);
-    race.endpoints.clear();
-    race.slo = crate::config::Slo::default();
-    race.fail_if.clear();
-    RunInfo {
-        format_version: record::run_info::RESULTS_FORMAT_VERSION,
-        llmrace_version: env!("CARGO_PKG_VERSION").to_string(),
-        name,
-        started_at,
-        ended_at: crate::clock::wall_time(started_at, at(duration_s)),
-        duration_s,
-        interrupted: true,
-        host: "unknown".to_string(),
-        endpoints: names
-            .iter()
-            .map(|n| EndpointInfo {
-                name: n.clone(),
-                protocol: "unknown".to_string(),
-                model: "unknown".to_string(),
-                base_url: "unknown".to_string(),
-                simulated: false,
-                concurrency: 0,
-            })
-            .collect(),
-        notices,
-        race,
-        read_late_max_ms: None,
-        runtime_late_max_ms: None,
-    }
+/// The race's name when its `run.json` is missing: its folder's.
+fn folder_name(dir: &Path) -> String {
+    dir.file_name()
+        .map_or_else(|| "race".to_string(), |n| n.to_string_lossy().into_owned())
 }

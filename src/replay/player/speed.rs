@@ -46,6 +46,7 @@ impl Speed {
 
     /// The next step up: 16 becomes `MAX`, which stays. A speed between steps (`--speed 3`)
     /// goes to the step above it.
+    #[must_use]
     pub fn faster(self) -> Speed {
         match self.0 {
             None => Speed::MAX,
@@ -57,6 +58,7 @@ impl Speed {
     }
 
     /// The next step down: `MAX` becomes 16; 0.25 stays.
+    #[must_use]
     pub fn slower(self) -> Speed {
         match self.0 {
             None => Speed(Some(FASTEST)),

@@ -1,0 +1,95 @@
+//! A race's result files written again from its replay (`llmrace report … --results`): the
+//! same files, byte for byte, that the race wrote, since the replay folds through the same
+//! aggregator into the same records.
+
+use std::path::{Path, PathBuf};
+
+use super::load::{self, Records, Run};
+use crate::record::replay::ReplayReader;
+use crate::record::{RecordError, Replay, ResultsWriter, Summary};
+
+/// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json)
+/// in `dir` from its replay.
+pub fn report(replay: &Replay, dir: &Path) -> Result<(PathBuf, Summary), RecordError> {
+    let run = load::from_replay(replay);
+    let mut results = ResultsWriter::create(dir)?;
+    for request in &run.requests {
+        results.write(request)?;
+    }
+    finish_results(results, &run)
+}
+
+/// [`report`] from a replay file (or a folder holding one) that `reader` opened, read as a
+/// stream: each request record goes to disk as it is folded, so nothing grows with the race's
+/// length. Returns the run as the files describe it, with its request records if asked; what
+/// is wrong with the replay, if anything, is among its notices.
+pub fn report_file(
+    reader: ReplayReader,
+    dir: &Path,
+    records: Records,
+) -> Result<(PathBuf, Run), RecordError> {
+    let mut results = ResultsWriter::create(dir)?;
+    let mut failed = None;
+    let run = load::fold_file(reader, records, |request| {
+        if failed.is_none() {
+            failed = results.write(request).err();
+        }
+    });
+    if let Some(failure) = failed {
+        return Err(failure);
+    }
+    let (dir, _) = finish_results(results, &run)?;
+    Ok((dir, run))
+}
+
+fn finish_results(results: ResultsWriter, run: &Run) -> Result<(PathBuf, Summary), RecordError> {
+    let finished = results.finish(&run.info, &run.summary);
+    if let Some(failure) = finished.failures.into_iter().next() {
+        return Err(failure);
+    }
+    Ok((finished.dir, run.summary.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::files::{REQUESTS_CSV, REQUESTS_JSONL, SUMMARY_JSON};
+    use crate::record::replay::fixture;
+    use crate::replay::{fold_replay, fold_stream};
+
+    #[test]
+    fn a_replay_folded_as_a_stream_gives_what_folding_it_whole_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let replay = fixture::replay(3, 40);
+        fixture::write_file(dir.path(), &replay, None);
+        let (mut whole, mut streamed) = (Vec::new(), Vec::new());
+        let folded = fold_replay(&replay, |r| whole.push(r.clone()));
+        let mut reader = ReplayReader::open(dir.path()).unwrap();
+        assert_eq!(
+            fold_stream(&mut reader, |r| streamed.push(r.clone())),
+            folded
+        );
+        assert_eq!(streamed, whole);
+
+        // Written as a stream too, the result files are those of the replay held whole.
+        let (from_stream, from_memory) = (dir.path().join("a"), dir.path().join("b"));
+        let open = || ReplayReader::open(dir.path()).unwrap();
+        let (_, run) = report_file(open(), &from_stream, Records::Skip).unwrap();
+        // No damage to tell; only what the fixture's reads say about its times.
+        let reads = crate::record::run_info::read_notices(&run.summary.endpoints, None);
+        assert_eq!(run.info.notices, reads);
+        assert!(run.requests.is_empty());
+        let summary = run.summary;
+        // Kept, the records are those the files hold.
+        let kept = dir.path().join("kept");
+        let (_, run) = report_file(open(), &kept, Records::Keep).unwrap();
+        assert_eq!(run.requests, whole);
+        assert_eq!(run.summary, summary);
+        let (_, held) = report(&replay, &from_memory).unwrap();
+        assert_eq!(summary, held);
+        for name in [REQUESTS_JSONL, REQUESTS_CSV, SUMMARY_JSON] {
+            let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
+            assert_eq!(read(&from_stream), read(&from_memory), "{name}");
+        }
+    }
+}
