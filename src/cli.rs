@@ -1,5 +1,5 @@
 //! Command-line definitions (clap): what can be typed, with help texts. Turning the race flags
-//! into a race is `config::from_args`'s job; running anything is `lib.rs`'s.
+//! into a race is `from_args`'s job (`cli/layering.rs`); running anything is `lib.rs`'s.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,6 +7,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::pace::{ConcurrencyRamp, Ramp, Rate};
+
+mod layering;
+
+pub use layering::{apply_overrides, from_args};
 
 const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
 

@@ -9,7 +9,7 @@ use crate::{RaceError, RaceOptions, cli, mock, print, protocol, race, report, se
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::from_args(args)?;
+    let (config, base_dir) = cli::from_args(args)?;
     if let Some(out) = &args.out {
         crate::record::folder::check_named_folder(out, args.force).map_err(RaceError::Init)?;
     }
@@ -85,7 +85,7 @@ fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
 /// `llmrace sweep`: resolves the race like `llmrace race`, runs it once per level, prints a
 /// table per endpoint, the throughput/TTFT plot and the recommended operating points.
 pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::from_args(&args.race_args())?;
+    let (config, base_dir) = cli::from_args(&args.race_args())?;
     let out = match &args.out {
         Some(dir) => {
             crate::record::folder::check_named_folder(dir, args.force).map_err(RaceError::Init)?;

@@ -26,6 +26,7 @@ pub mod signals;
 mod start_up;
 pub mod stats;
 pub mod sweep;
+pub mod tokenizer;
 pub mod tui;
 pub mod workload;
 
@@ -394,7 +395,7 @@ pub async fn race(
         host: record::run_info::host_name(),
         endpoints: field.info,
         notices,
-        race: secret::redact_config(&config),
+        race: config::redact_config(&config),
         read_late_max_ms: record::run_info::read_late_max_ms(endpoints),
         runtime_late_max_ms: Some(runtime_late_ms),
     };

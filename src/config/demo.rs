@@ -64,3 +64,23 @@ fn mock(profile: &str, protocol: Protocol, color: &str) -> EndpointConfig {
         price: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_race_exercises_every_protocol() {
+        let race = demo_race();
+        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Ollama] {
+            assert!(race.endpoints.iter().any(|e| e.protocol == protocol));
+        }
+        let mut names: Vec<&str> = race.endpoints.iter().map(|e| e.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 4);
+        for endpoint in &race.endpoints {
+            assert!(crate::config::validate::base_url(&endpoint.base_url).is_ok());
+        }
+    }
+}

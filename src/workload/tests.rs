@@ -36,6 +36,15 @@ fn builtin_sets_have_the_promised_shape() -> TestResult {
 }
 
 #[test]
+fn every_builtin_set_a_race_file_may_name_loads() -> TestResult {
+    for name in crate::config::BUILTIN_SETS {
+        let prompts = load(&PromptSource::Builtin(name.to_string()), Path::new("."))?;
+        assert!(!prompts.is_empty(), "{name}");
+    }
+    Ok(())
+}
+
+#[test]
 fn unknown_builtin_is_refused() {
     let err = load(&PromptSource::Builtin("poetry".into()), Path::new("."));
     assert!(matches!(err, Err(WorkloadError::UnknownBuiltin { .. })));
@@ -103,7 +112,7 @@ fn long_builtin_is_about_32k_tokens() -> TestResult {
     let prompts = load(&PromptSource::Builtin("long".into()), Path::new("."))?;
     assert!((4..=6).contains(&prompts.len()), "{}", prompts.len());
     for prompt in &prompts {
-        let tokens = crate::engine::estimate::count_tokens(&prompt.text());
+        let tokens = crate::tokenizer::count_tokens(&prompt.text());
         assert!(
             (28_000..=36_000).contains(&tokens),
             "#{}: {tokens}",

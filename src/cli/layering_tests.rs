@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::from_toml_str;
+use crate::config::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, Timeouts};
 use crate::protocol::Protocol;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -304,21 +305,6 @@ fn a_file_without_endpoints_needs_some_from_flags() -> TestResult {
     assert_eq!(race.workload.prompts, PromptSource::Builtin("code".into()));
     assert_eq!(base_dir, dir.path());
     Ok(())
-}
-
-#[test]
-fn the_demo_race_exercises_every_protocol() {
-    let race = demo_race();
-    for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Ollama] {
-        assert!(race.endpoints.iter().any(|e| e.protocol == protocol));
-    }
-    let mut names: Vec<&str> = race.endpoints.iter().map(|e| e.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    assert_eq!(names.len(), 4);
-    for endpoint in &race.endpoints {
-        assert!(crate::config::validate::base_url(&endpoint.base_url).is_ok());
-    }
 }
 
 #[test]
