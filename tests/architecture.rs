@@ -72,7 +72,7 @@ const PENDING_ISSUE_21: &[(&str, &str)] = &[
 /// Module folders whose files still import each other in a cycle (reported, not failed), each
 /// another engineer's area in issue 21. A folder that is clean fails here until taken off.
 const PENDING_ISSUE_21_FOLDERS: &[&str] = &[
-    "engine", "player", "protocol", "record", "report", "stats", "tui",
+    "engine", "player", "record", "report", "stats", "tui",
 ];
 
 fn read_crate() -> Crate {
