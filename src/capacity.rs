@@ -323,10 +323,11 @@ impl Demand {
             Source::File | Source::Listed => made_fit.then_some("kept"),
         };
         if let Some(counted) = counted.filter(|_| !self.shuffle) {
-            help.push_str(&format!(
+            help.push_str(
                 ", or bound the race with a request count (-n N): only that many prompts are \
-                 then {counted}"
-            ));
+                 then ",
+            );
+            help.push_str(counted);
         }
         help
     }

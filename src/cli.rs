@@ -481,7 +481,7 @@ pub struct RaceArgs {
     pub headless: bool,
 
     /// Dashboard colours: dark (default), light, colorblind (Okabe–Ito palette) or plain.
-    /// NO_COLOR in the environment means plain.
+    /// `NO_COLOR` in the environment means plain.
     #[arg(long, value_name = "THEME", help_heading = "Output",
           value_parser = ["dark", "light", "colorblind", "plain"])]
     pub theme: Option<String>,
@@ -665,12 +665,11 @@ fn parse_token_range(text: &str) -> Result<TokenRange, String> {
             )),
         }
     };
-    let (min, max) = match text.split_once("..") {
-        Some((min, max)) => (number(min)?, number(max.trim_start_matches('='))?),
-        None => {
-            let n = number(text)?;
-            (n, n)
-        }
+    let (min, max) = if let Some((min, max)) = text.split_once("..") {
+        (number(min)?, number(max.trim_start_matches('='))?)
+    } else {
+        let n = number(text)?;
+        (n, n)
     };
     if min > max {
         return Err(format!("the range {min}..{max} is empty; {hint}"));

@@ -343,6 +343,10 @@ mod humantime_serde_opt {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[expect(
+        clippy::ref_option,
+        reason = "serde's `serialize_with` hands the field over by reference"
+    )]
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&humantime::format_duration(*d).to_string()),

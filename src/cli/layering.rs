@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{RaceArgs, TokenRange};
+use super::{RaceArgs, TokenRange, WorkloadArgs};
 use crate::config::{
     ConfigError, DEFAULT_SYNTHETIC_COUNT, EndpointConfig, LengthDistribution, Location,
     PromptSource, RaceConfig, SyntheticSpec, WorkloadConfig, add_fail_if, apply_api_key_envs,
@@ -80,7 +80,16 @@ pub fn apply_overrides(
         race.name.clone_from(name);
     }
 
-    let flags = &args.workload;
+    override_workload(&mut race, &args.workload)?;
+    override_load(&mut race, args)?;
+    override_limits(&mut race, args, &origin)?;
+    add_fail_if(&mut race, &args.fail_if, &origin)?;
+    fill_defaults(&mut race);
+    Ok(race)
+}
+
+/// The workload flags: prompts, their order and the request settings.
+fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), ConfigError> {
     let workload = &mut race.workload;
     if !flags.prompts.is_empty() {
         if flags.prompts.iter().any(|p| p.trim().is_empty()) {
@@ -118,7 +127,11 @@ pub fn apply_overrides(
     if flags.no_stream {
         workload.stream = false;
     }
+    Ok(())
+}
 
+/// The load flags: how many requests, at what concurrency or pace, with what retries.
+fn override_load(race: &mut RaceConfig, args: &RaceArgs) -> Result<(), ConfigError> {
     let load = &mut race.load;
     override_with(&mut load.requests, args.requests);
     override_with(&mut load.duration, args.duration);
@@ -169,7 +182,15 @@ pub fn apply_overrides(
             ));
         }
     }
+    Ok(())
+}
 
+/// The timeouts and the objectives (SLOs); `origin` is where the base race came from.
+fn override_limits(
+    race: &mut RaceConfig,
+    args: &RaceArgs,
+    origin: &Location,
+) -> Result<(), ConfigError> {
     let timeouts = &mut race.timeouts;
     timeouts.connect = args.connect_timeout.unwrap_or(timeouts.connect);
     timeouts.first_token = args.first_token_timeout.unwrap_or(timeouts.first_token);
@@ -193,10 +214,7 @@ pub fn apply_overrides(
              response)",
         ));
     }
-
-    add_fail_if(&mut race, &args.fail_if, &origin)?;
-    fill_defaults(&mut race);
-    Ok(race)
+    Ok(())
 }
 
 /// `--synthetic N` (fixed) or `MIN..MAX` (uniform), keeping the count and seed of the file's

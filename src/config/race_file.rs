@@ -142,8 +142,8 @@ impl Resolver<'_> {
             name,
             workload: self.workload(raw.workload.unwrap_or_default())?,
             load: self.load(raw.load.unwrap_or_default())?,
-            timeouts: self.timeouts(raw.timeouts.unwrap_or_default())?,
-            slo: self.slo(raw.slo.unwrap_or_default())?,
+            timeouts: self.timeouts(&raw.timeouts.unwrap_or_default())?,
+            slo: self.slo(&raw.slo.unwrap_or_default())?,
             endpoints,
             fail_if,
         })
@@ -326,7 +326,7 @@ impl Resolver<'_> {
             .transpose()
     }
 
-    fn timeouts(&self, raw: RawTimeouts) -> Result<Timeouts, ConfigError> {
+    fn timeouts(&self, raw: &RawTimeouts) -> Result<Timeouts, ConfigError> {
         let defaults = Timeouts::default();
         Ok(Timeouts {
             connect: self
@@ -344,7 +344,7 @@ impl Resolver<'_> {
         })
     }
 
-    fn slo(&self, raw: RawSlo) -> Result<Slo, ConfigError> {
+    fn slo(&self, raw: &RawSlo) -> Result<Slo, ConfigError> {
         Ok(Slo {
             ttft: self.duration(raw.ttft.as_ref(), "slo.ttft")?,
             tpot: self.duration(raw.tpot.as_ref(), "slo.tpot")?,

@@ -30,7 +30,7 @@ fn builtin_sets_have_the_promised_shape() -> TestResult {
             );
         }
         let ids: Vec<u32> = prompts.iter().map(|p| p.id.0).collect();
-        assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
+        assert_eq!(ids, (0..u32::try_from(ids.len())?).collect::<Vec<_>>());
     }
     Ok(())
 }
@@ -153,7 +153,7 @@ fn shuffle_is_seeded_and_renumbers() -> TestResult {
     expected.sort();
     assert_eq!(sorted, expected);
     let ids: Vec<u32> = a.prompts.iter().map(|p| p.id.0).collect();
-    assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
+    assert_eq!(ids, (0..u32::try_from(ids.len())?).collect::<Vec<_>>());
     Ok(())
 }
 

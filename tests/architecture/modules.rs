@@ -101,6 +101,11 @@ pub fn read(root: &Path) -> Crate {
             modules: &mut modules,
             written: &mut written,
             declared: &mut queue,
+            file_module: Vec::new(),
+            scopes: Vec::new(),
+            depth: 0,
+            cfg_test: false,
+            path_attr: None,
         };
         scan.run(next.module, next.test);
     }
@@ -217,6 +222,15 @@ struct Scan<'a> {
     modules: &'a mut BTreeMap<ModPath, String>,
     written: &'a mut Vec<Written>,
     declared: &'a mut Vec<Declared>,
+    /// The module the file itself is.
+    file_module: ModPath,
+    /// Open modules and test items, innermost last.
+    scopes: Vec<Scope>,
+    depth: usize,
+    /// A `#[cfg(test)]` waiting for its item.
+    cfg_test: bool,
+    /// A `#[path = "…"]` waiting for its `mod`.
+    path_attr: Option<String>,
 }
 
 /// A module or `#[cfg(test)]` item whose braces are open.
@@ -267,120 +281,137 @@ impl Scan<'_> {
     }
 
     fn run(&mut self, module: ModPath, test: bool) {
-        let file_module = module.clone();
         self.modules.insert(module.clone(), self.file.to_owned());
-        let mut scopes = vec![Scope {
+        self.file_module.clone_from(&module);
+        self.scopes = vec![Scope {
             depth: 0,
             module,
             test,
         }];
-        let mut depth = 0;
-        let mut cfg_test = false;
-        let mut path_attr: Option<String> = None;
         let mut i = 0;
         while i < self.tokens.len() {
-            let scope = scopes.last().expect("the file's own scope is never closed");
-            let (module, in_test) = (scope.module.clone(), scope.test);
-            if self.at(i, "#") {
-                let inner = self.at(i + 1, "!");
-                let open = i + 1 + usize::from(inner);
-                if self.at(open, "[") {
-                    let close = self.closing(open, "[", "]");
-                    let attr = &self.tokens[open + 1..close.min(self.tokens.len())];
-                    let is_test = attr.first().is_some_and(|t| t.is("cfg"))
-                        && attr.iter().any(|t| t.is("test"))
-                        && !attr.iter().any(|t| t.is("not"));
-                    if inner {
-                        scopes.last_mut().expect("open").test |= is_test;
-                    } else {
-                        cfg_test |= is_test;
-                        if let [name, eq, value, ..] = attr
-                            && name.is("path")
-                            && eq.is("=")
-                            && value.kind == Kind::Str
-                        {
-                            path_attr = Some(value.text.clone());
-                        }
-                    }
-                    i = close + 1;
-                    continue;
-                }
-            }
-            let test = in_test || cfg_test;
-            if self.at(i, "mod")
-                && let Some(name) = self.ident(i + 1)
-            {
-                let mut child = module.clone();
-                child.push(name.to_owned());
-                if self.at(i + 2, ";") {
-                    let file = self.child_file(&file_module, &child, path_attr.as_deref());
-                    self.declared.push(Declared {
-                        module: child,
-                        file,
-                        test,
-                    });
-                } else if self.at(i + 2, "{") {
-                    depth += 1;
-                    self.modules.insert(child.clone(), self.file.to_owned());
-                    scopes.push(Scope {
-                        depth,
-                        module: child,
-                        test,
-                    });
-                }
-                (cfg_test, path_attr) = (false, None);
-                i += 3;
-                continue;
-            }
-            if self.at(i, "use") {
-                let end = (i..self.tokens.len())
-                    .find(|&j| self.at(j, ";"))
-                    .unwrap_or(self.tokens.len());
-                let mut leaves = Vec::new();
-                use_tree(&self.tokens[i + 1..end], &mut 0, &[], &mut leaves);
-                let reexport = self.public(i);
-                for (path, binds, line) in leaves {
-                    self.write(line, &module, path, test, binds, false);
-                    self.written.last_mut().expect("just written").reexport = reexport;
-                }
-                (cfg_test, path_attr) = (false, None);
-                i = end + 1;
-                continue;
-            }
-            if self.at(i, "{") {
-                depth += 1;
-                if cfg_test {
-                    scopes.push(Scope {
-                        depth,
-                        module,
-                        test: true,
-                    });
-                }
-                (cfg_test, path_attr) = (false, None);
-            } else if self.at(i, "}") {
-                if scopes.len() > 1 && scopes.last().is_some_and(|s| s.depth == depth) {
-                    scopes.pop();
-                }
-                depth = depth.saturating_sub(1);
-            } else if self.at(i, ";") {
-                (cfg_test, path_attr) = (false, None);
-            } else if self.ident(i).is_some() && self.at(i + 1, "::") {
-                let continues = i > 0 && (self.at(i - 1, "::") || self.at(i - 1, "."));
-                let mut path = vec![self.tokens[i].text.clone()];
-                let line = self.tokens[i].line;
-                while self.at(i + 1, "::")
-                    && let Some(next) = self.ident(i + 2)
-                {
-                    path.push(next.to_owned());
-                    i += 2;
-                }
-                if !continues {
-                    let value = self.at(i + 1, "(") || self.at(i + 1, "!");
-                    self.write(line, &module, path, test, None, value);
-                }
-            }
-            i += 1;
+            i = self.step(i);
         }
+    }
+
+    /// Reads the item or token at `i`; the index of what follows it.
+    fn step(&mut self, i: usize) -> usize {
+        let scope = self
+            .scopes
+            .last()
+            .expect("the file's own scope is never closed");
+        let (module, test) = (scope.module.clone(), scope.test || self.cfg_test);
+        if self.at(i, "#") && (self.at(i + 1, "[") || self.at(i + 2, "[")) {
+            return self.attribute(i);
+        }
+        if self.at(i, "mod")
+            && let Some(name) = self.ident(i + 1)
+        {
+            let mut child = module;
+            child.push(name.to_owned());
+            self.module(i, child, test);
+            (self.cfg_test, self.path_attr) = (false, None);
+            return i + 3;
+        }
+        if self.at(i, "use") {
+            let end = (i..self.tokens.len())
+                .find(|&j| self.at(j, ";"))
+                .unwrap_or(self.tokens.len());
+            let mut leaves = Vec::new();
+            use_tree(&self.tokens[i + 1..end], &mut 0, &[], &mut leaves);
+            let reexport = self.public(i);
+            for (path, binds, line) in leaves {
+                self.write(line, &module, path, test, binds, false);
+                self.written.last_mut().expect("just written").reexport = reexport;
+            }
+            (self.cfg_test, self.path_attr) = (false, None);
+            return end + 1;
+        }
+        if self.at(i, "{") {
+            self.depth += 1;
+            if self.cfg_test {
+                let depth = self.depth;
+                self.scopes.push(Scope {
+                    depth,
+                    module,
+                    test: true,
+                });
+            }
+            (self.cfg_test, self.path_attr) = (false, None);
+        } else if self.at(i, "}") {
+            if self.scopes.len() > 1 && self.scopes.last().is_some_and(|s| s.depth == self.depth) {
+                self.scopes.pop();
+            }
+            self.depth = self.depth.saturating_sub(1);
+        } else if self.at(i, ";") {
+            (self.cfg_test, self.path_attr) = (false, None);
+        } else if self.ident(i).is_some() && self.at(i + 1, "::") {
+            return self.path(i, &module, test);
+        }
+        i + 1
+    }
+
+    /// `#[…]` or `#![…]` at `i`: notes `cfg(test)` and `path = "…"`.
+    fn attribute(&mut self, i: usize) -> usize {
+        let inner = self.at(i + 1, "!");
+        let open = i + 1 + usize::from(inner);
+        let close = self.closing(open, "[", "]");
+        let attr = &self.tokens[open + 1..close.min(self.tokens.len())];
+        let is_test = attr.first().is_some_and(|t| t.is("cfg"))
+            && attr.iter().any(|t| t.is("test"))
+            && !attr.iter().any(|t| t.is("not"));
+        if inner {
+            self.scopes.last_mut().expect("open").test |= is_test;
+        } else {
+            self.cfg_test |= is_test;
+            if let [name, eq, value, ..] = attr
+                && name.is("path")
+                && eq.is("=")
+                && value.kind == Kind::Str
+            {
+                self.path_attr = Some(value.text.clone());
+            }
+        }
+        close + 1
+    }
+
+    /// `mod name;` (a file to read) or `mod name {` (a scope) at `i`.
+    fn module(&mut self, i: usize, child: ModPath, test: bool) {
+        if self.at(i + 2, ";") {
+            let file = self.child_file(&child);
+            self.declared.push(Declared {
+                module: child,
+                file,
+                test,
+            });
+        } else if self.at(i + 2, "{") {
+            self.depth += 1;
+            self.modules.insert(child.clone(), self.file.to_owned());
+            let depth = self.depth;
+            self.scopes.push(Scope {
+                depth,
+                module: child,
+                test,
+            });
+        }
+    }
+
+    /// A path in code at `i` (`crate::x::y`, `super::f`, `child::T`); the index after it.
+    fn path(&mut self, mut i: usize, module: &[String], test: bool) -> usize {
+        let continues = i > 0 && (self.at(i - 1, "::") || self.at(i - 1, "."));
+        let mut path = vec![self.tokens[i].text.clone()];
+        let line = self.tokens[i].line;
+        while self.at(i + 1, "::")
+            && let Some(next) = self.ident(i + 2)
+        {
+            path.push(next.to_owned());
+            i += 2;
+        }
+        if !continues {
+            let value = self.at(i + 1, "(") || self.at(i + 1, "!");
+            self.write(line, module, path, test, None, value);
+        }
+        i + 1
     }
 
     fn write(
@@ -406,14 +437,9 @@ impl Scan<'_> {
 
     /// Where `mod name;` finds its file: beside a crate root, under the folder named for the
     /// file otherwise, or where `#[path]` says (relative to the declaring file's folder).
-    fn child_file(
-        &self,
-        file_module: &[String],
-        child: &[String],
-        path_attr: Option<&str>,
-    ) -> PathBuf {
+    fn child_file(&self, child: &[String]) -> PathBuf {
         let folder = self.path.parent().unwrap_or(Path::new(""));
-        if let Some(path) = path_attr {
+        if let Some(path) = &self.path_attr {
             return folder.join(path);
         }
         let stem = self.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -423,7 +449,7 @@ impl Scan<'_> {
             folder.join(stem)
         };
         // Inline modules between the file's own module and the declared one.
-        for inline in &child[file_module.len()..child.len() - 1] {
+        for inline in &child[self.file_module.len()..child.len() - 1] {
             dir.push(inline);
         }
         let name = &child[child.len() - 1];
