@@ -40,7 +40,7 @@ fn file_layer() -> Result<RaceConfig, ConfigError> {
     Ok(race)
 }
 
-fn args(argv: &[&str]) -> Result<RaceArgs, clap::Error> {
+pub(super) fn args(argv: &[&str]) -> Result<RaceArgs, clap::Error> {
     use clap::Parser;
     let cli =
         crate::cli::Cli::try_parse_from(std::iter::once("llmrace").chain(argv.iter().copied()))?;
