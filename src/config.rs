@@ -1,6 +1,6 @@
 //! Race configuration: what to race, with what workload and load, as built from defaults <
-//! race file < command line. Secrets are never stored here: only the names of the environment
-//! variables that hold them.
+//! race file < command line (that last layer is laid by `cli/layering.rs`). Secrets are never
+//! stored here: only the names of the environment variables that hold them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! The defaults that depend on more than one layer, and the bare race that `-e` endpoints
-//! alone start from.
+//! alone start from (the demo race is built on it too).
 
 use crate::pace::Arrivals;
 
