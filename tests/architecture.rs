@@ -107,7 +107,7 @@ fn to_fixture(reference: &Reference) -> bool {
     reference.test && reference.to.iter().any(|segment| segment == "fixture")
 }
 
-/// Where an edge was first seen: `src/config/layer.rs:9`.
+/// Where an edge was first seen: `src/config/fail_if.rs:9`.
 type Graph = BTreeMap<String, BTreeMap<String, String>>;
 
 fn add_edge(graph: &mut Graph, from: &str, to: &str, reference: &Reference) {

@@ -20,7 +20,7 @@ pub const MAIN: &str = "<main>";
 /// One path a file names, resolved to the module it lands in.
 #[derive(Clone, Debug)]
 pub struct Reference {
-    /// The file it is written in, from the repository root (`src/config/layer.rs`).
+    /// The file it is written in, from the repository root (`src/config/race_file.rs`).
     pub file: String,
     pub line: usize,
     /// The module it is written in (an inline `mod tests {}` included).
@@ -43,7 +43,7 @@ pub struct Crate {
 
 impl Crate {
     /// The file holding a module's top two levels: `src/config.rs` for `config` and its inline
-    /// modules, `src/config/layer.rs` for `config::layer` and everything under it.
+    /// modules, `src/config/race_file.rs` for `config::race_file` and everything under it.
     pub fn file_of_child(&self, module: &[String]) -> Option<&str> {
         let top: ModPath = module.iter().take(2).cloned().collect();
         self.modules.get(&top).map(String::as_str)
