@@ -9,6 +9,7 @@ pub use descriptors::{Reserve, open_file_limit, raise_open_file_limit};
 pub use memory::available_memory;
 
 use crate::config::{LoadConfig, PromptSource, RaceConfig};
+use crate::workload::PromptsSize;
 
 /// The workers, each with its connection, an endpoint set to `concurrency` has: never more than
 /// the requests it sends (warm-ups included), which are all it could ever hold at once.
@@ -44,23 +45,16 @@ pub struct Demand {
     /// this process, so each connection takes the server's end too).
     pub endpoints: Vec<(u64, bool)>,
     /// The prompts made or read, held once before the race keeps its share of them.
-    pub made: Prompts,
+    pub made: PromptsSize,
     /// The prompts kept for the race: each gets a request body on every endpoint and, with a
     /// replay, a copy in its header.
-    pub kept: Prompts,
+    pub kept: PromptsSize,
     pub replay: bool,
     /// How the user sets the connections, for the message.
     pub knob: Knob,
     /// Where the prompts come from and whether they are shuffled, for the message.
     pub source: Source,
     pub shuffle: bool,
-}
-
-/// A number of prompts and their text in bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Prompts {
-    pub count: u64,
-    pub bytes: u64,
 }
 
 /// Where a race's prompts come from: what a user changes to have fewer of them.
@@ -162,7 +156,7 @@ impl Knob {
 
 impl Demand {
     /// What `config` will hold, with the prompts `made` and `kept` of them.
-    pub fn of(config: &RaceConfig, made: Prompts, kept: Prompts, replay: bool) -> Demand {
+    pub fn of(config: &RaceConfig, made: PromptsSize, kept: PromptsSize, replay: bool) -> Demand {
         let load = &config.load;
         let endpoints = config
             .endpoints
@@ -329,10 +323,11 @@ impl Demand {
             Source::File | Source::Listed => made_fit.then_some("kept"),
         };
         if let Some(counted) = counted.filter(|_| !self.shuffle) {
-            help.push_str(&format!(
+            help.push_str(
                 ", or bound the race with a request count (-n N): only that many prompts are \
-                 then {counted}"
-            ));
+                 then ",
+            );
+            help.push_str(counted);
         }
         help
     }

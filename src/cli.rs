@@ -1,5 +1,5 @@
 //! Command-line definitions (clap): what can be typed, with help texts. Turning the race flags
-//! into a race is `config::from_args`'s job; running anything is `commands.rs`'s.
+//! into a race is `from_args`'s job (`cli/layering.rs`); running anything is `commands.rs`'s.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,6 +7,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::pace::{ConcurrencyRamp, Ramp, Rate};
+
+mod layering;
+
+pub use layering::{apply_overrides, from_args};
 
 const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
 
@@ -477,7 +481,7 @@ pub struct RaceArgs {
     pub headless: bool,
 
     /// Dashboard colours: dark (default), light, colorblind (Okabe–Ito palette) or plain.
-    /// NO_COLOR in the environment means plain.
+    /// `NO_COLOR` in the environment means plain.
     #[arg(long, value_name = "THEME", help_heading = "Output",
           value_parser = ["dark", "light", "colorblind", "plain"])]
     pub theme: Option<String>,
@@ -661,12 +665,11 @@ fn parse_token_range(text: &str) -> Result<TokenRange, String> {
             )),
         }
     };
-    let (min, max) = match text.split_once("..") {
-        Some((min, max)) => (number(min)?, number(max.trim_start_matches('='))?),
-        None => {
-            let n = number(text)?;
-            (n, n)
-        }
+    let (min, max) = if let Some((min, max)) = text.split_once("..") {
+        (number(min)?, number(max.trim_start_matches('='))?)
+    } else {
+        let n = number(text)?;
+        (n, n)
     };
     if min > max {
         return Err(format!("the range {min}..{max} is empty; {hint}"));

@@ -10,7 +10,7 @@ mod saved;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
-use crate::config::{self, RaceConfig};
+use crate::config::RaceConfig;
 use crate::race::{RaceError, RaceOptions, RaceOutcome, Teller, Telling, race};
 use crate::{cli, print, report, secret, sweep, tui};
 
@@ -22,7 +22,7 @@ pub use saved::{compare_command, report_command};
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
-    let (config, base_dir) = config::from_args(args).map_err(RaceError::from)?;
+    let (config, base_dir) = cli::from_args(args).map_err(RaceError::from)?;
     if let Some(out) = &args.out {
         crate::record::folder::check_named_folder(out, args.force)
             .map_err(RaceError::ResultsFolder)?;
@@ -127,7 +127,7 @@ fn race_teller(banner: Option<String>, quiet: bool) -> Teller {
 /// `llmrace sweep`: resolves the race like `llmrace race`, runs it once per level, prints a
 /// table per endpoint, the throughput/TTFT plot and the recommended operating points.
 pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, CommandError> {
-    let (config, base_dir) = config::from_args(&args.race_args()).map_err(RaceError::from)?;
+    let (config, base_dir) = cli::from_args(&args.race_args()).map_err(RaceError::from)?;
     let out = if let Some(dir) = &args.out {
         crate::record::folder::check_named_folder(dir, args.force)
             .map_err(RaceError::ResultsFolder)?;

@@ -1,6 +1,6 @@
 //! Race configuration: what to race, with what workload and load, as built from defaults <
-//! race file < command line. Secrets are never stored here: only the names of the environment
-//! variables that hold them.
+//! race file < command line (that last layer is laid by `cli/layering.rs`). Secrets are never
+//! stored here: only the names of the environment variables that hold them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,24 +11,31 @@ use serde::{Deserialize, Serialize};
 use crate::pace::{Arrivals, ConcurrencyRamp, LoadShape, Ramp, Rate, RateShape};
 use crate::protocol::Protocol;
 
+mod defaults;
 mod demo;
 mod endpoint_spec;
 mod error;
+mod fail_if;
 mod headers;
-mod layer;
 mod race_file;
 mod raw;
+mod redact;
 mod toml_error;
 mod validate;
 
+pub(crate) use defaults::{bare_race, fill_defaults};
 pub use demo::demo_race;
+pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
 pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location};
-pub use layer::{add_fail_if, apply_overrides, from_args};
+pub use fail_if::add_fail_if;
+pub(crate) use race_file::load_file_layer;
 pub use race_file::{from_toml_str, load_file};
+pub use redact::redact_config;
 pub use validate::{
-    COLOR_NAMES, MAX_SYNTHETIC_TOKENS, MOCK_PROFILES, PROTOCOL_NAMES, authority_port, protocol_name,
+    BUILTIN_SETS, COLOR_NAMES, MAX_SYNTHETIC_TOKENS, MOCK_PROFILES, PROTOCOL_NAMES, authority_port,
+    protocol_name,
 };
 
 /// The commented example race file that `llmrace init` writes.
@@ -336,6 +343,10 @@ mod humantime_serde_opt {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[expect(
+        clippy::ref_option,
+        reason = "serde's `serialize_with` hands the field over by reference"
+    )]
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&humantime::format_duration(*d).to_string()),

@@ -3,7 +3,6 @@
 
 pub mod connection;
 mod deadlines;
-pub mod estimate;
 mod laps;
 mod open_loop;
 mod read_note;

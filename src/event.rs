@@ -304,7 +304,7 @@ impl ErrorClass {
         }
     }
 
-    /// The stable snake_case name used in files and on screen.
+    /// The stable `snake_case` name used in files and on screen.
     pub fn name(self) -> &'static str {
         match self {
             ErrorClass::Dns => "dns",

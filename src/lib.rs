@@ -28,6 +28,7 @@ pub mod signals;
 mod start_up;
 pub mod stats;
 pub mod sweep;
+pub mod tokenizer;
 pub mod tui;
 pub mod workload;
 

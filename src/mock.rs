@@ -72,6 +72,10 @@ impl MockServer {
     ///
     /// # Errors
     /// As [`MockServer::start`].
+    #[expect(
+        clippy::unused_async,
+        reason = "it spawns the server's task, so it must run inside a runtime: async says so"
+    )]
     pub async fn start_with(
         addr: SocketAddr,
         profile: Profile,

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::config::RaceConfig;
 use crate::race::{Field, RaceError, RaceOptions, Teller, Telling};
 use crate::record::{ReplayHeader, ReplayWriter, ResultsWriter};
-use crate::{capacity, clock, engine, record, secret, signals};
+use crate::{capacity, clock, engine, record, signals};
 use crate::{workload, workload::Prompt};
 
 /// A race ready to start: nothing sent yet, its result files open.
@@ -132,7 +132,7 @@ fn open_files(
     // the same `request_time` as the live race did.
     let replay = if replay {
         let header = ReplayHeader::new(
-            secret::redact_config(config),
+            crate::config::redact_config(config),
             prepared.field.info.clone(),
             prepared
                 .prompts
@@ -200,7 +200,7 @@ async fn prepare(
     };
     // Kept prompts are measured, before a request body is built for each on every endpoint;
     // the others are gone.
-    let kept = capacity::Prompts {
+    let kept = crate::workload::PromptsSize {
         count: workload.prompts.len() as u64,
         bytes: workload
             .prompts

@@ -241,8 +241,8 @@ pub async fn sweep(
         level.apply(&mut level_config);
         let mut demand = crate::capacity::Demand::of(
             &level_config,
-            crate::capacity::Prompts::default(),
-            crate::capacity::Prompts::default(),
+            crate::workload::PromptsSize::default(),
+            crate::workload::PromptsSize::default(),
             false,
         );
         if let Level::Concurrency(_) = level {

@@ -4,27 +4,34 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use crate::capacity;
 use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
 use crate::protocol::Message;
 
+mod error;
 mod long;
 mod rng;
 mod sharegpt;
 mod synthetic;
 
-/// The built-in prompt sets, by name.
-pub const BUILTIN_SETS: [&str; 4] = ["chat", "rag", "code", "long"];
+use error::STOP_EVERY;
+pub use error::WorkloadError;
 
 const CHAT: &str = include_str!("../assets/prompts/chat.jsonl");
 const RAG: &str = include_str!("../assets/prompts/rag.jsonl");
 const CODE: &str = include_str!("../assets/prompts/code.jsonl");
+
+/// A number of prompts and their text in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PromptsSize {
+    pub count: u64,
+    pub bytes: u64,
+}
 
 /// One prompt of the workload: the messages sent as one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,44 +60,6 @@ impl Prompt {
             .collect::<Vec<_>>()
             .join("\n")
     }
-}
-
-/// Prompts that could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum WorkloadError {
-    #[error("cannot read prompts file {}: {io}\n  help: check the path (relative paths in a race file are relative to the race file)", path.display())]
-    Read { path: PathBuf, io: std::io::Error },
-    #[error("the prompts file {} is a folder\n  help: name a file in it: one prompt a line, a .jsonl file of {{\"prompt\": ...}} lines or a ShareGPT .json file", path.display())]
-    Folder { path: PathBuf },
-    #[error("{source_name}:{line}: {problem}\n  help: {help}")]
-    Line {
-        source_name: String,
-        line: usize,
-        problem: String,
-        help: String,
-    },
-    #[error("{source_name}:{line}:{column}: {problem}\n  help: {help}")]
-    Json {
-        source_name: String,
-        line: usize,
-        column: usize,
-        problem: String,
-        help: String,
-    },
-    #[error(
-        "{source_name}: no conversation has a human turn ({skipped} without one)\n  help: \
-         ShareGPT turns are {{\"from\": \"human\", \"value\": \"...\"}}; the first human turn \
-         of each conversation is its prompt"
-    )]
-    NoConversations { source_name: String, skipped: usize },
-    #[error("unknown built-in prompt set `{name}`\n  help: built-in sets: chat, rag, code, long")]
-    UnknownBuiltin { name: String },
-    #[error("{source_name}: holds no prompts\n  help: give at least one prompt")]
-    Empty { source_name: String },
-    #[error("{source_name}: more than {} prompts", u32::MAX)]
-    TooMany { source_name: String },
-    #[error("making the prompts was stopped")]
-    Stopped,
 }
 
 const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"} or \
@@ -126,20 +95,20 @@ pub fn planned_size(
     config: &WorkloadConfig,
     base_dir: &Path,
     needed: Option<u64>,
-) -> (capacity::Prompts, capacity::Prompts) {
+) -> (PromptsSize, PromptsSize) {
     let spec = match &config.prompts {
         PromptSource::Synthetic(spec) => spec,
         PromptSource::File(file) if !is_sharegpt(file) => {
             let bytes = std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len());
-            let read = capacity::Prompts { count: 0, bytes };
-            return (read, capacity::Prompts::default());
+            let read = PromptsSize { count: 0, bytes };
+            return (read, PromptsSize::default());
         }
         _ => return Default::default(),
     };
     let count = u64::from(spec.count);
     let sized = |needed: Option<u64>| {
         let count = needed.map_or(count, |n| count.min(n.max(1)));
-        capacity::Prompts {
+        PromptsSize {
             count,
             bytes: count.saturating_mul(synthetic::bytes_per_prompt(spec)),
         }
@@ -359,9 +328,6 @@ fn is_sharegpt(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
-
-/// Lines or conversations read between two looks at `stop`: a file of millions takes seconds.
-const STOP_EVERY: usize = 1024;
 
 /// Visits each line with its 1-based number, reading one line at a time, until `stop` is set.
 fn each_line(

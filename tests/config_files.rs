@@ -25,7 +25,7 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
 }
 
 fn resolve(path: &Path) -> Result<(config::RaceConfig, PathBuf), ConfigError> {
-    config::from_args(&RaceArgs {
+    llmrace::cli::from_args(&RaceArgs {
         race_file: Some(path.to_path_buf()),
         ..RaceArgs::default()
     })

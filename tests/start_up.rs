@@ -150,7 +150,7 @@ fn a_hundred_thousand_synthetic_prompts_for_a_few_requests_are_not_all_made() {
     // The three prompts sent, each the length asked for, and nothing more.
     assert_eq!(replay.header.prompts.len(), 3);
     for prompt in &replay.header.prompts {
-        let tokens = llmrace::engine::estimate::count_tokens(&prompt[0].content);
+        let tokens = llmrace::tokenizer::count_tokens(&prompt[0].content);
         assert_eq!(tokens, 512);
     }
 }

@@ -125,8 +125,8 @@ fn sharegpt_first_human_turns_become_prompts() -> Result<(), workload::WorkloadE
     assert_eq!(
         budgets,
         [
-            Some(llmrace::engine::estimate::count_tokens(answer)),
-            Some(llmrace::engine::estimate::count_tokens("2, 3 and 5.")),
+            Some(llmrace::tokenizer::count_tokens(answer)),
+            Some(llmrace::tokenizer::count_tokens("2, 3 and 5.")),
             None
         ]
     );

@@ -4,7 +4,7 @@ const GB: u64 = 1_000_000_000;
 
 /// `prompts` synthetic prompts of `prompt_bytes` bytes in all, each made and kept.
 fn demand(endpoints: &[(u64, bool)], prompts: u64, prompt_bytes: u64) -> Demand {
-    let made = Prompts {
+    let made = PromptsSize {
         count: prompts,
         bytes: prompt_bytes,
     };
@@ -89,7 +89,7 @@ fn the_demand_follows_the_races_load() -> Result<(), crate::pace::RateError> {
     race.endpoints.truncate(2);
     race.endpoints[1].concurrency = Some(3);
     race.endpoints[1].base_url = "http://127.0.0.1:9/v1".to_string();
-    let some = Prompts {
+    let some = PromptsSize {
         count: 5,
         bytes: 500,
     };
@@ -168,11 +168,11 @@ fn a_request_count_is_advised_only_where_it_bounds_the_prompts() {
     // A file is read whole: a count bounds only the prompts kept, and helps only when the file
     // itself fits.
     let file = |file_bytes, kept: u64| Demand {
-        made: Prompts {
+        made: PromptsSize {
             count: 1_000,
             bytes: file_bytes,
         },
-        kept: Prompts {
+        kept: PromptsSize {
             count: kept,
             bytes: kept * 100_000,
         },

@@ -85,7 +85,7 @@ const EXAMPLE_VAR: &str = "OPENAI_API_KEY";
 /// Applies `--api-key-env NAME=VAR` flags: endpoint NAME (from `-e` or the race file) reads its
 /// API key from variable VAR. Messages echo nothing typed in these flags except a known endpoint
 /// name: a key pasted here by mistake must not be printed back into a terminal or CI log.
-pub(super) fn apply_api_key_envs(
+pub(crate) fn apply_api_key_envs(
     endpoints: &mut [EndpointConfig],
     flags: &[String],
 ) -> Result<(), ConfigError> {

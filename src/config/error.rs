@@ -1,4 +1,4 @@
-//! Configuration errors: every message says what went wrong, where (file:line:col and the key
+//! Configuration errors: every message says what went wrong, where (`file:line:col` and the key
 //! path, or the command-line flag) and what is allowed or what to do next.
 
 use std::fmt;

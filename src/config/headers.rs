@@ -40,17 +40,14 @@ fn interpolate(text: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<S
         let name = after.find('}').map(|end| &after[..end]).filter(|name| {
             !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
-        match name {
-            Some(name) => {
-                let value = lookup(name).ok_or_else(|| name.to_string())?;
-                // Values carry no line breaks into a header (a key file's trailing newline).
-                out.push_str(value.trim_end_matches(['\r', '\n']));
-                rest = &after[name.len() + 1..];
-            }
-            None => {
-                out.push_str("${");
-                rest = after;
-            }
+        if let Some(name) = name {
+            let value = lookup(name).ok_or_else(|| name.to_string())?;
+            // Values carry no line breaks into a header (a key file's trailing newline).
+            out.push_str(value.trim_end_matches(['\r', '\n']));
+            rest = &after[name.len() + 1..];
+        } else {
+            out.push_str("${");
+            rest = after;
         }
     }
     out.push_str(rest);

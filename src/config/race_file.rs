@@ -37,12 +37,12 @@ fn complete(layer: FileLayer) -> Result<RaceConfig, ConfigError> {
         return Err(problem);
     }
     let mut race = layer.race;
-    super::layer::fill_defaults(&mut race);
+    super::defaults::fill_defaults(&mut race);
     Ok(race)
 }
 
 /// A race file's settings, before the command line is layered over them.
-pub(super) struct FileLayer {
+pub(crate) struct FileLayer {
     pub race: RaceConfig,
     /// The file sets something only an open loop uses (`arrivals`, `max_in_flight`) but no
     /// `rate` or `ramp`: refused unless the command line gives one.
@@ -52,7 +52,7 @@ pub(super) struct FileLayer {
 /// The file's layer: like [`load_file`], but `load.requests` stays unset when the file sets
 /// neither `requests` nor `duration`, so a `--duration` flag alone is not capped by the
 /// default request count.
-pub(super) fn load_file_layer(path: &Path) -> Result<FileLayer, ConfigError> {
+pub(crate) fn load_file_layer(path: &Path) -> Result<FileLayer, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|io| ConfigError::Read {
         path: path.to_path_buf(),
         io,
@@ -142,8 +142,8 @@ impl Resolver<'_> {
             name,
             workload: self.workload(raw.workload.unwrap_or_default())?,
             load: self.load(raw.load.unwrap_or_default())?,
-            timeouts: self.timeouts(raw.timeouts.unwrap_or_default())?,
-            slo: self.slo(raw.slo.unwrap_or_default())?,
+            timeouts: self.timeouts(&raw.timeouts.unwrap_or_default())?,
+            slo: self.slo(&raw.slo.unwrap_or_default())?,
             endpoints,
             fail_if,
         })
@@ -160,7 +160,7 @@ impl Resolver<'_> {
         for (index, expr) in raw.fail_if.iter().enumerate() {
             let key = format!("thresholds.fail_if[{index}]");
             let fail = |e: &threshold::ThresholdError| {
-                super::layer::threshold_error(self.at(expr), key.clone(), e)
+                super::fail_if::threshold_error(self.at(expr), key.clone(), e)
             };
             let parsed = threshold::parse(expr.get_ref()).map_err(|e| fail(&e))?;
             if !names.is_empty() {
@@ -326,7 +326,7 @@ impl Resolver<'_> {
             .transpose()
     }
 
-    fn timeouts(&self, raw: RawTimeouts) -> Result<Timeouts, ConfigError> {
+    fn timeouts(&self, raw: &RawTimeouts) -> Result<Timeouts, ConfigError> {
         let defaults = Timeouts::default();
         Ok(Timeouts {
             connect: self
@@ -344,7 +344,7 @@ impl Resolver<'_> {
         })
     }
 
-    fn slo(&self, raw: RawSlo) -> Result<Slo, ConfigError> {
+    fn slo(&self, raw: &RawSlo) -> Result<Slo, ConfigError> {
         Ok(Slo {
             ttft: self.duration(raw.ttft.as_ref(), "slo.ttft")?,
             tpot: self.duration(raw.tpot.as_ref(), "slo.tpot")?,

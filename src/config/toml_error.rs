@@ -1,6 +1,8 @@
 //! Turns the TOML parser's errors into [`ConfigError`]s that name the key path (found from the
 //! error's byte span), list the keys a table allows and show how to write a value.
 
+// `write!` to a String cannot fail: its `Result` is dropped with `let _ =`.
+use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::Path;
 
@@ -66,20 +68,22 @@ fn unknown_key(at: Location, key: String, unknown: &str, table: &str) -> ConfigE
     let shown_table = table_display(table);
     let mut help = String::new();
     if let Some(guess) = did_you_mean(unknown, &allowed) {
-        help.push_str(&format!("did you mean `{guess}`? "));
+        let _ = write!(help, "did you mean `{guess}`? ");
     } else if let Some(home) = KEYS.iter().find(|d| d.key == unknown && d.table != table) {
-        help.push_str(&format!(
+        let _ = write!(
+            help,
             "`{unknown}` belongs in {}; ",
             table_display(home.table)
-        ));
+        );
     }
     if allowed.is_empty() {
         help.push_str("this table takes no keys");
     } else {
-        help.push_str(&format!(
+        let _ = write!(
+            help,
             "allowed keys in {shown_table}: {}",
             allowed.join(", ")
-        ));
+        );
     }
     ConfigError::invalid(
         at,
@@ -156,7 +160,7 @@ fn visit_table(
     path: &mut Vec<Segment>,
     best: &mut Option<(usize, Vec<Segment>)>,
 ) {
-    for (key, value) in table.iter() {
+    for (key, value) in table {
         path.push(Segment::Key(key.get_ref().to_string()));
         consider(&key.span(), offset, path, best);
         visit_value(value, offset, path, best);
@@ -189,7 +193,9 @@ fn format_path(segments: &[Segment]) -> String {
     let mut out = String::new();
     for segment in segments {
         match segment {
-            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+            Segment::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
             Segment::Key(key) => {
                 if !out.is_empty() {
                     out.push('.');
@@ -201,7 +207,7 @@ fn format_path(segments: &[Segment]) -> String {
                 if bare {
                     out.push_str(key);
                 } else {
-                    out.push_str(&format!("{key:?}"));
+                    let _ = write!(out, "{key:?}");
                 }
             }
         }

@@ -26,6 +26,9 @@ impl Problem {
 /// The protocol names users write, as `Protocol`'s serde names spell them.
 pub const PROTOCOL_NAMES: [&str; 4] = ["openai", "openai-completions", "anthropic", "ollama"];
 
+/// The built-in prompt sets, by name (the workload loads each).
+pub const BUILTIN_SETS: [&str; 4] = ["chat", "rag", "code", "long"];
+
 /// The mock server profiles named in help texts.
 pub const MOCK_PROFILES: [&str; 6] = ["instant", "turbo", "steady", "thinker", "flaky", "slow"];
 
@@ -291,15 +294,12 @@ pub fn temperature(value: f32) -> Result<(), Problem> {
 }
 
 pub fn builtin(name: &str) -> Result<(), Problem> {
-    if crate::workload::BUILTIN_SETS.contains(&name) {
+    if BUILTIN_SETS.contains(&name) {
         return Ok(());
     }
     Err(Problem::new(
         format!("unknown built-in workload `{name}`"),
-        format!(
-            "built-in workloads: {}",
-            crate::workload::BUILTIN_SETS.join(", ")
-        ),
+        format!("built-in workloads: {}", BUILTIN_SETS.join(", ")),
     ))
 }
 

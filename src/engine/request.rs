@@ -9,7 +9,6 @@ use hyper::body::Incoming;
 
 use super::connection::{Connection, chain};
 use super::deadlines::Deadlines;
-use super::estimate::count_tokens_aside;
 use super::read_note::ReadNote;
 use super::response_head::{
     describe_status, error_message, is_html, server_request_id, shown_headers,
@@ -23,6 +22,7 @@ use crate::event::{
 };
 use crate::protocol::Decoded;
 use crate::rx_time::{Read, Written};
+use crate::tokenizer::count_tokens_aside;
 
 /// Where a request's events go.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<RaceEvent>;

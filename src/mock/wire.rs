@@ -21,6 +21,10 @@ pub(crate) enum Finish {
 
 /// Server-side timings of a response as scheduled (nanoseconds), for Ollama's final line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the unit is part of each name, as in Ollama's `*_duration` fields it fills"
+)]
 pub(crate) struct Timings {
     pub prompt_eval_ns: u64,
     pub eval_ns: u64,

@@ -167,7 +167,10 @@ mod tests {
         let at = r.turn(2, Duration::ZERO).expect("it joins");
         assert!((at.as_secs_f64() - 1.5).abs() < 1e-5, "{at:?}");
         assert_eq!(r.active_at(at), 3);
-        assert!(r.active_at(at - Duration::from_millis(1)) < 3);
+        let before = at
+            .checked_sub(Duration::from_millis(1))
+            .expect("it joins after 1.5 s");
+        assert!(r.active_at(before) < 3);
         for slot in 0..5 {
             let at = r.turn(slot, Duration::ZERO).expect("every worker joins");
             assert!(r.active_at(at) > slot && at <= r.over, "{slot}: {at:?}");

@@ -53,6 +53,10 @@ struct Block<'a> {
 }
 
 #[derive(Deserialize)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are Anthropic's JSON keys, read by serde"
+)]
 struct Usage {
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,

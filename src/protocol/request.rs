@@ -1,8 +1,37 @@
 //! Building the HTTP request each protocol expects: URL, protocol headers and JSON body.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{Message, Protocol, RequestSpec, WireRequest};
+use super::Protocol;
+
+/// One chat message of a prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+/// What to ask an endpoint for; `extra_body` fields are merged into the top level of the JSON
+/// body last, so they can add or override anything (`top_p`, `ignore_eos`, …).
+#[derive(Clone, Debug)]
+pub struct RequestSpec<'a> {
+    pub model: &'a str,
+    pub messages: &'a [Message],
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    pub stream: bool,
+    pub extra_body: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// A request ready to send: the protocol's own headers only; authentication and user headers
+/// are added by the engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WireRequest {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
 
 /// Anthropic requires `max_tokens`; this is what a race asks for when the user set none.
 pub(super) const ANTHROPIC_DEFAULT_MAX_TOKENS: u32 = 1024;

@@ -170,12 +170,11 @@ impl SseParser {
     /// Consumes the line end at the start of `tail` (CR, LF or CRLF).
     fn skip_line_end<'b>(&mut self, tail: &'b [u8]) -> &'b [u8] {
         match tail {
-            [b'\r', b'\n', rest @ ..] => rest,
             [b'\r'] => {
                 self.skip_lf = true;
                 &[]
             }
-            [_, rest @ ..] => rest,
+            [b'\r', b'\n', rest @ ..] | [_, rest @ ..] => rest,
             [] => tail,
         }
     }

@@ -76,7 +76,7 @@ impl RunInfo {
             read_late_max_ms: read_late_max_ms(numbers),
             runtime_late_max_ms: Some(runtime_late_max_ms),
             ..RunInfo::base(
-                crate::secret::redact_config(race),
+                crate::config::redact_config(race),
                 env!("CARGO_PKG_VERSION").to_string(),
                 host_name(),
                 endpoints,

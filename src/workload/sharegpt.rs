@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
-use crate::engine::estimate::count_tokens;
 use crate::protocol::Message;
+use crate::tokenizer::count_tokens;
 
-use super::WorkloadError;
+use super::error::{STOP_EVERY, WorkloadError};
 
 const HELP: &str = "a ShareGPT file is a JSON array of {\"conversations\": [{\"from\": \
                     \"human\", \"value\": \"...\"}, {\"from\": \"gpt\", \"value\": \"...\"}]}";
@@ -108,7 +108,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(entry) = seq.next_element::<Entry>()? {
             let seen = self.into.prompts.len() + self.into.skipped;
-            if seen.is_multiple_of(super::STOP_EVERY) && self.stop.load(Ordering::Relaxed) {
+            if seen.is_multiple_of(STOP_EVERY) && self.stop.load(Ordering::Relaxed) {
                 return Err(serde::de::Error::custom("stopped"));
             }
             match prompt_of(&entry.conversations, self.output_len) {

@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{LengthDistribution, SyntheticSpec};
-use crate::engine::estimate::count_tokens;
 use crate::protocol::Message;
+use crate::tokenizer::count_tokens;
 
 use super::rng::Rng;
 

@@ -30,7 +30,16 @@ fn builtin_sets_have_the_promised_shape() -> TestResult {
             );
         }
         let ids: Vec<u32> = prompts.iter().map(|p| p.id.0).collect();
-        assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
+        assert_eq!(ids, (0..u32::try_from(ids.len())?).collect::<Vec<_>>());
+    }
+    Ok(())
+}
+
+#[test]
+fn every_builtin_set_a_race_file_may_name_loads() -> TestResult {
+    for name in crate::config::BUILTIN_SETS {
+        let prompts = load(&PromptSource::Builtin(name.to_string()), Path::new("."))?;
+        assert!(!prompts.is_empty(), "{name}");
     }
     Ok(())
 }
@@ -103,7 +112,7 @@ fn long_builtin_is_about_32k_tokens() -> TestResult {
     let prompts = load(&PromptSource::Builtin("long".into()), Path::new("."))?;
     assert!((4..=6).contains(&prompts.len()), "{}", prompts.len());
     for prompt in &prompts {
-        let tokens = crate::engine::estimate::count_tokens(&prompt.text());
+        let tokens = crate::tokenizer::count_tokens(&prompt.text());
         assert!(
             (28_000..=36_000).contains(&tokens),
             "#{}: {tokens}",
@@ -144,7 +153,7 @@ fn shuffle_is_seeded_and_renumbers() -> TestResult {
     expected.sort();
     assert_eq!(sorted, expected);
     let ids: Vec<u32> = a.prompts.iter().map(|p| p.id.0).collect();
-    assert_eq!(ids, (0..ids.len() as u32).collect::<Vec<_>>());
+    assert_eq!(ids, (0..u32::try_from(ids.len())?).collect::<Vec<_>>());
     Ok(())
 }
 

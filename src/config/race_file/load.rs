@@ -98,7 +98,7 @@ impl Resolver<'_> {
                     })
                 })
                 .transpose()?,
-            laps: raw.laps.is_some_and(|l| l.into_inner()),
+            laps: raw.laps.is_some_and(toml::Spanned::into_inner),
             concurrency_ramp: raw
                 .concurrency_ramp
                 .as_ref()

@@ -1,21 +1,18 @@
 //! Layering: built-in defaults < race file < command-line flags. If any `-e` endpoint is given,
 //! the command line's endpoints replace the file's; with neither a file nor `-e`, the demo race
-//! is the base the flags apply to.
+//! is the base the flags apply to. The flags are the command edge's, so their layer is laid
+//! here; `config` knows the file and the defaults, never the flags.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{RaceArgs, TokenRange};
-use crate::pace::Arrivals;
-use crate::report::threshold;
-
-use super::endpoint_spec::apply_api_key_envs;
-use super::error::{ConfigError, Location};
-use super::{
-    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, DEFAULT_SYNTHETIC_COUNT,
-    EndpointConfig, LengthDistribution, LoadConfig, PromptSource, RaceConfig, Slo, SyntheticSpec,
-    Timeouts, WorkloadConfig, demo_race, parse_endpoint_spec,
+use super::{RaceArgs, TokenRange, WorkloadArgs};
+use crate::config::{
+    ConfigError, DEFAULT_SYNTHETIC_COUNT, EndpointConfig, LengthDistribution, Location,
+    PromptSource, RaceConfig, SyntheticSpec, WorkloadConfig, add_fail_if, apply_api_key_envs,
+    bare_race, demo_race, fill_defaults, load_file_layer, parse_endpoint_spec,
 };
+use crate::pace::Arrivals;
 
 /// The race to run for `llmrace race …`, and the folder that relative paths in it (a
 /// `prompts_file`) are relative to: the race file's folder, or `.` without a file.
@@ -27,7 +24,7 @@ pub fn from_args(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> 
         .collect::<Result<Vec<_>, _>>()?;
     let (base, open_loop_only, base_dir, origin) = match &args.race_file {
         Some(path) => {
-            let layer = super::race_file::load_file_layer(path)?;
+            let layer = load_file_layer(path)?;
             (
                 layer.race,
                 layer.open_loop_only,
@@ -83,7 +80,16 @@ pub fn apply_overrides(
         race.name.clone_from(name);
     }
 
-    let flags = &args.workload;
+    override_workload(&mut race, &args.workload)?;
+    override_load(&mut race, args)?;
+    override_limits(&mut race, args, &origin)?;
+    add_fail_if(&mut race, &args.fail_if, &origin)?;
+    fill_defaults(&mut race);
+    Ok(race)
+}
+
+/// The workload flags: prompts, their order and the request settings.
+fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), ConfigError> {
     let workload = &mut race.workload;
     if !flags.prompts.is_empty() {
         if flags.prompts.iter().any(|p| p.trim().is_empty()) {
@@ -121,7 +127,11 @@ pub fn apply_overrides(
     if flags.no_stream {
         workload.stream = false;
     }
+    Ok(())
+}
 
+/// The load flags: how many requests, at what concurrency or pace, with what retries.
+fn override_load(race: &mut RaceConfig, args: &RaceArgs) -> Result<(), ConfigError> {
     let load = &mut race.load;
     override_with(&mut load.requests, args.requests);
     override_with(&mut load.duration, args.duration);
@@ -172,7 +182,15 @@ pub fn apply_overrides(
             ));
         }
     }
+    Ok(())
+}
 
+/// The timeouts and the objectives (SLOs); `origin` is where the base race came from.
+fn override_limits(
+    race: &mut RaceConfig,
+    args: &RaceArgs,
+    origin: &Location,
+) -> Result<(), ConfigError> {
     let timeouts = &mut race.timeouts;
     timeouts.connect = args.connect_timeout.unwrap_or(timeouts.connect);
     timeouts.first_token = args.first_token_timeout.unwrap_or(timeouts.first_token);
@@ -196,76 +214,7 @@ pub fn apply_overrides(
              response)",
         ));
     }
-
-    add_fail_if(&mut race, &args.fail_if, &origin)?;
-    fill_defaults(&mut race);
-    Ok(race)
-}
-
-/// Appends `--fail-if` expressions to the race's thresholds (each parsed, so a typo is refused
-/// before anything is sent) and checks that every endpoint prefix, the file's included, names
-/// an endpoint of the race as it will run. `origin` is where the race's own thresholds came
-/// from, for that last message.
-pub fn add_fail_if(
-    race: &mut RaceConfig,
-    exprs: &[String],
-    origin: &Location,
-) -> Result<(), ConfigError> {
-    for expr in exprs {
-        threshold::parse(expr)
-            .map_err(|e| threshold_error(Location::CommandLine, "--fail-if", &e))?;
-    }
-    let from_file = race.fail_if.len();
-    race.fail_if.extend(exprs.iter().cloned());
-    let parsed: Vec<_> = race
-        .fail_if
-        .iter()
-        .filter_map(|expr| threshold::parse(expr).ok())
-        .collect();
-    let names: Vec<String> = race.endpoints.iter().map(|e| e.name.clone()).collect();
-    let checked = threshold::check_endpoints(&parsed, &names)
-        .and_then(|()| threshold::check_streamed(&parsed, race.workload.stream));
-    if let Err(e) = checked {
-        let index = race.fail_if.iter().position(|t| t.trim() == e.expression);
-        let (at, key) = match index {
-            Some(i) if i >= from_file => (Location::CommandLine, "--fail-if".to_string()),
-            Some(i) => (origin.clone(), format!("thresholds.fail_if[{i}]")),
-            None => (origin.clone(), "thresholds.fail_if".to_string()),
-        };
-        return Err(threshold_error(at, key, &e));
-    }
     Ok(())
-}
-
-/// A threshold problem as a configuration error: the expression with its caret in the problem.
-pub(super) fn threshold_error(
-    at: Location,
-    key: impl Into<String>,
-    e: &threshold::ThresholdError,
-) -> ConfigError {
-    ConfigError::invalid(
-        at,
-        key,
-        format!("{}\n{}", e.problem, e.pointer("    ")),
-        e.help.clone(),
-    )
-}
-
-/// Defaults that depend on more than one layer: a race bounded by neither a request count nor
-/// a duration gets the default request count.
-pub(super) fn fill_defaults(race: &mut RaceConfig) {
-    let load = &mut race.load;
-    if load.requests.is_none() && load.duration.is_none() {
-        load.requests = Some(DEFAULT_REQUESTS);
-    }
-    // A ramp needs its peak of workers on every endpoint.
-    if let Some(ramp) = load.concurrency_ramp {
-        load.concurrency = ramp.peak();
-        race.endpoints.iter_mut().for_each(|e| e.concurrency = None);
-    }
-    // Recorded, so a run says which arrivals it drew.
-    load.arrival_seed = (load.arrivals == Arrivals::Poisson && load.open_loop().is_some())
-        .then_some(race.workload.seed);
 }
 
 /// `--synthetic N` (fixed) or `MIN..MAX` (uniform), keeping the count and seed of the file's
@@ -310,41 +259,6 @@ fn check_unique(endpoints: &[EndpointConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Defaults only, no endpoints: the base when endpoints come from `-e` alone.
-fn bare_race() -> RaceConfig {
-    RaceConfig {
-        name: "race".to_string(),
-        workload: WorkloadConfig {
-            prompts: PromptSource::Builtin(DEFAULT_BUILTIN.to_string()),
-            max_tokens: None,
-            temperature: None,
-            stream: true,
-            shuffle: false,
-            seed: 0,
-            sharegpt_output_len: false,
-        },
-        load: LoadConfig {
-            requests: None,
-            duration: None,
-            concurrency: DEFAULT_CONCURRENCY,
-            warmup_requests: 0,
-            warm_connections: true,
-            rate: None,
-            ramp: None,
-            arrivals: Arrivals::Constant,
-            max_in_flight: None,
-            laps: false,
-            concurrency_ramp: None,
-            arrival_seed: None,
-            retries: 0,
-        },
-        timeouts: Timeouts::default(),
-        slo: Slo::default(),
-        endpoints: Vec::new(),
-        fail_if: Vec::new(),
-    }
-}
-
 fn base_dir_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -353,9 +267,9 @@ fn base_dir_of(path: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-#[path = "layer_tests.rs"]
+#[path = "layering_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "load_tests.rs"]
+#[path = "layering_load_tests.rs"]
 mod load_tests;

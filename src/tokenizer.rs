@@ -1,5 +1,6 @@
-//! Token counts for servers that do not report usage, from a real BPE tokenizer (o200k, the
-//! encoding of current OpenAI models) that ships inside the binary and works offline.
+//! Token counts from a real BPE tokenizer (o200k, the encoding of current OpenAI models) that
+//! ships inside the binary and works offline: the estimate for servers that do not report
+//! usage (the engine) and the length of made and ShareGPT prompts (the workload).
 
 use std::sync::OnceLock;
 

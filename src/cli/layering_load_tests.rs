@@ -1,6 +1,7 @@
 //! Unit tests of the load settings across layers: the concurrency ramp, open-loop-only
 //! settings without an open loop, the arrivals' seed and retries.
 
+use super::tests::args;
 use super::*;
 use crate::config::from_toml_str;
 
@@ -8,16 +9,6 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const ENDPOINT: &str =
     "[[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n";
-
-fn args(argv: &[&str]) -> Result<RaceArgs, clap::Error> {
-    use clap::Parser;
-    let cli =
-        crate::cli::Cli::try_parse_from(std::iter::once("llmrace").chain(argv.iter().copied()))?;
-    Ok(match cli.into_command() {
-        crate::cli::Command::Race(race) => race,
-        _ => RaceArgs::default(),
-    })
-}
 
 /// Resolves `argv` over a race file holding `load` (a `[load]` table's lines) and one endpoint.
 fn over_file(load: &str, argv: &[&str]) -> Result<RaceConfig, Box<dyn std::error::Error>> {

@@ -1,0 +1,43 @@
+//! What decoding a response body yields, and the decoder every protocol implements.
+
+/// One meaningful item decoded from a response body, in the order it appeared.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// A piece of generated text; `reasoning` for thinking/reasoning deltas. Never empty.
+    Content { text: String, reasoning: bool },
+    /// Token counts as the server reported them, given the meanings of
+    /// [`crate::event::EventKind::Usage`] (`input` counts cached prompt tokens too); `None`
+    /// fields were not in this report. `reported` holds the fields as the server sent them.
+    Usage {
+        input: Option<u32>,
+        output: Option<u32>,
+        cached_input: Option<u32>,
+        cache_write: Option<u32>,
+        reasoning: Option<u32>,
+        reported: Vec<(&'static str, u32)>,
+    },
+    /// Server-side timings (Ollama).
+    ServerTimings(crate::event::ServerTimings),
+    /// The response's own id (`id` of an OpenAI chunk, `message.id` of Anthropic's start).
+    ResponseId(String),
+    /// Why generation stopped (`stop`, `length`, `end_turn`, …).
+    FinishReason(String),
+    /// The protocol's end-of-response marker (`[DONE]`, `message_stop`, `done: true`, or the end
+    /// of a complete non-streaming body).
+    End,
+    /// The server reported an error in the body (`{"error": …}`, an Anthropic `error` event).
+    ServerError { message: String },
+    /// The bytes were not this protocol (bad JSON, invalid UTF-8, unexpected shape).
+    Malformed { message: String },
+}
+
+/// Decodes one response body incrementally. Implementations buffer partial lines and partial
+/// UTF-8 characters across `feed` calls, so any split of the body gives the same items.
+pub trait Decoder: Send {
+    /// The next bytes of the body, as they arrived; decoded items are appended to `out`.
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Decoded>);
+    /// The body ended: flush what is buffered (a last line with no newline, a whole
+    /// non-streaming body). A body that held nothing of the protocol yields `Malformed`, or
+    /// `ServerError` when it was a JSON error object (`{"error": …}`) served in its place.
+    fn finish(&mut self, out: &mut Vec<Decoded>);
+}

@@ -1,0 +1,61 @@
+//! The protocols llmrace speaks, by the names users write in race files and in
+//! `-e NAME=PROTOCOL:URL#MODEL`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The protocols llmrace speaks. The serde names are the ones users write in race files and in
+/// `-e NAME=PROTOCOL:URL#MODEL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Protocol {
+    /// OpenAI-compatible chat completions: `{base}/chat/completions`.
+    #[serde(rename = "openai")]
+    OpenAiChat,
+    /// OpenAI legacy completions: `{base}/completions`.
+    #[serde(rename = "openai-completions")]
+    OpenAiCompletions,
+    /// Anthropic Messages: `{base}/messages` (base usually `https://api.anthropic.com/v1`).
+    #[serde(rename = "anthropic")]
+    Anthropic,
+    /// Ollama native chat: `{base}/api/chat` (base is the server root, `http://localhost:11434`).
+    #[serde(rename = "ollama")]
+    Ollama,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 4] = [
+        Protocol::OpenAiChat,
+        Protocol::OpenAiCompletions,
+        Protocol::Anthropic,
+        Protocol::Ollama,
+    ];
+
+    /// The name users write (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::OpenAiChat => "openai",
+            Protocol::OpenAiCompletions => "openai-completions",
+            Protocol::Anthropic => "anthropic",
+            Protocol::Ollama => "ollama",
+        }
+    }
+
+    /// A protocol from its name or an obvious alias, ignoring ASCII case.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "openai" | "openai-chat" | "chat" => Some(Protocol::OpenAiChat),
+            "openai-completions" | "completions" => Some(Protocol::OpenAiCompletions),
+            "anthropic" | "messages" => Some(Protocol::Anthropic),
+            "ollama" => Some(Protocol::Ollama),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,45 @@
+//! Why prompts could not be loaded, and how often a long load looks at its stop flag (a stop is
+//! [`WorkloadError::Stopped`]).
+
+use std::path::PathBuf;
+
+/// Prompts that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("cannot read prompts file {}: {io}\n  help: check the path (relative paths in a race file are relative to the race file)", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
+    #[error("the prompts file {} is a folder\n  help: name a file in it: one prompt a line, a .jsonl file of {{\"prompt\": ...}} lines or a ShareGPT .json file", path.display())]
+    Folder { path: PathBuf },
+    #[error("{source_name}:{line}: {problem}\n  help: {help}")]
+    Line {
+        source_name: String,
+        line: usize,
+        problem: String,
+        help: String,
+    },
+    #[error("{source_name}:{line}:{column}: {problem}\n  help: {help}")]
+    Json {
+        source_name: String,
+        line: usize,
+        column: usize,
+        problem: String,
+        help: String,
+    },
+    #[error(
+        "{source_name}: no conversation has a human turn ({skipped} without one)\n  help: \
+         ShareGPT turns are {{\"from\": \"human\", \"value\": \"...\"}}; the first human turn \
+         of each conversation is its prompt"
+    )]
+    NoConversations { source_name: String, skipped: usize },
+    #[error("unknown built-in prompt set `{name}`\n  help: built-in sets: chat, rag, code, long")]
+    UnknownBuiltin { name: String },
+    #[error("{source_name}: holds no prompts\n  help: give at least one prompt")]
+    Empty { source_name: String },
+    #[error("{source_name}: more than {} prompts", u32::MAX)]
+    TooMany { source_name: String },
+    #[error("making the prompts was stopped")]
+    Stopped,
+}
+
+/// Lines or conversations read between two looks at `stop`: a file of millions takes seconds.
+pub(super) const STOP_EVERY: usize = 1024;
