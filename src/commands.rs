@@ -176,16 +176,16 @@ fn race_banner(config: &RaceConfig) -> String {
     let mut text = format!(
         "Race '{}': {}",
         config.name,
-        report::format::count(config.endpoints.len() as u64, "endpoint")
+        crate::format::count(config.endpoints.len() as u64, "endpoint")
     );
     match (config.load.requests, config.load.duration) {
         (Some(n), Some(d)) => text.push_str(&format!(
             ", {} each or {} whichever first",
-            report::format::count(n, "request"),
+            crate::format::count(n, "request"),
             humantime::format_duration(d)
         )),
         (Some(n), None) => {
-            text.push_str(&format!(", {} each", report::format::count(n, "request")));
+            text.push_str(&format!(", {} each", crate::format::count(n, "request")));
         }
         (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
         (None, None) => {}
@@ -657,7 +657,7 @@ fn describe_race(dir: &std::path::Path) -> String {
     });
     let mut text = format!(
         "{name:<16} {when}  {}: {}",
-        report::format::count(names.len() as u64, "endpoint"),
+        crate::format::count(names.len() as u64, "endpoint"),
         names.join(", ")
     );
     if let Some(winner) = winner {

@@ -6,7 +6,6 @@
 pub mod compare;
 pub mod cost;
 pub mod csv;
-pub mod format;
 pub mod headline;
 pub mod html;
 pub mod json;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Price;
+use crate::format::usd;
 use crate::stats::EndpointSnapshot;
 
 /// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is
@@ -36,31 +37,6 @@ pub fn cost(endpoint: &EndpointSnapshot, price: &Price) -> Cost {
         total_usd,
         per_1k_requests_usd: (ended > 0).then(|| total_usd / ended as f64 * 1000.0),
         per_million_output_usd: (tokens.output > 0).then(|| total_usd / tokens.output as f64 * 1e6),
-    }
-}
-
-/// Dollars for people: `$12.35`, `$0.0123`, `$0.000041`.
-pub fn usd(value: f64) -> String {
-    if value >= 1.0 || value == 0.0 {
-        format!("${value:.2}")
-    } else if value >= 0.01 {
-        format!("${value:.4}")
-    } else {
-        format!("${value:.6}")
-    }
-}
-
-/// Dollars in at most 7 characters, for narrow columns: `$1234`, `$12.35`, `$0.0073`,
-/// `<$0.001`.
-pub fn usd_short(value: f64) -> String {
-    if value >= 1000.0 {
-        format!("${value:.0}")
-    } else if value >= 1.0 || value == 0.0 {
-        format!("${value:.2}")
-    } else if value >= 0.001 {
-        format!("${value:.4}")
-    } else {
-        "<$0.001".to_string()
     }
 }
 
@@ -202,17 +178,5 @@ mod tests {
         // A server reporting more cached than input tokens never makes a negative bill.
         let c = cost(&endpoint(10, 20, 0, 1), &PRICE);
         assert!(c.total_usd >= 0.0);
-    }
-
-    #[test]
-    fn dollars_keep_their_significant_digits() {
-        assert_eq!(usd(12.345), "$12.35");
-        assert_eq!(usd(0.01234), "$0.0123");
-        assert_eq!(usd(0.0000412), "$0.000041");
-        assert_eq!(usd(0.0), "$0.00");
-        assert_eq!(usd_short(0.007336), "$0.0073");
-        assert_eq!(usd_short(12.345), "$12.35");
-        assert_eq!(usd_short(4321.0), "$4321");
-        assert_eq!(usd_short(0.0000412), "<$0.001");
     }
 }

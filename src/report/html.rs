@@ -7,11 +7,11 @@ mod charts;
 
 use std::fmt::Write as _;
 
-use super::format::{ms, percent, rate};
 use super::headline::{self, TokenSource};
 use super::run::Run;
 use super::svg::{self, escape};
 use crate::event::TokenSource as RecordSource;
+use crate::format::{ms, percent, rate};
 use crate::stats::{Outcome, RequestRecord};
 
 /// Most rows the per-request table shows; the result files have every request.

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::format::{ms, percent, rate};
 use super::headline::{self, TokenSource};
 use super::run::Run;
+use crate::format::{ms, percent, rate};
 use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary as Distribution;
 

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::format::{ms, rate};
 use crate::event::Offset;
+use crate::format::{ms, rate};
 use crate::stats::Snapshot;
 
 /// The columns a name may take: longer ones are cut, so a line stays within 80 columns.

@@ -1,7 +1,7 @@
 //! The final per-endpoint table printed when a race ends: the headline numbers of each
 //! endpoint, one row each, best values marked.
 
-use super::format::{count, ms, percent, rate};
+use crate::format::{count, ms, percent, rate};
 use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
 

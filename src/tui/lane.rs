@@ -9,8 +9,9 @@ use ratatui::widgets::Widget;
 
 use super::board::{Align, Pen, bar, fit, text_width};
 use super::{LaneInfo, Theme};
-use crate::report::cost::{cost, usd};
-use crate::report::format::{ms, percent, rate};
+use crate::format::usd;
+use crate::format::{ms, percent, rate};
+use crate::report::cost::cost;
 use crate::stats::distribution::Summary;
 use crate::stats::{EndpointSnapshot, Health};
 

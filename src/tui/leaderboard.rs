@@ -11,8 +11,9 @@ use ratatui::widgets::{Block, Widget};
 use super::board::{Pen, fit, lane_color, text_width};
 use super::{Rank, Scene};
 use crate::config::Price;
-use crate::report::cost::{cost, usd_short};
-use crate::report::format::{ms, percent, rate};
+use crate::format::usd_short;
+use crate::format::{ms, percent, rate};
+use crate::report::cost::cost;
 use crate::stats::{EndpointSnapshot, Snapshot};
 
 /// The value `rank` orders by, `None` while the endpoint has none. `price` is the endpoint's,

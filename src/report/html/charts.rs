@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::event::ErrorClass;
-use crate::report::format::{ms, percent, rate};
+use crate::format::{ms, percent, rate};
 use crate::report::run::Run;
 use crate::report::svg::{self, Bar, LineChart, Series, Stack};
 use crate::stats::{Outcome, RequestRecord};

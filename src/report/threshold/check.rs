@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{CostBasis, Latency, Metric, Stat, Threshold, ThresholdError};
-use crate::report::cost::{Cost, usd};
-use crate::report::format::rate;
+use crate::format::rate;
+use crate::format::usd;
+use crate::report::cost::Cost;
 use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary;
 
