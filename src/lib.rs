@@ -277,12 +277,14 @@ pub async fn race(
         t: event::Offset::ZERO,
         finished: false,
         endpoints: Vec::new(),
+        costs: std::collections::BTreeMap::new(),
         playback: None,
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     // The notices found at the end reach the dashboard this way too, after the pipeline ended.
     let end_feed = problems_tx.clone();
-    let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
+    let aggregator =
+        Aggregator::new(&names, config.slo.clone(), clock.wall_start()).priced(&config);
     let lag_probe = runtime_lag::LagProbe::start();
     let pipeline = pipeline::apart(pipeline::aggregate(
         aggregator,
@@ -382,7 +384,7 @@ pub async fn race(
         duration_s,
         interrupted,
         endpoints: final_snapshot.endpoints.clone(),
-        costs: record::run_info::costs(&config, &final_snapshot.endpoints),
+        costs: final_snapshot.costs.clone(),
     };
     let run = RunInfo {
         format_version: record::run_info::RESULTS_FORMAT_VERSION,

@@ -8,9 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::ReplayHeader;
 use crate::config::{Price, RaceConfig};
 use crate::protocol::Protocol;
-use crate::report::cost::Cost;
-use crate::stats::EndpointSnapshot;
 use crate::stats::snapshot::Tokens;
+use crate::stats::{Cost, EndpointSnapshot};
 
 /// Bumped when a change would make older readers misread `run.json` or `summary.json`.
 pub const RESULTS_FORMAT_VERSION: u32 = 1;
@@ -288,17 +287,6 @@ pub struct Summary {
     pub costs: BTreeMap<String, Cost>,
 }
 
-/// The cost of every endpoint that `race` prices, by name.
-pub fn costs(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> BTreeMap<String, Cost> {
-    endpoints
-        .iter()
-        .filter_map(|e| {
-            let price = race.endpoints.iter().find(|c| c.name == e.name)?.price?;
-            Some((e.name.clone(), crate::report::cost::cost(e, &price)))
-        })
-        .collect()
-}
-
 /// The host name, for telling runs from different machines apart.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -480,20 +468,7 @@ mod tests {
     }
 
     #[test]
-    fn only_priced_endpoints_have_costs_and_old_summaries_still_read() {
-        let mut race = demo_race();
-        race.endpoints[1].price = Some(Price {
-            input: 1.0,
-            cached_input: Some(0.5),
-            cache_write: None,
-            output: 2.0,
-        });
-        let endpoints: Vec<_> = race.endpoints.iter().map(|e| endpoint(&e.name)).collect();
-        let costs = costs(&race, &endpoints);
-        let names: Vec<&str> = costs.keys().map(String::as_str).collect();
-        assert_eq!(names, ["steady"]);
-        assert_eq!(costs["steady"].total_usd, 4.0);
-
+    fn summaries_from_before_costs_still_read() {
         // A summary.json from before costs existed.
         let old = r#"{"format_version":1,"name":"x","started_at":"2026-11-23T08:00:00Z",
             "duration_s":1.0,"interrupted":false,"endpoints":[]}"#;

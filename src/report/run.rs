@@ -221,7 +221,7 @@ pub(crate) fn assemble(
         started_at: header.started_at,
         duration_s,
         interrupted,
-        costs: record::run_info::costs(&header.race, &last.endpoints),
+        costs: last.costs,
         endpoints: last.endpoints,
     };
     let mut info = RunInfo {

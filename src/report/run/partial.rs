@@ -11,7 +11,7 @@ use crate::event::{EndpointId, Offset, RequestId};
 use crate::record::replay::{Line, read_line};
 use crate::record::{self, EndpointInfo, RunInfo, Summary};
 use crate::stats::endpoint::EndpointStats;
-use crate::stats::{Outcome, RequestRecord};
+use crate::stats::{self, Outcome, RequestRecord};
 
 /// The run rebuilt from `dir`'s request records, or `None` when it has none to rebuild from.
 pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError> {
@@ -76,7 +76,7 @@ pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError
         started_at: info.started_at,
         duration_s,
         interrupted: info.interrupted,
-        costs: record::run_info::costs(&info.race, &endpoints),
+        costs: stats::cost::costs(&endpoints, &stats::cost::prices(&info.race, &names)),
         endpoints,
     };
     Ok(Some(Run {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{CostBasis, Latency, Metric, Stat, Threshold, ThresholdError};
 use crate::format::rate;
 use crate::format::usd;
-use crate::report::cost::Cost;
+use crate::stats::Cost;
 use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary;
 

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::report::cost::Cost;
+use crate::stats::Cost;
 use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary;
 use crate::stats::snapshot::{Counts, Latency as Lat, Rates, Tokens};
