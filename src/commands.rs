@@ -28,8 +28,8 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         replace: args.out.clone().filter(|_| args.force),
         banner: (!args.quiet).then(|| race_banner(&config)),
     };
-    let thresholds = report::threshold::parse_all(&config.fail_if)
-        .map_err(|e| RaceError::Init(e.to_string()))?;
+    let thresholds =
+        crate::threshold::parse_all(&config.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
     let outcome = match race(config, &base_dir, &options, shutdown).await {
         Ok(outcome) => outcome,
         // Not an error: the user stopped it, and was right to be able to.
@@ -284,7 +284,7 @@ pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
 /// from the replay, and thresholds checked.
 pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     let thresholds =
-        report::threshold::parse_all(&args.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
+        crate::threshold::parse_all(&args.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
     let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
     // Only the HTML report draws every request; the others need the summary alone.
     let records = if format == report::Format::Html {
@@ -294,8 +294,8 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
     };
     // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
     let check_names = |names: Vec<String>, stream: bool| {
-        report::threshold::check_endpoints(&thresholds, &names)
-            .and_then(|()| report::threshold::check_streamed(&thresholds, stream))
+        crate::threshold::check_endpoints(&thresholds, &names)
+            .and_then(|()| crate::threshold::check_streamed(&thresholds, stream))
             .map_err(|e| RaceError::Init(e.to_string()))
     };
     // Result files rebuilt from the replay the report is read from: one pass gives both.
@@ -384,12 +384,15 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
 
 /// Checks thresholds against a race's summary: prints each with its measured value (to
 /// stderr, so a report on stdout stays clean) and returns the exit code, 1 if any failed.
-fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Summary) -> i32 {
+fn gate(thresholds: &[crate::threshold::Threshold], summary: &crate::record::Summary) -> i32 {
     if thresholds.is_empty() {
         return 0;
     }
-    let checks = report::threshold::evaluate(thresholds, &summary.endpoints, &summary.costs);
-    print::err_part(&report::threshold::render(&checks));
+    let checks = crate::threshold::evaluate(
+        thresholds,
+        &crate::stats::figures::of(&summary.endpoints, &summary.costs),
+    );
+    print::err_part(&report::verdict::render(&checks));
     i32::from(checks.iter().any(|c| !c.passed))
 }
 

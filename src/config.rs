@@ -23,7 +23,6 @@ mod validate;
 
 pub use demo::demo_race;
 pub use endpoint_spec::parse_endpoint_spec;
-pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location};
 pub use layer::{add_fail_if, apply_overrides, from_args};
 pub use race_file::{from_toml_str, load_file};
@@ -55,7 +54,7 @@ pub struct RaceConfig {
     pub slo: Slo,
     pub endpoints: Vec<EndpointConfig>,
     /// Threshold expressions (`[thresholds] fail_if`, then `--fail-if`): the race fails CI when
-    /// any holds. Checked with `report::threshold::parse` when the config is built.
+    /// any holds. Checked with `threshold::parse` when the config is built.
     #[serde(default)]
     pub fail_if: Vec<String>,
 }

@@ -24,9 +24,11 @@ mod runtime_lag;
 pub mod rx_time;
 pub mod secret;
 pub mod signals;
+mod spelling;
 mod start_up;
 pub mod stats;
 pub mod sweep;
+pub mod threshold;
 pub mod tui;
 pub mod workload;
 

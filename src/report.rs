@@ -1,7 +1,8 @@
 //! Human-readable views of a race outside the dashboard: the live progress line of a headless
-//! race and the final per-endpoint table; what a race cost; threshold checks for CI gating;
-//! the report formats of a finished race (text, Markdown, JSON, CSV, a self-contained HTML
-//! page).
+//! race and the final per-endpoint table; the cost table; the verdict of threshold checks for
+//! CI gating; the report formats of a finished race (text, Markdown, JSON, CSV, a
+//! self-contained HTML page). Renderers only: the numbers come from `stats`, their writing
+//! from `format`, the threshold checks from `threshold`.
 
 pub mod compare;
 pub mod cost;
@@ -14,7 +15,7 @@ pub mod progress;
 pub mod run;
 pub mod svg;
 pub mod table;
-pub mod threshold;
+pub mod verdict;
 
 pub use run::{Run, RunError, load};
 

@@ -5,6 +5,7 @@
 pub mod cost;
 pub mod distribution;
 pub mod endpoint;
+pub mod figures;
 pub mod fixture;
 pub mod health;
 pub mod laps;

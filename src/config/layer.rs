@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{RaceArgs, TokenRange};
 use crate::pace::Arrivals;
-use crate::report::threshold;
+use crate::threshold;
 
 use super::endpoint_spec::apply_api_key_envs;
 use super::error::{ConfigError, Location};
