@@ -103,11 +103,11 @@ mod tests {
     fn dollars_keep_their_significant_digits() {
         assert_eq!(usd(12.345), "$12.35");
         assert_eq!(usd(0.01234), "$0.0123");
-        assert_eq!(usd(0.0000412), "$0.000041");
+        assert_eq!(usd(0.000_041_2), "$0.000041");
         assert_eq!(usd(0.0), "$0.00");
-        assert_eq!(usd_short(0.007336), "$0.0073");
+        assert_eq!(usd_short(0.007_336), "$0.0073");
         assert_eq!(usd_short(12.345), "$12.35");
         assert_eq!(usd_short(4321.0), "$4321");
-        assert_eq!(usd_short(0.0000412), "<$0.001");
+        assert_eq!(usd_short(0.000_041_2), "<$0.001");
     }
 }

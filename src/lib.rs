@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+mod convert;
 pub mod engine;
 pub mod event;
 pub mod format;

@@ -17,6 +17,8 @@ pub mod svg;
 pub mod table;
 pub mod verdict;
 
+use std::fmt::Write as _;
+
 pub use run::{Run, RunError, load};
 
 /// A report format, as `--format` names it.
@@ -90,8 +92,10 @@ pub fn render(run: &Run, format: Format) -> String {
                 .notices
                 .iter()
                 .filter(|n| crate::record::replay::damage::is_notice(n))
-                .map(|n| format!("note: {n}\n"))
-                .collect();
+                .fold(String::new(), |mut notes, n| {
+                    let _ = writeln!(notes, "note: {n}");
+                    notes
+                });
             table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs) + &notes
         }
         Format::Markdown => markdown::render(run),

@@ -263,7 +263,7 @@ mod tests {
             cached_input: None,
             cache_write: None,
             reasoning: None,
-            reported: Default::default(),
+            reported: crate::event::ReportedUsage::new(),
             source: TokenSource::Usage,
         };
         agg.apply(&event(65, 0, 2, usage));
@@ -274,7 +274,7 @@ mod tests {
             cached_input: None,
             cache_write: None,
             reasoning: None,
-            reported: Default::default(),
+            reported: crate::event::ReportedUsage::new(),
             source: TokenSource::Estimate,
         };
         agg.apply(&event(66, 0, 2, estimate));

@@ -31,6 +31,10 @@ use std::ops::Range;
 
 mod check;
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "exact values: parsed from literals or computed from whole numbers"
+)]
 mod tests;
 
 pub use check::{Check, Measured, check_endpoints, check_streamed, evaluate};

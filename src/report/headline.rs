@@ -122,6 +122,10 @@ pub fn winners(endpoints: &[EndpointSnapshot]) -> Vec<(&'static Metric, Winner)>
                     Better::Lower => a.min(b),
                     Better::Higher => a.max(b),
                 })?;
+            #[expect(
+                clippy::float_cmp,
+                reason = "`best` is one of these values: equal bits are a tie, near is not"
+            )]
             let endpoints = values
                 .iter()
                 .filter(|&&(_, v)| v == best)

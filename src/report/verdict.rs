@@ -1,6 +1,8 @@
 //! The verdict of a race's threshold checks, as CI logs show it: a pass/FAIL table and a
 //! closing line.
 
+use std::fmt::Write as _;
+
 use crate::threshold::Check;
 
 /// The checks as a table, then a verdict line:
@@ -37,11 +39,12 @@ pub fn render(checks: &[Check]) -> String {
     }
     let failed = checks.iter().filter(|c| !c.passed).count();
     let noun = if checks.len() == 1 { "check" } else { "checks" };
-    if failed == 0 {
-        out.push_str(&format!("all {} {noun} passed\n", checks.len()));
+    // Writing to a String cannot fail.
+    let _ = if failed == 0 {
+        writeln!(out, "all {} {noun} passed", checks.len())
     } else {
-        out.push_str(&format!("{failed} of {} {noun} failed\n", checks.len()));
-    }
+        writeln!(out, "{failed} of {} {noun} failed", checks.len())
+    };
     out
 }
 

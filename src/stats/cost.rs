@@ -82,7 +82,7 @@ mod tests {
                 succeeded: ended,
                 ..Counts::default()
             },
-            errors: Default::default(),
+            errors: std::collections::BTreeMap::new(),
             latency: Latency::default(),
             tokens: Tokens {
                 input,
@@ -94,7 +94,7 @@ mod tests {
             rates: Rates::default(),
             recent_seconds: Vec::new(),
             requests: Vec::new(),
-            health: Default::default(),
+            health: crate::stats::Health::default(),
             wins_first_token: 0,
             wins_first_finished: 0,
             laps: 0,
@@ -156,6 +156,10 @@ mod tests {
         assert!(close(c.total_usd, (8.0 * 0.30 + 2.0 * 3.75) / 1e6), "{c:?}");
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn only_priced_endpoints_have_costs() {
         let mut race = crate::config::demo_race();
@@ -179,6 +183,10 @@ mod tests {
         assert_eq!(costs["steady"].total_usd, 4.0);
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn nothing_to_divide_by_is_no_figure() {
         let c = cost(&endpoint(0, 0, 0, 0), &PRICE);

@@ -48,7 +48,7 @@ fn endpoint(name: &str, ok: u64, failed: u64, ttft: Option<f64>) -> EndpointSnap
         },
         recent_seconds: Vec::new(),
         requests: Vec::new(),
-        health: Default::default(),
+        health: crate::stats::Health::default(),
         wins_first_token: 0,
         wins_first_finished: 0,
         laps: 0,
