@@ -42,7 +42,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         replace: args.out.clone().filter(|_| args.force),
         tell: race_teller((!args.quiet).then(|| race_banner(&config)), args.quiet),
     };
-    let thresholds = report::threshold::parse_all(&config.fail_if)?;
+    let thresholds = crate::threshold::parse_all(&config.fail_if)?;
     let outcome = match race(config, &base_dir, &options, shutdown).await {
         Ok(outcome) => outcome,
         // Not an error: the user stopped it, and was right to be able to.
@@ -218,19 +218,19 @@ fn race_banner(config: &RaceConfig) -> String {
     let mut text = format!(
         "Race '{}': {}",
         config.name,
-        report::format::count(config.endpoints.len() as u64, "endpoint")
+        crate::format::count(config.endpoints.len() as u64, "endpoint")
     );
     match (config.load.requests, config.load.duration) {
         (Some(n), Some(d)) => {
             let _ = write!(
                 text,
                 ", {} each or {} whichever first",
-                report::format::count(n, "request"),
+                crate::format::count(n, "request"),
                 humantime::format_duration(d)
             );
         }
         (Some(n), None) => {
-            let _ = write!(text, ", {} each", report::format::count(n, "request"));
+            let _ = write!(text, ", {} each", crate::format::count(n, "request"));
         }
         (None, Some(d)) => {
             let _ = write!(text, ", for {}", humantime::format_duration(d));
@@ -258,12 +258,15 @@ fn race_banner(config: &RaceConfig) -> String {
 
 /// Checks thresholds against a race's summary: prints each with its measured value (to
 /// stderr, so a report on stdout stays clean) and returns the exit code, 1 if any failed.
-fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Summary) -> i32 {
+fn gate(thresholds: &[crate::threshold::Threshold], summary: &crate::record::Summary) -> i32 {
     if thresholds.is_empty() {
         return 0;
     }
-    let checks = report::threshold::evaluate(thresholds, &summary.endpoints, &summary.costs);
-    print::err_part(&report::threshold::render(&checks));
+    let checks = crate::threshold::evaluate(
+        thresholds,
+        &crate::stats::figures::of(&summary.endpoints, &summary.costs),
+    );
+    print::err_part(&report::verdict::render(&checks));
     i32::from(checks.iter().any(|c| !c.passed))
 }
 
@@ -428,7 +431,7 @@ fn describe_race(dir: &std::path::Path) -> String {
     });
     let mut text = format!(
         "{name:<16} {when}  {}: {}",
-        report::format::count(names.len() as u64, "endpoint"),
+        crate::format::count(names.len() as u64, "endpoint"),
         names.join(", ")
     );
     if let Some(winner) = winner {

@@ -27,7 +27,6 @@ pub(crate) use defaults::{bare_race, fill_defaults};
 pub use demo::demo_race;
 pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
-pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location};
 pub use fail_if::add_fail_if;
 pub(crate) use race_file::load_file_layer;
@@ -62,7 +61,7 @@ pub struct RaceConfig {
     pub slo: Slo,
     pub endpoints: Vec<EndpointConfig>,
     /// Threshold expressions (`[thresholds] fail_if`, then `--fail-if`): the race fails CI when
-    /// any holds. Checked with `report::threshold::parse` when the config is built.
+    /// any holds. Checked with `threshold::parse` when the config is built.
     #[serde(default)]
     pub fail_if: Vec<String>,
 }

@@ -132,7 +132,7 @@ pub fn threshold(data: &[u8]) {
         return;
     };
     for expr in std::iter::once(text).chain(text.lines()) {
-        match crate::report::threshold::parse(expr) {
+        match crate::threshold::parse(expr) {
             Ok(threshold) => {
                 let _ = format!("{threshold:?}");
             }

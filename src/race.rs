@@ -147,11 +147,12 @@ fn set_off(
         t: event::Offset::ZERO,
         finished: false,
         endpoints: Vec::new(),
+        costs: std::collections::BTreeMap::new(),
         playback: None,
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let end_feed = problems_tx.clone();
-    let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start());
+    let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start()).priced(config);
     let lag_probe = runtime_lag::LagProbe::start();
     let pipeline = pipeline::apart(pipeline::aggregate(
         aggregator,
@@ -317,7 +318,12 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         endpoints,
         runtime_late_ms,
     );
-    let summary = Summary::new(&run, duration_s, final_snapshot.endpoints.clone());
+    let summary = Summary::new(
+        &run,
+        duration_s,
+        final_snapshot.endpoints.clone(),
+        final_snapshot.costs.clone(),
+    );
     let end = record::ReplayEnd {
         t: final_snapshot.t,
         interrupted,

@@ -1,12 +1,12 @@
 //! Human-readable views of a race outside the dashboard: the live progress line of a headless
-//! race and the final per-endpoint table; what a race cost; threshold checks for CI gating;
-//! the report formats of a finished race (text, Markdown, JSON, CSV, a self-contained HTML
-//! page).
+//! race and the final per-endpoint table; the cost table; the verdict of threshold checks for
+//! CI gating; the report formats of a finished race (text, Markdown, JSON, CSV, a
+//! self-contained HTML page). Renderers only: the numbers come from `stats`, their writing
+//! from `format`, the threshold checks from `threshold`.
 
 pub mod compare;
 pub mod cost;
 pub mod csv;
-pub mod format;
 pub mod headline;
 pub mod html;
 pub mod json;
@@ -14,7 +14,9 @@ pub mod markdown;
 pub mod progress;
 pub mod svg;
 pub mod table;
-pub mod threshold;
+pub mod verdict;
+
+use std::fmt::Write as _;
 
 use crate::replay::Run;
 
@@ -89,8 +91,10 @@ pub fn render(run: &Run, format: Format) -> String {
                 .notices
                 .iter()
                 .filter(|n| crate::record::replay::damage::is_notice(n))
-                .map(|n| format!("note: {n}\n"))
-                .collect();
+                .fold(String::new(), |mut notes, n| {
+                    let _ = writeln!(notes, "note: {n}");
+                    notes
+                });
             table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs) + &notes
         }
         Format::Markdown => markdown::render(run),

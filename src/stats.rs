@@ -2,8 +2,10 @@
 //! and per-endpoint statistics, and builds immutable [`Snapshot`]s for the views. Live races and
 //! replays feed it the same events, so both give the same numbers.
 
+pub mod cost;
 pub mod distribution;
 pub mod endpoint;
+pub mod figures;
 pub mod fixture;
 pub mod health;
 pub mod laps;
@@ -18,8 +20,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Slo;
+use crate::config::{Price, RaceConfig, Slo};
 use crate::event::{EventKind, Offset, RaceEvent, RequestId};
+pub use cost::Cost;
 use endpoint::EndpointStats;
 use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
@@ -35,6 +38,8 @@ pub struct Aggregator {
     last_t: Offset,
     changed: bool,
     laps: laps::LapTally,
+    /// Each endpoint's price, in `EndpointId` order: what prices its snapshots' costs.
+    prices: Vec<Option<Price>>,
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
@@ -59,7 +64,21 @@ impl Aggregator {
             last_t: Offset::ZERO,
             changed: true,
             laps: laps::LapTally::new(endpoint_names.len()),
+            prices: Vec::new(),
         }
+    }
+
+    /// Prices every endpoint `race` gives a price, by name: each snapshot then carries what
+    /// the race has cost so far.
+    #[must_use]
+    pub fn priced(mut self, race: &RaceConfig) -> Self {
+        let names: Vec<String> = self
+            .endpoints
+            .iter()
+            .map(|e| e.name().to_string())
+            .collect();
+        self.prices = cost::prices(race, &names);
+        self
     }
 
     /// Folds one event in. Returns the request's record when the event ended the request.
@@ -167,23 +186,25 @@ impl Aggregator {
     pub fn snapshot(&mut self, now: Offset, finished: bool) -> Snapshot {
         self.changed = false;
         let t = now.max(self.last_t);
+        let endpoints: Vec<EndpointSnapshot> = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let (first_token, first_finished) = self.laps.wins(i);
+                EndpointSnapshot {
+                    wins_first_token: first_token,
+                    wins_first_finished: first_finished,
+                    laps: self.laps.judged(),
+                    ..e.snapshot(t, finished)
+                }
+            })
+            .collect();
         Snapshot {
             t,
             finished,
-            endpoints: self
-                .endpoints
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let (first_token, first_finished) = self.laps.wins(i);
-                    EndpointSnapshot {
-                        wins_first_token: first_token,
-                        wins_first_finished: first_finished,
-                        laps: self.laps.judged(),
-                        ..e.snapshot(t, finished)
-                    }
-                })
-                .collect(),
+            costs: cost::costs(&endpoints, &self.prices),
+            endpoints,
             playback: None,
         }
     }
@@ -263,7 +284,7 @@ mod tests {
             cached_input: None,
             cache_write: None,
             reasoning: None,
-            reported: Default::default(),
+            reported: crate::event::ReportedUsage::new(),
             source: TokenSource::Usage,
         };
         agg.apply(&event(65, 0, 2, usage));
@@ -274,7 +295,7 @@ mod tests {
             cached_input: None,
             cache_write: None,
             reasoning: None,
-            reported: Default::default(),
+            reported: crate::event::ReportedUsage::new(),
             source: TokenSource::Estimate,
         };
         agg.apply(&event(66, 0, 2, estimate));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::race::RaceError;
 use crate::replay::RunError;
-use crate::report::threshold::ThresholdError;
+use crate::threshold::ThresholdError;
 
 /// Why a subcommand failed. Its message is printed after `error: `.
 #[derive(Debug, thiserror::Error)]

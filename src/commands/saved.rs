@@ -7,7 +7,7 @@ use crate::{cli, print, report};
 /// `llmrace report`: a saved race in the format asked for, optionally its result files rebuilt
 /// from the replay, and thresholds checked.
 pub fn report_command(args: &cli::ReportArgs) -> Result<i32, CommandError> {
-    let thresholds = report::threshold::parse_all(&args.fail_if)?;
+    let thresholds = crate::threshold::parse_all(&args.fail_if)?;
     let format = report::Format::parse(&args.format).map_err(CommandError::Format)?;
     // Only the HTML report draws every request; the others need the summary alone.
     let records = if format == report::Format::Html {
@@ -17,8 +17,8 @@ pub fn report_command(args: &cli::ReportArgs) -> Result<i32, CommandError> {
     };
     // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
     let check_names = |names: Vec<String>, stream: bool| {
-        report::threshold::check_endpoints(&thresholds, &names)
-            .and_then(|()| report::threshold::check_streamed(&thresholds, stream))
+        crate::threshold::check_endpoints(&thresholds, &names)
+            .and_then(|()| crate::threshold::check_streamed(&thresholds, stream))
             .map_err(CommandError::from)
     };
     // Result files rebuilt from the replay the report is read from: one pass gives both.

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::error::{ConfigError, Location, did_you_mean, shown};
+use super::error::{ConfigError, Location, shown};
 use super::validate::{self, PROTOCOL_NAMES, Problem};
 use super::{EndpointConfig, MOCK_MODEL};
+use crate::spelling::did_you_mean;
 
 const FORMAT_HELP: &str = "write NAME=PROTOCOL:URL#MODEL, e.g. \
     `-e fast=openai:http://localhost:8000/v1#llama3` or `-e t=anthropic:mock://turbo`";

@@ -1,7 +1,7 @@
 //! Thresholds (`fail_if`) from the race file and from `--fail-if`, each parsed before anything
 //! is sent, so a typo is a configuration error that points at where it was written.
 
-use crate::report::threshold;
+use crate::threshold;
 
 use super::RaceConfig;
 use super::error::{ConfigError, Location};

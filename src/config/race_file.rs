@@ -17,7 +17,7 @@ use super::{
     DEFAULT_BUILTIN, EndpointConfig, Price, PromptSource, RaceConfig, Slo, SyntheticSpec, Timeouts,
     WorkloadConfig,
 };
-use crate::report::threshold;
+use crate::threshold;
 
 mod load;
 

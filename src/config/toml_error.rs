@@ -9,8 +9,9 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{ConfigError, Location, did_you_mean};
+use super::error::{ConfigError, Location};
 use super::raw::{KEYS, example_of, keys_of, table_display};
+use crate::spelling::did_you_mean;
 
 pub(super) fn from_toml(err: &toml::de::Error, text: &str, path: &Path) -> ConfigError {
     let at = err.span().map_or_else(

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use crate::protocol::Protocol;
+use crate::spelling::did_you_mean;
 
-use super::error::{did_you_mean, shown};
+use super::error::shown;
 
 /// What is wrong with one value, before the caller says where the value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

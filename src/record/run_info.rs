@@ -11,9 +11,8 @@ use super::files::{RUN_JSON, SUMMARY_JSON};
 use crate::config::{Price, RaceConfig};
 use crate::event::ErrorClass;
 use crate::protocol::Protocol;
-use crate::report::cost::Cost;
-use crate::stats::EndpointSnapshot;
 use crate::stats::snapshot::Tokens;
+use crate::stats::{Cost, EndpointSnapshot};
 
 /// Bumped when a change would make older readers misread `run.json` or `summary.json`.
 pub const RESULTS_FORMAT_VERSION: u32 = 1;
@@ -429,15 +428,20 @@ pub struct Summary {
 
 impl Summary {
     /// `summary.json` of the race `run` describes: `endpoints`' final numbers over
-    /// `duration_s`, priced as the race prices them.
-    pub fn new(run: &RunInfo, duration_s: f64, endpoints: Vec<EndpointSnapshot>) -> Summary {
+    /// `duration_s`, and their costs as the aggregator priced them.
+    pub fn new(
+        run: &RunInfo,
+        duration_s: f64,
+        endpoints: Vec<EndpointSnapshot>,
+        costs: BTreeMap<String, Cost>,
+    ) -> Summary {
         Summary {
             format_version: RESULTS_FORMAT_VERSION,
             name: run.name.clone(),
             started_at: run.started_at,
             duration_s,
             interrupted: run.interrupted,
-            costs: costs(&run.race, &endpoints),
+            costs,
             endpoints,
         }
     }
@@ -452,17 +456,6 @@ impl Summary {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
-/// The cost of every endpoint that `race` prices, by name.
-pub fn costs(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> BTreeMap<String, Cost> {
-    endpoints
-        .iter()
-        .filter_map(|e| {
-            let price = race.endpoints.iter().find(|c| c.name == e.name)?.price?;
-            Some((e.name.clone(), crate::report::cost::cost(e, &price)))
-        })
-        .collect()
 }
 
 /// The host name, for telling runs from different machines apart.

@@ -210,7 +210,7 @@ pub(crate) fn assemble(
         interrupted: end.is_none_or(|e| e.interrupted),
     };
     let info = RunInfo::of_replay(header, span, damage, &last.endpoints);
-    let summary = Summary::new(&info, span.duration_s, last.endpoints);
+    let summary = Summary::new(&info, span.duration_s, last.endpoints, last.costs);
     Run {
         info,
         summary,

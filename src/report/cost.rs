@@ -1,72 +1,15 @@
-//! What a race cost at an endpoint's prices: input tokens (those read from and written to the
-//! prompt cache at their own prices), output tokens, per request and per million output
-//! tokens.
+//! The cost table of a race, as reports and the terminal show it. The figures themselves are
+//! statistics (`stats::cost`): this only writes them.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
-use crate::config::Price;
-use crate::stats::EndpointSnapshot;
-
-/// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is
-/// nothing to divide by (no request ended, no output token).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Cost {
-    pub total_usd: f64,
-    pub per_1k_requests_usd: Option<f64>,
-    pub per_million_output_usd: Option<f64>,
-}
-
-/// The cost of every token `endpoint` counted (failed and cancelled requests' tokens too: a
-/// provider bills them), per 1000 ended requests and per million output tokens.
-pub fn cost(endpoint: &EndpointSnapshot, price: &Price) -> Cost {
-    let tokens = &endpoint.tokens;
-    // `input` counts the cached tokens too; a server reporting more cached tokens than input
-    // never makes a negative bill.
-    let read = tokens.cached_input.min(tokens.input);
-    let written = tokens.cache_write_input.min(tokens.input - read);
-    let uncached = tokens.input - read - written;
-    let total_usd = (uncached as f64 * price.input
-        + read as f64 * price.cache_read_price()
-        + written as f64 * price.cache_write_price()
-        + tokens.output as f64 * price.output)
-        / 1e6;
-    let counts = &endpoint.counts;
-    let ended = counts.succeeded + counts.failed + counts.cancelled;
-    Cost {
-        total_usd,
-        per_1k_requests_usd: (ended > 0).then(|| total_usd / ended as f64 * 1000.0),
-        per_million_output_usd: (tokens.output > 0).then(|| total_usd / tokens.output as f64 * 1e6),
-    }
-}
-
-/// Dollars for people: `$12.35`, `$0.0123`, `$0.000041`.
-pub fn usd(value: f64) -> String {
-    if value >= 1.0 || value == 0.0 {
-        format!("${value:.2}")
-    } else if value >= 0.01 {
-        format!("${value:.4}")
-    } else {
-        format!("${value:.6}")
-    }
-}
-
-/// Dollars in at most 7 characters, for narrow columns: `$1234`, `$12.35`, `$0.0073`,
-/// `<$0.001`.
-pub fn usd_short(value: f64) -> String {
-    if value >= 1000.0 {
-        format!("${value:.0}")
-    } else if value >= 1.0 || value == 0.0 {
-        format!("${value:.2}")
-    } else if value >= 0.001 {
-        format!("${value:.4}")
-    } else {
-        "<$0.001".to_string()
-    }
-}
+use crate::format::usd;
+use crate::stats::Cost;
 
 /// The cost table of a race as text cells: endpoint, total, per 1 000 requests, per million
 /// output tokens; one row per priced endpoint (none when nothing is priced).
-pub fn rows(costs: &std::collections::BTreeMap<String, Cost>) -> Vec<[String; 4]> {
+pub fn rows(costs: &BTreeMap<String, Cost>) -> Vec<[String; 4]> {
     let or_dash = |v: Option<f64>| v.map_or_else(|| "—".to_string(), usd);
     costs
         .iter()
@@ -85,134 +28,14 @@ pub fn rows(costs: &std::collections::BTreeMap<String, Cost>) -> Vec<[String; 4]
 pub const COLUMNS: [&str; 4] = ["endpoint", "cost", "per 1k requests", "per M output tokens"];
 
 /// One line per priced endpoint, for the terminal: `cost: a $0.0123 · $1.02 per 1k requests …`.
-pub fn lines(costs: &std::collections::BTreeMap<String, Cost>) -> String {
-    rows(costs)
-        .into_iter()
-        .map(|[name, total, per_1k, per_m]| {
-            format!(
-                "{name}: cost {total} · {per_1k} per 1k requests · {per_m} per M output tokens\n"
-            )
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
-
-    fn endpoint(input: u64, cached: u64, output: u64, ended: u64) -> EndpointSnapshot {
-        with_writes(input, cached, 0, output, ended)
-    }
-
-    fn with_writes(
-        input: u64,
-        cached: u64,
-        written: u64,
-        output: u64,
-        ended: u64,
-    ) -> EndpointSnapshot {
-        EndpointSnapshot {
-            name: "e".to_string(),
-            counts: Counts {
-                sent: ended,
-                succeeded: ended,
-                ..Counts::default()
-            },
-            errors: Default::default(),
-            latency: Latency::default(),
-            tokens: Tokens {
-                input,
-                cached_input: cached,
-                cache_write_input: written,
-                output,
-                ..Tokens::default()
-            },
-            rates: Rates::default(),
-            recent_seconds: Vec::new(),
-            requests: Vec::new(),
-            health: Default::default(),
-            wins_first_token: 0,
-            wins_first_finished: 0,
-            laps: 0,
-        }
-    }
-
-    const PRICE: Price = Price {
-        input: 0.15,
-        cached_input: Some(0.075),
-        cache_write: None,
-        output: 0.60,
-    };
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() < 1e-12
-    }
-
-    #[test]
-    fn cached_input_is_billed_at_the_cached_price() {
-        // 1M input of which 400k cached, 500k output, 100 requests.
-        let c = cost(&endpoint(1_000_000, 400_000, 500_000, 100), &PRICE);
-        let expected = 0.6 * 0.15 + 0.4 * 0.075 + 0.5 * 0.60;
-        assert!(close(c.total_usd, expected), "{c:?}");
-        assert!(close(
-            c.per_1k_requests_usd.unwrap_or_default(),
-            expected * 10.0
-        ));
-        assert!(close(
-            c.per_million_output_usd.unwrap_or_default(),
-            expected * 2.0
-        ));
-    }
-
-    #[test]
-    fn cache_reads_and_writes_are_billed_at_their_prices_or_as_input() {
-        // Anthropic's prices for one model: reads at a tenth, writes at a premium.
-        let price = Price {
-            input: 3.0,
-            cached_input: Some(0.30),
-            cache_write: Some(3.75),
-            output: 15.0,
-        };
-        // 1M input tokens: 500k read from the cache, 200k written to it, 300k neither.
-        let c = cost(&with_writes(1_000_000, 500_000, 200_000, 0, 1), &price);
-        assert!(
-            close(c.total_usd, 0.3 * 3.0 + 0.5 * 0.30 + 0.2 * 3.75),
-            "{c:?}"
+pub fn lines(costs: &BTreeMap<String, Cost>) -> String {
+    let mut out = String::new();
+    for [name, total, per_1k, per_m] in rows(costs) {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{name}: cost {total} · {per_1k} per 1k requests · {per_m} per M output tokens"
         );
-        // No cache prices given: every input token at the input price.
-        let plain = Price {
-            cached_input: None,
-            cache_write: None,
-            ..price
-        };
-        let c = cost(&with_writes(1_000_000, 500_000, 200_000, 0, 1), &plain);
-        assert!(close(c.total_usd, 3.0), "{c:?}");
-        // Reads and writes beyond the input never bill a negative uncached part.
-        let c = cost(&with_writes(10, 8, 8, 0, 1), &price);
-        assert!(close(c.total_usd, (8.0 * 0.30 + 2.0 * 3.75) / 1e6), "{c:?}");
     }
-
-    #[test]
-    fn nothing_to_divide_by_is_no_figure() {
-        let c = cost(&endpoint(0, 0, 0, 0), &PRICE);
-        assert_eq!(c.total_usd, 0.0);
-        assert_eq!(c.per_1k_requests_usd, None);
-        assert_eq!(c.per_million_output_usd, None);
-        // A server reporting more cached than input tokens never makes a negative bill.
-        let c = cost(&endpoint(10, 20, 0, 1), &PRICE);
-        assert!(c.total_usd >= 0.0);
-    }
-
-    #[test]
-    fn dollars_keep_their_significant_digits() {
-        assert_eq!(usd(12.345), "$12.35");
-        assert_eq!(usd(0.01234), "$0.0123");
-        assert_eq!(usd(0.0000412), "$0.000041");
-        assert_eq!(usd(0.0), "$0.00");
-        assert_eq!(usd_short(0.007336), "$0.0073");
-        assert_eq!(usd_short(12.345), "$12.35");
-        assert_eq!(usd_short(4321.0), "$4321");
-        assert_eq!(usd_short(0.0000412), "<$0.001");
-    }
+    out
 }

@@ -128,6 +128,10 @@ const HEADER: [&str; 28] = [
 mod tests {
     use super::*;
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn rows_parse_back_with_their_numbers() {
         let run = crate::replay::load::fixture(6, 30);

@@ -122,6 +122,10 @@ pub fn winners(endpoints: &[EndpointSnapshot]) -> Vec<(&'static Metric, Winner)>
                     Better::Lower => a.min(b),
                     Better::Higher => a.max(b),
                 })?;
+            #[expect(
+                clippy::float_cmp,
+                reason = "`best` is one of these values: equal bits are a tie, near is not"
+            )]
             let endpoints = values
                 .iter()
                 .filter(|&&(_, v)| v == best)
@@ -198,7 +202,7 @@ pub fn source_label(e: &EndpointSnapshot, requests: &[RequestRecord]) -> String 
         0 => label,
         failed => format!(
             "{label}; {} estimated (o200k)",
-            super::format::count(failed, "failed request")
+            crate::format::count(failed, "failed request")
         ),
     }
 }
@@ -230,7 +234,7 @@ impl TokenSource {
             TokenSource::Mixed => format!(
                 "{} of {} estimated (o200k)",
                 e.tokens.estimated_output_requests,
-                super::format::count(e.counts.succeeded, "request")
+                crate::format::count(e.counts.succeeded, "request")
             ),
             TokenSource::None => "no requests succeeded".to_string(),
         }
@@ -257,7 +261,7 @@ impl TokenSource {
 
 /// A metric's value for people, in its unit.
 pub fn show(metric: &Metric, value: f64) -> String {
-    use super::format::{ms, percent, rate};
+    use crate::format::{ms, percent, rate};
     match metric.unit {
         "ms" => ms(Some(value)),
         "share" => percent(value),
@@ -285,12 +289,12 @@ pub fn describe_load(race: &crate::config::RaceConfig) -> String {
     match (load.requests, load.duration) {
         (Some(n), Some(d)) => parts.push(format!(
             "{} per endpoint or {}, whichever first",
-            super::format::count(n, "request"),
+            crate::format::count(n, "request"),
             humantime::format_duration(d)
         )),
         (Some(n), None) => parts.push(format!(
             "{} per endpoint",
-            super::format::count(n, "request")
+            crate::format::count(n, "request")
         )),
         (None, Some(d)) => parts.push(format!("for {}", humantime::format_duration(d))),
         (None, None) => parts.push("until stopped".to_string()),

@@ -7,10 +7,10 @@ mod charts;
 
 use std::fmt::Write as _;
 
-use super::format::{ms, percent, rate};
 use super::headline::{self, TokenSource};
 use super::svg::{self, escape};
 use crate::event::TokenSource as RecordSource;
+use crate::format::{ms, percent, rate};
 use crate::replay::Run;
 use crate::stats::{Outcome, RequestRecord};
 

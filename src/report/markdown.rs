@@ -3,16 +3,28 @@
 
 use std::fmt::Write as _;
 
-use super::format::{ms, percent, rate};
 use super::headline::{self, TokenSource};
+use crate::format::{ms, percent, rate};
 use crate::replay::Run;
 use crate::stats::EndpointSnapshot;
 use crate::stats::distribution::Summary as Distribution;
 
 pub fn render(run: &Run) -> String {
     let mut out = String::new();
+    heading(&mut out, run);
+    latency(&mut out, &run.summary.endpoints);
+    throughput(&mut out, run);
+    reliability(&mut out, &run.summary.endpoints);
+    tokens(&mut out, run);
+    laps(&mut out, &run.summary.endpoints);
+    costs(&mut out, run);
+    winners(&mut out, &run.summary.endpoints);
+    out
+}
+
+/// The title, when and where it ran, the race as run and its notices.
+fn heading(out: &mut String, run: &Run) {
     let info = &run.info;
-    let endpoints = &run.summary.endpoints;
     let _ = writeln!(out, "# llmrace report: {}\n", cell(&info.name));
     let _ = writeln!(
         out,
@@ -27,13 +39,16 @@ pub fn render(run: &Run) -> String {
             ""
         },
     );
-    race_as_run(&mut out, run);
+    race_as_run(out, run);
     for notice in &info.notices {
         let _ = writeln!(out, "> **Note:** {}\n", cell(notice));
     }
+}
 
-    out.push_str("## Latency\n\n");
+/// One table per latency distribution.
+fn latency(out: &mut String, endpoints: &[EndpointSnapshot]) {
     type Pick = fn(&EndpointSnapshot) -> Option<Distribution>;
+    out.push_str("## Latency\n\n");
     let latencies: [(&str, Pick); 4] = [
         ("TTFT (time to first token)", |e| e.latency.ttft_ms),
         ("TTLT (time to last token)", |e| e.latency.ttlt_ms),
@@ -54,13 +69,17 @@ pub fn render(run: &Run) -> String {
             ]
         });
         table(
-            &mut out,
+            out,
             &["endpoint", "p50", "p90", "p99", "mean", "samples"],
             "lrrrrr",
             rows,
         );
     }
+}
 
+/// Rates, and what goodput counted.
+fn throughput(out: &mut String, run: &Run) {
+    let endpoints = &run.summary.endpoints;
     out.push_str("## Throughput\n\n");
     let rows = endpoints.iter().map(|e| {
         vec![
@@ -76,7 +95,7 @@ pub fn render(run: &Run) -> String {
         ]
     });
     table(
-        &mut out,
+        out,
         &[
             "endpoint",
             "output tok/s",
@@ -93,7 +112,10 @@ pub fn render(run: &Run) -> String {
             "Goodput counts requests that met every objective: {slo}.\n"
         );
     }
+}
 
+/// What ended how, errors by class, retries.
+fn reliability(out: &mut String, endpoints: &[EndpointSnapshot]) {
     out.push_str("## Reliability\n\n");
     let rows = endpoints.iter().map(|e| {
         let c = e.counts;
@@ -107,7 +129,7 @@ pub fn render(run: &Run) -> String {
         ]
     });
     table(
-        &mut out,
+        out,
         &[
             "endpoint",
             "ok/sent",
@@ -119,8 +141,12 @@ pub fn render(run: &Run) -> String {
         "lrrrrl",
         rows,
     );
-    retries_line(&mut out, endpoints);
+    retries_line(out, endpoints);
+}
 
+/// Token counts and where the output counts came from.
+fn tokens(out: &mut String, run: &Run) {
+    let endpoints = &run.summary.endpoints;
     out.push_str("## Tokens\n\n");
     let rows = endpoints.iter().map(|e| {
         let t = e.tokens;
@@ -135,7 +161,7 @@ pub fn render(run: &Run) -> String {
         ]
     });
     table(
-        &mut out,
+        out,
         &[
             "endpoint",
             "input",
@@ -165,29 +191,38 @@ pub fn render(run: &Run) -> String {
 ",
         );
     }
+}
 
+/// Head-to-head laps, when the race ran them.
+fn laps(out: &mut String, endpoints: &[EndpointSnapshot]) {
     let laps = headline::lap_rows(endpoints);
     if !laps.is_empty() {
         out.push_str("## Head-to-head laps\n\n");
         let rows = laps
             .into_iter()
             .map(|[name, n, first, finished]| vec![cell(&name), n, first, finished]);
-        table(&mut out, &headline::LAP_COLUMNS, "lrrr", rows);
+        table(out, &headline::LAP_COLUMNS, "lrrr", rows);
         out.push_str(
             "Every prompt went to every endpoint at the same instant; a lap is won by the first \
              token, and by the first complete answer.\n\n",
         );
     }
+}
 
+/// What each priced endpoint cost, when any is priced.
+fn costs(out: &mut String, run: &Run) {
     if !run.summary.costs.is_empty() {
         out.push_str("## Cost\n\n");
         let rows = super::cost::rows(&run.summary.costs)
             .into_iter()
             .map(|[name, a, b, c]| vec![cell(&name), a, b, c]);
-        table(&mut out, &super::cost::COLUMNS, "lrrr", rows);
+        table(out, &super::cost::COLUMNS, "lrrr", rows);
         out.push_str("Prices as set in the race file, in USD; every counted token is billed.\n\n");
     }
+}
 
+/// The winner of each metric.
+fn winners(out: &mut String, endpoints: &[EndpointSnapshot]) {
     out.push_str("## Winners\n\n");
     let rows = headline::winners(endpoints).into_iter().map(|(metric, w)| {
         let names: Vec<String> = w.endpoints.iter().map(|n| cell(n)).collect();
@@ -201,8 +236,7 @@ pub fn render(run: &Run) -> String {
             ),
         ]
     });
-    table(&mut out, &["metric", "winner", "value"], "llr", rows);
-    out
+    table(out, &["metric", "winner", "value"], "llr", rows);
 }
 
 fn race_as_run(out: &mut String, run: &Run) {

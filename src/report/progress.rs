@@ -2,11 +2,12 @@
 //! without a terminal UI. One line per endpoint, so eight endpoints still fit 80 columns.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::format::{ms, rate};
 use crate::event::Offset;
+use crate::format::{ms, rate};
 use crate::stats::Snapshot;
 
 /// The columns a name may take: longer ones are cut, so a line stays within 80 columns.
@@ -72,16 +73,18 @@ impl Progress {
                 " ".repeat(stamp.len())
             };
             let pad = " ".repeat(name_width - name.width());
-            block.push_str(&format!(
+            // Writing to a String cannot fail.
+            let _ = write!(
+                block,
                 "{lead} {name}{pad}  {count:>count_width$}  TTFT {:>7}  {:>6} tok/s",
                 ms(e.latency.ttft_ms.map(|s| s.p50)),
                 rate(e.rates.live_output_tokens_per_s),
-            ));
+            );
             if e.counts.failed > 0 {
-                block.push_str(&format!("  ✗{}", e.counts.failed));
+                let _ = write!(block, "  ✗{}", e.counts.failed);
             }
             if e.counts.retries > 0 {
-                block.push_str(&format!("  ↻{}", e.counts.retries));
+                let _ = write!(block, "  ↻{}", e.counts.retries);
             }
             block.push('\n');
         }

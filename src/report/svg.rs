@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::convert::saturating_usize;
+
 /// Endpoint colours, in endpoint order (repeating beyond eight): distinct on white and in
 /// print, and told apart by most colour-blind readers.
 pub const PALETTE: [&str; 8] = [
@@ -270,7 +272,7 @@ pub fn ticks(max: f64) -> (Vec<f64>, f64) {
         .map(|m| m * magnitude)
         .find(|s| *s >= rough)
         .unwrap_or(10.0 * magnitude);
-    let steps = (max / step).ceil().max(1.0) as usize;
+    let steps = saturating_usize((max / step).ceil().max(1.0));
     let ticks: Vec<f64> = (0..=steps).map(|i| i as f64 * step).collect();
     let top = step * steps as f64;
     (ticks, top)
@@ -322,6 +324,10 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn ticks_are_round() {
         assert_eq!(ticks(9.0), (vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0], 10.0));

@@ -1,7 +1,9 @@
 //! The final per-endpoint table printed when a race ends: the headline numbers of each
 //! endpoint, one row each, best values marked.
 
-use super::format::{count, ms, percent, rate};
+use std::fmt::Write as _;
+
+use crate::format::{count, ms, percent, rate};
 use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
 
@@ -60,9 +62,10 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
     }
     let mut out = String::new();
     let line = |cells: &[String], columns: &[usize], out: &mut String| {
-        out.push_str(&format!("{:<w$}", cells[0], w = widths[0]));
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{:<w$}", cells[0], w = widths[0]);
         for &i in columns {
-            out.push_str(&format!("  {:>w$}", cells[i], w = widths[i]));
+            let _ = write!(out, "  {:>w$}", cells[i], w = widths[i]);
         }
         out.push('\n');
     };

@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::quantile::QuantileCursor;
+use crate::convert::saturating_u64;
 
 /// The quantiles a summary quotes, in rising order (a cursor starts from the one before it).
 const QUANTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
@@ -61,7 +62,7 @@ impl Distribution {
     fn record_scaled(&mut self, scaled: f64) {
         if scaled.is_finite() && scaled >= 0.0 {
             // Rounded to the nearest unit; values beyond u64 cannot occur from real timings.
-            let v = scaled.round() as u64;
+            let v = saturating_u64(scaled.round());
             let v = v.max(1);
             if self.histogram.record(v).is_ok() {
                 self.sum += v as f64;
@@ -145,6 +146,10 @@ mod tests {
         assert!((s.mean - 50.5).abs() < 0.1, "{s:?}");
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn a_cached_summary_follows_new_values() {
         let mut d = Distribution::new();
@@ -162,6 +167,10 @@ mod tests {
         assert_eq!(d.summary().unwrap().count, 2);
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn summaries_quote_exactly_what_value_at_quantile_gives() {
         let mut d = Distribution::new();
@@ -169,7 +178,7 @@ mod tests {
         for round in 0..200u32 {
             // Latency-like values with bursts far below and far above, in batches of 1 to 97
             // between summaries, so the quantiles move both ways and the histogram grows.
-            for i in 0..(1 + round * 13 % 97) {
+            for i in 0..=(round * 13 % 97) {
                 state = state
                     .wrapping_mul(6_364_136_223_846_793_005)
                     .wrapping_add(1_442_695_040_888_963_407);
@@ -178,7 +187,7 @@ mod tests {
                     0 => 80.0 + r % 900.0,
                     1 => (r % 50.0) / 100.0,
                     2 => 60_000.0 + r % 3_600_000.0,
-                    _ => (r % 1000.0) * 10f64.powi((i % 7) as i32 - 2),
+                    _ => (r % 1000.0) * 10f64.powi((i % 7).cast_signed() - 2),
                 };
                 d.record_ms(ms);
             }

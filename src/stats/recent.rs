@@ -175,22 +175,14 @@ impl RequestView {
                 source,
                 ..
             } => {
-                let mut label = String::from("usage");
-                for (name, value) in [
-                    ("in", input),
-                    ("out", output),
-                    ("cached", cached_input),
-                    ("cache_write", cache_write),
-                    ("reasoning", reasoning),
-                ] {
-                    if let Some(n) = value {
-                        let _ = write!(label, " {name}={n}");
-                    }
-                }
-                if *source == TokenSource::Estimate {
-                    label.push_str(" (estimate)");
-                }
-                self.mark(at_ms, label);
+                let counts = [
+                    ("in", *input),
+                    ("out", *output),
+                    ("cached", *cached_input),
+                    ("cache_write", *cache_write),
+                    ("reasoning", *reasoning),
+                ];
+                self.mark(at_ms, usage_label(counts, *source));
             }
             EventKind::ServerTimings(timings) => self.mark(at_ms, server_timings_label(timings)),
             EventKind::Finished { finish_reason, .. } => {
@@ -297,6 +289,20 @@ fn ms_label(ms: f64) -> String {
 }
 
 /// `server: prompt 12 tok in 3.2 ms, eval 96 tok in 1.10 s, load 2.0 ms, total 1.20 s`.
+/// `usage in=12 out=40 (estimate)`: the counts reported, named.
+fn usage_label(counts: [(&str, Option<u32>); 5], source: TokenSource) -> String {
+    let mut label = String::from("usage");
+    for (name, value) in counts {
+        if let Some(n) = value {
+            let _ = write!(label, " {name}={n}");
+        }
+    }
+    if source == TokenSource::Estimate {
+        label.push_str(" (estimate)");
+    }
+    label
+}
+
 fn server_timings_label(t: &ServerTimings) -> String {
     let ns_label = |ns: u64| ms_label(ns as f64 / 1e6);
     let mut parts = Vec::new();

@@ -120,6 +120,10 @@ pub struct RequestRecord {
     pub unstamped_reads: u32,
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
 fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
@@ -352,7 +356,7 @@ impl RequestTrace {
         endpoint_name: &str,
         wall_start: DateTime<Utc>,
     ) -> Option<RequestRecord> {
-        let (
+        let Ending {
             outcome,
             error_class,
             error_message,
@@ -360,39 +364,7 @@ impl RequestTrace {
             finish_reason,
             response_id,
             bytes,
-        ) = match kind {
-            EventKind::Finished {
-                finish_reason,
-                response_id,
-                bytes,
-            } => (
-                Outcome::Succeeded,
-                None,
-                None,
-                None,
-                finish_reason.clone(),
-                response_id.clone(),
-                *bytes,
-            ),
-            EventKind::Failed {
-                class,
-                message,
-                status,
-                bytes,
-            } => (
-                Outcome::Failed,
-                Some(*class),
-                Some(message.clone()),
-                *status,
-                None,
-                None,
-                *bytes,
-            ),
-            EventKind::Cancelled { bytes } => {
-                (Outcome::Cancelled, None, None, None, None, None, *bytes)
-            }
-            _ => return None,
-        };
+        } = Ending::of(kind)?;
         let ms = duration_ms;
         let ttlt = t.since(self.sent);
         let ttft = self.ttft();
@@ -497,6 +469,63 @@ pub fn output_tps(ttlt: Duration, output_tokens: Option<u32>) -> Option<f64> {
     (secs > 0.0).then(|| f64::from(tokens) / secs)
 }
 
+/// How a request ended, as its terminal event says.
+struct Ending {
+    outcome: Outcome,
+    error_class: Option<ErrorClass>,
+    error_message: Option<String>,
+    /// The status the failure carries, over the one the headers had.
+    status_override: Option<u16>,
+    finish_reason: Option<String>,
+    response_id: Option<String>,
+    bytes: u64,
+}
+
+impl Ending {
+    /// `None` for an event that ends no request.
+    fn of(kind: &EventKind) -> Option<Ending> {
+        Some(match kind {
+            EventKind::Finished {
+                finish_reason,
+                response_id,
+                bytes,
+            } => Ending {
+                outcome: Outcome::Succeeded,
+                error_class: None,
+                error_message: None,
+                status_override: None,
+                finish_reason: finish_reason.clone(),
+                response_id: response_id.clone(),
+                bytes: *bytes,
+            },
+            EventKind::Failed {
+                class,
+                message,
+                status,
+                bytes,
+            } => Ending {
+                outcome: Outcome::Failed,
+                error_class: Some(*class),
+                error_message: Some(message.clone()),
+                status_override: *status,
+                finish_reason: None,
+                response_id: None,
+                bytes: *bytes,
+            },
+            EventKind::Cancelled { bytes } => Ending {
+                outcome: Outcome::Cancelled,
+                error_class: None,
+                error_message: None,
+                status_override: None,
+                finish_reason: None,
+                response_id: None,
+                bytes: *bytes,
+            },
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,6 +574,10 @@ mod tests {
 
     /// A request sent again on a new connection counts from the second send, like any
     /// request that had to connect, and its record says why it was sent again.
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn a_resent_request_counts_from_its_second_send() {
         let mut t = trace();
@@ -581,6 +614,10 @@ mod tests {
         assert_eq!(r.outcome, Outcome::Succeeded);
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn metrics_follow_their_definitions() {
         let mut t = trace();

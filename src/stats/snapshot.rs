@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::cost::Cost;
 use super::distribution::Summary;
 use super::window::Second;
 use crate::event::{ErrorClass, Offset, PromptId, RequestId};
@@ -18,6 +19,10 @@ pub struct Snapshot {
     /// All endpoints have finished (or the race was stopped).
     pub finished: bool,
     pub endpoints: Vec<EndpointSnapshot>,
+    /// What each priced endpoint's requests have cost so far, by endpoint name (empty when
+    /// none is priced).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub costs: BTreeMap<String, Cost>,
     /// Where playback stands, when this snapshot comes from a replay.
     #[serde(skip)]
     pub playback: Option<Playback>,

@@ -4,6 +4,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::convert::saturating_u64;
+
 /// How many one-second buckets are kept (the sparkline span).
 pub const WINDOW_SECS: usize = 60;
 
@@ -39,7 +41,7 @@ impl SecondsWindow {
     /// The bucket for the second containing `t_secs`, creating it (and any empty seconds before
     /// it) as time moves on. Events from a second already dropped land in the oldest bucket.
     pub fn at(&mut self, t_secs: f64) -> &mut Second {
-        let second = t_secs.max(0.0) as u64;
+        let second = saturating_u64(t_secs.max(0.0));
         let last = self.seconds.back().map(|s| s.second);
         match last {
             None => self.seconds.push_back(Second {
@@ -69,7 +71,7 @@ impl SecondsWindow {
     /// The last `WINDOW_SECS` seconds up to and including `now_secs`, oldest first, with
     /// empty seconds filled in.
     pub fn recent(&self, now_secs: f64) -> Vec<Second> {
-        let now = now_secs.max(0.0) as u64;
+        let now = saturating_u64(now_secs.max(0.0));
         let first = now.saturating_sub(WINDOW_SECS as u64 - 1);
         (first..=now)
             .map(|s| {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{EndpointSweep, MAX_ERROR_RATE, Point, recommend};
-use crate::report::format::{ms, percent, rate};
+use crate::format::{ms, percent, rate};
 
 /// Series markers, in endpoint order (repeating past the last).
 const MARKERS: [char; 6] = ['●', '▲', '■', '◆', '✚', '★'];

@@ -108,9 +108,8 @@ async fn show(
         priced: info.priced(),
         ..ViewState::default()
     };
-    let prices = info.prices();
     let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
-    let mut order = leaderboard::order(&snapshot, view.rank, &prices);
+    let mut order = leaderboard::order(&snapshot, view.rank);
     let mut race_over = false;
     let mut quitting = false;
     let mut dirty = true;
@@ -154,7 +153,7 @@ async fn show(
                             }
                             Effect::None => {}
                         }
-                        let now = leaderboard::order(&snapshot, view.rank, &prices);
+                        let now = leaderboard::order(&snapshot, view.rank);
                         if now != order {
                             // A new ranking metric starts afresh: no moves to show yet.
                             view.previous_order.clone_from(&now);
@@ -181,7 +180,7 @@ async fn show(
                 }
                 let before = snapshot.t;
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
-                let now = leaderboard::order(&snapshot, view.rank, &prices);
+                let now = leaderboard::order(&snapshot, view.rank);
                 reorder(&mut view.previous_order, &mut order, now, snapshot.t < before);
                 dirty = true;
             }

@@ -145,6 +145,7 @@ fn lanes(area: Rect, buf: &mut Buffer, scene: &Scene) {
             index,
             info,
             endpoint,
+            cost: snapshot.costs.get(&endpoint.name),
             theme,
             color: lane_color(scene, index),
             selected: index == scene.view.selected,

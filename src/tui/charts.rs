@@ -9,7 +9,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
 
-use crate::report::format::{ms, rate};
+use crate::format::{ms, rate};
 use crate::stats::distribution::Summary;
 use crate::stats::snapshot::EndpointSnapshot;
 use crate::stats::window::Second;

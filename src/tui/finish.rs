@@ -7,9 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
 use super::board::{Pen, fit, lane_color, text_width};
-use super::leaderboard::{order, price_of, show, value};
+use super::leaderboard::{order, show, value};
 use super::{Rank, Scene};
-use crate::config::Price;
 use crate::stats::Snapshot;
 
 /// Places on the podium.
@@ -32,18 +31,17 @@ pub struct Winner {
     pub tied: usize,
 }
 
-pub fn winner(snapshot: &Snapshot, rank: Rank, prices: &[Option<Price>]) -> Option<Winner> {
-    let order = order(snapshot, rank, prices);
+pub fn winner(snapshot: &Snapshot, rank: Rank) -> Option<Winner> {
+    let order = order(snapshot, rank);
     let first = *order.first()?;
-    let best = value(
-        snapshot.endpoints.get(first)?,
-        rank,
-        price_of(prices, first),
-    )?;
+    let value_at = |i: usize| {
+        let endpoint = snapshot.endpoints.get(i)?;
+        value(endpoint, rank, snapshot.costs.get(&endpoint.name))
+    };
+    let best = value_at(first)?;
     let tied = order[1..]
         .iter()
-        .filter_map(|&i| Some((snapshot.endpoints.get(i)?, price_of(prices, i))))
-        .take_while(|(e, price)| value(e, rank, *price) == Some(best))
+        .take_while(|&&i| value_at(i) == Some(best))
         .count();
     Some(Winner {
         endpoint: first,
@@ -72,11 +70,10 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let endpoints = &scene.snapshot.endpoints;
     let mut rows = inner.y..inner.bottom();
 
-    let prices = scene.info.prices();
     for &rank in Rank::available(scene.info.priced()) {
         let Some(y) = rows.next() else { return };
         pen.left(x, y, label_width, rank.label(), theme.dim);
-        let Some(w) = winner(scene.snapshot, rank, &prices) else {
+        let Some(w) = winner(scene.snapshot, rank) else {
             pen.left(name_x, y, width.saturating_sub(label_width), "—", theme.dim);
             continue;
         };
@@ -101,13 +98,13 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     pen.left(x, y, width, &heading, theme.title);
     for ((place, &index), y) in ["1st", "2nd", "3rd"]
         .iter()
-        .zip(&order(scene.snapshot, rank, &prices))
+        .zip(&order(scene.snapshot, rank))
         .zip(rows)
     {
         let Some(endpoint) = endpoints.get(index) else {
             continue;
         };
-        let v = value(endpoint, rank, price_of(&prices, index));
+        let v = value(endpoint, rank, scene.snapshot.costs.get(&endpoint.name));
         let style = if *place == "1st" && v.is_some() {
             theme.leader
         } else {

@@ -27,11 +27,6 @@ pub struct RaceInfo {
 }
 
 impl RaceInfo {
-    /// Each lane's price, in lane order.
-    pub fn prices(&self) -> Vec<Option<Price>> {
-        self.lanes.iter().map(|l| l.price).collect()
-    }
-
     /// Whether any endpoint has a price (cost figures are shown only then).
     pub fn priced(&self) -> bool {
         self.lanes.iter().any(|l| l.price.is_some())

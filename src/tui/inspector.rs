@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use self::flow::{Flow, char_width, pack, take_width, truncate};
 use self::response::{heading, raw_rows, response_rows};
-use crate::report::format::{count, ms, rate};
+use crate::format::{count, ms, rate};
 use crate::stats::snapshot::{EndpointSnapshot, RequestState, RequestView};
 use crate::tui::text::inert;
 use crate::tui::{Scene, Theme};

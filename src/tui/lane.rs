@@ -9,10 +9,10 @@ use ratatui::widgets::Widget;
 
 use super::board::{Align, Pen, bar, fit, text_width};
 use super::{LaneInfo, Theme};
-use crate::report::cost::{cost, usd};
-use crate::report::format::{ms, percent, rate};
+use crate::format::usd;
+use crate::format::{ms, percent, rate};
 use crate::stats::distribution::Summary;
-use crate::stats::{EndpointSnapshot, Health};
+use crate::stats::{Cost, EndpointSnapshot, Health};
 
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +84,8 @@ pub struct Lane<'a> {
     pub index: usize,
     pub info: Option<&'a LaneInfo>,
     pub endpoint: &'a EndpointSnapshot,
+    /// What the race has cost at this endpoint so far; `None` when it has no price.
+    pub cost: Option<&'a Cost>,
     pub theme: &'a Theme,
     /// The lane's own colour.
     pub color: Style,
@@ -339,8 +341,8 @@ impl Lane<'_> {
             right.push((wins, self.theme.text, 0));
         }
         // What the race has cost at this endpoint so far, when it has a price.
-        if let Some(price) = self.info.and_then(|i| i.price.as_ref()) {
-            let spent = usd(cost(self.endpoint, price).total_usd);
+        if let Some(cost) = self.cost {
+            let spent = usd(cost.total_usd);
             right.push((spent, self.theme.text, 0));
         }
         right.push((self.progress(true), self.color, 0));
@@ -585,6 +587,7 @@ mod tests {
             index: 0,
             info: None,
             endpoint,
+            cost: None,
             theme: &theme,
             color: Style::default(),
             selected: false,

@@ -10,14 +10,13 @@ use ratatui::widgets::{Block, Widget};
 
 use super::board::{Pen, fit, lane_color, text_width};
 use super::{Rank, Scene};
-use crate::config::Price;
-use crate::report::cost::{cost, usd_short};
-use crate::report::format::{ms, percent, rate};
-use crate::stats::{EndpointSnapshot, Snapshot};
+use crate::format::usd_short;
+use crate::format::{ms, percent, rate};
+use crate::stats::{Cost, EndpointSnapshot, Snapshot};
 
-/// The value `rank` orders by, `None` while the endpoint has none. `price` is the endpoint's,
-/// for ranking by cost.
-pub fn value(endpoint: &EndpointSnapshot, rank: Rank, price: Option<&Price>) -> Option<f64> {
+/// The value `rank` orders by, `None` while the endpoint has none. `cost` is the endpoint's
+/// (from the snapshot), for ranking by cost.
+pub fn value(endpoint: &EndpointSnapshot, rank: Rank, cost: Option<&Cost>) -> Option<f64> {
     let value = match rank {
         Rank::TtftP50 => endpoint.latency.ttft_ms.map(|s| s.p50),
         Rank::TtltP50 => endpoint.latency.ttlt_ms.map(|s| s.p50),
@@ -29,7 +28,7 @@ pub fn value(endpoint: &EndpointSnapshot, rank: Rank, price: Option<&Price>) -> 
         Rank::SuccessRate => (endpoint.counts.succeeded + endpoint.counts.failed > 0)
             .then_some(endpoint.rates.success_rate),
         // An unpriced endpoint has no cost to compare: it comes last, not first.
-        Rank::Cost => price.and_then(|p| cost(endpoint, p).per_1k_requests_usd),
+        Rank::Cost => cost.and_then(|c| c.per_1k_requests_usd),
     };
     value.filter(|v| v.is_finite())
 }
@@ -59,17 +58,11 @@ pub fn compare(a: Option<f64>, b: Option<f64>, rank: Rank) -> Ordering {
     }
 }
 
-/// The price of the endpoint at `index` in `prices` (lane order), if it has one.
-pub fn price_of(prices: &[Option<Price>], index: usize) -> Option<&Price> {
-    prices.get(index).and_then(Option::as_ref)
-}
-
 /// Endpoint indices, leader first. Ties and endpoints without data keep the race's endpoint
 /// order (the sort is stable), so equal endpoints never swap places from frame to frame.
-/// `prices` are the endpoints' prices in lane order (only ranking by cost reads them).
-pub fn order(snapshot: &Snapshot, rank: Rank, prices: &[Option<Price>]) -> Vec<usize> {
-    let values: Vec<Option<f64>> = (snapshot.endpoints.iter().enumerate())
-        .map(|(i, e)| value(e, rank, price_of(prices, i)))
+pub fn order(snapshot: &Snapshot, rank: Rank) -> Vec<usize> {
+    let values: Vec<Option<f64>> = (snapshot.endpoints.iter())
+        .map(|e| value(e, rank, snapshot.costs.get(&e.name)))
         .collect();
     let mut indices: Vec<usize> = (0..values.len()).collect();
     indices.sort_by(|&a, &b| compare(values[a], values[b], rank));
@@ -121,7 +114,6 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     // `  1 ▲2 ● name`: place, move, lane colour, name.
     let name_x = inner.x + 9;
     let used = name_x - inner.x + 1;
-    let prices = scene.info.prices();
     let available = Rank::available(scene.info.priced());
     let columns = u16::try_from(available.len()).unwrap_or(4);
     let all = inner.width >= used + names.min(NAME_MAX) + 2 + METRIC * columns;
@@ -136,7 +128,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     };
     let metrics_x = name_x + name_width;
 
-    let order = order(scene.snapshot, rank, &prices);
+    let order = order(scene.snapshot, rank);
     let mut rows = inner.y..inner.bottom();
     // The column header goes first when there is room for it and every endpoint.
     if usize::from(inner.height) > order.len() {
@@ -159,8 +151,8 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let Some(endpoint) = endpoints.get(index) else {
             continue;
         };
-        let price = price_of(&prices, index);
-        let has_value = value(endpoint, rank, price).is_some();
+        let cost = scene.snapshot.costs.get(&endpoint.name);
+        let has_value = value(endpoint, rank, cost).is_some();
         let style = match (place, has_value) {
             (0, true) => theme.leader,
             (_, true) => theme.text,
@@ -183,7 +175,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let name = fit(&endpoint.name, usize::from(name_width.saturating_sub(1)));
         pen.left(name_x, y, name_width, &name, style);
         for (i, m) in (0u16..).zip(&metrics) {
-            let text = show(*m, value(endpoint, *m, price));
+            let text = show(*m, value(endpoint, *m, cost));
             let cell_style = if *m == rank { style } else { theme.text };
             let x = metrics_x + i * METRIC;
             pen.right(x, y, METRIC, &text, cell_style);
@@ -210,7 +202,10 @@ fn short_label(rank: Rank) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::config::Price;
     use crate::event::Offset;
     use crate::stats::distribution::Summary;
     use crate::stats::snapshot::{Counts, Health, Latency, Rates, Tokens};
@@ -269,6 +264,7 @@ mod tests {
             t: Offset::ZERO,
             finished: false,
             endpoints,
+            costs: BTreeMap::new(),
         }
     }
 
@@ -279,10 +275,10 @@ mod tests {
             endpoint("b", Some(100.0), 20.0, 10, 0),
             endpoint("c", Some(200.0), 90.0, 5, 5),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![1, 2, 0]);
-        assert_eq!(order(&s, Rank::TtltP50, &[]), vec![1, 2, 0]);
-        assert_eq!(order(&s, Rank::OutputTokensPerS, &[]), vec![2, 0, 1]);
-        assert_eq!(order(&s, Rank::SuccessRate, &[]), vec![0, 1, 2]);
+        assert_eq!(order(&s, Rank::TtftP50), vec![1, 2, 0]);
+        assert_eq!(order(&s, Rank::TtltP50), vec![1, 2, 0]);
+        assert_eq!(order(&s, Rank::OutputTokensPerS), vec![2, 0, 1]);
+        assert_eq!(order(&s, Rank::SuccessRate), vec![0, 1, 2]);
     }
 
     #[test]
@@ -292,9 +288,9 @@ mod tests {
             endpoint("b", Some(100.0), 50.0, 10, 0),
             endpoint("c", Some(100.0), 50.0, 10, 0),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![1, 2, 0]);
-        assert_eq!(order(&s, Rank::OutputTokensPerS, &[]), vec![0, 1, 2]);
-        assert_eq!(order(&s, Rank::SuccessRate, &[]), vec![0, 1, 2]);
+        assert_eq!(order(&s, Rank::TtftP50), vec![1, 2, 0]);
+        assert_eq!(order(&s, Rank::OutputTokensPerS), vec![0, 1, 2]);
+        assert_eq!(order(&s, Rank::SuccessRate), vec![0, 1, 2]);
     }
 
     #[test]
@@ -306,9 +302,9 @@ mod tests {
             endpoint("failing", None, 0.0, 0, 4),
             endpoint("slow", Some(900.0), 5.0, 3, 1),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![2, 0, 1]);
-        assert_eq!(order(&s, Rank::OutputTokensPerS, &[]), vec![2, 0, 1]);
-        assert_eq!(order(&s, Rank::SuccessRate, &[]), vec![2, 1, 0]);
+        assert_eq!(order(&s, Rank::TtftP50), vec![2, 0, 1]);
+        assert_eq!(order(&s, Rank::OutputTokensPerS), vec![2, 0, 1]);
+        assert_eq!(order(&s, Rank::SuccessRate), vec![2, 1, 0]);
         assert_eq!(value(&s.endpoints[0], Rank::SuccessRate, None), None);
         assert_eq!(value(&s.endpoints[1], Rank::SuccessRate, None), Some(0.0));
     }
@@ -319,7 +315,7 @@ mod tests {
             endpoint("nan", Some(f64::NAN), 1.0, 1, 0),
             endpoint("ok", Some(500.0), 1.0, 1, 0),
         ]);
-        assert_eq!(order(&s, Rank::TtftP50, &[]), vec![1, 0]);
+        assert_eq!(order(&s, Rank::TtftP50), vec![1, 0]);
     }
 
     #[test]
@@ -329,7 +325,7 @@ mod tests {
         let mut dear = endpoint("dear", Some(100.0), 1.0, 10, 0);
         dear.tokens.output = 1000;
         let unpriced = endpoint("free?", Some(100.0), 1.0, 10, 0);
-        let s = snapshot(vec![dear, unpriced, cheap]);
+        let mut s = snapshot(vec![dear, unpriced, cheap]);
         let price = |output| Price {
             input: 1.0,
             cached_input: None,
@@ -337,9 +333,10 @@ mod tests {
             output,
         };
         let prices = [Some(price(10.0)), None, Some(price(1.0))];
-        assert_eq!(order(&s, Rank::Cost, &prices), vec![2, 0, 1]);
+        s.costs = crate::stats::cost::costs(&s.endpoints, &prices);
+        assert_eq!(order(&s, Rank::Cost), vec![2, 0, 1]);
         // 1000 output tokens at $1/M over 10 requests: $0.001 per request, $0.10 per 1000.
-        let per_1k = value(&s.endpoints[2], Rank::Cost, prices[2].as_ref());
+        let per_1k = value(&s.endpoints[2], Rank::Cost, s.costs.get("cheap"));
         assert_eq!(show(Rank::Cost, per_1k), "$0.1000");
         assert_eq!(value(&s.endpoints[1], Rank::Cost, None), None);
     }

@@ -217,6 +217,7 @@ mod tests {
             t: Offset::ZERO,
             finished: false,
             endpoints: vec![endpoint("a", 10, &[]), endpoint("idle", 0, &[])],
+            costs: std::collections::BTreeMap::new(),
         };
         assert!(notices(&info(&["openai", "openai"], &[]), &snapshot).is_empty());
     }
@@ -241,6 +242,7 @@ mod tests {
                 ),
                 endpoint("once", 0, &[(ErrorClass::StreamCut, 1)]),
             ],
+            costs: std::collections::BTreeMap::new(),
         };
         let info = info(
             &["openai", "openai", "ollama", "anthropic"],
@@ -275,6 +277,7 @@ mod tests {
         zero.tokens.contradicted_output_requests = 3;
         let snapshot = Snapshot {
             endpoints: vec![zero],
+            costs: std::collections::BTreeMap::new(),
             ..snapshot
         };
         assert_eq!(
@@ -302,6 +305,7 @@ mod tests {
             t: Offset::ZERO,
             finished: true,
             endpoints: vec![e],
+            costs: std::collections::BTreeMap::new(),
         };
         let shown = notices(&info(&["openai"], &[live.as_str()]), &snapshot);
         assert_eq!(shown.iter().filter(|n| n.text == live).count(), 1);

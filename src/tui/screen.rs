@@ -14,7 +14,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::board::{Pen, bar, fit, text_width};
 use super::{Scene, Screen, board, help, notices, timeline};
-use crate::report::format::percent;
+use crate::format::percent;
 
 /// The smallest terminal the dashboard lays itself out in.
 pub const MIN_WIDTH: u16 = 80;

@@ -57,7 +57,7 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
 
 fn view(snapshot: &Snapshot) -> ViewState {
     // As the app loop keeps it: last order, here with the first two swapped so moves show.
-    let mut previous_order = leaderboard::order(snapshot, Rank::TtftP50, &[]);
+    let mut previous_order = leaderboard::order(snapshot, Rank::TtftP50);
     if previous_order.len() > 1 {
         previous_order.swap(0, 1);
     }
@@ -142,7 +142,7 @@ fn board_finished() {
     let snapshot = finished_race(4, 200);
     let info = info(4, 200);
     let view = ViewState {
-        previous_order: leaderboard::order(&snapshot, Rank::TtftP50, &[]),
+        previous_order: leaderboard::order(&snapshot, Rank::TtftP50),
         ..view(&snapshot)
     };
     insta::assert_snapshot!(
@@ -211,7 +211,7 @@ fn the_leader_and_a_failing_badge_stand_out() {
     let theme = Theme::new(ThemeName::Dark);
     let buf = render(120, 40, &info, &view, &snapshot);
 
-    let leader = &snapshot.endpoints[leaderboard::order(&snapshot, Rank::TtftP50, &[])[0]].name;
+    let leader = &snapshot.endpoints[leaderboard::order(&snapshot, Rank::TtftP50)[0]].name;
     // The leaderboard is the side column.
     let (x, y) = find(&buf, &format!("● {leader}"), 120 - 40).expect("leader row");
     let cell = &buf[(x + 2, y)];
@@ -385,7 +385,7 @@ fn help_in_a_replay_lists_the_playback_keys() {
 fn board_finished_priced() {
     // Three of four endpoints priced: lanes show what they cost, the leaderboard ranks by cost
     // per 1000 requests (the unpriced one last) and the finish panel names the cheapest.
-    let snapshot = finished_race(4, 200);
+    let mut snapshot = finished_race(4, 200);
     let mut info = info(4, 200);
     let prices = [(0.15, 0.075, 0.60), (3.0, 0.3, 15.0), (0.05, 0.05, 0.10)];
     for (lane, (input, cached_input, output)) in info.lanes.iter_mut().zip(prices) {
@@ -396,10 +396,13 @@ fn board_finished_priced() {
             output,
         });
     }
+    // The aggregator of a priced race puts the costs in its snapshots.
+    let prices: Vec<_> = info.lanes.iter().map(|lane| lane.price).collect();
+    snapshot.costs = crate::stats::cost::costs(&snapshot.endpoints, &prices);
     let view = ViewState {
         rank: Rank::Cost,
         priced: true,
-        previous_order: leaderboard::order(&snapshot, Rank::Cost, &info.prices()),
+        previous_order: leaderboard::order(&snapshot, Rank::Cost),
         ..view(&snapshot)
     };
     let wide = text(&render(120, 40, &info, &view, &snapshot));
@@ -438,12 +441,12 @@ fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
     info.replay = true;
     let view = ViewState {
         replay: true,
-        previous_order: leaderboard::order(&end, Rank::TtftP50, &[]),
+        previous_order: leaderboard::order(&end, Rank::TtftP50),
         ..ViewState::default()
     };
     assert_ne!(
         view.previous_order,
-        leaderboard::order(&start, Rank::TtftP50, &[])
+        leaderboard::order(&start, Rank::TtftP50)
     );
     let frame = text(&render(120, 40, &info, &view, &start));
     assert!(!frame.contains('▲') && !frame.contains('▼'), "{frame}");

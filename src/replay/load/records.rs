@@ -15,7 +15,7 @@ use crate::record::files::{REQUESTS_JSONL, RUN_JSON, partial};
 use crate::record::replay::{Line, read_line};
 use crate::record::run_info::{Span, note_reads};
 use crate::record::{RunInfo, Summary};
-use crate::stats::{Aggregator, EndpointSnapshot, Outcome, RequestRecord};
+use crate::stats::{self, Aggregator, EndpointSnapshot, Outcome, RequestRecord};
 
 /// The run rebuilt from `dir`'s request records, or `None` when it has none to rebuild from.
 pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError> {
@@ -79,7 +79,8 @@ pub(super) fn load(dir: &Path, records: Records) -> Result<Option<Run>, RunError
         RunInfo::of_records(&folder_name(dir), &names, span, notices)
     };
     note_reads(&mut info, &endpoints);
-    let summary = Summary::new(&info, duration_s, endpoints);
+    let costs = stats::cost::costs(&endpoints, &stats::cost::prices(&info.race, &names));
+    let summary = Summary::new(&info, duration_s, endpoints, costs);
     Ok(Some(Run {
         info,
         summary,

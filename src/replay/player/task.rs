@@ -77,6 +77,7 @@ mod tests {
             t: crate::event::Offset::ZERO,
             finished: false,
             endpoints: Vec::new(),
+            costs: std::collections::BTreeMap::new(),
             playback: None,
         });
         let (snapshots, mut seen) = watch::channel(first);

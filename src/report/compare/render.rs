@@ -7,7 +7,7 @@ use super::{
     ALPHA, Comparison, Kind, MIN_SAMPLES, MetricComparison, PRACTICAL_SHARE, Reason, Regression,
     Verdict,
 };
-use crate::report::format::{ms, percent, rate};
+use crate::format::{ms, percent, rate};
 
 const HEADERS: [&str; 8] = [
     "endpoint", "metric", "base", "current", "Δ", "Δ%", "p", "verdict",

@@ -16,6 +16,11 @@ pub struct MannWhitney {
 /// Two-sided Mann–Whitney U test by the normal approximation, with midranks for ties, the tie
 /// correction of the variance and a continuity correction (what `scipy.stats.mannwhitneyu`
 /// does with `method="asymptotic"`). Non-finite values are ignored; `None` when a side is empty.
+#[expect(
+    clippy::many_single_char_names,
+    clippy::float_cmp,
+    reason = "the test's own notation (U, z, p); ties are values exactly equal"
+)]
 pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     let mut values: Vec<(f64, bool)> = a
         .iter()
@@ -149,7 +154,7 @@ pub fn erfc(x: f64) -> f64 {
     if x >= 0.0 { r } else { 2.0 - r }
 }
 
-/// A tiny, stable PRNG (SplitMix64) so bootstrap results never change with a dependency's
+/// A tiny, stable PRNG (`SplitMix64`) so bootstrap results never change with a dependency's
 /// version.
 struct SplitMix64(u64);
 
@@ -163,12 +168,20 @@ impl SplitMix64 {
     }
 
     /// Uniform in `0..n` (the modulo bias is negligible for sample sizes).
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the remainder is below `n`, a usize"
+    )]
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "exact values: parsed from literals or computed from whole numbers"
+)]
 mod tests {
     use super::*;
 

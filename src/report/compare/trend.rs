@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::render::{label, value};
 use super::{Metric, RunLabel};
+use crate::convert::saturating_usize;
 use crate::replay::Run;
 
 /// The metrics a trend follows.
@@ -97,7 +98,7 @@ pub fn sparkline(values: &[Option<f64>]) -> String {
             None => ' ',
             Some(_) if high <= low => BARS[3],
             Some(v) => {
-                let level = ((v - low) / (high - low) * 7.0).round() as usize;
+                let level = saturating_usize(((v - low) / (high - low) * 7.0).round());
                 BARS[level.min(7)]
             }
         })

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::convert::saturating_u64;
 use crate::event::ErrorClass;
+use crate::format::{ms, percent, rate};
 use crate::replay::Run;
-use crate::report::format::{ms, percent, rate};
 use crate::report::svg::{self, Bar, LineChart, Series, Stack};
 use crate::stats::{Outcome, RequestRecord};
 
@@ -245,7 +246,7 @@ fn spread(buckets: &mut Vec<f64>, width: f64, start: f64, end: f64, amount: f64)
 
 fn bucket(at_s: f64, width: f64) -> u64 {
     // Negative or absurd times (a damaged record) land in the first bucket.
-    (at_s.max(0.0) / width).floor() as u64
+    saturating_u64((at_s.max(0.0) / width).floor())
 }
 
 fn time_label(width: f64) -> String {
@@ -424,6 +425,10 @@ mod tests {
         assert_eq!(rates(&[100.0, 0.0], 1.0, 1.0), [(0.5, 100.0)]);
     }
 
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: parsed from literals or computed from whole numbers"
+    )]
     #[test]
     fn tokens_are_spread_over_the_seconds_they_streamed_in() {
         let mut buckets = vec![0.0; 3];

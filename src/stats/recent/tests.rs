@@ -74,7 +74,7 @@ fn a_request_is_followed_from_sent_to_finished() {
             cached_input: None,
             cache_write: None,
             reasoning: Some(1),
-            reported: Default::default(),
+            reported: crate::event::ReportedUsage::new(),
             source: TokenSource::Estimate,
         },
     );
@@ -202,6 +202,10 @@ fn server_timings_and_plain_new_connections_are_described() {
     );
 }
 
+#[expect(
+    clippy::float_cmp,
+    reason = "exact values: parsed from literals or computed from whole numbers"
+)]
 #[test]
 fn text_is_capped_at_a_character_boundary_and_timing_goes_on() {
     let mut f = Followed::new();

@@ -65,7 +65,7 @@ pub fn response_rows(
         let note = if streaming {
             format!(
                 "waiting for the first token · {}",
-                crate::report::format::ms(Some(elapsed_ms))
+                crate::format::ms(Some(elapsed_ms))
             )
         } else {
             "no text came back".to_string()
@@ -75,7 +75,7 @@ pub fn response_rows(
         // Where the next token will land.
         flow.push("▍", theme.dim);
     }
-    let ended = crate::report::format::ms(req.ended_ms);
+    let ended = crate::format::ms(req.ended_ms);
     match &req.state {
         RequestState::Failed { class, .. } if !req.segments.is_empty() => {
             flow.row(Line::styled(

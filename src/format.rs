@@ -1,6 +1,6 @@
-//! How numbers are written for people: durations with sensible units, rates, counts.
-//! Every view and report writes its numbers through here, so `26.0 ms` reads the same
-//! everywhere.
+//! How numbers are written for people: durations with sensible units, rates, counts, shares,
+//! dollars. Every view and report writes its numbers through here, so `26.0 ms` reads the same
+//! everywhere; it imports nothing of the crate, so every layer may use it.
 
 /// Milliseconds as `850 µs`, `42.1 ms`, `1.23 s`, or `—` when absent.
 pub fn ms(value: Option<f64>) -> String {
@@ -43,6 +43,31 @@ pub fn percent(share: f64) -> String {
     }
 }
 
+/// Dollars for people: `$12.35`, `$0.0123`, `$0.000041`.
+pub fn usd(value: f64) -> String {
+    if value >= 1.0 || value == 0.0 {
+        format!("${value:.2}")
+    } else if value >= 0.01 {
+        format!("${value:.4}")
+    } else {
+        format!("${value:.6}")
+    }
+}
+
+/// Dollars in at most 7 characters, for narrow columns: `$1234`, `$12.35`, `$0.0073`,
+/// `<$0.001`.
+pub fn usd_short(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("${value:.0}")
+    } else if value >= 1.0 || value == 0.0 {
+        format!("${value:.2}")
+    } else if value >= 0.001 {
+        format!("${value:.4}")
+    } else {
+        "<$0.001".to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +97,17 @@ mod tests {
         assert_eq!(percent(1.0), "100%");
         assert_eq!(percent(0.875), "87.5%");
         assert_eq!(percent(0.0), "0%");
+    }
+
+    #[test]
+    fn dollars_keep_their_significant_digits() {
+        assert_eq!(usd(12.345), "$12.35");
+        assert_eq!(usd(0.01234), "$0.0123");
+        assert_eq!(usd(0.000_041_2), "$0.000041");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd_short(0.007_336), "$0.0073");
+        assert_eq!(usd_short(12.345), "$12.35");
+        assert_eq!(usd_short(4321.0), "$4321");
+        assert_eq!(usd_short(0.000_041_2), "<$0.001");
     }
 }

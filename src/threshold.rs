@@ -21,15 +21,23 @@
 //! could mean a second as easily as a millisecond. A bare rate share above 1 is refused too
 //! (`error_rate > 5` is 5% or 500%?). Without an endpoint prefix a threshold applies to every
 //! endpoint.
+//!
+//! The race file and the flags parse thresholds here before a race starts (`config`); after
+//! it, [`evaluate`] checks them against the final numbers, which the statistics provide through
+//! [`Measured`]. Nothing here knows the statistics, so `config` can use it from below them.
 
 use std::fmt;
 use std::ops::Range;
 
 mod check;
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "exact values: parsed from literals or computed from whole numbers"
+)]
 mod tests;
 
-pub use check::{Check, check_endpoints, check_streamed, evaluate, render};
+pub use check::{Check, Measured, check_endpoints, check_streamed, evaluate};
 
 /// One parsed threshold: the race fails when `metric` compares to `limit` as `op` says.
 #[derive(Clone, Debug, PartialEq)]
@@ -424,7 +432,7 @@ fn scalar_example(metric: Metric) -> &'static str {
 }
 
 fn suggest(word: &str, allowed: &[&str], list: &str) -> String {
-    match crate::config::did_you_mean(word, allowed) {
+    match crate::spelling::did_you_mean(word, allowed) {
         Some(guess) => format!("did you mean `{guess}`? {list}"),
         None => list.to_string(),
     }
