@@ -331,7 +331,7 @@ pub async fn race(
     let timeouts = config.timeouts.clone();
     engine::drive(workers, plan, timeouts, clock, events_tx, controls).await;
     let runtime_late_ms = lag_probe.stop();
-    let (final_snapshot, recorder) = match pipeline.await {
+    let (final_snapshot, recorder, backlog) = match pipeline.await {
         Ok(done) => done,
         Err(e) => {
             // The statistics task crashed (a bug): its guard stopped the race, and dropping its
@@ -397,6 +397,8 @@ pub async fn race(
         race: secret::redact_config(&config),
         read_late_max_ms: record::run_info::read_late_max_ms(endpoints),
         runtime_late_max_ms: Some(runtime_late_ms),
+        event_backlog_max: Some(backlog.events_max),
+        event_backlog_age_max_ms: Some(backlog.age_max_ms()),
     };
     let end = record::ReplayEnd {
         t: final_snapshot.t,

@@ -44,6 +44,16 @@ pub struct RunInfo {
     /// a notice says so. Absent from runs rebuilt from a replay, which does not hold it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_late_max_ms: Option<f64>,
+    /// The most events that waited at once for the pipeline (statistics and recorder) in the
+    /// channel from the engine, seen each time it took a batch. Absent from runs rebuilt from a
+    /// replay, which does not hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_backlog_max: Option<u64>,
+    /// The longest content waited from reaching the machine (its kernel stamp) until the
+    /// pipeline took it: the read's own lateness and the wait in the channel together. Absent
+    /// from runs rebuilt from a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_backlog_age_max_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -446,6 +456,27 @@ mod tests {
         );
     }
 
+    /// A run of [`demo_race`] that measured nothing of the client's reading.
+    fn demo_info() -> RunInfo {
+        RunInfo {
+            format_version: RESULTS_FORMAT_VERSION,
+            llmrace_version: "0".to_string(),
+            name: "demo".to_string(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            ended_at: DateTime::<Utc>::UNIX_EPOCH,
+            duration_s: 1.0,
+            interrupted: false,
+            host: "here".to_string(),
+            endpoints: Vec::new(),
+            notices: Vec::new(),
+            race: demo_race(),
+            read_late_max_ms: None,
+            runtime_late_max_ms: None,
+            event_backlog_max: None,
+            event_backlog_age_max_ms: None,
+        }
+    }
+
     /// A rebuilt run gets the race's figure and notices once, whatever it already held.
     #[test]
     fn noting_reads_twice_adds_nothing() {
@@ -455,19 +486,11 @@ mod tests {
         behind.counts.batched_first_token = 4;
         let endpoints = [behind];
         let mut info = RunInfo {
-            format_version: RESULTS_FORMAT_VERSION,
-            llmrace_version: "0".to_string(),
-            name: "demo".to_string(),
-            started_at: DateTime::<Utc>::UNIX_EPOCH,
-            ended_at: DateTime::<Utc>::UNIX_EPOCH,
-            duration_s: 1.0,
             interrupted: true,
             host: "unknown".to_string(),
-            endpoints: Vec::new(),
             notices: vec!["cut".to_string()],
-            race: demo_race(),
             read_late_max_ms: Some(20.0),
-            runtime_late_max_ms: None,
+            ..demo_info()
         };
         info.runtime_late_max_ms = Some(70.0);
         note_reads(&mut info, &endpoints);
@@ -477,6 +500,27 @@ mod tests {
         assert_eq!(info.read_late_max_ms, Some(50.0));
         assert_eq!(info.notices.len(), 3, "{:?}", info.notices);
         assert!(info.notices[1].contains("its tasks ran up to 70.0 ms late"));
+    }
+
+    /// A run.json from before the backlog was kept reads as one that does not know it, and a
+    /// run that does not know it writes nothing about it, as older versions wrote.
+    #[test]
+    fn the_backlog_is_absent_unless_measured() {
+        let mut info = demo_info();
+        let unknown = serde_json::to_string(&info).expect("JSON");
+        assert!(!unknown.contains("event_backlog"), "{unknown}");
+        let read: RunInfo = serde_json::from_str(&unknown).expect("an older run.json reads");
+        assert_eq!(read, info);
+
+        info.event_backlog_max = Some(1200);
+        info.event_backlog_age_max_ms = Some(3.5);
+        let measured = serde_json::to_string(&info).expect("JSON");
+        assert!(
+            measured.contains(r#""event_backlog_max":1200"#),
+            "{measured}"
+        );
+        let read: RunInfo = serde_json::from_str(&measured).expect("reads back");
+        assert_eq!(read, info);
     }
 
     #[test]

@@ -239,6 +239,8 @@ pub(crate) fn assemble(
         race: header.race.clone(),
         read_late_max_ms: None,
         runtime_late_max_ms: None,
+        event_backlog_max: None,
+        event_backlog_age_max_ms: None,
     };
     record::run_info::note_reads(&mut info, &summary.endpoints);
     Run {

@@ -299,5 +299,7 @@ fn unknown_info(
         race,
         read_late_max_ms: None,
         runtime_late_max_ms: None,
+        event_backlog_max: None,
+        event_backlog_age_max_ms: None,
     }
 }
