@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use llmrace::config::demo_race;
-use llmrace::event::{EndpointId, EventKind, Offset, PromptId, RaceEvent, RequestId, TokenSource};
+use llmrace::event::{
+    EndpointId, EventKind, Offset, PromptId, RaceEvent, ReportedUsage, RequestId, TokenSource,
+};
 use llmrace::record::{EndpointInfo, ReplayEnd, ReplayHeader, ReplayWriter};
 
 pub const ENDPOINTS: u16 = 4;
@@ -88,7 +90,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         cached_input: None,
                         cache_write: None,
                         reasoning: None,
-                        reported: Default::default(),
+                        reported: ReportedUsage::default(),
                         source: TokenSource::Usage,
                     },
                 );
