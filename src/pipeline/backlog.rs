@@ -1,7 +1,7 @@
 //! How far the pipeline fell behind the engine during a live race: the most events that waited
-//! at once in the channel between them, and the longest content waited from reaching the
-//! machine to being taken for the statistics. Looked at once per drain of the channel, never
-//! per send, so the workers that read the sockets pay nothing for it.
+//! at once in the channel between them, and how far behind the wire the statistics were (the
+//! longest from content's arrival to the pipeline taking it). Looked at once per drain of the
+//! channel, never per send, so the workers that read the sockets pay nothing for it.
 
 use std::time::Duration;
 
@@ -12,8 +12,8 @@ use crate::event::{EventKind, Offset, RaceEvent};
 pub(crate) struct Backlog {
     /// The most events waiting at once: a batch just taken plus what was still queued behind it.
     pub events_max: u64,
-    /// The longest from a content event's time (its read's kernel arrival stamp) to the drain
-    /// that took it: the read's own lateness and the channel's wait together.
+    /// The longest from content's arrival (its read's kernel stamp) to the drain that took it:
+    /// how late it was read, decoded and sent on, and its wait in the channel, together.
     pub age_max: Duration,
 }
 
@@ -58,6 +58,10 @@ mod tests {
     }
 
     fn content(t_ms: u64) -> RaceEvent {
+        read_late(t_ms, None)
+    }
+
+    fn read_late(t_ms: u64, late_us: Option<u64>) -> RaceEvent {
         event(
             t_ms,
             EventKind::Content {
@@ -65,7 +69,7 @@ mod tests {
                 reasoning: false,
                 chunks: 1,
                 after: None,
-                late_us: None,
+                late_us,
                 unstamped: false,
             },
         )
@@ -96,6 +100,14 @@ mod tests {
             "the largest is kept"
         );
         assert!((backlog.age_max_ms() - 5.0).abs() < 1e-9);
+    }
+
+    /// The statistics lag the wire by the client's late read as much as by the channel.
+    #[test]
+    fn a_late_read_counts_in_the_lag() {
+        let mut backlog = Backlog::default();
+        backlog.note(&[read_late(10, Some(30_000))], 0, at(42));
+        assert_eq!(backlog.age_max, Duration::from_millis(32));
     }
 
     /// A cancel is stamped when it happens, a send before its connect: neither is an arrival.

@@ -49,9 +49,9 @@ pub struct RunInfo {
     /// replay, which does not hold it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_backlog_max: Option<u64>,
-    /// The longest content waited from reaching the machine (its kernel stamp) until the
-    /// pipeline took it: the read's own lateness and the wait in the channel together. Absent
-    /// from runs rebuilt from a replay.
+    /// How far behind the wire the statistics were: the longest from content's arrival (its
+    /// kernel stamp) until the pipeline took it, its read's lateness (`read_late_max_ms`)
+    /// included. Absent from runs rebuilt from a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_backlog_age_max_ms: Option<f64>,
 }
