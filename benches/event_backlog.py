@@ -4,19 +4,24 @@ behind the engine's workers at 1000 streams, read from each race's run.json.
 
 `llmrace mock` pinned to core 1; `llmrace race` at 1000 streams (one OpenAI endpoint, text
 capture and replay on, as a user runs it) pinned to core 0, so its workers, its pipeline and
-its dashboard share one core. A fresh mock serves each run. Two mock profiles:
-  flood   instant,tokens=256,chunk=1           no delays: events as fast as the client reads
-  paced   steady,ttft=200ms,itl=20ms,tokens=50 ~50 k events/s at 1000 streams
+its dashboard share one core. A fresh mock serves each run. Three mock profiles:
+  flood   instant,tokens=256,chunk=1           no delays: what is due comes in one write, so
+                                               one read carries many tokens (few events)
+  paced   steady,ttft=200ms,itl=20ms,tokens=50 a token every 20 ms per stream (~50 k/s asked)
+  fast    steady,ttft=50ms,itl=2ms,tokens=256  a token every 2 ms per stream (~500 k/s asked:
+                                               more than the mock and client can, so the
+                                               most events the client takes in)
 Two loads: as the machine is, and with HOGS extra `yes >/dev/null` on each core ("+hogs").
 Two views: headless (`-q`) and the dashboard in a 120x40 tmux pane.
 
 Per run it prints run.json's `event_backlog_max` (the most events waiting at once, at a drain)
 and `event_backlog_age_max_ms` (the longest content waited from its kernel stamp to the
-drain), the read and runtime lateness beside them, the race's events (replay lines) per second, its peak
-memory, and the load average when it began.
+drain), the read and runtime lateness beside them, the race's events (replay lines) per second,
+the client's CPU time (user + sys, the whole process) per event, its peak memory, and the load
+average when it began.
 
 Usage: benches/event_backlog.py [RUNS] [PROFILES] [LOADS] [VIEWS]
-       defaults: 1 "flood paced" "busy hogs" "headless dashboard"
+       defaults: 1 "flood paced fast" "busy hogs" "headless dashboard"
        (build first: cargo build --release; LLMRACE=path overrides the binary;
        BACKLOG_PORT=N the mock's port, 18282 by default; HOGS=N hogs per core, 2 by default)
 """
@@ -48,7 +53,7 @@ def race_args(out, requests, tokens):
 
 
 def headless(out, requests, tokens):
-    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out + ".time",
+    subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", out + ".time",
                     "taskset", "-c", "0", BIN, "race", "-q", *race_args(out, requests, tokens)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -56,7 +61,7 @@ def headless(out, requests, tokens):
 def dashboard(out, requests, tokens):
     """The dashboard draws in a tmux pane until the race's files are written, then quits."""
     session = f"llmrace-backlog-{os.getpid()}"
-    command = " ".join(["/usr/bin/time", "-f", "%M", "-o", out + ".time", "taskset", "-c", "0",
+    command = " ".join(["/usr/bin/time", "-f", "%M %U %S", "-o", out + ".time", "taskset", "-c", "0",
                         BIN, "race", *race_args(out, requests, tokens)])
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
                     command], check=True)
@@ -93,7 +98,7 @@ def one_run(profile, load, view):
         with open(os.path.join(out, "summary.json")) as f:
             endpoint = json.load(f)["endpoints"][0]
         with open(out + ".time") as f:
-            peak_kb = int(f.read().split()[-1])
+            peak_kb, user, system = f.read().split()[-3:]
         with gzip.open(os.path.join(out, "replay.jsonl.gz"), "rb") as f:
             # Every line but the header and the end line is an event.
             events = sum(1 for _ in f) - 2
@@ -108,7 +113,8 @@ def one_run(profile, load, view):
         "profile": profile, "load": load, "view": view, "loadavg": loadavg,
         "backlog": run.get("event_backlog_max"), "age_ms": run.get("event_backlog_age_max_ms"),
         "read_late_ms": run.get("read_late_max_ms"), "runtime_late_ms": run.get("runtime_late_max_ms"),
-        "events_per_s": events / run["duration_s"], "peak_mb": peak_kb / 1024,
+        "events_per_s": events / run["duration_s"], "peak_mb": int(peak_kb) / 1024,
+        "cpu_us_per_event": (float(user) + float(system)) / events * 1e6,
         "ok": endpoint["counts"]["succeeded"],
     }
 
@@ -119,7 +125,7 @@ def cell(value, fmt):
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    profiles = (sys.argv[2] if len(sys.argv) > 2 else "flood paced").split()
+    profiles = (sys.argv[2] if len(sys.argv) > 2 else "flood paced fast").split()
     loads = (sys.argv[3] if len(sys.argv) > 3 else "busy hogs").split()
     views = (sys.argv[4] if len(sys.argv) > 4 else "headless dashboard").split()
     rows = []
@@ -132,13 +138,14 @@ def main():
                     print(json.dumps(row), flush=True)
     print()
     print("| mock | load | view | load avg | backlog max (events) | oldest content's age, max "
-          "| read late max | runtime late max | events/s | peak memory | ok |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| read late max | runtime late max | events/s | client CPU / event | peak memory | ok |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['profile']} | {r['load']} | {r['view']} | {r['loadavg']:.1f} "
               f"| {cell(r['backlog'], '{:,}')} | {cell(r['age_ms'], '{:.1f} ms')} "
               f"| {cell(r['read_late_ms'], '{:.1f} ms')} | {cell(r['runtime_late_ms'], '{:.1f} ms')} "
-              f"| {r['events_per_s']:,.0f} | {r['peak_mb']:.0f} MB | {r['ok']} |")
+              f"| {r['events_per_s']:,.0f} | {r['cpu_us_per_event']:.1f} µs "
+              f"| {r['peak_mb']:.0f} MB | {r['ok']} |")
 
 
 if __name__ == "__main__":
