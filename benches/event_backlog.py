@@ -29,6 +29,7 @@ Usage: benches/event_backlog.py [RUNS] [PROFILES] [LOADS] [VIEWS]
 import gzip
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -61,13 +62,16 @@ def headless(out, requests, tokens):
 def dashboard(out, requests, tokens):
     """The dashboard draws in a tmux pane until the race's files are written, then quits."""
     session = f"llmrace-backlog-{os.getpid()}"
-    command = " ".join(["/usr/bin/time", "-f", "%M %U %S", "-o", out + ".time", "taskset", "-c", "0",
+    command = shlex.join(["/usr/bin/time", "-f", "%M %U %S", "-o", out + ".time", "taskset", "-c", "0",
                         BIN, "race", *race_args(out, requests, tokens)])
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
                     command], check=True)
     try:
         deadline = time.time() + 300
         while not os.path.exists(os.path.join(out, "run.json")) and time.time() < deadline:
+            if subprocess.run(["tmux", "has-session", "-t", session],
+                              stderr=subprocess.DEVNULL).returncode != 0:
+                raise RuntimeError(f"the race in tmux ended without {out}/run.json")
             time.sleep(0.2)
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
         while time.time() < deadline and subprocess.run(
