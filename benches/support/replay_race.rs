@@ -112,7 +112,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
     events
 }
 
-/// The header of a replay of `endpoints` simulated OpenAI endpoints, without prompts.
+/// The header of a replay of `endpoints` simulated `OpenAI` endpoints, without prompts.
 pub fn header(endpoints: u16) -> ReplayHeader {
     let endpoints = (0..endpoints)
         .map(|i| EndpointInfo {
