@@ -1,5 +1,6 @@
 //! The tasks of a live race besides the engine: the pipeline folding events into statistics
-//! and files, the headless progress printer, and the listener that turns signals into a stop.
+//! and files (and noting how far behind it fell), the headless progress printer, and the
+//! listener that turns signals into a stop.
 //! `lib.rs` wires them together; `playback.rs` is the same for recorded races.
 
 mod backlog;
@@ -17,7 +18,7 @@ use crate::record::Recorder;
 use crate::stats::{Aggregator, Snapshot};
 use crate::{clock, print, report, signals, tui};
 
-pub(crate) use backlog::Backlog;
+use backlog::Backlog;
 
 /// Who stopped the race early, if anyone.
 #[derive(Default)]
