@@ -1,5 +1,6 @@
 //! The client's hot paths under criterion: stream decoding for each protocol, the aggregator
-//! folding events, the snapshot and the frame of a big race, and loading a replay.
+//! folding events, the pipeline folding and recording them, the snapshot and the frame of a
+//! big race, and loading a replay.
 //!
 //! Run: `cargo bench --bench hot_paths` (a few minutes; `-- decode` and the like run one group).
 //! Times are the benchmark thread's CPU time (see `support/cpu_time.rs`: the machine is
@@ -15,7 +16,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use llmrace::event::{EventKind, RaceEvent};
 use llmrace::mock::{Profile, streamed_body};
 use llmrace::protocol::{Decoded, Protocol};
-use llmrace::record::Replay;
+use llmrace::record::{Recorder, Replay, ReplayWriter, ResultsWriter};
 use llmrace::stats::{Aggregator, Snapshot, fixture};
 use llmrace::tui::{LaneInfo, RaceInfo, Scene, Screen, Theme, ThemeName, ViewState, screen};
 use llmrace::workload::Prompt;
@@ -109,6 +110,43 @@ fn aggregation(c: &mut Criterion<ThreadCpu>) {
                 aggregator
             },
             BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+/// The pipeline's work for each event, as its thread does it in a live race: the aggregator
+/// folds it, the recorder writes it to the replay and each finished request to the result
+/// files. Its rate is the most the event channel can drain on one core (BENCHMARKS.md, "The
+/// event channel").
+fn pipeline(c: &mut Criterion<ThreadCpu>) {
+    let events: Vec<RaceEvent> = fixture::events(ENDPOINTS, 1000).collect();
+    let endpoints = u16::try_from(ENDPOINTS).expect("a few endpoints");
+    let mut group = c.benchmark_group("pipeline");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(6));
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(format!("fold_and_record/{}_events", events.len()), |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("a folder");
+                let results = ResultsWriter::create(dir.path()).expect("the result files");
+                let replay = ReplayWriter::create(dir.path(), &replay_race::header(endpoints))
+                    .expect("the replay");
+                let recorder = Recorder::new(results, Some(replay));
+                (dir, fixture::aggregator(ENDPOINTS), recorder)
+            },
+            |(dir, mut aggregator, mut recorder)| {
+                for event in &events {
+                    recorder.event(event);
+                    if let Some(record) = aggregator.apply(event) {
+                        recorder.request(&record);
+                    }
+                }
+                recorder.flush();
+                (dir, aggregator, recorder)
+            },
+            BatchSize::PerIteration,
         );
     });
     group.finish();
@@ -269,6 +307,6 @@ fn replay_load(c: &mut Criterion<ThreadCpu>) {
 criterion_group! {
     name = hot_paths;
     config = config();
-    targets = decoding, aggregation, dashboard, replay_load
+    targets = decoding, aggregation, pipeline, dashboard, replay_load
 }
 criterion_main!(hot_paths);

@@ -17,12 +17,10 @@ mod replay_race;
 const LOADS: usize = 5;
 
 fn main() {
-    let minutes: u64 = std::env::var("REPLAY_MINUTES")
-        .map(|m| {
-            m.parse()
-                .expect("REPLAY_MINUTES is a whole number of minutes")
-        })
-        .unwrap_or(10);
+    let minutes: u64 = std::env::var("REPLAY_MINUTES").map_or(10, |m| {
+        m.parse()
+            .expect("REPLAY_MINUTES is a whole number of minutes")
+    });
     let race_s = minutes * 60;
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = std::env::var_os("REPLAY_OUT").map_or(temp.path().to_path_buf(), Into::into);

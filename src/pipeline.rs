@@ -1,7 +1,9 @@
 //! The tasks of a live race besides the engine: the pipeline folding events into statistics
-//! and files, the headless progress printer, and the listener that turns signals into a stop.
-//! `race.rs` wires them together; `replay/` and `replay_dashboard.rs` are the same for recorded
-//! races.
+//! and files (and noting how far behind it fell), the headless progress printer, and the
+//! listener that turns signals into a stop. `race.rs` wires them together; `replay/` and
+//! `replay_dashboard.rs` are the same for recorded races.
+
+mod backlog;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +18,8 @@ use crate::race::{Teller, Telling};
 use crate::record::Recorder;
 use crate::stats::{Aggregator, Snapshot};
 use crate::{clock, print, report, signals, tui};
+
+pub(crate) use backlog::Backlog;
 
 /// Who stopped the race early, if anyone.
 #[derive(Default)]
@@ -68,12 +72,17 @@ where
 /// The aggregator's task: folds every event, streams finished request records to disk and
 /// publishes a snapshot at most ~30 times a second when something changed, and once a second
 /// in quiet spells (race time and live rates move on while every endpoint is thinking).
+/// Ends with the largest backlog it drained.
+///
+/// The channel is unbounded on purpose: a worker that waited for room would delay its socket
+/// reads, and one that dropped an event would lose a number. ARCHITECTURE.md says why it stays
+/// small; BENCHMARKS.md how small it was.
 pub(crate) async fn aggregate(
     mut aggregator: Aggregator,
     mut events: mpsc::UnboundedReceiver<RaceEvent>,
     pipeline: Pipeline,
     clock: clock::RaceClock,
-) -> (Snapshot, Recorder) {
+) -> (Snapshot, Recorder, Backlog) {
     let Pipeline {
         mut recorder,
         snapshots,
@@ -87,12 +96,14 @@ pub(crate) async fn aggregate(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks = 0u32;
     let mut told = 0;
+    let mut backlog = Backlog::default();
     loop {
         tokio::select! {
             n = events.recv_many(&mut batch, 1024) => {
                 if n == 0 {
                     break;
                 }
+                backlog.note(&batch, events.len(), clock.now());
                 for mut event in batch.drain(..) {
                     // Servers quote the key they refused; the message is the one place a
                     // server's words about the request reach the files.
@@ -126,7 +137,7 @@ pub(crate) async fn aggregate(
     }
     let last = aggregator.snapshot(clock.now(), true);
     let _ = snapshots.send(Arc::new(last.clone()));
-    (last, recorder)
+    (last, recorder, backlog)
 }
 
 /// The text of a task's panic, for the error that replaces it.

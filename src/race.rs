@@ -107,7 +107,7 @@ struct Live {
     controls: Controls,
     events: mpsc::UnboundedSender<event::RaceEvent>,
     lag_probe: runtime_lag::LagProbe,
-    pipeline: JoinHandle<(Snapshot, Recorder)>,
+    pipeline: JoinHandle<(Snapshot, Recorder, pipeline::Backlog)>,
 }
 
 /// Sets the race's tasks going, before the first request: the signal listener, the pipeline
@@ -207,7 +207,8 @@ struct Ended {
     held: Held,
     final_snapshot: Snapshot,
     recorder: Recorder,
-    runtime_late_ms: f64,
+    /// What the race measured of the client itself.
+    client: record::run_info::Client,
 }
 
 impl Live {
@@ -226,7 +227,7 @@ impl Live {
         let timeouts = config.timeouts.clone();
         engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
         let runtime_late_ms = lag_probe.stop();
-        let (final_snapshot, recorder) = match pipeline.await {
+        let (final_snapshot, recorder, backlog) = match pipeline.await {
             Ok(done) => done,
             Err(e) => {
                 // The statistics task crashed (a bug): its guard stopped the race, and dropping
@@ -244,7 +245,11 @@ impl Live {
             held,
             final_snapshot,
             recorder,
-            runtime_late_ms,
+            client: record::run_info::Client {
+                runtime_late_max_ms: runtime_late_ms,
+                event_backlog_max: backlog.events_max,
+                event_backlog_age_max_ms: backlog.age_max_ms(),
+            },
         })
     }
 }
@@ -258,7 +263,8 @@ fn tell_the_end(config: &RaceConfig, options: &RaceOptions, ended: &mut Ended) -
     held.notices
         .extend(ended.recorder.problems().iter().cloned());
     let endpoints = &ended.final_snapshot.endpoints;
-    let client_notices = record::run_info::read_notices(endpoints, Some(ended.runtime_late_ms));
+    let client_notices =
+        record::run_info::read_notices(endpoints, Some(ended.client.runtime_late_max_ms));
     let end_notices: Vec<String> = record::run_info::endpoint_notices(config, endpoints)
         .into_iter()
         .chain(client_notices)
@@ -301,7 +307,7 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
             },
         final_snapshot,
         recorder,
-        runtime_late_ms,
+        client,
     } = ended;
     let endpoints = &final_snapshot.endpoints;
     let span = record::run_info::Span {
@@ -310,14 +316,7 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         duration_s,
         interrupted,
     };
-    let run = RunInfo::of_race(
-        config,
-        field.info,
-        span,
-        notices,
-        endpoints,
-        runtime_late_ms,
-    );
+    let run = RunInfo::of_race(config, field.info, span, notices, endpoints, client);
     let summary = Summary::new(
         &run,
         duration_s,

@@ -265,6 +265,31 @@ fn replay_headless_and_report_through_the_binary() {
         json(&out.join("summary.json")),
         json(&again.join("summary.json"))
     );
+
+    // The race knows how far its pipeline fell behind, and its JSON report says so; a replay
+    // cannot know, and its rebuilt run.json says nothing rather than 0.
+    let live = json(&out.join("run.json"));
+    assert!(live["event_backlog_max"].as_u64() >= Some(1), "{live}");
+    assert!(
+        live["event_backlog_age_max_ms"].as_f64().is_some(),
+        "{live}"
+    );
+    let as_json = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["report", out.to_str().unwrap(), "-f", "json"])
+        .output()
+        .unwrap();
+    assert!(as_json.status.success(), "{as_json:?}");
+    let document: serde_json::Value = serde_json::from_slice(&as_json.stdout).unwrap();
+    assert_eq!(
+        document["run"]["event_backlog_max"],
+        live["event_backlog_max"]
+    );
+    let rebuilt_run = json(&rebuilt.join("run.json"));
+    assert!(
+        rebuilt_run.get("event_backlog_max").is_none(),
+        "{rebuilt_run}"
+    );
+    assert!(rebuilt_run.get("event_backlog_age_max_ms").is_none());
 }
 
 /// A replay with event lines repeated, lost or garbled: the repeats are left out so that the

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use llmrace::config::demo_race;
-use llmrace::event::{EndpointId, EventKind, Offset, PromptId, RaceEvent, RequestId, TokenSource};
+use llmrace::event::{
+    EndpointId, EventKind, Offset, PromptId, RaceEvent, ReportedUsage, RequestId, TokenSource,
+};
 use llmrace::record::{EndpointInfo, ReplayEnd, ReplayHeader, ReplayWriter};
 
 pub const ENDPOINTS: u16 = 4;
@@ -88,7 +90,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         cached_input: None,
                         cache_write: None,
                         reasoning: None,
-                        reported: Default::default(),
+                        reported: ReportedUsage::default(),
                         source: TokenSource::Usage,
                     },
                 );
@@ -110,9 +112,9 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
     events
 }
 
-/// Writes `events` as the replay of a race of `seconds` in `dir`; returns its path.
-pub fn write(dir: &Path, events: &[RaceEvent], seconds: u64) -> PathBuf {
-    let endpoints = (0..ENDPOINTS)
+/// The header of a replay of `endpoints` simulated `OpenAI` endpoints, without prompts.
+pub fn header(endpoints: u16) -> ReplayHeader {
+    let endpoints = (0..endpoints)
         .map(|i| EndpointInfo {
             name: format!("endpoint-{i}"),
             protocol: "openai".into(),
@@ -122,8 +124,12 @@ pub fn write(dir: &Path, events: &[RaceEvent], seconds: u64) -> PathBuf {
             concurrency: u32::try_from(STREAMS).unwrap_or(1),
         })
         .collect();
-    let header = ReplayHeader::new(demo_race(), endpoints, Vec::new(), Utc::now());
-    let mut writer = ReplayWriter::create(dir, &header).expect("create the replay");
+    ReplayHeader::new(demo_race(), endpoints, Vec::new(), Utc::now())
+}
+
+/// Writes `events` as the replay of a race of `seconds` in `dir`; returns its path.
+pub fn write(dir: &Path, events: &[RaceEvent], seconds: u64) -> PathBuf {
+    let mut writer = ReplayWriter::create(dir, &header(ENDPOINTS)).expect("create the replay");
     for event in events {
         writer.write(event).expect("write an event");
     }

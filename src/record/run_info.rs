@@ -46,6 +46,16 @@ pub struct RunInfo {
     /// a notice says so. Absent from runs rebuilt from a replay, which does not hold it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_late_max_ms: Option<f64>,
+    /// The most events that waited at once for the pipeline (statistics and recorder) in the
+    /// channel from the engine, seen each time it took a batch. Absent from runs rebuilt from a
+    /// replay, which does not hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_backlog_max: Option<u64>,
+    /// How far behind the wire the statistics were: the longest from content's arrival (its
+    /// kernel stamp) until the pipeline took it, its read's lateness (`read_late_max_ms`)
+    /// included. Absent from runs rebuilt from a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_backlog_age_max_ms: Option<f64>,
 }
 
 /// When a race ran and how it ended, as `run.json` and `summary.json` tell it.
@@ -59,6 +69,17 @@ pub struct Span {
     pub interrupted: bool,
 }
 
+/// What a live race measured of the client itself; a replay cannot know it.
+#[derive(Clone, Copy, Debug)]
+pub struct Client {
+    /// How late the race's runtime ran its tasks at worst.
+    pub runtime_late_max_ms: f64,
+    /// The most events that waited for the pipeline at once.
+    pub event_backlog_max: u64,
+    /// How long the oldest waiting content event had waited, at worst.
+    pub event_backlog_age_max_ms: f64,
+}
+
 impl RunInfo {
     /// `run.json` of a race just run on this machine: `race` as configured (stored with its
     /// secrets redacted), its resolved endpoints, how it went, every notice told of it, and
@@ -69,11 +90,13 @@ impl RunInfo {
         span: Span,
         notices: Vec<String>,
         numbers: &[EndpointSnapshot],
-        runtime_late_max_ms: f64,
+        client: Client,
     ) -> RunInfo {
         RunInfo {
             read_late_max_ms: read_late_max_ms(numbers),
-            runtime_late_max_ms: Some(runtime_late_max_ms),
+            runtime_late_max_ms: Some(client.runtime_late_max_ms),
+            event_backlog_max: Some(client.event_backlog_max),
+            event_backlog_age_max_ms: Some(client.event_backlog_age_max_ms),
             ..RunInfo::base(
                 crate::config::redact_config(race),
                 env!("CARGO_PKG_VERSION").to_string(),
@@ -181,6 +204,8 @@ impl RunInfo {
             race,
             read_late_max_ms: None,
             runtime_late_max_ms: None,
+            event_backlog_max: None,
+            event_backlog_age_max_ms: None,
         }
     }
 }

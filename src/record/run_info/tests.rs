@@ -136,6 +136,27 @@ fn reads_without_a_stamp_are_told_unmeasured() {
 }
 
 /// A rebuilt run gets the race's figure and notices once, whatever it already held.
+/// A run of [`demo_race`] that measured nothing of the client's reading.
+fn demo_info() -> RunInfo {
+    RunInfo {
+        format_version: RESULTS_FORMAT_VERSION,
+        llmrace_version: "0".to_string(),
+        name: "demo".to_string(),
+        started_at: DateTime::<Utc>::UNIX_EPOCH,
+        ended_at: DateTime::<Utc>::UNIX_EPOCH,
+        duration_s: 1.0,
+        interrupted: false,
+        host: "here".to_string(),
+        endpoints: Vec::new(),
+        notices: Vec::new(),
+        race: demo_race(),
+        read_late_max_ms: None,
+        runtime_late_max_ms: None,
+        event_backlog_max: None,
+        event_backlog_age_max_ms: None,
+    }
+}
+
 #[test]
 fn noting_reads_twice_adds_nothing() {
     let mut behind = endpoint("behind");
@@ -144,19 +165,11 @@ fn noting_reads_twice_adds_nothing() {
     behind.counts.batched_first_token = 4;
     let endpoints = [behind];
     let mut info = RunInfo {
-        format_version: RESULTS_FORMAT_VERSION,
-        llmrace_version: "0".to_string(),
-        name: "demo".to_string(),
-        started_at: DateTime::<Utc>::UNIX_EPOCH,
-        ended_at: DateTime::<Utc>::UNIX_EPOCH,
-        duration_s: 1.0,
         interrupted: true,
         host: "unknown".to_string(),
-        endpoints: Vec::new(),
         notices: vec!["cut".to_string()],
-        race: demo_race(),
         read_late_max_ms: Some(20.0),
-        runtime_late_max_ms: None,
+        ..demo_info()
     };
     info.runtime_late_max_ms = Some(70.0);
     note_reads(&mut info, &endpoints);
@@ -166,6 +179,27 @@ fn noting_reads_twice_adds_nothing() {
     assert_eq!(info.read_late_max_ms, Some(50.0));
     assert_eq!(info.notices.len(), 3, "{:?}", info.notices);
     assert!(info.notices[1].contains("its tasks ran up to 70.0 ms late"));
+}
+
+/// A run.json from before the backlog was kept reads as one that does not know it, and a
+/// run that does not know it writes nothing about it, as older versions wrote.
+#[test]
+fn the_backlog_is_absent_unless_measured() {
+    let mut info = demo_info();
+    let unknown = serde_json::to_string(&info).expect("JSON");
+    assert!(!unknown.contains("event_backlog"), "{unknown}");
+    let read: RunInfo = serde_json::from_str(&unknown).expect("an older run.json reads");
+    assert_eq!(read, info);
+
+    info.event_backlog_max = Some(1200);
+    info.event_backlog_age_max_ms = Some(3.5);
+    let measured = serde_json::to_string(&info).expect("JSON");
+    assert!(
+        measured.contains(r#""event_backlog_max":1200"#),
+        "{measured}"
+    );
+    let read: RunInfo = serde_json::from_str(&measured).expect("reads back");
+    assert_eq!(read, info);
 }
 
 #[test]
