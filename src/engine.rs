@@ -456,10 +456,11 @@ async fn wait_for_turn(
         let Some(turn) = ramp.turn(slot, elapsed) else {
             return false;
         };
-        if turn <= elapsed {
+        let wait = turn.saturating_sub(elapsed);
+        if wait.is_zero() {
             return true;
         }
-        let due = tokio::time::Instant::now() + (turn - elapsed);
+        let due = tokio::time::Instant::now() + wait;
         tokio::select! {
             biased;
             () = stop.cancelled() => return false,
