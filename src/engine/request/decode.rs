@@ -230,69 +230,64 @@ impl<'a> StreamState<'a> {
         let t = self.last_bytes;
         self.flush(t);
         match end {
-            StreamEnd::Finished => {
-                // Zero output tokens for a response that carried text is a count the server
-                // got wrong (some servers report 0 after streaming a whole answer): the
-                // tokenizer counts it instead, and the record says the count is an estimate.
-                let count_output = match self.usage_output {
-                    None => true,
-                    Some(n) => n == 0 && !self.captured.is_empty(),
-                };
-                if count_output || !self.usage_input {
-                    let output = if count_output {
-                        count_tokens_aside(&self.captured).await
-                    } else {
-                        None
-                    };
-                    let input = if self.usage_input {
-                        None
-                    } else {
-                        count_tokens_aside(self.prompt_text).await
-                    };
-                    self.out.emit(
-                        t,
-                        EventKind::Usage {
-                            input: input.filter(|_| !self.prompt_text.is_empty()),
-                            output,
-                            cached_input: None,
-                            cache_write: None,
-                            reasoning: None,
-                            reported: crate::event::ReportedUsage::new(),
-                            source: TokenSource::Estimate,
-                        },
-                    );
-                }
-                self.out.emit(
-                    t,
-                    EventKind::Finished {
-                        finish_reason: self.finish_reason.take(),
-                        response_id: self.response_id.take(),
-                        bytes: self.bytes,
-                    },
-                );
-            }
-            StreamEnd::Failed(class, message) => {
-                // The text that arrived before the failure is in the replay; its record
-                // counts it too.
-                if self.usage_output.is_none_or(|n| n == 0)
-                    && !self.captured.is_empty()
-                    && let Some(output) = count_tokens_aside(&self.captured).await
-                {
-                    self.out.emit(
-                        t,
-                        EventKind::Usage {
-                            input: None,
-                            output: Some(output),
-                            cached_input: None,
-                            cache_write: None,
-                            reasoning: None,
-                            reported: crate::event::ReportedUsage::new(),
-                            source: TokenSource::Estimate,
-                        },
-                    );
-                }
-                self.out.emit(t, failed(class, message, None, self.bytes));
-            }
+            StreamEnd::Finished => self.finished(t).await,
+            StreamEnd::Failed(class, message) => self.end_failed(t, class, message).await,
         }
+    }
+
+    async fn finished(mut self, t: Offset) {
+        // Zero output tokens for a response that carried text is a count the server got wrong
+        // (some servers report 0 after streaming a whole answer): the tokenizer counts it
+        // instead, and the record says the count is an estimate.
+        let count_output = match self.usage_output {
+            None => true,
+            Some(n) => n == 0 && !self.captured.is_empty(),
+        };
+        if count_output || !self.usage_input {
+            let output = if count_output {
+                count_tokens_aside(&self.captured).await
+            } else {
+                None
+            };
+            let input = if self.usage_input {
+                None
+            } else {
+                count_tokens_aside(self.prompt_text).await
+            };
+            let input = input.filter(|_| !self.prompt_text.is_empty());
+            self.out.emit(t, estimated(input, output));
+        }
+        self.out.emit(
+            t,
+            EventKind::Finished {
+                finish_reason: self.finish_reason.take(),
+                response_id: self.response_id.take(),
+                bytes: self.bytes,
+            },
+        );
+    }
+
+    async fn end_failed(self, t: Offset, class: ErrorClass, message: String) {
+        // The text that arrived before the failure is in the replay; its record counts it too.
+        if self.usage_output.is_none_or(|n| n == 0)
+            && !self.captured.is_empty()
+            && let Some(output) = count_tokens_aside(&self.captured).await
+        {
+            self.out.emit(t, estimated(None, Some(output)));
+        }
+        self.out.emit(t, failed(class, message, None, self.bytes));
+    }
+}
+
+/// Token counts the tokenizer estimated, where the server reported none.
+fn estimated(input: Option<u32>, output: Option<u32>) -> EventKind {
+    EventKind::Usage {
+        input,
+        output,
+        cached_input: None,
+        cache_write: None,
+        reasoning: None,
+        reported: crate::event::ReportedUsage::new(),
+        source: TokenSource::Estimate,
     }
 }
