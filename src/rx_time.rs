@@ -15,91 +15,28 @@
 //! instant against its stamp) and a floor under the arrival of everything it returned: the
 //! previous read, which left the queue empty.
 
+mod arrival;
+#[cfg(target_os = "linux")]
+mod kernel;
+mod peer;
+
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use arrival::arrival_instant;
+pub use arrival::{LastArrival, Read};
+pub use peer::Peer;
+
 /// The most one read takes: hyper's first read buffer. Loopback token events are far smaller;
 /// a larger body takes a few more reads.
 #[cfg(target_os = "linux")]
 const MAX_READ: usize = 8 * 1024;
-
-/// The arrival of the bytes most recently read from one connection, shared with whoever
-/// handles what they carried.
-///
-/// Bytes are read in stream order, so when an HTTP/1.1 server is handed a request, the last
-/// read holds that request's final header bytes or later ones: its arrival is never earlier
-/// than the request's, and no earlier request's body can stand in for it.
-#[derive(Clone, Debug, Default)]
-pub struct LastArrival(Arc<Mutex<Reads>>);
-
-/// One read that returned bytes, as its handler sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Read {
-    /// When its last segment reached the machine (the kernel's stamp, or the read's instant).
-    pub arrived: Instant,
-    /// How long after `arrived` the read happened: the time the bytes waited for the reader.
-    /// A lower bound on how long its earliest bytes waited: segments queued before the last
-    /// one carry its stamp too. Never more than the time since `after`, so a stepped wall
-    /// clock cannot make a prompt read look late.
-    pub late: std::time::Duration,
-    /// No byte it returned can have arrived before this: when the last earlier read that left
-    /// the socket empty began. `None` for the connection's first read.
-    pub after: Option<Instant>,
-    /// The kernel stamped it: `arrived` and `late` are measured. Without a stamp (not Linux,
-    /// a socket that refused stamping, bytes before the kernel turned stamping on) `arrived`
-    /// is the read's own instant and `late` is 0, which says nothing about how late it was.
-    pub stamped: bool,
-}
-
-#[derive(Debug, Default)]
-struct Reads {
-    last: Option<Read>,
-    /// When the latest read that did not fill its buffer (so left the queue empty) began:
-    /// whatever a later read returns arrived after it.
-    drained: Option<Instant>,
-}
-
-impl LastArrival {
-    /// The arrival of the last read that returned bytes; `None` before the first.
-    #[must_use]
-    pub fn get(&self) -> Option<Instant> {
-        self.last_read().map(|read| read.arrived)
-    }
-
-    /// The last read that returned bytes; `None` before the first.
-    #[must_use]
-    pub fn last_read(&self) -> Option<Read> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).last
-    }
-
-    /// Notes a read at `now` of bytes whose last segment arrived at `arrived` (`stamped` when
-    /// the kernel said so); `emptied` is when it began if it left the socket empty (it did not
-    /// take all the room it had).
-    fn set(&self, arrived: Instant, now: Instant, emptied: Option<Instant>, stamped: bool) {
-        let mut reads = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let late = now.saturating_duration_since(arrived);
-        // Nothing it returned was queued before the previous read emptied the socket: a wall
-        // clock stepped back between the stamp and the read cannot make it later than that.
-        let late = reads.drained.map_or(late, |drained| {
-            late.min(now.saturating_duration_since(drained))
-        });
-        reads.last = Some(Read {
-            arrived,
-            late,
-            after: reads.drained,
-            stamped,
-        });
-        if emptied.is_some() {
-            reads.drained = emptied;
-        }
-    }
-}
 
 /// How many messages a connection has handed whole to the kernel, and when the write of the
 /// last one's final bytes began.
@@ -195,36 +132,6 @@ impl TimedStream {
     }
 }
 
-/// Whether the other side of a connection has closed it, asked without reading it: an idle
-/// HTTP/1.1 connection whose server closed it holds a readable end of stream that its reader
-/// may not have got round to yet. Curl and Go's `net/http` look before reusing one too.
-#[derive(Clone, Debug, Default)]
-pub struct Peer(Weak<TcpStream>);
-
-impl Peer {
-    /// True when the socket is gone, reset, has nothing left to read but its end, or holds
-    /// bytes nobody asked for: an idle HTTP/1.1 connection (the previous response read whole)
-    /// has nothing to say, so bytes waiting are its end coming (TLS's `close_notify` goes
-    /// before the FIN) or an unsolicited answer (a 408 before closing). Curl and Go's
-    /// `net/http` do not reuse such a connection either.
-    #[must_use]
-    pub fn has_closed(&self) -> bool {
-        !matches!(self.peek(), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-    }
-
-    /// How many bytes are waiting (at most 1), 0 at the end or when the socket is gone, or
-    /// `WouldBlock` when nothing is.
-    pub(crate) fn peek(&self) -> io::Result<usize> {
-        let Some(stream) = self.0.upgrade() else {
-            return Ok(0);
-        };
-        let mut byte = [std::mem::MaybeUninit::uninit()];
-        // The socket is non-blocking (tokio's): this never waits, and peeking leaves the byte
-        // and the runtime's readiness as they were.
-        socket2::SockRef::from(&*stream).peek(&mut byte)
-    }
-}
-
 /// Asks the kernel to stamp what `listener` receives: the connections it accepts then carry
 /// stamps on bytes that arrived before they were accepted, too (best effort).
 pub fn stamp_arrivals(listener: &TcpListener) {
@@ -232,67 +139,6 @@ pub fn stamp_arrivals(listener: &TcpListener) {
     kernel::stamp_receives(listener);
     #[cfg(not(target_os = "linux"))]
     let _ = listener;
-}
-
-/// The monotonic instant of a wall-clock receive `stamp`, given both clocks read together
-/// (wall first, so the result errs late). A stamp from the future (the wall clock stepped
-/// back) or none at all gives `now`: arrivals are never later than the read that saw them.
-fn arrival_instant(stamp: Option<SystemTime>, wall_now: SystemTime, now: Instant) -> Instant {
-    stamp
-        .and_then(|stamp| wall_now.duration_since(stamp).ok())
-        .and_then(|age| now.checked_sub(age))
-        .unwrap_or(now)
-}
-
-#[cfg(target_os = "linux")]
-mod kernel {
-    use std::io::{self, IoSliceMut};
-    use std::os::fd::{AsFd, AsRawFd, RawFd};
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
-    use nix::sys::time::TimeSpec;
-
-    /// Best effort: a socket that refuses is read all the same, stamped at the read.
-    pub(super) fn stamp_receives(socket: &impl AsFd) {
-        let _ = setsockopt(socket, sockopt::ReceiveTimestampns, &true);
-    }
-
-    pub(super) fn control_space() -> Vec<u8> {
-        nix::cmsg_space!(TimeSpec)
-    }
-
-    /// One `recvmsg` into `buf`: how many bytes, and the kernel's wall-clock stamp of the
-    /// last segment they came in, if it gave one.
-    pub(super) fn receive(
-        fd: RawFd,
-        buf: &mut [u8],
-        control: &mut [u8],
-    ) -> io::Result<(usize, Option<SystemTime>)> {
-        let mut iov = [IoSliceMut::new(buf)];
-        let msg = recvmsg::<()>(fd, &mut iov, Some(control), MsgFlags::empty())?;
-        // A truncated control buffer yields no messages: the read is stamped when it happened.
-        let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
-            cmsgs.find_map(|cmsg| match cmsg {
-                ControlMessageOwned::ScmTimestampns(ts) => wall_time(ts),
-                _ => None,
-            })
-        });
-        Ok((msg.bytes, stamp))
-    }
-
-    fn wall_time(ts: TimeSpec) -> Option<SystemTime> {
-        let secs = u64::try_from(ts.tv_sec()).ok()?;
-        let nanos = u32::try_from(ts.tv_nsec()).ok()?;
-        if secs == 0 && nanos == 0 {
-            return None;
-        }
-        UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-    }
-
-    pub(super) fn raw(stream: &tokio::net::TcpStream) -> RawFd {
-        stream.as_raw_fd()
-    }
 }
 
 /// Waits until the kernel stamps what loopback sockets receive, and keeps it so while the
@@ -459,35 +305,11 @@ impl TimedStream {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::Duration;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-
-    fn wall(micros: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_micros(micros)
-    }
-
-    #[test]
-    fn a_stamp_becomes_the_same_age_on_the_monotonic_clock() {
-        let now = Instant::now();
-        let wall_now = wall(1_800_000_000_000_000);
-        let stamp = wall(1_800_000_000_000_000 - 3_000);
-        assert_eq!(
-            arrival_instant(Some(stamp), wall_now, now),
-            now.checked_sub(Duration::from_millis(3)).unwrap()
-        );
-    }
-
-    #[test]
-    fn no_stamp_or_a_future_one_gives_the_read_instant() {
-        let now = Instant::now();
-        let wall_now = wall(1_800_000_000_000_000);
-        assert_eq!(arrival_instant(None, wall_now, now), now);
-        let future = wall(1_800_000_000_000_000 + 5_000);
-        assert_eq!(arrival_instant(Some(future), wall_now, now), now);
-    }
 
     async fn pair() -> (TcpStream, TimedStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -514,21 +336,6 @@ mod tests {
         server.read_exact(&mut got).await.unwrap();
         assert_eq!(got, bytes);
         (before, queued, server.arrival().get().unwrap())
-    }
-
-    /// A wall clock stepped back between a segment's stamp and its read puts the stamp far in
-    /// the past; the read before, which emptied the socket, bounds how late it can be.
-    #[test]
-    fn a_stepped_wall_clock_makes_no_read_later_than_the_read_before_it() {
-        let arrival = LastArrival::default();
-        let drained = Instant::now();
-        arrival.set(drained, drained, Some(drained), true);
-        let now = drained + Duration::from_millis(2);
-        let stepped = drained.checked_sub(Duration::from_secs(5)).unwrap();
-        arrival.set(stepped, now, Some(now), true);
-        let read = arrival.last_read().unwrap();
-        assert_eq!(read.late, Duration::from_millis(2), "{read:?}");
-        assert_eq!(read.after, Some(drained));
     }
 
     #[tokio::test]

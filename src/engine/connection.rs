@@ -17,118 +17,13 @@ use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
 use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
 
+mod origin;
+mod tls;
+
+pub use origin::Origin;
+pub use tls::Tls;
+
 pub type Body = Full<Bytes>;
-
-/// Where a target's connections go: scheme, host and port of its base URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Origin {
-    pub https: bool,
-    pub host: String,
-    pub port: u16,
-    /// The `Host` header: the host, and the port when it is not the scheme's default.
-    pub authority: String,
-}
-
-impl Origin {
-    /// The origin of `url` and the path (with query) to request on it.
-    pub fn parse(url: &str) -> Result<(Origin, String), String> {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(format!("`{url}` must start with http:// or https://")),
-        };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| format!("`{url}` has no host"))?;
-        if authority.as_str().contains('@') {
-            return Err(
-                "credentials in the URL are not supported: use api_key_env or headers".into(),
-            );
-        }
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = crate::config::authority_port(authority.as_str())
-            .map_err(|e| format!("`{}`: {e}", crate::secret::redact_url(url)))?
-            .unwrap_or(if https { 443 } else { 80 });
-        let path = uri
-            .path_and_query()
-            .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
-        Ok((
-            Origin {
-                https,
-                host,
-                port,
-                authority: authority.as_str().to_string(),
-            },
-            path,
-        ))
-    }
-}
-
-/// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1.
-///
-/// On Linux those roots are the system's, or what `SSL_CERT_FILE` and `SSL_CERT_DIR` name, as
-/// for OpenSSL, curl and Python's clients.
-#[derive(Clone)]
-pub struct Tls(Arc<rustls::ClientConfig>);
-
-impl Tls {
-    pub fn new() -> Result<Tls, String> {
-        // With a folder named as well, the verifier trusts what loads from either.
-        if CERT_ENV_READ && std::env::var_os("SSL_CERT_DIR").is_none_or(|dir| dir.is_empty()) {
-            check_cert_file(std::env::var_os(CERT_FILE_VAR).as_deref())?;
-        }
-        use rustls_platform_verifier::BuilderVerifierExt;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_platform_verifier()
-            .map_err(|e| format!("cannot load the system's trusted certificates: {e}"))?
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Tls(Arc::new(config)))
-    }
-}
-
-/// The variable that replaces the system's trusted certificates with a file's.
-const CERT_FILE_VAR: &str = "SSL_CERT_FILE";
-
-/// Whether the verifier reads `SSL_CERT_FILE` and `SSL_CERT_DIR` here (through
-/// rustls-native-certs): Unix but not Apple or Android. Elsewhere the OS store alone decides.
-const CERT_ENV_READ: bool = cfg!(all(
-    unix,
-    not(target_vendor = "apple"),
-    not(target_os = "android")
-));
-
-/// A certificate file that cannot be read or holds no certificate leaves the verifier with
-/// nothing to trust; it refuses at start-up with a message that names neither the variable nor
-/// the file. This names both and says what to do.
-fn check_cert_file(path: Option<&std::ffi::OsStr>) -> Result<(), String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let Some(path) = path else {
-        return Ok(());
-    };
-    let shown = std::path::Path::new(path).display();
-    let what_to_do = "point it at a PEM file of the certificates to trust, or unset it to trust \
-                      the system's";
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("{CERT_FILE_VAR}={shown} cannot be read ({e}): {what_to_do}"))?;
-    if certs.filter(Result::is_ok).count() == 0 {
-        return Err(format!(
-            "{CERT_FILE_VAR}={shown} holds no PEM certificate: {what_to_do}"
-        ));
-    }
-    Ok(())
-}
 
 /// A worker's connection to one origin; opened on first use and again whenever it closed.
 pub struct Connection {
@@ -167,6 +62,7 @@ impl Connection {
     }
 
     /// A new, not yet opened connection to the same origin.
+    #[must_use]
     pub fn fresh(&self) -> Connection {
         Connection::new(
             Arc::clone(&self.origin),
@@ -297,36 +193,7 @@ impl Connection {
         };
         match &self.tls {
             Some(tls) if origin.https => {
-                let name =
-                    rustls::pki_types::ServerName::try_from(origin.host.clone()).map_err(|e| {
-                        (
-                            ErrorClass::Connect,
-                            format!("`{}` is not a TLS server name: {e}", origin.host),
-                        )
-                    })?;
-                let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.0));
-                let stream = connector.connect(name, stream).await.map_err(|e| {
-                    let text = e.to_string();
-                    // What rustls says when the other side answers in plain HTTP.
-                    let hint = if text.contains("corrupt message") {
-                        " (the server may speak plain HTTP: try an http:// URL)"
-                    } else if text.contains("UnknownIssuer") && CERT_ENV_READ {
-                        " (signed by a CA this machine does not trust: for a private CA, set \
-                         SSL_CERT_FILE to a PEM file holding its certificate and the system's)"
-                    } else if text.contains("UnknownIssuer") {
-                        " (signed by a CA this machine does not trust: for a private CA, add its \
-                         certificate to the system's trusted certificates)"
-                    } else {
-                        ""
-                    };
-                    (
-                        ErrorClass::Connect,
-                        format!(
-                            "the TLS handshake with {} failed: {text}{hint}",
-                            origin.authority
-                        ),
-                    )
-                })?;
+                let stream = tls.connect(origin, stream).await?;
                 handshake(TokioIo::new(watched.read.counting(stream))).await
             }
             _ => handshake(TokioIo::new(watched.read.counting(stream))).await,
@@ -402,69 +269,6 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins_and_paths() {
-        let (o, path) =
-            Origin::parse("http://127.0.0.1:8000/proxy/v1/chat/completions?x=1").unwrap();
-        assert_eq!(
-            (o.https, o.host.as_str(), o.port),
-            (false, "127.0.0.1", 8000)
-        );
-        assert_eq!(o.authority, "127.0.0.1:8000");
-        assert_eq!(path, "/proxy/v1/chat/completions?x=1");
-        let (o, path) = Origin::parse("https://api.example.com/v1/messages").unwrap();
-        assert_eq!(
-            (o.https, o.port, o.authority.as_str()),
-            (true, 443, "api.example.com")
-        );
-        assert_eq!(path, "/v1/messages");
-        let (o, _) = Origin::parse("http://[::1]:9/").unwrap();
-        assert_eq!(o.host, "::1");
-        assert!(Origin::parse("ftp://x/").is_err());
-        assert!(Origin::parse("http://user:pw@x/").is_err());
-    }
-
-    #[test]
-    fn a_port_out_of_range_is_an_error_not_the_default_port() {
-        for port in ["99999", "65536", "-5", "abc", "0", "+80"] {
-            for host in ["127.0.0.1", "[::1]"] {
-                let url = format!("http://{host}:{port}/v1");
-                let err = Origin::parse(&url).unwrap_err();
-                assert!(err.contains(&format!("port `{port}`")), "{url}: {err}");
-            }
-        }
-        let (o, _) = Origin::parse("http://[::1]:8000/v1").unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("::1", 8000));
-        let (o, _) = Origin::parse("http://127.0.0.1:/v1").unwrap();
-        assert_eq!(o.port, 80);
-    }
-
-    #[test]
-    fn a_cert_file_must_hold_certificates() {
-        assert_eq!(check_cert_file(None), Ok(()));
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("missing.pem");
-        let e = check_cert_file(Some(missing.as_os_str())).unwrap_err();
-        assert!(e.starts_with("SSL_CERT_FILE="), "{e}");
-        assert!(
-            e.contains("missing.pem") && e.contains("cannot be read"),
-            "{e}"
-        );
-        let empty = dir.path().join("empty.pem");
-        std::fs::write(&empty, "not a certificate\n").unwrap();
-        let e = check_cert_file(Some(empty.as_os_str())).unwrap_err();
-        assert!(e.contains("holds no PEM certificate"), "{e}");
-        assert!(e.contains("unset it"), "{e}");
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        let good = dir.path().join("ca.pem");
-        std::fs::write(&good, format!("junk before\n{}", cert.pem())).unwrap();
-        assert_eq!(check_cert_file(Some(good.as_os_str())), Ok(()));
-    }
 
     /// Runs `test` on a runtime of one thread: nothing else runs until it yields.
     fn on_one_thread(test: impl std::future::Future<Output = ()>) {

@@ -133,7 +133,7 @@ async fn dispatch(
         }
         if shared.controls.is_paused() {
             let since = shared.clock.now();
-            if !super::wait_while_paused(&shared.controls.paused, &stop).await {
+            if !super::controls::wait_while_paused(&shared.controls.paused, &stop).await {
                 break;
             }
             paused_for += shared.clock.now().since(since);

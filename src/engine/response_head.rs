@@ -1,6 +1,8 @@
 //! What a response's status, headers and error body say, put into words fit for a request's
 //! record: nothing that could carry a secret, nothing unbounded.
 
+use std::fmt::Write as _;
+
 /// Response headers that carry the server's id for a request, most specific first.
 const REQUEST_ID_HEADERS: [&str; 4] = [
     "x-request-id",
@@ -86,17 +88,19 @@ pub(super) fn describe_status(
         .get(http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
     {
-        text.push_str(&format!(" (retry after {retry})"));
+        // Writing to a `String` cannot fail.
+        let _ = write!(text, " (retry after {retry})");
     }
     if (300..400).contains(&status)
         && let Some(location) = headers
             .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
     {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             " — redirected to {}; set base_url to the final address",
             crate::secret::redact_url(location)
-        ));
+        );
     }
     text
 }

@@ -96,7 +96,7 @@ pub(super) async fn run_attempts(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
-        if !super::wait_while_paused(&attempts.controls.paused, stop).await {
+        if !super::controls::wait_while_paused(&attempts.controls.paused, stop).await {
             return;
         }
         tag = SendTag {

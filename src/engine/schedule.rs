@@ -195,7 +195,7 @@ mod tests {
             .collect();
         // Λ(t) = t + t²: request k leaves when t + t² = k.
         for (k, t) in offsets.iter().enumerate().take(110) {
-            let expected = (-1.0 + (1.0 + 4.0 * k as f64).sqrt()) / 2.0;
+            let expected = f64::midpoint(-1.0, (1.0 + 4.0 * k as f64).sqrt());
             assert!(
                 (t - expected).abs() < 1e-6,
                 "request {k}: {t} vs {expected}"

@@ -1,0 +1,293 @@
+//! Decoding a response body into events: bytes in, content (merged per read), usage, server
+//! timings out; and the final events, with token counts estimated where the server gave none.
+
+use bytes::Bytes;
+
+use super::{Emitter, failed};
+use crate::clock::RaceClock;
+use crate::engine::read_note::ReadNote;
+use crate::engine::target::Target;
+use crate::event::{ErrorClass, EventKind, Offset, PromptId, TokenSource};
+use crate::protocol::Decoded;
+use crate::tokenizer::count_tokens_aside;
+
+/// Text kept per request to estimate token counts when the server reports none.
+const CAPTURE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// How a response body ended.
+pub(super) enum StreamEnd {
+    Finished,
+    Failed(ErrorClass, String),
+}
+
+/// The decoding side of one response: bytes in, events out.
+pub(super) struct StreamState<'a> {
+    out: &'a Emitter<'a>,
+    decoder: Box<dyn crate::protocol::Decoder>,
+    items: Vec<Decoded>,
+    /// Content decoded from the current read, merged: it arrived together.
+    pending: Option<(String, bool, u32)>,
+    seen_content: bool,
+    /// The read the bytes being decoded came in.
+    read: ReadNote,
+    ended: bool,
+    /// The output count the server reported last, if any.
+    usage_output: Option<u32>,
+    usage_input: bool,
+    /// The server's raw usage fields as last sent on: a provider that repeats the same usage
+    /// in every chunk has them recorded once.
+    usage_reported: Vec<(&'static str, u32)>,
+    finish_reason: Option<String>,
+    response_id: Option<String>,
+    captured: String,
+    prompt_text: &'a str,
+    bytes: u64,
+    last_bytes: Offset,
+}
+
+impl<'a> StreamState<'a> {
+    pub(super) fn new(target: &'a Target, prompt: PromptId, out: &'a Emitter<'a>) -> Self {
+        StreamState {
+            out,
+            decoder: target.protocol.decoder(target.stream),
+            items: Vec::new(),
+            pending: None,
+            seen_content: false,
+            read: ReadNote::default(),
+            ended: false,
+            usage_output: None,
+            usage_input: false,
+            usage_reported: Vec::new(),
+            finish_reason: None,
+            response_id: None,
+            captured: String::new(),
+            prompt_text: target.prompt_text(prompt),
+            bytes: 0,
+            last_bytes: Offset::ZERO,
+        }
+    }
+
+    /// Decodes one network read stamped `t`, which `read` tells more of; returns how the
+    /// stream ended if it did.
+    pub(super) fn on_bytes(
+        &mut self,
+        t: Offset,
+        bytes: &Bytes,
+        read: ReadNote,
+    ) -> Option<StreamEnd> {
+        self.read = read;
+        self.bytes += bytes.len() as u64;
+        self.last_bytes = t;
+        self.decoder.feed(bytes, &mut self.items);
+        self.drain(t)
+    }
+
+    pub(super) fn on_body_end(&mut self) -> StreamEnd {
+        let t = self.last_bytes;
+        self.decoder.finish(&mut self.items);
+        if let Some(end) = self.drain(t) {
+            return end;
+        }
+        if self.ended {
+            StreamEnd::Finished
+        } else {
+            StreamEnd::Failed(
+                ErrorClass::StreamCut,
+                "the stream ended without the protocol's end-of-response marker".to_string(),
+            )
+        }
+    }
+
+    /// Once content came, when bytes last did: the idle timeout runs from there.
+    pub(super) fn idle_since(&self) -> Option<Offset> {
+        self.seen_content.then_some(self.last_bytes)
+    }
+
+    /// Ends the stream on a stop, the content decoded so far sent first.
+    pub(super) fn cancel(&mut self, clock: &RaceClock) {
+        self.flush(clock.now());
+        self.out
+            .emit(clock.now(), EventKind::Cancelled { bytes: self.bytes });
+    }
+
+    fn drain(&mut self, t: Offset) -> Option<StreamEnd> {
+        let mut items = std::mem::take(&mut self.items);
+        let mut result = None;
+        for item in items.drain(..) {
+            match item {
+                Decoded::Content { text, reasoning } => {
+                    if self.captured.len() < CAPTURE_LIMIT {
+                        self.captured.push_str(&text);
+                    }
+                    match &mut self.pending {
+                        Some((buf, r, n)) if *r == reasoning => {
+                            buf.push_str(&text);
+                            *n += 1;
+                        }
+                        _ => {
+                            self.flush(t);
+                            self.pending = Some((text, reasoning, 1));
+                        }
+                    }
+                }
+                other => {
+                    self.flush(t);
+                    if let Some(end) = self.on_item(t, other) {
+                        result = Some(end);
+                        break;
+                    }
+                }
+            }
+        }
+        self.flush(t);
+        items.clear();
+        self.items = items;
+        result
+    }
+
+    fn flush(&mut self, t: Offset) {
+        if let Some((text, reasoning, chunks)) = self.pending.take() {
+            // Only the first token's floor is kept: a later one's is the content before it.
+            let after = self.read.after.filter(|_| !self.seen_content);
+            self.seen_content = true;
+            self.out.emit(
+                t,
+                EventKind::Content {
+                    text,
+                    reasoning,
+                    chunks,
+                    after,
+                    late_us: self.read.late_us,
+                    unstamped: self.read.unstamped,
+                },
+            );
+        }
+    }
+
+    fn on_item(&mut self, t: Offset, item: Decoded) -> Option<StreamEnd> {
+        match item {
+            Decoded::Content { .. } => None,
+            Decoded::Usage {
+                input,
+                output,
+                cached_input,
+                cache_write,
+                reasoning,
+                reported,
+            } => {
+                self.usage_input |= input.is_some();
+                self.usage_output = output.or(self.usage_output);
+                // Unchanged fields are left out: an empty map leaves the earlier ones standing.
+                let reported = if reported == self.usage_reported {
+                    crate::event::ReportedUsage::new()
+                } else {
+                    let map = reported.iter().map(|&(name, n)| (name.into(), n)).collect();
+                    self.usage_reported = reported;
+                    map
+                };
+                self.out.emit(
+                    t,
+                    EventKind::Usage {
+                        input,
+                        output,
+                        cached_input,
+                        cache_write,
+                        reasoning,
+                        reported,
+                        source: TokenSource::Usage,
+                    },
+                );
+                None
+            }
+            Decoded::ServerTimings(timings) => {
+                self.out.emit(t, EventKind::ServerTimings(timings));
+                None
+            }
+            Decoded::ResponseId(id) => {
+                self.response_id.get_or_insert(id);
+                None
+            }
+            Decoded::FinishReason(reason) => {
+                self.finish_reason = Some(reason);
+                None
+            }
+            Decoded::End => {
+                self.ended = true;
+                None
+            }
+            Decoded::ServerError { message } => Some(StreamEnd::Failed(
+                ErrorClass::StreamError,
+                format!("the server reported an error mid-stream: {message}"),
+            )),
+            Decoded::Malformed { message } => {
+                Some(StreamEnd::Failed(ErrorClass::Protocol, message))
+            }
+        }
+    }
+
+    /// Emits the terminal event (and estimated token counts for a success without usage).
+    pub(super) async fn end(mut self, end: StreamEnd) {
+        let t = self.last_bytes;
+        self.flush(t);
+        match end {
+            StreamEnd::Finished => self.finished(t).await,
+            StreamEnd::Failed(class, message) => self.end_failed(t, class, message).await,
+        }
+    }
+
+    async fn finished(mut self, t: Offset) {
+        // Zero output tokens for a response that carried text is a count the server got wrong
+        // (some servers report 0 after streaming a whole answer): the tokenizer counts it
+        // instead, and the record says the count is an estimate.
+        let count_output = match self.usage_output {
+            None => true,
+            Some(n) => n == 0 && !self.captured.is_empty(),
+        };
+        if count_output || !self.usage_input {
+            let output = if count_output {
+                count_tokens_aside(&self.captured).await
+            } else {
+                None
+            };
+            let input = if self.usage_input {
+                None
+            } else {
+                count_tokens_aside(self.prompt_text).await
+            };
+            let input = input.filter(|_| !self.prompt_text.is_empty());
+            self.out.emit(t, estimated(input, output));
+        }
+        self.out.emit(
+            t,
+            EventKind::Finished {
+                finish_reason: self.finish_reason.take(),
+                response_id: self.response_id.take(),
+                bytes: self.bytes,
+            },
+        );
+    }
+
+    async fn end_failed(self, t: Offset, class: ErrorClass, message: String) {
+        // The text that arrived before the failure is in the replay; its record counts it too.
+        if self.usage_output.is_none_or(|n| n == 0)
+            && !self.captured.is_empty()
+            && let Some(output) = count_tokens_aside(&self.captured).await
+        {
+            self.out.emit(t, estimated(None, Some(output)));
+        }
+        self.out.emit(t, failed(class, message, None, self.bytes));
+    }
+}
+
+/// Token counts the tokenizer estimated, where the server reported none.
+fn estimated(input: Option<u32>, output: Option<u32>) -> EventKind {
+    EventKind::Usage {
+        input,
+        output,
+        cached_input: None,
+        cache_write: None,
+        reasoning: None,
+        reported: crate::event::ReportedUsage::new(),
+        source: TokenSource::Estimate,
+    }
+}

@@ -1,0 +1,81 @@
+//! Reading a response body: each piece stamped with when its bytes reached the machine and
+//! handed to the decoder, until it ends, fails, times out or the race stops.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::Try;
+use super::decode::{StreamEnd, StreamState};
+use super::send::Sent;
+use crate::engine::connection::chain;
+use crate::engine::read_note::ReadNote;
+use crate::event::ErrorClass;
+
+impl Try<'_> {
+    /// Reads `body` to its end and sends its events, the final one last.
+    pub(super) async fn stream(&self, mut body: Incoming, sent: &Sent) {
+        let clock = self.ctx.clock;
+        let deadlines = &sent.deadlines;
+        let mut stream = StreamState::new(self.target, self.prompt, &self.out);
+        let end = loop {
+            // Sampled before the next frame is taken: the connection reads no further than the
+            // read that completes it until then, so this read is that one or an earlier one,
+            // and the socket it left empty before it is a floor under the frame's bytes.
+            // Sampled after, it could be a later read that emptied the socket after they
+            // arrived.
+            let before_frame = sent.arrival.last_read();
+            let deadline = match stream.idle_since() {
+                Some(last_bytes) => deadlines.between_chunks(clock, last_bytes),
+                None => deadlines.before_first_token(),
+            };
+            let chunk = tokio::select! {
+                biased;
+                () = self.ctx.abort.cancelled() => {
+                    stream.cancel(clock);
+                    return;
+                }
+                r = tokio::time::timeout_at(deadline, next_data(&mut body)) => r,
+            };
+            match chunk {
+                Ok(Some(Ok(bytes))) => {
+                    let read = sent.arrival.last_read();
+                    let t = sent.received(clock, read);
+                    let note = ReadNote::of(read, before_frame, |at| {
+                        clock.offset_of(at).clamp(sent.at, t)
+                    });
+                    if let Some(end) = stream.on_bytes(t, &bytes, note) {
+                        break end;
+                    }
+                }
+                Ok(None) => break stream.on_body_end(),
+                Ok(Some(Err(err))) => {
+                    let message = format!("the connection failed mid-stream: {}", chain(&err));
+                    break StreamEnd::Failed(ErrorClass::StreamCut, message);
+                }
+                Err(_) => {
+                    let (class, message) = match stream.idle_since() {
+                        Some(last_bytes) => deadlines.expired_between_chunks(clock, last_bytes),
+                        None => deadlines.expired_before_first_token(),
+                    };
+                    break StreamEnd::Failed(class, message);
+                }
+            }
+        };
+        stream.end(end).await;
+    }
+}
+
+/// The next piece of the body's data (trailers are skipped), `None` at its end.
+pub(super) async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    loop {
+        match body.frame().await? {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    return Some(Ok(data));
+                }
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}

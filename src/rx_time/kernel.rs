@@ -1,0 +1,50 @@
+//! Linux's receive timestamps: asking a socket for them (`SO_TIMESTAMPNS`) and reading with
+//! `recvmsg`, which hands each read's stamp over with its bytes.
+
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use nix::sys::time::TimeSpec;
+
+/// Best effort: a socket that refuses is read all the same, stamped at the read.
+pub(super) fn stamp_receives(socket: &impl AsFd) {
+    let _ = setsockopt(socket, sockopt::ReceiveTimestampns, &true);
+}
+
+pub(super) fn control_space() -> Vec<u8> {
+    nix::cmsg_space!(TimeSpec)
+}
+
+/// One `recvmsg` into `buf`: how many bytes, and the kernel's wall-clock stamp of the
+/// last segment they came in, if it gave one.
+pub(super) fn receive(
+    fd: RawFd,
+    buf: &mut [u8],
+    control: &mut [u8],
+) -> io::Result<(usize, Option<SystemTime>)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(fd, &mut iov, Some(control), MsgFlags::empty())?;
+    // A truncated control buffer yields no messages: the read is stamped when it happened.
+    let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
+        cmsgs.find_map(|cmsg| match cmsg {
+            ControlMessageOwned::ScmTimestampns(ts) => wall_time(ts),
+            _ => None,
+        })
+    });
+    Ok((msg.bytes, stamp))
+}
+
+fn wall_time(ts: TimeSpec) -> Option<SystemTime> {
+    let secs = u64::try_from(ts.tv_sec()).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec()).ok()?;
+    if secs == 0 && nanos == 0 {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+}
+
+pub(super) fn raw(stream: &tokio::net::TcpStream) -> RawFd {
+    stream.as_raw_fd()
+}
