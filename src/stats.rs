@@ -4,6 +4,7 @@
 
 pub mod distribution;
 pub mod endpoint;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixture;
 pub mod health;
 pub mod laps;
