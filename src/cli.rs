@@ -1,5 +1,5 @@
 //! Command-line definitions (clap): what can be typed, with help texts. Turning the race flags
-//! into a race is `config::from_args`'s job; running anything is `lib.rs`'s.
+//! into a race is `config::from_args`'s job; running anything is `commands.rs`'s.
 
 use std::path::PathBuf;
 use std::time::Duration;

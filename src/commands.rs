@@ -1,17 +1,31 @@
 //! The subcommands as the command line runs them: each resolves its input, calls the
-//! library, prints for people, and returns the process exit code.
+//! library, prints for people (what a race tells as it goes included), and returns the process
+//! exit code. `race`, `sweep` and `replay` are here; the others in files of their own.
 
+mod error;
+mod init;
+mod mock;
+mod saved;
+
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use crate::config::{self, RaceConfig};
-use crate::{RaceError, RaceOptions, cli, mock, print, protocol, race, report, secret, sweep, tui};
+use crate::race::{RaceError, RaceOptions, RaceOutcome, Teller, Telling, race};
+use crate::{cli, print, report, secret, sweep, tui};
+
+pub use error::CommandError;
+pub use init::init_command;
+pub use mock::mock_command;
+pub use saved::{compare_command, report_command};
 
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.
-pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::from_args(args)?;
+pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
+    let (config, base_dir) = config::from_args(args).map_err(RaceError::from)?;
     if let Some(out) = &args.out {
-        crate::record::folder::check_named_folder(out, args.force).map_err(RaceError::Init)?;
+        crate::record::folder::check_named_folder(out, args.force)
+            .map_err(RaceError::ResultsFolder)?;
     }
     // Listening starts before anything is announced or sent, so no signal can end the process
     // between the first request and the files being complete.
@@ -26,10 +40,9 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
         replay: !args.no_replay,
         dashboard,
         replace: args.out.clone().filter(|_| args.force),
-        banner: (!args.quiet).then(|| race_banner(&config)),
+        tell: race_teller((!args.quiet).then(|| race_banner(&config)), args.quiet),
     };
-    let thresholds = report::threshold::parse_all(&config.fail_if)
-        .map_err(|e| RaceError::Init(e.to_string()))?;
+    let thresholds = report::threshold::parse_all(&config.fail_if)?;
     let outcome = match race(config, &base_dir, &options, shutdown).await {
         Ok(outcome) => outcome,
         // Not an error: the user stopped it, and was right to be able to.
@@ -40,7 +53,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
             ));
             return Ok(signal.exit_code());
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
     let table = report::table::render_within(&outcome.summary.endpoints, print::width());
@@ -74,7 +87,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, RaceError> {
 
 /// A signal's own code (128 + its number) first, then 1 for files that could not be written
 /// or a dashboard that failed, then the thresholds' verdict.
-fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
+fn race_exit_code(outcome: &RaceOutcome, gated: i32) -> i32 {
     match outcome.signal {
         Some(signal) => signal.exit_code(),
         None if !outcome.write_failures.is_empty() || outcome.dashboard_failure.is_some() => 1,
@@ -82,23 +95,50 @@ fn race_exit_code(outcome: &crate::RaceOutcome, gated: i32) -> i32 {
     }
 }
 
+/// Prints what a race tells as it goes, where it was always printed: the banner once the race
+/// can start, the warming line and notices unless quiet, a second signal's acknowledgement
+/// always (it answers the user who sent it).
+fn race_teller(banner: Option<String>, quiet: bool) -> Teller {
+    Teller::new(move |telling| match telling {
+        Telling::Ready => {
+            if let Some(banner) = &banner {
+                print::err(banner);
+            }
+        }
+        Telling::Warming(doing) => {
+            if !quiet {
+                print::err(doing);
+            }
+        }
+        Telling::Notices(notices) => {
+            if !quiet {
+                for notice in notices {
+                    print::err(&format!("! {notice}"));
+                }
+            }
+        }
+        Telling::StillSaving(signal) => print::err(&format!(
+            "! {}: still saving the results; llmrace exits as soon as they are complete",
+            signal.name()
+        )),
+    })
+}
+
 /// `llmrace sweep`: resolves the race like `llmrace race`, runs it once per level, prints a
 /// table per endpoint, the throughput/TTFT plot and the recommended operating points.
-pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
-    let (config, base_dir) = config::from_args(&args.race_args())?;
-    let out = match &args.out {
-        Some(dir) => {
-            crate::record::folder::check_named_folder(dir, args.force).map_err(RaceError::Init)?;
-            dir.clone()
-        }
-        None => {
-            let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
-            crate::record::race_folder(
-                &parent,
-                &format!("{}-sweep", config.name),
-                chrono::Utc::now(),
-            )
-        }
+pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, CommandError> {
+    let (config, base_dir) = config::from_args(&args.race_args()).map_err(RaceError::from)?;
+    let out = if let Some(dir) = &args.out {
+        crate::record::folder::check_named_folder(dir, args.force)
+            .map_err(RaceError::ResultsFolder)?;
+        dir.clone()
+    } else {
+        let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
+        crate::record::race_folder(
+            &parent,
+            &format!("{}-sweep", config.name),
+            chrono::Utc::now(),
+        )
     };
     let options = sweep::SweepOptions {
         levels: if args.rates.is_empty() {
@@ -113,6 +153,8 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, RaceError> {
         out,
         quiet: args.quiet,
         replace: args.force,
+        // Levels tell nothing but a second signal's acknowledgement, as a quiet race.
+        tell: race_teller(None, true),
     };
     if !args.quiet {
         // The banner's concurrency is the race's own, which the levels replace: leave it out.
@@ -179,15 +221,20 @@ fn race_banner(config: &RaceConfig) -> String {
         report::format::count(config.endpoints.len() as u64, "endpoint")
     );
     match (config.load.requests, config.load.duration) {
-        (Some(n), Some(d)) => text.push_str(&format!(
-            ", {} each or {} whichever first",
-            report::format::count(n, "request"),
-            humantime::format_duration(d)
-        )),
-        (Some(n), None) => {
-            text.push_str(&format!(", {} each", report::format::count(n, "request")));
+        (Some(n), Some(d)) => {
+            let _ = write!(
+                text,
+                ", {} each or {} whichever first",
+                report::format::count(n, "request"),
+                humantime::format_duration(d)
+            );
         }
-        (None, Some(d)) => text.push_str(&format!(", for {}", humantime::format_duration(d))),
+        (Some(n), None) => {
+            let _ = write!(text, ", {} each", report::format::count(n, "request"));
+        }
+        (None, Some(d)) => {
+            let _ = write!(text, ", for {}", humantime::format_duration(d));
+        }
         (None, None) => {}
     }
     text.push_str(&load_shape(&config.load));
@@ -197,189 +244,16 @@ fn race_banner(config: &RaceConfig) -> String {
         } else {
             ""
         };
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n  {:<12} {:<18} {} {}{simulated}",
             e.name,
             e.protocol.name(),
             secret::redact_url(&e.base_url),
             e.model
-        ));
+        );
     }
     text
-}
-
-/// `llmrace mock`: serves the mock until Ctrl-C, SIGTERM or SIGHUP.
-pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, RaceError> {
-    let mock_error = |message: String| RaceError::Mock {
-        endpoint: "mock".to_string(),
-        message,
-    };
-    let profile = mock::Profile::parse(&args.profile).map_err(|e| mock_error(e.to_string()))?;
-    let ip: std::net::IpAddr = args.host.parse().map_err(|_| {
-        mock_error(format!(
-            "'{}' is not an IP address; use e.g. --host 127.0.0.1",
-            args.host
-        ))
-    })?;
-    let server =
-        mock::MockServer::start_with((ip, args.port).into(), profile, args.allow_non_loopback)
-            .await
-            .map_err(|e| mock_error(e.to_string()))?;
-    print::out(&format!(
-        "llmrace mock (profile '{}') listening on {}\n",
-        args.profile,
-        server.addr()
-    ));
-    for (label, protocol) in [
-        ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
-        ("Anthropic Messages", protocol::Protocol::Anthropic),
-        ("Ollama", protocol::Protocol::Ollama),
-    ] {
-        print::out(&format!(
-            "  {label:<26} base URL {}\n",
-            server.base_url(protocol)
-        ));
-    }
-    print::out("Press Ctrl-C to stop.\n");
-    crate::signals::shutdown().await;
-    let stats = server.stats();
-    server.shutdown().await;
-    print::out(&format!(
-        "Stopped after {} requests on {} connections.\n",
-        stats.requests, stats.connections_accepted
-    ));
-    Ok(0)
-}
-
-/// `llmrace init`: writes the commented example race file.
-pub fn init_command(args: &cli::InitArgs) -> Result<i32, RaceError> {
-    use std::io::Write;
-    let path = &args.path;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if args.force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let mut file = options.open(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
-            " (it exists; pass --force to overwrite it)"
-        } else {
-            ""
-        };
-        RaceError::Init(format!("cannot write {}: {e}{hint}", path.display()))
-    })?;
-    file.write_all(config::EXAMPLE_RACE_FILE.as_bytes())
-        .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-    print::out(&format!(
-        "Wrote {}. Run it with: llmrace race {}\n",
-        path.display(),
-        path.display()
-    ));
-    Ok(0)
-}
-
-/// `llmrace report`: a saved race in the format asked for, optionally its result files rebuilt
-/// from the replay, and thresholds checked.
-pub fn report_command(args: &cli::ReportArgs) -> Result<i32, RaceError> {
-    let thresholds =
-        report::threshold::parse_all(&args.fail_if).map_err(|e| RaceError::Init(e.to_string()))?;
-    let format = report::Format::parse(&args.format).map_err(RaceError::Init)?;
-    // Only the HTML report draws every request; the others need the summary alone.
-    let records = if format == report::Format::Html {
-        report::run::Records::Keep
-    } else {
-        report::run::Records::Skip
-    };
-    // Thresholds naming no endpoint, or a TPOT or ITL of a race that did not stream.
-    let check_names = |names: Vec<String>, stream: bool| {
-        report::threshold::check_endpoints(&thresholds, &names)
-            .and_then(|()| report::threshold::check_streamed(&thresholds, stream))
-            .map_err(|e| RaceError::Init(e.to_string()))
-    };
-    // Result files rebuilt from the replay the report is read from: one pass gives both.
-    let (run, rebuilt) = match &args.results {
-        Some(dir) if report::run::is_read_from_replay(&args.run) => {
-            let reader = crate::record::replay::ReplayReader::open(&args.run)?;
-            // A threshold naming no endpoint is refused before anything is written.
-            check_names(
-                reader
-                    .header()
-                    .endpoints
-                    .iter()
-                    .map(|e| e.name.clone())
-                    .collect(),
-                reader.header().race.workload.stream,
-            )?;
-            let (dir, run) = crate::playback::report_file(reader, dir, records)?;
-            (run, Some(dir))
-        }
-        _ => (
-            report::run::load_with(&args.run, records)
-                .map_err(|e| RaceError::Init(e.to_string()))?,
-            None,
-        ),
-    };
-    // A replay's damage is told in the report itself (CSV has no room for it: here), the
-    // other notices here.
-    let told_here = |notice: &String| {
-        format == report::Format::Csv || !crate::record::replay::damage::is_notice(notice)
-    };
-    for notice in run.info.notices.iter().filter(|n| told_here(n)) {
-        print::err(&format!("note: {notice}"));
-    }
-    check_names(
-        run.summary
-            .endpoints
-            .iter()
-            .map(|e| e.name.clone())
-            .collect(),
-        run.info.race.workload.stream,
-    )?;
-    if let Some(dir) = &args.results {
-        // Its damage, if any, was told with the notices above.
-        let dir = match rebuilt {
-            Some(dir) => dir,
-            None => {
-                let reader = crate::record::replay::ReplayReader::open(&args.run)?;
-                let (out, replayed) =
-                    crate::playback::report_file(reader, dir, report::run::Records::Skip)?;
-                // The report comes from the folder's own files, which the replay's damage
-                // does not touch: the rebuilt files do, and may say something else.
-                let damage = (replayed.info.notices.iter())
-                    .filter(|n| crate::record::replay::damage::is_notice(n));
-                let mut damaged = false;
-                for notice in damage {
-                    print::err(&format!("note: {}: {notice}", out.display()));
-                    damaged = true;
-                }
-                if damaged {
-                    print::err(&format!(
-                        "note: the report printed comes from the result files in {}; {} was \
-                         rebuilt from its damaged replay and may differ",
-                        args.run.display(),
-                        out.display()
-                    ));
-                }
-                out
-            }
-        };
-        print::err(&format!(
-            "Result files rebuilt from the replay: {}",
-            dir.display()
-        ));
-    }
-    let text = report::render(&run, format);
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| RaceError::Init(format!("cannot write {}: {e}", path.display())))?;
-            print::err(&format!("Wrote {}", path.display()));
-        }
-        None => print::out(&text),
-    }
-    Ok(gate(&thresholds, &run.summary))
 }
 
 /// Checks thresholds against a race's summary: prints each with its measured value (to
@@ -391,98 +265,6 @@ fn gate(thresholds: &[report::threshold::Threshold], summary: &crate::record::Su
     let checks = report::threshold::evaluate(thresholds, &summary.endpoints, &summary.costs);
     print::err_part(&report::threshold::render(&checks));
     i32::from(checks.iter().any(|c| !c.passed))
-}
-
-/// `llmrace compare`: the last run against the first, and a trend when there are more.
-pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, RaceError> {
-    let runs = args
-        .runs
-        .iter()
-        .map(|p| report::load(p).map_err(|e| RaceError::Init(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (Some(base), Some(current)) = (runs.first(), runs.last()) else {
-        return Err(RaceError::Init(
-            "compare needs two runs: BASE CURRENT".to_string(),
-        ));
-    };
-    for (path, run) in args.runs.iter().zip(&runs) {
-        for notice in &run.info.notices {
-            print::err(&format!("note: {}: {notice}", path.display()));
-        }
-    }
-    let comparison = report::compare::compare(base, current);
-    // Forced, runs that differ are gated on what they share; when they share no endpoint
-    // there is nothing to gate on, and no verdict can pass.
-    let nothing_compared = comparison.endpoints.is_empty();
-    if args.fail_on_regression.is_some() && (!args.force || nothing_compared) {
-        let mismatches = report::compare::mismatches(base, current, &comparison);
-        if !mismatches.is_empty() {
-            let help = if nothing_compared {
-                "help: gate runs that share an endpoint (by name); --force cannot gate on nothing"
-            } else {
-                "help: compare runs of the same race, or add --force to gate on what they have \
-                 in common"
-            };
-            return Err(RaceError::Init(format!(
-                "cannot gate {} against {}: {}\n  {help}",
-                args.runs[args.runs.len() - 1].display(),
-                args.runs[0].display(),
-                mismatches.join("; ")
-            )));
-        }
-    }
-    let markdown = matches!(args.format.as_str(), "md" | "markdown");
-    if markdown {
-        print::out(&report::compare::render_markdown(&comparison));
-    } else {
-        print::out(&report::compare::render_text(&comparison));
-    }
-    if let Some(unchecked) = report::compare::unchecked(base, current) {
-        print::out(&format!("{unchecked}\n"));
-    }
-    let differences = report::compare::setup_differences(base, current);
-    if !differences.is_empty() {
-        print::out(&format!(
-            "the runs differ in load or endpoints ({}): changes may come from that\n",
-            differences.join("; ")
-        ));
-    }
-    if runs.len() > 2 {
-        print::out("\n");
-        print::out(&report::compare::trend(&runs));
-    }
-    let Some(pct) = args.fail_on_regression else {
-        return Ok(0);
-    };
-    // A gate that could judge nothing must not pass: "no regression" would be unfounded.
-    let (judged, metrics) = report::compare::judged(&comparison);
-    if judged == 0 {
-        return Err(RaceError::Init(format!(
-            "cannot gate {} against {}: not enough samples to judge any metric (each test \
-             needs at least {} succeeded requests per endpoint in both runs)\n  help: race \
-             more requests (-n) in both runs",
-            args.runs[args.runs.len() - 1].display(),
-            args.runs[0].display(),
-            report::compare::MIN_SAMPLES
-        )));
-    }
-    if judged < metrics {
-        print::err(&format!(
-            "note: {} of {metrics} metrics could not be judged (not enough samples or no \
-             data): the gate covers the other {judged}",
-            metrics - judged
-        ));
-    }
-    let regressions = report::compare::regressions(&comparison, pct);
-    if regressions.is_empty() {
-        print::err(&format!("No regression beyond noise and {pct}%."));
-        return Ok(0);
-    }
-    print::err(&format!("Regressions beyond noise and {pct}%:"));
-    for r in &regressions {
-        print::err(&format!("  {r}"));
-    }
-    Ok(1)
 }
 
 /// Loads a replay for the dashboard. A long race takes seconds to load (about a million events
@@ -528,7 +310,7 @@ async fn load_telling_progress(
 }
 
 /// `llmrace replay`: plays a replay (dashboard or headless), or lists recent races.
-pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
+pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError> {
     let Some(which) = &args.file else {
         list_recent_races();
         return Ok(0);
@@ -537,21 +319,25 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, RaceError> {
         Ok(n) if n >= 1 && !std::path::Path::new(which).exists() => {
             let parent = crate::record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
             let races = crate::record::recent_races(&parent);
-            races.get(n - 1).cloned().ok_or_else(|| {
-                RaceError::Init(format!(
-                    "there is no race number {n}: {} recorded races in {} (run `llmrace replay` to list them)",
-                    races.len(),
-                    parent.display()
-                ))
-            })?
+            races
+                .get(n - 1)
+                .cloned()
+                .ok_or_else(|| CommandError::NoSuchRace {
+                    n,
+                    count: races.len(),
+                    folder: parent.clone(),
+                })?
         }
         _ => std::path::PathBuf::from(which),
     };
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let last = if interactive {
-        let speed = crate::player::Speed::parse(&args.speed)
-            .map_err(|e| RaceError::Init(format!("--speed {}: {e}", args.speed)))?;
+        let speed =
+            crate::player::Speed::parse(&args.speed).map_err(|why| CommandError::Speed {
+                given: args.speed.clone(),
+                why,
+            })?;
         // The dashboard seeks back and forth: the events are held, compressed, and the race's
         // final numbers are folded as they load.
         let reader = crate::record::replay::ReplayReader::open(&path)?;
@@ -661,7 +447,7 @@ fn describe_race(dir: &std::path::Path) -> String {
         names.join(", ")
     );
     if let Some(winner) = winner {
-        text.push_str(&format!("  fastest first token: {winner}"));
+        let _ = write!(text, "  fastest first token: {winner}");
     }
     if run["interrupted"].as_bool() == Some(true) {
         text.push_str("  (stopped early)");

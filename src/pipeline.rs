@@ -1,6 +1,6 @@
 //! The tasks of a live race besides the engine: the pipeline folding events into statistics
 //! and files, the headless progress printer, and the listener that turns signals into a stop.
-//! `lib.rs` wires them together; `playback.rs` is the same for recorded races.
+//! `race.rs` wires them together; `playback.rs` is the same for recorded races.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Controls;
 use crate::event::RaceEvent;
+use crate::race::{Teller, Telling};
 use crate::record::Recorder;
 use crate::stats::{Aggregator, Snapshot};
 use crate::{clock, print, report, signals, tui};
@@ -183,23 +184,20 @@ fn tell_problems(problems: &[String], told: usize) -> usize {
 }
 
 /// Stops the race at the first signal. Later signals cannot lose anything: the files are being
-/// completed and the process ends as soon as they are, so they are only acknowledged.
+/// completed and the process ends as soon as they are, so they are only acknowledged (told).
 pub(crate) async fn stop_on_signals(
     mut shutdown: signals::Shutdown,
     controls: Controls,
     stops: Arc<Stops>,
     exit: CancellationToken,
+    tell: Teller,
 ) {
     let first = shutdown.recv().await;
     let _ = stops.signal.set(first);
     controls.interrupt();
     exit.cancel();
     loop {
-        let again = shutdown.recv().await;
-        print::err(&format!(
-            "! {}: still saving the results; llmrace exits as soon as they are complete",
-            again.name()
-        ));
+        tell.tell(Telling::StillSaving(shutdown.recv().await));
     }
 }
 

@@ -1,6 +1,6 @@
 //! Recorded races wired to the same parts as live ones: a replay folded through the
 //! aggregator into result files (`llmrace report`), or played on a virtual clock into the
-//! dashboard (`llmrace replay`). The live race's wiring is in `lib.rs`; this is its other half.
+//! dashboard (`llmrace replay`). The live race's wiring is in `race.rs`; this is its other half.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::race::RaceError;
 use crate::record::replay::ReplayReader;
 use crate::record::{ResultsWriter, Summary};
 use crate::report::run::{Records, Run};
 use crate::stats::Snapshot;
-use crate::{RaceError, event, player, record, stats, tui, workload};
+use crate::{event, player, record, stats, tui, workload};
 
 /// Folds a replay's events through the aggregator, as fast as possible, handing each finished
 /// request to `on_request`. Returns the final snapshot: exactly the live race's.

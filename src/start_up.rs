@@ -2,7 +2,7 @@
 //! making its prompts, resolving its endpoints, checking its results folder, warming its
 //! connections, opening its result files — run so that a signal stops it at once. Before the
 //! start nothing has been sent and there is nothing to save, so the race ends there and what it
-//! wrote is removed. Part of the race's wiring: called only from `lib.rs`'s `race`.
+//! wrote is removed. Part of the race's wiring: called only from `race.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::task::JoinHandle;
 
 use crate::config::RaceConfig;
+use crate::race::{Field, RaceError, RaceOptions, Teller, Telling};
 use crate::record::{ReplayHeader, ReplayWriter, ResultsWriter};
-use crate::{Field, RaceError, RaceOptions, capacity, clock, engine, record, secret, signals};
+use crate::{capacity, clock, engine, record, secret, signals};
 use crate::{workload, workload::Prompt};
 
 /// A race ready to start: nothing sent yet, its result files open.
@@ -40,12 +41,11 @@ pub(crate) async fn start(
     options: &RaceOptions,
     shutdown: &mut signals::Shutdown,
 ) -> Result<Started, RaceError> {
-    let dir = match &options.out {
-        Some(dir) => dir.clone(),
-        None => {
-            let parent = record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
-            record::race_folder(&parent, &config.name, chrono::Utc::now())
-        }
+    let dir = if let Some(dir) = &options.out {
+        dir.clone()
+    } else {
+        let parent = record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
+        record::race_folder(&parent, &config.name, chrono::Utc::now())
     };
     // What a signal may remove: only what this race creates.
     let existed = dir.exists();
@@ -70,8 +70,7 @@ pub(crate) async fn start(
         base_dir.to_path_buf(),
         dir.clone(),
         options.replay,
-        options.banner.clone(),
-        options.quiet,
+        options.tell.clone(),
         Arc::clone(&stop),
     ));
     let prepared = until_signal(task, shutdown.recv(), &stop, "preparing the race")
@@ -96,13 +95,13 @@ async fn until_signal<T>(
     mut task: JoinHandle<Result<T, RaceError>>,
     signal: impl Future<Output = signals::Signal>,
     stop: &AtomicBool,
-    what: &str,
+    what: &'static str,
 ) -> Result<Result<T, RaceError>, signals::Signal> {
     tokio::select! {
-        joined = &mut task => Ok(joined.unwrap_or_else(|e| Err(RaceError::Init(format!(
-            "{what} failed: {}",
-            crate::pipeline::panic_message(e)
-        ))))),
+        joined = &mut task => Ok(joined.unwrap_or_else(|e| Err(RaceError::StartUpFailed {
+            what,
+            why: crate::pipeline::panic_message(e),
+        }))),
         signal = signal => {
             stop.store(true, Ordering::Relaxed);
             task.abort();
@@ -125,7 +124,7 @@ fn open_files(
     // `--force`: the earlier race's files go only now, when nothing can stop the new race
     // from writing its own.
     if let Some(earlier) = replace {
-        record::folder::remove_earlier(earlier).map_err(RaceError::Init)?;
+        record::folder::remove_earlier(earlier).map_err(RaceError::ResultsFolder)?;
     }
     let results = ResultsWriter::create(dir)?;
     let clock = clock::RaceClock::start();
@@ -171,8 +170,7 @@ async fn prepare(
     base_dir: PathBuf,
     dir: PathBuf,
     replay: bool,
-    banner: Option<String>,
-    quiet: bool,
+    tell: Teller,
     stop: Arc<AtomicBool>,
 ) -> Result<Prepared, RaceError> {
     let load = &config.load;
@@ -195,11 +193,9 @@ async fn prepare(
             workload::load_needed(&workload, &base_dir, loading)
         })
         .await
-        .map_err(|e| {
-            RaceError::Init(format!(
-                "loading the prompts failed: {}",
-                crate::pipeline::panic_message(e)
-            ))
+        .map_err(|e| RaceError::StartUpFailed {
+            what: "loading the prompts",
+            why: crate::pipeline::panic_message(e),
         })??
     };
     // Kept prompts are measured, before a request body is built for each on every endpoint;
@@ -214,14 +210,12 @@ async fn prepare(
             .sum(),
     };
     capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;
-    let field = crate::resolve_endpoints(&config, &workload.prompts).await?;
+    let field = crate::race::resolve_endpoints(&config, &workload.prompts).await?;
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
     // The race can start: what it is, told before the connections are warmed.
-    if let Some(banner) = banner {
-        crate::print::err(&banner);
-    }
+    tell.tell(Telling::Ready);
     let mut notices = workload.notes;
     if config.load.warm_connections {
         let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
@@ -242,9 +236,7 @@ async fn prepare(
         let problems = tokio::select! {
             problems = &mut warming => problems,
             () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
-                if !quiet {
-                    crate::print::err(&doing);
-                }
+                tell.tell(Telling::Warming(&doing));
                 warming.await
             }
         };

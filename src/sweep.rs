@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RaceConfig;
 use crate::pace::Rate;
+use crate::race::{RaceError, RaceOptions, Teller};
 use crate::record::RecordError;
 use crate::signals::Signal;
 use crate::stats::EndpointSnapshot;
-use crate::{RaceError, RaceOptions};
 
 /// Version of `sweep.json`'s layout.
 pub const FORMAT_VERSION: u32 = 1;
@@ -203,6 +203,8 @@ pub struct SweepOptions {
     pub quiet: bool,
     /// `--force`: earlier results in `out` are removed as the first level starts writing.
     pub replace: bool,
+    /// Who hears what each level's race tells as it goes.
+    pub tell: Teller,
 }
 
 /// What a sweep left behind.
@@ -225,7 +227,7 @@ pub fn level_dir(sweep_dir: &Path, level: &Level) -> PathBuf {
 /// stops the level running and skips the rest.
 ///
 /// # Errors
-/// Whatever stops [`crate::race`] at a level, or `sweep.json` not being writable.
+/// Whatever stops [`crate::race::race`] at a level, or `sweep.json` not being writable.
 pub async fn sweep(
     config: RaceConfig,
     base_dir: &Path,
@@ -291,9 +293,10 @@ pub async fn sweep(
             replay: false,
             dashboard: None,
             replace: (options.replace && i == 0).then(|| options.out.clone()),
-            banner: None,
+            tell: options.tell.clone(),
         };
-        let outcome = match crate::race(level_config, base_dir, &race_options, shutdown).await {
+        let outcome = match crate::race::race(level_config, base_dir, &race_options, shutdown).await
+        {
             Ok(outcome) => outcome,
             Err(RaceError::StoppedBeforeStart(signal)) => {
                 report.interrupted = true;

@@ -112,7 +112,7 @@ pub fn plot(endpoints: &[EndpointSweep], target_ms: f64, width: usize, height: u
         }
     }
 
-    let top = format!("{:.0}", y_max);
+    let top = format!("{y_max:.0}");
     let label_width = top.len().max(1);
     let mut out = format!("{:>label_width$} tok/s\n", "");
     for (r, line) in grid.iter().enumerate() {

@@ -478,3 +478,118 @@ fn a_slow_warming_is_told_and_its_timeout_named() {
     );
     drop(listener);
 }
+
+/// A quick race into `out`, to read back.
+fn a_saved_race(out: &Path) {
+    let output = run(&[
+        "race",
+        "-e",
+        "a=openai:mock://instant",
+        "-n",
+        "1",
+        "--max-tokens",
+        "4",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_report_that_cannot_be_written_exits_1_and_a_bad_report_request_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    a_saved_race(&out);
+    // A file that could not be written is a failure, not a usage error (the README's table).
+    let nowhere = dir.path().join("no-such-folder").join("race.md");
+    let output = run(&[
+        "report",
+        out.to_str().unwrap(),
+        "--format",
+        "md",
+        "-o",
+        nowhere.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: cannot write {}: ", nowhere.display())),
+        "{stderr}"
+    );
+    let output = run(&["report", out.to_str().unwrap(), "--format", "pdf"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let missing = dir.path().join("missing");
+    let output = run(&["report", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}
+
+#[test]
+fn init_into_a_folder_that_does_not_exist_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("no-such-folder").join("race.toml");
+    let output = run(&["init", file.to_str().unwrap()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot write {}: ", file.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--force"), "{stderr}");
+}
+
+#[test]
+fn a_race_number_never_recorded_exits_2() {
+    let home = tempfile::tempdir().unwrap();
+    let output = llmrace()
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .args(["replay", "3"])
+        .output()
+        .expect("llmrace runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("there is no race number 3: 0 recorded races in "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn notices_are_told_before_the_start_and_at_the_end_unless_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let race = |out: &str, quiet: bool| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "race",
+            "--headless",
+            "-e",
+            "a=openai:http://127.0.0.1:1#m",
+            "-n",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if quiet {
+            args.push("-q");
+        }
+        let output = run(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stderr)
+    };
+    let stderr = race("told", false);
+    let told: Vec<&str> = stderr.lines().filter(|l| l.starts_with("! ")).collect();
+    assert_eq!(told.len(), 2, "{stderr}");
+    assert!(
+        told[0].starts_with("! a: could not open a connection before the start: "),
+        "{stderr}"
+    );
+    assert_eq!(
+        told[1],
+        "! a: its only request failed: connect — check the URL"
+    );
+    let banner = stderr.find("Race 'race'").expect("the banner");
+    assert!(banner < stderr.find(told[0]).unwrap(), "{stderr}");
+    let stderr = race("quiet", true);
+    assert!(!stderr.contains("! "), "{stderr}");
+}

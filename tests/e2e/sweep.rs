@@ -24,6 +24,7 @@ async fn the_more_sensitive_endpoint_saturates_earlier() {
         out: tmp.path().join("sweep"),
         quiet: true,
         replace: false,
+        tell: llmrace::race::Teller::default(),
     };
     let outcome = sweep::sweep(config, std::path::Path::new("."), &options)
         .await

@@ -26,16 +26,16 @@ pub fn race_config(endpoints: &[&str], requests: u64, concurrency: u32) -> RaceC
     config
 }
 
-pub async fn run(config: RaceConfig, out: &Path) -> llmrace::RaceOutcome {
-    let options = llmrace::RaceOptions {
+pub async fn run(config: RaceConfig, out: &Path) -> llmrace::race::RaceOutcome {
+    let options = llmrace::race::RaceOptions {
         out: Some(out.to_path_buf()),
         quiet: true,
         replay: true,
         dashboard: None,
         replace: None,
-        banner: None,
+        tell: llmrace::race::Teller::default(),
     };
-    llmrace::race(
+    llmrace::race::race(
         config,
         Path::new("."),
         &options,

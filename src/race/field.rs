@@ -1,0 +1,101 @@
+//! The race's field: each endpoint of the race file resolved for racing (its key read, its
+//! headers filled in, a built-in mock started for `mock://`), and what must never be shown of it.
+
+use std::sync::Arc;
+
+use crate::config::RaceConfig;
+use crate::engine::{Target, TargetSpec};
+use crate::event::EndpointId;
+use crate::record::EndpointInfo;
+use crate::{mock, secret, workload};
+
+use super::RaceError;
+
+/// Endpoints resolved for racing: targets ready to send, with the mock servers they need
+/// kept alive for the race.
+pub(crate) struct Field {
+    pub targets: Vec<Arc<Target>>,
+    pub info: Vec<EndpointInfo>,
+    /// What the race sends that must never come back into a file or onto the screen.
+    pub secrets: secret::Secrets,
+    _mocks: Vec<mock::MockServer>,
+}
+
+pub(crate) async fn resolve_endpoints(
+    config: &RaceConfig,
+    prompts: &[workload::Prompt],
+) -> Result<Field, RaceError> {
+    let mut targets = Vec::new();
+    let mut info = Vec::new();
+    let mut mocks = Vec::new();
+    let mut secrets = secret::Secrets::default();
+    for (i, endpoint) in config.endpoints.iter().enumerate() {
+        let api_key = endpoint
+            .api_key_env
+            .as_deref()
+            .map(|var| secret::ApiKey::from_env(var, &endpoint.name))
+            .transpose()?;
+        let headers = endpoint.resolve_headers()?;
+        if let Some(key) = &api_key {
+            secrets.add(key.expose());
+        }
+        for (name, value) in &headers {
+            if secret::is_sensitive_header(name) {
+                secrets.add(value);
+            }
+        }
+        secrets.add_url(&endpoint.base_url);
+        let (base_url, simulated) = match endpoint.base_url.strip_prefix("mock://") {
+            Some(spec) => {
+                let profile = mock::Profile::parse(spec).map_err(|e| RaceError::Mock {
+                    endpoint: endpoint.name.clone(),
+                    message: e.to_string(),
+                })?;
+                let server = mock::MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+                    .await
+                    .map_err(|e| RaceError::Mock {
+                        endpoint: endpoint.name.clone(),
+                        message: e.to_string(),
+                    })?;
+                let url = server.base_url(endpoint.protocol);
+                mocks.push(server);
+                (url, true)
+            }
+            None => (endpoint.base_url.clone(), false),
+        };
+        let concurrency = endpoint
+            .concurrency
+            .unwrap_or(config.load.concurrency)
+            .max(1);
+        let spec = TargetSpec {
+            id: EndpointId(u16::try_from(i).unwrap_or(u16::MAX)),
+            name: &endpoint.name,
+            protocol: endpoint.protocol,
+            base_url: &base_url,
+            model: &endpoint.model,
+            api_key: api_key.as_ref(),
+            headers: &headers,
+            body: &endpoint.body,
+            max_tokens: endpoint.max_tokens.or(config.workload.max_tokens),
+            temperature: config.workload.temperature,
+            stream: config.workload.stream,
+            // More workers than requests would only open idle connections.
+            concurrency: crate::capacity::workers(&config.load, concurrency),
+        };
+        targets.push(Arc::new(Target::new(&spec, prompts)?));
+        info.push(EndpointInfo {
+            name: endpoint.name.clone(),
+            protocol: endpoint.protocol.name().to_string(),
+            model: endpoint.model.clone(),
+            base_url: secret::redact_url(&endpoint.base_url),
+            simulated,
+            concurrency,
+        });
+    }
+    Ok(Field {
+        targets,
+        info,
+        secrets,
+        _mocks: mocks,
+    })
+}
