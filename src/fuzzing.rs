@@ -1,5 +1,6 @@
-//! The bodies of the fuzz targets in `fuzz/`, kept in the library so that `tests/fuzz_corpus.rs`
-//! replays the saved corpus through exactly the same code on stable Rust.
+//! The bodies of the fuzz targets in `fuzz/`, kept in the library so that
+//! `tests/e2e/fuzz_corpus.rs` replays the saved corpus through exactly the same code on stable
+//! Rust. Built only with the `test-support` feature, which the tests and `fuzz/` turn on.
 //!
 //! Each function takes arbitrary bytes and must neither panic nor allocate without bound. The
 //! stream functions also check the decoders' promise that any split of a body decodes to the

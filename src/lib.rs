@@ -11,6 +11,7 @@ mod convert;
 pub mod engine;
 pub mod event;
 pub mod format;
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mock;

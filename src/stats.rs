@@ -6,6 +6,7 @@ pub mod cost;
 pub mod distribution;
 pub mod endpoint;
 pub mod figures;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixture;
 pub mod health;
 pub mod laps;

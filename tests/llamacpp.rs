@@ -10,6 +10,7 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
+#[path = "e2e/common/race.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -1,5 +1,7 @@
 //! Synthetic races for view tests and benchmarks: deterministic event streams (no clock, no
 //! randomness, only fixed formulas) folded through a real [`Aggregator`] into [`Snapshot`]s.
+//! Built only for tests and with the `test-support` feature (the integration tests and the
+//! benches turn it on), never into the release binary.
 //!
 //! The shape of a race of `E` endpoints × `N` requests:
 //! - Endpoints are named [`NAMES`] in order (`turbo`, `steady`, `thinker`, `flaky`,

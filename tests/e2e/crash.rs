@@ -7,13 +7,11 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod running;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::running::{BIN, Running, check_accounting};
 use llmrace::record::Replay;
-use running::{BIN, Running, check_accounting};
 
 /// Starts a long race and kills it once the replay has been flushed a few times.
 fn killed_race(out: &Path) {

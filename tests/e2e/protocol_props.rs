@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
+use std::fmt::Write as _;
+
 use llmrace::protocol::sse::{SseItem, SseParser};
 use llmrace::protocol::{Decoded, Protocol};
 use proptest::prelude::*;
@@ -67,10 +69,10 @@ proptest! {
                 body.push_str(eol);
             }
             if let Some(name) = name {
-                body.push_str(&format!("event: {name}{eol}"));
+                write!(body, "event: {name}{eol}").unwrap();
             }
             for line in lines {
-                body.push_str(&format!("data: {line}{eol}"));
+                write!(body, "data: {line}{eol}").unwrap();
             }
             body.push_str(eol);
             want.push((name.clone().unwrap_or_else(|| "message".to_owned()), lines.join("\n")));
@@ -104,7 +106,7 @@ proptest! {
         cuts in prop::collection::vec(any::<usize>(), 0..6),
     ) {
         let mut body = String::new();
-        let mut push = |v: serde_json::Value| body.push_str(&format!("data: {v}{eol}{eol}"));
+        let mut push = |v: serde_json::Value| write!(body, "data: {v}{eol}{eol}").unwrap();
         push(json!({"id": "c-1", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}));
         for (reasoning, t) in &deltas {
             let key = if *reasoning { "reasoning_content" } else { "content" };
@@ -115,7 +117,7 @@ proptest! {
             push(json!({"id": "c-1", "choices": [], "usage": {"prompt_tokens": input, "completion_tokens": output}}));
         }
         if done {
-            body.push_str(&format!("data: [DONE]{eol}{eol}"));
+            write!(body, "data: [DONE]{eol}{eol}").unwrap();
         }
         let mut want = vec![Decoded::ResponseId("c-1".to_owned())];
         want.extend(content_items(&deltas));
@@ -138,7 +140,7 @@ proptest! {
     ) {
         let mut body = String::new();
         let mut push = |name: &str, v: serde_json::Value| {
-            body.push_str(&format!("event: {name}{eol}data: {v}{eol}{eol}"));
+            write!(body, "event: {name}{eol}data: {v}{eol}{eol}").unwrap();
         };
         push("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "usage": {
             "input_tokens": 3, "cache_read_input_tokens": 40, "cache_creation_input_tokens": 5}}}));
@@ -187,7 +189,7 @@ proptest! {
             } else {
                 json!({"role": "assistant", "content": t})
             };
-            body.push_str(&format!("{}{eol}", json!({"model": "m", "message": message, "done": false})));
+            write!(body, "{}{eol}", json!({"model": "m", "message": message, "done": false})).unwrap();
         }
         body.push_str(&json!({"model": "m", "message": {"role": "assistant", "content": ""}, "done": true,
             "done_reason": "stop", "prompt_eval_count": 4, "eval_count": 7}).to_string());

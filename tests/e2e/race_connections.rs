@@ -5,9 +5,7 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod common;
-
-use common::{race_config, records, run};
+use crate::common::race::{race_config, records, run};
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
 use llmrace::stats::RequestRecord;

@@ -1,11 +1,11 @@
 //! Sweeps end to end: two mocks that slow down with load, one far more than the other, swept
 //! over four levels; the more sensitive one must be recommended a lower level.
 
-mod common;
-
 use std::time::Duration;
 
 use llmrace::sweep::{self, Level, SweepOptions, SweepReport};
+
+use crate::common::race::race_config;
 
 // TTFT p95 grows by `load` per other request in flight: ~100 + 10·(c−1) ms for `sturdy`,
 // ~100 + 60·(c−1) ms for `touchy` (280 ms at 4, 520 ms at 8). Throughput still grows with
@@ -16,7 +16,7 @@ const TOUCHY: &str = "touchy=openai:mock://ttft=100ms,itl=1ms,tokens=16,load=60m
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_more_sensitive_endpoint_saturates_earlier() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let mut config = common::race_config(&[STURDY, TOUCHY], 16, 1);
+    let mut config = race_config(&[STURDY, TOUCHY], 16, 1);
     config.load.warmup_requests = 0;
     let options = SweepOptions {
         levels: [1, 2, 4, 8].map(Level::Concurrency).to_vec(),

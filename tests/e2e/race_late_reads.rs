@@ -1,18 +1,16 @@
 //! A client that falls behind reading: tokens that waited in the socket are read together, and
 //! the race says so instead of reporting the last one's arrival as the first token's.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{race_config, records, run};
+use crate::common::race::{race_config, records, run};
 
 /// Content events the server streams, and the gap between them: short, so each read the
 /// client makes once let go comes just after the latest segment, and measures little.
-const EVENTS: usize = 5;
+const EVENTS: u32 = 5;
 const GAP: Duration = Duration::from_millis(10);
 /// How long the client stays held once everything was written: enough for loopback to queue
 /// the last bytes, far less than the notice's threshold, so what tells the stall is not how
@@ -32,7 +30,7 @@ struct Handshake {
 /// Serves OpenAI chat streams on 127.0.0.1 (any other request gets a 404). The first one waits
 /// on the handshake: it tells `arrived`, waits until the client is `held`, writes the head and
 /// [`EVENTS`] content events [`GAP`] apart, each in its own write, and tells `written`.
-fn serve(listener: std::net::TcpListener, handshake: Handshake) {
+fn serve(listener: &std::net::TcpListener, handshake: Handshake) {
     let handshake = Arc::new(Mutex::new(Some(handshake)));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { return };
@@ -111,7 +109,7 @@ async fn tokens_read_together_mark_the_first_token_and_the_lateness() {
         held: held_rx,
         written: written_tx,
     };
-    std::thread::spawn(move || serve(listener, handshake));
+    std::thread::spawn(move || serve(&listener, handshake));
     // Waits off the runtime for the request to reach the server, then holds the runtime's
     // thread until the whole answer is written: every token arrives while nobody reads.
     let (stall_tx, stall) = tokio::sync::oneshot::channel();
@@ -134,7 +132,7 @@ async fn tokens_read_together_mark_the_first_token_and_the_lateness() {
     assert!(record.batched_first_token, "{record:?}");
     // All of them, read once the client is let go; a read split by the kernel may part them.
     let together = record.first_read_events.expect("counted");
-    assert!((2..=EVENTS as u32).contains(&together), "{record:?}");
+    assert!((2..=EVENTS).contains(&together), "{record:?}");
     let (floor, ttft) = (record.ttft_min_ms.unwrap(), record.ttft_ms.unwrap());
     assert!(floor < ttft, "{floor} {ttft}");
     assert_eq!(outcome.summary.endpoints[0].counts.batched_first_token, 1);

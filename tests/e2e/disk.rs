@@ -9,12 +9,11 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod running;
-
 use std::path::Path;
 use std::process::Command;
 
-use running::{BIN, Running, Tmux};
+use crate::common::running::{BIN, Running};
+use crate::common::tmux::Tmux;
 
 #[test]
 fn a_folder_that_cannot_be_created_stops_the_race_before_it_starts() {

@@ -7,14 +7,13 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod running;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::common::running::{self, Running, check_accounting};
+use crate::common::tmux::Tmux;
 use llmrace::record::Replay;
-use running::{Running, Tmux, check_accounting};
 
 /// Two endpoints whose requests take ~12 s each: whenever the signal comes, some are in flight.
 fn slow_race_args(out: &Path) -> Vec<String> {
@@ -349,7 +348,7 @@ fn sigterm_to_a_replay_in_the_dashboard_exits_143_and_gives_the_terminal_back() 
     let Some(tmux) = Tmux::start(&command) else {
         return;
     };
-    tmux.wait_for("the replay's board", |t| t.alternate_screen());
+    tmux.wait_for("the replay's board", Tmux::alternate_screen);
     let pid = tmux.program_pid();
     assert!(!pid.is_empty(), "llmrace runs in the pane");
     assert!(

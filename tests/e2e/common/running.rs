@@ -1,7 +1,10 @@
 //! The real `llmrace` binary as a child process, for the tests that signal it, kill it or
 //! starve it of disk: its stderr is read line by line so a test can wait for a moment of the
 //! race (a progress line) instead of sleeping, and it is waited on with a deadline.
-#![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -73,14 +76,13 @@ impl Running {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stderr.push(line.clone());
-                    if found(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no {what} on stderr; it said:\n{}", self.stderr.join("\n")),
+            // Timed out, or stderr ended without it.
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                panic!("no {what} on stderr; it said:\n{}", self.stderr.join("\n"));
+            };
+            self.stderr.push(line.clone());
+            if found(&line) {
+                return line;
             }
         }
     }
@@ -187,88 +189,4 @@ pub struct Counts {
     pub succeeded: u64,
     pub failed: u64,
     pub cancelled: u64,
-}
-
-/// The real binary in a tmux pane: what a person sees.
-pub struct Tmux {
-    pub session: String,
-}
-
-impl Tmux {
-    pub fn start(command: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
-            eprintln!("tmux is not installed: skipping the terminal test");
-            return None;
-        }
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let session = format!("llmrace-test-{}-{n}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
-            .arg(command)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Some(Tmux { session })
-    }
-
-    /// `tmux COMMAND -t SESSION ARGS…` (options must come before the format argument).
-    pub fn tmux(&self, command: &str, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args([command, "-t", &self.session])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    pub fn screen(&self) -> String {
-        self.tmux("capture-pane", &["-p"])
-    }
-
-    /// Whether the pane shows the alternate screen (a full-screen program is drawing).
-    pub fn alternate_screen(&self) -> bool {
-        self.tmux("display", &["-p", "#{alternate_on}"]).trim() == "1"
-    }
-
-    pub fn cursor_visible(&self) -> bool {
-        self.tmux("display", &["-p", "#{cursor_flag}"]).trim() == "1"
-    }
-
-    /// The pid of llmrace, the child of the pane's shell.
-    pub fn program_pid(&self) -> String {
-        let shell = self.tmux("display", &["-p", "#{pane_pid}"]);
-        let out = Command::new("pgrep")
-            .args(["-P", shell.trim()])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// Polls the pane (a separate process: nothing else to wait on) until `done` holds.
-    pub fn wait_for(&self, what: &str, done: impl Fn(&Tmux) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !done(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // Output taken, not shown: the session may be gone already.
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .output();
-    }
 }

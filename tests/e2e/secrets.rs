@@ -9,15 +9,13 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod running;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use running::BIN;
+use crate::common::running::{self, BIN};
 
 const ENV_KEY: &str = "sk-llmrace-envkey-4b7e19d2c0";
 const HEADER_KEY: &str = "sk-llmrace-headerkey-81f3a6";
@@ -130,23 +128,13 @@ fn every_file(dir: &Path, found: &mut Vec<(String, String)>) {
     }
 }
 
-#[test]
-fn no_secret_reaches_any_file_or_output() {
-    let (_runtime, server) = mock();
-    let proxy = Proxy::start(server.addr());
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let run = out.join("run");
-    // The race file is the user's own and holds a URL key, as such files do: it stays outside
-    // the folder that is searched.
-    let race_file = dir.path().join("race.toml");
-    let p = proxy.addr;
+/// The race file: five endpoints through the proxy at `p` (or to the key quoter, or to a
+/// closed port) that carry the secrets every way a user can give them.
+fn race_file_text(p: SocketAddr) -> String {
     let dead = closed_port();
     let quoter = key_quoter();
-    std::fs::write(
-        &race_file,
-        format!(
-            r#"name = "secrets"
+    format!(
+        r#"name = "secrets"
 [workload]
 max_tokens = 8
 [load]
@@ -183,9 +171,20 @@ base_url = "http://127.0.0.1:{dead}?key={URL_KEY}"
 model = "m"
 api_key_env = "LLMRACE_TEST_KEY"
 "#
-        ),
     )
-    .unwrap();
+}
+
+#[test]
+fn no_secret_reaches_any_file_or_output() {
+    let (_runtime, server) = mock();
+    let proxy = Proxy::start(server.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = out.join("run");
+    // The race file is the user's own and holds a URL key, as such files do: it stays outside
+    // the folder that is searched.
+    let race_file = dir.path().join("race.toml");
+    std::fs::write(&race_file, race_file_text(proxy.addr)).unwrap();
 
     let run_dir = run.display().to_string();
     let mut outputs = Vec::new();

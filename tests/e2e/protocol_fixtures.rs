@@ -79,8 +79,10 @@ fn render(items: &[Decoded]) -> String {
             Decoded::Content { text, reasoning: false } => writeln!(s, "content {text:?}"),
             Decoded::Content { text, reasoning: true } => writeln!(s, "reasoning {text:?}"),
             Decoded::Usage { input, output, cached_input, cache_write, reasoning, reported } => {
-                let reported: String =
-                    reported.iter().map(|(name, n)| format!(" {name}={n}")).collect();
+                let reported = reported.iter().fold(String::new(), |mut all, (name, n)| {
+                    write!(all, " {name}={n}").unwrap();
+                    all
+                });
                 writeln!(
                     s,
                     "usage input={} output={} cached_input={} cache_write={} reasoning={}\n  reported{reported}",

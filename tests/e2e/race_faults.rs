@@ -6,13 +6,10 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod common;
-mod running;
-
-use common::{race_config, records, run};
+use crate::common::race::{race_config, records, run};
+use crate::common::running::check_accounting;
 use llmrace::event::{ErrorClass, TokenSource};
 use llmrace::stats::Outcome;
-use running::check_accounting;
 
 async fn fault_gives(fault: &str, protocol: &str, class: ErrorClass) {
     let dir = tempfile::tempdir().unwrap();

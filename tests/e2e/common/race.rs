@@ -1,6 +1,6 @@
-//! Helpers shared by the end-to-end tests: build a race against built-in mocks, run it into a
-//! temporary folder, read the result files back.
-#![allow(dead_code)]
+//! A race in the test process through the library: build one against built-in mocks, run it
+//! into a temporary folder, read the result files back. Also included by path into
+//! tests/llamacpp.rs, so it declares no modules of its own.
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,9 +5,7 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod common;
-
-use common::{race_config, records, run};
+use crate::common::race::{race_config, records, run};
 use llmrace::config::Price;
 use llmrace::event::TokenSource;
 use llmrace::replay::Records;

@@ -3,12 +3,10 @@
 //! protocol error, say why, and stop reading instead of buffering the response.
 //!
 //! The built-in mock's `huge` fault sends many well-formed events, which must succeed (see
-//! race_faults.rs); a single endless line is not something a real protocol produces, so the test
+//! `race_faults`); a single endless line is not something a real protocol produces, so the test
 //! serves it from a raw socket.
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
-
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use llmrace::event::ErrorClass;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+use crate::common::race::{race_config, records, run};
 
 const MIB: u64 = 1024 * 1024;
 /// Far past every cap: a client that buffered it all would be obvious.
@@ -73,16 +73,16 @@ async fn race_once(
     stream: bool,
     written: &AtomicU64,
 ) -> (llmrace::stats::RequestRecord, u64) {
-    let mut config = common::race_config(&[endpoint], 1, 1);
+    let mut config = race_config(&[endpoint], 1, 1);
     config.load.warm_connections = false;
     config.workload.stream = stream;
     config.timeouts.first_token = std::time::Duration::from_secs(30);
     config.timeouts.idle = std::time::Duration::from_secs(30);
     let dir = tempfile::tempdir().unwrap();
-    let outcome = common::run(config, dir.path()).await;
+    let outcome = run(config, dir.path()).await;
     let counts = &outcome.summary.endpoints[0].counts;
     assert_eq!((counts.sent, counts.failed), (1, 1), "{counts:?}");
-    let mut records = common::records(dir.path());
+    let mut records = records(dir.path());
     assert_eq!(records.len(), 1);
     (records.remove(0), written.load(Ordering::Relaxed))
 }

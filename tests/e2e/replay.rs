@@ -6,13 +6,11 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod common;
-
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
 
-use common::{race_config, run};
+use crate::common::race::{race_config, run};
 use llmrace::record::{REPLAY_FILE, Replay, ReplayError};
 
 fn json(path: &Path) -> serde_json::Value {
@@ -292,6 +290,46 @@ fn replay_headless_and_report_through_the_binary() {
     assert!(rebuilt_run.get("event_backlog_age_max_ms").is_none());
 }
 
+/// The number of the event on line index `line`, events starting at line index `first_event`.
+fn event_number(first_event: usize, line: usize) -> usize {
+    line - first_event + 1
+}
+
+/// Writes `lines` (a replay's, its events from line index `first_event`) to `file` with the
+/// first `sent` event repeated after itself, the fifth line after it lost and the fifth after
+/// that garbled. Returns what every output must say of them: the repeat, the loss, the
+/// garbled line.
+fn damage(lines: &[&str], first_event: usize, file: &Path) -> [String; 3] {
+    let sent_line = (first_event..lines.len())
+        .find(|&i| lines[i].contains("\"kind\":\"sent\""))
+        .unwrap();
+    let lost_line = sent_line + 5;
+    let mut damaged: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
+    damaged[lost_line + 5] = "{\"garbled\n".to_string();
+    damaged.remove(lost_line);
+    damaged.insert(sent_line + 1, lines[sent_line].to_string());
+    gzip(file, &damaged.concat());
+    let number = |i: usize| event_number(first_event, i);
+    // Line numbers count from 1; the repeat sits right after the line it repeats.
+    let repeated = format!(
+        "event {} is repeated at line {} and left out",
+        number(sent_line),
+        sent_line + 2
+    );
+    let missing = format!(
+        "event {} is missing before line {}",
+        number(lost_line),
+        lost_line + 2
+    );
+    // A garbled line is told once, with the event it held.
+    let garbled = format!(
+        "line {} is unreadable: event {} is lost with it",
+        lost_line + 6,
+        number(lost_line + 5),
+    );
+    [repeated, missing, garbled]
+}
+
 /// A replay with event lines repeated, lost or garbled: the repeats are left out so that the
 /// counts stay right, and every output says exactly which events are missing or repeated.
 #[test]
@@ -310,34 +348,9 @@ fn lines_repeated_or_lost_in_a_replay_are_named_in_every_output() {
         .iter()
         .position(|l| l.starts_with("{\"n\":1,"))
         .unwrap();
-    let sent_line = (first_event..lines.len())
-        .find(|&i| lines[i].contains("\"kind\":\"sent\""))
-        .unwrap();
-    let lost_line = sent_line + 5;
-    let mut damaged: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
-    damaged[lost_line + 5] = "{\"garbled\n".to_string();
-    damaged.remove(lost_line);
-    damaged.insert(sent_line + 1, lines[sent_line].to_string());
+    let number = |i: usize| event_number(first_event, i);
     let file = dir.path().join("damaged.jsonl.gz");
-    gzip(&file, &damaged.concat());
-    let number = |i: usize| i - first_event + 1;
-    // Line numbers count from 1; the repeat sits right after the line it repeats.
-    let repeated = format!(
-        "event {} is repeated at line {} and left out",
-        number(sent_line),
-        sent_line + 2
-    );
-    let missing = format!(
-        "event {} is missing before line {}",
-        number(lost_line),
-        lost_line + 2
-    );
-    // A garbled line is told once, with the event it held.
-    let garbled = format!(
-        "line {} is unreadable: event {} is lost with it",
-        lost_line + 6,
-        number(lost_line + 5),
-    );
+    let [repeated, missing, garbled] = damage(&lines, first_event, &file);
 
     let played = Command::new(env!("CARGO_BIN_EXE_llmrace"))
         .args(["replay", file.to_str().unwrap(), "--headless"])

@@ -10,15 +10,13 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod running;
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use running::{BIN, Running};
+use crate::common::running::{self, BIN, Running};
 
 /// A race file with `count` synthetic prompts of `tokens` tokens to one instant mock, and
 /// the `[load]` lines given.

@@ -6,9 +6,7 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod common;
-
-use common::{race_config, records, run};
+use crate::common::race::{race_config, records, run};
 use llmrace::config::RaceConfig;
 use llmrace::mock::{MockServer, Profile};
 use llmrace::pace::Rate;

@@ -8,92 +8,28 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    session: String,
-}
+use crate::common::tmux;
+
+/// The shared pane, read as a person reads it: by its screen text.
+struct Tmux(tmux::Tmux);
 
 impl Tmux {
     fn start(command: &str, width: u16, height: u16) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            return None;
-        }
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let session = format!("llmrace-test-{}-{n}", std::process::id());
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                &width.to_string(),
-                "-y",
-                &height.to_string(),
-            ])
-            .arg(command)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Some(Tmux { session })
+        tmux::Tmux::start_sized(command, width, height).map(Tmux)
     }
 
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The pid of the program the pane's shell is running.
     fn program_pid(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["display", "-p", "-t", &self.session, "#{pane_pid}"])
-            .output()
-            .unwrap();
-        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        self.0.program_pid()
     }
 
     fn keys(&self, keys: &str) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.session, keys])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.0.keys(keys);
     }
 
-    /// Waits until the screen shows what `done` looks for (polling the pane: the terminal is a
-    /// separate process, there is nothing else to wait on), or fails with the last screen.
+    /// Waits until the screen shows what `done` looks for, and returns that screen.
     fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
+        self.0.wait_for_screen(what, done)
     }
 }
 

@@ -6,12 +6,10 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{race_config, records, run};
+use crate::common::race::{race_config, records, run};
 use llmrace::event::{ErrorClass, RequestId};
 use llmrace::stats::{Outcome, RequestRecord};
 

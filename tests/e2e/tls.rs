@@ -6,16 +6,14 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-mod running;
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+use crate::common::running::{self, BIN};
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use running::BIN;
 use tokio::net::TcpListener;
 
 /// The mock's first-token delay: a request timed through TLS must never show less.

@@ -1,0 +1,5 @@
+//! Helpers shared by the end-to-end modules.
+
+pub mod race;
+pub mod running;
+pub mod tmux;
