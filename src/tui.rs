@@ -5,6 +5,7 @@
 pub mod app;
 pub mod board;
 pub mod charts;
+pub mod draw;
 pub mod finish;
 pub mod help;
 pub mod info;

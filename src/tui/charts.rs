@@ -13,7 +13,7 @@ use crate::report::format::{ms, rate};
 use crate::stats::distribution::Summary;
 use crate::stats::snapshot::EndpointSnapshot;
 use crate::stats::window::Second;
-use crate::tui::Scene;
+use crate::tui::{Scene, draw};
 
 /// Draws the charts screen into `area`.
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
@@ -324,7 +324,7 @@ fn distribution(
         .collect();
     let name_width = names
         .iter()
-        .map(|n| n.chars().count())
+        .map(|n| draw::width(n))
         .max()
         .unwrap_or(0)
         .min(width / 4);
@@ -365,7 +365,7 @@ fn distribution(
     let rows_y = (inner.y + 1..inner.bottom()).take(rows);
     for (((name, summary), lane), y) in names.iter().zip(summaries).zip(lanes).zip(rows_y) {
         let mut spans = vec![Span::styled(
-            format!("{:<name_width$} ", truncate(name, name_width)),
+            format!("{} ", draw::pad(&draw::fit(name, name_width), name_width)),
             theme.text,
         )];
         match summary {
@@ -393,8 +393,7 @@ fn distribution(
     if top > 0.0 && bar_width >= 12 {
         let labels = [ms_label(0.0), ms(Some(top / 2.0)), ms(Some(top))];
         let bar = u16::try_from(bar_width).unwrap_or(0);
-        let width = |label: &String| u16::try_from(label.chars().count()).unwrap_or(bar);
-        let middle = width(&labels[1]) / 2;
+        let middle = draw::text_width(&labels[1]) / 2;
         buf.set_string(bar_x, axis_y, &labels[0], theme.dim);
         buf.set_string(
             bar_x + bar / 2 - middle.min(bar / 2),
@@ -402,7 +401,7 @@ fn distribution(
             &labels[1],
             theme.dim,
         );
-        let end = width(&labels[2]);
+        let end = draw::text_width(&labels[2]);
         buf.set_string(
             bar_x + bar.saturating_sub(end),
             axis_y,
@@ -458,16 +457,6 @@ impl Scale {
             }
         }
         spans
-    }
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
     }
 }
 

@@ -6,7 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
-use super::board::{Pen, fit, lane_color, text_width};
+use super::board::lane_color;
+use super::draw::{Pen, fit, text_width};
 use super::leaderboard::{order, price_of, show, value};
 use super::{Rank, Scene};
 use crate::config::Price;

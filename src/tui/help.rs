@@ -8,7 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Widget};
 
 use super::Scene;
-use super::board::Pen;
+use super::draw::{Pen, text_width};
 
 /// The keys of a live race that a replay does not have.
 const RACE_KEYS: [(&str, &str); 2] = [
@@ -72,7 +72,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let keys = keys(scene.view.replay);
     let widest = keys
         .iter()
-        .map(|(_, what)| super::board::text_width(what))
+        .map(|(_, what)| text_width(what))
         .max()
         .unwrap_or(0);
     let width = (KEY_WIDTH + widest + 4).min(area.width);

@@ -13,10 +13,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use self::flow::{Flow, char_width, pack, take_width, truncate};
+use self::flow::{Flow, pack};
 use self::response::{heading, raw_rows, response_rows};
 use crate::report::format::{count, ms, rate};
 use crate::stats::snapshot::{EndpointSnapshot, RequestState, RequestView};
+use crate::tui::draw;
 use crate::tui::text::inert;
 use crate::tui::{Scene, Theme};
 use crate::workload::Prompt;
@@ -187,7 +188,7 @@ impl Columns {
         theme: &Theme,
     ) -> Line<'static> {
         let (status, style) = status(request, theme);
-        let status = pad(&truncate(&status, self.status), self.status);
+        let status = draw::pad(&draw::fit(&status, self.status), self.status);
         let id = format!("#{}", request.request.0);
         let mut spans = vec![
             // Visible without colour too (NO_COLOR, screen readers, snapshots).
@@ -382,7 +383,7 @@ fn prompt_rows(
     let hidden = messages.len() - shown;
     let role_width = messages
         .iter()
-        .map(|m| m.role.chars().map(char_width).sum::<usize>())
+        .map(|m| draw::width(&m.role))
         .max()
         .unwrap_or(0)
         .min(9)
@@ -411,16 +412,16 @@ fn prompt_rows(
         let cut = wrapped.len() > lines;
         for (i, row) in wrapped.into_iter().take(lines).enumerate() {
             let role = if i == 0 {
-                truncate(&inert(&message.role), role_width - 1)
+                draw::fit(&inert(&message.role), role_width - 1)
             } else {
                 String::new()
             };
             let mut text = row.to_string();
             if cut && i + 1 == lines {
-                text = format!("{}…", take_width(&text, text_width.saturating_sub(1)));
+                text = format!("{}…", draw::take_width(&text, text_width.saturating_sub(1)));
             }
             rows.push(Line::from(vec![
-                Span::styled(pad(&role, role_width), theme.dim),
+                Span::styled(draw::pad(&role, role_width), theme.dim),
                 Span::styled(text, theme.text),
             ]));
         }
@@ -432,18 +433,13 @@ fn prompt_rows(
 fn rule(name: &str, position: &str, width: usize, theme: &Theme) -> Line<'static> {
     let mut line = heading(name, theme.title, width, theme);
     if !position.is_empty() {
-        let used = position.chars().map(char_width).sum::<usize>() + 1;
+        let used = draw::width(position) + 1;
         line = heading(name, theme.title, width.saturating_sub(used), theme);
         line.spans
             .push(Span::styled(position.to_string(), theme.warn));
         line.spans.push(Span::styled("─", theme.border));
     }
     line
-}
-
-fn pad(text: &str, width: usize) -> String {
-    let used: usize = text.chars().map(char_width).sum();
-    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }
 
 fn duration_ms(d: std::time::Duration) -> f64 {

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::Widget;
 
-use super::board::{Align, Pen, bar, fit, text_width};
+use super::draw::{Align, Pen, bar, fit, text_width};
 use super::{LaneInfo, Theme};
 use crate::report::cost::{cost, usd};
 use crate::report::format::{ms, percent, rate};
@@ -374,11 +374,12 @@ impl Lane<'_> {
         }
         // `model · protocol`, or the protocol alone when the model would be cut to nothing.
         let protocol = info.protocol.as_str();
-        let about = match room.checked_sub(protocol.len() + 5) {
+        let protocol_width = usize::from(text_width(protocol));
+        let about = match room.checked_sub(protocol_width + 5) {
             Some(model_room) if model_room >= 6 => {
                 format!("{} · {protocol}", fit(&info.model, model_room))
             }
-            _ if room >= protocol.len() + 2 => protocol.to_string(),
+            _ if room >= protocol_width + 2 => protocol.to_string(),
             _ => return,
         };
         pen.left(x + 2, y, text_width(&about), &about, self.theme.dim);

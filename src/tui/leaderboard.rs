@@ -8,7 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
-use super::board::{Pen, fit, lane_color, text_width};
+use super::board::lane_color;
+use super::draw::{Pen, fit, text_width};
 use super::{Rank, Scene};
 use crate::config::Price;
 use crate::report::cost::{cost, usd_short};

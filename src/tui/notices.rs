@@ -6,7 +6,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::board::{Pen, fit};
+use super::draw::{Pen, fit};
 use super::{RaceInfo, Theme};
 use crate::event::ErrorClass;
 use crate::record::run_info::usage_notice;

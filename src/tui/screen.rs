@@ -3,8 +3,6 @@
 //! the help overlay on top — or, below 80×24, a plain request for a bigger terminal instead of
 //! a broken layout.
 
-use std::time::Duration;
-
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,7 +10,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::board::{Pen, bar, fit, text_width};
+use super::draw::{Pen, bar, clock, fit, text_width};
 use super::{Scene, Screen, board, help, notices, timeline};
 use crate::report::format::percent;
 
@@ -70,17 +68,6 @@ fn too_small(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let paragraph = Paragraph::new(text).centered().wrap(Wrap { trim: true });
     let middle = area.centered_vertically(Constraint::Length(height));
     paragraph.render(middle, buf);
-}
-
-/// Race time as `01:23.4`, or `1:02:03` past an hour.
-pub fn clock(t: Duration) -> String {
-    let tenths = t.as_millis() / 100;
-    let secs = tenths / 10;
-    if secs >= 3600 {
-        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-    } else {
-        format!("{:02}:{:02}.{}", secs / 60, secs % 60, tenths % 10)
-    }
 }
 
 /// How far the race is toward its stop (requests per endpoint, time limit or both) and the

@@ -283,11 +283,11 @@ fn a_timed_race_shows_its_clock_against_the_limit() {
     assert!(second.ends_with("of 01:30.0"), "{second}");
     assert!(frame.contains(" done"), "lanes count what ended: {frame}");
     assert_eq!(
-        super::clock(std::time::Duration::from_millis(3_723_400)),
+        crate::tui::draw::clock(std::time::Duration::from_millis(3_723_400)),
         "1:02:03"
     );
     assert_eq!(
-        super::clock(std::time::Duration::from_millis(83_450)),
+        crate::tui::draw::clock(std::time::Duration::from_millis(83_450)),
         "01:23.4"
     );
 }

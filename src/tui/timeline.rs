@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::Theme;
-use super::screen::clock;
+use super::draw::clock;
 use crate::event::Offset;
 use crate::stats::snapshot::Playback;
 
