@@ -13,6 +13,7 @@ pub mod inspector;
 pub mod lane;
 pub mod leaderboard;
 pub mod notices;
+pub mod ranking;
 pub mod screen;
 pub mod state;
 pub mod terminal;
@@ -21,7 +22,8 @@ pub mod theme;
 pub mod timeline;
 
 pub use info::{LaneInfo, RaceInfo};
-pub use state::{Action, Effect, Rank, Screen, ViewState};
+pub use ranking::Rank;
+pub use state::{Action, Effect, Screen, ViewState};
 pub use theme::{Theme, ThemeName};
 
 /// Everything one frame is drawn from. Views take this and nothing else: no clock, no I/O.
@@ -30,4 +32,12 @@ pub struct Scene<'a> {
     pub view: &'a ViewState,
     pub snapshot: &'a crate::stats::Snapshot,
     pub theme: &'a Theme,
+}
+
+impl Scene<'_> {
+    /// Lane `index`'s colour: the race file's choice, else the theme's.
+    pub fn lane_color(&self, index: usize) -> ratatui::style::Style {
+        let chosen = self.info.lanes.get(index).and_then(|l| l.color.as_deref());
+        self.theme.lane(index, chosen)
+    }
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::{Effect, action_for};
 use super::terminal::TerminalGuard;
-use super::{RaceInfo, Scene, Theme, ViewState, leaderboard, screen};
+use super::{RaceInfo, Scene, Theme, ViewState, ranking, screen};
 use crate::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
@@ -110,7 +110,7 @@ async fn show(
     };
     let prices = info.prices();
     let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
-    let mut order = leaderboard::order(&snapshot, view.rank, &prices);
+    let mut order = ranking::order(&snapshot, view.rank, &prices);
     let mut race_over = false;
     let mut quitting = false;
     let mut dirty = true;
@@ -154,7 +154,7 @@ async fn show(
                             }
                             Effect::None => {}
                         }
-                        let now = leaderboard::order(&snapshot, view.rank, &prices);
+                        let now = ranking::order(&snapshot, view.rank, &prices);
                         if now != order {
                             // A new ranking metric starts afresh: no moves to show yet.
                             view.previous_order.clone_from(&now);
@@ -181,7 +181,7 @@ async fn show(
                 }
                 let before = snapshot.t;
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
-                let now = leaderboard::order(&snapshot, view.rank, &prices);
+                let now = ranking::order(&snapshot, view.rank, &prices);
                 reorder(&mut view.previous_order, &mut order, now, snapshot.t < before);
                 dirty = true;
             }

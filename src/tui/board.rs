@@ -4,7 +4,6 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
 use super::Scene;
@@ -146,7 +145,7 @@ fn lanes(area: Rect, buf: &mut Buffer, scene: &Scene) {
             info,
             endpoint,
             theme,
-            color: lane_color(scene, index),
+            color: scene.lane_color(index),
             selected: index == scene.view.selected,
             finished: snapshot.finished,
             target: scene.info.requests,
@@ -157,12 +156,6 @@ fn lanes(area: Rect, buf: &mut Buffer, scene: &Scene) {
         lane.render(rect, buf);
         y = y.saturating_add(density.rows() + gap);
     }
-}
-
-/// Lane `index`'s colour: the race file's choice, else the theme's.
-pub(super) fn lane_color(scene: &Scene, index: usize) -> Style {
-    let chosen = scene.info.lanes.get(index).and_then(|l| l.color.as_deref());
-    scene.theme.lane(index, chosen)
 }
 
 #[cfg(test)]

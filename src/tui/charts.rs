@@ -25,12 +25,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
             .render(area, buf);
         return;
     }
-    let lanes: Vec<Style> = (0..endpoints.len())
-        .map(|i| {
-            let chosen = scene.info.lanes.get(i).and_then(|l| l.color.as_deref());
-            scene.theme.lane(i, chosen)
-        })
-        .collect();
+    let lanes: Vec<Style> = (0..endpoints.len()).map(|i| scene.lane_color(i)).collect();
     // A row per endpoint, a header and an axis row, inside a border; never more than half.
     let wanted = u16::try_from(endpoints.len())
         .unwrap_or(u16::MAX)

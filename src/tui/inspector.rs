@@ -29,10 +29,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         empty(area, buf, scene, "No endpoints in this race.", "");
         return;
     };
-    let lane = scene.theme.lane(
-        index,
-        scene.info.lanes.get(index).and_then(|l| l.color.as_deref()),
-    );
+    let lane = scene.lane_color(index);
     let Some(newest) = endpoint.requests.len().checked_sub(1) else {
         let hint = format!(
             "They show here as soon as {} sends its first one.",

@@ -12,9 +12,7 @@ use super::draw;
 use crate::player::{PlaybackCommand, Player, Speed};
 use crate::stats::Snapshot;
 use crate::stats::fixture::{endpoint_names, finished_race, race};
-use crate::tui::{
-    LaneInfo, RaceInfo, Rank, Scene, Screen, Theme, ThemeName, ViewState, leaderboard,
-};
+use crate::tui::{LaneInfo, RaceInfo, Rank, Scene, Screen, Theme, ThemeName, ViewState, ranking};
 
 const MODELS: [(&str, &str, bool); 8] = [
     ("gpt-4o-mini", "openai", false),
@@ -57,7 +55,7 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
 
 fn view(snapshot: &Snapshot) -> ViewState {
     // As the app loop keeps it: last order, here with the first two swapped so moves show.
-    let mut previous_order = leaderboard::order(snapshot, Rank::TtftP50, &[]);
+    let mut previous_order = ranking::order(snapshot, Rank::TtftP50, &[]);
     if previous_order.len() > 1 {
         previous_order.swap(0, 1);
     }
@@ -142,7 +140,7 @@ fn board_finished() {
     let snapshot = finished_race(4, 200);
     let info = info(4, 200);
     let view = ViewState {
-        previous_order: leaderboard::order(&snapshot, Rank::TtftP50, &[]),
+        previous_order: ranking::order(&snapshot, Rank::TtftP50, &[]),
         ..view(&snapshot)
     };
     insta::assert_snapshot!(
@@ -211,7 +209,7 @@ fn the_leader_and_a_failing_badge_stand_out() {
     let theme = Theme::new(ThemeName::Dark);
     let buf = render(120, 40, &info, &view, &snapshot);
 
-    let leader = &snapshot.endpoints[leaderboard::order(&snapshot, Rank::TtftP50, &[])[0]].name;
+    let leader = &snapshot.endpoints[ranking::order(&snapshot, Rank::TtftP50, &[])[0]].name;
     // The leaderboard is the side column.
     let (x, y) = find(&buf, &format!("● {leader}"), 120 - 40).expect("leader row");
     let cell = &buf[(x + 2, y)];
@@ -399,7 +397,7 @@ fn board_finished_priced() {
     let view = ViewState {
         rank: Rank::Cost,
         priced: true,
-        previous_order: leaderboard::order(&snapshot, Rank::Cost, &info.prices()),
+        previous_order: ranking::order(&snapshot, Rank::Cost, &info.prices()),
         ..view(&snapshot)
     };
     let wide = text(&render(120, 40, &info, &view, &snapshot));
@@ -438,12 +436,12 @@ fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
     info.replay = true;
     let view = ViewState {
         replay: true,
-        previous_order: leaderboard::order(&end, Rank::TtftP50, &[]),
+        previous_order: ranking::order(&end, Rank::TtftP50, &[]),
         ..ViewState::default()
     };
     assert_ne!(
         view.previous_order,
-        leaderboard::order(&start, Rank::TtftP50, &[])
+        ranking::order(&start, Rank::TtftP50, &[])
     );
     let frame = text(&render(120, 40, &info, &view, &start));
     assert!(!frame.contains('▲') && !frame.contains('▼'), "{frame}");

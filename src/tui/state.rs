@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::ranking::Rank;
 use crate::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
@@ -12,57 +13,6 @@ pub enum Screen {
     Board,
     Inspector,
     Charts,
-}
-
-/// What the leaderboard ranks by; `s` cycles through them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Rank {
-    #[default]
-    TtftP50,
-    OutputTokensPerS,
-    TtltP50,
-    SuccessRate,
-    /// Cost per 1000 requests: only when some endpoint has a price.
-    Cost,
-}
-
-impl Rank {
-    /// The ranks every race has.
-    pub const ALL: [Rank; 4] = [
-        Rank::TtftP50,
-        Rank::OutputTokensPerS,
-        Rank::TtltP50,
-        Rank::SuccessRate,
-    ];
-    /// The ranks of a race with a priced endpoint.
-    pub const WITH_COST: [Rank; 5] = [
-        Rank::TtftP50,
-        Rank::OutputTokensPerS,
-        Rank::TtltP50,
-        Rank::SuccessRate,
-        Rank::Cost,
-    ];
-
-    /// The ranks `s` cycles through: cost only when an endpoint is priced.
-    pub fn available(priced: bool) -> &'static [Rank] {
-        if priced { &Rank::WITH_COST } else { &Rank::ALL }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Rank::TtftP50 => "TTFT p50",
-            Rank::OutputTokensPerS => "tokens/s",
-            Rank::TtltP50 => "TTLT p50",
-            Rank::SuccessRate => "success rate",
-            Rank::Cost => "cost/1k req",
-        }
-    }
-
-    fn next(self, priced: bool) -> Rank {
-        let ranks = Rank::available(priced);
-        let i = ranks.iter().position(|r| *r == self).unwrap_or(0);
-        ranks[(i + 1) % ranks.len()]
-    }
 }
 
 /// The inspector's selection: a request of the selected endpoint, counted from the newest
