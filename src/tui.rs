@@ -3,23 +3,15 @@
 //! statistics and never talks to the engine directly.
 
 pub mod app;
-pub mod board;
-pub mod charts;
 pub mod draw;
-pub mod finish;
-pub mod help;
 pub mod info;
-pub mod inspector;
-pub mod lane;
-pub mod leaderboard;
-pub mod notices;
 pub mod ranking;
 pub mod screen;
 pub mod state;
 pub mod terminal;
 pub mod text;
 pub mod theme;
-pub mod timeline;
+pub mod views;
 
 pub use info::{LaneInfo, RaceInfo};
 pub use ranking::Rank;

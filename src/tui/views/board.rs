@@ -6,10 +6,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Widget;
 
-use super::Scene;
-use super::draw::{Pen, text_width};
 use super::lane::{self, Density, Lane, Scale};
 use super::{finish, leaderboard};
+use crate::tui::Scene;
+use crate::tui::draw::{Pen, text_width};
 
 /// From this width the leaderboard sits beside the lanes; below it, under them.
 pub const WIDE: u16 = 110;

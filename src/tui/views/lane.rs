@@ -7,12 +7,12 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::Widget;
 
-use super::draw::{Align, Pen, bar, fit, text_width};
-use super::{LaneInfo, Theme};
 use crate::report::cost::{cost, usd};
 use crate::report::format::{ms, percent, rate};
 use crate::stats::distribution::Summary;
 use crate::stats::{EndpointSnapshot, Health};
+use crate::tui::draw::{Align, Pen, bar, fit, text_width};
+use crate::tui::{LaneInfo, Theme};
 
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -581,7 +581,7 @@ mod tests {
     }
 
     fn title_of(endpoint: &EndpointSnapshot) -> String {
-        let theme = Theme::new(super::super::theme::ThemeName::Dark);
+        let theme = Theme::new(crate::tui::ThemeName::Dark);
         let lane = Lane {
             index: 0,
             info: None,

@@ -7,8 +7,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Widget};
 
-use super::Scene;
-use super::draw::{Pen, text_width};
+use crate::tui::Scene;
+use crate::tui::draw::{Pen, text_width};
 
 /// The keys of a live race that a replay does not have.
 const RACE_KEYS: [(&str, &str); 2] = [

@@ -55,7 +55,7 @@ fn draw(width: u16, height: u16, snapshot: &Snapshot) -> TestBackend {
 fn check(name: &str, snapshot: &Snapshot) {
     for (w, h) in [(120, 40), (80, 24)] {
         let backend = draw(w, h, snapshot);
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(format!("charts_{name}_{w}x{h}"), backend.to_string());
         });
     }

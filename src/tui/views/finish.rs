@@ -6,9 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
-use super::draw::{Pen, fit, text_width};
-use super::ranking::{order, price_of, show, value, winner};
-use super::{Rank, Scene};
+use crate::tui::draw::{Pen, fit, text_width};
+use crate::tui::ranking::{order, price_of, show, value, winner};
+use crate::tui::{Rank, Scene};
 
 /// Places on the podium.
 const PODIUM: usize = 3;

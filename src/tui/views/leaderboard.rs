@@ -8,9 +8,9 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
-use super::draw::{Pen, fit, text_width};
-use super::ranking::{order, price_of, show, value};
-use super::{Rank, Scene};
+use crate::tui::draw::{Pen, fit, text_width};
+use crate::tui::ranking::{order, price_of, show, value};
+use crate::tui::{Rank, Scene};
 
 /// Rows the leaderboard needs for `endpoints` (borders and column header included).
 pub fn height(endpoints: usize) -> u16 {
