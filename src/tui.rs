@@ -5,6 +5,7 @@
 pub mod app;
 pub mod draw;
 pub mod info;
+pub mod keys;
 pub mod ranking;
 pub mod screen;
 pub mod state;

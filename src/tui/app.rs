@@ -10,7 +10,8 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Effect, action_for};
+use super::keys::action_for;
+use super::state::Effect;
 use super::terminal::TerminalGuard;
 use super::{RaceInfo, Scene, Theme, ViewState, ranking, screen};
 use crate::player::PlaybackCommand;

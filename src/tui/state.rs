@@ -1,7 +1,6 @@
 //! The dashboard's own state — which screen, which endpoint and request are selected, how the
-//! leaderboard ranks — and how keys change it. Pure: no terminal, no clock, no statistics.
-
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+//! leaderboard ranks — and how actions (what keys stand for, in `keys.rs`) change it. Pure: no
+//! terminal, no clock, no statistics.
 
 use super::ranking::Rank;
 use crate::player::PlaybackCommand;
@@ -79,64 +78,6 @@ pub enum Effect {
     Playback(PlaybackCommand),
 }
 
-/// The action a key press stands for on the current screen.
-pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
-    if key.kind == KeyEventKind::Release {
-        return None;
-    }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if state.replay && !ctrl {
-        match playback_for(key.code) {
-            Some(command) => return Some(Action::Playback(command)),
-            // There is no sending to pause in a replay.
-            None if key.code == KeyCode::Char('p') => return None,
-            None => {}
-        }
-    }
-    let action = match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Char('p') => Action::TogglePause,
-        KeyCode::Tab | KeyCode::Right => Action::SelectNext,
-        KeyCode::BackTab | KeyCode::Left => Action::SelectPrevious,
-        KeyCode::Char(c @ '1'..='9') => Action::Select(usize::from(c as u8 - b'1')),
-        KeyCode::Enter => Action::Drill,
-        KeyCode::Char('i') => Action::ShowInspector,
-        KeyCode::Char('c') => Action::ShowCharts,
-        KeyCode::Char('s') => Action::CycleRank,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::Char('r') if state.screen == Screen::Inspector => Action::ToggleRaw,
-        KeyCode::PageUp => Action::ScrollUp,
-        KeyCode::PageDown => Action::ScrollDown,
-        _ => return None,
-    };
-    Some(action)
-}
-
-/// The playback keys of a replay. Digits seek rather than select lanes (tab and the arrows
-/// still select); `<` and `>` are shift-`,` and shift-`.`, and `=` is `+` unshifted.
-fn playback_for(code: KeyCode) -> Option<PlaybackCommand> {
-    let command = match code {
-        KeyCode::Char(' ') => PlaybackCommand::TogglePause,
-        KeyCode::Char('+' | '=') => PlaybackCommand::Faster,
-        KeyCode::Char('-') => PlaybackCommand::Slower,
-        KeyCode::Char('<') => PlaybackCommand::SeekBy(-SEEK_SECS),
-        KeyCode::Char('>') => PlaybackCommand::SeekBy(SEEK_SECS),
-        KeyCode::Home => PlaybackCommand::ToStart,
-        KeyCode::End => PlaybackCommand::ToEnd,
-        KeyCode::Char(c @ '0'..='9') => PlaybackCommand::SeekToPercent((c as u8 - b'0') * 10),
-        KeyCode::Char('.') => PlaybackCommand::Step,
-        _ => return None,
-    };
-    Some(command)
-}
-
-/// How far `<` and `>` seek.
-pub const SEEK_SECS: i64 = 10;
-
 impl ViewState {
     /// Applies an action; `endpoints` is how many lanes there are.
     pub fn apply(&mut self, action: Action, endpoints: usize) -> Effect {
@@ -210,31 +151,12 @@ impl ViewState {
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::KeyCode;
+
     use super::*;
-
-    fn key(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
-    }
-
-    fn press(state: &mut ViewState, code: KeyCode) -> Effect {
-        let action = action_for(key(code), state).expect("a bound key");
-        state.apply(action, 3)
-    }
-
-    #[test]
-    fn quit_and_ctrl_c_quit_and_release_events_are_ignored() {
-        let state = ViewState::default();
-        assert_eq!(
-            action_for(key(KeyCode::Char('q')), &state),
-            Some(Action::Quit)
-        );
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(ctrl_c, &state), Some(Action::Quit));
-        let mut release = key(KeyCode::Char('q'));
-        release.kind = KeyEventKind::Release;
-        assert_eq!(action_for(release, &state), None);
-        assert_eq!(action_for(key(KeyCode::Char('z')), &state), None);
-    }
+    use crate::tui::keys::action_for;
+    use crate::tui::keys::tests::{key, press};
+    use crate::tui::ranking::Rank;
 
     #[test]
     fn selection_wraps_and_numbers_pick_lanes() {
@@ -293,63 +215,6 @@ mod tests {
         assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(true));
         assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(false));
         assert_eq!(press(&mut s, KeyCode::Char('q')), Effect::Quit);
-    }
-
-    #[test]
-    fn replay_keys_drive_playback() {
-        let mut s = ViewState {
-            replay: true,
-            ..ViewState::default()
-        };
-        let playback = |s: &mut ViewState, code| match press(s, code) {
-            Effect::Playback(command) => command,
-            other => panic!("{code:?} gave {other:?}"),
-        };
-        use PlaybackCommand as P;
-        for (code, command) in [
-            (KeyCode::Char(' '), P::TogglePause),
-            (KeyCode::Char('+'), P::Faster),
-            (KeyCode::Char('='), P::Faster),
-            (KeyCode::Char('-'), P::Slower),
-            (KeyCode::Char('<'), P::SeekBy(-10)),
-            (KeyCode::Char('>'), P::SeekBy(10)),
-            (KeyCode::Home, P::ToStart),
-            (KeyCode::End, P::ToEnd),
-            (KeyCode::Char('0'), P::SeekToPercent(0)),
-            (KeyCode::Char('5'), P::SeekToPercent(50)),
-            (KeyCode::Char('9'), P::SeekToPercent(90)),
-            (KeyCode::Char('.'), P::Step),
-        ] {
-            assert_eq!(playback(&mut s, code), command, "{code:?}");
-        }
-        // Digits seek, so the view's selection stays; tab still selects.
-        assert_eq!(s.selected, 0);
-        press(&mut s, KeyCode::Tab);
-        assert_eq!(s.selected, 1);
-        // `p` pauses a race's sending: nothing in a replay. `q` and ctrl-c still quit.
-        assert_eq!(action_for(key(KeyCode::Char('p')), &s), None);
-        assert!(!s.paused);
-        assert_eq!(press(&mut s, KeyCode::Char('q')), Effect::Quit);
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(ctrl_c, &s), Some(Action::Quit));
-    }
-
-    #[test]
-    fn playback_keys_mean_nothing_in_a_live_race() {
-        let mut s = ViewState::default();
-        for code in [
-            KeyCode::Char(' '),
-            KeyCode::Char('+'),
-            KeyCode::Char('<'),
-            KeyCode::Char('.'),
-            KeyCode::Home,
-            KeyCode::End,
-        ] {
-            assert_eq!(action_for(key(code), &s), None, "{code:?}");
-        }
-        assert_eq!(action_for(key(KeyCode::Char('0')), &s), None, "no lane 0");
-        press(&mut s, KeyCode::Char('3'));
-        assert_eq!(s.selected, 2, "digits select lanes");
     }
 
     #[test]
