@@ -462,3 +462,20 @@ fn a_finished_race_offers_no_pause() {
         }
     }
 }
+
+#[test]
+fn the_footer_measures_keys_by_their_width() {
+    // `↑↓` is two columns (six bytes): at 80 columns the inspector's footer has room for all
+    // eight keys, two spaces apart.
+    let snapshot = race(3, 50);
+    let info = info(3, 50);
+    let view = ViewState {
+        screen: Screen::Inspector,
+        ..view(&snapshot)
+    };
+    let frame = text(&render(80, 24, &info, &view, &snapshot));
+    assert_eq!(
+        frame.lines().last().unwrap(),
+        " q quit  esc board  p pause  tab endpoint  ↑↓ request  r raw  c charts  ? help"
+    );
+}

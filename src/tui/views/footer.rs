@@ -5,8 +5,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::tui::Scene;
 use crate::tui::keys::{self, FooterKey};
+use crate::tui::{Scene, draw};
 
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     // Three spaces between keys where they fit, two where not; then optional keys give way.
@@ -15,7 +15,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let fits = |gap: usize| {
             let width: usize = keys
                 .iter()
-                .map(|k| k.key.len() + 1 + k.word.chars().count())
+                .map(|k| draw::width(k.key) + 1 + draw::width(k.word))
                 .sum();
             1 + width + gap * keys.len().saturating_sub(1) <= usize::from(area.width)
         };
