@@ -479,3 +479,26 @@ fn the_footer_measures_keys_by_their_width() {
         " q quit  esc board  p pause  tab endpoint  ↑↓ request  r raw  c charts  ? help"
     );
 }
+
+#[test]
+fn wide_names_keep_to_their_columns() {
+    // Two columns a character: cut by characters, these names ran over the lanes' progress
+    // and badges, and pushed the charts' distributions out of line.
+    let mut snapshot = race(4, 200);
+    snapshot.endpoints[0].name = "東京リージョン本番環境の大規模言語モデル推論".to_string();
+    snapshot.endpoints[2].name = "🚀🚀 ロケット推論サーバー".to_string();
+    let mut info = info(4, 200);
+    info.lanes[0].name.clone_from(&snapshot.endpoints[0].name);
+    info.lanes[2].name.clone_from(&snapshot.endpoints[2].name);
+    info.lanes[1].model = "模型-大型-指示調整版".to_string();
+    let view = view(&snapshot);
+    for (width, height) in [(120, 40), (80, 24)] {
+        let frame = text(&render(width, height, &info, &view, &snapshot));
+        insta::assert_snapshot!(format!("board_wide_names_{width}x{height}"), frame);
+        let title = frame.lines().find(|l| l.contains("▌ 1 東")).unwrap();
+        assert!(
+            title.contains("…") && title.contains("● healthy"),
+            "{title}"
+        );
+    }
+}
