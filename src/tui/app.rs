@@ -142,19 +142,8 @@ async fn show(
                         let _ = commands.send(RaceCommand::Interrupt);
                     }
                     if let Some(action) = action_for(key, &view) {
-                        match view.apply(action, snapshot.endpoints.len()) {
-                            Effect::Quit => {
-                                quitting = true;
-                                let _ = commands.send(RaceCommand::Stop);
-                            }
-                            Effect::Pause(paused) => {
-                                let _ = commands.send(RaceCommand::Pause(paused));
-                            }
-                            Effect::Playback(command) => {
-                                let _ = commands.send(RaceCommand::Playback(command));
-                            }
-                            Effect::None => {}
-                        }
+                        let effect = view.apply(action, snapshot.endpoints.len());
+                        quitting |= pass_on(effect, commands);
                         let now = ranking::order(&snapshot, view.rank, &prices);
                         if now != order {
                             // A new ranking metric starts afresh: no moves to show yet.
@@ -207,6 +196,18 @@ async fn show(
     }
     drop(guard);
     Ok(())
+}
+
+/// Tells the race what an action's `effect` asks of it; `true` when that is to quit.
+fn pass_on(effect: Effect, commands: &mpsc::UnboundedSender<RaceCommand>) -> bool {
+    let command = match effect {
+        Effect::Quit => RaceCommand::Stop,
+        Effect::Pause(paused) => RaceCommand::Pause(paused),
+        Effect::Playback(command) => RaceCommand::Playback(command),
+        Effect::None => return false,
+    };
+    let _ = commands.send(command);
+    effect == Effect::Quit
 }
 
 /// Follows the leaderboard's new order `now`: the one it replaces is what moves are shown

@@ -341,29 +341,29 @@ impl Mode {
 }
 
 impl Key {
-    /// The digit this key stands for, when it matches `key`.
-    fn matches(self, key: &KeyEvent, ctrl: bool) -> Option<Option<u8>> {
+    fn matches(self, key: &KeyEvent, ctrl: bool) -> bool {
         match (self, key.code) {
-            (Key::Code(code), pressed) => (code == pressed).then_some(None),
-            (Key::Ctrl(c), KeyCode::Char(pressed)) => (ctrl && c == pressed).then_some(None),
-            (Key::Digits(from, to), KeyCode::Char(pressed)) => {
-                let digit = u8::try_from(pressed.to_digit(10)?).ok()?;
-                (from..=to).contains(&pressed).then_some(Some(digit))
-            }
-            (Key::Ctrl(_) | Key::Digits(..), _) => None,
+            (Key::Code(code), pressed) => code == pressed,
+            (Key::Ctrl(c), KeyCode::Char(pressed)) => ctrl && c == pressed,
+            (Key::Digits(from, to), KeyCode::Char(pressed)) => (from..=to).contains(&pressed),
+            (Key::Ctrl(_) | Key::Digits(..), _) => false,
         }
     }
 }
 
 impl Does {
-    fn action(self, digit: Option<u8>) -> Option<Action> {
-        match (self, digit) {
-            (Does::Act(action), _) => Some(action),
-            (Does::SelectLane, Some(digit)) => Some(Action::Select(usize::from(digit) - 1)),
-            (Does::SeekTenths, Some(digit)) => {
-                Some(Action::Playback(PlaybackCommand::SeekToPercent(digit * 10)))
-            }
-            (Does::SelectLane | Does::SeekTenths, None) => None,
+    /// The action of the key `pressed`.
+    fn action(self, pressed: KeyCode) -> Option<Action> {
+        let digit = || match pressed {
+            KeyCode::Char(c) => u8::try_from(c.to_digit(10)?).ok(),
+            _ => None,
+        };
+        match self {
+            Does::Act(action) => Some(action),
+            Does::SelectLane => Some(Action::Select(usize::from(digit()?.checked_sub(1)?))),
+            Does::SeekTenths => Some(Action::Playback(PlaybackCommand::SeekToPercent(
+                digit()? * 10,
+            ))),
         }
     }
 }
@@ -380,7 +380,8 @@ pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
         .iter()
         .filter(|b| b.mode.includes(replay) && b.screens.contains(&state.screen))
         .flat_map(|b| b.keys)
-        .find_map(|&(bound, does)| does.action(bound.matches(&key, ctrl)?))
+        .find(|(bound, _)| bound.matches(&key, ctrl))
+        .and_then(|(_, does)| does.action(key.code))
 }
 
 /// Every key and what it does, in a live race or a replay, as the help lists them.
@@ -431,11 +432,10 @@ impl Word {
             // A finished race has nothing left to pause.
             Word::Sending if snapshot.finished => return None,
             Word::Sending if view.paused => "resume",
-            Word::Sending => "pause",
             // At the end, space plays the replay again from its start.
             Word::Playback if snapshot.finished => "restart",
             Word::Playback if snapshot.playback.as_ref().is_some_and(|p| p.paused) => "play",
-            Word::Playback => "pause",
+            Word::Sending | Word::Playback => "pause",
         };
         Some(word)
     }

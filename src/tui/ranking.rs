@@ -54,6 +54,7 @@ impl Rank {
     }
 
     /// The rank after this one in `s`'s cycle.
+    #[must_use]
     pub fn next(self, priced: bool) -> Rank {
         let ranks = Rank::available(priced);
         let i = ranks.iter().position(|r| *r == self).unwrap_or(0);
@@ -181,7 +182,7 @@ mod tests {
                 failed,
                 ..Counts::default()
             },
-            errors: Default::default(),
+            errors: std::collections::BTreeMap::default(),
             latency: Latency {
                 ttft_ms: ttft.map(summary),
                 ttlt_ms: ttft.map(|t| summary(t * 10.0)),

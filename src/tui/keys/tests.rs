@@ -33,6 +33,7 @@ fn quit_and_ctrl_c_quit_and_release_events_are_ignored() {
 
 #[test]
 fn replay_keys_drive_playback() {
+    use PlaybackCommand as P;
     let mut s = ViewState {
         replay: true,
         ..ViewState::default()
@@ -41,7 +42,6 @@ fn replay_keys_drive_playback() {
         Effect::Playback(command) => command,
         other => panic!("{code:?} gave {other:?}"),
     };
-    use PlaybackCommand as P;
     for (code, command) in [
         (KeyCode::Char(' '), P::TogglePause),
         (KeyCode::Char('+'), P::Faster),
@@ -91,8 +91,8 @@ fn playback_keys_mean_nothing_in_a_live_race() {
 /// The footer's keys and words, as one line.
 fn footer_of(replay: bool, screen: Screen) -> String {
     let view = ViewState {
-        replay,
         screen,
+        replay,
         ..ViewState::default()
     };
     let keys = footer(&view, &race(3, 100));

@@ -105,7 +105,7 @@ impl TimeAxis {
         TimeAxis {
             first,
             now: now.max(first + 1.0),
-            partial: (!scene.snapshot.finished).then_some(now as u64),
+            partial: (!scene.snapshot.finished).then_some(draw::whole(now)),
         }
     }
 
@@ -119,7 +119,7 @@ impl TimeAxis {
         [self.first, middle, self.now]
             .into_iter()
             .map(|s| {
-                let s = s as u64;
+                let s = draw::whole(s);
                 Span::raw(format!("{}:{:02}", s / 60, s % 60))
             })
             .collect()
@@ -415,7 +415,8 @@ struct Scale {
 impl Scale {
     fn column(&self, value: f64) -> usize {
         let last = self.width.saturating_sub(1);
-        ((value / self.top * self.width as f64) as usize).min(last)
+        let column = draw::whole(value / self.top * self.width as f64);
+        usize::try_from(column).unwrap_or(usize::MAX).min(last)
     }
 
     fn bar(&self, s: &Summary, lane: Style, dim: Style) -> Vec<Span<'static>> {

@@ -10,8 +10,9 @@ use ratatui::widgets::Widget;
 use crate::report::cost::{cost, usd};
 use crate::report::format::{ms, percent, rate};
 use crate::stats::distribution::Summary;
+use crate::stats::window::Second;
 use crate::stats::{EndpointSnapshot, Health};
-use crate::tui::draw::{Align, Pen, bar, fit, text_width};
+use crate::tui::draw::{Align, Pen, bar, fit, text_width, whole};
 use crate::tui::{LaneInfo, Theme};
 
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
@@ -139,7 +140,10 @@ pub fn spark(values: &[Option<f64>], max: f64, rows: u16) -> Vec<String> {
     let levels: Vec<u16> = values
         .iter()
         .map(|v| match v {
-            Some(v) if *v > 0.0 && max > 0.0 => (v / max * steps).ceil().clamp(1.0, steps) as u16,
+            Some(v) if *v > 0.0 && max > 0.0 => {
+                let level = whole((v / max * steps).ceil().clamp(1.0, steps));
+                u16::try_from(level).unwrap_or(u16::MAX)
+            }
             _ => 0,
         })
         .collect();
@@ -424,7 +428,7 @@ impl Lane<'_> {
         let span = usize::from(spark_width(area.width));
         let recent = &self.endpoint.recent_seconds;
         let skip = recent.len().saturating_sub(span);
-        let ttft: Vec<Option<f64>> = recent.iter().skip(skip).map(|s| s.ttft_mean_ms()).collect();
+        let ttft: Vec<Option<f64>> = recent.iter().skip(skip).map(Second::ttft_mean_ms).collect();
         let tokens: Vec<Option<f64>> = tokens_per_second(self.endpoint)
             .skip(skip)
             .map(Some)

@@ -216,7 +216,7 @@ fn wide_names_keep_the_distributions_in_line() {
             u16::try_from(end).ok()
         })
         .collect();
-    assert_eq!(ends.len(), 3, "{}", backend);
+    assert_eq!(ends.len(), 3, "{backend}");
     assert!(ends.iter().all(|&x| x == ends[0]), "{ends:?}\n{backend}");
     assert!(backend.to_string().contains('…'), "{backend}");
 }

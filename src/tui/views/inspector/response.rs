@@ -184,7 +184,7 @@ pub fn heading(
 }
 
 fn seconds(at_ms: f64) -> u64 {
-    (at_ms.max(0.0) / 1000.0) as u64
+    draw::whole(at_ms / 1000.0)
 }
 
 /// `+1.2s` (fits the gutter up to a few minutes).
