@@ -442,4 +442,4 @@ impl Word {
 }
 
 #[cfg(test)]
-pub(super) mod tests;
+mod tests;

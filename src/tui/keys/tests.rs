@@ -1,17 +1,19 @@
-//! The key map: what keys do in a race and in a replay, each screen's footer, and the help.
+//! The key map: what keys do in a race and in a replay and how they change the view's state,
+//! each screen's footer, and the help.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::*;
 use crate::stats::fixture::race;
-use crate::tui::state::Effect;
+use crate::tui::ranking::Rank;
+use crate::tui::state::{Effect, InspectorState};
 
-pub(crate) fn key(code: KeyCode) -> KeyEvent {
+fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
 
 /// Presses `code` in a race of three endpoints; the key must be bound.
-pub(crate) fn press(state: &mut ViewState, code: KeyCode) -> Effect {
+fn press(state: &mut ViewState, code: KeyCode) -> Effect {
     let action = action_for(key(code), state).expect("a bound key");
     state.apply(action, 3)
 }
@@ -200,4 +202,92 @@ fn the_help_lists_a_race_s_keys_or_a_replay_s() {
             .any(|(keys, _)| *keys == "space" || *keys == "0 … 9")
     );
     assert_eq!((race.len(), replay.len()), (14, 18));
+}
+
+#[test]
+fn selection_wraps_and_numbers_pick_lanes() {
+    let mut s = ViewState::default();
+    press(&mut s, KeyCode::BackTab);
+    assert_eq!(s.selected, 2);
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.selected, 0);
+    press(&mut s, KeyCode::Char('2'));
+    assert_eq!(s.selected, 1);
+    // There is no ninth endpoint: nothing changes.
+    press(&mut s, KeyCode::Char('9'));
+    assert_eq!(s.selected, 1);
+}
+
+#[test]
+fn screens_help_and_back() {
+    let mut s = ViewState::default();
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.screen, Screen::Inspector);
+    press(&mut s, KeyCode::Char('?'));
+    assert!(s.help);
+    press(&mut s, KeyCode::Esc);
+    assert!(!s.help, "esc closes help first");
+    assert_eq!(s.screen, Screen::Inspector);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.screen, Screen::Board);
+    press(&mut s, KeyCode::Char('c'));
+    assert_eq!(s.screen, Screen::Charts);
+}
+
+#[test]
+fn the_inspector_moves_between_requests_scrolls_and_shows_raw_events() {
+    let mut s = ViewState::default();
+    press(&mut s, KeyCode::Char('i'));
+    press(&mut s, KeyCode::Up);
+    press(&mut s, KeyCode::Up);
+    assert_eq!(s.inspector.from_newest, 2);
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(s.inspector.scroll, 10);
+    press(&mut s, KeyCode::Down);
+    assert_eq!((s.inspector.from_newest, s.inspector.scroll), (1, 0));
+    press(&mut s, KeyCode::Char('r'));
+    assert!(s.inspector.raw);
+    // Another endpoint starts at its newest request again.
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.inspector, InspectorState::default());
+    // `r` means nothing on the board.
+    s.screen = Screen::Board;
+    assert_eq!(action_for(key(KeyCode::Char('r')), &s), None);
+}
+
+#[test]
+fn pause_and_quit_are_effects_for_the_race() {
+    let mut s = ViewState::default();
+    assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(true));
+    assert_eq!(press(&mut s, KeyCode::Char('p')), Effect::Pause(false));
+    assert_eq!(press(&mut s, KeyCode::Char('q')), Effect::Quit);
+}
+
+#[test]
+fn the_rank_cycles_through_every_metric() {
+    let mut s = ViewState::default();
+    let mut seen = vec![s.rank];
+    for _ in 0..Rank::ALL.len() {
+        press(&mut s, KeyCode::Char('s'));
+        seen.push(s.rank);
+    }
+    assert_eq!(&seen[..4], &Rank::ALL);
+    assert_eq!(seen[4], Rank::TtftP50);
+}
+
+#[test]
+fn cost_joins_the_cycle_only_when_an_endpoint_is_priced() {
+    let mut s = ViewState {
+        priced: true,
+        ..ViewState::default()
+    };
+    let mut seen = vec![s.rank];
+    for _ in 0..Rank::WITH_COST.len() {
+        press(&mut s, KeyCode::Char('s'));
+        seen.push(s.rank);
+    }
+    assert_eq!(&seen[..5], &Rank::WITH_COST);
+    assert_eq!(seen[5], Rank::TtftP50);
+    let unpriced = ViewState::default();
+    assert!(!Rank::available(unpriced.priced).contains(&Rank::Cost));
 }
