@@ -3,24 +3,20 @@
 //! statistics and never talks to the engine directly.
 
 pub mod app;
-pub mod board;
-pub mod charts;
-pub mod finish;
-pub mod help;
+pub mod draw;
 pub mod info;
-pub mod inspector;
-pub mod lane;
-pub mod leaderboard;
-pub mod notices;
+pub mod keys;
+pub mod ranking;
 pub mod screen;
 pub mod state;
 pub mod terminal;
 pub mod text;
 pub mod theme;
-pub mod timeline;
+pub mod views;
 
 pub use info::{LaneInfo, RaceInfo};
-pub use state::{Action, Effect, Rank, Screen, ViewState};
+pub use ranking::Rank;
+pub use state::{Action, Effect, Screen, ViewState};
 pub use theme::{Theme, ThemeName};
 
 /// Everything one frame is drawn from. Views take this and nothing else: no clock, no I/O.
@@ -29,4 +25,12 @@ pub struct Scene<'a> {
     pub view: &'a ViewState,
     pub snapshot: &'a crate::stats::Snapshot,
     pub theme: &'a Theme,
+}
+
+impl Scene<'_> {
+    /// Lane `index`'s colour: the race file's choice, else the theme's.
+    pub fn lane_color(&self, index: usize) -> ratatui::style::Style {
+        let chosen = self.info.lanes.get(index).and_then(|l| l.color.as_deref());
+        self.theme.lane(index, chosen)
+    }
 }

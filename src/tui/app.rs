@@ -10,9 +10,10 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Effect, action_for};
+use super::keys::action_for;
+use super::state::Effect;
 use super::terminal::TerminalGuard;
-use super::{RaceInfo, Scene, Theme, ViewState, leaderboard, screen};
+use super::{RaceInfo, Scene, Theme, ViewState, ranking, screen};
 use crate::replay::player::PlaybackCommand;
 use crate::stats::Snapshot;
 
@@ -109,7 +110,7 @@ async fn show(
         ..ViewState::default()
     };
     let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
-    let mut order = leaderboard::order(&snapshot, view.rank);
+    let mut order = ranking::order(&snapshot, view.rank);
     let mut race_over = false;
     let mut quitting = false;
     let mut dirty = true;
@@ -140,20 +141,9 @@ async fn show(
                         let _ = commands.send(RaceCommand::Interrupt);
                     }
                     if let Some(action) = action_for(key, &view) {
-                        match view.apply(action, snapshot.endpoints.len()) {
-                            Effect::Quit => {
-                                quitting = true;
-                                let _ = commands.send(RaceCommand::Stop);
-                            }
-                            Effect::Pause(paused) => {
-                                let _ = commands.send(RaceCommand::Pause(paused));
-                            }
-                            Effect::Playback(command) => {
-                                let _ = commands.send(RaceCommand::Playback(command));
-                            }
-                            Effect::None => {}
-                        }
-                        let now = leaderboard::order(&snapshot, view.rank);
+                        let effect = view.apply(action, snapshot.endpoints.len());
+                        quitting |= pass_on(effect, commands);
+                        let now = ranking::order(&snapshot, view.rank);
                         if now != order {
                             // A new ranking metric starts afresh: no moves to show yet.
                             view.previous_order.clone_from(&now);
@@ -180,7 +170,7 @@ async fn show(
                 }
                 let before = snapshot.t;
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
-                let now = leaderboard::order(&snapshot, view.rank);
+                let now = ranking::order(&snapshot, view.rank);
                 reorder(&mut view.previous_order, &mut order, now, snapshot.t < before);
                 dirty = true;
             }
@@ -205,6 +195,18 @@ async fn show(
     }
     drop(guard);
     Ok(())
+}
+
+/// Tells the race what an action's `effect` asks of it; `true` when that is to quit.
+fn pass_on(effect: Effect, commands: &mpsc::UnboundedSender<RaceCommand>) -> bool {
+    let command = match effect {
+        Effect::Quit => RaceCommand::Stop,
+        Effect::Pause(paused) => RaceCommand::Pause(paused),
+        Effect::Playback(command) => RaceCommand::Playback(command),
+        Effect::None => return false,
+    };
+    let _ = commands.send(command);
+    effect == Effect::Quit
 }
 
 /// Follows the leaderboard's new order `now`: the one it replaces is what moves are shown

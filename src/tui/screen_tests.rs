@@ -12,9 +12,7 @@ use super::draw;
 use crate::replay::player::{PlaybackCommand, Player, Speed};
 use crate::stats::Snapshot;
 use crate::stats::fixture::{endpoint_names, finished_race, race};
-use crate::tui::{
-    LaneInfo, RaceInfo, Rank, Scene, Screen, Theme, ThemeName, ViewState, leaderboard,
-};
+use crate::tui::{LaneInfo, RaceInfo, Rank, Scene, Screen, Theme, ThemeName, ViewState, ranking};
 
 const MODELS: [(&str, &str, bool); 8] = [
     ("gpt-4o-mini", "openai", false),
@@ -57,7 +55,7 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
 
 fn view(snapshot: &Snapshot) -> ViewState {
     // As the app loop keeps it: last order, here with the first two swapped so moves show.
-    let mut previous_order = leaderboard::order(snapshot, Rank::TtftP50);
+    let mut previous_order = ranking::order(snapshot, Rank::TtftP50);
     if previous_order.len() > 1 {
         previous_order.swap(0, 1);
     }
@@ -142,7 +140,7 @@ fn board_finished() {
     let snapshot = finished_race(4, 200);
     let info = info(4, 200);
     let view = ViewState {
-        previous_order: leaderboard::order(&snapshot, Rank::TtftP50),
+        previous_order: ranking::order(&snapshot, Rank::TtftP50),
         ..view(&snapshot)
     };
     insta::assert_snapshot!(
@@ -211,7 +209,7 @@ fn the_leader_and_a_failing_badge_stand_out() {
     let theme = Theme::new(ThemeName::Dark);
     let buf = render(120, 40, &info, &view, &snapshot);
 
-    let leader = &snapshot.endpoints[leaderboard::order(&snapshot, Rank::TtftP50)[0]].name;
+    let leader = &snapshot.endpoints[ranking::order(&snapshot, Rank::TtftP50)[0]].name;
     // The leaderboard is the side column.
     let (x, y) = find(&buf, &format!("● {leader}"), 120 - 40).expect("leader row");
     let cell = &buf[(x + 2, y)];
@@ -283,11 +281,11 @@ fn a_timed_race_shows_its_clock_against_the_limit() {
     assert!(second.ends_with("of 01:30.0"), "{second}");
     assert!(frame.contains(" done"), "lanes count what ended: {frame}");
     assert_eq!(
-        super::clock(std::time::Duration::from_millis(3_723_400)),
+        crate::tui::draw::clock(std::time::Duration::from_millis(3_723_400)),
         "1:02:03"
     );
     assert_eq!(
-        super::clock(std::time::Duration::from_millis(83_450)),
+        crate::tui::draw::clock(std::time::Duration::from_millis(83_450)),
         "01:23.4"
     );
 }
@@ -402,7 +400,7 @@ fn board_finished_priced() {
     let view = ViewState {
         rank: Rank::Cost,
         priced: true,
-        previous_order: leaderboard::order(&snapshot, Rank::Cost),
+        previous_order: ranking::order(&snapshot, Rank::Cost),
         ..view(&snapshot)
     };
     let wide = text(&render(120, 40, &info, &view, &snapshot));
@@ -441,13 +439,10 @@ fn a_replay_restarted_from_the_end_shows_no_moves_without_data() {
     info.replay = true;
     let view = ViewState {
         replay: true,
-        previous_order: leaderboard::order(&end, Rank::TtftP50),
+        previous_order: ranking::order(&end, Rank::TtftP50),
         ..ViewState::default()
     };
-    assert_ne!(
-        view.previous_order,
-        leaderboard::order(&start, Rank::TtftP50)
-    );
+    assert_ne!(view.previous_order, ranking::order(&start, Rank::TtftP50));
     let frame = text(&render(120, 40, &info, &view, &start));
     assert!(!frame.contains('▲') && !frame.contains('▼'), "{frame}");
 }
@@ -465,5 +460,45 @@ fn a_finished_race_offers_no_pause() {
             let footer = frame.lines().last().unwrap();
             assert_eq!(footer.contains("p pause"), offered, "{screen:?}: {footer}");
         }
+    }
+}
+
+#[test]
+fn the_footer_measures_keys_by_their_width() {
+    // `↑↓` is two columns (six bytes): at 80 columns the inspector's footer has room for all
+    // eight keys, two spaces apart.
+    let snapshot = race(3, 50);
+    let info = info(3, 50);
+    let view = ViewState {
+        screen: Screen::Inspector,
+        ..view(&snapshot)
+    };
+    let frame = text(&render(80, 24, &info, &view, &snapshot));
+    assert_eq!(
+        frame.lines().last().unwrap(),
+        " q quit  esc board  p pause  tab endpoint  ↑↓ request  r raw  c charts  ? help"
+    );
+}
+
+#[test]
+fn wide_names_keep_to_their_columns() {
+    // Two columns a character: cut by characters, these names ran over the lanes' progress
+    // and badges, and pushed the charts' distributions out of line.
+    let mut snapshot = race(4, 200);
+    snapshot.endpoints[0].name = "東京リージョン本番環境の大規模言語モデル推論".to_string();
+    snapshot.endpoints[2].name = "🚀🚀 ロケット推論サーバー".to_string();
+    let mut info = info(4, 200);
+    info.lanes[0].name.clone_from(&snapshot.endpoints[0].name);
+    info.lanes[2].name.clone_from(&snapshot.endpoints[2].name);
+    info.lanes[1].model = "模型-大型-指示調整版".to_string();
+    let view = view(&snapshot);
+    for (width, height) in [(120, 40), (80, 24)] {
+        let frame = text(&render(width, height, &info, &view, &snapshot));
+        insta::assert_snapshot!(format!("board_wide_names_{width}x{height}"), frame);
+        let title = frame.lines().find(|l| l.contains("▌ 1 東")).unwrap();
+        assert!(
+            title.contains("…") && title.contains("● healthy"),
+            "{title}"
+        );
     }
 }

@@ -8,10 +8,10 @@
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::Theme;
-use super::screen::clock;
 use crate::event::Offset;
 use crate::stats::snapshot::Playback;
+use crate::tui::Theme;
+use crate::tui::draw::clock;
 
 /// The badge of a paused replay.
 const PAUSED: &str = " PAUSED ";

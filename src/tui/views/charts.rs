@@ -13,7 +13,7 @@ use crate::format::{ms, rate};
 use crate::stats::distribution::Summary;
 use crate::stats::snapshot::EndpointSnapshot;
 use crate::stats::window::Second;
-use crate::tui::Scene;
+use crate::tui::{Scene, draw};
 
 /// Draws the charts screen into `area`.
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
@@ -25,12 +25,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
             .render(area, buf);
         return;
     }
-    let lanes: Vec<Style> = (0..endpoints.len())
-        .map(|i| {
-            let chosen = scene.info.lanes.get(i).and_then(|l| l.color.as_deref());
-            scene.theme.lane(i, chosen)
-        })
-        .collect();
+    let lanes: Vec<Style> = (0..endpoints.len()).map(|i| scene.lane_color(i)).collect();
     // A row per endpoint, a header and an axis row, inside a border; never more than half.
     let wanted = u16::try_from(endpoints.len())
         .unwrap_or(u16::MAX)
@@ -110,7 +105,7 @@ impl TimeAxis {
         TimeAxis {
             first,
             now: now.max(first + 1.0),
-            partial: (!scene.snapshot.finished).then_some(now as u64),
+            partial: (!scene.snapshot.finished).then_some(draw::whole(now)),
         }
     }
 
@@ -124,7 +119,7 @@ impl TimeAxis {
         [self.first, middle, self.now]
             .into_iter()
             .map(|s| {
-                let s = s as u64;
+                let s = draw::whole(s);
                 Span::raw(format!("{}:{:02}", s / 60, s % 60))
             })
             .collect()
@@ -324,7 +319,7 @@ fn distribution(
         .collect();
     let name_width = names
         .iter()
-        .map(|n| n.chars().count())
+        .map(|n| draw::width(n))
         .max()
         .unwrap_or(0)
         .min(width / 4);
@@ -365,7 +360,7 @@ fn distribution(
     let rows_y = (inner.y + 1..inner.bottom()).take(rows);
     for (((name, summary), lane), y) in names.iter().zip(summaries).zip(lanes).zip(rows_y) {
         let mut spans = vec![Span::styled(
-            format!("{:<name_width$} ", truncate(name, name_width)),
+            format!("{} ", draw::pad(&draw::fit(name, name_width), name_width)),
             theme.text,
         )];
         match summary {
@@ -393,8 +388,7 @@ fn distribution(
     if top > 0.0 && bar_width >= 12 {
         let labels = [ms_label(0.0), ms(Some(top / 2.0)), ms(Some(top))];
         let bar = u16::try_from(bar_width).unwrap_or(0);
-        let width = |label: &String| u16::try_from(label.chars().count()).unwrap_or(bar);
-        let middle = width(&labels[1]) / 2;
+        let middle = draw::text_width(&labels[1]) / 2;
         buf.set_string(bar_x, axis_y, &labels[0], theme.dim);
         buf.set_string(
             bar_x + bar / 2 - middle.min(bar / 2),
@@ -402,7 +396,7 @@ fn distribution(
             &labels[1],
             theme.dim,
         );
-        let end = width(&labels[2]);
+        let end = draw::text_width(&labels[2]);
         buf.set_string(
             bar_x + bar.saturating_sub(end),
             axis_y,
@@ -421,7 +415,8 @@ struct Scale {
 impl Scale {
     fn column(&self, value: f64) -> usize {
         let last = self.width.saturating_sub(1);
-        ((value / self.top * self.width as f64) as usize).min(last)
+        let column = draw::whole(value / self.top * self.width as f64);
+        usize::try_from(column).unwrap_or(usize::MAX).min(last)
     }
 
     fn bar(&self, s: &Summary, lane: Style, dim: Style) -> Vec<Span<'static>> {
@@ -458,16 +453,6 @@ impl Scale {
             }
         }
         spans
-    }
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
     }
 }
 

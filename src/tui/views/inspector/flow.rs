@@ -5,38 +5,10 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use crate::tui::draw::{char_width, fit};
+
 /// Columns taken by a gutter label and the space after it.
 pub const GUTTER: usize = 7;
-
-/// The display width of one character (0 for combining marks, 2 for wide ones).
-pub fn char_width(c: char) -> usize {
-    let mut utf8 = [0; 4];
-    Span::raw(&*c.encode_utf8(&mut utf8)).width()
-}
-
-/// `text` cut to at most `width` columns, ending in `…` when cut.
-pub fn truncate(text: &str, width: usize) -> String {
-    let total: usize = text.chars().map(char_width).sum();
-    if total <= width {
-        return text.to_string();
-    }
-    match width {
-        0 => String::new(),
-        _ => format!("{}…", take_width(text, width - 1)),
-    }
-}
-
-/// The longest start of `text` that fits `width` columns.
-pub fn take_width(text: &str, width: usize) -> &str {
-    let mut used = 0;
-    for (i, c) in text.char_indices() {
-        used += char_width(c);
-        if used > width {
-            return &text[..i];
-        }
-    }
-    text
-}
 
 /// Packs short items (`ok`, `HTTP 200`, `96 tokens`) into as few rows as fit `width`,
 /// separated by a dim dot; an item wider than a row is cut.
@@ -55,7 +27,7 @@ pub fn pack(items: Vec<Span<'static>>, width: usize, separator: Style) -> Vec<Li
             used += 3;
         }
         let item = if w > width {
-            Span::styled(truncate(&item.content, width), item.style)
+            Span::styled(fit(&item.content, width), item.style)
         } else {
             item
         };
@@ -296,11 +268,5 @@ mod tests {
         ];
         let rows = pack(items, 16, Style::default());
         assert_eq!(texts(&rows), ["ok · HTTP 200", "96 tokens"]);
-    }
-
-    #[test]
-    fn truncate_marks_the_cut() {
-        assert_eq!(truncate("stream_cut", 6), "strea…");
-        assert_eq!(truncate("ok", 6), "ok");
     }
 }

@@ -6,10 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
-use super::board::{Pen, fit, lane_color, text_width};
-use super::leaderboard::{order, show, value};
-use super::{Rank, Scene};
-use crate::stats::Snapshot;
+use crate::tui::draw::{Pen, fit, text_width};
+use crate::tui::ranking::{order, show, value, winner};
+use crate::tui::{Rank, Scene};
 
 /// Places on the podium.
 const PODIUM: usize = 3;
@@ -20,34 +19,6 @@ pub fn height(endpoints: usize, priced: bool) -> u16 {
     let places = u16::try_from(endpoints.min(PODIUM)).unwrap_or(0);
     let metrics = u16::try_from(Rank::available(priced).len()).unwrap_or(4);
     2 + metrics + 1 + places
-}
-
-/// The best endpoint under `rank` (the first in race order if several share the best value),
-/// its value, and how many others share it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Winner {
-    pub endpoint: usize,
-    pub value: f64,
-    pub tied: usize,
-}
-
-pub fn winner(snapshot: &Snapshot, rank: Rank) -> Option<Winner> {
-    let order = order(snapshot, rank);
-    let first = *order.first()?;
-    let value_at = |i: usize| {
-        let endpoint = snapshot.endpoints.get(i)?;
-        value(endpoint, rank, snapshot.costs.get(&endpoint.name))
-    };
-    let best = value_at(first)?;
-    let tied = order[1..]
-        .iter()
-        .take_while(|&&i| value_at(i) == Some(best))
-        .count();
-    Some(Winner {
-        endpoint: first,
-        value: best,
-        tied,
-    })
 }
 
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
@@ -87,7 +58,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         } else {
             fit(name, usize::from(room))
         };
-        pen.left(name_x, y, 1, "●", lane_color(scene, w.endpoint));
+        pen.left(name_x, y, 1, "●", scene.lane_color(w.endpoint));
         pen.left(name_x + 2, y, room, &name, theme.leader);
         pen.right(x, y, width, &text, theme.text);
     }
@@ -111,7 +82,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
             theme.text
         };
         pen.left(x + 2, y, 4, place, style);
-        pen.left(name_x, y, 1, "●", lane_color(scene, index));
+        pen.left(name_x, y, 1, "●", scene.lane_color(index));
         let text = show(rank, v);
         let room = name_room(&text);
         let name = fit(&endpoint.name, usize::from(room));

@@ -4,10 +4,10 @@
 
 use ratatui::text::{Line, Span};
 
-use super::flow::{Flow, GUTTER, char_width, truncate};
+use super::flow::{Flow, GUTTER};
 use crate::stats::snapshot::{Mark, RequestState, RequestView, Segment};
-use crate::tui::Theme;
 use crate::tui::text::{escaped, inert};
+use crate::tui::{Theme, draw};
 
 /// The response as rows `width` wide; `elapsed_ms` is how long an in-flight request has run.
 pub fn response_rows(
@@ -132,9 +132,9 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
                         ("text ", theme.text)
                     };
                     let chunks = format!("×{:<3}", segment.chunks);
-                    let room = width.saturating_sub(OFFSET + 6 + chunks.chars().count() + 3);
+                    let room = width.saturating_sub(OFFSET + 6 + draw::width(&chunks) + 3);
                     // Escaped, so line breaks and controls show as `\n`, `\u{1b}`.
-                    let excerpt = truncate(&escaped(&segment.text), room);
+                    let excerpt = draw::fit(&escaped(&segment.text), room);
                     spans.push(Span::styled(kind, style));
                     spans.push(Span::styled(format!(" {chunks}"), theme.dim));
                     spans.push(Span::styled(format!(" \"{excerpt}\""), style));
@@ -142,7 +142,7 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
                 Event::Mark(mark) => {
                     let room = width.saturating_sub(OFFSET);
                     spans.push(Span::styled(
-                        truncate(&inert(&mark.label), room),
+                        draw::fit(&inert(&mark.label), room),
                         theme.title,
                     ));
                 }
@@ -154,10 +154,11 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
         // Sensitive headers were never recorded; values are the server's, so made inert.
         rows.push(heading("response headers", theme.dim, width, theme));
         for (name, value) in &req.headers {
-            let room = width.saturating_sub(name.chars().count() + 2);
+            let name = inert(name);
+            let room = width.saturating_sub(draw::width(&name) + 2);
             rows.push(Line::from(vec![
-                Span::styled(format!("{}: ", inert(name)), theme.dim),
-                Span::styled(truncate(&inert(value), room), theme.text),
+                Span::styled(format!("{name}: "), theme.dim),
+                Span::styled(draw::fit(&inert(value), room), theme.text),
             ]));
         }
     }
@@ -171,7 +172,7 @@ pub fn heading(
     width: usize,
     theme: &Theme,
 ) -> Line<'static> {
-    let used = 3 + name.chars().map(char_width).sum::<usize>();
+    let used = 3 + draw::width(name);
     Line::from(vec![
         Span::styled("─ ", theme.border),
         Span::styled(name.to_string(), style),
@@ -183,7 +184,7 @@ pub fn heading(
 }
 
 fn seconds(at_ms: f64) -> u64 {
-    (at_ms.max(0.0) / 1000.0) as u64
+    draw::whole(at_ms / 1000.0)
 }
 
 /// `+1.2s` (fits the gutter up to a few minutes).

@@ -13,10 +13,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use self::flow::{Flow, char_width, pack, take_width, truncate};
+use self::flow::{Flow, pack};
 use self::response::{heading, raw_rows, response_rows};
 use crate::format::{count, ms, rate};
 use crate::stats::snapshot::{EndpointSnapshot, RequestState, RequestView};
+use crate::tui::draw;
 use crate::tui::text::inert;
 use crate::tui::{Scene, Theme};
 use crate::workload::Prompt;
@@ -28,10 +29,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         empty(area, buf, scene, "No endpoints in this race.", "");
         return;
     };
-    let lane = scene.theme.lane(
-        index,
-        scene.info.lanes.get(index).and_then(|l| l.color.as_deref()),
-    );
+    let lane = scene.lane_color(index);
     let Some(newest) = endpoint.requests.len().checked_sub(1) else {
         let hint = format!(
             "They show here as soon as {} sends its first one.",
@@ -187,7 +185,7 @@ impl Columns {
         theme: &Theme,
     ) -> Line<'static> {
         let (status, style) = status(request, theme);
-        let status = pad(&truncate(&status, self.status), self.status);
+        let status = draw::pad(&draw::fit(&status, self.status), self.status);
         let id = format!("#{}", request.request.0);
         let mut spans = vec![
             // Visible without colour too (NO_COLOR, screen readers, snapshots).
@@ -382,7 +380,7 @@ fn prompt_rows(
     let hidden = messages.len() - shown;
     let role_width = messages
         .iter()
-        .map(|m| m.role.chars().map(char_width).sum::<usize>())
+        .map(|m| draw::width(&m.role))
         .max()
         .unwrap_or(0)
         .min(9)
@@ -411,16 +409,16 @@ fn prompt_rows(
         let cut = wrapped.len() > lines;
         for (i, row) in wrapped.into_iter().take(lines).enumerate() {
             let role = if i == 0 {
-                truncate(&inert(&message.role), role_width - 1)
+                draw::fit(&inert(&message.role), role_width - 1)
             } else {
                 String::new()
             };
             let mut text = row.to_string();
             if cut && i + 1 == lines {
-                text = format!("{}…", take_width(&text, text_width.saturating_sub(1)));
+                text = format!("{}…", draw::take_width(&text, text_width.saturating_sub(1)));
             }
             rows.push(Line::from(vec![
-                Span::styled(pad(&role, role_width), theme.dim),
+                Span::styled(draw::pad(&role, role_width), theme.dim),
                 Span::styled(text, theme.text),
             ]));
         }
@@ -432,18 +430,13 @@ fn prompt_rows(
 fn rule(name: &str, position: &str, width: usize, theme: &Theme) -> Line<'static> {
     let mut line = heading(name, theme.title, width, theme);
     if !position.is_empty() {
-        let used = position.chars().map(char_width).sum::<usize>() + 1;
+        let used = draw::width(position) + 1;
         line = heading(name, theme.title, width.saturating_sub(used), theme);
         line.spans
             .push(Span::styled(position.to_string(), theme.warn));
         line.spans.push(Span::styled("─", theme.border));
     }
     line
-}
-
-fn pad(text: &str, width: usize) -> String {
-    let used: usize = text.chars().map(char_width).sum();
-    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }
 
 fn duration_ms(d: std::time::Duration) -> f64 {

@@ -3,14 +3,13 @@
 //! on screen however many race and however short the terminal.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
-use ratatui::style::Style;
-use ratatui::text::Span;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Widget;
 
-use super::Scene;
 use super::lane::{self, Density, Lane, Scale};
 use super::{finish, leaderboard};
+use crate::tui::Scene;
+use crate::tui::draw::{Pen, text_width};
 
 /// From this width the leaderboard sits beside the lanes; below it, under them.
 pub const WIDE: u16 = 110;
@@ -147,7 +146,7 @@ fn lanes(area: Rect, buf: &mut Buffer, scene: &Scene) {
             endpoint,
             cost: snapshot.costs.get(&endpoint.name),
             theme,
-            color: lane_color(scene, index),
+            color: scene.lane_color(index),
             selected: index == scene.view.selected,
             finished: snapshot.finished,
             target: scene.info.requests,
@@ -158,88 +157,6 @@ fn lanes(area: Rect, buf: &mut Buffer, scene: &Scene) {
         lane.render(rect, buf);
         y = y.saturating_add(density.rows() + gap);
     }
-}
-
-/// Lane `index`'s colour: the race file's choice, else the theme's.
-pub(super) fn lane_color(scene: &Scene, index: usize) -> Style {
-    let chosen = scene.info.lanes.get(index).and_then(|l| l.color.as_deref());
-    scene.theme.lane(index, chosen)
-}
-
-// Cell writers shared by the board's parts and the frame around it.
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Align {
-    Left,
-    Right,
-}
-
-/// Writes text into one area of the buffer (a row, a panel), never outside it — so a narrow
-/// terminal truncates instead of panicking.
-pub(super) struct Pen<'a> {
-    pub buf: &'a mut Buffer,
-    pub clip: Rect,
-}
-
-impl<'a> Pen<'a> {
-    pub fn new(buf: &'a mut Buffer, clip: Rect) -> Self {
-        Pen { buf, clip }
-    }
-
-    /// `text` in the `width` cells from `(x, y)`, aligned, cut to fit.
-    pub fn put(&mut self, x: u16, y: u16, width: u16, text: &str, style: Style, align: Align) {
-        if !self.clip.contains(Position { x, y }) {
-            return;
-        }
-        let width = width.min(self.clip.right() - x);
-        let used = text_width(text).min(width);
-        let start = match align {
-            Align::Left => x,
-            Align::Right => x + (width - used),
-        };
-        let room = usize::from(width - (start - x));
-        self.buf.set_stringn(start, y, text, room, style);
-    }
-
-    pub fn left(&mut self, x: u16, y: u16, width: u16, text: &str, style: Style) {
-        self.put(x, y, width, text, style, Align::Left);
-    }
-
-    pub fn right(&mut self, x: u16, y: u16, width: u16, text: &str, style: Style) {
-        self.put(x, y, width, text, style, Align::Right);
-    }
-}
-
-pub(super) fn text_width(text: &str) -> u16 {
-    u16::try_from(Span::raw(text).width()).unwrap_or(u16::MAX)
-}
-
-/// `text` cut to `max` characters with an ellipsis. Names and models are ASCII in practice,
-/// so characters stand for cells here.
-pub(super) fn fit(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
-}
-
-/// A progress bar of `width` cells, with eighth blocks for the partial cell.
-pub(super) fn bar(fraction: f64, width: u16) -> String {
-    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
-    let cells = f64::from(width) * fraction.clamp(0.0, 1.0);
-    let full = cells.floor() as usize;
-    let part = ((cells - cells.floor()) * 8.0).floor() as usize;
-    let mut s = "█".repeat(full);
-    if full < usize::from(width) {
-        s.push(if part == 0 { '░' } else { EIGHTHS[part] });
-        s.push_str(&"░".repeat(usize::from(width) - full - 1));
-    }
-    s
 }
 
 #[cfg(test)]

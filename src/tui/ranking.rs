@@ -1,18 +1,64 @@
-//! The leaderboard: endpoints ranked by the metric the user chose (`s` cycles), with each
-//! one's move since the previous order and the leader picked out.
+//! How endpoints are ranked, for the leaderboard, the finish panel and the app loop that keeps
+//! the previous order: the metrics `s` cycles through, each endpoint's value under one, the
+//! order (better first, no data last) and the winner. Read from the snapshot, never computed.
 
 use std::cmp::Ordering;
 
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Widget};
-
-use super::board::{Pen, fit, lane_color, text_width};
-use super::{Rank, Scene};
-use crate::format::usd_short;
-use crate::format::{ms, percent, rate};
+use crate::format::{ms, percent, rate, usd_short};
 use crate::stats::{Cost, EndpointSnapshot, Snapshot};
+
+/// What the leaderboard ranks by; `s` cycles through them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rank {
+    #[default]
+    TtftP50,
+    OutputTokensPerS,
+    TtltP50,
+    SuccessRate,
+    /// Cost per 1000 requests: only when some endpoint has a price.
+    Cost,
+}
+
+impl Rank {
+    /// The ranks every race has.
+    pub const ALL: [Rank; 4] = [
+        Rank::TtftP50,
+        Rank::OutputTokensPerS,
+        Rank::TtltP50,
+        Rank::SuccessRate,
+    ];
+    /// The ranks of a race with a priced endpoint.
+    pub const WITH_COST: [Rank; 5] = [
+        Rank::TtftP50,
+        Rank::OutputTokensPerS,
+        Rank::TtltP50,
+        Rank::SuccessRate,
+        Rank::Cost,
+    ];
+
+    /// The ranks `s` cycles through: cost only when an endpoint is priced.
+    pub fn available(priced: bool) -> &'static [Rank] {
+        if priced { &Rank::WITH_COST } else { &Rank::ALL }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Rank::TtftP50 => "TTFT p50",
+            Rank::OutputTokensPerS => "tokens/s",
+            Rank::TtltP50 => "TTLT p50",
+            Rank::SuccessRate => "success rate",
+            Rank::Cost => "cost/1k req",
+        }
+    }
+
+    /// The rank after this one in `s`'s cycle.
+    #[must_use]
+    pub fn next(self, priced: bool) -> Rank {
+        let ranks = Rank::available(priced);
+        let i = ranks.iter().position(|r| *r == self).unwrap_or(0);
+        ranks[(i + 1) % ranks.len()]
+    }
+}
 
 /// The value `rank` orders by, `None` while the endpoint has none. `cost` is the endpoint's
 /// (from the snapshot), for ranking by cost.
@@ -69,143 +115,37 @@ pub fn order(snapshot: &Snapshot, rank: Rank) -> Vec<usize> {
     indices
 }
 
-/// Rows the leaderboard needs for `endpoints` (borders and column header included).
-pub fn height(endpoints: usize) -> u16 {
-    u16::try_from(endpoints)
-        .unwrap_or(u16::MAX)
-        .saturating_add(3)
+/// The best endpoint under `rank` (the first in race order if several share the best value),
+/// its value, and how many others share it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Winner {
+    pub endpoint: usize,
+    pub value: f64,
+    pub tied: usize,
 }
 
-/// `▲2` when the endpoint climbed two places since `previous`, `▼1` when it fell one.
-fn movement(previous: &[usize], endpoint: usize, now: usize) -> Option<(bool, usize)> {
-    let before = previous.iter().position(|&e| e == endpoint)?;
-    match before.cmp(&now) {
-        Ordering::Greater => Some((true, before - now)),
-        Ordering::Less => Some((false, now - before)),
-        Ordering::Equal => None,
-    }
-}
-
-/// Width of a metric column.
-const METRIC: u16 = 10;
-/// Longest name the table makes room for when it shows every metric.
-const NAME_MAX: u16 = 24;
-
-pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
-    let theme = scene.theme;
-    let rank = scene.view.rank;
-    let title = Line::styled(format!(" Leaderboard · {} ", rank.label()), theme.title);
-    let block = Block::bordered()
-        .border_style(theme.border)
-        .title(title)
-        .title_bottom(Line::styled(" s: next metric ", theme.dim).right_aligned());
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if inner.is_empty() {
-        return;
-    }
-    let pen = &mut Pen::new(buf, inner);
-    let endpoints = &scene.snapshot.endpoints;
-    let names = endpoints
+pub fn winner(snapshot: &Snapshot, rank: Rank) -> Option<Winner> {
+    let order = order(snapshot, rank);
+    let first = *order.first()?;
+    let value_at = |i: usize| {
+        let endpoint = snapshot.endpoints.get(i)?;
+        value(endpoint, rank, snapshot.costs.get(&endpoint.name))
+    };
+    let best = value_at(first)?;
+    let tied = order[1..]
         .iter()
-        .map(|e| text_width(&e.name))
-        .max()
-        .unwrap_or(0);
-    // `  1 ▲2 ● name`: place, move, lane colour, name.
-    let name_x = inner.x + 9;
-    let used = name_x - inner.x + 1;
-    let available = Rank::available(scene.info.priced());
-    let columns = u16::try_from(available.len()).unwrap_or(4);
-    let all = inner.width >= used + names.min(NAME_MAX) + 2 + METRIC * columns;
-    let metrics: Vec<Rank> = if all { available.to_vec() } else { vec![rank] };
-    let metrics_width = METRIC * u16::try_from(metrics.len()).unwrap_or(1);
-    let room = inner.width.saturating_sub(used + metrics_width);
-    // Every metric: a table as narrow as its names. One metric: the value at the right edge.
-    let name_width = if all {
-        (names + 2).clamp(10, NAME_MAX + 2).min(room)
-    } else {
-        room
-    };
-    let metrics_x = name_x + name_width;
-
-    let order = order(scene.snapshot, rank);
-    let mut rows = inner.y..inner.bottom();
-    // The column header goes first when there is room for it and every endpoint.
-    if usize::from(inner.height) > order.len() {
-        let y = inner.y;
-        rows.next();
-        pen.right(inner.x + 1, y, 2, "#", theme.dim);
-        pen.left(name_x, y, name_width, "endpoint", theme.dim);
-        for (i, m) in (0u16..).zip(&metrics) {
-            let style = if *m == rank { theme.title } else { theme.dim };
-            let label = short_label(*m);
-            pen.right(metrics_x + i * METRIC, y, METRIC, label, style);
-        }
-    }
-    let shown = if rows.len() < order.len() {
-        rows.len().saturating_sub(1)
-    } else {
-        order.len()
-    };
-    for (place, (y, &index)) in rows.clone().zip(&order[..shown]).enumerate() {
-        let Some(endpoint) = endpoints.get(index) else {
-            continue;
-        };
-        let cost = scene.snapshot.costs.get(&endpoint.name);
-        let has_value = value(endpoint, rank, cost).is_some();
-        let style = match (place, has_value) {
-            (0, true) => theme.leader,
-            (_, true) => theme.text,
-            (_, false) => theme.dim,
-        };
-        let place_text = (place + 1).to_string();
-        pen.right(inner.x + 1, y, 2, &place_text, style);
-        // An endpoint without data has no place to have moved from or to.
-        let moved = movement(&scene.view.previous_order, index, place).filter(|_| has_value);
-        if let Some((up, by)) = moved {
-            let (arrow, arrow_style) = if up {
-                ("▲", theme.good)
-            } else {
-                ("▼", theme.warn)
-            };
-            let text = format!("{arrow}{by}");
-            pen.left(inner.x + 4, y, 3, &text, arrow_style);
-        }
-        pen.left(name_x - 2, y, 1, "●", lane_color(scene, index));
-        let name = fit(&endpoint.name, usize::from(name_width.saturating_sub(1)));
-        pen.left(name_x, y, name_width, &name, style);
-        for (i, m) in (0u16..).zip(&metrics) {
-            let text = show(*m, value(endpoint, *m, cost));
-            let cell_style = if *m == rank { style } else { theme.text };
-            let x = metrics_x + i * METRIC;
-            pen.right(x, y, METRIC, &text, cell_style);
-        }
-    }
-    if shown < order.len()
-        && let Some(y) = rows.nth(shown)
-    {
-        let more = format!("… {} more", order.len() - shown);
-        pen.left(name_x, y, name_width, &more, theme.dim);
-    }
-}
-
-/// Column headers short enough for a 10-cell column.
-fn short_label(rank: Rank) -> &'static str {
-    match rank {
-        Rank::TtftP50 => "TTFT p50",
-        Rank::OutputTokensPerS => "tok/s",
-        Rank::TtltP50 => "TTLT p50",
-        Rank::SuccessRate => "ok",
-        Rank::Cost => "$/1k req",
-    }
+        .take_while(|&&i| value_at(i) == Some(best))
+        .count();
+    Some(Winner {
+        endpoint: first,
+        value: best,
+        tied,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::config::Price;
     use crate::event::Offset;
     use crate::stats::distribution::Summary;
     use crate::stats::snapshot::{Counts, Health, Latency, Rates, Tokens};
@@ -233,7 +173,7 @@ mod tests {
                 failed,
                 ..Counts::default()
             },
-            errors: Default::default(),
+            errors: std::collections::BTreeMap::default(),
             latency: Latency {
                 ttft_ms: ttft.map(summary),
                 ttlt_ms: ttft.map(|t| summary(t * 10.0)),
@@ -264,7 +204,7 @@ mod tests {
             t: Offset::ZERO,
             finished: false,
             endpoints,
-            costs: BTreeMap::new(),
+            costs: std::collections::BTreeMap::new(),
         }
     }
 
@@ -326,7 +266,7 @@ mod tests {
         dear.tokens.output = 1000;
         let unpriced = endpoint("free?", Some(100.0), 1.0, 10, 0);
         let mut s = snapshot(vec![dear, unpriced, cheap]);
-        let price = |output| Price {
+        let price = |output| crate::config::Price {
             input: 1.0,
             cached_input: None,
             cache_write: None,
@@ -339,16 +279,5 @@ mod tests {
         let per_1k = value(&s.endpoints[2], Rank::Cost, s.costs.get("cheap"));
         assert_eq!(show(Rank::Cost, per_1k), "$0.1000");
         assert_eq!(value(&s.endpoints[1], Rank::Cost, None), None);
-    }
-
-    #[test]
-    fn moves_against_the_previous_order() {
-        let previous = [2, 0, 1];
-        assert_eq!(movement(&previous, 1, 0), Some((true, 2)));
-        assert_eq!(movement(&previous, 2, 1), Some((false, 1)));
-        assert_eq!(movement(&previous, 0, 1), None);
-        assert_eq!(movement(&[], 0, 0), None);
-        assert_eq!(show(Rank::SuccessRate, None), "—");
-        assert_eq!(show(Rank::TtftP50, Some(212.0)), "212 ms");
     }
 }

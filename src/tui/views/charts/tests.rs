@@ -55,7 +55,7 @@ fn draw(width: u16, height: u16, snapshot: &Snapshot) -> TestBackend {
 fn check(name: &str, snapshot: &Snapshot) {
     for (w, h) in [(120, 40), (80, 24)] {
         let backend = draw(w, h, snapshot);
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(format!("charts_{name}_{w}x{h}"), backend.to_string());
         });
     }
@@ -192,4 +192,31 @@ fn tiny_areas_do_not_panic() {
         draw(w, h, &snapshot);
     }
     draw(80, 24, &race(0, 0));
+}
+
+/// A name of wide characters is cut to the name column by the columns it takes, so its
+/// distribution and its p50 line up with the others'.
+#[test]
+fn wide_names_keep_the_distributions_in_line() {
+    let mut snapshot = race(3, 300);
+    snapshot.endpoints[1].name = "東京リージョン本番環境の推論".to_string();
+    let backend = draw(120, 40, &snapshot);
+    let buffer = backend.buffer();
+    // Where each distribution row's last `ms` ends, in the TTFT distribution (the left half).
+    let ends: Vec<u16> = (24..40)
+        .filter_map(|y| {
+            let row: Vec<&str> = (0..60).map(|x| buffer[(x, y)].symbol()).collect();
+            let named = row.concat();
+            if !(named.contains("turbo") || named.contains('東') || named.contains("thinker")) {
+                return None;
+            }
+            let end = (1..row.len())
+                .rev()
+                .find(|&x| row[x - 1] == "m" && row[x] == "s")?;
+            u16::try_from(end).ok()
+        })
+        .collect();
+    assert_eq!(ends.len(), 3, "{backend}");
+    assert!(ends.iter().all(|&x| x == ends[0]), "{ends:?}\n{backend}");
+    assert!(backend.to_string().contains('…'), "{backend}");
 }

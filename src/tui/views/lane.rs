@@ -7,12 +7,12 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::Widget;
 
-use super::board::{Align, Pen, bar, fit, text_width};
-use super::{LaneInfo, Theme};
-use crate::format::usd;
-use crate::format::{ms, percent, rate};
+use crate::format::{ms, percent, rate, usd};
 use crate::stats::distribution::Summary;
+use crate::stats::window::Second;
 use crate::stats::{Cost, EndpointSnapshot, Health};
+use crate::tui::draw::{Align, Pen, bar, fit, text_width, whole};
+use crate::tui::{LaneInfo, Theme};
 
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +141,10 @@ pub fn spark(values: &[Option<f64>], max: f64, rows: u16) -> Vec<String> {
     let levels: Vec<u16> = values
         .iter()
         .map(|v| match v {
-            Some(v) if *v > 0.0 && max > 0.0 => (v / max * steps).ceil().clamp(1.0, steps) as u16,
+            Some(v) if *v > 0.0 && max > 0.0 => {
+                let level = whole((v / max * steps).ceil().clamp(1.0, steps));
+                u16::try_from(level).unwrap_or(u16::MAX)
+            }
             _ => 0,
         })
         .collect();
@@ -376,11 +379,12 @@ impl Lane<'_> {
         }
         // `model · protocol`, or the protocol alone when the model would be cut to nothing.
         let protocol = info.protocol.as_str();
-        let about = match room.checked_sub(protocol.len() + 5) {
+        let protocol_width = usize::from(text_width(protocol));
+        let about = match room.checked_sub(protocol_width + 5) {
             Some(model_room) if model_room >= 6 => {
                 format!("{} · {protocol}", fit(&info.model, model_room))
             }
-            _ if room >= protocol.len() + 2 => protocol.to_string(),
+            _ if room >= protocol_width + 2 => protocol.to_string(),
             _ => return,
         };
         pen.left(x + 2, y, text_width(&about), &about, self.theme.dim);
@@ -425,7 +429,7 @@ impl Lane<'_> {
         let span = usize::from(spark_width(area.width));
         let recent = &self.endpoint.recent_seconds;
         let skip = recent.len().saturating_sub(span);
-        let ttft: Vec<Option<f64>> = recent.iter().skip(skip).map(|s| s.ttft_mean_ms()).collect();
+        let ttft: Vec<Option<f64>> = recent.iter().skip(skip).map(Second::ttft_mean_ms).collect();
         let tokens: Vec<Option<f64>> = tokens_per_second(self.endpoint)
             .skip(skip)
             .map(Some)
@@ -568,82 +572,4 @@ impl Widget for &Lane<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sparklines_share_a_scale_and_stack_rows() {
-        let values = [None, Some(0.0), Some(1.0), Some(4.0), Some(8.0)];
-        assert_eq!(spark(&values, 8.0, 1), vec!["  ▁▄█"]);
-        assert_eq!(spark(&values, 8.0, 2), vec!["    █", "  ▂██"]);
-        assert_eq!(spark(&values, 0.0, 1), vec!["     "]);
-        // Above the scale (a stale maximum) is drawn full, never wrapped.
-        assert_eq!(spark(&[Some(20.0)], 8.0, 1), vec!["█"]);
-    }
-
-    fn title_of(endpoint: &EndpointSnapshot) -> String {
-        let theme = Theme::new(super::super::theme::ThemeName::Dark);
-        let lane = Lane {
-            index: 0,
-            info: None,
-            endpoint,
-            cost: None,
-            theme: &theme,
-            color: Style::default(),
-            selected: false,
-            finished: true,
-            target: Some(5),
-            density: Density::Compact,
-            scale: Scale::default(),
-            name_width: 8,
-        };
-        let area = Rect::new(0, 0, 80, 2);
-        let mut buf = Buffer::empty(area);
-        (&lane).render(area, &mut buf);
-        (0..area.width)
-            .map(|x| buf[(x, 0)].symbol().to_string())
-            .collect()
-    }
-
-    /// The snapshot of an endpoint that has run nothing yet.
-    fn empty_endpoint(name: &str) -> EndpointSnapshot {
-        crate::stats::Aggregator::new(
-            &[name.to_string()],
-            crate::config::Slo::default(),
-            chrono::DateTime::UNIX_EPOCH,
-        )
-        .snapshot(crate::event::Offset::ZERO, true)
-        .endpoints
-        .remove(0)
-    }
-
-    #[test]
-    fn lanes_show_lap_wins_only_when_laps_were_run() {
-        let mut endpoint = empty_endpoint("fast");
-        assert!(!title_of(&endpoint).contains("wins"));
-        endpoint.laps = 5;
-        endpoint.wins_first_token = 3;
-        let title = title_of(&endpoint);
-        assert!(title.contains("wins 3/5"), "{title}");
-    }
-
-    #[test]
-    fn errors_show_retries_beside_the_failures() {
-        let mut endpoint = empty_endpoint("busy");
-        assert_eq!(errors_text(&endpoint, 2), "no errors");
-        endpoint.counts.failed = 3;
-        endpoint
-            .errors
-            .insert(crate::event::ErrorClass::RateLimited, 3);
-        assert_eq!(errors_text(&endpoint, 2), "3 errors: rate_limited 3");
-        endpoint.counts.retries = 2;
-        assert_eq!(errors_text(&endpoint, 2), "3 errors: rate_limited 3 ↻2");
-    }
-
-    #[test]
-    fn counts_stay_short() {
-        assert_eq!(count(950), "950");
-        assert_eq!(count(12_345), "12.3k");
-        assert_eq!(count(4_560_000), "4.56M");
-    }
-}
+mod tests;

@@ -6,11 +6,11 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::board::{Pen, fit};
-use super::{RaceInfo, Theme};
 use crate::event::ErrorClass;
 use crate::record::run_info::usage_notice;
 use crate::stats::Snapshot;
+use crate::tui::draw::{Pen, fit};
+use crate::tui::{RaceInfo, Theme};
 
 /// How bad it is: decides the look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn overflow_says_how_many_are_hidden() {
-        let theme = Theme::new(super::super::ThemeName::Plain);
+        let theme = Theme::new(crate::tui::ThemeName::Plain);
         let many: Vec<Notice> = (0..5)
             .map(|i| Notice {
                 level: Level::Warn,

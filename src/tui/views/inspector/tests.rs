@@ -159,7 +159,7 @@ fn text(buffer: &Buffer) -> String {
 fn check(name: &str, snapshot: &Snapshot, view: &ViewState) {
     for (w, h) in SIZES {
         let buffer = draw(w, h, snapshot, view);
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(format!("inspector_{name}_{w}x{h}"), text(&buffer));
         });
     }
