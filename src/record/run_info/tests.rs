@@ -203,10 +203,6 @@ fn the_backlog_is_absent_unless_measured() {
 }
 
 #[test]
-#[expect(
-    clippy::float_cmp,
-    reason = "4 tokens of a whole price: the cost is exact"
-)]
 fn summaries_from_before_costs_still_read() {
     // A summary.json from before costs existed.
     let old = r#"{"format_version":1,"name":"x","started_at":"2026-11-23T08:00:00Z",
