@@ -513,6 +513,23 @@ mod tests {
     }
 
     #[test]
+    fn the_window_starts_at_the_earliest_send_whatever_order_sends_arrive_in() {
+        // Request 2 left first but its worker was slower to say so: a race's rebuild from its
+        // records sorts them by time, so a live race must take the earliest send too.
+        let mut agg = aggregator();
+        agg.apply(&sent(30, 0, 1, false));
+        agg.apply(&sent(10, 0, 2, false));
+        agg.apply(&finished(100, 1));
+        agg.apply(&finished(110, 2));
+        let s = agg.snapshot(ms(110), true);
+        assert!(
+            (s.endpoints[0].rates.window_s - 0.1).abs() < 1e-9,
+            "{}",
+            s.endpoints[0].rates.window_s
+        );
+    }
+
+    #[test]
     fn health_starts_warming_up() {
         let mut agg = aggregator();
         agg.apply(&sent(0, 0, 1, false));

@@ -80,7 +80,9 @@ impl EndpointStats {
             }
             self.counts.sent += 1;
             self.counts.in_flight += 1;
-            self.first_sent.get_or_insert(t);
+            // The earliest, not the first told: workers' events reach the channel out of time
+            // order, and a rebuild from the records (sorted by time) must give the same window.
+            self.first_sent = Some(self.first_sent.map_or(t, |first| first.min(t)));
         }
         self.requests.sent(request, prompt, warmup, t)
     }

@@ -96,29 +96,29 @@ fn sample_length(spec: &SyntheticSpec, rng: &mut Rng) -> u32 {
 /// Random words, with a full stop now and then, counting exactly `tokens` o200k tokens.
 fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
     let target = tokens as usize;
-    let mut pieces: Vec<&str> = Vec::with_capacity(target + 8);
+    let mut pieces: Vec<usize> = Vec::with_capacity(target + 8);
     let mut until_stop = 8 + rng.below(10);
-    let mut grow = |pieces: &mut Vec<&str>, n: usize| {
+    let mut grow = |pieces: &mut Vec<usize>, n: usize| {
         for _ in 0..n {
             if until_stop == 0 {
-                pieces.push(".");
+                pieces.push(FULL_STOP);
                 until_stop = 8 + rng.below(10);
             } else {
-                let word = WORDS[usize::try_from(rng.below(WORDS.len() as u64)).unwrap_or(0)];
-                pieces.push(word);
+                pieces.push(usize::try_from(rng.below(WORDS.len() as u64)).unwrap_or(0));
                 until_stop -= 1;
             }
         }
     };
     grow(&mut pieces, target);
+    let mut counts = PieceCounts::default();
     // Pieces are about one token each; recount and adjust until the count is exact. Additivity
     // makes this converge in a step or two; the bound only guards against a tokenizer surprise.
     for _ in 0..64 {
-        // Counting a prompt of a million tokens takes a while: a signal need not wait for more.
+        // A prompt of a million tokens takes a while: a signal need not wait for more.
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let count = count_tokens(&join(&pieces)) as usize;
+        let count = counts.of(&pieces);
         match count.cmp(&target) {
             std::cmp::Ordering::Equal => break,
             std::cmp::Ordering::Less => grow(&mut pieces, target - count),
@@ -131,10 +131,60 @@ fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
     join(&pieces)
 }
 
-fn join(pieces: &[&str]) -> String {
+/// The piece after the words: a full stop, which takes no space before it.
+const FULL_STOP: usize = WORDS.len();
+
+/// The text of piece `index` (a word of [`WORDS`] or the full stop) and whether it takes a
+/// space before it where it stands: every word but the text's first does.
+fn piece(index: usize, first: bool) -> (&'static str, bool) {
+    match WORDS.get(index) {
+        Some(word) => (word, !first),
+        None => (".", false),
+    }
+}
+
+/// Token counts of the pieces as they stand in a text, each tokenized once. o200k's
+/// pre-tokenizer cuts a text of these pieces at every piece (a word with its space, a full
+/// stop), and BPE never merges across its cuts, so a text counts the sum of its pieces: a
+/// million-token prompt is counted without tokenizing it whole, which took seconds (a test
+/// checks the sum against the whole text's count).
+#[derive(Default)]
+struct PieceCounts {
+    /// By piece, then by whether it is the text's first.
+    known: Vec<[Option<usize>; 2]>,
+}
+
+impl PieceCounts {
+    /// The token count of [`join`]`(pieces)`.
+    fn of(&mut self, pieces: &[usize]) -> usize {
+        if self.known.is_empty() {
+            self.known = vec![[None; 2]; FULL_STOP + 1];
+        }
+        pieces
+            .iter()
+            .enumerate()
+            .map(|(at, &index)| {
+                let first = at == 0;
+                *self.known[index][usize::from(first)].get_or_insert_with(|| {
+                    let (text, spaced) = piece(index, first);
+                    let text = if spaced {
+                        format!(" {text}")
+                    } else {
+                        text.to_string()
+                    };
+                    count_tokens(&text) as usize
+                })
+            })
+            .sum()
+    }
+}
+
+/// The text of `pieces`, indices of [`piece`].
+fn join(pieces: &[usize]) -> String {
     let mut text = String::with_capacity(pieces.len() * 7);
-    for piece in pieces {
-        if !text.is_empty() && *piece != "." {
+    for (at, &index) in pieces.iter().enumerate() {
+        let (piece, spaced) = piece(index, at == 0);
+        if spaced {
             text.push(' ');
         }
         text.push_str(piece);
@@ -174,6 +224,27 @@ mod tests {
     fn every_word_is_one_token() {
         for word in WORDS {
             assert_eq!(count_tokens(&format!(" {word}")), 1, "{word}");
+        }
+    }
+
+    #[test]
+    fn long_prompts_count_their_length_when_tokenized_whole() {
+        // Made by summing their pieces' counts: the tokenizer on the whole text must agree.
+        for (distribution, spread) in [
+            (LengthDistribution::Fixed, 0),
+            (LengthDistribution::Uniform, 5_000),
+        ] {
+            let spec = SyntheticSpec {
+                input_tokens: 40_000,
+                ..spec(distribution, spread, 2)
+            };
+            let mut rng = Rng::new(spec.seed);
+            for prompt in generate(&spec, &GO) {
+                let sampled = sample_length(&spec, &mut rng);
+                assert_eq!(count_tokens(&prompt[0].content), sampled);
+                // Skip the words the prompt drew, so the next length is the next prompt's.
+                let _ = text_of(sampled, &mut rng, &GO);
+            }
         }
     }
 

@@ -91,7 +91,9 @@ fn sigint_while_warming_a_connection_to_a_silent_server_stops_at_once() {
 fn sigterm_while_making_prompts_of_a_million_tokens_stops_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    // Twenty prompts of a million tokens each (120 MB of text): many seconds to make.
+    // Twenty prompts of a million tokens each (120 MB of text), made before the banner (in a
+    // few seconds); the signal comes after it, while the connection warms or the replay's
+    // header takes the 120 MB. A signal while prompts are made: `workload::tests`.
     let mut race = Running::start(&[
         "--headless",
         "-e",
