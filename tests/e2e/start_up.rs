@@ -88,7 +88,7 @@ fn sigint_while_warming_a_connection_to_a_silent_server_stops_at_once() {
 }
 
 #[test]
-fn sigterm_while_making_prompts_of_a_million_tokens_stops_at_once() {
+fn sigterm_after_making_prompts_of_a_million_tokens_stops_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     // Twenty prompts of a million tokens each (120 MB of text), made before the banner (in a
