@@ -10,7 +10,7 @@ use crate::pace::{ConcurrencyRamp, Ramp, Rate};
 
 mod layering;
 
-pub use layering::{apply_overrides, from_args};
+pub use layering::from_args;
 
 const ABOUT: &str = "Race LLM endpoints head to head and measure every request token by token.";
 

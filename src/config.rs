@@ -29,13 +29,13 @@ pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
 pub use error::{ConfigError, Location};
 pub use fail_if::add_fail_if;
+#[cfg(any(test, feature = "test-support"))]
+pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
-pub use race_file::{from_toml_str, load_file};
 pub use redact::redact_config;
-pub use validate::{
-    BUILTIN_SETS, COLOR_NAMES, MAX_SYNTHETIC_TOKENS, MOCK_PROFILES, PROTOCOL_NAMES, authority_port,
-    protocol_name,
-};
+#[cfg(test)]
+pub use validate::BUILTIN_SETS;
+pub use validate::{MAX_SYNTHETIC_TOKENS, authority_port};
 
 /// The commented example race file that `llmrace init` writes.
 pub const EXAMPLE_RACE_FILE: &str = include_str!("../assets/race.example.toml");

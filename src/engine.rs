@@ -218,24 +218,6 @@ fn warming_timed_out(limit: Duration) -> String {
     )
 }
 
-/// Runs all workers in a closed loop until the limits are reached or the race is stopped;
-/// every event goes to `events`. Returns when every request has ended.
-pub async fn run(
-    workers: Vec<Worker>,
-    limits: Limits,
-    timeouts: Timeouts,
-    clock: RaceClock,
-    events: EventSender,
-    controls: Controls,
-) {
-    let plan = Plan {
-        pacing: Pacing::Closed(None),
-        limits,
-        retries: 0,
-    };
-    drive(workers, plan, timeouts, clock, events, controls).await;
-}
-
 /// The closed loop, with an optional concurrency ramp over the workers.
 async fn run_closed(workers: Vec<Worker>, shared: Shared) {
     let shared = Arc::new(Shared {

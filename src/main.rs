@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use llmrace::cli::{Cli, Command};
+use llmrace::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         }
     };
     // As servers do: a race at a high concurrency needs more than the default 1024 files.
-    llmrace::capacity::raise_open_file_limit();
+    llmrace::raise_open_file_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -28,13 +28,13 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.into_command() {
-        Command::Race(args) => runtime.block_on(llmrace::commands::race_command(&args)),
-        Command::Mock(args) => runtime.block_on(llmrace::commands::mock_command(&args)),
-        Command::Init(args) => llmrace::commands::init_command(&args),
-        Command::Replay(args) => runtime.block_on(llmrace::commands::replay_command(&args)),
-        Command::Report(args) => llmrace::commands::report_command(&args),
-        Command::Compare(args) => llmrace::commands::compare_command(&args),
-        Command::Sweep(args) => runtime.block_on(llmrace::commands::sweep_command(&args)),
+        Command::Race(args) => runtime.block_on(llmrace::race_command(&args)),
+        Command::Mock(args) => runtime.block_on(llmrace::mock_command(&args)),
+        Command::Init(args) => llmrace::init_command(&args),
+        Command::Replay(args) => runtime.block_on(llmrace::replay_command(&args)),
+        Command::Report(args) => llmrace::report_command(&args),
+        Command::Compare(args) => llmrace::compare_command(&args),
+        Command::Sweep(args) => runtime.block_on(llmrace::sweep_command(&args)),
     };
     // Mock servers and abandoned connections must not delay the exit.
     runtime.shutdown_background();
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             // Not `eprintln!`: with the terminal gone (SIGHUP) it would panic.
-            llmrace::print::err(&format!("error: {e}"));
+            llmrace::print_error(&format!("error: {e}"));
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }

@@ -10,6 +10,7 @@ mod linger;
 mod plan;
 mod profile;
 mod request;
+#[cfg(any(test, feature = "test-support"))]
 mod sample;
 mod server;
 mod spec;
@@ -23,11 +24,11 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use faults::Fault;
-pub use profile::{Delay, Profile, TokenCount};
-pub use sample::streamed_body;
+pub use profile::Profile;
 pub use spec::ProfileError;
-pub use stats::{FirstContent, Lateness, MockStats};
+pub use stats::MockStats;
+#[cfg(any(test, feature = "test-support"))]
+pub use {faults::Fault, profile::TokenCount, sample::streamed_body};
 
 use crate::protocol::Protocol;
 use server::Shared;

@@ -5,6 +5,8 @@
 mod concurrency_ramp;
 mod rate;
 
-pub use concurrency_ramp::{CONCURRENCY_RAMP_EXAMPLE, ConcurrencyRamp};
+pub use concurrency_ramp::ConcurrencyRamp;
+#[cfg(test)]
+pub use rate::RateError;
 pub(crate) use rate::humantime_secs;
-pub use rate::{Arrivals, LoadShape, Ramp, Rate, RateError, RateShape, parse_ramp};
+pub use rate::{Arrivals, LoadShape, Ramp, Rate, RateShape};

@@ -13,7 +13,7 @@ pub mod run_info;
 
 pub use files::REPLAY_FILE;
 pub use folder::{default_runs_dir, race_folder, recent_races};
-pub use recorder::{Recorded, Recorder};
+pub use recorder::Recorder;
 pub use replay::{Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
-pub use results::{Finished, RecordError, ResultsWriter};
+pub use results::{RecordError, ResultsWriter};
 pub use run_info::{EndpointInfo, RunInfo, Summary};

@@ -17,7 +17,9 @@ pub mod load;
 pub mod player;
 pub mod rebuild;
 
-pub use fold::{aggregator_for, fold_replay, fold_stream};
+pub use fold::{fold_replay, fold_stream};
 pub use load::{Records, Run, RunError};
 pub use player::load_for_playback;
-pub use rebuild::{report, report_file};
+#[cfg(any(test, feature = "test-support"))]
+pub use rebuild::report;
+pub use rebuild::report_file;

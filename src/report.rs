@@ -32,6 +32,7 @@ pub enum Format {
 }
 
 impl Format {
+    #[cfg(test)]
     pub const ALL: [Format; 5] = [
         Format::Text,
         Format::Markdown,
@@ -55,6 +56,7 @@ impl Format {
     }
 
     /// The canonical name, as `parse` accepts it.
+    #[cfg(test)]
     pub fn name(self) -> &'static str {
         match self {
             Format::Text => "text",
@@ -62,14 +64,6 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Html => "html",
-        }
-    }
-
-    /// The file extension for a report written in this format.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Text => "txt",
-            other => other.name(),
         }
     }
 }

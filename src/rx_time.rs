@@ -121,6 +121,7 @@ impl TimedStream {
     }
 
     #[must_use]
+    #[cfg(test)]
     pub fn get_ref(&self) -> &TcpStream {
         &self.stream
     }

@@ -27,7 +27,9 @@ pub use cost::Cost;
 use endpoint::EndpointStats;
 use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
-pub use snapshot::{EndpointSnapshot, Health, Mark, RequestState, RequestView, Segment, Snapshot};
+#[cfg(any(test, feature = "test-support"))]
+pub use snapshot::RequestState;
+pub use snapshot::{EndpointSnapshot, Health, Snapshot};
 
 /// Cloned by the replay player to keep its state every so many events.
 #[derive(Clone)]

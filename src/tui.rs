@@ -16,7 +16,7 @@ pub mod views;
 
 pub use info::{LaneInfo, RaceInfo};
 pub use ranking::Rank;
-pub use state::{Action, Effect, Screen, ViewState};
+pub use state::{Screen, ViewState};
 pub use theme::{Theme, ThemeName};
 
 /// Everything one frame is drawn from. Views take this and nothing else: no clock, no I/O.

@@ -79,6 +79,7 @@ pub struct Loading<'a> {
 impl Loading<'static> {
     /// Every prompt, never stopped.
     #[must_use]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn all() -> Loading<'static> {
         static NEVER: AtomicBool = AtomicBool::new(false);
         Loading {
@@ -124,6 +125,7 @@ fn made_of(config: &WorkloadConfig, needed: Option<u64>) -> Option<u64> {
 
 /// Loads the workload of a race: its prompts (relative file paths are relative to `base_dir`),
 /// with ShareGPT output lengths when asked for, in a seeded shuffled order when asked for.
+#[cfg(any(test, feature = "test-support"))]
 pub fn load_workload(config: &WorkloadConfig, base_dir: &Path) -> Result<Workload, WorkloadError> {
     load_needed(config, base_dir, Loading::all())
 }
@@ -169,6 +171,7 @@ pub fn load_needed(
 
 /// Loads the prompts of `source` in their own order; relative file paths are relative to
 /// `base_dir`.
+#[cfg(any(test, feature = "test-support"))]
 pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
     load_source(source, base_dir, false, &mut Vec::new(), Loading::all())
 }

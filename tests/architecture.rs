@@ -3,7 +3,8 @@
 //! between the files of a module folder. Every `src/**/*.rs` is read (what counts as an import
 //! is in `architecture/modules.rs`); test code counts too, except an import of a test fixture
 //! (a module named `fixture`) from test code, which is test scaffolding, not design. Between
-//! the files of a folder, a `pub use` is the folder's surface, not an import of its code.
+//! the files of a folder, a `pub use` is the folder's surface, not an import of its code; so is
+//! a `pub use` in `lib.rs`, the crate's surface (`main.rs` reaches the command edge through it).
 //! `cargo test --test architecture`; with `-- --nocapture` it also prints the whole graph.
 
 #[path = "architecture/lexer.rs"]
@@ -126,7 +127,8 @@ fn top_level_graph(krate: &Crate) -> Graph {
     for reference in &krate.references {
         let (from, to) = (top(&reference.from), top(&reference.to));
         graph.entry(from.to_owned()).or_default();
-        if from != to && !to_fixture(reference) {
+        let surface = reference.from.is_empty() && reference.reexport;
+        if from != to && !to_fixture(reference) && !surface {
             add_edge(&mut graph, from, to, reference);
         }
     }

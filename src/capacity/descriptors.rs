@@ -66,6 +66,7 @@ impl Reserve {
 
     /// How many are held back.
     #[must_use]
+    #[cfg(test)]
     pub fn held(&self) -> usize {
         self.held.len()
     }

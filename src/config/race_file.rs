@@ -21,17 +21,14 @@ use crate::threshold;
 
 mod load;
 
-/// Reads and resolves a race file. Defaults are filled in, so the result can be raced as is.
-pub fn load_file(path: &Path) -> Result<RaceConfig, ConfigError> {
-    complete(load_file_layer(path)?)
-}
-
 /// Resolves race-file text; `path` is only used in messages and for the default race name.
+#[cfg(any(test, feature = "test-support"))]
 pub fn from_toml_str(text: &str, path: &Path) -> Result<RaceConfig, ConfigError> {
     complete(parse_layer(text, path)?)
 }
 
 /// A file's layer raced as it is, with nothing on the command line to complete it.
+#[cfg(any(test, feature = "test-support"))]
 fn complete(layer: FileLayer) -> Result<RaceConfig, ConfigError> {
     if let Some(problem) = layer.open_loop_only {
         return Err(problem);

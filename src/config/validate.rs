@@ -69,6 +69,7 @@ pub fn protocol(name: &str) -> Result<Protocol, Problem> {
     ))
 }
 
+#[cfg(test)]
 pub fn protocol_name(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::OpenAiChat => "openai",

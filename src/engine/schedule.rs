@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Exp1};
 
 // The load types lived here once; they stay reachable by their old paths.
-pub use crate::pace::{Arrivals, LoadShape, Ramp, Rate, RateError, RateShape, parse_ramp};
+pub use crate::pace::{Arrivals, LoadShape, Ramp, RateShape};
 
 /// The intended send offsets of an open-loop run, in order; endless (the engine stops it).
 ///
@@ -109,6 +109,7 @@ impl Iterator for Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pace::Rate;
 
     fn rate(text: &str) -> Rate {
         text.parse().expect("a valid rate")

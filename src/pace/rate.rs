@@ -82,6 +82,10 @@ pub enum Arrivals {
 
 impl Arrivals {
     /// The default, left out of `run.json` so closed-loop races read as before.
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `skip_serializing_if` passes a reference"
+    )]
     pub fn is_constant(&self) -> bool {
         *self == Arrivals::Constant
     }

@@ -31,6 +31,7 @@ pub struct LineSplitter {
 }
 
 impl LineSplitter {
+    #[cfg(any(test, feature = "test-support"))]
     pub fn new() -> Self {
         Self::default()
     }

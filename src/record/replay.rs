@@ -30,7 +30,7 @@ mod read_ahead;
 mod reader;
 
 pub(crate) use reader::{Line, read_line};
-pub use reader::{MAX_LINE_BYTES, Progress, ReplayReader, Tally};
+pub use reader::{MAX_LINE_BYTES, ReplayReader};
 
 /// Bumped when a change would make an older llmrace misread a replay. Format 2 moved the
 /// prompts out of the header (a big workload made it longer than a line may be) and numbered
@@ -184,6 +184,7 @@ pub struct ReplayWriter {
 
 impl ReplayWriter {
     /// Creates `replay.jsonl.gz` in `dir` and writes the header.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn create(dir: &Path, header: &ReplayHeader) -> Result<ReplayWriter, ReplayError> {
         Self::create_until(dir, header, &NEVER)
     }

@@ -94,15 +94,6 @@ impl ResultsWriter {
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Requests written so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
     /// Appends a request to both request files. A file that fails stops there (the other goes
     /// on); the error is returned once, when it happens.
     pub fn write(&mut self, record: &RequestRecord) -> Result<(), RecordError> {

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 
 mod records;
 
-use super::fold::{fold_replay, fold_stream};
+#[cfg(any(test, feature = "test-support"))]
+use super::fold::fold_replay;
+use super::fold::fold_stream;
 use crate::clock;
+#[cfg(any(test, feature = "test-support"))]
+use crate::record::Replay;
 use crate::record::files::{REPLAY_FILE, REQUESTS_JSONL, RUN_JSON, SUMMARY_JSON};
 use crate::record::replay::ReplayReader;
 use crate::record::run_info::Span;
-use crate::record::{Replay, ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary};
+use crate::record::{ReplayEnd, ReplayError, ReplayHeader, RunInfo, Summary};
 use crate::stats::{RequestRecord, Snapshot};
 
 /// Everything a report needs about one race.
@@ -159,6 +163,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunError>
 
 /// Folds a replay into a run, as `llmrace report` does when it rebuilds the result files;
 /// what is wrong with the replay becomes a notice.
+#[cfg(any(test, feature = "test-support"))]
 pub fn from_replay(replay: &Replay) -> Run {
     let mut requests = Vec::new();
     let last = fold_replay(replay, |r| requests.push(r.clone()));

@@ -18,7 +18,7 @@ use super::fold::aggregator_for;
 use crate::event::Offset;
 use crate::stats::snapshot::Playback;
 use crate::stats::{Aggregator, Snapshot};
-pub use log::{EventLog, LogBuilder, load_for_playback};
+pub use log::{EventLog, load_for_playback};
 pub use speed::Speed;
 pub use task::play;
 
@@ -112,8 +112,8 @@ impl Player {
             PlaybackCommand::Slower => self.slower(),
             PlaybackCommand::SeekBy(seconds) => self.seek_by(seconds),
             PlaybackCommand::SeekToPercent(percent) => self.seek_to(f64::from(percent) / 100.0),
-            PlaybackCommand::ToStart => self.to_start(),
-            PlaybackCommand::ToEnd => self.to_end(),
+            PlaybackCommand::ToStart => self.go_to_start(),
+            PlaybackCommand::ToEnd => self.go_to_end(),
             PlaybackCommand::Step => self.step(),
         }
     }
@@ -169,11 +169,11 @@ impl Player {
         self.move_to(Offset(target));
     }
 
-    pub fn to_start(&mut self) {
+    pub fn go_to_start(&mut self) {
         self.move_to(Offset::ZERO);
     }
 
-    pub fn to_end(&mut self) {
+    pub fn go_to_end(&mut self) {
         self.move_to(self.duration);
     }
 
@@ -215,18 +215,22 @@ impl Player {
         self.paused || self.at_end()
     }
 
+    #[cfg(test)]
     pub fn position(&self) -> Offset {
         self.position
     }
 
+    #[cfg(test)]
     pub fn duration(&self) -> Offset {
         self.duration
     }
 
+    #[cfg(test)]
     pub fn speed(&self) -> Speed {
         self.speed
     }
 
+    #[cfg(test)]
     pub fn paused(&self) -> bool {
         self.paused
     }

@@ -5,11 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use super::load::{self, Records, Run};
+#[cfg(any(test, feature = "test-support"))]
+use crate::record::Replay;
 use crate::record::replay::ReplayReader;
-use crate::record::{RecordError, Replay, ResultsWriter, Summary};
+use crate::record::{RecordError, ResultsWriter, Summary};
 
 /// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json)
 /// in `dir` from its replay.
+#[cfg(any(test, feature = "test-support"))]
 pub fn report(replay: &Replay, dir: &Path) -> Result<(PathBuf, Summary), RecordError> {
     let run = load::from_replay(replay);
     let mut results = ResultsWriter::create(dir)?;

@@ -13,6 +13,10 @@ use crate::stats::EndpointSnapshot;
 /// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is
 /// nothing to divide by (no request ended, no output token).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the result files' keys, where the unit is part of the name"
+)]
 pub struct Cost {
     pub total_usd: f64,
     pub per_1k_requests_usd: Option<f64>,

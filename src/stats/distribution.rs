@@ -74,12 +74,8 @@ impl Distribution {
         }
     }
 
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.histogram.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.histogram.is_empty()
     }
 
     /// The summary, in the unit values were recorded in (ms or the unitless value).

@@ -91,10 +91,12 @@ impl RecentRequests {
         self.views.iter().cloned().collect()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.views.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.views.is_empty()
     }

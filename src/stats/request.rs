@@ -233,16 +233,8 @@ impl RequestTrace {
         self
     }
 
-    pub fn endpoint(&self) -> EndpointId {
-        self.endpoint
-    }
-
     pub fn is_warmup(&self) -> bool {
         self.warmup
-    }
-
-    pub fn sent(&self) -> Offset {
-        self.sent
     }
 
     /// Time to first token so far, if one has arrived.

@@ -11,6 +11,10 @@ pub const WINDOW_SECS: usize = 60;
 
 /// What happened during one second of the race.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "`second` is the result files' key for the second's number"
+)]
 pub struct Second {
     /// Seconds since the race started.
     pub second: u64,

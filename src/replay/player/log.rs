@@ -12,8 +12,10 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
 use crate::event::{EventKind, Offset, RaceEvent};
+#[cfg(test)]
+use crate::record::Replay;
 use crate::record::replay::ReplayReader;
-use crate::record::{Replay, ReplayEnd, ReplayHeader};
+use crate::record::{ReplayEnd, ReplayHeader};
 use crate::replay::fold::{Fold, aggregator_for};
 use crate::stats::{Aggregator, Snapshot};
 
@@ -47,11 +49,13 @@ pub struct Checkpoint {
 
 impl EventLog {
     /// A log of a replay already in memory (tests and fixtures).
+    #[cfg(test)]
     pub fn of(replay: &Replay) -> EventLog {
         EventLog::of_sized(replay, BLOCK_EVENTS, CHECKPOINT_BLOCKS)
     }
 
     /// [`EventLog::of`] in blocks of `block_events`, a state kept every `checkpoint_blocks`.
+    #[cfg(test)]
     pub(crate) fn of_sized(
         replay: &Replay,
         block_events: usize,
@@ -69,10 +73,12 @@ impl EventLog {
         builder.finish(replay.end, replay.damage.clone())
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     pub fn len(&self) -> usize {
         self.len
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

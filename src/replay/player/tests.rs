@@ -106,9 +106,9 @@ fn seeking_lands_on_what_playing_straight_there_shows() {
     assert_eq!(back.snapshot(), expected, "back from a played position");
 
     let mut from_end = player(4, 150);
-    from_end.to_end();
+    from_end.go_to_end();
     assert!(from_end.snapshot().finished);
-    from_end.to_start();
+    from_end.go_to_start();
     from_end.seek_by(9);
     from_end.seek_by(-2);
     assert_eq!(from_end.snapshot(), expected, "back from the end");
@@ -157,7 +157,7 @@ fn step_goes_to_the_next_event_and_pauses() {
     assert_eq!(p.snapshot(), straight.snapshot());
     assert_eq!(p.next, folded);
     // Stepping past the last event ends at the end, paused.
-    p.to_end();
+    p.go_to_end();
     p.step();
     assert!(p.paused() && p.snapshot().finished);
 }
@@ -251,7 +251,7 @@ fn an_empty_replay_is_at_its_end() {
 /// What folding `replay` from its start gives at `position`: every event in file order up to
 /// the first one later than the position. Independent of the player.
 fn folded_at(replay: &Replay, position: Offset) -> Snapshot {
-    let mut aggregator = crate::replay::aggregator_for(&replay.header);
+    let mut aggregator = crate::replay::fold::aggregator_for(&replay.header);
     for event in replay.events.iter().take_while(|e| e.t <= position) {
         aggregator.apply(event);
     }
