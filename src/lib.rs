@@ -4,16 +4,17 @@
 //!
 //! # The crate's surface
 //!
-//! In a normal build every module is `pub(crate)` or private, so the compiler flags any item nothing in the
-//! crate uses (`cargo clippy` without `--all-targets` is what catches it), and the public surface
-//! is the short `pub use` list at the end: what the binary (`main.rs`) calls and what the
-//! benches use beyond the `test-support` feature.
+//! In a normal build every module is `pub(crate)` or private, so the compiler flags any item
+//! nothing in the crate uses (`cargo clippy` without `--all-targets` is what catches it), and
+//! the public surface is the short `pub use` list at the end: what the binary (`main.rs`) calls
+//! and what the benches use beyond the `test-support` feature.
 //!
 //! The integration tests (`tests/e2e`, `tests/llamacpp.rs`), the benches and the fuzz targets
 //! reach further in: they build the crate with the `test-support` feature (the dev-dependency
-//! on itself, `fuzz/Cargo.toml`), and with it every module that is not private is `pub`. Each module is therefore
-//! declared twice, once per side of the feature, rather than by a macro: `rustfmt` does not
-//! follow module declarations inside a macro, and would leave the whole crate unformatted.
+//! on itself, `fuzz/Cargo.toml`), and with it every module that is not private is `pub`. Each
+//! module is therefore declared twice, once per side of the feature, rather than by a macro:
+//! `rustfmt` does not follow module declarations inside a macro, and would leave the whole crate
+//! unformatted.
 //! Items only the tests, benches or fuzz targets use are gated with
 //! `#[cfg(any(test, feature = "test-support"))]`, so the release binary is built without them.
 
