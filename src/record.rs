@@ -4,6 +4,7 @@
 //! complete (written aside, then renamed).
 
 pub mod disk;
+mod endpoint_info;
 pub mod files;
 pub mod folder;
 pub mod recorder;
@@ -16,4 +17,5 @@ pub use folder::{default_runs_dir, race_folder, recent_races};
 pub use recorder::{Recorded, Recorder};
 pub use replay::{Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
 pub use results::{Finished, RecordError, ResultsWriter};
-pub use run_info::{EndpointInfo, RunInfo, Summary};
+pub use endpoint_info::EndpointInfo;
+pub use run_info::{RunInfo, Summary};
