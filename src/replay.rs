@@ -21,3 +21,6 @@ pub use fold::{aggregator_for, fold_replay, fold_stream};
 pub use load::{Records, Run, RunError};
 pub use player::load_for_playback;
 pub use rebuild::{report, report_file};
+
+#[cfg(test)]
+mod tests;
