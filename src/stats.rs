@@ -23,11 +23,12 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Price, RaceConfig, Slo};
 use crate::event::{EventKind, Offset, RaceEvent, RequestId};
-pub use cost::Cost;
 use endpoint::EndpointStats;
 use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
-pub use snapshot::{EndpointSnapshot, Health, Mark, RequestState, RequestView, Segment, Snapshot};
+pub use snapshot::{
+    Cost, EndpointSnapshot, Health, Mark, RequestState, RequestView, Segment, Snapshot,
+};
 
 /// Cloned by the replay player to keep its state every so many events.
 #[derive(Clone)]
