@@ -4,7 +4,8 @@
 //! is in `architecture/modules.rs`); test code counts too, except an import of a test fixture
 //! (a module named `fixture`) from test code, which is test scaffolding, not design. Between
 //! the files of a folder, a `pub use` is the folder's surface, not an import of its code.
-//! `cargo test --test architecture`; with `-- --nocapture` it also prints the whole graph.
+//! `cargo test --test architecture`; with `ARCHITECTURE_GRAPH=1` and `-- --nocapture` it also
+//! prints the whole graph.
 
 #[path = "architecture/lexer.rs"]
 mod lexer;
