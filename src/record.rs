@@ -12,10 +12,10 @@ pub mod replay;
 pub mod results;
 pub mod run_info;
 
+pub use endpoint_info::EndpointInfo;
 pub use files::REPLAY_FILE;
 pub use folder::{default_runs_dir, race_folder, recent_races};
 pub use recorder::{Recorded, Recorder};
 pub use replay::{Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
 pub use results::{Finished, RecordError, ResultsWriter};
-pub use endpoint_info::EndpointInfo;
 pub use run_info::{RunInfo, Summary};
