@@ -1,6 +1,7 @@
 //! The race engine: workers that send the workload to every endpoint at once and report what
 //! happens as events. It owns no statistics and knows nothing of views; it only sends.
 
+mod attempts;
 pub mod connection;
 mod controls;
 mod deadlines;
@@ -11,6 +12,7 @@ pub mod request;
 mod response_head;
 pub mod retry;
 pub mod schedule;
+mod senders;
 pub mod target;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::RaceClock;
 use crate::config::{RaceConfig, Timeouts};
 use crate::pace::ConcurrencyRamp;
+use attempts::run_attempts;
 use connection::{Connection, Tls};
 pub use controls::Controls;
 use controls::wait_while_paused;
@@ -31,19 +34,9 @@ pub use open_loop::OpenLoop;
 use open_loop::run_open;
 pub use request::EventSender;
 use request::{RequestContext, SendTag};
-use retry::{Attempts, run_attempts};
+pub use senders::{Limits, Worker};
+use senders::{Shared, synchronized_start};
 pub use target::{Target, TargetError, TargetSpec};
-
-/// When to stop sending.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Measured requests per endpoint.
-    pub requests: Option<u64>,
-    /// Time from the (post-warm-up) start after which no request is sent.
-    pub duration: Option<Duration>,
-    /// Requests per endpoint sent before the measured start and kept out of statistics.
-    pub warmup_requests: u32,
-}
 
 /// How requests are paced.
 #[derive(Clone, Copy, Debug)]
@@ -129,15 +122,6 @@ pub async fn drive(
         Pacing::Open(open) => run_open(workers, open, shared).await,
         Pacing::Laps => run_laps(workers, shared).await,
     }
-}
-
-/// A worker with its own connection, before the race starts.
-pub struct Worker {
-    target: Arc<Target>,
-    connection: Connection,
-    /// Its place among its endpoint's workers, from 0: a concurrency ramp lets the first
-    /// `n` send.
-    slot: u32,
 }
 
 /// What warming a connection found.
@@ -229,37 +213,6 @@ async fn run_closed(workers: Vec<Worker>, shared: Shared) {
         tasks.spawn(worker_loop(worker, Arc::clone(&shared)));
     }
     while tasks.join_next().await.is_some() {}
-}
-
-/// What every sender of a race shares.
-struct Shared {
-    limits: Limits,
-    timeouts: Timeouts,
-    clock: RaceClock,
-    events: EventSender,
-    controls: Controls,
-    next_request: AtomicU64,
-    /// Every worker waits here after the warm-up requests: the synchronized start.
-    start: Barrier,
-    /// Per endpoint (by id), the next request's sequence number: which prompt it gets.
-    sequences: Vec<AtomicU64>,
-    /// Per endpoint (by id), cancelled once its request count is reached: a worker waiting for
-    /// its turn on a ramp need not wait any longer.
-    exhausted: Vec<CancellationToken>,
-    /// Closed loop: how many of each endpoint's workers may send, over time.
-    ramp: Option<ConcurrencyRamp>,
-    /// Retries of an attempt that failed with 429 or 503, at most.
-    retries: u32,
-}
-
-impl Shared {
-    fn attempts(&self) -> Attempts<'_> {
-        Attempts {
-            retries: self.retries,
-            next_request: &self.next_request,
-            controls: &self.controls,
-        }
-    }
 }
 
 async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
@@ -392,31 +345,6 @@ async fn wait_for_turn(
             () = tokio::time::sleep_until(due) => return true,
         }
     }
-}
-
-/// Waits until every worker has finished its warm-up; false if the race was stopped first.
-async fn synchronized_start(shared: &Shared) -> bool {
-    let stop = &shared.controls.stop_sending;
-    tokio::select! {
-        () = stop.cancelled() => false,
-        result = shared.start.wait() => {
-            if result.is_leader()
-                && let Some(duration) = shared.limits.duration
-            {
-                arm_duration_limit(duration, stop.clone());
-            }
-            true
-        }
-    }
-}
-
-fn arm_duration_limit(duration: Duration, stop: CancellationToken) {
-    tokio::spawn(async move {
-        tokio::select! {
-            () = tokio::time::sleep(duration) => stop.cancel(),
-            () = stop.cancelled() => {}
-        }
-    });
 }
 
 #[cfg(test)]

@@ -62,7 +62,6 @@ pub(crate) mod mock;
 pub mod pace;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod pace;
-mod pipeline;
 #[cfg(feature = "test-support")]
 pub mod print;
 #[cfg(not(feature = "test-support"))]
@@ -105,7 +104,6 @@ pub mod signals;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod signals;
 mod spelling;
-mod start_up;
 #[cfg(feature = "test-support")]
 pub mod stats;
 #[cfg(not(feature = "test-support"))]

@@ -5,6 +5,9 @@
 
 mod error;
 mod field;
+mod options;
+mod pipeline;
+mod start_up;
 mod tell;
 mod view;
 
@@ -19,31 +22,13 @@ use crate::config::RaceConfig;
 use crate::engine::{self, Controls};
 use crate::record::{self, Recorder, RunInfo, Summary};
 use crate::stats::{Aggregator, Snapshot};
-use crate::{capacity, event, pipeline, runtime_lag, signals, start_up, tui};
+use crate::{capacity, event, runtime_lag, signals};
 
 pub use error::RaceError;
-pub(crate) use field::{Field, resolve_endpoints};
+use field::Field;
+pub use options::RaceOptions;
 pub use tell::{Teller, Telling};
 use view::View;
-
-/// How a race is run, beyond what is raced.
-#[derive(Clone, Debug, Default)]
-pub struct RaceOptions {
-    /// The results folder; a fresh folder under the platform data folder when `None`.
-    pub out: Option<PathBuf>,
-    /// No progress lines, only the final table.
-    pub quiet: bool,
-    /// Record the race's event stream into a replay file in the results folder.
-    pub replay: bool,
-    /// Show the live dashboard in this theme (the terminal must be a terminal).
-    pub dashboard: Option<tui::Theme>,
-    /// A folder whose earlier results `--force` replaces (checked by
-    /// [`record::folder::check_named_folder`]): removed only once this race is about to write.
-    pub replace: Option<PathBuf>,
-    /// Who hears what the race tells as it goes (that it can start, notices, a second signal):
-    /// the command edge prints it; nobody by default.
-    pub tell: Teller,
-}
 
 /// What a finished race left behind.
 #[derive(Debug)]

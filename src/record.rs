@@ -4,6 +4,7 @@
 //! complete (written aside, then renamed).
 
 pub mod disk;
+mod endpoint_info;
 pub mod files;
 pub mod folder;
 pub mod recorder;
@@ -11,9 +12,10 @@ pub mod replay;
 pub mod results;
 pub mod run_info;
 
+pub use endpoint_info::EndpointInfo;
 pub use files::REPLAY_FILE;
 pub use folder::{default_runs_dir, race_folder, recent_races};
 pub use recorder::Recorder;
 pub use replay::{Replay, ReplayEnd, ReplayError, ReplayHeader, ReplayWriter};
 pub use results::{RecordError, ResultsWriter};
-pub use run_info::{EndpointInfo, RunInfo, Summary};
+pub use run_info::{RunInfo, Summary};

@@ -23,3 +23,6 @@ pub use player::load_for_playback;
 #[cfg(any(test, feature = "test-support"))]
 pub use rebuild::report;
 pub use rebuild::report_file;
+
+#[cfg(test)]
+mod tests;

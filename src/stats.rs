@@ -23,13 +23,12 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Price, RaceConfig, Slo};
 use crate::event::{EventKind, Offset, RaceEvent, RequestId};
-pub use cost::Cost;
 use endpoint::EndpointStats;
 use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
 #[cfg(any(test, feature = "test-support"))]
 pub use snapshot::RequestState;
-pub use snapshot::{EndpointSnapshot, Health, Snapshot};
+pub use snapshot::{Cost, EndpointSnapshot, Health, Snapshot};
 
 /// Cloned by the replay player to keep its state every so many events.
 #[derive(Clone)]

@@ -5,7 +5,8 @@
 //! (a module named `fixture`) from test code, which is test scaffolding, not design. Between
 //! the files of a folder, a `pub use` is the folder's surface, not an import of its code; so is
 //! a `pub use` in `lib.rs`, the crate's surface (`main.rs` reaches the command edge through it).
-//! `cargo test --test architecture`; with `-- --nocapture` it also prints the whole graph.
+//! `cargo test --test architecture`; with `ARCHITECTURE_GRAPH=1` and `-- --nocapture` it also
+//! prints the whole graph.
 
 #[path = "architecture/lexer.rs"]
 mod lexer;
@@ -18,23 +19,21 @@ use std::path::Path;
 
 use modules::{Crate, MAIN, Reference};
 
-/// The layers, bottom to top: a module may import its own layer and the ones below. Some
-/// names are the homes other branches of issue 21 give moved code (`format`, `spelling`,
-/// `threshold`, `replay`, `replay_dashboard`, `race`); a name that does not exist is no matter.
+/// The layers, bottom to top: a module may import its own layer and the ones below, as
+/// ARCHITECTURE.md's "Dependency direction" says.
 const LAYERS: &[(&str, &[&str])] = &[
+    ("bottom", &["convert", "format", "spelling"]),
     (
         "foundation",
         &[
             "clock",
             "event",
-            "format",
             "print",
             "protocol",
             "rx_time",
             "runtime_lag",
             "secret",
             "signals",
-            "spelling",
             "tokenizer",
         ],
     ),
@@ -45,50 +44,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("engine", &["engine"]),
     ("stats", &["stats"]),
     ("record", &["record"]),
-    ("replay", &["player", "replay"]),
+    ("replay", &["replay"]),
     ("views", &["report", "tui"]),
     (
         "wiring",
-        &[
-            "lib",
-            "race",
-            "pipeline",
-            "start_up",
-            "sweep",
-            "playback",
-            "replay_dashboard",
-            "fuzzing",
-        ],
+        &["lib", "race", "sweep", "replay_dashboard", "fuzzing"],
     ),
     ("edge", &["cli", "commands", "main"]),
-];
-
-/// Edges (importer, imported) between top-level modules that other branches of issue 21 remove,
-/// exempt from both checks until then. An entry whose modules both exist but that matches no
-/// edge fails, so the list only shrinks; one naming a module that does not exist (yet) is no
-/// matter. Empty it at the merge.
-const PENDING_ISSUE_21: &[(&str, &str)] = &[
-    // branch `report`: thresholds out of `report/` (`config/fail_if.rs`), formatting and costs
-    // out of `report/` (`record/run_info.rs`, `record/results.rs`).
-    ("config", "report"),
-    ("record", "report"),
-    // branch `replayrooms`: `report/run.rs` and `playback.rs` import each other.
-    ("report", "playback"),
-    // branches `race` and `replayrooms`: the replay's wiring and the start-up import
-    // `RaceOptions`, `RaceError` and `race` from `lib.rs` (then `race.rs`), which imports
-    // them back; so does the pipeline on branch `race`.
-    ("playback", "lib"),
-    ("replay_dashboard", "lib"),
-    ("start_up", "lib"),
-    ("start_up", "race"),
-    ("pipeline", "race"),
-];
-
-/// Module folders whose files still import each other in a cycle (reported, not failed), each
-/// another engineer's area in issue 21. A folder that exists and is clean fails here until
-/// taken off.
-const PENDING_ISSUE_21_FOLDERS: &[&str] = &[
-    "engine", "player", "race", "record", "replay", "report", "stats", "tui",
 ];
 
 fn read_crate() -> Crate {
@@ -133,10 +95,6 @@ fn top_level_graph(krate: &Crate) -> Graph {
         }
     }
     graph
-}
-
-fn is_pending(from: &str, to: &str) -> bool {
-    PENDING_ISSUE_21.contains(&(from, to))
 }
 
 /// The cycles of a graph: for each module on one, the shortest cycle through it, each cycle
@@ -236,7 +194,7 @@ fn every_source_file_is_a_module_that_was_read() {
 
 #[test]
 fn top_level_modules_import_each_other_in_no_cycle() {
-    let mut graph = top_level_graph(&read_crate());
+    let graph = top_level_graph(&read_crate());
     if std::env::var_os("ARCHITECTURE_GRAPH").is_some() {
         for (from, imports) in &graph {
             println!(
@@ -244,9 +202,6 @@ fn top_level_modules_import_each_other_in_no_cycle() {
                 imports.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
-    }
-    for (from, imports) in &mut graph {
-        imports.retain(|to, _| !is_pending(from, to));
     }
     let found: Vec<String> = cycles(&graph)
         .iter()
@@ -271,7 +226,7 @@ fn no_module_imports_a_higher_layer() {
         };
         for (to, place) in imports {
             match layer_of(to) {
-                Some(high) if high > low && !is_pending(from, to) => wrong.push(format!(
+                Some(high) if high > low => wrong.push(format!(
                     "{from} imports {to} ({place}): {from} is below {to} ({} < {})",
                     LAYERS[low].0, LAYERS[high].0
                 )),
@@ -280,10 +235,10 @@ fn no_module_imports_a_higher_layer() {
         }
     }
     let exists = |module: &str| krate.modules.keys().any(|m| top(m) == module);
-    for (from, to) in PENDING_ISSUE_21 {
-        if exists(from) && exists(to) && !graph[*from].contains_key(*to) {
+    for (layer, modules) in LAYERS {
+        for module in modules.iter().filter(|m| !exists(m)) {
             wrong.push(format!(
-                "{from} no longer imports {to}: take it off PENDING_ISSUE_21"
+                "{module} (layer {layer}) is no module: take it off LAYERS"
             ));
         }
     }
@@ -321,27 +276,9 @@ fn files_of_a_module_folder_import_each_other_in_no_cycle() {
             .iter()
             .map(|cycle| describe_cycle(graph, cycle))
             .collect();
-        let pending = PENDING_ISSUE_21_FOLDERS.contains(folder);
-        if found.is_empty() && pending {
-            wrong.push(format!(
-                "{folder}/ has no cycle any more: take it off PENDING_ISSUE_21_FOLDERS"
-            ));
-        }
         for cycle in found {
-            if pending {
-                eprintln!("pending (issue 21): files of {folder}/ in a cycle: {cycle}");
-            } else {
-                wrong.push(format!(
-                    "files of {folder}/ import each other in a cycle: {cycle}"
-                ));
-            }
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for folder in PENDING_ISSUE_21_FOLDERS {
-        if !folders.contains_key(folder) && root.join("src").join(folder).is_dir() {
             wrong.push(format!(
-                "{folder}/ has no cycle any more: take it off PENDING_ISSUE_21_FOLDERS"
+                "files of {folder}/ import each other in a cycle: {cycle}"
             ));
         }
     }

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::attempts::run_attempts;
 use super::connection::Connection;
 use super::controls::wait_while_paused;
 use super::request::{RequestContext, SendTag};
-use super::retry::run_attempts;
-use super::{Shared, Target, Worker, arm_duration_limit};
+use super::senders::{Shared, Worker, arm_duration_limit};
+use super::target::Target;
 
 /// Runs laps until the request count (laps, per endpoint) or the duration is reached, or the
 /// race is stopped. One connection per endpoint: the first of its workers'.

@@ -10,11 +10,12 @@ use std::time::Duration;
 use tokio::sync::{Barrier, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::attempts::run_attempts;
 use super::connection::Connection;
 use super::request::{RequestContext, SendTag};
-use super::retry::run_attempts;
 use super::schedule::{LoadShape, Schedule};
-use super::{Shared, Target, Worker, synchronized_start};
+use super::senders::{Shared, Worker, synchronized_start};
+use super::target::Target;
 use crate::event::Offset;
 
 /// How an open-loop race sends.

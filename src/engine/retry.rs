@@ -1,19 +1,10 @@
-//! Retries of attempts that failed with 429 (rate limited) or 503 (unavailable): the server's
-//! `Retry-After` is honoured (capped), else the wait grows exponentially with jitter. Every
-//! attempt is a request of its own — its own events, record and counts — and a retry names
-//! the attempt it repeats, so retried failures stay visible. A retry still waiting when the
-//! race stops is abandoned: it was never sent, so it is not counted.
+//! When an attempt that failed is tried again, and after how long: only 429 (rate limited) and
+//! 503 (unavailable) are retried; the server's `Retry-After` is honoured (capped), else the
+//! wait grows exponentially with jitter. The attempts themselves are sent by `attempts.rs`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
-use super::Controls;
-use super::connection::Connection;
-use super::request::{RequestContext, SendTag, run_request};
-use super::target::Target;
-use crate::event::{PromptId, RequestId, Retry};
 
 /// The longest wait before a retry, whatever the server asks.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -59,57 +50,6 @@ pub fn backoff(retry: u32, hint: RetryHint, jitter: f64) -> Duration {
     let doublings = retry.saturating_sub(1).min(16);
     let full = FIRST_BACKOFF.saturating_mul(1 << doublings).min(MAX_WAIT);
     full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
-}
-
-/// How a worker's requests are retried.
-pub(super) struct Attempts<'a> {
-    /// Retries after the first attempt, at most.
-    pub retries: u32,
-    /// Where request ids come from: each attempt takes one.
-    pub next_request: &'a AtomicU64,
-    pub controls: &'a Controls,
-}
-
-/// Sends `prompt` as [`run_request`] does, then retries it while it fails with a retryable
-/// status and retries are left.
-pub(super) async fn run_attempts(
-    ctx: &RequestContext<'_>,
-    connection: &mut Connection,
-    target: &Target,
-    prompt: PromptId,
-    tag: SendTag,
-    attempts: &Attempts<'_>,
-) {
-    let mut tag = tag;
-    let mut request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
-    for retry in 1.. {
-        let Some(hint) = run_request(ctx, connection, target, request, prompt, tag).await else {
-            return;
-        };
-        if retry > attempts.retries {
-            return;
-        }
-        let wait = backoff(retry, hint, rand::random::<f64>());
-        let stop = &attempts.controls.stop_sending;
-        tokio::select! {
-            biased;
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(wait) => {}
-        }
-        if !super::controls::wait_while_paused(&attempts.controls.paused, stop).await {
-            return;
-        }
-        tag = SendTag {
-            // The schedule was the first attempt's: a retry's lag would only measure the wait.
-            scheduled: None,
-            retry: Some(Retry {
-                of: request,
-                attempt: retry + 1,
-            }),
-            ..tag
-        };
-        request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::event::EndpointId;
 use crate::record::EndpointInfo;
 use crate::{mock, secret, workload};
 
-use super::RaceError;
+use super::error::RaceError;
 
 /// Endpoints resolved for racing: targets ready to send, with the mock servers they need
 /// kept alive for the race.

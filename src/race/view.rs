@@ -10,10 +10,11 @@ use tokio_util::sync::CancellationToken;
 use crate::config::RaceConfig;
 use crate::engine::Controls;
 use crate::stats::Snapshot;
-use crate::{pipeline, tui, workload};
+use crate::{tui, workload};
 
-use super::RaceOptions;
 use super::field::Field;
+use super::options::RaceOptions;
+use super::pipeline;
 
 /// How the race is shown while it runs.
 pub(super) enum View {

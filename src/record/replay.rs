@@ -16,8 +16,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
+use super::endpoint_info::EndpointInfo;
 use super::files::REPLAY_FILE;
-use super::run_info::EndpointInfo;
 use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::ReplayHeader;
+use super::endpoint_info::EndpointInfo;
 use super::files::{RUN_JSON, SUMMARY_JSON};
 use crate::config::{Price, RaceConfig};
 use crate::event::ErrorClass;
@@ -208,18 +209,6 @@ impl RunInfo {
             event_backlog_age_max_ms: None,
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EndpointInfo {
-    pub name: String,
-    pub protocol: String,
-    pub model: String,
-    /// As configured (redacted); for a mock, `mock://PROFILE`.
-    pub base_url: String,
-    /// Whether this endpoint was a built-in simulated server.
-    pub simulated: bool,
-    pub concurrency: u32,
 }
 
 /// Above this p99 send lag, an open-loop race did not send the load it claims to have sent.

@@ -418,34 +418,4 @@ mod tests {
         let load = describe_load(&race);
         assert!(load.starts_with("1 request per endpoint;"), "{load}");
     }
-
-    #[test]
-    fn failed_requests_with_estimated_tokens_are_told_in_every_report() {
-        let mut run = crate::replay::load::fixture(2, 20);
-        let usage: Vec<String> = (run.summary.endpoints.iter())
-            .filter(|e| TokenSource::of(e) == TokenSource::Usage)
-            .map(|e| e.name.clone())
-            .collect();
-        assert_eq!(usage.len(), 2, "every count reported by the server");
-        let name = usage[0].clone();
-        // A request that failed after some text arrived: its output tokens are estimated.
-        let failed = (run.requests.iter_mut())
-            .find(|r| r.endpoint_name == name && !r.warmup)
-            .unwrap();
-        failed.outcome = Outcome::Failed;
-        failed.output_tokens = Some(5);
-        failed.output_tokens_source = Some(crate::event::TokenSource::Estimate);
-        let e = &run.summary.endpoints[0];
-        assert_eq!(e.name, name);
-        assert_eq!(failed_estimated(e, &run.requests), 1);
-        let html = crate::report::html::render(&run);
-        assert!(!html.contains("every count was reported"), "{html}");
-        assert!(html.contains("1 failed request estimated (o200k)"));
-        let md = crate::report::markdown::render(&run);
-        assert!(
-            md.contains("server usage; 1 failed request estimated (o200k)"),
-            "{md}"
-        );
-        assert!(md.contains("\"Estimated\" counts"), "{md}");
-    }
 }

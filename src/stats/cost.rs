@@ -1,27 +1,12 @@
 //! What a race cost at an endpoint's prices: input tokens (those read from and written to the
 //! prompt cache at their own prices), output tokens, per request and per million output
-//! tokens. A statistic like any other: the aggregator prices every snapshot, so views read
-//! the figures instead of computing them.
+//! tokens (a snapshot's `Cost`). A statistic like any other: the aggregator prices every
+//! snapshot, so views read the figures instead of computing them.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
+use super::snapshot::{Cost, EndpointSnapshot};
 use crate::config::{Price, RaceConfig};
-use crate::stats::EndpointSnapshot;
-
-/// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is
-/// nothing to divide by (no request ended, no output token).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[expect(
-    clippy::struct_field_names,
-    reason = "the fields are the result files' keys, where the unit is part of the name"
-)]
-pub struct Cost {
-    pub total_usd: f64,
-    pub per_1k_requests_usd: Option<f64>,
-    pub per_million_output_usd: Option<f64>,
-}
 
 /// The cost of every token `endpoint` counted (failed and cancelled requests' tokens too: a
 /// provider bills them), per 1000 ended requests and per million output tokens.

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::cost::Cost;
 use super::distribution::Summary;
+use super::snapshot::Cost;
 use super::snapshot::EndpointSnapshot;
 use crate::threshold::{CostBasis, Latency, Measured, Metric, Stat};
 

@@ -780,4 +780,44 @@ mod tests {
         assert!(!r.meets(&slo(99)));
         assert!(r.meets(&crate::config::Slo::default()));
     }
+
+    /// Content lines of a replay recorded before reads were noted: the shared stamp alone
+    /// marks the first token, and the headers' earlier arrival is its floor.
+    #[test]
+    fn a_replay_from_before_reads_were_noted_is_labelled_from_its_stamps() {
+        use crate::event::{EndpointId, EventKind, PromptId, RaceEvent, RequestId};
+
+        let lines = [
+            r#"{"t":30000000,"endpoint":0,"request":1,"kind":{"kind":"headers","status":200,"new_connection":false}}"#,
+            r#"{"t":160000000,"endpoint":0,"request":1,"kind":{"kind":"content","text":"a","reasoning":false,"chunks":1}}"#,
+            r#"{"t":160000000,"endpoint":0,"request":1,"kind":{"kind":"content","text":"b","reasoning":false,"chunks":1}}"#,
+            r#"{"t":180000000,"endpoint":0,"request":1,"kind":{"kind":"content","text":"c","reasoning":false,"chunks":1}}"#,
+        ];
+        let mut trace =
+            RequestTrace::new(RequestId(1), EndpointId(0), PromptId(0), false, ms(10), 1);
+        for line in lines {
+            let event: RaceEvent = serde_json::from_str(line).unwrap();
+            trace.apply(event.t, &event.kind);
+        }
+        let end = EventKind::Finished {
+            finish_reason: None,
+            response_id: None,
+            bytes: 1,
+        };
+        let record = trace
+            .finish(
+                ms(200),
+                &end,
+                "e",
+                chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            )
+            .unwrap();
+        assert!(record.batched_first_token);
+        assert_eq!(record.first_read_events, Some(2));
+        assert_eq!(
+            (record.ttft_min_ms, record.ttft_ms),
+            (Some(20.0), Some(150.0))
+        );
+        assert_eq!(record.read_late_max_ms, None);
+    }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::cost::Cost;
 use super::distribution::Summary;
 use super::window::Second;
 use crate::event::{ErrorClass, Offset, PromptId, RequestId};
@@ -26,6 +25,19 @@ pub struct Snapshot {
     /// Where playback stands, when this snapshot comes from a replay.
     #[serde(skip)]
     pub playback: Option<Playback>,
+}
+
+/// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is
+/// nothing to divide by (no request ended, no output token).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the result files' keys, where the unit is part of the name"
+)]
+pub struct Cost {
+    pub total_usd: f64,
+    pub per_1k_requests_usd: Option<f64>,
+    pub per_million_output_usd: Option<f64>,
 }
 
 /// A replay's playback state, for the header and the timeline.

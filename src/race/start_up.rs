@@ -11,10 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::task::JoinHandle;
 
 use crate::config::RaceConfig;
-use crate::race::{Field, RaceError, RaceOptions, Teller, Telling};
 use crate::record::{ReplayHeader, ReplayWriter, ResultsWriter};
 use crate::{capacity, clock, engine, record, signals};
 use crate::{workload, workload::Prompt};
+
+use super::error::RaceError;
+use super::field::{Field, resolve_endpoints};
+use super::options::RaceOptions;
+use super::tell::{Teller, Telling};
 
 /// A race ready to start: nothing sent yet, its result files open.
 pub(crate) struct Started {
@@ -100,7 +104,7 @@ async fn until_signal<T>(
     tokio::select! {
         joined = &mut task => Ok(joined.unwrap_or_else(|e| Err(RaceError::StartUpFailed {
             what,
-            why: crate::pipeline::panic_message(e),
+            why: super::pipeline::panic_message(e),
         }))),
         signal = signal => {
             stop.store(true, Ordering::Relaxed);
@@ -195,7 +199,7 @@ async fn prepare(
         .await
         .map_err(|e| RaceError::StartUpFailed {
             what: "loading the prompts",
-            why: crate::pipeline::panic_message(e),
+            why: super::pipeline::panic_message(e),
         })??
     };
     // Kept prompts are measured, before a request body is built for each on every endpoint;
@@ -210,7 +214,7 @@ async fn prepare(
             .sum(),
     };
     capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;
-    let field = crate::race::resolve_endpoints(&config, &workload.prompts).await?;
+    let field = resolve_endpoints(&config, &workload.prompts).await?;
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;

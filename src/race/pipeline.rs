@@ -14,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Controls;
 use crate::event::RaceEvent;
-use crate::race::{Teller, Telling};
 use crate::record::Recorder;
 use crate::stats::{Aggregator, Snapshot};
 use crate::{clock, print, report, signals, tui};
+
+use super::tell::{Teller, Telling};
 
 pub(crate) use backlog::Backlog;
 

@@ -1,0 +1,65 @@
+//! A prompt's attempts: sent once, then again while it fails with a status the retry policy
+//! (`retry.rs`) retries and retries are left. Every attempt is a request of its own — its own
+//! events, record and counts — and a retry names the attempt it repeats, so retried failures
+//! stay visible. A retry still waiting when the race stops is abandoned: it was never sent, so
+//! it is not counted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::connection::Connection;
+use super::controls::{Controls, wait_while_paused};
+use super::request::{RequestContext, SendTag, run_request};
+use super::retry::backoff;
+use super::target::Target;
+use crate::event::{PromptId, RequestId, Retry};
+
+/// How a worker's requests are retried.
+pub(super) struct Attempts<'a> {
+    /// Retries after the first attempt, at most.
+    pub retries: u32,
+    /// Where request ids come from: each attempt takes one.
+    pub next_request: &'a AtomicU64,
+    pub controls: &'a Controls,
+}
+
+/// Sends `prompt` as [`run_request`] does, then retries it while it fails with a retryable
+/// status and retries are left.
+pub(super) async fn run_attempts(
+    ctx: &RequestContext<'_>,
+    connection: &mut Connection,
+    target: &Target,
+    prompt: PromptId,
+    tag: SendTag,
+    attempts: &Attempts<'_>,
+) {
+    let mut tag = tag;
+    let mut request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
+    for retry in 1.. {
+        let Some(hint) = run_request(ctx, connection, target, request, prompt, tag).await else {
+            return;
+        };
+        if retry > attempts.retries {
+            return;
+        }
+        let wait = backoff(retry, hint, rand::random::<f64>());
+        let stop = &attempts.controls.stop_sending;
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        if !wait_while_paused(&attempts.controls.paused, stop).await {
+            return;
+        }
+        tag = SendTag {
+            // The schedule was the first attempt's: a retry's lag would only measure the wait.
+            scheduled: None,
+            retry: Some(Retry {
+                of: request,
+                attempt: retry + 1,
+            }),
+            ..tag
+        };
+        request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
+    }
+}

@@ -1,0 +1,95 @@
+//! The senders of a race: each worker with its own connection, and what they all share — the
+//! limits, the request counters, the controls and the synchronized start — whatever paces them
+//! (the closed loop in `engine.rs`, `open_loop.rs`, `laps.rs`).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::sync::Barrier;
+use tokio_util::sync::CancellationToken;
+
+use super::attempts::Attempts;
+use super::connection::Connection;
+use super::controls::Controls;
+use super::request::EventSender;
+use super::target::Target;
+use crate::clock::RaceClock;
+use crate::config::Timeouts;
+use crate::pace::ConcurrencyRamp;
+
+/// When to stop sending.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Measured requests per endpoint.
+    pub requests: Option<u64>,
+    /// Time from the (post-warm-up) start after which no request is sent.
+    pub duration: Option<Duration>,
+    /// Requests per endpoint sent before the measured start and kept out of statistics.
+    pub warmup_requests: u32,
+}
+
+/// A worker with its own connection, before the race starts.
+pub struct Worker {
+    pub(super) target: Arc<Target>,
+    pub(super) connection: Connection,
+    /// Its place among its endpoint's workers, from 0: a concurrency ramp lets the first
+    /// `n` send.
+    pub(super) slot: u32,
+}
+
+/// What every sender of a race shares.
+pub(super) struct Shared {
+    pub(super) limits: Limits,
+    pub(super) timeouts: Timeouts,
+    pub(super) clock: RaceClock,
+    pub(super) events: EventSender,
+    pub(super) controls: Controls,
+    pub(super) next_request: AtomicU64,
+    /// Every worker waits here after the warm-up requests: the synchronized start.
+    pub(super) start: Barrier,
+    /// Per endpoint (by id), the next request's sequence number: which prompt it gets.
+    pub(super) sequences: Vec<AtomicU64>,
+    /// Per endpoint (by id), cancelled once its request count is reached: a worker waiting for
+    /// its turn on a ramp need not wait any longer.
+    pub(super) exhausted: Vec<CancellationToken>,
+    /// Closed loop: how many of each endpoint's workers may send, over time.
+    pub(super) ramp: Option<ConcurrencyRamp>,
+    /// Retries of an attempt that failed with 429 or 503, at most.
+    pub(super) retries: u32,
+}
+
+impl Shared {
+    pub(super) fn attempts(&self) -> Attempts<'_> {
+        Attempts {
+            retries: self.retries,
+            next_request: &self.next_request,
+            controls: &self.controls,
+        }
+    }
+}
+
+/// Waits until every worker has finished its warm-up; false if the race was stopped first.
+pub(super) async fn synchronized_start(shared: &Shared) -> bool {
+    let stop = &shared.controls.stop_sending;
+    tokio::select! {
+        () = stop.cancelled() => false,
+        result = shared.start.wait() => {
+            if result.is_leader()
+                && let Some(duration) = shared.limits.duration
+            {
+                arm_duration_limit(duration, stop.clone());
+            }
+            true
+        }
+    }
+}
+
+pub(super) fn arm_duration_limit(duration: Duration, stop: CancellationToken) {
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(duration) => stop.cancel(),
+            () = stop.cancelled() => {}
+        }
+    });
+}

@@ -1,0 +1,15 @@
+//! An endpoint as a race describes it, in `run.json` and in a replay's header alike.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointInfo {
+    pub name: String,
+    pub protocol: String,
+    pub model: String,
+    /// As configured (redacted); for a mock, `mock://PROFILE`.
+    pub base_url: String,
+    /// Whether this endpoint was a built-in simulated server.
+    pub simulated: bool,
+    pub concurrency: u32,
+}
