@@ -481,7 +481,11 @@ pub struct RaceArgs {
     pub headless: bool,
 
     /// Dashboard colours: dark (default), light, colorblind (Okabe–Ito palette) or plain.
-    /// `NO_COLOR` in the environment means plain.
+    /// NO_COLOR in the environment means plain.
+    #[expect(
+        clippy::doc_markdown,
+        reason = "clap prints this comment as the flag's help, where backticks would show"
+    )]
     #[arg(long, value_name = "THEME", help_heading = "Output",
           value_parser = ["dark", "light", "colorblind", "plain"])]
     pub theme: Option<String>,
