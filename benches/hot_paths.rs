@@ -268,13 +268,11 @@ fn race_info() -> RaceInfo {
         load: "open loop".into(),
         prompts: Arc::from(
             (0..fixture::PROMPTS)
-                .map(|i| Prompt {
-                    id: llmrace::event::PromptId(i),
-                    messages: vec![llmrace::protocol::Message {
-                        role: "user".into(),
-                        content: format!("prompt {i}"),
-                    }],
-                    max_tokens: None,
+                .map(|i| {
+                    Prompt::new(
+                        llmrace::event::PromptId(i),
+                        vec![llmrace::protocol::Message::user(format!("prompt {i}"))],
+                    )
                 })
                 .collect::<Vec<_>>(),
         ),

@@ -94,10 +94,11 @@ fn replay_info(replay: &EventLog) -> tui::RaceInfo {
         .prompts
         .iter()
         .enumerate()
-        .map(|(i, messages)| workload::Prompt {
-            id: event::PromptId(u32::try_from(i).unwrap_or(u32::MAX)),
-            messages: messages.clone(),
-            max_tokens: None,
+        .map(|(i, messages)| {
+            workload::Prompt::new(
+                event::PromptId(u32::try_from(i).unwrap_or(u32::MAX)),
+                messages.clone(),
+            )
         })
         .collect();
     let mut notices = Vec::new();

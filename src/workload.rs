@@ -52,6 +52,16 @@ pub struct Workload {
 }
 
 impl Prompt {
+    /// A prompt of `messages` with no budget of its own. Build prompts with this, so a field
+    /// added to `Prompt` changes one place.
+    pub fn new(id: PromptId, messages: Vec<Message>) -> Prompt {
+        Prompt {
+            id,
+            messages,
+            max_tokens: None,
+        }
+    }
+
     /// All message contents, one after the other (for token estimates and the inspector).
     pub fn text(&self) -> String {
         self.messages
@@ -284,10 +294,7 @@ fn builtin_text(name: &str) -> Option<&'static str> {
 }
 
 fn user(text: &str) -> Message {
-    Message {
-        role: "user".to_string(),
-        content: text.to_string(),
-    }
+    Message::user(text)
 }
 
 /// Prompts collected in order, numbered as they come.
@@ -308,11 +315,7 @@ impl<'a> Prompts<'a> {
         let id = u32::try_from(self.prompts.len()).map_err(|_| WorkloadError::TooMany {
             source_name: self.source_name.to_string(),
         })?;
-        self.prompts.push(Prompt {
-            id: PromptId(id),
-            messages,
-            max_tokens: None,
-        });
+        self.prompts.push(Prompt::new(PromptId(id), messages));
         Ok(())
     }
 
@@ -434,10 +437,7 @@ fn parse_message(item: &Value) -> Result<Message, String> {
             .join("\n"),
         _ => return Err("needs a `content` string".to_string()),
     };
-    Ok(Message {
-        role: role.to_string(),
-        content,
-    })
+    Ok(Message::new(role, content))
 }
 
 #[cfg(test)]

@@ -22,10 +22,7 @@ pub fn streamed_body(
     prompt: &str,
     max_tokens: Option<u32>,
 ) -> Result<Bytes, String> {
-    let messages = [Message {
-        role: "user".into(),
-        content: prompt.into(),
-    }];
+    let messages = [Message::user(prompt)];
     let extra = serde_json::Map::new();
     let request = protocol.build_request(
         "http://127.0.0.1/v1",

@@ -12,6 +12,29 @@ pub struct Message {
     pub content: String,
 }
 
+impl Message {
+    /// A message of `role` saying `content`. Build messages with this (or the shorthands
+    /// below), so a field added to `Message` changes one place.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Message {
+        Message {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+
+    pub fn user(content: impl Into<String>) -> Message {
+        Message::new("user", content)
+    }
+
+    pub fn assistant(content: impl Into<String>) -> Message {
+        Message::new("assistant", content)
+    }
+
+    pub fn system(content: impl Into<String>) -> Message {
+        Message::new("system", content)
+    }
+}
+
 /// What to ask an endpoint for; `extra_body` fields are merged into the top level of the JSON
 /// body last, so they can add or override anything (`top_p`, `ignore_eos`, …).
 #[derive(Clone, Debug)]

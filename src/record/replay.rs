@@ -352,10 +352,7 @@ mod tests {
     use super::*;
 
     fn prompt(content: String) -> Vec<Message> {
-        vec![Message {
-            role: "user".to_string(),
-            content,
-        }]
+        vec![Message::user(content)]
     }
 
     #[test]

@@ -45,16 +45,7 @@ pub(super) fn compose(rag: &[Vec<Message>]) -> Vec<Vec<Message>> {
                  [collection.document]. {question}",
                 ASKED + 1
             );
-            vec![
-                Message {
-                    role: "system".to_string(),
-                    content: (*system).to_string(),
-                },
-                Message {
-                    role: "user".to_string(),
-                    content: text,
-                },
-            ]
+            vec![Message::system(*system), Message::user(text)]
         })
         .collect()
 }

@@ -161,10 +161,7 @@ fn prompt_of(turns: &[Turn], output_len: bool) -> Option<(Vec<Message>, Option<u
 }
 
 fn message(role: &str, content: &str) -> Message {
-    Message {
-        role: role.to_string(),
-        content: content.to_string(),
-    }
+    Message::new(role, content)
 }
 
 #[cfg(test)]

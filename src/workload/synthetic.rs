@@ -50,10 +50,7 @@ pub(super) fn generate<'a>(
     let mut rng = Rng::new(spec.seed);
     (0..spec.count).map(move |_| {
         let tokens = sample_length(&spec, &mut rng);
-        vec![Message {
-            role: "user".to_string(),
-            content: text_of(tokens, &mut rng, stop),
-        }]
+        vec![Message::user(text_of(tokens, &mut rng, stop))]
     })
 }
 

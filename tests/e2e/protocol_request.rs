@@ -7,10 +7,7 @@ use llmrace::protocol::{Message, Protocol, RequestSpec, WireRequest};
 use serde_json::{Map, Value, json};
 
 fn msg(role: &str, content: &str) -> Message {
-    Message {
-        role: role.to_owned(),
-        content: content.to_owned(),
-    }
+    Message::new(role, content)
 }
 
 fn conversation() -> Vec<Message> {

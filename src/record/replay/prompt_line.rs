@@ -35,8 +35,8 @@ pub(super) fn fit(messages: &[Message]) -> Cow<'_, [Message]> {
         let role = cut(&message.role, 64);
         let room = left.saturating_sub(role.len() + MESSAGE_OVERHEAD + CUT_MARK.len());
         kept.push(Message {
-            role: role.to_string(),
             content: format!("{}{CUT_MARK}", cut(&message.content, room)),
+            ..Message::new(role, "")
         });
         break;
     }
@@ -57,10 +57,7 @@ mod tests {
     use super::*;
 
     fn message(content: String) -> Message {
-        Message {
-            role: "user".to_string(),
-            content,
-        }
+        Message::user(content)
     }
 
     #[test]

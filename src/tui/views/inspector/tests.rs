@@ -28,10 +28,7 @@ fn snapshot() -> Snapshot {
 
 /// Prompts for the fixture's prompt ids: some with a system message, one long question.
 pub fn race_info(endpoints: usize) -> RaceInfo {
-    let message = |role: &str, content: &str| Message {
-        role: role.to_string(),
-        content: content.to_string(),
-    };
+    let message = |role: &str, content: &str| Message::new(role, content);
     let prompts: Vec<Prompt> = (0..crate::stats::fixture::PROMPTS)
         .map(|id| {
             let mut messages = Vec::new();
@@ -52,11 +49,7 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
                 ),
                 _ => message("user", "Write a haiku about latency."),
             });
-            Prompt {
-                id: PromptId(id),
-                messages,
-                max_tokens: None,
-            }
+            Prompt::new(PromptId(id), messages)
         })
         .collect();
     RaceInfo {
