@@ -15,7 +15,7 @@ mod request;
 pub mod sse;
 
 pub use decoded::{Decoded, Decoder};
-pub use image::{Image, MediaType};
+pub use image::Image;
 pub use names::Protocol;
 pub use request::{Message, RequestSpec, WireRequest};
 

@@ -162,7 +162,10 @@ pub(super) fn anthropic_content(text: &str, images: &[Image]) -> Value {
 
 /// Ollama's `images` field of a message: bare base64 strings.
 pub(super) fn ollama_images(images: &[Image]) -> Value {
-    images.iter().map(|image| Value::String(image.base64())).collect()
+    images
+        .iter()
+        .map(|image| Value::String(image.base64()))
+        .collect()
 }
 
 #[cfg(any(test, feature = "test-support"))]

@@ -2,17 +2,29 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use super::*;
+use crate::protocol::image::MediaType;
 use serde_json::json;
 
 #[test]
 fn sniffs_the_four_formats_and_nothing_else() {
-    assert_eq!(MediaType::sniff(&Image::tiny_png("x").data), Some(MediaType::Png));
     assert_eq!(
-        MediaType::sniff(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1]),
+        MediaType::sniff(&Image::tiny_png("x").data),
+        Some(MediaType::Png)
+    );
+    assert_eq!(
+        MediaType::sniff(&[
+            0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1
+        ]),
         Some(MediaType::Jpeg)
     );
-    assert_eq!(MediaType::sniff(b"GIF89a\x01\x00\x01\x00\x00\x00"), Some(MediaType::Gif));
-    assert_eq!(MediaType::sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 "), Some(MediaType::Webp));
+    assert_eq!(
+        MediaType::sniff(b"GIF89a\x01\x00\x01\x00\x00\x00"),
+        Some(MediaType::Gif)
+    );
+    assert_eq!(
+        MediaType::sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 "),
+        Some(MediaType::Webp)
+    );
     assert_eq!(MediaType::sniff(b"hello, this is text"), None);
     assert_eq!(MediaType::sniff(b""), None);
 }
@@ -91,7 +103,11 @@ fn text_only_bodies_are_built_byte_for_byte_as_before_images() {
                 extra_body: &extra,
             },
         );
-        assert_eq!(String::from_utf8(wire.body).unwrap(), expected, "{protocol:?}");
+        assert_eq!(
+            String::from_utf8(wire.body).unwrap(),
+            expected,
+            "{protocol:?}"
+        );
     }
 }
 
@@ -108,7 +124,11 @@ fn openai_chat_sends_a_text_part_and_an_image_url_part_with_a_data_url() {
                 "url": format!("data:image/png;base64,{}", image.base64()) } },
         ])
     );
-    assert!(image.base64().starts_with("iVBORw0KGgo"), "{}", image.base64());
+    assert!(
+        image.base64().starts_with("iVBORw0KGgo"),
+        "{}",
+        image.base64()
+    );
 }
 
 #[test]
@@ -136,4 +156,14 @@ fn ollama_sends_bare_base64_in_the_messages_images() {
                 "images": [image.base64()] })
     );
     assert!(body["messages"][0].get("images").is_none());
+}
+
+#[test]
+fn the_tiny_test_png_decodes() {
+    let image = Image::tiny_png("x");
+    let decoder = png::Decoder::new(std::io::Cursor::new(image.data.to_vec()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut buffer).unwrap();
+    assert_eq!((frame.width, frame.height), (1, 1));
 }
