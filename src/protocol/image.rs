@@ -108,20 +108,7 @@ impl fmt::Display for Image {
         if let (Some(w), Some(h)) = (self.width, self.height) {
             write!(f, ", {w}×{h}")?;
         }
-        write!(f, ", {}]", size(self.bytes))
-    }
-}
-
-/// Bytes for people, in powers of 1000: `512 B`, `84 kB`, `1.2 MB`.
-fn size(bytes: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "a size shown to a person")]
-    let x = bytes as f64;
-    if bytes < 1000 {
-        format!("{bytes} B")
-    } else if bytes < 1_000_000 {
-        format!("{:.0} kB", x / 1e3)
-    } else {
-        format!("{:.1} MB", x / 1e6)
+        write!(f, ", {}]", crate::format::bytes(self.bytes))
     }
 }
 

@@ -43,9 +43,9 @@ fn an_image_knows_its_pixel_size_and_describes_itself_without_its_bytes() {
 
 #[test]
 fn sizes_read_as_people_write_them() {
-    assert_eq!(size(999), "999 B");
-    assert_eq!(size(84_200), "84 kB");
-    assert_eq!(size(1_250_000), "1.2 MB");
+    assert_eq!(crate::format::bytes(999), "999 B");
+    assert_eq!(crate::format::bytes(84_200), "84 kB");
+    assert_eq!(crate::format::bytes(1_250_000), "1.2 MB");
 }
 
 use serde_json::Map;
