@@ -292,8 +292,8 @@ pub struct WorkloadArgs {
           conflicts_with_all = ["prompts", "prompts_file", "workload"])]
     pub synthetic: Option<TokenRange>,
 
-    /// Generated PNG images on every prompt: WIDTHxHEIGHT (one image) or COUNTxWIDTHxHEIGHT,
-    /// e.g. 512x512 or 2x1024x768; made from --seed.
+    /// Generated PNG images on every prompt: `WIDTHxHEIGHT` (one image) or
+    /// `COUNTxWIDTHxHEIGHT`, e.g. 512x512 or 2x1024x768; made from --seed.
     #[arg(long, value_name = "[COUNTx]WxH", help_heading = "Workload",
           value_parser = parse_images)]
     pub images: Option<crate::config::ImageSpec>,

@@ -211,7 +211,13 @@ async fn prepare(
             .iter()
             .flat_map(|p| &p.messages)
             // Images count as the base64 each request body carries.
-            .map(|m| m.content.len() as u64 + m.images.iter().map(|i| i.encoded_len()).sum::<u64>())
+            .map(|m| {
+                m.content.len() as u64
+                    + m.images
+                        .iter()
+                        .map(crate::protocol::Image::encoded_len)
+                        .sum::<u64>()
+            })
             .sum(),
     };
     capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;

@@ -175,7 +175,8 @@ fn tokens(out: &mut String, run: &Run) {
         rows,
     );
     for note in endpoints.iter().filter_map(super::request_size::note) {
-        out.push_str(&format!("{note}.\n\n"));
+        out.push_str(&note);
+        out.push_str(".\n\n");
     }
     if headline::any_estimated_in(endpoints, &run.requests) {
         out.push_str(

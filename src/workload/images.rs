@@ -36,12 +36,14 @@ pub(super) fn attach(messages: &mut [Message], images: &[Image]) {
 /// A `width`×`height` RGB PNG: a gradient between four seeded corner colours, with noise.
 fn picture(width: u32, height: u32, seed: u64) -> Result<Vec<u8>, WorkloadError> {
     let mut rng = Rng::new(seed);
-    let corners: Vec<[f64; 3]> = (0..4)
-        .map(|_| {
-            let c = rng.next_u64().to_le_bytes();
-            [f64::from(c[0]), f64::from(c[1]), f64::from(c[2])]
-        })
-        .collect();
+    // Each channel's value at the four corners: top left, top right, bottom left, bottom right.
+    let mut channels = [[0.0; 4]; 3];
+    for corner in 0..4 {
+        let c = rng.next_u64().to_le_bytes();
+        for (channel, byte) in channels.iter_mut().zip(c) {
+            channel[corner] = f64::from(byte);
+        }
+    }
     let (w, h) = (width as usize, height as usize);
     let mut pixels = Vec::with_capacity(w * h * 3);
     let mut noise = Noise {
@@ -53,9 +55,9 @@ fn picture(width: u32, height: u32, seed: u64) -> Result<Vec<u8>, WorkloadError>
         let fy = fraction(y, h);
         for x in 0..w {
             let fx = fraction(x, w);
-            for channel in 0..3 {
-                let top = lerp(corners[0][channel], corners[1][channel], fx);
-                let bottom = lerp(corners[2][channel], corners[3][channel], fx);
+            for corners in &channels {
+                let top = lerp(corners[0], corners[1], fx);
+                let bottom = lerp(corners[2], corners[3], fx);
                 let base = lerp(top, bottom, fy);
                 #[expect(
                     clippy::cast_possible_truncation,

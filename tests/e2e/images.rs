@@ -84,7 +84,10 @@ async fn generated_images_make_requests_larger_and_the_first_token_later() {
         // The replay keeps each image as a description: a few kB, not the megabyte sent.
         let replay = replay_text(dir.path());
         assert!(replay.len() < 64_000, "{protocol}: {} bytes", replay.len());
-        assert!(!replay.contains("iVBORw0KGgo"), "{protocol}: PNG bytes in the replay");
+        assert!(
+            !replay.contains("iVBORw0KGgo"),
+            "{protocol}: PNG bytes in the replay"
+        );
         assert!(replay.contains(r#""source":"generated #2""#), "{protocol}");
         assert!(replay.contains(r#""width":512"#), "{protocol}");
     }
