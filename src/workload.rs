@@ -473,4 +473,6 @@ fn parse_message(item: &Value) -> Result<Message, String> {
 }
 
 #[cfg(test)]
+mod image_tests;
+#[cfg(test)]
 mod tests;

@@ -233,3 +233,6 @@ mod tests {
         assert!(Ask::parse(Protocol::Anthropic, b"[1,2]").is_err());
     }
 }
+
+#[cfg(test)]
+mod image_tests;

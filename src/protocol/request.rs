@@ -197,3 +197,6 @@ fn number(x: f32) -> Value {
         .and_then(serde_json::Number::from_f64)
         .map_or(Value::Null, Value::Number)
 }
+
+#[cfg(test)]
+mod image_tests;

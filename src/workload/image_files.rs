@@ -165,6 +165,3 @@ impl ImageFiles {
         Ok(image)
     }
 }
-
-#[cfg(test)]
-mod tests;
