@@ -292,6 +292,12 @@ pub struct WorkloadArgs {
           conflicts_with_all = ["prompts", "prompts_file", "workload"])]
     pub synthetic: Option<TokenRange>,
 
+    /// Generated PNG images on every prompt: `WIDTHxHEIGHT` (one image) or
+    /// `COUNTxWIDTHxHEIGHT`, e.g. 512x512 or 2x1024x768; made from --seed.
+    #[arg(long, value_name = "[COUNTx]WxH", help_heading = "Workload",
+          value_parser = parse_images)]
+    pub images: Option<crate::config::ImageSpec>,
+
     /// Send the prompts in a shuffled order, the same for the same --seed.
     #[arg(long, help_heading = "Workload")]
     pub shuffle: bool,
@@ -682,6 +688,40 @@ fn parse_token_range(text: &str) -> Result<TokenRange, String> {
         return Err(format!("at most {most} tokens a prompt, not {max}; {hint}"));
     }
     Ok(TokenRange { min, max })
+}
+
+/// `--images`: `512x512` (one image) or `2x512x512` (two on every prompt).
+fn parse_images(text: &str) -> Result<crate::config::ImageSpec, String> {
+    let hint = "write WIDTHxHEIGHT such as 512x512, or COUNTxWIDTHxHEIGHT such as 2x512x512";
+    let numbers: Vec<u32> = text
+        .split(['x', 'X', '×'])
+        .map(|n| n.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected whole numbers; {hint}"))?;
+    let (count, width, height) = match numbers[..] {
+        [width, height] => (1, width, height),
+        [count, width, height] => (count, width, height),
+        _ => return Err(format!("expected two or three numbers; {hint}")),
+    };
+    let (most_count, most_side) = (
+        crate::config::MAX_IMAGE_COUNT,
+        crate::config::MAX_IMAGE_SIDE,
+    );
+    if !(1..=most_count).contains(&count) {
+        return Err(format!(
+            "from 1 to {most_count} images a prompt, not {count}; {hint}"
+        ));
+    }
+    if !(1..=most_side).contains(&width) || !(1..=most_side).contains(&height) {
+        return Err(format!(
+            "sides from 1 to {most_side} pixels, not {width}x{height}; {hint}"
+        ));
+    }
+    Ok(crate::config::ImageSpec {
+        count,
+        width,
+        height,
+    })
 }
 
 fn parse_positive_u64(text: &str) -> Result<u64, String> {

@@ -35,7 +35,7 @@ pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
 #[cfg(test)]
 pub use validate::BUILTIN_SETS;
-pub use validate::{MAX_SYNTHETIC_TOKENS, authority_port};
+pub use validate::{MAX_IMAGE_COUNT, MAX_IMAGE_SIDE, MAX_SYNTHETIC_TOKENS, authority_port};
 
 /// The commented example race file that `llmrace init` writes.
 pub const EXAMPLE_RACE_FILE: &str = include_str!("../assets/race.example.toml");
@@ -85,6 +85,18 @@ pub struct WorkloadConfig {
     /// ShareGPT files: each prompt's `max_tokens` is the token count of its reference answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sharegpt_output_len: bool,
+    /// Generated images attached to every prompt's last user message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageSpec>,
+}
+
+/// `images = { count = 1, width = 512, height = 512 }`: PNG images made from `[workload] seed`,
+/// the same `count` of them on every prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSpec {
+    pub count: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 #[expect(

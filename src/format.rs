@@ -68,6 +68,20 @@ pub fn usd_short(value: f64) -> String {
     }
 }
 
+/// Bytes for people, in powers of 1000: `512 B`, `84 kB`, `1.2 MB`.
+#[must_use]
+pub fn bytes(n: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "a size shown to a person")]
+    let x = n as f64;
+    if n < 1000 {
+        format!("{n} B")
+    } else if n < 1_000_000 {
+        format!("{:.0} kB", x / 1e3)
+    } else {
+        format!("{:.1} MB", x / 1e6)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 mod body;
 mod faults;
+mod images;
 mod linger;
 mod plan;
 mod profile;

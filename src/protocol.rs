@@ -6,6 +6,7 @@ mod anthropic;
 mod completions;
 mod decode;
 mod decoded;
+mod image;
 mod names;
 pub mod ndjson;
 mod ollama;
@@ -14,6 +15,7 @@ mod request;
 pub mod sse;
 
 pub use decoded::{Decoded, Decoder};
+pub use image::Image;
 pub use names::Protocol;
 pub use request::{Message, RequestSpec, WireRequest};
 

@@ -14,6 +14,8 @@ use crate::event::PromptId;
 use crate::protocol::Message;
 
 mod error;
+mod image_files;
+mod images;
 mod long;
 mod rng;
 mod sharegpt;
@@ -166,6 +168,12 @@ pub fn load_needed(
                 .to_string(),
         );
     }
+    if let Some(spec) = config.images {
+        let made = images::generate(spec, config.seed)?;
+        for prompt in &mut prompts {
+            images::attach(&mut prompt.messages, &made);
+        }
+    }
     if config.shuffle {
         rng::Rng::new(config.seed).shuffle(&mut prompts);
         // Ids are positions: targets index their request bodies by them.
@@ -249,7 +257,9 @@ fn load_source(
             let name = path.display().to_string();
             let reader = BufReader::new(reader);
             match extension.as_deref() {
-                Some("jsonl" | "ndjson") => read_jsonl(reader, &name, loading.stop),
+                Some("jsonl" | "ndjson") => {
+                    read_jsonl_in(reader, &name, path.parent(), loading.stop)
+                }
                 _ => read_text(reader, &name, loading.stop),
             }
         }
@@ -384,17 +394,39 @@ fn read_jsonl(
     source_name: &str,
     stop: &AtomicBool,
 ) -> Result<Vec<Prompt>, WorkloadError> {
+    read_jsonl_in(reader, source_name, None, stop)
+}
+
+/// Reads a JSONL prompts file; `dir`, the file's folder, is where the images it names are
+/// (`None`: a built-in set, which names none).
+fn read_jsonl_in(
+    reader: impl BufRead,
+    source_name: &str,
+    dir: Option<&Path>,
+    stop: &AtomicBool,
+) -> Result<Vec<Prompt>, WorkloadError> {
     let mut prompts = Prompts::new(source_name);
+    let mut images = dir.map(image_files::ImageFiles::new);
     each_line(reader, source_name, stop, |number, line| {
         if line.trim().is_empty() {
             return Ok(());
         }
-        let messages = parse_jsonl_line(line).map_err(|problem| WorkloadError::Line {
+        let mut messages = parse_jsonl_line(line).map_err(|problem| WorkloadError::Line {
             source_name: source_name.to_string(),
             line: number,
             problem,
             help: LINE_HELP.to_string(),
         })?;
+        if let Some(images) = &mut images {
+            images
+                .attach(line, &mut messages)
+                .map_err(|p| WorkloadError::Line {
+                    source_name: source_name.to_string(),
+                    line: number,
+                    problem: p.problem,
+                    help: p.help,
+                })?;
+        }
         prompts.push(messages)
     })?;
     prompts.finish()
@@ -440,5 +472,7 @@ fn parse_message(item: &Value) -> Result<Message, String> {
     Ok(Message::new(role, content))
 }
 
+#[cfg(test)]
+mod image_tests;
 #[cfg(test)]
 mod tests;

@@ -113,6 +113,9 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     workload.seed = flags.seed.unwrap_or(workload.seed);
     workload.shuffle |= flags.shuffle;
     workload.sharegpt_output_len |= flags.sharegpt_output_len;
+    if let Some(images) = flags.images {
+        workload.images = Some(images);
+    }
     if let Some(range) = flags.synthetic {
         workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));
     }

@@ -284,3 +284,25 @@ fn a_sweep_races_with_every_workload_flag_of_a_race() -> TestResult {
     assert!(Cli::try_parse_from(["llmrace", "sweep", "--max-in-flight", "4"]).is_err());
     Ok(())
 }
+
+#[test]
+fn images_take_a_size_and_an_optional_count() -> TestResult {
+    let spec = |count, width, height| crate::config::ImageSpec {
+        count,
+        width,
+        height,
+    };
+    assert_eq!(
+        race(&["--images", "512x512"])?.workload.images,
+        Some(spec(1, 512, 512))
+    );
+    assert_eq!(
+        race(&["--images", "2X1024x768"])?.workload.images,
+        Some(spec(2, 1024, 768))
+    );
+    for bad in ["512", "0x512x512", "17x8x8", "8x9000", "axb", "1x2x3x4"] {
+        let error = race(&["--images", bad]).err().ok_or(bad)?.to_string();
+        assert!(error.contains("512x512"), "{bad}: {error}");
+    }
+    Ok(())
+}

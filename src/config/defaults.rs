@@ -37,6 +37,7 @@ pub(crate) fn bare_race() -> RaceConfig {
             shuffle: false,
             seed: 0,
             sharegpt_output_len: false,
+            images: None,
         },
         load: LoadConfig {
             requests: None,

@@ -9,13 +9,14 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Location};
 use super::raw::{
-    RawEndpoint, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts, RawWorkload,
+    RawEndpoint, RawImages, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts,
+    RawWorkload,
 };
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
-    DEFAULT_BUILTIN, EndpointConfig, Price, PromptSource, RaceConfig, Slo, SyntheticSpec, Timeouts,
-    WorkloadConfig,
+    DEFAULT_BUILTIN, EndpointConfig, ImageSpec, Price, PromptSource, RaceConfig, Slo,
+    SyntheticSpec, Timeouts, WorkloadConfig,
 };
 use crate::threshold;
 
@@ -276,6 +277,24 @@ impl Resolver<'_> {
             shuffle: raw.shuffle.unwrap_or(false),
             seed: raw.seed.unwrap_or(0),
             sharegpt_output_len: raw.sharegpt_output_len.unwrap_or(false),
+            images: raw.images.as_ref().map(|i| self.images(i)).transpose()?,
+        })
+    }
+
+    /// `images = { … }`, checked value by value.
+    fn images(&self, raw: &Spanned<RawImages>) -> Result<ImageSpec, ConfigError> {
+        let table = raw.get_ref();
+        let key = |field: &str| format!("workload.images.{field}");
+        let count = match &table.count {
+            Some(count) => self.check(count, &key("count"), |c| validate::image_count(*c))?,
+            None => 1,
+        };
+        let width = self.check(&table.width, &key("width"), |w| validate::image_side(*w))?;
+        let height = self.check(&table.height, &key("height"), |h| validate::image_side(*h))?;
+        Ok(ImageSpec {
+            count,
+            width,
+            height,
         })
     }
 

@@ -34,6 +34,16 @@ pub(super) struct RawWorkload {
     pub shuffle: Option<bool>,
     pub seed: Option<u64>,
     pub sharegpt_output_len: Option<bool>,
+    pub images: Option<Spanned<RawImages>>,
+}
+
+/// `images = { count = 1, width = 512, height = 512 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawImages {
+    pub count: Option<Spanned<u32>>,
+    pub width: Spanned<u32>,
+    pub height: Spanned<u32>,
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`.
@@ -193,6 +203,18 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "sharegpt_output_len = true (max_tokens = each ShareGPT reference answer's length)",
     ),
     doc(
+        "workload",
+        "images",
+        "images = { count = 1, width = 512, height = 512 } (generated PNG images on every prompt)",
+    ),
+    doc(
+        "workload.images",
+        "count",
+        "count = 1 (images on every prompt)",
+    ),
+    doc("workload.images", "width", "width = 512 (pixels)"),
+    doc("workload.images", "height", "height = 512 (pixels)"),
+    doc(
         "workload.synthetic",
         "input_tokens",
         "input_tokens = 512 (o200k tokens per prompt, or the middle of the distribution)",
@@ -335,6 +357,7 @@ pub(super) fn table_display(table: &str) -> String {
         "endpoint" => "[[endpoint]]".to_string(),
         "endpoint.price" => "an [[endpoint]]'s `price`".to_string(),
         "workload.synthetic" => "[workload] `synthetic`".to_string(),
+        "workload.images" => "[workload] `images`".to_string(),
         other => format!("[{other}]"),
     }
 }
@@ -351,6 +374,7 @@ mod tests {
             ("endpoint", key) => format!("[[endpoint]]\n{key} = {{}}\n"),
             ("endpoint.price", key) => format!("[[endpoint]]\nprice = {{ {key} = {{}} }}\n"),
             ("workload.synthetic", key) => format!("[workload]\nsynthetic = {{ {key} = {{}} }}\n"),
+            ("workload.images", key) => format!("[workload]\nimages = {{ {key} = {{}} }}\n"),
             (table, key) => format!("[{table}]\n{key} = {{}}\n"),
         };
         match toml::from_str::<RawRace>(&snippet) {
@@ -368,7 +392,7 @@ mod tests {
     }
 
     /// Every table of a race file, by its path.
-    const TABLES: [&str; 9] = [
+    const TABLES: [&str; 10] = [
         "",
         "workload",
         "load",
@@ -378,6 +402,7 @@ mod tests {
         "endpoint",
         "endpoint.price",
         "workload.synthetic",
+        "workload.images",
     ];
 
     #[test]
@@ -396,6 +421,7 @@ mod tests {
                 "endpoint" => "[[endpoint]]\nnonsense = 1\n".to_string(),
                 "endpoint.price" => "[[endpoint]]\nprice = { nonsense = 1 }\n".to_string(),
                 "workload.synthetic" => "[workload]\nsynthetic = { nonsense = 1 }\n".to_string(),
+                "workload.images" => "[workload]\nimages = { nonsense = 1 }\n".to_string(),
                 t => format!("[{t}]\nnonsense = 1\n"),
             };
             let message = toml::from_str::<RawRace>(&snippet)

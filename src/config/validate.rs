@@ -331,6 +331,31 @@ pub fn synthetic_count(count: u32) -> Result<u32, Problem> {
     ))
 }
 
+/// The most generated images on one prompt, and the longest side of one: beyond what any
+/// provider takes, and bounded so a typo cannot make gigabytes of request bodies.
+pub const MAX_IMAGE_COUNT: u32 = 16;
+pub const MAX_IMAGE_SIDE: u32 = 8192;
+
+pub fn image_count(count: u32) -> Result<u32, Problem> {
+    if (1..=MAX_IMAGE_COUNT).contains(&count) {
+        return Ok(count);
+    }
+    Err(Problem::new(
+        format!("count must be from 1 to {MAX_IMAGE_COUNT}, not {count}"),
+        "write how many images each prompt carries, e.g. `count = 1`",
+    ))
+}
+
+pub fn image_side(pixels: u32) -> Result<u32, Problem> {
+    if (1..=MAX_IMAGE_SIDE).contains(&pixels) {
+        return Ok(pixels);
+    }
+    Err(Problem::new(
+        format!("an image side must be from 1 to {MAX_IMAGE_SIDE} pixels, not {pixels}"),
+        "write the size in pixels, e.g. `width = 512, height = 512`",
+    ))
+}
+
 const DISTRIBUTIONS: [&str; 3] = ["fixed", "uniform", "normal"];
 
 pub fn distribution(name: &str) -> Result<super::LengthDistribution, Problem> {

@@ -54,6 +54,12 @@ pub enum TargetError {
     NoPrompts { endpoint: String },
     #[error("endpoint '{endpoint}': {problem}")]
     BadUrl { endpoint: String, problem: String },
+    #[error(
+        "endpoint '{endpoint}': protocol openai-completions (the legacy /completions API) cannot \
+         carry images, and prompt {prompt} has some; race this endpoint with protocol \
+         \"openai\" (chat completions), or leave the images out of the workload"
+    )]
+    NoImages { endpoint: String, prompt: u32 },
 }
 
 impl Target {
@@ -61,6 +67,16 @@ impl Target {
         let first = prompts.first().ok_or_else(|| TargetError::NoPrompts {
             endpoint: spec.name.to_string(),
         })?;
+        if spec.protocol == Protocol::OpenAiCompletions
+            && let Some(with_images) = prompts
+                .iter()
+                .find(|p| p.messages.iter().any(|m| !m.images.is_empty()))
+        {
+            return Err(TargetError::NoImages {
+                endpoint: spec.name.to_string(),
+                prompt: with_images.id.0,
+            });
+        }
         let build = |prompt: &Prompt| {
             spec.protocol.build_request(
                 spec.base_url,

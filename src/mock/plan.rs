@@ -20,6 +20,9 @@ use crate::protocol::Protocol;
 const HUGE_TOKENS: u32 = 100_000;
 /// Mid-stream faults strike after this many tokens (or at the end of a shorter answer).
 const FAULT_AFTER_TOKENS: u32 = 3;
+/// Time to first token added per input token of an image (a 512×512 image is 350 tokens,
+/// 35 ms): encoding images is work a server does before its first token.
+const IMAGE_PREFILL_PER_TOKEN: Duration = Duration::from_micros(100);
 
 /// The shape of one response.
 pub(crate) struct Plan {
@@ -102,7 +105,7 @@ impl Plan {
                 rng: SmallRng::seed_from_u64(mix(profile.seed ^ mix(seq))),
                 ttft,
                 itl,
-                extra_ttft: Duration::ZERO,
+                extra_ttft: IMAGE_PREFILL_PER_TOKEN.saturating_mul(ask.image_tokens),
                 itl_factor: 1.0,
             },
             busy: None,
@@ -113,7 +116,7 @@ impl Plan {
     /// profile's `load`), and counts it as in progress until the plan is dropped.
     pub(crate) fn loaded(mut self, profile: &Profile, busy: Busy, others: u64) -> Plan {
         let (extra, factor) = profile.slowdown(others);
-        self.clock.extra_ttft = extra;
+        self.clock.extra_ttft += extra;
         self.clock.itl_factor = factor;
         self.busy = Some(busy);
         self
@@ -222,6 +225,8 @@ mod tests {
             include_usage: true,
             max_tokens,
             input_tokens: 3,
+            images: 0,
+            image_tokens: 0,
             body_hash: 9,
         }
     }

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::images::Images;
 use super::text::{estimate_tokens, hash_bytes};
 use crate::protocol::Protocol;
 
@@ -19,6 +20,10 @@ pub(crate) struct Ask {
     /// The request's cap on output tokens, if it set one.
     pub max_tokens: Option<u32>,
     pub input_tokens: u32,
+    /// Images in the prompt, in each protocol's shape, and the tokens they count for (part of
+    /// `input_tokens`).
+    pub images: u32,
+    pub image_tokens: u32,
     /// Hash of the whole body: the same request gets the same text.
     pub body_hash: u64,
 }
@@ -58,74 +63,88 @@ struct OllamaOptions {
 }
 
 /// Sums the bytes of every string inside a JSON value without building it: the prompt's size
-/// is all the token estimate needs. Numbers count as four bytes (token-id prompts).
+/// is all the token estimate needs. Numbers count as four bytes (token-id prompts). Images (a
+/// data URL, Anthropic's base64 `data`, Ollama's `images`) are counted apart, not as text.
 #[derive(Default)]
-struct TextBytes(u64);
+struct TextBytes(u64, Images);
 
 impl<'de> Deserialize<'de> for TextBytes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(TextBytesVisitor)
-            .map(TextBytes)
+        deserializer.deserialize_any(TextBytesVisitor)
     }
 }
 
 struct TextBytesVisitor;
 
 impl<'de> Visitor<'de> for TextBytesVisitor {
-    type Value = u64;
+    type Value = TextBytes;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-        Ok(v.len() as u64)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<TextBytes, E> {
+        Ok(TextBytes(v.len() as u64, Images::default()))
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<u64, E> {
-        Ok(4)
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<TextBytes, E> {
+        Ok(TextBytes(4, Images::default()))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<u64, E> {
-        Ok(4)
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TextBytes, E> {
+        Ok(TextBytes(4, Images::default()))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<u64, E> {
-        Ok(0)
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TextBytes, E> {
+        Ok(TextBytes::default())
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<u64, E> {
-        Ok(0)
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TextBytes, E> {
+        Ok(TextBytes::default())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
-        Ok(0)
+    fn visit_unit<E: de::Error>(self) -> Result<TextBytes, E> {
+        Ok(TextBytes::default())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
-        let mut total = 0u64;
-        while let Some(TextBytes(n)) = seq.next_element()? {
-            total = total.saturating_add(n);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TextBytes, A::Error> {
+        let mut total = TextBytes::default();
+        while let Some(TextBytes(n, images)) = seq.next_element()? {
+            total.0 = total.0.saturating_add(n);
+            total.1.add(images);
         }
         Ok(total)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
-        let mut total = 0u64;
-        while let Some(PromptKey(counts)) = map.next_key()? {
-            let TextBytes(n) = map.next_value()?;
-            if counts {
-                total = total.saturating_add(n);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TextBytes, A::Error> {
+        let mut total = TextBytes::default();
+        while let Some(PromptKey(key)) = map.next_key()? {
+            match key {
+                Key::Text => {
+                    let TextBytes(n, images) = map.next_value()?;
+                    total.0 = total.0.saturating_add(n);
+                    total.1.add(images);
+                }
+                Key::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+                Key::Image => total.1.add(map.next_value::<Images>()?),
             }
         }
         Ok(total)
     }
 }
 
-/// Whether an object key holds prompt text: roles and part types do not. Read without
-/// allocating, escaped or not.
-struct PromptKey(bool);
+/// What an object key holds: prompt text; nothing of the prompt (roles, part types, media
+/// types); or images.
+enum Key {
+    Text,
+    Other,
+    Image,
+}
+
+/// An object key, read without allocating, escaped or not.
+struct PromptKey(Key);
 
 impl<'de> Deserialize<'de> for PromptKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -136,7 +155,12 @@ impl<'de> Deserialize<'de> for PromptKey {
                 f.write_str("an object key")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptKey, E> {
-                Ok(PromptKey(v != "role" && v != "type"))
+                Ok(PromptKey(match v {
+                    "role" | "type" | "media_type" => Key::Other,
+                    // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`.
+                    "url" | "data" | "images" => Key::Image,
+                    _ => Key::Text,
+                }))
             }
         }
         deserializer.deserialize_str(KeyVisitor)
@@ -161,12 +185,18 @@ impl Ask {
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());
         let text = parsed.messages.0 + parsed.prompt.0 + parsed.system.0;
+        let mut images = parsed.messages.1;
+        images.add(parsed.prompt.1);
+        images.add(parsed.system.1);
+        let image_tokens = u32::try_from(images.tokens).unwrap_or(u32::MAX);
         Ok(Ask {
             model_json,
             stream: parsed.stream.unwrap_or(protocol == Protocol::Ollama),
             include_usage: parsed.stream_options.is_some_and(|o| o.include_usage),
             max_tokens,
-            input_tokens: estimate_tokens(text),
+            input_tokens: estimate_tokens(text).saturating_add(image_tokens),
+            images: images.count,
+            image_tokens,
             body_hash: hash_bytes(body),
         })
     }
@@ -203,3 +233,6 @@ mod tests {
         assert!(Ask::parse(Protocol::Anthropic, b"[1,2]").is_err());
     }
 }
+
+#[cfg(test)]
+mod image_tests;

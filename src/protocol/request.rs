@@ -4,12 +4,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::Protocol;
+use super::image::{self, Image};
 
 /// One chat message of a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub role: String,
     pub content: String,
+    /// Images sent with the text (user messages); none for most prompts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Image>,
 }
 
 impl Message {
@@ -19,6 +23,7 @@ impl Message {
         Message {
             role: role.into(),
             content: content.into(),
+            images: Vec::new(),
         }
     }
 
@@ -77,7 +82,10 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
     let path = match protocol {
         Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
             if protocol == Protocol::OpenAiChat {
-                body.insert("messages".to_owned(), messages(spec.messages.iter()));
+                body.insert(
+                    "messages".to_owned(),
+                    messages(protocol, spec.messages.iter()),
+                );
             } else {
                 body.insert("prompt".to_owned(), flatten(spec.messages.iter()).into());
             }
@@ -102,14 +110,17 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             if !system.is_empty() {
                 body.insert("system".to_owned(), flatten(system.into_iter()).into());
             }
-            body.insert("messages".to_owned(), messages(chat.into_iter()));
+            body.insert("messages".to_owned(), messages(protocol, chat.into_iter()));
             let max_tokens = spec.max_tokens.unwrap_or(ANTHROPIC_DEFAULT_MAX_TOKENS);
             body.insert("max_tokens".to_owned(), max_tokens.into());
             insert_opt(&mut body, "temperature", spec.temperature.map(number));
             "messages"
         }
         Protocol::Ollama => {
-            body.insert("messages".to_owned(), messages(spec.messages.iter()));
+            body.insert(
+                "messages".to_owned(),
+                messages(protocol, spec.messages.iter()),
+            );
             let mut options = Map::new();
             insert_opt(
                 &mut options,
@@ -140,9 +151,29 @@ fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     }
 }
 
-fn messages<'m>(messages: impl Iterator<Item = &'m Message>) -> Value {
+fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>) -> Value {
     messages
-        .map(|m| json!({ "role": m.role, "content": m.content }))
+        .map(|m| {
+            if m.images.is_empty() {
+                return json!({ "role": m.role, "content": m.content });
+            }
+            match protocol {
+                Protocol::Anthropic => json!({
+                    "role": m.role,
+                    "content": image::anthropic_content(&m.content, &m.images),
+                }),
+                Protocol::Ollama => json!({
+                    "role": m.role,
+                    "content": m.content,
+                    "images": image::ollama_images(&m.images),
+                }),
+                // Legacy completions never get here: a race with images refuses them first.
+                Protocol::OpenAiChat | Protocol::OpenAiCompletions => json!({
+                    "role": m.role,
+                    "content": image::openai_content(&m.content, &m.images),
+                }),
+            }
+        })
         .collect()
 }
 
@@ -166,3 +197,6 @@ fn number(x: f32) -> Value {
         .and_then(serde_json::Number::from_f64)
         .map_or(Value::Null, Value::Number)
 }
+
+#[cfg(test)]
+mod image_tests;

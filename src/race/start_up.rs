@@ -210,7 +210,14 @@ async fn prepare(
             .prompts
             .iter()
             .flat_map(|p| &p.messages)
-            .map(|m| m.content.len() as u64)
+            // Images count as the base64 each request body carries.
+            .map(|m| {
+                m.content.len() as u64
+                    + m.images
+                        .iter()
+                        .map(crate::protocol::Image::encoded_len)
+                        .sum::<u64>()
+            })
             .sum(),
     };
     capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;

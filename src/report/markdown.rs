@@ -174,6 +174,10 @@ fn tokens(out: &mut String, run: &Run) {
         "lrrrrrl",
         rows,
     );
+    for note in endpoints.iter().filter_map(super::request_size::note) {
+        out.push_str(&note);
+        out.push_str(".\n\n");
+    }
     if headline::any_estimated_in(endpoints, &run.requests) {
         out.push_str(
             "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \

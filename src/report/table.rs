@@ -105,6 +105,7 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
         if let Some(notice) = usage_notice(e) {
             notes.push(notice);
         }
+        notes.extend(super::request_size::note(e));
         let missing = e
             .tokens
             .estimated_output_requests

@@ -184,6 +184,7 @@ impl EndpointStats {
         self.tokens.cache_write_input += u64::from(record.cache_write_input_tokens.unwrap_or(0));
         self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
         self.tokens.chunks += u64::from(record.chunks);
+        self.tokens.request_bytes += record.bytes_sent;
     }
 
     /// The endpoint as of `now`; `finished` when the race is over, so that only ended requests

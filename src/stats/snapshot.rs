@@ -241,6 +241,19 @@ pub struct Tokens {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub contradicted_output_requests: u64,
     pub chunks: u64,
+    /// Bytes sent by the measured requests that ended (request line, headers and body): what
+    /// images and long prompts cost on the wire. Left out of the JSON when none were counted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub request_bytes: u64,
+}
+
+impl EndpointSnapshot {
+    /// Bytes sent per measured request that ended, on average; `None` before any ended.
+    #[must_use]
+    pub fn mean_request_bytes(&self) -> Option<u64> {
+        let ended = self.counts.succeeded + self.counts.failed + self.counts.cancelled;
+        (ended > 0 && self.tokens.request_bytes > 0).then(|| self.tokens.request_bytes / ended)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

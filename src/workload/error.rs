@@ -39,6 +39,8 @@ pub enum WorkloadError {
     TooMany { source_name: String },
     #[error("making the prompts was stopped")]
     Stopped,
+    #[error("cannot make the generated images: {0}")]
+    Images(String),
 }
 
 /// Lines or conversations read between two looks at `stop`: a file of millions takes seconds.

@@ -24,6 +24,7 @@ mod dashboard_tmux;
 mod disk;
 mod fuzz_corpus;
 mod gating;
+mod images;
 mod mock_faults;
 mod mock_profile;
 mod mock_server;

@@ -100,6 +100,7 @@ fn workload_of(prompts: PromptSource) -> WorkloadConfig {
         shuffle: false,
         seed: 0,
         sharegpt_output_len: false,
+        images: None,
     }
 }
 

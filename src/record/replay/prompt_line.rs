@@ -14,13 +14,24 @@ const TEXT_BUDGET: usize = MAX_LINE_BYTES / 8;
 /// The field names, quotes and braces of one message in JSON.
 const MESSAGE_OVERHEAD: usize = 32;
 
+/// The field names and numbers of one image's description in JSON, its source aside.
+const IMAGE_OVERHEAD: usize = 128;
+
 /// What a cut prompt ends with.
 pub(super) const CUT_MARK: &str = " […the replay keeps only the start of this prompt]";
 
 /// `messages` as a prompt line can hold them: the same when they fit, else the first ones up
 /// to the budget, the last of them cut.
 pub(super) fn fit(messages: &[Message]) -> Cow<'_, [Message]> {
-    let size = |m: &Message| m.role.len() + m.content.len() + MESSAGE_OVERHEAD;
+    // An image is kept as its description (media type, sizes, source), never its bytes.
+    let size = |m: &Message| {
+        let images: usize = m
+            .images
+            .iter()
+            .map(|i| i.source.len() + IMAGE_OVERHEAD)
+            .sum();
+        m.role.len() + m.content.len() + MESSAGE_OVERHEAD + images
+    };
     if messages.iter().map(size).sum::<usize>() <= TEXT_BUDGET {
         return Cow::Borrowed(messages);
     }

@@ -3,6 +3,8 @@
 //! event. Model and prompt text is made inert before it is drawn.
 
 mod flow;
+#[cfg(test)]
+mod image_tests;
 mod response;
 #[cfg(test)]
 mod tests;
@@ -398,9 +400,15 @@ fn prompt_rows(
     for (n, message) in messages.iter().skip(hidden).enumerate() {
         let lines = if n + 1 == shown { left.max(1) } else { 1 };
         left = left.saturating_sub(lines);
-        // Line breaks in a prompt are not worth rows here.
-        let text = inert(&message.content)
-            .split_whitespace()
+        // Line breaks in a prompt are not worth rows here. Images come first, described, so a
+        // long text that is cut does not hide them.
+        let words = inert(&message.content);
+        let text = message
+            .images
+            .iter()
+            .map(ToString::to_string)
+            .map(|image| inert(&image).into_owned())
+            .chain(words.split_whitespace().map(str::to_string))
             .collect::<Vec<_>>()
             .join(" ");
         let mut flow = Flow::new(text_width, false);
