@@ -260,6 +260,7 @@ mod tests {
             after: None,
             late_us: None,
             unstamped: false,
+            tool: None,
         };
         event(t, 0, request, kind)
     }

@@ -77,6 +77,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                             after: None,
                             late_us: None,
                             unstamped: false,
+                            tool: None,
                         },
                     );
                 }

@@ -275,8 +275,11 @@ impl RequestTrace {
                 after,
                 late_us,
                 unstamped,
+                tool,
             } => {
-                if text.is_empty() {
+                // A tool call's first piece counts even without arguments: its name was
+                // generated output, the call's first token.
+                if text.is_empty() && tool.is_none() {
                     return;
                 }
                 self.reads.content(t, *chunks, *after, *late_us, *unstamped);
@@ -534,6 +537,7 @@ mod tests {
             after: None,
             late_us: None,
             unstamped: false,
+            tool: None,
         }
     }
 

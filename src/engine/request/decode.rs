@@ -7,12 +7,21 @@ use super::{Emitter, failed};
 use crate::clock::RaceClock;
 use crate::engine::read_note::ReadNote;
 use crate::engine::target::Target;
-use crate::event::{ErrorClass, EventKind, Offset, PromptId, TokenSource};
+use crate::event::{ErrorClass, EventKind, Offset, PromptId, TokenSource, ToolCall};
 use crate::protocol::Decoded;
 use crate::tokenizer::count_tokens_aside;
 
 /// Text kept per request to estimate token counts when the server reports none.
 const CAPTURE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Content of one read waiting to be sent as one event: text of one kind (answer, reasoning,
+/// or one tool call's arguments) and the protocol events it came in.
+struct Pending {
+    text: String,
+    reasoning: bool,
+    chunks: u32,
+    tool: Option<ToolCall>,
+}
 
 /// How a response body ended.
 pub(super) enum StreamEnd {
@@ -26,7 +35,7 @@ pub(super) struct StreamState<'a> {
     decoder: Box<dyn crate::protocol::Decoder>,
     items: Vec<Decoded>,
     /// Content decoded from the current read, merged: it arrived together.
-    pending: Option<(String, bool, u32)>,
+    pending: Option<Pending>,
     seen_content: bool,
     /// The read the bytes being decoded came in.
     read: ReadNote,
@@ -116,17 +125,49 @@ impl<'a> StreamState<'a> {
         for item in items.drain(..) {
             match item {
                 Decoded::Content { text, reasoning } => {
-                    if self.captured.len() < CAPTURE_LIMIT {
-                        self.captured.push_str(&text);
-                    }
+                    self.capture(&text);
                     match &mut self.pending {
-                        Some((buf, r, n)) if *r == reasoning => {
-                            buf.push_str(&text);
-                            *n += 1;
+                        Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
+                            p.text.push_str(&text);
+                            p.chunks += 1;
                         }
                         _ => {
                             self.flush(t);
-                            self.pending = Some((text, reasoning, 1));
+                            self.pending = Some(Pending {
+                                text,
+                                reasoning,
+                                chunks: 1,
+                                tool: None,
+                            });
+                        }
+                    }
+                }
+                Decoded::ToolCall {
+                    index,
+                    id,
+                    name,
+                    arguments,
+                } => {
+                    // The arguments are generated tokens: an estimate counts them.
+                    self.capture(&arguments);
+                    match &mut self.pending {
+                        // A later piece of the same call (it names nothing new) joins it.
+                        Some(p)
+                            if p.tool.as_ref().is_some_and(|c| c.index == index)
+                                && id.is_none()
+                                && name.is_none() =>
+                        {
+                            p.text.push_str(&arguments);
+                            p.chunks += 1;
+                        }
+                        _ => {
+                            self.flush(t);
+                            self.pending = Some(Pending {
+                                text: arguments,
+                                reasoning: false,
+                                chunks: 1,
+                                tool: Some(ToolCall { index, id, name }),
+                            });
                         }
                     }
                 }
@@ -145,8 +186,20 @@ impl<'a> StreamState<'a> {
         result
     }
 
+    fn capture(&mut self, text: &str) {
+        if self.captured.len() < CAPTURE_LIMIT {
+            self.captured.push_str(text);
+        }
+    }
+
     fn flush(&mut self, t: Offset) {
-        if let Some((text, reasoning, chunks)) = self.pending.take() {
+        if let Some(Pending {
+            text,
+            reasoning,
+            chunks,
+            tool,
+        }) = self.pending.take()
+        {
             // Only the first token's floor is kept: a later one's is the content before it.
             let after = self.read.after.filter(|_| !self.seen_content);
             self.seen_content = true;
@@ -159,6 +212,7 @@ impl<'a> StreamState<'a> {
                     after,
                     late_us: self.read.late_us,
                     unstamped: self.read.unstamped,
+                    tool,
                 },
             );
         }
@@ -166,7 +220,7 @@ impl<'a> StreamState<'a> {
 
     fn on_item(&mut self, t: Offset, item: Decoded) -> Option<StreamEnd> {
         match item {
-            Decoded::Content { .. } => None,
+            Decoded::Content { .. } | Decoded::ToolCall { .. } => None,
             Decoded::Usage {
                 input,
                 output,

@@ -234,6 +234,7 @@ fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
             after: None,
             late_us: None,
             unstamped: false,
+            tool: None,
         },
         Step::Ended => match record.outcome {
             Outcome::Succeeded => EventKind::Finished {

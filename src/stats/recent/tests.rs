@@ -42,6 +42,7 @@ fn content(text: &str, reasoning: bool) -> EventKind {
         after: None,
         late_us: None,
         unstamped: false,
+        tool: None,
     }
 }
 
