@@ -188,6 +188,10 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response_id: Option<String>,
         bytes: u64,
+        /// Only when the request asked for a JSON answer (`response_format`, Ollama's
+        /// `format`, Anthropic's `output_format`): whether the answer's text was JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        json_valid: Option<bool>,
     },
     /// The request failed; any content that arrived before stays in the record.
     Failed {

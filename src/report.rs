@@ -12,6 +12,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod structured;
 pub mod svg;
 pub mod table;
 pub mod verdict;

@@ -105,6 +105,8 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
         if let Some(notice) = usage_notice(e) {
             notes.push(notice);
         }
+        notes.extend(super::structured::tool_line(e));
+        notes.extend(super::structured::json_line(e));
         let missing = e
             .tokens
             .estimated_output_requests

@@ -118,6 +118,12 @@ pub struct RequestRecord {
     /// times are when they were read, and how late that was is not measured.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub unstamped_reads: u32,
+    /// Tool calls the model made in its answer.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub tool_calls: u32,
+    /// Only for a request that asked for a JSON answer: whether its answer was JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_valid: Option<bool>,
 }
 
 #[expect(
@@ -174,6 +180,8 @@ pub struct RequestTrace {
     /// From the first send to the second, for a request sent again.
     lost: Option<Duration>,
     reads: ReadTiming,
+    /// Tool calls seen so far: one more than the highest call index.
+    tool_calls: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -221,6 +229,7 @@ impl RequestTrace {
             resent_after: None,
             lost: None,
             reads: ReadTiming::default(),
+            tool_calls: 0,
         }
     }
 
@@ -281,6 +290,9 @@ impl RequestTrace {
                 // generated output, the call's first token.
                 if text.is_empty() && tool.is_none() {
                     return;
+                }
+                if let Some(call) = tool {
+                    self.tool_calls = self.tool_calls.max(call.index.saturating_add(1));
                 }
                 self.reads.content(t, *chunks, *after, *late_us, *unstamped);
                 if let Some(last) = self.last_content {
@@ -359,6 +371,7 @@ impl RequestTrace {
             finish_reason,
             response_id,
             bytes,
+            json_valid,
         } = Ending::of(kind)?;
         let ms = duration_ms;
         let ttlt = t.since(self.sent);
@@ -429,6 +442,8 @@ impl RequestTrace {
                 .late_max_us()
                 .map(|us| duration_ms(Duration::from_micros(us))),
             unstamped_reads: self.reads.unstamped(),
+            tool_calls: self.tool_calls,
+            json_valid,
         })
     }
 }
@@ -474,6 +489,7 @@ struct Ending {
     finish_reason: Option<String>,
     response_id: Option<String>,
     bytes: u64,
+    json_valid: Option<bool>,
 }
 
 impl Ending {
@@ -484,6 +500,7 @@ impl Ending {
                 finish_reason,
                 response_id,
                 bytes,
+                json_valid,
             } => Ending {
                 outcome: Outcome::Succeeded,
                 error_class: None,
@@ -492,6 +509,7 @@ impl Ending {
                 finish_reason: finish_reason.clone(),
                 response_id: response_id.clone(),
                 bytes: *bytes,
+                json_valid: *json_valid,
             },
             EventKind::Failed {
                 class,
@@ -506,6 +524,7 @@ impl Ending {
                 finish_reason: None,
                 response_id: None,
                 bytes: *bytes,
+                json_valid: None,
             },
             EventKind::Cancelled { bytes } => Ending {
                 outcome: Outcome::Cancelled,
@@ -515,6 +534,7 @@ impl Ending {
                 finish_reason: None,
                 response_id: None,
                 bytes: *bytes,
+                json_valid: None,
             },
             _ => return None,
         })
@@ -562,6 +582,7 @@ mod tests {
             finish_reason: Some("stop".into()),
             response_id: None,
             bytes: 10,
+            json_valid: None,
         };
         trace
             .finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
@@ -807,6 +828,7 @@ mod tests {
             finish_reason: None,
             response_id: None,
             bytes: 1,
+            json_valid: None,
         };
         let record = trace
             .finish(

@@ -49,6 +49,8 @@ pub(super) struct StreamState<'a> {
     finish_reason: Option<String>,
     response_id: Option<String>,
     captured: String,
+    /// The answer's text, kept when the request asked for JSON, to check it at the end.
+    json_answer: Option<String>,
     prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
@@ -70,6 +72,7 @@ impl<'a> StreamState<'a> {
             finish_reason: None,
             response_id: None,
             captured: String::new(),
+            json_answer: target.wants_json.then(String::new),
             prompt_text: target.prompt_text(prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
@@ -126,6 +129,11 @@ impl<'a> StreamState<'a> {
             match item {
                 Decoded::Content { text, reasoning } => {
                     self.capture(&text);
+                    if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
+                        && answer.len() < CAPTURE_LIMIT
+                    {
+                        answer.push_str(&text);
+                    }
                     match &mut self.pending {
                         Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
                             p.text.push_str(&text);
@@ -184,6 +192,15 @@ impl<'a> StreamState<'a> {
         items.clear();
         self.items = items;
         result
+    }
+
+    /// For a request that asked for JSON: whether its answer was. A syntax check without
+    /// building the value: microseconds for an ordinary answer.
+    fn json_valid(&self) -> Option<bool> {
+        self.json_answer
+            .as_deref()
+            .filter(|answer| answer.len() < CAPTURE_LIMIT)
+            .map(crate::protocol::is_json)
     }
 
     fn capture(&mut self, text: &str) {
@@ -317,6 +334,7 @@ impl<'a> StreamState<'a> {
                 finish_reason: self.finish_reason.take(),
                 response_id: self.response_id.take(),
                 bytes: self.bytes,
+                json_valid: self.json_valid(),
             },
         );
     }

@@ -85,6 +85,7 @@ fn a_request_is_followed_from_sent_to_finished() {
             finish_reason: Some("stop".into()),
             response_id: None,
             bytes: 10,
+            json_valid: None,
         },
     );
     f.ring.ended(&f.handle, Some(2));
