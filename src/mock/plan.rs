@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::faults::Fault;
 use super::profile::{Profile, Sampler};
 use super::request::Ask;
+use super::shape::Shape;
 use super::stats::Busy;
 use super::text::mix;
 use super::wire::{Finish, Tally, Timings, Words};
@@ -30,6 +31,8 @@ pub(crate) struct Plan {
     pub fault: Option<Fault>,
     pub fault_at: u32,
     pub clock: Clock,
+    /// Text, a JSON answer or a tool call, as the request asked.
+    pub shape: Shape,
     /// Keeps this generation counted as in progress while the plan lives.
     busy: Option<Busy>,
 }
@@ -105,6 +108,7 @@ impl Plan {
                 extra_ttft: Duration::ZERO,
                 itl_factor: 1.0,
             },
+            shape: ask.shape.clone(),
             busy: None,
         }
     }
@@ -223,6 +227,7 @@ mod tests {
             max_tokens,
             input_tokens: 3,
             body_hash: 9,
+            shape: Shape::Text,
         }
     }
 

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::shape::{Asked, OfferedTool, Shape, Typed};
 use super::text::{estimate_tokens, hash_bytes};
 use crate::protocol::Protocol;
 
@@ -21,6 +22,8 @@ pub(crate) struct Ask {
     pub input_tokens: u32,
     /// Hash of the whole body: the same request gets the same text.
     pub body_hash: u64,
+    /// Text, a JSON answer or a tool call.
+    pub shape: Shape,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +46,14 @@ struct Body {
     prompt: TextBytes,
     #[serde(default)]
     system: TextBytes,
+    #[serde(default)]
+    tools: Vec<OfferedTool>,
+    #[serde(default)]
+    response_format: Option<Typed>,
+    #[serde(default)]
+    output_format: Option<Typed>,
+    #[serde(default)]
+    format: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -161,13 +172,22 @@ impl Ask {
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());
         let text = parsed.messages.0 + parsed.prompt.0 + parsed.system.0;
+        let body_hash = hash_bytes(body);
+        let asked = Asked {
+            tools: &parsed.tools,
+            response_format: parsed.response_format.as_ref(),
+            output_format: parsed.output_format.as_ref(),
+            format: parsed.format.as_ref(),
+        };
+        let shape = Shape::of(protocol, &asked, body_hash);
         Ok(Ask {
             model_json,
             stream: parsed.stream.unwrap_or(protocol == Protocol::Ollama),
             include_usage: parsed.stream_options.is_some_and(|o| o.include_usage),
             max_tokens,
             input_tokens: estimate_tokens(text),
-            body_hash: hash_bytes(body),
+            body_hash,
+            shape,
         })
     }
 }
