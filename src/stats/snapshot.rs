@@ -141,6 +141,8 @@ pub struct Segment {
     pub text: String,
     pub reasoning: bool,
     pub chunks: u32,
+    /// The text is arguments of this tool call.
+    pub tool: Option<crate::event::ToolCall>,
 }
 
 /// A non-text stream event, `at_ms` after the request was sent, described for people

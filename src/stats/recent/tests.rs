@@ -110,13 +110,15 @@ fn a_request_is_followed_from_sent_to_finished() {
                 at_ms: 50.0,
                 text: "hm".into(),
                 reasoning: true,
-                chunks: 1
+                chunks: 1,
+                tool: None
             },
             Segment {
                 at_ms: 60.0,
                 text: "Hello\nworld".into(),
                 reasoning: false,
-                chunks: 1
+                chunks: 1,
+                tool: None
             },
         ]
     );
