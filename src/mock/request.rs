@@ -222,4 +222,35 @@ mod tests {
         assert!(Ask::parse(Protocol::Anthropic, b"{nope").is_err());
         assert!(Ask::parse(Protocol::Anthropic, b"[1,2]").is_err());
     }
+
+    fn shape(protocol: Protocol, body: &str) -> Shape {
+        let ask = Ask::parse(protocol, body.as_bytes()).unwrap();
+        ask.shape
+    }
+
+    #[test]
+    fn tools_make_a_tool_call_and_json_a_json_answer() {
+        let openai = r#"{"messages":[],"tools":[{"type":"function","function":{"name":"get_weather",
+            "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}"#;
+        assert_eq!(
+            shape(Protocol::OpenAiChat, openai),
+            Shape::Tool {
+                name: "get_weather".into(),
+                key: "city".into()
+            }
+        );
+        assert_eq!(shape(Protocol::OpenAiCompletions, openai), Shape::Text);
+        let anthropic = r#"{"messages":[],"tools":[{"name":"say \"hi\"","input_schema":{}}]}"#;
+        assert_eq!(
+            shape(Protocol::Anthropic, anthropic),
+            Shape::Tool {
+                name: r#"say \"hi\""#.into(),
+                key: "input".into()
+            }
+        );
+        let json = r#"{"messages":[],"response_format":{"type":"json_schema","json_schema":{}}}"#;
+        assert_eq!(shape(Protocol::OpenAiChat, json), Shape::Json);
+        assert_eq!(shape(Protocol::Ollama, r#"{"format":"json"}"#), Shape::Json);
+        assert_eq!(shape(Protocol::Ollama, r#"{"messages":[]}"#), Shape::Text);
+    }
 }

@@ -98,12 +98,11 @@ struct AnthropicStream {
 impl AnthropicStream {
     /// The tool call index of the block at `block`, counting it as a new call if unseen.
     fn tool_index(&mut self, block: u32) -> u32 {
-        let position = match self.tool_blocks.iter().position(|&b| b == block) {
-            Some(position) => position,
-            None => {
-                self.tool_blocks.push(block);
-                self.tool_blocks.len() - 1
-            }
+        let position = if let Some(position) = self.tool_blocks.iter().position(|&b| b == block) {
+            position
+        } else {
+            self.tool_blocks.push(block);
+            self.tool_blocks.len() - 1
         };
         u32::try_from(position).unwrap_or(u32::MAX)
     }

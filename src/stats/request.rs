@@ -589,6 +589,56 @@ mod tests {
             .unwrap()
     }
 
+    fn tool_piece(index: u32, name: Option<&str>, arguments: &str) -> EventKind {
+        let EventKind::Content {
+            text,
+            reasoning,
+            chunks,
+            after,
+            late_us,
+            unstamped,
+            ..
+        } = content(arguments, false)
+        else {
+            unreachable!("content() makes content")
+        };
+        EventKind::Content {
+            text,
+            reasoning,
+            chunks,
+            after,
+            late_us,
+            unstamped,
+            tool: Some(crate::event::ToolCall {
+                index,
+                id: None,
+                name: name.map(Into::into),
+            }),
+        }
+    }
+
+    /// A tool call's first piece is the first token even when only its name came; its
+    /// arguments are timed like content; the calls are counted.
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact values: computed from whole milliseconds"
+    )]
+    #[test]
+    fn tool_calls_count_for_ttft_and_itl() {
+        let mut t = trace();
+        t.apply(ms(130), &tool_piece(0, Some("get_weather"), ""));
+        t.apply(ms(140), &tool_piece(0, None, "{\"city\":"));
+        t.apply(ms(155), &tool_piece(1, Some("get_time"), "{}"));
+        t.apply(ms(160), &usage(9, TokenSource::Usage));
+        let r = finish(t, ms(170));
+        assert_eq!(r.ttft_ms, Some(30.0));
+        assert_eq!(r.ttfa_ms, Some(30.0));
+        assert_eq!(r.itl_ms, [10.0, 15.0]);
+        assert_eq!(r.chunks, 3);
+        assert_eq!(r.tool_calls, 2);
+        assert_eq!(r.output_tokens, Some(9));
+    }
+
     /// A request sent again on a new connection counts from the second send, like any
     /// request that had to connect, and its record says why it was sent again.
     #[expect(
