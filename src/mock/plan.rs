@@ -108,7 +108,11 @@ impl Plan {
                 extra_ttft: Duration::ZERO,
                 itl_factor: 1.0,
             },
-            shape: ask.shape.clone(),
+            shape: if fault == Some(Fault::BadJson) && ask.shape == Shape::Json {
+                Shape::BrokenJson
+            } else {
+                ask.shape.clone()
+            },
             busy: None,
         }
     }

@@ -14,6 +14,8 @@ pub(crate) enum Shape {
     Text,
     /// The answer's words wrapped as one JSON object: `{"answer":"<words>"}`.
     Json,
+    /// A JSON answer left unclosed (the `bad_json` fault): `{"answer":"<words>`.
+    BrokenJson,
     /// One call of `name` (already escaped for a JSON string), its arguments
     /// `{"<key>":"<words>"}`.
     Tool {
@@ -106,7 +108,19 @@ pub(crate) const JSON_OPEN: &[u8] = br#"{\"answer\":\""#;
 /// The closing of a JSON answer (and of tool arguments), inside a JSON string.
 pub(crate) const JSON_CLOSE: &[u8] = br#"\"}"#;
 
-/// `answer` (JSON-safe words) as a JSON answer, inside a JSON string.
-pub(crate) fn json_answer(answer: &[u8]) -> Vec<u8> {
-    [JSON_OPEN, answer, JSON_CLOSE].concat()
+impl Shape {
+    /// Whether the answer opens as JSON.
+    pub(crate) fn is_json(&self) -> bool {
+        matches!(self, Shape::Json | Shape::BrokenJson)
+    }
+
+    /// `answer` (JSON-safe words) as this shape's JSON answer, inside a JSON string.
+    pub(crate) fn json_answer(&self, answer: &[u8]) -> Vec<u8> {
+        let close = if *self == Shape::Json {
+            JSON_CLOSE
+        } else {
+            b""
+        };
+        [JSON_OPEN, answer, close].concat()
+    }
 }

@@ -114,6 +114,7 @@ async fn json_answers_are_checked_and_their_share_reported() {
             "a=anthropic:mock://instant,tokens=8#m",
             "l=ollama:mock://instant,tokens=8#m",
             "plain=openai:mock://instant,tokens=8#m",
+            "bad=openai:mock://instant,tokens=8,fault=bad_json:1#m",
         ],
         4,
         2,
@@ -126,6 +127,7 @@ async fn json_answers_are_checked_and_their_share_reported() {
     for (endpoint, ask) in config.endpoints.iter_mut().zip(asks) {
         endpoint.body = ask.as_object().unwrap().clone();
     }
+    config.endpoints[4].body = config.endpoints[0].body.clone();
     let outcome = run(config, dir.path()).await;
     for e in &outcome.summary.endpoints[..3] {
         assert_eq!(
@@ -139,9 +141,19 @@ async fn json_answers_are_checked_and_their_share_reported() {
     let plain = &outcome.summary.endpoints[3];
     assert_eq!(plain.counts.json_checked, 0);
     assert_eq!(plain.counts.json_valid_share(), None);
+    let bad = &outcome.summary.endpoints[4];
+    assert_eq!((bad.counts.json_checked, bad.counts.json_valid), (4, 0));
+    assert_eq!(
+        bad.counts.succeeded, 4,
+        "an invalid answer is still a success"
+    );
     for r in records(dir.path()) {
-        let asked = r.endpoint_name != "plain";
-        assert_eq!(r.json_valid, asked.then_some(true), "{r:?}");
+        let expected = match r.endpoint_name.as_str() {
+            "plain" => None,
+            "bad" => Some(false),
+            _ => Some(true),
+        };
+        assert_eq!(r.json_valid, expected, "{r:?}");
     }
     let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     assert!(summary.contains("\"json_valid\": 4") || summary.contains("\"json_valid\":4"));

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape, json_answer};
+use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
 use super::{Finish, Stamp, Tally, Words, put, put_num};
 
 pub(super) const ERROR_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"mock overloaded\"}}\n\n";
@@ -173,7 +173,7 @@ impl Messages {
             put(out, "\"}}\n\n");
             return;
         }
-        if !reasoning && self.shape == Shape::Json && !self.opened {
+        if !reasoning && self.shape.is_json() && !self.opened {
             self.opened = true;
             self.raw_delta(out, false, JSON_OPEN);
         }
@@ -207,7 +207,7 @@ impl Messages {
             self.tool_open(out);
             out.put_slice(JSON_CLOSE);
             put(out, "\"}}\n\n");
-        } else if self.opened {
+        } else if self.opened && self.shape == Shape::Json {
             self.raw_delta(out, false, JSON_CLOSE);
         }
         self.close_block(out);
@@ -258,8 +258,8 @@ impl Messages {
             put(&mut out, "\"}}");
         } else {
             put(&mut out, "{\"type\":\"text\",\"text\":\"");
-            if self.shape == Shape::Json {
-                out.put_slice(&json_answer(answer));
+            if self.shape.is_json() {
+                out.put_slice(&self.shape.json_answer(answer));
             } else {
                 out.put_slice(answer);
             }

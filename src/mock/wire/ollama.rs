@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape, json_answer};
+use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
 use super::{Finish, Stamp, Tally, Words, put, put_num};
 
 pub(super) const ERROR_LINE: &[u8] = b"{\"error\":\"mock overloaded\"}\n";
@@ -55,7 +55,7 @@ impl Chat {
             });
             return;
         }
-        if !reasoning && self.shape == Shape::Json && !self.opened {
+        if !reasoning && self.shape.is_json() && !self.opened {
             self.opened = true;
             self.raw_delta(out, false, JSON_OPEN);
         }
@@ -95,7 +95,7 @@ impl Chat {
             put(out, &self.head);
             self.tool_calls(out, &arguments);
             put(out, "},\"done\":false}\n");
-        } else if self.opened {
+        } else if self.opened && self.shape == Shape::Json {
             self.raw_delta(out, false, JSON_CLOSE);
         }
         put(out, &self.head);
@@ -110,9 +110,9 @@ impl Chat {
         put(&mut out, &self.head);
         match &self.shape {
             Shape::Tool { .. } if !answer.is_empty() => self.tool_calls(&mut out, answer),
-            Shape::Json => {
+            Shape::Json | Shape::BrokenJson => {
                 put(&mut out, "\"");
-                out.put_slice(&json_answer(answer));
+                out.put_slice(&self.shape.json_answer(answer));
                 put(&mut out, "\"");
             }
             _ => {

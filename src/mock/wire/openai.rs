@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape, json_answer};
+use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
 use super::{Finish, Stamp, Tally, Words, put, put_num};
 
 pub(super) const ERROR_EVENT: &[u8] =
@@ -84,7 +84,7 @@ impl OpenAi {
             put(out, TOOL_TAIL);
             return;
         }
-        if !reasoning && self.shape == Shape::Json && !self.opened {
+        if !reasoning && self.shape.is_json() && !self.opened {
             self.opened = true;
             self.raw_delta(out, false, JSON_OPEN);
         }
@@ -136,7 +136,7 @@ impl OpenAi {
             self.tool_open(out);
             out.put_slice(JSON_CLOSE);
             put(out, TOOL_TAIL);
-        } else if self.opened {
+        } else if self.opened && self.shape == Shape::Json {
             self.raw_delta(out, false, JSON_CLOSE);
         }
         put(out, &self.head);
@@ -164,8 +164,8 @@ impl OpenAi {
             BytesMut::with_capacity(self.body_head.len() + reasoning.len() + answer.len() + 256);
         put(&mut out, &self.body_head);
         let json;
-        let answer = if self.shape == Shape::Json {
-            json = json_answer(answer);
+        let answer = if self.shape.is_json() {
+            json = self.shape.json_answer(answer);
             &json[..]
         } else {
             answer
