@@ -619,10 +619,6 @@ mod tests {
 
     /// A tool call's first piece is the first token even when only its name came; its
     /// arguments are timed like content; the calls are counted.
-    #[expect(
-        clippy::float_cmp,
-        reason = "exact values: computed from whole milliseconds"
-    )]
     #[test]
     fn tool_calls_count_for_ttft_and_itl() {
         let mut t = trace();
