@@ -280,9 +280,10 @@ pub struct WorkloadArgs {
     )]
     pub prompts_file: Option<PathBuf>,
 
-    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512), long (~32k).
+    /// A built-in prompt set: chat (~256 input tokens), rag (~4k), code (~512), long (~32k),
+    /// tools (prompts with tool definitions that need a tool call).
     #[arg(long = "workload", id = "workload", value_name = "SET", help_heading = "Workload",
-          value_parser = ["chat", "rag", "code", "long"])]
+          value_parser = ["chat", "rag", "code", "long", "tools"])]
     pub builtin: Option<String>,
 
     /// Synthetic prompts of N tokens (o200k), or of MIN..MAX tokens spread evenly; 100 prompts

@@ -14,8 +14,10 @@ pub const MAX_HEADERS: usize = 24;
 /// Bumped when a change to these types, or to what a field means, would make a reader misread
 /// a stream. 2: `Usage.input` counts Anthropic's cached prompt tokens too (in 1 it was
 /// Anthropic's own `input_tokens`, which leaves them out), and `Resent` is new (a request
-/// sent again on a new connection; a format-1 reader cannot read it).
-pub const EVENT_FORMAT_VERSION: u32 = 2;
+/// sent again on a new connection; a format-1 reader cannot read it). 3: `Content.tool` is new
+/// (the text is a tool call's arguments, not answer text; a format-2 reader would take it for
+/// the answer).
+pub const EVENT_FORMAT_VERSION: u32 = 3;
 
 /// Reads later than this after their bytes arrived are noted on the content they carried;
 /// below it, a read is as prompt as a busy client can be and the note would only fill files.
@@ -144,6 +146,11 @@ pub enum EventKind {
         /// that was is not known.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         unstamped: bool,
+        /// The text is arguments of this tool call, not answer text. A call's first piece
+        /// may have empty text (only its name arrived); it still counts as the call's first
+        /// token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool: Option<ToolCall>,
     },
     /// Token counts, with one meaning whatever the protocol. Fields that are `None` leave an
     /// earlier report's value standing: a later report replaces an earlier one field by field,
@@ -181,6 +188,10 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response_id: Option<String>,
         bytes: u64,
+        /// Only when the request asked for a JSON answer (`response_format`, Ollama's
+        /// `format`, Anthropic's `output_format`): whether the answer's text was JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        json_valid: Option<bool>,
     },
     /// The request failed; any content that arrived before stays in the record.
     Failed {
@@ -192,6 +203,18 @@ pub enum EventKind {
     },
     /// The race was stopped (Ctrl-C) while this request was in flight.
     Cancelled { bytes: u64 },
+}
+
+/// Which tool call a piece of arguments belongs to. `index` tells a response's calls apart
+/// (their order in it); `id` and `name` are given on the piece where the server first sent them
+/// (a call's first piece, or each whole call for Ollama) and left out after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Which attempt a retried request is: every attempt is a request of its own, with its own

@@ -14,6 +14,7 @@ mod request;
 #[cfg(any(test, feature = "test-support"))]
 mod sample;
 mod server;
+mod shape;
 mod spec;
 mod stats;
 mod text;

@@ -13,11 +13,13 @@ mod ollama;
 mod openai;
 mod request;
 pub mod sse;
+mod tools;
 
 pub use decoded::{Decoded, Decoder};
 pub use image::Image;
 pub use names::Protocol;
 pub use request::{Message, RequestSpec, WireRequest};
+pub use tools::{ToolDef, is_json};
 
 /// What each protocol does differently, dispatched to its own module.
 impl Protocol {

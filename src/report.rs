@@ -13,6 +13,7 @@ pub mod json;
 pub mod markdown;
 pub mod progress;
 pub mod request_size;
+pub mod structured;
 pub mod svg;
 pub mod table;
 pub mod verdict;

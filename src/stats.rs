@@ -260,6 +260,7 @@ mod tests {
             after: None,
             late_us: None,
             unstamped: false,
+            tool: None,
         };
         event(t, 0, request, kind)
     }
@@ -269,6 +270,7 @@ mod tests {
             finish_reason: Some("stop".into()),
             response_id: None,
             bytes: 10,
+            json_valid: None,
         };
         event(t, 0, request, kind)
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
-use crate::protocol::Message;
+use crate::protocol::{Message, ToolDef};
 
 mod error;
 mod image_files;
@@ -20,6 +20,7 @@ mod long;
 mod rng;
 mod sharegpt;
 mod synthetic;
+mod tools;
 
 use error::STOP_EVERY;
 pub use error::WorkloadError;
@@ -27,6 +28,7 @@ pub use error::WorkloadError;
 const CHAT: &str = include_str!("../assets/prompts/chat.jsonl");
 const RAG: &str = include_str!("../assets/prompts/rag.jsonl");
 const CODE: &str = include_str!("../assets/prompts/code.jsonl");
+const TOOLS: &str = include_str!("../assets/prompts/tools.jsonl");
 
 /// A number of prompts and their text in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct Prompt {
     /// This prompt's own output budget (a ShareGPT reference answer's length); it overrides
     /// the endpoint's `max_tokens`.
     pub max_tokens: Option<u32>,
+    /// Tools the model may call (the built-in `tools` set, a JSONL line's `tools`).
+    pub tools: Vec<ToolDef>,
 }
 
 /// The loaded prompts, and what the user should hear about how they were loaded.
@@ -61,6 +65,7 @@ impl Prompt {
             id,
             messages,
             max_tokens: None,
+            tools: Vec::new(),
         }
     }
 
@@ -299,6 +304,7 @@ fn builtin_text(name: &str) -> Option<&'static str> {
         "chat" => Some(CHAT),
         "rag" => Some(RAG),
         "code" => Some(CODE),
+        "tools" => Some(TOOLS),
         _ => None,
     }
 }
@@ -411,12 +417,14 @@ fn read_jsonl_in(
         if line.trim().is_empty() {
             return Ok(());
         }
-        let mut messages = parse_jsonl_line(line).map_err(|problem| WorkloadError::Line {
+        let bad_line = |problem| WorkloadError::Line {
             source_name: source_name.to_string(),
             line: number,
             problem,
             help: LINE_HELP.to_string(),
-        })?;
+        };
+        let mut messages = parse_jsonl_line(line).map_err(bad_line)?;
+        let tools = tools::of_line(line).map_err(bad_line)?;
         if let Some(images) = &mut images {
             images
                 .attach(line, &mut messages)
@@ -427,7 +435,11 @@ fn read_jsonl_in(
                     help: p.help,
                 })?;
         }
-        prompts.push(messages)
+        prompts.push(messages)?;
+        if let Some(last) = prompts.prompts.last_mut() {
+            last.tools = tools;
+        }
+        Ok(())
     })?;
     prompts.finish()
 }

@@ -77,6 +77,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                             after: None,
                             late_us: None,
                             unstamped: false,
+                            tool: None,
                         },
                     );
                 }
@@ -101,6 +102,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         finish_reason: Some("length".into()),
                         response_id: Some(format!("chatcmpl-{}", request.0)),
                         bytes: 40_000,
+                        json_valid: None,
                     },
                 );
                 at_ms = done + 1;

@@ -28,7 +28,7 @@ impl Problem {
 pub const PROTOCOL_NAMES: [&str; 4] = ["openai", "openai-completions", "anthropic", "ollama"];
 
 /// The built-in prompt sets, by name (the workload loads each).
-pub const BUILTIN_SETS: [&str; 4] = ["chat", "rag", "code", "long"];
+pub const BUILTIN_SETS: [&str; 5] = ["chat", "rag", "code", "long", "tools"];
 
 /// The mock server profiles named in help texts.
 pub const MOCK_PROFILES: [&str; 6] = ["instant", "turbo", "steady", "thinker", "flaky", "slow"];

@@ -20,6 +20,8 @@ pub struct Target {
     pub protocol: Protocol,
     pub stream: bool,
     pub concurrency: u32,
+    /// The body asks for a JSON answer: each answer is checked.
+    pub wants_json: bool,
     origin: Arc<Origin>,
     path: String,
     warmup_path: String,
@@ -87,6 +89,7 @@ impl Target {
                     max_tokens: prompt.max_tokens.or(spec.max_tokens),
                     temperature: spec.temperature,
                     stream: spec.stream,
+                    tools: &prompt.tools,
                     extra_body: spec.body,
                 },
             )
@@ -132,6 +135,7 @@ impl Target {
             protocol: spec.protocol,
             stream: spec.stream,
             concurrency: spec.concurrency.max(1),
+            wants_json: spec.protocol.asks_for_json(spec.body),
             origin: Arc::new(origin),
             path,
             warmup_path,

@@ -25,13 +25,14 @@ pub enum Fault {
     SlowHeaders,
     Huge,
     ZeroUsage,
+    BadJson,
 }
 
 /// A name accepted for a fault besides its own.
 const ALIASES: &[(&str, Fault)] = &[("cut", Fault::ResetMidStream)];
 
 impl Fault {
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 19] = [
         Fault::Http429,
         Fault::Http500,
         Fault::Http503,
@@ -50,6 +51,7 @@ impl Fault {
         Fault::SlowHeaders,
         Fault::Huge,
         Fault::ZeroUsage,
+        Fault::BadJson,
     ];
 
     /// The stable name used in specs, headers and stats.
@@ -74,6 +76,7 @@ impl Fault {
             Fault::SlowHeaders => "slow_headers",
             Fault::Huge => "huge",
             Fault::ZeroUsage => "zero_usage",
+            Fault::BadJson => "bad_json",
         }
     }
 
@@ -99,6 +102,7 @@ impl Fault {
             Fault::SlowHeaders => "headers late by header_delay, then a normal response",
             Fault::Huge => "100000 tokens at full speed, ignoring max_tokens",
             Fault::ZeroUsage => "the whole answer, with usage reporting 0 output tokens",
+            Fault::BadJson => "a JSON answer (the request asked for JSON) left unclosed",
         }
     }
 

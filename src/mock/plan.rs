@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::faults::Fault;
 use super::profile::{Profile, Sampler};
 use super::request::Ask;
+use super::shape::Shape;
 use super::stats::Busy;
 use super::text::mix;
 use super::wire::{Finish, Tally, Timings, Words};
@@ -33,6 +34,8 @@ pub(crate) struct Plan {
     pub fault: Option<Fault>,
     pub fault_at: u32,
     pub clock: Clock,
+    /// Text, a JSON answer or a tool call, as the request asked.
+    pub shape: Shape,
     /// Keeps this generation counted as in progress while the plan lives.
     busy: Option<Busy>,
 }
@@ -107,6 +110,11 @@ impl Plan {
                 itl,
                 extra_ttft: IMAGE_PREFILL_PER_TOKEN.saturating_mul(ask.image_tokens),
                 itl_factor: 1.0,
+            },
+            shape: if fault == Some(Fault::BadJson) && ask.shape == Shape::Json {
+                Shape::BrokenJson
+            } else {
+                ask.shape.clone()
             },
             busy: None,
         }
@@ -228,6 +236,7 @@ mod tests {
             images: 0,
             image_tokens: 0,
             body_hash: 9,
+            shape: Shape::Text,
         }
     }
 

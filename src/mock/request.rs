@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::images::Images;
+use super::shape::{Asked, OfferedTool, Shape, Typed};
 use super::text::{estimate_tokens, hash_bytes};
 use crate::protocol::Protocol;
 
@@ -26,6 +27,8 @@ pub(crate) struct Ask {
     pub image_tokens: u32,
     /// Hash of the whole body: the same request gets the same text.
     pub body_hash: u64,
+    /// Text, a JSON answer or a tool call.
+    pub shape: Shape,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +51,14 @@ struct Body {
     prompt: TextBytes,
     #[serde(default)]
     system: TextBytes,
+    #[serde(default)]
+    tools: Vec<OfferedTool>,
+    #[serde(default)]
+    response_format: Option<Typed>,
+    #[serde(default)]
+    output_format: Option<Typed>,
+    #[serde(default)]
+    format: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -189,6 +200,14 @@ impl Ask {
         images.add(parsed.prompt.1);
         images.add(parsed.system.1);
         let image_tokens = u32::try_from(images.tokens).unwrap_or(u32::MAX);
+        let body_hash = hash_bytes(body);
+        let asked = Asked {
+            tools: &parsed.tools,
+            response_format: parsed.response_format.as_ref(),
+            output_format: parsed.output_format.as_ref(),
+            format: parsed.format.as_ref(),
+        };
+        let shape = Shape::of(protocol, &asked, body_hash);
         Ok(Ask {
             model_json,
             stream: parsed.stream.unwrap_or(protocol == Protocol::Ollama),
@@ -197,7 +216,8 @@ impl Ask {
             input_tokens: estimate_tokens(text).saturating_add(image_tokens),
             images: images.count,
             image_tokens,
-            body_hash: hash_bytes(body),
+            body_hash,
+            shape,
         })
     }
 }
@@ -231,6 +251,37 @@ mod tests {
     fn bad_json_is_refused() {
         assert!(Ask::parse(Protocol::Anthropic, b"{nope").is_err());
         assert!(Ask::parse(Protocol::Anthropic, b"[1,2]").is_err());
+    }
+
+    fn shape(protocol: Protocol, body: &str) -> Shape {
+        let ask = Ask::parse(protocol, body.as_bytes()).unwrap();
+        ask.shape
+    }
+
+    #[test]
+    fn tools_make_a_tool_call_and_json_a_json_answer() {
+        let openai = r#"{"messages":[],"tools":[{"type":"function","function":{"name":"get_weather",
+            "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}"#;
+        assert_eq!(
+            shape(Protocol::OpenAiChat, openai),
+            Shape::Tool {
+                name: "get_weather".into(),
+                key: "city".into()
+            }
+        );
+        assert_eq!(shape(Protocol::OpenAiCompletions, openai), Shape::Text);
+        let anthropic = r#"{"messages":[],"tools":[{"name":"say \"hi\"","input_schema":{}}]}"#;
+        assert_eq!(
+            shape(Protocol::Anthropic, anthropic),
+            Shape::Tool {
+                name: r#"say \"hi\""#.into(),
+                key: "input".into()
+            }
+        );
+        let json = r#"{"messages":[],"response_format":{"type":"json_schema","json_schema":{}}}"#;
+        assert_eq!(shape(Protocol::OpenAiChat, json), Shape::Json);
+        assert_eq!(shape(Protocol::Ollama, r#"{"format":"json"}"#), Shape::Json);
+        assert_eq!(shape(Protocol::Ollama, r#"{"messages":[]}"#), Shape::Text);
     }
 }
 

@@ -32,6 +32,7 @@ pub fn streamed_body(
             max_tokens,
             temperature: None,
             stream: true,
+            tools: &[],
             extra_body: &extra,
         },
     );

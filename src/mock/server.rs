@@ -246,7 +246,7 @@ async fn generate(
     let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
         Some(response) => response,
         None if ask.stream => {
-            let wire = Wire::new(protocol, &stamp);
+            let wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
             let content_type = wire.content_type(true);
             let stream = TokenStream::new(wire, plan, Arc::clone(&shared.counters), seq, arrived);
             let mut response = Response::new(MockBody::Stream(Box::new(stream)));
@@ -322,7 +322,7 @@ async fn whole_response(
         answer.extend_from_slice(INVALID_UTF8);
     }
     answer_words.write_to(&mut answer);
-    let wire = Wire::new(protocol, stamp);
+    let wire = Wire::new(protocol, stamp).shaped(&plan.shape);
     let full = wire.full(&plan.tally, &reasoning, &answer).freeze();
     let half = full.slice(..full.len() / 2);
     let promised = full.len() as u64;

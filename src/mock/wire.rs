@@ -9,6 +9,7 @@ mod openai;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::json;
 
+use super::shape::Shape;
 use super::text::write_words;
 use crate::protocol::Protocol;
 
@@ -89,6 +90,17 @@ impl Wire {
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
         }
+    }
+
+    /// The same encoder answering in `shape` (a JSON answer, a tool call) instead of text.
+    #[must_use]
+    pub(crate) fn shaped(mut self, shape: &Shape) -> Wire {
+        match &mut self {
+            Wire::OpenAi(w) => w.shape = shape.clone(),
+            Wire::Anthropic(w) => w.shape = shape.clone(),
+            Wire::Ollama(w) => w.shape = shape.clone(),
+        }
+        self
     }
 
     pub(crate) fn content_type(&self, stream: bool) -> &'static str {

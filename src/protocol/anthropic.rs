@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::decode::{
     BodyDecoder, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
-    reported, unexpected_body,
+    push_tool_call, reported, unexpected_body,
 };
 use super::sse::SseEvent;
 use super::{Decoded, Decoder};
@@ -16,6 +16,8 @@ use super::{Decoded, Decoder};
 struct Event<'a> {
     #[serde(borrow, rename = "type")]
     kind: Option<Str<'a>>,
+    /// The content block a `content_block_*` event is about.
+    index: Option<u32>,
     #[serde(borrow)]
     message: Option<Message<'a>>,
     #[serde(borrow)]
@@ -44,6 +46,18 @@ struct Message<'a> {
 /// A content block, a `content_block_delta`'s delta or a `message_delta`'s delta.
 #[derive(Deserialize)]
 struct Block<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Str<'a>>,
+    /// A `tool_use` block's id and tool name.
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    /// A whole `tool_use` block's arguments (non-streaming; `{}` in a streamed block's start).
+    input: Option<Value>,
+    /// An `input_json_delta`'s fragment of a tool call's arguments.
+    #[serde(borrow)]
+    partial_json: Option<Str<'a>>,
     #[serde(borrow)]
     text: Option<Str<'a>>,
     #[serde(borrow)]
@@ -76,6 +90,22 @@ pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
 struct AnthropicStream {
     ended: bool,
     input: InputParts,
+    /// The content block index of each `tool_use` block so far: a call's place among them is
+    /// its tool call index.
+    tool_blocks: Vec<u32>,
+}
+
+impl AnthropicStream {
+    /// The tool call index of the block at `block`, counting it as a new call if unseen.
+    fn tool_index(&mut self, block: u32) -> u32 {
+        let position = if let Some(position) = self.tool_blocks.iter().position(|&b| b == block) {
+            position
+        } else {
+            self.tool_blocks.push(block);
+            self.tool_blocks.len() - 1
+        };
+        u32::try_from(position).unwrap_or(u32::MAX)
+    }
 }
 
 /// The parts Anthropic splits the prompt's tokens into, as last reported. Its `input_tokens`
@@ -172,6 +202,14 @@ impl SseHandler for AnthropicStream {
                 if let Some(block) = parsed.content_block.or(parsed.delta) {
                     push_content(block.thinking, true, out);
                     push_content(block.text, false, out);
+                    let is_tool = block
+                        .kind
+                        .as_ref()
+                        .is_some_and(|k| k.as_str() == "tool_use");
+                    if is_tool || block.partial_json.is_some() {
+                        let index = self.tool_index(parsed.index.unwrap_or(0));
+                        push_tool_call(index, block.id, block.name, block.partial_json, out);
+                    }
                 }
             }
             "message_delta" => {
@@ -229,12 +267,30 @@ fn decode_body(body: &str, out: &mut Vec<Decoded>) {
     }
     let mut thinking = String::new();
     let mut text = String::new();
-    for block in &message.content {
+    let mut calls = Vec::new();
+    for block in message.content {
         thinking.push_str(block.thinking.as_ref().map_or("", Str::as_str));
         text.push_str(block.text.as_ref().map_or("", Str::as_str));
+        if block
+            .kind
+            .as_ref()
+            .is_some_and(|k| k.as_str() == "tool_use")
+        {
+            calls.push(block);
+        }
     }
     push_content(Some(Str(thinking.into())), true, out);
     push_content(Some(Str(text.into())), false, out);
+    for (index, block) in (0u32..).zip(calls) {
+        let arguments = block.input.map(|input| input.to_string());
+        push_tool_call(
+            index,
+            block.id,
+            block.name,
+            arguments.map(|a| Str(a.into())),
+            out,
+        );
+    }
     if let Some(reason) = message.stop_reason.filter(|r| !r.as_str().is_empty()) {
         out.push(Decoded::FinishReason(reason.0.into_owned()));
     }

@@ -21,6 +21,7 @@ fn parse(data: &str) -> serde_json::Result<Parts<'_>> {
         reasoning: None,
         content: c.text,
         finish_reason: c.finish_reason,
+        tool_calls: Vec::new(),
     }))
 }
 

@@ -59,6 +59,32 @@ pub(super) fn push_content(text: Option<Str<'_>>, reasoning: bool, out: &mut Vec
     }
 }
 
+/// Pushes a piece of a tool call, unless it says nothing (no id, no name, no arguments): an
+/// empty piece is not a token.
+pub(super) fn push_tool_call(
+    index: u32,
+    id: Option<Str<'_>>,
+    name: Option<Str<'_>>,
+    arguments: Option<Str<'_>>,
+    out: &mut Vec<Decoded>,
+) {
+    let owned = |s: Option<Str<'_>>| {
+        s.filter(|s| !s.as_str().is_empty())
+            .map(|s| s.0.into_owned())
+    };
+    let (id, name) = (owned(id), owned(name));
+    let arguments = owned(arguments).unwrap_or_default();
+    if id.is_none() && name.is_none() && arguments.is_empty() {
+        return;
+    }
+    out.push(Decoded::ToolCall {
+        index,
+        id,
+        name,
+        arguments,
+    });
+}
+
 /// The fields a usage report held, under the server's names, leaving out those it did not
 /// send.
 pub(super) fn reported<const N: usize>(

@@ -5,6 +5,16 @@
 pub enum Decoded {
     /// A piece of generated text; `reasoning` for thinking/reasoning deltas. Never empty.
     Content { text: String, reasoning: bool },
+    /// A piece of a tool call the model made: `index` is the call's place among the
+    /// response's calls; `id` and `name` come with the piece where the server first sent them;
+    /// `arguments` is the next fragment of its JSON arguments (empty on a piece that only names
+    /// the call). Ollama sends each call whole, in one piece.
+    ToolCall {
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
     /// Token counts as the server reported them, given the meanings of
     /// [`crate::event::EventKind::Usage`] (`input` counts cached prompt tokens too); `None`
     /// fields were not in this report. `reported` holds the fields as the server sent them.

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::decode::{
-    BodyDecoder, Sniff, Str, cut_short, error_text, invalid_utf8, not_json, push_content, quote,
-    reported, too_long, unexpected_body,
+    BodyDecoder, Sniff, Str, cut_short, error_text, invalid_utf8, not_json, push_content,
+    push_tool_call, quote, reported, too_long, unexpected_body,
 };
 use super::ndjson::{Line, LineSplitter};
 use super::{Decoded, Decoder};
@@ -34,6 +34,24 @@ struct ChatMessage<'a> {
     content: Option<Str<'a>>,
     #[serde(borrow)]
     thinking: Option<Str<'a>>,
+    /// Whole calls: Ollama sends each call once, its arguments an object.
+    #[serde(borrow)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCall<'a> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Function<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    arguments: Option<Value>,
 }
 
 pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
@@ -52,6 +70,8 @@ struct OllamaStream {
     /// that never holds an object is reported once, at the end, by `sniff`.
     early_garbage: Option<Decoded>,
     ended: bool,
+    /// Tool calls decoded so far: the next one's index.
+    tool_calls: u32,
 }
 
 const WHAT: &str = "Ollama NDJSON objects";
@@ -65,11 +85,13 @@ impl OllamaStream {
             sniff,
             early_garbage,
             ended,
+            tool_calls,
         } = self;
         let state = LineState {
             sniff,
             early_garbage,
             ended,
+            tool_calls,
             at_end,
         };
         (lines, state)
@@ -96,6 +118,7 @@ struct LineState<'s> {
     sniff: &'s mut Sniff,
     early_garbage: &'s mut Option<Decoded>,
     ended: &'s mut bool,
+    tool_calls: &'s mut u32,
     /// The line is the body's last and had no line end.
     at_end: bool,
 }
@@ -121,7 +144,7 @@ impl LineState<'_> {
             Ok(chunk) => {
                 self.sniff.seen();
                 out.extend(self.early_garbage.take());
-                *self.ended = push_chunk(chunk, out);
+                *self.ended = push_chunk(chunk, self.tool_calls, out);
             }
             Err(err) if cut_short(self.at_end, &err) => {
                 self.sniff.seen();
@@ -140,7 +163,8 @@ impl LineState<'_> {
 }
 
 /// Pushes what one object says; true when it was the last one (`done: true`) or an error.
-fn push_chunk(chunk: Chunk<'_>, out: &mut Vec<Decoded>) -> bool {
+/// `tool_calls` counts the calls so far, across objects.
+fn push_chunk(chunk: Chunk<'_>, tool_calls: &mut u32, out: &mut Vec<Decoded>) -> bool {
     if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
         out.push(Decoded::ServerError {
             message: error_text(error),
@@ -150,6 +174,20 @@ fn push_chunk(chunk: Chunk<'_>, out: &mut Vec<Decoded>) -> bool {
     if let Some(message) = chunk.message {
         push_content(message.thinking, true, out);
         push_content(message.content, false, out);
+        for call in message.tool_calls.unwrap_or_default() {
+            let (name, arguments) = call
+                .function
+                .map_or((None, None), |f| (f.name, f.arguments));
+            let arguments = arguments.map(|a| a.to_string());
+            push_tool_call(
+                *tool_calls,
+                call.id,
+                name,
+                arguments.map(|a| Str(a.into())),
+                out,
+            );
+            *tool_calls = tool_calls.saturating_add(1);
+        }
     }
     if chunk.done != Some(true) {
         return false;
@@ -189,10 +227,10 @@ fn decode_body(body: &str, out: &mut Vec<Decoded>) {
     const BODY: &str = "an Ollama chat response object";
     match serde_json::from_str::<Chunk<'_>>(body) {
         Ok(chunk) if chunk.error.as_ref().is_some_and(|e| !e.is_null()) => {
-            push_chunk(chunk, out);
+            push_chunk(chunk, &mut 0, out);
         }
         Ok(chunk) if chunk.done == Some(true) => {
-            push_chunk(chunk, out);
+            push_chunk(chunk, &mut 0, out);
         }
         Ok(chunk) if chunk.done == Some(false) => out.push(Decoded::Malformed {
             message: format!(

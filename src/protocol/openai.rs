@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::decode::{
     BodyDecoder, First, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
-    reported, unexpected_body,
+    push_tool_call, reported, unexpected_body,
 };
 use super::sse::SseEvent;
 use super::{Decoded, Decoder};
@@ -48,6 +48,27 @@ pub(super) struct ChoiceParts<'a> {
     pub reasoning: Option<Str<'a>>,
     pub content: Option<Str<'a>>,
     pub finish_reason: Option<Str<'a>>,
+    /// `tool_calls` of a chat delta or message; empty for legacy completions.
+    pub tool_calls: Vec<ToolCallPart<'a>>,
+}
+
+/// One element of `tool_calls`: streamed, a fragment of the call at `index`; in a whole
+/// message, a whole call (no `index`: its place in the list).
+#[derive(Deserialize)]
+pub(super) struct ToolCallPart<'a> {
+    index: Option<u32>,
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    function: Option<FunctionPart<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionPart<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    #[serde(borrow)]
+    arguments: Option<Str<'a>>,
 }
 
 /// Everything one chunk (or body) says, independent of the endpoint.
@@ -112,23 +133,30 @@ struct ChatDelta<'a> {
     /// OpenRouter, Ollama's OpenAI endpoint and newer vLLM (which may send both).
     #[serde(borrow)]
     reasoning: Option<Str<'a>>,
+    #[serde(borrow)]
+    tool_calls: Option<Vec<ToolCallPart<'a>>>,
 }
 
 fn parse_chat(data: &str) -> serde_json::Result<Parts<'_>> {
     let chunk: Chunk<'_, ChatChoice<'_>> = serde_json::from_str(data)?;
     Ok(chunk.into_parts(|c| {
         let delta = c.delta.or(c.message);
-        let (reasoning, content) = match delta {
+        let (reasoning, content, tool_calls) = match delta {
             Some(d) => {
                 let reasoning_content = d.reasoning_content.filter(|r| !r.as_str().is_empty());
-                (reasoning_content.or(d.reasoning), d.content)
+                (
+                    reasoning_content.or(d.reasoning),
+                    d.content,
+                    d.tool_calls.unwrap_or_default(),
+                )
             }
-            None => (None, None),
+            None => (None, None, Vec::new()),
         };
         ChoiceParts {
             reasoning,
             content,
             finish_reason: c.finish_reason,
+            tool_calls,
         }
     }))
 }
@@ -220,6 +248,18 @@ impl SseHandler for OpenAiStream {
 fn push_parts(choice: ChoiceParts<'_>, usage: Option<Usage>, out: &mut Vec<Decoded>) -> bool {
     push_content(choice.reasoning, true, out);
     push_content(choice.content, false, out);
+    for (position, call) in (0u32..).zip(choice.tool_calls) {
+        let (name, arguments) = call
+            .function
+            .map_or((None, None), |f| (f.name, f.arguments));
+        push_tool_call(
+            call.index.unwrap_or(position),
+            call.id,
+            name,
+            arguments,
+            out,
+        );
+    }
     let finished = match choice.finish_reason {
         Some(reason) if !reason.as_str().is_empty() => {
             out.push(Decoded::FinishReason(reason.0.into_owned()));

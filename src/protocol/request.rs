@@ -49,6 +49,8 @@ pub struct RequestSpec<'a> {
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
     pub stream: bool,
+    /// Tools the model may call, put in the body as the protocol expects.
+    pub tools: &'a [super::ToolDef],
     pub extra_body: &'a serde_json::Map<String, serde_json::Value>,
 }
 
@@ -134,6 +136,7 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             "api/chat"
         }
     };
+    super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
         body.insert(key.clone(), value.clone());
     }

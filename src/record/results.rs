@@ -272,10 +272,12 @@ struct CsvRow<'a> {
     unstamped_reads: u32,
     resent_after: Option<&'a str>,
     lost_ms: Option<f64>,
+    tool_calls: u32,
+    json_valid: Option<bool>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 44] = [
+    const HEADER: [&'static str; 46] = [
         "request",
         "endpoint",
         "prompt",
@@ -320,6 +322,8 @@ impl CsvRow<'_> {
         "unstamped_reads",
         "resent_after",
         "lost_ms",
+        "tool_calls",
+        "json_valid",
     ];
 }
 
@@ -386,6 +390,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             unstamped_reads: r.unstamped_reads,
             resent_after: r.resent_after.as_deref(),
             lost_ms: r.lost_ms,
+            tool_calls: r.tool_calls,
+            json_valid: r.json_valid,
         }
     }
 }
@@ -415,7 +421,8 @@ mod tests {
         ));
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
-             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms"
+             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
+             tool_calls,json_valid"
         ));
     }
 
@@ -438,7 +445,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,0,"),
             "{}",
             row(&closed)
         );
@@ -449,7 +456,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,"),
             "{}",
             row(&retry)
         );
@@ -480,10 +487,19 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,"),
             "{row}"
         );
-        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 7..];
+        // Tool calls and the JSON check, in the two columns after them.
+        record.tool_calls = 2;
+        record.json_valid = Some(false);
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(CsvRow::from(&record)).unwrap();
+        let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(row.trim_end().ends_with(",3.5,2,false"), "{row}");
+        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 9..CsvRow::HEADER.len() - 2];
         assert_eq!(
             tail,
             [

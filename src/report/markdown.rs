@@ -142,6 +142,23 @@ fn reliability(out: &mut String, endpoints: &[EndpointSnapshot]) {
         rows,
     );
     retries_line(out, endpoints);
+    let answers: Vec<String> = endpoints
+        .iter()
+        .flat_map(|e| {
+            [
+                super::structured::tool_line(e),
+                super::structured::json_line(e),
+            ]
+        })
+        .flatten()
+        .map(|line| cell(&line))
+        .collect();
+    for line in &answers {
+        let _ = writeln!(out, "- {line}");
+    }
+    if !answers.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// Token counts and where the output counts came from.

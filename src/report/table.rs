@@ -106,6 +106,8 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
             notes.push(notice);
         }
         notes.extend(super::request_size::note(e));
+        notes.extend(super::structured::tool_line(e));
+        notes.extend(super::structured::json_line(e));
         let missing = e
             .tokens
             .estimated_output_requests

@@ -161,6 +161,13 @@ impl EndpointStats {
                 if record.batched_first_token {
                     self.counts.batched_first_token += 1;
                 }
+                if record.tool_calls > 0 {
+                    self.counts.tool_call_requests += 1;
+                }
+                if let Some(valid) = record.json_valid {
+                    self.counts.json_checked += 1;
+                    self.counts.json_valid += u64::from(valid);
+                }
             }
             Outcome::Failed => {
                 self.counts.failed += 1;

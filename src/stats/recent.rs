@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::request::duration_ms;
 use super::snapshot::{Mark, RequestState, RequestView, Segment};
-use crate::event::{EventKind, Offset, PromptId, RequestId, ServerTimings, TokenSource};
+use crate::event::{EventKind, Offset, PromptId, RequestId, ServerTimings, TokenSource, ToolCall};
 
 /// Requests kept per endpoint, in flight and ended.
 pub const RECENT_REQUESTS: usize = 32;
@@ -166,8 +166,15 @@ impl RequestView {
                 text,
                 reasoning,
                 chunks,
+                tool,
                 ..
-            } => self.content(at_ms, text, *reasoning, *chunks, text_bytes),
+            } => self.content(
+                at_ms,
+                text,
+                (*reasoning, tool.as_ref()),
+                *chunks,
+                text_bytes,
+            ),
             EventKind::Usage {
                 input,
                 output,
@@ -225,16 +232,19 @@ impl RequestView {
         }
     }
 
+    /// `kind`: reasoning or not, and the tool call the text is arguments of.
     fn content(
         &mut self,
         at_ms: f64,
         text: &str,
-        reasoning: bool,
+        kind: (bool, Option<&ToolCall>),
         chunks: u32,
         text_bytes: &mut usize,
     ) {
-        // Empty content (a role-only or keep-alive chunk) is not a token, as for TTFT.
-        if text.is_empty() {
+        let (reasoning, tool) = kind;
+        // Empty content (a role-only or keep-alive chunk) is not a token, as for TTFT; a tool
+        // call's first piece is, even when only its name came.
+        if text.is_empty() && tool.is_none() {
             return;
         }
         self.ttft_ms.get_or_insert(at_ms);
@@ -242,6 +252,7 @@ impl RequestView {
         *text_bytes += kept.len();
         if self.segments.len() >= SEGMENT_CAP
             && let Some(last) = self.segments.last_mut()
+            && last.tool.as_ref() == tool
         {
             last.text.push_str(kept);
             last.chunks = last.chunks.saturating_add(chunks);
@@ -252,6 +263,7 @@ impl RequestView {
             text: kept.to_string(),
             reasoning,
             chunks,
+            tool: tool.cloned(),
         });
     }
 

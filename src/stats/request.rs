@@ -118,6 +118,12 @@ pub struct RequestRecord {
     /// times are when they were read, and how late that was is not measured.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub unstamped_reads: u32,
+    /// Tool calls the model made in its answer.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub tool_calls: u32,
+    /// Only for a request that asked for a JSON answer: whether its answer was JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_valid: Option<bool>,
 }
 
 #[expect(
@@ -174,6 +180,8 @@ pub struct RequestTrace {
     /// From the first send to the second, for a request sent again.
     lost: Option<Duration>,
     reads: ReadTiming,
+    /// Tool calls seen so far: one more than the highest call index.
+    tool_calls: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -221,6 +229,7 @@ impl RequestTrace {
             resent_after: None,
             lost: None,
             reads: ReadTiming::default(),
+            tool_calls: 0,
         }
     }
 
@@ -275,9 +284,15 @@ impl RequestTrace {
                 after,
                 late_us,
                 unstamped,
+                tool,
             } => {
-                if text.is_empty() {
+                // A tool call's first piece counts even without arguments: its name was
+                // generated output, the call's first token.
+                if text.is_empty() && tool.is_none() {
                     return;
+                }
+                if let Some(call) = tool {
+                    self.tool_calls = self.tool_calls.max(call.index.saturating_add(1));
                 }
                 self.reads.content(t, *chunks, *after, *late_us, *unstamped);
                 if let Some(last) = self.last_content {
@@ -356,6 +371,7 @@ impl RequestTrace {
             finish_reason,
             response_id,
             bytes,
+            json_valid,
         } = Ending::of(kind)?;
         let ms = duration_ms;
         let ttlt = t.since(self.sent);
@@ -426,6 +442,8 @@ impl RequestTrace {
                 .late_max_us()
                 .map(|us| duration_ms(Duration::from_micros(us))),
             unstamped_reads: self.reads.unstamped(),
+            tool_calls: self.tool_calls,
+            json_valid,
         })
     }
 }
@@ -471,6 +489,7 @@ struct Ending {
     finish_reason: Option<String>,
     response_id: Option<String>,
     bytes: u64,
+    json_valid: Option<bool>,
 }
 
 impl Ending {
@@ -481,6 +500,7 @@ impl Ending {
                 finish_reason,
                 response_id,
                 bytes,
+                json_valid,
             } => Ending {
                 outcome: Outcome::Succeeded,
                 error_class: None,
@@ -489,6 +509,7 @@ impl Ending {
                 finish_reason: finish_reason.clone(),
                 response_id: response_id.clone(),
                 bytes: *bytes,
+                json_valid: *json_valid,
             },
             EventKind::Failed {
                 class,
@@ -503,6 +524,7 @@ impl Ending {
                 finish_reason: None,
                 response_id: None,
                 bytes: *bytes,
+                json_valid: None,
             },
             EventKind::Cancelled { bytes } => Ending {
                 outcome: Outcome::Cancelled,
@@ -512,6 +534,7 @@ impl Ending {
                 finish_reason: None,
                 response_id: None,
                 bytes: *bytes,
+                json_valid: None,
             },
             _ => return None,
         })
@@ -534,6 +557,7 @@ mod tests {
             after: None,
             late_us: None,
             unstamped: false,
+            tool: None,
         }
     }
 
@@ -558,10 +582,57 @@ mod tests {
             finish_reason: Some("stop".into()),
             response_id: None,
             bytes: 10,
+            json_valid: None,
         };
         trace
             .finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
             .unwrap()
+    }
+
+    fn tool_piece(index: u32, name: Option<&str>, arguments: &str) -> EventKind {
+        let EventKind::Content {
+            text,
+            reasoning,
+            chunks,
+            after,
+            late_us,
+            unstamped,
+            ..
+        } = content(arguments, false)
+        else {
+            unreachable!("content() makes content")
+        };
+        EventKind::Content {
+            text,
+            reasoning,
+            chunks,
+            after,
+            late_us,
+            unstamped,
+            tool: Some(crate::event::ToolCall {
+                index,
+                id: None,
+                name: name.map(Into::into),
+            }),
+        }
+    }
+
+    /// A tool call's first piece is the first token even when only its name came; its
+    /// arguments are timed like content; the calls are counted.
+    #[test]
+    fn tool_calls_count_for_ttft_and_itl() {
+        let mut t = trace();
+        t.apply(ms(130), &tool_piece(0, Some("get_weather"), ""));
+        t.apply(ms(140), &tool_piece(0, None, "{\"city\":"));
+        t.apply(ms(155), &tool_piece(1, Some("get_time"), "{}"));
+        t.apply(ms(160), &usage(9, TokenSource::Usage));
+        let r = finish(t, ms(170));
+        assert_eq!(r.ttft_ms, Some(30.0));
+        assert_eq!(r.ttfa_ms, Some(30.0));
+        assert_eq!(r.itl_ms, [10.0, 15.0]);
+        assert_eq!(r.chunks, 3);
+        assert_eq!(r.tool_calls, 2);
+        assert_eq!(r.output_tokens, Some(9));
     }
 
     /// A request sent again on a new connection counts from the second send, like any
@@ -803,6 +874,7 @@ mod tests {
             finish_reason: None,
             response_id: None,
             bytes: 1,
+            json_valid: None,
         };
         let record = trace
             .finish(

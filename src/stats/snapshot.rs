@@ -141,6 +141,8 @@ pub struct Segment {
     pub text: String,
     pub reasoning: bool,
     pub chunks: u32,
+    /// The text is arguments of this tool call.
+    pub tool: Option<crate::event::ToolCall>,
 }
 
 /// A non-text stream event, `at_ms` after the request was sent, described for people
@@ -177,9 +179,25 @@ pub struct Counts {
     /// JSON when none was.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unstamped_reads: u64,
+    /// Of `succeeded`, the answers that called one tool or more. Left out of the JSON when
+    /// none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tool_call_requests: u64,
+    /// Of `succeeded`, the answers checked as JSON (their request asked for JSON), and of
+    /// those, the ones that were. Left out of the JSON when none was checked.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub json_checked: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub json_valid: u64,
 }
 
 impl Counts {
+    /// Of the answers checked as JSON, the share that were (0 to 1); `None` when none was.
+    #[must_use]
+    pub fn json_valid_share(&self) -> Option<f64> {
+        (self.json_checked > 0).then(|| self.json_valid as f64 / self.json_checked as f64)
+    }
+
     /// Requests of the workload that have ended, against which progress is told: an attempt
     /// that was retried is not one (its retry stands for the same request).
     #[must_use]

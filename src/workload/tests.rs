@@ -262,3 +262,26 @@ fn making_prompts_stops_when_asked() {
     let loaded = load_needed(&config, Path::new("."), loading);
     assert!(matches!(loaded, Err(WorkloadError::Stopped)));
 }
+
+#[test]
+fn the_tools_set_offers_tools_with_every_prompt() -> Result<(), WorkloadError> {
+    let prompts = load(&PromptSource::Builtin("tools".into()), Path::new("."))?;
+    assert!(prompts.len() >= 10);
+    for prompt in &prompts {
+        let names: Vec<&str> = prompt.tools.iter().map(|t| t.name.as_str()).collect();
+        assert!(
+            names.contains(&"get_weather") && names.contains(&"calculator"),
+            "{names:?}"
+        );
+        assert!(
+            prompt
+                .tools
+                .iter()
+                .all(|t| t.parameters["type"] == "object")
+        );
+    }
+    // The other sets offer none.
+    let chat = load(&PromptSource::Builtin("chat".into()), Path::new("."))?;
+    assert!(chat.iter().all(|p| p.tools.is_empty()));
+    Ok(())
+}

@@ -48,4 +48,5 @@ mod signals;
 mod start_up;
 mod sweep;
 mod tls;
+mod tools;
 mod workload_files;

@@ -103,6 +103,12 @@ fn render(items: &[Decoded]) -> String {
                 opt(t.load_ns),
                 opt(t.total_ns),
             ),
+            Decoded::ToolCall { index, id, name, arguments } => writeln!(
+                s,
+                "tool_call {index} id={} name={} {arguments:?}",
+                id.as_deref().unwrap_or("-"),
+                name.as_deref().unwrap_or("-"),
+            ),
             Decoded::ResponseId(id) => writeln!(s, "id {id:?}"),
             Decoded::FinishReason(r) => writeln!(s, "finish {r:?}"),
             Decoded::End => writeln!(s, "end"),

@@ -34,6 +34,7 @@ fn build(
         max_tokens,
         temperature,
         stream,
+        tools: &[],
         extra_body: extra,
     };
     let req = protocol.build_request(base, &spec);
@@ -232,6 +233,7 @@ fn anthropic_body_without_system_messages_has_no_system_field() {
         max_tokens: None,
         temperature: None,
         stream: true,
+        tools: &[],
         extra_body: &none,
     };
     let body: Value = serde_json::from_slice(
@@ -350,4 +352,46 @@ fn error_message_reads_the_usual_error_bodies() {
         Some("model 'x' not found")
     );
     assert_eq!(p.error_message(b"<html>502</html>"), None);
+}
+
+fn with_tools(protocol: Protocol, extra: &Map<String, Value>) -> Value {
+    let messages = vec![msg("user", "weather in Oslo?")];
+    let tools = [llmrace::protocol::ToolDef::new(
+        "get_weather",
+        "The weather in a city",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+    )];
+    let spec = RequestSpec {
+        model: "m",
+        messages: &messages,
+        max_tokens: None,
+        temperature: None,
+        stream: true,
+        tools: &tools,
+        extra_body: extra,
+    };
+    serde_json::from_slice(&protocol.build_request("http://h/v1", &spec).body).unwrap()
+}
+
+#[test]
+fn tools_go_in_each_protocols_shape_and_body_overrides_them() {
+    let none = Map::new();
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let function = json!([{"type": "function", "function": {
+        "name": "get_weather", "description": "The weather in a city", "parameters": schema}}]);
+    assert_eq!(with_tools(Protocol::OpenAiChat, &none)["tools"], function);
+    assert_eq!(with_tools(Protocol::Ollama, &none)["tools"], function);
+    assert_eq!(
+        with_tools(Protocol::Anthropic, &none)["tools"],
+        json!([{"name": "get_weather", "description": "The weather in a city", "input_schema": schema}])
+    );
+    assert!(
+        with_tools(Protocol::OpenAiCompletions, &none)
+            .get("tools")
+            .is_none()
+    );
+    let mut extra = Map::new();
+    extra.insert("tools".into(), json!([]));
+    assert_eq!(with_tools(Protocol::OpenAiChat, &extra)["tools"], json!([]));
 }

@@ -7,12 +7,21 @@ use super::{Emitter, failed};
 use crate::clock::RaceClock;
 use crate::engine::read_note::ReadNote;
 use crate::engine::target::Target;
-use crate::event::{ErrorClass, EventKind, Offset, PromptId, TokenSource};
+use crate::event::{ErrorClass, EventKind, Offset, PromptId, TokenSource, ToolCall};
 use crate::protocol::Decoded;
 use crate::tokenizer::count_tokens_aside;
 
 /// Text kept per request to estimate token counts when the server reports none.
 const CAPTURE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Content of one read waiting to be sent as one event: text of one kind (answer, reasoning,
+/// or one tool call's arguments) and the protocol events it came in.
+struct Pending {
+    text: String,
+    reasoning: bool,
+    chunks: u32,
+    tool: Option<ToolCall>,
+}
 
 /// How a response body ended.
 pub(super) enum StreamEnd {
@@ -26,7 +35,7 @@ pub(super) struct StreamState<'a> {
     decoder: Box<dyn crate::protocol::Decoder>,
     items: Vec<Decoded>,
     /// Content decoded from the current read, merged: it arrived together.
-    pending: Option<(String, bool, u32)>,
+    pending: Option<Pending>,
     seen_content: bool,
     /// The read the bytes being decoded came in.
     read: ReadNote,
@@ -40,6 +49,8 @@ pub(super) struct StreamState<'a> {
     finish_reason: Option<String>,
     response_id: Option<String>,
     captured: String,
+    /// The answer's text, kept when the request asked for JSON, to check it at the end.
+    json_answer: Option<String>,
     prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
@@ -61,6 +72,7 @@ impl<'a> StreamState<'a> {
             finish_reason: None,
             response_id: None,
             captured: String::new(),
+            json_answer: target.wants_json.then(String::new),
             prompt_text: target.prompt_text(prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
@@ -116,17 +128,54 @@ impl<'a> StreamState<'a> {
         for item in items.drain(..) {
             match item {
                 Decoded::Content { text, reasoning } => {
-                    if self.captured.len() < CAPTURE_LIMIT {
-                        self.captured.push_str(&text);
+                    self.capture(&text);
+                    if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
+                        && answer.len() < CAPTURE_LIMIT
+                    {
+                        answer.push_str(&text);
                     }
                     match &mut self.pending {
-                        Some((buf, r, n)) if *r == reasoning => {
-                            buf.push_str(&text);
-                            *n += 1;
+                        Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
+                            p.text.push_str(&text);
+                            p.chunks += 1;
                         }
                         _ => {
                             self.flush(t);
-                            self.pending = Some((text, reasoning, 1));
+                            self.pending = Some(Pending {
+                                text,
+                                reasoning,
+                                chunks: 1,
+                                tool: None,
+                            });
+                        }
+                    }
+                }
+                Decoded::ToolCall {
+                    index,
+                    id,
+                    name,
+                    arguments,
+                } => {
+                    // The arguments are generated tokens: an estimate counts them.
+                    self.capture(&arguments);
+                    match &mut self.pending {
+                        // A later piece of the same call (it names nothing new) joins it.
+                        Some(p)
+                            if p.tool.as_ref().is_some_and(|c| c.index == index)
+                                && id.is_none()
+                                && name.is_none() =>
+                        {
+                            p.text.push_str(&arguments);
+                            p.chunks += 1;
+                        }
+                        _ => {
+                            self.flush(t);
+                            self.pending = Some(Pending {
+                                text: arguments,
+                                reasoning: false,
+                                chunks: 1,
+                                tool: Some(ToolCall { index, id, name }),
+                            });
                         }
                     }
                 }
@@ -145,8 +194,29 @@ impl<'a> StreamState<'a> {
         result
     }
 
+    /// For a request that asked for JSON: whether its answer was. A syntax check without
+    /// building the value: microseconds for an ordinary answer.
+    fn json_valid(&self) -> Option<bool> {
+        self.json_answer
+            .as_deref()
+            .filter(|answer| answer.len() < CAPTURE_LIMIT)
+            .map(crate::protocol::is_json)
+    }
+
+    fn capture(&mut self, text: &str) {
+        if self.captured.len() < CAPTURE_LIMIT {
+            self.captured.push_str(text);
+        }
+    }
+
     fn flush(&mut self, t: Offset) {
-        if let Some((text, reasoning, chunks)) = self.pending.take() {
+        if let Some(Pending {
+            text,
+            reasoning,
+            chunks,
+            tool,
+        }) = self.pending.take()
+        {
             // Only the first token's floor is kept: a later one's is the content before it.
             let after = self.read.after.filter(|_| !self.seen_content);
             self.seen_content = true;
@@ -159,6 +229,7 @@ impl<'a> StreamState<'a> {
                     after,
                     late_us: self.read.late_us,
                     unstamped: self.read.unstamped,
+                    tool,
                 },
             );
         }
@@ -166,7 +237,7 @@ impl<'a> StreamState<'a> {
 
     fn on_item(&mut self, t: Offset, item: Decoded) -> Option<StreamEnd> {
         match item {
-            Decoded::Content { .. } => None,
+            Decoded::Content { .. } | Decoded::ToolCall { .. } => None,
             Decoded::Usage {
                 input,
                 output,
@@ -263,6 +334,7 @@ impl<'a> StreamState<'a> {
                 finish_reason: self.finish_reason.take(),
                 response_id: self.response_id.take(),
                 bytes: self.bytes,
+                json_valid: self.json_valid(),
             },
         );
     }

@@ -29,6 +29,7 @@ fn ask(protocol: Protocol, images: Vec<Image>) -> Ask {
             max_tokens: None,
             temperature: None,
             stream: true,
+            tools: &[],
             extra_body: &extra,
         },
     );

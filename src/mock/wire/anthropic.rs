@@ -3,6 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
 use super::{Finish, Stamp, Tally, Words, put, put_num};
 
 pub(super) const ERROR_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"mock overloaded\"}}\n\n";
@@ -14,6 +15,9 @@ pub(crate) struct Messages {
     /// Index of the open content block and whether it is the thinking block.
     block: Option<(u32, bool)>,
     next_block: u32,
+    pub(super) shape: Shape,
+    /// The JSON answer or the tool call's block has been opened.
+    opened: bool,
 }
 
 impl Messages {
@@ -23,6 +27,8 @@ impl Messages {
             model_json: stamp.model_json.to_owned(),
             block: None,
             next_block: 0,
+            shape: Shape::Text,
+            opened: false,
         }
     }
 
@@ -43,7 +49,10 @@ impl Messages {
         );
         input_usage(out, tally);
         put(out, ",\"output_tokens\":1}}}\n\n");
-        self.open_block(out, tally.reasoning > 0);
+        // A tool call's block opens with its first token; no empty text block before it.
+        if tally.reasoning > 0 || !self.is_tool() {
+            self.open_block(out, tally.reasoning > 0);
+        }
         put(out, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
     }
 
@@ -111,7 +120,63 @@ impl Messages {
         );
     }
 
+    fn is_tool(&self) -> bool {
+        matches!(self.shape, Shape::Tool { .. })
+    }
+
+    /// An `input_json_delta` up to its fragment; the first opens the `tool_use` block.
+    fn tool_open(&mut self, out: &mut BytesMut) {
+        if !self.opened {
+            self.opened = true;
+            self.close_block(out);
+            let index = self.next_block;
+            self.next_block += 1;
+            self.block = Some((index, false));
+            put(
+                out,
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":",
+            );
+            put_num(out, u64::from(index));
+            put(
+                out,
+                ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_mock_",
+            );
+            put(out, self.id.trim_start_matches("msg_mock_"));
+            put(out, "\",\"name\":\"");
+            if let Shape::Tool { name, .. } = &self.shape {
+                put(out, name);
+            }
+            put(out, "\",\"input\":{}}}\n\n");
+        }
+        let index = self.block.map_or(0, |(index, _)| index);
+        put(
+            out,
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+        );
+        put_num(out, u64::from(index));
+        put(
+            out,
+            ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"",
+        );
+    }
+
     pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
+        if !reasoning && self.is_tool() {
+            let first = !self.opened;
+            self.tool_open(out);
+            if first && let Shape::Tool { key, .. } = &self.shape {
+                put(out, "{\\\"");
+                put(out, key);
+                put(out, "\\\":\\\"");
+            }
+            words.write_to(out);
+            put(out, "\"}}\n\n");
+            return;
+        }
+        if !reasoning && self.shape.is_json() && !self.opened {
+            self.opened = true;
+            self.raw_delta(out, false, JSON_OPEN);
+        }
         self.delta_open(out, reasoning);
         words.write_to(out);
         put(out, "\"}}\n\n");
@@ -137,12 +202,20 @@ impl Messages {
     }
 
     pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {
+        let tool = self.opened && self.is_tool();
+        if tool {
+            self.tool_open(out);
+            out.put_slice(JSON_CLOSE);
+            put(out, "\"}}\n\n");
+        } else if self.opened && self.shape == Shape::Json {
+            self.raw_delta(out, false, JSON_CLOSE);
+        }
         self.close_block(out);
         put(
             out,
             "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"",
         );
-        put(out, stop_reason(tally.finish));
+        put(out, stop_reason(tally.finish, tool));
         put(
             out,
             "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":",
@@ -169,10 +242,31 @@ impl Messages {
             out.put_slice(reasoning);
             put(&mut out, "\",\"signature\":\"bW9jaw==\"},");
         }
-        put(&mut out, "{\"type\":\"text\",\"text\":\"");
-        out.put_slice(answer);
-        put(&mut out, "\"}],\"stop_reason\":\"");
-        put(&mut out, stop_reason(tally.finish));
+        let tool = match &self.shape {
+            Shape::Tool { name, key } if !answer.is_empty() => Some((name, key)),
+            _ => None,
+        };
+        if let Some((name, key)) = tool {
+            put(&mut out, "{\"type\":\"tool_use\",\"id\":\"toolu_mock_");
+            put(&mut out, self.id.trim_start_matches("msg_mock_"));
+            put(&mut out, "\",\"name\":\"");
+            put(&mut out, name);
+            put(&mut out, "\",\"input\":{\"");
+            put(&mut out, key);
+            put(&mut out, "\":\"");
+            out.put_slice(answer);
+            put(&mut out, "\"}}");
+        } else {
+            put(&mut out, "{\"type\":\"text\",\"text\":\"");
+            if self.shape.is_json() {
+                out.put_slice(&self.shape.json_answer(answer));
+            } else {
+                out.put_slice(answer);
+            }
+            put(&mut out, "\"}");
+        }
+        put(&mut out, "],\"stop_reason\":\"");
+        put(&mut out, stop_reason(tally.finish, tool.is_some()));
         put(&mut out, "\",\"stop_sequence\":null,\"usage\":");
         input_usage(&mut out, tally);
         put(&mut out, ",\"output_tokens\":");
@@ -196,8 +290,9 @@ fn input_usage(out: &mut BytesMut, tally: &Tally) {
     put_num(out, u64::from(tally.cache_read));
 }
 
-fn stop_reason(finish: Finish) -> &'static str {
+fn stop_reason(finish: Finish, tool: bool) -> &'static str {
     match finish {
+        Finish::Stop if tool => "tool_use",
         Finish::Stop => "end_turn",
         Finish::Length => "max_tokens",
     }

@@ -3,6 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
 use super::{Finish, Stamp, Tally, Words, put, put_num};
 
 pub(super) const ERROR_LINE: &[u8] = b"{\"error\":\"mock overloaded\"}\n";
@@ -11,6 +12,11 @@ pub(super) const ERROR_LINE: &[u8] = b"{\"error\":\"mock overloaded\"}\n";
 pub(crate) struct Chat {
     /// `{"model":…,"created_at":…,"message":{"role":"assistant","content":` — every line's start.
     head: String,
+    pub(super) shape: Shape,
+    /// The JSON answer has been opened.
+    opened: bool,
+    /// A tool call's words so far: Ollama sends a call whole, once it is complete.
+    tool_words: Option<Words>,
 }
 
 impl Chat {
@@ -20,6 +26,9 @@ impl Chat {
                 "{{\"model\":{},\"created_at\":\"{}\",\"message\":{{\"role\":\"assistant\",\"content\":",
                 stamp.model_json, stamp.created_at
             ),
+            shape: Shape::Text,
+            opened: false,
+            tool_words: None,
         }
     }
 
@@ -35,7 +44,21 @@ impl Chat {
         );
     }
 
-    pub(super) fn delta(&self, out: &mut BytesMut, reasoning: bool, words: Words) {
+    pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
+        if !reasoning && matches!(self.shape, Shape::Tool { .. }) {
+            self.tool_words = Some(match self.tool_words {
+                Some(so_far) => Words {
+                    count: so_far.count + words.count,
+                    ..so_far
+                },
+                None => words,
+            });
+            return;
+        }
+        if !reasoning && self.shape.is_json() && !self.opened {
+            self.opened = true;
+            self.raw_delta(out, false, JSON_OPEN);
+        }
         self.delta_open(out, reasoning);
         words.write_to(out);
         put(out, "\"},\"done\":false}\n");
@@ -52,7 +75,29 @@ impl Chat {
         put(out, "\" cut\n");
     }
 
-    pub(super) fn finish(&self, out: &mut BytesMut, tally: &Tally) {
+    /// `"","tool_calls":[…]` after a message's `content` key: one whole call with `arguments`.
+    fn tool_calls(&self, out: &mut BytesMut, arguments: &[u8]) {
+        if let Shape::Tool { name, key } = &self.shape {
+            put(out, "\"\",\"tool_calls\":[{\"function\":{\"name\":\"");
+            put(out, name);
+            put(out, "\",\"arguments\":{\"");
+            put(out, key);
+            put(out, "\":\"");
+            out.put_slice(arguments);
+            put(out, "\"}}}]");
+        }
+    }
+
+    pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {
+        if let Some(words) = self.tool_words.take() {
+            let mut arguments = BytesMut::new();
+            words.write_to(&mut arguments);
+            put(out, &self.head);
+            self.tool_calls(out, &arguments);
+            put(out, "},\"done\":false}\n");
+        } else if self.opened && self.shape == Shape::Json {
+            self.raw_delta(out, false, JSON_CLOSE);
+        }
         put(out, &self.head);
         put(out, "\"\"},");
         done_fields(out, tally);
@@ -63,9 +108,19 @@ impl Chat {
         let mut out =
             BytesMut::with_capacity(self.head.len() + reasoning.len() + answer.len() + 320);
         put(&mut out, &self.head);
-        put(&mut out, "\"");
-        out.put_slice(answer);
-        put(&mut out, "\"");
+        match &self.shape {
+            Shape::Tool { .. } if !answer.is_empty() => self.tool_calls(&mut out, answer),
+            Shape::Json | Shape::BrokenJson => {
+                put(&mut out, "\"");
+                out.put_slice(&self.shape.json_answer(answer));
+                put(&mut out, "\"");
+            }
+            _ => {
+                put(&mut out, "\"");
+                out.put_slice(answer);
+                put(&mut out, "\"");
+            }
+        }
         if !reasoning.is_empty() {
             put(&mut out, ",\"thinking\":\"");
             out.put_slice(reasoning);

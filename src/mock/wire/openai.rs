@@ -3,6 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
 use super::{Finish, Stamp, Tally, Words, put, put_num};
 
 pub(super) const ERROR_EVENT: &[u8] =
@@ -18,7 +19,13 @@ pub(crate) struct OpenAi {
     head: String,
     /// The same fields for a non-streaming body: `{"id":…,"choices":[`.
     body_head: String,
+    pub(super) shape: Shape,
+    /// The JSON answer or tool call has been opened (its first answer token sent).
+    opened: bool,
+    seq: u64,
 }
+
+const TOOL_TAIL: &str = "\"}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
 
 impl OpenAi {
     pub(super) fn new(legacy: bool, stamp: &Stamp<'_>) -> OpenAi {
@@ -37,6 +44,9 @@ impl OpenAi {
             legacy,
             head: format!("data: {}", fields(chunk_object)),
             body_head: fields(body_object),
+            shape: Shape::Text,
+            opened: false,
+            seq: stamp.seq,
         }
     }
 
@@ -67,10 +77,46 @@ impl OpenAi {
         put(out, if self.legacy { TEXT_TAIL } else { TAIL });
     }
 
-    pub(super) fn delta(&self, out: &mut BytesMut, reasoning: bool, words: Words) {
+    pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
+        if !reasoning && !self.legacy && matches!(self.shape, Shape::Tool { .. }) {
+            self.tool_open(out);
+            words.write_to(out);
+            put(out, TOOL_TAIL);
+            return;
+        }
+        if !reasoning && self.shape.is_json() && !self.opened {
+            self.opened = true;
+            self.raw_delta(out, false, JSON_OPEN);
+        }
         self.delta_open(out, reasoning);
         words.write_to(out);
         self.delta_close(out);
+    }
+
+    /// The start of a `tool_calls` delta up to its arguments' text: the first names the call.
+    fn tool_open(&mut self, out: &mut BytesMut) {
+        put(out, &self.head);
+        if self.opened {
+            put(
+                out,
+                "{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"",
+            );
+            return;
+        }
+        self.opened = true;
+        let Shape::Tool { name, key } = &self.shape else {
+            return;
+        };
+        put(
+            out,
+            "{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_mock_",
+        );
+        put_num(out, self.seq);
+        put(out, "\",\"type\":\"function\",\"function\":{\"name\":\"");
+        put(out, name);
+        put(out, "\",\"arguments\":\"{\\\"");
+        put(out, key);
+        put(out, "\\\":\\\"");
     }
 
     pub(super) fn raw_delta(&self, out: &mut BytesMut, reasoning: bool, raw: &[u8]) {
@@ -84,7 +130,15 @@ impl OpenAi {
         put(out, " cut\n\n");
     }
 
-    pub(super) fn finish(&self, out: &mut BytesMut, tally: &Tally) {
+    pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {
+        let tool = self.opened && matches!(self.shape, Shape::Tool { .. });
+        if tool {
+            self.tool_open(out);
+            out.put_slice(JSON_CLOSE);
+            put(out, TOOL_TAIL);
+        } else if self.opened && self.shape == Shape::Json {
+            self.raw_delta(out, false, JSON_CLOSE);
+        }
         put(out, &self.head);
         put(
             out,
@@ -94,7 +148,7 @@ impl OpenAi {
                 "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\""
             },
         );
-        put(out, finish_reason(tally.finish));
+        put(out, finish_reason(tally.finish, tool));
         put(out, "\"}]}\n\n");
         if tally.include_usage {
             put(out, &self.head);
@@ -109,6 +163,17 @@ impl OpenAi {
         let mut out =
             BytesMut::with_capacity(self.body_head.len() + reasoning.len() + answer.len() + 256);
         put(&mut out, &self.body_head);
+        let json;
+        let answer = if self.shape.is_json() {
+            json = self.shape.json_answer(answer);
+            &json[..]
+        } else {
+            answer
+        };
+        let tool = match &self.shape {
+            Shape::Tool { name, key } if !self.legacy && !answer.is_empty() => Some((name, key)),
+            _ => None,
+        };
         if self.legacy {
             put(&mut out, "{\"text\":\"");
             out.put_slice(answer);
@@ -116,10 +181,27 @@ impl OpenAi {
         } else {
             put(
                 &mut out,
-                "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"",
+                "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":",
             );
-            out.put_slice(answer);
-            put(&mut out, "\"");
+            if let Some((name, key)) = tool {
+                put(&mut out, "null,\"tool_calls\":[{\"id\":\"call_mock_");
+                put_num(&mut out, self.seq);
+                put(
+                    &mut out,
+                    "\",\"type\":\"function\",\"function\":{\"name\":\"",
+                );
+                put(&mut out, name);
+                put(&mut out, "\",\"arguments\":\"{\\\"");
+                put(&mut out, key);
+                put(&mut out, "\\\":\\\"");
+                out.put_slice(answer);
+                out.put_slice(JSON_CLOSE);
+                put(&mut out, "\"}}]");
+            } else {
+                put(&mut out, "\"");
+                out.put_slice(answer);
+                put(&mut out, "\"");
+            }
             if !reasoning.is_empty() {
                 put(&mut out, ",\"reasoning_content\":\"");
                 out.put_slice(reasoning);
@@ -128,7 +210,7 @@ impl OpenAi {
             put(&mut out, "},\"logprobs\":null");
         }
         put(&mut out, ",\"finish_reason\":\"");
-        put(&mut out, finish_reason(tally.finish));
+        put(&mut out, finish_reason(tally.finish, tool.is_some()));
         put(&mut out, "\"}],\"usage\":");
         usage(&mut out, tally);
         put(&mut out, "}");
@@ -136,8 +218,9 @@ impl OpenAi {
     }
 }
 
-fn finish_reason(finish: Finish) -> &'static str {
+fn finish_reason(finish: Finish, tool: bool) -> &'static str {
     match finish {
+        Finish::Stop if tool => "tool_calls",
         Finish::Stop => "stop",
         Finish::Length => "length",
     }

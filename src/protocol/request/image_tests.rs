@@ -22,6 +22,7 @@ fn body(protocol: Protocol, messages: &[Message]) -> Value {
             max_tokens: Some(8),
             temperature: None,
             stream: true,
+            tools: &[],
             extra_body: &extra,
         },
     );
@@ -53,6 +54,7 @@ fn text_only_bodies_are_built_byte_for_byte_as_before_images() {
                 max_tokens: Some(8),
                 temperature: None,
                 stream: true,
+                tools: &[],
                 extra_body: &extra,
             },
         );

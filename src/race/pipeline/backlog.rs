@@ -71,6 +71,7 @@ mod tests {
                 after: None,
                 late_us,
                 unstamped: false,
+                tool: None,
             },
         )
     }

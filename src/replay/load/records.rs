@@ -234,12 +234,14 @@ fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
             after: None,
             late_us: None,
             unstamped: false,
+            tool: None,
         },
         Step::Ended => match record.outcome {
             Outcome::Succeeded => EventKind::Finished {
                 finish_reason: record.finish_reason.clone(),
                 response_id: record.response_id.clone(),
                 bytes: record.bytes_received,
+                json_valid: record.json_valid,
             },
             Outcome::Failed => EventKind::Failed {
                 // Every failed record has its class; the record, not this, is folded.

@@ -42,6 +42,7 @@ fn content(text: &str, reasoning: bool) -> EventKind {
         after: None,
         late_us: None,
         unstamped: false,
+        tool: None,
     }
 }
 
@@ -84,6 +85,7 @@ fn a_request_is_followed_from_sent_to_finished() {
             finish_reason: Some("stop".into()),
             response_id: None,
             bytes: 10,
+            json_valid: None,
         },
     );
     f.ring.ended(&f.handle, Some(2));
@@ -108,13 +110,15 @@ fn a_request_is_followed_from_sent_to_finished() {
                 at_ms: 50.0,
                 text: "hm".into(),
                 reasoning: true,
-                chunks: 1
+                chunks: 1,
+                tool: None
             },
             Segment {
                 at_ms: 60.0,
                 text: "Hello\nworld".into(),
                 reasoning: false,
-                chunks: 1
+                chunks: 1,
+                tool: None
             },
         ]
     );

@@ -18,27 +18,33 @@ pub fn response_rows(
 ) -> Vec<Line<'static>> {
     let mut flow = Flow::new(width, true);
     // Headings only help when there is something to tell apart.
-    let has_reasoning = req
+    let has_sections = req
         .segments
         .iter()
-        .any(|s| s.reasoning && !s.text.is_empty());
+        .any(|s| (s.reasoning && !s.text.is_empty()) || s.tool.is_some());
     let mut section = None;
     let mut first_token_seen = false;
     let mut marked_second = None;
-    for segment in req.segments.iter().filter(|s| !s.text.is_empty()) {
+    // A tool call's first piece may hold only its name: it is still its first token.
+    for segment in req
+        .segments
+        .iter()
+        .filter(|s| !s.text.is_empty() || s.tool.is_some())
+    {
         let mut text = inert(&segment.text);
-        if has_reasoning && section != Some(segment.reasoning) {
+        let this = Section::of(segment);
+        if has_sections && section != Some(this) {
             // The heading already starts a row.
             if let Some(rest) = text.strip_prefix('\n') {
                 text = rest.trim_start_matches('\n').to_string().into();
             }
-            let (name, style) = if segment.reasoning {
-                ("thinking", theme.reasoning)
-            } else {
-                ("answer", theme.text)
+            let (name, style) = match this {
+                Section::Thinking => ("thinking".to_string(), theme.reasoning),
+                Section::Answer => ("answer".to_string(), theme.text),
+                Section::Tool(index) => (tool_heading(req, index), theme.title),
             };
-            flow.row(heading(name, style, width.saturating_sub(GUTTER), theme));
-            section = Some(segment.reasoning);
+            flow.row(heading(&name, style, width.saturating_sub(GUTTER), theme));
+            section = Some(this);
         }
         let style = if segment.reasoning {
             theme.reasoning
@@ -46,12 +52,15 @@ pub fn response_rows(
             theme.text
         };
         let second = seconds(segment.at_ms);
-        // TTFT is the first non-empty content or reasoning token: the first segment with text.
+        // TTFT is the first non-empty content or reasoning token, or a tool call's first piece.
         if !first_token_seen && req.ttft_ms.is_some() {
             first_token_seen = true;
             marked_second = Some(second);
             flow.label(Span::styled("TTFT", theme.marker));
             flow.push_marked(&text, style, theme.marker);
+            continue;
+        }
+        if text.is_empty() {
             continue;
         }
         if marked_second.is_none_or(|m| second > m) {
@@ -61,7 +70,12 @@ pub fn response_rows(
         flow.push(&text, style);
     }
     let streaming = req.state == RequestState::InFlight;
-    if !first_token_seen && req.segments.iter().all(|s| s.text.is_empty()) {
+    if !first_token_seen
+        && req
+            .segments
+            .iter()
+            .all(|s| s.text.is_empty() && s.tool.is_none())
+    {
         let note = if streaming {
             format!(
                 "waiting for the first token · {}",
@@ -98,6 +112,36 @@ pub fn response_rows(
     flow.finish()
 }
 
+/// Which part of the response a segment belongs to: one heading each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Thinking,
+    Answer,
+    Tool(u32),
+}
+
+impl Section {
+    fn of(segment: &Segment) -> Section {
+        match (&segment.tool, segment.reasoning) {
+            (Some(call), _) => Section::Tool(call.index),
+            (None, true) => Section::Thinking,
+            (None, false) => Section::Answer,
+        }
+    }
+}
+
+/// `tool call 1: get_weather`: the name from whichever piece of the call carried it.
+fn tool_heading(req: &RequestView, index: u32) -> String {
+    let name = req
+        .segments
+        .iter()
+        .filter_map(|s| s.tool.as_ref())
+        .find(|call| call.index == index && call.name.is_some())
+        .and_then(|call| call.name.as_deref())
+        .map_or_else(|| "?".to_string(), |name| inert(name).into_owned());
+    format!("tool call {}: {name}", index.saturating_add(1))
+}
+
 /// Each stream event (text segments and marks, in arrival order) as one row.
 pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     // `   1234.5 ms ` before each event.
@@ -126,15 +170,27 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
             ];
             match event {
                 Event::Segment(segment) => {
-                    let (kind, style) = if segment.reasoning {
-                        ("think", theme.reasoning)
-                    } else {
-                        ("text ", theme.text)
+                    let (kind, style) = match (&segment.tool, segment.reasoning) {
+                        (Some(_), _) => ("tool ", theme.text),
+                        (None, true) => ("think", theme.reasoning),
+                        (None, false) => ("text ", theme.text),
                     };
                     let chunks = format!("×{:<3}", segment.chunks);
                     let room = width.saturating_sub(OFFSET + 6 + draw::width(&chunks) + 3);
+                    // A call's pieces say which call; the one that names it, its name.
+                    let text = match &segment.tool {
+                        Some(call) => format!(
+                            "#{} {}{}",
+                            call.index.saturating_add(1),
+                            call.name
+                                .as_deref()
+                                .map_or(String::new(), |n| format!("{n} ")),
+                            segment.text
+                        ),
+                        None => segment.text.clone(),
+                    };
                     // Escaped, so line breaks and controls show as `\n`, `\u{1b}`.
-                    let excerpt = draw::fit(&escaped(&segment.text), room);
+                    let excerpt = draw::fit(&escaped(&text), room);
                     spans.push(Span::styled(kind, style));
                     spans.push(Span::styled(format!(" {chunks}"), theme.dim));
                     spans.push(Span::styled(format!(" \"{excerpt}\""), style));
@@ -233,6 +289,7 @@ mod tests {
             text: text.into(),
             reasoning,
             chunks: 1,
+            tool: None,
         }
     }
 
@@ -273,6 +330,42 @@ mod tests {
         assert!(shown[2].contains("─ answer ─"), "{shown:?}");
         assert_eq!(shown[3], "       Yes.");
         assert_eq!(rows[1].spans[2].style, theme.reasoning);
+    }
+
+    fn tool_piece(at_ms: f64, index: u32, name: Option<&str>, arguments: &str) -> Segment {
+        Segment {
+            tool: Some(crate::event::ToolCall {
+                index,
+                id: None,
+                name: name.map(Into::into),
+            }),
+            ..segment(at_ms, arguments, false)
+        }
+    }
+
+    #[test]
+    fn each_tool_call_gets_a_heading_with_its_name_and_its_arguments() {
+        let theme = Theme::new(ThemeName::Dark);
+        let req = request(vec![
+            tool_piece(100.0, 0, Some("get_weather"), ""),
+            tool_piece(150.0, 0, None, "{\"city\": \"Oslo\"}"),
+            tool_piece(1300.0, 1, Some("get_\u{1b}[31mtime"), "{}"),
+        ]);
+        let shown = texts(&response_rows(&req, 0.0, 40, &theme));
+        assert!(
+            shown[0].contains("─ tool call 1: get_weather ─"),
+            "{shown:?}"
+        );
+        assert_eq!(shown[1], "  TTFT {\"city\": \"Oslo\"}");
+        assert!(shown[2].contains("tool call 2: get_"), "{shown:?}");
+        assert!(!shown[2].contains('\u{1b}'), "{shown:?}");
+        assert_eq!(shown[3], " +1.3s {}");
+        let raw = texts(&raw_rows(&req, 60, &theme));
+        assert_eq!(raw[0], "    100.0 ms tool  ×1   \"#1 get_weather \"");
+        assert_eq!(
+            raw[1],
+            "    150.0 ms tool  ×1   \"#1 {\\\"city\\\": \\\"Oslo\\\"}\""
+        );
     }
 
     #[test]

@@ -389,3 +389,50 @@ fn a_streaming_row_counts_its_chunks_so_far() {
     );
     assert!(!tok.contains('—') || request.ttft_ms.is_none(), "{row}");
 }
+
+/// A finished request whose answer is two tool calls, their arguments streamed in pieces.
+#[test]
+fn tool_calls_request() {
+    use crate::event::ToolCall;
+    use crate::stats::snapshot::Segment;
+    let mut snapshot = snapshot();
+    let requests = &mut snapshot.endpoints[TURBO].requests;
+    let index = requests
+        .iter()
+        .rposition(|r| r.state == RequestState::Succeeded)
+        .expect("a finished request");
+    let mut request = (*requests[index]).clone();
+    let piece = |at_ms: f64, index: u32, name: Option<&str>, text: &str| Segment {
+        at_ms,
+        text: text.into(),
+        reasoning: false,
+        chunks: 1,
+        tool: Some(ToolCall {
+            index,
+            id: name.map(|_| format!("call_{index}")),
+            name: name.map(Into::into),
+        }),
+    };
+    request.segments = vec![
+        piece(81.0, 0, Some("get_weather"), ""),
+        piece(90.0, 0, None, "{\"city\": \""),
+        piece(98.0, 0, None, "Lisbon\", \"unit\": \"celsius\"}"),
+        piece(101.0, 1, Some("calculator"), "{\"expression\": "),
+        piece(110.0, 1, None, "\"(1200 * 0.15) + 42\"}"),
+    ];
+    request.ttft_ms = Some(81.0);
+    request.finish_reason = Some("tool_calls".into());
+    requests[index] = std::sync::Arc::new(request);
+    let view = view_of(&snapshot, TURBO, false, |r| {
+        r.finish_reason.as_deref() == Some("tool_calls")
+    });
+    check("tool_calls", &snapshot, &view);
+    let raw = ViewState {
+        inspector: InspectorState {
+            raw: true,
+            ..view.inspector
+        },
+        ..view
+    };
+    check("tool_calls_raw", &snapshot, &raw);
+}
