@@ -37,6 +37,8 @@ pub(crate) fn bare_race() -> RaceConfig {
             shuffle: false,
             seed: 0,
             sharegpt_output_len: false,
+            turns: 1,
+            think_time: None,
         },
         load: LoadConfig {
             requests: None,

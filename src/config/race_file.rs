@@ -11,6 +11,7 @@ use super::error::{ConfigError, Location};
 use super::raw::{
     RawEndpoint, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts, RawWorkload,
 };
+use super::sessions;
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
@@ -276,6 +277,15 @@ impl Resolver<'_> {
             shuffle: raw.shuffle.unwrap_or(false),
             seed: raw.seed.unwrap_or(0),
             sharegpt_output_len: raw.sharegpt_output_len.unwrap_or(false),
+            turns: match &raw.turns {
+                Some(turns) => self.check(turns, "workload.turns", |n| sessions::turns(*n))?,
+                None => 1,
+            },
+            think_time: raw
+                .think_time
+                .as_ref()
+                .map(|t| self.check(t, "workload.think_time", sessions::think_time))
+                .transpose()?,
         })
     }
 

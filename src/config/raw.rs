@@ -34,6 +34,19 @@ pub(super) struct RawWorkload {
     pub shuffle: Option<bool>,
     pub seed: Option<u64>,
     pub sharegpt_output_len: Option<bool>,
+    pub turns: Option<Spanned<u32>>,
+    pub think_time: Option<Spanned<RawThinkTime>>,
+}
+
+/// `think_time = "2s"` or `think_time = { mean = "2s", distribution = "exponential" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawThinkTime {
+    Fixed(String),
+    Table {
+        mean: String,
+        distribution: Option<String>,
+    },
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`.
@@ -191,6 +204,16 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "workload",
         "sharegpt_output_len",
         "sharegpt_output_len = true (max_tokens = each ShareGPT reference answer's length)",
+    ),
+    doc(
+        "workload",
+        "turns",
+        "turns = 4 (sessions of 4 turns, each with the answers so far)",
+    ),
+    doc(
+        "workload",
+        "think_time",
+        r#"think_time = "2s" (or { mean = "2s", distribution = "exponential" })"#,
     ),
     doc(
         "workload.synthetic",
