@@ -115,6 +115,8 @@ impl Aggregator {
                 lag_us,
                 lap,
                 retry,
+                session,
+                turn,
             } => {
                 if let Some(lap) = lap
                     && !warmup
@@ -138,7 +140,8 @@ impl Aggregator {
                     event.t,
                     *bytes,
                 )
-                .sent_as(*lag_us, *retry);
+                .sent_as(*lag_us, *retry)
+                .in_session(*session, *turn);
                 self.in_flight
                     .insert(event.request, InFlight { trace, view });
                 None
@@ -248,6 +251,8 @@ mod tests {
             lag_us: None,
             lap: None,
             retry: None,
+            session: None,
+            turn: None,
         };
         event(t, endpoint, request, kind)
     }

@@ -272,10 +272,12 @@ struct CsvRow<'a> {
     unstamped_reads: u32,
     resent_after: Option<&'a str>,
     lost_ms: Option<f64>,
+    session: Option<u64>,
+    turn: Option<u32>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 44] = [
+    const HEADER: [&'static str; 46] = [
         "request",
         "endpoint",
         "prompt",
@@ -320,6 +322,8 @@ impl CsvRow<'_> {
         "unstamped_reads",
         "resent_after",
         "lost_ms",
+        "session",
+        "turn",
     ];
 }
 
@@ -386,6 +390,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             unstamped_reads: r.unstamped_reads,
             resent_after: r.resent_after.as_deref(),
             lost_ms: r.lost_ms,
+            session: r.session,
+            turn: r.turn,
         }
     }
 }
@@ -415,7 +421,8 @@ mod tests {
         ));
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
-             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms"
+             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
+             session,turn"
         ));
     }
 
@@ -438,7 +445,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,,"),
             "{}",
             row(&closed)
         );
@@ -449,7 +456,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,,"),
             "{}",
             row(&retry)
         );

@@ -118,6 +118,12 @@ pub struct RequestRecord {
     /// times are when they were read, and how late that was is not measured.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub unstamped_reads: u32,
+    /// Multi-turn sessions only: the session this request is a turn of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<u64>,
+    /// Multi-turn sessions only: which turn of its session, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }
 
 #[expect(
@@ -174,6 +180,8 @@ pub struct RequestTrace {
     /// From the first send to the second, for a request sent again.
     lost: Option<Duration>,
     reads: ReadTiming,
+    /// Multi-turn sessions: the session and the turn.
+    session: Option<(u64, u32)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -221,7 +229,15 @@ impl RequestTrace {
             resent_after: None,
             lost: None,
             reads: ReadTiming::default(),
+            session: None,
         }
+    }
+
+    /// The session and turn its `Sent` event names, if it is a turn of one.
+    #[must_use]
+    pub fn in_session(mut self, session: Option<u64>, turn: Option<u32>) -> Self {
+        self.session = session.zip(turn);
+        self
     }
 
     /// How the load shape sent it, from its `Sent` event: its send lag (open loop) and
@@ -426,6 +442,8 @@ impl RequestTrace {
                 .late_max_us()
                 .map(|us| duration_ms(Duration::from_micros(us))),
             unstamped_reads: self.reads.unstamped(),
+            session: self.session.map(|(session, _)| session),
+            turn: self.session.map(|(_, turn)| turn),
         })
     }
 }

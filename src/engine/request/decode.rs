@@ -40,6 +40,8 @@ pub(super) struct StreamState<'a> {
     finish_reason: Option<String>,
     response_id: Option<String>,
     captured: String,
+    /// A session's turn: the answer's content (not its reasoning), handed back at its end.
+    answer: Option<String>,
     prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
@@ -61,10 +63,24 @@ impl<'a> StreamState<'a> {
             finish_reason: None,
             response_id: None,
             captured: String::new(),
+            answer: None,
             prompt_text: target.prompt_text(prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
         }
+    }
+
+    /// Collects the answer's content, for a session's next turn.
+    pub(super) fn collecting(mut self) -> Self {
+        self.answer = Some(String::new());
+        self
+    }
+
+    /// A session's later turn: collects its answer, and estimates its input from the whole
+    /// conversation `text`.
+    pub(super) fn for_turn(mut self, text: &'a str) -> Self {
+        self.prompt_text = text;
+        self.collecting()
     }
 
     /// Decodes one network read stamped `t`, which `read` tells more of; returns how the
@@ -118,6 +134,9 @@ impl<'a> StreamState<'a> {
                 Decoded::Content { text, reasoning } => {
                     if self.captured.len() < CAPTURE_LIMIT {
                         self.captured.push_str(&text);
+                    }
+                    if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
+                        answer.push_str(&text);
                     }
                     match &mut self.pending {
                         Some((buf, r, n)) if *r == reasoning => {
@@ -225,13 +244,21 @@ impl<'a> StreamState<'a> {
         }
     }
 
-    /// Emits the terminal event (and estimated token counts for a success without usage).
-    pub(super) async fn end(mut self, end: StreamEnd) {
+    /// Emits the terminal event (and estimated token counts for a success without usage);
+    /// returns the collected answer of one that finished.
+    pub(super) async fn end(mut self, end: StreamEnd) -> Option<String> {
         let t = self.last_bytes;
         self.flush(t);
         match end {
-            StreamEnd::Finished => self.finished(t).await,
-            StreamEnd::Failed(class, message) => self.end_failed(t, class, message).await,
+            StreamEnd::Finished => {
+                let answer = self.answer.take();
+                self.finished(t).await;
+                answer
+            }
+            StreamEnd::Failed(class, message) => {
+                self.end_failed(t, class, message).await;
+                None
+            }
         }
     }
 
