@@ -14,6 +14,7 @@ pub mod retry;
 pub mod schedule;
 mod senders;
 mod session;
+mod session_plan;
 pub mod target;
 
 use std::sync::Arc;
@@ -38,7 +39,7 @@ use request::{Payload, RequestContext, SendTag};
 pub use senders::{Limits, Worker};
 use senders::{Shared, synchronized_start};
 use session::run_session;
-pub use session::Sessions;
+pub use session_plan::Sessions;
 pub use target::{Target, TargetError, TargetSpec};
 
 /// How requests are paced.

@@ -448,9 +448,7 @@ fn parse_jsonl_line(line: &str) -> Result<JsonlPrompt, String> {
     };
     if let Some(conversation) = object.get("conversation") {
         if object.contains_key("prompt") || object.contains_key("messages") {
-            return Err(
-                "has `conversation` and `prompt` or `messages`; keep one".to_string(),
-            );
+            return Err("has `conversation` and `prompt` or `messages`; keep one".to_string());
         }
         return conversation::parse_jsonl(conversation, object.get("system"))
             .map(|(messages, follow_ups)| (messages, Some(follow_ups)));

@@ -97,7 +97,10 @@ fn check_sessions(race: &RaceConfig, origin: &Location) -> Result<(), ConfigErro
         return Err(ConfigError::invalid(
             origin.clone(),
             "--turns",
-            format!("{turns} turns: a session has 1 to {}", crate::config::MAX_TURNS),
+            format!(
+                "{turns} turns: a session has 1 to {}",
+                crate::config::MAX_TURNS
+            ),
             "write e.g. --turns 4",
         ));
     }

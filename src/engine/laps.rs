@@ -55,7 +55,7 @@ pub(super) async fn run_laps(workers: Vec<Worker>, shared: Shared) {
         let (ctx, attempts) = (&ctx, &attempts);
         let lap = lanes.iter_mut().map(|(target, connection)| {
             let payload = Payload::of(target, target.prompt_for(seq));
-            async move { run_attempts(&ctx, connection, target, &payload, tag, attempts).await }
+            async move { run_attempts(ctx, connection, target, &payload, tag, attempts).await }
         });
         futures_util::future::join_all(lap.collect::<Vec<_>>()).await;
     }

@@ -13,7 +13,7 @@ use super::attempts::Attempts;
 use super::connection::Connection;
 use super::controls::Controls;
 use super::request::EventSender;
-use super::session::Sessions;
+use super::session_plan::Sessions;
 use super::target::Target;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;

@@ -480,6 +480,8 @@ mod tests {
         record.unstamped_reads = 2;
         record.resent_after = Some("connection_lost: closed".into());
         record.lost_ms = Some(3.5);
+        record.session = Some(4);
+        record.turn = Some(2);
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
@@ -487,10 +489,12 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,4,2"),
             "{row}"
         );
-        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 7..];
+        let n = CsvRow::HEADER.len();
+        assert_eq!(CsvRow::HEADER[n - 2..], ["session", "turn"]);
+        let tail = &CsvRow::HEADER[n - 9..n - 2];
         assert_eq!(
             tail,
             [

@@ -151,7 +151,10 @@ mod tests {
         let conversation = serde_json::json!(["one", "two", "three"]);
         let system = serde_json::json!("Be brief.");
         let (messages, follow_ups) = parse_jsonl(&conversation, Some(&system)).expect("valid");
-        assert_eq!(messages, vec![Message::system("Be brief."), Message::user("one")]);
+        assert_eq!(
+            messages,
+            vec![Message::system("Be brief."), Message::user("one")]
+        );
         assert_eq!(follow_ups, vec!["two".to_string(), "three".to_string()]);
         assert!(parse_jsonl(&serde_json::json!([]), None).is_err());
         assert!(parse_jsonl(&serde_json::json!(["a", 3]), None).is_err_and(|e| e.contains("[1]")));

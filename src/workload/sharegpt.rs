@@ -56,6 +56,10 @@ struct Lines<R> {
 impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        #[expect(
+            clippy::naive_bytecount,
+            reason = "the JSON reader reads a byte at a time: no crate for one byte"
+        )]
         let newlines = buf[..n].iter().filter(|b| **b == b'\n').count();
         self.lines.set(self.lines.get() + newlines);
         Ok(n)
@@ -289,7 +293,10 @@ mod tests {
     fn sessions_take_the_next_human_turns_and_leave_short_ones_out() -> Result<(), WorkloadError> {
         let parsed = parse(SESSIONS.as_bytes(), "s.json", false, 3, &GO)?;
         assert_eq!(parsed.prompts.len(), 1);
-        assert_eq!(parsed.prompts[0].2, vec!["two".to_string(), "three".to_string()]);
+        assert_eq!(
+            parsed.prompts[0].2,
+            vec!["two".to_string(), "three".to_string()]
+        );
         let mut notes = Vec::new();
         parsed.shortfall.finish("s.json", 1, &mut notes)?;
         // Named by the line it ends on.

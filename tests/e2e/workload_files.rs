@@ -100,6 +100,8 @@ fn workload_of(prompts: PromptSource) -> WorkloadConfig {
         shuffle: false,
         seed: 0,
         sharegpt_output_len: false,
+        turns: 1,
+        think_time: None,
     }
 }
 
@@ -154,6 +156,8 @@ fn shuffled_file_prompts_follow_the_seed() -> Result<(), workload::WorkloadError
 fn a_prompts_own_max_tokens_overrides_the_endpoints() -> Result<(), Box<dyn std::error::Error>> {
     let config = WorkloadConfig {
         sharegpt_output_len: true,
+        turns: 1,
+        think_time: None,
         ..workload_of(PromptSource::File("sharegpt.json".into()))
     };
     let prompts = workload::load_workload(&config, &dir())?.prompts;

@@ -48,7 +48,9 @@ impl Turns {
 impl Target {
     fn conversation(&self, prompt: PromptId) -> Option<&(Vec<Message>, Option<u32>, Vec<String>)> {
         let turns = self.turns.as_ref()?;
-        turns.prompts.get(prompt.0 as usize % turns.prompts.len().max(1))
+        turns
+            .prompts
+            .get(prompt.0 as usize % turns.prompts.len().max(1))
     }
 
     /// A prompt's messages as its first turn sends them: a session's conversation starts here.
