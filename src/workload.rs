@@ -166,7 +166,9 @@ pub fn load_needed(
         made,
     )?;
     if config.turns > 1 {
-        conversation::fill_generated(&mut prompts, config.turns);
+        for prompt in &mut prompts {
+            conversation::fill_generated(prompt.id.0, &mut prompt.follow_ups, config.turns);
+        }
     }
     let sharegpt = matches!(&config.prompts, PromptSource::File(f) if is_sharegpt(f));
     if config.sharegpt_output_len && !sharegpt {

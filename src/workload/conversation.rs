@@ -8,8 +8,7 @@
 
 use serde_json::Value;
 
-use super::Prompt;
-use super::WorkloadError;
+use super::error::WorkloadError;
 use crate::protocol::Message;
 
 /// Plausible follow-up questions of a chat, in the order a session asks them.
@@ -28,17 +27,12 @@ const GENERATED: [&str; 12] = [
     "Can you rewrite the key part more concisely?",
 ];
 
-/// Gives every prompt without follow-ups of its own generated ones, up to `turns - 1`.
-pub(super) fn fill_generated(prompts: &mut [Prompt], turns: u32) {
+/// Fills `follow_ups` (the prompt numbered `id`'s) with generated ones, up to `turns - 1`.
+pub(super) fn fill_generated(id: u32, follow_ups: &mut Vec<String>, turns: u32) {
     let needed = follow_ups_needed(turns);
-    for prompt in prompts {
-        let start = prompt.id.0 as usize;
-        while prompt.follow_ups.len() < needed {
-            let k = prompt.follow_ups.len();
-            prompt
-                .follow_ups
-                .push(GENERATED[(start + k) % GENERATED.len()].to_string());
-        }
+    while follow_ups.len() < needed {
+        let k = id as usize + follow_ups.len();
+        follow_ups.push(GENERATED[k % GENERATED.len()].to_string());
     }
 }
 
@@ -144,7 +138,6 @@ impl Shortfall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::PromptId;
 
     #[test]
     fn a_jsonl_conversation_is_its_first_message_and_follow_ups() {
@@ -162,18 +155,14 @@ mod tests {
 
     #[test]
     fn generated_follow_ups_are_deterministic_and_differ_by_turn() {
-        let mut prompts = vec![
-            Prompt::new(PromptId(0), vec![Message::user("a")]),
-            Prompt::new(PromptId(1), vec![Message::user("b")]),
-        ];
-        fill_generated(&mut prompts, 3);
-        assert_eq!(prompts[0].follow_ups.len(), 2);
-        assert_eq!(prompts[0].follow_ups[0], GENERATED[0]);
-        assert_eq!(prompts[0].follow_ups[1], GENERATED[1]);
-        assert_eq!(prompts[1].follow_ups[0], GENERATED[1]);
-        let again = prompts.clone();
-        fill_generated(&mut prompts, 3);
-        assert_eq!(prompts, again, "follow-ups already there are kept");
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        fill_generated(0, &mut first, 3);
+        fill_generated(1, &mut second, 3);
+        assert_eq!(first, [GENERATED[0], GENERATED[1]]);
+        assert_eq!(second[0], GENERATED[1]);
+        let mut own = vec!["mine".to_string()];
+        fill_generated(0, &mut own, 3);
+        assert_eq!(own, ["mine", GENERATED[1]], "follow-ups already there are kept");
     }
 
     #[test]
