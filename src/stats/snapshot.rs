@@ -220,6 +220,9 @@ pub struct Latency {
     /// The largest of `read_late_ms`, exactly (the summary's max is the histogram's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_late_max_ms: Option<f64>,
+    /// Multi-turn sessions: TTFT per turn (empty, and absent from files, otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ttft_by_turn: Vec<super::turns::TurnTtft>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

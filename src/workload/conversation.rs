@@ -162,7 +162,11 @@ mod tests {
         assert_eq!(second[0], GENERATED[1]);
         let mut own = vec!["mine".to_string()];
         fill_generated(0, &mut own, 3);
-        assert_eq!(own, ["mine", GENERATED[1]], "follow-ups already there are kept");
+        assert_eq!(
+            own,
+            ["mine", GENERATED[1]],
+            "follow-ups already there are kept"
+        );
     }
 
     #[test]

@@ -102,6 +102,10 @@ async fn each_turn_carries_the_real_answers_so_far_on_the_same_connection() {
     let dir = tempfile::tempdir().unwrap();
     let outcome = run(sessions_race(&server, 6, 1, 3), dir.path()).await;
     assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 6);
+    // TTFT by turn: each of the three turns, twice.
+    let by_turn = &outcome.summary.endpoints[0].latency.ttft_by_turn;
+    let told: Vec<_> = by_turn.iter().map(|t| (t.turn, t.count)).collect();
+    assert_eq!(told, [(1, 2), (2, 2), (3, 2)]);
     let records = records(dir.path());
     let sessions = by_session(&records);
     assert_eq!(sessions.len(), 2, "-n 6 counts requests: two sessions of 3");
@@ -155,6 +159,18 @@ async fn each_turn_carries_the_real_answers_so_far_on_the_same_connection() {
     assert_eq!(
         read(dir.path(), "requests.jsonl"),
         read(&rebuilt, "requests.jsonl")
+    );
+    assert!(read(dir.path(), "summary.json").contains("\"ttft_by_turn\""));
+    // The reports break TTFT down by turn.
+    let (code, text) = run_to_end(
+        Command::new(env!("CARGO_BIN_EXE_llmrace"))
+            .args(["report", "--format", "md"])
+            .arg(dir.path()),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("## TTFT by turn") && text.contains("m · turn 3"),
+        "{text}"
     );
 }
 
