@@ -125,7 +125,7 @@ impl Aggregator {
                     self.laps
                         .on_sent(event.request, event.endpoint, *lap, event.t);
                 }
-                let view = stats.on_sent(
+                let mut view = stats.on_sent(
                     event.t,
                     event.request,
                     *prompt,
@@ -133,6 +133,9 @@ impl Aggregator {
                     *lag_us,
                     retry.is_some(),
                 );
+                if session.is_some() {
+                    stats.follow(&mut view, event.t, &event.kind);
+                }
                 let trace = RequestTrace::new(
                     event.request,
                     event.endpoint,

@@ -123,6 +123,8 @@ pub struct RequestView {
     pub marks: Vec<Mark>,
     /// Text beyond the inspector's cap was dropped (the result files have the timings).
     pub truncated: bool,
+    /// Multi-turn sessions: the session and the turn.
+    pub session: Option<(u64, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

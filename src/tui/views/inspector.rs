@@ -345,6 +345,12 @@ fn summary(
     if request.warmup {
         items.push(Span::styled("warm-up", theme.dim));
     }
+    if let Some((session, turn)) = request.session {
+        items.push(Span::styled(
+            format!("session {session} · turn {turn}"),
+            theme.dim,
+        ));
+    }
     if let Some(id) = &request.server_request_id {
         items.push(Span::styled(format!("id {}", inert(id)), theme.dim));
     }

@@ -389,3 +389,16 @@ fn a_streaming_row_counts_its_chunks_so_far() {
     );
     assert!(!tok.contains('—') || request.ttft_ms.is_none(), "{row}");
 }
+
+#[test]
+fn a_sessions_turn_names_its_session_and_turn() {
+    let mut snapshot = snapshot();
+    let newest = snapshot.endpoints[STEADY]
+        .requests
+        .last_mut()
+        .expect("the fixture has requests");
+    std::sync::Arc::make_mut(newest).session = Some((7, 2));
+    let view = view_of(&snapshot, STEADY, false, |r| r.session.is_some());
+    let frame = text(&draw(120, 40, &snapshot, &view));
+    assert!(frame.contains("session 7 · turn 2"), "{frame}");
+}
