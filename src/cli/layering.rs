@@ -107,7 +107,7 @@ fn check_sessions(race: &RaceConfig, origin: &Location) -> Result<(), ConfigErro
     if turns > 1 && race.load.laps {
         return Err(ConfigError::invalid(
             origin.clone(),
-            "--turns",
+            "turns",
             format!("laps and sessions of {turns} turns cannot be combined"),
             "laps send one prompt to every endpoint at once and wait for all of them; sessions \
              run at each endpoint's own pace. Drop --laps (or `laps = true`), or use --turns 1",
