@@ -172,6 +172,15 @@ async fn each_turn_carries_the_real_answers_so_far_on_the_same_connection() {
         text.contains("## TTFT by turn") && text.contains("m · turn 3"),
         "{text}"
     );
+    for (format, heading) in [("text", "TTFT by turn:"), ("html", "<h2>TTFT by turn</h2>")] {
+        let (code, text) = run_to_end(
+            Command::new(env!("CARGO_BIN_EXE_llmrace"))
+                .args(["report", "--format", format])
+                .arg(dir.path()),
+        );
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains(heading), "{format}: {text}");
+    }
 }
 
 #[tokio::test]
