@@ -46,6 +46,9 @@ pub(super) enum RawThinkTime {
     Table {
         mean: String,
         distribution: Option<String>,
+        /// Keys other than these, refused by name (an untagged enum cannot deny them itself).
+        #[serde(flatten)]
+        unknown: BTreeMap<String, toml::Value>,
     },
 }
 

@@ -75,7 +75,16 @@ pub fn parse_flag(text: &str) -> Result<ThinkTime, String> {
 pub(super) fn think_time(raw: &RawThinkTime) -> Result<ThinkTime, Problem> {
     let (mean, distribution) = match raw {
         RawThinkTime::Fixed(mean) => (mean, ThinkDistribution::Fixed),
-        RawThinkTime::Table { mean, distribution } => (
+        RawThinkTime::Table { unknown, .. } if !unknown.is_empty() => {
+            let keys: Vec<&str> = unknown.keys().map(String::as_str).collect();
+            return Err(Problem::new(
+                format!("unknown key `{}` in think_time", keys.join("`, `")),
+                THINK_HELP,
+            ));
+        }
+        RawThinkTime::Table {
+            mean, distribution, ..
+        } => (
             mean,
             distribution
                 .as_deref()
@@ -101,6 +110,26 @@ mod tests {
         assert_eq!(exp.distribution, ThinkDistribution::Exponential);
         assert!(parse_flag("gauss:2s").is_err());
         assert!(parse_flag("soon").is_err_and(|e| e.contains("--think-time exp:2s")));
+    }
+
+    #[test]
+    fn race_file_keys_resolve_and_round_trip_through_run_json() {
+        let text = "[workload]\nturns = 4\nthink_time = { mean = \"2s\", distribution = \
+                    \"exponential\" }\n[[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\n\
+                    base_url = \"mock://turbo\"\n";
+        let race = super::super::from_toml_str(text, std::path::Path::new("r.toml"))
+            .expect("a valid race");
+        assert_eq!(race.workload.turns, 4);
+        let think = race.workload.think_time.expect("a think time");
+        assert_eq!(think.mean, Duration::from_secs(2));
+        assert_eq!(think.distribution, ThinkDistribution::Exponential);
+        let json = serde_json::to_value(&race.workload).expect("serializes");
+        assert_eq!(json["think_time"]["distribution"], "exponential");
+        let back: super::super::WorkloadConfig = serde_json::from_value(json).expect("reads");
+        assert_eq!(back, race.workload);
+        // Single requests record as before: neither key.
+        let single = serde_json::to_value(super::super::demo_race().workload).expect("json");
+        assert!(single.get("turns").is_none() && single.get("think_time").is_none());
     }
 
     #[test]
