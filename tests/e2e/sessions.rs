@@ -337,3 +337,34 @@ fn too_many_turns_for_a_dataset_and_laps_with_turns_are_setup_errors() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("laps and sessions"), "{text}");
 }
+
+#[tokio::test]
+async fn a_retried_turn_is_still_that_turn_and_a_failed_one_ends_its_session() {
+    let profile = Profile::parse("instant,tokens=8,fault=http_503:0.3").unwrap();
+    let server = MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sessions_race(&server, 30, 1, 3);
+    config.load.retries = 1;
+    run(config, dir.path()).await;
+    let records = records(dir.path());
+    let by_id: std::collections::HashMap<_, _> = records.iter().map(|r| (r.request, r)).collect();
+    let retries: Vec<_> = records.iter().filter(|r| r.retry_of.is_some()).collect();
+    assert!(!retries.is_empty(), "the fault rate gives some retries");
+    for retry in retries {
+        let first = by_id[&retry.retry_of.unwrap()];
+        assert_eq!((retry.session, retry.turn), (first.session, first.turn));
+    }
+    for turns in by_session(&records).values() {
+        // Within a session, turn k + 1 was sent only after turn k succeeded.
+        let mut succeeded = 0;
+        for record in turns {
+            let turn = record.turn.unwrap();
+            assert!(turn <= succeeded + 1, "{turns:?}");
+            if record.outcome == Outcome::Succeeded {
+                succeeded = turn;
+            }
+        }
+    }
+}
