@@ -113,26 +113,6 @@ mod tests {
     }
 
     #[test]
-    fn race_file_keys_resolve_and_round_trip_through_run_json() {
-        let text = "[workload]\nturns = 4\nthink_time = { mean = \"2s\", distribution = \
-                    \"exponential\" }\n[[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\n\
-                    base_url = \"mock://turbo\"\n";
-        let race = super::super::from_toml_str(text, std::path::Path::new("r.toml"))
-            .expect("a valid race");
-        assert_eq!(race.workload.turns, 4);
-        let think = race.workload.think_time.expect("a think time");
-        assert_eq!(think.mean, Duration::from_secs(2));
-        assert_eq!(think.distribution, ThinkDistribution::Exponential);
-        let json = serde_json::to_value(&race.workload).expect("serializes");
-        assert_eq!(json["think_time"]["distribution"], "exponential");
-        let back: super::super::WorkloadConfig = serde_json::from_value(json).expect("reads");
-        assert_eq!(back, race.workload);
-        // Single requests record as before: neither key.
-        let single = serde_json::to_value(super::super::demo_race().workload).expect("json");
-        assert!(single.get("turns").is_none() && single.get("think_time").is_none());
-    }
-
-    #[test]
     fn turns_are_bounded() {
         assert!(turns(0).is_err());
         assert_eq!(turns(4).ok(), Some(4));

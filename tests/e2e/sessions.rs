@@ -368,3 +368,23 @@ async fn a_retried_turn_is_still_that_turn_and_a_failed_one_ends_its_session() {
         }
     }
 }
+
+#[test]
+fn race_file_keys_resolve_and_round_trip_through_run_json() {
+    let text = "[workload]\nturns = 4\nthink_time = { mean = \"2s\", distribution = \
+                \"exponential\" }\n[[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\n\
+                base_url = \"mock://turbo\"\n";
+    let race =
+        llmrace::config::from_toml_str(text, std::path::Path::new("r.toml")).expect("a valid race");
+    assert_eq!(race.workload.turns, 4);
+    let think = race.workload.think_time.expect("a think time");
+    assert_eq!(think.mean, std::time::Duration::from_secs(2));
+    assert_eq!(think.distribution, ThinkDistribution::Exponential);
+    let json = serde_json::to_value(&race.workload).expect("serializes");
+    assert_eq!(json["think_time"]["distribution"], "exponential");
+    let back: llmrace::config::WorkloadConfig = serde_json::from_value(json).expect("reads");
+    assert_eq!(back, race.workload);
+    // Single requests record as before: neither key.
+    let single = serde_json::to_value(llmrace::config::demo_race().workload).expect("json");
+    assert!(single.get("turns").is_none() && single.get("think_time").is_none());
+}
