@@ -312,6 +312,17 @@ pub struct WorkloadArgs {
     #[arg(long, help_heading = "Workload")]
     pub sharegpt_output_len: bool,
 
+    /// Sessions of N turns: each turn sends the conversation so far with the real answers and
+    /// the next user message, on the same connection (1: single requests).
+    #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
+    pub turns: Option<u32>,
+
+    /// The pause between a session's answer and its next turn: 2s (fixed) or exp:2s
+    /// (exponential with that mean, seeded by --seed).
+    #[arg(long, value_name = "DURATION|exp:DURATION", help_heading = "Workload",
+          value_parser = crate::config::parse_think_time)]
+    pub think_time: Option<crate::config::ThinkTime>,
+
     /// Most output tokens per request (replaces per-endpoint values).
     #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
     pub max_tokens: Option<u32>,

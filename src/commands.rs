@@ -58,6 +58,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
     let table = report::table::render_within(&outcome.summary.endpoints, print::width());
     print::out(&table);
+    print::out(&report::turns::lines(&outcome.summary.endpoints));
     print::out(&report::cost::lines(&outcome.summary.costs));
     print::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {

@@ -20,6 +20,7 @@ mod headers;
 mod race_file;
 mod raw;
 mod redact;
+mod sessions;
 mod toml_error;
 mod validate;
 
@@ -33,6 +34,7 @@ pub use fail_if::add_fail_if;
 pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
+pub use sessions::{MAX_TURNS, ThinkDistribution, ThinkTime, parse_flag as parse_think_time};
 #[cfg(test)]
 pub use validate::BUILTIN_SETS;
 pub use validate::{MAX_IMAGE_COUNT, MAX_IMAGE_SIDE, MAX_SYNTHETIC_TOKENS, authority_port};
@@ -85,6 +87,13 @@ pub struct WorkloadConfig {
     /// ShareGPT files: each prompt's `max_tokens` is the token count of its reference answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sharegpt_output_len: bool,
+    /// Turns per session: each session sends its prompt, then its follow-ups with the answers
+    /// so far; 1 sends single requests.
+    #[serde(default = "one_turn", skip_serializing_if = "is_one_turn")]
+    pub turns: u32,
+    /// The pause between a session's answer and its next turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_time: Option<ThinkTime>,
     /// Generated images attached to every prompt's last user message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<ImageSpec>,
@@ -97,6 +106,18 @@ pub struct ImageSpec {
     pub count: u32,
     pub width: u32,
     pub height: u32,
+}
+
+fn one_turn() -> u32 {
+    1
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
+fn is_one_turn(turns: &u32) -> bool {
+    *turns == 1
 }
 
 #[expect(

@@ -13,6 +13,8 @@ mod response_head;
 pub mod retry;
 pub mod schedule;
 mod senders;
+mod session;
+mod session_plan;
 pub mod target;
 
 use std::sync::Arc;
@@ -33,9 +35,11 @@ use laps::run_laps;
 pub use open_loop::OpenLoop;
 use open_loop::run_open;
 pub use request::EventSender;
-use request::{RequestContext, SendTag};
+use request::{Payload, RequestContext, SendTag};
 pub use senders::{Limits, Worker};
 use senders::{Shared, synchronized_start};
+use session::run_session;
+pub use session_plan::Sessions;
 pub use target::{Target, TargetError, TargetSpec};
 
 /// How requests are paced.
@@ -57,6 +61,8 @@ pub struct Plan {
     pub limits: Limits,
     /// Retries of an attempt that failed with 429 or 503, at most.
     pub retries: u32,
+    /// Multi-turn sessions (turns > 1); the load shapes then count sessions.
+    pub sessions: Option<Sessions>,
 }
 
 impl Plan {
@@ -80,6 +86,11 @@ impl Plan {
                 warmup_requests: load.warmup_requests,
             },
             retries: load.retries,
+            sessions: (config.workload.turns > 1).then_some(Sessions {
+                turns: config.workload.turns,
+                think_time: config.workload.think_time,
+                seed: config.workload.seed,
+            }),
         }
     }
 }
@@ -98,6 +109,7 @@ pub async fn drive(
         pacing,
         limits,
         retries,
+        sessions,
     } = plan;
     let endpoints = workers
         .iter()
@@ -116,6 +128,9 @@ pub async fn drive(
         exhausted: (0..endpoints).map(|_| CancellationToken::new()).collect(),
         ramp: None,
         retries,
+        sessions,
+        next_session: AtomicU64::new(0),
+        turns_taken: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
     };
     match pacing {
         Pacing::Closed(ramp) => run_closed(workers, Shared { ramp, ..shared }).await,
@@ -231,7 +246,11 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         return;
     };
     let warmups = u64::from(shared.limits.warmup_requests);
-    let limit = shared.limits.requests.map(|n| n + warmups);
+    // Sessions count their turns against the limit instead (`Shared::take_turn`).
+    let limit = (shared.sessions.is_none())
+        .then_some(shared.limits.requests)
+        .flatten()
+        .map(|n| n + warmups);
     let attempts = shared.attempts();
     let mut send = async |seq: u64| {
         let prompt = worker.target.prompt_for(seq);
@@ -239,11 +258,19 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
             warmup: seq < warmups,
             ..SendTag::default()
         };
+        // A worker runs whole sessions: -c counts sessions at a time. Warm-ups stay single.
+        if shared.sessions.is_some() && !tag.warmup {
+            let session = (prompt, seq - warmups);
+            let connection = &mut worker.connection;
+            run_session(&shared, &ctx, connection, &worker.target, session, tag).await;
+            return;
+        }
+        let payload = Payload::of(&worker.target, prompt);
         run_attempts(
             &ctx,
             &mut worker.connection,
             &worker.target,
-            prompt,
+            &payload,
             tag,
             &attempts,
         )
@@ -275,7 +302,10 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
     loop {
         // A worker waits for its turn before taking a prompt, so none is held by a worker a
         // rising ramp has not reached yet, nor lost with one a falling ramp retires.
-        if stop.is_cancelled() || !wait_for_turn(&shared, worker.slot, start, exhausted).await {
+        if stop.is_cancelled()
+            || exhausted.is_cancelled()
+            || !wait_for_turn(&shared, worker.slot, start, exhausted).await
+        {
             break;
         }
         let seq = sequence.fetch_add(1, Ordering::AcqRel);

@@ -102,6 +102,13 @@ pub enum EventKind {
         /// A retry of an earlier attempt that failed with a status worth retrying (429, 503).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry: Option<Retry>,
+        /// Multi-turn sessions only: the session (numbered across the race) this request is a
+        /// turn of.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<u64>,
+        /// Multi-turn sessions only: which turn of its session, from 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<u32>,
     },
     /// The request went out once more, on a new connection: the reused one it was first sent
     /// on closed before any byte of the response (`lost` says how), so the server never read

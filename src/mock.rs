@@ -10,6 +10,8 @@ mod images;
 mod linger;
 mod plan;
 mod profile;
+#[cfg(any(test, feature = "test-support"))]
+mod received;
 mod request;
 #[cfg(any(test, feature = "test-support"))]
 mod sample;
@@ -136,6 +138,14 @@ impl MockServer {
     #[must_use]
     pub fn stats(&self) -> MockStats {
         self.counters.snapshot()
+    }
+
+    /// The generation request bodies received so far, in order (the first 1 024): what a
+    /// client really sent, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub fn received_bodies(&self) -> Vec<bytes::Bytes> {
+        self.counters.received.bodies()
     }
 
     /// Stops accepting, closes every connection and waits until they are gone.

@@ -16,6 +16,7 @@ pub mod request_size;
 pub mod structured;
 pub mod svg;
 pub mod table;
+pub mod turns;
 pub mod verdict;
 
 use std::fmt::Write as _;
@@ -91,7 +92,10 @@ pub fn render(run: &Run, format: Format) -> String {
                     let _ = writeln!(notes, "note: {n}");
                     notes
                 });
-            table::render(&run.summary.endpoints) + &cost::lines(&run.summary.costs) + &notes
+            table::render(&run.summary.endpoints)
+                + &turns::lines(&run.summary.endpoints)
+                + &cost::lines(&run.summary.costs)
+                + &notes
         }
         Format::Markdown => markdown::render(run),
         Format::Json => json::render(run),

@@ -15,6 +15,7 @@ mod read_timing;
 pub mod recent;
 pub mod request;
 pub mod snapshot;
+pub mod turns;
 pub mod window;
 
 use std::collections::HashMap;
@@ -115,6 +116,8 @@ impl Aggregator {
                 lag_us,
                 lap,
                 retry,
+                session,
+                turn,
             } => {
                 if let Some(lap) = lap
                     && !warmup
@@ -122,7 +125,7 @@ impl Aggregator {
                     self.laps
                         .on_sent(event.request, event.endpoint, *lap, event.t);
                 }
-                let view = stats.on_sent(
+                let mut view = stats.on_sent(
                     event.t,
                     event.request,
                     *prompt,
@@ -130,6 +133,9 @@ impl Aggregator {
                     *lag_us,
                     retry.is_some(),
                 );
+                if session.is_some() {
+                    stats.follow(&mut view, event.t, &event.kind);
+                }
                 let trace = RequestTrace::new(
                     event.request,
                     event.endpoint,
@@ -138,7 +144,8 @@ impl Aggregator {
                     event.t,
                     *bytes,
                 )
-                .sent_as(*lag_us, *retry);
+                .sent_as(*lag_us, *retry)
+                .in_session(*session, *turn);
                 self.in_flight
                     .insert(event.request, InFlight { trace, view });
                 None
@@ -248,6 +255,8 @@ mod tests {
             lag_us: None,
             lap: None,
             retry: None,
+            session: None,
+            turn: None,
         };
         event(t, endpoint, request, kind)
     }

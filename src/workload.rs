@@ -13,6 +13,7 @@ use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
 use crate::protocol::{Message, ToolDef};
 
+mod conversation;
 mod error;
 mod image_files;
 mod images;
@@ -47,6 +48,8 @@ pub struct Prompt {
     pub max_tokens: Option<u32>,
     /// Tools the model may call (the built-in `tools` set, a JSONL line's `tools`).
     pub tools: Vec<ToolDef>,
+    /// Multi-turn sessions: the user messages of turns 2, 3, … (empty for single requests).
+    pub follow_ups: Vec<String>,
 }
 
 /// The loaded prompts, and what the user should hear about how they were loaded.
@@ -66,6 +69,7 @@ impl Prompt {
             messages,
             max_tokens: None,
             tools: Vec::new(),
+            follow_ups: Vec::new(),
         }
     }
 
@@ -79,8 +83,9 @@ impl Prompt {
     }
 }
 
-const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"} or \
-    {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}";
+const LINE_HELP: &str = "each line must be {\"prompt\": \"...\"}, \
+    {\"messages\": [{\"role\": \"user\", \"content\": \"...\"}]} or \
+    {\"conversation\": [\"first user message\", \"second\"]}";
 
 /// How much of a workload to load, and when to give up.
 #[derive(Clone, Copy, Debug)]
@@ -163,9 +168,15 @@ pub fn load_needed(
         &config.prompts,
         base_dir,
         config.sharegpt_output_len,
+        config.turns,
         &mut notes,
         made,
     )?;
+    if config.turns > 1 {
+        for prompt in &mut prompts {
+            conversation::fill_generated(prompt.id.0, &mut prompt.follow_ups, config.turns);
+        }
+    }
     let sharegpt = matches!(&config.prompts, PromptSource::File(f) if is_sharegpt(f));
     if config.sharegpt_output_len && !sharegpt {
         notes.push(
@@ -196,13 +207,14 @@ pub fn load_needed(
 /// `base_dir`.
 #[cfg(any(test, feature = "test-support"))]
 pub fn load(source: &PromptSource, base_dir: &Path) -> Result<Vec<Prompt>, WorkloadError> {
-    load_source(source, base_dir, false, &mut Vec::new(), Loading::all())
+    load_source(source, base_dir, false, 1, &mut Vec::new(), Loading::all())
 }
 
 fn load_source(
     source: &PromptSource,
     base_dir: &Path,
     sharegpt_output_len: bool,
+    turns: u32,
     notes: &mut Vec<String>,
     loading: Loading<'_>,
 ) -> Result<Vec<Prompt>, WorkloadError> {
@@ -229,7 +241,7 @@ fn load_source(
         }
         PromptSource::Builtin(name) if name == "long" => {
             let rag: Vec<Vec<Message>> =
-                read_jsonl(RAG.as_bytes(), "built-in `rag`", loading.stop)?
+                read_jsonl(RAG.as_bytes(), "built-in `rag`", 1, notes, loading.stop)?
                     .into_iter()
                     .map(|p| p.messages)
                     .collect();
@@ -242,7 +254,8 @@ fn load_source(
         PromptSource::Builtin(name) => {
             let text = builtin_text(name)
                 .ok_or_else(|| WorkloadError::UnknownBuiltin { name: name.clone() })?;
-            read_jsonl(text.as_bytes(), &format!("built-in `{name}`"), loading.stop)
+            let name = format!("built-in `{name}`");
+            read_jsonl(text.as_bytes(), &name, turns, notes, loading.stop)
         }
         PromptSource::File(file) => {
             let path = base_dir.join(file);
@@ -250,7 +263,7 @@ fn load_source(
                 return Err(WorkloadError::Folder { path });
             }
             if is_sharegpt(&path) {
-                return read_sharegpt(&path, sharegpt_output_len, notes, loading.stop);
+                return read_sharegpt(&path, sharegpt_output_len, turns, notes, loading.stop);
             }
             let extension = path
                 .extension()
@@ -263,7 +276,7 @@ fn load_source(
             let reader = BufReader::new(reader);
             match extension.as_deref() {
                 Some("jsonl" | "ndjson") => {
-                    read_jsonl_in(reader, &name, path.parent(), loading.stop)
+                    read_jsonl_in(reader, &name, path.parent(), turns, notes, loading.stop)
                 }
                 _ => read_text(reader, &name, loading.stop),
             }
@@ -274,6 +287,7 @@ fn load_source(
 fn read_sharegpt(
     path: &Path,
     output_len: bool,
+    turns: u32,
     notes: &mut Vec<String>,
     stop: &AtomicBool,
 ) -> Result<Vec<Prompt>, WorkloadError> {
@@ -282,18 +296,22 @@ fn read_sharegpt(
         io,
     })?;
     let name = path.display().to_string();
-    let parsed = sharegpt::parse(file, &name, output_len, stop)?;
+    let parsed = sharegpt::parse(file, &name, output_len, turns, stop)?;
     if parsed.skipped > 0 {
         notes.push(format!(
             "{name}: {} conversation(s) without a human turn were left out",
             parsed.skipped
         ));
     }
+    parsed
+        .shortfall
+        .finish(&name, parsed.prompts.len(), notes)?;
     let mut prompts = Prompts::new(&name);
-    for (messages, max_tokens) in parsed.prompts {
+    for (messages, max_tokens, follow_ups) in parsed.prompts {
         prompts.push(messages)?;
         if let Some(last) = prompts.prompts.last_mut() {
             last.max_tokens = max_tokens;
+            last.follow_ups = follow_ups;
         }
     }
     prompts.finish()
@@ -398,9 +416,11 @@ fn read_text(
 fn read_jsonl(
     reader: impl BufRead,
     source_name: &str,
+    turns: u32,
+    notes: &mut Vec<String>,
     stop: &AtomicBool,
 ) -> Result<Vec<Prompt>, WorkloadError> {
-    read_jsonl_in(reader, source_name, None, stop)
+    read_jsonl_in(reader, source_name, None, turns, notes, stop)
 }
 
 /// Reads a JSONL prompts file; `dir`, the file's folder, is where the images it names are
@@ -409,10 +429,13 @@ fn read_jsonl_in(
     reader: impl BufRead,
     source_name: &str,
     dir: Option<&Path>,
+    turns: u32,
+    notes: &mut Vec<String>,
     stop: &AtomicBool,
 ) -> Result<Vec<Prompt>, WorkloadError> {
     let mut prompts = Prompts::new(source_name);
     let mut images = dir.map(image_files::ImageFiles::new);
+    let mut shortfall = conversation::Shortfall::new(turns);
     each_line(reader, source_name, stop, |number, line| {
         if line.trim().is_empty() {
             return Ok(());
@@ -423,7 +446,7 @@ fn read_jsonl_in(
             problem,
             help: LINE_HELP.to_string(),
         };
-        let mut messages = parse_jsonl_line(line).map_err(bad_line)?;
+        let (mut messages, follow_ups) = parse_jsonl_line(line).map_err(bad_line)?;
         let tools = tools::of_line(line).map_err(bad_line)?;
         if let Some(images) = &mut images {
             images
@@ -435,23 +458,47 @@ fn read_jsonl_in(
                     help: p.help,
                 })?;
         }
+        // A line with a conversation runs as far as its own turns go.
+        if let Some(follow_ups) = &follow_ups
+            && !shortfall.keeps(number, follow_ups.len() + 1)
+        {
+            return Ok(());
+        }
         prompts.push(messages)?;
         if let Some(last) = prompts.prompts.last_mut() {
             last.tools = tools;
+            if let Some(follow_ups) = follow_ups {
+                last.follow_ups = follow_ups
+                    .into_iter()
+                    .take(conversation::follow_ups_needed(turns))
+                    .collect();
+            }
         }
         Ok(())
     })?;
+    shortfall.finish(source_name, prompts.prompts.len(), notes)?;
     prompts.finish()
 }
 
-/// One JSONL line: `{"prompt": "…"}` or `{"messages": [{"role", "content"}, …]}`. Other fields
-/// (ids, metadata from datasets) are ignored.
-fn parse_jsonl_line(line: &str) -> Result<Vec<Message>, String> {
+/// One JSONL line: `{"prompt": "…"}`, `{"messages": [{"role", "content"}, …]}` or
+/// `{"conversation": ["first user message", "second", …], "system": "…"}` (the first message is
+/// the prompt, the others its follow-ups, returned apart). Other fields (ids, metadata from
+/// datasets) are ignored.
+type JsonlPrompt = (Vec<Message>, Option<Vec<String>>);
+
+fn parse_jsonl_line(line: &str) -> Result<JsonlPrompt, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(object) = value else {
         return Err("expected a JSON object".to_string());
     };
-    match (object.get("prompt"), object.get("messages")) {
+    if let Some(conversation) = object.get("conversation") {
+        if object.contains_key("prompt") || object.contains_key("messages") {
+            return Err("has `conversation` and `prompt` or `messages`; keep one".to_string());
+        }
+        return conversation::parse_jsonl(conversation, object.get("system"))
+            .map(|(messages, follow_ups)| (messages, Some(follow_ups)));
+    }
+    let messages = match (object.get("prompt"), object.get("messages")) {
         (Some(_), Some(_)) => Err("has both `prompt` and `messages`; keep one".to_string()),
         (Some(Value::String(text)), None) if !text.trim().is_empty() => Ok(vec![user(text)]),
         (Some(_), None) => Err("`prompt` must be a non-empty string".to_string()),
@@ -462,7 +509,8 @@ fn parse_jsonl_line(line: &str) -> Result<Vec<Message>, String> {
             .collect(),
         (None, Some(_)) => Err("`messages` must be a non-empty array".to_string()),
         (None, None) => Err("has neither `prompt` nor `messages`".to_string()),
-    }
+    }?;
+    Ok((messages, None))
 }
 
 fn parse_message(item: &Value) -> Result<Message, String> {

@@ -52,6 +52,8 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         lag_us: None,
                         lap: None,
                         retry: None,
+                        session: None,
+                        turn: None,
                     },
                 );
                 push(

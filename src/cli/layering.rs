@@ -83,9 +83,37 @@ pub fn apply_overrides(
     override_workload(&mut race, &args.workload)?;
     override_load(&mut race, args)?;
     override_limits(&mut race, args, &origin)?;
+    check_sessions(&race, &origin)?;
     add_fail_if(&mut race, &args.fail_if, &origin)?;
     fill_defaults(&mut race);
     Ok(race)
+}
+
+/// Sessions and what they cannot be combined with: laps, whose requests must be one prompt to
+/// every endpoint at the same instant, and a turn count past the most a session may have.
+fn check_sessions(race: &RaceConfig, origin: &Location) -> Result<(), ConfigError> {
+    let turns = race.workload.turns;
+    if turns > crate::config::MAX_TURNS || turns == 0 {
+        return Err(ConfigError::invalid(
+            origin.clone(),
+            "--turns",
+            format!(
+                "{turns} turns: a session has 1 to {}",
+                crate::config::MAX_TURNS
+            ),
+            "write e.g. --turns 4",
+        ));
+    }
+    if turns > 1 && race.load.laps {
+        return Err(ConfigError::invalid(
+            origin.clone(),
+            "turns",
+            format!("laps and sessions of {turns} turns cannot be combined"),
+            "laps send one prompt to every endpoint at once and wait for all of them; sessions \
+             run at each endpoint's own pace. Drop --laps (or `laps = true`), or use --turns 1",
+        ));
+    }
+    Ok(())
 }
 
 /// The workload flags: prompts, their order and the request settings.
@@ -115,6 +143,10 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     workload.sharegpt_output_len |= flags.sharegpt_output_len;
     if let Some(images) = flags.images {
         workload.images = Some(images);
+    }
+    workload.turns = flags.turns.unwrap_or(workload.turns);
+    if flags.think_time.is_some() {
+        workload.think_time = flags.think_time;
     }
     if let Some(range) = flags.synthetic {
         workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));

@@ -38,6 +38,8 @@ pub(crate) fn bare_race() -> RaceConfig {
             seed: 0,
             sharegpt_output_len: false,
             images: None,
+            turns: 1,
+            think_time: None,
         },
         load: LoadConfig {
             requests: None,

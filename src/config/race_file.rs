@@ -12,6 +12,7 @@ use super::raw::{
     RawEndpoint, RawImages, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts,
     RawWorkload,
 };
+use super::sessions;
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
@@ -277,6 +278,15 @@ impl Resolver<'_> {
             shuffle: raw.shuffle.unwrap_or(false),
             seed: raw.seed.unwrap_or(0),
             sharegpt_output_len: raw.sharegpt_output_len.unwrap_or(false),
+            turns: match &raw.turns {
+                Some(turns) => self.check(turns, "workload.turns", |n| sessions::turns(*n))?,
+                None => 1,
+            },
+            think_time: raw
+                .think_time
+                .as_ref()
+                .map(|t| self.check(t, "workload.think_time", sessions::think_time))
+                .transpose()?,
             images: raw.images.as_ref().map(|i| self.images(i)).transpose()?,
         })
     }

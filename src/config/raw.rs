@@ -34,6 +34,8 @@ pub(super) struct RawWorkload {
     pub shuffle: Option<bool>,
     pub seed: Option<u64>,
     pub sharegpt_output_len: Option<bool>,
+    pub turns: Option<Spanned<u32>>,
+    pub think_time: Option<Spanned<RawThinkTime>>,
     pub images: Option<Spanned<RawImages>>,
 }
 
@@ -44,6 +46,20 @@ pub(super) struct RawImages {
     pub count: Option<Spanned<u32>>,
     pub width: Spanned<u32>,
     pub height: Spanned<u32>,
+}
+
+/// `think_time = "2s"` or `think_time = { mean = "2s", distribution = "exponential" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawThinkTime {
+    Fixed(String),
+    Table {
+        mean: String,
+        distribution: Option<String>,
+        /// Keys other than these, refused by name (an untagged enum cannot deny them itself).
+        #[serde(flatten)]
+        unknown: BTreeMap<String, toml::Value>,
+    },
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`.
@@ -214,6 +230,16 @@ pub(super) const KEYS: &[KeyDoc] = &[
     ),
     doc("workload.images", "width", "width = 512 (pixels)"),
     doc("workload.images", "height", "height = 512 (pixels)"),
+    doc(
+        "workload",
+        "turns",
+        "turns = 4 (sessions of 4 turns, each with the answers so far)",
+    ),
+    doc(
+        "workload",
+        "think_time",
+        r#"think_time = "2s" (or { mean = "2s", distribution = "exponential" })"#,
+    ),
     doc(
         "workload.synthetic",
         "input_tokens",

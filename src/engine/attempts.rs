@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::connection::Connection;
 use super::controls::{Controls, wait_while_paused};
-use super::request::{RequestContext, SendTag, run_request};
+use super::request::{Payload, RequestContext, SendTag, run_request};
 use super::retry::backoff;
 use super::target::Target;
-use crate::event::{PromptId, RequestId, Retry};
+use crate::event::{RequestId, Retry};
 
 /// How a worker's requests are retried.
 pub(super) struct Attempts<'a> {
@@ -22,34 +22,36 @@ pub(super) struct Attempts<'a> {
     pub controls: &'a Controls,
 }
 
-/// Sends `prompt` as [`run_request`] does, then retries it while it fails with a retryable
-/// status and retries are left.
+/// Sends `payload` as [`run_request`] does, then retries it while it fails with a retryable
+/// status and retries are left. Returns the answer when an attempt finished and collected one
+/// (a session's turn; a retry is still that turn).
 pub(super) async fn run_attempts(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
     target: &Target,
-    prompt: PromptId,
+    payload: &Payload,
     tag: SendTag,
     attempts: &Attempts<'_>,
-) {
+) -> Option<String> {
     let mut tag = tag;
     let mut request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
     for retry in 1.. {
-        let Some(hint) = run_request(ctx, connection, target, request, prompt, tag).await else {
-            return;
+        let ended = run_request(ctx, connection, target, request, payload, tag).await;
+        let Some(hint) = ended.hint else {
+            return ended.answer;
         };
         if retry > attempts.retries {
-            return;
+            return None;
         }
         let wait = backoff(retry, hint, rand::random::<f64>());
         let stop = &attempts.controls.stop_sending;
         tokio::select! {
             biased;
-            () = stop.cancelled() => return,
+            () = stop.cancelled() => return None,
             () = tokio::time::sleep(wait) => {}
         }
         if !wait_while_paused(&attempts.controls.paused, stop).await {
-            return;
+            return None;
         }
         tag = SendTag {
             // The schedule was the first attempt's: a retry's lag would only measure the wait.
@@ -62,4 +64,5 @@ pub(super) async fn run_attempts(
         };
         request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
     }
+    None
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::attempts::run_attempts;
 use super::connection::Connection;
 use super::controls::wait_while_paused;
-use super::request::{RequestContext, SendTag};
+use super::request::{Payload, RequestContext, SendTag};
 use super::senders::{Shared, Worker, arm_duration_limit};
 use super::target::Target;
 
@@ -52,9 +52,10 @@ pub(super) async fn run_laps(workers: Vec<Worker>, shared: Shared) {
             lap: measured.map(|lap| u32::try_from(lap).unwrap_or(u32::MAX)),
             ..SendTag::default()
         };
+        let (ctx, attempts) = (&ctx, &attempts);
         let lap = lanes.iter_mut().map(|(target, connection)| {
-            let prompt = target.prompt_for(seq);
-            run_attempts(&ctx, connection, target, prompt, tag, &attempts)
+            let payload = Payload::of(target, target.prompt_for(seq));
+            async move { run_attempts(ctx, connection, target, &payload, tag, attempts).await }
         });
         futures_util::future::join_all(lap.collect::<Vec<_>>()).await;
     }

@@ -12,9 +12,10 @@ use tokio::task::JoinSet;
 
 use super::attempts::run_attempts;
 use super::connection::Connection;
-use super::request::{RequestContext, SendTag};
+use super::request::{Payload, RequestContext, SendTag};
 use super::schedule::{LoadShape, Schedule};
 use super::senders::{Shared, Worker, synchronized_start};
+use super::session::run_session;
 use super::target::Target;
 use crate::event::Offset;
 
@@ -98,6 +99,11 @@ async fn dispatch(
         return;
     };
     let stop = shared.controls.stop_sending.clone();
+    let exhausted = shared
+        .exhausted
+        .get(usize::from(target.id.0))
+        .cloned()
+        .unwrap_or_default();
     // Warm-up requests go one at a time before the start, as in the closed loop.
     let warmups = u64::from(shared.limits.warmup_requests);
     for _ in 0..warmups {
@@ -122,7 +128,9 @@ async fn dispatch(
     // rather than firing every request that fell due while paused at once.
     let mut paused_for = Duration::ZERO;
     for (sent, offset) in (0_u64..).zip(Schedule::new(open.shape, seed)) {
-        if shared.limits.requests.is_some_and(|limit| sent >= limit) {
+        // Sessions count their turns against the limit, and exhaust the endpoint at it.
+        let limit = shared.limits.requests.filter(|_| shared.sessions.is_none());
+        if limit.is_some_and(|limit| sent >= limit) || exhausted.is_cancelled() {
             break;
         }
         let scheduled = Offset::from_duration(start.as_duration() + offset + paused_for);
@@ -130,6 +138,7 @@ async fn dispatch(
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
+            () = exhausted.cancelled() => break,
             () = tokio::time::sleep_until(due) => {}
         }
         if shared.controls.is_paused() {
@@ -195,5 +204,12 @@ async fn send(
         scheduled,
         ..SendTag::default()
     };
-    run_attempts(&ctx, connection, target, prompt, tag, &shared.attempts()).await;
+    // `--rate` starts sessions; each keeps the connection it started on.
+    if shared.sessions.is_some() && !warmup {
+        let number = seq - u64::from(shared.limits.warmup_requests);
+        run_session(shared, &ctx, connection, target, (prompt, number), tag).await;
+        return;
+    }
+    let payload = Payload::of(target, prompt);
+    run_attempts(&ctx, connection, target, &payload, tag, &shared.attempts()).await;
 }

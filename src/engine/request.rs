@@ -62,6 +62,41 @@ pub struct SendTag {
     pub lap: Option<u32>,
     /// A retry: the attempt it repeats.
     pub retry: Option<Retry>,
+    /// Multi-turn sessions: the session it is a turn of.
+    pub session: Option<u64>,
+    /// Multi-turn sessions: which turn, from 1. A request with a turn collects its answer.
+    pub turn: Option<u32>,
+}
+
+/// What a request sends: its prompt and the body for it (built before the start, or at run
+/// time for a session's later turn), and for a later turn the conversation's text, which the
+/// input tokens are estimated from when the server reports none.
+#[derive(Clone, Debug)]
+pub struct Payload {
+    pub prompt: PromptId,
+    pub body: Bytes,
+    pub text: Option<String>,
+}
+
+impl Payload {
+    /// A prompt's own request, as built before the start.
+    pub fn of(target: &Target, prompt: PromptId) -> Payload {
+        Payload {
+            prompt,
+            body: target.body_for(prompt).clone(),
+            text: None,
+        }
+    }
+}
+
+/// How a request ended, for whoever sent it.
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// It failed with a status worth retrying.
+    pub hint: Option<RetryHint>,
+    /// It finished, and its answer was collected (a session's turn): the decoded content, not
+    /// the reasoning.
+    pub answer: Option<String>,
 }
 
 /// Sends prompt `prompt` to `target` over `connection` and reports everything that happens
@@ -77,15 +112,15 @@ pub async fn run_request(
     connection: &mut Connection,
     target: &Target,
     request: RequestId,
-    prompt: PromptId,
+    payload: &Payload,
     tag: SendTag,
-) -> Option<RetryHint> {
+) -> Ended {
     let mut lost = None;
-    let hint = send_request(ctx, connection, target, request, prompt, tag, &mut lost).await;
+    let ended = send_request(ctx, connection, target, request, payload, tag, &mut lost).await;
     if lost.is_none() {
-        return hint;
+        return ended;
     }
-    send_request(ctx, connection, target, request, prompt, tag, &mut lost).await
+    send_request(ctx, connection, target, request, payload, tag, &mut lost).await
 }
 
 /// One try of [`run_request`]. The first gives up without a final event when its reused
@@ -95,10 +130,10 @@ async fn send_request(
     connection: &mut Connection,
     target: &Target,
     request: RequestId,
-    prompt: PromptId,
+    payload: &Payload,
     tag: SendTag,
     lost: &mut Option<String>,
-) -> Option<RetryHint> {
+) -> Ended {
     let one = Try {
         ctx,
         target,
@@ -107,17 +142,18 @@ async fn send_request(
             endpoint: target.id,
             request,
         },
-        prompt,
+        prompt: payload.prompt,
         tag,
-        body: target.body_for(prompt).clone(),
+        body: payload.body.clone(),
+        text: payload.text.as_deref(),
         resending: lost.clone(),
     };
     match one.run(connection).await {
-        Ok(()) => None,
-        Err(Stop::Ended(hint)) => hint,
+        Ok(answer) => Ended { hint: None, answer },
+        Err(Stop::Ended(hint)) => Ended { hint, answer: None },
         Err(Stop::Lost(why)) => {
             *lost = Some(why);
-            None
+            Ended::default()
         }
     }
 }
@@ -139,6 +175,8 @@ struct Try<'a> {
     prompt: PromptId,
     tag: SendTag,
     body: Bytes,
+    /// A session's later turn: the conversation's text.
+    text: Option<&'a str>,
     /// How the first try was lost, when this is the second.
     resending: Option<String>,
 }
@@ -154,12 +192,12 @@ struct Ready {
 
 impl Try<'_> {
     /// The story of one try; each step sends its events, and one that ends the try says how.
-    async fn run(&self, connection: &mut Connection) -> Result<(), Stop> {
+    /// It returns the answer when it finished and collected one (a session's turn).
+    async fn run(&self, connection: &mut Connection) -> Result<Option<String>, Stop> {
         let ready = self.connect(connection).await?;
         let (response, sent) = self.send(connection, ready).await?;
         let body = self.head(response, ready.opened, &sent).await?;
-        self.stream(body, &sent).await;
-        Ok(())
+        Ok(self.stream(body, &sent).await)
     }
 
     /// Waits for the connection to be ready, opening a new one if it has to.
@@ -199,6 +237,8 @@ impl Try<'_> {
             scheduled,
             lap,
             retry,
+            session,
+            turn,
         } = self.tag;
         self.out.emit(
             t,
@@ -210,6 +250,8 @@ impl Try<'_> {
                     .map(|at| u64::try_from(t.since(at).as_micros()).unwrap_or(u64::MAX)),
                 lap,
                 retry,
+                session,
+                turn,
             },
         );
     }

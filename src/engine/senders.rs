@@ -13,6 +13,7 @@ use super::attempts::Attempts;
 use super::connection::Connection;
 use super::controls::Controls;
 use super::request::EventSender;
+use super::session_plan::Sessions;
 use super::target::Target;
 use crate::clock::RaceClock;
 use crate::config::Timeouts;
@@ -57,6 +58,13 @@ pub(super) struct Shared {
     pub(super) ramp: Option<ConcurrencyRamp>,
     /// Retries of an attempt that failed with 429 or 503, at most.
     pub(super) retries: u32,
+    /// Multi-turn sessions, when the race runs them.
+    pub(super) sessions: Option<Sessions>,
+    /// Where session ids come from.
+    pub(super) next_session: AtomicU64,
+    /// Per endpoint (by id), the measured turns sessions have taken: the request limit counts
+    /// them.
+    pub(super) turns_taken: Vec<AtomicU64>,
 }
 
 impl Shared {
@@ -66,6 +74,23 @@ impl Shared {
             next_request: &self.next_request,
             controls: &self.controls,
         }
+    }
+
+    /// Takes a measured turn for a session of `target`: false (and the endpoint is exhausted)
+    /// once its request limit is reached.
+    pub(super) fn take_turn(&self, target: &Target) -> bool {
+        let endpoint = usize::from(target.id.0);
+        let (Some(taken), Some(exhausted)) =
+            (self.turns_taken.get(endpoint), self.exhausted.get(endpoint))
+        else {
+            return false;
+        };
+        let taken = taken.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if self.limits.requests.is_some_and(|limit| taken >= limit) {
+            exhausted.cancel();
+            return false;
+        }
+        true
     }
 }
 

@@ -1,5 +1,8 @@
 //! An endpoint ready to race: its URL, headers (with the API key) and the request body for
-//! every prompt, built once before the start so that sending costs no serialization.
+//! every prompt, built once before the start so that sending costs no serialization; in a race
+//! of sessions, what later turns are built with (`target/turns.rs`).
+
+mod turns;
 
 use std::sync::Arc;
 
@@ -28,6 +31,8 @@ pub struct Target {
     headers: HeaderMap,
     bodies: Vec<Bytes>,
     prompt_texts: Vec<String>,
+    /// Multi-turn sessions: each prompt's conversation.
+    turns: Option<turns::Turns>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -142,6 +147,7 @@ impl Target {
             headers,
             bodies,
             prompt_texts: prompts.iter().map(Prompt::text).collect(),
+            turns: turns::Turns::of(spec, prompts),
         })
     }
 

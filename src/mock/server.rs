@@ -211,6 +211,8 @@ async fn generate(
         }
         Err(_) => return Err(Refused),
     };
+    #[cfg(any(test, feature = "test-support"))]
+    shared.counters.received.keep(&body);
     let ask = match Ask::parse(protocol, &body) {
         Ok(ask) => ask,
         Err(BadRequest(message)) => {

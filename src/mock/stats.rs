@@ -77,6 +77,9 @@ pub(crate) struct Counters {
     started: Instant,
     first_request_at: OnceLock<SystemTime>,
     first_generation_at: OnceLock<SystemTime>,
+    /// Tests only: the request bodies received.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) received: super::received::Received,
 }
 
 /// One generation in progress, counted until dropped (with its response or its task).
@@ -139,6 +142,8 @@ impl Counters {
             started: Instant::now(),
             first_request_at: OnceLock::new(),
             first_generation_at: OnceLock::new(),
+            #[cfg(any(test, feature = "test-support"))]
+            received: super::received::Received::default(),
         }
     }
 

@@ -274,10 +274,12 @@ struct CsvRow<'a> {
     lost_ms: Option<f64>,
     tool_calls: u32,
     json_valid: Option<bool>,
+    session: Option<u64>,
+    turn: Option<u32>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 46] = [
+    const HEADER: [&'static str; 48] = [
         "request",
         "endpoint",
         "prompt",
@@ -324,6 +326,8 @@ impl CsvRow<'_> {
         "lost_ms",
         "tool_calls",
         "json_valid",
+        "session",
+        "turn",
     ];
 }
 
@@ -392,6 +396,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             lost_ms: r.lost_ms,
             tool_calls: r.tool_calls,
             json_valid: r.json_valid,
+            session: r.session,
+            turn: r.turn,
         }
     }
 }
@@ -422,7 +428,7 @@ mod tests {
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
              first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
-             tool_calls,json_valid"
+             tool_calls,json_valid,session,turn"
         ));
     }
 
@@ -445,7 +451,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,,0,"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,"),
             "{}",
             row(&closed)
         );
@@ -456,7 +462,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,"),
             "{}",
             row(&retry)
         );
@@ -480,6 +486,8 @@ mod tests {
         record.unstamped_reads = 2;
         record.resent_after = Some("connection_lost: closed".into());
         record.lost_ms = Some(3.5);
+        record.session = Some(4);
+        record.turn = Some(2);
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
@@ -487,7 +495,7 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2"),
             "{row}"
         );
         // Tool calls and the JSON check, in the two columns after them.
@@ -498,8 +506,13 @@ mod tests {
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",3.5,2,false"), "{row}");
-        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 9..CsvRow::HEADER.len() - 2];
+        assert!(row.trim_end().ends_with(",3.5,2,false,4,2"), "{row}");
+        let n = CsvRow::HEADER.len();
+        assert_eq!(
+            CsvRow::HEADER[n - 4..],
+            ["tool_calls", "json_valid", "session", "turn"]
+        );
+        let tail = &CsvRow::HEADER[n - 11..n - 4];
         assert_eq!(
             tail,
             [

@@ -206,6 +206,13 @@ fn cost_table(out: &mut String, run: &Run) {
         super::headline::lap_rows(&run.summary.endpoints),
         "Every prompt went to every endpoint at the same instant.",
     );
+    simple_table(
+        out,
+        "TTFT by turn",
+        &super::turns::COLUMNS,
+        super::turns::rows(&run.summary.endpoints),
+        super::turns::NOTE,
+    );
 }
 
 /// A small titled table (first column text, the others numbers); nothing when there are no rows.

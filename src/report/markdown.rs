@@ -17,6 +17,7 @@ pub fn render(run: &Run) -> String {
     reliability(&mut out, &run.summary.endpoints);
     tokens(&mut out, run);
     laps(&mut out, &run.summary.endpoints);
+    turns(&mut out, &run.summary.endpoints);
     costs(&mut out, run);
     winners(&mut out, &run.summary.endpoints);
     out
@@ -227,6 +228,19 @@ fn laps(out: &mut String, endpoints: &[EndpointSnapshot]) {
             "Every prompt went to every endpoint at the same instant; a lap is won by the first \
              token, and by the first complete answer.\n\n",
         );
+    }
+}
+
+/// TTFT by turn, when the race ran multi-turn sessions.
+fn turns(out: &mut String, endpoints: &[EndpointSnapshot]) {
+    let rows = super::turns::rows(endpoints);
+    if !rows.is_empty() {
+        out.push_str("## TTFT by turn\n\n");
+        let rows = rows
+            .into_iter()
+            .map(|row| row.iter().map(|c| cell(c)).collect());
+        table(out, &super::turns::COLUMNS, "lrrr", rows);
+        let _ = writeln!(out, "{}\n", super::turns::NOTE);
     }
 }
 

@@ -44,6 +44,8 @@ pub struct EndpointStats {
     last_finished: Option<Offset>,
     window: SecondsWindow,
     requests: RecentRequests,
+    /// Multi-turn sessions: TTFT per turn.
+    turns: super::turns::TurnStats,
 }
 
 impl EndpointStats {
@@ -149,6 +151,7 @@ impl EndpointStats {
                     self.counts.good += 1;
                 }
                 record_opt(&mut self.ttft, record.ttft_ms);
+                self.turns.on_succeeded(record);
                 record_opt(&mut self.ttfa, record.ttfa_ms);
                 record_opt(&mut self.ttlt, record.ttlt_ms);
                 record_opt(&mut self.tpot, record.tpot_ms);
@@ -231,6 +234,7 @@ impl EndpointStats {
             send_lag_ms: self.lag.summary(),
             read_late_ms: self.read_late.summary(),
             read_late_max_ms: self.read_late_max_ms,
+            ttft_by_turn: self.turns.summary(),
         };
         let health = health::judge(&recent_seconds, ended, latency.ttft_ms.as_ref());
         EndpointSnapshot {

@@ -122,6 +122,7 @@ impl RequestView {
             segments: Vec::new(),
             marks: Vec::new(),
             truncated: false,
+            session: None,
         }
     }
 
@@ -129,7 +130,8 @@ impl RequestView {
     fn apply(&mut self, t: Offset, kind: &EventKind, text_bytes: &mut usize) {
         let at_ms = duration_ms(t.since(self.sent));
         match kind {
-            EventKind::Sent { .. } => {}
+            // Told after the view is made, only for a session's turn.
+            EventKind::Sent { session, turn, .. } => self.session = session.zip(*turn),
             EventKind::Resent { lost } => {
                 // Times count from the second send now, as the record's do.
                 self.sent = t;

@@ -124,6 +124,12 @@ pub struct RequestRecord {
     /// Only for a request that asked for a JSON answer: whether its answer was JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_valid: Option<bool>,
+    /// Multi-turn sessions only: the session this request is a turn of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<u64>,
+    /// Multi-turn sessions only: which turn of its session, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }
 
 #[expect(
@@ -182,6 +188,8 @@ pub struct RequestTrace {
     reads: ReadTiming,
     /// Tool calls seen so far: one more than the highest call index.
     tool_calls: u32,
+    /// Multi-turn sessions: the session and the turn.
+    session: Option<(u64, u32)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -230,7 +238,15 @@ impl RequestTrace {
             lost: None,
             reads: ReadTiming::default(),
             tool_calls: 0,
+            session: None,
         }
+    }
+
+    /// The session and turn its `Sent` event names, if it is a turn of one.
+    #[must_use]
+    pub fn in_session(mut self, session: Option<u64>, turn: Option<u32>) -> Self {
+        self.session = session.zip(turn);
+        self
     }
 
     /// How the load shape sent it, from its `Sent` event: its send lag (open loop) and
@@ -444,6 +460,8 @@ impl RequestTrace {
             unstamped_reads: self.reads.unstamped(),
             tool_calls: self.tool_calls,
             json_valid,
+            session: self.session.map(|(session, _)| session),
+            turn: self.session.map(|(_, turn)| turn),
         })
     }
 }

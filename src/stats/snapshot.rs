@@ -123,6 +123,8 @@ pub struct RequestView {
     pub marks: Vec<Mark>,
     /// Text beyond the inspector's cap was dropped (the result files have the timings).
     pub truncated: bool,
+    /// Multi-turn sessions: the session and the turn.
+    pub session: Option<(u64, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -238,6 +240,9 @@ pub struct Latency {
     /// The largest of `read_late_ms`, exactly (the summary's max is the histogram's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_late_max_ms: Option<f64>,
+    /// Multi-turn sessions: TTFT per turn (empty, and absent from files, otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ttft_by_turn: Vec<super::turns::TurnTtft>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -37,6 +37,18 @@ pub enum WorkloadError {
     Empty { source_name: String },
     #[error("{source_name}: more than {} prompts", u32::MAX)]
     TooMany { source_name: String },
+    #[error(
+        "{source_name}:{line}: this conversation has {has} user turn(s), fewer than the {turns} \
+         turns asked for (the longest has {longest})\n  help: lower --turns (or `turns`) to \
+         {longest} or less, or use a dataset with longer conversations"
+    )]
+    TooFewTurns {
+        source_name: String,
+        line: usize,
+        has: usize,
+        longest: usize,
+        turns: u32,
+    },
     #[error("making the prompts was stopped")]
     Stopped,
     #[error("cannot make the generated images: {0}")]

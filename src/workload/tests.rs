@@ -66,7 +66,13 @@ fn jsonl_lines_in_both_forms() -> TestResult {
     let text = "{\"prompt\": \"hi\"}\n\n{\"messages\": [{\"role\": \"system\", \"content\": \
                 \"be brief\"}, {\"role\": \"user\", \"content\": [{\"type\": \"text\", \
                 \"text\": \"why?\"}]}], \"id\": 7}\r\n";
-    let prompts = read_jsonl(text.as_bytes(), "t.jsonl", Loading::all().stop)?;
+    let prompts = read_jsonl(
+        text.as_bytes(),
+        "t.jsonl",
+        1,
+        &mut Vec::new(),
+        Loading::all().stop,
+    )?;
     assert_eq!(prompts.len(), 2);
     assert_eq!(prompts[1].text(), "be brief\nwhy?");
     Ok(())
@@ -81,17 +87,29 @@ fn jsonl_errors_name_file_and_line() {
         ("{\"messages\": [{\"content\": \"x\"}]}\n", "role"),
         ("{\"prompt\": \"\"}\n", "non-empty"),
     ] {
-        let message = read_jsonl(text.as_bytes(), "p.jsonl", Loading::all().stop)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(message.contains(needle), "{message}");
-        assert!(message.starts_with("p.jsonl:"), "{message}");
-    }
-    let message = read_jsonl("\n\n".as_bytes(), "p.jsonl", Loading::all().stop)
+        let message = read_jsonl(
+            text.as_bytes(),
+            "p.jsonl",
+            1,
+            &mut Vec::new(),
+            Loading::all().stop,
+        )
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
+        assert!(message.contains(needle), "{message}");
+        assert!(message.starts_with("p.jsonl:"), "{message}");
+    }
+    let message = read_jsonl(
+        "\n\n".as_bytes(),
+        "p.jsonl",
+        1,
+        &mut Vec::new(),
+        Loading::all().stop,
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
     assert!(message.contains("no prompts"), "{message}");
 }
 
@@ -139,6 +157,8 @@ fn shuffle_is_seeded_and_renumbers() -> TestResult {
         seed,
         sharegpt_output_len: false,
         images: None,
+        turns: 1,
+        think_time: None,
     };
     let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
     let plain = load_workload(&config(false, 7), Path::new("."))?;
@@ -175,6 +195,8 @@ fn synthetic(count: u32, shuffle: bool) -> WorkloadConfig {
         seed: 3,
         sharegpt_output_len: false,
         images: None,
+        turns: 1,
+        think_time: None,
     }
 }
 
@@ -224,7 +246,7 @@ fn reading_a_file_stops_when_asked() -> TestResult {
     ] {
         std::fs::write(dir.path().join(name), text)?;
         let source = PromptSource::File(name.into());
-        let loaded = load_source(&source, dir.path(), false, &mut Vec::new(), stopped);
+        let loaded = load_source(&source, dir.path(), false, 1, &mut Vec::new(), stopped);
         assert!(matches!(loaded, Err(WorkloadError::Stopped)), "{name}");
         assert_eq!(
             load(&source, dir.path())?.len(),

@@ -38,6 +38,7 @@ async fn start(profile: &str, limits: Limits, concurrency: u32, controls: Contro
         pacing: Pacing::Closed(None),
         limits,
         retries: 0,
+        sessions: None,
     };
     start_with(profile, plan, concurrency, controls).await
 }
@@ -228,6 +229,7 @@ async fn a_concurrency_ramp_stands_still_while_paused() {
         pacing: Pacing::Closed(Some(ramp)),
         limits: requests(8),
         retries: 0,
+        sessions: None,
     };
     let mut race = start_with("instant,tokens=4,ttft=20ms", plan, 4, paused()).await;
     let mut seen = Vec::new();

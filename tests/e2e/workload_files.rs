@@ -101,6 +101,8 @@ fn workload_of(prompts: PromptSource) -> WorkloadConfig {
         seed: 0,
         sharegpt_output_len: false,
         images: None,
+        turns: 1,
+        think_time: None,
     }
 }
 
@@ -155,6 +157,8 @@ fn shuffled_file_prompts_follow_the_seed() -> Result<(), workload::WorkloadError
 fn a_prompts_own_max_tokens_overrides_the_endpoints() -> Result<(), Box<dyn std::error::Error>> {
     let config = WorkloadConfig {
         sharegpt_output_len: true,
+        turns: 1,
+        think_time: None,
         ..workload_of(PromptSource::File("sharegpt.json".into()))
     };
     let prompts = workload::load_workload(&config, &dir())?.prompts;

@@ -51,6 +51,8 @@ pub(super) struct StreamState<'a> {
     captured: String,
     /// The answer's text, kept when the request asked for JSON, to check it at the end.
     json_answer: Option<String>,
+    /// A session's turn: the answer's content (not its reasoning), handed back at its end.
+    answer: Option<String>,
     prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
@@ -73,10 +75,24 @@ impl<'a> StreamState<'a> {
             response_id: None,
             captured: String::new(),
             json_answer: target.wants_json.then(String::new),
+            answer: None,
             prompt_text: target.prompt_text(prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
         }
+    }
+
+    /// Collects the answer's content, for a session's next turn.
+    pub(super) fn collecting(mut self) -> Self {
+        self.answer = Some(String::new());
+        self
+    }
+
+    /// A session's later turn: collects its answer, and estimates its input from the whole
+    /// conversation `text`.
+    pub(super) fn for_turn(mut self, text: &'a str) -> Self {
+        self.prompt_text = text;
+        self.collecting()
     }
 
     /// Decodes one network read stamped `t`, which `read` tells more of; returns how the
@@ -132,6 +148,9 @@ impl<'a> StreamState<'a> {
                     if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
                         && answer.len() < CAPTURE_LIMIT
                     {
+                        answer.push_str(&text);
+                    }
+                    if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
                         answer.push_str(&text);
                     }
                     match &mut self.pending {
@@ -296,13 +315,21 @@ impl<'a> StreamState<'a> {
         }
     }
 
-    /// Emits the terminal event (and estimated token counts for a success without usage).
-    pub(super) async fn end(mut self, end: StreamEnd) {
+    /// Emits the terminal event (and estimated token counts for a success without usage);
+    /// returns the collected answer of one that finished.
+    pub(super) async fn end(mut self, end: StreamEnd) -> Option<String> {
         let t = self.last_bytes;
         self.flush(t);
         match end {
-            StreamEnd::Finished => self.finished(t).await,
-            StreamEnd::Failed(class, message) => self.end_failed(t, class, message).await,
+            StreamEnd::Finished => {
+                let answer = self.answer.take();
+                self.finished(t).await;
+                answer
+            }
+            StreamEnd::Failed(class, message) => {
+                self.end_failed(t, class, message).await;
+                None
+            }
         }
     }
 

@@ -13,11 +13,17 @@ use crate::engine::read_note::ReadNote;
 use crate::event::ErrorClass;
 
 impl Try<'_> {
-    /// Reads `body` to its end and sends its events, the final one last.
-    pub(super) async fn stream(&self, mut body: Incoming, sent: &Sent) {
+    /// Reads `body` to its end and sends its events, the final one last; returns the answer
+    /// when it finished and its answer was collected (a session's turn).
+    pub(super) async fn stream(&self, mut body: Incoming, sent: &Sent) -> Option<String> {
         let clock = self.ctx.clock;
         let deadlines = &sent.deadlines;
         let mut stream = StreamState::new(self.target, self.prompt, &self.out);
+        if let Some(text) = self.text {
+            stream = stream.for_turn(text);
+        } else if self.tag.turn.is_some() {
+            stream = stream.collecting();
+        }
         let end = loop {
             // Sampled before the next frame is taken: the connection reads no further than the
             // read that completes it until then, so this read is that one or an earlier one,
@@ -33,7 +39,7 @@ impl Try<'_> {
                 biased;
                 () = self.ctx.abort.cancelled() => {
                     stream.cancel(clock);
-                    return;
+                    return None;
                 }
                 r = tokio::time::timeout_at(deadline, next_data(&mut body)) => r,
             };
@@ -62,7 +68,7 @@ impl Try<'_> {
                 }
             }
         };
-        stream.end(end).await;
+        stream.end(end).await
     }
 }
 

@@ -57,12 +57,12 @@ async fn a_stop_before_the_second_send_is_only_a_cancel() {
         &mut connection,
         &target,
         RequestId(1),
-        PromptId(0),
+        &super::Payload::of(&target, PromptId(0)),
         tag,
         &mut lost,
     )
     .await;
-    assert!(hint.is_none());
+    assert!(hint.hint.is_none() && hint.answer.is_none());
     drop(tx);
     let mut kinds = Vec::new();
     while let Some(event) = rx.recv().await {

@@ -226,6 +226,8 @@ fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
                 of,
                 attempt: record.attempt,
             }),
+            session: record.session,
+            turn: record.turn,
         },
         Step::Content(chunks) => EventKind::Content {
             text: String::new(),

@@ -107,6 +107,8 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             unstamped_reads: 0,
             tool_calls: 0,
             json_valid: None,
+            session: None,
+            turn: None,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

@@ -18,6 +18,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use self::flow::{Flow, pack};
 use self::response::{heading, raw_rows, response_rows};
 use crate::format::{count, ms, rate};
+use crate::protocol::Message;
 use crate::stats::snapshot::{EndpointSnapshot, RequestState, RequestView};
 use crate::tui::draw;
 use crate::tui::text::inert;
@@ -267,6 +268,11 @@ fn render_request(area: Rect, buf: &mut Buffer, scene: &Scene, request: &Request
         // A few lines of what was asked; the answer gets the room.
         let budget = (height.saturating_sub(10) / 6).clamp(1, 4);
         let prompt = scene.info.prompts.get(request.prompt.0 as usize);
+        let turn = request.session.map(|(_, turn)| turn);
+        let conversation = prompt
+            .zip(turn)
+            .and_then(|(p, t)| conversation_so_far(p, t));
+        let prompt = conversation.as_ref().or(prompt);
         top.extend(prompt_rows(prompt, request.prompt.0, width, budget, theme));
     }
     let body = if view.raw {
@@ -347,6 +353,12 @@ fn summary(
     if request.warmup {
         items.push(Span::styled("warm-up", theme.dim));
     }
+    if let Some((session, turn)) = request.session {
+        items.push(Span::styled(
+            format!("session {session} · turn {turn}"),
+            theme.dim,
+        ));
+    }
     if let Some(id) = &request.server_request_id {
         items.push(Span::styled(format!("id {}", inert(id)), theme.dim));
     }
@@ -357,6 +369,22 @@ fn summary(
         rows.extend(flow.finish().into_iter().take(3));
     }
     rows
+}
+
+/// What a session's later turn sent: the prompt, then each earlier turn's answer (shown as a
+/// placeholder: the answers are other requests') and the next user message. `None` for a first
+/// turn, or when the prompt's follow-ups are not known (a replay keeps only the messages).
+fn conversation_so_far(prompt: &Prompt, turn: u32) -> Option<Prompt> {
+    let earlier = usize::try_from(turn).ok()?.checked_sub(1)?;
+    if earlier == 0 || prompt.follow_ups.len() < earlier {
+        return None;
+    }
+    let mut messages = prompt.messages.clone();
+    for (n, next) in (1..).zip(&prompt.follow_ups[..earlier]) {
+        messages.push(Message::assistant(format!("(the answer of turn {n})")));
+        messages.push(Message::user(next.as_str()));
+    }
+    Some(Prompt::new(prompt.id, messages))
 }
 
 /// The prompt as sent: each message's role and its text on one flowing line, in `budget` rows

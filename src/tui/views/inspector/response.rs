@@ -264,6 +264,7 @@ mod tests {
             request: RequestId(1),
             prompt: PromptId(0),
             warmup: false,
+            session: None,
             sent: crate::event::Offset::ZERO,
             state: RequestState::Succeeded,
             http_status: Some(200),

@@ -436,3 +436,42 @@ fn tool_calls_request() {
     };
     check("tool_calls_raw", &snapshot, &raw);
 }
+
+#[test]
+fn a_sessions_turn_names_its_session_and_turn() {
+    let mut snapshot = snapshot();
+    let newest = snapshot.endpoints[STEADY]
+        .requests
+        .last_mut()
+        .expect("the fixture has requests");
+    std::sync::Arc::make_mut(newest).session = Some((7, 2));
+    let view = view_of(&snapshot, STEADY, false, |r| r.session.is_some());
+    let frame = text(&draw(120, 40, &snapshot, &view));
+    assert!(frame.contains("session 7 · turn 2"), "{frame}");
+}
+
+#[test]
+fn a_later_turn_shows_the_conversation_so_far() {
+    let mut prompt = Prompt::new(PromptId(3), vec![Message::user("What is TCP?")]);
+    prompt.follow_ups = vec!["And UDP?".into(), "Which one for video?".into()];
+    assert!(super::conversation_so_far(&prompt, 1).is_none());
+    let third = super::conversation_so_far(&prompt, 3).expect("a later turn");
+    let said: Vec<_> = third
+        .messages
+        .iter()
+        .map(|m| (m.role.as_str(), m.content.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("user", "What is TCP?"),
+            ("assistant", "(the answer of turn 1)"),
+            ("user", "And UDP?"),
+            ("assistant", "(the answer of turn 2)"),
+            ("user", "Which one for video?"),
+        ]
+    );
+    // A replay keeps no follow-ups: the prompt is shown as it is.
+    prompt.follow_ups.clear();
+    assert!(super::conversation_so_far(&prompt, 2).is_none());
+}

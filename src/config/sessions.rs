@@ -1,0 +1,121 @@
+//! Multi-turn sessions as configured: how many turns a session has and the think time between
+//! them (`[workload] turns`, `think_time`; `--turns`, `--think-time`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::raw::RawThinkTime;
+use super::validate::Problem;
+
+/// Most turns a session may have: far beyond any chat, and a bound on a typo's cost.
+pub const MAX_TURNS: u32 = 100;
+
+/// The pause between a turn's answer and the session's next turn: the user reading and typing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThinkTime {
+    /// The pause (fixed), or its mean (exponential).
+    #[serde(with = "super::humantime_serde")]
+    pub mean: Duration,
+    pub distribution: ThinkDistribution,
+}
+
+/// How think times are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkDistribution {
+    /// Always the mean.
+    Fixed,
+    /// Exponential with that mean, drawn from a seeded generator (same seed, same pauses).
+    Exponential,
+}
+
+const THINK_HELP: &str = "write e.g. think_time = \"2s\" (fixed) or think_time = { mean = \"2s\", \
+                          distribution = \"exponential\" }; on the command line --think-time 2s \
+                          or --think-time exp:2s";
+
+/// `turns = N`: 1 (single requests) to [`MAX_TURNS`].
+pub fn turns(n: u32) -> Result<u32, Problem> {
+    if n == 0 || n > MAX_TURNS {
+        return Err(Problem::new(
+            format!("{n} turns: a session has 1 to {MAX_TURNS}"),
+            "write e.g. turns = 4 (1 sends single requests, as without it)",
+        ));
+    }
+    Ok(n)
+}
+
+/// A distribution's name as written in a race file.
+pub fn distribution(name: &str) -> Result<ThinkDistribution, Problem> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "fixed" => Ok(ThinkDistribution::Fixed),
+        "exponential" | "exp" => Ok(ThinkDistribution::Exponential),
+        other => Err(Problem::new(
+            format!("unknown think-time distribution `{other}`"),
+            "use \"fixed\" or \"exponential\"",
+        )),
+    }
+}
+
+/// `--think-time 2s` (fixed) or `--think-time exp:2s` (exponential with mean 2 s).
+pub fn parse_flag(text: &str) -> Result<ThinkTime, String> {
+    let (distribution, mean) = match text.trim().split_once(':') {
+        Some((name, mean)) => (
+            distribution(name).map_err(|p| format!("{}; {}", p.problem, p.help))?,
+            mean,
+        ),
+        None => (ThinkDistribution::Fixed, text),
+    };
+    let mean = humantime::parse_duration(mean.trim())
+        .map_err(|e| format!("`{mean}` is not a duration ({e}); {THINK_HELP}"))?;
+    Ok(ThinkTime { mean, distribution })
+}
+
+/// `think_time` as written in a race file.
+pub(super) fn think_time(raw: &RawThinkTime) -> Result<ThinkTime, Problem> {
+    let (mean, distribution) = match raw {
+        RawThinkTime::Fixed(mean) => (mean, ThinkDistribution::Fixed),
+        RawThinkTime::Table { unknown, .. } if !unknown.is_empty() => {
+            let keys: Vec<&str> = unknown.keys().map(String::as_str).collect();
+            return Err(Problem::new(
+                format!("unknown key `{}` in think_time", keys.join("`, `")),
+                THINK_HELP,
+            ));
+        }
+        RawThinkTime::Table {
+            mean, distribution, ..
+        } => (
+            mean,
+            distribution
+                .as_deref()
+                .map_or(Ok(ThinkDistribution::Fixed), self::distribution)?,
+        ),
+    };
+    let mean = humantime::parse_duration(mean.trim())
+        .map_err(|e| Problem::new(format!("`{mean}` is not a duration ({e})"), THINK_HELP))?;
+    Ok(ThinkTime { mean, distribution })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn think_time_flags_are_fixed_or_exponential() {
+        let fixed = parse_flag("2s").expect("fixed");
+        assert_eq!(fixed.mean, Duration::from_secs(2));
+        assert_eq!(fixed.distribution, ThinkDistribution::Fixed);
+        let exp = parse_flag("exp:500ms").expect("exponential");
+        assert_eq!(exp.mean, Duration::from_millis(500));
+        assert_eq!(exp.distribution, ThinkDistribution::Exponential);
+        assert!(parse_flag("gauss:2s").is_err());
+        assert!(parse_flag("soon").is_err_and(|e| e.contains("--think-time exp:2s")));
+    }
+
+    #[test]
+    fn turns_are_bounded() {
+        assert!(turns(0).is_err());
+        assert_eq!(turns(4).ok(), Some(4));
+        assert!(turns(MAX_TURNS + 1).is_err());
+    }
+}
