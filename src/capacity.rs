@@ -175,7 +175,7 @@ impl Demand {
             .collect();
         let source = match &config.workload.prompts {
             PromptSource::Synthetic(_) => Source::Synthetic,
-            PromptSource::File(_) => Source::File,
+            PromptSource::File(_) | PromptSource::Trace(_) => Source::File,
             PromptSource::Builtin(_) | PromptSource::Inline(_) => Source::Listed,
         };
         Demand {

@@ -21,6 +21,7 @@ mod race_file;
 mod raw;
 mod redact;
 mod toml_error;
+mod trace;
 mod validate;
 
 pub(crate) use defaults::{bare_race, fill_defaults};
@@ -33,6 +34,9 @@ pub use fail_if::add_fail_if;
 pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
+pub(crate) use trace::{
+    CONFLICT_HELP as TRACE_CONFLICT_HELP, speed as trace_speed, trace_conflict,
+};
 #[cfg(test)]
 pub use validate::BUILTIN_SETS;
 pub use validate::{MAX_SYNTHETIC_TOKENS, authority_port};
@@ -109,6 +113,9 @@ pub enum PromptSource {
     Builtin(String),
     /// Prompts generated to a length in tokens.
     Synthetic(SyntheticSpec),
+    /// A production trace replayed: each row's prompt is made to its input length and sent at
+    /// its time (Mooncake JSONL, the Azure LLM inference CSV or `BurstGPT`'s CSV).
+    Trace(PathBuf),
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`:
@@ -182,6 +189,10 @@ pub struct LoadConfig {
     /// sent, recorded and counted as a request of its own.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub retries: u32,
+    /// Trace replay: how many times faster than the trace the rows are sent (`Some` exactly
+    /// when the workload is a trace; 1 plays it as recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_speed: Option<f64>,
 }
 
 #[expect(
@@ -206,6 +217,7 @@ impl LoadConfig {
             .map(|n| format!(", at most {n} in flight"))
             .unwrap_or_default();
         let shape = match (self.ramp, self.rate, self.concurrency_ramp) {
+            _ if self.trace_speed.is_some() => crate::config::trace::describe(self, &cap),
             (Some(ramp), ..) => format!(
                 "open loop ramping {} to {} over {}{arrivals}{cap}",
                 ramp.from,

@@ -30,8 +30,8 @@ use connection::{Connection, Tls};
 pub use controls::Controls;
 use controls::wait_while_paused;
 use laps::run_laps;
-pub use open_loop::OpenLoop;
-use open_loop::run_open;
+pub use open_loop::{OpenLoop, TraceLoop};
+use open_loop::{run_open, run_trace};
 pub use request::EventSender;
 use request::{RequestContext, SendTag};
 pub use senders::{Limits, Worker};
@@ -48,6 +48,9 @@ pub enum Pacing {
     Open(OpenLoop),
     /// Head-to-head laps.
     Laps,
+    /// A trace replayed: each prompt leaves at its time in the trace, at this speed, however
+    /// many are in flight (an open loop whose schedule is the trace's).
+    Trace(TraceLoop),
 }
 
 /// Everything the engine needs to know about the load of a race.
@@ -64,6 +67,10 @@ impl Plan {
     pub fn of(config: &RaceConfig) -> Plan {
         let load = &config.load;
         let pacing = match load.open_loop() {
+            _ if load.trace_speed.is_some() => Pacing::Trace(TraceLoop {
+                speed: load.trace_speed.unwrap_or(1.0),
+                max_in_flight: load.max_in_flight,
+            }),
             Some(shape) => Pacing::Open(OpenLoop {
                 shape,
                 max_in_flight: load.max_in_flight,
@@ -121,6 +128,7 @@ pub async fn drive(
         Pacing::Closed(ramp) => run_closed(workers, Shared { ramp, ..shared }).await,
         Pacing::Open(open) => run_open(workers, open, shared).await,
         Pacing::Laps => run_laps(workers, shared).await,
+        Pacing::Trace(trace) => run_trace(workers, trace, shared).await,
     }
 }
 

@@ -18,6 +18,7 @@ mod long;
 mod rng;
 mod sharegpt;
 mod synthetic;
+mod trace;
 
 use error::STOP_EVERY;
 pub use error::WorkloadError;
@@ -41,6 +42,9 @@ pub struct Prompt {
     /// This prompt's own output budget (a ShareGPT reference answer's length); it overrides
     /// the endpoint's `max_tokens`.
     pub max_tokens: Option<u32>,
+    /// A trace's prompt: its row's time in the trace, from the first row (the engine plays it
+    /// at the trace's speed). `None` for every other source.
+    pub at: Option<std::time::Duration>,
 }
 
 /// The loaded prompts, and what the user should hear about how they were loaded.
@@ -59,6 +63,7 @@ impl Prompt {
             id,
             messages,
             max_tokens: None,
+            at: None,
         }
     }
 
@@ -84,6 +89,9 @@ pub struct Loading<'a> {
     pub needed: Option<u64>,
     /// Set when the user stops llmrace: making prompts stops soon after.
     pub stop: &'a AtomicBool,
+    /// A trace's rows at or after this time in the trace (the race's duration at the trace's
+    /// speed) are never sent, so they are not read on. `None`: no such cut.
+    pub until: Option<std::time::Duration>,
 }
 
 impl Loading<'static> {
@@ -95,6 +103,7 @@ impl Loading<'static> {
         Loading {
             needed: None,
             stop: &NEVER,
+            until: None,
         }
     }
 }
@@ -152,13 +161,18 @@ pub fn load_needed(
         needed: made_of(config, loading.needed),
         ..loading
     };
-    let mut prompts = load_source(
-        &config.prompts,
-        base_dir,
-        config.sharegpt_output_len,
-        &mut notes,
-        made,
-    )?;
+    let mut prompts = match &config.prompts {
+        PromptSource::Trace(file) => {
+            trace::load(&base_dir.join(file), config.seed, &mut notes, made)?
+        }
+        source => load_source(
+            source,
+            base_dir,
+            config.sharegpt_output_len,
+            &mut notes,
+            made,
+        )?,
+    };
     let sharegpt = matches!(&config.prompts, PromptSource::File(f) if is_sharegpt(f));
     if config.sharegpt_output_len && !sharegpt {
         notes.push(
@@ -214,6 +228,8 @@ fn load_source(
             }
             prompts.finish()
         }
+        // `load_needed` reads a trace with the workload's seed; without one, seed 0.
+        PromptSource::Trace(file) => trace::load(&base_dir.join(file), 0, notes, loading),
         PromptSource::Builtin(name) if name == "long" => {
             let rag: Vec<Vec<Message>> =
                 read_jsonl(RAG.as_bytes(), "built-in `rag`", loading.stop)?

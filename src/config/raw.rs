@@ -34,6 +34,7 @@ pub(super) struct RawWorkload {
     pub shuffle: Option<bool>,
     pub seed: Option<u64>,
     pub sharegpt_output_len: Option<bool>,
+    pub trace: Option<Spanned<String>>,
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`.
@@ -62,6 +63,7 @@ pub(super) struct RawLoad {
     pub laps: Option<Spanned<bool>>,
     pub concurrency_ramp: Option<Spanned<RawRamp<u32>>>,
     pub retries: Option<u32>,
+    pub trace_speed: Option<Spanned<f64>>,
 }
 
 /// A linear ramp: `ramp = { from = "1/s", to = "20/s", over = "60s" }` (open-loop rates) or
@@ -193,6 +195,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "sharegpt_output_len = true (max_tokens = each ShareGPT reference answer's length)",
     ),
     doc(
+        "workload",
+        "trace",
+        r#"trace = "mooncake_trace.jsonl" (or an Azure LLM inference or BurstGPT .csv)"#,
+    ),
+    doc(
         "workload.synthetic",
         "input_tokens",
         "input_tokens = 512 (o200k tokens per prompt, or the middle of the distribution)",
@@ -240,6 +247,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "load",
         "retries",
         "retries = 2 (retry a request that got 429 or 503 up to 2 times; default 0)",
+    ),
+    doc(
+        "load",
+        "trace_speed",
+        "trace_speed = 2 (play the [workload] trace twice as fast; 0.5: half as fast)",
     ),
     doc("timeouts", "connect", r#"connect = "10s""#),
     doc("timeouts", "first_token", r#"first_token = "120s""#),

@@ -26,6 +26,8 @@ pub struct Target {
     headers: HeaderMap,
     bodies: Vec<Bytes>,
     prompt_texts: Vec<String>,
+    /// A trace's times, a prompt's each, in the trace's time (empty for other workloads).
+    trace_times: Vec<std::time::Duration>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -122,7 +124,14 @@ impl Target {
             headers,
             bodies,
             prompt_texts: prompts.iter().map(Prompt::text).collect(),
+            trace_times: prompts.iter().map_while(|p| p.at).collect(),
         })
+    }
+
+    /// When each prompt of a trace is due, in the trace's time from its first row, in order;
+    /// empty when the workload is not a trace.
+    pub fn trace_times(&self) -> &[std::time::Duration] {
+        &self.trace_times
     }
 
     /// The prompts are sent in order and wrap around when the race asks for more requests.

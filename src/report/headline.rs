@@ -326,6 +326,7 @@ pub fn describe_workload(race: &crate::config::RaceConfig) -> String {
         PromptSource::Inline(prompts) => format!("{} inline prompts", prompts.len()),
         PromptSource::File(path) => format!("prompts from {}", path.display()),
         PromptSource::Builtin(name) => format!("built-in prompts \"{name}\""),
+        PromptSource::Trace(path) => format!("trace {}", path.display()),
         PromptSource::Synthetic(spec) => format!(
             "{} synthetic prompts of ~{} tokens",
             spec.count, spec.input_tokens

@@ -37,6 +37,14 @@ pub enum WorkloadError {
     Empty { source_name: String },
     #[error("{source_name}: more than {} prompts", u32::MAX)]
     TooMany { source_name: String },
+    #[error("cannot read trace file {}: {io}\n  help: check the path (relative paths in a race file are relative to the race file)", path.display())]
+    TraceRead { path: PathBuf, io: std::io::Error },
+    #[error("{source_name}: {problem}\n  help: {help}")]
+    Trace {
+        source_name: String,
+        problem: String,
+        help: String,
+    },
     #[error("making the prompts was stopped")]
     Stopped,
 }
