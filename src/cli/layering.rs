@@ -307,3 +307,7 @@ mod tests;
 #[cfg(test)]
 #[path = "layering_load_tests.rs"]
 mod load_tests;
+
+#[cfg(test)]
+#[path = "layering_trace_tests.rs"]
+mod trace_tests;
