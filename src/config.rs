@@ -217,7 +217,14 @@ impl LoadConfig {
             .map(|n| format!(", at most {n} in flight"))
             .unwrap_or_default();
         let shape = match (self.ramp, self.rate, self.concurrency_ramp) {
-            _ if self.trace_speed.is_some() => crate::config::trace::describe(self, &cap),
+            _ if self.trace_speed.is_some() => {
+                let speed = self.trace_speed.unwrap_or(1.0);
+                if (speed - 1.0).abs() < f64::EPSILON {
+                    format!("trace replay{cap}")
+                } else {
+                    format!("trace replay at {speed}× speed{cap}")
+                }
+            }
             (Some(ramp), ..) => format!(
                 "open loop ramping {} to {} over {}{arrivals}{cap}",
                 ramp.from,

@@ -378,6 +378,18 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_is_replayed_at_its_speed_with_its_cap() {
+        let mut race = crate::config::demo_race();
+        race.load.trace_speed = Some(2.0);
+        race.load.max_in_flight = Some(3);
+        let Pacing::Trace(trace) = Plan::of(&race).pacing else {
+            panic!("a trace replay");
+        };
+        assert!((trace.speed - 2.0).abs() < f64::EPSILON);
+        assert_eq!(trace.max_in_flight, Some(3));
+    }
+
+    #[test]
     fn the_plan_follows_the_races_load_and_seed() {
         let mut race = crate::config::demo_race();
         race.load.retries = 2;

@@ -163,7 +163,7 @@ pub fn load_needed(
     };
     let mut prompts = match &config.prompts {
         PromptSource::Trace(file) => {
-            trace::load(&base_dir.join(file), config.seed, &mut notes, made)?
+            trace_prompts(&base_dir.join(file), config.seed, &mut notes, made)?
         }
         source => load_source(
             source,
@@ -229,7 +229,7 @@ fn load_source(
             prompts.finish()
         }
         // `load_needed` reads a trace with the workload's seed; without one, seed 0.
-        PromptSource::Trace(file) => trace::load(&base_dir.join(file), 0, notes, loading),
+        PromptSource::Trace(file) => trace_prompts(&base_dir.join(file), 0, notes, loading),
         PromptSource::Builtin(name) if name == "long" => {
             let rag: Vec<Vec<Message>> =
                 read_jsonl(RAG.as_bytes(), "built-in `rag`", loading.stop)?
@@ -270,6 +270,30 @@ fn load_source(
             }
         }
     }
+}
+
+/// A trace's rows the race can send, as prompts with their output lengths and times.
+fn trace_prompts(
+    path: &Path,
+    seed: u64,
+    notes: &mut Vec<String>,
+    loading: Loading<'_>,
+) -> Result<Vec<Prompt>, WorkloadError> {
+    let cut = trace::Cut {
+        needed: loading.needed,
+        until: loading.until,
+        stop: loading.stop,
+    };
+    let name = path.display().to_string();
+    let mut prompts = Prompts::new(&name);
+    for made in trace::load(path, seed, notes, cut)? {
+        prompts.push(vec![user(&made.text)])?;
+        if let Some(last) = prompts.prompts.last_mut() {
+            last.max_tokens = Some(made.max_tokens);
+            last.at = Some(made.at);
+        }
+    }
+    prompts.finish()
 }
 
 fn read_sharegpt(

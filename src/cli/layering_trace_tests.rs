@@ -91,7 +91,7 @@ fn a_trace_refuses_other_load_shapes_from_either_layer() {
 }
 
 #[test]
-fn trace_flags_are_checked_as_flags() -> TestResult {
+fn trace_flags_are_checked_as_flags() {
     let text = message(layered(&["--trace-speed", "2"]));
     assert!(
         text.contains("--trace-speed is given but the race replays no trace"),
@@ -116,7 +116,6 @@ fn trace_flags_are_checked_as_flags() -> TestResult {
             "{other:?}"
         );
     }
-    Ok(())
 }
 
 #[test]

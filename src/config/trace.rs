@@ -2,7 +2,7 @@
 //! trace is both the prompts and the schedule), and how its load reads in a banner.
 
 use super::validate::Problem;
-use super::{LoadConfig, PromptSource, RaceConfig};
+use super::{PromptSource, RaceConfig};
 use crate::pace::Arrivals;
 
 /// The fastest and slowest a trace may be played: beyond them a typo, not a plan.
@@ -64,16 +64,6 @@ pub(crate) const CONFLICT_HELP: &str = "a trace sends its rows in order at the t
      records (every endpoint the same schedule): leave out rates, ramps, laps, Poisson \
      arrivals, warm-up requests and shuffling, or the trace; `max_in_flight` (--max-in-flight) \
      caps the requests in flight, -n and --duration cut the trace short";
-
-/// `trace replay at 2× speed, at most 8 in flight`.
-pub(super) fn describe(load: &LoadConfig, cap: &str) -> String {
-    match load.trace_speed {
-        Some(speed) if (speed - 1.0).abs() > f64::EPSILON => {
-            format!("trace replay at {speed}× speed{cap}")
-        }
-        _ => format!("trace replay{cap}"),
-    }
-}
 
 #[cfg(test)]
 mod tests {

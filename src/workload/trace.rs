@@ -7,14 +7,12 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::WorkloadError;
 use super::synthetic::text_from_seed;
-use super::{Loading, Prompt, user};
 use crate::config::MAX_SYNTHETIC_TOKENS;
-use crate::event::PromptId;
 
 mod azure;
 mod burstgpt;
@@ -25,6 +23,23 @@ mod mooncake;
 pub const BLOCK_TOKENS: u32 = 512;
 /// The longest output a row may ask for: beyond it, a broken trace rather than a plan.
 pub const MAX_OUTPUT_TOKENS: u32 = 1_000_000;
+
+/// Where the race stops reading a trace: after `needed` rows, at `until` in the trace's time,
+/// or when `stop` is set (as the workload's `Loading` says).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Cut<'a> {
+    pub needed: Option<u64>,
+    pub until: Option<Duration>,
+    pub stop: &'a AtomicBool,
+}
+
+/// A row made ready to send: its prompt's text, its output length, its time from the first row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Made {
+    pub text: String,
+    pub max_tokens: u32,
+    pub at: Duration,
+}
 
 /// One row of a trace as its format reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,8 +94,8 @@ pub(super) fn load(
     path: &Path,
     seed: u64,
     notes: &mut Vec<String>,
-    loading: Loading<'_>,
-) -> Result<Vec<Prompt>, WorkloadError> {
+    loading: Cut<'_>,
+) -> Result<Vec<Made>, WorkloadError> {
     if path.is_dir() {
         return Err(WorkloadError::Trace {
             source_name: path.display().to_string(),
@@ -94,7 +109,7 @@ pub(super) fn load(
     })?;
     let name = path.display().to_string();
     let rows = read(BufReader::new(file), &name, notes, loading)?;
-    make_prompts(&rows, seed, loading)
+    make(&rows, seed, loading)
 }
 
 /// The rows the race can send, from a trace's text.
@@ -102,7 +117,7 @@ fn read(
     mut reader: impl BufRead,
     name: &str,
     notes: &mut Vec<String>,
-    loading: Loading<'_>,
+    loading: Cut<'_>,
 ) -> Result<Vec<(Duration, Row)>, WorkloadError> {
     let whole = |problem: &str, help: &str| WorkloadError::Trace {
         source_name: name.to_string(),
@@ -215,33 +230,26 @@ fn check_lengths(row: &Row, name: &str) -> Result<(), WorkloadError> {
     }
 }
 
-/// The prompts of the kept rows, numbered in order.
-fn make_prompts(
-    rows: &[(Duration, Row)],
-    seed: u64,
-    loading: Loading<'_>,
-) -> Result<Vec<Prompt>, WorkloadError> {
-    let mut prompts = Vec::with_capacity(rows.len());
+/// The prompts of the kept rows, in order.
+fn make(rows: &[(Duration, Row)], seed: u64, loading: Cut<'_>) -> Result<Vec<Made>, WorkloadError> {
+    let mut made = Vec::with_capacity(rows.len());
     for (index, (at, row)) in rows.iter().enumerate() {
         if loading.stop.load(Ordering::Relaxed) {
             return Err(WorkloadError::Stopped);
         }
-        let text = prompt_text(row, index, seed, loading);
-        let id = PromptId(u32::try_from(index).map_err(|_| WorkloadError::TooMany {
-            source_name: "the trace".to_string(),
-        })?);
-        let mut prompt = Prompt::new(id, vec![user(&text)]);
-        // Checked against MAX_OUTPUT_TOKENS, so it fits.
-        prompt.max_tokens = u32::try_from(row.output).ok();
-        prompt.at = Some(*at);
-        prompts.push(prompt);
+        made.push(Made {
+            text: prompt_text(row, index, seed, loading.stop),
+            // Checked against MAX_OUTPUT_TOKENS, so it fits.
+            max_tokens: u32::try_from(row.output).unwrap_or(MAX_OUTPUT_TOKENS),
+            at: *at,
+        });
     }
-    Ok(prompts)
+    Ok(made)
 }
 
 /// A row's prompt: exactly its input length in tokens. Its hash ids' blocks first (each
 /// [`BLOCK_TOKENS`], the last cut to the length), then, past them, text of the row's own.
-fn prompt_text(row: &Row, index: usize, seed: u64, loading: Loading<'_>) -> String {
+fn prompt_text(row: &Row, index: usize, seed: u64, stop: &AtomicBool) -> String {
     // Checked against MAX_SYNTHETIC_TOKENS, so it fits.
     let mut left = u32::try_from(row.input).unwrap_or(MAX_SYNTHETIC_TOKENS);
     let mut parts = Vec::new();
@@ -250,15 +258,11 @@ fn prompt_text(row: &Row, index: usize, seed: u64, loading: Loading<'_>) -> Stri
             break;
         }
         let tokens = left.min(BLOCK_TOKENS);
-        parts.push(text_from_seed(tokens, mixed(seed, id, 1), loading.stop));
+        parts.push(text_from_seed(tokens, mixed(seed, id, 1), stop));
         left -= tokens;
     }
     if left > 0 {
-        parts.push(text_from_seed(
-            left,
-            mixed(seed, index as u64, 2),
-            loading.stop,
-        ));
+        parts.push(text_from_seed(left, mixed(seed, index as u64, 2), stop));
     }
     parts.join(" ")
 }

@@ -191,3 +191,17 @@ fn a_bad_trace_stops_the_race_before_it_starts() {
         "{conflict:?}"
     );
 }
+
+#[test]
+fn a_sweep_refuses_a_trace() {
+    let output = llmrace(&[
+        "sweep",
+        "-e",
+        "a=openai:mock://instant",
+        "--trace",
+        fixture("azure.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("a sweep cannot replay a trace"), "{stderr}");
+}
