@@ -297,6 +297,7 @@ pub fn describe_load(race: &crate::config::RaceConfig) -> String {
             crate::format::count(n, "request")
         )),
         (None, Some(d)) => parts.push(format!("for {}", humantime::format_duration(d))),
+        (None, None) if load.trace_speed.is_some() => parts.push("the whole trace".to_string()),
         (None, None) => parts.push("until stopped".to_string()),
     }
     let plain_closed_loop = load.open_loop().is_none()

@@ -23,6 +23,9 @@ mod mooncake;
 pub const BLOCK_TOKENS: u32 = 512;
 /// The longest output a row may ask for: beyond it, a broken trace rather than a plan.
 pub const MAX_OUTPUT_TOKENS: u32 = 1_000_000;
+/// The most rows a race keeps: each is made into a prompt held in memory before the start,
+/// as many as a race may make synthetic prompts.
+pub const MAX_ROWS: usize = 100_000;
 
 /// Where the race stops reading a trace: after `needed` rows, at `until` in the trace's time,
 /// or when `stop` is set (as the workload's `Loading` says).
@@ -175,6 +178,16 @@ fn read(
         let at = row.time.saturating_sub(*origin.get_or_insert(row.time));
         if loading.until.is_some_and(|until| at >= until) {
             return Ok(false);
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(WorkloadError::Line {
+                source_name: name.to_string(),
+                line: row.line,
+                problem: format!("the race would send more than {MAX_ROWS} rows of this trace"),
+                help: "send fewer: -n N (`requests`) sends the first N rows, --duration D \
+                       (`duration`) the rows due in the first D"
+                    .to_string(),
+            });
         }
         rows.push((at, row));
         Ok(needed.is_none_or(|n| rows.len() < n))

@@ -292,6 +292,26 @@ fn empty_unknown_and_missing_traces_are_refused() {
 }
 
 #[test]
+fn a_race_keeps_at_most_so_many_rows_unless_cut() {
+    let text = format!("{MOONCAKE_ROW}\n").repeat(MAX_ROWS + 1);
+    assert_says(
+        &error_of("big.jsonl", &text),
+        &[
+            &format!("big.jsonl:{}:", MAX_ROWS + 1),
+            "more than 100000 rows",
+            "-n N",
+        ],
+    );
+    let cut = read(
+        Cursor::new(text.as_bytes()),
+        "big.jsonl",
+        &mut Vec::new(),
+        loading(Some(10), None),
+    );
+    assert_eq!(cut.map(|rows| rows.len()).ok(), Some(10));
+}
+
+#[test]
 fn a_stop_ends_reading() {
     static STOPPED: AtomicBool = AtomicBool::new(true);
     let stopped = Cut {
