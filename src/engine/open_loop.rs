@@ -1,6 +1,7 @@
-//! The open loop: requests leave at scheduled times, however many are still in flight, each on
-//! an idle connection from its endpoint's pool or on a new one. How late each one left (its
-//! lag) goes into its `Sent` event, so a client that falls behind its schedule shows it.
+//! The open loop: requests leave at scheduled times (a rate's, a ramp's, or a replayed trace's),
+//! however many are still in flight, each on an idle connection from its endpoint's pool or on
+//! a new one. How late each one left (its lag) goes into its `Sent` event, so a client that
+//! falls behind its schedule shows it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
