@@ -296,6 +296,19 @@ fn trace_prompts(
     prompts.finish()
 }
 
+/// How many rows of the trace `text` (at most 64) a race would keep, read as a race reads
+/// it but with no prompt made: the trace parsers under fuzzing.
+#[cfg(any(test, feature = "test-support"))]
+pub fn read_trace(text: &[u8]) -> Result<usize, WorkloadError> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let cut = trace::Cut {
+        needed: Some(64),
+        until: None,
+        stop: &NEVER,
+    };
+    trace::read(text, "fuzz", &mut Vec::new(), cut).map(|rows| rows.len())
+}
+
 fn read_sharegpt(
     path: &Path,
     output_len: bool,

@@ -116,7 +116,7 @@ pub(super) fn load(
 }
 
 /// The rows the race can send, from a trace's text.
-fn read(
+pub(super) fn read(
     mut reader: impl BufRead,
     name: &str,
     notes: &mut Vec<String>,
