@@ -165,9 +165,11 @@ impl Demand {
                 let closed = workers(load, e.concurrency.unwrap_or(load.concurrency));
                 // An open loop opens a connection per request in flight; its cap bounds them,
                 // and so do the requests it sends.
-                let open = load
-                    .open_loop()
-                    .and(load.max_in_flight)
+                // A trace is replayed by the open loop, and capped the same way.
+                let open_loop = load.open_loop().is_some() || load.trace_speed.is_some();
+                let open = open_loop
+                    .then_some(load.max_in_flight)
+                    .flatten()
                     .map_or(0, |cap| workers(load, cap));
                 let mock = e.base_url.starts_with("mock://");
                 (u64::from(closed.max(open)), mock)
@@ -175,7 +177,7 @@ impl Demand {
             .collect();
         let source = match &config.workload.prompts {
             PromptSource::Synthetic(_) => Source::Synthetic,
-            PromptSource::File(_) => Source::File,
+            PromptSource::File(_) | PromptSource::Trace(_) => Source::File,
             PromptSource::Builtin(_) | PromptSource::Inline(_) => Source::Listed,
         };
         Demand {

@@ -299,6 +299,17 @@ pub struct WorkloadArgs {
           value_parser = parse_images)]
     pub images: Option<crate::config::ImageSpec>,
 
+    /// Replay a production trace: each row sent at its time with its input and output
+    /// lengths (Mooncake JSONL, the Azure LLM inference CSV or `BurstGPT`'s CSV). The trace sets
+    /// the prompts and the schedule; -n and --duration cut it short.
+    #[arg(long, value_name = "FILE", help_heading = "Workload",
+          conflicts_with_all = ["prompts", "prompts_file", "workload", "synthetic", "shuffle"])]
+    pub trace: Option<PathBuf>,
+
+    /// Play the --trace this many times faster (2: twice as fast, 0.5: half as fast).
+    #[arg(long, value_name = "X", help_heading = "Workload", value_parser = parse_trace_speed)]
+    pub trace_speed: Option<f64>,
+
     /// Send the prompts in a shuffled order, the same for the same --seed.
     #[arg(long, help_heading = "Workload")]
     pub shuffle: bool,
@@ -747,6 +758,14 @@ fn parse_positive_u64(text: &str) -> Result<u64, String> {
 fn parse_positive_u32(text: &str) -> Result<u32, String> {
     let n = parse_positive_u64(text)?;
     u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))
+}
+
+fn parse_trace_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number; write e.g. 2 or 0.5"))?;
+    crate::config::trace_speed(speed).map_err(|p| format!("{}; {}", p.problem, p.help))
 }
 
 fn parse_temperature(text: &str) -> Result<f32, String> {

@@ -129,6 +129,18 @@ fn race_teller(banner: Option<String>, quiet: bool) -> Teller {
 /// table per endpoint, the throughput/TTFT plot and the recommended operating points.
 pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, CommandError> {
     let (config, base_dir) = cli::from_args(&args.race_args()).map_err(RaceError::from)?;
+    // A trace sets its own pace, which no level would change: every level would be the same.
+    if config.load.trace_speed.is_some() {
+        return Err(RaceError::from(crate::config::ConfigError::invalid(
+            crate::config::Location::CommandLine,
+            "--trace",
+            "a sweep cannot replay a trace: a trace sets its own times, so every level would \
+             send the same",
+            "race the trace with `llmrace race --trace FILE` (--trace-speed 2 plays it twice \
+             as fast), or sweep other prompts",
+        ))
+        .into());
+    }
     let out = if let Some(dir) = &args.out {
         crate::record::folder::check_named_folder(dir, args.force)
             .map_err(RaceError::ResultsFolder)?;

@@ -22,6 +22,7 @@ mod raw;
 mod redact;
 mod sessions;
 mod toml_error;
+mod trace;
 mod validate;
 
 pub(crate) use defaults::{bare_race, fill_defaults};
@@ -35,6 +36,9 @@ pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
 pub use sessions::{MAX_TURNS, ThinkDistribution, ThinkTime, parse_flag as parse_think_time};
+pub(crate) use trace::{
+    CONFLICT_HELP as TRACE_CONFLICT_HELP, speed as trace_speed, trace_conflict,
+};
 #[cfg(test)]
 pub use validate::BUILTIN_SETS;
 pub use validate::{MAX_IMAGE_COUNT, MAX_IMAGE_SIDE, MAX_SYNTHETIC_TOKENS, authority_port};
@@ -142,6 +146,9 @@ pub enum PromptSource {
     Builtin(String),
     /// Prompts generated to a length in tokens.
     Synthetic(SyntheticSpec),
+    /// A production trace replayed: each row's prompt is made to its input length and sent at
+    /// its time (Mooncake JSONL, the Azure LLM inference CSV or `BurstGPT`'s CSV).
+    Trace(PathBuf),
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`:
@@ -215,6 +222,10 @@ pub struct LoadConfig {
     /// sent, recorded and counted as a request of its own.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub retries: u32,
+    /// Trace replay: how many times faster than the trace the rows are sent (`Some` exactly
+    /// when the workload is a trace; 1 plays it as recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_speed: Option<f64>,
 }
 
 #[expect(
@@ -239,6 +250,14 @@ impl LoadConfig {
             .map(|n| format!(", at most {n} in flight"))
             .unwrap_or_default();
         let shape = match (self.ramp, self.rate, self.concurrency_ramp) {
+            _ if self.trace_speed.is_some() => {
+                let speed = self.trace_speed.unwrap_or(1.0);
+                if (speed - 1.0).abs() < f64::EPSILON {
+                    format!("trace replay{cap}")
+                } else {
+                    format!("trace replay at {speed}× speed{cap}")
+                }
+            }
             (Some(ramp), ..) => format!(
                 "open loop ramping {} to {} over {}{arrivals}{cap}",
                 ramp.from,

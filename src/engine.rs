@@ -32,8 +32,8 @@ use connection::{Connection, Tls};
 pub use controls::Controls;
 use controls::wait_while_paused;
 use laps::run_laps;
-pub use open_loop::OpenLoop;
-use open_loop::run_open;
+pub use open_loop::{OpenLoop, TraceLoop};
+use open_loop::{run_open, run_trace};
 pub use request::EventSender;
 use request::{Payload, RequestContext, SendTag};
 pub use senders::{Limits, Worker};
@@ -52,6 +52,9 @@ pub enum Pacing {
     Open(OpenLoop),
     /// Head-to-head laps.
     Laps,
+    /// A trace replayed: each prompt leaves at its time in the trace, at this speed, however
+    /// many are in flight (an open loop whose schedule is the trace's).
+    Trace(TraceLoop),
 }
 
 /// Everything the engine needs to know about the load of a race.
@@ -70,6 +73,10 @@ impl Plan {
     pub fn of(config: &RaceConfig) -> Plan {
         let load = &config.load;
         let pacing = match load.open_loop() {
+            _ if load.trace_speed.is_some() => Pacing::Trace(TraceLoop {
+                speed: load.trace_speed.unwrap_or(1.0),
+                max_in_flight: load.max_in_flight,
+            }),
             Some(shape) => Pacing::Open(OpenLoop {
                 shape,
                 max_in_flight: load.max_in_flight,
@@ -136,6 +143,7 @@ pub async fn drive(
         Pacing::Closed(ramp) => run_closed(workers, Shared { ramp, ..shared }).await,
         Pacing::Open(open) => run_open(workers, open, shared).await,
         Pacing::Laps => run_laps(workers, shared).await,
+        Pacing::Trace(trace) => run_trace(workers, trace, shared).await,
     }
 }
 
@@ -397,6 +405,18 @@ mod tests {
         ] {
             assert!(message.contains(part), "{part}: {message}");
         }
+    }
+
+    #[test]
+    fn a_trace_is_replayed_at_its_speed_with_its_cap() {
+        let mut race = crate::config::demo_race();
+        race.load.trace_speed = Some(2.0);
+        race.load.max_in_flight = Some(3);
+        let Pacing::Trace(trace) = Plan::of(&race).pacing else {
+            panic!("a trace replay");
+        };
+        assert!((trace.speed - 2.0).abs() < f64::EPSILON);
+        assert_eq!(trace.max_in_flight, Some(3));
     }
 
     #[test]

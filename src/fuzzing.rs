@@ -126,6 +126,17 @@ pub fn race_file(data: &[u8]) {
     }
 }
 
+/// The trace parsers (Mooncake JSONL, Azure and `BurstGPT` CSV), including the text of any
+/// error they report.
+pub fn trace(data: &[u8]) {
+    match crate::workload::read_trace(data) {
+        Ok(rows) => assert!((1..=64).contains(&rows), "{rows} rows kept"),
+        Err(err) => {
+            let _ = err.to_string();
+        }
+    }
+}
+
 /// The threshold-expression parser, including the text of any error it reports (which points
 /// into the expression, so its spans must fall on character boundaries).
 pub fn threshold(data: &[u8]) {

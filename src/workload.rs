@@ -22,6 +22,7 @@ mod rng;
 mod sharegpt;
 mod synthetic;
 mod tools;
+mod trace;
 
 use error::STOP_EVERY;
 pub use error::WorkloadError;
@@ -50,6 +51,9 @@ pub struct Prompt {
     pub tools: Vec<ToolDef>,
     /// Multi-turn sessions: the user messages of turns 2, 3, … (empty for single requests).
     pub follow_ups: Vec<String>,
+    /// A trace's prompt: its row's time in the trace, from the first row (the engine plays it
+    /// at the trace's speed). `None` for every other source.
+    pub at: Option<std::time::Duration>,
 }
 
 /// The loaded prompts, and what the user should hear about how they were loaded.
@@ -70,6 +74,7 @@ impl Prompt {
             max_tokens: None,
             tools: Vec::new(),
             follow_ups: Vec::new(),
+            at: None,
         }
     }
 
@@ -96,6 +101,9 @@ pub struct Loading<'a> {
     pub needed: Option<u64>,
     /// Set when the user stops llmrace: making prompts stops soon after.
     pub stop: &'a AtomicBool,
+    /// A trace's rows at or after this time in the trace (the race's duration at the trace's
+    /// speed) are never sent, so they are not read on. `None`: no such cut.
+    pub until: Option<std::time::Duration>,
 }
 
 impl Loading<'static> {
@@ -107,6 +115,7 @@ impl Loading<'static> {
         Loading {
             needed: None,
             stop: &NEVER,
+            until: None,
         }
     }
 }
@@ -164,14 +173,19 @@ pub fn load_needed(
         needed: made_of(config, loading.needed),
         ..loading
     };
-    let mut prompts = load_source(
-        &config.prompts,
-        base_dir,
-        config.sharegpt_output_len,
-        config.turns,
-        &mut notes,
-        made,
-    )?;
+    let mut prompts = match &config.prompts {
+        PromptSource::Trace(file) => {
+            trace_prompts(&base_dir.join(file), config.seed, &mut notes, made)?
+        }
+        source => load_source(
+            source,
+            base_dir,
+            config.sharegpt_output_len,
+            config.turns,
+            &mut notes,
+            made,
+        )?,
+    };
     if config.turns > 1 {
         for prompt in &mut prompts {
             conversation::fill_generated(prompt.id.0, &mut prompt.follow_ups, config.turns);
@@ -239,6 +253,8 @@ fn load_source(
             }
             prompts.finish()
         }
+        // `load_needed` reads a trace with the workload's seed; without one, seed 0.
+        PromptSource::Trace(file) => trace_prompts(&base_dir.join(file), 0, notes, loading),
         PromptSource::Builtin(name) if name == "long" => {
             let rag: Vec<Vec<Message>> =
                 read_jsonl(RAG.as_bytes(), "built-in `rag`", 1, notes, loading.stop)?
@@ -282,6 +298,43 @@ fn load_source(
             }
         }
     }
+}
+
+/// A trace's rows the race can send, as prompts with their output lengths and times.
+fn trace_prompts(
+    path: &Path,
+    seed: u64,
+    notes: &mut Vec<String>,
+    loading: Loading<'_>,
+) -> Result<Vec<Prompt>, WorkloadError> {
+    let cut = trace::Cut {
+        needed: loading.needed,
+        until: loading.until,
+        stop: loading.stop,
+    };
+    let name = path.display().to_string();
+    let mut prompts = Prompts::new(&name);
+    for made in trace::load(path, seed, notes, cut)? {
+        prompts.push(vec![user(&made.text)])?;
+        if let Some(last) = prompts.prompts.last_mut() {
+            last.max_tokens = Some(made.max_tokens);
+            last.at = Some(made.at);
+        }
+    }
+    prompts.finish()
+}
+
+/// How many rows of the trace `text` (at most 64) a race would keep, read as a race reads
+/// it but with no prompt made: the trace parsers under fuzzing.
+#[cfg(any(test, feature = "test-support"))]
+pub fn read_trace(text: &[u8]) -> Result<usize, WorkloadError> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let cut = trace::Cut {
+        needed: Some(64),
+        until: None,
+        stop: &NEVER,
+    };
+    trace::read(text, "fuzz", &mut Vec::new(), cut).map(|rows| rows.len())
 }
 
 fn read_sharegpt(

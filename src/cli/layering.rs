@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use super::{RaceArgs, TokenRange, WorkloadArgs};
 use crate::config::{
     ConfigError, DEFAULT_SYNTHETIC_COUNT, EndpointConfig, LengthDistribution, Location,
-    PromptSource, RaceConfig, SyntheticSpec, WorkloadConfig, add_fail_if, apply_api_key_envs,
-    bare_race, demo_race, fill_defaults, load_file_layer, parse_endpoint_spec,
+    PromptSource, RaceConfig, SyntheticSpec, TRACE_CONFLICT_HELP, WorkloadConfig, add_fail_if,
+    apply_api_key_envs, bare_race, demo_race, fill_defaults, load_file_layer, parse_endpoint_spec,
+    trace_conflict,
 };
 use crate::pace::Arrivals;
 
@@ -40,7 +41,9 @@ pub fn from_args(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> 
     let race = apply_overrides(base, args, endpoints, origin)?;
     // The file's open-loop settings are fine if a flag made the race an open loop.
     match open_loop_only {
-        Some(problem) if race.load.open_loop().is_none() => Err(problem),
+        Some(problem) if race.load.open_loop().is_none() && race.load.trace_speed.is_none() => {
+            Err(problem)
+        }
         _ => Ok((race, base_dir)),
     }
 }
@@ -84,6 +87,7 @@ pub fn apply_overrides(
     override_load(&mut race, args)?;
     override_limits(&mut race, args, &origin)?;
     check_sessions(&race, &origin)?;
+    check_trace(&race, &args.workload)?;
     add_fail_if(&mut race, &args.fail_if, &origin)?;
     fill_defaults(&mut race);
     Ok(race)
@@ -151,6 +155,11 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     if let Some(range) = flags.synthetic {
         workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));
     }
+    if let Some(file) = &flags.trace {
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        workload.prompts = PromptSource::Trace(file);
+    }
+    override_with(&mut race.load.trace_speed, flags.trace_speed);
     if let (PromptSource::Synthetic(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
         spec.seed = seed;
     }
@@ -167,6 +176,7 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
 
 /// The load flags: how many requests, at what concurrency or pace, with what retries.
 fn override_load(race: &mut RaceConfig, args: &RaceArgs) -> Result<(), ConfigError> {
+    let traced = matches!(race.workload.prompts, PromptSource::Trace(_));
     let load = &mut race.load;
     override_with(&mut load.requests, args.requests);
     override_with(&mut load.duration, args.duration);
@@ -198,7 +208,7 @@ fn override_load(race: &mut RaceConfig, args: &RaceArgs) -> Result<(), ConfigErr
     if let Some(retries) = args.retries {
         load.retries = retries;
     }
-    if load.open_loop().is_none() {
+    if load.open_loop().is_none() && !traced {
         let flag = if args.poisson {
             Some("--poisson")
         } else if args.max_in_flight.is_some() {
@@ -250,6 +260,30 @@ fn override_limits(
         ));
     }
     Ok(())
+}
+
+/// A trace with nothing that contradicts it (from the file or the flags), and
+/// `--trace-speed` only with a trace.
+fn check_trace(race: &RaceConfig, flags: &WorkloadArgs) -> Result<(), ConfigError> {
+    let traced = matches!(race.workload.prompts, PromptSource::Trace(_));
+    if flags.trace_speed.is_some() && !traced {
+        return Err(ConfigError::invalid(
+            Location::CommandLine,
+            "--trace-speed",
+            "--trace-speed is given but the race replays no trace",
+            "add --trace FILE (or `trace = \"FILE\"` in the race file's [workload]), or leave \
+             --trace-speed out",
+        ));
+    }
+    match trace_conflict(race) {
+        Some((key, flag)) => Err(ConfigError::invalid(
+            Location::CommandLine,
+            "--trace",
+            format!("a trace and {flag} (`{key}`) cannot go together"),
+            TRACE_CONFLICT_HELP,
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `--synthetic N` (fixed) or `MIN..MAX` (uniform), keeping the count and seed of the file's
@@ -308,3 +342,7 @@ mod tests;
 #[cfg(test)]
 #[path = "layering_load_tests.rs"]
 mod load_tests;
+
+#[cfg(test)]
+#[path = "layering_trace_tests.rs"]
+mod trace_tests;

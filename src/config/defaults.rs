@@ -12,7 +12,10 @@ use super::{
 /// a duration gets the default request count.
 pub(crate) fn fill_defaults(race: &mut RaceConfig) {
     let load = &mut race.load;
-    if load.requests.is_none() && load.duration.is_none() {
+    // A trace bounds its race by its own rows; any other source gets a speed only by mistake.
+    let trace = matches!(race.workload.prompts, PromptSource::Trace(_));
+    load.trace_speed = trace.then(|| load.trace_speed.unwrap_or(1.0));
+    if load.requests.is_none() && load.duration.is_none() && !trace {
         load.requests = Some(DEFAULT_REQUESTS);
     }
     // A ramp needs its peak of workers on every endpoint.
@@ -55,6 +58,7 @@ pub(crate) fn bare_race() -> RaceConfig {
             concurrency_ramp: None,
             arrival_seed: None,
             retries: 0,
+            trace_speed: None,
         },
         timeouts: Timeouts::default(),
         slo: Slo::default(),

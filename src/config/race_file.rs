@@ -67,7 +67,13 @@ fn parse_layer(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     }
     let raw: RawRace = toml::from_str(text).map_err(|e| toml_error::from_toml(&e, text, path))?;
     let resolver = Resolver { path, text };
-    let open_loop_only = raw.load.as_ref().and_then(|l| resolver.open_loop_only(l));
+    // A trace is a schedule too: its own check says what cannot go with it.
+    let traced = raw.workload.as_ref().is_some_and(|w| w.trace.is_some());
+    let open_loop_only = raw
+        .load
+        .as_ref()
+        .filter(|_| !traced)
+        .and_then(|l| resolver.open_loop_only(l));
     Ok(FileLayer {
         race: resolver.race(raw)?,
         open_loop_only,
@@ -137,7 +143,9 @@ impl Resolver<'_> {
                 ),
             ));
         }
-        Ok(RaceConfig {
+        let trace = raw.workload.as_ref().and_then(|w| w.trace.clone());
+        let speed = raw.load.as_ref().and_then(|l| l.trace_speed.clone());
+        let race = RaceConfig {
             name,
             workload: self.workload(raw.workload.unwrap_or_default())?,
             load: self.load(raw.load.unwrap_or_default())?,
@@ -145,7 +153,39 @@ impl Resolver<'_> {
             slo: self.slo(&raw.slo.unwrap_or_default())?,
             endpoints,
             fail_if,
-        })
+        };
+        self.check_trace(&race, trace.as_ref(), speed.as_ref())?;
+        Ok(race)
+    }
+
+    /// A trace with nothing that contradicts it, and a trace speed only with a trace.
+    fn check_trace(
+        &self,
+        race: &RaceConfig,
+        trace: Option<&Spanned<String>>,
+        speed: Option<&Spanned<f64>>,
+    ) -> Result<(), ConfigError> {
+        if let (None, Some(speed)) = (trace, speed) {
+            return Err(self.fail(
+                speed,
+                "load.trace_speed",
+                Problem::new(
+                    "`trace_speed` is set but the workload replays no trace",
+                    r#"add `trace = "trace.jsonl"` to [workload], or remove `trace_speed`"#,
+                ),
+            ));
+        }
+        match (trace, super::trace_conflict(race)) {
+            (Some(trace), Some((key, _))) => Err(self.fail(
+                trace,
+                "workload.trace",
+                Problem::new(
+                    format!("a trace and `{key}` cannot go together"),
+                    super::trace::CONFLICT_HELP,
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Every `fail_if` expression parsed, and its endpoint prefix checked against the file's
@@ -247,13 +287,18 @@ impl Resolver<'_> {
             let spec = self.synthetic(synthetic, raw.seed.unwrap_or(0))?;
             sources.push(("synthetic", PromptSource::Synthetic(spec), synthetic.span()));
         }
+        if let Some(trace) = &raw.trace {
+            self.check(trace, "workload.trace", |f| super::trace::file_name(f))?;
+            let source = PromptSource::Trace(PathBuf::from(trace.get_ref()));
+            sources.push(("trace", source, trace.span()));
+        }
         if let [(first, ..), (second, _, span), ..] = sources.as_slice() {
             return Err(ConfigError::invalid(
                 Location::at_offset(self.path, self.text, span.start),
                 format!("workload.{second}"),
                 format!("both `{first}` and `{second}` are given"),
-                "choose one prompt source: `prompt`, `prompts`, `prompts_file`, `builtin` or \
-                 `synthetic`",
+                "choose one prompt source: `prompt`, `prompts`, `prompts_file`, `builtin`, \
+                 `synthetic` or `trace`",
             ));
         }
         let prompts = sources.pop().map_or_else(

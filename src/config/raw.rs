@@ -36,6 +36,7 @@ pub(super) struct RawWorkload {
     pub sharegpt_output_len: Option<bool>,
     pub turns: Option<Spanned<u32>>,
     pub think_time: Option<Spanned<RawThinkTime>>,
+    pub trace: Option<Spanned<String>>,
     pub images: Option<Spanned<RawImages>>,
 }
 
@@ -88,6 +89,7 @@ pub(super) struct RawLoad {
     pub laps: Option<Spanned<bool>>,
     pub concurrency_ramp: Option<Spanned<RawRamp<u32>>>,
     pub retries: Option<u32>,
+    pub trace_speed: Option<Spanned<f64>>,
 }
 
 /// A linear ramp: `ramp = { from = "1/s", to = "20/s", over = "60s" }` (open-loop rates) or
@@ -241,6 +243,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         r#"think_time = "2s" (or { mean = "2s", distribution = "exponential" })"#,
     ),
     doc(
+        "workload",
+        "trace",
+        r#"trace = "mooncake_trace.jsonl" (or an Azure LLM inference or BurstGPT .csv)"#,
+    ),
+    doc(
         "workload.synthetic",
         "input_tokens",
         "input_tokens = 512 (o200k tokens per prompt, or the middle of the distribution)",
@@ -288,6 +295,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "load",
         "retries",
         "retries = 2 (retry a request that got 429 or 503 up to 2 times; default 0)",
+    ),
+    doc(
+        "load",
+        "trace_speed",
+        "trace_speed = 2 (play the [workload] trace twice as fast; 0.5: half as fast)",
     ),
     doc("timeouts", "connect", r#"connect = "10s""#),
     doc("timeouts", "first_token", r#"first_token = "120s""#),

@@ -1,6 +1,7 @@
-//! The open loop: requests leave at scheduled times, however many are still in flight, each on
-//! an idle connection from its endpoint's pool or on a new one. How late each one left (its
-//! lag) goes into its `Sent` event, so a client that falls behind its schedule shows it.
+//! The open loop: requests leave at scheduled times (a rate's, a ramp's, or a replayed trace's),
+//! however many are still in flight, each on an idle connection from its endpoint's pool or on
+//! a new one. How late each one left (its lag) goes into its `Sent` event, so a client that
+//! falls behind its schedule shows it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use tokio::task::JoinSet;
 use super::attempts::run_attempts;
 use super::connection::Connection;
 use super::request::{Payload, RequestContext, SendTag};
-use super::schedule::{LoadShape, Schedule};
+use super::schedule::{LoadShape, Schedule, trace_schedule};
 use super::senders::{Shared, Worker, synchronized_start};
 use super::session::run_session;
 use super::target::Target;
@@ -30,10 +31,45 @@ pub struct OpenLoop {
     pub seed: u64,
 }
 
+/// How a trace is replayed: an open loop whose schedule is the trace's times.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceLoop {
+    /// How many times faster than the trace (2: twice as fast).
+    pub speed: f64,
+    /// Requests in flight per endpoint at most, as [`OpenLoop::max_in_flight`].
+    pub max_in_flight: Option<u32>,
+}
+
+/// Where the send times come from.
+#[derive(Clone, Copy, Debug)]
+enum Timetable {
+    /// A rate or ramp with its arrivals, and the race's arrival seed.
+    Shape(LoadShape, u64),
+    /// The targets' trace times, at this speed.
+    Trace(f64),
+}
+
 /// Runs an open-loop race: one dispatcher per endpoint sends at the scheduled times until the
 /// limits are reached or the race is stopped. The workers' (warmed) connections seed each
 /// endpoint's pool of idle connections. Returns when every request has ended.
 pub(super) async fn run_open(workers: Vec<Worker>, open: OpenLoop, shared: Shared) {
+    let timetable = Timetable::Shape(open.shape, open.seed);
+    run_scheduled(workers, timetable, open.max_in_flight, shared).await;
+}
+
+/// Replays a trace: every endpoint sends prompt `i` at the trace's time `i` (at its speed),
+/// as the open loop sends, until the trace or the limits end or the race is stopped.
+pub(super) async fn run_trace(workers: Vec<Worker>, trace: TraceLoop, shared: Shared) {
+    let timetable = Timetable::Trace(trace.speed);
+    run_scheduled(workers, timetable, trace.max_in_flight, shared).await;
+}
+
+async fn run_scheduled(
+    workers: Vec<Worker>,
+    timetable: Timetable,
+    max_in_flight: Option<u32>,
+    shared: Shared,
+) {
     let mut pools: BTreeMap<u16, (Arc<Target>, Vec<Connection>)> = BTreeMap::new();
     for worker in workers {
         pools
@@ -48,7 +84,13 @@ pub(super) async fn run_open(workers: Vec<Worker>, open: OpenLoop, shared: Share
     });
     let mut tasks = JoinSet::new();
     for (target, connections) in pools.into_values() {
-        tasks.spawn(dispatch(target, connections, open, Arc::clone(&shared)));
+        tasks.spawn(dispatch(
+            target,
+            connections,
+            timetable,
+            max_in_flight,
+            Arc::clone(&shared),
+        ));
     }
     while tasks.join_next().await.is_some() {}
 }
@@ -87,7 +129,8 @@ impl Pool {
 async fn dispatch(
     target: Arc<Target>,
     connections: Vec<Connection>,
-    open: OpenLoop,
+    timetable: Timetable,
+    max_in_flight: Option<u32>,
     shared: Arc<Shared>,
 ) {
     let Some(mut pool) = Pool::new(connections) else {
@@ -119,15 +162,20 @@ async fn dispatch(
         return;
     }
     let start = shared.clock.now();
-    let seed = super::schedule::endpoint_seed(open.seed, target.id.0);
-    let cap = open
-        .max_in_flight
-        .map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX))));
+    let offsets: Box<dyn Iterator<Item = Duration> + Send + '_> = match timetable {
+        Timetable::Shape(shape, seed) => Box::new(Schedule::new(
+            shape,
+            super::schedule::endpoint_seed(seed, target.id.0),
+        )),
+        Timetable::Trace(speed) => Box::new(trace_schedule(target.trace_times(), speed)),
+    };
+    let cap =
+        max_in_flight.map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX))));
     let mut in_flight = JoinSet::new();
     // Time spent paused moves the rest of the schedule later: resuming continues the schedule
     // rather than firing every request that fell due while paused at once.
     let mut paused_for = Duration::ZERO;
-    for (sent, offset) in (0_u64..).zip(Schedule::new(open.shape, seed)) {
+    for (sent, offset) in (0_u64..).zip(offsets) {
         // Sessions count their turns against the limit, and exhaust the endpoint at it.
         let limit = shared.limits.requests.filter(|_| shared.sessions.is_none());
         if limit.is_some_and(|limit| sent >= limit) || exhausted.is_cancelled() {

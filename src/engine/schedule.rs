@@ -62,6 +62,22 @@ fn ramp_time_at(ramp: Ramp, work: f64) -> f64 {
     }
 }
 
+/// A trace's send offsets: its rows' times (from its first row) played `speed` times faster,
+/// rounded to whole nanoseconds; ends with the trace.
+pub fn trace_schedule(times: &[Duration], speed: f64) -> impl Iterator<Item = Duration> + '_ {
+    times.iter().map(move |time| {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "non-negative offsets far below u64::MAX nanoseconds; a trace's times \
+                      need no more than f64's 52 bits of nanoseconds (about 52 days exactly)"
+        )]
+        let nanos = (time.as_nanos() as f64 / speed).round() as u64;
+        Duration::from_nanos(nanos)
+    })
+}
+
 /// The seed of endpoint `endpoint`'s arrivals in a race seeded with `seed`: distinct per
 /// endpoint, and well mixed, so neighbouring seeds or endpoints share no arrivals.
 pub fn endpoint_seed(seed: u64, endpoint: u16) -> u64 {
@@ -208,6 +224,25 @@ mod tests {
         let early_gap = offsets[2] - offsets[1];
         let late_gap = offsets[300] - offsets[299];
         assert!(early_gap > late_gap * 5.0);
+    }
+
+    #[test]
+    fn a_trace_is_played_at_its_times_and_speed() {
+        let millis = Duration::from_millis;
+        let times = [millis(0), millis(10_535), millis(27_482)];
+        let as_recorded: Vec<_> = trace_schedule(&times, 1.0).collect();
+        assert_eq!(as_recorded, times);
+        let twice: Vec<_> = trace_schedule(&times, 2.0).collect();
+        assert_eq!(
+            twice,
+            [
+                millis(0),
+                millis(5_267) + Duration::from_micros(500),
+                millis(13_741)
+            ]
+        );
+        let half: Vec<_> = trace_schedule(&times, 0.5).collect();
+        assert_eq!(half, [millis(0), millis(21_070), millis(54_964)]);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Target {
     prompt_texts: Vec<String>,
     /// Multi-turn sessions: each prompt's conversation.
     turns: Option<turns::Turns>,
+    /// A trace's times, a prompt's each, in the trace's time (empty for other workloads).
+    trace_times: Vec<std::time::Duration>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -148,7 +150,14 @@ impl Target {
             bodies,
             prompt_texts: prompts.iter().map(Prompt::text).collect(),
             turns: turns::Turns::of(spec, prompts),
+            trace_times: prompts.iter().map_while(|p| p.at).collect(),
         })
+    }
+
+    /// When each prompt of a trace is due, in the trace's time from its first row, in order;
+    /// empty when the workload is not a trace.
+    pub fn trace_times(&self) -> &[std::time::Duration] {
+        &self.trace_times
     }
 
     /// The prompts are sent in order and wrap around when the race asks for more requests.

@@ -186,6 +186,11 @@ async fn prepare(
     // Before any prompt is made: synthetic ones are known by their spec, a file by its size.
     let (made, kept) = workload::planned_size(&config.workload, &base_dir, needed);
     capacity::Demand::of(&config, made, kept, replay).fits(&machine)?;
+    // A trace's rows due after the race's duration (in the trace's time) are never sent.
+    let until = load
+        .trace_speed
+        .zip(load.duration)
+        .map(|(speed, duration)| duration.mul_f64(speed));
     let workload = {
         let workload = config.workload.clone();
         let stop = Arc::clone(&stop);
@@ -193,6 +198,7 @@ async fn prepare(
             let loading = workload::Loading {
                 needed,
                 stop: &stop,
+                until,
             };
             workload::load_needed(&workload, &base_dir, loading)
         })

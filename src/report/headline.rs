@@ -297,6 +297,7 @@ pub fn describe_load(race: &crate::config::RaceConfig) -> String {
             crate::format::count(n, "request")
         )),
         (None, Some(d)) => parts.push(format!("for {}", humantime::format_duration(d))),
+        (None, None) if load.trace_speed.is_some() => parts.push("the whole trace".to_string()),
         (None, None) => parts.push("until stopped".to_string()),
     }
     let plain_closed_loop = load.open_loop().is_none()
@@ -326,6 +327,7 @@ pub fn describe_workload(race: &crate::config::RaceConfig) -> String {
         PromptSource::Inline(prompts) => format!("{} inline prompts", prompts.len()),
         PromptSource::File(path) => format!("prompts from {}", path.display()),
         PromptSource::Builtin(name) => format!("built-in prompts \"{name}\""),
+        PromptSource::Trace(path) => format!("trace {}", path.display()),
         PromptSource::Synthetic(spec) => format!(
             "{} synthetic prompts of ~{} tokens",
             spec.count, spec.input_tokens

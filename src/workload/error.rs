@@ -49,6 +49,14 @@ pub enum WorkloadError {
         longest: usize,
         turns: u32,
     },
+    #[error("cannot read trace file {}: {io}\n  help: check the path (relative paths in a race file are relative to the race file)", path.display())]
+    TraceRead { path: PathBuf, io: std::io::Error },
+    #[error("{source_name}: {problem}\n  help: {help}")]
+    Trace {
+        source_name: String,
+        problem: String,
+        help: String,
+    },
     #[error("making the prompts was stopped")]
     Stopped,
     #[error("cannot make the generated images: {0}")]

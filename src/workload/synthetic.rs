@@ -54,6 +54,24 @@ pub(super) fn generate<'a>(
     })
 }
 
+/// Text of exactly `tokens` o200k tokens drawn from `seed` alone, stoppable like [`generate`].
+/// Its first word is one token even without a space before it (a seed whose first word is
+/// not gives way to the next seed on), so every piece is one token: the text of fewer tokens
+/// from the same seed is a prefix of it, and such texts joined with a space count the sum of
+/// their tokens (tests check both). A trace's blocks are made with it.
+pub(super) fn text_from_seed(tokens: u32, seed: u64, stop: &AtomicBool) -> String {
+    let mut text = String::new();
+    for attempt in 0..64_u64 {
+        let seed = seed.wrapping_add(attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        text = text_of(tokens, &mut Rng::new(seed), stop);
+        let first = text.split(' ').next().unwrap_or_default();
+        if count_tokens(first) == 1 {
+            break;
+        }
+    }
+    text
+}
+
 /// About how many bytes of text a prompt of `spec` holds on average, from above: the mean
 /// length is `input_tokens` (with half a spread of margin for lengths clamped at one token),
 /// and a token is a short word with its space.
@@ -221,6 +239,22 @@ mod tests {
     fn every_word_is_one_token() {
         for word in WORDS {
             assert_eq!(count_tokens(&format!(" {word}")), 1, "{word}");
+        }
+    }
+
+    #[test]
+    fn seeded_texts_are_prefixes_of_longer_ones_and_add_up_when_joined() {
+        let long = text_from_seed(512, 9, &GO);
+        let short = text_from_seed(100, 9, &GO);
+        assert!(long.starts_with(&short), "{short} / {long}");
+        assert_ne!(long, text_from_seed(512, 10, &GO));
+        let joined = [long.as_str(), short.as_str(), &text_from_seed(7, 3, &GO)].join(" ");
+        assert_eq!(count_tokens(&joined), 512 + 100 + 7);
+        // Whatever word a seed starts with, each text counts its length alone and after others.
+        for seed in 0..40 {
+            let text = text_from_seed(20, seed, &GO);
+            assert_eq!(count_tokens(&text), 20, "{text}");
+            assert_eq!(count_tokens(&format!("{long} {text}")), 512 + 20, "{text}");
         }
     }
 

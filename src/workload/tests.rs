@@ -206,6 +206,7 @@ fn a_race_that_counts_its_requests_gets_the_first_prompts_only() -> TestResult {
     let needed = |n| Loading {
         needed: Some(n),
         stop: &stop,
+        until: None,
     };
     let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
     let all = load_workload(&synthetic(50, false), Path::new("."))?;
@@ -235,6 +236,7 @@ fn reading_a_file_stops_when_asked() -> TestResult {
     let stopped = Loading {
         needed: None,
         stop: &stop,
+        until: None,
     };
     for (name, text) in [
         ("p.txt", "one\ntwo\n"),
@@ -280,6 +282,7 @@ fn making_prompts_stops_when_asked() {
     let loading = Loading {
         needed: None,
         stop: &stop,
+        until: None,
     };
     let loaded = load_needed(&config, Path::new("."), loading);
     assert!(matches!(loaded, Err(WorkloadError::Stopped)));

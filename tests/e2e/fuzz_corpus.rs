@@ -79,3 +79,8 @@ fn race_file() {
 fn threshold() {
     replay("threshold", fuzzing::threshold);
 }
+
+#[test]
+fn trace() {
+    replay("trace", fuzzing::trace);
+}

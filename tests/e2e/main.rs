@@ -41,6 +41,7 @@ mod race_open_loop;
 mod race_pause;
 mod race_protocols;
 mod race_retries;
+mod race_trace;
 mod replay;
 mod report_html;
 mod secrets;

@@ -106,6 +106,11 @@ impl Resolver<'_> {
                 .transpose()?,
             arrival_seed: None,
             retries: raw.retries.unwrap_or(0),
+            trace_speed: raw
+                .trace_speed
+                .as_ref()
+                .map(|s| self.check(s, "load.trace_speed", |s| crate::config::trace::speed(*s)))
+                .transpose()?,
         })
     }
 

@@ -90,6 +90,10 @@ fn comparable(workload: &WorkloadConfig, shuffled: bool) -> WorkloadConfig {
         workload.prompts =
             PromptSource::File(path.file_name().map(PathBuf::from).unwrap_or_default());
     }
+    if let PromptSource::Trace(path) = &workload.prompts {
+        workload.prompts =
+            PromptSource::Trace(path.file_name().map(PathBuf::from).unwrap_or_default());
+    }
     workload
 }
 
