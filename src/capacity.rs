@@ -174,7 +174,7 @@ impl Demand {
             })
             .collect();
         let source = match &config.workload.prompts {
-            PromptSource::Synthetic(_) => Source::Synthetic,
+            PromptSource::Synthetic(_) | PromptSource::SharedPrefix(_) => Source::Synthetic,
             PromptSource::File(_) => Source::File,
             PromptSource::Builtin(_) | PromptSource::Inline(_) => Source::Listed,
         };

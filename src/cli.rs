@@ -292,6 +292,14 @@ pub struct WorkloadArgs {
           conflicts_with_all = ["prompts", "prompts_file", "workload"])]
     pub synthetic: Option<TokenRange>,
 
+    /// Prompts in G groups sharing a prefix of P tokens (o200k), each with S tokens of its own
+    /// (default 256), for measuring prefix caching: GxP or GxP+S, e.g. 8x2048+256; 100
+    /// prompts (or G if more) unless the race file's `shared_prefix` says otherwise.
+    #[arg(long, value_name = "GxP[+S]", help_heading = "Workload",
+          value_parser = parse_shared_prefix,
+          conflicts_with_all = ["prompts", "prompts_file", "workload", "synthetic"])]
+    pub shared_prefix: Option<SharedPrefixArg>,
+
     /// Send the prompts in a shuffled order, the same for the same --seed.
     #[arg(long, help_heading = "Workload")]
     pub shuffle: bool,
@@ -682,6 +690,52 @@ fn parse_token_range(text: &str) -> Result<TokenRange, String> {
         return Err(format!("at most {most} tokens a prompt, not {max}; {hint}"));
     }
     Ok(TokenRange { min, max })
+}
+
+/// `--shared-prefix`: groups, prefix tokens and, if given, suffix tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedPrefixArg {
+    pub groups: u32,
+    pub prefix_tokens: u32,
+    pub suffix_tokens: Option<u32>,
+}
+
+fn parse_shared_prefix(text: &str) -> Result<SharedPrefixArg, String> {
+    use crate::config::{DEFAULT_SUFFIX_TOKENS, MAX_SYNTHETIC_COUNT, MAX_SYNTHETIC_TOKENS};
+    let hint = "write GROUPSxPREFIX or GROUPSxPREFIX+SUFFIX in tokens, e.g. 8x2048 or 8x2048+256";
+    let number = |t: &str, what: &str, most: u32| match t.trim().parse::<u64>() {
+        Ok(n) if (1..=u64::from(most)).contains(&n) => Ok(u32::try_from(n).unwrap_or(most)),
+        Ok(n) => Err(format!("{what} must be from 1 to {most}, not {n}; {hint}")),
+        Err(_) => Err(format!(
+            "expected a whole number of {what}, not `{}`; {hint}",
+            t.trim()
+        )),
+    };
+    let (groups, rest) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("no `x` between groups and prefix tokens; {hint}"))?;
+    let (prefix, suffix) = match rest.split_once('+') {
+        Some((prefix, suffix)) => (prefix, Some(suffix)),
+        None => (rest, None),
+    };
+    let groups = number(groups, "groups", MAX_SYNTHETIC_COUNT)?;
+    let prefix_tokens = number(prefix, "prefix tokens", MAX_SYNTHETIC_TOKENS)?;
+    let suffix_tokens = suffix
+        .map(|s| number(s, "suffix tokens", MAX_SYNTHETIC_TOKENS))
+        .transpose()?;
+    let total =
+        u64::from(prefix_tokens) + u64::from(suffix_tokens.unwrap_or(DEFAULT_SUFFIX_TOKENS));
+    if total > u64::from(MAX_SYNTHETIC_TOKENS) {
+        return Err(format!(
+            "a prompt of {total} tokens (prefix and suffix) is longer than \
+             {MAX_SYNTHETIC_TOKENS}; {hint}"
+        ));
+    }
+    Ok(SharedPrefixArg {
+        groups,
+        prefix_tokens,
+        suffix_tokens,
+    })
 }
 
 fn parse_positive_u64(text: &str) -> Result<u64, String> {

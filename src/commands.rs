@@ -59,6 +59,9 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
     let table = report::table::render_within(&outcome.summary.endpoints, print::width());
     print::out(&table);
     print::out(&report::cost::lines(&outcome.summary.costs));
+    print::out(&report::expected_cache::lines(
+        outcome.summary.expected_cache.as_ref(),
+    ));
     print::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
         let by = outcome

@@ -6,11 +6,12 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{RaceArgs, TokenRange, WorkloadArgs};
+use super::{RaceArgs, SharedPrefixArg, TokenRange, WorkloadArgs};
 use crate::config::{
-    ConfigError, DEFAULT_SYNTHETIC_COUNT, EndpointConfig, LengthDistribution, Location,
-    PromptSource, RaceConfig, SyntheticSpec, WorkloadConfig, add_fail_if, apply_api_key_envs,
-    bare_race, demo_race, fill_defaults, load_file_layer, parse_endpoint_spec,
+    ConfigError, DEFAULT_SUFFIX_TOKENS, DEFAULT_SYNTHETIC_COUNT, EndpointConfig,
+    LengthDistribution, Location, PromptSource, RaceConfig, SharedPrefixSpec, SyntheticSpec,
+    WorkloadConfig, add_fail_if, apply_api_key_envs, bare_race, default_prefix_count, demo_race,
+    fill_defaults, load_file_layer, parse_endpoint_spec,
 };
 use crate::pace::Arrivals;
 
@@ -119,6 +120,12 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     if let (PromptSource::Synthetic(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
         spec.seed = seed;
     }
+    if let Some(arg) = flags.shared_prefix {
+        workload.prompts = PromptSource::SharedPrefix(shared_prefix_from_flag(arg, workload));
+    }
+    if let (PromptSource::SharedPrefix(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
+        spec.seed = seed;
+    }
     if let Some(max_tokens) = flags.max_tokens {
         workload.max_tokens = Some(max_tokens);
         race.endpoints.iter_mut().for_each(|e| e.max_tokens = None);
@@ -215,6 +222,29 @@ fn override_limits(
         ));
     }
     Ok(())
+}
+
+/// `--shared-prefix GxP[+S]`, keeping the suffix (unless given), count (if it still gives
+/// every group a prompt) and seed of the file's `shared_prefix` table if it has one (`--seed`
+/// is applied after).
+fn shared_prefix_from_flag(arg: SharedPrefixArg, workload: &WorkloadConfig) -> SharedPrefixSpec {
+    let file = match &workload.prompts {
+        PromptSource::SharedPrefix(spec) => Some(*spec),
+        _ => None,
+    };
+    let count = file
+        .map(|f| f.count)
+        .filter(|count| *count >= arg.groups)
+        .unwrap_or_else(|| default_prefix_count(arg.groups));
+    SharedPrefixSpec {
+        groups: arg.groups,
+        prefix_tokens: arg.prefix_tokens,
+        suffix_tokens: (arg.suffix_tokens)
+            .or(file.map(|f| f.suffix_tokens))
+            .unwrap_or(DEFAULT_SUFFIX_TOKENS),
+        count,
+        seed: file.map_or(workload.seed, |f| f.seed),
+    }
 }
 
 /// `--synthetic N` (fixed) or `MIN..MAX` (uniform), keeping the count and seed of the file's

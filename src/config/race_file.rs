@@ -20,6 +20,7 @@ use super::{
 use crate::threshold;
 
 mod load;
+mod shared_prefix;
 
 /// Resolves race-file text; `path` is only used in messages and for the default race name.
 #[cfg(any(test, feature = "test-support"))]
@@ -245,13 +246,21 @@ impl Resolver<'_> {
             let spec = self.synthetic(synthetic, raw.seed.unwrap_or(0))?;
             sources.push(("synthetic", PromptSource::Synthetic(spec), synthetic.span()));
         }
+        if let Some(shared) = &raw.shared_prefix {
+            let spec = self.shared_prefix(shared, raw.seed.unwrap_or(0))?;
+            sources.push((
+                "shared_prefix",
+                PromptSource::SharedPrefix(spec),
+                shared.span(),
+            ));
+        }
         if let [(first, ..), (second, _, span), ..] = sources.as_slice() {
             return Err(ConfigError::invalid(
                 Location::at_offset(self.path, self.text, span.start),
                 format!("workload.{second}"),
                 format!("both `{first}` and `{second}` are given"),
-                "choose one prompt source: `prompt`, `prompts`, `prompts_file`, `builtin` or \
-                 `synthetic`",
+                "choose one prompt source: `prompt`, `prompts`, `prompts_file`, `builtin`, \
+                 `synthetic` or `shared_prefix`",
             ));
         }
         let prompts = sources.pop().map_or_else(

@@ -206,6 +206,12 @@ fn cost_table(out: &mut String, run: &Run) {
         super::headline::lap_rows(&run.summary.endpoints),
         "Every prompt went to every endpoint at the same instant.",
     );
+    if let Some(expected) = &run.summary.expected_cache {
+        use super::expected_cache as cache;
+        let title = format!("Prompt cache ({})", cache::title(expected));
+        let rows = cache::rows(Some(expected));
+        simple_table(out, &title, &cache::COLUMNS, rows, cache::NOTE);
+    }
 }
 
 /// A small titled table (first column text, the others numbers); nothing when there are no rows.
