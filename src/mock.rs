@@ -8,6 +8,7 @@ mod body;
 mod faults;
 mod linger;
 mod plan;
+mod prefix;
 mod profile;
 mod request;
 #[cfg(any(test, feature = "test-support"))]
@@ -92,6 +93,7 @@ impl MockServer {
         let started = chrono::Utc::now();
         let counters = Arc::new(Counters::new());
         let shared = Arc::new(Shared {
+            cache: prefix::PrefixCache::new(profile.cache),
             profile,
             counters: Arc::clone(&counters),
             created: u64::try_from(started.timestamp()).unwrap_or(0),
