@@ -44,6 +44,7 @@ mod race_retries;
 mod replay;
 mod report_html;
 mod secrets;
+mod shared_prefix;
 mod signals;
 mod start_up;
 mod sweep;
