@@ -292,9 +292,10 @@ pub struct WorkloadArgs {
           conflicts_with_all = ["prompts", "prompts_file", "workload"])]
     pub synthetic: Option<TokenRange>,
 
-    /// Prompts in G groups sharing a prefix of P tokens (o200k), each with S tokens of its own
-    /// (default 256), for measuring prefix caching: GxP or GxP+S, e.g. 8x2048+256; 100
-    /// prompts (or G if more) unless the race file's `shared_prefix` says otherwise.
+    /// Prompts in groups that share a prefix, for measuring prefix caching: 8x2048 makes 8
+    /// groups whose prompts begin with the same 2048 tokens (o200k) and end in 256 of their
+    /// own; 8x2048+64 ends them in 64. 100 prompts (or one per group if more) unless the race
+    /// file's `shared_prefix` says otherwise.
     #[arg(long, value_name = "GxP[+S]", help_heading = "Workload",
           value_parser = parse_shared_prefix,
           conflicts_with_all = ["prompts", "prompts_file", "workload", "synthetic"])]

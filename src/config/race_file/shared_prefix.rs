@@ -24,23 +24,20 @@ impl Resolver<'_> {
         let prefix_tokens = self.check(&table.prefix_tokens, &key("prefix_tokens"), |t| {
             validate::part_tokens(*t, "prefix_tokens")
         })?;
-        let suffix_tokens = match &table.suffix_tokens {
-            Some(suffix) => {
-                let tokens = self.check(suffix, &key("suffix_tokens"), |t| {
-                    validate::part_tokens(*t, "suffix_tokens")
-                })?;
-                self.check(suffix, &key("suffix_tokens"), |t| {
-                    validate::shared_prompt_tokens(prefix_tokens, *t)
-                })?;
-                tokens
-            }
-            None => {
-                let suffix = DEFAULT_SUFFIX_TOKENS;
-                self.check(&table.prefix_tokens, &key("prefix_tokens"), |t| {
-                    validate::shared_prompt_tokens(*t, suffix)
-                })?;
-                suffix
-            }
+        let suffix_tokens = if let Some(suffix) = &table.suffix_tokens {
+            let tokens = self.check(suffix, &key("suffix_tokens"), |t| {
+                validate::part_tokens(*t, "suffix_tokens")
+            })?;
+            self.check(suffix, &key("suffix_tokens"), |t| {
+                validate::shared_prompt_tokens(prefix_tokens, *t)
+            })?;
+            tokens
+        } else {
+            let suffix = DEFAULT_SUFFIX_TOKENS;
+            self.check(&table.prefix_tokens, &key("prefix_tokens"), |t| {
+                validate::shared_prompt_tokens(*t, suffix)
+            })?;
+            suffix
         };
         let count = match &table.count {
             Some(count) => {
