@@ -185,41 +185,6 @@ mod tests {
     }
 
     #[test]
-    fn a_race_of_twenty_requests_makes_twenty_prompts_and_their_groups_only() {
-        use crate::workload::{Loading, load_needed, load_workload, planned_size};
-        let small = workload(spec(30, 64, 8, 40));
-        // Four billion prompts in four billion groups: made eagerly, neither would fit.
-        let huge = workload(spec(u32::MAX, 64, 8, u32::MAX));
-        let needed = Loading {
-            needed: Some(20),
-            stop: &GO,
-        };
-        let here = std::path::Path::new(".");
-        let made = load_needed(&huge, here, needed).expect("made");
-        let all = load_workload(&small, here).expect("made");
-        assert_eq!(made.prompts.len(), 20);
-        assert_eq!(made.prompts, all.prompts[..20]);
-        let (planned, kept) = planned_size(&huge, here, Some(20));
-        assert_eq!((planned.count, kept.count), (20, 20));
-        assert_eq!(planned.bytes, 20 * 72 * BYTES_PER_TOKEN);
-    }
-
-    #[test]
-    fn making_prompts_stops_when_asked() {
-        let stop = AtomicBool::new(true);
-        let loading = crate::workload::Loading {
-            needed: None,
-            stop: &stop,
-        };
-        let config = workload(spec(8, 1_000_000, 1, u32::MAX));
-        let loaded = crate::workload::load_needed(&config, std::path::Path::new("."), loading);
-        assert!(matches!(
-            loaded,
-            Err(crate::workload::WorkloadError::Stopped)
-        ));
-    }
-
-    #[test]
     fn the_size_estimate_is_an_upper_bound() {
         let spec = spec(3, 500, 100, 9);
         let bytes: usize = texts(&spec).iter().map(String::len).sum();
