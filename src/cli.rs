@@ -702,7 +702,7 @@ pub struct SharedPrefixArg {
 }
 
 fn parse_shared_prefix(text: &str) -> Result<SharedPrefixArg, String> {
-    use crate::config::{DEFAULT_SUFFIX_TOKENS, MAX_SYNTHETIC_COUNT, MAX_SYNTHETIC_TOKENS};
+    use crate::config::{MAX_SYNTHETIC_COUNT, MAX_SYNTHETIC_TOKENS};
     let hint = "write GROUPSxPREFIX or GROUPSxPREFIX+SUFFIX in tokens, e.g. 8x2048 or 8x2048+256";
     let number = |t: &str, what: &str, most: u32| match t.trim().parse::<u64>() {
         Ok(n) if (1..=u64::from(most)).contains(&n) => Ok(u32::try_from(n).unwrap_or(most)),
@@ -724,8 +724,8 @@ fn parse_shared_prefix(text: &str) -> Result<SharedPrefixArg, String> {
     let suffix_tokens = suffix
         .map(|s| number(s, "suffix tokens", MAX_SYNTHETIC_TOKENS))
         .transpose()?;
-    let total =
-        u64::from(prefix_tokens) + u64::from(suffix_tokens.unwrap_or(DEFAULT_SUFFIX_TOKENS));
+    // Without a suffix, the race file's or the default one: checked when the layers are laid.
+    let total = u64::from(prefix_tokens) + u64::from(suffix_tokens.unwrap_or(0));
     if total > u64::from(MAX_SYNTHETIC_TOKENS) {
         return Err(format!(
             "a prompt of {total} tokens (prefix and suffix) is longer than \

@@ -121,7 +121,22 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
         spec.seed = seed;
     }
     if let Some(arg) = flags.shared_prefix {
-        workload.prompts = PromptSource::SharedPrefix(shared_prefix_from_flag(arg, workload));
+        let spec = shared_prefix_from_flag(arg, workload);
+        // The flag's prefix with the file's suffix: checked together only here.
+        let total = u64::from(spec.prefix_tokens) + u64::from(spec.suffix_tokens);
+        if total > u64::from(crate::config::MAX_SYNTHETIC_TOKENS) {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                "--shared-prefix",
+                format!(
+                    "a prompt of {} + {} = {total} tokens is longer than 1000000 tokens (the \
+                     suffix is the race file's `suffix_tokens`, or 256)",
+                    spec.prefix_tokens, spec.suffix_tokens
+                ),
+                "give the suffix too, e.g. --shared-prefix 8x2048+256, or a shorter prefix",
+            ));
+        }
+        workload.prompts = PromptSource::SharedPrefix(spec);
     }
     if let (PromptSource::SharedPrefix(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
         spec.seed = seed;

@@ -509,5 +509,17 @@ fn shared_prefix_flag_and_seed_override_the_file() -> TestResult {
     assert_eq!((spec.suffix_tokens, spec.count), (7, 200));
     let (race, _) = from_args(&args(&[&path_arg, "--seed", "5"])?)?;
     assert!(matches!(race.workload.prompts, PromptSource::SharedPrefix(s) if s.seed == 5));
+    // The flag's prefix and the file's suffix together are too long a prompt.
+    let error = from_args(&args(&[&path_arg, "--shared-prefix", "4x999995"])?)
+        .err()
+        .ok_or("refused")?
+        .to_string();
+    assert!(error.contains("999995 + 10 = 1000005 tokens"), "{error}");
+    assert!(error.contains("--shared-prefix 8x2048+256"), "{error}");
+    let error = from_args(&args(&["--shared-prefix", "4x999995"])?)
+        .err()
+        .ok_or("refused")?
+        .to_string();
+    assert!(error.contains("999995 + 256 = 1000251 tokens"), "{error}");
     Ok(())
 }

@@ -128,7 +128,7 @@ fn shared_prefix_groups_prefix_and_suffix() -> TestResult {
             "8xmany",
             "expected a whole number of prefix tokens, not `many`",
         ),
-        ("8x999900", "a prompt of 1000156 tokens"),
+        ("8x999900+200", "a prompt of 1000100 tokens"),
         ("8x1000000+1", "a prompt of 1000001 tokens"),
     ] {
         let error = race(&["--shared-prefix", bad])
