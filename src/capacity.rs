@@ -176,7 +176,7 @@ impl Demand {
             })
             .collect();
         let source = match &config.workload.prompts {
-            PromptSource::Synthetic(_) => Source::Synthetic,
+            PromptSource::Synthetic(_) | PromptSource::SharedPrefix(_) => Source::Synthetic,
             PromptSource::File(_) | PromptSource::Trace(_) => Source::File,
             PromptSource::Builtin(_) | PromptSource::Inline(_) => Source::Listed,
         };

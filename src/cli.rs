@@ -310,6 +310,15 @@ pub struct WorkloadArgs {
     #[arg(long, value_name = "X", help_heading = "Workload", value_parser = parse_trace_speed)]
     pub trace_speed: Option<f64>,
 
+    /// Prompts in groups that share a prefix, for measuring prefix caching: 8x2048 makes 8
+    /// groups whose prompts begin with the same 2048 tokens (o200k) and end in 256 of their
+    /// own; 8x2048+64 ends them in 64. 100 prompts (or one per group if more) unless the race
+    /// file's `shared_prefix` says otherwise.
+    #[arg(long, value_name = "GxP[+S]", help_heading = "Workload",
+          value_parser = parse_shared_prefix,
+          conflicts_with_all = ["prompts", "prompts_file", "workload", "synthetic"])]
+    pub shared_prefix: Option<SharedPrefixArg>,
+
     /// Send the prompts in a shuffled order, the same for the same --seed.
     #[arg(long, help_heading = "Workload")]
     pub shuffle: bool,
@@ -744,6 +753,52 @@ fn parse_images(text: &str) -> Result<crate::config::ImageSpec, String> {
         count,
         width,
         height,
+    })
+}
+
+/// `--shared-prefix`: groups, prefix tokens and, if given, suffix tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedPrefixArg {
+    pub groups: u32,
+    pub prefix_tokens: u32,
+    pub suffix_tokens: Option<u32>,
+}
+
+fn parse_shared_prefix(text: &str) -> Result<SharedPrefixArg, String> {
+    use crate::config::{MAX_SYNTHETIC_COUNT, MAX_SYNTHETIC_TOKENS};
+    let hint = "write GROUPSxPREFIX or GROUPSxPREFIX+SUFFIX in tokens, e.g. 8x2048 or 8x2048+256";
+    let number = |t: &str, what: &str, most: u32| match t.trim().parse::<u64>() {
+        Ok(n) if (1..=u64::from(most)).contains(&n) => Ok(u32::try_from(n).unwrap_or(most)),
+        Ok(n) => Err(format!("{what} must be from 1 to {most}, not {n}; {hint}")),
+        Err(_) => Err(format!(
+            "expected a whole number of {what}, not `{}`; {hint}",
+            t.trim()
+        )),
+    };
+    let (groups, rest) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("no `x` between groups and prefix tokens; {hint}"))?;
+    let (prefix, suffix) = match rest.split_once('+') {
+        Some((prefix, suffix)) => (prefix, Some(suffix)),
+        None => (rest, None),
+    };
+    let groups = number(groups, "groups", MAX_SYNTHETIC_COUNT)?;
+    let prefix_tokens = number(prefix, "prefix tokens", MAX_SYNTHETIC_TOKENS)?;
+    let suffix_tokens = suffix
+        .map(|s| number(s, "suffix tokens", MAX_SYNTHETIC_TOKENS))
+        .transpose()?;
+    // Without a suffix, the race file's or the default one: checked when the layers are laid.
+    let total = u64::from(prefix_tokens) + u64::from(suffix_tokens.unwrap_or(0));
+    if total > u64::from(MAX_SYNTHETIC_TOKENS) {
+        return Err(format!(
+            "a prompt of {total} tokens (prefix and suffix) is longer than \
+             {MAX_SYNTHETIC_TOKENS}; {hint}"
+        ));
+    }
+    Ok(SharedPrefixArg {
+        groups,
+        prefix_tokens,
+        suffix_tokens,
     })
 }
 

@@ -60,6 +60,9 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
     print::out(&table);
     print::out(&report::turns::lines(&outcome.summary.endpoints));
     print::out(&report::cost::lines(&outcome.summary.costs));
+    print::out(&report::expected_cache::lines(
+        outcome.summary.expected_cache.as_ref(),
+    ));
     print::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
         let by = outcome

@@ -41,7 +41,9 @@ pub(crate) use trace::{
 };
 #[cfg(test)]
 pub use validate::BUILTIN_SETS;
-pub use validate::{MAX_IMAGE_COUNT, MAX_IMAGE_SIDE, MAX_SYNTHETIC_TOKENS, authority_port};
+pub use validate::{
+    MAX_IMAGE_COUNT, MAX_IMAGE_SIDE, MAX_SYNTHETIC_COUNT, MAX_SYNTHETIC_TOKENS, authority_port,
+};
 
 /// The commented example race file that `llmrace init` writes.
 pub const EXAMPLE_RACE_FILE: &str = include_str!("../assets/race.example.toml");
@@ -149,6 +151,8 @@ pub enum PromptSource {
     /// A production trace replayed: each row's prompt is made to its input length and sent at
     /// its time (Mooncake JSONL, the Azure LLM inference CSV or `BurstGPT`'s CSV).
     Trace(PathBuf),
+    /// Generated prompts in groups that share a long prefix (`shared_prefix = { … }`).
+    SharedPrefix(SharedPrefixSpec),
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`:
@@ -179,6 +183,30 @@ pub enum LengthDistribution {
 
 /// Synthetic prompts generated when `count` is not given.
 pub const DEFAULT_SYNTHETIC_COUNT: u32 = 100;
+
+/// `shared_prefix = { groups = 8, prefix_tokens = 2048, suffix_tokens = 256, count = 100 }`:
+/// generated prompts in `groups` groups; the prompts of a group begin with the same
+/// `prefix_tokens` o200k tokens and end in `suffix_tokens` of their own. Prompt `i` is in
+/// group `i % groups`, so the first `groups` prompts start one group each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedPrefixSpec {
+    pub groups: u32,
+    pub prefix_tokens: u32,
+    pub suffix_tokens: u32,
+    /// How many prompts to generate, at least `groups`.
+    pub count: u32,
+    /// Same seed, same prompts.
+    pub seed: u64,
+}
+
+/// The suffix of shared-prefix prompts when neither the file nor the flag gives one.
+pub const DEFAULT_SUFFIX_TOKENS: u32 = 256;
+
+/// Shared-prefix prompts generated when `count` is not given: as many as synthetic ones, or
+/// one per group if there are more groups.
+pub fn default_prefix_count(groups: u32) -> u32 {
+    DEFAULT_SYNTHETIC_COUNT.max(groups)
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadConfig {

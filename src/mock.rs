@@ -9,6 +9,7 @@ mod faults;
 mod images;
 mod linger;
 mod plan;
+mod prefix;
 mod profile;
 #[cfg(any(test, feature = "test-support"))]
 mod received;
@@ -96,6 +97,7 @@ impl MockServer {
         let started = chrono::Utc::now();
         let counters = Arc::new(Counters::new());
         let shared = Arc::new(Shared {
+            cache: prefix::PrefixCache::new(profile.cache),
             profile,
             counters: Arc::clone(&counters),
             created: u64::try_from(started.timestamp()).unwrap_or(0),

@@ -5,6 +5,7 @@
 
 pub mod disk;
 mod endpoint_info;
+pub mod expected_cache;
 pub mod files;
 pub mod folder;
 pub mod recorder;

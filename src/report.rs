@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod cost;
 pub mod csv;
+pub mod expected_cache;
 pub mod headline;
 pub mod html;
 pub mod json;
@@ -95,6 +96,7 @@ pub fn render(run: &Run, format: Format) -> String {
             table::render(&run.summary.endpoints)
                 + &turns::lines(&run.summary.endpoints)
                 + &cost::lines(&run.summary.costs)
+                + &expected_cache::lines(run.summary.expected_cache.as_ref())
                 + &notes
         }
         Format::Markdown => markdown::render(run),

@@ -1,5 +1,5 @@
-//! The prompts of a race: built-in sets, files (text, JSONL, ShareGPT), inline and synthetic
-//! prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order;
+//! The prompts of a race: built-in sets, files (text, JSONL, ShareGPT), inline, synthetic and
+//! shared-prefix prompts, loaded into [`Prompt`]s once before the race starts, optionally in a seeded order;
 //! only as many as the race can send are kept, and synthetic ones past those are never made.
 
 use std::fs::File;
@@ -19,6 +19,7 @@ mod image_files;
 mod images;
 mod long;
 mod rng;
+mod shared_prefix;
 mod sharegpt;
 mod synthetic;
 mod tools;
@@ -26,6 +27,7 @@ mod trace;
 
 use error::STOP_EVERY;
 pub use error::WorkloadError;
+pub use shared_prefix::expected_hit_rate;
 
 const CHAT: &str = include_str!("../assets/prompts/chat.jsonl");
 const RAG: &str = include_str!("../assets/prompts/rag.jsonl");
@@ -128,8 +130,9 @@ pub fn planned_size(
     base_dir: &Path,
     needed: Option<u64>,
 ) -> (PromptsSize, PromptsSize) {
-    let spec = match &config.prompts {
-        PromptSource::Synthetic(spec) => spec,
+    let (count, per_prompt) = match &config.prompts {
+        PromptSource::Synthetic(spec) => (spec.count, synthetic::bytes_per_prompt(spec)),
+        PromptSource::SharedPrefix(spec) => (spec.count, shared_prefix::bytes_per_prompt(spec)),
         PromptSource::File(file) if !is_sharegpt(file) => {
             let bytes = std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len());
             let read = PromptsSize { count: 0, bytes };
@@ -137,12 +140,12 @@ pub fn planned_size(
         }
         _ => return Default::default(),
     };
-    let count = u64::from(spec.count);
+    let count = u64::from(count);
     let sized = |needed: Option<u64>| {
         let count = needed.map_or(count, |n| count.min(n.max(1)));
         PromptsSize {
             count,
-            bytes: count.saturating_mul(synthetic::bytes_per_prompt(spec)),
+            bytes: count.saturating_mul(per_prompt),
         }
     };
     (sized(made_of(config, needed)), sized(needed))
@@ -255,6 +258,11 @@ fn load_source(
         }
         // `load_needed` reads a trace with the workload's seed; without one, seed 0.
         PromptSource::Trace(file) => trace_prompts(&base_dir.join(file), 0, notes, loading),
+        PromptSource::SharedPrefix(spec) => take_made(
+            "shared-prefix prompts",
+            shared_prefix::generate(spec, loading.stop),
+            loading,
+        ),
         PromptSource::Builtin(name) if name == "long" => {
             let rag: Vec<Vec<Message>> =
                 read_jsonl(RAG.as_bytes(), "built-in `rag`", 1, notes, loading.stop)?
@@ -320,6 +328,24 @@ fn trace_prompts(
             last.max_tokens = Some(made.max_tokens);
             last.at = Some(made.at);
         }
+    }
+    prompts.finish()
+}
+
+/// The first `loading.needed` prompts that `made` makes, one at a time, until a signal.
+fn take_made(
+    source_name: &str,
+    made: impl Iterator<Item = Vec<Message>>,
+    loading: Loading<'_>,
+) -> Result<Vec<Prompt>, WorkloadError> {
+    let mut prompts = Prompts::new(source_name);
+    let needed = loading.needed.unwrap_or(u64::MAX).max(1);
+    for messages in made.take(usize::try_from(needed).unwrap_or(usize::MAX)) {
+        // Thousands of prompts take seconds to make: a signal must not wait for them.
+        if loading.stop.load(Ordering::Relaxed) {
+            return Err(WorkloadError::Stopped);
+        }
+        prompts.push(messages)?;
     }
     prompts.finish()
 }

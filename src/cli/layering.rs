@@ -6,11 +6,12 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{RaceArgs, TokenRange, WorkloadArgs};
+use super::{RaceArgs, SharedPrefixArg, TokenRange, WorkloadArgs};
 use crate::config::{
-    ConfigError, DEFAULT_SYNTHETIC_COUNT, EndpointConfig, LengthDistribution, Location,
-    PromptSource, RaceConfig, SyntheticSpec, TRACE_CONFLICT_HELP, WorkloadConfig, add_fail_if,
-    apply_api_key_envs, bare_race, demo_race, fill_defaults, load_file_layer, parse_endpoint_spec,
+    ConfigError, DEFAULT_SUFFIX_TOKENS, DEFAULT_SYNTHETIC_COUNT, EndpointConfig,
+    LengthDistribution, Location, PromptSource, RaceConfig, SharedPrefixSpec, SyntheticSpec,
+    TRACE_CONFLICT_HELP, WorkloadConfig, add_fail_if, apply_api_key_envs, bare_race,
+    default_prefix_count, demo_race, fill_defaults, load_file_layer, parse_endpoint_spec,
     trace_conflict,
 };
 use crate::pace::Arrivals;
@@ -163,6 +164,27 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     if let (PromptSource::Synthetic(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
         spec.seed = seed;
     }
+    if let Some(arg) = flags.shared_prefix {
+        let spec = shared_prefix_from_flag(arg, workload);
+        // The flag's prefix with the file's suffix: checked together only here.
+        let total = u64::from(spec.prefix_tokens) + u64::from(spec.suffix_tokens);
+        if total > u64::from(crate::config::MAX_SYNTHETIC_TOKENS) {
+            return Err(ConfigError::invalid(
+                Location::CommandLine,
+                "--shared-prefix",
+                format!(
+                    "a prompt of {} + {} = {total} tokens is longer than 1000000 tokens (the \
+                     suffix is the race file's `suffix_tokens`, or 256)",
+                    spec.prefix_tokens, spec.suffix_tokens
+                ),
+                "give the suffix too, e.g. --shared-prefix 8x2048+256, or a shorter prefix",
+            ));
+        }
+        workload.prompts = PromptSource::SharedPrefix(spec);
+    }
+    if let (PromptSource::SharedPrefix(spec), Some(seed)) = (&mut workload.prompts, flags.seed) {
+        spec.seed = seed;
+    }
     if let Some(max_tokens) = flags.max_tokens {
         workload.max_tokens = Some(max_tokens);
         race.endpoints.iter_mut().for_each(|e| e.max_tokens = None);
@@ -283,6 +305,29 @@ fn check_trace(race: &RaceConfig, flags: &WorkloadArgs) -> Result<(), ConfigErro
             TRACE_CONFLICT_HELP,
         )),
         None => Ok(()),
+    }
+}
+
+/// `--shared-prefix GxP[+S]`, keeping the suffix (unless given), count (if it still gives
+/// every group a prompt) and seed of the file's `shared_prefix` table if it has one (`--seed`
+/// is applied after).
+fn shared_prefix_from_flag(arg: SharedPrefixArg, workload: &WorkloadConfig) -> SharedPrefixSpec {
+    let file = match &workload.prompts {
+        PromptSource::SharedPrefix(spec) => Some(*spec),
+        _ => None,
+    };
+    let count = file
+        .map(|f| f.count)
+        .filter(|count| *count >= arg.groups)
+        .unwrap_or_else(|| default_prefix_count(arg.groups));
+    SharedPrefixSpec {
+        groups: arg.groups,
+        prefix_tokens: arg.prefix_tokens,
+        suffix_tokens: (arg.suffix_tokens)
+            .or(file.map(|f| f.suffix_tokens))
+            .unwrap_or(DEFAULT_SUFFIX_TOKENS),
+        count,
+        seed: file.map_or(workload.seed, |f| f.seed),
     }
 }
 

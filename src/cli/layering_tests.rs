@@ -472,3 +472,54 @@ fn laps_and_a_rate_cannot_both_be_asked_for() {
     assert!(args(&["race", "--ramp", "1/s..2/s:1s", "--rate", "5/s"]).is_err());
     assert!(args(&["race", "--rate", "5/fortnight"]).is_err());
 }
+
+#[test]
+fn shared_prefix_flag_and_seed_override_the_file() -> TestResult {
+    let (race, _) = from_args(&args(&["--shared-prefix", "8x2048", "--seed", "9"])?)?;
+    let PromptSource::SharedPrefix(spec) = race.workload.prompts else {
+        panic!("expected shared-prefix prompts");
+    };
+    assert_eq!((spec.groups, spec.prefix_tokens), (8, 2048));
+    assert_eq!((spec.suffix_tokens, spec.count, spec.seed), (256, 100, 9));
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("shared.toml");
+    std::fs::write(
+        &path,
+        "[workload]\nshared_prefix = { groups = 2, prefix_tokens = 100, suffix_tokens = 10, \
+         count = 12, seed = 3 }\n\
+         [[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n",
+    )?;
+    let path_arg = path.to_string_lossy().into_owned();
+    // The flag keeps the file's suffix, count and seed.
+    let (race, _) = from_args(&args(&[&path_arg, "--shared-prefix", "4x50"])?)?;
+    let PromptSource::SharedPrefix(spec) = race.workload.prompts else {
+        panic!("expected shared-prefix prompts");
+    };
+    assert_eq!(
+        (spec.groups, spec.prefix_tokens, spec.suffix_tokens),
+        (4, 50, 10)
+    );
+    assert_eq!((spec.count, spec.seed), (12, 3));
+    // More groups than the file's prompts: the default count, one prompt per group at least.
+    let (race, _) = from_args(&args(&[&path_arg, "--shared-prefix", "200x50+7"])?)?;
+    let PromptSource::SharedPrefix(spec) = race.workload.prompts else {
+        panic!("expected shared-prefix prompts");
+    };
+    assert_eq!((spec.suffix_tokens, spec.count), (7, 200));
+    let (race, _) = from_args(&args(&[&path_arg, "--seed", "5"])?)?;
+    assert!(matches!(race.workload.prompts, PromptSource::SharedPrefix(s) if s.seed == 5));
+    // The flag's prefix and the file's suffix together are too long a prompt.
+    let error = from_args(&args(&[&path_arg, "--shared-prefix", "4x999995"])?)
+        .err()
+        .ok_or("refused")?
+        .to_string();
+    assert!(error.contains("999995 + 10 = 1000005 tokens"), "{error}");
+    assert!(error.contains("--shared-prefix 8x2048+256"), "{error}");
+    let error = from_args(&args(&["--shared-prefix", "4x999995"])?)
+        .err()
+        .ok_or("refused")?
+        .to_string();
+    assert!(error.contains("999995 + 256 = 1000251 tokens"), "{error}");
+    Ok(())
+}

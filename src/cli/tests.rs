@@ -106,6 +106,44 @@ fn bad_values_are_refused() {
 }
 
 #[test]
+fn shared_prefix_groups_prefix_and_suffix() -> TestResult {
+    let args = race(&["--shared-prefix", "8x2048"])?;
+    let expected = SharedPrefixArg {
+        groups: 8,
+        prefix_tokens: 2048,
+        suffix_tokens: None,
+    };
+    assert_eq!(args.workload.shared_prefix, Some(expected));
+    let args = race(&["--shared-prefix", "8X2048+64"])?;
+    assert_eq!(
+        args.workload.shared_prefix.map(|a| a.suffix_tokens),
+        Some(Some(64))
+    );
+    for (bad, says) in [
+        ("8", "no `x`"),
+        ("0x2048", "groups must be from 1 to 100000, not 0"),
+        ("8x0", "prefix tokens must be from 1"),
+        ("8x2048+0", "suffix tokens must be from 1"),
+        (
+            "8xmany",
+            "expected a whole number of prefix tokens, not `many`",
+        ),
+        ("8x999900+200", "a prompt of 1000100 tokens"),
+        ("8x1000000+1", "a prompt of 1000001 tokens"),
+    ] {
+        let error = race(&["--shared-prefix", bad])
+            .err()
+            .ok_or(bad)?
+            .to_string();
+        assert!(error.contains(says), "{bad}: {error}");
+        assert!(error.contains("e.g. 8x2048"), "{bad}: {error}");
+    }
+    assert!(race(&["--shared-prefix", "8x64", "--synthetic", "512"]).is_err());
+    assert!(race(&["--shared-prefix", "8x64", "--workload", "chat"]).is_err());
+    Ok(())
+}
+
+#[test]
 fn synthetic_lengths_and_ranges() -> TestResult {
     let args = race(&["--synthetic", "512", "--shuffle", "--seed", "7"])?;
     assert_eq!(

@@ -22,6 +22,7 @@ use super::{
 use crate::threshold;
 
 mod load;
+mod shared_prefix;
 
 /// Resolves race-file text; `path` is only used in messages and for the default race name.
 #[cfg(any(test, feature = "test-support"))]
@@ -292,13 +293,21 @@ impl Resolver<'_> {
             let source = PromptSource::Trace(PathBuf::from(trace.get_ref()));
             sources.push(("trace", source, trace.span()));
         }
+        if let Some(shared) = &raw.shared_prefix {
+            let spec = self.shared_prefix(shared, raw.seed.unwrap_or(0))?;
+            sources.push((
+                "shared_prefix",
+                PromptSource::SharedPrefix(spec),
+                shared.span(),
+            ));
+        }
         if let [(first, ..), (second, _, span), ..] = sources.as_slice() {
             return Err(ConfigError::invalid(
                 Location::at_offset(self.path, self.text, span.start),
                 format!("workload.{second}"),
                 format!("both `{first}` and `{second}` are given"),
                 "choose one prompt source: `prompt`, `prompts`, `prompts_file`, `builtin`, \
-                 `synthetic` or `trace`",
+                 `synthetic`, `shared_prefix` or `trace`",
             ));
         }
         let prompts = sources.pop().map_or_else(

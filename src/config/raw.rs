@@ -37,6 +37,7 @@ pub(super) struct RawWorkload {
     pub turns: Option<Spanned<u32>>,
     pub think_time: Option<Spanned<RawThinkTime>>,
     pub trace: Option<Spanned<String>>,
+    pub shared_prefix: Option<Spanned<RawSharedPrefix>>,
     pub images: Option<Spanned<RawImages>>,
 }
 
@@ -70,6 +71,17 @@ pub(super) struct RawSynthetic {
     pub input_tokens: Spanned<u32>,
     pub distribution: Option<Spanned<String>>,
     pub spread: Option<Spanned<u32>>,
+    pub count: Option<Spanned<u32>>,
+    pub seed: Option<u64>,
+}
+
+/// `shared_prefix = { groups = 8, prefix_tokens = 2048, suffix_tokens = 256, count = 100 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSharedPrefix {
+    pub groups: Spanned<u32>,
+    pub prefix_tokens: Spanned<u32>,
+    pub suffix_tokens: Option<Spanned<u32>>,
     pub count: Option<Spanned<u32>>,
     pub seed: Option<u64>,
 }
@@ -248,6 +260,12 @@ pub(super) const KEYS: &[KeyDoc] = &[
         r#"trace = "mooncake_trace.jsonl" (or an Azure LLM inference or BurstGPT .csv)"#,
     ),
     doc(
+        "workload",
+        "shared_prefix",
+        "shared_prefix = { groups = 8, prefix_tokens = 2048, suffix_tokens = 256, count = 100, \
+         seed = 7 }",
+    ),
+    doc(
         "workload.synthetic",
         "input_tokens",
         "input_tokens = 512 (o200k tokens per prompt, or the middle of the distribution)",
@@ -265,6 +283,31 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("workload.synthetic", "count", "count = 100"),
     doc(
         "workload.synthetic",
+        "seed",
+        "seed = 7 (default: [workload] seed)",
+    ),
+    doc(
+        "workload.shared_prefix",
+        "groups",
+        "groups = 8 (groups of prompts, each sharing its own prefix)",
+    ),
+    doc(
+        "workload.shared_prefix",
+        "prefix_tokens",
+        "prefix_tokens = 2048 (o200k tokens every prompt of a group begins with)",
+    ),
+    doc(
+        "workload.shared_prefix",
+        "suffix_tokens",
+        "suffix_tokens = 256 (o200k tokens of each prompt's own after the prefix; default 256)",
+    ),
+    doc(
+        "workload.shared_prefix",
+        "count",
+        "count = 100 (prompts, at least one per group; default 100, or `groups` if more)",
+    ),
+    doc(
+        "workload.shared_prefix",
         "seed",
         "seed = 7 (default: [workload] seed)",
     ),
@@ -396,6 +439,7 @@ pub(super) fn table_display(table: &str) -> String {
         "endpoint.price" => "an [[endpoint]]'s `price`".to_string(),
         "workload.synthetic" => "[workload] `synthetic`".to_string(),
         "workload.images" => "[workload] `images`".to_string(),
+        "workload.shared_prefix" => "[workload] `shared_prefix`".to_string(),
         other => format!("[{other}]"),
     }
 }
@@ -413,6 +457,9 @@ mod tests {
             ("endpoint.price", key) => format!("[[endpoint]]\nprice = {{ {key} = {{}} }}\n"),
             ("workload.synthetic", key) => format!("[workload]\nsynthetic = {{ {key} = {{}} }}\n"),
             ("workload.images", key) => format!("[workload]\nimages = {{ {key} = {{}} }}\n"),
+            ("workload.shared_prefix", key) => {
+                format!("[workload]\nshared_prefix = {{ {key} = {{}} }}\n")
+            }
             (table, key) => format!("[{table}]\n{key} = {{}}\n"),
         };
         match toml::from_str::<RawRace>(&snippet) {
@@ -430,7 +477,7 @@ mod tests {
     }
 
     /// Every table of a race file, by its path.
-    const TABLES: [&str; 10] = [
+    const TABLES: [&str; 11] = [
         "",
         "workload",
         "load",
@@ -441,6 +488,7 @@ mod tests {
         "endpoint.price",
         "workload.synthetic",
         "workload.images",
+        "workload.shared_prefix",
     ];
 
     #[test]
@@ -460,6 +508,9 @@ mod tests {
                 "endpoint.price" => "[[endpoint]]\nprice = { nonsense = 1 }\n".to_string(),
                 "workload.synthetic" => "[workload]\nsynthetic = { nonsense = 1 }\n".to_string(),
                 "workload.images" => "[workload]\nimages = { nonsense = 1 }\n".to_string(),
+                "workload.shared_prefix" => {
+                    "[workload]\nshared_prefix = { nonsense = 1 }\n".to_string()
+                }
                 t => format!("[{t}]\nnonsense = 1\n"),
             };
             let message = toml::from_str::<RawRace>(&snippet)

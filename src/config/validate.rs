@@ -356,6 +356,54 @@ pub fn image_side(pixels: u32) -> Result<u32, Problem> {
     ))
 }
 
+/// `shared_prefix`'s `groups`: at least one, and no more than the most prompts.
+pub fn prefix_groups(groups: u32) -> Result<u32, Problem> {
+    if (1..=MAX_SYNTHETIC_COUNT).contains(&groups) {
+        return Ok(groups);
+    }
+    Err(Problem::new(
+        format!("groups must be from 1 to {MAX_SYNTHETIC_COUNT}, not {groups}"),
+        "write how many groups of prompts share a prefix, e.g. `groups = 8`",
+    ))
+}
+
+/// `shared_prefix`'s `prefix_tokens` or `suffix_tokens` (`key`): at least one token.
+pub fn part_tokens(tokens: u32, key: &str) -> Result<u32, Problem> {
+    if (1..=MAX_SYNTHETIC_TOKENS).contains(&tokens) {
+        return Ok(tokens);
+    }
+    Err(Problem::new(
+        format!("{key} must be from 1 to {MAX_SYNTHETIC_TOKENS}, not {tokens}"),
+        format!("write a length in tokens, e.g. `{key} = 256`"),
+    ))
+}
+
+/// A shared-prefix prompt, prefix and suffix together, is at most [`MAX_SYNTHETIC_TOKENS`].
+pub fn shared_prompt_tokens(prefix: u32, suffix: u32) -> Result<(), Problem> {
+    let total = u64::from(prefix) + u64::from(suffix);
+    if total <= u64::from(MAX_SYNTHETIC_TOKENS) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        format!(
+            "a prompt of {prefix} + {suffix} = {total} tokens is longer than \
+             {MAX_SYNTHETIC_TOKENS} tokens"
+        ),
+        "shorten prefix_tokens or suffix_tokens: together at most 1000000 tokens",
+    ))
+}
+
+/// `shared_prefix`'s `count`: every group gets a prompt, and no more than the most prompts.
+pub fn prefix_count(count: u32, groups: u32) -> Result<u32, Problem> {
+    if (groups..=MAX_SYNTHETIC_COUNT).contains(&count) {
+        return Ok(count);
+    }
+    Err(Problem::new(
+        format!("count must be from `groups` ({groups}) to {MAX_SYNTHETIC_COUNT}, not {count}"),
+        "write how many prompts to generate, at least one per group, e.g. `count = 100`",
+    ))
+}
+
 const DISTRIBUTIONS: [&str; 3] = ["fixed", "uniform", "normal"];
 
 pub fn distribution(name: &str) -> Result<super::LengthDistribution, Problem> {

@@ -38,6 +38,9 @@ pub(crate) struct Plan {
     pub shape: Shape,
     /// Keeps this generation counted as in progress while the plan lives.
     busy: Option<Busy>,
+    /// Of the prompt's tokens, those its images count for: their time is already in the TTFT
+    /// (`IMAGE_PREFILL_PER_TOKEN`), so the prefill leaves them out.
+    image_tokens: u32,
 }
 
 impl Plan {
@@ -109,6 +112,7 @@ impl Plan {
                 ttft,
                 itl,
                 extra_ttft: IMAGE_PREFILL_PER_TOKEN.saturating_mul(ask.image_tokens),
+                prefill: Duration::ZERO,
                 itl_factor: 1.0,
             },
             shape: if fault == Some(Fault::BadJson) && ask.shape == Shape::Json {
@@ -117,7 +121,24 @@ impl Plan {
                 ask.shape.clone()
             },
             busy: None,
+            image_tokens: ask.image_tokens,
         }
+    }
+
+    /// Reports `cached` prompt tokens as read from the prefix cache (unless the profile fixes
+    /// `cache_read`), and adds the prefill of the rest to the TTFT. At least the prompt's last
+    /// token is computed, as in vLLM.
+    pub(crate) fn prefilled(mut self, profile: &Profile, cached: u32) -> Plan {
+        let tally = &mut self.tally;
+        if profile.cache_read == 0 {
+            tally.cache_read = cached.min(tally.input.saturating_sub(1));
+            tally.cache_write = profile.cache_write.min(tally.input - tally.cache_read);
+        }
+        let uncached = tally.input - tally.cache_read;
+        self.clock.prefill = profile
+            .prefill
+            .saturating_mul(uncached.saturating_sub(self.image_tokens));
+        self
     }
 
     /// Slows this response down for the `others` generations in progress at its arrival (a
@@ -203,6 +224,8 @@ pub(crate) struct Clock {
     ttft: Sampler,
     itl: Sampler,
     extra_ttft: Duration,
+    /// The prefill of the prompt's uncached tokens, part of the TTFT.
+    prefill: Duration,
     itl_factor: f64,
 }
 
@@ -211,7 +234,7 @@ impl Clock {
     pub(crate) fn advance(&mut self, tokens: u32) -> Instant {
         for _ in 0..tokens {
             if self.first.is_none() {
-                self.offset += self.ttft.draw(&mut self.rng) + self.extra_ttft;
+                self.offset += self.ttft.draw(&mut self.rng) + self.extra_ttft + self.prefill;
                 self.first = Some(self.offset);
             } else {
                 self.offset += self.itl.draw(&mut self.rng).mul_f64(self.itl_factor);
@@ -268,6 +291,28 @@ mod tests {
             (plan.tally.reasoning, plan.tally.output, plan.tally.finish),
             (0, 100, Finish::Stop)
         );
+    }
+
+    #[tokio::test]
+    async fn uncached_prompt_tokens_add_their_prefill_to_the_ttft() {
+        let profile = Profile::parse("ttft=100ms,prefill=1ms,itl=10ms,tokens=1").unwrap();
+        let mut big = ask(None);
+        big.input_tokens = 40;
+        let origin = Instant::now();
+        let first = |cached| {
+            let mut plan = Plan::new(&profile, Protocol::OpenAiChat, &big, 1, None, origin)
+                .prefilled(&profile, cached);
+            (plan.clock.advance(1) - origin, plan.tally.cache_read)
+        };
+        assert_eq!(first(0), (Duration::from_millis(140), 0));
+        assert_eq!(first(32), (Duration::from_millis(108), 32));
+        // The last prompt token is always computed.
+        assert_eq!(first(48), (Duration::from_millis(101), 39));
+        // A fixed `cache_read` is reported whatever the cache hit.
+        let fixed = Profile::parse("ttft=100ms,prefill=1ms,cache_read=8").unwrap();
+        let plan =
+            Plan::new(&fixed, Protocol::OpenAiChat, &big, 1, None, origin).prefilled(&fixed, 32);
+        assert_eq!(plan.tally.cache_read, 8);
     }
 
     #[tokio::test]

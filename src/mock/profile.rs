@@ -52,7 +52,12 @@ pub struct Profile {
     pub chunk: u32,
     /// Reasoning tokens sent before the answer (chat protocols only).
     pub reasoning: u32,
-    /// Prompt tokens the usage reports as read from the prompt cache (at most the prompt).
+    /// Extra TTFT per prompt token not read from the prefix cache: the prefill.
+    pub prefill: Duration,
+    /// Prompt tokens the prefix cache holds (0: no cache).
+    pub cache: u32,
+    /// Prompt tokens the usage reports as read from the prompt cache (at most the prompt),
+    /// whatever the prefix cache holds; 0 reports what the prefix cache hit.
     pub cache_read: u32,
     /// Prompt tokens the usage reports as written to the prompt cache (Anthropic only: at most
     /// the prompt's tokens not read from it).
@@ -71,26 +76,39 @@ pub struct Profile {
     pub seed: u64,
 }
 
+/// Prompt tokens a profile's prefix cache holds unless `cache=` says otherwise.
+pub const DEFAULT_CACHE_TOKENS: u32 = 1 << 20;
+
 const NAMES: [(&str, &str); 6] = [
     ("instant", "no delays, 128 tokens: for benchmarks"),
-    ("turbo", "TTFT ~80 ms, ~8 ms/token"),
+    (
+        "turbo",
+        "TTFT ~80 ms + 60 µs per uncached prompt token, ~8 ms/token",
+    ),
     (
         "steady",
-        "TTFT ~250 ms, ~20 ms/token, low jitter (the default)",
+        "TTFT ~250 ms + 240 µs per uncached prompt token, ~20 ms/token, low jitter (the default)",
     ),
     (
         "thinker",
-        "~40 reasoning tokens first, TTFT ~150 ms, ~15 ms/token",
+        "~40 reasoning tokens first, TTFT ~150 ms + 120 µs per uncached prompt token, ~15 ms/token",
     ),
     (
         "flaky",
-        "TTFT ~120 ms jittery, ~12 ms/token, ~8% of requests fail",
+        "TTFT ~120 ms jittery + 100 µs per uncached prompt token, ~12 ms/token, ~8% of requests fail",
     ),
-    ("slow", "TTFT ~1 s, ~60 ms/token"),
+    (
+        "slow",
+        "TTFT ~1 s + 800 µs per uncached prompt token, ~60 ms/token",
+    ),
 ];
 
 const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+const fn us(n: u64) -> Duration {
+    Duration::from_micros(n)
 }
 
 const fn jitter(mean: Duration, std_dev: Duration) -> Delay {
@@ -114,6 +132,8 @@ impl Profile {
             tokens: TokenCount::Fixed(128),
             chunk: 1,
             reasoning: 0,
+            prefill: Duration::from_micros(240),
+            cache: DEFAULT_CACHE_TOKENS,
             cache_read: 0,
             cache_write: 0,
             faults: Vec::new(),
@@ -128,6 +148,7 @@ impl Profile {
                 name: "instant",
                 ttft: Delay::Fixed(Duration::ZERO),
                 itl: Delay::Fixed(Duration::ZERO),
+                prefill: Duration::ZERO,
                 ..base
             },
             "turbo" => Profile {
@@ -135,6 +156,7 @@ impl Profile {
                 ttft: jitter(ms(80), ms(15)),
                 itl: jitter(ms(8), ms(2)),
                 tokens: TokenCount::Range { min: 64, max: 192 },
+                prefill: us(60),
                 ..base
             },
             "thinker" => Profile {
@@ -143,6 +165,7 @@ impl Profile {
                 itl: jitter(ms(15), ms(2)),
                 tokens: TokenCount::Range { min: 96, max: 160 },
                 reasoning: 40,
+                prefill: us(120),
                 ..base
             },
             "flaky" => Profile {
@@ -160,6 +183,7 @@ impl Profile {
                     (Fault::NoTerminator, 0.005),
                     (Fault::ResetBeforeHeaders, 0.005),
                 ],
+                prefill: us(100),
                 ..base
             },
             "slow" => Profile {
@@ -167,6 +191,7 @@ impl Profile {
                 ttft: jitter(ms(1000), ms(100)),
                 itl: jitter(ms(60), ms(5)),
                 tokens: TokenCount::Range { min: 48, max: 96 },
+                prefill: us(800),
                 ..base
             },
             _ => return None,
@@ -326,6 +351,12 @@ impl fmt::Display for Profile {
         )?;
         if !self.load.is_zero() {
             write!(f, ",load={}", format_duration(self.load))?;
+        }
+        if !self.prefill.is_zero() {
+            write!(f, ",prefill={}", format_duration(self.prefill))?;
+        }
+        if self.cache != DEFAULT_CACHE_TOKENS {
+            write!(f, ",cache={}", self.cache)?;
         }
         if self.cache_read > 0 {
             write!(f, ",cache_read={}", self.cache_read)?;

@@ -23,6 +23,7 @@ use super::body::{Announced, Ending, MockBody, TokenStream};
 use super::faults::Fault;
 use super::linger::Linger;
 use super::plan::Plan;
+use super::prefix::PrefixCache;
 use super::profile::Profile;
 use super::request::{Ask, BadRequest};
 use super::stats::{Counters, FirstContent, OpenConnection};
@@ -41,6 +42,8 @@ const HTML_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</ti
 /// What every connection shares.
 pub(crate) struct Shared {
     pub profile: Profile,
+    /// One prefix cache for every endpoint this server serves.
+    pub cache: Option<PrefixCache>,
     pub counters: Arc<Counters>,
     /// Server start, Unix seconds and RFC 3339: the `created` stamps of every response, so
     /// the same request gets the same body.
@@ -244,7 +247,14 @@ async fn generate(
         _ => {}
     }
     let (busy, others) = shared.counters.generation_started();
-    let plan = Plan::new(profile, protocol, &ask, seq, fault, origin).loaded(profile, busy, others);
+    // A request refused before any generation leaves the cache as it was.
+    let cached = match (&shared.cache, fault.is_some_and(answered_up_front)) {
+        (Some(cache), false) => cache.serve(&ask.model_json, &body),
+        _ => 0,
+    };
+    let plan = Plan::new(profile, protocol, &ask, seq, fault, origin)
+        .prefilled(profile, cached)
+        .loaded(profile, busy, others);
     let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
         Some(response) => response,
         None if ask.stream => {
@@ -263,6 +273,20 @@ async fn generate(
         None => whole_response(shared, protocol, &stamp, plan, fault, seq, arrived).await,
     };
     Ok(with_request_id(response, seq))
+}
+
+/// Whether a fault answers before any generation (an error status, a page, another API).
+fn answered_up_front(fault: Fault) -> bool {
+    matches!(
+        fault,
+        Fault::Http429
+            | Fault::Http500
+            | Fault::Http503
+            | Fault::Http401
+            | Fault::Http400
+            | Fault::Html
+            | Fault::WrongProtocol
+    )
 }
 
 /// Responses that faults decide before any generation.
@@ -427,6 +451,7 @@ mod tests {
         let counters = Arc::new(Counters::new());
         let shared = Arc::new(Shared {
             profile: Profile::parse("steady,ttft=5ms,itl=1ms,tokens=1").unwrap(),
+            cache: None,
             counters: Arc::clone(&counters),
             created: 0,
             created_at: "1970-01-01T00:00:00Z".to_owned(),

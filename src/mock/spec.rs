@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
-const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, cache_read, cache_write, fault, \
-                    header_delay, load, close_after_stream, seed";
+const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, prefill, cache, cache_read, \
+                    cache_write, fault, header_delay, load, close_after_stream, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
@@ -75,6 +75,7 @@ impl Profile {
             })?;
             (profile, &items[1..])
         };
+        let mut keys = Vec::new();
         for item in settings {
             let Some((key, value)) = item.split_once('=') else {
                 if Profile::named(item).is_some() {
@@ -87,6 +88,12 @@ impl Profile {
                 });
             };
             apply(&mut profile, key.trim(), value.trim())?;
+            keys.push(key.trim());
+        }
+        // A TTFT given as a number is the whole TTFT, as it always was, unless a prefill
+        // is given with it.
+        if keys.contains(&"ttft") && !keys.contains(&"prefill") {
+            profile.prefill = Duration::ZERO;
         }
         let total: f64 = profile.faults.iter().map(|(_, rate)| rate).sum();
         if total > 1.0 + 1e-9 {
@@ -114,6 +121,8 @@ fn apply(profile: &mut Profile, key: &str, value: &str) -> Result<(), ProfileErr
                 .ok_or_else(|| bad(CHUNK))?;
         }
         "reasoning" => profile.reasoning = value.parse().map_err(|_| bad(COUNT))?,
+        "prefill" => profile.prefill = parse_duration(value).ok_or_else(|| bad(DURATION))?,
+        "cache" => profile.cache = value.parse().map_err(|_| bad(COUNT))?,
         "cache_read" => profile.cache_read = value.parse().map_err(|_| bad(COUNT))?,
         "cache_write" => profile.cache_write = value.parse().map_err(|_| bad(COUNT))?,
         "seed" => profile.seed = value.parse().map_err(|_| bad(COUNT))?,
@@ -224,6 +233,22 @@ mod tests {
     }
 
     #[test]
+    fn a_ttft_alone_is_the_whole_ttft_unless_a_prefill_comes_with_it() {
+        let named = Profile::parse("steady").unwrap();
+        assert_eq!(named.prefill, Duration::from_micros(240));
+        assert_eq!(
+            Profile::parse("steady,ttft=100ms").unwrap().prefill,
+            Duration::ZERO
+        );
+        let both = Profile::parse("prefill=1ms,ttft=100ms,cache=0").unwrap();
+        assert_eq!((both.prefill, both.cache), (Duration::from_millis(1), 0));
+        assert!(matches!(
+            Profile::parse("cache=lots"),
+            Err(ProfileError::BadValue { .. })
+        ));
+    }
+
+    #[test]
     fn display_reads_back_equal() {
         for (name, _) in Profile::names() {
             let mut p = Profile::named(name).unwrap();
@@ -233,6 +258,8 @@ mod tests {
             };
             p.load = Duration::from_millis(40);
             p.cache_read = 100;
+            p.prefill = Duration::from_micros(70);
+            p.cache = 4096;
             p.cache_write = 20;
             p.close_after_stream = Some(Duration::from_millis(2));
             let again = Profile::parse(&p.to_string()).unwrap();

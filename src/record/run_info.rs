@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ReplayHeader;
 use super::endpoint_info::EndpointInfo;
+use super::expected_cache::ExpectedCache;
 use super::files::{RUN_JSON, SUMMARY_JSON};
 use crate::config::{Price, RaceConfig};
 use crate::event::ErrorClass;
@@ -57,6 +58,9 @@ pub struct RunInfo {
     /// included. Absent from runs rebuilt from a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_backlog_age_max_ms: Option<f64>,
+    /// A shared-prefix race's expected and reported prompt-cache hit rates per endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_cache: Option<ExpectedCache>,
 }
 
 /// When a race ran and how it ended, as `run.json` and `summary.json` tell it.
@@ -98,6 +102,7 @@ impl RunInfo {
             runtime_late_max_ms: Some(client.runtime_late_max_ms),
             event_backlog_max: Some(client.event_backlog_max),
             event_backlog_age_max_ms: Some(client.event_backlog_age_max_ms),
+            expected_cache: ExpectedCache::of(race, numbers),
             ..RunInfo::base(
                 crate::config::redact_config(race),
                 env!("CARGO_PKG_VERSION").to_string(),
@@ -126,6 +131,7 @@ impl RunInfo {
             .collect();
         let mut info = RunInfo {
             name: header.name.clone(),
+            expected_cache: ExpectedCache::of(&header.race, numbers),
             ..RunInfo::base(
                 header.race.clone(),
                 header.llmrace_version.clone(),
@@ -207,6 +213,7 @@ impl RunInfo {
             runtime_late_max_ms: None,
             event_backlog_max: None,
             event_backlog_age_max_ms: None,
+            expected_cache: None,
         }
     }
 }
@@ -244,6 +251,11 @@ pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Ve
             notices.extend(cache_price_notice(&e.name, &e.tokens, &price));
         }
     }
+    notices.extend(
+        ExpectedCache::of(race, endpoints)
+            .map(|c| c.notices())
+            .unwrap_or_default(),
+    );
     notices
 }
 
@@ -438,6 +450,9 @@ pub struct Summary {
     /// What each priced endpoint's requests cost, by endpoint name (empty when none is priced).
     #[serde(default)]
     pub costs: BTreeMap<String, Cost>,
+    /// A shared-prefix race's expected and reported prompt-cache hit rates, as in `run.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_cache: Option<ExpectedCache>,
 }
 
 impl Summary {
@@ -457,6 +472,7 @@ impl Summary {
             interrupted: run.interrupted,
             costs,
             endpoints,
+            expected_cache: run.expected_cache.clone(),
         }
     }
 }

@@ -332,6 +332,10 @@ pub fn describe_workload(race: &crate::config::RaceConfig) -> String {
             "{} synthetic prompts of ~{} tokens",
             spec.count, spec.input_tokens
         ),
+        PromptSource::SharedPrefix(spec) => format!(
+            "{} prompts in {} groups sharing a prefix of {} tokens, each with {} of its own",
+            spec.count, spec.groups, spec.prefix_tokens, spec.suffix_tokens
+        ),
     }];
     if let Some(n) = w.max_tokens {
         parts.push(format!("max_tokens {n}"));

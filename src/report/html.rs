@@ -213,6 +213,12 @@ fn cost_table(out: &mut String, run: &Run) {
         super::turns::rows(&run.summary.endpoints),
         super::turns::NOTE,
     );
+    if let Some(expected) = &run.summary.expected_cache {
+        use super::expected_cache as cache;
+        let title = format!("Prompt cache ({})", cache::title(expected));
+        let rows = cache::rows(Some(expected));
+        simple_table(out, &title, &cache::COLUMNS, rows, cache::NOTE);
+    }
 }
 
 /// A small titled table (first column text, the others numbers); nothing when there are no rows.

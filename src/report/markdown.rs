@@ -19,6 +19,7 @@ pub fn render(run: &Run) -> String {
     laps(&mut out, &run.summary.endpoints);
     turns(&mut out, &run.summary.endpoints);
     costs(&mut out, run);
+    expected_cache(&mut out, run);
     winners(&mut out, &run.summary.endpoints);
     out
 }
@@ -253,6 +254,18 @@ fn costs(out: &mut String, run: &Run) {
             .map(|[name, a, b, c]| vec![cell(&name), a, b, c]);
         table(out, &super::cost::COLUMNS, "lrrr", rows);
         out.push_str("Prices as set in the race file, in USD; every counted token is billed.\n\n");
+    }
+}
+
+/// A shared-prefix race's expected and reported prompt-cache hit rates.
+fn expected_cache(out: &mut String, run: &Run) {
+    use super::expected_cache::{COLUMNS, NOTE, rows, title};
+    if let Some(expected) = &run.summary.expected_cache {
+        let _ = writeln!(out, "## Prompt cache ({})\n", cell(&title(expected)));
+        let rows =
+            (rows(Some(expected)).into_iter()).map(|[name, a, b, c]| vec![cell(&name), a, b, c]);
+        table(out, &COLUMNS, "lrrr", rows);
+        let _ = writeln!(out, "{NOTE}\n");
     }
 }
 

@@ -84,7 +84,7 @@ pub(crate) fn bytes_per_prompt(spec: &SyntheticSpec) -> u64 {
 }
 
 /// Bytes of synthetic text per token, rounded up (a test checks it against the words).
-const BYTES_PER_TOKEN: u64 = 6;
+pub(super) const BYTES_PER_TOKEN: u64 = 6;
 
 #[expect(
     clippy::cast_possible_truncation,
@@ -109,7 +109,19 @@ fn sample_length(spec: &SyntheticSpec, rng: &mut Rng) -> u32 {
 }
 
 /// Random words, with a full stop now and then, counting exactly `tokens` o200k tokens.
-fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
+pub(super) fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
+    words(tokens, rng, stop, false)
+}
+
+/// [`text_of`] to follow other text of it: it begins with a space, and appended to such text
+/// it adds exactly `tokens` tokens and leaves the tokens before it as they were (o200k cuts
+/// before a word's leading space, and this text never begins with a full stop).
+pub(super) fn text_after(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
+    words(tokens, rng, stop, true)
+}
+
+/// The words of [`text_of`]; `after`: every piece stands after other text.
+fn words(tokens: u32, rng: &mut Rng, stop: &AtomicBool, after: bool) -> String {
     let target = tokens as usize;
     let mut pieces: Vec<usize> = Vec::with_capacity(target + 8);
     let mut until_stop = 8 + rng.below(10);
@@ -133,7 +145,7 @@ fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let count = counts.of(&pieces);
+        let count = counts.of(&pieces, after);
         match count.cmp(&target) {
             std::cmp::Ordering::Equal => break,
             std::cmp::Ordering::Less => grow(&mut pieces, target - count),
@@ -143,7 +155,7 @@ fn text_of(tokens: u32, rng: &mut Rng, stop: &AtomicBool) -> String {
             }
         }
     }
-    join(&pieces)
+    join(&pieces, after)
 }
 
 /// The piece after the words: a full stop, which takes no space before it.
@@ -170,8 +182,8 @@ struct PieceCounts {
 }
 
 impl PieceCounts {
-    /// The token count of [`join`]`(pieces)`.
-    fn of(&mut self, pieces: &[usize]) -> usize {
+    /// The token count of [`join`]`(pieces, after)`.
+    fn of(&mut self, pieces: &[usize], after: bool) -> usize {
         if self.known.is_empty() {
             self.known = vec![[None; 2]; FULL_STOP + 1];
         }
@@ -179,7 +191,7 @@ impl PieceCounts {
             .iter()
             .enumerate()
             .map(|(at, &index)| {
-                let first = at == 0;
+                let first = at == 0 && !after;
                 *self.known[index][usize::from(first)].get_or_insert_with(|| {
                     let (text, spaced) = piece(index, first);
                     let text = if spaced {
@@ -194,11 +206,11 @@ impl PieceCounts {
     }
 }
 
-/// The text of `pieces`, indices of [`piece`].
-fn join(pieces: &[usize]) -> String {
+/// The text of `pieces`, indices of [`piece`]; `after`: the first piece follows other text.
+fn join(pieces: &[usize], after: bool) -> String {
     let mut text = String::with_capacity(pieces.len() * 7);
     for (at, &index) in pieces.iter().enumerate() {
-        let (piece, spaced) = piece(index, at == 0);
+        let (piece, spaced) = piece(index, at == 0 && !after);
         if spaced {
             text.push(' ');
         }

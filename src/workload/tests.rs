@@ -310,3 +310,55 @@ fn the_tools_set_offers_tools_with_every_prompt() -> Result<(), WorkloadError> {
     assert!(chat.iter().all(|p| p.tools.is_empty()));
     Ok(())
 }
+
+/// `count` shared-prefix prompts in `groups` groups, each of `prefix_tokens` + 8 tokens.
+fn shared_prefix(groups: u32, prefix_tokens: u32, count: u32) -> WorkloadConfig {
+    WorkloadConfig {
+        prompts: PromptSource::SharedPrefix(crate::config::SharedPrefixSpec {
+            groups,
+            prefix_tokens,
+            suffix_tokens: 8,
+            count,
+            seed: 7,
+        }),
+        ..synthetic(1, false)
+    }
+}
+
+#[test]
+fn a_race_of_twenty_requests_makes_twenty_shared_prefix_prompts_and_their_groups_only() -> TestResult
+{
+    let here = Path::new(".");
+    // Four billion prompts in four billion groups: made eagerly, neither would fit.
+    let huge = shared_prefix(u32::MAX, 64, u32::MAX);
+    let stop = AtomicBool::new(false);
+    let needed = Loading {
+        needed: Some(20),
+        until: None,
+        stop: &stop,
+    };
+    let made = load_needed(&huge, here, needed)?;
+    let all = load_workload(&shared_prefix(30, 64, 40), here)?;
+    assert_eq!(made.prompts.len(), 20);
+    assert_eq!(made.prompts, all.prompts[..20]);
+    let (planned, kept) = planned_size(&huge, here, Some(20));
+    assert_eq!((planned.count, kept.count), (20, 20));
+    assert_eq!(planned.bytes, 20 * 72 * 6);
+    Ok(())
+}
+
+#[test]
+fn making_shared_prefix_prompts_stops_when_asked() {
+    let stop = AtomicBool::new(true);
+    let loading = Loading {
+        needed: None,
+        until: None,
+        stop: &stop,
+    };
+    let loaded = load_needed(
+        &shared_prefix(8, 1_000_000, u32::MAX),
+        Path::new("."),
+        loading,
+    );
+    assert!(matches!(loaded, Err(WorkloadError::Stopped)));
+}

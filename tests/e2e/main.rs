@@ -17,6 +17,7 @@
 
 mod common;
 
+mod cache;
 mod cli;
 mod config_files;
 mod crash;
@@ -46,6 +47,7 @@ mod replay;
 mod report_html;
 mod secrets;
 mod sessions;
+mod shared_prefix;
 mod signals;
 mod start_up;
 mod sweep;

@@ -145,6 +145,11 @@ fn done_fields(out: &mut BytesMut, tally: &Tally) {
     put_num(out, tally.timings.total_ns);
     put(out, ",\"load_duration\":0,\"prompt_eval_count\":");
     put_num(out, u64::from(tally.input));
+    // Newer Ollama counts cached tokens in `prompt_eval_count` and apart, as here.
+    if tally.cache_read > 0 {
+        put(out, ",\"prompt_eval_cached_count\":");
+        put_num(out, u64::from(tally.cache_read));
+    }
     put(out, ",\"prompt_eval_duration\":");
     put_num(out, tally.timings.prompt_eval_ns);
     put(out, ",\"eval_count\":");

@@ -154,6 +154,7 @@ fn demo_info() -> RunInfo {
         runtime_late_max_ms: None,
         event_backlog_max: None,
         event_backlog_age_max_ms: None,
+        expected_cache: None,
     }
 }
 
