@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::CacheMode;
 use crate::pace::{ConcurrencyRamp, Ramp, Rate};
 
 mod layering;
@@ -304,6 +305,11 @@ pub struct WorkloadArgs {
     /// `ShareGPT` files: each prompt's `max_tokens` is the length of its reference answer.
     #[arg(long, help_heading = "Workload")]
     pub sharegpt_output_len: bool,
+
+    /// cold (the default): a salt unique to the run and endpoint starts every prompt, so no
+    /// server cache can answer it; reuse: prompts as written.
+    #[arg(long, value_name = "MODE", help_heading = "Workload", value_parser = CacheMode::NAMES)]
+    pub cache: Option<String>,
 
     /// Most output tokens per request (replaces per-endpoint values).
     #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::pace::{Arrivals, ConcurrencyRamp, LoadShape, Ramp, Rate, RateShape};
 use crate::protocol::Protocol;
 
+pub use cache_mode::CacheMode;
+
+mod cache_mode;
 mod defaults;
 mod demo;
 mod endpoint_spec;
@@ -85,6 +88,9 @@ pub struct WorkloadConfig {
     /// ShareGPT files: each prompt's `max_tokens` is the token count of its reference answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sharegpt_output_len: bool,
+    /// Cache hygiene: `cold` salts every prompt per endpoint and run, `reuse` does not.
+    #[serde(default = "CacheMode::before_salts")]
+    pub cache: CacheMode,
 }
 
 #[expect(

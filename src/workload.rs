@@ -16,6 +16,7 @@ use crate::protocol::Message;
 mod error;
 mod long;
 mod rng;
+pub mod salt;
 mod sharegpt;
 mod synthetic;
 

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::{RaceArgs, TokenRange, WorkloadArgs};
+use crate::config::CacheMode;
 use crate::config::{
     ConfigError, DEFAULT_SYNTHETIC_COUNT, EndpointConfig, LengthDistribution, Location,
     PromptSource, RaceConfig, SyntheticSpec, WorkloadConfig, add_fail_if, apply_api_key_envs,
@@ -113,6 +114,9 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     workload.seed = flags.seed.unwrap_or(workload.seed);
     workload.shuffle |= flags.shuffle;
     workload.sharegpt_output_len |= flags.sharegpt_output_len;
+    if let Some(mode) = flags.cache.as_deref().and_then(CacheMode::parse) {
+        workload.cache = mode;
+    }
     if let Some(range) = flags.synthetic {
         workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));
     }

@@ -14,8 +14,8 @@ use super::raw::{
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
-    DEFAULT_BUILTIN, EndpointConfig, Price, PromptSource, RaceConfig, Slo, SyntheticSpec, Timeouts,
-    WorkloadConfig,
+    CacheMode, DEFAULT_BUILTIN, EndpointConfig, Price, PromptSource, RaceConfig, Slo,
+    SyntheticSpec, Timeouts, WorkloadConfig,
 };
 use crate::threshold;
 
@@ -276,6 +276,10 @@ impl Resolver<'_> {
             shuffle: raw.shuffle.unwrap_or(false),
             seed: raw.seed.unwrap_or(0),
             sharegpt_output_len: raw.sharegpt_output_len.unwrap_or(false),
+            cache: match &raw.cache {
+                Some(mode) => self.check(mode, "workload.cache", |m| cache_mode(m))?,
+                None => CacheMode::Cold,
+            },
         })
     }
 
@@ -479,4 +483,13 @@ fn non_empty_prompt(prompt: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+fn cache_mode(text: &str) -> Result<CacheMode, Problem> {
+    CacheMode::parse(text).ok_or_else(|| {
+        Problem::new(
+            format!("'{text}' is not a cache mode"),
+            r#"write `cache = "cold"` (a salt per run and endpoint starts every prompt, so no server cache can answer it) or `cache = "reuse"` (prompts as written)"#,
+        )
+    })
 }

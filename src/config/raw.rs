@@ -34,6 +34,7 @@ pub(super) struct RawWorkload {
     pub shuffle: Option<bool>,
     pub seed: Option<u64>,
     pub sharegpt_output_len: Option<bool>,
+    pub cache: Option<Spanned<String>>,
 }
 
 /// `synthetic = { input_tokens = 512, distribution = "normal", spread = 128, count = 100 }`.
@@ -191,6 +192,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "workload",
         "sharegpt_output_len",
         "sharegpt_output_len = true (max_tokens = each ShareGPT reference answer's length)",
+    ),
+    doc(
+        "workload",
+        "cache",
+        r#"cache = "cold" (salt every prompt; or "reuse": send them as written)"#,
     ),
     doc(
         "workload.synthetic",

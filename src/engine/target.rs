@@ -1,6 +1,7 @@
 //! An endpoint ready to race: its URL, headers (with the API key) and the request body for
 //! every prompt, built once before the start so that sending costs no serialization.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,9 +11,9 @@ use http_body_util::Full;
 use super::connection::{Body, Origin};
 
 use crate::event::{EndpointId, PromptId};
-use crate::protocol::{Protocol, RequestSpec};
+use crate::protocol::{Message, Protocol, RequestSpec};
 use crate::secret::ApiKey;
-use crate::workload::Prompt;
+use crate::workload::{Prompt, salt};
 
 pub struct Target {
     pub id: EndpointId,
@@ -26,6 +27,11 @@ pub struct Target {
     headers: HeaderMap,
     bodies: Vec<Bytes>,
     prompt_texts: Vec<String>,
+    #[allow(
+        dead_code,
+        reason = "read by `salt` and `messages`, which multi-turn sessions build later turns from"
+    )]
+    salt: Option<String>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -44,6 +50,8 @@ pub struct TargetSpec<'a> {
     pub temperature: Option<f32>,
     pub stream: bool,
     pub concurrency: u32,
+    /// Cache hygiene: put at the very start of every prompt (`workload::salt`).
+    pub salt: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +74,7 @@ impl Target {
                 spec.base_url,
                 &RequestSpec {
                     model: spec.model,
-                    messages: &prompt.messages,
+                    messages: &messages(spec.salt, prompt),
                     // A prompt's own budget (ShareGPT reference length) wins.
                     max_tokens: prompt.max_tokens.or(spec.max_tokens),
                     temperature: spec.temperature,
@@ -121,8 +129,27 @@ impl Target {
             warmup_path,
             headers,
             bodies,
-            prompt_texts: prompts.iter().map(Prompt::text).collect(),
+            prompt_texts: prompts
+                .iter()
+                .map(|p| match spec.salt {
+                    Some(salt) => salt::with_salt(&p.text(), salt),
+                    None => p.text(),
+                })
+                .collect(),
+            salt: spec.salt.map(str::to_owned),
         })
+    }
+
+    /// This endpoint's salt (a cold race), if any.
+    #[allow(dead_code, reason = "for multi-turn sessions, which build on the salted turn")]
+    pub fn salt(&self) -> Option<&str> {
+        self.salt.as_deref()
+    }
+
+    /// A prompt's messages as this endpoint sends them: salted in a cold race.
+    #[allow(dead_code, reason = "for multi-turn sessions, which build on the salted turn")]
+    pub fn messages<'p>(&self, prompt: &'p Prompt) -> Cow<'p, [Message]> {
+        messages(self.salt.as_deref(), prompt)
     }
 
     /// The prompts are sent in order and wrap around when the race asks for more requests.
@@ -167,6 +194,13 @@ impl Target {
         *request.uri_mut() = path.parse().unwrap_or_default();
         *request.headers_mut() = self.headers.clone();
         request
+    }
+}
+
+fn messages<'p>(salt: Option<&str>, prompt: &'p Prompt) -> Cow<'p, [Message]> {
+    match salt {
+        Some(salt) => Cow::Owned(salt::salted(&prompt.messages, salt)),
+        None => Cow::Borrowed(&prompt.messages),
     }
 }
 

@@ -164,6 +164,7 @@ impl RunInfo {
                 base_url: unknown(),
                 simulated: false,
                 concurrency: 0,
+                salt: None,
             })
             .collect();
         RunInfo::base(

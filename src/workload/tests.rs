@@ -138,6 +138,7 @@ fn shuffle_is_seeded_and_renumbers() -> TestResult {
         shuffle,
         seed,
         sharegpt_output_len: false,
+        cache: crate::config::CacheMode::Cold,
     };
     let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
     let plain = load_workload(&config(false, 7), Path::new("."))?;
@@ -173,6 +174,7 @@ fn synthetic(count: u32, shuffle: bool) -> WorkloadConfig {
         shuffle,
         seed: 3,
         sharegpt_output_len: false,
+        cache: crate::config::CacheMode::Cold,
     }
 }
 

@@ -100,6 +100,7 @@ fn workload_of(prompts: PromptSource) -> WorkloadConfig {
         shuffle: false,
         seed: 0,
         sharegpt_output_len: false,
+        cache: llmrace::config::CacheMode::Cold,
     }
 }
 
@@ -171,6 +172,7 @@ fn a_prompts_own_max_tokens_overrides_the_endpoints() -> Result<(), Box<dyn std:
         temperature: None,
         stream: true,
         concurrency: 1,
+        salt: None,
     };
     let target = llmrace::engine::Target::new(&spec, &prompts)?;
     let budget = |i: usize| -> Result<serde_json::Value, serde_json::Error> {
