@@ -141,13 +141,19 @@ impl Target {
     }
 
     /// This endpoint's salt (a cold race), if any.
-    #[allow(dead_code, reason = "for multi-turn sessions, which build on the salted turn")]
+    #[allow(
+        dead_code,
+        reason = "for multi-turn sessions, which build on the salted turn"
+    )]
     pub fn salt(&self) -> Option<&str> {
         self.salt.as_deref()
     }
 
     /// A prompt's messages as this endpoint sends them: salted in a cold race.
-    #[allow(dead_code, reason = "for multi-turn sessions, which build on the salted turn")]
+    #[allow(
+        dead_code,
+        reason = "for multi-turn sessions, which build on the salted turn"
+    )]
     pub fn messages<'p>(&self, prompt: &'p Prompt) -> Cow<'p, [Message]> {
         messages(self.salt.as_deref(), prompt)
     }

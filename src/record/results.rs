@@ -272,10 +272,11 @@ struct CsvRow<'a> {
     unstamped_reads: u32,
     resent_after: Option<&'a str>,
     lost_ms: Option<f64>,
+    repeat: bool,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 44] = [
+    const HEADER: [&'static str; 45] = [
         "request",
         "endpoint",
         "prompt",
@@ -320,6 +321,7 @@ impl CsvRow<'_> {
         "unstamped_reads",
         "resent_after",
         "lost_ms",
+        "repeat",
     ];
 }
 
@@ -386,6 +388,7 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             unstamped_reads: r.unstamped_reads,
             resent_after: r.resent_after.as_deref(),
             lost_ms: r.lost_ms,
+            repeat: r.repeat,
         }
     }
 }
@@ -415,7 +418,8 @@ mod tests {
         ));
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
-             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms"
+             first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
+             repeat"
         ));
     }
 
@@ -438,7 +442,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,false"),
             "{}",
             row(&closed)
         );
@@ -449,7 +453,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,false"),
             "{}",
             row(&retry)
         );
@@ -473,6 +477,7 @@ mod tests {
         record.unstamped_reads = 2;
         record.resent_after = Some("connection_lost: closed".into());
         record.lost_ms = Some(3.5);
+        record.repeat = true;
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
@@ -480,10 +485,10 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,true"),
             "{row}"
         );
-        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 7..];
+        let tail = &CsvRow::HEADER[CsvRow::HEADER.len() - 8..];
         assert_eq!(
             tail,
             [
@@ -493,7 +498,8 @@ mod tests {
                 "read_late_max_ms",
                 "unstamped_reads",
                 "resent_after",
-                "lost_ms"
+                "lost_ms",
+                "repeat"
             ]
         );
     }

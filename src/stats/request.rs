@@ -118,6 +118,10 @@ pub struct RequestRecord {
     /// times are when they were read, and how late that was is not measured.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub unstamped_reads: u32,
+    /// Its prompt was sent to this endpoint before in the race (a retry is not a repeat): a
+    /// server's prefix cache may have answered it. False in records written before repeats.
+    #[serde(default)]
+    pub repeat: bool,
 }
 
 #[expect(
@@ -174,6 +178,7 @@ pub struct RequestTrace {
     /// From the first send to the second, for a request sent again.
     lost: Option<Duration>,
     reads: ReadTiming,
+    repeat: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -221,6 +226,7 @@ impl RequestTrace {
             resent_after: None,
             lost: None,
             reads: ReadTiming::default(),
+            repeat: false,
         }
     }
 
@@ -230,6 +236,13 @@ impl RequestTrace {
     pub fn sent_as(mut self, lag_us: Option<u64>, retry: Option<Retry>) -> Self {
         self.lag_us = lag_us;
         self.retry = retry;
+        self
+    }
+
+    /// Whether it sends a prompt sent to its endpoint before (`stats::repeats`).
+    #[must_use]
+    pub fn repeated(mut self, repeat: bool) -> Self {
+        self.repeat = repeat;
         self
     }
 
@@ -426,6 +439,7 @@ impl RequestTrace {
                 .late_max_us()
                 .map(|us| duration_ms(Duration::from_micros(us))),
             unstamped_reads: self.reads.unstamped(),
+            repeat: self.repeat,
         })
     }
 }

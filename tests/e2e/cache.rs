@@ -254,3 +254,37 @@ fn a_salted_target_sends_the_salt_first_and_keeps_the_salted_messages() {
     assert_eq!(sent["system"], "be brief");
     assert_eq!(plain.messages(&prompts[0])[0].content, "be brief");
 }
+
+#[tokio::test]
+async fn a_prompt_sent_again_is_a_repeat_counted_in_the_summary_and_told() {
+    let server = start("instant,tokens=4").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_on(&server, &["a"], CacheMode::Cold);
+    config.load.requests = Some(6);
+    race::run(config, dir.path()).await;
+    let mut records = race::records(dir.path());
+    records.sort_by_key(|r| r.request.0);
+    let repeats: Vec<bool> = records.iter().map(|r| r.repeat).collect();
+    assert_eq!(repeats, [false, false, false, false, true, true]);
+    // Within a cold run the salt stays the same: a repeat hits the cache.
+    assert!(
+        records[4].cached_input_tokens.unwrap_or(0) > 0,
+        "{:?}",
+        records[4]
+    );
+    let csv = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",repeat"));
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",true")).count(), 2);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    let a = &summary["endpoints"][0];
+    assert_eq!(a["counts"]["repeats"], 2);
+    assert!((a["rates"]["repeat_share"].as_f64().unwrap() - 2.0 / 6.0).abs() < 1e-9);
+    let notices = run_json(dir.path())["notices"].to_string();
+    assert!(
+        notices.contains("a: 2 of 6 requests (33.3%) repeated a prompt"),
+        "{notices}"
+    );
+    server.shutdown().await;
+}

@@ -105,6 +105,7 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             ttft_min_ms: None,
             read_late_max_ms: None,
             unstamped_reads: 0,
+            repeat: false,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }
