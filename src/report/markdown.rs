@@ -174,6 +174,9 @@ fn tokens(out: &mut String, run: &Run) {
         "lrrrrrl",
         rows,
     );
+    if let Some(sentence) = super::cache::sentence(endpoints) {
+        let _ = writeln!(out, "{}\n", cell(&sentence));
+    }
     if headline::any_estimated_in(endpoints, &run.requests) {
         out.push_str(
             "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \

@@ -170,6 +170,10 @@ fn hits(dir: &std::path::Path, endpoint: &str) -> usize {
         .count()
 }
 
+fn summary(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
 fn run_json(dir: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
@@ -198,6 +202,21 @@ async fn a_cold_race_run_twice_never_hits_its_first_runs_cache_and_a_reuse_race_
         let info = run_json(&dir);
         assert_eq!(info["endpoints"][0].get("salt"), None);
         assert_eq!(info["race"]["workload"]["cache"], "reuse");
+        // The hit rate is unknown until the server says (OpenAI leaves out a count of 0).
+        let rate = &summary(&dir)["endpoints"][0]["rates"]["cache_hit_rate"];
+        if run == "reuse-1" {
+            assert!(rate.is_null(), "{rate}");
+        } else {
+            assert!(rate.as_f64().unwrap() > 0.5, "{rate}");
+            let report = llmrace::report::render(
+                &llmrace::replay::load::load(&dir).unwrap(),
+                llmrace::report::Format::Text,
+            );
+            assert!(
+                report.lines().next().unwrap().ends_with("cache hit"),
+                "{report}"
+            );
+        }
     }
     server.shutdown().await;
 }
@@ -275,9 +294,7 @@ async fn a_prompt_sent_again_is_a_repeat_counted_in_the_summary_and_told() {
     let csv = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
     assert!(csv.lines().next().unwrap().ends_with(",repeat"));
     assert_eq!(csv.lines().filter(|l| l.ends_with(",true")).count(), 2);
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
-            .unwrap();
+    let summary = summary(dir.path());
     let a = &summary["endpoints"][0];
     assert_eq!(a["counts"]["repeats"], 2);
     assert!((a["rates"]["repeat_share"].as_f64().unwrap() - 2.0 / 6.0).abs() < 1e-9);
