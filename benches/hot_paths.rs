@@ -261,6 +261,7 @@ fn race_info() -> RaceInfo {
                 price: None,
                 simulated: true,
                 concurrency: 16,
+                salt: None,
             })
             .collect(),
         requests: Some(REQUESTS as u64),

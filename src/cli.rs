@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::CacheMode;
 use crate::pace::{ConcurrencyRamp, Ramp, Rate};
 
 mod layering;
@@ -342,6 +343,11 @@ pub struct WorkloadArgs {
     #[arg(long, value_name = "DURATION|exp:DURATION", help_heading = "Workload",
           value_parser = crate::config::parse_think_time)]
     pub think_time: Option<crate::config::ThinkTime>,
+
+    /// cold (the default): a salt unique to the run and endpoint starts every prompt, so no
+    /// server cache can answer it; reuse: prompts as written.
+    #[arg(long, value_name = "MODE", help_heading = "Workload", value_parser = CacheMode::NAMES)]
+    pub cache: Option<String>,
 
     /// Most output tokens per request (replaces per-endpoint values).
     #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]

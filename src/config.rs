@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::pace::{Arrivals, ConcurrencyRamp, LoadShape, Ramp, Rate, RateShape};
 use crate::protocol::Protocol;
 
+pub use cache_mode::CacheMode;
+
+mod cache_mode;
 mod defaults;
 mod demo;
 mod endpoint_spec;
@@ -103,6 +106,9 @@ pub struct WorkloadConfig {
     /// Generated images attached to every prompt's last user message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<ImageSpec>,
+    /// Cache hygiene: `cold` salts every prompt per endpoint and run, `reuse` does not.
+    #[serde(default = "CacheMode::before_salts")]
+    pub cache: CacheMode,
 }
 
 /// `images = { count = 1, width = 512, height = 512 }`: PNG images made from `[workload] seed`,

@@ -88,6 +88,7 @@ fn replay_info(replay: &EventLog) -> tui::RaceInfo {
                 .and_then(|c| c.price),
             simulated: e.simulated,
             concurrency: e.concurrency,
+            salt: e.salt.clone(),
         })
         .collect();
     let prompts: Vec<workload::Prompt> = header

@@ -4,6 +4,7 @@
 //! self-contained HTML page). Renderers only: the numbers come from `stats`, their writing
 //! from `format`, the threshold checks from `threshold`.
 
+pub mod cache;
 pub mod compare;
 pub mod cost;
 pub mod csv;

@@ -13,6 +13,7 @@ pub mod laps;
 mod quantile;
 mod read_timing;
 pub mod recent;
+pub mod repeats;
 pub mod request;
 pub mod snapshot;
 pub mod turns;
@@ -43,6 +44,8 @@ pub struct Aggregator {
     laps: laps::LapTally,
     /// Each endpoint's price, in `EndpointId` order: what prices its snapshots' costs.
     prices: Vec<Option<Price>>,
+    /// The prompts each endpoint has been sent, in `EndpointId` order.
+    repeats: Vec<repeats::Repeats>,
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
@@ -68,6 +71,7 @@ impl Aggregator {
             changed: true,
             laps: laps::LapTally::new(endpoint_names.len()),
             prices: Vec::new(),
+            repeats: vec![repeats::Repeats::default(); endpoint_names.len()],
         }
     }
 
@@ -145,7 +149,12 @@ impl Aggregator {
                     *bytes,
                 )
                 .sent_as(*lag_us, *retry)
-                .in_session(*session, *turn);
+                .in_session(*session, *turn)
+                .repeated(
+                    self.repeats
+                        .get_mut(index)
+                        .is_some_and(|r| r.on_sent(&event.kind)),
+                );
                 self.in_flight
                     .insert(event.request, InFlight { trace, view });
                 None

@@ -19,6 +19,7 @@ mod image_files;
 mod images;
 mod long;
 mod rng;
+pub mod salt;
 mod shared_prefix;
 mod sharegpt;
 mod synthetic;

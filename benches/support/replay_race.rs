@@ -126,6 +126,7 @@ pub fn header(endpoints: u16) -> ReplayHeader {
             base_url: "mock://steady".into(),
             simulated: true,
             concurrency: u32::try_from(STREAMS).unwrap_or(1),
+            salt: None,
         })
         .collect();
     ReplayHeader::new(demo_race(), endpoints, Vec::new(), Utc::now())

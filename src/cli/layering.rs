@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::{RaceArgs, SharedPrefixArg, TokenRange, WorkloadArgs};
+use crate::config::CacheMode;
 use crate::config::{
     ConfigError, DEFAULT_SUFFIX_TOKENS, DEFAULT_SYNTHETIC_COUNT, EndpointConfig,
     LengthDistribution, Location, PromptSource, RaceConfig, SharedPrefixSpec, SyntheticSpec,
@@ -152,6 +153,9 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
     workload.turns = flags.turns.unwrap_or(workload.turns);
     if flags.think_time.is_some() {
         workload.think_time = flags.think_time;
+    }
+    if let Some(mode) = flags.cache.as_deref().and_then(CacheMode::parse) {
+        workload.cache = mode;
     }
     if let Some(range) = flags.synthetic {
         workload.prompts = PromptSource::Synthetic(synthetic_from_flag(range, workload));

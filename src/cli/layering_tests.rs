@@ -523,3 +523,24 @@ fn shared_prefix_flag_and_seed_override_the_file() -> TestResult {
     assert!(error.contains("999995 + 256 = 1000251 tokens"), "{error}");
     Ok(())
 }
+
+#[test]
+fn races_are_cold_unless_the_file_or_the_flag_says_reuse() -> TestResult {
+    let (race, _) = from_args(&args(&[])?)?;
+    assert_eq!(race.workload.cache, crate::config::CacheMode::Cold);
+    let (race, _) = from_args(&args(&["--cache", "reuse"])?)?;
+    assert_eq!(race.workload.cache, crate::config::CacheMode::Reuse);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("reuse.toml");
+    std::fs::write(
+        &path,
+        "[workload]\ncache = \"reuse\"\n[[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n",
+    )?;
+    let file = path.to_string_lossy().into_owned();
+    let (race, _) = from_args(&args(&[&file])?)?;
+    assert_eq!(race.workload.cache, crate::config::CacheMode::Reuse);
+    let (race, _) = from_args(&args(&[&file, "--cache", "cold"])?)?;
+    assert_eq!(race.workload.cache, crate::config::CacheMode::Cold);
+    assert!(args(&["--cache", "warm"]).is_err());
+    Ok(())
+}

@@ -4,8 +4,8 @@
 use crate::pace::Arrivals;
 
 use super::{
-    DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadConfig, PromptSource, RaceConfig,
-    Slo, Timeouts, WorkloadConfig,
+    CacheMode, DEFAULT_BUILTIN, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadConfig, PromptSource,
+    RaceConfig, Slo, Timeouts, WorkloadConfig,
 };
 
 /// Defaults that depend on more than one layer: a race bounded by neither a request count nor
@@ -43,6 +43,7 @@ pub(crate) fn bare_race() -> RaceConfig {
             images: None,
             turns: 1,
             think_time: None,
+            cache: CacheMode::Cold,
         },
         load: LoadConfig {
             requests: None,

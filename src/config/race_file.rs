@@ -16,7 +16,7 @@ use super::sessions;
 use super::toml_error;
 use super::validate::{self, Problem};
 use super::{
-    DEFAULT_BUILTIN, EndpointConfig, ImageSpec, Price, PromptSource, RaceConfig, Slo,
+    CacheMode, DEFAULT_BUILTIN, EndpointConfig, ImageSpec, Price, PromptSource, RaceConfig, Slo,
     SyntheticSpec, Timeouts, WorkloadConfig,
 };
 use crate::threshold;
@@ -342,6 +342,10 @@ impl Resolver<'_> {
                 .map(|t| self.check(t, "workload.think_time", sessions::think_time))
                 .transpose()?,
             images: raw.images.as_ref().map(|i| self.images(i)).transpose()?,
+            cache: match &raw.cache {
+                Some(mode) => self.check(mode, "workload.cache", |m| cache_mode(m))?,
+                None => CacheMode::Cold,
+            },
         })
     }
 
@@ -562,4 +566,13 @@ fn non_empty_prompt(prompt: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+fn cache_mode(text: &str) -> Result<CacheMode, Problem> {
+    CacheMode::parse(text).ok_or_else(|| {
+        Problem::new(
+            format!("'{text}' is not a cache mode"),
+            r#"write `cache = "cold"` (a salt per run and endpoint starts every prompt, so no server cache can answer it) or `cache = "reuse"` (prompts as written)"#,
+        )
+    })
 }

@@ -39,6 +39,7 @@ pub(super) struct RawWorkload {
     pub trace: Option<Spanned<String>>,
     pub shared_prefix: Option<Spanned<RawSharedPrefix>>,
     pub images: Option<Spanned<RawImages>>,
+    pub cache: Option<Spanned<String>>,
 }
 
 /// `images = { count = 1, width = 512, height = 512 }`.
@@ -264,6 +265,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "shared_prefix",
         "shared_prefix = { groups = 8, prefix_tokens = 2048, suffix_tokens = 256, count = 100, \
          seed = 7 }",
+    ),
+    doc(
+        "workload",
+        "cache",
+        r#"cache = "cold" (salt every prompt; or "reuse": send them as written)"#,
     ),
     doc(
         "workload.synthetic",

@@ -4,6 +4,7 @@
 
 mod turns;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,9 +14,9 @@ use http_body_util::Full;
 use super::connection::{Body, Origin};
 
 use crate::event::{EndpointId, PromptId};
-use crate::protocol::{Protocol, RequestSpec};
+use crate::protocol::{Message, Protocol, RequestSpec};
 use crate::secret::ApiKey;
-use crate::workload::Prompt;
+use crate::workload::{Prompt, salt};
 
 pub struct Target {
     pub id: EndpointId,
@@ -53,6 +54,8 @@ pub struct TargetSpec<'a> {
     pub temperature: Option<f32>,
     pub stream: bool,
     pub concurrency: u32,
+    /// Cache hygiene: put at the very start of every prompt (`workload::salt`).
+    pub salt: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +94,7 @@ impl Target {
                 spec.base_url,
                 &RequestSpec {
                     model: spec.model,
-                    messages: &prompt.messages,
+                    messages: &messages(spec.salt, prompt),
                     // A prompt's own budget (ShareGPT reference length) wins.
                     max_tokens: prompt.max_tokens.or(spec.max_tokens),
                     temperature: spec.temperature,
@@ -148,7 +151,13 @@ impl Target {
             warmup_path,
             headers,
             bodies,
-            prompt_texts: prompts.iter().map(Prompt::text).collect(),
+            prompt_texts: prompts
+                .iter()
+                .map(|p| match spec.salt {
+                    Some(salt) => salt::with_salt(&p.text(), salt),
+                    None => p.text(),
+                })
+                .collect(),
             turns: turns::Turns::of(spec, prompts),
             trace_times: prompts.iter().map_while(|p| p.at).collect(),
         })
@@ -202,6 +211,13 @@ impl Target {
         *request.uri_mut() = path.parse().unwrap_or_default();
         *request.headers_mut() = self.headers.clone();
         request
+    }
+}
+
+fn messages<'p>(salt: Option<&str>, prompt: &'p Prompt) -> Cow<'p, [Message]> {
+    match salt {
+        Some(salt) => Cow::Owned(salt::salted(&prompt.messages, salt)),
+        None => Cow::Borrowed(&prompt.messages),
     }
 }
 

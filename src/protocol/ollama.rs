@@ -20,6 +20,8 @@ struct Chunk<'a> {
     #[serde(borrow)]
     done_reason: Option<Str<'a>>,
     prompt_eval_count: Option<u64>,
+    /// Newer Ollama: of `prompt_eval_count`, the tokens read from its prompt cache.
+    prompt_eval_cached_count: Option<u64>,
     eval_count: Option<u64>,
     prompt_eval_duration: Option<u64>,
     eval_duration: Option<u64>,
@@ -197,12 +199,19 @@ fn push_chunk(chunk: Chunk<'_>, tool_calls: &mut u32, out: &mut Vec<Decoded>) ->
     }
     let input = chunk.prompt_eval_count.and_then(|n| u32::try_from(n).ok());
     let output = chunk.eval_count.and_then(|n| u32::try_from(n).ok());
-    let reported = reported([("prompt_eval_count", input), ("eval_count", output)]);
+    let cached_input = chunk
+        .prompt_eval_cached_count
+        .and_then(|n| u32::try_from(n).ok());
+    let reported = reported([
+        ("prompt_eval_count", input),
+        ("eval_count", output),
+        ("prompt_eval_cached_count", cached_input),
+    ]);
     if !reported.is_empty() {
         out.push(Decoded::Usage {
             input,
             output,
-            cached_input: None,
+            cached_input,
             cache_write: None,
             reasoning: None,
             reported,

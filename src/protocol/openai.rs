@@ -22,6 +22,8 @@ pub(super) struct Chunk<'a, C> {
     choices: Option<First<C>>,
     usage: Option<Usage>,
     error: Option<Value>,
+    /// llama.cpp's server: its own counts, beside the usage of the last chunk.
+    timings: Option<Timings>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +32,14 @@ struct Usage {
     completion_tokens: Option<u32>,
     prompt_tokens_details: Option<PromptDetails>,
     completion_tokens_details: Option<CompletionDetails>,
+    /// From the chunk's llama.cpp `timings`: prompt tokens it took from its cache.
+    #[serde(skip)]
+    cache_n: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct Timings {
+    cache_n: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +102,10 @@ impl<'a, C> Chunk<'a, C> {
                 .and_then(|c| c.0)
                 .map(choice)
                 .unwrap_or_default(),
-            usage: self.usage,
+            usage: self.usage.map(|mut usage| {
+                usage.cache_n = self.timings.and_then(|t| t.cache_n);
+                usage
+            }),
             error: self.error,
         }
     }
@@ -268,7 +281,9 @@ fn push_parts(choice: ChoiceParts<'_>, usage: Option<Usage>, out: &mut Vec<Decod
         _ => false,
     };
     if let Some(usage) = usage {
-        let cached_input = usage.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        let reported_cached = usage.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        // Builds of llama.cpp that report no `cached_tokens` say it in their timings.
+        let cached_input = reported_cached.or(usage.cache_n);
         let reasoning = usage
             .completion_tokens_details
             .and_then(|d| d.reasoning_tokens);
@@ -276,7 +291,8 @@ fn push_parts(choice: ChoiceParts<'_>, usage: Option<Usage>, out: &mut Vec<Decod
         let reported = reported([
             ("prompt_tokens", usage.prompt_tokens),
             ("completion_tokens", usage.completion_tokens),
-            ("prompt_tokens_details.cached_tokens", cached_input),
+            ("prompt_tokens_details.cached_tokens", reported_cached),
+            ("timings.cache_n", usage.cache_n),
             ("completion_tokens_details.reasoning_tokens", reasoning),
         ]);
         if !reported.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::config::RaceConfig;
+use crate::config::{CacheMode, RaceConfig};
 use crate::engine::{Target, TargetSpec};
 use crate::event::EndpointId;
 use crate::record::EndpointInfo;
@@ -67,6 +67,8 @@ pub(crate) async fn resolve_endpoints(
             .concurrency
             .unwrap_or(config.load.concurrency)
             .max(1);
+        // A new salt per endpoint and run: a sweep's levels are runs of their own.
+        let salt = (config.workload.cache == CacheMode::Cold).then(workload::salt::fresh);
         let spec = TargetSpec {
             id: EndpointId(u16::try_from(i).unwrap_or(u16::MAX)),
             name: &endpoint.name,
@@ -81,6 +83,7 @@ pub(crate) async fn resolve_endpoints(
             stream: config.workload.stream,
             // More workers than requests would only open idle connections.
             concurrency: crate::capacity::workers(&config.load, concurrency),
+            salt: salt.as_deref(),
         };
         targets.push(Arc::new(Target::new(&spec, prompts)?));
         info.push(EndpointInfo {
@@ -90,6 +93,7 @@ pub(crate) async fn resolve_endpoints(
             base_url: secret::redact_url(&endpoint.base_url),
             simulated,
             concurrency,
+            salt,
         });
     }
     Ok(Field {

@@ -119,6 +119,7 @@ fn race_info(
                 price: e.price,
                 simulated: info.simulated,
                 concurrency: info.concurrency,
+                salt: info.salt.clone(),
             })
             .collect(),
         requests: config.load.requests,

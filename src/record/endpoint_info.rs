@@ -12,4 +12,7 @@ pub struct EndpointInfo {
     /// Whether this endpoint was a built-in simulated server.
     pub simulated: bool,
     pub concurrency: u32,
+    /// The salt that started every prompt sent to it (a cold race, `[workload] cache`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }

@@ -33,7 +33,7 @@ pub struct EndpointCacheHit {
     /// after the other: the first prompt of each group finds nothing, a later one its prefix.
     pub expected: f64,
     /// Cached input tokens over input tokens, as the server reported them; absent when it
-    /// reported no input tokens.
+    /// never said how many were cached (`Tokens::cache_hit_rate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported: Option<f64>,
 }
@@ -52,8 +52,7 @@ impl ExpectedCache {
                 let first = e.counts.warmup;
                 let expected = crate::workload::expected_hit_rate(&race.workload, first, requests);
                 #[expect(clippy::cast_precision_loss, reason = "token counts far below 2^52")]
-                let reported = (e.tokens.input > 0)
-                    .then(|| e.tokens.cached_input as f64 / e.tokens.input as f64);
+                let reported = e.tokens.cache_hit_rate();
                 EndpointCacheHit {
                     endpoint: e.name.clone(),
                     requests,
@@ -161,6 +160,7 @@ mod tests {
             tokens: Tokens {
                 input,
                 cached_input: cached,
+                cache_reported: u64::from(input > 0),
                 ..Tokens::default()
             },
             rates: Rates::default(),

@@ -276,10 +276,11 @@ struct CsvRow<'a> {
     json_valid: Option<bool>,
     session: Option<u64>,
     turn: Option<u32>,
+    repeat: bool,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 48] = [
+    const HEADER: [&'static str; 49] = [
         "request",
         "endpoint",
         "prompt",
@@ -328,6 +329,7 @@ impl CsvRow<'_> {
         "json_valid",
         "session",
         "turn",
+        "repeat",
     ];
 }
 
@@ -398,6 +400,7 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             json_valid: r.json_valid,
             session: r.session,
             turn: r.turn,
+            repeat: r.repeat,
         }
     }
 }
@@ -428,7 +431,7 @@ mod tests {
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
              first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
-             tool_calls,json_valid,session,turn"
+             tool_calls,json_valid,session,turn,repeat"
         ));
     }
 
@@ -451,7 +454,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false"),
             "{}",
             row(&closed)
         );
@@ -462,7 +465,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false"),
             "{}",
             row(&retry)
         );
@@ -488,6 +491,7 @@ mod tests {
         record.lost_ms = Some(3.5);
         record.session = Some(4);
         record.turn = Some(2);
+        record.repeat = true;
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
@@ -495,7 +499,7 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true"),
             "{row}"
         );
         // Tool calls and the JSON check, in the two columns after them.
@@ -506,13 +510,13 @@ mod tests {
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",3.5,2,false,4,2"), "{row}");
+        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true"), "{row}");
         let n = CsvRow::HEADER.len();
         assert_eq!(
-            CsvRow::HEADER[n - 4..],
-            ["tool_calls", "json_valid", "session", "turn"]
+            CsvRow::HEADER[n - 5..],
+            ["tool_calls", "json_valid", "session", "turn", "repeat"]
         );
-        let tail = &CsvRow::HEADER[n - 11..n - 4];
+        let tail = &CsvRow::HEADER[n - 12..n - 5];
         assert_eq!(
             tail,
             [
@@ -522,7 +526,8 @@ mod tests {
                 "read_late_max_ms",
                 "unstamped_reads",
                 "resent_after",
-                "lost_ms"
+                "lost_ms",
+                "repeat"
             ]
         );
     }

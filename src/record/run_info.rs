@@ -170,6 +170,7 @@ impl RunInfo {
                 base_url: unknown(),
                 simulated: false,
                 concurrency: 0,
+                salt: None,
             })
             .collect();
         RunInfo::base(
@@ -245,6 +246,7 @@ pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Ve
     let mut notices = lag_notices(endpoints);
     notices.extend(endpoints.iter().filter_map(all_failed_notice));
     notices.extend(endpoints.iter().filter_map(usage_notice));
+    notices.extend(endpoints.iter().filter_map(repeat_notice));
     for e in endpoints {
         let price = race.endpoints.iter().find(|c| c.name == e.name);
         if let Some(price) = price.and_then(|c| c.price) {
@@ -499,5 +501,7 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+mod repeats;
+pub use repeats::repeat_notice;
 #[cfg(test)]
 mod tests;

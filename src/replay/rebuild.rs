@@ -78,9 +78,14 @@ mod tests {
         let (from_stream, from_memory) = (dir.path().join("a"), dir.path().join("b"));
         let open = || ReplayReader::open(dir.path()).unwrap();
         let (_, run) = report_file(open(), &from_stream, Records::Skip).unwrap();
-        // No damage to tell; only what the fixture's reads say about its times.
-        let reads = crate::record::run_info::read_notices(&run.summary.endpoints, None);
-        assert_eq!(run.info.notices, reads);
+        // No damage to tell; only the fixture's repeats and what its reads say about its times.
+        let endpoints = &run.summary.endpoints;
+        let mut told: Vec<String> = endpoints
+            .iter()
+            .filter_map(crate::record::run_info::repeat_notice)
+            .collect();
+        told.extend(crate::record::run_info::read_notices(endpoints, None));
+        assert_eq!(run.info.notices, told);
         assert!(run.requests.is_empty());
         let summary = run.summary;
         // Kept, the records are those the files hold.

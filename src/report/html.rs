@@ -47,6 +47,9 @@ pub fn render(run: &Run) -> String {
     }
     race_as_run(&mut out, run);
     headline_table(&mut out, run);
+    if let Some(sentence) = super::cache::sentence(&run.summary.endpoints) {
+        let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&sentence));
+    }
     cost_table(&mut out, run);
     chart_section(&mut out, run);
     requests_table(&mut out, run);

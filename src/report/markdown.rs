@@ -197,6 +197,9 @@ fn tokens(out: &mut String, run: &Run) {
         out.push_str(&note);
         out.push_str(".\n\n");
     }
+    if let Some(sentence) = super::cache::sentence(endpoints) {
+        let _ = writeln!(out, "{}\n", cell(&sentence));
+    }
     if headline::any_estimated_in(endpoints, &run.requests) {
         out.push_str(
             "\"Estimated\" counts were made by llmrace with a BPE tokenizer (o200k) because the \

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::cache;
 use crate::format::{count, ms, percent, rate};
 use crate::record::run_info::usage_notice;
 use crate::stats::EndpointSnapshot;
@@ -34,7 +35,16 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
     // Lap wins only mean something when laps were run, retries when some were made.
     let laps = endpoints.iter().any(|e| e.laps > 0);
     let retries = endpoints.iter().any(|e| e.counts.retries > 0);
+    // Repeats when a prompt went twice, the cache hit rate when a server said it.
+    let repeats = cache::any_repeats(endpoints);
+    let cached = cache::any_reported(endpoints);
     let mut headers: Vec<String> = HEADERS.map(str::to_string).to_vec();
+    if repeats {
+        headers.push("repeats".to_string());
+    }
+    if cached {
+        headers.push("cache hit".to_string());
+    }
     if retries {
         headers.push("retries".to_string());
     }
@@ -45,6 +55,12 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
         .iter()
         .map(|e| {
             let mut cells = row(e).to_vec();
+            if repeats {
+                cells.push(cache::repeats(e));
+            }
+            if cached {
+                cells.push(cache::hit_rate(e));
+            }
             if retries {
                 cells.push(e.counts.retries.to_string());
             }

@@ -129,6 +129,9 @@ impl EndpointStats {
             return;
         }
         self.counts.in_flight = self.counts.in_flight.saturating_sub(1);
+        if record.repeat {
+            self.counts.repeats += 1;
+        }
         self.last_finished = Some(self.last_finished.map_or(t, |l| l.max(t)));
         if record.new_connection {
             self.counts.new_connections += 1;
@@ -191,6 +194,9 @@ impl EndpointStats {
         }
         self.tokens.input += u64::from(record.input_tokens.unwrap_or(0));
         self.tokens.cached_input += u64::from(record.cached_input_tokens.unwrap_or(0));
+        if record.cached_input_tokens.is_some() {
+            self.tokens.cache_reported += 1;
+        }
         self.tokens.cache_write_input += u64::from(record.cache_write_input_tokens.unwrap_or(0));
         self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
         self.tokens.chunks += u64::from(record.chunks);
@@ -255,6 +261,8 @@ impl EndpointStats {
                     self.counts.succeeded as f64 / ended as f64
                 },
                 live_output_tokens_per_s: live / LIVE_SECS as f64,
+                repeat_share: self.counts.repeat_share().unwrap_or(0.0),
+                cache_hit_rate: self.tokens.cache_hit_rate(),
             },
             recent_seconds,
             requests: self.requests.shared(),

@@ -130,6 +130,10 @@ pub struct RequestRecord {
     /// Multi-turn sessions only: which turn of its session, from 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<u32>,
+    /// Its prompt was sent to this endpoint before in the race (a retry is not a repeat): a
+    /// server's prefix cache may have answered it. False in records written before repeats.
+    #[serde(default)]
+    pub repeat: bool,
 }
 
 #[expect(
@@ -190,6 +194,7 @@ pub struct RequestTrace {
     tool_calls: u32,
     /// Multi-turn sessions: the session and the turn.
     session: Option<(u64, u32)>,
+    repeat: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -239,6 +244,7 @@ impl RequestTrace {
             reads: ReadTiming::default(),
             tool_calls: 0,
             session: None,
+            repeat: false,
         }
     }
 
@@ -255,6 +261,13 @@ impl RequestTrace {
     pub fn sent_as(mut self, lag_us: Option<u64>, retry: Option<Retry>) -> Self {
         self.lag_us = lag_us;
         self.retry = retry;
+        self
+    }
+
+    /// Whether it sends a prompt sent to its endpoint before (`stats::repeats`).
+    #[must_use]
+    pub fn repeated(mut self, repeat: bool) -> Self {
+        self.repeat = repeat;
         self
     }
 
@@ -462,6 +475,7 @@ impl RequestTrace {
             json_valid,
             session: self.session.map(|(session, _)| session),
             turn: self.session.map(|(_, turn)| turn),
+            repeat: self.repeat,
         })
     }
 }

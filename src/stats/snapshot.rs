@@ -191,6 +191,9 @@ pub struct Counts {
     pub json_checked: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub json_valid: u64,
+    /// Requests whose prompt had been sent to the endpoint before (`stats::repeats`).
+    #[serde(default)]
+    pub repeats: u64,
 }
 
 impl Counts {
@@ -198,6 +201,13 @@ impl Counts {
     #[must_use]
     pub fn json_valid_share(&self) -> Option<f64> {
         (self.json_checked > 0).then(|| self.json_valid as f64 / self.json_checked as f64)
+    }
+
+    /// Of the requests that ended, the share that repeated a prompt; None before any ended.
+    #[must_use]
+    pub fn repeat_share(&self) -> Option<f64> {
+        let ended = self.succeeded + self.failed + self.cancelled;
+        (ended > 0).then(|| self.repeats as f64 / ended as f64)
     }
 
     /// Requests of the workload that have ended, against which progress is told: an attempt
@@ -268,6 +278,20 @@ pub struct Tokens {
     /// images and long prompts cost on the wire. Left out of the JSON when none were counted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub request_bytes: u64,
+    /// Requests whose usage said how many of their input tokens were cached (0 included):
+    /// without any, the cache hit rate is unknown. Left out of the JSON when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_reported: u64,
+}
+
+impl Tokens {
+    /// Cached input tokens over all input tokens, when the server reported cached tokens for
+    /// any request (one that left the count out had none cached); None when it never did.
+    #[must_use]
+    pub fn cache_hit_rate(&self) -> Option<f64> {
+        (self.cache_reported > 0 && self.input > 0)
+            .then(|| self.cached_input as f64 / self.input as f64)
+    }
 }
 
 impl EndpointSnapshot {
@@ -294,6 +318,13 @@ pub struct Rates {
     pub success_rate: f64,
     /// Output tokens/s over the last 10 seconds.
     pub live_output_tokens_per_s: f64,
+    /// Of the requests that ended, the share that repeated a prompt ([`Counts::repeat_share`]).
+    #[serde(default)]
+    pub repeat_share: f64,
+    /// Cached input tokens over input tokens ([`Tokens::cache_hit_rate`]); null when the
+    /// server never said how many were cached.
+    #[serde(default)]
+    pub cache_hit_rate: Option<f64>,
 }
 
 #[cfg(test)]

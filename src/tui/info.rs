@@ -46,4 +46,6 @@ pub struct LaneInfo {
     /// Served by the built-in mock.
     pub simulated: bool,
     pub concurrency: u32,
+    /// The salt that started every prompt sent to it (a cold race): shown as part of them.
+    pub salt: Option<String>,
 }

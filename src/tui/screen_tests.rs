@@ -41,6 +41,7 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
                     price: None,
                     simulated,
                     concurrency: 4,
+                    salt: None,
                 }
             })
             .collect(),

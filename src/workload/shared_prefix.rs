@@ -203,6 +203,7 @@ mod tests {
             turns: 1,
             think_time: None,
             images: None,
+            cache: crate::config::CacheMode::Cold,
         }
     }
 

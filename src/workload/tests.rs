@@ -159,6 +159,7 @@ fn shuffle_is_seeded_and_renumbers() -> TestResult {
         images: None,
         turns: 1,
         think_time: None,
+        cache: crate::config::CacheMode::Cold,
     };
     let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
     let plain = load_workload(&config(false, 7), Path::new("."))?;
@@ -197,6 +198,7 @@ fn synthetic(count: u32, shuffle: bool) -> WorkloadConfig {
         images: None,
         turns: 1,
         think_time: None,
+        cache: crate::config::CacheMode::Cold,
     }
 }
 

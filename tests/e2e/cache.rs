@@ -6,9 +6,15 @@
 
 use std::net::SocketAddr;
 
+use llmrace::config::{CacheMode, PromptSource};
+use llmrace::engine::{Target, TargetSpec};
+use llmrace::event::{EndpointId, PromptId};
 use llmrace::mock::{MockServer, Profile};
-use llmrace::protocol::Protocol;
+use llmrace::protocol::{Message, Protocol};
+use llmrace::workload::Prompt;
 use serde_json::{Value, json};
+
+use crate::common::race;
 
 async fn start(spec: &str) -> MockServer {
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
@@ -112,5 +118,192 @@ async fn a_mock_without_a_cache_or_with_a_fixed_count_reports_no_hits_of_its_own
             "{openai}"
         );
     }
+    server.shutdown().await;
+}
+
+/// Four prompts that share no block: a race of four requests per endpoint repeats none.
+fn distinct_prompts() -> Vec<String> {
+    [
+        "industrial revolution",
+        "french revolution",
+        "printing press",
+        "steam engine",
+    ]
+    .iter()
+    .map(|topic| {
+        format!(
+            "Tell me about the {topic}: its causes, its course and its consequences for \
+                     the people who lived through it, in three short paragraphs."
+        )
+    })
+    .collect()
+}
+
+/// A race of `endpoints` (names) on `server`, each prompt once per endpoint.
+fn race_on(
+    server: &MockServer,
+    endpoints: &[&str],
+    cache: CacheMode,
+) -> llmrace::config::RaceConfig {
+    let url = server.base_url(Protocol::OpenAiChat);
+    let specs: Vec<String> = endpoints
+        .iter()
+        .map(|name| format!("{name}=openai:{url}#m"))
+        .collect();
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    let mut config = race::race_config(&specs, 4, 1);
+    config.workload.prompts = PromptSource::Inline(distinct_prompts());
+    config.workload.cache = cache;
+    config
+}
+
+/// Requests of `endpoint` in the race in `dir` that the server answered partly from its cache.
+fn hits(dir: &std::path::Path, endpoint: &str) -> usize {
+    let records = race::records(dir);
+    assert!(
+        records.iter().all(|r| r.error_class.is_none()),
+        "{records:?}"
+    );
+    records
+        .iter()
+        .filter(|r| r.endpoint_name == endpoint && r.cached_input_tokens.unwrap_or(0) > 0)
+        .count()
+}
+
+fn summary(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+fn run_json(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_cold_race_run_twice_never_hits_its_first_runs_cache_and_a_reuse_race_does() {
+    let server = start("instant,tokens=4").await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut salts = Vec::new();
+    for run in ["cold-1", "cold-2"] {
+        let dir = dirs.path().join(run);
+        race::run(race_on(&server, &["a"], CacheMode::Cold), &dir).await;
+        assert_eq!(hits(&dir, "a"), 0, "{run}");
+        let salt = run_json(&dir)["endpoints"][0]["salt"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        salts.push(salt);
+    }
+    assert_ne!(salts[0], salts[1]);
+    for run in ["reuse-1", "reuse-2"] {
+        let dir = dirs.path().join(run);
+        race::run(race_on(&server, &["a"], CacheMode::Reuse), &dir).await;
+        let want = if run == "reuse-1" { 0 } else { 4 };
+        assert_eq!(hits(&dir, "a"), want, "{run}");
+        let info = run_json(&dir);
+        assert_eq!(info["endpoints"][0].get("salt"), None);
+        assert_eq!(info["race"]["workload"]["cache"], "reuse");
+        // The hit rate is unknown until the server says (OpenAI leaves out a count of 0).
+        let rate = &summary(&dir)["endpoints"][0]["rates"]["cache_hit_rate"];
+        if run == "reuse-1" {
+            assert!(rate.is_null(), "{rate}");
+        } else {
+            assert!(rate.as_f64().unwrap() > 0.5, "{rate}");
+            let report = llmrace::report::render(
+                &llmrace::replay::load::load(&dir).unwrap(),
+                llmrace::report::Format::Text,
+            );
+            assert!(
+                report.lines().next().unwrap().ends_with("cache hit"),
+                "{report}"
+            );
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_endpoints_on_one_server_share_no_cache_in_a_cold_race() {
+    let server = start("instant,tokens=4").await;
+    let dirs = tempfile::tempdir().unwrap();
+    let cold = dirs.path().join("cold");
+    race::run(race_on(&server, &["a", "b"], CacheMode::Cold), &cold).await;
+    assert_eq!((hits(&cold, "a"), hits(&cold, "b")), (0, 0));
+    let endpoints = &run_json(&cold)["endpoints"];
+    assert_ne!(endpoints[0]["salt"], endpoints[1]["salt"]);
+    // As written, each prompt hits the cache that the other endpoint's copy left.
+    let reuse = dirs.path().join("reuse");
+    race::run(race_on(&server, &["a", "b"], CacheMode::Reuse), &reuse).await;
+    assert_eq!(hits(&reuse, "a") + hits(&reuse, "b"), 4);
+    server.shutdown().await;
+}
+
+#[test]
+fn a_salted_target_sends_the_salt_first_and_keeps_the_salted_messages() {
+    // A session's prompt: its target keeps the messages later turns are built from.
+    let mut prompt = Prompt::new(
+        PromptId(0),
+        vec![Message::system("be brief"), Message::user("hi")],
+    );
+    prompt.follow_ups = vec!["and then?".into()];
+    let prompts = vec![prompt];
+    let body = serde_json::Map::new();
+    let spec = |salt| TargetSpec {
+        id: EndpointId(0),
+        name: "a",
+        protocol: Protocol::Anthropic,
+        base_url: "http://127.0.0.1:9/v1",
+        model: "m",
+        api_key: None,
+        headers: &[],
+        body: &body,
+        max_tokens: Some(8),
+        temperature: None,
+        stream: true,
+        concurrency: 1,
+        salt,
+    };
+    let target = Target::new(&spec(Some("[0badc0de]")), &prompts).unwrap();
+    let sent: Value = serde_json::from_slice(target.body_for(PromptId(0))).unwrap();
+    assert_eq!(sent["system"], "[0badc0de] be brief");
+    assert_eq!(sent["messages"][0]["content"], "hi");
+    assert_eq!(
+        target.messages(PromptId(0))[0].content,
+        "[0badc0de] be brief"
+    );
+    let plain = Target::new(&spec(None), &prompts).unwrap();
+    let sent: Value = serde_json::from_slice(plain.body_for(PromptId(0))).unwrap();
+    assert_eq!(sent["system"], "be brief");
+    assert_eq!(plain.messages(PromptId(0))[0].content, "be brief");
+}
+
+#[tokio::test]
+async fn a_prompt_sent_again_is_a_repeat_counted_in_the_summary_and_told() {
+    let server = start("instant,tokens=4").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_on(&server, &["a"], CacheMode::Cold);
+    config.load.requests = Some(6);
+    race::run(config, dir.path()).await;
+    let mut records = race::records(dir.path());
+    records.sort_by_key(|r| r.request.0);
+    let repeats: Vec<bool> = records.iter().map(|r| r.repeat).collect();
+    assert_eq!(repeats, [false, false, false, false, true, true]);
+    // Within a cold run the salt stays the same: a repeat hits the cache.
+    assert!(
+        records[4].cached_input_tokens.unwrap_or(0) > 0,
+        "{:?}",
+        records[4]
+    );
+    let csv = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",repeat"));
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",true")).count(), 2);
+    let summary = summary(dir.path());
+    let a = &summary["endpoints"][0];
+    assert_eq!(a["counts"]["repeats"], 2);
+    assert!((a["rates"]["repeat_share"].as_f64().unwrap() - 2.0 / 6.0).abs() < 1e-9);
+    let notices = run_json(dir.path())["notices"].to_string();
+    assert!(
+        notices.contains("a: 2 of 6 requests (33.3%) repeated a prompt"),
+        "{notices}"
+    );
     server.shutdown().await;
 }

@@ -68,6 +68,7 @@ async fn start_with(profile: &str, plan: Plan, concurrency: u32, controls: Contr
         temperature: None,
         stream: true,
         concurrency,
+        salt: None,
     };
     let targets = vec![Arc::new(Target::new(&spec, &prompts).unwrap())];
     let timeouts = Timeouts::default();

@@ -33,6 +33,7 @@ fn run_of(names: Vec<String>) -> llmrace::replay::Run {
             base_url: "mock://turbo".to_string(),
             simulated: true,
             concurrency: 4,
+            salt: None,
         })
         .collect();
     let started_at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(20_454);

@@ -103,6 +103,7 @@ fn workload_of(prompts: PromptSource) -> WorkloadConfig {
         images: None,
         turns: 1,
         think_time: None,
+        cache: llmrace::config::CacheMode::Cold,
     }
 }
 
@@ -176,6 +177,7 @@ fn a_prompts_own_max_tokens_overrides_the_endpoints() -> Result<(), Box<dyn std:
         temperature: None,
         stream: true,
         concurrency: 1,
+        salt: None,
     };
     let target = llmrace::engine::Target::new(&spec, &prompts)?;
     let budget = |i: usize| -> Result<serde_json::Value, serde_json::Error> {

@@ -17,6 +17,7 @@ fn target() -> Target {
     .unwrap();
     let body = serde_json::Map::new();
     let spec = TargetSpec {
+        salt: None,
         id: EndpointId(0),
         name: "m",
         protocol: crate::protocol::Protocol::OpenAiChat,

@@ -50,7 +50,7 @@ impl Turns {
             prompts: prompts
                 .iter()
                 .map(|p| Conversation {
-                    messages: p.messages.clone(),
+                    messages: super::messages(spec.salt, p).into_owned(),
                     max_tokens: p.max_tokens,
                     follow_ups: p.follow_ups.clone(),
                     tools: p.tools.clone(),

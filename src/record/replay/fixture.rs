@@ -29,6 +29,7 @@ pub(crate) fn replay(endpoints: usize, requests: usize) -> Replay {
             base_url: "mock://turbo".to_string(),
             simulated: true,
             concurrency: 4,
+            salt: None,
         })
         .collect();
     Replay {

@@ -109,6 +109,7 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             json_valid: None,
             session: None,
             turn: None,
+            repeat: false,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

@@ -9,6 +9,8 @@ mod response;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -24,6 +26,7 @@ use crate::tui::draw;
 use crate::tui::text::inert;
 use crate::tui::{Scene, Theme};
 use crate::workload::Prompt;
+use crate::workload::salt::with_salt;
 
 /// Draws the inspector for `scene.view.selected` into `area`.
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
@@ -273,7 +276,16 @@ fn render_request(area: Rect, buf: &mut Buffer, scene: &Scene, request: &Request
             .zip(turn)
             .and_then(|(p, t)| conversation_so_far(p, t));
         let prompt = conversation.as_ref().or(prompt);
-        top.extend(prompt_rows(prompt, request.prompt.0, width, budget, theme));
+        let salt = scene.info.lanes.get(scene.view.selected);
+        let salt = salt.and_then(|lane| lane.salt.as_deref());
+        top.extend(prompt_rows(
+            prompt,
+            request.prompt.0,
+            salt,
+            width,
+            budget,
+            theme,
+        ));
     }
     let body = if view.raw {
         raw_rows(request, width, theme)
@@ -388,10 +400,12 @@ fn conversation_so_far(prompt: &Prompt, turn: u32) -> Option<Prompt> {
 }
 
 /// The prompt as sent: each message's role and its text on one flowing line, in `budget` rows
-/// at most (the last message, usually the question, gets what the others leave).
+/// at most (the last message, usually the question, gets what the others leave); a cold
+/// race's salt before the first message's text, as it was sent.
 fn prompt_rows(
     prompt: Option<&Prompt>,
     id: u32,
+    salt: Option<&str>,
     width: usize,
     budget: usize,
     theme: &Theme,
@@ -428,9 +442,13 @@ fn prompt_rows(
     for (n, message) in messages.iter().skip(hidden).enumerate() {
         let lines = if n + 1 == shown { left.max(1) } else { 1 };
         left = left.saturating_sub(lines);
+        let content = match salt {
+            Some(salt) if n + hidden == 0 => Cow::Owned(with_salt(&message.content, salt)),
+            _ => Cow::Borrowed(message.content.as_str()),
+        };
         // Line breaks in a prompt are not worth rows here. Images come first, described, so a
         // long text that is cut does not hide them.
-        let words = inert(&message.content);
+        let words = inert(&content);
         let text = message
             .images
             .iter()

@@ -343,6 +343,10 @@ impl Lane<'_> {
             );
             right.push((wins, self.theme.text, 0));
         }
+        // The share of input tokens the server's prompt cache answered, once it said any.
+        if let Some(hit) = self.endpoint.tokens.cache_hit_rate() {
+            right.push((format!("cache {}", percent(hit)), self.theme.text, 0));
+        }
         // What the race has cost at this endpoint so far, when it has a price.
         if let Some(cost) = self.cost {
             let spent = usd(cost.total_usd);

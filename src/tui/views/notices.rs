@@ -195,6 +195,7 @@ mod tests {
                     price: None,
                     simulated: false,
                     concurrency: 1,
+                    salt: None,
                 })
                 .collect(),
             requests: None,

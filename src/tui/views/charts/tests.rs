@@ -21,6 +21,7 @@ fn race_info(endpoints: usize) -> RaceInfo {
                 price: None,
                 simulated: true,
                 concurrency: 4,
+                salt: None,
             })
             .collect(),
         requests: None,

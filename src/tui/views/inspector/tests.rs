@@ -20,6 +20,7 @@ const TURBO: usize = 0;
 const STEADY: usize = 1;
 const THINKER: usize = 2;
 const FLAKY: usize = 3;
+const SALT: &str = "[0badc0de]";
 
 /// The fixture's race of four endpoints, 40 requests each, the newest still streaming.
 fn snapshot() -> Snapshot {
@@ -56,7 +57,8 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
         name: "fixture".into(),
         lanes: endpoint_names(endpoints)
             .into_iter()
-            .map(|name| LaneInfo {
+            .enumerate()
+            .map(|(i, name)| LaneInfo {
                 name,
                 model: "mock-1".into(),
                 protocol: "openai".into(),
@@ -64,6 +66,8 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
                 price: None,
                 simulated: true,
                 concurrency: 4,
+                // The thinker raced cold: its prompts started with this salt.
+                salt: (i == THINKER).then(|| SALT.to_string()),
             })
             .collect(),
         requests: Some(40),
@@ -176,6 +180,25 @@ fn finished_reasoning_request() {
         &snapshot,
         &view_of(&snapshot, THINKER, false, reasoned),
     );
+}
+
+#[test]
+fn a_cold_race_shows_its_salt_at_the_start_of_the_prompt() {
+    let snapshot = snapshot();
+    let salted = draw(
+        120,
+        40,
+        &snapshot,
+        &view_of(&snapshot, THINKER, false, reasoned),
+    );
+    assert!(text(&salted).contains(SALT), "{}", text(&salted));
+    let plain = draw(
+        120,
+        40,
+        &snapshot,
+        &view_of(&snapshot, STEADY, false, streaming),
+    );
+    assert!(!text(&plain).contains(SALT));
 }
 
 #[test]
