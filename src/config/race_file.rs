@@ -332,20 +332,18 @@ impl Resolver<'_> {
             shuffle: raw.shuffle.unwrap_or(false),
             seed: raw.seed.unwrap_or(0),
             sharegpt_output_len: raw.sharegpt_output_len.unwrap_or(false),
-            turns: match &raw.turns {
-                Some(turns) => self.check(turns, "workload.turns", |n| sessions::turns(*n))?,
-                None => 1,
-            },
+            turns: raw.turns.as_ref().map_or(Ok(1), |n| {
+                self.check(n, "workload.turns", |n| sessions::turns(*n))
+            })?,
             think_time: raw
                 .think_time
                 .as_ref()
                 .map(|t| self.check(t, "workload.think_time", sessions::think_time))
                 .transpose()?,
             images: raw.images.as_ref().map(|i| self.images(i)).transpose()?,
-            cache: match &raw.cache {
-                Some(mode) => self.check(mode, "workload.cache", |m| cache_mode(m))?,
-                None => CacheMode::Cold,
-            },
+            cache: raw.cache.as_ref().map_or(Ok(CacheMode::Cold), |mode| {
+                self.check(mode, "workload.cache", |m| cache_mode(m))
+            })?,
         })
     }
 

@@ -96,6 +96,7 @@ impl Plan {
                 },
                 cache_read,
                 cache_write: profile.cache_write.min(ask.input_tokens - cache_read),
+                caches: profile.cache > 0 || profile.cache_read > 0,
                 finish,
                 include_usage: ask.include_usage,
                 timings: Timings::default(),

@@ -46,6 +46,9 @@ pub(crate) struct Tally {
     pub cache_read: u32,
     /// Of `input`, the tokens the usage reports as written to the prompt cache (Anthropic).
     pub cache_write: u32,
+    /// The server has a prompt cache: the usage says how many tokens it read, 0 included (a
+    /// server without one says nothing, as vLLM without prompt-token details does).
+    pub caches: bool,
     pub finish: Finish,
     pub include_usage: bool,
     pub timings: Timings,

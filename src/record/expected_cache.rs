@@ -51,7 +51,6 @@ impl ExpectedCache {
                 let requests = e.counts.sent.saturating_sub(e.counts.retries);
                 let first = e.counts.warmup;
                 let expected = crate::workload::expected_hit_rate(&race.workload, first, requests);
-                #[expect(clippy::cast_precision_loss, reason = "token counts far below 2^52")]
                 let reported = e.tokens.cache_hit_rate();
                 EndpointCacheHit {
                     endpoint: e.name.clone(),

@@ -527,7 +527,6 @@ mod tests {
                 "unstamped_reads",
                 "resent_after",
                 "lost_ms",
-                "repeat"
             ]
         );
     }

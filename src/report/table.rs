@@ -94,52 +94,57 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
             line(row, columns, &mut out);
         }
     }
-    let mut notes = Vec::new();
-    for e in endpoints {
-        if !e.errors.is_empty() {
-            let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
-            notes.push(format!("{}: errors: {}", e.name, classes.join(", ")));
-        }
-        // Cancelled requests are in no column: without this line a stopped race reads as
-        // fewer requests sent than were.
-        if e.counts.cancelled > 0 {
-            notes.push(format!(
-                "{}: {} cancelled (the race was stopped)",
-                e.name, e.counts.cancelled
-            ));
-        }
-        if let Some(lag) = e.latency.send_lag_ms {
-            notes.push(format!(
-                "{}: send lag (open loop) p50 {}, p99 {}",
-                e.name,
-                ms(Some(lag.p50)),
-                ms(Some(lag.p99))
-            ));
-        }
-        // Those whose usage said 0 output tokens for text have their own line: the table is the
-        // one output every race, quiet or not, and every replay prints.
-        if let Some(notice) = usage_notice(e) {
-            notes.push(notice);
-        }
-        notes.extend(super::request_size::note(e));
-        notes.extend(super::structured::tool_line(e));
-        notes.extend(super::structured::json_line(e));
-        let missing = e
-            .tokens
-            .estimated_output_requests
-            .saturating_sub(e.tokens.contradicted_output_requests);
-        if missing > 0 {
-            notes.push(format!(
-                "{}: the server reported no usage for {}; their output tokens were counted with a BPE tokenizer (o200k)",
-                e.name,
-                count(missing, "request")
-            ));
-        }
-    }
+    let notes: Vec<String> = endpoints.iter().flat_map(endpoint_notes).collect();
     for note in notes {
         out.push_str(&wrap(&note, width));
     }
     out
+}
+
+/// The lines under the table about one endpoint: errors, stopped requests, send lag, usage it
+/// did not report, request sizes, tool calls and JSON answers.
+fn endpoint_notes(e: &EndpointSnapshot) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !e.errors.is_empty() {
+        let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+        notes.push(format!("{}: errors: {}", e.name, classes.join(", ")));
+    }
+    // Cancelled requests are in no column: without this line a stopped race reads as
+    // fewer requests sent than were.
+    if e.counts.cancelled > 0 {
+        notes.push(format!(
+            "{}: {} cancelled (the race was stopped)",
+            e.name, e.counts.cancelled
+        ));
+    }
+    if let Some(lag) = e.latency.send_lag_ms {
+        notes.push(format!(
+            "{}: send lag (open loop) p50 {}, p99 {}",
+            e.name,
+            ms(Some(lag.p50)),
+            ms(Some(lag.p99))
+        ));
+    }
+    // Those whose usage said 0 output tokens for text have their own line: the table is the
+    // one output every race, quiet or not, and every replay prints.
+    if let Some(notice) = usage_notice(e) {
+        notes.push(notice);
+    }
+    notes.extend(super::request_size::note(e));
+    notes.extend(super::structured::tool_line(e));
+    notes.extend(super::structured::json_line(e));
+    let missing = e
+        .tokens
+        .estimated_output_requests
+        .saturating_sub(e.tokens.contradicted_output_requests);
+    if missing > 0 {
+        notes.push(format!(
+            "{}: the server reported no usage for {}; their output tokens were counted with a BPE tokenizer (o200k)",
+            e.name,
+            count(missing, "request")
+        ));
+    }
+    notes
 }
 
 /// `text` broken between words into lines of at most `width` columns (a longer word stays

@@ -71,7 +71,11 @@ async fn usage(server: &MockServer, protocol: Protocol, system: &str) -> Value {
 async fn the_mock_reports_its_prefix_cache_hits_as_each_protocol_does() {
     let server = start("instant,tokens=4").await;
     let openai = usage(&server, Protocol::OpenAiChat, "be brief").await;
-    assert_eq!(openai["prompt_tokens_details"], Value::Null, "{openai}");
+    // A cold prompt: 0 cached, said (as OpenAI and llama.cpp say it).
+    assert_eq!(
+        openai["prompt_tokens_details"]["cached_tokens"], 0,
+        "{openai}"
+    );
     let openai = usage(&server, Protocol::OpenAiChat, "be brief").await;
     let cached = openai["prompt_tokens_details"]["cached_tokens"]
         .as_u64()
@@ -202,10 +206,10 @@ async fn a_cold_race_run_twice_never_hits_its_first_runs_cache_and_a_reuse_race_
         let info = run_json(&dir);
         assert_eq!(info["endpoints"][0].get("salt"), None);
         assert_eq!(info["race"]["workload"]["cache"], "reuse");
-        // The hit rate is unknown until the server says (OpenAI leaves out a count of 0).
+        // A cold first run: the server said it read nothing from its cache.
         let rate = &summary(&dir)["endpoints"][0]["rates"]["cache_hit_rate"];
         if run == "reuse-1" {
-            assert!(rate.is_null(), "{rate}");
+            assert_eq!(rate.as_f64(), Some(0.0), "{rate}");
         } else {
             assert!(rate.as_f64().unwrap() > 0.5, "{rate}");
             let report = llmrace::report::render(

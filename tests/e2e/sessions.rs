@@ -40,6 +40,9 @@ fn sessions_race(server: &MockServer, requests: u64, concurrency: u32, turns: u3
     let mut config = race_config(&[&spec], requests, concurrency);
     config.workload.prompts = PromptSource::Inline(vec!["Say hello.".into(), "Count.".into()]);
     config.workload.turns = turns;
+    // Prompts as written, so the bodies can be compared with them; a cold race's salt is
+    // checked on its own below.
+    config.workload.cache = llmrace::config::CacheMode::Reuse;
     config
 }
 
@@ -254,6 +257,25 @@ async fn an_open_loop_starts_sessions_at_its_rate() {
         assert!(turns[1..].iter().all(|r| r.send_lag_ms.is_none()));
         assert!(turns[1..].iter().all(|r| !r.new_connection), "{turns:?}");
     }
+}
+
+#[tokio::test]
+async fn a_cold_sessions_later_turns_carry_the_salt_of_its_first() {
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sessions_race(&server, 3, 1, 3);
+    config.workload.cache = llmrace::config::CacheMode::Cold;
+    run(config, dir.path()).await;
+    let bodies = received_messages(&server);
+    assert_eq!(bodies.len(), 3);
+    let (role, first) = &bodies[0][0];
+    assert_eq!(role, "user");
+    assert!(
+        first.starts_with('[') && first.ends_with("] Say hello."),
+        "{first}"
+    );
+    // The conversation so far is resent as the first turn sent it: salt included.
+    assert!(bodies[1..].iter().all(|b| b[0].1 == *first), "{bodies:?}");
 }
 
 #[tokio::test]

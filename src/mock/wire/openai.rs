@@ -234,7 +234,9 @@ fn usage(out: &mut BytesMut, tally: &Tally) {
     put_num(out, u64::from(tally.usage_output));
     put(out, ",\"total_tokens\":");
     put_num(out, u64::from(tally.input) + u64::from(tally.usage_output));
-    if tally.cache_read > 0 {
+    // Said even when nothing was cached, as OpenAI and llama.cpp do: a 0 is a cold prompt,
+    // not an unknown.
+    if tally.caches {
         put(out, ",\"prompt_tokens_details\":{\"cached_tokens\":");
         put_num(out, u64::from(tally.cache_read));
         put(out, "}");
