@@ -40,7 +40,13 @@ pub fn from_args(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> 
         }
         None => (bare_race(), None, PathBuf::from("."), Location::CommandLine),
     };
-    let race = apply_overrides(base, args, endpoints, origin)?;
+    let demo = args.race_file.is_none() && endpoints.is_empty();
+    let mut race = apply_overrides(base, args, endpoints, origin)?;
+    // A trace against the demo's mocks plays the whole trace, not the demo's request count.
+    if demo && args.requests.is_none() && matches!(race.workload.prompts, PromptSource::Trace(_))
+    {
+        race.load.requests = None;
+    }
     // The file's open-loop settings are fine if a flag made the race an open loop.
     match open_loop_only {
         Some(problem) if race.load.open_loop().is_none() && race.load.trace_speed.is_none() => {
