@@ -43,8 +43,7 @@ pub fn from_args(args: &RaceArgs) -> Result<(RaceConfig, PathBuf), ConfigError> 
     let demo = args.race_file.is_none() && endpoints.is_empty();
     let mut race = apply_overrides(base, args, endpoints, origin)?;
     // A trace against the demo's mocks plays the whole trace, not the demo's request count.
-    if demo && args.requests.is_none() && matches!(race.workload.prompts, PromptSource::Trace(_))
-    {
+    if demo && args.requests.is_none() && matches!(race.workload.prompts, PromptSource::Trace(_)) {
         race.load.requests = None;
     }
     // The file's open-loop settings are fine if a flag made the race an open loop.

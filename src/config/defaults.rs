@@ -28,12 +28,11 @@ pub(crate) fn fill_defaults(race: &mut RaceConfig) {
         .then_some(race.workload.seed);
 }
 
-/// Defaults only, no endpoints: the base when endpoints come from `-e` alone.
-pub(crate) fn bare_race() -> RaceConfig {
-    RaceConfig {
-        name: "race".to_string(),
-        workload: WorkloadConfig {
-            prompts: PromptSource::Builtin(DEFAULT_BUILTIN.to_string()),
+impl WorkloadConfig {
+    /// `prompts`, with every other workload setting at its default.
+    pub fn of(prompts: PromptSource) -> WorkloadConfig {
+        WorkloadConfig {
+            prompts,
             max_tokens: None,
             temperature: None,
             stream: true,
@@ -44,7 +43,15 @@ pub(crate) fn bare_race() -> RaceConfig {
             turns: 1,
             think_time: None,
             cache: CacheMode::Cold,
-        },
+        }
+    }
+}
+
+/// Defaults only, no endpoints: the base when endpoints come from `-e` alone.
+pub(crate) fn bare_race() -> RaceConfig {
+    RaceConfig {
+        name: "race".to_string(),
+        workload: WorkloadConfig::of(PromptSource::Builtin(DEFAULT_BUILTIN.to_string())),
         load: LoadConfig {
             requests: None,
             duration: None,

@@ -192,19 +192,7 @@ mod tests {
     }
 
     fn workload(spec: SharedPrefixSpec) -> WorkloadConfig {
-        WorkloadConfig {
-            prompts: PromptSource::SharedPrefix(spec),
-            max_tokens: None,
-            temperature: None,
-            stream: true,
-            shuffle: false,
-            seed: 0,
-            sharegpt_output_len: false,
-            turns: 1,
-            think_time: None,
-            images: None,
-            cache: crate::config::CacheMode::Cold,
-        }
+        WorkloadConfig::of(PromptSource::SharedPrefix(spec))
     }
 
     fn close(a: Option<f64>, b: f64) -> bool {

@@ -149,17 +149,9 @@ fn long_builtin_is_about_32k_tokens() -> TestResult {
 #[test]
 fn shuffle_is_seeded_and_renumbers() -> TestResult {
     let config = |shuffle, seed| WorkloadConfig {
-        prompts: PromptSource::Builtin("chat".into()),
-        max_tokens: None,
-        temperature: None,
-        stream: true,
         shuffle,
         seed,
-        sharegpt_output_len: false,
-        images: None,
-        turns: 1,
-        think_time: None,
-        cache: crate::config::CacheMode::Cold,
+        ..WorkloadConfig::of(PromptSource::Builtin("chat".into()))
     };
     let texts = |w: &Workload| w.prompts.iter().map(Prompt::text).collect::<Vec<_>>();
     let plain = load_workload(&config(false, 7), Path::new("."))?;
@@ -182,23 +174,15 @@ fn shuffle_is_seeded_and_renumbers() -> TestResult {
 /// `count` synthetic prompts of 16 tokens.
 fn synthetic(count: u32, shuffle: bool) -> WorkloadConfig {
     WorkloadConfig {
-        prompts: PromptSource::Synthetic(crate::config::SyntheticSpec {
+        shuffle,
+        seed: 3,
+        ..WorkloadConfig::of(PromptSource::Synthetic(crate::config::SyntheticSpec {
             input_tokens: 16,
             distribution: crate::config::LengthDistribution::Fixed,
             spread: 0,
             count,
             seed: 3,
-        }),
-        max_tokens: None,
-        temperature: None,
-        stream: true,
-        shuffle,
-        seed: 3,
-        sharegpt_output_len: false,
-        images: None,
-        turns: 1,
-        think_time: None,
-        cache: crate::config::CacheMode::Cold,
+        }))
     }
 }
 

@@ -92,19 +92,7 @@ fn a_missing_prompt_file_names_the_path() {
 }
 
 fn workload_of(prompts: PromptSource) -> WorkloadConfig {
-    WorkloadConfig {
-        prompts,
-        max_tokens: None,
-        temperature: None,
-        stream: true,
-        shuffle: false,
-        seed: 0,
-        sharegpt_output_len: false,
-        images: None,
-        turns: 1,
-        think_time: None,
-        cache: llmrace::config::CacheMode::Cold,
-    }
+    WorkloadConfig::of(prompts)
 }
 
 #[test]

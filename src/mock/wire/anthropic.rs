@@ -56,7 +56,8 @@ impl Messages {
         put(out, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
     }
 
-    fn open_block(&mut self, out: &mut BytesMut, thinking: bool) {
+    /// Starts the next content block, up to its index: the caller writes what it holds.
+    fn start_block(&mut self, out: &mut BytesMut, thinking: bool) {
         let index = self.next_block;
         self.next_block += 1;
         self.block = Some((index, thinking));
@@ -65,6 +66,10 @@ impl Messages {
             "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":",
         );
         put_num(out, u64::from(index));
+    }
+
+    fn open_block(&mut self, out: &mut BytesMut, thinking: bool) {
+        self.start_block(out, thinking);
         put(
             out,
             if thinking {
@@ -129,14 +134,7 @@ impl Messages {
         if !self.opened {
             self.opened = true;
             self.close_block(out);
-            let index = self.next_block;
-            self.next_block += 1;
-            self.block = Some((index, false));
-            put(
-                out,
-                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":",
-            );
-            put_num(out, u64::from(index));
+            self.start_block(out, false);
             put(
                 out,
                 ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_mock_",
