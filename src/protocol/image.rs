@@ -125,25 +125,25 @@ pub(super) fn openai_content(text: &str, images: &[Image]) -> Value {
     Value::Array(parts)
 }
 
-/// Anthropic's `content` with images: the images first (as Anthropic advises), each a base64
-/// `image` block, then the text.
+/// Anthropic's `content` with images: the text, then each image as a base64 `image` block
+/// (Anthropic advises images first; the salt decides here).
 pub(super) fn anthropic_content(text: &str, images: &[Image]) -> Value {
-    let mut parts: Vec<Value> = images
-        .iter()
-        .map(|image| {
-            json!({
-                "type": "image",
-                "source": {
-                    "type": "base64",
-                    "media_type": image.media_type.name(),
-                    "data": image.base64(),
-                },
-            })
-        })
-        .collect();
+    // The text first: a cold race's salt starts it, and it must start the prompt, or two runs'
+    // identical images would be a prefix the server caches across them.
+    let mut parts: Vec<Value> = Vec::new();
     if !text.is_empty() {
         parts.push(json!({ "type": "text", "text": text }));
     }
+    parts.extend(images.iter().map(|image| {
+        json!({
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": image.media_type.name(),
+                "data": image.base64(),
+            },
+        })
+    }));
     Value::Array(parts)
 }
 

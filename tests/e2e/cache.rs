@@ -311,3 +311,27 @@ async fn a_prompt_sent_again_is_a_repeat_counted_in_the_summary_and_told() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_cold_race_with_images_starts_every_prompt_with_its_salt_in_every_protocol() {
+    // The salt must come before the images too: the same image in two runs would otherwise be
+    // a prefix the server caches across them (Anthropic's image blocks once came first).
+    let server = start("instant,tokens=4").await;
+    let dirs = tempfile::tempdir().unwrap();
+    for run in ["first", "second"] {
+        let mut config = race_on(&server, &["o"], CacheMode::Cold);
+        let anthropic = format!("a=anthropic:{}#m", server.base_url(Protocol::Anthropic));
+        config
+            .endpoints
+            .extend(race::race_config(&[&anthropic], 4, 1).endpoints);
+        config.workload.images = Some(llmrace::config::ImageSpec {
+            count: 1,
+            width: 64,
+            height: 64,
+        });
+        let dir = dirs.path().join(run);
+        race::run(config, &dir).await;
+        assert_eq!((hits(&dir, "o"), hits(&dir, "a")), (0, 0), "{run}");
+    }
+    server.shutdown().await;
+}

@@ -87,16 +87,16 @@ fn openai_chat_sends_a_text_part_and_an_image_url_part_with_a_data_url() {
 }
 
 #[test]
-fn anthropic_sends_a_base64_image_block_before_the_text() {
+fn anthropic_sends_the_text_then_a_base64_image_block() {
     let body = body(Protocol::Anthropic, &with_image());
     let image = Image::tiny_png("cat.png");
     assert_eq!(body["system"], "Be brief.");
     assert_eq!(
         body["messages"][0]["content"],
         json!([
+            { "type": "text", "text": "What is in this picture?" },
             { "type": "image", "source": {
                 "type": "base64", "media_type": "image/png", "data": image.base64() } },
-            { "type": "text", "text": "What is in this picture?" },
         ])
     );
 }

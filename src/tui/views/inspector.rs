@@ -446,15 +446,18 @@ fn prompt_rows(
             Some(salt) if n + hidden == 0 => Cow::Owned(with_salt(&message.content, salt)),
             _ => Cow::Borrowed(message.content.as_str()),
         };
-        // Line breaks in a prompt are not worth rows here. Images come first, described, so a
-        // long text that is cut does not hide them.
+        // Line breaks in a prompt are not worth rows here. Images follow the text, described,
+        // in the order the request sends them (a cold race's salt first).
         let words = inert(&content);
-        let text = message
-            .images
-            .iter()
-            .map(ToString::to_string)
-            .map(|image| inert(&image).into_owned())
-            .chain(words.split_whitespace().map(str::to_string))
+        let text = words
+            .split_whitespace()
+            .map(str::to_string)
+            .chain(
+                message
+                    .images
+                    .iter()
+                    .map(|image| inert(&image.to_string()).into_owned()),
+            )
             .collect::<Vec<_>>()
             .join(" ");
         let mut flow = Flow::new(text_width, false);

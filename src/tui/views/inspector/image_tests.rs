@@ -11,12 +11,13 @@ use crate::tui::state::InspectorState;
 use crate::tui::{Scene, Screen, Theme, ThemeName, ViewState};
 
 #[test]
-fn a_prompts_images_show_as_descriptions_before_its_text() {
+fn a_prompts_images_show_as_descriptions_after_its_text() {
     let snapshot = race(4, 40);
     let mut info = race_info(snapshot.endpoints.len());
     let mut prompts = info.prompts.to_vec();
     for prompt in &mut prompts {
         if let Some(last) = prompt.messages.last_mut() {
+            "What is this?".clone_into(&mut last.content);
             last.images.push(Image::tiny_png("cat.png"));
         }
     }
@@ -47,7 +48,7 @@ fn a_prompts_images_show_as_descriptions_before_its_text() {
         .collect();
     let screen = rows.join("\n");
     assert!(
-        screen.contains("user [image: cat.png, image/png, 1×1, 67 B]"),
+        screen.contains("user What is this? [image: cat.png, image/png, 1×1, 67 B]"),
         "{screen}"
     );
     assert!(!screen.contains("iVBOR"), "{screen}");
