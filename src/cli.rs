@@ -304,7 +304,8 @@ pub struct WorkloadArgs {
     /// lengths (Mooncake JSONL, the Azure LLM inference CSV or `BurstGPT`'s CSV). The trace sets
     /// the prompts and the schedule; -n and --duration cut it short.
     #[arg(long, value_name = "FILE", help_heading = "Workload",
-          conflicts_with_all = ["prompts", "prompts_file", "workload", "synthetic", "shuffle"])]
+          conflicts_with_all = ["prompts", "prompts_file", "workload", "synthetic", "shuffle",
+                                "shared_prefix"])]
     pub trace: Option<PathBuf>,
 
     /// Play the --trace this many times faster (2: twice as fast, 0.5: half as fast).

@@ -133,3 +133,17 @@ fn flags_over_a_files_trace() -> TestResult {
     assert_eq!(race.load.trace_speed, None);
     Ok(())
 }
+
+#[test]
+fn a_trace_with_shared_prefixes_is_refused_and_with_the_demo_plays_whole() -> TestResult {
+    // Two prompt sources on the command line: the trace was once dropped without a word.
+    assert!(args(&["--trace", "t.jsonl", "--shared-prefix", "2x100"]).is_err());
+    assert!(args(&["--shared-prefix", "2x100", "--trace", "t.jsonl"]).is_err());
+    // Against the demo's mocks, the demo's request count does not cut the trace.
+    let race = layered(&["--trace", "t.jsonl"])?;
+    assert_eq!(race.load.requests, None);
+    // And the reports call it what it is.
+    let load = crate::report::headline::describe_load(&race);
+    assert!(load.starts_with("the whole trace; trace replay"), "{load}");
+    Ok(())
+}

@@ -14,7 +14,11 @@ pub fn speed(speed: f64) -> Result<f64, Problem> {
         return Ok(speed);
     }
     Err(Problem::new(
-        format!("a trace speed must be greater than 0 (at most 1000), not {speed}"),
+        format!(
+            "a trace speed must be from {} to {}, not {speed}",
+            SPEED_RANGE.start(),
+            SPEED_RANGE.end()
+        ),
         "write how many times faster than recorded to play the trace: 2 plays it twice as \
          fast, 0.5 half as fast, 1 as recorded",
     ))

@@ -78,9 +78,16 @@ impl ExpectedCache {
             .filter(|e| e.requests > 0)
             .map(|e| {
                 let reported = match e.reported {
-                    Some(0.0) => "0% reported by the server (it caches no prefix, or does not \
-                                  report cached tokens)"
+                    Some(0.0) if e.expected > 0.0 => "0% reported by the server (it caches no \
+                                                      prefix, or does not report cached tokens)"
                         .to_string(),
+                    // Well above what the workload alone can produce: the cache was warm.
+                    Some(share) if share > e.expected + WARM_MARGIN => format!(
+                        "{} reported by the server (more than the workload makes: the server's \
+                         cache already held these prompts, from an earlier run with `cache = \
+                         \"reuse\"` or another client sending them)",
+                        percent(share)
+                    ),
                     Some(share) => format!("{} reported by the server", percent(share)),
                     None => "not reported by the server".to_string(),
                 };
@@ -99,6 +106,11 @@ impl ExpectedCache {
         notices
     }
 }
+
+/// How far above the expected rate a reported one must be to say the cache was warm before
+/// the race: the salt, a shared system prompt and rounding to the server's cache blocks add a
+/// few points.
+const WARM_MARGIN: f64 = 0.15;
 
 /// The remark for a race that sends an endpoint more than one request at a time.
 fn remark(race: &RaceConfig) -> Option<String> {
@@ -190,6 +202,25 @@ mod tests {
              requests in 8 groups sharing 2048-token prefixes"
         );
         assert!(notices[1].contains("not reported"), "{}", notices[1]);
+    }
+
+    #[test]
+    fn a_rate_far_above_the_expected_one_says_the_cache_was_warm() {
+        // 20 requests, all but the salt cached: a second run with `cache = "reuse"`.
+        let endpoints = [endpoint("a", 20, 46_080, 45_000)];
+        let notices = ExpectedCache::of(&race(1), &endpoints)
+            .expect("shared prefix")
+            .notices();
+        assert!(
+            notices[0].contains("already held these prompts"),
+            "{notices:?}"
+        );
+        // Close to the expected one: nothing to explain.
+        let endpoints = [endpoint("a", 20, 46_080, 27_000)];
+        let notices = ExpectedCache::of(&race(1), &endpoints)
+            .expect("shared prefix")
+            .notices();
+        assert!(!notices[0].contains("already held"), "{notices:?}");
     }
 
     #[test]

@@ -301,6 +301,7 @@ pub fn describe_load(race: &crate::config::RaceConfig) -> String {
         (None, None) => parts.push("until stopped".to_string()),
     }
     let plain_closed_loop = load.open_loop().is_none()
+        && load.trace_speed.is_none()
         && !load.laps
         && load.concurrency_ramp.is_none()
         && load.retries == 0;
@@ -344,6 +345,34 @@ pub fn describe_workload(race: &crate::config::RaceConfig) -> String {
         parts.push(format!("temperature {t}"));
     }
     parts.push(if w.stream { "streamed" } else { "not streamed" }.to_string());
+    if w.turns > 1 {
+        let think = w
+            .think_time
+            .map(|t| {
+                let mean = humantime::format_duration(t.mean);
+                match t.distribution {
+                    crate::config::ThinkDistribution::Fixed => format!(", think time {mean}"),
+                    crate::config::ThinkDistribution::Exponential => {
+                        format!(", think time exponential, mean {mean}")
+                    }
+                }
+            })
+            .unwrap_or_default();
+        parts.push(format!("sessions of {} turns{think}", w.turns));
+    }
+    if let Some(images) = w.images {
+        parts.push(format!(
+            "{} generated {}×{} image{} a prompt",
+            images.count,
+            images.width,
+            images.height,
+            if images.count == 1 { "" } else { "s" }
+        ));
+    }
+    parts.push(match w.cache {
+        crate::config::CacheMode::Cold => "cold (salted per endpoint and run)".to_string(),
+        crate::config::CacheMode::Reuse => "prompts as written (cache reuse)".to_string(),
+    });
     parts.join(", ")
 }
 
