@@ -137,7 +137,9 @@ fn set_off(
     }));
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let end_feed = problems_tx.clone();
-    let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start()).priced(config);
+    let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start())
+        .priced(config)
+        .knowing(prompts.iter().map(|p| p.messages.as_slice()));
     let lag_probe = runtime_lag::LagProbe::start();
     let pipeline = pipeline::apart(pipeline::aggregate(
         aggregator,

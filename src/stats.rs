@@ -24,7 +24,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Price, RaceConfig, Slo};
-use crate::event::{EventKind, Offset, RaceEvent, RequestId};
+use crate::event::{EventKind, Offset, PromptId, RaceEvent, RequestId};
+use crate::protocol::Message;
 use endpoint::EndpointStats;
 use recent::ViewHandle;
 pub use request::{Outcome, RequestRecord, RequestTrace};
@@ -46,6 +47,9 @@ pub struct Aggregator {
     prices: Vec<Option<Price>>,
     /// The prompts each endpoint has been sent, in `EndpointId` order.
     repeats: Vec<repeats::Repeats>,
+    /// For each prompt, the first with the same messages (`repeats::first_of_each`); empty
+    /// when not known (each prompt is then its own).
+    same_prompt: Vec<PromptId>,
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
@@ -72,7 +76,15 @@ impl Aggregator {
             laps: laps::LapTally::new(endpoint_names.len()),
             prices: Vec::new(),
             repeats: vec![repeats::Repeats::default(); endpoint_names.len()],
+            same_prompt: Vec::new(),
         }
+    }
+
+    /// Knows the race's prompts, so one that a dataset holds twice counts as a repeat when it
+    /// is sent the second time.
+    pub fn knowing<'a>(mut self, prompts: impl IntoIterator<Item = &'a [Message]>) -> Self {
+        self.same_prompt = repeats::first_of_each(prompts);
+        self
     }
 
     /// Prices every endpoint `race` gives a price, by name: each snapshot then carries what
@@ -153,7 +165,7 @@ impl Aggregator {
                 .repeated(
                     self.repeats
                         .get_mut(index)
-                        .is_some_and(|r| r.on_sent(&event.kind)),
+                        .is_some_and(|r| r.on_sent(&event.kind, &self.same_prompt)),
                 );
                 self.in_flight
                     .insert(event.request, InFlight { trace, view });

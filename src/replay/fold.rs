@@ -96,7 +96,9 @@ impl Fold {
 /// An empty aggregator set up as the recorded race's was: its endpoints, SLOs and start.
 pub fn aggregator_for(header: &ReplayHeader) -> Aggregator {
     let names: Vec<String> = header.endpoints.iter().map(|e| e.name.clone()).collect();
-    Aggregator::new(&names, header.race.slo.clone(), header.started_at).priced(&header.race)
+    Aggregator::new(&names, header.race.slo.clone(), header.started_at)
+        .priced(&header.race)
+        .knowing(header.prompts.iter().map(Vec::as_slice))
 }
 
 #[cfg(test)]

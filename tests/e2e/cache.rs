@@ -335,3 +335,20 @@ async fn a_cold_race_with_images_starts_every_prompt_with_its_salt_in_every_prot
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_prompt_a_dataset_holds_twice_is_a_repeat_when_sent_again() {
+    let server = start("instant,tokens=4").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_on(&server, &["a"], CacheMode::Cold);
+    config.workload.prompts = PromptSource::Inline(vec![
+        "same words".into(),
+        "other".into(),
+        "same words".into(),
+    ]);
+    config.load.requests = Some(3);
+    race::run(config, dir.path()).await;
+    let repeats: Vec<bool> = race::records(dir.path()).iter().map(|r| r.repeat).collect();
+    assert_eq!(repeats, [false, false, true]);
+    server.shutdown().await;
+}
