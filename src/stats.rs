@@ -82,6 +82,7 @@ impl Aggregator {
 
     /// Knows the race's prompts, so one that a dataset holds twice counts as a repeat when it
     /// is sent the second time.
+    #[must_use]
     pub fn knowing<'a>(mut self, prompts: impl IntoIterator<Item = &'a [Message]>) -> Self {
         self.same_prompt = repeats::first_of_each(prompts);
         self

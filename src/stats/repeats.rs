@@ -46,12 +46,11 @@ pub fn first_of_each<'a>(prompts: impl IntoIterator<Item = &'a [Message]>) -> Ve
             message.images.len().hash(&mut hasher);
         }
         let alike = seen.entry(hasher.finish()).or_default();
-        let first = match alike.iter().find(|(_, other)| *other == messages) {
-            Some((first, _)) => *first,
-            None => {
-                alike.push((id, messages));
-                id
-            }
+        let first = if let Some((first, _)) = alike.iter().find(|(_, other)| *other == messages) {
+            *first
+        } else {
+            alike.push((id, messages));
+            id
         };
         firsts.push(first);
     }
