@@ -39,6 +39,14 @@ struct Row<'a> {
     cost_usd: Option<f64>,
     cost_per_1k_requests_usd: Option<f64>,
     cost_per_million_output_usd: Option<f64>,
+    /// Columns added later go at the end. Cached input tokens as the server reported them.
+    cached_input_tokens: u64,
+    /// Empty when the server never said how many tokens were cached.
+    cache_hit_rate: Option<f64>,
+    /// A shared-prefix race's expected hit rate; empty otherwise.
+    expected_cache_hit_rate: Option<f64>,
+    repeats: u64,
+    repeat_share: f64,
 }
 
 pub fn render(run: &Run) -> String {
@@ -81,6 +89,16 @@ pub fn render(run: &Run) -> String {
             cost_usd: cost.map(|c| c.total_usd),
             cost_per_1k_requests_usd: cost.and_then(|c| c.per_1k_requests_usd),
             cost_per_million_output_usd: cost.and_then(|c| c.per_million_output_usd),
+            cached_input_tokens: e.tokens.cached_input,
+            cache_hit_rate: e.tokens.cache_hit_rate(),
+            expected_cache_hit_rate: run.summary.expected_cache.as_ref().and_then(|x| {
+                x.endpoints
+                    .iter()
+                    .find(|c| c.endpoint == e.name)
+                    .map(|c| c.expected)
+            }),
+            repeats: e.counts.repeats,
+            repeat_share: e.rates.repeat_share,
         };
         // Writing to memory cannot fail, and every field is a plain value.
         let _ = writer.serialize(row);
@@ -93,7 +111,7 @@ pub fn render(run: &Run) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
-const HEADER: [&str; 28] = [
+const HEADER: [&str; 33] = [
     "endpoint",
     "protocol",
     "model",
@@ -122,6 +140,11 @@ const HEADER: [&str; 28] = [
     "cost_usd",
     "cost_per_1k_requests_usd",
     "cost_per_million_output_usd",
+    "cached_input_tokens",
+    "cache_hit_rate",
+    "expected_cache_hit_rate",
+    "repeats",
+    "repeat_share",
 ];
 
 #[cfg(test)]
@@ -153,6 +176,10 @@ mod tests {
             assert_eq!(ttft, e.latency.ttft_ms.unwrap().p50);
             let tps: f64 = row[18].parse().unwrap();
             assert_eq!(tps, e.rates.output_tokens_per_s);
+            assert_eq!(row[28].parse::<u64>().unwrap(), e.tokens.cached_input);
+            let hit = e.tokens.cache_hit_rate().map(|r| r.to_string());
+            assert_eq!(&row[29], hit.as_deref().unwrap_or(""));
+            assert_eq!(row[31].parse::<u64>().unwrap(), e.counts.repeats);
         }
         assert_eq!(&rows[5][23], "estimated", "bursty estimates its usage");
         assert!(rows[3][24].contains("server_error="), "{:?}", &rows[3]);
