@@ -153,7 +153,7 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, CommandError> {
     let differences = report::compare::setup_differences(base, current);
     if !differences.is_empty() {
         print::out(&format!(
-            "the runs differ in load or endpoints ({}): changes may come from that\n",
+            "the runs differ in load, endpoints or prompt cache ({}): changes may come from that\n",
             differences.join("; ")
         ));
     }

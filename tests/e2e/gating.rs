@@ -398,3 +398,27 @@ fn a_gate_that_could_judge_nothing_fails_and_a_different_load_is_told() {
         text(&shown.stdout)
     );
 }
+
+#[test]
+fn runs_of_another_cache_mode_say_so_under_the_comparison_and_are_not_gated() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = "a=openai:mock://instant,tokens=8#m";
+    let (cold, reuse) = (dir.path().join("cold"), dir.path().join("reuse"));
+    assert!(race(&cold, endpoint, &[]).status.success());
+    assert!(
+        race(&reuse, endpoint, &["--cache", "reuse"])
+            .status
+            .success()
+    );
+    let (cold, reuse) = (cold.to_str().unwrap(), reuse.to_str().unwrap());
+    let shown = llmrace(&["compare", cold, reuse]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stdout).contains(r#"cache: "cold" → "reuse""#),
+        "{}",
+        text(&shown.stdout)
+    );
+    // A gate between a cold and a warm run would judge the cache: refused.
+    let gate = llmrace(&["compare", cold, reuse, "--fail-on-regression", "10"]);
+    assert_eq!(gate.status.code(), Some(2), "{}", text(&gate.stderr));
+}

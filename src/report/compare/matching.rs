@@ -138,6 +138,12 @@ pub fn setup_differences(base: &Run, current: &Run) -> Vec<String> {
         json(&c.load.concurrency),
     );
     differs("rate".to_string(), json(&b.load.rate), json(&c.load.rate));
+    // A warm cache in one run and not the other can decide the comparison by itself.
+    differs(
+        "cache".to_string(),
+        json(&b.workload.cache),
+        json(&c.workload.cache),
+    );
     for e in &b.endpoints {
         let Some(other) = c.endpoints.iter().find(|o| o.name == e.name) else {
             continue;
@@ -155,7 +161,28 @@ pub fn setup_differences(base: &Run, current: &Run) -> Vec<String> {
             json(&other.concurrency),
         );
     }
+    differ.extend(cache_hit_differences(base, current));
     differ
+}
+
+/// Endpoints whose reported cache hit rate moved by more than a tenth of the input between
+/// the runs: their latencies then compare caches as much as servers.
+fn cache_hit_differences(base: &Run, current: &Run) -> Vec<String> {
+    let shown = |rate: Option<f64>| rate.map_or_else(|| "—".to_string(), crate::format::percent);
+    base.summary
+        .endpoints
+        .iter()
+        .filter_map(|e| {
+            let other = current
+                .summary
+                .endpoints
+                .iter()
+                .find(|o| o.name == e.name)?;
+            let (b, c) = (e.tokens.cache_hit_rate(), other.tokens.cache_hit_rate());
+            let moved = (b.unwrap_or(0.0) - c.unwrap_or(0.0)).abs() > 0.1;
+            moved.then(|| format!("{} cache hit: {} → {}", e.name, shown(b), shown(c)))
+        })
+        .collect()
 }
 
 /// A setting as JSON, to compare and show settings of different types alike.
