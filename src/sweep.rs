@@ -93,6 +93,13 @@ pub struct Point {
     pub error_rate: f64,
     pub succeeded: u64,
     pub failed: u64,
+    /// Cached input tokens over input tokens as the server reported them; `None` when it never
+    /// said. A level that rises while others stay cold leans on a warm cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_hit_rate: Option<f64>,
+    /// The share of requests that repeated a prompt sent before at this level.
+    #[serde(default)]
+    pub repeat_share: f64,
 }
 
 impl Point {
@@ -124,6 +131,8 @@ impl Point {
             ttft_p50_ms: e.latency.ttft_ms.as_ref().map(|s| s.p50),
             ttft_p95_ms: e.latency.ttft_ms.as_ref().map(|s| s.p95),
             ttlt_p50_ms: e.latency.ttlt_ms.as_ref().map(|s| s.p50),
+            cache_hit_rate: e.tokens.cache_hit_rate(),
+            repeat_share: e.rates.repeat_share,
             error_rate,
             succeeded: e.counts.succeeded,
             failed: e.counts.failed,
@@ -354,6 +363,8 @@ mod tests {
             error_rate,
             succeeded: 100,
             failed: 0,
+            cache_hit_rate: None,
+            repeat_share: 0.0,
         }
     }
 

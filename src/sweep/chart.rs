@@ -15,7 +15,7 @@ const TARGET: char = '┊';
 #[must_use]
 pub fn table(endpoint: &EndpointSweep) -> String {
     let mut out = format!("{}\n", endpoint.name);
-    out.push_str("    level    req/s    tok/s  TTFT p50  TTFT p95  errors\n");
+    out.push_str("    level    req/s    tok/s  TTFT p50  TTFT p95  errors  cache hit  repeats\n");
     for p in &endpoint.points {
         let mark = if endpoint.recommended.as_deref() == Some(p.level.as_str()) {
             '*'
@@ -24,13 +24,15 @@ pub fn table(endpoint: &EndpointSweep) -> String {
         };
         let _ = writeln!(
             out,
-            "  {mark} {:>5} {:>8} {:>8} {:>9} {:>9} {:>7}",
+            "  {mark} {:>5} {:>8} {:>8} {:>9} {:>9} {:>7} {:>10} {:>8}",
             p.level,
             rate(p.requests_per_s),
             rate(p.output_tokens_per_s),
             ms(p.ttft_p50_ms),
             ms(p.ttft_p95_ms),
-            percent(p.error_rate)
+            percent(p.error_rate),
+            p.cache_hit_rate.map_or_else(|| "—".to_string(), percent),
+            percent(p.repeat_share)
         );
     }
     out
@@ -175,6 +177,8 @@ mod tests {
                     error_rate: 0.0,
                     succeeded: 10,
                     failed: 0,
+                    cache_hit_rate: None,
+                    repeat_share: 0.0,
                 })
                 .collect(),
             recommended: None,
