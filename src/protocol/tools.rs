@@ -109,7 +109,7 @@ fn unknown(fields: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<
 }
 
 /// Puts `tools` into a request `body` as `protocol` expects them; nothing when there are none
-/// or the protocol has no tools (legacy completions).
+/// or the protocol has no tools (legacy completions, which a race with tools refuses first).
 pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<String, Value>) {
     if tools.is_empty() {
         return;

@@ -214,3 +214,32 @@ async fn the_mock_writes_a_tool_or_json_answers_opening_alone() {
         assert_eq!(e.counts.batched_first_token, 0, "{} JSON", e.name);
     }
 }
+
+#[tokio::test]
+async fn a_legacy_completions_endpoint_is_refused_tools_before_the_race() {
+    let mut config = race_config(&["legacy=openai-completions:mock://instant#m"], 1, 1);
+    config.workload.prompts = PromptSource::Builtin("tools".into());
+    let dir = tempfile::tempdir().unwrap();
+    let options = llmrace::race::RaceOptions {
+        out: Some(dir.path().to_path_buf()),
+        quiet: true,
+        replay: true,
+        dashboard: None,
+        replace: None,
+        tell: llmrace::race::Teller::default(),
+    };
+    let error = llmrace::race::race(
+        config,
+        std::path::Path::new("."),
+        &options,
+        llmrace::signals::Shutdown::listen(),
+    )
+    .await
+    .err()
+    .expect("tools cannot go to legacy completions");
+    assert_eq!(error.exit_code(), 2);
+    let message = error.to_string();
+    assert!(message.contains("endpoint 'legacy'"), "{message}");
+    assert!(message.contains("cannot offer tools"), "{message}");
+    assert!(message.contains("protocol \"openai\""), "{message}");
+}
