@@ -52,6 +52,12 @@ impl ToolDef {
         let (fields, schema_key, known): (&Map<String, Value>, &str, &[&str]) =
             match object.get("function") {
                 Some(Value::Object(function)) => {
+                    if let Some(key) = ["name", "description", "parameters"]
+                        .into_iter()
+                        .find(|k| object.contains_key(*k))
+                    {
+                        return Err(format!("has `{key}` beside `function`: it goes inside it"));
+                    }
                     unknown(object, &["type", "function"], "")?;
                     (
                         function,
@@ -207,7 +213,7 @@ mod tests {
             "parameters": {"type": "object"}});
         assert_eq!(
             ToolDef::from_value(&beside).unwrap_err(),
-            "has `parameters`, which no tool shape has"
+            "has `parameters` beside `function`: it goes inside it"
         );
         let mixed = json!({"type": "function", "function": {"name": "f",
             "input_schema": {"type": "object"}}});

@@ -97,7 +97,7 @@ fn a_bad_tool_or_content_part_is_refused_with_its_own_help() {
          {\"name\": \"w\"}, \"parameters\": {}}]}\n",
     );
     assert!(
-        message.starts_with("p.jsonl:1: tools[0]: has `parameters`"),
+        message.starts_with("p.jsonl:1: tools[0]: has `parameters` beside `function`"),
         "{message}"
     );
     assert!(message.contains("help: each tool is"), "{message}");
