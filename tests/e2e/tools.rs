@@ -236,7 +236,7 @@ async fn a_legacy_completions_endpoint_is_refused_tools_before_the_race() {
     )
     .await
     .err()
-    .expect("tools cannot go to legacy completions");
+    .unwrap();
     assert_eq!(error.exit_code(), 2);
     let message = error.to_string();
     assert!(message.contains("endpoint 'legacy'"), "{message}");
