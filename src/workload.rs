@@ -13,6 +13,7 @@ use crate::config::{PromptSource, WorkloadConfig};
 use crate::event::PromptId;
 use crate::protocol::{Message, ToolDef};
 
+mod content_parts;
 mod conversation;
 mod error;
 mod image_files;
@@ -527,7 +528,12 @@ fn read_jsonl_in(
             help: LINE_HELP.to_string(),
         };
         let (mut messages, follow_ups) = parse_jsonl_line(line).map_err(bad_line)?;
-        let tools = tools::of_line(line).map_err(bad_line)?;
+        let tools = tools::of_line(line).map_err(|problem| WorkloadError::Line {
+            source_name: source_name.to_string(),
+            line: number,
+            problem,
+            help: tools::TOOLS_HELP.to_string(),
+        })?;
         if let Some(images) = &mut images {
             images
                 .attach(line, &mut messages)
@@ -601,12 +607,8 @@ fn parse_message(item: &Value) -> Result<Message, String> {
         .ok_or("needs a `role` string (system, user or assistant)")?;
     let content = match item.get("content") {
         Some(Value::String(text)) => text.clone(),
-        // OpenAI's list-of-parts form: keep the text parts.
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|part| part.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        // OpenAI's list-of-parts form: the text parts; images are attached apart.
+        Some(Value::Array(parts)) => content_parts::text_of(parts)?,
         _ => return Err("needs a `content` string".to_string()),
     };
     Ok(Message::new(role, content))

@@ -72,6 +72,12 @@ pub enum TargetError {
          \"openai\" (chat completions), or leave the images out of the workload"
     )]
     NoImages { endpoint: String, prompt: u32 },
+    #[error(
+        "endpoint '{endpoint}': protocol openai-completions (the legacy /completions API) cannot \
+         offer tools, and prompt {prompt} offers some; race this endpoint with protocol \
+         \"openai\" (chat completions), or use a workload without tools"
+    )]
+    NoTools { endpoint: String, prompt: u32 },
 }
 
 impl Target {
@@ -87,6 +93,14 @@ impl Target {
             return Err(TargetError::NoImages {
                 endpoint: spec.name.to_string(),
                 prompt: with_images.id.0,
+            });
+        }
+        if spec.protocol == Protocol::OpenAiCompletions
+            && let Some(with_tools) = prompts.iter().find(|p| !p.tools.is_empty())
+        {
+            return Err(TargetError::NoTools {
+                endpoint: spec.name.to_string(),
+                prompt: with_tools.id.0,
             });
         }
         let build = |prompt: &Prompt| {

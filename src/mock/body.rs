@@ -245,6 +245,13 @@ impl TokenStream {
                     return self.strike(fault);
                 }
                 if self.sent < self.plan.tally.output {
+                    if self.sent >= self.plan.tally.reasoning && self.wire.open(&mut self.buf) {
+                        // The opening is a token of its own: the first words follow it one
+                        // inter-token delay later, in a write of their own.
+                        self.note_first(now);
+                        self.due = self.plan.clock.advance(1);
+                        return true;
+                    }
                     self.write_chunk(now);
                 } else if self.plan.fault == Some(Fault::NoTerminator) {
                     // The end marker is the one thing left out: the body just stops.
@@ -277,6 +284,12 @@ impl TokenStream {
         let (words, reasoning) = self.plan.words(self.sent);
         self.wire.delta(&mut self.buf, reasoning, words);
         self.sent += words.count;
+        self.note_first(now);
+        self.schedule_next();
+    }
+
+    /// Counts the first content's write, once.
+    fn note_first(&mut self, now: Instant) {
         if !self.first_written {
             self.first_written = true;
             self.counters.first_content(FirstContent {
@@ -286,7 +299,6 @@ impl TokenStream {
                 written: now.into_std(),
             });
         }
-        self.schedule_next();
     }
 
     /// Injects the plan's mid-stream fault; false if the stream goes no further.

@@ -123,6 +123,17 @@ impl Wire {
         }
     }
 
+    /// The opening of a JSON answer or of Anthropic's `tool_use` block, when the shape has one
+    /// not yet written: it goes out as its own event, as a real server writes it, before the
+    /// first words. Whether it wrote one.
+    pub(crate) fn open(&mut self, out: &mut BytesMut) -> bool {
+        match self {
+            Wire::OpenAi(w) => w.open(out),
+            Wire::Anthropic(w) => w.open(out),
+            Wire::Ollama(w) => w.open(out),
+        }
+    }
+
     pub(crate) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
         match self {
             Wire::OpenAi(w) => w.delta(out, reasoning, words),

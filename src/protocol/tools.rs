@@ -34,36 +34,88 @@ impl ToolDef {
     }
 
     /// A tool in OpenAI's shape (`{"type": "function", "function": {name, description,
-    /// parameters}}`) or the flat one (`{name, description, parameters}`).
+    /// parameters}}`), its flat form (`{name, description, parameters}`) or Anthropic's
+    /// (`{name, description, input_schema}`). A field none of them has is refused rather than
+    /// dropped: a misplaced schema would otherwise be sent as no arguments at all.
     ///
     /// # Errors
     /// What is wrong with `value`, for a message naming the line it came from.
-    pub fn from_openai(value: &Value) -> Result<ToolDef, String> {
-        let function = match value.get("function") {
-            Some(function) => function,
-            None => value,
+    pub fn from_value(value: &Value) -> Result<ToolDef, String> {
+        let Value::Object(object) = value else {
+            return Err("must be a JSON object".to_owned());
         };
-        let name = function
+        if let Some(kind) = object.get("type")
+            && kind.as_str() != Some("function")
+        {
+            return Err(format!("`type` {kind}: only \"function\" tools are sent"));
+        }
+        let (fields, schema_key, known): (&Map<String, Value>, &str, &[&str]) =
+            match object.get("function") {
+                Some(Value::Object(function)) => {
+                    if let Some(key) = ["name", "description", "parameters"]
+                        .into_iter()
+                        .find(|k| object.contains_key(*k))
+                    {
+                        return Err(format!("has `{key}` beside `function`: it goes inside it"));
+                    }
+                    unknown(object, &["type", "function"], "")?;
+                    (
+                        function,
+                        "parameters",
+                        &["name", "description", "parameters", "strict"],
+                    )
+                }
+                Some(_) => return Err("`function` must be an object".to_owned()),
+                None if object.contains_key("input_schema") => (
+                    object,
+                    "input_schema",
+                    &["name", "description", "input_schema", "type"],
+                ),
+                None => (
+                    object,
+                    "parameters",
+                    &["name", "description", "parameters", "type", "strict"],
+                ),
+            };
+        let prefix = if std::ptr::eq(fields, object) {
+            ""
+        } else {
+            "function."
+        };
+        unknown(fields, known, prefix)?;
+        let name = fields
             .get("name")
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
-            .ok_or("needs a `function.name` string")?;
-        let description = match function.get("description") {
+            .ok_or_else(|| format!("needs a `{prefix}name` string"))?;
+        let description = match fields.get("description") {
             None | Some(Value::Null) => "",
             Some(Value::String(d)) => d,
-            Some(_) => return Err("`description` must be a string".to_owned()),
+            Some(_) => return Err(format!("`{prefix}description` must be a string")),
         };
-        let parameters = match function.get("parameters") {
+        let parameters = match fields.get(schema_key) {
             None | Some(Value::Null) => empty_object_schema(),
             Some(p @ Value::Object(_)) => p.clone(),
-            Some(_) => return Err("`parameters` must be a JSON schema object".to_owned()),
+            Some(_) => {
+                return Err(format!(
+                    "`{prefix}{schema_key}` must be a JSON schema object"
+                ));
+            }
         };
         Ok(ToolDef::new(name, description, parameters))
     }
 }
 
+/// Refuses the first field of `fields` not in `known`, `prefix` naming where it is.
+fn unknown(fields: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<(), String> {
+    match fields.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(format!("has `{prefix}{key}`, which no tool shape has")),
+        None => Ok(()),
+    }
+}
+
 /// Puts `tools` into a request `body` as `protocol` expects them; nothing when there are none
-/// or the protocol has no tools (legacy completions).
+/// or the protocol has no tools (legacy completions, which a race with tools refuses first).
 pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<String, Value>) {
     if tools.is_empty() {
         return;
@@ -73,28 +125,31 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
         Protocol::OpenAiChat | Protocol::Ollama => tools
             .iter()
             .map(|t| {
-                json!({
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        "description": t.description,
-                        "parameters": t.parameters,
-                    }
-                })
+                let mut function = json!({ "name": t.name, "parameters": t.parameters });
+                described(&mut function, t);
+                json!({ "type": "function", "function": function })
             })
             .collect(),
         Protocol::Anthropic => tools
             .iter()
             .map(|t| {
-                json!({
-                    "name": t.name,
-                    "description": t.description,
-                    "input_schema": t.parameters,
-                })
+                let mut tool = json!({ "name": t.name, "input_schema": t.parameters });
+                described(&mut tool, t);
+                tool
             })
             .collect(),
     };
     body.insert("tools".to_owned(), list);
+}
+
+/// Adds `tool`'s description to `into`, unless it has none: an empty one is left out rather
+/// than sent as `""`.
+fn described(into: &mut Value, tool: &ToolDef) {
+    if let Some(object) = into.as_object_mut()
+        && !tool.description.is_empty()
+    {
+        object.insert("description".to_owned(), json!(tool.description));
+    }
 }
 
 impl Protocol {
@@ -138,16 +193,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn openai_and_flat_shapes_read_alike() {
+    fn openai_flat_and_anthropic_shapes_read_alike() {
         let openai = json!({"type": "function", "function": {"name": "f", "description": "d",
             "parameters": {"type": "object"}}});
         let flat = json!({"name": "f", "description": "d", "parameters": {"type": "object"}});
+        let anthropic =
+            json!({"name": "f", "description": "d", "input_schema": {"type": "object"}});
+        let tool = ToolDef::from_value(&openai).unwrap();
+        assert_eq!(tool.parameters, json!({"type": "object"}));
+        assert_eq!(ToolDef::from_value(&flat).unwrap(), tool);
+        assert_eq!(ToolDef::from_value(&anthropic).unwrap(), tool);
+        assert!(ToolDef::from_value(&json!({"type": "function"})).is_err());
+        assert!(ToolDef::from_value(&json!({"name": "f", "parameters": 3})).is_err());
+    }
+
+    #[test]
+    fn a_misplaced_schema_is_refused_not_dropped() {
+        let beside = json!({"type": "function", "function": {"name": "f"},
+            "parameters": {"type": "object"}});
         assert_eq!(
-            ToolDef::from_openai(&openai).unwrap(),
-            ToolDef::from_openai(&flat).unwrap()
+            ToolDef::from_value(&beside).unwrap_err(),
+            "has `parameters` beside `function`: it goes inside it"
         );
-        assert!(ToolDef::from_openai(&json!({"type": "function"})).is_err());
-        assert!(ToolDef::from_openai(&json!({"name": "f", "parameters": 3})).is_err());
+        let mixed = json!({"type": "function", "function": {"name": "f",
+            "input_schema": {"type": "object"}}});
+        assert_eq!(
+            ToolDef::from_value(&mixed).unwrap_err(),
+            "has `function.input_schema`, which no tool shape has"
+        );
+        assert!(ToolDef::from_value(&json!({"name": "f", "schema": {}})).is_err());
+        assert!(ToolDef::from_value(&json!({"type": "web_search", "name": "f"})).is_err());
+    }
+
+    #[test]
+    fn a_tool_without_a_description_is_sent_without_one() {
+        let tools = [ToolDef::new("f", "", empty_object_schema())];
+        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Ollama] {
+            let mut body = Map::new();
+            insert(protocol, &tools, &mut body);
+            let text = body["tools"].to_string();
+            assert!(text.contains("\"f\""), "{protocol:?}: {text}");
+            assert!(!text.contains("description"), "{protocol:?}: {text}");
+        }
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub fn render(run: &Run) -> String {
     if let Some(sentence) = super::cache::sentence(&run.summary.endpoints) {
         let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&sentence));
     }
+    // The tool calls and valid-JSON share, as the table and the Markdown report give them.
+    for line in super::structured::lines(&run.summary.endpoints) {
+        let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&line));
+    }
     cost_table(&mut out, run);
     chart_section(&mut out, run);
     requests_table(&mut out, run);
@@ -572,6 +576,22 @@ mod tests {
         );
         assert!(!html.contains("<img"));
         assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn tool_calls_and_the_valid_json_share_are_told() {
+        let mut run = fixture(1, 5);
+        let e = &mut run.summary.endpoints[0];
+        e.counts.tool_call_requests = 3;
+        e.counts.json_checked = 4;
+        e.counts.json_valid = 3;
+        let name = escape(&e.name);
+        let html = render(&run);
+        assert!(html.contains(&format!("{name}: 3 of ")), "tool line");
+        assert!(
+            html.contains(&format!("{name}: 3/4 answers valid JSON (75")),
+            "JSON line"
+        );
     }
 
     #[test]

@@ -144,16 +144,9 @@ fn reliability(out: &mut String, endpoints: &[EndpointSnapshot]) {
         rows,
     );
     retries_line(out, endpoints);
-    let answers: Vec<String> = endpoints
+    let answers: Vec<String> = super::structured::lines(endpoints)
         .iter()
-        .flat_map(|e| {
-            [
-                super::structured::tool_line(e),
-                super::structured::json_line(e),
-            ]
-        })
-        .flatten()
-        .map(|line| cell(&line))
+        .map(|line| cell(line))
         .collect();
     for line in &answers {
         let _ = writeln!(out, "- {line}");

@@ -1,6 +1,6 @@
 //! What the answers were, beyond their timing: the tool calls they made and, when the
 //! requests asked for JSON, the share that was valid JSON. One line per endpoint, the same in
-//! the final table and the Markdown report.
+//! the final table and the Markdown and HTML reports.
 
 use crate::format::percent;
 use crate::stats::EndpointSnapshot;
@@ -26,6 +26,15 @@ pub fn tool_line(e: &EndpointSnapshot) -> Option<String> {
             e.name, e.counts.succeeded
         )
     })
+}
+
+/// Every endpoint's tool and JSON lines, in order: the Markdown and HTML reports' list.
+pub fn lines(endpoints: &[EndpointSnapshot]) -> Vec<String> {
+    endpoints
+        .iter()
+        .flat_map(|e| [tool_line(e), json_line(e)])
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]

@@ -79,6 +79,54 @@ fn jsonl_lines_in_both_forms() -> TestResult {
 }
 
 #[test]
+fn a_bad_tool_or_content_part_is_refused_with_its_own_help() {
+    let read = |text: &str| {
+        read_jsonl(
+            text.as_bytes(),
+            "p.jsonl",
+            1,
+            &mut Vec::new(),
+            Loading::all().stop,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+    };
+    let message = read(
+        "{\"prompt\": \"hi\", \"tools\": [{\"type\": \"function\", \"function\": \
+         {\"name\": \"w\"}, \"parameters\": {}}]}\n",
+    );
+    assert!(
+        message.starts_with("p.jsonl:1: tools[0]: has `parameters` beside `function`"),
+        "{message}"
+    );
+    assert!(message.contains("help: each tool is"), "{message}");
+    assert!(message.contains("input_schema"), "{message}");
+    let anthropic = "{\"prompt\": \"hi\", \"tools\": [{\"name\": \"w\", \"input_schema\": \
+                     {\"type\": \"object\", \"properties\": {\"city\": {}}}}]}\n";
+    let prompts = read_jsonl(
+        anthropic.as_bytes(),
+        "p.jsonl",
+        1,
+        &mut Vec::new(),
+        Loading::all().stop,
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        prompts[0].tools[0].parameters["properties"]["city"],
+        serde_json::json!({})
+    );
+    let message = read(
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"input_audio\", \
+         \"input_audio\": {}}]}]}\n",
+    );
+    assert!(
+        message.starts_with("p.jsonl:1: messages[0]: content part 0 is of type `input_audio`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn jsonl_errors_name_file_and_line() {
     for (text, needle) in [
         ("{\"prompt\": \"ok\"}\n{\"promt\": \"x\"}\n", "neither"),

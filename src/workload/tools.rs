@@ -5,6 +5,13 @@ use serde_json::Value;
 
 use crate::protocol::ToolDef;
 
+/// The help under a problem with a line's `tools`: the shapes a tool may have.
+pub(super) const TOOLS_HELP: &str = "each tool is {\"type\": \"function\", \"function\": \
+    {\"name\": \"get_weather\", \"description\": \"…\", \"parameters\": {\"type\": \"object\", \
+    \"properties\": {…}}}} (OpenAI) or {\"name\": \"get_weather\", \"description\": \"…\", \
+    \"input_schema\": {\"type\": \"object\", \"properties\": {…}}} (Anthropic); \
+    `description` may be left out";
+
 /// The tools of one JSONL line: none when it has no `tools` field.
 pub(super) fn of_line(line: &str) -> Result<Vec<ToolDef>, String> {
     // Most lines have no tools: they are not parsed twice.
@@ -17,13 +24,9 @@ pub(super) fn of_line(line: &str) -> Result<Vec<ToolDef>, String> {
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, item)| ToolDef::from_openai(item).map_err(|e| format!("tools[{i}]: {e}")))
+            .map(|(i, item)| ToolDef::from_value(item).map_err(|e| format!("tools[{i}]: {e}")))
             .collect(),
-        Some(_) => Err(
-            "`tools` must be a list of tool definitions ({\"type\": \"function\", \"function\": \
-             {\"name\": …, \"description\": …, \"parameters\": {…}}})"
-                .to_owned(),
-        ),
+        Some(_) => Err("`tools` must be a list of tool definitions".to_owned()),
     }
 }
 

@@ -158,3 +158,88 @@ async fn json_answers_are_checked_and_their_share_reported() {
     let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     assert!(summary.contains("\"json_valid\": 4") || summary.contains("\"json_valid\":4"));
 }
+
+#[tokio::test]
+async fn answers_that_only_call_a_tool_are_not_checked_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&["o=openai:mock://instant,tokens=8#m"], 3, 1);
+    config.workload.prompts = PromptSource::Builtin("tools".into());
+    config.endpoints[0].body = json!({"response_format": {"type": "json_object"}})
+        .as_object()
+        .unwrap()
+        .clone();
+    let outcome = run(config, dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.counts.tool_call_requests, 3);
+    assert_eq!(e.counts.json_checked, 0, "no text, nothing to check");
+    assert_eq!(e.counts.json_valid_share(), None);
+    assert!(records(dir.path()).iter().all(|r| r.json_valid.is_none()));
+}
+
+/// A JSON answer's opening and Anthropic's `tool_use` block start are events of their own: the
+/// mock writes them alone, so no first token shares its read with later content.
+#[tokio::test]
+async fn the_mock_writes_a_tool_or_json_answers_opening_alone() {
+    // Two chunks: the closing of the arguments or JSON goes out with the last.
+    let mock = "mock://ttft=20ms,itl=40ms,tokens=6,chunk=3#m";
+    let specs = ["openai", "anthropic", "ollama"].map(|p| format!("{p}={p}:{mock}"));
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&specs, 2, 3);
+    config.workload.prompts = PromptSource::Builtin("tools".into());
+    let tools = run(config, dir.path()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&specs, 2, 3);
+    let asks = [
+        json!({"response_format": {"type": "json_object"}}),
+        json!({"output_format": {"type": "json_schema", "schema": {"type": "object"}}}),
+        json!({"format": "json"}),
+    ];
+    for (endpoint, ask) in config.endpoints.iter_mut().zip(asks) {
+        endpoint.body = ask.as_object().unwrap().clone();
+    }
+    let json = run(config, dir.path()).await;
+    for e in &tools.summary.endpoints {
+        assert_eq!(e.counts.tool_call_requests, 2, "{}: {:?}", e.name, e.errors);
+        assert_eq!(e.counts.batched_first_token, 0, "{} tools", e.name);
+    }
+    for e in &json.summary.endpoints {
+        assert_eq!(
+            (e.counts.json_checked, e.counts.json_valid),
+            (2, 2),
+            "{}: {:?}",
+            e.name,
+            e.errors
+        );
+        assert_eq!(e.counts.batched_first_token, 0, "{} JSON", e.name);
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_completions_endpoint_is_refused_tools_before_the_race() {
+    let mut config = race_config(&["legacy=openai-completions:mock://instant#m"], 1, 1);
+    config.workload.prompts = PromptSource::Builtin("tools".into());
+    let dir = tempfile::tempdir().unwrap();
+    let options = llmrace::race::RaceOptions {
+        out: Some(dir.path().to_path_buf()),
+        quiet: true,
+        replay: true,
+        dashboard: None,
+        replace: None,
+        tell: llmrace::race::Teller::default(),
+    };
+    let error = llmrace::race::race(
+        config,
+        std::path::Path::new("."),
+        &options,
+        llmrace::signals::Shutdown::listen(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(error.exit_code(), 2);
+    let message = error.to_string();
+    assert!(message.contains("endpoint 'legacy'"), "{message}");
+    assert!(message.contains("cannot offer tools"), "{message}");
+    assert!(message.contains("protocol \"openai\""), "{message}");
+}

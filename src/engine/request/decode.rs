@@ -51,6 +51,8 @@ pub(super) struct StreamState<'a> {
     captured: String,
     /// The answer's text, kept when the request asked for JSON, to check it at the end.
     json_answer: Option<String>,
+    /// The answer called a tool: an answer with no text besides is not checked as JSON.
+    called_tool: bool,
     /// A session's turn: the answer's content (not its reasoning), handed back at its end.
     answer: Option<String>,
     prompt_text: &'a str,
@@ -75,6 +77,7 @@ impl<'a> StreamState<'a> {
             response_id: None,
             captured: String::new(),
             json_answer: target.wants_json.then(String::new),
+            called_tool: false,
             answer: None,
             prompt_text: target.prompt_text(prompt),
             bytes: 0,
@@ -177,6 +180,7 @@ impl<'a> StreamState<'a> {
                 } => {
                     // The arguments are generated tokens: an estimate counts them.
                     self.capture(&arguments);
+                    self.called_tool = true;
                     match &mut self.pending {
                         // A later piece of the same call (it names nothing new) joins it.
                         Some(p)
@@ -215,10 +219,12 @@ impl<'a> StreamState<'a> {
 
     /// For a request that asked for JSON: whether its answer was. A syntax check without
     /// building the value: microseconds for an ordinary answer.
+    /// An answer that only called a tool has no text to check.
     fn json_valid(&self) -> Option<bool> {
         self.json_answer
             .as_deref()
             .filter(|answer| answer.len() < CAPTURE_LIMIT)
+            .filter(|answer| !(self.called_tool && answer.trim().is_empty()))
             .map(crate::protocol::is_json)
     }
 

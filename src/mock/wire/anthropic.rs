@@ -18,6 +18,8 @@ pub(crate) struct Messages {
     pub(super) shape: Shape,
     /// The JSON answer or the tool call's block has been opened.
     opened: bool,
+    /// The tool call's arguments have begun (`{"<key>":"`).
+    keyed: bool,
 }
 
 impl Messages {
@@ -29,6 +31,7 @@ impl Messages {
             next_block: 0,
             shape: Shape::Text,
             opened: false,
+            keyed: false,
         }
     }
 
@@ -129,23 +132,46 @@ impl Messages {
         matches!(self.shape, Shape::Tool { .. })
     }
 
-    /// An `input_json_delta` up to its fragment; the first opens the `tool_use` block.
-    fn tool_open(&mut self, out: &mut BytesMut) {
-        if !self.opened {
-            self.opened = true;
-            self.close_block(out);
-            self.start_block(out, false);
-            put(
-                out,
-                ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_mock_",
-            );
-            put(out, self.id.trim_start_matches("msg_mock_"));
-            put(out, "\",\"name\":\"");
-            if let Shape::Tool { name, .. } = &self.shape {
-                put(out, name);
-            }
-            put(out, "\",\"input\":{}}}\n\n");
+    /// The `tool_use` block's `content_block_start`, once.
+    fn tool_block(&mut self, out: &mut BytesMut) {
+        if self.opened {
+            return;
         }
+        self.opened = true;
+        self.close_block(out);
+        self.start_block(out, false);
+        put(
+            out,
+            ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_mock_",
+        );
+        put(out, self.id.trim_start_matches("msg_mock_"));
+        put(out, "\",\"name\":\"");
+        if let Shape::Tool { name, .. } = &self.shape {
+            put(out, name);
+        }
+        put(out, "\",\"input\":{}}}\n\n");
+    }
+
+    /// The opening of a JSON answer or of the `tool_use` block, alone.
+    pub(super) fn open(&mut self, out: &mut BytesMut) -> bool {
+        if self.opened {
+            return false;
+        }
+        if self.is_tool() {
+            self.tool_block(out);
+        } else if self.shape.is_json() {
+            self.opened = true;
+            self.raw_delta(out, false, JSON_OPEN);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// An `input_json_delta` up to its fragment; the first opens the `tool_use` block if
+    /// [`Messages::open`] has not.
+    fn tool_open(&mut self, out: &mut BytesMut) {
+        self.tool_block(out);
         let index = self.block.map_or(0, |(index, _)| index);
         put(
             out,
@@ -160,9 +186,11 @@ impl Messages {
 
     pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
         if !reasoning && self.is_tool() {
-            let first = !self.opened;
             self.tool_open(out);
-            if first && let Shape::Tool { key, .. } = &self.shape {
+            if !self.keyed
+                && let Shape::Tool { key, .. } = &self.shape
+            {
+                self.keyed = true;
                 put(out, "{\\\"");
                 put(out, key);
                 put(out, "\\\":\\\"");

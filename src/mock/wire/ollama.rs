@@ -44,6 +44,16 @@ impl Chat {
         );
     }
 
+    /// A JSON answer's opening, alone; a tool call goes out whole at the end.
+    pub(super) fn open(&mut self, out: &mut BytesMut) -> bool {
+        if !self.shape.is_json() || self.opened {
+            return false;
+        }
+        self.opened = true;
+        self.raw_delta(out, false, JSON_OPEN);
+        true
+    }
+
     pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
         if !reasoning && matches!(self.shape, Shape::Tool { .. }) {
             self.tool_words = Some(match self.tool_words {

@@ -77,6 +77,16 @@ impl OpenAi {
         put(out, if self.legacy { TEXT_TAIL } else { TAIL });
     }
 
+    /// A JSON answer's opening, alone; a tool call opens with its first words.
+    pub(super) fn open(&mut self, out: &mut BytesMut) -> bool {
+        if !self.shape.is_json() || self.opened {
+            return false;
+        }
+        self.opened = true;
+        self.raw_delta(out, false, JSON_OPEN);
+        true
+    }
+
     pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
         if !reasoning && !self.legacy && matches!(self.shape, Shape::Tool { .. }) {
             self.tool_open(out);
