@@ -473,7 +473,13 @@ fn each_line(
             }
             .to_string(),
         })?;
-        visit(number, &line)?;
+        // A byte-order mark (Windows editors write one) is not part of the first line.
+        let line = if index == 0 {
+            line.strip_prefix('\u{feff}').unwrap_or(&line)
+        } else {
+            &line
+        };
+        visit(number, line)?;
     }
     Ok(())
 }

@@ -75,6 +75,16 @@ fn jsonl_lines_in_both_forms() -> TestResult {
     )?;
     assert_eq!(prompts.len(), 2);
     assert_eq!(prompts[1].text(), "be brief\nwhy?");
+    // A byte-order mark before the first line is not part of it.
+    let marked = format!("\u{feff}{text}");
+    let prompts = read_jsonl(
+        marked.as_bytes(),
+        "t.jsonl",
+        1,
+        &mut Vec::new(),
+        Loading::all().stop,
+    )?;
+    assert_eq!(prompts[0].text(), "hi");
     Ok(())
 }
 

@@ -61,9 +61,31 @@ pub(super) fn read(
     Ok(0)
 }
 
-/// `2023-11-16 18:15:46.6805900`, a fraction of a second or none, `T` or a space between.
+/// `2023-11-16 18:15:46.6805900`, a fraction of a second or none, `T` or a space between, and
+/// a UTC offset or none (the 2024 trace writes `2024-05-10 00:00:00.009930+00:00`): times with
+/// an offset are taken in UTC.
 fn parse_time(text: &str) -> Option<NaiveDateTime> {
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+    let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok());
+    naive.or_else(|| {
+        ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z"]
+            .iter()
+            .find_map(|format| chrono::DateTime::parse_from_str(text, format).ok())
+            .map(|time| time.naive_utc())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_with_and_without_an_offset_are_read() {
+        let plain = parse_time("2023-11-16 18:15:46.6805900").expect("2023's format");
+        let offset = parse_time("2023-11-16 20:15:46.6805900+02:00").expect("an offset");
+        assert_eq!(plain, offset);
+        assert!(parse_time("2024-05-10 00:00:00.009930+00:00").is_some());
+        assert!(parse_time("yesterday").is_none());
+    }
 }
