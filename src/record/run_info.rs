@@ -247,6 +247,7 @@ pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Ve
     notices.extend(endpoints.iter().filter_map(all_failed_notice));
     notices.extend(endpoints.iter().filter_map(usage_notice));
     notices.extend(endpoints.iter().filter_map(repeat_notice));
+    notices.extend(repeats::shared_server_notices(race));
     for e in endpoints {
         let price = race.endpoints.iter().find(|c| c.name == e.name);
         if let Some(price) = price.and_then(|c| c.price) {

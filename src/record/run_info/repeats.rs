@@ -1,6 +1,7 @@
 //! The notice for an endpoint sent many repeats: a server's prefix cache may have answered
 //! them, and its numbers lean on that cache rather than on the server.
 
+use crate::config::{CacheMode, RaceConfig};
 use crate::stats::EndpointSnapshot;
 
 /// Above this share of repeats, the race says so.
@@ -21,6 +22,44 @@ pub fn repeat_notice(e: &EndpointSnapshot) -> Option<String> {
         e.counts.repeats,
         100.0 * share
     ))
+}
+
+/// With `cache = "reuse"`, endpoints served by one server (the same URL and model) are sent
+/// the same prompts unsalted: each finds in the server's cache what the other left, so the
+/// one that runs later looks faster. One notice per such group.
+pub fn shared_server_notices(race: &RaceConfig) -> Vec<String> {
+    if race.workload.cache != CacheMode::Reuse {
+        return Vec::new();
+    }
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for e in &race.endpoints {
+        // A mock endpoint starts a server of its own: nothing is shared.
+        if e.base_url.starts_with("mock://") {
+            continue;
+        }
+        let key = (e.base_url.trim_end_matches('/'), e.model.as_str());
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => groups[i].push(&e.name),
+            None => {
+                keys.push(key);
+                groups.push(vec![&e.name]);
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| {
+            format!(
+                "{} share one server and model, and `cache = \"reuse\"` sends them the same \
+                 prompts as written: each finds in the server's prefix cache what the others \
+                 left, so their numbers compare the cache as much as the endpoints; race them \
+                 cold (the default) to compare them",
+                g.join(", ")
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -49,5 +88,19 @@ mod tests {
         );
         assert!(notice.contains("--synthetic"), "{notice}");
         assert_eq!(repeat_notice(&endpoint(0, 0)), None);
+    }
+
+    #[test]
+    fn endpoints_on_one_server_with_reuse_are_told_and_cold_ones_are_not() {
+        let mut race = crate::config::demo_race();
+        for e in &mut race.endpoints {
+            e.base_url = "http://127.0.0.1:8000/v1".into();
+        }
+        race.endpoints[3].model = "other".into();
+        assert!(shared_server_notices(&race).is_empty(), "cold by default");
+        race.workload.cache = CacheMode::Reuse;
+        let notices = shared_server_notices(&race);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].starts_with("turbo, steady, thinker share one server"));
     }
 }
