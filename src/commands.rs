@@ -253,6 +253,13 @@ fn race_banner(config: &RaceConfig) -> String {
         }
         (None, None) => {}
     }
+    if let Some(n) = config.load.requests.filter(|_| config.workload.turns > 1) {
+        let _ = write!(
+            text,
+            " ({})",
+            crate::config::session_budget(n, config.workload.turns)
+        );
+    }
     text.push_str(&load_shape(&config.load));
     for e in &config.endpoints {
         let simulated = if e.base_url.starts_with("mock://") {

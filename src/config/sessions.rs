@@ -1,6 +1,7 @@
 //! Multi-turn sessions as configured: how many turns a session has and the think time between
 //! them (`[workload] turns`, `think_time`; `--turns`, `--think-time`).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,27 @@ pub fn turns(n: u32) -> Result<u32, Problem> {
         ));
     }
     Ok(n)
+}
+
+/// What a request limit of `requests` runs as sessions of `turns` (above 1), for the banner:
+/// each session reserves all its turns when it starts, so only whole sessions are sent.
+pub fn budget(requests: u64, turns: u32) -> String {
+    let turns = u64::from(turns);
+    let (sessions, left) = (requests / turns, requests % turns);
+    let mut text = format!(
+        "{} of {turns} turns",
+        crate::format::count(sessions, "session")
+    );
+    if left > 0 {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            text,
+            ": {} requests; the {left} left over are not sent, as a session the limit cannot \
+             finish is not started",
+            sessions * turns
+        );
+    }
+    text
 }
 
 /// A distribution's name as written in a race file.
@@ -110,6 +132,13 @@ mod tests {
         assert_eq!(exp.distribution, ThinkDistribution::Exponential);
         assert!(parse_flag("gauss:2s").is_err());
         assert!(parse_flag("soon").is_err_and(|e| e.contains("--think-time exp:2s")));
+    }
+
+    #[test]
+    fn a_request_limit_runs_whole_sessions() {
+        assert_eq!(budget(20, 4), "5 sessions of 4 turns");
+        assert!(budget(22, 4).starts_with("5 sessions of 4 turns: 20 requests; the 2 left over"));
+        assert_eq!(budget(4, 4), "1 session of 4 turns");
     }
 
     #[test]

@@ -223,6 +223,36 @@ async fn concurrency_counts_sessions_each_on_its_own_connection() {
     }
 }
 
+/// Each session's turn count, in session order.
+fn session_lengths(records: &[RequestRecord]) -> Vec<usize> {
+    by_session(records).values().map(Vec::len).collect()
+}
+
+#[tokio::test]
+async fn the_request_limit_runs_whole_sessions_only_at_any_concurrency_or_rate() {
+    // -c 3 -n 20 --turns 4: five whole sessions, none cut by the limit.
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(sessions_race(&server, 20, 3, 4), dir.path()).await;
+    assert_eq!(session_lengths(&records(dir.path())), [4; 5]);
+    let by_turn = &outcome.summary.endpoints[0].latency.ttft_by_turn;
+    assert!(by_turn.iter().all(|t| t.count == 5), "{by_turn:?}");
+
+    // --rate -n 12 --turns 3: four whole sessions.
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sessions_race(&server, 12, 1, 3);
+    config.load.rate = Some("50/s".parse().unwrap());
+    run(config, dir.path()).await;
+    assert_eq!(session_lengths(&records(dir.path())), [3; 4]);
+
+    // -n 22 --turns 4: five sessions (20 requests); the two left over are not sent.
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    run(sessions_race(&server, 22, 2, 4), dir.path()).await;
+    assert_eq!(session_lengths(&records(dir.path())), [4; 5]);
+}
+
 #[tokio::test]
 async fn think_time_parts_a_sessions_turns() {
     let server = mock().await;
@@ -358,6 +388,34 @@ fn too_many_turns_for_a_dataset_and_laps_with_turns_are_setup_errors() {
     let (code, text) = llmrace_race(&["-e", "m=openai:mock://instant#m", "--laps", "--turns", "2"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("laps and sessions"), "{text}");
+}
+
+#[test]
+fn a_think_time_without_turns_and_a_limit_below_one_session_are_setup_errors() {
+    let (code, text) = llmrace_race(&["-e", "m=openai:mock://instant#m", "--think-time", "2s"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("--think-time"), "{text}");
+    assert!(text.contains("add --turns N"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[workload]\nthink_time = \"2s\"\n\n[[endpoint]]\nname = \"m\"\nprotocol = \"openai\"\n\
+         base_url = \"mock://instant\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let (code, text) = llmrace_race(&[file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("race.toml: think_time:"), "{text}");
+    // A flag may still give the file's think time its turns.
+    let (code, text) = llmrace_race(&[file.to_str().unwrap(), "--turns", "2", "-n", "2"]);
+    assert_eq!(code, 0, "{text}");
+
+    let (code, text) =
+        llmrace_race(&["-e", "m=openai:mock://instant#m", "-n", "3", "--turns", "4"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("one session of 4 turns"), "{text}");
 }
 
 #[tokio::test]
