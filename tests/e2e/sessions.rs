@@ -254,6 +254,41 @@ async fn the_request_limit_runs_whole_sessions_only_at_any_concurrency_or_rate()
 }
 
 #[tokio::test]
+async fn an_answer_that_only_called_a_tool_is_resent_as_its_call_never_empty() {
+    for (name, protocol) in [
+        ("openai", Protocol::OpenAiChat),
+        ("anthropic", Protocol::Anthropic),
+    ] {
+        let server = mock().await;
+        let dir = tempfile::tempdir().unwrap();
+        let spec = format!("m={name}:{}#m", server.base_url(protocol));
+        let mut config = race_config(&[&spec], 2, 1);
+        // The tools workload's answers are tool calls only, with no text.
+        config.workload.prompts = PromptSource::Builtin("tools".into());
+        config.workload.turns = 2;
+        let outcome = run(config, dir.path()).await;
+        assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 2);
+        let bodies = server.received_bodies();
+        let second: Value = serde_json::from_slice(&bodies[1]).unwrap();
+        let assistant = second["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["role"] == "assistant")
+            .expect("turn 2 resends the first answer");
+        let content = match &assistant["content"] {
+            Value::String(text) => text.clone(),
+            blocks => blocks[0]["text"].as_str().unwrap().to_string(),
+        };
+        assert!(
+            content.starts_with("[called ") && content.ends_with(")]"),
+            "{name}: {content}"
+        );
+        assert!(content.contains("({"), "the call's arguments: {content}");
+    }
+}
+
+#[tokio::test]
 async fn think_time_parts_a_sessions_turns() {
     let server = mock().await;
     let dir = tempfile::tempdir().unwrap();
