@@ -387,6 +387,8 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         &last.endpoints,
         print::width(),
     ));
+    // As the live race prints it, from the same code.
+    print::out(&report::turns::lines(&last.endpoints));
     Ok(0)
 }
 

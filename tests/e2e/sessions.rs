@@ -453,6 +453,39 @@ fn a_think_time_without_turns_and_a_limit_below_one_session_are_setup_errors() {
     assert!(text.contains("one session of 4 turns"), "{text}");
 }
 
+/// The `TTFT by turn` lines of a command's output.
+fn turn_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .skip_while(|l| *l != "TTFT by turn:")
+        .take_while(|l| *l == "TTFT by turn:" || l.contains(" · turn "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_headless_replay_prints_ttft_by_turn_as_the_report_does_failed_turns_included() {
+    let profile = Profile::parse("instant,tokens=8,fault=http_500:0.5").unwrap();
+    let server = MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    run(sessions_race(&server, 12, 1, 2), dir.path()).await;
+    let llmrace = |before: &[&str], after: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_llmrace"));
+        command.args(before).arg(dir.path()).args(after);
+        let (code, text) = run_to_end(command.stdin(Stdio::null()));
+        assert_eq!(code, 0, "{text}");
+        text
+    };
+    let replayed = llmrace(&["replay"], &["--headless"]);
+    let reported = llmrace(&["report"], &["-f", "text"]);
+    let lines = turn_lines(&replayed);
+    assert_eq!(lines, turn_lines(&reported), "{replayed}\n{reported}");
+    assert_eq!(lines.len(), 3, "{replayed}");
+    // Half the requests fail: every turn that had any is told, with ok of ended.
+    assert!(lines[1].contains("m · turn 1: 6 requests, "), "{replayed}");
+    assert!(!replayed.contains("1 requests"), "{replayed}");
+}
+
 #[tokio::test]
 async fn a_retried_turn_is_still_that_turn_and_a_failed_one_ends_its_session() {
     let profile = Profile::parse("instant,tokens=8,fault=http_503:0.3").unwrap();
