@@ -340,7 +340,7 @@ pub struct WorkloadArgs {
     pub turns: Option<u32>,
 
     /// The pause between a session's answer and its next turn: 2s (fixed) or exp:2s
-    /// (exponential with that mean, seeded by --seed).
+    /// (exponential with that mean, seeded by --seed). Needs --turns above 1.
     #[arg(long, value_name = "DURATION|exp:DURATION", help_heading = "Workload",
           value_parser = crate::config::parse_think_time)]
     pub think_time: Option<crate::config::ThinkTime>,

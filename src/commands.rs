@@ -253,6 +253,13 @@ fn race_banner(config: &RaceConfig) -> String {
         }
         (None, None) => {}
     }
+    if let Some(n) = config.load.requests.filter(|_| config.workload.turns > 1) {
+        let _ = write!(
+            text,
+            " ({})",
+            crate::config::session_budget(n, config.workload.turns)
+        );
+    }
     text.push_str(&load_shape(&config.load));
     for e in &config.endpoints {
         let simulated = if e.base_url.starts_with("mock://") {
@@ -380,6 +387,8 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         &last.endpoints,
         print::width(),
     ));
+    // As the live race prints it, from the same code.
+    print::out(&report::turns::lines(&last.endpoints));
     Ok(0)
 }
 

@@ -38,7 +38,10 @@ pub use fail_if::add_fail_if;
 pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
-pub use sessions::{MAX_TURNS, ThinkDistribution, ThinkTime, parse_flag as parse_think_time};
+pub use sessions::{
+    MAX_TURNS, ThinkDistribution, ThinkTime, budget as session_budget,
+    parse_flag as parse_think_time,
+};
 pub(crate) use trace::{
     CONFLICT_HELP as TRACE_CONFLICT_HELP, speed as trace_speed, trace_conflict,
 };

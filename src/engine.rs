@@ -254,7 +254,7 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         return;
     };
     let warmups = u64::from(shared.limits.warmup_requests);
-    // Sessions count their turns against the limit instead (`Shared::take_turn`).
+    // Sessions reserve their turns from the limit instead (`Shared::reserve_session`).
     let limit = (shared.sessions.is_none())
         .then_some(shared.limits.requests)
         .flatten()

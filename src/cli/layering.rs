@@ -94,9 +94,11 @@ pub fn apply_overrides(
     override_load(&mut race, args)?;
     override_limits(&mut race, args, &origin)?;
     check_sessions(&race, &origin)?;
+    check_think_time(&race, &origin, args.workload.think_time.is_some())?;
     check_trace(&race, &args.workload)?;
     add_fail_if(&mut race, &args.fail_if, &origin)?;
     fill_defaults(&mut race);
+    check_session_budget(&race, &origin, args.requests.is_some())?;
     Ok(race)
 }
 
@@ -125,6 +127,60 @@ fn check_sessions(race: &RaceConfig, origin: &Location) -> Result<(), ConfigErro
         ));
     }
     Ok(())
+}
+
+/// A think time parts a session's turns: with single requests (turns = 1) it would do nothing,
+/// so it is refused rather than ignored. `flag`: it came from `--think-time`.
+fn check_think_time(race: &RaceConfig, origin: &Location, flag: bool) -> Result<(), ConfigError> {
+    if race.workload.turns > 1 || race.workload.think_time.is_none() {
+        return Ok(());
+    }
+    let (location, key) = if flag {
+        (Location::CommandLine, "--think-time")
+    } else {
+        (origin.clone(), "think_time")
+    };
+    Err(ConfigError::invalid(
+        location,
+        key,
+        "a think time pauses between a session's turns, but this race sends single requests \
+         (turns = 1)",
+        "add --turns N (or `turns = N` in [workload]), e.g. --turns 4, or drop the think time",
+    ))
+}
+
+/// A session reserves all its turns from the request limit when it starts, so a limit below one
+/// session's turns would send nothing: refused. `flag`: the limit came from `-n`.
+fn check_session_budget(
+    race: &RaceConfig,
+    origin: &Location,
+    flag: bool,
+) -> Result<(), ConfigError> {
+    let turns = race.workload.turns;
+    let Some(requests) = race
+        .load
+        .requests
+        .filter(|&n| turns > 1 && n < u64::from(turns))
+    else {
+        return Ok(());
+    };
+    let (location, key) = if flag {
+        (Location::CommandLine, "--requests")
+    } else {
+        (origin.clone(), "requests")
+    };
+    Err(ConfigError::invalid(
+        location,
+        key,
+        format!(
+            "{requests} requests cannot hold one session of {turns} turns: the limit counts \
+             turns and runs whole sessions only"
+        ),
+        format!(
+            "raise -n (or `requests`) to {turns} or more, e.g. -n {}",
+            turns * 5
+        ),
+    ))
 }
 
 /// The workload flags: prompts, their order and the request settings.

@@ -51,16 +51,15 @@ pub(super) struct RawImages {
     pub height: Spanned<u32>,
 }
 
-/// `think_time = "2s"` or `think_time = { mean = "2s", distribution = "exponential" }`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// `think_time = "2s"` or `think_time = { mean = "2s", distribution = "exponential" }`
+/// (deserialized in `sessions.rs`, so that a wrong shape gets a message naming both).
+#[derive(Debug)]
 pub(super) enum RawThinkTime {
     Fixed(String),
     Table {
         mean: String,
         distribution: Option<String>,
-        /// Keys other than these, refused by name (an untagged enum cannot deny them itself).
-        #[serde(flatten)]
+        /// Keys other than these, refused by name.
         unknown: BTreeMap<String, toml::Value>,
     },
 }

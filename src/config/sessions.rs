@@ -1,9 +1,10 @@
 //! Multi-turn sessions as configured: how many turns a session has and the think time between
 //! them (`[workload] turns`, `think_time`; `--turns`, `--think-time`).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::raw::RawThinkTime;
 use super::validate::Problem;
@@ -45,6 +46,27 @@ pub fn turns(n: u32) -> Result<u32, Problem> {
     Ok(n)
 }
 
+/// What a request limit of `requests` runs as sessions of `turns` (above 1), for the banner:
+/// each session reserves all its turns when it starts, so only whole sessions are sent.
+pub fn budget(requests: u64, turns: u32) -> String {
+    let turns = u64::from(turns);
+    let (sessions, left) = (requests / turns, requests % turns);
+    let mut text = format!(
+        "{} of {turns} turns",
+        crate::format::count(sessions, "session")
+    );
+    if left > 0 {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            text,
+            ": {} requests; the {left} left over are not sent, as a session the limit cannot \
+             finish is not started",
+            sessions * turns
+        );
+    }
+    text
+}
+
 /// A distribution's name as written in a race file.
 pub fn distribution(name: &str) -> Result<ThinkDistribution, Problem> {
     match name.trim().to_ascii_lowercase().as_str() {
@@ -69,6 +91,55 @@ pub fn parse_flag(text: &str) -> Result<ThinkTime, String> {
     let mean = humantime::parse_duration(mean.trim())
         .map_err(|e| format!("`{mean}` is not a duration ({e}); {THINK_HELP}"))?;
     Ok(ThinkTime { mean, distribution })
+}
+
+/// The two shapes `think_time` takes, for messages.
+const THINK_SHAPES: &str = "a duration with its unit such as \"2s\" (fixed), or a table such as \
+                            { mean = \"2s\", distribution = \"exponential\" }";
+
+/// A TOML type's name with its article: `an integer`.
+fn a(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
+impl<'de> Deserialize<'de> for RawThinkTime {
+    /// By hand rather than untagged, whose error names no shape: the message says which part is
+    /// wrong and what the two accepted shapes are (the file's line and column come with it).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        use toml::Value;
+        let text = |value: Option<Value>, what: &str| match value {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(other) => Err(D::Error::custom(format!(
+                "think_time's `{what}` is {}, not text: think_time is {THINK_SHAPES}",
+                a(other.type_str())
+            ))),
+        };
+        match Value::deserialize(deserializer)? {
+            Value::String(mean) => Ok(RawThinkTime::Fixed(mean)),
+            Value::Table(mut table) => {
+                let mean = text(table.remove("mean"), "mean")?.ok_or_else(|| {
+                    D::Error::custom(format!("think_time has no `mean`: write {THINK_SHAPES}"))
+                })?;
+                let distribution = text(table.remove("distribution"), "distribution")?;
+                Ok(RawThinkTime::Table {
+                    mean,
+                    distribution,
+                    unknown: table.into_iter().collect(),
+                })
+            }
+            other => Err(D::Error::custom(format!(
+                "think_time is {}: write {THINK_SHAPES}",
+                a(other.type_str())
+            ))),
+        }
+    }
 }
 
 /// `think_time` as written in a race file.
@@ -110,6 +181,32 @@ mod tests {
         assert_eq!(exp.distribution, ThinkDistribution::Exponential);
         assert!(parse_flag("gauss:2s").is_err());
         assert!(parse_flag("soon").is_err_and(|e| e.contains("--think-time exp:2s")));
+    }
+
+    #[test]
+    fn a_request_limit_runs_whole_sessions() {
+        assert_eq!(budget(20, 4), "5 sessions of 4 turns");
+        assert!(budget(22, 4).starts_with("5 sessions of 4 turns: 20 requests; the 2 left over"));
+        assert_eq!(budget(4, 4), "1 session of 4 turns");
+    }
+
+    #[test]
+    fn a_wrong_think_time_shape_is_told_with_both_shapes() {
+        let parse = |text: &str| {
+            toml::from_str::<std::collections::BTreeMap<String, RawThinkTime>>(text)
+                .map_err(|e| e.message().to_string())
+        };
+        assert!(parse("t = \"2s\"").is_ok());
+        assert!(parse("t = { mean = \"2s\", distribution = \"exp\" }").is_ok());
+        for (text, says) in [
+            ("t = 2", "think_time is an integer"),
+            ("t = { distribution = \"exponential\" }", "no `mean`"),
+            ("t = { mean = 2 }", "`mean` is an integer"),
+        ] {
+            let message = parse(text).expect_err(text);
+            assert!(message.contains(says), "{message}");
+            assert!(message.contains("\"2s\" (fixed), or a table"), "{message}");
+        }
     }
 
     #[test]

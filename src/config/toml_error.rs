@@ -45,7 +45,16 @@ pub(super) fn from_toml(err: &toml::de::Error, text: &str, path: &Path) -> Confi
     let help = nearest_example(&segments)
         .map(|example| format!("write it like `{example}`"))
         .unwrap_or_default();
-    ConfigError::invalid(at, key, plain_type_words(message), help)
+    // A session's turns are bounded far below u32's range: say the real limit.
+    let message = if key == "workload.turns" {
+        message.replace(
+            "expected u32",
+            &format!("expected a whole number from 1 to {}", super::MAX_TURNS),
+        )
+    } else {
+        message.to_string()
+    };
+    ConfigError::invalid(at, key, plain_type_words(&message), help)
 }
 
 fn syntax_error(err: &toml::de::Error, text: &str, path: &Path) -> ConfigError {

@@ -176,7 +176,7 @@ async fn dispatch(
     // rather than firing every request that fell due while paused at once.
     let mut paused_for = Duration::ZERO;
     for (sent, offset) in (0_u64..).zip(offsets) {
-        // Sessions count their turns against the limit, and exhaust the endpoint at it.
+        // Sessions reserve their turns from the limit, and exhaust the endpoint at it.
         let limit = shared.limits.requests.filter(|_| shared.sessions.is_none());
         if limit.is_some_and(|limit| sent >= limit) || exhausted.is_cancelled() {
             break;

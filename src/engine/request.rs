@@ -4,6 +4,7 @@
 //! they arrive, the timeouts, a stop) and decode it into events (`decode`, which also sends the
 //! final ones). It ends with exactly one of finished, failed or cancelled.
 
+mod answer;
 mod decode;
 mod head;
 mod send;
@@ -95,7 +96,7 @@ pub struct Ended {
     /// It failed with a status worth retrying.
     pub hint: Option<RetryHint>,
     /// It finished, and its answer was collected (a session's turn): the decoded content, not
-    /// the reasoning.
+    /// the reasoning; its tool calls as text when it has no content (never empty).
     pub answer: Option<String>,
 }
 

@@ -62,8 +62,8 @@ pub(super) struct Shared {
     pub(super) sessions: Option<Sessions>,
     /// Where session ids come from.
     pub(super) next_session: AtomicU64,
-    /// Per endpoint (by id), the measured turns sessions have taken: the request limit counts
-    /// them.
+    /// Per endpoint (by id), the measured turns sessions have reserved: the request limit
+    /// counts them.
     pub(super) turns_taken: Vec<AtomicU64>,
 }
 
@@ -76,21 +76,30 @@ impl Shared {
         }
     }
 
-    /// Takes a measured turn for a session of `target`: false (and the endpoint is exhausted)
-    /// once its request limit is reached.
-    pub(super) fn take_turn(&self, target: &Target) -> bool {
+    /// Reserves a session's `turns` from `target`'s request limit before its first turn: false
+    /// (and the endpoint is exhausted) when what is left cannot finish it, so the limit runs
+    /// whole sessions only. The endpoint is exhausted too once the limit is all reserved.
+    pub(super) fn reserve_session(&self, target: &Target, turns: u32) -> bool {
+        use std::sync::atomic::Ordering;
         let endpoint = usize::from(target.id.0);
         let (Some(taken), Some(exhausted)) =
             (self.turns_taken.get(endpoint), self.exhausted.get(endpoint))
         else {
             return false;
         };
-        let taken = taken.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if self.limits.requests.is_some_and(|limit| taken >= limit) {
-            exhausted.cancel();
-            return false;
+        let turns = u64::from(turns);
+        let Some(limit) = self.limits.requests else {
+            taken.fetch_add(turns, Ordering::AcqRel);
+            return true;
+        };
+        let reserved = taken.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+            (t + turns <= limit).then_some(t + turns)
+        });
+        if reserved.is_ok_and(|t| t + turns + turns <= limit) {
+            return true;
         }
-        true
+        exhausted.cancel();
+        reserved.is_ok()
     }
 }
 

@@ -2,7 +2,8 @@
 //! the next user message, and sends the conversation so far as its next turn, on the same
 //! connection, after a think time. Each turn is a request of its own (its own events, record,
 //! retries) that names its session and turn. A failed turn ends its session; a stop ends it
-//! before its next turn. The request limit counts turns: a session the limit cuts stops there.
+//! before its next turn. The request limit counts turns, and a session reserves all of its turns
+//! when it starts: one that what is left of the limit cannot finish is not started.
 
 use std::sync::atomic::Ordering;
 
@@ -16,7 +17,8 @@ use crate::event::PromptId;
 use crate::protocol::Message;
 
 /// One session of `prompt` (the `number`th at its endpoint) on `connection`: its turns, each
-/// with the answers so far, until the last turn, a failed one, the request limit or a stop.
+/// with the answers so far, until the last turn, a failed one or a stop; none when the request
+/// limit cannot take all of its turns.
 /// `tag` is the first turn's (an open loop's schedule); later turns have none.
 pub(super) async fn run_session(
     shared: &Shared,
@@ -29,6 +31,9 @@ pub(super) async fn run_session(
     let Some(sessions) = shared.sessions else {
         return;
     };
+    if !shared.reserve_session(target, sessions.turns) {
+        return;
+    }
     let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
     let controls = &shared.controls;
     let stop = &controls.stop_sending;
@@ -46,10 +51,7 @@ pub(super) async fn run_session(
                 }
             }
         }
-        if stop.is_cancelled()
-            || !shared.take_turn(target)
-            || !wait_while_paused(&controls.paused, stop).await
-        {
+        if stop.is_cancelled() || !wait_while_paused(&controls.paused, stop).await {
             return;
         }
         let payload = if turn == 1 {

@@ -1,21 +1,24 @@
 //! TTFT by turn, in the reports of a race of multi-turn sessions: per endpoint, each turn's
-//! requests and TTFT (p50, p90). The figures are statistics (`stats::turns`): this only writes
+//! requests (ok of ended, as the main table's `ok/sent`) and TTFT (p50, p90). One place writes
+//! it for the live race's summary, `report -f text` and a headless replay. The figures are statistics (`stats::turns`): this only writes
 //! them. Nothing at all for a race of single requests.
 
 use std::fmt::Write as _;
 
-use crate::format::ms;
+use crate::format::{count, ms};
 use crate::stats::EndpointSnapshot;
+use crate::stats::turns::TurnTtft;
 
 /// Column names for [`rows`].
-pub const COLUMNS: [&str; 4] = ["endpoint · turn", "requests", "TTFT p50", "TTFT p90"];
+pub const COLUMNS: [&str; 4] = ["endpoint · turn", "ok/sent", "TTFT p50", "TTFT p90"];
 
 /// What the breakdown shows, under its table.
 pub const NOTE: &str = "Each turn resends the conversation so far: a server that caches \
                         prefixes answers later turns sooner than their longer prompts alone \
                         would allow.";
 
-/// One row per endpoint and turn: `a · turn 2`, successful requests, TTFT p50 and p90.
+/// One row per endpoint and turn: `a · turn 2`, successful of ended requests (`4/5`), TTFT
+/// p50 and p90 (`—` for a turn whose requests all failed).
 pub fn rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 4]> {
     endpoints
         .iter()
@@ -23,26 +26,47 @@ pub fn rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 4]> {
             e.latency.ttft_by_turn.iter().map(|t| {
                 [
                     format!("{} · turn {}", e.name, t.turn),
-                    t.count.to_string(),
-                    ms(Some(t.p50_ms)),
-                    ms(Some(t.p90_ms)),
+                    ok_of(t),
+                    ms(t.p50_ms),
+                    ms(t.p90_ms),
                 ]
             })
         })
         .collect()
 }
 
+/// `4/5`; only the successful count for a summary written before ended ones were kept.
+fn ok_of(t: &TurnTtft) -> String {
+    if t.ended == 0 {
+        t.count.to_string()
+    } else {
+        format!("{}/{}", t.count, t.ended)
+    }
+}
+
 /// The breakdown for the terminal: a line per endpoint and turn.
 pub fn lines(endpoints: &[EndpointSnapshot]) -> String {
-    let rows = rows(endpoints);
     let mut out = String::new();
-    if rows.is_empty() {
-        return out;
-    }
-    out.push_str("TTFT by turn:\n");
-    for [name, count, p50, p90] in rows {
-        // Writing to a String cannot fail.
-        let _ = writeln!(out, "  {name}: {count} requests · p50 {p50} · p90 {p90}");
+    for e in endpoints {
+        for t in &e.latency.ttft_by_turn {
+            if out.is_empty() {
+                out.push_str("TTFT by turn:\n");
+            }
+            let requests = if t.ended == 0 {
+                count(t.count, "request")
+            } else {
+                format!("{}, {} ok", count(t.ended, "request"), t.count)
+            };
+            // Writing to a String cannot fail.
+            let _ = writeln!(
+                out,
+                "  {} · turn {}: {requests} · TTFT p50 {}, p90 {}",
+                e.name,
+                t.turn,
+                ms(t.p50_ms),
+                ms(t.p90_ms)
+            );
+        }
     }
     out
 }
@@ -50,7 +74,6 @@ pub fn lines(endpoints: &[EndpointSnapshot]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::turns::TurnTtft;
 
     #[test]
     fn a_row_per_endpoint_and_turn_and_nothing_without_sessions() {
@@ -60,32 +83,48 @@ mod tests {
         run.summary.endpoints[0].latency.ttft_by_turn = vec![
             TurnTtft {
                 turn: 1,
-                count: 2,
-                p50_ms: 120.0,
-                p90_ms: 150.0,
+                count: 1,
+                ended: 1,
+                p50_ms: Some(120.0),
+                p90_ms: Some(150.0),
             },
             TurnTtft {
                 turn: 2,
-                count: 2,
-                p50_ms: 40.0,
-                p90_ms: 45.0,
+                count: 0,
+                ended: 1,
+                p50_ms: None,
+                p90_ms: None,
             },
         ];
         let name = run.summary.endpoints[0].name.clone();
         let rows = rows(&run.summary.endpoints);
         assert_eq!(
+            rows[0],
+            [
+                format!("{name} · turn 1"),
+                "1/1".into(),
+                "120 ms".into(),
+                "150 ms".into()
+            ]
+        );
+        assert_eq!(
             rows[1],
             [
                 format!("{name} · turn 2"),
-                "2".into(),
-                "40.0 ms".into(),
-                "45.0 ms".into()
-            ]
+                "0/1".into(),
+                "—".into(),
+                "—".into()
+            ],
+            "a turn whose requests all failed still has its row"
         );
         let text = lines(&run.summary.endpoints);
         assert!(text.starts_with("TTFT by turn:\n"), "{text}");
         assert!(
-            text.contains("turn 1: 2 requests · p50 120 ms · p90 150 ms"),
+            text.contains("turn 1: 1 request, 1 ok · TTFT p50 120 ms, p90 150 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("turn 2: 1 request, 0 ok · TTFT p50 —, p90 —"),
             "{text}"
         );
     }

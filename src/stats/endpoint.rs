@@ -136,6 +136,7 @@ impl EndpointStats {
         if record.new_connection {
             self.counts.new_connections += 1;
         }
+        self.turns.on_ended(record);
         let second = self.window.at(t.as_secs_f64());
         match record.outcome {
             Outcome::Succeeded => {

@@ -1,5 +1,6 @@
 //! TTFT by turn, for races of multi-turn sessions: one distribution per turn of the
-//! successful, measured requests. Later turns resend the conversation so far, so a server that
+//! successful, measured requests, and how many of each turn ended at all (a turn whose requests
+//! all failed is still told, with no TTFT). Later turns resend the conversation so far, so a server that
 //! caches prefixes answers them faster than the first; this is where that shows.
 
 use serde::{Deserialize, Serialize};
@@ -17,17 +18,37 @@ pub struct TurnTtft {
     pub turn: u32,
     /// Successful requests of that turn with a first token.
     pub count: u64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
+    /// Measured requests of that turn that ended, however (absent in summaries before it).
+    #[serde(default)]
+    pub ended: u64,
+    /// `None` when no request of the turn succeeded.
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
 }
 
 /// Per turn, the TTFT of an endpoint's successful requests.
 #[derive(Clone, Debug, Default)]
 pub struct TurnStats {
     by_turn: Vec<Distribution>,
+    /// Per turn, the measured requests that ended.
+    ended: Vec<u64>,
 }
 
 impl TurnStats {
+    /// Counts a measured request that ended, however: only a session's turns count.
+    pub fn on_ended(&mut self, record: &RequestRecord) {
+        let Some(index) = record.turn.map(|turn| (turn as usize).saturating_sub(1)) else {
+            return;
+        };
+        if index >= MAX_TURNS {
+            return;
+        }
+        if self.ended.len() <= index {
+            self.ended.resize(index + 1, 0);
+        }
+        self.ended[index] += 1;
+    }
+
     /// Folds in a successful, measured request: only a session's turns count.
     pub fn on_succeeded(&mut self, record: &RequestRecord) {
         let (Some(turn), Some(ttft)) = (record.turn, record.ttft_ms) else {
@@ -43,16 +64,21 @@ impl TurnStats {
         self.by_turn[index].record_ms(ttft);
     }
 
-    /// Each turn that has a TTFT, in order; empty outside races of sessions.
+    /// Each turn that had a request end, in order, with its TTFT when one succeeded; empty
+    /// outside races of sessions.
     pub fn summary(&self) -> Vec<TurnTtft> {
+        let turns = self.ended.len().max(self.by_turn.len());
         (1_u32..)
-            .zip(&self.by_turn)
-            .filter_map(|(turn, d)| {
-                d.summary().map(|s| TurnTtft {
+            .zip(0..turns)
+            .filter_map(|(turn, index)| {
+                let ttft = self.by_turn.get(index).and_then(Distribution::summary);
+                let ended = self.ended.get(index).copied().unwrap_or_default();
+                (ended > 0 || ttft.is_some()).then(|| TurnTtft {
                     turn,
-                    count: s.count,
-                    p50_ms: s.p50,
-                    p90_ms: s.p90,
+                    count: ttft.as_ref().map_or(0, |s| s.count),
+                    ended,
+                    p50_ms: ttft.as_ref().map(|s| s.p50),
+                    p90_ms: ttft.as_ref().map(|s| s.p90),
                 })
             })
             .collect()
@@ -93,8 +119,36 @@ mod tests {
         let summary = stats.summary();
         assert_eq!(summary.len(), 2, "turn 2 had none: left out");
         assert_eq!((summary[0].turn, summary[0].count), (1, 2));
-        assert!((summary[0].p90_ms - 120.0).abs() < 0.2, "{summary:?}");
+        assert!(
+            (summary[0].p90_ms.unwrap() - 120.0).abs() < 0.2,
+            "{summary:?}"
+        );
         assert_eq!((summary[1].turn, summary[1].count), (3, 1));
-        assert!((summary[1].p50_ms - 20.0).abs() < 0.1, "{summary:?}");
+        assert!(
+            (summary[1].p50_ms.unwrap() - 20.0).abs() < 0.1,
+            "{summary:?}"
+        );
+    }
+
+    #[test]
+    fn a_turn_whose_requests_all_failed_is_told_with_no_ttft() {
+        let mut stats = TurnStats::default();
+        for turn in [1, 1, 2] {
+            stats.on_ended(&record(Some(turn), 0.0));
+        }
+        stats.on_succeeded(&record(Some(1), 100.0));
+        let summary = stats.summary();
+        assert_eq!(summary.len(), 2, "{summary:?}");
+        assert_eq!((summary[0].count, summary[0].ended), (1, 2));
+        assert_eq!(
+            summary[1],
+            TurnTtft {
+                turn: 2,
+                count: 0,
+                ended: 1,
+                p50_ms: None,
+                p90_ms: None
+            }
+        );
     }
 }

@@ -223,6 +223,71 @@ async fn concurrency_counts_sessions_each_on_its_own_connection() {
     }
 }
 
+/// Each session's turn count, in session order.
+fn session_lengths(records: &[RequestRecord]) -> Vec<usize> {
+    by_session(records).values().map(Vec::len).collect()
+}
+
+#[tokio::test]
+async fn the_request_limit_runs_whole_sessions_only_at_any_concurrency_or_rate() {
+    // -c 3 -n 20 --turns 4: five whole sessions, none cut by the limit.
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(sessions_race(&server, 20, 3, 4), dir.path()).await;
+    assert_eq!(session_lengths(&records(dir.path())), [4; 5]);
+    let by_turn = &outcome.summary.endpoints[0].latency.ttft_by_turn;
+    assert!(by_turn.iter().all(|t| t.count == 5), "{by_turn:?}");
+
+    // --rate -n 12 --turns 3: four whole sessions.
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sessions_race(&server, 12, 1, 3);
+    config.load.rate = Some("50/s".parse().unwrap());
+    run(config, dir.path()).await;
+    assert_eq!(session_lengths(&records(dir.path())), [3; 4]);
+
+    // -n 22 --turns 4: five sessions (20 requests); the two left over are not sent.
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    run(sessions_race(&server, 22, 2, 4), dir.path()).await;
+    assert_eq!(session_lengths(&records(dir.path())), [4; 5]);
+}
+
+#[tokio::test]
+async fn an_answer_that_only_called_a_tool_is_resent_as_its_call_never_empty() {
+    for (name, protocol) in [
+        ("openai", Protocol::OpenAiChat),
+        ("anthropic", Protocol::Anthropic),
+    ] {
+        let server = mock().await;
+        let dir = tempfile::tempdir().unwrap();
+        let spec = format!("m={name}:{}#m", server.base_url(protocol));
+        let mut config = race_config(&[&spec], 2, 1);
+        // The tools workload's answers are tool calls only, with no text.
+        config.workload.prompts = PromptSource::Builtin("tools".into());
+        config.workload.turns = 2;
+        let outcome = run(config, dir.path()).await;
+        assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 2);
+        let bodies = server.received_bodies();
+        let second: Value = serde_json::from_slice(&bodies[1]).unwrap();
+        let assistant = second["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["role"] == "assistant")
+            .expect("turn 2 resends the first answer");
+        let content = match &assistant["content"] {
+            Value::String(text) => text.clone(),
+            blocks => blocks[0]["text"].as_str().unwrap().to_string(),
+        };
+        assert!(
+            content.starts_with("[called ") && content.ends_with(")]"),
+            "{name}: {content}"
+        );
+        assert!(content.contains("({"), "the call's arguments: {content}");
+    }
+}
+
 #[tokio::test]
 async fn think_time_parts_a_sessions_turns() {
     let server = mock().await;
@@ -358,6 +423,67 @@ fn too_many_turns_for_a_dataset_and_laps_with_turns_are_setup_errors() {
     let (code, text) = llmrace_race(&["-e", "m=openai:mock://instant#m", "--laps", "--turns", "2"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("laps and sessions"), "{text}");
+}
+
+#[test]
+fn a_think_time_without_turns_and_a_limit_below_one_session_are_setup_errors() {
+    let (code, text) = llmrace_race(&["-e", "m=openai:mock://instant#m", "--think-time", "2s"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("--think-time"), "{text}");
+    assert!(text.contains("add --turns N"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    std::fs::write(
+        &file,
+        "[workload]\nthink_time = \"2s\"\n\n[[endpoint]]\nname = \"m\"\nprotocol = \"openai\"\n\
+         base_url = \"mock://instant\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let (code, text) = llmrace_race(&[file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("race.toml: think_time:"), "{text}");
+    // A flag may still give the file's think time its turns.
+    let (code, text) = llmrace_race(&[file.to_str().unwrap(), "--turns", "2", "-n", "2"]);
+    assert_eq!(code, 0, "{text}");
+
+    let (code, text) =
+        llmrace_race(&["-e", "m=openai:mock://instant#m", "-n", "3", "--turns", "4"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("one session of 4 turns"), "{text}");
+}
+
+/// The `TTFT by turn` lines of a command's output.
+fn turn_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .skip_while(|l| *l != "TTFT by turn:")
+        .take_while(|l| *l == "TTFT by turn:" || l.contains(" · turn "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_headless_replay_prints_ttft_by_turn_as_the_report_does_failed_turns_included() {
+    let profile = Profile::parse("instant,tokens=8,fault=http_500:0.5").unwrap();
+    let server = MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    run(sessions_race(&server, 12, 1, 2), dir.path()).await;
+    let llmrace = |before: &[&str], after: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_llmrace"));
+        command.args(before).arg(dir.path()).args(after);
+        let (code, text) = run_to_end(command.stdin(Stdio::null()));
+        assert_eq!(code, 0, "{text}");
+        text
+    };
+    let replayed = llmrace(&["replay"], &["--headless"]);
+    let reported = llmrace(&["report"], &["-f", "text"]);
+    let lines = turn_lines(&replayed);
+    assert_eq!(lines, turn_lines(&reported), "{replayed}\n{reported}");
+    assert_eq!(lines.len(), 3, "{replayed}");
+    // Half the requests fail: every turn that had any is told, with ok of ended.
+    assert!(lines[1].contains("m · turn 1: 6 requests, "), "{replayed}");
+    assert!(!replayed.contains("1 requests"), "{replayed}");
 }
 
 #[tokio::test]

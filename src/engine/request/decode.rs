@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::answer::Answer;
 use super::{Emitter, failed};
 use crate::clock::RaceClock;
 use crate::engine::read_note::ReadNote;
@@ -53,8 +54,9 @@ pub(super) struct StreamState<'a> {
     json_answer: Option<String>,
     /// The answer called a tool: an answer with no text besides is not checked as JSON.
     called_tool: bool,
-    /// A session's turn: the answer's content (not its reasoning), handed back at its end.
-    answer: Option<String>,
+    /// A session's turn: the answer's content (not its reasoning) and tool calls, handed back
+    /// at its end.
+    answer: Option<Answer>,
     prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
@@ -87,7 +89,7 @@ impl<'a> StreamState<'a> {
 
     /// Collects the answer's content, for a session's next turn.
     pub(super) fn collecting(mut self) -> Self {
-        self.answer = Some(String::new());
+        self.answer = Some(Answer::default());
         self
     }
 
@@ -154,7 +156,7 @@ impl<'a> StreamState<'a> {
                         answer.push_str(&text);
                     }
                     if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
-                        answer.push_str(&text);
+                        answer.push_text(&text);
                     }
                     match &mut self.pending {
                         Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
@@ -181,6 +183,9 @@ impl<'a> StreamState<'a> {
                     // The arguments are generated tokens: an estimate counts them.
                     self.capture(&arguments);
                     self.called_tool = true;
+                    if let Some(answer) = self.answer.as_mut() {
+                        answer.push_tool(index, name.as_deref(), &arguments);
+                    }
                     match &mut self.pending {
                         // A later piece of the same call (it names nothing new) joins it.
                         Some(p)
@@ -328,7 +333,7 @@ impl<'a> StreamState<'a> {
         self.flush(t);
         match end {
             StreamEnd::Finished => {
-                let answer = self.answer.take();
+                let answer = self.answer.take().map(Answer::into_content);
                 self.finished(t).await;
                 answer
             }

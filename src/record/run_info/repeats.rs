@@ -39,12 +39,11 @@ pub fn shared_server_notices(race: &RaceConfig) -> Vec<String> {
             continue;
         }
         let key = (e.base_url.trim_end_matches('/'), e.model.as_str());
-        match keys.iter().position(|k| *k == key) {
-            Some(i) => groups[i].push(&e.name),
-            None => {
-                keys.push(key);
-                groups.push(vec![&e.name]);
-            }
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            groups[i].push(&e.name);
+        } else {
+            keys.push(key);
+            groups.push(vec![&e.name]);
         }
     }
     groups
