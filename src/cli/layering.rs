@@ -95,7 +95,7 @@ pub fn apply_overrides(
     override_limits(&mut race, args, &origin)?;
     check_sessions(&race, &origin)?;
     check_think_time(&race, &origin, args.workload.think_time.is_some())?;
-    check_trace(&race, &args.workload)?;
+    check_trace(&race, &args.workload, &origin)?;
     add_fail_if(&mut race, &args.fail_if, &origin)?;
     fill_defaults(&mut race);
     check_session_budget(&race, &origin, args.requests.is_some())?;
@@ -351,7 +351,11 @@ fn override_limits(
 
 /// A trace with nothing that contradicts it (from the file or the flags), and
 /// `--trace-speed` only with a trace.
-fn check_trace(race: &RaceConfig, flags: &WorkloadArgs) -> Result<(), ConfigError> {
+fn check_trace(
+    race: &RaceConfig,
+    flags: &WorkloadArgs,
+    origin: &Location,
+) -> Result<(), ConfigError> {
     let traced = matches!(race.workload.prompts, PromptSource::Trace(_));
     if flags.trace_speed.is_some() && !traced {
         return Err(ConfigError::invalid(
@@ -362,11 +366,17 @@ fn check_trace(race: &RaceConfig, flags: &WorkloadArgs) -> Result<(), ConfigErro
              --trace-speed out",
         ));
     }
+    // Pointed at where the trace was asked for: the command line or the race file.
+    let (at, asked) = if flags.trace.is_some() {
+        (Location::CommandLine, "--trace")
+    } else {
+        (origin.clone(), "workload.trace")
+    };
     match trace_conflict(race) {
         Some((key, flag)) => Err(ConfigError::invalid(
-            Location::CommandLine,
-            "--trace",
-            format!("a trace and {flag} (`{key}`) cannot go together"),
+            at,
+            asked,
+            format!("a trace and `{key}` ({flag}) cannot go together"),
             TRACE_CONFLICT_HELP,
         )),
         None => Ok(()),

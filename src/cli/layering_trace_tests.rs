@@ -147,3 +147,15 @@ fn a_trace_with_shared_prefixes_is_refused_and_with_the_demo_plays_whole() -> Te
     assert!(load.starts_with("the whole trace; trace replay"), "{load}");
     Ok(())
 }
+
+#[test]
+fn a_conflict_with_a_files_trace_points_at_the_file() {
+    let text = message(over_file(
+        "[workload]\ntrace = \"t.jsonl\"",
+        &["--rate", "2/s"],
+    ));
+    assert!(text.contains("race.toml"), "{text}");
+    assert!(text.contains("workload.trace"), "{text}");
+    assert!(text.contains("`load.rate` (--rate)"), "{text}");
+    assert!(!text.contains("command line"), "{text}");
+}

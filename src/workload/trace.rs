@@ -203,6 +203,15 @@ pub(super) fn read(
              trace) were left out"
         ));
     }
+    if rows.is_empty() && skipped > 0 {
+        return Err(whole(
+            &format!(
+                "all its {skipped} row(s) have 0 response tokens: requests that failed in the \
+                 trace, left out, so nothing is left to send"
+            ),
+            "use a part of the trace with requests that succeeded",
+        ));
+    }
     if rows.is_empty() {
         return Err(whole("holds no rows after its header", FORMATS_HELP));
     }

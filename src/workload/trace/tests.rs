@@ -272,6 +272,11 @@ fn empty_unknown_and_missing_traces_are_refused() {
         &error_of("h.csv", AZURE_HEADER),
         &["h.csv: holds no rows after its header"],
     );
+    let all_failed = format!("{BURST_HEADER}1,ChatGPT,10,0,10,API log\n2,ChatGPT,9,0,9,API log\n");
+    assert_says(
+        &error_of("f.csv", &all_failed),
+        &["f.csv: all its 2 row(s) have 0 response tokens"],
+    );
     assert_says(
         &error_of("x.txt", "hello, world\n"),
         &["x.txt:1:", "not a trace format", "Mooncake JSONL"],
