@@ -376,7 +376,7 @@ fn check_trace(
         Some((key, flag)) => Err(ConfigError::invalid(
             at,
             asked,
-            format!("a trace and `{key}` ({flag}) cannot go together"),
+            format!("a trace and {flag} (`{key}`) cannot go together"),
             TRACE_CONFLICT_HELP,
         )),
         None => Ok(()),

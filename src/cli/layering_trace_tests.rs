@@ -156,6 +156,6 @@ fn a_conflict_with_a_files_trace_points_at_the_file() {
     ));
     assert!(text.contains("race.toml"), "{text}");
     assert!(text.contains("workload.trace"), "{text}");
-    assert!(text.contains("`load.rate` (--rate)"), "{text}");
+    assert!(text.contains("a trace and --rate (`load.rate`)"), "{text}");
     assert!(!text.contains("command line"), "{text}");
 }
