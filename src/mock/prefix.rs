@@ -6,6 +6,7 @@
 //! keeps two endpoints' prompts apart.
 
 use std::fmt;
+use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 use lru::LruCache;
@@ -114,6 +115,15 @@ impl<'de> Visitor<'de> for &mut Fields {
     }
 }
 
+/// A data URL, or a long run of base64 with no space (Anthropic's and Ollama's image data).
+fn is_image_data(text: &str) -> bool {
+    text.starts_with("data:")
+        || (text.len() >= 1024
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+}
+
 /// Appends every string and number inside a JSON value to the text.
 struct Text<'a>(&'a mut Vec<u8>);
 
@@ -133,7 +143,14 @@ impl<'de> Visitor<'de> for Text<'_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.extend_from_slice(v.as_bytes());
+        // An image's base64 is not text: its bytes would be many blocks of "tokens" that the
+        // request counts as a few hundred image tokens (`images.rs`), and the same image would
+        // make the text after it look cached. It stands in the key as a short digest.
+        if is_image_data(v) {
+            let _ = write!(self.0, "[image {:016x}]", hash_bytes(v.as_bytes()));
+        } else {
+            self.0.extend_from_slice(v.as_bytes());
+        }
         Ok(())
     }
 
@@ -191,6 +208,32 @@ mod tests {
     }
 
     const LONG: &str = "the quick brown fox jumps over the lazy dog and keeps on running far away";
+
+    #[test]
+    fn an_image_is_a_short_digest_in_the_key_not_its_base64() {
+        let data = "iVBORw0KGgo".repeat(10_000);
+        let body = |text: &str| {
+            serde_json::to_vec(&serde_json::json!({
+                "model": "m",
+                "messages": [{"role": "user", "content": [
+                    {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{data}")}},
+                    {"type": "text", "text": text},
+                ]}],
+                "system": "",
+            }))
+            .unwrap()
+        };
+        // 110 kB of base64 would be some 1 700 blocks; as a digest it is none of its own.
+        assert!(prompt_blocks(&body(LONG)).len() <= 2);
+        // The same image before new text: the new text is not cached.
+        let cache = PrefixCache::new(1 << 20).unwrap();
+        cache.serve("\"m\"", &body(LONG));
+        let other = format!("{LONG} but something else entirely, never sent before now");
+        assert!(cache.serve("\"m\"", &body(&other)) <= BLOCK_TOKENS);
+        let anthropic_data = "QUJD".repeat(1_000);
+        assert!(is_image_data(&anthropic_data));
+        assert!(!is_image_data(LONG));
+    }
 
     #[test]
     fn a_repeated_prompt_hits_its_whole_blocks_and_a_new_one_nothing() {

@@ -45,6 +45,11 @@ impl ExpectedCache {
         let PromptSource::SharedPrefix(spec) = &race.workload.prompts else {
             return None;
         };
+        // Later turns resend whole conversations and images add tokens the groups don't
+        // share: the single-request arithmetic would be wrong, so none is given.
+        if race.workload.turns > 1 || race.workload.images.is_some() {
+            return None;
+        }
         let endpoints = endpoints
             .iter()
             .map(|e| {
@@ -202,6 +207,21 @@ mod tests {
              requests in 8 groups sharing 2048-token prefixes"
         );
         assert!(notices[1].contains("not reported"), "{}", notices[1]);
+    }
+
+    #[test]
+    fn sessions_and_images_get_no_expected_rate() {
+        let endpoints = [endpoint("a", 20, 46_080, 24_576)];
+        let mut sessions = race(1);
+        sessions.workload.turns = 2;
+        assert!(ExpectedCache::of(&sessions, &endpoints).is_none());
+        let mut images = race(1);
+        images.workload.images = Some(crate::config::ImageSpec {
+            count: 1,
+            width: 8,
+            height: 8,
+        });
+        assert!(ExpectedCache::of(&images, &endpoints).is_none());
     }
 
     #[test]
