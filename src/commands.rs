@@ -56,11 +56,9 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         Err(e) => return Err(e.into()),
     };
     // The terminal may be gone (SIGHUP): nothing here may panic on a failed write.
-    let table = report::table::render_within(&outcome.summary.endpoints, print::width());
-    print::out(&table);
-    print::out(&report::turns::lines(&outcome.summary.endpoints));
-    print::out(&report::cost::lines(&outcome.summary.costs));
-    print::out(&report::expected_cache::lines(
+    print::out(&closing_lines(
+        &outcome.summary.endpoints,
+        &outcome.summary.costs,
         outcome.summary.expected_cache.as_ref(),
     ));
     print::out(&format!("Results: {}\n", outcome.dir.display()));
@@ -357,6 +355,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
     };
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let race;
     let last = if interactive {
         let speed = crate::replay::player::Speed::parse(&args.speed).map_err(|why| {
             CommandError::Speed {
@@ -370,6 +369,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         let (log, last) = load_telling_progress(reader).await;
         tell_damage(log.damage.as_deref());
         tell_format(&log.header);
+        race = log.header.race.clone();
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
         if let Some(signal) = crate::play(log, theme, speed).await? {
             // SIGTERM or a closed terminal: leave without printing to what may be gone.
@@ -381,15 +381,33 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         let last = crate::replay::fold_stream(&mut reader, |_| {});
         tell_damage(reader.damage());
         tell_format(reader.header());
+        race = reader.header().race.clone();
         last
     };
-    print::out(&report::table::render_within(
-        &last.endpoints,
-        print::width(),
-    ));
     // As the live race prints it, from the same code.
-    print::out(&report::turns::lines(&last.endpoints));
+    let expected = crate::record::expected_cache::ExpectedCache::of(&race, &last.endpoints);
+    print::out(&closing_lines(
+        &last.endpoints,
+        &last.costs,
+        expected.as_ref(),
+    ));
     Ok(0)
+}
+
+/// What a race prints when it ends, live or replayed: the final table, then TTFT by turn,
+/// costs and a shared-prefix race's expected cache hit rate.
+fn closing_lines(
+    endpoints: &[crate::stats::EndpointSnapshot],
+    costs: &std::collections::BTreeMap<String, crate::stats::snapshot::Cost>,
+    expected: Option<&crate::record::expected_cache::ExpectedCache>,
+) -> String {
+    [
+        report::table::render_within(endpoints, print::width()),
+        report::turns::lines(endpoints),
+        report::cost::lines(costs),
+        report::expected_cache::lines(expected),
+    ]
+    .concat()
 }
 
 /// What the replay's numbers mean differently for its age (see [`replay_notices`]).

@@ -136,6 +136,16 @@ fn the_console_and_the_reports_show_expected_beside_reported() {
         stderr.contains("up to 4 requests were in flight"),
         "{stderr}"
     );
+    // A replay ends as the race did, the expected rate included.
+    let replayed = llmrace()
+        .args(["replay", out.to_str().unwrap(), "--headless"])
+        .output()
+        .unwrap();
+    let replayed = String::from_utf8_lossy(&replayed.stdout);
+    assert!(
+        replayed.contains("59.3% expected (6 requests)"),
+        "{replayed}"
+    );
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["expected_cache"]["groups"], 2, "{summary}");
