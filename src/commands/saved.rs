@@ -150,10 +150,19 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, CommandError> {
     if let Some(unchecked) = report::compare::unchecked(base, current) {
         print::out(&format!("{unchecked}\n"));
     }
+    // What the runs sent (prompts, turns, images, cache mode) decides their numbers as much
+    // as the endpoints do: said under every comparison, gated or not.
+    let workload = report::compare::workload_differences(base, current);
+    if !workload.is_empty() {
+        print::out(&format!(
+            "the runs sent different workloads ({}): changes may come from that\n",
+            workload.join("; ")
+        ));
+    }
     let differences = report::compare::setup_differences(base, current);
     if !differences.is_empty() {
         print::out(&format!(
-            "the runs differ in load, endpoints or prompt cache ({}): changes may come from that\n",
+            "the runs differ in load, endpoints or cache hits ({}): changes may come from that\n",
             differences.join("; ")
         ));
     }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::headline::Better;
 use crate::replay::Run;
 use crate::stats::{EndpointSnapshot, Outcome, RequestRecord};
-pub use matching::{mismatches, partial_match, setup_differences, unchecked};
+pub use matching::{mismatches, partial_match, setup_differences, unchecked, workload_differences};
 pub use render::{render_markdown, render_text};
 use significance::{log_rate_p, log_ratio_se, mann_whitney, two_proportion_p};
 pub use trend::trend;

@@ -56,7 +56,7 @@ fn names(run: &Run) -> String {
 /// The workload settings that differ, as `key: base → current`. A run rebuilt from its
 /// request records alone (its `run.json` never written) does not know its workload, and
 /// differs from nothing.
-fn workload_differences(base: &Run, current: &Run) -> Vec<String> {
+pub fn workload_differences(base: &Run, current: &Run) -> Vec<String> {
     if base.info.race.endpoints.is_empty() || current.info.race.endpoints.is_empty() {
         return Vec::new();
     }
@@ -138,12 +138,6 @@ pub fn setup_differences(base: &Run, current: &Run) -> Vec<String> {
         json(&c.load.concurrency),
     );
     differs("rate".to_string(), json(&b.load.rate), json(&c.load.rate));
-    // A warm cache in one run and not the other can decide the comparison by itself.
-    differs(
-        "cache".to_string(),
-        json(&b.workload.cache),
-        json(&c.workload.cache),
-    );
     for e in &b.endpoints {
         let Some(other) = c.endpoints.iter().find(|o| o.name == e.name) else {
             continue;
