@@ -410,7 +410,8 @@ pub struct RaceArgs {
     pub duration: Option<Duration>,
 
     /// Requests in flight per endpoint (replaces per-endpoint values). A closed loop: each
-    /// request leaves when one ends. Ignored with --rate or --ramp.
+    /// request leaves when one ends. With --turns, sessions at a time. Ignored with --rate or
+    /// --ramp.
     #[arg(short = 'c', long, value_name = "N", help_heading = "Load", value_parser = parse_positive_u32)]
     pub concurrency: Option<u32>,
 
@@ -426,7 +427,7 @@ pub struct RaceArgs {
     pub concurrency_ramp: Option<ConcurrencyRamp>,
 
     /// Open loop: send at this rate per endpoint (e.g. 5/s, 300/min), however many requests
-    /// are in flight; --concurrency is then ignored.
+    /// are in flight; --concurrency is then ignored. With --turns, sessions started.
     #[arg(long, value_name = "RATE", help_heading = "Load", conflicts_with_all = ["ramp", "laps"])]
     pub rate: Option<Rate>,
 
