@@ -7,13 +7,15 @@
 //! threshold := [ endpoint ":" ] metric op value
 //! metric    := distribution "." stat           ttfb ttft ttfa ttlt tpot itl output_tps
 //!            | scalar                          tokens_per_s rpm rps goodput error_rate success_rate
+//!                                              cache_hit_rate repeat_share json_valid
 //!            | "cost" [ "." basis ]            basis: per_1k (default), total, per_mtok
 //! stat      := p50 | p90 | p95 | p99 | mean | max | min
 //! op        := ">" | ">=" | "<" | "<="
 //! value     := number unit                     durations: ms, s, us (or µs) — a unit is REQUIRED
 //!            | number                          output_tps, tokens_per_s: tokens/s; rps, goodput:
 //!                                              requests/s; rpm: requests/min
-//!            | number "%" | fraction           error_rate, success_rate: `1%` or `0.01` (0 to 1)
+//!            | number "%" | fraction           shares (error_rate, success_rate, cache_hit_rate,
+//!                                              repeat_share, json_valid): `1%` or `0.01` (0 to 1)
 //!            | [ "$" ] number                  cost: US dollars
 //! ```
 //!
@@ -69,6 +71,12 @@ pub enum Metric {
     ErrorRate,
     /// Succeeded / (succeeded + failed).
     SuccessRate,
+    /// Cached input tokens / input tokens, as the server reported them.
+    CacheHitRate,
+    /// Requests that repeated a prompt sent to the endpoint before / requests.
+    RepeatShare,
+    /// Answers that were valid JSON / answers checked (their request asked for JSON).
+    JsonValid,
     Cost(CostBasis),
 }
 
@@ -132,13 +140,16 @@ const LATENCIES: [(&str, Latency); 6] = [
     ("tpot", Latency::Tpot),
     ("itl", Latency::Itl),
 ];
-const SCALARS: [(&str, Metric); 7] = [
+const SCALARS: [(&str, Metric); 10] = [
     ("tokens_per_s", Metric::TokensPerS),
     ("rpm", Metric::Rpm),
     ("rps", Metric::Rps),
     ("goodput", Metric::Goodput),
     ("error_rate", Metric::ErrorRate),
     ("success_rate", Metric::SuccessRate),
+    ("cache_hit_rate", Metric::CacheHitRate),
+    ("repeat_share", Metric::RepeatShare),
+    ("json_valid", Metric::JsonValid),
     ("cost", Metric::Cost(CostBasis::Per1k)),
 ];
 const STATS: [(&str, Stat); 7] = [
@@ -157,7 +168,7 @@ const COST_BASES: [(&str, CostBasis); 3] = [
 ];
 
 /// Every metric name, for messages and suggestions.
-pub const METRIC_NAMES: [&str; 14] = [
+pub const METRIC_NAMES: [&str; 17] = [
     "ttfb",
     "ttft",
     "ttfa",
@@ -171,6 +182,9 @@ pub const METRIC_NAMES: [&str; 14] = [
     "goodput",
     "error_rate",
     "success_rate",
+    "cache_hit_rate",
+    "repeat_share",
+    "json_valid",
     "cost",
 ];
 
@@ -424,7 +438,8 @@ fn metric(expr: &str, span: Range<usize>) -> Result<Metric, ThresholdError> {
 fn scalar_example(metric: Metric) -> &'static str {
     match metric {
         Metric::ErrorRate => "> 1%",
-        Metric::SuccessRate => "< 99%",
+        Metric::SuccessRate | Metric::JsonValid => "< 99%",
+        Metric::CacheHitRate | Metric::RepeatShare => "> 10%",
         Metric::Rpm => "< 100",
         Metric::Cost(_) => "> 0.50",
         _ => "< 20",
@@ -494,7 +509,11 @@ fn value(expr: &str, metric: Metric, span: Range<usize>) -> Result<f64, Threshol
             )),
             other => Err(bad_unit(format!("unknown duration unit `{other}`"))),
         },
-        Metric::ErrorRate | Metric::SuccessRate => match unit {
+        Metric::ErrorRate
+        | Metric::SuccessRate
+        | Metric::CacheHitRate
+        | Metric::RepeatShare
+        | Metric::JsonValid => match unit {
             "%" if number <= 100.0 => Ok(number / 100.0),
             "%" => Err(err(
                 number_span,
@@ -519,9 +538,11 @@ fn value(expr: &str, metric: Metric, span: Range<usize>) -> Result<f64, Threshol
 fn value_help(metric: Metric) -> &'static str {
     match metric {
         Metric::Latency(..) => "durations take a unit: `800ms`, `1.5s` or `500us`",
-        Metric::ErrorRate | Metric::SuccessRate => {
-            "write a percentage (`1%`) or a fraction from 0 to 1 (`0.01`)"
-        }
+        Metric::ErrorRate
+        | Metric::SuccessRate
+        | Metric::CacheHitRate
+        | Metric::RepeatShare
+        | Metric::JsonValid => "write a percentage (`1%`) or a fraction from 0 to 1 (`0.01`)",
         Metric::OutputTps(_) | Metric::TokensPerS => "write tokens per second, e.g. `20`",
         Metric::Rpm => "write requests per minute, e.g. `100`",
         Metric::Rps | Metric::Goodput => "write requests per second, e.g. `2.5`",

@@ -73,6 +73,9 @@ impl Measured for Figures<'_> {
             Metric::Goodput => (ended > 0 && r.window_s > 0.0).then_some(r.goodput_per_s),
             Metric::ErrorRate => (ended > 0).then(|| c.failed as f64 / ended as f64),
             Metric::SuccessRate => (ended > 0).then(|| c.succeeded as f64 / ended as f64),
+            Metric::CacheHitRate => endpoint.tokens.cache_hit_rate(),
+            Metric::RepeatShare => c.repeat_share(),
+            Metric::JsonValid => c.json_valid_share(),
             Metric::Cost(basis) => {
                 let cost = self.cost.ok_or("no price")?;
                 match basis {

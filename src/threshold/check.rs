@@ -120,7 +120,11 @@ fn show(metric: Metric, value: f64) -> String {
         Metric::OutputTps(_) | Metric::TokensPerS => format!("{} tok/s", rate(value)),
         Metric::Rpm => format!("{} req/min", rate(value)),
         Metric::Rps | Metric::Goodput => format!("{} req/s", rate(value)),
-        Metric::ErrorRate | Metric::SuccessRate => format!("{:.2}%", value * 100.0),
+        Metric::ErrorRate
+        | Metric::SuccessRate
+        | Metric::CacheHitRate
+        | Metric::RepeatShare
+        | Metric::JsonValid => format!("{:.2}%", value * 100.0),
         Metric::Cost(CostBasis::Total) => usd(value),
         Metric::Cost(CostBasis::Per1k) => format!("{} /1k req", usd(value)),
         Metric::Cost(CostBasis::PerMillionOutput) => format!("{} /M out tok", usd(value)),

@@ -43,6 +43,12 @@ fn rates_shares_and_costs() {
     assert_eq!(ok("error_rate > 0.01").limit, 0.01);
     assert_eq!(ok("success_rate < 99%").limit, 0.99);
     assert_eq!(ok("success_rate < 1").limit, 1.0);
+    // The workloads' shares read as the other shares do.
+    let t = ok("cache_hit_rate > 10%");
+    assert_eq!((t.metric, t.limit), (Metric::CacheHitRate, 0.1));
+    assert_eq!(ok("repeat_share > 0.05").metric, Metric::RepeatShare);
+    assert_eq!(ok("json_valid < 99%").limit, 0.99);
+    assert!(err("cache_hit_rate > 50").to_string().contains("ambiguous"));
     assert_eq!(
         ok("output_tps.p50 < 20").metric,
         Metric::OutputTps(Stat::P50)

@@ -422,3 +422,25 @@ fn runs_of_another_cache_mode_say_so_under_the_comparison_and_are_not_gated() {
     let gate = llmrace(&["compare", cold, reuse, "--fail-on-regression", "10"]);
     assert_eq!(gate.status.code(), Some(2), "{}", text(&gate.stderr));
 }
+
+#[test]
+fn the_workloads_shares_gate_a_race() {
+    // 12 requests of one prompt: 11 repeats.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let done = race(
+        &out,
+        "a=openai:mock://instant,tokens=8#m",
+        &[
+            "--prompt",
+            "the same words every time",
+            "--fail-if",
+            "repeat_share > 10%",
+            "--fail-if",
+            "cache_hit_rate > 99%",
+        ],
+    );
+    let stderr = text(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("FAIL   repeat_share > 10%"), "{stderr}");
+}
