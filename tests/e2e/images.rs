@@ -130,23 +130,10 @@ async fn a_completions_endpoint_with_images_stops_the_race_before_it_starts() {
         height: 8,
     });
     let dir = tempfile::tempdir().unwrap();
-    let options = llmrace::race::RaceOptions {
-        out: Some(dir.path().to_path_buf()),
-        quiet: true,
-        replay: true,
-        dashboard: None,
-        replace: None,
-        tell: llmrace::race::Teller::default(),
-    };
-    let error = llmrace::race::race(
-        config,
-        Path::new("."),
-        &options,
-        llmrace::signals::Shutdown::listen(),
-    )
-    .await
-    .err()
-    .unwrap();
+    let error = crate::common::race::attempt(config, dir.path())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(error.exit_code(), 2);
     let message = error.to_string();
     assert!(message.contains("endpoint 'legacy'"), "{message}");

@@ -220,23 +220,10 @@ async fn a_legacy_completions_endpoint_is_refused_tools_before_the_race() {
     let mut config = race_config(&["legacy=openai-completions:mock://instant#m"], 1, 1);
     config.workload.prompts = PromptSource::Builtin("tools".into());
     let dir = tempfile::tempdir().unwrap();
-    let options = llmrace::race::RaceOptions {
-        out: Some(dir.path().to_path_buf()),
-        quiet: true,
-        replay: true,
-        dashboard: None,
-        replace: None,
-        tell: llmrace::race::Teller::default(),
-    };
-    let error = llmrace::race::race(
-        config,
-        std::path::Path::new("."),
-        &options,
-        llmrace::signals::Shutdown::listen(),
-    )
-    .await
-    .err()
-    .unwrap();
+    let error = crate::common::race::attempt(config, dir.path())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(error.exit_code(), 2);
     let message = error.to_string();
     assert!(message.contains("endpoint 'legacy'"), "{message}");

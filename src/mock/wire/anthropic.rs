@@ -107,17 +107,22 @@ impl Messages {
         put(out, "}\n\n");
     }
 
-    fn delta_open(&mut self, out: &mut BytesMut, reasoning: bool) {
-        if self.block.map(|(_, thinking)| thinking) != Some(reasoning) {
-            self.close_block(out);
-            self.open_block(out, reasoning);
-        }
+    /// A `content_block_delta` of the open block, up to its index: the caller writes the delta.
+    fn start_delta(&self, out: &mut BytesMut) {
         let index = self.block.map_or(0, |(index, _)| index);
         put(
             out,
             "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
         );
         put_num(out, u64::from(index));
+    }
+
+    fn delta_open(&mut self, out: &mut BytesMut, reasoning: bool) {
+        if self.block.map(|(_, thinking)| thinking) != Some(reasoning) {
+            self.close_block(out);
+            self.open_block(out, reasoning);
+        }
+        self.start_delta(out);
         put(
             out,
             if reasoning {
@@ -172,12 +177,7 @@ impl Messages {
     /// [`Messages::open`] has not.
     fn tool_open(&mut self, out: &mut BytesMut) {
         self.tool_block(out);
-        let index = self.block.map_or(0, |(index, _)| index);
-        put(
-            out,
-            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
-        );
-        put_num(out, u64::from(index));
+        self.start_delta(out);
         put(
             out,
             ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"",

@@ -27,6 +27,14 @@ pub fn race_config(endpoints: &[&str], requests: u64, concurrency: u32) -> RaceC
 }
 
 pub async fn run(config: RaceConfig, out: &Path) -> llmrace::race::RaceOutcome {
+    attempt(config, out).await.expect("race runs")
+}
+
+/// The race of `config`, quietly, its results in `out`: its outcome, or why it did not run.
+pub async fn attempt(
+    config: RaceConfig,
+    out: &Path,
+) -> Result<llmrace::race::RaceOutcome, llmrace::race::RaceError> {
     let options = llmrace::race::RaceOptions {
         out: Some(out.to_path_buf()),
         quiet: true,
@@ -42,7 +50,6 @@ pub async fn run(config: RaceConfig, out: &Path) -> llmrace::race::RaceOutcome {
         llmrace::signals::Shutdown::listen(),
     )
     .await
-    .expect("race runs")
 }
 
 pub fn records(dir: &Path) -> Vec<RequestRecord> {
