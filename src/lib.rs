@@ -100,6 +100,10 @@ pub mod secret;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod secret;
 #[cfg(feature = "test-support")]
+pub mod server_metrics;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod server_metrics;
+#[cfg(feature = "test-support")]
 pub mod signals;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod signals;

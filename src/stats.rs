@@ -15,6 +15,7 @@ mod read_timing;
 pub mod recent;
 pub mod repeats;
 pub mod request;
+pub mod server;
 pub mod snapshot;
 pub mod turns;
 pub mod window;

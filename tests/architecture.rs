@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rx_time",
             "runtime_lag",
             "secret",
+            "server_metrics",
             "signals",
             "tokenizer",
         ],

@@ -165,6 +165,7 @@ mod tests {
     fn endpoint(name: &str, sent: u64, input: u64, cached: u64) -> EndpointSnapshot {
         use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
         EndpointSnapshot {
+            server: None,
             name: name.to_string(),
             counts: Counts {
                 sent,

@@ -65,6 +65,7 @@ mod tests {
         ended: u64,
     ) -> EndpointSnapshot {
         EndpointSnapshot {
+            server: None,
             name: "e".to_string(),
             counts: Counts {
                 sent: ended,

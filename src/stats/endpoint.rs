@@ -271,6 +271,7 @@ impl EndpointStats {
             wins_first_token: 0,
             wins_first_finished: 0,
             laps: 0,
+            server: None,
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct EndpointSnapshot {
     /// Head-to-head laps judged (every endpoint's request in them ended); 0 without laps.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub laps: u64,
+    /// The endpoint's server as its own `/metrics` describes it, when it was scraped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Arc<super::server::ServerView>>,
 }
 
 /// The lane badge: judged from the recent error rate and latency.

@@ -166,6 +166,7 @@ mod tests {
     /// An endpoint with `ttft` p50 (or none), `tps` tokens/s and `ok`/`failed` requests.
     fn endpoint(name: &str, ttft: Option<f64>, tps: f64, ok: u64, failed: u64) -> EndpointSnapshot {
         EndpointSnapshot {
+            server: None,
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,

@@ -7,6 +7,7 @@ use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
 
 fn endpoint(name: &str) -> EndpointSnapshot {
     EndpointSnapshot {
+        server: None,
         name: name.to_string(),
         counts: Counts {
             sent: 2,

@@ -25,6 +25,7 @@ fn summary(value: f64) -> Summary {
 /// An endpoint with `ok` succeeded and `failed` failed requests, TTFT p95 `ttft` ms.
 fn endpoint(name: &str, ok: u64, failed: u64, ttft: Option<f64>) -> EndpointSnapshot {
     EndpointSnapshot {
+        server: None,
         name: name.to_string(),
         counts: Counts {
             sent: ok + failed,

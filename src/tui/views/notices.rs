@@ -162,6 +162,7 @@ mod tests {
     fn endpoint(name: &str, ok: u64, errors: &[(ErrorClass, u64)]) -> EndpointSnapshot {
         let failed = errors.iter().map(|(_, n)| n).sum();
         EndpointSnapshot {
+            server: None,
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,
