@@ -22,7 +22,13 @@ pub enum ServerKind {
 /// fields are the server's own cumulative counters (since it started), so a rate over an
 /// interval is the difference between two readings (the aggregator's job).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[expect(dead_code, reason = "scaffolding for issue 18: the scraper builds these")]
+#[cfg_attr(
+    not(any(test, feature = "test-support")),
+    expect(
+        dead_code,
+        reason = "scaffolding for issue 18: the scraper builds these"
+    )
+)]
 pub struct ServerReading {
     /// Recognised from the metric names; `None` for a server llmrace does not know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
