@@ -22,13 +22,6 @@ pub enum ServerKind {
 /// fields are the server's own cumulative counters (since it started), so a rate over an
 /// interval is the difference between two readings (the aggregator's job).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(
-    not(any(test, feature = "test-support")),
-    expect(
-        dead_code,
-        reason = "scaffolding for issue 18: the scraper builds these"
-    )
-)]
 pub struct ServerReading {
     /// Recognised from the metric names; `None` for a server llmrace does not know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,4 +54,35 @@ pub struct ServerReading {
     /// Requests preempted (evicted from the batch), cumulative.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preemptions_total: Option<f64>,
+}
+
+/// One `/metrics` page read: the reading, and every series on it as written
+/// (`name{labels}` → value), for the files, so a server llmrace does not know is still
+/// recorded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Page {
+    pub reading: ServerReading,
+    pub series: Vec<(String, f64)>,
+}
+
+/// Reads a `/metrics` page (the Prometheus text format or `OpenMetrics`). `model`, when given,
+/// picks the series labelled with that model where a server serves several.
+///
+/// # Errors
+/// When the text is not a metrics page: says what was wrong, in words for a notice.
+#[cfg_attr(
+    not(any(test, feature = "test-support")),
+    expect(
+        dead_code,
+        reason = "scaffolding for issue 18: the scraper reads pages"
+    )
+)]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "scaffolding for issue 18: the parser returns its errors"
+)]
+pub fn read(text: &str, model: Option<&str>) -> Result<Page, String> {
+    // Scaffolding: the parser and the vocabulary replace this.
+    let _ = (text, model);
+    Ok(Page::default())
 }
