@@ -31,6 +31,7 @@
 //! (modulo [`PROMPTS`]), warm-ups first, as the engine does.
 
 mod script;
+mod server;
 
 use chrono::{DateTime, Utc};
 
@@ -39,6 +40,7 @@ use crate::config::Slo;
 use crate::event::Offset;
 pub use script::Events;
 use script::Plan;
+pub use server::{WITH_SERVER, with_servers};
 
 /// Endpoint names, in order; beyond eight they repeat with a suffix.
 pub const NAMES: [&str; 8] = [

@@ -503,3 +503,37 @@ fn wide_names_keep_to_their_columns() {
         );
     }
 }
+
+/// `turbo` (vLLM) and `thinker` (llama.cpp) publish server metrics, the others none: their
+/// lanes show queue, running and KV use beside TTFT, the others look as without.
+#[test]
+fn board_with_server_metrics() {
+    use crate::stats::fixture::with_servers;
+    let snapshot = with_servers(race(4, 200));
+    let info = info(4, 200);
+    let view = view(&snapshot);
+    let wide = render(120, 40, &info, &view, &snapshot);
+    insta::assert_snapshot!("board_server_metrics_120x40", text(&wide));
+    let narrow = render(80, 24, &info, &view, &snapshot);
+    insta::assert_snapshot!("board_server_metrics_80x24", text(&narrow));
+    for frame in [&wide, &narrow] {
+        let frame = text(frame);
+        assert!(frame.contains("q 0 · run 4 · KV 48%"), "{frame}");
+        assert!(frame.contains("q 12 · run 10 · KV 72%"), "{frame}");
+    }
+    // An endpoint without server metrics is drawn exactly as before.
+    let plain = race(4, 200);
+    let before = text(&render(120, 40, &info, &view, &plain));
+    let lane = |frame: &str, name: &str| -> Vec<String> {
+        let lines: Vec<&str> = frame.lines().collect();
+        let at = lines.iter().position(|l| l.contains(name)).unwrap();
+        lines[at..at + 6]
+            .iter()
+            .map(|l| l.chars().take(78).collect())
+            .collect()
+    };
+    assert_eq!(lane(&text(&wide), "2 steady"), lane(&before, "2 steady"));
+    let eight = with_servers(race(8, 200));
+    let full = text(&render(120, 40, &self::info(8, 200), &view, &eight));
+    insta::assert_snapshot!("board_server_metrics_eight_120x40", full);
+}

@@ -14,6 +14,8 @@ use crate::stats::{Cost, EndpointSnapshot, Health};
 use crate::tui::draw::{Align, Pen, bar, fit, text_width, whole};
 use crate::tui::{LaneInfo, Theme};
 
+mod server;
+
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Density {
@@ -358,6 +360,9 @@ impl Lane<'_> {
             .iter()
             .map(|(text, _, width)| text_width(text).max(*width) + 2)
             .sum();
+        // The server's queue, batch and KV use, where a Tall lane has no row for them, when
+        // the endpoint's name keeps its whole width.
+        let (right, total) = self.with_server_in_title(right, total, area.width);
         let right_x = area.right().saturating_sub(total - 1).max(x0);
         let mut x = right_x;
         for (text, style, width) in &right {
@@ -392,6 +397,32 @@ impl Lane<'_> {
             _ => return,
         };
         pen.left(x + 2, y, text_width(&about), &about, self.theme.dim);
+    }
+
+    /// The title's right-hand items with the server's text before the progress (Full and
+    /// Compact lanes; a Tall one shows it under its TTFT sparkline), in the longest form that
+    /// leaves the endpoint's name whole; unchanged when none does.
+    fn with_server_in_title(
+        &self,
+        mut right: Vec<(String, Style, u16)>,
+        total: u16,
+        width: u16,
+    ) -> (Vec<(String, Style, u16)>, u16) {
+        let Some(view) = self.endpoint.server.as_deref() else {
+            return (right, total);
+        };
+        if self.density == Density::Tall {
+            return (right, total);
+        }
+        let number = format!("{} ", self.index + 1);
+        let name = text_width(&number) + text_width(&self.endpoint.name) + 2;
+        let room = width.saturating_sub(CONTENT + total + name + 2);
+        let Some(text) = server::fitting(view, room) else {
+            return (right, total);
+        };
+        let total = total + text_width(&text) + 2;
+        right.insert(right.len() - 2, (text, self.theme.text, 0));
+        (right, total)
     }
 
     /// Percentile rows of the Tall and Full lanes.
@@ -438,17 +469,29 @@ impl Lane<'_> {
             .skip(skip)
             .map(Some)
             .collect();
+        let width = area.right().saturating_sub(x);
+        // A two-row TTFT sparkline gives its second row to the server's queue, batch and KV
+        // use, right under the TTFT they explain.
+        let server = (self.endpoint.server.as_deref())
+            .filter(|_| height >= 2)
+            .and_then(|view| server::fitting(view, width.saturating_sub(1)));
+        let ttft_rows = height - u16::from(server.is_some());
         let charts = [
-            ("TTFT", spark(&ttft, self.scale.ttft_ms, height)),
+            ("TTFT", spark(&ttft, self.scale.ttft_ms, ttft_rows)),
             ("tok/s", spark(&tokens, self.scale.tokens_per_s, height)),
         ];
-        let width = area.right().saturating_sub(x);
         let mut y = area.y + 1;
         for (label, rows) in charts {
             pen.left(x, y, SPARK_LABEL, label, self.theme.dim);
             for row in rows {
                 let w = width.saturating_sub(SPARK_LABEL);
                 pen.left(x + SPARK_LABEL, y, w, &row, self.color);
+                y += 1;
+            }
+            if label == "TTFT"
+                && let Some(server) = &server
+            {
+                pen.left(x, y, width, server, self.theme.text);
                 y += 1;
             }
         }
