@@ -15,6 +15,8 @@ use crate::stats::snapshot::EndpointSnapshot;
 use crate::stats::window::Second;
 use crate::tui::{Scene, draw};
 
+mod server;
+
 /// Draws the charts screen into `area`.
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let endpoints = &scene.snapshot.endpoints;
@@ -30,7 +32,15 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let wanted = u16::try_from(endpoints.len())
         .unwrap_or(u16::MAX)
         .saturating_add(4);
-    let distribution_height = wanted.min(area.height / 2);
+    let x = TimeAxis::of(scene);
+    let server = server::ServerSeries::of(endpoints, &x);
+    // Server charts take a row under the client's; the distributions give way to them on a
+    // short screen.
+    let distribution_height = match server {
+        None => wanted.min(area.height / 2),
+        Some(_) if area.height >= 30 => wanted.min(area.height / 4),
+        Some(_) => 0,
+    };
     let [legend, over_time, distributions] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -40,8 +50,17 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     render_legend(legend, buf, scene, &lanes);
 
     let halves = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]);
-    let [ttft_chart, tokens_chart] = halves.areas(over_time);
-    let x = TimeAxis::of(scene);
+    let (client, server_row) = match server {
+        Some(_) => {
+            let [client, server_row] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(over_time);
+            (client, server_row)
+        }
+        None => (over_time, Rect::default()),
+    };
+    let [ttft_chart, tokens_chart] = halves.areas(client);
+    // Charts stacked in a column share their x axis only if their y labels are as wide.
+    let label_width = if server.is_some() { Y_LABEL_WIDTH } else { 0 };
     let ttft: Vec<Vec<(f64, f64)>> = endpoints.iter().map(|e| ttft_means(e, &x)).collect();
     let tokens: Vec<Vec<(f64, f64)>> = (endpoints.iter())
         .map(|e| tokens_per_s(e, &x, sent_all(scene, e)))
@@ -50,10 +69,28 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     // TTFT is known only for the seconds in which first tokens arrived: each is a point, and
     // a long quiet spell leaves a gap.
     let ttft = Series::new(&ttft, &lanes, true).split_after(TTFT_GAP_S);
-    time_chart(ttft_chart, buf, scene, title, &x, &ttft, ms_label);
+    let y = YAxis {
+        label: ms_label,
+        width: label_width,
+        top: None,
+        floor: 0.0,
+        empty: "nothing yet",
+    };
+    time_chart(ttft_chart, buf, scene, title, &x, &ttft, &y);
     let title = " output tokens/s ";
     let tokens = Series::new(&tokens, &lanes, false);
-    time_chart(tokens_chart, buf, scene, title, &x, &tokens, rate_label);
+    let y = YAxis {
+        label: rate_label,
+        ..y
+    };
+    time_chart(tokens_chart, buf, scene, title, &x, &tokens, &y);
+    if let Some(server) = &server {
+        let halves = halves.areas(server_row);
+        server::render(halves, buf, scene, &x, server, &lanes, label_width);
+    }
+    if distributions.is_empty() {
+        return;
+    }
 
     let [ttft_rows, ttlt_rows] = halves.areas(distributions);
     let summaries = |pick: fn(&EndpointSnapshot) -> Option<&Summary>| {
@@ -189,12 +226,27 @@ fn rate_label(value: f64) -> String {
     }
 }
 
+/// The y labels' width when charts are stacked (the widest `ms`, `12.3 ms`, and more).
+const Y_LABEL_WIDTH: usize = 8;
+
+/// A time chart's y axis: how values are labelled, the labels' width (0: as they come), a
+/// fixed top (a percentage's 100) or the least top (a queue of zeros still has an axis), and
+/// what the chart says when it has nothing to draw.
+struct YAxis {
+    label: fn(f64) -> String,
+    width: usize,
+    top: Option<f64>,
+    floor: f64,
+    empty: &'static str,
+}
+
 /// What a time chart draws: a line per endpoint in its colour, whether each point is marked
-/// as well, and the gap (in seconds) past which a line breaks.
+/// as well, the gap (in seconds) past which a line breaks, and series drawn as dots only.
 struct Series<'a> {
     lines: Vec<(Style, &'a [(f64, f64)])>,
     points: bool,
     gap: Option<f64>,
+    dots: Vec<(Style, &'a [(f64, f64)])>,
 }
 
 impl<'a> Series<'a> {
@@ -204,6 +256,17 @@ impl<'a> Series<'a> {
             lines: lines.map(|(line, lane)| (*lane, line.as_slice())).collect(),
             points,
             gap: None,
+            dots: Vec::new(),
+        }
+    }
+
+    /// A second series per endpoint, in the same colours, drawn as dots.
+    fn with_dots(self, per_endpoint: &'a [Vec<(f64, f64)>]) -> Self {
+        let styles = self.lines.iter().map(|(style, _)| *style);
+        let dots = styles.zip(per_endpoint).map(|(s, d)| (s, d.as_slice()));
+        Series {
+            dots: dots.collect(),
+            ..self
         }
     }
 
@@ -230,20 +293,27 @@ fn time_chart<'a>(
     title: &str,
     x: &TimeAxis,
     series: &Series<'a>,
-    label: fn(f64) -> String,
+    y: &YAxis,
 ) {
     let theme = scene.theme;
     let block = Block::bordered()
         .border_style(theme.border)
         .title(Span::styled(title.to_string(), theme.title));
-    let top = (series.lines.iter())
+    let all = || series.lines.iter().chain(&series.dots);
+    let top = all()
         .flat_map(|(_, points)| points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
+    let drawn = all().any(|(_, points)| !points.is_empty());
+    let top = match y.top {
+        Some(top) if drawn => top / 1.1,
+        _ if drawn => top.max(y.floor),
+        _ => 0.0,
+    };
     if top <= 0.0 {
         let inner = block.inner(area);
         block.render(area, buf);
         let middle = Rect::new(inner.x, inner.y + inner.height / 2, inner.width, 1);
-        Paragraph::new("nothing yet")
+        Paragraph::new(y.empty)
             .style(theme.dim)
             .centered()
             .render(middle, buf);
@@ -268,9 +338,11 @@ fn time_chart<'a>(
         let points = series.lines.iter().filter(sparse);
         datasets.extend(points.map(|l| dataset(l, Marker::Dot, GraphType::Scatter)));
     }
+    let dots = series.dots.iter();
+    datasets.extend(dots.map(|l| dataset(l, Marker::Dot, GraphType::Scatter)));
     let y_labels: Vec<Span> = [0.0, ceiling / 2.0, ceiling]
         .into_iter()
-        .map(|v| Span::raw(label(v)))
+        .map(|v| Span::raw(format!("{:>w$}", (y.label)(v), w = y.width)))
         .collect();
     Chart::new(datasets)
         .block(block)

@@ -221,3 +221,57 @@ fn wide_names_keep_the_distributions_in_line() {
     assert!(ends.iter().all(|&x| x == ends[0]), "{ends:?}\n{backend}");
     assert!(backend.to_string().contains('…'), "{backend}");
 }
+
+/// `turbo` and `thinker` publish server metrics: a row of server charts under the client's,
+/// on the same time axis.
+#[test]
+fn live_race_with_server_metrics() {
+    use crate::stats::fixture::with_servers;
+    check("server_live", &with_servers(race(5, 900)));
+    check("server_finished", &with_servers(finished_race(4, 120)));
+}
+
+/// The queue chart's x axis is the TTFT chart's: the same columns for the same seconds, so a
+/// TTFT spike sits right above the queue under it.
+#[test]
+fn server_charts_share_the_client_charts_time_axis() {
+    use crate::stats::fixture::with_servers;
+    let backend = draw(120, 40, &with_servers(race(5, 900)));
+    let buffer = backend.buffer();
+    let rows: Vec<String> = (0..40)
+        .map(|y| (0..60).map(|x| buffer[(x, y)].symbol()).collect())
+        .collect();
+    // Each chart's x-axis labels row: the same text at the same columns.
+    let labels: Vec<&String> = rows.iter().filter(|r| r.contains("1:30")).collect();
+    assert_eq!(labels.len(), 2, "{backend}");
+    assert_eq!(labels[0], labels[1], "{backend}");
+    // And the y axis line at the same column.
+    let axis = |r: &String| r.chars().position(|c| c == '│' || c == '└');
+    let first = rows.iter().position(|r| r.contains("TTFT")).unwrap();
+    let queue = rows
+        .iter()
+        .position(|r| r.contains("server queue"))
+        .unwrap();
+    assert_eq!(axis(&rows[first + 2]), axis(&rows[queue + 2]), "{backend}");
+}
+
+/// A server that published nothing drawable yet, or garbage, leaves its chart saying so.
+#[test]
+fn server_charts_without_points_say_so() {
+    use std::sync::Arc;
+    let mut snapshot = race(3, 100);
+    let garbage = crate::stats::server::ServerPoint {
+        t: snapshot.t,
+        queue: Some(f64::NAN),
+        running: Some(-1.0),
+        kv_cache: Some(f64::INFINITY),
+        ..Default::default()
+    };
+    snapshot.endpoints[1].server = Some(Arc::new(crate::stats::server::ServerView {
+        points: vec![garbage],
+        ..Default::default()
+    }));
+    let text = draw(120, 40, &snapshot).to_string();
+    assert!(text.contains("server queue"), "{text}");
+    assert_eq!(text.matches("no scrapes yet").count(), 2, "{text}");
+}
