@@ -395,7 +395,8 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
 }
 
 /// What a race prints when it ends, live or replayed: the final table, then TTFT by turn,
-/// costs and a shared-prefix race's expected cache hit rate.
+/// costs, a shared-prefix race's expected cache hit rate and what the servers' own metrics
+/// said.
 fn closing_lines(
     endpoints: &[crate::stats::EndpointSnapshot],
     costs: &std::collections::BTreeMap<String, crate::stats::snapshot::Cost>,
@@ -406,6 +407,7 @@ fn closing_lines(
         report::turns::lines(endpoints),
         report::cost::lines(costs),
         report::expected_cache::lines(expected),
+        report::server::lines(endpoints),
     ]
     .concat()
 }

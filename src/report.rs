@@ -15,6 +15,7 @@ pub mod json;
 pub mod markdown;
 pub mod progress;
 pub mod request_size;
+pub mod server;
 pub mod structured;
 pub mod svg;
 pub mod table;
@@ -98,6 +99,7 @@ pub fn render(run: &Run, format: Format) -> String {
                 + &turns::lines(&run.summary.endpoints)
                 + &cost::lines(&run.summary.costs)
                 + &expected_cache::lines(run.summary.expected_cache.as_ref())
+                + &server::lines(&run.summary.endpoints)
                 + &notes
         }
         Format::Markdown => markdown::render(run),

@@ -4,6 +4,7 @@
 //! images. Every text from the race (names, models, error messages) is escaped.
 
 mod charts;
+mod server;
 
 use std::fmt::Write as _;
 
@@ -56,6 +57,7 @@ pub fn render(run: &Run) -> String {
     }
     cost_table(&mut out, run);
     chart_section(&mut out, run);
+    server::section(&mut out, run);
     requests_table(&mut out, run);
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
@@ -490,6 +492,7 @@ svg.chart{display:block;width:100%;height:auto;font:11px system-ui,sans-serif}
 svg .grid{stroke:#eaeef2}svg .axis{stroke:#8c959f}svg .tick,svg .value{fill:#57606a}svg .label{fill:#1b1f24}
 svg .axis-label{fill:#1b1f24;font-size:12px}
 svg .series:hover{stroke-width:4}
+#servers th{white-space:normal;vertical-align:bottom}#servers td:first-child{white-space:normal;min-width:9em}
 "#;
 
 /// Sortable tables, then the ready flag. Numeric columns sort by `data-v`; cells without one

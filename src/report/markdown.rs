@@ -20,6 +20,7 @@ pub fn render(run: &Run) -> String {
     turns(&mut out, &run.summary.endpoints);
     costs(&mut out, run);
     expected_cache(&mut out, run);
+    servers(&mut out, &run.summary.endpoints);
     winners(&mut out, &run.summary.endpoints);
     out
 }
@@ -265,6 +266,20 @@ fn expected_cache(out: &mut String, run: &Run) {
     }
 }
 
+/// What each scraped server's own metrics said over the race.
+fn servers(out: &mut String, endpoints: &[EndpointSnapshot]) {
+    use super::server::{COLUMNS, NOTE, rows};
+    let rows = rows(endpoints);
+    if !rows.is_empty() {
+        out.push_str("## Servers\n\n");
+        let rows = rows
+            .into_iter()
+            .map(|row| row.iter().map(|c| cell(c)).collect());
+        table(out, &COLUMNS, "llrrrrrrrrr", rows);
+        let _ = writeln!(out, "{NOTE}\n");
+    }
+}
+
 /// The winner of each metric.
 fn winners(out: &mut String, endpoints: &[EndpointSnapshot]) {
     out.push_str("## Winners\n\n");
@@ -410,6 +425,20 @@ mod tests {
             )),
             "{text}"
         );
+    }
+
+    #[test]
+    fn servers_are_summarised_only_when_scraped() {
+        let mut run = crate::replay::load::fixture(4, 120);
+        assert!(!render(&run).contains("## Servers"));
+        let until = crate::event::Offset::from_duration(std::time::Duration::from_secs_f64(
+            run.info.duration_s,
+        ));
+        crate::stats::fixture::add_servers(&mut run.summary.endpoints, until);
+        let text = render(&run);
+        let servers = &text[text.find("## Servers").expect("a Servers section")..];
+        let section = &servers[..servers.find("## Winners").expect("then the winners")];
+        insta::assert_snapshot!(section);
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::config::Slo;
 use crate::event::Offset;
 pub use script::Events;
 use script::Plan;
-pub use server::{WITH_SERVER, with_servers};
+pub use server::{WITH_SERVER, add_servers, with_servers};
 
 /// Endpoint names, in order; beyond eight they repeat with a suffix.
 pub const NAMES: [&str; 8] = [

@@ -146,6 +146,70 @@ fn the_html_report_runs_and_paints_in_a_headless_browser() {
     );
 }
 
+/// A race whose servers were scraped: the Servers section's charts and table load and paint in
+/// the browser, with the hostile name still text, and its table fits a 1400 px window.
+#[test]
+fn the_servers_section_renders_in_a_headless_browser() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let mut run = run();
+    let until = llmrace::event::Offset::from_duration(std::time::Duration::from_secs_f64(
+        run.info.duration_s,
+    ));
+    llmrace::stats::fixture::add_servers(&mut run.summary.endpoints, until);
+    let page = report::render(&run, Format::Html);
+    assert!(page.contains("<h2>Servers</h2>"));
+    let probe = "<script>addEventListener('load', function () {\
+        var h = [].filter.call(document.querySelectorAll('h2'), function (e) {\
+          return e.textContent === 'Servers'; })[0];\
+        var section = h.parentElement, box = section.querySelector('.scroll');\
+        var painted = [].filter.call(section.querySelectorAll('svg'), function (svg) {\
+          var r = svg.getBoundingClientRect(); return r.width > 100 && r.height > 100; });\
+        document.body.setAttribute('data-servers', painted.length + ' ' +\
+          section.querySelectorAll('tbody tr').length + ' ' + box.scrollWidth + '/' + box.clientWidth);\
+        });</script></body>";
+    let page = page.replace("</body>", probe);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("report.html");
+    std::fs::write(&path, page).expect("the page is written");
+    if let Some(keep) = std::env::var_os("LLMRACE_KEEP_REPORT").map(PathBuf::from) {
+        let _ = std::fs::copy(&path, keep.join("servers.html"));
+    }
+    let output = headless(&browser, &dir.path().join("profile"))
+        .arg("--window-size=1400,900")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "chromium failed: {log}");
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the script did not finish: {log}"
+    );
+    assert!(!log.contains("Uncaught"), "a script error:\n{log}");
+    assert!(dom.contains("&lt;script&gt;alert(\"x\")&lt;/script&gt;turbo: queue and running"));
+    let servers = dom
+        .split("data-servers=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the probe did not run: {dom}"));
+    let parts: Vec<&str> = servers.split(' ').collect();
+    assert_eq!(
+        parts[..2],
+        ["4", "2"],
+        "four charts painted, two rows: {servers}"
+    );
+    let (scroll, client) = parts[2].split_once('/').expect("scroll/client");
+    let (scroll, client): (u32, u32) = (scroll.parse().unwrap(), client.parse().unwrap());
+    assert!(
+        scroll <= client,
+        "the servers table: {scroll} px wide in {client} px"
+    );
+}
+
 /// The headline and request tables fit a 1400 px window without scrolling sideways, with eight
 /// endpoints, long names, failures and estimated token counts (the widest they get). The page
 /// is loaded with a probe script of the test's own that writes what overflows into the DOM.

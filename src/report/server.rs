@@ -1,0 +1,196 @@
+//! The race as each endpoint's server saw it, from the summaries the aggregator made of its
+//! `/metrics` scrapes: queue, running batch, KV-cache use, prefix-cache hits, speculative
+//! decoding, preemptions. One place writes the rows (Markdown, HTML), the terminal's lines
+//! (the final table, `report -f text`, a headless replay) and `compare`'s pairs; it computes
+//! nothing. Nothing at all for endpoints whose server was not scraped.
+
+use std::fmt::Write as _;
+
+use crate::format::percent;
+use crate::server_metrics::ServerKind;
+use crate::stats::EndpointSnapshot;
+use crate::stats::server::{ServerSummary, ServerView};
+
+/// Column names for [`rows`].
+pub const COLUMNS: [&str; 11] = [
+    "endpoint",
+    "server",
+    "queue mean",
+    "queue max",
+    "running mean",
+    "running max",
+    "KV cache max",
+    "prefix-cache hit",
+    "spec-decode accepted",
+    "preempted",
+    "scrapes (failed)",
+];
+
+/// What the rows are, under them.
+pub const NOTE: &str = "From each server's own /metrics, scraped once a second during the race: \
+    requests waiting (queue) and being processed (running), the share of the KV cache in use, \
+    the share of prompt tokens found in the prefix cache and of draft tokens accepted over the \
+    race, requests the server preempted. A dash: the server does not publish it.";
+
+/// The endpoints that have server metrics, with their views.
+pub fn scraped(endpoints: &[EndpointSnapshot]) -> impl Iterator<Item = (&str, &ServerView)> {
+    (endpoints.iter()).filter_map(|e| Some((e.name.as_str(), e.server.as_deref()?)))
+}
+
+/// One row per endpoint with server metrics.
+pub fn rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 11]> {
+    scraped(endpoints)
+        .map(|(name, view)| {
+            let s = &view.summary;
+            [
+                name.to_string(),
+                kind(view.server).to_string(),
+                number(s.queue_mean),
+                number(s.queue_max),
+                number(s.running_mean),
+                number(s.running_max),
+                share(s.kv_cache_max),
+                share(s.prefix_hit),
+                share(s.spec_accept),
+                number(s.preemptions),
+                scrapes(view),
+            ]
+        })
+        .collect()
+}
+
+/// One line per endpoint with server metrics, for the terminal: `server turbo (vLLM): queue
+/// 3.2 mean, 12 max · KV cache 90% max · prefix-cache hit 29.4%`, what it does not publish
+/// left out, and its failed scrapes; nothing for other races.
+pub fn lines(endpoints: &[EndpointSnapshot]) -> String {
+    let mut out = String::new();
+    for (name, view) in scraped(endpoints) {
+        let s = &view.summary;
+        let mut parts = Vec::new();
+        match (s.queue_mean, s.queue_max) {
+            (Some(mean), Some(max)) => parts.push(format!(
+                "queue {} mean, {} max",
+                number(Some(mean)),
+                number(Some(max))
+            )),
+            (Some(v), None) | (None, Some(v)) => parts.push(format!("queue {}", number(Some(v)))),
+            (None, None) => {}
+        }
+        if let Some(max) = s.kv_cache_max {
+            parts.push(format!("KV cache {} max", share(Some(max))));
+        }
+        if let Some(hit) = s.prefix_hit {
+            parts.push(format!("prefix-cache hit {}", share(Some(hit))));
+        }
+        if parts.is_empty() {
+            parts.push("no queue, KV or prefix-cache figures published".to_string());
+        }
+        let failed = if view.failed > 0 {
+            format!(" ({} of {} scrapes failed)", view.failed, view.scrapes)
+        } else {
+            String::new()
+        };
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "server {name} ({}): {}{failed}",
+            kind(view.server),
+            parts.join(" · ")
+        );
+    }
+    out
+}
+
+/// The serving stack as people write it; `unknown` for a page whose names were not recognised.
+pub fn kind(server: Option<ServerKind>) -> &'static str {
+    match server {
+        Some(ServerKind::Vllm) => "vLLM",
+        Some(ServerKind::Sglang) => "SGLang",
+        Some(ServerKind::Llamacpp) => "llama.cpp",
+        Some(ServerKind::Tgi) => "TGI",
+        None => "unknown",
+    }
+}
+
+/// The figures `compare` sets side by side: (label, value) with `—` for one not published.
+pub fn figures(s: &ServerSummary) -> [(&'static str, String); 6] {
+    [
+        ("queue mean", number(s.queue_mean)),
+        ("queue max", number(s.queue_max)),
+        ("running mean", number(s.running_mean)),
+        ("KV cache max", share(s.kv_cache_max)),
+        ("prefix-cache hit", share(s.prefix_hit)),
+        ("preempted", number(s.preemptions)),
+    ]
+}
+
+/// A count the server stated (a gauge's mean may be fractional): `12`, `3.2`, `—`.
+pub fn number(value: Option<f64>) -> String {
+    match value {
+        Some(v) if !v.is_finite() => "?".to_string(),
+        Some(v) if v.fract() == 0.0 || v.abs() >= 100.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.1}"),
+        None => "—".to_string(),
+    }
+}
+
+/// A share 0–1 as a percentage, `—` when not published.
+pub fn share(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => percent(v),
+        Some(_) => "?".to_string(),
+        None => "—".to_string(),
+    }
+}
+
+fn scrapes(view: &ServerView) -> String {
+    format!("{} ({})", view.scrapes, view.failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::fixture::{finished_race, with_servers};
+
+    #[test]
+    fn a_line_per_scraped_endpoint_and_nothing_without() {
+        assert_eq!(lines(&finished_race(3, 20).endpoints), "");
+        assert!(rows(&finished_race(3, 20).endpoints).is_empty());
+        let race = with_servers(finished_race(4, 120));
+        let text = lines(&race.endpoints);
+        assert_eq!(
+            text,
+            "server turbo (vLLM): queue 2 mean, 12 max · KV cache 90.0% max · prefix-cache hit 29.4%\n\
+             server thinker (llama.cpp): queue 2.1 mean, 12 max · KV cache 72.0% max (2 of 15 scrapes failed)\n",
+        );
+        let rows = rows(&race.endpoints);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[1][7], "—",
+            "llama.cpp publishes no prefix-cache figures"
+        );
+    }
+
+    #[test]
+    fn a_server_that_publishes_nothing_we_know_is_said_so() {
+        let mut race = finished_race(1, 5);
+        race.endpoints[0].server = Some(std::sync::Arc::new(ServerView {
+            scrapes: 3,
+            ..ServerView::default()
+        }));
+        assert_eq!(
+            lines(&race.endpoints),
+            "server turbo (unknown): no queue, KV or prefix-cache figures published\n"
+        );
+    }
+
+    #[test]
+    fn numbers_stay_short() {
+        assert_eq!(number(Some(3.0)), "3");
+        assert_eq!(number(Some(3.25)), "3.2");
+        assert_eq!(number(Some(123.4)), "123");
+        assert_eq!(number(Some(f64::NAN)), "?");
+        assert_eq!(share(Some(0.734)), "73.4%");
+        assert_eq!(share(None), "—");
+    }
+}
