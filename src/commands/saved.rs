@@ -147,6 +147,7 @@ pub fn compare_command(args: &cli::CompareArgs) -> Result<i32, CommandError> {
     } else {
         print::out(&report::compare::render_text(&comparison));
     }
+    print::out(&report::compare::servers(base, current, markdown));
     if let Some(unchecked) = report::compare::unchecked(base, current) {
         print::out(&format!("{unchecked}\n"));
     }

@@ -6,6 +6,7 @@
 
 mod matching;
 mod render;
+mod servers;
 pub mod significance;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ use crate::replay::Run;
 use crate::stats::{EndpointSnapshot, Outcome, RequestRecord};
 pub use matching::{mismatches, partial_match, setup_differences, unchecked, workload_differences};
 pub use render::{render_markdown, render_text};
+pub use servers::render as servers;
 use significance::{log_rate_p, log_ratio_se, mann_whitney, two_proportion_p};
 pub use trend::trend;
 

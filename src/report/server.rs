@@ -184,6 +184,25 @@ mod tests {
         );
     }
 
+    /// `report -f json` carries what `summary.json` has: the summary and the scrape counts,
+    /// not the series.
+    #[test]
+    fn the_json_report_carries_the_server_summary() {
+        let mut run = crate::replay::load::fixture(3, 120);
+        let until = crate::event::Offset::from_duration(std::time::Duration::from_secs_f64(
+            run.info.duration_s,
+        ));
+        crate::stats::fixture::add_servers(&mut run.summary.endpoints, until);
+        let json: serde_json::Value =
+            serde_json::from_str(&super::super::json::render(&run)).expect("JSON");
+        let server = &json["summary"]["endpoints"][0]["server"];
+        assert_eq!(server["server"], "vllm");
+        assert_eq!(server["summary"]["queue_max"], 12.0);
+        assert!(server["scrapes"].as_u64().is_some_and(|n| n > 10));
+        assert!(server.get("points").is_none());
+        assert!(json["summary"]["endpoints"][1].get("server").is_none());
+    }
+
     #[test]
     fn numbers_stay_short() {
         assert_eq!(number(Some(3.0)), "3");
