@@ -5,6 +5,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 mod records;
+mod server_points;
 
 #[cfg(any(test, feature = "test-support"))]
 use super::fold::fold_replay;
@@ -116,12 +117,16 @@ fn missing_files(dir: &Path) -> Vec<&'static str> {
 }
 
 fn from_files(dir: &Path, records: Records) -> Result<Run, RunError> {
-    let summary = read_json(&dir.join(SUMMARY_JSON))?;
+    let mut summary: Summary = read_json(&dir.join(SUMMARY_JSON))?;
     let info = read_json(&dir.join(RUN_JSON))?;
     let requests = match records {
         Records::Keep => read_records(&dir.join(REQUESTS_JSONL))?,
         Records::Skip => Vec::new(),
     };
+    // The servers' series, for the reports that draw them (those that keep every record).
+    if records == Records::Keep {
+        server_points::attach(dir, &mut summary.endpoints);
+    }
     Ok(Run {
         info,
         summary,
