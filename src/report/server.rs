@@ -128,6 +128,7 @@ pub fn figures(s: &ServerSummary) -> [(&'static str, String); 6] {
 pub fn number(value: Option<f64>) -> String {
     match value {
         Some(v) if !v.is_finite() => "?".to_string(),
+        Some(v) if v.abs() >= 1e7 => format!("{v:.1e}"),
         Some(v) if v.fract() == 0.0 || v.abs() >= 100.0 => format!("{v:.0}"),
         Some(v) => format!("{v:.1}"),
         None => "—".to_string(),
@@ -209,6 +210,7 @@ mod tests {
         assert_eq!(number(Some(3.25)), "3.2");
         assert_eq!(number(Some(123.4)), "123");
         assert_eq!(number(Some(f64::NAN)), "?");
+        assert_eq!(number(Some(1e300)), "1.0e300");
         assert_eq!(share(Some(0.734)), "73.4%");
         assert_eq!(share(None), "—");
     }

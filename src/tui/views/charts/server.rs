@@ -86,8 +86,13 @@ pub(super) fn render(
     time_chart(right, buf, scene, " server KV cache % ", x, &kv, &y);
 }
 
+/// A count on the axis, short whatever the server said: `6.6`, `13`, `12k`, `1.1e12`.
 fn count_label(value: f64) -> String {
-    if value < 10.0 && value.fract() != 0.0 {
+    if value >= 1e7 {
+        format!("{value:.1e}")
+    } else if value >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else if value < 10.0 && value.fract() != 0.0 {
         format!("{value:.1}")
     } else {
         format!("{value:.0}")

@@ -274,4 +274,17 @@ fn server_charts_without_points_say_so() {
     let text = draw(120, 40, &snapshot).to_string();
     assert!(text.contains("server queue"), "{text}");
     assert_eq!(text.matches("no scrapes yet").count(), 2, "{text}");
+    // A server that states an absurd queue gets a short axis label, not 300 digits.
+    let absurd = crate::stats::server::ServerPoint {
+        queue: Some(1e300),
+        ..garbage
+    };
+    snapshot.endpoints[1].server = Some(Arc::new(crate::stats::server::ServerView {
+        points: vec![absurd],
+        ..Default::default()
+    }));
+    for (w, h) in [(120, 40), (80, 24), (40, 12)] {
+        let text = draw(w, h, &snapshot).to_string();
+        assert!(w < 80 || text.contains("1.1e300"), "{text}");
+    }
 }
