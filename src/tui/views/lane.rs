@@ -362,7 +362,7 @@ impl Lane<'_> {
             .sum();
         // The server's queue, batch and KV use, where a Tall lane has no row for them, when
         // the endpoint's name keeps its whole width.
-        let (right, total) = self.with_server_in_title(right, total, area.width);
+        let (right, total) = server::in_title(self, right, total, area.width);
         let right_x = area.right().saturating_sub(total - 1).max(x0);
         let mut x = right_x;
         for (text, style, width) in &right {
@@ -397,32 +397,6 @@ impl Lane<'_> {
             _ => return,
         };
         pen.left(x + 2, y, text_width(&about), &about, self.theme.dim);
-    }
-
-    /// The title's right-hand items with the server's text before the progress (Full and
-    /// Compact lanes; a Tall one shows it under its TTFT sparkline), in the longest form that
-    /// leaves the endpoint's name whole; unchanged when none does.
-    fn with_server_in_title(
-        &self,
-        mut right: Vec<(String, Style, u16)>,
-        total: u16,
-        width: u16,
-    ) -> (Vec<(String, Style, u16)>, u16) {
-        let Some(view) = self.endpoint.server.as_deref() else {
-            return (right, total);
-        };
-        if self.density == Density::Tall {
-            return (right, total);
-        }
-        let number = format!("{} ", self.index + 1);
-        let name = text_width(&number) + text_width(&self.endpoint.name) + 2;
-        let room = width.saturating_sub(CONTENT + total + name + 2);
-        let Some(text) = server::fitting(view, room) else {
-            return (right, total);
-        };
-        let total = total + text_width(&text) + 2;
-        right.insert(right.len() - 2, (text, self.theme.text, 0));
-        (right, total)
     }
 
     /// Percentile rows of the Tall and Full lanes.

@@ -2,8 +2,40 @@
 //! `q 12 · run 8 · KV 73%` (queue, running batch, KV-cache use), or nothing when the endpoint
 //! has no server metrics. Only what the server published is shown.
 
+use ratatui::style::Style;
+
+use super::{CONTENT, Density, Lane};
 use crate::stats::server::{ServerPoint, ServerView};
 use crate::tui::draw::text_width;
+
+/// A lane title's right-hand items (text, style, least width) and their total width.
+type Items = (Vec<(String, Style, u16)>, u16);
+
+/// The title's right-hand items with the server's text before the progress (Full and Compact
+/// lanes; a Tall one shows it under its TTFT sparkline), in the longest form that leaves the
+/// endpoint's name whole; unchanged when none does.
+pub(super) fn in_title(
+    lane: &Lane,
+    mut right: Vec<(String, Style, u16)>,
+    total: u16,
+    width: u16,
+) -> Items {
+    let Some(view) = lane.endpoint.server.as_deref() else {
+        return (right, total);
+    };
+    if lane.density == Density::Tall || right.len() < 2 {
+        return (right, total);
+    }
+    let number = format!("{} ", lane.index + 1);
+    let name = text_width(&number) + text_width(&lane.endpoint.name) + 2;
+    let room = width.saturating_sub(CONTENT + total + name + 2);
+    let Some(text) = fitting(view, room) else {
+        return (right, total);
+    };
+    let total = total + text_width(&text) + 2;
+    right.insert(right.len() - 2, (text, lane.theme.text, 0));
+    (right, total)
+}
 
 /// The forms of the text, longest first: `q 12 · run 8 · KV 73%`, `q12 run8 KV73%`. Empty
 /// when no scrape published queue, running or KV use.
