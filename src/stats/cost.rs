@@ -66,6 +66,7 @@ mod tests {
     ) -> EndpointSnapshot {
         EndpointSnapshot {
             server: None,
+            buckets: Default::default(),
             name: "e".to_string(),
             counts: Counts {
                 sent: ended,
