@@ -97,6 +97,8 @@ pub fn apply_overrides(
     check_think_time(&race, &origin, args.workload.think_time.is_some())?;
     check_trace(&race, &args.workload, &origin)?;
     add_fail_if(&mut race, &args.fail_if, &origin)?;
+    override_with(&mut race.export.prometheus, args.metrics.addr);
+    override_with(&mut race.export.linger, args.metrics.linger);
     fill_defaults(&mut race);
     check_session_budget(&race, &origin, args.requests.is_some())?;
     Ok(race)

@@ -1,0 +1,267 @@
+//! A page of metrics from the races' latest snapshots, in the Prometheus text format (0.0.4)
+//! or OpenMetrics 1.0, written by the `prometheus-client` crate's encoders: every value is
+//! read from a snapshot, none computed here.
+
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
+
+use super::RaceLabels;
+use crate::stats::buckets::Buckets;
+use crate::stats::{EndpointSnapshot, Snapshot};
+
+/// The Prometheus text format's content type.
+pub const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+/// OpenMetrics' content type.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The page for these races: OpenMetrics (ending `# EOF`) or the Prometheus text format.
+pub fn encode(races: Vec<(Arc<RaceLabels>, Arc<Snapshot>)>, openmetrics: bool) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Races(races)));
+    let mut page = String::new();
+    // Writing to a String cannot fail; a failed encoder would leave a shorter page.
+    let _ = if openmetrics {
+        prometheus_client::encoding::text::encode(&mut page, &registry)
+    } else {
+        prometheus_client::encoding::prometheus_text::encode(&mut page, &registry)
+    };
+    page
+}
+
+#[derive(Debug)]
+struct Races(Vec<(Arc<RaceLabels>, Arc<Snapshot>)>);
+
+type Labels = Vec<(&'static str, String)>;
+
+/// One family: its name (without `_total` or the unit), help, type and unit.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: MetricType,
+    unit: Option<Unit>,
+}
+
+const fn family(name: &'static str, help: &'static str, kind: MetricType) -> Family {
+    Family {
+        name,
+        help,
+        kind,
+        unit: None,
+    }
+}
+
+const fn seconds(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: MetricType::Histogram,
+        unit: Some(Unit::Seconds),
+    }
+}
+
+impl Races {
+    /// Every endpoint of every race, with its labels.
+    fn endpoints(&self) -> impl Iterator<Item = (Labels, &EndpointSnapshot)> {
+        self.0.iter().flat_map(|(labels, snapshot)| {
+            snapshot.endpoints.iter().enumerate().map(move |(i, e)| {
+                let own = labels.endpoints.get(i);
+                let mut set: Labels = vec![
+                    ("race", labels.race.clone()),
+                    (
+                        "endpoint",
+                        own.map_or_else(|| e.name.clone(), |o| o.endpoint.clone()),
+                    ),
+                    ("model", own.map(|o| o.model.clone()).unwrap_or_default()),
+                    (
+                        "protocol",
+                        own.map(|o| o.protocol.clone()).unwrap_or_default(),
+                    ),
+                ];
+                if let Some(level) = &labels.level {
+                    set.push(("level", level.clone()));
+                }
+                (set, e)
+            })
+        })
+    }
+
+    /// One family, a sample (or histogram) per endpoint that `value` gives one for.
+    fn write(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        family: &Family,
+        value: impl Fn(&EndpointSnapshot, &Labels, &mut MetricEncoder) -> Result<(), std::fmt::Error>,
+    ) -> Result<(), std::fmt::Error> {
+        let mut metric =
+            encoder.encode_descriptor(family.name, family.help, family.unit.as_ref(), family.kind)?;
+        for (labels, endpoint) in self.endpoints() {
+            value(endpoint, &labels, &mut metric)?;
+        }
+        Ok(())
+    }
+}
+
+fn counter(metric: &mut MetricEncoder, labels: &Labels, v: u64) -> Result<(), std::fmt::Error> {
+    metric
+        .encode_family(labels)?
+        .encode_counter::<NoLabelSet, u64, u64>(&v, None)
+}
+
+fn gauge(metric: &mut MetricEncoder, labels: &Labels, v: f64) -> Result<(), std::fmt::Error> {
+    metric.encode_family(labels)?.encode_gauge(&v)
+}
+
+fn histogram(metric: &mut MetricEncoder, labels: &Labels, b: &Buckets) -> Result<(), std::fmt::Error> {
+    metric.encode_family(labels)?.encode_histogram::<NoLabelSet>(
+        b.sum_s(),
+        b.count(),
+        &b.per_bucket(),
+        None,
+    )
+}
+
+fn with(labels: &Labels, key: &'static str, value: &str) -> Labels {
+    let mut set = labels.clone();
+    set.push((key, value.to_string()));
+    set
+}
+
+impl Collector for Races {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let e = &mut encoder;
+        self.write(
+            e,
+            &family(
+                "llmrace_requests",
+                "Measured requests that ended, by outcome (ok, failed, cancelled); warm-up requests left out.",
+                MetricType::Counter,
+            ),
+            |s, l, m| {
+                counter(m, &with(l, "outcome", "ok"), s.counts.succeeded)?;
+                counter(m, &with(l, "outcome", "failed"), s.counts.failed)?;
+                counter(m, &with(l, "outcome", "cancelled"), s.counts.cancelled)
+            },
+        )?;
+        self.write(
+            e,
+            &family(
+                "llmrace_errors",
+                "Failed requests by error class.",
+                MetricType::Counter,
+            ),
+            |s, l, m| {
+                for (class, n) in &s.errors {
+                    counter(m, &with(l, "class", class.name()), *n)?;
+                }
+                Ok(())
+            },
+        )?;
+        self.write(
+            e,
+            &family(
+                "llmrace_in_flight",
+                "Measured requests sent and not ended yet.",
+                MetricType::Gauge,
+            ),
+            |s, l, m| gauge(m, l, s.counts.in_flight as f64),
+        )?;
+        for (name, help, value) in [
+            (
+                "llmrace_output_tokens",
+                "Output tokens of succeeded requests (the server's usage, or estimated).",
+                (|s: &EndpointSnapshot| s.tokens.output) as fn(&EndpointSnapshot) -> u64,
+            ),
+            (
+                "llmrace_input_tokens",
+                "Input (prompt) tokens of ended requests, cached ones included.",
+                |s| s.tokens.input,
+            ),
+            (
+                "llmrace_cached_input_tokens",
+                "Of the input tokens, those the server read from its prompt cache.",
+                |s| s.tokens.cached_input,
+            ),
+        ] {
+            self.write(e, &family(name, help, MetricType::Counter), |s, l, m| {
+                counter(m, l, value(s))
+            })?;
+        }
+        for (name, help, buckets) in [
+            (
+                "llmrace_ttft",
+                "Time to first token of succeeded requests.",
+                (|s: &EndpointSnapshot| &s.buckets.ttft) as fn(&EndpointSnapshot) -> &Buckets,
+            ),
+            (
+                "llmrace_ttfa",
+                "Time to first answer token (after any reasoning) of succeeded requests.",
+                |s| &s.buckets.ttfa,
+            ),
+            (
+                "llmrace_ttlt",
+                "Time to last token (the whole response) of succeeded requests.",
+                |s| &s.buckets.ttlt,
+            ),
+            (
+                "llmrace_itl",
+                "Inter-token latency: each gap between two content chunks of succeeded requests.",
+                |s| &s.buckets.itl,
+            ),
+            (
+                "llmrace_tpot",
+                "Time per output token after the first, per succeeded request.",
+                |s| &s.buckets.tpot,
+            ),
+        ] {
+            self.write(e, &seconds(name, help), |s, l, m| histogram(m, l, buckets(s)))?;
+        }
+        for (name, help, value) in [
+            (
+                "llmrace_server_queue",
+                "Requests waiting in the server's queue, as its own /metrics said last.",
+                (|p: &crate::stats::server::ServerPoint| p.queue)
+                    as fn(&crate::stats::server::ServerPoint) -> Option<f64>,
+            ),
+            (
+                "llmrace_server_running",
+                "Requests the server was running, as its own /metrics said last.",
+                |p| p.running,
+            ),
+            (
+                "llmrace_server_kv_cache_ratio",
+                "Share of the server's KV cache in use (0 to 1).",
+                |p| p.kv_cache,
+            ),
+            (
+                "llmrace_server_prefix_cache_hit_ratio",
+                "Share of looked-up prompt tokens the server found in its prefix cache (0 to 1).",
+                |p| p.prefix_hit,
+            ),
+            (
+                "llmrace_server_spec_decode_accept_ratio",
+                "Share of speculative draft tokens the server accepted (0 to 1).",
+                |p| p.spec_accept,
+            ),
+        ] {
+            // Only endpoints whose server published it; a family with no sample is left out.
+            let any = self.endpoints().any(|(_, s)| last_point(s).and_then(value).is_some());
+            if any {
+                self.write(e, &family(name, help, MetricType::Gauge), |s, l, m| {
+                    match last_point(s).and_then(value) {
+                        Some(v) => gauge(m, l, v),
+                        None => Ok(()),
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn last_point(s: &EndpointSnapshot) -> Option<&crate::stats::server::ServerPoint> {
+    s.server.as_ref().and_then(|v| v.points.last())
+}
