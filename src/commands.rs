@@ -367,6 +367,18 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
     };
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    // Bound before the replay is read: a port in use is a setup error.
+    let exporter = args
+        .metrics
+        .addr
+        .map(|addr| {
+            metrics::start(&crate::config::ExportConfig {
+                prometheus: Some(addr),
+                linger: None,
+            })
+        })
+        .transpose()?
+        .flatten();
     let race;
     let last = if interactive {
         let speed = crate::replay::player::Speed::parse(&args.speed).map_err(|why| {
@@ -403,6 +415,12 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         &last.costs,
         expected.as_ref(),
     ));
+    if let Some(exporter) = &exporter {
+        // The replayed race's final values, labelled as the race was.
+        let (_feed, snapshots) = tokio::sync::watch::channel(std::sync::Arc::new(last));
+        exporter.publisher().publish(&race, snapshots);
+    }
+    metrics::linger(exporter, args.metrics.linger).await;
     Ok(0)
 }
 

@@ -15,10 +15,10 @@ pub use cache_mode::CacheMode;
 
 mod cache_mode;
 mod defaults;
-mod export;
 mod demo;
 mod endpoint_spec;
 mod error;
+mod export;
 mod fail_if;
 mod headers;
 mod race_file;

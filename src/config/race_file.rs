@@ -9,9 +9,8 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Location};
 use super::raw::{
-    RawExport,
-    RawEndpoint, RawImages, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts,
-    RawWorkload,
+    RawEndpoint, RawExport, RawImages, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds,
+    RawTimeouts, RawWorkload,
 };
 use super::sessions;
 use super::toml_error;

@@ -376,7 +376,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "prometheus",
         r#"prometheus = "9464" (serve /metrics on 127.0.0.1:9464; "0.0.0.0:9464" for other machines)"#,
     ),
-    doc("export", "linger", r#"linger = "30s" (keep serving the final values after the finish)"#),
+    doc(
+        "export",
+        "linger",
+        r#"linger = "30s" (keep serving the final values after the finish)"#,
+    ),
     doc("endpoint", "name", r#"name = "vllm""#),
     doc(
         "endpoint",

@@ -96,8 +96,12 @@ impl Races {
         family: &Family,
         value: impl Fn(&EndpointSnapshot, &Labels, &mut MetricEncoder) -> Result<(), std::fmt::Error>,
     ) -> Result<(), std::fmt::Error> {
-        let mut metric =
-            encoder.encode_descriptor(family.name, family.help, family.unit.as_ref(), family.kind)?;
+        let mut metric = encoder.encode_descriptor(
+            family.name,
+            family.help,
+            family.unit.as_ref(),
+            family.kind,
+        )?;
         for (labels, endpoint) in self.endpoints() {
             value(endpoint, &labels, &mut metric)?;
         }
@@ -115,13 +119,14 @@ fn gauge(metric: &mut MetricEncoder, labels: &Labels, v: f64) -> Result<(), std:
     metric.encode_family(labels)?.encode_gauge(&v)
 }
 
-fn histogram(metric: &mut MetricEncoder, labels: &Labels, b: &Buckets) -> Result<(), std::fmt::Error> {
-    metric.encode_family(labels)?.encode_histogram::<NoLabelSet>(
-        b.sum_s(),
-        b.count(),
-        &b.per_bucket(),
-        None,
-    )
+fn histogram(
+    metric: &mut MetricEncoder,
+    labels: &Labels,
+    b: &Buckets,
+) -> Result<(), std::fmt::Error> {
+    metric
+        .encode_family(labels)?
+        .encode_histogram::<NoLabelSet>(b.sum_s(), b.count(), &b.per_bucket(), None)
 }
 
 fn with(labels: &Labels, key: &'static str, value: &str) -> Labels {
@@ -217,7 +222,9 @@ impl Collector for Races {
                 |s| &s.buckets.tpot,
             ),
         ] {
-            self.write(e, &seconds(name, help), |s, l, m| histogram(m, l, buckets(s)))?;
+            self.write(e, &seconds(name, help), |s, l, m| {
+                histogram(m, l, buckets(s))
+            })?;
         }
         for (name, help, value) in [
             (
@@ -248,14 +255,18 @@ impl Collector for Races {
             ),
         ] {
             // Only endpoints whose server published it; a family with no sample is left out.
-            let any = self.endpoints().any(|(_, s)| last_point(s).and_then(value).is_some());
+            let any = self
+                .endpoints()
+                .any(|(_, s)| last_point(s).and_then(value).is_some());
             if any {
-                self.write(e, &family(name, help, MetricType::Gauge), |s, l, m| {
-                    match last_point(s).and_then(value) {
+                self.write(
+                    e,
+                    &family(name, help, MetricType::Gauge),
+                    |s, l, m| match last_point(s).and_then(value) {
                         Some(v) => gauge(m, l, v),
                         None => Ok(()),
-                    }
-                })?;
+                    },
+                )?;
             }
         }
         Ok(())

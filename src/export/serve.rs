@@ -205,8 +205,10 @@ mod tests {
         assert!(!wants_openmetrics(h("*/*").as_ref()));
         assert!(!wants_openmetrics(h("text/plain;version=0.0.4").as_ref()));
         assert!(wants_openmetrics(
-            h("application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
-               version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+            h(
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+               version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            )
             .as_ref()
         ));
         assert!(!wants_openmetrics(

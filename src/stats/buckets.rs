@@ -142,8 +142,14 @@ mod tests {
             );
         }
         // Labels read as written: three significant digits.
-        assert!(bounds.iter().any(|&b| b.to_string() == "0.121"), "{bounds:?}");
-        assert!(bounds.iter().any(|&b| b.to_string() == "2.61"), "{bounds:?}");
+        assert!(
+            bounds.iter().any(|&b| b.to_string() == "0.121"),
+            "{bounds:?}"
+        );
+        assert!(
+            bounds.iter().any(|&b| b.to_string() == "2.61"),
+            "{bounds:?}"
+        );
     }
 
     #[test]
