@@ -9,7 +9,7 @@ use clap::Args;
 /// `--metrics-addr`, `--metrics-linger`; they override the race file's `[export]`.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
 pub struct MetricsArgs {
-    /// Serve the race's metrics on http://ADDR/metrics for Prometheus while it runs: a port
+    /// Serve the race's metrics on `http://ADDR/metrics` for Prometheus while it runs: a port
     /// (9464 is 127.0.0.1:9464) or HOST:PORT (0.0.0.0:9464 lets other machines scrape it).
     #[arg(long = "metrics-addr", value_name = "ADDR", help_heading = "Prometheus",
           value_parser = parse_metrics_addr)]

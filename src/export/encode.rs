@@ -11,6 +11,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use super::RaceLabels;
 use crate::stats::buckets::Buckets;
+use crate::stats::server::ServerPoint;
 use crate::stats::{EndpointSnapshot, Snapshot};
 
 /// The Prometheus text format's content type.
@@ -137,12 +138,22 @@ fn with(labels: &Labels, key: &'static str, value: &str) -> Labels {
 
 impl Collector for Races {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let e = &mut encoder;
+        self.counts(&mut encoder)?;
+        self.tokens(&mut encoder)?;
+        self.latencies(&mut encoder)?;
+        self.server(&mut encoder)
+    }
+}
+
+impl Races {
+    /// Requests by outcome, errors by class, requests in flight.
+    fn counts(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         self.write(
             e,
             &family(
                 "llmrace_requests",
-                "Measured requests that ended, by outcome (ok, failed, cancelled); warm-up requests left out.",
+                "Measured requests that ended, by outcome (ok, failed, cancelled); warm-up \
+                 requests left out.",
                 MetricType::Counter,
             ),
             |s, l, m| {
@@ -173,7 +184,10 @@ impl Collector for Races {
                 MetricType::Gauge,
             ),
             |s, l, m| gauge(m, l, s.counts.in_flight as f64),
-        )?;
+        )
+    }
+
+    fn tokens(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for (name, help, value) in [
             (
                 "llmrace_output_tokens",
@@ -195,6 +209,10 @@ impl Collector for Races {
                 counter(m, l, value(s))
             })?;
         }
+        Ok(())
+    }
+
+    fn latencies(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for (name, help, buckets) in [
             (
                 "llmrace_ttft",
@@ -226,12 +244,17 @@ impl Collector for Races {
                 histogram(m, l, buckets(s))
             })?;
         }
+        Ok(())
+    }
+
+    /// The server's own metrics, from its last scrape, for the endpoints whose server
+    /// published them; a family no endpoint has is left out.
+    fn server(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for (name, help, value) in [
             (
                 "llmrace_server_queue",
                 "Requests waiting in the server's queue, as its own /metrics said last.",
-                (|p: &crate::stats::server::ServerPoint| p.queue)
-                    as fn(&crate::stats::server::ServerPoint) -> Option<f64>,
+                (|p: &ServerPoint| p.queue) as fn(&ServerPoint) -> Option<f64>,
             ),
             (
                 "llmrace_server_running",
@@ -254,7 +277,6 @@ impl Collector for Races {
                 |p| p.spec_accept,
             ),
         ] {
-            // Only endpoints whose server published it; a family with no sample is left out.
             let any = self
                 .endpoints()
                 .any(|(_, s)| last_point(s).and_then(value).is_some());
@@ -273,6 +295,6 @@ impl Collector for Races {
     }
 }
 
-fn last_point(s: &EndpointSnapshot) -> Option<&crate::stats::server::ServerPoint> {
+fn last_point(s: &EndpointSnapshot) -> Option<&ServerPoint> {
     s.server.as_ref().and_then(|v| v.points.last())
 }

@@ -66,7 +66,7 @@ mod tests {
     ) -> EndpointSnapshot {
         EndpointSnapshot {
             server: None,
-            buckets: Default::default(),
+            buckets: std::sync::Arc::default(),
             name: "e".to_string(),
             counts: Counts {
                 sent: ended,

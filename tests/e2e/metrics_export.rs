@@ -2,6 +2,8 @@
 //! on 127.0.0.1, scraped by a real HTTP client mid-race and during the linger after the end;
 //! what it serves must equal `summary.json`.
 
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
 use std::time::Duration;
 
 use crate::common::running::{BIN, Running};
@@ -131,6 +133,52 @@ async fn a_race_is_scraped_live_and_during_the_linger_and_agrees_with_its_summar
     });
     let (_, _, final_page) = get(&url, None).await;
     let page = &final_page;
+    agrees_with_summary(page, &out);
+
+    other_pages(&url).await;
+
+    // Ctrl-C ends the five-minute wait at once, and the race's code stands.
+    running.signal("INT");
+    let ended = running.end();
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+
+    // A replay serves the recorded race's final values, labelled as the race was.
+    let mut replay = Running::start(&[
+        "replay",
+        "--headless",
+        out.to_str().unwrap(),
+        "--metrics-addr",
+        "0",
+        "--metrics-linger",
+        "5m",
+    ]);
+    let replay_url = address(&mut replay);
+    replay.wait_for_line("the linger", |l| {
+        l.starts_with("Still serving the final metrics")
+    });
+    let (_, _, replayed) = get(&replay_url, None).await;
+    for endpoint in ["a", "b"] {
+        let label = format!("endpoint=\"{endpoint}\"");
+        for family in [
+            "llmrace_requests_total",
+            "llmrace_output_tokens_total",
+            "llmrace_ttft_seconds_count",
+        ] {
+            let live = sample(&final_page, family, &[&label]);
+            assert!(live.is_some(), "{family}");
+            assert_eq!(
+                sample(&replayed, family, &[&label]),
+                live,
+                "{endpoint} {family}"
+            );
+        }
+    }
+    replay.signal("INT");
+    assert_eq!(replay.end().code, Some(0));
+}
+
+/// Every counter served equals the summary's, histograms included.
+fn agrees_with_summary(page: &str, out: &std::path::Path) {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     for endpoint in summary["endpoints"].as_array().unwrap() {
@@ -180,10 +228,14 @@ async fn a_race_is_scraped_live_and_during_the_linger_and_agrees_with_its_summar
             "{name}: {sum} / {count} vs {mean_ms}"
         );
     }
+}
 
+/// OpenMetrics when asked as Prometheus asks; anything but `GET /metrics`: a page that says
+/// where the metrics are, 404, 405.
+async fn other_pages(url: &str) {
     // OpenMetrics when asked, as Prometheus asks.
     let (status, kind, page) = get(
-        &url,
+        url,
         Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
     )
     .await;
@@ -198,47 +250,8 @@ async fn a_race_is_scraped_live_and_during_the_linger_and_agrees_with_its_summar
     assert_eq!(status, 200);
     assert!(text.contains("/metrics"));
     assert_eq!(get(&format!("{root}nope"), None).await.0, 404);
-    let posted = client().post(&url).send().await.unwrap().status().as_u16();
+    let posted = client().post(url).send().await.unwrap().status().as_u16();
     assert_eq!(posted, 405);
-
-    // Ctrl-C ends the five-minute wait at once, and the race's code stands.
-    running.signal("INT");
-    let ended = running.end();
-    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
-
-    // A replay serves the recorded race's final values, labelled as the race was.
-    let mut replay = Running::start(&[
-        "replay",
-        "--headless",
-        out.to_str().unwrap(),
-        "--metrics-addr",
-        "0",
-        "--metrics-linger",
-        "5m",
-    ]);
-    let replay_url = address(&mut replay);
-    replay.wait_for_line("the linger", |l| {
-        l.starts_with("Still serving the final metrics")
-    });
-    let (_, _, replayed) = get(&replay_url, None).await;
-    for endpoint in ["a", "b"] {
-        let label = format!("endpoint=\"{endpoint}\"");
-        for family in [
-            "llmrace_requests_total",
-            "llmrace_output_tokens_total",
-            "llmrace_ttft_seconds_count",
-        ] {
-            let live = sample(&final_page, family, &[&label]);
-            assert!(live.is_some(), "{family}");
-            assert_eq!(
-                sample(&replayed, family, &[&label]),
-                live,
-                "{endpoint} {family}"
-            );
-        }
-    }
-    replay.signal("INT");
-    assert_eq!(replay.end().code, Some(0));
 }
 
 #[test]

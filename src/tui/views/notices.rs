@@ -163,7 +163,7 @@ mod tests {
         let failed = errors.iter().map(|(_, n)| n).sum();
         EndpointSnapshot {
             server: None,
-            buckets: Default::default(),
+            buckets: std::sync::Arc::default(),
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,
