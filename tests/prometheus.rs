@@ -1,7 +1,7 @@
 //! llmrace scraped by the real Prometheus server (Debian's `prometheus` package): a race with
 //! `--metrics-addr` and a linger, scraped every second; Prometheus's own `histogram_quantile`
 //! over llmrace's TTFT buckets must agree with llmrace's p50 within the buckets' resolution,
-//! and every PromQL expression of the Grafana dashboard (`assets/grafana/llmrace.json`) must
+//! and every query of the Grafana dashboard (`assets/grafana/llmrace.json`) must
 //! evaluate without error against it (a failing expression is a broken panel).
 //!
 //! Ignored by default: it needs `/usr/bin/prometheus` (`apt-get install prometheus`; never
