@@ -395,7 +395,8 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         tell_format(&log.header);
         race = log.header.race.clone();
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
-        if let Some(signal) = crate::play(log, theme, speed).await? {
+        let metrics = exporter.as_ref().map(crate::export::Exporter::publisher);
+        if let Some(signal) = crate::play(log, theme, speed, metrics).await? {
             // SIGTERM or a closed terminal: leave without printing to what may be gone.
             return Ok(signal.exit_code());
         }
