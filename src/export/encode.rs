@@ -298,3 +298,74 @@ impl Races {
 fn last_point(s: &EndpointSnapshot) -> Option<&ServerPoint> {
     s.server.as_ref().and_then(|v| v.points.last())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::EndpointLabels;
+
+    fn races(name: &str) -> Vec<(Arc<RaceLabels>, Arc<Snapshot>)> {
+        let snapshot = crate::stats::fixture::finished_race(2, 50);
+        let labels = RaceLabels {
+            race: "r".to_string(),
+            level: Some("8".to_string()),
+            endpoints: vec![
+                EndpointLabels {
+                    endpoint: name.to_string(),
+                    model: "m".to_string(),
+                    protocol: "openai".to_string(),
+                },
+                EndpointLabels {
+                    endpoint: "b".to_string(),
+                    model: "m".to_string(),
+                    protocol: "ollama".to_string(),
+                },
+            ],
+        };
+        vec![(Arc::new(labels), Arc::new(snapshot))]
+    }
+
+    #[test]
+    fn each_endpoint_gets_its_counts_and_histograms_with_its_labels() {
+        let races = races("a");
+        let snapshot = Arc::clone(&races[0].1);
+        let page = encode(races, false);
+        let e = &snapshot.endpoints[0];
+        let labels = r#"race="r",endpoint="a",model="m",protocol="openai",level="8""#;
+        assert!(
+            page.contains(&format!(
+                "llmrace_requests_total{{{labels},outcome=\"ok\"}} {}\n",
+                e.counts.succeeded
+            )),
+            "{page}"
+        );
+        assert!(page.contains(&format!(
+            "llmrace_ttft_seconds_count{{{labels}}} {}\n",
+            e.buckets.ttft.count()
+        )));
+        assert!(e.buckets.ttft.count() > 0);
+        assert!(page.contains("# TYPE llmrace_ttft_seconds histogram\n"));
+        assert!(page.contains(r#"le="+Inf"} "#));
+        assert!(!page.contains("# EOF"));
+        // No server was scraped: no server family at all.
+        assert!(!page.contains("llmrace_server_"));
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof_and_names_counters_without_total() {
+        let page = encode(races("a"), true);
+        assert!(page.ends_with("# EOF\n"));
+        assert!(page.contains("# TYPE llmrace_requests counter\n"));
+        assert!(page.contains("# UNIT llmrace_ttft_seconds seconds\n"));
+    }
+
+    #[test]
+    fn hostile_names_are_escaped_not_broken_out_of() {
+        let page = encode(races("a\"}\nllmrace_in_flight{x=\"1"), false);
+        // Every sample line still starts with a family of ours; the name is inside quotes.
+        for line in page.lines().filter(|l| !l.starts_with('#')) {
+            assert!(line.starts_with("llmrace_"), "{line}");
+        }
+        assert!(page.contains(r#"endpoint="a\"}\nllmrace_in_flight{x=\"1""#));
+    }
+}

@@ -101,18 +101,23 @@ impl Exporter {
     }
 }
 
+/// Scrapers served at once; more are closed as they come, so that a flood of connections
+/// cannot take the file descriptors the race needs.
+const MAX_CONNECTIONS: usize = 32;
+
 async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationToken) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
+                Ok(_) if connections.len() >= MAX_CONNECTIONS => {}
                 Ok((stream, _)) => {
                     let publisher = publisher.clone();
                     connections.spawn(async move {
                         let service = service_fn(move |req| {
                             let publisher = publisher.clone();
-                            async move { Ok::<_, Infallible>(answer(&req, &publisher)) }
+                            async move { Ok::<_, Infallible>(answer(&req, &publisher).await) }
                         });
                         // A scraper that goes away mid-answer is no one's problem.
                         let _ = http1::Builder::new()
@@ -134,7 +139,7 @@ async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationTo
 const INDEX: &str = "llmrace serves this race's metrics for Prometheus at /metrics \
                      (Prometheus text format; OpenMetrics when the Accept header asks).\n";
 
-fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full<Bytes>> {
+async fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let method = req.method();
     let is_get = method == Method::GET || method == Method::HEAD;
@@ -148,7 +153,17 @@ fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full<Bytes
         }
         "/metrics" => {
             let openmetrics = wants_openmetrics(req.headers().get(ACCEPT));
-            let page = super::encode(publisher.latest(), openmetrics);
+            let latest = publisher.latest();
+            // Writing the page takes a fraction of a millisecond per endpoint: off the
+            // runtime's workers, which read the race's sockets.
+            let Ok(page) =
+                tokio::task::spawn_blocking(move || super::encode(latest, openmetrics)).await
+            else {
+                return plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "llmrace failed to write its metrics (a bug)\n",
+                );
+            };
             let mut response = Response::new(Full::new(Bytes::from(page)));
             response.headers_mut().insert(
                 CONTENT_TYPE,
