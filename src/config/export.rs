@@ -122,32 +122,4 @@ mod tests {
         let p = listen_addr("nope").unwrap_err();
         assert!(p.help.contains("9464"), "{}", p.help);
     }
-
-    const ENDPOINT: &str = "[[endpoint]]\nname = \"a\"\nprotocol = \"openai\"\n\
-                            base_url = \"mock://steady\"\nmodel = \"m\"\n";
-
-    #[test]
-    fn the_race_file_sets_address_and_linger() {
-        let text = format!("[export]\nprometheus = \":9100\"\nlinger = \"30s\"\n{ENDPOINT}");
-        let race = crate::config::from_toml_str(&text, std::path::Path::new("race.toml")).unwrap();
-        assert_eq!(
-            race.export.prometheus,
-            Some("127.0.0.1:9100".parse().unwrap())
-        );
-        assert_eq!(race.export.linger, Some(Duration::from_secs(30)));
-        let off =
-            crate::config::from_toml_str(ENDPOINT, std::path::Path::new("race.toml")).unwrap();
-        assert_eq!(off.export, ExportConfig::default());
-    }
-
-    #[test]
-    fn a_bad_address_in_the_race_file_is_pointed_at() {
-        let text = format!("[export]\nprometheus = \"http://x:1\"\n{ENDPOINT}");
-        let e = crate::config::from_toml_str(&text, std::path::Path::new("race.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("race.toml:2:"), "{e}");
-        assert!(e.contains("export.prometheus"), "{e}");
-        assert!(e.contains("127.0.0.1:9464"), "{e}");
-    }
 }
