@@ -367,6 +367,15 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
     };
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if args.metrics.linger.is_some() && args.metrics.addr.is_none() {
+        return Err(RaceError::from(crate::config::ConfigError::invalid(
+            crate::config::Location::CommandLine,
+            "--metrics-linger",
+            "a metrics linger without a metrics address: nothing is served to linger on",
+            "add --metrics-addr 9464, or drop --metrics-linger",
+        ))
+        .into());
+    }
     // Bound before the replay is read: a port in use is a setup error.
     let exporter = args
         .metrics

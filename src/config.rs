@@ -35,7 +35,7 @@ pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
 pub use error::{ConfigError, Location};
 pub use export::ExportConfig;
-pub(crate) use export::listen_addr;
+pub(crate) use export::{check as check_export, listen_addr};
 pub use fail_if::add_fail_if;
 #[cfg(any(test, feature = "test-support"))]
 pub use race_file::from_toml_str;

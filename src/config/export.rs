@@ -62,6 +62,18 @@ pub(crate) fn listen_addr(text: &str) -> Result<SocketAddr, Problem> {
     }
 }
 
+/// A linger without an address would wait for nothing: refused rather than ignored.
+pub(crate) fn check(export: &ExportConfig) -> Result<(), Problem> {
+    if export.linger.is_some() && export.prometheus.is_none() {
+        return Err(Problem::new(
+            "a metrics linger without a metrics address: nothing is served to linger on",
+            "add --metrics-addr 9464 (or `prometheus = \"9464\"` under [export]), or drop the \
+             linger",
+        ));
+    }
+    Ok(())
+}
+
 fn port(text: &str) -> Option<u16> {
     if text.is_empty() || text.len() > 5 {
         return None;

@@ -303,6 +303,24 @@ fn a_bad_address_is_refused_with_what_to_write() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--metrics-addr"), "{stderr}");
     assert!(stderr.contains("127.0.0.1:9464"), "{stderr}");
+    // A linger with nothing to linger on is refused, not ignored.
+    let output = std::process::Command::new(BIN)
+        .args([
+            "race",
+            "--headless",
+            "-e",
+            A,
+            "-n",
+            "1",
+            "--metrics-linger",
+            "5s",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--metrics-linger"), "{stderr}");
+    assert!(stderr.contains("add --metrics-addr 9464"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
