@@ -10,6 +10,9 @@ use crate::config::CacheMode;
 use crate::pace::{ConcurrencyRamp, Ramp, Rate};
 
 mod layering;
+mod metrics;
+
+pub use metrics::MetricsArgs;
 
 pub use layering::from_args;
 
@@ -234,6 +237,10 @@ pub struct SweepArgs {
     /// No line per level, only the tables, the plot and the recommendation.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// One exporter for the whole sweep, each level's series labelled `level`.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 impl SweepArgs {
@@ -255,6 +262,7 @@ impl SweepArgs {
             retries: self.retries,
             warmup: self.warmup,
             name: self.name.clone(),
+            metrics: self.metrics.clone(),
             headless: true,
             no_replay: true,
             quiet: true,
@@ -508,6 +516,9 @@ pub struct RaceArgs {
     #[arg(long, value_name = "NAME", help_heading = "Output")]
     pub name: Option<String>,
 
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+
     /// Write the results folder here instead of the platform data folder.
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
@@ -617,6 +628,10 @@ pub struct ReplayArgs {
     /// Dashboard colours: dark (default), light, colorblind or plain.
     #[arg(long, value_name = "THEME", value_parser = ["dark", "light", "colorblind", "plain"])]
     pub theme: Option<String>,
+
+    /// The replayed race's metrics served for Prometheus as it plays.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// `llmrace report`.

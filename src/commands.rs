@@ -4,6 +4,7 @@
 
 mod error;
 mod init;
+mod metrics;
 mod mock;
 mod saved;
 
@@ -34,7 +35,11 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
     let dashboard =
         (!args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal())
             .then(|| tui::Theme::new(theme_name(args.theme.as_deref())));
+    let thresholds = crate::threshold::parse_all(&config.fail_if)?;
+    // Bound before anything is sent: a port in use is a setup error.
+    let exporter = metrics::start(&config.export)?;
     let options = RaceOptions {
+        metrics: exporter.as_ref().map(crate::export::Exporter::publisher),
         out: args.out.clone(),
         quiet: args.quiet,
         replay: !args.no_replay,
@@ -42,7 +47,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         replace: args.out.clone().filter(|_| args.force),
         tell: race_teller((!args.quiet).then(|| race_banner(&config)), args.quiet),
     };
-    let thresholds = crate::threshold::parse_all(&config.fail_if)?;
+    let linger = config.export.linger;
     let outcome = match race(config, &base_dir, &options, shutdown).await {
         Ok(outcome) => outcome,
         // Not an error: the user stopped it, and was right to be able to.
@@ -84,6 +89,8 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         ));
     }
     let gated = gate(&thresholds, &outcome.summary);
+    // A signal that stopped the race means the user wants out now: no lingering.
+    metrics::linger(exporter, linger.filter(|_| outcome.signal.is_none())).await;
     Ok(race_exit_code(&outcome, gated))
 }
 
@@ -154,6 +161,9 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, CommandError> {
             chrono::Utc::now(),
         )
     };
+    // Bound before anything is sent: a port in use is a setup error.
+    let exporter = metrics::start(&config.export)?;
+    let linger = config.export.linger;
     let options = sweep::SweepOptions {
         levels: if args.rates.is_empty() {
             args.concurrency
@@ -169,6 +179,7 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, CommandError> {
         replace: args.force,
         // Levels tell nothing but a second signal's acknowledgement, as a quiet race.
         tell: race_teller(None, true),
+        metrics: exporter.as_ref().map(crate::export::Exporter::publisher),
     };
     if !args.quiet {
         // The banner's concurrency is the race's own, which the levels replace: leave it out.
@@ -206,6 +217,7 @@ pub async fn sweep_command(args: &cli::SweepArgs) -> Result<i32, CommandError> {
     if report.interrupted {
         print::err("Stopped early: only the levels that finished are in sweep.json.");
     }
+    metrics::linger(exporter, linger.filter(|_| outcome.signal.is_none())).await;
     Ok(outcome.signal.map_or(0, crate::signals::Signal::exit_code))
 }
 
@@ -355,6 +367,27 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
     };
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if args.metrics.linger.is_some() && args.metrics.addr.is_none() {
+        return Err(RaceError::from(crate::config::ConfigError::invalid(
+            crate::config::Location::CommandLine,
+            "--metrics-linger",
+            "a metrics linger without a metrics address: nothing is served to linger on",
+            "add --metrics-addr 9464, or drop --metrics-linger",
+        ))
+        .into());
+    }
+    // Bound before the replay is read: a port in use is a setup error.
+    let exporter = args
+        .metrics
+        .addr
+        .map(|addr| {
+            metrics::start(&crate::config::ExportConfig {
+                prometheus: Some(addr),
+                linger: None,
+            })
+        })
+        .transpose()?
+        .flatten();
     let race;
     let last = if interactive {
         let speed = crate::replay::player::Speed::parse(&args.speed).map_err(|why| {
@@ -371,7 +404,8 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         tell_format(&log.header);
         race = log.header.race.clone();
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
-        if let Some(signal) = crate::play(log, theme, speed).await? {
+        let metrics = exporter.as_ref().map(crate::export::Exporter::publisher);
+        if let Some(signal) = crate::play(log, theme, speed, metrics).await? {
             // SIGTERM or a closed terminal: leave without printing to what may be gone.
             return Ok(signal.exit_code());
         }
@@ -391,6 +425,12 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         &last.costs,
         expected.as_ref(),
     ));
+    if let Some(exporter) = &exporter {
+        // The replayed race's final values, labelled as the race was.
+        let (_feed, snapshots) = tokio::sync::watch::channel(std::sync::Arc::new(last));
+        exporter.publisher().publish(&race, snapshots);
+    }
+    metrics::linger(exporter, args.metrics.linger).await;
     Ok(0)
 }
 

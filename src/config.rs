@@ -18,6 +18,7 @@ mod defaults;
 mod demo;
 mod endpoint_spec;
 mod error;
+mod export;
 mod fail_if;
 mod headers;
 mod race_file;
@@ -33,6 +34,8 @@ pub use demo::demo_race;
 pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
 pub use error::{ConfigError, Location};
+pub use export::ExportConfig;
+pub(crate) use export::{check as check_export, listen_addr};
 pub use fail_if::add_fail_if;
 #[cfg(any(test, feature = "test-support"))]
 pub use race_file::from_toml_str;
@@ -78,6 +81,10 @@ pub struct RaceConfig {
     /// any holds. Checked with `threshold::parse` when the config is built.
     #[serde(default)]
     pub fail_if: Vec<String>,
+    /// The race's own metrics served for Prometheus (`[export]`, `--metrics-addr`): how the
+    /// race is watched, not what is raced, so left out of the result files.
+    #[serde(skip)]
+    pub export: ExportConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -48,6 +48,10 @@ pub mod event;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod event;
 #[cfg(feature = "test-support")]
+pub mod export;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod export;
+#[cfg(feature = "test-support")]
 pub mod format;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod format;

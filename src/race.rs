@@ -135,6 +135,9 @@ fn set_off(
         costs: std::collections::BTreeMap::new(),
         playback: None,
     }));
+    if let Some(metrics) = &options.metrics {
+        metrics.publish(config, snapshots_rx.clone());
+    }
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
     let end_feed = problems_tx.clone();
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start())

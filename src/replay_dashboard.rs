@@ -13,16 +13,22 @@ use crate::{event, record, tui, workload};
 
 /// Plays a replay back in the dashboard: the same aggregator and views as the live race, on a
 /// virtual clock the user steers (pause, speed, seek, step). Returns when the user quits, with
-/// the signal that made it quit if one did (its exit code is 128 + its number).
+/// the signal that made it quit if one did (its exit code is 128 + its number). With
+/// `metrics`, what the dashboard shows is served for Prometheus as it plays.
 pub async fn play(
     log: EventLog,
     theme: tui::Theme,
     speed: player::Speed,
+    metrics: Option<crate::export::Publisher>,
 ) -> Result<Option<crate::signals::Signal>, RaceError> {
     let info = replay_info(&log);
+    let race = log.header.race.clone();
     let mut player = player::Player::new(log, speed);
     // The first frame shows the replay's start, not an empty board.
     let (snapshots_tx, snapshots_rx) = watch::channel(Arc::new(player.snapshot()));
+    if let Some(metrics) = metrics {
+        metrics.publish(&race, snapshots_rx.clone());
+    }
     let (playback_tx, playback_rx) = mpsc::unbounded_channel();
     let playback = tokio::spawn(player::play(player, snapshots_tx, playback_rx));
     let (commands_tx, mut commands_rx) = mpsc::unbounded_channel();

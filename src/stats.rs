@@ -2,6 +2,7 @@
 //! and per-endpoint statistics, and builds immutable [`Snapshot`]s for the views. Live races and
 //! replays feed it the same events, so both give the same numbers.
 
+pub mod buckets;
 pub mod cost;
 pub mod distribution;
 pub mod endpoint;

@@ -214,6 +214,9 @@ pub struct SweepOptions {
     pub replace: bool,
     /// Who hears what each level's race tells as it goes.
     pub tell: Teller,
+    /// One exporter for the whole sweep (`--metrics-addr`): each level's series get a
+    /// `level` label.
+    pub metrics: Option<crate::export::Publisher>,
 }
 
 /// What a sweep left behind.
@@ -303,6 +306,7 @@ pub async fn sweep(
             dashboard: None,
             replace: (options.replace && i == 0).then(|| options.out.clone()),
             tell: options.tell.clone(),
+            metrics: options.metrics.as_ref().map(|m| m.at_level(level.label())),
         };
         let outcome = match crate::race::race(level_config, base_dir, &race_options, shutdown).await
         {

@@ -46,7 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("stats", &["stats"]),
     ("record", &["record"]),
     ("replay", &["replay"]),
-    ("views", &["report", "tui"]),
+    ("views", &["export", "report", "tui"]),
     (
         "wiring",
         &["lib", "race", "sweep", "replay_dashboard", "fuzzing"],

@@ -97,6 +97,16 @@ pub fn apply_overrides(
     check_think_time(&race, &origin, args.workload.think_time.is_some())?;
     check_trace(&race, &args.workload, &origin)?;
     add_fail_if(&mut race, &args.fail_if, &origin)?;
+    override_with(&mut race.export.prometheus, args.metrics.addr);
+    override_with(&mut race.export.linger, args.metrics.linger);
+    crate::config::check_export(&race.export).map_err(|p| {
+        let (at, key) = if args.metrics.linger.is_some() {
+            (Location::CommandLine, "--metrics-linger")
+        } else {
+            (origin.clone(), "export.linger")
+        };
+        ConfigError::invalid(at, key, p.problem, p.help)
+    })?;
     fill_defaults(&mut race);
     check_session_budget(&race, &origin, args.requests.is_some())?;
     Ok(race)

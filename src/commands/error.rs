@@ -56,6 +56,9 @@ pub enum CommandError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// `--metrics-addr` (or `[export] prometheus`) where nothing can listen.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     /// A file the command was asked to write (`report -o`, `init`) could not be written.
     #[error("cannot write {}: {source}", .path.display())]
     Write {
@@ -78,7 +81,8 @@ impl CommandError {
             | CommandError::NoSuchRace { .. }
             | CommandError::TwoRunsNeeded
             | CommandError::CannotGate { .. }
-            | CommandError::Exists { .. } => 2,
+            | CommandError::Exists { .. }
+            | CommandError::Export(_) => 2,
             CommandError::Write { .. } => 1,
         }
     }

@@ -72,5 +72,6 @@ pub(crate) fn bare_race() -> RaceConfig {
         slo: Slo::default(),
         endpoints: Vec::new(),
         fail_if: Vec::new(),
+        export: super::ExportConfig::default(),
     }
 }

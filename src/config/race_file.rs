@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Location};
 use super::raw::{
-    RawEndpoint, RawImages, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds, RawTimeouts,
-    RawWorkload,
+    RawEndpoint, RawExport, RawImages, RawPrice, RawRace, RawSlo, RawSynthetic, RawThresholds,
+    RawTimeouts, RawWorkload,
 };
 use super::sessions;
 use super::toml_error;
@@ -154,6 +154,7 @@ impl Resolver<'_> {
             slo: self.slo(&raw.slo.unwrap_or_default())?,
             endpoints,
             fail_if,
+            export: self.export(raw.export.unwrap_or_default())?,
         };
         self.check_trace(&race, trace.as_ref(), speed.as_ref())?;
         Ok(race)
@@ -395,6 +396,16 @@ impl Resolver<'_> {
             spread,
             count,
             seed: table.seed.unwrap_or(workload_seed),
+        })
+    }
+
+    fn export(&self, raw: RawExport) -> Result<super::ExportConfig, ConfigError> {
+        Ok(super::ExportConfig {
+            prometheus: raw
+                .prometheus
+                .map(|v| self.check(&v, "export.prometheus", |t| super::listen_addr(t)))
+                .transpose()?,
+            linger: self.duration(raw.linger.as_ref(), "export.linger")?,
         })
     }
 

@@ -16,6 +16,7 @@ pub(super) struct RawRace {
     pub timeouts: Option<RawTimeouts>,
     pub slo: Option<RawSlo>,
     pub thresholds: Option<RawThresholds>,
+    pub export: Option<RawExport>,
     #[serde(default)]
     pub endpoint: Vec<Spanned<RawEndpoint>>,
 }
@@ -138,6 +139,14 @@ pub(super) struct RawThresholds {
     pub fail_if: Vec<Spanned<String>>,
 }
 
+/// `[export]`: the race's own metrics served for Prometheus.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExport {
+    pub prometheus: Option<Spanned<String>>,
+    pub linger: Option<Spanned<String>>,
+}
+
 /// `price = { input = 3, cached_input = 0.30, cache_write = 3.75, output = 15 }`, USD per
 /// million tokens.
 #[derive(Debug, Deserialize)]
@@ -192,6 +201,7 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("", "timeouts", "a [timeouts] table"),
     doc("", "slo", "an [slo] table"),
     doc("", "thresholds", "a [thresholds] table"),
+    doc("", "export", "an [export] table"),
     doc("", "endpoint", "one [[endpoint]] table per endpoint"),
     doc(
         "workload",
@@ -361,6 +371,16 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "fail_if",
         r#"fail_if = ["ttft.p95 > 800ms", "error_rate > 1%", "vllm: output_tps.p50 < 20"]"#,
     ),
+    doc(
+        "export",
+        "prometheus",
+        r#"prometheus = "9464" (serve /metrics on 127.0.0.1:9464; "0.0.0.0:9464" for other machines)"#,
+    ),
+    doc(
+        "export",
+        "linger",
+        r#"linger = "30s" (keep serving the final values after the finish)"#,
+    ),
     doc("endpoint", "name", r#"name = "vllm""#),
     doc(
         "endpoint",
@@ -482,13 +502,14 @@ mod tests {
     }
 
     /// Every table of a race file, by its path.
-    const TABLES: [&str; 11] = [
+    const TABLES: [&str; 12] = [
         "",
         "workload",
         "load",
         "timeouts",
         "slo",
         "thresholds",
+        "export",
         "endpoint",
         "endpoint.price",
         "workload.synthetic",

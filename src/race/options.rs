@@ -24,4 +24,6 @@ pub struct RaceOptions {
     /// Who hears what the race tells as it goes (that it can start, notices, a second signal):
     /// the command edge prints it; nobody by default.
     pub tell: Teller,
+    /// Where the race's snapshots are served for Prometheus (`--metrics-addr`), if anywhere.
+    pub metrics: Option<crate::export::Publisher>,
 }

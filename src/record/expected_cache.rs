@@ -166,6 +166,7 @@ mod tests {
         use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
         EndpointSnapshot {
             server: None,
+            buckets: std::sync::Arc::default(),
             name: name.to_string(),
             counts: Counts {
                 sent,

@@ -66,6 +66,7 @@ mod tests {
     ) -> EndpointSnapshot {
         EndpointSnapshot {
             server: None,
+            buckets: std::sync::Arc::default(),
             name: "e".to_string(),
             counts: Counts {
                 sent: ended,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::buckets::SharedBuckets;
 use super::distribution::{Distribution, Summary};
 use super::health;
 use super::recent::{RecentRequests, ViewHandle};
@@ -46,6 +47,8 @@ pub struct EndpointStats {
     requests: RecentRequests,
     /// Multi-turn sessions: TTFT per turn.
     turns: super::turns::TurnStats,
+    /// The latencies again in fixed buckets, for the Prometheus exporter.
+    buckets: SharedBuckets,
 }
 
 impl EndpointStats {
@@ -165,6 +168,7 @@ impl EndpointStats {
                 for gap in &record.itl_ms {
                     self.itl.record_ms(*gap);
                 }
+                self.bucket(record);
                 if record.batched_first_token {
                     self.counts.batched_first_token += 1;
                 }
@@ -272,6 +276,25 @@ impl EndpointStats {
             wins_first_finished: 0,
             laps: 0,
             server: None,
+            buckets: self.buckets.shared(),
+        }
+    }
+
+    /// A succeeded request's latencies into the exporter's buckets, as into the distributions.
+    fn bucket(&mut self, record: &RequestRecord) {
+        let buckets = self.buckets.edit();
+        for (b, ms) in [
+            (&mut buckets.ttft, record.ttft_ms),
+            (&mut buckets.ttfa, record.ttfa_ms),
+            (&mut buckets.ttlt, record.ttlt_ms),
+            (&mut buckets.tpot, record.tpot_ms),
+        ] {
+            if let Some(ms) = ms {
+                b.record_ms(ms);
+            }
+        }
+        for gap in &record.itl_ms {
+            buckets.itl.record_ms(*gap);
         }
     }
 }

@@ -85,6 +85,9 @@ pub struct EndpointSnapshot {
     /// The endpoint's server as its own `/metrics` describes it, when it was scraped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<Arc<super::server::ServerView>>,
+    /// The latencies in fixed buckets, for the Prometheus exporter (shared, not copied).
+    #[serde(skip)]
+    pub buckets: Arc<super::buckets::LatencyBuckets>,
 }
 
 /// The lane badge: judged from the recent error rate and latency.

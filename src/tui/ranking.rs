@@ -167,6 +167,7 @@ mod tests {
     fn endpoint(name: &str, ttft: Option<f64>, tps: f64, ok: u64, failed: u64) -> EndpointSnapshot {
         EndpointSnapshot {
             server: None,
+            buckets: std::sync::Arc::default(),
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,

@@ -26,6 +26,7 @@ mod disk;
 mod fuzz_corpus;
 mod gating;
 mod images;
+mod metrics_export;
 mod mock_faults;
 mod mock_profile;
 mod mock_server;

@@ -25,6 +25,7 @@ async fn the_more_sensitive_endpoint_saturates_earlier() {
         quiet: true,
         replace: false,
         tell: llmrace::race::Teller::default(),
+        metrics: None,
     };
     let outcome = sweep::sweep(config, std::path::Path::new("."), &options)
         .await

@@ -8,6 +8,7 @@ use crate::stats::snapshot::{Counts, Latency, Rates, Tokens};
 fn endpoint(name: &str) -> EndpointSnapshot {
     EndpointSnapshot {
         server: None,
+        buckets: std::sync::Arc::default(),
         name: name.to_string(),
         counts: Counts {
             sent: 2,

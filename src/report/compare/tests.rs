@@ -145,6 +145,7 @@ fn summarise(name: &str, records: &[RequestRecord]) -> EndpointSnapshot {
     let per_s = |n: f64| if window_s > 0.0 { n / window_s } else { 0.0 };
     EndpointSnapshot {
         server: None,
+        buckets: std::sync::Arc::default(),
         name: name.to_string(),
         counts,
         errors,

@@ -26,6 +26,7 @@ fn summary(value: f64) -> Summary {
 fn endpoint(name: &str, ok: u64, failed: u64, ttft: Option<f64>) -> EndpointSnapshot {
     EndpointSnapshot {
         server: None,
+        buckets: std::sync::Arc::default(),
         name: name.to_string(),
         counts: Counts {
             sent: ok + failed,

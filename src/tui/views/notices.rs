@@ -163,6 +163,7 @@ mod tests {
         let failed = errors.iter().map(|(_, n)| n).sum();
         EndpointSnapshot {
             server: None,
+            buckets: std::sync::Arc::default(),
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,

@@ -42,6 +42,7 @@ pub async fn attempt(
         dashboard: None,
         replace: None,
         tell: llmrace::race::Teller::default(),
+        metrics: None,
     };
     llmrace::race::race(
         config,
