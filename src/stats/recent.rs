@@ -196,6 +196,8 @@ impl RequestView {
                 self.mark(at_ms, usage_label(counts, *source));
             }
             EventKind::ServerTimings(timings) => self.mark(at_ms, server_timings_label(timings)),
+            // A scrape belongs to no request: the aggregator folds it apart.
+            EventKind::ServerMetrics(_) => {}
             EventKind::Finished { finish_reason, .. } => {
                 self.state = RequestState::Succeeded;
                 self.finish_reason.clone_from(finish_reason);
