@@ -212,7 +212,17 @@ impl Live {
         } = self;
         let plan = engine::Plan::of(config);
         let timeouts = config.timeouts.clone();
+        let scraper = engine::scrape::Scraper::start(
+            &config.endpoints,
+            &held.field.targets,
+            held.clock,
+            &events,
+            controls.abort.clone(),
+        );
         engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
+        if let Some(scraper) = scraper {
+            scraper.finish().await;
+        }
         let runtime_late_ms = lag_probe.stop();
         let (final_snapshot, recorder, backlog) = match pipeline.await {
             Ok(done) => done,

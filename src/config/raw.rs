@@ -165,6 +165,7 @@ pub(super) struct RawEndpoint {
     pub max_tokens: Option<Spanned<u32>>,
     pub color: Option<Spanned<String>>,
     pub price: Option<Spanned<RawPrice>>,
+    pub server_metrics: Option<Spanned<super::ServerMetricsSource>>,
 }
 
 /// One key of the race file and how to write it.
@@ -391,6 +392,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("endpoint", "concurrency", "concurrency = 8"),
     doc("endpoint", "max_tokens", "max_tokens = 256"),
     doc("endpoint", "color", r#"color = "cyan""#),
+    doc(
+        "endpoint",
+        "server_metrics",
+        r#"server_metrics = "http://localhost:8000/metrics" (or false)"#,
+    ),
     doc(
         "endpoint",
         "price",
