@@ -145,7 +145,9 @@ fn set_off(
         aggregator,
         events_rx,
         pipeline::Pipeline {
-            recorder: Recorder::new(results, replay),
+            recorder: Recorder::new(results, replay).with_server_metrics(
+                record::server_file::ServerMetricsFile::new(&dir, clock.wall_start(), names.clone()),
+            ),
             snapshots: snapshots_tx,
             problems: problems_tx,
             controls: controls.clone(),
