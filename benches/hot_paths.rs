@@ -259,7 +259,6 @@ fn race_info() -> RaceInfo {
                 protocol: "openai".into(),
                 color: None,
                 price: None,
-                server_metrics: llmrace::config::ServerMetricsSource::Auto,
                 simulated: true,
                 concurrency: 16,
                 salt: None,

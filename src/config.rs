@@ -40,7 +40,9 @@ pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
 pub(crate) use server_metrics::apply_flags as apply_server_metrics_flags;
-pub use server_metrics::{ServerMetricsSource, tried_by_default as server_metrics_tried_by_default};
+pub use server_metrics::{
+    ServerMetricsSource, tried_by_default as server_metrics_tried_by_default,
+};
 pub use sessions::{
     MAX_TURNS, ThinkDistribution, ThinkTime, budget as session_budget,
     parse_flag as parse_think_time,

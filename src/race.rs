@@ -146,7 +146,11 @@ fn set_off(
         events_rx,
         pipeline::Pipeline {
             recorder: Recorder::new(results, replay).with_server_metrics(
-                record::server_file::ServerMetricsFile::new(&dir, clock.wall_start(), names.clone()),
+                record::server_file::ServerMetricsFile::new(
+                    &dir,
+                    clock.wall_start(),
+                    names.clone(),
+                ),
             ),
             snapshots: snapshots_tx,
             problems: problems_tx,

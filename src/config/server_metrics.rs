@@ -106,12 +106,10 @@ pub fn url(url: &str) -> Result<(), Problem> {
 /// Whether llmrace tries `/metrics` by itself for an endpoint of `protocol` at `base_url`:
 /// the openai protocols over http(s) (and their built-in mocks).
 pub fn tried_by_default(protocol: Protocol, base_url: &str) -> bool {
-    matches!(
-        protocol,
-        Protocol::OpenAiChat | Protocol::OpenAiCompletions
-    ) && ["http://", "https://", "mock://"]
-        .iter()
-        .any(|scheme| base_url.starts_with(scheme))
+    matches!(protocol, Protocol::OpenAiChat | Protocol::OpenAiCompletions)
+        && ["http://", "https://", "mock://"]
+            .iter()
+            .any(|scheme| base_url.starts_with(scheme))
 }
 
 /// Applies `--server-metrics NAME=URL` (or `NAME=off`) to endpoint NAME, from -e or the file.
@@ -146,11 +144,11 @@ pub(crate) fn apply_flags(
         };
         let (name, value) = (name.trim(), value.trim());
         let Some(index) = names.iter().position(|n| n == name) else {
-            let help = match did_you_mean(name, &names.iter().map(String::as_str).collect::<Vec<_>>())
-            {
-                Some(guess) => format!("did you mean `{guess}`? endpoints: {listed}"),
-                None => format_help,
-            };
+            let help =
+                match did_you_mean(name, &names.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    Some(guess) => format!("did you mean `{guess}`? endpoints: {listed}"),
+                    None => format_help,
+                };
             return Err(fail(
                 format!("`{name}` is not an endpoint of this race"),
                 help,
@@ -166,7 +164,8 @@ pub(crate) fn apply_flags(
         let source = if matches!(value, "off" | "false" | "none") {
             ServerMetricsSource::Off
         } else {
-            url(value).map_err(|p| fail(format!("for endpoint `{name}`: {}", p.problem), p.help))?;
+            url(value)
+                .map_err(|p| fail(format!("for endpoint `{name}`: {}", p.problem), p.help))?;
             ServerMetricsSource::Url(value.to_string())
         };
         if let Some(endpoint) = endpoints.get_mut(index) {
@@ -197,9 +196,18 @@ mod tests {
     #[test]
     fn the_openai_protocols_over_http_are_tried_by_default() {
         assert!(tried_by_default(Protocol::OpenAiChat, "http://h:8000/v1"));
-        assert!(tried_by_default(Protocol::OpenAiCompletions, "mock://steady"));
-        assert!(!tried_by_default(Protocol::Anthropic, "https://api.anthropic.com/v1"));
-        assert!(!tried_by_default(Protocol::Ollama, "http://127.0.0.1:11434"));
+        assert!(tried_by_default(
+            Protocol::OpenAiCompletions,
+            "mock://steady"
+        ));
+        assert!(!tried_by_default(
+            Protocol::Anthropic,
+            "https://api.anthropic.com/v1"
+        ));
+        assert!(!tried_by_default(
+            Protocol::Ollama,
+            "http://127.0.0.1:11434"
+        ));
     }
 
     fn endpoints() -> Vec<EndpointConfig> {
@@ -210,7 +218,10 @@ mod tests {
     fn flags_set_urls_and_turn_scraping_off() {
         let mut list = endpoints();
         let (a, b) = (list[0].name.clone(), list[1].name.clone());
-        let flags = [format!("{a}=http://127.0.0.1:9/metrics"), format!("{b}=off")];
+        let flags = [
+            format!("{a}=http://127.0.0.1:9/metrics"),
+            format!("{b}=off"),
+        ];
         apply_flags(&mut list, &flags).unwrap();
         assert_eq!(
             list[0].server_metrics,
@@ -227,7 +238,10 @@ mod tests {
             apply_flags(list, flags).unwrap_err().to_string()
         };
         let e = error(&mut list, &["nobody=http://h/metrics".to_string()]);
-        assert!(e.contains("not an endpoint") && e.contains("--server-metrics"), "{e}");
+        assert!(
+            e.contains("not an endpoint") && e.contains("--server-metrics"),
+            "{e}"
+        );
         let e = error(&mut list, &[format!("{a}=localhost:8000")]);
         assert!(e.contains("http://"), "{e}");
         let e = error(&mut list, &["http://h/metrics?key=sk-x".to_string()]);

@@ -21,8 +21,8 @@ use super::target::Target;
 use crate::clock::{RaceClock, Stopwatch};
 use crate::config::{EndpointConfig, ServerMetricsSource};
 use crate::event::{
-    EndpointId, EventKind, MAX_SCRAPE_SERIES, MAX_SERIES_NAME_BYTES, RaceEvent,
-    RequestId, ScrapeError, ScrapeFailure, ServerScrape,
+    EndpointId, EventKind, MAX_SCRAPE_SERIES, MAX_SERIES_NAME_BYTES, RaceEvent, RequestId,
+    ScrapeError, ScrapeFailure, ServerScrape,
 };
 
 /// How often each URL is scraped.
@@ -263,10 +263,7 @@ async fn scrape_once(
             Ok(fetched) => fetched,
             Err(_) => Err(failure(
                 ScrapeFailure::Timeout,
-                &format!(
-                    "no whole page within {} s",
-                    SCRAPE_TIMEOUT.as_secs_f64()
-                ),
+                &format!("no whole page within {} s", SCRAPE_TIMEOUT.as_secs_f64()),
             )),
         }
     };
@@ -280,7 +277,12 @@ async fn scrape_once(
     let read = match fetched {
         Ok(body) => tokio::task::spawn_blocking(move || read_page(&body, &models))
             .await
-            .unwrap_or_else(|_| Err(failure(ScrapeFailure::Garbage, "the page could not be read"))),
+            .unwrap_or_else(|_| {
+                Err(failure(
+                    ScrapeFailure::Garbage,
+                    "the page could not be read",
+                ))
+            }),
         Err(e) => Err(e),
     };
     page.groups
@@ -381,10 +383,7 @@ async fn fetch(page: &Page, connection: &mut Connection) -> Result<Bytes, Scrape
         let frame = frame.map_err(|e| {
             failure(
                 ScrapeFailure::Connect,
-                &format!(
-                    "the page was cut off: {}",
-                    super::connection::chain(&e)
-                ),
+                &format!("the page was cut off: {}", super::connection::chain(&e)),
             )
         })?;
         if let Ok(data) = frame.into_data() {
@@ -405,8 +404,12 @@ fn read_page(
     body: &[u8],
     models: &[String],
 ) -> Result<Vec<crate::server_metrics::Page>, ScrapeError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| failure(ScrapeFailure::Garbage, "not a metrics page (not UTF-8 text)"))?;
+    let text = std::str::from_utf8(body).map_err(|_| {
+        failure(
+            ScrapeFailure::Garbage,
+            "not a metrics page (not UTF-8 text)",
+        )
+    })?;
     if !has_a_sample(text) {
         return Err(failure(
             ScrapeFailure::Garbage,
@@ -431,11 +434,14 @@ fn read_page(
 fn has_a_sample(text: &str) -> bool {
     text.lines().any(|line| {
         let line = line.trim_start();
-        let mut parts = line.split_whitespace();
-        let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+        // Label values may hold spaces: the value follows the labels' closing brace.
+        let (name, rest) = match line.split_once('{') {
+            Some((name, labels)) => (name, labels.rsplit_once('}').map_or("", |(_, r)| r)),
+            None => line.split_once(char::is_whitespace).unwrap_or((line, "")),
+        };
+        let Some(value) = rest.split_whitespace().next() else {
             return false;
         };
-        let name = name.split('{').next().unwrap_or_default();
         !name.is_empty()
             && name
                 .chars()

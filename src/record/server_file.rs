@@ -184,7 +184,10 @@ mod tests {
             ..scrape(Vec::new(), None)
         };
         file.write(&request).unwrap();
-        assert!(!partial(dir.path(), SERVER_METRICS_JSONL).exists(), "no scrape, no file");
+        assert!(
+            !partial(dir.path(), SERVER_METRICS_JSONL).exists(),
+            "no scrape, no file"
+        );
         file.write(&scrape(vec![EndpointId(1)], None)).unwrap();
         let timeout = ScrapeError {
             class: ScrapeFailure::Timeout,

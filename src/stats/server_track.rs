@@ -99,16 +99,19 @@ impl Track {
         }
         let last = self.last.as_ref();
         let prefix = (
-            self.prefix_hits.add(last, &reading, |r| r.prefix_hits_total),
+            self.prefix_hits
+                .add(last, &reading, |r| r.prefix_hits_total),
             self.prefix_queries
                 .add(last, &reading, |r| r.prefix_queries_total),
         );
         let spec = (
             self.spec_accepted
                 .add(last, &reading, |r| r.spec_accepted_total),
-            self.spec_drafted.add(last, &reading, |r| r.spec_drafted_total),
+            self.spec_drafted
+                .add(last, &reading, |r| r.spec_drafted_total),
         );
-        self.preemptions.add(last, &reading, |r| r.preemptions_total);
+        self.preemptions
+            .add(last, &reading, |r| r.preemptions_total);
         self.queue.add(reading.queue);
         self.running.add(reading.running);
         self.kv_cache.add(reading.kv_cache);

@@ -39,7 +39,6 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
                     protocol: protocol.to_string(),
                     color: None,
                     price: None,
-                    server_metrics: crate::config::ServerMetricsSource::Auto,
                     simulated,
                     concurrency: 4,
                     salt: None,

@@ -104,8 +104,16 @@ mod tests {
         let notices = server_metrics_notices(&endpoints);
         assert_eq!(notices.len(), 1, "{notices:?}");
         let n = &notices[0];
-        assert!(n.starts_with("a, b: server metrics from http://127.0.0.1:9/metrics"), "{n}");
-        for part in ["3 of 10 scrapes failed", "2 timed out", "1 not a metrics page", "an empty page"] {
+        assert!(
+            n.starts_with("a, b: server metrics from http://127.0.0.1:9/metrics"),
+            "{n}"
+        );
+        for part in [
+            "3 of 10 scrapes failed",
+            "2 timed out",
+            "1 not a metrics page",
+            "an empty page",
+        ] {
             assert!(n.contains(part), "{part}: {n}");
         }
     }
@@ -119,6 +127,9 @@ mod tests {
             ..ServerView::default()
         };
         let notices = server_metrics_notices(&[endpoint("a", Some(view))]);
-        assert!(notices[0].contains("none of 4 scrapes worked"), "{notices:?}");
+        assert!(
+            notices[0].contains("none of 4 scrapes worked"),
+            "{notices:?}"
+        );
     }
 }

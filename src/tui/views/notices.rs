@@ -194,7 +194,6 @@ mod tests {
                     protocol: (*p).to_string(),
                     color: None,
                     price: None,
-                    server_metrics: crate::config::ServerMetricsSource::Auto,
                     simulated: false,
                     concurrency: 1,
                     salt: None,

@@ -19,7 +19,6 @@ fn race_info(endpoints: usize) -> RaceInfo {
                 protocol: "openai".into(),
                 color: None,
                 price: None,
-                server_metrics: crate::config::ServerMetricsSource::Auto,
                 simulated: true,
                 concurrency: 4,
                 salt: None,

@@ -64,7 +64,6 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
                 protocol: "openai".into(),
                 color: None,
                 price: None,
-                server_metrics: crate::config::ServerMetricsSource::Auto,
                 simulated: true,
                 concurrency: 4,
                 // The thinker raced cold: its prompts started with this salt.
