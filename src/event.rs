@@ -254,6 +254,10 @@ pub const MAX_SCRAPE_SERIES: usize = 5_000;
 /// past the reader's cap.
 pub const MAX_SERIES_NAME_BYTES: usize = 512;
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
 fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }

@@ -211,7 +211,23 @@ mod tests {
     }
 
     fn endpoints() -> Vec<EndpointConfig> {
-        crate::config::demo_race().endpoints
+        ["a", "b"]
+            .iter()
+            .map(|name| EndpointConfig {
+                name: (*name).to_string(),
+                protocol: Protocol::OpenAiChat,
+                base_url: "http://127.0.0.1:8000/v1".into(),
+                model: "m".into(),
+                api_key_env: None,
+                headers: std::collections::BTreeMap::new(),
+                body: serde_json::Map::new(),
+                concurrency: None,
+                max_tokens: None,
+                color: None,
+                price: None,
+                server_metrics: ServerMetricsSource::Auto,
+            })
+            .collect()
     }
 
     #[test]

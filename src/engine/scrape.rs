@@ -91,25 +91,22 @@ impl ScrapePlan {
         model: &str,
         id: EndpointId,
     ) {
-        let page = match self
+        let known = self
             .pages
-            .iter_mut()
-            .find(|p| *p.origin == origin && p.path == path)
-        {
-            Some(page) => page,
-            None => {
-                self.pages.push(Page {
-                    origin: Arc::new(origin),
-                    path,
-                    shown: crate::secret::redact_url(url),
-                    named,
-                    groups: Vec::new(),
-                });
-                let Some(page) = self.pages.last_mut() else {
-                    return;
-                };
-                page
-            }
+            .iter()
+            .position(|p| *p.origin == origin && p.path == path);
+        let index = known.unwrap_or_else(|| {
+            self.pages.push(Page {
+                origin: Arc::new(origin),
+                path,
+                shown: crate::secret::redact_url(url),
+                named,
+                groups: Vec::new(),
+            });
+            self.pages.len() - 1
+        });
+        let Some(page) = self.pages.get_mut(index) else {
+            return;
         };
         page.named |= named;
         match page.groups.iter_mut().find(|(m, _)| m == model) {

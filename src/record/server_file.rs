@@ -34,6 +34,10 @@ struct Line<'a> {
     series_left_out: u32,
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }

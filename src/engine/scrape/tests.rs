@@ -55,7 +55,7 @@ async fn serve(script: Script) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 fn ok(content_type: &str, body: &str) -> Option<Vec<u8>> {
-    Some(
+    answer(
         format!(
             "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
@@ -65,7 +65,13 @@ fn ok(content_type: &str, body: &str) -> Option<Vec<u8>> {
 }
 
 fn status(line: &str, extra: &str) -> Option<Vec<u8>> {
-    Some(format!("HTTP/1.1 {line}\r\n{extra}content-length: 0\r\n\r\n").into_bytes())
+    answer(format!("HTTP/1.1 {line}\r\n{extra}content-length: 0\r\n\r\n").into_bytes())
+}
+
+/// An answer (the script's `None` is none).
+#[expect(clippy::unnecessary_wraps, reason = "a script's step")]
+fn answer(bytes: Vec<u8>) -> Option<Vec<u8>> {
+    Some(bytes)
 }
 
 const PAGE: &str = "# HELP vllm:num_requests_waiting Requests waiting.\n\
