@@ -394,14 +394,14 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc("endpoint", "color", r#"color = "cyan""#),
     doc(
         "endpoint",
-        "server_metrics",
-        r#"server_metrics = "http://localhost:8000/metrics" (or false)"#,
-    ),
-    doc(
-        "endpoint",
         "price",
         "price = { input = 3, cached_input = 0.30, cache_write = 3.75, output = 15 } (USD per \
          million tokens)",
+    ),
+    doc(
+        "endpoint",
+        "server_metrics",
+        r#"server_metrics = "http://localhost:8000/metrics" (or false)"#,
     ),
     doc(
         "endpoint.price",
