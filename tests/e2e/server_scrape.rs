@@ -132,6 +132,24 @@ async fn scrapes_are_recorded_folded_and_replayed_and_no_key_is_sent() {
         json(&live.join("summary.json")),
         json(&again.join("summary.json"))
     );
+    let scraped = |d: &Path| std::fs::read_to_string(d.join("server_metrics.jsonl")).unwrap();
+    assert_eq!(
+        scraped(&live),
+        scraped(&again),
+        "rebuilt as the race wrote it"
+    );
+    // `llmrace report --results` rebuilds it from the replay file too.
+    let rebuilt = dir.path().join("rebuilt");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .arg("report")
+        .arg(&live)
+        .arg("--results")
+        .arg(&rebuilt)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(scraped(&live), scraped(&rebuilt));
 }
 
 #[tokio::test]
