@@ -211,3 +211,61 @@ async fn an_endpoint_without_metrics_stays_quiet() {
     assert!(!run_json.contains("server metrics"), "{run_json}");
     assert!(outcome.summary.endpoints[1].server.is_none());
 }
+
+/// Ctrl-C stops the scraper with everything else, a page that hangs included: the run ends
+/// with the signal's code, and `server_metrics.jsonl` is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_scraper_with_the_race() {
+    use crate::common::running::Running;
+    let (working, _) = metrics_server(ok(PAGE)).await;
+    // Reads each request and never answers.
+    let (hanging, _) = metrics_server(String::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args: Vec<String> = [
+        "--headless",
+        "-e",
+        "a=openai:mock://steady,ttft=50ms,itl=30ms,tokens=400",
+        "-e",
+        "b=openai:mock://steady,ttft=50ms,itl=30ms,tokens=400",
+        "--server-metrics",
+        &format!("a={working}"),
+        "--server-metrics",
+        &format!("b={hanging}"),
+        "-n",
+        "1000",
+        "-c",
+        "2",
+        "--max-tokens",
+        "400",
+        "-o",
+        &out.display().to_string(),
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let mut running = Running::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    running.wait_for_progress(2);
+    running.signal("INT");
+    let ended = running.end();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(!out.join("server_metrics.jsonl.partial").exists());
+    let text = std::fs::read_to_string(out.join("server_metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["endpoints"] == serde_json::json!(["a"])),
+        "{text}"
+    );
+    // b's page timed out every time it was given the time to.
+    for line in lines
+        .iter()
+        .filter(|l| l["endpoints"] == serde_json::json!(["b"]))
+    {
+        assert_eq!(line["error"]["class"], "timeout", "{line}");
+    }
+}
