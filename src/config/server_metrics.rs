@@ -164,8 +164,15 @@ pub(crate) fn apply_flags(
         let source = if matches!(value, "off" | "false" | "none") {
             ServerMetricsSource::Off
         } else {
-            url(value)
-                .map_err(|p| fail(format!("for endpoint `{name}`: {}", p.problem), p.help))?;
+            url(value).map_err(|p| {
+                fail(
+                    format!("for endpoint `{name}`: {}", p.problem),
+                    format!(
+                        "write e.g. `--server-metrics {name}=http://localhost:8000/metrics`, \
+                         or `{name}=off` to scrape none"
+                    ),
+                )
+            })?;
             ServerMetricsSource::Url(value.to_string())
         };
         if let Some(endpoint) = endpoints.get_mut(index) {

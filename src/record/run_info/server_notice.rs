@@ -27,6 +27,9 @@ pub fn server_metrics_notices(endpoints: &[EndpointSnapshot]) -> Vec<String> {
             .map(|(kind, n)| format!("{n} {}", kind_words(*kind)))
             .collect();
         let last = view.last_error.as_deref().unwrap_or("not known");
+        // The message names the page; the notice already does.
+        let prefix = format!("{}: ", view.source);
+        let last = last.strip_prefix(&prefix).unwrap_or(last);
         let what = if view.failed == view.scrapes {
             format!("none of {} scrapes worked", view.scrapes)
         } else {
@@ -108,6 +111,7 @@ mod tests {
             n.starts_with("a, b: server metrics from http://127.0.0.1:9/metrics"),
             "{n}"
         );
+        assert!(!n.contains("metrics: an empty"), "the URL once: {n}");
         for part in [
             "3 of 10 scrapes failed",
             "2 timed out",
