@@ -12,7 +12,7 @@ use crate::record::server_file::ServerMetricsFile;
 use crate::record::{RecordError, ResultsWriter, Summary};
 
 /// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json,
-/// and server_metrics.jsonl when it scraped any) in `dir` from its replay.
+/// and `server_metrics.jsonl` when it scraped any) in `dir` from its replay.
 #[cfg(any(test, feature = "test-support"))]
 pub fn report(replay: &Replay, dir: &Path) -> Result<(PathBuf, Summary), RecordError> {
     let run = load::from_replay(replay);
