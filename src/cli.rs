@@ -405,6 +405,21 @@ pub struct RaceArgs {
     )]
     pub api_key_envs: Vec<String>,
 
+    /// Endpoint NAME's server metrics are scraped from URL (or NAME=off: none). Repeatable.
+    #[arg(
+        long = "server-metrics",
+        value_name = "NAME=URL",
+        help_heading = "Endpoints",
+        long_help = "Endpoint NAME's server (vLLM, SGLang, llama.cpp, TGI) publishes its \
+                     metrics at URL: scraped once a second on a connection of its own, \
+                     never sent the endpoint's key, like `server_metrics` in a race file. \
+                     NAME=off scrapes none. Without it, openai endpoints over http(s) try \
+                     /metrics on their host by themselves and stay quiet if it is not there. \
+                     Repeatable, once per endpoint.\n\
+                     Example: --server-metrics fast=http://localhost:8000/metrics"
+    )]
+    pub server_metrics: Vec<String>,
+
     /// What is sent: prompts, their order, and the request settings.
     #[command(flatten)]
     pub workload: WorkloadArgs,

@@ -24,6 +24,7 @@ mod headers;
 mod race_file;
 mod raw;
 mod redact;
+mod server_metrics;
 mod sessions;
 mod toml_error;
 mod trace;
@@ -41,6 +42,10 @@ pub use fail_if::add_fail_if;
 pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
 pub use redact::redact_config;
+pub(crate) use server_metrics::apply_flags as apply_server_metrics_flags;
+pub use server_metrics::{
+    ServerMetricsSource, tried_by_default as server_metrics_tried_by_default,
+};
 pub use sessions::{
     MAX_TURNS, ThinkDistribution, ThinkTime, budget as session_budget,
     parse_flag as parse_think_time,
@@ -388,6 +393,9 @@ pub struct EndpointConfig {
     /// What the endpoint charges, for cost figures; `None` when unpriced.
     #[serde(default)]
     pub price: Option<Price>,
+    /// Where its server's `/metrics` is scraped (left out: tried by itself, quietly).
+    #[serde(default, skip_serializing_if = "ServerMetricsSource::is_auto")]
+    pub server_metrics: ServerMetricsSource,
 }
 
 /// US dollars per million tokens. Providers bill the prompt's cached tokens apart: reads from

@@ -12,6 +12,7 @@ pub mod request;
 mod response_head;
 pub mod retry;
 pub mod schedule;
+pub mod scrape;
 mod senders;
 mod session;
 mod session_plan;

@@ -16,8 +16,9 @@ pub const MAX_HEADERS: usize = 24;
 /// Anthropic's own `input_tokens`, which leaves them out), and `Resent` is new (a request
 /// sent again on a new connection; a format-1 reader cannot read it). 3: `Content.tool` is new
 /// (the text is a tool call's arguments, not answer text; a format-2 reader would take it for
-/// the answer).
-pub const EVENT_FORMAT_VERSION: u32 = 3;
+/// the answer). 4: `ServerMetrics` is new (a scrape of a server's `/metrics`, under the
+/// request id [`RequestId::SERVER`]; a format-3 reader cannot read it).
+pub const EVENT_FORMAT_VERSION: u32 = 4;
 
 /// Reads later than this after their bytes arrived are noted on the content they carried;
 /// below it, a read is as prompt as a busy client can be and the note would only fill files.
@@ -38,6 +39,12 @@ pub struct EndpointId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RequestId(pub u64);
+
+impl RequestId {
+    /// The request id of events that belong to no request (a scrape of an endpoint's server
+    /// metrics): no race numbers a request this high.
+    pub const SERVER: RequestId = RequestId(u64::MAX);
+}
 
 /// Index of a prompt in the race's workload; every endpoint is sent prompt 0, 1, 2, … in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -210,6 +217,72 @@ pub enum EventKind {
     },
     /// The race was stopped (Ctrl-C) while this request was in flight.
     Cancelled { bytes: u64 },
+    /// The endpoint's server's `/metrics` page, scraped once (not a request: the event's
+    /// `request` is [`RequestId::SERVER`]). Boxed: it is large and comes once a second.
+    ServerMetrics(Box<ServerScrape>),
+}
+
+/// One scrape of a server's `/metrics` (`engine/scrape.rs`), for the endpoint of its event
+/// and every endpoint in `also` (endpoints of one server and model share a scrape).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerScrape {
+    /// Where it was scraped, redacted as every URL.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<EndpointId>,
+    /// What the page said, in llmrace's vocabulary; `None` when the scrape failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<crate::server_metrics::ServerReading>,
+    /// Every series on the page as written (`name{labels}`, value), at most
+    /// [`MAX_SCRAPE_SERIES`], finite values only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<(String, f64)>,
+    /// Series left out: past the cap, or not a finite number (`NaN`, `+Inf`).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub series_left_out: u32,
+    /// How long the scrape took, from the request to the page read whole.
+    #[serde(default)]
+    pub took_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ScrapeError>,
+}
+
+/// The most series a scrape keeps (a vLLM page has about 1 500 with its histograms' buckets).
+pub const MAX_SCRAPE_SERIES: usize = 5_000;
+
+/// A series name longer than this is cut (at a character boundary), so no replay line grows
+/// past the reader's cap.
+pub const MAX_SERIES_NAME_BYTES: usize = 512;
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes &T"
+)]
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Why a scrape gave no reading: a gap in the series, never a failed race.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScrapeError {
+    pub class: ScrapeFailure,
+    pub message: String,
+}
+
+/// The kinds of failed scrapes, counted apart in the notices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScrapeFailure {
+    /// No connection, or it broke before the page was read whole.
+    Connect,
+    /// No whole page within the scrape timeout.
+    Timeout,
+    /// An HTTP status other than 200.
+    Status,
+    /// Larger than the size cap.
+    TooLarge,
+    /// Not a metrics page (not text, or not the Prometheus format).
+    Garbage,
 }
 
 /// Which tool call a piece of arguments belongs to. `index` tells a response's calls apart

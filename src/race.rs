@@ -148,7 +148,13 @@ fn set_off(
         aggregator,
         events_rx,
         pipeline::Pipeline {
-            recorder: Recorder::new(results, replay),
+            recorder: Recorder::new(results, replay).with_server_metrics(
+                record::server_file::ServerMetricsFile::new(
+                    &dir,
+                    clock.wall_start(),
+                    names.clone(),
+                ),
+            ),
             snapshots: snapshots_tx,
             problems: problems_tx,
             controls: controls.clone(),
@@ -215,7 +221,17 @@ impl Live {
         } = self;
         let plan = engine::Plan::of(config);
         let timeouts = config.timeouts.clone();
+        let scraper = engine::scrape::Scraper::start(
+            &config.endpoints,
+            &held.field.targets,
+            held.clock,
+            &events,
+            controls.abort.clone(),
+        );
         engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
+        if let Some(scraper) = scraper {
+            scraper.finish().await;
+        }
         let runtime_late_ms = lag_probe.stop();
         let (final_snapshot, recorder, backlog) = match pipeline.await {
             Ok(done) => done,

@@ -12,6 +12,7 @@ pub mod recorder;
 pub mod replay;
 pub mod results;
 pub mod run_info;
+pub mod server_file;
 
 pub use endpoint_info::EndpointInfo;
 pub use files::REPLAY_FILE;

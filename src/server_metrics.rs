@@ -70,13 +70,6 @@ pub struct Page {
 ///
 /// # Errors
 /// When the text is not a metrics page: says what was wrong, in words for a notice.
-#[cfg_attr(
-    not(any(test, feature = "test-support")),
-    expect(
-        dead_code,
-        reason = "scaffolding for issue 18: the scraper reads pages"
-    )
-)]
 #[expect(
     clippy::unnecessary_wraps,
     reason = "scaffolding for issue 18: the parser returns its errors"

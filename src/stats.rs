@@ -17,6 +17,7 @@ pub mod recent;
 pub mod repeats;
 pub mod request;
 pub mod server;
+mod server_track;
 pub mod snapshot;
 pub mod turns;
 pub mod window;
@@ -52,6 +53,8 @@ pub struct Aggregator {
     /// For each prompt, the first with the same messages (`repeats::first_of_each`); empty
     /// when not known (each prompt is then its own).
     same_prompt: Vec<PromptId>,
+    /// Each endpoint's server metrics, from its scrapes.
+    servers: server_track::Servers,
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
@@ -79,6 +82,7 @@ impl Aggregator {
             prices: Vec::new(),
             repeats: vec![repeats::Repeats::default(); endpoint_names.len()],
             same_prompt: Vec::new(),
+            servers: server_track::Servers::new(endpoint_names.len()),
         }
     }
 
@@ -125,6 +129,10 @@ impl Aggregator {
     ) -> Option<RequestRecord> {
         self.last_t = self.last_t.max(event.t);
         self.changed = true;
+        if let EventKind::ServerMetrics(scrape) = &event.kind {
+            self.servers.apply(event.t, event.endpoint, scrape);
+            return None;
+        }
         let index = usize::from(event.endpoint.0);
         let stats = self.endpoints.get_mut(index)?;
         match &event.kind {
@@ -219,6 +227,7 @@ impl Aggregator {
     pub fn snapshot(&mut self, now: Offset, finished: bool) -> Snapshot {
         self.changed = false;
         let t = now.max(self.last_t);
+        let servers = &mut self.servers;
         let endpoints: Vec<EndpointSnapshot> = self
             .endpoints
             .iter()
@@ -229,6 +238,7 @@ impl Aggregator {
                     wins_first_token: first_token,
                     wins_first_finished: first_finished,
                     laps: self.laps.judged(),
+                    server: servers.view(i),
                     ..e.snapshot(t, finished)
                 }
             })

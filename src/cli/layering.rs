@@ -78,6 +78,7 @@ pub fn apply_overrides(
         ));
     }
     apply_api_key_envs(&mut race.endpoints, &args.api_key_envs)?;
+    crate::config::apply_server_metrics_flags(&mut race.endpoints, &args.server_metrics)?;
     if let Some(name) = &args.name {
         if name.trim().is_empty() {
             return Err(ConfigError::invalid(

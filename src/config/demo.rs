@@ -39,6 +39,7 @@ fn mock(profile: &str, protocol: Protocol, color: &str) -> EndpointConfig {
         max_tokens: None,
         color: Some(color.to_string()),
         price: None,
+        server_metrics: crate::config::ServerMetricsSource::Auto,
     }
 }
 

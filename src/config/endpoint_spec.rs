@@ -77,6 +77,7 @@ fn parse(spec: &str) -> Result<EndpointConfig, Problem> {
         max_tokens: None,
         color: None,
         price: None,
+        server_metrics: crate::config::ServerMetricsSource::Auto,
     })
 }
 

@@ -547,6 +547,15 @@ impl Resolver<'_> {
         if let Some(color) = &raw.color {
             self.check(color, &key("color"), |c| validate::color(c))?;
         }
+        let server_metrics = match &raw.server_metrics {
+            Some(source) => self.check(source, &key("server_metrics"), |s| {
+                if let super::ServerMetricsSource::Url(url) = s {
+                    super::server_metrics::url(url)?;
+                }
+                Ok(s.clone())
+            })?,
+            None => super::ServerMetricsSource::Auto,
+        };
         Ok(EndpointConfig {
             name: name.get_ref().clone(),
             protocol,
@@ -563,6 +572,7 @@ impl Resolver<'_> {
                 .as_ref()
                 .map(|p| self.price(p, &key("price")))
                 .transpose()?,
+            server_metrics,
         })
     }
 }

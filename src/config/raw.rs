@@ -174,6 +174,7 @@ pub(super) struct RawEndpoint {
     pub max_tokens: Option<Spanned<u32>>,
     pub color: Option<Spanned<String>>,
     pub price: Option<Spanned<RawPrice>>,
+    pub server_metrics: Option<Spanned<super::ServerMetricsSource>>,
 }
 
 /// One key of the race file and how to write it.
@@ -416,6 +417,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "price",
         "price = { input = 3, cached_input = 0.30, cache_write = 3.75, output = 15 } (USD per \
          million tokens)",
+    ),
+    doc(
+        "endpoint",
+        "server_metrics",
+        r#"server_metrics = "http://localhost:8000/metrics" (or false)"#,
     ),
     doc(
         "endpoint.price",

@@ -12,6 +12,9 @@ pub fn redact_config(cfg: &RaceConfig) -> RaceConfig {
     let mut cfg = cfg.clone();
     for endpoint in &mut cfg.endpoints {
         endpoint.base_url = redact_url(&endpoint.base_url);
+        if let super::ServerMetricsSource::Url(url) = &mut endpoint.server_metrics {
+            *url = redact_url(url);
+        }
         endpoint.headers = redact_headers::<_, _, BTreeMap<_, _>>(&endpoint.headers);
         for (name, value) in &mut endpoint.body {
             if is_sensitive_header(name) {

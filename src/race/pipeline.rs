@@ -113,6 +113,12 @@ pub(crate) async fn aggregate(
                     {
                         *message = clean;
                     }
+                    if let crate::event::EventKind::ServerMetrics(scrape) = &mut event.kind
+                        && let Some(error) = &mut scrape.error
+                        && let Some(clean) = secrets.scrub(&error.message)
+                    {
+                        error.message = clean;
+                    }
                     recorder.event(&event);
                     if let Some(record) = aggregator.apply(&event) {
                         recorder.request(&record);

@@ -12,13 +12,21 @@ pub const SUMMARY_JSON: &str = "summary.json";
 pub const REQUESTS_JSONL: &str = "requests.jsonl";
 /// The request records as a table.
 pub const REQUESTS_CSV: &str = "requests.csv";
+/// Every scrape of the servers' own metrics (`record::server_file`), when there was any.
+pub const SERVER_METRICS_JSONL: &str = "server_metrics.jsonl";
 /// The race's every event (`record::replay`).
 pub const REPLAY_FILE: &str = "replay.jsonl.gz";
 /// A sweep's file of every level's numbers, beside its `level-<n>/` race folders.
 pub const SWEEP_FILE: &str = "sweep.json";
 
 /// The files a race writes besides its replay.
-pub const RESULT_FILES: [&str; 4] = [REQUESTS_JSONL, REQUESTS_CSV, RUN_JSON, SUMMARY_JSON];
+pub const RESULT_FILES: [&str; 5] = [
+    REQUESTS_JSONL,
+    REQUESTS_CSV,
+    RUN_JSON,
+    SUMMARY_JSON,
+    SERVER_METRICS_JSONL,
+];
 
 /// Where the file `name` of `dir` is written until it is complete: `NAME.partial`.
 pub fn partial(dir: &Path, name: &str) -> PathBuf {

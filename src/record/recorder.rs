@@ -7,12 +7,15 @@ use std::path::PathBuf;
 use super::replay::{ReplayEnd, ReplayWriter};
 use super::results::ResultsWriter;
 use super::run_info::{RunInfo, Summary};
+use super::server_file::ServerMetricsFile;
 use crate::event::RaceEvent;
 use crate::stats::RequestRecord;
 
 pub struct Recorder {
     results: ResultsWriter,
     replay: Option<ReplayWriter>,
+    /// `server_metrics.jsonl`, when the race may scrape servers.
+    server: Option<ServerMetricsFile>,
     problems: Vec<String>,
 }
 
@@ -29,8 +32,16 @@ impl Recorder {
         Recorder {
             results,
             replay,
+            server: None,
             problems: Vec::new(),
         }
+    }
+
+    /// Writes every scrape of the servers' metrics into `server_metrics.jsonl` too.
+    #[must_use]
+    pub fn with_server_metrics(mut self, file: ServerMetricsFile) -> Self {
+        self.server = Some(file);
+        self
     }
 
     /// Every event of the race, in the order the aggregator saw it.
@@ -40,6 +51,18 @@ impl Recorder {
         {
             self.replay_failed(&e);
         }
+        if let Some(server) = &mut self.server
+            && let Err(e) = server.write(event)
+        {
+            self.server_failed(&e);
+        }
+    }
+
+    fn server_failed(&mut self, e: &super::RecordError) {
+        self.problems.push(format!(
+            "server metrics stopped being written: {e}; the scrapes before it are kept in \
+             the .partial file"
+        ));
     }
 
     /// A request that ended.
@@ -65,6 +88,11 @@ impl Recorder {
         {
             self.replay_failed(&e);
         }
+        if let Some(server) = &mut self.server
+            && let Err(e) = server.flush()
+        {
+            self.server_failed(&e);
+        }
     }
 
     fn replay_failed(&mut self, e: &super::ReplayError) {
@@ -88,6 +116,11 @@ impl Recorder {
             && let Err(e) = replay.finish(end)
         {
             problems.push(format!("the replay could not be completed: {e}"));
+        }
+        if let Some(server) = self.server
+            && let Err(e) = server.finish()
+        {
+            problems.push(format!("server metrics could not be completed: {e}"));
         }
         run.notices.extend(problems.iter().cloned());
         let finished = self.results.finish(&run, summary);

@@ -248,6 +248,7 @@ pub fn endpoint_notices(race: &RaceConfig, endpoints: &[EndpointSnapshot]) -> Ve
     notices.extend(endpoints.iter().filter_map(usage_notice));
     notices.extend(endpoints.iter().filter_map(repeat_notice));
     notices.extend(repeats::shared_server_notices(race));
+    notices.extend(server_metrics_notices(endpoints));
     for e in endpoints {
         let price = race.endpoints.iter().find(|c| c.name == e.name);
         if let Some(price) = price.and_then(|c| c.price) {
@@ -504,5 +505,7 @@ pub fn host_name() -> String {
 
 mod repeats;
 pub use repeats::repeat_notice;
+mod server_notice;
+pub use server_notice::server_metrics_notices;
 #[cfg(test)]
 mod tests;

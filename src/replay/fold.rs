@@ -28,10 +28,22 @@ pub fn fold_replay(replay: &Replay, mut on_request: impl FnMut(&RequestRecord)) 
 /// was. The reader is left at its end, holding how the file ended and its damage.
 pub fn fold_stream<R: std::io::BufRead + Send>(
     reader: &mut ReplayReader<R>,
+    on_request: impl FnMut(&RequestRecord),
+) -> Snapshot {
+    fold_stream_seeing(reader, on_request, |_| {})
+}
+
+/// [`fold_stream`], each event also handed to `on_event` (for files written from events).
+pub(crate) fn fold_stream_seeing<R: std::io::BufRead + Send>(
+    reader: &mut ReplayReader<R>,
     mut on_request: impl FnMut(&RequestRecord),
+    mut on_event: impl FnMut(&RaceEvent),
 ) -> Snapshot {
     let mut fold = Fold::new(reader.header());
-    reader.read_ahead(|event, _| fold.apply(event, &mut on_request));
+    reader.read_ahead(|event, _| {
+        on_event(event);
+        fold.apply(event, &mut on_request);
+    });
     fold.finish(reader.end(), reader.duration(), on_request)
 }
 

@@ -9,7 +9,7 @@ mod server_points;
 
 #[cfg(any(test, feature = "test-support"))]
 use super::fold::fold_replay;
-use super::fold::fold_stream;
+use super::fold::fold_stream_seeing;
 use crate::clock;
 #[cfg(any(test, feature = "test-support"))]
 use crate::record::Replay;
@@ -190,17 +190,31 @@ pub fn from_replay_file(path: &Path, records: Records) -> Result<Run, RunError> 
 /// The run a replay describes, folded as it is read; every request record also goes to
 /// `each` as it ends.
 pub(crate) fn fold_file(
+    reader: ReplayReader,
+    records: Records,
+    each: impl FnMut(&RequestRecord),
+) -> Run {
+    fold_file_seeing(reader, records, each, |_| {})
+}
+
+/// [`fold_file`], each event also handed to `on_event`.
+pub(crate) fn fold_file_seeing(
     mut reader: ReplayReader,
     records: Records,
     mut each: impl FnMut(&RequestRecord),
+    on_event: impl FnMut(&crate::event::RaceEvent),
 ) -> Run {
     let mut requests = Vec::new();
-    let last = fold_stream(&mut reader, |r| {
-        each(r);
-        if records == Records::Keep {
-            requests.push(r.clone());
-        }
-    });
+    let last = fold_stream_seeing(
+        &mut reader,
+        |r| {
+            each(r);
+            if records == Records::Keep {
+                requests.push(r.clone());
+            }
+        },
+        on_event,
+    );
     let (header, end, damage) = reader.into_parts();
     assemble(&header, last, end, damage.as_deref(), requests)
 }

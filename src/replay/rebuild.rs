@@ -8,10 +8,11 @@ use super::load::{self, Records, Run};
 #[cfg(any(test, feature = "test-support"))]
 use crate::record::Replay;
 use crate::record::replay::ReplayReader;
+use crate::record::server_file::ServerMetricsFile;
 use crate::record::{RecordError, ResultsWriter, Summary};
 
-/// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json)
-/// in `dir` from its replay.
+/// Regenerates a race's result files (summary.json, requests.jsonl, requests.csv, run.json,
+/// and `server_metrics.jsonl` when it scraped any) in `dir` from its replay.
 #[cfg(any(test, feature = "test-support"))]
 pub fn report(replay: &Replay, dir: &Path) -> Result<(PathBuf, Summary), RecordError> {
     let run = load::from_replay(replay);
@@ -19,7 +20,18 @@ pub fn report(replay: &Replay, dir: &Path) -> Result<(PathBuf, Summary), RecordE
     for request in &run.requests {
         results.write(request)?;
     }
+    let mut scrapes = server_file(&replay.header, dir);
+    for event in &replay.events {
+        scrapes.write(event)?;
+    }
+    scrapes.finish()?;
     finish_results(results, &run)
+}
+
+/// `server_metrics.jsonl` as the race wrote it: its start and endpoint names are the header's.
+fn server_file(header: &crate::record::ReplayHeader, dir: &Path) -> ServerMetricsFile {
+    let names = header.endpoints.iter().map(|e| e.name.clone()).collect();
+    ServerMetricsFile::new(dir, header.started_at, names)
 }
 
 /// [`report`] from a replay file (or a folder holding one) that `reader` opened, read as a
@@ -32,15 +44,27 @@ pub fn report_file(
     records: Records,
 ) -> Result<(PathBuf, Run), RecordError> {
     let mut results = ResultsWriter::create(dir)?;
+    let mut scrapes = server_file(reader.header(), dir);
     let mut failed = None;
-    let run = load::fold_file(reader, records, |request| {
-        if failed.is_none() {
-            failed = results.write(request).err();
-        }
-    });
-    if let Some(failure) = failed {
+    let mut scrapes_failed = None;
+    let run = load::fold_file_seeing(
+        reader,
+        records,
+        |request| {
+            if failed.is_none() {
+                failed = results.write(request).err();
+            }
+        },
+        |event| {
+            if scrapes_failed.is_none() {
+                scrapes_failed = scrapes.write(event).err();
+            }
+        },
+    );
+    if let Some(failure) = failed.or(scrapes_failed) {
         return Err(failure);
     }
+    scrapes.finish()?;
     let (dir, _) = finish_results(results, &run)?;
     Ok((dir, run))
 }

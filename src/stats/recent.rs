@@ -127,6 +127,10 @@ impl RequestView {
     }
 
     /// Folds in an event that arrived at race time `t`; `text_bytes` is the text kept so far.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per event kind, each short; a scrape's is one line"
+    )]
     fn apply(&mut self, t: Offset, kind: &EventKind, text_bytes: &mut usize) {
         let at_ms = duration_ms(t.since(self.sent));
         match kind {
@@ -196,6 +200,7 @@ impl RequestView {
                 self.mark(at_ms, usage_label(counts, *source));
             }
             EventKind::ServerTimings(timings) => self.mark(at_ms, server_timings_label(timings)),
+            EventKind::ServerMetrics(_) => {} // no request's: the aggregator folds it apart
             EventKind::Finished { finish_reason, .. } => {
                 self.state = RequestState::Succeeded;
                 self.finish_reason.clone_from(finish_reason);

@@ -379,7 +379,9 @@ impl RequestTrace {
             EventKind::Sent { .. }
             | EventKind::Finished { .. }
             | EventKind::Failed { .. }
-            | EventKind::Cancelled { .. } => {}
+            | EventKind::Cancelled { .. }
+            // A scrape belongs to no request: the aggregator folds it apart.
+            | EventKind::ServerMetrics(_) => {}
         }
     }
 

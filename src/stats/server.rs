@@ -25,6 +25,9 @@ pub struct ServerView {
     /// What went wrong with the last scrape that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The failed scrapes by kind (timed out, not a metrics page, …), for the notices.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failed_by: std::collections::BTreeMap<crate::event::ScrapeFailure, u64>,
     pub summary: ServerSummary,
 }
 

@@ -47,6 +47,7 @@ mod race_trace;
 mod replay;
 mod report_html;
 mod secrets;
+mod server_scrape;
 mod sessions;
 mod shared_prefix;
 mod signals;

@@ -11,6 +11,15 @@ use llmrace::protocol::Protocol;
 use llmrace::stats::RequestRecord;
 use llmrace::stats::snapshot::Counts;
 
+/// A race of `config`'s that scrapes no server metrics: these tests count the race's own
+/// connections and requests, and the automatic `/metrics` try would be one more.
+fn unscraped(mut config: llmrace::config::RaceConfig) -> llmrace::config::RaceConfig {
+    for endpoint in &mut config.endpoints {
+        endpoint.server_metrics = llmrace::config::ServerMetricsSource::Off;
+    }
+    config
+}
+
 async fn mock_server() -> MockServer {
     let profile = Profile::parse("instant,tokens=8").expect("valid profile");
     MockServer::start(([127, 0, 0, 1], 0).into(), profile)
@@ -23,7 +32,7 @@ async fn warm_connections_are_opened_before_the_start_and_reused() {
     let server = mock_server().await;
     let dir = tempfile::tempdir().unwrap();
     let spec = format!("m=openai:{}#m", server.base_url(Protocol::OpenAiChat));
-    let outcome = run(race_config(&[&spec], 12, 3), dir.path()).await;
+    let outcome = run(unscraped(race_config(&[&spec], 12, 3)), dir.path()).await;
     assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 12);
     // One connection per worker, all opened by the warm-up.
     assert_eq!(server.stats().connections_accepted, 3);
@@ -118,7 +127,11 @@ async fn a_server_that_closes_after_each_stream_loses_no_request() {
     for concurrency in [1, 4] {
         let (server, spec) = closing_mock("2ms").await;
         let dir = tempfile::tempdir().unwrap();
-        let outcome = run(race_config(&[&spec], 200, concurrency), dir.path()).await;
+        let outcome = run(
+            unscraped(race_config(&[&spec], 200, concurrency)),
+            dir.path(),
+        )
+        .await;
         let counts = outcome.summary.endpoints[0].counts;
         assert_eq!(
             (counts.sent, counts.succeeded, counts.failed),
@@ -147,7 +160,7 @@ async fn a_server_that_closes_after_each_stream_loses_no_request() {
 async fn race_closing(linger: &str, requests: u64) -> (MockServer, Counts, Vec<RequestRecord>) {
     let (server, spec) = closing_mock(linger).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = race_config(&[&spec], requests, 1);
+    let mut config = unscraped(race_config(&[&spec], requests, 1));
     config.load.warm_connections = false;
     let outcome = run(config, dir.path()).await;
     let mut records = records(dir.path());

@@ -43,6 +43,8 @@ fn sessions_race(server: &MockServer, requests: u64, concurrency: u32, turns: u3
     // Prompts as written, so the bodies can be compared with them; a cold race's salt is
     // checked on its own below.
     config.workload.cache = llmrace::config::CacheMode::Reuse;
+    // The mock's connections are counted: no `/metrics` scrape among them.
+    config.endpoints[0].server_metrics = llmrace::config::ServerMetricsSource::Off;
     config
 }
 

@@ -135,6 +135,12 @@ fn race_with(endpoint: &str, trust: &[(&str, &Path)], out: &Path) -> (i32, Strin
             "-e",
             endpoint,
         ])
+        // The server's connections and requests are counted: no `/metrics` scrape among them.
+        .arg("--server-metrics")
+        .arg(format!(
+            "{}=off",
+            endpoint.split('=').next().unwrap_or_default()
+        ))
         .arg("--out")
         .arg(out)
         .env_remove("SSL_CERT_FILE")

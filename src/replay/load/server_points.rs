@@ -15,8 +15,7 @@ use crate::event::Offset;
 use crate::stats::EndpointSnapshot;
 use crate::stats::server::ServerPoint;
 
-/// The file's name in a results folder (`record::files` names it for the writer).
-const FILE: &str = "server_metrics.jsonl";
+use crate::record::files::SERVER_METRICS_JSONL as FILE;
 
 /// What a line of the file gives a chart; every other field is ignored.
 #[derive(Deserialize)]
