@@ -150,10 +150,6 @@ struct Part<'a> {
 }
 
 #[derive(Deserialize)]
-#[expect(
-    clippy::struct_field_names,
-    reason = "the fields are the Responses API's JSON keys, read by serde"
-)]
 struct Usage {
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,

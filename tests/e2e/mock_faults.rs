@@ -305,7 +305,7 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => {
                 assert_eq!(whole.unwrap()["type"], "message", "{case}");
             }
             Protocol::Anthropic => {
@@ -316,9 +316,6 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
                     content_type.starts_with("text/event-stream") && text.starts_with("data: "),
                     "{case}"
                 );
-            }
-            Protocol::Responses => {
-                assert_eq!(whole.unwrap()["type"], "message", "{case}");
             }
         },
         Fault::MalformedChunk => {

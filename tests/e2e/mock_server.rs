@@ -391,9 +391,8 @@ async fn max_tokens_caps_every_protocol() {
         let (_, _, text) = post(&client, &endpoint(&server, protocol), &body).await;
         let v = json_of(&text);
         let output = match protocol {
-            Protocol::Anthropic => &v["usage"]["output_tokens"],
+            Protocol::Anthropic | Protocol::Responses => &v["usage"]["output_tokens"],
             Protocol::Ollama => &v["eval_count"],
-            Protocol::Responses => &v["usage"]["output_tokens"],
             _ => &v["usage"]["completion_tokens"],
         };
         assert_eq!(output, 7, "{protocol:?}: {text}");

@@ -247,8 +247,10 @@ impl Responses {
     pub(super) fn broken(&self, out: &mut BytesMut) {
         put(
             out,
-            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\" cut\n\n",
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"",
         );
+        self.item_id(out, Open::Message);
+        put(out, "\",\"delta\":\" cut\n\n");
     }
 
     pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {

@@ -9,7 +9,7 @@ use super::{Message, RequestSpec, flatten, insert_opt, number};
 ///
 /// System messages go to `instructions`, the field the API documents for them, rather than a
 /// `system` or `developer` input item: every server that speaks the API takes it (OpenAI,
-/// vLLM, llama.cpp, LiteLLM), and OpenAI's reasoning models treat it as the developer message
+/// vLLM, `llama.cpp`, `LiteLLM`), and OpenAI's reasoning models treat it as the developer message
 /// either way. Like Anthropic's `system`, it comes before every input item, so a cold race's
 /// salt, which starts the first message, still starts the prompt.
 ///
