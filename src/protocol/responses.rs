@@ -84,6 +84,105 @@ impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
     }
 }
 
+/// A list read leniently: a value that is not a list is an empty one, and an element that is
+/// not an object is skipped. Output items and their parts come in many types; one this
+/// decoder does not know, shaped unlike the others, must not fail a response that streamed
+/// fine.
+struct List<T>(Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+struct ListVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+    type Value = List<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+        let mut list = Vec::new();
+        while let Some(Element(element)) = seq.next_element::<Element<T>>()? {
+            list.extend(element);
+        }
+        Ok(List(list))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(List::default())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T>, E> {
+        Ok(List::default())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T>, E> {
+        Ok(List::default())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T>, E> {
+        Ok(List::default())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T>, E> {
+        Ok(List::default())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T>, E> {
+        Ok(List::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<List<T>, E> {
+        Ok(List::default())
+    }
+}
+
+/// One element of a [`List`]: an object read as `T`, anything else skipped.
+struct Element<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Element<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ElementVisitor(PhantomData))
+    }
+}
+
+struct ElementVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ElementVisitor<T> {
+    type Value = Element<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Element<T>, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Element(Some(t)))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Element<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Element(None))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Element<T>, E> {
+        Ok(Element(None))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Element<T>, E> {
+        Ok(Element(None))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Element<T>, E> {
+        Ok(Element(None))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Element<T>, E> {
+        Ok(Element(None))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Element<T>, E> {
+        Ok(Element(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Element<T>, E> {
+        Ok(Element(None))
+    }
+}
+
 /// Every event's data in one flat shape: each event type fills the fields it has.
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -111,8 +210,9 @@ struct Response<'a> {
     object: Text<'a>,
     #[serde(borrow, default)]
     status: Text<'a>,
+    /// Present (even empty) in a response object; read leniently.
     #[serde(borrow, default)]
-    output: Option<Vec<Item<'a>>>,
+    output: Option<List<Item<'a>>>,
     usage: Option<Usage>,
     error: Option<Value>,
     incomplete_details: Option<Value>,
@@ -134,10 +234,10 @@ struct Item<'a> {
     arguments: Text<'a>,
     /// A message's parts, or a reasoning item's full reasoning text (gpt-oss).
     #[serde(borrow, default)]
-    content: Option<Vec<Part<'a>>>,
+    content: List<Part<'a>>,
     /// A reasoning item's summary parts.
     #[serde(borrow, default)]
-    summary: Option<Vec<Part<'a>>>,
+    summary: List<Part<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -449,21 +549,21 @@ fn decode_body(body: &str, out: &mut Vec<Decoded>) {
     let mut reasoning = String::new();
     let mut text = String::new();
     let mut calls = Vec::new();
-    for item in response.output.iter().flatten() {
+    for item in response.output.iter().flat_map(|list| &list.0) {
         match item.kind.as_str() {
             "reasoning" => {
                 // The full reasoning (gpt-oss) when given, else its summary.
-                let parts = item
-                    .content
-                    .as_ref()
-                    .filter(|c| !c.is_empty())
-                    .or(item.summary.as_ref());
-                for part in parts.into_iter().flatten() {
+                let parts = if item.content.0.is_empty() {
+                    &item.summary.0
+                } else {
+                    &item.content.0
+                };
+                for part in parts {
                     reasoning.push_str(part.text.as_str());
                 }
             }
             "message" => {
-                for part in item.content.iter().flatten() {
+                for part in &item.content.0 {
                     text.push_str(part.text.as_str());
                     text.push_str(part.refusal.as_str());
                 }
