@@ -130,9 +130,10 @@ impl MockServer {
         };
         let root = SocketAddr::new(ip, self.addr.port());
         match protocol {
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
-                format!("http://{root}/v1")
-            }
+            Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Anthropic
+            | Protocol::Responses => format!("http://{root}/v1"),
             Protocol::Ollama => format!("http://{root}"),
         }
     }

@@ -12,6 +12,7 @@ pub mod ndjson;
 mod ollama;
 mod openai;
 mod request;
+mod responses;
 pub mod sse;
 mod tools;
 
@@ -33,9 +34,10 @@ impl Protocol {
     pub fn auth_header(self, key: &str) -> (&'static str, String) {
         match self {
             Protocol::Anthropic => ("x-api-key", key.to_owned()),
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Ollama => {
-                ("authorization", format!("Bearer {key}"))
-            }
+            Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Ollama
+            | Protocol::Responses => ("authorization", format!("Bearer {key}")),
         }
     }
 
@@ -46,6 +48,7 @@ impl Protocol {
             Protocol::OpenAiCompletions => completions::decoder(stream),
             Protocol::Anthropic => anthropic::decoder(stream),
             Protocol::Ollama => ollama::decoder(stream),
+            Protocol::Responses => responses::decoder(stream),
         }
     }
 
@@ -53,9 +56,10 @@ impl Protocol {
     pub fn warmup_url(self, base_url: &str) -> String {
         match self {
             Protocol::Ollama => request::join_url(base_url, "api/tags"),
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
-                request::join_url(base_url, "models")
-            }
+            Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Anthropic
+            | Protocol::Responses => request::join_url(base_url, "models"),
         }
     }
 

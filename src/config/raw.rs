@@ -386,7 +386,7 @@ pub(super) const KEYS: &[KeyDoc] = &[
     doc(
         "endpoint",
         "protocol",
-        r#"protocol = "openai" (or "openai-completions", "anthropic", "ollama")"#,
+        r#"protocol = "openai" (or "openai-completions", "anthropic", "ollama", "responses")"#,
     ),
     doc(
         "endpoint",

@@ -25,7 +25,13 @@ impl Problem {
 }
 
 /// The protocol names users write, as `Protocol`'s serde names spell them.
-pub const PROTOCOL_NAMES: [&str; 4] = ["openai", "openai-completions", "anthropic", "ollama"];
+pub const PROTOCOL_NAMES: [&str; 5] = [
+    "openai",
+    "openai-completions",
+    "anthropic",
+    "ollama",
+    "responses",
+];
 
 /// The built-in prompt sets, by name (the workload loads each).
 pub const BUILTIN_SETS: [&str; 5] = ["chat", "rag", "code", "long", "tools"];
@@ -76,16 +82,18 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::OpenAiCompletions => "openai-completions",
         Protocol::Anthropic => "anthropic",
         Protocol::Ollama => "ollama",
+        Protocol::Responses => "responses",
     }
 }
 
 /// Paths that protocols append to the base URL themselves; a base URL ending in one of them
 /// would have it twice.
-const PROTOCOL_PATHS: [&str; 4] = [
+const PROTOCOL_PATHS: [&str; 5] = [
     "/chat/completions",
     "/completions",
     "/messages",
     "/api/chat",
+    "/responses",
 ];
 
 pub fn base_url(url: &str) -> Result<(), Problem> {

@@ -59,6 +59,16 @@ struct Body {
     output_format: Option<Typed>,
     #[serde(default)]
     format: Option<serde_json::Value>,
+    /// The Responses API's prompt (`input`, a text or a list of items), its system prompt
+    /// (`instructions`), token cap and `text.format`.
+    #[serde(default)]
+    input: TextBytes,
+    #[serde(default)]
+    instructions: TextBytes,
+    #[serde(default)]
+    max_output_tokens: Option<i64>,
+    #[serde(default)]
+    text: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +150,11 @@ impl<'de> Visitor<'de> for TextBytesVisitor {
                     map.next_value::<de::IgnoredAny>()?;
                 }
                 Key::Image => total.1.add(map.next_value::<Images>()?),
+                Key::ImageUrl => {
+                    let ImageUrl(TextBytes(n, images)) = map.next_value()?;
+                    total.0 = total.0.saturating_add(n);
+                    total.1.add(images);
+                }
             }
         }
         Ok(total)
@@ -147,11 +162,54 @@ impl<'de> Visitor<'de> for TextBytesVisitor {
 }
 
 /// What an object key holds: prompt text; nothing of the prompt (roles, part types, media
-/// types); or images.
+/// types); images; or `image_url`, an image itself (the Responses API's `input_image`) or an
+/// object holding one (chat's `{"url": …}`).
 enum Key {
     Text,
     Other,
     Image,
+    ImageUrl,
+}
+
+/// An `image_url` value: a string is one image, anything else is read as prompt content.
+struct ImageUrl(TextBytes);
+
+impl<'de> Deserialize<'de> for ImageUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ImageUrlVisitor;
+        impl<'de> Visitor<'de> for ImageUrlVisitor {
+            type Value = ImageUrl;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an image URL or an object holding one")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ImageUrl, E> {
+                let images = Images::deserialize(de::value::StrDeserializer::<E>::new(v))?;
+                Ok(ImageUrl(TextBytes(0, images)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ImageUrl, A::Error> {
+                TextBytesVisitor.visit_map(map).map(ImageUrl)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ImageUrl, A::Error> {
+                TextBytesVisitor.visit_seq(seq).map(ImageUrl)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ImageUrl, E> {
+                Ok(ImageUrl(TextBytes::default()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<ImageUrl, E> {
+                Ok(ImageUrl(TextBytes::default()))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<ImageUrl, E> {
+                Ok(ImageUrl(TextBytes::default()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<ImageUrl, E> {
+                Ok(ImageUrl(TextBytes::default()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<ImageUrl, E> {
+                Ok(ImageUrl(TextBytes::default()))
+            }
+        }
+        deserializer.deserialize_any(ImageUrlVisitor)
+    }
 }
 
 /// An object key, read without allocating, escaped or not.
@@ -170,6 +228,7 @@ impl<'de> Deserialize<'de> for PromptKey {
                     "role" | "type" | "media_type" => Key::Other,
                     // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`.
                     "url" | "data" | "images" => Key::Image,
+                    "image_url" => Key::ImageUrl,
                     _ => Key::Text,
                 }))
             }
@@ -192,13 +251,20 @@ impl Ask {
             Protocol::OpenAiChat => parsed.max_completion_tokens.or(parsed.max_tokens),
             Protocol::OpenAiCompletions | Protocol::Anthropic => parsed.max_tokens,
             Protocol::Ollama => parsed.options.and_then(|o| o.num_predict),
+            Protocol::Responses => parsed.max_output_tokens,
         };
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());
-        let text = parsed.messages.0 + parsed.prompt.0 + parsed.system.0;
+        let text = parsed.messages.0
+            + parsed.prompt.0
+            + parsed.system.0
+            + parsed.input.0
+            + parsed.instructions.0;
         let mut images = parsed.messages.1;
         images.add(parsed.prompt.1);
         images.add(parsed.system.1);
+        images.add(parsed.input.1);
+        images.add(parsed.instructions.1);
         let image_tokens = u32::try_from(images.tokens).unwrap_or(u32::MAX);
         let body_hash = hash_bytes(body);
         let asked = Asked {
@@ -206,6 +272,7 @@ impl Ask {
             response_format: parsed.response_format.as_ref(),
             output_format: parsed.output_format.as_ref(),
             format: parsed.format.as_ref(),
+            text: parsed.text.as_ref(),
         };
         let shape = Shape::of(protocol, &asked, body_hash);
         Ok(Ask {

@@ -130,6 +130,7 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
         "/v1/completions" => Some(Protocol::OpenAiCompletions),
         "/v1/messages" => Some(Protocol::Anthropic),
         "/api/chat" => Some(Protocol::Ollama),
+        "/v1/responses" => Some(Protocol::Responses),
         _ => None,
     }
 }

@@ -51,6 +51,8 @@ pub(crate) struct Asked<'a> {
     pub response_format: Option<&'a Typed>,
     pub output_format: Option<&'a Typed>,
     pub format: Option<&'a Value>,
+    /// The Responses API's `text` (`{"format": {"type": "json_schema", …}}`).
+    pub text: Option<&'a Value>,
 }
 
 impl Shape {
@@ -87,6 +89,14 @@ impl Shape {
                 Some(Value::Object(_)) => true,
                 _ => false,
             },
+            Protocol::Responses => matches!(
+                asked
+                    .text
+                    .and_then(|t| t.get("format"))
+                    .and_then(|f| f.get("type"))
+                    .and_then(Value::as_str),
+                Some("json_object" | "json_schema")
+            ),
         };
         if json { Shape::Json } else { Shape::Text }
     }

@@ -5,6 +5,7 @@
 mod anthropic;
 mod ollama;
 mod openai;
+mod responses;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::json;
@@ -83,6 +84,7 @@ pub(crate) enum Wire {
     OpenAi(openai::OpenAi),
     Anthropic(anthropic::Messages),
     Ollama(ollama::Chat),
+    Responses(responses::Responses),
 }
 
 impl Wire {
@@ -92,6 +94,7 @@ impl Wire {
             Protocol::OpenAiCompletions => Wire::OpenAi(openai::OpenAi::new(true, stamp)),
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
+            Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
         }
     }
 
@@ -102,6 +105,7 @@ impl Wire {
             Wire::OpenAi(w) => w.shape = shape.clone(),
             Wire::Anthropic(w) => w.shape = shape.clone(),
             Wire::Ollama(w) => w.shape = shape.clone(),
+            Wire::Responses(w) => w.shape = shape.clone(),
         }
         self
     }
@@ -120,6 +124,7 @@ impl Wire {
             Wire::OpenAi(w) => w.start(out),
             Wire::Anthropic(w) => w.start(out, tally),
             Wire::Ollama(_) => {}
+            Wire::Responses(w) => w.start(out),
         }
     }
 
@@ -131,6 +136,7 @@ impl Wire {
             Wire::OpenAi(w) => w.open(out),
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
+            Wire::Responses(w) => w.open(out),
         }
     }
 
@@ -139,6 +145,7 @@ impl Wire {
             Wire::OpenAi(w) => w.delta(out, reasoning, words),
             Wire::Anthropic(w) => w.delta(out, reasoning, words),
             Wire::Ollama(w) => w.delta(out, reasoning, words),
+            Wire::Responses(w) => w.delta(out, reasoning, words),
         }
     }
 
@@ -148,6 +155,7 @@ impl Wire {
             Wire::OpenAi(w) => w.finish(out, tally),
             Wire::Anthropic(w) => w.finish(out, tally),
             Wire::Ollama(w) => w.finish(out, tally),
+            Wire::Responses(w) => w.finish(out, tally),
         }
     }
 
@@ -157,6 +165,7 @@ impl Wire {
             Wire::OpenAi(w) => w.broken(out),
             Wire::Anthropic(w) => w.broken(out),
             Wire::Ollama(w) => w.broken(out),
+            Wire::Responses(w) => w.broken(out),
         }
     }
 
@@ -166,6 +175,7 @@ impl Wire {
             Wire::OpenAi(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Anthropic(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Ollama(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
+            Wire::Responses(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
         }
     }
 
@@ -175,6 +185,7 @@ impl Wire {
             Wire::OpenAi(_) => openai::ERROR_EVENT,
             Wire::Anthropic(_) => anthropic::ERROR_EVENT,
             Wire::Ollama(_) => ollama::ERROR_LINE,
+            Wire::Responses(_) => responses::ERROR_EVENT,
         });
     }
 
@@ -185,6 +196,7 @@ impl Wire {
             Wire::OpenAi(w) => w.full(tally, reasoning, answer),
             Wire::Anthropic(w) => w.full(tally, reasoning, answer),
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
+            Wire::Responses(w) => w.full(tally, reasoning, answer),
         }
     }
 }
@@ -233,7 +245,7 @@ pub(crate) fn foreign_body(
     let mut answer = BytesMut::new();
     words.write_to(&mut answer);
     match protocol {
-        Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+        Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => {
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

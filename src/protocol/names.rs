@@ -21,14 +21,18 @@ pub enum Protocol {
     /// Ollama native chat: `{base}/api/chat` (base is the server root, `http://localhost:11434`).
     #[serde(rename = "ollama")]
     Ollama,
+    /// OpenAI Responses: `{base}/responses` (base usually `https://api.openai.com/v1`).
+    #[serde(rename = "responses")]
+    Responses,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 4] = [
+    pub const ALL: [Protocol; 5] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
         Protocol::Ollama,
+        Protocol::Responses,
     ];
 
     /// The name users write (the serde name).
@@ -38,6 +42,7 @@ impl Protocol {
             Protocol::OpenAiCompletions => "openai-completions",
             Protocol::Anthropic => "anthropic",
             Protocol::Ollama => "ollama",
+            Protocol::Responses => "responses",
         }
     }
 
@@ -49,6 +54,7 @@ impl Protocol {
             "openai-completions" | "completions" => Some(Protocol::OpenAiCompletions),
             "anthropic" | "messages" => Some(Protocol::Anthropic),
             "ollama" => Some(Protocol::Ollama),
+            "responses" | "openai-responses" => Some(Protocol::Responses),
             _ => None,
         }
     }

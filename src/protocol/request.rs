@@ -135,6 +135,10 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             }
             "api/chat"
         }
+        Protocol::Responses => {
+            responses::fill(spec, &mut body);
+            "responses"
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -170,8 +174,9 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                     "content": m.content,
                     "images": image::ollama_images(&m.images),
                 }),
-                // Legacy completions never get here: a race with images refuses them first.
-                Protocol::OpenAiChat | Protocol::OpenAiCompletions => json!({
+                // Legacy completions never get here: a race with images refuses them first;
+                // Responses builds its input items in `responses`.
+                Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),
@@ -200,6 +205,8 @@ fn number(x: f32) -> Value {
         .and_then(serde_json::Number::from_f64)
         .map_or(Value::Null, Value::Number)
 }
+
+mod responses;
 
 #[cfg(test)]
 mod image_tests;

@@ -138,6 +138,16 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
                 tool
             })
             .collect(),
+        // The Responses API's function tools are flat: no `function` object.
+        Protocol::Responses => tools
+            .iter()
+            .map(|t| {
+                let mut tool =
+                    json!({ "type": "function", "name": t.name, "parameters": t.parameters });
+                described(&mut tool, t);
+                tool
+            })
+            .collect(),
     };
     body.insert("tools".to_owned(), list);
 }
@@ -155,7 +165,8 @@ fn described(into: &mut Value, tool: &ToolDef) {
 impl Protocol {
     /// Whether a request body with these extra fields asks for a JSON answer: OpenAI's
     /// `response_format` of type `json_object` or `json_schema`, Ollama's `format` (`"json"`
-    /// or a schema), Anthropic's `output_format` of type `json_schema`.
+    /// or a schema), Anthropic's `output_format` of type `json_schema`, the Responses API's
+    /// `text.format` of type `json_object` or `json_schema`.
     pub fn asks_for_json(self, extra_body: &Map<String, Value>) -> bool {
         let kind = |field: &str| {
             extra_body
@@ -177,6 +188,15 @@ impl Protocol {
                 Some(Value::Object(_)) => true,
                 _ => false,
             },
+            // `text: {"format": {"type": "json_schema", …}}`.
+            Protocol::Responses => matches!(
+                extra_body
+                    .get("text")
+                    .and_then(|t| t.get("format"))
+                    .and_then(|f| f.get("type"))
+                    .and_then(Value::as_str),
+                Some("json_object" | "json_schema")
+            ),
         }
     }
 }

@@ -56,6 +56,11 @@ fn openai_completions() {
 }
 
 #[test]
+fn responses() {
+    replay("responses", fuzzing::responses);
+}
+
+#[test]
 fn anthropic() {
     replay("anthropic", fuzzing::anthropic);
 }

@@ -42,6 +42,7 @@ mod race_late_reads;
 mod race_open_loop;
 mod race_pause;
 mod race_protocols;
+mod race_responses;
 mod race_retries;
 mod race_trace;
 mod replay;

@@ -15,11 +15,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-const PROTOCOLS: [Protocol; 4] = [
+const PROTOCOLS: [Protocol; 5] = [
     Protocol::OpenAiChat,
     Protocol::OpenAiCompletions,
     Protocol::Anthropic,
     Protocol::Ollama,
+    Protocol::Responses,
 ];
 /// How long silence must last to count as a hang, for the faults that hang: long enough
 /// that a busy machine does not pass for a hanging mock.
@@ -68,6 +69,10 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
             format!("{base}/api/chat"),
             json!({"model": "m", "messages": messages, "stream": stream,
                    "options": {"num_predict": 5}}),
+        ),
+        Protocol::Responses => (
+            format!("{base}/responses"),
+            json!({"model": "m", "input": messages, "max_output_tokens": 5, "stream": stream}),
         ),
     }
 }
@@ -186,6 +191,10 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
             .lines()
             .last()
             .is_some_and(|l| l.contains("\"done\":true")),
+        Protocol::Responses => {
+            text.contains("event: response.completed\n")
+                || text.contains("event: response.incomplete\n")
+        }
     }
 }
 
@@ -206,6 +215,7 @@ fn content_pieces(protocol: Protocol, events: &[Result<Value, String>]) -> usize
             Protocol::Ollama => e["message"]["content"]
                 .as_str()
                 .is_some_and(|s| !s.is_empty()),
+            Protocol::Responses => e["type"] == "response.output_text.delta",
         })
         .count()
 }
@@ -224,6 +234,9 @@ fn reported_output(protocol: Protocol, events: &[Result<Value, String>]) -> Opti
                 .as_u64()
                 .filter(|_| e["type"] != "message_start"),
             Protocol::Ollama => e["eval_count"].as_u64(),
+            Protocol::Responses => e["response"]["usage"]["output_tokens"]
+                .as_u64()
+                .or_else(|| e["usage"]["output_tokens"].as_u64()),
         })
 }
 
@@ -231,6 +244,8 @@ fn is_error_shape(protocol: Protocol, v: &Value) -> bool {
     match protocol {
         Protocol::Anthropic => v["type"] == "error" && v["error"]["message"].is_string(),
         Protocol::Ollama => v["error"].is_string(),
+        // An in-stream `error` event; its HTTP error bodies are OpenAI's.
+        Protocol::Responses if v["type"] == "error" => v["message"].is_string(),
         _ => v["error"]["message"].is_string(),
     }
 }
@@ -290,7 +305,7 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => {
                 assert_eq!(whole.unwrap()["type"], "message", "{case}");
             }
             Protocol::Anthropic => {
@@ -344,7 +359,7 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
                 assert!(!has_end_marker(protocol, &text), "{case}");
                 assert_eq!(content_pieces(protocol, &events), 3, "{case}");
                 assert_eq!(
-                    protocol == Protocol::Anthropic,
+                    matches!(protocol, Protocol::Anthropic | Protocol::Responses),
                     text.contains("event: error\n"),
                     "{case}"
                 );

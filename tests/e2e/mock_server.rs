@@ -30,6 +30,7 @@ fn endpoint(server: &MockServer, protocol: Protocol) -> String {
         Protocol::OpenAiCompletions => "/completions",
         Protocol::Anthropic => "/messages",
         Protocol::Ollama => "/api/chat",
+        Protocol::Responses => "/responses",
     };
     format!("{}{tail}", server.base_url(protocol))
 }
@@ -381,12 +382,16 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Ollama,
             json!({"messages": msgs, "stream": false, "options": {"num_predict": 7}}),
         ),
+        (
+            Protocol::Responses,
+            json!({"input": msgs, "max_output_tokens": 7}),
+        ),
     ];
     for (protocol, body) in cases {
         let (_, _, text) = post(&client, &endpoint(&server, protocol), &body).await;
         let v = json_of(&text);
         let output = match protocol {
-            Protocol::Anthropic => &v["usage"]["output_tokens"],
+            Protocol::Anthropic | Protocol::Responses => &v["usage"]["output_tokens"],
             Protocol::Ollama => &v["eval_count"],
             _ => &v["usage"]["completion_tokens"],
         };
@@ -396,6 +401,7 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::OpenAiCompletions => v["choices"][0]["text"].as_str(),
             Protocol::Anthropic => v["content"][0]["text"].as_str(),
             Protocol::Ollama => v["message"]["content"].as_str(),
+            Protocol::Responses => v["output"][0]["content"][0]["text"].as_str(),
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }
@@ -536,6 +542,7 @@ async fn side_endpoints_and_http_errors() {
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
         Protocol::Ollama,
+        Protocol::Responses,
     ] {
         let response = client
             .post(endpoint(&server, protocol))
