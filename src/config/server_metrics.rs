@@ -104,12 +104,15 @@ pub fn url(url: &str) -> Result<(), Problem> {
 }
 
 /// Whether llmrace tries `/metrics` by itself for an endpoint of `protocol` at `base_url`:
-/// the openai protocols over http(s) (and their built-in mocks).
+/// the openai protocols over http(s) (and their built-in mocks): vLLM, SGLang, llama.cpp and
+/// TGI serve them, and the Responses API, beside `/metrics`.
 pub fn tried_by_default(protocol: Protocol, base_url: &str) -> bool {
-    matches!(protocol, Protocol::OpenAiChat | Protocol::OpenAiCompletions)
-        && ["http://", "https://", "mock://"]
-            .iter()
-            .any(|scheme| base_url.starts_with(scheme))
+    matches!(
+        protocol,
+        Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses
+    ) && ["http://", "https://", "mock://"]
+        .iter()
+        .any(|scheme| base_url.starts_with(scheme))
 }
 
 /// Applies `--server-metrics NAME=URL` (or `NAME=off`) to endpoint NAME, from -e or the file.
@@ -203,6 +206,7 @@ mod tests {
     #[test]
     fn the_openai_protocols_over_http_are_tried_by_default() {
         assert!(tried_by_default(Protocol::OpenAiChat, "http://h:8000/v1"));
+        assert!(tried_by_default(Protocol::Responses, "http://h:8000/v1"));
         assert!(tried_by_default(
             Protocol::OpenAiCompletions,
             "mock://steady"
