@@ -16,8 +16,8 @@ pub const MAX_HEADERS: usize = 24;
 /// Anthropic's own `input_tokens`, which leaves them out), and `Resent` is new (a request
 /// sent again on a new connection; a format-1 reader cannot read it). 3: `Content.tool` is new
 /// (the text is a tool call's arguments, not answer text; a format-2 reader would take it for
-/// the answer).
-pub const EVENT_FORMAT_VERSION: u32 = 3;
+/// the answer). 4: the error class `blocked` is new (a format-3 reader cannot read it).
+pub const EVENT_FORMAT_VERSION: u32 = 4;
 
 /// Reads later than this after their bytes arrived are noted on the content they carried;
 /// below it, a read is as prompt as a busy client can be and the note would only fill files.
@@ -302,10 +302,12 @@ pub enum ErrorClass {
     StreamError,
     /// The stream ended early: connection lost mid-way, or no end-of-stream marker.
     StreamCut,
+    /// The provider's filter refused the prompt or stopped the answer (Gemini's safety block).
+    Blocked,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 15] = [
+    pub const ALL: [ErrorClass; 16] = [
         ErrorClass::Dns,
         ErrorClass::Connect,
         ErrorClass::ConnectTimeout,
@@ -321,6 +323,7 @@ impl ErrorClass {
         ErrorClass::Protocol,
         ErrorClass::StreamError,
         ErrorClass::StreamCut,
+        ErrorClass::Blocked,
     ];
 
     /// The class of an HTTP error status.
@@ -352,6 +355,7 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::StreamError => "stream_error",
             ErrorClass::StreamCut => "stream_cut",
+            ErrorClass::Blocked => "blocked",
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod body;
 mod faults;
+mod gemini_path;
 mod images;
 mod linger;
 mod plan;
@@ -133,7 +134,7 @@ impl MockServer {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
                 format!("http://{root}/v1")
             }
-            Protocol::Ollama => format!("http://{root}"),
+            Protocol::Ollama | Protocol::Gemini => format!("http://{root}"),
         }
     }
 

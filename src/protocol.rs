@@ -6,6 +6,7 @@ mod anthropic;
 mod completions;
 mod decode;
 mod decoded;
+mod gemini;
 mod image;
 mod names;
 pub mod ndjson;
@@ -33,6 +34,7 @@ impl Protocol {
     pub fn auth_header(self, key: &str) -> (&'static str, String) {
         match self {
             Protocol::Anthropic => ("x-api-key", key.to_owned()),
+            Protocol::Gemini => ("x-goog-api-key", key.to_owned()),
             Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Ollama => {
                 ("authorization", format!("Bearer {key}"))
             }
@@ -46,6 +48,7 @@ impl Protocol {
             Protocol::OpenAiCompletions => completions::decoder(stream),
             Protocol::Anthropic => anthropic::decoder(stream),
             Protocol::Ollama => ollama::decoder(stream),
+            Protocol::Gemini => gemini::decoder(stream),
         }
     }
 
@@ -53,6 +56,7 @@ impl Protocol {
     pub fn warmup_url(self, base_url: &str) -> String {
         match self {
             Protocol::Ollama => request::join_url(base_url, "api/tags"),
+            Protocol::Gemini => gemini::request::warmup_url(base_url),
             Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
                 request::join_url(base_url, "models")
             }
@@ -61,11 +65,11 @@ impl Protocol {
 
     /// The server's message in an error response body (`{"error": …}` and the other shapes
     /// servers use), for showing with a non-2xx status. `None` when the body says nothing usable.
-    #[expect(
-        clippy::unused_self,
-        reason = "every protocol's error bodies read alike so far; one that differs goes here"
-    )]
     pub fn error_message(self, body: &[u8]) -> Option<String> {
-        decode::body_error(body)
+        match self {
+            // Google's errors name their kind in `status` (`RESOURCE_EXHAUSTED`), not `type`.
+            Protocol::Gemini => gemini::error_message(body).or_else(|| decode::body_error(body)),
+            _ => decode::body_error(body),
+        }
     }
 }

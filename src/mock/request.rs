@@ -59,6 +59,19 @@ struct Body {
     output_format: Option<Typed>,
     #[serde(default)]
     format: Option<serde_json::Value>,
+    /// Gemini's prompt, system text and settings.
+    #[serde(default)]
+    contents: TextBytes,
+    #[serde(default, rename = "systemInstruction")]
+    system_instruction: TextBytes,
+    #[serde(default, rename = "generationConfig")]
+    generation_config: Option<GeminiConfig>,
+}
+
+#[derive(Deserialize)]
+struct GeminiConfig {
+    #[serde(default, rename = "maxOutputTokens")]
+    max_output_tokens: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -167,7 +180,7 @@ impl<'de> Deserialize<'de> for PromptKey {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptKey, E> {
                 Ok(PromptKey(match v {
-                    "role" | "type" | "media_type" => Key::Other,
+                    "role" | "type" | "media_type" | "mimeType" => Key::Other,
                     // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`.
                     "url" | "data" | "images" => Key::Image,
                     _ => Key::Text,
@@ -192,13 +205,20 @@ impl Ask {
             Protocol::OpenAiChat => parsed.max_completion_tokens.or(parsed.max_tokens),
             Protocol::OpenAiCompletions | Protocol::Anthropic => parsed.max_tokens,
             Protocol::Ollama => parsed.options.and_then(|o| o.num_predict),
+            Protocol::Gemini => parsed.generation_config.and_then(|c| c.max_output_tokens),
         };
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());
-        let text = parsed.messages.0 + parsed.prompt.0 + parsed.system.0;
+        let text = parsed.messages.0
+            + parsed.prompt.0
+            + parsed.system.0
+            + parsed.contents.0
+            + parsed.system_instruction.0;
         let mut images = parsed.messages.1;
         images.add(parsed.prompt.1);
         images.add(parsed.system.1);
+        images.add(parsed.contents.1);
+        images.add(parsed.system_instruction.1);
         let image_tokens = u32::try_from(images.tokens).unwrap_or(u32::MAX);
         let body_hash = hash_bytes(body);
         let asked = Asked {

@@ -87,6 +87,8 @@ impl Shape {
                 Some(Value::Object(_)) => true,
                 _ => false,
             },
+            // The mock answers Gemini in text only.
+            Protocol::Gemini => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

@@ -3,6 +3,7 @@
 //! bodies. Hot pieces are written straight into one buffer from prefixes built once per request.
 
 mod anthropic;
+mod gemini;
 mod ollama;
 mod openai;
 
@@ -83,6 +84,7 @@ pub(crate) enum Wire {
     OpenAi(openai::OpenAi),
     Anthropic(anthropic::Messages),
     Ollama(ollama::Chat),
+    Gemini(gemini::Generate),
 }
 
 impl Wire {
@@ -92,6 +94,7 @@ impl Wire {
             Protocol::OpenAiCompletions => Wire::OpenAi(openai::OpenAi::new(true, stamp)),
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
+            Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
         }
     }
 
@@ -102,6 +105,7 @@ impl Wire {
             Wire::OpenAi(w) => w.shape = shape.clone(),
             Wire::Anthropic(w) => w.shape = shape.clone(),
             Wire::Ollama(w) => w.shape = shape.clone(),
+            Wire::Gemini(w) => w.shape = shape.clone(),
         }
         self
     }
@@ -119,7 +123,7 @@ impl Wire {
         match self {
             Wire::OpenAi(w) => w.start(out),
             Wire::Anthropic(w) => w.start(out, tally),
-            Wire::Ollama(_) => {}
+            Wire::Ollama(_) | Wire::Gemini(_) => {}
         }
     }
 
@@ -131,6 +135,7 @@ impl Wire {
             Wire::OpenAi(w) => w.open(out),
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
+            Wire::Gemini(_) => false,
         }
     }
 
@@ -139,6 +144,7 @@ impl Wire {
             Wire::OpenAi(w) => w.delta(out, reasoning, words),
             Wire::Anthropic(w) => w.delta(out, reasoning, words),
             Wire::Ollama(w) => w.delta(out, reasoning, words),
+            Wire::Gemini(w) => w.delta(out, reasoning, words),
         }
     }
 
@@ -148,6 +154,7 @@ impl Wire {
             Wire::OpenAi(w) => w.finish(out, tally),
             Wire::Anthropic(w) => w.finish(out, tally),
             Wire::Ollama(w) => w.finish(out, tally),
+            Wire::Gemini(w) => w.finish(out, tally),
         }
     }
 
@@ -157,6 +164,7 @@ impl Wire {
             Wire::OpenAi(w) => w.broken(out),
             Wire::Anthropic(w) => w.broken(out),
             Wire::Ollama(w) => w.broken(out),
+            Wire::Gemini(_) => gemini::Generate::broken(out),
         }
     }
 
@@ -166,6 +174,7 @@ impl Wire {
             Wire::OpenAi(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Anthropic(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Ollama(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
+            Wire::Gemini(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
         }
     }
 
@@ -175,6 +184,7 @@ impl Wire {
             Wire::OpenAi(_) => openai::ERROR_EVENT,
             Wire::Anthropic(_) => anthropic::ERROR_EVENT,
             Wire::Ollama(_) => ollama::ERROR_LINE,
+            Wire::Gemini(_) => gemini::ERROR_EVENT,
         });
     }
 
@@ -185,6 +195,7 @@ impl Wire {
             Wire::OpenAi(w) => w.full(tally, reasoning, answer),
             Wire::Anthropic(w) => w.full(tally, reasoning, answer),
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
+            Wire::Gemini(w) => w.full(tally, reasoning, answer),
         }
     }
 }
@@ -208,6 +219,19 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }
         Some(Protocol::Ollama) => json!({ "error": message }),
+        Some(Protocol::Gemini) => {
+            let kind = match status {
+                400 | 413 => "INVALID_ARGUMENT",
+                401 => "UNAUTHENTICATED",
+                403 => "PERMISSION_DENIED",
+                404 | 405 => "NOT_FOUND",
+                429 => "RESOURCE_EXHAUSTED",
+                503 => "UNAVAILABLE",
+                500..=599 => "INTERNAL",
+                _ => "UNKNOWN",
+            };
+            json!({"error": {"code": status, "message": message, "status": kind}})
+        }
         _ => {
             let (kind, code) = match status {
                 401 => ("invalid_request_error", json!("invalid_api_key")),
@@ -233,7 +257,7 @@ pub(crate) fn foreign_body(
     let mut answer = BytesMut::new();
     words.write_to(&mut answer);
     match protocol {
-        Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+        Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Gemini => {
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

@@ -21,14 +21,19 @@ pub enum Protocol {
     /// Ollama native chat: `{base}/api/chat` (base is the server root, `http://localhost:11434`).
     #[serde(rename = "ollama")]
     Ollama,
+    /// Google's Gemini API: `{base}/v1beta/models/{model}:streamGenerateContent?alt=sse` (base
+    /// usually `https://generativelanguage.googleapis.com`).
+    #[serde(rename = "gemini")]
+    Gemini,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 4] = [
+    pub const ALL: [Protocol; 5] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
         Protocol::Ollama,
+        Protocol::Gemini,
     ];
 
     /// The name users write (the serde name).
@@ -38,6 +43,7 @@ impl Protocol {
             Protocol::OpenAiCompletions => "openai-completions",
             Protocol::Anthropic => "anthropic",
             Protocol::Ollama => "ollama",
+            Protocol::Gemini => "gemini",
         }
     }
 
@@ -49,6 +55,7 @@ impl Protocol {
             "openai-completions" | "completions" => Some(Protocol::OpenAiCompletions),
             "anthropic" | "messages" => Some(Protocol::Anthropic),
             "ollama" => Some(Protocol::Ollama),
+            "gemini" | "google" => Some(Protocol::Gemini),
             _ => None,
         }
     }

@@ -135,6 +135,8 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             }
             "api/chat"
         }
+        // Its own shape throughout: the model and streaming are in the URL, not the body.
+        Protocol::Gemini => return super::gemini::request::build(base_url, spec),
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -170,8 +172,9 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                     "content": m.content,
                     "images": image::ollama_images(&m.images),
                 }),
-                // Legacy completions never get here: a race with images refuses them first.
-                Protocol::OpenAiChat | Protocol::OpenAiCompletions => json!({
+                // Legacy completions never get here: a race with images refuses them first;
+                // Gemini's bodies are built in `gemini::request`.
+                Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Gemini => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),

@@ -15,11 +15,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-const PROTOCOLS: [Protocol; 4] = [
+const PROTOCOLS: [Protocol; 5] = [
     Protocol::OpenAiChat,
     Protocol::OpenAiCompletions,
     Protocol::Anthropic,
     Protocol::Ollama,
+    Protocol::Gemini,
 ];
 /// How long silence must last to count as a hang, for the faults that hang: long enough
 /// that a busy machine does not pass for a hanging mock.
@@ -68,6 +69,15 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
             format!("{base}/api/chat"),
             json!({"model": "m", "messages": messages, "stream": stream,
                    "options": {"num_predict": 5}}),
+        ),
+        Protocol::Gemini => (
+            if stream {
+                format!("{base}/v1beta/models/m:streamGenerateContent?alt=sse")
+            } else {
+                format!("{base}/v1beta/models/m:generateContent")
+            },
+            json!({"contents": [{"role": "user", "parts": [{"text": "tell me something"}]}],
+                   "generationConfig": {"maxOutputTokens": 5}}),
         ),
     }
 }
@@ -147,6 +157,8 @@ async fn observe(
 /// The body's protocol events (SSE data or NDJSON lines), each parsed if it is JSON;
 /// OpenAI's `[DONE]` is left out.
 fn events(protocol: Protocol, text: &str) -> Vec<Result<Value, String>> {
+    // Gemini separates its events with CRLFs, as Google's servers do.
+    let text = &text.replace("\r\n", "\n");
     let pieces: Vec<String> = match protocol {
         Protocol::Ollama => text.lines().map(str::to_owned).collect(),
         _ => text
@@ -186,6 +198,8 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
             .lines()
             .last()
             .is_some_and(|l| l.contains("\"done\":true")),
+        // Gemini has no end marker: the finishing chunk is the end.
+        Protocol::Gemini => text.contains("\"finishReason\":\""),
     }
 }
 
@@ -206,6 +220,10 @@ fn content_pieces(protocol: Protocol, events: &[Result<Value, String>]) -> usize
             Protocol::Ollama => e["message"]["content"]
                 .as_str()
                 .is_some_and(|s| !s.is_empty()),
+            Protocol::Gemini => {
+                let part = &e["candidates"][0]["content"]["parts"][0];
+                part["thought"] != true && part["text"].as_str().is_some_and(|s| !s.is_empty())
+            }
         })
         .count()
 }
@@ -224,6 +242,11 @@ fn reported_output(protocol: Protocol, events: &[Result<Value, String>]) -> Opti
                 .as_u64()
                 .filter(|_| e["type"] != "message_start"),
             Protocol::Ollama => e["eval_count"].as_u64(),
+            Protocol::Gemini => {
+                let usage = &e["usageMetadata"];
+                let thoughts = usage["thoughtsTokenCount"].as_u64().unwrap_or(0);
+                usage["candidatesTokenCount"].as_u64().map(|c| c + thoughts)
+            }
         })
 }
 
@@ -290,7 +313,7 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Gemini => {
                 assert_eq!(whole.unwrap()["type"], "message", "{case}");
             }
             Protocol::Anthropic => {

@@ -30,6 +30,7 @@ fn endpoint(server: &MockServer, protocol: Protocol) -> String {
         Protocol::OpenAiCompletions => "/completions",
         Protocol::Anthropic => "/messages",
         Protocol::Ollama => "/api/chat",
+        Protocol::Gemini => "/v1beta/models/mock-model:generateContent",
     };
     format!("{}{tail}", server.base_url(protocol))
 }
@@ -381,6 +382,11 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Ollama,
             json!({"messages": msgs, "stream": false, "options": {"num_predict": 7}}),
         ),
+        (
+            Protocol::Gemini,
+            json!({"contents": [{"role": "user", "parts": [{"text": "count"}]}],
+                   "generationConfig": {"maxOutputTokens": 7}}),
+        ),
     ];
     for (protocol, body) in cases {
         let (_, _, text) = post(&client, &endpoint(&server, protocol), &body).await;
@@ -388,6 +394,7 @@ async fn max_tokens_caps_every_protocol() {
         let output = match protocol {
             Protocol::Anthropic => &v["usage"]["output_tokens"],
             Protocol::Ollama => &v["eval_count"],
+            Protocol::Gemini => &v["usageMetadata"]["candidatesTokenCount"],
             _ => &v["usage"]["completion_tokens"],
         };
         assert_eq!(output, 7, "{protocol:?}: {text}");
@@ -396,6 +403,7 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::OpenAiCompletions => v["choices"][0]["text"].as_str(),
             Protocol::Anthropic => v["content"][0]["text"].as_str(),
             Protocol::Ollama => v["message"]["content"].as_str(),
+            Protocol::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }
