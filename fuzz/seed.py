@@ -32,7 +32,8 @@ def fixtures(protocol):
 # The split seed byte: 7 gives pieces of 1 to 8 bytes, 63 pieces of up to 64.
 for split in (7, 63):
     for protocol, target in [("openai", "openai_chat"), ("openai-completions", "openai_completions"),
-                             ("anthropic", "anthropic"), ("ollama", "ollama")]:
+                             ("anthropic", "anthropic"), ("ollama", "ollama"),
+                             ("gemini", "gemini")]:
         for name, stream, body in fixtures(protocol):
             put(target, f"{split}-{name}", bytes([1 if stream else 0, split]) + body)
             if stream:
