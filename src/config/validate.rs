@@ -137,6 +137,19 @@ pub fn base_url(url: &str) -> Result<(), Problem> {
             ),
         ));
     }
+    if let Some(method) = [":streamGenerateContent", ":generateContent"]
+        .into_iter()
+        .find(|m| url.contains(m))
+    {
+        return Err(Problem::new(
+            format!(
+                "base URL {} already names a Gemini method (`{method}`)",
+                shown(url)
+            ),
+            "give the server root (`https://generativelanguage.googleapis.com`) and the model \
+             after `#` or in `model`; llmrace appends `/v1beta/models/MODEL:streamGenerateContent`",
+        ));
+    }
     Ok(())
 }
 
@@ -501,6 +514,8 @@ mod tests {
         assert!(base_url("http://[::1]:70000/v1").is_err());
         let err = base_url("http://h/v1/chat/completions").err();
         assert!(err.is_some_and(|e| e.help.contains("appends")));
+        let err = base_url("https://h/v1beta/models/g:streamGenerateContent?alt=sse").err();
+        assert!(err.is_some_and(|e| e.problem.contains("Gemini method")));
     }
 
     #[test]
