@@ -30,6 +30,7 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, CommandError> {
         ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
         ("Anthropic Messages", protocol::Protocol::Anthropic),
         ("Ollama", protocol::Protocol::Ollama),
+        ("Gemini", protocol::Protocol::Gemini),
     ] {
         print::out(&format!(
             "  {label:<26} base URL {}\n",
