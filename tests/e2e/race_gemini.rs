@@ -246,3 +246,33 @@ fn a_blocked_prompt_fails_as_blocked_and_the_key_goes_only_in_its_header() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_sessions_later_turn_resends_the_answer_as_the_model_s_turn() {
+    let profile = llmrace::mock::Profile::parse("instant,tokens=8").unwrap();
+    let server = llmrace::mock::MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "g=gemini:{}#gemini-2.5-flash",
+        server.base_url(llmrace::protocol::Protocol::Gemini)
+    );
+    let mut config = race_config(&[&spec], 2, 1);
+    config.workload.turns = 2;
+    let outcome = run(config, dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.counts.succeeded, 2, "{:?}", e.errors);
+    let bodies = server.received_bodies();
+    let second: serde_json::Value = serde_json::from_slice(&bodies[1]).unwrap();
+    let contents = second["contents"].as_array().unwrap();
+    let roles: Vec<&str> = contents
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "model", "user"], "{second}");
+    let answer = contents[1]["parts"][0]["text"].as_str().unwrap();
+    assert!(!answer.is_empty(), "{second}");
+    // The body carries nothing Gemini would refuse: the model and streaming are in the URL.
+    assert!(second.get("model").is_none() && second.get("stream").is_none());
+}
