@@ -136,7 +136,27 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             "api/chat"
         }
         // Its own shape throughout: the model and streaming are in the URL, not the body.
-        Protocol::Gemini => return super::gemini::request::build(base_url, spec),
+        Protocol::Gemini => {
+            use super::gemini::request as gemini;
+            let turns = spec.messages.iter().map(|m| gemini::Turn {
+                role: &m.role,
+                text: &m.content,
+                images: &m.images,
+            });
+            let settings = gemini::Settings {
+                max_tokens: spec.max_tokens,
+                temperature: spec.temperature,
+                tools: spec.tools,
+                extra_body: spec.extra_body,
+            };
+            let body = gemini::body(turns, &settings);
+            return WireRequest {
+                url: gemini::url(base_url, spec.model, spec.stream),
+                headers,
+                // Serializing a map of JSON values cannot fail.
+                body: serde_json::to_vec(&body).unwrap_or_default(),
+            };
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {

@@ -1,51 +1,67 @@
 //! Gemini requests: the URL (`{base}/v1beta/models/{model}:streamGenerateContent?alt=sse`), and
 //! the body (`contents` with roles `user`/`model`, `systemInstruction`, `generationConfig`,
-//! images as `inlineData`, tools as `functionDeclarations`).
+//! images as `inlineData`, tools as `functionDeclarations`). Gemini's body has no `model` or
+//! `stream` field (both are in the URL) and refuses fields it does not know, so it shares
+//! nothing with the other protocols' bodies.
 
 use serde_json::{Map, Value, json};
 
-use super::super::request::{Message, RequestSpec, WireRequest};
+use super::super::image::Image;
+use super::super::tools::ToolDef;
 
 /// The API version put after a base URL that names none.
 const API_VERSION: &str = "v1beta";
 
-/// The whole request: Gemini's body has no `model` or `stream` field (both are in the URL),
-/// and it refuses fields it does not know, so nothing of the other protocols' bodies is in it.
-pub(in crate::protocol) fn build(base_url: &str, spec: &RequestSpec<'_>) -> WireRequest {
+/// One message of the prompt: its role (`system`, `user`, `assistant`), text and images.
+pub(crate) struct Turn<'a> {
+    pub role: &'a str,
+    pub text: &'a str,
+    pub images: &'a [Image],
+}
+
+/// What a request asks for besides its messages.
+pub(crate) struct Settings<'a> {
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    pub tools: &'a [ToolDef],
+    /// The endpoint's `body`, merged in last (see [`merge`]).
+    pub extra_body: &'a Map<String, Value>,
+}
+
+/// The JSON body for `turns`.
+pub(crate) fn body<'a>(
+    turns: impl Iterator<Item = Turn<'a>>,
+    settings: &Settings<'_>,
+) -> Map<String, Value> {
     let mut body = Map::new();
-    let (system, chat): (Vec<&Message>, Vec<&Message>) =
-        spec.messages.iter().partition(|m| m.role == "system");
-    body.insert(
-        "contents".to_owned(),
-        chat.into_iter().map(content).collect(),
-    );
+    let (system, chat): (Vec<Turn<'a>>, Vec<Turn<'a>>) = turns.partition(|t| t.role == "system");
+    body.insert("contents".to_owned(), chat.iter().map(content).collect());
     if !system.is_empty() {
-        let parts: Vec<Value> = system
-            .iter()
-            .map(|m| json!({ "text": m.content }))
-            .collect();
+        let parts: Vec<Value> = system.iter().map(|t| json!({ "text": t.text })).collect();
         body.insert("systemInstruction".to_owned(), json!({ "parts": parts }));
     }
     let mut config = Map::new();
-    if let Some(max) = spec.max_tokens {
+    if let Some(max) = settings.max_tokens {
         config.insert("maxOutputTokens".to_owned(), max.into());
     }
-    if let Some(temperature) = spec.temperature {
+    if let Some(temperature) = settings.temperature {
         config.insert("temperature".to_owned(), number(temperature));
     }
     // Thoughts are streamed when the model thinks: they are the reasoning llmrace shows and
     // times. A model that does not think refuses the field; `includeThoughts = false` in the
-    // endpoint's body leaves `thinkingConfig` out (see `merge`).
+    // endpoint's body leaves `thinkingConfig` out (see `drop_thoughts_if_off`).
     config.insert(
         "thinkingConfig".to_owned(),
         json!({ "includeThoughts": true }),
     );
     body.insert("generationConfig".to_owned(), config.into());
-    if !spec.tools.is_empty() {
-        let declarations: Vec<Value> = spec
+    if !settings.tools.is_empty() {
+        let declarations: Vec<Value> = settings
             .tools
             .iter()
             .map(|t| {
+                // `parametersJsonSchema` takes any JSON schema; `parameters` only an OpenAPI
+                // subset, which refuses keys such as `additionalProperties`.
                 let mut declaration =
                     json!({ "name": t.name, "parametersJsonSchema": t.parameters });
                 if !t.description.is_empty()
@@ -61,31 +77,26 @@ pub(in crate::protocol) fn build(base_url: &str, spec: &RequestSpec<'_>) -> Wire
             json!([{ "functionDeclarations": declarations }]),
         );
     }
-    for (key, value) in spec.extra_body {
+    for (key, value) in settings.extra_body {
         merge(&mut body, key, value);
     }
     drop_thoughts_if_off(&mut body);
-    WireRequest {
-        url: url(base_url, spec.model, spec.stream),
-        headers: vec![("content-type", "application/json".to_owned())],
-        // Serializing a map of JSON values cannot fail.
-        body: serde_json::to_vec(&body).unwrap_or_default(),
-    }
+    body
 }
 
 /// One chat message as a `Content`: Gemini's roles are `user` and `model`.
-fn content(message: &Message) -> Value {
-    let role = if message.role == "assistant" {
+fn content(turn: &Turn<'_>) -> Value {
+    let role = if turn.role == "assistant" {
         "model"
     } else {
         "user"
     };
     // The text first: a cold race's salt starts it, so it must start the prompt.
-    let mut parts = Vec::with_capacity(message.images.len() + 1);
-    if !message.content.is_empty() || message.images.is_empty() {
-        parts.push(json!({ "text": message.content }));
+    let mut parts = Vec::with_capacity(turn.images.len() + 1);
+    if !turn.text.is_empty() || turn.images.is_empty() {
+        parts.push(json!({ "text": turn.text }));
     }
-    parts.extend(message.images.iter().map(|image| {
+    parts.extend(turn.images.iter().map(|image| {
         json!({ "inlineData": { "mimeType": image.media_type.name(), "data": image.base64() } })
     }));
     json!({ "role": role, "parts": parts })
@@ -129,7 +140,7 @@ fn drop_thoughts_if_off(body: &mut Map<String, Value>) {
 /// streaming). The base is the server root (`https://generativelanguage.googleapis.com`) or a
 /// gateway's prefix, and may already end in an API version (`…/v1beta`, `…/v1`), which is then
 /// kept. A model named with its collection (`models/…`, `tunedModels/…`) is used as written.
-pub(in crate::protocol) fn url(base_url: &str, model: &str, stream: bool) -> String {
+pub(crate) fn url(base_url: &str, model: &str, stream: bool) -> String {
     let (base, query) = match base_url.find('?') {
         Some(q) => base_url.split_at(q),
         None => (base_url, ""),
@@ -161,7 +172,7 @@ pub(in crate::protocol) fn url(base_url: &str, model: &str, stream: bool) -> Str
 }
 
 /// A cheap GET that opens the connection: the list of models.
-pub(in crate::protocol) fn warmup_url(base_url: &str) -> String {
+pub(crate) fn warmup_url(base_url: &str) -> String {
     let (base, query) = match base_url.find('?') {
         Some(q) => base_url.split_at(q),
         None => (base_url, ""),
@@ -217,28 +228,28 @@ fn number(x: f32) -> Value {
 #[allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 mod tests {
     use super::*;
-    use crate::protocol::{Image, ToolDef};
 
     const ROOT: &str = "https://generativelanguage.googleapis.com";
 
-    fn body(spec: &RequestSpec<'_>) -> Value {
-        serde_json::from_slice(&build(ROOT, spec).body).unwrap()
+    fn turn<'a>(role: &'a str, text: &'a str) -> Turn<'a> {
+        Turn {
+            role,
+            text,
+            images: &[],
+        }
     }
 
-    fn spec<'a>(
-        messages: &'a [Message],
-        extra: &'a Map<String, Value>,
-        tools: &'a [ToolDef],
-    ) -> RequestSpec<'a> {
-        RequestSpec {
-            model: "gemini-2.5-flash",
-            messages,
+    fn settings(extra: &Map<String, Value>) -> Settings<'_> {
+        Settings {
             max_tokens: Some(64),
             temperature: Some(0.7),
-            stream: true,
-            tools,
+            tools: &[],
             extra_body: extra,
         }
+    }
+
+    fn json_of(turns: Vec<Turn<'_>>, settings: &Settings<'_>) -> Value {
+        Value::Object(body(turns.into_iter(), settings))
     }
 
     #[test]
@@ -282,14 +293,14 @@ mod tests {
 
     #[test]
     fn the_body_has_contents_system_and_generation_config() {
-        let messages = [
-            Message::system("be terse"),
-            Message::user("hi"),
-            Message::assistant("hello"),
-            Message::user("again"),
-        ];
         let none = Map::new();
-        let b = body(&spec(&messages, &none, &[]));
+        let turns = vec![
+            turn("system", "be terse"),
+            turn("user", "hi"),
+            turn("assistant", "hello"),
+            turn("user", "again"),
+        ];
+        let b = json_of(turns, &settings(&none));
         assert_eq!(
             b["systemInstruction"],
             json!({"parts": [{"text": "be terse"}]})
@@ -312,13 +323,12 @@ mod tests {
 
     #[test]
     fn the_endpoint_body_merges_into_generation_config() {
-        let messages = [Message::user("hi")];
         let extra: Map<String, Value> = serde_json::from_value(json!({
             "generationConfig": {"seed": 7, "thinkingConfig": {"thinkingBudget": 0}},
             "safetySettings": [],
         }))
         .unwrap();
-        let b = body(&spec(&messages, &extra, &[]));
+        let b = json_of(vec![turn("user", "hi")], &settings(&extra));
         assert_eq!(
             b["generationConfig"],
             json!({"maxOutputTokens": 64, "temperature": 0.7, "seed": 7,
@@ -329,50 +339,56 @@ mod tests {
 
     #[test]
     fn include_thoughts_false_leaves_thinking_config_out() {
-        let messages = [Message::user("hi")];
         let extra: Map<String, Value> = serde_json::from_value(json!({
             "generationConfig": {"thinkingConfig": {"includeThoughts": false}},
         }))
         .unwrap();
-        let b = body(&spec(&messages, &extra, &[]));
+        let b = json_of(vec![turn("user", "hi")], &settings(&extra));
         assert_eq!(
             b["generationConfig"],
             json!({"maxOutputTokens": 64, "temperature": 0.7})
         );
-        let bare = RequestSpec {
+        let bare = Settings {
             max_tokens: None,
             temperature: None,
-            ..spec(&messages, &extra, &[])
+            ..settings(&extra)
         };
-        assert!(body(&bare).get("generationConfig").is_none());
-    }
-
-    #[test]
-    fn images_go_as_inline_data_after_the_text() {
-        let mut message = Message::user("what is this?");
-        message.images.push(Image::tiny_png("a.png"));
-        let messages = [message];
-        let none = Map::new();
-        let b = body(&spec(&messages, &none, &[]));
-        let parts = &b["contents"][0]["parts"];
-        assert_eq!(parts[0], json!({"text": "what is this?"}));
-        assert_eq!(parts[1]["inlineData"]["mimeType"], "image/png");
-        assert_eq!(
-            parts[1]["inlineData"]["data"],
-            json!(Image::tiny_png("a.png").base64())
+        assert!(
+            json_of(vec![turn("user", "hi")], &bare)
+                .get("generationConfig")
+                .is_none()
         );
     }
 
     #[test]
+    fn images_go_as_inline_data_after_the_text() {
+        let images = [Image::tiny_png("a.png")];
+        let none = Map::new();
+        let turns = vec![Turn {
+            role: "user",
+            text: "what is this?",
+            images: &images,
+        }];
+        let b = json_of(turns, &settings(&none));
+        let parts = &b["contents"][0]["parts"];
+        assert_eq!(parts[0], json!({"text": "what is this?"}));
+        assert_eq!(parts[1]["inlineData"]["mimeType"], "image/png");
+        assert_eq!(parts[1]["inlineData"]["data"], json!(images[0].base64()));
+    }
+
+    #[test]
     fn tools_go_as_function_declarations() {
-        let messages = [Message::user("weather?")];
         let none = Map::new();
         let tools = [ToolDef::new(
             "get_weather",
             "the weather in a city",
             json!({"type": "object", "properties": {"city": {"type": "string"}}}),
         )];
-        let b = body(&spec(&messages, &none, &tools));
+        let with_tools = Settings {
+            tools: &tools,
+            ..settings(&none)
+        };
+        let b = json_of(vec![turn("user", "weather?")], &with_tools);
         assert_eq!(
             b["tools"],
             json!([{"functionDeclarations": [{
