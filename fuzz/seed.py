@@ -33,7 +33,7 @@ def fixtures(protocol):
 for split in (7, 63):
     for protocol, target in [("openai", "openai_chat"), ("openai-completions", "openai_completions"),
                              ("anthropic", "anthropic"), ("ollama", "ollama"),
-                             ("responses", "responses")]:
+                             ("responses", "responses"), ("gemini", "gemini")]:
         for name, stream, body in fixtures(protocol):
             put(target, f"{split}-{name}", bytes([1 if stream else 0, split]) + body)
             if stream:

@@ -17,7 +17,8 @@ pub const MAX_HEADERS: usize = 24;
 /// sent again on a new connection; a format-1 reader cannot read it). 3: `Content.tool` is new
 /// (the text is a tool call's arguments, not answer text; a format-2 reader would take it for
 /// the answer). 4: `ServerMetrics` is new (a scrape of a server's `/metrics`, under the
-/// request id [`RequestId::SERVER`]; a format-3 reader cannot read it).
+/// request id [`RequestId::SERVER`]), and so is the error class `blocked`; a format-3 reader
+/// can read neither.
 pub const EVENT_FORMAT_VERSION: u32 = 4;
 
 /// Reads later than this after their bytes arrived are noted on the content they carried;
@@ -375,10 +376,12 @@ pub enum ErrorClass {
     StreamError,
     /// The stream ended early: connection lost mid-way, or no end-of-stream marker.
     StreamCut,
+    /// The provider's filter refused the prompt or stopped the answer (Gemini's safety block).
+    Blocked,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 15] = [
+    pub const ALL: [ErrorClass; 16] = [
         ErrorClass::Dns,
         ErrorClass::Connect,
         ErrorClass::ConnectTimeout,
@@ -394,6 +397,7 @@ impl ErrorClass {
         ErrorClass::Protocol,
         ErrorClass::StreamError,
         ErrorClass::StreamCut,
+        ErrorClass::Blocked,
     ];
 
     /// The class of an HTTP error status.
@@ -425,6 +429,7 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::StreamError => "stream_error",
             ErrorClass::StreamCut => "stream_cut",
+            ErrorClass::Blocked => "blocked",
         }
     }
 }

@@ -66,6 +66,11 @@ pub fn responses(data: &[u8]) {
     decoder(Protocol::Responses, data);
 }
 
+/// The Gemini decoder, streaming or not as the first byte says.
+pub fn gemini(data: &[u8]) {
+    decoder(Protocol::Gemini, data);
+}
+
 /// A protocol's decoder with its framing: the first byte's low bit picks streaming, the rest is
 /// a split plan and a body (see [`split_plan`]); whole and split must decode alike.
 ///

@@ -6,6 +6,7 @@
 
 mod body;
 mod faults;
+mod gemini_path;
 mod images;
 mod linger;
 mod plan;
@@ -134,7 +135,7 @@ impl MockServer {
             | Protocol::OpenAiCompletions
             | Protocol::Anthropic
             | Protocol::Responses => format!("http://{root}/v1"),
-            Protocol::Ollama => format!("http://{root}"),
+            Protocol::Ollama | Protocol::Gemini => format!("http://{root}"),
         }
     }
 

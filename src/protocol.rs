@@ -6,6 +6,7 @@ mod anthropic;
 mod completions;
 mod decode;
 mod decoded;
+mod gemini;
 mod image;
 mod names;
 pub mod ndjson;
@@ -34,6 +35,7 @@ impl Protocol {
     pub fn auth_header(self, key: &str) -> (&'static str, String) {
         match self {
             Protocol::Anthropic => ("x-api-key", key.to_owned()),
+            Protocol::Gemini => ("x-goog-api-key", key.to_owned()),
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Ollama
@@ -49,6 +51,7 @@ impl Protocol {
             Protocol::Anthropic => anthropic::decoder(stream),
             Protocol::Ollama => ollama::decoder(stream),
             Protocol::Responses => responses::decoder(stream),
+            Protocol::Gemini => gemini::decoder(stream),
         }
     }
 
@@ -56,6 +59,7 @@ impl Protocol {
     pub fn warmup_url(self, base_url: &str) -> String {
         match self {
             Protocol::Ollama => request::join_url(base_url, "api/tags"),
+            Protocol::Gemini => gemini::request::warmup_url(base_url),
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Anthropic
@@ -65,11 +69,11 @@ impl Protocol {
 
     /// The server's message in an error response body (`{"error": …}` and the other shapes
     /// servers use), for showing with a non-2xx status. `None` when the body says nothing usable.
-    #[expect(
-        clippy::unused_self,
-        reason = "every protocol's error bodies read alike so far; one that differs goes here"
-    )]
     pub fn error_message(self, body: &[u8]) -> Option<String> {
-        decode::body_error(body)
+        match self {
+            // Google's errors name their kind in `status` (`RESOURCE_EXHAUSTED`), not `type`.
+            Protocol::Gemini => gemini::error_message(body).or_else(|| decode::body_error(body)),
+            _ => decode::body_error(body),
+        }
     }
 }

@@ -31,6 +31,7 @@ pub async fn mock_command(args: &cli::MockArgs) -> Result<i32, CommandError> {
         ("Anthropic Messages", protocol::Protocol::Anthropic),
         ("Ollama", protocol::Protocol::Ollama),
         ("OpenAI Responses", protocol::Protocol::Responses),
+        ("Gemini", protocol::Protocol::Gemini),
     ] {
         print::out(&format!(
             "  {label:<26} base URL {}\n",

@@ -213,6 +213,13 @@ mod tests {
         assert_eq!(e.base_url, "mock://turbo");
         assert_eq!(e.model, "claude");
 
+        let e = parse_endpoint_spec(
+            "g=gemini:https://generativelanguage.googleapis.com#gemini-2.5-flash",
+        )?;
+        assert_eq!(e.protocol, Protocol::Gemini);
+        assert_eq!(e.base_url, "https://generativelanguage.googleapis.com");
+        assert_eq!(e.model, "gemini-2.5-flash");
+
         let e = parse_endpoint_spec("c=openai-completions:mock://steady,ttft=200ms")?;
         assert_eq!(e.protocol, Protocol::OpenAiCompletions);
         assert_eq!(e.base_url, "mock://steady,ttft=200ms");

@@ -25,12 +25,13 @@ impl Problem {
 }
 
 /// The protocol names users write, as `Protocol`'s serde names spell them.
-pub const PROTOCOL_NAMES: [&str; 5] = [
+pub const PROTOCOL_NAMES: [&str; 6] = [
     "openai",
     "openai-completions",
     "anthropic",
     "ollama",
     "responses",
+    "gemini",
 ];
 
 /// The built-in prompt sets, by name (the workload loads each).
@@ -83,6 +84,7 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::Anthropic => "anthropic",
         Protocol::Ollama => "ollama",
         Protocol::Responses => "responses",
+        Protocol::Gemini => "gemini",
     }
 }
 
@@ -136,6 +138,19 @@ pub fn base_url(url: &str) -> Result<(), Problem> {
                 "give the base only (e.g. `http://localhost:8000/v1`); llmrace appends \
                  `{suffix}` for the protocol itself"
             ),
+        ));
+    }
+    if let Some(method) = [":streamGenerateContent", ":generateContent"]
+        .into_iter()
+        .find(|m| url.contains(m))
+    {
+        return Err(Problem::new(
+            format!(
+                "base URL {} already names a Gemini method (`{method}`)",
+                shown(url)
+            ),
+            "give the server root (`https://generativelanguage.googleapis.com`) and the model \
+             after `#` or in `model`; llmrace appends `/v1beta/models/MODEL:streamGenerateContent`",
         ));
     }
     Ok(())
@@ -502,6 +517,8 @@ mod tests {
         assert!(base_url("http://[::1]:70000/v1").is_err());
         let err = base_url("http://h/v1/chat/completions").err();
         assert!(err.is_some_and(|e| e.help.contains("appends")));
+        let err = base_url("https://h/v1beta/models/g:streamGenerateContent?alt=sse").err();
+        assert!(err.is_some_and(|e| e.problem.contains("Gemini method")));
     }
 
     #[test]

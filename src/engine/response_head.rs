@@ -64,7 +64,9 @@ pub(super) fn error_message(protocol: crate::protocol::Protocol, body: &[u8]) ->
 pub(super) fn not_found_hint(protocol: crate::protocol::Protocol, path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
     let mut hint = format!(" — nothing at POST {path}");
-    if protocol != crate::protocol::Protocol::Ollama && !path.split('/').any(|s| s == "v1") {
+    if protocol == crate::protocol::Protocol::Gemini {
+        hint.push_str("; check the base URL and the model's name (e.g. gemini-2.5-flash)");
+    } else if protocol != crate::protocol::Protocol::Ollama && !path.split('/').any(|s| s == "v1") {
         hint.push_str("; the base URL may need to end in /v1");
     }
     hint

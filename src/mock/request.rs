@@ -69,6 +69,19 @@ struct Body {
     max_output_tokens: Option<i64>,
     #[serde(default)]
     text: Option<serde_json::Value>,
+    /// Gemini's prompt, system text and settings.
+    #[serde(default)]
+    contents: TextBytes,
+    #[serde(default, rename = "systemInstruction")]
+    system_instruction: TextBytes,
+    #[serde(default, rename = "generationConfig")]
+    generation_config: Option<GeminiConfig>,
+}
+
+#[derive(Deserialize)]
+struct GeminiConfig {
+    #[serde(default, rename = "maxOutputTokens")]
+    max_output_tokens: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -225,7 +238,7 @@ impl<'de> Deserialize<'de> for PromptKey {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptKey, E> {
                 Ok(PromptKey(match v {
-                    "role" | "type" | "media_type" => Key::Other,
+                    "role" | "type" | "media_type" | "mimeType" => Key::Other,
                     // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`.
                     "url" | "data" | "images" => Key::Image,
                     "image_url" => Key::ImageUrl,
@@ -252,6 +265,7 @@ impl Ask {
             Protocol::OpenAiCompletions | Protocol::Anthropic => parsed.max_tokens,
             Protocol::Ollama => parsed.options.and_then(|o| o.num_predict),
             Protocol::Responses => parsed.max_output_tokens,
+            Protocol::Gemini => parsed.generation_config.and_then(|c| c.max_output_tokens),
         };
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());
@@ -259,12 +273,16 @@ impl Ask {
             + parsed.prompt.0
             + parsed.system.0
             + parsed.input.0
-            + parsed.instructions.0;
+            + parsed.instructions.0
+            + parsed.contents.0
+            + parsed.system_instruction.0;
         let mut images = parsed.messages.1;
         images.add(parsed.prompt.1);
         images.add(parsed.system.1);
         images.add(parsed.input.1);
         images.add(parsed.instructions.1);
+        images.add(parsed.contents.1);
+        images.add(parsed.system_instruction.1);
         let image_tokens = u32::try_from(images.tokens).unwrap_or(u32::MAX);
         let body_hash = hash_bytes(body);
         let asked = Asked {

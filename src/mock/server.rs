@@ -131,7 +131,7 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
         "/v1/messages" => Some(Protocol::Anthropic),
         "/api/chat" => Some(Protocol::Ollama),
         "/v1/responses" => Some(Protocol::Responses),
-        _ => None,
+        _ => super::gemini_path::parse(path).map(|_| Protocol::Gemini),
     }
 }
 
@@ -156,6 +156,9 @@ async fn handle(
             "object": "list",
             "data": [{"id": "mock", "object": "model", "created": shared.created, "owned_by": "llmrace"}],
         })),
+        (None, "/v1beta/models") if get => json_ok(&json!({
+            "models": [{"name": "models/mock", "displayName": "mock", "supportedGenerationMethods": ["generateContent", "streamGenerateContent"]}],
+        })),
         (None, "/api/tags") if get => json_ok(&json!({
             "models": [{"name": "mock", "model": "mock", "modified_at": shared.created_at, "size": 0}],
         })),
@@ -168,7 +171,11 @@ async fn handle(
         ),
         (None, "/v1/models" | "/api/tags" | "/mock/stats" | "/") => method_not_allowed(None, "GET"),
         (None, _) => {
-            let shape = path.starts_with("/api/").then_some(Protocol::Ollama);
+            let shape = if path.starts_with("/v1beta/") {
+                Some(Protocol::Gemini)
+            } else {
+                path.starts_with("/api/").then_some(Protocol::Ollama)
+            };
             error(
                 shape,
                 StatusCode::NOT_FOUND,
@@ -186,6 +193,7 @@ async fn generate(
     arrived: Instant,
     seq: u64,
 ) -> Result<Response<MockBody>, Refused> {
+    let gemini = super::gemini_path::parse(req.uri().path());
     let mut forced = None;
     if let Some(value) = req.headers().get("x-mock-fault") {
         forced = value.to_str().ok().and_then(Fault::from_name);
@@ -218,7 +226,15 @@ async fn generate(
     #[cfg(any(test, feature = "test-support"))]
     shared.counters.received.keep(&body);
     let ask = match Ask::parse(protocol, &body) {
-        Ok(ask) => ask,
+        // Gemini names the model and streaming in the path, not the body.
+        Ok(ask) => match &gemini {
+            Some(path) => Ask {
+                model_json: serde_json::to_string(&path.model).unwrap_or(ask.model_json),
+                stream: path.stream,
+                ..ask
+            },
+            None => ask,
+        },
         Err(BadRequest(message)) => {
             return Ok(with_request_id(
                 error(Some(protocol), StatusCode::BAD_REQUEST, &message),

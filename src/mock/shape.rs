@@ -97,6 +97,8 @@ impl Shape {
                     .and_then(Value::as_str),
                 Some("json_object" | "json_schema")
             ),
+            // The mock answers Gemini in text only.
+            Protocol::Gemini => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

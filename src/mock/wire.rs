@@ -3,6 +3,7 @@
 //! bodies. Hot pieces are written straight into one buffer from prefixes built once per request.
 
 mod anthropic;
+mod gemini;
 mod ollama;
 mod openai;
 mod responses;
@@ -85,6 +86,7 @@ pub(crate) enum Wire {
     Anthropic(anthropic::Messages),
     Ollama(ollama::Chat),
     Responses(responses::Responses),
+    Gemini(gemini::Generate),
 }
 
 impl Wire {
@@ -95,6 +97,7 @@ impl Wire {
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
             Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
+            Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
         }
     }
 
@@ -106,6 +109,7 @@ impl Wire {
             Wire::Anthropic(w) => w.shape = shape.clone(),
             Wire::Ollama(w) => w.shape = shape.clone(),
             Wire::Responses(w) => w.shape = shape.clone(),
+            Wire::Gemini(w) => w.shape = shape.clone(),
         }
         self
     }
@@ -123,7 +127,7 @@ impl Wire {
         match self {
             Wire::OpenAi(w) => w.start(out),
             Wire::Anthropic(w) => w.start(out, tally),
-            Wire::Ollama(_) => {}
+            Wire::Ollama(_) | Wire::Gemini(_) => {}
             Wire::Responses(w) => w.start(out),
         }
     }
@@ -137,6 +141,7 @@ impl Wire {
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
             Wire::Responses(w) => w.open(out),
+            Wire::Gemini(_) => false,
         }
     }
 
@@ -146,6 +151,7 @@ impl Wire {
             Wire::Anthropic(w) => w.delta(out, reasoning, words),
             Wire::Ollama(w) => w.delta(out, reasoning, words),
             Wire::Responses(w) => w.delta(out, reasoning, words),
+            Wire::Gemini(w) => w.delta(out, reasoning, words),
         }
     }
 
@@ -156,6 +162,7 @@ impl Wire {
             Wire::Anthropic(w) => w.finish(out, tally),
             Wire::Ollama(w) => w.finish(out, tally),
             Wire::Responses(w) => w.finish(out, tally),
+            Wire::Gemini(w) => w.finish(out, tally),
         }
     }
 
@@ -166,6 +173,7 @@ impl Wire {
             Wire::Anthropic(w) => w.broken(out),
             Wire::Ollama(w) => w.broken(out),
             Wire::Responses(w) => w.broken(out),
+            Wire::Gemini(_) => gemini::Generate::broken(out),
         }
     }
 
@@ -176,6 +184,7 @@ impl Wire {
             Wire::Anthropic(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Ollama(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Responses(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
+            Wire::Gemini(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
         }
     }
 
@@ -186,6 +195,7 @@ impl Wire {
             Wire::Anthropic(_) => anthropic::ERROR_EVENT,
             Wire::Ollama(_) => ollama::ERROR_LINE,
             Wire::Responses(_) => responses::ERROR_EVENT,
+            Wire::Gemini(_) => gemini::ERROR_EVENT,
         });
     }
 
@@ -197,6 +207,7 @@ impl Wire {
             Wire::Anthropic(w) => w.full(tally, reasoning, answer),
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
             Wire::Responses(w) => w.full(tally, reasoning, answer),
+            Wire::Gemini(w) => w.full(tally, reasoning, answer),
         }
     }
 }
@@ -220,6 +231,19 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }
         Some(Protocol::Ollama) => json!({ "error": message }),
+        Some(Protocol::Gemini) => {
+            let kind = match status {
+                400 | 413 => "INVALID_ARGUMENT",
+                401 => "UNAUTHENTICATED",
+                403 => "PERMISSION_DENIED",
+                404 | 405 => "NOT_FOUND",
+                429 => "RESOURCE_EXHAUSTED",
+                503 => "UNAVAILABLE",
+                500..=599 => "INTERNAL",
+                _ => "UNKNOWN",
+            };
+            json!({"error": {"code": status, "message": message, "status": kind}})
+        }
         _ => {
             let (kind, code) = match status {
                 401 => ("invalid_request_error", json!("invalid_api_key")),
@@ -245,7 +269,10 @@ pub(crate) fn foreign_body(
     let mut answer = BytesMut::new();
     words.write_to(&mut answer);
     match protocol {
-        Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => {
+        Protocol::OpenAiChat
+        | Protocol::OpenAiCompletions
+        | Protocol::Responses
+        | Protocol::Gemini => {
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

@@ -37,6 +37,9 @@ pub enum Decoded {
     End,
     /// The server reported an error in the body (`{"error": …}`, an Anthropic `error` event).
     ServerError { message: String },
+    /// The provider's filter refused the prompt or stopped the answer (Gemini's
+    /// `promptFeedback.blockReason`, a `SAFETY` finish): the request failed as `blocked`.
+    Blocked { message: String },
     /// The bytes were not this protocol (bad JSON, invalid UTF-8, unexpected shape).
     Malformed { message: String },
 }

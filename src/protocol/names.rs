@@ -24,15 +24,20 @@ pub enum Protocol {
     /// OpenAI Responses: `{base}/responses` (base usually `https://api.openai.com/v1`).
     #[serde(rename = "responses")]
     Responses,
+    /// Google's Gemini API: `{base}/v1beta/models/{model}:streamGenerateContent?alt=sse` (base
+    /// usually `https://generativelanguage.googleapis.com`).
+    #[serde(rename = "gemini")]
+    Gemini,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 5] = [
+    pub const ALL: [Protocol; 6] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
         Protocol::Ollama,
         Protocol::Responses,
+        Protocol::Gemini,
     ];
 
     /// The name users write (the serde name).
@@ -43,6 +48,7 @@ impl Protocol {
             Protocol::Anthropic => "anthropic",
             Protocol::Ollama => "ollama",
             Protocol::Responses => "responses",
+            Protocol::Gemini => "gemini",
         }
     }
 
@@ -55,6 +61,7 @@ impl Protocol {
             "anthropic" | "messages" => Some(Protocol::Anthropic),
             "ollama" => Some(Protocol::Ollama),
             "responses" | "openai-responses" => Some(Protocol::Responses),
+            "gemini" | "google" => Some(Protocol::Gemini),
             _ => None,
         }
     }

@@ -139,6 +139,28 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             responses::fill(spec, &mut body);
             "responses"
         }
+        // Its own shape throughout: the model and streaming are in the URL, not the body.
+        Protocol::Gemini => {
+            use super::gemini::request as gemini;
+            let turns = spec.messages.iter().map(|m| gemini::Turn {
+                role: &m.role,
+                text: &m.content,
+                images: &m.images,
+            });
+            let settings = gemini::Settings {
+                max_tokens: spec.max_tokens,
+                temperature: spec.temperature,
+                tools: spec.tools,
+                extra_body: spec.extra_body,
+            };
+            let body = gemini::body(turns, &settings);
+            return WireRequest {
+                url: gemini::url(base_url, spec.model, spec.stream),
+                headers,
+                // Serializing a map of JSON values cannot fail.
+                body: serde_json::to_vec(&body).unwrap_or_default(),
+            };
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -175,8 +197,12 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                     "images": image::ollama_images(&m.images),
                 }),
                 // Legacy completions never get here: a race with images refuses them first;
-                // Responses builds its input items in `responses`.
-                Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => json!({
+                // Responses builds its input items in `responses`; Gemini's bodies are built in
+                // `gemini::request`.
+                Protocol::OpenAiChat
+                | Protocol::OpenAiCompletions
+                | Protocol::Responses
+                | Protocol::Gemini => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),

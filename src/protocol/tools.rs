@@ -121,7 +121,8 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
         return;
     }
     let list: Value = match protocol {
-        Protocol::OpenAiCompletions => return,
+        // Gemini's `functionDeclarations` are put in by `gemini::request`.
+        Protocol::OpenAiCompletions | Protocol::Gemini => return,
         Protocol::OpenAiChat | Protocol::Ollama => tools
             .iter()
             .map(|t| {
@@ -166,7 +167,8 @@ impl Protocol {
     /// Whether a request body with these extra fields asks for a JSON answer: OpenAI's
     /// `response_format` of type `json_object` or `json_schema`, Ollama's `format` (`"json"`
     /// or a schema), Anthropic's `output_format` of type `json_schema`, the Responses API's
-    /// `text.format` of type `json_object` or `json_schema`.
+    /// `text.format` of type `json_object` or `json_schema`, Gemini's
+    /// `generationConfig.responseMimeType` `application/json`.
     pub fn asks_for_json(self, extra_body: &Map<String, Value>) -> bool {
         let kind = |field: &str| {
             extra_body
@@ -197,6 +199,13 @@ impl Protocol {
                     .and_then(Value::as_str),
                 Some("json_object" | "json_schema")
             ),
+            Protocol::Gemini => {
+                extra_body
+                    .get("generationConfig")
+                    .and_then(|c| c.get("responseMimeType"))
+                    .and_then(Value::as_str)
+                    == Some("application/json")
+            }
         }
     }
 }

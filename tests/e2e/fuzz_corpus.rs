@@ -71,6 +71,11 @@ fn ollama() {
 }
 
 #[test]
+fn gemini() {
+    replay("gemini", fuzzing::gemini);
+}
+
+#[test]
 fn replay_reader() {
     replay("replay", fuzzing::replay);
 }

@@ -16,7 +16,7 @@ use crate::common::running::BIN;
 use llmrace::config::{ImageSpec, PromptSource, RaceConfig};
 use llmrace::stats::{Outcome, RequestRecord};
 
-const PROTOCOLS: [&str; 3] = ["openai", "anthropic", "ollama"];
+const PROTOCOLS: [&str; 4] = ["openai", "anthropic", "ollama", "gemini"];
 
 fn config(protocol: &str, images: Option<ImageSpec>) -> RaceConfig {
     let spec = format!("ep={protocol}:mock://instant,tokens=4#m");

@@ -37,6 +37,7 @@ mod protocol_request;
 mod race_concurrency_ramp;
 mod race_connections;
 mod race_faults;
+mod race_gemini;
 mod race_laps;
 mod race_late_reads;
 mod race_open_loop;

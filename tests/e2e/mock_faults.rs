@@ -15,12 +15,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-const PROTOCOLS: [Protocol; 5] = [
+const PROTOCOLS: [Protocol; 6] = [
     Protocol::OpenAiChat,
     Protocol::OpenAiCompletions,
     Protocol::Anthropic,
     Protocol::Ollama,
     Protocol::Responses,
+    Protocol::Gemini,
 ];
 /// How long silence must last to count as a hang, for the faults that hang: long enough
 /// that a busy machine does not pass for a hanging mock.
@@ -73,6 +74,15 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
         Protocol::Responses => (
             format!("{base}/responses"),
             json!({"model": "m", "input": messages, "max_output_tokens": 5, "stream": stream}),
+        ),
+        Protocol::Gemini => (
+            if stream {
+                format!("{base}/v1beta/models/m:streamGenerateContent?alt=sse")
+            } else {
+                format!("{base}/v1beta/models/m:generateContent")
+            },
+            json!({"contents": [{"role": "user", "parts": [{"text": "tell me something"}]}],
+                   "generationConfig": {"maxOutputTokens": 5}}),
         ),
     }
 }
@@ -152,6 +162,8 @@ async fn observe(
 /// The body's protocol events (SSE data or NDJSON lines), each parsed if it is JSON;
 /// OpenAI's `[DONE]` is left out.
 fn events(protocol: Protocol, text: &str) -> Vec<Result<Value, String>> {
+    // Gemini separates its events with CRLFs, as Google's servers do.
+    let text = &text.replace("\r\n", "\n");
     let pieces: Vec<String> = match protocol {
         Protocol::Ollama => text.lines().map(str::to_owned).collect(),
         _ => text
@@ -195,6 +207,8 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
             text.contains("event: response.completed\n")
                 || text.contains("event: response.incomplete\n")
         }
+        // Gemini has no end marker: the finishing chunk is the end.
+        Protocol::Gemini => text.contains("\"finishReason\":\""),
     }
 }
 
@@ -216,6 +230,10 @@ fn content_pieces(protocol: Protocol, events: &[Result<Value, String>]) -> usize
                 .as_str()
                 .is_some_and(|s| !s.is_empty()),
             Protocol::Responses => e["type"] == "response.output_text.delta",
+            Protocol::Gemini => {
+                let part = &e["candidates"][0]["content"]["parts"][0];
+                part["thought"] != true && part["text"].as_str().is_some_and(|s| !s.is_empty())
+            }
         })
         .count()
 }
@@ -237,6 +255,11 @@ fn reported_output(protocol: Protocol, events: &[Result<Value, String>]) -> Opti
             Protocol::Responses => e["response"]["usage"]["output_tokens"]
                 .as_u64()
                 .or_else(|| e["usage"]["output_tokens"].as_u64()),
+            Protocol::Gemini => {
+                let usage = &e["usageMetadata"];
+                let thoughts = usage["thoughtsTokenCount"].as_u64().unwrap_or(0);
+                usage["candidatesTokenCount"].as_u64().map(|c| c + thoughts)
+            }
         })
 }
 
@@ -305,7 +328,10 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses => {
+            Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Responses
+            | Protocol::Gemini => {
                 assert_eq!(whole.unwrap()["type"], "message", "{case}");
             }
             Protocol::Anthropic => {

@@ -31,6 +31,7 @@ fn endpoint(server: &MockServer, protocol: Protocol) -> String {
         Protocol::Anthropic => "/messages",
         Protocol::Ollama => "/api/chat",
         Protocol::Responses => "/responses",
+        Protocol::Gemini => "/v1beta/models/mock-model:generateContent",
     };
     format!("{}{tail}", server.base_url(protocol))
 }
@@ -386,6 +387,11 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Responses,
             json!({"input": msgs, "max_output_tokens": 7}),
         ),
+        (
+            Protocol::Gemini,
+            json!({"contents": [{"role": "user", "parts": [{"text": "count"}]}],
+                   "generationConfig": {"maxOutputTokens": 7}}),
+        ),
     ];
     for (protocol, body) in cases {
         let (_, _, text) = post(&client, &endpoint(&server, protocol), &body).await;
@@ -393,6 +399,7 @@ async fn max_tokens_caps_every_protocol() {
         let output = match protocol {
             Protocol::Anthropic | Protocol::Responses => &v["usage"]["output_tokens"],
             Protocol::Ollama => &v["eval_count"],
+            Protocol::Gemini => &v["usageMetadata"]["candidatesTokenCount"],
             _ => &v["usage"]["completion_tokens"],
         };
         assert_eq!(output, 7, "{protocol:?}: {text}");
@@ -402,6 +409,7 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Anthropic => v["content"][0]["text"].as_str(),
             Protocol::Ollama => v["message"]["content"].as_str(),
             Protocol::Responses => v["output"][0]["content"][0]["text"].as_str(),
+            Protocol::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }

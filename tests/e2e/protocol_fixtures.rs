@@ -113,6 +113,7 @@ fn render(items: &[Decoded]) -> String {
             Decoded::FinishReason(r) => writeln!(s, "finish {r:?}"),
             Decoded::End => writeln!(s, "end"),
             Decoded::ServerError { message } => writeln!(s, "server_error {message:?}"),
+            Decoded::Blocked { message } => writeln!(s, "blocked {message:?}"),
             Decoded::Malformed { message } => writeln!(s, "malformed {message:?}"),
         }
         .unwrap();

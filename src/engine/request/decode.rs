@@ -323,6 +323,7 @@ impl<'a> StreamState<'a> {
             Decoded::Malformed { message } => {
                 Some(StreamEnd::Failed(ErrorClass::Protocol, message))
             }
+            Decoded::Blocked { message } => Some(StreamEnd::Failed(ErrorClass::Blocked, message)),
         }
     }
 

@@ -112,6 +112,7 @@ fn hint(class: ErrorClass) -> &'static str {
         ErrorClass::BadRequest => ": check the model and parameters",
         ErrorClass::Protocol => ": check the endpoint's protocol",
         ErrorClass::RateLimited => ": the provider is limiting requests",
+        ErrorClass::Blocked => ": the provider's safety filter refused the prompts",
         _ => "",
     }
 }
