@@ -133,7 +133,7 @@ impl MockServer {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
                 format!("http://{root}/v1")
             }
-            Protocol::Ollama => format!("http://{root}"),
+            Protocol::Ollama | Protocol::Bedrock => format!("http://{root}"),
         }
     }
 

@@ -3,6 +3,7 @@
 //! engine stamps arrival times and decoders can be tested on fixture streams split anywhere.
 
 mod anthropic;
+mod bedrock;
 mod completions;
 mod decode;
 mod decoded;
@@ -33,9 +34,11 @@ impl Protocol {
     pub fn auth_header(self, key: &str) -> (&'static str, String) {
         match self {
             Protocol::Anthropic => ("x-api-key", key.to_owned()),
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Ollama => {
-                ("authorization", format!("Bearer {key}"))
-            }
+            // A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`) is a bearer token.
+            Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Ollama
+            | Protocol::Bedrock => ("authorization", format!("Bearer {key}")),
         }
     }
 
@@ -46,6 +49,7 @@ impl Protocol {
             Protocol::OpenAiCompletions => completions::decoder(stream),
             Protocol::Anthropic => anthropic::decoder(stream),
             Protocol::Ollama => ollama::decoder(stream),
+            Protocol::Bedrock => bedrock::decoder(stream),
         }
     }
 
@@ -53,6 +57,8 @@ impl Protocol {
     pub fn warmup_url(self, base_url: &str) -> String {
         match self {
             Protocol::Ollama => request::join_url(base_url, "api/tags"),
+            // Bedrock has no cheap GET; any answer (a 403, a 404) leaves the connection open.
+            Protocol::Bedrock => request::join_url(base_url, ""),
             Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Anthropic => {
                 request::join_url(base_url, "models")
             }
@@ -61,11 +67,10 @@ impl Protocol {
 
     /// The server's message in an error response body (`{"error": …}` and the other shapes
     /// servers use), for showing with a non-2xx status. `None` when the body says nothing usable.
-    #[expect(
-        clippy::unused_self,
-        reason = "every protocol's error bodies read alike so far; one that differs goes here"
-    )]
     pub fn error_message(self, body: &[u8]) -> Option<String> {
-        decode::body_error(body)
+        match self {
+            Protocol::Bedrock => bedrock::error_message(body),
+            _ => decode::body_error(body),
+        }
     }
 }

@@ -59,6 +59,15 @@ struct Body {
     output_format: Option<Typed>,
     #[serde(default)]
     format: Option<serde_json::Value>,
+    /// Bedrock's `maxTokens` and `temperature`.
+    #[serde(default, rename = "inferenceConfig")]
+    inference_config: Option<InferenceConfig>,
+}
+
+#[derive(Deserialize)]
+struct InferenceConfig {
+    #[serde(default, rename = "maxTokens")]
+    max_tokens: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -167,9 +176,10 @@ impl<'de> Deserialize<'de> for PromptKey {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptKey, E> {
                 Ok(PromptKey(match v {
-                    "role" | "type" | "media_type" => Key::Other,
-                    // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`.
-                    "url" | "data" | "images" => Key::Image,
+                    "role" | "type" | "media_type" | "format" => Key::Other,
+                    // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`,
+                    // Bedrock's `source.bytes`.
+                    "url" | "data" | "images" | "bytes" => Key::Image,
                     _ => Key::Text,
                 }))
             }
@@ -192,6 +202,7 @@ impl Ask {
             Protocol::OpenAiChat => parsed.max_completion_tokens.or(parsed.max_tokens),
             Protocol::OpenAiCompletions | Protocol::Anthropic => parsed.max_tokens,
             Protocol::Ollama => parsed.options.and_then(|o| o.num_predict),
+            Protocol::Bedrock => parsed.inference_config.and_then(|c| c.max_tokens),
         };
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());

@@ -28,7 +28,7 @@ use super::profile::Profile;
 use super::request::{Ask, BadRequest};
 use super::stats::{Counters, FirstContent, OpenConnection};
 use super::text::mix;
-use super::wire::{INVALID_UTF8, Stamp, Wire, error_body, foreign_body};
+use super::wire::{INVALID_UTF8, Stamp, Wire, bedrock_authorized, error_body, foreign_body};
 use crate::protocol::Protocol;
 use crate::rx_time::{self, TimedStream};
 
@@ -130,6 +130,12 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
         "/v1/completions" => Some(Protocol::OpenAiCompletions),
         "/v1/messages" => Some(Protocol::Anthropic),
         "/api/chat" => Some(Protocol::Ollama),
+        // `/model/{modelId}/converse-stream` and `/model/{modelId}/converse`.
+        _ if path.starts_with("/model/")
+            && (path.ends_with("/converse-stream") || path.ends_with("/converse")) =>
+        {
+            Some(Protocol::Bedrock)
+        }
         _ => None,
     }
 }
@@ -200,6 +206,16 @@ async fn generate(
             ));
         }
     }
+    // Bedrock streams by the path it is asked at, and refuses a request AWS would not take.
+    let converse_stream = req.uri().path().ends_with("/converse-stream");
+    if protocol == Protocol::Bedrock && !bedrock_authorized(req.headers()) {
+        let message = "Missing Authentication Token: the llmrace mock takes Bedrock requests \
+                       signed with SigV4 (Authorization: AWS4-HMAC-SHA256 …) or with a bearer key";
+        return Ok(with_request_id(
+            error(Some(protocol), StatusCode::FORBIDDEN, message),
+            seq,
+        ));
+    }
     let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
         .collect()
         .await
@@ -216,7 +232,7 @@ async fn generate(
     };
     #[cfg(any(test, feature = "test-support"))]
     shared.counters.received.keep(&body);
-    let ask = match Ask::parse(protocol, &body) {
+    let mut ask = match Ask::parse(protocol, &body) {
         Ok(ask) => ask,
         Err(BadRequest(message)) => {
             return Ok(with_request_id(
@@ -225,6 +241,9 @@ async fn generate(
             ));
         }
     };
+    if protocol == Protocol::Bedrock {
+        ask.stream = converse_stream;
+    }
     let profile = &shared.profile;
     let fault = forced.or_else(|| profile.pick_fault(unit_draw(profile.seed, seq)));
     if let Some(fault) = fault {

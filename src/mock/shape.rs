@@ -64,7 +64,8 @@ impl Shape {
                 Some((t.name.as_deref()?, first_property(schema)))
             })
             .collect();
-        if protocol != Protocol::OpenAiCompletions && !names.is_empty() {
+        if !matches!(protocol, Protocol::OpenAiCompletions | Protocol::Bedrock) && !names.is_empty()
+        {
             let pick = usize::try_from(body_hash % names.len() as u64).unwrap_or(0);
             let (name, key) = names[pick];
             // The name goes inside a JSON string as it is: escaped once, without its quotes.
@@ -87,6 +88,8 @@ impl Shape {
                 Some(Value::Object(_)) => true,
                 _ => false,
             },
+            // The mock answers Bedrock in text.
+            Protocol::Bedrock => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

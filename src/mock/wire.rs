@@ -3,6 +3,7 @@
 //! bodies. Hot pieces are written straight into one buffer from prefixes built once per request.
 
 mod anthropic;
+mod bedrock;
 mod ollama;
 mod openai;
 
@@ -12,6 +13,8 @@ use serde_json::json;
 use super::shape::Shape;
 use super::text::write_words;
 use crate::protocol::Protocol;
+
+pub(crate) use bedrock::authorized as bedrock_authorized;
 
 /// Why generation stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +86,7 @@ pub(crate) enum Wire {
     OpenAi(openai::OpenAi),
     Anthropic(anthropic::Messages),
     Ollama(ollama::Chat),
+    Bedrock(bedrock::Converse),
 }
 
 impl Wire {
@@ -92,6 +96,7 @@ impl Wire {
             Protocol::OpenAiCompletions => Wire::OpenAi(openai::OpenAi::new(true, stamp)),
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
+            Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new()),
         }
     }
 
@@ -102,6 +107,7 @@ impl Wire {
             Wire::OpenAi(w) => w.shape = shape.clone(),
             Wire::Anthropic(w) => w.shape = shape.clone(),
             Wire::Ollama(w) => w.shape = shape.clone(),
+            Wire::Bedrock(w) => w.shape = shape.clone(),
         }
         self
     }
@@ -110,6 +116,7 @@ impl Wire {
         match (self, stream) {
             (_, false) => "application/json",
             (Wire::Ollama(_), true) => "application/x-ndjson",
+            (Wire::Bedrock(_), true) => "application/vnd.amazon.eventstream",
             (_, true) => "text/event-stream",
         }
     }
@@ -120,6 +127,7 @@ impl Wire {
             Wire::OpenAi(w) => w.start(out),
             Wire::Anthropic(w) => w.start(out, tally),
             Wire::Ollama(_) => {}
+            Wire::Bedrock(_) => bedrock::Converse::start(out),
         }
     }
 
@@ -131,6 +139,8 @@ impl Wire {
             Wire::OpenAi(w) => w.open(out),
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
+            // The mock answers Bedrock in text: nothing to open.
+            Wire::Bedrock(_) => false,
         }
     }
 
@@ -139,6 +149,7 @@ impl Wire {
             Wire::OpenAi(w) => w.delta(out, reasoning, words),
             Wire::Anthropic(w) => w.delta(out, reasoning, words),
             Wire::Ollama(w) => w.delta(out, reasoning, words),
+            Wire::Bedrock(w) => w.delta(out, reasoning, words),
         }
     }
 
@@ -148,6 +159,7 @@ impl Wire {
             Wire::OpenAi(w) => w.finish(out, tally),
             Wire::Anthropic(w) => w.finish(out, tally),
             Wire::Ollama(w) => w.finish(out, tally),
+            Wire::Bedrock(w) => w.finish(out, tally),
         }
     }
 
@@ -157,6 +169,7 @@ impl Wire {
             Wire::OpenAi(w) => w.broken(out),
             Wire::Anthropic(w) => w.broken(out),
             Wire::Ollama(w) => w.broken(out),
+            Wire::Bedrock(_) => bedrock::Converse::broken(out),
         }
     }
 
@@ -166,6 +179,7 @@ impl Wire {
             Wire::OpenAi(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Anthropic(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Ollama(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
+            Wire::Bedrock(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
         }
     }
 
@@ -175,6 +189,7 @@ impl Wire {
             Wire::OpenAi(_) => openai::ERROR_EVENT,
             Wire::Anthropic(_) => anthropic::ERROR_EVENT,
             Wire::Ollama(_) => ollama::ERROR_LINE,
+            Wire::Bedrock(_) => bedrock::error_frame(),
         });
     }
 
@@ -185,6 +200,7 @@ impl Wire {
             Wire::OpenAi(w) => w.full(tally, reasoning, answer),
             Wire::Anthropic(w) => w.full(tally, reasoning, answer),
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
+            Wire::Bedrock(_) => bedrock::Converse::full(tally, reasoning, answer),
         }
     }
 }
@@ -208,6 +224,9 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }
         Some(Protocol::Ollama) => json!({ "error": message }),
+        Some(Protocol::Bedrock) => {
+            json!({ "__type": bedrock::exception(status), "message": message })
+        }
         _ => {
             let (kind, code) = match status {
                 401 => ("invalid_request_error", json!("invalid_api_key")),
@@ -237,7 +256,7 @@ pub(crate) fn foreign_body(
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }
-        Protocol::Anthropic => {
+        Protocol::Anthropic | Protocol::Bedrock => {
             let wire = Wire::new(Protocol::OpenAiChat, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

@@ -21,14 +21,19 @@ pub enum Protocol {
     /// Ollama native chat: `{base}/api/chat` (base is the server root, `http://localhost:11434`).
     #[serde(rename = "ollama")]
     Ollama,
+    /// AWS Bedrock ConverseStream: `{base}/model/{model}/converse-stream` (base
+    /// `https://bedrock-runtime.{region}.amazonaws.com`), AWS event-stream frames, SigV4-signed.
+    #[serde(rename = "bedrock")]
+    Bedrock,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 4] = [
+    pub const ALL: [Protocol; 5] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
         Protocol::Ollama,
+        Protocol::Bedrock,
     ];
 
     /// The name users write (the serde name).
@@ -38,6 +43,7 @@ impl Protocol {
             Protocol::OpenAiCompletions => "openai-completions",
             Protocol::Anthropic => "anthropic",
             Protocol::Ollama => "ollama",
+            Protocol::Bedrock => "bedrock",
         }
     }
 
@@ -49,6 +55,7 @@ impl Protocol {
             "openai-completions" | "completions" => Some(Protocol::OpenAiCompletions),
             "anthropic" | "messages" => Some(Protocol::Anthropic),
             "ollama" => Some(Protocol::Ollama),
+            "bedrock" | "converse" => Some(Protocol::Bedrock),
             _ => None,
         }
     }

@@ -135,6 +135,8 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             }
             "api/chat"
         }
+        // Its model goes in the path and its body is content blocks: a shape of its own.
+        Protocol::Bedrock => return super::bedrock::build(base_url, spec),
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -170,8 +172,9 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                     "content": m.content,
                     "images": image::ollama_images(&m.images),
                 }),
-                // Legacy completions never get here: a race with images refuses them first.
-                Protocol::OpenAiChat | Protocol::OpenAiCompletions => json!({
+                // Legacy completions never get here: a race with images refuses them first;
+                // nor does Bedrock, which builds its own messages.
+                Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Bedrock => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),
@@ -193,7 +196,7 @@ fn flatten<'m>(messages: impl Iterator<Item = &'m Message>) -> String {
 }
 
 /// An `f32` as the JSON number a person would write: `0.7`, not `0.699999988079071`.
-fn number(x: f32) -> Value {
+pub(super) fn number(x: f32) -> Value {
     x.to_string()
         .parse::<f64>()
         .ok()

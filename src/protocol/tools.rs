@@ -121,7 +121,8 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
         return;
     }
     let list: Value = match protocol {
-        Protocol::OpenAiCompletions => return,
+        // Bedrock's `toolConfig` is put in by its own request builder.
+        Protocol::OpenAiCompletions | Protocol::Bedrock => return,
         Protocol::OpenAiChat | Protocol::Ollama => tools
             .iter()
             .map(|t| {
@@ -177,6 +178,8 @@ impl Protocol {
                 Some(Value::Object(_)) => true,
                 _ => false,
             },
+            // Converse asks for JSON through a tool, not a field llmrace knows.
+            Protocol::Bedrock => false,
         }
     }
 }
