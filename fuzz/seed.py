@@ -23,7 +23,7 @@ def put(target, name, data):
 
 def fixtures(protocol):
     for path in sorted(glob.glob(os.path.join(ROOT, "tests/fixtures/streams", protocol, "*"))):
-        if path.endswith(".expected"):
+        if not path.endswith((".stream", ".body")):
             continue
         with open(path, "rb") as f:
             yield os.path.basename(path), path.endswith(".stream"), f.read()
@@ -32,10 +32,12 @@ def fixtures(protocol):
 # The split seed byte: 7 gives pieces of 1 to 8 bytes, 63 pieces of up to 64.
 for split in (7, 63):
     for protocol, target in [("openai", "openai_chat"), ("openai-completions", "openai_completions"),
-                             ("anthropic", "anthropic"), ("ollama", "ollama")]:
+                             ("anthropic", "anthropic"), ("ollama", "ollama"),
+                             ("bedrock", "bedrock")]:
         for name, stream, body in fixtures(protocol):
             put(target, f"{split}-{name}", bytes([1 if stream else 0, split]) + body)
-            if stream:
+            # Bedrock's frames are binary: neither SSE nor NDJSON.
+            if stream and protocol != "bedrock":
                 put("ndjson" if protocol == "ollama" else "sse", f"{protocol}-{split}-{name}",
                     bytes([split]) + body)
 

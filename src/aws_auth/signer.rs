@@ -18,7 +18,7 @@ const SERVICE: &str = "bedrock";
 pub struct Signer {
     identity: Identity,
     credentials: Credentials,
-    region: String,
+    pub(super) region: String,
 }
 
 impl std::fmt::Debug for Signer {

@@ -487,7 +487,7 @@ impl Resolver<'_> {
         let protocol = raw.protocol.as_ref().ok_or_else(|| {
             missing(
                 "protocol",
-                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama"#,
+                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, bedrock"#,
             )
         })?;
         let protocol = self.check(protocol, &key("protocol"), |p| validate::protocol(p))?;

@@ -25,7 +25,13 @@ impl Problem {
 }
 
 /// The protocol names users write, as `Protocol`'s serde names spell them.
-pub const PROTOCOL_NAMES: [&str; 4] = ["openai", "openai-completions", "anthropic", "ollama"];
+pub const PROTOCOL_NAMES: [&str; 5] = [
+    "openai",
+    "openai-completions",
+    "anthropic",
+    "ollama",
+    "bedrock",
+];
 
 /// The built-in prompt sets, by name (the workload loads each).
 pub const BUILTIN_SETS: [&str; 5] = ["chat", "rag", "code", "long", "tools"];
@@ -76,6 +82,7 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::OpenAiCompletions => "openai-completions",
         Protocol::Anthropic => "anthropic",
         Protocol::Ollama => "ollama",
+        Protocol::Bedrock => "bedrock",
     }
 }
 

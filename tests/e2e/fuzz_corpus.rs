@@ -66,6 +66,11 @@ fn ollama() {
 }
 
 #[test]
+fn bedrock() {
+    replay("bedrock", fuzzing::bedrock);
+}
+
+#[test]
 fn replay_reader() {
     replay("replay", fuzzing::replay);
 }

@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
+/// The text protocols; Bedrock's binary frames are checked in `bedrock.rs`.
 const PROTOCOLS: [Protocol; 4] = [
     Protocol::OpenAiChat,
     Protocol::OpenAiCompletions,
@@ -69,6 +70,9 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
             json!({"model": "m", "messages": messages, "stream": stream,
                    "options": {"num_predict": 5}}),
         ),
+        Protocol::Bedrock => {
+            unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
+        }
     }
 }
 
@@ -186,6 +190,9 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
             .lines()
             .last()
             .is_some_and(|l| l.contains("\"done\":true")),
+        Protocol::Bedrock => {
+            unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
+        }
     }
 }
 
@@ -206,6 +213,9 @@ fn content_pieces(protocol: Protocol, events: &[Result<Value, String>]) -> usize
             Protocol::Ollama => e["message"]["content"]
                 .as_str()
                 .is_some_and(|s| !s.is_empty()),
+            Protocol::Bedrock => unreachable!(
+                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            ),
         })
         .count()
 }
@@ -224,6 +234,9 @@ fn reported_output(protocol: Protocol, events: &[Result<Value, String>]) -> Opti
                 .as_u64()
                 .filter(|_| e["type"] != "message_start"),
             Protocol::Ollama => e["eval_count"].as_u64(),
+            Protocol::Bedrock => unreachable!(
+                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            ),
         })
 }
 
@@ -290,6 +303,9 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
+            Protocol::Bedrock => unreachable!(
+                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            ),
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
                 assert_eq!(whole.unwrap()["type"], "message", "{case}");
             }

@@ -30,6 +30,7 @@ fn endpoint(server: &MockServer, protocol: Protocol) -> String {
         Protocol::OpenAiCompletions => "/completions",
         Protocol::Anthropic => "/messages",
         Protocol::Ollama => "/api/chat",
+        Protocol::Bedrock => "/model/mock-model/converse-stream",
     };
     format!("{}{tail}", server.base_url(protocol))
 }
@@ -396,6 +397,7 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::OpenAiCompletions => v["choices"][0]["text"].as_str(),
             Protocol::Anthropic => v["content"][0]["text"].as_str(),
             Protocol::Ollama => v["message"]["content"].as_str(),
+            Protocol::Bedrock => unreachable!("Bedrock is checked in tests/e2e/bedrock.rs"),
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }
