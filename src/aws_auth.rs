@@ -1,6 +1,6 @@
 //! How a Bedrock endpoint proves who it is: a Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`, sent
 //! as `Authorization: Bearer`), or AWS credentials (`AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) that sign each request with SigV4 for the
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) that sign each request with `SigV4` for the
 //! endpoint's region. Read from the environment, never from race files, and never shown: the
 //! secret key and the session token go to the race's redaction like API keys.
 
@@ -55,7 +55,7 @@ impl Credentials {
 pub enum BedrockAuth {
     /// A Bedrock API key, sent as a bearer token.
     Bearer(ApiKey),
-    /// SigV4 signatures, made as each request is sent.
+    /// `SigV4` signatures, made as each request is sent.
     SigV4(Signer),
 }
 

@@ -1,4 +1,4 @@
-//! SigV4 signing of one Bedrock request, with `aws-sigv4` (the AWS SDKs' own signer): service
+//! `SigV4` signing of one Bedrock request, with `aws-sigv4` (the AWS SDKs' own signer): service
 //! `bedrock`, the endpoint's region, the time it is sent. Signed as the request is built, just
 //! before its write starts, so the race's timing (from the write) does not include it and the
 //! signature is never older than the request.

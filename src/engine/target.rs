@@ -229,12 +229,13 @@ impl Target {
     }
 
     fn build(&self, method: http::Method, path: &str, body: Bytes) -> http::Request<Body> {
-        let mut request = http::Request::new(Full::new(body.clone()));
+        let mut request = http::Request::new(Full::new(Bytes::new()));
         *request.method_mut() = method;
         // The path was checked when the target was built; a failed parse cannot happen here.
         *request.uri_mut() = path.parse().unwrap_or_default();
         *request.headers_mut() = self.headers.clone();
         self.sign(&mut request, &body);
+        *request.body_mut() = Full::new(body);
         request
     }
 }

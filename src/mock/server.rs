@@ -208,13 +208,8 @@ async fn generate(
     }
     // Bedrock streams by the path it is asked at, and refuses a request AWS would not take.
     let converse_stream = req.uri().path().ends_with("/converse-stream");
-    if protocol == Protocol::Bedrock && !bedrock_authorized(req.headers()) {
-        let message = "Missing Authentication Token: the llmrace mock takes Bedrock requests \
-                       signed with SigV4 (Authorization: AWS4-HMAC-SHA256 …) or with a bearer key";
-        return Ok(with_request_id(
-            error(Some(protocol), StatusCode::FORBIDDEN, message),
-            seq,
-        ));
+    if let Some(refusal) = bedrock_refusal(protocol, req.headers()) {
+        return Ok(with_request_id(refusal, seq));
     }
     let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
         .collect()
@@ -292,6 +287,14 @@ async fn generate(
         None => whole_response(shared, protocol, &stamp, plan, fault, seq, arrived).await,
     };
     Ok(with_request_id(response, seq))
+}
+
+/// Bedrock's 403 for a request without AWS credentials, as AWS answers one.
+fn bedrock_refusal(protocol: Protocol, headers: &http::HeaderMap) -> Option<Response<MockBody>> {
+    let message = "Missing Authentication Token: the llmrace mock takes Bedrock requests signed \
+                   with SigV4 (Authorization: AWS4-HMAC-SHA256 …) or with a bearer key";
+    (protocol == Protocol::Bedrock && !bedrock_authorized(headers))
+        .then(|| error(Some(protocol), StatusCode::FORBIDDEN, message))
 }
 
 /// Whether a fault answers before any generation (an error status, a page, another API).

@@ -8,6 +8,8 @@
 mod body;
 mod stream;
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value, json};
 
 use super::decode::BodyDecoder;
@@ -32,7 +34,7 @@ pub(crate) fn path_segment(model: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

@@ -21,8 +21,8 @@ pub enum Protocol {
     /// Ollama native chat: `{base}/api/chat` (base is the server root, `http://localhost:11434`).
     #[serde(rename = "ollama")]
     Ollama,
-    /// AWS Bedrock ConverseStream: `{base}/model/{model}/converse-stream` (base
-    /// `https://bedrock-runtime.{region}.amazonaws.com`), AWS event-stream frames, SigV4-signed.
+    /// AWS Bedrock `ConverseStream`: `{base}/model/{model}/converse-stream` (base
+    /// `https://bedrock-runtime.{region}.amazonaws.com`), AWS event-stream frames, `SigV4`-signed.
     #[serde(rename = "bedrock")]
     Bedrock,
 }

@@ -11,7 +11,7 @@ use crate::secret::{ApiKey, Secrets};
 
 use super::error::RaceError;
 
-/// The key to send (as before, or a Bedrock API key) and the signer of a SigV4 endpoint.
+/// The key to send (as before, or a Bedrock API key) and the signer of a `SigV4` endpoint.
 pub(super) fn resolve(
     endpoint: &EndpointConfig,
     api_key: Option<ApiKey>,

@@ -1,4 +1,4 @@
-//! AWS Bedrock (ConverseStream) end to end against the built-in mock on 127.0.0.1: races
+//! AWS Bedrock (`ConverseStream`) end to end against the built-in mock on 127.0.0.1: races
 //! streamed and not, with the server's usage and `latencyMs` on every record; faults
 //! classified (an exception frame mid-stream, a 429 body); the real binary signing with fake
 //! credentials set in its own environment only, which never reach a file or its output; and

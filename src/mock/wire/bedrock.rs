@@ -10,7 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{Finish, Tally, Words, put, put_num};
 
-/// Whether a request carries AWS credentials as Bedrock takes them: a SigV4 signature
+/// Whether a request carries AWS credentials as Bedrock takes them: a `SigV4` signature
 /// (`Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`, with the
 /// `x-amz-date` it was signed at) or a Bedrock API key (`Authorization: Bearer …`). The
 /// mock checks the shape, not the signature: it has no secret to check it with.

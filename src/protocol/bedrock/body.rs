@@ -57,8 +57,8 @@ struct ReasoningText<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ToolUse<'a> {
-    #[serde(borrow)]
-    tool_use_id: Option<Str<'a>>,
+    #[serde(borrow, rename = "toolUseId")]
+    id: Option<Str<'a>>,
     #[serde(borrow)]
     name: Option<Str<'a>>,
     input: Option<Value>,
@@ -100,7 +100,7 @@ pub(super) fn decode_body(body: &str, out: &mut Vec<Decoded>) {
         let arguments = call.input.map(|input| input.to_string());
         push_tool_call(
             index,
-            call.tool_use_id,
+            call.id,
             call.name,
             arguments.map(|a| Str(a.into())),
             out,

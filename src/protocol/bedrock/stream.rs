@@ -194,8 +194,8 @@ struct Reasoning<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ToolUse<'a> {
-    #[serde(borrow)]
-    tool_use_id: Option<Str<'a>>,
+    #[serde(borrow, rename = "toolUseId")]
+    id: Option<Str<'a>>,
     #[serde(borrow)]
     name: Option<Str<'a>>,
     #[serde(borrow)]
@@ -294,7 +294,7 @@ impl EventStreamDecoder {
             "contentBlockStart" => {
                 if let Some(tool) = event.start.and_then(|s| s.tool_use) {
                     let index = self.tool_index(block);
-                    push_tool_call(index, tool.tool_use_id, tool.name, None, out);
+                    push_tool_call(index, tool.id, tool.name, None, out);
                 }
             }
             "contentBlockDelta" => {
@@ -303,7 +303,7 @@ impl EventStreamDecoder {
                 push_content(delta.text, false, out);
                 if let Some(tool) = delta.tool_use {
                     let index = self.tool_index(block);
-                    push_tool_call(index, tool.tool_use_id, tool.name, tool.input, out);
+                    push_tool_call(index, tool.id, tool.name, tool.input, out);
                 }
             }
             "messageStop" => {
