@@ -4,11 +4,11 @@
 //! endpoint's region. Read from the environment, never from race files, and never shown: the
 //! secret key and the session token go to the race's redaction like API keys.
 
+mod credentials;
 mod region;
 mod signer;
 
-use std::fmt;
-
+pub use credentials::Credentials;
 pub use region::region_of_host;
 pub use signer::{SignError, Signer};
 
@@ -23,32 +23,6 @@ pub const BEARER_TOKEN: &str = "AWS_BEARER_TOKEN_BEDROCK";
 
 /// The region the built-in mock's requests are signed for when nothing names one.
 const MOCK_REGION: &str = "us-east-1";
-
-/// AWS credentials. `Debug` never shows the secret key or the token.
-#[derive(Clone)]
-pub struct Credentials {
-    pub(crate) access_key_id: String,
-    pub(crate) secret_access_key: String,
-    pub(crate) session_token: Option<String>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Credentials({}, {})",
-            self.access_key_id,
-            crate::secret::REDACTED
-        )
-    }
-}
-
-impl Credentials {
-    /// The values that must never be shown: the secret key and the session token.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.secret_access_key.as_str()).chain(self.session_token.as_deref())
-    }
-}
 
 /// How one Bedrock endpoint authenticates.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use http::header::{HeaderName, HeaderValue};
 
-use super::Credentials;
+use super::credentials::Credentials;
 
 const SERVICE: &str = "bedrock";
 

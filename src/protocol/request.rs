@@ -6,6 +6,8 @@ use serde_json::{Map, Value, json};
 use super::Protocol;
 use super::image::{self, Image};
 
+mod bedrock;
+
 /// One chat message of a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -136,7 +138,10 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             "api/chat"
         }
         // Its model goes in the path and its body is content blocks: a shape of its own.
-        Protocol::Bedrock => return super::bedrock::build(base_url, spec),
+        Protocol::Bedrock => {
+            let url = join_url(base_url, &bedrock::path(spec));
+            return bedrock::build(url, spec, spec.temperature.map(number));
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -196,7 +201,7 @@ fn flatten<'m>(messages: impl Iterator<Item = &'m Message>) -> String {
 }
 
 /// An `f32` as the JSON number a person would write: `0.7`, not `0.699999988079071`.
-pub(super) fn number(x: f32) -> Value {
+fn number(x: f32) -> Value {
     x.to_string()
         .parse::<f64>()
         .ok()

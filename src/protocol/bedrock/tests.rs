@@ -5,7 +5,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::protocol::{Image, Protocol};
+use crate::protocol::{Image, Message, Protocol, RequestSpec, ToolDef};
+use serde_json::Map;
 
 fn spec<'a>(
     messages: &'a [Message],
@@ -100,15 +101,25 @@ fn unstreamed_requests_go_to_converse_and_extra_fields_are_merged() {
 
 #[test]
 fn model_ids_and_arns_stay_one_path_segment() {
+    let messages = [Message::user("hi")];
+    let extra = Map::new();
+    let url = |model: &str| {
+        let mut spec = spec(&messages, &[], &extra, true);
+        spec.model = model;
+        Protocol::Bedrock.build_request("http://h", &spec).url
+    };
     assert_eq!(
-        path_segment("meta.llama3-8b-instruct-v1:0"),
-        "meta.llama3-8b-instruct-v1%3A0"
+        url("meta.llama3-8b-instruct-v1:0"),
+        "http://h/model/meta.llama3-8b-instruct-v1%3A0/converse-stream"
     );
     assert_eq!(
-        path_segment("arn:aws:bedrock:us-east-1:1:inference-profile/us.x"),
-        "arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x"
+        url("arn:aws:bedrock:us-east-1:1:inference-profile/us.x"),
+        "http://h/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x/converse-stream"
     );
-    assert_eq!(path_segment("a b?#é"), "a%20b%3F%23%C3%A9");
+    assert_eq!(
+        url("a b?#é"),
+        "http://h/model/a%20b%3F%23%C3%A9/converse-stream"
+    );
 }
 
 #[test]
