@@ -23,7 +23,7 @@ def put(target, name, data):
 
 def fixtures(protocol):
     for path in sorted(glob.glob(os.path.join(ROOT, "tests/fixtures/streams", protocol, "*"))):
-        if path.endswith(".expected"):
+        if not path.endswith((".stream", ".body")):
             continue
         with open(path, "rb") as f:
             yield os.path.basename(path), path.endswith(".stream"), f.read()
@@ -33,10 +33,11 @@ def fixtures(protocol):
 for split in (7, 63):
     for protocol, target in [("openai", "openai_chat"), ("openai-completions", "openai_completions"),
                              ("anthropic", "anthropic"), ("ollama", "ollama"),
-                             ("responses", "responses"), ("gemini", "gemini")]:
+                             ("responses", "responses"), ("gemini", "gemini"), ("bedrock", "bedrock")]:
         for name, stream, body in fixtures(protocol):
             put(target, f"{split}-{name}", bytes([1 if stream else 0, split]) + body)
-            if stream:
+            # Bedrock's frames are binary: neither SSE nor NDJSON.
+            if stream and protocol != "bedrock":
                 put("ndjson" if protocol == "ollama" else "sse", f"{protocol}-{split}-{name}",
                     bytes([split]) + body)
 

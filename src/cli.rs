@@ -36,7 +36,9 @@ macro_rules! race_notes {
     () => {
         "\
 Endpoints (-e NAME=PROTOCOL:URL#MODEL):
-  protocols   openai (chat completions), openai-completions, anthropic, ollama, responses, gemini
+  protocols   openai (chat completions), openai-completions, anthropic, ollama, responses, gemini, bedrock
+              (bedrock: base https://bedrock-runtime.REGION.amazonaws.com, AWS credentials
+              from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_BEARER_TOKEN_BEDROCK)
   URL         http(s)://host[:port][/base], or mock://PROFILE for a built-in mock server
               (profiles: instant, turbo, steady, thinker, flaky, slow; settings such as
               mock://steady,ttft=200ms)
@@ -386,7 +388,7 @@ pub struct RaceArgs {
         help_heading = "Endpoints",
         long_help = "An endpoint to race: NAME=PROTOCOL:URL#MODEL. Repeatable. If any is given, \
                      they replace the race file's endpoints.\n\
-                     Protocols: openai, openai-completions, anthropic, ollama, responses, gemini.\n\
+                     Protocols: openai, openai-completions, anthropic, ollama, responses, gemini, bedrock.\n\
                      API key: export it in an environment variable and name that variable with \
                      --api-key-env NAME=VAR.\n\
                      Example: -e fast=openai:http://localhost:8000/v1#llama3"

@@ -71,6 +71,12 @@ pub fn gemini(data: &[u8]) {
     decoder(Protocol::Gemini, data);
 }
 
+/// The Bedrock decoder (AWS event-stream frames, or a whole Converse body), streaming or not
+/// as the first byte says.
+pub fn bedrock(data: &[u8]) {
+    decoder(Protocol::Bedrock, data);
+}
+
 /// A protocol's decoder with its framing: the first byte's low bit picks streaming, the rest is
 /// a split plan and a body (see [`split_plan`]); whole and split must decode alike.
 ///

@@ -19,6 +19,10 @@
 //! `#[cfg(any(test, feature = "test-support"))]`, so the release binary is built without them.
 
 #[cfg(feature = "test-support")]
+pub mod aws_auth;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod aws_auth;
+#[cfg(feature = "test-support")]
 pub mod capacity;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod capacity;

@@ -135,7 +135,7 @@ impl MockServer {
             | Protocol::OpenAiCompletions
             | Protocol::Anthropic
             | Protocol::Responses => format!("http://{root}/v1"),
-            Protocol::Ollama | Protocol::Gemini => format!("http://{root}"),
+            Protocol::Ollama | Protocol::Gemini | Protocol::Bedrock => format!("http://{root}"),
         }
     }
 

@@ -3,6 +3,7 @@
 //! engine stamps arrival times and decoders can be tested on fixture streams split anywhere.
 
 mod anthropic;
+mod bedrock;
 mod completions;
 mod decode;
 mod decoded;
@@ -35,11 +36,13 @@ impl Protocol {
     pub fn auth_header(self, key: &str) -> (&'static str, String) {
         match self {
             Protocol::Anthropic => ("x-api-key", key.to_owned()),
+            // A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`) is a bearer token.
             Protocol::Gemini => ("x-goog-api-key", key.to_owned()),
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Ollama
-            | Protocol::Responses => ("authorization", format!("Bearer {key}")),
+            | Protocol::Responses
+            | Protocol::Bedrock => ("authorization", format!("Bearer {key}")),
         }
     }
 
@@ -52,6 +55,7 @@ impl Protocol {
             Protocol::Ollama => ollama::decoder(stream),
             Protocol::Responses => responses::decoder(stream),
             Protocol::Gemini => gemini::decoder(stream),
+            Protocol::Bedrock => bedrock::decoder(stream),
         }
     }
 
@@ -59,6 +63,8 @@ impl Protocol {
     pub fn warmup_url(self, base_url: &str) -> String {
         match self {
             Protocol::Ollama => request::join_url(base_url, "api/tags"),
+            // Bedrock has no cheap GET; any answer (a 403, a 404) leaves the connection open.
+            Protocol::Bedrock => request::join_url(base_url, ""),
             Protocol::Gemini => gemini::request::warmup_url(base_url),
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
@@ -73,6 +79,7 @@ impl Protocol {
         match self {
             // Google's errors name their kind in `status` (`RESOURCE_EXHAUSTED`), not `type`.
             Protocol::Gemini => gemini::error_message(body).or_else(|| decode::body_error(body)),
+            Protocol::Bedrock => bedrock::error_message(body),
             _ => decode::body_error(body),
         }
     }

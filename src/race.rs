@@ -3,6 +3,7 @@
 //! finishing the result files. The library prints nothing here: what the race has to tell
 //! its user is handed to the command edge through a [`Teller`], at the moment it is known.
 
+mod bedrock_auth;
 mod error;
 mod field;
 mod options;

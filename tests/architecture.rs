@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "foundation",
         &[
+            "aws_auth",
             "clock",
             "event",
             "print",

@@ -498,7 +498,7 @@ impl Resolver<'_> {
         let protocol = raw.protocol.as_ref().ok_or_else(|| {
             missing(
                 "protocol",
-                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, gemini"#,
+                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, responses, gemini, bedrock"#,
             )
         })?;
         let protocol = self.check(protocol, &key("protocol"), |p| validate::protocol(p))?;

@@ -25,13 +25,14 @@ impl Problem {
 }
 
 /// The protocol names users write, as `Protocol`'s serde names spell them.
-pub const PROTOCOL_NAMES: [&str; 6] = [
+pub const PROTOCOL_NAMES: [&str; 7] = [
     "openai",
     "openai-completions",
     "anthropic",
     "ollama",
     "responses",
     "gemini",
+    "bedrock",
 ];
 
 /// The built-in prompt sets, by name (the workload loads each).
@@ -85,6 +86,7 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::Ollama => "ollama",
         Protocol::Responses => "responses",
         Protocol::Gemini => "gemini",
+        Protocol::Bedrock => "bedrock",
     }
 }
 

@@ -2,6 +2,7 @@
 //! every prompt, built once before the start so that sending costs no serialization; in a race
 //! of sessions, what later turns are built with (`target/turns.rs`).
 
+mod signing;
 mod turns;
 
 use std::borrow::Cow;
@@ -13,6 +14,7 @@ use http_body_util::Full;
 
 use super::connection::{Body, Origin};
 
+use crate::aws_auth::Signer;
 use crate::event::{EndpointId, PromptId};
 use crate::protocol::{Message, Protocol, RequestSpec};
 use crate::secret::ApiKey;
@@ -36,6 +38,8 @@ pub struct Target {
     turns: Option<turns::Turns>,
     /// A trace's times, a prompt's each, in the trace's time (empty for other workloads).
     trace_times: Vec<std::time::Duration>,
+    /// Bedrock with AWS credentials: each request is signed as it is built (`target/signing.rs`).
+    signer: Option<Arc<Signer>>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -78,6 +82,11 @@ pub enum TargetError {
          \"openai\" (chat completions), or use a workload without tools"
     )]
     NoTools { endpoint: String, prompt: u32 },
+    #[error("endpoint '{endpoint}': {source}")]
+    Sign {
+        endpoint: String,
+        source: crate::aws_auth::SignError,
+    },
 }
 
 impl Target {
@@ -174,6 +183,7 @@ impl Target {
                 .collect(),
             turns: turns::Turns::of(spec, prompts),
             trace_times: prompts.iter().map_while(|p| p.at).collect(),
+            signer: None,
         })
     }
 
@@ -219,11 +229,13 @@ impl Target {
     }
 
     fn build(&self, method: http::Method, path: &str, body: Bytes) -> http::Request<Body> {
-        let mut request = http::Request::new(Full::new(body));
+        let mut request = http::Request::new(Full::new(Bytes::new()));
         *request.method_mut() = method;
         // The path was checked when the target was built; a failed parse cannot happen here.
         *request.uri_mut() = path.parse().unwrap_or_default();
         *request.headers_mut() = self.headers.clone();
+        self.sign(&mut request, &body);
+        *request.body_mut() = Full::new(body);
         request
     }
 }

@@ -76,12 +76,21 @@ struct Body {
     system_instruction: TextBytes,
     #[serde(default, rename = "generationConfig")]
     generation_config: Option<GeminiConfig>,
+    /// Bedrock's `maxTokens` and `temperature`.
+    #[serde(default, rename = "inferenceConfig")]
+    inference_config: Option<InferenceConfig>,
 }
 
 #[derive(Deserialize)]
 struct GeminiConfig {
     #[serde(default, rename = "maxOutputTokens")]
     max_output_tokens: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct InferenceConfig {
+    #[serde(default, rename = "maxTokens")]
+    max_tokens: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -238,9 +247,10 @@ impl<'de> Deserialize<'de> for PromptKey {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptKey, E> {
                 Ok(PromptKey(match v {
-                    "role" | "type" | "media_type" | "mimeType" => Key::Other,
-                    // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`.
-                    "url" | "data" | "images" => Key::Image,
+                    "role" | "type" | "media_type" | "mimeType" | "format" => Key::Other,
+                    // OpenAI's `image_url.url`, Anthropic's `source.data`, Ollama's `images`,
+                    // Bedrock's `source.bytes`.
+                    "url" | "data" | "images" | "bytes" => Key::Image,
                     "image_url" => Key::ImageUrl,
                     _ => Key::Text,
                 }))
@@ -266,6 +276,7 @@ impl Ask {
             Protocol::Ollama => parsed.options.and_then(|o| o.num_predict),
             Protocol::Responses => parsed.max_output_tokens,
             Protocol::Gemini => parsed.generation_config.and_then(|c| c.max_output_tokens),
+            Protocol::Bedrock => parsed.inference_config.and_then(|c| c.max_tokens),
         };
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());

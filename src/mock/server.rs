@@ -28,7 +28,7 @@ use super::profile::Profile;
 use super::request::{Ask, BadRequest};
 use super::stats::{Counters, FirstContent, OpenConnection};
 use super::text::mix;
-use super::wire::{INVALID_UTF8, Stamp, Wire, error_body, foreign_body};
+use super::wire::{INVALID_UTF8, Stamp, Wire, bedrock_authorized, error_body, foreign_body};
 use crate::protocol::Protocol;
 use crate::rx_time::{self, TimedStream};
 
@@ -131,6 +131,12 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
         "/v1/messages" => Some(Protocol::Anthropic),
         "/api/chat" => Some(Protocol::Ollama),
         "/v1/responses" => Some(Protocol::Responses),
+        // `/model/{modelId}/converse-stream` and `/model/{modelId}/converse`.
+        _ if path.starts_with("/model/")
+            && (path.ends_with("/converse-stream") || path.ends_with("/converse")) =>
+        {
+            Some(Protocol::Bedrock)
+        }
         _ => super::gemini_path::parse(path).map(|_| Protocol::Gemini),
     }
 }
@@ -194,20 +200,19 @@ async fn generate(
     seq: u64,
 ) -> Result<Response<MockBody>, Refused> {
     let gemini = super::gemini_path::parse(req.uri().path());
-    let mut forced = None;
-    if let Some(value) = req.headers().get("x-mock-fault") {
-        forced = value.to_str().ok().and_then(Fault::from_name);
-        if forced.is_none() {
-            let message = format!(
-                "unknown x-mock-fault `{}`: the faults are {}",
-                String::from_utf8_lossy(value.as_bytes()),
-                Fault::names_list()
-            );
+    let forced = match forced_fault(req.headers()) {
+        Ok(forced) => forced,
+        Err(message) => {
             return Ok(with_request_id(
                 error(Some(protocol), StatusCode::BAD_REQUEST, &message),
                 seq,
             ));
         }
+    };
+    // Bedrock streams by the path it is asked at, and refuses a request AWS would not take.
+    let converse_stream = req.uri().path().ends_with("/converse-stream");
+    if let Some(refusal) = bedrock_refusal(protocol, req.headers()) {
+        return Ok(with_request_id(refusal, seq));
     }
     let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
         .collect()
@@ -225,7 +230,7 @@ async fn generate(
     };
     #[cfg(any(test, feature = "test-support"))]
     shared.counters.received.keep(&body);
-    let ask = match Ask::parse(protocol, &body) {
+    let mut ask = match Ask::parse(protocol, &body) {
         // Gemini names the model and streaming in the path, not the body.
         Ok(ask) => match &gemini {
             Some(path) => Ask {
@@ -242,6 +247,9 @@ async fn generate(
             ));
         }
     };
+    if protocol == Protocol::Bedrock {
+        ask.stream = converse_stream;
+    }
     let profile = &shared.profile;
     let fault = forced.or_else(|| profile.pick_fault(unit_draw(profile.seed, seq)));
     if let Some(fault) = fault {
@@ -290,6 +298,34 @@ async fn generate(
         None => whole_response(shared, protocol, &stamp, plan, fault, seq, arrived).await,
     };
     Ok(with_request_id(response, seq))
+}
+
+/// The fault a test asked for in `x-mock-fault`, if any; a name the mock does not know is an
+/// error that lists the ones it does.
+fn forced_fault(headers: &http::HeaderMap) -> Result<Option<Fault>, String> {
+    let Some(value) = headers.get("x-mock-fault") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(Fault::from_name)
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "unknown x-mock-fault `{}`: the faults are {}",
+                String::from_utf8_lossy(value.as_bytes()),
+                Fault::names_list()
+            )
+        })
+}
+
+/// Bedrock's 403 for a request without AWS credentials, as AWS answers one.
+fn bedrock_refusal(protocol: Protocol, headers: &http::HeaderMap) -> Option<Response<MockBody>> {
+    let message = "Missing Authentication Token: the llmrace mock takes Bedrock requests signed \
+                   with SigV4 (Authorization: AWS4-HMAC-SHA256 …) or with a bearer key";
+    (protocol == Protocol::Bedrock && !bedrock_authorized(headers))
+        .then(|| error(Some(protocol), StatusCode::FORBIDDEN, message))
 }
 
 /// Whether a fault answers before any generation (an error status, a page, another API).

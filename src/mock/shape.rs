@@ -66,7 +66,8 @@ impl Shape {
                 Some((t.name.as_deref()?, first_property(schema)))
             })
             .collect();
-        if protocol != Protocol::OpenAiCompletions && !names.is_empty() {
+        if !matches!(protocol, Protocol::OpenAiCompletions | Protocol::Bedrock) && !names.is_empty()
+        {
             let pick = usize::try_from(body_hash % names.len() as u64).unwrap_or(0);
             let (name, key) = names[pick];
             // The name goes inside a JSON string as it is: escaped once, without its quotes.
@@ -97,8 +98,8 @@ impl Shape {
                     .and_then(Value::as_str),
                 Some("json_object" | "json_schema")
             ),
-            // The mock answers Gemini in text only.
-            Protocol::Gemini => false,
+            // The mock answers Gemini and Bedrock in text only.
+            Protocol::Gemini | Protocol::Bedrock => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

@@ -3,6 +3,7 @@
 //! bodies. Hot pieces are written straight into one buffer from prefixes built once per request.
 
 mod anthropic;
+mod bedrock;
 mod gemini;
 mod ollama;
 mod openai;
@@ -14,6 +15,8 @@ use serde_json::json;
 use super::shape::Shape;
 use super::text::write_words;
 use crate::protocol::Protocol;
+
+pub(crate) use bedrock::authorized as bedrock_authorized;
 
 /// Why generation stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +90,7 @@ pub(crate) enum Wire {
     Ollama(ollama::Chat),
     Responses(responses::Responses),
     Gemini(gemini::Generate),
+    Bedrock(bedrock::Converse),
 }
 
 impl Wire {
@@ -98,6 +102,7 @@ impl Wire {
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
             Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
             Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
+            Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new()),
         }
     }
 
@@ -110,6 +115,7 @@ impl Wire {
             Wire::Ollama(w) => w.shape = shape.clone(),
             Wire::Responses(w) => w.shape = shape.clone(),
             Wire::Gemini(w) => w.shape = shape.clone(),
+            Wire::Bedrock(w) => w.shape = shape.clone(),
         }
         self
     }
@@ -118,6 +124,7 @@ impl Wire {
         match (self, stream) {
             (_, false) => "application/json",
             (Wire::Ollama(_), true) => "application/x-ndjson",
+            (Wire::Bedrock(_), true) => "application/vnd.amazon.eventstream",
             (_, true) => "text/event-stream",
         }
     }
@@ -129,6 +136,7 @@ impl Wire {
             Wire::Anthropic(w) => w.start(out, tally),
             Wire::Ollama(_) | Wire::Gemini(_) => {}
             Wire::Responses(w) => w.start(out),
+            Wire::Bedrock(_) => bedrock::Converse::start(out),
         }
     }
 
@@ -141,7 +149,8 @@ impl Wire {
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
             Wire::Responses(w) => w.open(out),
-            Wire::Gemini(_) => false,
+            // The mock answers Gemini and Bedrock in text: nothing to open.
+            Wire::Gemini(_) | Wire::Bedrock(_) => false,
         }
     }
 
@@ -152,6 +161,7 @@ impl Wire {
             Wire::Ollama(w) => w.delta(out, reasoning, words),
             Wire::Responses(w) => w.delta(out, reasoning, words),
             Wire::Gemini(w) => w.delta(out, reasoning, words),
+            Wire::Bedrock(w) => w.delta(out, reasoning, words),
         }
     }
 
@@ -163,6 +173,7 @@ impl Wire {
             Wire::Ollama(w) => w.finish(out, tally),
             Wire::Responses(w) => w.finish(out, tally),
             Wire::Gemini(w) => w.finish(out, tally),
+            Wire::Bedrock(w) => w.finish(out, tally),
         }
     }
 
@@ -174,6 +185,7 @@ impl Wire {
             Wire::Ollama(w) => w.broken(out),
             Wire::Responses(w) => w.broken(out),
             Wire::Gemini(_) => gemini::Generate::broken(out),
+            Wire::Bedrock(_) => bedrock::Converse::broken(out),
         }
     }
 
@@ -185,6 +197,7 @@ impl Wire {
             Wire::Ollama(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Responses(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
             Wire::Gemini(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
+            Wire::Bedrock(w) => w.raw_delta(out, reasoning, INVALID_UTF8),
         }
     }
 
@@ -196,6 +209,7 @@ impl Wire {
             Wire::Ollama(_) => ollama::ERROR_LINE,
             Wire::Responses(_) => responses::ERROR_EVENT,
             Wire::Gemini(_) => gemini::ERROR_EVENT,
+            Wire::Bedrock(_) => bedrock::error_frame(),
         });
     }
 
@@ -208,6 +222,7 @@ impl Wire {
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
             Wire::Responses(w) => w.full(tally, reasoning, answer),
             Wire::Gemini(w) => w.full(tally, reasoning, answer),
+            Wire::Bedrock(_) => bedrock::Converse::full(tally, reasoning, answer),
         }
     }
 }
@@ -244,6 +259,9 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
             };
             json!({"error": {"code": status, "message": message, "status": kind}})
         }
+        Some(Protocol::Bedrock) => {
+            json!({ "__type": bedrock::exception(status), "message": message })
+        }
         _ => {
             let (kind, code) = match status {
                 401 => ("invalid_request_error", json!("invalid_api_key")),
@@ -276,7 +294,7 @@ pub(crate) fn foreign_body(
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }
-        Protocol::Anthropic => {
+        Protocol::Anthropic | Protocol::Bedrock => {
             let wire = Wire::new(Protocol::OpenAiChat, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

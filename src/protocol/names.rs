@@ -28,16 +28,21 @@ pub enum Protocol {
     /// usually `https://generativelanguage.googleapis.com`).
     #[serde(rename = "gemini")]
     Gemini,
+    /// AWS Bedrock `ConverseStream`: `{base}/model/{model}/converse-stream` (base
+    /// `https://bedrock-runtime.{region}.amazonaws.com`), AWS event-stream frames, `SigV4`-signed.
+    #[serde(rename = "bedrock")]
+    Bedrock,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
         Protocol::Ollama,
         Protocol::Responses,
         Protocol::Gemini,
+        Protocol::Bedrock,
     ];
 
     /// The name users write (the serde name).
@@ -49,6 +54,7 @@ impl Protocol {
             Protocol::Ollama => "ollama",
             Protocol::Responses => "responses",
             Protocol::Gemini => "gemini",
+            Protocol::Bedrock => "bedrock",
         }
     }
 
@@ -62,6 +68,7 @@ impl Protocol {
             "ollama" => Some(Protocol::Ollama),
             "responses" | "openai-responses" => Some(Protocol::Responses),
             "gemini" | "google" => Some(Protocol::Gemini),
+            "bedrock" | "converse" => Some(Protocol::Bedrock),
             _ => None,
         }
     }

@@ -6,6 +6,8 @@ use serde_json::{Map, Value, json};
 use super::Protocol;
 use super::image::{self, Image};
 
+mod bedrock;
+
 /// One chat message of a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -161,6 +163,11 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
                 body: serde_json::to_vec(&body).unwrap_or_default(),
             };
         }
+        // Its model goes in the path and its body is content blocks: a shape of its own.
+        Protocol::Bedrock => {
+            let url = join_url(base_url, &bedrock::path(spec));
+            return bedrock::build(url, spec, spec.temperature.map(number));
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -198,11 +205,12 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                 }),
                 // Legacy completions never get here: a race with images refuses them first;
                 // Responses builds its input items in `responses`; Gemini's bodies are built in
-                // `gemini::request`.
+                // `gemini::request`, Bedrock's in `bedrock`.
                 Protocol::OpenAiChat
                 | Protocol::OpenAiCompletions
                 | Protocol::Responses
-                | Protocol::Gemini => json!({
+                | Protocol::Gemini
+                | Protocol::Bedrock => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),

@@ -121,8 +121,9 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
         return;
     }
     let list: Value = match protocol {
-        // Gemini's `functionDeclarations` are put in by `gemini::request`.
-        Protocol::OpenAiCompletions | Protocol::Gemini => return,
+        // Gemini's `functionDeclarations` are put in by `gemini::request`, Bedrock's
+        // `toolConfig` by its own request builder.
+        Protocol::OpenAiCompletions | Protocol::Gemini | Protocol::Bedrock => return,
         Protocol::OpenAiChat | Protocol::Ollama => tools
             .iter()
             .map(|t| {
@@ -206,6 +207,8 @@ impl Protocol {
                     .and_then(Value::as_str)
                     == Some("application/json")
             }
+            // Converse asks for JSON through a tool, not a field llmrace knows.
+            Protocol::Bedrock => false,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::{capacity, config, engine, record, secret, signals, workload};
+use crate::{aws_auth, capacity, config, engine, record, secret, signals, workload};
 
 /// Why a race could not run. Setup problems (exit code 2) are found before anything is sent.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,8 @@ pub enum RaceError {
     Workload(#[from] workload::WorkloadError),
     #[error(transparent)]
     Secret(#[from] secret::SecretError),
+    #[error(transparent)]
+    AwsAuth(#[from] aws_auth::AwsAuthError),
     #[error(transparent)]
     Target(#[from] engine::TargetError),
     #[error(transparent)]
@@ -62,6 +64,7 @@ impl RaceError {
             RaceError::Config(_)
             | RaceError::Workload(_)
             | RaceError::Secret(_)
+            | RaceError::AwsAuth(_)
             | RaceError::Target(_)
             | RaceError::Capacity(_)
             | RaceError::Mock { .. }

@@ -35,6 +35,7 @@ pub(crate) async fn resolve_endpoints(
             .as_deref()
             .map(|var| secret::ApiKey::from_env(var, &endpoint.name))
             .transpose()?;
+        let (api_key, signer) = super::bedrock_auth::resolve(endpoint, api_key, &mut secrets)?;
         let headers = endpoint.resolve_headers()?;
         if let Some(key) = &api_key {
             secrets.add(key.expose());
@@ -85,7 +86,12 @@ pub(crate) async fn resolve_endpoints(
             concurrency: crate::capacity::workers(&config.load, concurrency),
             salt: salt.as_deref(),
         };
-        targets.push(Arc::new(Target::new(&spec, prompts)?));
+        let target = Target::new(&spec, prompts)?;
+        let target = match signer {
+            Some(signer) => target.signed_by(signer)?,
+            None => target,
+        };
+        targets.push(Arc::new(target));
         info.push(EndpointInfo {
             name: endpoint.name.clone(),
             protocol: endpoint.protocol.name().to_string(),

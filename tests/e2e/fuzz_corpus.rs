@@ -76,6 +76,11 @@ fn gemini() {
 }
 
 #[test]
+fn bedrock() {
+    replay("bedrock", fuzzing::bedrock);
+}
+
+#[test]
 fn replay_reader() {
     replay("replay", fuzzing::replay);
 }

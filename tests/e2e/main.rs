@@ -17,6 +17,7 @@
 
 mod common;
 
+mod bedrock;
 mod cache;
 mod cli;
 mod config_files;

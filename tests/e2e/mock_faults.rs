@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
+/// The text protocols; Bedrock's binary frames are checked in `bedrock.rs`.
 const PROTOCOLS: [Protocol; 6] = [
     Protocol::OpenAiChat,
     Protocol::OpenAiCompletions,
@@ -84,6 +85,9 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
             json!({"contents": [{"role": "user", "parts": [{"text": "tell me something"}]}],
                    "generationConfig": {"maxOutputTokens": 5}}),
         ),
+        Protocol::Bedrock => {
+            unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
+        }
     }
 }
 
@@ -209,6 +213,9 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
         }
         // Gemini has no end marker: the finishing chunk is the end.
         Protocol::Gemini => text.contains("\"finishReason\":\""),
+        Protocol::Bedrock => {
+            unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
+        }
     }
 }
 
@@ -234,6 +241,9 @@ fn content_pieces(protocol: Protocol, events: &[Result<Value, String>]) -> usize
                 let part = &e["candidates"][0]["content"]["parts"][0];
                 part["thought"] != true && part["text"].as_str().is_some_and(|s| !s.is_empty())
             }
+            Protocol::Bedrock => unreachable!(
+                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            ),
         })
         .count()
 }
@@ -260,6 +270,9 @@ fn reported_output(protocol: Protocol, events: &[Result<Value, String>]) -> Opti
                 let thoughts = usage["thoughtsTokenCount"].as_u64().unwrap_or(0);
                 usage["candidatesTokenCount"].as_u64().map(|c| c + thoughts)
             }
+            Protocol::Bedrock => unreachable!(
+                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            ),
         })
 }
 
@@ -328,6 +341,9 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
+            Protocol::Bedrock => unreachable!(
+                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            ),
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Responses

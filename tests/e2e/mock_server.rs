@@ -32,6 +32,7 @@ fn endpoint(server: &MockServer, protocol: Protocol) -> String {
         Protocol::Ollama => "/api/chat",
         Protocol::Responses => "/responses",
         Protocol::Gemini => "/v1beta/models/mock-model:generateContent",
+        Protocol::Bedrock => "/model/mock-model/converse-stream",
     };
     format!("{}{tail}", server.base_url(protocol))
 }
@@ -410,6 +411,7 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Ollama => v["message"]["content"].as_str(),
             Protocol::Responses => v["output"][0]["content"][0]["text"].as_str(),
             Protocol::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
+            Protocol::Bedrock => unreachable!("Bedrock is checked in tests/e2e/bedrock.rs"),
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }
