@@ -5,6 +5,9 @@
 //! This module only parses and maps text; fetching it (on a connection of its own, never a
 //! racing one) is the scraper's job, and turning readings into figures over time is `stats`'s.
 
+mod text;
+mod vocabulary;
+
 use serde::{Deserialize, Serialize};
 
 /// The serving stack a `/metrics` page came from, recognised by its metric names.
@@ -77,12 +80,12 @@ pub struct Page {
         reason = "scaffolding for issue 18: the scraper reads pages"
     )
 )]
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "scaffolding for issue 18: the parser returns its errors"
-)]
 pub fn read(text: &str, model: Option<&str>) -> Result<Page, String> {
-    // Scaffolding: the parser and the vocabulary replace this.
-    let _ = (text, model);
-    Ok(Page::default())
+    let samples = text::parse(text)?;
+    let reading = vocabulary::reading(&samples, model);
+    let series = samples.iter().map(|s| (s.series(), s.value)).collect();
+    Ok(Page { reading, series })
 }
+
+#[cfg(test)]
+mod tests;
