@@ -155,6 +155,41 @@ pub fn threshold(data: &[u8]) {
     }
 }
 
+/// The `/metrics` page reader (`server_metrics::read`): never panics on any text, and a page
+/// it reads, written back as one `series value` line per series, reads to the same series and
+/// the same reading.
+///
+/// # Panics
+/// When the page written back reads differently: that is the finding.
+pub fn server_metrics(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(page) = crate::server_metrics::read(&text, Some("m")) else {
+        return;
+    };
+    let written: String = page
+        .series
+        .iter()
+        .map(|(series, value)| format!("{series} {value}\n"))
+        .collect();
+    let again = crate::server_metrics::read(&written, Some("m"))
+        .unwrap_or_else(|e| panic!("the page written back does not read: {e}\n{written}"));
+    assert_eq!(again.reading, page.reading, "the reading changed");
+    let same = |(a, x): &(String, f64), (b, y): &(String, f64)| {
+        a == b && (x == y || (x.is_nan() && y.is_nan()))
+    };
+    assert!(
+        again.series.len() == page.series.len()
+            && again
+                .series
+                .iter()
+                .zip(&page.series)
+                .all(|(a, b)| same(a, b)),
+        "the series changed: {:?} became {:?}",
+        page.series,
+        again.series
+    );
+}
+
 /// Splits the input into cut points and a body: the first byte (if any) sets the largest piece,
 /// and the pieces' lengths follow from it, so every input names one fixed way to cut its body.
 fn split_plan(data: &[u8]) -> (Vec<usize>, &[u8]) {

@@ -211,7 +211,7 @@ impl<'a> Line<'a> {
         } else {
             self.rest = after_name;
         }
-        let Some(name) = name else {
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
             return Err("no metric name".into());
         };
         let before = self.rest.len();
