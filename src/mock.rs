@@ -8,6 +8,7 @@ mod body;
 mod faults;
 mod images;
 mod linger;
+mod metrics;
 mod plan;
 mod prefix;
 mod profile;

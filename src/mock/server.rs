@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::body::{Announced, Ending, MockBody, TokenStream};
 use super::faults::Fault;
 use super::linger::Linger;
+use super::metrics;
 use super::plan::Plan;
 use super::prefix::PrefixCache;
 use super::profile::Profile;
@@ -160,12 +161,20 @@ async fn handle(
         })),
         // Benchmarks read the mock's own lateness here to tell it from the client's.
         (None, "/mock/stats") if get => json_ok(&shared.counters.report()),
+        // The mock's own load in vLLM's names, for llmrace's server metrics.
+        (None, "/metrics") if get => plain(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics::page(&shared.counters, shared.cache.is_some()),
+        ),
         (None, "/") if get => plain(
             StatusCode::OK,
             "text/plain",
             "llmrace mock server is running\n",
         ),
-        (None, "/v1/models" | "/api/tags" | "/mock/stats" | "/") => method_not_allowed(None, "GET"),
+        (None, "/v1/models" | "/api/tags" | "/mock/stats" | "/metrics" | "/") => {
+            method_not_allowed(None, "GET")
+        }
         (None, _) => {
             let shape = path.starts_with("/api/").then_some(Protocol::Ollama);
             error(
@@ -249,7 +258,13 @@ async fn generate(
     let (busy, others) = shared.counters.generation_started();
     // A request refused before any generation leaves the cache as it was.
     let cached = match (&shared.cache, fault.is_some_and(answered_up_front)) {
-        (Some(cache), false) => cache.serve(&ask.model_json, &body),
+        (Some(cache), false) => {
+            let cached = cache.serve(&ask.model_json, &body);
+            // At least the prompt's last token is computed, as in vLLM (and `prefilled`).
+            let hits = cached.min(ask.input_tokens.saturating_sub(1));
+            shared.counters.load.looked_up(ask.input_tokens, hits);
+            cached
+        }
         _ => 0,
     };
     let plan = Plan::new(profile, protocol, &ask, seq, fault, origin)

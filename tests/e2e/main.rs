@@ -27,6 +27,7 @@ mod fuzz_corpus;
 mod gating;
 mod images;
 mod mock_faults;
+mod mock_metrics;
 mod mock_profile;
 mod mock_server;
 mod protocol_bounded;
