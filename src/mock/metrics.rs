@@ -11,8 +11,6 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::stats::Counters;
-
 /// The KV cache the mock pretends to have, in tokens: 8192 blocks of 16.
 pub(crate) const KV_CAPACITY_TOKENS: u64 = 131_072;
 /// The `model_name` label: the name the mock lists at `/v1/models`.
@@ -45,9 +43,9 @@ impl Load {
     }
 }
 
-/// The page, for a mock with a prefix cache or without.
-pub(crate) fn page(counters: &Counters, prefix_cache: bool) -> String {
-    let load = &counters.load;
+/// The page: `running` generations in progress, holding what `load` holds, for a mock with a
+/// prefix cache or without.
+pub(crate) fn page(running: u64, load: &Load, prefix_cache: bool) -> String {
     let kv = load.kv_tokens.load(Ordering::Relaxed);
     // Both counts are far below 2^52: exact as floats.
     #[expect(clippy::cast_precision_loss, reason = "token counts far below 2^52")]
@@ -64,7 +62,7 @@ pub(crate) fn page(counters: &Counters, prefix_cache: bool) -> String {
         "vllm:num_requests_running",
         "gauge",
         "Number of requests in model execution batches.",
-        counters.in_progress().to_string(),
+        running.to_string(),
     );
     family(
         "vllm:num_requests_waiting",
@@ -104,15 +102,19 @@ pub(crate) fn page(counters: &Counters, prefix_cache: bool) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::server_metrics::{ServerKind, read};
+    use crate::server_metrics::{ServerKind, ServerReading, read};
+
+    fn reading(running: u64, load: &Load, prefix_cache: bool) -> ServerReading {
+        read(&page(running, load, prefix_cache), Some("mock"))
+            .unwrap()
+            .reading
+    }
 
     #[test]
     fn the_page_reads_as_vllm_and_follows_the_load() {
-        let counters = Arc::new(Counters::new());
-        let idle = read(&page(&counters, true), Some("mock")).unwrap().reading;
+        let load = Load::default();
+        let idle = reading(0, &load, true);
         assert_eq!(idle.server, Some(ServerKind::Vllm));
         assert_eq!(
             (idle.running, idle.queue, idle.kv_cache),
@@ -123,34 +125,29 @@ mod tests {
             (Some(0.0), Some(0.0))
         );
 
-        let (mut first, _) = counters.generation_started();
-        first.hold(KV_CAPACITY_TOKENS / 4);
-        let (mut second, _) = counters.generation_started();
-        second.hold(KV_CAPACITY_TOKENS / 4);
-        counters.load.looked_up(100, 64);
-        counters.load.looked_up(10, 16);
-        let busy = read(&page(&counters, true), None).unwrap().reading;
+        load.hold(KV_CAPACITY_TOKENS / 4);
+        load.hold(KV_CAPACITY_TOKENS / 4);
+        load.looked_up(100, 64);
+        load.looked_up(10, 16);
+        let busy = reading(2, &load, true);
         assert_eq!((busy.running, busy.kv_cache), (Some(2.0), Some(0.5)));
         assert_eq!(
             (busy.prefix_queries_total, busy.prefix_hits_total),
             (Some(110.0), Some(74.0))
         );
 
-        drop(first);
-        let after = read(&page(&counters, true), None).unwrap().reading;
-        assert_eq!((after.running, after.kv_cache), (Some(1.0), Some(0.25)));
-        drop(second);
-        let done = read(&page(&counters, false), None).unwrap().reading;
+        load.release(KV_CAPACITY_TOKENS / 4);
+        assert_eq!(reading(1, &load, true).kv_cache, Some(0.25));
+        load.release(KV_CAPACITY_TOKENS / 4);
+        let done = reading(0, &load, false);
         assert_eq!((done.running, done.kv_cache), (Some(0.0), Some(0.0)));
         assert_eq!(done.prefix_queries_total, None);
     }
 
     #[test]
     fn kv_usage_is_at_most_one() {
-        let counters = Arc::new(Counters::new());
-        let (mut busy, _) = counters.generation_started();
-        busy.hold(3 * KV_CAPACITY_TOKENS);
-        let reading = read(&page(&counters, false), None).unwrap().reading;
-        assert_eq!(reading.kv_cache, Some(1.0));
+        let load = Load::default();
+        load.hold(3 * KV_CAPACITY_TOKENS);
+        assert_eq!(reading(1, &load, false).kv_cache, Some(1.0));
     }
 }

@@ -165,7 +165,11 @@ async fn handle(
         (None, "/metrics") if get => plain(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            metrics::page(&shared.counters, shared.cache.is_some()),
+            metrics::page(
+                shared.counters.in_progress(),
+                &shared.counters.load,
+                shared.cache.is_some(),
+            ),
         ),
         (None, "/") if get => plain(
             StatusCode::OK,

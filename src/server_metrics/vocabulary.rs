@@ -11,8 +11,8 @@
 //! would hide it), and a rate a server states itself is the unweighted mean (the page says
 //! nothing of each engine's volume to weigh it by).
 
+use super::reading::{ServerKind, ServerReading};
 use super::text::Sample;
-use super::{ServerKind, ServerReading};
 
 /// How a series' label sets fold into one number.
 #[derive(Clone, Copy)]
