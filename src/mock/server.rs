@@ -142,10 +142,25 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Refused> {
     let arrived = arrived.unwrap_or_else(Instant::now);
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    if get && req.uri().path() == "/metrics" {
+        // The mock's own load in vLLM's names, for llmrace's server metrics. A scrape takes no
+        // request number: the seeded faults and the ids of the generations stay where they
+        // were, however often and whenever `/metrics` is read.
+        let page = metrics::page(
+            shared.counters.in_progress(),
+            &shared.counters.load,
+            shared.cache.is_some(),
+        );
+        return Ok(plain(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            page,
+        ));
+    }
     let seq = shared.counters.request_arrived();
     let path = req.uri().path().to_owned();
     let protocol = generation_protocol(&path);
-    let get = req.method() == Method::GET || req.method() == Method::HEAD;
     let response = match (protocol, path.as_str()) {
         (Some(protocol), _) if req.method() == Method::POST => {
             shared.counters.generation_arrived();
@@ -161,16 +176,6 @@ async fn handle(
         })),
         // Benchmarks read the mock's own lateness here to tell it from the client's.
         (None, "/mock/stats") if get => json_ok(&shared.counters.report()),
-        // The mock's own load in vLLM's names, for llmrace's server metrics.
-        (None, "/metrics") if get => plain(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            metrics::page(
-                shared.counters.in_progress(),
-                &shared.counters.load,
-                shared.cache.is_some(),
-            ),
-        ),
         (None, "/") if get => plain(
             StatusCode::OK,
             "text/plain",

@@ -107,6 +107,8 @@ async fn metrics_follow_the_mocks_load_and_prefix_cache() {
     assert_eq!(again.prefix_queries_total, Some(2.0 * looked_up));
     let hits = again.prefix_hits_total.unwrap();
     assert!(hits > 0.5 * looked_up && hits < looked_up, "{again:?}");
+    // Scrapes take no request number: the generations were the mock's requests 1 and 2.
+    assert_eq!(server.stats().requests, 2);
 }
 
 #[tokio::test]
