@@ -1,6 +1,8 @@
 //! Each page in tests/fixtures/server-metrics/ read into the reading it should give (how each
 //! page was made: that folder's README.md).
 
+use std::fmt::Write as _;
+
 use super::*;
 
 macro_rules! fixture {
@@ -156,4 +158,46 @@ fn tgi_queue_and_batch() {
 fn a_404_page_and_an_html_page_are_errors() {
     assert!(read("404 page not found\n", None).is_err());
     assert!(read("<html><body>Not Found</body></html>", None).is_err());
+}
+
+const PAGES: [&str; 7] = [
+    fixture!("llamacpp-busy.txt"),
+    fixture!("llamacpp-after.txt"),
+    fixture!("vllm-v1.txt"),
+    fixture!("vllm-v1-openmetrics.txt"),
+    fixture!("vllm-v0.txt"),
+    fixture!("sglang.txt"),
+    fixture!("tgi.txt"),
+];
+
+proptest::proptest! {
+    /// The fuzz target's promise on stable Rust, on the fixtures with random edits: no panic,
+    /// and a page that reads, written back series by series, reads the same.
+    #[test]
+    fn edited_pages_never_panic_and_read_back_the_same(
+        page in 0..PAGES.len(),
+        edits in proptest::collection::vec((0.0..1.0f64, proptest::char::any()), 1..8),
+    ) {
+        let mut text: Vec<char> = PAGES[page].chars().collect();
+        for (at, c) in edits {
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a share of the length")]
+            let at = (at * text.len() as f64) as usize;
+            let last = text.len() - 1;
+            text[at.min(last)] = c;
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(page) = read(&text, Some("m")) {
+            let mut written = String::new();
+            for (series, value) in &page.series {
+                let _ = writeln!(written, "{series} {value}");
+            }
+            let again = read(&written, Some("m")).unwrap();
+            proptest::prop_assert_eq!(&again.reading, &page.reading);
+            proptest::prop_assert_eq!(again.series.len(), page.series.len());
+            for ((a, x), (b, y)) in again.series.iter().zip(&page.series) {
+                proptest::prop_assert_eq!(a, b);
+                proptest::prop_assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
+            }
+        }
+    }
 }
