@@ -11,12 +11,16 @@
 //! parser is fuzzed (`fuzzing::server_metrics`).
 //!
 //! Bounded: the work is linear in the page, a page over [`MAX_PAGE_BYTES`] is refused before
-//! it is read, and an error quotes at most [`QUOTE_CHARS`] characters of the line at fault.
+//! it is read, one of more than [`MAX_SAMPLES`] series when it gets there, and an error quotes
+//! at most [`QUOTE_CHARS`] characters of the line at fault.
 
 use std::fmt::Write as _;
 
 /// Larger pages are refused: vLLM's, with every histogram of a few models, is well under 1 MB.
 pub(crate) const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// More samples are refused: a page of a few models' histograms has a few thousand, and each
+/// sample read costs some 100 bytes until the page is dropped.
+pub(crate) const MAX_SAMPLES: usize = 100_000;
 /// At most this many characters of a bad line are quoted in its error.
 const QUOTE_CHARS: usize = 60;
 
@@ -131,6 +135,11 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Sample>, String> {
                 break;
             }
             continue;
+        }
+        if samples.len() == MAX_SAMPLES {
+            return Err(format!(
+                "more than {MAX_SAMPLES} series on the page, more than llmrace reads"
+            ));
         }
         match Line::new(trimmed).sample() {
             Ok(sample) => samples.push(sample),
@@ -494,5 +503,15 @@ mod tests {
         assert!(err.len() < 200, "{err}");
         let page = "a 1\n".repeat(MAX_PAGE_BYTES / 4 + 1);
         assert!(parse(&page).unwrap_err().contains("over the 8 MB"));
+        assert_eq!(
+            parse(&"a 1\n".repeat(MAX_SAMPLES)).unwrap().len(),
+            MAX_SAMPLES
+        );
+        let many = "a 1\n".repeat(MAX_SAMPLES + 1);
+        assert!(
+            parse(&many)
+                .unwrap_err()
+                .contains("more than 100000 series")
+        );
     }
 }
