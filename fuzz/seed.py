@@ -72,3 +72,17 @@ small = b"".join(kept + [lines[-1]])
 put("replay", "small.jsonl", small)
 put("replay", "small.jsonl.gz", gzip.compress(small))
 put("replay", "cut.jsonl.gz", gzip.compress(small)[: len(gzip.compress(small)) * 2 // 3])
+
+# /metrics pages: the fixtures (real llama.cpp, and vLLM, SGLang, TGI written from their
+# source), and a few shapes the fixtures lack.
+for path in sorted(glob.glob(os.path.join(ROOT, "tests/fixtures/server-metrics/*.txt"))):
+    with open(path, "rb") as f:
+        put("server_metrics", os.path.basename(path), f.read())
+for i, page in enumerate([
+        b'{"quoted.name", "a.b"="x"} 1 1700000000\n',
+        b'm{path="C:\\\\dir\\\\",q="say \\"hi\\"",nl="a\\nb"} -Inf\n',
+        b"# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 1e-3\ns_count 4\n# EOF\n",
+        b"<html><body>404 Not Found</body></html>\n",
+        b'{"error": "not found"}',
+]):
+    put("server_metrics", f"shape-{i}", page)

@@ -6,6 +6,7 @@
 //! stream functions also check the decoders' promise that any split of a body decodes to the
 //! same items, with split points taken from the input so the fuzzer explores them too.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -169,6 +170,41 @@ pub fn threshold(data: &[u8]) {
             }
         }
     }
+}
+
+/// The `/metrics` page reader (`server_metrics::read`): never panics on any text, and a page
+/// it reads, written back as one `series value` line per series, reads to the same series and
+/// the same reading.
+///
+/// # Panics
+/// When the page written back reads differently: that is the finding.
+pub fn server_metrics(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(page) = crate::server_metrics::read(&text, Some("m")) else {
+        return;
+    };
+    let mut written = String::new();
+    for (series, value) in &page.series {
+        let _ = writeln!(written, "{series} {value}");
+    }
+    let again = crate::server_metrics::read(&written, Some("m"))
+        .unwrap_or_else(|e| panic!("the page written back does not read: {e}\n{written}"));
+    assert_eq!(again.reading, page.reading, "the reading changed");
+    let same = |(a, x): &(String, f64), (b, y): &(String, f64)| {
+        // Exactly the same number: it was written in full and read back.
+        a == b && (x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    };
+    assert!(
+        again.series.len() == page.series.len()
+            && again
+                .series
+                .iter()
+                .zip(&page.series)
+                .all(|(a, b)| same(a, b)),
+        "the series changed: {:?} became {:?}",
+        page.series,
+        again.series
+    );
 }
 
 /// Splits the input into cut points and a body: the first byte (if any) sets the largest piece,

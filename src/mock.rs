@@ -9,6 +9,7 @@ mod faults;
 mod gemini_path;
 mod images;
 mod linger;
+mod metrics;
 mod plan;
 mod prefix;
 mod profile;

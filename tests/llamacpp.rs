@@ -31,11 +31,17 @@ struct LlamaCpp {
 
 impl LlamaCpp {
     fn start() -> LlamaCpp {
+        LlamaCpp::start_with(&[])
+    }
+
+    /// The server with `serve.py`'s extra `args` (`--metrics`: its `/metrics` page on).
+    fn start_with(args: &[&str]) -> LlamaCpp {
         let python = std::env::var("LLMRACE_PYTHON").unwrap_or_else(|_| "python3".into());
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/llamacpp/serve.py");
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(&python)
             .arg(script)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().unwrap())
@@ -121,4 +127,54 @@ async fn llama_cpp_closing_after_each_stream_costs_no_request() {
             assert!(r.new_connection && r.lost_ms.is_some(), "{r:?}");
         }
     }
+}
+
+/// The real server's `/metrics`, found by llmrace itself on the endpoint's origin and read once
+/// a second: `server_metrics.jsonl` holds a reading per scrape, recognised as llama.cpp, with
+/// its queue and running requests and its prompt-cache counters growing to the race's prompt
+/// tokens. (This llama.cpp publishes no KV-cache gauge: `kv_cache` stays absent.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs llama.cpp: python3 -m pip install xllamacpp gguf"]
+async fn llama_cpp_server_metrics_are_scraped_and_read() {
+    let server = LlamaCpp::start_with(&["--metrics"]);
+    let spec = format!("l=openai:{}/v1#tiny", server.url);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&[&spec], 40, 4);
+    config.timeouts.first_token = Duration::from_secs(20);
+    config.timeouts.total = Duration::from_secs(60);
+    let outcome = run(config, dir.path()).await;
+    assert_eq!(outcome.summary.endpoints[0].counts.succeeded, 40);
+    let text = std::fs::read_to_string(dir.path().join("server_metrics.jsonl"))
+        .expect("server_metrics.jsonl in the results folder");
+    let readings: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["reading"].clone())
+        .filter(serde_json::Value::is_object)
+        .collect();
+    assert!(
+        !readings.is_empty(),
+        "no reading in server_metrics.jsonl:\n{text}"
+    );
+    for r in &readings {
+        assert_eq!(r["server"], "llamacpp", "{r}");
+        assert!(
+            r["queue"].as_f64().is_some() && r["running"].as_f64().is_some(),
+            "{r}"
+        );
+    }
+    // Counters only grow, and the last scrape (after the finish) has every prompt token.
+    let looked_up: Vec<f64> = readings
+        .iter()
+        .map(|r| r["prefix_queries_total"].as_f64().unwrap())
+        .collect();
+    assert!(looked_up.windows(2).all(|w| w[0] <= w[1]), "{looked_up:?}");
+    let input: u64 = records(dir.path())
+        .iter()
+        .filter_map(|r| r.input_tokens)
+        .map(u64::from)
+        .sum();
+    assert!(
+        looked_up.last().copied().unwrap_or_default() >= input as f64 * 0.9,
+        "{looked_up:?} against {input} input tokens"
+    );
 }

@@ -144,7 +144,9 @@ impl Plan {
 
     /// Slows this response down for the `others` generations in progress at its arrival (a
     /// profile's `load`), and counts it as in progress until the plan is dropped.
-    pub(crate) fn loaded(mut self, profile: &Profile, busy: Busy, others: u64) -> Plan {
+    pub(crate) fn loaded(mut self, profile: &Profile, mut busy: Busy, others: u64) -> Plan {
+        // Its prompt and every token it will write, held in the KV cache `/metrics` reports.
+        busy.hold(u64::from(self.tally.input) + u64::from(self.tally.output));
         let (extra, factor) = profile.slowdown(others);
         self.clock.extra_ttft += extra;
         self.clock.itl_factor = factor;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::body::{Announced, Ending, MockBody, TokenStream};
 use super::faults::Fault;
 use super::linger::Linger;
+use super::metrics;
 use super::plan::Plan;
 use super::prefix::PrefixCache;
 use super::profile::Profile;
@@ -148,10 +149,25 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Refused> {
     let arrived = arrived.unwrap_or_else(Instant::now);
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    if get && req.uri().path() == "/metrics" {
+        // The mock's own load in vLLM's names, for llmrace's server metrics. A scrape takes no
+        // request number: the seeded faults and the ids of the generations stay where they
+        // were, however often and whenever `/metrics` is read.
+        let page = metrics::page(
+            shared.counters.in_progress(),
+            &shared.counters.load,
+            shared.cache.is_some(),
+        );
+        return Ok(plain(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            page,
+        ));
+    }
     let seq = shared.counters.request_arrived();
     let path = req.uri().path().to_owned();
     let protocol = generation_protocol(&path);
-    let get = req.method() == Method::GET || req.method() == Method::HEAD;
     let response = match (protocol, path.as_str()) {
         (Some(protocol), _) if req.method() == Method::POST => {
             shared.counters.generation_arrived();
@@ -175,7 +191,9 @@ async fn handle(
             "text/plain",
             "llmrace mock server is running\n",
         ),
-        (None, "/v1/models" | "/api/tags" | "/mock/stats" | "/") => method_not_allowed(None, "GET"),
+        (None, "/v1/models" | "/api/tags" | "/mock/stats" | "/metrics" | "/") => {
+            method_not_allowed(None, "GET")
+        }
         (None, _) => {
             let shape = if path.starts_with("/v1beta/") {
                 Some(Protocol::Gemini)
@@ -199,7 +217,7 @@ async fn generate(
     arrived: Instant,
     seq: u64,
 ) -> Result<Response<MockBody>, Refused> {
-    let gemini = super::gemini_path::parse(req.uri().path());
+    let in_path = InPath::of(protocol, req.uri().path());
     let forced = match forced_fault(req.headers()) {
         Ok(forced) => forced,
         Err(message) => {
@@ -209,8 +227,6 @@ async fn generate(
             ));
         }
     };
-    // Bedrock streams by the path it is asked at, and refuses a request AWS would not take.
-    let converse_stream = req.uri().path().ends_with("/converse-stream");
     if let Some(refusal) = bedrock_refusal(protocol, req.headers()) {
         return Ok(with_request_id(refusal, seq));
     }
@@ -230,16 +246,8 @@ async fn generate(
     };
     #[cfg(any(test, feature = "test-support"))]
     shared.counters.received.keep(&body);
-    let mut ask = match Ask::parse(protocol, &body) {
-        // Gemini names the model and streaming in the path, not the body.
-        Ok(ask) => match &gemini {
-            Some(path) => Ask {
-                model_json: serde_json::to_string(&path.model).unwrap_or(ask.model_json),
-                stream: path.stream,
-                ..ask
-            },
-            None => ask,
-        },
+    let ask = match Ask::parse(protocol, &body) {
+        Ok(ask) => in_path.apply(ask),
         Err(BadRequest(message)) => {
             return Ok(with_request_id(
                 error(Some(protocol), StatusCode::BAD_REQUEST, &message),
@@ -247,9 +255,6 @@ async fn generate(
             ));
         }
     };
-    if protocol == Protocol::Bedrock {
-        ask.stream = converse_stream;
-    }
     let profile = &shared.profile;
     let fault = forced.or_else(|| profile.pick_fault(unit_draw(profile.seed, seq)));
     if let Some(fault) = fault {
@@ -274,7 +279,13 @@ async fn generate(
     let (busy, others) = shared.counters.generation_started();
     // A request refused before any generation leaves the cache as it was.
     let cached = match (&shared.cache, fault.is_some_and(answered_up_front)) {
-        (Some(cache), false) => cache.serve(&ask.model_json, &body),
+        (Some(cache), false) => {
+            let cached = cache.serve(&ask.model_json, &body);
+            // At least the prompt's last token is computed, as in vLLM (and `prefilled`).
+            let hits = cached.min(ask.input_tokens.saturating_sub(1));
+            shared.counters.load.looked_up(ask.input_tokens, hits);
+            cached
+        }
         _ => 0,
     };
     let plan = Plan::new(profile, protocol, &ask, seq, fault, origin)
@@ -298,6 +309,49 @@ async fn generate(
         None => whole_response(shared, protocol, &stamp, plan, fault, seq, arrived).await,
     };
     Ok(with_request_id(response, seq))
+}
+
+/// What a protocol says in its path rather than its body: Gemini's model and streaming
+/// (`…/models/{model}:streamGenerateContent`), Bedrock's streaming (`…/converse-stream`).
+struct InPath {
+    model: Option<String>,
+    stream: Option<bool>,
+}
+
+impl InPath {
+    fn of(protocol: Protocol, path: &str) -> InPath {
+        match protocol {
+            Protocol::Gemini => match super::gemini_path::parse(path) {
+                Some(gemini) => InPath {
+                    model: Some(gemini.model),
+                    stream: Some(gemini.stream),
+                },
+                None => InPath::NOTHING,
+            },
+            Protocol::Bedrock => InPath {
+                model: None,
+                stream: Some(path.ends_with("/converse-stream")),
+            },
+            _ => InPath::NOTHING,
+        }
+    }
+
+    const NOTHING: InPath = InPath {
+        model: None,
+        stream: None,
+    };
+
+    /// The request as asked, the path's word over the body's.
+    fn apply(self, ask: Ask) -> Ask {
+        Ask {
+            model_json: self
+                .model
+                .and_then(|m| serde_json::to_string(&m).ok())
+                .unwrap_or(ask.model_json),
+            stream: self.stream.unwrap_or(ask.stream),
+            ..ask
+        }
+    }
 }
 
 /// The fault a test asked for in `x-mock-fault`, if any; a name the mock does not know is an

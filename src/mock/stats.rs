@@ -77,17 +77,29 @@ pub(crate) struct Counters {
     started: Instant,
     first_request_at: OnceLock<SystemTime>,
     first_generation_at: OnceLock<SystemTime>,
+    /// What `GET /metrics` reports besides: tokens held, prefix-cache lookups.
+    pub(crate) load: super::metrics::Load,
     /// Tests only: the request bodies received.
     #[cfg(any(test, feature = "test-support"))]
     pub(crate) received: super::received::Received,
 }
 
-/// One generation in progress, counted until dropped (with its response or its task).
-pub(crate) struct Busy(Arc<Counters>);
+/// One generation in progress, counted until dropped (with its response or its task), and
+/// the KV-cache tokens it holds until then.
+pub(crate) struct Busy(Arc<Counters>, u64);
+
+impl Busy {
+    /// Holds `tokens` more of the mock's KV cache until this generation ends.
+    pub(crate) fn hold(&mut self, tokens: u64) {
+        self.0.load.hold(tokens);
+        self.1 += tokens;
+    }
+}
 
 impl Drop for Busy {
     fn drop(&mut self) {
         self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.load.release(self.1);
     }
 }
 
@@ -142,6 +154,7 @@ impl Counters {
             started: Instant::now(),
             first_request_at: OnceLock::new(),
             first_generation_at: OnceLock::new(),
+            load: super::metrics::Load::default(),
             #[cfg(any(test, feature = "test-support"))]
             received: super::received::Received::default(),
         }
@@ -159,7 +172,12 @@ impl Counters {
     /// in progress, which is what a load-dependent profile slows down by.
     pub(crate) fn generation_started(self: &Arc<Self>) -> (Busy, u64) {
         let others = self.busy.fetch_add(1, Ordering::Relaxed);
-        (Busy(Arc::clone(self)), others)
+        (Busy(Arc::clone(self), 0), others)
+    }
+
+    /// Generations in progress now.
+    pub(crate) fn in_progress(&self) -> u64 {
+        self.busy.load(Ordering::Relaxed)
     }
 
     /// Counts a request and returns its sequence number, from 1.

@@ -99,3 +99,8 @@ fn threshold() {
 fn trace() {
     replay("trace", fuzzing::trace);
 }
+
+#[test]
+fn server_metrics() {
+    replay("server_metrics", fuzzing::server_metrics);
+}

@@ -29,6 +29,7 @@ mod gating;
 mod images;
 mod metrics_export;
 mod mock_faults;
+mod mock_metrics;
 mod mock_profile;
 mod mock_server;
 mod protocol_bounded;

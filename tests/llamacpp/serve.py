@@ -1,7 +1,8 @@
 """Starts llama.cpp's own HTTP server (through PyPI's xllamacpp) on 127.0.0.1 with a tiny
 random-weight model, prints `listening URL` and serves until stdin closes or it is killed.
 
-Usage: python3 serve.py [--port N] [--parallel N] [--model PATH]
+Usage: python3 serve.py [--port N] [--parallel N] [--model PATH] [--metrics]
+--metrics turns on the server's Prometheus page, GET /metrics (off in llama.cpp by default).
 Without --model, the tiny model is written to a temporary folder, removed when it stops.
 """
 
@@ -22,6 +23,7 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--model")
     parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--metrics", action="store_true")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="llmrace-llamacpp-")
     model = args.model or os.path.join(folder, "tiny.gguf")
@@ -38,6 +40,7 @@ def main():
         cpu.n_threads = 1
         cpu.poll = 0
     params.warmup = False
+    params.endpoint_metrics = args.metrics
     server = xlc.Server(params)
     print("listening", server.listening_address, flush=True)
     # Serve until whoever started us closes our stdin (or kills us), then leave at once:
