@@ -340,8 +340,9 @@ fn the_api_key_never_reaches_the_result_files_or_the_output() {
         scanned += 1;
     }
     assert_eq!(
-        scanned, 5,
-        "run.json, requests.jsonl, requests.csv, summary.json, the replay"
+        scanned, 6,
+        "run.json, requests.jsonl, requests.csv, summary.json, the replay, and the mock's own \
+         /metrics scraped (server_metrics.jsonl)"
     );
 }
 

@@ -53,7 +53,7 @@ fn final_files_are_whole(out: &Path) -> Vec<String> {
                 serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap())
                     .unwrap();
             }
-            "requests.jsonl" => {
+            "requests.jsonl" | "server_metrics.jsonl" => {
                 let text = std::fs::read_to_string(&path).unwrap();
                 assert!(text.is_empty() || text.ends_with('\n'), "cut last line");
                 for line in text.lines() {
