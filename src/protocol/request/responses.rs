@@ -33,11 +33,13 @@ pub(super) fn fill(spec: &RequestSpec<'_>, body: &mut Map<String, Value>) {
     body.insert("store".to_owned(), false.into());
 }
 
-/// One message as an input item: its text as `content`, or, with images, an `input_text` part
+/// One message as an input item of `type: "message"` (the API documents the type on input
+/// messages, and `llama.cpp` refuses an item without one from the second turn on: "Cannot
+/// determine type of 'item'"): its text as `content`, or, with images, an `input_text` part
 /// and an `input_image` part with a data URL per image.
 fn input_item(message: &Message) -> Value {
     if message.images.is_empty() {
-        return json!({ "role": message.role, "content": message.content });
+        return json!({ "type": "message", "role": message.role, "content": message.content });
     }
     let mut parts = Vec::with_capacity(message.images.len() + 1);
     if !message.content.is_empty() {
@@ -46,7 +48,7 @@ fn input_item(message: &Message) -> Value {
     for image in &message.images {
         parts.push(json!({ "type": "input_image", "image_url": image.data_url() }));
     }
-    json!({ "role": message.role, "content": parts })
+    json!({ "type": "message", "role": message.role, "content": parts })
 }
 
 #[cfg(test)]
@@ -84,9 +86,9 @@ mod tests {
         assert_eq!(
             body["input"],
             json!([
-                {"role": "user", "content": "Hi"},
-                {"role": "assistant", "content": "Hello."},
-                {"role": "user", "content": "Again"},
+                {"type": "message", "role": "user", "content": "Hi"},
+                {"type": "message", "role": "assistant", "content": "Hello."},
+                {"type": "message", "role": "user", "content": "Again"},
             ])
         );
         assert_eq!(body["max_output_tokens"], 64);
@@ -110,6 +112,7 @@ mod tests {
         let mut message = Message::user("What is this?");
         message.images = vec![Image::tiny_png("a.png")];
         let body = body(&[message], &[], &Map::new());
+        assert_eq!(body["input"][0]["type"], "message");
         let parts = &body["input"][0]["content"];
         assert_eq!(
             parts[0],
