@@ -7,6 +7,7 @@ mod bedrock;
 mod completions;
 mod decode;
 mod decoded;
+mod extra_body;
 mod gemini;
 mod image;
 mod names;

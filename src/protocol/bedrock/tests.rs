@@ -100,6 +100,26 @@ fn unstreamed_requests_go_to_converse_and_extra_fields_are_merged() {
 }
 
 #[test]
+fn the_endpoint_body_merges_into_inference_and_tool_config() {
+    let messages = [Message::user("hi")];
+    let tools = [ToolDef::new("lookup", "", json!({"type": "object"}))];
+    let extra: Map<String, Value> = serde_json::from_value(json!({
+        "inferenceConfig": {"topP": 0.5, "temperature": 0.2},
+        "toolConfig": {"toolChoice": {"any": {}}},
+    }))
+    .unwrap();
+    let wire = Protocol::Bedrock
+        .build_request("http://127.0.0.1:9", &spec(&messages, &tools, &extra, true));
+    let body: Value = serde_json::from_slice(&wire.body).unwrap();
+    assert_eq!(
+        body["inferenceConfig"],
+        json!({"maxTokens": 64, "temperature": 0.2, "topP": 0.5})
+    );
+    assert_eq!(body["toolConfig"]["toolChoice"], json!({"any": {}}));
+    assert_eq!(body["toolConfig"]["tools"][0]["toolSpec"]["name"], "lookup");
+}
+
+#[test]
 fn model_ids_and_arns_stay_one_path_segment() {
     let messages = [Message::user("hi")];
     let extra = Map::new();

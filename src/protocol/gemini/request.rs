@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::super::extra_body::merge;
 use super::super::image::Image;
 use super::super::tools::ToolDef;
 
@@ -100,22 +101,6 @@ fn content(turn: &Turn<'_>) -> Value {
         json!({ "inlineData": { "mimeType": image.media_type.name(), "data": image.base64() } })
     }));
     json!({ "role": role, "parts": parts })
-}
-
-/// The endpoint's `body` laid over the built one: objects are merged key by key (so
-/// `generationConfig = { seed = 7 }` keeps the token cap and `thinkingConfig`), anything else
-/// replaces.
-fn merge(into: &mut Map<String, Value>, key: &str, value: &Value) {
-    match (into.get_mut(key), value) {
-        (Some(Value::Object(existing)), Value::Object(extra)) => {
-            for (k, v) in extra {
-                merge(existing, k, v);
-            }
-        }
-        _ => {
-            into.insert(key.to_owned(), value.clone());
-        }
-    }
 }
 
 /// `includeThoughts = false` with nothing else in `thinkingConfig` leaves it out altogether: a

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Message, RequestSpec, WireRequest};
 use crate::protocol::ToolDef;
+use crate::protocol::extra_body::merge;
 
 /// A model id as one path segment, as the AWS SDKs write it: every byte but the unreserved
 /// ones (`A-Z a-z 0-9 - _ . ~`) percent-encoded, so `…-v1:0` becomes `…-v1%3A0` and an ARN's
@@ -69,8 +70,10 @@ pub(super) fn build(
     if !spec.tools.is_empty() {
         body.insert("toolConfig".to_owned(), tool_config(spec.tools));
     }
+    // Merged key by key, as Gemini's: `inferenceConfig = { topP = 0.5 }` keeps `maxTokens`
+    // and `temperature`, `toolConfig = { toolChoice = … }` keeps the tools.
     for (key, value) in spec.extra_body {
-        body.insert(key.clone(), value.clone());
+        merge(&mut body, key, value);
     }
     WireRequest {
         url,
