@@ -53,8 +53,8 @@ pub enum AwsAuthError {
         missing: &'static str,
     },
     #[error(
-        "endpoint `{endpoint}`: the variable {var} is empty, not valid UTF-8, or holds characters \
-         a header cannot carry\n  help: export {var}=... again with the value as plain text"
+        "endpoint `{endpoint}`: the variable {var} is not valid UTF-8 or holds characters a \
+         header cannot carry\n  help: export {var}=... again with the value as plain text"
     )]
     BadValue { endpoint: String, var: &'static str },
     #[error(
@@ -71,7 +71,8 @@ pub enum AwsAuthError {
 /// The region is the one the host names (`bedrock-runtime.us-west-2.amazonaws.com`: a
 /// signature for another region is refused there), else `AWS_REGION`, else
 /// `AWS_DEFAULT_REGION`; a `simulated` endpoint (the built-in mock) with no credentials at
-/// all is signed with placeholder ones, so a mock race needs no AWS account.
+/// all is signed with placeholder ones, so a mock race needs no AWS account. A variable set to
+/// nothing (or to blanks) counts as unset.
 pub fn resolve(
     endpoint: &str,
     base_url: &str,
@@ -83,7 +84,11 @@ pub fn resolve(
             None => Ok(None),
             Some(Ok(value)) => {
                 let value = value.trim().to_owned();
-                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+                // An empty variable is an unset one, as in the AWS CLI and SDKs: a stray
+                // `AWS_BEARER_TOKEN_BEDROCK=` must not stop a race that has credentials.
+                if value.is_empty() {
+                    Ok(None)
+                } else if !value.bytes().all(|b| b.is_ascii_graphic()) {
                     Err(AwsAuthError::BadValue {
                         endpoint: endpoint.to_owned(),
                         var,

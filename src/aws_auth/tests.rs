@@ -102,6 +102,30 @@ fn the_host_names_the_region_before_the_environment() {
 }
 
 #[test]
+fn an_empty_variable_is_an_unset_one() {
+    let creds = [
+        (BEARER_TOKEN, ""),
+        (ACCESS_KEY_ID, "AKIDEXAMPLE"),
+        (SECRET_ACCESS_KEY, SECRET),
+        (SESSION_TOKEN, " "),
+        (REGION, ""),
+        (DEFAULT_REGION, "ap-south-1"),
+    ];
+    let gateway = "https://llm-gateway.example.com/bedrock";
+    let signer = signer(resolve("b", gateway, false, env(&creds)));
+    assert_eq!(signer.region, "ap-south-1");
+    assert_eq!(signer.credentials().session_token, None);
+    let err = resolve(
+        "b",
+        AWS_URL,
+        false,
+        env(&[(BEARER_TOKEN, ""), (ACCESS_KEY_ID, "")]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, AwsAuthError::NoCredentials { .. }), "{err}");
+}
+
+#[test]
 fn the_mock_needs_no_aws_account() {
     let signer = signer(resolve("b", "mock://turbo", true, env(&[])));
     assert_eq!(signer.region, MOCK_REGION);
