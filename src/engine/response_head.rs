@@ -72,6 +72,22 @@ pub(super) fn not_found_hint(protocol: crate::protocol::Protocol, path: &str) ->
     hint
 }
 
+/// What a refusal's message adds when the fix is known: Gemini refuses the thoughts every
+/// request asks for on a model that does not think, and the race file can stop asking.
+pub(super) fn refusal_hint(
+    protocol: crate::protocol::Protocol,
+    message: &str,
+) -> Option<&'static str> {
+    let lower = message.to_ascii_lowercase();
+    (protocol == crate::protocol::Protocol::Gemini
+        && lower.contains("thinking")
+        && (lower.contains("not enabled") || lower.contains("not supported")))
+    .then_some(
+        " — this model does not think: add `body = { generationConfig = { thinkingConfig = { \
+         includeThoughts = false } } }` to the endpoint",
+    )
+}
+
 pub(super) fn describe_status(
     status: u16,
     headers: &http::header::HeaderMap,
@@ -110,6 +126,19 @@ pub(super) fn describe_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gemini_thinking_refusal_says_how_to_stop_asking() {
+        use crate::protocol::Protocol;
+        let message = "INVALID_ARGUMENT: Thinking is not enabled for models/gemma-3-27b-it";
+        let hint = refusal_hint(Protocol::Gemini, message).unwrap_or_default();
+        assert!(hint.contains("includeThoughts = false"), "{hint}");
+        assert_eq!(refusal_hint(Protocol::OpenAiChat, message), None);
+        assert_eq!(
+            refusal_hint(Protocol::Gemini, "INVALID_ARGUMENT: bad temperature"),
+            None
+        );
+    }
 
     #[test]
     fn response_headers_keep_no_secrets_and_stay_bounded() {

@@ -12,7 +12,8 @@ use super::stream::next_data;
 use super::{RequestContext, Stop, Try, failed};
 use crate::engine::deadlines::Deadlines;
 use crate::engine::response_head::{
-    describe_status, error_message, is_html, not_found_hint, server_request_id, shown_headers,
+    describe_status, error_message, is_html, not_found_hint, refusal_hint, server_request_id,
+    shown_headers,
 };
 use crate::engine::retry::{RetryHint, is_retryable, parse_retry_after};
 use crate::event::{ErrorClass, EventKind};
@@ -52,6 +53,9 @@ impl Try<'_> {
             let mut message = describe_status(status, &parts.headers, &message);
             if status == 404 {
                 message.push_str(&not_found_hint(protocol, self.target.path()));
+            }
+            if let Some(hint) = refusal_hint(protocol, &message) {
+                message.push_str(hint);
             }
             self.out
                 .emit(ctx.clock.now(), failed(class, message, Some(status), bytes));
