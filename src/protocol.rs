@@ -60,6 +60,20 @@ impl Protocol {
         }
     }
 
+    /// Why a response whose body ended without the protocol saying it was done failed: Gemini
+    /// has no end marker, so its stream ends complete only after a finish reason.
+    pub fn cut_message(self) -> &'static str {
+        match self {
+            Protocol::Gemini => "the stream ended before a finish reason",
+            Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Anthropic
+            | Protocol::Ollama
+            | Protocol::Responses
+            | Protocol::Bedrock => "the stream ended without the protocol's end-of-response marker",
+        }
+    }
+
     /// A cheap GET that opens the connection before the race starts.
     pub fn warmup_url(self, base_url: &str) -> String {
         match self {

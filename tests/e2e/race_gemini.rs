@@ -121,7 +121,12 @@ async fn faults_are_classified() {
         "UNAVAILABLE: mock overloaded",
     )
     .await;
-    fault_gives("no_terminator", ErrorClass::StreamCut, "end-of-response").await;
+    fault_gives(
+        "no_terminator",
+        ErrorClass::StreamCut,
+        "the stream ended before a finish reason",
+    )
+    .await;
     fault_gives("wrong_protocol", ErrorClass::Protocol, "Gemini").await;
     fault_gives("malformed_chunk", ErrorClass::Protocol, "not valid JSON").await;
 }

@@ -60,6 +60,8 @@ pub(super) struct StreamState<'a> {
     prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
+    /// What a body that ended too soon failed with: the protocol's words.
+    cut_message: &'static str,
 }
 
 impl<'a> StreamState<'a> {
@@ -67,6 +69,7 @@ impl<'a> StreamState<'a> {
         StreamState {
             out,
             decoder: target.protocol.decoder(target.stream),
+            cut_message: target.protocol.cut_message(),
             items: Vec::new(),
             pending: None,
             seen_content: false,
@@ -124,10 +127,7 @@ impl<'a> StreamState<'a> {
         if self.ended {
             StreamEnd::Finished
         } else {
-            StreamEnd::Failed(
-                ErrorClass::StreamCut,
-                "the stream ended without the protocol's end-of-response marker".to_string(),
-            )
+            StreamEnd::Failed(ErrorClass::StreamCut, self.cut_message.to_string())
         }
     }
 
