@@ -16,7 +16,42 @@ pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
     if stream {
         Box::new(stream::EventStreamDecoder::default())
     } else {
-        Box::new(BodyDecoder::new(body::decode_body))
+        Box::new(WholeBody {
+            body: BodyDecoder::new(body::decode_body),
+            head: Vec::new(),
+        })
+    }
+}
+
+/// The `/converse` body, told apart from event-stream frames: a gateway that streams whatever
+/// it is asked sends frames to a request that asked for one JSON body, and those are no
+/// "invalid UTF-8" but the other operation's answer.
+struct WholeBody {
+    body: BodyDecoder,
+    /// The first bytes, enough for a frame's prelude.
+    head: Vec<u8>,
+}
+
+impl Decoder for WholeBody {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Decoded>) {
+        let room = stream::PRELUDE.saturating_sub(self.head.len());
+        self.head
+            .extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+        self.body.feed(bytes, out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<Decoded>) {
+        if stream::starts_a_frame(&self.head) {
+            out.push(Decoded::Malformed {
+                message: "the body is an AWS event stream (application/vnd.amazon.eventstream \
+                          frames, the answer of /converse-stream), but the request asked \
+                          /converse for one JSON body; does a gateway stream every answer? Try \
+                          the race without --no-stream"
+                    .to_owned(),
+            });
+            return;
+        }
+        self.body.finish(out);
     }
 }
 

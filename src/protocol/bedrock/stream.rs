@@ -16,7 +16,7 @@ use super::{Decoded, Decoder, Metrics, Usage, push_latency, push_usage};
 const WHAT: &str = "AWS event-stream frames (application/vnd.amazon.eventstream)";
 
 /// The prelude: total length, headers length, their CRC32.
-const PRELUDE: usize = 12;
+pub(super) const PRELUDE: usize = 12;
 /// The smallest frame: a prelude and the message CRC.
 const MIN_FRAME: usize = PRELUDE + 4;
 /// AWS caps an event-stream message at 16 MiB of payload and 128 KiB of headers; a prelude
@@ -117,6 +117,11 @@ impl Decoder for EventStreamDecoder {
 }
 
 /// The length of the frame `bytes` start with, once its prelude is there and checked.
+/// `bytes` begin with a frame's prelude, its checksum right: no JSON body can.
+pub(super) fn starts_a_frame(bytes: &[u8]) -> bool {
+    matches!(frame_len(bytes), Ok(Some(_)))
+}
+
 fn frame_len(bytes: &[u8]) -> Result<Option<usize>, String> {
     let Some(prelude) = bytes.get(..PRELUDE) else {
         return Ok(None);

@@ -255,6 +255,37 @@ fn a_damaged_frame_stops_decoding_with_a_message() {
 }
 
 #[test]
+fn frames_answering_an_unstreamed_request_are_named_an_event_stream() {
+    let body = frame(
+        "event",
+        "contentBlockDelta",
+        r#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#,
+    );
+    let mut frames = decoder(false);
+    let mut out = Vec::new();
+    for chunk in body.chunks(5) {
+        frames.feed(chunk, &mut out);
+    }
+    frames.finish(&mut out);
+    assert!(
+        matches!(&out[..], [Decoded::Malformed { message }]
+            if message.contains("AWS event stream") && !message.contains("UTF-8")),
+        "{out:?}"
+    );
+    // A JSON body is still read as one.
+    let mut json = decoder(false);
+    let mut out = Vec::new();
+    json.feed(b"{\"output\"", &mut out);
+    json.finish(&mut out);
+    assert!(
+        out.iter().all(
+            |d| !matches!(d, Decoded::Malformed { message } if message.contains("event stream"))
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn a_body_that_is_no_event_stream_is_described() {
     let json = br#"{"message":"The security token included in the request is invalid."}"#;
     assert_eq!(
