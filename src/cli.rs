@@ -80,8 +80,9 @@ Examples:
 );
 
 const MOCK_LONG_ABOUT: &str = "\
-Serve the built-in mock LLM server. It speaks the OpenAI (chat and legacy completions), \
-Anthropic Messages and Ollama APIs, with the latency and fault behaviour of a profile.
+Serve the built-in mock LLM server. It speaks the OpenAI (chat, legacy completions and \
+Responses), Anthropic Messages, Ollama, Gemini and AWS Bedrock Converse APIs (each at the base \
+URL it prints), with the latency and fault behaviour of a profile.
 
 Profiles: instant, turbo, steady, thinker (reasoning tokens first), flaky (errors and cut \
 streams), slow. Settings follow the name: --profile steady,ttft=200ms
@@ -135,7 +136,7 @@ pub enum Command {
         after_help = RACE_AFTER_HELP
     )]
     Race(RaceArgs),
-    /// Serve the built-in mock LLM (OpenAI, Anthropic and Ollama APIs) for demos and tests.
+    /// Serve the built-in mock LLM (OpenAI, Anthropic, Ollama, Gemini, Bedrock) for demos and tests.
     #[command(long_about = MOCK_LONG_ABOUT)]
     Mock(MockArgs),
     /// Write a commented example race file to start from.
