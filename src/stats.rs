@@ -127,12 +127,13 @@ impl Aggregator {
         event: &RaceEvent,
         recorded: Option<&RequestRecord>,
     ) -> Option<RequestRecord> {
-        self.last_t = self.last_t.max(event.t);
         self.changed = true;
         if let EventKind::ServerMetrics(scrape) = &event.kind {
+            // The scrape after the finish does not make the race longer.
             self.servers.apply(event.t, event.endpoint, scrape);
             return None;
         }
+        self.last_t = self.last_t.max(event.t);
         let index = usize::from(event.endpoint.0);
         let stats = self.endpoints.get_mut(index)?;
         match &event.kind {

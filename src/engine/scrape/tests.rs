@@ -348,3 +348,26 @@ fn endpoints_of_one_page_share_it_and_a_named_one_makes_it_told() {
     );
     assert!(!plan.needs_tls());
 }
+
+/// The race's end waits for the scrape after the finish only [`FINAL_SCRAPE_WAIT`]: a page
+/// that hangs then is given up, not waited for until its timeout (which would send a failed
+/// scrape).
+#[tokio::test]
+async fn a_page_hanging_at_the_finish_is_given_up_soon() {
+    let (url, _) = serve(vec![None]).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stops = ScrapeStops::default();
+    stops.finish.cancel();
+    scrape(
+        plan_of(&url, true, &[("m", 0)]),
+        None,
+        RaceClock::start(),
+        tx,
+        stops,
+    )
+    .await;
+    assert!(
+        rx.recv().await.is_none(),
+        "no scrape waited for until it timed out"
+    );
+}
