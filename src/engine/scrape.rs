@@ -487,8 +487,14 @@ fn read_page(
     models
         .iter()
         .map(|model| {
-            crate::server_metrics::read(text, Some(model))
-                .map_err(|why| failure(ScrapeFailure::Garbage, &why))
+            crate::server_metrics::read(text, Some(model)).map_err(|why| {
+                let class = if crate::server_metrics::too_many_series(&why) {
+                    ScrapeFailure::TooLarge
+                } else {
+                    ScrapeFailure::Garbage
+                };
+                failure(class, &why)
+            })
         })
         .collect()
 }

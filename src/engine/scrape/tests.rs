@@ -227,6 +227,14 @@ async fn a_page_over_the_cap_is_not_read_whole() {
     assert!(error.message.contains("8 MiB"), "{}", error.message);
 }
 
+#[test]
+fn a_page_of_too_many_series_is_too_large_not_garbage() {
+    let page: String = (0..=100_000).map(|i| format!("s_{i} 1\n")).collect();
+    let error = read_page(page.as_bytes(), &["m".to_string()]).unwrap_err();
+    assert_eq!(error.class, ScrapeFailure::TooLarge, "{error:?}");
+    assert!(error.message.contains("100000 series"), "{}", error.message);
+}
+
 #[tokio::test]
 async fn finishing_scrapes_once_more_and_aborting_stops_at_once() {
     let (url, heads) = serve(vec![ok("text/plain", PAGE)]).await;
