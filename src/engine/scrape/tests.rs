@@ -1,5 +1,6 @@
 //! Tests of the scraper against tiny HTTP servers of their own on 127.0.0.1.
 
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -229,7 +230,10 @@ async fn a_page_over_the_cap_is_not_read_whole() {
 
 #[test]
 fn a_page_of_too_many_series_is_too_large_not_garbage() {
-    let page: String = (0..=100_000).map(|i| format!("s_{i} 1\n")).collect();
+    let mut page = String::new();
+    for i in 0..=100_000 {
+        let _ = writeln!(page, "s_{i} 1");
+    }
     let error = read_page(page.as_bytes(), &["m".to_string()]).unwrap_err();
     assert_eq!(error.class, ScrapeFailure::TooLarge, "{error:?}");
     assert!(error.message.contains("100000 series"), "{}", error.message);
