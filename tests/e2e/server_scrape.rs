@@ -302,3 +302,26 @@ async fn the_servers_prefix_hit_counts_from_before_the_first_request() {
         "server {prefix_hit} vs client {client}"
     );
 }
+
+/// A metrics page that hangs does not make the race longer at its end: the race's duration
+/// is taken when its last request ended, before the scrape after the finish, which is given
+/// up soon (it would wait 2 s for its timeout).
+#[tokio::test]
+async fn a_hanging_page_does_not_lengthen_the_race_at_its_end() {
+    use crate::common::race::records;
+    let (hanging, _) = metrics_server(String::new()).await;
+    let mut config = race_config(&["a=openai:mock://instant,tokens=8#m"], 6, 2);
+    config.endpoints[0].server_metrics = ServerMetricsSource::Url(hanging);
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(config, dir.path()).await;
+    let last_end = records(dir.path())
+        .iter()
+        .filter_map(|r| Some(r.sent_at_s + r.ttlt_ms? / 1000.0))
+        .fold(0.0_f64, f64::max);
+    assert!(last_end > 0.0);
+    let duration = outcome.summary.duration_s;
+    assert!(
+        duration - last_end < 1.0,
+        "duration {duration} s, last request ended at {last_end} s"
+    );
+}
