@@ -93,6 +93,8 @@ struct Live {
     controls: Controls,
     events: mpsc::UnboundedSender<event::RaceEvent>,
     lag_probe: runtime_lag::LagProbe,
+    /// When the engine stopped (the race's end), told to the pipeline.
+    ended: Arc<std::sync::OnceLock<event::Offset>>,
     pipeline: JoinHandle<(Snapshot, Recorder, pipeline::Backlog)>,
 }
 
@@ -140,6 +142,7 @@ fn set_off(
         metrics.publish(config, snapshots_rx.clone());
     }
     let (problems_tx, problems_rx) = watch::channel(Vec::new());
+    let ended = Arc::new(std::sync::OnceLock::new());
     let end_feed = problems_tx.clone();
     let aggregator = Aggregator::new(&names, config.slo.clone(), clock.wall_start())
         .priced(config)
@@ -160,6 +163,7 @@ fn set_off(
             problems: problems_tx,
             controls: controls.clone(),
             secrets: field.secrets.clone(),
+            ended: Arc::clone(&ended),
         },
         clock,
     ));
@@ -195,6 +199,7 @@ fn set_off(
         controls,
         events: events_tx,
         lag_probe,
+        ended,
         pipeline,
     }
 }
@@ -218,18 +223,27 @@ impl Live {
             controls,
             events,
             lag_probe,
+            ended,
             pipeline,
         } = self;
         let plan = engine::Plan::of(config);
         let timeouts = config.timeouts.clone();
-        let scraper = engine::scrape::Scraper::start(
+        let mut scraper = engine::scrape::Scraper::start(
             &config.endpoints,
             &held.field.targets,
             held.clock,
             &events,
             controls.abort.clone(),
         );
+        if let Some(scraper) = &mut scraper {
+            // The servers' counters are measured from a scrape before the first request.
+            tokio::select! {
+                () = scraper.first_scrapes() => {}
+                () = controls.abort.cancelled() => {}
+            }
+        }
         engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
+        let _ = ended.set(held.clock.now());
         if let Some(scraper) = scraper {
             scraper.finish().await;
         }

@@ -34,3 +34,9 @@ pub fn read(text: &str, model: Option<&str>) -> Result<Page, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether an error of [`read`] says the page has more series than llmrace reads (a page too
+/// large, not one that is not a metrics page).
+pub fn too_many_series(why: &str) -> bool {
+    why.starts_with(text::TOO_MANY_SERIES)
+}

@@ -127,12 +127,13 @@ impl Aggregator {
         event: &RaceEvent,
         recorded: Option<&RequestRecord>,
     ) -> Option<RequestRecord> {
-        self.last_t = self.last_t.max(event.t);
         self.changed = true;
         if let EventKind::ServerMetrics(scrape) = &event.kind {
+            // The scrape after the finish does not make the race longer.
             self.servers.apply(event.t, event.endpoint, scrape);
             return None;
         }
+        self.last_t = self.last_t.max(event.t);
         let index = usize::from(event.endpoint.0);
         let stats = self.endpoints.get_mut(index)?;
         match &event.kind {
@@ -223,10 +224,22 @@ impl Aggregator {
         self.changed
     }
 
+    /// While the race ran: its first request sent to its last request's end once it is
+    /// finished (open until then).
+    fn during(&self, finished: bool) -> server_track::During {
+        let spans = self.endpoints.iter().map(EndpointStats::span);
+        let from = spans.clone().filter_map(|(sent, _)| sent).min();
+        let to = finished
+            .then(|| spans.filter_map(|(_, ended)| ended).max())
+            .flatten();
+        (from, to)
+    }
+
     /// The race as of `now` (at least the last event's time).
     pub fn snapshot(&mut self, now: Offset, finished: bool) -> Snapshot {
         self.changed = false;
         let t = now.max(self.last_t);
+        let during = self.during(finished);
         let servers = &mut self.servers;
         let endpoints: Vec<EndpointSnapshot> = self
             .endpoints
@@ -238,7 +251,7 @@ impl Aggregator {
                     wins_first_token: first_token,
                     wins_first_finished: first_finished,
                     laps: self.laps.judged(),
-                    server: servers.view(i),
+                    server: servers.view(i, during),
                     ..e.snapshot(t, finished)
                 }
             })

@@ -31,6 +31,9 @@ pub const SCRAPE_EVERY: Duration = Duration::from_secs(1);
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest page read (vLLM's are 100 to 300 KB with their histograms).
 pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// How long the scrape after the finish may take (a scrape in flight at the finish
+/// included): the race's end does not wait for a slow page.
+pub const FINAL_SCRAPE_WAIT: Duration = Duration::from_millis(500);
 
 /// What to scrape: one entry per distinct URL, however many endpoints it serves.
 #[derive(Clone, Debug, Default)]
@@ -137,6 +140,8 @@ pub struct ScrapeStops {
 pub struct Scraper {
     task: tokio::task::JoinHandle<()>,
     finish: CancellationToken,
+    /// One per page, told (or dropped) once its first scrape was sent or given up.
+    first: Vec<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Scraper {
@@ -163,21 +168,44 @@ impl Scraper {
             finish: finish.clone(),
             abort,
         };
-        let task = tokio::spawn(scrape(plan, tls, clock, events.clone(), stops));
-        Some(Scraper { task, finish })
+        let (told, first): (Vec<_>, Vec<_>) = plan
+            .pages
+            .iter()
+            .map(|_| tokio::sync::oneshot::channel())
+            .unzip();
+        let task = tokio::spawn(scrape_told(plan, tls, clock, events.clone(), stops, told));
+        Some(Scraper {
+            task,
+            finish,
+            first,
+        })
+    }
+
+    /// Waits until every page's first scrape was sent (or failed, or was dropped), at most
+    /// [`SCRAPE_TIMEOUT`] and a little: that scrape is the baseline the server's counters
+    /// are measured from, so it must come before the first measured request.
+    pub async fn first_scrapes(&mut self) {
+        let all = futures_util::future::join_all(self.first.iter_mut());
+        let _ = tokio::time::timeout(SCRAPE_TIMEOUT + Duration::from_millis(250), all).await;
     }
 
     /// Scrapes each page once more (the race just finished), unless it was aborted, and
-    /// waits until the scraper has sent its last event.
+    /// waits until the scraper has sent its last event: at most [`FINAL_SCRAPE_WAIT`] and a
+    /// little, then it is stopped.
     pub async fn finish(self) {
         self.finish.cancel();
-        let _ = self.task.await;
+        let mut task = self.task;
+        let limit = FINAL_SCRAPE_WAIT + Duration::from_millis(500);
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            task.abort();
+        }
     }
 }
 
 /// Scrapes every page of `plan` until `stops` says, sending each scrape to `events`. `tls` is
 /// the race's, so metrics pages are trusted as the endpoints are; without it an https page is
 /// a failed scrape that says why.
+#[cfg(test)]
 pub async fn scrape(
     plan: ScrapePlan,
     tls: Option<Tls>,
@@ -185,7 +213,20 @@ pub async fn scrape(
     events: EventSender,
     stops: ScrapeStops,
 ) {
+    scrape_told(plan, tls, clock, events, stops, Vec::new()).await;
+}
+
+/// [`scrape`], telling `told` (one per page, in order) when each page's first scrape is sent.
+async fn scrape_told(
+    plan: ScrapePlan,
+    tls: Option<Tls>,
+    clock: RaceClock,
+    events: EventSender,
+    stops: ScrapeStops,
+    told: Vec<tokio::sync::oneshot::Sender<()>>,
+) {
     let mut tasks = tokio::task::JoinSet::new();
+    let mut told = told.into_iter();
     for page in plan.pages {
         tasks.spawn(scrape_page(
             page,
@@ -193,6 +234,7 @@ pub async fn scrape(
             clock,
             events.clone(),
             stops.clone(),
+            told.next(),
         ));
     }
     while tasks.join_next().await.is_some() {}
@@ -204,22 +246,44 @@ async fn scrape_page(
     clock: RaceClock,
     events: EventSender,
     stops: ScrapeStops,
+    mut first_told: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
     let mut connection = Connection::new(Arc::clone(&page.origin), tls.clone(), SCRAPE_TIMEOUT);
     let mut tick = tokio::time::interval(SCRAPE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first = true;
     loop {
-        let last = tokio::select! {
+        let mut last = tokio::select! {
             biased;
             () = stops.abort.cancelled() => return,
             () = stops.finish.cancelled() => true,
             _ = tick.tick() => false,
         };
-        let scraped = tokio::select! {
+        let once = scrape_once(&page, &mut connection, tls.is_some(), clock);
+        tokio::pin!(once);
+        // Once the race has finished (before this scrape or while it is in flight), this is
+        // the last scrape, and the race's end waits for it only so long.
+        let bounded = async {
+            tokio::select! {
+                biased;
+                scraped = &mut once => return (Some(scraped), false),
+                () = stops.finish.cancelled() => {}
+            }
+            (
+                tokio::time::timeout(FINAL_SCRAPE_WAIT, &mut once)
+                    .await
+                    .ok(),
+                true,
+            )
+        };
+        let (scraped, finished) = tokio::select! {
             biased;
             () = stops.abort.cancelled() => return,
-            scraped = scrape_once(&page, &mut connection, tls.is_some(), clock) => scraped,
+            done = bounded => done,
+        };
+        last |= finished;
+        let Some(scraped) = scraped else {
+            return;
         };
         if first && !page.named && scraped.iter().any(failed) {
             // Most servers have no `/metrics`: an automatic page that is not one is dropped.
@@ -230,6 +294,9 @@ async fn scrape_page(
             if events.send(event).is_err() {
                 return;
             }
+        }
+        if let Some(told) = first_told.take() {
+            let _ = told.send(());
         }
         if last {
             return;
@@ -420,8 +487,14 @@ fn read_page(
     models
         .iter()
         .map(|model| {
-            crate::server_metrics::read(text, Some(model))
-                .map_err(|why| failure(ScrapeFailure::Garbage, &why))
+            crate::server_metrics::read(text, Some(model)).map_err(|why| {
+                let class = if crate::server_metrics::too_many_series(&why) {
+                    ScrapeFailure::TooLarge
+                } else {
+                    ScrapeFailure::Garbage
+                };
+                failure(class, &why)
+            })
         })
         .collect()
 }

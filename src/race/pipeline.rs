@@ -40,6 +40,9 @@ pub(crate) struct Pipeline {
     pub controls: Controls,
     /// Blanked out of error messages before anything records or shows them.
     pub secrets: crate::secret::Secrets,
+    /// When the engine stopped, set before the scraper's last scrape: the race's end, which
+    /// that scrape does not move.
+    pub ended: Arc<std::sync::OnceLock<crate::event::Offset>>,
 }
 
 /// Stops the race if the pipeline task unwinds: without statistics the race would run on
@@ -90,6 +93,7 @@ pub(crate) async fn aggregate(
         problems,
         controls,
         secrets,
+        ended,
     } = pipeline;
     let _stop_on_panic = StopOnPanic(controls);
     let mut batch = Vec::with_capacity(1024);
@@ -142,7 +146,8 @@ pub(crate) async fn aggregate(
             let _ = problems.send(recorder.problems().to_vec());
         }
     }
-    let last = aggregator.snapshot(clock.now(), true);
+    let end = ended.get().copied().unwrap_or_else(|| clock.now());
+    let last = aggregator.snapshot(end, true);
     let _ = snapshots.send(Arc::new(last.clone()));
     (last, recorder, backlog)
 }

@@ -44,7 +44,7 @@ pub fn rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 11]> {
             let s = &view.summary;
             [
                 name.to_string(),
-                kind(view.server).to_string(),
+                shown_kind(view).to_string(),
                 number(s.queue_mean),
                 number(s.queue_max),
                 number(s.running_mean),
@@ -65,6 +65,19 @@ pub fn rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 11]> {
 pub fn lines(endpoints: &[EndpointSnapshot]) -> String {
     let mut out = String::new();
     for (name, view) in scraped(endpoints) {
+        if never_read(view) {
+            let why = view
+                .last_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "server {name}: never read ({} of {} scrapes failed{why})",
+                view.failed, view.scrapes
+            );
+            continue;
+        }
         let s = &view.summary;
         let mut parts = Vec::new();
         match (s.queue_mean, s.queue_max) {
@@ -99,6 +112,20 @@ pub fn lines(endpoints: &[EndpointSnapshot]) -> String {
         );
     }
     out
+}
+
+/// Whether every scrape of the server failed: nothing is known of it, not even its kind.
+pub fn never_read(view: &ServerView) -> bool {
+    view.scrapes > 0 && view.failed >= view.scrapes
+}
+
+/// The serving stack as [`kind`] names it, or `not read` for a server never read.
+pub fn shown_kind(view: &ServerView) -> &'static str {
+    if never_read(view) {
+        "not read"
+    } else {
+        kind(view.server)
+    }
 }
 
 /// The serving stack as people write it; `unknown` for a page whose names were not recognised.
@@ -170,6 +197,23 @@ mod tests {
             rows[1][7], "—",
             "llama.cpp publishes no prefix-cache figures"
         );
+    }
+
+    #[test]
+    fn a_server_never_read_is_said_so() {
+        let mut race = finished_race(1, 5);
+        race.endpoints[0].server = Some(std::sync::Arc::new(ServerView {
+            scrapes: 3,
+            failed: 3,
+            last_error: Some("http://127.0.0.1:9/metrics: HTTP 404 Not Found".into()),
+            ..ServerView::default()
+        }));
+        assert_eq!(
+            lines(&race.endpoints),
+            "server turbo: never read (3 of 3 scrapes failed: \
+             http://127.0.0.1:9/metrics: HTTP 404 Not Found)\n"
+        );
+        assert_eq!(rows(&race.endpoints)[0][1], "not read");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub(crate) const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 /// More samples are refused: a page of a few models' histograms has a few thousand, and each
 /// sample read costs some 100 bytes until the page is dropped.
 pub(crate) const MAX_SAMPLES: usize = 100_000;
+/// How the error of a page of more than [`MAX_SAMPLES`] series begins.
+pub(crate) const TOO_MANY_SERIES: &str = "more than";
 /// At most this many characters of a bad line are quoted in its error.
 const QUOTE_CHARS: usize = 60;
 
@@ -138,7 +140,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Sample>, String> {
         }
         if samples.len() == MAX_SAMPLES {
             return Err(format!(
-                "more than {MAX_SAMPLES} series on the page, more than llmrace reads"
+                "{TOO_MANY_SERIES} {MAX_SAMPLES} series on the page, more than llmrace reads"
             ));
         }
         match Line::new(trimmed).sample() {

@@ -208,6 +208,11 @@ impl EndpointStats {
         self.tokens.request_bytes += record.bytes_sent;
     }
 
+    /// Its first request sent and its last request's end (`None`: none yet).
+    pub fn span(&self) -> (Option<Offset>, Option<Offset>) {
+        (self.first_sent, self.last_finished)
+    }
+
     /// The endpoint as of `now`; `finished` when the race is over, so that only ended requests
     /// count.
     pub fn snapshot(&self, now: Offset, finished: bool) -> EndpointSnapshot {

@@ -29,22 +29,29 @@ impl Servers {
         }
     }
 
-    /// The view of endpoint `index`'s server, shared between snapshots until a scrape
-    /// changes it.
-    pub fn view(&mut self, index: usize) -> Option<Arc<ServerView>> {
-        self.0.get_mut(index)?.as_mut().map(Track::view)
+    /// The view of endpoint `index`'s server, shared between snapshots until a scrape (or
+    /// `during`) changes it. `during` is while the race ran (its first request sent to its
+    /// last ended, open while it runs): the means and maxes are over the scrapes then, not the
+    /// idle ones before the start and after the finish (kept in the series all the same).
+    pub fn view(&mut self, index: usize, during: During) -> Option<Arc<ServerView>> {
+        self.0
+            .get_mut(index)?
+            .as_mut()
+            .map(|track| track.view(during))
     }
 }
+
+/// While the race ran: from its first request sent (`None`: none yet, every scrape counts)
+/// to its last request's end (`None`: still running).
+pub type During = (Option<Offset>, Option<Offset>);
 
 /// One endpoint's server over the race.
 #[derive(Clone, Debug)]
 struct Track {
     view: ServerView,
-    /// The view as last handed out; `None` once a scrape changed it.
-    shared: Option<Arc<ServerView>>,
-    queue: Gauge,
-    running: Gauge,
-    kv_cache: Gauge,
+    /// The view as last handed out and the span it was made for; `None` once a scrape
+    /// changed it.
+    shared: Option<(Arc<ServerView>, During)>,
     /// The last good reading, for the counters' differences.
     last: Option<ServerReading>,
     prefix_queries: Counter,
@@ -65,9 +72,6 @@ impl Track {
                 ..ServerView::default()
             },
             shared: None,
-            queue: Gauge::default(),
-            running: Gauge::default(),
-            kv_cache: Gauge::default(),
             last: None,
             prefix_queries: Counter::default(),
             prefix_hits: Counter::default(),
@@ -112,9 +116,6 @@ impl Track {
         );
         self.preemptions
             .add(last, &reading, |r| r.preemptions_total);
-        self.queue.add(reading.queue);
-        self.running.add(reading.running);
-        self.kv_cache.add(reading.kv_cache);
         self.prefix_rate.add(reading.prefix_hit_rate);
         self.spec_rate.add(reading.spec_accept_rate);
         view.points.push(ServerPoint {
@@ -128,17 +129,32 @@ impl Track {
         self.last = Some(reading);
     }
 
-    fn view(&mut self) -> Arc<ServerView> {
-        if let Some(shared) = &self.shared {
+    fn view(&mut self, during: During) -> Arc<ServerView> {
+        if let Some((shared, made_for)) = &self.shared
+            && *made_for == during
+        {
             return Arc::clone(shared);
         }
+        let (from, to) = during;
+        let (mut queue, mut running, mut kv_cache) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        for point in self
+            .view
+            .points
+            .iter()
+            .filter(|p| from.is_none_or(|from| p.t >= from) && to.is_none_or(|to| p.t <= to))
+        {
+            queue.add(point.queue);
+            running.add(point.running);
+            kv_cache.add(point.kv_cache);
+        }
         self.view.summary = ServerSummary {
-            queue_mean: self.queue.mean(),
-            queue_max: self.queue.max,
-            running_mean: self.running.mean(),
-            running_max: self.running.max,
-            kv_cache_mean: self.kv_cache.mean(),
-            kv_cache_max: self.kv_cache.max,
+            queue_mean: queue.mean(),
+            queue_max: queue.max,
+            running_mean: running.mean(),
+            running_max: running.max,
+            kv_cache_mean: kv_cache.mean(),
+            kv_cache_max: kv_cache.max,
             prefix_hit: share((self.prefix_hits.total, self.prefix_queries.total))
                 .or_else(|| self.prefix_rate.mean()),
             spec_accept: share((self.spec_accepted.total, self.spec_drafted.total))
@@ -146,7 +162,7 @@ impl Track {
             preemptions: self.preemptions.total,
         };
         let shared = Arc::new(self.view.clone());
-        self.shared = Some(Arc::clone(&shared));
+        self.shared = Some((Arc::clone(&shared), during));
         shared
     }
 }
@@ -236,6 +252,9 @@ mod tests {
         Offset(n * 1_000_000_000)
     }
 
+    /// No request sent yet: every scrape counts.
+    const ALL: During = (None, None);
+
     fn good(reading: ServerReading) -> ServerScrape {
         ServerScrape {
             url: "http://127.0.0.1:8000/metrics".into(),
@@ -267,7 +286,7 @@ mod tests {
     #[test]
     fn gauges_give_points_means_and_maxes() {
         let mut servers = Servers::new(1);
-        assert!(servers.view(0).is_none(), "no scrape, no view");
+        assert!(servers.view(0, ALL).is_none(), "no scrape, no view");
         for (t, queue, kv) in [(1, 0.0, 0.1), (2, 4.0, 0.5), (3, 2.0, 0.3)] {
             let reading = ServerReading {
                 queue: Some(queue),
@@ -276,7 +295,7 @@ mod tests {
             };
             servers.apply(s(t), EndpointId(0), &good(reading));
         }
-        let view = servers.view(0).unwrap();
+        let view = servers.view(0, ALL).unwrap();
         assert_eq!(view.points.len(), 3);
         assert_eq!(view.points[1].t, s(2));
         assert_eq!(view.points[1].queue, Some(4.0));
@@ -291,6 +310,27 @@ mod tests {
     }
 
     #[test]
+    fn means_and_maxes_are_over_the_scrapes_while_the_race_ran() {
+        let mut servers = Servers::new(1);
+        // Idle before the start (the baseline) and after the finish (the final counters).
+        for (t, running, queries) in [(0, 0.0, 0.0), (2, 4.0, 100.0), (5, 0.0, 200.0)] {
+            let reading = ServerReading {
+                running: Some(running),
+                ..counters(queries, queries / 2.0)
+            };
+            servers.apply(s(t), EndpointId(0), &good(reading));
+        }
+        let view = servers.view(0, (Some(s(1)), Some(s(4)))).unwrap();
+        assert_eq!(view.points.len(), 3, "the idle points stay in the series");
+        assert_eq!(view.summary.running_mean, Some(4.0));
+        assert_eq!(view.summary.running_max, Some(4.0));
+        assert_eq!(view.summary.prefix_hit, Some(0.5), "first to last scrape");
+        // While it runs, its end is open.
+        let live = servers.view(0, (Some(s(1)), None)).unwrap();
+        assert_eq!(live.summary.running_mean, Some(2.0));
+    }
+
+    #[test]
     fn prefix_hits_come_from_counter_differences_across_a_reset() {
         let mut servers = Servers::new(1);
         // Before the race the server had looked up 1000 tokens and found 900: not ours.
@@ -298,7 +338,7 @@ mod tests {
         servers.apply(s(1), EndpointId(0), &good(counters(1100.0, 925.0)));
         // The server restarted: its counters began again from zero.
         servers.apply(s(2), EndpointId(0), &good(counters(100.0, 75.0)));
-        let view = servers.view(0).unwrap();
+        let view = servers.view(0, ALL).unwrap();
         assert_eq!(view.points[0].prefix_hit, None, "no interval yet");
         assert_eq!(view.points[1].prefix_hit, Some(0.25));
         assert_eq!(view.points[2].prefix_hit, Some(0.75));
@@ -319,7 +359,7 @@ mod tests {
         servers.apply(s(0), EndpointId(0), &good(reading(10.0, 5.0, 7.0)));
         servers.apply(s(1), EndpointId(0), &good(reading(110.0, 65.0, 9.0)));
         servers.apply(s(2), EndpointId(0), &good(reading(210.0, 105.0, 10.0)));
-        let summary = servers.view(0).unwrap().summary;
+        let summary = servers.view(0, ALL).unwrap().summary;
         assert_eq!(summary.spec_accept, Some(0.5));
         assert_eq!(summary.preemptions, Some(3.0));
     }
@@ -334,7 +374,7 @@ mod tests {
             };
             servers.apply(s(1), EndpointId(0), &good(reading));
         }
-        let view = servers.view(0).unwrap();
+        let view = servers.view(0, ALL).unwrap();
         assert_eq!(view.points[1].prefix_hit, Some(0.4));
         assert!((view.summary.prefix_hit.unwrap() - 0.3).abs() < 1e-12);
     }
@@ -354,7 +394,7 @@ mod tests {
         servers.apply(s(2), EndpointId(0), &failed(ScrapeFailure::Timeout, "slow"));
         servers.apply(s(3), EndpointId(0), &failed(ScrapeFailure::Timeout, "slow"));
         servers.apply(s(4), EndpointId(0), &failed(ScrapeFailure::Garbage, "html"));
-        let view = servers.view(0).unwrap();
+        let view = servers.view(0, ALL).unwrap();
         assert_eq!((view.scrapes, view.failed), (4, 3));
         assert_eq!(view.points.len(), 1, "a failure is a gap");
         assert_eq!(view.points[0].queue, None, "NaN is not a value");
@@ -362,7 +402,7 @@ mod tests {
         assert_eq!(view.failed_by.get(&ScrapeFailure::Garbage), Some(&1));
         assert_eq!(view.last_error.as_deref(), Some("html"));
         // The endpoint that shared the first scrape has it too.
-        let other = servers.view(1).unwrap();
+        let other = servers.view(1, ALL).unwrap();
         assert_eq!((other.scrapes, other.points[0].running), (1, Some(3.0)));
     }
 
@@ -370,9 +410,9 @@ mod tests {
     fn snapshots_share_the_view_until_a_scrape_changes_it() {
         let mut servers = Servers::new(1);
         servers.apply(s(1), EndpointId(0), &good(ServerReading::default()));
-        let (a, b) = (servers.view(0).unwrap(), servers.view(0).unwrap());
+        let (a, b) = (servers.view(0, ALL).unwrap(), servers.view(0, ALL).unwrap());
         assert!(Arc::ptr_eq(&a, &b));
         servers.apply(s(2), EndpointId(0), &good(ServerReading::default()));
-        assert!(!Arc::ptr_eq(&a, &servers.view(0).unwrap()));
+        assert!(!Arc::ptr_eq(&a, &servers.view(0, ALL).unwrap()));
     }
 }

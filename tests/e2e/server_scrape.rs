@@ -269,3 +269,59 @@ async fn ctrl_c_stops_the_scraper_with_the_race() {
         assert_eq!(line["error"]["class"], "timeout", "{line}");
     }
 }
+
+/// The server's prefix-cache hit rate is measured from a scrape taken before the first
+/// request: against the mock, whose counters start at zero with the race, it is the cached
+/// share the client saw (the two agree on the mock), not the share after the first cold
+/// prompts had been counted.
+#[tokio::test]
+async fn the_servers_prefix_hit_counts_from_before_the_first_request() {
+    use llmrace::config::{PromptSource, SharedPrefixSpec};
+    let mut config = race_config(&["o=openai:mock://instant,tokens=4#m"], 24, 4);
+    config.workload.prompts = PromptSource::SharedPrefix(SharedPrefixSpec {
+        groups: 4,
+        prefix_tokens: 1024,
+        suffix_tokens: 128,
+        count: 100,
+        seed: 3,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(config, dir.path()).await;
+    let endpoint = &outcome.summary.endpoints[0];
+    let server = endpoint
+        .server
+        .clone()
+        .expect("the mock's /metrics was read");
+    let prefix_hit = server.summary.prefix_hit.expect("prefix counters");
+    let t = endpoint.tokens;
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    let client = t.cached_input as f64 / t.input as f64;
+    assert!(client > 0.0, "{t:?}");
+    assert!(
+        (prefix_hit - client).abs() < 0.01,
+        "server {prefix_hit} vs client {client}"
+    );
+}
+
+/// A metrics page that hangs does not make the race longer at its end: the race's duration
+/// is taken when its last request ended, before the scrape after the finish, which is given
+/// up soon (it would wait 2 s for its timeout).
+#[tokio::test]
+async fn a_hanging_page_does_not_lengthen_the_race_at_its_end() {
+    use crate::common::race::records;
+    let (hanging, _) = metrics_server(String::new()).await;
+    let mut config = race_config(&["a=openai:mock://instant,tokens=8#m"], 6, 2);
+    config.endpoints[0].server_metrics = ServerMetricsSource::Url(hanging);
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(config, dir.path()).await;
+    let last_end = records(dir.path())
+        .iter()
+        .filter_map(|r| Some(r.sent_at_s + r.ttlt_ms? / 1000.0))
+        .fold(0.0_f64, f64::max);
+    assert!(last_end > 0.0);
+    let duration = outcome.summary.duration_s;
+    assert!(
+        duration - last_end < 1.0,
+        "duration {duration} s, last request ended at {last_end} s"
+    );
+}

@@ -1,5 +1,6 @@
 //! Tests of the scraper against tiny HTTP servers of their own on 127.0.0.1.
 
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -227,6 +228,17 @@ async fn a_page_over_the_cap_is_not_read_whole() {
     assert!(error.message.contains("8 MiB"), "{}", error.message);
 }
 
+#[test]
+fn a_page_of_too_many_series_is_too_large_not_garbage() {
+    let mut page = String::new();
+    for i in 0..=100_000 {
+        let _ = writeln!(page, "s_{i} 1");
+    }
+    let error = read_page(page.as_bytes(), &["m".to_string()]).unwrap_err();
+    assert_eq!(error.class, ScrapeFailure::TooLarge, "{error:?}");
+    assert!(error.message.contains("100000 series"), "{}", error.message);
+}
+
 #[tokio::test]
 async fn finishing_scrapes_once_more_and_aborting_stops_at_once() {
     let (url, heads) = serve(vec![ok("text/plain", PAGE)]).await;
@@ -347,4 +359,27 @@ fn endpoints_of_one_page_share_it_and_a_named_one_makes_it_told() {
         plan.pages[1].shown
     );
     assert!(!plan.needs_tls());
+}
+
+/// The race's end waits for the scrape after the finish only [`FINAL_SCRAPE_WAIT`]: a page
+/// that hangs then is given up, not waited for until its timeout (which would send a failed
+/// scrape).
+#[tokio::test]
+async fn a_page_hanging_at_the_finish_is_given_up_soon() {
+    let (url, _) = serve(vec![None]).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stops = ScrapeStops::default();
+    stops.finish.cancel();
+    scrape(
+        plan_of(&url, true, &[("m", 0)]),
+        None,
+        RaceClock::start(),
+        tx,
+        stops,
+    )
+    .await;
+    assert!(
+        rx.recv().await.is_none(),
+        "no scrape waited for until it timed out"
+    );
 }

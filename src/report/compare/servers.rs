@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::replay::Run;
-use crate::report::server::{figures, kind};
+use crate::report::server::{figures, shown_kind};
 use crate::stats::server::ServerView;
 
 const HEADERS: [&str; 4] = ["endpoint", "server figure", "base", "current"];
@@ -72,9 +72,10 @@ fn pairs(base: &Run, current: &Run) -> (Vec<Row>, Vec<String>) {
     (rows, notes)
 }
 
-/// `vLLM`, or `vLLM → SGLang` when the endpoint's serving stack changed between the runs.
+/// `vLLM`, or `vLLM → SGLang` when the endpoint's serving stack changed between the runs
+/// (`not read → vLLM` when the base run's scrapes all failed).
 fn server_name(base: &ServerView, current: &ServerView) -> String {
-    let (b, c) = (kind(base.server), kind(current.server));
+    let (b, c) = (shown_kind(base), shown_kind(current));
     if b == c {
         b.to_string()
     } else {
@@ -143,5 +144,20 @@ mod tests {
             "turbo: server metrics in the base run only, nothing to set them against\n\
              thinker: server metrics in the base run only, nothing to set them against\n"
         );
+    }
+
+    #[test]
+    fn a_server_never_read_is_not_read_not_unknown() {
+        let read = ServerView {
+            server: Some(crate::server_metrics::ServerKind::Vllm),
+            scrapes: 3,
+            ..ServerView::default()
+        };
+        let never = ServerView {
+            scrapes: 3,
+            failed: 3,
+            ..ServerView::default()
+        };
+        assert_eq!(server_name(&never, &read), "not read → vLLM");
     }
 }

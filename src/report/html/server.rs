@@ -56,13 +56,18 @@ pub fn section(out: &mut String, run: &Run) {
                 &format!("{name}: queue and running"),
                 &requests.render(),
             );
+            let kv_series = series("KV cache %", KV, &view.points, |p| {
+                p.kv_cache.map(|k| k * 100.0)
+            });
+            // A server that publishes no KV gauge (llama.cpp) gets no empty chart.
+            if kv_series.points.is_empty() {
+                continue;
+            }
             let kv = LineChart {
                 title: &format!("{name}: KV cache in use over the race"),
                 x_label: "race time (s)",
                 y_label: "KV cache in use (%)",
-                series: vec![series("KV cache %", KV, &view.points, |p| {
-                    p.kv_cache.map(|k| k * 100.0)
-                })],
+                series: vec![kv_series],
                 steps: false,
                 y_max: Some(100.0),
             };
@@ -141,6 +146,27 @@ mod tests {
         assert!(section.contains("thinker: KV cache"));
         assert!(section.contains("<td>vLLM</td>") && section.contains("<td>llama.cpp</td>"));
         assert!(!section.contains("steady"), "steady has no server metrics");
+    }
+
+    #[test]
+    fn a_server_without_kv_gets_no_empty_kv_chart() {
+        let mut run = run_with_servers();
+        for e in &mut run.summary.endpoints {
+            if let Some(view) = &mut e.server
+                && e.name == "thinker"
+            {
+                for p in &mut std::sync::Arc::make_mut(view).points {
+                    p.kv_cache = None;
+                }
+            }
+        }
+        let page = super::super::render(&run);
+        let section = &page[page.find("<h2>Servers</h2>").expect("a Servers section")..];
+        let section = &section[..section.find("</section>").expect("its end")];
+        assert_eq!(section.matches("<svg").count(), 3, "{section}");
+        assert!(section.contains("thinker: queue and running"));
+        assert!(!section.contains("thinker: KV cache"));
+        assert!(section.contains("turbo: KV cache"));
     }
 
     #[test]

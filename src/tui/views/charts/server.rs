@@ -22,6 +22,9 @@ pub(super) struct ServerSeries {
     queue: Vec<Vec<(f64, f64)>>,
     running: Vec<Vec<(f64, f64)>>,
     kv_percent: Vec<Vec<(f64, f64)>>,
+    /// Some server's page was read: an empty chart is a figure it does not publish (llama.cpp
+    /// has no KV gauge), not one still to come.
+    read: bool,
 }
 
 impl ServerSeries {
@@ -47,10 +50,14 @@ impl ServerSeries {
                 })
                 .collect()
         };
+        let read = (endpoints.iter())
+            .filter_map(|e| e.server.as_deref())
+            .any(|v| v.scrapes > v.failed);
         Some(ServerSeries {
             queue: pick(|p| p.queue),
             running: pick(|p| p.running),
             kv_percent: pick(|p| p.kv_cache.map(|k| k * 100.0)),
+            read,
         })
     }
 }
@@ -73,7 +80,11 @@ pub(super) fn render(
         width: label_width,
         top: None,
         floor: 1.0,
-        empty: "no scrapes yet",
+        empty: if series.read {
+            "not published by the server"
+        } else {
+            "no scrapes yet"
+        },
     };
     let title = " server queue ⣀ · running • ";
     time_chart(left, buf, scene, title, x, &queue, &y);

@@ -288,3 +288,29 @@ fn server_charts_without_points_say_so() {
         assert!(w < 80 || text.contains("1.1e300"), "{text}");
     }
 }
+
+/// A server read well that publishes no KV gauge (llama.cpp): its KV chart says the server
+/// does not publish it, not that no scrape came.
+#[test]
+fn a_kv_chart_of_a_server_without_kv_says_not_published() {
+    use std::sync::Arc;
+    let mut snapshot = race(3, 100);
+    let points = (0..18u64)
+        .map(|i| crate::stats::server::ServerPoint {
+            t: crate::event::Offset(snapshot.t.0.saturating_sub((18 - i) * 1_000_000_000)),
+            queue: Some(1.0),
+            running: Some(2.0),
+            ..Default::default()
+        })
+        .collect();
+    snapshot.endpoints[1].server = Some(Arc::new(crate::stats::server::ServerView {
+        server: Some(crate::server_metrics::ServerKind::Llamacpp),
+        points,
+        scrapes: 18,
+        ..Default::default()
+    }));
+    let text = draw(120, 40, &snapshot).to_string();
+    assert!(text.contains("not published by the server"), "{text}");
+    assert!(!text.contains("no scrapes yet"), "{text}");
+    check("server_no_kv", &snapshot);
+}
