@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -101,12 +103,21 @@ impl Exporter {
     }
 }
 
-/// Scrapers served at once; more are closed as they come, so that a flood of connections
-/// cannot take the file descriptors the race needs.
-const MAX_CONNECTIONS: usize = 32;
+/// Connections held at once; more are closed as they come, so that a flood of connections
+/// cannot take the file descriptors the race needs. Idle ones cost nothing but a descriptor:
+/// the work is bounded by [`PAGE_WRITES`], and a connection that sends no request head within
+/// [`HEAD_TIMEOUT`] is closed.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Pages written at once (each takes a blocking thread for a moment); other scrapes wait.
+const PAGE_WRITES: usize = 4;
+
+/// How long a connection may take to send its request head (a scraper sends it at once).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationToken) {
     let mut connections = JoinSet::new();
+    let writes = Arc::new(Semaphore::new(PAGE_WRITES));
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -114,15 +125,19 @@ async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationTo
                 Ok(_) if connections.len() >= MAX_CONNECTIONS => {}
                 Ok((stream, _)) => {
                     let publisher = publisher.clone();
+                    let writes = Arc::clone(&writes);
                     connections.spawn(async move {
                         let service = service_fn(move |req| {
                             let publisher = publisher.clone();
-                            async move { Ok::<_, Infallible>(answer(&req, &publisher).await) }
+                            let writes = Arc::clone(&writes);
+                            async move {
+                                Ok::<_, Infallible>(answer(&req, &publisher, &writes).await)
+                            }
                         });
                         // A scraper that goes away mid-answer is no one's problem.
                         let _ = http1::Builder::new()
                             .timer(hyper_util::rt::TokioTimer::new())
-                            .header_read_timeout(Duration::from_secs(10))
+                            .header_read_timeout(HEAD_TIMEOUT)
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
                     });
@@ -139,7 +154,11 @@ async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationTo
 const INDEX: &str = "llmrace serves this race's metrics for Prometheus at /metrics \
                      (Prometheus text format; OpenMetrics when the Accept header asks).\n";
 
-async fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full<Bytes>> {
+async fn answer(
+    req: &Request<Incoming>,
+    publisher: &Publisher,
+    writes: &Semaphore,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let method = req.method();
     let is_get = method == Method::GET || method == Method::HEAD;
@@ -153,6 +172,8 @@ async fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full
         }
         "/metrics" => {
             let openmetrics = wants_openmetrics(req.headers().get(ACCEPT));
+            // Never closed, so acquiring cannot fail; a turn is still taken if it did.
+            let _turn = writes.acquire().await.ok();
             let latest = publisher.latest();
             // Writing the page takes a fraction of a millisecond per endpoint: off the
             // runtime's workers, which read the race's sockets.
@@ -229,5 +250,26 @@ mod tests {
         assert!(!wants_openmetrics(
             h("application/openmetrics-text;q=0, text/plain").as_ref()
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silent_connections_do_not_block_a_scrape() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let exporter = Exporter::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let addr = exporter.addr();
+        let mut silent = Vec::new();
+        for _ in 0..64 {
+            silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let mut scraper = tokio::net::TcpStream::connect(addr).await.unwrap();
+        scraper
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        scraper.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        drop(silent);
+        exporter.close_after(None).await;
     }
 }
