@@ -241,7 +241,10 @@ fn every_dashboard_query_filters_on_level_and_keeps_it() {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let variables = dashboard["templating"]["list"].as_array().unwrap();
     let level = variables.iter().find(|v| v["name"] == "level").unwrap();
-    assert_eq!(level["allValue"], ".*", "All must match series without a level");
+    assert_eq!(
+        level["allValue"], ".*",
+        "All must match series without a level"
+    );
     let mut exprs = Vec::new();
     collect_exprs(&dashboard["panels"], &mut exprs);
     for expr in exprs {
@@ -251,7 +254,10 @@ fn every_dashboard_query_filters_on_level_and_keeps_it() {
             rest = &rest[at + 3..];
             let by = rest.trim_start().strip_prefix("by (");
             let groups = by.and_then(|b| b.split(')').next()).unwrap_or("");
-            assert!(groups.contains("level"), "{expr}: a sum without `by (.., level)`");
+            assert!(
+                groups.contains("level"),
+                "{expr}: a sum without `by (.., level)`"
+            );
         }
     }
 }

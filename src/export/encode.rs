@@ -256,8 +256,7 @@ impl Races {
             (
                 "llmrace_server_queue",
                 "Requests waiting in the server's queue, as its own /metrics said last.",
-                (|v: &ServerView| last(v).and_then(|p| p.queue))
-                    as fn(&ServerView) -> Option<f64>,
+                (|v: &ServerView| last(v).and_then(|p| p.queue)) as fn(&ServerView) -> Option<f64>,
             ),
             (
                 "llmrace_server_running",
@@ -286,14 +285,14 @@ impl Races {
                 .endpoints()
                 .any(|(_, s)| s.server.as_deref().and_then(value).is_some());
             if any {
-                self.write(
-                    e,
-                    &family(name, help, MetricType::Gauge),
-                    |s, l, m| match s.server.as_deref().and_then(value) {
-                        Some(v) => gauge(m, l, v),
-                        None => Ok(()),
-                    },
-                )?;
+                self.write(e, &family(name, help, MetricType::Gauge), |s, l, m| match s
+                    .server
+                    .as_deref()
+                    .and_then(value)
+                {
+                    Some(v) => gauge(m, l, v),
+                    None => Ok(()),
+                })?;
             }
         }
         Ok(())
