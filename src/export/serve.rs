@@ -3,7 +3,7 @@
 //! where they are, 404 or 405 for anything else; and the wait after the finish.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,6 +84,13 @@ impl Exporter {
         self.addr
     }
 
+    /// The page's URL as a scraper on this machine reaches it: `http://127.0.0.1:9464/metrics`,
+    /// and for an unspecified address (`0.0.0.0`, `[::]`) the loopback one, saying it listens
+    /// on all interfaces (`0.0.0.0` is no address to browse to).
+    pub fn url(&self) -> String {
+        url(self.addr)
+    }
+
     /// Where races hand it their snapshots.
     pub fn publisher(&self) -> Publisher {
         self.publisher.clone()
@@ -101,6 +108,20 @@ impl Exporter {
         self.stop.cancel();
         let _ = self.task.await;
     }
+}
+
+fn url(addr: SocketAddr) -> String {
+    if !addr.ip().is_unspecified() {
+        return format!("http://{addr}/metrics");
+    }
+    let loopback = match addr {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    format!(
+        "http://{}/metrics (listening on all interfaces)",
+        SocketAddr::new(loopback, addr.port())
+    )
 }
 
 /// Connections held at once; more are closed as they come, so that a flood of connections
@@ -250,6 +271,21 @@ mod tests {
         assert!(!wants_openmetrics(
             h("application/openmetrics-text;q=0, text/plain").as_ref()
         ));
+    }
+
+    #[test]
+    fn the_url_is_one_to_browse_to() {
+        let url = |s: &str| url(s.parse().unwrap());
+        assert_eq!(url("127.0.0.1:9464"), "http://127.0.0.1:9464/metrics");
+        assert_eq!(url("[::1]:9464"), "http://[::1]:9464/metrics");
+        assert_eq!(
+            url("0.0.0.0:9464"),
+            "http://127.0.0.1:9464/metrics (listening on all interfaces)"
+        );
+        assert_eq!(
+            url("[::]:9464"),
+            "http://[::1]:9464/metrics (listening on all interfaces)"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
