@@ -88,7 +88,7 @@ impl Exporter {
     /// and for an unspecified address (`0.0.0.0`, `[::]`) the loopback one, saying it listens
     /// on all interfaces (`0.0.0.0` is no address to browse to).
     pub fn url(&self) -> String {
-        url(self.addr)
+        url(self.addr())
     }
 
     /// Where races hand it their snapshots.
