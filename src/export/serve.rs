@@ -68,7 +68,7 @@ impl Exporter {
         listener.set_nonblocking(true).map_err(bind_error)?;
         let local = listener.local_addr().map_err(bind_error)?;
         let listener = TcpListener::from_std(listener).map_err(bind_error)?;
-        let publisher = Publisher::new();
+        let publisher = Publisher::new(url(local));
         let stop = CancellationToken::new();
         let task = tokio::spawn(serve(listener, publisher.clone(), stop.clone()));
         Ok(Exporter {
