@@ -63,6 +63,8 @@ struct Source {
 pub struct Publisher {
     sources: Arc<watch::Sender<Vec<Source>>>,
     level: Option<String>,
+    /// Where the exporter serves them, as `Exporter::url` says it.
+    url: Arc<str>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -72,11 +74,18 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    fn new() -> Publisher {
+    fn new(url: String) -> Publisher {
         Publisher {
             sources: Arc::new(watch::Sender::new(Vec::new())),
             level: None,
+            url: url.into(),
         }
+    }
+
+    /// Where the metrics are served (`http://127.0.0.1:9464/metrics`), for the dashboard to
+    /// show: with port 0 the terminal line saying it is hidden by the dashboard.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The same exporter, for a sweep's level: its series get a `level` label.
@@ -85,6 +94,7 @@ impl Publisher {
         Publisher {
             sources: Arc::clone(&self.sources),
             level: Some(level),
+            url: Arc::clone(&self.url),
         }
     }
 

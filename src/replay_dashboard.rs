@@ -21,7 +21,10 @@ pub async fn play(
     speed: player::Speed,
     metrics: Option<crate::export::Publisher>,
 ) -> Result<Option<crate::signals::Signal>, RaceError> {
-    let info = replay_info(&log);
+    let info = tui::RaceInfo {
+        metrics: metrics.as_ref().map(|m| m.url().to_string()),
+        ..replay_info(&log)
+    };
     let race = log.header.race.clone();
     let mut player = player::Player::new(log, speed);
     // The first frame shows the replay's start, not an empty board.
@@ -127,6 +130,7 @@ fn replay_info(replay: &EventLog) -> tui::RaceInfo {
         prompts: prompts.into(),
         replay: true,
         notices,
+        metrics: None,
     }
 }
 #[cfg(test)]

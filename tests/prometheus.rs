@@ -128,6 +128,7 @@ fn dashboard_exprs(endpoint: &str) -> Vec<String> {
         .into_iter()
         .map(|e| {
             e.replace("$race", RACE)
+                .replace("$level", ".*")
                 .replace("$endpoint", endpoint)
                 .replace("$__rate_interval", "1m")
         })
@@ -220,8 +221,43 @@ async fn prometheus_scrapes_llmrace_and_its_quantile_agrees_with_the_summary() {
         for expr in dashboard_exprs(endpoint) {
             let answer = query(&api, &expr).await;
             assert_eq!(answer["status"], "success", "{expr}: {answer}");
+            // The level variable's All (`.*`) keeps the series of a race without levels.
+            if expr.contains("llmrace_requests_total") {
+                let found = answer["data"]["result"].as_array().map_or(0, Vec::len);
+                assert!(found > 0, "{expr} found nothing: {answer}");
+            }
         }
     }
     drop(prometheus);
     drop(race);
+}
+
+/// A sweep labels its series with `level`: every query filters on the dashboard's `level`
+/// variable and keeps the label where it aggregates, so levels are never summed together.
+#[test]
+fn every_dashboard_query_filters_on_level_and_keeps_it() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/grafana/llmrace.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let variables = dashboard["templating"]["list"].as_array().unwrap();
+    let level = variables.iter().find(|v| v["name"] == "level").unwrap();
+    assert_eq!(
+        level["allValue"], ".*",
+        "All must match series without a level"
+    );
+    let mut exprs = Vec::new();
+    collect_exprs(&dashboard["panels"], &mut exprs);
+    for expr in exprs {
+        assert!(expr.contains(r#"level=~"$level""#), "{expr}");
+        let mut rest = expr.as_str();
+        while let Some(at) = rest.find("sum") {
+            rest = &rest[at + 3..];
+            let by = rest.trim_start().strip_prefix("by (");
+            let groups = by.and_then(|b| b.split(')').next()).unwrap_or("");
+            assert!(
+                groups.contains("level"),
+                "{expr}: a sum without `by (.., level)`"
+            );
+        }
+    }
 }

@@ -16,8 +16,8 @@ pub(super) fn start(export: &ExportConfig) -> Result<Option<Exporter>, ExportErr
     let exporter = Exporter::bind(addr)?;
     // Always said, quiet or not: with port 0 this is the only way to learn the port.
     print::err(&format!(
-        "Serving metrics for Prometheus on http://{}/metrics",
-        exporter.addr()
+        "Serving metrics for Prometheus on {}",
+        exporter.url()
     ));
     Ok(Some(exporter))
 }
@@ -27,8 +27,8 @@ pub(super) async fn linger(exporter: Option<Exporter>, linger: Option<Duration>)
     let Some(exporter) = exporter else { return };
     if let Some(wait) = linger {
         print::err(&format!(
-            "Still serving the final metrics on http://{}/metrics for {} (Ctrl-C ends the wait)",
-            exporter.addr(),
+            "Still serving the final metrics on {} for {} (Ctrl-C ends the wait)",
+            exporter.url(),
             humantime::format_duration(wait)
         ));
     }

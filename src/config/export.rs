@@ -31,18 +31,29 @@ pub(crate) fn listen_addr(text: &str) -> Result<SocketAddr, Problem> {
     if port_only.bytes().all(|b| b.is_ascii_digit()) {
         return port(port_only)
             .map(|port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
-            .ok_or_else(|| bad_port(port_only));
+            .ok_or_else(|| bad_port(text, port_only));
     }
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    let Some((host, port_text)) = text.rsplit_once(':') else {
+    // An address alone (`::1` too, which would otherwise read as `::` port 1).
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        let with_port = SocketAddr::new(ip, 9464);
         return Err(Problem::new(
             format!("`{text}` has no port"),
-            format!("{HELP}, e.g. `{text}:9464`"),
+            format!("{HELP}, e.g. `{with_port}`"),
         ));
+    }
+    let Some((host, port_text)) = text.rsplit_once(':') else {
+        // A name may not resolve (`foo:9464`): suggest what surely works.
+        let help = if text.eq_ignore_ascii_case("localhost") {
+            format!("{HELP}, e.g. `{text}:9464`")
+        } else {
+            format!("{HELP}: e.g. `9464` or `127.0.0.1:9464`")
+        };
+        return Err(Problem::new(format!("`{text}` has no port"), help));
     };
-    let port = port(port_text).ok_or_else(|| bad_port(port_text))?;
+    let port = port(port_text).ok_or_else(|| bad_port(text, port_text))?;
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
     }
@@ -81,9 +92,13 @@ fn port(text: &str) -> Option<u16> {
     text.parse().ok()
 }
 
-fn bad_port(text: &str) -> Problem {
+/// `port` (the part of the address `text` after its `:`) is not a port.
+fn bad_port(text: &str, port: &str) -> Problem {
+    if port.is_empty() {
+        return Problem::new(format!("`{text}` has nothing after ':' (no port)"), HELP);
+    }
     Problem::new(
-        format!("`{text}` is not a port (0 to 65535)"),
+        format!("`{port}` is not a port (0 to 65535)"),
         HELP.to_string(),
     )
 }
@@ -116,7 +131,11 @@ mod tests {
     fn bad_addresses_say_what_is_wrong() {
         assert_eq!(addr(""), "error: the metrics address is empty");
         assert_eq!(addr("70000"), "error: `70000` is not a port (0 to 65535)");
-        assert_eq!(addr(":"), "error: `` is not a port (0 to 65535)");
+        assert_eq!(addr(":"), "error: `:` has nothing after ':' (no port)");
+        assert_eq!(
+            addr("127.0.0.1:"),
+            "error: `127.0.0.1:` has nothing after ':' (no port)"
+        );
         assert_eq!(addr("127.0.0.1"), "error: `127.0.0.1` has no port");
         assert_eq!(
             addr("127.0.0.1:http"),
@@ -132,6 +151,15 @@ mod tests {
         );
         assert!(listen_addr("9464").is_ok());
         let p = listen_addr("nope").unwrap_err();
-        assert!(p.help.contains("9464"), "{}", p.help);
+        assert!(
+            p.help.ends_with("e.g. `9464` or `127.0.0.1:9464`"),
+            "{}",
+            p.help
+        );
+        assert!(!p.help.contains("nope:"), "{}", p.help);
+        let p = listen_addr("127.0.0.1").unwrap_err();
+        assert!(p.help.ends_with("e.g. `127.0.0.1:9464`"), "{}", p.help);
+        let p = listen_addr("::1").unwrap_err();
+        assert!(p.help.ends_with("e.g. `[::1]:9464`"), "{}", p.help);
     }
 }

@@ -11,7 +11,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use super::RaceLabels;
 use crate::stats::buckets::Buckets;
-use crate::stats::server::ServerPoint;
+use crate::stats::server::{ServerPoint, ServerView};
 use crate::stats::{EndpointSnapshot, Snapshot};
 
 /// The Prometheus text format's content type.
@@ -247,56 +247,60 @@ impl Races {
         Ok(())
     }
 
-    /// The server's own metrics, from its last scrape, for the endpoints whose server
-    /// published them; a family no endpoint has is left out.
+    /// The server's own metrics for the endpoints whose server published them (a family no
+    /// endpoint has is left out): queue, running and KV cache as its last scrape said, the
+    /// prefix-cache and speculative-decoding shares over the race so far (the last interval
+    /// alone has no lookups once the race is over, and jumps about while it runs).
     fn server(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for (name, help, value) in [
             (
                 "llmrace_server_queue",
                 "Requests waiting in the server's queue, as its own /metrics said last.",
-                (|p: &ServerPoint| p.queue) as fn(&ServerPoint) -> Option<f64>,
+                (|v: &ServerView| last(v).and_then(|p| p.queue)) as fn(&ServerView) -> Option<f64>,
             ),
             (
                 "llmrace_server_running",
                 "Requests the server was running, as its own /metrics said last.",
-                |p| p.running,
+                |v| last(v).and_then(|p| p.running),
             ),
             (
                 "llmrace_server_kv_cache_ratio",
                 "Share of the server's KV cache in use (0 to 1).",
-                |p| p.kv_cache,
+                |v| last(v).and_then(|p| p.kv_cache),
             ),
             (
                 "llmrace_server_prefix_cache_hit_ratio",
-                "Share of looked-up prompt tokens the server found in its prefix cache (0 to 1).",
-                |p| p.prefix_hit,
+                "Share of looked-up prompt tokens the server found in its prefix cache over the \
+                 race so far (0 to 1).",
+                |v| v.summary.prefix_hit,
             ),
             (
                 "llmrace_server_spec_decode_accept_ratio",
-                "Share of speculative draft tokens the server accepted (0 to 1).",
-                |p| p.spec_accept,
+                "Share of speculative draft tokens the server accepted over the race so far \
+                 (0 to 1).",
+                |v| v.summary.spec_accept,
             ),
         ] {
             let any = self
                 .endpoints()
-                .any(|(_, s)| last_point(s).and_then(value).is_some());
+                .any(|(_, s)| s.server.as_deref().and_then(value).is_some());
             if any {
-                self.write(
-                    e,
-                    &family(name, help, MetricType::Gauge),
-                    |s, l, m| match last_point(s).and_then(value) {
-                        Some(v) => gauge(m, l, v),
-                        None => Ok(()),
-                    },
-                )?;
+                self.write(e, &family(name, help, MetricType::Gauge), |s, l, m| match s
+                    .server
+                    .as_deref()
+                    .and_then(value)
+                {
+                    Some(v) => gauge(m, l, v),
+                    None => Ok(()),
+                })?;
             }
         }
         Ok(())
     }
 }
 
-fn last_point(s: &EndpointSnapshot) -> Option<&ServerPoint> {
-    s.server.as_ref().and_then(|v| v.points.last())
+fn last(v: &ServerView) -> Option<&ServerPoint> {
+    v.points.last()
 }
 
 #[cfg(test)]
@@ -349,6 +353,32 @@ mod tests {
         assert!(!page.contains("# EOF"));
         // No server was scraped: no server family at all.
         assert!(!page.contains("llmrace_server_"));
+    }
+
+    #[test]
+    fn cache_shares_are_over_the_race_not_the_last_interval() {
+        let mut races = races("a");
+        let mut snapshot = crate::stats::fixture::with_servers((*races[0].1).clone());
+        let mut view = (**snapshot.endpoints[0].server.as_ref().unwrap()).clone();
+        // After the finish the last interval looked nothing up: no share of its own.
+        let last = view.points.last_mut().unwrap();
+        last.prefix_hit = None;
+        last.spec_accept = None;
+        view.summary.prefix_hit = Some(0.3);
+        view.summary.spec_accept = Some(0.6);
+        snapshot.endpoints[0].server = Some(Arc::new(view));
+        races[0].1 = Arc::new(snapshot);
+        let page = encode(races, false);
+        let labels = r#"race="r",endpoint="a",model="m",protocol="openai",level="8""#;
+        assert!(
+            page.contains(&format!(
+                "llmrace_server_prefix_cache_hit_ratio{{{labels}}} 0.3\n"
+            )),
+            "{page}"
+        );
+        assert!(page.contains(&format!(
+            "llmrace_server_spec_decode_accept_ratio{{{labels}}} 0.6\n"
+        )));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! where they are, 404 or 405 for anything else; and the wait after the finish.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -66,7 +68,7 @@ impl Exporter {
         listener.set_nonblocking(true).map_err(bind_error)?;
         let local = listener.local_addr().map_err(bind_error)?;
         let listener = TcpListener::from_std(listener).map_err(bind_error)?;
-        let publisher = Publisher::new();
+        let publisher = Publisher::new(url(local));
         let stop = CancellationToken::new();
         let task = tokio::spawn(serve(listener, publisher.clone(), stop.clone()));
         Ok(Exporter {
@@ -80,6 +82,13 @@ impl Exporter {
     /// Where it listens (the port chosen when 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The page's URL as a scraper on this machine reaches it: `http://127.0.0.1:9464/metrics`,
+    /// and for an unspecified address (`0.0.0.0`, `[::]`) the loopback one, saying it listens
+    /// on all interfaces (`0.0.0.0` is no address to browse to).
+    pub fn url(&self) -> String {
+        url(self.addr())
     }
 
     /// Where races hand it their snapshots.
@@ -101,12 +110,35 @@ impl Exporter {
     }
 }
 
-/// Scrapers served at once; more are closed as they come, so that a flood of connections
-/// cannot take the file descriptors the race needs.
-const MAX_CONNECTIONS: usize = 32;
+fn url(addr: SocketAddr) -> String {
+    if !addr.ip().is_unspecified() {
+        return format!("http://{addr}/metrics");
+    }
+    let loopback = match addr {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    format!(
+        "http://{}/metrics (listening on all interfaces)",
+        SocketAddr::new(loopback, addr.port())
+    )
+}
+
+/// Connections held at once; more are closed as they come, so that a flood of connections
+/// cannot take the file descriptors the race needs. Idle ones cost nothing but a descriptor:
+/// the work is bounded by [`PAGE_WRITES`], and a connection that sends no request head within
+/// [`HEAD_TIMEOUT`] is closed.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Pages written at once (each takes a blocking thread for a moment); other scrapes wait.
+const PAGE_WRITES: usize = 4;
+
+/// How long a connection may take to send its request head (a scraper sends it at once).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationToken) {
     let mut connections = JoinSet::new();
+    let writes = Arc::new(Semaphore::new(PAGE_WRITES));
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -114,15 +146,19 @@ async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationTo
                 Ok(_) if connections.len() >= MAX_CONNECTIONS => {}
                 Ok((stream, _)) => {
                     let publisher = publisher.clone();
+                    let writes = Arc::clone(&writes);
                     connections.spawn(async move {
                         let service = service_fn(move |req| {
                             let publisher = publisher.clone();
-                            async move { Ok::<_, Infallible>(answer(&req, &publisher).await) }
+                            let writes = Arc::clone(&writes);
+                            async move {
+                                Ok::<_, Infallible>(answer(&req, &publisher, &writes).await)
+                            }
                         });
                         // A scraper that goes away mid-answer is no one's problem.
                         let _ = http1::Builder::new()
                             .timer(hyper_util::rt::TokioTimer::new())
-                            .header_read_timeout(Duration::from_secs(10))
+                            .header_read_timeout(HEAD_TIMEOUT)
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
                     });
@@ -139,7 +175,11 @@ async fn serve(listener: TcpListener, publisher: Publisher, stop: CancellationTo
 const INDEX: &str = "llmrace serves this race's metrics for Prometheus at /metrics \
                      (Prometheus text format; OpenMetrics when the Accept header asks).\n";
 
-async fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full<Bytes>> {
+async fn answer(
+    req: &Request<Incoming>,
+    publisher: &Publisher,
+    writes: &Semaphore,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let method = req.method();
     let is_get = method == Method::GET || method == Method::HEAD;
@@ -153,6 +193,8 @@ async fn answer(req: &Request<Incoming>, publisher: &Publisher) -> Response<Full
         }
         "/metrics" => {
             let openmetrics = wants_openmetrics(req.headers().get(ACCEPT));
+            // Never closed, so acquiring cannot fail; a turn is still taken if it did.
+            let _turn = writes.acquire().await.ok();
             let latest = publisher.latest();
             // Writing the page takes a fraction of a millisecond per endpoint: off the
             // runtime's workers, which read the race's sockets.
@@ -229,5 +271,41 @@ mod tests {
         assert!(!wants_openmetrics(
             h("application/openmetrics-text;q=0, text/plain").as_ref()
         ));
+    }
+
+    #[test]
+    fn the_url_is_one_to_browse_to() {
+        let url = |s: &str| url(s.parse().unwrap());
+        assert_eq!(url("127.0.0.1:9464"), "http://127.0.0.1:9464/metrics");
+        assert_eq!(url("[::1]:9464"), "http://[::1]:9464/metrics");
+        assert_eq!(
+            url("0.0.0.0:9464"),
+            "http://127.0.0.1:9464/metrics (listening on all interfaces)"
+        );
+        assert_eq!(
+            url("[::]:9464"),
+            "http://[::1]:9464/metrics (listening on all interfaces)"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silent_connections_do_not_block_a_scrape() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let exporter = Exporter::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let addr = exporter.addr();
+        let mut silent = Vec::new();
+        for _ in 0..64 {
+            silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let mut scraper = tokio::net::TcpStream::connect(addr).await.unwrap();
+        scraper
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        scraper.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        drop(silent);
+        exporter.close_after(None).await;
     }
 }

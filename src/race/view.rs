@@ -49,7 +49,10 @@ impl View {
         steering: Steering,
     ) -> View {
         if let Some(theme) = &options.dashboard {
-            let info = race_info(config, field, prompts, notices);
+            let info = tui::RaceInfo {
+                metrics: options.metrics.as_ref().map(|m| m.url().to_string()),
+                ..race_info(config, field, prompts, notices)
+            };
             let (commands_tx, commands_rx) = mpsc::unbounded_channel();
             tokio::spawn(pipeline::obey(
                 commands_rx,
@@ -128,5 +131,6 @@ fn race_info(
         prompts: prompts.into(),
         replay: false,
         notices: notices.to_vec(),
+        metrics: None,
     }
 }

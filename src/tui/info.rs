@@ -24,6 +24,8 @@ pub struct RaceInfo {
     /// Found before the start and worth showing all race long (an endpoint that could not be
     /// reached when connections were warmed).
     pub notices: Vec<String>,
+    /// Where the race's metrics are served for Prometheus (`--metrics-addr`): the help shows it.
+    pub metrics: Option<String>,
 }
 
 impl RaceInfo {

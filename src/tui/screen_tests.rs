@@ -51,6 +51,7 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
         prompts: Arc::from(Vec::new()),
         replay: false,
         notices: Vec::new(),
+        metrics: None,
     }
 }
 
@@ -168,6 +169,23 @@ fn help_overlay() {
         text(&render(120, 40, &info, &view, &snapshot))
     );
     insta::assert_snapshot!("help_80x24", text(&render(80, 24, &info, &view, &snapshot)));
+}
+
+#[test]
+fn help_says_where_the_metrics_are_served() {
+    let snapshot = race(3, 100);
+    let info = RaceInfo {
+        metrics: Some("http://127.0.0.1:40117/metrics".to_string()),
+        ..info(3, 100)
+    };
+    let view = ViewState {
+        help: true,
+        ..view(&snapshot)
+    };
+    insta::assert_snapshot!(
+        "help_with_metrics_120x40",
+        text(&render(120, 40, &info, &view, &snapshot))
+    );
 }
 
 #[test]

@@ -207,6 +207,7 @@ mod tests {
             prompts: Vec::new().into(),
             replay: false,
             notices: notices.iter().map(|n| (*n).to_string()).collect(),
+            metrics: None,
         }
     }
 

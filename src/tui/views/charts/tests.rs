@@ -30,6 +30,7 @@ fn race_info(endpoints: usize) -> RaceInfo {
         prompts: Vec::new().into(),
         replay: false,
         notices: Vec::new(),
+        metrics: None,
     }
 }
 

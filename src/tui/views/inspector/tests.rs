@@ -76,6 +76,7 @@ pub fn race_info(endpoints: usize) -> RaceInfo {
         prompts: prompts.into(),
         replay: false,
         notices: Vec::new(),
+        metrics: None,
     }
 }
 
