@@ -266,6 +266,7 @@ fn race_info() -> RaceInfo {
             .collect(),
         requests: Some(REQUESTS as u64),
         duration: None,
+        metrics: None,
         load: "open loop".into(),
         prompts: Arc::from(
             (0..fixture::PROMPTS)
