@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::decode::{
-    BodyDecoder, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
+    BodyDecoder, SseDecoder, SseHandler, Str, error_text, event_json, not_json, push_content,
     push_tool_call, reported, unexpected_body,
 };
 use super::sse::SseEvent;
@@ -172,19 +172,9 @@ impl SseHandler for AnthropicStream {
         if data.is_empty() {
             return;
         }
-        let parsed: Event<'_> = match serde_json::from_str(data) {
-            Ok(parsed) => parsed,
-            Err(err) if cut_short(at_end, &err) => return,
-            Err(_) if event.event == "error" => {
-                out.push(Decoded::ServerError {
-                    message: error_text(&Value::String(data.to_owned())),
-                });
-                return;
-            }
-            Err(err) => {
-                out.push(not_json("an Anthropic event", data, &err));
-                return;
-            }
+        let Some(parsed) = event_json::<Event<'_>>(&event, data, at_end, "an Anthropic event", out)
+        else {
+            return;
         };
         // The data's `type` is authoritative; the SSE event name stands in when a proxy drops it.
         let kind = parsed.kind.as_ref().map_or(event.event, Str::as_str);

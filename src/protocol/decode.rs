@@ -128,6 +128,33 @@ pub(super) fn not_json(what: &str, data: &str, err: &serde_json::Error) -> Decod
     }
 }
 
+/// An SSE event's JSON, or, when it is none, what to say: nothing when the body ended inside it
+/// (the missing end marker tells the engine the stream was cut), the text itself as the
+/// server's error when the event is named `error` (a proxy's plain-text complaint), otherwise a
+/// malformed item naming `what`.
+pub(super) fn event_json<'a, T: Deserialize<'a>>(
+    event: &SseEvent<'_>,
+    data: &'a str,
+    at_end: bool,
+    what: &str,
+    out: &mut Vec<Decoded>,
+) -> Option<T> {
+    match serde_json::from_str(data) {
+        Ok(parsed) => Some(parsed),
+        Err(err) if cut_short(at_end, &err) => None,
+        Err(_) if event.event == "error" => {
+            out.push(Decoded::ServerError {
+                message: error_text(&Value::String(data.to_owned())),
+            });
+            None
+        }
+        Err(err) => {
+            out.push(not_json(what, data, &err));
+            None
+        }
+    }
+}
+
 /// The item for a body part that outgrew its buffer.
 pub(super) fn too_long(what: &str, limit: usize) -> Decoded {
     Decoded::Malformed {

@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde_json::Value;
 
 use super::decode::{
-    BodyDecoder, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
+    BodyDecoder, SseDecoder, SseHandler, Str, error_text, event_json, not_json, push_content,
     push_tool_call, reported, unexpected_body,
 };
 use super::sse::SseEvent;
@@ -384,19 +384,10 @@ impl SseHandler for ResponsesStream {
             out.push(Decoded::End);
             return;
         }
-        let parsed: Event<'_> = match serde_json::from_str(data) {
-            Ok(parsed) => parsed,
-            Err(err) if cut_short(at_end, &err) => return,
-            Err(_) if event.event == "error" => {
-                out.push(Decoded::ServerError {
-                    message: error_text(&Value::String(data.to_owned())),
-                });
-                return;
-            }
-            Err(err) => {
-                out.push(not_json("a Responses API event", data, &err));
-                return;
-            }
+        let Some(parsed) =
+            event_json::<Event<'_>>(&event, data, at_end, "a Responses API event", out)
+        else {
+            return;
         };
         // The data's `type` is authoritative; the SSE event name stands in when it is missing.
         let kind = if parsed.kind.as_str().is_empty() {
