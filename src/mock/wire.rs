@@ -310,6 +310,17 @@ pub(crate) fn foreign_body(
 }
 
 /// Writes a number without going through `format!`'s allocation.
+/// The start of a tool call's arguments, `{"KEY":"` escaped inside a JSON string, written once
+/// per answer (in the first argument delta) by the wires whose arguments stream as text.
+fn open_tool_arguments(keyed: &mut bool, shape: &Shape, out: &mut BytesMut) {
+    if !*keyed && let Shape::Tool { key, .. } = shape {
+        *keyed = true;
+        put(out, "{\\\"");
+        put(out, key);
+        put(out, "\\\":\\\"");
+    }
+}
+
 fn put_num(out: &mut BytesMut, n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();

@@ -4,7 +4,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
-use super::{Finish, Stamp, Tally, Words, put, put_num};
+use super::{Finish, Stamp, Tally, Words, open_tool_arguments, put, put_num};
 
 pub(super) const ERROR_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"mock overloaded\"}}\n\n";
 
@@ -187,14 +187,7 @@ impl Messages {
     pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
         if !reasoning && self.is_tool() {
             self.tool_open(out);
-            if !self.keyed
-                && let Shape::Tool { key, .. } = &self.shape
-            {
-                self.keyed = true;
-                put(out, "{\\\"");
-                put(out, key);
-                put(out, "\\\":\\\"");
-            }
+            open_tool_arguments(&mut self.keyed, &self.shape, out);
             words.write_to(out);
             put(out, "\"}}\n\n");
             return;

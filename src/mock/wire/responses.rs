@@ -6,7 +6,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::super::shape::{JSON_CLOSE, JSON_OPEN, Shape};
-use super::{Finish, Stamp, Tally, Words, put, put_num};
+use super::{Finish, Stamp, Tally, Words, open_tool_arguments, put, put_num};
 
 pub(super) const ERROR_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"mock overloaded\",\"param\":null}\n\n";
 
@@ -207,14 +207,7 @@ impl Responses {
         if !reasoning && self.is_tool() {
             self.opened = true;
             self.delta_open(out, Open::Call);
-            if !self.keyed
-                && let Shape::Tool { key, .. } = &self.shape
-            {
-                self.keyed = true;
-                put(out, "{\\\"");
-                put(out, key);
-                put(out, "\\\":\\\"");
-            }
+            open_tool_arguments(&mut self.keyed, &self.shape, out);
             words.write_to(out);
             put(out, "\"}\n\n");
             return;
