@@ -26,6 +26,7 @@ mod raw;
 mod redact;
 mod server_metrics;
 mod sessions;
+mod shard;
 mod toml_error;
 mod trace;
 mod validate;
@@ -50,6 +51,7 @@ pub use sessions::{
     MAX_TURNS, ThinkDistribution, ThinkTime, budget as session_budget,
     parse_flag as parse_think_time,
 };
+pub use shard::Shard;
 pub(crate) use trace::{
     CONFLICT_HELP as TRACE_CONFLICT_HELP, speed as trace_speed, trace_conflict,
 };
@@ -90,6 +92,10 @@ pub struct RaceConfig {
     /// race is watched, not what is raced, so left out of the result files.
     #[serde(skip)]
     pub export: ExportConfig,
+    /// `--shard K/N`: this process sends shard K of N of the race (`config/shard.rs`); the
+    /// rest of the race is the same in every shard, so `merge` can tell shards of one race.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

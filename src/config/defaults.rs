@@ -73,5 +73,6 @@ pub(crate) fn bare_race() -> RaceConfig {
         endpoints: Vec::new(),
         fail_if: Vec::new(),
         export: super::ExportConfig::default(),
+        shard: None,
     }
 }

@@ -155,6 +155,7 @@ impl Resolver<'_> {
             endpoints,
             fail_if,
             export: self.export(raw.export.unwrap_or_default())?,
+            shard: None,
         };
         self.check_trace(&race, trace.as_ref(), speed.as_ref())?;
         Ok(race)

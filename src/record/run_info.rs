@@ -61,6 +61,15 @@ pub struct RunInfo {
     /// A shared-prefix race's expected and reported prompt-cache hit rates per endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_cache: Option<ExpectedCache>,
+    /// A shard's `run.json`: which shard of the race this process ran, and its start skew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRun>,
+    /// A merged folder's `run.json`: the shards merged, in shard order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRun>,
+    /// A merged folder's `run.json` (`merge --allow-missing`): the shard numbers not merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<u32>,
 }
 
 /// When a race ran and how it ended, as `run.json` and `summary.json` tell it.
@@ -215,6 +224,9 @@ impl RunInfo {
             event_backlog_max: None,
             event_backlog_age_max_ms: None,
             expected_cache: None,
+            shard: None,
+            shards: Vec::new(),
+            missing_shards: Vec::new(),
         }
     }
 }
@@ -506,6 +518,8 @@ pub fn host_name() -> String {
 mod repeats;
 pub use repeats::repeat_notice;
 mod server_notice;
+mod shard;
 pub use server_notice::server_metrics_notices;
+pub use shard::ShardRun;
 #[cfg(test)]
 mod tests;

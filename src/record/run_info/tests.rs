@@ -157,6 +157,9 @@ fn demo_info() -> RunInfo {
         event_backlog_max: None,
         event_backlog_age_max_ms: None,
         expected_cache: None,
+        shard: None,
+        shards: Vec::new(),
+        missing_shards: Vec::new(),
     }
 }
 

@@ -1,0 +1,25 @@
+//! What `run.json` says of shards: a shard's own (which one it was, where and when it started)
+//! and, in a merged folder, every shard merged and every one missing.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One shard of a race as it ran (`--shard K/N`): in its own `run.json`, and listed in the
+/// merged folder's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardRun {
+    pub index: u32,
+    pub count: u32,
+    /// The machine it ran on.
+    pub host: String,
+    /// `--start-at`: the wall-clock instant the measured race was to start at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<DateTime<Utc>>,
+    /// How far from `start_at` its first request actually left, by the system clock
+    /// (positive: late), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_ms: Option<f64>,
+    /// In a merged folder: the shard's results folder as `merge` was given it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+}
