@@ -102,7 +102,7 @@ impl Wire {
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
             Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
             Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
-            Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new()),
+            Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new(stamp.seq)),
         }
     }
 
@@ -149,8 +149,9 @@ impl Wire {
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
             Wire::Responses(w) => w.open(out),
-            // The mock answers Gemini and Bedrock in text: nothing to open.
-            Wire::Gemini(_) | Wire::Bedrock(_) => false,
+            Wire::Bedrock(w) => w.open(out),
+            // Gemini sends a call whole, at its end: nothing to open.
+            Wire::Gemini(_) => false,
         }
     }
 
@@ -222,7 +223,7 @@ impl Wire {
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
             Wire::Responses(w) => w.full(tally, reasoning, answer),
             Wire::Gemini(w) => w.full(tally, reasoning, answer),
-            Wire::Bedrock(_) => bedrock::Converse::full(tally, reasoning, answer),
+            Wire::Bedrock(w) => w.full(tally, reasoning, answer),
         }
     }
 }
