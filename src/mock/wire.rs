@@ -260,9 +260,9 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
             };
             json!({"error": {"code": status, "message": message, "status": kind}})
         }
-        Some(Protocol::Bedrock) => {
-            json!({ "__type": bedrock::exception(status), "message": message })
-        }
+        // As AWS answers: the exception named in the `x-amzn-ErrorType` header only
+        // (`bedrock_error_type`), the body just the message.
+        Some(Protocol::Bedrock) => json!({ "message": message }),
         _ => {
             let (kind, code) = match status {
                 401 => ("invalid_request_error", json!("invalid_api_key")),
@@ -275,6 +275,14 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
         }
     };
     Bytes::from(value.to_string())
+}
+
+/// The `x-amzn-ErrorType` header of a Bedrock error: the exception and where AWS defines it.
+pub(crate) fn bedrock_error_type(status: u16) -> String {
+    format!(
+        "{}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+        bedrock::exception(status)
+    )
 }
 
 /// A successful-looking body of some other protocol, for the `wrong_protocol` fault: a JSON
