@@ -3,7 +3,7 @@
 //! `requests.jsonl` have it), not only the error's class, so a wrong key, model or URL shows
 //! without opening anything.
 
-use crate::stats::{EndpointSnapshot, RequestState};
+use crate::stats::snapshot::{EndpointSnapshot, RequestState};
 
 /// The most of a message the line shows: the files have all of it.
 const SHOWN_CHARS: usize = 160;
