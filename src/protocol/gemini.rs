@@ -516,7 +516,7 @@ mod tests {
             [Decoded::ServerError {
                 message: "INTERNAL: boom".into()
             }]
-        );        // A quota or rate limit in the stream is what a 429 would have said.
+        ); // A quota or rate limit in the stream is what a 429 would have said.
         let out = decode(
             true,
             "data: {\"error\":{\"code\":429,\"message\":\"slow down\",\"status\":\"RESOURCE_EXHAUSTED\"}}\n\n",

@@ -509,7 +509,12 @@ fn rate_limited_or(error: Option<&Value>, message: String) -> Decoded {
         ["code", "type"]
             .iter()
             .filter_map(|k| v.get(*k).and_then(Value::as_str))
-            .any(|c| matches!(c, "rate_limit_exceeded" | "insufficient_quota" | "rate_limit_error"))
+            .any(|c| {
+                matches!(
+                    c,
+                    "rate_limit_exceeded" | "insufficient_quota" | "rate_limit_error"
+                )
+            })
     };
     let limited = error.is_some_and(|e| code(e) || e.get("error").is_some_and(code));
     if limited {

@@ -18,13 +18,10 @@ pub fn note(endpoint: &EndpointSnapshot) -> Option<String> {
     if c.failed == 0 || c.succeeded > 0 {
         return None;
     }
-    let message = endpoint
-        .requests
-        .iter()
-        .find_map(|r| match &r.state {
-            RequestState::Failed { message, .. } if !message.trim().is_empty() => Some(message),
-            _ => None,
-        })?;
+    let message = endpoint.requests.iter().find_map(|r| match &r.state {
+        RequestState::Failed { message, .. } if !message.trim().is_empty() => Some(message),
+        _ => None,
+    })?;
     Some(format!(
         "{}: every request failed; the first said: {}",
         endpoint.name,

@@ -37,22 +37,43 @@ fn check_every_endpoint_used_usage(dir: &Path, names: &[String], table: &str) {
     assert_eq!(endpoints.len(), names.len(), "{summary}");
     let records = records(dir);
     for name in names {
-        let e = endpoints.iter().find(|e| e["name"] == name.as_str()).unwrap();
+        let e = endpoints
+            .iter()
+            .find(|e| e["name"] == name.as_str())
+            .unwrap();
         let c = &e["counts"];
         assert!(c["sent"].as_u64().unwrap() > 0, "{name}: {c}");
         assert_eq!(c["succeeded"], c["sent"], "{name}: {e}");
         let rate = e["rates"]["cache_hit_rate"].as_f64().unwrap_or(0.0);
-        assert!(rate > 0.0, "{name}: the mock's prefix cache read no prompt: {e}");
-        let mine: Vec<_> = records.iter().filter(|r| &r.endpoint_name == name).collect();
+        assert!(
+            rate > 0.0,
+            "{name}: the mock's prefix cache read no prompt: {e}"
+        );
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| &r.endpoint_name == name)
+            .collect();
         assert!(!mine.is_empty(), "{name}");
         for r in mine {
             assert_eq!(r.outcome, Outcome::Succeeded, "{name}: {r:?}");
-            assert_eq!(r.input_tokens_source, Some(TokenSource::Usage), "{name}: {r:?}");
+            assert_eq!(
+                r.input_tokens_source,
+                Some(TokenSource::Usage),
+                "{name}: {r:?}"
+            );
             assert!(r.input_tokens.unwrap_or(0) > 0, "{name}: {r:?}");
             // A protocol that generates says its output in its usage too; none is estimated.
-            assert_ne!(r.output_tokens_source, Some(TokenSource::Estimate), "{name}: {r:?}");
+            assert_ne!(
+                r.output_tokens_source,
+                Some(TokenSource::Estimate),
+                "{name}: {r:?}"
+            );
             if r.output_tokens.unwrap_or(0) > 0 {
-                assert_eq!(r.output_tokens_source, Some(TokenSource::Usage), "{name}: {r:?}");
+                assert_eq!(
+                    r.output_tokens_source,
+                    Some(TokenSource::Usage),
+                    "{name}: {r:?}"
+                );
             }
         }
         assert!(
@@ -71,11 +92,21 @@ fn every_protocol_races_headless_with_the_servers_usage_on_every_endpoint() {
     let mut command = Command::new(BIN);
     command.arg("race");
     for protocol in Protocol::ALL {
-        command
-            .arg("-e")
-            .arg(format!("{0}={0}:mock://instant,tokens=8#mock", protocol.name()));
+        command.arg("-e").arg(format!(
+            "{0}={0}:mock://instant,tokens=8#mock",
+            protocol.name()
+        ));
     }
-    command.args(["--workload", "chat", "-n", "12", "-c", "2", "--headless", "-o"]);
+    command.args([
+        "--workload",
+        "chat",
+        "-n",
+        "12",
+        "-c",
+        "2",
+        "--headless",
+        "-o",
+    ]);
     command.arg(&out);
     let (code, output) = run_to_end(&mut command);
     assert_eq!(code, 0, "{output}");

@@ -308,7 +308,10 @@ fn an_endpoint_whose_every_request_failed_says_why_under_the_table() {
         .find(|r| r.outcome == Outcome::Failed)
         .and_then(|r| r.error_message)
         .unwrap();
-    assert!(line.contains(first.split_whitespace().next().unwrap()), "{line}");
+    assert!(
+        line.contains(first.split_whitespace().next().unwrap()),
+        "{line}"
+    );
     assert!(line.contains("mock fault http_400"), "{line}");
     assert!(!output.contains("good: every request failed"), "{output}");
 }

@@ -48,8 +48,14 @@ impl Try<'_> {
         let protocol = self.target.protocol;
 
         if !parts.status.is_success() {
-            let (message, bytes) =
-                error_body(&mut response, &parts.headers, &sent.deadlines, ctx, protocol).await;
+            let (message, bytes) = error_body(
+                &mut response,
+                &parts.headers,
+                &sent.deadlines,
+                ctx,
+                protocol,
+            )
+            .await;
             let class = ErrorClass::from_status(status);
             let mut message = describe_status(status, &parts.headers, &message);
             if status == 404 {
@@ -71,8 +77,14 @@ impl Try<'_> {
             })));
         }
         if is_html(&parts.headers) {
-            let (message, bytes) =
-                error_body(&mut response, &parts.headers, &sent.deadlines, ctx, protocol).await;
+            let (message, bytes) = error_body(
+                &mut response,
+                &parts.headers,
+                &sent.deadlines,
+                ctx,
+                protocol,
+            )
+            .await;
             let message = format!(
                 "the server answered with an HTML page, not {}: {message}",
                 protocol.name()

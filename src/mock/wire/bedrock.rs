@@ -160,7 +160,10 @@ impl Converse {
         let mut payload = BytesMut::with_capacity(128);
         put(&mut payload, "{\"contentBlockIndex\":");
         put_num(&mut payload, u64::from(index));
-        put(&mut payload, ",\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_mock_");
+        put(
+            &mut payload,
+            ",\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_mock_",
+        );
         put_num(&mut payload, self.seq);
         put(&mut payload, "\",\"name\":\"");
         if let Shape::Tool { name, .. } = &self.shape {

@@ -177,7 +177,11 @@ fn an_exception_named_only_in_the_error_type_header_is_read() {
     );
     // The body's own `__type` wins; an empty body still names the exception.
     assert_eq!(
-        typed(r#"{"__type":"ValidationException","message":"bad"}"#, header).as_deref(),
+        typed(
+            r#"{"__type":"ValidationException","message":"bad"}"#,
+            header
+        )
+        .as_deref(),
         Some("ValidationException: bad")
     );
     assert_eq!(typed("", header).as_deref(), Some("ThrottlingException"));
