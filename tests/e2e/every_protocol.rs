@@ -44,9 +44,12 @@ fn check_every_endpoint_used_usage(dir: &Path, names: &[String], table: &str) {
         let c = &e["counts"];
         assert!(c["sent"].as_u64().unwrap() > 0, "{name}: {c}");
         assert_eq!(c["succeeded"], c["sent"], "{name}: {e}");
-        let rate = e["rates"]["cache_hit_rate"].as_f64().unwrap_or(0.0);
+        // Every protocol whose usage reports cached tokens reports some: the mock read its
+        // prompts into its prefix cache (a protocol whose usage has no cached count has no
+        // rate at all, rather than 0 %).
+        let rate = e["rates"]["cache_hit_rate"].as_f64();
         assert!(
-            rate > 0.0,
+            rate.is_none_or(|r| r > 0.0),
             "{name}: the mock's prefix cache read no prompt: {e}"
         );
         let mine: Vec<_> = records
