@@ -98,4 +98,14 @@ impl Protocol {
             _ => decode::body_error(body),
         }
     }
+
+    /// [`Protocol::error_message`] with the kind of error the response's headers name:
+    /// Bedrock's `x-amzn-ErrorType` (AWS often names the exception only there); other
+    /// protocols have no such header and read the body alone.
+    pub fn error_message_typed(self, body: &[u8], error_type: Option<&str>) -> Option<String> {
+        match self {
+            Protocol::Bedrock => bedrock::error_message_typed(body, error_type),
+            _ => self.error_message(body),
+        }
+    }
 }

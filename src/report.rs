@@ -9,6 +9,7 @@ pub mod compare;
 pub mod cost;
 pub mod csv;
 pub mod expected_cache;
+pub mod first_error;
 pub mod headline;
 pub mod html;
 pub mod json;

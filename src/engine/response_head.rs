@@ -45,9 +45,17 @@ pub(super) fn is_html(headers: &http::HeaderMap) -> bool {
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/html"))
 }
 
-/// The human part of an error body: the protocol's error message, else the start of the text.
-pub(super) fn error_message(protocol: crate::protocol::Protocol, body: &[u8]) -> String {
-    if let Some(message) = protocol.error_message(body) {
+/// The human part of an error body: the protocol's error message (with the error's kind when
+/// a header names it: AWS's `x-amzn-ErrorType`), else the start of the text.
+pub(super) fn error_message(
+    protocol: crate::protocol::Protocol,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> String {
+    let error_type = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok());
+    if let Some(message) = protocol.error_message_typed(body, error_type) {
         return message;
     }
     let text = String::from_utf8_lossy(body);

@@ -64,8 +64,9 @@ impl PrefixCache {
 }
 
 /// The chained hashes of a request body's whole prompt blocks, in the order a server reads
-/// the prompt: the system prompt (Anthropic's top-level `system`), then the messages, then a
-/// legacy `prompt`. The text is what the mock's token estimate counts: every string and number
+/// the prompt: the system prompt (Anthropic's and Bedrock's top-level `system`, the Responses
+/// API's `instructions`, Gemini's `systemInstruction`), then the messages (the Responses API's
+/// `input`, Gemini's `contents`), then a legacy `prompt`. The text is what the mock's token estimate counts: every string and number
 /// in them but roles and part types. A body that is not a JSON object has no blocks.
 pub(crate) fn prompt_blocks(body: &[u8]) -> Vec<u64> {
     let mut fields = Fields::default();
@@ -83,7 +84,7 @@ pub(crate) fn prompt_blocks(body: &[u8]) -> Vec<u64> {
     blocks
 }
 
-/// The prompt text of a body's three prompt fields.
+/// The prompt text of a body's prompt fields, in the three places a server reads them from.
 #[derive(Default)]
 struct Fields {
     system: Vec<u8>,
@@ -101,8 +102,8 @@ impl<'de> Visitor<'de> for &mut Fields {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             let into = match key.as_ref() {
-                "system" => &mut self.system,
-                "messages" => &mut self.messages,
+                "system" | "instructions" | "systemInstruction" => &mut self.system,
+                "messages" | "input" | "contents" => &mut self.messages,
                 "prompt" => &mut self.prompt,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -296,6 +297,46 @@ mod tests {
         cache.serve("\"m\"", &body);
         assert_eq!(cache.serve("\"m\"", &body), 3 * BLOCK_TOKENS);
         assert!(PrefixCache::new(BLOCK_TOKENS - 1).is_none());
+    }
+
+    /// The body llmrace sends `protocol` for a system prompt and a question.
+    fn sent(protocol: crate::protocol::Protocol, system: &str, user: &str) -> Vec<u8> {
+        use crate::protocol::{Message, RequestSpec};
+        let messages = [Message::system(system), Message::user(user)];
+        let extra = serde_json::Map::new();
+        let spec = RequestSpec {
+            model: "m",
+            messages: &messages,
+            max_tokens: Some(8),
+            temperature: None,
+            stream: true,
+            tools: &[],
+            extra_body: &extra,
+        };
+        protocol.build_request("http://127.0.0.1/v1", &spec).body
+    }
+
+    #[test]
+    fn every_protocol_s_prompt_is_read_into_the_cache() {
+        for protocol in crate::protocol::Protocol::ALL {
+            let cache = PrefixCache::new(1 << 20).unwrap();
+            let body = sent(protocol, LONG, LONG);
+            let blocks = u32::try_from(prompt_blocks(&body).len()).unwrap();
+            assert!(blocks >= 2, "{protocol}: {blocks} blocks");
+            assert_eq!(cache.serve("\"m\"", &body), 0, "{protocol}");
+            assert_eq!(
+                cache.serve("\"m\"", &body),
+                blocks * BLOCK_TOKENS,
+                "{protocol}: a repeated prompt hits"
+            );
+            // A shared system prompt before another question hits at least its own blocks.
+            let other = sent(protocol, LONG, "another question, not asked before");
+            let system_blocks = u32::try_from(LONG.len() / BLOCK_BYTES).unwrap();
+            assert!(
+                cache.serve("\"m\"", &other) >= system_blocks * BLOCK_TOKENS,
+                "{protocol}: the system prompt is read first"
+            );
+        }
     }
 
     #[test]

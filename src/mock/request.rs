@@ -79,6 +79,15 @@ struct Body {
     /// Bedrock's `maxTokens` and `temperature`.
     #[serde(default, rename = "inferenceConfig")]
     inference_config: Option<InferenceConfig>,
+    /// Bedrock's tools (`toolConfig.tools`).
+    #[serde(default, rename = "toolConfig")]
+    tool_config: Option<ToolConfig>,
+}
+
+#[derive(Deserialize)]
+struct ToolConfig {
+    #[serde(default)]
+    tools: Vec<OfferedTool>,
 }
 
 #[derive(Deserialize)]
@@ -297,7 +306,10 @@ impl Ask {
         let image_tokens = u32::try_from(images.tokens).unwrap_or(u32::MAX);
         let body_hash = hash_bytes(body);
         let asked = Asked {
-            tools: &parsed.tools,
+            tools: match &parsed.tool_config {
+                Some(config) if parsed.tools.is_empty() => &config.tools,
+                _ => &parsed.tools,
+            },
             response_format: parsed.response_format.as_ref(),
             output_format: parsed.output_format.as_ref(),
             format: parsed.format.as_ref(),

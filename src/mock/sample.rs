@@ -7,7 +7,7 @@ use super::plan::Plan;
 use super::profile::Profile;
 use super::request::Ask;
 use super::wire::{Stamp, Wire};
-use crate::protocol::{Message, Protocol, RequestSpec};
+use crate::protocol::{Message, Protocol, RequestSpec, ToolDef};
 
 /// The streamed body the mock answers `prompt` with in `protocol` (usage included where the
 /// protocol has it), every piece back to back. `profile` sets its length, chunking and
@@ -22,6 +22,17 @@ pub fn streamed_body(
     prompt: &str,
     max_tokens: Option<u32>,
 ) -> Result<Bytes, String> {
+    offering(protocol, profile, prompt, max_tokens, &[])
+}
+
+/// [`streamed_body`] for a request that offers `tools`.
+fn offering(
+    protocol: Protocol,
+    profile: &Profile,
+    prompt: &str,
+    max_tokens: Option<u32>,
+    tools: &[ToolDef],
+) -> Result<Bytes, String> {
     let messages = [Message::user(prompt)];
     let extra = serde_json::Map::new();
     let request = protocol.build_request(
@@ -32,7 +43,7 @@ pub fn streamed_body(
             max_tokens,
             temperature: None,
             stream: true,
-            tools: &[],
+            tools,
             extra_body: &extra,
         },
     );
@@ -51,11 +62,14 @@ pub fn streamed_body(
         None,
         tokio::time::Instant::now(),
     );
-    let mut wire = Wire::new(protocol, &stamp);
+    let mut wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
     let mut out = BytesMut::new();
     wire.start(&mut out, &plan.tally);
     let mut sent = 0;
     while sent < plan.tally.output {
+        if sent >= plan.tally.reasoning {
+            wire.open(&mut out);
+        }
         let (words, reasoning) = plan.words(sent);
         wire.delta(&mut out, reasoning, words);
         sent += words.count;
@@ -96,6 +110,54 @@ mod tests {
                 )),
                 "{protocol:?}: {out:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_protocol_with_tools_answers_one_whole_tool_call() {
+        let profile = Profile::parse("instant,tokens=12,chunk=3,reasoning=3").unwrap();
+        let tools = [ToolDef::new(
+            "get_weather",
+            "the weather in a city",
+            serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+        )];
+        // Every protocol with tools (not legacy completions, nor embeddings).
+        let with_tools = [
+            Protocol::OpenAiChat,
+            Protocol::Anthropic,
+            Protocol::Ollama,
+            Protocol::Responses,
+            Protocol::Gemini,
+            Protocol::Bedrock,
+        ];
+        for protocol in with_tools {
+            let body = offering(protocol, &profile, "weather?", None, &tools).unwrap();
+            let mut decoder = protocol.decoder(true);
+            let mut out = Vec::new();
+            decoder.feed(&body, &mut out);
+            decoder.finish(&mut out);
+            assert!(out.contains(&Decoded::End), "{protocol:?}: {out:?}");
+            let mut calls: Vec<(u32, Option<String>, String)> = Vec::new();
+            for d in &out {
+                if let Decoded::ToolCall {
+                    index,
+                    name,
+                    arguments,
+                    ..
+                } = d
+                {
+                    match calls.iter_mut().find(|c| c.0 == *index) {
+                        Some(call) => call.2.push_str(arguments),
+                        None => calls.push((*index, name.clone(), arguments.clone())),
+                    }
+                }
+            }
+            assert_eq!(calls.len(), 1, "{protocol:?}: {out:?}");
+            let (_, name, arguments) = &calls[0];
+            assert_eq!(name.as_deref(), Some("get_weather"), "{protocol:?}");
+            let arguments: serde_json::Value = serde_json::from_str(arguments)
+                .unwrap_or_else(|e| panic!("{protocol:?}: {arguments}: {e}"));
+            assert!(arguments["city"].is_string(), "{protocol:?}: {arguments}");
         }
     }
 }

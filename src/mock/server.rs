@@ -29,7 +29,9 @@ use super::profile::Profile;
 use super::request::{Ask, BadRequest};
 use super::stats::{Counters, FirstContent, OpenConnection};
 use super::text::mix;
-use super::wire::{INVALID_UTF8, Stamp, Wire, bedrock_authorized, error_body, foreign_body};
+use super::wire::{
+    INVALID_UTF8, Stamp, Wire, bedrock_authorized, bedrock_error_type, error_body, foreign_body,
+};
 use crate::protocol::Protocol;
 use crate::rx_time::{self, TimedStream};
 
@@ -513,11 +515,17 @@ fn json_ok(value: &serde_json::Value) -> Response<MockBody> {
 }
 
 fn error(protocol: Option<Protocol>, status: StatusCode, message: &str) -> Response<MockBody> {
-    plain(
+    let mut response = plain(
         status,
         "application/json",
         error_body(protocol, status.as_u16(), message),
-    )
+    );
+    if protocol == Some(Protocol::Bedrock)
+        && let Ok(value) = HeaderValue::from_str(&bedrock_error_type(status.as_u16()))
+    {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
 }
 
 fn method_not_allowed(protocol: Option<Protocol>, allowed: &'static str) -> Response<MockBody> {

@@ -24,18 +24,52 @@ pub(crate) enum Shape {
     },
 }
 
-/// A tool offered in a request: OpenAI and Ollama nest it in `function`, Anthropic does not.
+/// A tool offered in a request: OpenAI and Ollama nest it in `function`, Bedrock in
+/// `toolSpec`, Anthropic and the Responses API do not; Gemini lists several in one entry's
+/// `functionDeclarations`.
 #[derive(Deserialize)]
 pub(crate) struct OfferedTool {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     function: Option<Box<OfferedTool>>,
-    /// OpenAI and Ollama's schema; Anthropic's is `input_schema`.
+    #[serde(default, rename = "toolSpec")]
+    tool_spec: Option<Box<OfferedTool>>,
+    #[serde(default, rename = "functionDeclarations")]
+    function_declarations: Vec<OfferedTool>,
+    /// OpenAI and Ollama's schema; Anthropic's is `input_schema`, Gemini's
+    /// `parametersJsonSchema`, Bedrock's `inputSchema.json`.
     #[serde(default)]
     parameters: Option<Value>,
     #[serde(default)]
     input_schema: Option<Value>,
+    #[serde(default, rename = "parametersJsonSchema")]
+    parameters_json_schema: Option<Value>,
+    #[serde(default, rename = "inputSchema")]
+    bedrock_schema: Option<Value>,
+}
+
+impl OfferedTool {
+    /// The tools this entry offers, each with its name and schema.
+    fn offered(&self) -> Vec<&OfferedTool> {
+        if !self.function_declarations.is_empty() {
+            return self.function_declarations.iter().collect();
+        }
+        vec![
+            self.function
+                .as_deref()
+                .or(self.tool_spec.as_deref())
+                .unwrap_or(self),
+        ]
+    }
+
+    fn schema(&self) -> Option<&Value> {
+        self.parameters
+            .as_ref()
+            .or(self.input_schema.as_ref())
+            .or(self.parameters_json_schema.as_ref())
+            .or_else(|| self.bedrock_schema.as_ref().and_then(|s| s.get("json")))
+    }
 }
 
 /// An object with a `type` (`response_format`, `output_format`).
@@ -60,14 +94,10 @@ impl Shape {
         let names: Vec<(&str, &str)> = asked
             .tools
             .iter()
-            .filter_map(|t| {
-                let t = t.function.as_deref().unwrap_or(t);
-                let schema = t.parameters.as_ref().or(t.input_schema.as_ref());
-                Some((t.name.as_deref()?, first_property(schema)))
-            })
+            .flat_map(OfferedTool::offered)
+            .filter_map(|t| Some((t.name.as_deref()?, first_property(t.schema()))))
             .collect();
-        if !matches!(protocol, Protocol::OpenAiCompletions | Protocol::Bedrock) && !names.is_empty()
-        {
+        if protocol != Protocol::OpenAiCompletions && !names.is_empty() {
             let pick = usize::try_from(body_hash % names.len() as u64).unwrap_or(0);
             let (name, key) = names[pick];
             // The name goes inside a JSON string as it is: escaped once, without its quotes.
@@ -98,7 +128,7 @@ impl Shape {
                     .and_then(Value::as_str),
                 Some("json_object" | "json_schema")
             ),
-            // The mock answers Gemini and Bedrock in text only.
+            // The mock answers Gemini and Bedrock in text (or a tool call), never JSON.
             Protocol::Gemini | Protocol::Bedrock => false,
         };
         if json { Shape::Json } else { Shape::Text }

@@ -102,7 +102,7 @@ impl Wire {
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
             Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
             Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
-            Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new()),
+            Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new(stamp.seq)),
         }
     }
 
@@ -149,8 +149,9 @@ impl Wire {
             Wire::Anthropic(w) => w.open(out),
             Wire::Ollama(w) => w.open(out),
             Wire::Responses(w) => w.open(out),
-            // The mock answers Gemini and Bedrock in text: nothing to open.
-            Wire::Gemini(_) | Wire::Bedrock(_) => false,
+            Wire::Bedrock(w) => w.open(out),
+            // Gemini sends a call whole, at its end: nothing to open.
+            Wire::Gemini(_) => false,
         }
     }
 
@@ -222,7 +223,7 @@ impl Wire {
             Wire::Ollama(w) => w.full(tally, reasoning, answer),
             Wire::Responses(w) => w.full(tally, reasoning, answer),
             Wire::Gemini(w) => w.full(tally, reasoning, answer),
-            Wire::Bedrock(_) => bedrock::Converse::full(tally, reasoning, answer),
+            Wire::Bedrock(w) => w.full(tally, reasoning, answer),
         }
     }
 }
@@ -259,9 +260,9 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
             };
             json!({"error": {"code": status, "message": message, "status": kind}})
         }
-        Some(Protocol::Bedrock) => {
-            json!({ "__type": bedrock::exception(status), "message": message })
-        }
+        // As AWS answers: the exception named in the `x-amzn-ErrorType` header only
+        // (`bedrock_error_type`), the body just the message.
+        Some(Protocol::Bedrock) => json!({ "message": message }),
         _ => {
             let (kind, code) = match status {
                 401 => ("invalid_request_error", json!("invalid_api_key")),
@@ -274,6 +275,14 @@ pub(crate) fn error_body(protocol: Option<Protocol>, status: u16, message: &str)
         }
     };
     Bytes::from(value.to_string())
+}
+
+/// The `x-amzn-ErrorType` header of a Bedrock error: the exception and where AWS defines it.
+pub(crate) fn bedrock_error_type(status: u16) -> String {
+    format!(
+        "{}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+        bedrock::exception(status)
+    )
 }
 
 /// A successful-looking body of some other protocol, for the `wrong_protocol` fault: a JSON

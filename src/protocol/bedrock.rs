@@ -59,8 +59,18 @@ impl Decoder for WholeBody {
 /// the exception's name from `__type` when there is one (`ThrottlingException: Rate
 /// exceeded`); other shapes as every protocol reads them.
 pub(super) fn error_message(body: &[u8]) -> Option<String> {
+    error_message_typed(body, None)
+}
+
+/// [`error_message`] for a response whose `x-amzn-ErrorType` header is `error_type`: AWS often
+/// names the exception only there (`ThrottlingException:http://internal.amazon.com/…`) and
+/// sends a body of just `{"message": …}`. The body's `__type` wins when it has one.
+pub(super) fn error_message_typed(body: &[u8], error_type: Option<&str>) -> Option<String> {
+    let header_kind = error_type
+        .map(|t| exception_name(t.trim()))
+        .filter(|k| !k.is_empty());
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
-        return None;
+        return header_kind.map(str::to_owned);
     };
     let message = ["message", "Message"]
         .iter()
@@ -69,7 +79,8 @@ pub(super) fn error_message(body: &[u8]) -> Option<String> {
         .get("__type")
         .and_then(Value::as_str)
         .map(exception_name)
-        .filter(|k| !k.is_empty());
+        .filter(|k| !k.is_empty())
+        .or(header_kind);
     match (kind, message) {
         (Some(kind), Some(message)) => Some(super::decode::error_text(&json!({
             "type": kind, "message": message

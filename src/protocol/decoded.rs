@@ -37,6 +37,11 @@ pub enum Decoded {
     End,
     /// The server reported an error in the body (`{"error": …}`, an Anthropic `error` event).
     ServerError { message: String },
+    /// The server reported in the body an error that an HTTP status names too: a rate limit
+    /// (Bedrock's `throttlingException`, the Responses API's `rate_limit_exceeded`, Gemini's
+    /// `RESOURCE_EXHAUSTED`) is a 429, Bedrock's `serviceUnavailableException` a 503. The
+    /// request fails with that status's class, as it would have had the status said it.
+    StatusError { status: u16, message: String },
     /// The provider's filter refused the prompt or stopped the answer (Gemini's
     /// `promptFeedback.blockReason`, a `SAFETY` finish): the request failed as `blocked`.
     Blocked { message: String },

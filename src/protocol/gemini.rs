@@ -176,8 +176,14 @@ impl Reading {
     fn chunk(&mut self, chunk: Chunk<'_>, out: &mut Vec<Decoded>) {
         if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
             self.failed = true;
-            out.push(Decoded::ServerError {
-                message: error_text_of(error),
+            let message = error_text_of(error);
+            out.push(if is_rate_limit(error) {
+                Decoded::StatusError {
+                    status: 429,
+                    message,
+                }
+            } else {
+                Decoded::ServerError { message }
             });
             return;
         }
@@ -351,6 +357,13 @@ fn gemini_error(value: &Value) -> Option<String> {
 
 /// `RESOURCE_EXHAUSTED: You exceeded your current quota… (retry in 34.4s)`: the status names
 /// the kind better than the numeric code, and a `RetryInfo` detail says when to come back.
+/// Whether Google's error is a rate limit or an exhausted quota (`RESOURCE_EXHAUSTED`, code
+/// 429), which its HTTP status would have said.
+fn is_rate_limit(error: &Value) -> bool {
+    error.get("code").and_then(Value::as_u64) == Some(429)
+        || error.get("status").and_then(Value::as_str) == Some("RESOURCE_EXHAUSTED")
+}
+
 fn error_text_of(error: &Value) -> String {
     let status = error.get("status").and_then(Value::as_str);
     let message = error.get("message").and_then(Value::as_str);
@@ -502,6 +515,17 @@ mod tests {
             out,
             [Decoded::ServerError {
                 message: "INTERNAL: boom".into()
+            }]
+        ); // A quota or rate limit in the stream is what a 429 would have said.
+        let out = decode(
+            true,
+            "data: {\"error\":{\"code\":429,\"message\":\"slow down\",\"status\":\"RESOURCE_EXHAUSTED\"}}\n\n",
+        );
+        assert_eq!(
+            out,
+            [Decoded::StatusError {
+                status: 429,
+                message: "RESOURCE_EXHAUSTED: slow down".into()
             }]
         );
     }

@@ -424,9 +424,10 @@ impl SseHandler for ResponsesStream {
                     None => out.push(Decoded::End),
                 }
             }
-            "error" => out.push(Decoded::ServerError {
-                message: event_error(data),
-            }),
+            "error" => out.push(rate_limited_or(
+                serde_json::from_str::<Value>(data).ok().as_ref(),
+                event_error(data),
+            )),
             // Part and item boundaries, `.done` events that repeat the deltas, and event types
             // added later carry nothing we measure.
             _ => {}
@@ -443,11 +444,12 @@ fn finish(response: Response<'_>, out: &mut Vec<Decoded>) {
     push_usage(response.usage, out);
     match response.status.as_str() {
         "failed" => {
-            let message = match response.error.as_ref().filter(|e| !e.is_null()) {
+            let error = response.error.as_ref().filter(|e| !e.is_null());
+            let message = match error {
                 Some(error) => error_text(error),
                 None => "the response failed, and the server said no more".to_owned(),
             };
-            out.push(Decoded::ServerError { message });
+            out.push(rate_limited_or(error, message));
         }
         "incomplete" => {
             let reason = response
@@ -462,9 +464,7 @@ fn finish(response: Response<'_>, out: &mut Vec<Decoded>) {
         }
         status => {
             if let Some(error) = response.error.as_ref().filter(|e| !e.is_null()) {
-                out.push(Decoded::ServerError {
-                    message: error_text(error),
-                });
+                out.push(rate_limited_or(Some(error), error_text(error)));
                 return;
             }
             if !status.is_empty() {
@@ -501,6 +501,32 @@ fn push_usage(usage: Option<Usage>, out: &mut Vec<Decoded>) {
 
 /// The message of an `error` event: `{"type":"error","code":…,"message":…}`, an `error`
 /// object inside it, or plain text.
+/// The error item for `message`: a 429's when the error (an `error` event, or its `error`
+/// object) carries OpenAI's rate-limit codes (`rate_limit_exceeded`, `insufficient_quota`,
+/// which OpenAI answers with a 429), a server error otherwise.
+fn rate_limited_or(error: Option<&Value>, message: String) -> Decoded {
+    let code = |v: &Value| {
+        ["code", "type"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(Value::as_str))
+            .any(|c| {
+                matches!(
+                    c,
+                    "rate_limit_exceeded" | "insufficient_quota" | "rate_limit_error"
+                )
+            })
+    };
+    let limited = error.is_some_and(|e| code(e) || e.get("error").is_some_and(code));
+    if limited {
+        Decoded::StatusError {
+            status: 429,
+            message,
+        }
+    } else {
+        Decoded::ServerError { message }
+    }
+}
+
 fn event_error(data: &str) -> String {
     match serde_json::from_str::<Value>(data) {
         Ok(Value::Object(mut map)) => {

@@ -108,6 +108,7 @@ fn endpoint_notes(e: &EndpointSnapshot) -> Vec<String> {
     if !e.errors.is_empty() {
         let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
         notes.push(format!("{}: errors: {}", e.name, classes.join(", ")));
+        notes.extend(super::first_error::note(e));
     }
     // Cancelled requests are in no column: without this line a stopped race reads as
     // fewer requests sent than were.

@@ -232,10 +232,23 @@ async fn the_mock_refuses_an_unsigned_bedrock_request() {
     let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
     let response = client.post(&url).body(body).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 403);
+    // As AWS answers: the exception named in the header, the body only the message.
+    let error_type = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert!(
+        error_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("AccessDeniedException:http://")),
+        "{error_type:?}"
+    );
     let text = response.text().await.unwrap();
+    assert!(!text.contains("__type"), "{text}");
     assert_eq!(
         Protocol::Bedrock
-            .error_message(text.as_bytes())
+            .error_message_typed(text.as_bytes(), error_type.as_deref())
             .as_deref()
             .map(|m| m.starts_with("AccessDeniedException: Missing Authentication Token")),
         Some(true),

@@ -24,6 +24,7 @@ mod config_files;
 mod crash;
 mod dashboard_tmux;
 mod disk;
+mod every_protocol;
 mod fuzz_corpus;
 mod gating;
 mod images;

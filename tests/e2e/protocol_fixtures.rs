@@ -113,6 +113,9 @@ fn render(items: &[Decoded]) -> String {
             Decoded::FinishReason(r) => writeln!(s, "finish {r:?}"),
             Decoded::End => writeln!(s, "end"),
             Decoded::ServerError { message } => writeln!(s, "server_error {message:?}"),
+            Decoded::StatusError { status, message } => {
+                writeln!(s, "status_error {status} {message:?}")
+            }
             Decoded::Blocked { message } => writeln!(s, "blocked {message:?}"),
             Decoded::Malformed { message } => writeln!(s, "malformed {message:?}"),
         }

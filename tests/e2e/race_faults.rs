@@ -278,3 +278,40 @@ async fn a_race_with_many_faults_at_once_accounts_for_every_request() {
         "the healthy endpoint is untouched"
     );
 }
+
+#[test]
+fn an_endpoint_whose_every_request_failed_says_why_under_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (code, output) = crate::common::running::run_to_end(
+        std::process::Command::new(env!("CARGO_BIN_EXE_llmrace")).args([
+            "race",
+            "-e",
+            "bad=openai:mock://instant,tokens=4,fault=http_400:1#m",
+            "-e",
+            "good=openai:mock://instant,tokens=4#m",
+            "-n",
+            "3",
+            "--headless",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+    );
+    assert!(code == 0 || code == 1, "{output}");
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("bad: every request failed; the first said: "))
+        .unwrap_or_else(|| panic!("no first message under the table:\n{output}"));
+    // What the server said, as the request's record has it.
+    let first = records(&out)
+        .into_iter()
+        .find(|r| r.outcome == Outcome::Failed)
+        .and_then(|r| r.error_message)
+        .unwrap();
+    assert!(
+        line.contains(first.split_whitespace().next().unwrap()),
+        "{line}"
+    );
+    assert!(line.contains("mock fault http_400"), "{line}");
+    assert!(!output.contains("good: every request failed"), "{output}");
+}

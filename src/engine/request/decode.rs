@@ -320,6 +320,10 @@ impl<'a> StreamState<'a> {
                 ErrorClass::StreamError,
                 format!("the server reported an error mid-stream: {message}"),
             )),
+            Decoded::StatusError { status, message } => Some(StreamEnd::Failed(
+                ErrorClass::from_status(status),
+                format!("the server reported an error mid-stream: {message}"),
+            )),
             Decoded::Malformed { message } => {
                 Some(StreamEnd::Failed(ErrorClass::Protocol, message))
             }

@@ -48,7 +48,14 @@ impl Try<'_> {
         let protocol = self.target.protocol;
 
         if !parts.status.is_success() {
-            let (message, bytes) = error_body(&mut response, &sent.deadlines, ctx, protocol).await;
+            let (message, bytes) = error_body(
+                &mut response,
+                &parts.headers,
+                &sent.deadlines,
+                ctx,
+                protocol,
+            )
+            .await;
             let class = ErrorClass::from_status(status);
             let mut message = describe_status(status, &parts.headers, &message);
             if status == 404 {
@@ -70,7 +77,14 @@ impl Try<'_> {
             })));
         }
         if is_html(&parts.headers) {
-            let (message, bytes) = error_body(&mut response, &sent.deadlines, ctx, protocol).await;
+            let (message, bytes) = error_body(
+                &mut response,
+                &parts.headers,
+                &sent.deadlines,
+                ctx,
+                protocol,
+            )
+            .await;
             let message = format!(
                 "the server answered with an HTML page, not {}: {message}",
                 protocol.name()
@@ -88,6 +102,7 @@ impl Try<'_> {
 /// Reads up to [`ERROR_BODY_LIMIT`] bytes of an error response and pulls out its message.
 async fn error_body(
     response: &mut Incoming,
+    headers: &http::HeaderMap,
     deadlines: &Deadlines,
     ctx: &RequestContext<'_>,
     protocol: Protocol,
@@ -113,5 +128,5 @@ async fn error_body(
             _ => break,
         }
     }
-    (error_message(protocol, &body), total)
+    (error_message(protocol, headers, &body), total)
 }

@@ -1,14 +1,16 @@
 //! AWS Bedrock Converse: event-stream frames (`messageStart`, `contentBlockDelta` with text or
 //! `reasoningContent`, `contentBlockStop`, `messageStop`, `metadata` with usage and the
 //! server's `latencyMs`), encoded with the same crate llmrace decodes them with; or one
-//! `/converse` JSON body. The mock answers text (and reasoning) only: no tool calls.
+//! `/converse` JSON body. A tool call is a `toolUse` block: its `contentBlockStart` names the
+//! tool, its `contentBlockDelta`s stream the input's JSON as text.
 
 use std::sync::LazyLock;
 
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{Finish, Tally, Words, put, put_num};
+use super::super::shape::{JSON_CLOSE, Shape};
+use super::{Finish, Tally, Words, open_tool_arguments, put, put_num};
 
 /// Whether a request carries AWS credentials as Bedrock takes them: a `SigV4` signature
 /// (`Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`, with the
@@ -88,18 +90,27 @@ pub(super) fn error_frame() -> &'static [u8] {
 
 /// Encoder for one Bedrock response; tracks the open content block.
 pub(crate) struct Converse {
+    /// The `<n>` of the tool use id, `tooluse_mock_<n>`.
+    seq: u64,
     /// The open block's index and whether it holds reasoning.
     block: Option<(u32, bool)>,
     next_block: u32,
-    pub(super) shape: super::super::shape::Shape,
+    pub(super) shape: Shape,
+    /// The tool use block's index, once its `contentBlockStart` is written.
+    tool: Option<u32>,
+    /// The tool's input has begun (`{"<key>":"`).
+    keyed: bool,
 }
 
 impl Converse {
-    pub(super) fn new() -> Converse {
+    pub(super) fn new(seq: u64) -> Converse {
         Converse {
+            seq,
             block: None,
             next_block: 0,
-            shape: super::super::shape::Shape::Text,
+            shape: Shape::Text,
+            tool: None,
+            keyed: false,
         }
     }
 
@@ -136,9 +147,64 @@ impl Converse {
         }
     }
 
+    /// The tool use block's index, writing its `contentBlockStart` (which names the tool)
+    /// the first time.
+    fn tool_block(&mut self, out: &mut BytesMut) -> u32 {
+        if let Some(index) = self.tool {
+            return index;
+        }
+        self.close_block(out);
+        let index = self.next_block;
+        self.next_block += 1;
+        self.tool = Some(index);
+        let mut payload = BytesMut::with_capacity(128);
+        put(&mut payload, "{\"contentBlockIndex\":");
+        put_num(&mut payload, u64::from(index));
+        put(
+            &mut payload,
+            ",\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_mock_",
+        );
+        put_num(&mut payload, self.seq);
+        put(&mut payload, "\",\"name\":\"");
+        if let Shape::Tool { name, .. } = &self.shape {
+            put(&mut payload, name);
+        }
+        put(&mut payload, "\"}}}");
+        event(out, "contentBlockStart", payload.freeze());
+        index
+    }
+
+    /// The opening of the tool use block, alone: Bedrock starts a tool call with a frame that
+    /// names the tool before any of its input.
+    pub(super) fn open(&mut self, out: &mut BytesMut) -> bool {
+        if self.tool.is_some() || !matches!(self.shape, Shape::Tool { .. }) {
+            return false;
+        }
+        self.tool_block(out);
+        true
+    }
+
+    /// A `contentBlockDelta` of the tool's input: `fragment` (JSON-safe, escaped once more
+    /// to stand inside the `input` string).
+    fn tool_delta(&mut self, out: &mut BytesMut, fragment: &[u8]) {
+        let index = self.tool_block(out);
+        let mut payload = BytesMut::with_capacity(fragment.len() + 80);
+        put(&mut payload, "{\"contentBlockIndex\":");
+        put_num(&mut payload, u64::from(index));
+        put(&mut payload, ",\"delta\":{\"toolUse\":{\"input\":\"");
+        open_tool_arguments(&mut self.keyed, &self.shape, &mut payload);
+        payload.put_slice(fragment);
+        put(&mut payload, "\"}}}");
+        event(out, "contentBlockDelta", payload.freeze());
+    }
+
     pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
         let mut text = BytesMut::new();
         words.write_to(&mut text);
+        if !reasoning && matches!(self.shape, Shape::Tool { .. }) {
+            self.tool_delta(out, &text);
+            return;
+        }
         self.raw_delta(out, reasoning, &text);
     }
 
@@ -171,10 +237,17 @@ impl Converse {
     }
 
     pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {
+        let tool = self.tool.is_some();
+        if tool {
+            self.tool_delta(out, JSON_CLOSE);
+            if let Some(index) = self.tool {
+                self.block = Some((index, false));
+            }
+        }
         self.close_block(out);
         let mut stop = BytesMut::new();
         put(&mut stop, "{\"stopReason\":\"");
-        put(&mut stop, stop_reason(tally));
+        put(&mut stop, stop_reason(tally, tool));
         put(&mut stop, "\"}");
         event(out, "messageStop", stop.freeze());
         let mut metadata = BytesMut::new();
@@ -186,7 +259,7 @@ impl Converse {
         event(out, "metadata", metadata.freeze());
     }
 
-    pub(super) fn full(tally: &Tally, reasoning: &[u8], answer: &[u8]) -> BytesMut {
+    pub(super) fn full(&self, tally: &Tally, reasoning: &[u8], answer: &[u8]) -> BytesMut {
         let mut out = BytesMut::with_capacity(reasoning.len() + answer.len() + 320);
         put(
             &mut out,
@@ -200,10 +273,27 @@ impl Converse {
             out.put_slice(reasoning);
             put(&mut out, "\",\"signature\":\"bW9jaw==\"}}},");
         }
-        put(&mut out, "{\"text\":\"");
-        out.put_slice(answer);
-        put(&mut out, "\"}]}},\"stopReason\":\"");
-        put(&mut out, stop_reason(tally));
+        let tool = match &self.shape {
+            Shape::Tool { name, key } if !answer.is_empty() => Some((name, key)),
+            _ => None,
+        };
+        if let Some((name, key)) = tool {
+            put(&mut out, "{\"toolUse\":{\"toolUseId\":\"tooluse_mock_");
+            put_num(&mut out, self.seq);
+            put(&mut out, "\",\"name\":\"");
+            put(&mut out, name);
+            put(&mut out, "\",\"input\":{\"");
+            put(&mut out, key);
+            put(&mut out, "\":\"");
+            out.put_slice(answer);
+            put(&mut out, "\"}}}");
+        } else {
+            put(&mut out, "{\"text\":\"");
+            out.put_slice(answer);
+            put(&mut out, "\"}");
+        }
+        put(&mut out, "]}},\"stopReason\":\"");
+        put(&mut out, stop_reason(tally, tool.is_some()));
         put(&mut out, "\",");
         usage(&mut out, tally);
         put(&mut out, ",");
@@ -213,8 +303,9 @@ impl Converse {
     }
 }
 
-fn stop_reason(tally: &Tally) -> &'static str {
+fn stop_reason(tally: &Tally, tool: bool) -> &'static str {
     match tally.finish {
+        Finish::Stop if tool => "tool_use",
         Finish::Stop => "end_turn",
         Finish::Length => "max_tokens",
     }

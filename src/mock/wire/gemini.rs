@@ -1,7 +1,8 @@
 //! Gemini `streamGenerateContent?alt=sse`: one `data:` chunk per delta (thoughts as parts with
 //! `"thought":true`), CRLF-separated as Google's servers send them, the last carrying the
 //! `finishReason` and the `usageMetadata`; or one `GenerateContentResponse` body. Gemini has no
-//! end-of-stream marker: the body ends after the finishing chunk.
+//! end-of-stream marker: the body ends after the finishing chunk. A tool call is a
+//! `functionCall` part, sent whole (its `args` an object) once generated, as Gemini sends one.
 
 use bytes::{BufMut, BytesMut};
 
@@ -13,14 +14,16 @@ pub(super) const ERROR_EVENT: &[u8] =
 
 const PART_OPEN: &str = "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"";
 
-/// Encoder for one Gemini response. Tool calls and JSON answers are not mocked for Gemini:
-/// the mock answers text.
+/// Encoder for one Gemini response. JSON answers are not mocked for Gemini: it answers text or
+/// a tool call.
 pub(crate) struct Generate {
     /// `],"role":"model"},"index":0}],"modelVersion":…,"responseId":…}` after a delta's parts.
     tail: String,
     /// `,"modelVersion":…,"responseId":…}` after the usage.
     ids: String,
     pub(super) shape: Shape,
+    /// The words of a tool call's argument so far: it goes out whole at the end.
+    tool_words: Option<Words>,
 }
 
 impl Generate {
@@ -33,6 +36,7 @@ impl Generate {
             tail: format!("],\"role\":\"model\"}},\"index\":0}}]{ids}"),
             ids,
             shape: Shape::Text,
+            tool_words: None,
         }
     }
 
@@ -47,7 +51,30 @@ impl Generate {
         );
     }
 
-    pub(super) fn delta(&self, out: &mut BytesMut, reasoning: bool, words: Words) {
+    /// `{"functionCall":{"name":…,"args":{"<key>":"<arguments>"}}}`: one whole call.
+    fn function_call(&self, out: &mut BytesMut, arguments: &[u8]) {
+        if let Shape::Tool { name, key } = &self.shape {
+            put(out, "{\"functionCall\":{\"name\":\"");
+            put(out, name);
+            put(out, "\",\"args\":{\"");
+            put(out, key);
+            put(out, "\":\"");
+            out.put_slice(arguments);
+            put(out, "\"}}}");
+        }
+    }
+
+    pub(super) fn delta(&mut self, out: &mut BytesMut, reasoning: bool, words: Words) {
+        if !reasoning && matches!(self.shape, Shape::Tool { .. }) {
+            self.tool_words = Some(match self.tool_words {
+                Some(so_far) => Words {
+                    count: so_far.count + words.count,
+                    ..so_far
+                },
+                None => words,
+            });
+            return;
+        }
         put(out, "data: ");
         put(out, PART_OPEN);
         words.write_to(out);
@@ -71,7 +98,15 @@ impl Generate {
         put(out, " cut\r\n\r\n");
     }
 
-    pub(super) fn finish(&self, out: &mut BytesMut, tally: &Tally) {
+    pub(super) fn finish(&mut self, out: &mut BytesMut, tally: &Tally) {
+        if let Some(words) = self.tool_words.take() {
+            let mut arguments = BytesMut::new();
+            words.write_to(&mut arguments);
+            put(out, "data: {\"candidates\":[{\"content\":{\"parts\":[");
+            self.function_call(out, &arguments);
+            put(out, &self.tail);
+            put(out, "\r\n\r\n");
+        }
         put(
             out,
             "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}],\"role\":\"model\"},",
@@ -89,9 +124,14 @@ impl Generate {
             out.put_slice(reasoning);
             put(&mut out, "\",\"thought\":true},");
         }
-        put(&mut out, "{\"text\":\"");
-        out.put_slice(answer);
-        put(&mut out, "\"}],\"role\":\"model\"},");
+        if matches!(self.shape, Shape::Tool { .. }) && !answer.is_empty() {
+            self.function_call(&mut out, answer);
+        } else {
+            put(&mut out, "{\"text\":\"");
+            out.put_slice(answer);
+            put(&mut out, "\"}");
+        }
+        put(&mut out, "],\"role\":\"model\"},");
         finish_and_usage(&mut out, tally);
         put(&mut out, &self.ids);
         out

@@ -207,6 +207,21 @@ struct ToolUse<'a> {
     input: Option<Str<'a>>,
 }
 
+/// The HTTP status AWS gives an exception that a frame can carry mid-stream, for those whose
+/// status says more than "an error in the stream": a throttle is a 429, the service
+/// unavailable a 503, an internal error a 500. The model's own failure
+/// (`modelStreamErrorException`) and a validation error stay errors of the stream.
+fn exception_status(kind: &str) -> Option<u16> {
+    [
+        ("throttlingException", 429),
+        ("serviceUnavailableException", 503),
+        ("internalServerException", 500),
+    ]
+    .iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(kind))
+    .map(|&(_, status)| status)
+}
+
 /// The string value of header `name`, if the frame has it as a string.
 fn header<'m>(message: &'m Message, name: &str) -> Option<&'m str> {
     message
@@ -254,10 +269,12 @@ impl EventStreamDecoder {
                     .ok()
                     .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
                     .unwrap_or_else(|| String::from_utf8_lossy(payload).into_owned());
-                out.push(Decoded::ServerError {
-                    message: super::super::decode::error_text(
-                        &serde_json::json!({ "type": kind, "message": text }),
-                    ),
+                let message = super::super::decode::error_text(
+                    &serde_json::json!({ "type": kind, "message": text }),
+                );
+                out.push(match exception_status(kind) {
+                    Some(status) => Decoded::StatusError { status, message },
+                    None => Decoded::ServerError { message },
                 });
                 self.ended = true;
             }

@@ -165,6 +165,36 @@ fn error_bodies_name_the_exception() {
     assert_eq!(message("<html>"), None);
 }
 
+#[test]
+fn an_exception_named_only_in_the_error_type_header_is_read() {
+    let typed = |body: &str, header: &str| {
+        Protocol::Bedrock.error_message_typed(body.as_bytes(), Some(header))
+    };
+    let header = "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/";
+    assert_eq!(
+        typed(r#"{"message":"Too many requests, please wait."}"#, header).as_deref(),
+        Some("ThrottlingException: Too many requests, please wait.")
+    );
+    // The body's own `__type` wins; an empty body still names the exception.
+    assert_eq!(
+        typed(
+            r#"{"__type":"ValidationException","message":"bad"}"#,
+            header
+        )
+        .as_deref(),
+        Some("ValidationException: bad")
+    );
+    assert_eq!(typed("", header).as_deref(), Some("ThrottlingException"));
+    assert_eq!(typed(r#"{"message":"m"}"#, "  ").as_deref(), Some("m"));
+    // Other protocols have no such header: the body alone.
+    assert_eq!(
+        Protocol::OpenAiChat
+            .error_message_typed(br#"{"error":{"message":"m"}}"#, Some(header))
+            .as_deref(),
+        Some("m")
+    );
+}
+
 fn frame(kind: &str, name: &str, payload: &str) -> Vec<u8> {
     let (type_header, message_type) = match kind {
         "exception" => (":exception-type", "exception"),
@@ -216,11 +246,32 @@ fn an_exception_frame_is_the_servers_error() {
                 text: "Hi".into(),
                 reasoning: false
             },
-            Decoded::ServerError {
+            Decoded::StatusError {
+                status: 429,
                 message: "throttlingException: Too many tokens, please wait.".into()
             },
         ]
     );
+}
+
+#[test]
+fn an_exception_frame_an_http_status_names_fails_with_that_status_s_class() {
+    let kinds = [
+        ("throttlingException", Some(429)),
+        ("serviceUnavailableException", Some(503)),
+        ("internalServerException", Some(500)),
+        ("modelStreamErrorException", None),
+        ("validationException", None),
+    ];
+    for (kind, status) in kinds {
+        let out = decode(&[&frame("exception", kind, r#"{"message":"m"}"#)]);
+        let message = format!("{kind}: m");
+        let expected = match status {
+            Some(status) => Decoded::StatusError { status, message },
+            None => Decoded::ServerError { message },
+        };
+        assert_eq!(out, [expected], "{kind}");
+    }
 }
 
 #[test]

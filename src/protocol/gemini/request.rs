@@ -124,7 +124,10 @@ fn drop_thoughts_if_off(body: &mut Map<String, Value>) {
 /// `{base}[/v1beta]/{models/MODEL}:streamGenerateContent?alt=sse` (`:generateContent` when not
 /// streaming). The base is the server root (`https://generativelanguage.googleapis.com`) or a
 /// gateway's prefix, and may already end in an API version (`…/v1beta`, `…/v1`), which is then
-/// kept. A model named with its collection (`models/…`, `tunedModels/…`) is used as written.
+/// kept. A model named with its collection (`models/…`, `tunedModels/…`) keeps it. The name
+/// itself is one path segment whatever it holds: a `/` in it is percent-encoded, so a name with
+/// `..` or slashes (a typo, a gateway's `provider/model` spelling) can never walk the path;
+/// the server answers 404 for a name it does not have.
 pub(crate) fn url(base_url: &str, model: &str, stream: bool) -> String {
     let (base, query) = match base_url.find('?') {
         Some(q) => base_url.split_at(q),
@@ -132,10 +135,12 @@ pub(crate) fn url(base_url: &str, model: &str, stream: bool) -> String {
     };
     let base = base.trim_end_matches('/');
     let model = model.trim().trim_start_matches('/');
-    let model = if model.contains('/') {
-        encode_path(model)
-    } else {
-        format!("models/{}", encode_path(model))
+    let model = match ["models/", "tunedModels/"]
+        .iter()
+        .find_map(|c| model.strip_prefix(c).map(|name| (c, name)))
+    {
+        Some((collection, name)) => format!("{collection}{}", encode_segment(name)),
+        None => format!("models/{}", encode_segment(model)),
     };
     let version = if names_version(base) {
         String::new()
@@ -182,13 +187,14 @@ fn names_version(base: &str) -> bool {
     })
 }
 
-/// A model name made safe for a URL path: bytes outside the unreserved set and `/` are
-/// percent-encoded (Gemini's names never have any; a typo with a space must not break the
-/// request line).
-fn encode_path(model: &str) -> String {
+/// A model name made one safe URL path segment: bytes outside the unreserved set (`/`, `%`,
+/// spaces…) are percent-encoded. Gemini's names never have any; a typo with a space must not
+/// break the request line, nor a `/` add a segment. The method (`:generateContent`) follows
+/// the name in the same segment, so even `..` is no dot segment.
+fn encode_segment(model: &str) -> String {
     let mut out = String::with_capacity(model.len());
     for byte in model.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             out.push(char::from(byte));
         } else {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -266,6 +272,23 @@ mod tests {
         assert_eq!(
             url("http://h", "bad name", true),
             "http://h/v1beta/models/bad%20name:streamGenerateContent?alt=sse"
+        );
+        // A name is one segment: slashes and `..` in it never walk the path.
+        assert_eq!(
+            url("http://h/gw", "../../admin", true),
+            "http://h/gw/v1beta/models/..%2F..%2Fadmin:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            url("http://h", "models/../x/y", false),
+            "http://h/v1beta/models/..%2Fx%2Fy:generateContent"
+        );
+        assert_eq!(
+            url("http://h", "gemini/gemini-2.5-flash", false),
+            "http://h/v1beta/models/gemini%2Fgemini-2.5-flash:generateContent"
+        );
+        assert_eq!(
+            url("http://h", "tunedModels/a%2F", false),
+            "http://h/v1beta/tunedModels/a%252F:generateContent"
         );
         // A host alone is never a version, however it is spelled.
         assert_eq!(
