@@ -72,12 +72,18 @@ impl View {
             )))
         } else {
             // Quiet races print no progress, but a file that fails is told at once all the same.
-            let targets =
-                (!options.quiet).then(|| vec![config.load.requests; config.endpoints.len()]);
+            // A shard's own share of the requests.
+            let requests = config.load.requests.map(|n| {
+                config
+                    .shard
+                    .map_or(n, |s| s.requests(n, config.workload.turns))
+            });
+            let targets = (!options.quiet).then(|| vec![requests; config.endpoints.len()]);
             View::Progress(tokio::spawn(pipeline::print_progress(
                 feeds.snapshots,
                 feeds.problems,
                 targets,
+                super::sharding::label(config),
             )))
         }
     }
@@ -127,7 +133,10 @@ fn race_info(
             .collect(),
         requests: config.load.requests,
         duration: config.load.duration,
-        load: config.load.describe(),
+        load: match super::sharding::label(config) {
+            Some(shard) => format!("{shard} of {}", config.load.describe()),
+            None => config.load.describe(),
+        },
         prompts: prompts.into(),
         replay: false,
         notices: notices.to_vec(),
