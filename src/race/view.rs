@@ -72,13 +72,8 @@ impl View {
             )))
         } else {
             // Quiet races print no progress, but a file that fails is told at once all the same.
-            // A shard's own share of the requests.
-            let requests = config.load.requests.map(|n| {
-                config
-                    .shard
-                    .map_or(n, |s| s.requests(n, config.workload.turns))
-            });
-            let targets = (!options.quiet).then(|| vec![requests; config.endpoints.len()]);
+            let targets =
+                (!options.quiet).then(|| vec![own_requests(config); config.endpoints.len()]);
             View::Progress(tokio::spawn(pipeline::print_progress(
                 feeds.snapshots,
                 feeds.problems,
@@ -107,6 +102,12 @@ impl View {
     }
 }
 
+/// The requests per endpoint this process sends: a shard's share of the race's.
+fn own_requests(config: &RaceConfig) -> Option<u64> {
+    let turns = config.workload.turns;
+    (config.load.requests).map(|n| config.shard.map_or(n, |s| s.requests(n, turns)))
+}
+
 /// The race as the dashboard describes it.
 fn race_info(
     config: &RaceConfig,
@@ -131,7 +132,7 @@ fn race_info(
                 salt: info.salt.clone(),
             })
             .collect(),
-        requests: config.load.requests,
+        requests: own_requests(config),
         duration: config.load.duration,
         load: match super::sharding::label(config) {
             Some(shard) => format!("{shard} of {}", config.load.describe()),
