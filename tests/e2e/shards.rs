@@ -108,7 +108,7 @@ fn whole_race(requests: u64) -> BTreeMap<u64, u64> {
 
 /// An instant a few seconds ahead, as a cluster's job would give every shard.
 fn soon() -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(3))
+    (chrono::Utc::now() + chrono::Duration::seconds(5))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
