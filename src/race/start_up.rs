@@ -97,8 +97,15 @@ pub(crate) async fn start(
         let replay = options.replay;
         let replace = options.replace.clone();
         move || {
-            let files = (replay, replace.as_ref(), start_at);
-            open_files(prepared, &config, &dir, files, &stop)
+            open_files(
+                prepared,
+                &config,
+                &dir,
+                replay,
+                replace.as_ref(),
+                start_at,
+                &stop,
+            )
         }
     });
     until_signal(opening, shutdown.recv(), &stop, "opening the result files")
@@ -136,11 +143,9 @@ fn open_files(
     prepared: Prepared,
     config: &RaceConfig,
     dir: &Path,
-    (replay, replace, start_at): (
-        bool,
-        Option<&PathBuf>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    ),
+    replay: bool,
+    replace: Option<&PathBuf>,
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
     stop: &AtomicBool,
 ) -> Result<Started, RaceError> {
     // `--force`: the earlier race's files go only now, when nothing can stop the new race
