@@ -1,6 +1,6 @@
 //! Shards of one race (`--shard K/N`) as separate `llmrace` processes against one mock on
 //! 127.0.0.1: together they send exactly the race's requests, each of the race's ordinals once
-//! (the same prompts as one process would send), closed loop, open loop and sessions alike;
+//! (the same prompts as one process would send), closed loop, open loop, sessions and trace replay alike;
 //! `--start-at` starts them at one instant and each records its skew; laps and a shard left
 //! with nothing to do are refused; a signal while waiting for the start leaves nothing behind.
 #![allow(
@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::common::race::{race_config, records, run};
 use crate::common::running::{BIN, Running, run_to_end};
 use llmrace::mock::{MockServer, Profile};
 use llmrace::protocol::Protocol;
@@ -287,4 +288,46 @@ fn a_signal_while_waiting_for_the_start_leaves_nothing_behind() {
         ended.stderr
     );
     assert!(!out.exists());
+}
+
+#[tokio::test]
+async fn trace_shards_replay_the_rows_they_own_at_their_times() {
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/mooncake.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    // The trace's rows at 4× speed: 0, 62.5, 62.5 and 250 ms, with 12, 8, 5 and 16 tokens out.
+    let mut owned = Vec::new();
+    for index in 0..2 {
+        let mut config = race_config(&["a=openai:mock://instant,tokens=64#m"], 1, 1);
+        config.load.requests = None;
+        config.workload.max_tokens = None;
+        config.workload.prompts = llmrace::config::PromptSource::Trace(trace.clone());
+        config.load.trace_speed = Some(4.0);
+        config.shard = Some(llmrace::config::Shard { index, count: 2 });
+        let dir = tmp.path().join(format!("trace-{index}"));
+        run(config, &dir).await;
+        let mut rows: Vec<(u32, f64, u32)> = records(&dir)
+            .iter()
+            .map(|r| {
+                // The moment it was scheduled for, from the race's zero: arithmetic on
+                // recorded values, not the wall clock.
+                let scheduled = r.sent_at_s * 1000.0 - r.send_lag_ms.unwrap();
+                (r.prompt.0, scheduled, r.output_tokens.unwrap())
+            })
+            .collect();
+        rows.sort_by_key(|row| row.0);
+        owned.push(rows);
+    }
+    let prompts = |rows: &[(u32, f64, u32)]| rows.iter().map(|r| (r.0, r.2)).collect::<Vec<_>>();
+    assert_eq!(prompts(&owned[0]), [(0, 12), (2, 5)]);
+    assert_eq!(prompts(&owned[1]), [(1, 8), (3, 16)]);
+    // Each row at its own time in the trace: shard 1 waits for its first row's time.
+    assert!(
+        (owned[0][1].1 - owned[0][0].1 - 62.5).abs() < 0.01,
+        "{owned:?}"
+    );
+    assert!(
+        (owned[1][1].1 - owned[1][0].1 - 187.5).abs() < 0.01,
+        "{owned:?}"
+    );
+    assert!(owned[1][0].1 >= 62.5, "{owned:?}");
 }
