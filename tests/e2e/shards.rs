@@ -1,8 +1,9 @@
 //! Shards of one race (`--shard K/N`) as separate `llmrace` processes against one mock on
 //! 127.0.0.1: together they send exactly the race's requests, each of the race's ordinals once
-//! (the same prompts as one process would send), closed loop, open loop, sessions and trace replay alike;
-//! `--start-at` starts them at one instant and each records its skew; laps and a shard left
-//! with nothing to do are refused; a signal while waiting for the start leaves nothing behind.
+//! (the same prompts as one process would send), closed loop, open loop, sessions and trace
+//! replay alike; `--start-at` starts them at one instant and each records its skew; laps and a
+//! shard left with nothing to do are refused; a signal while waiting for the start leaves
+//! nothing behind.
 #![allow(
     clippy::unwrap_used,
     reason = "helpers of tests: a failed unwrap fails the test"
