@@ -496,6 +496,34 @@ pub struct RaceArgs {
     #[arg(long, help_heading = "Load")]
     pub no_warm_connections: bool,
 
+    /// Run shard K of N of the race (K from 0): the race's requests i with i % N == K,
+    /// concurrency and rates divided by N; -n counts the whole race's requests.
+    #[arg(
+        long,
+        value_name = "K/N",
+        help_heading = "Load",
+        value_parser = crate::config::Shard::parse,
+        long_help = "Run shard K of N of the race (K counted from 0), one process per shard, \
+                     each with the same race file and flags: request ordinals are split by \
+                     i % N == K (each prompt is sent once, by one shard), -n counts the whole \
+                     race's requests, closed-loop concurrency and open-loop rates are divided \
+                     by N (Poisson arrivals get a seed per shard), sessions stay whole on one \
+                     shard, a duration is each shard's. Laps cannot be split. Merge the shards' \
+                     folders with `llmrace merge`.\n\
+                     Example: --shard 0/4 … --shard 3/4"
+    )]
+    pub shard: Option<crate::config::Shard>,
+
+    /// Start the measured race at this instant (RFC 3339, e.g. 2026-12-06T20:00:00Z) or after
+    /// this delay (+30s), by the system clock; prompts and connections are ready before.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        help_heading = "Load",
+        value_parser = crate::race::parse_start_at
+    )]
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+
     /// Give up connecting after this long.
     #[arg(long, value_name = "DURATION", help_heading = "Timeouts", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,

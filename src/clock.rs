@@ -24,8 +24,20 @@ impl RaceClock {
         }
     }
 
+    /// Starts the clock at the wall-clock instant `wall` (`--start-at`), by the system
+    /// clock: until then the race's time stands at zero. An instant past starts it now.
+    pub fn start_at(wall: DateTime<Utc>) -> Self {
+        let (instant, now) = (Instant::now(), Utc::now());
+        let ahead = (wall - now).to_std().unwrap_or_default();
+        RaceClock {
+            start: instant + ahead,
+            wall_start: now + chrono::Duration::from_std(ahead).unwrap_or_default(),
+        }
+    }
+
+    /// The race's time; zero before a start set ahead (`start_at`).
     pub fn now(&self) -> Offset {
-        Offset::from_duration(self.start.elapsed())
+        Offset::from_duration(Instant::now().saturating_duration_since(self.start))
     }
 
     /// The offset of a monotonic instant (one before the start is the start).

@@ -46,6 +46,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         dashboard,
         replace: args.out.clone().filter(|_| args.force),
         tell: race_teller((!args.quiet).then(|| race_banner(&config)), args.quiet),
+        start_at: args.start_at,
     };
     let linger = config.export.linger;
     let outcome = match race(config, &base_dir, &options, shutdown).await {

@@ -27,6 +27,7 @@ mod redact;
 mod server_metrics;
 mod sessions;
 mod shard;
+mod shard_split;
 mod toml_error;
 mod trace;
 mod validate;
@@ -52,6 +53,7 @@ pub use sessions::{
     parse_flag as parse_think_time,
 };
 pub use shard::Shard;
+pub(crate) use shard_split::check_shard;
 pub(crate) use trace::{
     CONFLICT_HELP as TRACE_CONFLICT_HELP, speed as trace_speed, trace_conflict,
 };

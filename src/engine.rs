@@ -73,15 +73,21 @@ impl Plan {
     /// The plan of a resolved race.
     pub fn of(config: &RaceConfig) -> Plan {
         let load = &config.load;
+        let shard = config.shard;
+        // A shard's share of the in-flight cap, as of a closed loop's workers.
+        let max_in_flight = load
+            .max_in_flight
+            .map(|cap| shard.map_or(cap, |s| s.slots(cap)));
+        let seed = load.arrival_seed.unwrap_or(config.workload.seed);
         let pacing = match load.open_loop() {
             _ if load.trace_speed.is_some() => Pacing::Trace(TraceLoop {
                 speed: load.trace_speed.unwrap_or(1.0),
-                max_in_flight: load.max_in_flight,
+                max_in_flight,
             }),
             Some(shape) => Pacing::Open(OpenLoop {
                 shape,
-                max_in_flight: load.max_in_flight,
-                seed: load.arrival_seed.unwrap_or(config.workload.seed),
+                max_in_flight,
+                seed: shard.map_or(seed, |s| s.seed(seed)),
             }),
             None if load.laps => Pacing::Laps,
             None => Pacing::Closed(load.concurrency_ramp),
@@ -89,9 +95,12 @@ impl Plan {
         Plan {
             pacing,
             limits: Limits {
-                requests: load.requests,
+                requests: load
+                    .requests
+                    .map(|n| shard.map_or(n, |s| s.requests(n, config.workload.turns))),
                 duration: load.duration,
                 warmup_requests: load.warmup_requests,
+                shard,
             },
             retries: load.retries,
             sessions: (config.workload.turns > 1).then_some(Sessions {
@@ -104,7 +113,8 @@ impl Plan {
 }
 
 /// Runs the race as `plan` says until its limits are reached or it is stopped; every event
-/// goes to `events`. Returns when every request has ended.
+/// goes to `events`. Returns when every request has ended, with when the first measured
+/// request was handed to be sent (none if none was).
 pub async fn drive(
     workers: Vec<Worker>,
     plan: Plan,
@@ -112,7 +122,7 @@ pub async fn drive(
     clock: RaceClock,
     events: EventSender,
     controls: Controls,
-) {
+) -> Option<crate::event::Offset> {
     let Plan {
         pacing,
         limits,
@@ -139,13 +149,16 @@ pub async fn drive(
         sessions,
         next_session: AtomicU64::new(0),
         turns_taken: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
+        first_measured: Arc::default(),
     };
+    let first_measured = Arc::clone(&shared.first_measured);
     match pacing {
         Pacing::Closed(ramp) => run_closed(workers, Shared { ramp, ..shared }).await,
         Pacing::Open(open) => run_open(workers, open, shared).await,
         Pacing::Laps => run_laps(workers, shared).await,
         Pacing::Trace(trace) => run_trace(workers, trace, shared).await,
     }
+    first_measured.get().copied()
 }
 
 /// What warming a connection found.
@@ -233,7 +246,11 @@ async fn run_closed(workers: Vec<Worker>, shared: Shared) {
         ..shared
     });
     let mut tasks = tokio::task::JoinSet::new();
-    for worker in workers {
+    for mut worker in workers {
+        // A shard's workers are the race's slots it owns, so a ramp reaches them in turn.
+        if let Some(shard) = shared.limits.shard {
+            worker.slot = shard.slot(worker.slot);
+        }
         tasks.spawn(worker_loop(worker, Arc::clone(&shared)));
     }
     while tasks.join_next().await.is_some() {}
@@ -262,14 +279,14 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         .map(|n| n + warmups);
     let attempts = shared.attempts();
     let mut send = async |seq: u64| {
-        let prompt = worker.target.prompt_for(seq);
+        let prompt = worker.target.prompt_for(shared.ordinal(seq));
         let tag = SendTag {
             warmup: seq < warmups,
             ..SendTag::default()
         };
         // A worker runs whole sessions: -c counts sessions at a time. Warm-ups stay single.
         if shared.sessions.is_some() && !tag.warmup {
-            let session = (prompt, seq - warmups);
+            let session = (prompt, shared.ordinal(seq) - warmups);
             let connection = &mut worker.connection;
             run_session(&shared, &ctx, connection, &worker.target, session, tag).await;
             return;
@@ -418,6 +435,28 @@ mod tests {
         };
         assert!((trace.speed - 2.0).abs() < f64::EPSILON);
         assert_eq!(trace.max_in_flight, Some(3));
+    }
+
+    #[test]
+    fn a_shards_plan_is_its_share_of_the_race() {
+        let mut race = crate::config::demo_race();
+        race.load.requests = Some(10);
+        race.load.rate = Some("8/s".parse().expect("a rate"));
+        race.load.arrivals = crate::pace::Arrivals::Poisson;
+        race.load.max_in_flight = Some(6);
+        race.workload.seed = 9;
+        let shard = crate::config::Shard { index: 1, count: 4 };
+        race.shard = Some(shard);
+        let plan = Plan::of(&race);
+        // Ordinals 1, 5 and 9 of 10; 2 of the 6 in flight (6 = 2 + 2 + 1 + 1).
+        assert_eq!(plan.limits.requests, Some(3));
+        assert_eq!(plan.limits.shard, Some(shard));
+        let Pacing::Open(open) = plan.pacing else {
+            panic!("an open loop");
+        };
+        assert_eq!(open.max_in_flight, Some(2));
+        assert_eq!(open.seed, shard.seed(9));
+        assert_ne!(open.seed, 9);
     }
 
     #[test]

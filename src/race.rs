@@ -8,6 +8,7 @@ mod error;
 mod field;
 mod options;
 mod pipeline;
+mod sharding;
 mod start_up;
 mod tell;
 mod view;
@@ -28,6 +29,7 @@ use crate::{capacity, event, runtime_lag, signals};
 pub use error::RaceError;
 use field::Field;
 pub use options::RaceOptions;
+pub use sharding::parse_start_at;
 pub use tell::{Teller, Telling};
 use view::View;
 
@@ -211,6 +213,8 @@ struct Ended {
     recorder: Recorder,
     /// What the race measured of the client itself.
     client: record::run_info::Client,
+    /// When the first measured request was handed to be sent: the start's skew.
+    first_measured: Option<event::Offset>,
 }
 
 impl Live {
@@ -242,7 +246,10 @@ impl Live {
                 () = controls.abort.cancelled() => {}
             }
         }
-        engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
+        // `--start-at`: everything is ready; the first request leaves at the race's zero.
+        sharding::until_zero(&held.clock, &controls.stop_sending).await;
+        let first_measured =
+            engine::drive(workers, plan, timeouts, held.clock, events, controls).await;
         let _ = ended.set(held.clock.now());
         if let Some(scraper) = scraper {
             scraper.finish().await;
@@ -271,6 +278,7 @@ impl Live {
                 event_backlog_max: backlog.events_max,
                 event_backlog_age_max_ms: backlog.age_max_ms(),
             },
+            first_measured,
         })
     }
 }
@@ -329,6 +337,7 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         final_snapshot,
         recorder,
         client,
+        first_measured,
     } = ended;
     let endpoints = &final_snapshot.endpoints;
     let span = record::run_info::Span {
@@ -337,7 +346,8 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         duration_s,
         interrupted,
     };
-    let run = RunInfo::of_race(config, field.info, span, notices, endpoints, client);
+    let mut run = RunInfo::of_race(config, field.info, span, notices, endpoints, client);
+    run.shard = sharding::shard_run(config, options.start_at, clock.wall_start(), first_measured);
     let summary = Summary::new(
         &run,
         duration_s,

@@ -307,6 +307,7 @@ pub async fn sweep(
             replace: (options.replace && i == 0).then(|| options.out.clone()),
             tell: options.tell.clone(),
             metrics: options.metrics.as_ref().map(|m| m.at_level(level.label())),
+            start_at: None,
         };
         let outcome = match crate::race::race(level_config, base_dir, &race_options, shutdown).await
         {

@@ -110,6 +110,8 @@ pub fn apply_overrides(
     })?;
     fill_defaults(&mut race);
     check_session_budget(&race, &origin, args.requests.is_some())?;
+    race.shard = args.shard;
+    crate::config::check_shard(&race)?;
     Ok(race)
 }
 

@@ -4,6 +4,7 @@
 //! stay visible. A retry still waiting when the race stops is abandoned: it was never sent, so
 //! it is not counted.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::connection::Connection;
@@ -11,7 +12,7 @@ use super::controls::{Controls, wait_while_paused};
 use super::request::{Payload, RequestContext, SendTag, run_request};
 use super::retry::backoff;
 use super::target::Target;
-use crate::event::{RequestId, Retry};
+use crate::event::{Offset, RequestId, Retry};
 
 /// How a worker's requests are retried.
 pub(super) struct Attempts<'a> {
@@ -20,6 +21,8 @@ pub(super) struct Attempts<'a> {
     /// Where request ids come from: each attempt takes one.
     pub next_request: &'a AtomicU64,
     pub controls: &'a Controls,
+    /// Set by the race's first measured request, when it is handed to be sent.
+    pub first_measured: &'a OnceLock<Offset>,
 }
 
 /// Sends `payload` as [`run_request`] does, then retries it while it fails with a retryable
@@ -34,6 +37,9 @@ pub(super) async fn run_attempts(
     attempts: &Attempts<'_>,
 ) -> Option<String> {
     let mut tag = tag;
+    if !tag.warmup {
+        attempts.first_measured.get_or_init(|| ctx.clock.now());
+    }
     let mut request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
     for retry in 1.. {
         let ended = run_request(ctx, connection, target, request, payload, tag).await;

@@ -18,6 +18,7 @@ use super::schedule::{LoadShape, Schedule, trace_schedule};
 use super::senders::{Shared, Worker, synchronized_start};
 use super::session::run_session;
 use super::target::Target;
+use crate::config::Shard;
 use crate::event::Offset;
 
 /// How an open-loop race sends.
@@ -162,13 +163,7 @@ async fn dispatch(
         return;
     }
     let start = shared.clock.now();
-    let offsets: Box<dyn Iterator<Item = Duration> + Send + '_> = match timetable {
-        Timetable::Shape(shape, seed) => Box::new(Schedule::new(
-            shape,
-            super::schedule::endpoint_seed(seed, target.id.0),
-        )),
-        Timetable::Trace(speed) => Box::new(trace_schedule(target.trace_times(), speed)),
-    };
+    let offsets = offsets(timetable, &target, shared.limits.shard);
     let cap =
         max_in_flight.map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX))));
     let mut in_flight = JoinSet::new();
@@ -232,6 +227,32 @@ async fn dispatch(
     while in_flight.join_next().await.is_some() {}
 }
 
+/// The send offsets of `target`'s requests: the rate's or the trace's, a shard's share of them.
+fn offsets(
+    timetable: Timetable,
+    target: &Target,
+    shard: Option<Shard>,
+) -> Box<dyn Iterator<Item = Duration> + Send + '_> {
+    match timetable {
+        Timetable::Shape(shape, seed) => Box::new(Schedule::sharded(
+            shape,
+            super::schedule::endpoint_seed(seed, target.id.0),
+            shard,
+        )),
+        // A shard replays the trace's rows it owns, at their times.
+        Timetable::Trace(speed) => {
+            let rows = trace_schedule(target.trace_times(), speed);
+            match shard {
+                Some(shard) => Box::new(
+                    rows.skip(usize::try_from(shard.index).unwrap_or(usize::MAX))
+                        .step_by(usize::try_from(shard.count).unwrap_or(1)),
+                ),
+                None => Box::new(rows),
+            }
+        }
+    }
+}
+
 async fn send(
     shared: &Shared,
     target: &Target,
@@ -246,7 +267,7 @@ async fn send(
         timeouts: &shared.timeouts,
         abort: &shared.controls.abort,
     };
-    let prompt = target.prompt_for(seq);
+    let prompt = target.prompt_for(shared.ordinal(seq));
     let tag = SendTag {
         warmup,
         scheduled,
@@ -254,7 +275,7 @@ async fn send(
     };
     // `--rate` starts sessions; each keeps the connection it started on.
     if shared.sessions.is_some() && !warmup {
-        let number = seq - u64::from(shared.limits.warmup_requests);
+        let number = shared.ordinal(seq) - u64::from(shared.limits.warmup_requests);
         run_session(shared, &ctx, connection, target, (prompt, number), tag).await;
         return;
     }

@@ -7,6 +7,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Exp1};
 
+use crate::config::Shard;
+
 // The load types lived here once; they stay reachable by their old paths.
 pub use crate::pace::{Arrivals, LoadShape, Ramp, RateShape};
 
@@ -21,6 +23,10 @@ pub struct Schedule {
     rng: StdRng,
     work: f64,
     sent: u64,
+    /// A shard's share (`sharded`): its arrivals are every `stride`th of the race's, from the
+    /// `phase`th; 1 and 0 for a whole race.
+    stride: u64,
+    phase: u64,
 }
 
 impl Schedule {
@@ -31,7 +37,34 @@ impl Schedule {
             rng: StdRng::seed_from_u64(seed),
             work: 0.0,
             sent: 0,
+            stride: 1,
+            phase: 0,
         }
+    }
+
+    /// Shard `shard`'s part of the race's schedule (`seed` already the shard's own). Constant
+    /// arrivals: the race's own offsets of the shard's ordinals, so the shards together leave
+    /// exactly when one process would. Poisson: a Poisson stream at 1/N of the rate (unit gaps
+    /// in the shard's work, N in the race's), so the N independent streams together are one at
+    /// the race's rate; only shard 0 sends at 0, as a whole race's first request does.
+    pub fn sharded(shape: LoadShape, seed: u64, shard: Option<Shard>) -> Schedule {
+        let mut schedule = Schedule::new(shape, seed);
+        if let Some(shard) = shard {
+            schedule.stride = u64::from(shard.count);
+            schedule.phase = u64::from(shard.index);
+            if shape.arrivals == Arrivals::Poisson && shard.index > 0 {
+                schedule.work = schedule.gap();
+            }
+        }
+        schedule
+    }
+
+    /// The next Poisson gap in the race's work: a unit exponential in the shard's.
+    fn gap(&mut self) -> f64 {
+        let gap: f64 = Exp1.sample(&mut self.rng);
+        #[expect(clippy::cast_precision_loss, reason = "shard counts are small")]
+        let stride = self.stride as f64;
+        gap * stride
     }
 
     fn time_at(&self, work: f64) -> f64 {
@@ -101,11 +134,10 @@ impl Iterator for Schedule {
                 clippy::cast_precision_loss,
                 reason = "request counts stay far below 2^52"
             )]
-            Arrivals::Constant => self.sent as f64,
+            Arrivals::Constant => (self.sent * self.stride + self.phase) as f64,
             Arrivals::Poisson => {
                 let at = self.work;
-                let gap: f64 = Exp1.sample(&mut self.rng);
-                self.work += gap;
+                self.work += self.gap();
                 at
             }
         };
@@ -197,6 +229,110 @@ mod tests {
         // √(8/n) ≈ 3 %, so ±15 % is five of those.
         assert!((mean - 0.2).abs() < 0.01, "mean {mean}");
         assert!((variance - 0.04).abs() < 0.04 * 0.15, "variance {variance}");
+    }
+
+    fn secs(d: Duration) -> f64 {
+        d.as_secs_f64()
+    }
+
+    /// The arrivals of `count` shards of a race with `shape`, up to `horizon` seconds, merged.
+    fn merged_shards(shape: LoadShape, count: u32, horizon: f64) -> Vec<Vec<f64>> {
+        (0..count)
+            .map(|index| {
+                let shard = Shard { index, count };
+                let seed = endpoint_seed(shard.seed(7), 0);
+                Schedule::sharded(shape, seed, Some(shard))
+                    .map(secs)
+                    .take_while(|t| *t < horizon)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn constant_shards_leave_exactly_when_the_whole_race_would() {
+        let ramp: Ramp = "2/s..30/s:10s".parse().expect("a valid ramp");
+        for rate in [RateShape::Fixed(rate("7/s")), RateShape::Ramp(ramp)] {
+            let shape = LoadShape {
+                rate,
+                arrivals: Arrivals::Constant,
+            };
+            let whole: Vec<Duration> = Schedule::new(shape, 1).take(300).collect();
+            let count = 3;
+            let parts: Vec<Vec<Duration>> = (0..count)
+                .map(|index| {
+                    let shard = Some(Shard { index, count });
+                    Schedule::sharded(shape, 1, shard).take(100).collect()
+                })
+                .collect();
+            for (i, at) in whole.iter().enumerate() {
+                assert_eq!(parts[i % 3][i / 3], *at, "request {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn poisson_shards_together_are_one_poisson_stream_at_the_races_rate() {
+        // Four shards of a 20/s Poisson race, on the schedule's own (virtual) clock.
+        let horizon = 500.0;
+        let shards = merged_shards(fixed("20/s", Arrivals::Poisson), 4, horizon);
+        // Each shard is a Poisson stream at 5/s: 2 500 ± 50 (one standard deviation) arrivals.
+        for shard in &shards {
+            assert!(
+                (shard.len() as f64 - 2500.0).abs() < 250.0,
+                "{}",
+                shard.len()
+            );
+        }
+        let mut merged: Vec<f64> = shards.concat();
+        merged.sort_by(f64::total_cmp);
+        // Together: 10 000 ± 100 arrivals, gaps with the exponential's mean 1/20 s.
+        assert!(
+            (merged.len() as f64 - 10_000.0).abs() < 500.0,
+            "{}",
+            merged.len()
+        );
+        let mut gaps: Vec<f64> = merged.windows(2).map(|w| w[1] - w[0]).collect();
+        let m = gaps.len() as f64;
+        let mean = gaps.iter().sum::<f64>() / m;
+        // The mean's standard error is 0.05/√m = 0.0005 s: five of them.
+        assert!((mean - 0.05).abs() < 0.0025, "mean {mean}");
+        // Kolmogorov–Smirnov against Exponential(20/s): D below the 0.1 % critical value
+        // 1.95/√m. (Four streams at the full rate merged would fail it by far: their gaps'
+        // mean is a quarter of this one.)
+        gaps.sort_by(f64::total_cmp);
+        let d = gaps
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let cdf = 1.0 - (-20.0 * g).exp();
+                (cdf - i as f64 / m)
+                    .abs()
+                    .max((cdf - (i + 1) as f64 / m).abs())
+            })
+            .fold(0.0, f64::max);
+        assert!(d < 1.95 / m.sqrt(), "KS distance {d}");
+        // Only shard 0 sends at the start, as a whole race's first request does.
+        assert_eq!(merged.iter().filter(|t| **t == 0.0).count(), 1);
+    }
+
+    #[test]
+    fn poisson_shards_of_a_ramp_follow_the_ramp_together() {
+        // 10/s rising to 50/s over 100 s: Λ(100) = 3 000 arrivals expected, √3000 ≈ 55.
+        let ramp: Ramp = "10/s..50/s:100s".parse().expect("a valid ramp");
+        let shape = LoadShape {
+            rate: RateShape::Ramp(ramp),
+            arrivals: Arrivals::Poisson,
+        };
+        let merged: Vec<f64> = merged_shards(shape, 3, 100.0).concat();
+        assert!(
+            (merged.len() as f64 - 3000.0).abs() < 275.0,
+            "{}",
+            merged.len()
+        );
+        // Λ(50) = 10·50 + 0.2·50² = 1 000 in the first half.
+        let early = merged.iter().filter(|t| **t < 50.0).count() as f64;
+        assert!((early - 1000.0).abs() < 160.0, "{early}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! limits, the request counters, the controls and the synchronized start — whatever paces them
 //! (the closed loop in `engine.rs`, `open_loop.rs`, `laps.rs`).
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Barrier;
@@ -16,7 +16,8 @@ use super::request::EventSender;
 use super::session_plan::Sessions;
 use super::target::Target;
 use crate::clock::RaceClock;
-use crate::config::Timeouts;
+use crate::config::{Shard, Timeouts};
+use crate::event::Offset;
 use crate::pace::ConcurrencyRamp;
 
 /// When to stop sending.
@@ -28,6 +29,9 @@ pub struct Limits {
     pub duration: Option<Duration>,
     /// Requests per endpoint sent before the measured start and kept out of statistics.
     pub warmup_requests: u32,
+    /// `--shard K/N`: this process sends the race's ordinals `i % N == K` (after its own
+    /// warm-ups); `requests` is then the shard's own count.
+    pub shard: Option<Shard>,
 }
 
 /// A worker with its own connection, before the race starts.
@@ -65,6 +69,9 @@ pub(super) struct Shared {
     /// Per endpoint (by id), the measured turns sessions have reserved: the request limit
     /// counts them.
     pub(super) turns_taken: Vec<AtomicU64>,
+    /// When the first measured request was handed to be sent: the start's skew is measured
+    /// from it.
+    pub(super) first_measured: Arc<OnceLock<Offset>>,
 }
 
 impl Shared {
@@ -73,6 +80,18 @@ impl Shared {
             retries: self.retries,
             next_request: &self.next_request,
             controls: &self.controls,
+            first_measured: &self.first_measured,
+        }
+    }
+
+    /// The whole race's ordinal of this process's `seq`th request at an endpoint: which prompt
+    /// it sends and which session it is. Warm-ups are each shard's own; after them, a shard
+    /// sends the race's ordinals it owns.
+    pub(super) fn ordinal(&self, seq: u64) -> u64 {
+        let warmups = u64::from(self.limits.warmup_requests);
+        match self.limits.shard {
+            Some(shard) if seq >= warmups => warmups + shard.ordinal(seq - warmups),
+            _ => seq,
         }
     }
 

@@ -35,6 +35,8 @@ pub(super) async fn run_session(
         return;
     }
     let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
+    // Numbered across the whole race: a shard's sessions keep the numbers of their ordinals.
+    let session = shared.limits.shard.map_or(session, |s| s.ordinal(session));
     let controls = &shared.controls;
     let stop = &controls.stop_sending;
     let attempts = shared.attempts();

@@ -83,7 +83,11 @@ pub(crate) async fn resolve_endpoints(
             temperature: config.workload.temperature,
             stream: config.workload.stream,
             // More workers than requests would only open idle connections.
-            concurrency: crate::capacity::workers(&config.load, concurrency),
+            // A shard's workers: its share of the race's (`config/shard_split.rs`).
+            concurrency: crate::capacity::workers(
+                &config.load,
+                config.shard.map_or(concurrency, |s| s.slots(concurrency)),
+            ),
             salt: salt.as_deref(),
         };
         let target = Target::new(&spec, prompts)?;

@@ -26,4 +26,6 @@ pub struct RaceOptions {
     pub tell: Teller,
     /// Where the race's snapshots are served for Prometheus (`--metrics-addr`), if anywhere.
     pub metrics: Option<crate::export::Publisher>,
+    /// `--start-at`: the measured race starts at this wall-clock instant, start-up done before.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -170,11 +170,13 @@ pub(crate) async fn print_progress(
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     mut problems: watch::Receiver<Vec<String>>,
     targets: Option<Vec<Option<u64>>>,
+    label: Option<String>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
-    let mut progress = targets.map(report::progress::Progress::new);
+    let mut progress =
+        targets.map(|targets| report::progress::Progress::new(targets).labelled(label));
     let mut told = 0;
     let mut problems_open = true;
     loop {

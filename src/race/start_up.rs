@@ -49,7 +49,11 @@ pub(crate) async fn start(
         dir.clone()
     } else {
         let parent = record::default_runs_dir().ok_or(RaceError::NoDataDir)?;
-        record::race_folder(&parent, &config.name, chrono::Utc::now())
+        record::race_folder(
+            &parent,
+            &super::sharding::folder_name(config),
+            chrono::Utc::now(),
+        )
     };
     // What a signal may remove: only what this race creates.
     let existed = dir.exists();
@@ -77,14 +81,32 @@ pub(crate) async fn start(
         options.tell.clone(),
         Arc::clone(&stop),
     ));
-    let prepared = until_signal(task, shutdown.recv(), &stop, "preparing the race")
+    let mut prepared = until_signal(task, shutdown.recv(), &stop, "preparing the race")
         .await
         .map_err(discard)??;
+    // `--start-at`: everything is ready; the clock starts, and the race, at the instant.
+    if let Some(at) = options.start_at {
+        let late = super::sharding::wait_for_start(at, shutdown.recv(), &options.tell)
+            .await
+            .map_err(discard)?;
+        prepared.notices.extend(late);
+    }
+    let start_at = options.start_at;
     let opening = tokio::task::spawn_blocking({
         let (config, dir, stop) = (config.clone(), dir.clone(), Arc::clone(&stop));
         let replay = options.replay;
         let replace = options.replace.clone();
-        move || open_files(prepared, &config, &dir, replay, replace.as_ref(), &stop)
+        move || {
+            open_files(
+                prepared,
+                &config,
+                &dir,
+                replay,
+                replace.as_ref(),
+                start_at,
+                &stop,
+            )
+        }
     });
     until_signal(opening, shutdown.recv(), &stop, "opening the result files")
         .await
@@ -123,6 +145,7 @@ fn open_files(
     dir: &Path,
     replay: bool,
     replace: Option<&PathBuf>,
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
     stop: &AtomicBool,
 ) -> Result<Started, RaceError> {
     // `--force`: the earlier race's files go only now, when nothing can stop the new race
@@ -131,7 +154,8 @@ fn open_files(
         record::folder::remove_earlier(earlier).map_err(RaceError::ResultsFolder)?;
     }
     let results = ResultsWriter::create(dir)?;
-    let clock = clock::RaceClock::start();
+    // `--start-at`: the race's zero is the instant, a moment ahead (`sharding::LEAD`).
+    let clock = start_at.map_or_else(clock::RaceClock::start, clock::RaceClock::start_at);
     // The replay's header carries the clock's wall start, so a replay gives every request
     // the same `request_time` as the live race did.
     let replay = if replay {

@@ -73,11 +73,12 @@ impl View {
         } else {
             // Quiet races print no progress, but a file that fails is told at once all the same.
             let targets =
-                (!options.quiet).then(|| vec![config.load.requests; config.endpoints.len()]);
+                (!options.quiet).then(|| vec![own_requests(config); config.endpoints.len()]);
             View::Progress(tokio::spawn(pipeline::print_progress(
                 feeds.snapshots,
                 feeds.problems,
                 targets,
+                super::sharding::label(config),
             )))
         }
     }
@@ -99,6 +100,12 @@ impl View {
             }
         }
     }
+}
+
+/// The requests per endpoint this process sends: a shard's share of the race's.
+fn own_requests(config: &RaceConfig) -> Option<u64> {
+    let turns = config.workload.turns;
+    (config.load.requests).map(|n| config.shard.map_or(n, |s| s.requests(n, turns)))
 }
 
 /// The race as the dashboard describes it.
@@ -125,9 +132,12 @@ fn race_info(
                 salt: info.salt.clone(),
             })
             .collect(),
-        requests: config.load.requests,
+        requests: own_requests(config),
         duration: config.load.duration,
-        load: config.load.describe(),
+        load: match super::sharding::label(config) {
+            Some(shard) => format!("{shard} of {}", config.load.describe()),
+            None => config.load.describe(),
+        },
         prompts: prompts.into(),
         replay: false,
         notices: notices.to_vec(),

@@ -19,6 +19,8 @@ pub struct Progress {
     targets: Vec<Option<u64>>,
     /// The race time of the last block written.
     written: Option<Offset>,
+    /// Put before the time: which shard of a race this is (`shard 2/4`).
+    label: Option<String>,
 }
 
 impl Progress {
@@ -26,7 +28,14 @@ impl Progress {
         Progress {
             targets,
             written: None,
+            label: None,
         }
+    }
+
+    /// With `label` (a shard's) before each block's time.
+    #[must_use]
+    pub fn labelled(self, label: Option<String>) -> Self {
+        Progress { label, ..self }
     }
 
     /// The block for `snapshot`, or `None` when it is the one written last (the race was quiet
@@ -40,7 +49,10 @@ impl Progress {
             return None;
         }
         self.written = Some(snapshot.t);
-        let stamp = format!("[{:>5.1}s]", snapshot.t.as_secs_f64());
+        let stamp = match &self.label {
+            Some(label) => format!("[{label} {:>5.1}s]", snapshot.t.as_secs_f64()),
+            None => format!("[{:>5.1}s]", snapshot.t.as_secs_f64()),
+        };
         let names: Vec<Cow<'_, str>> = (snapshot.endpoints.iter())
             .map(|e| cut(&e.name, NAME_COLUMNS))
             .collect();
@@ -166,5 +178,13 @@ mod tests {
             ..snapshot
         };
         assert!(progress.block(&later).is_some());
+    }
+
+    #[test]
+    fn a_shard_says_which_before_the_time() {
+        let snapshot = fixture::race(2, 10);
+        let mut progress = Progress::new(Vec::new()).labelled(Some("shard 2/4".to_string()));
+        let block = progress.block(&snapshot).expect("a block");
+        assert!(block.starts_with("[shard 2/4 "), "{block}");
     }
 }

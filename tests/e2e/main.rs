@@ -54,6 +54,7 @@ mod report_html;
 mod secrets;
 mod server_scrape;
 mod sessions;
+mod shards;
 mod shared_prefix;
 mod signals;
 mod start_up;

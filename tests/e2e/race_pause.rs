@@ -27,7 +27,7 @@ struct Race {
     server: MockServer,
     controls: Controls,
     events: mpsc::UnboundedReceiver<RaceEvent>,
-    run: JoinHandle<()>,
+    run: JoinHandle<Option<llmrace::event::Offset>>,
     workers: usize,
 }
 
@@ -96,6 +96,7 @@ fn requests(n: u64) -> Limits {
         requests: Some(n),
         duration: None,
         warmup_requests: 0,
+        shard: None,
     }
 }
 
@@ -214,6 +215,7 @@ async fn a_duration_limit_keeps_counting_while_paused() {
         requests: None,
         duration: Some(Duration::from_millis(100)),
         warmup_requests: 0,
+        shard: None,
     };
     // Never resumed: the duration limit alone ends the race, with nothing sent.
     let mut race = start("instant,tokens=4", limits, 2, paused()).await;

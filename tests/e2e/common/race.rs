@@ -43,6 +43,7 @@ pub async fn attempt(
         replace: None,
         tell: llmrace::race::Teller::default(),
         metrics: None,
+        start_at: None,
     };
     llmrace::race::race(
         config,
