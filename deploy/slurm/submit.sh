@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Submits a sharded llmrace race to Slurm: a job array of N shards (shards.sbatch) that all
+# start their measured race at one wall-clock instant, and a merge job (merge.sbatch) that
+# Slurm runs once every shard has succeeded. No coordinator: Slurm schedules, the shared
+# file system carries the results. See DISTRIBUTED.md.
+#
+#   deploy/slurm/submit.sh [-n SHARDS] [--start-in DURATION | --start-at RFC3339]
+#                          [--allow-missing] [--fail-if EXPR]… RACE.toml RESULTS_DIR
+#                          [-- RACE FLAGS…]
+#
+#   -n SHARDS        how many shards (array tasks), default 4
+#   --start-in D     start the race this long after submission: 90s, 5m (default 60s);
+#                    long enough for every task to be scheduled and started
+#   --start-at T     start at this instant instead (2026-12-07T20:00:00Z)
+#   --allow-missing  merge even when a shard failed (afterany), the gap stated in every output;
+#                    without it the merge waits for all shards to succeed (afterok) and is
+#                    cancelled if one fails
+#   --fail-if EXPR   a threshold judged on the merged race (repeatable): the merge job's exit
+#                    code says whether it held
+#   RESULTS_DIR      a new or empty folder on a file system every node sees: the shards write
+#                    RESULTS_DIR/shard-K, the merge RESULTS_DIR/merged, Slurm's logs go to
+#                    RESULTS_DIR/logs
+#   -- FLAGS         passed to every shard's `llmrace race` (e.g. -- -n 1000 -c 64)
+#
+# LLMRACE names the llmrace binary (default: llmrace on PATH); it must be at the same path on
+# every node. Partition, account, time limit and the like: sbatch's own variables
+# (SBATCH_PARTITION, SBATCH_ACCOUNT, SBATCH_TIMELIMIT, …) apply to both jobs.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+usage() {
+  sed -n '/^#   deploy/,/^#   -- FLAGS/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+}
+
+fail() {
+  echo "error: $1" >&2
+  [[ -n "${2:-}" ]] && echo "  help: $2" >&2
+  exit 2
+}
+
+shards=4
+start_in=60s
+start_at=
+merge_flags=()
+positional=()
+race_flags=()
+while (($# > 0)); do
+  case $1 in
+    -n | --shards)
+      (($# >= 2)) || fail "$1 needs a number of shards" "-n 4"
+      shards=$2
+      shift 2
+      ;;
+    --start-in)
+      (($# >= 2)) || fail "--start-in needs a duration" "--start-in 90s"
+      start_in=$2
+      shift 2
+      ;;
+    --start-at)
+      (($# >= 2)) || fail "--start-at needs an instant" "--start-at 2026-12-07T20:00:00Z"
+      start_at=$2
+      shift 2
+      ;;
+    --allow-missing)
+      merge_flags+=(--allow-missing)
+      shift
+      ;;
+    --fail-if)
+      (($# >= 2)) || fail "--fail-if needs an expression" "--fail-if 'ttft.p95 > 800ms'"
+      merge_flags+=(--fail-if "$2")
+      shift 2
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --)
+      shift
+      race_flags=("$@")
+      break
+      ;;
+    -*)
+      usage
+      fail "unknown option $1" "options go before RACE.toml and RESULTS_DIR; flags for the race go after --"
+      ;;
+    *)
+      positional+=("$1")
+      shift
+      ;;
+  esac
+done
+
+((${#positional[@]} == 2)) || {
+  usage
+  fail "give the race file and the results folder" "submit.sh race.toml /shared/results/run-1"
+}
+race=${positional[0]}
+results=${positional[1]}
+
+[[ $shards =~ ^[1-9][0-9]*$ ]] || fail "-n $shards is not a number of shards" "a whole number from 1, e.g. -n 4"
+[[ -f $race ]] || fail "no race file at $race" "give the path of a race file (TOML)"
+race=$(cd "$(dirname "$race")" && pwd)/$(basename "$race")
+mkdir -p "$results" || fail "cannot create the results folder $results" "pick a folder you can write, on a file system every node sees"
+results=$(cd "$results" && pwd)
+if compgen -G "$results/shard-*" >/dev/null || [[ -e $results/merged ]]; then
+  fail "$results already holds a sharded race (shard-* or merged)" "give each run a new results folder"
+fi
+mkdir -p "$results/logs"
+
+# The instant is fixed here, once, so every task starts at the same one however late Slurm
+# starts it (a relative `--start-at +60s` would count from each task's own start).
+if [[ -z $start_at ]]; then
+  [[ $start_in =~ ^([0-9]+)(s|m)?$ ]] || fail "--start-in $start_in is not a duration" "seconds or minutes: 90s, 5m"
+  seconds=${BASH_REMATCH[1]}
+  [[ ${BASH_REMATCH[2]} == m ]] && seconds=$((seconds * 60))
+  start_at=$(date -u -d "+$seconds seconds" +%Y-%m-%dT%H:%M:%SZ)
+fi
+
+export LLMRACE=${LLMRACE:-llmrace}
+
+array_job=$(sbatch --parsable --array="0-$((shards - 1))" \
+  --output="$results/logs/shard-%a.out" \
+  "$here/shards.sbatch" "$race" "$results" "$start_at" "${race_flags[@]}")
+array_job=${array_job%%;*}
+
+if [[ " ${merge_flags[*]} " == *" --allow-missing "* ]]; then
+  dependency=afterany:$array_job
+else
+  dependency=afterok:$array_job
+fi
+merge_job=$(sbatch --parsable --dependency="$dependency" --kill-on-invalid-dep=yes \
+  --output="$results/logs/merge.out" \
+  "$here/merge.sbatch" "$results" "${merge_flags[@]}")
+merge_job=${merge_job%%;*}
+
+echo "shards: job $array_job, array 0-$((shards - 1)), starting together at $start_at"
+echo "merge:  job $merge_job, after the shards ($dependency)"
+echo "results: $results/merged (logs in $results/logs)"
+echo "follow: squeue -j $array_job,$merge_job   stop: scancel $array_job $merge_job"
