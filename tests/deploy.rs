@@ -30,6 +30,8 @@ const PATIENCE: Duration = Duration::from_secs(180);
 const SHARDS: u32 = 4;
 /// Requests per endpoint of the whole race (each shard sends a quarter).
 const REQUESTS: u64 = 40;
+/// The API key of the test's race, in the `--keys` file only.
+const SECRET: &str = "sk-slurm-test-7f3a91c2";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -267,11 +269,13 @@ fn logs(results: &Path) -> String {
     all
 }
 
-/// Runs `deploy/slurm/submit.sh`; the shards' and the merge's job ids.
-fn submit(slurm: &Slurm, race: &Path, results: &Path) -> (String, String) {
+/// Runs `deploy/slurm/submit.sh`, the key in a `--keys` file; the shards' and the merge's
+/// job ids.
+fn submit(slurm: &Slurm, race: &Path, keys: &Path, results: &Path) -> (String, String) {
     let submitted = run(slurm
         .command(root().join("deploy/slurm/submit.sh").to_str().unwrap())
-        .args(["-n", &SHARDS.to_string(), "--start-in", "5s"])
+        .args(["-n", &SHARDS.to_string(), "--start-in", "5s", "--keys"])
+        .arg(keys)
         .arg(race)
         .arg(results)
         .env("LLMRACE", LLMRACE));
@@ -365,12 +369,17 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_them() {
              [workload]\nbuiltin = \"chat\"\nmax_tokens = 16\n\
              [load]\nrequests = {REQUESTS}\nconcurrency = 4\n\
              [[endpoint]]\nname = \"fast\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo,tokens=16\"\n\
+             api_key_env = \"LLMRACE_SLURM_TEST_KEY\"\n\
              [[endpoint]]\nname = \"slow\"\nprotocol = \"anthropic\"\nbase_url = \"mock://steady,tokens=8,ttft=60ms\"\n"
         ),
     )
     .unwrap();
+    // A key the shards read from a file on the node: it never passes through Slurm.
+    let keys = dir.path().join("keys.env");
+    std::fs::write(&keys, format!("LLMRACE_SLURM_TEST_KEY={SECRET}\n")).unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let results = dir.path().join("results");
-    let (array, merge) = submit(&slurm, &race, &results);
+    let (array, merge) = submit(&slurm, &race, &keys, &results);
     let state = slurm.ended(&merge);
     assert_eq!(
         state,
@@ -402,6 +411,31 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_them() {
     for endpoint in endpoints {
         check_merged_endpoint(endpoint, &shard_records);
     }
+
+    // The key reached no file: not Slurm's state, spool or logs, not the results.
+    let leaks = files_holding(dir.path(), SECRET.as_bytes(), &keys);
+    assert!(leaks.is_empty(), "the key is in {leaks:?}");
+}
+
+/// Every file under `dir` (but `except`) whose bytes hold `needle` (the replays are gzip and
+/// llmrace's own tests check them; this is about files written in clear).
+fn files_holding(dir: &Path, needle: &[u8], except: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path != except
+                && std::fs::read(&path)
+                    .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 fn kubectl_kustomize(dir: &Path) -> String {

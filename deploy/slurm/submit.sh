@@ -5,8 +5,8 @@
 # file system carries the results. See DISTRIBUTED.md.
 #
 #   deploy/slurm/submit.sh [-n SHARDS] [--start-in DURATION | --start-at RFC3339]
-#                          [--allow-missing] [--fail-if EXPR]… RACE.toml RESULTS_DIR
-#                          [-- RACE FLAGS…]
+#                          [--allow-missing] [--fail-if EXPR]… [--keys FILE]
+#                          RACE.toml RESULTS_DIR [-- RACE FLAGS…]
 #
 #   -n SHARDS        how many shards (array tasks), default 4
 #   --start-in D     start the race this long after submission: 90s, 5m (default 60s);
@@ -17,6 +17,11 @@
 #                    cancelled if one fails
 #   --fail-if EXPR   a threshold judged on the merged race (repeatable): the merge job's exit
 #                    code says whether it held
+#   --keys FILE      API keys as VAR=value lines (the variables the race's api_key_env names),
+#                    read by each shard on its node just before it starts; the file must be
+#                    readable by you alone (chmod 600) on a file system the nodes see. Keys in
+#                    the submitting shell's environment would travel with the jobs instead, and
+#                    Slurm keeps a job's environment in its state files while the job lives
 #   RESULTS_DIR      a new or empty folder on a file system every node sees: the shards write
 #                    RESULTS_DIR/shard-K, the merge RESULTS_DIR/merged, Slurm's logs go to
 #                    RESULTS_DIR/logs
@@ -43,6 +48,7 @@ shards=4
 start_in=60s
 start_at=
 merge_flags=()
+keys=
 positional=()
 race_flags=()
 while (($# > 0)); do
@@ -69,6 +75,11 @@ while (($# > 0)); do
     --fail-if)
       (($# >= 2)) || fail "--fail-if needs an expression" "--fail-if 'ttft.p95 > 800ms'"
       merge_flags+=(--fail-if "$2")
+      shift 2
+      ;;
+    --keys)
+      (($# >= 2)) || fail "--keys needs a file" "--keys ~/.llmrace/keys.env"
+      keys=$2
       shift 2
       ;;
     -h | --help)
@@ -107,6 +118,23 @@ if compgen -G "$results/shard-*" >/dev/null || [[ -e $results/merged ]]; then
   fail "$results already holds a sharded race (shard-* or merged)" "give each run a new results folder"
 fi
 mkdir -p "$results/logs"
+
+if [[ -n $keys ]]; then
+  [[ -f $keys && -r $keys ]] || fail "cannot read the keys file $keys" "VAR=value lines, one per key the race file's api_key_env names"
+  mode=$(stat -c %a "$keys")
+  if ((8#$mode & 8#077)); then
+    fail "the keys file $keys can be read by others (mode $mode)" "chmod 600 $keys"
+  fi
+  export LLMRACE_KEYS
+  LLMRACE_KEYS=$(cd "$(dirname "$keys")" && pwd)/$(basename "$keys")
+else
+  # Keys the race names that are set here would go along in the jobs' environment: say so.
+  for var in $(grep -oE 'api_key_env *= *"[A-Za-z_][A-Za-z0-9_]*"' "$race" | grep -oE '"[^"]+"' | tr -d '"' | sort -u); do
+    if [[ -n ${!var:-} ]]; then
+      echo "note: $var goes to the shards in the jobs' environment, which Slurm keeps in its state files while they live; --keys FILE keeps keys out of Slurm" >&2
+    fi
+  done
+fi
 
 # The instant is fixed here, once, so every task starts at the same one however late Slurm
 # starts it (a relative `--start-at +60s` would count from each task's own start).
