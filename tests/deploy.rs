@@ -2,9 +2,9 @@
 //!
 //! - **Slurm**: a single-node Slurm (Debian's `slurmctld`, `slurmd` and `munge`, started here
 //!   in a temporary folder with a generated `slurm.conf`, as root) runs `deploy/slurm/submit.sh`:
-//!   four array tasks each race built-in mocks as one shard, the dependent merge job merges them,
-//!   and the merged folder's counts, token totals and percentiles are checked against the
-//!   shards' own per-request records. Every daemon is stopped at the end.
+//!   four array tasks each race built-in mocks as one shard, the dependent merge job merges them
+//!   and judges the race's threshold on the merged race, and the merged folder's counts, token
+//!   totals and percentiles are checked against the shards' own per-request records. Every daemon is stopped at the end.
 //! - **Kubernetes**: no cluster runs here, so the kustomization is rendered (`kubectl
 //!   kustomize`, offline) and every object validated against the Kubernetes API's schemas
 //!   (PyPI's `kubernetes-validate`, which bundles them); N set in its one place must reach every
@@ -358,7 +358,7 @@ fn check_merged_endpoint(endpoint: &Value, shard_records: &[Value]) {
 
 #[test]
 #[ignore = "needs Debian's slurmctld, slurmd and munge, run as root; .ci/run runs it"]
-fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_them() {
+fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_and_judges_them() {
     let dir = tempfile::tempdir().unwrap();
     let slurm = Slurm::start(&dir.path().join("slurm"));
     let race = dir.path().join("race.toml");
@@ -368,6 +368,7 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_them() {
             "name = \"slurm-e2e\"\n\
              [workload]\nbuiltin = \"chat\"\nmax_tokens = 16\n\
              [load]\nrequests = {REQUESTS}\nconcurrency = 4\n\
+             [thresholds]\nfail_if = [\"slow: ttft.p50 > 1ms\"]\n\
              [[endpoint]]\nname = \"fast\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo,tokens=16\"\n\
              api_key_env = \"LLMRACE_SLURM_TEST_KEY\"\n\
              [[endpoint]]\nname = \"slow\"\nprotocol = \"anthropic\"\nbase_url = \"mock://steady,tokens=8,ttft=60ms\"\n"
@@ -380,13 +381,19 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_them() {
     std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let results = dir.path().join("results");
     let (array, merge) = submit(&slurm, &race, &keys, &results);
+    // The race's threshold fails (the slow mock's TTFT is 60 ms): each shard exits 1 on its
+    // share, the merge runs all the same (afterany) and fails on the merged race, exit 1.
     let state = slurm.ended(&merge);
+    let said = logs(&results);
     assert_eq!(
-        state,
-        "COMPLETED",
-        "merge job {merge} (after {array}):\n{}",
-        logs(&results)
+        state, "FAILED",
+        "merge job {merge} (after {array}):\n{said}"
     );
+    let exit = text(&run(slurm
+        .command("scontrol")
+        .args(["show", "job", "-o", &merge])));
+    assert!(exit.contains(" ExitCode=1:0"), "{exit}\n{said}");
+    assert!(said.contains("slow: ttft.p50 > 1ms"), "{said}");
 
     let shard_records = shard_records(&results);
     // The merged folder: every shard listed, none missing, all the requests.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Submits a sharded llmrace race to Slurm: a job array of N shards (shards.sbatch) that all
 # start their measured race at one wall-clock instant, and a merge job (merge.sbatch) that
-# Slurm runs once every shard has succeeded. No coordinator: Slurm schedules, the shared
+# Slurm runs once every shard has ended (afterany, see below). No coordinator: Slurm schedules, the shared
 # file system carries the results. See DISTRIBUTED.md.
 #
 #   deploy/slurm/submit.sh [-n SHARDS] [--start-in DURATION | --start-at RFC3339]
@@ -12,9 +12,8 @@
 #   --start-in D     start the race this long after submission: 90s, 5m (default 60s);
 #                    long enough for every task to be scheduled and started
 #   --start-at T     start at this instant instead (2026-12-07T20:00:00Z)
-#   --allow-missing  merge even when a shard failed (afterany), the gap stated in every output;
-#                    without it the merge waits for all shards to succeed (afterok) and is
-#                    cancelled if one fails
+#   --allow-missing  merge the shards there are when one failed, the gap stated in every
+#                    output; without it the merge refuses (exit 2) and names the missing shard
 #   --fail-if EXPR   a threshold judged on the merged race (repeatable): the merge job's exit
 #                    code says whether it held
 #   --keys FILE      API keys as VAR=value lines (the variables the race's api_key_env names),
@@ -152,12 +151,12 @@ array_job=$(sbatch --parsable --array="0-$((shards - 1))" \
   "$here/shards.sbatch" "$race" "$results" "$start_at" "${race_flags[@]}")
 array_job=${array_job%%;*}
 
-if [[ " ${merge_flags[*]} " == *" --allow-missing "* ]]; then
-  dependency=afterany:$array_job
-else
-  dependency=afterok:$array_job
-fi
-merge_job=$(sbatch --parsable --dependency="$dependency" --kill-on-invalid-dep=yes \
+# afterany, not afterok: a shard exits 1 when the race file's own thresholds fail on its share
+# of the race, with its results whole, and the thresholds that count are the merged race's.
+# The merge itself refuses a missing or incomplete shard, naming it (or merges the rest with
+# --allow-missing), which says more than a merge job Slurm never runs.
+dependency=afterany:$array_job
+merge_job=$(sbatch --parsable --dependency="$dependency" \
   --output="$results/logs/merge.out" \
   "$here/merge.sbatch" "$results" "${merge_flags[@]}")
 merge_job=${merge_job%%;*}
