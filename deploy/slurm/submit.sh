@@ -142,6 +142,10 @@ if [[ -z $start_at ]]; then
   seconds=${BASH_REMATCH[1]}
   [[ ${BASH_REMATCH[2]} == m ]] && seconds=$((seconds * 60))
   start_at=$(date -u -d "+$seconds seconds" +%Y-%m-%dT%H:%M:%SZ)
+elif ! when=$(date -u -d "$start_at" +%s 2>/dev/null) || [[ $start_at != *T* ]]; then
+  fail "--start-at $start_at is not an instant" "an RFC 3339 instant in UTC or with an offset: 2026-12-07T20:00:00Z"
+elif ((when <= $(date +%s))); then
+  fail "--start-at $start_at has passed (it is $(date -u +%Y-%m-%dT%H:%M:%SZ) here)" "give a later instant, or --start-in 90s"
 fi
 
 export LLMRACE=${LLMRACE:-llmrace}
