@@ -8,7 +8,8 @@
 //! - **Kubernetes**: no cluster runs here, so the kustomization is rendered (`kubectl
 //!   kustomize`, offline) and every object validated against the Kubernetes API's schemas
 //!   (PyPI's `kubernetes-validate`, which bundles them); N set in its one place must reach every
-//!   field that holds it.
+//!   field that holds it. The rendered pods' commands are then run here as the kubelet would
+//!   give them: the shards race and the merge pod's script merges them.
 //!
 //! Ignored by default: they need those packages. `.ci/run` installs them and runs
 //! `cargo test --test deploy -- --ignored`. `LLMRACE_KUBERNETES_VALIDATE` names the validator
@@ -18,6 +19,7 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -538,4 +540,188 @@ fn the_kubernetes_manifests_render_and_validate_with_n_set_in_one_place() {
     assert_eq!(field(&seven, "name: llmrace-shards", "completions:"), "7");
     assert_eq!(field(&seven, "name: llmrace-shards", "parallelism:"), "7");
     assert_eq!(field(&seven, "- name: SHARDS", "value:"), "\"7\"");
+}
+
+/// The rendered manifests as JSON objects, through the validator's own Python (`PyYAML` comes
+/// with `kubernetes-validate`).
+fn objects(manifests: &str) -> Vec<Value> {
+    let validator = std::env::var("LLMRACE_KUBERNETES_VALIDATE")
+        .unwrap_or_else(|_| "kubernetes-validate".to_string());
+    let python = Path::new(&validator).with_file_name("python");
+    let path = std::env::temp_dir().join(format!("llmrace-objects-{}.yaml", std::process::id()));
+    std::fs::write(&path, manifests).unwrap();
+    let converted = run(Command::new(&python).arg("-c").arg(
+        "import sys, json, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)",
+    )
+    .arg(&path));
+    let _ = std::fs::remove_file(&path);
+    assert!(converted.status.success(), "{}", text(&converted));
+    serde_json::from_slice(&converted.stdout).unwrap()
+}
+
+fn object<'a>(objects: &'a [Value], kind: &str, name_prefix: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(name_prefix))
+        })
+        .unwrap_or_else(|| panic!("no {kind} {name_prefix}"))
+}
+
+/// A pod's command line as the kubelet gives it: `$(VAR)` replaced by the container's
+/// variables, then the volumes' mount paths by folders of `root` here, and the metrics served
+/// on a free loopback port for a moment (four shards share this machine, and tests talk to
+/// 127.0.0.1 only).
+fn as_here(args: &[Value], env: &BTreeMap<String, String>, root: &Path) -> Vec<String> {
+    let mut words: Vec<String> = args
+        .iter()
+        .map(|arg| {
+            let mut arg = arg.as_str().unwrap().to_string();
+            for (name, value) in env {
+                arg = arg.replace(&format!("$({name})"), value);
+            }
+            assert!(!arg.contains("$("), "an unset variable in {arg}");
+            arg.replace("/race/", &format!("{}/race/", root.display()))
+                .replace("/results/", &format!("{}/results/", root.display()))
+        })
+        .collect();
+    for (flag, here) in [
+        ("--metrics-addr", "127.0.0.1:0"),
+        ("--metrics-linger", "1ms"),
+    ] {
+        if let Some(at) = words.iter().position(|w| w == flag) {
+            words[at + 1] = here.to_string();
+        }
+    }
+    words
+}
+
+#[test]
+#[ignore = "needs kubectl and PyPI's kubernetes-validate; .ci/run runs it"]
+fn the_kubernetes_pods_commands_race_as_shards_and_merge_when_run_here() {
+    // The manifests rendered from a copy whose race is short.
+    let copy = tempfile::tempdir().unwrap();
+    let base = root().join("deploy/kubernetes");
+    for entry in std::fs::read_dir(&base).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(
+        copy.path().join("race.toml"),
+        format!(
+            "name = \"k8s-e2e\"\n[workload]\nmax_tokens = 8\n\
+             [load]\nrequests = {REQUESTS}\nconcurrency = 4\n\
+             [[endpoint]]\nname = \"mock\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo,tokens=8\"\n"
+        ),
+    )
+    .unwrap();
+    let start_at = (chrono::Utc::now() + chrono::Duration::seconds(4))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    std::fs::write(
+        copy.path().join("start.env"),
+        format!("START_AT={start_at}\nRUN=run-test\nMERGE_FLAGS=\n"),
+    )
+    .unwrap();
+    let objects = objects(&kubectl_kustomize(copy.path()));
+
+    // What the volumes hold: the race file from its ConfigMap, an empty results folder.
+    let here = tempfile::tempdir().unwrap();
+    let race_map = object(&objects, "ConfigMap", "llmrace-race-");
+    std::fs::create_dir_all(here.path().join("race")).unwrap();
+    std::fs::write(
+        here.path().join("race/race.toml"),
+        race_map["data"]["race.toml"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(here.path().join("results")).unwrap();
+    let start = object(&objects, "ConfigMap", "llmrace-start-")["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect::<BTreeMap<_, _>>();
+    assert_eq!(start["START_AT"], start_at);
+
+    let count = run_shard_pods(&objects, &start, here.path());
+
+    // The merge pod's shell script, llmrace on its PATH as in the image.
+    let merge = object(&objects, "Job", "llmrace-merge");
+    assert_eq!(merge["spec"]["suspend"], true);
+    let container = &merge["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"], serde_json::json!(["/bin/sh", "-c"]));
+    let bin = here.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(LLMRACE, bin.join("llmrace")).unwrap();
+    let script = as_here(container["args"].as_array().unwrap(), &start, here.path());
+    let merged = run(Command::new("/bin/sh")
+        .arg("-c")
+        .args(&script)
+        .envs(&start)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display())));
+    assert!(
+        merged.status.success(),
+        "the merge failed:\n{}",
+        text(&merged)
+    );
+    let summary = json(&here.path().join("results/run-test/merged/summary.json"));
+    assert_eq!(
+        summary["endpoints"][0]["counts"]["sent"], REQUESTS,
+        "{summary:#}"
+    );
+    let run_json = json(&here.path().join("results/run-test/merged/run.json"));
+    assert_eq!(
+        run_json["shards"].as_array().map(Vec::len),
+        Some(usize::try_from(count).unwrap()),
+        "{run_json:#}"
+    );
+}
+
+/// Runs each shard pod's command here, pod K with its completion index, and waits for all;
+/// how many there were.
+fn run_shard_pods(objects: &[Value], start: &BTreeMap<String, String>, here: &Path) -> u64 {
+    let shards = object(objects, "Job", "llmrace-shards");
+    let count = shards["spec"]["completions"].as_u64().unwrap();
+    let container = &shards["spec"]["template"]["spec"]["containers"][0];
+    let mut children = Vec::new();
+    for index in 0..count {
+        let mut env = start.clone();
+        for var in container["env"].as_array().unwrap() {
+            let name = var["name"].as_str().unwrap().to_string();
+            let value = if let Some(value) = var["value"].as_str() {
+                value.to_string()
+            } else {
+                let path = var["valueFrom"]["fieldRef"]["fieldPath"].as_str().unwrap();
+                assert!(path.contains("job-completion-index"), "{path}");
+                index.to_string()
+            };
+            env.insert(name, value);
+        }
+        let args = as_here(container["args"].as_array().unwrap(), &env, here);
+        children.push(
+            Command::new(LLMRACE)
+                .args(&args)
+                .envs(&env)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "a shard failed:\n{}",
+            text(&output)
+        );
+    }
+
+    count
 }
