@@ -23,6 +23,7 @@ mod cli;
 mod config_files;
 mod crash;
 mod dashboard_tmux;
+mod deploy;
 mod disk;
 mod every_protocol;
 mod fuzz_corpus;

@@ -1,0 +1,311 @@
+//! The deployment files run llmrace only with flags the binary accepts: every `llmrace
+//! SUBCOMMAND …` written in `deploy/` (the Kubernetes manifests, the image's default command,
+//! the Slurm scripts) and in DISTRIBUTED.md's examples is checked against that subcommand's
+//! `--help`, so a renamed or removed flag fails here rather than on a cluster.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// One llmrace command line found in a file: its subcommand and the words after it.
+#[derive(Debug)]
+struct Invocation {
+    file: String,
+    subcommand: String,
+    words: Vec<String>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+/// Whether a shell word runs llmrace: `llmrace`, `"${LLMRACE:-llmrace}"`, `/usr/bin/llmrace`.
+fn is_llmrace(word: &str) -> bool {
+    let word = word.trim_matches('"');
+    if word.contains('=') {
+        return false; // `LLMRACE=/path/llmrace` sets a variable
+    }
+    word == "llmrace" || word.ends_with(":-llmrace}") || word.ends_with("/llmrace")
+}
+
+/// The llmrace command lines of shell text: lines joined over `\` continuations, comments
+/// left out, each command cut at `;`, `|` or `&&`.
+fn shell_invocations(file: &str, text: &str) -> Vec<Invocation> {
+    let mut found = Vec::new();
+    let joined = text.replace("\\\n", " ");
+    for line in joined.lines() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (at, word) in words.iter().enumerate() {
+            if !is_llmrace(word) {
+                continue;
+            }
+            let mut rest = Vec::new();
+            for word in &words[at + 1..] {
+                if matches!(*word, ";" | "|" | "&&" | "||") {
+                    break;
+                }
+                let ends = word.ends_with(';');
+                rest.push(word.trim_end_matches(';').to_string());
+                if ends {
+                    break;
+                }
+            }
+            if let Some((subcommand, words)) = rest.split_first() {
+                found.push(Invocation {
+                    file: file.to_string(),
+                    subcommand: subcommand.clone(),
+                    words: words.to_vec(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The items of each `args:` list of a manifest (an item's folded continuation lines joined).
+/// A list that holds a shell script (`command: ["/bin/sh", "-c"]`) is read as shell; any other
+/// is the arguments of the image's entrypoint, llmrace.
+fn manifest_invocations(file: &str, text: &str) -> Vec<Invocation> {
+    let mut found = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (at, line) in lines.iter().enumerate() {
+        if line.trim() != "args:" {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let mut items: Vec<String> = Vec::new();
+        for next in &lines[at + 1..] {
+            let depth = next.len() - next.trim_start().len();
+            let item = next.trim();
+            if item.is_empty() || item.starts_with('#') {
+                continue;
+            }
+            if depth < indent || (depth == indent && !item.starts_with("- ")) {
+                break;
+            }
+            if let Some(first) = item.strip_prefix("- ") {
+                items.push(first.to_string());
+            } else {
+                let last = items.last_mut().expect("a continuation follows an item");
+                last.push(' ');
+                last.push_str(item);
+            }
+        }
+        let joined = items.join(" ");
+        if joined.contains("llmrace ") {
+            found.extend(shell_invocations(file, &joined));
+        } else if let Some((subcommand, words)) = items.split_first() {
+            found.push(Invocation {
+                file: file.to_string(),
+                subcommand: subcommand.clone(),
+                words: words.to_vec(),
+            });
+        }
+    }
+    found
+}
+
+/// The image's default command: `CMD ["race", "--help"]` after `ENTRYPOINT ["llmrace"]`.
+fn dockerfile_invocations(file: &str, text: &str) -> Vec<Invocation> {
+    assert!(
+        text.contains(r#"ENTRYPOINT ["llmrace"]"#),
+        "{file}: the image's entrypoint is llmrace"
+    );
+    text.lines()
+        .filter_map(|line| line.strip_prefix("CMD "))
+        .map(|array| {
+            let words: Vec<String> = serde_json::from_str(array).unwrap();
+            let (subcommand, words) = words.split_first().unwrap();
+            Invocation {
+                file: file.to_string(),
+                subcommand: subcommand.clone(),
+                words: words.to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// The lines of a Markdown file's fenced code blocks.
+fn code_blocks(text: &str) -> String {
+    let mut inside = false;
+    let mut code = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            inside = !inside;
+        } else if inside {
+            code.push_str(line);
+            code.push('\n');
+        }
+    }
+    code
+}
+
+/// Every flag `llmrace SUBCOMMAND --help` lists (`-o`, `--out`, …).
+fn accepted_flags(subcommand: &str) -> BTreeSet<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args([subcommand, "--help"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "`llmrace {subcommand} --help` failed: is `{subcommand}` a subcommand?\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let help = String::from_utf8_lossy(&output.stdout).into_owned();
+    // Bare `llmrace WORD --help` is the top-level help when WORD is no subcommand.
+    assert!(
+        help.contains(&format!("Usage: llmrace {subcommand} ")),
+        "`llmrace {subcommand}` is not a subcommand: `llmrace {subcommand} --help` says\n{help}"
+    );
+    help.lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .flat_map(|line| {
+            line.split([' ', ','])
+                .take_while(|word| word.starts_with('-') || word.is_empty())
+                .filter(|word| word.len() > 1)
+                .map(|word| word.split(['<', '=']).next().unwrap_or(word).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn flag_of(word: &str) -> Option<&str> {
+    let flag = word.split('=').next()?;
+    let is_flag = flag.starts_with('-')
+        && flag.len() > 1
+        && !flag[1..].starts_with(|c: char| c.is_ascii_digit());
+    is_flag.then_some(flag)
+}
+
+fn every_invocation() -> Vec<Invocation> {
+    let mut found = Vec::new();
+    let deploy = root().join("deploy");
+    for dir in ["kubernetes", "slurm"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(deploy.join(dir))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path.strip_prefix(root()).unwrap().display().to_string();
+            let text = read(&name);
+            let file_name = path.file_name().unwrap().to_string_lossy();
+            let kind = Path::new(&*file_name).extension().and_then(|e| e.to_str());
+            match (file_name.as_ref(), kind) {
+                ("Dockerfile", _) => found.extend(dockerfile_invocations(&name, &text)),
+                (_, Some("yaml")) => found.extend(manifest_invocations(&name, &text)),
+                (_, Some("sh" | "sbatch")) => found.extend(shell_invocations(&name, &text)),
+                _ => {}
+            }
+        }
+    }
+    found.extend(shell_invocations(
+        "DISTRIBUTED.md",
+        &code_blocks(&read("DISTRIBUTED.md")),
+    ));
+    found
+}
+
+#[test]
+fn the_deployment_files_use_only_flags_llmrace_accepts() {
+    let invocations = every_invocation();
+    let mut help: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    for invocation in &invocations {
+        let accepted = help
+            .entry(invocation.subcommand.clone())
+            .or_insert_with(|| accepted_flags(&invocation.subcommand));
+        for word in &invocation.words {
+            if let Some(flag) = flag_of(word)
+                && !accepted.contains(flag)
+            {
+                unknown.push(format!(
+                    "{}: `llmrace {} … {flag}`",
+                    invocation.file, invocation.subcommand
+                ));
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "flags llmrace does not accept:\n{}",
+        unknown.join("\n")
+    );
+
+    // The scan found what it must: a scanner that finds nothing would pass anything.
+    let has = |file: &str, subcommand: &str, flag: &str| {
+        invocations.iter().any(|i| {
+            i.file.ends_with(file)
+                && i.subcommand == subcommand
+                && (flag.is_empty() || i.words.iter().any(|w| w == flag))
+        })
+    };
+    for (file, subcommand, flag) in [
+        ("kubernetes/shards.yaml", "race", "--shard"),
+        ("kubernetes/shards.yaml", "race", "--start-at"),
+        ("kubernetes/shards.yaml", "race", "--metrics-addr"),
+        ("kubernetes/merge.yaml", "merge", "-o"),
+        ("kubernetes/Dockerfile", "race", "--help"),
+        ("slurm/shards.sbatch", "race", "--shard"),
+        ("slurm/shards.sbatch", "race", "--start-at"),
+        ("slurm/merge.sbatch", "merge", "-o"),
+        ("DISTRIBUTED.md", "race", "--shard"),
+        ("DISTRIBUTED.md", "merge", ""),
+    ] {
+        assert!(
+            has(file, subcommand, flag),
+            "no `llmrace {subcommand} … {flag}` found in {file}: {invocations:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_scanners_read_shell_manifests_and_help() {
+    let shell = "x=1\n# llmrace race --not-this\n\"${LLMRACE:-llmrace}\" race \"$r\" --headless \\\n  --shard \"$K/$N\" -o out; echo --nope\n";
+    let found = shell_invocations("s", shell);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].subcommand, "race");
+    assert_eq!(
+        found[0].words,
+        ["\"$r\"", "--headless", "--shard", "\"$K/$N\"", "-o", "out"]
+    );
+
+    let manifest = "      args:\n        - race\n        - --shard\n        - $(K)/$(N)\n      env:\n        - name: X\n";
+    let found = manifest_invocations("m", manifest);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].words, ["--shard", "$(K)/$(N)"]);
+
+    let script = "  command: [\"/bin/sh\", \"-c\"]\n  args:\n    - set -- a*;\n      exec llmrace merge \"$@\" -o m $F\n";
+    let found = manifest_invocations("m", script);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].subcommand, "merge");
+    assert_eq!(found[0].words, ["\"$@\"", "-o", "m", "$F"]);
+
+    assert_eq!(flag_of("--out=x"), Some("--out"));
+    assert_eq!(flag_of("-1"), None);
+    assert_eq!(flag_of("$(K)/$(N)"), None);
+    let race = accepted_flags("race");
+    for flag in [
+        "-o",
+        "--out",
+        "--headless",
+        "-n",
+        "--metrics-addr",
+        "--help",
+    ] {
+        assert!(race.contains(flag), "{flag} in {race:?}");
+    }
+}
