@@ -128,7 +128,7 @@ async fn a_proxy_that_closes_or_babbles_is_a_failure_not_a_hang() {
     let (mut client, mut server) = tokio::io::duplex(64 * 1024);
     let babbling = async move {
         read_head(&mut server).await;
-        let _ = server.write_all(&[b'x'; MAX_ANSWER_BYTES + 10]).await;
+        let _ = server.write_all(&vec![b'x'; MAX_ANSWER_BYTES + 10]).await;
         server
     };
     let (result, _server) = tokio::join!(tunnel(&mut client, &origin, &via), babbling);
