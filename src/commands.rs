@@ -66,6 +66,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         &outcome.summary.costs,
         outcome.summary.expected_cache.as_ref(),
     ));
+    print::out(&report::proxy::lines(&outcome.endpoint_info));
     print::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
         let by = outcome

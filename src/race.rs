@@ -46,6 +46,8 @@ pub struct RaceOutcome {
     pub write_failures: Vec<String>,
     /// Why the dashboard stopped working (its terminal closed, …), which also stopped the race.
     pub dashboard_failure: Option<String>,
+    /// The endpoints as `run.json` describes them (the proxy each went through, say).
+    pub endpoint_info: Vec<record::EndpointInfo>,
 }
 
 /// Runs a whole race: resolves the endpoints, warms the connections, races, and writes the
@@ -337,6 +339,7 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         duration_s,
         interrupted,
     };
+    let endpoint_info = field.info.clone();
     let run = RunInfo::of_race(config, field.info, span, notices, endpoints, client);
     let summary = Summary::new(
         &run,
@@ -360,5 +363,6 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         signal,
         write_failures: recorded.problems,
         dashboard_failure: view_error,
+        endpoint_info,
     }
 }
