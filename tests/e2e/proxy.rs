@@ -1,0 +1,332 @@
+//! Races through an HTTP proxy on 127.0.0.1: the real binary, the proxy named by the
+//! environment as curl reads it (or `--proxy`), an http endpoint (absolute-form requests) and
+//! an https one (a CONNECT tunnel, TLS end to end), with credentials that must never appear in
+//! any output; `NO_PROXY` and `--no-proxy` going direct; a proxy's refusal named. First
+//! against a proxy written in the test (`common/proxy.rs`), then against Debian's `tinyproxy`
+//! (ignored by default: `.ci/run` installs it and runs `proxy::tinyproxy` with `--ignored`).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests: a failed unwrap fails the test"
+)]
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::proxy::{Behaviour, TinyProxy};
+use crate::common::running::{self, BIN};
+use crate::tls::{Authority, HttpsMock};
+use llmrace::mock::{MockServer, Profile};
+use llmrace::protocol::Protocol;
+
+const USER: &str = "racer";
+const PASSWORD: &str = "pr0xy-Pa55word";
+/// `Basic base64("racer:pr0xy-Pa55word")`.
+const AUTHORIZATION: &str = "Basic cmFjZXI6cHIweHktUGE1NXdvcmQ=";
+
+/// An http mock on 127.0.0.1, kept running by its runtime.
+struct HttpMock {
+    mock: MockServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl HttpMock {
+    fn start() -> HttpMock {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let profile = Profile::parse("instant,ttft=5ms,tokens=8").unwrap();
+        let mock = runtime
+            .block_on(MockServer::start(([127, 0, 0, 1], 0).into(), profile))
+            .unwrap();
+        HttpMock {
+            mock,
+            _runtime: runtime,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!(
+            "plain=openai:{}#mock",
+            self.mock.base_url(Protocol::OpenAiChat)
+        )
+    }
+}
+
+/// What a race left: exit code, everything printed, and the results folder.
+struct Raced {
+    code: i32,
+    text: String,
+    dir: tempfile::TempDir,
+}
+
+impl Raced {
+    fn out(&self) -> std::path::PathBuf {
+        self.dir.path().join("race")
+    }
+
+    /// Each endpoint's `proxy` in `run.json`.
+    fn proxies(&self) -> Vec<Option<String>> {
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.out().join("run.json")).unwrap()).unwrap();
+        run["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["proxy"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn succeeded(&self) -> usize {
+        let records = std::fs::read_to_string(self.out().join("requests.jsonl"))
+            .unwrap_or_else(|e| panic!("{e}: {}", self.text));
+        records
+            .lines()
+            .filter(|l| l.contains("\"outcome\":\"succeeded\""))
+            .count()
+    }
+
+    /// The password is nowhere: not printed, not in any file (the replay read unzipped).
+    fn assert_no_password(&self) {
+        assert!(!self.text.contains(PASSWORD), "{}", self.text);
+        for entry in std::fs::read_dir(self.out()).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let text = if path.extension().is_some_and(|e| e == "gz") {
+                let mut text = String::new();
+                flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_string(&mut text)
+                    .unwrap();
+                text
+            } else {
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
+            for secret in [PASSWORD, AUTHORIZATION, "cmFjZXI6cHIweHktUGE1NXdvcmQ"] {
+                assert!(!text.contains(secret), "{} holds {secret}", path.display());
+            }
+        }
+    }
+}
+
+/// Races `endpoint` headless (4 requests, 2 at a time), with `env` set (and every proxy
+/// variable of this machine removed) and `more` arguments, trusting `cert_file` if any.
+fn race(endpoint: &str, env: &[(&str, String)], more: &[&str], cert_file: Option<&Path>) -> Raced {
+    let dir = tempfile::tempdir().unwrap();
+    let name = endpoint.split('=').next().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "race",
+            "--headless",
+            "-q",
+            "-n",
+            "4",
+            "-c",
+            "2",
+            "-e",
+            endpoint,
+        ])
+        .args(["--server-metrics", &format!("{name}=off")])
+        .args(more)
+        .arg("--out")
+        .arg(dir.path().join("race"))
+        .env("NO_COLOR", "1")
+        .env_remove("SSL_CERT_DIR");
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        command.env_remove(var);
+    }
+    match cert_file {
+        Some(file) => command.env("SSL_CERT_FILE", file),
+        None => command.env_remove("SSL_CERT_FILE"),
+    };
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let (code, text) = running::run_to_end(&mut command);
+    Raced { code, text, dir }
+}
+
+fn with_credentials(proxy: &TinyProxy) -> String {
+    format!("http://{USER}:{PASSWORD}@{}", proxy.addr)
+}
+
+fn shown(proxy: &TinyProxy) -> String {
+    format!("http://{USER}:REDACTED@{}", proxy.addr)
+}
+
+/// An https origin through the proxy, and the file that trusts its certificate.
+fn https_origin() -> (HttpsMock, tempfile::TempDir, std::path::PathBuf) {
+    let authority = Authority::new("llmrace proxy test CA");
+    let server = HttpsMock::start(authority.server_config());
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("trusted.pem");
+    std::fs::write(&cert_file, &authority.pem).unwrap();
+    (server, dir, cert_file)
+}
+
+#[test]
+fn an_http_endpoint_races_through_the_proxy_with_credentials_never_shown() {
+    let proxy = TinyProxy::start(Behaviour::Open(Some(AUTHORIZATION.to_string())));
+    let origin = HttpMock::start();
+    // `http_proxy` in lower case: curl ignores `HTTP_PROXY`.
+    let raced = race(
+        &origin.endpoint(),
+        &[("http_proxy", with_credentials(&proxy))],
+        &[],
+        None,
+    );
+    assert_eq!(raced.code, 0, "{}", raced.text);
+    assert_eq!(raced.succeeded(), 4, "{}", raced.text);
+    let log = proxy.log();
+    let absolute = format!("http://{}/", origin.mock.addr());
+    assert!(!log.is_empty(), "the proxy saw nothing");
+    assert!(log.iter().all(|l| l.contains(&absolute)), "{log:?}");
+    assert_eq!(raced.proxies(), [Some(shown(&proxy))]);
+    assert!(
+        raced.text.contains(&format!(
+            "via proxy {} (its latency is in their figures): plain",
+            shown(&proxy)
+        )),
+        "{}",
+        raced.text
+    );
+    raced.assert_no_password();
+}
+
+#[test]
+fn an_https_endpoint_races_through_a_connect_tunnel() {
+    let proxy = TinyProxy::start(Behaviour::Open(Some(AUTHORIZATION.to_string())));
+    let (origin, _dir, cert_file) = https_origin();
+    let raced = race(
+        &origin.endpoint(),
+        &[("HTTPS_PROXY", with_credentials(&proxy))],
+        &[],
+        Some(&cert_file),
+    );
+    assert_eq!(raced.code, 0, "{}", raced.text);
+    assert_eq!(raced.succeeded(), 4, "{}", raced.text);
+    let tunnel = format!("CONNECT 127.0.0.1:{} HTTP/1.1", origin.https.port());
+    let log = proxy.log();
+    assert!(
+        !log.is_empty() && log.iter().all(|l| *l == tunnel),
+        "{log:?}"
+    );
+    assert_eq!(raced.proxies(), [Some(shown(&proxy))]);
+    raced.assert_no_password();
+}
+
+#[test]
+fn no_proxy_and_the_no_proxy_flag_go_direct() {
+    let proxy = TinyProxy::start(Behaviour::Open(None));
+    let origin = HttpMock::start();
+    let via = format!("http://{}", proxy.addr);
+    for (env, more) in [
+        (
+            vec![
+                ("ALL_PROXY", via.clone()),
+                ("NO_PROXY", "example.com, 127.0.0.0/8".to_string()),
+            ],
+            &[][..],
+        ),
+        (vec![("http_proxy", via.clone())], &["--no-proxy"][..]),
+    ] {
+        let raced = race(&origin.endpoint(), &env, more, None);
+        assert_eq!(raced.code, 0, "{}", raced.text);
+        assert_eq!(raced.succeeded(), 4, "{}", raced.text);
+        assert_eq!(raced.proxies(), [None]);
+        assert!(!raced.text.contains("via proxy"), "{}", raced.text);
+    }
+    assert!(proxy.log().is_empty(), "{:?}", proxy.log());
+    // `--proxy` names one when no variable does.
+    let raced = race(&origin.endpoint(), &[], &["--proxy", &via], None);
+    assert_eq!(raced.succeeded(), 4, "{}", raced.text);
+    assert_eq!(raced.proxies(), [Some(format!("{via}"))]);
+    assert!(!proxy.log().is_empty());
+}
+
+#[test]
+fn a_proxy_refusing_is_a_named_failure_without_the_password() {
+    let origin = HttpMock::start();
+    let (https, _dir, cert_file) = https_origin();
+    for (behaviour, endpoint, var, says) in [
+        (
+            Behaviour::Open(Some("Basic other".to_string())),
+            origin.endpoint(),
+            "http_proxy",
+            "refused to forward the request: it answered `407 Proxy Authentication Required` \
+             (it refused the credentials in the proxy URL)",
+        ),
+        (
+            Behaviour::Open(Some("Basic other".to_string())),
+            https.endpoint(),
+            "https_proxy",
+            "`HTTP/1.1 407 Proxy Authentication Required` (it refused the credentials",
+        ),
+        (
+            Behaviour::Refuse("HTTP/1.1 403 Forbidden"),
+            https.endpoint(),
+            "https_proxy",
+            "did not open a tunnel to 127.0.0.1",
+        ),
+    ] {
+        let proxy = TinyProxy::start(behaviour);
+        let raced = race(
+            &endpoint,
+            &[(var, with_credentials(&proxy))],
+            &[],
+            Some(&cert_file),
+        );
+        assert_eq!(raced.succeeded(), 0, "{}", raced.text);
+        assert!(raced.text.contains("errors: connect ×4"), "{}", raced.text);
+        // Each failed request's record says why, naming the proxy redacted.
+        let records = std::fs::read_to_string(raced.out().join("requests.jsonl")).unwrap();
+        for record in records.lines() {
+            assert!(record.contains("\"connect\""), "{record}");
+            assert!(record.contains(says), "{says}\n{record}");
+            assert!(record.contains(&shown(&proxy)), "{record}");
+        }
+        raced.assert_no_password();
+    }
+}
+
+#[test]
+fn an_unusable_proxy_variable_stops_the_race_before_it_starts() {
+    let (https, _dir, cert_file) = https_origin();
+    for (value, says) in [
+        (
+            format!("socks5://{USER}:{PASSWORD}@127.0.0.1:1080"),
+            "socks5:// proxy",
+        ),
+        (
+            format!("http://{USER}:{PASSWORD}@127.0.0.1:99999"),
+            "port `99999`",
+        ),
+    ] {
+        let raced = race(
+            &https.endpoint(),
+            &[("HTTPS_PROXY", value)],
+            &[],
+            Some(&cert_file),
+        );
+        assert_eq!(raced.code, 2, "{}", raced.text);
+        assert!(raced.text.contains("HTTPS_PROXY: "), "{}", raced.text);
+        assert!(raced.text.contains(says), "{}", raced.text);
+        assert!(!raced.text.contains(PASSWORD), "{}", raced.text);
+    }
+    // Unused (the endpoint is http), it does not matter, as in curl.
+    let origin = HttpMock::start();
+    let raced = race(
+        &origin.endpoint(),
+        &[("HTTPS_PROXY", "socks5://127.0.0.1:1080".to_string())],
+        &[],
+        None,
+    );
+    assert_eq!(raced.code, 0, "{}", raced.text);
+}
