@@ -330,3 +330,189 @@ fn an_unusable_proxy_variable_stops_the_race_before_it_starts() {
     );
     assert_eq!(raced.code, 0, "{}", raced.text);
 }
+
+/// Debian's `tinyproxy` on 127.0.0.1 in the foreground, its own config in a temp dir, its log
+/// (its standard output) collected line by line. Killed when dropped.
+struct Tinyproxy {
+    addr: std::net::SocketAddr,
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    log: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Tinyproxy {
+    fn start(credentials: bool) -> Tinyproxy {
+        use std::io::BufRead;
+        let binary = std::env::var("LLMRACE_TINYPROXY").unwrap_or("/usr/bin/tinyproxy".into());
+        assert!(
+            Path::new(&binary).exists(),
+            "{binary} is missing: apt-get install tinyproxy (or name it in LLMRACE_TINYPROXY)"
+        );
+        // A free port: tinyproxy takes no port 0.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let auth = if credentials {
+            format!("BasicAuth {USER} {PASSWORD}\n")
+        } else {
+            String::new()
+        };
+        // No `ConnectPort` line: CONNECT to any port (the test's origins have random ones).
+        let config = format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nLogLevel Info\n\
+             MaxClients 64\nDisableViaHeader Yes\n{auth}"
+        );
+        let path = dir.path().join("tinyproxy.conf");
+        std::fs::write(&path, config).unwrap();
+        let mut child = Command::new(&binary)
+            .arg("-d")
+            .arg("-c")
+            .arg(&path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // In the foreground it logs to its standard output.
+        let stderr = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut proxy = Tinyproxy {
+            addr: ([127, 0, 0, 1], port).into(),
+            child,
+            lines,
+            log: Vec::new(),
+            _dir: dir,
+        };
+        proxy.wait_for("Accepting connections");
+        proxy
+    }
+
+    /// Reads the log until a line holds `text` (a minute at most).
+    fn wait_for(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.log.iter().any(|l| l.contains(text)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(_) => panic!("tinyproxy never logged `{text}`:\n{}", self.log.join("\n")),
+            }
+        }
+    }
+
+    /// Every line logged so far.
+    fn log(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.log.push(line);
+        }
+        self.log.join("\n")
+    }
+
+    fn url(&self, credentials: bool) -> String {
+        if credentials {
+            format!("http://{USER}:{PASSWORD}@{}", self.addr)
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+}
+
+impl Drop for Tinyproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs Debian's tinyproxy: .ci/run installs it and runs this with --ignored"]
+fn tinyproxy_carries_http_and_https_races_with_and_without_credentials() {
+    let (https, _dir, cert_file) = https_origin();
+    for credentials in [true, false] {
+        let mut proxy = Tinyproxy::start(credentials);
+        let origin = HttpMock::start();
+        let raced = race(
+            &origin.endpoint(),
+            &[("http_proxy", proxy.url(credentials))],
+            &[],
+            None,
+        );
+        assert_eq!(raced.code, 0, "{}", raced.text);
+        assert_eq!(raced.succeeded(), 4, "{}\n{}", raced.text, proxy.log());
+        // The requests really went through it, in absolute form.
+        proxy.wait_for(&format!(
+            "POST http://{}/v1/chat/completions",
+            origin.mock.addr()
+        ));
+        raced.assert_no_password();
+
+        let raced = race(
+            &https.endpoint(),
+            &[("HTTPS_PROXY", proxy.url(credentials))],
+            &[],
+            Some(&cert_file),
+        );
+        assert_eq!(raced.code, 0, "{}", raced.text);
+        assert_eq!(raced.succeeded(), 4, "{}\n{}", raced.text, proxy.log());
+        proxy.wait_for(&format!("CONNECT 127.0.0.1:{}", https.https.port()));
+        let shown = if credentials {
+            shown_at(proxy.addr)
+        } else {
+            proxy.url(false)
+        };
+        assert_eq!(raced.proxies(), [Some(shown)]);
+        raced.assert_no_password();
+    }
+    // Going direct: the proxy never hears of this origin.
+    let mut proxy = Tinyproxy::start(false);
+    let origin = HttpMock::start();
+    for (env, more) in [
+        (
+            vec![
+                ("all_proxy", proxy.url(false)),
+                ("no_proxy", "127.0.0.1".to_string()),
+            ],
+            &[][..],
+        ),
+        (vec![("http_proxy", proxy.url(false))], &["--no-proxy"][..]),
+    ] {
+        let raced = race(&origin.endpoint(), &env, more, None);
+        assert_eq!(raced.succeeded(), 4, "{}", raced.text);
+        assert_eq!(raced.proxies(), [None]);
+    }
+    let port = origin.mock.addr().port().to_string();
+    assert!(!proxy.log().contains(&port), "{}", proxy.log());
+    // Wrong credentials: tinyproxy's refusal named.
+    let mut proxy = Tinyproxy::start(true);
+    let wrong = format!("http://{USER}:not-the-password@{}", proxy.addr);
+    let raced = race(
+        &https.endpoint(),
+        &[("https_proxy", wrong)],
+        &[],
+        Some(&cert_file),
+    );
+    assert_eq!(raced.succeeded(), 0, "{}", raced.text);
+    let records = std::fs::read_to_string(raced.out().join("requests.jsonl")).unwrap();
+    // tinyproxy refuses a tunnel's credentials with a 401.
+    assert!(
+        records.contains("Unauthorized` (it refused the credentials in the proxy URL)"),
+        "{records}\n{}",
+        proxy.log()
+    );
+    assert!(!records.contains("not-the-password"), "{records}");
+}
+
+fn shown_at(addr: std::net::SocketAddr) -> String {
+    format!("http://{USER}:REDACTED@{addr}")
+}

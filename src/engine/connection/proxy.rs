@@ -114,7 +114,8 @@ where
             ErrorClass::Connect,
             format!("it answered `{status_line}` and then bytes nobody asked for"),
         )),
-        Some(407) => Err(failed(
+        // tinyproxy answers a CONNECT it refuses the credentials of with 401.
+        Some(401 | 407) => Err(failed(
             ErrorClass::Connect,
             format!("it answered `{status_line}`{}", auth_hint(proxy)),
         )),
