@@ -124,7 +124,6 @@ fn race(endpoint: &str, env: &[(&str, String)], more: &[&str], cert_file: Option
             "-e",
             endpoint,
         ])
-        .args(["--server-metrics", &format!("{name}=off")])
         .args(more)
         .arg("--out")
         .arg(dir.path().join("race"))
@@ -148,6 +147,9 @@ fn race(endpoint: &str, env: &[(&str, String)], more: &[&str], cert_file: Option
     };
     for (name, value) in env {
         command.env(name, value);
+    }
+    if !more.contains(&"--server-metrics") {
+        command.args(["--server-metrics", &format!("{name}=off")]);
     }
     let (code, text) = running::run_to_end(&mut command);
     Raced { code, text, dir }
@@ -176,10 +178,12 @@ fn an_http_endpoint_races_through_the_proxy_with_credentials_never_shown() {
     let proxy = TinyProxy::start(Behaviour::Open(Some(AUTHORIZATION.to_string())));
     let origin = HttpMock::start();
     // `http_proxy` in lower case: curl ignores `HTTP_PROXY`.
+    // The server's metrics page is scraped through the proxy too.
+    let metrics = format!("plain=http://{}/metrics", origin.mock.addr());
     let raced = race(
         &origin.endpoint(),
         &[("http_proxy", with_credentials(&proxy))],
-        &[],
+        &["--server-metrics", &metrics],
         None,
     );
     assert_eq!(raced.code, 0, "{}", raced.text);
@@ -188,6 +192,8 @@ fn an_http_endpoint_races_through_the_proxy_with_credentials_never_shown() {
     let absolute = format!("http://{}/", origin.mock.addr());
     assert!(!log.is_empty(), "the proxy saw nothing");
     assert!(log.iter().all(|l| l.contains(&absolute)), "{log:?}");
+    let scrape = format!("GET http://{}/metrics HTTP/1.1", origin.mock.addr());
+    assert!(log.contains(&scrape), "{log:?}");
     assert_eq!(raced.proxies(), [Some(shown(&proxy))]);
     assert!(
         raced.text.contains(&format!(
