@@ -253,7 +253,7 @@ fn no_proxy_and_the_no_proxy_flag_go_direct() {
     // `--proxy` names one when no variable does.
     let raced = race(&origin.endpoint(), &[], &["--proxy", &via], None);
     assert_eq!(raced.succeeded(), 4, "{}", raced.text);
-    assert_eq!(raced.proxies(), [Some(format!("{via}"))]);
+    assert_eq!(raced.proxies(), [Some(via.clone())]);
     assert!(!proxy.log().is_empty());
 }
 
@@ -412,7 +412,10 @@ impl Tinyproxy {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => self.log.push(line),
-                Err(_) => panic!("tinyproxy never logged `{text}`:\n{}", self.log.join("\n")),
+                Err(
+                    std::sync::mpsc::RecvTimeoutError::Timeout
+                    | std::sync::mpsc::RecvTimeoutError::Disconnected,
+                ) => panic!("tinyproxy never logged `{text}`:\n{}", self.log.join("\n")),
             }
         }
     }

@@ -114,12 +114,15 @@ async fn serve(
     let rest = target.strip_prefix("http://").unwrap_or(target);
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut server = TcpStream::connect(authority).await?;
-    let forwarded: String = head
+    let mut forwarded = String::new();
+    for line in head
         .replacen(target, if path.is_empty() { "/" } else { path }, 1)
         .lines()
         .filter(|l| !l.to_ascii_lowercase().starts_with("proxy-authorization:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
+    {
+        forwarded.push_str(line);
+        forwarded.push_str("\r\n");
+    }
     server.write_all(forwarded.as_bytes()).await?;
     tokio::io::copy_bidirectional(&mut client, &mut server).await?;
     Ok(())
