@@ -168,7 +168,10 @@ impl Connection {
             .map_err(|e| {
                 (
                     ErrorClass::Dns,
-                    format!("the host name `{host}` did not resolve: {e}"),
+                    format!(
+                        "the host name `{host}`{} did not resolve: {e}",
+                        proxy::of_proxy(origin)
+                    ),
                 )
             })?
             .collect();

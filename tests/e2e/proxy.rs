@@ -194,6 +194,20 @@ fn an_http_endpoint_races_through_the_proxy_with_credentials_never_shown() {
     assert!(log.iter().all(|l| l.contains(&absolute)), "{log:?}");
     let scrape = format!("GET http://{}/metrics HTTP/1.1", origin.mock.addr());
     assert!(log.contains(&scrape), "{log:?}");
+    // A replay of the race says it too.
+    let (code, replayed) = running::run_to_end(
+        Command::new(BIN)
+            .arg("replay")
+            .arg(raced.out())
+            .arg("--headless")
+            .env("NO_COLOR", "1"),
+    );
+    assert_eq!(code, 0, "{replayed}");
+    assert!(
+        replayed.contains(&format!("via proxy {}", shown(&proxy))),
+        "{replayed}"
+    );
+    assert!(!replayed.contains(PASSWORD), "{replayed}");
     assert_eq!(raced.proxies(), [Some(shown(&proxy))]);
     assert!(
         raced.text.contains(&format!(

@@ -30,6 +30,14 @@ pub(super) fn hop_name(origin: &Origin) -> String {
     }
 }
 
+/// Said after a host name that is the proxy's: ` (of the proxy http://…)`.
+pub(super) fn of_proxy(origin: &Origin) -> String {
+    origin
+        .proxy
+        .as_ref()
+        .map_or_else(String::new, |p| format!(" (of the proxy {})", p.shown()))
+}
+
 /// The proxy requests go through in absolute form: an http origin's proxy (an https origin's
 /// is a tunnel, invisible to HTTP).
 pub(super) fn forward_proxy(origin: &Origin) -> Option<&ProxyUrl> {
