@@ -435,7 +435,12 @@ pub struct RaceArgs {
     pub proxy: Option<String>,
 
     /// Ignore the proxy variables (`HTTPS_PROXY`, `http_proxy`, `ALL_PROXY`): connect directly.
-    #[arg(long = "no-proxy", help_heading = "Endpoints")]
+    #[arg(
+        long = "no-proxy",
+        help_heading = "Endpoints",
+        long_help = "Ignore the proxy variables (HTTPS_PROXY, http_proxy, ALL_PROXY, NO_PROXY): \
+                     connect to every endpoint directly."
+    )]
     pub no_proxy: bool,
 
     /// What is sent: prompts, their order, and the request settings.
