@@ -423,6 +423,26 @@ pub struct RaceArgs {
     )]
     pub server_metrics: Vec<String>,
 
+    /// Connect through this HTTP proxy instead of the one the proxy variables name.
+    #[arg(
+        long = "proxy",
+        value_name = "URL",
+        help_heading = "Endpoints",
+        conflicts_with = "no_proxy",
+        long_help = "Connect to every endpoint through this HTTP proxy,                      http://[user:password@]host[:port] (port 1080 when none, as curl),                      instead of the one HTTPS_PROXY, http_proxy or ALL_PROXY names; NO_PROXY                      still exempts hosts. https endpoints go through a CONNECT tunnel. A                      password is better kept in the environment (HTTPS_PROXY) than on a                      command line others can see.
+                     Example: --proxy http://proxy.corp:3128"
+    )]
+    pub proxy: Option<String>,
+
+    /// Ignore the proxy variables (`HTTPS_PROXY`, `http_proxy`, `ALL_PROXY`): connect directly.
+    #[arg(
+        long = "no-proxy",
+        help_heading = "Endpoints",
+        long_help = "Ignore the proxy variables (HTTPS_PROXY, http_proxy, ALL_PROXY, NO_PROXY): \
+                     connect to every endpoint directly."
+    )]
+    pub no_proxy: bool,
+
     /// What is sent: prompts, their order, and the request settings.
     #[command(flatten)]
     pub workload: WorkloadArgs,

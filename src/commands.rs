@@ -67,6 +67,7 @@ pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
         &outcome.summary.costs,
         outcome.summary.expected_cache.as_ref(),
     ));
+    print::out(&report::proxy::lines(&outcome.endpoint_info));
     print::out(&format!("Results: {}\n", outcome.dir.display()));
     if outcome.interrupted {
         let by = outcome
@@ -390,6 +391,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         .transpose()?
         .flatten();
     let race;
+    let endpoint_info;
     let last = if interactive {
         let speed = crate::replay::player::Speed::parse(&args.speed).map_err(|why| {
             CommandError::Speed {
@@ -404,6 +406,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         tell_damage(log.damage.as_deref());
         tell_format(&log.header);
         race = log.header.race.clone();
+        endpoint_info = log.header.endpoints.clone();
         let theme = tui::Theme::new(theme_name(args.theme.as_deref()));
         let metrics = exporter.as_ref().map(crate::export::Exporter::publisher);
         if let Some(signal) = crate::play(log, theme, speed, metrics).await? {
@@ -417,6 +420,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         tell_damage(reader.damage());
         tell_format(reader.header());
         race = reader.header().race.clone();
+        endpoint_info = reader.header().endpoints.clone();
         last
     };
     // As the live race prints it, from the same code.
@@ -426,6 +430,7 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         &last.costs,
         expected.as_ref(),
     ));
+    print::out(&report::proxy::lines(&endpoint_info));
     if let Some(exporter) = &exporter {
         // The replayed race's final values, labelled as the race was.
         let (_feed, snapshots) = tokio::sync::watch::channel(std::sync::Arc::new(last));

@@ -98,6 +98,11 @@ pub struct RaceConfig {
     /// rest of the race is the same in every shard, so `merge` can tell shards of one race.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// Where the race's HTTP proxies come from (`--proxy`, `--no-proxy`, the environment by
+    /// default): how servers are reached, not what is raced; each endpoint's proxy is in the
+    /// result files' endpoint information instead, redacted.
+    #[serde(skip)]
+    pub proxy: crate::proxy_env::ProxyChoice,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -79,6 +79,10 @@ pub mod protocol;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod protocol;
 #[cfg(feature = "test-support")]
+pub mod proxy_env;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod proxy_env;
+#[cfg(feature = "test-support")]
 pub mod race;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod race;

@@ -48,6 +48,8 @@ pub struct RaceOutcome {
     pub write_failures: Vec<String>,
     /// Why the dashboard stopped working (its terminal closed, …), which also stopped the race.
     pub dashboard_failure: Option<String>,
+    /// The endpoints as `run.json` describes them (the proxy each went through, say).
+    pub endpoint_info: Vec<record::EndpointInfo>,
 }
 
 /// Runs a whole race: resolves the endpoints, warms the connections, races, and writes the
@@ -346,6 +348,7 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         duration_s,
         interrupted,
     };
+    let endpoint_info = field.info.clone();
     let mut run = RunInfo::of_race(config, field.info, span, notices, endpoints, client);
     run.shard = sharding::shard_run(config, options.start_at, clock.wall_start(), first_measured);
     let summary = Summary::new(
@@ -370,5 +373,6 @@ async fn finish(config: &RaceConfig, options: &RaceOptions, mut ended: Ended) ->
         signal,
         write_failures: recorded.problems,
         dashboard_failure: view_error,
+        endpoint_info,
     }
 }

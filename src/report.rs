@@ -15,6 +15,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod proxy;
 pub mod request_size;
 pub mod server;
 pub mod structured;

@@ -31,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "event",
             "print",
             "protocol",
+            "proxy_env",
             "rx_time",
             "runtime_lag",
             "secret",

@@ -79,6 +79,11 @@ pub fn apply_overrides(
     }
     apply_api_key_envs(&mut race.endpoints, &args.api_key_envs)?;
     crate::config::apply_server_metrics_flags(&mut race.endpoints, &args.server_metrics)?;
+    if args.no_proxy {
+        race.proxy = crate::proxy_env::ProxyChoice::Off;
+    } else if let Some(url) = &args.proxy {
+        race.proxy = crate::proxy_env::ProxyChoice::Url(url.clone());
+    }
     if let Some(name) = &args.name {
         if name.trim().is_empty() {
             return Err(ConfigError::invalid(

@@ -74,5 +74,6 @@ pub(crate) fn bare_race() -> RaceConfig {
         fail_if: Vec::new(),
         export: super::ExportConfig::default(),
         shard: None,
+        proxy: crate::proxy_env::ProxyChoice::Env,
     }
 }

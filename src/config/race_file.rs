@@ -156,6 +156,7 @@ impl Resolver<'_> {
             fail_if,
             export: self.export(raw.export.unwrap_or_default())?,
             shard: None,
+            proxy: crate::proxy_env::ProxyChoice::Env,
         };
         self.check_trace(&race, trace.as_ref(), speed.as_ref())?;
         Ok(race)

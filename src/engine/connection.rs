@@ -18,6 +18,7 @@ use crate::event::ErrorClass;
 use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
 
 mod origin;
+mod proxy;
 mod tls;
 
 pub use origin::Origin;
@@ -93,7 +94,7 @@ impl Connection {
                     ErrorClass::ConnectTimeout,
                     format!(
                         "connecting to {} took longer than the connect timeout ({})",
-                        self.origin.authority,
+                        proxy::hop_name(&self.origin),
                         humantime::format_duration(self.connect_timeout)
                     ),
                 )
@@ -141,7 +142,12 @@ impl Connection {
         let Some(sender) = &mut self.sender else {
             return Err((ErrorClass::ConnectionLost, "no open connection".to_string()));
         };
-        sender.send_request(request).await.map_err(|e| {
+        let mut request = request;
+        let forward = proxy::forward_proxy(&self.origin);
+        if let Some(proxy) = forward {
+            proxy::absolute_form(&mut request, &self.origin, proxy);
+        }
+        let response = sender.send_request(request).await.map_err(|e| {
             self.sender = None;
             (
                 ErrorClass::ConnectionLost,
@@ -150,17 +156,22 @@ impl Connection {
                     chain(&e)
                 ),
             )
-        })
+        })?;
+        proxy::refused(forward, response)
     }
 
     async fn open(&self) -> Result<(SendRequest<Body>, Watched), ConnectFailure> {
         let origin = &self.origin;
-        let addrs: Vec<_> = tokio::net::lookup_host((origin.host.as_str(), origin.port))
+        let (host, port) = proxy::first_hop(origin);
+        let addrs: Vec<_> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| {
                 (
                     ErrorClass::Dns,
-                    format!("the host name `{}` did not resolve: {e}", origin.host),
+                    format!(
+                        "the host name `{host}`{} did not resolve: {e}",
+                        proxy::of_proxy(origin)
+                    ),
                 )
             })?
             .collect();
@@ -179,12 +190,15 @@ impl Connection {
             let why = last_error.unwrap_or_else(|| "no address".to_string());
             (
                 ErrorClass::Connect,
-                format!("could not connect to {}: {why}", origin.authority),
+                format!("could not connect to {}: {why}", proxy::hop_name(origin)),
             )
         })?;
         // Tokens are small writes the server must see at once; so are our requests.
         let _ = stream.set_nodelay(true);
-        let stream = TimedStream::new(stream);
+        let mut stream = TimedStream::new(stream);
+        if let Some(via) = origin.proxy.as_deref().filter(|_| origin.https) {
+            proxy::tunnel(&mut stream, origin, via).await?;
+        }
         let watched = Watched {
             arrival: stream.arrival(),
             written: stream.last_write(),

@@ -77,9 +77,10 @@ impl ScrapePlan {
                 }
             };
             // Checked when the race was read; a URL that still does not parse is left out.
-            let Ok((origin, path)) = Origin::parse(&url) else {
+            let Ok((mut origin, path)) = Origin::parse(&url) else {
                 continue;
             };
+            origin.proxy = target.proxy_for(&origin);
             plan.add(origin, path, &url, named, &endpoint.model, target.id);
         }
         plan

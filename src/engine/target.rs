@@ -2,6 +2,7 @@
 //! every prompt, built once before the start so that sending costs no serialization; in a race
 //! of sessions, what later turns are built with (`target/turns.rs`).
 
+mod proxied;
 mod signing;
 mod turns;
 
@@ -40,6 +41,9 @@ pub struct Target {
     trace_times: Vec<std::time::Duration>,
     /// Bedrock with AWS credentials: each request is signed as it is built (`target/signing.rs`).
     signer: Option<Arc<Signer>>,
+    /// The race's proxies, when this endpoint is reached as the environment says
+    /// (`target/proxied.rs`): its other URLs (the metrics page) go the same way.
+    proxies: Option<Arc<crate::proxy_env::Proxies>>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -184,6 +188,7 @@ impl Target {
             turns: turns::Turns::of(spec, prompts),
             trace_times: prompts.iter().map_while(|p| p.at).collect(),
             signer: None,
+            proxies: None,
         })
     }
 

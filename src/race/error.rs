@@ -20,6 +20,8 @@ pub enum RaceError {
     Target(#[from] engine::TargetError),
     #[error(transparent)]
     Capacity(#[from] capacity::CapacityError),
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy_env::ProxyError),
     /// A signal came before the first request was sent: there is nothing to save.
     #[error("stopped by {} before the race started: nothing was sent", .0.name())]
     StoppedBeforeStart(signals::Signal),
@@ -67,6 +69,7 @@ impl RaceError {
             | RaceError::AwsAuth(_)
             | RaceError::Target(_)
             | RaceError::Capacity(_)
+            | RaceError::Proxy(_)
             | RaceError::Mock { .. }
             | RaceError::NoDataDir
             | RaceError::ResultsFolder(_)

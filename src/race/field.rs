@@ -29,6 +29,9 @@ pub(crate) async fn resolve_endpoints(
     let mut info = Vec::new();
     let mut mocks = Vec::new();
     let mut secrets = secret::Secrets::default();
+    let proxies = Arc::new(crate::proxy_env::Proxies::resolve(&config.proxy, |var| {
+        std::env::var(var)
+    })?);
     for (i, endpoint) in config.endpoints.iter().enumerate() {
         let api_key = endpoint
             .api_key_env
@@ -95,7 +98,19 @@ pub(crate) async fn resolve_endpoints(
             Some(signer) => target.signed_by(signer)?,
             None => target,
         };
-        targets.push(Arc::new(target));
+        // The built-in mock is this process's own server on 127.0.0.1: never through a proxy.
+        let target = if simulated {
+            target
+        } else {
+            target.through(Arc::clone(&proxies))?
+        };
+        for secret in target
+            .proxy()
+            .into_iter()
+            .flat_map(crate::proxy_env::ProxyUrl::secrets)
+        {
+            secrets.add(secret);
+        }
         info.push(EndpointInfo {
             name: endpoint.name.clone(),
             protocol: endpoint.protocol.name().to_string(),
@@ -104,7 +119,9 @@ pub(crate) async fn resolve_endpoints(
             simulated,
             concurrency,
             salt,
+            proxy: target.proxy().map(|p| p.shown().to_string()),
         });
+        targets.push(Arc::new(target));
     }
     Ok(Field {
         targets,

@@ -140,7 +140,11 @@ fn race_info(
         },
         prompts: prompts.into(),
         replay: false,
-        notices: notices.to_vec(),
+        notices: notices
+            .iter()
+            .cloned()
+            .chain(crate::report::proxy::notices(&field.info))
+            .collect(),
         metrics: None,
     }
 }

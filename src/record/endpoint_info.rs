@@ -15,4 +15,7 @@ pub struct EndpointInfo {
     /// The salt that started every prompt sent to it (a cold race, `[workload] cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// The HTTP proxy its connections went through (redacted): its latency is in every figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }

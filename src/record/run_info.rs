@@ -180,6 +180,7 @@ impl RunInfo {
                 simulated: false,
                 concurrency: 0,
                 salt: None,
+                proxy: None,
             })
             .collect();
         RunInfo::base(

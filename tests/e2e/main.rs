@@ -38,6 +38,7 @@ mod protocol_bounded;
 mod protocol_fixtures;
 mod protocol_props;
 mod protocol_request;
+mod proxy;
 mod race_concurrency_ramp;
 mod race_connections;
 mod race_faults;

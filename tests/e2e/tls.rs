@@ -20,13 +20,13 @@ use tokio::net::TcpListener;
 const MOCK_TTFT_MS: f64 = 40.0;
 
 /// A certificate authority of this test alone.
-struct Authority {
-    pem: String,
+pub(crate) struct Authority {
+    pub(crate) pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
 impl Authority {
-    fn new(name: &str) -> Authority {
+    pub(crate) fn new(name: &str) -> Authority {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params
@@ -41,7 +41,7 @@ impl Authority {
     }
 
     /// A server certificate for 127.0.0.1 signed by this authority, and its key.
-    fn server_config(&self) -> rustls::ServerConfig {
+    pub(crate) fn server_config(&self) -> rustls::ServerConfig {
         let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
@@ -58,15 +58,15 @@ impl Authority {
 }
 
 /// The mock on 127.0.0.1, and in front of it a TLS terminator: the HTTPS origin to race.
-struct HttpsMock {
+pub(crate) struct HttpsMock {
     mock: MockServer,
-    https: std::net::SocketAddr,
+    pub(crate) https: std::net::SocketAddr,
     /// Runs the mock and the terminator; dropped last (fields drop in order).
     _runtime: tokio::runtime::Runtime,
 }
 
 impl HttpsMock {
-    fn start(tls: rustls::ServerConfig) -> HttpsMock {
+    pub(crate) fn start(tls: rustls::ServerConfig) -> HttpsMock {
         HttpsMock::start_with(tls, "")
     }
 
@@ -103,7 +103,7 @@ impl HttpsMock {
     }
 
     /// The endpoint spec of the HTTPS origin, as `base_url` gives it for plain HTTP.
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         let plain = self.mock.base_url(Protocol::OpenAiChat);
         let url = plain.replace(
             &format!("http://{}", self.mock.addr()),

@@ -9,6 +9,8 @@ pub struct Origin {
     pub port: u16,
     /// The `Host` header: the host, and the port when it is not the scheme's default.
     pub authority: String,
+    /// The HTTP proxy connections go through (`connection/proxy.rs`), if any.
+    pub proxy: Option<std::sync::Arc<crate::proxy_env::ProxyUrl>>,
 }
 
 impl Origin {
@@ -47,6 +49,7 @@ impl Origin {
                 host,
                 port,
                 authority: authority.as_str().to_string(),
+                proxy: None,
             },
             path,
         ))
