@@ -1,0 +1,1 @@
+//! Merging on synthetic shards.
