@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 pub use error::MergeError;
-use inputs::{Gap, Shards};
-use stream::{Interleave, LaneEnd, Source};
+use inputs::{Gap, ShardFolder, Shards};
+use stream::{Interleave, LaneEnd, Source, TooHigh};
 
 use super::fold::Fold;
 use super::load::Run;
@@ -28,8 +28,10 @@ use crate::clock;
 use crate::config::{RaceConfig, Shard};
 use crate::record::run_info::{ShardRun, Span, note_reads, read_notices};
 use crate::record::server_file::ServerMetricsFile;
-use crate::record::{RecordError, ReplayEnd, ReplayWriter, ResultsWriter, RunInfo, Summary};
-use crate::stats::RequestRecord;
+use crate::record::{
+    RecordError, ReplayEnd, ReplayHeader, ReplayWriter, ResultsWriter, RunInfo, Summary,
+};
+use crate::stats::{RequestRecord, Snapshot};
 
 /// Shards that started further apart than this are said to have.
 const START_SPREAD_NOTICE_MS: f64 = 1_000.0;
@@ -99,27 +101,7 @@ pub(crate) fn merge_shards<S: Source>(
         .ok_or_else(|| MergeError::Nothing {
             why: "no shard has a replay".to_string(),
         })?;
-    let headers: Vec<_> = present.iter().map(|f| f.events.header()).collect();
-    let header = header::merged(race, &headers, start).map_err(|prompt| {
-        let other = present
-            .iter()
-            .find(|f| {
-                let p = &f.events.header().prompts;
-                p.get(prompt)
-                    .is_some_and(|p| !p.is_empty() && *p != headers[0].prompts[prompt])
-            })
-            .map_or(&present[0], |f| f);
-        MergeError::DifferentRaces {
-            first: present[0].shard.to_string(),
-            first_path: present[0].path.clone(),
-            other: other.shard.to_string(),
-            other_path: other.path.clone(),
-            what: format!(
-                "they sent different prompts as prompt {prompt} (was the prompt file changed \
-                 between them?)"
-            ),
-        }
-    })?;
+    let header = merged_header(&present, race, start)?;
     let mut listed = Vec::with_capacity(present.len());
     let mut sources = Vec::with_capacity(present.len());
     for folder in present {
@@ -132,74 +114,138 @@ pub(crate) fn merge_shards<S: Source>(
         });
         sources.push((folder.shard, shift, folder.events));
     }
+    let (results, last, ends) = write_events(&header, sources, count, out).map_err(|e| {
+        e.unwrap_or_else(|too_high| {
+            let lane = &listed[too_high.lane];
+            MergeError::RequestId {
+                shard: Shard {
+                    index: lane.shard.index,
+                    count,
+                }
+                .to_string(),
+                path: lane.path.clone(),
+                id: too_high.id,
+                count,
+            }
+        })
+    })?;
+    let info = run_info(&header, &last, &ends, listed, &missing, count);
+    let summary = Summary::new(&info, info.duration_s, last.endpoints, last.costs);
+    let finished = results.finish(&info, &summary);
+    Ok(Merged {
+        dir: finished.dir,
+        run: Run {
+            info,
+            summary,
+            requests: Vec::new(),
+        },
+        write_failures: finished.failures,
+    })
+}
 
+/// The merged replay's header; refused when two shards sent different prompts.
+fn merged_header<S: Source>(
+    present: &[ShardFolder<S>],
+    race: &RaceConfig,
+    start: chrono::DateTime<chrono::Utc>,
+) -> Result<ReplayHeader, MergeError> {
+    let headers: Vec<_> = present.iter().map(|f| f.events.header()).collect();
+    header::merged(race, &headers, start).map_err(|prompt| {
+        let differs = |f: &&ShardFolder<S>| {
+            let p = f.events.header().prompts.get(prompt);
+            p.is_some_and(|p| !p.is_empty() && headers[0].prompts.get(prompt) != Some(p))
+        };
+        let other = present.iter().find(differs).unwrap_or(&present[0]);
+        MergeError::DifferentRaces {
+            first: present[0].shard.to_string(),
+            first_path: present[0].path.clone(),
+            other: other.shard.to_string(),
+            other_path: other.path.clone(),
+            what: format!(
+                "they sent different prompts as prompt {prompt} (was the prompt file changed \
+                 between them?)"
+            ),
+        }
+    })
+}
+
+/// Why writing the events stopped: a file, or an id that could not be made unique.
+type Stopped = Result<MergeError, TooHigh>;
+
+/// The shards' events interleaved into `out`: folded (each request record written as it ends,
+/// naming its shard), written to the one replay and, for scrapes, to `server_metrics.jsonl`.
+/// Returns the request files still to complete, the final numbers and how each shard ended.
+fn write_events<S: Source>(
+    header: &ReplayHeader,
+    sources: Vec<(Shard, crate::event::Offset, S)>,
+    count: u32,
+    out: &Path,
+) -> Result<(ResultsWriter, Snapshot, Vec<LaneEnd>), Stopped> {
     let never = AtomicBool::new(false);
-    let mut results = ResultsWriter::create(out)?;
-    let mut replay =
-        ReplayWriter::create_until(out, &header, &never).map_err(MergeError::WriteReplay)?;
+    let mut results = ResultsWriter::create(out).map_err(|e| Ok(e.into()))?;
+    let mut replay = ReplayWriter::create_until(out, header, &never)
+        .map_err(|e| Ok(MergeError::WriteReplay(e)))?;
     let names = header.endpoints.iter().map(|e| e.name.clone()).collect();
-    let mut scrapes = ServerMetricsFile::new(out, start, names);
-    let mut fold = Fold::new(&header);
-    let mut failed: Option<MergeError> = None;
+    let mut scrapes = ServerMetricsFile::new(out, header.started_at, names);
+    let mut fold = Fold::new(header);
+    let mut failed: Option<RecordError> = None;
     let mut on_request = |record: &RequestRecord| {
         let mut record = record.clone();
         record.shard = u32::try_from(record.request.0 % u64::from(count)).ok();
         if let Err(e) = results.write(&record) {
-            failed.get_or_insert(e.into());
+            failed.get_or_insert(e);
         }
     };
     let mut events = Interleave::new(sources);
     for event in events.by_ref() {
         fold.apply(&event, &mut on_request);
-        let written = replay
+        replay
             .write(&event)
-            .map_err(MergeError::WriteReplay)
-            .and_then(|()| scrapes.write(&event).map_err(MergeError::from));
-        if let Err(e) = written {
-            return Err(e);
-        }
+            .map_err(|e| Ok(MergeError::WriteReplay(e)))?;
+        scrapes.write(&event).map_err(|e| Ok(e.into()))?;
     }
-    let ends = events.ends().map_err(|too_high| {
-        let lane = &listed[too_high.lane];
-        MergeError::RequestId {
-            shard: Shard {
-                index: lane.shard.index,
-                count,
-            }
-            .to_string(),
-            path: lane.path.clone(),
-            id: too_high.id,
-            count,
-        }
-    })?;
-    let duration = ends.iter().map(|e| e.t).max().unwrap_or_default();
-    let interrupted = ends.iter().any(|e| e.interrupted);
+    let ends = events.ends().map_err(Err)?;
     let end = ReplayEnd {
-        t: duration,
-        interrupted,
+        t: ends.iter().map(|e| e.t).max().unwrap_or_default(),
+        interrupted: ends.iter().any(|e| e.interrupted),
     };
-    let last = fold.finish(Some(end), duration, &mut on_request);
-    drop(on_request);
+    let last = fold.finish(Some(end), end.t, &mut on_request);
     if let Some(failure) = failed {
-        return Err(failure);
+        return Err(Ok(failure.into()));
     }
-    replay.finish(end).map_err(MergeError::WriteReplay)?;
-    scrapes.finish()?;
+    replay
+        .finish(end)
+        .map_err(|e| Ok(MergeError::WriteReplay(e)))?;
+    scrapes.finish().map_err(|e| Ok(e.into()))?;
+    Ok((results, last, ends))
+}
 
+/// The merged `run.json`: the race as its replay tells it, the shards listed (hosts, start
+/// skew, folders), the gaps and what each shard's stream said, and the client's lateness at
+/// its worst over the shards.
+fn run_info(
+    header: &ReplayHeader,
+    last: &Snapshot,
+    ends: &[LaneEnd],
+    listed: Vec<Listed>,
+    missing: &[Gap],
+    count: u32,
+) -> RunInfo {
+    let (start, duration) = (header.started_at, last.t);
     let span = Span {
         started_at: start,
         ended_at: clock::wall_time(start, duration),
         duration_s: duration.as_secs_f64(),
-        interrupted,
+        interrupted: ends.iter().any(|e| e.interrupted),
     };
-    let mut info = RunInfo::of_replay(&header, span, None, &last.endpoints);
+    let mut info = RunInfo::of_replay(header, span, None, &last.endpoints);
     // Told again below, with the shards' own lateness, which a replay does not hold.
     let without_runtime = read_notices(&last.endpoints, None);
     info.notices.retain(|n| !without_runtime.contains(n));
-    let mut notices: Vec<String> = missing_notice(&missing, count, listed.len())
+    let mut notices: Vec<String> = missing_notice(missing, count, listed.len())
         .into_iter()
         .collect();
-    notices.extend(shard_notices(&ends, &listed));
+    notices.extend(shard_notices(ends, &listed));
     notices.extend(start_notice(&listed));
     notices.append(&mut info.notices);
     info.notices = notices;
@@ -219,17 +265,7 @@ pub(crate) fn merge_shards<S: Source>(
     info.host = hosts.join(", ");
     info.shards = listed.into_iter().map(|l| l.shard).collect();
     info.missing_shards = missing.iter().map(|gap| gap.index).collect();
-    let summary = Summary::new(&info, span.duration_s, last.endpoints, last.costs);
-    let finished = results.finish(&info, &summary);
-    Ok(Merged {
-        dir: finished.dir,
-        run: Run {
-            info,
-            summary,
-            requests: Vec::new(),
-        },
-        write_failures: finished.failures,
-    })
+    info
 }
 
 /// A merged shard as `run.json` lists it, with where it came from and where its stream starts

@@ -178,17 +178,7 @@ pub(crate) fn check<S>(
         .filter(|&index| seen[index as usize].is_none())
         .collect();
     if !absent.is_empty() && !allow_missing {
-        let names: Vec<String> = absent
-            .iter()
-            .map(|&index| Shard { index, count }.to_string())
-            .collect();
-        let several = names.len() > 1;
-        let what = if several {
-            format!("shards {}", names.join(", "))
-        } else {
-            format!("shard {}", names[0])
-        };
-        return Err(MergeError::Missing { what, several });
+        return Err(missing_error(&absent, count));
     }
     missing.extend(absent.into_iter().map(|index| Gap {
         index,
@@ -196,21 +186,10 @@ pub(crate) fn check<S>(
     }));
     missing.sort_by_key(|gap| gap.index);
     if present.is_empty() {
-        let why = missing
-            .iter()
-            .map(|gap| {
-                format!(
-                    "shard {}: {}",
-                    Shard {
-                        index: gap.index,
-                        count
-                    },
-                    gap.why
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(MergeError::Nothing { why });
+        let why = missing.iter().map(|gap| gap_told(gap, count));
+        return Err(MergeError::Nothing {
+            why: why.collect::<Vec<_>>().join("; "),
+        });
     }
     present.sort_by_key(|folder| folder.shard.index);
     Ok((
@@ -221,4 +200,27 @@ pub(crate) fn check<S>(
         },
         race,
     ))
+}
+
+/// "shard 2/4 missing", or "shards 0/4, 2/4 missing".
+fn missing_error(absent: &[u32], count: u32) -> MergeError {
+    let names: Vec<String> = absent
+        .iter()
+        .map(|&index| Shard { index, count }.to_string())
+        .collect();
+    let several = names.len() > 1;
+    let what = if several {
+        format!("shards {}", names.join(", "))
+    } else {
+        format!("shard {}", names.join(""))
+    };
+    MergeError::Missing { what, several }
+}
+
+fn gap_told(gap: &Gap, count: u32) -> String {
+    let shard = Shard {
+        index: gap.index,
+        count,
+    };
+    format!("shard {shard}: {}", gap.why)
 }

@@ -148,7 +148,7 @@ impl<S: Source> Lane<S> {
             Some(end) => Offset(end.t.0.saturating_add(self.shift.0)),
             None => self.last_t,
         };
-        let cut_in_flight = end.is_none().then(|| self.open.len());
+        let cut_in_flight = end.is_none().then_some(self.open.len());
         if end.is_none() {
             // Handed out by `pop`: last first, so they leave in request order.
             self.closing = std::mem::take(&mut self.open)
