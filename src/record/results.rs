@@ -518,7 +518,7 @@ mod tests {
         assert_eq!(CsvRow::HEADER.last(), Some(&"shard"));
         let n = CsvRow::HEADER.len() - 1;
         assert_eq!(
-            CsvRow::HEADER[n - 5..],
+            CsvRow::HEADER[n - 5..n],
             ["tool_calls", "json_valid", "session", "turn", "repeat"]
         );
         let tail = &CsvRow::HEADER[n - 12..n - 5];
