@@ -2,4 +2,5 @@
 
 pub mod race;
 pub mod running;
+pub mod shards;
 pub mod tmux;

@@ -27,6 +27,7 @@ mod disk;
 mod fuzz_corpus;
 mod gating;
 mod images;
+mod merge;
 mod metrics_export;
 mod mock_faults;
 mod mock_metrics;
