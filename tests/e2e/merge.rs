@@ -101,30 +101,7 @@ fn merged_shards_count_every_request_with_exact_percentiles() {
 
     // The percentiles are those of every shard's request records together.
     let all: Vec<RequestRecord> = shards.iter().flat_map(|s| records(s)).collect();
-    let mut ttft = Distribution::new();
-    let mut ttlt = Distribution::new();
-    for r in all
-        .iter()
-        .filter(|r| !r.warmup && r.outcome == Outcome::Succeeded)
-    {
-        ttft.record_ms(r.ttft_ms.unwrap());
-        ttlt.record_ms(r.ttlt_ms.unwrap());
-    }
-    for (name, expected) in [("ttft_ms", ttft.summary()), ("ttlt_ms", ttlt.summary())] {
-        let expected = expected.unwrap();
-        let got = &endpoint["latency"][name];
-        assert_eq!(got["count"].as_u64(), Some(expected.count), "{name}");
-        for (q, want) in [
-            ("p50", expected.p50),
-            ("p90", expected.p90),
-            ("p95", expected.p95),
-            ("p99", expected.p99),
-            ("max", expected.max),
-        ] {
-            let value = got[q].as_f64().unwrap();
-            assert!((value - want).abs() < 1e-9, "{name}.{q}: {value} vs {want}");
-        }
-    }
+    assert_percentiles_of(&all, endpoint);
 
     // Every record once, ids unique, each naming its shard; run.json lists the shards.
     let merged_records = records(&merged);
@@ -147,17 +124,49 @@ fn merged_shards_count_every_request_with_exact_percentiles() {
     assert_eq!(run["host"], "host-0, host-1, host-2");
     assert!(run.get("missing_shards").is_none());
 
-    // report, compare and replay read the merged folder as any other.
-    let (code, text) = llmrace(&["report", path(&merged), "--format", "md"]);
+    read_as_any_other(dir.path(), &shards[0], &merged, endpoint);
+}
+
+/// The percentiles of `endpoint` (of `summary.json`) are those of `records`' requests.
+fn assert_percentiles_of(records: &[RequestRecord], endpoint: &serde_json::Value) {
+    let mut ttft = Distribution::new();
+    let mut ttlt = Distribution::new();
+    for r in records
+        .iter()
+        .filter(|r| !r.warmup && r.outcome == Outcome::Succeeded)
+    {
+        ttft.record_ms(r.ttft_ms.unwrap());
+        ttlt.record_ms(r.ttlt_ms.unwrap());
+    }
+    for (name, expected) in [("ttft_ms", ttft.summary()), ("ttlt_ms", ttlt.summary())] {
+        let expected = expected.unwrap();
+        let got = &endpoint["latency"][name];
+        assert_eq!(got["count"].as_u64(), Some(expected.count), "{name}");
+        for (q, want) in [
+            ("p50", expected.p50),
+            ("p90", expected.p90),
+            ("p95", expected.p95),
+            ("p99", expected.p99),
+            ("max", expected.max),
+        ] {
+            let value = got[q].as_f64().unwrap();
+            assert!((value - want).abs() < 1e-9, "{name}.{q}: {value} vs {want}");
+        }
+    }
+}
+
+/// `report`, `compare` and `replay` read the merged folder as any other.
+fn read_as_any_other(dir: &Path, shard: &Path, merged: &Path, endpoint: &serde_json::Value) {
+    let (code, text) = llmrace(&["report", path(merged), "--format", "md"]);
     assert_eq!(code, 0, "{text}");
-    let (code, text) = llmrace(&["compare", path(&shards[0]), path(&merged)]);
+    let (code, text) = llmrace(&["compare", path(shard), path(merged)]);
     assert_eq!(code, 0, "{text}");
-    let (code, text) = llmrace(&["replay", "--headless", path(&merged)]);
+    let (code, text) = llmrace(&["replay", "--headless", path(merged)]);
     assert_eq!(code, 0, "{text}");
     assert!(!text.contains("damaged"), "{text}");
     // The replay gives back the merged numbers.
-    let again = dir.path().join("again");
-    let (code, text) = llmrace(&["report", path(&merged), "--results", path(&again)]);
+    let again = dir.join("again");
+    let (code, text) = llmrace(&["report", path(merged), "--results", path(&again)]);
     assert_eq!(code, 0, "{text}");
     assert_eq!(
         json(&again, "summary.json")["endpoints"][0]["counts"],
@@ -365,7 +374,6 @@ fn local_shard_processes_merged_equal_one_process() {
         .iter()
         .enumerate()
         .map(|(k, out)| {
-            let race = race;
             let out = out.clone();
             std::thread::spawn(move || race(&out, Some(&format!("{k}/4"))))
         })
