@@ -66,7 +66,14 @@ fn shards_line(shards: &[ShardRun], missing: &[u32]) -> String {
         }
     }
     if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|k| format!("{k}/{count}")).collect();
+        let mut names: Vec<String> = missing
+            .iter()
+            .take(8)
+            .map(|k| format!("{k}/{count}"))
+            .collect();
+        if missing.len() > 8 {
+            names.push(format!("and {} more", missing.len() - 8));
+        }
         let _ = write!(text, "; missing: {}", names.join(", "));
     }
     text.push('\n');

@@ -36,6 +36,9 @@ use crate::stats::{RequestRecord, Snapshot};
 /// Shards that started further apart than this are said to have.
 const START_SPREAD_NOTICE_MS: f64 = 1_000.0;
 
+/// Missing shards named one by one in the notice; past these they are counted.
+const NAMED_GAPS: usize = 8;
+
 /// How to merge.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MergeOptions {
@@ -282,8 +285,9 @@ fn missing_notice(missing: &[Gap], count: u32, merged: usize) -> Option<String> 
     if missing.is_empty() {
         return None;
     }
-    let each: Vec<String> = missing
+    let mut each: Vec<String> = missing
         .iter()
+        .take(NAMED_GAPS)
         .map(|gap| {
             let shard = Shard {
                 index: gap.index,
@@ -292,6 +296,9 @@ fn missing_notice(missing: &[Gap], count: u32, merged: usize) -> Option<String> 
             format!("shard {shard} ({})", gap.why)
         })
         .collect();
+    if missing.len() > NAMED_GAPS {
+        each.push(format!("{} more", missing.len() - NAMED_GAPS));
+    }
     let (are, them) = if missing.len() == 1 {
         ("is", "its")
     } else {

@@ -38,6 +38,12 @@ pub enum MergeError {
     )]
     BadShard { path: PathBuf, shard: String },
     #[error(
+        "{} says its race was split into {count} shards, more than merge takes ({}): is its \
+         run.json damaged?",
+        .path.display(), super::inputs::MAX_SHARDS
+    )]
+    TooManyShards { path: PathBuf, count: u32 },
+    #[error(
         "shard {shard} ({}) has no replay (replay.jsonl.gz; was it run with --no-replay?): merge \
          rebuilds the race's numbers from every event, which only the replay holds\n  help: run \
          the shard again without --no-replay, or pass --allow-missing to merge the others \

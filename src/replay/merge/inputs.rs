@@ -9,6 +9,13 @@ use crate::config::{RaceConfig, Shard};
 use crate::record::replay::ReplayReader;
 use crate::record::{ReplayError, RunInfo};
 
+/// The most shards a race may be split into: more is taken for a damaged file, not a race
+/// (each shard is a process, and the merge holds a slot for each).
+pub(crate) const MAX_SHARDS: u32 = 100_000;
+
+/// Missing shards named one by one in a message; past these they are counted.
+const NAMED: usize = 8;
+
 /// One shard's results folder, its replay open at its first event.
 pub(crate) struct ShardFolder<S> {
     pub path: PathBuf,
@@ -83,6 +90,12 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
     let shard = shard_of(run.as_ref(), &race).ok_or_else(|| MergeError::NotAShard {
         path: path.to_path_buf(),
     })?;
+    if shard.count > MAX_SHARDS {
+        return Err(MergeError::TooManyShards {
+            path: path.to_path_buf(),
+            count: shard.count,
+        });
+    }
     if shard.count == 0 || shard.index >= shard.count {
         return Err(MergeError::BadShard {
             path: path.to_path_buf(),
@@ -186,7 +199,7 @@ pub(crate) fn check<S>(
     }));
     missing.sort_by_key(|gap| gap.index);
     if present.is_empty() {
-        let why = missing.iter().map(|gap| gap_told(gap, count));
+        let why = missing.iter().take(NAMED).map(|gap| gap_told(gap, count));
         return Err(MergeError::Nothing {
             why: why.collect::<Vec<_>>().join("; "),
         });
@@ -204,11 +217,15 @@ pub(crate) fn check<S>(
 
 /// "shard 2/4 missing", or "shards 0/4, 2/4 missing".
 fn missing_error(absent: &[u32], count: u32) -> MergeError {
-    let names: Vec<String> = absent
+    let mut names: Vec<String> = absent
         .iter()
+        .take(NAMED)
         .map(|&index| Shard { index, count }.to_string())
         .collect();
-    let several = names.len() > 1;
+    if absent.len() > NAMED {
+        names.push(format!("and {} more", absent.len() - NAMED));
+    }
+    let several = absent.len() > 1;
     let what = if several {
         format!("shards {}", names.join(", "))
     } else {

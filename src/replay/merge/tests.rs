@@ -415,3 +415,32 @@ fn a_merged_folder_or_an_ordinary_race_is_not_a_shard() {
         "{told}"
     );
 }
+
+#[test]
+fn many_missing_shards_are_counted_past_the_first_few() {
+    let whole = fixture::replay(1, 4);
+    let shards = split(&whole, 20).into_iter().take(1).collect();
+    let told = refusal(folders(shards), false);
+    assert!(
+        told.starts_with(
+            "shards 1/20, 2/20, 3/20, 4/20, 5/20, 6/20, 7/20, 8/20, and 11 more missing"
+        ),
+        "{told}"
+    );
+}
+
+#[test]
+fn a_race_split_past_the_limit_is_taken_for_a_damaged_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut replay = fixture::replay(1, 2);
+    replay.header.race.shard = Some(Shard {
+        index: 0,
+        count: u32::MAX,
+    });
+    fixture::write_file(dir.path(), &replay, None);
+    let told = inputs::open(dir.path()).err().unwrap().to_string();
+    assert!(
+        told.contains("split into 4294967295 shards, more than merge takes"),
+        "{told}"
+    );
+}
