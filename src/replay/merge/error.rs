@@ -14,6 +14,12 @@ pub enum MergeError {
     #[error("{} does not exist\n  {SHARDS_HELP}", .path.display())]
     NotFound { path: PathBuf },
     #[error(
+        "{} is a file, not a results folder: give the folder a shard wrote (its replay's \
+         folder)\n  {SHARDS_HELP}",
+        .path.display()
+    )]
+    NotAFolder { path: PathBuf },
+    #[error(
         "{} is not a race's results folder: it holds neither run.json nor replay.jsonl.gz\n  \
          {SHARDS_HELP}",
         .path.display()

@@ -57,7 +57,7 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         });
     }
     if !path.is_dir() {
-        return Err(MergeError::NotResults {
+        return Err(MergeError::NotAFolder {
             path: path.to_path_buf(),
         });
     }
