@@ -104,7 +104,8 @@ pub(crate) fn merge_shards<S: Source>(
         .ok_or_else(|| MergeError::Nothing {
             why: "no shard has a replay".to_string(),
         })?;
-    let header = merged_header(&present, race, start)?;
+    let mut header = merged_header(&present, race, start)?;
+    header.shards = Some(count);
     let mut listed = Vec::with_capacity(present.len());
     let mut sources = Vec::with_capacity(present.len());
     for folder in present {
@@ -117,7 +118,7 @@ pub(crate) fn merge_shards<S: Source>(
         });
         sources.push((folder.shard, shift, folder.events));
     }
-    let (results, last, ends) = write_events(&header, sources, count, out).map_err(|e| {
+    let (results, last, ends) = write_events(&header, sources, out).map_err(|e| {
         e.unwrap_or_else(|too_high| {
             let lane = &listed[too_high.lane];
             MergeError::RequestId {
@@ -181,7 +182,6 @@ type Stopped = Result<MergeError, TooHigh>;
 fn write_events<S: Source>(
     header: &ReplayHeader,
     sources: Vec<(Shard, crate::event::Offset, S)>,
-    count: u32,
     out: &Path,
 ) -> Result<(ResultsWriter, Snapshot, Vec<LaneEnd>), Stopped> {
     let never = AtomicBool::new(false);
@@ -192,10 +192,9 @@ fn write_events<S: Source>(
     let mut scrapes = ServerMetricsFile::new(out, header.started_at, names);
     let mut fold = Fold::new(header);
     let mut failed: Option<RecordError> = None;
+    // The fold names each record's shard, as the merged replay's header gives their count.
     let mut on_request = |record: &RequestRecord| {
-        let mut record = record.clone();
-        record.shard = u32::try_from(record.request.0 % u64::from(count)).ok();
-        if let Err(e) = results.write(&record) {
+        if let Err(e) = results.write(record) {
             failed.get_or_insert(e);
         }
     };

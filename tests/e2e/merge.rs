@@ -172,6 +172,11 @@ fn read_as_any_other(dir: &Path, shard: &Path, merged: &Path, endpoint: &serde_j
         json(&again, "summary.json")["endpoints"][0]["counts"],
         endpoint["counts"]
     );
+    // Byte for byte: the merge folded the replay it wrote, each record naming its shard.
+    for name in ["requests.jsonl", "requests.csv", "summary.json"] {
+        let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
+        assert!(read(&again) == read(merged), "{name}");
+    }
 }
 
 #[test]
