@@ -114,7 +114,6 @@ pub(crate) fn merge_shards<S: Source>(
             shard: header::shard_run(&folder),
             path: folder.path.clone(),
             run: folder.run.clone(),
-            shift,
         });
         sources.push((folder.shard, shift, folder.events));
     }
@@ -248,7 +247,7 @@ fn run_info(
         .into_iter()
         .collect();
     notices.extend(shard_notices(ends, &listed));
-    notices.extend(start_notice(&listed));
+    notices.extend(start_notice(ends));
     notices.append(&mut info.notices);
     info.notices = notices;
     let runs = listed.iter().filter_map(|l| l.run.as_ref());
@@ -270,13 +269,11 @@ fn run_info(
     info
 }
 
-/// A merged shard as `run.json` lists it, with where it came from and where its stream starts
-/// on the merged clock.
+/// A merged shard as `run.json` lists it, with where it came from.
 struct Listed {
     shard: ShardRun,
     path: PathBuf,
     run: Option<RunInfo>,
-    shift: crate::event::Offset,
 }
 
 /// The notice of the shards not merged, said in every output of the merged race.
@@ -336,13 +333,16 @@ fn shard_notices(ends: &[LaneEnd], listed: &[Listed]) -> Vec<String> {
     notices
 }
 
-/// Said when the shards' clocks put their starts far apart.
-fn start_notice(listed: &[Listed]) -> Option<String> {
-    let spread_ms = listed.iter().map(|l| l.shift).max()?.as_secs_f64() * 1000.0;
+/// Said when the shards' first requests left far apart on the merged clock (the hosts'
+/// clocks): for that long, not every shard was sending.
+fn start_notice(ends: &[LaneEnd]) -> Option<String> {
+    let firsts = ends.iter().filter_map(|e| e.first_sent);
+    let spread = firsts.clone().max()?.since(firsts.min()?);
+    let spread_ms = spread.as_secs_f64() * 1000.0;
     (spread_ms > START_SPREAD_NOTICE_MS).then(|| {
         format!(
-            "the shards started {:.1} s apart by their hosts' clocks: for that long at the \
-             start, not every shard was sending (see each shard's start_skew_ms)",
+            "the shards' first requests left {:.1} s apart by their hosts' clocks: for that \
+             long at the start, not every shard was sending (see each shard's start_skew_ms)",
             spread_ms / 1000.0
         )
     })

@@ -67,6 +67,8 @@ pub(crate) struct LaneEnd {
     /// Cut without an end line: the requests it had in flight, closed as cancelled at `t`.
     pub cut_in_flight: Option<usize>,
     pub damage: Option<String>,
+    /// When its first measured (not warm-up) request left, on the merged clock.
+    pub first_sent: Option<Offset>,
 }
 
 /// One shard's stream on the merged clock.
@@ -78,6 +80,7 @@ struct Lane<S> {
     keeps_scrapes: bool,
     open: BTreeMap<RequestId, EndpointId>,
     last_t: Offset,
+    first_sent: Option<Offset>,
     /// The cancellations closing a cut stream, handed out last.
     closing: Vec<RaceEvent>,
     end: Option<LaneEnd>,
@@ -101,8 +104,12 @@ impl<S: Source> Lane<S> {
                 return Some(Err(TooHigh { lane, id }));
             }
             match event.kind {
-                EventKind::Sent { .. } => {
+                EventKind::Sent { warmup, .. } => {
                     self.open.insert(event.request, event.endpoint);
+                    if !warmup {
+                        let first = self.first_sent.get_or_insert(event.t);
+                        *first = (*first).min(event.t);
+                    }
                 }
                 EventKind::Finished { .. }
                 | EventKind::Failed { .. }
@@ -168,6 +175,7 @@ impl<S: Source> Lane<S> {
             interrupted: end.is_none_or(|e| e.interrupted),
             cut_in_flight,
             damage: self.source.damage(),
+            first_sent: self.first_sent,
         });
     }
 }
@@ -199,6 +207,7 @@ impl<S: Source> Interleave<S> {
                 keeps_scrapes: i == 0,
                 open: BTreeMap::new(),
                 last_t: shift,
+                first_sent: None,
                 closing: Vec::new(),
                 end: None,
             })

@@ -87,7 +87,7 @@ fn folders(shards: Vec<Replay>) -> Vec<Opened<Held>> {
         .collect()
 }
 
-fn merged(shards: Vec<Replay>, allow_missing: bool, out: &Path) -> Merged {
+fn merge_into(shards: Vec<Replay>, allow_missing: bool, out: &Path) -> Merged {
     let (shards, race) = inputs::check(folders(shards), allow_missing).unwrap();
     merge_shards(shards, &race, out).unwrap()
 }
@@ -111,7 +111,7 @@ fn refusal(shards: Vec<Opened<Held>>, allow_missing: bool) -> String {
 fn shards_merged_give_the_numbers_of_their_events_folded_once() {
     let whole = fixture::replay(4, 60);
     let dir = tempfile::tempdir().unwrap();
-    let merged = merged(split(&whole, 3), false, dir.path());
+    let merged = merge_into(split(&whole, 3), false, dir.path());
     let mut folded_records = Vec::new();
     let folded_snapshot = fold_replay(&whole, |r| folded_records.push(r.clone()));
     let summary = &merged.run.summary;
@@ -179,7 +179,7 @@ fn merged_percentiles_are_those_of_every_request_record() {
             records
         })
         .collect();
-    let merged = merged(shards, false, dir.path());
+    let merged = merge_into(shards, false, dir.path());
     for endpoint in &merged.run.summary.endpoints {
         let mut ttft = Distribution::new();
         let mut ttlt = Distribution::new();
@@ -212,7 +212,7 @@ fn a_shard_that_started_later_is_moved_onto_the_shared_clock() {
     let later = chrono::Duration::milliseconds(250);
     shards[1].header.started_at += later;
     let dir = tempfile::tempdir().unwrap();
-    let merged = merged(shards, false, dir.path());
+    let merged = merge_into(shards, false, dir.path());
     assert_eq!(merged.run.info.started_at, whole.header.started_at);
     let shifted = whole.duration().as_secs_f64() + 0.25;
     assert!((merged.run.info.duration_s - shifted).abs() < 1e-9);
@@ -229,6 +229,19 @@ fn a_shard_that_started_later_is_moved_onto_the_shared_clock() {
         .unwrap();
     assert!((record.sent_at_s - in_shard.sent_at_s - 0.25).abs() < 1e-9);
     assert_eq!(record.request_time, in_shard.request_time + later);
+    let apart = |notices: &[String]| notices.iter().any(|n| n.contains("s apart by their hosts"));
+    assert!(!apart(&merged.run.info.notices));
+
+    // Two seconds apart, the shards did not all send at first: said.
+    let mut shards = split(&whole, 2);
+    shards[1].header.started_at += chrono::Duration::seconds(2);
+    let dir = tempfile::tempdir().unwrap();
+    let merged = merge_into(shards, false, dir.path());
+    assert!(
+        apart(&merged.run.info.notices),
+        "{:?}",
+        merged.run.info.notices
+    );
 }
 
 #[test]
@@ -288,7 +301,7 @@ fn allowed_missing_the_gap_is_stated_in_the_run() {
     let mut shards = split(&whole, 3);
     shards.remove(1);
     let dir = tempfile::tempdir().unwrap();
-    let merged = merged(shards, true, dir.path());
+    let merged = merge_into(shards, true, dir.path());
     let run = RunInfo::read(dir.path()).unwrap();
     assert_eq!(run.missing_shards, vec![1]);
     assert_eq!(
@@ -340,7 +353,7 @@ fn a_cut_shard_merges_with_its_requests_in_flight_cancelled_and_the_cut_told() {
     shards[1].end = None;
     shards[1].damage = Some("the file stops before the race's end (was the race cut off?)".into());
     let dir = tempfile::tempdir().unwrap();
-    let merged = merged(shards, false, dir.path());
+    let merged = merge_into(shards, false, dir.path());
     let info = &merged.run.info;
     assert!(info.interrupted);
     let cut = info
@@ -408,7 +421,7 @@ fn a_merged_folder_or_an_ordinary_race_is_not_a_shard() {
     assert!(told.contains("does not exist"), "{told}");
 
     let out = dir.path().join("merged");
-    merged(split(&fixture::replay(2, 4), 2), false, &out);
+    merge_into(split(&fixture::replay(2, 4), 2), false, &out);
     let told = inputs::open(&out).err().unwrap().to_string();
     assert!(
         told.contains("is already a merged race (of 2 shards)"),
