@@ -33,7 +33,7 @@ use crate::record::{
 };
 use crate::stats::{RequestRecord, Snapshot};
 
-/// Shards that started further apart than this are said to have.
+/// Shards whose first requests left further apart than this are said to have.
 const START_SPREAD_NOTICE_MS: f64 = 1_000.0;
 
 /// Missing shards named one by one in the notice; past these they are counted.
