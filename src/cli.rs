@@ -154,6 +154,51 @@ pub enum Command {
     /// Run a race at rising concurrency levels and recommend an operating point per endpoint.
     #[command(long_about = SWEEP_LONG_ABOUT)]
     Sweep(SweepArgs),
+    /// Merge the results folders of one race's shards (--shard K/N) into one, exactly.
+    #[command(long_about = MERGE_LONG_ABOUT)]
+    Merge(MergeArgs),
+}
+
+const MERGE_LONG_ABOUT: &str = "\
+Merge the results folders of one race's shards (`llmrace race --shard K/N`, run by as many
+processes or machines) into one results folder: requests.jsonl and .csv of every shard in time
+order (each record naming its shard), summary.json counted again from every event (the same
+numbers as if one process had sent every request: exact percentiles, not averaged ones), one
+replay of all shards on the shared wall clock (`llmrace replay DIR` plays it), and run.json
+listing the shards, their hosts and start skew. --fail-if and the race's [thresholds] are
+judged on the merged race (exit 1 when one holds).
+
+Folders of different races, a shard given twice, or a missing shard are refused (exit 2);
+--allow-missing merges the shards there are and says what is missing in every output.
+
+Examples:
+  llmrace merge shard-0 shard-1 shard-2 shard-3 -o merged
+  llmrace merge results/shard-* -o merged --fail-if 'ttft.p95 > 800ms'";
+
+/// `llmrace merge`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct MergeArgs {
+    /// The shards' results folders, in any order.
+    #[arg(value_name = "SHARD_DIR", num_args = 1.., required = true)]
+    pub shards: Vec<PathBuf>,
+
+    /// The folder to write the merged race to (created when missing).
+    #[arg(short = 'o', long = "out", value_name = "DIR", required = true)]
+    pub out: PathBuf,
+
+    /// Merge the shards given even when some of the race's are missing (or have no replay):
+    /// every output says which.
+    #[arg(long)]
+    pub allow_missing: bool,
+
+    /// Fail (exit 1) if this holds for an endpoint of the merged race, e.g. 'ttft.p95 >
+    /// 800ms' (repeatable); the race's own [thresholds] are judged too.
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
+
+    /// Replace llmrace's earlier results in the output folder.
+    #[arg(long)]
+    pub force: bool,
 }
 
 const SWEEP_LONG_ABOUT: &str = "Run the same race once per concurrency level, headless, each \

@@ -4,6 +4,7 @@
 
 mod error;
 mod init;
+mod merge;
 mod metrics;
 mod mock;
 mod saved;
@@ -17,6 +18,7 @@ use crate::{cli, print, report, secret, sweep, tui};
 
 pub use error::CommandError;
 pub use init::init_command;
+pub use merge::merge_command;
 pub use mock::mock_command;
 pub use saved::{compare_command, report_command};
 

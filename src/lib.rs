@@ -149,8 +149,8 @@ pub(crate) mod workload;
 pub use capacity::raise_open_file_limit;
 pub use cli::{Cli, Command};
 pub use commands::{
-    compare_command, init_command, mock_command, race_command, replay_command, report_command,
-    sweep_command,
+    compare_command, init_command, merge_command, mock_command, race_command, replay_command,
+    report_command, sweep_command,
 };
 pub use print::err as print_error;
 // What the benches and the end-to-end tests fold a replay with.

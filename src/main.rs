@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Report(args) => llmrace::report_command(&args),
         Command::Compare(args) => llmrace::compare_command(&args),
         Command::Sweep(args) => runtime.block_on(llmrace::sweep_command(&args)),
+        Command::Merge(args) => llmrace::merge_command(&args),
     };
     // Mock servers and abandoned connections must not delay the exit.
     runtime.shutdown_background();

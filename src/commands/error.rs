@@ -59,6 +59,9 @@ pub enum CommandError {
     /// `--metrics-addr` (or `[export] prometheus`) where nothing can listen.
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    /// `llmrace merge` refused its folders, or could not write the merged race.
+    #[error(transparent)]
+    Merge(#[from] crate::replay::MergeError),
     /// A file the command was asked to write (`report -o`, `init`) could not be written.
     #[error("cannot write {}: {source}", .path.display())]
     Write {
@@ -74,6 +77,7 @@ impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CommandError::Race(e) => e.exit_code(),
+            CommandError::Merge(e) => e.exit_code(),
             CommandError::Threshold(_)
             | CommandError::Run(_)
             | CommandError::Format(_)

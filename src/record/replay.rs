@@ -53,6 +53,10 @@ pub struct ReplayHeader {
     /// 1 kept them in the header line; they now follow it, one line each.
     #[serde(default, skip_serializing)]
     pub prompts: Vec<Vec<Message>>,
+    /// A merged race's (`llmrace merge`): how many shards it was split into. Its request ids
+    /// are `id × N + K`, so each request's shard is its id modulo this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
 }
 
 /// The header as its line holds it: without the prompts, which follow it one a line.
@@ -94,6 +98,7 @@ impl ReplayHeader {
             endpoints,
             race,
             prompts,
+            shards: None,
         }
     }
 }

@@ -277,10 +277,11 @@ struct CsvRow<'a> {
     session: Option<u64>,
     turn: Option<u32>,
     repeat: bool,
+    shard: Option<u32>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 49] = [
+    const HEADER: [&'static str; 50] = [
         "request",
         "endpoint",
         "prompt",
@@ -330,6 +331,7 @@ impl CsvRow<'_> {
         "session",
         "turn",
         "repeat",
+        "shard",
     ];
 }
 
@@ -401,6 +403,7 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             session: r.session,
             turn: r.turn,
             repeat: r.repeat,
+            shard: r.shard,
         }
     }
 }
@@ -431,7 +434,7 @@ mod tests {
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
              first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
-             tool_calls,json_valid,session,turn,repeat"
+             tool_calls,json_valid,session,turn,repeat,shard"
         ));
     }
 
@@ -454,7 +457,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false,"),
             "{}",
             row(&closed)
         );
@@ -465,7 +468,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false,"),
             "{}",
             row(&retry)
         );
@@ -499,7 +502,7 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true,"),
             "{row}"
         );
         // Tool calls and the JSON check, in the two columns after them.
@@ -510,10 +513,12 @@ mod tests {
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true"), "{row}");
-        let n = CsvRow::HEADER.len();
+        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true,"), "{row}");
+        // The last column is a merged race's shard (empty otherwise); these come before it.
+        assert_eq!(CsvRow::HEADER.last(), Some(&"shard"));
+        let n = CsvRow::HEADER.len() - 1;
         assert_eq!(
-            CsvRow::HEADER[n - 5..],
+            CsvRow::HEADER[n - 5..n],
             ["tool_calls", "json_valid", "session", "turn", "repeat"]
         );
         let tail = &CsvRow::HEADER[n - 12..n - 5];

@@ -52,6 +52,8 @@ pub(crate) fn fold_stream_seeing<R: std::io::BufRead + Send>(
 pub(crate) struct Fold {
     aggregator: Aggregator,
     open: BTreeMap<RequestId, EndpointId>,
+    /// A merged race's shard count: each record then names its shard (`llmrace merge`).
+    shards: Option<u32>,
 }
 
 impl Fold {
@@ -59,6 +61,7 @@ impl Fold {
         Fold {
             aggregator: aggregator_for(header),
             open: BTreeMap::new(),
+            shards: header.shards.filter(|n| *n > 0),
         }
     }
 
@@ -78,8 +81,16 @@ impl Fold {
             _ => {}
         }
         if let Some(record) = self.aggregator.apply(event) {
-            on_request(&record);
+            on_request(&self.named(record));
         }
+    }
+
+    /// `record` with its shard, in a merged race.
+    fn named(&self, mut record: RequestRecord) -> RequestRecord {
+        if let Some(count) = self.shards {
+            record.shard = u32::try_from(record.request.0 % u64::from(count)).ok();
+        }
+        record
     }
 
     pub(crate) fn finish(
@@ -97,7 +108,7 @@ impl Fold {
                     kind: EventKind::Cancelled { bytes: 0 },
                 };
                 if let Some(record) = self.aggregator.apply(&cut) {
-                    on_request(&record);
+                    on_request(&self.named(record));
                 }
             }
         }

@@ -134,6 +134,9 @@ pub struct RequestRecord {
     /// server's prefix cache may have answered it. False in records written before repeats.
     #[serde(default)]
     pub repeat: bool,
+    /// A merged race's record (`llmrace merge`): the shard (K of `--shard K/N`) that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u32>,
 }
 
 #[expect(
@@ -478,6 +481,7 @@ impl RequestTrace {
             session: self.session.map(|(session, _)| session),
             turn: self.session.map(|(_, turn)| turn),
             repeat: self.repeat,
+            shard: None,
         })
     }
 }

@@ -3,4 +3,5 @@
 pub mod proxy;
 pub mod race;
 pub mod running;
+pub mod shards;
 pub mod tmux;

@@ -29,6 +29,7 @@ mod every_protocol;
 mod fuzz_corpus;
 mod gating;
 mod images;
+mod merge;
 mod metrics_export;
 mod mock_faults;
 mod mock_metrics;

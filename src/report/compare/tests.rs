@@ -110,6 +110,7 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             session: None,
             turn: None,
             repeat: false,
+            shard: None,
         });
         sent_at_s += if ok { ttlt / 1000.0 } else { 0.01 };
     }

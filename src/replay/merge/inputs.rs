@@ -1,0 +1,243 @@
+//! The shard folders `merge` is given: each opened and told apart (which shard of which race),
+//! then checked together: shards of one race, each once, none missing unless allowed.
+
+use std::path::{Path, PathBuf};
+
+use super::error::MergeError;
+use super::same_race;
+use crate::config::{RaceConfig, Shard};
+use crate::record::replay::ReplayReader;
+use crate::record::{ReplayError, RunInfo};
+
+/// The most shards a race may be split into: more is taken for a damaged file, not a race
+/// (each shard is a process, and the merge holds a slot for each).
+pub(crate) const MAX_SHARDS: u32 = 100_000;
+
+/// Missing shards named one by one in a message; past these they are counted.
+const NAMED: usize = 8;
+
+/// One shard's results folder, its replay open at its first event.
+pub(crate) struct ShardFolder<S> {
+    pub path: PathBuf,
+    pub shard: Shard,
+    /// Its `run.json`, when it was written (a killed shard has none).
+    pub run: Option<RunInfo>,
+    pub events: S,
+}
+
+/// A shard of the race that is not merged, and why: told in every output.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Gap {
+    pub index: u32,
+    pub why: String,
+}
+
+/// The shards to merge, in shard order, and the ones that are not.
+pub(crate) struct Shards<S> {
+    pub count: u32,
+    pub present: Vec<ShardFolder<S>>,
+    pub missing: Vec<Gap>,
+}
+
+/// A folder as opened: a shard with its replay, or one without (merged only as missing).
+pub(crate) struct Opened<S> {
+    pub path: PathBuf,
+    pub shard: Shard,
+    pub run: Option<RunInfo>,
+    /// The race as the shard ran it, from its replay's header, else its `run.json`.
+    pub race: RaceConfig,
+    pub events: Option<S>,
+}
+
+/// Opens the folder `path` as a shard's results.
+pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
+    if !path.exists() {
+        return Err(MergeError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    if !path.is_dir() {
+        return Err(MergeError::NotAFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    let run = RunInfo::read(path);
+    let reader = match ReplayReader::open(path) {
+        Ok(reader) => Some(reader),
+        Err(ReplayError::NoReplay { .. }) => None,
+        Err(source) => {
+            return Err(MergeError::Replay {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let race = match (&reader, &run) {
+        (Some(reader), _) => reader.header().race.clone(),
+        (None, Some(run)) => run.race.clone(),
+        (None, None) => {
+            return Err(MergeError::NotResults {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    if let Some(run) = run.as_ref().filter(|r| !r.shards.is_empty()) {
+        return Err(MergeError::AlreadyMerged {
+            path: path.to_path_buf(),
+            count: run.shards.len(),
+        });
+    }
+    let shard = shard_of(run.as_ref(), &race).ok_or_else(|| MergeError::NotAShard {
+        path: path.to_path_buf(),
+    })?;
+    if shard.count > MAX_SHARDS {
+        return Err(MergeError::TooManyShards {
+            path: path.to_path_buf(),
+            count: shard.count,
+        });
+    }
+    if shard.count == 0 || shard.index >= shard.count {
+        return Err(MergeError::BadShard {
+            path: path.to_path_buf(),
+            shard: shard.to_string(),
+        });
+    }
+    Ok(Opened {
+        path: path.to_path_buf(),
+        shard,
+        run,
+        race,
+        events: reader,
+    })
+}
+
+/// Which shard a folder holds: its `run.json` says, or else the race its replay recorded.
+fn shard_of(run: Option<&RunInfo>, race: &RaceConfig) -> Option<Shard> {
+    run.and_then(|r| {
+        r.shard.as_ref().map(|s| Shard {
+            index: s.index,
+            count: s.count,
+        })
+    })
+    .or(race.shard)
+}
+
+/// Checks the opened folders together: one race (the first folder's), each shard once, and
+/// every shard there unless `allow_missing` (a shard without a replay counts as missing then).
+pub(crate) fn check<S>(
+    opened: Vec<Opened<S>>,
+    allow_missing: bool,
+) -> Result<(Shards<S>, RaceConfig), MergeError> {
+    let Some(first) = opened.first() else {
+        return Err(MergeError::Nothing {
+            why: "no folder was given".to_string(),
+        });
+    };
+    let (count, race) = (first.shard.count, first.race.clone());
+    let (first_shard, first_path) = (first.shard, first.path.clone());
+    let mut seen: Vec<Option<PathBuf>> = vec![None; count as usize];
+    let mut present = Vec::new();
+    let mut missing = Vec::new();
+    for folder in opened {
+        let what = if folder.shard.count == count {
+            same_race::differences(&race, &folder.race)
+        } else {
+            format!(
+                "one splits the race into {count} shards, the other into {}",
+                folder.shard.count
+            )
+        };
+        if !what.is_empty() {
+            return Err(MergeError::DifferentRaces {
+                first: first_shard.to_string(),
+                first_path: first_path.clone(),
+                other: folder.shard.to_string(),
+                other_path: folder.path,
+                what,
+            });
+        }
+        let slot = &mut seen[folder.shard.index as usize];
+        if let Some(earlier) = slot {
+            return Err(MergeError::Duplicate {
+                shard: folder.shard.to_string(),
+                first: earlier.clone(),
+                second: folder.path,
+            });
+        }
+        *slot = Some(folder.path.clone());
+        match folder.events {
+            Some(events) => present.push(ShardFolder {
+                path: folder.path,
+                shard: folder.shard,
+                run: folder.run,
+                events,
+            }),
+            None if allow_missing => missing.push(Gap {
+                index: folder.shard.index,
+                why: format!(
+                    "{} has no replay (run with --no-replay?)",
+                    folder.path.display()
+                ),
+            }),
+            None => {
+                return Err(MergeError::NoReplay {
+                    shard: folder.shard.to_string(),
+                    path: folder.path,
+                });
+            }
+        }
+    }
+    let absent: Vec<u32> = (0..count)
+        .filter(|&index| seen[index as usize].is_none())
+        .collect();
+    if !absent.is_empty() && !allow_missing {
+        return Err(missing_error(&absent, count));
+    }
+    missing.extend(absent.into_iter().map(|index| Gap {
+        index,
+        why: "its folder was not given".to_string(),
+    }));
+    missing.sort_by_key(|gap| gap.index);
+    if present.is_empty() {
+        let why = missing.iter().take(NAMED).map(|gap| gap_told(gap, count));
+        return Err(MergeError::Nothing {
+            why: why.collect::<Vec<_>>().join("; "),
+        });
+    }
+    present.sort_by_key(|folder| folder.shard.index);
+    Ok((
+        Shards {
+            count,
+            present,
+            missing,
+        },
+        race,
+    ))
+}
+
+/// "shard 2/4 missing", or "shards 0/4, 2/4 missing".
+fn missing_error(absent: &[u32], count: u32) -> MergeError {
+    let mut names: Vec<String> = absent
+        .iter()
+        .take(NAMED)
+        .map(|&index| Shard { index, count }.to_string())
+        .collect();
+    if absent.len() > NAMED {
+        names.push(format!("and {} more", absent.len() - NAMED));
+    }
+    let several = absent.len() > 1;
+    let what = if several {
+        format!("shards {}", names.join(", "))
+    } else {
+        format!("shard {}", names.join(""))
+    };
+    MergeError::Missing { what, several }
+}
+
+fn gap_told(gap: &Gap, count: u32) -> String {
+    let shard = Shard {
+        index: gap.index,
+        count,
+    };
+    format!("shard {shard}: {}", gap.why)
+}
