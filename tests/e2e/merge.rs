@@ -353,7 +353,6 @@ fn long_shard(out: &Path) {
 /// The test: N shard processes against the mock, merged, equal a single-process race
 /// of the same workload in every count and token total.
 #[test]
-#[ignore = "needs --shard from branch shard"]
 fn local_shard_processes_merged_equal_one_process() {
     let dir = tempfile::tempdir().unwrap();
     let race = |out: &Path, shard: Option<&str>| {
