@@ -43,6 +43,15 @@ impl ApiKey {
                 var: var.to_string(),
             });
         }
+        // A line break or control character inside the key (two keys pasted together, a
+        // file with Windows line ends) cannot go into a header: said here, naming the variable,
+        // not later as a bad `authorization` header.
+        if key.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(SecretError::NotAHeader {
+                endpoint: endpoint.to_string(),
+                var: var.to_string(),
+            });
+        }
         Ok(ApiKey(key))
     }
 
@@ -81,6 +90,12 @@ pub enum SecretError {
          {var}=... again with the key as plain text"
     )]
     NotUnicode { endpoint: String, var: String },
+    #[error(
+        "endpoint `{endpoint}`: the API key in {var} holds a line break or another control \
+         character, which an HTTP header cannot carry\n  help: export {var}=... with the key \
+         alone, on one line, as the provider shows it"
+    )]
+    NotAHeader { endpoint: String, var: String },
 }
 
 /// Query parameters whose values are secrets (compared case-insensitively).
@@ -298,6 +313,24 @@ mod tests {
         assert!(err.contains("export VLLM_API_KEY=..."), "{err}");
         let err = ApiKey::from_value(Some("  ".into()), "K", "e").err();
         assert!(matches!(err, Some(SecretError::Empty { .. })));
+    }
+
+    /// A new user's trial: a key with a line break inside was told as a bad `authorization`
+    /// header; it is the variable's value that is wrong, and the value is never shown.
+    #[test]
+    fn a_key_a_header_cannot_carry_names_its_variable() {
+        let err = ApiKey::from_value(Some("sk-one\nsk-two".into()), "KEYS", "cmpl").err();
+        assert!(
+            matches!(err, Some(SecretError::NotAHeader { .. })),
+            "{err:?}"
+        );
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.starts_with("endpoint `cmpl`: the API key in KEYS"),
+            "{text}"
+        );
+        assert!(!text.contains("sk-"), "{text}");
+        assert!(ApiKey::from_value(Some("sk-a\tb".into()), "K", "e").is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod reading;
 mod text;
 mod vocabulary;
 
-pub use reading::{ServerKind, ServerReading};
+pub use reading::{MOCK_MARKER, ServerKind, ServerReading};
 
 /// One `/metrics` page read: the reading, and every series on it as written
 /// (`name{labels}` → value), for the files, so a server llmrace does not know is still

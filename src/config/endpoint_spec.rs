@@ -130,6 +130,29 @@ fn api_key_env_flag(position: usize, count: usize) -> String {
     }
 }
 
+/// The part before `=` of an `--api-key-env` that names no endpoint, as a message shows it: a
+/// name made of short words (`lt-lbridge`, `llama-3-8b`) is echoed; anything longer, odder,
+/// or with a long run of letters and digits (as keys have) is not, in case it is a key pasted
+/// in the wrong place.
+fn shown_name(name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    let longest_word = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if plain && name.len() <= 32 && longest_word <= 12 {
+        format!("the name before `=`, `{name}`,")
+    } else {
+        format!(
+            "the name before `=` ({} characters, not shown in case it is a key)",
+            name.chars().count()
+        )
+    }
+}
+
 /// One `NAME=VAR`: the index of endpoint NAME in `names`, and VAR.
 fn api_key_env<'a>(flag: &'a str, names: &[&str]) -> Result<(usize, &'a str), Problem> {
     let listed = names
@@ -181,7 +204,7 @@ fn api_key_env<'a>(flag: &'a str, names: &[&str]) -> Result<(usize, &'a str), Pr
             ),
         };
         return Err(Problem::new(
-            "the name before `=` is not an endpoint of this race",
+            format!("{} is not an endpoint of this race", shown_name(name)),
             help,
         ));
     };

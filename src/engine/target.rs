@@ -68,25 +68,25 @@ pub struct TargetSpec<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("endpoint '{endpoint}': header '{name}' is not a valid HTTP header name or value")]
+    #[error("endpoint `{endpoint}`: header `{name}` is not a valid HTTP header name or value")]
     BadHeader { endpoint: String, name: String },
-    #[error("endpoint '{endpoint}': the workload has no prompts")]
+    #[error("endpoint `{endpoint}`: the workload has no prompts")]
     NoPrompts { endpoint: String },
-    #[error("endpoint '{endpoint}': {problem}")]
+    #[error("endpoint `{endpoint}`: {problem}")]
     BadUrl { endpoint: String, problem: String },
     #[error(
-        "endpoint '{endpoint}': protocol openai-completions (the legacy /completions API) cannot \
+        "endpoint `{endpoint}`: protocol openai-completions (the legacy /completions API) cannot \
          carry images, and prompt {prompt} has some; race this endpoint with protocol \
          \"openai\" (chat completions), or leave the images out of the workload"
     )]
     NoImages { endpoint: String, prompt: u32 },
     #[error(
-        "endpoint '{endpoint}': protocol openai-completions (the legacy /completions API) cannot \
+        "endpoint `{endpoint}`: protocol openai-completions (the legacy /completions API) cannot \
          offer tools, and prompt {prompt} offers some; race this endpoint with protocol \
          \"openai\" (chat completions), or use a workload without tools"
     )]
     NoTools { endpoint: String, prompt: u32 },
-    #[error("endpoint '{endpoint}': {source}")]
+    #[error("endpoint `{endpoint}`: {source}")]
     Sign {
         endpoint: String,
         source: crate::aws_auth::SignError,

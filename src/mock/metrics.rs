@@ -1,5 +1,6 @@
 //! The mock's `GET /metrics`: its own load told in vLLM's names (V1, Prometheus text 0.0.4),
-//! so llmrace's server-metrics path is tested offline end to end. Running is the generations
+//! so llmrace's server-metrics path is tested offline end to end, and a series naming the mock
+//! (`llmrace_mock_info`) so that no reader takes it for a real vLLM. Running is the generations
 //! in progress (from a request's body read to its last byte, as the load profiles count
 //! them); waiting is 0, as the mock starts every request at once; KV-cache usage is the
 //! tokens those generations hold (their prompt and their planned output, as if reserved up
@@ -10,6 +11,8 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::server_metrics::MOCK_MARKER;
 
 /// The KV cache the mock pretends to have, in tokens: 8192 blocks of 16.
 pub(crate) const KV_CAPACITY_TOKENS: u64 = 131_072;
@@ -96,6 +99,14 @@ pub(crate) fn page(running: u64, load: &Load, prefix_cache: bool) -> String {
         "Cumulative number of preemption from the engine.",
         "0".into(),
     );
+    // The page names itself, so no reader takes the mock's figures for a real vLLM's.
+    let _ = write!(
+        out,
+        "# HELP {MOCK_MARKER} This page is llmrace's built-in mock server (llmrace mock), its \
+         load told in vLLM's names.\n# TYPE {MOCK_MARKER} gauge\n\
+         {MOCK_MARKER}{{version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    );
     out
 }
 
@@ -112,10 +123,10 @@ mod tests {
     }
 
     #[test]
-    fn the_page_reads_as_vllm_and_follows_the_load() {
+    fn the_page_reads_as_the_mock_in_vllm_names_and_follows_the_load() {
         let load = Load::default();
         let idle = reading(0, &load, true);
-        assert_eq!(idle.server, Some(ServerKind::Vllm));
+        assert_eq!(idle.server, Some(ServerKind::LlmraceMock));
         assert_eq!(
             (idle.running, idle.queue, idle.kv_cache),
             (Some(0.0), Some(0.0), Some(0.0))

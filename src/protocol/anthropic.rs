@@ -125,6 +125,21 @@ impl InputParts {
     /// (in `message_start` it is a placeholder; the real one comes in `message_delta`).
     fn usage(&mut self, usage: Option<Usage>, with_output: bool, out: &mut Vec<Decoded>) {
         let Some(usage) = usage else { return };
+        // A proxy's `message_start` may carry zeros in place of counts it does not know yet
+        // (LiteLLM's Messages adapter does, the real ones following in `message_delta`): no
+        // prompt has zero tokens, so they are not the server's count. Left unknown, a stream cut
+        // before `message_delta` gets the estimate any stream without usage does.
+        let placeholder = !with_output
+            && [
+                usage.input_tokens,
+                usage.cache_read_input_tokens,
+                usage.cache_creation_input_tokens,
+            ]
+            .into_iter()
+            .all(|n| n.is_none_or(|n| n == 0));
+        if placeholder {
+            return;
+        }
         let output = usage.output_tokens.filter(|_| with_output);
         let reported = reported([
             ("input_tokens", usage.input_tokens),

@@ -25,7 +25,7 @@ pub enum RaceError {
     /// A signal came before the first request was sent: there is nothing to save.
     #[error("stopped by {} before the race started: nothing was sent", .0.name())]
     StoppedBeforeStart(signals::Signal),
-    #[error("endpoint '{endpoint}': cannot start the built-in mock server: {message}")]
+    #[error("endpoint `{endpoint}`: cannot start the built-in mock server: {message}")]
     Mock { endpoint: String, message: String },
     #[error("cannot set up TLS: {0}")]
     Tls(String),

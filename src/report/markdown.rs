@@ -167,7 +167,8 @@ fn tokens(out: &mut String, run: &Run) {
             cell(&e.name),
             t.input.to_string(),
             t.output.to_string(),
-            t.reasoning.to_string(),
+            t.reasoning
+                .map_or_else(|| "—".to_string(), |n| n.to_string()),
             t.cached_input.to_string(),
             t.cache_write_input.to_string(),
             headline::source_label(e, &run.requests),

@@ -59,59 +59,70 @@ pub fn rows(endpoints: &[EndpointSnapshot]) -> Vec<[String; 11]> {
         .collect()
 }
 
-/// One line per endpoint with server metrics, for the terminal: `server turbo (vLLM): queue
-/// 3.2 mean, 12 max · KV cache 90% max · prefix-cache hit 29.4%`, what it does not publish
-/// left out, and its failed scrapes; nothing for other races.
+/// One line per server with metrics, for the terminal: `server turbo (vLLM): queue 3.2 mean,
+/// 12 max · KV cache 90% max · prefix-cache hit 29.4%`, what it does not publish left out,
+/// and its failed scrapes; nothing for other races. Endpoints that read the same page the
+/// same way (one server, one model) share a line, `server a, b (vLLM): …`: one server is
+/// reported once.
 pub fn lines(endpoints: &[EndpointSnapshot]) -> String {
-    let mut out = String::new();
+    let mut servers: Vec<(&str, String, Vec<&str>)> = Vec::new();
     for (name, view) in scraped(endpoints) {
-        if never_read(view) {
-            let why = view
-                .last_error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "server {name}: never read ({} of {} scrapes failed{why})",
-                view.failed, view.scrapes
-            );
-            continue;
+        let said = said(view);
+        match servers
+            .iter_mut()
+            .find(|(source, text, _)| *source == view.source && *text == said)
+        {
+            Some((_, _, names)) => names.push(name),
+            None => servers.push((&view.source, said, vec![name])),
         }
-        let s = &view.summary;
-        let mut parts = Vec::new();
-        match (s.queue_mean, s.queue_max) {
-            (Some(mean), Some(max)) => parts.push(format!(
-                "queue {} mean, {} max",
-                number(Some(mean)),
-                number(Some(max))
-            )),
-            (Some(v), None) | (None, Some(v)) => parts.push(format!("queue {}", number(Some(v)))),
-            (None, None) => {}
-        }
-        if let Some(max) = s.kv_cache_max {
-            parts.push(format!("KV cache {} max", share(Some(max))));
-        }
-        if let Some(hit) = s.prefix_hit {
-            parts.push(format!("prefix-cache hit {}", share(Some(hit))));
-        }
-        if parts.is_empty() {
-            parts.push("no queue, KV or prefix-cache figures published".to_string());
-        }
-        let failed = if view.failed > 0 {
-            format!(" ({} of {} scrapes failed)", view.failed, view.scrapes)
-        } else {
-            String::new()
-        };
+    }
+    let mut out = String::new();
+    for (_, said, names) in servers {
         // Writing to a String cannot fail.
-        let _ = writeln!(
-            out,
-            "server {name} ({}): {}{failed}",
-            kind(view.server),
-            parts.join(" · ")
-        );
+        let _ = writeln!(out, "server {}{said}", names.join(", "));
     }
     out
+}
+
+/// What [`lines`] says of one server, after its endpoints' names.
+fn said(view: &ServerView) -> String {
+    if never_read(view) {
+        let why = view
+            .last_error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        return format!(
+            ": never read ({} of {} scrapes failed{why})",
+            view.failed, view.scrapes
+        );
+    }
+    let s = &view.summary;
+    let mut parts = Vec::new();
+    match (s.queue_mean, s.queue_max) {
+        (Some(mean), Some(max)) => parts.push(format!(
+            "queue {} mean, {} max",
+            number(Some(mean)),
+            number(Some(max))
+        )),
+        (Some(v), None) | (None, Some(v)) => parts.push(format!("queue {}", number(Some(v)))),
+        (None, None) => {}
+    }
+    if let Some(max) = s.kv_cache_max {
+        parts.push(format!("KV cache {} max", share(Some(max))));
+    }
+    if let Some(hit) = s.prefix_hit {
+        parts.push(format!("prefix-cache hit {}", share(Some(hit))));
+    }
+    if parts.is_empty() {
+        parts.push("no queue, KV or prefix-cache figures published".to_string());
+    }
+    let failed = if view.failed > 0 {
+        format!(" ({} of {} scrapes failed)", view.failed, view.scrapes)
+    } else {
+        String::new()
+    };
+    format!(" ({}): {}{failed}", kind(view.server), parts.join(" · "))
 }
 
 /// Whether every scrape of the server failed: nothing is known of it, not even its kind.
@@ -135,6 +146,7 @@ pub fn kind(server: Option<ServerKind>) -> &'static str {
         Some(ServerKind::Sglang) => "SGLang",
         Some(ServerKind::Llamacpp) => "llama.cpp",
         Some(ServerKind::Tgi) => "TGI",
+        Some(ServerKind::LlmraceMock) => "llmrace mock, vLLM names",
         None => "unknown",
     }
 }
@@ -197,6 +209,29 @@ mod tests {
             rows[1][7], "—",
             "llama.cpp publishes no prefix-cache figures"
         );
+    }
+
+    /// A new user's trial: two endpoints on one mock were reported twice, and the mock as vLLM.
+    #[test]
+    fn one_server_behind_several_endpoints_is_reported_once() {
+        let mut race = with_servers(finished_race(4, 120));
+        let turbo = race.endpoints[0].server.clone();
+        race.endpoints[1].server.clone_from(&turbo);
+        let mut mock = turbo.as_deref().cloned().unwrap();
+        mock.server = Some(ServerKind::LlmraceMock);
+        race.endpoints[3].server = Some(std::sync::Arc::new(mock));
+        let text = lines(&race.endpoints);
+        assert_eq!(
+            text,
+            "server turbo, steady (vLLM): queue 2 mean, 12 max · KV cache 90.0% max · prefix-cache hit 29.4%\n\
+             server thinker (llama.cpp): queue 2.1 mean, 12 max · KV cache 72.0% max (2 of 15 scrapes failed)\n\
+             server flaky (llmrace mock, vLLM names): queue 2 mean, 12 max · KV cache 90.0% max · prefix-cache hit 29.4%\n",
+        );
+        // The same figures from another page are another server.
+        let mut elsewhere = turbo.as_deref().cloned().unwrap();
+        elsewhere.source = "http://127.0.0.1:9/metrics".into();
+        race.endpoints[1].server = Some(std::sync::Arc::new(elsewhere));
+        assert!(lines(&race.endpoints).starts_with("server turbo (vLLM)"));
     }
 
     #[test]

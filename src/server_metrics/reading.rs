@@ -10,7 +10,14 @@ pub enum ServerKind {
     Sglang,
     Llamacpp,
     Tgi,
+    /// llmrace's own mock (`llmrace mock`, `mock://`): vLLM's names, and a series that names
+    /// the mock ([`MOCK_MARKER`]), so its figures are never taken for a real vLLM's.
+    #[serde(rename = "llmrace-mock")]
+    LlmraceMock,
 }
+
+/// The series the built-in mock's `/metrics` page names itself with.
+pub const MOCK_MARKER: &str = "llmrace_mock_info";
 
 /// One scrape of one server, in llmrace's vocabulary. Every field is `None` when the server
 /// does not publish it. Gauges are as the server stated them at the scrape; the `_total`

@@ -180,6 +180,13 @@ const TGI: &[Source] = &[
 
 /// The server a page came from: the first series named the way one of them names its own.
 fn recognise(samples: &[Sample]) -> Option<ServerKind> {
+    // The mock speaks vLLM's names: its own series, wherever it is, says what it is.
+    if samples
+        .iter()
+        .any(|s| s.name.as_str() == super::reading::MOCK_MARKER)
+    {
+        return Some(ServerKind::LlmraceMock);
+    }
     samples.iter().find_map(|s| {
         let name = s.name.as_str();
         if name.starts_with("vllm:") {
@@ -203,7 +210,7 @@ pub(crate) fn reading(samples: &[Sample], model: Option<&str>) -> ServerReading 
         ..ServerReading::default()
     };
     let table = match reading.server {
-        Some(ServerKind::Vllm) => VLLM,
+        Some(ServerKind::Vllm | ServerKind::LlmraceMock) => VLLM,
         Some(ServerKind::Sglang) => SGLANG,
         Some(ServerKind::Llamacpp) => LLAMACPP,
         Some(ServerKind::Tgi) => TGI,

@@ -203,7 +203,9 @@ impl EndpointStats {
             self.tokens.cache_reported += 1;
         }
         self.tokens.cache_write_input += u64::from(record.cache_write_input_tokens.unwrap_or(0));
-        self.tokens.reasoning += u64::from(record.reasoning_tokens.unwrap_or(0));
+        if let Some(n) = record.reasoning_tokens {
+            self.tokens.reasoning = Some(self.tokens.reasoning.unwrap_or(0) + u64::from(n));
+        }
         self.tokens.chunks += u64::from(record.chunks);
         self.tokens.request_bytes += record.bytes_sent;
     }

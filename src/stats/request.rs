@@ -327,7 +327,9 @@ impl RequestTrace {
                     self.tool_calls = self.tool_calls.max(call.index.saturating_add(1));
                 }
                 self.reads.content(t, *chunks, *after, *late_us, *unstamped);
-                if let Some(last) = self.last_content {
+                // No protocol event of its own (a later part of a non-streamed body): no new
+                // arrival, so no gap between tokens.
+                if let Some(last) = self.last_content.filter(|_| *chunks > 0) {
                     self.itl.push(t.since(last));
                 }
                 self.first_content.get_or_insert(t);
@@ -838,6 +840,25 @@ mod tests {
         assert_eq!(r.ttlt_ms, Some(200.0));
         assert_eq!(r.tpot_ms, None);
         assert_eq!(r.output_tokens, Some(40));
+    }
+
+    /// The engine sends a non-streamed body's later parts with no chunk of their own: one
+    /// arrival, so no gap between tokens and no first token batched with later ones.
+    #[test]
+    fn the_parts_of_one_non_streamed_body_are_one_arrival() {
+        let mut t = trace();
+        t.apply(ms(300), &content("think", true));
+        let mut answer = content("Hello world", false);
+        if let EventKind::Content { chunks, .. } = &mut answer {
+            *chunks = 0;
+        }
+        t.apply(ms(300), &answer);
+        let r = finish(t, ms(300));
+        assert_eq!(r.chunks, 1);
+        assert!(r.itl_ms.is_empty(), "{:?}", r.itl_ms);
+        assert!(!r.batched_first_token);
+        assert_eq!(r.first_read_events, Some(1));
+        assert_eq!(r.ttfa_ms, Some(200.0));
     }
 
     #[test]

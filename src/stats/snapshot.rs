@@ -271,7 +271,10 @@ pub struct Tokens {
     /// Of `input`, those written to the prompt cache. Left out of the JSON when none were.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cache_write_input: u64,
-    pub reasoning: u64,
+    /// Reasoning tokens, as the servers counted them: `None` (null in the JSON) when no request
+    /// reported a count (Anthropic's API sends none; the reasoning is then in `output`).
+    #[serde(default)]
+    pub reasoning: Option<u64>,
     /// Succeeded requests whose output count was estimated (the server reported none, or
     /// zero for a response that carried text).
     pub estimated_output_requests: u64,

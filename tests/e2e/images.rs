@@ -136,7 +136,7 @@ async fn a_completions_endpoint_with_images_stops_the_race_before_it_starts() {
         .unwrap();
     assert_eq!(error.exit_code(), 2);
     let message = error.to_string();
-    assert!(message.contains("endpoint 'legacy'"), "{message}");
+    assert!(message.contains("endpoint `legacy`"), "{message}");
     assert!(message.contains("cannot carry images"), "{message}");
     assert!(message.contains("protocol \"openai\""), "{message}");
 }

@@ -52,6 +52,7 @@ mod race_protocols;
 mod race_responses;
 mod race_retries;
 mod race_trace;
+mod reasoning;
 mod replay;
 mod report_html;
 mod secrets;

@@ -74,7 +74,7 @@ async fn metrics_follow_the_mocks_load_and_prefix_cache() {
     assert_eq!(
         before,
         ServerReading {
-            server: Some(ServerKind::Vllm),
+            server: Some(ServerKind::LlmraceMock),
             queue: Some(0.0),
             running: Some(0.0),
             kv_cache: Some(0.0),

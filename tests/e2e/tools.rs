@@ -229,7 +229,7 @@ async fn a_legacy_completions_endpoint_is_refused_tools_before_the_race() {
         .unwrap();
     assert_eq!(error.exit_code(), 2);
     let message = error.to_string();
-    assert!(message.contains("endpoint 'legacy'"), "{message}");
+    assert!(message.contains("endpoint `legacy`"), "{message}");
     assert!(message.contains("cannot offer tools"), "{message}");
     assert!(message.contains("protocol \"openai\""), "{message}");
 }

@@ -62,6 +62,9 @@ pub(super) struct StreamState<'a> {
     last_bytes: Offset,
     /// What a body that ended too soon failed with: the protocol's words.
     cut_message: &'static str,
+    /// A non-streamed response: its body is one protocol event, whatever parts (reasoning,
+    /// text, tool calls) it holds, so it is one timing point.
+    whole_body: bool,
 }
 
 impl<'a> StreamState<'a> {
@@ -70,6 +73,7 @@ impl<'a> StreamState<'a> {
             out,
             decoder: target.protocol.decoder(target.stream),
             cut_message: target.protocol.cut_message(),
+            whole_body: !target.stream,
             items: Vec::new(),
             pending: None,
             seen_content: false,
@@ -161,14 +165,14 @@ impl<'a> StreamState<'a> {
                     match &mut self.pending {
                         Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
                             p.text.push_str(&text);
-                            p.chunks += 1;
+                            p.chunks += u32::from(!self.whole_body);
                         }
                         _ => {
                             self.flush(t);
                             self.pending = Some(Pending {
                                 text,
                                 reasoning,
-                                chunks: 1,
+                                chunks: self.chunk(),
                                 tool: None,
                             });
                         }
@@ -194,14 +198,14 @@ impl<'a> StreamState<'a> {
                                 && name.is_none() =>
                         {
                             p.text.push_str(&arguments);
-                            p.chunks += 1;
+                            p.chunks += u32::from(!self.whole_body);
                         }
                         _ => {
                             self.flush(t);
                             self.pending = Some(Pending {
                                 text: arguments,
                                 reasoning: false,
-                                chunks: 1,
+                                chunks: self.chunk(),
                                 tool: Some(ToolCall { index, id, name }),
                             });
                         }
@@ -231,6 +235,13 @@ impl<'a> StreamState<'a> {
             .filter(|answer| answer.len() < CAPTURE_LIMIT)
             .filter(|answer| !(self.called_tool && answer.trim().is_empty()))
             .map(crate::protocol::is_json)
+    }
+
+    /// The protocol events a decoded part counts as: one each in a stream; in a non-streamed
+    /// body only its first part counts, the rest being parts of that one event (no token
+    /// timing between them, no batched first token).
+    fn chunk(&self) -> u32 {
+        u32::from(!(self.whole_body && (self.seen_content || self.pending.is_some())))
     }
 
     fn capture(&mut self, text: &str) {
