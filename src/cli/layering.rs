@@ -79,6 +79,11 @@ pub fn apply_overrides(
     }
     apply_api_key_envs(&mut race.endpoints, &args.api_key_envs)?;
     crate::config::apply_server_metrics_flags(&mut race.endpoints, &args.server_metrics)?;
+    crate::config::apply_http_flags(
+        &mut race.endpoints,
+        args.http1_only,
+        args.http2_prior_knowledge,
+    );
     if let Some(name) = &args.name {
         if name.trim().is_empty() {
             return Err(ConfigError::invalid(

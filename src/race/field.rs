@@ -85,6 +85,7 @@ pub(crate) async fn resolve_endpoints(
             // More workers than requests would only open idle connections.
             concurrency: crate::capacity::workers(&config.load, concurrency),
             salt: salt.as_deref(),
+            http: endpoint.http,
         };
         let target = Target::new(&spec, prompts)?;
         let target = match signer {
@@ -100,6 +101,7 @@ pub(crate) async fn resolve_endpoints(
             simulated,
             concurrency,
             salt,
+            http_version: asked_http(endpoint.http, &base_url),
         });
     }
     Ok(Field {
@@ -108,4 +110,17 @@ pub(crate) async fn resolve_endpoints(
         secrets,
         _mocks: mocks,
     })
+}
+
+/// The HTTP an endpoint will be spoken to in, as far as its settings tell before connecting:
+/// over https, `auto` lets the server choose (read from the warmed connections).
+fn asked_http(http: crate::config::HttpVersion, base_url: &str) -> Option<String> {
+    use crate::config::HttpVersion;
+    match http {
+        HttpVersion::Http1 => Some("1.1"),
+        HttpVersion::Http2 => Some("2"),
+        HttpVersion::Auto if base_url.starts_with("https://") => None,
+        HttpVersion::Auto => Some("1.1"),
+    }
+    .map(str::to_string)
 }

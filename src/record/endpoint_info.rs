@@ -15,4 +15,9 @@ pub struct EndpointInfo {
     /// The salt that started every prompt sent to it (a cold race, `[workload] cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// The HTTP it was spoken to in, "1.1" or "2": as negotiated when the connections were
+    /// warmed, else as asked for; left out when neither tells (https, `http = "auto"`, no
+    /// warm-up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
 }

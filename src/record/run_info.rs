@@ -180,6 +180,7 @@ impl RunInfo {
                 simulated: false,
                 concurrency: 0,
                 salt: None,
+                http_version: None,
             })
             .collect();
         RunInfo::base(

@@ -26,6 +26,7 @@ mod dashboard_tmux;
 mod disk;
 mod fuzz_corpus;
 mod gating;
+mod http2;
 mod images;
 mod metrics_export;
 mod mock_faults;

@@ -11,7 +11,8 @@ use super::{ConnectFailure, Origin};
 use crate::event::ErrorClass;
 use crate::rx_time::TimedStream;
 
-/// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1.
+/// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1
+/// (HTTP/2 connections use [`Tls::offering`]'s).
 ///
 /// On Linux those roots are the system's, or what `SSL_CERT_FILE` and `SSL_CERT_DIR` name, as
 /// for OpenSSL, curl and Python's clients.
@@ -33,6 +34,19 @@ impl Tls {
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Tls(Arc::new(config)))
+    }
+
+    /// The same settings, offering by ALPN what `version` allows: `h2` and `http/1.1` (auto),
+    /// one of them otherwise. The server's choice is read after the handshake.
+    pub(super) fn offering(&self, version: crate::config::HttpVersion) -> Tls {
+        use crate::config::HttpVersion;
+        let mut config = (*self.0).clone();
+        config.alpn_protocols = match version {
+            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+            HttpVersion::Http2 => vec![b"h2".to_vec()],
+        };
+        Tls(Arc::new(config))
     }
 
     /// The TLS handshake with `origin` over `stream`; a failure says what it likely means.

@@ -30,6 +30,7 @@ pub(crate) fn replay(endpoints: usize, requests: usize) -> Replay {
             simulated: true,
             concurrency: 4,
             salt: None,
+            http_version: None,
         })
         .collect();
     Replay {
