@@ -209,15 +209,12 @@ impl Connection {
         let answer = sender.send_request(request).await;
         answer.map_err(|e| {
             let refused = refused(&e);
-            if refused || e.is_closed() {
-                lease.0.retired.store(true, Ordering::Relaxed);
-            }
-            self.refused = refused;
-            let what = if refused {
-                "the server refused the stream unprocessed"
-            } else {
-                "the HTTP/2 stream failed before the response headers"
-            };
+            // Whatever went wrong, the next request takes another connection if this one is
+            // going: a GOAWAY is not told until the connection closes.
+            lease.0.retired.store(true, Ordering::Relaxed);
+            self.refused = refused.is_some();
+            let what =
+                refused.unwrap_or("the HTTP/2 stream failed before the response headers");
             (ErrorClass::ConnectionLost, format!("{what}: {}", chain(&e)))
         })
     }
@@ -336,18 +333,28 @@ fn first_frame(bytes: &[u8]) -> Option<FirstFrame> {
     Some(Ok(max))
 }
 
-/// Whether `err` says the server did not process the request: a `REFUSED_STREAM` reset, or a
-/// GOAWAY whose last stream is before it (RFC 9113, 8.7).
-fn refused(err: &hyper::Error) -> bool {
+/// How `err` says the server did not process the request, if it does: never sent (the
+/// connection was closing, after a GOAWAY), a `REFUSED_STREAM` reset, or a GOAWAY whose last
+/// stream is before it (RFC 9113, 8.7).
+fn refused(err: &hyper::Error) -> Option<&'static str> {
+    if err.is_canceled() {
+        return Some("the request was never sent: its HTTP/2 connection was closing");
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(h2) = e.downcast_ref::<::h2::Error>() {
-            return h2.is_remote()
-                && (h2.is_go_away() || h2.reason() == Some(::h2::Reason::REFUSED_STREAM));
+            if !h2.is_remote() {
+                return None;
+            }
+            if h2.is_go_away() {
+                return Some("the server said GOAWAY before it took the stream");
+            }
+            return (h2.reason() == Some(::h2::Reason::REFUSED_STREAM))
+                .then_some("the server refused the stream (REFUSED_STREAM)");
         }
         source = e.source();
     }
-    false
+    None
 }
 
 /// An HTTP/1.1 request made fit for HTTP/2: the absolute URI that hyper turns into `:scheme`,
