@@ -38,9 +38,9 @@ pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
 pub use error::{ConfigError, Location};
 pub use export::ExportConfig;
-pub use http_version::{HttpVersion, apply_flags as apply_http_flags};
 pub(crate) use export::{check as check_export, listen_addr};
 pub use fail_if::add_fail_if;
+pub use http_version::{HttpVersion, apply_flags as apply_http_flags};
 #[cfg(any(test, feature = "test-support"))]
 pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;

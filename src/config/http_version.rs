@@ -24,6 +24,10 @@ pub enum HttpVersion {
 }
 
 impl HttpVersion {
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's skip_serializing_if passes &T"
+    )]
     pub fn is_auto(&self) -> bool {
         *self == HttpVersion::Auto
     }

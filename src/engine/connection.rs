@@ -111,9 +111,10 @@ impl Connection {
         }
         self.sender = None;
         let watch = Stopwatch::start();
-        let opened = tokio::time::timeout(self.connect_timeout, self.open(self.tls.as_ref(), false))
-            .await
-            .map_err(|_| self.connect_timed_out())??;
+        let opened =
+            tokio::time::timeout(self.connect_timeout, self.open(self.tls.as_ref(), false))
+                .await
+                .map_err(|_| self.connect_timed_out())??;
         match opened {
             (h2::Opened::Http1(sender), stream) => self.keep(sender, stream),
             // Only a TLS that offers `h2` (the shared path's) or prior knowledge opens one.

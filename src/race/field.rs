@@ -117,10 +117,9 @@ pub(crate) async fn resolve_endpoints(
 fn asked_http(http: crate::config::HttpVersion, base_url: &str) -> Option<String> {
     use crate::config::HttpVersion;
     match http {
-        HttpVersion::Http1 => Some("1.1"),
         HttpVersion::Http2 => Some("2"),
         HttpVersion::Auto if base_url.starts_with("https://") => None,
-        HttpVersion::Auto => Some("1.1"),
+        HttpVersion::Http1 | HttpVersion::Auto => Some("1.1"),
     }
     .map(str::to_string)
 }

@@ -119,7 +119,10 @@ async fn a_server_that_goes_away_mid_race_cuts_streams_and_is_reconnected() {
     let counts = outcome.summary.endpoints[0].counts;
     assert_eq!(counts.sent, 20, "{counts:?}");
     assert_eq!(counts.succeeded + counts.failed, 20, "{counts:?}");
-    assert!(counts.failed >= 1, "streams in flight at the close: {counts:?}");
+    assert!(
+        counts.failed >= 1,
+        "streams in flight at the close: {counts:?}"
+    );
     assert!(counts.succeeded >= 4, "{counts:?}");
     assert!(server.stats().connections_accepted >= 3);
     for r in records(dir.path()) {

@@ -213,8 +213,7 @@ impl Connection {
             // going: a GOAWAY is not told until the connection closes.
             lease.0.retired.store(true, Ordering::Relaxed);
             self.refused = refused.is_some();
-            let what =
-                refused.unwrap_or("the HTTP/2 stream failed before the response headers");
+            let what = refused.unwrap_or("the HTTP/2 stream failed before the response headers");
             (ErrorClass::ConnectionLost, format!("{what}: {}", chain(&e)))
         })
     }
@@ -314,7 +313,8 @@ impl FirstFrameReader {
 fn first_frame(bytes: &[u8]) -> Option<FirstFrame> {
     let not_settings = || Some(Err(bytes.iter().copied().take(32).collect()));
     let header = bytes.get(..FRAME_HEADER)?;
-    let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let length =
+        usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
     let stream = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
     if header[3] != SETTINGS
         || header[4] & ACK != 0
@@ -329,7 +329,7 @@ fn first_frame(bytes: &[u8]) -> Option<FirstFrame> {
         .chunks_exact(6)
         .filter(|s| u16::from_be_bytes([s[0], s[1]]) == MAX_CONCURRENT_STREAMS)
         .map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]))
-        .last();
+        .next_back();
     Some(Ok(max))
 }
 
@@ -395,8 +395,8 @@ mod tests {
     use super::*;
 
     fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let len = payload.len();
-        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags, 0, 0, 0, 0];
+        let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+        let mut f = vec![len[1], len[2], len[3], kind, flags, 0, 0, 0, 0];
         f.extend_from_slice(payload);
         f
     }
@@ -447,7 +447,11 @@ mod tests {
             request.uri().to_string(),
             "https://api.example.com:8443/v1/chat/completions?x=1"
         );
-        let names: Vec<_> = request.headers().keys().map(http::HeaderName::as_str).collect();
+        let names: Vec<_> = request
+            .headers()
+            .keys()
+            .map(http::HeaderName::as_str)
+            .collect();
         assert_eq!(names, ["authorization"]);
         assert_eq!(request.version(), http::Version::HTTP_2);
     }
