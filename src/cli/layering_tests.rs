@@ -544,3 +544,12 @@ fn races_are_cold_unless_the_file_or_the_flag_says_reuse() -> TestResult {
     assert!(args(&["--cache", "warm"]).is_err());
     Ok(())
 }
+
+#[test]
+fn http1_only_and_http2_prior_knowledge_exclude_each_other() -> TestResult {
+    let both = args(&["--http1-only", "--http2-prior-knowledge"]);
+    assert!(both.is_err());
+    let one = args(&["--http2-prior-knowledge"])?;
+    assert!(one.http2_prior_knowledge && !one.http1_only);
+    Ok(())
+}
