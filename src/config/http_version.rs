@@ -86,41 +86,4 @@ mod tests {
             assert_eq!(parse(v.name()).unwrap(), v);
         }
     }
-
-    const FILE: &str = r#"
-[[endpoint]]
-name = "a"
-protocol = "openai"
-base_url = "https://api.example.com/v1"
-model = "m"
-http = "2"
-
-[[endpoint]]
-name = "b"
-protocol = "openai"
-base_url = "http://127.0.0.1:8000/v1"
-model = "m"
-"#;
-
-    #[test]
-    fn a_race_file_sets_it_per_endpoint_and_the_flags_for_all() {
-        let path = std::path::Path::new("race.toml");
-        let mut race = crate::config::from_toml_str(FILE, path).unwrap();
-        let versions = |race: &crate::config::RaceConfig| -> Vec<HttpVersion> {
-            race.endpoints.iter().map(|e| e.http).collect()
-        };
-        assert_eq!(versions(&race), [HttpVersion::Http2, HttpVersion::Auto]);
-        apply_flags(&mut race.endpoints, false, false);
-        assert_eq!(versions(&race), [HttpVersion::Http2, HttpVersion::Auto]);
-        apply_flags(&mut race.endpoints, true, false);
-        assert_eq!(versions(&race), [HttpVersion::Http1, HttpVersion::Http1]);
-        apply_flags(&mut race.endpoints, false, true);
-        assert_eq!(versions(&race), [HttpVersion::Http2, HttpVersion::Http2]);
-        let bad = FILE.replace(r#"http = "2""#, r#"http = "3""#);
-        let e = crate::config::from_toml_str(&bad, path)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("race.toml:7"), "{e}");
-        assert!(e.contains("`3`"), "{e}");
-    }
 }
