@@ -126,6 +126,17 @@ async fn a_server_that_goes_away_mid_race_cuts_streams_and_is_reconnected() {
     assert!(counts.succeeded >= 4, "{counts:?}");
     assert!(server.stats().connections_accepted >= 3);
     for r in records(dir.path()) {
+        // Sent again only when the server never took it, and then on a new connection.
+        if let Some(why) = &r.resent_after {
+            assert!(
+                why.contains("never sent") || why.contains("GOAWAY") || why.contains("refused"),
+                "{r:?}"
+            );
+            assert!(
+                r.outcome == Outcome::Succeeded || r.error_class.is_some(),
+                "{r:?}"
+            );
+        }
         if r.outcome == Outcome::Failed {
             assert!(
                 matches!(
