@@ -382,3 +382,37 @@ fn alpn_negotiates_http2_and_workers_share_its_connection() {
 fn http1_only_refuses_http2_offered_by_alpn() {
     assert_eq!(race_alpn(&["--http1-only"]), (serde_json::json!("1.1"), 4));
 }
+
+/// HTTP/2 alone to a TLS server that speaks only HTTP/1.1: the handshake fails, and the message
+/// says what to change.
+#[test]
+fn http2_alone_to_an_http1_server_says_what_to_do() {
+    let authority = Authority::new("llmrace test CA");
+    let mut tls = authority.server_config();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let server = HttpsMock::start(tls);
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("trusted.pem");
+    std::fs::write(&cert_file, &authority.pem).unwrap();
+    let out = dir.path().join("race");
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "race",
+            "--headless",
+            "-n",
+            "1",
+            "--http2-prior-knowledge",
+            "-e",
+        ])
+        .arg(server.endpoint())
+        .args(["--server-metrics", "secure=off", "--out"])
+        .arg(&out)
+        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_FILE", &cert_file)
+        .env("NO_COLOR", "1");
+    let (_, text) = running::run_to_end(&mut command);
+    assert!(text.contains("NoApplicationProtocol"), "{text}");
+    assert!(text.contains(r#"try http = "auto""#), "{text}");
+    assert_eq!(server.mock.stats().requests, 0);
+}

@@ -67,6 +67,10 @@ impl Tls {
             // What rustls says when the other side answers in plain HTTP.
             let hint = if text.contains("corrupt message") {
                 " (the server may speak plain HTTP: try an http:// URL)"
+            } else if text.contains("NoApplicationProtocol") {
+                " (the server speaks none of the HTTP versions offered by ALPN: http = \"2\" and \
+                 --http2-prior-knowledge offer h2 alone, http = \"1.1\" and --http1-only \
+                 http/1.1 alone; try http = \"auto\")"
             } else if text.contains("UnknownIssuer") && CERT_ENV_READ {
                 " (signed by a CA this machine does not trust: for a private CA, set \
                  SSL_CERT_FILE to a PEM file holding its certificate and the system's)"
