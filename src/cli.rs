@@ -588,6 +588,14 @@ pub struct RaceArgs {
         value_parser = crate::race::parse_start_at
     )]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Speak HTTP/1.1 only: over TLS, offer only http/1.1 by ALPN (every endpoint).
+    #[arg(long, help_heading = "Load", conflicts_with = "http2_prior_knowledge")]
+    pub http1_only: bool,
+
+    /// Speak HTTP/2 to every endpoint: over http:// without upgrade (h2c), over TLS offering
+    /// only h2 by ALPN.
+    #[arg(long, help_heading = "Load")]
+    pub http2_prior_knowledge: bool,
 
     /// Give up connecting after this long.
     #[arg(long, value_name = "DURATION", help_heading = "Timeouts", value_parser = parse_duration)]

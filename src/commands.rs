@@ -281,9 +281,14 @@ fn race_banner(config: &RaceConfig) -> String {
         } else {
             ""
         };
+        let http = match e.http {
+            crate::config::HttpVersion::Auto => "",
+            crate::config::HttpVersion::Http1 => "  (HTTP/1.1)",
+            crate::config::HttpVersion::Http2 => "  (HTTP/2)",
+        };
         let _ = write!(
             text,
-            "\n  {:<12} {:<18} {} {}{simulated}",
+            "\n  {:<12} {:<18} {} {}{simulated}{http}",
             e.name,
             e.protocol.name(),
             secret::redact_url(&e.base_url),

@@ -21,6 +21,7 @@ mod error;
 mod export;
 mod fail_if;
 mod headers;
+mod http_version;
 mod race_file;
 mod raw;
 mod redact;
@@ -40,6 +41,7 @@ pub use error::{ConfigError, Location};
 pub use export::ExportConfig;
 pub(crate) use export::{check as check_export, listen_addr};
 pub use fail_if::add_fail_if;
+pub use http_version::{HttpVersion, apply_flags as apply_http_flags};
 #[cfg(any(test, feature = "test-support"))]
 pub use race_file::from_toml_str;
 pub(crate) use race_file::load_file_layer;
@@ -409,6 +411,9 @@ pub struct EndpointConfig {
     /// Where its server's `/metrics` is scraped (left out: tried by itself, quietly).
     #[serde(default, skip_serializing_if = "ServerMetricsSource::is_auto")]
     pub server_metrics: ServerMetricsSource,
+    /// Which HTTP it is spoken to in (`http = "auto" | "1.1" | "2"`).
+    #[serde(default, skip_serializing_if = "HttpVersion::is_auto")]
+    pub http: HttpVersion,
 }
 
 /// US dollars per million tokens. Providers bill the prompt's cached tokens apart: reads from

@@ -178,15 +178,14 @@ pub fn workers(targets: &[Arc<Target>], timeouts: &Timeouts) -> Result<Vec<Worke
     };
     let mut workers = Vec::new();
     for target in targets {
+        // Copies of one connection: with HTTP/2 they share its endpoint's connections.
+        let template = Connection::new(Arc::clone(target.origin()), tls.clone(), timeouts.connect)
+            .speaking(target.http);
         for slot in 0..target.concurrency {
             workers.push(Worker {
                 slot,
                 target: Arc::clone(target),
-                connection: Connection::new(
-                    Arc::clone(target.origin()),
-                    tls.clone(),
-                    timeouts.connect,
-                ),
+                connection: template.fresh(),
             });
         }
     }
@@ -222,6 +221,20 @@ pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Ve
         }
     }
     problems
+}
+
+/// The HTTP each endpoint's opened connections speak ("1.1" or "2"), by endpoint id, from the
+/// first of its workers whose connection is open.
+pub fn http_versions(workers: &[Worker]) -> Vec<(crate::event::EndpointId, &'static str)> {
+    let mut versions: Vec<(crate::event::EndpointId, &'static str)> = Vec::new();
+    for w in workers {
+        if let Some(version) = w.connection.http_version()
+            && !versions.iter().any(|(id, _)| *id == w.target.id)
+        {
+            versions.push((w.target.id, version));
+        }
+    }
+    versions
 }
 
 /// How long warming a connection may take: connecting, and a first answer (at most 10 s of it).

@@ -229,6 +229,13 @@ pub enum ProxyError {
     },
     #[error("{from} is not valid UTF-8\n  help: set it again as plain text, or pass --no-proxy")]
     NotUnicode { from: String },
+    #[error(
+        "endpoint `{endpoint}` speaks HTTP/2 with prior knowledge to an http:// URL, but its \
+         requests would go through the proxy `{shown}`, to which they are sent in HTTP/1.1 \
+         (absolute form)\n  help: leave `http` at \"auto\" or \"1.1\" for it (no \
+         --http2-prior-knowledge), add its host to NO_PROXY, or pass --no-proxy"
+    )]
+    PriorKnowledge { endpoint: String, shown: String },
 }
 
 /// One variable's proxy, parsed when it is read and its problem told only if it is used (curl

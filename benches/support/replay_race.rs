@@ -128,6 +128,7 @@ pub fn header(endpoints: u16) -> ReplayHeader {
             concurrency: u32::try_from(STREAMS).unwrap_or(1),
             salt: None,
             proxy: None,
+            http_version: None,
         })
         .collect();
     ReplayHeader::new(demo_race(), endpoints, Vec::new(), Utc::now())

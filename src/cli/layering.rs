@@ -84,6 +84,11 @@ pub fn apply_overrides(
     } else if let Some(url) = &args.proxy {
         race.proxy = crate::proxy_env::ProxyChoice::Url(url.clone());
     }
+    crate::config::apply_http_flags(
+        &mut race.endpoints,
+        args.http1_only,
+        args.http2_prior_knowledge,
+    );
     if let Some(name) = &args.name {
         if name.trim().is_empty() {
             return Err(ConfigError::invalid(

@@ -562,3 +562,48 @@ fn races_are_cold_unless_the_file_or_the_flag_says_reuse() -> TestResult {
     assert!(args(&["--cache", "warm"]).is_err());
     Ok(())
 }
+
+#[test]
+fn http1_only_and_http2_prior_knowledge_exclude_each_other() -> TestResult {
+    let both = args(&["--http1-only", "--http2-prior-knowledge"]);
+    assert!(both.is_err());
+    let one = args(&["--http2-prior-knowledge"])?;
+    assert!(one.http2_prior_knowledge && !one.http1_only);
+    Ok(())
+}
+
+const HTTP_FILE: &str = r#"
+[[endpoint]]
+name = "a"
+protocol = "openai"
+base_url = "https://api.example.com/v1"
+model = "m"
+http = "2"
+
+[[endpoint]]
+name = "b"
+protocol = "openai"
+base_url = "http://127.0.0.1:8000/v1"
+model = "m"
+"#;
+
+#[test]
+fn http_is_set_per_endpoint_by_the_race_file_and_for_all_by_the_flags() {
+    use crate::config::HttpVersion;
+    let path = Path::new("race.toml");
+    let mut race = from_toml_str(HTTP_FILE, path).unwrap();
+    let versions = |race: &crate::config::RaceConfig| -> Vec<HttpVersion> {
+        race.endpoints.iter().map(|e| e.http).collect()
+    };
+    assert_eq!(versions(&race), [HttpVersion::Http2, HttpVersion::Auto]);
+    crate::config::apply_http_flags(&mut race.endpoints, false, false);
+    assert_eq!(versions(&race), [HttpVersion::Http2, HttpVersion::Auto]);
+    crate::config::apply_http_flags(&mut race.endpoints, true, false);
+    assert_eq!(versions(&race), [HttpVersion::Http1, HttpVersion::Http1]);
+    crate::config::apply_http_flags(&mut race.endpoints, false, true);
+    assert_eq!(versions(&race), [HttpVersion::Http2, HttpVersion::Http2]);
+    let bad = HTTP_FILE.replace(r#"http = "2""#, r#"http = "3""#);
+    let e = from_toml_str(&bad, path).unwrap_err().to_string();
+    assert!(e.contains("race.toml:7"), "{e}");
+    assert!(e.contains("`3`"), "{e}");
+}

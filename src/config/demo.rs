@@ -40,6 +40,7 @@ fn mock(profile: &str, protocol: Protocol, color: &str) -> EndpointConfig {
         color: Some(color.to_string()),
         price: None,
         server_metrics: crate::config::ServerMetricsSource::Auto,
+        http: crate::config::HttpVersion::Auto,
     }
 }
 

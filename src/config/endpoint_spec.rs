@@ -78,6 +78,7 @@ fn parse(spec: &str) -> Result<EndpointConfig, Problem> {
         color: None,
         price: None,
         server_metrics: crate::config::ServerMetricsSource::Auto,
+        http: crate::config::HttpVersion::Auto,
     })
 }
 

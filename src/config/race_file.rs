@@ -558,6 +558,10 @@ impl Resolver<'_> {
             })?,
             None => super::ServerMetricsSource::Auto,
         };
+        let http = match &raw.http {
+            Some(http) => self.check(http, &key("http"), |v| super::http_version::parse(v))?,
+            None => super::HttpVersion::Auto,
+        };
         Ok(EndpointConfig {
             name: name.get_ref().clone(),
             protocol,
@@ -575,6 +579,7 @@ impl Resolver<'_> {
                 .map(|p| self.price(p, &key("price")))
                 .transpose()?,
             server_metrics,
+            http,
         })
     }
 }

@@ -175,6 +175,7 @@ pub(super) struct RawEndpoint {
     pub color: Option<Spanned<String>>,
     pub price: Option<Spanned<RawPrice>>,
     pub server_metrics: Option<Spanned<super::ServerMetricsSource>>,
+    pub http: Option<Spanned<String>>,
 }
 
 /// One key of the race file and how to write it.
@@ -423,6 +424,7 @@ pub(super) const KEYS: &[KeyDoc] = &[
         "server_metrics",
         r#"server_metrics = "http://localhost:8000/metrics" (or false)"#,
     ),
+    doc("endpoint", "http", r#"http = "auto" (or "1.1", "2")"#),
     doc(
         "endpoint.price",
         "input",

@@ -237,6 +237,7 @@ mod tests {
                 color: None,
                 price: None,
                 server_metrics: ServerMetricsSource::Auto,
+                http: crate::config::HttpVersion::Auto,
             })
             .collect()
     }

@@ -1,4 +1,5 @@
-//! One HTTP/1.1 connection per worker, opened, timed and kept by llmrace itself. Owning the
+//! One HTTP/1.1 connection per worker (HTTP/2: a stream per worker on connections its endpoint's
+//! workers share, `connection/h2.rs`), opened, timed and kept by llmrace itself. Owning the
 //! connection (instead of borrowing one from a client's pool) is what makes the numbers exact:
 //! a worker knows whether a request opened a new connection and how long connecting took, and
 //! it waits until its connection is idle again before the next request, so no request ever
@@ -17,6 +18,7 @@ use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
 use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
 
+mod h2;
 mod origin;
 mod proxy;
 mod tls;
@@ -42,6 +44,12 @@ pub struct Connection {
     read: BytesRead,
     /// How long opening the open connection took: about a round trip, or a few with TLS.
     connected_in: Duration,
+    /// HTTP/2 (or TLS that may choose it): the endpoint's shared connections.
+    pool: Option<Arc<h2::Pool>>,
+    /// HTTP/2: this worker's place on one of them, when it has one.
+    lease: Option<h2::Lease>,
+    /// HTTP/2: the last request failed refused unprocessed.
+    refused: bool,
 }
 
 /// Why no connection could be had: the class and the message of the request that needed it.
@@ -59,17 +67,31 @@ impl Connection {
             peer: Peer::default(),
             read: BytesRead::default(),
             connected_in: Duration::ZERO,
+            pool: None,
+            lease: None,
+            refused: false,
         }
+    }
+
+    /// This connection (and its [`Connection::fresh`] copies, which share its HTTP/2
+    /// connections) speaks `version`; without this it speaks HTTP/1.1.
+    #[must_use]
+    pub fn speaking(mut self, version: crate::config::HttpVersion) -> Connection {
+        self.pool = h2::Pool::new(version, self.origin.https, self.tls.as_ref()).map(Arc::new);
+        self
     }
 
     /// A new, not yet opened connection to the same origin.
     #[must_use]
     pub fn fresh(&self) -> Connection {
-        Connection::new(
-            Arc::clone(&self.origin),
-            self.tls.clone(),
-            self.connect_timeout,
-        )
+        Connection {
+            pool: self.pool.clone(),
+            ..Connection::new(
+                Arc::clone(&self.origin),
+                self.tls.clone(),
+                self.connect_timeout,
+            )
+        }
     }
 
     /// Waits until the connection can take a request (the previous response is fully read),
@@ -79,6 +101,9 @@ impl Connection {
     /// `Keep-Alive` says) a moment before hyper reads that end: the socket is asked too, so that
     /// no request is sent on a connection already known to be closed.
     pub async fn ready(&mut self) -> Result<Option<Duration>, ConnectFailure> {
+        if let Some(ready) = self.ready_shared().await {
+            return ready;
+        }
         if let Some(sender) = &mut self.sender
             && sender.ready().await.is_ok()
             && !self.peer.has_closed()
@@ -87,26 +112,42 @@ impl Connection {
         }
         self.sender = None;
         let watch = Stopwatch::start();
-        let opened = tokio::time::timeout(self.connect_timeout, self.open())
-            .await
-            .map_err(|_| {
-                (
-                    ErrorClass::ConnectTimeout,
-                    format!(
-                        "connecting to {} took longer than the connect timeout ({})",
-                        proxy::hop_name(&self.origin),
-                        humantime::format_duration(self.connect_timeout)
-                    ),
-                )
-            })??;
-        let (sender, stream) = opened;
+        let opened =
+            tokio::time::timeout(self.connect_timeout, self.open(self.tls.as_ref(), false))
+                .await
+                .map_err(|_| self.connect_timed_out())??;
+        match opened {
+            (h2::Opened::Http1(sender), stream) => self.keep(sender, stream),
+            // Only a TLS that offers `h2` (the shared path's) or prior knowledge opens one.
+            (h2::Opened::Http2(..), _) => {
+                return Err((
+                    ErrorClass::Connect,
+                    "the server chose HTTP/2 though llmrace offered HTTP/1.1 only".to_string(),
+                ));
+            }
+        }
+        self.connected_in = watch.elapsed();
+        Ok(Some(self.connected_in))
+    }
+
+    /// Keeps `sender` as this worker's own HTTP/1.1 connection.
+    fn keep(&mut self, sender: SendRequest<Body>, stream: Watched) {
         self.sender = Some(sender);
         self.arrival = stream.arrival;
         self.written = stream.written;
         self.peer = stream.peer;
         self.read = stream.read;
-        self.connected_in = watch.elapsed();
-        Ok(Some(self.connected_in))
+    }
+
+    fn connect_timed_out(&self) -> ConnectFailure {
+        (
+            ErrorClass::ConnectTimeout,
+            format!(
+                "connecting to {} took longer than the connect timeout ({})",
+                proxy::hop_name(&self.origin),
+                humantime::format_duration(self.connect_timeout)
+            ),
+        )
     }
 
     /// When the bytes this connection read last reached the machine (the kernel's receive
@@ -139,6 +180,9 @@ impl Connection {
         &mut self,
         request: http::Request<Body>,
     ) -> Result<http::Response<hyper::body::Incoming>, ConnectFailure> {
+        if self.lease.is_some() {
+            return self.send_shared(request).await;
+        }
         let Some(sender) = &mut self.sender else {
             return Err((ErrorClass::ConnectionLost, "no open connection".to_string()));
         };
@@ -160,7 +204,13 @@ impl Connection {
         proxy::refused(forward, response)
     }
 
-    async fn open(&self) -> Result<(SendRequest<Body>, Watched), ConnectFailure> {
+    /// Opens a connection, over TLS offering what `tls` offers by ALPN; cleartext speaks HTTP/2
+    /// with `prior_knowledge`, HTTP/1.1 without.
+    async fn open(
+        &self,
+        tls: Option<&Tls>,
+        prior_knowledge: bool,
+    ) -> Result<(h2::Opened, Watched), ConnectFailure> {
         let origin = &self.origin;
         let (host, port) = proxy::first_hop(origin);
         let addrs: Vec<_> = tokio::net::lookup_host((host, port))
@@ -205,14 +255,20 @@ impl Connection {
             peer: stream.peer(),
             read: BytesRead::default(),
         };
-        match &self.tls {
+        match tls {
             Some(tls) if origin.https => {
                 let stream = tls.connect(origin, stream).await?;
-                handshake(TokioIo::new(watched.read.counting(stream))).await
+                // What the server chose by ALPN.
+                if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    h2::handshake(watched.read.counting(stream)).await
+                } else {
+                    handshake(TokioIo::new(watched.read.counting(stream))).await
+                }
             }
+            _ if prior_knowledge => h2::handshake(watched.read.counting(stream)).await,
             _ => handshake(TokioIo::new(watched.read.counting(stream))).await,
         }
-        .map(|sender| (sender, watched))
+        .map(|opened| (opened, watched))
     }
 }
 
@@ -246,7 +302,7 @@ impl BytesRead {
     }
 }
 
-async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectFailure>
+async fn handshake<I>(io: I) -> Result<h2::Opened, ConnectFailure>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -262,7 +318,7 @@ where
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(sender)
+    Ok(h2::Opened::Http1(sender))
 }
 
 /// An error and its causes on one line.

@@ -29,6 +29,8 @@ pub struct Target {
     pub concurrency: u32,
     /// The body asks for a JSON answer: each answer is checked.
     pub wants_json: bool,
+    /// Which HTTP its connections speak.
+    pub http: crate::config::HttpVersion,
     origin: Arc<Origin>,
     path: String,
     warmup_path: String,
@@ -64,6 +66,8 @@ pub struct TargetSpec<'a> {
     pub concurrency: u32,
     /// Cache hygiene: put at the very start of every prompt (`workload::salt`).
     pub salt: Option<&'a str>,
+    /// Which HTTP its connections speak.
+    pub http: crate::config::HttpVersion,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +177,7 @@ impl Target {
             stream: spec.stream,
             concurrency: spec.concurrency.max(1),
             wants_json: spec.protocol.asks_for_json(spec.body),
+            http: spec.http,
             origin: Arc::new(origin),
             path,
             warmup_path,

@@ -73,8 +73,21 @@ pub struct Profile {
     /// streamed response has been sent, reading no further request on it: what llama.cpp's
     /// server does.
     pub close_after_stream: Option<Duration>,
+    /// HTTP/2: how many streams a connection may have open at once (its
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`); `None`: [`DEFAULT_H2_STREAMS`].
+    pub h2_streams: Option<u32>,
+    /// Each connection, once this many requests arrived on it, says GOAWAY (HTTP/2; HTTP/1.1
+    /// closes after the response) and closes [`GOAWAY_GRACE`] later, cutting what is still
+    /// streaming.
+    pub goaway_after: Option<u32>,
     pub seed: u64,
 }
+
+/// Streams an HTTP/2 connection to the mock may have open at once unless `h2_streams=` says.
+pub const DEFAULT_H2_STREAMS: u32 = 200;
+
+/// How long a connection that said GOAWAY (`goaway_after=`) lets its open streams run.
+pub const GOAWAY_GRACE: Duration = Duration::from_millis(50);
 
 /// Prompt tokens a profile's prefix cache holds unless `cache=` says otherwise.
 pub const DEFAULT_CACHE_TOKENS: u32 = 1 << 20;
@@ -140,6 +153,8 @@ impl Profile {
             header_delay: ms(2000),
             load: Duration::ZERO,
             close_after_stream: None,
+            h2_streams: None,
+            goaway_after: None,
             seed: 1,
         };
         let profile = match name {
@@ -366,6 +381,12 @@ impl fmt::Display for Profile {
         }
         if let Some(after) = self.close_after_stream {
             write!(f, ",close_after_stream={}", format_duration(after))?;
+        }
+        if let Some(n) = self.h2_streams {
+            write!(f, ",h2_streams={n}")?;
+        }
+        if let Some(n) = self.goaway_after {
+            write!(f, ",goaway_after={n}")?;
         }
         for (fault, rate) in &self.faults {
             write!(f, ",fault={fault}:{rate}")?;

@@ -1,7 +1,9 @@
-//! The mock's HTTP side: accepting connections (one task each, HTTP/1.1 keep-alive), routing
+//! The mock's HTTP side: accepting connections (one task each, HTTP/1.1 keep-alive, or HTTP/2
+//! when the client's first bytes are its preface: h2c with prior knowledge), routing
 //! requests, and turning a request, the profile and its fault into a response.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -11,7 +13,8 @@ use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -25,7 +28,7 @@ use super::linger::Linger;
 use super::metrics;
 use super::plan::Plan;
 use super::prefix::PrefixCache;
-use super::profile::Profile;
+use super::profile::{DEFAULT_H2_STREAMS, GOAWAY_GRACE, Profile};
 use super::request::{Ask, BadRequest};
 use super::stats::{Counters, FirstContent, OpenConnection};
 use super::text::mix;
@@ -89,14 +92,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
     let stream = TimedStream::new(stream);
     let arrival = stream.arrival();
     let Some(linger) = shared.profile.close_after_stream else {
-        let service = service_fn(move |req| {
-            let arrived = arrival.get().map(Instant::from_std);
-            handle(Arc::clone(&shared), arrived, req)
-        });
-        // Errors here are clients going away or faults closing on purpose.
-        let _ = http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service)
-            .await;
+        serve_either(stream, arrival, shared).await;
         return;
     };
     let streamed = Arc::new(Notify::new());
@@ -125,6 +121,37 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
             () = streamed.notified() => connection.as_mut().graceful_shutdown(),
         }
     }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 (told by the preface), saying GOAWAY after the profile's
+/// `goaway_after` requests.
+async fn serve_either(stream: TimedStream, arrival: rx_time::LastArrival, shared: Arc<Shared>) {
+    let goaway_after = shared.profile.goaway_after;
+    let streams = shared.profile.h2_streams.unwrap_or(DEFAULT_H2_STREAMS);
+    let arrived = Arc::new(AtomicU32::new(0));
+    let going = Arc::new(Notify::new());
+    let service = {
+        let going = Arc::clone(&going);
+        service_fn(move |req| {
+            let n = arrived.fetch_add(1, Ordering::Relaxed) + 1;
+            if goaway_after == Some(n) {
+                going.notify_one();
+            }
+            // HTTP/2: the latest bytes the connection read, no later than this request's.
+            let arrived = arrival.get().map(Instant::from_std);
+            handle(Arc::clone(&shared), arrived, req)
+        })
+    };
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(streams);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    // Errors here are clients going away or faults closing on purpose.
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = going.notified() => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = tokio::time::timeout(GOAWAY_GRACE, connection).await;
 }
 
 fn generation_protocol(path: &str) -> Option<Protocol> {

@@ -7,12 +7,14 @@ use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
 const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, prefill, cache, cache_read, \
-                    cache_write, fault, header_delay, load, close_after_stream, seed";
+                    cache_write, fault, header_delay, load, close_after_stream, h2_streams, \
+                    goaway_after, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
 const CHUNK: &str = "a whole number of tokens per chunk, at least 1";
 const COUNT: &str = "a whole number";
+const AT_LEAST_ONE: &str = "a whole number, at least 1";
 const FAULT: &str = "KIND:RATE with RATE from 0 to 1 (KIND alone means 1), or `none`";
 const DURATION: &str = "a duration like `2s` or `500ms`";
 
@@ -132,6 +134,24 @@ fn apply(profile: &mut Profile, key: &str, value: &str) -> Result<(), ProfileErr
         "load" => profile.load = parse_duration(value).ok_or_else(|| bad(DURATION))?,
         "close_after_stream" => {
             profile.close_after_stream = Some(parse_duration(value).ok_or_else(|| bad(DURATION))?);
+        }
+        "h2_streams" => {
+            profile.h2_streams = Some(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| bad(AT_LEAST_ONE))?,
+            );
+        }
+        "goaway_after" => {
+            profile.goaway_after = Some(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| bad(AT_LEAST_ONE))?,
+            );
         }
         "fault" | "faults" => {
             if value == "none" {

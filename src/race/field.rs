@@ -92,6 +92,7 @@ pub(crate) async fn resolve_endpoints(
                 config.shard.map_or(concurrency, |s| s.slots(concurrency)),
             ),
             salt: salt.as_deref(),
+            http: endpoint.http,
         };
         let target = Target::new(&spec, prompts)?;
         let target = match signer {
@@ -120,6 +121,7 @@ pub(crate) async fn resolve_endpoints(
             concurrency,
             salt,
             proxy: target.proxy().map(|p| p.shown().to_string()),
+            http_version: asked_http(endpoint.http, &base_url),
         });
         targets.push(Arc::new(target));
     }
@@ -129,4 +131,16 @@ pub(crate) async fn resolve_endpoints(
         secrets,
         _mocks: mocks,
     })
+}
+
+/// The HTTP an endpoint will be spoken to in, as far as its settings tell before connecting:
+/// over https, `auto` lets the server choose (read from the warmed connections).
+fn asked_http(http: crate::config::HttpVersion, base_url: &str) -> Option<String> {
+    use crate::config::HttpVersion;
+    match http {
+        HttpVersion::Http2 => Some("2"),
+        HttpVersion::Auto if base_url.starts_with("https://") => None,
+        HttpVersion::Http1 | HttpVersion::Auto => Some("1.1"),
+    }
+    .map(str::to_string)
 }

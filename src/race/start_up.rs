@@ -251,7 +251,7 @@ async fn prepare(
             .sum(),
     };
     capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;
-    let field = resolve_endpoints(&config, &workload.prompts).await?;
+    let mut field = resolve_endpoints(&config, &workload.prompts).await?;
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
@@ -286,6 +286,12 @@ async fn prepare(
                 "{}: could not open a connection before the start: {}",
                 problem.endpoint, problem.message
             ));
+        }
+    }
+    // What the warmed connections speak: over https, the server chose.
+    for (id, version) in engine::http_versions(&workers) {
+        if let Some(info) = field.info.get_mut(usize::from(id.0)) {
+            info.http_version = Some(version.to_string());
         }
     }
     Ok(Prepared {

@@ -18,4 +18,9 @@ pub struct EndpointInfo {
     /// The HTTP proxy its connections went through (redacted): its latency is in every figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// The HTTP it was spoken to in, "1.1" or "2": as negotiated when the connections were
+    /// warmed, else as asked for; left out when neither tells (https, `http = "auto"`, no
+    /// warm-up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
 }

@@ -181,6 +181,7 @@ impl RunInfo {
                 concurrency: 0,
                 salt: None,
                 proxy: None,
+                http_version: None,
             })
             .collect();
         RunInfo::base(

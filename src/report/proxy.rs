@@ -49,6 +49,7 @@ mod tests {
             concurrency: 1,
             salt: None,
             proxy: proxy.map(str::to_string),
+            http_version: None,
         }
     }
 

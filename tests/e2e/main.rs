@@ -28,6 +28,7 @@ mod disk;
 mod every_protocol;
 mod fuzz_corpus;
 mod gating;
+mod http2;
 mod images;
 mod merge;
 mod metrics_export;

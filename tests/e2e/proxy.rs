@@ -351,6 +351,26 @@ fn an_unusable_proxy_variable_stops_the_race_before_it_starts() {
     assert_eq!(raced.code, 0, "{}", raced.text);
 }
 
+/// HTTP/2 with prior knowledge cannot go through a forward proxy (it is spoken to in HTTP/1.1):
+/// the race stops before it starts and says what to change, the password never shown.
+#[test]
+fn prior_knowledge_through_a_forward_proxy_is_refused_before_the_start() {
+    let origin = HttpMock::start();
+    let raced = race(
+        &origin.endpoint(),
+        &[(
+            "http_proxy",
+            format!("http://{USER}:{PASSWORD}@127.0.0.1:9"),
+        )],
+        &["--http2-prior-knowledge"],
+        None,
+    );
+    assert_eq!(raced.code, 2, "{}", raced.text);
+    assert!(raced.text.contains("prior knowledge"), "{}", raced.text);
+    assert!(raced.text.contains("NO_PROXY"), "{}", raced.text);
+    assert!(!raced.text.contains(PASSWORD), "{}", raced.text);
+}
+
 /// Debian's `tinyproxy` on 127.0.0.1 in the foreground, its own config in a temp dir, its log
 /// (its standard output) collected line by line. Killed when dropped.
 struct Tinyproxy {

@@ -35,6 +35,7 @@ fn run_of(names: Vec<String>) -> llmrace::replay::Run {
             concurrency: 4,
             salt: None,
             proxy: None,
+            http_version: None,
         })
         .collect();
     let started_at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(20_454);

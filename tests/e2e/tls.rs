@@ -335,3 +335,84 @@ fn certificate_settings_do_not_touch_a_race_without_https() {
     assert_eq!(code, 0, "{text}");
     assert!(out.join("summary.json").exists(), "{text}");
 }
+
+/// Races 8 requests at concurrency 4 over HTTPS to a server whose TLS offers `h2` and
+/// `http/1.1` by ALPN, with `flags`: the HTTP version run.json records and the connections the
+/// server accepted.
+fn race_alpn(flags: &[&str]) -> (serde_json::Value, u64) {
+    let authority = Authority::new("llmrace test CA");
+    let mut tls = authority.server_config();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let server = HttpsMock::start(tls);
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("trusted.pem");
+    std::fs::write(&cert_file, &authority.pem).unwrap();
+    let out = dir.path().join("race");
+    let mut command = Command::new(BIN);
+    command
+        .args(["race", "--headless", "-q", "-n", "8", "-c", "4", "-e"])
+        .arg(server.endpoint())
+        .args(["--server-metrics", "secure=off"])
+        .args(flags)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_FILE", &cert_file)
+        .env("NO_COLOR", "1");
+    let (code, text) = running::run_to_end(&mut command);
+    assert_eq!(code, 0, "{text}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["endpoints"][0]["counts"]["succeeded"], 8, "{text}");
+    let run = std::fs::read_to_string(out.join("run.json")).unwrap();
+    let run: serde_json::Value = serde_json::from_str(&run).unwrap();
+    let version = run["endpoints"][0]["http_version"].clone();
+    (version, server.mock.stats().connections_accepted)
+}
+
+/// A TLS server that offers HTTP/2 by ALPN is spoken HTTP/2: the four workers share one
+/// connection.
+#[test]
+fn alpn_negotiates_http2_and_workers_share_its_connection() {
+    assert_eq!(race_alpn(&[]), (serde_json::json!("2"), 1));
+}
+
+/// `--http1-only` offers only http/1.1: four workers, four connections.
+#[test]
+fn http1_only_refuses_http2_offered_by_alpn() {
+    assert_eq!(race_alpn(&["--http1-only"]), (serde_json::json!("1.1"), 4));
+}
+
+/// HTTP/2 alone to a TLS server that speaks only HTTP/1.1: the handshake fails, and the message
+/// says what to change.
+#[test]
+fn http2_alone_to_an_http1_server_says_what_to_do() {
+    let authority = Authority::new("llmrace test CA");
+    let mut tls = authority.server_config();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let server = HttpsMock::start(tls);
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("trusted.pem");
+    std::fs::write(&cert_file, &authority.pem).unwrap();
+    let out = dir.path().join("race");
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "race",
+            "--headless",
+            "-n",
+            "1",
+            "--http2-prior-knowledge",
+            "-e",
+        ])
+        .arg(server.endpoint())
+        .args(["--server-metrics", "secure=off", "--out"])
+        .arg(&out)
+        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_FILE", &cert_file)
+        .env("NO_COLOR", "1");
+    let (_, text) = running::run_to_end(&mut command);
+    assert!(text.contains("NoApplicationProtocol"), "{text}");
+    assert!(text.contains(r#"try http = "auto""#), "{text}");
+    assert_eq!(server.mock.stats().requests, 0);
+}

@@ -11,7 +11,8 @@ use super::{ConnectFailure, Origin};
 use crate::event::ErrorClass;
 use crate::rx_time::TimedStream;
 
-/// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1.
+/// TLS settings shared by every connection of a race: the platform's trusted roots, HTTP/1.1
+/// (HTTP/2 connections use [`Tls::offering`]'s).
 ///
 /// On Linux those roots are the system's, or what `SSL_CERT_FILE` and `SSL_CERT_DIR` name, as
 /// for OpenSSL, curl and Python's clients.
@@ -35,6 +36,19 @@ impl Tls {
         Ok(Tls(Arc::new(config)))
     }
 
+    /// The same settings, offering by ALPN what `version` allows: `h2` and `http/1.1` (auto),
+    /// one of them otherwise. The server's choice is read after the handshake.
+    pub(super) fn offering(&self, version: crate::config::HttpVersion) -> Tls {
+        use crate::config::HttpVersion;
+        let mut config = (*self.0).clone();
+        config.alpn_protocols = match version {
+            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+            HttpVersion::Http2 => vec![b"h2".to_vec()],
+        };
+        Tls(Arc::new(config))
+    }
+
     /// The TLS handshake with `origin` over `stream`; a failure says what it likely means.
     pub(super) async fn connect(
         &self,
@@ -53,6 +67,10 @@ impl Tls {
             // What rustls says when the other side answers in plain HTTP.
             let hint = if text.contains("corrupt message") {
                 " (the server may speak plain HTTP: try an http:// URL)"
+            } else if text.contains("NoApplicationProtocol") {
+                " (the server speaks none of the HTTP versions offered by ALPN: http = \"2\" and \
+                 --http2-prior-knowledge offer h2 alone, http = \"1.1\" and --http1-only \
+                 http/1.1 alone; try http = \"auto\")"
             } else if text.contains("UnknownIssuer") && CERT_ENV_READ {
                 " (signed by a CA this machine does not trust: for a private CA, set \
                  SSL_CERT_FILE to a PEM file holding its certificate and the system's)"

@@ -31,6 +31,9 @@ pub(super) struct Sent {
     pub(super) deadlines: Deadlines,
     /// When the bytes its connection read last arrived.
     pub(super) arrival: LastArrival,
+    /// It is a stream on a shared HTTP/2 connection: another stream's frames are read between
+    /// its own, so the read before a frame is no floor under the frame's bytes.
+    pub(super) multiplexed: bool,
 }
 
 impl Sent {
@@ -127,6 +130,7 @@ impl Try<'_> {
                     at: sent,
                     deadlines,
                     arrival: connection.arrival().clone(),
+                    multiplexed: connection.is_multiplexed(),
                 },
             )),
         }
@@ -143,6 +147,15 @@ impl Try<'_> {
         sent: Offset,
         (class, message): ConnectFailure,
     ) -> Stop {
+        // HTTP/2 says whether the server processed a stream: one it refused (`REFUSED_STREAM`, or
+        // beyond a GOAWAY's last stream) is sent once more, whenever it was lost; bytes read on
+        // the shared connection and the time since the write tell nothing of one stream.
+        if let Some(refused) = connection.stream_refused() {
+            if refused && self.resending.is_none() {
+                return Stop::Lost(format!("{class}: {message}"));
+            }
+            return self.failed(class, message);
+        }
         let unanswered =
             class == ErrorClass::ConnectionLost && connection.bytes_read() == read_before;
         let after_write = self.ctx.clock.now().since(sent);

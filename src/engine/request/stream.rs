@@ -30,7 +30,9 @@ impl Try<'_> {
             // and the socket it left empty before it is a floor under the frame's bytes.
             // Sampled after, it could be a later read that emptied the socket after they
             // arrived.
-            let before_frame = sent.arrival.last_read();
+            // HTTP/2: no floor (`connection/h2.rs`): this stream's frame may have been read before
+            // a later read of another stream's.
+            let before_frame = sent.arrival.last_read().filter(|_| !sent.multiplexed);
             let deadline = match stream.idle_since() {
                 Some(last_bytes) => deadlines.between_chunks(clock, last_bytes),
                 None => deadlines.before_first_token(),

@@ -30,6 +30,7 @@ fn target() -> Target {
         temperature: None,
         stream: true,
         concurrency: 1,
+        http: crate::config::HttpVersion::Auto,
     };
     Target::new(&spec, &prompts).unwrap()
 }

@@ -13,6 +13,16 @@ impl Target {
     pub fn through(mut self, proxies: Arc<Proxies>) -> Result<Target, ProxyError> {
         let mut origin = (*self.origin).clone();
         origin.proxy = proxies.for_host(origin.https, &origin.host)?;
+        // A forward proxy is spoken to in HTTP/1.1; h2c cannot go through it.
+        if let Some(proxy) = origin.proxy.as_deref()
+            && !origin.https
+            && self.http == crate::config::HttpVersion::Http2
+        {
+            return Err(ProxyError::PriorKnowledge {
+                endpoint: self.name.clone(),
+                shown: proxy.shown().to_string(),
+            });
+        }
         self.origin = Arc::new(origin);
         self.proxies = Some(proxies);
         Ok(self)

@@ -31,6 +31,7 @@ pub(crate) fn replay(endpoints: usize, requests: usize) -> Replay {
             concurrency: 4,
             salt: None,
             proxy: None,
+            http_version: None,
         })
         .collect();
     Replay {
