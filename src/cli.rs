@@ -350,6 +350,11 @@ pub struct WorkloadArgs {
     #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
     pub turns: Option<u32>,
 
+    /// openai-embeddings endpoints: N prompts as the inputs of each request (1 to 2048), so
+    /// inputs/s = requests/s × N.
+    #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_embed_batch)]
+    pub embed_batch: Option<u32>,
+
     /// The pause between a session's answer and its next turn: 2s (fixed) or exp:2s
     /// (exponential with that mean, seeded by --seed). Needs --turns above 1.
     #[arg(long, value_name = "DURATION|exp:DURATION", help_heading = "Workload",
@@ -854,6 +859,11 @@ fn parse_positive_u64(text: &str) -> Result<u64, String> {
 fn parse_positive_u32(text: &str) -> Result<u32, String> {
     let n = parse_positive_u64(text)?;
     u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))
+}
+
+fn parse_embed_batch(text: &str) -> Result<u32, String> {
+    let n = parse_positive_u32(text)?;
+    crate::config::embed_batch(n).map_err(|p| format!("{}; {}", p.problem, p.help))
 }
 
 fn parse_trace_speed(text: &str) -> Result<f64, String> {

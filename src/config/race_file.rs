@@ -337,6 +337,9 @@ impl Resolver<'_> {
             turns: raw.turns.as_ref().map_or(Ok(1), |n| {
                 self.check(n, "workload.turns", |n| sessions::turns(*n))
             })?,
+            embed_batch: raw.embed_batch.as_ref().map_or(Ok(1), |n| {
+                self.check(n, "workload.embed_batch", |n| validate::embed_batch(*n))
+            })?,
             think_time: raw
                 .think_time
                 .as_ref()
@@ -499,7 +502,7 @@ impl Resolver<'_> {
         let protocol = raw.protocol.as_ref().ok_or_else(|| {
             missing(
                 "protocol",
-                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, responses, gemini, bedrock"#,
+                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, responses, gemini, bedrock, openai-embeddings"#,
             )
         })?;
         let protocol = self.check(protocol, &key("protocol"), |p| validate::protocol(p))?;

@@ -2,6 +2,7 @@
 //! every prompt, built once before the start so that sending costs no serialization; in a race
 //! of sessions, what later turns are built with (`target/turns.rs`).
 
+mod embeddings;
 mod signing;
 mod turns;
 
@@ -40,6 +41,8 @@ pub struct Target {
     trace_times: Vec<std::time::Duration>,
     /// Bedrock with AWS credentials: each request is signed as it is built (`target/signing.rs`).
     signer: Option<Arc<Signer>>,
+    /// Embeddings: the inputs each request carries.
+    batch: Option<u32>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -60,6 +63,8 @@ pub struct TargetSpec<'a> {
     pub concurrency: u32,
     /// Cache hygiene: put at the very start of every prompt (`workload::salt`).
     pub salt: Option<&'a str>,
+    /// Embeddings endpoints: the prompts each request carries as its inputs.
+    pub embed_batch: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +87,11 @@ pub enum TargetError {
          \"openai\" (chat completions), or use a workload without tools"
     )]
     NoTools { endpoint: String, prompt: u32 },
+    #[error(
+        "endpoint '{endpoint}': protocol openai-embeddings embeds text and cannot carry {what}; \
+         race a chat protocol for that, or give this endpoint a workload of plain prompts"
+    )]
+    Embeddings { endpoint: String, what: String },
     #[error("endpoint '{endpoint}': {source}")]
     Sign {
         endpoint: String,
@@ -112,12 +122,27 @@ impl Target {
                 prompt: with_tools.id.0,
             });
         }
-        let build = |prompt: &Prompt| {
+        let batch = spec.protocol.is_embeddings().then(|| spec.embed_batch.max(1));
+        if batch.is_some() {
+            embeddings::refuse(spec, prompts)?;
+        }
+        let texts: Vec<String> = prompts
+            .iter()
+            .map(|p| match spec.salt {
+                Some(salt) => salt::with_salt(&p.text(), salt),
+                None => p.text(),
+            })
+            .collect();
+        let build = |index: usize, prompt: &Prompt| {
+            let messages = match batch {
+                Some(n) => Cow::Owned(embeddings::inputs(&texts, index, n)),
+                None => messages(spec.salt, prompt),
+            };
             spec.protocol.build_request(
                 spec.base_url,
                 &RequestSpec {
                     model: spec.model,
-                    messages: &messages(spec.salt, prompt),
+                    messages: &messages,
                     // A prompt's own budget (ShareGPT reference length) wins.
                     max_tokens: prompt.max_tokens.or(spec.max_tokens),
                     temperature: spec.temperature,
@@ -127,7 +152,7 @@ impl Target {
                 },
             )
         };
-        let wire = build(first);
+        let wire = build(0, first);
         let bad_header = |name: &str| TargetError::BadHeader {
             endpoint: spec.name.to_string(),
             name: name.to_string(),
@@ -159,7 +184,7 @@ impl Target {
             insert(name, value, crate::secret::is_sensitive_header(name))?;
         }
         let bodies = std::iter::once(wire.body.clone())
-            .chain(prompts.iter().skip(1).map(|p| build(p).body))
+            .chain(prompts.iter().enumerate().skip(1).map(|(i, p)| build(i, p).body))
             .map(Bytes::from)
             .collect();
         Ok(Target {
@@ -174,17 +199,22 @@ impl Target {
             warmup_path,
             headers,
             bodies,
-            prompt_texts: prompts
-                .iter()
-                .map(|p| match spec.salt {
-                    Some(salt) => salt::with_salt(&p.text(), salt),
-                    None => p.text(),
-                })
-                .collect(),
+            prompt_texts: match batch {
+                Some(n) => (0..texts.len())
+                    .map(|i| embeddings::joined(&texts, i, n))
+                    .collect(),
+                None => texts,
+            },
             turns: turns::Turns::of(spec, prompts),
             trace_times: prompts.iter().map_while(|p| p.at).collect(),
             signer: None,
+            batch,
         })
+    }
+
+    /// Embeddings: the inputs each request carries (one vector is due for each).
+    pub fn batch(&self) -> Option<u32> {
+        self.batch
     }
 
     /// When each prompt of a trace is due, in the trace's time from its first row, in order;

@@ -132,6 +132,7 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
         "/v1/messages" => Some(Protocol::Anthropic),
         "/api/chat" => Some(Protocol::Ollama),
         "/v1/responses" => Some(Protocol::Responses),
+        "/v1/embeddings" => Some(Protocol::OpenAiEmbeddings),
         // `/model/{modelId}/converse-stream` and `/model/{modelId}/converse`.
         _ if path.starts_with("/model/")
             && (path.ends_with("/converse-stream") || path.ends_with("/converse")) =>
@@ -255,6 +256,19 @@ async fn generate(
             ));
         }
     };
+    let inputs = match protocol
+        .is_embeddings()
+        .then(|| super::embeddings::Inputs::parse(&body))
+        .transpose()
+    {
+        Ok(inputs) => inputs,
+        Err(BadRequest(message)) => {
+            return Ok(with_request_id(
+                error(Some(protocol), StatusCode::BAD_REQUEST, &message),
+                seq,
+            ));
+        }
+    };
     let profile = &shared.profile;
     let fault = forced.or_else(|| profile.pick_fault(unit_draw(profile.seed, seq)));
     if let Some(fault) = fault {
@@ -293,6 +307,9 @@ async fn generate(
         .loaded(profile, busy, others);
     let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
         Some(response) => response,
+        None if let Some(inputs) = &inputs => {
+            embedded(shared, inputs, &ask, plan, fault, seq, arrived).await
+        }
         None if ask.stream => {
             let wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
             let content_type = wire.content_type(true);
@@ -483,6 +500,35 @@ async fn whole_response(
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(wire.content_type(false)),
+    );
+    response
+}
+
+/// An embeddings answer: sent whole once its vectors are due.
+async fn embedded(
+    shared: &Shared,
+    inputs: &super::embeddings::Inputs,
+    ask: &Ask,
+    mut plan: Plan,
+    fault: Option<Fault>,
+    seq: u64,
+    arrived: Instant,
+) -> Response<MockBody> {
+    let due = plan.schedule_embedding();
+    sleep_until(due).await;
+    let written = Instant::now();
+    shared.counters.write_late(written - due);
+    shared.counters.first_content(FirstContent {
+        request: seq,
+        arrived: arrived.into_std(),
+        due: due.into_std(),
+        written: written.into_std(),
+    });
+    let body = super::embeddings::answer(inputs, &ask.model_json, ask.input_tokens, fault);
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(super::embeddings::CONTENT_TYPE),
     );
     response
 }

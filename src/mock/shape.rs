@@ -100,6 +100,8 @@ impl Shape {
             ),
             // The mock answers Gemini and Bedrock in text only.
             Protocol::Gemini | Protocol::Bedrock => false,
+            // Vectors, never text.
+            Protocol::OpenAiEmbeddings => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

@@ -103,6 +103,8 @@ impl Wire {
             Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
             Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
             Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new()),
+            // Never asked for: `mock/embeddings.rs` writes embeddings answers.
+            Protocol::OpenAiEmbeddings => Wire::OpenAi(openai::OpenAi::new(false, stamp)),
         }
     }
 
@@ -290,7 +292,8 @@ pub(crate) fn foreign_body(
         Protocol::OpenAiChat
         | Protocol::OpenAiCompletions
         | Protocol::Responses
-        | Protocol::Gemini => {
+        | Protocol::Gemini
+        | Protocol::OpenAiEmbeddings => {
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

@@ -168,6 +168,12 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             let url = join_url(base_url, &bedrock::path(spec));
             return bedrock::build(url, spec, spec.temperature.map(number));
         }
+        // Not streamed, no output budget: only the inputs, one per message.
+        Protocol::OpenAiEmbeddings => {
+            body.remove("stream");
+            let url = join_url(base_url, "embeddings");
+            return super::embeddings::build(url, headers, body, spec);
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -210,7 +216,8 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                 | Protocol::OpenAiCompletions
                 | Protocol::Responses
                 | Protocol::Gemini
-                | Protocol::Bedrock => json!({
+                | Protocol::Bedrock
+                | Protocol::OpenAiEmbeddings => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),

@@ -123,7 +123,10 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
     let list: Value = match protocol {
         // Gemini's `functionDeclarations` are put in by `gemini::request`, Bedrock's
         // `toolConfig` by its own request builder.
-        Protocol::OpenAiCompletions | Protocol::Gemini | Protocol::Bedrock => return,
+        Protocol::OpenAiCompletions
+        | Protocol::Gemini
+        | Protocol::Bedrock
+        | Protocol::OpenAiEmbeddings => return,
         Protocol::OpenAiChat | Protocol::Ollama => tools
             .iter()
             .map(|t| {
@@ -209,6 +212,8 @@ impl Protocol {
             }
             // Converse asks for JSON through a tool, not a field llmrace knows.
             Protocol::Bedrock => false,
+            // Refused before the race (`engine/target/embeddings.rs`): nothing to check.
+            Protocol::OpenAiEmbeddings => false,
         }
     }
 }

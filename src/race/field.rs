@@ -85,6 +85,7 @@ pub(crate) async fn resolve_endpoints(
             // More workers than requests would only open idle connections.
             concurrency: crate::capacity::workers(&config.load, concurrency),
             salt: salt.as_deref(),
+            embed_batch: config.workload.embed_batch,
         };
         let target = Target::new(&spec, prompts)?;
         let target = match signer {

@@ -277,10 +277,12 @@ struct CsvRow<'a> {
     session: Option<u64>,
     turn: Option<u32>,
     repeat: bool,
+    inputs: Option<u32>,
+    embedding_dimension: Option<u32>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 49] = [
+    const HEADER: [&'static str; 51] = [
         "request",
         "endpoint",
         "prompt",
@@ -330,6 +332,8 @@ impl CsvRow<'_> {
         "session",
         "turn",
         "repeat",
+        "inputs",
+        "embedding_dimension",
     ];
 }
 
@@ -401,6 +405,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             session: r.session,
             turn: r.turn,
             repeat: r.repeat,
+            inputs: r.inputs,
+            embedding_dimension: r.embedding_dimension,
         }
     }
 }

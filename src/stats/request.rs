@@ -134,6 +134,12 @@ pub struct RequestRecord {
     /// server's prefix cache may have answered it. False in records written before repeats.
     #[serde(default)]
     pub repeat: bool,
+    /// Embeddings only: how many inputs the request carried (its batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<u32>,
+    /// Embeddings only: the length of the vectors that came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_dimension: Option<u32>,
 }
 
 #[expect(
@@ -195,6 +201,8 @@ pub struct RequestTrace {
     /// Multi-turn sessions: the session and the turn.
     session: Option<(u64, u32)>,
     repeat: bool,
+    /// Embeddings: the inputs it carries.
+    inputs: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -245,6 +253,7 @@ impl RequestTrace {
             tool_calls: 0,
             session: None,
             repeat: false,
+            inputs: None,
         }
     }
 
@@ -261,6 +270,13 @@ impl RequestTrace {
     pub fn sent_as(mut self, lag_us: Option<u64>, retry: Option<Retry>) -> Self {
         self.lag_us = lag_us;
         self.retry = retry;
+        self
+    }
+
+    /// An embeddings request: the inputs its `Sent` event says it carries.
+    #[must_use]
+    pub fn carrying(mut self, inputs: Option<u32>) -> Self {
+        self.inputs = inputs;
         self
     }
 
@@ -403,6 +419,7 @@ impl RequestTrace {
             response_id,
             bytes,
             json_valid,
+            dimension,
         } = Ending::of(kind)?;
         let ms = duration_ms;
         let ttlt = t.since(self.sent);
@@ -478,6 +495,8 @@ impl RequestTrace {
             session: self.session.map(|(session, _)| session),
             turn: self.session.map(|(_, turn)| turn),
             repeat: self.repeat,
+            inputs: self.inputs,
+            embedding_dimension: dimension,
         })
     }
 }
@@ -524,6 +543,7 @@ struct Ending {
     response_id: Option<String>,
     bytes: u64,
     json_valid: Option<bool>,
+    dimension: Option<u32>,
 }
 
 impl Ending {
@@ -535,6 +555,7 @@ impl Ending {
                 response_id,
                 bytes,
                 json_valid,
+                dimension,
             } => Ending {
                 outcome: Outcome::Succeeded,
                 error_class: None,
@@ -544,6 +565,7 @@ impl Ending {
                 response_id: response_id.clone(),
                 bytes: *bytes,
                 json_valid: *json_valid,
+                dimension: *dimension,
             },
             EventKind::Failed {
                 class,
@@ -559,6 +581,7 @@ impl Ending {
                 response_id: None,
                 bytes: *bytes,
                 json_valid: None,
+                dimension: None,
             },
             EventKind::Cancelled { bytes } => Ending {
                 outcome: Outcome::Cancelled,
@@ -569,6 +592,7 @@ impl Ending {
                 response_id: None,
                 bytes: *bytes,
                 json_valid: None,
+                dimension: None,
             },
             _ => return None,
         })
@@ -617,6 +641,7 @@ mod tests {
             response_id: None,
             bytes: 10,
             json_valid: None,
+            dimension: None,
         };
         trace
             .finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
@@ -909,6 +934,7 @@ mod tests {
             response_id: None,
             bytes: 1,
             json_valid: None,
+            dimension: None,
         };
         let record = trace
             .finish(

@@ -30,6 +30,7 @@ fn target() -> Target {
         temperature: None,
         stream: true,
         concurrency: 1,
+        embed_batch: 1,
     };
     Target::new(&spec, &prompts).unwrap()
 }

@@ -107,6 +107,8 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             unstamped_reads: 0,
             tool_calls: 0,
             json_valid: None,
+            inputs: None,
+            embedding_dimension: None,
             session: None,
             turn: None,
             repeat: false,
@@ -146,6 +148,7 @@ fn summarise(name: &str, records: &[RequestRecord]) -> EndpointSnapshot {
     EndpointSnapshot {
         server: None,
         buckets: std::sync::Arc::default(),
+        embeddings: None,
         name: name.to_string(),
         counts,
         errors,

@@ -27,6 +27,7 @@ fn endpoint(name: &str, ok: u64, failed: u64, ttft: Option<f64>) -> EndpointSnap
     EndpointSnapshot {
         server: None,
         buckets: std::sync::Arc::default(),
+        embeddings: None,
         name: name.to_string(),
         counts: Counts {
             sent: ok + failed,
