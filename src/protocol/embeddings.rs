@@ -83,6 +83,8 @@ struct Length(u32);
 fn decode_body(body: &str, out: &mut Vec<Decoded>) {
     let parsed: Body = match serde_json::from_str(body) {
         Ok(parsed) => parsed,
+        // The body stopped inside the object: no end, so the engine says it was cut.
+        Err(err) if err.is_eof() => return,
         Err(err) => {
             out.push(match serde_json::from_str::<IgnoredAny>(body) {
                 // JSON, but not this shape: a server's error object, or something else.
@@ -335,7 +337,8 @@ mod tests {
             .contains("different dimensions (2 and 1)"));
         assert!(malformed(r#"{"data":[{"embedding":["a"]}]}"#).contains("expected"));
         assert!(malformed(r#"{"data":[{"index":0}]}"#).contains("expected"));
-        assert!(malformed(r#"{"data":[{"embedding":[1,2]}"#).contains("not valid JSON"));
+        assert!(malformed(r#"{"data":[{"embedding":[1,2]}]}}"#).contains("not valid JSON"));
+        assert_eq!(decode(r#"{"data":[{"embedding":[1,2]}"#), vec![]);
         assert!(malformed(r#"{"object":"list"}"#).contains("expected"));
         assert!(matches!(
             decode(r#"{"error":{"message":"no","type":"invalid_request_error"}}"#).as_slice(),

@@ -265,6 +265,7 @@ fn a_salted_target_sends_the_salt_first_and_keeps_the_salted_messages() {
         stream: true,
         concurrency: 1,
         salt,
+        embed_batch: 1,
     };
     let target = Target::new(&spec(Some("[0badc0de]")), &prompts).unwrap();
     let sent: Value = serde_json::from_slice(target.body_for(PromptId(0))).unwrap();

@@ -69,6 +69,7 @@ async fn start_with(profile: &str, plan: Plan, concurrency: u32, controls: Contr
         stream: true,
         concurrency,
         salt: None,
+        embed_batch: 1,
     };
     let targets = vec![Arc::new(Target::new(&spec, &prompts).unwrap())];
     let timeouts = Timeouts::default();

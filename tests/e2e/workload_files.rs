@@ -166,6 +166,7 @@ fn a_prompts_own_max_tokens_overrides_the_endpoints() -> Result<(), Box<dyn std:
         stream: true,
         concurrency: 1,
         salt: None,
+        embed_batch: 1,
     };
     let target = llmrace::engine::Target::new(&spec, &prompts)?;
     let budget = |i: usize| -> Result<serde_json::Value, serde_json::Error> {

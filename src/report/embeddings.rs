@@ -1,0 +1,43 @@
+//! What the reports show of an embeddings endpoint: its inputs/s, its batch and dimension,
+//! and "n/a" where a figure belongs to generated text (TTFT, TPOT, ITL, output tokens), so a
+//! blank never reads as a failure.
+
+use crate::format::{count, rate};
+use crate::stats::EndpointSnapshot;
+
+/// The cell of a figure an embeddings endpoint does not have (or, in the inputs/s column, a
+/// chat endpoint): not applicable, rather than missing.
+pub const NOT_APPLICABLE: &str = "n/a";
+
+/// Whether any endpoint of the race is an embeddings endpoint.
+pub fn any(endpoints: &[EndpointSnapshot]) -> bool {
+    endpoints.iter().any(|e| e.embeddings.is_some())
+}
+
+/// Whether every endpoint is one: the chat-only columns are then left out altogether.
+pub fn all(endpoints: &[EndpointSnapshot]) -> bool {
+    !endpoints.is_empty() && endpoints.iter().all(|e| e.embeddings.is_some())
+}
+
+/// Inputs embedded per second, or "n/a" for an endpoint that generates text.
+pub fn inputs_per_s(e: &EndpointSnapshot) -> String {
+    e.embeddings
+        .map_or(NOT_APPLICABLE.to_string(), |m| rate(m.inputs_per_s))
+}
+
+/// The line under a table about an embeddings endpoint: `e: embeddings, 16 inputs a request,
+/// 384 dimensions: 320 inputs, 4096 input tokens (92.1/s)`.
+pub fn note(e: &EndpointSnapshot) -> Option<String> {
+    let m = e.embeddings?;
+    let dimension = m
+        .dimension
+        .map_or(String::new(), |d| format!(", {}", count(d, "dimension")));
+    Some(format!(
+        "{}: embeddings, {} a request{dimension}: {}, {} ({}/s); latency is request to last byte (TTLT)",
+        e.name,
+        count(m.batch, "input"),
+        count(m.inputs, "input"),
+        count(e.tokens.input, "input token"),
+        rate(m.input_tokens_per_s),
+    ))
+}
