@@ -206,7 +206,22 @@ impl Races {
             ),
         ] {
             self.write(e, &family(name, help, MetricType::Counter), |s, l, m| {
+                // An embeddings endpoint writes no tokens: no sample rather than a zero.
+                if name == "llmrace_output_tokens" && s.embeddings.is_some() {
+                    return Ok(());
+                }
                 counter(m, l, value(s))
+            })?;
+        }
+        if self.endpoints().any(|(_, s)| s.embeddings.is_some()) {
+            let inputs = family(
+                "llmrace_embedding_inputs",
+                "Inputs embedded by succeeded requests of embeddings endpoints (a vector each).",
+                MetricType::Counter,
+            );
+            self.write(e, &inputs, |s, l, m| match s.embeddings {
+                Some(embeddings) => counter(m, l, embeddings.inputs),
+                None => Ok(()),
             })?;
         }
         Ok(())
@@ -241,6 +256,10 @@ impl Races {
             ),
         ] {
             self.write(e, &seconds(name, help), |s, l, m| {
+                // An embeddings endpoint has no tokens to time: its latency is its TTLT.
+                if name != "llmrace_ttlt" && s.embeddings.is_some() {
+                    return Ok(());
+                }
                 histogram(m, l, buckets(s))
             })?;
         }

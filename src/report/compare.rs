@@ -127,7 +127,9 @@ impl Metric {
             Metric::TpotP50 => l.tpot_ms.map(|s| s.p50),
             Metric::ItlP50 => l.itl_ms.map(|s| s.p50),
             Metric::RequestTpsP50 => l.output_tps.map(|s| s.p50),
-            Metric::OutputTps => (e.counts.succeeded > 0).then_some(e.rates.output_tokens_per_s),
+            // An embeddings endpoint writes no tokens: nothing to compare.
+            Metric::OutputTps => (e.counts.succeeded > 0 && e.embeddings.is_none())
+                .then_some(e.rates.output_tokens_per_s),
             Metric::RequestsPerMin => (e.counts.succeeded > 0).then_some(e.rates.requests_per_min),
             Metric::ErrorRate => (ended > 0).then(|| e.counts.failed as f64 / ended as f64),
         }

@@ -41,3 +41,18 @@ pub fn note(e: &EndpointSnapshot) -> Option<String> {
         rate(m.input_tokens_per_s),
     ))
 }
+
+/// A figure only generated text has (TTFT, TPOT, ITL), in milliseconds: "n/a" for an
+/// embeddings endpoint.
+pub fn chat_ms(e: &EndpointSnapshot, value: Option<f64>) -> String {
+    chat(e, || crate::format::ms(value))
+}
+
+/// Any other figure only generated text has (output tokens, output tokens/s): "n/a" for an
+/// embeddings endpoint.
+pub fn chat(e: &EndpointSnapshot, text: impl FnOnce() -> String) -> String {
+    match e.embeddings {
+        Some(_) => NOT_APPLICABLE.to_string(),
+        None => text(),
+    }
+}
