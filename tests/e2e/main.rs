@@ -23,6 +23,7 @@ mod cli;
 mod config_files;
 mod crash;
 mod dashboard_tmux;
+mod embeddings;
 mod disk;
 mod fuzz_corpus;
 mod gating;
