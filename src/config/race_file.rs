@@ -103,6 +103,13 @@ impl Resolver<'_> {
         ConfigError::invalid(self.at(value), key, problem.problem, problem.help)
     }
 
+    /// `[workload] embed_batch`, 1 when it is not set.
+    fn embed_batch(&self, n: Option<&Spanned<u32>>) -> Result<u32, ConfigError> {
+        n.map_or(Ok(1), |n| {
+            self.check(n, "workload.embed_batch", |n| validate::embed_batch(*n))
+        })
+    }
+
     fn check<T, V>(
         &self,
         value: &Spanned<T>,
@@ -337,9 +344,7 @@ impl Resolver<'_> {
             turns: raw.turns.as_ref().map_or(Ok(1), |n| {
                 self.check(n, "workload.turns", |n| sessions::turns(*n))
             })?,
-            embed_batch: raw.embed_batch.as_ref().map_or(Ok(1), |n| {
-                self.check(n, "workload.embed_batch", |n| validate::embed_batch(*n))
-            })?,
+            embed_batch: self.embed_batch(raw.embed_batch.as_ref())?,
             think_time: raw
                 .think_time
                 .as_ref()

@@ -331,7 +331,9 @@ pub fn embed_batch(n: u32) -> Result<u32, Problem> {
         return Ok(n);
     }
     Err(Problem::new(
-        format!("embed_batch {n} is out of range: an embeddings request carries 1 to {MAX_EMBED_BATCH} inputs"),
+        format!(
+            "embed_batch {n} is out of range: an embeddings request carries 1 to {MAX_EMBED_BATCH} inputs"
+        ),
         "write e.g. `embed_batch = 16` (each request embeds 16 prompts)",
     ))
 }

@@ -122,22 +122,11 @@ impl Target {
                 prompt: with_tools.id.0,
             });
         }
-        let batch = spec.protocol.is_embeddings().then(|| spec.embed_batch.max(1));
-        if batch.is_some() {
-            embeddings::refuse(spec, prompts)?;
-        }
-        let texts: Vec<String> = prompts
-            .iter()
-            .map(|p| match spec.salt {
-                Some(salt) => salt::with_salt(&p.text(), salt),
-                None => p.text(),
-            })
-            .collect();
+        let batch = embeddings::batch(spec, prompts)?;
+        let texts = texts(spec.salt, prompts);
         let build = |index: usize, prompt: &Prompt| {
-            let messages = match batch {
-                Some(n) => Cow::Owned(embeddings::inputs(&texts, index, n)),
-                None => messages(spec.salt, prompt),
-            };
+            let messages = embeddings::inputs(batch, &texts, index)
+                .map_or_else(|| messages(spec.salt, prompt), Cow::Owned);
             spec.protocol.build_request(
                 spec.base_url,
                 &RequestSpec {
@@ -184,7 +173,13 @@ impl Target {
             insert(name, value, crate::secret::is_sensitive_header(name))?;
         }
         let bodies = std::iter::once(wire.body.clone())
-            .chain(prompts.iter().enumerate().skip(1).map(|(i, p)| build(i, p).body))
+            .chain(
+                prompts
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(i, p)| build(i, p).body),
+            )
             .map(Bytes::from)
             .collect();
         Ok(Target {
@@ -199,12 +194,7 @@ impl Target {
             warmup_path,
             headers,
             bodies,
-            prompt_texts: match batch {
-                Some(n) => (0..texts.len())
-                    .map(|i| embeddings::joined(&texts, i, n))
-                    .collect(),
-                None => texts,
-            },
+            prompt_texts: embeddings::prompt_texts(batch, texts),
             turns: turns::Turns::of(spec, prompts),
             trace_times: prompts.iter().map_while(|p| p.at).collect(),
             signer: None,
@@ -268,6 +258,17 @@ impl Target {
         *request.body_mut() = Full::new(body);
         request
     }
+}
+
+/// Each prompt's text (its messages joined), salted as its body is.
+fn texts(salt: Option<&str>, prompts: &[Prompt]) -> Vec<String> {
+    prompts
+        .iter()
+        .map(|p| match salt {
+            Some(salt) => salt::with_salt(&p.text(), salt),
+            None => p.text(),
+        })
+        .collect()
 }
 
 fn messages<'p>(salt: Option<&str>, prompt: &'p Prompt) -> Cow<'p, [Message]> {

@@ -133,9 +133,14 @@ pub(crate) fn answer(
             "mock overloaded",
         )),
         Some(Fault::MalformedChunk) => MockBody::whole([&full[..], b",}"].concat()),
-        Some(Fault::InvalidUtf8) => {
-            MockBody::whole([&full[..full.len() / 2], INVALID_UTF8, &full[full.len() / 2..]].concat())
-        }
+        Some(Fault::InvalidUtf8) => MockBody::whole(
+            [
+                &full[..full.len() / 2],
+                INVALID_UTF8,
+                &full[full.len() / 2..],
+            ]
+            .concat(),
+        ),
         Some(Fault::ResetMidStream) => MockBody::Cut {
             part: Some(half),
             promised,

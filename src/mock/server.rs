@@ -256,19 +256,6 @@ async fn generate(
             ));
         }
     };
-    let inputs = match protocol
-        .is_embeddings()
-        .then(|| super::embeddings::Inputs::parse(&body))
-        .transpose()
-    {
-        Ok(inputs) => inputs,
-        Err(BadRequest(message)) => {
-            return Ok(with_request_id(
-                error(Some(protocol), StatusCode::BAD_REQUEST, &message),
-                seq,
-            ));
-        }
-    };
     let profile = &shared.profile;
     let fault = forced.or_else(|| profile.pick_fault(unit_draw(profile.seed, seq)));
     if let Some(fault) = fault {
@@ -307,8 +294,8 @@ async fn generate(
         .loaded(profile, busy, others);
     let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
         Some(response) => response,
-        None if let Some(inputs) = &inputs => {
-            embedded(shared, inputs, &ask, plan, fault, seq, arrived).await
+        None if protocol.is_embeddings() => {
+            embedded(shared, &body, &ask, plan, fault, seq, arrived).await
         }
         None if ask.stream => {
             let wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
@@ -504,16 +491,24 @@ async fn whole_response(
     response
 }
 
-/// An embeddings answer: sent whole once its vectors are due.
+/// An embeddings answer: sent whole once its vectors are due (a request without inputs the
+/// mock can read is refused with 400 at once).
 async fn embedded(
     shared: &Shared,
-    inputs: &super::embeddings::Inputs,
+    body: &[u8],
     ask: &Ask,
     mut plan: Plan,
     fault: Option<Fault>,
     seq: u64,
     arrived: Instant,
 ) -> Response<MockBody> {
+    let inputs = match super::embeddings::Inputs::parse(body) {
+        Ok(inputs) => inputs,
+        Err(BadRequest(message)) => {
+            let protocol = Some(Protocol::OpenAiEmbeddings);
+            return error(protocol, StatusCode::BAD_REQUEST, &message);
+        }
+    };
     let due = plan.schedule_embedding();
     sleep_until(due).await;
     let written = Instant::now();
@@ -524,7 +519,7 @@ async fn embedded(
         due: due.into_std(),
         written: written.into_std(),
     });
-    let body = super::embeddings::answer(inputs, &ask.model_json, ask.input_tokens, fault);
+    let body = super::embeddings::answer(&inputs, &ask.model_json, ask.input_tokens, fault);
     let mut response = Response::new(body);
     response.headers_mut().insert(
         CONTENT_TYPE,

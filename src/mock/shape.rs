@@ -99,9 +99,8 @@ impl Shape {
                 Some("json_object" | "json_schema")
             ),
             // The mock answers Gemini and Bedrock in text only.
-            Protocol::Gemini | Protocol::Bedrock => false,
-            // Vectors, never text.
-            Protocol::OpenAiEmbeddings => false,
+            // Embeddings are vectors, never text.
+            Protocol::Gemini | Protocol::Bedrock | Protocol::OpenAiEmbeddings => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

@@ -96,15 +96,16 @@ pub(crate) enum Wire {
 impl Wire {
     pub(crate) fn new(protocol: Protocol, stamp: &Stamp<'_>) -> Wire {
         match protocol {
-            Protocol::OpenAiChat => Wire::OpenAi(openai::OpenAi::new(false, stamp)),
+            // Never asked for embeddings: `mock/embeddings.rs` writes their answers.
+            Protocol::OpenAiChat | Protocol::OpenAiEmbeddings => {
+                Wire::OpenAi(openai::OpenAi::new(false, stamp))
+            }
             Protocol::OpenAiCompletions => Wire::OpenAi(openai::OpenAi::new(true, stamp)),
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
             Protocol::Responses => Wire::Responses(responses::Responses::new(stamp)),
             Protocol::Gemini => Wire::Gemini(gemini::Generate::new(stamp)),
             Protocol::Bedrock => Wire::Bedrock(bedrock::Converse::new()),
-            // Never asked for: `mock/embeddings.rs` writes embeddings answers.
-            Protocol::OpenAiEmbeddings => Wire::OpenAi(openai::OpenAi::new(false, stamp)),
         }
     }
 

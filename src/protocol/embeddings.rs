@@ -1,47 +1,15 @@
-//! OpenAI-compatible embeddings (`POST {base}/embeddings`): the request carries a batch of
-//! inputs, the answer one JSON object whose `data[].embedding` vectors are counted and measured
-//! as they are parsed, never kept (a batch of 16 × 4096 floats is 1 MB of JSON).
+//! OpenAI-compatible embeddings answers (`POST {base}/embeddings`, built in
+//! `request/embeddings.rs`): one JSON object whose `data[].embedding` vectors are counted and
+//! measured as they are parsed, never kept (a batch of 16 × 4096 floats is 1 MB of JSON).
 
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::decode::{BodyDecoder, error_text, not_json, reported, unexpected_body};
-use super::request::{RequestSpec, WireRequest};
 use super::{Decoded, Decoder};
-
-/// Vectors are asked for as JSON numbers, which every OpenAI-compatible server sends (some
-/// older TEI, vLLM and llama.cpp builds do not know `base64`); a user who wants the smaller
-/// base64 answer sets `encoding_format` in the endpoint's `body`, and the decoder reads both.
-const ENCODING: &str = "float";
-
-/// The request: every message of `spec` is one input, in order (the engine puts a batch's
-/// prompts there, one each). No `stream`, no output budget: an embedding has no output.
-pub(super) fn build(
-    url: String,
-    headers: Vec<(&'static str, String)>,
-    mut body: Map<String, Value>,
-    spec: &RequestSpec<'_>,
-) -> WireRequest {
-    let inputs: Vec<Value> = spec
-        .messages
-        .iter()
-        .map(|m| Value::from(m.content.as_str()))
-        .collect();
-    body.insert("input".to_owned(), inputs.into());
-    body.insert("encoding_format".to_owned(), ENCODING.into());
-    for (key, value) in spec.extra_body {
-        body.insert(key.clone(), value.clone());
-    }
-    WireRequest {
-        url,
-        headers,
-        // Serializing a map of JSON values cannot fail.
-        body: serde_json::to_vec(&body).unwrap_or_default(),
-    }
-}
 
 pub(super) fn decoder() -> Box<dyn Decoder> {
     Box::new(BodyDecoder::new(decode_body))
@@ -228,7 +196,7 @@ impl<'de> Deserialize<'de> for Length {
 /// padded, a whole number of 4-byte floats.
 fn base64_floats(s: &str) -> Option<u32> {
     let bytes = s.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
@@ -241,7 +209,7 @@ fn base64_floats(s: &str) -> Option<u32> {
         return None;
     }
     let decoded = bytes.len() / 4 * 3 - padding;
-    if decoded % 4 != 0 {
+    if !decoded.is_multiple_of(4) {
         return None;
     }
     u32::try_from(decoded / 4).ok()
@@ -251,34 +219,11 @@ fn base64_floats(s: &str) -> Option<u32> {
 #[allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 mod tests {
     use super::*;
-    use crate::protocol::{Message, Protocol};
 
     fn decode(body: &str) -> Vec<Decoded> {
         let mut out = Vec::new();
         decode_body(body, &mut out);
         out
-    }
-
-    #[test]
-    fn the_request_carries_one_input_per_message_and_no_stream() {
-        let messages = [Message::user("one"), Message::user("two")];
-        let extra = Map::new();
-        let spec = RequestSpec {
-            model: "bge",
-            messages: &messages,
-            max_tokens: Some(64),
-            temperature: Some(0.5),
-            stream: true,
-            tools: &[],
-            extra_body: &extra,
-        };
-        let wire = Protocol::OpenAiEmbeddings.build_request("http://h/v1/", &spec);
-        assert_eq!(wire.url, "http://h/v1/embeddings");
-        let body: Value = serde_json::from_slice(&wire.body).unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({"model": "bge", "input": ["one", "two"], "encoding_format": "float"})
-        );
     }
 
     #[test]
@@ -333,8 +278,10 @@ mod tests {
             [Decoded::Malformed { message }] => message.clone(),
             other => panic!("{body}: {other:?}"),
         };
-        assert!(malformed(r#"{"data":[{"embedding":[1,2]},{"embedding":[1]}]}"#)
-            .contains("different dimensions (2 and 1)"));
+        assert!(
+            malformed(r#"{"data":[{"embedding":[1,2]},{"embedding":[1]}]}"#)
+                .contains("different dimensions (2 and 1)")
+        );
         assert!(malformed(r#"{"data":[{"embedding":["a"]}]}"#).contains("expected"));
         assert!(malformed(r#"{"data":[{"index":0}]}"#).contains("expected"));
         assert!(malformed(r#"{"data":[{"embedding":[1,2]}]}}"#).contains("not valid JSON"));

@@ -7,6 +7,7 @@ use super::Protocol;
 use super::image::{self, Image};
 
 mod bedrock;
+mod embeddings;
 
 /// One chat message of a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,11 +169,8 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             let url = join_url(base_url, &bedrock::path(spec));
             return bedrock::build(url, spec, spec.temperature.map(number));
         }
-        // Not streamed, no output budget: only the inputs, one per message.
         Protocol::OpenAiEmbeddings => {
-            body.remove("stream");
-            let url = join_url(base_url, "embeddings");
-            return super::embeddings::build(url, headers, body, spec);
+            return embeddings::build(join_url(base_url, "embeddings"), headers, body, spec);
         }
     };
     super::tools::insert(protocol, spec.tools, &mut body);

@@ -211,9 +211,8 @@ impl Protocol {
                     == Some("application/json")
             }
             // Converse asks for JSON through a tool, not a field llmrace knows.
-            Protocol::Bedrock => false,
-            // Refused before the race (`engine/target/embeddings.rs`): nothing to check.
-            Protocol::OpenAiEmbeddings => false,
+            // Embeddings: refused before the race (`engine/target/embeddings.rs`).
+            Protocol::Bedrock | Protocol::OpenAiEmbeddings => false,
         }
     }
 }

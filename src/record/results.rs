@@ -437,7 +437,7 @@ mod tests {
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
              first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
-             tool_calls,json_valid,session,turn,repeat"
+             tool_calls,json_valid,session,turn,repeat,inputs,embedding_dimension"
         ));
     }
 
@@ -460,7 +460,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false,,"),
             "{}",
             row(&closed)
         );
@@ -471,7 +471,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false,,"),
             "{}",
             row(&retry)
         );
@@ -505,7 +505,7 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true,,"),
             "{row}"
         );
         // Tool calls and the JSON check, in the two columns after them.
@@ -516,10 +516,21 @@ mod tests {
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true"), "{row}");
+        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true,,"), "{row}");
+        // An embeddings request's batch and dimension, in the last two.
+        record.inputs = Some(16);
+        record.embedding_dimension = Some(384);
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(CsvRow::from(&record)).unwrap();
+        let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(row.trim_end().ends_with(",true,16,384"), "{row}");
         let n = CsvRow::HEADER.len();
+        assert_eq!(CsvRow::HEADER[n - 2..], ["inputs", "embedding_dimension"]);
+        let n = n - 2;
         assert_eq!(
-            CsvRow::HEADER[n - 5..],
+            CsvRow::HEADER[n - 5..n],
             ["tool_calls", "json_valid", "session", "turn", "repeat"]
         );
         let tail = &CsvRow::HEADER[n - 12..n - 5];

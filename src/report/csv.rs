@@ -85,7 +85,10 @@ pub fn render(run: &Run) -> String {
             tpot_p99_ms: l.tpot_ms.map(|s| s.p99),
             itl_p50_ms: l.itl_ms.map(|s| s.p50),
             itl_p99_ms: l.itl_ms.map(|s| s.p99),
-            output_tokens_per_s: e.embeddings.is_none().then_some(e.rates.output_tokens_per_s),
+            output_tokens_per_s: e
+                .embeddings
+                .is_none()
+                .then_some(e.rates.output_tokens_per_s),
             requests_per_min: e.rates.requests_per_min,
             goodput_per_s: e.rates.goodput_per_s,
             input_tokens: e.tokens.input,

@@ -56,3 +56,20 @@ pub fn chat(e: &EndpointSnapshot, text: impl FnOnce() -> String) -> String {
         None => text(),
     }
 }
+
+/// The HTML headline's latency cells, each value with its text: TTFT p50, p90, p99, TTLT p50,
+/// p99, TPOT p50, ITL p50; "n/a" where an embeddings endpoint has no figure (all but TTLT).
+pub fn headline_latencies(e: &EndpointSnapshot) -> [(Option<f64>, String); 7] {
+    let l = &e.latency;
+    let every = |v: Option<f64>| (v, crate::format::ms(v));
+    let text_only = |v: Option<f64>| (v, chat_ms(e, v));
+    [
+        text_only(l.ttft_ms.map(|s| s.p50)),
+        text_only(l.ttft_ms.map(|s| s.p90)),
+        text_only(l.ttft_ms.map(|s| s.p99)),
+        every(l.ttlt_ms.map(|s| s.p50)),
+        every(l.ttlt_ms.map(|s| s.p99)),
+        text_only(l.tpot_ms.map(|s| s.p50)),
+        text_only(l.itl_ms.map(|s| s.p50)),
+    ]
+}

@@ -131,7 +131,6 @@ fn headline_table(out: &mut String, run: &Run) {
     }
     out.push_str("</tr></thead><tbody>");
     for (i, e) in endpoints.iter().enumerate() {
-        let l = &e.latency;
         let _ = write!(out, "<tr><td>{}</td>", swatch(i, &e.name));
         let _ = write!(
             out,
@@ -143,20 +142,7 @@ fn headline_table(out: &mut String, run: &Run) {
             Some(e.rates.success_rate),
             &percent(e.rates.success_rate),
         );
-        // TTLT (4th, 5th) is every endpoint's; the rest only generated text has.
-        for (i, v) in [
-            l.ttft_ms.map(|s| s.p50),
-            l.ttft_ms.map(|s| s.p90),
-            l.ttft_ms.map(|s| s.p99),
-            l.ttlt_ms.map(|s| s.p50),
-            l.ttlt_ms.map(|s| s.p99),
-            l.tpot_ms.map(|s| s.p50),
-            l.itl_ms.map(|s| s.p50),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let text = if (3..5).contains(&i) { ms(v) } else { embeddings::chat_ms(e, v) };
+        for (v, text) in embeddings::headline_latencies(e) {
             num_cell(out, v, &text);
         }
         let source = TokenSource::of(e);
@@ -167,7 +153,11 @@ fn headline_table(out: &mut String, run: &Run) {
             num_cell(out, Some(v), &rate(v));
         }
         let output = embeddings::chat(e, || e.tokens.output.to_string());
-        let _ = write!(out, "<td class=\"n\" data-v=\"{}\">{output}</td>", e.tokens.output);
+        let _ = write!(
+            out,
+            "<td class=\"n\" data-v=\"{}\">{output}</td>",
+            e.tokens.output
+        );
         if embeds {
             let per_s = e.embeddings.map(|m| m.inputs_per_s);
             num_cell(out, per_s, &embeddings::inputs_per_s(e));

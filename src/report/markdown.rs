@@ -68,9 +68,12 @@ fn latency(out: &mut String, endpoints: &[EndpointSnapshot]) {
         let _ = writeln!(out, "### {title}\n");
         let rows = endpoints.iter().map(|e| {
             let d = pick(e);
-            let ms = |v: Option<f64>| match chat_only {
-                true => super::embeddings::chat_ms(e, v),
-                false => ms(v),
+            let ms = |v: Option<f64>| {
+                if chat_only {
+                    super::embeddings::chat_ms(e, v)
+                } else {
+                    ms(v)
+                }
             };
             vec![
                 cell(&e.name),

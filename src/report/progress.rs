@@ -171,8 +171,14 @@ mod tests {
         let snapshot = fixture::finished_race_with_embeddings(2, 10);
         let block = Progress::new(vec![Some(10); 2]).block(&snapshot).unwrap();
         let lines: Vec<&str> = block.lines().collect();
-        assert!(lines[0].contains("TTFT") && lines[0].ends_with("tok/s"), "{block}");
-        assert!(lines[1].contains("TTLT") && lines[1].ends_with("in/s"), "{block}");
+        assert!(
+            lines[0].contains("TTFT") && lines[0].ends_with("tok/s"),
+            "{block}"
+        );
+        assert!(
+            lines[1].contains("TTLT") && lines[1].ends_with("in/s"),
+            "{block}"
+        );
         assert_eq!(lines[0].find("TTFT"), lines[1].find("TTLT"), "{block}");
     }
 

@@ -47,8 +47,10 @@ impl Measured for Figures<'_> {
         // Tokens are what an embeddings endpoint has none of: not a failure, not a zero.
         let tokens = matches!(
             metric,
-            Metric::Latency(Latency::Ttft | Latency::Ttfa | Latency::Tpot | Latency::Itl, _)
-                | Metric::OutputTps(_)
+            Metric::Latency(
+                Latency::Ttft | Latency::Ttfa | Latency::Tpot | Latency::Itl,
+                _
+            ) | Metric::OutputTps(_)
                 | Metric::TokensPerS
         );
         if tokens && endpoint.embeddings.is_some() {

@@ -96,10 +96,7 @@ pub fn finished_race(endpoints: usize, requests_per_endpoint: usize) -> Snapshot
 
 /// [`finished_race`] with its last endpoint an embeddings endpoint: each request carries 16
 /// inputs and gets 384-dimension vectors back, no content and no output tokens.
-pub fn finished_race_with_embeddings(
-    endpoints: usize,
-    requests_per_endpoint: usize,
-) -> Snapshot {
+pub fn finished_race_with_embeddings(endpoints: usize, requests_per_endpoint: usize) -> Snapshot {
     let embedder = u16::try_from(endpoints.saturating_sub(1)).unwrap_or(u16::MAX);
     let mut aggregator = aggregator(endpoints);
     let mut last = Offset::ZERO;

@@ -51,7 +51,10 @@ fn a_headless_race_of_batches_counts_inputs_and_usage() {
     // race of embeddings only.
     let table: Vec<&str> = stdout.lines().collect();
     let header = table.iter().find(|l| l.starts_with("endpoint")).unwrap();
-    assert!(header.contains("inputs/s") && !header.contains("TTFT"), "{stdout}");
+    assert!(
+        header.contains("inputs/s") && !header.contains("TTFT"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("e: embeddings, 16 inputs a request, 768 dimensions: 128 inputs"),
         "{stdout}"
@@ -63,7 +66,10 @@ fn a_headless_race_of_batches_counts_inputs_and_usage() {
     assert_eq!((m.batch, m.inputs, m.dimension), (16, 128, Some(768)));
     // inputs/s is requests/s times the batch, over the same window.
     let expected = e.rates.requests_per_s * 16.0;
-    assert!((m.inputs_per_s - expected).abs() < 1e-6 * expected, "{m:?} {expected}");
+    assert!(
+        (m.inputs_per_s - expected).abs() < 1e-6 * expected,
+        "{m:?} {expected}"
+    );
     assert!(e.tokens.input > 0 && e.tokens.output == 0, "{:?}", e.tokens);
     assert!(e.latency.ttft_ms.is_none() && e.latency.ttlt_ms.is_some());
 
@@ -71,7 +77,10 @@ fn a_headless_race_of_batches_counts_inputs_and_usage() {
         assert_eq!(r.outcome, Outcome::Succeeded);
         assert_eq!((r.inputs, r.embedding_dimension), (Some(16), Some(768)));
         assert_eq!(r.input_tokens_source, Some(TokenSource::Usage), "{r:?}");
-        assert_eq!(r.usage_reported.get("prompt_tokens").copied(), r.input_tokens);
+        assert_eq!(
+            r.usage_reported.get("prompt_tokens").copied(),
+            r.input_tokens
+        );
         assert_eq!((r.output_tokens, r.ttft_ms), (None, None), "{r:?}");
         // The mock's 768 floats of 16 vectors are over 100 kB of JSON, read whole.
         assert!(r.bytes_received > 100_000, "{r:?}");
@@ -141,12 +150,24 @@ fn a_race_of_chat_and_embeddings_marks_what_does_not_apply() {
 async fn faults_are_classified() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("no_terminator", ErrorClass::Protocol, "15 embeddings for 16 inputs"),
+        (
+            "no_terminator",
+            ErrorClass::Protocol,
+            "15 embeddings for 16 inputs",
+        ),
         ("http_429", ErrorClass::RateLimited, "429"),
         ("reset_mid_stream", ErrorClass::StreamCut, ""),
         ("malformed_chunk", ErrorClass::Protocol, "not valid JSON"),
-        ("html", ErrorClass::Protocol, "HTML page, not openai-embeddings"),
-        ("wrong_protocol", ErrorClass::Protocol, "expected an embeddings object"),
+        (
+            "html",
+            ErrorClass::Protocol,
+            "HTML page, not openai-embeddings",
+        ),
+        (
+            "wrong_protocol",
+            ErrorClass::Protocol,
+            "expected an embeddings object",
+        ),
     ];
     for (fault, class, words) in cases {
         let spec = format!("e=openai-embeddings:mock://instant,fault={fault}:1#m");
@@ -199,7 +220,9 @@ async fn what_an_embedding_cannot_carry_is_refused_before_the_race() {
         (turns, "cannot carry sessions of turns"),
         (json, "cannot carry structured output"),
     ] {
-        let error = attempt(config, dir.path()).await.err().expect(what);
+        let Err(error) = attempt(config, dir.path()).await else {
+            panic!("{what}: the race ran");
+        };
         assert_eq!(error.exit_code(), 2, "{error}");
         assert!(error.to_string().contains(what), "{error}");
     }

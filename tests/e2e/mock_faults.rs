@@ -89,7 +89,9 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
             unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
         }
         Protocol::OpenAiEmbeddings => {
-            unreachable!("embeddings are one JSON body: their faults are checked in tests/e2e/embeddings.rs")
+            unreachable!(
+                "embeddings are one JSON body: their faults are checked in tests/e2e/embeddings.rs"
+            )
         }
     }
 }
@@ -220,7 +222,9 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
             unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
         }
         Protocol::OpenAiEmbeddings => {
-            unreachable!("embeddings are one JSON body: their faults are checked in tests/e2e/embeddings.rs")
+            unreachable!(
+                "embeddings are one JSON body: their faults are checked in tests/e2e/embeddings.rs"
+            )
         }
     }
 }

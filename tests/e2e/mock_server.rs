@@ -413,7 +413,9 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Responses => v["output"][0]["content"][0]["text"].as_str(),
             Protocol::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
             Protocol::Bedrock => unreachable!("Bedrock is checked in tests/e2e/bedrock.rs"),
-            Protocol::OpenAiEmbeddings => unreachable!("embeddings are checked in tests/e2e/embeddings.rs"),
+            Protocol::OpenAiEmbeddings => {
+                unreachable!("embeddings are checked in tests/e2e/embeddings.rs")
+            }
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }

@@ -17,9 +17,19 @@ const GENERATION_FIELDS: [(&str, &str); 7] = [
     ("stream", "streaming"),
 ];
 
+/// The inputs each request of an embeddings target carries (`None` for other protocols), once
+/// the workload and body are checked (see [`refuse`]).
+pub(super) fn batch(spec: &TargetSpec<'_>, prompts: &[Prompt]) -> Result<Option<u32>, TargetError> {
+    if !spec.protocol.is_embeddings() {
+        return Ok(None);
+    }
+    refuse(spec, prompts)?;
+    Ok(Some(spec.embed_batch.max(1)))
+}
+
 /// Refuses, before anything is sent, a workload or body asking for what only generation
 /// carries: tools, images, sessions of turns, structured output, reasoning.
-pub(super) fn refuse(spec: &TargetSpec<'_>, prompts: &[Prompt]) -> Result<(), TargetError> {
+fn refuse(spec: &TargetSpec<'_>, prompts: &[Prompt]) -> Result<(), TargetError> {
     let refused = |what: String| TargetError::Embeddings {
         endpoint: spec.name.to_string(),
         what,
@@ -45,18 +55,31 @@ pub(super) fn refuse(spec: &TargetSpec<'_>, prompts: &[Prompt]) -> Result<(), Ta
     Ok(())
 }
 
-/// The inputs of request `index`: the texts of `batch` prompts from it on, one message each.
-pub(super) fn inputs(texts: &[String], index: usize, batch: u32) -> Vec<Message> {
-    (0..batch as usize)
-        .map(|k| Message::user(texts[(index + k) % texts.len()].as_str()))
-        .collect()
+/// The inputs of request `index` of a target with `batch` inputs a request: the texts of
+/// `batch` prompts from it on, one message each; `None` when the target is not embeddings.
+pub(super) fn inputs(batch: Option<u32>, texts: &[String], index: usize) -> Option<Vec<Message>> {
+    let batch = batch? as usize;
+    Some(
+        (0..batch)
+            .map(|k| Message::user(texts[(index + k) % texts.len()].as_str()))
+            .collect(),
+    )
 }
 
-/// Every input of request `index` as one text, for the tokenizer's estimate of its input
-/// when the server reports no usage.
-pub(super) fn joined(texts: &[String], index: usize, batch: u32) -> String {
+/// What the tokenizer estimates each request's input from when the server reports no usage:
+/// the prompt's text, or for embeddings every input of its request.
+pub(super) fn prompt_texts(batch: Option<u32>, texts: Vec<String>) -> Vec<String> {
+    match batch {
+        Some(n) => (0..texts.len()).map(|i| joined(&texts, i, n)).collect(),
+        None => texts,
+    }
+}
+
+/// Every input of request `index` as one text.
+fn joined(texts: &[String], index: usize, batch: u32) -> String {
     let mut all = String::new();
-    for (k, message) in inputs(texts, index, batch).iter().enumerate() {
+    let inputs = inputs(Some(batch), texts, index).unwrap_or_default();
+    for (k, message) in inputs.iter().enumerate() {
         if k > 0 {
             all.push('\n');
         }
@@ -72,10 +95,13 @@ mod tests {
     #[test]
     fn batches_wrap_round_the_prompts() {
         let texts: Vec<String> = ["a", "b", "c"].iter().map(ToString::to_string).collect();
-        let contents =
-            |i, n| -> Vec<String> { inputs(&texts, i, n).into_iter().map(|m| m.content).collect() };
+        let contents = |i, n| -> Vec<String> {
+            let batch = inputs(Some(n), &texts, i).unwrap_or_default();
+            batch.into_iter().map(|m| m.content).collect()
+        };
         assert_eq!(contents(0, 1), ["a"]);
         assert_eq!(contents(1, 4), ["b", "c", "a", "b"]);
         assert_eq!(joined(&texts, 2, 2), "c\na");
+        assert_eq!(inputs(None, &texts, 0), None);
     }
 }

@@ -225,11 +225,20 @@ fn thresholds_skip_what_an_endpoint_kind_never_has() {
     let run = |expr: &str| evaluate(&[ok(expr)], &of(&endpoints, &BTreeMap::new()));
     let ttft = run("ttft.p50 > 100s");
     assert_eq!(ttft.len(), 1, "{ttft:?}");
-    assert_eq!((ttft[0].endpoint.as_str(), ttft[0].passed), (chat.as_str(), true));
+    assert_eq!(
+        (ttft[0].endpoint.as_str(), ttft[0].passed),
+        (chat.as_str(), true)
+    );
     let inputs = run("inputs_per_s < 1");
     assert_eq!(inputs.len(), 1, "{inputs:?}");
     assert_eq!(inputs[0].endpoint, embeddings);
-    assert!(inputs[0].passed && inputs[0].measured.ends_with("inputs/s"), "{inputs:?}");
+    assert!(
+        inputs[0].passed && inputs[0].measured.ends_with("inputs/s"),
+        "{inputs:?}"
+    );
     let named = run(&format!("{embeddings}: tpot.p50 > 1s"));
-    assert!(!named[0].passed && named[0].measured.starts_with("not applicable"), "{named:?}");
+    assert!(
+        !named[0].passed && named[0].measured.starts_with("not applicable"),
+        "{named:?}"
+    );
 }

@@ -101,7 +101,12 @@ fn an_embeddings_lane_shows_its_latency_and_inputs() {
         salt: None,
     };
     let mut frames = String::new();
-    for density in [Density::Tall, Density::Full, Density::Compact, Density::Line] {
+    for density in [
+        Density::Tall,
+        Density::Full,
+        Density::Compact,
+        Density::Line,
+    ] {
         let lane = Lane {
             index: 1,
             info: Some(&info),
@@ -120,7 +125,13 @@ fn an_embeddings_lane_shows_its_latency_and_inputs() {
         terminal
             .draw(|frame| {
                 let area = frame.area();
-                header(Rect::new(0, 0, 120, 1), frame.buffer_mut(), density, 8, &theme);
+                header(
+                    Rect::new(0, 0, 120, 1),
+                    frame.buffer_mut(),
+                    density,
+                    8,
+                    &theme,
+                );
                 frame.render_widget(&lane, Rect::new(0, 1, 120, area.height - 1));
             })
             .unwrap();
