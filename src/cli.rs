@@ -80,9 +80,9 @@ Examples:
 );
 
 const MOCK_LONG_ABOUT: &str = "\
-Serve the built-in mock LLM server. It speaks the OpenAI (chat, legacy completions and \
-Responses), Anthropic Messages, Ollama, Gemini and AWS Bedrock Converse APIs (each at the base \
-URL it prints), with the latency and fault behaviour of a profile.
+Serve the built-in mock LLM server. It speaks the OpenAI (chat, legacy completions, \
+Responses and embeddings), Anthropic Messages, Ollama, Gemini and AWS Bedrock Converse APIs \
+(each at the base URL it prints), with the latency and fault behaviour of a profile.
 
 Profiles: instant, turbo, steady, thinker (reasoning tokens first), flaky (errors and cut \
 streams), slow. Settings follow the name: --profile steady,ttft=200ms
