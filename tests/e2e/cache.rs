@@ -299,8 +299,10 @@ async fn a_prompt_sent_again_is_a_repeat_counted_in_the_summary_and_told() {
         records[4]
     );
     let csv = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
-    assert!(csv.lines().next().unwrap().ends_with(",repeat"));
-    assert_eq!(csv.lines().filter(|l| l.ends_with(",true")).count(), 2);
+    // `repeat`, then the two embeddings columns (empty for chat).
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",repeat,inputs,embedding_dimension"));
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",true,,")).count(), 2);
     let summary = summary(dir.path());
     let a = &summary["endpoints"][0];
     assert_eq!(a["counts"]["repeats"], 2);
