@@ -190,19 +190,22 @@ fn body(seeds: &[u64], dimension: u32, model_json: &str, usage: Option<u32>) -> 
 
 /// A vector of unit length whose components are seeded by `seed`, written as JSON numbers.
 fn write_vector(out: &mut BytesMut, seed: u64, dimension: u32) {
-    let component = |j: u32| {
-        let bits = mix(seed ^ mix(u64::from(j) ^ 0xE3BE_DD16));
-        #[expect(clippy::cast_precision_loss, reason = "53-bit values are exact in f64")]
-        let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
-        unit * 2.0 - 1.0
-    };
-    let norm = (0..dimension)
-        .map(|j| component(j).powi(2))
+    let components: Vec<f64> = (0..dimension)
+        .map(|j| {
+            let bits = mix(seed ^ mix(u64::from(j) ^ 0xE3BE_DD16));
+            #[expect(clippy::cast_precision_loss, reason = "53-bit values are exact in f64")]
+            let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
+            unit * 2.0 - 1.0
+        })
+        .collect();
+    let norm = components
+        .iter()
+        .map(|x| x * x)
         .sum::<f64>()
         .sqrt()
         .max(f64::MIN_POSITIVE);
     let mut number = String::new();
-    for j in 0..dimension {
+    for (j, x) in components.iter().enumerate() {
         if j > 0 {
             out.put_u8(b',');
         }
@@ -211,7 +214,7 @@ fn write_vector(out: &mut BytesMut, seed: u64, dimension: u32) {
             clippy::cast_possible_truncation,
             reason = "servers send f32 components"
         )]
-        let x = (component(j) / norm) as f32;
+        let x = (x / norm) as f32;
         let _ = write!(number, "{x}");
         out.put_slice(number.as_bytes());
     }
