@@ -98,6 +98,14 @@ impl Metric {
         }
     }
 
+    /// A figure only generated text has (first token, tokens): an embeddings endpoint has none.
+    pub fn text_only(self) -> bool {
+        !matches!(
+            self,
+            Metric::TtltP50 | Metric::TtltP95 | Metric::RequestsPerMin | Metric::ErrorRate
+        )
+    }
+
     pub fn better(self) -> Better {
         match self {
             Metric::RequestTpsP50 | Metric::OutputTps | Metric::RequestsPerMin => Better::Higher,
@@ -250,10 +258,13 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
                 Side::new(b, &base.requests),
                 Side::new(c, &current.requests),
             );
+            // Embeddings on both sides: the figures of generated text are left out.
+            let vectors = b.embeddings.is_some() && c.embeddings.is_some();
             Some(EndpointComparison {
                 name: b.name.clone(),
                 metrics: Metric::ALL
                     .iter()
+                    .filter(|m| !(vectors && m.text_only()))
                     .map(|&m| compare_metric(m, &sides.0, &sides.1))
                     .collect(),
             })

@@ -265,6 +265,33 @@ fn identical_runs_are_all_within_noise() {
 }
 
 #[test]
+fn an_embeddings_endpoint_is_compared_by_its_latency_and_rate_only() {
+    let shapes = [
+        ("chat", shape(100.0, 10.0, 1)),
+        ("vec", shape(300.0, 20.0, 2)),
+    ];
+    let embed = |mut run: Run| {
+        run.summary.endpoints[1].embeddings = Some(crate::stats::snapshot::Embeddings::default());
+        run
+    };
+    let c = compare(&embed(run("r", 1, &shapes)), &embed(run("r", 2, &shapes)));
+    let of = |name: &str| -> Vec<Metric> {
+        let e = c.endpoints.iter().find(|e| e.name == name).unwrap();
+        e.metrics.iter().map(|m| m.metric).collect()
+    };
+    assert_eq!(of("chat"), Metric::ALL);
+    assert_eq!(
+        of("vec"),
+        [
+            Metric::TtltP50,
+            Metric::TtltP95,
+            Metric::RequestsPerMin,
+            Metric::ErrorRate
+        ]
+    );
+}
+
+#[test]
 fn runs_from_the_same_distribution_are_within_noise() {
     let c = compare(
         &run("r", 1, &[("a", shape(100.0, 10.0, 11))]),
