@@ -375,6 +375,36 @@ mod tests {
     }
 
     #[test]
+    fn an_embeddings_endpoint_has_inputs_and_its_latency_but_no_token_families() {
+        let mut races = races("a");
+        let snapshot = crate::stats::fixture::finished_race_with_embeddings(2, 20);
+        let inputs = snapshot.endpoints[1].embeddings.map(|m| m.inputs);
+        races[0].1 = Arc::new(snapshot);
+        let page = encode(races, false);
+        let b = r#"race="r",endpoint="b",model="m",protocol="ollama",level="8""#;
+        let line = |family: &str| format!("{family}{{{b}}} ");
+        assert!(
+            page.contains(&format!(
+                "{}{}\n",
+                line("llmrace_embedding_inputs_total"),
+                inputs.unwrap()
+            )),
+            "{page}"
+        );
+        assert!(page.contains(&line("llmrace_ttlt_seconds_count")), "{page}");
+        for family in [
+            "llmrace_ttft_seconds_count",
+            "llmrace_tpot_seconds_count",
+            "llmrace_itl_seconds_count",
+            "llmrace_output_tokens_total",
+        ] {
+            assert!(!page.contains(&line(family)), "{family}: {page}");
+        }
+        // The chat endpoint has no embeddings sample.
+        assert!(!page.contains(r#"llmrace_embedding_inputs_total{race="r",endpoint="a""#));
+    }
+
+    #[test]
     fn cache_shares_are_over_the_race_not_the_last_interval() {
         let mut races = races("a");
         let mut snapshot = crate::stats::fixture::with_servers((*races[0].1).clone());
