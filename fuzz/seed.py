@@ -33,7 +33,8 @@ def fixtures(protocol):
 for split in (7, 63):
     for protocol, target in [("openai", "openai_chat"), ("openai-completions", "openai_completions"),
                              ("anthropic", "anthropic"), ("ollama", "ollama"),
-                             ("responses", "responses"), ("gemini", "gemini"), ("bedrock", "bedrock")]:
+                             ("responses", "responses"), ("gemini", "gemini"), ("bedrock", "bedrock"),
+                             ("openai-embeddings", "openai_embeddings")]:
         for name, stream, body in fixtures(protocol):
             put(target, f"{split}-{name}", bytes([1 if stream else 0, split]) + body)
             # Bedrock's frames are binary: neither SSE nor NDJSON.

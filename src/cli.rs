@@ -80,9 +80,9 @@ Examples:
 );
 
 const MOCK_LONG_ABOUT: &str = "\
-Serve the built-in mock LLM server. It speaks the OpenAI (chat, legacy completions and \
-Responses), Anthropic Messages, Ollama, Gemini and AWS Bedrock Converse APIs (each at the base \
-URL it prints), with the latency and fault behaviour of a profile.
+Serve the built-in mock LLM server. It speaks the OpenAI (chat, legacy completions, \
+Responses and embeddings), Anthropic Messages, Ollama, Gemini and AWS Bedrock Converse APIs \
+(each at the base URL it prints), with the latency and fault behaviour of a profile.
 
 Profiles: instant, turbo, steady, thinker (reasoning tokens first), flaky (errors and cut \
 streams), slow. Settings follow the name: --profile steady,ttft=200ms
@@ -394,6 +394,11 @@ pub struct WorkloadArgs {
     /// the next user message, on the same connection (1: single requests).
     #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_positive_u32)]
     pub turns: Option<u32>,
+
+    /// openai-embeddings endpoints: N prompts as the inputs of each request (1 to 2048), so
+    /// inputs/s = requests/s × N.
+    #[arg(long, value_name = "N", help_heading = "Workload", value_parser = parse_embed_batch)]
+    pub embed_batch: Option<u32>,
 
     /// The pause between a session's answer and its next turn: 2s (fixed) or exp:2s
     /// (exponential with that mean, seeded by --seed). Needs --turns above 1.
@@ -955,6 +960,11 @@ fn parse_positive_u64(text: &str) -> Result<u64, String> {
 fn parse_positive_u32(text: &str) -> Result<u32, String> {
     let n = parse_positive_u64(text)?;
     u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))
+}
+
+fn parse_embed_batch(text: &str) -> Result<u32, String> {
+    let n = parse_positive_u32(text)?;
+    crate::config::embed_batch(n).map_err(|p| format!("{}; {}", p.problem, p.help))
 }
 
 fn parse_trace_speed(text: &str) -> Result<f64, String> {

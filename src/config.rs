@@ -61,6 +61,7 @@ pub(crate) use trace::{
 };
 #[cfg(test)]
 pub use validate::BUILTIN_SETS;
+pub(crate) use validate::embed_batch;
 pub use validate::{
     MAX_IMAGE_COUNT, MAX_IMAGE_SIDE, MAX_SYNTHETIC_COUNT, MAX_SYNTHETIC_TOKENS, authority_port,
 };
@@ -130,6 +131,9 @@ pub struct WorkloadConfig {
     /// so far; 1 sends single requests.
     #[serde(default = "one_turn", skip_serializing_if = "is_one_turn")]
     pub turns: u32,
+    /// Embeddings endpoints: the prompts each request carries as its inputs (1 to 2048).
+    #[serde(default = "one_turn", skip_serializing_if = "is_one_turn")]
+    pub embed_batch: u32,
     /// The pause between a session's answer and its next turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think_time: Option<ThinkTime>,

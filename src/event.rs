@@ -18,7 +18,8 @@ pub const MAX_HEADERS: usize = 24;
 /// (the text is a tool call's arguments, not answer text; a format-2 reader would take it for
 /// the answer). 4: `ServerMetrics` is new (a scrape of a server's `/metrics`, under the
 /// request id [`RequestId::SERVER`]), and so is the error class `blocked`; a format-3 reader
-/// can read neither.
+/// can read neither. Format 4 also grew, compatibly, `Sent.inputs` and `Finished.dimension`
+/// (embeddings requests): a reader that ignores them reads the rest right.
 pub const EVENT_FORMAT_VERSION: u32 = 4;
 
 /// Reads later than this after their bytes arrived are noted on the content they carried;
@@ -117,6 +118,10 @@ pub enum EventKind {
         /// Multi-turn sessions only: which turn of its session, from 1.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turn: Option<u32>,
+        /// Embeddings requests only: how many inputs it carries (one vector is due for each).
+        /// Its presence says the endpoint answers with vectors, not generated text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inputs: Option<u32>,
     },
     /// The request went out once more, on a new connection: the reused one it was first sent
     /// on closed before any byte of the response (`lost` says how), so the server never read
@@ -207,6 +212,9 @@ pub enum EventKind {
         /// `format`, Anthropic's `output_format`): whether the answer's text was JSON.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         json_valid: Option<bool>,
+        /// Embeddings only: the length of the vectors the answer held (one per input).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dimension: Option<u32>,
     },
     /// The request failed; any content that arrived before stays in the record.
     Failed {

@@ -78,6 +78,12 @@ pub fn bedrock(data: &[u8]) {
     decoder(Protocol::Bedrock, data);
 }
 
+/// The OpenAI embeddings decoder (one JSON body, never streamed; the first byte still picks, as
+/// for the others, and the decoder must not care).
+pub fn openai_embeddings(data: &[u8]) {
+    decoder(Protocol::OpenAiEmbeddings, data);
+}
+
 /// A protocol's decoder with its framing: the first byte's low bit picks streaming, the rest is
 /// a split plan and a body (see [`split_plan`]); whole and split must decode alike.
 ///

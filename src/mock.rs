@@ -5,6 +5,7 @@
 //! subtract it from what a client measured.
 
 mod body;
+mod embeddings;
 mod faults;
 mod gemini_path;
 mod images;
@@ -135,7 +136,8 @@ impl MockServer {
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Anthropic
-            | Protocol::Responses => format!("http://{root}/v1"),
+            | Protocol::Responses
+            | Protocol::OpenAiEmbeddings => format!("http://{root}/v1"),
             Protocol::Ollama | Protocol::Gemini | Protocol::Bedrock => format!("http://{root}"),
         }
     }

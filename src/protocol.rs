@@ -7,6 +7,7 @@ mod bedrock;
 mod completions;
 mod decode;
 mod decoded;
+mod embeddings;
 mod extra_body;
 mod gemini;
 mod image;
@@ -43,7 +44,8 @@ impl Protocol {
             | Protocol::OpenAiCompletions
             | Protocol::Ollama
             | Protocol::Responses
-            | Protocol::Bedrock => ("authorization", format!("Bearer {key}")),
+            | Protocol::Bedrock
+            | Protocol::OpenAiEmbeddings => ("authorization", format!("Bearer {key}")),
         }
     }
 
@@ -57,6 +59,8 @@ impl Protocol {
             Protocol::Responses => responses::decoder(stream),
             Protocol::Gemini => gemini::decoder(stream),
             Protocol::Bedrock => bedrock::decoder(stream),
+            // Never streamed, whatever the endpoint's `stream`.
+            Protocol::OpenAiEmbeddings => embeddings::decoder(),
         }
     }
 
@@ -65,6 +69,7 @@ impl Protocol {
     pub fn cut_message(self) -> &'static str {
         match self {
             Protocol::Gemini => "the stream ended before a finish reason",
+            Protocol::OpenAiEmbeddings => "the response body ended before its JSON object did",
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Anthropic
@@ -84,7 +89,8 @@ impl Protocol {
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions
             | Protocol::Anthropic
-            | Protocol::Responses => request::join_url(base_url, "models"),
+            | Protocol::Responses
+            | Protocol::OpenAiEmbeddings => request::join_url(base_url, "models"),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod compare;
 pub mod cost;
 pub mod csv;
+pub mod embeddings;
 pub mod expected_cache;
 pub mod first_error;
 pub mod headline;

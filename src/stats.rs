@@ -146,6 +146,7 @@ impl Aggregator {
                 retry,
                 session,
                 turn,
+                inputs,
             } => {
                 if let Some(lap) = lap
                     && !warmup
@@ -164,6 +165,9 @@ impl Aggregator {
                 if session.is_some() {
                     stats.follow(&mut view, event.t, &event.kind);
                 }
+                if let Some(n) = inputs.filter(|_| !warmup) {
+                    stats.on_embeddings_sent(n);
+                }
                 let trace = RequestTrace::new(
                     event.request,
                     event.endpoint,
@@ -174,6 +178,7 @@ impl Aggregator {
                 )
                 .sent_as(*lag_us, *retry)
                 .in_session(*session, *turn)
+                .carrying(*inputs)
                 .repeated(
                     self.repeats
                         .get_mut(index)
@@ -304,6 +309,7 @@ mod tests {
             retry: None,
             session: None,
             turn: None,
+            inputs: None,
         };
         event(t, endpoint, request, kind)
     }
@@ -327,6 +333,7 @@ mod tests {
             response_id: None,
             bytes: 10,
             json_valid: None,
+            dimension: None,
         };
         event(t, 0, request, kind)
     }

@@ -78,6 +78,8 @@ pub enum Metric {
     /// Answers that were valid JSON / answers checked (their request asked for JSON).
     JsonValid,
     Cost(CostBasis),
+    /// An embeddings endpoint's inputs embedded per second over the race.
+    InputsPerS,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,7 +142,7 @@ const LATENCIES: [(&str, Latency); 6] = [
     ("tpot", Latency::Tpot),
     ("itl", Latency::Itl),
 ];
-const SCALARS: [(&str, Metric); 10] = [
+const SCALARS: [(&str, Metric); 11] = [
     ("tokens_per_s", Metric::TokensPerS),
     ("rpm", Metric::Rpm),
     ("rps", Metric::Rps),
@@ -151,6 +153,7 @@ const SCALARS: [(&str, Metric); 10] = [
     ("repeat_share", Metric::RepeatShare),
     ("json_valid", Metric::JsonValid),
     ("cost", Metric::Cost(CostBasis::Per1k)),
+    ("inputs_per_s", Metric::InputsPerS),
 ];
 const STATS: [(&str, Stat); 7] = [
     ("p50", Stat::P50),
@@ -168,7 +171,7 @@ const COST_BASES: [(&str, CostBasis); 3] = [
 ];
 
 /// Every metric name, for messages and suggestions.
-pub const METRIC_NAMES: [&str; 17] = [
+pub const METRIC_NAMES: [&str; 18] = [
     "ttfb",
     "ttft",
     "ttfa",
@@ -186,6 +189,7 @@ pub const METRIC_NAMES: [&str; 17] = [
     "repeat_share",
     "json_valid",
     "cost",
+    "inputs_per_s",
 ];
 
 const EXAMPLE: &str =
@@ -547,5 +551,6 @@ fn value_help(metric: Metric) -> &'static str {
         Metric::Rpm => "write requests per minute, e.g. `100`",
         Metric::Rps | Metric::Goodput => "write requests per second, e.g. `2.5`",
         Metric::Cost(_) => "write US dollars, e.g. `0.50` or `$0.50`",
+        Metric::InputsPerS => "write inputs per second, e.g. `200`",
     }
 }

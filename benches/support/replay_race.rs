@@ -54,6 +54,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         retry: None,
                         session: None,
                         turn: None,
+                        inputs: None,
                     },
                 );
                 push(
@@ -105,6 +106,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         response_id: Some(format!("chatcmpl-{}", request.0)),
                         bytes: 40_000,
                         json_valid: None,
+                        dimension: None,
                     },
                 );
                 at_ms = done + 1;

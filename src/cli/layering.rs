@@ -235,6 +235,7 @@ fn override_workload(race: &mut RaceConfig, flags: &WorkloadArgs) -> Result<(), 
         workload.images = Some(images);
     }
     workload.turns = flags.turns.unwrap_or(workload.turns);
+    workload.embed_batch = flags.embed_batch.unwrap_or(workload.embed_batch);
     if flags.think_time.is_some() {
         workload.think_time = flags.think_time;
     }

@@ -5,13 +5,14 @@ use crate::race::RaceError;
 use crate::{cli, mock, print, protocol};
 
 /// The protocols the start-up banner gives a base URL for (legacy completions share chat's).
-const SERVED: [(&str, protocol::Protocol); 6] = [
+const SERVED: [(&str, protocol::Protocol); 7] = [
     ("OpenAI chat / completions", protocol::Protocol::OpenAiChat),
     ("Anthropic Messages", protocol::Protocol::Anthropic),
     ("Ollama", protocol::Protocol::Ollama),
     ("OpenAI Responses", protocol::Protocol::Responses),
     ("Gemini", protocol::Protocol::Gemini),
     ("Bedrock Converse", protocol::Protocol::Bedrock),
+    ("OpenAI embeddings", protocol::Protocol::OpenAiEmbeddings),
 ];
 
 /// `llmrace mock`: serves the mock until Ctrl-C, SIGTERM or SIGHUP.

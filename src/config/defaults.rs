@@ -41,6 +41,7 @@ impl WorkloadConfig {
             sharegpt_output_len: false,
             images: None,
             turns: 1,
+            embed_batch: 1,
             think_time: None,
             cache: CacheMode::Cold,
         }

@@ -103,6 +103,13 @@ impl Resolver<'_> {
         ConfigError::invalid(self.at(value), key, problem.problem, problem.help)
     }
 
+    /// `[workload] embed_batch`, 1 when it is not set.
+    fn embed_batch(&self, n: Option<&Spanned<u32>>) -> Result<u32, ConfigError> {
+        n.map_or(Ok(1), |n| {
+            self.check(n, "workload.embed_batch", |n| validate::embed_batch(*n))
+        })
+    }
+
     fn check<T, V>(
         &self,
         value: &Spanned<T>,
@@ -338,6 +345,7 @@ impl Resolver<'_> {
             turns: raw.turns.as_ref().map_or(Ok(1), |n| {
                 self.check(n, "workload.turns", |n| sessions::turns(*n))
             })?,
+            embed_batch: self.embed_batch(raw.embed_batch.as_ref())?,
             think_time: raw
                 .think_time
                 .as_ref()
@@ -500,7 +508,7 @@ impl Resolver<'_> {
         let protocol = raw.protocol.as_ref().ok_or_else(|| {
             missing(
                 "protocol",
-                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, responses, gemini, bedrock"#,
+                r#"add e.g. `protocol = "openai"`; allowed protocols: openai, openai-completions, anthropic, ollama, responses, gemini, bedrock, openai-embeddings"#,
             )
         })?;
         let protocol = self.check(protocol, &key("protocol"), |p| validate::protocol(p))?;

@@ -36,6 +36,7 @@ pub(super) struct RawWorkload {
     pub seed: Option<u64>,
     pub sharegpt_output_len: Option<bool>,
     pub turns: Option<Spanned<u32>>,
+    pub embed_batch: Option<Spanned<u32>>,
     pub think_time: Option<Spanned<RawThinkTime>>,
     pub trace: Option<Spanned<String>>,
     pub shared_prefix: Option<Spanned<RawSharedPrefix>>,
@@ -256,6 +257,11 @@ pub(super) const KEYS: &[KeyDoc] = &[
     ),
     doc("workload.images", "width", "width = 512 (pixels)"),
     doc("workload.images", "height", "height = 512 (pixels)"),
+    doc(
+        "workload",
+        "embed_batch",
+        "embed_batch = 16 (openai-embeddings: inputs per request)",
+    ),
     doc(
         "workload",
         "turns",

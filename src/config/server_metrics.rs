@@ -109,7 +109,10 @@ pub fn url(url: &str) -> Result<(), Problem> {
 pub fn tried_by_default(protocol: Protocol, base_url: &str) -> bool {
     matches!(
         protocol,
-        Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::Responses
+        Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::Responses
+            | Protocol::OpenAiEmbeddings
     ) && ["http://", "https://", "mock://"]
         .iter()
         .any(|scheme| base_url.starts_with(scheme))

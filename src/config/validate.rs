@@ -25,7 +25,7 @@ impl Problem {
 }
 
 /// The protocol names users write, as `Protocol`'s serde names spell them.
-pub const PROTOCOL_NAMES: [&str; 7] = [
+pub const PROTOCOL_NAMES: [&str; 8] = [
     "openai",
     "openai-completions",
     "anthropic",
@@ -33,6 +33,7 @@ pub const PROTOCOL_NAMES: [&str; 7] = [
     "responses",
     "gemini",
     "bedrock",
+    "openai-embeddings",
 ];
 
 /// The built-in prompt sets, by name (the workload loads each).
@@ -87,17 +88,19 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::Responses => "responses",
         Protocol::Gemini => "gemini",
         Protocol::Bedrock => "bedrock",
+        Protocol::OpenAiEmbeddings => "openai-embeddings",
     }
 }
 
 /// Paths that protocols append to the base URL themselves; a base URL ending in one of them
 /// would have it twice.
-const PROTOCOL_PATHS: [&str; 5] = [
+const PROTOCOL_PATHS: [&str; 6] = [
     "/chat/completions",
     "/completions",
     "/messages",
     "/api/chat",
     "/responses",
+    "/embeddings",
 ];
 
 pub fn base_url(url: &str) -> Result<(), Problem> {
@@ -317,6 +320,21 @@ pub fn temperature(value: f32) -> Result<(), Problem> {
     Err(Problem::new(
         format!("temperature {value} is out of range"),
         "use a number from 0.0 to 2.0 (Anthropic accepts up to 1.0), e.g. `temperature = 0.0`",
+    ))
+}
+
+/// The most inputs one embeddings request carries (OpenAI's own limit).
+pub const MAX_EMBED_BATCH: u32 = 2048;
+
+pub fn embed_batch(n: u32) -> Result<u32, Problem> {
+    if (1..=MAX_EMBED_BATCH).contains(&n) {
+        return Ok(n);
+    }
+    Err(Problem::new(
+        format!(
+            "embed_batch {n} is out of range: an embeddings request carries 1 to {MAX_EMBED_BATCH} inputs"
+        ),
+        "write e.g. `embed_batch = 16` (each request embeds 16 prompts)",
     ))
 }
 

@@ -253,6 +253,7 @@ impl Try<'_> {
                 retry,
                 session,
                 turn,
+                inputs: self.target.batch(),
             },
         );
     }

@@ -3,6 +3,7 @@
 //! of sessions, what later turns are built with (`target/turns.rs`).
 
 mod proxied;
+mod embeddings;
 mod signing;
 mod turns;
 
@@ -46,6 +47,8 @@ pub struct Target {
     /// The race's proxies, when this endpoint is reached as the environment says
     /// (`target/proxied.rs`): its other URLs (the metrics page) go the same way.
     proxies: Option<Arc<crate::proxy_env::Proxies>>,
+    /// Embeddings: the inputs each request carries.
+    batch: Option<u32>,
 }
 
 /// What an endpoint needs to be turned into a [`Target`].
@@ -68,6 +71,8 @@ pub struct TargetSpec<'a> {
     pub salt: Option<&'a str>,
     /// Which HTTP its connections speak.
     pub http: crate::config::HttpVersion,
+    /// Embeddings endpoints: the prompts each request carries as its inputs.
+    pub embed_batch: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +95,11 @@ pub enum TargetError {
          \"openai\" (chat completions), or use a workload without tools"
     )]
     NoTools { endpoint: String, prompt: u32 },
+    #[error(
+        "endpoint `{endpoint}`: protocol openai-embeddings embeds text and cannot carry {what}; \
+         race a chat protocol for that, or give this endpoint a workload of plain prompts"
+    )]
+    Embeddings { endpoint: String, what: String },
     #[error("endpoint `{endpoint}`: {source}")]
     Sign {
         endpoint: String,
@@ -120,12 +130,16 @@ impl Target {
                 prompt: with_tools.id.0,
             });
         }
-        let build = |prompt: &Prompt| {
+        let batch = embeddings::batch(spec, prompts)?;
+        let texts = texts(spec.salt, prompts);
+        let build = |index: usize, prompt: &Prompt| {
+            let messages = embeddings::inputs(batch, &texts, index)
+                .map_or_else(|| messages(spec.salt, prompt), Cow::Owned);
             spec.protocol.build_request(
                 spec.base_url,
                 &RequestSpec {
                     model: spec.model,
-                    messages: &messages(spec.salt, prompt),
+                    messages: &messages,
                     // A prompt's own budget (ShareGPT reference length) wins.
                     max_tokens: prompt.max_tokens.or(spec.max_tokens),
                     temperature: spec.temperature,
@@ -135,7 +149,7 @@ impl Target {
                 },
             )
         };
-        let wire = build(first);
+        let wire = build(0, first);
         let bad_header = |name: &str| TargetError::BadHeader {
             endpoint: spec.name.to_string(),
             name: name.to_string(),
@@ -167,7 +181,13 @@ impl Target {
             insert(name, value, crate::secret::is_sensitive_header(name))?;
         }
         let bodies = std::iter::once(wire.body.clone())
-            .chain(prompts.iter().skip(1).map(|p| build(p).body))
+            .chain(
+                prompts
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(i, p)| build(i, p).body),
+            )
             .map(Bytes::from)
             .collect();
         Ok(Target {
@@ -183,18 +203,18 @@ impl Target {
             warmup_path,
             headers,
             bodies,
-            prompt_texts: prompts
-                .iter()
-                .map(|p| match spec.salt {
-                    Some(salt) => salt::with_salt(&p.text(), salt),
-                    None => p.text(),
-                })
-                .collect(),
+            prompt_texts: embeddings::prompt_texts(batch, texts),
             turns: turns::Turns::of(spec, prompts),
             trace_times: prompts.iter().map_while(|p| p.at).collect(),
             signer: None,
             proxies: None,
+            batch,
         })
+    }
+
+    /// Embeddings: the inputs each request carries (one vector is due for each).
+    pub fn batch(&self) -> Option<u32> {
+        self.batch
     }
 
     /// When each prompt of a trace is due, in the trace's time from its first row, in order;
@@ -248,6 +268,17 @@ impl Target {
         *request.body_mut() = Full::new(body);
         request
     }
+}
+
+/// Each prompt's text (its messages joined), salted as its body is.
+fn texts(salt: Option<&str>, prompts: &[Prompt]) -> Vec<String> {
+    prompts
+        .iter()
+        .map(|p| match salt {
+            Some(salt) => salt::with_salt(&p.text(), salt),
+            None => p.text(),
+        })
+        .collect()
 }
 
 fn messages<'p>(salt: Option<&str>, prompt: &'p Prompt) -> Cow<'p, [Message]> {

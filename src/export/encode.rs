@@ -206,7 +206,22 @@ impl Races {
             ),
         ] {
             self.write(e, &family(name, help, MetricType::Counter), |s, l, m| {
+                // An embeddings endpoint writes no tokens: no sample rather than a zero.
+                if name == "llmrace_output_tokens" && s.embeddings.is_some() {
+                    return Ok(());
+                }
                 counter(m, l, value(s))
+            })?;
+        }
+        if self.endpoints().any(|(_, s)| s.embeddings.is_some()) {
+            let inputs = family(
+                "llmrace_embedding_inputs",
+                "Inputs embedded by succeeded requests of embeddings endpoints (a vector each).",
+                MetricType::Counter,
+            );
+            self.write(e, &inputs, |s, l, m| match s.embeddings {
+                Some(embeddings) => counter(m, l, embeddings.inputs),
+                None => Ok(()),
             })?;
         }
         Ok(())
@@ -241,6 +256,10 @@ impl Races {
             ),
         ] {
             self.write(e, &seconds(name, help), |s, l, m| {
+                // An embeddings endpoint has no tokens to time: its latency is its TTLT.
+                if name != "llmrace_ttlt" && s.embeddings.is_some() {
+                    return Ok(());
+                }
                 histogram(m, l, buckets(s))
             })?;
         }
@@ -353,6 +372,36 @@ mod tests {
         assert!(!page.contains("# EOF"));
         // No server was scraped: no server family at all.
         assert!(!page.contains("llmrace_server_"));
+    }
+
+    #[test]
+    fn an_embeddings_endpoint_has_inputs_and_its_latency_but_no_token_families() {
+        let mut races = races("a");
+        let snapshot = crate::stats::fixture::finished_race_with_embeddings(2, 20);
+        let inputs = snapshot.endpoints[1].embeddings.map(|m| m.inputs);
+        races[0].1 = Arc::new(snapshot);
+        let page = encode(races, false);
+        let b = r#"race="r",endpoint="b",model="m",protocol="ollama",level="8""#;
+        let line = |family: &str| format!("{family}{{{b}}} ");
+        assert!(
+            page.contains(&format!(
+                "{}{}\n",
+                line("llmrace_embedding_inputs_total"),
+                inputs.unwrap()
+            )),
+            "{page}"
+        );
+        assert!(page.contains(&line("llmrace_ttlt_seconds_count")), "{page}");
+        for family in [
+            "llmrace_ttft_seconds_count",
+            "llmrace_tpot_seconds_count",
+            "llmrace_itl_seconds_count",
+            "llmrace_output_tokens_total",
+        ] {
+            assert!(!page.contains(&line(family)), "{family}: {page}");
+        }
+        // The chat endpoint has no embeddings sample.
+        assert!(!page.contains(r#"llmrace_embedding_inputs_total{race="r",endpoint="a""#));
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl Plan {
     ) -> Plan {
         let text_seed = mix(profile.seed ^ ask.body_hash);
         let huge = fault == Some(Fault::Huge);
-        let (reasoning, answer, finish) = if huge {
+        let (reasoning, answer, finish) = if protocol.is_embeddings() {
+            // Vectors, not tokens: the whole answer is due when a first token would be.
+            (0, 0, Finish::Stop)
+        } else if huge {
             (0, HUGE_TOKENS, Finish::Stop)
         } else {
             // Legacy completions have no place for reasoning text.
@@ -201,6 +204,14 @@ impl Plan {
         }
         self.settle_timings();
         self.clock.origin + self.clock.offset
+    }
+
+    /// An embeddings answer's deadline: the time to a first token (the profile's TTFT, the
+    /// prefill of every uncached input token, the load) and nothing after it.
+    pub(crate) fn schedule_embedding(&mut self) -> Instant {
+        let due = self.clock.advance(1);
+        self.settle_timings();
+        due
     }
 
     /// Server timings as scheduled, once the last token's deadline is known.

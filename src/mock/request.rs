@@ -286,6 +286,7 @@ impl Ask {
             Protocol::Responses => parsed.max_output_tokens,
             Protocol::Gemini => parsed.generation_config.and_then(|c| c.max_output_tokens),
             Protocol::Bedrock => parsed.inference_config.and_then(|c| c.max_tokens),
+            Protocol::OpenAiEmbeddings => None,
         };
         // Ollama uses negative caps for "no limit"; a negative cap means nothing elsewhere.
         let max_tokens = cap.and_then(|n| u32::try_from(n).ok());

@@ -161,6 +161,7 @@ fn generation_protocol(path: &str) -> Option<Protocol> {
         "/v1/messages" => Some(Protocol::Anthropic),
         "/api/chat" => Some(Protocol::Ollama),
         "/v1/responses" => Some(Protocol::Responses),
+        "/v1/embeddings" => Some(Protocol::OpenAiEmbeddings),
         // `/model/{modelId}/converse-stream` and `/model/{modelId}/converse`.
         _ if path.starts_with("/model/")
             && (path.ends_with("/converse-stream") || path.ends_with("/converse")) =>
@@ -322,6 +323,9 @@ async fn generate(
         .loaded(profile, busy, others);
     let response = match fault.and_then(|f| up_front(f, protocol, &stamp, &plan)) {
         Some(response) => response,
+        None if protocol.is_embeddings() => {
+            embedded(shared, &body, &ask, plan, fault, seq, arrived).await
+        }
         None if ask.stream => {
             let wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
             let content_type = wire.content_type(true);
@@ -512,6 +516,43 @@ async fn whole_response(
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(wire.content_type(false)),
+    );
+    response
+}
+
+/// An embeddings answer: sent whole once its vectors are due (a request without inputs the
+/// mock can read is refused with 400 at once).
+async fn embedded(
+    shared: &Shared,
+    body: &[u8],
+    ask: &Ask,
+    mut plan: Plan,
+    fault: Option<Fault>,
+    seq: u64,
+    arrived: Instant,
+) -> Response<MockBody> {
+    let inputs = match super::embeddings::Inputs::parse(body) {
+        Ok(inputs) => inputs,
+        Err(BadRequest(message)) => {
+            let protocol = Some(Protocol::OpenAiEmbeddings);
+            return error(protocol, StatusCode::BAD_REQUEST, &message);
+        }
+    };
+    let due = plan.schedule_embedding();
+    sleep_until(due).await;
+    let written = Instant::now();
+    shared.counters.write_late(written - due);
+    shared.counters.first_content(FirstContent {
+        request: seq,
+        arrived: arrived.into_std(),
+        due: due.into_std(),
+        written: written.into_std(),
+    });
+    let body = super::embeddings::answer(&inputs, &ask.model_json, ask.input_tokens, fault);
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(super::embeddings::CONTENT_TYPE),
     );
     response
 }

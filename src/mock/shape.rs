@@ -128,8 +128,9 @@ impl Shape {
                     .and_then(Value::as_str),
                 Some("json_object" | "json_schema")
             ),
-            // The mock answers Gemini and Bedrock in text (or a tool call), never JSON.
-            Protocol::Gemini | Protocol::Bedrock => false,
+            // The mock answers Gemini and Bedrock in text (or a tool call), never JSON;
+            // embeddings are vectors, never text.
+            Protocol::Gemini | Protocol::Bedrock | Protocol::OpenAiEmbeddings => false,
         };
         if json { Shape::Json } else { Shape::Text }
     }

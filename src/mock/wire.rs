@@ -96,7 +96,10 @@ pub(crate) enum Wire {
 impl Wire {
     pub(crate) fn new(protocol: Protocol, stamp: &Stamp<'_>) -> Wire {
         match protocol {
-            Protocol::OpenAiChat => Wire::OpenAi(openai::OpenAi::new(false, stamp)),
+            // Never asked for embeddings: `mock/embeddings.rs` writes their answers.
+            Protocol::OpenAiChat | Protocol::OpenAiEmbeddings => {
+                Wire::OpenAi(openai::OpenAi::new(false, stamp))
+            }
             Protocol::OpenAiCompletions => Wire::OpenAi(openai::OpenAi::new(true, stamp)),
             Protocol::Anthropic => Wire::Anthropic(anthropic::Messages::new(stamp)),
             Protocol::Ollama => Wire::Ollama(ollama::Chat::new(stamp)),
@@ -299,7 +302,8 @@ pub(crate) fn foreign_body(
         Protocol::OpenAiChat
         | Protocol::OpenAiCompletions
         | Protocol::Responses
-        | Protocol::Gemini => {
+        | Protocol::Gemini
+        | Protocol::OpenAiEmbeddings => {
             let wire = Wire::new(Protocol::Anthropic, stamp);
             ("application/json", wire.full(tally, b"", &answer).freeze())
         }

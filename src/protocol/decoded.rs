@@ -26,6 +26,9 @@ pub enum Decoded {
         reasoning: Option<u32>,
         reported: Vec<(&'static str, u32)>,
     },
+    /// An embeddings answer: how many vectors it held and their length (every vector has the
+    /// same). The vectors themselves are not kept.
+    Embeddings { vectors: u32, dimension: u32 },
     /// Server-side timings (Ollama).
     ServerTimings(crate::event::ServerTimings),
     /// The response's own id (`id` of an OpenAI chunk, `message.id` of Anthropic's start).

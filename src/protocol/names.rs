@@ -32,10 +32,13 @@ pub enum Protocol {
     /// `https://bedrock-runtime.{region}.amazonaws.com`), AWS event-stream frames, `SigV4`-signed.
     #[serde(rename = "bedrock")]
     Bedrock,
+    /// OpenAI-compatible embeddings: `{base}/embeddings`, one JSON body, not streamed.
+    #[serde(rename = "openai-embeddings")]
+    OpenAiEmbeddings,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 7] = [
+    pub const ALL: [Protocol; 8] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiCompletions,
         Protocol::Anthropic,
@@ -43,6 +46,7 @@ impl Protocol {
         Protocol::Responses,
         Protocol::Gemini,
         Protocol::Bedrock,
+        Protocol::OpenAiEmbeddings,
     ];
 
     /// The name users write (the serde name).
@@ -55,6 +59,7 @@ impl Protocol {
             Protocol::Responses => "responses",
             Protocol::Gemini => "gemini",
             Protocol::Bedrock => "bedrock",
+            Protocol::OpenAiEmbeddings => "openai-embeddings",
         }
     }
 
@@ -69,8 +74,16 @@ impl Protocol {
             "responses" | "openai-responses" => Some(Protocol::Responses),
             "gemini" | "google" => Some(Protocol::Gemini),
             "bedrock" | "converse" => Some(Protocol::Bedrock),
+            "openai-embeddings" | "embeddings" => Some(Protocol::OpenAiEmbeddings),
             _ => None,
         }
+    }
+}
+
+impl Protocol {
+    /// Whether its answers are vectors, not generated text: no first token, no output.
+    pub fn is_embeddings(self) -> bool {
+        self == Protocol::OpenAiEmbeddings
     }
 }
 

@@ -7,6 +7,7 @@ use super::Protocol;
 use super::image::{self, Image};
 
 mod bedrock;
+mod embeddings;
 
 /// One chat message of a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +169,9 @@ pub(super) fn build(protocol: Protocol, base_url: &str, spec: &RequestSpec<'_>) 
             let url = join_url(base_url, &bedrock::path(spec));
             return bedrock::build(url, spec, spec.temperature.map(number));
         }
+        Protocol::OpenAiEmbeddings => {
+            return embeddings::build(join_url(base_url, "embeddings"), headers, body, spec);
+        }
     };
     super::tools::insert(protocol, spec.tools, &mut body);
     for (key, value) in spec.extra_body {
@@ -210,7 +214,8 @@ fn messages<'m>(protocol: Protocol, messages: impl Iterator<Item = &'m Message>)
                 | Protocol::OpenAiCompletions
                 | Protocol::Responses
                 | Protocol::Gemini
-                | Protocol::Bedrock => json!({
+                | Protocol::Bedrock
+                | Protocol::OpenAiEmbeddings => json!({
                     "role": m.role,
                     "content": image::openai_content(&m.content, &m.images),
                 }),

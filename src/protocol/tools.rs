@@ -123,7 +123,10 @@ pub(super) fn insert(protocol: Protocol, tools: &[ToolDef], body: &mut Map<Strin
     let list: Value = match protocol {
         // Gemini's `functionDeclarations` are put in by `gemini::request`, Bedrock's
         // `toolConfig` by its own request builder.
-        Protocol::OpenAiCompletions | Protocol::Gemini | Protocol::Bedrock => return,
+        Protocol::OpenAiCompletions
+        | Protocol::Gemini
+        | Protocol::Bedrock
+        | Protocol::OpenAiEmbeddings => return,
         Protocol::OpenAiChat | Protocol::Ollama => tools
             .iter()
             .map(|t| {
@@ -208,7 +211,8 @@ impl Protocol {
                     == Some("application/json")
             }
             // Converse asks for JSON through a tool, not a field llmrace knows.
-            Protocol::Bedrock => false,
+            // Embeddings: refused before the race (`engine/target/embeddings.rs`).
+            Protocol::Bedrock | Protocol::OpenAiEmbeddings => false,
         }
     }
 }

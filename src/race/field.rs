@@ -93,6 +93,7 @@ pub(crate) async fn resolve_endpoints(
             ),
             salt: salt.as_deref(),
             http: endpoint.http,
+            embed_batch: config.workload.embed_batch,
         };
         let target = Target::new(&spec, prompts)?;
         let target = match signer {

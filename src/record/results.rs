@@ -278,10 +278,12 @@ struct CsvRow<'a> {
     turn: Option<u32>,
     repeat: bool,
     shard: Option<u32>,
+    inputs: Option<u32>,
+    embedding_dimension: Option<u32>,
 }
 
 impl CsvRow<'_> {
-    const HEADER: [&'static str; 50] = [
+    const HEADER: [&'static str; 52] = [
         "request",
         "endpoint",
         "prompt",
@@ -332,6 +334,8 @@ impl CsvRow<'_> {
         "turn",
         "repeat",
         "shard",
+        "inputs",
+        "embedding_dimension",
     ];
 }
 
@@ -404,6 +408,8 @@ impl<'a> From<&'a RequestRecord> for CsvRow<'a> {
             turn: r.turn,
             repeat: r.repeat,
             shard: r.shard,
+            inputs: r.inputs,
+            embedding_dimension: r.embedding_dimension,
         }
     }
 }
@@ -434,7 +440,7 @@ mod tests {
         assert!(header.ends_with(
             ",retry_of,cache_write_input_tokens,usage_contradicted,batched_first_token,\
              first_read_events,ttft_min_ms,read_late_max_ms,unstamped_reads,resent_after,lost_ms,\
-             tool_calls,json_valid,session,turn,repeat,shard"
+             tool_calls,json_valid,session,turn,repeat,shard,inputs,embedding_dimension"
         ));
     }
 
@@ -457,7 +463,7 @@ mod tests {
         assert!(
             row(&closed)
                 .trim_end()
-                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false,"),
+                .ends_with(",x,,1,,,false,false,,,,0,,,0,,,,false,,,"),
             "{}",
             row(&closed)
         );
@@ -468,7 +474,7 @@ mod tests {
         assert!(
             row(&retry)
                 .trim_end()
-                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false,"),
+                .ends_with(",x,1.5,2,2,,false,false,,,,0,,,0,,,,false,,,"),
             "{}",
             row(&retry)
         );
@@ -502,7 +508,7 @@ mod tests {
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(
             row.trim_end()
-                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true,"),
+                .ends_with(",true,3,0.5,12.5,2,connection_lost: closed,3.5,0,,4,2,true,,,"),
             "{row}"
         );
         // Tool calls and the JSON check, in the two columns after them.
@@ -513,10 +519,22 @@ mod tests {
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true,"), "{row}");
-        // The last column is a merged race's shard (empty otherwise); these come before it.
-        assert_eq!(CsvRow::HEADER.last(), Some(&"shard"));
-        let n = CsvRow::HEADER.len() - 1;
+        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true,,,"), "{row}");
+        // An embeddings request's batch and dimension, in the last two (after a merged race's shard).
+        record.inputs = Some(16);
+        record.embedding_dimension = Some(384);
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(CsvRow::from(&record)).unwrap();
+        let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(row.trim_end().ends_with(",true,,16,384"), "{row}");
+        let n = CsvRow::HEADER.len();
+        assert_eq!(
+            CsvRow::HEADER[n - 3..],
+            ["shard", "inputs", "embedding_dimension"]
+        );
+        let n = n - 3;
         assert_eq!(
             CsvRow::HEADER[n - 5..n],
             ["tool_calls", "json_valid", "session", "turn", "repeat"]

@@ -98,6 +98,14 @@ impl Metric {
         }
     }
 
+    /// A figure only generated text has (first token, tokens): an embeddings endpoint has none.
+    pub fn text_only(self) -> bool {
+        !matches!(
+            self,
+            Metric::TtltP50 | Metric::TtltP95 | Metric::RequestsPerMin | Metric::ErrorRate
+        )
+    }
+
     pub fn better(self) -> Better {
         match self {
             Metric::RequestTpsP50 | Metric::OutputTps | Metric::RequestsPerMin => Better::Higher,
@@ -127,7 +135,9 @@ impl Metric {
             Metric::TpotP50 => l.tpot_ms.map(|s| s.p50),
             Metric::ItlP50 => l.itl_ms.map(|s| s.p50),
             Metric::RequestTpsP50 => l.output_tps.map(|s| s.p50),
-            Metric::OutputTps => (e.counts.succeeded > 0).then_some(e.rates.output_tokens_per_s),
+            // An embeddings endpoint writes no tokens: nothing to compare.
+            Metric::OutputTps => (e.counts.succeeded > 0 && e.embeddings.is_none())
+                .then_some(e.rates.output_tokens_per_s),
             Metric::RequestsPerMin => (e.counts.succeeded > 0).then_some(e.rates.requests_per_min),
             Metric::ErrorRate => (ended > 0).then(|| e.counts.failed as f64 / ended as f64),
         }
@@ -248,10 +258,13 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
                 Side::new(b, &base.requests),
                 Side::new(c, &current.requests),
             );
+            // Embeddings on both sides: the figures of generated text are left out.
+            let vectors = b.embeddings.is_some() && c.embeddings.is_some();
             Some(EndpointComparison {
                 name: b.name.clone(),
                 metrics: Metric::ALL
                     .iter()
+                    .filter(|m| !(vectors && m.text_only()))
                     .map(|&m| compare_metric(m, &sides.0, &sides.1))
                     .collect(),
             })

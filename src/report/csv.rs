@@ -27,7 +27,8 @@ struct Row<'a> {
     tpot_p99_ms: Option<f64>,
     itl_p50_ms: Option<f64>,
     itl_p99_ms: Option<f64>,
-    output_tokens_per_s: f64,
+    /// Empty for an embeddings endpoint, which writes no tokens.
+    output_tokens_per_s: Option<f64>,
     requests_per_min: f64,
     goodput_per_s: f64,
     input_tokens: u64,
@@ -47,6 +48,11 @@ struct Row<'a> {
     expected_cache_hit_rate: Option<f64>,
     repeats: u64,
     repeat_share: f64,
+    /// Embeddings endpoints only (empty otherwise): inputs per request, inputs embedded per
+    /// second, and the vectors' dimension.
+    embed_batch: Option<u32>,
+    inputs_per_s: Option<f64>,
+    embedding_dimension: Option<u32>,
 }
 
 pub fn render(run: &Run) -> String {
@@ -79,7 +85,10 @@ pub fn render(run: &Run) -> String {
             tpot_p99_ms: l.tpot_ms.map(|s| s.p99),
             itl_p50_ms: l.itl_ms.map(|s| s.p50),
             itl_p99_ms: l.itl_ms.map(|s| s.p99),
-            output_tokens_per_s: e.rates.output_tokens_per_s,
+            output_tokens_per_s: e
+                .embeddings
+                .is_none()
+                .then_some(e.rates.output_tokens_per_s),
             requests_per_min: e.rates.requests_per_min,
             goodput_per_s: e.rates.goodput_per_s,
             input_tokens: e.tokens.input,
@@ -99,6 +108,9 @@ pub fn render(run: &Run) -> String {
             }),
             repeats: e.counts.repeats,
             repeat_share: e.rates.repeat_share,
+            embed_batch: e.embeddings.map(|m| m.batch),
+            inputs_per_s: e.embeddings.map(|m| m.inputs_per_s),
+            embedding_dimension: e.embeddings.and_then(|m| m.dimension),
         };
         // Writing to memory cannot fail, and every field is a plain value.
         let _ = writer.serialize(row);
@@ -111,7 +123,7 @@ pub fn render(run: &Run) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
-const HEADER: [&str; 33] = [
+const HEADER: [&str; 36] = [
     "endpoint",
     "protocol",
     "model",
@@ -145,6 +157,9 @@ const HEADER: [&str; 33] = [
     "expected_cache_hit_rate",
     "repeats",
     "repeat_share",
+    "embed_batch",
+    "inputs_per_s",
+    "embedding_dimension",
 ];
 
 #[cfg(test)]

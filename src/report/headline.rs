@@ -17,7 +17,7 @@ pub enum Better {
 pub struct Metric {
     pub key: &'static str,
     pub label: &'static str,
-    /// `ms`, `tok/s`, `req/min`, `req/s` or `share`.
+    /// `ms`, `tok/s`, `req/min`, `req/s`, `in/s` or `share`.
     pub unit: &'static str,
     pub better: Better,
     pub value: fn(&EndpointSnapshot) -> Option<f64>,
@@ -30,7 +30,7 @@ impl std::fmt::Debug for Metric {
 }
 
 /// The metrics a winner is named for, in report order.
-pub const METRICS: [Metric; 10] = [
+pub const METRICS: [Metric; 11] = [
     lower("ttft_p50_ms", "TTFT p50", |e| {
         p(e.latency.ttft_ms, |s| s.p50)
     }),
@@ -47,8 +47,11 @@ pub const METRICS: [Metric; 10] = [
         p(e.latency.tpot_ms, |s| s.p50)
     }),
     lower("itl_p50_ms", "ITL p50", |e| p(e.latency.itl_ms, |s| s.p50)),
+    // An embeddings endpoint writes no tokens: it is not last at this, it is not in it.
     higher("output_tokens_per_s", "output tok/s", "tok/s", |e| {
-        Some(e.rates.output_tokens_per_s)
+        e.embeddings
+            .is_none()
+            .then_some(e.rates.output_tokens_per_s)
     }),
     higher("requests_per_min", "requests/min", "req/min", |e| {
         Some(e.rates.requests_per_min)
@@ -58,6 +61,9 @@ pub const METRICS: [Metric; 10] = [
     }),
     higher("success_rate", "success rate", "share", |e| {
         Some(e.rates.success_rate)
+    }),
+    higher("inputs_per_s", "inputs/s", "in/s", |e| {
+        e.embeddings.map(|m| m.inputs_per_s)
     }),
 ];
 

@@ -8,6 +8,7 @@ mod server;
 
 use std::fmt::Write as _;
 
+use super::embeddings;
 use super::headline::{self, TokenSource};
 use super::svg::{self, escape};
 use crate::event::TokenSource as RecordSource;
@@ -121,12 +122,15 @@ fn headline_table(out: &mut String, run: &Run) {
          <th data-type=\"num\">req/min</th><th data-type=\"num\">goodput req/s</th>\
          <th data-type=\"num\">output tokens</th>",
     );
+    let embeds = embeddings::any(endpoints);
+    if embeds {
+        out.push_str("<th data-type=\"num\">inputs/s</th>");
+    }
     if estimated {
         out.push_str("<th>token source</th>");
     }
     out.push_str("</tr></thead><tbody>");
     for (i, e) in endpoints.iter().enumerate() {
-        let l = &e.latency;
         let _ = write!(out, "<tr><td>{}</td>", swatch(i, &e.name));
         let _ = write!(
             out,
@@ -138,28 +142,26 @@ fn headline_table(out: &mut String, run: &Run) {
             Some(e.rates.success_rate),
             &percent(e.rates.success_rate),
         );
-        for v in [
-            l.ttft_ms.map(|s| s.p50),
-            l.ttft_ms.map(|s| s.p90),
-            l.ttft_ms.map(|s| s.p99),
-            l.ttlt_ms.map(|s| s.p50),
-            l.ttlt_ms.map(|s| s.p99),
-            l.tpot_ms.map(|s| s.p50),
-            l.itl_ms.map(|s| s.p50),
-        ] {
-            num_cell(out, v, &ms(v));
+        for (v, text) in embeddings::headline_latencies(e) {
+            num_cell(out, v, &text);
         }
         let source = TokenSource::of(e);
         let tps = e.rates.output_tokens_per_s;
-        num_cell(out, Some(tps), &format!("{}{}", rate(tps), source.mark()));
+        let tps_text = embeddings::chat(e, || format!("{}{}", rate(tps), source.mark()));
+        num_cell(out, e.embeddings.is_none().then_some(tps), &tps_text);
         for v in [e.rates.requests_per_min, e.rates.goodput_per_s] {
             num_cell(out, Some(v), &rate(v));
         }
+        let output = embeddings::chat(e, || e.tokens.output.to_string());
         let _ = write!(
             out,
-            "<td class=\"n\" data-v=\"{0}\">{0}</td>",
+            "<td class=\"n\" data-v=\"{}\">{output}</td>",
             e.tokens.output
         );
+        if embeds {
+            let per_s = e.embeddings.map(|m| m.inputs_per_s);
+            num_cell(out, per_s, &embeddings::inputs_per_s(e));
+        }
         if estimated {
             let _ = write!(
                 out,

@@ -59,9 +59,22 @@ fn latency(out: &mut String, endpoints: &[EndpointSnapshot]) {
         ("ITL (inter-token latency)", |e| e.latency.itl_ms),
     ];
     for (title, pick) in latencies {
+        // Only TTLT is an embeddings endpoint's (request to last byte); the others are of
+        // generated text, left out of a race with none.
+        let chat_only = !title.starts_with("TTLT");
+        if chat_only && super::embeddings::all(endpoints) {
+            continue;
+        }
         let _ = writeln!(out, "### {title}\n");
         let rows = endpoints.iter().map(|e| {
             let d = pick(e);
+            let ms = |v: Option<f64>| {
+                if chat_only {
+                    super::embeddings::chat_ms(e, v)
+                } else {
+                    ms(v)
+                }
+            };
             vec![
                 cell(&e.name),
                 ms(d.map(|d| d.p50)),
@@ -84,31 +97,39 @@ fn latency(out: &mut String, endpoints: &[EndpointSnapshot]) {
 fn throughput(out: &mut String, run: &Run) {
     let endpoints = &run.summary.endpoints;
     out.push_str("## Throughput\n\n");
+    let embeds = super::embeddings::any(endpoints);
     let rows = endpoints.iter().map(|e| {
-        vec![
+        let mut row = vec![
             cell(&e.name),
-            format!(
-                "{}{}",
-                rate(e.rates.output_tokens_per_s),
-                TokenSource::of(e).mark()
-            ),
+            super::embeddings::chat(e, || {
+                format!(
+                    "{}{}",
+                    rate(e.rates.output_tokens_per_s),
+                    TokenSource::of(e).mark()
+                )
+            }),
             rate(e.rates.requests_per_min),
             rate(e.rates.goodput_per_s),
             format!("{:.1} s", e.rates.window_s),
-        ]
+        ];
+        if embeds {
+            row.push(super::embeddings::inputs_per_s(e));
+        }
+        row
     });
-    table(
-        out,
-        &[
-            "endpoint",
-            "output tok/s",
-            "req/min",
-            "goodput req/s",
-            "window",
-        ],
-        "lrrrr",
-        rows,
-    );
+    let headers = [
+        "endpoint",
+        "output tok/s",
+        "req/min",
+        "goodput req/s",
+        "window",
+        "inputs/s",
+    ];
+    let columns = if embeds { 6 } else { 5 };
+    table(out, &headers[..columns], &"lrrrrr"[..columns], rows);
+    for note in endpoints.iter().filter_map(super::embeddings::note) {
+        let _ = writeln!(out, "{}\n", cell(&note));
+    }
     if let Some(slo) = headline::describe_slo(&run.info.race.slo) {
         let _ = writeln!(
             out,

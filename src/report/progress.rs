@@ -85,12 +85,23 @@ impl Progress {
                 " ".repeat(stamp.len())
             };
             let pad = " ".repeat(name_width - name.width());
+            // An embeddings endpoint has no first token and no output: its latency is the
+            // request's, its rate the inputs it embeds.
+            let (label, latency, per_s, unit) = match e.embeddings {
+                Some(m) => ("TTLT", e.latency.ttlt_ms, m.inputs_per_s, "in/s"),
+                None => (
+                    "TTFT",
+                    e.latency.ttft_ms,
+                    e.rates.live_output_tokens_per_s,
+                    "tok/s",
+                ),
+            };
             // Writing to a String cannot fail.
             let _ = write!(
                 block,
-                "{lead} {name}{pad}  {count:>count_width$}  TTFT {:>7}  {:>6} tok/s",
-                ms(e.latency.ttft_ms.map(|s| s.p50)),
-                rate(e.rates.live_output_tokens_per_s),
+                "{lead} {name}{pad}  {count:>count_width$}  {label} {:>7}  {:>6} {unit}",
+                ms(latency.map(|s| s.p50)),
+                rate(per_s),
             );
             if e.counts.failed > 0 {
                 let _ = write!(block, "  ✗{}", e.counts.failed);
@@ -165,6 +176,22 @@ mod tests {
         // Columns line up on the screen, whatever the names' widths.
         let at = |l: &str| l.find("TTFT").map(|i| l[..i].width());
         assert!(lines.iter().all(|l| at(l) == at(lines[0])), "{block}");
+    }
+
+    #[test]
+    fn an_embeddings_endpoint_shows_its_latency_and_inputs_per_second() {
+        let snapshot = fixture::finished_race_with_embeddings(2, 10);
+        let block = Progress::new(vec![Some(10); 2]).block(&snapshot).unwrap();
+        let lines: Vec<&str> = block.lines().collect();
+        assert!(
+            lines[0].contains("TTFT") && lines[0].ends_with("tok/s"),
+            "{block}"
+        );
+        assert!(
+            lines[1].contains("TTLT") && lines[1].ends_with("in/s"),
+            "{block}"
+        );
+        assert_eq!(lines[0].find("TTFT"), lines[1].find("TTLT"), "{block}");
     }
 
     #[test]

@@ -22,6 +22,10 @@ const HEADERS: [&str; 11] = [
     "tokens",
 ];
 
+/// The columns (indices into [`HEADERS`]) of figures only generated text has: TTFT, TPOT, ITL,
+/// output tokens/s and output tokens. An embeddings endpoint shows "n/a" there.
+const CHAT_ONLY: [usize; 6] = [3, 4, 6, 7, 8, 10];
+
 /// The table as plain text (columns aligned with spaces), then a line per endpoint that had
 /// errors, and a note when token counts were estimated.
 pub fn render(endpoints: &[EndpointSnapshot]) -> String {
@@ -39,6 +43,10 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
     let repeats = cache::any_repeats(endpoints);
     let cached = cache::any_reported(endpoints);
     let mut headers: Vec<String> = HEADERS.map(str::to_string).to_vec();
+    let embeds = super::embeddings::any(endpoints);
+    if embeds {
+        headers.push("inputs/s".to_string());
+    }
     if repeats {
         headers.push("repeats".to_string());
     }
@@ -55,6 +63,14 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
         .iter()
         .map(|e| {
             let mut cells = row(e).to_vec();
+            if e.embeddings.is_some() {
+                for i in CHAT_ONLY {
+                    cells[i] = super::embeddings::NOT_APPLICABLE.to_string();
+                }
+            }
+            if embeds {
+                cells.push(super::embeddings::inputs_per_s(e));
+            }
             if repeats {
                 cells.push(cache::repeats(e));
             }
@@ -70,6 +86,19 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
             cells
         })
         .collect();
+    // A race of embeddings endpoints only has no use for the columns of generated text.
+    let (headers, rows) = if super::embeddings::all(endpoints) {
+        let keep = |i: &usize| !CHAT_ONLY.contains(i);
+        let pick = |cells: &[String]| -> Vec<String> {
+            (0..cells.len())
+                .filter(keep)
+                .map(|i| cells[i].clone())
+                .collect()
+        };
+        (pick(&headers), rows.iter().map(|r| pick(r)).collect())
+    } else {
+        (headers, rows)
+    };
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -104,7 +133,7 @@ pub fn render_within(endpoints: &[EndpointSnapshot], width: usize) -> String {
 /// The lines under the table about one endpoint: errors, stopped requests, send lag, usage it
 /// did not report, request sizes, tool calls and JSON answers.
 fn endpoint_notes(e: &EndpointSnapshot) -> Vec<String> {
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = super::embeddings::note(e).into_iter().collect();
     if !e.errors.is_empty() {
         let classes: Vec<String> = e.errors.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
         notes.push(format!("{}: errors: {}", e.name, classes.join(", ")));
@@ -253,6 +282,16 @@ mod tests {
         assert_eq!(cells(&narrow), cells(&wide));
         assert_eq!(table_lines(&wide), 5);
         assert!(narrow.contains("\n  stream_cut ×3\n"), "{narrow}");
+    }
+
+    #[test]
+    fn a_race_of_chat_and_embeddings_marks_what_does_not_apply() {
+        let endpoints = crate::stats::fixture::finished_race_with_embeddings(3, 12).endpoints;
+        insta::assert_snapshot!(render(&endpoints));
+        let only = crate::stats::fixture::finished_race_with_embeddings(1, 12).endpoints;
+        let table = render(&only);
+        assert!(!table.contains("TTFT") && !table.contains("n/a"), "{table}");
+        assert!(table.contains("inputs/s"), "{table}");
     }
 
     #[test]

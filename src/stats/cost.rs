@@ -67,6 +67,7 @@ mod tests {
         EndpointSnapshot {
             server: None,
             buckets: std::sync::Arc::default(),
+            embeddings: None,
             name: "e".to_string(),
             counts: Counts {
                 sent: ended,

@@ -10,7 +10,7 @@ use super::distribution::{Distribution, Summary};
 use super::health;
 use super::recent::{RecentRequests, ViewHandle};
 use super::request::{Outcome, RequestRecord, duration_ms};
-use super::snapshot::{Counts, EndpointSnapshot, Latency, Rates, Tokens};
+use super::snapshot::{Counts, Embeddings, EndpointSnapshot, Latency, Rates, Tokens};
 use super::window::SecondsWindow;
 use crate::config::Slo;
 use crate::event::{ErrorClass, EventKind, Offset, PromptId, RequestId, TokenSource};
@@ -49,6 +49,8 @@ pub struct EndpointStats {
     turns: super::turns::TurnStats,
     /// The latencies again in fixed buckets, for the Prometheus exporter.
     buckets: SharedBuckets,
+    /// An embeddings endpoint: its batch, inputs embedded and dimension (rates at snapshots).
+    embeddings: Option<Embeddings>,
 }
 
 impl EndpointStats {
@@ -90,6 +92,12 @@ impl EndpointStats {
             self.first_sent = Some(self.first_sent.map_or(t, |first| first.min(t)));
         }
         self.requests.sent(request, prompt, warmup, t)
+    }
+
+    /// A measured embeddings request carrying `inputs` was sent: the endpoint is one.
+    pub fn on_embeddings_sent(&mut self, inputs: u32) {
+        let embeddings = self.embeddings.get_or_insert_with(Embeddings::default);
+        embeddings.batch = embeddings.batch.max(inputs);
     }
 
     /// Any later event of a request, for the inspector.
@@ -178,6 +186,10 @@ impl EndpointStats {
                 if let Some(valid) = record.json_valid {
                     self.counts.json_checked += 1;
                     self.counts.json_valid += u64::from(valid);
+                }
+                if let (Some(embeddings), Some(inputs)) = (&mut self.embeddings, record.inputs) {
+                    embeddings.inputs += u64::from(inputs);
+                    embeddings.dimension = record.embedding_dimension.or(embeddings.dimension);
                 }
             }
             Outcome::Failed => {
@@ -284,6 +296,11 @@ impl EndpointStats {
             laps: 0,
             server: None,
             buckets: self.buckets.shared(),
+            embeddings: self.embeddings.map(|e| Embeddings {
+                inputs_per_s: per_s(e.inputs as f64),
+                input_tokens_per_s: per_s(self.tokens.input as f64),
+                ..e
+            }),
         }
     }
 

@@ -44,7 +44,23 @@ impl Measured for Figures<'_> {
         let c = &endpoint.counts;
         let ended = c.succeeded + c.failed;
         let r = &endpoint.rates;
+        // Tokens are what an embeddings endpoint has none of: not a failure, not a zero.
+        let tokens = matches!(
+            metric,
+            Metric::Latency(
+                Latency::Ttft | Latency::Ttfa | Latency::Tpot | Latency::Itl,
+                _
+            ) | Metric::OutputTps(_)
+                | Metric::TokensPerS
+        );
+        if tokens && endpoint.embeddings.is_some() {
+            return Err("not applicable: an embeddings endpoint generates no tokens");
+        }
         let value = match metric {
+            Metric::InputsPerS => match endpoint.embeddings {
+                Some(m) => (c.succeeded > 0).then_some(m.inputs_per_s),
+                None => return Err("not applicable: not an embeddings endpoint"),
+            },
             Metric::Latency(latency, stat) => {
                 let l = &endpoint.latency;
                 let summary = match latency {

@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Aggregator, Snapshot};
 use crate::config::Slo;
-use crate::event::Offset;
+use crate::event::{EventKind, Offset};
 pub use script::Events;
 use script::Plan;
 pub use server::{WITH_SERVER, add_servers, with_servers};
@@ -89,6 +89,37 @@ pub fn finished_race(endpoints: usize, requests_per_endpoint: usize) -> Snapshot
     let mut last = Offset::ZERO;
     for event in events(endpoints, requests_per_endpoint) {
         last = event.t;
+        aggregator.apply(&event);
+    }
+    aggregator.snapshot(last, true)
+}
+
+/// [`finished_race`] with its last endpoint an embeddings endpoint: each request carries 16
+/// inputs and gets 384-dimension vectors back, no content and no output tokens.
+pub fn finished_race_with_embeddings(endpoints: usize, requests_per_endpoint: usize) -> Snapshot {
+    let embedder = u16::try_from(endpoints.saturating_sub(1)).unwrap_or(u16::MAX);
+    let mut aggregator = aggregator(endpoints);
+    let mut last = Offset::ZERO;
+    for mut event in events(endpoints, requests_per_endpoint) {
+        last = event.t;
+        if event.endpoint.0 == embedder {
+            match &mut event.kind {
+                EventKind::Sent { inputs, .. } => *inputs = Some(16),
+                EventKind::Content { .. } => continue,
+                EventKind::Usage {
+                    output,
+                    reasoning,
+                    cached_input,
+                    ..
+                } => (*output, *reasoning, *cached_input) = (None, None, None),
+                EventKind::Finished {
+                    dimension,
+                    finish_reason,
+                    ..
+                } => (*dimension, *finish_reason) = (Some(384), None),
+                _ => {}
+            }
+        }
         aggregator.apply(&event);
     }
     aggregator.snapshot(last, true)

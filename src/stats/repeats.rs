@@ -90,6 +90,7 @@ mod tests {
             retry,
             session: turn.map(|_| 0),
             turn,
+            inputs: None,
         }
     }
 

@@ -137,6 +137,12 @@ pub struct RequestRecord {
     /// A merged race's record (`llmrace merge`): the shard (K of `--shard K/N`) that sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<u32>,
+    /// Embeddings only: how many inputs the request carried (its batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<u32>,
+    /// Embeddings only: the length of the vectors that came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_dimension: Option<u32>,
 }
 
 #[expect(
@@ -198,6 +204,8 @@ pub struct RequestTrace {
     /// Multi-turn sessions: the session and the turn.
     session: Option<(u64, u32)>,
     repeat: bool,
+    /// Embeddings: the inputs it carries.
+    inputs: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -248,6 +256,7 @@ impl RequestTrace {
             tool_calls: 0,
             session: None,
             repeat: false,
+            inputs: None,
         }
     }
 
@@ -264,6 +273,13 @@ impl RequestTrace {
     pub fn sent_as(mut self, lag_us: Option<u64>, retry: Option<Retry>) -> Self {
         self.lag_us = lag_us;
         self.retry = retry;
+        self
+    }
+
+    /// An embeddings request: the inputs its `Sent` event says it carries.
+    #[must_use]
+    pub fn carrying(mut self, inputs: Option<u32>) -> Self {
+        self.inputs = inputs;
         self
     }
 
@@ -408,6 +424,7 @@ impl RequestTrace {
             response_id,
             bytes,
             json_valid,
+            dimension,
         } = Ending::of(kind)?;
         let ms = duration_ms;
         let ttlt = t.since(self.sent);
@@ -484,6 +501,8 @@ impl RequestTrace {
             turn: self.session.map(|(_, turn)| turn),
             repeat: self.repeat,
             shard: None,
+            inputs: self.inputs,
+            embedding_dimension: dimension,
         })
     }
 }
@@ -530,6 +549,7 @@ struct Ending {
     response_id: Option<String>,
     bytes: u64,
     json_valid: Option<bool>,
+    dimension: Option<u32>,
 }
 
 impl Ending {
@@ -541,6 +561,7 @@ impl Ending {
                 response_id,
                 bytes,
                 json_valid,
+                dimension,
             } => Ending {
                 outcome: Outcome::Succeeded,
                 error_class: None,
@@ -550,6 +571,7 @@ impl Ending {
                 response_id: response_id.clone(),
                 bytes: *bytes,
                 json_valid: *json_valid,
+                dimension: *dimension,
             },
             EventKind::Failed {
                 class,
@@ -565,6 +587,7 @@ impl Ending {
                 response_id: None,
                 bytes: *bytes,
                 json_valid: None,
+                dimension: None,
             },
             EventKind::Cancelled { bytes } => Ending {
                 outcome: Outcome::Cancelled,
@@ -575,6 +598,7 @@ impl Ending {
                 response_id: None,
                 bytes: *bytes,
                 json_valid: None,
+                dimension: None,
             },
             _ => return None,
         })
@@ -623,6 +647,7 @@ mod tests {
             response_id: None,
             bytes: 10,
             json_valid: None,
+            dimension: None,
         };
         trace
             .finish(at, &kind, "e", DateTime::<Utc>::UNIX_EPOCH)
@@ -934,6 +959,7 @@ mod tests {
             response_id: None,
             bytes: 1,
             json_valid: None,
+            dimension: None,
         };
         let record = trace
             .finish(

@@ -88,6 +88,27 @@ pub struct EndpointSnapshot {
     /// The latencies in fixed buckets, for the Prometheus exporter (shared, not copied).
     #[serde(skip)]
     pub buckets: Arc<super::buckets::LatencyBuckets>,
+    /// An embeddings endpoint's figures; `None` for an endpoint that generates text (views
+    /// show TTFT, ITL, TPOT and output tokens only for those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embeddings: Option<Embeddings>,
+}
+
+/// What an embeddings endpoint did: inputs embedded, not tokens generated. Its latency is the
+/// request's TTLT (request to last byte); it has no first token and no output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Embeddings {
+    /// Inputs per request, as sent (the largest, should requests differ).
+    pub batch: u32,
+    /// Inputs of the succeeded requests: one vector came back for each.
+    pub inputs: u64,
+    /// `inputs` per second over the window (requests/s × batch).
+    pub inputs_per_s: f64,
+    /// Input tokens of the ended requests per second over the window.
+    pub input_tokens_per_s: f64,
+    /// The vectors' length, as the last answer gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<u32>,
 }
 
 /// The lane badge: judged from the recent error rate and latency.

@@ -84,20 +84,32 @@ pub trait Measured {
     fn measure(&self, metric: Metric) -> Result<f64, &'static str>;
 }
 
+/// The start of the reason a metric has no value for a kind of endpoint (TTFT for an
+/// embeddings endpoint, inputs/s for a chat one).
+pub const NOT_APPLICABLE: &str = "not applicable";
+
 /// Every threshold against every endpoint it covers, in threshold order. A threshold on a
-/// metric an endpoint has no value for fails, saying why.
+/// metric an endpoint has no value for fails, saying why; one on a metric its kind of endpoint
+/// never has (TTFT of an embeddings endpoint) leaves it out, unless it names that endpoint or
+/// no endpoint of the race has the metric at all.
 pub fn evaluate(thresholds: &[Threshold], endpoints: &[impl Measured]) -> Vec<Check> {
     let mut checks = Vec::new();
     for threshold in thresholds {
-        let covered = endpoints
+        let covered: Vec<_> = endpoints
             .iter()
-            .filter(|e| threshold.endpoint.as_ref().is_none_or(|n| n == e.name()));
+            .filter(|e| threshold.endpoint.as_ref().is_none_or(|n| n == e.name()))
+            .collect();
+        let any_applies = covered.iter().any(|e| {
+            !e.measure(threshold.metric)
+                .is_err_and(|why| why.starts_with(NOT_APPLICABLE))
+        });
         for endpoint in covered {
             let (measured, passed) = match endpoint.measure(threshold.metric) {
                 Ok(value) => (
                     show(threshold.metric, value),
                     !threshold.op.holds(value, threshold.limit),
                 ),
+                Err(why) if why.starts_with(NOT_APPLICABLE) && any_applies => continue,
                 Err(why) => (why.to_string(), false),
             };
             checks.push(Check {
@@ -120,6 +132,7 @@ fn show(metric: Metric, value: f64) -> String {
         Metric::OutputTps(_) | Metric::TokensPerS => format!("{} tok/s", rate(value)),
         Metric::Rpm => format!("{} req/min", rate(value)),
         Metric::Rps | Metric::Goodput => format!("{} req/s", rate(value)),
+        Metric::InputsPerS => format!("{} inputs/s", rate(value)),
         Metric::ErrorRate
         | Metric::SuccessRate
         | Metric::CacheHitRate

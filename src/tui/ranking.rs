@@ -67,9 +67,9 @@ pub fn value(endpoint: &EndpointSnapshot, rank: Rank, cost: Option<&Cost>) -> Op
         Rank::TtftP50 => endpoint.latency.ttft_ms.map(|s| s.p50),
         Rank::TtltP50 => endpoint.latency.ttlt_ms.map(|s| s.p50),
         // The race-long rate, not the live one: places should not swap on a burst.
-        Rank::OutputTokensPerS => {
-            (endpoint.counts.succeeded > 0).then_some(endpoint.rates.output_tokens_per_s)
-        }
+        // An embeddings endpoint writes no tokens: it has no place here, not the last one.
+        Rank::OutputTokensPerS => (endpoint.counts.succeeded > 0 && endpoint.embeddings.is_none())
+            .then_some(endpoint.rates.output_tokens_per_s),
         // The rate reads 1 before anything ended: that is no data, not a perfect score.
         Rank::SuccessRate => (endpoint.counts.succeeded + endpoint.counts.failed > 0)
             .then_some(endpoint.rates.success_rate),
@@ -168,6 +168,7 @@ mod tests {
         EndpointSnapshot {
             server: None,
             buckets: std::sync::Arc::default(),
+            embeddings: None,
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,

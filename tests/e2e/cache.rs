@@ -266,6 +266,7 @@ fn a_salted_target_sends_the_salt_first_and_keeps_the_salted_messages() {
         concurrency: 1,
         salt,
         http: llmrace::config::HttpVersion::Auto,
+        embed_batch: 1,
     };
     let target = Target::new(&spec(Some("[0badc0de]")), &prompts).unwrap();
     let sent: Value = serde_json::from_slice(target.body_for(PromptId(0))).unwrap();
@@ -299,9 +300,10 @@ async fn a_prompt_sent_again_is_a_repeat_counted_in_the_summary_and_told() {
         records[4]
     );
     let csv = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
-    // `repeat`, then a merged race's `shard` (empty here).
-    assert!(csv.lines().next().unwrap().ends_with(",repeat,shard"));
-    assert_eq!(csv.lines().filter(|l| l.ends_with(",true,")).count(), 2);
+    // `repeat`, then a merged race's `shard` and the two embeddings columns (empty here).
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",repeat,shard,inputs,embedding_dimension"));
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",true,,,")).count(), 2);
     let summary = summary(dir.path());
     let a = &summary["endpoints"][0];
     assert_eq!(a["counts"]["repeats"], 2);

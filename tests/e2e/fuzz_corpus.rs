@@ -81,6 +81,11 @@ fn bedrock() {
 }
 
 #[test]
+fn openai_embeddings() {
+    replay("openai_embeddings", fuzzing::openai_embeddings);
+}
+
+#[test]
 fn replay_reader() {
     replay("replay", fuzzing::replay);
 }

@@ -26,6 +26,7 @@ mod dashboard_tmux;
 mod deploy;
 mod disk;
 mod every_protocol;
+mod embeddings;
 mod fuzz_corpus;
 mod gating;
 mod http2;

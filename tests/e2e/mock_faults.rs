@@ -88,6 +88,11 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
         Protocol::Bedrock => {
             unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
         }
+        Protocol::OpenAiEmbeddings => {
+            unreachable!(
+                "embeddings are one JSON body: their faults are checked in tests/e2e/embeddings.rs"
+            )
+        }
     }
 }
 
@@ -216,6 +221,11 @@ fn has_end_marker(protocol: Protocol, text: &str) -> bool {
         Protocol::Bedrock => {
             unreachable!("Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs")
         }
+        Protocol::OpenAiEmbeddings => {
+            unreachable!(
+                "embeddings are one JSON body: their faults are checked in tests/e2e/embeddings.rs"
+            )
+        }
     }
 }
 
@@ -241,8 +251,8 @@ fn content_pieces(protocol: Protocol, events: &[Result<Value, String>]) -> usize
                 let part = &e["candidates"][0]["content"]["parts"][0];
                 part["thought"] != true && part["text"].as_str().is_some_and(|s| !s.is_empty())
             }
-            Protocol::Bedrock => unreachable!(
-                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            Protocol::Bedrock | Protocol::OpenAiEmbeddings => unreachable!(
+                "checked elsewhere: Bedrock in tests/e2e/bedrock.rs, embeddings in tests/e2e/embeddings.rs"
             ),
         })
         .count()
@@ -270,8 +280,8 @@ fn reported_output(protocol: Protocol, events: &[Result<Value, String>]) -> Opti
                 let thoughts = usage["thoughtsTokenCount"].as_u64().unwrap_or(0);
                 usage["candidatesTokenCount"].as_u64().map(|c| c + thoughts)
             }
-            Protocol::Bedrock => unreachable!(
-                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            Protocol::Bedrock | Protocol::OpenAiEmbeddings => unreachable!(
+                "checked elsewhere: Bedrock in tests/e2e/bedrock.rs, embeddings in tests/e2e/embeddings.rs"
             ),
         })
 }
@@ -341,8 +351,8 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
             );
         }
         Fault::WrongProtocol => match protocol {
-            Protocol::Bedrock => unreachable!(
-                "Bedrock is binary frames: its faults are checked in tests/e2e/bedrock.rs"
+            Protocol::Bedrock | Protocol::OpenAiEmbeddings => unreachable!(
+                "checked elsewhere: Bedrock in tests/e2e/bedrock.rs, embeddings in tests/e2e/embeddings.rs"
             ),
             Protocol::OpenAiChat
             | Protocol::OpenAiCompletions

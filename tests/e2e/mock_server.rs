@@ -33,6 +33,7 @@ fn endpoint(server: &MockServer, protocol: Protocol) -> String {
         Protocol::Responses => "/responses",
         Protocol::Gemini => "/v1beta/models/mock-model:generateContent",
         Protocol::Bedrock => "/model/mock-model/converse-stream",
+        Protocol::OpenAiEmbeddings => "/embeddings",
     };
     format!("{}{tail}", server.base_url(protocol))
 }
@@ -412,6 +413,9 @@ async fn max_tokens_caps_every_protocol() {
             Protocol::Responses => v["output"][0]["content"][0]["text"].as_str(),
             Protocol::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
             Protocol::Bedrock => unreachable!("Bedrock is checked in tests/e2e/bedrock.rs"),
+            Protocol::OpenAiEmbeddings => {
+                unreachable!("embeddings are checked in tests/e2e/embeddings.rs")
+            }
         };
         assert_eq!(words.unwrap().split_whitespace().count(), 7, "{protocol:?}");
     }

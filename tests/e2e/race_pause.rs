@@ -70,6 +70,7 @@ async fn start_with(profile: &str, plan: Plan, concurrency: u32, controls: Contr
         concurrency,
         salt: None,
         http: llmrace::config::HttpVersion::Auto,
+        embed_batch: 1,
     };
     let targets = vec![Arc::new(Target::new(&spec, &prompts).unwrap())];
     let timeouts = Timeouts::default();

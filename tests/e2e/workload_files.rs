@@ -167,6 +167,7 @@ fn a_prompts_own_max_tokens_overrides_the_endpoints() -> Result<(), Box<dyn std:
         concurrency: 1,
         salt: None,
         http: llmrace::config::HttpVersion::Auto,
+        embed_batch: 1,
     };
     let target = llmrace::engine::Target::new(&spec, &prompts)?;
     let budget = |i: usize| -> Result<serde_json::Value, serde_json::Error> {

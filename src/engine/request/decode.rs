@@ -65,6 +65,10 @@ pub(super) struct StreamState<'a> {
     /// A non-streamed response: its body is one protocol event, whatever parts (reasoning,
     /// text, tool calls) it holds, so it is one timing point.
     whole_body: bool,
+    /// Embeddings: the inputs the request carried, and the dimension of the vectors that came
+    /// back for them.
+    inputs: Option<u32>,
+    dimension: Option<u32>,
 }
 
 impl<'a> StreamState<'a> {
@@ -91,6 +95,8 @@ impl<'a> StreamState<'a> {
             prompt_text: target.prompt_text(prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
+            inputs: target.batch(),
+            dimension: None,
         }
     }
 
@@ -315,6 +321,20 @@ impl<'a> StreamState<'a> {
                 self.out.emit(t, EventKind::ServerTimings(timings));
                 None
             }
+            Decoded::Embeddings { vectors, dimension } => match self.inputs {
+                // One vector per input, or the answer is not the one asked for.
+                Some(inputs) if vectors != inputs => Some(StreamEnd::Failed(
+                    ErrorClass::Protocol,
+                    format!(
+                        "the server returned {vectors} embeddings for {inputs} inputs; one per \
+                         input was expected"
+                    ),
+                )),
+                _ => {
+                    self.dimension = Some(dimension);
+                    None
+                }
+            },
             Decoded::ResponseId(id) => {
                 self.response_id.get_or_insert(id);
                 None
@@ -364,10 +384,12 @@ impl<'a> StreamState<'a> {
         // Zero output tokens for a response that carried text is a count the server got wrong
         // (some servers report 0 after streaming a whole answer): the tokenizer counts it
         // instead, and the record says the count is an estimate.
-        let count_output = match self.usage_output {
-            None => true,
-            Some(n) => n == 0 && !self.captured.is_empty(),
-        };
+        // An embedding has no output to count.
+        let count_output = self.inputs.is_none()
+            && match self.usage_output {
+                None => true,
+                Some(n) => n == 0 && !self.captured.is_empty(),
+            };
         if count_output || !self.usage_input {
             let output = if count_output {
                 count_tokens_aside(&self.captured).await
@@ -389,6 +411,7 @@ impl<'a> StreamState<'a> {
                 response_id: self.response_id.take(),
                 bytes: self.bytes,
                 json_valid: self.json_valid(),
+                dimension: self.dimension,
             },
         );
     }

@@ -31,6 +31,7 @@ fn target() -> Target {
         stream: true,
         concurrency: 1,
         http: crate::config::HttpVersion::Auto,
+        embed_batch: 1,
     };
     Target::new(&spec, &prompts).unwrap()
 }

@@ -9,6 +9,7 @@ fn endpoint(name: &str) -> EndpointSnapshot {
     EndpointSnapshot {
         server: None,
         buckets: std::sync::Arc::default(),
+        embeddings: None,
         name: name.to_string(),
         counts: Counts {
             sent: 2,

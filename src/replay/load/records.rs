@@ -228,6 +228,7 @@ fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
             }),
             session: record.session,
             turn: record.turn,
+            inputs: record.inputs,
         },
         Step::Content(chunks) => EventKind::Content {
             text: String::new(),
@@ -244,6 +245,7 @@ fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
                 response_id: record.response_id.clone(),
                 bytes: record.bytes_received,
                 json_valid: record.json_valid,
+                dimension: record.embedding_dimension,
             },
             Outcome::Failed => EventKind::Failed {
                 // Every failed record has its class; the record, not this, is folded.

@@ -107,6 +107,8 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             unstamped_reads: 0,
             tool_calls: 0,
             json_valid: None,
+            inputs: None,
+            embedding_dimension: None,
             session: None,
             turn: None,
             repeat: false,
@@ -147,6 +149,7 @@ fn summarise(name: &str, records: &[RequestRecord]) -> EndpointSnapshot {
     EndpointSnapshot {
         server: None,
         buckets: std::sync::Arc::default(),
+        embeddings: None,
         name: name.to_string(),
         counts,
         errors,
@@ -260,6 +263,33 @@ fn identical_runs_are_all_within_noise() {
     }
     assert!(regressions(&c, 0.0).is_empty());
     assert!(c.added.is_empty() && c.removed.is_empty());
+}
+
+#[test]
+fn an_embeddings_endpoint_is_compared_by_its_latency_and_rate_only() {
+    let shapes = [
+        ("chat", shape(100.0, 10.0, 1)),
+        ("vec", shape(300.0, 20.0, 2)),
+    ];
+    let embed = |mut run: Run| {
+        run.summary.endpoints[1].embeddings = Some(crate::stats::snapshot::Embeddings::default());
+        run
+    };
+    let c = compare(&embed(run("r", 1, &shapes)), &embed(run("r", 2, &shapes)));
+    let of = |name: &str| -> Vec<Metric> {
+        let e = c.endpoints.iter().find(|e| e.name == name).unwrap();
+        e.metrics.iter().map(|m| m.metric).collect()
+    };
+    assert_eq!(of("chat"), Metric::ALL);
+    assert_eq!(
+        of("vec"),
+        [
+            Metric::TtltP50,
+            Metric::TtltP95,
+            Metric::RequestsPerMin,
+            Metric::ErrorRate
+        ]
+    );
 }
 
 #[test]

@@ -27,6 +27,7 @@ fn endpoint(name: &str, ok: u64, failed: u64, ttft: Option<f64>) -> EndpointSnap
     EndpointSnapshot {
         server: None,
         buckets: std::sync::Arc::default(),
+        embeddings: None,
         name: name.to_string(),
         counts: Counts {
             sent: ok + failed,
@@ -212,5 +213,32 @@ fn cost_thresholds_read_the_costs() {
             ("$2.00", false),
             ("no data", false)
         ]
+    );
+}
+
+/// A race of a chat and an embeddings endpoint: a threshold on tokens leaves the embeddings
+/// endpoint out, one on inputs/s the chat endpoint, unless the threshold names it.
+#[test]
+fn thresholds_skip_what_an_endpoint_kind_never_has() {
+    let endpoints = crate::stats::fixture::finished_race_with_embeddings(2, 10).endpoints;
+    let (chat, embeddings) = (endpoints[0].name.clone(), endpoints[1].name.clone());
+    let run = |expr: &str| evaluate(&[ok(expr)], &of(&endpoints, &BTreeMap::new()));
+    let ttft = run("ttft.p50 > 100s");
+    assert_eq!(ttft.len(), 1, "{ttft:?}");
+    assert_eq!(
+        (ttft[0].endpoint.as_str(), ttft[0].passed),
+        (chat.as_str(), true)
+    );
+    let inputs = run("inputs_per_s < 1");
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert_eq!(inputs[0].endpoint, embeddings);
+    assert!(
+        inputs[0].passed && inputs[0].measured.ends_with("inputs/s"),
+        "{inputs:?}"
+    );
+    let named = run(&format!("{embeddings}: tpot.p50 > 1s"));
+    assert!(
+        !named[0].passed && named[0].measured.starts_with("not applicable"),
+        "{named:?}"
     );
 }

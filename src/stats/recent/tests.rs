@@ -86,6 +86,7 @@ fn a_request_is_followed_from_sent_to_finished() {
             response_id: None,
             bytes: 10,
             json_valid: None,
+            dimension: None,
         },
     );
     f.ring.ended(&f.handle, Some(2));

@@ -14,6 +14,7 @@ use crate::stats::{Cost, EndpointSnapshot, Health};
 use crate::tui::draw::{Align, Pen, bar, fit, text_width, whole};
 use crate::tui::{LaneInfo, Theme};
 
+mod embeddings;
 mod server;
 
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
@@ -354,6 +355,9 @@ impl Lane<'_> {
             let spent = usd(cost.total_usd);
             right.push((spent, self.theme.text, 0));
         }
+        if let Some(m) = &self.endpoint.embeddings {
+            right.push((Self::embeddings_title(m), self.theme.text, 0));
+        }
         right.push((self.progress(true), self.color, 0));
         right.push((badge.to_string(), badge_style, BADGE));
         let total: u16 = right
@@ -474,6 +478,9 @@ impl Lane<'_> {
     }
 
     fn tall(&self, pen: &mut Pen) {
+        if let Some(m) = &self.endpoint.embeddings {
+            return self.embeddings_tall(m, pen);
+        }
         let l = &self.endpoint.latency;
         let latency = [
             ("TTFB", l.ttfb_ms),
@@ -495,6 +502,9 @@ impl Lane<'_> {
     }
 
     fn full(&self, pen: &mut Pen) {
+        if let Some(m) = &self.endpoint.embeddings {
+            return self.embeddings_full(m, pen);
+        }
         let l = &self.endpoint.latency;
         let latency = [
             ("TTFT", l.ttft_ms),
@@ -515,7 +525,7 @@ impl Lane<'_> {
         let area = pen.clip;
         let (x0, y) = (area.x + CONTENT, area.y + 1);
         let l = &self.endpoint.latency;
-        let values = [
+        let mut values = [
             ms(l.ttft_ms.map(|s| s.p50)),
             ms(l.ttft_ms.map(|s| s.p99)),
             ms(l.ttlt_ms.map(|s| s.p50)),
@@ -524,12 +534,14 @@ impl Lane<'_> {
             self.rpm(),
             self.success(),
         ];
+        let mut errors = errors_text(self.endpoint, 1);
+        self.embeddings_compact(&mut values, &mut errors);
         for ((x, width, _), value) in COMPACT.iter().zip(values) {
             pen.right(x0 + x, y, *width, &value, self.theme.text);
         }
         let (x, _, _) = COMPACT[COMPACT.len() - 1];
         let width = area.right().saturating_sub(x0 + x);
-        let errors = fit(&errors_text(self.endpoint, 1), usize::from(width));
+        let errors = fit(&errors, usize::from(width));
         pen.left(x0 + x, y, width, &errors, self.error_style());
     }
 
@@ -544,7 +556,7 @@ impl Lane<'_> {
         let xs = x0 + 3 + self.name_width + 2;
         let (badge, badge_style) = badge(self.endpoint.health, self.theme);
         let l = &self.endpoint.latency;
-        let cells = [
+        let mut cells = [
             (badge.to_string(), badge_style),
             (ms(l.ttft_ms.map(|s| s.p50)), self.theme.text),
             (ms(l.ttlt_ms.map(|s| s.p50)), self.theme.text),
@@ -552,6 +564,7 @@ impl Lane<'_> {
             (self.success(), self.theme.text),
             (self.progress(false), self.color),
         ];
+        self.embeddings_line(&mut cells);
         for ((x, width, _), (text, style)) in LINE.iter().zip(cells) {
             let (width, align) = line_cell(*x, *width, area.width);
             pen.put(xs + x, y, width, &text, style, align);

@@ -118,7 +118,11 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         let name = fit(&endpoint.name, usize::from(name_width.saturating_sub(1)));
         pen.left(name_x, y, name_width, &name, style);
         for (i, m) in (0u16..).zip(&metrics) {
-            let text = show(*m, value(endpoint, *m, cost));
+            let text = match (*m, endpoint.embeddings) {
+                // Figures of generated text, which an embeddings endpoint has none of.
+                (Rank::TtftP50 | Rank::OutputTokensPerS, Some(_)) => "n/a".to_string(),
+                _ => show(*m, value(endpoint, *m, cost)),
+            };
             let cell_style = if *m == rank { style } else { theme.text };
             let x = metrics_x + i * METRIC;
             pen.right(x, y, METRIC, &text, cell_style);

@@ -165,6 +165,7 @@ mod tests {
         EndpointSnapshot {
             server: None,
             buckets: std::sync::Arc::default(),
+            embeddings: None,
             name: name.to_string(),
             counts: Counts {
                 sent: ok + failed,

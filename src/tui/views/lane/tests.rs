@@ -77,3 +77,79 @@ fn counts_stay_short() {
     assert_eq!(count(12_345), "12.3k");
     assert_eq!(count(4_560_000), "4.56M");
 }
+
+/// An embeddings endpoint's lane at every density, as the dashboard draws it (a race of chat
+/// and embeddings endpoints, finished): no TTFT, TPOT, ITL or tokens/s of its own.
+#[test]
+fn an_embeddings_lane_shows_its_latency_and_inputs() {
+    use std::fmt::Write as _;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let snapshot = crate::stats::fixture::finished_race_with_embeddings(2, 40);
+    let endpoint = &snapshot.endpoints[1];
+    let theme = Theme::new(crate::tui::ThemeName::Dark);
+    let info = crate::tui::LaneInfo {
+        name: endpoint.name.clone(),
+        model: "bge-small-en-v1.5".to_string(),
+        protocol: "openai-embeddings".to_string(),
+        color: None,
+        price: None,
+        simulated: true,
+        concurrency: 4,
+        salt: None,
+    };
+    let mut frames = String::new();
+    for density in [
+        Density::Tall,
+        Density::Full,
+        Density::Compact,
+        Density::Line,
+    ] {
+        let lane = Lane {
+            index: 1,
+            info: Some(&info),
+            endpoint,
+            cost: None,
+            theme: &theme,
+            color: Style::default(),
+            selected: false,
+            finished: true,
+            target: Some(40),
+            density,
+            scale: Scale::of(&snapshot.endpoints, 120),
+            name_width: 8,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(120, density.rows() + 1)).unwrap();
+        terminal
+            .draw(|frame| {
+                let area = frame.area();
+                header(
+                    Rect::new(0, 0, 120, 1),
+                    frame.buffer_mut(),
+                    density,
+                    8,
+                    &theme,
+                );
+                frame.render_widget(&lane, Rect::new(0, 1, 120, area.height - 1));
+            })
+            .unwrap();
+        let buf = terminal.backend().buffer();
+        let _ = writeln!(frames, "{density:?}");
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            frames.push_str(row.trim_end());
+            frames.push('\n');
+        }
+    }
+    insta::assert_snapshot!(frames);
+    // The shared column headers name them; the lane's own rows never do.
+    let lanes: Vec<&str> = frames.lines().filter(|l| l.starts_with('▌')).collect();
+    assert!(
+        lanes
+            .iter()
+            .all(|l| !l.contains("TTFT") && !l.contains("TPOT") && !l.contains("tok/s")),
+        "{frames}"
+    );
+}
