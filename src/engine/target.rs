@@ -2,8 +2,8 @@
 //! every prompt, built once before the start so that sending costs no serialization; in a race
 //! of sessions, what later turns are built with (`target/turns.rs`).
 
-mod proxied;
 mod embeddings;
+mod proxied;
 mod signing;
 mod turns;
 

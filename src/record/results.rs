@@ -519,7 +519,10 @@ mod tests {
             .from_writer(Vec::new());
         w.serialize(CsvRow::from(&record)).unwrap();
         let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert!(row.trim_end().ends_with(",3.5,2,false,4,2,true,,,"), "{row}");
+        assert!(
+            row.trim_end().ends_with(",3.5,2,false,4,2,true,,,"),
+            "{row}"
+        );
         // An embeddings request's batch and dimension, in the last two (after a merged race's shard).
         record.inputs = Some(16);
         record.embedding_dimension = Some(384);

@@ -174,7 +174,13 @@ fn every_protocol_races_in_the_dashboard_with_every_lane_and_its_tokens() {
         s.contains("FINISHED") && s.matches("20/20").count() >= names.len()
     });
     for name in &names {
-        // Each lane: its name, then its tokens per second (a number, not a dash).
+        // Each lane: its name, then its tokens per second (a number, not a dash); an
+        // embeddings lane its inputs per second instead.
+        let rate_label = if name == "embeddings" {
+            "in/s"
+        } else {
+            "tok/s"
+        };
         let lane = board
             .lines()
             .position(|l| l.contains(&format!(" {name} ")) && l.contains("20/20"))
@@ -183,16 +189,16 @@ fn every_protocol_races_in_the_dashboard_with_every_lane_and_its_tokens() {
             .lines()
             .skip(lane)
             .take(4)
-            .find(|l| l.contains("tok/s"))
-            .unwrap_or_else(|| panic!("{name}'s lane has no tok/s:\n{board}"));
+            .find(|l| l.contains(rate_label))
+            .unwrap_or_else(|| panic!("{name}'s lane has no {rate_label}:\n{board}"));
         let rate = tokens
-            .split("tok/s")
+            .split(rate_label)
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_default();
         assert!(
             rate.parse::<f64>().is_ok_and(|r| r > 0.0),
-            "{name}: tok/s {rate:?}\n{board}"
+            "{name}: {rate_label} {rate:?}\n{board}"
         );
     }
     tmux.keys("q");
