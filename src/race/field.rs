@@ -49,24 +49,7 @@ pub(crate) async fn resolve_endpoints(
             }
         }
         secrets.add_url(&endpoint.base_url);
-        let (base_url, simulated) = match endpoint.base_url.strip_prefix("mock://") {
-            Some(spec) => {
-                let profile = mock::Profile::parse(spec).map_err(|e| RaceError::Mock {
-                    endpoint: endpoint.name.clone(),
-                    message: e.to_string(),
-                })?;
-                let server = mock::MockServer::start(([127, 0, 0, 1], 0).into(), profile)
-                    .await
-                    .map_err(|e| RaceError::Mock {
-                        endpoint: endpoint.name.clone(),
-                        message: e.to_string(),
-                    })?;
-                let url = server.base_url(endpoint.protocol);
-                mocks.push(server);
-                (url, true)
-            }
-            None => (endpoint.base_url.clone(), false),
-        };
+        let (base_url, simulated) = served_at(endpoint, &mut mocks).await?;
         let concurrency = endpoint
             .concurrency
             .unwrap_or(config.load.concurrency)
@@ -132,6 +115,28 @@ pub(crate) async fn resolve_endpoints(
         secrets,
         _mocks: mocks,
     })
+}
+
+/// Where an endpoint is served: its own URL, or a built-in mock started for it (`mock://`),
+/// kept in `mocks` for the race; and whether it is the mock.
+async fn served_at(
+    endpoint: &crate::config::EndpointConfig,
+    mocks: &mut Vec<mock::MockServer>,
+) -> Result<(String, bool), RaceError> {
+    let Some(spec) = endpoint.base_url.strip_prefix("mock://") else {
+        return Ok((endpoint.base_url.clone(), false));
+    };
+    let failed = |message: String| RaceError::Mock {
+        endpoint: endpoint.name.clone(),
+        message,
+    };
+    let profile = mock::Profile::parse(spec).map_err(|e| failed(e.to_string()))?;
+    let server = mock::MockServer::start(([127, 0, 0, 1], 0).into(), profile)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let url = server.base_url(endpoint.protocol);
+    mocks.push(server);
+    Ok((url, true))
 }
 
 /// The HTTP an endpoint will be spoken to in, as far as its settings tell before connecting:

@@ -116,7 +116,7 @@ fn merged_shards_count_every_request_with_exact_percentiles() {
             .all(|r| r.shard == Some(u32::try_from(r.request.0 % 3).unwrap()))
     );
     let csv = std::fs::read_to_string(merged.join("requests.csv")).unwrap();
-    assert!(csv.lines().next().unwrap().ends_with(",shard"));
+    assert!(csv.lines().next().unwrap().contains(",repeat,shard,"));
     let run = json(&merged, "run.json");
     assert_eq!(run["shards"].as_array().unwrap().len(), 3);
     assert_eq!(run["shards"][2]["host"], "host-2");
