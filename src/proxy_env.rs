@@ -25,7 +25,7 @@ pub enum ProxyChoice {
 /// Why a proxy URL whose user name or password holds a `/`, `?` or `#` as it is is refused.
 const UNENCODED_CREDENTIALS: &str = "its user name or password holds a character that must be \
      percent-encoded in a URL: write `@` as %40, `:` as %3A, `/` as %2F (and `?` as %3F, `#` \
-     as %23, `%` as %25), e.g. http://user:p%40ss%3Aw%2Frd@host:3128";
+     as %23, `%` as %25): a password `a@b/c` is written `a%40b%2Fc`";
 
 /// The port of a proxy URL that names none: curl's.
 pub const DEFAULT_PROXY_PORT: u16 = 1080;
