@@ -22,6 +22,11 @@ pub enum ProxyChoice {
     Url(String),
 }
 
+/// Why a proxy URL whose user name or password holds a `/`, `?` or `#` as it is is refused.
+const UNENCODED_CREDENTIALS: &str = "its user name or password holds a character that must be \
+     percent-encoded in a URL: write `@` as %40, `:` as %3A, `/` as %2F (and `?` as %3F, `#` \
+     as %23, `%` as %25): a password `a@b/c` is written `a%40b%2Fc`";
+
 /// The port of a proxy URL that names none: curl's.
 pub const DEFAULT_PROXY_PORT: u16 = 1080;
 
@@ -66,7 +71,15 @@ impl ProxyUrl {
         }
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#']) {
-            return Err(bad("a proxy URL has no path, query or fragment"));
+            // A `/` (or `?`, `#`) before the last `@` is in the credentials, not a path.
+            let in_userinfo = authority
+                .rsplit_once('@')
+                .is_some_and(|(userinfo, _)| userinfo.contains(['/', '?', '#']));
+            return Err(bad(if in_userinfo {
+                UNENCODED_CREDENTIALS
+            } else {
+                "a proxy URL has no path, query or fragment"
+            }));
         }
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((userinfo, hostport)) => (Some(userinfo), hostport),
@@ -339,8 +352,9 @@ impl Proxies {
 /// `NO_PROXY` as curl reads it: `*` alone exempts every host; otherwise a list separated by
 /// commas (blanks around entries ignored) of host names, each matching itself and its
 /// subdomains (a leading or trailing dot ignored), and IP addresses, with an optional CIDR
-/// prefix length, matching addresses only. An entry with a port matches nothing (curl has no
-/// ports there), and loopback is not exempt unless listed.
+/// prefix length, matching addresses only (`/0` as curl reads it: the address alone). An
+/// entry with a port matches nothing (curl has no ports there), and loopback is not exempt
+/// unless listed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NoProxy {
     all: bool,
@@ -403,7 +417,9 @@ fn cidr_matches(entry: &str, address: IpAddr) -> bool {
         (IpAddr::V6(n), IpAddr::V6(a)) => (n.to_bits(), a.to_bits(), 128),
         _ => return false,
     };
-    let bits = bits.unwrap_or(width);
+    // `/0` is read as curl reads it (through 8.x): as no prefix at all, so `10.1.2.3/0`
+    // covers 10.1.2.3 alone, not every address (`*` is the entry for every host).
+    let bits = bits.filter(|b| *b != 0).unwrap_or(width);
     if bits > width {
         return false;
     }

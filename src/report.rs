@@ -103,6 +103,7 @@ pub fn render(run: &Run, format: Format) -> String {
                 + &cost::lines(&run.summary.costs)
                 + &expected_cache::lines(run.summary.expected_cache.as_ref())
                 + &server::lines(&run.summary.endpoints)
+                + &proxy::lines(&run.info.endpoints)
                 + &notes
         }
         Format::Markdown => markdown::render(run),
@@ -137,6 +138,35 @@ mod format_tests {
                 assert!(!text.is_empty(), "{format:?}");
             }
             assert!(html::render(&run).contains("No request failed."));
+        }
+    }
+
+    #[test]
+    fn a_proxy_is_named_in_every_report_format() {
+        let mut run = crate::replay::load::fixture(2, 20);
+        let direct = Format::ALL.map(|format| render(&run, format));
+        let proxy = "http://racer:REDACTED@127.0.0.1:3128";
+        run.info.endpoints[0].proxy = Some(proxy.to_string());
+        let name = run.info.endpoints[0].name.clone();
+        let line = format!("via proxy {proxy} (its latency is in their figures): {name}");
+        for (format, direct) in Format::ALL.into_iter().zip(direct) {
+            let text = render(&run, format);
+            assert!(text.contains(proxy), "{format:?}: {text}");
+            assert!(!direct.contains("via proxy"), "{format:?}");
+            match format {
+                Format::Text | Format::Html => assert!(text.contains(&line), "{text}"),
+                Format::Markdown => {
+                    let escaped = line.replace('_', "\\_");
+                    assert!(text.contains(&format!("- **Proxy:** {escaped}")), "{text}");
+                }
+                Format::Csv => {
+                    let rows: Vec<&str> = text.lines().collect();
+                    assert!(rows[0].ends_with(",proxy"), "{}", rows[0]);
+                    let row = rows.iter().find(|r| r.starts_with(&format!("{name},")));
+                    assert!(row.unwrap().ends_with(&format!(",{proxy}")), "{text}");
+                }
+                Format::Json => {}
+            }
         }
     }
 

@@ -37,6 +37,7 @@ pub fn merge_command(args: &cli::MergeArgs) -> Result<i32, CommandError> {
         &summary.costs,
         summary.expected_cache.as_ref(),
     ));
+    print::out(&crate::report::proxy::lines(&info.endpoints));
     print::out(&shards_line(&info.shards, &info.missing_shards));
     print::out(&format!("Results: {}\n", merged.dir.display()));
     for failure in &merged.write_failures {

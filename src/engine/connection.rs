@@ -193,13 +193,7 @@ impl Connection {
         }
         let response = sender.send_request(request).await.map_err(|e| {
             self.sender = None;
-            (
-                ErrorClass::ConnectionLost,
-                format!(
-                    "the connection closed before the response headers: {}",
-                    chain(&e)
-                ),
-            )
+            proxy::lost(forward, &self.origin, &e)
         })?;
         proxy::refused(forward, response)
     }

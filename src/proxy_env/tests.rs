@@ -83,7 +83,11 @@ fn bad_proxy_urls_are_refused_naming_the_variable_without_the_password() {
         ("http://u:hunter22@h:99999", "port `99999`"),
         ("http://u:hunter22@h:0", "port `0`"),
         ("http://u:hunter22@:8080", "no host"),
-        ("http://u:hun/ter22@h:80", "no path"),
+        (
+            "http://u:hun/ter22@h:80",
+            "write `@` as %40, `:` as %3A, `/` as %2F",
+        ),
+        ("http://u:h@u:n/ter22@h:80", "must be percent-encoded"),
         ("http://h:80/some/path", "no path"),
     ] {
         let err = Proxies::resolve(&ProxyChoice::Env, env(&[("HTTPS_PROXY", url)]))
@@ -163,9 +167,40 @@ fn no_proxy_matches_as_curl_does() {
     assert!(!NoProxy::parse("*,a").exempts("b"));
     assert!(!NoProxy::parse("").exempts("a"));
     assert!(NoProxy::parse("127.0.0.0/8").exempts("127.0.0.1"));
-    assert!(NoProxy::parse("0.0.0.0/0").exempts("8.8.8.8"));
+    // curl reads `/0` as no prefix (its `cidr4_match` and `cidr6_match`, unit test 1614):
+    // the address alone, not every address.
+    assert!(!NoProxy::parse("127.0.0.2/0").exempts("127.0.0.1"));
+    assert!(NoProxy::parse("127.0.0.2/0").exempts("127.0.0.2"));
+    assert!(!NoProxy::parse("0.0.0.0/0").exempts("8.8.8.8"));
+    assert!(!NoProxy::parse("::/0").exempts("::1"));
+    assert!(NoProxy::parse("::1/0").exempts("::1"));
     assert!(!NoProxy::parse("10.0.0.0/33").exempts("10.0.0.1"));
     assert!(NoProxy::parse("fd00::/8").exempts("fd12::1"));
     // A name entry never matches an address, nor the other way round.
     assert!(!NoProxy::parse("1.2.3.4").exempts("1.2.3.4.example"));
+}
+
+#[test]
+fn an_unencoded_password_is_told_to_be_percent_encoded_and_shown_redacted() {
+    let err = ProxyUrl::parse("http://racer:p@ss:w/rd@127.0.0.1:18128", "HTTPS_PROXY")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "HTTPS_PROXY: `http://REDACTED@127.0.0.1:18128` is not a proxy URL: its user name or \
+             password holds a character that must be percent-encoded"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("`@` as %40, `:` as %3A, `/` as %2F"), "{err}");
+    assert!(!err.contains("p@ss") && !err.contains("w/rd"), "{err}");
+    // Encoded, the same password is taken as it was meant.
+    let proxy = ProxyUrl::parse("http://racer:p%40ss%3Aw%2Frd@127.0.0.1:18128", "x").unwrap();
+    let secrets: Vec<&str> = proxy.secrets().collect();
+    assert_eq!(secrets[0], "p@ss:w/rd");
+    // A path after the host is still called a path.
+    let err = ProxyUrl::parse("http://u:pw@h:80/x", "x")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no path, query or fragment"), "{err}");
 }

@@ -10,6 +10,7 @@
 mod error;
 mod header;
 mod inputs;
+mod proxy;
 mod same_race;
 mod stream;
 #[cfg(test)]
@@ -106,6 +107,10 @@ pub(crate) fn merge_shards<S: Source>(
         })?;
     let mut header = merged_header(&present, race, start)?;
     header.shards = Some(count);
+    let routes: Vec<_> = (present.iter())
+        .map(|f| (f.shard, f.events.header()))
+        .collect();
+    let proxy_notices = proxy::notices(&routes);
     let mut listed = Vec::with_capacity(present.len());
     let mut sources = Vec::with_capacity(present.len());
     for folder in present {
@@ -132,7 +137,8 @@ pub(crate) fn merge_shards<S: Source>(
             }
         })
     })?;
-    let info = run_info(&header, &last, &ends, listed, &missing, count);
+    let mut info = run_info(&header, &last, &ends, listed, &missing, count);
+    info.notices.extend(proxy_notices);
     let summary = Summary::new(&info, info.duration_s, last.endpoints, last.costs);
     let finished = results.finish(&info, &summary);
     Ok(Merged {

@@ -53,6 +53,8 @@ struct Row<'a> {
     embed_batch: Option<u32>,
     inputs_per_s: Option<f64>,
     embedding_dimension: Option<u32>,
+    /// The proxy the endpoint went through (redacted); empty when direct.
+    proxy: Option<&'a str>,
 }
 
 pub fn render(run: &Run) -> String {
@@ -111,6 +113,7 @@ pub fn render(run: &Run) -> String {
             embed_batch: e.embeddings.map(|m| m.batch),
             inputs_per_s: e.embeddings.map(|m| m.inputs_per_s),
             embedding_dimension: e.embeddings.and_then(|m| m.dimension),
+            proxy: info.and_then(|i| i.proxy.as_deref()),
         };
         // Writing to memory cannot fail, and every field is a plain value.
         let _ = writer.serialize(row);
@@ -123,7 +126,7 @@ pub fn render(run: &Run) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
-const HEADER: [&str; 36] = [
+const HEADER: [&str; 37] = [
     "endpoint",
     "protocol",
     "model",
@@ -160,6 +163,7 @@ const HEADER: [&str; 36] = [
     "embed_batch",
     "inputs_per_s",
     "embedding_dimension",
+    "proxy",
 ];
 
 #[cfg(test)]

@@ -96,6 +96,9 @@ fn race_as_run(out: &mut String, run: &Run) {
             escape(&slo)
         );
     }
+    for line in super::proxy::notices(&run.info.endpoints) {
+        let _ = write!(out, "<li><b>Proxy:</b> {}</li>", escape(&line));
+    }
     out.push_str("</ul></section>\n");
 }
 

@@ -351,6 +351,9 @@ fn race_as_run(out: &mut String, run: &Run) {
     if let Some(slo) = headline::describe_slo(&race.slo) {
         let _ = writeln!(out, "- **Objectives:** {slo}");
     }
+    for line in super::proxy::notices(&run.info.endpoints) {
+        let _ = writeln!(out, "- **Proxy:** {}", cell(&line));
+    }
     out.push('\n');
 }
 

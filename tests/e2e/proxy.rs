@@ -559,3 +559,79 @@ fn tinyproxy_carries_http_and_https_races_with_and_without_credentials() {
 fn shown_at(addr: std::net::SocketAddr) -> String {
     format!("http://{USER}:REDACTED@{addr}")
 }
+
+/// Shards of one race, one through the proxy and one direct, or both through it: `llmrace
+/// merge` and every `llmrace report` format say which, and a mix names no proxy for the race.
+#[test]
+fn merged_shards_and_reports_say_which_went_through_the_proxy() {
+    let proxy = TinyProxy::start(Behaviour::Open(Some(AUTHORIZATION.to_string())));
+    let origin = HttpMock::start();
+    let via = [("http_proxy", with_credentials(&proxy))];
+    let shard = |k: &str, env: &[(&str, String)]| {
+        let raced = race(
+            &origin.endpoint(),
+            env,
+            &["--shard", k, "--seed", "3"],
+            None,
+        );
+        assert_eq!(raced.code, 0, "{}", raced.text);
+        raced
+    };
+    let merge = |shards: [&Raced; 2], out: &Path| {
+        let (code, text) = running::run_to_end(
+            Command::new(BIN)
+                .arg("merge")
+                .args(shards.map(Raced::out))
+                .arg("-o")
+                .arg(out)
+                .env("NO_COLOR", "1"),
+        );
+        assert_eq!(code, 0, "{text}");
+        text
+    };
+    let report = |dir: &Path, format: &str| {
+        let (code, text) = running::run_to_end(
+            Command::new(BIN)
+                .args(["report", "--format", format])
+                .arg(dir)
+                .env("NO_COLOR", "1"),
+        );
+        assert_eq!(code, 0, "{text}");
+        text
+    };
+    let line = format!(
+        "via proxy {} (its latency is in their figures): plain",
+        shown(&proxy)
+    );
+    let (s0, s1) = (shard("0/2", &via), shard("1/2", &via));
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both");
+    let text = merge([&s0, &s1], &both);
+    assert!(text.contains(&line), "{text}");
+    for format in ["text", "md", "html"] {
+        let text = report(&both, format);
+        assert!(text.contains(&line), "{format}: {text}");
+    }
+    assert!(report(&both, "csv").contains(&format!(",{}\n", shown(&proxy))));
+    // One direct: no proxy claimed for the race, each shard's way said.
+    let direct = shard("1/2", &[]);
+    let mixed = dir.path().join("mixed");
+    let text = merge([&s0, &direct], &mixed);
+    let notice = format!(
+        "endpoint plain: shard 0/2 went through the proxy {}, shard 1/2 direct;",
+        shown(&proxy)
+    );
+    assert!(text.contains(&notice), "{text}");
+    assert!(!text.contains("via proxy"), "{text}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(mixed.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["endpoints"][0].get("proxy"), None, "{run}");
+    for format in ["text", "md", "html"] {
+        let text = report(&mixed, format);
+        assert!(!text.contains("via proxy"), "{format}: {text}");
+        assert!(text.contains("went through the proxy"), "{format}: {text}");
+    }
+    for raced in [&s0, &s1, &direct] {
+        raced.assert_no_password();
+    }
+}

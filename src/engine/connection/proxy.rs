@@ -190,6 +190,38 @@ pub(super) fn refused(
     }
 }
 
+/// Why a request sent on the connection got no response headers. Through a forwarding proxy
+/// the bytes read were the proxy's: an answer that is not HTTP is the proxy's failure to
+/// forward (`connect`, as a tunnel's garbage is), a close is named as the proxy's connection.
+pub(super) fn lost(
+    forward: Option<&ProxyUrl>,
+    origin: &Origin,
+    error: &hyper::Error,
+) -> ConnectFailure {
+    let why = super::chain(error);
+    match forward {
+        Some(proxy) if error.is_parse() => (
+            ErrorClass::Connect,
+            format!(
+                "the proxy {} did not forward the request to {}: its answer is not HTTP: {why}",
+                proxy.shown(),
+                origin.authority
+            ),
+        ),
+        Some(proxy) => (
+            ErrorClass::ConnectionLost,
+            format!(
+                "the connection to the proxy {} closed before the response headers: {why}",
+                proxy.shown()
+            ),
+        ),
+        None => (
+            ErrorClass::ConnectionLost,
+            format!("the connection closed before the response headers: {why}"),
+        ),
+    }
+}
+
 /// Rewrites `request` for a proxy forwarding it to an http origin: the absolute-form URI
 /// (`http://host:port/path`) and the proxy's credentials.
 pub(super) fn absolute_form(request: &mut http::Request<Body>, origin: &Origin, proxy: &ProxyUrl) {

@@ -36,6 +36,8 @@ pub(crate) fn merged(
         salts.dedup();
         // A cold race salts each shard's prompts afresh: the merged race had one per shard.
         endpoint.salt = (!salts.is_empty()).then(|| salts.join(", "));
+        // One proxy only when every shard went through it (a notice tells a mix).
+        endpoint.proxy = super::proxy::agreed(headers, i);
     }
     let mut header = ReplayHeader::new(
         race,

@@ -457,3 +457,63 @@ fn a_race_split_past_the_limit_is_taken_for_a_damaged_file() {
         "{told}"
     );
 }
+
+#[test]
+fn a_proxy_is_named_for_the_race_only_when_every_shard_went_through_it() {
+    let whole = fixture::replay(2, 20);
+    let via = |shards: &mut [Replay], k: usize, proxy: &str| {
+        for endpoint in &mut shards[k].header.endpoints {
+            endpoint.proxy = Some(proxy.to_string());
+        }
+    };
+    let proxy = "http://racer:REDACTED@127.0.0.1:3128";
+
+    // Every shard through the same proxy: the race names it, and says nothing more.
+    let dir = tempfile::tempdir().unwrap();
+    let mut shards = split(&whole, 2);
+    via(&mut shards, 0, proxy);
+    via(&mut shards, 1, proxy);
+    let merged = merge_into(shards, false, dir.path());
+    let run = RunInfo::read(dir.path()).unwrap();
+    for endpoint in run.endpoints.iter().chain(&merged.run.info.endpoints) {
+        assert_eq!(endpoint.proxy.as_deref(), Some(proxy));
+    }
+    assert!(
+        !run.notices.iter().any(|n| n.contains("proxy")),
+        "{:?}",
+        run.notices
+    );
+
+    // One through it, one direct: no proxy for the race, a notice per shard's route.
+    let dir = tempfile::tempdir().unwrap();
+    let mut shards = split(&whole, 2);
+    via(&mut shards, 0, proxy);
+    let merged = merge_into(shards, false, dir.path());
+    let run = RunInfo::read(dir.path()).unwrap();
+    for endpoint in run.endpoints.iter().chain(&merged.run.info.endpoints) {
+        assert_eq!(endpoint.proxy, None, "{}", endpoint.name);
+    }
+    let replayed = Replay::open(dir.path()).unwrap();
+    assert!(replayed.header.endpoints.iter().all(|e| e.proxy.is_none()));
+    let names: Vec<&str> = whole
+        .header
+        .endpoints
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    let said: Vec<&String> = run.notices.iter().filter(|n| n.contains("proxy")).collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with(&format!(
+            "endpoints {}: shard 0/2 went through the proxy {proxy}, shard 1/2 direct; ",
+            names.join(", ")
+        )),
+        "{}",
+        said[0]
+    );
+    assert!(
+        said[0].contains("no one proxy is named for the race"),
+        "{}",
+        said[0]
+    );
+}

@@ -194,6 +194,61 @@ async fn plain_http_goes_to_the_proxy_in_absolute_form() {
     assert!(!message.contains("pw-for-carol"), "{message}");
 }
 
+/// A forwarding proxy that answers an http request with garbage, or closes: the failure names
+/// the proxy (redacted), as a tunnel's does.
+#[tokio::test]
+async fn a_forwarding_proxy_that_babbles_or_closes_is_named() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let origin = origin_via(
+        "http://origin.invalid:8000/v1",
+        &format!("http://racer:pw-of-racer@{address}"),
+    );
+    let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
+    connection.ready().await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let request = http::Request::get("/v1").body(Body::from("")).unwrap();
+    let sending = connection.send(request);
+    let serving = async {
+        read_head(&mut server).await;
+        server
+            .write_all(b"\x15HELLO garbage not http\r\n\r\n")
+            .await
+            .unwrap();
+    };
+    let (response, ()) = tokio::join!(sending, serving);
+    let (class, message) = response.unwrap_err();
+    assert_eq!(class, ErrorClass::Connect);
+    assert!(
+        message.starts_with(&format!(
+            "the proxy http://racer:REDACTED@{address} did not forward the request to \
+             origin.invalid:8000: its answer is not HTTP: "
+        )),
+        "{message}"
+    );
+    assert!(!message.contains("pw-of-racer"), "{message}");
+
+    // A new connection to a proxy that closes without answering.
+    connection.ready().await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let request = http::Request::get("/v1").body(Body::from("")).unwrap();
+    let sending = connection.send(request);
+    let closing = async move {
+        read_head(&mut server).await;
+        drop(server);
+    };
+    let (response, ()) = tokio::join!(sending, closing);
+    let (class, message) = response.unwrap_err();
+    assert_eq!(class, ErrorClass::ConnectionLost);
+    assert!(
+        message.starts_with(&format!(
+            "the connection to the proxy http://racer:REDACTED@{address} closed before the \
+             response headers"
+        )),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn a_proxy_that_cannot_be_reached_is_named() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
