@@ -184,7 +184,7 @@ fi
 
 export LLMRACE=${LLMRACE:-llmrace}
 command -v sbatch >/dev/null || fail "sbatch is not on PATH" "run submit.sh where Slurm's commands are (a login node)"
-command -v "$LLMRACE" >/dev/null || fail "cannot run llmrace here ($LLMRACE) to check the race before submitting it" "LLMRACE=/shared/bin/llmrace submit.sh … (the same path on every node)"
+command -v "$LLMRACE" >/dev/null || fail "cannot run $LLMRACE here to check the race before submitting it" "LLMRACE=/shared/bin/llmrace submit.sh … (the same path on every node)"
 # The race file and the race flags as every shard will read them (nothing is sent): a typo
 # fails here, not in every task. Keys, servers and the nodes' capacity are each shard's.
 metrics_flags=()
