@@ -90,7 +90,12 @@ command -v kubectl >/dev/null || fail "kubectl is not on PATH" "install kubectl 
 # llmrace here to check with (nothing is sent).
 llmrace=${LLMRACE:-llmrace}
 if command -v "$llmrace" >/dev/null; then
-  if ! checked=$("$llmrace" race "$here/race.toml" --check --headless "${fail_ifs[@]}" 2>&1); then
+  # N as kustomization.yaml sets it (the patch's one `value:`), for the split's own checks.
+  shard=()
+  n=$(sed -n 's/^ *value: *\([1-9][0-9]*\) *$/\1/p' "$here/kustomization.yaml" | head -n 1)
+  [[ -n $n ]] && shard=(--shard "$((n - 1))/$n") # the last shard has the smallest share
+  if ! checked=$("$llmrace" race "$here/race.toml" --check --headless "${shard[@]}" \
+    --start-at "+${seconds}s" "${fail_ifs[@]}" 2>&1); then
     echo "$checked" >&2
     fail "the race does not check (above): nothing was changed on the cluster" "fix $here/race.toml or --fail-if"
   fi

@@ -126,6 +126,7 @@ results=${positional[1]}
 [[ $shards =~ ^[1-9][0-9]*$ ]] || fail "-n $shards is not a number of shards" "a whole number from 1, e.g. -n 4"
 [[ -f $race ]] || fail "no race file at $race" "give the path of a race file (TOML)"
 race=$(cd "$(dirname "$race")" && pwd)/$(basename "$race")
+[[ $results == /* ]] || results=$PWD/$results
 
 # Nothing is created before every check has passed: a refused submission leaves no folder.
 if [[ -e $results && ! -d $results ]]; then
@@ -186,10 +187,11 @@ export LLMRACE=${LLMRACE:-llmrace}
 command -v sbatch >/dev/null || fail "sbatch is not on PATH" "run submit.sh where Slurm's commands are (a login node)"
 command -v "$LLMRACE" >/dev/null || fail "cannot run $LLMRACE here to check the race before submitting it" "LLMRACE=/shared/bin/llmrace submit.sh … (the same path on every node)"
 # The race file and the race flags as every shard will read them (nothing is sent): a typo
-# fails here, not in every task. Keys, servers and the nodes' capacity are each shard's.
+# fails here, not in every task. Keys, servers and the nodes' capacity are each shard's. The
+# last shard is the one checked: it gets the smallest share of requests and workers.
 metrics_flags=()
 [[ -n $metrics_base ]] && metrics_flags=(--metrics-addr "$metrics_host:$metrics_base")
-if ! checked=$("$LLMRACE" race "$race" --check --headless --shard "0/$shards" --start-at "$start_at" \
+if ! checked=$("$LLMRACE" race "$race" --check --headless --shard "$((shards - 1))/$shards" --start-at "$start_at" \
   -o "$results/shard-0" "${metrics_flags[@]}" "${fail_ifs[@]}" "${race_flags[@]}" 2>&1); then
   echo "$checked" >&2
   fail "the race does not check (above): nothing was submitted" "fix the race file, --fail-if or the flags after --, then submit again"
@@ -208,7 +210,6 @@ fi
 if [[ -n $metrics_base ]]; then
   export LLMRACE_METRICS_HOST=$metrics_host LLMRACE_METRICS_BASE=$metrics_base
 fi
-
 
 made=$results
 while [[ ! -e $(dirname "$made") ]]; do made=$(dirname "$made"); done

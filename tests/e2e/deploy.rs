@@ -461,6 +461,11 @@ fn slurm_submit_refuses_before_creating_or_submitting_anything() {
             &["race.toml", results, "--", "-c", "0"][..],
             "--concurrency",
         ),
+        // Shard 0 would have a worker; the last shard, the one checked, has none.
+        (
+            &["race.toml", results, "--", "-c", "2"][..],
+            "leaves shard 3/4 no worker",
+        ),
         (
             &["--fail-if", "ttft.p95 >", "race.toml", results][..],
             "no value after the comparison",
@@ -536,6 +541,12 @@ fn slurm_submit_passes_an_instant_with_an_offset_a_port_per_shard_and_merge_thre
     );
     assert!(said.contains("127.0.0.1:9500-9502"), "{said}");
     assert!(dir.path().join("run/logs").is_dir());
+    // The folders reach the jobs as absolute paths: a task's working folder is its own.
+    let results = dir.path().join("run");
+    assert!(
+        said.contains(&format!("results: {}/merged", results.display())),
+        "{said}"
+    );
     let calls = calls(dir.path());
     let lines: Vec<&str> = calls.lines().collect();
     assert_eq!(lines.len(), 2, "{calls}");
@@ -615,6 +626,15 @@ fn kubernetes_run_sh_quotes_merge_flags_and_checks_the_secret_and_race_first() {
     let (said, code) = run(&bin, &["--fail-if", "nobody: ttft.p95 > 1s"]);
     assert_eq!(code, Some(2), "{said}");
     assert_eq!(calls(dir.path()), "", "{said}");
+
+    // Nor a race whose split over the kustomization's N (4) leaves a shard no worker.
+    let one_worker = MOCK_RACE.replace("base_url", "concurrency = 2\nbase_url");
+    std::fs::write(deploy.join("race.toml"), one_worker).unwrap();
+    let (said, code) = run(&bin, &[]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("split into 4 shards"), "{said}");
+    assert_eq!(calls(dir.path()), "", "{said}");
+    std::fs::write(deploy.join("race.toml"), MOCK_RACE).unwrap();
 
     let (said, code) = run(
         &bin,
