@@ -310,8 +310,8 @@ fn the_scanners_read_shell_manifests_and_help() {
     }
 }
 
-/// A race file of one built-in mock endpoint.
-const MOCK_RACE: &str = "name = \"deploy-check\"\n[[endpoint]]\nname = \"mock\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n";
+/// A race file of one built-in mock endpoint, with a worker for each of up to four shards.
+const MOCK_RACE: &str = "name = \"deploy-check\"\n[load]\nconcurrency = 4\n[[endpoint]]\nname = \"mock\"\nprotocol = \"openai\"\nbase_url = \"mock://turbo\"\n";
 
 /// A folder of fake Slurm or kubectl commands that log their arguments to `calls` (one line
 /// per call) and answer from `script` (shell `case "$*" in …` arms).
@@ -408,7 +408,10 @@ fn race_check_resolves_the_race_and_exits_without_racing_or_writing() {
             &["--start-at", "2026-12-07T09:00:00"][..],
             "is not an instant",
         ),
-        (&["--shard", "1/4"][..], "leaves shard 1/4 no worker"),
+        (
+            &["-c", "1", "--shard", "1/4"][..],
+            "leaves shard 1/4 no worker",
+        ),
         (
             &["--fail-if", "nobody: ttft.p95 > 1s"][..],
             "no endpoint is named `nobody`",
