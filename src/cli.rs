@@ -651,6 +651,18 @@ pub struct RaceArgs {
     #[arg(long, help_heading = "Output")]
     pub force: bool,
 
+    /// Check the race file and flags, then exit without racing (0: the race would start).
+    #[arg(
+        long,
+        help_heading = "Output",
+        long_help = "Check the race file and flags as the race would (keys and values, the \
+                     shard split, --start-at, thresholds, the prompts), then exit without \
+                     racing: exit 0 when they hold, 2 with the problem. Nothing is sent, no \
+                     mock started, no port bound, no file written, no API key read (keys, \
+                     servers and the machine's capacity are checked when the race runs)."
+    )]
+    pub check: bool,
+
     /// Run without the dashboard: progress lines, the final table and the result files.
     #[arg(
         long,

@@ -2,6 +2,7 @@
 //! library, prints for people (what a race tells as it goes included), and returns the process
 //! exit code. `race`, `sweep` and `replay` are here; the others in files of their own.
 
+mod check;
 mod error;
 mod init;
 mod merge;
@@ -26,6 +27,9 @@ pub use saved::{compare_command, report_command};
 /// are. Returns the process exit code.
 pub async fn race_command(args: &cli::RaceArgs) -> Result<i32, CommandError> {
     let (config, base_dir) = cli::from_args(args).map_err(RaceError::from)?;
+    if args.check {
+        return check::check_race(&config, &base_dir);
+    }
     if let Some(out) = &args.out {
         crate::record::folder::check_named_folder(out, args.force)
             .map_err(RaceError::ResultsFolder)?;

@@ -271,13 +271,20 @@ fn logs(results: &Path) -> String {
     all
 }
 
-/// Runs `deploy/slurm/submit.sh`, the key in a `--keys` file; the shards' and the merge's
-/// job ids.
-fn submit(slurm: &Slurm, race: &Path, keys: &Path, results: &Path) -> (String, String) {
+/// Runs `deploy/slurm/submit.sh`, the key in a `--keys` file, shard K's metrics on loopback
+/// port `metrics` + K; the shards' and the merge's job ids.
+fn submit(
+    slurm: &Slurm,
+    race: &Path,
+    keys: &Path,
+    results: &Path,
+    metrics: u16,
+) -> (String, String) {
     let submitted = run(slurm
         .command(root().join("deploy/slurm/submit.sh").to_str().unwrap())
         .args(["-n", &SHARDS.to_string(), "--start-in", "5s", "--keys"])
         .arg(keys)
+        .args(["--metrics-port", &format!("127.0.0.1:{metrics}")])
         .arg(race)
         .arg(results)
         .env("LLMRACE", LLMRACE));
@@ -382,7 +389,9 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_and_judges_the
     std::fs::write(&keys, format!("LLMRACE_SLURM_TEST_KEY={SECRET}\n")).unwrap();
     std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let results = dir.path().join("results");
-    let (array, merge) = submit(&slurm, &race, &keys, &results);
+    // Four shards on one node, each serving its metrics: on ports of their own, none fails.
+    let metrics = free_port().min(65_000);
+    let (array, merge) = submit(&slurm, &race, &keys, &results, metrics);
     // The race's threshold fails (the slow mock's TTFT is 60 ms): each shard exits 1 on its
     // share, the merge runs all the same (afterany) and fails on the merged race, exit 1.
     let state = slurm.ended(&merge);
@@ -396,6 +405,17 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_and_judges_the
         .args(["show", "job", "-o", &merge])));
     assert!(exit.contains(" ExitCode=1:0"), "{exit}\n{said}");
     assert!(said.contains("slow: ttft.p50 > 1ms"), "{said}");
+    for k in 0..SHARDS {
+        let port = u32::from(metrics) + k;
+        assert!(
+            said.contains(&format!("shard {k}/{SHARDS} on ")),
+            "shard {k}'s node:\n{said}"
+        );
+        assert!(
+            said.contains(&format!("metrics on port {port}")),
+            "shard {k}'s port:\n{said}"
+        );
+    }
 
     let shard_records = shard_records(&results);
     // The merged folder: every shard listed, none missing, all the requests.
@@ -507,6 +527,23 @@ fn the_kubernetes_manifests_render_and_validate_with_n_set_in_one_place() {
     );
     assert_eq!(field(&rendered, "- name: SHARDS", "value:"), "\"4\"");
     assert!(rendered.contains("completionMode: Indexed"));
+    // The shards spread over nodes where there are nodes (soft), and need the keys' Secret.
+    let objects = objects(&rendered);
+    let pod = &object(&objects, "Job", "llmrace-shards")["spec"]["template"]["spec"];
+    let spread = &pod["topologySpreadConstraints"][0];
+    assert_eq!(spread["topologyKey"], "kubernetes.io/hostname", "{pod:#}");
+    assert_eq!(spread["whenUnsatisfiable"], "ScheduleAnyway", "{pod:#}");
+    assert_eq!(
+        spread["labelSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        "shard"
+    );
+    let secret = pod["containers"][0]["envFrom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|from| from["secretRef"]["name"] == "llmrace-keys")
+        .unwrap();
+    assert_ne!(secret["secretRef"]["optional"], true, "{secret:#}");
     assert!(rendered.contains("image: registry.example.com/llmrace:0.1.0"));
     // The generated ConfigMaps' hashed names reach the Jobs that mount them.
     let race_map = field(&rendered, "kind: ConfigMap", "name: llmrace-race-");
@@ -625,7 +662,8 @@ fn the_kubernetes_pods_commands_race_as_shards_and_merge_when_run_here() {
         .to_string();
     std::fs::write(
         copy.path().join("start.env"),
-        format!("START_AT={start_at}\nRUN=run-test\nMERGE_FLAGS=\n"),
+        // As run.sh writes them (tests/e2e/deploy.rs checks that): the words in single quotes.
+        format!("START_AT={start_at}\nRUN=run-test\nMERGE_FLAGS='--fail-if' 'ttft.p50 > 1us' \n"),
     )
     .unwrap();
     let objects = objects(&kubectl_kustomize(copy.path()));
@@ -664,11 +702,11 @@ fn the_kubernetes_pods_commands_race_as_shards_and_merge_when_run_here() {
         .args(&script)
         .envs(&start)
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display())));
-    assert!(
-        merged.status.success(),
-        "the merge failed:\n{}",
-        text(&merged)
-    );
+    // The threshold reached the merge whole, spaces and all, and failed on the merged race:
+    // exit 1 (a split expression would be a usage error, exit 2).
+    let said = text(&merged);
+    assert_eq!(merged.status.code(), Some(1), "the merge:\n{said}");
+    assert!(said.contains("ttft.p50 > 1us"), "{said}");
     let summary = json(&here.path().join("results/run-test/merged/summary.json"));
     assert_eq!(
         summary["endpoints"][0]["counts"]["sent"], REQUESTS,
