@@ -25,7 +25,11 @@ const PROTOCOLS: [Protocol; 6] = [
     Protocol::Gemini,
 ];
 /// How long silence must last to count as a hang, for the faults that hang: long enough
-/// that a busy machine does not pass for a hanging mock.
+/// that a busy machine does not pass for a hanging mock. It is waited only where the fault
+/// promises silence (before the headers for `hang_before_headers`, after the first bytes of
+/// the body for `hang_mid_stream`): everything the mock does promise is waited for up to
+/// [`GUARD`], since on a loaded machine (some 200 requests at once, the huge bodies among
+/// them) headers can take longer than this to come.
 const SILENCE: Duration = Duration::from_secs(2);
 /// Longer than anything a working mock takes, so a bug fails instead of hanging the suite.
 const GUARD: Duration = Duration::from_secs(20);
@@ -91,6 +95,37 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
     }
 }
 
+/// How long a client waits for the headers, and then, once the body's first bytes came,
+/// between its bytes, before it takes the silence for a hang (the first bytes are waited for
+/// up to [`GUARD`]).
+#[derive(Clone, Copy, Debug)]
+struct Patience {
+    headers: Duration,
+    body: Duration,
+}
+
+impl Patience {
+    const PATIENT: Patience = Patience {
+        headers: GUARD,
+        body: GUARD,
+    };
+
+    /// Silence is waited only where `fault` promises it.
+    fn for_fault(fault: Fault) -> Patience {
+        match fault {
+            Fault::HangBeforeHeaders => Patience {
+                headers: SILENCE,
+                body: GUARD,
+            },
+            Fault::HangMidStream => Patience {
+                headers: GUARD,
+                body: SILENCE,
+            },
+            _ => Patience::PATIENT,
+        }
+    }
+}
+
 /// What a client saw.
 #[derive(Debug)]
 enum Seen {
@@ -119,7 +154,7 @@ async fn observe(
     protocol: Protocol,
     stream: bool,
     fault: Option<Fault>,
-    silence: Duration,
+    patience: Patience,
 ) -> Seen {
     let (url, body) = request(server, protocol, stream);
     let mut builder = client()
@@ -129,7 +164,7 @@ async fn observe(
     if let Some(fault) = fault {
         builder = builder.header("x-mock-fault", fault.name());
     }
-    let mut response = match timeout(silence, builder.send()).await {
+    let mut response = match timeout(patience.headers, builder.send()).await {
         Err(_) => return Seen::NoHeaders,
         Ok(Err(_)) => return Seen::NoResponse,
         Ok(Ok(response)) => response,
@@ -147,7 +182,12 @@ async fn observe(
     let status = response.status().as_u16();
     let mut body = Vec::new();
     let end = loop {
-        match timeout(silence, response.chunk()).await {
+        let wait = if body.is_empty() {
+            GUARD
+        } else {
+            patience.body
+        };
+        match timeout(wait, response.chunk()).await {
             Err(_) => break End::Silent,
             Ok(Err(_)) => break End::Failed,
             Ok(Ok(None)) => break End::Clean,
@@ -459,11 +499,10 @@ async fn run_matrix(forced: bool) {
         for protocol in PROTOCOLS {
             for stream in [true, false] {
                 let server = Arc::clone(&server);
-                let hangs = matches!(fault, Fault::HangBeforeHeaders | Fault::HangMidStream);
-                let silence = if hangs { SILENCE } else { GUARD };
                 cases.spawn(async move {
                     let forced = forced.then_some(fault);
-                    let seen = observe(&server, protocol, stream, forced, silence).await;
+                    let patience = Patience::for_fault(fault);
+                    let seen = observe(&server, protocol, stream, forced, patience).await;
                     check(protocol, stream, fault, &seen);
                 });
             }
@@ -592,7 +631,14 @@ async fn flaky_profile_mixes_faults_reproducibly() {
         let server = start("flaky,ttft=0,itl=0,tokens=4").await;
         let mut statuses = Vec::new();
         for _ in 0..60 {
-            let seen = observe(&server, Protocol::OpenAiChat, false, None, GUARD).await;
+            let seen = observe(
+                &server,
+                Protocol::OpenAiChat,
+                false,
+                None,
+                Patience::PATIENT,
+            )
+            .await;
             statuses.push(match seen {
                 Seen::Response { status, end, .. } => format!("{status}/{end:?}"),
                 other => format!("{other:?}"),
