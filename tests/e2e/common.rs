@@ -2,5 +2,6 @@
 
 pub mod proxy;
 pub mod race;
+pub mod refusing;
 pub mod running;
 pub mod tmux;
