@@ -99,6 +99,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
             .await;
         return;
     };
+    let counters = Arc::clone(&shared.counters);
     let streamed = Arc::new(Notify::new());
     let done = Arc::clone(&streamed);
     let service = service_fn(move |req| {
@@ -114,7 +115,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
             Ok::<_, Refused>(response.map(|body| Announced::new(body, announce)))
         }
     });
-    let stream = TokioIo::new(Linger::new(stream, linger));
+    let stream = TokioIo::new(Linger::new(stream, linger, counters));
     let connection = http1::Builder::new().serve_connection(stream, service);
     tokio::pin!(connection);
     loop {

@@ -26,8 +26,8 @@ const PROTOCOLS: [Protocol; 6] = [
 ];
 /// How long silence must last to count as a hang, for the faults that hang: long enough
 /// that a busy machine does not pass for a hanging mock. It is waited only where the fault
-/// promises silence (before the headers for `hang_before_headers`, after the first bytes of
-/// the body for `hang_mid_stream`): everything the mock does promise is waited for up to
+/// promises silence (before the headers for `hang_before_headers`, once the mock holds the
+/// requests; after the first bytes of the body for `hang_mid_stream`): everything the mock does promise is waited for up to
 /// [`GUARD`], since on a loaded machine (some 200 requests at once, the huge bodies among
 /// them) headers can take longer than this to come.
 const SILENCE: Duration = Duration::from_secs(2);
@@ -109,14 +109,14 @@ impl Patience {
         headers: GUARD,
         body: GUARD,
     };
+}
 
-    /// Silence is waited only where `fault` promises it.
-    fn for_fault(fault: Fault) -> Patience {
+/// Silence is waited for in the body only where `fault` promises it there; the silence
+/// before the headers that `hang_before_headers` promises is waited for in `run_matrix`,
+/// once the mock holds the requests.
+impl From<Fault> for Patience {
+    fn from(fault: Fault) -> Patience {
         match fault {
-            Fault::HangBeforeHeaders => Patience {
-                headers: SILENCE,
-                body: GUARD,
-            },
             Fault::HangMidStream => Patience {
                 headers: GUARD,
                 body: SILENCE,
@@ -483,6 +483,18 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
     }
 }
 
+/// Each fault's cases: every protocol, streaming and not.
+const CASES_PER_FAULT: u64 = (PROTOCOLS.len() * 2) as u64;
+
+/// How many requests the mock struck with `fault`.
+fn counted(stats: &llmrace::mock::MockStats, fault: Fault) -> u64 {
+    stats
+        .faults_by_kind
+        .iter()
+        .find(|(f, _)| *f == fault)
+        .map_or(0, |(_, n)| *n)
+}
+
 /// Runs every fault for every protocol, streaming and not, all at once (hangs overlap).
 async fn run_matrix(forced: bool) {
     let mut cases = JoinSet::new();
@@ -501,8 +513,23 @@ async fn run_matrix(forced: bool) {
                 let server = Arc::clone(&server);
                 cases.spawn(async move {
                     let forced = forced.then_some(fault);
-                    let patience = Patience::for_fault(fault);
-                    let seen = observe(&server, protocol, stream, forced, patience).await;
+                    let observing = observe(&server, protocol, stream, forced, fault.into());
+                    let seen = if fault == Fault::HangBeforeHeaders {
+                        // The silence counts once the mock holds every request of this fault:
+                        // on a loaded machine a request can take longer than it to arrive.
+                        let silent = async {
+                            server
+                                .counted(|s| counted(s, fault) == CASES_PER_FAULT)
+                                .await;
+                            tokio::time::sleep(SILENCE).await;
+                        };
+                        tokio::select! {
+                            seen = observing => seen,
+                            () = silent => Seen::NoHeaders,
+                        }
+                    } else {
+                        observing.await
+                    };
                     check(protocol, stream, fault, &seen);
                 });
             }
@@ -512,7 +539,7 @@ async fn run_matrix(forced: bool) {
         done.unwrap();
     }
     // Every request is counted, with its fault, before any response leaves.
-    let cases_per_fault = (PROTOCOLS.len() * 2) as u64;
+    let cases_per_fault = CASES_PER_FAULT;
     if forced {
         let stats = header_server.stats();
         assert_eq!(stats.faults_by_kind.len(), Fault::ALL.len());
