@@ -155,6 +155,22 @@ impl MockServer {
         self.counters.received.bodies()
     }
 
+    /// Waits until the mock's counters satisfy `done` (checked as each request arrives and
+    /// each fault is injected): a test's requests have reached the mock, whatever the load.
+    #[cfg(any(test, feature = "test-support"))]
+    pub async fn counted(&self, done: impl Fn(&MockStats) -> bool) {
+        loop {
+            // Registered before the look, so a count between the two is not missed.
+            let counted = self.counters.counted.notified();
+            tokio::pin!(counted);
+            counted.as_mut().enable();
+            if done(&self.stats()) {
+                return;
+            }
+            counted.await;
+        }
+    }
+
     /// Stops accepting, closes every connection and waits until they are gone.
     pub async fn shutdown(mut self) {
         self.stop.cancel();

@@ -4,27 +4,33 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
+
+use super::stats::Counters;
 
 /// A connection whose closing write waits `delay` first: hyper shuts the connection down
 /// once the response in progress is written (the service asked it to), and the client sees
-/// the end of the stream only that long after the response's last byte.
+/// the end of the stream only that long after the response's last byte. How much later than
+/// that the close came (a busy machine runs the timer late) goes to the counters.
 pub(crate) struct Linger<S> {
     inner: S,
     delay: Duration,
     wait: Option<Pin<Box<Sleep>>>,
+    counters: Arc<Counters>,
 }
 
 impl<S> Linger<S> {
-    pub(crate) fn new(inner: S, delay: Duration) -> Linger<S> {
+    pub(crate) fn new(inner: S, delay: Duration, counters: Arc<Counters>) -> Linger<S> {
         Linger {
             inner,
             delay,
             wait: None,
+            counters,
         }
     }
 }
@@ -67,12 +73,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Linger<S> {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let delay = this.delay;
-        ready!(
-            this.wait
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)))
-                .as_mut()
-                .poll(cx)
-        );
-        Pin::new(&mut this.inner).poll_shutdown(cx)
+        let wait = this
+            .wait
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+        let due = wait.deadline();
+        ready!(wait.as_mut().poll(cx));
+        let closing = Pin::new(&mut this.inner).poll_shutdown(cx);
+        if closing.is_ready() {
+            this.counters
+                .close_late(Instant::now().saturating_duration_since(due));
+        }
+        closing
     }
 }

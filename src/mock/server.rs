@@ -95,6 +95,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
         serve_either(stream, arrival, shared).await;
         return;
     };
+    let counters = Arc::clone(&shared.counters);
     let streamed = Arc::new(Notify::new());
     let done = Arc::clone(&streamed);
     let service = service_fn(move |req| {
@@ -110,7 +111,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, _open: OpenCon
             Ok::<_, Refused>(response.map(|body| Announced::new(body, announce)))
         }
     });
-    let stream = TokioIo::new(Linger::new(stream, linger));
+    let stream = TokioIo::new(Linger::new(stream, linger, counters));
     let connection = http1::Builder::new().serve_connection(stream, service);
     tokio::pin!(connection);
     loop {

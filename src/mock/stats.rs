@@ -31,6 +31,9 @@ pub struct MockStats {
     pub write_lateness: Lateness,
     /// The same for the first content of each response only (what TTFT measures).
     pub first_content_lateness: Lateness,
+    /// How late each connection's close came after a stream, against its `close_after_stream`:
+    /// a client judges how soon after its request the close came, so a late mock is named.
+    pub close_lateness: Lateness,
     /// The most recent responses' first content, oldest first (at most 4096).
     pub recent: Vec<FirstContent>,
     /// When the first request of any kind arrived (wall clock), and the first generation:
@@ -72,6 +75,7 @@ pub(crate) struct Counters {
     faults: [AtomicU64; Fault::ALL.len()],
     writes: Mutex<Option<Histogram<u64>>>,
     firsts: Mutex<Option<Histogram<u64>>>,
+    closes: Mutex<Option<Histogram<u64>>>,
     recent: Mutex<VecDeque<FirstContent>>,
     /// The monotonic origin of the per-request times `GET /mock/stats` reports.
     started: Instant,
@@ -82,6 +86,10 @@ pub(crate) struct Counters {
     /// Tests only: the request bodies received.
     #[cfg(any(test, feature = "test-support"))]
     pub(crate) received: super::received::Received,
+    /// Told whenever a request arrives or a fault is injected, for tests that wait for the
+    /// mock to have seen their requests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) counted: tokio::sync::Notify,
 }
 
 /// One generation in progress, counted until dropped (with its response or its task), and
@@ -150,6 +158,7 @@ impl Counters {
             faults: std::array::from_fn(|_| AtomicU64::new(0)),
             writes: Mutex::new(histogram()),
             firsts: Mutex::new(histogram()),
+            closes: Mutex::new(histogram()),
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
             started: Instant::now(),
             first_request_at: OnceLock::new(),
@@ -157,6 +166,8 @@ impl Counters {
             load: super::metrics::Load::default(),
             #[cfg(any(test, feature = "test-support"))]
             received: super::received::Received::default(),
+            #[cfg(any(test, feature = "test-support"))]
+            counted: tokio::sync::Notify::new(),
         }
     }
 
@@ -186,6 +197,8 @@ impl Counters {
         if seq == 1 {
             let _ = self.first_request_at.set(SystemTime::now());
         }
+        #[cfg(any(test, feature = "test-support"))]
+        self.counted.notify_waiters();
         seq
     }
 
@@ -198,10 +211,16 @@ impl Counters {
 
     pub(crate) fn fault_injected(&self, fault: Fault) {
         self.faults[fault.index()].fetch_add(1, Ordering::Relaxed);
+        #[cfg(any(test, feature = "test-support"))]
+        self.counted.notify_waiters();
     }
 
     pub(crate) fn write_late(&self, late: Duration) {
         record(&self.writes, late);
+    }
+
+    pub(crate) fn close_late(&self, late: Duration) {
+        record(&self.closes, late);
     }
 
     pub(crate) fn first_content(&self, first: FirstContent) {
@@ -230,6 +249,7 @@ impl Counters {
             faults_by_kind,
             write_lateness: summarise(&self.writes),
             first_content_lateness: summarise(&self.firsts),
+            close_lateness: summarise(&self.closes),
             recent: self
                 .recent
                 .lock()

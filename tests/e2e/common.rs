@@ -2,6 +2,7 @@
 
 pub mod proxy;
 pub mod race;
+pub mod refusing;
 pub mod running;
 pub mod shards;
 pub mod tmux;

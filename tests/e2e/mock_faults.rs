@@ -25,7 +25,11 @@ const PROTOCOLS: [Protocol; 6] = [
     Protocol::Gemini,
 ];
 /// How long silence must last to count as a hang, for the faults that hang: long enough
-/// that a busy machine does not pass for a hanging mock.
+/// that a busy machine does not pass for a hanging mock. It is waited only where the fault
+/// promises silence (before the headers for `hang_before_headers`, once the mock holds the
+/// requests; after the first bytes of the body for `hang_mid_stream`): everything the mock does promise is waited for up to
+/// [`GUARD`], since on a loaded machine (some 200 requests at once, the huge bodies among
+/// them) headers can take longer than this to come.
 const SILENCE: Duration = Duration::from_secs(2);
 /// Longer than anything a working mock takes, so a bug fails instead of hanging the suite.
 const GUARD: Duration = Duration::from_secs(20);
@@ -96,6 +100,37 @@ fn request(server: &MockServer, protocol: Protocol, stream: bool) -> (String, Va
     }
 }
 
+/// How long a client waits for the headers, and then, once the body's first bytes came,
+/// between its bytes, before it takes the silence for a hang (the first bytes are waited for
+/// up to [`GUARD`]).
+#[derive(Clone, Copy, Debug)]
+struct Patience {
+    headers: Duration,
+    body: Duration,
+}
+
+impl Patience {
+    const PATIENT: Patience = Patience {
+        headers: GUARD,
+        body: GUARD,
+    };
+}
+
+/// Silence is waited for in the body only where `fault` promises it there; the silence
+/// before the headers that `hang_before_headers` promises is waited for in `run_matrix`,
+/// once the mock holds the requests.
+impl From<Fault> for Patience {
+    fn from(fault: Fault) -> Patience {
+        match fault {
+            Fault::HangMidStream => Patience {
+                headers: GUARD,
+                body: SILENCE,
+            },
+            _ => Patience::PATIENT,
+        }
+    }
+}
+
 /// What a client saw.
 #[derive(Debug)]
 enum Seen {
@@ -124,7 +159,7 @@ async fn observe(
     protocol: Protocol,
     stream: bool,
     fault: Option<Fault>,
-    silence: Duration,
+    patience: Patience,
 ) -> Seen {
     let (url, body) = request(server, protocol, stream);
     let mut builder = client()
@@ -134,7 +169,7 @@ async fn observe(
     if let Some(fault) = fault {
         builder = builder.header("x-mock-fault", fault.name());
     }
-    let mut response = match timeout(silence, builder.send()).await {
+    let mut response = match timeout(patience.headers, builder.send()).await {
         Err(_) => return Seen::NoHeaders,
         Ok(Err(_)) => return Seen::NoResponse,
         Ok(Ok(response)) => response,
@@ -152,7 +187,12 @@ async fn observe(
     let status = response.status().as_u16();
     let mut body = Vec::new();
     let end = loop {
-        match timeout(silence, response.chunk()).await {
+        let wait = if body.is_empty() {
+            GUARD
+        } else {
+            patience.body
+        };
+        match timeout(wait, response.chunk()).await {
             Err(_) => break End::Silent,
             Ok(Err(_)) => break End::Failed,
             Ok(Ok(None)) => break End::Clean,
@@ -453,6 +493,18 @@ fn check(protocol: Protocol, stream: bool, fault: Fault, seen: &Seen) {
     }
 }
 
+/// Each fault's cases: every protocol, streaming and not.
+const CASES_PER_FAULT: u64 = (PROTOCOLS.len() * 2) as u64;
+
+/// How many requests the mock struck with `fault`.
+fn counted(stats: &llmrace::mock::MockStats, fault: Fault) -> u64 {
+    stats
+        .faults_by_kind
+        .iter()
+        .find(|(f, _)| *f == fault)
+        .map_or(0, |(_, n)| *n)
+}
+
 /// Runs every fault for every protocol, streaming and not, all at once (hangs overlap).
 async fn run_matrix(forced: bool) {
     let mut cases = JoinSet::new();
@@ -469,11 +521,25 @@ async fn run_matrix(forced: bool) {
         for protocol in PROTOCOLS {
             for stream in [true, false] {
                 let server = Arc::clone(&server);
-                let hangs = matches!(fault, Fault::HangBeforeHeaders | Fault::HangMidStream);
-                let silence = if hangs { SILENCE } else { GUARD };
                 cases.spawn(async move {
                     let forced = forced.then_some(fault);
-                    let seen = observe(&server, protocol, stream, forced, silence).await;
+                    let observing = observe(&server, protocol, stream, forced, fault.into());
+                    let seen = if fault == Fault::HangBeforeHeaders {
+                        // The silence counts once the mock holds every request of this fault:
+                        // on a loaded machine a request can take longer than it to arrive.
+                        let silent = async {
+                            server
+                                .counted(|s| counted(s, fault) == CASES_PER_FAULT)
+                                .await;
+                            tokio::time::sleep(SILENCE).await;
+                        };
+                        tokio::select! {
+                            seen = observing => seen,
+                            () = silent => Seen::NoHeaders,
+                        }
+                    } else {
+                        observing.await
+                    };
                     check(protocol, stream, fault, &seen);
                 });
             }
@@ -483,7 +549,7 @@ async fn run_matrix(forced: bool) {
         done.unwrap();
     }
     // Every request is counted, with its fault, before any response leaves.
-    let cases_per_fault = (PROTOCOLS.len() * 2) as u64;
+    let cases_per_fault = CASES_PER_FAULT;
     if forced {
         let stats = header_server.stats();
         assert_eq!(stats.faults_by_kind.len(), Fault::ALL.len());
@@ -602,7 +668,14 @@ async fn flaky_profile_mixes_faults_reproducibly() {
         let server = start("flaky,ttft=0,itl=0,tokens=4").await;
         let mut statuses = Vec::new();
         for _ in 0..60 {
-            let seen = observe(&server, Protocol::OpenAiChat, false, None, GUARD).await;
+            let seen = observe(
+                &server,
+                Protocol::OpenAiChat,
+                false,
+                None,
+                Patience::PATIENT,
+            )
+            .await;
             statuses.push(match seen {
                 Seen::Response { status, end, .. } => format!("{status}/{end:?}"),
                 other => format!("{other:?}"),
