@@ -302,7 +302,8 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         if shared.sessions.is_some() && !tag.warmup {
             let session = (prompt, shared.ordinal(seq) - warmups);
             let connection = &mut worker.connection;
-            run_session(&shared, &ctx, connection, &worker.target, session, tag).await;
+            let target = &worker.target;
+            run_session(&shared, &ctx, connection, target, session, tag, &attempts).await;
             return;
         }
         let payload = Payload::of(&worker.target, prompt);

@@ -278,7 +278,9 @@ async fn send(
     // `--rate` starts sessions; each keeps the connection it started on.
     if shared.sessions.is_some() && !warmup {
         let number = shared.ordinal(seq) - u64::from(shared.limits.warmup_requests);
-        run_session(shared, &ctx, connection, target, (prompt, number), tag).await;
+        let attempts = shared.attempts();
+        let session = (prompt, number);
+        run_session(shared, &ctx, connection, target, session, tag, &attempts).await;
         return;
     }
     let payload = Payload::of(target, prompt);

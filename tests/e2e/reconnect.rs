@@ -13,6 +13,15 @@ use crate::common::running::BIN;
 
 #[test]
 fn a_closed_loop_against_a_closed_port_backs_off() {
+    closed_port_race(&[]);
+}
+
+#[test]
+fn sessions_against_a_closed_port_back_off_too() {
+    closed_port_race(&["--turns", "2"]);
+}
+
+fn closed_port_race(extra: &[&str]) {
     // A port that was free a moment ago: nothing listens on it now.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -24,7 +33,9 @@ fn a_closed_loop_against_a_closed_port_backs_off() {
     let output = Command::new(BIN)
         .args(["race", "--headless", "-d", "3s", "-c", "2"])
         .args(["-e", &format!("dead=openai:http://127.0.0.1:{port}/v1#m")])
-        .args(["--server-metrics", "dead=off", "-o"])
+        .args(["--server-metrics", "dead=off"])
+        .args(extra)
+        .arg("-o")
         .arg(&out)
         .output()
         .unwrap();
