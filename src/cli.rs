@@ -590,6 +590,7 @@ pub struct RaceArgs {
         long,
         value_name = "WHEN",
         help_heading = "Load",
+        allow_hyphen_values = true,
         value_parser = crate::race::parse_start_at
     )]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,

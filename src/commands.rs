@@ -279,6 +279,9 @@ fn race_banner(config: &RaceConfig) -> String {
         );
     }
     text.push_str(&load_shape(&config.load));
+    if let Some(shard) = config.shard {
+        let _ = write!(text, "\n  {}", shard.share(config));
+    }
     for e in &config.endpoints {
         let simulated = if e.base_url.starts_with("mock://") {
             "  (simulated)"

@@ -8,6 +8,7 @@ mod deadlines;
 mod laps;
 mod open_loop;
 mod read_note;
+pub mod reconnect;
 pub mod request;
 mod response_head;
 pub mod retry;
@@ -114,7 +115,7 @@ impl Plan {
 
 /// Runs the race as `plan` says until its limits are reached or it is stopped; every event
 /// goes to `events`. Returns when every request has ended, with when the first measured
-/// request was handed to be sent (none if none was).
+/// request was handed to be sent and when it was due (none if none was).
 pub async fn drive(
     workers: Vec<Worker>,
     plan: Plan,
@@ -122,7 +123,7 @@ pub async fn drive(
     clock: RaceClock,
     events: EventSender,
     controls: Controls,
-) -> Option<crate::event::Offset> {
+) -> Option<(crate::event::Offset, crate::event::Offset)> {
     let Plan {
         pacing,
         limits,
@@ -301,7 +302,8 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         if shared.sessions.is_some() && !tag.warmup {
             let session = (prompt, shared.ordinal(seq) - warmups);
             let connection = &mut worker.connection;
-            run_session(&shared, &ctx, connection, &worker.target, session, tag).await;
+            let target = &worker.target;
+            run_session(&shared, &ctx, connection, target, session, tag, &attempts).await;
             return;
         }
         let payload = Payload::of(&worker.target, prompt);
@@ -338,6 +340,7 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
             .borrow()
             .paused_for(std::time::Instant::now()),
     };
+    let mut backoff = reconnect::Reconnect::default();
     loop {
         // A worker waits for its turn before taking a prompt, so none is held by a worker a
         // rising ramp has not reached yet, nor lost with one a falling ramp retires.
@@ -356,6 +359,15 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
             break;
         }
         send(seq).await;
+        // A request that could not connect: wait before the next, or a dead port is hammered.
+        if let Some(wait) = backoff.after(attempts.unreached.load(Ordering::Relaxed)) {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                () = exhausted.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
     }
 }
 

@@ -216,7 +216,8 @@ struct Ended {
     /// What the race measured of the client itself.
     client: record::run_info::Client,
     /// When the first measured request was handed to be sent: the start's skew.
-    first_measured: Option<event::Offset>,
+    /// And when it was due by the schedule.
+    first_measured: Option<(event::Offset, event::Offset)>,
 }
 
 impl Live {

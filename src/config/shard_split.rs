@@ -45,6 +45,37 @@ impl Shard {
         self.owned_below(requests / turns) * turns
     }
 
+    /// What this shard sends of `race`, as the banner says it before the start: `shard 1/3: 2 of
+    /// 6 requests per endpoint, concurrency 2 of 6` (the race file's numbers are the whole
+    /// race's, which a shard's banner would otherwise seem to send alone).
+    #[must_use]
+    pub fn share(self, race: &RaceConfig) -> String {
+        let load = &race.load;
+        let mut parts = Vec::new();
+        if let Some(n) = load.requests {
+            let mine = self.requests(n, race.workload.turns);
+            parts.push(format!("{mine} of {n} requests per endpoint"));
+        }
+        if let Some(d) = load.duration {
+            parts.push(format!(
+                "for {} (every shard)",
+                humantime::format_duration(d)
+            ));
+        }
+        if load.trace_speed.is_some() {
+            parts.push(format!(
+                "the trace's rows {} + {} × i",
+                self.index, self.count
+            ));
+        } else if load.open_loop().is_some() {
+            parts.push(format!("1/{} of the rate", self.count));
+        } else {
+            let c = load.concurrency.max(1);
+            parts.push(format!("concurrency {} of {c}", self.slots(c)));
+        }
+        format!("shard {self}: {}", parts.join(", "))
+    }
+
     /// The arrival seed of this shard of a race seeded with `seed`: one of its own, so the
     /// shards' Poisson streams are independent (together they are one Poisson stream at the
     /// race's rate), and the same on every run. A race of one shard keeps the race's seed.
@@ -130,10 +161,17 @@ pub(crate) fn check_shard(race: &RaceConfig) -> Result<(), ConfigError> {
                      worker",
                     endpoint.name
                 ),
-                format!(
-                    "raise -c (or the endpoint's `concurrency`) to {n} or more, or split into \
-                     {concurrency} shards or fewer"
-                ),
+                if concurrency == 1 {
+                    format!(
+                        "raise -c (or the endpoint's `concurrency`) to {n} or more, or race it \
+                         in one process (without --shard)"
+                    )
+                } else {
+                    format!(
+                        "raise -c (or the endpoint's `concurrency`) to {n} or more, or split \
+                         into {concurrency} shards or fewer"
+                    )
+                },
             );
         }
     }
@@ -198,5 +236,37 @@ mod tests {
         assert_ne!(Shard { index: 1, count: 4 }.seed(43), seeds[1]);
         assert_ne!(Shard { index: 1, count: 2 }.seed(42), seeds[1]);
         assert_eq!(Shard { index: 0, count: 1 }.seed(42), 42);
+    }
+
+    #[test]
+    fn a_shards_banner_line_names_its_share_not_the_races() {
+        let mut race = crate::config::demo_race();
+        race.load.requests = Some(6);
+        race.load.duration = None;
+        race.load.concurrency = 6;
+        let shard = Shard { index: 1, count: 3 };
+        assert_eq!(
+            shard.share(&race),
+            "shard 1/3: 2 of 6 requests per endpoint, concurrency 2 of 6"
+        );
+        race.load.rate = Some("2/s".parse().expect("a rate"));
+        assert!(
+            shard.share(&race).ends_with(", 1/3 of the rate"),
+            "{}",
+            shard.share(&race)
+        );
+    }
+
+    #[test]
+    fn a_concurrency_of_one_is_told_to_race_in_one_process() {
+        let mut race = crate::config::demo_race();
+        race.load.concurrency = 1;
+        for e in &mut race.endpoints {
+            e.concurrency = None;
+        }
+        race.shard = Some(Shard { index: 1, count: 2 });
+        let message = check_shard(&race).expect_err("no worker").to_string();
+        assert!(!message.contains("1 shards"), "{message}");
+        assert!(message.contains("without --shard"), "{message}");
     }
 }

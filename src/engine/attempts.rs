@@ -5,7 +5,7 @@
 //! it is not counted.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::connection::Connection;
 use super::controls::{Controls, wait_while_paused};
@@ -21,8 +21,12 @@ pub(super) struct Attempts<'a> {
     /// Where request ids come from: each attempt takes one.
     pub next_request: &'a AtomicU64,
     pub controls: &'a Controls,
-    /// Set by the race's first measured request, when it is handed to be sent.
-    pub first_measured: &'a OnceLock<Offset>,
+    /// Set by the race's first measured request, when it is handed to be sent: then, and
+    /// when it was due ([`SendTag::due`], the zero in a closed loop).
+    pub first_measured: &'a OnceLock<(Offset, Offset)>,
+    /// Whether the last attempt could not reach its server (no connection): the closed loop
+    /// backs off (`reconnect.rs`).
+    pub unreached: AtomicBool,
 }
 
 /// Sends `payload` as [`run_request`] does, then retries it while it fails with a retryable
@@ -38,11 +42,14 @@ pub(super) async fn run_attempts(
 ) -> Option<String> {
     let mut tag = tag;
     if !tag.warmup {
-        attempts.first_measured.get_or_init(|| ctx.clock.now());
+        attempts
+            .first_measured
+            .get_or_init(|| (ctx.clock.now(), tag.due.unwrap_or(Offset::ZERO)));
     }
     let mut request = RequestId(attempts.next_request.fetch_add(1, Ordering::Relaxed));
     for retry in 1.. {
         let ended = run_request(ctx, connection, target, request, payload, tag).await;
+        attempts.unreached.store(ended.unreached, Ordering::Relaxed);
         let Some(hint) = ended.hint else {
             return ended.answer;
         };

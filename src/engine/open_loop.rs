@@ -209,13 +209,14 @@ async fn dispatch(
         let shared = Arc::clone(&shared);
         let target = Arc::clone(&target);
         in_flight.spawn(async move {
+            let due = Offset::from_duration(offset);
             send(
                 &shared,
                 &target,
                 &mut connection,
                 seq,
                 false,
-                Some(scheduled),
+                Some((scheduled, due)),
             )
             .await;
             let _ = idle.send(connection);
@@ -259,7 +260,7 @@ async fn send(
     connection: &mut Connection,
     seq: u64,
     warmup: bool,
-    scheduled: Option<Offset>,
+    scheduled: Option<(Offset, Offset)>,
 ) {
     let ctx = RequestContext {
         clock: &shared.clock,
@@ -270,13 +271,16 @@ async fn send(
     let prompt = target.prompt_for(shared.ordinal(seq));
     let tag = SendTag {
         warmup,
-        scheduled,
+        scheduled: scheduled.map(|(at, _)| at),
+        due: scheduled.map(|(_, due)| due),
         ..SendTag::default()
     };
     // `--rate` starts sessions; each keeps the connection it started on.
     if shared.sessions.is_some() && !warmup {
         let number = shared.ordinal(seq) - u64::from(shared.limits.warmup_requests);
-        run_session(shared, &ctx, connection, target, (prompt, number), tag).await;
+        let attempts = shared.attempts();
+        let session = (prompt, number);
+        run_session(shared, &ctx, connection, target, session, tag, &attempts).await;
         return;
     }
     let payload = Payload::of(target, prompt);

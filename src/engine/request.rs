@@ -59,6 +59,9 @@ pub struct SendTag {
     pub warmup: bool,
     /// Open loop: when it was meant to leave, so its lag can be told.
     pub scheduled: Option<Offset>,
+    /// Open loop: when the race's schedule has it leave, from the race's zero with warm-ups
+    /// not counted (the closed loop's requests are due at the zero): a shard's start skew.
+    pub due: Option<Offset>,
     /// Head-to-head laps: which lap it runs in.
     pub lap: Option<u32>,
     /// A retry: the attempt it repeats.
@@ -98,6 +101,9 @@ pub struct Ended {
     /// It finished, and its answer was collected (a session's turn): the decoded content, not
     /// the reasoning; its tool calls as text when it has no content (never empty).
     pub answer: Option<String>,
+    /// It failed before it was sent: no connection could be opened (a closed port, a dead
+    /// proxy). The closed loop backs off before its next (`reconnect.rs`).
+    pub unreached: bool,
 }
 
 /// Sends prompt `prompt` to `target` over `connection` and reports everything that happens
@@ -150,8 +156,18 @@ async fn send_request(
         resending: lost.clone(),
     };
     match one.run(connection).await {
-        Ok(answer) => Ended { hint: None, answer },
-        Err(Stop::Ended(hint)) => Ended { hint, answer: None },
+        Ok(answer) => Ended {
+            answer,
+            ..Ended::default()
+        },
+        Err(Stop::Ended(hint)) => Ended {
+            hint,
+            ..Ended::default()
+        },
+        Err(Stop::Unreached) => Ended {
+            unreached: true,
+            ..Ended::default()
+        },
         Err(Stop::Lost(why)) => {
             *lost = Some(why);
             Ended::default()
@@ -166,6 +182,9 @@ enum Stop {
     /// Its reused connection was lost unanswered just after the write, how: no final event,
     /// the request is to be sent again.
     Lost(String),
+    /// No connection could be opened for it: its final event (failed) is out, nothing was
+    /// sent.
+    Unreached,
 }
 
 /// One try of a request: what it sends, and where its events go.
@@ -222,7 +241,8 @@ impl Try<'_> {
             Ok(opened) => Ok(Ready { before, opened }),
             Err((class, message)) => {
                 self.sent_event(before);
-                Err(self.failed(class, message))
+                self.failed(class, message);
+                Err(Stop::Unreached)
             }
         }
     }
@@ -236,6 +256,7 @@ impl Try<'_> {
         let SendTag {
             warmup,
             scheduled,
+            due: _,
             lap,
             retry,
             session,

@@ -2,7 +2,7 @@
 //! limits, the request counters, the controls and the synchronized start — whatever paces them
 //! (the closed loop in `engine.rs`, `open_loop.rs`, `laps.rs`).
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -71,7 +71,7 @@ pub(super) struct Shared {
     pub(super) turns_taken: Vec<AtomicU64>,
     /// When the first measured request was handed to be sent: the start's skew is measured
     /// from it.
-    pub(super) first_measured: Arc<OnceLock<Offset>>,
+    pub(super) first_measured: Arc<OnceLock<(Offset, Offset)>>,
 }
 
 impl Shared {
@@ -81,6 +81,7 @@ impl Shared {
             next_request: &self.next_request,
             controls: &self.controls,
             first_measured: &self.first_measured,
+            unreached: AtomicBool::new(false),
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::attempts::run_attempts;
+use super::attempts::{Attempts, run_attempts};
 use super::connection::Connection;
 use super::controls::wait_while_paused;
 use super::request::{Payload, RequestContext, SendTag};
@@ -27,6 +27,8 @@ pub(super) async fn run_session(
     target: &Target,
     (prompt, number): (PromptId, u64),
     tag: SendTag,
+    // The sender's: a closed-loop worker reads from it whether the last turn could connect.
+    attempts: &Attempts<'_>,
 ) {
     let Some(sessions) = shared.sessions else {
         return;
@@ -39,7 +41,6 @@ pub(super) async fn run_session(
     let session = shared.limits.shard.map_or(session, |s| s.ordinal(session));
     let controls = &shared.controls;
     let stop = &controls.stop_sending;
-    let attempts = shared.attempts();
     let follow_ups = target.follow_ups(prompt);
     let mut conversation: Vec<Message> = Vec::new();
     for turn in 1..=sessions.turns {
@@ -71,7 +72,7 @@ pub(super) async fn run_session(
             scheduled: tag.scheduled.filter(|_| turn == 1),
             ..tag
         };
-        let Some(answer) = run_attempts(ctx, connection, target, &payload, tag, &attempts).await
+        let Some(answer) = run_attempts(ctx, connection, target, &payload, tag, attempts).await
         else {
             return;
         };

@@ -24,6 +24,7 @@ pub(crate) struct Field {
 pub(crate) async fn resolve_endpoints(
     config: &RaceConfig,
     prompts: &[workload::Prompt],
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Field, RaceError> {
     let mut targets = Vec::new();
     let mut info = Vec::new();
@@ -54,8 +55,12 @@ pub(crate) async fn resolve_endpoints(
             .concurrency
             .unwrap_or(config.load.concurrency)
             .max(1);
-        // A new salt per endpoint and run: a sweep's levels are runs of their own.
-        let salt = (config.workload.cache == CacheMode::Cold).then(workload::salt::fresh);
+        // A new salt per endpoint and run: a sweep's levels are runs of their own. A shard's is
+        // its race's, the same in every shard (`race/sharding.rs`).
+        let salt = (config.workload.cache == CacheMode::Cold).then(|| match config.shard {
+            Some(_) => super::sharding::salt(config, start_at, i, &endpoint.name),
+            None => workload::salt::fresh(),
+        });
         let spec = TargetSpec {
             id: EndpointId(u16::try_from(i).unwrap_or(u16::MAX)),
             name: &endpoint.name,

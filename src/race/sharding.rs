@@ -19,6 +19,11 @@ use super::tell::{Teller, Telling};
 /// The furthest `--start-at` may lie ahead: further is more likely a wrong date than a plan.
 const FURTHEST: Duration = Duration::from_secs(24 * 3600);
 
+/// The furthest `--start-at` may lie behind: an instant a little past starts the race at once
+/// (a shard that was slow to get ready); one further back is more likely a wrong date or time
+/// zone, and would start a shard alone, out of step with the others.
+const LONGEST_PAST: Duration = Duration::from_secs(3600);
+
 /// How long before `--start-at` the wait for it ends and the race opens its result files,
 /// starts its clock (at the instant) and its pipeline, and scrapes the servers' metrics once:
 /// so that none of that delays the first request. A signal in this last moment stops a race
@@ -38,12 +43,32 @@ fn start_at_from(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
     let usage = "write an RFC 3339 instant like 2026-12-06T20:00:00Z (or with an offset, \
                  +01:00), or a delay from now like +30s or +2m";
     let text = text.trim();
+    let clock_says = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+    if let Some(delay) = text.strip_prefix('-')
+        && humantime::parse_duration(delay.trim()).is_ok()
+    {
+        return Err(format!(
+            "`{text}` is a delay into the past: the start is a moment ahead, `+{}` for \
+             {} from now; {usage}",
+            delay.trim(),
+            delay.trim()
+        ));
+    }
     let at = if let Some(delay) = text.strip_prefix('+') {
         let delay = humantime::parse_duration(delay.trim())
             .map_err(|_| format!("`+{delay}` is not a delay: {usage}"))?;
-        let delay = chrono::Duration::from_std(delay.min(FURTHEST * 2))
-            .map_err(|_| format!("`+{delay:?}` is too far: {usage}"))?;
-        now + delay
+        let delay = chrono::Duration::from_std(delay).map_err(|_| {
+            format!(
+                "`{text}` is too far ahead: a start more than 24 h ahead is refused as a \
+                 likely typo"
+            )
+        })?;
+        now.checked_add_signed(delay).ok_or_else(|| {
+            format!(
+                "`{text}` is too far ahead: a start more than 24 h ahead is refused as a \
+                 likely typo"
+            )
+        })?
     } else {
         DateTime::parse_from_rfc3339(text)
             .map_err(|e| format!("`{text}` is not an instant ({e}): {usage}"))?
@@ -52,13 +77,32 @@ fn start_at_from(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
     let ahead = (at - now).to_std().unwrap_or_default();
     if ahead > FURTHEST {
         return Err(format!(
-            "`{text}` is {} h from now: a start more than 24 h ahead is refused as a likely \
-             typo; check the date (the system clock says it is {})",
-            ahead.as_secs() / 3600,
-            now.to_rfc3339_opts(SecondsFormat::Secs, true)
+            "`{text}` is {} from now: a start more than 24 h ahead is refused as a likely \
+             typo; check the date (the system clock says it is {clock_says})",
+            distance(ahead)
+        ));
+    }
+    let behind = (now - at).to_std().unwrap_or_default();
+    if behind > LONGEST_PAST {
+        return Err(format!(
+            "`{text}` was {} ago: a start more than 1 h in the past is refused as a likely \
+             mistake (the date, or the time zone: `Z` is UTC); check it (the system clock \
+             says it is {clock_says}), or give an instant ahead or a delay like +30s",
+            distance(behind)
         ));
     }
     Ok(at)
+}
+
+/// A distance in time as a person reads it: `2.8 s`, `59 m 57 s`, `25 h 0 m`, `3 d 2 h`.
+fn distance(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..60 => format!("{:.1} s", d.as_secs_f64()),
+        60..3600 => format!("{} m {} s", secs / 60, secs % 60),
+        3600..172_800 => format!("{} h {} m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{} d {} h", secs / 86_400, secs % 86_400 / 3600),
+    }
 }
 
 /// Waits until a moment ([`LEAD`]) before `at` by the system clock, telling so, unless
@@ -79,8 +123,9 @@ pub(super) async fn wait_for_start(
         )));
     }
     tell.tell(Telling::Warming(&format!(
-        "Starting at {shown} (in {:.1} s, by this machine's clock)…",
-        ahead.as_seconds_f64()
+        "Waiting until {shown} to start (in {}, by this machine's clock, which says it is {})…",
+        distance(ahead.to_std().unwrap_or_default()),
+        Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
     )));
     tokio::pin!(signal);
     loop {
@@ -110,10 +155,54 @@ pub(super) async fn until_zero(clock: &crate::clock::RaceClock, stop: &Cancellat
     }
 }
 
-/// How far from `at` the first measured request left, in milliseconds by the system clock
-/// (positive: late): `first` is its offset in a race whose clock started at `wall_start`.
-pub(super) fn start_skew_ms(at: DateTime<Utc>, wall_start: DateTime<Utc>, first: Offset) -> f64 {
+/// The cold-cache salt of endpoint `index` (named `name`) in a shard: the race's, the same in
+/// every shard of it (`workload::salt::shared`), from the race's seed and the `--start-at`
+/// instant when there is one.
+pub(super) fn salt(
+    config: &RaceConfig,
+    start_at: Option<DateTime<Utc>>,
+    index: usize,
+    name: &str,
+) -> String {
+    let nanos = start_at.map(|at| at.timestamp_nanos_opt().unwrap_or(at.timestamp()));
+    crate::workload::salt::shared(config.workload.seed, nanos, index, name)
+}
+
+/// What a shard says before it starts about how it was started: a cold race without
+/// `--start-at` takes its salt from the seed alone, which the next run with that seed repeats;
+/// warm-up requests are sent after the instant and shift the shard's schedule.
+pub(super) fn start_notices(config: &RaceConfig, start_at: Option<DateTime<Utc>>) -> Vec<String> {
+    let Some(shard) = config.shard else {
+        return Vec::new();
+    };
+    let mut notices = Vec::new();
+    if start_at.is_none() && config.workload.cache == crate::config::CacheMode::Cold {
+        notices.push(format!(
+            "shard {shard}: without --start-at, the cold cache's salt is derived from the seed              ({}) alone, the same in every shard (they send one race's prompts) and in every              run with this seed, so the servers may still hold this race's prompts from an              earlier run; give every shard one --start-at instant (or a new --seed) for a              fresh salt",
+            config.workload.seed
+        ));
+    }
+    if config.load.warmup_requests > 0 && config.shard.is_some_and(|s| s.count > 1) {
+        notices.push(format!(
+            "shard {shard}: its {} warm-up requests per endpoint are sent after the start, and              its schedule starts when they end, so the shards' first requests no longer leave              together (the skew includes the warm-ups); with --shard, leave --warmup at 0              (connections are warmed anyway)",
+            config.load.warmup_requests
+        ));
+    }
+    notices
+}
+
+/// How late the first measured request left, in milliseconds by the system clock (positive:
+/// late), against when the race's schedule had it leave: `due` after `at` (a shard's first
+/// request at a rate is due a share of the interval after the instant; warm-ups are not in
+/// the schedule, so they count as lateness). `first` is its offset in a race whose clock
+/// started at `wall_start`.
+pub(super) fn start_skew_ms(
+    at: DateTime<Utc>,
+    wall_start: DateTime<Utc>,
+    (first, due): (Offset, Offset),
+) -> f64 {
     let left = crate::clock::wall_time(wall_start, first);
+    let at = at + chrono::Duration::from_std(due.as_duration()).unwrap_or_default();
     #[expect(
         clippy::cast_precision_loss,
         reason = "a skew in nanoseconds is far below 2^52"
@@ -128,7 +217,7 @@ pub(super) fn shard_run(
     config: &RaceConfig,
     start_at: Option<DateTime<Utc>>,
     wall_start: DateTime<Utc>,
-    first: Option<Offset>,
+    first: Option<(Offset, Offset)>,
 ) -> Option<ShardRun> {
     if config.shard.is_none() && start_at.is_none() {
         return None;
@@ -185,7 +274,7 @@ mod tests {
         );
         assert_eq!(start_at_from("+30s", now), Ok(at("2026-12-06T19:59:30Z")));
         assert_eq!(start_at_from(" +2m ", now), Ok(at("2026-12-06T20:01:00Z")));
-        // An instant past is taken: the race starts at once and says how late.
+        // An instant a little past is taken: the race starts at once and says how late.
         assert_eq!(
             start_at_from("2026-12-06T19:00:00Z", now),
             Ok(at("2026-12-06T19:00:00Z"))
@@ -210,6 +299,26 @@ mod tests {
         let message = start_at_from("2027-12-06T20:00:00Z", now).expect_err("a year ahead");
         assert!(message.contains("24 h"), "{message}");
         assert!(start_at_from("+100000h", now).is_err());
+        assert!(start_at_from("+1000000000000h", now).is_err());
+        // The real distance, not a day rounded down.
+        let message = start_at_from("+25h", now).expect_err("25 h ahead");
+        assert!(message.contains("is 25 h 0 m from now"), "{message}");
+        let message = start_at_from("2026-12-09T20:00:00Z", now).expect_err("3 days ahead");
+        assert!(message.contains("is 3 d 0 h from now"), "{message}");
+    }
+
+    #[test]
+    fn a_start_long_past_or_a_negative_delay_is_refused() {
+        let now = at("2026-12-06T19:59:00Z");
+        let message = start_at_from("2026-12-03T19:59:00Z", now).expect_err("3 days past");
+        assert!(message.contains("was 3 d 0 h ago"), "{message}");
+        assert!(message.contains("1 h in the past"), "{message}");
+        assert!(start_at_from("2026-12-06T18:58:00Z", now).is_err());
+        let message = start_at_from("-5s", now).expect_err("a negative delay");
+        assert!(message.contains("into the past"), "{message}");
+        assert!(message.contains("`+5s`"), "{message}");
+        assert_eq!(distance(Duration::from_secs(3597)), "59 m 57 s");
+        assert_eq!(distance(Duration::from_millis(2_800)), "2.8 s");
     }
 
     #[test]
@@ -217,10 +326,15 @@ mod tests {
         let start = at("2026-12-06T20:00:00Z");
         let wall_start = at("2026-12-06T19:59:59.990Z");
         let first = Offset::from_duration(Duration::from_millis(13));
-        let skew = start_skew_ms(start, wall_start, first);
+        let skew = start_skew_ms(start, wall_start, (first, Offset::ZERO));
         assert!((skew - 3.0).abs() < 1e-9, "{skew}");
-        let early = start_skew_ms(start, wall_start, Offset::ZERO);
+        let early = start_skew_ms(start, wall_start, (Offset::ZERO, Offset::ZERO));
         assert!((early + 10.0).abs() < 1e-9, "{early}");
+        // Shard 3 of 4 at 2/s: its first request is due 1.5 s after the instant, and leaving
+        // then (2 ms late) is a skew of 2 ms, not 1 502.
+        let ms = |ms| Offset::from_duration(Duration::from_millis(ms));
+        let skew = start_skew_ms(start, start, (ms(1_502), ms(1_500)));
+        assert!((skew - 2.0).abs() < 1e-9, "{skew}");
     }
 
     #[test]

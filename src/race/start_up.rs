@@ -80,6 +80,7 @@ pub(crate) async fn start(
         options.replay,
         options.tell.clone(),
         Arc::clone(&stop),
+        options.start_at,
     ));
     let mut prepared = until_signal(task, shutdown.recv(), &stop, "preparing the race")
         .await
@@ -200,6 +201,7 @@ async fn prepare(
     replay: bool,
     tell: Teller,
     stop: Arc<AtomicBool>,
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Prepared, RaceError> {
     let load = &config.load;
     // The race sends at most this many prompts per endpoint when it counts its requests.
@@ -251,13 +253,14 @@ async fn prepare(
             .sum(),
     };
     capacity::Demand::of(&config, kept, kept, replay).fits(&machine)?;
-    let mut field = resolve_endpoints(&config, &workload.prompts).await?;
+    let mut field = resolve_endpoints(&config, &workload.prompts, start_at).await?;
     let mut workers = engine::workers(&field.targets, &config.timeouts).map_err(RaceError::Tls)?;
     // Before anything is sent: a race that cannot keep its results is not worth running.
     record::disk::check_folder(&dir, record::disk::MIN_FREE_BYTES)?;
     // The race can start: what it is, told before the connections are warmed.
     tell.tell(Telling::Ready);
     let mut notices = workload.notes;
+    notices.extend(super::sharding::start_notices(&config, start_at));
     if config.load.warm_connections {
         let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
         let connections = if workers.len() == 1 {

@@ -339,16 +339,18 @@ fn shard_notices(ends: &[LaneEnd], listed: &[Listed]) -> Vec<String> {
     notices
 }
 
-/// Said when the shards' first requests left far apart on the merged clock (the hosts'
-/// clocks): for that long, not every shard was sending.
+/// Said when the shards started sending far apart on the merged clock (the hosts' clocks),
+/// each shard's first request taken against when its schedule had it leave: for that long, not
+/// every shard was sending.
 fn start_notice(ends: &[LaneEnd]) -> Option<String> {
-    let firsts = ends.iter().filter_map(|e| e.first_sent);
+    let firsts = ends.iter().filter_map(|e| e.started_sending);
     let spread = firsts.clone().max()?.since(firsts.min()?);
     let spread_ms = spread.as_secs_f64() * 1000.0;
     (spread_ms > START_SPREAD_NOTICE_MS).then(|| {
         format!(
-            "the shards' first requests left {:.1} s apart by their hosts' clocks: for that \
-             long at the start, not every shard was sending (see each shard's start_skew_ms)",
+            "the shards started sending {:.1} s apart by their hosts' clocks (each shard's first \
+             request against when its schedule had it leave): for that long at the start, not \
+             every shard was sending (see each shard's start_skew_ms)",
             spread_ms / 1000.0
         )
     })

@@ -140,7 +140,10 @@ impl EndpointStats {
             return;
         }
         self.counts.in_flight = self.counts.in_flight.saturating_sub(1);
-        if record.repeat {
+        // A request no server saw repeated nothing to one (a dead port sends thousands).
+        if super::repeats::never_reached(record) {
+            self.counts.unreached += 1;
+        } else if record.repeat {
             self.counts.repeats += 1;
         }
         self.last_finished = Some(self.last_finished.map_or(t, |l| l.max(t)));

@@ -57,6 +57,16 @@ pub fn first_of_each<'a>(prompts: impl IntoIterator<Item = &'a [Message]>) -> Ve
     firsts
 }
 
+/// Whether `record` failed before it reached a server: its host did not resolve, or no
+/// connection (TCP, TLS, a proxy's tunnel) could be opened in time. Its prompt was never sent.
+pub fn never_reached(record: &crate::stats::RequestRecord) -> bool {
+    use crate::event::ErrorClass;
+    matches!(
+        record.error_class,
+        Some(ErrorClass::Dns | ErrorClass::Connect | ErrorClass::ConnectTimeout)
+    )
+}
+
 /// The prompts one endpoint has been sent so far, warm-ups included (they warm a cache too).
 #[derive(Clone, Debug, Default)]
 pub struct Repeats {

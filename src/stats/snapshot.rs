@@ -221,6 +221,11 @@ pub struct Counts {
     /// Requests whose prompt had been sent to the endpoint before (`stats::repeats`).
     #[serde(default)]
     pub repeats: u64,
+    /// Of `failed`, the requests that never reached a server: no connection could be opened
+    /// for them (`stats::repeats::never_reached`). Not repeats: no server saw their prompt.
+    /// Left out of the JSON when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreached: u64,
 }
 
 impl Counts {
@@ -230,11 +235,18 @@ impl Counts {
         (self.json_checked > 0).then(|| self.json_valid as f64 / self.json_checked as f64)
     }
 
-    /// Of the requests that ended, the share that repeated a prompt; None before any ended.
+    /// Of the requests that ended having reached a server, the share that repeated a prompt;
+    /// None before any did.
     #[must_use]
     pub fn repeat_share(&self) -> Option<f64> {
-        let ended = self.succeeded + self.failed + self.cancelled;
+        let ended = self.reached_ended();
         (ended > 0).then(|| self.repeats as f64 / ended as f64)
+    }
+
+    /// Requests that ended, less those that never reached a server (`unreached`).
+    #[must_use]
+    pub fn reached_ended(&self) -> u64 {
+        (self.succeeded + self.failed + self.cancelled).saturating_sub(self.unreached)
     }
 
     /// Requests of the workload that have ended, against which progress is told: an attempt

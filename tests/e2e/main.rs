@@ -55,6 +55,7 @@ mod race_responses;
 mod race_retries;
 mod race_trace;
 mod reasoning;
+mod reconnect;
 mod replay;
 mod report_html;
 mod secrets;

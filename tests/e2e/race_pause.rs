@@ -27,7 +27,7 @@ struct Race {
     server: MockServer,
     controls: Controls,
     events: mpsc::UnboundedReceiver<RaceEvent>,
-    run: JoinHandle<Option<llmrace::event::Offset>>,
+    run: JoinHandle<Option<(llmrace::event::Offset, llmrace::event::Offset)>>,
     workers: usize,
 }
 

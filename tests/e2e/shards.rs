@@ -169,6 +169,108 @@ async fn three_shards_started_together_send_the_races_requests_once_each() {
         assert_eq!(run["race"]["shard"]["index"], k);
         assert_eq!(run["race"]["load"]["requests"], 20);
     }
+    // One cold-cache salt for the race, in every shard: the bodies one process would send.
+    let salts: Vec<String> = dirs
+        .iter()
+        .map(|d| {
+            run_json(d)["endpoints"][0]["salt"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(salts.iter().all(|s| *s == salts[0]), "{salts:?}");
+    let salted = bodies
+        .iter()
+        .filter(|b| String::from_utf8_lossy(b).contains(&format!("{} prompt number", salts[0])))
+        .count();
+    assert_eq!(salted, 20, "every measured body carries the race's salt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instant_gives_shards_a_new_salt_and_one_process_draws_its_own() {
+    let server = mock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let salt = |dir: &Path| {
+        run_json(dir)["endpoints"][0]["salt"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let at = soon();
+    let later = (chrono::Utc::now() + chrono::Duration::seconds(6))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut commands = Vec::new();
+    for (name, flags) in [
+        ("a0", vec!["--shard", "0/2", "--start-at", &at]),
+        ("a1", vec!["--shard", "1/2", "--start-at", &at]),
+        ("b0", vec!["--shard", "0/2", "--start-at", &later]),
+        ("one", vec![]),
+        ("two", vec![]),
+    ] {
+        let mut all = vec!["-n", "2", "-c", "2"];
+        all.extend(flags);
+        commands.push(race_command(&server, &tmp.path().join(name), &all));
+    }
+    for (code, text) in run_all(commands).await {
+        assert_eq!(code, 0, "{text}");
+    }
+    let [a0, a1, b0, one, two] =
+        ["a0", "a1", "b0", "one", "two"].map(|name| salt(&tmp.path().join(name)));
+    assert_eq!(a0, a1, "one race's shards share the salt");
+    assert_ne!(a0, b0, "another instant is another race");
+    assert_ne!(one, two, "a race in one process draws a fresh salt");
+    assert_ne!(one, a0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_at_a_rate_measure_their_skew_against_their_own_first_send() {
+    let server = mock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = (0..4)
+        .map(|k| tmp.path().join(format!("shard-{k}")))
+        .collect();
+    let at = soon();
+    let commands = (0..4)
+        .map(|k| {
+            let shard = format!("{k}/4");
+            // 2/s over 4 shards: shard K's first request is due K × 500 ms after the instant.
+            let flags = [
+                "-n",
+                "8",
+                "--rate",
+                "2/s",
+                "--shard",
+                &shard,
+                "--start-at",
+                &at,
+            ];
+            race_command(&server, &dirs[k], &flags)
+        })
+        .collect();
+    for (code, text) in run_all(commands).await {
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains("of 8 requests per endpoint, 1/4 of the rate"),
+            "{text}"
+        );
+    }
+    for (k, dir) in dirs.iter().enumerate() {
+        let skew = run_json(dir)["shard"]["start_skew_ms"].as_f64().unwrap();
+        // Against the instant it would be K × 500 ms and more: shard 3's 1 500.
+        assert!(skew.abs() < 400.0, "shard {k}: skew {skew} ms");
+    }
+    let merged = tmp.path().join("merged");
+    let output = Command::new(BIN)
+        .arg("merge")
+        .args(&dirs)
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let notices = run_json(&merged)["notices"].to_string();
+    assert!(!notices.contains("apart"), "{notices}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,7 +381,7 @@ fn a_signal_while_waiting_for_the_start_leaves_nothing_behind() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    race.wait_for_line("the wait for the start", |l| l.starts_with("Starting at"));
+    race.wait_for_line("the wait for the start", |l| l.starts_with("Waiting until"));
     race.signal("INT");
     let ended = race.end();
     assert_eq!(ended.code, Some(130), "{}", ended.stderr);

@@ -12,7 +12,8 @@ pub fn repeat_notice(e: &EndpointSnapshot) -> Option<String> {
     if share <= REPEAT_NOTICE_SHARE {
         return None;
     }
-    let ended = e.counts.succeeded + e.counts.failed + e.counts.cancelled;
+    // Requests that never reached a server are not counted: no server saw their prompt.
+    let ended = e.counts.reached_ended();
     Some(format!(
         "{}: {} of {ended} requests ({:.1}%) repeated a prompt sent to it earlier in the race: a \
          server with a prefix cache answers those partly from its cache, so its numbers look \
@@ -87,6 +88,16 @@ mod tests {
         );
         assert!(notice.contains("--synthetic"), "{notice}");
         assert_eq!(repeat_notice(&endpoint(0, 0)), None);
+        // Against a dead port nothing reached a server: nothing repeated.
+        let mut dead = endpoint(0, 0);
+        dead.counts.failed = 50;
+        dead.counts.unreached = 50;
+        assert_eq!(repeat_notice(&dead), None);
+        let mut some = endpoint(24, 4);
+        some.counts.failed = 100;
+        some.counts.unreached = 100;
+        let notice = repeat_notice(&some).unwrap_or_default();
+        assert!(notice.starts_with("a: 4 of 24 requests"), "{notice}");
     }
 
     #[test]

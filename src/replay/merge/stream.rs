@@ -7,6 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::time::Duration;
 
 use crate::config::Shard;
 use crate::event::{EndpointId, EventKind, Offset, RaceEvent, RequestId};
@@ -67,8 +68,10 @@ pub(crate) struct LaneEnd {
     /// Cut without an end line: the requests it had in flight, closed as cancelled at `t`.
     pub cut_in_flight: Option<usize>,
     pub damage: Option<String>,
-    /// When its first measured (not warm-up) request left, on the merged clock.
-    pub first_sent: Option<Offset>,
+    /// When it started sending, on the merged clock: when its first measured (not warm-up)
+    /// request left, less when its schedule had it leave (`lag_us` says how late it was: a
+    /// shard's first request at a rate is due a share of the interval after the others').
+    pub started_sending: Option<Offset>,
 }
 
 /// One shard's stream on the merged clock.
@@ -80,7 +83,7 @@ struct Lane<S> {
     keeps_scrapes: bool,
     open: BTreeMap<RequestId, EndpointId>,
     last_t: Offset,
-    first_sent: Option<Offset>,
+    started_sending: Option<Offset>,
     /// The cancellations closing a cut stream, handed out last.
     closing: Vec<RaceEvent>,
     end: Option<LaneEnd>,
@@ -104,11 +107,20 @@ impl<S: Source> Lane<S> {
                 return Some(Err(TooHigh { lane, id }));
             }
             match event.kind {
-                EventKind::Sent { warmup, .. } => {
+                EventKind::Sent { warmup, lag_us, .. } => {
                     self.open.insert(event.request, event.endpoint);
-                    if !warmup {
-                        let first = self.first_sent.get_or_insert(event.t);
-                        *first = (*first).min(event.t);
+                    match lag_us {
+                        // At a rate: the shard's zero and how late its first request was.
+                        Some(lag) if !warmup => {
+                            let late = self.shift.as_duration() + Duration::from_micros(lag);
+                            self.started_sending
+                                .get_or_insert(Offset::from_duration(late));
+                        }
+                        None if !warmup => {
+                            let first = self.started_sending.get_or_insert(event.t);
+                            *first = (*first).min(event.t);
+                        }
+                        _ => {}
                     }
                 }
                 EventKind::Finished { .. }
@@ -175,7 +187,7 @@ impl<S: Source> Lane<S> {
             interrupted: end.is_none_or(|e| e.interrupted),
             cut_in_flight,
             damage: self.source.damage(),
-            first_sent: self.first_sent,
+            started_sending: self.started_sending,
         });
     }
 }
@@ -207,7 +219,7 @@ impl<S: Source> Interleave<S> {
                 keeps_scrapes: i == 0,
                 open: BTreeMap::new(),
                 last_t: shift,
-                first_sent: None,
+                started_sending: None,
                 closing: Vec::new(),
                 end: None,
             })
