@@ -23,3 +23,14 @@ pub struct ShardRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
 }
+
+/// The hosts of `shards`, each once, in shard order: a merged race's `host`.
+pub(crate) fn hosts(shards: &[ShardRun]) -> String {
+    let mut hosts: Vec<&str> = Vec::new();
+    for host in shards.iter().map(|s| s.host.as_str()) {
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    hosts.join(", ")
+}

@@ -23,6 +23,8 @@ pub(crate) struct ShardFolder<S> {
     /// Its `run.json`, when it was written (a killed shard has none).
     pub run: Option<RunInfo>,
     pub events: S,
+    /// What was found wrong with it that did not stop the merge (a damaged `run.json`).
+    pub notices: Vec<String>,
 }
 
 /// A shard of the race that is not merged, and why: told in every output.
@@ -37,6 +39,9 @@ pub(crate) struct Shards<S> {
     pub count: u32,
     pub present: Vec<ShardFolder<S>>,
     pub missing: Vec<Gap>,
+    /// Folders passed that hold no shard's results yet (killed before its first flush),
+    /// merged as missing shards with `--allow-missing`: the folder and why.
+    pub unstarted: Vec<(PathBuf, String)>,
 }
 
 /// A folder as opened: a shard with its replay, or one without (merged only as missing).
@@ -47,6 +52,7 @@ pub(crate) struct Opened<S> {
     /// The race as the shard ran it, from its replay's header, else its `run.json`.
     pub race: RaceConfig,
     pub events: Option<S>,
+    pub notices: Vec<String>,
 }
 
 /// Opens the folder `path` as a shard's results.
@@ -62,9 +68,25 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         });
     }
     let run = RunInfo::read(path);
+    let mut notices = Vec::new();
+    let run_json = path.join(crate::record::files::RUN_JSON);
+    if run.is_none() && run_json.exists() {
+        notices.push(format!(
+            "{} cannot be read (damaged or cut short?): the shard is merged from its replay \
+             alone, its host and start skew unknown",
+            run_json.display()
+        ));
+    }
     let reader = match ReplayReader::open(path) {
         Ok(reader) => Some(reader),
         Err(ReplayError::NoReplay { .. }) => None,
+        // No run.json and no readable replay: a shard killed before its first flush.
+        Err(ReplayError::NotAReplay { why, .. }) if run.is_none() => {
+            return Err(MergeError::Unstarted {
+                path: path.to_path_buf(),
+                why: format!("its replay is unreadable ({why})"),
+            });
+        }
         Err(source) => {
             return Err(MergeError::Replay {
                 path: path.to_path_buf(),
@@ -76,8 +98,9 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         (Some(reader), _) => reader.header().race.clone(),
         (None, Some(run)) => run.race.clone(),
         (None, None) => {
-            return Err(MergeError::NotResults {
+            return Err(MergeError::Unstarted {
                 path: path.to_path_buf(),
+                why: unstarted_why(path),
             });
         }
     };
@@ -90,6 +113,20 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
     let shard = shard_of(run.as_ref(), &race).ok_or_else(|| MergeError::NotAShard {
         path: path.to_path_buf(),
     })?;
+    let own = run.as_ref().and_then(|r| r.shard.as_ref()).map(|s| Shard {
+        index: s.index,
+        count: s.count,
+    });
+    let recorded = reader.as_ref().and_then(|r| r.header().race.shard);
+    if let (Some(own), Some(recorded)) = (own, recorded)
+        && own != recorded
+    {
+        return Err(MergeError::ShardsDisagree {
+            path: path.to_path_buf(),
+            run: own.to_string(),
+            replay: recorded.to_string(),
+        });
+    }
     if shard.count > MAX_SHARDS {
         return Err(MergeError::TooManyShards {
             path: path.to_path_buf(),
@@ -108,7 +145,28 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         run,
         race,
         events: reader,
+        notices,
     })
+}
+
+/// Why a folder without `run.json` or a replay holds no results: empty, or only the files a
+/// race opens at its start (killed before it wrote anything).
+fn unstarted_why(path: &Path) -> String {
+    let names: Vec<String> = std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        "it is empty: killed before it started?".to_string()
+    } else if names.iter().all(|n| n.ends_with(".partial")) {
+        "it holds only unfinished .partial files: killed before its first flush?".to_string()
+    } else {
+        "it holds neither run.json nor replay.jsonl.gz".to_string()
+    }
 }
 
 /// Which shard a folder holds: its `run.json` says, or else the race its replay recorded.
@@ -171,6 +229,7 @@ pub(crate) fn check<S>(
                 shard: folder.shard,
                 run: folder.run,
                 events,
+                notices: folder.notices,
             }),
             None if allow_missing => missing.push(Gap {
                 index: folder.shard.index,
@@ -210,6 +269,7 @@ pub(crate) fn check<S>(
             count,
             present,
             missing,
+            unstarted: Vec::new(),
         },
         race,
     ))

@@ -76,6 +76,7 @@ fn opened(replay: Replay, path: &str) -> Opened<Held> {
             end: replay.end,
             damage: replay.damage,
         }),
+        notices: Vec::new(),
     }
 }
 
