@@ -84,6 +84,15 @@ pub fn merge(folders: &[PathBuf], out: &Path, options: MergeOptions) -> Result<M
         });
     }
     let (mut shards, race) = inputs::check(opened, options.allow_missing)?;
+    if !unstarted.is_empty() {
+        for gap in shards
+            .missing
+            .iter_mut()
+            .filter(|g| g.why == inputs::NOT_GIVEN)
+        {
+            "no folder holding its results was given".clone_into(&mut gap.why);
+        }
+    }
     shards.unstarted = unstarted;
     if let Some(own) = shards.present.iter().find(|f| same_folder(&f.path, out)) {
         return Err(MergeError::Out(format!(

@@ -308,7 +308,11 @@ fn a_shard_killed_before_its_first_flush_is_a_missing_shard_when_allowed() {
     let notice = run["notices"][0].as_str().unwrap();
     assert!(notice.contains("are missing"), "{notice}");
     assert!(
-        notice.contains(&format!("{} (its replay is unreadable", path(&s1))),
+        notice.contains("shard 1/3 (no folder holding its results was given)"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains(&format!("{} (its replay.jsonl.gz is empty", path(&s1))),
         "{notice}"
     );
     assert!(

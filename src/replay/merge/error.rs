@@ -20,6 +20,12 @@ pub enum MergeError {
     )]
     NotAFolder { path: PathBuf },
     #[error(
+        "{} is not a race's results folder: it holds neither run.json nor replay.jsonl.gz\n  \
+         {SHARDS_HELP}",
+        .path.display()
+    )]
+    NotResults { path: PathBuf },
+    #[error(
         "{} holds no shard's results: {why}\n  help: pass --allow-missing to merge the other \
          shards with this one said to be missing, or leave the folder out",
         .path.display()

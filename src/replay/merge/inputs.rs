@@ -16,6 +16,9 @@ pub(crate) const MAX_SHARDS: u32 = 100_000;
 /// Missing shards named one by one in a message; past these they are counted.
 const NAMED: usize = 8;
 
+/// Why a shard is missing when no folder of it was passed.
+pub(crate) const NOT_GIVEN: &str = "its folder was not given";
+
 /// One shard's results folder, its replay open at its first event.
 pub(crate) struct ShardFolder<S> {
     pub path: PathBuf,
@@ -82,9 +85,17 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         Err(ReplayError::NoReplay { .. }) => None,
         // No run.json and no readable replay: a shard killed before its first flush.
         Err(ReplayError::NotAReplay { why, .. }) if run.is_none() => {
+            let replay = path.join(crate::record::files::REPLAY_FILE);
+            let empty = std::fs::metadata(&replay).is_ok_and(|m| m.len() == 0);
             return Err(MergeError::Unstarted {
                 path: path.to_path_buf(),
-                why: format!("its replay is unreadable ({why})"),
+                why: if empty {
+                    "its replay.jsonl.gz is empty and it has no run.json: killed before its \
+                     first flush?"
+                        .to_string()
+                } else {
+                    format!("it has no run.json and its replay is unreadable ({why})")
+                },
             });
         }
         Err(source) => {
@@ -98,9 +109,14 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         (Some(reader), _) => reader.header().race.clone(),
         (None, Some(run)) => run.race.clone(),
         (None, None) => {
-            return Err(MergeError::Unstarted {
-                path: path.to_path_buf(),
-                why: unstarted_why(path),
+            return Err(match unstarted_why(path) {
+                Some(why) => MergeError::Unstarted {
+                    path: path.to_path_buf(),
+                    why,
+                },
+                None => MergeError::NotResults {
+                    path: path.to_path_buf(),
+                },
             });
         }
     };
@@ -149,9 +165,10 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
     })
 }
 
-/// Why a folder without `run.json` or a replay holds no results: empty, or only the files a
-/// race opens at its start (killed before it wrote anything).
-fn unstarted_why(path: &Path) -> String {
+/// Why a folder without `run.json` or a replay holds no results yet: empty, or only the files a
+/// race opens at its start (killed before it wrote anything). `None`: it holds other files, so
+/// it is not a race's results folder at all.
+fn unstarted_why(path: &Path) -> Option<String> {
     let names: Vec<String> = std::fs::read_dir(path)
         .map(|entries| {
             entries
@@ -161,11 +178,11 @@ fn unstarted_why(path: &Path) -> String {
         })
         .unwrap_or_default();
     if names.is_empty() {
-        "it is empty: killed before it started?".to_string()
+        Some("it is empty: killed before it started?".to_string())
     } else if names.iter().all(|n| n.ends_with(".partial")) {
-        "it holds only unfinished .partial files: killed before its first flush?".to_string()
+        Some("it holds only unfinished .partial files: killed before its first flush?".to_string())
     } else {
-        "it holds neither run.json nor replay.jsonl.gz".to_string()
+        None
     }
 }
 
@@ -254,7 +271,7 @@ pub(crate) fn check<S>(
     }
     missing.extend(absent.into_iter().map(|index| Gap {
         index,
-        why: "its folder was not given".to_string(),
+        why: NOT_GIVEN.to_string(),
     }));
     missing.sort_by_key(|gap| gap.index);
     if present.is_empty() {
