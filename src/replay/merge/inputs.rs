@@ -80,31 +80,7 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
             run_json.display()
         ));
     }
-    let reader = match ReplayReader::open(path) {
-        Ok(reader) => Some(reader),
-        Err(ReplayError::NoReplay { .. }) => None,
-        // No run.json and no readable replay: a shard killed before its first flush.
-        Err(ReplayError::NotAReplay { why, .. }) if run.is_none() => {
-            let replay = path.join(crate::record::files::REPLAY_FILE);
-            let empty = std::fs::metadata(&replay).is_ok_and(|m| m.len() == 0);
-            return Err(MergeError::Unstarted {
-                path: path.to_path_buf(),
-                why: if empty {
-                    "its replay.jsonl.gz is empty and it has no run.json: killed before its \
-                     first flush?"
-                        .to_string()
-                } else {
-                    format!("it has no run.json and its replay is unreadable ({why})")
-                },
-            });
-        }
-        Err(source) => {
-            return Err(MergeError::Replay {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
+    let reader = open_replay(path, run.is_some())?;
     let race = match (&reader, &run) {
         (Some(reader), _) => reader.header().race.clone(),
         (None, Some(run)) => run.race.clone(),
@@ -163,6 +139,33 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         events: reader,
         notices,
     })
+}
+
+/// The folder's replay, `None` when it has none. Without a `run.json` (`has_run`), a replay
+/// that is empty or unreadable is a shard killed before its first flush.
+fn open_replay(path: &Path, has_run: bool) -> Result<Option<ReplayReader>, MergeError> {
+    match ReplayReader::open(path) {
+        Ok(reader) => Ok(Some(reader)),
+        Err(ReplayError::NoReplay { .. }) => Ok(None),
+        Err(ReplayError::NotAReplay { why, .. }) if !has_run => {
+            let replay = path.join(crate::record::files::REPLAY_FILE);
+            let empty = std::fs::metadata(&replay).is_ok_and(|m| m.len() == 0);
+            Err(MergeError::Unstarted {
+                path: path.to_path_buf(),
+                why: if empty {
+                    "its replay.jsonl.gz is empty and it has no run.json: killed before its \
+                     first flush?"
+                        .to_string()
+                } else {
+                    format!("it has no run.json and its replay is unreadable ({why})")
+                },
+            })
+        }
+        Err(source) => Err(MergeError::Replay {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// Why a folder without `run.json` or a replay holds no results yet: empty, or only the files a
