@@ -60,7 +60,7 @@ pub struct ReplayHeader {
     /// A merged race's: its shards as its `run.json` lists them (host, start skew, folder), so
     /// that every output rebuilt from the replay names them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub shard_runs: Vec<super::run_info::ShardRun>,
+    pub shard_runs: Vec<super::shard_run::ShardRun>,
     /// A merged race's (`merge --allow-missing`): the shard numbers not merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_shards: Vec<u32>,

@@ -156,7 +156,7 @@ impl RunInfo {
         note_reads(&mut info, numbers);
         // A merged race's replay names its shards and any gap, as its `run.json` did.
         if !header.shard_runs.is_empty() {
-            info.host = shard::hosts(&header.shard_runs);
+            info.host = super::shard_run::hosts(&header.shard_runs);
         }
         info.shards.clone_from(&header.shard_runs);
         info.missing_shards.clone_from(&header.missing_shards);
@@ -528,8 +528,7 @@ pub fn host_name() -> String {
 mod repeats;
 pub use repeats::repeat_notice;
 mod server_notice;
-mod shard;
+pub use super::shard_run::ShardRun;
 pub use server_notice::server_metrics_notices;
-pub use shard::ShardRun;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! What `run.json` says of shards: a shard's own (which one it was, where and when it started)
-//! and, in a merged folder, every shard merged and every one missing.
+//! A shard of a race as it ran (`--shard K/N`): in its own `run.json`, and listed in a merged
+//! folder's `run.json` and its replay's header (a file of its own, which both import).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
