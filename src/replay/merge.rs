@@ -402,8 +402,15 @@ fn shard_notices(ends: &[LaneEnd], listed: &[Listed], kept: &[u64]) -> Vec<Strin
 /// A shard that finished (its `run.json` says so) whose replay is cut: the merge counts what
 /// the replay holds, which is less than the shard raced.
 fn finished_but_cut(which: &str, path: &Path, in_flight: usize, kept: u64) -> String {
-    let recorded = std::fs::read_to_string(path.join(crate::record::files::REQUESTS_JSONL))
-        .map(|text| text.lines().filter(|l| !l.trim().is_empty()).count() as u64)
+    // Counted a line at a time: a long race's requests.jsonl need not fit in memory.
+    let recorded = std::fs::File::open(path.join(crate::record::files::REQUESTS_JSONL))
+        .map(|file| {
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(file));
+            lines
+                .map_while(Result::ok)
+                .filter(|l| !l.trim().is_empty())
+                .count() as u64
+        })
         .ok();
     let lost = match recorded {
         Some(recorded) => format!(
