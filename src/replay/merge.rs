@@ -140,6 +140,13 @@ pub(crate) fn merge_shards<S: Source>(
     let mut notices: Vec<String> = missing_notice(&missing, count, present.len(), &unstarted)
         .into_iter()
         .collect();
+    if missing.is_empty() && !unstarted.is_empty() {
+        notices.push(format!(
+            "left out, holding no shard's results (every shard of the race is merged from the \
+             other folders): {}",
+            unstarted_told(&unstarted)
+        ));
+    }
     let mut listed = Vec::with_capacity(present.len());
     let mut sources = Vec::with_capacity(present.len());
     for folder in present {
@@ -351,21 +358,26 @@ fn missing_notice(
         each.join(", ")
     );
     if !unstarted.is_empty() {
-        let mut folders: Vec<String> = unstarted
-            .iter()
-            .take(NAMED_GAPS)
-            .map(|(path, why)| format!("{} ({why})", path.display()))
-            .collect();
-        if unstarted.len() > NAMED_GAPS {
-            folders.push(format!("{} more", unstarted.len() - NAMED_GAPS));
-        }
         let _ = write!(
             notice,
             "; taken for missing shards, holding no shard's results: {}",
-            folders.join(", ")
+            unstarted_told(unstarted)
         );
     }
     Some(notice)
+}
+
+/// The folders passed that held no shard's results, each with why.
+fn unstarted_told(unstarted: &[(PathBuf, String)]) -> String {
+    let mut folders: Vec<String> = unstarted
+        .iter()
+        .take(NAMED_GAPS)
+        .map(|(path, why)| format!("{} ({why})", path.display()))
+        .collect();
+    if unstarted.len() > NAMED_GAPS {
+        folders.push(format!("{} more", unstarted.len() - NAMED_GAPS));
+    }
+    folders.join(", ")
 }
 
 /// What the shards' streams said as they ended: damage, a cut, a stop. A shard whose

@@ -321,6 +321,31 @@ fn a_shard_killed_before_its_first_flush_is_a_missing_shard_when_allowed() {
     );
     check_accounting(&out);
 
+    // Every shard there and an empty folder besides: it is said to be left out.
+    let s1 = dir.path().join("s1-whole");
+    let s2 = dir.path().join("s2-whole");
+    shard_race(&s1, ENDPOINTS, "7", (1, 3), "h");
+    shard_race(&s2, ENDPOINTS, "7", (2, 3), "h");
+    let empty = dir.path().join("shard-3");
+    std::fs::create_dir(&empty).unwrap();
+    let all = dir.path().join("all");
+    let (code, _, stderr) = merge(&[
+        path(&s0),
+        path(&s1),
+        path(&s2),
+        path(&empty),
+        "-o",
+        path(&all),
+        "--allow-missing",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("holding no shard's results (every shard of the race is merged from the other folders): {} (it is empty", path(&empty))),
+        "{stderr}"
+    );
+    let s1 = dir.path().join("shard-1");
+    let s2 = dir.path().join("shard-2");
+
     // Nothing to merge at all: said, not a crash.
     let none = dir.path().join("none");
     let (code, _, stderr) = merge(&[path(&s1), path(&s2), "-o", path(&none), "--allow-missing"]);
