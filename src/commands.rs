@@ -476,6 +476,10 @@ fn closing_lines(
 ///
 /// [`replay_notices`]: crate::record::run_info::replay_notices
 fn tell_format(header: &crate::record::ReplayHeader) {
+    // A merged race's: its missing shards and the shards' damaged files.
+    for notice in &header.notices {
+        print::err(&format!("note: {notice}"));
+    }
     for notice in crate::record::run_info::replay_notices(header) {
         print::err(&format!("note: {notice}"));
     }

@@ -13,6 +13,7 @@ pub mod replay;
 pub mod results;
 pub mod run_info;
 pub mod server_file;
+mod shard_run;
 
 pub use endpoint_info::EndpointInfo;
 pub use files::REPLAY_FILE;

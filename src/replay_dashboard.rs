@@ -111,7 +111,7 @@ fn replay_info(replay: &EventLog) -> tui::RaceInfo {
             )
         })
         .collect();
-    let mut notices = Vec::new();
+    let mut notices = header.notices.clone();
     if replay.end.is_some_and(|end| end.interrupted) {
         notices.push("the race was stopped early: the replay ends where it stopped".to_string());
     }

@@ -57,6 +57,17 @@ pub struct ReplayHeader {
     /// are `id × N + K`, so each request's shard is its id modulo this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<u32>,
+    /// A merged race's: its shards as its `run.json` lists them (host, start skew, folder), so
+    /// that every output rebuilt from the replay names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shard_runs: Vec<super::shard_run::ShardRun>,
+    /// A merged race's (`merge --allow-missing`): the shard numbers not merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<u32>,
+    /// A merged race's: what the merge found that every output must say (the gap of missing
+    /// shards, a shard's damaged files), known before its events were merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// The header as its line holds it: without the prompts, which follow it one a line.
@@ -99,6 +110,9 @@ impl ReplayHeader {
             race,
             prompts,
             shards: None,
+            shard_runs: Vec::new(),
+            missing_shards: Vec::new(),
+            notices: Vec::new(),
         }
     }
 }

@@ -132,9 +132,11 @@ impl RunInfo {
         damage: Option<&str>,
         numbers: &[EndpointSnapshot],
     ) -> RunInfo {
-        let notices = damage
-            .map(super::replay::damage::notice)
-            .into_iter()
+        let notices = header
+            .notices
+            .iter()
+            .cloned()
+            .chain(damage.map(super::replay::damage::notice))
             .chain(replay_notices(header))
             .chain(endpoint_notices(&header.race, numbers))
             .collect();
@@ -152,6 +154,12 @@ impl RunInfo {
             )
         };
         note_reads(&mut info, numbers);
+        // A merged race's replay names its shards and any gap, as its `run.json` did.
+        if !header.shard_runs.is_empty() {
+            info.host = super::shard_run::hosts(&header.shard_runs);
+        }
+        info.shards.clone_from(&header.shard_runs);
+        info.missing_shards.clone_from(&header.missing_shards);
         info
     }
 
@@ -520,8 +528,7 @@ pub fn host_name() -> String {
 mod repeats;
 pub use repeats::repeat_notice;
 mod server_notice;
-mod shard;
+pub use super::shard_run::ShardRun;
 pub use server_notice::server_metrics_notices;
-pub use shard::ShardRun;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -62,11 +63,38 @@ pub struct Merged {
 /// them unless `allow_missing`.
 pub fn merge(folders: &[PathBuf], out: &Path, options: MergeOptions) -> Result<Merged, MergeError> {
     crate::record::folder::check_named_folder(out, options.replace).map_err(MergeError::Out)?;
-    let opened = folders
-        .iter()
-        .map(|path| inputs::open(path))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (shards, race) = inputs::check(opened, options.allow_missing)?;
+    let mut opened = Vec::with_capacity(folders.len());
+    let mut unstarted = Vec::new();
+    for path in folders {
+        match inputs::open(path) {
+            Ok(folder) => opened.push(folder),
+            // A shard killed before it wrote anything: which shard it was, nothing says.
+            Err(MergeError::Unstarted { path, why }) if options.allow_missing => {
+                unstarted.push((path, why));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if opened.is_empty() && !unstarted.is_empty() {
+        let why = unstarted.iter().take(NAMED_GAPS);
+        return Err(MergeError::Nothing {
+            why: why
+                .map(|(path, why)| format!("{}: {why}", path.display()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    let (mut shards, race) = inputs::check(opened, options.allow_missing)?;
+    if !unstarted.is_empty() {
+        for gap in shards
+            .missing
+            .iter_mut()
+            .filter(|g| g.why == inputs::NOT_GIVEN)
+        {
+            "no folder holding its results was given".clone_into(&mut gap.why);
+        }
+    }
+    shards.unstarted = unstarted;
     if let Some(own) = shards.present.iter().find(|f| same_folder(&f.path, out)) {
         return Err(MergeError::Out(format!(
             "-o {} is shard {}'s own folder: name a new folder for the merged race",
@@ -97,6 +125,7 @@ pub(crate) fn merge_shards<S: Source>(
         count,
         present,
         missing,
+        unstarted,
     } = shards;
     let start = present
         .iter()
@@ -111,10 +140,29 @@ pub(crate) fn merge_shards<S: Source>(
         .map(|f| (f.shard, f.events.header()))
         .collect();
     let proxy_notices = proxy::notices(&routes);
+    // What is known before the events are merged goes into the replay's header, so that every
+    // output rebuilt from it says it too.
+    let mut notices: Vec<String> = missing_notice(&missing, count, present.len(), &unstarted)
+        .into_iter()
+        .collect();
+    if missing.is_empty() && !unstarted.is_empty() {
+        notices.push(format!(
+            "left out, holding no shard's results (every shard of the race is merged from the \
+             other folders): {}",
+            unstarted_told(&unstarted)
+        ));
+    }
+    notices.extend(proxy_notices);
     let mut listed = Vec::with_capacity(present.len());
     let mut sources = Vec::with_capacity(present.len());
     for folder in present {
         let shift = header::shift(folder.events.header().started_at, start);
+        notices.extend(
+            folder
+                .notices
+                .iter()
+                .map(|n| format!("shard {}: {n}", folder.shard)),
+        );
         listed.push(Listed {
             shard: header::shard_run(&folder),
             path: folder.path.clone(),
@@ -122,7 +170,10 @@ pub(crate) fn merge_shards<S: Source>(
         });
         sources.push((folder.shard, shift, folder.events));
     }
-    let (results, last, ends) = write_events(&header, sources, out).map_err(|e| {
+    header.shard_runs = listed.iter().map(|l| l.shard.clone()).collect();
+    header.missing_shards = missing.iter().map(|gap| gap.index).collect();
+    header.notices = notices;
+    let (results, last, ends, kept) = write_events(&header, sources, out, count).map_err(|e| {
         e.unwrap_or_else(|too_high| {
             let lane = &listed[too_high.lane];
             MergeError::RequestId {
@@ -137,8 +188,7 @@ pub(crate) fn merge_shards<S: Source>(
             }
         })
     })?;
-    let mut info = run_info(&header, &last, &ends, listed, &missing, count);
-    info.notices.extend(proxy_notices);
+    let info = run_info(&header, &last, &ends, &listed, &kept);
     let summary = Summary::new(&info, info.duration_s, last.endpoints, last.costs);
     let finished = results.finish(&info, &summary);
     Ok(Merged {
@@ -183,12 +233,14 @@ type Stopped = Result<MergeError, TooHigh>;
 
 /// The shards' events interleaved into `out`: folded (each request record written as it ends,
 /// naming its shard), written to the one replay and, for scrapes, to `server_metrics.jsonl`.
-/// Returns the request files still to complete, the final numbers and how each shard ended.
+/// Returns the request files still to complete, the final numbers, how each shard ended and
+/// how many request records each shard (by index, of `count`) gave.
 fn write_events<S: Source>(
     header: &ReplayHeader,
     sources: Vec<(Shard, crate::event::Offset, S)>,
     out: &Path,
-) -> Result<(ResultsWriter, Snapshot, Vec<LaneEnd>), Stopped> {
+    count: u32,
+) -> Result<(ResultsWriter, Snapshot, Vec<LaneEnd>, Vec<u64>), Stopped> {
     let never = AtomicBool::new(false);
     let mut results = ResultsWriter::create(out).map_err(|e| Ok(e.into()))?;
     let mut replay = ReplayWriter::create_until(out, header, &never)
@@ -197,8 +249,12 @@ fn write_events<S: Source>(
     let mut scrapes = ServerMetricsFile::new(out, header.started_at, names);
     let mut fold = Fold::new(header);
     let mut failed: Option<RecordError> = None;
+    let mut kept = vec![0_u64; count as usize];
     // The fold names each record's shard, as the merged replay's header gives their count.
     let mut on_request = |record: &RequestRecord| {
+        if let Some(n) = record.shard.and_then(|k| kept.get_mut(k as usize)) {
+            *n += 1;
+        }
         if let Err(e) = results.write(record) {
             failed.get_or_insert(e);
         }
@@ -224,7 +280,7 @@ fn write_events<S: Source>(
         .finish(end)
         .map_err(|e| Ok(MergeError::WriteReplay(e)))?;
     scrapes.finish().map_err(|e| Ok(e.into()))?;
-    Ok((results, last, ends))
+    Ok((results, last, ends, kept))
 }
 
 /// The merged `run.json`: the race as its replay tells it, the shards listed (hosts, start
@@ -234,9 +290,8 @@ fn run_info(
     header: &ReplayHeader,
     last: &Snapshot,
     ends: &[LaneEnd],
-    listed: Vec<Listed>,
-    missing: &[Gap],
-    count: u32,
+    listed: &[Listed],
+    kept: &[u64],
 ) -> RunInfo {
     let (start, duration) = (header.started_at, last.t);
     let span = Span {
@@ -246,16 +301,16 @@ fn run_info(
         interrupted: ends.iter().any(|e| e.interrupted),
     };
     let mut info = RunInfo::of_replay(header, span, None, &last.endpoints);
+    // The header's notices come first; then what the shards' streams said as they ended.
+    let mut rest = info
+        .notices
+        .split_off(header.notices.len().min(info.notices.len()));
     // Told again below, with the shards' own lateness, which a replay does not hold.
     let without_runtime = read_notices(&last.endpoints, None);
-    info.notices.retain(|n| !without_runtime.contains(n));
-    let mut notices: Vec<String> = missing_notice(missing, count, listed.len())
-        .into_iter()
-        .collect();
-    notices.extend(shard_notices(ends, &listed));
-    notices.extend(start_notice(ends));
-    notices.append(&mut info.notices);
-    info.notices = notices;
+    rest.retain(|n| !without_runtime.contains(n));
+    info.notices.extend(shard_notices(ends, listed, kept));
+    info.notices.extend(start_notice(ends));
+    info.notices.append(&mut rest);
     let runs = listed.iter().filter_map(|l| l.run.as_ref());
     let max = |of: fn(&RunInfo) -> Option<f64>| runs.clone().filter_map(of).reduce(f64::max);
     info.runtime_late_max_ms = max(|r| r.runtime_late_max_ms);
@@ -263,15 +318,6 @@ fn run_info(
     info.event_backlog_max = runs.clone().filter_map(|r| r.event_backlog_max).max();
     info.llmrace_version = env!("CARGO_PKG_VERSION").to_string();
     note_reads(&mut info, &last.endpoints);
-    let mut hosts: Vec<&str> = Vec::new();
-    for host in listed.iter().map(|l| l.shard.host.as_str()) {
-        if !hosts.contains(&host) {
-            hosts.push(host);
-        }
-    }
-    info.host = hosts.join(", ");
-    info.shards = listed.into_iter().map(|l| l.shard).collect();
-    info.missing_shards = missing.iter().map(|gap| gap.index).collect();
     info
 }
 
@@ -282,8 +328,14 @@ struct Listed {
     run: Option<RunInfo>,
 }
 
-/// The notice of the shards not merged, said in every output of the merged race.
-fn missing_notice(missing: &[Gap], count: u32, merged: usize) -> Option<String> {
+/// The notice of the shards not merged, said in every output of the merged race, with the
+/// folders passed that held no shard's results (`unstarted`).
+fn missing_notice(
+    missing: &[Gap],
+    count: u32,
+    merged: usize,
+    unstarted: &[(PathBuf, String)],
+) -> Option<String> {
     if missing.is_empty() {
         return None;
     }
@@ -306,15 +358,38 @@ fn missing_notice(missing: &[Gap], count: u32, merged: usize) -> Option<String> 
     } else {
         ("are", "their")
     };
-    Some(format!(
+    let mut notice = format!(
         "{} {are} missing: this race merges {merged} of its {count} shards, so its counts, \
          token totals and rates leave out {them} requests (merged with --allow-missing)",
         each.join(", ")
-    ))
+    );
+    if !unstarted.is_empty() {
+        let _ = write!(
+            notice,
+            "; taken for missing shards, holding no shard's results: {}",
+            unstarted_told(unstarted)
+        );
+    }
+    Some(notice)
 }
 
-/// What the shards' streams said as they ended: damage, a cut, a stop.
-fn shard_notices(ends: &[LaneEnd], listed: &[Listed]) -> Vec<String> {
+/// The folders passed that held no shard's results, each with why.
+fn unstarted_told(unstarted: &[(PathBuf, String)]) -> String {
+    let mut folders: Vec<String> = unstarted
+        .iter()
+        .take(NAMED_GAPS)
+        .map(|(path, why)| format!("{} ({why})", path.display()))
+        .collect();
+    if unstarted.len() > NAMED_GAPS {
+        folders.push(format!("{} more", unstarted.len() - NAMED_GAPS));
+    }
+    folders.join(", ")
+}
+
+/// What the shards' streams said as they ended: damage, a cut, a stop. A shard whose
+/// `run.json` says it finished while its replay is cut lost requests in the merge: said loudly,
+/// with how many its `requests.jsonl` holds that the merged race lacks.
+fn shard_notices(ends: &[LaneEnd], listed: &[Listed], kept: &[u64]) -> Vec<String> {
     let mut notices = Vec::new();
     for (end, lane) in ends.iter().zip(listed) {
         let which = format!("shard {} ({})", end.shard, lane.path.display());
@@ -323,7 +398,10 @@ fn shard_notices(ends: &[LaneEnd], listed: &[Listed]) -> Vec<String> {
                 "{which}: {damage}"
             )));
         }
+        let finished = lane.run.as_ref().is_some_and(|r| !r.interrupted);
+        let kept = kept.get(end.shard.index as usize).copied().unwrap_or(0);
         match end.cut_in_flight {
+            Some(n) if finished => notices.push(finished_but_cut(&which, &lane.path, n, kept)),
             Some(n) => notices.push(format!(
                 "{which} was cut off (its replay stops without its end: killed?): {} in flight \
                  counted as cancelled at its last event, {:.1} s into the merged race",
@@ -337,6 +415,38 @@ fn shard_notices(ends: &[LaneEnd], listed: &[Listed]) -> Vec<String> {
         }
     }
     notices
+}
+
+/// A shard that finished (its `run.json` says so) whose replay is cut: the merge counts what
+/// the replay holds, which is less than the shard raced.
+fn finished_but_cut(which: &str, path: &Path, in_flight: usize, kept: u64) -> String {
+    // Counted a line at a time: a long race's requests.jsonl need not fit in memory.
+    let recorded = std::fs::File::open(path.join(crate::record::files::REQUESTS_JSONL))
+        .map(|file| {
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(file));
+            lines
+                .map_while(Result::ok)
+                .filter(|l| !l.trim().is_empty())
+                .count() as u64
+        })
+        .ok();
+    let lost = match recorded {
+        Some(recorded) => format!(
+            "its requests.jsonl holds {}, the merged race {kept} of them ({in_flight} counted as \
+             cancelled where the replay stops), so {} it raced are not in the merged counts",
+            crate::format::count(recorded, "request"),
+            crate::format::count(recorded.saturating_sub(kept), "request"),
+        ),
+        None => format!(
+            "the merged race counts {kept} of its requests ({in_flight} as cancelled where the \
+             replay stops), fewer than it raced"
+        ),
+    };
+    format!(
+        "{which} FINISHED (its run.json says so) but its replay is cut short (damaged after the \
+         race?): {lost}; restore its replay.jsonl.gz from a copy and merge again, or leave the \
+         shard out with --allow-missing"
+    )
 }
 
 /// Said when the shards started sending far apart on the merged clock (the hosts' clocks),

@@ -16,7 +16,7 @@ use std::process::Command;
 
 use crate::common::race::records;
 use crate::common::running::{BIN, Running, check_accounting};
-use crate::common::shards::{json, mark_replay, mark_run, merge, shard_race};
+use crate::common::shards::{cut_replay, json, mark_replay, mark_run, merge, shard_race};
 use llmrace::stats::distribution::Distribution;
 use llmrace::stats::{Outcome, RequestRecord};
 
@@ -123,6 +123,8 @@ fn merged_shards_count_every_request_with_exact_percentiles() {
     assert_eq!(run["shards"][1]["folder"], path(&shards[1]));
     assert_eq!(run["host"], "host-0, host-1, host-2");
     assert!(run.get("missing_shards").is_none());
+    // Each shard records the race's concurrency (2), not its share: the merged race ran 2.
+    assert_eq!(run["endpoints"][0]["concurrency"], 2);
 
     read_as_any_other(dir.path(), &shards[0], &merged, endpoint);
 }
@@ -177,6 +179,11 @@ fn read_as_any_other(dir: &Path, shard: &Path, merged: &Path, endpoint: &serde_j
         let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
         assert!(read(&again) == read(merged), "{name}");
     }
+    // The shards, their hosts and the race's concurrency are in the replay too.
+    let (run, rebuilt) = (json(merged, "run.json"), json(&again, "run.json"));
+    for field in ["host", "shards", "endpoints"] {
+        assert_eq!(rebuilt[field], run[field], "{field}");
+    }
 }
 
 #[test]
@@ -211,10 +218,8 @@ fn shards_of_different_races_missing_or_repeated_are_refused() {
     std::fs::create_dir(&empty).unwrap();
     let (code, _, stderr) = merge(&[path(&s0), path(&empty), "-o", o]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("is not a race's results folder"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("holds no shard's results"), "{stderr}");
+    assert!(stderr.contains("--allow-missing"), "{stderr}");
     let (code, _, stderr) = merge(&[path(&s0), path(&s1), "-o", path(&s1)]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
@@ -244,6 +249,180 @@ fn shards_of_different_races_missing_or_repeated_are_refused() {
         text.contains("shard 1/2 (its folder was not given) is missing"),
         "{text}"
     );
+    // Rebuilt from the merged replay alone, the gap is still said.
+    let again = dir.path().join("again");
+    let (code, text) = llmrace(&["report", o, "--results", path(&again)]);
+    assert_eq!(code, 0, "{text}");
+    let rebuilt = json(&again, "run.json");
+    assert_eq!(rebuilt["missing_shards"], serde_json::json!([1]));
+    assert_eq!(rebuilt["host"], "h");
+    assert!(
+        rebuilt["notices"][0]
+            .as_str()
+            .unwrap()
+            .contains("shard 1/2 (its folder was not given) is missing"),
+        "{rebuilt}"
+    );
+    let (code, text) = llmrace(&["replay", "--headless", o]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("is missing"), "{text}");
+}
+
+/// A shard killed before it wrote anything (an empty folder, or a 0-byte replay beside its
+/// `.partial` files): refused with what to do, a missing shard with --allow-missing.
+#[test]
+fn a_shard_killed_before_its_first_flush_is_a_missing_shard_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s0 = dir.path().join("shard-0");
+    shard_race(&s0, ENDPOINTS, "7", (0, 3), "h");
+    let s1 = dir.path().join("shard-1");
+    std::fs::create_dir(&s1).unwrap();
+    for name in [
+        "replay.jsonl.gz",
+        "requests.jsonl.partial",
+        "requests.csv.partial",
+    ] {
+        std::fs::write(s1.join(name), b"").unwrap();
+    }
+    let s2 = dir.path().join("shard-2");
+    std::fs::create_dir(&s2).unwrap();
+    let out = dir.path().join("out");
+    let o = path(&out);
+
+    let (code, _, stderr) = merge(&[path(&s0), path(&s1), path(&s2), "-o", o]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("shard-1 holds no shard's results"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-missing"), "{stderr}");
+    assert!(stderr.contains("leave the folder out"), "{stderr}");
+    assert!(!out.exists());
+
+    let (code, stdout, stderr) =
+        merge(&[path(&s0), path(&s1), path(&s2), "-o", o, "--allow-missing"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Merged 1 of 3 shards"), "{stdout}");
+    let run = json(&out, "run.json");
+    assert_eq!(run["missing_shards"], serde_json::json!([1, 2]));
+    let notice = run["notices"][0].as_str().unwrap();
+    assert!(notice.contains("are missing"), "{notice}");
+    assert!(
+        notice.contains("shard 1/3 (no folder holding its results was given)"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains(&format!("{} (its replay.jsonl.gz is empty", path(&s1))),
+        "{notice}"
+    );
+    assert!(
+        notice.contains(&format!("{} (it is empty", path(&s2))),
+        "{notice}"
+    );
+    check_accounting(&out);
+
+    // Every shard there and an empty folder besides: it is said to be left out.
+    let s1 = dir.path().join("s1-whole");
+    let s2 = dir.path().join("s2-whole");
+    shard_race(&s1, ENDPOINTS, "7", (1, 3), "h");
+    shard_race(&s2, ENDPOINTS, "7", (2, 3), "h");
+    let empty = dir.path().join("shard-3");
+    std::fs::create_dir(&empty).unwrap();
+    let all = dir.path().join("all");
+    let (code, _, stderr) = merge(&[
+        path(&s0),
+        path(&s1),
+        path(&s2),
+        path(&empty),
+        "-o",
+        path(&all),
+        "--allow-missing",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("holding no shard's results (every shard of the race is merged from the other folders): {} (it is empty", path(&empty))),
+        "{stderr}"
+    );
+    let s1 = dir.path().join("shard-1");
+    let s2 = dir.path().join("shard-2");
+
+    // Nothing to merge at all: said, not a crash.
+    let none = dir.path().join("none");
+    let (code, _, stderr) = merge(&[path(&s1), path(&s2), "-o", path(&none), "--allow-missing"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no shard left to merge"), "{stderr}");
+}
+
+/// A shard that finished but whose replay was damaged afterwards is not taken for a killed
+/// one silently: the requests its requests.jsonl holds beyond the replay are counted aloud.
+#[test]
+fn a_finished_shard_with_a_cut_replay_says_what_the_merge_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s0 = dir.path().join("s0");
+    let s1 = dir.path().join("s1");
+    shard_race(&s0, ENDPOINTS, "7", (0, 2), "h");
+    shard_race(&s1, ENDPOINTS, "7", (1, 2), "h");
+    cut_replay(&s1);
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = merge(&[path(&s0), path(&s1), "-o", path(&out)]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let recorded = records(&s1).len();
+    let kept = records(&out).iter().filter(|r| r.shard == Some(1)).count();
+    assert!(kept < recorded, "{kept} of {recorded}");
+    let told =
+        format!("its requests.jsonl holds {recorded} requests, the merged race {kept} of them");
+    assert!(
+        stderr.contains("FINISHED (its run.json says so)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&told), "{stderr}");
+    let run = json(&out, "run.json");
+    assert!(
+        run["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains(&told)),
+        "{run}"
+    );
+}
+
+/// A damaged run.json is said; a run.json of another shard than its replay's is refused.
+#[test]
+fn a_shard_run_json_damaged_or_of_another_shard_is_not_merged_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let s0 = dir.path().join("s0");
+    let s1 = dir.path().join("s1");
+    shard_race(&s0, ENDPOINTS, "7", (0, 2), "h");
+    shard_race(&s1, ENDPOINTS, "7", (1, 2), "h");
+    mark_replay(&s1, (1, 2));
+    let run_json = s1.join("run.json");
+    let whole = std::fs::read(&run_json).unwrap();
+
+    std::fs::write(&run_json, &whole[..whole.len() / 2]).unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = merge(&[path(&s0), path(&s1), "-o", path(&out)]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("shard 1/2: {} cannot be read", path(&run_json))),
+        "{stderr}"
+    );
+    assert!(
+        json(&out, "run.json")["notices"]
+            .to_string()
+            .contains("cannot be read")
+    );
+
+    std::fs::write(&run_json, &whole).unwrap();
+    mark_run(&s1, (0, 2), "h");
+    let out = dir.path().join("out2");
+    let (code, _, stderr) = merge(&[path(&s0), path(&s1), "-o", path(&out)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("its run.json says it is shard 0/2, its replay says shard 1/2"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 #[test]

@@ -26,6 +26,23 @@ pub enum MergeError {
     )]
     NotResults { path: PathBuf },
     #[error(
+        "{} holds no shard's results: {why}\n  help: pass --allow-missing to merge the other \
+         shards with this one said to be missing, or leave the folder out",
+        .path.display()
+    )]
+    Unstarted { path: PathBuf, why: String },
+    #[error(
+        "{}: its run.json says it is shard {run}, its replay says shard {replay}: are two \
+         shards' files mixed in one folder?\n  help: put each shard's files back in its own \
+         folder (a shard's run.json and replay are written by one process)",
+        .path.display()
+    )]
+    ShardsDisagree {
+        path: PathBuf,
+        run: String,
+        replay: String,
+    },
+    #[error(
         "{} holds a race run without --shard K/N, not a shard: only shards of one race merge\n  \
          {SHARDS_HELP}",
         .path.display()

@@ -1,6 +1,6 @@
 //! The merged race's replay header and what `run.json` says of its shards: the earliest
-//! shard's start, the race without its shard, each endpoint's concurrency summed over the
-//! shards, the workload's prompts, and every shard listed with its host and start skew.
+//! shard's start, the race without its shard, each endpoint's concurrency as the race's (every
+//! shard records the whole race's, not its share), the workload's prompts, and every shard listed with its host and start skew.
 
 use chrono::{DateTime, Utc};
 
@@ -30,8 +30,9 @@ pub(crate) fn merged(
     let first = headers[0];
     let mut endpoints = first.endpoints.clone();
     for (i, endpoint) in endpoints.iter_mut().enumerate() {
+        // Each shard records the race's concurrency (it runs its share of it): the merged race
+        // ran the race's, so it is kept, not summed.
         let others = headers.iter().filter_map(|h| h.endpoints.get(i));
-        endpoint.concurrency = others.clone().map(|e| e.concurrency).sum();
         let mut salts: Vec<&str> = others.filter_map(|e| e.salt.as_deref()).collect();
         salts.dedup();
         // A cold race salts each shard's prompts afresh: the merged race had one per shard.

@@ -16,6 +16,9 @@ pub(crate) const MAX_SHARDS: u32 = 100_000;
 /// Missing shards named one by one in a message; past these they are counted.
 const NAMED: usize = 8;
 
+/// Why a shard is missing when no folder of it was passed.
+pub(crate) const NOT_GIVEN: &str = "its folder was not given";
+
 /// One shard's results folder, its replay open at its first event.
 pub(crate) struct ShardFolder<S> {
     pub path: PathBuf,
@@ -23,6 +26,8 @@ pub(crate) struct ShardFolder<S> {
     /// Its `run.json`, when it was written (a killed shard has none).
     pub run: Option<RunInfo>,
     pub events: S,
+    /// What was found wrong with it that did not stop the merge (a damaged `run.json`).
+    pub notices: Vec<String>,
 }
 
 /// A shard of the race that is not merged, and why: told in every output.
@@ -37,6 +42,9 @@ pub(crate) struct Shards<S> {
     pub count: u32,
     pub present: Vec<ShardFolder<S>>,
     pub missing: Vec<Gap>,
+    /// Folders passed that hold no shard's results yet (killed before its first flush),
+    /// merged as missing shards with `--allow-missing`: the folder and why.
+    pub unstarted: Vec<(PathBuf, String)>,
 }
 
 /// A folder as opened: a shard with its replay, or one without (merged only as missing).
@@ -47,6 +55,7 @@ pub(crate) struct Opened<S> {
     /// The race as the shard ran it, from its replay's header, else its `run.json`.
     pub race: RaceConfig,
     pub events: Option<S>,
+    pub notices: Vec<String>,
 }
 
 /// Opens the folder `path` as a shard's results.
@@ -62,22 +71,28 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         });
     }
     let run = RunInfo::read(path);
-    let reader = match ReplayReader::open(path) {
-        Ok(reader) => Some(reader),
-        Err(ReplayError::NoReplay { .. }) => None,
-        Err(source) => {
-            return Err(MergeError::Replay {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
+    let mut notices = Vec::new();
+    let run_json = path.join(crate::record::files::RUN_JSON);
+    if run.is_none() && run_json.exists() {
+        notices.push(format!(
+            "{} cannot be read (damaged or cut short?): the shard is merged from its replay \
+             alone, its host and start skew unknown",
+            run_json.display()
+        ));
+    }
+    let reader = open_replay(path, run.is_some())?;
     let race = match (&reader, &run) {
         (Some(reader), _) => reader.header().race.clone(),
         (None, Some(run)) => run.race.clone(),
         (None, None) => {
-            return Err(MergeError::NotResults {
-                path: path.to_path_buf(),
+            return Err(match unstarted_why(path) {
+                Some(why) => MergeError::Unstarted {
+                    path: path.to_path_buf(),
+                    why,
+                },
+                None => MergeError::NotResults {
+                    path: path.to_path_buf(),
+                },
             });
         }
     };
@@ -90,6 +105,20 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
     let shard = shard_of(run.as_ref(), &race).ok_or_else(|| MergeError::NotAShard {
         path: path.to_path_buf(),
     })?;
+    let own = run.as_ref().and_then(|r| r.shard.as_ref()).map(|s| Shard {
+        index: s.index,
+        count: s.count,
+    });
+    let recorded = reader.as_ref().and_then(|r| r.header().race.shard);
+    if let (Some(own), Some(recorded)) = (own, recorded)
+        && own != recorded
+    {
+        return Err(MergeError::ShardsDisagree {
+            path: path.to_path_buf(),
+            run: own.to_string(),
+            replay: recorded.to_string(),
+        });
+    }
     if shard.count > MAX_SHARDS {
         return Err(MergeError::TooManyShards {
             path: path.to_path_buf(),
@@ -108,7 +137,56 @@ pub(crate) fn open(path: &Path) -> Result<Opened<ReplayReader>, MergeError> {
         run,
         race,
         events: reader,
+        notices,
     })
+}
+
+/// The folder's replay, `None` when it has none. Without a `run.json` (`has_run`), a replay
+/// that is empty or unreadable is a shard killed before its first flush.
+fn open_replay(path: &Path, has_run: bool) -> Result<Option<ReplayReader>, MergeError> {
+    match ReplayReader::open(path) {
+        Ok(reader) => Ok(Some(reader)),
+        Err(ReplayError::NoReplay { .. }) => Ok(None),
+        Err(ReplayError::NotAReplay { why, .. }) if !has_run => {
+            let replay = path.join(crate::record::files::REPLAY_FILE);
+            let empty = std::fs::metadata(&replay).is_ok_and(|m| m.len() == 0);
+            Err(MergeError::Unstarted {
+                path: path.to_path_buf(),
+                why: if empty {
+                    "its replay.jsonl.gz is empty and it has no run.json: killed before its \
+                     first flush?"
+                        .to_string()
+                } else {
+                    format!("it has no run.json and its replay is unreadable ({why})")
+                },
+            })
+        }
+        Err(source) => Err(MergeError::Replay {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Why a folder without `run.json` or a replay holds no results yet: empty, or only the files a
+/// race opens at its start (killed before it wrote anything). `None`: it holds other files, so
+/// it is not a race's results folder at all.
+fn unstarted_why(path: &Path) -> Option<String> {
+    let names: Vec<String> = std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        Some("it is empty: killed before it started?".to_string())
+    } else if names.iter().all(|n| n.ends_with(".partial")) {
+        Some("it holds only unfinished .partial files: killed before its first flush?".to_string())
+    } else {
+        None
+    }
 }
 
 /// Which shard a folder holds: its `run.json` says, or else the race its replay recorded.
@@ -171,6 +249,7 @@ pub(crate) fn check<S>(
                 shard: folder.shard,
                 run: folder.run,
                 events,
+                notices: folder.notices,
             }),
             None if allow_missing => missing.push(Gap {
                 index: folder.shard.index,
@@ -195,7 +274,7 @@ pub(crate) fn check<S>(
     }
     missing.extend(absent.into_iter().map(|index| Gap {
         index,
-        why: "its folder was not given".to_string(),
+        why: NOT_GIVEN.to_string(),
     }));
     missing.sort_by_key(|gap| gap.index);
     if present.is_empty() {
@@ -210,6 +289,7 @@ pub(crate) fn check<S>(
             count,
             present,
             missing,
+            unstarted: Vec::new(),
         },
         race,
     ))

@@ -76,6 +76,7 @@ fn opened(replay: Replay, path: &str) -> Opened<Held> {
             end: replay.end,
             damage: replay.damage,
         }),
+        notices: Vec::new(),
     }
 }
 
@@ -317,6 +318,21 @@ fn allowed_missing_the_gap_is_stated_in_the_run() {
         run.notices
     );
     assert_eq!(run, merged.run.info);
+    // The merged replay alone says the same: its header holds the shards and the gap.
+    let replay = crate::record::replay::ReplayReader::open(dir.path()).unwrap();
+    let rebuilt = crate::replay::load::fold_file(replay, crate::replay::Records::Skip, |_| {});
+    assert_eq!(rebuilt.info.missing_shards, run.missing_shards);
+    assert_eq!(rebuilt.info.shards, run.shards);
+    assert_eq!(rebuilt.info.host, run.host);
+    assert_eq!(rebuilt.info.notices[0], run.notices[0]);
+    // Each shard recorded the race's concurrency, which the merged race keeps.
+    let concurrency = |e: &[crate::record::EndpointInfo]| -> Vec<u32> {
+        e.iter().map(|e| e.concurrency).collect()
+    };
+    assert_eq!(
+        concurrency(&run.endpoints),
+        concurrency(&whole.header.endpoints)
+    );
     // The requests are the two shards' only.
     assert!(records(dir.path()).iter().all(|r| r.shard != Some(1)));
 }
@@ -412,6 +428,12 @@ fn a_merged_folder_or_an_ordinary_race_is_not_a_shard() {
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
+    let told = inputs::open(&empty).err().unwrap().to_string();
+    assert!(
+        told.contains("holds no shard's results: it is empty"),
+        "{told}"
+    );
+    std::fs::write(empty.join("notes.txt"), "").unwrap();
     let told = inputs::open(&empty).err().unwrap().to_string();
     assert!(told.contains("is not a race's results folder"), "{told}");
     let told = inputs::open(&dir.path().join("gone"))

@@ -77,3 +77,22 @@ pub fn merge(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Cuts the replay in `dir` after half its lines, its end line lost, as a damaged copy would.
+pub fn cut_replay(dir: &Path) {
+    let path = dir.join("replay.jsonl.gz");
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    for line in &lines[..lines.len() / 2] {
+        out.write_all(line.as_bytes()).unwrap();
+        out.write_all(b"\n").unwrap();
+    }
+    out.finish().unwrap();
+}

@@ -1,5 +1,5 @@
-//! What `run.json` says of shards: a shard's own (which one it was, where and when it started)
-//! and, in a merged folder, every shard merged and every one missing.
+//! A shard of a race as it ran (`--shard K/N`): in its own `run.json`, and listed in a merged
+//! folder's `run.json` and its replay's header (a file of its own, which both import).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,4 +22,15 @@ pub struct ShardRun {
     /// In a merged folder: the shard's results folder as `merge` was given it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+}
+
+/// The hosts of `shards`, each once, in shard order: a merged race's `host`.
+pub(crate) fn hosts(shards: &[ShardRun]) -> String {
+    let mut hosts: Vec<&str> = Vec::new();
+    for host in shards.iter().map(|s| s.host.as_str()) {
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    hosts.join(", ")
 }
