@@ -284,10 +284,16 @@ mod tests {
     fn an_answer_too_large_to_keep_says_how_to_make_it_smaller() {
         let mut out = Vec::new();
         let mut decoder = decoder();
-        decoder.feed(&vec![b' '; super::super::decode::MAX_BODY_BYTES + 1], &mut out);
+        decoder.feed(
+            &vec![b' '; super::super::decode::MAX_BODY_BYTES + 1],
+            &mut out,
+        );
         match out.as_slice() {
             [Decoded::Malformed { message }] => {
-                assert!(message.contains("lower embed_batch, or ask for base64"), "{message}");
+                assert!(
+                    message.contains("lower embed_batch, or ask for base64"),
+                    "{message}"
+                );
                 assert!(!message.contains("stream"), "{message}");
             }
             other => panic!("{other:?}"),
@@ -304,7 +310,9 @@ mod tests {
             malformed(r#"{"data":[{"embedding":[1,2]},{"embedding":[1]}]}"#)
                 .contains("different dimensions (2 and 1)")
         );
-        assert!(malformed(r#"{"data":[{"embedding":[]}]}"#).contains("empty (vectors of length 0)"));
+        assert!(
+            malformed(r#"{"data":[{"embedding":[]}]}"#).contains("empty (vectors of length 0)")
+        );
         assert!(malformed(r#"{"data":[{"embedding":""}]}"#).contains("empty"));
         assert!(malformed(r#"{"data":[{"embedding":["a"]}]}"#).contains("expected"));
         assert!(malformed(r#"{"data":[{"index":0}]}"#).contains("expected"));

@@ -359,11 +359,17 @@ impl<'a> StreamState<'a> {
             }
             Decoded::ServerError { message } => Some(StreamEnd::Failed(
                 ErrorClass::StreamError,
-                format!("the server reported an error {}: {message}", self.where_in()),
+                format!(
+                    "the server reported an error {}: {message}",
+                    self.where_in()
+                ),
             )),
             Decoded::StatusError { status, message } => Some(StreamEnd::Failed(
                 ErrorClass::from_status(status),
-                format!("the server reported an error {}: {message}", self.where_in()),
+                format!(
+                    "the server reported an error {}: {message}",
+                    self.where_in()
+                ),
             )),
             Decoded::Malformed { message } => {
                 Some(StreamEnd::Failed(ErrorClass::Protocol, message))

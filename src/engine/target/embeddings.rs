@@ -133,7 +133,10 @@ mod tests {
             .flat_map(|i| inputs(Some(4), &texts, i).unwrap_or_default())
             .map(|m| m.content)
             .collect();
-        assert_eq!(sent, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "1"]);
+        assert_eq!(
+            sent,
+            ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "1"]
+        );
         // 10 prompts in batches of 4: after 5 requests (20 inputs) the batches repeat.
         assert_eq!(period(Some(4), 10), 5);
         assert_eq!(period(Some(4), 12), 3);
