@@ -193,12 +193,11 @@ impl Connection {
         }
         let response = sender.send_request(request).await.map_err(|e| {
             self.sender = None;
+            let why = chain(&e);
+            let hint = h2::speaks_h2_only(&why);
             (
                 ErrorClass::ConnectionLost,
-                format!(
-                    "the connection closed before the response headers: {}",
-                    chain(&e)
-                ),
+                format!("the connection closed before the response headers: {why}{hint}"),
             )
         })?;
         proxy::refused(forward, response)

@@ -166,4 +166,47 @@ async fn prior_knowledge_to_an_http1_server_says_what_to_do() {
         assert!(message.contains("HTTP/2"), "{message}");
         assert!(message.contains(r#"http = "auto""#), "{message}");
     }
+    // No connection was made, so nothing was negotiated: run.json says no version.
+    assert_eq!(http_version(dir.path()), serde_json::Value::Null);
+}
+
+/// A server that speaks only HTTP/2 (h2c), raced with `http = "auto"` over http:// (HTTP/1.1):
+/// it answers with an HTTP/2 SETTINGS frame, which is no HTTP/1.1 status line, and the error
+/// says what to try.
+#[tokio::test]
+async fn an_http2_only_server_raced_in_http1_says_to_try_prior_knowledge() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            // An empty SETTINGS frame, then a GOAWAY (PROTOCOL_ERROR), as an h2c server sends.
+            let frames = [
+                0, 0, 0, 4, 0, 0, 0, 0, 0, //
+                0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+            ];
+            let _ = socket.write_all(&frames).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("m=openai:http://{address}/v1#m");
+    let mut config = race_config(&[&spec], 1, 1);
+    config.load.retries = 0;
+    for endpoint in &mut config.endpoints {
+        endpoint.server_metrics = ServerMetricsSource::Off;
+    }
+    let outcome = attempt(config, dir.path()).await.unwrap();
+    server.abort();
+    assert_eq!(outcome.summary.endpoints[0].counts.failed, 1);
+    for r in records(dir.path()) {
+        let message = r.error_message.unwrap_or_default();
+        assert!(
+            message.contains("the server may speak HTTP/2 only: try --http2-prior-knowledge"),
+            "{message}"
+        );
+    }
+    assert_eq!(http_version(dir.path()), serde_json::Value::Null);
 }

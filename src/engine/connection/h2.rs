@@ -219,6 +219,16 @@ impl Connection {
     }
 }
 
+/// A hint for an HTTP/1.1 answer hyper could not parse as one (`why`, its error chain): an
+/// HTTP/2-only server answers HTTP/1.1 with an HTTP/2 frame. Empty when the error is another.
+pub(super) fn speaks_h2_only(why: &str) -> &'static str {
+    if why.contains("invalid HTTP version") {
+        " (the server may speak HTTP/2 only: try --http2-prior-knowledge / http = \"2\")"
+    } else {
+        ""
+    }
+}
+
 /// The stream limit the server's first frame set, or why the connection is not HTTP/2.
 fn settings(
     first: Result<FirstFrame, oneshot::error::RecvError>,
@@ -393,6 +403,12 @@ fn for_h2(mut request: http::Request<Body>, authority: &str, https: bool) -> htt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_http1_answer_that_is_not_http1_hints_at_http2_only() {
+        assert!(speaks_h2_only("invalid HTTP version parsed").contains("HTTP/2 only"));
+        assert_eq!(speaks_h2_only("connection reset by peer"), "");
+    }
 
     fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
         let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
