@@ -210,3 +210,95 @@ async fn an_http2_only_server_raced_in_http1_says_to_try_prior_knowledge() {
     }
     assert_eq!(http_version(dir.path()), serde_json::Value::Null);
 }
+
+/// An h2c server on 127.0.0.1 that, like nginx with `keepalive_requests` = `per_connection`,
+/// answers that many streams on each connection, then says GOAWAY and refuses every stream
+/// after them (`REFUSED_STREAM`): streams it provably never processed. Returns its address and
+/// how many streams it answered.
+async fn refusing_h2_server(
+    per_connection: u32,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let answered = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&answered);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let answered = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(socket).await else {
+                    return;
+                };
+                let mut taken = 0;
+                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                    taken += 1;
+                    if taken > per_connection {
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        continue;
+                    }
+                    if taken == per_connection {
+                        connection.graceful_shutdown();
+                    }
+                    answered.fetch_add(1, Ordering::Relaxed);
+                    let head = http::Response::builder()
+                        .status(200)
+                        .header("content-type", "text/event-stream")
+                        .body(())
+                        .unwrap();
+                    let Ok(mut body) = respond.send_response(head, false) else {
+                        continue;
+                    };
+                    let sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n\
+                               data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\
+                               data: [DONE]\n\n";
+                    let _ = body.send_data(bytes::Bytes::from_static(sse.as_bytes()), true);
+                }
+            });
+        }
+    });
+    (address, answered)
+}
+
+/// A server that says GOAWAY after a few streams on each connection and refuses the rest
+/// (nginx's `keepalive_requests`), raced with more requests in flight than that: the streams
+/// it never took are sent again, on a connection that is not going away, until one takes
+/// them, and no request fails for a stream the server never processed.
+#[tokio::test]
+async fn streams_a_server_never_took_are_sent_again_until_taken() {
+    let (address, answered) = refusing_h2_server(5).await;
+    let spec = format!("m=openai:http://{address}/v1#m");
+    let mut config = race_config(&[&spec], 32, 16);
+    config.load.retries = 0;
+    for endpoint in &mut config.endpoints {
+        endpoint.server_metrics = ServerMetricsSource::Off;
+        endpoint.http = HttpVersion::Http2;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(config, dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.counts.failed, 0, "{:?} {:?}", e.counts, e.errors);
+    assert_eq!(e.counts.succeeded, 32, "{:?}", e.counts);
+    // Each answered once: nothing the server took was sent again.
+    assert!(answered.load(std::sync::atomic::Ordering::Relaxed) >= 32);
+    let mut resent = 0;
+    for r in records(dir.path()) {
+        assert_eq!(r.outcome, Outcome::Succeeded, "{r:?}");
+        if let Some(why) = &r.resent_after {
+            resent += 1;
+            assert!(
+                why.contains("REFUSED_STREAM") || why.contains("GOAWAY"),
+                "{r:?}"
+            );
+            assert!(!why.contains("not a result of an error"), "{r:?}");
+        }
+    }
+    assert!(
+        resent > 0,
+        "the server refused streams: some were sent again"
+    );
+}

@@ -213,8 +213,16 @@ impl Connection {
             // going: a GOAWAY is not told until the connection closes.
             lease.0.retired.store(true, Ordering::Relaxed);
             self.refused = refused.is_some();
-            let what = refused.unwrap_or("the HTTP/2 stream failed before the response headers");
-            (ErrorClass::ConnectionLost, format!("{what}: {}", chain(&e)))
+            let message = match refused {
+                // h2's words for a graceful GOAWAY ("not a result of an error") say nothing more.
+                Some(what) if graceful_go_away(&e) => what.to_owned(),
+                Some(what) => format!("{what}: {}", chain(&e)),
+                None => format!(
+                    "the HTTP/2 stream failed before the response headers: {}",
+                    chain(&e)
+                ),
+            };
+            (ErrorClass::ConnectionLost, message)
         })
     }
 }
@@ -357,7 +365,11 @@ fn refused(err: &hyper::Error) -> Option<&'static str> {
                 return None;
             }
             if h2.is_go_away() {
-                return Some("the server said GOAWAY before it took the stream");
+                return Some(if h2.reason() == Some(::h2::Reason::NO_ERROR) {
+                    "the server closed the connection gracefully (GOAWAY) before taking the stream"
+                } else {
+                    "the server said GOAWAY before it took the stream"
+                });
             }
             return (h2.reason() == Some(::h2::Reason::REFUSED_STREAM))
                 .then_some("the server refused the stream (REFUSED_STREAM)");
@@ -365,6 +377,19 @@ fn refused(err: &hyper::Error) -> Option<&'static str> {
         source = e.source();
     }
     None
+}
+
+/// Whether `err` is the server's GOAWAY without an error (`NO_ERROR`: it is closing, not
+/// failing).
+fn graceful_go_away(err: &hyper::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(h2) = e.downcast_ref::<::h2::Error>() {
+            return h2.is_go_away() && h2.reason() == Some(::h2::Reason::NO_ERROR);
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// An HTTP/1.1 request made fit for HTTP/2: the absolute URI that hyper turns into `:scheme`,
