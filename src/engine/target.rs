@@ -180,15 +180,11 @@ impl Target {
         for (name, value) in spec.headers {
             insert(name, value, crate::secret::is_sensitive_header(name))?;
         }
-        // Embeddings: the batches repeat after `embeddings::period` requests.
-        let count = embeddings::period(batch, prompts.len());
         let bodies = std::iter::once(wire.body.clone())
             .chain(
-                prompts
+                embeddings::bodied(batch, prompts)
                     .iter()
-                    .cycle()
                     .enumerate()
-                    .take(count)
                     .skip(1)
                     .map(|(i, p)| build(i, p).body),
             )

@@ -82,6 +82,12 @@ pub(super) fn period(batch: Option<u32>, prompts: usize) -> usize {
     prompts.max(1) / a
 }
 
+/// The prompts a target builds a request body for: every one, or for embeddings those that
+/// begin a different batch ([`period`]) — the rest would repeat them.
+pub(super) fn bodied(batch: Option<u32>, prompts: &[Prompt]) -> &[Prompt] {
+    &prompts[..period(batch, prompts.len()).min(prompts.len())]
+}
+
 /// What the tokenizer estimates each request's input from when the server reports no usage:
 /// the prompt's text, or for embeddings every input of its request.
 pub(super) fn prompt_texts(batch: Option<u32>, texts: Vec<String>) -> Vec<String> {
