@@ -122,16 +122,27 @@ pub async fn run_request(
     payload: &Payload,
     tag: SendTag,
 ) -> Ended {
-    let mut lost = None;
-    let ended = send_request(ctx, connection, target, request, payload, tag, &mut lost).await;
-    if lost.is_none() {
-        return ended;
+    let mut resend = Resend::default();
+    loop {
+        let times = resend.times;
+        let ended = send_request(ctx, connection, target, request, payload, tag, &mut resend).await;
+        // A try sent again says so by counting; HTTP/1.1 sends again once, HTTP/2 a stream the
+        // server provably never took up to `send::MAX_REFUSED_RESENDS` times.
+        if resend.times == times {
+            return ended;
+        }
     }
-    send_request(ctx, connection, target, request, payload, tag, &mut lost).await
 }
 
-/// One try of [`run_request`]. The first gives up without a final event when its reused
-/// connection was lost unanswered, saying how in `lost`; the second, given that, sends again.
+/// How a request's earlier tries were lost unanswered, and how many were.
+#[derive(Default)]
+struct Resend {
+    lost: Option<String>,
+    times: u32,
+}
+
+/// One try of [`run_request`]. A try gives up without a final event when it was lost
+/// unanswered and may be sent again, saying how in `resend`; the next, given that, sends again.
 async fn send_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
@@ -139,7 +150,7 @@ async fn send_request(
     request: RequestId,
     payload: &Payload,
     tag: SendTag,
-    lost: &mut Option<String>,
+    resend: &mut Resend,
 ) -> Ended {
     let one = Try {
         ctx,
@@ -153,7 +164,8 @@ async fn send_request(
         tag,
         body: payload.body.clone(),
         text: payload.text.as_deref(),
-        resending: lost.clone(),
+        resending: resend.lost.clone(),
+        resends: resend.times,
     };
     match one.run(connection).await {
         Ok(answer) => Ended {
@@ -169,7 +181,12 @@ async fn send_request(
             ..Ended::default()
         },
         Err(Stop::Lost(why)) => {
-            *lost = Some(why);
+            resend.times += 1;
+            resend.lost = Some(if resend.times > 1 {
+                format!("{why} (sent again {} times)", resend.times)
+            } else {
+                why
+            });
             Ended::default()
         }
     }
@@ -197,8 +214,10 @@ struct Try<'a> {
     body: Bytes,
     /// A session's later turn: the conversation's text.
     text: Option<&'a str>,
-    /// How the first try was lost, when this is the second.
+    /// How the last try was lost, when this one sends again.
     resending: Option<String>,
+    /// The tries before this one lost unanswered.
+    resends: u32,
 }
 
 /// A connection ready to take the request.

@@ -182,7 +182,7 @@ impl Target {
         }
         let bodies = std::iter::once(wire.body.clone())
             .chain(
-                prompts
+                embeddings::bodied(batch, prompts)
                     .iter()
                     .enumerate()
                     .skip(1)

@@ -157,10 +157,19 @@ pub(super) fn event_json<'a, T: Deserialize<'a>>(
 
 /// The item for a body part that outgrew its buffer.
 pub(super) fn too_long(what: &str, limit: usize) -> Decoded {
+    too_long_advising(
+        what,
+        limit,
+        "does the endpoint stream this protocol, or send a runaway line?",
+    )
+}
+
+/// [`too_long`] with the protocol's own `advice` on what to do.
+fn too_long_advising(what: &str, limit: usize, advice: &str) -> Decoded {
     Decoded::Malformed {
         message: format!(
             "{what} is longer than {} MiB, the most llmrace buffers; the rest of the response \
-             was not read (does the endpoint stream this protocol, or send a runaway line?)",
+             was not read ({advice})",
             limit / (1024 * 1024)
         ),
     }
@@ -361,6 +370,8 @@ pub(super) struct BodyDecoder {
     decode: fn(&str, &mut Vec<Decoded>),
     /// Ended, or too large to keep: nothing more is decoded.
     finished: bool,
+    /// What to do about a body over [`MAX_BODY_BYTES`] (`None`: the general advice).
+    too_long_advice: Option<&'static str>,
 }
 
 impl BodyDecoder {
@@ -369,7 +380,14 @@ impl BodyDecoder {
             body: Vec::new(),
             decode,
             finished: false,
+            too_long_advice: None,
         }
+    }
+
+    /// Gives a body over [`MAX_BODY_BYTES`] this protocol's `advice` on what to do.
+    pub fn advising(mut self, advice: &'static str) -> Self {
+        self.too_long_advice = Some(advice);
+        self
     }
 }
 
@@ -381,7 +399,10 @@ impl Decoder for BodyDecoder {
         if self.body.len() + bytes.len() > MAX_BODY_BYTES {
             self.finished = true;
             self.body = Vec::new();
-            out.push(too_long("the response body", MAX_BODY_BYTES));
+            out.push(match self.too_long_advice {
+                Some(advice) => too_long_advising("the response body", MAX_BODY_BYTES, advice),
+                None => too_long("the response body", MAX_BODY_BYTES),
+            });
             return;
         }
         self.body.extend_from_slice(bytes);

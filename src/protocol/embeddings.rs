@@ -12,7 +12,7 @@ use super::decode::{BodyDecoder, error_text, not_json, reported, unexpected_body
 use super::{Decoded, Decoder};
 
 pub(super) fn decoder() -> Box<dyn Decoder> {
-    Box::new(BodyDecoder::new(decode_body))
+    Box::new(BodyDecoder::new(decode_body).advising("lower embed_batch, or ask for base64"))
 }
 
 const WHAT: &str = "an embeddings object (`data` with `embedding` vectors)";
@@ -73,6 +73,14 @@ fn decode_body(body: &str, out: &mut Vec<Decoded>) {
         return;
     };
     let dimension = match vectors.dimension {
+        Dimension::Same(0) => {
+            out.push(Decoded::Malformed {
+                message: "the embeddings are empty (vectors of length 0): a model gives \
+                          vectors of at least one number"
+                    .to_owned(),
+            });
+            return;
+        }
         Dimension::Same(n) => n,
         Dimension::None => 0,
         Dimension::Mixed(a, b) => {
@@ -273,6 +281,26 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_too_large_to_keep_says_how_to_make_it_smaller() {
+        let mut out = Vec::new();
+        let mut decoder = decoder();
+        decoder.feed(
+            &vec![b' '; super::super::decode::MAX_BODY_BYTES + 1],
+            &mut out,
+        );
+        match out.as_slice() {
+            [Decoded::Malformed { message }] => {
+                assert!(
+                    message.contains("lower embed_batch, or ask for base64"),
+                    "{message}"
+                );
+                assert!(!message.contains("stream"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn lies_and_garbage_are_named() {
         let malformed = |body: &str| match decode(body).as_slice() {
             [Decoded::Malformed { message }] => message.clone(),
@@ -282,6 +310,10 @@ mod tests {
             malformed(r#"{"data":[{"embedding":[1,2]},{"embedding":[1]}]}"#)
                 .contains("different dimensions (2 and 1)")
         );
+        assert!(
+            malformed(r#"{"data":[{"embedding":[]}]}"#).contains("empty (vectors of length 0)")
+        );
+        assert!(malformed(r#"{"data":[{"embedding":""}]}"#).contains("empty"));
         assert!(malformed(r#"{"data":[{"embedding":["a"]}]}"#).contains("expected"));
         assert!(malformed(r#"{"data":[{"index":0}]}"#).contains("expected"));
         assert!(malformed(r#"{"data":[{"embedding":[1,2]}]}}"#).contains("not valid JSON"));

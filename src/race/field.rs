@@ -110,7 +110,9 @@ pub(crate) async fn resolve_endpoints(
             concurrency,
             salt,
             proxy: target.proxy().map(|p| p.shown().to_string()),
-            http_version: asked_http(endpoint.http, &base_url),
+            // Only what a warmed connection negotiated (`race/start_up.rs`): a setting says
+            // what was asked for, not what the server speaks.
+            http_version: None,
         });
         targets.push(Arc::new(target));
     }
@@ -142,16 +144,4 @@ async fn served_at(
     let url = server.base_url(endpoint.protocol);
     mocks.push(server);
     Ok((url, true))
-}
-
-/// The HTTP an endpoint will be spoken to in, as far as its settings tell before connecting:
-/// over https, `auto` lets the server choose (read from the warmed connections).
-fn asked_http(http: crate::config::HttpVersion, base_url: &str) -> Option<String> {
-    use crate::config::HttpVersion;
-    match http {
-        HttpVersion::Http2 => Some("2"),
-        HttpVersion::Auto if base_url.starts_with("https://") => None,
-        HttpVersion::Http1 | HttpVersion::Auto => Some("1.1"),
-    }
-    .map(str::to_string)
 }

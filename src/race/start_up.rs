@@ -205,9 +205,17 @@ async fn prepare(
 ) -> Result<Prepared, RaceError> {
     let load = &config.load;
     // The race sends at most this many prompts per endpoint when it counts its requests.
-    let needed = load
-        .requests
-        .map(|n| n.saturating_add(u64::from(load.warmup_requests)));
+    // An embeddings endpoint's request carries `embed_batch` prompts, each sent once before
+    // any repeats, so its requests need that many times the prompts.
+    let per_request = if config.endpoints.iter().any(|e| e.protocol.is_embeddings()) {
+        u64::from(config.workload.embed_batch.max(1))
+    } else {
+        1
+    };
+    let needed = load.requests.map(|n| {
+        n.saturating_add(u64::from(load.warmup_requests))
+            .saturating_mul(per_request)
+    });
     let machine = capacity::Machine::now();
     // Before any prompt is made: synthetic ones are known by their spec, a file by its size.
     let (made, kept) = workload::planned_size(&config.workload, &base_dir, needed);

@@ -401,7 +401,10 @@ fn all_failed_notice(e: &EndpointSnapshot) -> Option<String> {
         return None;
     }
     let hint = match class {
-        ErrorClass::NotFound | ErrorClass::Dns | ErrorClass::Connect => " — check the URL",
+        ErrorClass::NotFound | ErrorClass::Dns => " — check the URL",
+        // A connection refused for the HTTP it was spoken (HTTP/2 to an HTTP/1.1 server) fails
+        // `connect` too: the first error says which.
+        ErrorClass::Connect => " — check the URL and the HTTP version (`http`)",
         ErrorClass::Auth => " — check the API key",
         _ => "",
     };

@@ -51,6 +51,8 @@ pub struct EndpointStats {
     buckets: SharedBuckets,
     /// An embeddings endpoint: its batch, inputs embedded and dimension (rates at snapshots).
     embeddings: Option<Embeddings>,
+    /// Embeddings: the input tokens of the succeeded requests, whose inputs `embeddings` counts.
+    embedded_input_tokens: u64,
 }
 
 impl EndpointStats {
@@ -192,6 +194,7 @@ impl EndpointStats {
                 }
                 if let (Some(embeddings), Some(inputs)) = (&mut self.embeddings, record.inputs) {
                     embeddings.inputs += u64::from(inputs);
+                    self.embedded_input_tokens += u64::from(record.input_tokens.unwrap_or(0));
                     embeddings.dimension = record.embedding_dimension.or(embeddings.dimension);
                 }
             }
@@ -301,7 +304,7 @@ impl EndpointStats {
             buckets: self.buckets.shared(),
             embeddings: self.embeddings.map(|e| Embeddings {
                 inputs_per_s: per_s(e.inputs as f64),
-                input_tokens_per_s: per_s(self.tokens.input as f64),
+                input_tokens_per_s: per_s(self.embedded_input_tokens as f64),
                 ..e
             }),
         }

@@ -308,7 +308,8 @@ impl RequestTrace {
     pub fn apply(&mut self, t: Offset, kind: &EventKind) {
         match kind {
             EventKind::Resent { lost } => {
-                self.lost = Some(t.since(self.sent));
+                // Sent again more than once (HTTP/2 streams refused): every wait is lost.
+                self.lost = Some(self.lost.unwrap_or_default() + t.since(self.sent));
                 self.sent = t;
                 self.resent_after = Some(lost.clone());
             }

@@ -104,7 +104,7 @@ pub struct Embeddings {
     pub inputs: u64,
     /// `inputs` per second over the window (requests/s × batch).
     pub inputs_per_s: f64,
-    /// Input tokens of the ended requests per second over the window.
+    /// Input tokens of the succeeded requests (those `inputs` counts) per second over the window.
     pub input_tokens_per_s: f64,
     /// The vectors' length, as the last answer gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -594,7 +594,7 @@ fn notices_are_told_before_the_start_and_at_the_end_unless_quiet() {
     );
     assert_eq!(
         told[1],
-        "! a: its only request failed: connect — check the URL"
+        "! a: its only request failed: connect — check the URL and the HTTP version (`http`)"
     );
     let banner = stderr.find("Race 'race'").expect("the banner");
     assert!(banner < stderr.find(told[0]).unwrap(), "{stderr}");

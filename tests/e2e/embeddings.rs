@@ -168,6 +168,17 @@ async fn faults_are_classified() {
             ErrorClass::Protocol,
             "expected an embeddings object",
         ),
+        // An error in a whole (never streamed) answer has no middle to stand in.
+        (
+            "error_mid_stream",
+            ErrorClass::StreamError,
+            "the server reported an error in its answer",
+        ),
+        (
+            "huge",
+            ErrorClass::Protocol,
+            "lower embed_batch, or ask for base64",
+        ),
     ];
     for (fault, class, words) in cases {
         let spec = format!("e=openai-embeddings:mock://instant,fault={fault}:1#m");
@@ -180,6 +191,12 @@ async fn faults_are_classified() {
         assert_eq!(e.counts.failed, 2, "{fault}: {e:?}");
         assert_eq!(e.errors.get(&class), Some(&2), "{fault}: {:?}", e.errors);
         assert_eq!(e.embeddings.map(|m| m.inputs), Some(0), "{fault}");
+        // Inputs, inputs/s and input tokens/s count the same (succeeded) requests: none.
+        assert_eq!(
+            e.embeddings.map(|m| m.input_tokens_per_s),
+            Some(0.0),
+            "{fault}"
+        );
         for r in records(&out) {
             let message = r.error_message.unwrap_or_default();
             assert!(message.contains(words), "{fault}: {message}");

@@ -166,4 +166,139 @@ async fn prior_knowledge_to_an_http1_server_says_what_to_do() {
         assert!(message.contains("HTTP/2"), "{message}");
         assert!(message.contains(r#"http = "auto""#), "{message}");
     }
+    // No connection was made, so nothing was negotiated: run.json says no version.
+    assert_eq!(http_version(dir.path()), serde_json::Value::Null);
+}
+
+/// A server that speaks only HTTP/2 (h2c), raced with `http = "auto"` over http:// (HTTP/1.1):
+/// it answers with an HTTP/2 SETTINGS frame, which is no HTTP/1.1 status line, and the error
+/// says what to try.
+#[tokio::test]
+async fn an_http2_only_server_raced_in_http1_says_to_try_prior_knowledge() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            // An empty SETTINGS frame, then a GOAWAY (PROTOCOL_ERROR), as an h2c server sends.
+            let frames = [
+                0, 0, 0, 4, 0, 0, 0, 0, 0, //
+                0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+            ];
+            let _ = socket.write_all(&frames).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("m=openai:http://{address}/v1#m");
+    let mut config = race_config(&[&spec], 1, 1);
+    config.load.retries = 0;
+    for endpoint in &mut config.endpoints {
+        endpoint.server_metrics = ServerMetricsSource::Off;
+    }
+    let outcome = attempt(config, dir.path()).await.unwrap();
+    server.abort();
+    assert_eq!(outcome.summary.endpoints[0].counts.failed, 1);
+    for r in records(dir.path()) {
+        let message = r.error_message.unwrap_or_default();
+        assert!(
+            message.contains("the server may speak HTTP/2 only: try --http2-prior-knowledge"),
+            "{message}"
+        );
+    }
+    assert_eq!(http_version(dir.path()), serde_json::Value::Null);
+}
+
+/// An h2c server on 127.0.0.1 that, like nginx with `keepalive_requests` = `per_connection`,
+/// answers that many streams on each connection, then says GOAWAY and refuses every stream
+/// after them (`REFUSED_STREAM`): streams it provably never processed. Returns its address and
+/// how many streams it answered.
+async fn refusing_h2_server(
+    per_connection: u32,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let answered = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&answered);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let answered = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(socket).await else {
+                    return;
+                };
+                let mut taken = 0;
+                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                    taken += 1;
+                    if taken > per_connection {
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        continue;
+                    }
+                    if taken == per_connection {
+                        connection.graceful_shutdown();
+                    }
+                    answered.fetch_add(1, Ordering::Relaxed);
+                    let head = http::Response::builder()
+                        .status(200)
+                        .header("content-type", "text/event-stream")
+                        .body(())
+                        .unwrap();
+                    let Ok(mut body) = respond.send_response(head, false) else {
+                        continue;
+                    };
+                    let sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n\
+                               data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\
+                               data: [DONE]\n\n";
+                    let _ = body.send_data(bytes::Bytes::from_static(sse.as_bytes()), true);
+                }
+            });
+        }
+    });
+    (address, answered)
+}
+
+/// A server that says GOAWAY after a few streams on each connection and refuses the rest
+/// (nginx's `keepalive_requests`), raced with more requests in flight than that: the streams
+/// it never took are sent again, on a connection that is not going away, until one takes
+/// them, and no request fails for a stream the server never processed.
+#[tokio::test]
+async fn streams_a_server_never_took_are_sent_again_until_taken() {
+    let (address, answered) = refusing_h2_server(5).await;
+    let spec = format!("m=openai:http://{address}/v1#m");
+    let mut config = race_config(&[&spec], 32, 16);
+    config.load.retries = 0;
+    for endpoint in &mut config.endpoints {
+        endpoint.server_metrics = ServerMetricsSource::Off;
+        endpoint.http = HttpVersion::Http2;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(config, dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.counts.failed, 0, "{:?} {:?}", e.counts, e.errors);
+    assert_eq!(e.counts.succeeded, 32, "{:?}", e.counts);
+    // Each answered once: nothing the server took was sent again.
+    assert!(answered.load(std::sync::atomic::Ordering::Relaxed) >= 32);
+    let mut resent = 0;
+    for r in records(dir.path()) {
+        assert_eq!(r.outcome, Outcome::Succeeded, "{r:?}");
+        if let Some(why) = &r.resent_after {
+            resent += 1;
+            assert!(
+                why.contains("REFUSED_STREAM") || why.contains("GOAWAY"),
+                "{r:?}"
+            );
+            assert!(!why.contains("not a result of an error"), "{r:?}");
+        }
+    }
+    assert!(
+        resent > 0,
+        "the server refused streams: some were sent again"
+    );
 }

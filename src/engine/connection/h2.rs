@@ -213,9 +213,27 @@ impl Connection {
             // going: a GOAWAY is not told until the connection closes.
             lease.0.retired.store(true, Ordering::Relaxed);
             self.refused = refused.is_some();
-            let what = refused.unwrap_or("the HTTP/2 stream failed before the response headers");
-            (ErrorClass::ConnectionLost, format!("{what}: {}", chain(&e)))
+            let message = match refused {
+                // h2's words for a graceful GOAWAY ("not a result of an error") say nothing more.
+                Some(what) if graceful_go_away(&e) => what.to_owned(),
+                Some(what) => format!("{what}: {}", chain(&e)),
+                None => format!(
+                    "the HTTP/2 stream failed before the response headers: {}",
+                    chain(&e)
+                ),
+            };
+            (ErrorClass::ConnectionLost, message)
         })
+    }
+}
+
+/// A hint for an HTTP/1.1 answer hyper could not parse as one (`why`, its error chain): an
+/// HTTP/2-only server answers HTTP/1.1 with an HTTP/2 frame. Empty when the error is another.
+pub(super) fn speaks_h2_only(why: &str) -> &'static str {
+    if why.contains("invalid HTTP version") {
+        " (the server may speak HTTP/2 only: try --http2-prior-knowledge / http = \"2\")"
+    } else {
+        ""
     }
 }
 
@@ -347,7 +365,11 @@ fn refused(err: &hyper::Error) -> Option<&'static str> {
                 return None;
             }
             if h2.is_go_away() {
-                return Some("the server said GOAWAY before it took the stream");
+                return Some(if h2.reason() == Some(::h2::Reason::NO_ERROR) {
+                    "the server closed the connection gracefully (GOAWAY) before taking the stream"
+                } else {
+                    "the server said GOAWAY before it took the stream"
+                });
             }
             return (h2.reason() == Some(::h2::Reason::REFUSED_STREAM))
                 .then_some("the server refused the stream (REFUSED_STREAM)");
@@ -355,6 +377,19 @@ fn refused(err: &hyper::Error) -> Option<&'static str> {
         source = e.source();
     }
     None
+}
+
+/// Whether `err` is the server's GOAWAY without an error (`NO_ERROR`: it is closing, not
+/// failing).
+fn graceful_go_away(err: &hyper::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(h2) = e.downcast_ref::<::h2::Error>() {
+            return h2.is_go_away() && h2.reason() == Some(::h2::Reason::NO_ERROR);
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// An HTTP/1.1 request made fit for HTTP/2: the absolute URI that hyper turns into `:scheme`,
@@ -393,6 +428,12 @@ fn for_h2(mut request: http::Request<Body>, authority: &str, https: bool) -> htt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_http1_answer_that_is_not_http1_hints_at_http2_only() {
+        assert!(speaks_h2_only("invalid HTTP version parsed").contains("HTTP/2 only"));
+        assert_eq!(speaks_h2_only("connection reset by peer"), "");
+    }
 
     fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
         let len = u32::try_from(payload.len()).unwrap().to_be_bytes();

@@ -215,10 +215,14 @@ pub(super) fn lost(
                 proxy.shown()
             ),
         ),
-        None => (
-            ErrorClass::ConnectionLost,
-            format!("the connection closed before the response headers: {why}"),
-        ),
+        None => {
+            // Garbage where HTTP/1.1 was expected may be an HTTP/2-only server's preface.
+            let hint = super::h2::speaks_h2_only(&why);
+            (
+                ErrorClass::ConnectionLost,
+                format!("the connection closed before the response headers: {why}{hint}"),
+            )
+        }
     }
 }
 

@@ -100,6 +100,16 @@ impl<'a> StreamState<'a> {
         }
     }
 
+    /// Where in the answer an error the server reported stood: a whole (non-streamed) body
+    /// has no middle.
+    fn where_in(&self) -> &'static str {
+        if self.whole_body || self.inputs.is_some() {
+            "in its answer"
+        } else {
+            "mid-stream"
+        }
+    }
+
     /// Collects the answer's content, for a session's next turn.
     pub(super) fn collecting(mut self) -> Self {
         self.answer = Some(Answer::default());
@@ -349,11 +359,17 @@ impl<'a> StreamState<'a> {
             }
             Decoded::ServerError { message } => Some(StreamEnd::Failed(
                 ErrorClass::StreamError,
-                format!("the server reported an error mid-stream: {message}"),
+                format!(
+                    "the server reported an error {}: {message}",
+                    self.where_in()
+                ),
             )),
             Decoded::StatusError { status, message } => Some(StreamEnd::Failed(
                 ErrorClass::from_status(status),
-                format!("the server reported an error mid-stream: {message}"),
+                format!(
+                    "the server reported an error {}: {message}",
+                    self.where_in()
+                ),
             )),
             Decoded::Malformed { message } => {
                 Some(StreamEnd::Failed(ErrorClass::Protocol, message))

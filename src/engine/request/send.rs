@@ -24,6 +24,12 @@ const RESEND_WINDOW: Duration = Duration::from_millis(250);
 /// many times that.
 const RESEND_CONNECTS: u32 = 3;
 
+/// How many times an HTTP/2 request the server provably never took (`REFUSED_STREAM`, or
+/// beyond a GOAWAY's last stream; RFC 9113 §8.7) is sent again, each time on a connection that
+/// is not going away: a server that closes after a few streams (nginx's `keepalive_requests`)
+/// refuses the rest of a burst, and its next connection takes a few more.
+pub(super) const MAX_REFUSED_RESENDS: u32 = 8;
+
 /// A request that left and was answered with a response head.
 pub(super) struct Sent {
     /// When it left: never before it was issued.
@@ -148,10 +154,10 @@ impl Try<'_> {
         (class, message): ConnectFailure,
     ) -> Stop {
         // HTTP/2 says whether the server processed a stream: one it refused (`REFUSED_STREAM`, or
-        // beyond a GOAWAY's last stream) is sent once more, whenever it was lost; bytes read on
+        // beyond a GOAWAY's last stream) is sent again, whenever it was lost; bytes read on
         // the shared connection and the time since the write tell nothing of one stream.
         if let Some(refused) = connection.stream_refused() {
-            if refused && self.resending.is_none() {
+            if refused && self.resends < MAX_REFUSED_RESENDS {
                 return Stop::Lost(format!("{class}: {message}"));
             }
             return self.failed(class, message);

@@ -53,7 +53,10 @@ async fn a_stop_before_the_second_send_is_only_a_cancel() {
         abort: &abort,
     };
     let mut connection = Connection::new(Arc::clone(target.origin()), None, Duration::from_secs(5));
-    let mut lost = Some("connection_lost: closed".to_string());
+    let mut lost = super::Resend {
+        lost: Some("connection_lost: closed".to_string()),
+        times: 1,
+    };
     let tag = SendTag::default();
     let hint = send_request(
         &ctx,
