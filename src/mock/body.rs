@@ -72,6 +72,31 @@ impl MockBody {
         MockBody::Whole(Some(bytes.into()))
     }
 
+    /// A whole (not streamed) answer `full` of `protocol` as `fault` spoils it: an error body
+    /// in its place, trailing garbage after it, or cut at half with the connection reset or left
+    /// hanging; faults that mean nothing to a whole answer leave it whole.
+    pub(crate) fn whole_faulted(
+        full: Bytes,
+        fault: Option<Fault>,
+        protocol: Option<crate::protocol::Protocol>,
+    ) -> MockBody {
+        let cut = |then| MockBody::Cut {
+            part: Some(full.slice(..full.len() / 2)),
+            promised: full.len() as u64,
+            then,
+        };
+        match fault {
+            Some(Fault::ErrorMidStream) => {
+                MockBody::whole(super::wire::error_body(protocol, 500, "mock overloaded"))
+            }
+            // Trailing garbage after a complete object: every byte of the answer, not valid JSON.
+            Some(Fault::MalformedChunk) => MockBody::whole([&full[..], b",}"].concat()),
+            Some(Fault::ResetMidStream) => cut(Ending::Abort { armed: false }),
+            Some(Fault::HangMidStream) => cut(Ending::Hang),
+            _ => MockBody::whole(full),
+        }
+    }
+
     pub(crate) fn is_stream(&self) -> bool {
         matches!(self, MockBody::Stream(_))
     }

@@ -10,11 +10,11 @@ use bytes::{BufMut, BytesMut};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::body::{Ending, MockBody};
+use super::body::MockBody;
 use super::faults::Fault;
 use super::request::BadRequest;
 use super::text::{hash_bytes, mix};
-use super::wire::{INVALID_UTF8, error_body};
+use super::wire::INVALID_UTF8;
 use crate::protocol::Protocol;
 
 /// The dimension of a model that names none (that of all-MiniLM-L6-v2 and bge-small).
@@ -124,15 +124,7 @@ pub(crate) fn answer(
     };
     let usage = (fault != Some(Fault::ZeroUsage)).then_some(input_tokens);
     let full = body(&inputs.seeds[..vectors], dimension, model_json, usage).freeze();
-    let half = full.slice(..full.len() / 2);
-    let promised = full.len() as u64;
     match fault {
-        Some(Fault::ErrorMidStream) => MockBody::whole(error_body(
-            Some(Protocol::OpenAiEmbeddings),
-            500,
-            "mock overloaded",
-        )),
-        Some(Fault::MalformedChunk) => MockBody::whole([&full[..], b",}"].concat()),
         Some(Fault::InvalidUtf8) => MockBody::whole(
             [
                 &full[..full.len() / 2],
@@ -141,17 +133,7 @@ pub(crate) fn answer(
             ]
             .concat(),
         ),
-        Some(Fault::ResetMidStream) => MockBody::Cut {
-            part: Some(half),
-            promised,
-            then: Ending::Abort { armed: false },
-        },
-        Some(Fault::HangMidStream) => MockBody::Cut {
-            part: Some(half),
-            promised,
-            then: Ending::Hang,
-        },
-        _ => MockBody::whole(full),
+        _ => MockBody::whole_faulted(full, fault, Some(Protocol::OpenAiEmbeddings)),
     }
 }
 

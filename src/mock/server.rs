@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::body::{Announced, Ending, MockBody, TokenStream};
+use super::body::{Announced, MockBody, TokenStream};
 use super::faults::Fault;
 use super::linger::Linger;
 use super::metrics;
@@ -461,6 +461,20 @@ fn up_front(
     Some(response)
 }
 
+/// Waits until a whole answer is due, then counts how late its write is and when its content
+/// came, against when its request arrived.
+async fn written_when_due(counters: &Counters, due: Instant, seq: u64, arrived: Instant) {
+    sleep_until(due).await;
+    let written = Instant::now();
+    counters.write_late(written - due);
+    counters.first_content(FirstContent {
+        request: seq,
+        arrived: arrived.into_std(),
+        due: due.into_std(),
+        written: written.into_std(),
+    });
+}
+
 /// A non-streaming answer: sent whole once the last token is due, as real servers do.
 async fn whole_response(
     shared: &Shared,
@@ -472,15 +486,7 @@ async fn whole_response(
     arrived: Instant,
 ) -> Response<MockBody> {
     let due = plan.schedule_all();
-    sleep_until(due).await;
-    let written = Instant::now();
-    shared.counters.write_late(written - due);
-    shared.counters.first_content(FirstContent {
-        request: seq,
-        arrived: arrived.into_std(),
-        due: due.into_std(),
-        written: written.into_std(),
-    });
+    written_when_due(&shared.counters, due, seq, arrived).await;
     let (reasoning_words, answer_words) = plan.all_words();
     let mut reasoning = BytesMut::new();
     reasoning_words.write_to(&mut reasoning);
@@ -491,27 +497,10 @@ async fn whole_response(
     answer_words.write_to(&mut answer);
     let wire = Wire::new(protocol, stamp).shaped(&plan.shape);
     let full = wire.full(&plan.tally, &reasoning, &answer).freeze();
-    let half = full.slice(..full.len() / 2);
-    let promised = full.len() as u64;
     let body = match fault {
-        Some(Fault::ErrorMidStream) => {
-            MockBody::whole(error_body(Some(protocol), 500, "mock overloaded"))
-        }
-        // Trailing garbage after a complete object: every byte of the answer, not valid JSON.
-        Some(Fault::MalformedChunk) => MockBody::whole([&full[..], b",}"].concat()),
         // A clean end after half the object.
-        Some(Fault::NoTerminator) => MockBody::whole(half),
-        Some(Fault::ResetMidStream) => MockBody::Cut {
-            part: Some(half),
-            promised,
-            then: Ending::Abort { armed: false },
-        },
-        Some(Fault::HangMidStream) => MockBody::Cut {
-            part: Some(half),
-            promised,
-            then: Ending::Hang,
-        },
-        _ => MockBody::whole(full),
+        Some(Fault::NoTerminator) => MockBody::whole(full.slice(..full.len() / 2)),
+        _ => MockBody::whole_faulted(full, fault, Some(protocol)),
     };
     let mut response = Response::new(body);
     response.headers_mut().insert(
@@ -540,15 +529,7 @@ async fn embedded(
         }
     };
     let due = plan.schedule_embedding();
-    sleep_until(due).await;
-    let written = Instant::now();
-    shared.counters.write_late(written - due);
-    shared.counters.first_content(FirstContent {
-        request: seq,
-        arrived: arrived.into_std(),
-        due: due.into_std(),
-        written: written.into_std(),
-    });
+    written_when_due(&shared.counters, due, seq, arrived).await;
     let body = super::embeddings::answer(&inputs, &ask.model_json, ask.input_tokens, fault);
     let mut response = Response::new(body);
     response.headers_mut().insert(
