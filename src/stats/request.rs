@@ -98,6 +98,11 @@ pub struct RequestRecord {
     /// wait on the lost connection and the reconnect). Left out of its times, not hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_ms: Option<f64>,
+    /// A request that did not succeed: how long after it was sent it ended (a failure may end
+    /// well after its headers, its error body read), so a race rebuilt from its records ends
+    /// its requests when they ended. A success ends at `ttlt_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<f64>,
     /// The first token came in one network read with later content (the client read late, or
     /// the server wrote them together): `ttft_ms` is when that read's last segment arrived, an
     /// upper bound, and the first token arrived no earlier than `ttft_min_ms`.
@@ -485,6 +490,7 @@ impl RequestTrace {
             retry_of: self.retry.map(|r| r.of),
             resent_after: self.resent_after,
             lost_ms: self.lost.map(duration_ms),
+            ended_ms: (!succeeded).then(|| ms(ttlt)),
             batched_first_token: self.reads.batched_first_token(),
             first_read_events: self.reads.first_read_events(),
             ttft_min_ms: self

@@ -275,6 +275,10 @@ fn ended_after_ms(r: &RequestRecord) -> f64 {
     {
         return ttlt;
     }
+    // Records since the end was kept say it; older ones only what came before it.
+    if let Some(ended) = r.ended_ms {
+        return ended;
+    }
     let streamed = r.ttft_ms.map(|ttft| ttft + r.itl_ms.iter().sum::<f64>());
     [r.ttfb_ms, streamed]
         .into_iter()

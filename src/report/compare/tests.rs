@@ -100,6 +100,7 @@ fn records(name: &str, s: Shape) -> Vec<RequestRecord> {
             retry_of: None,
             resent_after: None,
             lost_ms: None,
+            ended_ms: None,
             batched_first_token: false,
             first_read_events: ok.then_some(1),
             ttft_min_ms: None,
