@@ -85,6 +85,20 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The first of `n` consecutive ports free now, below Linux's ephemeral range (32768 up): the
+/// kernel hands out no port there by itself, so another shard's own listeners and connections
+/// cannot take one between this check and the shards binding them (a base picked with port 0 is
+/// in that range, and a shard found its port taken).
+fn free_ports_below_ephemeral(n: u32) -> u16 {
+    let n = u16::try_from(n).unwrap();
+    (20_000..32_000u16)
+        .step_by(usize::from(n) + 7)
+        .find(|&base| {
+            (base..base + n).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        })
+        .expect("a free run of ports below 32768")
+}
+
 fn installed(program: &str) -> String {
     for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
         let path = Path::new(dir).join(program);
@@ -390,7 +404,7 @@ fn a_slurm_job_array_races_as_shards_and_the_dependent_job_merges_and_judges_the
     std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let results = dir.path().join("results");
     // Four shards on one node, each serving its metrics: on ports of their own, none fails.
-    let metrics = free_port().min(65_000);
+    let metrics = free_ports_below_ephemeral(SHARDS);
     let (array, merge) = submit(&slurm, &race, &keys, &results, metrics);
     // The race's threshold fails (the slow mock's TTFT is 60 ms): each shard exits 1 on its
     // share, the merge runs all the same (afterany) and fails on the merged race, exit 1.
