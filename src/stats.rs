@@ -11,6 +11,7 @@ pub mod figures;
 pub mod fixture;
 pub mod health;
 pub mod laps;
+pub mod medals;
 mod quantile;
 mod read_timing;
 pub mod recent;
