@@ -5,6 +5,7 @@
 //! subtract it from what a client measured.
 
 mod body;
+mod corpus;
 mod embeddings;
 mod faults;
 mod gemini_path;

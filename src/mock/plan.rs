@@ -8,6 +8,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::time::Instant;
 
+use super::corpus::Answer;
 use super::faults::Fault;
 use super::profile::{Profile, Sampler};
 use super::request::Ask;
@@ -29,6 +30,8 @@ const IMAGE_PREFILL_PER_TOKEN: Duration = Duration::from_micros(100);
 pub(crate) struct Plan {
     pub tally: Tally,
     pub text_seed: u64,
+    /// The built-in prompt's written answer, if the request carries one.
+    answer: Option<u16>,
     pub chunk: u32,
     /// A fault that strikes inside the body, still to happen.
     pub fault: Option<Fault>,
@@ -105,6 +108,7 @@ impl Plan {
                 timings: Timings::default(),
             },
             text_seed,
+            answer: ask.answer,
             chunk: profile.chunk.max(1),
             fault: fault.filter(|f| f.is_mid_stream()),
             fault_at: FAULT_AFTER_TOKENS.min(output),
@@ -174,8 +178,17 @@ impl Plan {
             seed: self.text_seed,
             from: sent,
             count: self.chunk_len(sent),
+            answer: self.written(),
         };
         (words, sent < self.tally.reasoning)
+    }
+
+    /// Where the text comes from: the prompt's written answer, reasoning first.
+    fn written(&self) -> Option<Answer> {
+        self.answer.map(|entry| Answer {
+            entry,
+            reasoning: self.tally.reasoning,
+        })
     }
 
     /// Reasoning and answer text of the whole response, for non-streaming bodies.
@@ -184,11 +197,13 @@ impl Plan {
             seed: self.text_seed,
             from: 0,
             count: self.tally.reasoning,
+            answer: self.written(),
         };
         let answer = Words {
             seed: self.text_seed,
             from: self.tally.reasoning,
             count: self.tally.output - self.tally.reasoning,
+            answer: self.written(),
         };
         (reasoning, answer)
     }
@@ -274,6 +289,7 @@ mod tests {
             image_tokens: 0,
             body_hash: 9,
             shape: Shape::Text,
+            answer: None,
         }
     }
 

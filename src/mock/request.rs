@@ -29,6 +29,8 @@ pub(crate) struct Ask {
     pub body_hash: u64,
     /// Text, a JSON answer or a tool call.
     pub shape: Shape,
+    /// The built-in prompt the body carries, whose written answers the mock streams.
+    pub answer: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +329,7 @@ impl Ask {
             image_tokens,
             body_hash,
             shape,
+            answer: super::corpus::find(body),
         })
     }
 }

@@ -12,6 +12,7 @@ mod responses;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::json;
 
+use super::corpus::Answer;
 use super::shape::Shape;
 use super::text::write_words;
 use crate::protocol::Protocol;
@@ -65,11 +66,16 @@ pub(crate) struct Words {
     pub seed: u64,
     pub from: u32,
     pub count: u32,
+    /// The written answer of a built-in prompt, when the request carries one.
+    pub answer: Option<Answer>,
 }
 
 impl Words {
     pub(crate) fn write_to(self, out: &mut BytesMut) {
-        write_words(out, self.seed, self.from, self.count);
+        match self.answer {
+            Some(answer) => answer.write(out, self.seed, self.from, self.count),
+            None => write_words(out, self.seed, self.from, self.count),
+        }
     }
 }
 

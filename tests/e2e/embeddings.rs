@@ -185,6 +185,10 @@ async fn faults_are_classified() {
         let mut config = race_config(&[&spec], 2, 1);
         config.workload.embed_batch = 16;
         config.load.retries = 0;
+        // The faults, not the clock, decide these: `huge` writes 16 MB that a debug build on a
+        // busy machine can take longer than the tests' 2 s to make and read.
+        config.timeouts.first_token = std::time::Duration::from_secs(60);
+        config.timeouts.total = std::time::Duration::from_secs(60);
         let out = dir.path().join(fault);
         let outcome = run(config, &out).await;
         let e = &outcome.summary.endpoints[0];
