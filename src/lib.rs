@@ -119,6 +119,10 @@ pub(crate) mod server_metrics;
 pub mod signals;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod signals;
+#[cfg(feature = "test-support")]
+pub mod share;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod share;
 mod spelling;
 #[cfg(feature = "test-support")]
 pub mod stats;
@@ -150,7 +154,7 @@ pub use capacity::raise_open_file_limit;
 pub use cli::{Cli, Command};
 pub use commands::{
     compare_command, init_command, merge_command, mock_command, race_command, replay_command,
-    report_command, sweep_command,
+    report_command, share_command, sweep_command,
 };
 pub use print::err as print_error;
 // What the benches and the end-to-end tests fold a replay with.
