@@ -116,13 +116,13 @@ pub mod server_metrics;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod server_metrics;
 #[cfg(feature = "test-support")]
-pub mod signals;
-#[cfg(not(feature = "test-support"))]
-pub(crate) mod signals;
-#[cfg(feature = "test-support")]
 pub mod share;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod share;
+#[cfg(feature = "test-support")]
+pub mod signals;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod signals;
 mod spelling;
 #[cfg(feature = "test-support")]
 pub mod stats;

@@ -95,12 +95,8 @@ pub fn render(recording: &Recording, (width, height): (u16, u16), theme: &Theme)
         }
         start += duration / speedup + HOLD_S;
     }
-    // The cursor back, below the dashboard.
-    event(
-        &mut out,
-        start,
-        &format!("\u{1b}[{height};1H\u{1b}[?25h\r\n"),
-    );
+    // The cursor back, on the last row (a new line would scroll the finish off the top).
+    event(&mut out, start, &format!("\u{1b}[{height};1H\u{1b}[?25h"));
     out
 }
 
@@ -115,7 +111,13 @@ fn follow_ranking(view: &mut ViewState, order: &mut Vec<usize>, snapshot: &Snaps
     }
 }
 
-fn draw(area: Rect, info: &RaceInfo, view: &ViewState, snapshot: &Snapshot, theme: &Theme) -> Buffer {
+fn draw(
+    area: Rect,
+    info: &RaceInfo,
+    view: &ViewState,
+    snapshot: &Snapshot,
+    theme: &Theme,
+) -> Buffer {
     let mut buf = Buffer::empty(area);
     let scene = Scene {
         info,

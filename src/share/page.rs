@@ -129,7 +129,9 @@ const LANE_CELLS: [(&str, &str); 8] = [
 ];
 
 fn lanes(out: &mut String, recording: &Recording) {
-    out.push_str("<section id=\"lanes\"><h2>Lanes</h2><table><thead><tr><th>endpoint</th><th>model</th>");
+    out.push_str(
+        "<section id=\"lanes\"><h2>Lanes</h2><table><thead><tr><th>endpoint</th><th>model</th>",
+    );
     for (_, title) in LANE_CELLS {
         let _ = write!(out, "<th>{title}</th>");
     }

@@ -40,15 +40,11 @@ pub fn heats(frames: &[&Snapshot]) -> (Vec<Option<usize>>, Vec<Heat>) {
 
 /// Whether a request of `heat` is still in flight in `frame`.
 fn still_answering(frame: &Snapshot, heat: &Heat) -> bool {
-    frame
-        .endpoints
-        .iter()
-        .zip(&heat.requests)
-        .any(|(e, id)| {
-            e.requests
-                .iter()
-                .any(|r| Some(r.request) == *id && r.state == RequestState::InFlight)
-        })
+    frame.endpoints.iter().zip(&heat.requests).any(|(e, id)| {
+        e.requests
+            .iter()
+            .any(|r| Some(r.request) == *id && r.state == RequestState::InFlight)
+    })
 }
 
 /// The most recent prompt every endpoint has started in `frame` (warm-ups aside), with each
@@ -58,7 +54,9 @@ fn newest_common(frame: &Snapshot) -> Option<Heat> {
     let endpoints = frame.endpoints.len();
     for (i, e) in frame.endpoints.iter().enumerate() {
         for r in e.requests.iter().filter(|r| !r.warmup) {
-            let slot = &mut latest.entry(r.prompt).or_insert_with(|| vec![None; endpoints])[i];
+            let slot = &mut latest
+                .entry(r.prompt)
+                .or_insert_with(|| vec![None; endpoints])[i];
             if slot.is_none_or(|seen| seen.sent <= r.sent) {
                 *slot = Some(r);
             }
@@ -118,7 +116,10 @@ mod tests {
         let frames: Vec<&Snapshot> = shared.frames.iter().collect();
         let (shown, heats) = heats(&frames);
         assert_eq!(shown.len(), frames.len());
-        assert!(heats.len() > 1, "the fixture's endpoints answer the same prompts");
+        assert!(
+            heats.len() > 1,
+            "the fixture's endpoints answer the same prompts"
+        );
         let mut previous: Option<usize> = None;
         for (frame, shown) in frames.iter().zip(&shown) {
             let Some(i) = *shown else {

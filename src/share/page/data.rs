@@ -158,14 +158,20 @@ fn leader(endpoints: &[EndpointSnapshot], lanes: &[Lane]) -> Option<usize> {
 fn heat_data(
     recording: &Recording,
     heat: &Heat,
-    views: &std::collections::BTreeMap<(usize, crate::event::RequestId), std::sync::Arc<RequestView>>,
+    views: &std::collections::BTreeMap<
+        (usize, crate::event::RequestId),
+        std::sync::Arc<RequestView>,
+    >,
 ) -> HeatData {
     let prompt = (recording.header.prompts)
         .get(heat.prompt.0 as usize)
         .and_then(|messages| messages.last())
         .map_or_else(
             || format!("prompt {}", heat.prompt.0),
-            |m| cut(&m.content, PROMPT_CAP).0,
+            |m| match cut(&m.content, PROMPT_CAP) {
+                (text, n) if n > PROMPT_CAP => format!("{text}…"),
+                (text, _) => text,
+            },
         );
     let mut responses: Vec<Option<Response>> = heat
         .requests

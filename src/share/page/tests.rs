@@ -34,7 +34,11 @@ fn the_page_fetches_nothing_and_has_a_strict_policy() {
     assert!(html.contains(&format!(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
     )));
-    assert_eq!(html.matches("<script").count(), 2, "the data and the player");
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "the data and the player"
+    );
 }
 
 #[test]
@@ -104,11 +108,17 @@ fn the_frames_carry_the_aggregator_s_numbers() {
     assert_eq!(built.frames.len(), shared.frames.len() + 1);
     let last = built.frames.last().unwrap();
     for (lane, e) in last.lanes.iter().zip(&shared.last.endpoints) {
-        assert!((lane.progress - 1.0).abs() < f64::EPSILON, "all done at the end");
+        assert!(
+            (lane.progress - 1.0).abs() < f64::EPSILON,
+            "all done at the end"
+        );
         assert_eq!(lane.ok, e.counts.succeeded);
         assert_eq!(lane.ttft, ms(e.latency.ttft_ms.map(|s| s.p50)));
         assert_eq!(lane.output, e.tokens.output);
     }
     assert!(last.leader.is_some());
-    assert_eq!(built.frames[0].leader, None, "nobody leads before anything is done");
+    assert_eq!(
+        built.frames[0].leader, None,
+        "nobody leads before anything is done"
+    );
 }
