@@ -36,13 +36,13 @@ pub struct ShareArgs {
     #[arg(short = 'f', long, value_name = "FORMAT", value_parser = ["html", "cast"])]
     pub format: Option<String>,
 
-    /// The recording's terminal size, WIDTHxHEIGHT (cast only).
+    /// The recording's terminal size, `WIDTHxHEIGHT` (cast only).
     #[arg(long, value_name = "WxH", default_value = "120x40",
           value_parser = crate::share::cast::parse_size)]
     pub size: (u16, u16),
 
     /// The dashboard's colours in the recording: dark, light, colorblind or plain (cast
-    /// only; NO_COLOR set means plain).
+    /// only; `NO_COLOR` set means plain).
     #[arg(long, value_name = "THEME", value_parser = ["dark", "light", "colorblind", "plain"])]
     pub theme: Option<String>,
 }
