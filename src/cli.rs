@@ -11,8 +11,10 @@ use crate::pace::{ConcurrencyRamp, Ramp, Rate};
 
 mod layering;
 mod metrics;
+mod share;
 
 pub use metrics::MetricsArgs;
+pub use share::ShareArgs;
 
 pub use layering::from_args;
 
@@ -157,6 +159,9 @@ pub enum Command {
     /// Merge the results folders of one race's shards (--shard K/N) into one, exactly.
     #[command(long_about = MERGE_LONG_ABOUT)]
     Merge(MergeArgs),
+    /// Share a recorded race: a page that plays it in a browser, or an asciinema recording.
+    #[command(long_about = share::SHARE_LONG_ABOUT)]
+    Share(ShareArgs),
 }
 
 const MERGE_LONG_ABOUT: &str = "\

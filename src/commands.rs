@@ -9,6 +9,7 @@ mod merge;
 mod metrics;
 mod mock;
 mod saved;
+mod share;
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -22,6 +23,7 @@ pub use init::init_command;
 pub use merge::merge_command;
 pub use mock::mock_command;
 pub use saved::{compare_command, report_command};
+pub use share::share_command;
 
 /// `llmrace race`: resolves the race, runs it, prints the final table and where the files
 /// are. Returns the process exit code.

@@ -116,6 +116,10 @@ pub mod server_metrics;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod server_metrics;
 #[cfg(feature = "test-support")]
+pub mod share;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod share;
+#[cfg(feature = "test-support")]
 pub mod signals;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod signals;
@@ -150,7 +154,7 @@ pub use capacity::raise_open_file_limit;
 pub use cli::{Cli, Command};
 pub use commands::{
     compare_command, init_command, merge_command, mock_command, race_command, replay_command,
-    report_command, sweep_command,
+    report_command, share_command, sweep_command,
 };
 pub use print::err as print_error;
 // What the benches and the end-to-end tests fold a replay with.

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => llmrace::compare_command(&args),
         Command::Sweep(args) => runtime.block_on(llmrace::sweep_command(&args)),
         Command::Merge(args) => llmrace::merge_command(&args),
+        Command::Share(args) => llmrace::share_command(&args),
     };
     // Mock servers and abandoned connections must not delay the exit.
     runtime.shutdown_background();

@@ -76,7 +76,20 @@ pub async fn play(
 
 /// The recorded race as the dashboard describes it, with what is wrong with the file told.
 fn replay_info(replay: &EventLog) -> tui::RaceInfo {
-    let header = &replay.header;
+    race_info(
+        &replay.header,
+        replay.end.is_some_and(|end| end.interrupted),
+        replay.damage.as_deref(),
+    )
+}
+
+/// A recorded race as the dashboard describes it, from its replay's header, whether it was
+/// stopped early and what is wrong with the file (`llmrace replay`, `llmrace share`).
+pub(crate) fn race_info(
+    header: &record::ReplayHeader,
+    interrupted: bool,
+    damage: Option<&str>,
+) -> tui::RaceInfo {
     let race = &header.race;
     let lanes = header
         .endpoints
@@ -112,10 +125,10 @@ fn replay_info(replay: &EventLog) -> tui::RaceInfo {
         })
         .collect();
     let mut notices = header.notices.clone();
-    if replay.end.is_some_and(|end| end.interrupted) {
+    if interrupted {
         notices.push("the race was stopped early: the replay ends where it stopped".to_string());
     }
-    if let Some(damage) = &replay.damage {
+    if let Some(damage) = damage {
         notices.push(record::replay::damage::notice(damage));
     }
     tui::RaceInfo {

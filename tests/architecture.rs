@@ -51,7 +51,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("views", &["export", "report", "tui"]),
     (
         "wiring",
-        &["lib", "race", "sweep", "replay_dashboard", "fuzzing"],
+        &[
+            "lib",
+            "race",
+            "sweep",
+            "replay_dashboard",
+            "share",
+            "fuzzing",
+        ],
     ),
     ("edge", &["cli", "commands", "main"]),
 ];

@@ -70,6 +70,12 @@ impl Fold {
         &self.aggregator
     }
 
+    /// The race as of `t` while the replay is still being folded (`llmrace share` samples
+    /// it at a fixed step).
+    pub(crate) fn snapshot_at(&mut self, t: Offset) -> Snapshot {
+        self.aggregator.snapshot(t, false)
+    }
+
     pub(crate) fn apply(&mut self, event: &RaceEvent, on_request: &mut impl FnMut(&RequestRecord)) {
         match event.kind {
             EventKind::Sent { .. } => {

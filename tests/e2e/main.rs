@@ -62,6 +62,7 @@ mod secrets;
 mod server_scrape;
 mod sessions;
 mod shards;
+mod share;
 mod shared_prefix;
 mod signals;
 mod start_up;

@@ -249,6 +249,13 @@ fn no_secret_reaches_any_file_or_output() {
             llmrace(&["compare", &run_dir, &rebuilt, "--format", format]).1,
         ));
     }
+    // The shared page and recording (llmrace share) carry the race's text: no key either.
+    for name in ["share.html", "share.cast"] {
+        let file = out.join(name).display().to_string();
+        let (code, text) = llmrace(&["share", &run_dir, "-o", &file]);
+        assert_eq!(code, 0, "{text}");
+        outputs.push((format!("share -o {name}"), text));
+    }
 
     let mut files = Vec::new();
     every_file(&out, &mut files);
