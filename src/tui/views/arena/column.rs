@@ -47,11 +47,18 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene, index: usize, run: &R
     let mut rows = figures(run, width, theme);
     rows.truncate(usize::from(inner.height / 4).clamp(1, 2));
     let room = usize::from(inner.height).saturating_sub(rows.len());
-    let body = response(run.request, run.elapsed_ms, width, theme);
-    if body.len() > room && room > 1 {
+    // Only the end shows: lay out no more text than would fill the column a few times over.
+    let budget = width * room * 8;
+    let (body, skipped) = response(run.request, run.elapsed_ms, width, budget, theme);
+    if (body.len() > room || skipped) && room > 1 {
         // Follow the end, as the stream does; say what is above.
-        let above = body.len() - (room - 1);
-        rows.push(Line::styled(format!("↑ {above} more"), theme.dim));
+        let above = body.len().saturating_sub(room - 1);
+        let note = if skipped {
+            "↑ more".to_string()
+        } else {
+            format!("↑ {above} more")
+        };
+        rows.push(Line::styled(note, theme.dim));
         rows.extend(body.into_iter().skip(above));
     } else {
         rows.extend(body.into_iter().take(room));
@@ -116,13 +123,15 @@ fn figures(run: &Run<'_>, width: usize, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// The response as rows `width` wide: reasoning under its own heading and dimmed, the first
-/// token marked, a cursor while it streams, how it ended when it did not succeed.
+/// token marked, a cursor while it streams, how it ended when it did not succeed. Only its
+/// last `budget` bytes of text or so are laid out; `true` when earlier text was left out.
 fn response(
     request: &RequestView,
     elapsed_ms: f64,
     width: usize,
+    budget: usize,
     theme: &Theme,
-) -> Vec<Line<'static>> {
+) -> (Vec<Line<'static>>, bool) {
     let mut flow = Flow::new(width, false);
     let shown = |s: &&Segment| !s.text.is_empty() || s.tool.is_some();
     let sections = request
@@ -132,7 +141,20 @@ fn response(
         .any(|s| s.reasoning || s.tool.is_some());
     let mut section = None;
     let mut first = true;
-    for segment in request.segments.iter().filter(shown) {
+    let mut kept = 0;
+    let mut from = request.segments.len();
+    while from > 0 && kept <= budget {
+        from -= 1;
+        kept += request.segments[from].text.len();
+    }
+    let skipped = kept > budget && from > 0;
+    if skipped {
+        // The first token is out of sight.
+        first = false;
+    } else {
+        from = 0;
+    }
+    for segment in request.segments[from..].iter().filter(shown) {
         let mut text = inert(&segment.text).into_owned();
         let this = (segment.reasoning, segment.tool.as_ref().map(|t| t.index));
         if sections && section != Some(this) {
@@ -198,7 +220,7 @@ fn response(
     if request.truncated {
         flow.row(Line::styled("… longer text is not kept", theme.dim));
     }
-    flow.finish()
+    (flow.finish(), skipped)
 }
 
 /// A rule with a name: `─ thinking ─────`.

@@ -260,3 +260,22 @@ fn ordinals() {
         ]
     );
 }
+
+#[test]
+fn a_long_answer_shows_its_end_without_laying_out_the_rest() {
+    let mut snapshot = finished_race(2, 40);
+    let prompt = *heats::prompts(&snapshot).last().unwrap();
+    let ring = &mut snapshot.endpoints[1].requests;
+    let newest = ring.iter().rposition(|r| r.prompt == prompt).unwrap();
+    let request = std::sync::Arc::make_mut(&mut ring[newest]);
+    let template = request.segments[0].clone();
+    request.segments = (0..4000)
+        .map(|i| crate::stats::snapshot::Segment {
+            text: format!("w{i} "),
+            ..template.clone()
+        })
+        .collect();
+    let shown = text(&draw(80, 24, &snapshot, &arena(ArenaState::default())));
+    assert!(shown.contains("↑ more"), "{shown}");
+    assert!(shown.contains("w3999"), "the end shows:\n{shown}");
+}
