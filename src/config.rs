@@ -34,7 +34,7 @@ mod trace;
 mod validate;
 
 pub(crate) use defaults::{bare_race, fill_defaults};
-pub use demo::demo_race;
+pub use demo::{DEMO_NAME, demo_race};
 pub(crate) use endpoint_spec::apply_api_key_envs;
 pub use endpoint_spec::parse_endpoint_spec;
 pub use error::{ConfigError, Location};

@@ -10,6 +10,7 @@ pub mod figures;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixture;
 pub mod health;
+pub mod heats;
 pub mod laps;
 pub mod medals;
 mod quantile;

@@ -7,10 +7,13 @@ use crate::protocol::Protocol;
 
 use super::{EndpointConfig, MOCK_MODEL, PromptSource, RaceConfig, bare_race};
 
+/// The demo race's name: its dashboard ends on the arena, so a first run shows the point.
+pub const DEMO_NAME: &str = "demo";
+
 /// The demo race: `chat` prompts against the `turbo`, `steady`, `thinker` and `flaky` mocks.
 pub fn demo_race() -> RaceConfig {
     let mut race = bare_race();
-    race.name = "demo".to_string();
+    race.name = DEMO_NAME.to_string();
     race.workload.prompts = PromptSource::Builtin("chat".to_string());
     race.workload.max_tokens = Some(96);
     // As many as the `chat` set has prompts: no prompt is sent twice, so no server cache

@@ -112,6 +112,8 @@ async fn show(
     let mut snapshot = Arc::clone(&snapshots.borrow_and_update());
     let mut order = ranking::order(&snapshot, view.rank);
     let mut race_over = false;
+    // The demo ends on the arena: a first run shows the answers side by side.
+    let mut finale = info.name == crate::config::DEMO_NAME;
     let mut quitting = false;
     let mut dirty = true;
     let mut frames = tokio::time::interval(FRAME);
@@ -170,6 +172,10 @@ async fn show(
                 }
                 let before = snapshot.t;
                 snapshot = Arc::clone(&snapshots.borrow_and_update());
+                if finale && snapshot.finished {
+                    finale = false;
+                    view.finale();
+                }
                 let now = ranking::order(&snapshot, view.rank);
                 reorder(&mut view.previous_order, &mut order, now, snapshot.t < before);
                 dirty = true;

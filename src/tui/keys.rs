@@ -84,7 +84,14 @@ struct Binding {
     hint: Option<Hint>,
 }
 
-const EVERYWHERE: &[Screen] = &[Screen::Board, Screen::Inspector, Screen::Charts];
+const EVERYWHERE: &[Screen] = &[
+    Screen::Board,
+    Screen::Inspector,
+    Screen::Charts,
+    Screen::Arena,
+];
+/// The screens where a selected endpoint shows (the arena shows them all at once).
+const SELECTION_SHOWS: &[Screen] = &[Screen::Board, Screen::Inspector, Screen::Charts];
 
 const fn hint(key: &'static str, word: Word, screens: &'static [Screen], place: u8) -> Hint {
     Hint {
@@ -198,6 +205,17 @@ const KEY_MAP: &[Binding] = &[
         hint: Some(optional(hint(".", Word::Is("step"), EVERYWHERE, 4), 4)),
     },
     Binding {
+        // Before the endpoint keys: on the arena the arrows step through prompts.
+        keys: &[
+            (Key::Code(KeyCode::Left), Does::Act(Action::EarlierPrompt)),
+            (Key::Code(KeyCode::Right), Does::Act(Action::LaterPrompt)),
+        ],
+        mode: Mode::Both,
+        screens: &[Screen::Arena],
+        help: ("←  →", "arena: an earlier / a later prompt"),
+        hint: Some(hint("←→", Word::Is("prompt"), &[Screen::Arena], 7)),
+    },
+    Binding {
         keys: &[
             (Key::Code(KeyCode::Tab), Does::Act(Action::SelectNext)),
             (Key::Code(KeyCode::Right), Does::Act(Action::SelectNext)),
@@ -205,7 +223,7 @@ const KEY_MAP: &[Binding] = &[
         mode: Mode::Both,
         screens: EVERYWHERE,
         help: ("tab  →", "select the next endpoint"),
-        hint: Some(hint("tab", Word::Selection, EVERYWHERE, 7)),
+        hint: Some(hint("tab", Word::Selection, SELECTION_SHOWS, 7)),
     },
     Binding {
         keys: &[
@@ -265,6 +283,16 @@ const KEY_MAP: &[Binding] = &[
         )),
     },
     Binding {
+        keys: &[(char_key('a'), Does::Act(Action::ShowArena))],
+        mode: Mode::Both,
+        screens: EVERYWHERE,
+        help: ("a", "arena: one prompt's answers side by side"),
+        hint: Some(optional(
+            hint("a", Word::Is("arena"), &[Screen::Board], 12),
+            2,
+        )),
+    },
+    Binding {
         keys: &[(char_key('s'), Does::Act(Action::CycleRank))],
         mode: Mode::Both,
         screens: EVERYWHERE,
@@ -317,7 +345,7 @@ const KEY_MAP: &[Binding] = &[
         hint: Some(hint(
             "esc",
             Word::Is("board"),
-            &[Screen::Inspector, Screen::Charts],
+            &[Screen::Inspector, Screen::Charts, Screen::Arena],
             5,
         )),
     },

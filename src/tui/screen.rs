@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::draw::text_width;
-use super::views::{board, charts, footer, header, help, inspector, notices};
+use super::views::{arena, board, charts, footer, header, help, inspector, notices};
 use super::{Scene, Screen};
 
 /// The smallest terminal the dashboard lays itself out in.
@@ -41,6 +41,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         Screen::Board => board::render(body, buf, scene),
         Screen::Inspector => inspector::render(body, buf, scene),
         Screen::Charts => charts::render(body, buf, scene),
+        Screen::Arena => arena::render(body, buf, scene),
     }
     notices::render(strip, buf, &notices, scene.theme);
     footer::render(footer_area, buf, scene);

@@ -2,6 +2,9 @@
 //! leaderboard ranks — and how actions (what keys stand for, in `keys.rs`) change it. Pure: no
 //! terminal, no clock, no statistics.
 
+mod arena;
+
+pub use self::arena::ArenaState;
 use super::ranking::Rank;
 use crate::replay::player::PlaybackCommand;
 use crate::stats::Snapshot;
@@ -12,6 +15,8 @@ pub enum Screen {
     Board,
     Inspector,
     Charts,
+    /// The same prompt's responses from every endpoint, side by side.
+    Arena,
 }
 
 /// The inspector's selection: a request of the selected endpoint, counted from the newest
@@ -35,6 +40,7 @@ pub struct ViewState {
     /// Some endpoint has a price, so `s` can rank by cost too (set once from the race info).
     pub priced: bool,
     pub inspector: InspectorState,
+    pub arena: ArenaState,
     /// Sending is paused (the engine was told so). A replay's pause is the player's.
     pub paused: bool,
     /// Playing back a replay: the playback keys apply, the race's own (`p`) do not.
@@ -62,6 +68,10 @@ pub enum Action {
     ScrollUp,
     ScrollDown,
     ToggleRaw,
+    ShowArena,
+    /// The arena: the prompt before (or after) the one shown.
+    EarlierPrompt,
+    LaterPrompt,
     /// A replay's playback: pause, speed, seek, step.
     Playback(PlaybackCommand),
 }
@@ -108,6 +118,12 @@ impl ViewState {
                 self.screen = Screen::Charts;
                 self.help = false;
             }
+            Action::ShowArena => {
+                self.screen = Screen::Arena;
+                self.help = false;
+            }
+            Action::EarlierPrompt => self.arena.step = self.arena.step.saturating_sub(1),
+            Action::LaterPrompt => self.arena.step = self.arena.step.saturating_add(1),
             Action::CycleRank => self.rank = self.rank.next(self.priced),
             Action::ToggleHelp => self.help = !self.help,
             Action::Back => {
@@ -138,6 +154,7 @@ impl ViewState {
 
     /// Keeps selections valid for a new snapshot (endpoints and requests come and go).
     pub fn clamp_to(&mut self, snapshot: &Snapshot) {
+        self.arena.clamp_to(snapshot);
         let endpoints = snapshot.endpoints.len();
         if endpoints == 0 {
             self.selected = 0;

@@ -2,6 +2,7 @@
 //! [`Scene`](super::Scene) (or a part of one) into an area of the buffer with the toolkit in
 //! [`draw`](super::draw); none reads the clock, locks or does I/O.
 
+pub mod arena;
 pub mod board;
 pub mod charts;
 pub mod finish;

@@ -17,6 +17,7 @@
 
 mod common;
 
+mod arena_tmux;
 mod bedrock;
 mod cache;
 mod cli;

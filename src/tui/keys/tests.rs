@@ -111,7 +111,7 @@ fn each_screen_has_its_footer() {
         (
             false,
             Screen::Board,
-            "q quit, p pause, tab select, enter inspect, i inspector, c charts, s rank, ? help",
+            "q quit, p pause, tab select, enter inspect, i inspector, c charts, a arena, s rank, ? help",
         ),
         (
             false,
@@ -124,9 +124,19 @@ fn each_screen_has_its_footer() {
             "q quit, esc board, p pause, tab endpoint, i inspector, ? help",
         ),
         (
+            false,
+            Screen::Arena,
+            "q quit, esc board, p pause, ←→ prompt, ? help",
+        ),
+        (
+            true,
+            Screen::Arena,
+            "q quit, space pause, +- speed, <> seek, . step, esc board, ←→ prompt, ? help",
+        ),
+        (
             true,
             Screen::Board,
-            "q quit, space pause, +- speed, <> seek, . step, tab select, enter inspect, i inspector, c charts, s rank, ? help",
+            "q quit, space pause, +- speed, <> seek, . step, tab select, enter inspect, i inspector, c charts, a arena, s rank, ? help",
         ),
         (
             true,
@@ -201,7 +211,32 @@ fn the_help_lists_a_race_s_keys_or_a_replay_s() {
             .iter()
             .any(|(keys, _)| *keys == "space" || *keys == "0 … 9")
     );
-    assert_eq!((race.len(), replay.len()), (14, 18));
+    assert_eq!((race.len(), replay.len()), (16, 20));
+}
+
+#[test]
+fn a_opens_the_arena_where_the_arrows_step_through_prompts() {
+    let mut s = ViewState::default();
+    press(&mut s, KeyCode::Char('a'));
+    assert_eq!(s.screen, Screen::Arena);
+    press(&mut s, KeyCode::Left);
+    press(&mut s, KeyCode::Left);
+    press(&mut s, KeyCode::Right);
+    assert_eq!(
+        (s.arena.step, s.selected),
+        (-1, 0),
+        "prompts, not endpoints"
+    );
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.selected, 1);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.screen, Screen::Board);
+    press(&mut s, KeyCode::Right);
+    assert_eq!(
+        (s.arena.step, s.selected),
+        (-1, 2),
+        "on the board the arrows select"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! the selected one on the right — what was sent, what came back and when, or each raw stream
 //! event. Model and prompt text is made inert before it is drawn.
 
-mod flow;
+pub mod flow;
 #[cfg(test)]
 mod image_tests;
 mod response;
