@@ -17,9 +17,9 @@ use crate::stats::Snapshot;
 use crate::stats::snapshot::Playback;
 use crate::tui::{RaceInfo, Scene, Screen, Theme, ViewState, ranking, screen};
 
-/// The screens recorded, in order: each plays the whole race. (The arena joins the list when
-/// its screen exists.)
-pub const SCREENS: &[Screen] = &[Screen::Board];
+/// The screens recorded, in order: each plays the whole race (the arena following the newest
+/// prompt every endpoint has started, as it does live).
+pub const SCREENS: &[Screen] = &[Screen::Board, Screen::Arena];
 /// Longest a screen plays in the recording, in seconds: a longer race is sped up to fit.
 pub const MAX_PLAY_S: f64 = 60.0;
 /// Seconds each screen's finished race stays on before the next screen (or the end).
