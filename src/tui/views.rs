@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod charts;
+pub mod feed;
 pub mod finish;
 pub mod footer;
 pub mod header;
@@ -13,3 +14,4 @@ pub mod lane;
 pub mod leaderboard;
 pub mod notices;
 pub mod timeline;
+pub mod track;
