@@ -102,6 +102,9 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     distribution(ttlt_rows, buf, scene, " TTLT distribution ", &ttlt, &lanes);
 }
 
+/// Which summary of an endpoint a distribution shows.
+type PickSummary = fn(&EndpointSnapshot) -> Option<&Summary>;
+
 /// The TTFT and TTLT distributions one above the other in `area`, each as tall as its
 /// endpoints need, those that fit: the board's side column on a tall terminal.
 pub fn distributions(area: Rect, buf: &mut Buffer, scene: &Scene) {
@@ -110,7 +113,7 @@ pub fn distributions(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let height = u16::try_from(endpoints.len())
         .unwrap_or(u16::MAX)
         .saturating_add(4);
-    let charts: [(&str, fn(&EndpointSnapshot) -> Option<&Summary>); 2] = [
+    let charts: [(&str, PickSummary); 2] = [
         (" TTFT distribution ", |e| e.latency.ttft_ms.as_ref()),
         (" TTLT distribution ", |e| e.latency.ttlt_ms.as_ref()),
     ];

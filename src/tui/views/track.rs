@@ -7,6 +7,8 @@
 //! endpoint with the most is as far along as the clock is toward the time limit (all the way
 //! without one, or once the race is over), the others in proportion to their tokens.
 
+use std::cmp::Ordering;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -48,8 +50,8 @@ pub fn runners(
     time: f64,
 ) -> (Vec<Runner>, Option<usize>) {
     let endpoints = &snapshot.endpoints;
-    let runners: Vec<Runner> = match requests {
-        Some(target) => (endpoints.iter())
+    let runners: Vec<Runner> = if let Some(target) = requests {
+        (endpoints.iter())
             .map(|e| {
                 let done = e.counts.requests_done();
                 let fraction = if target == 0 {
@@ -62,20 +64,19 @@ pub fn runners(
                     done: format!("{done}/{target}"),
                 }
             })
-            .collect(),
-        None => {
-            let most = endpoints.iter().map(|e| e.tokens.output).max().unwrap_or(0);
-            (endpoints.iter())
-                .map(|e| Runner {
-                    fraction: if most == 0 {
-                        0.0
-                    } else {
-                        time.clamp(0.0, 1.0) * e.tokens.output as f64 / most as f64
-                    },
-                    done: format!("{} tok", count(e.tokens.output)),
-                })
-                .collect()
-        }
+            .collect()
+    } else {
+        let most = endpoints.iter().map(|e| e.tokens.output).max().unwrap_or(0);
+        (endpoints.iter())
+            .map(|e| Runner {
+                fraction: if most == 0 {
+                    0.0
+                } else {
+                    time.clamp(0.0, 1.0) * e.tokens.output as f64 / most as f64
+                },
+                done: format!("{} tok", count(e.tokens.output)),
+            })
+            .collect()
     };
     let leader = leader(endpoints, &runners);
     (runners, leader)
@@ -86,18 +87,22 @@ pub fn runners(
 fn leader(endpoints: &[EndpointSnapshot], runners: &[Runner]) -> Option<usize> {
     let better = |a: usize, b: usize| {
         let (ra, rb) = (&runners[a], &runners[b]);
-        if ra.fraction != rb.fraction {
-            return ra.fraction > rb.fraction;
+        match ra.fraction.total_cmp(&rb.fraction) {
+            Ordering::Equal => {}
+            further => return further == Ordering::Greater,
         }
         let (ea, eb) = (&endpoints[a], &endpoints[b]);
-        if ra.fraction >= 1.0 && ea.rates.window_s != eb.rates.window_s {
-            return ea.rates.window_s < eb.rates.window_s;
+        if ra.fraction >= 1.0 {
+            match ea.rates.window_s.total_cmp(&eb.rates.window_s) {
+                Ordering::Equal => {}
+                longer => return longer == Ordering::Less,
+            }
         }
         ea.tokens.output > eb.tokens.output
     };
     let mut best: Option<usize> = None;
-    for i in 0..runners.len().min(endpoints.len()) {
-        if runners[i].fraction <= 0.0 {
+    for (i, runner) in runners.iter().enumerate().take(endpoints.len()) {
+        if runner.fraction <= 0.0 {
             continue;
         }
         best = match best {
@@ -205,6 +210,10 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "the shares compared are exact binary fractions, computed the same way"
+)]
 mod tests {
     use super::*;
     use crate::stats::fixture::{finished_race, race};
