@@ -63,7 +63,8 @@ pub struct EndpointSnapshot {
     pub latency: Latency,
     pub tokens: Tokens,
     pub rates: Rates,
-    /// The last minute, one bucket per second (oldest first), for live rates and sparklines.
+    /// The last few minutes (`window::WINDOW_SECS`), one bucket per second (oldest first), for
+    /// live rates, sparklines and charts.
     #[serde(skip)]
     pub recent_seconds: Vec<Second>,
     /// Recent requests, in flight and finished, oldest first (bounded): what the inspector

@@ -1,4 +1,5 @@
-//! Per-second buckets over the last minute: live rates and sparklines without keeping samples.
+//! Per-second buckets over the last few minutes: live rates and sparklines without keeping
+//! samples.
 
 use std::collections::VecDeque;
 
@@ -6,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert::saturating_u64;
 
-/// How many one-second buckets are kept (the sparkline span).
-pub const WINDOW_SECS: usize = 60;
+/// How many one-second buckets are kept: the longest sparkline (a lane on a 240-column
+/// terminal shows about 140 s) and the charts' span.
+pub const WINDOW_SECS: usize = 180;
 
 /// What happened during one second of the race.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -73,15 +75,18 @@ impl SecondsWindow {
     }
 
     /// The last `WINDOW_SECS` seconds up to and including `now_secs`, oldest first, with
-    /// empty seconds filled in.
+    /// empty seconds filled in. The buckets are consecutive seconds, so each is found by its
+    /// offset from the oldest: linear in the window, however long it is.
     pub fn recent(&self, now_secs: f64) -> Vec<Second> {
         let now = saturating_u64(now_secs.max(0.0));
         let first = now.saturating_sub(WINDOW_SECS as u64 - 1);
+        let front = self.seconds.front().map_or(0, |s| s.second);
         (first..=now)
             .map(|s| {
-                self.seconds
-                    .iter()
-                    .find(|b| b.second == s)
+                s.checked_sub(front)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| self.seconds.get(i))
+                    .filter(|b| b.second == s)
                     .copied()
                     .unwrap_or(Second {
                         second: s,
@@ -112,5 +117,29 @@ mod tests {
         assert_eq!(recent.len(), WINDOW_SECS);
         assert_eq!(recent.last().unwrap().completed, 1);
         assert_eq!(recent.iter().map(|s| s.completed).sum::<u32>(), 1);
+    }
+
+    #[test]
+    fn recent_finds_every_kept_second_and_fills_the_rest() {
+        let mut w = SecondsWindow::default();
+        for t in [2.0, 5.5, 6.0, 6.9, 100.0, 191.0, 300.0] {
+            w.at(t).completed += 1;
+        }
+        // Only the last WINDOW_SECS seconds are kept: 191 and 300, not 100 (too old by 300).
+        let recent = w.recent(300.2);
+        assert_eq!(recent.len(), WINDOW_SECS);
+        assert_eq!(recent[0].second, 300 - WINDOW_SECS as u64 + 1);
+        let busy: Vec<(u64, u32)> = (recent.iter())
+            .filter(|s| s.completed > 0)
+            .map(|s| (s.second, s.completed))
+            .collect();
+        assert_eq!(busy, [(191, 1), (300, 1)]);
+        // Seconds before the first bucket and after the last are empty, not borrowed.
+        let mut w = SecondsWindow::default();
+        w.at(10.0).completed += 3;
+        let recent = w.recent(12.0);
+        assert_eq!(recent.len(), 13);
+        assert_eq!(recent[10].completed, 3);
+        assert_eq!(recent.iter().map(|s| s.completed).sum::<u32>(), 3);
     }
 }

@@ -1,4 +1,4 @@
-//! The frame around every screen: lays out the header, the body of the current screen, the
+//! The frame around every screen: lays out the header, the commentary feed's row, the body of the current screen, the
 //! notices strip, the footer of keys and the help overlay on top, and has each view draw its
 //! part — or, below 80×24, a plain request for a bigger terminal instead of a broken layout.
 
@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::draw::text_width;
-use super::views::{arena, board, charts, footer, header, help, inspector, notices};
+use super::views::{arena, board, charts, feed, footer, header, help, inspector, notices};
 use super::{Scene, Screen};
 
 /// The smallest terminal the dashboard lays itself out in.
@@ -29,14 +29,16 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         return;
     }
     let notices = notices::notices(scene.info, scene.snapshot);
-    let [header_area, body, strip, footer_area] = Layout::vertical([
+    let [header_area, feed_area, body, strip, footer_area] = Layout::vertical([
         Constraint::Length(2),
+        Constraint::Length(feed::HEIGHT),
         Constraint::Fill(1),
         Constraint::Length(notices::height(&notices)),
         Constraint::Length(1),
     ])
     .areas(area);
     header::render(header_area, buf, scene);
+    feed::render(feed_area, buf, scene);
     match scene.view.screen {
         Screen::Board => board::render(body, buf, scene),
         Screen::Inspector => inspector::render(body, buf, scene),

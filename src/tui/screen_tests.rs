@@ -555,3 +555,6 @@ fn board_with_server_metrics() {
     let full = text(&render(120, 40, &self::info(8, 200), &view, &eight));
     insta::assert_snapshot!("board_server_metrics_eight_120x40", full);
 }
+
+#[path = "screen_sizes_tests.rs"]
+mod sizes;

@@ -5,6 +5,7 @@
 pub mod arena;
 pub mod board;
 pub mod charts;
+pub mod feed;
 pub mod finish;
 pub mod footer;
 pub mod header;
@@ -14,3 +15,4 @@ pub mod lane;
 pub mod leaderboard;
 pub mod notices;
 pub mod timeline;
+pub mod track;

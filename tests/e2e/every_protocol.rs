@@ -181,9 +181,14 @@ fn every_protocol_races_in_the_dashboard_with_every_lane_and_its_tokens() {
         } else {
             "tok/s"
         };
+        // The lane's title: left of the side column (the leaderboard names endpoints too),
+        // and not the race-track strip's line (which ends at its `┃` post).
         let lane = board
             .lines()
-            .position(|l| l.contains(&format!(" {name} ")) && l.contains("20/20"))
+            .position(|l| {
+                let l = l.split('│').next().unwrap_or(l);
+                l.contains(&format!(" {name} ")) && l.contains("20/20") && !l.contains('┃')
+            })
             .unwrap_or_else(|| panic!("no lane for {name}:\n{board}"));
         let tokens = board
             .lines()

@@ -102,6 +102,33 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     distribution(ttlt_rows, buf, scene, " TTLT distribution ", &ttlt, &lanes);
 }
 
+/// Which summary of an endpoint a distribution shows.
+type PickSummary = fn(&EndpointSnapshot) -> Option<&Summary>;
+
+/// The TTFT and TTLT distributions one above the other in `area`, each as tall as its
+/// endpoints need, those that fit: the board's side column on a tall terminal.
+pub fn distributions(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    let endpoints = &scene.snapshot.endpoints;
+    let lanes: Vec<Style> = (0..endpoints.len()).map(|i| scene.lane_color(i)).collect();
+    let height = u16::try_from(endpoints.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(4);
+    let charts: [(&str, PickSummary); 2] = [
+        (" TTFT distribution ", |e| e.latency.ttft_ms.as_ref()),
+        (" TTLT distribution ", |e| e.latency.ttlt_ms.as_ref()),
+    ];
+    let mut y = area.y;
+    for (title, pick) in charts {
+        if y + height > area.bottom() {
+            return;
+        }
+        let rect = Rect { y, height, ..area };
+        let summaries: Vec<_> = endpoints.iter().map(pick).collect();
+        distribution(rect, buf, scene, title, &summaries, &lanes);
+        y += height;
+    }
+}
+
 /// Which colour is which endpoint, shared by every chart on the screen.
 fn render_legend(area: Rect, buf: &mut Buffer, scene: &Scene, lanes: &[Style]) {
     let mut spans = vec![Span::raw(" ")];
@@ -120,6 +147,15 @@ fn render_legend(area: Rect, buf: &mut Buffer, scene: &Scene, lanes: &[Style]) {
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
+/// Seconds the time charts span (the snapshot keeps more, for the lanes' wide sparklines).
+const CHART_SECS: usize = 60;
+
+/// The endpoint's last [`CHART_SECS`] seconds, oldest first.
+fn minute(endpoint: &EndpointSnapshot) -> &[Second] {
+    let seconds = &endpoint.recent_seconds;
+    &seconds[seconds.len().saturating_sub(CHART_SECS)..]
+}
+
 /// The race seconds the time charts span: the last minute up to the snapshot.
 struct TimeAxis {
     first: f64,
@@ -135,7 +171,7 @@ impl TimeAxis {
             .snapshot
             .endpoints
             .iter()
-            .filter_map(|e| e.recent_seconds.first())
+            .filter_map(|e| minute(e).first())
             .map(|s| s.second)
             .min()
             .unwrap_or(0) as f64;
@@ -171,7 +207,7 @@ const TTFT_GAP_S: f64 = 5.0;
 /// A slow endpoint has first tokens only every few seconds: the line joins its points (up to
 /// [`TTFT_GAP_S`] apart) rather than leaving them apart, unseen.
 fn ttft_means(endpoint: &EndpointSnapshot, x: &TimeAxis) -> Vec<(f64, f64)> {
-    (endpoint.recent_seconds.iter())
+    (minute(endpoint).iter())
         .filter_map(|second| Some((x.x(second), second.ttft_mean_ms()?)))
         .collect()
 }
@@ -189,7 +225,7 @@ fn tokens_per_s(endpoint: &EndpointSnapshot, x: &TimeAxis, done: bool) -> Vec<(f
     // A done endpoint's line ends with its last activity rather than running on at 0 tok/s
     // to the end of the race. Nothing in flight alone does not make it done: at a low open-loop
     // rate it is only between two requests, and the line's end would come and go.
-    let seconds = &endpoint.recent_seconds;
+    let seconds = minute(endpoint);
     let active = |s: &Second| s.streamed_chunks > 0 || s.completed > 0 || s.failed > 0;
     let end = if done && endpoint.counts.in_flight == 0 {
         seconds.iter().rposition(active).map_or(0, |last| last + 1)

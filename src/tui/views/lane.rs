@@ -1,5 +1,5 @@
 //! One endpoint's lane on the race board: who it is, how it is doing (health, progress, in
-//! flight), its latency percentiles, rates, errors and its last minute as sparklines — drawn at
+//! flight), its latency percentiles, rates, errors and its last minutes as sparklines — drawn at
 //! the density the board can afford, under a column header shared by all lanes.
 
 use ratatui::buffer::Buffer;
@@ -9,13 +9,16 @@ use ratatui::widgets::Widget;
 
 use crate::format::{ms, percent, rate, usd};
 use crate::stats::distribution::Summary;
-use crate::stats::window::Second;
 use crate::stats::{Cost, EndpointSnapshot, Health};
-use crate::tui::draw::{Align, Pen, bar, fit, text_width, whole};
+use crate::tui::draw::{Align, Pen, bar, fit, text_width};
 use crate::tui::{LaneInfo, Theme};
 
 mod embeddings;
 mod server;
+mod sparks;
+
+use sparks::spark_width;
+pub use sparks::{Scale, spark};
 
 /// How many rows a lane gets: the board picks the richest one that lets every lane fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub enum Density {
     Compact,
     /// One row per endpoint: the last resort of a crowded or short terminal.
     Line,
+    /// Tall, with sparklines this many rows high (more than Tall's two): a tall terminal's.
+    Tower(u16),
 }
 
 impl Density {
@@ -38,48 +43,9 @@ impl Density {
             Density::Full => 4,
             Density::Compact => 2,
             Density::Line => 1,
+            Density::Tower(spark_rows) => spark_rows.saturating_mul(2).saturating_add(2),
         }
     }
-}
-
-/// The largest per-second values across all lanes, so sparklines share one scale and lanes
-/// can be compared at a glance.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Scale {
-    pub ttft_ms: f64,
-    pub tokens_per_s: f64,
-}
-
-impl Scale {
-    /// The scale of the seconds lanes `lane_width` wide show (an older peak that scrolled out
-    /// of view must not flatten what is shown).
-    pub fn of(endpoints: &[EndpointSnapshot], lane_width: u16) -> Scale {
-        let span = usize::from(spark_width(lane_width));
-        let mut scale = Scale::default();
-        for e in endpoints {
-            let skip = e.recent_seconds.len().saturating_sub(span);
-            for s in &e.recent_seconds[skip..] {
-                scale.ttft_ms = scale.ttft_ms.max(s.ttft_mean_ms().unwrap_or(0.0));
-            }
-            for v in tokens_per_second(e).skip(skip) {
-                scale.tokens_per_s = scale.tokens_per_s.max(v);
-            }
-        }
-        scale
-    }
-}
-
-/// Per-second output tokens/s of the last minute. Chunks are counted as they arrive (tokens are
-/// only known once a request ends), scaled by the tokens per chunk finished requests showed.
-fn tokens_per_second(e: &EndpointSnapshot) -> impl Iterator<Item = f64> + '_ {
-    let per_chunk = if e.tokens.chunks > 0 && e.tokens.output > 0 {
-        e.tokens.output as f64 / e.tokens.chunks as f64
-    } else {
-        1.0
-    };
-    e.recent_seconds
-        .iter()
-        .map(move |s| s.streamed_chunks as f64 * per_chunk)
 }
 
 pub struct Lane<'a> {
@@ -135,35 +101,6 @@ const LINE: [(u16, u16, &str); 6] = [
     (37, 7, "ok"),
     (46, 0, "done"),
 ];
-
-/// One character per value and row, from `▁` up to `█` against `max`, top row first;
-/// a second without data is blank.
-pub fn spark(values: &[Option<f64>], max: f64, rows: u16) -> Vec<String> {
-    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let steps = f64::from(rows) * 8.0;
-    let levels: Vec<u16> = values
-        .iter()
-        .map(|v| match v {
-            Some(v) if *v > 0.0 && max > 0.0 => {
-                let level = whole((v / max * steps).ceil().clamp(1.0, steps));
-                u16::try_from(level).unwrap_or(u16::MAX)
-            }
-            _ => 0,
-        })
-        .collect();
-    (0..rows)
-        .rev()
-        .map(|row| {
-            levels
-                .iter()
-                .map(|level| match level.saturating_sub(row * 8).min(8) {
-                    0 => ' ',
-                    l => LEVELS[usize::from(l) - 1],
-                })
-                .collect()
-        })
-        .collect()
-}
 
 /// The health badge's text and look.
 pub fn badge(health: Health, theme: &Theme) -> (&'static str, Style) {
@@ -227,7 +164,7 @@ pub fn header(area: Rect, buf: &mut Buffer, density: Density, name_width: u16, t
     let y = area.y;
     let style = theme.dim;
     match density {
-        Density::Tall | Density::Full => {
+        Density::Tall | Density::Full | Density::Tower(_) => {
             for (x, label) in LATENCY.iter().zip(["p50", "p90", "p99"]) {
                 pen.right(x0 + x, y, VALUE, label, style);
             }
@@ -262,11 +199,6 @@ fn line_cell(x: u16, width: u16, rest: u16) -> (u16, Align) {
         (0, w) => (w, Align::Left),
         (_, w) => (w, Align::Right),
     }
-}
-
-/// How many seconds of sparkline a lane of this width shows.
-fn spark_width(lane_width: u16) -> u16 {
-    lane_width.saturating_sub(CONTENT + RIGHT + SPARK_LABEL + 1)
 }
 
 impl Lane<'_> {
@@ -434,52 +366,10 @@ impl Lane<'_> {
         }
     }
 
-    /// TTFT and tokens/s sparklines, `height` rows each, from the lane's second row; then the
-    /// errors on the row after them.
-    fn sparks(&self, height: u16, pen: &mut Pen) {
-        let area = pen.clip;
-        let x = area.x + CONTENT + RIGHT;
-        let span = usize::from(spark_width(area.width));
-        let recent = &self.endpoint.recent_seconds;
-        let skip = recent.len().saturating_sub(span);
-        let ttft: Vec<Option<f64>> = recent.iter().skip(skip).map(Second::ttft_mean_ms).collect();
-        let tokens: Vec<Option<f64>> = tokens_per_second(self.endpoint)
-            .skip(skip)
-            .map(Some)
-            .collect();
-        let width = area.right().saturating_sub(x);
-        // A two-row TTFT sparkline gives its second row to the server's queue, batch and KV
-        // use, right under the TTFT they explain.
-        let server = (self.endpoint.server.as_deref())
-            .filter(|_| height >= 2)
-            .and_then(|view| server::fitting(view, width.saturating_sub(1)));
-        let ttft_rows = height - u16::from(server.is_some());
-        let charts = [
-            ("TTFT", spark(&ttft, self.scale.ttft_ms, ttft_rows)),
-            ("tok/s", spark(&tokens, self.scale.tokens_per_s, height)),
-        ];
-        let mut y = area.y + 1;
-        for (label, rows) in charts {
-            pen.left(x, y, SPARK_LABEL, label, self.theme.dim);
-            for row in rows {
-                let w = width.saturating_sub(SPARK_LABEL);
-                pen.left(x + SPARK_LABEL, y, w, &row, self.color);
-                y += 1;
-            }
-            if label == "TTFT"
-                && let Some(server) = &server
-            {
-                pen.left(x, y, width, server, self.theme.text);
-                y += 1;
-            }
-        }
-        let errors = fit(&errors_text(self.endpoint, 2), usize::from(width));
-        pen.left(x, y, width, &errors, self.error_style());
-    }
-
-    fn tall(&self, pen: &mut Pen) {
+    /// The Tall lane, with sparklines `spark_rows` high (2, or a Tower's more).
+    fn tall(&self, spark_rows: u16, pen: &mut Pen) {
         if let Some(m) = &self.endpoint.embeddings {
-            return self.embeddings_tall(m, pen);
+            return self.embeddings_tall(m, spark_rows, pen);
         }
         let l = &self.endpoint.latency;
         let latency = [
@@ -498,7 +388,7 @@ impl Lane<'_> {
             ("new conn", count(self.endpoint.counts.new_connections)),
         ];
         self.rates(&rates, pen);
-        self.sparks(2, pen);
+        self.sparks(spark_rows, pen);
     }
 
     fn full(&self, pen: &mut Pen) {
@@ -587,7 +477,11 @@ impl Widget for &Lane<'_> {
         match self.density {
             Density::Tall => {
                 self.title(pen);
-                self.tall(pen);
+                self.tall(2, pen);
+            }
+            Density::Tower(spark_rows) => {
+                self.title(pen);
+                self.tall(spark_rows, pen);
             }
             Density::Full => {
                 self.title(pen);

@@ -17,7 +17,7 @@ const NOT_APPLICABLE: &str = "n/a";
 impl Lane<'_> {
     /// Tall: TTFB and TTLT percentiles; inputs/s, requests/min, success, batch and new
     /// connections; four rows of requests completed per second, then the errors.
-    pub(super) fn embeddings_tall(&self, m: &Embeddings, pen: &mut Pen) {
+    pub(super) fn embeddings_tall(&self, m: &Embeddings, spark_rows: u16, pen: &mut Pen) {
         let l = &self.endpoint.latency;
         self.latency(&[("TTFB", l.ttfb_ms), ("TTLT", l.ttlt_ms)], pen);
         let rates = [
@@ -28,7 +28,7 @@ impl Lane<'_> {
             ("new conn", count(self.endpoint.counts.new_connections)),
         ];
         self.rates(&rates, pen);
-        self.completions(2, pen);
+        self.completions(spark_rows, pen);
     }
 
     /// Full: TTLT; inputs/s, requests/min and success; two rows of completions, the errors.

@@ -23,7 +23,7 @@ pub(super) fn in_title(
     let Some(view) = lane.endpoint.server.as_deref() else {
         return (right, total);
     };
-    if lane.density == Density::Tall || right.len() < 2 {
+    if matches!(lane.density, Density::Tall | Density::Tower(_)) || right.len() < 2 {
         return (right, total);
     }
     let number = format!("{} ", lane.index + 1);
