@@ -204,6 +204,7 @@ mod tests {
     fn snapshot(endpoints: Vec<EndpointSnapshot>) -> Snapshot {
         Snapshot {
             playback: None,
+            commentary: Default::default(),
             t: Offset::ZERO,
             finished: false,
             endpoints,
