@@ -84,7 +84,12 @@ struct Binding {
     hint: Option<Hint>,
 }
 
-const EVERYWHERE: &[Screen] = &[Screen::Board, Screen::Inspector, Screen::Charts];
+const EVERYWHERE: &[Screen] = &[
+    Screen::Board,
+    Screen::Inspector,
+    Screen::Charts,
+    Screen::Log,
+];
 
 const fn hint(key: &'static str, word: Word, screens: &'static [Screen], place: u8) -> Hint {
     Hint {
@@ -265,6 +270,16 @@ const KEY_MAP: &[Binding] = &[
         )),
     },
     Binding {
+        keys: &[(char_key('l'), Does::Act(Action::ShowLog))],
+        mode: Mode::Both,
+        screens: EVERYWHERE,
+        help: ("l", "commentary: what happened in the race, line by line"),
+        hint: Some(optional(
+            hint("l", Word::Is("log"), &[Screen::Board], 12),
+            0,
+        )),
+    },
+    Binding {
         keys: &[(char_key('s'), Does::Act(Action::CycleRank))],
         mode: Mode::Both,
         screens: EVERYWHERE,
@@ -317,7 +332,7 @@ const KEY_MAP: &[Binding] = &[
         hint: Some(hint(
             "esc",
             Word::Is("board"),
-            &[Screen::Inspector, Screen::Charts],
+            &[Screen::Inspector, Screen::Charts, Screen::Log],
             5,
         )),
     },

@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod charts;
+pub mod feed;
 pub mod finish;
 pub mod footer;
 pub mod header;
@@ -11,5 +12,7 @@ pub mod help;
 pub mod inspector;
 pub mod lane;
 pub mod leaderboard;
+pub mod log;
+pub mod medals;
 pub mod notices;
 pub mod timeline;
