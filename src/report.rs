@@ -15,6 +15,7 @@ pub mod headline;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod medals;
 pub mod progress;
 pub mod proxy;
 pub mod request_size;
@@ -99,6 +100,7 @@ pub fn render(run: &Run, format: Format) -> String {
                     notes
                 });
             table::render(&run.summary.endpoints)
+                + &medals::lines(&run.summary.endpoints, &run.summary.costs)
                 + &turns::lines(&run.summary.endpoints)
                 + &cost::lines(&run.summary.costs)
                 + &expected_cache::lines(run.summary.expected_cache.as_ref())

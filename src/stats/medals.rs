@@ -18,7 +18,9 @@
 //!
 //! Ties share the medal: every endpoint with the best value gets one.
 
-use super::snapshot::{EndpointSnapshot, Snapshot};
+use std::collections::BTreeMap;
+
+use super::snapshot::{Cost, EndpointSnapshot, Snapshot};
 use crate::format::{ms, usd_short};
 
 /// What a medal is for.
@@ -62,6 +64,19 @@ impl MedalKind {
         }
     }
 
+    /// How it is won, in a few words (the reports' rule column).
+    #[must_use]
+    pub fn rule(self) -> &'static str {
+        match self {
+            MedalKind::FastestFirstToken => "lowest TTFT p50",
+            MedalKind::FastestFinisher => "lowest TTLT p50 (with laps: most laps finished first)",
+            MedalKind::Steadiest => "smallest ITL spread, p90 − p50",
+            MedalKind::MostOutput => "most output tokens",
+            MedalKind::ZeroErrors => "no failed request",
+            MedalKind::Cheapest => "lowest cost per 1k requests",
+        }
+    }
+
     /// A stable name for files (`summary`-style JSON keys).
     #[must_use]
     pub fn key(self) -> &'static str {
@@ -89,7 +104,29 @@ pub struct Medal {
 /// race has finished, and for a race of one endpoint.
 #[must_use]
 pub fn medals(snapshot: &Snapshot) -> Vec<Medal> {
-    if !snapshot.finished || snapshot.endpoints.len() < 2 {
+    if !snapshot.finished {
+        return Vec::new();
+    }
+    of_finished(snapshot)
+}
+
+/// The medals of a finished race from its final figures (a `summary.json`'s endpoints and
+/// costs), in `MedalKind` order; empty for a race of one endpoint.
+#[must_use]
+pub fn of_race(endpoints: &[EndpointSnapshot], costs: &BTreeMap<String, Cost>) -> Vec<Medal> {
+    let snapshot = Snapshot {
+        t: crate::event::Offset::ZERO,
+        finished: true,
+        endpoints: endpoints.to_vec(),
+        costs: costs.clone(),
+        playback: None,
+        commentary: std::sync::Arc::default(),
+    };
+    of_finished(&snapshot)
+}
+
+fn of_finished(snapshot: &Snapshot) -> Vec<Medal> {
+    if snapshot.endpoints.len() < 2 {
         return Vec::new();
     }
     let mut medals = Vec::new();
