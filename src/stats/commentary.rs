@@ -34,6 +34,7 @@
 mod track;
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::snapshot::{EndpointSnapshot, RequestState, Snapshot};
@@ -249,11 +250,12 @@ impl Commentator {
             if let Some((i, v)) = lead.leader(snapshot) {
                 let name = &snapshot.endpoints[i].name;
                 let sep = if first.is_none() { ": " } else { ", " };
-                text.push_str(&format!(
+                let _ = write!(
+                    text,
                     "{sep}{name} best on {} ({})",
                     lead.label(),
                     lead.show(v)
-                ));
+                );
                 first.get_or_insert(i);
             }
         }

@@ -196,9 +196,8 @@ fn value(snapshot: &Snapshot, e: &EndpointSnapshot, kind: MedalKind) -> Option<f
 
 fn figure(snapshot: &Snapshot, e: &EndpointSnapshot, kind: MedalKind, v: f64) -> String {
     match kind {
-        MedalKind::FastestFirstToken => ms(Some(v)),
         MedalKind::FastestFinisher if laps(snapshot) => format!("{v:.0} of {} laps", e.laps),
-        MedalKind::FastestFinisher => ms(Some(v)),
+        MedalKind::FastestFirstToken | MedalKind::FastestFinisher => ms(Some(v)),
         MedalKind::Steadiest => format!("±{}", ms(Some(v))),
         MedalKind::MostOutput => format!("{v:.0} tokens"),
         MedalKind::ZeroErrors => format!("{} ok", e.counts.succeeded),

@@ -204,7 +204,7 @@ mod tests {
     fn snapshot(endpoints: Vec<EndpointSnapshot>) -> Snapshot {
         Snapshot {
             playback: None,
-            commentary: Default::default(),
+            commentary: std::sync::Arc::default(),
             t: Offset::ZERO,
             finished: false,
             endpoints,
