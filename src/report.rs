@@ -120,6 +120,23 @@ mod format_tests {
     use super::*;
 
     #[test]
+    fn every_report_shows_the_medals() {
+        let run = crate::replay::load::fixture(3, 20);
+        for format in [Format::Text, Format::Markdown, Format::Html] {
+            let report = render(&run, format);
+            assert!(
+                report.contains("fastest first token"),
+                "{format:?}: {report}"
+            );
+        }
+        let json = render(&run, Format::Json);
+        assert!(
+            json.contains("\"medal\": \"fastest_first_token\""),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn formats_parse_by_name() {
         for format in Format::ALL {
             assert_eq!(Format::parse(format.name()), Ok(format));

@@ -3,7 +3,10 @@
 //! replays feed it the same events, so both give the same numbers.
 
 pub mod buckets;
+pub mod comment;
 pub mod commentary;
+#[cfg(test)]
+mod commentary_tests;
 pub mod cost;
 pub mod distribution;
 pub mod endpoint;

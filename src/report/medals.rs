@@ -82,27 +82,6 @@ mod tests {
     }
 
     #[test]
-    fn every_report_shows_the_medals() {
-        let run = crate::replay::load::fixture(3, 20);
-        for format in [
-            crate::report::Format::Text,
-            crate::report::Format::Markdown,
-            crate::report::Format::Html,
-        ] {
-            let report = crate::report::render(&run, format);
-            assert!(
-                report.contains("fastest first token"),
-                "{format:?}: {report}"
-            );
-        }
-        let json = crate::report::render(&run, crate::report::Format::Json);
-        assert!(
-            json.contains("\"medal\": \"fastest_first_token\""),
-            "{json}"
-        );
-    }
-
-    #[test]
     fn the_json_entries_use_stable_keys() {
         let snapshot = finished_race(2, 20);
         let entries = entries(&snapshot.endpoints, &snapshot.costs);

@@ -37,29 +37,20 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+pub use super::comment::Comment;
 use super::snapshot::{EndpointSnapshot, RequestState, Snapshot};
 use crate::event::Offset;
 use crate::format::{ms, rate};
 use track::{Jump, Track};
 
 /// Race time between two lines, at least.
-const GAP: Offset = Offset(3_000_000_000);
+pub(super) const GAP: Offset = Offset(3_000_000_000);
 /// A fact not told within this long is old news.
 const STALE: Offset = Offset(8_000_000_000);
 /// Lines kept for the log (the oldest are dropped past it).
 const KEPT: usize = 1000;
 /// Succeeded requests an endpoint needs before it can lead.
 const MIN_TO_LEAD: u64 = 3;
-
-/// One line of commentary.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Comment {
-    /// Race time it happened at.
-    pub t: Offset,
-    /// The endpoint it is about (index into `Snapshot::endpoints`), for its colour.
-    pub endpoint: Option<usize>,
-    pub text: String,
-}
 
 /// The metrics whose lead is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -380,6 +371,3 @@ impl Commentator {
         lines.push_back(comment);
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -27,7 +27,7 @@ pub struct Snapshot {
     pub playback: Option<Playback>,
     /// The commentary's lines so far, oldest first (`stats::commentary`), shared.
     #[serde(skip)]
-    pub commentary: Arc<std::collections::VecDeque<super::commentary::Comment>>,
+    pub commentary: Arc<std::collections::VecDeque<super::comment::Comment>>,
 }
 
 /// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Comment;
+use super::comment::Comment;
+use super::commentary::GAP;
 use crate::config::Slo;
 use crate::event::{
     EndpointId, ErrorClass, EventKind, Offset, PromptId, RaceEvent, ReportedUsage, RequestId,
@@ -213,10 +214,7 @@ fn the_first_answer_home_and_the_leaders_are_told() {
     // Every line but the finish three seconds or more after the one before.
     let times: Vec<Offset> = snapshot.commentary.iter().map(|c| c.t).collect();
     for pair in times[..times.len() - 1].windows(2) {
-        assert!(
-            pair[1].0 >= pair[0].0 + super::GAP.0 - 1_000_000_000,
-            "{lines:?}"
-        );
+        assert!(pair[1].0 >= pair[0].0 + GAP.0 - 1_000_000_000, "{lines:?}");
     }
     reads_like_a_commentator(&snapshot);
 }
