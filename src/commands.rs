@@ -466,6 +466,7 @@ fn closing_lines(
 ) -> String {
     [
         report::table::render_within(endpoints, print::width()),
+        report::medals::lines(endpoints, costs),
         report::turns::lines(endpoints),
         report::cost::lines(costs),
         report::expected_cache::lines(expected),

@@ -141,6 +141,7 @@ fn set_off(
         endpoints: Vec::new(),
         costs: std::collections::BTreeMap::new(),
         playback: None,
+        commentary: std::sync::Arc::default(),
     }));
     if let Some(metrics) = &options.metrics {
         metrics.publish(config, snapshots_rx.clone());

@@ -15,6 +15,7 @@ pub mod headline;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod medals;
 pub mod progress;
 pub mod proxy;
 pub mod request_size;
@@ -99,6 +100,7 @@ pub fn render(run: &Run, format: Format) -> String {
                     notes
                 });
             table::render(&run.summary.endpoints)
+                + &medals::lines(&run.summary.endpoints, &run.summary.costs)
                 + &turns::lines(&run.summary.endpoints)
                 + &cost::lines(&run.summary.costs)
                 + &expected_cache::lines(run.summary.expected_cache.as_ref())
@@ -116,6 +118,23 @@ pub fn render(run: &Run, format: Format) -> String {
 #[cfg(test)]
 mod format_tests {
     use super::*;
+
+    #[test]
+    fn every_report_shows_the_medals() {
+        let run = crate::replay::load::fixture(3, 20);
+        for format in [Format::Text, Format::Markdown, Format::Html] {
+            let report = render(&run, format);
+            assert!(
+                report.contains("fastest first token"),
+                "{format:?}: {report}"
+            );
+        }
+        let json = render(&run, Format::Json);
+        assert!(
+            json.contains("\"medal\": \"fastest_first_token\""),
+            "{json}"
+        );
+    }
 
     #[test]
     fn formats_parse_by_name() {

@@ -3,6 +3,10 @@
 //! replays feed it the same events, so both give the same numbers.
 
 pub mod buckets;
+pub mod comment;
+pub mod commentary;
+#[cfg(test)]
+mod commentary_tests;
 pub mod cost;
 pub mod distribution;
 pub mod endpoint;
@@ -57,6 +61,8 @@ pub struct Aggregator {
     same_prompt: Vec<PromptId>,
     /// Each endpoint's server metrics, from its scrapes.
     servers: server_track::Servers,
+    /// The commentary, shown the race once per second of race time (`stats::commentary`).
+    commentary: commentary::Commentator,
 }
 
 /// A request between its `Sent` and its end: its timings and its place in the inspector.
@@ -85,6 +91,7 @@ impl Aggregator {
             repeats: vec![repeats::Repeats::default(); endpoint_names.len()],
             same_prompt: Vec::new(),
             servers: server_track::Servers::new(endpoint_names.len()),
+            commentary: commentary::Commentator::default(),
         }
     }
 
@@ -134,6 +141,9 @@ impl Aggregator {
             // The scrape after the finish does not make the race longer.
             self.servers.apply(event.t, event.endpoint, scrape);
             return None;
+        }
+        if self.commentary.due(event.t) {
+            self.look(event.t);
         }
         self.last_t = self.last_t.max(event.t);
         let index = usize::from(event.endpoint.0);
@@ -226,6 +236,14 @@ impl Aggregator {
         }
     }
 
+    /// Shows the commentary the race as it stood when the second `t` falls in began (the
+    /// events before `t`), in the order events were folded, live or replayed alike.
+    fn look(&mut self, t: Offset) {
+        let snapshot = self.snapshot(commentary::Commentator::second_of(t), false);
+        self.commentary.look(&snapshot);
+        self.changed = true;
+    }
+
     /// Whether anything arrived since the last snapshot.
     pub fn changed(&self) -> bool {
         self.changed
@@ -263,13 +281,19 @@ impl Aggregator {
                 }
             })
             .collect();
-        Snapshot {
+        let mut snapshot = Snapshot {
             t,
             finished,
             costs: cost::costs(&endpoints, &self.prices),
             endpoints,
             playback: None,
+            commentary: std::sync::Arc::default(),
+        };
+        if finished {
+            self.commentary.finish(&snapshot);
         }
+        snapshot.commentary = self.commentary.lines();
+        snapshot
     }
 }
 

@@ -208,6 +208,13 @@ fn headline_table(out: &mut String, run: &Run) {
 fn cost_table(out: &mut String, run: &Run) {
     simple_table(
         out,
+        "Medals",
+        &super::medals::COLUMNS,
+        super::medals::rows(&run.summary.endpoints, &run.summary.costs),
+        "The best endpoint at each thing; ties share a medal.",
+    );
+    simple_table(
+        out,
         "Cost",
         &super::cost::COLUMNS,
         super::cost::rows(&run.summary.costs),

@@ -18,6 +18,8 @@ struct Document<'a> {
     /// Where each endpoint's output token counts came from, by endpoint name order.
     token_sources: Vec<EndpointTokenSource<'a>>,
     winners: Vec<Winner>,
+    /// The medals (`stats::medals`): empty for a race of one endpoint.
+    medals: Vec<super::medals::Entry>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +47,7 @@ pub fn render(run: &Run) -> String {
             .into_iter()
             .map(|(_, w)| w)
             .collect(),
+        medals: super::medals::entries(endpoints, &run.summary.costs),
     };
     let mut text = serde_json::to_string_pretty(&document)
         // Plain data (strings, numbers, maps with string keys) always serialises.

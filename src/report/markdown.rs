@@ -22,7 +22,19 @@ pub fn render(run: &Run) -> String {
     expected_cache(&mut out, run);
     servers(&mut out, &run.summary.endpoints);
     winners(&mut out, &run.summary.endpoints);
+    medals(&mut out, run);
     out
+}
+
+/// The medals, when the race gave any.
+fn medals(out: &mut String, run: &Run) {
+    let rows = super::medals::rows(&run.summary.endpoints, &run.summary.costs);
+    if !rows.is_empty() {
+        out.push_str("## Medals\n\n");
+        let rows = (rows.into_iter())
+            .map(|[medal, name, figure, rule]| vec![medal, cell(&name), cell(&figure), rule]);
+        table(out, &super::medals::COLUMNS, "llrl", rows);
+    }
 }
 
 /// The title, when and where it ran, the race as run and its notices.

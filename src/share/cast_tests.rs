@@ -52,13 +52,19 @@ fn the_cast_plays_the_race_to_its_finish_panel() {
     let end = events.last().unwrap().0;
     let race = shared.duration.as_secs_f64();
     let screens = f64::from(u32::try_from(SCREENS.len()).unwrap());
-    assert!((end - screens * (race + HOLD_S)).abs() < 1e-3, "{end} vs {race}");
+    assert!(
+        (end - screens * (race + HOLD_S)).abs() < 1e-3,
+        "{end} vs {race}"
+    );
     // Half-way, the board shows a race under way.
     let middle = events.iter().position(|(t, _)| *t > race / 2.0).unwrap();
     let half = play(&events[..middle], 120, 40).screen().contents();
     assert!(!half.contains("Finish · winners"), "{half}");
     // The board's part ends on the finish panel; the arena's on every endpoint's answer.
-    let board_end = events.iter().position(|(t, _)| *t > race + HOLD_S / 2.0).unwrap();
+    let board_end = events
+        .iter()
+        .position(|(t, _)| *t > race + HOLD_S / 2.0)
+        .unwrap();
     let board = play(&events[..board_end], 120, 40).screen().contents();
     assert!(board.contains("Finish · winners"), "{board}");
     let screen = play(&events, 120, 40).screen().contents();

@@ -25,6 +25,9 @@ pub struct Snapshot {
     /// Where playback stands, when this snapshot comes from a replay.
     #[serde(skip)]
     pub playback: Option<Playback>,
+    /// The commentary's lines so far, oldest first (`stats::commentary`), shared.
+    #[serde(skip)]
+    pub commentary: Arc<std::collections::VecDeque<super::comment::Comment>>,
 }
 
 /// US dollars an endpoint's requests cost. The per-unit figures are `None` while there is

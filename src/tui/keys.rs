@@ -89,6 +89,7 @@ const EVERYWHERE: &[Screen] = &[
     Screen::Inspector,
     Screen::Charts,
     Screen::Arena,
+    Screen::Log,
 ];
 /// The screens where a selected endpoint shows (the arena shows them all at once).
 const SELECTION_SHOWS: &[Screen] = &[Screen::Board, Screen::Inspector, Screen::Charts];
@@ -293,6 +294,16 @@ const KEY_MAP: &[Binding] = &[
         )),
     },
     Binding {
+        keys: &[(char_key('l'), Does::Act(Action::ShowLog))],
+        mode: Mode::Both,
+        screens: EVERYWHERE,
+        help: ("l", "commentary: what happened in the race, line by line"),
+        hint: Some(optional(
+            hint("l", Word::Is("log"), &[Screen::Board], 12),
+            0,
+        )),
+    },
+    Binding {
         keys: &[(char_key('s'), Does::Act(Action::CycleRank))],
         mode: Mode::Both,
         screens: EVERYWHERE,
@@ -345,7 +356,12 @@ const KEY_MAP: &[Binding] = &[
         hint: Some(hint(
             "esc",
             Word::Is("board"),
-            &[Screen::Inspector, Screen::Charts, Screen::Arena],
+            &[
+                Screen::Inspector,
+                Screen::Charts,
+                Screen::Arena,
+                Screen::Log,
+            ],
             5,
         )),
     },

@@ -204,6 +204,7 @@ mod tests {
     fn snapshot(endpoints: Vec<EndpointSnapshot>) -> Snapshot {
         Snapshot {
             playback: None,
+            commentary: std::sync::Arc::default(),
             t: Offset::ZERO,
             finished: false,
             endpoints,

@@ -1,4 +1,4 @@
-//! The frame around every screen: lays out the header, the commentary feed's row, the body of the current screen, the
+//! The frame around every screen: lays out the header, the commentary's feed, the body of the current screen, the
 //! notices strip, the footer of keys and the help overlay on top, and has each view draw its
 //! part — or, below 80×24, a plain request for a bigger terminal instead of a broken layout.
 
@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::draw::text_width;
-use super::views::{arena, board, charts, feed, footer, header, help, inspector, notices};
+use super::views::{arena, board, charts, feed, footer, header, help, inspector, log, notices};
 use super::{Scene, Screen};
 
 /// The smallest terminal the dashboard lays itself out in.
@@ -31,7 +31,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let notices = notices::notices(scene.info, scene.snapshot);
     let [header_area, feed_area, body, strip, footer_area] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(feed::HEIGHT),
+        Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(notices::height(&notices)),
         Constraint::Length(1),
@@ -44,6 +44,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
         Screen::Inspector => inspector::render(body, buf, scene),
         Screen::Charts => charts::render(body, buf, scene),
         Screen::Arena => arena::render(body, buf, scene),
+        Screen::Log => log::render(body, buf, scene),
     }
     notices::render(strip, buf, &notices, scene.theme);
     footer::render(footer_area, buf, scene);
@@ -74,3 +75,7 @@ fn too_small(area: Rect, buf: &mut Buffer, scene: &Scene) {
 #[cfg(test)]
 #[path = "screen_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "commentary_tests.rs"]
+mod commentary_tests;

@@ -25,7 +25,7 @@ const MODELS: [(&str, &str, bool); 8] = [
     ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "openai", false),
 ];
 
-fn info(endpoints: usize, requests: u64) -> RaceInfo {
+pub(super) fn info(endpoints: usize, requests: u64) -> RaceInfo {
     RaceInfo {
         name: "demo race".to_string(),
         lanes: endpoint_names(endpoints)
@@ -55,7 +55,7 @@ fn info(endpoints: usize, requests: u64) -> RaceInfo {
     }
 }
 
-fn view(snapshot: &Snapshot) -> ViewState {
+pub(super) fn view(snapshot: &Snapshot) -> ViewState {
     // As the app loop keeps it: last order, here with the first two swapped so moves show.
     let mut previous_order = ranking::order(snapshot, Rank::TtftP50);
     if previous_order.len() > 1 {
@@ -68,7 +68,7 @@ fn view(snapshot: &Snapshot) -> ViewState {
     }
 }
 
-fn render(
+pub(super) fn render(
     width: u16,
     height: u16,
     info: &RaceInfo,
@@ -88,7 +88,7 @@ fn render(
 }
 
 /// The buffer as text, one line per row, trailing blanks cut.
-fn text(buf: &Buffer) -> String {
+pub(super) fn text(buf: &Buffer) -> String {
     let area = buf.area;
     (area.top()..area.bottom())
         .map(|y| {

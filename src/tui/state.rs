@@ -17,6 +17,8 @@ pub enum Screen {
     Charts,
     /// The same prompt's responses from every endpoint, side by side.
     Arena,
+    /// The commentary's log (`l`).
+    Log,
 }
 
 /// The inspector's selection: a request of the selected endpoint, counted from the newest
@@ -47,6 +49,8 @@ pub struct ViewState {
     pub replay: bool,
     /// The leaderboard's previous order (endpoint indices, leader first), to show moves.
     pub previous_order: Vec<usize>,
+    /// The commentary log's lines scrolled up from the newest (0 = follow the newest).
+    pub log_scroll: usize,
 }
 
 /// What a key asks for.
@@ -60,6 +64,7 @@ pub enum Action {
     Drill,
     ShowInspector,
     ShowCharts,
+    ShowLog,
     CycleRank,
     ToggleHelp,
     Back,
@@ -124,6 +129,11 @@ impl ViewState {
             }
             Action::EarlierPrompt => self.arena.step = self.arena.step.saturating_sub(1),
             Action::LaterPrompt => self.arena.step = self.arena.step.saturating_add(1),
+            Action::ShowLog => {
+                self.screen = Screen::Log;
+                self.help = false;
+                self.log_scroll = 0;
+            }
             Action::CycleRank => self.rank = self.rank.next(self.priced),
             Action::ToggleHelp => self.help = !self.help,
             Action::Back => {
@@ -140,6 +150,15 @@ impl ViewState {
             Action::Down if self.screen == Screen::Inspector => {
                 self.inspector.from_newest = self.inspector.from_newest.saturating_sub(1);
                 self.inspector.scroll = 0;
+            }
+            // The log's view clamps the scroll to the lines there are.
+            Action::Up if self.screen == Screen::Log => self.log_scroll += 1,
+            Action::Down if self.screen == Screen::Log => {
+                self.log_scroll = self.log_scroll.saturating_sub(1);
+            }
+            Action::ScrollUp if self.screen == Screen::Log => self.log_scroll += 10,
+            Action::ScrollDown if self.screen == Screen::Log => {
+                self.log_scroll = self.log_scroll.saturating_sub(10);
             }
             Action::Up => self.selected = self.selected.saturating_sub(1),
             Action::Down if endpoints > 0 => self.selected = (self.selected + 1).min(endpoints - 1),

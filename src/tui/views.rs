@@ -13,6 +13,8 @@ pub mod help;
 pub mod inspector;
 pub mod lane;
 pub mod leaderboard;
+pub mod log;
+pub mod medals;
 pub mod notices;
 pub mod timeline;
 pub mod track;

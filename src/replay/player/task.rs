@@ -79,6 +79,7 @@ mod tests {
             endpoints: Vec::new(),
             costs: std::collections::BTreeMap::new(),
             playback: None,
+            commentary: std::sync::Arc::default(),
         });
         let (snapshots, mut seen) = watch::channel(first);
         let (commands, rx) = mpsc::unbounded_channel();

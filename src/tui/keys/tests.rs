@@ -111,13 +111,14 @@ fn each_screen_has_its_footer() {
         (
             false,
             Screen::Board,
-            "q quit, p pause, tab select, enter inspect, i inspector, c charts, a arena, s rank, ? help",
+            "q quit, p pause, tab select, enter inspect, i inspector, c charts, a arena, l log, s rank, ? help",
         ),
         (
             false,
             Screen::Inspector,
             "q quit, esc board, p pause, tab endpoint, ↑↓ request, r raw, c charts, ? help",
         ),
+        (false, Screen::Log, "q quit, esc board, p pause, ? help"),
         (
             false,
             Screen::Charts,
@@ -136,7 +137,7 @@ fn each_screen_has_its_footer() {
         (
             true,
             Screen::Board,
-            "q quit, space pause, +- speed, <> seek, . step, tab select, enter inspect, i inspector, c charts, a arena, s rank, ? help",
+            "q quit, space pause, +- speed, <> seek, . step, tab select, enter inspect, i inspector, c charts, a arena, l log, s rank, ? help",
         ),
         (
             true,
@@ -211,7 +212,7 @@ fn the_help_lists_a_race_s_keys_or_a_replay_s() {
             .iter()
             .any(|(keys, _)| *keys == "space" || *keys == "0 … 9")
     );
-    assert_eq!((race.len(), replay.len()), (16, 20));
+    assert_eq!((race.len(), replay.len()), (17, 21));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The finish panel, shown once the race is over: the winner of each headline metric and the
-//! podium under the leaderboard's current ranking.
+//! podium under the leaderboard's current ranking, and the medals under them when the race
+//! gave any.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Widget};
 
@@ -14,14 +15,38 @@ use crate::tui::{Rank, Scene};
 const PODIUM: usize = 3;
 
 /// Rows the panel needs for `endpoints` (borders included): one per metric (cost too when
-/// `priced`), the podium heading and up to three places.
+/// `priced`), the podium heading and up to three places; then, in a race of two endpoints or
+/// more, the medals' box (a row per medal).
 pub fn height(endpoints: usize, priced: bool) -> u16 {
+    let medals = if endpoints >= 2 {
+        2 + 5 + u16::from(priced)
+    } else {
+        0
+    };
+    podium_height(endpoints, priced) + medals
+}
+
+fn podium_height(endpoints: usize, priced: bool) -> u16 {
     let places = u16::try_from(endpoints.min(PODIUM)).unwrap_or(0);
     let metrics = u16::try_from(Rank::available(priced).len()).unwrap_or(4);
     2 + metrics + 1 + places
 }
 
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    let medals = crate::stats::medals::medals(scene.snapshot);
+    let endpoints = scene.snapshot.endpoints.len();
+    let podium_height = podium_height(endpoints, scene.info.priced());
+    if medals.is_empty() || area.height <= podium_height {
+        podium(area, buf, scene);
+        return;
+    }
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(podium_height), Constraint::Fill(1)]).areas(area);
+    podium(top, buf, scene);
+    super::medals::render(bottom, buf, scene, &medals);
+}
+
+fn podium(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let theme = scene.theme;
     let block = Block::bordered()
         .border_style(theme.border)

@@ -220,6 +220,7 @@ mod tests {
     fn a_healthy_race_has_none() {
         let snapshot = Snapshot {
             playback: None,
+            commentary: std::sync::Arc::default(),
             t: Offset::ZERO,
             finished: false,
             endpoints: vec![endpoint("a", 10, &[]), endpoint("idle", 0, &[])],
@@ -232,6 +233,7 @@ mod tests {
     fn failing_rate_limited_and_protocol_errors_are_told() {
         let snapshot = Snapshot {
             playback: None,
+            commentary: std::sync::Arc::default(),
             t: Offset::ZERO,
             finished: false,
             endpoints: vec![
@@ -308,6 +310,7 @@ mod tests {
         let live = usage_notice(&e).unwrap();
         let snapshot = Snapshot {
             playback: None,
+            commentary: std::sync::Arc::default(),
             t: Offset::ZERO,
             finished: true,
             endpoints: vec![e],
