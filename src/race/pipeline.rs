@@ -73,6 +73,20 @@ where
     tokio::task::spawn_blocking(move || runtime.block_on(task))
 }
 
+/// The most events the pipeline takes from the channel at once.
+const BATCH: usize = 1024;
+
+/// How long the pipeline waits after a drain that did not fill its batch before it looks again.
+///
+/// Waiting on the channel, the pipeline is woken by the first send: a futex wake paid by the
+/// worker that reads the socket, and two context switches when they share a core. Events
+/// arriving one read at a time (a real server streaming, each token its own segment) would pay
+/// that for nearly every event. After a short wait the events of a few milliseconds are
+/// taken at once, for one wake-up; the snapshot's 33 ms tick and the race's end are late by at
+/// most this much, and a full batch is followed by the next at once. BENCHMARKS.md ("Pipeline
+/// and replay") measures what it saved.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// The aggregator's task: folds every event, streams finished request records to disk and
 /// publishes a snapshot at most ~30 times a second when something changed, and once a second
 /// in quiet spells (race time and live rates move on while every endpoint is thinking).
@@ -96,18 +110,24 @@ pub(crate) async fn aggregate(
         ended,
     } = pipeline;
     let _stop_on_panic = StopOnPanic(controls);
-    let mut batch = Vec::with_capacity(1024);
+    let mut batch = Vec::with_capacity(BATCH);
     let mut tick = tokio::time::interval(Duration::from_millis(33));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks = 0u32;
     let mut told = 0;
     let mut backlog = Backlog::default();
+    let mut gather = false;
     loop {
+        if std::mem::take(&mut gather) {
+            // Lets the next batch gather rather than being woken by every send.
+            tokio::time::sleep(GATHER).await;
+        }
         tokio::select! {
-            n = events.recv_many(&mut batch, 1024) => {
+            n = events.recv_many(&mut batch, BATCH) => {
                 if n == 0 {
                     break;
                 }
+                gather = n < BATCH;
                 backlog.note(&batch, events.len(), clock.now());
                 for mut event in batch.drain(..) {
                     // Servers quote the key they refused; the message is the one place a
@@ -287,6 +307,60 @@ mod tests {
             std::thread::current().id()
         });
         assert_ne!(task.await.unwrap(), runtime_thread);
+    }
+
+    /// Between drains the pipeline lets events gather rather than being woken by each send:
+    /// every event still reaches the statistics and the replay, in order, and the pipeline
+    /// ends once the engine's senders are gone.
+    #[tokio::test]
+    async fn a_pipeline_that_gathers_its_batches_loses_nothing_and_ends_with_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = crate::record::ReplayHeader::new(
+            crate::config::demo_race(),
+            Vec::new(),
+            Vec::new(),
+            chrono::Utc::now(),
+        );
+        let recorder = Recorder::new(
+            crate::record::ResultsWriter::create(dir.path()).unwrap(),
+            Some(crate::record::ReplayWriter::create(dir.path(), &header).unwrap()),
+        );
+        let (snapshots, _seen) = watch::channel(Arc::new(crate::stats::fixture::race(2, 0)));
+        let (problems, _told) = watch::channel(Vec::new());
+        let pipeline = Pipeline {
+            recorder,
+            snapshots,
+            problems,
+            controls: Controls::default(),
+            secrets: crate::secret::Secrets::default(),
+            ended: Arc::new(std::sync::OnceLock::new()),
+        };
+        let (events, taken) = mpsc::unbounded_channel();
+        let task = apart(aggregate(
+            crate::stats::fixture::aggregator(2),
+            taken,
+            pipeline,
+            clock::RaceClock::start(),
+        ));
+        let sent: Vec<RaceEvent> = crate::stats::fixture::events(2, 300).collect();
+        // In a few sends with pauses between, so that some find the pipeline waiting.
+        for part in sent.chunks(700) {
+            for event in part {
+                events.send(event.clone()).unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(events);
+        let (last, recorder, backlog) = task.await.unwrap();
+        assert!(last.finished);
+        let expected = crate::stats::fixture::finished_race(2, 300);
+        for (got, want) in last.endpoints.iter().zip(&expected.endpoints) {
+            assert_eq!(got.counts, want.counts);
+        }
+        assert!(backlog.events_max >= 1);
+        drop(recorder);
+        let replay = crate::record::Replay::open(dir.path()).unwrap();
+        assert_eq!(replay.events, sent, "every event, in the order sent");
     }
 
     #[test]

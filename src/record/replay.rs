@@ -22,6 +22,7 @@ use crate::config::RaceConfig;
 use crate::event::{EVENT_FORMAT_VERSION, Offset, RaceEvent};
 use crate::protocol::Message;
 
+mod compress;
 pub mod damage;
 #[cfg(test)]
 pub(crate) mod fixture;
@@ -165,10 +166,16 @@ pub enum ReplayError {
     },
 }
 
+/// Gzip's level. 2 rather than the usual 6: zlib-rs deflates a replay's lines about 2.4 times
+/// as fast for about 16 % more bytes (BENCHMARKS.md, "Pipeline and replay"); compressing was
+/// the pipeline's largest cost per event.
+const LEVEL: u32 = 2;
+
 /// The header is compressed this much at a time between looks at the stop.
 const HEADER_CHUNK: usize = 1 << 20;
 
-/// The stop of everything but a replay's header, which is never set.
+/// The stop of a replay created without one (tests, benches): never set.
+#[cfg(any(test, feature = "test-support"))]
 static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// A line being serialised, given up on once `stop` is set.
@@ -192,11 +199,16 @@ impl Write for Until<'_> {
     }
 }
 
-/// Writes a replay as the race runs.
+/// Writes a replay as the race runs: the header and prompts at once, then events serialised
+/// into blocks that a thread of their own compresses (`compress.rs`).
 pub struct ReplayWriter {
     path: PathBuf,
-    out: GzEncoder<BufWriter<File>>,
+    /// The gzip stream while the header and prompts are written, then handed to `compressor`.
+    out: Option<compress::Out>,
+    compressor: Option<compress::Compressor>,
     line: Vec<u8>,
+    /// Whole event lines not yet handed to the compressor.
+    block: Vec<u8>,
     /// The events written so far.
     events: u64,
 }
@@ -221,15 +233,16 @@ impl ReplayWriter {
             path: path.clone(),
             source,
         })?;
-        // Level 6: most of the ratio of 9 at a fraction of the CPU, on the aggregator's task.
         let out = GzEncoder::new(
             BufWriter::with_capacity(64 * 1024, file),
-            Compression::new(6),
+            Compression::new(LEVEL),
         );
         let mut writer = ReplayWriter {
             path,
-            out,
+            out: Some(out),
+            compressor: None,
             line: Vec::with_capacity(512),
+            block: Vec::new(),
             events: 0,
         };
         writer.put_until(
@@ -248,6 +261,14 @@ impl ReplayWriter {
                 stop,
             )?;
         }
+        let compressor = writer
+            .out
+            .take()
+            .ok_or_else(stopped)
+            .and_then(compress::Compressor::start)
+            .map_err(|e| writer.error(e))?;
+        writer.compressor = Some(compressor);
+        writer.block = Vec::with_capacity(compress::BLOCK_BYTES + 1024);
         Ok(writer)
     }
 
@@ -259,9 +280,13 @@ impl ReplayWriter {
         })
     }
 
-    /// Pushes what is written so far to the file, so a crash loses at most this much.
+    /// Pushes what is written so far to the file, so a crash loses at most this much (and
+    /// what the compressor has not reached yet, a few milliseconds' worth).
     pub fn flush(&mut self) -> Result<(), ReplayError> {
-        self.out.flush().map_err(|source| self.error(source))
+        self.hand_over()?;
+        self.compressor()?
+            .flush()
+            .map_err(|source| self.error(source))
     }
 
     /// Writes the end line and completes the file.
@@ -270,23 +295,47 @@ impl ReplayWriter {
             end,
             events: Some(self.events),
         })?;
-        let inner = self.out.finish().map_err(|source| ReplayError::Write {
-            path: self.path.clone(),
-            source,
-        })?;
-        inner
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)
-            .and_then(|file| file.sync_all())
-            .map_err(|source| ReplayError::Write {
-                path: self.path.clone(),
-                source,
-            })?;
-        Ok(self.path)
+        self.hand_over()?;
+        let compressor = self.compressor.take();
+        compressor
+            .map_or_else(|| Err(stopped()), compress::Compressor::finish)
+            .map_err(|source| self.error(source))?;
+        Ok(std::mem::take(&mut self.path))
     }
 
+    /// One line after the header: appended to the block, handed over when the block is full.
     fn put<T: Serialize>(&mut self, value: &T) -> Result<(), ReplayError> {
-        self.put_until(value, &NEVER)
+        serde_json::to_writer(&mut self.block, value)
+            .map_err(|e| self.error(std::io::Error::other(e.to_string())))?;
+        self.block.push(b'\n');
+        if self.block.len() >= compress::BLOCK_BYTES {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// The block's whole lines, to the compressor.
+    fn hand_over(&mut self) -> Result<(), ReplayError> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let block = std::mem::replace(
+            &mut self.block,
+            Vec::with_capacity(compress::BLOCK_BYTES + 1024),
+        );
+        let sent = self.compressor()?.block(block);
+        sent.map_err(|source| {
+            self.compressor = None;
+            self.error(source)
+        })
+    }
+
+    fn compressor(&mut self) -> Result<&mut compress::Compressor, ReplayError> {
+        let path = &self.path;
+        self.compressor.as_mut().ok_or_else(|| ReplayError::Write {
+            path: path.clone(),
+            source: stopped(),
+        })
     }
 
     /// One line written, unless `stop` is set first; compressed a chunk at a time so that a
@@ -297,7 +346,11 @@ impl ReplayWriter {
             if stop.load(Ordering::Relaxed) {
                 return Err(self.error(std::io::Error::other("stopped")));
             }
-            self.out.write_all(chunk).map_err(|e| ReplayError::Write {
+            let out = self.out.as_mut().ok_or_else(|| ReplayError::Write {
+                path: self.path.clone(),
+                source: stopped(),
+            })?;
+            out.write_all(chunk).map_err(|e| ReplayError::Write {
                 path: self.path.clone(),
                 source: e,
             })?;
@@ -324,6 +377,21 @@ impl ReplayWriter {
             source,
         }
     }
+}
+
+impl Drop for ReplayWriter {
+    /// Without `finish` (the race unwound, or the recorder gave the replay up): the whole lines
+    /// written still reach the file, which then plays up to them.
+    fn drop(&mut self) {
+        if self.compressor.is_some() {
+            let _ = self.hand_over();
+        }
+    }
+}
+
+/// The error of a replay whose compression has stopped already (at an error told before).
+fn stopped() -> std::io::Error {
+    std::io::Error::other("the replay's compression stopped")
 }
 
 /// A replay read back whole: its header, every whole event in order, and how it ended. The
