@@ -45,6 +45,29 @@ fn wall_time(ts: TimeSpec) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
 }
 
+/// One `recvmsg` of at most `room` bytes, appended to `buf` (which has that room): how many
+/// bytes, and their stamp. The bytes land first in the thread's own buffer, zeroed once, since
+/// `recvmsg` needs initialized memory and `buf`'s spare room is not (hyper's never is).
+pub(super) fn receive_into(
+    fd: RawFd,
+    room: usize,
+    control: &mut [u8],
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> io::Result<(usize, Option<SystemTime>)> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let room = room.min(scratch.len());
+        let (n, stamp) = receive(fd, &mut scratch[..room], control)?;
+        buf.put_slice(&scratch[..n]);
+        Ok((n, stamp))
+    })
+}
+
+thread_local! {
+    /// Where each read of this thread lands before it is copied to its reader's buffer.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; super::MAX_READ].into_boxed_slice());
+}
+
 pub(super) fn raw(stream: &tokio::net::TcpStream) -> RawFd {
     stream.as_raw_fd()
 }
