@@ -76,7 +76,7 @@ impl Try<'_> {
                     let message = format!("the connection failed mid-stream: {}", chain(&err));
                     break StreamEnd::Failed(ErrorClass::StreamCut, message);
                 }
-                Err(_) => {
+                Err(()) => {
                     let (class, message) = match stream.idle_since() {
                         Some(last_bytes) => deadlines.expired_between_chunks(clock, last_bytes),
                         None => deadlines.expired_before_first_token(),
