@@ -33,10 +33,8 @@ use arrival::arrival_instant;
 pub use arrival::{LastArrival, Read};
 pub use peer::Peer;
 
-/// The most one read takes: hyper's first read buffer. Loopback token events are far smaller;
-/// a larger body takes a few more reads.
 #[cfg(target_os = "linux")]
-const MAX_READ: usize = 8 * 1024;
+use kernel::MAX_READ;
 
 /// How many messages a connection has handed whole to the kernel, and when the write of the
 /// last one's final bytes began.
