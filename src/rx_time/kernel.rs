@@ -8,6 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
 
+/// The most one read takes: hyper's first read buffer. Loopback token events are far smaller;
+/// a larger body takes a few more reads.
+pub(super) const MAX_READ: usize = 8 * 1024;
+
 /// Best effort: a socket that refuses is read all the same, stamped at the read.
 pub(super) fn stamp_receives(socket: &impl AsFd) {
     let _ = setsockopt(socket, sockopt::ReceiveTimestampns, &true);
@@ -43,6 +47,34 @@ fn wall_time(ts: TimeSpec) -> Option<SystemTime> {
         return None;
     }
     UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+}
+
+/// One `recvmsg` of at most `room` bytes, appended to `buf` (which has that room): how many
+/// bytes, and their stamp. The bytes land first in the thread's own buffer, zeroed once, since
+/// `recvmsg` needs initialized memory and `buf`'s spare room is not (hyper's never is).
+pub(super) fn receive_into(
+    fd: RawFd,
+    room: usize,
+    control: &mut [u8],
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> io::Result<(usize, Option<SystemTime>)> {
+    SCRATCH
+        .try_with(|scratch| {
+            // Never taken twice: nothing called while it is held reads.
+            let mut scratch = scratch.try_borrow_mut().map_err(io::Error::other)?;
+            let room = room.min(scratch.len());
+            let (n, stamp) = receive(fd, &mut scratch[..room], control)?;
+            buf.put_slice(&scratch[..n]);
+            Ok((n, stamp))
+        })
+        // A read while the thread is being torn down: an error, not a panic.
+        .map_err(io::Error::other)?
+}
+
+thread_local! {
+    /// Where each read of this thread lands before it is copied to its reader's buffer.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; MAX_READ].into_boxed_slice());
 }
 
 pub(super) fn raw(stream: &tokio::net::TcpStream) -> RawFd {

@@ -315,3 +315,21 @@ fn an_endpoint_whose_every_request_failed_says_why_under_the_table() {
     assert!(line.contains("mock fault http_400"), "{line}");
     assert!(!output.contains("good: every request failed"), "{output}");
 }
+
+/// One timer guards a whole body and moves only when it fires early: tokens that keep coming,
+/// each well within the idle timeout, for several idle timeouts in all, finish; a first-token
+/// timeout longer than the idle timeout does not stretch the idle one (`hang_mid_stream` above
+/// still fails as idle).
+#[tokio::test]
+async fn the_idle_timeout_runs_from_the_last_bytes_over_a_long_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&["long=openai:mock://instant,tokens=40,itl=25ms#m"], 1, 1);
+    config.workload.max_tokens = Some(40);
+    // 40 tokens 25 ms apart: about a second, four idle timeouts.
+    config.timeouts.idle = std::time::Duration::from_millis(250);
+    config.timeouts.first_token = std::time::Duration::from_secs(10);
+    let outcome = run(config, dir.path()).await;
+    let e = &outcome.summary.endpoints[0];
+    assert_eq!(e.counts.succeeded, 1, "{:?}", e.errors);
+    assert_eq!(check_accounting(dir.path())[0].1.succeeded, 1);
+}

@@ -24,6 +24,11 @@ impl Try<'_> {
         } else if self.tag.turn.is_some() {
             stream = stream.collecting();
         }
+        // One timer for the whole body, moved only when the deadline it guards came nearer
+        // (once, at the first bytes, when the idle timeout is the shorter) or when it fires
+        // before the deadline, which later bytes pushed back: not a timer per chunk.
+        let expiry = tokio::time::sleep_until(deadlines.before_first_token());
+        tokio::pin!(expiry);
         let end = loop {
             // Sampled before the next frame is taken: the connection reads no further than the
             // read that completes it until then, so this read is that one or an earlier one,
@@ -37,13 +42,23 @@ impl Try<'_> {
                 Some(last_bytes) => deadlines.between_chunks(clock, last_bytes),
                 None => deadlines.before_first_token(),
             };
+            if deadline < expiry.deadline() {
+                expiry.as_mut().reset(deadline);
+            }
             let chunk = tokio::select! {
                 biased;
                 () = self.ctx.abort.cancelled() => {
                     stream.cancel(clock);
                     return None;
                 }
-                r = tokio::time::timeout_at(deadline, next_data(&mut body)) => r,
+                r = next_data(&mut body) => Ok(r),
+                () = &mut expiry => {
+                    if deadline > expiry.deadline() {
+                        expiry.as_mut().reset(deadline);
+                        continue;
+                    }
+                    Err(())
+                }
             };
             match chunk {
                 Ok(Some(Ok(bytes))) => {
@@ -61,7 +76,7 @@ impl Try<'_> {
                     let message = format!("the connection failed mid-stream: {}", chain(&err));
                     break StreamEnd::Failed(ErrorClass::StreamCut, message);
                 }
-                Err(_) => {
+                Err(()) => {
                     let (class, message) = match stream.idle_since() {
                         Some(last_bytes) => deadlines.expired_between_chunks(clock, last_bytes),
                         None => deadlines.expired_before_first_token(),
