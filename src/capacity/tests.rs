@@ -16,9 +16,7 @@ fn demand(endpoints: &[(u64, bool)], prompts: u64, prompt_bytes: u64) -> Demand 
         knob: Knob::Concurrency,
         source: Source::Synthetic,
         shuffle: false,
-        destinations: (0..endpoints.len())
-            .map(|i| ports::Destination::Mock(i))
-            .collect(),
+        destinations: (0..endpoints.len()).map(ports::Destination::Mock).collect(),
     }
 }
 

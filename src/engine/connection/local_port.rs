@@ -2,7 +2,7 @@
 //! kernel's "cannot assign requested address" (`EADDRNOTAVAIL`). The check before a race
 //! (`capacity/ports.rs`) refuses the races whose own connections would not fit; this is what
 //! is left: an open loop with no cap on the requests in flight, other programs' sockets, or
-//! connections closed by llmrace waiting out TIME_WAIT.
+//! connections closed by llmrace waiting out `TIME_WAIT`.
 
 use std::net::SocketAddr;
 
