@@ -309,20 +309,11 @@ impl BytesRead {
     }
 }
 
-/// The most a connection's read buffer holds, and so the largest response head it takes.
-const MAX_READ_BUFFER: usize = 16 * 1024;
-
 async fn handshake<I>(io: I) -> Result<h2::Opened, ConnectFailure>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    // hyper grows a connection's read buffer while reads fill it, up to 400 KB; a client
-    // behind 10 000 streams reads full buffers on every connection, and they grew to 24 KB
-    // each on average (145 MB of 360 at 6 000 streams). Reads take at most 8 KB anyway
-    // (`rx_time`), so 16 KB loses nothing but response heads larger than that.
-    let (sender, connection) = hyper::client::conn::http1::Builder::new()
-        .max_buf_size(MAX_READ_BUFFER)
-        .handshake(io)
+    let (sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| {
             (
