@@ -4,6 +4,7 @@
 
 mod descriptors;
 mod memory;
+pub mod ports;
 
 pub use descriptors::{Reserve, open_file_limit, raise_open_file_limit};
 pub use memory::available_memory;
@@ -55,6 +56,8 @@ pub struct Demand {
     /// Where the prompts come from and whether they are shuffled, for the message.
     pub source: Source,
     pub shuffle: bool,
+    /// Where each endpoint's connections go, in the order of `endpoints`.
+    pub destinations: Vec<ports::Destination>,
 }
 
 /// Where a race's prompts come from: what a user changes to have fewer of them.
@@ -71,6 +74,8 @@ pub enum Source {
 pub struct Machine {
     pub open_files: Option<u64>,
     pub memory: Option<u64>,
+    /// The ephemeral ports outgoing connections take.
+    pub ports: Option<ports::PortRange>,
 }
 
 impl Machine {
@@ -80,6 +85,7 @@ impl Machine {
         Machine {
             open_files: open_file_limit(),
             memory: available_memory(),
+            ports: ports::PortRange::of_machine(),
         }
     }
 }
@@ -106,6 +112,21 @@ pub enum CapacityError {
         /// What they are for: "200 connections, their 200 ends in the built-in mock, 64 …".
         parts: String,
         limit: u64,
+        help: String,
+    },
+    #[error(
+        "the race opens up to {connections} connections at once to {destination} but this \
+         machine gives one destination only {usable} local ports (net.ipv4.ip_local_port_range \
+         {range}, less {spare} kept for other sockets): the connections past them would fail \
+         with \"cannot assign requested address\"\n  help: {help}",
+        spare = ports::SPARE_PORTS
+    )]
+    Ports {
+        connections: u64,
+        destination: String,
+        usable: u64,
+        /// "32768–60999".
+        range: String,
         help: String,
     },
     #[error(
@@ -180,8 +201,15 @@ impl Demand {
             PromptSource::File(_) | PromptSource::Trace(_) => Source::File,
             PromptSource::Builtin(_) | PromptSource::Inline(_) => Source::Listed,
         };
+        let destinations = config
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ports::Destination::of(i, &e.base_url))
+            .collect();
         Demand {
             endpoints,
+            destinations,
             made,
             kept,
             replay,
@@ -232,7 +260,37 @@ impl Demand {
 
     /// Checks the demand against `machine`.
     pub fn fits(&self, machine: &Machine) -> Result<(), CapacityError> {
-        self.check(machine.open_files, machine.memory)
+        self.check(machine.open_files, machine.memory)?;
+        self.check_ports(machine.ports)
+    }
+
+    /// Checks that no server gets more connections at once than `range` has ports for
+    /// (unknown: not checked).
+    pub fn check_ports(&self, range: Option<ports::PortRange>) -> Result<(), CapacityError> {
+        let Some(range) = range else {
+            return Ok(());
+        };
+        let each: Vec<_> = self
+            .destinations
+            .iter()
+            .cloned()
+            .zip(self.endpoints.iter().map(|&(n, _)| n))
+            .collect();
+        let Some(over) = ports::over(&each, range) else {
+            return Ok(());
+        };
+        let fit = range.usable() / over.endpoints.max(1);
+        Err(CapacityError::Ports {
+            connections: over.connections,
+            destination: over.name,
+            usable: range.usable(),
+            range: format!("{}–{}", range.low, range.high),
+            help: format!(
+                "widen the range (sudo sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"), \
+                 {}, or split the race over machines (--shard K/N)",
+                self.knob.advice(fit)
+            ),
+        })
     }
 
     /// Checks the demand against an open-file limit and the memory available (either unknown:

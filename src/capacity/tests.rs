@@ -16,6 +16,7 @@ fn demand(endpoints: &[(u64, bool)], prompts: u64, prompt_bytes: u64) -> Demand 
         knob: Knob::Concurrency,
         source: Source::Synthetic,
         shuffle: false,
+        destinations: (0..endpoints.len()).map(ports::Destination::Mock).collect(),
     }
 }
 
@@ -200,4 +201,38 @@ fn a_sweep_is_told_to_keep_its_levels_lower() {
         "{text}"
     );
     assert!(!text.contains("-c "), "{text}");
+}
+
+#[test]
+fn more_connections_to_one_server_than_local_ports_say_how_to_fit() {
+    let range = ports::PortRange {
+        low: 32768,
+        high: 60999,
+    };
+    let mut d = demand(&[(20_000, false), (20_000, false)], 20, 60_000);
+    // Two servers: each has the whole range.
+    d.destinations = vec![
+        ports::Destination::of(0, "http://127.0.0.1:8000/v1"),
+        ports::Destination::of(1, "http://127.0.0.1:8001/v1"),
+    ];
+    assert_eq!(d.check_ports(Some(range)), Ok(()));
+    assert_eq!(d.check_ports(None), Ok(()));
+    // One server behind both endpoints: 40 000 ports from one range of 27 232.
+    d.destinations[1] = ports::Destination::of(1, "http://127.0.0.1:8000/v2");
+    let text = message(d.check_ports(Some(range)));
+    assert!(
+        text.contains("up to 40000 connections at once to 127.0.0.1:8000"),
+        "{text}"
+    );
+    assert!(text.contains("only 27232 local ports"), "{text}");
+    assert!(text.contains("32768–60999"), "{text}");
+    assert!(
+        text.contains("ip_local_port_range=\"1024 65535\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("at most 13616 per endpoint (-c 13616)"),
+        "{text}"
+    );
+    assert!(text.contains("--shard"), "{text}");
 }
