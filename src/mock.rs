@@ -5,6 +5,7 @@
 //! subtract it from what a client measured.
 
 mod body;
+mod delivery;
 mod embeddings;
 mod faults;
 mod gemini_path;
@@ -36,7 +37,7 @@ pub use profile::Profile;
 pub use spec::ProfileError;
 pub use stats::MockStats;
 #[cfg(any(test, feature = "test-support"))]
-pub use {faults::Fault, profile::TokenCount, sample::streamed_body};
+pub use {delivery::Delivery, faults::Fault, profile::TokenCount, sample::streamed_body};
 
 use crate::protocol::Protocol;
 use server::Shared;

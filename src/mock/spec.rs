@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use super::delivery::Delivery;
 use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
 const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, prefill, cache, cache_read, \
                     cache_write, fault, header_delay, load, close_after_stream, h2_streams, \
-                    goaway_after, seed";
+                    goaway_after, delivery, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
@@ -152,6 +153,9 @@ fn apply(profile: &mut Profile, key: &str, value: &str) -> Result<(), ProfileErr
                     .filter(|&n| n >= 1)
                     .ok_or_else(|| bad(AT_LEAST_ONE))?,
             );
+        }
+        "delivery" => {
+            profile.delivery = Delivery::parse(value).ok_or_else(|| bad(Delivery::EXPECTED))?;
         }
         "fault" | "faults" => {
             if value == "none" {
