@@ -16,8 +16,8 @@
 #          1, 32 and 256 streams
 # Build first: cargo build --release (LLMRACE=path overrides the binary; CC the C compiler).
 #
-# Scheduling: client and server run SCHED_FIFO priority 1 when allowed (chrt), else in an
-# autogroup at nice -10, else as they are. On a machine others share, a starved server falls
+# Scheduling: client and server run SCHED_FIFO priority 1 when allowed (chrt), else as they
+# are. On a machine others share, a starved server falls
 # behind and writes several events at once, and a starved client reads several at once: both
 # make the client look cheaper than it is. The figures are CPU time, which other load inflates
 # far less than wall time. Loopback: the TCP receive path runs mostly in the sender's softirq,
@@ -39,8 +39,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 prio=()
 if chrt -f 1 true 2>/dev/null; then
   prio=(chrt -f 1)
-elif (echo -10 >/proc/self/autogroup) 2>/dev/null; then
-  echo -10 >/proc/self/autogroup
+else
+  echo "note: cannot use chrt -f 1 (needs CAP_SYS_NICE); on a busy machine the figures flatter the client" >&2
 fi
 
 # run STREAMS RATE SECONDS TOKENS: one race; prints its figures.
