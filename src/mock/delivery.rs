@@ -55,23 +55,4 @@ mod tests {
         assert_eq!(Delivery::parse("batched"), None);
         assert_eq!(Delivery::parse(""), None);
     }
-
-    #[test]
-    fn a_profile_spec_sets_it_and_reads_back() {
-        use crate::mock::Profile;
-        let profile = Profile::parse("instant,delivery=per-event").unwrap();
-        assert_eq!(profile.delivery, Delivery::PerEvent);
-        assert_eq!(Profile::parse(&profile.to_string()).unwrap(), profile);
-        assert_eq!(
-            Profile::parse("instant").unwrap().delivery,
-            Delivery::Coalesced
-        );
-        let message = Profile::parse("instant,delivery=fast")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            message.contains("`delivery`") && message.contains("per-event"),
-            "{message}"
-        );
-    }
 }

@@ -290,4 +290,22 @@ mod tests {
             assert_eq!(again, p, "{p}");
         }
     }
+
+    #[test]
+    fn delivery_is_set_by_the_spec_and_reads_back() {
+        let profile = Profile::parse("instant,delivery=per-event").unwrap();
+        assert_eq!(profile.delivery, Delivery::PerEvent);
+        assert_eq!(Profile::parse(&profile.to_string()).unwrap(), profile);
+        assert_eq!(
+            Profile::parse("instant").unwrap().delivery,
+            Delivery::Coalesced
+        );
+        let message = Profile::parse("instant,delivery=fast")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("`delivery`") && message.contains("per-event"),
+            "{message}"
+        );
+    }
 }
