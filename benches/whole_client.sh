@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole-client benchmark: `llmrace mock` with zero delays (256 tokens per response, CHUNK tokens
-# per SSE event) pinned to core 1, a headless `llmrace race` (one OpenAI endpoint, text capture
+# per SSE event, every SSE event its own write: `delivery=per-event`, as inference servers send
+# them; DELIVERY=coalesced for the mock's batching writes) pinned to core 1, a headless `llmrace race` (one OpenAI endpoint, text capture
 # and replay on, as a user runs it) pinned to core 0, both on 127.0.0.1.
 #
 # For each chunk size and concurrency, RUNS runs; prints every run, then a Markdown table of
@@ -11,13 +12,14 @@
 #
 # Usage: benches/whole_client.sh [RUNS] [CHUNKS] [CONCURRENCIES]
 #        defaults: 3 "1 4 16" "1 32 256 1000"   (build first: cargo build --release;
-#        LLMRACE=path overrides the binary)
+#        LLMRACE=path overrides the binary; DELIVERY=coalesced for the coalesced table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 chunks=${2:-1 4 16}
 levels=${3:-1 32 256 1000}
 bin=${LLMRACE:-./target/release/llmrace}
+delivery=${DELIVERY:-per-event}
 port=18080
 tokens=256
 out=$(mktemp -d)
@@ -29,7 +31,7 @@ results="$out/results.tsv"
 for chunk in $chunks; do
   stop_mock
   : >"$out/mock.log"
-  taskset -c 1 "$bin" mock --port "$port" --profile "instant,tokens=$tokens,chunk=$chunk" \
+  taskset -c 1 "$bin" mock --port "$port" --profile "instant,tokens=$tokens,chunk=$chunk,delivery=$delivery" \
     >"$out/mock.log" 2>&1 &
   mock=$!
   for _ in $(seq 50); do grep -q listening "$out/mock.log" && break; sleep 0.1; done
@@ -57,6 +59,8 @@ EOF
     done
   done
 done
+echo
+echo "mock delivery: $delivery"
 python3 - "$results" <<'EOF'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]

@@ -710,7 +710,8 @@ pub struct MockArgs {
     pub port: u16,
 
     /// Latency and fault profile: instant, turbo, steady, thinker, flaky or slow, with optional
-    /// overrides (steady,ttft=200ms).
+    /// overrides (steady,ttft=200ms). delivery=per-event writes every streamed event on its
+    /// own, as inference servers do (default: coalesced, whatever is due in one write).
     #[arg(long, value_name = "SPEC", default_value = "steady")]
     pub profile: String,
 

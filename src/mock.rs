@@ -6,6 +6,7 @@
 
 mod body;
 mod corpus;
+mod delivery;
 mod embeddings;
 mod faults;
 mod gemini_path;
@@ -37,7 +38,7 @@ pub use profile::Profile;
 pub use spec::ProfileError;
 pub use stats::MockStats;
 #[cfg(any(test, feature = "test-support"))]
-pub use {faults::Fault, profile::TokenCount, sample::streamed_body};
+pub use {delivery::Delivery, faults::Fault, profile::TokenCount, sample::streamed_body};
 
 use crate::protocol::Protocol;
 use server::Shared;

@@ -10,6 +10,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
+use super::delivery::Delivery;
 use super::faults::Fault;
 use super::plan::Plan;
 use super::stats::{Counters, FirstContent};
@@ -204,6 +205,10 @@ pub(crate) struct TokenStream {
     seq: u64,
     arrived: Instant,
     first_written: bool,
+    delivery: Delivery,
+    /// Per-event delivery: a frame was just handed over, and hyper must flush it (it does while
+    /// the body is pending) before the next one is made.
+    flush_owed: bool,
 }
 
 impl TokenStream {
@@ -227,13 +232,30 @@ impl TokenStream {
             seq,
             arrived,
             first_written: false,
+            delivery: Delivery::Coalesced,
+            flush_owed: false,
         }
+    }
+
+    /// Hands pieces to the socket as `delivery` says (coalesced unless told).
+    pub(crate) fn delivered(mut self, delivery: Delivery) -> TokenStream {
+        self.delivery = delivery;
+        self
     }
 
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         loop {
             if let Stage::End(ending) = &mut self.stage {
                 return ending.poll(cx);
+            }
+            if self.flush_owed {
+                // Pending with an immediate wake-up: hyper's dispatcher flushes what it has
+                // queued whenever the body is pending, so the last frame leaves in a write of
+                // its own. (The end of the body is not held back: hyper's closing chunk rides
+                // with the last piece.)
+                self.flush_owed = false;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             let now = Instant::now();
             if self.due > now {
@@ -245,12 +267,14 @@ impl TokenStream {
             }
             self.counters.write_late(now - self.due);
             self.buf.reserve(4096);
+            let per_event = self.delivery == Delivery::PerEvent;
             while self.buf.len() < MAX_FRAME && self.due <= now {
-                if !self.step(now) {
+                if !self.step(now) || (per_event && !self.buf.is_empty()) {
                     break;
                 }
             }
             if !self.buf.is_empty() {
+                self.flush_owed = per_event;
                 return Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))));
             }
         }
@@ -349,5 +373,129 @@ impl TokenStream {
         };
         self.stage = Stage::End(ending);
         false
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use std::task::Waker;
+
+    use super::*;
+    use crate::mock::profile::Profile;
+    use crate::mock::request::Ask;
+    use crate::mock::wire::Stamp;
+    use crate::protocol::{Message, Protocol, RequestSpec};
+
+    /// A zero-delay streamed answer of `protocol` under `spec`, and whether the body asked to be
+    /// polled again, for each poll until its end: `Some(frame)` for a frame, `None` for pending.
+    fn polls(protocol: Protocol, spec: &str) -> Vec<Option<Bytes>> {
+        let profile = Profile::parse(spec).unwrap();
+        let messages = [Message::user("hello")];
+        let extra = serde_json::Map::new();
+        let request = protocol.build_request(
+            "http://127.0.0.1/v1",
+            &RequestSpec {
+                model: "mock",
+                messages: &messages,
+                max_tokens: None,
+                temperature: None,
+                stream: true,
+                tools: &[],
+                extra_body: &extra,
+            },
+        );
+        let ask = Ask::parse(protocol, &request.body).unwrap();
+        let stamp = Stamp {
+            seq: 1,
+            created: 1_767_225_600,
+            created_at: "2026-01-01T00:00:00Z",
+            model_json: &ask.model_json,
+        };
+        let now = Instant::now();
+        let plan = Plan::new(&profile, protocol, &ask, 1, None, now);
+        let wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
+        let counters = Arc::new(Counters::new());
+        let mut body = MockBody::Stream(Box::new(
+            TokenStream::new(wire, plan, counters, 1, now).delivered(profile.delivery),
+        ));
+        let woken = Arc::new(WakeCount::default());
+        let waker = Waker::from(Arc::clone(&woken));
+        let mut cx = Context::from_waker(&waker);
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            match Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Ready(None) => return out,
+                Poll::Ready(Some(frame)) => {
+                    out.push(Some(frame.unwrap().into_data().unwrap()));
+                }
+                Poll::Pending => {
+                    // No delays: a pending body must have asked to be polled again at once.
+                    assert_eq!(woken.take(), 1, "pending without a wake-up after {out:?}");
+                    out.push(None);
+                }
+            }
+        }
+        panic!("the body did not end");
+    }
+
+    #[derive(Default)]
+    struct WakeCount(std::sync::atomic::AtomicUsize);
+
+    impl WakeCount {
+        fn take(&self) -> usize {
+            self.0.swap(0, std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    impl std::task::Wake for WakeCount {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn events(frame: &[u8], protocol: Protocol) -> usize {
+        let text = String::from_utf8_lossy(frame);
+        match protocol {
+            Protocol::Ollama => text.matches('\n').count(),
+            _ => text.matches("data:").count(),
+        }
+    }
+
+    #[tokio::test]
+    async fn per_event_delivery_hands_over_each_event_alone_and_waits_for_a_flush() {
+        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Ollama] {
+            let polled = polls(protocol, "instant,tokens=20,delivery=per-event");
+            let frames: Vec<&Bytes> = polled.iter().flatten().collect();
+            // Every frame but the last is followed by a pending poll (hyper flushes then); the
+            // last one ends the body, so hyper's closing chunk leaves in the same write.
+            for (i, pair) in polled.windows(2).enumerate() {
+                if pair[0].is_some() {
+                    assert!(
+                        pair[1].is_none(),
+                        "{protocol:?}: frame {i} not followed by a flush"
+                    );
+                }
+            }
+            assert!(polled.last().unwrap().is_some());
+            // The 20 token events are one frame each, between the opening and the closing.
+            let single = frames.iter().filter(|f| events(f, protocol) == 1).count();
+            assert!(
+                single >= 20,
+                "{protocol:?}: {single} one-event frames of {}",
+                frames.len()
+            );
+            let whole: Vec<u8> = frames.iter().flat_map(|f| f.iter().copied()).collect();
+            let coalesced = polls(protocol, "instant,tokens=20");
+            assert_eq!(coalesced.len(), 1, "{protocol:?}: coalesced is one frame");
+            assert_eq!(
+                coalesced[0].as_deref(),
+                Some(&whole[..]),
+                "{protocol:?}: same bytes"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
 
+use super::delivery::Delivery;
 use super::faults::Fault;
 use super::text::mix;
 
@@ -80,6 +81,8 @@ pub struct Profile {
     /// closes after the response) and closes [`GOAWAY_GRACE`] later, cutting what is still
     /// streaming.
     pub goaway_after: Option<u32>,
+    /// One write per streamed event, or whatever is due in one write.
+    pub delivery: Delivery,
     pub seed: u64,
 }
 
@@ -155,6 +158,7 @@ impl Profile {
             close_after_stream: None,
             h2_streams: None,
             goaway_after: None,
+            delivery: Delivery::Coalesced,
             seed: 1,
         };
         let profile = match name {
@@ -387,6 +391,9 @@ impl fmt::Display for Profile {
         }
         if let Some(n) = self.goaway_after {
             write!(f, ",goaway_after={n}")?;
+        }
+        if self.delivery != Delivery::Coalesced {
+            write!(f, ",delivery={}", self.delivery)?;
         }
         for (fault, rate) in &self.faults {
             write!(f, ",fault={fault}:{rate}")?;

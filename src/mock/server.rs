@@ -330,7 +330,8 @@ async fn generate(
         None if ask.stream => {
             let wire = Wire::new(protocol, &stamp).shaped(&plan.shape);
             let content_type = wire.content_type(true);
-            let stream = TokenStream::new(wire, plan, Arc::clone(&shared.counters), seq, arrived);
+            let stream = TokenStream::new(wire, plan, Arc::clone(&shared.counters), seq, arrived)
+                .delivered(shared.profile.delivery);
             let mut response = Response::new(MockBody::Stream(Box::new(stream)));
             response
                 .headers_mut()

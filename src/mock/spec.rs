@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use super::delivery::Delivery;
 use super::faults::Fault;
 use super::profile::{Delay, Profile, TokenCount};
 
 const KEYS: &str = "ttft, itl, tokens, chunk, reasoning, prefill, cache, cache_read, \
                     cache_write, fault, header_delay, load, close_after_stream, h2_streams, \
-                    goaway_after, seed";
+                    goaway_after, delivery, seed";
 const DELAY: &str = "a duration like `200ms`, `200ms~40ms` (log-normal mean~std-dev) or \
                      `200ms+-40ms` (normal); units ns, us, ms, s, no unit means ms";
 const TOKENS: &str = "a count like `128` or an inclusive range like `64..256`";
@@ -153,6 +154,9 @@ fn apply(profile: &mut Profile, key: &str, value: &str) -> Result<(), ProfileErr
                     .ok_or_else(|| bad(AT_LEAST_ONE))?,
             );
         }
+        "delivery" => {
+            profile.delivery = Delivery::parse(value).ok_or_else(|| bad(Delivery::EXPECTED))?;
+        }
         "fault" | "faults" => {
             if value == "none" {
                 profile.faults.clear();
@@ -285,5 +289,23 @@ mod tests {
             let again = Profile::parse(&p.to_string()).unwrap();
             assert_eq!(again, p, "{p}");
         }
+    }
+
+    #[test]
+    fn delivery_is_set_by_the_spec_and_reads_back() {
+        let profile = Profile::parse("instant,delivery=per-event").unwrap();
+        assert_eq!(profile.delivery, Delivery::PerEvent);
+        assert_eq!(Profile::parse(&profile.to_string()).unwrap(), profile);
+        assert_eq!(
+            Profile::parse("instant").unwrap().delivery,
+            Delivery::Coalesced
+        );
+        let message = Profile::parse("instant,delivery=fast")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("`delivery`") && message.contains("per-event"),
+            "{message}"
+        );
     }
 }
