@@ -254,7 +254,7 @@ fn the_share_page_plays_the_race_in_a_headless_browser_and_fetches_nothing() {
 }
 
 #[test]
-fn the_share_cast_plays_to_the_final_table_in_a_terminal_emulator() {
+fn the_share_cast_plays_the_board_to_its_finish_then_the_arena_in_a_terminal_emulator() {
     let dir = tempfile::tempdir().unwrap();
     let run = race(dir.path());
     let cast = dir.path().join("race.cast");
@@ -272,18 +272,23 @@ fn the_share_cast_plays_to_the_final_table_in_a_terminal_emulator() {
     );
     let mut last = 0.0;
     let mut events = 0;
+    // The board plays first and holds its finish; the arena plays after it. A screen that
+    // shows the finish panel was on the terminal at some point.
+    let mut board_finished = false;
     for line in lines {
         let (t, kind, data): (f64, String, String) = serde_json::from_str(line).unwrap();
         assert_eq!(kind, "o");
         assert!(t >= last, "time goes forward");
         last = t;
         terminal.process(data.as_bytes());
+        board_finished |= terminal.screen().contents().contains("Finish · winners");
         events += 1;
     }
     assert!(events > 5, "{events} events");
+    assert!(board_finished, "the board's finish panel was never on screen");
     let screen = terminal.screen().contents();
-    assert!(screen.contains("Finish · winners"), "{screen}");
     assert!(screen.contains("FINISHED"), "{screen}");
+    assert!(screen.contains("1st"), "the arena's finishing order:\n{screen}");
     for name in ["turbo", "steady", "flaky"] {
         assert!(screen.contains(name), "{name} in\n{screen}");
     }
