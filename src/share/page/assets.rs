@@ -67,8 +67,9 @@ pub const SCRIPT: &str = r##"
         if (p[0] <= t) { if (p[2]) thought += p[1]; else said += p[1]; }
       });
       if (r.cut && r.end_at !== null && t >= r.end_at) said += " …";
-      var line = t < r.sent ? "waiting" : "TTFT " + (r.first_at !== null && t >= r.first_at ? r.ttft : "…");
-      if (r.end_at !== null && t >= r.end_at) line += " · " + r.outcome;
+      var ended = r.end_at !== null && t >= r.end_at;
+      var line = t < r.sent ? "waiting" : "TTFT " + (r.first_at !== null && t >= r.first_at ? r.ttft : ended ? "—" : "…");
+      if (ended) line += " · " + r.outcome;
       set(stats, line);
       if (r.place !== null && t >= r.end_at) {
         var badge = document.createElement("span");
@@ -113,7 +114,8 @@ pub const SCRIPT: &str = r##"
     playing = false;
     return true;
   }
-  function tick(now) {
+  function tick() {
+    var now = performance.now();
     if (playing) {
       if (last !== null) t = Math.min(duration, t + (now - last) / 1000 * speed);
       last = now;
@@ -122,7 +124,6 @@ pub const SCRIPT: &str = r##"
     } else {
       last = null;
     }
-    requestAnimationFrame(tick);
   }
   button.addEventListener("click", function () {
     if (!playing && t >= duration) t = 0;
@@ -135,6 +136,8 @@ pub const SCRIPT: &str = r##"
   fromHash();
   render();
   document.body.dataset.ready = "1";
-  requestAnimationFrame(tick);
+  // A timer, not animation frames: frames are a tenth of a second apart, and a timer also runs
+  // where no frame is painted (headless browsers, their virtual time).
+  setInterval(tick, 50);
 })();
 "##;
