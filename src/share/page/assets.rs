@@ -17,8 +17,8 @@ h1{font-size:24px;margin:8px 0}h2{font-size:18px;margin:22px 0 8px;border-bottom
 #track .name{width:14em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 #track .rail{position:relative;flex:1;height:18px;background:#eaeef2;border-radius:9px}
 #track .car{position:absolute;top:0;left:0;width:18px;height:18px;border-radius:9px}
-#track .done{width:6em;text-align:right;font-variant-numeric:tabular-nums}
-#track .lead{width:6em;font-weight:600;color:#9a6700}
+#track .done{min-width:6em;white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
+#track .lead{width:6em;flex:none;font-weight:600;color:#9a6700}
 table{border-collapse:collapse;margin:6px 0 10px}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
 th{background:var(--head);font-weight:600}
