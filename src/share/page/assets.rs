@@ -32,6 +32,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .col .reasoning{color:var(--muted);font-style:italic;white-space:pre-wrap;font-size:13px}
 .col .text{white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;overflow:auto}
 #medals li{margin:2px 0}
+#lanes,#final{overflow-x:auto}
+@media (max-width:700px){body{padding:10px 12px}#controls{flex-wrap:wrap}#clock{min-width:0}#track .row{gap:6px}#track .name{width:6em;flex:none}#track .rail{min-width:4em}#track .done{min-width:0}}
 "#;
 
 pub const SCRIPT: &str = r##"
