@@ -6,6 +6,7 @@
 
 pub mod cast;
 pub mod frames;
+pub mod output;
 pub mod page;
 
 pub use frames::{Recording, record};

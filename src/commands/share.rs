@@ -6,6 +6,12 @@ use crate::{cli, print, share, tui};
 
 /// `llmrace share`: reads the race's replay, samples it, writes the page or the recording.
 pub fn share_command(args: &cli::ShareArgs) -> Result<i32, CommandError> {
+    if let Some(why) = share::output::refusal(&args.run, &args.out) {
+        return Err(CommandError::Format(format!(
+            "not writing {}: {why}\n  help: give -o a new file, such as race.html or race.cast",
+            args.out.display()
+        )));
+    }
     let recording = share::record(&args.run)?;
     tell_damage(recording.damage.as_deref());
     tell_format(&recording.header);
@@ -20,7 +26,7 @@ pub fn share_command(args: &cli::ShareArgs) -> Result<i32, CommandError> {
         print::out(&text);
         return Ok(0);
     }
-    std::fs::write(&args.out, &text).map_err(|source| CommandError::Write {
+    share::output::write(&args.out, &text).map_err(|source| CommandError::Write {
         path: args.out.clone(),
         source,
     })?;

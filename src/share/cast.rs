@@ -155,20 +155,26 @@ pub fn parse_size(text: &str) -> Result<(u16, u16), String> {
     let (w, h) = text
         .split_once(['x', 'X', '×'])
         .ok_or_else(|| format!("`{text}` is not WIDTHxHEIGHT (such as 120x40)"))?;
+    // Wider than u16, so that 99999x99999 is said to be too large rather than not a size.
     let number = |s: &str| {
         s.trim()
-            .parse::<u16>()
+            .parse::<u64>()
             .map_err(|_| format!("`{text}` is not WIDTHxHEIGHT (such as 120x40)"))
     };
     let (w, h) = (number(w)?, number(h)?);
-    if w < screen::MIN_WIDTH || h < screen::MIN_HEIGHT || w > 1000 || h > 500 {
+    if w < u64::from(screen::MIN_WIDTH) || h < u64::from(screen::MIN_HEIGHT) || w > 1000 || h > 500
+    {
         return Err(format!(
             "{w}x{h} is outside the sizes the dashboard draws ({}x{} to 1000x500)",
             screen::MIN_WIDTH,
             screen::MIN_HEIGHT
         ));
     }
-    Ok((w, h))
+    // Within 1000x500: both fit.
+    Ok((
+        u16::try_from(w).unwrap_or(1000),
+        u16::try_from(h).unwrap_or(500),
+    ))
 }
 
 #[cfg(test)]

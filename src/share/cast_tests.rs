@@ -117,4 +117,22 @@ fn sizes_are_read_and_checked() {
     assert!(parse_size("120").unwrap_err().contains("WIDTHxHEIGHT"));
     assert!(parse_size("40x12").unwrap_err().contains("80x24"));
     assert!(parse_size("axb").is_err());
+    for huge in [
+        "99999x99999",
+        "1001x40",
+        "120x501",
+        "18446744073709551616x40",
+    ] {
+        let why = parse_size(huge).unwrap_err();
+        assert!(
+            why.contains("outside the sizes") || why.contains("WIDTHxHEIGHT"),
+            "{why}"
+        );
+    }
+    assert!(
+        parse_size("99999x99999")
+            .unwrap_err()
+            .contains("outside the sizes")
+    );
+    assert!(parse_size("0x0").unwrap_err().contains("outside the sizes"));
 }

@@ -92,7 +92,7 @@ fn controls(out: &mut String) {
 
 fn swatch(index: usize, name: &str) -> String {
     format!(
-        "<span class=\"sw\" style=\"background:{}\"></span>{}",
+        "<span class=\"sw\" style=\"background:{}\"></span><bdi>{}</bdi>",
         color(index),
         escape(name)
     )

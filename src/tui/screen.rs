@@ -31,7 +31,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let notices = notices::notices(scene.info, scene.snapshot);
     let [header_area, feed_area, body, strip, footer_area] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(1),
+        Constraint::Length(feed::HEIGHT),
         Constraint::Fill(1),
         Constraint::Length(notices::height(&notices)),
         Constraint::Length(1),

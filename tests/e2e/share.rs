@@ -217,7 +217,7 @@ fn the_share_page_plays_the_race_in_a_headless_browser_and_fetches_nothing() {
             for e in summary["endpoints"].as_array().unwrap() {
                 let counts = &e["counts"];
                 let row = format!(
-                    "{}</td><td class=\"n\">{}/{}</td>",
+                    "{}</bdi></td><td class=\"n\">{}/{}</td>",
                     e["name"].as_str().unwrap(),
                     counts["succeeded"],
                     counts["sent"]
@@ -251,6 +251,50 @@ fn the_share_page_plays_the_race_in_a_headless_browser_and_fetches_nothing() {
             );
         }
     }
+}
+
+#[test]
+fn the_share_page_plays_on_its_own_to_the_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = race(dir.path());
+    let page = dir.path().join("race.html");
+    share(&run, &page, &[]);
+    let data = page_data(&std::fs::read_to_string(&page).unwrap());
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let duration = data["duration"].as_f64().unwrap();
+    // Opened without a position, the page plays at 1x on the browser's (virtual) clock: after
+    // the race's length and a little more it has reached the finish and offers a replay.
+    let budget = format!("{:.0}", duration * 1000.0 + 1500.0);
+    let out = headless(&browser, &dir.path().join("play"))
+        .arg(format!("--virtual-time-budget={budget}"))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dom.contains(&format!("data-t=\"{duration:.3}\"")),
+        "played to {duration}: {}",
+        dom.split("<body")
+            .nth(1)
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect::<String>()
+    );
+    assert!(
+        dom.contains("type=\"button\">Replay</button>"),
+        "the button offers a replay"
+    );
+    let finale = dom.split("id=\"final\"").nth(1).unwrap();
+    assert!(!finale.starts_with(" hidden"), "the final table is shown");
 }
 
 #[test]
@@ -330,6 +374,40 @@ fn what_cannot_be_shared_is_refused_clearly() {
     assert!(!page.exists());
     // A file that cannot be written: the race was shared, the file was not.
     let run = race(dir.path());
+    // The race's own files are never written over: its replay (by the folder, by the file,
+    // by another spelling of its path), another replay, a result file.
+    let replay = run.join("replay.jsonl.gz");
+    let before = std::fs::read(&replay).unwrap();
+    let summary = std::fs::read(run.join("summary.json")).unwrap();
+    let other = dir.path().join("other.jsonl.gz");
+    std::fs::copy(&replay, &other).unwrap();
+    for (shared, out) in [
+        (run.clone(), replay.clone()),
+        (replay.clone(), replay.clone()),
+        (run.clone(), run.join("../run/./replay.jsonl.gz")),
+        (run.clone(), other.clone()),
+        (run.clone(), run.join("summary.json")),
+    ] {
+        let (code, err) = refused(&shared, &out);
+        assert_eq!(
+            code,
+            Some(2),
+            "{} -o {}: {err}",
+            shared.display(),
+            out.display()
+        );
+        assert!(
+            err.contains("not writing") && err.contains("help:"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&replay).unwrap(),
+        before,
+        "the replay is intact"
+    );
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    assert_eq!(std::fs::read(run.join("summary.json")).unwrap(), summary);
     let (code, err) = refused(&run, &dir.path().join("no/such/folder/x.html"));
     assert_eq!(code, Some(1), "{err}");
     assert!(

@@ -17,8 +17,8 @@ h1{font-size:24px;margin:8px 0}h2{font-size:18px;margin:22px 0 8px;border-bottom
 #track .name{width:14em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 #track .rail{position:relative;flex:1;height:18px;background:#eaeef2;border-radius:9px}
 #track .car{position:absolute;top:0;left:0;width:18px;height:18px;border-radius:9px}
-#track .done{width:6em;text-align:right;font-variant-numeric:tabular-nums}
-#track .lead{width:6em;font-weight:600;color:#9a6700}
+#track .done{min-width:6em;white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
+#track .lead{width:6em;flex:none;font-weight:600;color:#9a6700}
 table{border-collapse:collapse;margin:6px 0 10px}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
 th{background:var(--head);font-weight:600}
@@ -32,6 +32,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .col .reasoning{color:var(--muted);font-style:italic;white-space:pre-wrap;font-size:13px}
 .col .text{white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;overflow:auto}
 #medals li{margin:2px 0}
+#lanes,#final{overflow-x:auto}
+@media (max-width:700px){body{padding:10px 12px}#controls{flex-wrap:wrap}#clock{min-width:0}#track .row{gap:6px}#track .name{width:6em;flex:none}#track .rail{min-width:4em}#track .done{min-width:0}}
 "#;
 
 pub const SCRIPT: &str = r##"
@@ -67,8 +69,9 @@ pub const SCRIPT: &str = r##"
         if (p[0] <= t) { if (p[2]) thought += p[1]; else said += p[1]; }
       });
       if (r.cut && r.end_at !== null && t >= r.end_at) said += " …";
-      var line = t < r.sent ? "waiting" : "TTFT " + (r.first_at !== null && t >= r.first_at ? r.ttft : "…");
-      if (r.end_at !== null && t >= r.end_at) line += " · " + r.outcome;
+      var ended = r.end_at !== null && t >= r.end_at;
+      var line = t < r.sent ? "waiting" : "TTFT " + (r.first_at !== null && t >= r.first_at ? r.ttft : ended ? "—" : "…");
+      if (ended) line += " · " + r.outcome;
       set(stats, line);
       if (r.place !== null && t >= r.end_at) {
         var badge = document.createElement("span");
@@ -113,7 +116,8 @@ pub const SCRIPT: &str = r##"
     playing = false;
     return true;
   }
-  function tick(now) {
+  function tick() {
+    var now = performance.now();
     if (playing) {
       if (last !== null) t = Math.min(duration, t + (now - last) / 1000 * speed);
       last = now;
@@ -122,7 +126,6 @@ pub const SCRIPT: &str = r##"
     } else {
       last = null;
     }
-    requestAnimationFrame(tick);
   }
   button.addEventListener("click", function () {
     if (!playing && t >= duration) t = 0;
@@ -135,6 +138,8 @@ pub const SCRIPT: &str = r##"
   fromHash();
   render();
   document.body.dataset.ready = "1";
-  requestAnimationFrame(tick);
+  // A timer, not animation frames: frames are a tenth of a second apart, and a timer also runs
+  // where no frame is painted (headless browsers, their virtual time).
+  setInterval(tick, 50);
 })();
 "##;

@@ -93,7 +93,7 @@ pub fn build(recording: &Recording) -> Data {
         .map(|heat| heat_data(recording, heat, &views))
         .collect();
     Data {
-        duration: recording.duration.as_secs_f64(),
+        duration: micros(recording.duration.as_secs_f64()),
         frames,
         heats,
     }
@@ -107,7 +107,7 @@ fn frame(snapshot: &Snapshot, heat: Option<usize>, totals: &[u64]) -> Frame {
         .map(|(e, total)| lane(e, *total))
         .collect();
     Frame {
-        t: snapshot.t.as_secs_f64(),
+        t: micros(snapshot.t.as_secs_f64()),
         leader: leader(&snapshot.endpoints, &lanes),
         heat,
         lanes,
@@ -197,7 +197,7 @@ fn heat_data(
 
 fn response(view: &RequestView) -> Response {
     let sent = view.sent.as_secs_f64();
-    let at = |ms: f64| sent + ms / 1000.0;
+    let at = |ms: f64| micros(sent + ms / 1000.0);
     let mut left = TEXT_CAP;
     let mut pieces = Vec::new();
     let mut was_cut = false;
@@ -226,7 +226,7 @@ fn response(view: &RequestView) -> Response {
         RequestState::Cancelled => "cancelled".to_string(),
     };
     Response {
-        sent,
+        sent: micros(sent),
         first_at: view.ttft_ms.map(at),
         ttft: ms(view.ttft_ms),
         end_at: view.ended_ms.map(at),
@@ -235,6 +235,13 @@ fn response(view: &RequestView) -> Response {
         pieces,
         cut: was_cut || view.truncated,
     }
+}
+
+/// Race seconds to the microsecond: sums such as 149.594 + 0.000272 otherwise print with
+/// float noise (149.59417690700002). Rounding keeps order, so a piece at the race's end still
+/// shows at its end.
+fn micros(seconds: f64) -> f64 {
+    (seconds * 1e6).round() / 1e6
 }
 
 /// `text` made inert (control characters but newlines and tabs replaced) and cut to `max`
@@ -296,6 +303,13 @@ mod tests {
             back["heats"][0]["prompt"],
             "</script><script>alert(1)</script><!-- & \u{2028}"
         );
+    }
+
+    #[test]
+    fn times_are_kept_to_the_microsecond_without_float_noise() {
+        let at = micros(149.594_141_824 + 0.000_272);
+        assert_eq!(serde_json::to_string(&at).unwrap(), "149.594414");
+        assert!(micros(150.092_629_659) <= micros(150.092_629_659_1));
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn the_final_table_is_the_last_snapshot_s_and_the_medals_are_shown() {
     let finale = html.split("id=\"final\"").nth(1).unwrap();
     for e in &shared.last.endpoints {
         let row = format!(
-            "{}</td><td class=\"n\">{}/{}</td>",
+            "<bdi>{}</bdi></td><td class=\"n\">{}/{}</td>",
             escape(&e.name),
             e.counts.succeeded,
             e.counts.sent
@@ -92,7 +92,7 @@ fn the_final_table_is_the_last_snapshot_s_and_the_medals_are_shown() {
     let name = escape(&shared.last.endpoints[1].name);
     assert!(finale.contains(&format!(
         "<li><b>Fastest first token</b>: <span class=\"sw\" style=\"background:{}\"></span>\
-         {name} <span class=\"figure\">(212 ms)</span></li>",
+         <bdi>{name}</bdi> <span class=\"figure\">(212 ms)</span></li>",
         color(1)
     )));
     assert!(finale.contains("<b>Zero errors</b>"));
@@ -121,4 +121,25 @@ fn the_frames_carry_the_aggregator_s_numbers() {
         built.frames[0].leader, None,
         "nobody leads before anything is done"
     );
+}
+
+#[test]
+fn every_name_is_isolated_so_right_to_left_overrides_stay_inside_it() {
+    // An unterminated right-to-left override in a name would otherwise reverse the text
+    // after it on its line (a medal's figure, say).
+    let mut replay = fixture::replay(2, 6);
+    replay.header.endpoints[0].name = "ev\u{202e}il".to_string();
+    let shared = recording(&replay);
+    let medals = [Medal {
+        kind: MedalKind::MostOutput,
+        endpoint: 0,
+        figure: "120 tokens".to_string(),
+    }];
+    let html = render(&shared, &medals);
+    let names = html.matches("ev\u{202e}il").count();
+    assert!(
+        names >= 4,
+        "track, lane, arena, final table, medal: {names}"
+    );
+    assert_eq!(html.matches("<bdi>ev\u{202e}il</bdi>").count(), names);
 }
