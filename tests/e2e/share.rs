@@ -329,10 +329,16 @@ fn the_share_cast_plays_the_board_to_its_finish_then_the_arena_in_a_terminal_emu
         events += 1;
     }
     assert!(events > 5, "{events} events");
-    assert!(board_finished, "the board's finish panel was never on screen");
+    assert!(
+        board_finished,
+        "the board's finish panel was never on screen"
+    );
     let screen = terminal.screen().contents();
     assert!(screen.contains("FINISHED"), "{screen}");
-    assert!(screen.contains("1st"), "the arena's finishing order:\n{screen}");
+    assert!(
+        screen.contains("1st"),
+        "the arena's finishing order:\n{screen}"
+    );
     for name in ["turbo", "steady", "flaky"] {
         assert!(screen.contains(name), "{name} in\n{screen}");
     }

@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::stats::heats::{self, Heat};
 use crate::tui::text::inert;
@@ -155,27 +154,6 @@ fn waiting_hint(scene: &Scene) -> String {
 
 /// Nothing to show: say so kindly, in the middle.
 fn empty(area: Rect, buf: &mut Buffer, scene: &Scene, message: &str, hint: &str) {
-    let theme = scene.theme;
-    let block = Block::bordered()
-        .border_style(theme.border)
-        .title(Span::styled(" arena ", theme.title));
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let lines = vec![
-        Line::styled(message.to_string(), theme.title),
-        Line::styled(hint.to_string(), theme.dim),
-        Line::default(),
-        Line::styled("Esc back to the race", theme.dim),
-    ];
-    let top = inner.y + inner.height.saturating_sub(5) / 2;
-    let middle = Rect::new(
-        inner.x,
-        top,
-        inner.width,
-        inner.bottom().saturating_sub(top),
-    );
-    Paragraph::new(lines)
-        .centered()
-        .wrap(Wrap { trim: true })
-        .render(middle, buf);
+    let keys = "Esc back to the race";
+    super::inspector::empty_panel(area, buf, scene, "arena", [message, hint, keys]);
 }

@@ -65,19 +65,21 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     }
 }
 
-/// No request to show: say so kindly, in the middle of the screen.
-fn empty(area: Rect, buf: &mut Buffer, scene: &Scene, message: &str, hint: &str) {
+/// Nothing to show on a screen titled `title`: say so kindly, in the middle, with the keys
+/// that lead elsewhere (the arena's empty screen too).
+pub fn empty_panel(area: Rect, buf: &mut Buffer, scene: &Scene, title: &str, text: [&str; 3]) {
+    let [message, hint, keys] = text;
     let theme = scene.theme;
     let block = Block::bordered()
         .border_style(theme.border)
-        .title(Span::styled(" inspector ", theme.title));
+        .title(Span::styled(format!(" {title} "), theme.title));
     let inner = block.inner(area);
     block.render(area, buf);
     let lines = vec![
         Line::styled(message.to_string(), theme.title),
         Line::styled(hint.to_string(), theme.dim),
         Line::default(),
-        Line::styled("Esc back to the race · Tab next endpoint", theme.dim),
+        Line::styled(keys.to_string(), theme.dim),
     ];
     let top = inner.y + inner.height.saturating_sub(4) / 2;
     let middle = Rect::new(
@@ -90,6 +92,12 @@ fn empty(area: Rect, buf: &mut Buffer, scene: &Scene, message: &str, hint: &str)
         .centered()
         .wrap(Wrap { trim: true })
         .render(middle, buf);
+}
+
+/// No request to show: say so kindly, in the middle of the screen.
+fn empty(area: Rect, buf: &mut Buffer, scene: &Scene, message: &str, hint: &str) {
+    let keys = "Esc back to the race · Tab next endpoint";
+    empty_panel(area, buf, scene, "inspector", [message, hint, keys]);
 }
 
 fn render_list(
