@@ -365,7 +365,11 @@ impl Commentator {
             self.told_leader[m] = Some(i);
         }
         self.last_told = Some(now);
-        self.say(fact.comment);
+        // Stamped when said, so that the log reads in order and 3 s apart (a first home
+        // noted at the moment it ended may be told seconds later; its text has its time).
+        let mut comment = fact.comment;
+        comment.t = comment.t.max(now);
+        self.say(comment);
     }
 
     fn say(&mut self, comment: Comment) {

@@ -191,7 +191,7 @@ fn the_first_answer_home_and_the_leaders_are_told() {
     let snapshot = race(&["quick", "slow"], &requests, 0);
     let lines = texts(&snapshot);
     assert_eq!(
-        lines[0], "0s quick is first home: a whole answer at 100 ms",
+        lines[0], "1s quick is first home: a whole answer at 100 ms",
         "{lines:?}"
     );
     assert_eq!(
@@ -371,4 +371,18 @@ fn the_finish_reads_the_race_clock_as_the_header_does() {
     let snapshot = aggregator.snapshot(end, true);
     let last = snapshot.commentary.back().map(|c| c.text.clone());
     assert_eq!(last.as_deref(), Some("Finish after 11.0 s"));
+}
+
+#[test]
+fn a_fact_told_late_is_stamped_when_told_so_the_log_reads_in_order() {
+    // `bad` fails at once and again and again; `good`'s first answer ends at 900 ms, noted
+    // then but told after the failures, three seconds later.
+    let mut requests: Vec<Req> = (0..10).map(|k| failed(1, k * 50)).collect();
+    requests.extend((0..10).map(|k| ok(0, k * 400, 100, 80)));
+    let snapshot = race(&["good", "bad"], &requests, 1);
+    let lines = texts(&snapshot);
+    assert!(said(&lines, "good is first home") == 1, "{lines:?}");
+    let times: Vec<Offset> = snapshot.commentary.iter().map(|c| c.t).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    reads_like_a_commentator(&snapshot);
 }
