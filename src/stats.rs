@@ -630,4 +630,25 @@ mod tests {
             Health::WarmingUp
         );
     }
+
+    #[test]
+    fn the_live_rate_of_a_race_younger_than_its_window_counts_only_the_seconds_run() {
+        // 100 chunks a second for 3.5 s: the live rate is 100/s, not 30/s (three seconds'
+        // chunks over a ten-second window).
+        let mut agg = aggregator();
+        agg.apply(&sent(0, 0, 0, false));
+        for k in 1..350 {
+            agg.apply(&content(k * 10, 0, "w"));
+        }
+        let live = agg.snapshot(ms(3_500), false).endpoints[0]
+            .rates
+            .live_output_tokens_per_s;
+        assert!((90.0..=110.0).contains(&live), "{live}");
+        // Nothing run yet: no rate, no division by zero.
+        let mut agg = aggregator();
+        let live = agg.snapshot(ms(0), false).endpoints[0]
+            .rates
+            .live_output_tokens_per_s;
+        assert!(live.abs() < f64::EPSILON, "{live}");
+    }
 }

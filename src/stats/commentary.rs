@@ -235,18 +235,23 @@ impl Commentator {
             return;
         }
         self.finish_told = true;
-        let mut text = format!("Finish after {:.1} s", snapshot.t.as_secs_f64());
+        // Tenths cut, not rounded, as the header's race clock shows them.
+        let tenths = snapshot.t.as_duration().as_millis() / 100;
+        let mut text = format!("Finish after {}.{} s", tenths / 10, tenths % 10);
         let mut first = None;
+        let mut last_named = None;
         for lead in [Lead::Ttft, Lead::TokensPerS] {
             if let Some((i, v)) = lead.leader(snapshot) {
-                let name = &snapshot.endpoints[i].name;
-                let sep = if first.is_none() { ": " } else { ", " };
-                let _ = write!(
-                    text,
-                    "{sep}{name} best on {} ({})",
-                    lead.label(),
-                    lead.show(v)
-                );
+                let figure = format!("{} ({})", lead.label(), lead.show(v));
+                // One name for one endpoint that leads on both.
+                let _ = match (first, last_named) {
+                    (None, _) => write!(text, ": {} best on {figure}", snapshot.endpoints[i].name),
+                    (Some(_), Some(named)) if named == i => write!(text, " and {figure}"),
+                    (Some(_), _) => {
+                        write!(text, ", {} best on {figure}", snapshot.endpoints[i].name)
+                    }
+                };
+                last_named = Some(i);
                 first.get_or_insert(i);
             }
         }
@@ -360,7 +365,11 @@ impl Commentator {
             self.told_leader[m] = Some(i);
         }
         self.last_told = Some(now);
-        self.say(fact.comment);
+        // Stamped when said, so that the log reads in order and 3 s apart (a first home
+        // noted at the moment it ended may be told seconds later; its text has its time).
+        let mut comment = fact.comment;
+        comment.t = comment.t.max(now);
+        self.say(comment);
     }
 
     fn say(&mut self, comment: Comment) {

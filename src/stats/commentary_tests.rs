@@ -191,7 +191,7 @@ fn the_first_answer_home_and_the_leaders_are_told() {
     let snapshot = race(&["quick", "slow"], &requests, 0);
     let lines = texts(&snapshot);
     assert_eq!(
-        lines[0], "0s quick is first home: a whole answer at 100 ms",
+        lines[0], "1s quick is first home: a whole answer at 100 ms",
         "{lines:?}"
     );
     assert_eq!(
@@ -208,7 +208,7 @@ fn the_first_answer_home_and_the_leaders_are_told() {
         lines
             .last()
             .is_some_and(|l| l.starts_with("10s Finish after 10.")
-                && l.contains("quick best on TTFT p50 (50.0 ms), quick best on tokens/s")),
+                && l.contains("quick best on TTFT p50 (50.0 ms) and tokens/s")),
         "{lines:?}"
     );
     // Every line but the finish three seconds or more after the one before.
@@ -360,4 +360,29 @@ fn the_fixture_race_is_commented() {
 fn a_race_with_nothing_done_says_only_that_it_finished() {
     let snapshot = race(&["a", "b"], &[], 0);
     assert_eq!(texts(&snapshot), ["0s Finish after 0.0 s"]);
+}
+
+#[test]
+fn the_finish_reads_the_race_clock_as_the_header_does() {
+    // 11.06 s: the header's clock shows 00:11.0, so the finish says 11.0 s, not 11.1.
+    let names = ["a".to_string(), "b".to_string()];
+    let mut aggregator = Aggregator::new(&names, Slo::default(), DateTime::<Utc>::UNIX_EPOCH);
+    let end = Offset::from_duration(std::time::Duration::from_millis(11_060));
+    let snapshot = aggregator.snapshot(end, true);
+    let last = snapshot.commentary.back().map(|c| c.text.clone());
+    assert_eq!(last.as_deref(), Some("Finish after 11.0 s"));
+}
+
+#[test]
+fn a_fact_told_late_is_stamped_when_told_so_the_log_reads_in_order() {
+    // `bad` fails at once and again and again; `good`'s first answer ends at 900 ms, noted
+    // then but told after the failures, three seconds later.
+    let mut requests: Vec<Req> = (0..10).map(|k| failed(1, k * 50)).collect();
+    requests.extend((0..10).map(|k| ok(0, k * 400, 100, 80)));
+    let snapshot = race(&["good", "bad"], &requests, 1);
+    let lines = texts(&snapshot);
+    assert!(said(&lines, "good is first home") == 1, "{lines:?}");
+    let times: Vec<Offset> = snapshot.commentary.iter().map(|c| c.t).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    reads_like_a_commentator(&snapshot);
 }

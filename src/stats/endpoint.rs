@@ -244,6 +244,7 @@ impl EndpointStats {
         let recent_seconds = self.window.recent(now.as_secs_f64());
         // The live window ends at the last whole second, so a half-begun second does not
         // drag the rate down.
+        let live_seconds = recent_seconds.len().saturating_sub(1).min(LIVE_SECS);
         let live_chunks: u64 = recent_seconds
             .iter()
             .rev()
@@ -290,7 +291,13 @@ impl EndpointStats {
                 } else {
                     self.counts.succeeded as f64 / ended as f64
                 },
-                live_output_tokens_per_s: live / LIVE_SECS as f64,
+                // Over the seconds there were: a race younger than the window is not
+                // divided by seconds it has not run.
+                live_output_tokens_per_s: if live_seconds == 0 {
+                    0.0
+                } else {
+                    live / live_seconds as f64
+                },
                 repeat_share: self.counts.repeat_share().unwrap_or(0.0),
                 cache_hit_rate: self.tokens.cache_hit_rate(),
             },

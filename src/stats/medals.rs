@@ -16,7 +16,9 @@
 //! - **Zero errors**: every endpoint that had no failed request (several may have it).
 //! - **Cheapest**: the lowest cost per 1000 requests, among priced endpoints.
 //!
-//! Ties share the medal: every endpoint with the best value gets one.
+//! Ties share the medal: every endpoint with the best value gets one. A medal that ranks
+//! (all but zero errors) is given only when two endpoints or more compete for it: an
+//! endpoint whose rivals all failed, or the only one with a price, beat nobody.
 
 use std::collections::BTreeMap;
 
@@ -136,6 +138,11 @@ fn of_finished(snapshot: &Snapshot) -> Vec<Medal> {
             .filter_map(|(i, e)| value(snapshot, e, kind).map(|v| (i, v)))
             .filter(|(_, v)| v.is_finite())
             .collect();
+        // "Fastest" among one is no win: a ranked medal needs two contenders (zero errors
+        // is earned by each endpoint on its own).
+        if kind != MedalKind::ZeroErrors && values.len() < 2 {
+            continue;
+        }
         let lower = lower_is_better(kind, snapshot);
         let best = values.iter().map(|&(_, v)| v).reduce(|a, b| {
             if (lower && b < a) || (!lower && b > a) {

@@ -76,3 +76,18 @@ fn the_medals_stand_under_the_podium() {
         text(&render(80, 24, &info, &view(&snapshot), &snapshot))
     );
 }
+
+#[test]
+fn a_shared_medal_shows_the_figure_its_winners_tied_on() {
+    let mut snapshot = finished_race(4, 200);
+    // `steady` becomes turbo's twin on output: they share "most output".
+    snapshot.endpoints[1].tokens.output = 1_000_000;
+    snapshot.endpoints[0].tokens.output = 1_000_000;
+    let info = info(4, 200);
+    let frame = text(&render(120, 40, &info, &view(&snapshot), &snapshot));
+    let row = frame
+        .lines()
+        .find(|l| l.contains("most output"))
+        .expect("the most-output medal");
+    assert!(row.contains("1000000 tokens"), "{frame}");
+}

@@ -107,3 +107,25 @@ fn a_race_of_laps_gives_the_finisher_medal_for_laps_won() {
         told(&snapshot)
     );
 }
+
+#[test]
+fn a_ranked_medal_needs_two_contenders() {
+    // Its only rival failed every request: it beat nobody, but it had no error.
+    let mut snapshot = fixture::finished_race(2, 20);
+    snapshot.endpoints[1].counts.succeeded = 0;
+    snapshot.endpoints[1].counts.failed = 20;
+    assert_eq!(told(&snapshot), ["zero errors turbo 20 ok"]);
+    // Only one endpoint has a price: no cheapest medal.
+    let mut snapshot = fixture::finished_race(2, 20);
+    let cost = Cost {
+        total_usd: 0.01,
+        per_1k_requests_usd: Some(0.5),
+        per_million_output_usd: None,
+    };
+    snapshot.costs.insert("turbo".to_string(), cost);
+    assert!(
+        medals(&snapshot)
+            .iter()
+            .all(|m| m.kind != MedalKind::Cheapest)
+    );
+}

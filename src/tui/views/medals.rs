@@ -33,7 +33,7 @@ pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene, medals: &[Medal]) {
         let won: Vec<&Medal> = medals.iter().filter(|m| m.kind == kind).collect();
         pen.left(x, y, label_width, short(kind), theme.dim);
         // One figure: a shared medal's winners tied on it (zero errors: each its own count).
-        let figure = if won.len() == 1 {
+        let figure = if won.len() == 1 || kind != MedalKind::ZeroErrors {
             won[0].figure.as_str()
         } else {
             ""

@@ -55,6 +55,13 @@ pub fn notices(info: &RaceInfo, snapshot: &Snapshot) -> Vec<Notice> {
             } else {
                 format!("all {} requests failed", c.failed)
             };
+            // The race's notice at its end says the same in other words
+            // (`record::run_info`): this one, with its hint, stands for both.
+            let told_at_end = [
+                format!("{}: all {} requests failed: ", e.name, c.failed),
+                format!("{}: its only request failed: ", e.name),
+            ];
+            out.retain(|n| !told_at_end.iter().any(|p| n.text.starts_with(p.as_str())));
             out.push(Notice {
                 level: Level::Bad,
                 text: format!("{}: {what}{why}", e.name),
@@ -254,7 +261,12 @@ mod tests {
         };
         let info = info(
             &["openai", "openai", "ollama", "anthropic"],
-            &["warm-up: x unreachable"],
+            &[
+                "warm-up: x unreachable",
+                // The race's end says what the live notice says, in other words: told once.
+                "down: all 8 requests failed: auth — check the API key",
+                "once: its only request failed: stream_cut",
+            ],
         );
         let all = notices(&info, &snapshot);
         assert_eq!(
@@ -283,6 +295,10 @@ mod tests {
         assert_eq!(height(&all), MAX_ROWS);
         let mut zero = endpoint("zero", 3, &[]);
         zero.tokens.contradicted_output_requests = 3;
+        let info = RaceInfo {
+            notices: vec!["warm-up: x unreachable".to_string()],
+            ..info
+        };
         let snapshot = Snapshot {
             endpoints: vec![zero],
             costs: std::collections::BTreeMap::new(),

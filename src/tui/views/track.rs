@@ -82,7 +82,7 @@ pub fn runners(
     (runners, leader)
 }
 
-/// The furthest runner. Level runners are told apart by output tokens while they race and,
+/// The furthest runner among those with a succeeded request. Level runners are told apart by output tokens while they race and,
 /// once both are home, by which took the shorter time from first request to last answer.
 fn leader(endpoints: &[EndpointSnapshot], runners: &[Runner]) -> Option<usize> {
     let better = |a: usize, b: usize| {
@@ -102,7 +102,8 @@ fn leader(endpoints: &[EndpointSnapshot], runners: &[Runner]) -> Option<usize> {
     };
     let mut best: Option<usize> = None;
     for (i, runner) in runners.iter().enumerate().take(endpoints.len()) {
-        if runner.fraction <= 0.0 {
+        // An endpoint that has only failed is not ahead, however fast it failed.
+        if runner.fraction <= 0.0 || endpoints[i].counts.succeeded == 0 {
             continue;
         }
         best = match best {
@@ -273,6 +274,17 @@ mod tests {
         assert_eq!(leader, None);
         let (_, leader) = runners_of(&race(0, 10), Some(10));
         assert_eq!(leader, None);
+    }
+
+    #[test]
+    fn an_endpoint_that_failed_every_request_does_not_lead() {
+        let mut snapshot = with_done(race(2, 20), &[5, 0]);
+        snapshot.endpoints[1].counts.failed = 20;
+        let (runners, leader) = runners(&snapshot, Some(20), 0.5);
+        assert_eq!(runners[1].fraction, 1.0);
+        assert_eq!(leader, Some(0));
+        snapshot.endpoints[0].counts.succeeded = 0;
+        assert_eq!(runners_of(&snapshot, Some(20)).1, None);
     }
 
     #[test]

@@ -107,6 +107,8 @@ fn figures(run: &Run<'_>, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let running = request.ended_ms.is_none();
     let mut items = vec![match request.ttft_ms {
         Some(ttft) => Span::styled(format!("TTFT {}", ms(Some(ttft))), theme.text),
+        // It ended without a first token: there will be none.
+        None if !running => Span::styled("TTFT —".to_string(), theme.dim),
         None => Span::styled("TTFT …".to_string(), theme.dim),
     }];
     if let Some(per_s) = run.tokens_per_s {
@@ -201,10 +203,15 @@ fn response(
     }
     match &request.state {
         RequestState::Failed { class, message } => {
-            flow.row(Line::styled(
-                format!("✗ {} after {}", class.name(), ms(request.ended_ms)),
+            // Wrapped, not cut: a narrow column keeps the time's unit.
+            let mut failed = Flow::new(width, false);
+            failed.push(
+                &format!("✗ {} after {}", class.name(), ms(request.ended_ms)),
                 theme.bad,
-            ));
+            );
+            for row in failed.finish() {
+                flow.row(row);
+            }
             let mut error = Flow::new(width, false);
             error.push(&inert(message), theme.dim);
             for row in error.finish().into_iter().take(2) {

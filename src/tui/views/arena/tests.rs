@@ -279,3 +279,27 @@ fn a_long_answer_shows_its_end_without_laying_out_the_rest() {
     assert!(shown.contains("↑ more"), "{shown}");
     assert!(shown.contains("w3999"), "the end shows:\n{shown}");
 }
+
+#[test]
+fn a_failure_without_a_first_token_says_so_in_a_narrow_column() {
+    let mut snapshot = finished_race(4, 40);
+    let prompt = *heats::prompts(&snapshot).last().unwrap();
+    let request = (snapshot.endpoints[1].requests.iter_mut())
+        .rev()
+        .find(|r| r.prompt == prompt)
+        .expect("the last prompt's request");
+    let request = std::sync::Arc::make_mut(request);
+    request.state = RequestState::Failed {
+        class: crate::event::ErrorClass::ServerError,
+        message: "HTTP 500 Internal Server Error".into(),
+    };
+    request.ttft_ms = None;
+    request.ended_ms = Some(0.035);
+    request.segments.clear();
+    let shown = text(&draw(80, 24, &snapshot, &arena(ArenaState::default())));
+    // No first token will come: not "…" as if it were still waiting.
+    assert!(shown.contains("TTFT —"), "{shown}");
+    assert!(!shown.contains("TTFT …"), "{shown}");
+    // The failure's line wraps in a column too narrow for it: its unit is kept.
+    assert!(shown.contains("35 µs"), "{shown}");
+}
