@@ -39,6 +39,9 @@ pub fn line(pen: &mut Pen, x: u16, y: u16, width: u16, comment: &Comment, scene:
     pen.left(dot_x + 2, y, room, &text, style);
 }
 
+/// Rows the feed takes under the header.
+pub const HEIGHT: u16 = 1;
+
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     if area.is_empty() {
         return;
