@@ -9,6 +9,8 @@ mod decode;
 mod decoded;
 mod embeddings;
 mod extra_body;
+#[cfg(any(test, feature = "test-support"))]
+mod fast_check;
 mod gemini;
 mod image;
 mod names;
@@ -27,7 +29,7 @@ pub use request::{Message, RequestSpec, WireRequest};
 pub use tools::{ToolDef, is_json};
 
 #[cfg(any(test, feature = "test-support"))]
-pub use openai::fast::agrees as fast_path_agrees;
+pub use fast_check::agrees as fast_path_agrees;
 
 /// What each protocol does differently, dispatched to its own module.
 impl Protocol {

@@ -17,7 +17,7 @@ struct TextChoice<'a> {
 
 /// A chunk: the fast path's reading when it has one, serde's otherwise.
 fn parse(data: &str) -> serde_json::Result<Parts<'_>> {
-    openai::fast::completions(data).map_or_else(|| parse_serde(data), Ok)
+    openai::fast_completions(data).map_or_else(|| parse_serde(data), Ok)
 }
 
 /// A chunk or body as serde reads it: every shape, every error.

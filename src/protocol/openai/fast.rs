@@ -16,12 +16,12 @@ use super::super::decode::Str;
 use super::{ChoiceParts, Parts};
 
 /// A chat completions chunk's parts (`delta` with `content`, `reasoning_content`, `reasoning`).
-pub(in crate::protocol) fn chat(data: &str) -> Option<Parts<'_>> {
+pub(super) fn chat(data: &str) -> Option<Parts<'_>> {
     chunk(data, chat_choice)
 }
 
 /// A legacy completions chunk's parts (`text`).
-pub(in crate::protocol) fn completions(data: &str) -> Option<Parts<'_>> {
+pub(super) fn completions(data: &str) -> Option<Parts<'_>> {
     chunk(data, text_choice)
 }
 
@@ -457,32 +457,27 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     })
 }
 
-/// Checks that the fast path reads `data` (one chunk's JSON) as serde does, for chat and for
-/// legacy completions: where it gives parts, serde gives the same ones.
+/// Checks that `fast` reads `data` (one chunk's JSON) as `slow`, serde, does: where it gives
+/// parts, serde gives the same ones. `name` names the endpoint in the panic.
 ///
 /// # Panics
 /// When they differ: that is the finding.
 #[cfg(any(test, feature = "test-support"))]
-pub fn agrees(data: &str) {
-    use super::super::completions as legacy;
-    for (name, fast, slow) in [
-        (
-            "chat",
-            chat as fn(&str) -> Option<Parts<'_>>,
-            super::parse_chat_serde as super::ParseFn,
-        ),
-        ("completions", completions, legacy::parse_serde),
-    ] {
-        let Some(fast) = fast(data) else { continue };
-        let slow = slow(data).unwrap_or_else(|err| {
-            panic!("{name}: the fast path read {data:?}, which serde rejects ({err})")
-        });
-        assert_eq!(
-            view(&fast),
-            view(&slow),
-            "{name}: the fast path and serde read {data:?} differently"
-        );
-    }
+pub(super) fn compare(
+    name: &str,
+    data: &str,
+    fast: fn(&str) -> Option<Parts<'_>>,
+    slow: super::ParseFn,
+) {
+    let Some(fast) = fast(data) else { return };
+    let slow = slow(data).unwrap_or_else(|err| {
+        panic!("{name}: the fast path read {data:?}, which serde rejects ({err})")
+    });
+    assert_eq!(
+        view(&fast),
+        view(&slow),
+        "{name}: the fast path and serde read {data:?} differently"
+    );
 }
 
 /// Everything the decoder uses of a chunk's parts, comparable.
