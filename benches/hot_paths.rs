@@ -15,7 +15,7 @@ use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use llmrace::event::{EventKind, RaceEvent};
 use llmrace::mock::{Profile, streamed_body};
-use llmrace::protocol::{Decoded, Protocol};
+use llmrace::protocol::{Decoded, Decoder, Protocol};
 use llmrace::record::{Recorder, Replay, ReplayWriter, ResultsWriter};
 use llmrace::stats::{Aggregator, Snapshot, fixture};
 use llmrace::tui::{LaneInfo, RaceInfo, Scene, Screen, Theme, ThemeName, ViewState, screen};
@@ -60,7 +60,10 @@ fn stream(protocol: Protocol, chunk: u32) -> (Bytes, usize) {
 }
 
 fn decode(protocol: Protocol, body: &[u8], piece: usize) -> Vec<Decoded> {
-    let mut decoder = protocol.decoder(true);
+    decode_with(protocol.decoder(true), body, piece)
+}
+
+fn decode_with(mut decoder: Box<dyn Decoder>, body: &[u8], piece: usize) -> Vec<Decoded> {
     let mut out = Vec::with_capacity(300);
     for part in body.chunks(piece) {
         decoder.feed(part, &mut out);
@@ -90,6 +93,18 @@ fn decoding(c: &mut Criterion<ThreadCpu>) {
             let id = format!("{}/chunk{chunk}/{piece}B", protocol.name());
             group.bench_function(id, |b| {
                 b.iter(|| decode(protocol, black_box(&body), piece));
+            });
+        }
+    }
+    // The OpenAI responses again with serde reading every chunk (no `protocol/openai/fast.rs`):
+    // the fast path's gain, measured in the same run.
+    for protocol in [Protocol::OpenAiChat, Protocol::OpenAiCompletions] {
+        let (body, _) = stream(protocol, 1);
+        group.throughput(Throughput::BytesDecimal(body.len() as u64));
+        for piece in PIECES {
+            let id = format!("{}-serde-only/chunk1/{piece}B", protocol.name());
+            group.bench_function(id, |b| {
+                b.iter(|| decode_with(protocol.decoder_serde_only(true), black_box(&body), piece));
             });
         }
     }

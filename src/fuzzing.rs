@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::protocol::ndjson::{Line, LineSplitter};
 use crate::protocol::sse::{SseItem, SseParser};
-use crate::protocol::{Decoded, Protocol};
+use crate::protocol::{Decoded, Decoder, Protocol};
 
 /// The SSE parser: the events of the body fed whole equal those of the body fed in pieces.
 ///
@@ -42,14 +42,43 @@ pub fn ndjson(data: &[u8]) {
     );
 }
 
-/// The OpenAI chat decoder, streaming or not as the first byte says.
+/// The OpenAI chat decoder, streaming or not as the first byte says; its fast path decodes as
+/// serde does.
 pub fn openai_chat(data: &[u8]) {
     decoder(Protocol::OpenAiChat, data);
+    fast_path(Protocol::OpenAiChat, data);
 }
 
-/// The OpenAI completions decoder, streaming or not as the first byte says.
+/// The OpenAI completions decoder, streaming or not as the first byte says; its fast path
+/// decodes as serde does.
 pub fn openai_completions(data: &[u8]) {
     decoder(Protocol::OpenAiCompletions, data);
+    fast_path(Protocol::OpenAiCompletions, data);
+}
+
+/// The OpenAI fast path (`protocol/openai/fast.rs`) against serde: the decoder with it and the
+/// one without give the same items for the body split as planned, and each line of the body, as
+/// one chunk's JSON, reads alike in both.
+///
+/// # Panics
+/// When they differ: that is the finding.
+fn fast_path(protocol: Protocol, data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let stream = flags & 1 == 1;
+    let (cuts, body) = split_plan(rest);
+    let fast = decode(protocol, stream, body, &cuts);
+    let slow = decode_with(protocol.decoder_serde_only(stream), body, &cuts);
+    assert_eq!(
+        fast, slow,
+        "{protocol} (stream: {stream}): the fast path decodes differently from serde"
+    );
+    if let Ok(text) = std::str::from_utf8(body) {
+        for line in text.lines() {
+            crate::protocol::fast_path_agrees(line.strip_prefix("data:").unwrap_or(line).trim());
+        }
+    }
 }
 
 /// The Anthropic Messages decoder, streaming or not as the first byte says.
@@ -267,7 +296,10 @@ fn ndjson_lines(body: &[u8], cuts: &[usize]) -> Vec<String> {
 }
 
 fn decode(protocol: Protocol, stream: bool, body: &[u8], cuts: &[usize]) -> Vec<Decoded> {
-    let mut decoder = protocol.decoder(stream);
+    decode_with(protocol.decoder(stream), body, cuts)
+}
+
+fn decode_with(mut decoder: Box<dyn Decoder>, body: &[u8], cuts: &[usize]) -> Vec<Decoded> {
     let mut out = Vec::new();
     for piece in pieces(body, cuts) {
         decoder.feed(piece, &mut out);

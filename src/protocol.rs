@@ -9,6 +9,8 @@ mod decode;
 mod decoded;
 mod embeddings;
 mod extra_body;
+#[cfg(any(test, feature = "test-support"))]
+mod fast_check;
 mod gemini;
 mod image;
 mod names;
@@ -25,6 +27,9 @@ pub use image::Image;
 pub use names::Protocol;
 pub use request::{Message, RequestSpec, WireRequest};
 pub use tools::{ToolDef, is_json};
+
+#[cfg(any(test, feature = "test-support"))]
+pub use fast_check::agrees as fast_path_agrees;
 
 /// What each protocol does differently, dispatched to its own module.
 impl Protocol {
@@ -61,6 +66,17 @@ impl Protocol {
             Protocol::Bedrock => bedrock::decoder(stream),
             // Never streamed, whatever the endpoint's `stream`.
             Protocol::OpenAiEmbeddings => embeddings::decoder(),
+        }
+    }
+
+    /// [`Protocol::decoder`] without the OpenAI fast path: serde reads every chunk. The fast
+    /// path must decode exactly as this does (the differential tests and fuzz targets).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn decoder_serde_only(self, stream: bool) -> Box<dyn Decoder> {
+        match self {
+            Protocol::OpenAiChat => openai::chat_decoder_serde_only(stream),
+            Protocol::OpenAiCompletions => completions::decoder_serde_only(stream),
+            _ => self.decoder(stream),
         }
     }
 

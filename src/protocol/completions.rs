@@ -15,7 +15,13 @@ struct TextChoice<'a> {
     finish_reason: Option<Str<'a>>,
 }
 
+/// A chunk: the fast path's reading when it has one, serde's otherwise.
 fn parse(data: &str) -> serde_json::Result<Parts<'_>> {
+    openai::fast_completions(data).map_or_else(|| parse_serde(data), Ok)
+}
+
+/// A chunk or body as serde reads it: every shape, every error.
+pub(super) fn parse_serde(data: &str) -> serde_json::Result<Parts<'_>> {
     let chunk: Chunk<'_, TextChoice<'_>> = serde_json::from_str(data)?;
     Ok(chunk.into_parts(|c| ChoiceParts {
         reasoning: None,
@@ -31,4 +37,12 @@ fn decode_body(body: &str, out: &mut Vec<super::Decoded>) {
 
 pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
     openai::decoder(stream, parse, decode_body)
+}
+
+/// [`decoder`] reading every chunk with serde, to check the fast path against.
+#[cfg(any(test, feature = "test-support"))]
+pub(super) fn decoder_serde_only(stream: bool) -> Box<dyn Decoder> {
+    openai::decoder(stream, parse_serde, |body, out| {
+        openai::decode_body(body, parse_serde, "a text completion object", out);
+    })
 }

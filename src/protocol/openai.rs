@@ -11,6 +11,8 @@ use super::decode::{
 use super::sse::SseEvent;
 use super::{Decoded, Decoder};
 
+mod fast;
+
 /// A streamed chunk or a whole response body, generic over the endpoint's choice shape.
 #[derive(Deserialize)]
 pub(super) struct Chunk<'a, C> {
@@ -150,7 +152,37 @@ struct ChatDelta<'a> {
     tool_calls: Option<Vec<ToolCallPart<'a>>>,
 }
 
+/// A chat chunk: the fast path's reading when it has one, serde's otherwise.
 fn parse_chat(data: &str) -> serde_json::Result<Parts<'_>> {
+    fast::chat(data).map_or_else(|| parse_chat_serde(data), Ok)
+}
+
+/// A legacy completions chunk as the fast path reads it (`None`: serde's to read).
+pub(super) fn fast_completions(data: &str) -> Option<Parts<'_>> {
+    fast::completions(data)
+}
+
+/// Whether the fast path reads `data` itself, as a chat or a legacy completions chunk.
+#[cfg(test)]
+pub(super) fn fast_reads(data: &str) -> bool {
+    fast::chat(data).is_some() || fast::completions(data).is_some()
+}
+
+/// Checks that the fast path reads `data` as serde does, for chat (`legacy` false) or legacy
+/// completions (`slow`, their serde reading).
+///
+/// # Panics
+/// When they differ: that is the finding.
+#[cfg(any(test, feature = "test-support"))]
+pub(super) fn fast_agrees(data: &str, legacy: Option<ParseFn>) {
+    match legacy {
+        None => fast::compare("chat", data, fast::chat, parse_chat_serde),
+        Some(slow) => fast::compare("completions", data, fast::completions, slow),
+    }
+}
+
+/// A chat chunk or body as serde reads it: every shape, every error.
+pub(super) fn parse_chat_serde(data: &str) -> serde_json::Result<Parts<'_>> {
     let chunk: Chunk<'_, ChatChoice<'_>> = serde_json::from_str(data)?;
     Ok(chunk.into_parts(|c| {
         let delta = c.delta.or(c.message);
@@ -177,6 +209,14 @@ fn parse_chat(data: &str) -> serde_json::Result<Parts<'_>> {
 /// The decoder for chat completions.
 pub(super) fn chat_decoder(stream: bool) -> Box<dyn Decoder> {
     decoder(stream, parse_chat, decode_chat_body)
+}
+
+/// [`chat_decoder`] reading every chunk with serde, to check the fast path against.
+#[cfg(any(test, feature = "test-support"))]
+pub(super) fn chat_decoder_serde_only(stream: bool) -> Box<dyn Decoder> {
+    decoder(stream, parse_chat_serde, |body, out| {
+        decode_body(body, parse_chat_serde, "a chat completion object", out);
+    })
 }
 
 /// A decoder for an OpenAI endpoint: `parse` reads its stream chunks, `body` its whole bodies.

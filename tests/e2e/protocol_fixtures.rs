@@ -188,6 +188,48 @@ fn fixtures_decode_the_same_however_the_bytes_are_split() {
     }
 }
 
+/// The OpenAI fast path (`protocol/openai/fast.rs`) decodes every fixture as serde alone does,
+/// whole and split at every byte.
+#[test]
+fn the_fast_path_decodes_every_fixture_as_serde_does() {
+    let serde_only = |case: &Case, chunks: &[&[u8]]| {
+        let mut decoder = case.protocol.decoder_serde_only(case.stream);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            decoder.feed(chunk, &mut out);
+        }
+        decoder.finish(&mut out);
+        out
+    };
+    let mut openai = 0;
+    for case in cases() {
+        if !matches!(
+            case.protocol,
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions
+        ) {
+            continue;
+        }
+        openai += 1;
+        for cut in 0..=case.bytes.len() {
+            let (a, b) = case.bytes.split_at(cut);
+            assert_eq!(
+                decode(case.protocol, case.stream, [a, b]),
+                serde_only(&case, &[a, b]),
+                "{} split at byte {cut}",
+                case.name
+            );
+        }
+        if let Ok(text) = std::str::from_utf8(&case.bytes) {
+            for line in text.lines() {
+                llmrace::protocol::fast_path_agrees(
+                    line.strip_prefix("data:").unwrap_or(line).trim(),
+                );
+            }
+        }
+    }
+    assert!(openai > 40, "only {openai} OpenAI fixtures");
+}
+
 #[test]
 fn finish_twice_adds_nothing() {
     for case in cases() {
