@@ -78,6 +78,7 @@ pub fn render(recording: &Recording, (width, height): (u16, u16), theme: &Theme)
         let mut view = ViewState {
             screen: which,
             replay: true,
+            recorded: true,
             priced: info.priced(),
             ..ViewState::default()
         };

@@ -68,6 +68,12 @@ fn the_cast_plays_the_race_to_its_finish_panel() {
     let board = play(&events[..board_end], 120, 40).screen().contents();
     assert!(board.contains("Finish · winners"), "{board}");
     let screen = play(&events, 120, 40).screen().contents();
+    // Nobody can press a key in a recording: the footer says what it is instead.
+    assert!(
+        !board.contains("q quit") && !screen.contains("q quit"),
+        "{screen}"
+    );
+    assert!(screen.contains("recorded by llmrace"), "{screen}");
     for e in &shared.last.endpoints {
         assert!(screen.contains(&e.name), "{} in\n{screen}", e.name);
     }
@@ -93,6 +99,7 @@ fn the_last_frame_is_the_dashboard_s_own_last_frame() {
     let view = ViewState {
         screen: *SCREENS.last().unwrap(),
         replay: true,
+        recorded: true,
         ..ViewState::default()
     };
     let frame = draw(Rect::new(0, 0, 100, 30), &info, &view, &last, &theme);

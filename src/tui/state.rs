@@ -51,6 +51,9 @@ pub struct ViewState {
     pub previous_order: Vec<usize>,
     /// The commentary log's lines scrolled up from the newest (0 = follow the newest).
     pub log_scroll: usize,
+    /// Drawn for a recording (`llmrace share --format cast`): nobody can press a key, so the
+    /// footer says what the screen is instead of listing keys.
+    pub recorded: bool,
 }
 
 /// What a key asks for.

@@ -9,6 +9,14 @@ use crate::tui::keys::{self, FooterKey};
 use crate::tui::{Scene, draw};
 
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
+    if scene.view.recorded {
+        let line = Line::styled(
+            " a race recorded by llmrace (llmrace share)",
+            scene.theme.dim,
+        );
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
     // Three spaces between keys where they fit, two where not; then optional keys give way.
     let mut keys = keys::footer(scene.view, scene.snapshot);
     let line = loop {
