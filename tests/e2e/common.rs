@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end modules.
 
+pub mod browser;
 pub mod proxy;
 pub mod race;
 pub mod refusing;

@@ -3,8 +3,9 @@
 //! something. Without Chromium the test is skipped with a note, except in CI (`CI` set),
 //! where it fails: CI installs it (`apt-get install -y chromium`).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+
+use crate::common::browser::{chromium, headless};
 
 use llmrace::record::{EndpointInfo, Replay, ReplayEnd, ReplayHeader};
 use llmrace::report::{self, Format};
@@ -46,44 +47,6 @@ fn run_of(names: Vec<String>) -> llmrace::replay::Run {
         damage: None,
     };
     llmrace::replay::load::from_replay(&replay)
-}
-
-/// Chromium's binary, or `None` (with the reason printed) when the test should be skipped.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find_map(which);
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is not installed; CI must install it (apt-get install -y chromium)"
-        );
-        eprintln!("note: skipping the headless browser test: chromium is not installed");
-    }
-    found
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-fn headless(browser: &Path, profile: &Path) -> Command {
-    let mut command = Command::new(browser);
-    command.args([
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-    ]);
-    command.arg(format!("--user-data-dir={}", profile.display()));
-    command
 }
 
 #[test]

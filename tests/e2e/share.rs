@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::browser::{chromium, headless};
+
 const HOSTILE_PROMPT: &str = "Explain </script><script>alert(1)</script> and <b>bold</b> & more.";
 
 /// The endpoints' colours on the page, in endpoint order (the HTML report's palette).
@@ -67,41 +69,6 @@ fn share(run: &Path, out: &Path, extra: &[&str]) {
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(done.status.success(), "{err}");
     assert!(err.contains("Wrote "), "{err}");
-}
-
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find_map(|name| {
-            let path = std::env::var_os("PATH")?;
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|candidate| candidate.is_file())
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is not installed; CI must install it (apt-get install -y chromium)"
-        );
-        eprintln!("note: skipping the share page's browser test: chromium is not installed");
-    }
-    found
-}
-
-fn headless(browser: &Path, profile: &Path) -> Command {
-    let mut command = Command::new(browser);
-    command.args([
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-    ]);
-    command.arg(format!("--user-data-dir={}", profile.display()));
-    command
 }
 
 /// The JSON the page plays, as embedded in it.
