@@ -13,7 +13,11 @@
 #          RATE sat: the server writes as fast as the client reads (saturation)
 #        benches/per_event.sh table [SECONDS]
 #          the rows of BENCHMARKS.md: 100 × 1000/s, 1000 × 20/s, 5000 × 4/s, saturation at
-#          1, 32 and 256 streams
+#          1, 32 and 256 streams; each also with the floor client (below)
+#        benches/per_event.sh floor [STREAMS [RATE|sat [SECONDS [TOKENS]]]]
+#          the same load read by benches/support/floor_client.c instead: a client that does
+#          nothing but one timestamped recvmsg per readiness and counts events, so what it
+#          spends is the kernel's and the event loop's share that any accurate client pays
 # Build first: cargo build --release (LLMRACE=path overrides the binary; CC the C compiler).
 #
 # Scheduling: client and server run SCHED_FIFO priority 1 when allowed (chrt), else as they
@@ -33,6 +37,7 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$out"' EXIT
 "${CC:-cc}" -O2 -o "$out/per_event_server" benches/support/per_event_server.c
+"${CC:-cc}" -O2 -o "$out/floor_client" benches/support/floor_client.c
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The best scheduling this user may have (see above).
@@ -43,15 +48,34 @@ else
   echo "note: cannot use chrt -f 1 (needs CAP_SYS_NICE); on a busy machine the figures flatter the client" >&2
 fi
 
-# run STREAMS RATE SECONDS TOKENS: one race; prints its figures.
-run() {
-  local streams=$1 rate=$2 seconds=$3 tokens=$4 server_rate
-  server_rate=$([ "$rate" = sat ] && echo 0 || echo "$rate")
+# start_server RATE|sat: the per-event server on core 1, listening when this returns.
+start_server() {
+  local server_rate
+  server_rate=$([ "$1" = sat ] && echo 0 || echo "$1")
   : >"$out/server.log"
   "${prio[@]}" taskset -c 1 "$out/per_event_server" "$port" "$server_rate" 2>"$out/server.log" &
   server=$!
   for _ in $(seq 50); do grep -q listening "$out/server.log" && break; sleep 0.1; done
   grep -q listening "$out/server.log" || { cat "$out/server.log"; exit 1; }
+}
+
+# floor STREAMS RATE SECONDS TOKENS: the same load read by the floor client; prints its figures.
+floor() {
+  local streams=$1 rate=$2 seconds=$3 tokens=$4
+  start_server "$rate"
+  local cmd=("${prio[@]}" taskset -c 0 "$out/floor_client" "$port" "$streams" "$seconds" "$tokens")
+  "${cmd[@]}" >"$out/floor"
+  stop_server
+  echo "floor, $streams streams × $rate tokens/s: $(head -1 "$out/floor")"
+  echo "  $(tail -1 "$out/floor")"
+  echo "  command: ${cmd[*]}"
+  sed -n 's/^per event: \([0-9.]*\) µs (\([0-9.]*\) user + \([0-9.]*\) sys).*/\1 (\2 + \3)/p' "$out/floor" >>"$out/floors"
+}
+
+# run STREAMS RATE SECONDS TOKENS: one race; prints its figures.
+run() {
+  local streams=$1 rate=$2 seconds=$3 tokens=$4
+  start_server "$rate"
   local cmd=("${prio[@]}" taskset -c 0 "$bin" race -q -e "a=openai:http://127.0.0.1:$port/v1#m"
     --server-metrics a=off -c "$streams" -d "${seconds}s" --max-tokens "$tokens" -o "$out/race" --force)
   /usr/bin/time -f "%e %U %S %M" -o "$out/time" "${cmd[@]}" >/dev/null
@@ -86,13 +110,16 @@ if [ "${1:-}" = table ]; then
   for row in "100 1000 1000" "1000 20 200" "5000 4 40" "1 sat 1000" "32 sat 1000" "256 sat 1000"; do
     set -- $row
     run "$1" "$2" "$seconds" "$3"
+    floor "$1" "$2" "$seconds" "$3"
   done
   echo
-  echo "| load | tokens/s | client CPU / event | user | sys | per token | client core | peak RSS | server events late |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  while IFS=$'\t' read -r _ load tps all u s tok core mem late; do
-    echo "| $load | $tps | $all µs | $u µs | $s µs | $tok µs | $core | $mem | $late |"
-  done <"$out/rows"
+  echo "| load | tokens/s | client CPU / event | user | sys | per token | client core | peak RSS | server events late | floor client / event (user + sys) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  while IFS=$'\t' read -r _ load tps all u s tok core mem late && read -r fl <&3; do
+    echo "| $load | $tps | $all µs | $u µs | $s µs | $tok µs | $core | $mem | $late | $fl µs |"
+  done <"$out/rows" 3<"$out/floors"
+elif [ "${1:-}" = floor ]; then
+  floor "${2:-100}" "${3:-1000}" "${4:-15}" "${5:-1000}"
 else
   run "${1:-100}" "${2:-1000}" "${3:-15}" "${4:-1000}"
 fi
