@@ -12,7 +12,7 @@
 #          defaults: 100 streams × 1000 tokens/s each for 15 s, 1000 tokens per answer;
 #          RATE sat: the server writes as fast as the client reads (saturation)
 #        benches/per_event.sh table [SECONDS]
-#          the rows of BENCHMARKS.md: 100 × 1000/s, 1000 × 20/s, 5000 × 4/s, saturation at
+#          the rows of BENCHMARKS.md: 100 × 500/s, 100 × 1000/s, 1000 × 20/s, 5000 × 4/s, saturation at
 #          1, 32 and 256 streams; each also with the floor client (below)
 #        benches/per_event.sh floor [STREAMS [RATE|sat [SECONDS [TOKENS]]]]
 #          the same load read by benches/support/floor_client.c instead: a client that does
@@ -107,7 +107,7 @@ EOF
 
 if [ "${1:-}" = table ]; then
   seconds=${2:-15}
-  for row in "100 1000 1000" "1000 20 200" "5000 4 40" "1 sat 1000" "32 sat 1000" "256 sat 1000"; do
+  for row in "100 500 500" "100 1000 1000" "1000 20 200" "5000 4 40" "1 sat 1000" "32 sat 1000" "256 sat 1000"; do
     set -- $row
     run "$1" "$2" "$seconds" "$3"
     floor "$1" "$2" "$seconds" "$3"
