@@ -24,7 +24,9 @@ pub const SLOW_FACTOR: f64 = 2.0;
 ///
 /// - `WarmingUp` until [`MIN_ENDED`] requests have ended;
 /// - `Failing` when at least half of the requests that ended in the last [`SHORT_SECS`]
-///   seconds failed (and at least [`MIN_RECENT_ENDED`] ended);
+///   seconds failed (and at least [`MIN_RECENT_ENDED`] ended), or none of the last
+///   [`LONG_SECS`] seconds' succeeded and at least [`MIN_RECENT_ENDED`] failed (an endpoint
+///   nobody can reach is retried ever more slowly, so its failures thin out);
 /// - `Degraded` when any request failed in the last [`LONG_SECS`] seconds, or the mean TTFT
 ///   of the last [`SHORT_SECS`] seconds is over [`SLOW_FACTOR`] × the overall p50 (with at
 ///   least [`MIN_RECENT_TTFTS`] recent and [`MIN_OVERALL_TTFTS`] overall values);
@@ -41,7 +43,13 @@ pub fn judge(recent: &[Second], ended: u64, ttft: Option<&Summary>) -> Health {
     if ended_short >= MIN_RECENT_ENDED && failed * 2 >= ended_short {
         return Health::Failing;
     }
-    if last(LONG_SECS).any(|second| second.failed > 0) {
+    let (succeeded_long, failed_long) = last(LONG_SECS).fold((0u32, 0u32), |(s, f), second| {
+        (s + second.completed, f + second.failed)
+    });
+    if succeeded_long == 0 && failed_long >= MIN_RECENT_ENDED {
+        return Health::Failing;
+    }
+    if failed_long > 0 {
         return Health::Degraded;
     }
     let (sum_ms, count) = last(SHORT_SECS).fold((0.0, 0u32), |(sum, n), second| {
@@ -124,6 +132,18 @@ mod tests {
         let mut spec = quiet(50);
         spec[38] = (0, 5, 0.0);
         spec[45] = (2, 0, 100.0);
+        assert_eq!(judge(&window(&spec), 20, None), Health::Degraded);
+    }
+
+    /// An endpoint nobody can reach is retried ever more slowly: two failures in thirty
+    /// seconds and no success is failing, though fewer than two ended in the last ten.
+    #[test]
+    fn nothing_but_sparse_failures_is_failing() {
+        let mut spec = quiet(60);
+        spec[59 - 25] = (0, 1, 0.0);
+        spec[59 - 5] = (0, 1, 0.0);
+        assert_eq!(judge(&window(&spec), 20, None), Health::Failing);
+        spec[59 - 20] = (1, 0, 100.0);
         assert_eq!(judge(&window(&spec), 20, None), Health::Degraded);
     }
 

@@ -53,6 +53,8 @@ enum Word {
     Sending,
     /// `play` or `pause` as the replay stands, `restart` at its end.
     Playback,
+    /// `request` in the inspector (older / newer), `scroll` in the log.
+    Vertical,
 }
 
 /// A binding's place in the footer.
@@ -324,9 +326,14 @@ const KEY_MAP: &[Binding] = &[
         screens: EVERYWHERE,
         help: (
             "↑ k  ↓ j",
-            "board: select endpoint · inspector: older / newer",
+            "board: select · inspector: older / newer · log: scroll",
         ),
-        hint: Some(hint("↑↓", Word::Is("request"), &[Screen::Inspector], 9)),
+        hint: Some(hint(
+            "↑↓",
+            Word::Vertical,
+            &[Screen::Inspector, Screen::Log],
+            9,
+        )),
     },
     Binding {
         keys: &[(char_key('r'), Does::Act(Action::ToggleRaw))],
@@ -345,7 +352,10 @@ const KEY_MAP: &[Binding] = &[
         ],
         mode: Mode::Both,
         screens: EVERYWHERE,
-        help: ("pgup  pgdn", "inspector: scroll the response"),
+        help: (
+            "pgup  pgdn",
+            "inspector: scroll the response · log: 10 lines",
+        ),
         hint: None,
     },
     Binding {
@@ -429,10 +439,13 @@ pub fn action_for(key: KeyEvent, state: &ViewState) -> Option<Action> {
 }
 
 /// Every key and what it does, in a live race or a replay, as the help lists them.
-pub fn help(replay: bool) -> Vec<(&'static str, &'static str)> {
+/// A finished race's help leaves out what no longer does anything (pausing its sending), as its
+/// footer does.
+pub fn help(replay: bool, finished: bool) -> Vec<(&'static str, &'static str)> {
     KEY_MAP
         .iter()
         .filter(|b| b.mode.includes(replay))
+        .filter(|b| !(finished && b.hint.is_some_and(|h| h.word == Word::Sending)))
         .map(|b| b.help)
         .collect()
 }
@@ -473,6 +486,8 @@ impl Word {
             Word::Is(word) => word,
             Word::Selection if view.screen == Screen::Board => "select",
             Word::Selection => "endpoint",
+            Word::Vertical if view.screen == Screen::Log => "scroll",
+            Word::Vertical => "request",
             // A finished race has nothing left to pause.
             Word::Sending if snapshot.finished => return None,
             Word::Sending if view.paused => "resume",

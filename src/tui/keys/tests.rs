@@ -118,7 +118,11 @@ fn each_screen_has_its_footer() {
             Screen::Inspector,
             "q quit, esc board, p pause, tab endpoint, ↑↓ request, r raw, c charts, ? help",
         ),
-        (false, Screen::Log, "q quit, esc board, p pause, ? help"),
+        (
+            false,
+            Screen::Log,
+            "q quit, esc board, p pause, ↑↓ scroll, ? help",
+        ),
         (
             false,
             Screen::Charts,
@@ -199,8 +203,8 @@ fn every_action_has_a_key() {
 
 #[test]
 fn the_help_lists_a_race_s_keys_or_a_replay_s() {
-    let race = help(false);
-    let replay = help(true);
+    let race = help(false, false);
+    let replay = help(true, false);
     assert!(race.contains(&("p", "pause / resume sending")));
     assert!(
         !replay
@@ -213,6 +217,33 @@ fn the_help_lists_a_race_s_keys_or_a_replay_s() {
             .any(|(keys, _)| *keys == "space" || *keys == "0 … 9")
     );
     assert_eq!((race.len(), replay.len()), (17, 21));
+}
+
+/// Once the race is over nothing is left to pause: the help says so as the footer does.
+#[test]
+fn a_finished_race_s_help_has_no_pause() {
+    let finished = help(false, true);
+    assert!(!finished.iter().any(|(keys, _)| *keys == "p"));
+    assert_eq!(finished.len(), help(false, false).len() - 1);
+    assert_eq!(
+        help(true, true),
+        help(true, false),
+        "a replay pauses its playback"
+    );
+}
+
+/// The log scrolls with the arrows, and its footer says so.
+#[test]
+fn the_log_s_footer_names_its_scroll_keys() {
+    let view = ViewState {
+        screen: Screen::Log,
+        ..ViewState::default()
+    };
+    let keys = footer(&view, &race(2, 10));
+    assert!(
+        keys.iter().any(|k| k.key == "↑↓" && k.word == "scroll"),
+        "{keys:?}"
+    );
 }
 
 #[test]

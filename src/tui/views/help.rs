@@ -13,7 +13,7 @@ const KEY_WIDTH: u16 = 14;
 
 pub fn render(area: Rect, buf: &mut Buffer, scene: &Scene) {
     let theme = scene.theme;
-    let mut keys: Vec<(&str, &str)> = keys::help(scene.view.replay);
+    let mut keys: Vec<(&str, &str)> = keys::help(scene.view.replay, scene.snapshot.finished);
     // Where Prometheus scrapes the race: the terminal line saying so is under the dashboard.
     if let Some(url) = &scene.info.metrics {
         keys.push(("", ""));
