@@ -17,7 +17,9 @@
 #        benches/per_event.sh floor [STREAMS [RATE|sat [SECONDS [TOKENS]]]]
 #          the same load read by benches/support/floor_client.c instead: a client that does
 #          nothing but one timestamped recvmsg per readiness and counts events, so what it
-#          spends is the kernel's and the event loop's share that any accurate client pays
+#          spends is the kernel's and the event loop's share that any accurate client pays;
+#          it lets segments gather 100 µs before each wait as llmrace does
+#          (FLOOR_GATHER_US=0: wait at once)
 # Build first: cargo build --release (LLMRACE=path overrides the binary; CC the C compiler).
 #
 # Scheduling: client and server run SCHED_FIFO priority 1 when allowed (chrt), else as they
@@ -63,7 +65,7 @@ start_server() {
 floor() {
   local streams=$1 rate=$2 seconds=$3 tokens=$4
   start_server "$rate"
-  local cmd=("${prio[@]}" taskset -c 0 "$out/floor_client" "$port" "$streams" "$seconds" "$tokens")
+  local cmd=("${prio[@]}" taskset -c 0 "$out/floor_client" "$port" "$streams" "$seconds" "$tokens" "${FLOOR_GATHER_US:-100}")
   "${cmd[@]}" >"$out/floor"
   stop_server
   echo "floor, $streams streams × $rate tokens/s: $(head -1 "$out/floor")"

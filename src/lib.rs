@@ -157,6 +157,7 @@ pub use commands::{
     report_command, share_command, sweep_command,
 };
 pub use print::err as print_error;
+pub use rx_time::gather::before_park as gather_before_park;
 // What the benches and the end-to-end tests fold a replay with.
 pub use replay::fold_replay;
 #[cfg(feature = "test-support")]

@@ -17,17 +17,21 @@ fn main() -> ExitCode {
     };
     // As servers do: a race at a high concurrency needs more than the default 1024 files.
     llmrace::raise_open_file_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    // A race's workers let segments gather before they wait (`rx_time::gather`); a server
+    // (the mock) writes as soon as it can.
+    let command = cli.into_command();
+    if matches!(command, Command::Race(_) | Command::Sweep(_)) {
+        runtime.on_thread_park(llmrace::gather_before_park);
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    let result = match cli.into_command() {
+    let result = match command {
         Command::Race(args) => runtime.block_on(llmrace::race_command(&args)),
         Command::Mock(args) => runtime.block_on(llmrace::mock_command(&args)),
         Command::Init(args) => llmrace::init_command(&args),

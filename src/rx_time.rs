@@ -16,6 +16,7 @@
 //! previous read, which left the queue empty.
 
 mod arrival;
+pub mod gather;
 #[cfg(target_os = "linux")]
 mod kernel;
 mod peer;

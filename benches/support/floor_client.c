@@ -8,11 +8,13 @@
  * above this client's CPU per event is its own work; what this client spends is the kernel's
  * and the event loop's, which any client that reads each segment as it arrives pays.
  *
- * epoll, level-triggered, one thread. Prints the events read, the reads, and the CPU time of
- * the process (user and system, getrusage) per event.
+ * epoll, level-triggered, one thread. With GATHER_US, it sleeps that long before each wait, as
+ * llmrace's race workers do (src/rx_time/gather.rs), so one wake-up serves every socket that
+ * became readable meanwhile. Prints the events read, the reads, and the CPU time of the process
+ * (user and system, getrusage) per event.
  *
  * Build: cc -O2 -o floor_client floor_client.c
- * Usage: floor_client PORT STREAMS SECONDS TOKENS
+ * Usage: floor_client PORT STREAMS SECONDS TOKENS [GATHER_US]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,12 +54,14 @@ static void send_request(int fd) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: floor_client PORT STREAMS SECONDS TOKENS\n");
+        fprintf(stderr, "usage: floor_client PORT STREAMS SECONDS TOKENS [GATHER_US]\n");
         return 2;
     }
     int port = atoi(argv[1]), streams = atoi(argv[2]);
     double seconds = atof(argv[3]);
     long tokens = atol(argv[4]);
+    long gather_us = argc > 5 ? atol(argv[5]) : 0;
+    struct timespec gather = {.tv_sec = gather_us / 1000000, .tv_nsec = (gather_us % 1000000) * 1000};
     char body[128];
     int body_len = snprintf(body, sizeof body,
                             "{\"model\":\"m\",\"stream\":true,\"max_tokens\":%ld,\"messages\":[]}", tokens);
@@ -88,6 +92,7 @@ int main(int argc, char **argv) {
     double end = now_s() + seconds;
     struct epoll_event ready[256];
     while (now_s() < end) {
+        if (gather_us > 0) nanosleep(&gather, NULL);
         int n = epoll_wait(ep, ready, 256, 100);
         for (int k = 0; k < n; k++) {
             struct stream *s = &all[ready[k].data.u32];
