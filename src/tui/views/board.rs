@@ -314,8 +314,8 @@ fn column(
         .unwrap_or(0)
         .min(NAME_MAX);
     let header = Rect { height: 1, ..area };
-    let race_secs = snapshot.t.as_secs_f64();
-    lane::header(header, buf, density, name_width, race_secs, theme);
+    let race = snapshot.t.as_duration();
+    lane::header(header, buf, density, name_width, race, theme);
     if visible < count {
         let which = format!("lanes {}–{} of {count}", first + 1, first + visible);
         let x = header.right().saturating_sub(text_width(&which) + 1);

@@ -157,14 +157,14 @@ fn count(n: u64) -> String {
     }
 }
 
-/// Draws the column header above the lanes; `area` is one row. `race_secs`: how long the race
-/// has run, so the sparklines' span is not said to be longer than the race.
+/// Draws the column header above the lanes; `area` is one row. `race`: how long the race has
+/// run, so the sparklines' span is not said to be longer than the race.
 pub fn header(
     area: Rect,
     buf: &mut Buffer,
     density: Density,
     name_width: u16,
-    race_secs: f64,
+    race: std::time::Duration,
     theme: &Theme,
 ) {
     let mut pen = Pen::new(buf, area);
@@ -176,7 +176,7 @@ pub fn header(
             for (x, label) in LATENCY.iter().zip(["p50", "p90", "p99"]) {
                 pen.right(x0 + x, y, VALUE, label, style);
             }
-            let ran = u16::try_from(race_secs.ceil().max(1.0) as u64).unwrap_or(u16::MAX);
+            let ran = u16::try_from(race.as_secs() + 1).unwrap_or(u16::MAX);
             let label = format!("last {} s", spark_width(area.width).min(ran));
             pen.left(x0 + RIGHT + SPARK_LABEL, y, area.width, &label, style);
         }

@@ -130,7 +130,7 @@ fn an_embeddings_lane_shows_its_latency_and_inputs() {
                     frame.buffer_mut(),
                     density,
                     8,
-                    snapshot.t.as_secs_f64(),
+                    snapshot.t.as_duration(),
                     &theme,
                 );
                 frame.render_widget(&lane, Rect::new(0, 1, 120, area.height - 1));
