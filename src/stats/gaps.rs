@@ -33,14 +33,6 @@ impl Gaps {
             }
         })
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -84,6 +76,5 @@ mod tests {
         }
         let back: Vec<u128> = gaps.iter().map(|g| g.as_millis()).collect();
         assert_eq!(back, [50, 10, 3_000, 7]);
-        assert_eq!(gaps.len(), 4);
     }
 }
