@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use llmrace::event::{EventKind, RaceEvent};
+use llmrace::event::{EventKind, Offset, RaceEvent};
 use llmrace::mock::{Profile, streamed_body};
 use llmrace::protocol::{Decoded, Decoder, Protocol};
 use llmrace::record::{Recorder, Replay, ReplayWriter, ResultsWriter};
@@ -263,6 +263,102 @@ fn dashboard(c: &mut Criterion<ThreadCpu>) {
     group.finish();
 }
 
+/// Issue 22's scale target: this many streams in flight at once, none of them ended.
+const IN_FLIGHT: usize = 10_000;
+
+/// The dashboard while 10 000 streams are in flight (8 endpoints × 1 250, every one sent,
+/// none ended), and a tail of their later tokens: the snapshot and frame do not grow with the
+/// requests in flight, only with what the aggregator keeps per endpoint.
+fn in_flight_race() -> (Aggregator, Vec<RaceEvent>, Offset) {
+    let per_endpoint = IN_FLIGHT / ENDPOINTS;
+    let mut aggregator = fixture::aggregator(ENDPOINTS);
+    let mut open = std::collections::HashSet::new();
+    let mut t = Offset::ZERO;
+    let mut tail = Vec::new();
+    let ends = |kind: &EventKind| {
+        matches!(
+            kind,
+            EventKind::Finished { .. } | EventKind::Failed { .. } | EventKind::Cancelled { .. }
+        )
+    };
+    for event in fixture::events(ENDPOINTS, per_endpoint) {
+        if ends(&event.kind) {
+            continue;
+        }
+        if open.len() < IN_FLIGHT {
+            open.insert(event.request);
+            t = event.t;
+            aggregator.apply(&event);
+        } else if matches!(event.kind, EventKind::Content { .. }) {
+            tail.push(event);
+        }
+    }
+    eprintln!(
+        "{} requests in flight, {} of their token events left for the batches",
+        open.len(),
+        tail.len()
+    );
+    (aggregator, tail, t)
+}
+
+fn dashboard_in_flight(c: &mut Criterion<ThreadCpu>) {
+    let (mut live, tail, live_t) = in_flight_race();
+    // Taken before the batches below fold the tail again and again (their requests' texts
+    // then grow past any real answer's).
+    let snapshot = Arc::new(live.snapshot(live_t, false));
+    let mut group = c.benchmark_group("dashboard_10k_in_flight");
+    group.bench_function("snapshot/live_unchanged", |b| {
+        b.iter(|| live.snapshot(live_t, false));
+    });
+    // Only the snapshot is timed, not folding the batch before it; the tail is folded again
+    // from its start when it runs out (events already folded are folded twice: the
+    // aggregator's work per event is the same).
+    let mut next = 0;
+    group.bench_function(format!("snapshot/live_after_{BATCH}_events"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut t = live_t;
+                for _ in 0..BATCH {
+                    let Some(event) = tail.get(next % tail.len().max(1)) else {
+                        break;
+                    };
+                    next += 1;
+                    t = t.max(event.t);
+                    live.apply(event);
+                }
+                let started = cpu_now();
+                black_box(live.snapshot(t, false));
+                total += cpu_now().saturating_sub(started);
+            }
+            total
+        });
+    });
+    for view in [Screen::Board, Screen::Inspector, Screen::Charts] {
+        let info = race_info();
+        let theme = Theme::new(ThemeName::Dark);
+        let state = ViewState {
+            screen: view,
+            ..ViewState::default()
+        };
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
+        group.bench_function(format!("render_120x40/{view:?}"), |b| {
+            b.iter(|| {
+                let scene = Scene {
+                    info: &info,
+                    view: &state,
+                    snapshot: &snapshot,
+                    theme: &theme,
+                };
+                terminal
+                    .draw(|frame| screen::draw(frame, &scene))
+                    .expect("draw");
+            });
+        });
+    }
+    group.finish();
+}
+
 fn race_info() -> RaceInfo {
     RaceInfo {
         name: "bench".into(),
@@ -322,6 +418,6 @@ fn replay_load(c: &mut Criterion<ThreadCpu>) {
 criterion_group! {
     name = hot_paths;
     config = config();
-    targets = decoding, aggregation, pipeline, dashboard, replay_load
+    targets = decoding, aggregation, pipeline, dashboard, dashboard_in_flight, replay_load
 }
 criterion_main!(hot_paths);

@@ -7,6 +7,9 @@ changes. The time includes tmux's own send-keys and capture-pane round trips, me
 separately and printed, so the numbers are an upper bound for llmrace itself.
 
 Usage: cargo build --release && benches/keypress_latency.py [CONCURRENCY] [SAMPLES]
+PROFILE adds mock profile keys (later ones win), e.g. issue 22's 10 000 streams at 20 tokens/s
+each, every event its own write: PROFILE=itl=50ms,delivery=per-event. PRIO=1 runs mock and
+client at SCHED_FIFO priority 1 (chrt), as benches/per_event.sh does, where allowed.
 """
 import os
 import re
@@ -23,14 +26,20 @@ port = "18090"
 session = f"llmrace-keypress-{os.getpid()}"
 out = tempfile.mkdtemp()
 
+profile = "steady,ttft=100ms,itl=20ms,tokens=4000"
+if os.environ.get("PROFILE"):
+    profile += "," + os.environ["PROFILE"]
+prio = ["chrt", "-f", "1"] if os.environ.get("PRIO") == "1" else []
 mock = subprocess.Popen(
-    ["taskset", "-c", "1", binary, "mock", "--port", port,
-     "--profile", "steady,ttft=100ms,itl=20ms,tokens=4000"],
+    [*prio, "taskset", "-c", "1", binary, "mock", "--port", port, "--profile", profile],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def tmux(*args):
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+    # A tmux server of its own (its socket named for the session), started at the same priority
+    # as the client: a starved tmux would time itself rather than llmrace.
+    return subprocess.run([*prio, "tmux", "-L", session, *args], capture_output=True, text=True,
+                          check=False).stdout
 
 
 def screen():
@@ -44,7 +53,7 @@ def title(text):
 
 try:
     time.sleep(0.5)
-    race = (f"taskset -c 0 {binary} -e a=openai:http://127.0.0.1:{port}/v1#m -n 10000000 "
+    race = (f"{' '.join(prio)} taskset -c 0 {binary} -e a=openai:http://127.0.0.1:{port}/v1#m -n 10000000 "
             f"-c {concurrency} --max-tokens 4000 -o {out}/run")
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", race)
     deadline = time.time() + 60
@@ -80,5 +89,5 @@ try:
     tmux("send-keys", "-t", session, "q")
 finally:
     time.sleep(1)
-    tmux("kill-session", "-t", session)
+    tmux("kill-server")
     mock.kill()

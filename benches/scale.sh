@@ -2,15 +2,20 @@
 # Scale on one machine: many streams in flight against `llmrace mock` (its own process, pinned
 # to core 1), a headless `llmrace race` (one OpenAI endpoint, text capture and replay on)
 # pinned to core 0, both on 127.0.0.1. Prints the client's CPU time and peak resident memory
-# (/usr/bin/time), whether every request was accounted for (sent = ok + failed + cancelled),
-# and, for an open loop, the send lag's p50/p99/max from requests.jsonl.
+# (/usr/bin/time), the mock's peak resident memory (its VmHWM, the mock is a separate process
+# on the same machine), whether every request was accounted for (sent = ok + failed +
+# cancelled), and, for an open loop, the send lag's p50/p99/max from requests.jsonl.
 #
 # Usage: benches/scale.sh streams [STREAMS] [SECONDS]     closed loop, default 10000 for 25 s:
 #                                                         each stream 200 tokens at 20 tokens/s
 #        benches/scale.sh rate [RATE] [SECONDS]           open loop, default 2000 requests/s for
 #                                                         20 s: 20 tokens at 20 tokens/s each
-#        (build first: cargo build --release; LLMRACE=path overrides the binary; PROFILE adds
-#        mock profile keys, e.g. PROFILE=delivery=per-event where the mock has them)
+#        (build first: cargo build --release; LLMRACE=path overrides the binary; the mock
+#        writes every event on its own, delivery=per-event, as real servers do; PROFILE adds
+#        mock profile keys, later ones winning, e.g. PROFILE=delivery=coalesced)
+# Scheduling: mock and client run SCHED_FIFO priority 1 when allowed (chrt), as
+# benches/per_event.sh does, so that other load on the machine (builds) does not make the
+# client late on its schedule; without it the send lag measures the machine's load.
 # Descriptors: the client needs one per stream plus 64, the mock one per stream; both raise
 # their soft limit to the hard limit (`ulimit -Hn`), which must be above STREAMS + 64.
 set -euo pipefail
@@ -24,8 +29,15 @@ case "$mode" in
   rate) n=${2:-2000}; secs=${3:-20}; profile="steady,ttft=100ms,itl=50ms,tokens=20" ;;
   *) echo "usage: $0 streams|rate [N] [SECONDS]" >&2; exit 2 ;;
 esac
+profile="$profile,delivery=per-event"
 [ -n "${PROFILE:-}" ] && profile="$profile,$PROFILE"
-taskset -c 1 "$bin" mock --port "$port" --profile "$profile" >"$out/mock.log" 2>&1 &
+prio=()
+if chrt -f 1 true 2>/dev/null; then
+  prio=(chrt -f 1)
+else
+  echo "note: cannot use chrt -f 1 (needs CAP_SYS_NICE); on a busy machine the client runs late" >&2
+fi
+"${prio[@]}" taskset -c 1 "$bin" mock --port "$port" --profile "$profile" >"$out/mock.log" 2>&1 &
 mock=$!
 trap 'kill $mock 2>/dev/null || true; wait $mock 2>/dev/null || true; rm -rf "$out"' EXIT
 for _ in $(seq 50); do grep -q listening "$out/mock.log" && break; sleep 0.1; done
@@ -36,20 +48,21 @@ else
   load=(--rate "$n/s" -d "${secs}s" --max-tokens 20)
 fi
 echo "commit $(git rev-parse --short HEAD)  load average $(cut -d' ' -f1-3 /proc/loadavg)  mock: $profile"
-/usr/bin/time -f "%e %U %S %M" -o "$out/time" taskset -c 0 "$bin" race -q \
+/usr/bin/time -f "%e %U %S %M" -o "$out/time" "${prio[@]}" taskset -c 0 "$bin" race -q \
   -e "a=openai:http://127.0.0.1:$port/v1#m" "${load[@]}" -o "$out/race" >"$out/race.log" 2>&1 ||
   { cat "$out/race.log"; exit 1; }
 read -r wall user sys rss <"$out/time"
+mock_rss=$(awk '/VmHWM/ {print $2}' "/proc/$mock/status" 2>/dev/null || echo 0)
 echo "load average after $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$out/race" "$mode" "$n" "$wall" "$user" "$sys" "$rss" <<'PY'
+python3 - "$out/race" "$mode" "$n" "$wall" "$user" "$sys" "$rss" "$mock_rss" <<'PY'
 import json, sys
-race, mode, n, wall, user, sys_, rss = sys.argv[1:]
+race, mode, n, wall, user, sys_, rss, mock_rss = sys.argv[1:]
 e = json.load(open(f"{race}/summary.json"))["endpoints"][0]
 c = e["counts"]
 run = json.load(open(f"{race}/run.json"))
 ended = c["succeeded"] + c["failed"] + c["cancelled"]
 print(f"{mode}={n}: wall {float(wall):.1f} s, client cpu user {user} s sys {sys_} s, "
-      f"peak RSS {int(rss) / 1024:.0f} MB")
+      f"peak RSS {int(rss) / 1024:.0f} MB; mock peak RSS {int(mock_rss or 0) / 1024:.0f} MB")
 print(f"sent {c['sent']} = ok {c['succeeded']} + failed {c['failed']} + cancelled "
       f"{c['cancelled']}: {'accounted for' if ended == c['sent'] else 'NOT accounted for'}; "
       f"tokens {e['tokens']['output']}, read late max {run.get('read_late_max_ms')} ms, "

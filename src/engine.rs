@@ -7,6 +7,7 @@ mod controls;
 mod deadlines;
 mod laps;
 mod open_loop;
+mod pacer;
 mod read_note;
 pub mod reconnect;
 pub mod request;

@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod figures;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixture;
+pub mod gaps;
 pub mod health;
 pub mod heats;
 pub mod laps;

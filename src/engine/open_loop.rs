@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::attempts::run_attempts;
 use super::connection::Connection;
+use super::pacer::Pacer;
 use super::request::{Payload, RequestContext, SendTag};
 use super::schedule::{LoadShape, Schedule, trace_schedule};
 use super::senders::{Shared, Worker, synchronized_start};
@@ -167,6 +168,8 @@ async fn dispatch(
     let cap =
         max_in_flight.map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX))));
     let mut in_flight = JoinSet::new();
+    // Sends leave on time to the tens of microseconds, not on tokio's millisecond ticks.
+    let pacer = Pacer::start();
     // Time spent paused moves the rest of the schedule later: resuming continues the schedule
     // rather than firing every request that fell due while paused at once.
     let mut paused_for = Duration::ZERO;
@@ -177,12 +180,18 @@ async fn dispatch(
             break;
         }
         let scheduled = Offset::from_duration(start.as_duration() + offset + paused_for);
-        let due = tokio::time::Instant::from_std(shared.clock.instant_at(scheduled));
+        let due = shared.clock.instant_at(scheduled);
+        let wait = async {
+            match &pacer {
+                Some(pacer) => pacer.until(due).await,
+                None => tokio::time::sleep_until(due.into()).await,
+            }
+        };
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
             () = exhausted.cancelled() => break,
-            () = tokio::time::sleep_until(due) => {}
+            () = wait => {}
         }
         if shared.controls.is_paused() {
             let since = shared.clock.now();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::gaps::Gaps;
 use super::read_timing::ReadTiming;
 use crate::event::{
     EndpointId, ErrorClass, EventKind, Offset, PromptId, ReportedUsage, RequestId, Retry,
@@ -194,7 +195,7 @@ pub struct RequestTrace {
     first_content: Option<Offset>,
     first_answer: Option<Offset>,
     last_content: Option<Offset>,
-    itl: Vec<Duration>,
+    itl: Gaps,
     chunks: u32,
     usage: TokenCounts,
     server_timings: Option<ServerTimings>,
@@ -249,7 +250,7 @@ impl RequestTrace {
             first_content: None,
             first_answer: None,
             last_content: None,
-            itl: Vec::new(),
+            itl: Gaps::default(),
             chunks: 0,
             usage: TokenCounts::default(),
             server_timings: None,
@@ -465,7 +466,7 @@ impl RequestTrace {
             } else {
                 None
             },
-            itl_ms: self.itl.iter().copied().map(ms).collect(),
+            itl_ms: self.itl.iter().map(ms).collect(),
             chunks: self.chunks,
             input_tokens: self.usage.input.map(|(n, _)| n),
             input_tokens_source: self.usage.input.map(|(_, s)| s),
