@@ -30,6 +30,7 @@ mod cut_tests;
 pub mod damage;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod json_lines;
 mod prompt_line;
 mod read_ahead;
 mod reader;
@@ -92,7 +93,6 @@ struct PromptLine<'a> {
 }
 
 /// An event as a format-2 line holds it: numbered, so that a line lost or repeated shows.
-#[cfg(test)]
 #[derive(Serialize)]
 struct EventLine<'a> {
     n: u64,
@@ -132,8 +132,7 @@ pub struct ReplayEnd {
     pub interrupted: bool,
 }
 
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+#[derive(Serialize, Deserialize)]
 struct EndLine {
     end: ReplayEnd,
     /// How many events the file holds (format 2 on), so that lines lost at the end show too.

@@ -6,7 +6,7 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -17,12 +17,9 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// The replay's events as JSON lines (format 2), to be damaged line by line.
 fn decompressed(path: &Path) -> String {
-    let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    text
+    crate::common::replay_lines::json_lines(path)
 }
 
 async fn recorded_race(dir: &Path) {
@@ -81,7 +78,8 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     let damage = replay.damage.as_deref().unwrap();
     // Told as a cut file, not as events lost inside it.
     assert!(
-        damage.starts_with("the file is cut or damaged after line ") && !damage.contains("missing"),
+        damage.starts_with("the file is cut or damaged after record ")
+            && !damage.contains("missing"),
         "{damage}"
     );
     assert!(replay.end.is_none());
@@ -563,13 +561,15 @@ fn a_folder_report_rebuilding_from_a_cut_replay_tells_the_damage() {
         .unwrap();
     assert!(status.success());
     let replay = out.join(REPLAY_FILE);
-    // Cut in the middle of an event late in the race.
-    let whole = decompressed(&replay);
-    let mut cut = whole.len() - whole.len() / 10;
-    while !whole.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    gzip(&replay, &whole[..cut]);
+    // The file as written (binary records), cut late in the race.
+    let whole = crate::common::replay_lines::decompressed(&replay);
+    let cut = whole.len() - whole.len() / 10;
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&replay).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&whole[..cut]).unwrap();
+    gz.finish().unwrap();
     let rebuilt = dir.path().join("rebuilt");
     let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
         .args(["report", out.to_str().unwrap(), "--results"])
