@@ -28,7 +28,9 @@ fn records_start(text: &[u8]) -> usize {
     text.iter().position(|&b| b == b'\n').unwrap() + 1
 }
 
-fn read(text: &[u8]) -> Result<(Vec<RaceEvent>, ReplayReader<Cursor<Vec<u8>>>), ReplayError> {
+type InMemory = ReplayReader<Cursor<Vec<u8>>>;
+
+fn read(text: &[u8]) -> Result<(Vec<RaceEvent>, InMemory), ReplayError> {
     let mut reader = ReplayReader::new(Cursor::new(text.to_vec()), Path::new("x.gz"))?;
     let events = reader.by_ref().collect();
     Ok((events, reader))

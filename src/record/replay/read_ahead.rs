@@ -18,7 +18,7 @@ impl<R: BufRead + Send> ReplayReader<R> {
             let reading = std::thread::Builder::new().name("replay reader".into());
             let reading = reading.spawn_scoped(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH_EVENTS);
-                while let Some(event) = reader.next() {
+                for event in reader.by_ref() {
                     batch.push(event);
                     let full = batch.len() >= BATCH_EVENTS;
                     let next = || Vec::with_capacity(BATCH_EVENTS);
@@ -43,7 +43,7 @@ impl<R: BufRead + Send> ReplayReader<R> {
         });
         if !read_ahead {
             // No thread to be had (a process limit): the same, one event after another.
-            while let Some(event) = self.next() {
+            for event in self.by_ref() {
                 each(&event);
             }
         }

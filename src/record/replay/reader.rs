@@ -179,16 +179,7 @@ impl<R: BufRead> ReplayReader<R> {
             .unwrap_or(0);
         let mut header: ReplayHeader = serde_json::from_value(version)
             .map_err(|e| not_a_replay(format!("its header is damaged: {e}")))?;
-        let mut problems = if found >= 3 {
-            Damage::records()
-        } else if found >= 2 {
-            Damage::numbered()
-        } else {
-            Damage::default()
-        };
-        if header.event_format > crate::event::EVENT_FORMAT_VERSION {
-            problems.newer(header.event_format);
-        }
+        let mut problems = damage_rules(found, header.event_format);
         let mut number = 1;
         let header_line = line.clone();
         let mut prompt = 0;
@@ -431,6 +422,20 @@ impl<R: BufRead> ReplayReader<R> {
             }
         }
     }
+}
+
+/// How damage is found in a file of replay format `found` whose events are of `event_format`:
+/// numbered lines from format 2, numbered records from format 3.
+fn damage_rules(found: u32, event_format: u32) -> Damage {
+    let mut problems = match found {
+        3.. => Damage::records(),
+        2 => Damage::numbered(),
+        _ => Damage::default(),
+    };
+    if event_format > crate::event::EVENT_FORMAT_VERSION {
+        problems.newer(event_format);
+    }
+    problems
 }
 
 /// Reads `length` bytes into `buffer` (cleared first) as they come, so that a length a
