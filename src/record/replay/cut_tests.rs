@@ -117,3 +117,23 @@ fn an_unreadable_record_loses_its_event_alone() {
         Some("1 event missing: record 2 is unreadable: event 2 is lost with it")
     );
 }
+
+#[test]
+fn an_end_that_claims_every_number_is_damage_and_no_panic() {
+    let (_, text, _) = small_file();
+    let mut hostile = text[..records_start(&text)].to_vec();
+    let end = super::ReplayEnd {
+        t: crate::event::Offset(u64::MAX),
+        interrupted: true,
+    };
+    super::binary::Encoder::default().end(end, u64::MAX, &mut hostile);
+    let (events, reader) = read(&hostile).unwrap();
+    assert!(events.is_empty());
+    assert_eq!(reader.end(), Some(end));
+    assert!(
+        reader
+            .damage()
+            .unwrap()
+            .contains("missing before the end record")
+    );
+}

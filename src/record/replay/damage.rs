@@ -163,7 +163,7 @@ impl Damage {
             } else {
                 format!("before the end line, line {line}")
             };
-            self.lost(next, events + 1, &place, garbled);
+            self.lost(next, events.saturating_add(1), &place, garbled);
         }
     }
 
