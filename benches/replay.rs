@@ -75,7 +75,7 @@ fn main() {
         let started = Instant::now();
         let mut reader = ReplayReader::open(&path).expect("open the replay");
         let mut count = 0;
-        reader.read_ahead(|_, _| count += 1);
+        reader.read_ahead(|_| count += 1);
         reads.push(started.elapsed().as_secs_f64());
         assert_eq!(count, events.len());
     }

@@ -768,6 +768,12 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub headless: bool,
 
+    /// Print the replay as JSON lines (the header, one line per prompt, every event, the end)
+    /// instead of playing it, for jq and scripts: replays keep their events binary since
+    /// format 3. Gzip'd, the output is a replay older llmrace versions open.
+    #[arg(long, conflicts_with_all = ["headless", "speed", "theme"])]
+    pub jsonl: bool,
+
     /// Dashboard colours: dark (default), light, colorblind or plain.
     #[arg(long, value_name = "THEME", value_parser = ["dark", "light", "colorblind", "plain"])]
     pub theme: Option<String>,

@@ -383,6 +383,9 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         }
         _ => std::path::PathBuf::from(which),
     };
+    if args.jsonl {
+        return replay_as_json_lines(&path);
+    }
     let interactive =
         !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if args.metrics.linger.is_some() && args.metrics.addr.is_none() {
@@ -453,6 +456,25 @@ pub async fn replay_command(args: &cli::ReplayArgs) -> Result<i32, CommandError>
         exporter.publisher().publish(&race, snapshots);
     }
     metrics::linger(exporter, args.metrics.linger).await;
+    Ok(0)
+}
+
+/// `llmrace replay RUN --jsonl`: the replay's events as JSON lines on stdout, its damage on
+/// stderr. A closed pipe (`| head`) ends it quietly.
+fn replay_as_json_lines(path: &std::path::Path) -> Result<i32, CommandError> {
+    let mut reader = crate::record::replay::ReplayReader::open(path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match crate::record::replay::json_lines::write(&mut reader, &mut out) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e) => {
+            print::err(&format!(
+                "llmrace: cannot write the replay's lines to stdout: {e}"
+            ));
+            return Ok(1);
+        }
+    }
+    tell_damage(reader.damage());
     Ok(0)
 }
 

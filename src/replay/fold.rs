@@ -40,7 +40,7 @@ pub(crate) fn fold_stream_seeing<R: std::io::BufRead + Send>(
     mut on_event: impl FnMut(&RaceEvent),
 ) -> Snapshot {
     let mut fold = Fold::new(reader.header());
-    reader.read_ahead(|event, _| {
+    reader.read_ahead(|event| {
         on_event(event);
         fold.apply(event, &mut on_request);
     });

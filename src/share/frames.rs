@@ -45,7 +45,7 @@ pub fn record(path: &Path) -> Result<Recording, ReplayError> {
 pub fn sample<R: std::io::BufRead + Send>(mut reader: ReplayReader<R>) -> Recording {
     let mut fold = Fold::new(reader.header());
     let mut sampler = Sampler::new();
-    reader.read_ahead(|event, _| {
+    reader.read_ahead(|event| {
         sampler.up_to(event.t, &mut fold);
         fold.apply(event, &mut |_| {});
     });

@@ -7,7 +7,6 @@
     reason = "helpers of tests: a failed unwrap fails the test"
 )]
 
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
@@ -35,14 +34,9 @@ async fn race(config: RaceConfig) -> (tempfile::TempDir, Vec<RequestRecord>) {
     (dir, records)
 }
 
-/// The replay's text, uncompressed.
+/// The replay's events as JSON lines.
 fn replay_text(dir: &Path) -> String {
-    let file = std::fs::File::open(dir.join("replay.jsonl.gz")).unwrap();
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
-    text
+    crate::common::replay_lines::json_lines(dir)
 }
 
 #[tokio::test]

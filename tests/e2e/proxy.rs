@@ -91,11 +91,11 @@ impl Raced {
             let path = entry.unwrap().path();
             let bytes = std::fs::read(&path).unwrap();
             let text = if path.extension().is_some_and(|e| e == "gz") {
-                let mut text = String::new();
+                let mut text = Vec::new();
                 flate2::read::GzDecoder::new(&bytes[..])
-                    .read_to_string(&mut text)
+                    .read_to_end(&mut text)
                     .unwrap();
-                text
+                String::from_utf8_lossy(&text).into_owned()
             } else {
                 String::from_utf8_lossy(&bytes).into_owned()
             };

@@ -188,10 +188,10 @@ fn the_binary_races_it_headless_and_the_key_stays_off_disk() {
         let path = file.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let text = if path.extension().is_some_and(|e| e == "gz") {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
                 .unwrap();
-            text
+            String::from_utf8_lossy(&text).into_owned()
         } else {
             String::from_utf8_lossy(&bytes).into_owned()
         };

@@ -17,12 +17,9 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// The replay's events as JSON lines (format 2), to be damaged line by line.
 fn decompressed(path: &Path) -> String {
-    let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    text
+    crate::common::replay_lines::json_lines(path)
 }
 
 async fn recorded_race(dir: &Path) {
@@ -81,7 +78,8 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     let damage = replay.damage.as_deref().unwrap();
     // Told as a cut file, not as events lost inside it.
     assert!(
-        damage.starts_with("the file is cut or damaged after line ") && !damage.contains("missing"),
+        damage.starts_with("the file is cut or damaged after record ")
+            && !damage.contains("missing"),
         "{damage}"
     );
     assert!(replay.end.is_none());
@@ -450,6 +448,86 @@ fn the_sample_replay_plays_headless() {
     }
 }
 
+/// A replay of format 2 (every event a numbered JSON line), recorded by llmrace before format
+/// 3 with its summary: it still opens whole, folds to the numbers the live race had, and its
+/// events come back from `replay --jsonl` as the very lines it holds.
+#[test]
+fn a_format_2_replay_still_plays_and_gives_its_lines_back() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replays/format2");
+    let file = folder.join(REPLAY_FILE);
+    let replay = Replay::open(&file).unwrap();
+    assert_eq!(replay.header.llmrace_replay, 2);
+    assert!(replay.damage.is_none(), "{:?}", replay.damage);
+    assert!(replay.end.is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let again = dir.path().join("again");
+    let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
+        .args(["report", file.to_str().unwrap(), "--results"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let live = json(&folder.join("summary.json"));
+    let rebuilt = json(&again.join("summary.json"));
+    for (live, rebuilt) in live["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(rebuilt["endpoints"].as_array().unwrap())
+    {
+        assert_eq!(live["counts"], rebuilt["counts"]);
+        assert_eq!(live["tokens"], rebuilt["tokens"]);
+        assert_eq!(live["latency"]["ttft"], rebuilt["latency"]["ttft"]);
+    }
+    let mut original = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&file).unwrap())
+        .read_to_string(&mut original)
+        .unwrap();
+    let lines = crate::common::replay_lines::json_lines(&file);
+    // After the header and its one prompt line: every event and the end, as written.
+    let events = |text: &str| text.lines().skip(2).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(events(&lines), events(&original));
+}
+
+/// A race of this llmrace writes format 3: the header is still a JSON line, the events are
+/// binary records, and `replay --jsonl` gzip'd is a format-2 replay that reads the same.
+#[tokio::test]
+async fn a_new_replay_is_format_3_and_its_json_lines_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    recorded_race(&live).await;
+    let bytes = crate::common::replay_lines::decompressed(&live.join(REPLAY_FILE));
+    let header_end = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&bytes[..header_end]).unwrap();
+    assert_eq!(header["llmrace_replay"], 3);
+    let recorded = Replay::open(&live).unwrap();
+    assert!(recorded.damage.is_none(), "{:?}", recorded.damage);
+    let lines = crate::common::replay_lines::json_lines(&live);
+    // The events smaller than as JSON lines (what follows the header and prompt lines; this
+    // race's JSON-carried kinds, headers and usage, are a large part of it).
+    let prompts = usize::try_from(header["prompt_lines"].as_u64().unwrap()).unwrap();
+    let after_prompts = |text: &[u8]| {
+        let mut newlines = text.iter().enumerate().filter(|(_, b)| **b == b'\n');
+        text.len() - newlines.nth(prompts).unwrap().0
+    };
+    let (binary, json) = (after_prompts(&bytes), after_prompts(lines.as_bytes()));
+    assert!(
+        binary < json,
+        "{binary} bytes of records against {json} of lines"
+    );
+    let file = dir.path().join("as-lines.jsonl.gz");
+    gzip(&file, &lines);
+    let read = Replay::open(&file).unwrap();
+    assert_eq!(read.header.llmrace_replay, 2);
+    assert_eq!(read.events, recorded.events);
+    assert_eq!(read.end, recorded.end);
+    assert!(read.damage.is_none(), "{:?}", read.damage);
+}
+
 #[test]
 fn recent_races_are_listed_and_picked_by_number() {
     let data = tempfile::tempdir().unwrap();
@@ -563,13 +641,15 @@ fn a_folder_report_rebuilding_from_a_cut_replay_tells_the_damage() {
         .unwrap();
     assert!(status.success());
     let replay = out.join(REPLAY_FILE);
-    // Cut in the middle of an event late in the race.
-    let whole = decompressed(&replay);
-    let mut cut = whole.len() - whole.len() / 10;
-    while !whole.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    gzip(&replay, &whole[..cut]);
+    // The file as written (binary records), cut late in the race.
+    let whole = crate::common::replay_lines::decompressed(&replay);
+    let cut = whole.len() - whole.len() / 10;
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&replay).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&whole[..cut]).unwrap();
+    gz.finish().unwrap();
     let rebuilt = dir.path().join("rebuilt");
     let report = Command::new(env!("CARGO_BIN_EXE_llmrace"))
         .args(["report", out.to_str().unwrap(), "--results"])

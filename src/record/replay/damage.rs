@@ -60,6 +60,8 @@ pub(super) struct Damage {
     newer: Option<u32>,
     /// Lines of such a file not read.
     unknown: u64,
+    /// The file's events are records (format 3), not lines: places are told as records.
+    records: bool,
 }
 
 impl Damage {
@@ -80,8 +82,9 @@ impl Damage {
         };
         if number < next {
             self.repeated += 1;
+            let unit = self.unit();
             self.tell(format!(
-                "event {number} is repeated at line {line} and left out"
+                "event {number} is repeated at {unit} {line} and left out"
             ));
             return false;
         }
@@ -89,9 +92,23 @@ impl Damage {
             self.unreadable(line);
             return false;
         }
-        self.lost(next, number, &format!("before line {line}"), garbled);
+        let place = format!("before {} {line}", self.unit());
+        self.lost(next, number, &place, garbled);
         self.next = Some(number + 1);
         true
+    }
+
+    /// For a file of format 3: events numbered from 1 by their place, in records.
+    pub fn records() -> Damage {
+        Damage {
+            records: true,
+            ..Damage::numbered()
+        }
+    }
+
+    /// What a place in the file is: a line, or a record of format 3.
+    fn unit(&self) -> &'static str {
+        if self.records { "record" } else { "line" }
     }
 
     /// The file's events are of `format`, newer than this llmrace's.
@@ -113,7 +130,8 @@ impl Damage {
             && number - next <= FAR_AHEAD
         {
             let garbled = self.garbled.take().filter(|(at, _)| at + 1 == line);
-            self.lost(next, number, &format!("before line {line}"), garbled);
+            let place = format!("before {} {line}", self.unit());
+            self.lost(next, number, &place, garbled);
             self.next = Some(number + 1);
         }
     }
@@ -132,7 +150,7 @@ impl Damage {
     /// A whole line on `line` that cannot be read for what it should hold.
     pub fn unreadable(&mut self, line: usize) {
         self.unreadable += 1;
-        let told = self.tell(format!("line {line} is unreadable and left out"));
+        let told = self.tell(format!("{} {line} is unreadable and left out", self.unit()));
         self.garbled = Some((line, told));
     }
 
@@ -140,12 +158,12 @@ impl Damage {
     pub fn ended(&mut self, events: Option<u64>, line: usize) {
         let garbled = self.garbled.take().filter(|(at, _)| at + 1 == line);
         if let (Some(next), Some(events)) = (self.next, events) {
-            self.lost(
-                next,
-                events + 1,
-                &format!("before the end line, line {line}"),
-                garbled,
-            );
+            let place = if self.records {
+                format!("before the end record, record {line}")
+            } else {
+                format!("before the end line, line {line}")
+            };
+            self.lost(next, events.saturating_add(1), &place, garbled);
         }
     }
 
@@ -169,7 +187,11 @@ impl Damage {
             "header line repeated",
             "header lines repeated",
         );
-        count(self.unreadable, "line unreadable", "lines unreadable");
+        if self.records {
+            count(self.unreadable, "record unreadable", "records unreadable");
+        } else {
+            count(self.unreadable, "line unreadable", "lines unreadable");
+        }
         let mut parts = Vec::new();
         if !counts.is_empty() {
             let mut details = self.told.join("; ");
@@ -213,8 +235,10 @@ impl Damage {
             self.unreadable -= 1;
             self.missing += 1;
             if let Some(told) = told {
-                self.told[told] =
-                    format!("line {line} is unreadable: event {from} is lost with it");
+                self.told[told] = format!(
+                    "{} {line} is unreadable: event {from} is lost with it",
+                    self.unit()
+                );
             }
             from += 1;
         }

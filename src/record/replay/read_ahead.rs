@@ -8,19 +8,21 @@ use super::ReplayReader;
 use crate::event::RaceEvent;
 
 impl<R: BufRead + Send> ReplayReader<R> {
-    /// Hands every event left, in order, to `each` with the line it was read from, while the
-    /// next ones are being read. The reader is then at its end, as after iterating it.
-    pub fn read_ahead(&mut self, mut each: impl FnMut(&RaceEvent, &[u8])) {
+    /// Hands every event left, in order, to `each`, while the next ones are being read. The
+    /// reader is then at its end, as after iterating it.
+    pub fn read_ahead(&mut self, mut each: impl FnMut(&RaceEvent)) {
         let reader = &mut *self;
         let read_ahead = std::thread::scope(|scope| {
             // A few batches in flight keep both threads busy without holding much.
-            let (batches, read) = std::sync::mpsc::sync_channel::<Batch>(4);
+            let (batches, read) = std::sync::mpsc::sync_channel::<Vec<RaceEvent>>(4);
             let reading = std::thread::Builder::new().name("replay reader".into());
             let reading = reading.spawn_scoped(scope, move || {
-                let mut batch = Batch::default();
-                while let Some(event) = reader.next() {
-                    batch.push(event, reader.line());
-                    if batch.is_full() && batches.send(std::mem::take(&mut batch)).is_err() {
+                let mut batch = Vec::with_capacity(BATCH_EVENTS);
+                for event in reader.by_ref() {
+                    batch.push(event);
+                    let full = batch.len() >= BATCH_EVENTS;
+                    let next = || Vec::with_capacity(BATCH_EVENTS);
+                    if full && batches.send(std::mem::replace(&mut batch, next())).is_err() {
                         // The receiver is gone: the caller panicked, and the scope re-raises it.
                         return;
                     }
@@ -31,9 +33,7 @@ impl<R: BufRead + Send> ReplayReader<R> {
                 return false;
             };
             for batch in read {
-                for (event, line) in batch.iter() {
-                    each(event, line);
-                }
+                batch.iter().for_each(&mut each);
             }
             // A panic while reading is the caller's, as it would be on one thread.
             if let Err(panic) = reading.join() {
@@ -43,45 +43,15 @@ impl<R: BufRead + Send> ReplayReader<R> {
         });
         if !read_ahead {
             // No thread to be had (a process limit): the same, one event after another.
-            while let Some(event) = self.next() {
-                each(&event, self.line());
+            for event in self.by_ref() {
+                each(&event);
             }
         }
     }
 }
 
-/// Events read together, each with the line it was read from.
-#[derive(Default)]
-struct Batch {
-    events: Vec<RaceEvent>,
-    lines: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Batch {
-    /// One send per event would cost more than reading the event.
-    const EVENTS: usize = 1024;
-    /// Lines may be long (up to the reader's cap): a batch is also full at this many bytes.
-    const BYTES: usize = 1 << 20;
-
-    fn push(&mut self, event: RaceEvent, line: &[u8]) {
-        self.events.push(event);
-        self.lines.extend_from_slice(line);
-        self.ends.push(self.lines.len());
-    }
-
-    fn is_full(&self) -> bool {
-        self.events.len() >= Batch::EVENTS || self.lines.len() >= Batch::BYTES
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&RaceEvent, &[u8])> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        self.events
-            .iter()
-            .zip(starts.zip(&self.ends))
-            .map(|(event, (start, &end))| (event, &self.lines[start..end]))
-    }
-}
+/// Events handed over together: one send per event would cost more than reading the event.
+const BATCH_EVENTS: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -94,28 +64,28 @@ mod tests {
     type InMemory = ReplayReader<Cursor<Vec<u8>>>;
 
     /// Reads `text` (decompressed replay lines) ahead, returning what was handed over.
-    fn read_ahead(text: Vec<u8>) -> (Vec<RaceEvent>, Vec<Vec<u8>>, InMemory) {
+    fn read_ahead(text: Vec<u8>) -> (Vec<RaceEvent>, InMemory) {
         let mut reader = ReplayReader::new(Cursor::new(text), Path::new("x.gz")).unwrap();
-        let (mut events, mut lines) = (Vec::new(), Vec::new());
-        reader.read_ahead(|event, line| {
-            events.push(event.clone());
-            lines.push(line.to_vec());
-        });
-        (events, lines, reader)
+        let mut events = Vec::new();
+        reader.read_ahead(|event| events.push(event.clone()));
+        (events, reader)
     }
 
+    /// A format-2 header: its events are JSON lines.
     fn header_line(replay: &crate::record::Replay) -> Vec<u8> {
-        let mut text = serde_json::to_vec(&replay.header).unwrap();
+        let mut header = replay.header.clone();
+        header.llmrace_replay = 2;
+        let mut text = serde_json::to_vec(&header).unwrap();
         text.push(b'\n');
         text
     }
 
     #[test]
-    fn every_event_is_handed_over_in_order_with_its_own_line() {
+    fn every_event_is_handed_over_in_order() {
         let replay = fixture::replay(4, 300);
         // Full batches and a part-full last one.
-        assert_ne!(replay.events.len() % Batch::EVENTS, 0);
-        assert!(replay.events.len() > 2 * Batch::EVENTS);
+        assert_ne!(replay.events.len() % BATCH_EVENTS, 0);
+        assert!(replay.events.len() > 2 * BATCH_EVENTS);
         let mut text = header_line(&replay);
         for (i, event) in replay.events.iter().enumerate() {
             // Lines as another writer might make them: spaces, CRLF.
@@ -127,31 +97,14 @@ mod tests {
             };
             text.extend_from_slice(line.as_bytes());
         }
-        let (events, lines, reader) = read_ahead(text);
+        let (events, reader) = read_ahead(text);
         assert_eq!(events, replay.events);
-        for (event, line) in events.iter().zip(&lines) {
-            assert_eq!(&serde_json::from_slice::<RaceEvent>(line).unwrap(), event);
-        }
         // Without an end line the file was cut: the reader says so, as after iterating it.
         assert_eq!(reader.end(), None);
         assert!(
             reader.damage().unwrap().contains("stops before"),
             "{:?}",
             reader.damage()
-        );
-    }
-
-    #[test]
-    fn a_batch_of_long_lines_is_full_before_its_count_is() {
-        let event = fixture::replay(1, 1).events[0].clone();
-        let mut batch = Batch::default();
-        batch.push(event.clone(), &vec![b' '; Batch::BYTES - 1]);
-        assert!(!batch.is_full());
-        batch.push(event, b"\n");
-        assert!(batch.is_full());
-        assert_eq!(
-            batch.iter().map(|(_, line)| line.len()).sum::<usize>(),
-            Batch::BYTES
         );
     }
 
@@ -166,7 +119,7 @@ mod tests {
         fixture::write_file(dir.path(), &replay, None);
         let mut reader = ReplayReader::open(dir.path()).unwrap();
         let mut count = 0;
-        reader.read_ahead(|_, _| count += 1);
+        reader.read_ahead(|_| count += 1);
         assert_eq!(count, replay.events.len());
         assert_eq!(reader.end(), replay.end);
         assert_eq!(reader.damage(), None);

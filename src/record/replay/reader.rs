@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
+use super::binary::{self, Record};
 use super::damage::Damage;
 use super::{EndLine, PromptLine, REPLAY_FORMAT_VERSION, ReplayEnd, ReplayError, ReplayHeader};
 use crate::event::{Offset, RaceEvent};
@@ -40,6 +41,17 @@ pub struct ReplayReader<R = BufReader<MultiGzDecoder<Tally<File>>>> {
     /// All of it in one line, once the events are read.
     damage: Option<String>,
     done: bool,
+    /// Format 3: the records read so far.
+    records_read: usize,
+    /// Format 3's events are records after the prompt lines, not lines: read with this.
+    binary: Option<Records>,
+}
+
+/// Where a format-3 reader is in the records.
+struct Records {
+    decoder: binary::Decoder,
+    /// Event records read so far, the unreadable ones too: the number of the last.
+    events: u64,
 }
 
 impl ReplayReader {
@@ -167,14 +179,7 @@ impl<R: BufRead> ReplayReader<R> {
             .unwrap_or(0);
         let mut header: ReplayHeader = serde_json::from_value(version)
             .map_err(|e| not_a_replay(format!("its header is damaged: {e}")))?;
-        let mut problems = if found >= 2 {
-            Damage::numbered()
-        } else {
-            Damage::default()
-        };
-        if header.event_format > crate::event::EVENT_FORMAT_VERSION {
-            problems.newer(header.event_format);
-        }
+        let mut problems = damage_rules(found, header.event_format);
         let mut number = 1;
         let header_line = line.clone();
         let mut prompt = 0;
@@ -226,6 +231,11 @@ impl<R: BufRead> ReplayReader<R> {
             header_line,
             damage: None,
             done: false,
+            records_read: 0,
+            binary: (found >= 3).then(|| Records {
+                decoder: binary::Decoder::default(),
+                events: 0,
+            }),
         })
     }
 
@@ -250,12 +260,6 @@ impl<R: BufRead> ReplayReader<R> {
             .map(|e| e.t)
             .or(self.last_t)
             .unwrap_or(Offset::ZERO)
-    }
-
-    /// The line, with its newline, that the event just returned was read from: meaningful
-    /// only right after the iterator returned `Some`.
-    pub fn line(&self) -> &[u8] {
-        &self.line
     }
 
     /// The header, how the file ended and its damage, once the events are read.
@@ -292,6 +296,9 @@ impl<R: BufRead> Iterator for ReplayReader<R> {
 impl<R: BufRead> ReplayReader<R> {
     /// Reads one line: the event it holds, or `None` for a line left out or the end.
     fn read_event(&mut self) -> Option<RaceEvent> {
+        if self.binary.is_some() {
+            return self.read_record();
+        }
         self.number += 1;
         let number = self.number;
         match read_line(&mut self.input, &mut self.line) {
@@ -343,6 +350,119 @@ impl<R: BufRead> ReplayReader<R> {
             },
         }
     }
+}
+
+impl<R: BufRead> ReplayReader<R> {
+    /// Reads one record of format 3: the event it holds, or `None` for a record left out or
+    /// the end. Records are numbered from 1 in what the file tells.
+    fn read_record(&mut self) -> Option<RaceEvent> {
+        let number = self.records_read + 1;
+        let length = match binary::read_length(&mut self.input) {
+            Ok(Some(length)) => length,
+            Ok(None) => return self.stop(None),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return self.stop(Some(format!(
+                    "the file ends in the middle of record {number}"
+                )));
+            }
+            Err(e) => {
+                return self.stop(Some(format!(
+                    "the file is cut or damaged after record {}: {e}",
+                    number - 1
+                )));
+            }
+        };
+        if length > MAX_LINE_BYTES as u64 {
+            return self.stop(Some(format!(
+                "record {number} is longer than {} MiB",
+                MAX_LINE_BYTES >> 20
+            )));
+        }
+        match read_exactly(&mut self.input, &mut self.line, length) {
+            Ok(true) => {}
+            Ok(false) => {
+                return self.stop(Some(format!(
+                    "the file ends in the middle of record {number}"
+                )));
+            }
+            Err(e) => {
+                return self.stop(Some(format!(
+                    "the file is cut or damaged after record {}: {e}",
+                    number - 1
+                )));
+            }
+        }
+        self.records_read = number;
+        let records = self.binary.as_mut()?;
+        let is_event = self.line.first().is_none_or(|&tag| tag < binary::END);
+        if is_event {
+            records.events += 1;
+        }
+        let event_number = Some(records.events).filter(|_| is_event);
+        match records.decoder.record(&self.line) {
+            Ok(Record::Event(event)) => {
+                if !self.problems.keep(event_number, number) {
+                    return None;
+                }
+                self.last_t = Some(event.t);
+                Some(event)
+            }
+            Ok(Record::End { end, events }) => {
+                self.end = Some(end);
+                self.problems.ended(Some(events), number);
+                self.stop(None)
+            }
+            Ok(Record::Unknown) => {
+                self.problems.unknown(event_number, number);
+                None
+            }
+            Err(binary::Unreadable) => {
+                self.problems.unreadable(number);
+                None
+            }
+        }
+    }
+}
+
+/// How damage is found in a file of replay format `found` whose events are of `event_format`:
+/// numbered lines from format 2, numbered records from format 3.
+fn damage_rules(found: u32, event_format: u32) -> Damage {
+    let mut problems = match found {
+        3.. => Damage::records(),
+        2 => Damage::numbered(),
+        _ => Damage::default(),
+    };
+    if event_format > crate::event::EVENT_FORMAT_VERSION {
+        problems.newer(event_format);
+    }
+    problems
+}
+
+/// Reads `length` bytes into `buffer` (cleared first) as they come, so that a length a
+/// damaged file made up costs no more memory than the bytes that are really there; false when
+/// the input ends first.
+fn read_exactly(
+    input: &mut impl BufRead,
+    buffer: &mut Vec<u8>,
+    length: u64,
+) -> std::io::Result<bool> {
+    buffer.clear();
+    let mut left = usize::try_from(length).unwrap_or(usize::MAX);
+    while left > 0 {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(false);
+        }
+        let taken = available.len().min(left);
+        buffer.extend_from_slice(&available[..taken]);
+        input.consume(taken);
+        left -= taken;
+    }
+    Ok(true)
 }
 
 /// The number an event line starts with (`{"n":12,…`, as the writer puts it first).
@@ -404,6 +524,13 @@ mod tests {
 
     use super::*;
 
+    /// The fixture race with a format-2 header: these tests write its events as JSON lines.
+    fn replay(endpoints: usize, requests: usize) -> super::super::Replay {
+        let mut replay = crate::record::replay::fixture::replay(endpoints, requests);
+        replay.header.llmrace_replay = 2;
+        replay
+    }
+
     /// Appends `replay`'s events, numbered from 1, and its end line, as the writer does.
     fn push_events_and_end(text: &mut Vec<u8>, replay: &super::super::Replay) {
         use super::super::EventLine;
@@ -429,7 +556,7 @@ mod tests {
 
     #[test]
     fn an_over_long_line_is_damage_and_never_read_whole() {
-        let replay = crate::record::replay::fixture::replay(2, 3);
+        let replay = replay(2, 3);
         // The events, then a line longer than the cap that never ends: the reader must stop
         // at the cap, not try to hold it.
         let input = Cursor::new(lines(&replay)).chain(std::io::repeat(b'x').take(u64::MAX));
@@ -456,7 +583,7 @@ mod tests {
 
     #[test]
     fn a_whole_file_tells_its_end_and_its_duration_once_read() {
-        let replay = crate::record::replay::fixture::replay(2, 4);
+        let replay = replay(2, 4);
         let mut text = lines(&replay);
         let end = replay.end.unwrap();
         text.extend(serde_json::to_vec(&EndLine { end, events: None }).unwrap());
@@ -474,7 +601,7 @@ mod tests {
     #[test]
     fn a_damaged_prompt_line_leaves_that_prompt_empty_and_the_race_whole() {
         use super::super::HeaderLine;
-        let mut replay = crate::record::replay::fixture::replay(2, 3);
+        let mut replay = replay(2, 3);
         replay.header.prompts = vec![Vec::new(); 2];
         let mut text = serde_json::to_vec(&HeaderLine {
             header: &replay.header,
@@ -499,7 +626,7 @@ mod tests {
     #[test]
     fn a_repeated_header_or_prompt_line_is_left_out_and_told_once() {
         use super::super::HeaderLine;
-        let replay = crate::record::replay::fixture::replay(2, 3);
+        let replay = replay(2, 3);
         let mut header = serde_json::to_vec(&HeaderLine {
             header: &replay.header,
             prompt_lines: 2,

@@ -1,5 +1,5 @@
-//! A replay's events held for playback in little memory: in blocks of JSON lines compressed
-//! as the file was, so a 30-minute race of five million events takes the size of its file
+//! A replay's events held for playback in little memory: in blocks of binary records (replay
+//! format 3's) compressed as the file is, so a 30-minute race of five million events takes the size of its file
 //! rather than gigabytes, with the aggregator's state kept every so many blocks so that a seek
 //! folds at most that many blocks, not the race from its start.
 
@@ -14,7 +14,7 @@ use flate2::write::DeflateEncoder;
 use crate::event::{EventKind, Offset, RaceEvent};
 #[cfg(test)]
 use crate::record::Replay;
-use crate::record::replay::ReplayReader;
+use crate::record::replay::{ReplayReader, binary};
 use crate::record::{ReplayEnd, ReplayHeader};
 use crate::replay::fold::{Fold, aggregator_for};
 use crate::stats::{Aggregator, Snapshot};
@@ -63,11 +63,8 @@ impl EventLog {
     ) -> EventLog {
         let mut builder = LogBuilder::sized(replay.header.clone(), block_events, checkpoint_blocks);
         let mut aggregator = aggregator_for(&replay.header);
-        let mut line = Vec::new();
         for event in &replay.events {
-            line.clear();
-            serde_json::to_writer(&mut line, event).expect("events serialize");
-            builder.push(event, &line, &aggregator);
+            builder.push(event, &aggregator);
             aggregator.apply(event);
         }
         builder.finish(replay.end, replay.damage.clone())
@@ -115,15 +112,12 @@ impl EventLog {
 
     /// The events of block `index`, decoded.
     fn block(&self, index: usize) -> Vec<RaceEvent> {
-        // Whole, then parsed from the slice: serde reading the decoder byte by byte is slow.
-        let mut text = Vec::new();
+        // Whole, then decoded from the slice.
+        let mut records = Vec::new();
         DeflateDecoder::new(&self.blocks[index][..])
-            .read_to_end(&mut text)
+            .read_to_end(&mut records)
             .expect("a block is the deflate stream it was written as");
-        serde_json::Deserializer::from_slice(&text)
-            .into_iter::<RaceEvent>()
-            .map(|event| event.expect("a block holds the events it was written with"))
-            .collect()
+        binary::events(&records)
     }
 }
 
@@ -155,9 +149,11 @@ pub struct LogBuilder {
     log: EventLog,
     block_events: usize,
     checkpoint_blocks: usize,
-    /// The open block's JSON lines, compressed whole when it closes: the encoder is slow
+    /// The open block's records, compressed whole when it closes: the encoder is slow
     /// with many small writes.
     current: Vec<u8>,
+    /// Encodes the open block's events, from its start: each block decodes on its own.
+    encoder: binary::Encoder,
     in_block: usize,
     folded_to: Offset,
     warmups: HashSet<crate::event::RequestId>,
@@ -192,6 +188,7 @@ impl LogBuilder {
             block_events,
             checkpoint_blocks: checkpoint_blocks.max(1),
             current: Vec::new(),
+            encoder: binary::Encoder::default(),
             in_block: 0,
             folded_to: Offset::ZERO,
             warmups: HashSet::new(),
@@ -199,10 +196,8 @@ impl LogBuilder {
         }
     }
 
-    /// Adds `event`, whose JSON text is `line` (the replay's line: parsed again when played,
-    /// it gives back the same event); `before` is the aggregator with every earlier event
-    /// folded in.
-    pub fn push(&mut self, event: &RaceEvent, line: &[u8], before: &Aggregator) {
+    /// Adds `event`; `before` is the aggregator with every earlier event folded in.
+    pub fn push(&mut self, event: &RaceEvent, before: &Aggregator) {
         if self.in_block == self.block_events {
             self.close_block();
             if self.log.blocks.len().is_multiple_of(self.checkpoint_blocks) {
@@ -213,14 +208,7 @@ impl LogBuilder {
                 });
             }
         }
-        debug_assert_eq!(
-            serde_json::from_slice::<RaceEvent>(line).ok().as_ref(),
-            Some(event),
-            "a line the player keeps gives back its event"
-        );
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        self.current.extend_from_slice(line);
-        self.current.push(b'\n');
+        self.encoder.event(event, &mut self.current);
         self.in_block += 1;
         self.log.len += 1;
         self.folded_to = self.folded_to.max(event.t);
@@ -257,6 +245,7 @@ impl LogBuilder {
         let bytes = block.finish().expect("writing to memory cannot fail");
         self.log.blocks.push(bytes);
         self.current.clear();
+        self.encoder = binary::Encoder::default();
         self.in_block = 0;
     }
 }
@@ -268,8 +257,8 @@ pub fn load_for_playback<R: std::io::BufRead + Send>(
 ) -> (EventLog, Snapshot) {
     let mut fold = Fold::new(reader.header());
     let mut log = LogBuilder::new(reader.header().clone());
-    reader.read_ahead(|event, line| {
-        log.push(event, line, fold.aggregator());
+    reader.read_ahead(|event| {
+        log.push(event, fold.aggregator());
         fold.apply(event, &mut |_| {});
     });
     let last = fold.finish(reader.end(), reader.duration(), |_| {});

@@ -78,21 +78,22 @@ pub fn merge(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Cuts the replay in `dir` after half its lines, its end line lost, as a damaged copy would.
+/// Cuts the replay in `dir` halfway through its events, its end lost, as a damaged copy
+/// would be.
 pub fn cut_replay(dir: &Path) {
     let path = dir.join("replay.jsonl.gz");
-    let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    let lines: Vec<&str> = text.lines().collect();
+    let bytes = super::replay_lines::decompressed(&path);
+    // The events start after the header line and its prompt lines.
+    let header = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let header_json: serde_json::Value = serde_json::from_slice(&bytes[..header]).unwrap();
+    let prompts = usize::try_from(header_json["prompt_lines"].as_u64().unwrap()).unwrap();
+    let mut lines = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n');
+    let (events, _) = lines.nth(prompts).unwrap();
+    let cut = events + 1 + (bytes.len() - events) / 2;
     let mut out = flate2::write::GzEncoder::new(
         std::fs::File::create(&path).unwrap(),
         flate2::Compression::fast(),
     );
-    for line in &lines[..lines.len() / 2] {
-        out.write_all(line.as_bytes()).unwrap();
-        out.write_all(b"\n").unwrap();
-    }
+    out.write_all(&bytes[..cut]).unwrap();
     out.finish().unwrap();
 }
