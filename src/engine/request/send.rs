@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use http::Response;
-use hyper::body::Incoming;
 
 use super::{Ready, Stop, Try};
-use crate::engine::connection::{ConnectFailure, Connection};
+use crate::engine::connection::{ConnectFailure, Connection, ResponseBody};
 use crate::engine::deadlines::Deadlines;
 use crate::event::{ErrorClass, Offset};
 use crate::rx_time::{LastArrival, Read, Written};
@@ -59,7 +58,7 @@ impl Try<'_> {
         &self,
         connection: &mut Connection,
         ready: Ready,
-    ) -> Result<(Response<Incoming>, Sent), Stop> {
+    ) -> Result<(Response<ResponseBody>, Sent), Stop> {
         let clock = self.ctx.clock;
         // A request sent again counts from its write on the new connection: the reconnect is its
         // connect time, and the dead connection's wait is `lost_ms`, neither its TTFT.
