@@ -216,14 +216,18 @@ pub(super) fn lost(
                 proxy.shown()
             ),
         ),
-        None => {
+        None if garbage => {
             // Garbage where HTTP/1.1 was expected may be an HTTP/2-only server's preface.
             let hint = super::h2::speaks_h2_only(why);
             (
                 ErrorClass::ConnectionLost,
-                format!("the connection closed before the response headers: {why}{hint}"),
+                format!("the server's answer is no HTTP/1.1 response: {why}{hint}"),
             )
         }
+        None => (
+            ErrorClass::ConnectionLost,
+            format!("the connection closed before the response headers: {why}"),
+        ),
     }
 }
 

@@ -70,7 +70,7 @@ impl Try<'_> {
         };
         let deadlines = Deadlines::new(clock, self.ctx.timeouts, issued);
         // On a warm connection the request counts from when its last byte went to the kernel:
-        // with hundreds of streams issuing at once on one core, the connection tasks write them
+        // with hundreds of streams issuing at once on one core, the workers' tasks write them
         // one after another, milliseconds apart, and that queue is ours, not the server's. The
         // connection is idle (the previous response was read whole), so the first write to end
         // after `seen` is this request's. Two rare writes could come first and time it early,

@@ -32,9 +32,10 @@ impl Try<'_> {
         tokio::pin!(expiry);
         let end = loop {
             // Sampled before the next frame is taken: the connection reads no further than the
-            // read that completes it until then, so this read is that one or an earlier one,
-            // and the socket it left empty before it is a floor under the frame's bytes.
-            // Sampled after, it could be a later read that emptied the socket after they
+            // read that completes it until then (HTTP/1.1 reads only in `next_data`, once all
+            // it read before was handed on), so this read is that one or an earlier one, and
+            // the socket it left empty before it is a floor under the frame's bytes. Sampled
+            // after, on HTTP/2 it could be a later read that emptied the socket after they
             // arrived.
             // HTTP/2: no floor (`connection/h2.rs`): this stream's frame may have been read before
             // a later read of another stream's.

@@ -154,7 +154,7 @@ async fn a_body_cut_short_says_so() {
 /// What a hostile or broken server's head earns: an error saying what was wrong.
 #[tokio::test]
 async fn bad_heads_are_clear_errors() {
-    let many: String = (0..=MAX_HEADERS).map(|i| format!("x-{i}: y\r\n")).collect();
+    let many = "x: y\r\n".repeat(MAX_HEADERS + 1);
     let many = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
     let endless = format!("HTTP/1.1 200 OK\r\nx: {}", "y".repeat(MAX_HEAD + 10));
     for (answer, says, garbage) in [
