@@ -128,3 +128,30 @@ fn control_bytes_in_a_bad_size_are_not_quoted() {
     let err = decode(b"\x1b[31m\r\n").unwrap_err();
     assert!(!err.to_string().contains('\x1b'), "{err}");
 }
+
+/// Many bodies of framing-like bytes, each decoded whole and split at a point: the same data,
+/// end and consumption, or the same error; never a panic. (A fuzz target's promise, seeded.)
+#[test]
+fn any_bytes_decode_the_same_however_split() {
+    const ALPHABET: &[u8] = b"0123456789abcdefABCDEF;=\r\n\r\n\t x-";
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    for _ in 0..5_000 {
+        let len = usize::try_from(next() % 64).unwrap();
+        let body: Vec<u8> = (0..len)
+            .map(|_| ALPHABET[usize::try_from(next()).unwrap() % ALPHABET.len()])
+            .collect();
+        let cut = usize::try_from(next()).unwrap() % (len + 1);
+        assert_eq!(
+            decode(&body),
+            decode_split(&body, &[cut]),
+            "{body:?} cut at {cut}"
+        );
+    }
+}
