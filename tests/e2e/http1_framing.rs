@@ -18,9 +18,9 @@ use llmrace::stats::Outcome;
 fn events(words: &[&str]) -> String {
     let mut out = String::new();
     for w in words {
-        out.push_str(&format!(
-            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{w}\"}}}}]}}\n\n"
-        ));
+        out.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+        out.push_str(w);
+        out.push_str("\"}}]}\n\n");
     }
     out.push_str("data: [DONE]\n\n");
     out
