@@ -100,7 +100,8 @@ impl H1 {
             start: 0,
             end: 0,
             framing: Framing::Idle,
-            keep_alive: false,
+            // A fresh connection is idle: a request stopped before it was sent leaves it so.
+            keep_alive: true,
             read,
         }
     }

@@ -40,6 +40,11 @@ async fn answered(
     Ok((response, body))
 }
 
+#[test]
+fn a_fresh_connection_is_idle() {
+    assert!(pipe().0.is_idle());
+}
+
 #[tokio::test]
 async fn a_chunked_stream_is_handed_on_in_pieces_and_the_connection_kept() {
     let (mut h1, mut server) = pipe();
