@@ -201,9 +201,13 @@ pub async fn warm_connections(workers: &mut [Worker], timeouts: &Timeouts) -> Ve
     let attempts = workers.iter_mut().map(|w| async move {
         let warm = async {
             w.connection.ready().await?;
-            let response = w.connection.send(w.target.warmup_request()).await?;
+            let mut body = w
+                .connection
+                .send(w.target.warmup_request())
+                .await?
+                .into_body();
             // Reading the whole answer leaves the connection idle, ready for the race.
-            let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+            w.connection.read_to_end(&mut body).await;
             Ok::<(), connection::ConnectFailure>(())
         };
         match tokio::time::timeout(limit, warm).await {

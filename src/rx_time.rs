@@ -47,9 +47,9 @@ pub struct Written {
 
 /// A handle on a connection's [`Written`], to wait for the next message to leave.
 ///
-/// HTTP/1.1 in hyper writes a whole message (head and body) out of its buffer and only then
-/// flushes the IO (`Buffered::poll_flush` in hyper 1.x), so a flush that follows written bytes
-/// marks the end of a message. Its instant is when the write of the message's last bytes
+/// The HTTP/1.1 exchange (`engine/connection/h1.rs`) writes a whole message (head and body)
+/// and only then flushes the IO, so a flush that follows written bytes marks the end of a
+/// message (on HTTP/2, hyper's flush after the frames it wrote). Its instant is when the write of the message's last bytes
 /// began: when it really left, not when it was issued nor when the flush got round to it.
 pub type LastWrite = tokio::sync::watch::Receiver<Written>;
 
@@ -194,9 +194,10 @@ impl AsyncRead for TimedStream {
             let fd = kernel::raw(&this.stream);
             loop {
                 std::task::ready!(this.stream.poll_read_ready(cx))?;
-                // recvmsg needs initialized memory, and hyper's spare capacity never is: it
-                // reads into the thread's own zeroed buffer and copies what came (a token's
-                // few hundred bytes) rather than zeroing 8 KiB of hyper's on every read.
+                // recvmsg needs initialized memory: an initialized buffer (the HTTP/1.1
+                // exchange's) is read into directly; hyper's spare capacity never is, so that
+                // read goes through the thread's own zeroed buffer and copies what came (a
+                // token's few hundred bytes) rather than zeroing 8 KiB of hyper's every time.
                 let room = buf.remaining().min(MAX_READ);
                 let control = &mut this.control;
                 let began = Instant::now();

@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use futures_util::FutureExt;
+use http_body_util::{BodyExt, Full};
 
 use crate::clock::Stopwatch;
 use crate::event::ErrorClass;
 use crate::rx_time::{LastArrival, LastWrite, Peer, TimedStream, Written};
 
+mod h1;
 mod h2;
 mod local_port;
 mod origin;
@@ -29,19 +29,32 @@ pub use tls::Tls;
 
 pub type Body = Full<Bytes>;
 
+/// A response's body, read with [`Connection::next_data`]: HTTP/1.1's is read by the
+/// connection itself, in place; HTTP/2's comes from hyper's stream, a frame at a time.
+#[derive(Debug)]
+pub enum ResponseBody {
+    Http1,
+    Http2 {
+        incoming: hyper::body::Incoming,
+        /// The frame being handed on.
+        held: Bytes,
+    },
+}
+
 /// A worker's connection to one origin; opened on first use and again whenever it closed.
 pub struct Connection {
     origin: Arc<Origin>,
     tls: Option<Tls>,
     connect_timeout: Duration,
-    sender: Option<SendRequest<Body>>,
+    /// The open HTTP/1.1 connection, read and written by the request that uses it.
+    h1: Option<h1::H1>,
     /// When the bytes the open connection read last reached this machine.
     arrival: LastArrival,
     /// When the open connection last handed a whole request to the kernel.
     written: LastWrite,
     /// Whether the server closed the open connection.
     peer: Peer,
-    /// The bytes hyper read from the open connection, after TLS.
+    /// The bytes read from the open connection, after TLS.
     read: BytesRead,
     /// How long opening the open connection took: about a round trip, or a few with TLS.
     connected_in: Duration,
@@ -62,7 +75,7 @@ impl Connection {
             origin,
             tls,
             connect_timeout,
-            sender: None,
+            h1: None,
             arrival: LastArrival::default(),
             written: tokio::sync::watch::Sender::new(Written::default()).subscribe(),
             peer: Peer::default(),
@@ -99,26 +112,24 @@ impl Connection {
     /// opening a new one if it closed. Returns how long connecting took when it had to.
     ///
     /// A server may close an idle connection (llama.cpp does after every stream, whatever its
-    /// `Keep-Alive` says) a moment before hyper reads that end: the socket is asked too, so that
-    /// no request is sent on a connection already known to be closed.
+    /// `Keep-Alive` says) while nobody reads it: the socket is asked, so that no request is sent
+    /// on a connection already known to be closed. One whose response was abandoned midway (a
+    /// stop, a timeout) is closed, never reused.
     pub async fn ready(&mut self) -> Result<Option<Duration>, ConnectFailure> {
         if let Some(ready) = self.ready_shared().await {
             return ready;
         }
-        if let Some(sender) = &mut self.sender
-            && sender.ready().await.is_ok()
-            && !self.peer.has_closed()
-        {
+        if self.h1.as_ref().is_some_and(h1::H1::is_idle) && !self.peer.has_closed() {
             return Ok(None);
         }
-        self.sender = None;
+        self.h1 = None;
         let watch = Stopwatch::start();
         let opened =
             tokio::time::timeout(self.connect_timeout, self.open(self.tls.as_ref(), false))
                 .await
                 .map_err(|_| self.connect_timed_out())??;
         match opened {
-            (h2::Opened::Http1(sender), stream) => self.keep(sender, stream),
+            (h2::Opened::Http1(h1), stream) => self.keep(h1, stream),
             // Only a TLS that offers `h2` (the shared path's) or prior knowledge opens one.
             (h2::Opened::Http2(..), _) => {
                 return Err((
@@ -131,9 +142,9 @@ impl Connection {
         Ok(Some(self.connected_in))
     }
 
-    /// Keeps `sender` as this worker's own HTTP/1.1 connection.
-    fn keep(&mut self, sender: SendRequest<Body>, stream: Watched) {
-        self.sender = Some(sender);
+    /// Keeps `h1` as this worker's own HTTP/1.1 connection.
+    fn keep(&mut self, h1: h1::H1, stream: Watched) {
+        self.h1 = Some(h1);
         self.arrival = stream.arrival;
         self.written = stream.written;
         self.peer = stream.peer;
@@ -176,27 +187,83 @@ impl Connection {
         self.written.clone()
     }
 
-    /// Sends a request on the ready connection.
+    /// Sends a request on the ready connection and reads its response head; the body is read
+    /// with [`Connection::next_data`]. HTTP/1.1 writes and reads in the caller's task.
     pub async fn send(
         &mut self,
         request: http::Request<Body>,
-    ) -> Result<http::Response<hyper::body::Incoming>, ConnectFailure> {
+    ) -> Result<http::Response<ResponseBody>, ConnectFailure> {
         if self.lease.is_some() {
-            return self.send_shared(request).await;
+            let response = self.send_shared(request).await?;
+            return Ok(response.map(|incoming| ResponseBody::Http2 {
+                incoming,
+                held: Bytes::new(),
+            }));
         }
-        let Some(sender) = &mut self.sender else {
+        let Some(h1) = &mut self.h1 else {
             return Err((ErrorClass::ConnectionLost, "no open connection".to_string()));
         };
-        let mut request = request;
+        // A `Full` body is its one frame, there at once.
+        let mut request = request.map(|mut body| {
+            body.frame()
+                .now_or_never()
+                .flatten()
+                .and_then(|frame| frame.ok()?.into_data().ok())
+                .unwrap_or_default()
+        });
         let forward = proxy::forward_proxy(&self.origin);
         if let Some(proxy) = forward {
             proxy::absolute_form(&mut request, &self.origin, proxy);
         }
-        let response = sender.send_request(request).await.map_err(|e| {
-            self.sender = None;
-            proxy::lost(forward, &self.origin, &e)
-        })?;
-        proxy::refused(forward, response)
+        match h1.exchange(&request).await {
+            Ok(response) => proxy::refused(forward, response.map(|()| ResponseBody::Http1)),
+            Err(failure) => {
+                self.h1 = None;
+                Err(proxy::lost(
+                    forward,
+                    &self.origin,
+                    &failure.message,
+                    failure.garbage,
+                ))
+            }
+        }
+    }
+
+    /// The next piece of `body` (a response of this connection's), `None` at its end; an
+    /// error in words for a user. Cancel-safe; a body left unread closes an HTTP/1.1
+    /// connection at the next [`Connection::ready`].
+    pub async fn next_data<'a>(
+        &'a mut self,
+        body: &'a mut ResponseBody,
+    ) -> Option<Result<&'a [u8], String>> {
+        match body {
+            ResponseBody::Http1 => match &mut self.h1 {
+                Some(h1) => h1.next_data().await,
+                None => Some(Err("the connection is closed".to_string())),
+            },
+            ResponseBody::Http2 { incoming, held } => loop {
+                match incoming.frame().await? {
+                    Ok(frame) => {
+                        if let Ok(data) = frame.into_data() {
+                            *held = data;
+                            return Some(Ok(&held[..]));
+                        }
+                    }
+                    Err(e) => return Some(Err(chain(&e))),
+                }
+            },
+        }
+    }
+
+    /// Reads `body` to its end, leaving the connection idle; false when that failed.
+    pub async fn read_to_end(&mut self, body: &mut ResponseBody) -> bool {
+        loop {
+            match self.next_data(body).await {
+                Some(Ok(_)) => {}
+                Some(Err(_)) => return false,
+                None => return true,
+            }
+        }
     }
 
     /// Opens a connection, over TLS offering what `tls` offers by ALPN; cleartext speaks HTTP/2
@@ -262,6 +329,8 @@ impl Connection {
             peer: stream.peer(),
             read: BytesRead::default(),
         };
+        let http1 =
+            |io: Box<dyn h1::Io>| Ok(h2::Opened::Http1(h1::H1::new(io, watched.read.clone())));
         match tls {
             Some(tls) if origin.https => {
                 let stream = tls.connect(origin, stream).await?;
@@ -269,17 +338,18 @@ impl Connection {
                 if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                     h2::handshake(watched.read.counting(stream)).await
                 } else {
-                    handshake(TokioIo::new(watched.read.counting(stream))).await
+                    http1(Box::new(stream))
                 }
             }
             _ if prior_knowledge => h2::handshake(watched.read.counting(stream)).await,
-            _ => handshake(TokioIo::new(watched.read.counting(stream))).await,
+            _ => http1(Box::new(stream)),
         }
         .map(|opened| (opened, watched))
     }
 }
 
-/// What a connection's owner keeps watching of the socket that hyper reads and writes.
+/// What a connection's owner keeps watching of the socket it (HTTP/1.1) or hyper (HTTP/2)
+/// reads and writes.
 struct Watched {
     arrival: LastArrival,
     written: LastWrite,
@@ -287,7 +357,7 @@ struct Watched {
     read: BytesRead,
 }
 
-/// How many bytes hyper has read from a connection, counted above TLS: the response's own
+/// How many bytes have been read from a connection, counted above TLS: the response's own
 /// bytes, not TLS records (a `close_notify` before the end carries none of the response).
 #[derive(Clone, Debug, Default)]
 struct BytesRead(Arc<AtomicU64>);
@@ -295,6 +365,10 @@ struct BytesRead(Arc<AtomicU64>);
 impl BytesRead {
     fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, n: usize) {
+        self.0.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// `stream`, counting into this what is read from it.
@@ -307,25 +381,6 @@ impl BytesRead {
             count.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         })
     }
-}
-
-async fn handshake<I>(io: I) -> Result<h2::Opened, ConnectFailure>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| {
-            (
-                ErrorClass::Connect,
-                format!("the HTTP handshake failed: {}", chain(&e)),
-            )
-        })?;
-    // The connection's own task drives reads and writes; it ends when the connection closes.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(h2::Opened::Http1(sender))
 }
 
 /// An error and its causes on one line.
@@ -344,199 +399,4 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Runs `test` on a runtime of one thread: nothing else runs until it yields.
-    fn on_one_thread(test: impl std::future::Future<Output = ()>) {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(test);
-    }
-
-    /// A ready connection to a bare listener on 127.0.0.1, and the server side of it.
-    async fn connected() -> (Connection, tokio::net::TcpStream) {
-        let (connection, server, _) = accepted().await;
-        (connection, server)
-    }
-
-    /// [`connected`], and the listener, to see whether another connection is opened.
-    async fn accepted() -> (Connection, tokio::net::TcpStream, tokio::net::TcpListener) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let (origin, _) = Origin::parse(&url).unwrap();
-        let mut connection = Connection::new(Arc::new(origin), None, Duration::from_secs(5));
-        connection.ready().await.unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        (connection, server, listener)
-    }
-
-    fn post_hi() -> http::Request<Body> {
-        http::Request::post("/v1/x")
-            .header("host", "mock")
-            .body(Body::from("hi"))
-            .unwrap()
-    }
-
-    /// Answers the request waiting on `server` with `head` (status line and headers, no
-    /// body), and reads the response whole on `connection`.
-    async fn exchange(connection: &mut Connection, server: &mut tokio::net::TcpStream, head: &str) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let sending = connection.send(post_hi());
-        let answering = async {
-            let mut got = Vec::new();
-            while !got.ends_with(b"hi") {
-                let mut buf = [0; 1024];
-                let n = server.read(&mut buf).await.unwrap();
-                got.extend_from_slice(&buf[..n]);
-            }
-            let response = format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n{head}\r\nok");
-            server.write_all(response.as_bytes()).await.unwrap();
-        };
-        let (response, ()) = tokio::join!(sending, answering);
-        let body = http_body_util::BodyExt::collect(response.unwrap().into_body());
-        assert_eq!(&body.await.unwrap().to_bytes()[..], b"ok");
-    }
-
-    /// A kept-alive connection, idle, whose server then does `then` (giving back the socket
-    /// if it keeps it open): once what it did reached this machine, and on one thread hyper's
-    /// task has not read it yet, so hyper still offers the connection, it is not reused.
-    fn not_reused_after<F>(then: impl FnOnce(tokio::net::TcpStream) -> F)
-    where
-        F: std::future::Future<Output = Option<tokio::net::TcpStream>>,
-    {
-        on_one_thread(async {
-            let (mut connection, mut server, listener) = accepted().await;
-            exchange(&mut connection, &mut server, "keep-alive: timeout=5\r\n").await;
-            assert_eq!(connection.ready().await.unwrap(), None, "kept alive");
-            let _open = then(server).await;
-            // Wait for it to arrive, without yielding to hyper's task.
-            let waiting = std::time::Instant::now();
-            while connection.peer.peek().is_err() {
-                assert!(
-                    waiting.elapsed() < Duration::from_secs(5),
-                    "nothing arrived"
-                );
-                std::thread::yield_now();
-            }
-            assert!(
-                connection.ready().await.unwrap().is_some(),
-                "a new connection"
-            );
-            listener.accept().await.unwrap();
-        });
-    }
-
-    /// The server closes the idle connection: a request sent on it would never be read.
-    #[test]
-    fn a_connection_its_server_closed_is_not_reused() {
-        not_reused_after(|server| async move {
-            drop(server);
-            None
-        });
-    }
-
-    /// An idle connection holding bytes nobody asked for (a 408 a server sends before it
-    /// closes; over TLS, the `close_notify` before the FIN) is not reused: a request sent on it
-    /// would get that answer or die unanswered.
-    #[test]
-    fn a_connection_with_unsolicited_bytes_waiting_is_not_reused() {
-        use tokio::io::AsyncWriteExt;
-        not_reused_after(|mut server| async move {
-            server
-                .write_all(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")
-                .await
-                .unwrap();
-            Some(server)
-        });
-    }
-
-    /// `Connection: close` is honoured even when the server leaves the connection open.
-    #[tokio::test]
-    async fn connection_close_is_honoured() {
-        let (mut connection, mut server, listener) = accepted().await;
-        exchange(&mut connection, &mut server, "connection: close\r\n").await;
-        assert!(
-            connection.ready().await.unwrap().is_some(),
-            "a new connection"
-        );
-        listener.accept().await.unwrap();
-        drop(server);
-    }
-
-    /// On one thread, the client cannot read the response before this test yields after
-    /// writing it; a stamp taken at that read would be later than `written`. (The kernel
-    /// stamps loopback bytes as the writer sends them.)
-    #[test]
-    fn response_bytes_are_timed_from_their_arrival_not_their_read() {
-        use std::time::Instant;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-        let _stamping = crate::rx_time::kernel_stamps_on();
-        on_one_thread(async {
-            let (mut connection, mut server) = connected().await;
-            let mut sending = Box::pin(connection.send(post_hi()));
-            let mut got = [0; 1024];
-            tokio::select! {
-                biased;
-                _ = &mut sending => panic!("a response before the server wrote one"),
-                n = server.read(&mut got) => assert!(n.unwrap() > 0),
-            }
-            let before = Instant::now();
-            server
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
-            let written = Instant::now();
-            let response = sending.await.unwrap();
-            assert_eq!(response.status(), 200);
-            let arrived = connection.arrival().get().unwrap();
-            assert!(before <= arrived, "{before:?} {arrived:?}");
-            #[cfg(target_os = "linux")]
-            assert!(arrived <= written, "{arrived:?} {written:?}");
-            #[cfg(not(target_os = "linux"))]
-            let _ = written;
-        });
-    }
-
-    /// On one thread, the connection's task cannot write the request before this test yields,
-    /// so `issued` is before the write; the server reads only what was written, after it.
-    #[test]
-    fn a_request_is_timed_from_when_it_was_written_not_issued() {
-        use std::future::Future;
-        use std::time::Instant;
-        use tokio::io::AsyncReadExt;
-
-        on_one_thread(async {
-            let (mut connection, mut server) = connected().await;
-            let mut written = connection.last_write();
-            let seen = written.borrow_and_update().count;
-            let mut sending = Box::pin(connection.send(post_hi()));
-            // Issue the request without yielding to the runtime.
-            std::future::poll_fn(|cx| {
-                assert!(sending.as_mut().poll(cx).is_pending());
-                std::task::Poll::Ready(())
-            })
-            .await;
-            let issued = Instant::now();
-            assert_eq!(written.borrow().count, seen, "written before the task ran");
-            let mut got = Vec::new();
-            while !got.ends_with(b"hi") {
-                let mut buf = [0; 1024];
-                tokio::select! {
-                    biased;
-                    _ = &mut sending => panic!("a response before the server wrote one"),
-                    n = server.read(&mut buf) => got.extend_from_slice(&buf[..n.unwrap()]),
-                }
-            }
-            let read = Instant::now();
-            let last = *written.borrow();
-            assert_eq!(last.count, seen + 1, "one message, one signal");
-            let at = last.at.unwrap();
-            assert!(issued <= at, "{issued:?} {at:?}");
-            assert!(at <= read, "{at:?} {read:?}");
-        });
-    }
-}
+mod tests;

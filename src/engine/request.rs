@@ -235,8 +235,8 @@ impl Try<'_> {
     async fn run(&self, connection: &mut Connection) -> Result<Option<String>, Stop> {
         let ready = self.connect(connection).await?;
         let (response, sent) = self.send(connection, ready).await?;
-        let body = self.head(response, ready.opened, &sent).await?;
-        Ok(self.stream(body, &sent).await)
+        let body = self.head(connection, response, ready.opened, &sent).await?;
+        Ok(self.stream(connection, body, &sent).await)
     }
 
     /// Waits for the connection to be ready, opening a new one if it has to.

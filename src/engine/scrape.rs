@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{Connection, Origin, Tls};
@@ -444,22 +443,20 @@ async fn fetch(page: &Page, connection: &mut Connection) -> Result<Bytes, Scrape
     }
     let mut body = response.into_body();
     let mut bytes = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
+    while let Some(data) = connection.next_data(&mut body).await {
+        let data = data.map_err(|e| {
             failure(
                 ScrapeFailure::Connect,
-                &format!("the page was cut off: {}", super::connection::chain(&e)),
+                &format!("the page was cut off: {e}"),
             )
         })?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > MAX_PAGE_BYTES {
-                return Err(failure(
-                    ScrapeFailure::TooLarge,
-                    &format!("the page is larger than {} MiB", MAX_PAGE_BYTES >> 20),
-                ));
-            }
-            bytes.extend_from_slice(&data);
+        if bytes.len() + data.len() > MAX_PAGE_BYTES {
+            return Err(failure(
+                ScrapeFailure::TooLarge,
+                &format!("the page is larger than {} MiB", MAX_PAGE_BYTES >> 20),
+            ));
         }
+        bytes.extend_from_slice(data);
     }
     Ok(bytes.freeze())
 }

@@ -50,14 +50,25 @@ fn wall_time(ts: TimeSpec) -> Option<SystemTime> {
 }
 
 /// One `recvmsg` of at most `room` bytes, appended to `buf` (which has that room): how many
-/// bytes, and their stamp. The bytes land first in the thread's own buffer, zeroed once, since
-/// `recvmsg` needs initialized memory and `buf`'s spare room is not (hyper's never is).
+/// bytes, and their stamp. `recvmsg` needs initialized memory: the HTTP/1.1 exchange's buffer
+/// is, and is read into directly; hyper's spare room (HTTP/2) never is, and the bytes land
+/// first in the thread's own buffer, zeroed once, and are copied.
 pub(super) fn receive_into(
     fd: RawFd,
     room: usize,
     control: &mut [u8],
     buf: &mut tokio::io::ReadBuf<'_>,
 ) -> io::Result<(usize, Option<SystemTime>)> {
+    let filled = buf.filled().len();
+    if buf.initialized().len() >= filled + room {
+        let (n, stamp) = receive(
+            fd,
+            &mut buf.initialized_mut()[filled..filled + room],
+            control,
+        )?;
+        buf.advance(n);
+        return Ok((n, stamp));
+    }
     SCRATCH
         .try_with(|scratch| {
             // Never taken twice: nothing called while it is held reads.

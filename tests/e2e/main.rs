@@ -30,6 +30,7 @@ mod embeddings;
 mod every_protocol;
 mod fuzz_corpus;
 mod gating;
+mod http1_framing;
 mod http2;
 mod images;
 mod merge;

@@ -93,7 +93,7 @@ fn attach(shared: &Arc<Shared>) -> Lease {
 
 /// What was opened: HTTP/1.1 (cleartext, or the server chose it by ALPN) or HTTP/2.
 pub(super) enum Opened {
-    Http1(hyper::client::conn::http1::SendRequest<Body>),
+    Http1(super::h1::H1),
     Http2(SendRequest<Body>, oneshot::Receiver<FirstFrame>),
 }
 
@@ -119,7 +119,7 @@ impl Connection {
         if self.lease.is_some() {
             Some("2")
         } else {
-            self.sender.as_ref().map(|_| "1.1")
+            self.h1.as_ref().map(|_| "1.1")
         }
     }
 

@@ -7,7 +7,7 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Body, ConnectFailure, Origin};
+use super::{ConnectFailure, Origin};
 use crate::event::ErrorClass;
 use crate::proxy_env::ProxyUrl;
 
@@ -170,10 +170,10 @@ fn status_code(line: &str) -> Option<u16> {
 
 /// A response the forwarding proxy gave instead of the origin: its refusal to forward
 /// (`407`) is a failure to connect naming the proxy, not the server's error.
-pub(super) fn refused(
+pub(super) fn refused<B>(
     forward: Option<&ProxyUrl>,
-    response: http::Response<hyper::body::Incoming>,
-) -> Result<http::Response<hyper::body::Incoming>, ConnectFailure> {
+    response: http::Response<B>,
+) -> Result<http::Response<B>, ConnectFailure> {
     match forward {
         Some(proxy) if response.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED => {
             Err((
@@ -190,17 +190,18 @@ pub(super) fn refused(
     }
 }
 
-/// Why a request sent on the connection got no response headers. Through a forwarding proxy
-/// the bytes read were the proxy's: an answer that is not HTTP is the proxy's failure to
-/// forward (`connect`, as a tunnel's garbage is), a close is named as the proxy's connection.
+/// Why a request sent on the connection got no response headers (`why`; `garbage` when the
+/// answer was no HTTP). Through a forwarding proxy the bytes read were the proxy's: an answer
+/// that is not HTTP is the proxy's failure to forward (`connect`, as a tunnel's garbage is), a
+/// close is named as the proxy's connection.
 pub(super) fn lost(
     forward: Option<&ProxyUrl>,
     origin: &Origin,
-    error: &hyper::Error,
+    why: &str,
+    garbage: bool,
 ) -> ConnectFailure {
-    let why = super::chain(error);
     match forward {
-        Some(proxy) if error.is_parse() => (
+        Some(proxy) if garbage => (
             ErrorClass::Connect,
             format!(
                 "the proxy {} did not forward the request to {}: its answer is not HTTP: {why}",
@@ -215,20 +216,24 @@ pub(super) fn lost(
                 proxy.shown()
             ),
         ),
-        None => {
+        None if garbage => {
             // Garbage where HTTP/1.1 was expected may be an HTTP/2-only server's preface.
-            let hint = super::h2::speaks_h2_only(&why);
+            let hint = super::h2::speaks_h2_only(why);
             (
                 ErrorClass::ConnectionLost,
-                format!("the connection closed before the response headers: {why}{hint}"),
+                format!("the server's answer is no HTTP/1.1 response: {why}{hint}"),
             )
         }
+        None => (
+            ErrorClass::ConnectionLost,
+            format!("the connection closed before the response headers: {why}"),
+        ),
     }
 }
 
 /// Rewrites `request` for a proxy forwarding it to an http origin: the absolute-form URI
 /// (`http://host:port/path`) and the proxy's credentials.
-pub(super) fn absolute_form(request: &mut http::Request<Body>, origin: &Origin, proxy: &ProxyUrl) {
+pub(super) fn absolute_form<B>(request: &mut http::Request<B>, origin: &Origin, proxy: &ProxyUrl) {
     let path = request
         .uri()
         .path_and_query()

@@ -1,8 +1,6 @@
 //! Decoding a response body into events: bytes in, content (merged per read), usage, server
 //! timings out; and the final events, with token counts estimated where the server gave none.
 
-use bytes::Bytes;
-
 use super::answer::Answer;
 use super::{Emitter, failed};
 use crate::clock::RaceClock;
@@ -128,7 +126,7 @@ impl<'a> StreamState<'a> {
     pub(super) fn on_bytes(
         &mut self,
         t: Offset,
-        bytes: &Bytes,
+        bytes: &[u8],
         read: ReadNote,
     ) -> Option<StreamEnd> {
         self.read = read;

@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use http::Response;
-use hyper::body::Incoming;
 
 use super::send::Sent;
-use super::stream::next_data;
 use super::{RequestContext, Stop, Try, failed};
+use crate::engine::connection::{Connection, ResponseBody};
 use crate::engine::deadlines::Deadlines;
 use crate::engine::response_head::{
     describe_status, error_message, is_html, not_found_hint, refusal_hint, server_request_id,
@@ -27,10 +26,11 @@ impl Try<'_> {
     /// gives back its body to stream; an error status or an HTML page ends the try instead.
     pub(super) async fn head(
         &self,
-        response: Response<Incoming>,
+        connection: &mut Connection,
+        response: Response<ResponseBody>,
         opened: Option<Duration>,
         sent: &Sent,
-    ) -> Result<Incoming, Stop> {
+    ) -> Result<ResponseBody, Stop> {
         let ctx = self.ctx;
         let t_headers = sent.received(ctx.clock, sent.arrival.last_read());
         let status = response.status().as_u16();
@@ -49,6 +49,7 @@ impl Try<'_> {
 
         if !parts.status.is_success() {
             let (message, bytes) = error_body(
+                connection,
                 &mut response,
                 &parts.headers,
                 &sent.deadlines,
@@ -78,6 +79,7 @@ impl Try<'_> {
         }
         if is_html(&parts.headers) {
             let (message, bytes) = error_body(
+                connection,
                 &mut response,
                 &parts.headers,
                 &sent.deadlines,
@@ -101,7 +103,8 @@ impl Try<'_> {
 
 /// Reads up to [`ERROR_BODY_LIMIT`] bytes of an error response and pulls out its message.
 async fn error_body(
-    response: &mut Incoming,
+    connection: &mut Connection,
+    response: &mut ResponseBody,
     headers: &http::HeaderMap,
     deadlines: &Deadlines,
     ctx: &RequestContext<'_>,
@@ -114,7 +117,7 @@ async fn error_body(
         let chunk = tokio::select! {
             biased;
             () = ctx.abort.cancelled() => break,
-            r = tokio::time::timeout_at(deadline, next_data(response)) => r,
+            r = tokio::time::timeout_at(deadline, connection.next_data(response)) => r,
         };
         match chunk {
             Ok(Some(Ok(bytes))) => {

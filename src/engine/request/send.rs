@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use http::Response;
-use hyper::body::Incoming;
 
 use super::{Ready, Stop, Try};
-use crate::engine::connection::{ConnectFailure, Connection};
+use crate::engine::connection::{ConnectFailure, Connection, ResponseBody};
 use crate::engine::deadlines::Deadlines;
 use crate::event::{ErrorClass, Offset};
 use crate::rx_time::{LastArrival, Read, Written};
@@ -59,7 +58,7 @@ impl Try<'_> {
         &self,
         connection: &mut Connection,
         ready: Ready,
-    ) -> Result<(Response<Incoming>, Sent), Stop> {
+    ) -> Result<(Response<ResponseBody>, Sent), Stop> {
         let clock = self.ctx.clock;
         // A request sent again counts from its write on the new connection: the reconnect is its
         // connect time, and the dead connection's wait is `lost_ms`, neither its TTFT.
@@ -71,7 +70,7 @@ impl Try<'_> {
         };
         let deadlines = Deadlines::new(clock, self.ctx.timeouts, issued);
         // On a warm connection the request counts from when its last byte went to the kernel:
-        // with hundreds of streams issuing at once on one core, the connection tasks write them
+        // with hundreds of streams issuing at once on one core, the workers' tasks write them
         // one after another, milliseconds apart, and that queue is ours, not the server's. The
         // connection is idle (the previous response was read whole), so the first write to end
         // after `seen` is this request's. Two rare writes could come first and time it early,

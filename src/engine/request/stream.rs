@@ -1,21 +1,22 @@
 //! Reading a response body: each piece stamped with when its bytes reached the machine and
 //! handed to the decoder, until it ends, fails, times out or the race stops.
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
-
 use super::Try;
 use super::decode::{StreamEnd, StreamState};
 use super::send::Sent;
-use crate::engine::connection::chain;
+use crate::engine::connection::{Connection, ResponseBody};
 use crate::engine::read_note::ReadNote;
 use crate::event::ErrorClass;
 
 impl Try<'_> {
     /// Reads `body` to its end and sends its events, the final one last; returns the answer
     /// when it finished and its answer was collected (a session's turn).
-    pub(super) async fn stream(&self, mut body: Incoming, sent: &Sent) -> Option<String> {
+    pub(super) async fn stream(
+        &self,
+        connection: &mut Connection,
+        mut body: ResponseBody,
+        sent: &Sent,
+    ) -> Option<String> {
         let clock = self.ctx.clock;
         let deadlines = &sent.deadlines;
         let mut stream = StreamState::new(self.target, self.prompt, &self.out);
@@ -31,9 +32,10 @@ impl Try<'_> {
         tokio::pin!(expiry);
         let end = loop {
             // Sampled before the next frame is taken: the connection reads no further than the
-            // read that completes it until then, so this read is that one or an earlier one,
-            // and the socket it left empty before it is a floor under the frame's bytes.
-            // Sampled after, it could be a later read that emptied the socket after they
+            // read that completes it until then (HTTP/1.1 reads only in `next_data`, once all
+            // it read before was handed on), so this read is that one or an earlier one, and
+            // the socket it left empty before it is a floor under the frame's bytes. Sampled
+            // after, on HTTP/2 it could be a later read that emptied the socket after they
             // arrived.
             // HTTP/2: no floor (`connection/h2.rs`): this stream's frame may have been read before
             // a later read of another stream's.
@@ -51,7 +53,7 @@ impl Try<'_> {
                     stream.cancel(clock);
                     return None;
                 }
-                r = next_data(&mut body) => Ok(r),
+                r = connection.next_data(&mut body) => Ok(r),
                 () = &mut expiry => {
                     if deadline > expiry.deadline() {
                         expiry.as_mut().reset(deadline);
@@ -67,13 +69,13 @@ impl Try<'_> {
                     let note = ReadNote::of(read, before_frame, |at| {
                         clock.offset_of(at).clamp(sent.at, t)
                     });
-                    if let Some(end) = stream.on_bytes(t, &bytes, note) {
+                    if let Some(end) = stream.on_bytes(t, bytes, note) {
                         break end;
                     }
                 }
                 Ok(None) => break stream.on_body_end(),
                 Ok(Some(Err(err))) => {
-                    let message = format!("the connection failed mid-stream: {}", chain(&err));
+                    let message = format!("the connection failed mid-stream: {err}");
                     break StreamEnd::Failed(ErrorClass::StreamCut, message);
                 }
                 Err(()) => {
@@ -86,19 +88,5 @@ impl Try<'_> {
             }
         };
         stream.end(end).await
-    }
-}
-
-/// The next piece of the body's data (trailers are skipped), `None` at its end.
-pub(super) async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
-    loop {
-        match body.frame().await? {
-            Ok(frame) => {
-                if let Ok(data) = frame.into_data() {
-                    return Some(Ok(data));
-                }
-            }
-            Err(e) => return Some(Err(e)),
-        }
     }
 }

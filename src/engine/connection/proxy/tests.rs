@@ -4,7 +4,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
-use crate::engine::connection::Connection;
+use crate::engine::connection::{Body, Connection};
 
 fn origin_via(url: &str, proxy: &str) -> Origin {
     let (mut origin, _) = Origin::parse(url).unwrap();
