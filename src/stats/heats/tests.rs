@@ -16,7 +16,7 @@ fn view(request: u64, prompt: u32, sent_ms: u64) -> RequestView {
     view.state = RequestState::InFlight;
     view.ended_ms = None;
     view.output_tokens = None;
-    view.segments = Default::default();
+    view.segments = crate::stats::segments::Segments::default();
     view
 }
 
