@@ -14,7 +14,17 @@ use std::ops::Index;
 use std::slice;
 use std::sync::Arc;
 
-use super::snapshot::Segment;
+/// Text that arrived together, `at_ms` after the request was sent. Unsanitised model output:
+/// views must make it inert before drawing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub at_ms: f64,
+    pub text: String,
+    pub reasoning: bool,
+    pub chunks: u32,
+    /// The text is arguments of this tool call.
+    pub tool: Option<crate::event::ToolCall>,
+}
 
 /// Segments per frozen chunk: small enough that the part copied on write stays a few
 /// segments, large enough that the chunk pointers copied with it stay few.

@@ -166,17 +166,8 @@ pub enum RequestState {
     Cancelled,
 }
 
-/// Text that arrived together, `at_ms` after the request was sent. Unsanitised model output:
-/// views must make it inert before drawing it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Segment {
-    pub at_ms: f64,
-    pub text: String,
-    pub reasoning: bool,
-    pub chunks: u32,
-    /// The text is arguments of this tool call.
-    pub tool: Option<crate::event::ToolCall>,
-}
+/// Text that arrived together (kept in `stats/segments.rs`, with the chunks that hold it).
+pub use super::segments::Segment;
 
 /// A non-text stream event, `at_ms` after the request was sent, described for people
 /// (`headers 200`, `usage in=12 out=96`, `finished: stop`).
