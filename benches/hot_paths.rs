@@ -167,6 +167,82 @@ fn pipeline(c: &mut Criterion<ThreadCpu>) {
     group.finish();
 }
 
+/// Requests streaming at once and tokens each in [`publishing`]: the reference load of
+/// BENCHMARKS.md's "Per-event delivery" (100 streams, one token per event, 1 000-token answers).
+const STREAMS: u64 = 100;
+const TOKENS: u64 = 1000;
+/// Events between two published snapshots there: 30 a second at 100 k events/s.
+const EVENTS_PER_SNAPSHOT: usize = 3300;
+
+/// The events of [`STREAMS`] requests on one endpoint sent together, then one token each in
+/// turn, 1 ms apart per round, then their ends; built from the fixture's own events.
+fn streaming_race() -> Vec<RaceEvent> {
+    let template = |wanted: fn(&EventKind) -> bool| {
+        fixture::events(1, 1)
+            .find(|e| wanted(&e.kind))
+            .expect("the fixture has every kind")
+    };
+    let sent = template(|k| matches!(k, EventKind::Sent { warmup: false, .. }));
+    let mut content = template(|k| matches!(k, EventKind::Content { .. }));
+    if let EventKind::Content {
+        text,
+        chunks,
+        after,
+        ..
+    } = &mut content.kind
+    {
+        *text = "tok ".into();
+        *chunks = 1;
+        *after = None;
+    }
+    let finished = template(|k| matches!(k, EventKind::Finished { .. }));
+    let at = |event: &RaceEvent, ms: u64, request: u64| RaceEvent {
+        t: llmrace::event::Offset(ms * 1_000_000),
+        request: llmrace::event::RequestId(1000 + request),
+        ..event.clone()
+    };
+    let start = 10_000;
+    let mut events: Vec<RaceEvent> = (0..STREAMS).map(|r| at(&sent, start, r)).collect();
+    for token in 1..=TOKENS {
+        events.extend((0..STREAMS).map(|r| at(&content, start + token, r)));
+    }
+    events.extend((0..STREAMS).map(|r| at(&finished, start + TOKENS + 1, r)));
+    events
+}
+
+/// Publishing under a live race's text: the aggregator folds [`streaming_race`] and publishes
+/// a snapshot every [`EVENTS_PER_SNAPSHOT`] events, holding the last one as the dashboard
+/// does, so every request written after a snapshot is copied on write. Per event: the fold
+/// and its share of publishing and of those copies.
+fn publishing(c: &mut Criterion<ThreadCpu>) {
+    let events = streaming_race();
+    let mut group = c.benchmark_group("publish");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(6));
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(
+        format!("live_text/{STREAMS}x{TOKENS}_tokens_snapshot_every_{EVENTS_PER_SNAPSHOT}"),
+        |b| {
+            b.iter_batched(
+                || fixture::aggregator(1),
+                |mut aggregator| {
+                    let mut held = None;
+                    for batch in events.chunks(EVENTS_PER_SNAPSHOT) {
+                        for event in batch {
+                            aggregator.apply(event);
+                        }
+                        let t = batch.last().map_or(llmrace::event::Offset(0), |e| e.t);
+                        held = Some(Arc::new(aggregator.snapshot(t, false)));
+                    }
+                    (aggregator, held)
+                },
+                BatchSize::PerIteration,
+            );
+        },
+    );
+    group.finish();
+}
+
 /// The race of 8 × 100 k requests live (events up to the fixture's snapshot time; the race
 /// goes on, generated as it is consumed) and the same race of 8 × 100 k requests finished.
 fn big_race() -> (Aggregator, fixture::Events, Aggregator) {
@@ -418,6 +494,6 @@ fn replay_load(c: &mut Criterion<ThreadCpu>) {
 criterion_group! {
     name = hot_paths;
     config = config();
-    targets = decoding, aggregation, pipeline, dashboard, dashboard_in_flight, replay_load
+    targets = decoding, aggregation, pipeline, publishing, dashboard, dashboard_in_flight, replay_load
 }
 criterion_main!(hot_paths);

@@ -23,6 +23,7 @@ mod read_timing;
 pub mod recent;
 pub mod repeats;
 pub mod request;
+pub mod segments;
 pub mod server;
 mod server_track;
 pub mod snapshot;

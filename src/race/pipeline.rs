@@ -4,6 +4,7 @@
 //! `replay_dashboard.rs` are the same for recorded races.
 
 mod backlog;
+mod turn;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Controls;
-use crate::event::RaceEvent;
+use crate::event::{Offset, RaceEvent};
 use crate::record::Recorder;
 use crate::stats::{Aggregator, Snapshot};
 use crate::{clock, print, report, signals, tui};
@@ -117,13 +118,17 @@ pub(crate) async fn aggregate(
     let mut told = 0;
     let mut backlog = Backlog::default();
     let mut gather = false;
+    // Under a real-time policy, a worker gives this thread its core when it is overdue.
+    let turn = turn::arm(&clock);
     loop {
         if std::mem::take(&mut gather) {
             // Lets the next batch gather rather than being woken by every send.
+            turn.sleeping_until(Offset::from_duration(clock.now().as_duration() + GATHER));
             tokio::time::sleep(GATHER).await;
         }
         tokio::select! {
             n = events.recv_many(&mut batch, BATCH) => {
+                turn.running();
                 if n == 0 {
                     break;
                 }

@@ -1,7 +1,8 @@
 //! The inspector's data: each endpoint's most recent requests as [`RequestView`]s, filled from
 //! the events as they arrive, in a bounded ring. Views are shared with published snapshots and
 //! copied on write, so a snapshot costs one pointer copy per request and only the requests that
-//! changed since the last snapshot are ever cloned.
+//! changed since the last snapshot are ever cloned; their text and headers are shared by that
+//! copy too (`stats/segments.rs`), so it costs what changed, not the text so far.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -113,13 +114,13 @@ impl RequestView {
             state: RequestState::InFlight,
             http_status: None,
             server_request_id: None,
-            headers: Vec::new(),
+            headers: Arc::default(),
             new_connection: false,
             ttft_ms: None,
             ended_ms: None,
             output_tokens: None,
             finish_reason: None,
-            segments: Vec::new(),
+            segments: super::segments::Segments::new(),
             marks: Vec::new(),
             truncated: false,
             session: None,
@@ -151,7 +152,7 @@ impl RequestView {
                 self.http_status = Some(*status);
                 self.new_connection = *new_connection;
                 self.server_request_id.clone_from(server_request_id);
-                self.headers.clone_from(headers);
+                self.headers = headers.as_slice().into();
                 if *new_connection {
                     // The connection was opened before the request went out: its mark sits
                     // where connecting ended, when that is known.

@@ -140,8 +140,8 @@ pub struct RequestView {
     pub state: RequestState,
     pub http_status: Option<u16>,
     pub server_request_id: Option<String>,
-    /// The response headers (sensitive ones never recorded).
-    pub headers: Vec<(String, String)>,
+    /// The response headers (sensitive ones never recorded), shared by every copy of the view.
+    pub headers: Arc<[(String, String)]>,
     pub new_connection: bool,
     pub ttft_ms: Option<f64>,
     /// Set once the request ended (any outcome): its duration.
@@ -149,7 +149,7 @@ pub struct RequestView {
     pub output_tokens: Option<u32>,
     pub finish_reason: Option<String>,
     /// The response text as it arrived, one segment per arrival (capped, see `truncated`).
-    pub segments: Vec<Segment>,
+    pub segments: super::segments::Segments,
     /// Everything else that arrived (headers, usage, the end), for the raw view.
     pub marks: Vec<Mark>,
     /// Text beyond the inspector's cap was dropped (the result files have the timings).
@@ -166,17 +166,8 @@ pub enum RequestState {
     Cancelled,
 }
 
-/// Text that arrived together, `at_ms` after the request was sent. Unsanitised model output:
-/// views must make it inert before drawing it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Segment {
-    pub at_ms: f64,
-    pub text: String,
-    pub reasoning: bool,
-    pub chunks: u32,
-    /// The text is arguments of this tool call.
-    pub tool: Option<crate::event::ToolCall>,
-}
+/// Text that arrived together (kept in `stats/segments.rs`, with the chunks that hold it).
+pub use super::segments::Segment;
 
 /// A non-text stream event, `at_ms` after the request was sent, described for people
 /// (`headers 200`, `usage in=12 out=96`, `finished: stop`).

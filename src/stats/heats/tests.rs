@@ -16,7 +16,7 @@ fn view(request: u64, prompt: u32, sent_ms: u64) -> RequestView {
     view.state = RequestState::InFlight;
     view.ended_ms = None;
     view.output_tokens = None;
-    view.segments = Vec::new();
+    view.segments = crate::stats::segments::Segments::default();
     view
 }
 
@@ -72,7 +72,8 @@ fn places_go_to_the_succeeded_by_duration_and_figures_follow_the_state() {
         reasoning: false,
         chunks: 30,
         tool: None,
-    }];
+    }]
+    .into();
     let failed = ended(
         view(2, 0, 0),
         RequestState::Failed {

@@ -98,14 +98,14 @@ fn a_request_is_followed_from_sent_to_finished() {
     );
     assert_eq!(v.http_status, Some(200));
     assert_eq!(v.server_request_id.as_deref(), Some("req-1"));
-    assert_eq!(v.headers, vec![("server".to_string(), "mock".to_string())]);
+    assert_eq!(*v.headers, [("server".to_string(), "mock".to_string())]);
     assert!(v.new_connection);
     assert_eq!(v.ttft_ms, Some(50.0), "the empty chunk is not a token");
     assert_eq!(v.ended_ms, Some(80.0));
     assert_eq!(v.output_tokens, Some(2));
     assert_eq!(v.finish_reason.as_deref(), Some("stop"));
     assert_eq!(
-        v.segments,
+        v.segments.iter().cloned().collect::<Vec<_>>(),
         vec![
             Segment {
                 at_ms: 50.0,

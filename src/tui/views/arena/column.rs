@@ -156,7 +156,7 @@ fn response(
     } else {
         from = 0;
     }
-    for segment in request.segments[from..].iter().filter(shown) {
+    for segment in request.segments.iter().skip(from).filter(shown) {
         let mut text = inert(&segment.text).into_owned();
         let this = (segment.reasoning, segment.tool.as_ref().map(|t| t.index));
         if sections && section != Some(this) {

@@ -295,7 +295,7 @@ fn a_failure_without_a_first_token_says_so_in_a_narrow_column() {
     };
     request.ttft_ms = None;
     request.ended_ms = Some(0.035);
-    request.segments.clear();
+    request.segments = crate::stats::segments::Segments::default();
     let shown = text(&draw(80, 24, &snapshot, &arena(ArenaState::default())));
     // No first token will come: not "…" as if it were still waiting.
     assert!(shown.contains("TTFT —"), "{shown}");

@@ -209,7 +209,7 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
     if !req.headers.is_empty() {
         // Sensitive headers were never recorded; values are the server's, so made inert.
         rows.push(heading("response headers", theme.dim, width, theme));
-        for (name, value) in &req.headers {
+        for (name, value) in req.headers.iter() {
             let name = inert(name);
             let room = width.saturating_sub(draw::width(&name) + 2);
             rows.push(Line::from(vec![
@@ -269,13 +269,13 @@ mod tests {
             state: RequestState::Succeeded,
             http_status: Some(200),
             server_request_id: None,
-            headers: Vec::new(),
+            headers: std::sync::Arc::default(),
             new_connection: false,
             ttft_ms: segments.first().map(|s| s.at_ms),
             ended_ms: Some(3000.0),
             output_tokens: Some(9),
             finish_reason: None,
-            segments,
+            segments: segments.into(),
             marks: vec![Mark {
                 at_ms: 2900.0,
                 label: "finished: stop".into(),

@@ -378,8 +378,9 @@ fn the_raw_view_shows_apostrophes_as_they_are() {
     let requests = &mut snapshot.endpoints[THINKER].requests;
     let selected = requests.len() - 1 - view.inspector.from_newest;
     let request = std::sync::Arc::make_mut(&mut requests[selected]);
-    let last = request.segments.len() - 1;
-    request.segments[last].text = "it's \"fine\"\n".to_string();
+    if let Some(last) = request.segments.last_mut() {
+        last.text = "it's \"fine\"\n".to_string();
+    }
     for (w, h) in SIZES {
         let buffer = draw(w, h, &snapshot, &view);
         assert!(
@@ -443,7 +444,8 @@ fn tool_calls_request() {
         piece(98.0, 0, None, "Lisbon\", \"unit\": \"celsius\"}"),
         piece(101.0, 1, Some("calculator"), "{\"expression\": "),
         piece(110.0, 1, None, "\"(1200 * 0.15) + 42\"}"),
-    ];
+    ]
+    .into();
     request.ttft_ms = Some(81.0);
     request.finish_reason = Some("tool_calls".into());
     requests[index] = std::sync::Arc::new(request);
