@@ -76,9 +76,11 @@ async fn a_cut_or_corrupt_replay_plays_up_to_its_last_whole_event() {
     std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
     let replay = Replay::open(&cut).unwrap();
     let damage = replay.damage.as_deref().unwrap();
-    // Told as a cut file, not as events lost inside it.
+    // Told as a cut file, not as events lost inside it: where the cut falls in the compressed
+    // stream decides whether the inflater stops between records or inside one.
     assert!(
-        damage.starts_with("the file is cut or damaged after record ")
+        (damage.starts_with("the file is cut or damaged after record ")
+            || damage.starts_with("the file ends in the middle of record "))
             && !damage.contains("missing"),
         "{damage}"
     );
