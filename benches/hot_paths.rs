@@ -310,33 +310,42 @@ fn dashboard(c: &mut Criterion<ThreadCpu>) {
         ended as f64 / batches.max(1) as f64
     );
     for (label, snapshot) in [
-        ("live", Arc::new(live.snapshot(live_t, false))),
-        ("finished", Arc::new(finished.snapshot(live_t, true))),
+        ("live", live.snapshot(live_t, false)),
+        ("finished", finished.snapshot(live_t, true)),
     ] {
-        for view in [Screen::Board, Screen::Inspector, Screen::Charts] {
-            let info = race_info();
-            let theme = Theme::new(ThemeName::Dark);
-            let state = ViewState {
-                screen: view,
-                ..ViewState::default()
-            };
-            let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
-            group.bench_function(format!("render_120x40/{label}/{view:?}"), |b| {
-                b.iter(|| {
-                    let scene = Scene {
-                        info: &info,
-                        view: &state,
-                        snapshot: &snapshot,
-                        theme: &theme,
-                    };
-                    terminal
-                        .draw(|frame| screen::draw(frame, &scene))
-                        .expect("draw");
-                });
-            });
-        }
+        render_views(&mut group, &format!("render_120x40/{label}"), &snapshot);
     }
     group.finish();
+}
+
+/// Benches drawing the board, the inspector and the charts of `snapshot` at 120×40.
+fn render_views(
+    group: &mut criterion::BenchmarkGroup<'_, ThreadCpu>,
+    name: &str,
+    snapshot: &Snapshot,
+) {
+    for view in [Screen::Board, Screen::Inspector, Screen::Charts] {
+        let info = race_info();
+        let theme = Theme::new(ThemeName::Dark);
+        let state = ViewState {
+            screen: view,
+            ..ViewState::default()
+        };
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
+        group.bench_function(format!("{name}/{view:?}"), |b| {
+            b.iter(|| {
+                let scene = Scene {
+                    info: &info,
+                    view: &state,
+                    snapshot,
+                    theme: &theme,
+                };
+                terminal
+                    .draw(|frame| screen::draw(frame, &scene))
+                    .expect("draw");
+            });
+        });
+    }
 }
 
 /// Issue 22's scale target: this many streams in flight at once, none of them ended.
@@ -410,28 +419,7 @@ fn dashboard_in_flight(c: &mut Criterion<ThreadCpu>) {
             total
         });
     });
-    for view in [Screen::Board, Screen::Inspector, Screen::Charts] {
-        let info = race_info();
-        let theme = Theme::new(ThemeName::Dark);
-        let state = ViewState {
-            screen: view,
-            ..ViewState::default()
-        };
-        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
-        group.bench_function(format!("render_120x40/{view:?}"), |b| {
-            b.iter(|| {
-                let scene = Scene {
-                    info: &info,
-                    view: &state,
-                    snapshot: &snapshot,
-                    theme: &theme,
-                };
-                terminal
-                    .draw(|frame| screen::draw(frame, &scene))
-                    .expect("draw");
-            });
-        });
-    }
+    render_views(&mut group, "render_120x40", &snapshot);
     group.finish();
 }
 
