@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use chunked::Chunked;
 
