@@ -159,3 +159,46 @@ async fn hostile_heads_fail_with_what_was_wrong() {
         }
     }
 }
+
+/// A server that answers 413 as soon as it has read a large request's head, and then reads no
+/// more of it: the request fails at once with the server's 413, not with a timeout while the
+/// request's write waits for room.
+#[tokio::test]
+async fn an_answer_before_a_large_request_is_read_is_reported() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut byte = [0; 1];
+                while !got.ends_with(b"\r\n\r\n") {
+                    if stream.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    got.push(byte[0]);
+                }
+                let reply: &[u8] = if got.starts_with(b"POST") {
+                    b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 9\r\n\r\ntoo large"
+                } else {
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                };
+                let _ = stream.write_all(reply);
+                // Holds the connection open, reading nothing more.
+                std::thread::sleep(std::time::Duration::from_secs(30));
+                drop(stream);
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = race_config(&[&format!("s=openai:{url}#m")], 1, 1);
+    config.workload.prompts =
+        llmrace::config::PromptSource::Inline(vec!["word ".repeat(2_000_000)]);
+    run(config, dir.path()).await;
+    let records = records(dir.path());
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
+    assert_eq!(r.http_status, Some(413), "{r:?}");
+}

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use chunked::Chunked;
 
@@ -126,17 +126,80 @@ impl H1 {
         self.keep_alive = false;
         self.framing = Framing::Idle;
         let message = serialize(request);
-        let wrote = match self.io.write_all(&message).await {
-            Ok(()) => self.io.flush().await,
-            Err(e) => Err(e),
-        };
+        let wrote = self.write_request(&message).await;
+        let cut_short = wrote.is_err();
         match (wrote, self.read_head().await) {
-            (_, Ok(response)) => Ok(response),
+            (_, Ok(response)) => {
+                // The request was not sent whole: the server cannot be read past this answer.
+                if cut_short {
+                    self.keep_alive = false;
+                }
+                Ok(response)
+            }
             // A server that answers before it reads the whole request (and then closes) may
             // break the write: its answer is what counts, if it came.
             (Err(e), Err(_)) => Err(Failure::io("writing the request failed", &e)),
             (Ok(()), Err(failure)) => Err(failure),
         }
+    }
+
+    /// Writes `message` and flushes it, reading what the server sends meanwhile: a server that
+    /// answers (413, 401…) before it reads a large request stops the writing, so that its answer
+    /// is read rather than the write waiting for room until a timeout. Its error is then
+    /// "answered before the whole request was sent"; a server that closes or fails meanwhile
+    /// also stops it.
+    async fn write_request(&mut self, message: &[u8]) -> io::Result<()> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        let mut written = 0;
+        poll_fn(|cx| {
+            loop {
+                if written < message.len() {
+                    match Pin::new(&mut self.io).poll_write(cx, &message[written..]) {
+                        Poll::Ready(Ok(0)) => {
+                            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                        }
+                        Poll::Ready(Ok(n)) => {
+                            written += n;
+                            continue;
+                        }
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => {}
+                    }
+                } else if let Poll::Ready(done) = Pin::new(&mut self.io).poll_flush(cx) {
+                    return Poll::Ready(done);
+                }
+                // The writing waits: read whatever the server sends meanwhile.
+                let to = (self.end + READ_SIZE).min(self.buf.len());
+                if self.end == to {
+                    return Poll::Pending;
+                }
+                let mut room = ReadBuf::new(&mut self.buf[self.end..to]);
+                match Pin::new(&mut self.io).poll_read(cx, &mut room) {
+                    Poll::Ready(Ok(())) => {
+                        let n = room.filled().len();
+                        if n == 0 {
+                            return Poll::Ready(Err(io::Error::other(
+                                "the server closed the connection before the whole request \
+                                 was sent",
+                            )));
+                        }
+                        self.end += n;
+                        self.read.add(n);
+                        if final_head_read(&self.buf[self.start..self.end]) {
+                            return Poll::Ready(Err(io::Error::other(
+                                "the server answered before the whole request was sent",
+                            )));
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        })
+        .await
     }
 
     async fn read_head(&mut self) -> Result<http::Response<()>, Failure> {
@@ -347,6 +410,23 @@ fn serialize(request: &http::Request<Bytes>) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
+}
+
+/// Whether `bytes` hold a whole final (not 1xx) response head after any interim ones, or
+/// something that is no response head at all: either way the server said its word.
+fn final_head_read(mut bytes: &[u8]) -> bool {
+    loop {
+        match parse_head(bytes) {
+            Ok(None) => return false,
+            Ok(Some((response, len)))
+                if response.status().is_informational()
+                    && response.status() != http::StatusCode::SWITCHING_PROTOCOLS =>
+            {
+                bytes = &bytes[len..];
+            }
+            Ok(Some(_)) | Err(_) => return true,
+        }
+    }
 }
 
 /// A whole response head at the start of `bytes`, and its length; `None` when more must come.

@@ -247,3 +247,44 @@ async fn the_buffer_stays_its_size_whatever_the_body() {
     assert!(h1.is_idle());
     drop(writing.await.unwrap());
 }
+
+/// A server that answers (413) before it reads a request larger than the pipe holds: its answer
+/// is read, not a write left waiting for room, and the connection is not reused.
+#[tokio::test]
+async fn an_answer_before_the_whole_request_is_read_stops_the_writing() {
+    let (client, mut server) = tokio::io::duplex(4 * 1024);
+    let mut h1 = H1::new(Box::new(client), super::super::BytesRead::default());
+    server
+        .write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Payload Too Large\r\ncontent-length: 3\r\n\r\nbig")
+        .await
+        .unwrap();
+    let large = http::Request::post("/v1/chat")
+        .body(Bytes::from(vec![b'x'; 1024 * 1024]))
+        .unwrap();
+    let response = h1.exchange(&large).await.map_err(|f| f.message).unwrap();
+    assert_eq!(response.status(), 413);
+    let mut body = Vec::new();
+    while let Some(piece) = h1.next_data().await {
+        body.extend_from_slice(piece.unwrap());
+    }
+    assert_eq!(body, b"big");
+    assert!(!h1.is_idle());
+}
+
+/// A server that closes without answering while the request is being written: the exchange
+/// fails saying so, it does not wait.
+#[tokio::test]
+async fn a_close_while_the_request_is_written_fails_the_exchange() {
+    let (client, server) = tokio::io::duplex(4 * 1024);
+    let mut h1 = H1::new(Box::new(client), super::super::BytesRead::default());
+    drop(server);
+    let large = http::Request::post("/v1/chat")
+        .body(Bytes::from(vec![b'x'; 1024 * 1024]))
+        .unwrap();
+    let failure = h1.exchange(&large).await.unwrap_err();
+    assert!(
+        failure.message.starts_with("writing the request failed"),
+        "{}",
+        failure.message
+    );
+}
