@@ -137,3 +137,22 @@ fn an_end_that_claims_every_number_is_damage_and_no_panic() {
             .contains("missing before the end record")
     );
 }
+
+#[test]
+fn a_tail_of_zeros_stops_the_reading_at_once_and_says_so() {
+    let (_, text, replay) = small_file();
+    let start = records_start(&text);
+    let mut rest = &text[start..];
+    let first_len = super::binary::read_length(&mut rest).unwrap().unwrap();
+    let second = text.len() - rest.len() + usize::try_from(first_len).unwrap();
+    // The file from its second record on zeroed, as a disk leaves it after a crash, or a
+    // gzip bomb of zeros: one event read, then one message, not one per zero byte.
+    let mut zeroed = text[..second].to_vec();
+    zeroed.resize(second + 1_000_000, 0);
+    let (events, reader) = read(&zeroed).unwrap();
+    assert_eq!(events, replay.events[..1]);
+    assert_eq!(
+        reader.damage(),
+        Some("record 2 is empty (zero bytes where a record's length belongs)")
+    );
+}

@@ -372,6 +372,14 @@ impl<R: BufRead> ReplayReader<R> {
                 )));
             }
         };
+        if length == 0 {
+            // Every record holds at least its tag: zeros here are a zeroed or made-up tail
+            // (a disk's after a crash, a gzip bomb), which would otherwise read as billions of
+            // unreadable records, each told.
+            return self.stop(Some(format!(
+                "record {number} is empty (zero bytes where a record's length belongs)"
+            )));
+        }
         if length > MAX_LINE_BYTES as u64 {
             return self.stop(Some(format!(
                 "record {number} is longer than {} MiB",
