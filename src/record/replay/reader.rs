@@ -357,20 +357,21 @@ impl<R: BufRead> ReplayReader<R> {
     /// the end. Records are numbered from 1 in what the file tells.
     fn read_record(&mut self) -> Option<RaceEvent> {
         let number = self.records_read + 1;
+        // Where the file stops inside a record: cut there, or unreadable from there on.
+        let ends_inside = || format!("the file ends in the middle of record {number}");
+        let damaged_after = |e: &std::io::Error| {
+            format!(
+                "the file is cut or damaged after record {}: {e}",
+                number - 1
+            )
+        };
         let length = match binary::read_length(&mut self.input) {
             Ok(Some(length)) => length,
             Ok(None) => return self.stop(None),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return self.stop(Some(format!(
-                    "the file ends in the middle of record {number}"
-                )));
+                return self.stop(Some(ends_inside()));
             }
-            Err(e) => {
-                return self.stop(Some(format!(
-                    "the file is cut or damaged after record {}: {e}",
-                    number - 1
-                )));
-            }
+            Err(e) => return self.stop(Some(damaged_after(&e))),
         };
         if length == 0 {
             // Every record holds at least its tag: zeros here are a zeroed or made-up tail
@@ -388,17 +389,8 @@ impl<R: BufRead> ReplayReader<R> {
         }
         match read_exactly(&mut self.input, &mut self.line, length) {
             Ok(true) => {}
-            Ok(false) => {
-                return self.stop(Some(format!(
-                    "the file ends in the middle of record {number}"
-                )));
-            }
-            Err(e) => {
-                return self.stop(Some(format!(
-                    "the file is cut or damaged after record {}: {e}",
-                    number - 1
-                )));
-            }
+            Ok(false) => return self.stop(Some(ends_inside())),
+            Err(e) => return self.stop(Some(damaged_after(&e))),
         }
         self.records_read = number;
         let records = self.binary.as_mut()?;
