@@ -6,6 +6,7 @@
 
 mod answer;
 mod decode;
+mod guard;
 mod head;
 mod send;
 mod stream;

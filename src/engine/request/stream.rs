@@ -1,8 +1,13 @@
 //! Reading a response body: each piece stamped with when its bytes reached the machine and
 //! handed to the decoder, until it ends, fails, times out or the race stops.
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+
 use super::Try;
 use super::decode::{StreamEnd, StreamState};
+use super::guard::Guards;
 use super::send::Sent;
 use crate::engine::connection::{Connection, ResponseBody};
 use crate::engine::read_note::ReadNote;
@@ -27,9 +32,11 @@ impl Try<'_> {
         }
         // One timer for the whole body, moved only when the deadline it guards came nearer
         // (once, at the first bytes, when the idle timeout is the shorter) or when it fires
-        // before the deadline, which later bytes pushed back: not a timer per chunk.
-        let expiry = tokio::time::sleep_until(deadlines.before_first_token());
-        tokio::pin!(expiry);
+        // before the deadline, which later bytes pushed back: not a timer per chunk. It and the
+        // race's stop are polled only when they woke the task (`guard.rs`), not per piece.
+        let expiry = pin!(tokio::time::sleep_until(deadlines.before_first_token()));
+        let stop = pin!(self.ctx.abort.cancelled());
+        let mut guards = Guards::new(stop, expiry);
         let end = loop {
             // Sampled before the next frame is taken: the connection reads no further than the
             // read that completes it until then (HTTP/1.1 reads only in `next_data`, once all
@@ -44,24 +51,35 @@ impl Try<'_> {
                 Some(last_bytes) => deadlines.between_chunks(clock, last_bytes),
                 None => deadlines.before_first_token(),
             };
-            if deadline < expiry.deadline() {
-                expiry.as_mut().reset(deadline);
+            if deadline < guards.deadline() {
+                guards.reset(deadline);
             }
-            let chunk = tokio::select! {
-                biased;
-                () = self.ctx.abort.cancelled() => {
-                    stream.cancel(clock);
-                    return None;
-                }
-                r = connection.next_data(&mut body) => Ok(r),
-                () = &mut expiry => {
-                    if deadline > expiry.deadline() {
-                        expiry.as_mut().reset(deadline);
-                        continue;
+            // The stop first, then the bytes, then the timer: bytes there when it fires count.
+            let chunk = {
+                let mut next = pin!(connection.next_data(&mut body));
+                poll_fn(|cx| {
+                    let look = guards.look(cx);
+                    if look.stopped {
+                        return Poll::Ready(None);
                     }
-                    Err(())
-                }
+                    if let Poll::Ready(r) = next.as_mut().poll(cx) {
+                        return Poll::Ready(Some(Ok(r)));
+                    }
+                    if look.expired {
+                        return Poll::Ready(Some(Err(())));
+                    }
+                    Poll::Pending
+                })
+                .await
             };
+            let Some(chunk) = chunk else {
+                stream.cancel(clock);
+                return None;
+            };
+            if chunk.is_err() && deadline > guards.deadline() {
+                guards.reset(deadline);
+                continue;
+            }
             match chunk {
                 Ok(Some(Ok(bytes))) => {
                     let read = sent.arrival.last_read();
