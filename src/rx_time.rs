@@ -30,7 +30,7 @@ use std::time::{Instant, SystemTime};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use arrival::arrival_instant;
+use arrival::{Clocks, arrival_instant};
 pub use arrival::{LastArrival, Read};
 pub use peer::Peer;
 
@@ -97,14 +97,12 @@ impl TimedStream {
     }
 
     /// Notes that a read which began at `began` returned bytes, which the kernel stamped
-    /// `stamp` if it did; `filled` when the read took all the room it had.
-    fn note_arrival(&self, stamp: Option<SystemTime>, began: Instant, filled: bool) {
-        let wall_now = SystemTime::now();
-        let now = Instant::now();
-        let emptied = (!filled).then_some(began);
-        let stamped = stamp.is_some_and(|stamp| stamp <= wall_now);
-        self.arrival
-            .set(arrival_instant(stamp, wall_now, now), now, emptied, stamped);
+    /// `stamp` if it did; `filled` when the read took all the room it had. A stamped read
+    /// costs the two clock reads before it, no more (`arrival_instant`).
+    fn note_arrival(&self, stamp: Option<SystemTime>, began: Clocks, filled: bool) {
+        let emptied = (!filled).then_some(began.mono);
+        let (arrived, now, stamped) = arrival_instant(stamp, began, Instant::now);
+        self.arrival.set(arrived, now, emptied, stamped);
     }
 
     /// A handle on the arrival of the bytes read last.
@@ -200,7 +198,7 @@ impl AsyncRead for TimedStream {
                 // token's few hundred bytes) rather than zeroing 8 KiB of hyper's every time.
                 let room = buf.remaining().min(MAX_READ);
                 let control = &mut this.control;
-                let began = Instant::now();
+                let began = Clocks::now();
                 let mut got = None;
                 let read = this.stream.try_io(tokio::io::Interest::READABLE, || {
                     let (n, stamp) = kernel::receive_into(fd, room, control, buf)?;
@@ -231,7 +229,7 @@ impl AsyncRead for TimedStream {
         #[cfg(not(target_os = "linux"))]
         loop {
             std::task::ready!(this.stream.poll_read_ready(cx))?;
-            let began = Instant::now();
+            let began = Clocks::now();
             let room = buf.remaining();
             match this.stream.try_read(buf.initialize_unfilled()) {
                 Ok(n) => {
@@ -353,8 +351,7 @@ mod tests {
         let _ = send_and_read(&mut client, &mut server, b"x").await;
         #[cfg(not(target_os = "linux"))]
         assert!(!server.arrival().last_read().unwrap().stamped);
-        let read = Instant::now();
-        server.note_arrival(None, read, false);
+        server.note_arrival(None, Clocks::now(), false);
         let noted = server.arrival().last_read().unwrap();
         assert!(!noted.stamped, "{noted:?}");
         assert_eq!(noted.late, Duration::ZERO);

@@ -82,18 +82,53 @@ impl LastArrival {
     }
 }
 
-/// The monotonic instant of a wall-clock receive `stamp`, given both clocks read together
-/// (wall first, so the result errs late). A stamp from the future (the wall clock stepped
-/// back) or none at all gives `now`: arrivals are never later than the read that saw them.
+/// Both clocks, read together just before a read (wall first, so what is placed by them errs
+/// late): the one pair of clock reads a stamped read needs.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Clocks {
+    pub(super) wall: SystemTime,
+    pub(super) mono: Instant,
+}
+
+impl Clocks {
+    pub(super) fn now() -> Clocks {
+        Clocks {
+            wall: SystemTime::now(),
+            mono: Instant::now(),
+        }
+    }
+}
+
+/// The monotonic instant of a wall-clock receive `stamp` of a read that began at `began`, the
+/// instant the read counts as done at, and whether the stamp placed it; `end` reads the
+/// monotonic clock after the read, and is called only when it must be. A stamp from before the
+/// read is its age before `began` (no later clock read: the read's lateness is then counted to
+/// its start, a lower bound). A stamp from during the read (bytes that came while it ran) is
+/// placed as far after `began`. None, or one from after the read's end (the wall clock stepped
+/// back), gives the read's end: arrivals are never later than the read that saw them.
 pub(super) fn arrival_instant(
     stamp: Option<SystemTime>,
-    wall_now: SystemTime,
-    now: Instant,
-) -> Instant {
-    stamp
-        .and_then(|stamp| wall_now.duration_since(stamp).ok())
-        .and_then(|age| now.checked_sub(age))
-        .unwrap_or(now)
+    began: Clocks,
+    end: impl FnOnce() -> Instant,
+) -> (Instant, Instant, bool) {
+    let Some(stamp) = stamp else {
+        let end = end();
+        return (end, end, false);
+    };
+    if let Some(arrived) = began
+        .wall
+        .duration_since(stamp)
+        .ok()
+        .and_then(|age| began.mono.checked_sub(age))
+    {
+        return (arrived, began.mono, true);
+    }
+    let end = end();
+    let during = stamp.duration_since(began.wall).unwrap_or_default();
+    match began.mono.checked_add(during) {
+        Some(arrived) if arrived <= end => (arrived, end, true),
+        _ => (end, end, false),
+    }
 }
 
 #[cfg(test)]
@@ -110,21 +145,48 @@ mod tests {
     #[test]
     fn a_stamp_becomes_the_same_age_on_the_monotonic_clock() {
         let now = Instant::now();
-        let wall_now = wall(1_800_000_000_000_000);
+        let began = Clocks {
+            wall: wall(1_800_000_000_000_000),
+            mono: now,
+        };
         let stamp = wall(1_800_000_000_000_000 - 3_000);
-        assert_eq!(
-            arrival_instant(Some(stamp), wall_now, now),
-            now.checked_sub(Duration::from_millis(3)).unwrap()
-        );
+        let (arrived, read, stamped) =
+            arrival_instant(Some(stamp), began, || panic!("no clock read"));
+        assert_eq!(arrived, now.checked_sub(Duration::from_millis(3)).unwrap());
+        assert_eq!(read, now);
+        assert!(stamped);
     }
 
     #[test]
-    fn no_stamp_or_a_future_one_gives_the_read_instant() {
+    fn no_stamp_gives_the_read_end() {
         let now = Instant::now();
-        let wall_now = wall(1_800_000_000_000_000);
-        assert_eq!(arrival_instant(None, wall_now, now), now);
+        let began = Clocks {
+            wall: wall(1_800_000_000_000_000),
+            mono: now,
+        };
+        let end = now + Duration::from_micros(7);
+        assert_eq!(arrival_instant(None, began, || end), (end, end, false));
+    }
+
+    #[test]
+    fn a_stamp_during_the_read_is_placed_after_its_start_but_never_after_its_end() {
+        let now = Instant::now();
+        let began = Clocks {
+            wall: wall(1_800_000_000_000_000),
+            mono: now,
+        };
+        let end = now + Duration::from_micros(10);
+        let during = wall(1_800_000_000_000_000 + 4);
+        assert_eq!(
+            arrival_instant(Some(during), began, || end),
+            (now + Duration::from_micros(4), end, true)
+        );
+        // After the read's end: the wall clock stepped back while the read ran.
         let future = wall(1_800_000_000_000_000 + 5_000);
-        assert_eq!(arrival_instant(Some(future), wall_now, now), now);
+        assert_eq!(
+            arrival_instant(Some(future), began, || end),
+            (end, end, false)
+        );
     }
 
     /// A wall clock stepped back between a segment's stamp and its read puts the stamp far in
