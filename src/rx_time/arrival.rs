@@ -18,7 +18,8 @@ pub struct LastArrival(Arc<Mutex<Reads>>);
 pub struct Read {
     /// When its last segment reached the machine (the kernel's stamp, or the read's instant).
     pub arrived: Instant,
-    /// How long after `arrived` the read happened: the time the bytes waited for the reader.
+    /// How long after `arrived` the read began (its end, for bytes that came while it ran): the
+    /// time the bytes waited for the reader.
     /// A lower bound on how long its earliest bytes waited: segments queued before the last
     /// one carry its stamp too. Never more than the time since `after`, so a stepped wall
     /// clock cannot make a prompt read look late.
