@@ -103,6 +103,10 @@ impl Encoder {
     }
 
     /// Appends the end record.
+    #[expect(
+        clippy::unused_self,
+        reason = "the end is the last record of the encoder that wrote the events"
+    )]
     pub(crate) fn end(&mut self, end: ReplayEnd, events: u64, out: &mut Vec<u8>) {
         let start = open(out);
         out.push(END);
@@ -411,7 +415,7 @@ mod tests {
             .enumerate()
             .map(|(i, n)| {
                 let kind = EventKind::Content {
-                    text: "x".repeat(n).into(),
+                    text: "x".repeat(n),
                     reasoning: false,
                     chunks: 1,
                     after: None,
