@@ -6,6 +6,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use llmrace::{Cli, Command};
 
+/// mimalloc rather than glibc's malloc: an event's text is allocated by the runtime's worker and
+/// freed by the pipeline's thread, the slow path of glibc's arenas; mimalloc frees it to its
+/// owner's list cheaply. BENCHMARKS.md ("From event to snapshot, third pass") measures it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

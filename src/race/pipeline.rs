@@ -134,7 +134,9 @@ pub(crate) async fn aggregate(
                 }
                 gather = n < BATCH;
                 backlog.note(&batch, events.len(), clock.now());
-                for mut event in batch.drain(..) {
+                // Taken in place, not moved out one by one: an event is large (a `Content` is
+                // most of it) and the recorder and the aggregator only read it.
+                for event in &mut batch {
                     // Servers quote the key they refused; the message is the one place a
                     // server's words about the request reach the files.
                     if let crate::event::EventKind::Failed { message, .. } = &mut event.kind
@@ -148,11 +150,12 @@ pub(crate) async fn aggregate(
                     {
                         error.message = clean;
                     }
-                    recorder.event(&event);
-                    if let Some(record) = aggregator.apply(&event) {
+                    recorder.event(event);
+                    if let Some(record) = aggregator.apply(event) {
                         recorder.request(&record);
                     }
                 }
+                batch.clear();
             }
             _ = tick.tick() => {
                 // Once a second even when nothing arrived: race time and live rates move on

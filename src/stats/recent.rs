@@ -268,7 +268,7 @@ impl RequestView {
         }
         self.segments.push(Segment {
             at_ms,
-            text: kept.to_string(),
+            text: kept.into(),
             reasoning,
             chunks,
             tool: tool.cloned(),

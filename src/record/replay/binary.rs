@@ -38,14 +38,13 @@ pub(crate) struct Deltas {
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     last: Deltas,
-    body: Vec<u8>,
 }
 
 impl Encoder {
     /// Appends `event`'s record to `out`.
     pub(crate) fn event(&mut self, event: &RaceEvent, out: &mut Vec<u8>) {
-        let body = &mut self.body;
-        body.clear();
+        let start = open(out);
+        let body = &mut *out;
         let (t, request) = (event.t.0, event.request.0);
         let tag = if matches!(event.kind, EventKind::Content { .. }) {
             CONTENT
@@ -100,18 +99,21 @@ impl Encoder {
                 let _ = serde_json::to_writer(&mut *body, kind);
             }
         }
-        frame(body, out);
+        close(out, start);
     }
 
     /// Appends the end record.
+    #[expect(
+        clippy::unused_self,
+        reason = "the end is the last record of the encoder that wrote the events"
+    )]
     pub(crate) fn end(&mut self, end: ReplayEnd, events: u64, out: &mut Vec<u8>) {
-        let body = &mut self.body;
-        body.clear();
-        body.push(END);
-        put(body, end.t.0);
-        body.push(u8::from(end.interrupted));
-        put(body, events);
-        frame(body, out);
+        let start = open(out);
+        out.push(END);
+        put(out, end.t.0);
+        out.push(u8::from(end.interrupted));
+        put(out, events);
+        close(out, start);
     }
 }
 
@@ -119,9 +121,30 @@ fn flag(set: bool, bit: u8) -> u8 {
     if set { bit } else { 0 }
 }
 
-fn frame(body: &[u8], out: &mut Vec<u8>) {
-    put(out, body.len() as u64);
-    out.extend_from_slice(body);
+/// Starts a record in `out`: a byte for its length, which most records (a token's text, a few
+/// numbers) fit in. The body is then written straight after it, not into a buffer of its own
+/// and copied; returns where the record starts, for [`close`].
+fn open(out: &mut Vec<u8>) -> usize {
+    out.push(0);
+    out.len() - 1
+}
+
+/// Writes the length of the record opened at `start`; a body of 128 bytes or more needs a
+/// longer varint, and moves up to make room for it. The bytes are those of the length
+/// followed by the body, whichever way they were written.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "below 0x80 the length is its own one-byte varint"
+)]
+fn close(out: &mut Vec<u8>, start: usize) {
+    let length = out.len() - start - 1;
+    if length < 0x80 {
+        out[start] = length as u8;
+        return;
+    }
+    let mut prefix = Vec::with_capacity(10);
+    put(&mut prefix, length as u64);
+    out.splice(start..=start, prefix);
 }
 
 /// `n` as LEB128: seven bits a byte, low first, the high bit set on all but the last.
@@ -381,6 +404,39 @@ mod tests {
     fn every_event_of_the_fixture_race_reads_back_the_same() {
         let replay = super::super::fixture::replay(3, 40);
         round_trip(&replay.events);
+    }
+
+    /// A record's body is written after a one-byte length that a longer one replaces: records
+    /// whose length needs one, two and three bytes, each after others in the same buffer.
+    #[test]
+    fn records_of_every_length_around_a_varints_steps_read_back() {
+        let lengths = (0..140).chain(16_370..16_400).chain([200_000]);
+        let events: Vec<RaceEvent> = lengths
+            .enumerate()
+            .map(|(i, n)| {
+                let kind = EventKind::Content {
+                    text: "x".repeat(n),
+                    reasoning: false,
+                    chunks: 1,
+                    after: None,
+                    late_us: None,
+                    unstamped: false,
+                    tool: None,
+                };
+                event(i as u64 * 1_000, i as u64 % 7, kind)
+            })
+            .collect();
+        round_trip(&events);
+        let mut out = Vec::new();
+        // The first of 16 384 bytes: 16 370 + 14.
+        Encoder::default().event(&events[140 + 14], &mut out);
+        let (mut input, body) = (&out[..], out.len() - 3);
+        assert_eq!(read_length(&mut input).unwrap(), Some(body as u64));
+        assert_eq!(
+            input.len(),
+            body,
+            "the shortest varint: three bytes for 16 KiB"
+        );
     }
 
     #[test]

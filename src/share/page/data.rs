@@ -210,7 +210,7 @@ fn response(view: &RequestView) -> Response {
             Some(tool) if segment.text.is_empty() => {
                 format!("[tool call {}]", tool.name.as_deref().unwrap_or("?"))
             }
-            _ => segment.text.clone(),
+            _ => segment.text.to_string(),
         };
         let (text, n) = cut(&text, left);
         was_cut |= n > left;

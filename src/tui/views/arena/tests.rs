@@ -271,7 +271,7 @@ fn a_long_answer_shows_its_end_without_laying_out_the_rest() {
     let template = request.segments[0].clone();
     request.segments = (0..4000)
         .map(|i| crate::stats::snapshot::Segment {
-            text: format!("w{i} "),
+            text: format!("w{i} ").into(),
             ..template.clone()
         })
         .collect();

@@ -187,7 +187,7 @@ pub fn raw_rows(req: &RequestView, width: usize, theme: &Theme) -> Vec<Line<'sta
                                 .map_or(String::new(), |n| format!("{n} ")),
                             segment.text
                         ),
-                        None => segment.text.clone(),
+                        None => segment.text.to_string(),
                     };
                     // Escaped, so line breaks and controls show as `\n`, `\u{1b}`.
                     let excerpt = draw::fit(&escaped(&text), room);

@@ -340,7 +340,7 @@ fn follows_the_end_until_scrolled_up() {
     request.segments = (0..200)
         .map(|n| crate::stats::snapshot::Segment {
             at_ms: first.at_ms + f64::from(n) * 20.0,
-            text: format!(" word{n}"),
+            text: format!(" word{n}").into(),
             ..first.clone()
         })
         .collect();
@@ -379,7 +379,7 @@ fn the_raw_view_shows_apostrophes_as_they_are() {
     let selected = requests.len() - 1 - view.inspector.from_newest;
     let request = std::sync::Arc::make_mut(&mut requests[selected]);
     if let Some(last) = request.segments.last_mut() {
-        last.text = "it's \"fine\"\n".to_string();
+        last.text = "it's \"fine\"\n".into();
     }
     for (w, h) in SIZES {
         let buffer = draw(w, h, &snapshot, &view);
