@@ -9,7 +9,8 @@
 //! wake-up serves every socket that became readable meanwhile.
 //!
 //! How long: a fraction ([`SHARE`]) of the shortest gap seen lately between two segments of one
-//! connection, between [`SHORTEST`] (100 µs) and [`LONGEST`] (1 ms). Where each stream writes
+//! connection, between [`SHORTEST`] (100 µs) and [`LONGEST`] (1 ms); [`SHORTEST`] when many of
+//! the gaps are shorter than that (a stream writing faster than every 100 µs). Where each stream writes
 //! every millisecond the gather stays at 100 µs; where thousands of streams write every 50 ms
 //! each (20 tokens/s), a wake-up lets 1 ms of segments gather instead of 100 µs, and the worker
 //! wakes a tenth as often.
@@ -57,8 +58,12 @@ pub fn sized(shortest_gap: Option<Duration>) -> Duration {
 /// to wait read the gather and, once a window, size it anew.
 #[derive(Debug)]
 pub struct Gather {
-    /// The shortest gap noted in this window, in nanoseconds (`u64::MAX`: none).
+    /// The shortest gap of at least [`SHORTEST`] noted in this window, in nanoseconds
+    /// (`u64::MAX`: none).
     shortest_ns: AtomicU64,
+    /// How many gaps this window noted, and how many of them were under [`SHORTEST`].
+    gaps: AtomicU64,
+    small: AtomicU64,
     /// The current gather, in nanoseconds.
     current_ns: AtomicU64,
     /// When this window began, in nanoseconds after `origin`.
@@ -84,6 +89,8 @@ impl Gather {
     pub fn new(origin: Instant) -> Self {
         Self {
             shortest_ns: AtomicU64::new(u64::MAX),
+            gaps: AtomicU64::new(0),
+            small: AtomicU64::new(0),
             current_ns: AtomicU64::new(nanos(SHORTEST)),
             window_ns: AtomicU64::new(0),
             origin,
@@ -97,11 +104,14 @@ impl Gather {
         Short(self)
     }
 
-    /// Notes the gap between two segments of one connection that were read apart. Gaps shorter
-    /// than [`SHORTEST`] say nothing the shortest gather does not already allow for (a server
-    /// writing an answer's last events back to back), so they are left out.
+    /// Notes the gap between two segments of one connection that were read apart. A gap shorter
+    /// than [`SHORTEST`] is only counted: a server writing an answer's last events back to back
+    /// leaves a few such now and then, which must not pin the gather, but a stream writing
+    /// faster than every 100 µs leaves mostly such gaps, and then the gather stays short.
     pub fn note_gap(&self, gap: Duration) {
+        self.gaps.fetch_add(1, Ordering::Relaxed);
         if gap < SHORTEST {
+            self.small.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let gap = nanos(gap);
@@ -125,7 +135,11 @@ impl Gather {
                 .is_ok()
         {
             let shortest = self.shortest_ns.swap(u64::MAX, Ordering::Relaxed);
-            let gap = (shortest != u64::MAX).then(|| Duration::from_nanos(shortest));
+            let gaps = self.gaps.swap(0, Ordering::Relaxed);
+            let small = self.small.swap(0, Ordering::Relaxed);
+            // One gap in [`SHARE`] under 100 µs: some stream writes that fast.
+            let fast = small.saturating_mul(u64::from(SHARE)) >= gaps.max(1);
+            let gap = (shortest != u64::MAX && !fast).then(|| Duration::from_nanos(shortest));
             let gather = sized(gap);
             self.current_ns.store(nanos(gather), Ordering::Relaxed);
             return gather;
@@ -201,6 +215,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_writing_faster_than_every_100_us_keeps_the_gather_short() {
+        let origin = Instant::now();
+        let gather = Gather::new(origin);
+        // Segments every 50 µs, and the pauses between its answers.
+        for _ in 0..100 {
+            gather.note_gap(Duration::from_micros(50));
+        }
+        gather.note_gap(20 * MS);
+        assert_eq!(gather.at(origin + WINDOW), SHORTEST);
+    }
+
+    #[test]
     fn a_scheduled_race_keeps_the_gather_short_while_it_runs() {
         let origin = Instant::now();
         let gather = Gather::new(origin);
@@ -218,7 +244,9 @@ mod tests {
         let gather = Gather::new(origin);
         // An answer's last events, written back to back, between tokens 50 ms apart.
         gather.note_gap(Duration::from_micros(3));
-        gather.note_gap(50 * MS);
+        for _ in 0..20 {
+            gather.note_gap(50 * MS);
+        }
         gather.note_gap(Duration::ZERO);
         assert_eq!(gather.at(origin + WINDOW), LONGEST);
     }
