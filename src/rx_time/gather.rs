@@ -13,7 +13,7 @@
 //! the gaps are shorter than that (a stream writing faster than every 100 µs). Where each stream writes
 //! every millisecond the gather stays at 100 µs; where thousands of streams write every 50 ms
 //! each (20 tokens/s), a wake-up lets 1 ms of segments gather instead of 100 µs, and the worker
-//! wakes a tenth as often.
+//! wakes a third to a quarter as often (BENCHMARKS.md "Low rates per stream").
 //!
 //! Timing does not move: each read still carries the kernel's receive stamp of its segment, and
 //! a segment is only read together with a later one of the same stream if the server wrote the
