@@ -20,6 +20,9 @@
 #          spends is the kernel's and the event loop's share that any accurate client pays;
 #          it lets segments gather 100 µs before each wait as llmrace does
 #          (FLOOR_GATHER_US=0: wait at once)
+# SYSCALLS=1: also count the client's system calls and context switches per event (perf stat
+#   with the syscall tracepoints; needs perf and tracefs): the tracepoints add to the client's
+#   system time, so take the CPU figures from a run without it.
 # Build first: cargo build --release (LLMRACE=path overrides the binary; CC the C compiler).
 #
 # Scheduling: client and server run SCHED_FIFO priority 1 when allowed (chrt), else as they
@@ -80,8 +83,28 @@ run() {
   start_server "$rate"
   local cmd=("${prio[@]}" taskset -c 0 "$bin" race -q -e "a=openai:http://127.0.0.1:$port/v1#m"
     --server-metrics a=off -c "$streams" -d "${seconds}s" --max-tokens "$tokens" -o "$out/race" --force)
-  /usr/bin/time -f "%e %U %S %M" -o "$out/time" "${cmd[@]}" >/dev/null
+  local counting=()
+  if [ "${SYSCALLS:-0}" = 1 ]; then
+    local events=context-switches
+    for call in recvmsg epoll_wait clock_nanosleep futex sendto writev write connect close sched_yield; do
+      events="$events,syscalls:sys_enter_$call"
+    done
+    counting=(perf stat -x, -o "$out/perf" -e "$events" --)
+  fi
+  /usr/bin/time -f "%e %U %S %M" -o "$out/time" "${counting[@]}" "${cmd[@]}" >/dev/null
   stop_server
+  if [ -s "$out/perf" ]; then
+    python3 - "$out/perf" "$out/race/summary.json" <<'EOF'
+import json, sys
+events = json.load(open(sys.argv[2]))["endpoints"][0]["tokens"]["chunks"]
+counts = []
+for line in open(sys.argv[1]):
+    fields = line.strip().split(",")
+    if len(fields) > 2 and fields[0].isdigit():
+        counts.append(f"{fields[2].replace('syscalls:sys_enter_', '')} {int(fields[0]) / events:.3f}")
+print("  system calls per event: " + ", ".join(counts))
+EOF
+  fi
   read -r wall user sys rss <"$out/time"
   python3 - "$out/race/summary.json" "$out/server.log" "$streams" "$rate" "$wall" "$user" "$sys" "$rss" \
     "$(uptime | sed 's/.*load average: //')" "${cmd[*]}" "$out/rows" <<'EOF'
