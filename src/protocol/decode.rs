@@ -53,7 +53,8 @@ pub(super) fn push_content(text: Option<Str<'_>>, reasoning: bool, out: &mut Vec
         && !text.is_empty()
     {
         out.push(Decoded::Content {
-            text: text.into_owned(),
+            // A short token is held inline: no allocation per event.
+            text: text.into(),
             reasoning,
         });
     }

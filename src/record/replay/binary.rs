@@ -399,7 +399,7 @@ mod tests {
             }),
         };
         let bare = EventKind::Content {
-            text: String::new(),
+            text: Default::default(),
             reasoning: false,
             chunks: 0,
             after: None,
