@@ -221,7 +221,9 @@ pub(super) fn chat_decoder_serde_only(stream: bool) -> Box<dyn Decoder> {
     })
 }
 
-/// A decoder for an OpenAI endpoint: `parse` reads its stream chunks, `body` its whole bodies.
+/// A decoder for an OpenAI endpoint that reads every stream chunk with `parse`, `body` its
+/// whole bodies: the serde-only decoders the fast path is checked against.
+#[cfg(any(test, feature = "test-support"))]
 pub(super) fn decoder(
     stream: bool,
     parse: ParseFn,

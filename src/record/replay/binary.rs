@@ -399,7 +399,7 @@ mod tests {
             }),
         };
         let bare = EventKind::Content {
-            text: Default::default(),
+            text: compact_str::CompactString::default(),
             reasoning: false,
             chunks: 0,
             after: None,
