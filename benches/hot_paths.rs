@@ -115,7 +115,9 @@ fn decoding(c: &mut Criterion<ThreadCpu>) {
 /// One SSE event per read, as a server that writes each token on its own delivers them: a
 /// vLLM-shaped chat stream of 1000 tokens of 1 to 8 bytes, the finish reason and usage last.
 fn per_event_reads() -> Vec<Vec<u8>> {
-    let words = ["a", " the", "ing", " race", "d", " to", " é", " clocks", "s", ","];
+    let words = [
+        "a", " the", "ing", " race", "d", " to", " é", " clocks", "s", ",",
+    ];
     let mut reads: Vec<Vec<u8>> = (0..1000)
         .map(|i| {
             format!(
