@@ -470,6 +470,27 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_held_inline_and_a_long_text_whole() {
+        let mut out = Vec::new();
+        push_content(Some(Str(Cow::Borrowed("tok "))), false, &mut out);
+        let long = "x".repeat(100);
+        push_content(Some(Str(Cow::Owned(long.clone()))), true, &mut out);
+        push_content(Some(Str(Cow::Borrowed(""))), false, &mut out);
+        let [
+            Decoded::Content { text: short, .. },
+            Decoded::Content {
+                text: whole,
+                reasoning: true,
+            },
+        ] = out.as_slice()
+        else {
+            panic!("{out:?}");
+        };
+        assert_eq!((short.as_str(), short.is_heap_allocated()), ("tok ", false));
+        assert_eq!(whole.as_str(), long);
+    }
+
+    #[test]
     fn str_borrows_when_unescaped() {
         let s: Str<'_> = serde_json::from_str(r#""plain""#).unwrap();
         assert!(matches!(s.0, Cow::Borrowed(_)));
