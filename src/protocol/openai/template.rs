@@ -21,6 +21,11 @@ use super::{ChoiceParts, Parts};
 /// chunks differ in more than the token (a per-chunk nonce or time stamp) stops learning.
 const GIVE_UP_MISSES: u32 = 16;
 
+/// The longest chunk learned from: a token's chunk is a few hundred bytes; a server whose every
+/// chunk carries a huge field gains nothing from a template, and its requests should not each
+/// hold a copy of one.
+const MAX_TEMPLATE_BYTES: usize = 4096;
+
 /// Where a string of the template's lies: in its head, or in its tail (counted from the
 /// tail's start).
 #[derive(Clone, Debug)]
@@ -116,7 +121,8 @@ impl Template {
     /// borrowed, no tool call, usage or error.
     pub fn learn(&mut self, data: &str, parts: &Parts<'_>) {
         self.learned = false;
-        if !parts.has_choices
+        if data.len() > MAX_TEMPLATE_BYTES
+            || !parts.has_choices
             || parts.is_error_object
             || parts.usage.is_some()
             || parts.error.is_some()

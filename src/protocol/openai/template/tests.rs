@@ -135,3 +135,16 @@ fn a_stream_whose_chunks_all_differ_stops_learning() {
     }
     panic!("it kept learning");
 }
+
+#[test]
+fn a_huge_chunk_is_not_learned() {
+    let first = chunk(SHAPES[0], "a").replace(
+        "\"model\":\"m\"",
+        &format!("\"model\":\"{}\"", "m".repeat(5000)),
+    );
+    let parts = fast::chat(&first).expect("the fast path reads it");
+    let mut template = Template::default();
+    template.learn(&first, &parts);
+    assert!(template.read(&first).is_none());
+    assert_eq!(template.head.capacity(), 0);
+}
