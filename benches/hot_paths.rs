@@ -108,7 +108,65 @@ fn decoding(c: &mut Criterion<ThreadCpu>) {
             });
         }
     }
+    per_event(&mut group);
     group.finish();
+}
+
+/// One SSE event per read, as a server that writes each token on its own delivers them: a
+/// vLLM-shaped chat stream of 1000 tokens of 1 to 8 bytes, the finish reason and usage last.
+fn per_event_reads() -> Vec<Vec<u8>> {
+    let words = [
+        "a", " the", "ing", " race", "d", " to", " é", " clocks", "s", ",",
+    ];
+    let mut reads: Vec<Vec<u8>> = (0..1000)
+        .map(|i| {
+            format!(
+                "data: {{\"id\":\"chatcmpl-8f3a2b\",\"object\":\"chat.completion.chunk\",\
+                 \"created\":1765100000,\"model\":\"meta-llama/Llama-3.1-8B-Instruct\",\
+                 \"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}},\"logprobs\":null,\
+                 \"finish_reason\":null}}]}}\n\n",
+                words[i % words.len()]
+            )
+            .into_bytes()
+        })
+        .collect();
+    reads.push(
+        b"data: {\"id\":\"chatcmpl-8f3a2b\",\"object\":\"chat.completion.chunk\",\
+          \"created\":1765100000,\"model\":\"meta-llama/Llama-3.1-8B-Instruct\",\
+          \"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"logprobs\":null,\
+          \"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\
+          \"completion_tokens\":1000,\"total_tokens\":1012}}\n\ndata: [DONE]\n\n"
+            .to_vec(),
+    );
+    reads
+}
+
+/// The per-event stream decoded one read at a time: per event, divide by 1001.
+fn per_event(group: &mut criterion::BenchmarkGroup<'_, ThreadCpu>) {
+    let reads = per_event_reads();
+    let bytes: usize = reads.iter().map(Vec::len).sum();
+    eprintln!(
+        "decode/openai/per-event: {} reads of one event each, {bytes} bytes",
+        reads.len()
+    );
+    group.throughput(Throughput::Elements(reads.len() as u64));
+    let run = |mut decoder: Box<dyn Decoder>| {
+        let mut out = Vec::with_capacity(8);
+        let mut items = 0;
+        for read in &reads {
+            decoder.feed(black_box(read), &mut out);
+            items += out.len();
+            out.clear();
+        }
+        decoder.finish(&mut out);
+        items + out.len()
+    };
+    group.bench_function("openai/per-event", |b| {
+        b.iter(|| run(Protocol::OpenAiChat.decoder(true)));
+    });
+    group.bench_function("openai-serde-only/per-event", |b| {
+        b.iter(|| run(Protocol::OpenAiChat.decoder_serde_only(true)));
+    });
 }
 
 fn aggregation(c: &mut Criterion<ThreadCpu>) {

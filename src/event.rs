@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// How many response headers a `Headers` event keeps.
@@ -149,7 +150,8 @@ pub enum EventKind {
     /// That timestamp is when the read's last segment arrived: when one read carried several
     /// events, the earlier ones arrived at an unknown moment between `after` and it.
     Content {
-        text: String,
+        /// Inline up to 24 bytes: a token's text costs no allocation.
+        text: CompactString,
         reasoning: bool,
         chunks: u32,
         /// On a request's first content only: none of its read's bytes arrived before this

@@ -344,7 +344,7 @@ mod tests {
 
     fn content(t: u64, request: u64, text: &str) -> RaceEvent {
         let kind = EventKind::Content {
-            text: text.to_string(),
+            text: text.into(),
             reasoning: false,
             chunks: 1,
             after: None,

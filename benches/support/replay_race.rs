@@ -74,7 +74,7 @@ pub fn events(seconds: u64) -> Vec<RaceEvent> {
                         &mut events,
                         at_ms + TTFT_MS + token * ITL_MS,
                         EventKind::Content {
-                            text: word.to_string(),
+                            text: word.into(),
                             reasoning: false,
                             chunks: 1,
                             after: None,

@@ -36,7 +36,7 @@ fn decode_body(body: &str, out: &mut Vec<super::Decoded>) {
 }
 
 pub(super) fn decoder(stream: bool) -> Box<dyn Decoder> {
-    openai::decoder(stream, parse, decode_body)
+    openai::fast_decoder(stream, openai::fast_completions, parse_serde, decode_body)
 }
 
 /// [`decoder`] reading every chunk with serde, to check the fast path against.

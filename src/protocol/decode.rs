@@ -53,7 +53,8 @@ pub(super) fn push_content(text: Option<Str<'_>>, reasoning: bool, out: &mut Vec
         && !text.is_empty()
     {
         out.push(Decoded::Content {
-            text: text.into_owned(),
+            // A short token is held inline: no allocation per event.
+            text: text.into(),
             reasoning,
         });
     }
@@ -466,6 +467,27 @@ mod tests {
             Some("m")
         );
         assert_eq!(body_error(b"<html>"), None);
+    }
+
+    #[test]
+    fn a_token_is_held_inline_and_a_long_text_whole() {
+        let mut out = Vec::new();
+        push_content(Some(Str(Cow::Borrowed("tok "))), false, &mut out);
+        let long = "x".repeat(100);
+        push_content(Some(Str(Cow::Owned(long.clone()))), true, &mut out);
+        push_content(Some(Str(Cow::Borrowed(""))), false, &mut out);
+        let [
+            Decoded::Content { text: short, .. },
+            Decoded::Content {
+                text: whole,
+                reasoning: true,
+            },
+        ] = out.as_slice()
+        else {
+            panic!("{out:?}");
+        };
+        assert_eq!((short.as_str(), short.is_heap_allocated()), ("tok ", false));
+        assert_eq!(whole.as_str(), long);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decoded {
     /// A piece of generated text; `reasoning` for thinking/reasoning deltas. Never empty.
-    Content { text: String, reasoning: bool },
+    Content {
+        text: compact_str::CompactString,
+        reasoning: bool,
+    },
     /// A piece of a tool call the model made: `index` is the call's place among the
     /// response's calls; `id` and `name` come with the piece where the server first sent them;
     /// `arguments` is the next fragment of its JSON arguments (empty on a piece that only names

@@ -10,8 +10,10 @@ use super::decode::{
 };
 use super::sse::SseEvent;
 use super::{Decoded, Decoder};
+use template::Template;
 
 mod fast;
+mod template;
 
 /// A streamed chunk or a whole response body, generic over the endpoint's choice shape.
 #[derive(Deserialize)]
@@ -208,7 +210,7 @@ pub(super) fn parse_chat_serde(data: &str) -> serde_json::Result<Parts<'_>> {
 
 /// The decoder for chat completions.
 pub(super) fn chat_decoder(stream: bool) -> Box<dyn Decoder> {
-    decoder(stream, parse_chat, decode_chat_body)
+    fast_decoder(stream, fast::chat, parse_chat_serde, decode_chat_body)
 }
 
 /// [`chat_decoder`] reading every chunk with serde, to check the fast path against.
@@ -219,29 +221,79 @@ pub(super) fn chat_decoder_serde_only(stream: bool) -> Box<dyn Decoder> {
     })
 }
 
-/// A decoder for an OpenAI endpoint: `parse` reads its stream chunks, `body` its whole bodies.
+/// A decoder for an OpenAI endpoint that reads every stream chunk with `parse`, `body` its
+/// whole bodies: the serde-only decoders the fast path is checked against.
+#[cfg(any(test, feature = "test-support"))]
 pub(super) fn decoder(
     stream: bool,
     parse: ParseFn,
     body: fn(&str, &mut Vec<Decoded>),
 ) -> Box<dyn Decoder> {
     if stream {
-        Box::new(SseDecoder::new(OpenAiStream {
-            parse,
-            id_sent: false,
-            finish_seen: false,
-            ended: false,
-        }))
+        Box::new(SseDecoder::new(OpenAiStream::new(parse, None)))
+    } else {
+        Box::new(BodyDecoder::new(body))
+    }
+}
+
+/// A chunk as the fast path reads it (`None`: serde's to read).
+pub(super) type FastFn = for<'a> fn(&'a str) -> Option<Parts<'a>>;
+
+/// [`decoder`] for an endpoint with a fast path: a stream's chunks are read by its template
+/// (see `template.rs`), else by `fast`, else by `serde`.
+pub(super) fn fast_decoder(
+    stream: bool,
+    fast: FastFn,
+    serde: ParseFn,
+    body: fn(&str, &mut Vec<Decoded>),
+) -> Box<dyn Decoder> {
+    if stream {
+        Box::new(SseDecoder::new(OpenAiStream::new(serde, Some(fast))))
     } else {
         Box::new(BodyDecoder::new(body))
     }
 }
 
 struct OpenAiStream {
+    /// Every chunk's reading, or with `fast`, the reading of those the fast path leaves.
     parse: ParseFn,
+    fast: Option<FastFn>,
+    template: Template,
     id_sent: bool,
     finish_seen: bool,
     ended: bool,
+}
+
+impl OpenAiStream {
+    fn new(parse: ParseFn, fast: Option<FastFn>) -> Self {
+        Self {
+            parse,
+            fast,
+            template: Template::default(),
+            id_sent: false,
+            finish_seen: false,
+            ended: false,
+        }
+    }
+
+    /// A chunk's parts: the template's reading, the fast path's, or serde's.
+    fn parse<'a>(&mut self, data: &'a str) -> serde_json::Result<Parts<'a>> {
+        let Some(fast) = self.fast else {
+            return (self.parse)(data);
+        };
+        if let Some(parts) = self.template.read(data) {
+            return Ok(parts);
+        }
+        match fast(data) {
+            Some(parts) => {
+                if self.template.wants() {
+                    self.template.learn(data, &parts);
+                }
+                Ok(parts)
+            }
+            None => (self.parse)(data),
+        }
+    }
 }
 
 impl SseHandler for OpenAiStream {
@@ -266,7 +318,7 @@ impl SseHandler for OpenAiStream {
         if data.is_empty() {
             return; // a keep-alive
         }
-        let parts = match (self.parse)(data) {
+        let parts = match self.parse(data) {
             Ok(parts) => parts,
             Err(err) if cut_short(at_end, &err) => return,
             Err(err) => {

@@ -86,7 +86,7 @@ fn events(requests: &[Req]) -> Vec<RaceEvent> {
             events.push(event(
                 r.sent_ms + ttft + token * r.itl_ms,
                 EventKind::Content {
-                    text: "word ".to_string(),
+                    text: "word ".into(),
                     reasoning: false,
                     chunks: 1,
                     after: None,

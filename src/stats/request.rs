@@ -623,7 +623,7 @@ mod tests {
 
     fn content(text: &str, reasoning: bool) -> EventKind {
         EventKind::Content {
-            text: text.to_string(),
+            text: text.into(),
             reasoning,
             chunks: 1,
             after: None,

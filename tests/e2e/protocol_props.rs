@@ -44,7 +44,7 @@ fn content_items(deltas: &[(bool, String)]) -> Vec<Decoded> {
         .iter()
         .filter(|(_, t)| !t.is_empty())
         .map(|(reasoning, t)| Decoded::Content {
-            text: t.clone(),
+            text: t.as_str().into(),
             reasoning: *reasoning,
         })
         .collect()

@@ -1,6 +1,8 @@
 //! Decoding a response body into events: bytes in, content (merged per read), usage, server
 //! timings out; and the final events, with token counts estimated where the server gave none.
 
+use compact_str::CompactString;
+
 use super::answer::Answer;
 use super::{Emitter, failed};
 use crate::clock::RaceClock;
@@ -16,7 +18,7 @@ const CAPTURE_LIMIT: usize = 4 * 1024 * 1024;
 /// Content of one read waiting to be sent as one event: text of one kind (answer, reasoning,
 /// or one tool call's arguments) and the protocol events it came in.
 struct Pending {
-    text: String,
+    text: CompactString,
     reasoning: bool,
     chunks: u32,
     tool: Option<ToolCall>,
@@ -217,7 +219,7 @@ impl<'a> StreamState<'a> {
                         _ => {
                             self.flush(t);
                             self.pending = Some(Pending {
-                                text: arguments,
+                                text: arguments.into(),
                                 reasoning: false,
                                 chunks: self.chunk(),
                                 tool: Some(ToolCall { index, id, name }),

@@ -482,7 +482,7 @@ pub(super) fn compare(
 
 /// Everything the decoder uses of a chunk's parts, comparable.
 #[cfg(any(test, feature = "test-support"))]
-fn view<'p>(parts: &'p Parts<'_>) -> impl PartialEq + std::fmt::Debug + 'p {
+pub(super) fn view<'p>(parts: &'p Parts<'_>) -> impl PartialEq + std::fmt::Debug + 'p {
     let s = |s: &'p Option<Str<'_>>| s.as_ref().map(Str::as_str);
     (
         (s(&parts.id), parts.is_error_object, parts.has_choices),

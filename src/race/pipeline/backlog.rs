@@ -65,7 +65,7 @@ mod tests {
         event(
             t_ms,
             EventKind::Content {
-                text: "a".to_string(),
+                text: "a".into(),
                 reasoning: false,
                 chunks: 1,
                 after: None,

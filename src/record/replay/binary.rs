@@ -415,7 +415,7 @@ mod tests {
             .enumerate()
             .map(|(i, n)| {
                 let kind = EventKind::Content {
-                    text: "x".repeat(n),
+                    text: "x".repeat(n).into(),
                     reasoning: false,
                     chunks: 1,
                     after: None,
@@ -455,7 +455,7 @@ mod tests {
             }),
         };
         let bare = EventKind::Content {
-            text: String::new(),
+            text: compact_str::CompactString::default(),
             reasoning: false,
             chunks: 0,
             after: None,

@@ -231,7 +231,7 @@ fn event(t: Offset, step: Step, record: &RequestRecord) -> RaceEvent {
             inputs: record.inputs,
         },
         Step::Content(chunks) => EventKind::Content {
-            text: String::new(),
+            text: compact_str::CompactString::default(),
             reasoning: false,
             chunks,
             after: None,

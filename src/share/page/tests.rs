@@ -19,7 +19,7 @@ fn hostile() -> Replay {
     replay.header.endpoints[1].model = EVIL.to_string();
     for event in &mut replay.events {
         if let EventKind::Content { text, .. } = &mut event.kind {
-            *text = format!("{EVIL}\u{1b}[31m");
+            *text = format!("{EVIL}\u{1b}[31m").into();
         }
     }
     replay

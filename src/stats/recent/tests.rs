@@ -36,7 +36,7 @@ impl Followed {
 
 fn content(text: &str, reasoning: bool) -> EventKind {
     EventKind::Content {
-        text: text.to_string(),
+        text: text.into(),
         reasoning,
         chunks: 1,
         after: None,

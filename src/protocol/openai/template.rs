@@ -1,0 +1,189 @@
+//! The chunks of one stream repeat one shape: the same bytes around a token that changes
+//! (`{"id":"x",…,"delta":{"content":"` + token + `"},"finish_reason":null}]}`). A chunk the fast
+//! path read becomes the stream's template; a later chunk that is the template's bytes with
+//! another plain string in the token's place is read without scanning its JSON at all.
+//!
+//! Exact, not a guess: the fast path reads a chunk left to right and nothing it decides before
+//! a string depends on what comes after it. A chunk with the template's head reaches the token
+//! in the same state; a token with no quote, backslash or control character ends at the same
+//! closing quote; the template's tail then reads as it did. So the parts are the template's,
+//! found at the same places, with the new token: what the fast path itself would give. An
+//! empty token is left to the fast path (an empty `reasoning_content` gives way to
+//! `reasoning`), and so is anything else that does not match byte for byte.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::super::decode::Str;
+use super::{ChoiceParts, Parts};
+
+/// After this many chunks that did not match, with fewer matches than that, a stream whose
+/// chunks differ in more than the token (a per-chunk nonce or time stamp) stops learning.
+const GIVE_UP_MISSES: u32 = 16;
+
+/// The longest chunk learned from: a token's chunk is a few hundred bytes; a server whose every
+/// chunk carries a huge field gains nothing from a template, and its requests should not each
+/// hold a copy of one.
+const MAX_TEMPLATE_BYTES: usize = 4096;
+
+/// Where a string of the template's lies: in its head, or in its tail (counted from the
+/// tail's start).
+#[derive(Clone, Debug)]
+enum Place {
+    Head(Range<usize>),
+    Tail(Range<usize>),
+}
+
+/// One stream's template, once a chunk has given one.
+#[derive(Debug, Default)]
+pub(super) struct Template {
+    /// The template chunk up to its token (the opening quote included).
+    head: Vec<u8>,
+    /// The template chunk from its token's closing quote on.
+    tail: Vec<u8>,
+    learned: bool,
+    /// The token is the reasoning, not the content.
+    reasoning: bool,
+    id: Option<Place>,
+    /// The other of content and reasoning, when the template had it as well.
+    other: Option<Place>,
+    finish_reason: Option<Place>,
+    hits: u32,
+    misses: u32,
+}
+
+impl Template {
+    /// `data`'s parts when it is the template with another token in its place.
+    pub fn read<'a>(&mut self, data: &'a str) -> Option<Parts<'a>> {
+        let token = self.token(data);
+        if token.is_none() {
+            self.misses += 1;
+        } else {
+            self.hits += 1;
+        }
+        let token = token?;
+        let tail_at = data.len() - self.tail.len();
+        let at = |place: &Option<Place>| -> Option<Str<'a>> {
+            let range = match place.as_ref()? {
+                Place::Head(range) => range.clone(),
+                Place::Tail(range) => range.start + tail_at..range.end + tail_at,
+            };
+            data.get(range).map(|s| Str(Cow::Borrowed(s)))
+        };
+        let token = Some(Str(Cow::Borrowed(token)));
+        let (reasoning, content) = if self.reasoning {
+            (token, at(&self.other))
+        } else {
+            (at(&self.other), token)
+        };
+        Some(Parts {
+            id: at(&self.id),
+            is_error_object: false,
+            has_choices: true,
+            choice: ChoiceParts {
+                reasoning,
+                content,
+                finish_reason: at(&self.finish_reason),
+                tool_calls: Vec::new(),
+            },
+            usage: None,
+            error: None,
+        })
+    }
+
+    /// The token of a chunk that matches the template: non-empty, no quote, backslash or
+    /// control character.
+    fn token<'a>(&self, data: &'a str) -> Option<&'a str> {
+        if !self.learned {
+            return None;
+        }
+        let bytes = data.as_bytes();
+        let end = bytes.len().checked_sub(self.tail.len())?;
+        if end <= self.head.len() || !bytes.starts_with(&self.head) || !bytes.ends_with(&self.tail)
+        {
+            return None;
+        }
+        let token = bytes.get(self.head.len()..end)?;
+        if token.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+            return None;
+        }
+        // Between two ASCII quotes of a `str`: on character boundaries.
+        data.get(self.head.len()..end)
+    }
+
+    /// Whether a chunk that did not match should be learned from.
+    pub fn wants(&self) -> bool {
+        self.misses < GIVE_UP_MISSES || self.hits >= self.misses
+    }
+
+    /// Makes `data`, which the fast path read as `parts`, the template, when it has the shape:
+    /// choices with a plain (borrowed) content or reasoning, every other string it keeps
+    /// borrowed, no tool call, usage or error.
+    pub fn learn(&mut self, data: &str, parts: &Parts<'_>) {
+        self.learned = false;
+        if data.len() > MAX_TEMPLATE_BYTES
+            || !parts.has_choices
+            || parts.is_error_object
+            || parts.usage.is_some()
+            || parts.error.is_some()
+            || !parts.choice.tool_calls.is_empty()
+        {
+            return;
+        }
+        let choice = &parts.choice;
+        let (reasoning, token, other) = match (&choice.content, &choice.reasoning) {
+            (Some(content), other) => (false, content, other),
+            (None, Some(reasoning)) => (true, reasoning, &None),
+            (None, None) => return,
+        };
+        let Some(token) = span(data, token).filter(|t| !t.is_empty()) else {
+            return;
+        };
+        let (head_end, tail_start) = (token.start, token.end);
+        let place = |s: &Option<Str<'_>>| -> Option<Option<Place>> {
+            let Some(s) = s else { return Some(None) };
+            let range = span(data, s)?;
+            if range.end <= head_end {
+                Some(Some(Place::Head(range)))
+            } else if range.start >= tail_start {
+                Some(Some(Place::Tail(
+                    range.start - tail_start..range.end - tail_start,
+                )))
+            } else {
+                None
+            }
+        };
+        let (Some(id), Some(other), Some(finish_reason)) =
+            (place(&parts.id), place(other), place(&choice.finish_reason))
+        else {
+            return;
+        };
+        let bytes = data.as_bytes();
+        // The token's quotes: what the fast path found around a plain string.
+        if bytes.get(head_end.wrapping_sub(1)) != Some(&b'"')
+            || bytes.get(tail_start) != Some(&b'"')
+        {
+            return;
+        }
+        self.head.clear();
+        self.head.extend_from_slice(&bytes[..head_end]);
+        self.tail.clear();
+        self.tail.extend_from_slice(&bytes[tail_start..]);
+        self.reasoning = reasoning;
+        self.id = id;
+        self.other = other;
+        self.finish_reason = finish_reason;
+        self.learned = true;
+    }
+}
+
+/// Where a string borrowed from `data` lies in it; `None` for one decoded from escapes.
+fn span(data: &str, s: &Str<'_>) -> Option<Range<usize>> {
+    let Cow::Borrowed(s) = &s.0 else { return None };
+    let start = s.as_ptr().addr().checked_sub(data.as_ptr().addr())?;
+    let end = start + s.len();
+    (end <= data.len()).then_some(start..end)
+}
+
+#[cfg(test)]
+mod tests;
