@@ -156,16 +156,9 @@ pub async fn drive(
     let first_measured = Arc::clone(&shared.first_measured);
     match pacing {
         Pacing::Closed(ramp) => run_closed(workers, Shared { ramp, ..shared }).await,
-        Pacing::Open(open) => {
-            // Sends on a schedule: a worker's gathering must not delay them.
-            let _short = crate::rx_time::gather::keep_short();
-            run_open(workers, open, shared).await;
-        }
+        Pacing::Open(open) => run_open(workers, open, shared).await,
         Pacing::Laps => run_laps(workers, shared).await,
-        Pacing::Trace(trace) => {
-            let _short = crate::rx_time::gather::keep_short();
-            run_trace(workers, trace, shared).await;
-        }
+        Pacing::Trace(trace) => run_trace(workers, trace, shared).await,
     }
     first_measured.get().copied()
 }

@@ -71,10 +71,6 @@ impl LastArrival {
         let late = reads.drained.map_or(late, |drained| {
             late.min(now.saturating_duration_since(drained))
         });
-        // The gather before a worker waits is sized by these gaps (`gather.rs`).
-        if let Some(previous) = reads.last.filter(|previous| stamped && previous.stamped) {
-            super::gather::note_gap(arrived.saturating_duration_since(previous.arrived));
-        }
         reads.last = Some(Read {
             arrived,
             late,
