@@ -323,10 +323,12 @@ fn an_endpoint_whose_every_request_failed_says_why_under_the_table() {
 #[tokio::test]
 async fn the_idle_timeout_runs_from_the_last_bytes_over_a_long_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = race_config(&["long=openai:mock://instant,tokens=40,itl=25ms#m"], 1, 1);
-    config.workload.max_tokens = Some(40);
-    // 40 tokens 25 ms apart: about a second, four idle timeouts.
-    config.timeouts.idle = std::time::Duration::from_millis(250);
+    let mut config = race_config(&["long=openai:mock://instant,tokens=80,itl=25ms#m"], 1, 1);
+    config.workload.max_tokens = Some(80);
+    // 80 tokens 25 ms apart: about two seconds, four idle timeouts. The mock runs in this
+    // process: a stall of the whole process as long as the idle timeout (a loaded CI machine)
+    // would end the stream as idle, so the gaps are a twentieth of it.
+    config.timeouts.idle = std::time::Duration::from_millis(500);
     config.timeouts.first_token = std::time::Duration::from_secs(10);
     let outcome = run(config, dir.path()).await;
     let e = &outcome.summary.endpoints[0];
