@@ -8,13 +8,17 @@ mod answer;
 mod decode;
 mod guard;
 mod head;
+mod reader;
 mod send;
 mod stream;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
+
+pub use reader::Readers;
 
 use super::connection::Connection;
 use super::retry::RetryHint;
@@ -33,15 +37,37 @@ pub struct RequestContext<'a> {
     pub events: &'a EventSender,
     pub timeouts: &'a Timeouts,
     pub abort: &'a CancellationToken,
+    /// Where HTTP/1.1 bodies are read (`request/reader.rs`); without, in the request's task.
+    pub readers: Option<&'a Readers>,
 }
 
-struct Emitter<'a> {
-    events: &'a EventSender,
+/// Where one request's events go, and whose they are: owned, so that a body read outside the
+/// request's task (`engine/reader.rs`) emits as the task does.
+#[derive(Clone)]
+struct Emitter {
+    events: EventSender,
     endpoint: EndpointId,
     request: RequestId,
 }
 
-impl Emitter<'_> {
+/// The text a request's input tokens are estimated from when the server reports none.
+enum PromptText {
+    /// The target's prompt.
+    Of(Arc<Target>, PromptId),
+    /// A session's later turn: the conversation so far.
+    Turn(String),
+}
+
+impl PromptText {
+    fn text(&self) -> &str {
+        match self {
+            PromptText::Of(target, prompt) => target.prompt_text(*prompt),
+            PromptText::Turn(text) => text,
+        }
+    }
+}
+
+impl Emitter {
     fn emit(&self, t: Offset, kind: EventKind) {
         // The receiver only goes away when the whole race is being torn down.
         let _ = self.events.send(RaceEvent {
@@ -118,7 +144,7 @@ pub struct Ended {
 pub async fn run_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
-    target: &Target,
+    target: &Arc<Target>,
     request: RequestId,
     payload: &Payload,
     tag: SendTag,
@@ -147,7 +173,7 @@ struct Resend {
 async fn send_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
-    target: &Target,
+    target: &Arc<Target>,
     request: RequestId,
     payload: &Payload,
     tag: SendTag,
@@ -157,7 +183,7 @@ async fn send_request(
         ctx,
         target,
         out: Emitter {
-            events: ctx.events,
+            events: ctx.events.clone(),
             endpoint: target.id,
             request,
         },
@@ -208,8 +234,8 @@ enum Stop {
 /// One try of a request: what it sends, and where its events go.
 struct Try<'a> {
     ctx: &'a RequestContext<'a>,
-    target: &'a Target,
-    out: Emitter<'a>,
+    target: &'a Arc<Target>,
+    out: Emitter,
     prompt: PromptId,
     tag: SendTag,
     body: Bytes,

@@ -93,7 +93,7 @@ pub struct H1 {
 }
 
 impl H1 {
-    pub fn new(io: Box<dyn Io>, read: super::BytesRead) -> H1 {
+    pub(super) fn new(io: Box<dyn Io>, read: super::BytesRead) -> H1 {
         H1 {
             io,
             buf: vec![0; READ_SIZE],
@@ -257,21 +257,19 @@ impl H1 {
 
     /// One read of at most [`READ_SIZE`] bytes after the unread ones; 0 at the end.
     async fn read_more(&mut self) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_more(cx)).await
+    }
+
+    fn poll_read_more(&mut self, cx: &mut std::task::Context<'_>) -> Poll<io::Result<usize>> {
         let to = (self.end + READ_SIZE).min(self.buf.len());
-        let n = poll_fn(|cx| {
-            let mut room = ReadBuf::new(&mut self.buf[self.end..to]);
-            match Pin::new(&mut self.io).poll_read(cx, &mut room) {
-                Poll::Ready(Ok(())) => Poll::Ready(Ok(room.filled().len())),
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await;
+        let mut room = ReadBuf::new(&mut self.buf[self.end..to]);
+        let n = std::task::ready!(Pin::new(&mut self.io).poll_read(cx, &mut room))
+            .map(|()| room.filled().len());
         if let Ok(n) = n {
             self.end += n;
             self.read.add(n);
         }
-        n
+        Poll::Ready(n)
     }
 
     /// The next piece of the response body: a slice of the read buffer, in place; `None` at
@@ -285,14 +283,25 @@ impl H1 {
     /// The connection failed, or closed before the body's end, or its framing is malformed:
     /// in words for a user.
     pub async fn next_data(&mut self) -> Option<Result<&[u8], String>> {
-        let range = loop {
+        let range = poll_fn(|cx| self.poll_piece(cx)).await;
+        Some(range?.map(|range| &self.buf[range]))
+    }
+
+    /// [`H1::next_data`] as a poll, for whoever drives the connection without a future of its
+    /// own (`engine/reader.rs`): the range of the piece in the read buffer ([`H1::piece_at`]).
+    /// A `Pending` leaves the socket's readiness registered with `cx`'s waker.
+    pub fn poll_piece(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<Range<usize>, String>>> {
+        loop {
             match self.piece() {
-                Ok(Some(range)) => break range,
-                Ok(None) if matches!(self.framing, Framing::Idle) => return None,
+                Ok(Some(range)) => return Poll::Ready(Some(Ok(range))),
+                Ok(None) if matches!(self.framing, Framing::Idle) => return Poll::Ready(None),
                 Ok(None) => {}
                 Err(e) => {
                     self.keep_alive = false;
-                    return Some(Err(e));
+                    return Poll::Ready(Some(Err(e)));
                 }
             }
             // Everything read was handed on: read afresh at the buffer's start.
@@ -302,22 +311,27 @@ impl H1 {
                 self.buf.truncate(READ_SIZE);
                 self.buf.shrink_to_fit();
             }
-            match self.read_more().await {
+            match std::task::ready!(self.poll_read_more(cx)) {
                 Ok(0) => {
                     if let Err(e) = self.closed() {
-                        return Some(Err(e));
+                        return Poll::Ready(Some(Err(e)));
                     }
-                    return None;
+                    return Poll::Ready(None);
                 }
                 Ok(_) => {}
                 Err(e) => {
                     self.keep_alive = false;
                     self.framing = Framing::Idle;
-                    return Some(Err(format!("reading the body failed: {e}")));
+                    return Poll::Ready(Some(Err(format!("reading the body failed: {e}"))));
                 }
             }
-        };
-        Some(Ok(&self.buf[range]))
+        }
+    }
+
+    /// The bytes of a piece [`H1::poll_piece`] gave, until the next poll.
+    #[must_use]
+    pub fn piece_at(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
     }
 
     /// Takes the next piece of body out of the unread bytes: its range, or `None` when they

@@ -1,10 +1,12 @@
 //! Decoding a response body into events: bytes in, content (merged per read), usage, server
 //! timings out; and the final events, with token counts estimated where the server gave none.
 
+use std::sync::Arc;
+
 use compact_str::CompactString;
 
 use super::answer::Answer;
-use super::{Emitter, failed};
+use super::{Emitter, PromptText, failed};
 use crate::clock::RaceClock;
 use crate::engine::read_note::ReadNote;
 use crate::engine::target::Target;
@@ -31,8 +33,8 @@ pub(super) enum StreamEnd {
 }
 
 /// The decoding side of one response: bytes in, events out.
-pub(super) struct StreamState<'a> {
-    out: &'a Emitter<'a>,
+pub(super) struct StreamState {
+    out: Emitter,
     decoder: Box<dyn crate::protocol::Decoder>,
     items: Vec<Decoded>,
     /// Content decoded from the current read, merged: it arrived together.
@@ -57,7 +59,7 @@ pub(super) struct StreamState<'a> {
     /// A session's turn: the answer's content (not its reasoning) and tool calls, handed back
     /// at its end.
     answer: Option<Answer>,
-    prompt_text: &'a str,
+    prompt_text: PromptText,
     bytes: u64,
     last_bytes: Offset,
     /// What a body that ended too soon failed with: the protocol's words.
@@ -71,8 +73,8 @@ pub(super) struct StreamState<'a> {
     dimension: Option<u32>,
 }
 
-impl<'a> StreamState<'a> {
-    pub(super) fn new(target: &'a Target, prompt: PromptId, out: &'a Emitter<'a>) -> Self {
+impl StreamState {
+    pub(super) fn new(target: &Arc<Target>, prompt: PromptId, out: Emitter) -> Self {
         StreamState {
             out,
             decoder: target.protocol.decoder(target.stream),
@@ -92,7 +94,7 @@ impl<'a> StreamState<'a> {
             json_answer: target.wants_json.then(String::new),
             called_tool: false,
             answer: None,
-            prompt_text: target.prompt_text(prompt),
+            prompt_text: PromptText::Of(Arc::clone(target), prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
             inputs: target.batch(),
@@ -118,8 +120,8 @@ impl<'a> StreamState<'a> {
 
     /// A session's later turn: collects its answer, and estimates its input from the whole
     /// conversation `text`.
-    pub(super) fn for_turn(mut self, text: &'a str) -> Self {
-        self.prompt_text = text;
+    pub(super) fn for_turn(mut self, text: String) -> Self {
+        self.prompt_text = PromptText::Turn(text);
         self.collecting()
     }
 
@@ -415,9 +417,9 @@ impl<'a> StreamState<'a> {
             let input = if self.usage_input {
                 None
             } else {
-                count_tokens_aside(self.prompt_text).await
+                count_tokens_aside(self.prompt_text.text()).await
             };
-            let input = input.filter(|_| !self.prompt_text.is_empty());
+            let input = input.filter(|_| !self.prompt_text.text().is_empty());
             self.out.emit(t, estimated(input, output));
         }
         self.out.emit(

@@ -51,6 +51,7 @@ async fn a_stop_before_the_second_send_is_only_a_cancel() {
         events: &tx,
         timeouts: &timeouts,
         abort: &abort,
+        readers: None,
     };
     let mut connection = Connection::new(Arc::clone(target.origin()), None, Duration::from_secs(5));
     let mut lost = super::Resend {
