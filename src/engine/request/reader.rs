@@ -383,3 +383,6 @@ impl Future for Reader {
         Poll::Pending
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -46,12 +46,19 @@ impl BodyRead {
     /// after they arrived. HTTP/2: no floor (`connection/h2.rs`): this stream's frame may have
     /// been read before a later read of another stream's.
     pub(super) fn before_frame(&self) -> Option<Read> {
-        self.sent.arrival.last_read().filter(|_| !self.sent.multiplexed)
+        self.sent
+            .arrival
+            .last_read()
+            .filter(|_| !self.sent.multiplexed)
     }
 
     /// Decodes a piece of the body, which came in the connection's last read; how the body
     /// ended if it did.
-    pub(super) fn on_piece(&mut self, bytes: &[u8], before_frame: Option<Read>) -> Option<StreamEnd> {
+    pub(super) fn on_piece(
+        &mut self,
+        bytes: &[u8],
+        before_frame: Option<Read>,
+    ) -> Option<StreamEnd> {
         let clock = &self.clock;
         let read = self.sent.arrival.last_read();
         let t = self.sent.received(clock, read);

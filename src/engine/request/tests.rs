@@ -9,7 +9,12 @@ use super::*;
 use crate::engine::target::TargetSpec;
 
 /// A target on a port nothing is asked of: the tests stop before connecting.
-fn target() -> Target {
+fn target() -> Arc<Target> {
+    target_at("http://127.0.0.1:9/v1")
+}
+
+/// An OpenAI chat target at `base_url`, streaming, one prompt.
+pub(super) fn target_at(base_url: &str) -> Arc<Target> {
     let prompts = crate::workload::load(
         &crate::config::PromptSource::Inline(vec!["Say hi.".to_string()]),
         std::path::Path::new("."),
@@ -21,7 +26,7 @@ fn target() -> Target {
         id: EndpointId(0),
         name: "m",
         protocol: crate::protocol::Protocol::OpenAiChat,
-        base_url: "http://127.0.0.1:9/v1",
+        base_url,
         model: "m",
         api_key: None,
         headers: &[],
@@ -33,7 +38,7 @@ fn target() -> Target {
         http: crate::config::HttpVersion::Auto,
         embed_batch: 1,
     };
-    Target::new(&spec, &prompts).unwrap()
+    Arc::new(Target::new(&spec, &prompts).unwrap())
 }
 
 /// A request whose connection was lost, stopped before it went out again, is cancelled as
