@@ -53,6 +53,7 @@ mod race_late_reads;
 mod race_open_loop;
 mod race_pause;
 mod race_protocols;
+mod race_readers;
 mod race_responses;
 mod race_retries;
 mod race_trace;
