@@ -26,9 +26,10 @@ pub(super) struct BodyRead {
     pub(super) sent: Sent,
     pub(super) clock: RaceClock,
     pub(super) stream: StreamState,
-    /// The connection's last read as the last piece found it: until the next piece is taken
-    /// the connection reads nothing, so it is still the last read (HTTP/1.1).
-    pub(super) last: Option<Option<Read>>,
+    /// The connection's last read as the last piece found it (`sampled`): until the next
+    /// piece is taken the connection reads nothing, so it is still the last read (HTTP/1.1).
+    pub(super) last: Option<Read>,
+    pub(super) sampled: bool,
 }
 
 impl BodyRead {
@@ -64,7 +65,8 @@ impl BodyRead {
     ) -> Option<StreamEnd> {
         let clock = &self.clock;
         let read = self.sent.arrival.last_read();
-        self.last = Some(read);
+        self.last = read;
+        self.sampled = true;
         let t = self.sent.received(clock, read);
         let at = self.sent.at;
         let note = ReadNote::of(read, before_frame, |i| clock.offset_of(i).clamp(at, t));
@@ -108,6 +110,7 @@ impl Try<'_> {
             clock: *self.ctx.clock,
             stream,
             last: None,
+            sampled: false,
         };
         let (read, end) = match (&body, self.ctx.readers, connection.take_h1()) {
             (ResponseBody::Http1, Some(readers), Some(h1)) => {
