@@ -1,8 +1,9 @@
-//! The engine's own HTTP/1.1 exchange (RFC 9112), run inside the task of the request that uses
-//! it: no connection task, no body channel. It writes a request, reads the response head, and
-//! hands the body's payload on as slices of the connection's one read buffer, its chunked
-//! framing decoded in place (`h1/chunked.rs`). A segment that arrives wakes the request's
-//! task once, and one read takes it.
+//! The engine's own HTTP/1.1 exchange (RFC 9112), driven by whoever holds the connection: no
+//! connection task, no body channel. The request's task writes a request and reads the
+//! response head; the body's payload is handed on as slices of the connection's one read
+//! buffer, its chunked framing decoded in place (`h1/chunked.rs`), polled by a race's reader
+//! (`engine/request/reader.rs`) or awaited by a task. A segment that arrives wakes whoever
+//! polled it once, and one read takes it.
 //!
 //! The read buffer is 8 KiB and stays so: a read takes at most 8 KiB, and everything read is
 //! handed on before the next read, so a client behind its server leaves the bytes in the
