@@ -152,7 +152,6 @@ pub async fn drive(
         next_session: AtomicU64::new(0),
         turns_taken: (0..endpoints).map(|_| AtomicU64::new(0)).collect(),
         first_measured: Arc::default(),
-        readers: request::Readers::start(),
     };
     let first_measured = Arc::clone(&shared.first_measured);
     match pacing {
@@ -282,7 +281,6 @@ async fn worker_loop(mut worker: Worker, shared: Arc<Shared>) {
         events: &shared.events,
         timeouts: &shared.timeouts,
         abort: &shared.controls.abort,
-        readers: Some(&shared.readers),
     };
     let stop = &shared.controls.stop_sending;
     let endpoint = usize::from(worker.target.id.0);

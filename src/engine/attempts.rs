@@ -35,7 +35,7 @@ pub(super) struct Attempts<'a> {
 pub(super) async fn run_attempts(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
-    target: &std::sync::Arc<Target>,
+    target: &Target,
     payload: &Payload,
     tag: SendTag,
     attempts: &Attempts<'_>,

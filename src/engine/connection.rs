@@ -24,7 +24,6 @@ mod origin;
 mod proxy;
 mod tls;
 
-pub(crate) use h1::H1;
 pub use origin::Origin;
 pub use tls::Tls;
 
@@ -254,18 +253,6 @@ impl Connection {
                 }
             },
         }
-    }
-
-    /// The open HTTP/1.1 connection, taken out to have its response's body read elsewhere
-    /// (`engine/request/reader.rs`); [`Connection::restore_h1`] puts it back.
-    pub(crate) fn take_h1(&mut self) -> Option<H1> {
-        self.h1.take()
-    }
-
-    /// Puts back the connection [`Connection::take_h1`] took: reused if its response was read
-    /// whole, closed at the next [`Connection::ready`] if not.
-    pub(crate) fn restore_h1(&mut self, h1: H1) {
-        self.h1 = Some(h1);
     }
 
     /// Reads `body` to its end, leaving the connection idle; false when that failed.

@@ -8,7 +8,6 @@ use crate::config::Timeouts;
 use crate::event::{ErrorClass, Offset};
 
 /// The deadlines of one request, as instants on the race clock.
-#[derive(Clone, Copy)]
 pub(super) struct Deadlines {
     first_token: Duration,
     idle: Duration,

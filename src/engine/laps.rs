@@ -30,7 +30,6 @@ pub(super) async fn run_laps(workers: Vec<Worker>, shared: Shared) {
         events: &shared.events,
         timeouts: &shared.timeouts,
         abort: &controls.abort,
-        readers: Some(&shared.readers),
     };
     let attempts = shared.attempts();
     let stop = &controls.stop_sending;

@@ -265,7 +265,7 @@ fn offsets(
 
 async fn send(
     shared: &Shared,
-    target: &Arc<Target>,
+    target: &Target,
     connection: &mut Connection,
     seq: u64,
     warmup: bool,
@@ -276,7 +276,6 @@ async fn send(
         events: &shared.events,
         timeouts: &shared.timeouts,
         abort: &shared.controls.abort,
-        readers: Some(&shared.readers),
     };
     let prompt = target.prompt_for(shared.ordinal(seq));
     let tag = SendTag {

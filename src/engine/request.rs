@@ -8,17 +8,13 @@ mod answer;
 mod decode;
 mod guard;
 mod head;
-mod reader;
 mod send;
 mod stream;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
-
-pub use reader::Readers;
 
 use super::connection::Connection;
 use super::retry::RetryHint;
@@ -37,37 +33,15 @@ pub struct RequestContext<'a> {
     pub events: &'a EventSender,
     pub timeouts: &'a Timeouts,
     pub abort: &'a CancellationToken,
-    /// Where HTTP/1.1 bodies are read (`request/reader.rs`); without, in the request's task.
-    pub readers: Option<&'a Readers>,
 }
 
-/// Where one request's events go, and whose they are: owned, so that a body read outside the
-/// request's task (`engine/reader.rs`) emits as the task does.
-#[derive(Clone)]
-struct Emitter {
-    events: EventSender,
+struct Emitter<'a> {
+    events: &'a EventSender,
     endpoint: EndpointId,
     request: RequestId,
 }
 
-/// The text a request's input tokens are estimated from when the server reports none.
-enum PromptText {
-    /// The target's prompt.
-    Of(Arc<Target>, PromptId),
-    /// A session's later turn: the conversation so far.
-    Turn(String),
-}
-
-impl PromptText {
-    fn text(&self) -> &str {
-        match self {
-            PromptText::Of(target, prompt) => target.prompt_text(*prompt),
-            PromptText::Turn(text) => text,
-        }
-    }
-}
-
-impl Emitter {
+impl Emitter<'_> {
     fn emit(&self, t: Offset, kind: EventKind) {
         // The receiver only goes away when the whole race is being torn down.
         let _ = self.events.send(RaceEvent {
@@ -144,7 +118,7 @@ pub struct Ended {
 pub async fn run_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
-    target: &Arc<Target>,
+    target: &Target,
     request: RequestId,
     payload: &Payload,
     tag: SendTag,
@@ -173,7 +147,7 @@ struct Resend {
 async fn send_request(
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
-    target: &Arc<Target>,
+    target: &Target,
     request: RequestId,
     payload: &Payload,
     tag: SendTag,
@@ -183,7 +157,7 @@ async fn send_request(
         ctx,
         target,
         out: Emitter {
-            events: ctx.events.clone(),
+            events: ctx.events,
             endpoint: target.id,
             request,
         },
@@ -234,8 +208,8 @@ enum Stop {
 /// One try of a request: what it sends, and where its events go.
 struct Try<'a> {
     ctx: &'a RequestContext<'a>,
-    target: &'a Arc<Target>,
-    out: Emitter,
+    target: &'a Target,
+    out: Emitter<'a>,
     prompt: PromptId,
     tag: SendTag,
     body: Bytes,

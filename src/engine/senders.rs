@@ -72,8 +72,6 @@ pub(super) struct Shared {
     /// When the first measured request was handed to be sent: the start's skew is measured
     /// from it.
     pub(super) first_measured: Arc<OnceLock<(Offset, Offset)>>,
-    /// Where the race's HTTP/1.1 bodies are read (`request/reader.rs`).
-    pub(super) readers: super::request::Readers,
 }
 
 impl Shared {

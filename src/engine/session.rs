@@ -24,7 +24,7 @@ pub(super) async fn run_session(
     shared: &Shared,
     ctx: &RequestContext<'_>,
     connection: &mut Connection,
-    target: &std::sync::Arc<Target>,
+    target: &Target,
     (prompt, number): (PromptId, u64),
     tag: SendTag,
     // The sender's: a closed-loop worker reads from it whether the last turn could connect.

@@ -2,7 +2,7 @@
 //! instant on the monotonic clock), how late it was read, and the floor under its bytes.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 /// The arrival of the bytes most recently read from one connection, shared with whoever
 /// handles what they carried.
@@ -83,57 +83,16 @@ impl LastArrival {
     }
 }
 
-/// Both clocks just before a read: the monotonic clock read, and the wall clock it stands at.
-///
-/// The wall clock is read (wall first, so what is placed by them errs late) only when the
-/// thread's last pair is older than [`RECALIBRATE`]; otherwise the wall time is the last pair's
-/// plus the monotonic time since. That is exact to what matters here: between two reads of
-/// both, the clocks drift apart only by the wall clock's slew (NTP slews at most 500 ppm: at
-/// most 50 ns over 100 µs, against stamps of a microsecond's grain), and a step of the wall
-/// clock is seen as it was before, within 100 µs of it (a stamp from across the step is then
-/// placed as one from across a step between stamp and read always was: bounded by the reads
-/// around it, `LastArrival::set`, and never after the read). A wake-up that reads ten sockets
-/// reads the wall clock once, not ten times.
+/// Both clocks, read together just before a read (wall first, so what is placed by them errs
+/// late): the one pair of clock reads a stamped read needs.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Clocks {
     pub(super) wall: SystemTime,
     pub(super) mono: Instant,
 }
 
-/// How old a thread's pair of clock reads may be before it reads both again.
-const RECALIBRATE: Duration = Duration::from_micros(100);
-
-thread_local! {
-    /// The thread's last pair of clock reads.
-    static PAIR: std::cell::Cell<Option<Clocks>> = const { std::cell::Cell::new(None) };
-}
-
 impl Clocks {
     pub(super) fn now() -> Clocks {
-        let mono = Instant::now();
-        PAIR.try_with(|pair| {
-            Clocks::from_pair(pair.get(), mono).unwrap_or_else(|| {
-                let fresh = Clocks::read();
-                pair.set(Some(fresh));
-                fresh
-            })
-        })
-        // A thread being torn down reads both.
-        .unwrap_or_else(|_| Clocks::read())
-    }
-
-    /// The clocks at `mono` by the pair `last`, if it is recent enough.
-    fn from_pair(last: Option<Clocks>, mono: Instant) -> Option<Clocks> {
-        let last = last?;
-        let since = mono.checked_duration_since(last.mono)?;
-        (since < RECALIBRATE).then(|| Clocks {
-            wall: last.wall + since,
-            mono,
-        })
-    }
-
-    /// Both clocks read, wall first.
-    fn read() -> Clocks {
         Clocks {
             wall: SystemTime::now(),
             mono: Instant::now(),
@@ -229,25 +188,6 @@ mod tests {
             arrival_instant(Some(future), began, || end),
             (end, end, false)
         );
-    }
-
-    #[test]
-    fn a_recent_pair_places_the_wall_clock_by_the_monotonic_one() {
-        let mono = Instant::now();
-        let last = Clocks {
-            wall: wall(1_800_000_000_000_000),
-            mono,
-        };
-        let later = mono + Duration::from_micros(40);
-        let clocks = Clocks::from_pair(Some(last), later).unwrap();
-        assert_eq!(clocks.wall, wall(1_800_000_000_000_040));
-        assert_eq!(clocks.mono, later);
-        // Too old, or none: both are read again.
-        let old = mono + RECALIBRATE;
-        assert!(Clocks::from_pair(Some(last), old).is_none());
-        assert!(Clocks::from_pair(None, later).is_none());
-        let earlier = mono.checked_sub(Duration::from_micros(1)).unwrap();
-        assert!(Clocks::from_pair(Some(last), earlier).is_none());
     }
 
     /// A wall clock stepped back between a segment's stamp and its read puts the stamp far in

@@ -1,9 +1,8 @@
-//! The engine's own HTTP/1.1 exchange (RFC 9112), driven by whoever holds the connection: no
-//! connection task, no body channel. The request's task writes a request and reads the
-//! response head; the body's payload is handed on as slices of the connection's one read
-//! buffer, its chunked framing decoded in place (`h1/chunked.rs`), polled by a race's reader
-//! (`engine/request/reader.rs`) or awaited by a task. A segment that arrives wakes whoever
-//! polled it once, and one read takes it.
+//! The engine's own HTTP/1.1 exchange (RFC 9112), run inside the task of the request that uses
+//! it: no connection task, no body channel. It writes a request, reads the response head, and
+//! hands the body's payload on as slices of the connection's one read buffer, its chunked
+//! framing decoded in place (`h1/chunked.rs`). A segment that arrives wakes the request's
+//! task once, and one read takes it.
 //!
 //! The read buffer is 8 KiB and stays so: a read takes at most 8 KiB, and everything read is
 //! handed on before the next read, so a client behind its server leaves the bytes in the
@@ -94,7 +93,7 @@ pub struct H1 {
 }
 
 impl H1 {
-    pub(super) fn new(io: Box<dyn Io>, read: super::BytesRead) -> H1 {
+    pub fn new(io: Box<dyn Io>, read: super::BytesRead) -> H1 {
         H1 {
             io,
             buf: vec![0; READ_SIZE],
@@ -258,19 +257,21 @@ impl H1 {
 
     /// One read of at most [`READ_SIZE`] bytes after the unread ones; 0 at the end.
     async fn read_more(&mut self) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_more(cx)).await
-    }
-
-    fn poll_read_more(&mut self, cx: &mut std::task::Context<'_>) -> Poll<io::Result<usize>> {
         let to = (self.end + READ_SIZE).min(self.buf.len());
-        let mut room = ReadBuf::new(&mut self.buf[self.end..to]);
-        let n = std::task::ready!(Pin::new(&mut self.io).poll_read(cx, &mut room))
-            .map(|()| room.filled().len());
+        let n = poll_fn(|cx| {
+            let mut room = ReadBuf::new(&mut self.buf[self.end..to]);
+            match Pin::new(&mut self.io).poll_read(cx, &mut room) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(room.filled().len())),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
         if let Ok(n) = n {
             self.end += n;
             self.read.add(n);
         }
-        Poll::Ready(n)
+        n
     }
 
     /// The next piece of the response body: a slice of the read buffer, in place; `None` at
@@ -284,25 +285,14 @@ impl H1 {
     /// The connection failed, or closed before the body's end, or its framing is malformed:
     /// in words for a user.
     pub async fn next_data(&mut self) -> Option<Result<&[u8], String>> {
-        let range = poll_fn(|cx| self.poll_piece(cx)).await;
-        Some(range?.map(|range| &self.buf[range]))
-    }
-
-    /// [`H1::next_data`] as a poll, for whoever drives the connection without a future of its
-    /// own (`engine/reader.rs`): the range of the piece in the read buffer ([`H1::piece_at`]).
-    /// A `Pending` leaves the socket's readiness registered with `cx`'s waker.
-    pub fn poll_piece(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<Range<usize>, String>>> {
-        loop {
+        let range = loop {
             match self.piece() {
-                Ok(Some(range)) => return Poll::Ready(Some(Ok(range))),
-                Ok(None) if matches!(self.framing, Framing::Idle) => return Poll::Ready(None),
+                Ok(Some(range)) => break range,
+                Ok(None) if matches!(self.framing, Framing::Idle) => return None,
                 Ok(None) => {}
                 Err(e) => {
                     self.keep_alive = false;
-                    return Poll::Ready(Some(Err(e)));
+                    return Some(Err(e));
                 }
             }
             // Everything read was handed on: read afresh at the buffer's start.
@@ -312,27 +302,22 @@ impl H1 {
                 self.buf.truncate(READ_SIZE);
                 self.buf.shrink_to_fit();
             }
-            match std::task::ready!(self.poll_read_more(cx)) {
+            match self.read_more().await {
                 Ok(0) => {
                     if let Err(e) = self.closed() {
-                        return Poll::Ready(Some(Err(e)));
+                        return Some(Err(e));
                     }
-                    return Poll::Ready(None);
+                    return None;
                 }
                 Ok(_) => {}
                 Err(e) => {
                     self.keep_alive = false;
                     self.framing = Framing::Idle;
-                    return Poll::Ready(Some(Err(format!("reading the body failed: {e}"))));
+                    return Some(Err(format!("reading the body failed: {e}")));
                 }
             }
-        }
-    }
-
-    /// The bytes of a piece [`H1::poll_piece`] gave, until the next poll.
-    #[must_use]
-    pub fn piece_at(&self, range: Range<usize>) -> &[u8] {
-        &self.buf[range]
+        };
+        Some(Ok(&self.buf[range]))
     }
 
     /// Takes the next piece of body out of the unread bytes: its range, or `None` when they

@@ -1,12 +1,10 @@
 //! Decoding a response body into events: bytes in, content (merged per read), usage, server
 //! timings out; and the final events, with token counts estimated where the server gave none.
 
-use std::sync::Arc;
-
 use compact_str::CompactString;
 
 use super::answer::Answer;
-use super::{Emitter, PromptText, failed};
+use super::{Emitter, failed};
 use crate::clock::RaceClock;
 use crate::engine::read_note::ReadNote;
 use crate::engine::target::Target;
@@ -33,8 +31,8 @@ pub(super) enum StreamEnd {
 }
 
 /// The decoding side of one response: bytes in, events out.
-pub(super) struct StreamState {
-    out: Emitter,
+pub(super) struct StreamState<'a> {
+    out: &'a Emitter<'a>,
     decoder: Box<dyn crate::protocol::Decoder>,
     items: Vec<Decoded>,
     /// Content decoded from the current read, merged: it arrived together.
@@ -59,7 +57,7 @@ pub(super) struct StreamState {
     /// A session's turn: the answer's content (not its reasoning) and tool calls, handed back
     /// at its end.
     answer: Option<Answer>,
-    prompt_text: PromptText,
+    prompt_text: &'a str,
     bytes: u64,
     last_bytes: Offset,
     /// What a body that ended too soon failed with: the protocol's words.
@@ -73,8 +71,8 @@ pub(super) struct StreamState {
     dimension: Option<u32>,
 }
 
-impl StreamState {
-    pub(super) fn new(target: &Arc<Target>, prompt: PromptId, out: Emitter) -> Self {
+impl<'a> StreamState<'a> {
+    pub(super) fn new(target: &'a Target, prompt: PromptId, out: &'a Emitter<'a>) -> Self {
         StreamState {
             out,
             decoder: target.protocol.decoder(target.stream),
@@ -94,7 +92,7 @@ impl StreamState {
             json_answer: target.wants_json.then(String::new),
             called_tool: false,
             answer: None,
-            prompt_text: PromptText::Of(Arc::clone(target), prompt),
+            prompt_text: target.prompt_text(prompt),
             bytes: 0,
             last_bytes: Offset::ZERO,
             inputs: target.batch(),
@@ -120,8 +118,8 @@ impl StreamState {
 
     /// A session's later turn: collects its answer, and estimates its input from the whole
     /// conversation `text`.
-    pub(super) fn for_turn(mut self, text: String) -> Self {
-        self.prompt_text = PromptText::Turn(text);
+    pub(super) fn for_turn(mut self, text: &'a str) -> Self {
+        self.prompt_text = text;
         self.collecting()
     }
 
@@ -417,9 +415,9 @@ impl StreamState {
             let input = if self.usage_input {
                 None
             } else {
-                count_tokens_aside(self.prompt_text.text()).await
+                count_tokens_aside(self.prompt_text).await
             };
-            let input = input.filter(|_| !self.prompt_text.text().is_empty());
+            let input = input.filter(|_| !self.prompt_text.is_empty());
             self.out.emit(t, estimated(input, output));
         }
         self.out.emit(

@@ -30,7 +30,6 @@ const RESEND_CONNECTS: u32 = 3;
 pub(super) const MAX_REFUSED_RESENDS: u32 = 8;
 
 /// A request that left and was answered with a response head.
-#[derive(Clone)]
 pub(super) struct Sent {
     /// When it left: never before it was issued.
     pub(super) at: Offset,

@@ -9,12 +9,7 @@ use super::*;
 use crate::engine::target::TargetSpec;
 
 /// A target on a port nothing is asked of: the tests stop before connecting.
-fn target() -> Arc<Target> {
-    target_at("http://127.0.0.1:9/v1")
-}
-
-/// An OpenAI chat target at `base_url`, streaming, one prompt.
-pub(super) fn target_at(base_url: &str) -> Arc<Target> {
+fn target() -> Target {
     let prompts = crate::workload::load(
         &crate::config::PromptSource::Inline(vec!["Say hi.".to_string()]),
         std::path::Path::new("."),
@@ -26,7 +21,7 @@ pub(super) fn target_at(base_url: &str) -> Arc<Target> {
         id: EndpointId(0),
         name: "m",
         protocol: crate::protocol::Protocol::OpenAiChat,
-        base_url,
+        base_url: "http://127.0.0.1:9/v1",
         model: "m",
         api_key: None,
         headers: &[],
@@ -38,7 +33,7 @@ pub(super) fn target_at(base_url: &str) -> Arc<Target> {
         http: crate::config::HttpVersion::Auto,
         embed_batch: 1,
     };
-    Arc::new(Target::new(&spec, &prompts).unwrap())
+    Target::new(&spec, &prompts).unwrap()
 }
 
 /// A request whose connection was lost, stopped before it went out again, is cancelled as
@@ -56,7 +51,6 @@ async fn a_stop_before_the_second_send_is_only_a_cancel() {
         events: &tx,
         timeouts: &timeouts,
         abort: &abort,
-        readers: None,
     };
     let mut connection = Connection::new(Arc::clone(target.origin()), None, Duration::from_secs(5));
     let mut lost = super::Resend {

@@ -1,6 +1,5 @@
-//! HTTP/1.1 bodies read by the race's readers (`engine/request/reader.rs`), many at once on
-//! each: a race's end while a hundred bodies are mid-read, streams cut among healthy ones on
-//! the same readers, and every request accounted for once.
+//! Many response bodies read at once: a stop while a hundred are mid-read, and streams cut
+//! among healthy ones on the same runtime, every request accounted for once.
 #![allow(
     clippy::unwrap_used,
     reason = "helpers of tests: a failed unwrap fails the test"
@@ -48,8 +47,8 @@ fn a_stop_while_100_bodies_are_mid_read_cancels_each_once() {
     }
 }
 
-/// Some streams are cut mid-body among healthy ones read by the same readers: those fail as
-/// cut, the rest finish whole, each request once.
+/// Some streams are cut mid-body among healthy ones read on the same two runtime workers: those
+/// fail as cut, the rest finish whole, each request once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_cut_among_healthy_ones_fail_alone() {
     let dir = tempfile::tempdir().unwrap();
