@@ -50,6 +50,7 @@ mod race_faults;
 mod race_gemini;
 mod race_laps;
 mod race_late_reads;
+mod race_many_bodies;
 mod race_open_loop;
 mod race_pause;
 mod race_protocols;
