@@ -46,7 +46,7 @@ pub use snapshot::{Cost, EndpointSnapshot, Health, Snapshot};
 #[derive(Clone)]
 pub struct Aggregator {
     endpoints: Vec<EndpointStats>,
-    /// Looked up for every event: hashed with foldhash, not std's SipHash (ids are ours, not
+    /// Looked up for every event: hashed with foldhash, not std's `SipHash` (ids are ours, not
     /// an attacker's, and the lookup was a tenth of this thread's time).
     in_flight: foldhash::HashMap<RequestId, InFlight>,
     slo: Slo,

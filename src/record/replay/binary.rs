@@ -511,16 +511,12 @@ mod tests {
         let mut out = Vec::new();
         encoder.event(&event(1500, 7, token), &mut out);
         encoder.event(&event(1000, 7, tool), &mut out);
-        assert_eq!(
-            out,
-            [
-                // length, tag, t +1500 zigzagged, endpoint 3, request +7 zigzagged, flags
-                // (after, late), after 5, late 300, the text
-                13, CONTENT, 0xB8, 0x17, 3, 14, AFTER | LATE, 5, 0xAC, 0x02, b't', b'o', b'k',
-                b' ', // then t -500, the same request, flags (tool, its name), index, name
-                10, CONTENT, 0xE7, 0x07, 3, 0, TOOL | TOOL_NAME, 3, 1, b'f', b'x',
-            ]
-        );
+        // Length, tag, t +1500 zigzagged, endpoint 3, request +7 zigzagged, flags (after,
+        // late), after 5, late 300, then the text.
+        let token = [13, CONTENT, 0xB8, 0x17, 3, 14, AFTER | LATE, 5, 0xAC, 0x02];
+        // t -500, the same request, flags (a tool call, its name), its index, its name.
+        let call = [10, CONTENT, 0xE7, 0x07, 3, 0, TOOL | TOOL_NAME, 3, 1, b'f'];
+        assert_eq!(out, [&token[..], b"tok ", &call[..], b"x"].concat());
     }
 
     #[test]
