@@ -222,6 +222,44 @@ fn pipeline(c: &mut Criterion<ThreadCpu>) {
             BatchSize::PerIteration,
         );
     });
+    // The reference load of "Per-event delivery" (one token per event, 100 streams of
+    // 1 000-token answers) through everything the pipeline's thread does with it: the fold,
+    // the replay's records (compressed on a thread of its own, not counted), the request
+    // records, and a snapshot published every `EVENTS_PER_SNAPSHOT` events and held, as the
+    // dashboard holds it, so the views written after it are copied on write.
+    let tokens = streaming_race();
+    group.throughput(Throughput::Elements(tokens.len() as u64));
+    group.bench_function(format!("live_tokens/{STREAMS}x{TOKENS}"), |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("a folder");
+                let results = ResultsWriter::create(dir.path()).expect("the result files");
+                let replay =
+                    ReplayWriter::create(dir.path(), &replay_race::header(1)).expect("the replay");
+                (
+                    dir,
+                    fixture::aggregator(1),
+                    Recorder::new(results, Some(replay)),
+                )
+            },
+            |(dir, mut aggregator, mut recorder)| {
+                let mut held = None;
+                for batch in tokens.chunks(EVENTS_PER_SNAPSHOT) {
+                    for event in batch {
+                        recorder.event(event);
+                        if let Some(record) = aggregator.apply(event) {
+                            recorder.request(&record);
+                        }
+                    }
+                    let t = batch.last().map_or(Offset(0), |e| e.t);
+                    held = Some(Arc::new(aggregator.snapshot(t, false)));
+                }
+                recorder.flush();
+                (dir, aggregator, recorder, held)
+            },
+            BatchSize::PerIteration,
+        );
+    });
     group.finish();
 }
 

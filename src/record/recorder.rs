@@ -51,7 +51,9 @@ impl Recorder {
         {
             self.replay_failed(&e);
         }
-        if let Some(server) = &mut self.server
+        // Only scrapes are the server file's: the other events (nearly all) skip its call.
+        if let crate::event::EventKind::ServerMetrics(_) = event.kind
+            && let Some(server) = &mut self.server
             && let Err(e) = server.write(event)
         {
             self.server_failed(&e);

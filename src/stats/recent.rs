@@ -260,7 +260,7 @@ impl RequestView {
         *text_bytes += kept.len();
         if self.segments.len() >= SEGMENT_CAP
             && let Some(last) = self.segments.last_mut()
-            && last.tool.as_ref() == tool
+            && last.tool.as_deref() == tool
         {
             last.text.push_str(kept);
             last.chunks = last.chunks.saturating_add(chunks);
@@ -271,7 +271,7 @@ impl RequestView {
             text: kept.into(),
             reasoning,
             chunks,
-            tool: tool.cloned(),
+            tool: tool.cloned().map(Box::new),
         });
     }
 

@@ -24,8 +24,9 @@ pub struct Segment {
     pub text: compact_str::CompactString,
     pub reasoning: bool,
     pub chunks: u32,
-    /// The text is arguments of this tool call.
-    pub tool: Option<crate::event::ToolCall>,
+    /// The text is arguments of this tool call. Boxed: most segments are tokens of text, and
+    /// a call held inline would make every segment twice as large to copy, freeze and free.
+    pub tool: Option<Box<crate::event::ToolCall>>,
 }
 
 /// Segments per frozen chunk: small enough that the part copied on write stays a few
@@ -211,6 +212,17 @@ mod tests {
         assert_eq!(growing.len(), 2 * CHUNK + 4);
         assert_eq!(growing.last().map(|s| s.text.as_str()), Some("t99 more"));
         assert_ne!(growing, published);
+    }
+
+    /// A token's segment is copied when pushed and when its chunk freezes, and freed when the
+    /// last view holding it goes: it stays small, a tool call behind a pointer.
+    #[test]
+    fn a_segment_stays_small() {
+        assert!(
+            std::mem::size_of::<Segment>() <= 48,
+            "{} bytes",
+            std::mem::size_of::<Segment>()
+        );
     }
 
     #[test]

@@ -43,62 +43,63 @@ pub(crate) struct Encoder {
 impl Encoder {
     /// Appends `event`'s record to `out`.
     pub(crate) fn event(&mut self, event: &RaceEvent, out: &mut Vec<u8>) {
-        let start = open(out);
-        let body = &mut *out;
         let (t, request) = (event.t.0, event.request.0);
-        let tag = if matches!(event.kind, EventKind::Content { .. }) {
-            CONTENT
-        } else {
-            OTHER
-        };
-        body.push(tag);
-        put_signed(body, t.wrapping_sub(self.last.t));
-        put(body, u64::from(event.endpoint.0));
-        put_signed(body, request.wrapping_sub(self.last.request));
+        let mut head = Head::default();
+        let content = matches!(event.kind, EventKind::Content { .. });
+        head.byte(if content { CONTENT } else { OTHER });
+        head.varint(zigzag(t.wrapping_sub(self.last.t)));
+        head.varint(u64::from(event.endpoint.0));
+        head.varint(zigzag(request.wrapping_sub(self.last.request)));
         self.last = Deltas { t, request };
-        match &event.kind {
-            EventKind::Content {
-                text,
-                reasoning,
-                chunks,
-                after,
-                late_us,
-                unstamped,
-                tool,
-            } => {
-                let text: &str = text;
-                let flags = flag(*reasoning, REASONING)
-                    | flag(*unstamped, UNSTAMPED)
-                    | flag(after.is_some(), AFTER)
-                    | flag(late_us.is_some(), LATE)
-                    | flag(*chunks != 1, CHUNKS)
-                    | flag(tool.is_some(), TOOL)
-                    | flag(tool.as_ref().is_some_and(|c| c.id.is_some()), TOOL_ID)
-                    | flag(tool.as_ref().is_some_and(|c| c.name.is_some()), TOOL_NAME);
-                body.push(flags);
-                if *chunks != 1 {
-                    put(body, u64::from(*chunks));
-                }
-                if let Some(after) = after {
-                    put(body, after.0);
-                }
-                if let Some(late) = late_us {
-                    put(body, *late);
-                }
-                if let Some(tool) = tool {
-                    put(body, u64::from(tool.index));
-                    for s in [&tool.id, &tool.name].into_iter().flatten() {
-                        put(body, s.len() as u64);
-                        body.extend_from_slice(s.as_bytes());
-                    }
-                }
-                body.extend_from_slice(text.as_bytes());
-            }
-            kind => {
-                // Serialising an event kind into memory cannot fail: its maps have string keys.
-                let _ = serde_json::to_writer(&mut *body, kind);
+        let EventKind::Content {
+            text,
+            reasoning,
+            chunks,
+            after,
+            late_us,
+            unstamped,
+            tool,
+        } = &event.kind
+        else {
+            let start = open(out);
+            out.extend_from_slice(head.bytes());
+            // Serialising an event kind into memory cannot fail: its maps have string keys.
+            let _ = serde_json::to_writer(&mut *out, &event.kind);
+            close(out, start);
+            return;
+        };
+        // A token (nearly every record): its fixed fields gathered on the stack and appended
+        // with its text in two copies, not a push and a capacity check per byte.
+        let text: &str = text;
+        let flags = flag(*reasoning, REASONING)
+            | flag(*unstamped, UNSTAMPED)
+            | flag(after.is_some(), AFTER)
+            | flag(late_us.is_some(), LATE)
+            | flag(*chunks != 1, CHUNKS)
+            | flag(tool.is_some(), TOOL)
+            | flag(tool.as_ref().is_some_and(|c| c.id.is_some()), TOOL_ID)
+            | flag(tool.as_ref().is_some_and(|c| c.name.is_some()), TOOL_NAME);
+        head.byte(flags);
+        if *chunks != 1 {
+            head.varint(u64::from(*chunks));
+        }
+        if let Some(after) = after {
+            head.varint(after.0);
+        }
+        if let Some(late) = late_us {
+            head.varint(*late);
+        }
+        out.reserve(1 + head.len + text.len());
+        let start = open(out);
+        out.extend_from_slice(head.bytes());
+        if let Some(tool) = tool {
+            put(out, u64::from(tool.index));
+            for s in [&tool.id, &tool.name].into_iter().flatten() {
+                put(out, s.len() as u64);
+                out.extend_from_slice(s.as_bytes());
             }
         }
+        out.extend_from_slice(text.as_bytes());
         close(out, start);
     }
 
@@ -114,6 +115,47 @@ impl Encoder {
         out.push(u8::from(end.interrupted));
         put(out, events);
         close(out, start);
+    }
+}
+
+/// A record's fixed fields before its text or JSON: a tag, three varints of the deltas and
+/// the endpoint, content's flags and up to three more varints, at most 1 + 10 + 3 + 10 + 1 +
+/// 5 + 10 + 10 = 50 bytes.
+struct Head {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Head {
+            bytes: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl Head {
+    fn byte(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+
+    /// As [`put`] writes it.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the low seven bits are what each byte keeps"
+    )]
+    fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.byte((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.byte(n as u8);
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -162,9 +204,9 @@ pub(crate) fn put(out: &mut Vec<u8>, mut n: u64) {
 
 /// A difference taken with wrapping arithmetic, zigzagged so that small negative ones are
 /// small too (0, -1, 1, -2 … as 0, 1, 2, 3 …).
-fn put_signed(out: &mut Vec<u8>, difference: u64) {
+fn zigzag(difference: u64) -> u64 {
     let n = difference.cast_signed();
-    put(out, ((n << 1) ^ (n >> 63)).cast_unsigned());
+    ((n << 1) ^ (n >> 63)).cast_unsigned()
 }
 
 /// What one record held.
@@ -437,6 +479,44 @@ mod tests {
             body,
             "the shortest varint: three bytes for 16 KiB"
         );
+    }
+
+    /// The bytes themselves, as README's "Replay format 3" specifies them, whatever way the
+    /// encoder gathers them: old readers and readers written elsewhere read these.
+    #[test]
+    fn content_records_are_the_bytes_the_format_specifies() {
+        let token = EventKind::Content {
+            text: "tok ".into(),
+            reasoning: false,
+            chunks: 1,
+            after: Some(Offset(5)),
+            late_us: Some(300),
+            unstamped: false,
+            tool: None,
+        };
+        let tool = EventKind::Content {
+            text: "x".into(),
+            reasoning: false,
+            chunks: 1,
+            after: None,
+            late_us: None,
+            unstamped: false,
+            tool: Some(ToolCall {
+                index: 3,
+                id: None,
+                name: Some("f".into()),
+            }),
+        };
+        let mut encoder = Encoder::default();
+        let mut out = Vec::new();
+        encoder.event(&event(1500, 7, token), &mut out);
+        encoder.event(&event(1000, 7, tool), &mut out);
+        // Length, tag, t +1500 zigzagged, endpoint 3, request +7 zigzagged, flags (after,
+        // late), after 5, late 300, then the text.
+        let token = [13, CONTENT, 0xB8, 0x17, 3, 14, AFTER | LATE, 5, 0xAC, 0x02];
+        // t -500, the same request, flags (a tool call, its name), its index, its name.
+        let call = [10, CONTENT, 0xE7, 0x07, 3, 0, TOOL | TOOL_NAME, 3, 1, b'f'];
+        assert_eq!(out, [&token[..], b"tok ", &call[..], b"x"].concat());
     }
 
     #[test]

@@ -335,11 +335,11 @@ mod tests {
 
     fn tool_piece(at_ms: f64, index: u32, name: Option<&str>, arguments: &str) -> Segment {
         Segment {
-            tool: Some(crate::event::ToolCall {
+            tool: Some(Box::new(crate::event::ToolCall {
                 index,
                 id: None,
                 name: name.map(Into::into),
-            }),
+            })),
             ..segment(at_ms, arguments, false)
         }
     }

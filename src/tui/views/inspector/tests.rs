@@ -432,11 +432,11 @@ fn tool_calls_request() {
         text: text.into(),
         reasoning: false,
         chunks: 1,
-        tool: Some(ToolCall {
+        tool: Some(Box::new(ToolCall {
             index,
             id: name.map(|_| format!("call_{index}")),
             name: name.map(Into::into),
-        }),
+        })),
     };
     request.segments = vec![
         piece(81.0, 0, Some("get_weather"), ""),
