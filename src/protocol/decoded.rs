@@ -64,4 +64,24 @@ pub trait Decoder: Send {
     /// non-streaming body). A body that held nothing of the protocol yields `Malformed`, or
     /// `ServerError` when it was a JSON error object (`{"error": …}`) served in its place.
     fn finish(&mut self, out: &mut Vec<Decoded>);
+    /// The fast path of a stream whose events repeat one shape: when the decoder is between
+    /// events and `bytes` starts with a whole event that is nothing but a piece of text (see
+    /// `openai/template.rs`), reads that event and returns its text; `feed` then takes the
+    /// rest of the bytes (and this again first, for the next event). Exactly what `feed` of
+    /// those bytes would have done: one [`Decoded::Content`] with this text. `None`: nothing
+    /// was read, `feed` takes all the bytes. The text is borrowed from `bytes`: no copy, no
+    /// item.
+    fn content_event<'b>(&mut self, bytes: &'b [u8]) -> Option<ContentEvent<'b>> {
+        let _ = bytes;
+        None
+    }
+}
+
+/// One event read by [`Decoder::content_event`]: its text (never empty), whether it is
+/// reasoning, and how many bytes at the start of the read it took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContentEvent<'b> {
+    pub text: &'b str,
+    pub reasoning: bool,
+    pub len: usize,
 }

@@ -139,6 +139,19 @@ impl SseParser {
         self.started = false;
     }
 
+    /// Between two events: no line begun, no field of an event seen, the first line (and its
+    /// byte order mark) past. A whole event read from here on by someone else leaves the
+    /// parser as it would have left it: as it is.
+    pub fn between_events(&self) -> bool {
+        self.started
+            && self.partial.is_empty()
+            && !self.skip_lf
+            && !self.has_data
+            && self.event.is_empty()
+            && !self.poisoned
+            && !self.overflowed
+    }
+
     /// Holds the start of a line until its end arrives, unless the line is already too long.
     fn keep_partial(&mut self, bytes: &[u8], on: &mut impl FnMut(SseItem<'_>)) {
         if self.partial.len() + bytes.len() > MAX_EVENT_BYTES {
@@ -257,6 +270,28 @@ impl SseParser {
         self.data_len = 0;
         self.has_data = false;
         self.poisoned = false;
+    }
+}
+
+/// The bytes of a `data:` line's value (after the one space the spec strips), when `bytes`, read
+/// between events, starts with such a line: for a decoder that reads whole events itself.
+pub(super) fn data_value(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    match bytes {
+        [b'd', b'a', b't', b'a', b':', b' ', value @ ..] => Some((value, 6)),
+        [b'd', b'a', b't', b'a', b':', value @ ..] => Some((value, 5)),
+        _ => None,
+    }
+}
+
+/// When the `len` bytes that start `value` are the whole rest of a `data:` line (the decoder
+/// checked they hold no CR or LF) and a blank line follows, so the event ends there: how many
+/// bytes the line and the blank line take. The usual ends only (LF LF, CR LF CR LF); any other
+/// is the parser's to read.
+pub(super) fn event_end(value: &[u8], len: usize) -> Option<usize> {
+    match value.get(len..)? {
+        [b'\n', b'\n', ..] => Some(len + 2),
+        [b'\r', b'\n', b'\r', b'\n', ..] => Some(len + 4),
+        _ => None,
     }
 }
 

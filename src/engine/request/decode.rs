@@ -134,7 +134,18 @@ impl<'a> StreamState<'a> {
         self.read = read;
         self.bytes += bytes.len() as u64;
         self.last_bytes = t;
-        self.decoder.feed(bytes, &mut self.items);
+        // Events the decoder reads whole as a token each (a stream's usual chunk, one per
+        // read when the server writes each on its own) skip the items; `feed` takes the rest.
+        let mut rest = bytes;
+        while let Some(event) = self.decoder.content_event(rest) {
+            rest = rest.get(event.len..).unwrap_or_default();
+            self.content(t, event.text, event.reasoning);
+        }
+        if rest.is_empty() && !bytes.is_empty() {
+            self.flush(t);
+            return None;
+        }
+        self.decoder.feed(rest, &mut self.items);
         self.drain(t)
     }
 
@@ -168,32 +179,7 @@ impl<'a> StreamState<'a> {
         let mut result = None;
         for item in items.drain(..) {
             match item {
-                Decoded::Content { text, reasoning } => {
-                    self.capture(&text);
-                    if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
-                        && answer.len() < CAPTURE_LIMIT
-                    {
-                        answer.push_str(&text);
-                    }
-                    if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
-                        answer.push_text(&text);
-                    }
-                    match &mut self.pending {
-                        Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
-                            p.text.push_str(&text);
-                            p.chunks += u32::from(!self.whole_body);
-                        }
-                        _ => {
-                            self.flush(t);
-                            self.pending = Some(Pending {
-                                text,
-                                reasoning,
-                                chunks: self.chunk(),
-                                tool: None,
-                            });
-                        }
-                    }
-                }
+                Decoded::Content { text, reasoning } => self.content(t, text, reasoning),
                 Decoded::ToolCall {
                     index,
                     id,
@@ -240,6 +226,41 @@ impl<'a> StreamState<'a> {
         items.clear();
         self.items = items;
         result
+    }
+
+    /// A piece of text, decoded from the read stamped `t`: joins the read's pending content
+    /// of its kind.
+    fn content<S: AsRef<str> + Into<CompactString>>(
+        &mut self,
+        t: Offset,
+        text: S,
+        reasoning: bool,
+    ) {
+        let piece = text.as_ref();
+        self.capture(piece);
+        if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
+            && answer.len() < CAPTURE_LIMIT
+        {
+            answer.push_str(piece);
+        }
+        if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
+            answer.push_text(piece);
+        }
+        match &mut self.pending {
+            Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
+                p.text.push_str(piece);
+                p.chunks += u32::from(!self.whole_body);
+            }
+            _ => {
+                self.flush(t);
+                self.pending = Some(Pending {
+                    text: text.into(),
+                    reasoning,
+                    chunks: self.chunk(),
+                    tool: None,
+                });
+            }
+        }
     }
 
     /// For a request that asked for JSON: whether its answer was. A syntax check without

@@ -48,6 +48,10 @@ pub(super) struct Template {
     /// The other of content and reasoning, when the template had it as well.
     other: Option<Place>,
     finish_reason: Option<Place>,
+    /// A chunk that matches gives nothing but its token (no other text, no finish reason),
+    /// and head and tail hold no line end: such a chunk is one `data:` line whatever its
+    /// token, and [`Template::line`] may read it straight from the read.
+    token_only: bool,
     hits: u32,
     misses: u32,
 }
@@ -111,6 +115,47 @@ impl Template {
         data.get(self.head.len()..end)
     }
 
+    /// The token of a chunk at the start of `value` (a `data:` line's value, up to the end of
+    /// the read), when the template reads it and it gives nothing else: the token, and where
+    /// the chunk ends in `value`. The line must end there for the chunk to be the event's
+    /// data (the caller checks); that is counted as a hit by [`Template::hit`].
+    ///
+    /// What [`Template::read`] would read of that line, found without knowing where the line
+    /// ends: the token holds no quote, so the first quote after the head is the one that
+    /// ends it; the UTF-8 of head and tail is the template's, so only the token's is checked.
+    pub fn line<'a>(&self, value: &'a [u8]) -> Option<(&'a str, usize)> {
+        if !self.token_only {
+            return None;
+        }
+        let rest = value.strip_prefix(self.head.as_slice())?;
+        let end = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let (token, after) = rest.split_at(end);
+        if token.is_empty() || !after.starts_with(&self.tail) {
+            return None;
+        }
+        let token = std::str::from_utf8(token).ok()?;
+        Some((token, self.head.len() + end + self.tail.len()))
+    }
+
+    /// A chunk [`Template::line`] found was read.
+    pub fn hit(&mut self) {
+        self.hits += 1;
+    }
+
+    /// The template's token is the reasoning.
+    pub fn reasoning(&self) -> bool {
+        self.reasoning
+    }
+
+    /// A chunk that matches carries a non-empty id.
+    pub fn has_id(&self) -> bool {
+        self.id.as_ref().is_some_and(|place| match place {
+            Place::Head(range) | Place::Tail(range) => !range.is_empty(),
+        })
+    }
+
     /// Whether a chunk that did not match should be learned from.
     pub fn wants(&self) -> bool {
         self.misses < GIVE_UP_MISSES || self.hits >= self.misses
@@ -121,6 +166,7 @@ impl Template {
     /// borrowed, no tool call, usage or error.
     pub fn learn(&mut self, data: &str, parts: &Parts<'_>) {
         self.learned = false;
+        self.token_only = false;
         if data.len() > MAX_TEMPLATE_BYTES
             || !parts.has_choices
             || parts.is_error_object
@@ -172,6 +218,11 @@ impl Template {
         self.reasoning = reasoning;
         self.id = id;
         self.other = other;
+        let line_end = |b: &u8| *b == b'\r' || *b == b'\n';
+        self.token_only = self.other.is_none()
+            && finish_reason.is_none()
+            && !self.head.iter().any(line_end)
+            && !self.tail.iter().any(line_end);
         self.finish_reason = finish_reason;
         self.learned = true;
     }
