@@ -37,10 +37,11 @@ enum Place {
 /// One stream's template, once a chunk has given one.
 #[derive(Debug, Default)]
 pub(super) struct Template {
-    /// The template chunk up to its token (the opening quote included).
-    head: Vec<u8>,
-    /// The template chunk from its token's closing quote on.
-    tail: Vec<u8>,
+    /// The template chunk without its token: up to the token (the opening quote included),
+    /// then from its closing quote on. One buffer, so that a match reads one run of memory.
+    frame: Vec<u8>,
+    /// Where the head ends in `frame`.
+    head_len: usize,
     learned: bool,
     /// The token is the reasoning, not the content.
     reasoning: bool,
@@ -66,7 +67,7 @@ impl Template {
             self.hits += 1;
         }
         let token = token?;
-        let tail_at = data.len() - self.tail.len();
+        let tail_at = data.len() - self.tail().len();
         let at = |place: &Option<Place>| -> Option<Str<'a>> {
             let range = match place.as_ref()? {
                 Place::Head(range) => range.clone(),
@@ -95,6 +96,14 @@ impl Template {
         })
     }
 
+    fn head(&self) -> &[u8] {
+        self.frame.get(..self.head_len).unwrap_or_default()
+    }
+
+    fn tail(&self) -> &[u8] {
+        self.frame.get(self.head_len..).unwrap_or_default()
+    }
+
     /// The token of a chunk that matches the template: non-empty, no quote, backslash or
     /// control character.
     fn token<'a>(&self, data: &'a str) -> Option<&'a str> {
@@ -102,17 +111,17 @@ impl Template {
             return None;
         }
         let bytes = data.as_bytes();
-        let end = bytes.len().checked_sub(self.tail.len())?;
-        if end <= self.head.len() || !bytes.starts_with(&self.head) || !bytes.ends_with(&self.tail)
+        let end = bytes.len().checked_sub(self.tail().len())?;
+        if end <= self.head_len || !bytes.starts_with(self.head()) || !bytes.ends_with(self.tail())
         {
             return None;
         }
-        let token = bytes.get(self.head.len()..end)?;
+        let token = bytes.get(self.head_len..end)?;
         if token.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
             return None;
         }
         // Between two ASCII quotes of a `str`: on character boundaries.
-        data.get(self.head.len()..end)
+        data.get(self.head_len..end)
     }
 
     /// The token of a chunk at the start of `value` (a `data:` line's value, up to the end of
@@ -127,16 +136,16 @@ impl Template {
         if !self.token_only {
             return None;
         }
-        let rest = value.strip_prefix(self.head.as_slice())?;
+        let rest = value.strip_prefix(self.head())?;
         let end = rest
             .iter()
             .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
         let (token, after) = rest.split_at(end);
-        if token.is_empty() || !after.starts_with(&self.tail) {
+        if token.is_empty() || !after.starts_with(self.tail()) {
             return None;
         }
         let token = std::str::from_utf8(token).ok()?;
-        Some((token, self.head.len() + end + self.tail.len()))
+        Some((token, self.head_len + end + self.tail().len()))
     }
 
     /// A chunk [`Template::line`] found was read.
@@ -211,18 +220,16 @@ impl Template {
         {
             return;
         }
-        self.head.clear();
-        self.head.extend_from_slice(&bytes[..head_end]);
-        self.tail.clear();
-        self.tail.extend_from_slice(&bytes[tail_start..]);
+        self.frame.clear();
+        self.frame.extend_from_slice(&bytes[..head_end]);
+        self.frame.extend_from_slice(&bytes[tail_start..]);
+        self.head_len = head_end;
         self.reasoning = reasoning;
         self.id = id;
         self.other = other;
         let line_end = |b: &u8| *b == b'\r' || *b == b'\n';
-        self.token_only = self.other.is_none()
-            && finish_reason.is_none()
-            && !self.head.iter().any(line_end)
-            && !self.tail.iter().any(line_end);
+        self.token_only =
+            self.other.is_none() && finish_reason.is_none() && !self.frame.iter().any(line_end);
         self.finish_reason = finish_reason;
         self.learned = true;
     }
