@@ -126,7 +126,7 @@ fn hostile_shapes_read_as_feed_reads_them() {
         // another frame: an obfuscation field, a finish reason, usage, an error, garbage
         format!(
             "data: {}\n\n",
-            chat("t").replace(r#"]}"#, r#"],"obfuscation":"Xb3"}"#)
+            chat("t").replace(r"]}", r#"],"obfuscation":"Xb3"}"#)
         ),
         format!(
             "data: {}\n\n",
