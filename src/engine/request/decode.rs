@@ -137,7 +137,9 @@ impl<'a> StreamState<'a> {
         // Events the decoder reads whole as a token each (a stream's usual chunk, one per
         // read when the server writes each on its own) skip the items; `feed` takes the rest.
         let mut rest = bytes;
-        while let Some(event) = self.decoder.content_event(rest) {
+        while !rest.is_empty()
+            && let Some(event) = self.decoder.content_event(rest)
+        {
             rest = rest.get(event.len..).unwrap_or_default();
             self.content(t, event.text, event.reasoning);
         }
