@@ -479,3 +479,6 @@ fn estimated(input: Option<u32>, output: Option<u32>) -> EventKind {
         source: TokenSource::Estimate,
     }
 }
+
+#[cfg(test)]
+mod tests;
