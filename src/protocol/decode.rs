@@ -304,6 +304,10 @@ pub(super) trait SseHandler: Send {
         let _ = value;
         None
     }
+    /// Whether [`SseHandler::content_event`] could read an event now.
+    fn reads_content_events(&self) -> bool {
+        false
+    }
 }
 
 /// A streaming decoder: SSE framing, the no-protocol check, and a protocol's event handler.
@@ -359,6 +363,13 @@ impl<H: SseHandler> Decoder for SseDecoder<H> {
             reasoning,
             len: at + len,
         })
+    }
+
+    fn event_end(&self, bytes: &[u8]) -> Option<usize> {
+        if !self.handler.reads_content_events() {
+            return None;
+        }
+        sse::first_blank_line_end(bytes).filter(|&end| end < bytes.len())
     }
 }
 

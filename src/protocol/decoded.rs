@@ -75,6 +75,15 @@ pub trait Decoder: Send {
         let _ = bytes;
         None
     }
+    /// When the decoder could read later events of `bytes` with [`Decoder::content_event`] but
+    /// not the first (a read that starts inside an event): how many bytes at the start to
+    /// `feed` first, up to the end of the first event (its blank line included), with more
+    /// after them. `None`: `feed` takes all the bytes. Any split is decoded alike; this one
+    /// only lets the events after it be read whole.
+    fn event_end(&self, bytes: &[u8]) -> Option<usize> {
+        let _ = bytes;
+        None
+    }
 }
 
 /// One event read by [`Decoder::content_event`]: its text (never empty), whether it is

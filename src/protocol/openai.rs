@@ -355,6 +355,10 @@ impl SseHandler for OpenAiStream {
         Some((token, self.template.reasoning(), used))
     }
 
+    fn reads_content_events(&self) -> bool {
+        !self.ended && self.template.reads_lines()
+    }
+
     fn finish(&mut self, out: &mut Vec<Decoded>) {
         // Some servers close the body after the last chunk instead of sending `[DONE]`.
         if self.finish_seen && !self.ended {

@@ -295,6 +295,19 @@ pub(super) fn event_end(value: &[u8], len: usize) -> Option<usize> {
     }
 }
 
+/// Where the first LF LF in `bytes` ends: the end of an event, for a caller that splits a read
+/// there (a blank line after another line end, or one of CR LF, is found at a later LF LF).
+pub(super) fn first_blank_line_end(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let lf = from + find_line_end(bytes.get(from..)?, false)?;
+        if bytes.get(lf + 1) == Some(&b'\n') {
+            return Some(lf + 2);
+        }
+        from = lf + 1;
+    }
+}
+
 /// Index of the first LF, or of the first CR or LF when `cr` (an SSE line end). Eight bytes at
 /// a time: words with no byte below 0x0E (CR is 0x0D, LF 0x0A) are skipped whole, which is
 /// nearly every word of JSON text.
@@ -402,6 +415,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_first_blank_line_is_found_after_any_line() {
+        for (bytes, end) in [
+            (&b"a\n\nb"[..], Some(3)),
+            (b"\n\n", Some(2)),
+            (b"data: x\ndata: y\n\ndata: z\n\n", Some(17)),
+            (b"a\n\n", Some(3)),
+            (b"a\r\n\r\nb", None),
+            (b"a\nb\n", None),
+            (b"", None),
+        ] {
+            assert_eq!(first_blank_line_end(bytes), end, "{bytes:?}");
         }
     }
 

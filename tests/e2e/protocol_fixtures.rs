@@ -250,7 +250,7 @@ fn finish_twice_adds_nothing() {
 }
 
 /// `chunks` decoded as the engine does: each read's whole token events by
-/// `Decoder::content_event`, the rest by `feed`. Also counts the events the fast path read.
+/// `Decoder::content_event`, the rest by `feed` (an event at a time, by `Decoder::event_end`). Also counts the events the fast path read.
 fn decode_content_first<'a>(
     protocol: Protocol,
     stream: bool,
@@ -261,19 +261,27 @@ fn decode_content_first<'a>(
     let mut out = Vec::new();
     for chunk in chunks {
         let mut rest = chunk;
-        while let Some(event) = decoder.content_event(rest) {
-            assert!(!event.text.is_empty() && event.len > 0, "{event:?}");
-            out.push(Decoded::Content {
-                text: event.text.into(),
-                reasoning: event.reasoning,
-            });
-            rest = &rest[event.len..];
-            *fast += 1;
+        loop {
+            while let Some(event) = decoder.content_event(rest) {
+                assert!(!event.text.is_empty() && event.len > 0, "{event:?}");
+                out.push(Decoded::Content {
+                    text: event.text.into(),
+                    reasoning: event.reasoning,
+                });
+                rest = &rest[event.len..];
+                *fast += 1;
+            }
+            if rest.is_empty() && !chunk.is_empty() {
+                break;
+            }
+            let piece = decoder.event_end(rest).unwrap_or(rest.len());
+            assert!(piece <= rest.len());
+            decoder.feed(&rest[..piece], &mut out);
+            rest = &rest[piece..];
+            if rest.is_empty() {
+                break;
+            }
         }
-        if rest.is_empty() && !chunk.is_empty() {
-            continue;
-        }
-        decoder.feed(rest, &mut out);
     }
     decoder.finish(&mut out);
     out

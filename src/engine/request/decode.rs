@@ -135,20 +135,33 @@ impl<'a> StreamState<'a> {
         self.bytes += bytes.len() as u64;
         self.last_bytes = t;
         // Events the decoder reads whole as a token each (a stream's usual chunk, one per
-        // read when the server writes each on its own) skip the items; `feed` takes the rest.
+        // read when the server writes each on its own) skip the items; `feed` takes the rest,
+        // an event at a time while whole events may follow. The read's content is one event.
         let mut rest = bytes;
-        while !rest.is_empty()
-            && let Some(event) = self.decoder.content_event(rest)
-        {
-            rest = rest.get(event.len..).unwrap_or_default();
-            self.content(t, event.text, event.reasoning);
+        loop {
+            while !rest.is_empty()
+                && let Some(event) = self.decoder.content_event(rest)
+            {
+                rest = rest.get(event.len..).unwrap_or_default();
+                self.content(t, event.text, event.reasoning);
+            }
+            if rest.is_empty() && !bytes.is_empty() {
+                break;
+            }
+            let piece = self.decoder.event_end(rest).unwrap_or(rest.len());
+            let (head, tail) = rest.split_at(piece.min(rest.len()));
+            rest = tail;
+            self.decoder.feed(head, &mut self.items);
+            if let Some(end) = self.drain_items(t) {
+                self.flush(t);
+                return Some(end);
+            }
+            if rest.is_empty() {
+                break;
+            }
         }
-        if rest.is_empty() && !bytes.is_empty() {
-            self.flush(t);
-            return None;
-        }
-        self.decoder.feed(rest, &mut self.items);
-        self.drain(t)
+        self.flush(t);
+        None
     }
 
     pub(super) fn on_body_end(&mut self) -> StreamEnd {
@@ -177,6 +190,13 @@ impl<'a> StreamState<'a> {
     }
 
     fn drain(&mut self, t: Offset) -> Option<StreamEnd> {
+        let result = self.drain_items(t);
+        self.flush(t);
+        result
+    }
+
+    /// The decoded items in order; content stays pending, to join what follows in the read.
+    fn drain_items(&mut self, t: Offset) -> Option<StreamEnd> {
         let mut items = std::mem::take(&mut self.items);
         let mut result = None;
         for item in items.drain(..) {
@@ -224,7 +244,6 @@ impl<'a> StreamState<'a> {
                 }
             }
         }
-        self.flush(t);
         items.clear();
         self.items = items;
         result

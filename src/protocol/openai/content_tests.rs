@@ -11,17 +11,27 @@ fn content_first(mut decoder: Box<dyn Decoder>, reads: &[&[u8]], fast: &mut usiz
     let mut out = Vec::new();
     for read in reads {
         let mut rest = *read;
-        while let Some(event) = decoder.content_event(rest) {
-            assert!(!event.text.is_empty() && event.len > 0);
-            out.push(Decoded::Content {
-                text: event.text.into(),
-                reasoning: event.reasoning,
-            });
-            rest = &rest[event.len..];
-            *fast += 1;
-        }
-        if !rest.is_empty() || read.is_empty() {
-            decoder.feed(rest, &mut out);
+        loop {
+            while let Some(event) = decoder.content_event(rest) {
+                assert!(!event.text.is_empty() && event.len > 0);
+                out.push(Decoded::Content {
+                    text: event.text.into(),
+                    reasoning: event.reasoning,
+                });
+                rest = &rest[event.len..];
+                *fast += 1;
+            }
+            if rest.is_empty() && !read.is_empty() {
+                break;
+            }
+            // The rest of an event the read starts in, then whole events again.
+            let piece = decoder.event_end(rest).unwrap_or(rest.len());
+            assert!(piece <= rest.len());
+            decoder.feed(&rest[..piece], &mut out);
+            rest = &rest[piece..];
+            if rest.is_empty() {
+                break;
+            }
         }
     }
     decoder.finish(&mut out);
@@ -182,6 +192,24 @@ fn reasoning_and_an_empty_id_are_read_the_fast_way() {
         };
         assert!(agrees(protocol, &events) > 0, "{shape}");
     }
+}
+
+/// A read that starts inside an event (the server's writes coalesced, cut anywhere by the
+/// reads): the events after that one's end are read whole again.
+#[test]
+fn a_read_that_starts_inside_an_event_reads_the_whole_ones_after_it() {
+    let body: Vec<u8> = ["a", "b", "c", "d", "e", "f"]
+        .iter()
+        .flat_map(|t| chunk(t))
+        .chain(b"data: [DONE]\n\n".iter().copied())
+        .collect();
+    let first = chunk("a").len() + 20;
+    let reads: [&[u8]; 2] = [&body[..first], &body[first..]];
+    let mut fast = 0;
+    let got = content_first(Protocol::OpenAiChat.decoder(true), &reads, &mut fast);
+    assert_eq!(got, feed_only(Protocol::OpenAiChat.decoder(true), &reads));
+    // b's end is fed, c to f are read whole
+    assert_eq!(fast, 4);
 }
 
 /// A chunk whose token makes its line longer than the parser takes is the parser's: it ends

@@ -148,6 +148,11 @@ impl Template {
         Some((token, self.head_len + end + self.tail().len()))
     }
 
+    /// Whether [`Template::line`] may read a chunk.
+    pub fn reads_lines(&self) -> bool {
+        self.token_only
+    }
+
     /// A chunk [`Template::line`] found was read.
     pub fn hit(&mut self) {
         self.hits += 1;

@@ -90,3 +90,44 @@ fn each_read_gives_one_content_event_whole_events_or_not() {
         .collect();
     assert_eq!(contents, expected);
 }
+
+/// A read that starts inside an event, then usage, then a whole token event: the events come
+/// out in the order the body has them.
+#[test]
+fn a_read_split_at_its_events_keeps_their_order() {
+    let target = target();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let out = Emitter {
+        events: &tx,
+        endpoint: EndpointId(0),
+        request: RequestId(1),
+    };
+    let mut state = StreamState::new(&target, PromptId(0), &out);
+    let b = chunk("b");
+    let (b1, b2) = b.split_at(30);
+    let usage = "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\
+                 \"completion_tokens\":3}}\n\n";
+    let reads = [
+        chunk("a"),
+        b1.to_owned(),
+        b2.to_owned() + usage + &chunk("c") + "data: [DONE]\n\n",
+    ];
+    for (i, read) in (0u64..).zip(&reads) {
+        assert!(
+            state
+                .on_bytes(Offset(i), read.as_bytes(), ReadNote::default())
+                .is_none()
+        );
+    }
+    assert!(matches!(state.on_body_end(), StreamEnd::Finished));
+    drop(state);
+    let mut got = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        match event.kind {
+            EventKind::Content { text, .. } => got.push(format!("{} {text}", event.t.0)),
+            EventKind::Usage { output, .. } => got.push(format!("{} usage {output:?}", event.t.0)),
+            _ => {}
+        }
+    }
+    assert_eq!(got, ["0 a", "2 b", "2 usage Some(3)", "2 c"]);
+}
