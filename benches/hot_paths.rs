@@ -167,6 +167,29 @@ fn per_event(group: &mut criterion::BenchmarkGroup<'_, ThreadCpu>) {
     group.bench_function("openai-serde-only/per-event", |b| {
         b.iter(|| run(Protocol::OpenAiChat.decoder_serde_only(true)));
     });
+    // As the engine reads: whole token events straight from the read, `feed` the rest.
+    let content_first = |mut decoder: Box<dyn Decoder>| {
+        let mut out = Vec::with_capacity(8);
+        let mut items = 0;
+        for read in &reads {
+            let mut rest = black_box(read.as_slice());
+            while let Some(event) = decoder.content_event(rest) {
+                black_box(compact_str::CompactString::from(event.text));
+                items += 1;
+                rest = rest.get(event.len..).unwrap_or_default();
+            }
+            if !rest.is_empty() {
+                decoder.feed(rest, &mut out);
+                items += out.len();
+                out.clear();
+            }
+        }
+        decoder.finish(&mut out);
+        items + out.len()
+    };
+    group.bench_function("openai/per-event/content-first", |b| {
+        b.iter(|| content_first(Protocol::OpenAiChat.decoder(true)));
+    });
 }
 
 fn aggregation(c: &mut Criterion<ThreadCpu>) {

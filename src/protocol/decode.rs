@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::sse::{SseEvent, SseItem, SseParser};
-use super::{Decoded, Decoder};
+use super::sse::{self, SseEvent, SseItem, SseParser};
+use super::{ContentEvent, Decoded, Decoder};
 
 /// A JSON string borrowed from the input when it has no escapes (the common case for deltas).
 #[derive(Debug, Deserialize)]
@@ -296,6 +296,18 @@ pub(super) trait SseHandler: Send {
     fn event(&mut self, event: SseEvent<'_>, at_end: bool, out: &mut Vec<Decoded>);
     /// The body ended (after every event was handled).
     fn finish(&mut self, out: &mut Vec<Decoded>);
+    /// [`Decoder::content_event`] for an event whose one `data:` line's value starts `value`
+    /// (which runs on to the end of the read): its text, whether it is reasoning, and the
+    /// bytes of `value` the event took, its line end and blank line included (see
+    /// [`sse::event_end`]).
+    fn content_event<'b>(&mut self, value: &'b [u8]) -> Option<(&'b str, bool, usize)> {
+        let _ = value;
+        None
+    }
+    /// Whether [`SseHandler::content_event`] could read an event now.
+    fn reads_content_events(&self) -> bool {
+        false
+    }
 }
 
 /// A streaming decoder: SSE framing, the no-protocol check, and a protocol's event handler.
@@ -335,6 +347,29 @@ impl<H: SseHandler> Decoder for SseDecoder<H> {
         parser.finish(|item| on_item(item, true, sniff, handler, out));
         handler.finish(out);
         sniff.finish(H::WHAT, out);
+    }
+
+    fn content_event<'b>(&mut self, bytes: &'b [u8]) -> Option<ContentEvent<'b>> {
+        // Between events only: then a whole event is all the parser would have seen of it.
+        // The sniff saw the protocol already (a handler reads whole events only after one).
+        // A read no longer than the longest line: no line in it is too long for the parser.
+        if !self.parser.between_events() || bytes.len() > sse::MAX_EVENT_BYTES {
+            return None;
+        }
+        let (value, at) = sse::data_value(bytes)?;
+        let (text, reasoning, len) = self.handler.content_event(value)?;
+        Some(ContentEvent {
+            text,
+            reasoning,
+            len: at + len,
+        })
+    }
+
+    fn event_end(&self, bytes: &[u8]) -> Option<usize> {
+        if !self.handler.reads_content_events() {
+            return None;
+        }
+        sse::first_blank_line_end(bytes).filter(|&end| end < bytes.len())
     }
 }
 

@@ -64,4 +64,33 @@ pub trait Decoder: Send {
     /// non-streaming body). A body that held nothing of the protocol yields `Malformed`, or
     /// `ServerError` when it was a JSON error object (`{"error": …}`) served in its place.
     fn finish(&mut self, out: &mut Vec<Decoded>);
+    /// The fast path of a stream whose events repeat one shape: when the decoder is between
+    /// events and `bytes` starts with a whole event that is nothing but a piece of text (see
+    /// `openai/template.rs`), reads that event and returns its text; `feed` then takes the
+    /// rest of the bytes (and this again first, for the next event). Exactly what `feed` of
+    /// those bytes would have done: one [`Decoded::Content`] with this text. `None`: nothing
+    /// was read, `feed` takes all the bytes. The text is borrowed from `bytes`: no copy, no
+    /// item.
+    fn content_event<'b>(&mut self, bytes: &'b [u8]) -> Option<ContentEvent<'b>> {
+        let _ = bytes;
+        None
+    }
+    /// When the decoder could read later events of `bytes` with [`Decoder::content_event`] but
+    /// not the first (a read that starts inside an event): how many bytes at the start to
+    /// `feed` first, up to the end of the first event (its blank line included), with more
+    /// after them. `None`: `feed` takes all the bytes. Any split is decoded alike; this one
+    /// only lets the events after it be read whole.
+    fn event_end(&self, bytes: &[u8]) -> Option<usize> {
+        let _ = bytes;
+        None
+    }
+}
+
+/// One event read by [`Decoder::content_event`]: its text (never empty), whether it is
+/// reasoning, and how many bytes at the start of the read it took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContentEvent<'b> {
+    pub text: &'b str,
+    pub reasoning: bool,
+    pub len: usize,
 }

@@ -8,12 +8,15 @@ use super::decode::{
     BodyDecoder, First, SseDecoder, SseHandler, Str, cut_short, error_text, not_json, push_content,
     push_tool_call, reported, unexpected_body,
 };
-use super::sse::SseEvent;
+use super::sse::{self, SseEvent};
 use super::{Decoded, Decoder};
 use template::Template;
 
 mod fast;
 mod template;
+
+#[cfg(test)]
+mod content_tests;
 
 /// A streamed chunk or a whole response body, generic over the endpoint's choice shape.
 #[derive(Deserialize)]
@@ -338,6 +341,22 @@ impl SseHandler for OpenAiStream {
             out.push(Decoded::ResponseId(id.0.into_owned()));
         }
         self.finish_seen |= push_parts(parts.choice, parts.usage, out);
+    }
+
+    /// A chunk the template reads, taken straight from the read: what [`Self::event`] would
+    /// do with it is push its token, as long as the id has been sent (or it carries none).
+    fn content_event<'b>(&mut self, value: &'b [u8]) -> Option<(&'b str, bool, usize)> {
+        if self.ended || !self.id_sent && self.template.has_id() {
+            return None;
+        }
+        let (token, len) = self.template.line(value)?;
+        let used = sse::event_end(value, len)?;
+        self.template.hit();
+        Some((token, self.template.reasoning(), used))
+    }
+
+    fn reads_content_events(&self) -> bool {
+        !self.ended && self.template.reads_lines()
     }
 
     fn finish(&mut self, out: &mut Vec<Decoded>) {

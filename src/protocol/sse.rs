@@ -139,6 +139,19 @@ impl SseParser {
         self.started = false;
     }
 
+    /// Between two events: no line begun, no field of an event seen, the first line (and its
+    /// byte order mark) past. A whole event read from here on by someone else leaves the
+    /// parser as it would have left it: as it is.
+    pub fn between_events(&self) -> bool {
+        self.started
+            && self.partial.is_empty()
+            && !self.skip_lf
+            && !self.has_data
+            && self.event.is_empty()
+            && !self.poisoned
+            && !self.overflowed
+    }
+
     /// Holds the start of a line until its end arrives, unless the line is already too long.
     fn keep_partial(&mut self, bytes: &[u8], on: &mut impl FnMut(SseItem<'_>)) {
         if self.partial.len() + bytes.len() > MAX_EVENT_BYTES {
@@ -260,6 +273,41 @@ impl SseParser {
     }
 }
 
+/// The bytes of a `data:` line's value (after the one space the spec strips), when `bytes`, read
+/// between events, starts with such a line: for a decoder that reads whole events itself.
+pub(super) fn data_value(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    match bytes {
+        [b'd', b'a', b't', b'a', b':', b' ', value @ ..] => Some((value, 6)),
+        [b'd', b'a', b't', b'a', b':', value @ ..] => Some((value, 5)),
+        _ => None,
+    }
+}
+
+/// When the `len` bytes that start `value` are the whole rest of a `data:` line (the decoder
+/// checked they hold no CR or LF) and a blank line follows, so the event ends there: how many
+/// bytes the line and the blank line take. The usual ends only (LF LF, CR LF CR LF); any other
+/// is the parser's to read.
+pub(super) fn event_end(value: &[u8], len: usize) -> Option<usize> {
+    match value.get(len..)? {
+        [b'\n', b'\n', ..] => Some(len + 2),
+        [b'\r', b'\n', b'\r', b'\n', ..] => Some(len + 4),
+        _ => None,
+    }
+}
+
+/// Where the first LF LF in `bytes` ends: the end of an event, for a caller that splits a read
+/// there (a blank line after another line end, or one of CR LF, is found at a later LF LF).
+pub(super) fn first_blank_line_end(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let lf = from + find_line_end(bytes.get(from..)?, false)?;
+        if bytes.get(lf + 1) == Some(&b'\n') {
+            return Some(lf + 2);
+        }
+        from = lf + 1;
+    }
+}
+
 /// Index of the first LF, or of the first CR or LF when `cr` (an SSE line end). Eight bytes at
 /// a time: words with no byte below 0x0E (CR is 0x0D, LF 0x0A) are skipped whole, which is
 /// nearly every word of JSON text.
@@ -367,6 +415,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_first_blank_line_is_found_after_any_line() {
+        for (bytes, end) in [
+            (&b"a\n\nb"[..], Some(3)),
+            (b"\n\n", Some(2)),
+            (b"data: x\ndata: y\n\ndata: z\n\n", Some(17)),
+            (b"a\n\n", Some(3)),
+            (b"a\r\n\r\nb", None),
+            (b"a\nb\n", None),
+            (b"", None),
+        ] {
+            assert_eq!(first_blank_line_end(bytes), end, "{bytes:?}");
         }
     }
 

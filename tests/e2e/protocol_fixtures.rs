@@ -248,3 +248,94 @@ fn finish_twice_adds_nothing() {
         );
     }
 }
+
+/// `chunks` decoded as the engine does: each read's whole token events by
+/// `Decoder::content_event`, the rest by `feed` (an event at a time, by `Decoder::event_end`). Also counts the events the fast path read.
+fn decode_content_first<'a>(
+    protocol: Protocol,
+    stream: bool,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+    fast: &mut usize,
+) -> Vec<Decoded> {
+    let mut decoder = protocol.decoder(stream);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut rest = chunk;
+        loop {
+            while let Some(event) = decoder.content_event(rest) {
+                assert!(!event.text.is_empty() && event.len > 0, "{event:?}");
+                out.push(Decoded::Content {
+                    text: event.text.into(),
+                    reasoning: event.reasoning,
+                });
+                rest = &rest[event.len..];
+                *fast += 1;
+            }
+            if rest.is_empty() && !chunk.is_empty() {
+                break;
+            }
+            let piece = decoder.event_end(rest).unwrap_or(rest.len());
+            assert!(piece <= rest.len());
+            decoder.feed(&rest[..piece], &mut out);
+            rest = &rest[piece..];
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    decoder.finish(&mut out);
+    out
+}
+
+/// `bytes` cut after every blank line (LF LF), as a server that writes each event on its own
+/// is read, and at `cut` too.
+fn event_reads(bytes: &[u8], cut: usize) -> Vec<&[u8]> {
+    let mut ends: Vec<usize> = bytes
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| *w == b"\n\n")
+        .map(|(i, _)| i + 2)
+        .collect();
+    ends.push(cut);
+    ends.push(bytes.len());
+    ends.sort_unstable();
+    let mut reads = Vec::new();
+    let mut start = 0;
+    for end in ends {
+        reads.push(&bytes[start..end]);
+        start = end;
+    }
+    reads
+}
+
+/// The engine's fast path for whole token events (`Decoder::content_event`, the template
+/// read straight from the read) gives every fixture's items as `feed` alone does: each event
+/// a read of its own with one of them split at every byte, the whole body in one read, and
+/// byte by byte.
+#[test]
+fn the_content_fast_path_decodes_every_fixture_as_feed_does() {
+    let mut fast = 0;
+    for case in cases() {
+        let whole = decode(case.protocol, case.stream, [case.bytes.as_slice()]);
+        for cut in 0..=case.bytes.len() {
+            let reads = event_reads(&case.bytes, cut);
+            assert_eq!(
+                decode_content_first(case.protocol, case.stream, reads, &mut fast),
+                whole,
+                "{}: events read one by one, cut at byte {cut}",
+                case.name
+            );
+        }
+        let once = decode_content_first(
+            case.protocol,
+            case.stream,
+            [case.bytes.as_slice()],
+            &mut fast,
+        );
+        assert_eq!(once, whole, "{} in one read", case.name);
+        let bytewise =
+            decode_content_first(case.protocol, case.stream, case.bytes.chunks(1), &mut fast);
+        assert_eq!(bytewise, whole, "{} byte by byte", case.name);
+    }
+    assert!(fast > 1000, "the fast path read only {fast} events");
+}

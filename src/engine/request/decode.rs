@@ -134,8 +134,34 @@ impl<'a> StreamState<'a> {
         self.read = read;
         self.bytes += bytes.len() as u64;
         self.last_bytes = t;
-        self.decoder.feed(bytes, &mut self.items);
-        self.drain(t)
+        // Events the decoder reads whole as a token each (a stream's usual chunk, one per
+        // read when the server writes each on its own) skip the items; `feed` takes the rest,
+        // an event at a time while whole events may follow. The read's content is one event.
+        let mut rest = bytes;
+        loop {
+            while !rest.is_empty()
+                && let Some(event) = self.decoder.content_event(rest)
+            {
+                rest = rest.get(event.len..).unwrap_or_default();
+                self.content(t, event.text, event.reasoning);
+            }
+            if rest.is_empty() && !bytes.is_empty() {
+                break;
+            }
+            let piece = self.decoder.event_end(rest).unwrap_or(rest.len());
+            let (head, tail) = rest.split_at(piece.min(rest.len()));
+            rest = tail;
+            self.decoder.feed(head, &mut self.items);
+            if let Some(end) = self.drain_items(t) {
+                self.flush(t);
+                return Some(end);
+            }
+            if rest.is_empty() {
+                break;
+            }
+        }
+        self.flush(t);
+        None
     }
 
     pub(super) fn on_body_end(&mut self) -> StreamEnd {
@@ -164,36 +190,18 @@ impl<'a> StreamState<'a> {
     }
 
     fn drain(&mut self, t: Offset) -> Option<StreamEnd> {
+        let result = self.drain_items(t);
+        self.flush(t);
+        result
+    }
+
+    /// The decoded items in order; content stays pending, to join what follows in the read.
+    fn drain_items(&mut self, t: Offset) -> Option<StreamEnd> {
         let mut items = std::mem::take(&mut self.items);
         let mut result = None;
         for item in items.drain(..) {
             match item {
-                Decoded::Content { text, reasoning } => {
-                    self.capture(&text);
-                    if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
-                        && answer.len() < CAPTURE_LIMIT
-                    {
-                        answer.push_str(&text);
-                    }
-                    if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
-                        answer.push_text(&text);
-                    }
-                    match &mut self.pending {
-                        Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
-                            p.text.push_str(&text);
-                            p.chunks += u32::from(!self.whole_body);
-                        }
-                        _ => {
-                            self.flush(t);
-                            self.pending = Some(Pending {
-                                text,
-                                reasoning,
-                                chunks: self.chunk(),
-                                tool: None,
-                            });
-                        }
-                    }
-                }
+                Decoded::Content { text, reasoning } => self.content(t, text, reasoning),
                 Decoded::ToolCall {
                     index,
                     id,
@@ -236,10 +244,44 @@ impl<'a> StreamState<'a> {
                 }
             }
         }
-        self.flush(t);
         items.clear();
         self.items = items;
         result
+    }
+
+    /// A piece of text, decoded from the read stamped `t`: joins the read's pending content
+    /// of its kind.
+    fn content<S: AsRef<str> + Into<CompactString>>(
+        &mut self,
+        t: Offset,
+        text: S,
+        reasoning: bool,
+    ) {
+        let piece = text.as_ref();
+        self.capture(piece);
+        if let Some(answer) = self.json_answer.as_mut().filter(|_| !reasoning)
+            && answer.len() < CAPTURE_LIMIT
+        {
+            answer.push_str(piece);
+        }
+        if let Some(answer) = self.answer.as_mut().filter(|_| !reasoning) {
+            answer.push_text(piece);
+        }
+        match &mut self.pending {
+            Some(p) if p.reasoning == reasoning && p.tool.is_none() => {
+                p.text.push_str(piece);
+                p.chunks += u32::from(!self.whole_body);
+            }
+            _ => {
+                self.flush(t);
+                self.pending = Some(Pending {
+                    text: text.into(),
+                    reasoning,
+                    chunks: self.chunk(),
+                    tool: None,
+                });
+            }
+        }
     }
 
     /// For a request that asked for JSON: whether its answer was. A syntax check without
@@ -456,3 +498,6 @@ fn estimated(input: Option<u32>, output: Option<u32>) -> EventKind {
         source: TokenSource::Estimate,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,10 +37,11 @@ enum Place {
 /// One stream's template, once a chunk has given one.
 #[derive(Debug, Default)]
 pub(super) struct Template {
-    /// The template chunk up to its token (the opening quote included).
-    head: Vec<u8>,
-    /// The template chunk from its token's closing quote on.
-    tail: Vec<u8>,
+    /// The template chunk without its token: up to the token (the opening quote included),
+    /// then from its closing quote on. One buffer, so that a match reads one run of memory.
+    frame: Vec<u8>,
+    /// Where the head ends in `frame`.
+    head_len: usize,
     learned: bool,
     /// The token is the reasoning, not the content.
     reasoning: bool,
@@ -48,6 +49,10 @@ pub(super) struct Template {
     /// The other of content and reasoning, when the template had it as well.
     other: Option<Place>,
     finish_reason: Option<Place>,
+    /// A chunk that matches gives nothing but its token (no other text, no finish reason),
+    /// and head and tail hold no line end: such a chunk is one `data:` line whatever its
+    /// token, and [`Template::line`] may read it straight from the read.
+    token_only: bool,
     hits: u32,
     misses: u32,
 }
@@ -62,7 +67,7 @@ impl Template {
             self.hits += 1;
         }
         let token = token?;
-        let tail_at = data.len() - self.tail.len();
+        let tail_at = data.len() - self.tail().len();
         let at = |place: &Option<Place>| -> Option<Str<'a>> {
             let range = match place.as_ref()? {
                 Place::Head(range) => range.clone(),
@@ -91,6 +96,14 @@ impl Template {
         })
     }
 
+    fn head(&self) -> &[u8] {
+        self.frame.get(..self.head_len).unwrap_or_default()
+    }
+
+    fn tail(&self) -> &[u8] {
+        self.frame.get(self.head_len..).unwrap_or_default()
+    }
+
     /// The token of a chunk that matches the template: non-empty, no quote, backslash or
     /// control character.
     fn token<'a>(&self, data: &'a str) -> Option<&'a str> {
@@ -98,17 +111,63 @@ impl Template {
             return None;
         }
         let bytes = data.as_bytes();
-        let end = bytes.len().checked_sub(self.tail.len())?;
-        if end <= self.head.len() || !bytes.starts_with(&self.head) || !bytes.ends_with(&self.tail)
+        let end = bytes.len().checked_sub(self.tail().len())?;
+        if end <= self.head_len || !bytes.starts_with(self.head()) || !bytes.ends_with(self.tail())
         {
             return None;
         }
-        let token = bytes.get(self.head.len()..end)?;
+        let token = bytes.get(self.head_len..end)?;
         if token.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
             return None;
         }
         // Between two ASCII quotes of a `str`: on character boundaries.
-        data.get(self.head.len()..end)
+        data.get(self.head_len..end)
+    }
+
+    /// The token of a chunk at the start of `value` (a `data:` line's value, up to the end of
+    /// the read), when the template reads it and it gives nothing else: the token, and where
+    /// the chunk ends in `value`. The line must end there for the chunk to be the event's
+    /// data (the caller checks); that is counted as a hit by [`Template::hit`].
+    ///
+    /// What [`Template::read`] would read of that line, found without knowing where the line
+    /// ends: the token holds no quote, so the first quote after the head is the one that
+    /// ends it; the UTF-8 of head and tail is the template's, so only the token's is checked.
+    pub fn line<'a>(&self, value: &'a [u8]) -> Option<(&'a str, usize)> {
+        if !self.token_only {
+            return None;
+        }
+        let rest = value.strip_prefix(self.head())?;
+        let end = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let (token, after) = rest.split_at(end);
+        if token.is_empty() || !after.starts_with(self.tail()) {
+            return None;
+        }
+        let token = std::str::from_utf8(token).ok()?;
+        Some((token, self.head_len + end + self.tail().len()))
+    }
+
+    /// Whether [`Template::line`] may read a chunk.
+    pub fn reads_lines(&self) -> bool {
+        self.token_only
+    }
+
+    /// A chunk [`Template::line`] found was read.
+    pub fn hit(&mut self) {
+        self.hits += 1;
+    }
+
+    /// The template's token is the reasoning.
+    pub fn reasoning(&self) -> bool {
+        self.reasoning
+    }
+
+    /// A chunk that matches carries a non-empty id.
+    pub fn has_id(&self) -> bool {
+        self.id.as_ref().is_some_and(|place| match place {
+            Place::Head(range) | Place::Tail(range) => !range.is_empty(),
+        })
     }
 
     /// Whether a chunk that did not match should be learned from.
@@ -121,6 +180,7 @@ impl Template {
     /// borrowed, no tool call, usage or error.
     pub fn learn(&mut self, data: &str, parts: &Parts<'_>) {
         self.learned = false;
+        self.token_only = false;
         if data.len() > MAX_TEMPLATE_BYTES
             || !parts.has_choices
             || parts.is_error_object
@@ -165,13 +225,16 @@ impl Template {
         {
             return;
         }
-        self.head.clear();
-        self.head.extend_from_slice(&bytes[..head_end]);
-        self.tail.clear();
-        self.tail.extend_from_slice(&bytes[tail_start..]);
+        self.frame.clear();
+        self.frame.extend_from_slice(&bytes[..head_end]);
+        self.frame.extend_from_slice(&bytes[tail_start..]);
+        self.head_len = head_end;
         self.reasoning = reasoning;
         self.id = id;
         self.other = other;
+        let line_end = |b: &u8| *b == b'\r' || *b == b'\n';
+        self.token_only =
+            self.other.is_none() && finish_reason.is_none() && !self.frame.iter().any(line_end);
         self.finish_reason = finish_reason;
         self.learned = true;
     }

@@ -146,5 +146,5 @@ fn a_huge_chunk_is_not_learned() {
     let mut template = Template::default();
     template.learn(&first, &parts);
     assert!(template.read(&first).is_none());
-    assert_eq!(template.head.capacity(), 0);
+    assert_eq!(template.frame.capacity(), 0);
 }
