@@ -20,6 +20,9 @@
 #          spends is the kernel's and the event loop's share that any accurate client pays;
 #          it lets segments gather 100 µs before each wait as llmrace does
 #          (FLOOR_GATHER_US=0: wait at once)
+# SPLIT=1: also split the client's CPU into user and kernel time by sampling it (`perf record -e
+#   cpu-clock -F 1999`, every sample's address says which): /usr/bin/time's split is the kernel's
+#   tick sampling, which a load paced at 1 ms per stream aliases with (±0.4 µs between runs).
 # SYSCALLS=1: also count the client's system calls and context switches per event (perf stat
 #   with the syscall tracepoints; needs perf and tracefs): the tracepoints add to the client's
 #   system time, so take the CPU figures from a run without it.
@@ -90,6 +93,8 @@ run() {
       events="$events,syscalls:sys_enter_$call"
     done
     counting=(perf stat -x, -o "$out/perf" -e "$events" --)
+  elif [ "${SPLIT:-0}" = 1 ]; then
+    counting=(perf record -q -e cpu-clock -F 1999 -o "$out/split.data" --)
   fi
   /usr/bin/time -f "%e %U %S %M" -o "$out/time" "${counting[@]}" "${cmd[@]}" >/dev/null
   stop_server
@@ -104,6 +109,14 @@ for line in open(sys.argv[1]):
         counts.append(f"{fields[2].replace('syscalls:sys_enter_', '')} {int(fields[0]) / events:.3f}")
 print("  system calls per event: " + ", ".join(counts))
 EOF
+  fi
+  if [ -s "$out/split.data" ]; then
+    local events_read
+    events_read=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoints"][0]["tokens"]["chunks"])' "$out/race/summary.json")
+    perf script -i "$out/split.data" -F ip 2>/dev/null | awk -v ev="$events_read" '
+      { if ($1 ~ /^ffff/) k++; else u++ }
+      END { printf "  sampled at 1999/s: %.2f µs user + %.2f µs kernel per event (%d samples)\n", u / 1999 / ev * 1e6, k / 1999 / ev * 1e6, u + k }'
+    rm -f "$out/split.data"
   fi
   read -r wall user sys rss <"$out/time"
   python3 - "$out/race/summary.json" "$out/server.log" "$streams" "$rate" "$wall" "$user" "$sys" "$rss" \
