@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::*;
 use crate::engine::target::TargetSpec;
 
-/// A target on a port nothing is asked of: the tests stop before connecting.
-fn target() -> Target {
+/// A target on a port nothing is asked of: the tests stop before connecting (or send nothing).
+pub(super) fn target() -> Target {
     let prompts = crate::workload::load(
         &crate::config::PromptSource::Inline(vec!["Say hi.".to_string()]),
         std::path::Path::new("."),

@@ -3,36 +3,8 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use super::*;
-use crate::engine::target::TargetSpec;
+use crate::engine::request::tests::target;
 use crate::event::{EndpointId, RequestId};
-
-/// An OpenAI chat target; nothing is sent.
-fn target() -> Target {
-    let prompts = crate::workload::load(
-        &crate::config::PromptSource::Inline(vec!["Say hi.".to_string()]),
-        std::path::Path::new("."),
-    )
-    .unwrap();
-    let body = serde_json::Map::new();
-    let spec = TargetSpec {
-        salt: None,
-        id: EndpointId(0),
-        name: "m",
-        protocol: crate::protocol::Protocol::OpenAiChat,
-        base_url: "http://127.0.0.1:9/v1",
-        model: "m",
-        api_key: None,
-        headers: &[],
-        body: &body,
-        max_tokens: Some(8),
-        temperature: None,
-        stream: true,
-        concurrency: 1,
-        http: crate::config::HttpVersion::Auto,
-        embed_batch: 1,
-    };
-    Target::new(&spec, &prompts).unwrap()
-}
 
 fn chunk(token: &str) -> String {
     format!(
