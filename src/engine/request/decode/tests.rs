@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::engine::request::tests::target;
-use crate::event::{EndpointId, RequestId};
+use crate::event::{EndpointId, RaceEvent, RequestId};
 
 fn chunk(token: &str) -> String {
     format!(
@@ -14,10 +14,9 @@ fn chunk(token: &str) -> String {
     )
 }
 
-/// A read of one whole event, of two, of one and the start of the next, and of that one's end
-/// with the end of the stream: each read's content is one event, its chunks counted.
-#[test]
-fn each_read_gives_one_content_event_whole_events_or_not() {
+/// Reads `reads` in order, stamped 0, 1, 2…, to the body's end, which must be a finished
+/// one: the events sent, the text captured and the response's id.
+fn decode(reads: &[String]) -> (Vec<RaceEvent>, String, Option<String>) {
     let target = target();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let out = Emitter {
@@ -26,6 +25,24 @@ fn each_read_gives_one_content_event_whole_events_or_not() {
         request: RequestId(1),
     };
     let mut state = StreamState::new(&target, PromptId(0), &out);
+    for (i, read) in (0u64..).zip(reads) {
+        let end = state.on_bytes(Offset(i), read.as_bytes(), ReadNote::default());
+        assert!(end.is_none(), "read {i}");
+    }
+    assert!(matches!(state.on_body_end(), StreamEnd::Finished));
+    let (captured, response_id) = (state.captured.clone(), state.response_id.clone());
+    drop(state);
+    let mut events = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        events.push(event);
+    }
+    (events, captured, response_id)
+}
+
+/// A read of one whole event, of two, of one and the start of the next, and of that one's end
+/// with the end of the stream: each read's content is one event, its chunks counted.
+#[test]
+fn each_read_gives_one_content_event_whole_events_or_not() {
     let e = chunk("e");
     let (e1, e2) = e.split_at(30);
     let reads = [
@@ -35,16 +52,11 @@ fn each_read_gives_one_content_event_whole_events_or_not() {
         chunk("f") + e1,
         e2.to_owned() + &chunk("g") + "data: [DONE]\n\n",
     ];
-    for (i, read) in (0u64..).zip(&reads) {
-        let end = state.on_bytes(Offset(i), read.as_bytes(), ReadNote::default());
-        assert!(end.is_none());
-    }
-    assert!(matches!(state.on_body_end(), StreamEnd::Finished));
-    assert_eq!(state.captured, "abcdfeg");
-    assert_eq!(state.response_id.as_deref(), Some("chatcmpl-1"));
-    drop(state);
+    let (events, captured, response_id) = decode(&reads);
+    assert_eq!(captured, "abcdfeg");
+    assert_eq!(response_id.as_deref(), Some("chatcmpl-1"));
     let mut contents = Vec::new();
-    while let Ok(event) = rx.try_recv() {
+    for event in events {
         if let EventKind::Content { text, chunks, .. } = event.kind {
             contents.push((event.t.0, text.to_string(), chunks));
         }
@@ -67,14 +79,6 @@ fn each_read_gives_one_content_event_whole_events_or_not() {
 /// out in the order the body has them.
 #[test]
 fn a_read_split_at_its_events_keeps_their_order() {
-    let target = target();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let out = Emitter {
-        events: &tx,
-        endpoint: EndpointId(0),
-        request: RequestId(1),
-    };
-    let mut state = StreamState::new(&target, PromptId(0), &out);
     let b = chunk("b");
     let (b1, b2) = b.split_at(30);
     let usage = "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\
@@ -84,17 +88,8 @@ fn a_read_split_at_its_events_keeps_their_order() {
         b1.to_owned(),
         b2.to_owned() + usage + &chunk("c") + "data: [DONE]\n\n",
     ];
-    for (i, read) in (0u64..).zip(&reads) {
-        assert!(
-            state
-                .on_bytes(Offset(i), read.as_bytes(), ReadNote::default())
-                .is_none()
-        );
-    }
-    assert!(matches!(state.on_body_end(), StreamEnd::Finished));
-    drop(state);
     let mut got = Vec::new();
-    while let Ok(event) = rx.try_recv() {
+    for event in decode(&reads).0 {
         match event.kind {
             EventKind::Content { text, .. } => got.push(format!("{} {text}", event.t.0)),
             EventKind::Usage { output, .. } => got.push(format!("{} usage {output:?}", event.t.0)),
