@@ -22,7 +22,7 @@ mod responses;
 pub mod sse;
 mod tools;
 
-pub use decoded::{ContentEvent, Decoded, Decoder};
+pub use decoded::{ContentEvent, Decoded, Decoder, Part, ReadParts};
 pub use image::Image;
 pub use names::Protocol;
 pub use request::{Message, RequestSpec, WireRequest};

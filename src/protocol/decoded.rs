@@ -94,3 +94,47 @@ pub struct ContentEvent<'b> {
     pub reasoning: bool,
     pub len: usize,
 }
+
+/// A read split as the engine decodes it: whole token events read straight
+/// ([`Decoder::content_event`]), the rest in pieces for `feed` that end where an event ends
+/// ([`Decoder::event_end`]), so that the whole events after a read's first are read straight
+/// too. An empty read is one empty piece. The engine and the tests that hold this against `feed`
+/// alone both split reads with it.
+pub struct ReadParts<'b> {
+    rest: &'b [u8],
+    /// An empty read whose one empty piece is still to come.
+    empty: bool,
+}
+
+/// One part of a read: a token event read straight, or bytes for `feed`.
+#[derive(Debug)]
+pub enum Part<'b> {
+    Content(ContentEvent<'b>),
+    Feed(&'b [u8]),
+}
+
+impl<'b> ReadParts<'b> {
+    #[must_use]
+    pub fn new(read: &'b [u8]) -> ReadParts<'b> {
+        ReadParts {
+            rest: read,
+            empty: read.is_empty(),
+        }
+    }
+
+    /// The read's next part for `decoder`, which must have been given every part before it;
+    /// `None` once the read is used up.
+    pub fn next_part(&mut self, decoder: &mut (impl Decoder + ?Sized)) -> Option<Part<'b>> {
+        if self.rest.is_empty() {
+            return std::mem::take(&mut self.empty).then_some(Part::Feed(self.rest));
+        }
+        if let Some(event) = decoder.content_event(self.rest) {
+            self.rest = self.rest.get(event.len..).unwrap_or_default();
+            return Some(Part::Content(event));
+        }
+        let end = decoder.event_end(self.rest).unwrap_or(self.rest.len());
+        let (piece, rest) = self.rest.split_at(end.min(self.rest.len()));
+        self.rest = rest;
+        Some(Part::Feed(piece))
+    }
+}

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use llmrace::protocol::{Decoded, Protocol};
+use llmrace::protocol::{Decoded, Part, Protocol, ReadParts};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/streams");
 
@@ -249,8 +249,8 @@ fn finish_twice_adds_nothing() {
     }
 }
 
-/// `chunks` decoded as the engine does: each read's whole token events by
-/// `Decoder::content_event`, the rest by `feed` (an event at a time, by `Decoder::event_end`). Also counts the events the fast path read.
+/// `chunks` decoded as the engine does: each read split by `ReadParts`, its whole token events
+/// read straight, the rest fed. Also counts the events the fast path read.
 fn decode_content_first<'a>(
     protocol: Protocol,
     stream: bool,
@@ -260,26 +260,18 @@ fn decode_content_first<'a>(
     let mut decoder = protocol.decoder(stream);
     let mut out = Vec::new();
     for chunk in chunks {
-        let mut rest = chunk;
-        loop {
-            while let Some(event) = decoder.content_event(rest) {
-                assert!(!event.text.is_empty() && event.len > 0, "{event:?}");
-                out.push(Decoded::Content {
-                    text: event.text.into(),
-                    reasoning: event.reasoning,
-                });
-                rest = &rest[event.len..];
-                *fast += 1;
-            }
-            if rest.is_empty() && !chunk.is_empty() {
-                break;
-            }
-            let piece = decoder.event_end(rest).unwrap_or(rest.len());
-            assert!(piece <= rest.len());
-            decoder.feed(&rest[..piece], &mut out);
-            rest = &rest[piece..];
-            if rest.is_empty() {
-                break;
+        let mut parts = ReadParts::new(chunk);
+        while let Some(part) = parts.next_part(&mut *decoder) {
+            match part {
+                Part::Content(event) => {
+                    assert!(!event.text.is_empty() && event.len > 0, "{event:?}");
+                    out.push(Decoded::Content {
+                        text: event.text.into(),
+                        reasoning: event.reasoning,
+                    });
+                    *fast += 1;
+                }
+                Part::Feed(piece) => decoder.feed(piece, &mut out),
             }
         }
     }

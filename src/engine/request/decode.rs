@@ -9,7 +9,7 @@ use crate::clock::RaceClock;
 use crate::engine::read_note::ReadNote;
 use crate::engine::target::Target;
 use crate::event::{ErrorClass, EventKind, Offset, PromptId, TokenSource, ToolCall};
-use crate::protocol::Decoded;
+use crate::protocol::{Decoded, Part, ReadParts};
 use crate::tokenizer::count_tokens_aside;
 
 /// Text kept per request to estimate token counts when the server reports none.
@@ -137,27 +137,17 @@ impl<'a> StreamState<'a> {
         // Events the decoder reads whole as a token each (a stream's usual chunk, one per
         // read when the server writes each on its own) skip the items; `feed` takes the rest,
         // an event at a time while whole events may follow. The read's content is one event.
-        let mut rest = bytes;
-        loop {
-            while !rest.is_empty()
-                && let Some(event) = self.decoder.content_event(rest)
-            {
-                rest = rest.get(event.len..).unwrap_or_default();
-                self.content(t, event.text, event.reasoning);
-            }
-            if rest.is_empty() && !bytes.is_empty() {
-                break;
-            }
-            let piece = self.decoder.event_end(rest).unwrap_or(rest.len());
-            let (head, tail) = rest.split_at(piece.min(rest.len()));
-            rest = tail;
-            self.decoder.feed(head, &mut self.items);
-            if let Some(end) = self.drain_items(t) {
-                self.flush(t);
-                return Some(end);
-            }
-            if rest.is_empty() {
-                break;
+        let mut parts = ReadParts::new(bytes);
+        while let Some(part) = parts.next_part(&mut *self.decoder) {
+            match part {
+                Part::Content(event) => self.content(t, event.text, event.reasoning),
+                Part::Feed(piece) => {
+                    self.decoder.feed(piece, &mut self.items);
+                    if let Some(end) = self.drain_items(t) {
+                        self.flush(t);
+                        return Some(end);
+                    }
+                }
             }
         }
         self.flush(t);

@@ -3,34 +3,25 @@
 //! and byte by byte.
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
-use crate::protocol::{Decoded, Decoder, Protocol};
+use crate::protocol::{Decoded, Decoder, Part, Protocol, ReadParts};
 
 /// The events of `reads` decoded as the engine does: whole token events first, `feed` the
 /// rest. Also counts the events read the fast way.
 fn content_first(mut decoder: Box<dyn Decoder>, reads: &[&[u8]], fast: &mut usize) -> Vec<Decoded> {
     let mut out = Vec::new();
     for read in reads {
-        let mut rest = *read;
-        loop {
-            while let Some(event) = decoder.content_event(rest) {
-                assert!(!event.text.is_empty() && event.len > 0);
-                out.push(Decoded::Content {
-                    text: event.text.into(),
-                    reasoning: event.reasoning,
-                });
-                rest = &rest[event.len..];
-                *fast += 1;
-            }
-            if rest.is_empty() && !read.is_empty() {
-                break;
-            }
-            // The rest of an event the read starts in, then whole events again.
-            let piece = decoder.event_end(rest).unwrap_or(rest.len());
-            assert!(piece <= rest.len());
-            decoder.feed(&rest[..piece], &mut out);
-            rest = &rest[piece..];
-            if rest.is_empty() {
-                break;
+        let mut parts = ReadParts::new(read);
+        while let Some(part) = parts.next_part(&mut *decoder) {
+            match part {
+                Part::Content(event) => {
+                    assert!(!event.text.is_empty() && event.len > 0);
+                    out.push(Decoded::Content {
+                        text: event.text.into(),
+                        reasoning: event.reasoning,
+                    });
+                    *fast += 1;
+                }
+                Part::Feed(piece) => decoder.feed(piece, &mut out),
             }
         }
     }
